@@ -1,0 +1,36 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PARAMS ?= params/default.yaml
+
+.PHONY: run test lint notebooks bench clean-venv
+
+# (Re)install when the venv is missing or pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/bedrock-finops run --params $(PARAMS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bedrock_finops tests benchmarks
+	$(BIN)/ruff format --check bedrock_finops tests benchmarks
+
+# Re-execute the committed notebooks on the default sample so nbval has fresh outputs.
+notebooks: $(STAMP)
+	$(BIN)/bedrock-finops notebooks refresh --params $(PARAMS)
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m benchmarks
+
+clean-venv:
+	rm -rf $(VENV)

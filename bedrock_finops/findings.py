@@ -1,0 +1,174 @@
+"""The contract between a strategy, its notebook and the summary.
+
+A strategy's ``analyze(usage, catalog, **params)`` returns a :class:`Findings`. It is written
+as ``<notebook>.findings.json`` (the headline numbers, assumptions and ranked actions) and
+``<notebook>.effects.parquet`` (what the strategy changes, request by request), which the
+summary applies in a fixed order and re-prices with the same cost engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12: how period savings are scaled to a month
+
+# Per-request effects. A strategy fills the columns it changes and leaves the rest null.
+EFFECTS_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("strategy", pa.string()),
+        ("new_model", pa.string()),  # model sizing: catalog key to re-price on
+        ("input_tokens_removed", pa.int64()),  # token trimming
+        ("output_tokens_removed", pa.int64()),
+        ("cached_read_tokens", pa.int64()),  # prompt caching: input tokens read from cache
+        ("cached_write_tokens", pa.int64()),  # ... and written to it
+        ("pricing_mode", pa.string()),  # batch | provisioned | on_demand
+        ("avoided", pa.bool_()),  # dedup / semantic cache: the call is not made
+        ("savings_usd", pa.float64()),  # this strategy's own saving on this request
+    ]
+)
+EFFECT_COLUMNS = EFFECTS_SCHEMA.names
+SUMMARY_ORDER = (
+    "dedup",
+    "semantic_cache",
+    "model_sizing",
+    "token_trimming",
+    "prompt_caching",
+    "batch_inference",
+    "provisioned_throughput",
+)
+EFFORTS = ("low", "medium", "high")
+CONFIDENCES = ("low", "medium", "high")
+
+
+@dataclass
+class Action:
+    id: str
+    scope: dict[str, Any]  # {app, model, template}: where the action applies
+    action: str  # what to do, in one imperative sentence
+    savings_usd: float  # over the analysed period
+    effort: str = "medium"
+    evidence: dict[str, Any] = field(default_factory=dict)
+    status: str = "recommended"  # recommended | pending evaluation | rejected | accepted
+
+
+@dataclass
+class Findings:
+    strategy: str
+    title: str
+    period: dict[str, Any]  # {start, end, days}
+    scope_usd: float  # spend of the traffic in scope, over the period
+    projected_usd: float  # what that traffic would cost after the change
+    total_usd: float  # all priced spend in the period (denominator of savings_pct_of_total)
+    confidence: str = "medium"
+    assumptions: dict[str, Any] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+    data_quality: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def savings_usd(self) -> float:
+        return self.scope_usd - self.projected_usd
+
+    @property
+    def savings_monthly_usd(self) -> float:
+        days = float(self.period.get("days") or 0)
+        return self.savings_usd * DAYS_PER_MONTH / days if days > 0 else float("nan")
+
+    @property
+    def savings_pct_of_total(self) -> float:
+        return 100.0 * self.savings_usd / self.total_usd if self.total_usd else 0.0
+
+    def ranked_actions(self) -> list[Action]:
+        return sorted(self.actions, key=lambda a: a.savings_usd, reverse=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["actions"] = [asdict(a) for a in self.ranked_actions()]
+        d["savings_usd"] = self.savings_usd
+        d["savings_monthly_usd"] = self.savings_monthly_usd
+        d["savings_pct_of_total"] = self.savings_pct_of_total
+        return _jsonable(d)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Findings:
+        d = dict(d)
+        for derived in ("savings_usd", "savings_monthly_usd", "savings_pct_of_total"):
+            d.pop(derived, None)
+        d["actions"] = [Action(**a) for a in d.get("actions", [])]
+        return cls(**d)
+
+
+def period_of(usage: pd.DataFrame) -> dict[str, Any]:
+    """``{start, end, days}`` covered by a usage table (days counted as calendar days)."""
+    if usage.empty:
+        return {"start": None, "end": None, "days": 0}
+    start = pd.Timestamp(usage["timestamp"].min())
+    end = pd.Timestamp(usage["timestamp"].max())
+    days = (end.normalize() - start.normalize()).days + 1
+    return {"start": start.isoformat(), "end": end.isoformat(), "days": int(days)}
+
+
+def empty_effects() -> pd.DataFrame:
+    return EFFECTS_SCHEMA.empty_table().to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def effects_frame(df: pd.DataFrame, strategy: str) -> pd.DataFrame:
+    """Normalise a strategy's per-request effects to the effects schema."""
+    if "request_id" not in df.columns:
+        raise ValueError("effects need a request_id column")
+    unknown = sorted(set(df.columns) - set(EFFECT_COLUMNS))
+    if unknown:
+        raise ValueError(f"unknown effect columns {unknown}; allowed: {EFFECT_COLUMNS}")
+    out = df.copy()
+    out["strategy"] = strategy
+    for name in EFFECT_COLUMNS:
+        if name not in out.columns:
+            out[name] = None
+    table = pa.Table.from_pandas(out[EFFECT_COLUMNS], preserve_index=False).cast(EFFECTS_SCHEMA)
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def write(findings: Findings, effects: pd.DataFrame | None, out_dir: Path, name: str) -> tuple[Path, Path | None]:
+    """Write ``<name>.findings.json`` and, when given, ``<name>.effects.parquet``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fpath = out_dir / f"{name}.findings.json"
+    fpath.write_text(json.dumps(findings.to_dict(), indent=2, sort_keys=False) + "\n")
+    epath = None
+    if effects is not None:
+        epath = out_dir / f"{name}.effects.parquet"
+        eff = effects_frame(effects, findings.strategy)
+        pq.write_table(pa.Table.from_pandas(eff, preserve_index=False).cast(EFFECTS_SCHEMA), epath)
+    return fpath, epath
+
+
+def read(path: Path) -> Findings:
+    return Findings.from_dict(json.loads(Path(path).read_text()))
+
+
+def read_effects(path: Path) -> pd.DataFrame:
+    return pq.read_table(path).to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON types: numpy/pandas scalars unwrapped, NaN -> null, timestamps -> ISO."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    if hasattr(obj, "item") and not isinstance(obj, str | bytes):
+        obj = obj.item()
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    return obj

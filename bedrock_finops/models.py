@@ -1,0 +1,165 @@
+"""Model-ID resolution: whatever form a log record names a model in -> catalog key.
+
+Forms handled (all seen in invocation logs):
+- bare IDs with version and context suffixes: ``anthropic.claude-sonnet-4-20250514-v1:0``,
+  ``anthropic.claude-3-haiku-20240307-v1:0:200k``, ``amazon.titan-text-express-v1``
+- cross-region (system-defined) inference profiles: ``us.``, ``eu.``, ``apac.``, ``global.``,
+  ``jp.``, ``au.``, ``ca.``, ``us-gov.`` prefixes -> ``geo``
+- ARNs: ``foundation-model/ID``, ``inference-profile/PROFILE_ID``,
+  ``application-inference-profile/ID`` (user mapping, or ``bedrock.get_inference_profile``
+  when a client is given), ``provisioned-model/ID`` (user mapping; geo ``none``).
+
+The catalog key is the ID stem without date and version (``anthropic.claude-sonnet-4``),
+listed in ``data/models.csv``. An unknown ID resolves with ``key=None`` and ``known=False``;
+it stays in the usage table, flagged, and is never priced.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+GEO_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au", "ca")
+_GEO_RE = re.compile(r"^(?P<geo>" + "|".join(re.escape(g) for g in GEO_PREFIXES) + r")\.(?P<rest>.+)$")
+_ARN_RE = re.compile(
+    r"^arn:aws[\w-]*:bedrock:(?P<region>[\w-]*):(?P<account>\d*):(?P<kind>[\w-]+)/(?P<res>.+)$"
+)
+# -YYYYMMDD, -vN or -vN:M, and a trailing :NNNk context-window suffix.
+_DATE_RE = re.compile(r"-\d{8}")
+_VERSION_RE = re.compile(r"-v\d+(?::\d+)?(?::\d+k)?$")
+_CONTEXT_RE = re.compile(r":\d+k$")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    raw: str
+    key: str | None
+    provider: str | None
+    family: str | None
+    geo: str
+    known: bool
+    kind: str = "foundation-model"  # or inference-profile, application-inference-profile, ...
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    key: str
+    provider: str
+    family: str
+    tokenizer: str
+    size_class: str  # small | medium | large
+    name: str
+    base_ids: tuple[str, ...]
+
+
+@cache
+def known_models() -> dict[str, ModelInfo]:
+    """The model table bundled in ``data/models.csv``, by catalog key."""
+    text = resources.files("bedrock_finops.data").joinpath("models.csv").read_text()
+    out: dict[str, ModelInfo] = {}
+    for row in csv.DictReader(text.splitlines()):
+        out[row["key"]] = ModelInfo(
+            key=row["key"],
+            provider=row["provider"],
+            family=row["family"],
+            tokenizer=row["tokenizer"],
+            size_class=row["size_class"],
+            name=row["name"],
+            base_ids=tuple(row["base_ids"].split("|")),
+        )
+    return out
+
+
+def model_info(key: str) -> ModelInfo:
+    try:
+        return known_models()[key]
+    except KeyError:
+        raise KeyError(
+            f"unknown model key {key!r}; known keys: {', '.join(sorted(known_models()))}"
+        ) from None
+
+
+def stem(model_id: str) -> str:
+    """Strip the context, version and date suffixes: the candidate catalog key."""
+    s = _CONTEXT_RE.sub("", model_id)
+    s = _VERSION_RE.sub("", s)
+    return _DATE_RE.sub("", s)
+
+
+def _split_geo(model_id: str) -> tuple[str, str]:
+    m = _GEO_RE.match(model_id)
+    if m and "." in m["rest"]:
+        return m["geo"], m["rest"]
+    return "none", model_id
+
+
+def resolve(
+    raw: str,
+    profile_map: dict[str, str] | None = None,
+    bedrock_client: Any | None = None,
+) -> ModelRef:
+    """Resolve a logged ``modelId`` to a catalog key, provider, family and geo.
+
+    ``profile_map`` maps application-inference-profile or provisioned-model ARNs (or their
+    IDs) to the model ID they route to (which may itself carry a geo prefix).
+    """
+    profile_map = profile_map or {}
+    raw = (raw or "").strip()
+    kind = "foundation-model"
+    target = raw
+    if raw in profile_map:
+        target = profile_map[raw]
+    m = _ARN_RE.match(target)
+    if m:
+        kind, res = m["kind"], m["res"]
+        if kind in ("application-inference-profile", "provisioned-model"):
+            mapped = profile_map.get(res) or profile_map.get(target)
+            if mapped is None and bedrock_client is not None and kind == "application-inference-profile":
+                mapped = _lookup_application_profile(bedrock_client, target)
+            if mapped is None:
+                return ModelRef(raw, None, None, None, "none", False, kind)
+            target = mapped
+            sub = _ARN_RE.match(target)
+            if sub:
+                target = sub["res"]
+        else:
+            target = res
+    geo, bare = _split_geo(target)
+    key = stem(bare)
+    info = known_models().get(key)
+    if info is None:
+        return ModelRef(raw, None, None, None, geo, False, kind)
+    return ModelRef(raw, info.key, info.provider, info.family, geo, True, kind)
+
+
+def _lookup_application_profile(client: Any, arn: str) -> str | None:
+    """Ask Bedrock which model an application inference profile routes to.
+
+    A profile copied from a cross-region profile lists one model ARN per region it may route
+    to; the regions give its geo (all ``us-*`` -> ``us.``, ``eu-*`` -> ``eu.``, ``ap-*`` ->
+    ``apac.``, a mix -> ``global.``).
+    """
+    try:
+        resp = client.get_inference_profile(inferenceProfileIdentifier=arn)
+    except Exception:  # no permission or no such profile: stays unknown, flagged
+        return None
+    arns = [m.get("modelArn", "") for m in resp.get("models") or []]
+    parsed = [m for m in (_ARN_RE.match(a) for a in arns) if m]
+    if not parsed:
+        return None
+    model_id = parsed[0]["res"]
+    regions = {m["region"] for m in parsed}
+    if len(regions) <= 1:
+        return model_id
+    geos = {"apac" if r.startswith("ap-") else r.split("-")[0] for r in regions}
+    geo = geos.pop() if len(geos) == 1 else "global"
+    return f"{geo}.{model_id}"
+
+
+def resolve_many(raw_ids, profile_map: dict[str, str] | None = None, bedrock_client: Any | None = None):
+    """Resolve distinct IDs once each: ``{raw: ModelRef}`` (ingest maps rows through it)."""
+    return {r: resolve(r, profile_map, bedrock_client) for r in set(raw_ids)}

@@ -1,0 +1,102 @@
+"""The canonical usage table: one row per Bedrock model invocation.
+
+Every strategy reads this table; none re-parses logs. Columns may be added, never renamed.
+Token columns follow AWS's accounting: ``input_tokens`` is the *uncached* input only
+(``inputTokenCount``); total input = input_tokens + cache_read_tokens + cache_write_tokens.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+PREFIX_HASH_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("kind", pa.string()),  # "tools" | "system" | "message"
+            ("hash", pa.string()),  # hash of everything up to and including this block
+            ("tokens", pa.int64()),  # cumulative estimated tokens up to this block
+        ]
+    )
+)
+
+USAGE_SCHEMA = pa.schema(
+    [
+        ("request_id", pa.string()),
+        ("timestamp", pa.timestamp("ms", tz="UTC")),
+        ("account_id", pa.string()),
+        ("region", pa.string()),  # region the call was made in (prices follow it)
+        ("inference_region", pa.string()),
+        ("operation", pa.string()),  # Converse | ConverseStream | InvokeModel | ...Stream
+        ("streaming", pa.bool_()),
+        ("model_id_raw", pa.string()),
+        ("model", pa.string()),  # catalog key; null when the ID is unknown
+        ("provider", pa.string()),
+        ("family", pa.string()),
+        ("geo", pa.string()),  # none | global | us | eu | apac | jp | au | ca | us-gov
+        ("service_tier", pa.string()),  # default | flex | priority | reserved
+        ("identity_arn", pa.string()),
+        ("app", pa.string()),
+        ("input_tokens", pa.int64()),  # uncached input (AWS inputTokenCount)
+        ("cache_read_tokens", pa.int64()),
+        ("cache_write_tokens", pa.int64()),
+        ("cache_ttl", pa.string()),  # "5m" | "1h": TTL of this row's cache writes
+        ("output_tokens", pa.int64()),
+        ("latency_ms", pa.float64()),  # null for streaming records (AWS logs none)
+        ("stop_reason", pa.string()),
+        ("max_tokens", pa.int64()),  # null when the request set no limit
+        ("temperature", pa.float64()),
+        ("request_hash", pa.string()),  # model + normalised request body
+        ("prefix_hashes", PREFIX_HASH_TYPE),
+        ("system_hash", pa.string()),  # prompt template: hash of the system prompt
+        ("tools_hash", pa.string()),
+        ("system_tokens", pa.int64()),
+        ("user_text", pa.string()),  # last user turn, for semantic analysis
+        ("output_shape", pa.string()),  # label | json | code | prose | empty | unknown
+        ("pretty_json_tokens", pa.int64()),  # tokens spent on JSON indentation whitespace
+        ("repeated_line_tokens", pa.int64()),  # tokens of lines repeated within the prompt
+        ("body_in_s3", pa.bool_()),  # body was > 100 KB and lives under data/ (not fetched)
+        ("request_metadata", pa.string()),  # JSON object of requestMetadata
+        ("source_file", pa.string()),
+    ]
+)
+
+USAGE_COLUMNS: list[str] = USAGE_SCHEMA.names
+TOKEN_COLUMNS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"]
+
+
+def empty_usage() -> pd.DataFrame:
+    """An empty usage table with the canonical Arrow-backed dtypes."""
+    return USAGE_SCHEMA.empty_table().to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def to_arrow(usage: pd.DataFrame) -> pa.Table:
+    """Convert a usage DataFrame to an Arrow table in canonical column order and types."""
+    missing = [c for c in USAGE_COLUMNS if c not in usage.columns]
+    if missing:
+        raise ValueError(
+            f"usage table is missing columns {missing}; build it with "
+            "bedrock_finops.ingest.read_invocation_logs or start from schema.empty_usage()"
+        )
+    extra = [c for c in usage.columns if c not in USAGE_COLUMNS]
+    table = pa.Table.from_pandas(usage[USAGE_COLUMNS], preserve_index=False)
+    table = table.cast(USAGE_SCHEMA)
+    for name in extra:  # extensions are kept, after the canonical columns
+        table = table.append_column(name, pa.Array.from_pandas(usage[name]))
+    return table
+
+
+def from_arrow(table: pa.Table) -> pd.DataFrame:
+    """Arrow table -> pandas with Arrow-backed dtypes (no copies into numpy objects)."""
+    return table.to_pandas(types_mapper=pd.ArrowDtype)
+
+
+def read_usage(path) -> pd.DataFrame:
+    """Read ``usage.parquet`` written by the ingest."""
+    import pyarrow.parquet as pq
+
+    return from_arrow(pq.read_table(path))
+
+
+def total_input_tokens(usage: pd.DataFrame) -> pd.Series:
+    return usage["input_tokens"] + usage["cache_read_tokens"] + usage["cache_write_tokens"]
