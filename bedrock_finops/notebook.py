@@ -1,0 +1,183 @@
+"""What every notebook needs, so notebooks stay thin: open a run, show assumptions, save.
+
+A notebook's parameters cell names ``run_dir``. The runner passes the dated run folder it
+ingested into; left empty (as when an analyst opens a notebook in JupyterLab, or nbval runs
+it), the embedded sample is generated and ingested once into a cache folder and used instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bedrock_finops import findings as findings_mod
+from bedrock_finops.schema import read_usage
+
+SAMPLE_DEFAULTS: dict[str, Any] = {"days": 30, "scale": 1.0, "seed": 7, "start": "2026-10-01"}
+_FINGERPRINT_MODULES = ("sample.py", "sample_corpus.py", "ingest.py", "parse.py", "schema.py", "models.py")
+
+
+def cache_root() -> Path:
+    """Where the default sample run is cached (``BEDROCK_FINOPS_CACHE`` overrides)."""
+    env = os.environ.get("BEDROCK_FINOPS_CACHE")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bedrock-finops"
+
+
+def _code_fingerprint() -> str:
+    """Changes when the code that shapes the sample or the usage table changes."""
+    h = hashlib.sha256(json.dumps(SAMPLE_DEFAULTS, sort_keys=True).encode())
+    pkg = resources.files("bedrock_finops")
+    for name in _FINGERPRINT_MODULES:
+        f = pkg.joinpath(name)
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def default_sample_run() -> Path:
+    """A run folder for the embedded sample (generated and ingested on first use, then cached)."""
+    target = cache_root() / f"sample-run-{_code_fingerprint()}"
+    if (target / "usage.parquet").exists():
+        return target
+    from datetime import date
+
+    from bedrock_finops import ingest, sample
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="sample-", dir=target.parent))
+    try:
+        params = dict(SAMPLE_DEFAULTS, start=date.fromisoformat(SAMPLE_DEFAULTS["start"]))
+        sample.generate(work / "sample", **params)
+        ingest.ingest_to_folder(work / "sample" / "logs", work, progress=False)
+        shutil.copy(work / "sample" / "truth.json", work / "truth.json")
+        shutil.rmtree(work / "sample")
+        try:
+            work.rename(target)
+        except OSError:  # another process finished first: use theirs
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return target
+
+
+@dataclass
+class RunContext:
+    """The ingested run a notebook analyses, with its prices."""
+
+    run_dir: Path
+    catalog: Any  # bedrock_finops.pricing.PriceCatalog
+    show_prompt_text: bool = False
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def usage(self) -> pd.DataFrame:
+        return read_usage(self.run_dir / "usage.parquet")
+
+    @cached_property
+    def priced(self) -> pd.DataFrame:
+        """``catalog.price(usage)``: per-row costs aligned to ``usage``."""
+        return self.catalog.price(self.usage)
+
+    @cached_property
+    def prompts(self) -> pd.DataFrame:
+        path = self.run_dir / "prompts.parquet"
+        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+    @cached_property
+    def quarantine(self) -> pd.DataFrame:
+        path = self.run_dir / "quarantine.parquet"
+        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+    @cached_property
+    def ingest_report(self) -> dict[str, Any]:
+        path = self.run_dir / "ingest_report.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    @cached_property
+    def truth(self) -> dict[str, Any] | None:
+        """The sample's planted truths when this run is the embedded sample, else None."""
+        path = self.run_dir / "truth.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    @property
+    def period(self) -> dict[str, Any]:
+        return findings_mod.period_of(self.usage)
+
+    @property
+    def total_usd(self) -> float:
+        """All priced spend in the period (unpriced rows are counted separately, never $0)."""
+        return float(self.priced["cost_usd"].sum())
+
+    def save(self, result: findings_mod.Findings, effects: pd.DataFrame | None, name: str) -> Path:
+        """Write ``<name>.findings.json`` (+ effects) into the run folder; returns the JSON path."""
+        path, _ = findings_mod.write(result, effects, self.run_dir, name)
+        return path
+
+
+def open_run(
+    run_dir: str | Path = "",
+    *,
+    price_sheet: str = "current",
+    price_overrides: str = "",
+    discount_pct: float = 0.0,
+    show_prompt_text: bool = False,
+) -> RunContext:
+    """Open an ingested run folder (empty: the cached embedded sample) with a price catalog."""
+    from bedrock_finops.pricing import PriceCatalog
+
+    path = Path(run_dir) if run_dir else default_sample_run()
+    if not (path / "usage.parquet").exists():
+        raise FileNotFoundError(
+            f"{path} holds no usage.parquet. Point run_dir at a run folder written by "
+            "`bedrock-finops run` or `bedrock-finops ingest`, or leave it empty for the sample."
+        )
+    catalog = PriceCatalog.load(
+        sheet=price_sheet, overrides=price_overrides or None, discount_pct=discount_pct
+    )
+    return RunContext(run_dir=path, catalog=catalog, show_prompt_text=show_prompt_text)
+
+
+def key_figures(figures: dict[str, Any]) -> None:
+    """Print key figures as plain rounded text, one per line (nbval compares this output)."""
+    width = max((len(k) for k in figures), default=0)
+    for label, value in figures.items():
+        print(f"{label:<{width}}  {format_value(value)}")
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def assumptions_table(assumptions: dict[str, Any]) -> pd.DataFrame:
+    """Assumptions as a two-column table to show next to the results they produce."""
+    rows = [(k, v if isinstance(v, str | int | float | bool) else json.dumps(v, default=str))
+            for k, v in assumptions.items()]
+    return pd.DataFrame(rows, columns=["assumption", "value"]).set_index("assumption")
+
+
+def redact(text: str | None, show: bool) -> str | None:
+    """Prompt text only when the analyst asked for it (``show_prompt_text``)."""
+    if show or text is None:
+        return text
+    return f"[redacted: {len(text):,} chars]"

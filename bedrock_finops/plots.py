@@ -1,0 +1,99 @@
+"""Chart helpers on one packaged matplotlib style: every chart has a title, units and labels."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter
+
+STYLE = resources.files("bedrock_finops.data").joinpath("bedrock_finops.mplstyle")
+
+
+def use_style() -> None:
+    """Apply the packaged style to every chart drawn after this call."""
+    plt.style.use(str(STYLE))
+
+
+def usd_axis(ax: Axes, axis: str = "y") -> None:
+    """Format an axis in dollars ($1.2k, $3.4M)."""
+    fmt = FuncFormatter(lambda v, _pos: _usd_short(v))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _usd_short(v: float) -> str:
+    for div, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"${v / div:,.1f}{suffix}"
+    return f"${v:,.0f}" if abs(v) >= 10 else f"${v:,.2f}"
+
+
+def bar(
+    data: pd.Series | pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    usd: bool = True,
+    horizontal: bool = False,
+    stacked: bool = False,
+    ax: Axes | None = None,
+) -> Axes:
+    """Bar chart of a Series (one bar each) or DataFrame (grouped or stacked bars)."""
+    use_style()
+    if ax is None:
+        _, ax = plt.subplots()
+    kind = "barh" if horizontal else "bar"
+    data.plot(kind=kind, stacked=stacked, ax=ax, legend=isinstance(data, pd.DataFrame))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if usd:
+        usd_axis(ax, "x" if horizontal else "y")
+    if horizontal:
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+        ax.grid(axis="y", visible=False)
+    else:
+        ax.tick_params(axis="x", labelrotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    return ax
+
+
+def line(
+    data: pd.Series | pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    usd: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Line chart over an index (days, hours)."""
+    use_style()
+    if ax is None:
+        _, ax = plt.subplots()
+    data.plot(ax=ax, legend=isinstance(data, pd.DataFrame))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if usd:
+        usd_axis(ax)
+    return ax
+
+
+def before_after(
+    before: pd.Series,
+    after: pd.Series,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str = "USD over the period",
+    ax: Axes | None = None,
+) -> Axes:
+    """Side-by-side bars of spend before and after a change, per category."""
+    frame = pd.DataFrame({"current": before, "after change": after}).fillna(0.0)
+    return bar(frame, title=title, xlabel=xlabel, ylabel=ylabel, ax=ax)

@@ -1,0 +1,105 @@
+"""Traffic segments: (app, prompt template, model), the unit most strategies reason about.
+
+A prompt template is identified by the hash of its system prompt (``system_hash``); rows
+without a system prompt share the template ``"none"``. ``summarise`` turns the usage table
+(and, when given, its priced costs) into one row per segment with the evidence strategies show:
+volumes, token shape, output shapes, stop reasons, timing and callers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+SEGMENT_KEYS = ["app", "template", "model"]
+
+
+def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
+    """The three segment key columns for each usage row (nulls spelled out)."""
+    return pd.DataFrame(
+        {
+            "app": usage["app"].astype("string").fillna("unknown"),
+            "template": usage["system_hash"].astype("string").fillna("none"),
+            "model": usage["model"].astype("string").fillna("unknown:" + usage["model_id_raw"].astype("string")),
+        },
+        index=usage.index,
+    )
+
+
+def segment_id(app: str, template: str, model: str) -> str:
+    """Short stable identifier of a segment, safe for file names."""
+    digest = hashlib.sha256(f"{app}|{template}|{model}".encode()).hexdigest()[:8]
+    return f"{app}:{model.split('.')[-1]}:{digest}"
+
+
+def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFrame:
+    """One row per segment with volumes, costs and the evidence columns.
+
+    ``costs`` is the per-row ``cost_usd`` from ``PriceCatalog.price`` (aligned to usage);
+    unpriced rows count as NaN and make the segment's ``unpriced_requests`` non-zero.
+    """
+    keys = segment_keys(usage)
+    frame = pd.DataFrame(
+        {
+            **{k: keys[k] for k in SEGMENT_KEYS},
+            "input_tokens": usage["input_tokens"].astype("int64"),
+            "cache_read_tokens": usage["cache_read_tokens"].astype("int64"),
+            "cache_write_tokens": usage["cache_write_tokens"].astype("int64"),
+            "output_tokens": usage["output_tokens"].astype("int64"),
+            "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
+            "hit_max_tokens": (usage["stop_reason"].astype("string").isin(["max_tokens", "length"]))
+            .fillna(False)
+            .astype(bool),
+            "hour": usage["timestamp"].dt.hour.astype("int64"),
+            "weekday": usage["timestamp"].dt.dayofweek.astype("int64"),
+            "output_shape": usage["output_shape"].astype("string").fillna("unknown"),
+            "operation": usage["operation"].astype("string"),
+            "identity_arn": usage["identity_arn"].astype("string"),
+            "cost_usd": (costs.astype("float64") if costs is not None else np.nan),
+        },
+        index=usage.index,
+    )
+    grouped = frame.groupby(SEGMENT_KEYS, sort=False, dropna=False)
+    out = grouped.agg(
+        requests=("input_tokens", "size"),
+        input_tokens=("input_tokens", "sum"),
+        cache_read_tokens=("cache_read_tokens", "sum"),
+        cache_write_tokens=("cache_write_tokens", "sum"),
+        output_tokens=("output_tokens", "sum"),
+        output_tokens_p50=("output_tokens", "median"),
+        output_tokens_p95=("output_tokens", lambda s: float(np.percentile(s, 95))),
+        streaming_share=("streaming", "mean"),
+        max_tokens_stop_share=("hit_max_tokens", "mean"),
+        cost_usd=("cost_usd", lambda s: float(s.sum(min_count=1)) if s.notna().any() else np.nan),
+        unpriced_requests=("cost_usd", lambda s: int(s.isna().sum())),
+        active_hours=("hour", lambda s: sorted(set(s.tolist()))),
+        weekend_share=("weekday", lambda s: float((s >= 5).mean())),
+        operation=("operation", lambda s: s.mode().iat[0] if len(s) else None),
+        identity_arns=("identity_arn", lambda s: sorted(set(s.dropna().tolist()))),
+    ).reset_index()
+    shapes = pd.crosstab(
+        [frame[k] for k in SEGMENT_KEYS], frame["output_shape"], normalize="index"
+    )
+    shapes.columns = [f"shape_{c}" for c in shapes.columns]
+    out = out.merge(shapes.reset_index(), on=SEGMENT_KEYS, how="left")
+    out["segment"] = [segment_id(a, t, m) for a, t, m in zip(out["app"], out["template"], out["model"], strict=True)]
+    out["input_tokens_mean"] = (out["input_tokens"] + out["cache_read_tokens"] + out["cache_write_tokens"]) / out["requests"]
+    out["output_tokens_mean"] = out["output_tokens"] / out["requests"]
+    return out.sort_values("cost_usd", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def row_segments(usage: pd.DataFrame) -> pd.Series:
+    """The segment id of every usage row (aligned to usage.index)."""
+    keys = segment_keys(usage)
+    uniq = keys.drop_duplicates()
+    ids = {
+        (a, t, m): segment_id(a, t, m)
+        for a, t, m in zip(uniq["app"], uniq["template"], uniq["model"], strict=True)
+    }
+    return pd.Series(
+        [ids[k] for k in zip(keys["app"], keys["template"], keys["model"], strict=True)],
+        index=usage.index,
+        dtype="string",
+    )
