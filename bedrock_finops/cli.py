@@ -10,8 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = [
-]
+COMMAND_MODULES = []
 
 
 def build_parser() -> argparse.ArgumentParser:

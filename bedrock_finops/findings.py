@@ -137,7 +137,9 @@ def effects_frame(df: pd.DataFrame, strategy: str) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def write(findings: Findings, effects: pd.DataFrame | None, out_dir: Path, name: str) -> tuple[Path, Path | None]:
+def write(
+    findings: Findings, effects: pd.DataFrame | None, out_dir: Path, name: str
+) -> tuple[Path, Path | None]:
     """Write ``<name>.findings.json`` and, when given, ``<name>.effects.parquet``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

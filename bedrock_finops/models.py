@@ -24,7 +24,9 @@ from importlib import resources
 from typing import Any
 
 GEO_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au", "ca")
-_GEO_RE = re.compile(r"^(?P<geo>" + "|".join(re.escape(g) for g in GEO_PREFIXES) + r")\.(?P<rest>.+)$")
+_GEO_RE = re.compile(
+    r"^(?P<geo>" + "|".join(re.escape(g) for g in GEO_PREFIXES) + r")\.(?P<rest>.+)$"
+)
 _ARN_RE = re.compile(
     r"^arn:aws[\w-]*:bedrock:(?P<region>[\w-]*):(?P<account>\d*):(?P<kind>[\w-]+)/(?P<res>.+)$"
 )
@@ -118,7 +120,11 @@ def resolve(
         kind, res = m["kind"], m["res"]
         if kind in ("application-inference-profile", "provisioned-model"):
             mapped = profile_map.get(res) or profile_map.get(target)
-            if mapped is None and bedrock_client is not None and kind == "application-inference-profile":
+            if (
+                mapped is None
+                and bedrock_client is not None
+                and kind == "application-inference-profile"
+            ):
                 mapped = _lookup_application_profile(bedrock_client, target)
             if mapped is None:
                 return ModelRef(raw, None, None, None, "none", False, kind)
@@ -160,6 +166,8 @@ def _lookup_application_profile(client: Any, arn: str) -> str | None:
     return f"{geo}.{model_id}"
 
 
-def resolve_many(raw_ids, profile_map: dict[str, str] | None = None, bedrock_client: Any | None = None):
+def resolve_many(
+    raw_ids, profile_map: dict[str, str] | None = None, bedrock_client: Any | None = None
+):
     """Resolve distinct IDs once each: ``{raw: ModelRef}`` (ingest maps rows through it)."""
     return {r: resolve(r, profile_map, bedrock_client) for r in set(raw_ids)}

@@ -24,7 +24,14 @@ from bedrock_finops import findings as findings_mod
 from bedrock_finops.schema import read_usage
 
 SAMPLE_DEFAULTS: dict[str, Any] = {"days": 30, "scale": 1.0, "seed": 7, "start": "2026-10-01"}
-_FINGERPRINT_MODULES = ("sample.py", "sample_corpus.py", "ingest.py", "parse.py", "schema.py", "models.py")
+_FINGERPRINT_MODULES = (
+    "sample.py",
+    "sample_corpus.py",
+    "ingest.py",
+    "parse.py",
+    "schema.py",
+    "models.py",
+)
 
 
 def cache_root() -> Path:
@@ -171,8 +178,10 @@ def format_value(value: Any) -> str:
 
 def assumptions_table(assumptions: dict[str, Any]) -> pd.DataFrame:
     """Assumptions as a two-column table to show next to the results they produce."""
-    rows = [(k, v if isinstance(v, str | int | float | bool) else json.dumps(v, default=str))
-            for k, v in assumptions.items()]
+    rows = [
+        (k, v if isinstance(v, str | int | float | bool) else json.dumps(v, default=str))
+        for k, v in assumptions.items()
+    ]
     return pd.DataFrame(rows, columns=["assumption", "value"]).set_index("assumption")
 
 

@@ -22,7 +22,9 @@ def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
         {
             "app": usage["app"].astype("string").fillna("unknown"),
             "template": usage["system_hash"].astype("string").fillna("none"),
-            "model": usage["model"].astype("string").fillna("unknown:" + usage["model_id_raw"].astype("string")),
+            "model": usage["model"]
+            .astype("string")
+            .fillna("unknown:" + usage["model_id_raw"].astype("string")),
         },
         index=usage.index,
     )
@@ -79,13 +81,16 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
         operation=("operation", lambda s: s.mode().iat[0] if len(s) else None),
         identity_arns=("identity_arn", lambda s: sorted(set(s.dropna().tolist()))),
     ).reset_index()
-    shapes = pd.crosstab(
-        [frame[k] for k in SEGMENT_KEYS], frame["output_shape"], normalize="index"
-    )
+    shapes = pd.crosstab([frame[k] for k in SEGMENT_KEYS], frame["output_shape"], normalize="index")
     shapes.columns = [f"shape_{c}" for c in shapes.columns]
     out = out.merge(shapes.reset_index(), on=SEGMENT_KEYS, how="left")
-    out["segment"] = [segment_id(a, t, m) for a, t, m in zip(out["app"], out["template"], out["model"], strict=True)]
-    out["input_tokens_mean"] = (out["input_tokens"] + out["cache_read_tokens"] + out["cache_write_tokens"]) / out["requests"]
+    out["segment"] = [
+        segment_id(a, t, m)
+        for a, t, m in zip(out["app"], out["template"], out["model"], strict=True)
+    ]
+    out["input_tokens_mean"] = (
+        out["input_tokens"] + out["cache_read_tokens"] + out["cache_write_tokens"]
+    ) / out["requests"]
     out["output_tokens_mean"] = out["output_tokens"] / out["requests"]
     return out.sort_values("cost_usd", ascending=False, na_position="last").reset_index(drop=True)
 

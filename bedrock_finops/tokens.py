@@ -36,7 +36,9 @@ def estimate_tokens(text: str | None) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def tokenizer_ratio(from_family: str, to_family: str, ratios: dict[str, float] | None = None) -> float:
+def tokenizer_ratio(
+    from_family: str, to_family: str, ratios: dict[str, float] | None = None
+) -> float:
     """Tokens in ``to_family`` per token in ``from_family`` for the same text."""
     table = {**TOKENIZER_RATIOS, **(ratios or {})}
     try:
