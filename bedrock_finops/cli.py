@@ -10,7 +10,9 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = []
+COMMAND_MODULES = [
+    "bedrock_finops.runner",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,81 @@
+"""Billed cost and CloudWatch metrics for a run, written beside the usage table.
+
+Configured in the params file's ``run`` section: ``cur`` (CUR 2.0 file(s) or folder, or
+``sample`` for the embedded sample's export), ``focus`` (a FOCUS file), ``cost_explorer``
+(true: ask Cost Explorer for the run's period) and ``metrics`` (true: AWS/Bedrock metrics).
+Results go to ``billing.parquet`` and ``metrics.parquet``; the baseline notebook reconciles
+log-derived cost against ``billing.parquet`` when it exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
+    """Read every configured billing source; returns what was read, for the manifest."""
+    frames: list[pd.DataFrame] = []
+    info: dict[str, Any] = {"sources": []}
+    start, end = _period(run_dir, run)
+    if run.get("cur"):
+        from bedrock_finops.sources import cur
+
+        if run["cur"] == "sample":
+            from bedrock_finops import sample_billing
+
+            path = sample_billing.write_sample_cur(run_dir)
+            info["sample_cur"] = str(path)
+            frames.append(cur.read_cur(path))
+        else:
+            frames.append(cur.read_cur(run["cur"]))
+        info["sources"].append("cur")
+    if run.get("focus"):
+        from bedrock_finops.sources import cur
+
+        frames.append(cur.read_focus(run["focus"]))
+        info["sources"].append("focus")
+    if run.get("cost_explorer"):
+        from bedrock_finops.sources import cost_explorer
+
+        frames.append(cost_explorer.read_cost_explorer(start, end, **_client_opts(run)))
+        info["sources"].append("cost_explorer")
+    if frames:
+        billing = pd.concat(frames, ignore_index=True)
+        billing.to_parquet(run_dir / "billing.parquet", index=False)
+        info["billing_rows"] = len(billing)
+        info["billed_usd"] = round(float(billing["cost_usd"].sum()), 2)
+        log(f"billing: {len(billing):,} Bedrock line items from {', '.join(info['sources'])}")
+    if run.get("metrics"):
+        from bedrock_finops.sources import cloudwatch_metrics
+
+        metrics = cloudwatch_metrics.read_bedrock_metrics(start, end, **_client_opts(run))
+        metrics.to_parquet(run_dir / "metrics.parquet", index=False)
+        info["metrics_rows"] = len(metrics)
+        info["sources"].append("metrics")
+    return info
+
+
+def _period(run_dir: Path, run: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+    """The run's [start, end) from the params, else from the ingested usage."""
+    if run.get("start") and run.get("end"):
+        return (
+            dt.datetime.combine(run["start"], dt.time(), dt.UTC),
+            dt.datetime.combine(run["end"], dt.time(), dt.UTC),
+        )
+    ts = pd.read_parquet(run_dir / "usage.parquet", columns=["timestamp"])["timestamp"]
+    lo = pd.Timestamp(ts.min()).floor("D").to_pydatetime()
+    hi = (pd.Timestamp(ts.max()).floor("D") + pd.Timedelta(days=1)).to_pydatetime()
+    return lo, hi
+
+
+def _client_opts(run: dict[str, Any]) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if run.get("endpoint_url"):
+        opts["endpoint_url"] = run["endpoint_url"]
+    if run.get("region"):
+        opts["region"] = run["region"]
+    return opts

@@ -1,0 +1,194 @@
+"""Run parameters: one YAML file, validated against the notebooks before anything runs.
+
+Layout of a params file::
+
+    run:                  # what to ingest, and how (read by the runner)
+      source: sample      # sample | a local folder | s3://bucket/prefix | cloudwatch-logs://GROUP
+      ...
+    common:               # passed to every notebook that declares the parameter
+      price_sheet: current
+    00_baseline:          # one section per notebook, keyed by its file name without .ipynb
+      top_n: 10
+
+Unknown keys and wrong types are errors that name the key, the file and the valid choices.
+The notebooks' own parameters cells (read with ``papermill.inspect_notebook``) are the
+reference, so a new notebook parameter is accepted as soon as the notebook declares it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
+
+# The `run` section: key -> (accepted types, default, help)
+RUN_KEYS: dict[str, tuple[tuple[type, ...], Any, str]] = {
+    "source": (
+        (str,),
+        "sample",
+        "sample, a local folder, s3://bucket/prefix or cloudwatch-logs://GROUP",
+    ),
+    "start": ((str, dt.date, type(None)), None, "first day to ingest (YYYY-MM-DD), inclusive"),
+    "end": ((str, dt.date, type(None)), None, "day after the last day to ingest (YYYY-MM-DD)"),
+    "region": ((str, type(None)), None, "AWS region of the S3 bucket or log group"),
+    "endpoint_url": ((str, type(None)), None, "custom AWS endpoint (testing)"),
+    "app_key": ((str,), "app", "requestMetadata key that names the app"),
+    "identity_app_map": ((dict,), {}, "IAM role name or ARN -> app name"),
+    "profile_map": (
+        (dict,),
+        {},
+        "application inference profile / provisioned model ARN -> model ID",
+    ),
+    "fetch_large_bodies": ((bool,), False, "read bodies over 100 KB from data/ (slower)"),
+    "sample": ((dict,), {}, "embedded sample options: days, scale, seed, start"),
+    "cur": ((str, list, type(None)), None, "CUR 2.0 export file(s) or folder for reconciliation"),
+    "focus": ((str, type(None)), None, "FOCUS export file for reconciliation"),
+    "cost_explorer": ((bool,), False, "read billed cost from Cost Explorer ($0.01 per call)"),
+    "metrics": ((bool,), False, "read AWS/Bedrock CloudWatch metrics for the period"),
+}
+SAMPLE_KEYS = {"days": int, "scale": (int, float), "seed": int, "start": (str, dt.date)}
+TYPE_NAMES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "dict": (dict,),
+    "list": (list,),
+}
+
+
+class ParamsError(ValueError):
+    """A params file that cannot be run: names the key, the file and the valid choices."""
+
+
+@dataclass
+class RunParams:
+    path: Path | None
+    run: dict[str, Any]
+    common: dict[str, Any]
+    notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def for_notebook(self, name: str, declared: dict[str, Any]) -> dict[str, Any]:
+        """Parameters to inject into one notebook: the common ones it declares + its section."""
+        out = {k: v for k, v in self.common.items() if k in declared}
+        out.update(self.notebooks.get(name, {}))
+        return out
+
+
+def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares in its ``parameters`` cell."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
+    """Read and validate a params file against the notebooks that will run."""
+    raw: dict[str, Any] = {}
+    where = "(defaults)"
+    if path is not None:
+        p = Path(path)
+        where = str(p)
+        if not p.exists():
+            raise ParamsError(f"params file {p} does not exist; try params/default.yaml")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ParamsError(f"{p} is not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise ParamsError(f"{p} must hold a mapping of sections (run, common, <notebook>)")
+    declared = {name: notebook_parameters(nb) for name, nb in notebooks.items()}
+    valid_sections = ["run", "common", *sorted(notebooks)]
+    for section in raw:
+        if section not in valid_sections:
+            raise ParamsError(
+                f"{where}: unknown section {section!r}; valid sections: {', '.join(valid_sections)}"
+                + _did_you_mean(section, valid_sections)
+            )
+    run = _validate_run(raw.get("run") or {}, where)
+    all_declared: dict[str, dict[str, Any]] = {}
+    for params in declared.values():
+        for k, v in params.items():
+            all_declared.setdefault(k, v)
+    common = _validate_section(raw.get("common") or {}, all_declared, f"{where}: common", set())
+    sections = {}
+    for name in notebooks:
+        sections[name] = _validate_section(
+            raw.get(name) or {}, declared[name], f"{where}: {name}", RUNNER_SET
+        )
+    return RunParams(Path(path) if path else None, run, common, sections, raw)
+
+
+def _validate_run(section: Any, where: str) -> dict[str, Any]:
+    if not isinstance(section, dict):
+        raise ParamsError(f"{where}: section 'run' must be a mapping")
+    out = {k: spec[1] for k, spec in RUN_KEYS.items()}
+    for key, value in section.items():
+        if key not in RUN_KEYS:
+            raise ParamsError(
+                f"{where}: unknown key run.{key}; valid keys: {', '.join(RUN_KEYS)}"
+                + _did_you_mean(key, list(RUN_KEYS))
+            )
+        types = RUN_KEYS[key][0]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise ParamsError(
+                f"{where}: run.{key} must be {' or '.join(t.__name__ for t in types)}, "
+                f"got {type(value).__name__} {value!r} ({RUN_KEYS[key][2]})"
+            )
+        out[key] = value
+    for key, value in (out["sample"] or {}).items():
+        if key not in SAMPLE_KEYS:
+            raise ParamsError(
+                f"{where}: unknown key run.sample.{key}; valid keys: {', '.join(SAMPLE_KEYS)}"
+            )
+        if not isinstance(value, SAMPLE_KEYS[key]) or isinstance(value, bool):
+            raise ParamsError(f"{where}: run.sample.{key} has the wrong type: {value!r}")
+    for key in ("start", "end"):
+        if isinstance(out[key], str):
+            try:
+                out[key] = dt.date.fromisoformat(out[key])
+            except ValueError:
+                raise ParamsError(
+                    f"{where}: run.{key} must be a date YYYY-MM-DD, got {out[key]!r}"
+                ) from None
+    return out
+
+
+def _validate_section(
+    section: Any, declared: dict[str, dict[str, Any]], where: str, reserved: set[str]
+) -> dict[str, Any]:
+    if not isinstance(section, dict):
+        raise ParamsError(f"{where} must be a mapping of parameter: value")
+    out = {}
+    choices = sorted(k for k in declared if k not in reserved)
+    for key, value in section.items():
+        if key in reserved:
+            raise ParamsError(f"{where}.{key} is set by the runner; remove it from the params file")
+        if key not in declared:
+            raise ParamsError(
+                f"{where}: unknown parameter {key!r}; valid parameters: {', '.join(choices)}"
+                + _did_you_mean(key, choices)
+            )
+        type_name = declared[key].get("inferred_type_name", "None")
+        types = TYPE_NAMES.get(type_name.replace("Optional[", "").rstrip("]"))
+        bad_bool = isinstance(value, bool) and type_name in ("int", "float")
+        if types and value is not None and (not isinstance(value, types) or bad_bool):
+            raise ParamsError(
+                f"{where}: {key} must be {type_name}, got {type(value).__name__} {value!r}"
+                f" ({declared[key].get('help') or 'see the notebook parameters cell'})"
+            )
+        out[key] = value
+    return out
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

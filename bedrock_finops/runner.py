@@ -1,0 +1,463 @@
+"""A run: ingest once, execute every notebook headless, leave a dated immutable record.
+
+``bedrock-finops run --params params/default.yaml`` writes ``outputs/YYYY-MM-DD/`` (a second
+run the same day gets ``YYYY-MM-DD_HHMMSS``), holding the ingested tables, each executed
+notebook, an HTML copy without code, findings and effects, and ``manifest.json``. One failing
+notebook does not stop the others; the run exits non-zero and says where the failed one is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bedrock_finops import params as params_mod
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+DEFAULT_NOTEBOOKS = PACKAGE_ROOT.parent / "notebooks"
+SUMMARY_PREFIX = "99_"
+SECRET_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+)
+VERSIONED = (
+    "pandas",
+    "pyarrow",
+    "numpy",
+    "matplotlib",
+    "boto3",
+    "botocore",
+    "papermill",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+    "orjson",
+    "isal",
+)
+INGEST_FILES = ("usage.parquet", "prompts.parquet", "quarantine.parquet", "ingest_report.json")
+
+
+@dataclass
+class NotebookResult:
+    name: str
+    status: str  # ok | failed
+    seconds: float
+    output: str
+    html: str | None = None
+    error: str | None = None
+    findings: list[str] = field(default_factory=list)
+
+
+def discover_notebooks(folder: Path, only: list[str] | None = None) -> dict[str, Path]:
+    """Notebooks by name (file stem), summary last; ``only`` keeps the named ones."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"notebook folder {folder} does not exist; pass --notebooks DIR")
+    found = {p.stem: p for p in sorted(folder.glob("*.ipynb"))}
+    if only:
+        unknown = [n for n in only if n not in found]
+        if unknown:
+            raise params_mod.ParamsError(
+                f"--only names unknown notebooks {unknown}; choose from: {', '.join(found)}"
+            )
+        found = {k: v for k, v in found.items() if k in only}
+    return dict(sorted(found.items(), key=lambda kv: (kv[0].startswith(SUMMARY_PREFIX), kv[0])))
+
+
+def new_run_folder(
+    out_root: Path, day: dt.date | None = None, now: dt.datetime | None = None
+) -> Path:
+    """``out_root/YYYY-MM-DD``; never an existing folder (a time suffix, then a counter)."""
+    now = now or dt.datetime.now()
+    day = day or now.date()
+    out_root.mkdir(parents=True, exist_ok=True)
+    candidates = [day.isoformat(), f"{day.isoformat()}_{now:%H%M%S}"]
+    candidates += [f"{day.isoformat()}_{now:%H%M%S}-{i}" for i in range(2, 1000)]
+    for name in candidates:
+        path = out_root / name
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder under {out_root}")
+
+
+def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) -> dict[str, Any]:
+    """Fill ``run_dir`` with the ingested tables for ``run.source``; returns the ingest report."""
+    from bedrock_finops import ingest, notebook
+
+    source = run["source"]
+    if source == "sample":
+        sample_opts = {
+            **notebook.SAMPLE_DEFAULTS,
+            **{k: str(v) if k == "start" else v for k, v in (run["sample"] or {}).items()},
+        }
+        if sample_opts == notebook.SAMPLE_DEFAULTS and run["start"] is None and run["end"] is None:
+            cached = notebook.default_sample_run()  # generated + ingested once, then reused
+            for name in (*INGEST_FILES, "truth.json"):
+                if (cached / name).exists():
+                    shutil.copy2(cached / name, run_dir / name)
+            return json.loads((run_dir / "ingest_report.json").read_text())
+        from bedrock_finops import sample
+
+        work = run_dir / ".sample"
+        opts = dict(sample_opts, start=dt.date.fromisoformat(str(sample_opts["start"])))
+        sample.generate(work, **opts)
+        report = ingest.ingest_to_folder(
+            work / "logs", run_dir, run["start"], run["end"], progress=progress
+        )
+        shutil.copy2(work / "truth.json", run_dir / "truth.json")
+        shutil.rmtree(work)
+        return report.to_dict()
+    report = ingest.ingest_to_folder(
+        source,
+        run_dir,
+        run["start"],
+        run["end"],
+        app_key=run["app_key"],
+        identity_app_map=run["identity_app_map"] or None,
+        profile_map=run["profile_map"] or None,
+        fetch_large_bodies=run["fetch_large_bodies"],
+        progress=progress,
+        **({"endpoint_url": run["endpoint_url"]} if run.get("endpoint_url") else {}),
+        **({"region": run["region"]} if run.get("region") else {}),
+    )
+    return report.to_dict()
+
+
+def execute_notebook(
+    src: str, dest: str, parameters: dict[str, Any], cwd: str
+) -> tuple[str, float, str | None]:
+    """Run one notebook with papermill (in a worker process). Returns (status, seconds, error)."""
+    import papermill
+
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            src,
+            dest,
+            parameters=parameters,
+            cwd=cwd,
+            progress_bar=False,
+            kernel_name="python3",
+            log_output=False,
+        )
+        return "ok", time.perf_counter() - started, None
+    except Exception as exc:  # papermill saves the notebook with its error cell first
+        text = str(exc).strip().splitlines()
+        summary = next((ln for ln in reversed(text) if ln.strip()), repr(exc))
+        return "failed", time.perf_counter() - started, _strip_ansi(summary)[:500]
+
+
+def export_html(notebook_path: Path) -> Path:
+    """An HTML copy without code cells, for sharing with people who do not read code."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    dest = notebook_path.with_suffix(".html")
+    dest.write_text(body)
+    return dest
+
+
+def scrub_secrets(folder: Path, env: dict[str, str] | None = None) -> int:
+    """Replace any AWS credential value found in the run's text files; returns files changed."""
+    env = dict(os.environ if env is None else env)
+    secrets = [env[k] for k in SECRET_ENV if len(env.get(k) or "") >= 8]
+    if not secrets:
+        return 0
+    changed = 0
+    for path in folder.rglob("*"):
+        if path.suffix not in (".ipynb", ".html", ".json", ".txt", ".csv", ".md", ".jsonl"):
+            continue
+        text = path.read_text(errors="replace")
+        new = text
+        for secret in secrets:
+            new = new.replace(secret, "[redacted credential]")
+        if new != text:
+            path.write_text(new)
+            changed += 1
+    return changed
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "bedrock-finops": _version("bedrock-finops")}
+    out.update({name: _version(name) for name in VERSIONED})
+    return out
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_commit(path: Path = PACKAGE_ROOT) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(path), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run(
+    params_path: str | Path | None = None,
+    *,
+    only: list[str] | None = None,
+    day: dt.date | None = None,
+    jobs: int | None = None,
+    out_root: str | Path = "outputs",
+    html: bool = True,
+    notebooks_dir: str | Path | None = None,
+    log=print,
+) -> tuple[int, Path]:
+    """Run everything; returns (exit code, run folder)."""
+    started = time.perf_counter()
+    nb_paths = discover_notebooks(Path(notebooks_dir or DEFAULT_NOTEBOOKS), only)
+    if not nb_paths:
+        raise FileNotFoundError(f"no notebooks found in {notebooks_dir or DEFAULT_NOTEBOOKS}")
+    params = params_mod.load(params_path, nb_paths)  # refuses bad params before any work
+    run_dir = new_run_folder(Path(out_root), day)
+    log(f"run folder: {run_dir}")
+    manifest: dict[str, Any] = {
+        "tool": "bedrock-finops",
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "run_dir": str(run_dir),
+        "params_file": str(params_path) if params_path else None,
+        "params": _jsonable(params.raw),
+        "source": params.run["source"],
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "timings": {},
+        "notebooks": {},
+        "status": "running",
+    }
+    _write_manifest(run_dir, manifest)
+
+    t0 = time.perf_counter()
+    log(f"ingesting {params.run['source']} ...")
+    report = ingest_for_run(params.run, run_dir, progress=sys.stderr.isatty())
+    manifest["ingest"] = report
+    manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
+    log(
+        f"ingested {report.get('rows', 0):,} rows ({report.get('quarantined', 0):,} quarantined, "
+        f"{report.get('duplicates', 0):,} duplicate deliveries) "
+        f"in {manifest['timings']['ingest_s']} s"
+    )
+    manifest["price_sheet"] = _price_sheet_info(params.common)
+    t0 = time.perf_counter()
+    manifest["billing"] = _billing_for_run(params.run, run_dir, log)
+    manifest["timings"]["billing_s"] = round(time.perf_counter() - t0, 2)
+
+    results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
+    for res in results.values():
+        if html and Path(res.output).exists():
+            try:
+                res.html = str(export_html(Path(res.output)))
+            except Exception as exc:  # an HTML failure must not hide the notebook's result
+                res.error = (res.error or "") + f" (HTML export failed: {exc})"
+        res.findings = sorted(
+            p.name
+            for p in run_dir.glob(f"{res.name}.*")
+            if p.suffix in (".json", ".parquet", ".csv")
+        )
+    scrub_secrets(run_dir)
+    manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
+    manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
+    manifest["timings"]["total_s"] = round(time.perf_counter() - started, 2)
+    failed = [r for r in results.values() if r.status != "ok"]
+    manifest["status"] = "failed" if failed else "ok"
+    _write_manifest(run_dir, manifest)
+    if not failed:
+        _point_latest(Path(out_root), run_dir)
+    for r in failed:
+        log(f"FAILED {r.name}: {r.error}\n  error notebook: {r.output}")
+    log(
+        f"{len(results) - len(failed)} of {len(results)} notebooks ok in "
+        f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
+    )
+    return (1 if failed else 0), run_dir
+
+
+def _execute_all(
+    nb_paths: dict[str, Path], params: params_mod.RunParams, run_dir: Path, jobs: int, log
+) -> dict[str, NotebookResult]:
+    regular = {n: p for n, p in nb_paths.items() if not n.startswith(SUMMARY_PREFIX)}
+    summary = {n: p for n, p in nb_paths.items() if n.startswith(SUMMARY_PREFIX)}
+    results: dict[str, NotebookResult] = {}
+    total = len(nb_paths)
+    for batch in (regular, summary):
+        if not batch:
+            continue
+        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(batch)))) as pool:
+            futures = {}
+            for name, path in batch.items():
+                declared = params_mod.notebook_parameters(path)
+                nb_params = params.for_notebook(name, declared)
+                if "run_dir" in declared:
+                    nb_params["run_dir"] = str(run_dir.resolve())
+                dest = run_dir / f"{name}.ipynb"
+                log(f"[{len(results) + len(futures) + 1}/{total}] {name} started")
+                futures[
+                    pool.submit(
+                        execute_notebook, str(path), str(dest), _jsonable(nb_params), str(run_dir)
+                    )
+                ] = (name, dest)
+            for fut in as_completed(futures):
+                name, dest = futures[fut]
+                status, seconds, error = fut.result()
+                results[name] = NotebookResult(name, status, seconds, str(dest), error=error)
+                log(f"    {name}: {status} in {seconds:.1f} s")
+    return dict(sorted(results.items()))
+
+
+def _price_sheet_info(common: dict[str, Any]) -> dict[str, Any]:
+    from bedrock_finops.pricing import PriceCatalog
+
+    sheet = common.get("price_sheet", "current")
+    cat = PriceCatalog.load(
+        sheet=sheet,
+        overrides=common.get("price_overrides") or None,
+        discount_pct=common.get("discount_pct", 0.0),
+    )
+    return {
+        "sheet": cat.sheet_name,
+        "as_of": str(cat.as_of),
+        "discount_pct": common.get("discount_pct", 0.0),
+        "overrides": common.get("price_overrides") or None,
+    }
+
+
+def _billing_for_run(run: dict[str, Any], run_dir: Path, log) -> dict[str, Any]:
+    """Billed cost and metrics for reconciliation, when configured; written beside usage."""
+    from bedrock_finops import billing_inputs
+
+    return billing_inputs.collect(run, run_dir, log)
+
+
+def _point_latest(out_root: Path, run_dir: Path) -> None:
+    link = out_root / "latest"
+    tmp = out_root / f".latest-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, link)
+
+
+def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
+    (run_dir / "manifest.json").write_text(json.dumps(_jsonable(manifest), indent=2) + "\n")
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, dt.date | dt.datetime):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def refresh_notebooks(
+    folder: Path = DEFAULT_NOTEBOOKS, only: list[str] | None = None, log=print
+) -> int:
+    """Re-execute the committed notebooks in place on their defaults (the embedded sample),
+    so the stored outputs nbval compares against are current. Returns the number refreshed."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from bedrock_finops import notebook
+
+    notebook.default_sample_run()  # build the cached sample once, before the kernels need it
+    count = 0
+    for name, path in discover_notebooks(folder, only).items():
+        t0 = time.perf_counter()
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(
+            nb,
+            timeout=900,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+        for cell in nb.cells:
+            cell.metadata.pop("execution", None)
+        nb.metadata.pop("papermill", None)
+        nbformat.write(nb, path)
+        count += 1
+        log(f"refreshed {name} in {time.perf_counter() - t0:.1f} s")
+    return count
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("run", help="ingest once and run every notebook into outputs/DATE/")
+    p.add_argument("--params", default=None, help="params YAML (default: built-in defaults)")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks")
+    p.add_argument("--date", type=dt.date.fromisoformat, help="run date for the folder name")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks in parallel (default: cores)")
+    p.add_argument("--out", default="outputs", help="root folder for dated runs")
+    p.add_argument("--no-html", action="store_true", help="skip the HTML copies")
+    p.add_argument("--notebooks", default=None, help="notebook folder (default: the project's)")
+    p.set_defaults(func=_cli_run)
+
+    n = subparsers.add_parser("notebooks", help="maintain the committed notebooks")
+    nsub = n.add_subparsers(dest="notebooks_command", metavar="ACTION", required=True)
+    r = nsub.add_parser("refresh", help="re-execute notebooks in place on the embedded sample")
+    r.add_argument("--only", nargs="+", metavar="NAME")
+    r.add_argument("--notebooks", default=None)
+    r.add_argument("--params", default=None, help="accepted for symmetry with run; unused")
+    r.set_defaults(func=_cli_refresh)
+
+
+def _cli_run(args) -> int:
+    try:
+        code, _ = run(
+            args.params,
+            only=args.only,
+            day=args.date,
+            jobs=args.jobs,
+            out_root=args.out,
+            html=not args.no_html,
+            notebooks_dir=args.notebooks,
+        )
+    except (params_mod.ParamsError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+def _cli_refresh(args) -> int:
+    refresh_notebooks(Path(args.notebooks or DEFAULT_NOTEBOOKS), args.only)
+    return 0
