@@ -1,0 +1,535 @@
+"""Batch inference jobs: JSONL records, splitting by the per-job quotas, the job request.
+
+A Bedrock batch job reads JSONL files from S3, one record per line::
+
+    {"recordId": "R0123456789", "modelInput": {...}}
+
+``modelInput`` is the request body: for ``modelInvocationType="InvokeModel"`` the model's own
+InvokeModel body (Anthropic Messages, Llama ``prompt``, Titan ``inputText``, Nova
+``messages-v1``...); for ``"Converse"`` the Converse request body (``messages``, ``system``,
+``inferenceConfig``; no ``modelId``, which goes in the job request).
+
+Records are rebuilt from what the usage table keeps: the system prompt (the template text in
+``prompts.parquet``) and the last user turn (``user_text``). Earlier turns, tool specs and
+images are not kept per request, so a multi-turn or tool-using request is rebuilt only in part;
+``records_for_segment`` counts what it had to leave out or fill with a placeholder.
+
+Splitting follows the quotas AWS sets per model and account (look them up in Service Quotas,
+service "Amazon Bedrock"; the defaults here are the commonly seen values, not guarantees).
+Submitting is a dry run unless ``apply=True``, and is idempotent: the job name and
+``clientRequestToken`` are derived from the job's content, and a job whose name already exists
+is not created again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ANTHROPIC_VERSION = "bedrock-2023-05-31"
+PLACEHOLDER_USER_TEXT = "{{user_text not logged: supply the document or question here}}"
+MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
+_JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
+_ROLE_ARN_RE = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
+_RECORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class BatchQuotas:
+    """Per-job limits. Service Quotas names (per model, e.g. "... for Claude Sonnet 4"):
+
+    - ``min_records_per_job``: "Minimum number of records per batch inference job"
+    - ``max_records_per_file``: "Records per input file per batch inference job"
+    - ``max_records_per_job``: "Records per batch inference job"
+    - ``max_file_bytes``: "Batch inference input file size (in GB)"
+    - ``max_job_bytes``: "Batch inference job size (in GB)"
+    """
+
+    min_records_per_job: int = 100
+    max_records_per_file: int = 50_000
+    max_records_per_job: int = 50_000
+    max_file_bytes: int = 1 * GIB
+    max_job_bytes: int = 5 * GIB
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"batch quota {name} must be a positive integer, got {value!r}")
+        if self.max_records_per_file > self.max_records_per_job:
+            raise ValueError("max_records_per_file cannot exceed max_records_per_job")
+        if self.max_file_bytes > self.max_job_bytes:
+            raise ValueError("max_file_bytes cannot exceed max_job_bytes")
+        if self.min_records_per_job > self.max_records_per_job:
+            raise ValueError("min_records_per_job cannot exceed max_records_per_job")
+
+
+QUOTA_NAMES = {
+    "min_records_per_job": "Minimum number of records per batch inference job",
+    "max_records_per_file": "Records per input file per batch inference job",
+    "max_records_per_job": "Records per batch inference job",
+    "max_file_bytes": "Batch inference input file size (in GB)",
+    "max_job_bytes": "Batch inference job size (in GB)",
+}
+
+
+# --- model input -----------------------------------------------------------------------------
+
+
+def invocation_type(operation: str | None) -> str:
+    """``Converse`` for Converse/ConverseStream traffic, ``InvokeModel`` otherwise."""
+    return "Converse" if operation and operation.startswith("Converse") else "InvokeModel"
+
+
+def converse_input(
+    system: str | None, user: str, max_tokens: int, temperature: float | None = None
+) -> dict[str, Any]:
+    """A Converse request body (what a ``Converse``-type batch record carries)."""
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": [{"text": user}]}]}
+    if system:
+        body["system"] = [{"text": system}]
+    config: dict[str, Any] = {"maxTokens": int(max_tokens)}
+    if temperature is not None:
+        config["temperature"] = float(temperature)
+    body["inferenceConfig"] = config
+    return body
+
+
+def invoke_model_input(
+    provider: str,
+    family: str | None,
+    system: str | None,
+    user: str,
+    max_tokens: int,
+    temperature: float | None = None,
+) -> dict[str, Any]:
+    """The provider's InvokeModel body (what an ``InvokeModel``-type batch record carries)."""
+    temp = {} if temperature is None else {"temperature": float(temperature)}
+    if provider == "anthropic":
+        body: dict[str, Any] = {"anthropic_version": ANTHROPIC_VERSION, "max_tokens": max_tokens}
+        if system:
+            body["system"] = system
+        body["messages"] = [{"role": "user", "content": [{"type": "text", "text": user}]}]
+        return body | temp
+    if provider == "meta":
+        return {"prompt": llama3_prompt(system, user), "max_gen_len": max_tokens} | temp
+    if provider == "amazon" and family == "titan":
+        text = f"{system}\n\n{user}" if system else user
+        return {"inputText": text, "textGenerationConfig": {"maxTokenCount": max_tokens} | temp}
+    if provider == "amazon" and family == "nova":
+        body = {"schemaVersion": "messages-v1"}
+        if system:
+            body["system"] = [{"text": system}]
+        body["messages"] = [{"role": "user", "content": [{"text": user}]}]
+        body["inferenceConfig"] = {"maxTokens": max_tokens} | temp
+        return body
+    if provider == "mistral":
+        text = f"{system}\n\n{user}" if system else user
+        return {"prompt": f"<s>[INST] {text} [/INST]", "max_tokens": max_tokens} | temp
+    raise ValueError(
+        f"no InvokeModel body format for provider {provider!r} (family {family!r}); "
+        "export this segment with invocation type Converse instead"
+    )
+
+
+def llama3_prompt(system: str | None, user: str) -> str:
+    """Llama 3 chat template for a single user turn."""
+    parts = ["<|begin_of_text|>"]
+    if system:
+        parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>")
+    parts.append(f"<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>")
+    parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    return "".join(parts)
+
+
+def record_id(request_id: str) -> str:
+    """An 11-character alphanumeric record ID derived from the request ID (stable)."""
+    return "R" + hashlib.sha256(str(request_id).encode()).hexdigest()[:10].upper()
+
+
+def validate_record(record: dict[str, Any], style: str) -> None:
+    """Raise ValueError unless ``record`` has the shape AWS documents for ``style``."""
+    if set(record) != {"recordId", "modelInput"}:
+        raise ValueError(
+            f"a batch record has exactly recordId and modelInput, got {sorted(record)}"
+        )
+    if not isinstance(record["recordId"], str) or not _RECORD_ID_RE.match(record["recordId"]):
+        raise ValueError(f"recordId must be an alphanumeric string, got {record['recordId']!r}")
+    body = record["modelInput"]
+    if not isinstance(body, dict):
+        raise ValueError("modelInput must be a JSON object (the request body)")
+    if style == "Converse":
+        msgs = body.get("messages")
+        if not msgs or any(m.get("role") not in ("user", "assistant") for m in msgs):
+            raise ValueError("a Converse modelInput needs messages with role user|assistant")
+        if any(not isinstance(m.get("content"), list) for m in msgs):
+            raise ValueError("Converse message content must be a list of content blocks")
+        if "modelId" in body:
+            raise ValueError("modelId belongs in the job request, not in a Converse modelInput")
+    elif style == "InvokeModel":
+        if not ({"messages", "prompt", "inputText"} & set(body)):
+            raise ValueError("an InvokeModel modelInput needs messages, prompt or inputText")
+        if "anthropic_version" in body and not isinstance(body.get("max_tokens"), int):
+            raise ValueError("Anthropic InvokeModel bodies need an integer max_tokens")
+    else:
+        raise ValueError(f"unknown modelInvocationType {style!r}; use InvokeModel or Converse")
+
+
+@dataclass
+class SegmentRecords:
+    """The JSONL records of one segment and what had to be approximated to build them."""
+
+    style: str  # InvokeModel | Converse
+    records: list[dict[str, Any]]
+    request_ids: list[str]
+    missing_user_text: int = 0  # rows whose user turn was not logged: placeholder used
+    missing_system_text: int = 0  # rows whose template text is not in prompts.parquet
+    default_max_tokens_used: int = 0  # rows that set no max_tokens
+
+    def lines(self) -> list[bytes]:
+        return [
+            json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for r in self.records
+        ]
+
+
+def template_texts(prompts: pd.DataFrame | None) -> dict[str, str]:
+    """``{system_hash: text}`` from prompts.parquet (system prompts only; text may be null)."""
+    if prompts is None or prompts.empty or "text" not in prompts.columns:
+        return {}
+    rows = prompts
+    if "kind" in rows.columns:
+        rows = rows[rows["kind"].astype("string") == "system"]
+    rows = rows.dropna(subset=["text"])
+    return dict(zip(rows["hash"].astype(str), rows["text"].astype(str), strict=True))
+
+
+def records_for_segment(
+    rows: pd.DataFrame,
+    prompts: pd.DataFrame | None,
+    *,
+    style: str | None = None,
+    default_max_tokens: int = 4096,
+) -> SegmentRecords:
+    """Batch records for the usage ``rows`` of one segment (one model, one template).
+
+    The prompt is rebuilt as system template text + ``user_text``; a missing user turn is
+    replaced by :data:`PLACEHOLDER_USER_TEXT` and counted, never silently dropped.
+    """
+    if rows.empty:
+        raise ValueError("no usage rows to export")
+    style = style or invocation_type(_mode(rows["operation"]))
+    templates = template_texts(prompts)
+    provider = _mode(rows["provider"]) if "provider" in rows.columns else None
+    family = _mode(rows["family"]) if "family" in rows.columns else None
+    out = SegmentRecords(style=style, records=[], request_ids=[])
+    for row in rows.itertuples(index=False):
+        system = None
+        if pd.notna(row.system_hash):
+            system = templates.get(str(row.system_hash))
+            if system is None:
+                out.missing_system_text += 1
+        user = row.user_text if pd.notna(row.user_text) and row.user_text else None
+        if user is None:
+            out.missing_user_text += 1
+            user = PLACEHOLDER_USER_TEXT
+        max_tokens = int(row.max_tokens) if pd.notna(row.max_tokens) else None
+        if max_tokens is None:
+            out.default_max_tokens_used += 1
+            max_tokens = default_max_tokens
+        temperature = float(row.temperature) if pd.notna(row.temperature) else None
+        if style == "Converse":
+            body = converse_input(system, user, max_tokens, temperature)
+        else:
+            body = invoke_model_input(str(provider), family, system, user, max_tokens, temperature)
+        record = {"recordId": record_id(row.request_id), "modelInput": body}
+        validate_record(record, style)
+        out.records.append(record)
+        out.request_ids.append(str(row.request_id))
+    if len(set(r["recordId"] for r in out.records)) != len(out.records):
+        raise ValueError("record IDs collide within the segment: duplicate request_id values?")
+    return out
+
+
+def _mode(series: pd.Series) -> str | None:
+    s = series.dropna()
+    return None if s.empty else str(s.astype(str).mode().iat[0])
+
+
+# --- splitting -------------------------------------------------------------------------------
+
+
+@dataclass
+class JobPlan:
+    """One batch job: its files (lists of line indexes) and its totals."""
+
+    files: list[list[int]] = field(default_factory=list)
+    records: int = 0
+    bytes: int = 0
+    below_min_records: bool = False
+
+
+def split_lines(lines: Sequence[bytes], quotas: BatchQuotas) -> list[JobPlan]:
+    """Pack JSONL lines, in order, into jobs and files within the quotas.
+
+    Greedy by records and bytes; a short last job is topped up from the one before it when
+    that keeps both within the limits. A job still under ``min_records_per_job`` is flagged
+    (``below_min_records``): Bedrock would reject it.
+    """
+    jobs: list[JobPlan] = []
+    for i, line in enumerate(lines):
+        size = len(line)
+        if size > quotas.max_file_bytes:
+            raise ValueError(
+                f"record {i} is {size:,} bytes, over max_file_bytes {quotas.max_file_bytes:,}: "
+                "it cannot go into any batch input file"
+            )
+        job = jobs[-1] if jobs else None
+        if (
+            job is None
+            or job.records >= quotas.max_records_per_job
+            or job.bytes + size > quotas.max_job_bytes
+        ):
+            job = JobPlan()
+            jobs.append(job)
+        _append(job, i, size, lines, quotas)
+    _top_up_last(jobs, lines, quotas)
+    for job in jobs:
+        job.below_min_records = job.records < quotas.min_records_per_job
+    return jobs
+
+
+def _append(job: JobPlan, i: int, size: int, lines: Sequence[bytes], quotas: BatchQuotas) -> None:
+    current = job.files[-1] if job.files else None
+    if (
+        current is None
+        or len(current) >= quotas.max_records_per_file
+        or sum(len(lines[j]) for j in current) + size > quotas.max_file_bytes
+    ):
+        current = []
+        job.files.append(current)
+    current.append(i)
+    job.records += 1
+    job.bytes += size
+
+
+def _top_up_last(jobs: list[JobPlan], lines: Sequence[bytes], quotas: BatchQuotas) -> None:
+    """Move records from the second-to-last job into a last job that is under the minimum."""
+    if len(jobs) < 2 or jobs[-1].records >= quotas.min_records_per_job:
+        return
+    prev, last = jobs[-2], jobs[-1]
+    indexes = [i for f in prev.files for i in f] + [i for f in last.files for i in f]
+    need = quotas.min_records_per_job - last.records
+    if prev.records - need < quotas.min_records_per_job:
+        return  # both cannot reach the minimum
+    moved = indexes[prev.records - need : prev.records]
+    new_last_bytes = last.bytes + sum(len(lines[i]) for i in moved)
+    if new_last_bytes > quotas.max_job_bytes:
+        return
+    rebuilt_prev, rebuilt_last = JobPlan(), JobPlan()
+    for i in indexes[: prev.records - need]:
+        _append(rebuilt_prev, i, len(lines[i]), lines, quotas)
+    for i in indexes[prev.records - need :]:
+        _append(rebuilt_last, i, len(lines[i]), lines, quotas)
+    jobs[-2:] = [rebuilt_prev, rebuilt_last]
+
+
+# --- job request -----------------------------------------------------------------------------
+
+
+def job_name(prefix: str, digest: str) -> str:
+    """A valid job name (``[a-zA-Z0-9-]``, <= 63 chars) ending in a content digest."""
+    clean = re.sub(r"[^a-zA-Z0-9]+", "-", prefix).strip("-") or "batch"
+    name = f"{clean[: 63 - len(digest) - 1]}-{digest}"
+    if not _JOB_NAME_RE.match(name):
+        raise ValueError(f"cannot build a valid job name from {prefix!r}")
+    return name
+
+
+def job_request(
+    *,
+    name: str,
+    role_arn: str,
+    model_id: str,
+    input_s3_uri: str,
+    output_s3_uri: str,
+    style: str = "InvokeModel",
+    timeout_hours: int = 24,
+    client_request_token: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``bedrock.create_model_invocation_job``, validated."""
+    if not _JOB_NAME_RE.match(name) or len(name) > 63:
+        raise ValueError(f"job name {name!r} is not valid: [a-zA-Z0-9-+.], 1-63 characters")
+    if not _ROLE_ARN_RE.match(role_arn or ""):
+        raise ValueError(
+            f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>); "
+            "pass the service role Bedrock assumes to read the input and write the output"
+        )
+    for label, uri in (("input", input_s3_uri), ("output", output_s3_uri)):
+        if not str(uri).startswith("s3://"):
+            raise ValueError(f"{label} location must be an s3:// URI, got {uri!r}")
+    if not MIN_TIMEOUT_HOURS <= int(timeout_hours) <= MAX_TIMEOUT_HOURS:
+        raise ValueError(
+            f"timeout_hours must be {MIN_TIMEOUT_HOURS}-{MAX_TIMEOUT_HOURS}, got {timeout_hours}"
+        )
+    if style not in ("InvokeModel", "Converse"):
+        raise ValueError(f"modelInvocationType must be InvokeModel or Converse, got {style!r}")
+    request: dict[str, Any] = {
+        "jobName": name,
+        "roleArn": role_arn,
+        "clientRequestToken": client_request_token or name,
+        "modelId": model_id,
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": input_s3_uri, "s3InputFormat": "JSONL"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output_s3_uri}},
+        "timeoutDurationInHours": int(timeout_hours),
+        "modelInvocationType": style,
+    }
+    if tags:
+        request["tags"] = [{"key": k, "value": v} for k, v in sorted(tags.items())]
+    return request
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ExportedJob:
+    name: str
+    directory: Path
+    files: list[Path]
+    records: int
+    bytes: int
+    below_min_records: bool
+    request: dict[str, Any]
+
+
+def export_segment(
+    records: SegmentRecords,
+    out_dir: Path,
+    *,
+    segment: str,
+    model_id: str,
+    role_arn: str,
+    s3_prefix: str,
+    quotas: BatchQuotas | None = None,
+    timeout_hours: int = 24,
+    tags: dict[str, str] | None = None,
+) -> list[ExportedJob]:
+    """Write one segment's jobs: ``<out>/<job>/part-NNNN.jsonl``, ``request.json``, ``records.csv``.
+
+    ``s3_prefix`` is where the job folders will be uploaded (``s3://bucket/prefix``); each job
+    reads ``<prefix>/<job>/input/`` and writes to ``<prefix>/<job>/output/``.
+    """
+    quotas = quotas or BatchQuotas()
+    lines = records.lines()
+    plans = split_lines(lines, quotas)
+    prefix = s3_prefix.rstrip("/")
+    exported = []
+    for plan in plans:
+        indexes = [i for f in plan.files for i in f]
+        digest = hashlib.sha256(
+            b"".join(lines[i] for i in indexes) + f"|{model_id}|{records.style}".encode()
+        ).hexdigest()[:12]
+        name = job_name(segment, digest)
+        job_dir = Path(out_dir) / name
+        (job_dir / "input").mkdir(parents=True, exist_ok=True)
+        paths = []
+        for n, file_idx in enumerate(plan.files, start=1):
+            path = job_dir / "input" / f"part-{n:04d}.jsonl"
+            path.write_bytes(b"".join(lines[i] for i in file_idx))
+            paths.append(path)
+        pd.DataFrame(
+            {
+                "recordId": [records.records[i]["recordId"] for i in indexes],
+                "request_id": [records.request_ids[i] for i in indexes],
+            }
+        ).to_csv(job_dir / "records.csv", index=False)
+        request = job_request(
+            name=name,
+            role_arn=role_arn,
+            model_id=model_id,
+            input_s3_uri=f"{prefix}/{name}/input/",
+            output_s3_uri=f"{prefix}/{name}/output/",
+            style=records.style,
+            timeout_hours=timeout_hours,
+            client_request_token=name,
+            tags=tags,
+        )
+        (job_dir / "request.json").write_text(json.dumps(request, indent=2) + "\n")
+        exported.append(
+            ExportedJob(
+                name, job_dir, paths, plan.records, plan.bytes, plan.below_min_records, request
+            )
+        )
+    return exported
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+# --- submission ------------------------------------------------------------------------------
+
+
+def existing_job_arns(client: Any, names: Iterable[str]) -> dict[str, str]:
+    """``{jobName: jobArn}`` for the given names that already exist in the account/region."""
+    found: dict[str, str] = {}
+    for name in dict.fromkeys(names):  # unique, in the order given
+        kwargs: dict[str, Any] = {"nameContains": name, "maxResults": 100}
+        while True:
+            page = client.list_model_invocation_jobs(**kwargs)
+            for job in page.get("invocationJobSummaries", []):
+                if job["jobName"] == name:
+                    found[name] = job["jobArn"]
+            token = page.get("nextToken")
+            if not token or name in found:
+                break
+            kwargs["nextToken"] = token
+    return found
+
+
+def submit_jobs(
+    requests: Sequence[dict[str, Any]], client: Any = None, *, apply: bool = False
+) -> pd.DataFrame:
+    """Create the batch jobs; a dry run unless ``apply``. Existing job names are skipped.
+
+    Returns one row per job: jobName, action (would-create | created | exists), jobArn.
+    """
+    rows = []
+    if not apply:
+        for req in requests:
+            rows.append({"jobName": req["jobName"], "action": "would-create", "jobArn": None})
+        return pd.DataFrame(rows, columns=["jobName", "action", "jobArn"])
+    if client is None:
+        import boto3
+
+        client = boto3.client("bedrock")
+    existing = existing_job_arns(client, [r["jobName"] for r in requests])
+    for req in requests:
+        if req["jobName"] in existing:
+            arn = existing[req["jobName"]]
+            rows.append({"jobName": req["jobName"], "action": "exists", "jobArn": arn})
+            continue
+        arn = client.create_model_invocation_job(**req)["jobArn"]
+        rows.append({"jobName": req["jobName"], "action": "created", "jobArn": arn})
+    return pd.DataFrame(rows, columns=["jobName", "action", "jobArn"])
+
+
+def upload_job(s3_client: Any, job: ExportedJob) -> list[str]:
+    """Upload a job's input files to the s3 URI its request reads (same key, same bytes)."""
+    uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+    bucket, _, key_prefix = uri.removeprefix("s3://").partition("/")
+    keys = []
+    for path in job.files:
+        key = f"{key_prefix.rstrip('/')}/{path.name}"
+        s3_client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        keys.append(f"s3://{bucket}/{key}")
+    return keys

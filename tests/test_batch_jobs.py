@@ -1,0 +1,295 @@
+"""Batch job export: record shapes, splitting by quotas, the job request, idempotent submit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_finops import batch_jobs as bj
+from bedrock_finops.schema import empty_usage
+
+ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
+
+
+def usage_rows(n: int, *, provider="anthropic", family="claude-sonnet", operation="Converse"):
+    rows = pd.DataFrame(
+        {
+            "request_id": [f"req-{i}" for i in range(n)],
+            "operation": operation,
+            "provider": provider,
+            "family": family,
+            "system_hash": "sys1",
+            "user_text": [f"document {i}" if i % 5 else None for i in range(n)],
+            "max_tokens": [512 if i % 2 else None for i in range(n)],
+            "temperature": 0.2,
+        }
+    )
+    usage = empty_usage()
+    return pd.concat([usage, rows], ignore_index=True)[usage.columns]
+
+
+PROMPTS = pd.DataFrame(
+    {"hash": ["sys1"], "kind": ["system"], "tokens": [5], "text": ["Summarise the document."]}
+)
+
+
+def test_converse_record_shape_matches_aws_docs():
+    recs = bj.records_for_segment(usage_rows(3), PROMPTS)
+    assert recs.style == "Converse"
+    line = json.loads(recs.lines()[1])
+    assert line == {
+        "recordId": bj.record_id("req-1"),
+        "modelInput": {
+            "messages": [{"role": "user", "content": [{"text": "document 1"}]}],
+            "system": [{"text": "Summarise the document."}],
+            "inferenceConfig": {"maxTokens": 512, "temperature": 0.2},
+        },
+    }
+    assert len(line["recordId"]) == 11 and line["recordId"].isalnum()
+    # row 0 has no user_text and no max_tokens: placeholder and default, counted
+    first = json.loads(recs.lines()[0])["modelInput"]
+    assert first["messages"][0]["content"][0]["text"] == bj.PLACEHOLDER_USER_TEXT
+    assert first["inferenceConfig"]["maxTokens"] == 4096
+    assert recs.missing_user_text == 1
+    assert recs.default_max_tokens_used == 2
+
+
+def test_invoke_model_bodies_per_provider():
+    claude = bj.records_for_segment(usage_rows(2, operation="InvokeModel"), PROMPTS)
+    body = claude.records[1]["modelInput"]
+    assert claude.style == "InvokeModel"
+    assert body == {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 512,
+        "system": "Summarise the document.",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "document 1"}]}],
+        "temperature": 0.2,
+    }
+    llama = bj.invoke_model_input("meta", "llama", "S", "U", 100)
+    assert llama["max_gen_len"] == 100
+    assert llama["prompt"].startswith("<|begin_of_text|><|start_header_id|>system")
+    assert llama["prompt"].endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    titan = bj.invoke_model_input("amazon", "titan", None, "U", 50, 0.0)
+    assert titan == {
+        "inputText": "U",
+        "textGenerationConfig": {"maxTokenCount": 50, "temperature": 0.0},
+    }
+    with pytest.raises(ValueError, match="Converse instead"):
+        bj.invoke_model_input("cohere", "command", None, "U", 50)
+
+
+def test_missing_template_text_is_counted():
+    recs = bj.records_for_segment(usage_rows(4), prompts=None)
+    assert recs.missing_system_text == 4
+    assert "system" not in recs.records[0]["modelInput"]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"recordId": "R1", "modelInput": {"messages": [{"role": "bot", "content": []}]}},
+        {"recordId": "bad id!", "modelInput": {"messages": []}},
+        {"recordId": "R1", "modelInput": {"messages": [], "x": 1}, "extra": 1},
+        {
+            "recordId": "R1",
+            "modelInput": {"modelId": "m", "messages": [{"role": "user", "content": []}]},
+        },
+    ],
+)
+def test_validate_record_rejects_bad_shapes(record):
+    with pytest.raises(ValueError):
+        bj.validate_record(record, "Converse")
+
+
+def lines_of(sizes):
+    return [b"x" * (s - 1) + b"\n" for s in sizes]
+
+
+def test_split_by_records_per_file_and_job():
+    q = bj.BatchQuotas(
+        min_records_per_job=2,
+        max_records_per_file=3,
+        max_records_per_job=5,
+        max_file_bytes=1000,
+        max_job_bytes=1000,
+    )
+    jobs = bj.split_lines(lines_of([10] * 12), q)
+    assert [j.records for j in jobs] == [5, 5, 2]
+    assert [[len(f) for f in j.files] for j in jobs] == [[3, 2], [3, 2], [2]]
+    assert [i for j in jobs for f in j.files for i in f] == list(range(12))  # nothing lost
+    assert not any(j.below_min_records for j in jobs)
+
+
+def test_split_by_bytes():
+    q = bj.BatchQuotas(
+        min_records_per_job=1,
+        max_records_per_file=100,
+        max_records_per_job=100,
+        max_file_bytes=25,
+        max_job_bytes=50,
+    )
+    jobs = bj.split_lines(lines_of([10, 10, 10, 10, 10, 10]), q)
+    # files hold 2 records (20 bytes; a third would make 30 > 25); jobs 50 bytes -> 5 records
+    assert [j.records for j in jobs] == [5, 1]
+    assert [[len(f) for f in j.files] for j in jobs] == [[2, 2, 1], [1]]
+    assert all(j.bytes <= 50 for j in jobs)
+    with pytest.raises(ValueError, match="over max_file_bytes"):
+        bj.split_lines(lines_of([30]), q)
+
+
+def test_short_last_job_topped_up_and_min_records_flag():
+    q = bj.BatchQuotas(
+        min_records_per_job=3,
+        max_records_per_file=10,
+        max_records_per_job=10,
+        max_file_bytes=10_000,
+        max_job_bytes=10_000,
+    )
+    jobs = bj.split_lines(lines_of([10] * 11), q)  # greedy 10 + 1 -> rebalanced 8 + 3
+    assert [j.records for j in jobs] == [8, 3]
+    assert [i for j in jobs for f in j.files for i in f] == list(range(11))
+    small = bj.split_lines(lines_of([10] * 2), q)
+    assert [j.records for j in small] == [2] and small[0].below_min_records
+
+
+def test_quota_validation():
+    with pytest.raises(ValueError, match="positive integer"):
+        bj.BatchQuotas(min_records_per_job=0)
+    with pytest.raises(ValueError, match="cannot exceed"):
+        bj.BatchQuotas(max_records_per_file=10, max_records_per_job=5)
+
+
+def test_job_request_shape_and_validation():
+    req = bj.job_request(
+        name="doc-summarizer-abc123",
+        role_arn=ROLE,
+        model_id="us.anthropic.claude-sonnet-4",
+        input_s3_uri="s3://b/in/",
+        output_s3_uri="s3://b/out/",
+        style="Converse",
+        timeout_hours=48,
+    )
+    assert req == {
+        "jobName": "doc-summarizer-abc123",
+        "roleArn": ROLE,
+        "clientRequestToken": "doc-summarizer-abc123",
+        "modelId": "us.anthropic.claude-sonnet-4",
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://b/in/", "s3InputFormat": "JSONL"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/out/"}},
+        "timeoutDurationInHours": 48,
+        "modelInvocationType": "Converse",
+    }
+    base = dict(
+        name="j", role_arn=ROLE, model_id="m", input_s3_uri="s3://b/i", output_s3_uri="s3://b/o"
+    )
+    with pytest.raises(ValueError, match="24-168"):
+        bj.job_request(**base, timeout_hours=12)
+    with pytest.raises(ValueError, match="IAM role ARN"):
+        bj.job_request(**{**base, "role_arn": "arn:aws:iam::123456789012:user/me"})
+    with pytest.raises(ValueError, match="s3://"):
+        bj.job_request(**{**base, "input_s3_uri": "/tmp/in"})
+    assert len(bj.job_name("x" * 100, "0123456789ab")) == 63
+
+
+def test_export_writes_jobs_deterministically(tmp_path):
+    recs = bj.records_for_segment(usage_rows(7), PROMPTS)
+    q = bj.BatchQuotas(min_records_per_job=2, max_records_per_file=2, max_records_per_job=4)
+    kwargs = dict(
+        segment="doc-summarizer:sonnet-4:1a2b3c4d",
+        model_id="anthropic.claude-sonnet-4",
+        role_arn=ROLE,
+        s3_prefix="s3://bucket/batch/",
+        quotas=q,
+    )
+    jobs = bj.export_segment(recs, tmp_path / "a", **kwargs)
+    again = bj.export_segment(recs, tmp_path / "b", **kwargs)
+    assert [j.name for j in jobs] == [j.name for j in again]  # names derive from content
+    assert [j.records for j in jobs] == [4, 3]
+    assert jobs[0].name.startswith("doc-summarizer-sonnet-4-1a2b3c4d-")
+    files = sorted((tmp_path / "a" / jobs[0].name / "input").glob("*.jsonl"))
+    assert [len(bj.read_jsonl(f)) for f in files] == [2, 2]
+    for f in files:
+        for rec in bj.read_jsonl(f):
+            bj.validate_record(rec, "Converse")
+    req = json.loads((tmp_path / "a" / jobs[0].name / "request.json").read_text())
+    assert req["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] == (
+        f"s3://bucket/batch/{jobs[0].name}/input/"
+    )
+    mapping = pd.read_csv(tmp_path / "a" / jobs[1].name / "records.csv")
+    assert mapping["request_id"].tolist() == ["req-4", "req-5", "req-6"]
+
+
+def _request(name):
+    return bj.job_request(
+        name=name,
+        role_arn=ROLE,
+        model_id="anthropic.claude-sonnet-4",
+        input_s3_uri="s3://b/i/",
+        output_s3_uri="s3://b/o/",
+    )
+
+
+def test_submit_dry_run_makes_no_calls():
+    out = bj.submit_jobs([_request("job-a")], client=object(), apply=False)
+    assert out.to_dict("records") == [
+        {"jobName": "job-a", "action": "would-create", "jobArn": None}
+    ]
+
+
+def test_submit_is_idempotent_with_stubber():
+    import boto3
+
+    client = boto3.client(
+        "bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    arn_old = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/old123"
+    arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
+    summary = {
+        "jobArn": arn_old,
+        "jobName": "job-a",
+        "modelId": "anthropic.claude-sonnet-4",
+        "roleArn": ROLE,
+        "status": "InProgress",
+        "submitTime": datetime(2026, 11, 1, tzinfo=UTC),
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://b/i/"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/o/"}},
+    }
+    a, b = _request("job-a"), _request("job-b")
+    with Stubber(client) as stub:
+        for name in ("job-a", "job-b"):  # one list call per name, in request order
+            jobs = [summary] if name == "job-a" else [dict(summary, jobName="job-b-old")]
+            stub.add_response(
+                "list_model_invocation_jobs",
+                {"invocationJobSummaries": jobs},
+                {"nameContains": name, "maxResults": 100},
+            )
+        stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, b)
+        out = bj.submit_jobs([a, b], client=client, apply=True)
+        stub.assert_no_pending_responses()
+    assert out.to_dict("records") == [
+        {"jobName": "job-a", "action": "exists", "jobArn": arn_old},
+        {"jobName": "job-b", "action": "created", "jobArn": arn_new},
+    ]
+
+
+def test_upload_job_to_moto_s3(aws_client, tmp_path):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="batch-in")
+    recs = bj.records_for_segment(usage_rows(3), PROMPTS)
+    (job,) = bj.export_segment(
+        recs,
+        tmp_path,
+        segment="seg",
+        model_id="anthropic.claude-sonnet-4",
+        role_arn=ROLE,
+        s3_prefix="s3://batch-in/jobs",
+        quotas=bj.BatchQuotas(min_records_per_job=1),
+    )
+    keys = bj.upload_job(s3, job)
+    assert keys == [f"s3://batch-in/jobs/{job.name}/input/part-0001.jsonl"]
+    body = s3.get_object(Bucket="batch-in", Key=f"jobs/{job.name}/input/part-0001.jsonl")
+    assert body["Body"].read() == job.files[0].read_bytes()
