@@ -1,0 +1,376 @@
+"""Billing exports -> one Bedrock billing frame: CUR 2.0 (parquet or CSV) and FOCUS 1.0/1.2.
+
+Only Bedrock rows are kept: ``line_item_product_code == 'AmazonBedrock'`` (first-party and
+open-weight models) and Marketplace models sold through Bedrock, which carry an opaque product
+code and a product name ending in "(Amazon Bedrock Edition)" (Claude and other third-party
+models). Every other row is counted in ``frame.attrs["rows_other_services"]``, not kept.
+
+The billing frame (``BILLING_COLUMNS``): ``date`` (UTC day of usage), ``source`` (cur | focus |
+cost_explorer), ``service``, ``product_name``, ``usage_type``, ``region``, ``model`` (catalog
+key, null when the line cannot be mapped), ``token_kind`` and ``mode`` (from
+:func:`bedrock_finops.usage_types.parse_usage_type`), ``quantity``, ``unit``, ``cost_usd``,
+``line_type`` (CUR line item type or FOCUS ChargeCategory) and ``marketplace`` (billed under a
+Marketplace product, which a ``Service = Amazon Bedrock`` filter misses).
+
+Quantities are converted to tokens when the pricing unit says how many tokens one unit is
+("1K tokens", "1M tokens", "tokens"); otherwise the raw quantity and unit are kept and
+``unit`` is not "tokens" (pass ``unit_scale={"Units": 1e6}`` if you know better).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
+
+BEDROCK_PRODUCT_CODE = "AmazonBedrock"
+BEDROCK_SERVICE_NAME = "Amazon Bedrock"
+MARKETPLACE_SUFFIX = "(amazon bedrock edition)"
+
+BILLING_COLUMNS = [
+    "date",
+    "source",
+    "service",
+    "product_name",
+    "usage_type",
+    "region",
+    "model",
+    "token_kind",
+    "mode",
+    "quantity",
+    "unit",
+    "cost_usd",
+    "line_type",
+    "marketplace",
+]
+_STRING_COLUMNS = [
+    "source",
+    "service",
+    "product_name",
+    "usage_type",
+    "region",
+    "model",
+    "token_kind",
+    "mode",
+    "unit",
+    "line_type",
+]
+
+CUR_REQUIRED = [
+    "line_item_usage_start_date",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+]
+CUR_OPTIONAL = [
+    "product_product_name",
+    "product",
+    "product_region_code",
+    "pricing_unit",
+    "line_item_line_item_type",
+    "line_item_resource_id",
+]
+FOCUS_REQUIRED = ["ChargePeriodStart", "ServiceName", "BilledCost"]
+FOCUS_OPTIONAL = [
+    "ChargeDescription",
+    "ChargeCategory",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "PricingUnit",
+    "SkuId",
+    "RegionId",
+    "x_ServiceCode",
+    "x_UsageType",
+]
+
+
+class BillingFormatError(ValueError):
+    """A billing export lacks what the reader needs."""
+
+
+# --- shared frame ------------------------------------------------------------------------
+
+
+def billing_frame(data: pd.DataFrame | dict | None = None) -> pd.DataFrame:
+    """A billing frame with the canonical columns and dtypes (empty when ``data`` is None)."""
+    df = pd.DataFrame(data if data is not None else {c: [] for c in BILLING_COLUMNS})
+    missing = [c for c in BILLING_COLUMNS if c not in df.columns]
+    if missing:
+        raise BillingFormatError(f"billing frame lacks columns {missing}")
+    out = df[BILLING_COLUMNS].copy()
+    out["date"] = pd.to_datetime(out["date"]).dt.date.astype(pd.ArrowDtype(pa.date32()))
+    for col in _STRING_COLUMNS:
+        out[col] = out[col].astype("string[pyarrow]")
+    for col in ("quantity", "cost_usd"):
+        out[col] = pd.to_numeric(out[col]).astype("float64")
+    out["marketplace"] = out["marketplace"].astype("bool")
+    return out.reset_index(drop=True)
+
+
+def is_marketplace_product(name: str | None) -> bool:
+    return bool(name) and str(name).strip().lower().endswith(MARKETPLACE_SUFFIX)
+
+
+def token_scale(unit: str | None, overrides: dict[str, float] | None = None) -> float | None:
+    """Tokens per billed unit, or None when the unit does not say."""
+    if unit is None or (isinstance(unit, float) and pd.isna(unit)):
+        return None
+    if overrides and unit in overrides:
+        return float(overrides[unit])
+    u = str(unit).strip().lower().replace(",", "")
+    if "token" not in u:
+        return None
+    if re.search(r"\b(1m|1000000|million)\b", u):
+        return 1e6
+    if re.search(r"\b(1k|1000|thousand)\b", u):
+        return 1e3
+    return 1.0
+
+
+def _classify(df: pd.DataFrame, unit_scale: dict[str, float] | None) -> pd.DataFrame:
+    """Fill model, token_kind, mode, region, quantity and unit from usage type and product."""
+    parsed = {u: parse_usage_type(u) for u in df["usage_type"].dropna().unique()}
+    products = {p: model_key_from_product(p) for p in df["product_name"].dropna().unique()}
+    ut = df["usage_type"]
+    df["token_kind"] = ut.map(lambda u: parsed[u].token_kind if u in parsed else None)
+    df["mode"] = ut.map(lambda u: parsed[u].mode if u in parsed else None)
+    ut_region = ut.map(lambda u: parsed[u].region if u in parsed else None)
+    df["region"] = df["region"].where(df["region"].notna() & (df["region"] != ""), ut_region)
+    from_fragment = ut.map(
+        lambda u: (
+            model_key_from_product(parsed[u].model_fragment)
+            if u in parsed and parsed[u].model_fragment
+            else None
+        )
+    )
+    from_product = df["product_name"].map(lambda p: products.get(p))
+    # Marketplace usage types name no model: the product does. First-party ones name it.
+    primary = from_product.where(df["marketplace"], from_fragment)
+    fallback = from_fragment.where(df["marketplace"], from_product)
+    df["model"] = primary.where(primary.notna(), fallback)
+    scales = {u: token_scale(u, unit_scale) for u in df["unit"].dropna().unique()}
+    scale = df["unit"].map(lambda u: scales.get(u))
+    known = scale.notna() & (df["token_kind"] != "other")
+    df["quantity"] = df["quantity"].where(~known, df["quantity"] * scale)
+    df["unit"] = df["unit"].where(~known, "tokens")
+    return df
+
+
+# --- CUR 2.0 ----------------------------------------------------------------------------
+
+
+def _legacy_name(col: str) -> str:
+    """``lineItem/UsageStartDate`` (legacy CUR CSV) -> ``line_item_usage_start_date``."""
+    if "/" not in col:
+        return col
+    head, tail = col.split("/", 1)
+    snake = lambda s: re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s).lower()  # noqa: E731
+    return f"{snake(head)}_{snake(tail)}"
+
+
+def _expand(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    files: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.rglob("*") if f.suffix in (".parquet", ".csv", ".gz") and f.is_file()
+            )
+            if not found:
+                raise FileNotFoundError(f"no .parquet or .csv(.gz) files under {p}")
+            files.extend(found)
+        elif p.exists():
+            files.append(p)
+        else:
+            raise FileNotFoundError(f"billing export not found: {p}")
+    return files
+
+
+def _read_table(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Read only the wanted columns; also return every column name the file has."""
+    wanted = set(wanted)
+    if path.suffix == ".parquet":
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, columns=[c for c in names if c in wanted])
+        return _product_name_from_map(table), names
+    header = pd.read_csv(path, nrows=0).columns
+    renamed = {c: _legacy_name(c) for c in header}
+    keep = [c for c in header if renamed[c] in wanted]
+    df = pd.read_csv(path, usecols=keep, dtype=str, keep_default_na=False, na_values=[""])
+    return df.rename(columns=renamed), list(renamed.values())
+
+
+def _product_name_from_map(table: pa.Table) -> pd.DataFrame:
+    """CUR 2.0 keeps product attributes in a ``product`` map column: pull ``product_name``."""
+    if "product" in table.column_names and pa.types.is_map(table.schema.field("product").type):
+        name = pc.map_lookup(table.column("product"), "product_name", "first")
+        table = table.drop_columns(["product"]).append_column("product_map_name", name)
+    return table.to_pandas()
+
+
+def _product_name_from_json(values: pd.Series) -> pd.Series:
+    """The same lookup for CSV exports, where the map column is a JSON object string."""
+    cache: dict[str, str | None] = {}
+
+    def one(text: object) -> str | None:
+        if not isinstance(text, str) or not text:
+            return None
+        if text not in cache:
+            try:
+                cache[text] = json.loads(text).get("product_name")
+            except (ValueError, AttributeError):
+                cache[text] = None
+        return cache[text]
+
+    return values.map(one)
+
+
+def _cur_product_name(df: pd.DataFrame) -> pd.Series:
+    name = pd.Series(pd.NA, index=df.index, dtype="object")
+    if "product_product_name" in df:
+        name = df["product_product_name"].astype("object")
+    if "product_map_name" in df:
+        name = name.where(name.notna(), df["product_map_name"])
+    if "product" in df:
+        name = name.where(name.notna(), _product_name_from_json(df["product"]))
+    return name
+
+
+def _check_columns(path: Path, have: Iterable[str], required: list[str], kind: str) -> None:
+    have = set(have)
+    missing = [c for c in required if c not in have]
+    if kind == "CUR" and not have & {"product_product_name", "product"}:
+        missing.append("product_product_name or product (map with product_name)")
+    if missing:
+        raise BillingFormatError(
+            f"{path}: {kind} export lacks column(s) {', '.join(missing)}. "
+            f"Re-export it with these columns selected "
+            f"({'CUR 2.0 standard data export' if kind == 'CUR' else 'FOCUS 1.0 or 1.2 export'})."
+        )
+
+
+def _dates(values: pd.Series, path: Path, column: str) -> pd.Series:
+    ts = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+    bad = ts.isna() & values.notna()
+    if bad.any() or values.isna().any():
+        examples = list(values[bad | values.isna()].astype(str).head(3))
+        raise BillingFormatError(
+            f"{path}: {int((bad | values.isna()).sum())} row(s) with an unreadable {column} "
+            f"(e.g. {examples}); expected ISO timestamps"
+        )
+    return ts.dt.date
+
+
+def read_cur(
+    path_or_paths: str | Path | Sequence[str | Path],
+    *,
+    unit_scale: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Read CUR 2.0 (or legacy CUR) parquet/CSV files or folders -> the Bedrock billing frame.
+
+    ``frame.attrs`` carries ``rows_read``, ``rows_bedrock`` and ``rows_other_services``.
+    """
+    frames, read, other = [], 0, 0
+    for path in _expand(path_or_paths):
+        raw, names = _read_table(path, CUR_REQUIRED + CUR_OPTIONAL)
+        _check_columns(path, names, CUR_REQUIRED, "CUR")
+        read += len(raw)
+        product_name = _cur_product_name(raw)
+        code = raw["line_item_product_code"].astype("object")
+        marketplace = product_name.map(is_marketplace_product).astype(bool)
+        keep = (code == BEDROCK_PRODUCT_CODE) | marketplace
+        other += int((~keep).sum())
+        raw, product_name, marketplace = raw[keep], product_name[keep], marketplace[keep]
+        if raw.empty:
+            continue
+        df = pd.DataFrame(
+            {
+                "date": _dates(
+                    raw["line_item_usage_start_date"], path, "line_item_usage_start_date"
+                ),
+                "source": "cur",
+                "service": product_name.where(marketplace, BEDROCK_SERVICE_NAME),
+                "product_name": product_name,
+                "usage_type": raw["line_item_usage_type"].astype("object"),
+                "region": raw.get("product_region_code", pd.Series(None, index=raw.index)),
+                "quantity": pd.to_numeric(raw["line_item_usage_amount"]),
+                "unit": raw.get("pricing_unit", pd.Series(None, index=raw.index)),
+                "cost_usd": pd.to_numeric(raw["line_item_unblended_cost"]),
+                "line_type": raw.get(
+                    "line_item_line_item_type", pd.Series("Usage", index=raw.index)
+                ),
+                "marketplace": marketplace,
+            }
+        )
+        frames.append(_classify(df.astype({"region": "object", "unit": "object"}), unit_scale))
+    return _finish(frames, read, other)
+
+
+def _finish(frames: list[pd.DataFrame], read: int, other: int) -> pd.DataFrame:
+    out = billing_frame(pd.concat(frames, ignore_index=True)) if frames else billing_frame()
+    out.attrs.update(rows_read=read, rows_bedrock=len(out), rows_other_services=other)
+    return out
+
+
+# --- FOCUS 1.0 / 1.2 -----------------------------------------------------------------------
+
+
+def _focus_is_bedrock(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    service = df["ServiceName"].astype("object")
+    marketplace = service.map(is_marketplace_product).astype(bool)
+    first_party = service == BEDROCK_SERVICE_NAME
+    if "x_ServiceCode" in df:
+        first_party |= df["x_ServiceCode"].astype("object") == BEDROCK_PRODUCT_CODE
+    return first_party | marketplace, marketplace
+
+
+def read_focus(
+    path_or_paths: str | Path | Sequence[str | Path],
+    *,
+    unit_scale: dict[str, float] | None = None,
+) -> pd.DataFrame:
+    """Read a FOCUS 1.0/1.2 export (CSV or parquet) -> the Bedrock billing frame.
+
+    The usage type comes from AWS's ``x_UsageType`` column when the export has it; without it
+    token kind and model stay null (FOCUS's own columns do not carry them reliably).
+    """
+    frames, read, other = [], 0, 0
+    for path in _expand(path_or_paths):
+        raw, names = _read_table(path, FOCUS_REQUIRED + FOCUS_OPTIONAL)
+        _check_columns(path, names, FOCUS_REQUIRED, "FOCUS")
+        read += len(raw)
+        keep, marketplace = _focus_is_bedrock(raw)
+        other += int((~keep).sum())
+        raw, marketplace = raw[keep], marketplace[keep]
+        if raw.empty:
+            continue
+        none = pd.Series(None, index=raw.index, dtype="object")
+        quantity = raw.get("ConsumedQuantity", none)
+        unit = raw.get("ConsumedUnit", raw.get("PricingUnit", none))
+        df = pd.DataFrame(
+            {
+                "date": _dates(raw["ChargePeriodStart"], path, "ChargePeriodStart"),
+                "source": "focus",
+                "service": raw["ServiceName"].astype("object"),
+                "product_name": raw["ServiceName"].astype("object"),
+                "usage_type": raw.get("x_UsageType", none).astype("object"),
+                "region": raw.get("RegionId", none).astype("object"),
+                "quantity": pd.to_numeric(quantity).fillna(0.0),
+                "unit": unit.astype("object"),
+                "cost_usd": pd.to_numeric(raw["BilledCost"]),
+                "line_type": raw.get("ChargeCategory", pd.Series("Usage", index=raw.index)),
+                "marketplace": marketplace,
+            }
+        )
+        frames.append(_classify(df, unit_scale))
+    return _finish(frames, read, other)
