@@ -190,3 +190,9 @@ def redact(text: str | None, show: bool) -> str | None:
     if show or text is None:
         return text
     return f"[redacted: {len(text):,} chars]"
+
+
+def read_billing(run_dir: str | Path) -> pd.DataFrame | None:
+    """The run's billed Bedrock line items (``billing.parquet``), or None when not configured."""
+    path = Path(run_dir) / "billing.parquet"
+    return pd.read_parquet(path) if path.exists() else None

@@ -1,0 +1,134 @@
+"""Where the money goes: spend by model, app, identity, day and hour; token mix; data quality.
+
+Everything here works on the usage table and its per-row prices (``PriceCatalog.price``), so
+every figure in the baseline notebook is a sum over rows an analyst can filter and check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+COST_PARTS = ["input_usd", "cache_read_usd", "cache_write_usd", "output_usd"]
+TOKEN_PARTS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"]
+
+
+def costed(usage: pd.DataFrame, priced: pd.DataFrame) -> pd.DataFrame:
+    """The usage columns the baseline groups by, with per-row costs attached."""
+    frame = pd.DataFrame(
+        {
+            "timestamp": usage["timestamp"],
+            "day": usage["timestamp"].dt.floor("D"),
+            "hour": usage["timestamp"].dt.hour.astype("int64"),
+            "model": usage["model"]
+            .astype("string")
+            .fillna("(unknown) " + usage["model_id_raw"].astype("string")),
+            "region": usage["region"].astype("string"),
+            "app": usage["app"].astype("string").fillna("(unknown)"),
+            "identity": usage["identity_arn"].astype("string").fillna("(unknown)"),
+            **{c: usage[c].astype("int64") for c in TOKEN_PARTS},
+            **{c: priced[c].astype("float64") for c in [*COST_PARTS, "cost_usd"]},
+            "priced": priced["priced"].astype(bool),
+        },
+        index=usage.index,
+    )
+    return frame
+
+
+def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
+    """Requests, tokens and cost per group, largest cost first, with each group's share."""
+    grouped = frame.groupby(key, dropna=False, observed=True)
+    out = grouped.agg(
+        requests=("cost_usd", "size"),
+        unpriced_requests=("priced", lambda s: int((~s).sum())),
+        **{c: (c, "sum") for c in TOKEN_PARTS},
+        cost_usd=("cost_usd", "sum"),
+    )
+    total = out["cost_usd"].sum()
+    out["share_pct"] = 100.0 * out["cost_usd"] / total if total else 0.0
+    out["usd_per_1k_requests"] = 1000.0 * out["cost_usd"] / out["requests"]
+    return out.sort_values("cost_usd", ascending=False)
+
+
+def token_mix(frame: pd.DataFrame, key: str = "model") -> pd.DataFrame:
+    """Dollars by token kind (uncached input, cache read, cache write, output) per group."""
+    out = frame.groupby(key, observed=True)[COST_PARTS].sum()
+    out.columns = ["uncached input", "cache read", "cache write", "output"]
+    return out.loc[out.sum(axis=1).sort_values(ascending=False).index]
+
+
+def daily_spend(frame: pd.DataFrame, by: str = "app") -> pd.DataFrame:
+    """Cost per day (rows) and group (columns)."""
+    return frame.pivot_table(
+        index="day", columns=by, values="cost_usd", aggfunc="sum", fill_value=0.0
+    )
+
+
+def hourly_profile(frame: pd.DataFrame) -> pd.Series:
+    """Cost per hour of day (UTC), summed over the period."""
+    return frame.groupby("hour")["cost_usd"].sum().reindex(range(24), fill_value=0.0)
+
+
+def data_quality(
+    ingest_report: dict[str, Any], priced: pd.DataFrame, unpriced: pd.DataFrame
+) -> dict[str, Any]:
+    """The run's data-quality report: nothing read is unaccounted for."""
+    lines = int(ingest_report.get("lines_read", 0))
+    rows = int(ingest_report.get("rows", 0))
+    quarantined = int(ingest_report.get("quarantined", 0))
+    duplicates = int(ingest_report.get("duplicates", 0))
+    return {
+        "lines read": lines,
+        "rows in usage table": rows,
+        "quarantined lines": quarantined,
+        "duplicate deliveries dropped": duplicates,
+        "accounted for": lines == rows + quarantined + duplicates,
+        "unpriced rows": int((~priced["priced"].astype(bool)).sum()),
+        "unpriced model ids": int(unpriced["model_id_raw"].nunique()) if len(unpriced) else 0,
+        "large bodies not fetched": int(ingest_report.get("large_bodies_not_fetched", 0)),
+    }
+
+
+def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined lines by reason, most frequent first."""
+    if quarantine.empty:
+        return pd.DataFrame(columns=["lines"])
+    return quarantine.groupby("reason").size().sort_values(ascending=False).to_frame("lines")
+
+
+def log_costs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Log-derived cost by day, model and region: the left side of a reconciliation."""
+    out = (
+        frame[frame["priced"]]
+        .assign(date=frame["day"].dt.date)
+        .groupby(["date", "model", "region"], observed=True)
+        .agg(
+            cost_usd=("cost_usd", "sum"),
+            requests=("cost_usd", "size"),
+            input_tokens=("input_tokens", "sum"),
+            output_tokens=("output_tokens", "sum"),
+            cache_read_tokens=("cache_read_tokens", "sum"),
+            cache_write_tokens=("cache_write_tokens", "sum"),
+        )
+        .reset_index()
+    )
+    return out
+
+
+def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
+    """Total spend, requests, tokens and the monthly run-rate."""
+    from bedrock_finops.findings import DAYS_PER_MONTH
+
+    total = float(frame["cost_usd"].sum())
+    days = int(period.get("days") or 0)
+    return {
+        "period": f"{str(period.get('start'))[:10]} to {str(period.get('end'))[:10]} ({days} days)",
+        "requests": int(len(frame)),
+        "priced spend, USD": round(total, 2),
+        "monthly run-rate, USD": round(total * DAYS_PER_MONTH / days, 2) if days else None,
+        "input tokens (uncached)": int(frame["input_tokens"].sum()),
+        "cache read tokens": int(frame["cache_read_tokens"].sum()),
+        "cache write tokens": int(frame["cache_write_tokens"].sum()),
+        "output tokens": int(frame["output_tokens"].sum()),
+    }
