@@ -136,7 +136,7 @@ def token_scale(unit: str | None, overrides: dict[str, float] | None = None) -> 
     return 1.0
 
 
-def _classify(df: pd.DataFrame, unit_scale: dict[str, float] | None) -> pd.DataFrame:
+def classify_lines(df: pd.DataFrame, unit_scale: dict[str, float] | None) -> pd.DataFrame:
     """Fill model, token_kind, mode, region, quantity and unit from usage type and product."""
     parsed = {u: parse_usage_type(u) for u in df["usage_type"].dropna().unique()}
     products = {p: model_key_from_product(p) for p in df["product_name"].dropna().unique()}
@@ -312,11 +312,11 @@ def read_cur(
                 "marketplace": marketplace,
             }
         )
-        frames.append(_classify(df.astype({"region": "object", "unit": "object"}), unit_scale))
-    return _finish(frames, read, other)
+        frames.append(classify_lines(df.astype({"region": "object", "unit": "object"}), unit_scale))
+    return collect_frames(frames, read, other)
 
 
-def _finish(frames: list[pd.DataFrame], read: int, other: int) -> pd.DataFrame:
+def collect_frames(frames: list[pd.DataFrame], read: int, other: int) -> pd.DataFrame:
     out = billing_frame(pd.concat(frames, ignore_index=True)) if frames else billing_frame()
     out.attrs.update(rows_read=read, rows_bedrock=len(out), rows_other_services=other)
     return out
@@ -372,5 +372,5 @@ def read_focus(
                 "marketplace": marketplace,
             }
         )
-        frames.append(_classify(df, unit_scale))
-    return _finish(frames, read, other)
+        frames.append(classify_lines(df, unit_scale))
+    return collect_frames(frames, read, other)

@@ -1,0 +1,121 @@
+"""Cost Explorer reader against moto's server, answers queued through moto's API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import requests
+
+from bedrock_finops.sources.cost_explorer import read_cost_explorer
+from bedrock_finops.sources.cur import BILLING_COLUMNS
+
+pytestmark = pytest.mark.aws
+
+
+def _group(service: str, usage_type: str, cost: str, qty: str, unit: str = "1K tokens"):
+    return {
+        "Keys": [service, usage_type],
+        "Metrics": {
+            "UnblendedCost": {"Amount": cost, "Unit": "USD"},
+            "UsageQuantity": {"Amount": qty, "Unit": unit},
+        },
+    }
+
+
+def _day(start: str, end: str, groups: list[dict]) -> dict:
+    return {
+        "TimePeriod": {"Start": start, "End": end},
+        "Total": {},
+        "Groups": groups,
+        "Estimated": False,
+    }
+
+
+PAGE_1 = {
+    "ResultsByTime": [
+        _day(
+            "2026-03-01",
+            "2026-03-02",
+            [
+                _group("Amazon Bedrock", "USE1-NovaPro-input-tokens", "0.8", "1000"),
+                _group("Amazon Bedrock", "USE1-NovaPro-output-tokens", "0.8", "250"),
+                _group(
+                    "Claude 3.5 Sonnet (Amazon Bedrock Edition)",
+                    "USE1-MP:USE1_InputTokenCount-Units",
+                    "6.0",
+                    "2",
+                    "Units",
+                ),
+                _group(
+                    "Amazon Elastic Compute Cloud - Compute",
+                    "BoxUsage:t3.micro",
+                    "0.25",
+                    "24",
+                    "Hrs",
+                ),
+            ],
+        )
+    ],
+    "DimensionValueAttributes": [],
+    "NextPageToken": "page-2",
+}
+PAGE_2 = {
+    "ResultsByTime": [
+        _day(
+            "2026-03-02",
+            "2026-03-03",
+            [_group("Amazon Bedrock", "USW2-NovaPro-input-tokens", "0.4", "500")],
+        )
+    ],
+    "DimensionValueAttributes": [],
+}
+
+
+def test_cost_explorer_reads_all_pages_and_keeps_bedrock(aws_client, aws_env):
+    resp = requests.post(
+        f"{aws_env}/moto-api/static/ce/cost-and-usage-results",
+        json={"results": [PAGE_1, PAGE_2]},
+        timeout=10,
+    )
+    assert resp.status_code == 201
+    ce = aws_client("ce")
+    sent = []
+    ce.meta.events.register(
+        "provide-client-params.ce.GetCostAndUsage", lambda params, **_: sent.append(dict(params))
+    )
+
+    df = read_cost_explorer(dt.date(2026, 3, 1), "2026-03-03", client=ce)
+
+    assert df.attrs["ce_requests"] == 2
+    assert [s.get("NextPageToken") for s in sent] == [None, "page-2"]
+    first = sent[0]
+    assert first["Granularity"] == "DAILY"
+    assert first["TimePeriod"] == {"Start": "2026-03-01", "End": "2026-03-03"}
+    assert first["Metrics"] == ["UnblendedCost", "UsageQuantity"]
+    assert [g["Key"] for g in first["GroupBy"]] == ["SERVICE", "USAGE_TYPE"]
+    assert first["Filter"] == {"Dimensions": {"Key": "RECORD_TYPE", "Values": ["Usage"]}}
+
+    assert list(df.columns) == BILLING_COLUMNS
+    assert df.attrs["rows_other_services"] == 1  # the EC2 group
+    assert len(df) == 4
+    assert df["cost_usd"].sum() == pytest.approx(0.8 + 0.8 + 6.0 + 0.4)
+    assert set(df["source"]) == {"cost_explorer"}
+
+    mp = df[df["marketplace"]].iloc[0]
+    assert mp["model"] == "anthropic.claude-3-5-sonnet"
+    assert mp["service"] == "Claude 3.5 Sonnet (Amazon Bedrock Edition)"
+    assert mp["token_kind"] == "input" and mp["region"] == "us-east-1"
+
+    day2 = df[df["date"] == dt.date(2026, 3, 2)].iloc[0]
+    assert day2["model"] == "amazon.nova-pro" and day2["region"] == "us-west-2"
+    assert day2["quantity"] == 500_000 and day2["unit"] == "tokens"
+
+
+def test_cost_explorer_empty_and_bad_range(aws_client):
+    ce = aws_client("ce")
+    df = read_cost_explorer("2026-03-01", "2026-03-02", client=ce)  # nothing queued
+    assert df.empty and list(df.columns) == BILLING_COLUMNS
+    assert df.attrs["ce_requests"] == 1
+    with pytest.raises(ValueError, match="End is exclusive"):
+        read_cost_explorer("2026-03-02", "2026-03-02", client=ce)
