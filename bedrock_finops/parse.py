@@ -1,0 +1,620 @@
+"""One invocation-log record -> one usage row (a dict keyed by USAGE_SCHEMA columns).
+
+Handles the four operations (Converse, ConverseStream, InvokeModel,
+InvokeModelWithResponseStream) and the request/response bodies of the Converse API,
+Anthropic messages, Llama, Titan, Mistral and Nova. A record that cannot give a correct row
+raises :class:`BadRecord` with a short reason; the caller quarantines it.
+
+Prompt text is reduced in the same pass to what the strategies need: chained prefix hashes
+at each cache-checkpoint candidate (tools, system, each message), template hashes, the last
+user turn, and a few text features (output shape, pretty-printed JSON and repeated lines).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from bedrock_finops.tokens import estimate_tokens
+
+OPERATIONS = {
+    "Converse": False,
+    "ConverseStream": True,
+    "InvokeModel": False,
+    "InvokeModelWithResponseStream": True,
+}
+
+# ISO-8601 as AWS writes it: date 'T' time, optional fraction, then Z or a +HH:MM offset.
+_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$")
+_FENCE_RE = re.compile(r"^```[\w+-]*\s*\n(.*?)\n?```\s*$", re.S)
+_CODE_LINE_RE = re.compile(
+    r"(?:[;{}]\s*$|^\s*(?:def |class |import |from \S+ import|return\b|function\b|const |let |"
+    r"var |public |private |#include|SELECT |select |if \(|for \(|while \())"
+)
+_LLAMA_TURN_RE = re.compile(
+    r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\s*(.*?)(?:<\|eot_id\|>|$)", re.S
+)
+_INST_RE = re.compile(r"\[INST\](.*?)\[/INST\]", re.S)
+_PUNCT = frozenset("{}[]()<>;:=\"'`|\\/*&^%$#@!?,.")
+
+MIN_REPEATED_LINE_CHARS = 16  # shorter lines (blank, "}", "---", "Answer:") are not waste
+
+
+class BadRecord(ValueError):
+    """A record that cannot become a row; ``args[0]`` is the quarantine reason."""
+
+
+def short_hash(data: bytes) -> str:
+    """sha256, first 32 hex characters (128 bits: collisions are not a practical concern)."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def canonical(obj: Any) -> bytes:
+    """Canonical JSON: sorted keys, no whitespace, so identical bodies hash alike."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+# ---------------------------------------------------------------------------- scalars
+
+
+def parse_timestamp_ms(value: Any) -> int:
+    """ISO-8601 (with or without fraction, Z or offset) -> epoch milliseconds, UTC."""
+    if not isinstance(value, str) or not _TS_RE.match(value):
+        raise BadRecord("bad timestamp")
+    text = value
+    if "." in text:  # fromisoformat takes at most 6 fraction digits
+        head, _, rest = text.partition(".")
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = head + "." + (rest[:digits] + "000000")[:6] + rest[digits:]
+    try:
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
+    except ValueError:
+        raise BadRecord("bad timestamp") from None
+
+
+def _count(section: dict, name: str, required: bool) -> int | None:
+    value = section.get(name)
+    if value is None:
+        if required:
+            raise BadRecord(f"missing {name}")
+        return None
+    if type(value) is not int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise BadRecord(f"non-integer {name}")
+    if value < 0:
+        raise BadRecord(f"negative {name}")
+    return value
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def app_from_identity(arn: str | None) -> str | None:
+    """``...:assumed-role/ROLE/SESSION`` -> ROLE; ``...:user/NAME`` -> NAME; ``role/R`` -> R."""
+    if not arn:
+        return None
+    _, _, resource = arn.rpartition(":")
+    parts = resource.split("/")
+    if parts[0] == "assumed-role" and len(parts) >= 2:
+        return parts[1]
+    if parts[0] in ("user", "role") and len(parts) >= 2:
+        return parts[-1]
+    return resource or None
+
+
+# ---------------------------------------------------------------------------- prompt text
+
+
+def _block_text(block: Any, ttl: list[str]) -> str | None:
+    """Text of one content block; None for a cache marker (not content). Notes 1h TTLs."""
+    if isinstance(block, str):
+        return block
+    if not isinstance(block, dict):
+        return str(block)
+    if "cachePoint" in block:  # Converse cache checkpoint
+        cp = block["cachePoint"]
+        if isinstance(cp, dict) and cp.get("ttl") == "1h":
+            ttl.append("1h")
+        return None
+    cc = block.get("cache_control")
+    if isinstance(cc, dict) and cc.get("ttl") == "1h":
+        ttl.append("1h")
+    text = block.get("text")
+    if isinstance(text, str):
+        return text
+    if block.get("type") == "text":
+        return ""
+    # tool use / tool result / images / documents: canonical JSON without the cache marker
+    clean = {k: v for k, v in block.items() if k != "cache_control"}
+    return canonical(clean).decode()
+
+
+def _content_text(content: Any, ttl: list[str]) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [_block_text(b, ttl) for b in content]
+        return "\n".join(p for p in parts if p is not None)
+    if content is None:
+        return ""
+    return canonical(content).decode()
+
+
+def _tools_list(body: dict) -> list | None:
+    tools = body.get("tools")
+    if tools is None:
+        cfg = body.get("toolConfig")
+        if isinstance(cfg, dict):
+            tools = cfg.get("tools")
+    if not tools:
+        return None
+    if not isinstance(tools, list):
+        return [tools]
+    return tools
+
+
+def _prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, list]:
+    """(tools JSON, system text, [(role, text), ...]) from any supported request body."""
+    tools = _tools_list(body)
+    tools_text = None
+    if tools is not None:
+        clean = []
+        for t in tools:
+            if isinstance(t, dict) and "cachePoint" in t:
+                _block_text(t, ttl)
+                continue
+            if isinstance(t, dict) and "cache_control" in t:
+                _block_text(t, ttl)
+                t = {k: v for k, v in t.items() if k != "cache_control"}
+            clean.append(t)
+        tools_text = canonical(clean).decode() if clean else None
+    system = body.get("system")
+    system_text = _content_text(system, ttl) if system is not None else None
+    messages = body.get("messages")
+    turns: list[tuple[str, str]] = []
+    if isinstance(messages, list):
+        for m in messages:
+            if isinstance(m, dict):
+                role = m.get("role") or "user"
+                if role == "system":  # Mistral chat puts the system prompt in messages
+                    text = _content_text(m.get("content"), ttl)
+                    system_text = text if system_text is None else system_text + "\n" + text
+                    continue
+                turns.append((role, _content_text(m.get("content"), ttl)))
+    elif isinstance(body.get("prompt"), str):
+        system_text, turns = _split_raw_prompt(body["prompt"], system_text)
+    elif isinstance(body.get("inputText"), str):
+        turns.append(("user", body["inputText"]))
+    return tools_text, system_text, turns
+
+
+def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None, list]:
+    """Llama 3 header format or Mistral [INST] format -> system and turns; else one turn."""
+    if "<|start_header_id|>" in prompt:
+        turns = []
+        for role, text in _LLAMA_TURN_RE.findall(prompt):
+            text = text.strip()
+            if role == "system":
+                system_text = text
+            elif text or role != "assistant":
+                turns.append((role, text))
+        if turns or system_text:
+            return system_text, turns
+    if "[INST]" in prompt:
+        insts = [t.strip() for t in _INST_RE.findall(prompt)]
+        if insts:
+            return system_text, [("user", t) for t in insts]
+    return system_text, [("user", prompt)]
+
+
+def _pretty_json_tokens(text: str) -> int:
+    """Tokens spent on indentation/newlines of pretty-printed JSON objects/arrays in ``text``."""
+    if "{\n" not in text and "[\n" not in text:
+        return 0
+    total = 0
+    pos = 0
+    n = len(text)
+    while pos < n:
+        i_obj = text.find("{\n", pos)
+        i_arr = text.find("[\n", pos)
+        cands = [i for i in (i_obj, i_arr) if i >= 0]
+        if not cands:
+            break
+        start = min(cands)
+        end = _match_bracket(text, start)
+        if end < 0:
+            pos = start + 2
+            continue
+        span = text[start : end + 1]
+        try:
+            obj = orjson.loads(span)
+        except orjson.JSONDecodeError:
+            pos = start + 2
+            continue
+        total += estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
+        pos = end + 1
+    return max(total, 0)
+
+
+def _match_bracket(text: str, start: int) -> int:
+    """Index of the bracket closing ``text[start]``, skipping string contents; -1 if none."""
+    depth = 0
+    in_str = False
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if in_str:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _repeated_line_tokens(text: str) -> int:
+    """Tokens of non-trivial lines seen more than once in the prompt (the repeats only)."""
+    counts = Counter(line.strip() for line in text.splitlines())
+    return sum(
+        (k - 1) * estimate_tokens(line)
+        for line, k in counts.items()
+        if k > 1 and len(line) >= MIN_REPEATED_LINE_CHARS
+    )
+
+
+def output_shape(text: str | None) -> str:
+    """label | json | code | prose | empty for a model's output text; unknown when absent."""
+    if text is None:
+        return "unknown"
+    s = text.strip()
+    if not s:
+        return "empty"
+    fenced = _FENCE_RE.match(s)
+    inner = fenced.group(1).strip() if fenced else s
+    if inner[:1] in "{[":
+        try:
+            if isinstance(orjson.loads(inner), (dict, list)):
+                return "json"
+        except orjson.JSONDecodeError:
+            pass
+    if fenced:
+        return "code"
+    words = s.split()
+    if len(words) <= 3 and "\n" not in s:
+        punct = sum(c in _PUNCT for c in s)
+        if punct <= max(1, len(s) // 10):
+            return "label"
+    lines = [ln for ln in s.splitlines() if ln.strip()]
+    if len(lines) >= 2:
+        code_like = sum(1 for ln in lines if _CODE_LINE_RE.search(ln))
+        if code_like * 2 >= len(lines):
+            return "code"
+    return "prose"
+
+
+# ---------------------------------------------------------------------------- output bodies
+
+
+def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, dict | None]:
+    """Streamed chunks -> (text, stop reason, latency if a metadata chunk has it, usage)."""
+    texts: list[str] = []
+    stop = None
+    usage = None
+    latency = None
+    for ch in chunks:
+        if not isinstance(ch, dict):
+            continue
+        if "contentBlockDelta" in ch:  # ConverseStream
+            delta = (ch["contentBlockDelta"] or {}).get("delta") or {}
+            if isinstance(delta.get("text"), str):
+                texts.append(delta["text"])
+        elif "messageStop" in ch:
+            stop = (ch["messageStop"] or {}).get("stopReason") or stop
+        elif "metadata" in ch:
+            meta = ch["metadata"] or {}
+            usage = meta.get("usage") or usage
+            latency = _num((meta.get("metrics") or {}).get("latencyMs"))
+        ctype = ch.get("type")
+        if ctype == "content_block_delta":  # Anthropic messages stream
+            delta = ch.get("delta") or {}
+            if isinstance(delta.get("text"), str):
+                texts.append(delta["text"])
+        elif ctype == "message_delta":
+            stop = (ch.get("delta") or {}).get("stop_reason") or stop
+        for key in ("generation", "outputText", "completion"):  # Llama, Titan, legacy
+            if isinstance(ch.get(key), str):
+                texts.append(ch[key])
+        for key in ("stop_reason", "completionReason"):
+            if ch.get(key):
+                stop = ch[key]
+        for key in ("outputs", "choices"):  # Mistral
+            items = ch.get(key)
+            if isinstance(items, list) and items and isinstance(items[0], dict):
+                item = items[0]
+                piece = item.get("text")
+                if piece is None:
+                    piece = (item.get("delta") or item.get("message") or {}).get("content")
+                if isinstance(piece, str):
+                    texts.append(piece)
+                stop = item.get("stop_reason") or item.get("finish_reason") or stop
+    return "".join(texts), stop, latency, usage
+
+
+def _output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | None, dict | None]:
+    """(text, stop_reason, latency_ms, converse usage) from a non-streamed output body."""
+    if isinstance(body, list):
+        return _chunk_text_and_stop(body)
+    if not isinstance(body, dict):
+        return None, None, None, None
+    ttl: list[str] = []
+    if "output" in body and isinstance(body["output"], dict):  # Converse and Nova
+        msg = body["output"].get("message") or {}
+        text = _content_text(msg.get("content"), ttl)
+        latency = _num((body.get("metrics") or {}).get("latencyMs"))
+        return text, body.get("stopReason"), latency, body.get("usage")
+    if "content" in body:  # Anthropic messages
+        return _content_text(body.get("content"), ttl), body.get("stop_reason"), None, None
+    if "generation" in body:  # Llama
+        return body.get("generation"), body.get("stop_reason"), None, None
+    results = body.get("results")
+    if isinstance(results, list) and results:  # Titan
+        r = results[0] if isinstance(results[0], dict) else {}
+        text = "".join(x.get("outputText") or "" for x in results if isinstance(x, dict))
+        return text, r.get("completionReason"), None, None
+    for key in ("outputs", "choices"):  # Mistral
+        items = body.get(key)
+        if isinstance(items, list) and items and isinstance(items[0], dict):
+            it = items[0]
+            text = it.get("text")
+            if text is None:
+                text = _content_text((it.get("message") or {}).get("content"), ttl)
+            return text, it.get("stop_reason") or it.get("finish_reason"), None, None
+    if "completion" in body:
+        return body.get("completion"), body.get("stop_reason"), None, None
+    return None, body.get("stopReason") or body.get("stop_reason"), None, None
+
+
+# ---------------------------------------------------------------------------- request params
+
+
+def _request_params(body: dict) -> tuple[int | None, float | None]:
+    """(max_tokens, temperature) across Converse, Anthropic, Llama, Titan, Mistral, Nova."""
+    cfg = body.get("inferenceConfig")
+    if isinstance(cfg, dict):
+        mt = cfg.get("maxTokens", cfg.get("max_new_tokens"))
+        return _int(mt), _num(cfg.get("temperature"))
+    tcfg = body.get("textGenerationConfig")
+    if isinstance(tcfg, dict):
+        return _int(tcfg.get("maxTokenCount")), _num(tcfg.get("temperature"))
+    mt = body.get("max_tokens", body.get("max_gen_len", body.get("max_tokens_to_sample")))
+    return _int(mt), _num(body.get("temperature"))
+
+
+def _service_tier(in_body: dict, out_body: Any) -> str:
+    for src in (out_body if isinstance(out_body, dict) else {}, in_body):
+        tier = src.get("serviceTier")
+        if isinstance(tier, dict):
+            tier = tier.get("type")
+        if isinstance(tier, str) and tier:
+            return tier
+    perf = in_body.get("performanceConfig")
+    if isinstance(perf, dict) and perf.get("latency") == "optimized":
+        return "latency-optimized"
+    return "default"
+
+
+# ---------------------------------------------------------------------------- the record
+
+
+class PromptCache:
+    """Per-worker memo of system prompts and tool specs: hashed and measured once each.
+
+    ``seen`` collects, for the prompts table, each distinct component's
+    ``hash -> (kind, tokens, text)``.
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[str, str], tuple[str, int]] = {}
+        self.seen: dict[str, tuple[str, int, str]] = {}
+
+    def component(self, kind: str, text: str) -> tuple[str, int]:
+        key = (kind, text)
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = (short_hash(text.encode()), estimate_tokens(text))
+            self.memo[key] = hit
+            self.seen[hit[0]] = (kind, hit[1], text)
+        return hit
+
+
+def body_fields(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> dict[str, Any]:
+    """Everything the usage row derives from the request and response bodies."""
+    ttl: list[str] = []
+    tools_text, system_text, turns = _prompt_parts(in_body, ttl)
+    prefix: list[dict] = []
+    chain = b""
+    tokens = 0
+    tools_hash = system_hash = None
+    system_tokens = 0
+    if tools_text is not None:
+        tools_hash, t = cache.component("tools", tools_text)
+        tokens += t
+        chain = short_hash(b"tools\x00" + tools_hash.encode()).encode()
+        prefix.append({"kind": "tools", "hash": chain.decode(), "tokens": tokens})
+    if system_text is not None:
+        system_hash, system_tokens = cache.component("system", system_text)
+        tokens += system_tokens
+        chain = short_hash(chain + b"\x00system\x00" + system_hash.encode()).encode()
+        prefix.append({"kind": "system", "hash": chain.decode(), "tokens": tokens})
+    user_text = None
+    for role, text in turns:
+        tokens += estimate_tokens(text)
+        chain = short_hash(chain + b"\x00" + role.encode() + b"\x00" + text.encode()).encode()
+        prefix.append({"kind": "message", "hash": chain.decode(), "tokens": tokens})
+        if role == "user":
+            user_text = text
+    prompt_text = "\n".join(t for _, t in turns)
+    if system_text:
+        prompt_text = system_text + "\n" + prompt_text
+    out_text, stop, latency, usage = _output_text_and_stop(out_body)
+    max_tokens, temperature = _request_params(in_body)
+    return {
+        "request_hash": short_hash(model_key.encode() + b"\x00" + canonical(in_body)),
+        "prefix_hashes": prefix,
+        "system_hash": system_hash,
+        "tools_hash": tools_hash,
+        "system_tokens": system_tokens if system_text is not None else None,
+        "user_text": user_text,
+        "output_shape": output_shape(out_text),
+        "pretty_json_tokens": _pretty_json_tokens(prompt_text),
+        "repeated_line_tokens": _repeated_line_tokens(prompt_text),
+        "stop_reason": stop if isinstance(stop, str) else None,
+        "latency_ms": latency,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "cache_ttl": "1h" if ttl else "5m",
+        "_usage": usage,
+    }
+
+
+NULL_BODY_FIELDS: dict[str, Any] = {
+    "request_hash": None,
+    "prefix_hashes": None,
+    "system_hash": None,
+    "tools_hash": None,
+    "system_tokens": None,
+    "user_text": None,
+    "output_shape": "unknown",
+    "pretty_json_tokens": None,
+    "repeated_line_tokens": None,
+    "stop_reason": None,
+    "latency_ms": None,
+    "max_tokens": None,
+    "temperature": None,
+    "cache_ttl": "5m",
+    "_usage": None,
+}
+
+
+def record_row(
+    rec: Any,
+    *,
+    app_key: str,
+    identity_app_map: dict[str, str] | None,
+    model_key: Any,
+    cache: PromptCache,
+) -> dict[str, Any]:
+    """A parsed log record -> a usage row (without model/provider/family/geo, set later).
+
+    ``model_key(raw)`` returns the catalog key or the raw ID, for the request hash.
+    Raises :class:`BadRecord` when the record cannot give a correct row.
+    """
+    if not isinstance(rec, dict):
+        raise BadRecord("record is not a JSON object")
+    request_id = rec.get("requestId")
+    if not isinstance(request_id, str) or not request_id:
+        raise BadRecord("missing requestId")
+    operation = rec.get("operation")
+    if operation not in OPERATIONS:
+        raise BadRecord("unknown operation" if operation else "missing operation")
+    model_raw = rec.get("modelId")
+    if not isinstance(model_raw, str) or not model_raw:
+        raise BadRecord("missing modelId")
+    ts = parse_timestamp_ms(rec.get("timestamp"))
+    inp = rec.get("input")
+    out = rec.get("output")
+    if not isinstance(inp, dict):
+        raise BadRecord("missing input")
+    if not isinstance(out, dict):
+        raise BadRecord("missing output")
+    input_tokens = _count(inp, "inputTokenCount", True)
+    output_tokens = _count(out, "outputTokenCount", True)
+    cache_read = _count(inp, "cacheReadInputTokenCount", False)
+    cache_write = _count(inp, "cacheWriteInputTokenCount", False)
+
+    in_body = inp.get("inputBodyJson")
+    out_body = out.get("outputBodyJson")
+    body_in_s3 = in_body is None and bool(inp.get("inputBodyS3Path"))
+    if isinstance(in_body, dict):
+        fields = body_fields(model_key(model_raw), in_body, out_body, cache)
+        fields["service_tier"] = _service_tier(in_body, out_body)
+    elif in_body is None:
+        fields = dict(NULL_BODY_FIELDS)
+        fields["service_tier"] = "default"
+        if out_body is not None:
+            text, stop, latency, usage = _output_text_and_stop(out_body)
+            fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
+            fields["_usage"] = usage
+    else:
+        raise BadRecord("inputBodyJson is not a JSON object")
+    usage = fields.pop("_usage")
+    if isinstance(usage, dict):  # Converse usage, when the record lacks the *Count fields
+        if cache_read is None:
+            cache_read = _count(usage, "cacheReadInputTokens", False)
+        if cache_write is None:
+            cache_write = _count(usage, "cacheWriteInputTokens", False)
+
+    identity = rec.get("identity")
+    identity_arn = identity.get("arn") if isinstance(identity, dict) else None
+    metadata = rec.get("requestMetadata")
+    if not isinstance(metadata, dict):
+        metadata = None
+    app = metadata.get(app_key) if metadata else None
+    if not app and identity_arn:
+        if identity_app_map:
+            role = app_from_identity(identity_arn)
+            app = identity_app_map.get(identity_arn) or identity_app_map.get(role or "")
+        if not app:
+            app = app_from_identity(identity_arn)
+
+    row = {
+        "request_id": request_id,
+        "timestamp": ts,
+        "account_id": _str(rec.get("accountId")),
+        "region": _str(rec.get("region")),
+        "inference_region": _str(rec.get("inferenceRegion")),
+        "operation": operation,
+        "streaming": OPERATIONS[operation],
+        "model_id_raw": model_raw,
+        "identity_arn": _str(identity_arn),
+        "app": _str(app),
+        "input_tokens": input_tokens,
+        "cache_read_tokens": cache_read or 0,
+        "cache_write_tokens": cache_write or 0,
+        "output_tokens": output_tokens,
+        "body_in_s3": body_in_s3,
+        "request_metadata": canonical(metadata).decode() if metadata else None,
+    }
+    row.update(fields)
+    return row
+
+
+def _str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)

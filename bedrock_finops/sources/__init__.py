@@ -1,0 +1,1 @@
+"""Readers for usage data: invocation logs (local, S3, CloudWatch Logs), metrics, billing."""

@@ -1,0 +1,339 @@
+"""Readers for Bedrock model invocation logs: a local folder, ``s3://``, ``cloudwatch-logs://``.
+
+A source lists *units* (a file, an S3 object, or a page of CloudWatch events) in a
+deterministic order; :func:`unit_lines` turns one unit into its NDJSON lines, in a worker
+process. Units are sorted by key so the first delivery of a duplicated record is always the
+same one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from isal import isal_zlib
+
+PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
+LOG_SUFFIXES = (".json", ".json.gz")
+# .../YYYY/MM/DD/HH/<file>: the delivery hour of an S3-layout log file
+_HOUR_RE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
+# .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
+_BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
+# a record may be delivered in a later hour's file than its timestamp
+DELIVERY_SLACK = timedelta(hours=1)
+CW_PAGE_EVENTS = 2000
+
+
+class SourceError(RuntimeError):
+    """The source cannot be read; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One readable piece of a source. ``name`` labels rows and quarantine entries."""
+
+    kind: str  # "file" | "s3" | "events"
+    name: str
+    location: str = ""  # local path or S3 key
+    lines: tuple[str, ...] = ()
+    bucket: str = ""
+    endpoint_url: str | None = None
+    region: str | None = None
+
+
+@dataclass
+class Listing:
+    units: list[Unit] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------- time windows
+
+
+def hour_of(key: str) -> datetime | None:
+    """Delivery hour from an S3-layout key (``.../YYYY/MM/DD/HH/file``), else None."""
+    m = _HOUR_RE.search(key)
+    if not m:
+        return None
+    y, mo, d, h = (int(x) for x in m.groups())
+    try:
+        return datetime(y, mo, d, h, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def key_in_window(key: str, start: datetime | None, end: datetime | None) -> bool:
+    """Does the hourly folder of ``key`` possibly hold records in [start, end)?"""
+    hour = hour_of(key)
+    if hour is None:
+        return True
+    if start is not None and hour + timedelta(hours=1) <= start:
+        return False
+    return not (end is not None and hour >= end + DELIVERY_SLACK)
+
+
+def _classify(rel: str) -> str | None:
+    """None for a log file; else why it is skipped (permission check, large body)."""
+    name = rel.rsplit("/", 1)[-1]
+    if PERMISSION_CHECK in name:
+        return "permission-check object"
+    if _BODY_RE.search(rel):
+        return "large body (read only with fetch_large_bodies)"
+    if not name.endswith(LOG_SUFFIXES):
+        return "not a .json or .json.gz file"
+    return None
+
+
+# ---------------------------------------------------------------------------- local folders
+
+
+def list_local(root: Path, start: datetime | None, end: datetime | None) -> Listing:
+    if not root.exists():
+        raise SourceError(
+            f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
+            "(or any folder of .json/.json.gz NDJSON files), s3://bucket/prefix, or "
+            "cloudwatch-logs://LOG_GROUP"
+        )
+    listing = Listing()
+    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    for path in paths:
+        rel = path.name if root.is_file() else path.relative_to(root).as_posix()
+        reason = _classify(rel)
+        if reason is not None:
+            if not reason.startswith("not a .json"):
+                listing.skipped.append({"file": rel, "reason": reason})
+            continue
+        if key_in_window(rel, start, end):
+            listing.units.append(Unit("file", rel, str(path)))
+    if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
+        _no_logs(str(root), start, end)
+    return listing
+
+
+def _no_logs(where: str, start: datetime | None, end: datetime | None) -> None:
+    window = f" between {start} and {end}" if start or end else ""
+    raise SourceError(
+        f"no invocation log files (.json or .json.gz){window} under {where}; point the "
+        "source at the folder or prefix that holds AWSLogs/<account>/BedrockModelInvocationLogs"
+        " (check model invocation logging is enabled and delivering there)"
+    )
+
+
+# ---------------------------------------------------------------------------- S3
+
+
+def parse_s3(uri: str) -> tuple[str, str]:
+    rest = uri[len("s3://") :]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise SourceError(f"{uri!r} names no bucket; use s3://bucket/prefix")
+    return bucket, prefix
+
+
+def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+
+
+def _access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceError:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    target = f"s3://{bucket}/{key}"
+    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId"):
+        resource = (
+            f"arn:aws:s3:::{bucket}"
+            if action == "s3:ListBucket"
+            else (f"arn:aws:s3:::{bucket}/{key or '*'}")
+        )
+        return SourceError(
+            f"access denied reading {target} (bucket {bucket!r}): the caller needs "
+            f"{action} on {resource}. Fix: grant s3:ListBucket on arn:aws:s3:::{bucket} and "
+            f"s3:GetObject on arn:aws:s3:::{bucket}/* (and kms:Decrypt if the bucket uses "
+            "SSE-KMS) to the role running the ingest"
+        )
+    if code == "NoSuchBucket":
+        return SourceError(f"bucket {bucket!r} does not exist (from {target}); check the name")
+    return SourceError(f"reading {target} failed: {exc}")
+
+
+def list_s3(
+    uri: str,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    client: Any | None = None,
+) -> Listing:
+    """List log objects under the prefix (paginated), keeping hourly keys inside the window."""
+    from botocore.exceptions import ClientError
+
+    bucket, prefix = parse_s3(uri)
+    client = client or s3_client(endpoint_url, region)
+    listing = Listing()
+    keys: list[str] = []
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(obj["Key"] for obj in page.get("Contents") or [])
+    except ClientError as exc:
+        raise _access_error(exc, bucket, prefix, "s3:ListBucket") from None
+    base = prefix if prefix.endswith("/") or not prefix else prefix + "/"
+    for key in sorted(keys):
+        rel = key[len(base) :] if key.startswith(base) else key
+        reason = _classify(rel)
+        if reason is not None:
+            if not reason.startswith("not a .json"):
+                listing.skipped.append({"file": rel, "reason": reason})
+            continue
+        if key_in_window(rel, start, end):
+            listing.units.append(
+                Unit("s3", rel, key, bucket=bucket, endpoint_url=endpoint_url, region=region)
+            )
+    if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
+        _no_logs(uri, start, end)
+    return listing
+
+
+_S3_CLIENTS: dict[tuple, Any] = {}
+
+
+def read_s3_object(
+    bucket: str, key: str, endpoint_url: str | None, region: str | None, client: Any | None = None
+) -> Iterator[bytes]:
+    """Stream an object's bytes in 1 MiB chunks (one client per process and endpoint)."""
+    from botocore.exceptions import ClientError
+
+    if client is None:
+        client = _S3_CLIENTS.get((endpoint_url, region, os.getpid()))
+        if client is None:
+            client = _S3_CLIENTS[(endpoint_url, region, os.getpid())] = s3_client(
+                endpoint_url, region
+            )
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        raise _access_error(exc, bucket, key, "s3:GetObject") from None
+    yield from body.iter_chunks(1 << 20)
+
+
+# ---------------------------------------------------------------------------- CloudWatch Logs
+
+
+def iter_cloudwatch(
+    uri: str,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    client: Any | None = None,
+    page_events: int = CW_PAGE_EVENTS,
+) -> Iterator[Unit]:
+    """``filter_log_events`` over [start, end + slack), paginated, in units of events."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    group = uri[len("cloudwatch-logs://") :]
+    if not group:
+        raise SourceError(f"{uri!r} names no log group; use cloudwatch-logs://LOG_GROUP")
+    client = client or boto3.client("logs", endpoint_url=endpoint_url, region_name=region)
+    kwargs: dict[str, Any] = {"logGroupName": group}
+    if start is not None:
+        kwargs["startTime"] = int(start.timestamp() * 1000)
+    if end is not None:
+        kwargs["endTime"] = int((end + DELIVERY_SLACK).timestamp() * 1000) - 1
+    lines: list[str] = []
+    first = 0
+    n = 0
+    try:
+        for page in client.get_paginator("filter_log_events").paginate(**kwargs):
+            for event in page.get("events") or []:
+                lines.append(event.get("message", ""))
+                n += 1
+                if len(lines) >= page_events:
+                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines))
+                    first, lines = n, []
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise SourceError(
+                f"log group {group!r} not found in {client.meta.region_name}; check the name "
+                "and region (model invocation logging settings show the group)"
+            ) from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise SourceError(
+                f"access denied reading log group {group!r}: the caller needs "
+                "logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on "
+                f"arn:aws:logs:*:*:log-group:{group}:*"
+            ) from None
+        raise SourceError(f"reading log group {group!r} failed: {exc}") from None
+    if lines:
+        yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines))
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+@dataclass
+class Decoded:
+    lines: list[bytes]
+    truncated: bool = False  # gzip stream cut short: one quarantine entry for the cut
+    error: str | None = None  # not gzip at all / corrupt: one quarantine entry
+
+
+def gunzip_lines(chunks: Iterator[bytes] | list[bytes], gz: bool) -> Decoded:
+    """Decompress (multi-member gzip, streamed) and split into lines.
+
+    A truncated stream keeps every complete line decoded before the cut; the partial line
+    at the cut is reported via ``truncated`` rather than parsed.
+    """
+    if not gz:
+        data = b"".join(chunks)
+        return Decoded(data.splitlines())
+    out: list[bytes] = []
+    d = isal_zlib.decompressobj(wbits=31)
+    started = False
+    error = None
+    try:
+        for chunk in chunks:
+            while chunk:
+                started = True
+                out.append(d.decompress(chunk))
+                if d.eof:
+                    chunk = d.unused_data
+                    d = isal_zlib.decompressobj(wbits=31)
+                    started = False
+                else:
+                    chunk = b""
+    except isal_zlib.error as exc:
+        error = f"corrupt gzip ({exc})"
+    data = b"".join(out)
+    truncated = error is None and started and not d.eof
+    if truncated:
+        data = data.rpartition(b"\n")[0] if b"\n" in data else b""
+    return Decoded(data.splitlines(), truncated, error)
+
+
+def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
+    if unit.kind == "file":
+        with open(unit.location, "rb") as fh:
+            while chunk := fh.read(1 << 22):
+                yield chunk
+    elif unit.kind == "s3":
+        yield from read_s3_object(
+            unit.bucket, unit.location, unit.endpoint_url, unit.region, client
+        )
+    else:
+        raise ValueError(f"unit kind {unit.kind!r} has no byte stream")
+
+
+def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
+    """The NDJSON lines of one unit."""
+    if unit.kind == "events":
+        return Decoded([line.encode() for line in unit.lines])
+    return gunzip_lines(unit_chunks(unit, client), unit.name.endswith(".gz"))
