@@ -1,0 +1,260 @@
+"""Log-derived cost vs the bill, per day and model, with the gap explained from the numbers.
+
+``log_costs`` is what the invocation logs price to: one row per (date, model[, region]) with
+``cost_usd`` and ``requests``, and optionally token totals (``tokens``, or the four usage-table
+columns ``input_tokens``, ``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``).
+``billing`` is the frame of :mod:`bedrock_finops.sources.cur` (CUR, FOCUS or Cost Explorer).
+
+Each (date, model) gets one or more labels, each decided from quantities and costs:
+
+- ``within tolerance``: billed and logged cost differ by at most ``tolerance_pct``.
+- ``unlogged traffic``: billed usage on a day/model with no logged requests, or billed tokens
+  above logged tokens by more than the tolerance (calls made without invocation logging).
+- ``private pricing / discount``: billed and logged tokens agree within the tolerance but the
+  cost does not (``billed_rate_ratio`` = billed cost per token / logged cost per token); or,
+  without token counts, discount line items account for the gap.
+- ``not in bill``: logged cost with nothing billed (billing lag, another payer account).
+- ``logged tokens not billed``: logged tokens exceed billed tokens beyond the tolerance.
+- ``unexplained``: none of the above can be shown from the data.
+- ``Marketplace billing``: added when part of the bill is under a Marketplace product (Claude
+  and other third-party models), which a ``Service = Amazon Bedrock`` filter would miss.
+- ``unmapped billing line``: billed lines whose model could not be identified.
+
+Tax, credits, refunds and fees are not usage: they are left out of the comparison and
+reported in the totals (``excluded_usd`` by line type).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+# CUR line item types (and FOCUS ChargeCategory "Usage") that are the price of usage.
+USAGE_LINE_TYPES = frozenset(
+    {
+        "Usage",
+        "DiscountedUsage",
+        "SavingsPlanCoveredUsage",
+        "EdpDiscount",
+        "PrivateRateDiscount",
+        "BundledDiscount",
+        "Discount",
+    }
+)
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
+LOG_REQUIRED = ("date", "model", "cost_usd", "requests")
+UNMAPPED = "unmapped"
+
+WITHIN = "within tolerance"
+UNLOGGED = "unlogged traffic"
+DISCOUNT = "private pricing / discount"
+NOT_BILLED = "not in bill"
+UNDER_BILLED = "logged tokens not billed"
+UNEXPLAINED = "unexplained"
+MARKETPLACE = "Marketplace billing"
+UNMAPPED_LINE = "unmapped billing line"
+
+ROW_COLUMNS = [
+    "date",
+    "model",
+    "log_usd",
+    "billed_usd",
+    "gap_usd",
+    "gap_pct",
+    "explanation",
+    "requests",
+    "log_tokens",
+    "billed_tokens",
+    "billed_rate_ratio",
+    "marketplace_usd",
+    "discount_usd",
+]
+
+
+@dataclass
+class Reconciliation:
+    """Per (date, model) rows, totals and a short text summary."""
+
+    rows: pd.DataFrame
+    totals: dict[str, float] = field(default_factory=dict)
+    summary: str = ""
+    tolerance_pct: float = 2.0
+
+
+def _day(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values.astype("object"), utc=True).dt.date
+
+
+def _log_side(log_costs: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in LOG_REQUIRED if c not in log_costs.columns]
+    if missing:
+        raise ValueError(
+            f"log_costs lacks column(s) {missing}; expected date, model, region, cost_usd, "
+            "requests (and optionally tokens or the four token columns of the usage table)"
+        )
+    df = pd.DataFrame(
+        {
+            "date": _day(log_costs["date"]),
+            "model": log_costs["model"].astype("object").fillna("unknown"),
+            "log_usd": pd.to_numeric(log_costs["cost_usd"]).astype(float),
+            "requests": pd.to_numeric(log_costs["requests"]).astype(float),
+        }
+    )
+    if "tokens" in log_costs:
+        df["log_tokens"] = pd.to_numeric(log_costs["tokens"]).astype(float)
+    elif all(c in log_costs for c in TOKEN_COLUMNS):
+        df["log_tokens"] = sum(pd.to_numeric(log_costs[c]).fillna(0) for c in TOKEN_COLUMNS)
+    else:
+        df["log_tokens"] = np.nan
+    return df.groupby(["date", "model"], as_index=False).agg(
+        log_usd=("log_usd", "sum"),
+        requests=("requests", "sum"),
+        log_tokens=("log_tokens", lambda s: s.sum(min_count=1)),
+    )
+
+
+def _bill_side(billing: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    line_type = billing["line_type"].astype("object").fillna("Usage")
+    usage = billing[line_type.isin(USAGE_LINE_TYPES)]
+    excluded = billing[~line_type.isin(USAGE_LINE_TYPES)]
+    excluded_by_type = (
+        excluded.groupby(excluded["line_type"].astype("object").fillna("?"))["cost_usd"]
+        .sum()
+        .round(6)
+        .to_dict()
+    )
+    token_line = usage["token_kind"].astype("object").isin(TOKEN_KINDS)
+    counted = token_line & (usage["unit"].astype("object") == "tokens")
+    df = pd.DataFrame(
+        {
+            "date": _day(usage["date"]),
+            "model": usage["model"].astype("object").fillna(UNMAPPED),
+            "billed_usd": usage["cost_usd"].astype(float),
+            "billed_tokens": usage["quantity"].astype(float).where(counted, 0.0),
+            "uncounted": (token_line & ~counted).astype(int),
+            "marketplace_usd": usage["cost_usd"].astype(float).where(usage["marketplace"], 0.0),
+            "discount_usd": usage["cost_usd"]
+            .astype(float)
+            .where(usage["line_type"].astype("object").str.contains("Discount"), 0.0),
+        }
+    )
+    grouped = df.groupby(["date", "model"], as_index=False).sum()
+    # Tokens are comparable only when every token line was in tokens.
+    grouped["billed_tokens"] = grouped["billed_tokens"].where(grouped["uncounted"] == 0, np.nan)
+    return grouped.drop(columns="uncounted"), excluded_by_type
+
+
+def _pct(part: float, whole: float) -> float:
+    return part / whole * 100 if whole else (0.0 if not part else float(np.sign(part)) * 100)
+
+
+def _explain(row: pd.Series, tol: float) -> str:
+    labels = [_primary(row, tol)]
+    if row["marketplace_usd"] > 0:
+        labels.append(MARKETPLACE)
+    return "; ".join(labels)
+
+
+def _primary(row: pd.Series, tol: float) -> str:
+    if row["model"] == UNMAPPED:
+        return UNMAPPED_LINE
+    if row["requests"] == 0 and row["log_usd"] == 0 and row["billed_usd"] > 0:
+        return UNLOGGED
+    if row["billed_usd"] == 0 and row["log_usd"] > 0:
+        return NOT_BILLED
+    if abs(row["gap_usd"]) < 0.005 or abs(row["gap_pct"]) <= tol:
+        return WITHIN
+    log_t, bill_t = row["log_tokens"], row["billed_tokens"]
+    if pd.notna(log_t) and pd.notna(bill_t) and log_t > 0:
+        token_gap = _pct(bill_t - log_t, log_t)
+        if token_gap > tol:
+            return UNLOGGED
+        if token_gap < -tol:
+            return UNDER_BILLED
+        return DISCOUNT
+    if row["discount_usd"] < 0 and abs(row["gap_usd"] - row["discount_usd"]) <= tol / 100 * abs(
+        row["log_usd"]
+    ):
+        return DISCOUNT
+    return UNEXPLAINED
+
+
+def reconcile(
+    log_costs: pd.DataFrame, billing: pd.DataFrame, *, tolerance_pct: float = 2.0
+) -> Reconciliation:
+    """Compare log-derived cost with billed cost per (date, model) and explain each gap.
+
+    ``gap_usd`` = billed - logged; ``gap_pct`` is relative to the billed cost (to the logged
+    cost when nothing was billed, then -100).
+    """
+    logs = _log_side(log_costs)
+    bill, excluded = _bill_side(billing)
+    df = logs.merge(bill, on=["date", "model"], how="outer")
+    for col in ("log_usd", "requests", "billed_usd", "marketplace_usd", "discount_usd"):
+        df[col] = df[col].fillna(0.0)
+    df["gap_usd"] = df["billed_usd"] - df["log_usd"]
+    df["gap_pct"] = [
+        _pct(g, b) if b else (-100.0 if lg else 0.0)
+        for g, b, lg in zip(df["gap_usd"], df["billed_usd"], df["log_usd"], strict=True)
+    ]
+    log_rate = df["log_usd"] / df["log_tokens"]
+    bill_rate = df["billed_usd"] / df["billed_tokens"]
+    df["billed_rate_ratio"] = (bill_rate / log_rate).replace([np.inf, -np.inf], np.nan)
+    df["explanation"] = [_explain(r, tolerance_pct) for _, r in df.iterrows()]
+    df = df.sort_values(["date", "model"], ignore_index=True)[ROW_COLUMNS]
+    df["date"] = df["date"].astype(pd.ArrowDtype(pa.date32()))
+    df["explanation"] = df["explanation"].astype("string[pyarrow]")
+    df["model"] = df["model"].astype("string[pyarrow]")
+    totals = _totals(df, excluded)
+    return Reconciliation(df, totals, _summary(df, totals), tolerance_pct)
+
+
+def _gap_with(df: pd.DataFrame, label: str) -> float:
+    primary = df["explanation"].str.split("; ").str[0]
+    return float(df.loc[primary == label, "gap_usd"].sum())
+
+
+def _totals(df: pd.DataFrame, excluded: dict[str, float]) -> dict[str, float]:
+    log_usd, billed = float(df["log_usd"].sum()), float(df["billed_usd"].sum())
+    totals = {
+        "log_usd": log_usd,
+        "billed_usd": billed,
+        "gap_usd": billed - log_usd,
+        "gap_pct": _pct(billed - log_usd, billed) if billed else 0.0,
+        "marketplace_usd": float(df["marketplace_usd"].sum()),
+        "unlogged_usd": _gap_with(df, UNLOGGED),
+        "discount_usd": _gap_with(df, DISCOUNT),
+        "not_billed_usd": _gap_with(df, NOT_BILLED) + _gap_with(df, UNDER_BILLED),
+        "unexplained_usd": _gap_with(df, UNEXPLAINED) + _gap_with(df, UNMAPPED_LINE),
+        "within_tolerance_usd": _gap_with(df, WITHIN),
+        "excluded_usd": float(sum(excluded.values())),
+        "days": int(df["date"].nunique()),
+    }
+    totals.update({f"excluded_{k.lower()}_usd": v for k, v in excluded.items()})
+    return totals
+
+
+def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
+    if df.empty:
+        return "Nothing to reconcile: no logged cost and no billed Bedrock usage."
+    share = t["log_usd"] / t["billed_usd"] * 100 if t["billed_usd"] else float("nan")
+    lines = [
+        f"Logs price to ${t['log_usd']:,.2f} against ${t['billed_usd']:,.2f} billed over "
+        f"{t['days']} day(s) ({share:.1f}% of the bill); gap ${t['gap_usd']:,.2f}.",
+        f"Gap by cause: unlogged traffic ${t['unlogged_usd']:,.2f}, private pricing / "
+        f"discount ${t['discount_usd']:,.2f}, logged but not billed ${t['not_billed_usd']:,.2f}, "
+        f"unexplained ${t['unexplained_usd']:,.2f}, within tolerance "
+        f"${t['within_tolerance_usd']:,.2f}.",
+    ]
+    if t["marketplace_usd"]:
+        lines.append(
+            f"${t['marketplace_usd']:,.2f} is billed under Marketplace products, which a "
+            "'Service = Amazon Bedrock' filter (budgets, Cost Explorer) leaves out."
+        )
+    if t["excluded_usd"]:
+        lines.append(f"Tax, credits and fees not compared: ${t['excluded_usd']:,.2f}.")
+    return " ".join(lines)
