@@ -29,7 +29,7 @@ def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
 
             path = sample_billing.write_sample_cur(run_dir)
             info["sample_cur"] = str(path)
-            frames.append(cur.read_cur(path))
+            frames.append(cur.read_cur(path, unit_scale=sample_billing.MARKETPLACE_UNIT_SCALE))
         else:
             frames.append(cur.read_cur(run["cur"]))
         info["sources"].append("cur")

@@ -1,0 +1,197 @@
+"""The run command end to end on the embedded sample: folder, manifest, failures, secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from bedrock_finops import runner
+from bedrock_finops.params import ParamsError
+
+ROOT = Path(__file__).resolve().parents[1]
+FAKE_KEY = "AKIAFAKEFAKEFAKE1234"
+FAKE_SECRET = "fakeSecretKeyValue/abcdefghijklmnop0123"
+FAKE_TOKEN = "FakeSessionTokenValue0123456789abcdefXYZ"
+
+pytestmark = pytest.mark.slow
+
+
+def failing_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('run_dir: str = ""  # run folder')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("raise RuntimeError('planted failure')")]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def secret_printing_notebook(path: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('run_dir: str = ""  # run folder')
+    params.metadata["tags"] = ["parameters"]
+    leak = nbformat.v4.new_code_cell(
+        "import os\nprint({k: v for k, v in os.environ.items() if k.startswith('AWS_')})"
+    )
+    nb.cells = [params, leak]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def prompt_snippets(run_dir: Path) -> list[str]:
+    """Distinctive pieces of real prompt text: system prompts and user turns of the run."""
+    import pandas as pd
+
+    prompts = pd.read_parquet(run_dir / "prompts.parquet")
+    users = pd.read_parquet(run_dir / "usage.parquet", columns=["user_text"])["user_text"]
+    texts = list(prompts["text"].dropna()) + list(users.dropna().drop_duplicates().head(50))
+    return [t.strip()[:60] for t in texts if len(t.strip()) >= 40]
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, Path]:
+    """One full run of the project's notebooks on the sample, with fake credentials set."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AWS_ACCESS_KEY_ID", FAKE_KEY)
+    mp.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
+    mp.setenv("AWS_SESSION_TOKEN", FAKE_TOKEN)
+    out = tmp_path_factory.mktemp("outputs")
+    nbs = tmp_path_factory.mktemp("notebooks")
+    for src in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        shutil.copy(src, nbs / src.name)
+    secret_printing_notebook(nbs / "90_env_probe.ipynb")
+    try:
+        code, run_dir = runner.run(
+            ROOT / "params" / "default.yaml",
+            day=dt.date(2026, 11, 1),
+            out_root=out,
+            notebooks_dir=nbs,
+            jobs=2,
+            log=lambda *_: None,
+        )
+    finally:
+        mp.undo()
+    return code, run_dir, out
+
+
+def test_run_writes_complete_folder_and_manifest(sample_run) -> None:
+    code, run_dir, out = sample_run
+    assert code == 0
+    assert run_dir == out / "2026-11-01"
+    names = {p.name for p in run_dir.iterdir()}
+    for expected in (
+        "usage.parquet",
+        "prompts.parquet",
+        "quarantine.parquet",
+        "ingest_report.json",
+        "manifest.json",
+        "00_baseline.ipynb",
+        "00_baseline.html",
+        "billing.parquet",
+    ):
+        assert expected in names, f"{expected} missing from the run folder"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "ok"
+    assert manifest["source"] == "sample"
+    assert manifest["price_sheet"]["sheet"] == "current"
+    assert manifest["price_sheet"]["as_of"]
+    assert manifest["versions"]["pandas"] != "not installed"
+    assert manifest["notebooks"]["00_baseline"]["status"] == "ok"
+    assert set(manifest["timings"]["notebooks_s"]) == set(manifest["notebooks"])
+    ingest = manifest["ingest"]
+    assert ingest["lines_read"] == ingest["rows"] + ingest["quarantined"] + ingest["duplicates"]
+    assert (out / "latest").resolve() == run_dir.resolve()
+
+
+def test_second_run_same_day_gets_its_own_folder(tmp_path: Path) -> None:
+    first = runner.new_run_folder(tmp_path, dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 9, 0, 0))
+    second = runner.new_run_folder(
+        tmp_path, dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 9, 0, 0)
+    )
+    third = runner.new_run_folder(tmp_path, dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 9, 0, 0))
+    assert [first.name, second.name, third.name] == [
+        "2026-11-01",
+        "2026-11-01_090000",
+        "2026-11-01_090000-2",
+    ]
+
+
+def test_no_credentials_or_prompt_text_in_outputs(sample_run) -> None:
+    _, run_dir, _ = sample_run
+    texts = [p for p in run_dir.rglob("*") if p.suffix in (".ipynb", ".html", ".json")]
+    assert any(p.name == "90_env_probe.ipynb" for p in texts)
+    probe = (run_dir / "90_env_probe.ipynb").read_text()
+    assert "[redacted credential]" in probe  # the probe did print them: they were scrubbed
+    for path in texts:
+        body = path.read_text(errors="replace")
+        for secret in (FAKE_KEY, FAKE_SECRET, FAKE_TOKEN):
+            assert secret not in body, f"{path.name} holds an AWS credential"
+    snippets = prompt_snippets(run_dir)
+    assert len(snippets) >= 5
+    for path in texts:
+        if path.name == "truth.json":
+            continue
+        body = path.read_text(errors="replace")
+        for snippet in snippets:
+            assert snippet not in body, f"{path.name} shows prompt text {snippet[:30]!r}"
+
+
+def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    shutil.copy(ROOT / "notebooks" / "00_baseline.ipynb", nbs / "00_baseline.ipynb")
+    failing_notebook(nbs / "05_broken.ipynb")
+    logs: list[str] = []
+    code, run_dir = runner.run(
+        None,
+        out_root=tmp_path / "out",
+        notebooks_dir=nbs,
+        jobs=2,
+        html=False,
+        log=lambda msg: logs.append(str(msg)),
+    )
+    assert code == 1
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["notebooks"]["00_baseline"]["status"] == "ok"
+    broken = manifest["notebooks"]["05_broken"]
+    assert broken["status"] == "failed" and "planted failure" in broken["error"]
+    saved = nbformat.read(run_dir / "05_broken.ipynb", as_version=4)
+    assert any(
+        o.get("ename") == "RuntimeError"
+        for c in saved.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    ), "the error notebook keeps papermill's error output"
+    assert any("05_broken" in line and "error notebook" in line for line in logs)
+    assert not (tmp_path / "out" / "latest").exists()
+
+
+def test_typo_in_params_is_refused_before_any_work(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("00_baseline:\n  top_m: 5\n")
+    with pytest.raises(ParamsError, match=r"'top_m'.*did you mean 'top_n'"):
+        runner.run(bad, out_root=tmp_path / "out", log=lambda *_: None)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_scrub_secrets_replaces_values_in_text_files(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text(f"key={FAKE_SECRET}")
+    (tmp_path / "b.parquet").write_bytes(b"untouched")
+    changed = runner.scrub_secrets(tmp_path, {"AWS_SECRET_ACCESS_KEY": FAKE_SECRET})
+    assert changed == 1
+    assert (tmp_path / "a.html").read_text() == "key=[redacted credential]"
