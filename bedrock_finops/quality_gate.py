@@ -1,0 +1,377 @@
+"""The quality gate: adopt a cheaper model only where it reaches 90% of the current quality.
+
+``bedrock-finops eval-sample`` draws, per recommended segment, a sample of its requests
+stratified by hour of day and output length, and writes each as a JSONL dataset in the record
+shape Amazon Bedrock model evaluation jobs read (``prompt``, ``category``, and
+``referenceResponse`` when one is known), plus ``manifest.json`` mapping every line back to
+its ``request_id``. Scores come back as a CSV (``request_id, segment, current_score,
+candidate_score``), from an evaluation job or from the live replay in
+:mod:`bedrock_finops.replay`; :func:`evaluate` accepts a segment's recommendation when
+``mean(candidate_score) / mean(current_score) >= threshold``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bedrock_finops import segments as seg_mod
+from bedrock_finops.task_types import system_texts
+
+RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
+DEFAULT_THRESHOLD = 0.9
+HOUR_BLOCKS = 4  # strata by time of day: 00-06, 06-12, 12-18, 18-24 UTC
+LENGTH_BINS = 3  # strata by output length: terciles within the segment
+
+# Scrubbed from prompt text before it leaves the run folder (``scrub=False`` keeps the text).
+SCRUB_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("[EMAIL]", re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")),
+    ("[CARD]", re.compile(r"\b(?:\d[ -]?){13,19}\b")),
+    ("[PHONE]", re.compile(r"\+?\d{1,3}[ .-]?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}\b")),
+    ("[AWS_KEY]", re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling
+
+
+def strata(seg_usage: pd.DataFrame) -> pd.Series:
+    """Stratum label per request: time-of-day block x output-length tercile."""
+    hours = seg_usage["timestamp"].dt.hour.astype("int64")
+    block = (hours // (24 // HOUR_BLOCKS)).astype(str)
+    out = seg_usage["output_tokens"].astype("float64")
+    if out.nunique() > 1:
+        ranks = out.rank(method="first")
+        length = pd.qcut(ranks, min(LENGTH_BINS, out.nunique()), labels=False).astype(str)
+    else:
+        length = pd.Series("0", index=seg_usage.index)
+    return ("h" + block + "/len" + length).rename("stratum")
+
+
+def stratified_sample(seg_usage: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """``n`` requests spread over strata in proportion to their size (largest remainder).
+
+    Every non-empty stratum gets at least one request when ``n`` allows it.
+    """
+    if len(seg_usage) <= n:
+        return seg_usage.assign(stratum=strata(seg_usage))
+    labels = strata(seg_usage)
+    sizes = labels.value_counts().sort_index()
+    quota = sizes / sizes.sum() * n
+    alloc = np.floor(quota).astype(int)
+    if n >= len(sizes):
+        alloc = alloc.clip(lower=1)
+    while alloc.sum() > n:  # the minimum of one pushed us over: trim the largest
+        alloc[alloc.idxmax()] -= 1
+    rest = (quota - np.floor(quota)).sort_values(ascending=False, kind="stable")
+    for label in rest.index:
+        if alloc.sum() >= n:
+            break
+        if alloc[label] < sizes[label]:
+            alloc[label] += 1
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label, k in alloc.items():
+        idx = labels.index[labels == label].to_numpy()
+        if k > 0:
+            picked.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
+    chosen = seg_usage.loc[sorted(picked, key=list(seg_usage.index).index)]
+    return chosen.assign(stratum=labels.loc[chosen.index])
+
+
+def scrub(text: str) -> str:
+    for token, pattern in SCRUB_RULES:
+        text = pattern.sub(token, text)
+    return text
+
+
+def prompt_parts(row: pd.Series, texts: dict[str, str]) -> tuple[str | None, str | None, str]:
+    """(system text, user text, reason) for one request; reason is "" when usable."""
+    user = row.get("user_text")
+    user = None if user is None or pd.isna(user) else str(user)
+    sh = row.get("system_hash")
+    has_template = sh is not None and not pd.isna(sh)
+    system = texts.get(str(sh)) if has_template else None
+    if not user:
+        return system, None, "no user_text in the logs for this request"
+    if has_template and system is None:
+        return None, user, "template text not kept in prompts.parquet"
+    return system, user, ""
+
+
+def dataset_prompt(system: str | None, user: str) -> str:
+    """One prompt string for an evaluation job: the template, a blank line, the user turn."""
+    return f"{system}\n\n{user}" if system else user
+
+
+def write_eval_sample(
+    usage: pd.DataFrame,
+    prompts: pd.DataFrame | None,
+    recommended: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    per_segment: int = 50,
+    seed: int = 7,
+    do_scrub: bool = True,
+    run_dir: str | Path | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> dict[str, Any]:
+    """Write one JSONL dataset per recommended segment and ``manifest.json``; return it.
+
+    ``recommended`` is ``SizingPlan.recommended`` (or any frame with segment, app, model,
+    candidate, task_type and, optionally, candidate_model_id).
+    """
+    if per_segment < 1:
+        raise ValueError("per_segment must be at least 1")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = system_texts(prompts)
+    row_seg = seg_mod.row_segments(usage)
+    entries = []
+    for i, (_, rec) in enumerate(recommended.iterrows()):
+        seg_usage = usage[row_seg == rec["segment"]]
+        sample = stratified_sample(seg_usage, per_segment, seed + i)
+        fname = f"{_safe(rec['segment'])}.jsonl"
+        skipped: dict[str, int] = {}
+        lines, ids = [], []
+        for _, row in sample.iterrows():
+            system, user, reason = prompt_parts(row, texts)
+            if reason:
+                skipped[reason] = skipped.get(reason, 0) + 1
+                continue
+            prompt = dataset_prompt(system, user)
+            record = {"prompt": scrub(prompt) if do_scrub else prompt, "category": rec["segment"]}
+            lines.append(json.dumps(record, ensure_ascii=False))
+            ids.append(str(row["request_id"]))
+        (out_dir / fname).write_text("\n".join(lines) + ("\n" if lines else ""))
+        entries.append(
+            {
+                "segment": rec["segment"],
+                "app": rec["app"],
+                "current_model": rec["model"],
+                "candidate_model": rec["candidate"],
+                "candidate_model_id": rec.get("candidate_model_id"),
+                "task_type": rec["task_type"],
+                "requests_in_segment": len(seg_usage),
+                "sampled": len(sample),
+                "written": len(ids),
+                "skipped": skipped,
+                "strata": sample["stratum"].value_counts().sort_index().to_dict(),
+                "file": fname,
+                "request_ids": ids,
+            }
+        )
+    manifest = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_dir": str(run_dir) if run_dir else None,
+        "per_segment": per_segment,
+        "seed": seed,
+        "scrubbed": do_scrub,
+        "threshold": threshold,
+        "dataset_format": (
+            "Amazon Bedrock model evaluation custom prompt dataset (JSONL): prompt = template "
+            "text + blank line + last user turn; category = segment id. No referenceResponse: "
+            "invocation logs read by this toolkit keep no output text. Line N of a file is "
+            "request_ids[N-1]."
+        ),
+        "results_format": (
+            "CSV with columns request_id, segment, current_score, candidate_score; pass it to "
+            "the model_sizing notebook as eval_results"
+        ),
+        "segments": entries,
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def _safe(segment: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", segment)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading scores back
+
+
+def read_eval_results(path: str | Path, usage: pd.DataFrame) -> pd.DataFrame:
+    """Read and check an evaluation results CSV against the run it scores."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"eval_results file {path} not found; write one with `bedrock-finops eval-sample "
+            "--live --apply` or from a Bedrock evaluation job (columns: "
+            f"{', '.join(RESULT_COLUMNS)})"
+        )
+    df = pd.read_csv(path, dtype={"request_id": str, "segment": str})
+    missing = [c for c in RESULT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"eval results {path} lack columns {missing}; it needs {RESULT_COLUMNS} "
+            f"(found {list(df.columns)})"
+        )
+    for col in ("current_score", "candidate_score"):
+        vals = pd.to_numeric(df[col], errors="coerce")
+        bad = vals.isna()
+        if bad.any():
+            raise ValueError(
+                f"eval results {path}: {int(bad.sum())} row(s) have a non-numeric or empty "
+                f"{col} (first at request_id {df.loc[bad, 'request_id'].iloc[0]}); "
+                "give every request a number"
+            )
+        df[col] = vals.astype("float64")
+    ids = usage["request_id"].astype(str)
+    known = set(ids)
+    unknown = df.loc[~df["request_id"].isin(known), "request_id"]
+    if len(unknown):
+        raise ValueError(
+            f"eval results {path}: {len(unknown)} request_id(s) are not in this run, e.g. "
+            f"{unknown.head(3).tolist()}; score requests sampled from this run's "
+            "usage.parquet (eval-sample manifest.json lists them)"
+        )
+    actual = pd.Series(seg_mod.row_segments(usage).to_numpy(), index=ids.to_numpy())
+    wrong = df["segment"] != df["request_id"].map(actual)
+    if wrong.any():
+        first = df[wrong].iloc[0]
+        raise ValueError(
+            f"eval results {path}: {int(wrong.sum())} row(s) name a segment their request is "
+            f"not in, e.g. request {first['request_id']} is in segment "
+            f"{actual[first['request_id']]!r}, not {first['segment']!r}"
+        )
+    return df[RESULT_COLUMNS + [c for c in df.columns if c not in RESULT_COLUMNS]]
+
+
+def evaluate(results: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Per segment: n, mean scores, ratio = mean(candidate) / mean(current), pass or fail."""
+    g = results.groupby("segment", sort=True)
+    out = g.agg(
+        n=("request_id", "size"),
+        current_mean=("current_score", "mean"),
+        candidate_mean=("candidate_score", "mean"),
+    ).reset_index()
+    ratio = np.where(out["current_mean"] > 0, out["candidate_mean"] / out["current_mean"], np.nan)
+    out["ratio"] = ratio
+    out["passed"] = out["ratio"] >= threshold
+    out["threshold"] = threshold
+    out["verdict"] = [
+        (
+            f"candidate reaches {r:.1%} of current quality on {n} requests "
+            f"({'>=' if p else '<'} {threshold:.0%}): {'accept' if p else 'reject'}"
+        )
+        if not np.isnan(r)
+        else f"current model scored 0 on {n} requests: cannot compare, reject"
+        for r, n, p in zip(out["ratio"], out["n"], out["passed"], strict=True)
+    ]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: bedrock-finops eval-sample
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "eval-sample",
+        help="sample requests of each model-sizing recommendation for a quality evaluation",
+        description=(
+            "Write, per recommended segment, a stratified sample of requests as a Bedrock "
+            "model evaluation dataset (JSONL) plus manifest.json. With --live, replay them on "
+            "the current and the candidate model through bedrock-runtime Converse and write "
+            "eval_results.csv (a dry run that prints calls and estimated cost unless --apply)."
+        ),
+    )
+    p.add_argument("--run", required=True, help="run folder with usage.parquet, prompts.parquet")
+    p.add_argument("--out", required=True, help="folder to write the datasets into")
+    p.add_argument("--per-segment", type=int, default=50, help="requests per segment (50)")
+    p.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
+    p.add_argument("--price-sheet", default="current", help="current, seed or a CSV path")
+    p.add_argument("--price-overrides", default="", help="CSV of negotiated prices")
+    p.add_argument("--discount-pct", type=float, default=0.0, help="flat discount, percent")
+    p.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="APP=TASK",
+        help="set a task type by hand (app or segment id), repeatable",
+    )
+    p.add_argument("--no-scrub", action="store_true", help="keep emails/phones/cards in prompts")
+    p.add_argument("--live", action="store_true", help="replay on both models via Converse")
+    p.add_argument("--apply", action="store_true", help="with --live: really call Bedrock")
+    p.add_argument("--max-tokens", type=int, default=1024, help="when a request logged none")
+    p.set_defaults(func=_cmd)
+
+
+def _parse_overrides(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--override {item!r}: use APP=TASK_TYPE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _cmd(args: Any) -> int:
+    from bedrock_finops.notebook import open_run
+    from bedrock_finops.strategies import model_sizing
+
+    try:
+        ctx = open_run(
+            args.run,
+            price_sheet=args.price_sheet,
+            price_overrides=args.price_overrides,
+            discount_pct=args.discount_pct,
+        )
+        sizing = model_sizing.plan(
+            ctx.usage,
+            ctx.catalog,
+            prompts=ctx.prompts,
+            priced=ctx.priced,
+            task_overrides=_parse_overrides(args.override),
+        )
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    recs = model_sizing.recommended_with_ids(sizing)
+    if recs.empty:
+        print("no model sizing recommendations in this run: nothing to evaluate")
+        return 0
+    manifest = write_eval_sample(
+        ctx.usage,
+        ctx.prompts,
+        recs,
+        args.out,
+        per_segment=args.per_segment,
+        seed=args.seed,
+        do_scrub=not args.no_scrub,
+        run_dir=args.run,
+        threshold=sizing.params["quality_threshold"],
+    )
+    for e in manifest["segments"]:
+        skipped = sum(e["skipped"].values())
+        print(
+            f"{e['segment']}: {e['written']} of {e['requests_in_segment']:,} requests -> "
+            f"{e['file']} ({e['current_model']} vs {e['candidate_model']}"
+            + (f"; {skipped} skipped: {e['skipped']}" if skipped else "")
+            + ")"
+        )
+    print(f"manifest: {Path(args.out) / 'manifest.json'}")
+    if not args.live:
+        return 0
+    from bedrock_finops import replay
+
+    return replay.run_live(
+        manifest,
+        ctx.usage,
+        ctx.prompts,
+        ctx.catalog,
+        Path(args.out),
+        apply=args.apply,
+        max_tokens_default=args.max_tokens,
+    )

@@ -1,0 +1,226 @@
+"""Live replay for the quality gate: the sampled requests on both models through Converse.
+
+Each sampled request (template text + last user turn, as logged) is sent to the current model
+ID the application used and to the candidate. The candidate's answer is scored by its
+agreement with the current model's answer: exact match for label- and JSON-shaped outputs
+(JSON compared parsed), token-overlap F1 for prose and code. ``current_score`` is 1.0: the
+current model's own answer is the reference. Agreement is a proxy for quality; for generative
+tasks an Amazon Bedrock evaluation job (model as judge) on the same dataset gives better
+scores, and its per-request scores can be written to the same CSV.
+
+Nothing is called unless ``apply=True``: the dry run prints the calls it would make, their
+count and their estimated cost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bedrock_finops.quality_gate import RESULT_COLUMNS, prompt_parts
+from bedrock_finops.task_types import system_texts
+
+_WORD = re.compile(r"\w+")
+
+
+def converse_kwargs(
+    model_id: str, system: str | None, user: str, max_tokens: int, temperature: float | None
+) -> dict[str, Any]:
+    """Arguments for ``bedrock-runtime`` ``converse`` replaying one logged request."""
+    kw: dict[str, Any] = {
+        "modelId": model_id,
+        "messages": [{"role": "user", "content": [{"text": user}]}],
+        "inferenceConfig": {"maxTokens": int(max_tokens)},
+    }
+    if system:
+        kw["system"] = [{"text": system}]
+    if temperature is not None and not pd.isna(temperature):
+        kw["inferenceConfig"]["temperature"] = float(temperature)
+    return kw
+
+
+def response_text(resp: dict[str, Any]) -> str:
+    """The text blocks of a Converse response, joined."""
+    content = resp.get("output", {}).get("message", {}).get("content", [])
+    return "".join(block.get("text", "") for block in content)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.strip().strip(".").lower().split())
+
+
+def agreement(reference: str, answer: str, shape: str | None) -> float:
+    """How far ``answer`` agrees with ``reference``: 0..1 (see the module docstring)."""
+    if shape == "json":
+        try:
+            return float(json.loads(reference) == json.loads(answer))
+        except (ValueError, TypeError):
+            return float(_normalise(reference) == _normalise(answer))
+    if shape == "label":
+        return float(_normalise(reference) == _normalise(answer))
+    ref = _WORD.findall(reference.lower())
+    ans = _WORD.findall(answer.lower())
+    if not ref and not ans:
+        return 1.0
+    if not ref or not ans:
+        return 0.0
+    common = sum(
+        (
+            pd.Series(ref).value_counts().combine(pd.Series(ans).value_counts(), min, fill_value=0)
+        ).clip(lower=0)
+    )
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(ans), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def replay_plan(
+    manifest: dict[str, Any],
+    usage: pd.DataFrame,
+    prompts: pd.DataFrame | None,
+    *,
+    max_tokens_default: int = 1024,
+) -> pd.DataFrame:
+    """One row per sampled request: region, both model IDs, and the Converse arguments."""
+    texts = system_texts(prompts)
+    by_id = usage.set_index(usage["request_id"].astype(str))
+    rows = []
+    for seg in manifest["segments"]:
+        for rid in seg["request_ids"]:
+            row = by_id.loc[rid]
+            system, user, reason = prompt_parts(row, texts)
+            if reason:
+                continue
+            max_tokens = row["max_tokens"]
+            max_tokens = max_tokens_default if pd.isna(max_tokens) else int(max_tokens)
+            rows.append(
+                {
+                    "request_id": rid,
+                    "segment": seg["segment"],
+                    "region": row["region"],
+                    "output_shape": row["output_shape"],
+                    "current_model_id": row["model_id_raw"],
+                    "candidate_model_id": seg["candidate_model_id"],
+                    "candidate_model": seg["candidate_model"],
+                    "system": system,
+                    "user": user,
+                    "max_tokens": max_tokens,
+                    "temperature": row["temperature"],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict[str, float]:
+    """Estimated cost of the replay: the logged tokens, uncached, on each model."""
+    if plan.empty:
+        return {"current_usd": 0.0, "candidate_usd": 0.0}
+    sub = usage[usage["request_id"].astype(str).isin(set(plan["request_id"]))].copy()
+    sub["input_tokens"] = sub["input_tokens"] + sub["cache_read_tokens"] + sub["cache_write_tokens"]
+    sub[["cache_read_tokens", "cache_write_tokens"]] = 0
+    current = catalog.price(sub)["cost_usd"].sum()
+    cand_of = plan.set_index("request_id")["candidate_model"]
+    cand = catalog.price(sub, model=sub["request_id"].astype(str).map(cand_of))["cost_usd"].sum()
+    return {"current_usd": float(current), "candidate_usd": float(cand)}
+
+
+def replay(
+    plan: pd.DataFrame, client_for: Callable[[str], Any]
+) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Call both models for every planned request; return (results, responses, errors)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    results, responses, errors = [], [], []
+    for _, r in plan.iterrows():
+        client = client_for(r["region"])
+        out: dict[str, Any] = {}
+        try:
+            for side in ("current", "candidate"):
+                kw = converse_kwargs(
+                    r[f"{side}_model_id"], r["system"], r["user"], r["max_tokens"], r["temperature"]
+                )
+                resp = client.converse(**kw)
+                out[side] = resp
+        except (ClientError, BotoCoreError) as exc:
+            errors.append(
+                {"request_id": r["request_id"], "segment": r["segment"], "error": str(exc)}
+            )
+            continue
+        ref, ans = response_text(out["current"]), response_text(out["candidate"])
+        results.append(
+            {
+                "request_id": r["request_id"],
+                "segment": r["segment"],
+                "current_score": 1.0,
+                "candidate_score": round(agreement(ref, ans, r["output_shape"]), 4),
+                "scorer": f"agreement with current model ({r['output_shape']})",
+                "current_model_id": r["current_model_id"],
+                "candidate_model_id": r["candidate_model_id"],
+                "current_output_tokens": out["current"]["usage"]["outputTokens"],
+                "candidate_output_tokens": out["candidate"]["usage"]["outputTokens"],
+                "current_latency_ms": out["current"]["metrics"]["latencyMs"],
+                "candidate_latency_ms": out["candidate"]["metrics"]["latencyMs"],
+            }
+        )
+        responses.append({"request_id": r["request_id"], "current": ref, "candidate": ans})
+    cols = RESULT_COLUMNS + ["scorer", "current_model_id", "candidate_model_id"]
+    frame = pd.DataFrame(results) if results else pd.DataFrame(columns=cols)
+    return frame, responses, errors
+
+
+def run_live(
+    manifest: dict[str, Any],
+    usage: pd.DataFrame,
+    prompts: pd.DataFrame | None,
+    catalog: Any,
+    out_dir: Path,
+    *,
+    apply: bool = False,
+    max_tokens_default: int = 1024,
+    client_for: Callable[[str], Any] | None = None,
+    echo: Callable[[str], None] = print,
+) -> int:
+    """Dry run (calls, counts, estimated cost) or, with ``apply``, the replay itself."""
+    plan = replay_plan(manifest, usage, prompts, max_tokens_default=max_tokens_default)
+    est = estimate_cost(plan, usage, catalog)
+    total = est["current_usd"] + est["candidate_usd"]
+    echo(
+        f"live replay: {len(plan)} requests x 2 models = {2 * len(plan)} Converse calls, "
+        f"estimated ${total:,.4f} (current ${est['current_usd']:,.4f}, "
+        f"candidate ${est['candidate_usd']:,.4f}; logged tokens, uncached)"
+    )
+    for (seg, cur, cand, region), g in plan.groupby(
+        ["segment", "current_model_id", "candidate_model_id", "region"], sort=True
+    ):
+        echo(f"  {seg} [{region}]: {len(g)} x converse({cur}) and converse({cand})")
+    if not apply:
+        echo("dry run: nothing was called. Add --apply to call Bedrock.")
+        return 0
+    if client_for is None:
+        import boto3
+
+        clients: dict[str, Any] = {}
+
+        def client_for(region: str) -> Any:
+            if region not in clients:
+                clients[region] = boto3.client("bedrock-runtime", region_name=region)
+            return clients[region]
+
+    results, responses, errors = replay(plan, client_for)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results.to_csv(out_dir / "eval_results.csv", index=False)
+    with (out_dir / "responses.jsonl").open("w") as fh:
+        for r in responses:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    echo(f"wrote {len(results)} scored requests to {out_dir / 'eval_results.csv'}")
+    if errors:
+        (out_dir / "replay_errors.json").write_text(json.dumps(errors, indent=2) + "\n")
+        echo(f"{len(errors)} request(s) failed; see {out_dir / 'replay_errors.json'}")
+        return 1
+    return 0
