@@ -13,7 +13,9 @@ import sys
 COMMAND_MODULES = [
     "bedrock_finops.ingest",
     "bedrock_finops.pricing",
+    "bedrock_finops.reconcile",
     "bedrock_finops.runner",
+    "bedrock_finops.sample",
 ]
 
 

@@ -27,6 +27,7 @@ reported in the totals (``excluded_usd`` by line type).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -258,3 +259,55 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
     if t["excluded_usd"]:
         lines.append(f"Tax, credits and fees not compared: ${t['excluded_usd']:,.2f}.")
     return " ".join(lines)
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def billed_by_day_and_model(billing: pd.DataFrame) -> pd.DataFrame:
+    """Billed usage cost per (date, model), Marketplace share alongside."""
+    bill, _ = _bill_side(billing)
+    return bill[["date", "model", "billed_usd", "billed_tokens", "marketplace_usd"]]
+
+
+def register(subparsers) -> None:
+    """``bedrock-finops billing``: read a CUR 2.0, FOCUS or Cost Explorer source and show it."""
+    p = subparsers.add_parser(
+        "billing",
+        help="read Bedrock billing (CUR 2.0, FOCUS or Cost Explorer) per day and model",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--cur", nargs="+", metavar="PATH", help="CUR 2.0 parquet/CSV files or folders"
+    )
+    src.add_argument("--focus", nargs="+", metavar="PATH", help="FOCUS 1.0/1.2 export files")
+    src.add_argument(
+        "--cost-explorer",
+        nargs=2,
+        metavar=("START", "END"),
+        help="query Cost Explorer, END exclusive (each request costs $0.01)",
+    )
+    p.add_argument("--out", help="write the billing frame to this .parquet or .csv file")
+    p.set_defaults(func=_billing_command)
+
+
+def _billing_command(args) -> int:
+    from bedrock_finops.sources import cost_explorer, cur
+
+    if args.cur:
+        billing = cur.read_cur(args.cur)
+    elif args.focus:
+        billing = cur.read_focus(args.focus)
+    else:
+        billing = cost_explorer.read_cost_explorer(*args.cost_explorer)
+    if args.out:
+        out = Path(args.out)
+        if out.suffix == ".parquet":
+            billing.to_parquet(out)
+        else:
+            billing.to_csv(out, index=False)
+    table = billed_by_day_and_model(billing)
+    print(table.to_string(index=False) if len(table) else "no Bedrock usage lines")
+    other = billing.attrs.get("rows_other_services", 0)
+    print(f"\n{len(billing)} Bedrock line(s); {other} line(s) of other services skipped")
+    return 0

@@ -185,3 +185,19 @@ def test_reconcile_with_cur_fixture():
 def test_log_costs_missing_columns():
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['requests'\]"):
         reconcile(pd.DataFrame({"date": [D1], "model": [NOVA], "cost_usd": [1.0]}), billing_frame())
+
+
+def test_billing_command(tmp_path, capsys):
+    import argparse
+
+    from bedrock_finops import reconcile as rec_mod
+
+    parser = argparse.ArgumentParser()
+    rec_mod.register(parser.add_subparsers())
+    out = tmp_path / "billing.csv"
+    args = parser.parse_args(["billing", "--cur", str(CUR), "--out", str(out)])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "anthropic.claude-sonnet-4-5" in printed
+    assert "7 Bedrock line(s); 1 line(s) of other services skipped" in printed
+    assert len(pd.read_csv(out)) == 7
