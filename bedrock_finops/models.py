@@ -113,27 +113,29 @@ def resolve(
     raw = (raw or "").strip()
     kind = "foundation-model"
     target = raw
-    if raw in profile_map:
-        target = profile_map[raw]
-    m = _ARN_RE.match(target)
+    m = _ARN_RE.match(raw)
     if m:
+        # The kind is the raw ID's (a mapped application profile stays one); the mapping may
+        # be keyed by the full ARN or by the resource ID.
         kind, res = m["kind"], m["res"]
         if kind in ("application-inference-profile", "provisioned-model"):
-            mapped = profile_map.get(res) or profile_map.get(target)
+            mapped = profile_map.get(raw) or profile_map.get(res)
             if (
                 mapped is None
                 and bedrock_client is not None
                 and kind == "application-inference-profile"
             ):
-                mapped = _lookup_application_profile(bedrock_client, target)
+                mapped = _lookup_application_profile(bedrock_client, raw)
             if mapped is None:
                 return ModelRef(raw, None, None, None, "none", False, kind)
             target = mapped
-            sub = _ARN_RE.match(target)
-            if sub:
-                target = sub["res"]
         else:
             target = res
+    elif raw in profile_map:
+        target = profile_map[raw]
+    sub = _ARN_RE.match(target)
+    if sub:
+        target = sub["res"]
     geo, bare = _split_geo(target)
     key = stem(bare)
     info = known_models().get(key)
@@ -161,9 +163,24 @@ def _lookup_application_profile(client: Any, arn: str) -> str | None:
     regions = {m["region"] for m in parsed}
     if len(regions) <= 1:
         return model_id
-    geos = {"apac" if r.startswith("ap-") else r.split("-")[0] for r in regions}
+    if regions <= _JP_REGIONS or regions <= _AU_REGIONS:
+        return f"{'jp' if regions <= _JP_REGIONS else 'au'}.{model_id}"
+    geos = {_region_geo(r) for r in regions}
     geo = geos.pop() if len(geos) == 1 else "global"
     return f"{geo}.{model_id}"
+
+
+# Regions of the jp. and au. profiles: inside "ap-" but routed and priced as their own geo.
+_JP_REGIONS = {"ap-northeast-1", "ap-northeast-3"}
+_AU_REGIONS = {"ap-southeast-2", "ap-southeast-4"}
+
+
+def _region_geo(region: str) -> str:
+    if region.startswith("us-gov-"):
+        return "us-gov"
+    if region.startswith("ap-"):
+        return "apac"
+    return region.split("-")[0]
 
 
 def resolve_many(

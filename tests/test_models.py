@@ -1,0 +1,348 @@
+"""Model-ID resolution: every form a log record names a model in -> catalog key and geo."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_finops import models
+
+ACCT = "111122223333"
+APP_ARN = f"arn:aws:bedrock:us-east-1:{ACCT}:application-inference-profile/abc123xyz"
+PT_ARN = f"arn:aws:bedrock:us-east-1:{ACCT}:provisioned-model/pt0001"
+
+# raw modelId -> (key, provider, family, geo, kind)
+TABLE = [
+    # bare IDs with date, version and context-window suffixes
+    (
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+        "anthropic.claude-sonnet-4",
+        "anthropic",
+        "claude-sonnet",
+        "none",
+        "foundation-model",
+    ),
+    (
+        "anthropic.claude-3-haiku-20240307-v1:0:200k",
+        "anthropic.claude-3-haiku",
+        "anthropic",
+        "claude-haiku",
+        "none",
+        "foundation-model",
+    ),
+    (
+        "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        "anthropic.claude-3-5-sonnet",
+        "anthropic",
+        "claude-sonnet",
+        "none",
+        "foundation-model",
+    ),
+    (
+        "amazon.titan-text-express-v1",
+        "amazon.titan-text-express",
+        "amazon",
+        "titan",
+        "none",
+        "foundation-model",
+    ),
+    (
+        "mistral.mistral-7b-instruct-v0:2",
+        "mistral.mistral-7b-instruct",
+        "mistral",
+        "mistral",
+        "none",
+        "foundation-model",
+    ),
+    (
+        "mistral.mistral-large-2402-v1:0",
+        "mistral.mistral-large-2402",
+        "mistral",
+        "mistral",
+        "none",
+        "foundation-model",
+    ),
+    (
+        "meta.llama3-1-70b-instruct-v1:0",
+        "meta.llama3-1-70b-instruct",
+        "meta",
+        "llama",
+        "none",
+        "foundation-model",
+    ),
+    (
+        "  amazon.nova-micro-v1:0 ",
+        "amazon.nova-micro",
+        "amazon",
+        "nova",
+        "none",
+        "foundation-model",
+    ),
+    # system-defined cross-region inference profiles
+    (
+        "us.anthropic.claude-sonnet-4-20250514-v1:0",
+        "anthropic.claude-sonnet-4",
+        "anthropic",
+        "claude-sonnet",
+        "us",
+        "foundation-model",
+    ),
+    (
+        "eu.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "anthropic.claude-3-7-sonnet",
+        "anthropic",
+        "claude-sonnet",
+        "eu",
+        "foundation-model",
+    ),
+    ("apac.amazon.nova-pro-v1:0", "amazon.nova-pro", "amazon", "nova", "apac", "foundation-model"),
+    (
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "anthropic.claude-sonnet-4-5",
+        "anthropic",
+        "claude-sonnet",
+        "global",
+        "foundation-model",
+    ),
+    (
+        "jp.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-haiku-4-5",
+        "anthropic",
+        "claude-haiku",
+        "jp",
+        "foundation-model",
+    ),
+    (
+        "au.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-haiku-4-5",
+        "anthropic",
+        "claude-haiku",
+        "au",
+        "foundation-model",
+    ),
+    (
+        "us-gov.anthropic.claude-3-haiku-20240307-v1:0",
+        "anthropic.claude-3-haiku",
+        "anthropic",
+        "claude-haiku",
+        "us-gov",
+        "foundation-model",
+    ),
+    # ARNs
+    (
+        "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0",
+        "anthropic.claude-3-5-haiku",
+        "anthropic",
+        "claude-haiku",
+        "none",
+        "foundation-model",
+    ),
+    (
+        f"arn:aws:bedrock:us-east-1:{ACCT}:inference-profile/us.amazon.nova-lite-v1:0",
+        "amazon.nova-lite",
+        "amazon",
+        "nova",
+        "us",
+        "inference-profile",
+    ),
+    (
+        f"arn:aws:bedrock:eu-west-1:{ACCT}:inference-profile/eu.meta.llama3-2-3b-instruct-v1:0",
+        "meta.llama3-2-3b-instruct",
+        "meta",
+        "llama",
+        "eu",
+        "inference-profile",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "key", "provider", "family", "geo", "kind"), TABLE)
+def test_resolve_table(raw, key, provider, family, geo, kind):
+    ref = models.resolve(raw)
+    assert (ref.key, ref.provider, ref.family, ref.geo, ref.kind) == (
+        key,
+        provider,
+        family,
+        geo,
+        kind,
+    )
+    assert ref.known is True
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "cohere.command-r-plus-v1:0",
+        "us.cohere.command-r-v1:0",
+        "anthropic.claude-v2:1",
+        "",
+        "not a model",
+        "arn:aws:bedrock:us-east-1::foundation-model/ai21.jamba-1-5-large-v1:0",
+    ],
+)
+def test_unknown_ids_stay_unknown(raw):
+    ref = models.resolve(raw)
+    assert ref.key is None and ref.known is False and ref.provider is None
+
+
+def test_unknown_keeps_geo_of_profile():
+    assert models.resolve("eu.cohere.command-r-v1:0").geo == "eu"
+
+
+def test_application_profile_without_mapping_is_unknown():
+    ref = models.resolve(APP_ARN)
+    assert (ref.key, ref.known, ref.kind, ref.geo) == (
+        None,
+        False,
+        "application-inference-profile",
+        "none",
+    )
+
+
+@pytest.mark.parametrize("map_key", [APP_ARN, "abc123xyz"])
+def test_application_profile_via_mapping(map_key):
+    ref = models.resolve(APP_ARN, {map_key: "us.anthropic.claude-sonnet-4-20250514-v1:0"})
+    assert (ref.key, ref.geo, ref.kind, ref.raw) == (
+        "anthropic.claude-sonnet-4",
+        "us",
+        "application-inference-profile",
+        APP_ARN,
+    )
+
+
+def test_application_profile_mapped_to_foundation_model_arn():
+    target = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"
+    ref = models.resolve(APP_ARN, {APP_ARN: target})
+    assert (ref.key, ref.geo, ref.kind) == (
+        "amazon.nova-pro",
+        "none",
+        "application-inference-profile",
+    )
+
+
+def test_provisioned_model_via_mapping():
+    ref = models.resolve(PT_ARN, {"pt0001": "amazon.titan-text-express-v1"})
+    assert (ref.key, ref.geo, ref.kind) == (
+        "amazon.titan-text-express",
+        "none",
+        "provisioned-model",
+    )
+    assert models.resolve(PT_ARN).known is False
+
+
+def _bedrock_stubbed(model_arns: list[str] | None, error: str | None = None):
+    client = boto3.client(
+        "bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(client)
+    if error:
+        stub.add_client_error(
+            "get_inference_profile",
+            service_error_code=error,
+            expected_params={"inferenceProfileIdentifier": APP_ARN},
+        )
+    else:
+        stub.add_response(
+            "get_inference_profile",
+            {
+                "inferenceProfileName": "support-app",
+                "inferenceProfileArn": APP_ARN,
+                "inferenceProfileId": "abc123xyz",
+                "status": "ACTIVE",
+                "type": "APPLICATION",
+                "models": [{"modelArn": a} for a in model_arns or []],
+            },
+            {"inferenceProfileIdentifier": APP_ARN},
+        )
+    stub.activate()
+    return client, stub
+
+
+def _fm(region: str, model: str) -> str:
+    return f"arn:aws:bedrock:{region}::foundation-model/{model}"
+
+
+SONNET4 = "anthropic.claude-sonnet-4-20250514-v1:0"
+HAIKU45 = "anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+@pytest.mark.parametrize(
+    ("arns", "key", "geo"),
+    [
+        ([_fm("us-east-1", SONNET4)], "anthropic.claude-sonnet-4", "none"),
+        (
+            [_fm("us-east-1", SONNET4), _fm("us-east-2", SONNET4), _fm("us-west-2", SONNET4)],
+            "anthropic.claude-sonnet-4",
+            "us",
+        ),
+        (
+            [_fm("eu-west-1", SONNET4), _fm("eu-central-1", SONNET4)],
+            "anthropic.claude-sonnet-4",
+            "eu",
+        ),
+        (
+            [_fm("ap-northeast-1", SONNET4), _fm("ap-south-1", SONNET4)],
+            "anthropic.claude-sonnet-4",
+            "apac",
+        ),
+        (
+            [_fm("ap-northeast-1", HAIKU45), _fm("ap-northeast-3", HAIKU45)],
+            "anthropic.claude-haiku-4-5",
+            "jp",
+        ),
+        (
+            [_fm("ap-southeast-2", HAIKU45), _fm("ap-southeast-4", HAIKU45)],
+            "anthropic.claude-haiku-4-5",
+            "au",
+        ),
+        (
+            [_fm("us-gov-west-1", SONNET4), _fm("us-gov-east-1", SONNET4)],
+            "anthropic.claude-sonnet-4",
+            "us-gov",
+        ),
+        (
+            [_fm("us-east-1", SONNET4), _fm("eu-west-1", SONNET4), _fm("ap-south-1", SONNET4)],
+            "anthropic.claude-sonnet-4",
+            "global",
+        ),
+    ],
+)
+def test_application_profile_via_get_inference_profile(arns, key, geo):
+    client, stub = _bedrock_stubbed(arns)
+    ref = models.resolve(APP_ARN, bedrock_client=client)
+    stub.assert_no_pending_responses()
+    assert (ref.key, ref.geo, ref.kind, ref.known) == (
+        key,
+        geo,
+        "application-inference-profile",
+        True,
+    )
+
+
+def test_application_profile_lookup_denied_stays_unknown():
+    client, stub = _bedrock_stubbed(None, error="AccessDeniedException")
+    ref = models.resolve(APP_ARN, bedrock_client=client)
+    assert (ref.key, ref.known) == (None, False)
+
+
+def test_mapping_wins_over_lookup():
+    client, stub = _bedrock_stubbed([_fm("us-east-1", SONNET4)])
+    ref = models.resolve(APP_ARN, {APP_ARN: "amazon.nova-lite-v1:0"}, bedrock_client=client)
+    assert ref.key == "amazon.nova-lite"
+    with pytest.raises(AssertionError):
+        stub.assert_no_pending_responses()  # the client was never asked
+
+
+def test_resolve_many_resolves_each_distinct_id_once():
+    refs = models.resolve_many(
+        ["amazon.nova-lite-v1:0", "us.amazon.nova-lite-v1:0", "amazon.nova-lite-v1:0"]
+    )
+    assert set(refs) == {"amazon.nova-lite-v1:0", "us.amazon.nova-lite-v1:0"}
+    assert {r.key for r in refs.values()} == {"amazon.nova-lite"}
+    assert refs["us.amazon.nova-lite-v1:0"].geo == "us"
+
+
+def test_stem():
+    assert models.stem("anthropic.claude-3-haiku-20240307-v1:0:200k") == "anthropic.claude-3-haiku"
+    assert models.stem("amazon.titan-text-express-v1") == "amazon.titan-text-express"
