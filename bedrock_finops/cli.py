@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "bedrock_finops.reconcile",
     "bedrock_finops.runner",
     "bedrock_finops.sample",
+    "bedrock_finops.sample",
 ]
 
 
