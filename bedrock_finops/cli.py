@@ -16,7 +16,6 @@ COMMAND_MODULES = [
     "bedrock_finops.reconcile",
     "bedrock_finops.runner",
     "bedrock_finops.sample",
-    "bedrock_finops.sample",
 ]
 
 
