@@ -52,9 +52,10 @@ def _read_csv(source) -> pd.DataFrame:
 
 
 def _bool(col: pd.Series, default: bool) -> pd.Series:
-    s = col.astype("string").str.strip().str.lower()
-    out = s.map({"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False})
-    return out.where(s.notna(), default).astype(bool)
+    s = col.astype(object).where(col.notna(), None)
+    truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    vals = [default if v is None else truth.get(str(v).strip().lower(), default) for v in s]
+    return pd.Series(vals, index=col.index, dtype=bool)
 
 
 def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -103,23 +104,28 @@ def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
 
 
 def _apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
-    """Replace matching (model, region, geo, tier) rows, add new ones; given cells win."""
+    """Replace matching (model, region, geo, tier) rows and add new ones.
+
+    For a row that matches the sheet, only the cells the override file fills change: an empty
+    cell (or a column the file lacks) keeps the sheet's value. A new row takes the file as is.
+    """
     raw = _read_csv(path)
     label = f"override: {Path(path).name}"
-    ovr = normalise_sheet(raw.assign(source=raw.get("source", pd.Series(dtype=str))), label)
-    ovr["source"] = label
-    given = [c for c in raw.columns if c in SHEET_COLUMNS and c not in KEY_COLUMNS]
+    ovr = normalise_sheet(raw, label)
     base = rows.set_index(KEY_COLUMNS)
     new = ovr.set_index(KEY_COLUMNS)
-    merged = new.copy()
     known = new.index.isin(base.index)
-    # A subset of columns: cells the override file does not carry come from the base row.
-    for col in SHEET_COLUMNS[4:]:
-        if col not in given and col != "source":
-            merged.loc[known, col] = base.loc[new.index[known], col].to_numpy()
-    merged["source"] = label
-    out = pd.concat([base.drop(new.index[known]), merged]).reset_index()
-    return out[SHEET_COLUMNS]
+    old = base.loc[new.index[known]]
+    for col in [*PRICE_COLUMNS, "min_cache_tokens", "as_of"]:
+        new.loc[known, col] = new.loc[known, col].where(
+            new.loc[known, col].notna(), old[col].values
+        )
+    for col in ("supports_caching", "supports_batch", "in_region_is_profile_price"):
+        if col not in raw.columns:
+            new.loc[known, col] = old[col].values
+    new["source"] = label
+    out = pd.concat([base.drop(new.index[known]), new]).reset_index()
+    return normalise_sheet(out[SHEET_COLUMNS], label)
 
 
 @dataclass
@@ -266,11 +272,10 @@ class PriceCatalog:
         if mode not in MODES:
             raise ValueError(f"mode={mode!r}: use one of {MODES}")
         n = len(usage)
-        keys = self._usage_keys(usage, model, service_tier, mode)
-        codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+        codes, uniques = _factorize_keys(self._usage_keys(usage, model, service_tier, mode))
         rate_idx = np.empty(len(uniques), dtype=np.int64)
         reasons = np.empty(len(uniques), dtype=object)
-        for j, key in enumerate(uniques):
+        for j, key in enumerate(uniques):  # once per distinct key, not per row
             rate_idx[j], reasons[j] = self._resolve(*key)
         row_idx = rate_idx[codes]
         found = row_idx >= 0
@@ -349,31 +354,19 @@ class PriceCatalog:
         )
         return out[cols + ["requests", "reason"]].reset_index(drop=True)
 
-    def _usage_keys(self, usage, model, service_tier, mode) -> pd.DataFrame:
-        n = len(usage)
+    def _usage_keys(self, usage, model, service_tier, mode) -> list[pd.Series | str]:
+        """The four key columns, or a scalar where one value applies to every row."""
         if model is None:
             models = usage["model"]
         elif isinstance(model, pd.Series):
             models = model.reindex(usage.index)
         else:
-            models = pd.Series([model] * n, index=usage.index)
-        geo = usage["geo"] if "geo" in usage else pd.Series(["none"] * n, index=usage.index)
-        if service_tier is not None:
-            tier = pd.Series([service_tier] * n, index=usage.index)
-        elif "service_tier" in usage:
-            tier = usage["service_tier"]
-        else:
-            tier = pd.Series(["default"] * n, index=usage.index)
+            models = model
+        geo = usage.get("geo", "none")
+        tier = service_tier or usage.get("service_tier", "default")
         if mode == "batch":  # batch jobs have no service tier
-            tier = pd.Series(["default"] * n, index=usage.index)
-        return pd.DataFrame(
-            {
-                "model": models.astype(object).where(models.notna(), _NO_MODEL),
-                "region": usage["region"].astype(object).fillna("us-east-1"),
-                "geo": geo.astype(object).fillna("none"),
-                "service_tier": tier.astype(object).fillna("default"),
-            }
-        )
+            tier = "default"
+        return [models, usage["region"], geo, tier]
 
     # ---- Provisioned Throughput ------------------------------------------------------------
     def provisioned_hourly(self, model: str, region: str, commitment: str) -> float:
@@ -400,6 +393,38 @@ class PriceCatalog:
         if model_units < 1:
             raise ValueError("model_units must be >= 1")
         return self.provisioned_hourly(model, region, commitment) * model_units * hours
+
+
+_KEY_DEFAULTS = (_NO_MODEL, "us-east-1", "none", "default")
+
+
+def _factorize_keys(cols: list[pd.Series | str]) -> tuple[np.ndarray, list[tuple]]:
+    """Row codes into the distinct (model, region, geo, tier) keys, without Python row loops.
+
+    Each column is factorized on its own (Arrow dictionary encoding), the codes are combined
+    into one integer per row, and that integer is factorized again.
+    """
+    n = next((len(c) for c in cols if isinstance(c, pd.Series)), 0)
+    combined = np.zeros(n, dtype=np.int64)
+    levels = []
+    for col, default in zip(cols, _KEY_DEFAULTS, strict=True):
+        if isinstance(col, pd.Series):
+            codes, uniq = pd.factorize(col, use_na_sentinel=True)
+            values = [str(v) for v in uniq] + [default]
+            codes = np.where(codes < 0, len(values) - 1, codes)
+        else:
+            codes, values = np.zeros(n, dtype=np.int64), [default if col is None else col]
+        combined = combined * len(values) + codes
+        levels.append((values, len(values)))
+    row_codes, uniq_combined = pd.factorize(combined)
+    keys = []
+    for c in uniq_combined:
+        key = []
+        for values, size in reversed(levels):
+            c, r = divmod(int(c), size)
+            key.append(values[r])
+        keys.append(tuple(reversed(key)))
+    return row_codes, keys
 
 
 def _flag(reason: np.ndarray, mask: np.ndarray, text) -> np.ndarray:

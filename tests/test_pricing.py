@@ -1,0 +1,293 @@
+"""The cost engine against hand-computed figures, each from a stated sheet price (per 1K)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from bedrock_finops.pricing import PriceCatalog, with_cached_prefix
+from bedrock_finops.schema import USAGE_COLUMNS, empty_usage
+
+OPUS4, SONNET4, HAIKU35 = (
+    "anthropic.claude-opus-4",
+    "anthropic.claude-sonnet-4",
+    "anthropic.claude-3-5-haiku",
+)
+SONNET45, NOVA_PRO, TITAN = (
+    "anthropic.claude-sonnet-4-5",
+    "amazon.nova-pro",
+    "amazon.titan-text-express",
+)
+
+
+def usage(n: int = 1, **cols) -> pd.DataFrame:
+    """n canonical usage rows (Arrow dtypes) with defaults: us-east-1, in-region, default tier."""
+    base = {
+        "model_id_raw": "raw-id",
+        "model": SONNET4,
+        "region": "us-east-1",
+        "geo": "none",
+        "service_tier": "default",
+        "input_tokens": 0,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "cache_ttl": None,
+        "output_tokens": 0,
+    }
+    base.update(cols)
+    empty = empty_usage()
+    data = {}
+    for c in USAGE_COLUMNS:
+        dtype = empty[c].dtype
+        v = base.get(c)
+        if isinstance(v, list):
+            data[c] = pd.array(v, dtype=dtype)
+        else:  # one value for every row, built in Arrow directly (fast for 1M rows)
+            scalar = pa.scalar(v, type=dtype.pyarrow_dtype)
+            data[c] = pd.arrays.ArrowExtensionArray(pa.repeat(scalar, n))
+    return pd.DataFrame(data)
+
+
+@pytest.fixture(scope="module")
+def seed() -> PriceCatalog:
+    return PriceCatalog.load("seed")
+
+
+@pytest.fixture(scope="module")
+def current() -> PriceCatalog:
+    return PriceCatalog.load("current")
+
+
+# --- the source article's claims, on its own table (seed sheet) -------------------------------
+
+
+def test_haiku_is_94_67_pct_cheaper_than_opus_on_the_same_tokens(seed):
+    # Opus 0.015/0.075, "Claude 4 Haiku" (= 3.5 Haiku) 0.0008/0.004: both ratios are 0.05333.
+    u = usage(1, model=OPUS4, input_tokens=1000, output_tokens=1000)
+    opus = seed.price(u)["cost_usd"].iloc[0]  # 0.015 + 0.075 = 0.09
+    haiku = seed.price(u, model=HAIKU35)["cost_usd"].iloc[0]  # 0.0008 + 0.004 = 0.0048
+    assert opus == pytest.approx(0.09)
+    assert haiku == pytest.approx(0.0048)
+    assert round(100 * (1 - haiku / opus), 2) == 94.67
+
+
+def test_classification_1m_docs_on_haiku_800_on_demand_400_batch(seed):
+    # 1M docs x 1,000 input tokens x 0.0008/1K = $800; batch 0.0004/1K = $400 (no output tokens)
+    u = usage(1_000_000, model=HAIKU35, input_tokens=1000)
+    assert seed.price(u)["cost_usd"].sum() == pytest.approx(800.0)
+    assert seed.price(u, mode="batch")["cost_usd"].sum() == pytest.approx(400.0)
+
+
+def test_article_batch_rows_imply_these_token_counts_on_sonnet(seed):
+    # "100K email summaries $300 / $150": 500 in + 100 out on Sonnet = 0.0015 + 0.0015 = $0.003
+    emails = usage(100_000, input_tokens=500, output_tokens=100)
+    assert seed.price(emails)["cost_usd"].sum() == pytest.approx(300.0)
+    assert seed.price(emails, mode="batch")["cost_usd"].sum() == pytest.approx(150.0)
+    # "500K content generation $7,500 / $3,750": 1,000 output tokens x 0.015 = $0.015 each
+    content = usage(500_000, output_tokens=1000)
+    assert seed.price(content)["cost_usd"].sum() == pytest.approx(7500.0)
+    assert seed.price(content, mode="batch")["cost_usd"].sum() == pytest.approx(3750.0)
+
+
+def test_system_prompt_10k_tokens_1000_calls_on_sonnet(seed):
+    u = usage(1000, input_tokens=10_000)
+    assert seed.price(u)["cost_usd"].sum() == pytest.approx(30.0)  # 10M x 0.003/1K
+    hits = np.arange(1000) > 0  # the first call writes, 999 read
+    cached = with_cached_prefix(u, 10_000, hits, ttl="5m")
+    cost = seed.price(cached)
+    # one write: 10 x 0.00375 = 0.0375; 999 reads: 999 x 10 x 0.0003 = 2.997
+    assert cost["cache_write_usd"].sum() == pytest.approx(0.0375)
+    assert cost["cache_read_usd"].sum() == pytest.approx(2.997)
+    assert cost["cost_usd"].sum() == pytest.approx(3.0345)
+    # The article's "$1.50 uncached" would need 500 tokens per call, not 10,000.
+    assert seed.price(usage(1000, input_tokens=500))["cost_usd"].sum() == pytest.approx(1.5)
+
+
+def test_seed_sheet_is_the_article_table(seed):
+    r = seed.rate(HAIKU35)
+    assert (r["input_per_1k"], r["output_per_1k"]) == (0.0008, 0.004)
+    assert "Claude 4 Haiku" in r["source"]
+    llama = seed.rate("meta.llama3-1-70b-instruct")
+    assert (llama["input_per_1k"], llama["output_per_1k"]) == (0.00099, 0.00099)
+    assert seed.as_of is None  # the article carries no date
+
+
+# --- current sheet: cache TTL, geo, tiers, batch, PT ------------------------------------------
+
+
+def test_cache_write_1h_costs_2x_input_5m_costs_1_25x(current):
+    # Sonnet 4.5 global: input 0.003; 5m write 0.00375, 1h write 0.006 per 1K
+    five = usage(1, model=SONNET45, geo="global", cache_write_tokens=10_000, cache_ttl="5m")
+    hour = usage(1, model=SONNET45, geo="global", cache_write_tokens=10_000, cache_ttl="1h")
+    assert current.price(five)["cost_usd"].iloc[0] == pytest.approx(0.0375)
+    assert current.price(hour)["cost_usd"].iloc[0] == pytest.approx(0.06)
+
+
+def test_1h_write_on_a_model_without_1h_ttl_is_unpriced(current):
+    u = usage(1, model=SONNET4, cache_write_tokens=5000, cache_ttl="1h")
+    out = current.price(u).iloc[0]
+    assert not out["priced"] and math.isnan(out["cost_usd"])
+    assert out["unpriced_reason"] == "no 1h cache write price"
+
+
+def test_geo_profile_is_10_pct_over_global_for_newer_claude(current):
+    # 1K in + 1K out. global 0.003 + 0.015 = 0.018; us. profile 0.0033 + 0.0165 = 0.0198
+    u = usage(2, model=SONNET45, geo=["global", "us"], input_tokens=1000, output_tokens=1000)
+    cost = current.price(u)["cost_usd"].to_numpy()
+    assert cost == pytest.approx([0.018, 0.0198])
+
+
+def test_older_model_profile_uses_in_region_price(current):
+    # us.anthropic.claude-sonnet-4 in us-east-1: no "us" row, in-region row flagged as profile
+    u = usage(1, model=SONNET4, geo="us", input_tokens=1000, output_tokens=1000)
+    assert current.price(u)["cost_usd"].iloc[0] == pytest.approx(0.018)
+
+
+def test_flex_and_priority_tiers(current):
+    # Nova Pro 1K in + 1K out: default 0.0008 + 0.0032 = 0.004; flex x0.5; priority x1.75
+    u = usage(1, model=NOVA_PRO, input_tokens=1000, output_tokens=1000)
+    assert current.price(u)["cost_usd"].iloc[0] == pytest.approx(0.004)
+    assert current.price(u, service_tier="flex")["cost_usd"].iloc[0] == pytest.approx(0.002)
+    assert current.price(u, service_tier="priority")["cost_usd"].iloc[0] == pytest.approx(0.007)
+    no_flex = current.price(usage(1, model=SONNET4, input_tokens=1), service_tier="flex")
+    assert no_flex["unpriced_reason"].iloc[0] == "no flex tier price for model in region"
+
+
+def test_batch_bills_cache_tokens_as_batch_input(current):
+    # Sonnet 4 batch 0.0015 in / 0.0075 out: (1000 + 2000 + 1000) x 0.0015 + 1 x 0.0075 = 0.0135
+    u = usage(
+        1, input_tokens=1000, cache_read_tokens=2000, cache_write_tokens=1000, output_tokens=1000
+    )
+    assert current.price(u, mode="batch")["cost_usd"].iloc[0] == pytest.approx(0.0135)
+
+
+def test_batch_on_a_model_without_batch_price_is_unpriced(current):
+    out = current.price(usage(1, model=TITAN, input_tokens=100), mode="batch").iloc[0]
+    assert not out["priced"] and math.isnan(out["cost_usd"])
+    assert out["unpriced_reason"] == "no batch price"
+
+
+def test_nova_cache_write_is_free_and_read_is_a_quarter(current):
+    # Nova Pro: write 0 (a true zero), read 0.0002 per 1K
+    u = usage(1, model=NOVA_PRO, cache_write_tokens=4000, cache_read_tokens=4000)
+    out = current.price(u).iloc[0]
+    assert out["priced"] and out["cost_usd"] == pytest.approx(0.0008)
+
+
+def test_sample_workload_models_are_priced(current):
+    u = usage(
+        5,
+        model=[SONNET4, OPUS4, OPUS4, "anthropic.claude-opus-4-1", "meta.llama3-1-70b-instruct"],
+        region=["us-east-1", "us-east-1", "us-east-1", "us-west-2", "us-west-2"],
+        geo=["us", "none", "us", "none", "none"],
+        input_tokens=1000,
+    )
+    assert current.price(u)["priced"].all()
+    assert current.price(usage(1, model=TITAN, input_tokens=1))["priced"].all()
+
+
+def test_unknown_model_and_unpriced_region_are_never_zero(current):
+    u = usage(
+        3,
+        model=[None, TITAN, SONNET45],
+        model_id_raw=["acme.mystery-v1", "amazon.titan-text-express-v1", "apac.x"],
+        region=["us-east-1", "eu-west-1", "us-east-1"],
+        geo=["none", "none", "apac"],
+        input_tokens=0,
+        output_tokens=0,
+    )
+    out = current.price(u)
+    assert not out["priced"].any() and out["cost_usd"].isna().all()
+    assert out["unpriced_reason"].tolist() == [
+        "unknown model id",
+        "no price for model in region",
+        "no price for apac cross-region profile",
+    ]
+    report = current.unpriced(u)
+    assert report["requests"].sum() == 3
+    assert set(report["model_id_raw"]) == {
+        "acme.mystery-v1",
+        "amazon.titan-text-express-v1",
+        "apac.x",
+    }
+
+
+def test_repricing_on_another_model_by_series(current):
+    u = usage(2, input_tokens=1000, output_tokens=1000)
+    target = pd.Series([HAIKU35, NOVA_PRO], index=u.index)
+    # Haiku 3.5 0.0008 + 0.004; Nova Pro 0.0008 + 0.0032
+    assert current.price(u, model=target)["cost_usd"].tolist() == pytest.approx([0.0048, 0.004])
+
+
+def test_negotiated_discount_multiplies_every_price():
+    cat = PriceCatalog.load("seed", discount_pct=10)
+    u = usage(1, input_tokens=1000, output_tokens=1000)
+    assert cat.price(u)["cost_usd"].iloc[0] == pytest.approx(0.018 * 0.9)
+    assert (cat.source_summary()["discount_pct"] == 10).all()
+    assert PriceCatalog.load(discount_pct=10).provisioned_hourly(
+        TITAN, "us-east-1", "1_month"
+    ) == pytest.approx(18.40 * 0.9)
+
+
+def test_override_replaces_a_row_and_adds_one(tmp_path):
+    path = tmp_path / "negotiated.csv"
+    path.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k\n"
+        "anthropic.claude-sonnet-4,us-east-1,none,default,0.0025,\n"
+        "amazon.nova-micro,eu-central-1,none,default,0.00004,0.00016\n"
+    )
+    cat = PriceCatalog.load("current", overrides=path)
+    u = usage(
+        2,
+        model=[SONNET4, "amazon.nova-micro"],
+        region=["us-east-1", "eu-central-1"],
+        input_tokens=1000,
+        output_tokens=1000,
+    )
+    # Sonnet 4: overridden input 0.0025, output kept from the sheet 0.015; Nova Micro new row
+    assert cat.price(u)["cost_usd"].tolist() == pytest.approx([0.0175, 0.0002])
+    assert cat.rate(SONNET4)["source"] == "override: negotiated.csv"
+    assert cat.rate(SONNET4)["cache_read_per_1k"] == pytest.approx(0.0003)
+
+
+def test_rate_keyerror_names_the_key_and_what_the_sheet_has(current):
+    with pytest.raises(KeyError, match=r"anthropic.claude-opus-4.*ap-south-1.*us-east-1/none"):
+        current.rate(OPUS4, region="ap-south-1")
+
+
+def test_provisioned_throughput(current):
+    # Titan Text Express, 1-month commitment: 18.40/h per MU x 2 MU x 720 h = 26,496
+    assert current.provisioned_cost(TITAN, "us-east-1", "1_month", 2, 720) == pytest.approx(26496)
+    with pytest.raises(KeyError, match="no published Provisioned Throughput price"):
+        current.provisioned_hourly(SONNET4, "us-east-1", "6_months")
+
+
+def test_with_cached_prefix_never_moves_more_than_the_uncached_input():
+    u = usage(2, input_tokens=[3000, 500], cache_ttl=None)
+    out = with_cached_prefix(u, 1024, [True, False], ttl="1h")
+    assert out["input_tokens"].tolist() == [1976, 0]
+    assert out["cache_read_tokens"].tolist() == [1024, 0]
+    assert out["cache_write_tokens"].tolist() == [0, 500]
+    assert out["cache_ttl"].tolist() == ["1h", "1h"]
+    assert u["input_tokens"].tolist() == [3000, 500]  # the input is not modified
+
+
+def test_price_frame_is_aligned_and_dated(current):
+    u = usage(3, input_tokens=10).set_axis([7, 3, 5])
+    out = current.price(u)
+    assert list(out.index) == [7, 3, 5]
+    assert (out["price_as_of"] == pd.Timestamp("2026-11-26")).all()
+    assert current.price(empty_usage()).empty
+
+
+def test_bad_sheet_is_rejected_with_the_fix(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("model,region,geo,service_tier,input_per_1k\nx,us-east-1,none,default,free\n")
+    with pytest.raises(ValueError, match="non-numeric"):
+        PriceCatalog.load(path)
+    with pytest.raises(FileNotFoundError, match="prices update"):
+        PriceCatalog.load(tmp_path / "missing.csv")
