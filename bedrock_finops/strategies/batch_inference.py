@@ -1,0 +1,777 @@
+"""Strategy 02, batch inference: the batch discount for work that can wait.
+
+Steps (each returns a table the notebook shows):
+
+1. Score each segment (app, prompt template, model) for batch eligibility from its traffic:
+   who calls (pipeline/service roles vs user sessions and user-facing apps), streaming or not,
+   when requests arrive (busiest contiguous window, off-hours share, weekend share, day-to-day
+   regularity), volume per job window against the minimum records per job, and whether the
+   model has batch prices. Each signal has a value, a 0-1 score and a weight; the weighted mean
+   is compared with ``threshold``. ``force_in`` / ``force_out`` (apps or segment ids) override.
+2. Re-price eligible traffic at batch rates with the cost engine (``mode="batch"``). Batch and
+   prompt caching do not combine: for segments that cache today, the cache saving they give up
+   (the same tokens priced uncached minus what they cost now) is netted out; a segment whose
+   net saving is not positive is listed but not moved.
+3. Export a ready batch job per eligible segment (``export_jobs``; see ``batch_jobs``).
+
+``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
+contract; ``analyze`` is ``to_findings(plan(...))``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bedrock_finops import batch_jobs as bj
+from bedrock_finops import segments as seg_mod
+from bedrock_finops.findings import Action, Findings, effects_frame, period_of
+
+STRATEGY = "batch_inference"
+TITLE = "Batch inference: the batch discount for work that can wait"
+
+# Signal weights (normalised to sum 1). Caller identity and streaming say most about whether
+# a human waits for the answer; timing and volume say whether a job cadence fits.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "caller": 0.30,
+    "non_streaming": 0.20,
+    "busiest_window": 0.15,
+    "off_hours": 0.10,
+    "weekend": 0.05,
+    "regularity": 0.10,
+    "volume": 0.10,
+}
+DEFAULT_PIPELINE_PATTERNS = [
+    "pipeline", "batch", "etl", "job", "worker", "cron", "scheduler", "nightly", "backfill",
+    "ingest", "lambda-processor",
+]  # fmt: skip
+DEFAULT_INTERACTIVE_PATTERNS = [
+    "chat", "web", "frontend", "ui", "portal", "interactive", "assistant", "ide", "console",
+]  # fmt: skip
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "threshold": 0.6,  # weighted score at or above which a segment is eligible
+    "weights": {},  # overrides of DEFAULT_WEIGHTS
+    "window_hours": 4,  # width of the busiest contiguous window (hours, 1-23)
+    "business_hours_utc": [8, 18],  # weekday hours [start, end) counted as business hours
+    "job_window_days": 1,  # how often a batch job would run (days of traffic per job)
+    "min_records_per_job": 100,  # Service Quotas: Minimum number of records per batch job
+    "pipeline_patterns": DEFAULT_PIPELINE_PATTERNS,
+    "interactive_patterns": DEFAULT_INTERACTIVE_PATTERNS,
+    "force_in": [],  # apps or segment ids to treat as eligible regardless of score
+    "force_out": [],  # apps or segment ids never to move
+}
+
+CALLER_SCORES = {"pipeline": 1.0, "unknown": 0.5, "interactive": 0.0, "user": 0.0}
+_ARN_RE = re.compile(r"^arn:aws[\w-]*:(?P<svc>sts|iam)::\d*:(?P<kind>[\w-]+)/(?P<rest>.+)$")
+
+MOVE, KEEP_CACHING, NOT_ELIGIBLE = "move to batch", "keep on demand (caching saves more)", "-"
+
+
+@dataclass
+class BatchPlan:
+    """Everything the strategy computed, kept together so the notebook computes it once."""
+
+    params: dict[str, Any]
+    segments: pd.DataFrame  # one row per segment: signals, score, eligibility, savings
+    evidence: pd.DataFrame  # long: segment, signal, value, score, weight, contribution
+    rows: pd.DataFrame  # per request moved: request_id, segment, current/batch cost
+    period: dict[str, Any]
+    total_usd: float
+    prices_used: pd.DataFrame
+    catalog_info: dict[str, Any]
+    data_quality: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> pd.DataFrame:
+        return self.segments[self.segments["eligible"]]
+
+    @property
+    def moved(self) -> pd.DataFrame:
+        return self.segments[self.segments["decision"] == MOVE]
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+
+
+def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
+    """Merge params over the defaults and check them; errors name the key and valid choices."""
+    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+    if unknown:
+        raise ValueError(
+            f"unknown {STRATEGY} parameters {unknown}; valid: {sorted(DEFAULT_PARAMS)}"
+        )
+    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p["threshold"] = float(p["threshold"])
+    if not 0 <= p["threshold"] <= 1:
+        raise ValueError(f"threshold {p['threshold']} must be in [0, 1] (a weighted score)")
+    bad = sorted(set(p["weights"] or {}) - set(DEFAULT_WEIGHTS))
+    if bad:
+        raise ValueError(f"weights names unknown signals {bad}; signals: {list(DEFAULT_WEIGHTS)}")
+    weights = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in (p["weights"] or {}).items()}}
+    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        raise ValueError(f"weights must be >= 0 and not all zero, got {weights}")
+    total = sum(weights.values())
+    p["weights"] = {k: w / total for k, w in weights.items()}
+    p["window_hours"] = int(p["window_hours"])
+    if not 1 <= p["window_hours"] <= 23:
+        raise ValueError(f"window_hours {p['window_hours']} must be 1-23")
+    start, end = (int(h) for h in p["business_hours_utc"])
+    if not 0 <= start < end <= 24:
+        raise ValueError(f"business_hours_utc {[start, end]} must be [start, end) within 0-24")
+    p["business_hours_utc"] = [start, end]
+    for key in ("job_window_days", "min_records_per_job"):
+        p[key] = int(p[key])
+        if p[key] < 1:
+            raise ValueError(f"{key} must be a positive integer, got {p[key]}")
+    for key in ("pipeline_patterns", "interactive_patterns", "force_in", "force_out"):
+        value = p[key]
+        p[key] = [value] if isinstance(value, str) else list(value or [])
+    apps = sorted(segments["app"].astype(str).unique())
+    ids = sorted(segments["segment"].astype(str).unique())
+    for key in ("force_in", "force_out"):
+        wrong = [x for x in p[key] if x not in apps and x not in ids]
+        if wrong:
+            raise ValueError(
+                f"{key} names {wrong}, which are neither apps nor segment ids in this run. "
+                f"Apps: {apps}. Segment ids: {ids}"
+            )
+    both = _targets(segments, p["force_in"]) & _targets(segments, p["force_out"])
+    if both:
+        raise ValueError(f"segments {sorted(both)} are in both force_in and force_out")
+    return p
+
+
+def _targets(segments: pd.DataFrame, names: list[str]) -> set[str]:
+    """Segment ids named directly or through their app."""
+    mask = segments["app"].isin(names) | segments["segment"].isin(names)
+    return set(segments.loc[mask, "segment"].astype(str))
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals
+
+
+def caller_kind(arn: str | None, pipeline: list[str], interactive: list[str]) -> str:
+    """``pipeline`` | ``interactive`` | ``user`` | ``unknown`` for one caller identity ARN.
+
+    User sessions: IAM users, federated users, IAM Identity Center (``AWSReservedSSO_``) roles
+    and assumed-role sessions named like an e-mail address. Otherwise the role (or user) name
+    is matched against the pipeline patterns first, then the interactive ones.
+    """
+    if not arn or not isinstance(arn, str):
+        return "unknown"
+    m = _ARN_RE.match(arn)
+    if not m:
+        return "unknown"
+    kind, rest = m["kind"], m["rest"]
+    if kind in ("user", "federated-user", "root"):
+        return "user"
+    role, _, session = rest.partition("/")
+    if role.startswith("AWSReservedSSO_") or "@" in session:
+        return "user"
+    name = role.lower()
+    if any(p.lower() in name for p in pipeline):
+        return "pipeline"
+    if any(p.lower() in name for p in interactive):
+        return "interactive"
+    return "unknown"
+
+
+def _day_index(ts: pd.Series, period: dict[str, Any]) -> np.ndarray:
+    """Calendar day of each timestamp, counted from the period's first day (0, 1, ...)."""
+    start = pd.Timestamp(period["start"]).floor("D")
+    stamps = pd.to_datetime(ts.astype("datetime64[ms, UTC]"))
+    return ((stamps.dt.floor("D") - start).dt.days).to_numpy(dtype="int64")
+
+
+def busiest_window_share(hours: np.ndarray, width: int) -> tuple[float, int]:
+    """Share of requests in the busiest contiguous ``width``-hour window (wrapping midnight)
+    and the window's start hour."""
+    counts = np.bincount(hours, minlength=24).astype("float64")
+    if counts.sum() == 0:
+        return 0.0, 0
+    sums = np.array([counts[(np.arange(width) + h) % 24].sum() for h in range(24)])
+    start = int(sums.argmax())
+    return float(sums[start] / counts.sum()), start
+
+
+def _rescale(value: float, baseline: float) -> float:
+    """0 at the value uniform traffic would show, 1 at full concentration."""
+    if baseline >= 1:
+        return 0.0
+    return float(np.clip((value - baseline) / (1 - baseline), 0, 1))
+
+
+def segment_signals(
+    usage: pd.DataFrame, seg_ids: pd.Series, period: dict[str, Any], p: dict[str, Any]
+) -> pd.DataFrame:
+    """Per segment: each signal's value and 0-1 score (``<signal>_value``, ``<signal>_score``)."""
+    ts = usage["timestamp"]
+    frame = pd.DataFrame(
+        {
+            "segment": seg_ids.astype(str),
+            "hour": ts.dt.hour.astype("int64"),
+            "weekday": ts.dt.day_of_week.astype("int64"),
+            "day": _day_index(ts, period),
+            "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
+            "identity": usage["identity_arn"].astype("string").fillna(""),
+        },
+        index=usage.index,
+    )
+    kinds = {
+        a: caller_kind(a, p["pipeline_patterns"], p["interactive_patterns"])
+        for a in frame["identity"].unique()
+    }
+    frame["caller_kind"] = frame["identity"].map(kinds)
+    frame["caller_score"] = frame["caller_kind"].map(CALLER_SCORES).astype("float64")
+    b0, b1 = p["business_hours_utc"]
+    frame["business"] = (frame["weekday"] < 5) & (frame["hour"] >= b0) & (frame["hour"] < b1)
+    days = max(int(period.get("days") or 1), 1)
+    uniform_off = 1 - 5 * (b1 - b0) / 168
+    out = []
+    for segment, g in frame.groupby("segment", sort=False):
+        n = len(g)
+        window, start = busiest_window_share(g["hour"].to_numpy(), p["window_hours"])
+        off = float(1 - g["business"].mean())
+        weekend = float((g["weekday"] >= 5).mean())
+        per_day = np.bincount(g["day"].to_numpy(), minlength=days)[:days].astype("float64")
+        cv = float(per_day.std() / per_day.mean()) if per_day.mean() > 0 else math.inf
+        per_window = n / days * p["job_window_days"]
+        kinds_share = g["caller_kind"].value_counts(normalize=True).round(3).to_dict()
+        out.append(
+            {
+                "segment": segment,
+                "caller_value": kinds_share,
+                "caller_score": float(g["caller_score"].mean()),
+                "non_streaming_value": float(1 - g["streaming"].mean()),
+                "non_streaming_score": float(1 - g["streaming"].mean()),
+                "busiest_window_value": window,
+                "busiest_window_start_utc": start,
+                "busiest_window_score": _rescale(window, p["window_hours"] / 24),
+                "off_hours_value": off,
+                "off_hours_score": _rescale(off, uniform_off),
+                "weekend_value": weekend,
+                "weekend_score": float(min(1.0, weekend / (2 / 7))),
+                "regularity_value": cv,
+                "regularity_score": float(np.clip(1 - cv, 0, 1)) if math.isfinite(cv) else 0.0,
+                "volume_value": per_window,
+                "volume_score": float(min(1.0, per_window / p["min_records_per_job"])),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+SIGNAL_LABELS = {
+    "caller": "caller identity (share of requests by caller kind)",
+    "non_streaming": "non-streaming share of requests",
+    "busiest_window": "share of requests in the busiest contiguous window",
+    "off_hours": "share outside weekday business hours (UTC)",
+    "weekend": "weekend share of requests",
+    "regularity": "day-to-day variation of daily requests (coefficient of variation)",
+    "volume": "requests per job window",
+}
+
+
+def evidence_table(segments: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """Long form: one row per (segment, signal) with value, score, weight and contribution."""
+    rows = []
+    for rec in segments.to_dict("records"):
+        for sig, w in weights.items():
+            rows.append(
+                {
+                    "segment": rec["segment"],
+                    "app": rec["app"],
+                    "signal": sig,
+                    "meaning": SIGNAL_LABELS[sig],
+                    "value": rec[f"{sig}_value"],
+                    "score": rec[f"{sig}_score"],
+                    "weight": w,
+                    "contribution": rec[f"{sig}_score"] * w,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan
+
+
+def plan(
+    usage: pd.DataFrame,
+    catalog: Any,
+    *,
+    prompts: pd.DataFrame | None = None,
+    priced: pd.DataFrame | None = None,
+    **params: Any,
+) -> BatchPlan:
+    """Score, decide and price every segment. ``priced`` = ``catalog.price(usage)`` if known."""
+    priced = catalog.price(usage) if priced is None else priced
+    seg_ids = seg_mod.row_segments(usage)
+    summary = seg_mod.summarise(usage, priced["cost_usd"])
+    p = validate_params(params, summary)
+    period = period_of(usage)
+    signals = segment_signals(usage, seg_ids, period, p)
+    segs = summary.merge(signals, on="segment", how="left")
+    segs["score"] = sum(segs[f"{s}_score"] * w for s, w in p["weights"].items())
+
+    batch = catalog.price(usage, mode="batch")
+    uncached = catalog.price(_uncached(usage))
+    rows = pd.DataFrame(
+        {
+            "request_id": usage["request_id"].astype(str),
+            "segment": seg_ids.astype(str),
+            "current_usd": priced["cost_usd"].astype("float64"),
+            "uncached_usd": uncached["cost_usd"].astype("float64"),
+            "batch_usd": batch["cost_usd"].astype("float64"),
+            "batch_unpriced_reason": batch["unpriced_reason"],
+        },
+        index=usage.index,
+    )
+    rows["priced_both"] = rows[["current_usd", "uncached_usd", "batch_usd"]].notna().all(axis=1)
+    segs = segs.merge(_segment_costs(rows), on="segment", how="left")
+    segs["batch_supported"] = [
+        _supports_batch(catalog, usage.loc[seg_ids == s]) for s in segs["segment"]
+    ]
+    segs = _decide(segs, p)
+    moved = set(segs.loc[segs["decision"] == MOVE, "segment"])
+    moved_rows = rows[rows["segment"].isin(moved) & rows["priced_both"]].copy()
+    moved_rows["savings_usd"] = moved_rows["current_usd"] - moved_rows["batch_usd"]
+    in_scope = rows["segment"].isin(set(segs.loc[segs["eligible"], "segment"]))
+    dq = {
+        "requests": int(len(usage)),
+        "unpriced_requests": int(priced["cost_usd"].isna().sum()),
+        "unpriced_usd_note": "unpriced requests are excluded from every figure, never counted $0",
+        "eligible_requests_unpriced_for_batch": int((in_scope & rows["batch_usd"].isna()).sum()),
+        "batch_unpriced_reasons": rows.loc[
+            in_scope & rows["batch_usd"].isna(), "batch_unpriced_reason"
+        ]
+        .value_counts()
+        .to_dict(),
+    }
+    if prompts is not None:
+        texts = bj.template_texts(prompts)
+        need = usage["system_hash"].notna() & in_scope
+        dq["eligible_requests_without_template_text"] = int(
+            (need & ~usage["system_hash"].astype("string").isin(list(texts))).sum()
+        )
+        dq["eligible_requests_without_user_text"] = int(
+            (in_scope & usage["user_text"].isna()).sum()
+        )
+    return BatchPlan(
+        params=p,
+        segments=segs,
+        evidence=evidence_table(segs, p["weights"]),
+        rows=moved_rows,
+        period=period,
+        total_usd=float(priced["cost_usd"].sum()),
+        prices_used=_prices_used(catalog, usage.loc[in_scope]),
+        catalog_info={
+            "price_sheet": catalog.sheet_name,
+            "price_sheet_as_of": None if catalog.as_of is None else str(catalog.as_of.date()),
+            "discount_pct": catalog.discount_pct,
+            "price_overrides": catalog.overrides,
+        },
+        data_quality=dq,
+        notes=_notes(segs),
+    )
+
+
+def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
+    """The same requests with cache reads and writes billed as plain input."""
+    out = usage.copy()
+    total = (
+        usage["input_tokens"].fillna(0)
+        + usage["cache_read_tokens"].fillna(0)
+        + usage["cache_write_tokens"].fillna(0)
+    )
+    out["input_tokens"] = total.astype(usage["input_tokens"].dtype)
+    out["cache_read_tokens"] = (usage["cache_read_tokens"] * 0).astype(
+        usage["cache_read_tokens"].dtype
+    )
+    out["cache_write_tokens"] = (usage["cache_write_tokens"] * 0).astype(
+        usage["cache_write_tokens"].dtype
+    )
+    return out
+
+
+def _segment_costs(rows: pd.DataFrame) -> pd.DataFrame:
+    ok = rows[rows["priced_both"]]
+    g = ok.groupby("segment")
+    out = pd.DataFrame(
+        {
+            "priced_requests": g.size(),
+            "current_usd_priced": g["current_usd"].sum(),
+            "uncached_usd": g["uncached_usd"].sum(),
+            "batch_usd": g["batch_usd"].sum(),
+        }
+    ).reset_index()
+    out["cache_given_up_usd"] = out["uncached_usd"] - out["current_usd_priced"]
+    out["gross_batch_saving_usd"] = out["uncached_usd"] - out["batch_usd"]
+    out["net_saving_usd"] = out["current_usd_priced"] - out["batch_usd"]
+    return out
+
+
+def _supports_batch(catalog: Any, rows: pd.DataFrame) -> bool:
+    """The sheet offers batch for the segment's (model, region, geo): flag and batch prices."""
+    key = rows[["model", "region", "geo"]].astype("string").mode(dropna=False)
+    if key.empty or pd.isna(key.iat[0, 0]):
+        return False
+    model, region, geo = (key.iat[0, i] for i in range(3))
+    try:
+        rate = catalog.rate(model, region=region, geo=geo if pd.notna(geo) else "none")
+    except KeyError:
+        return False
+    return (
+        bool(rate["supports_batch"])
+        and pd.notna(rate["batch_input_per_1k"])
+        and pd.notna(rate["batch_output_per_1k"])
+    )
+
+
+def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
+    segs = segs.copy()
+    forced_in = _targets(segs, p["force_in"])
+    forced_out = _targets(segs, p["force_out"])
+    total = segs["requests"].astype("int64")
+    segs["min_records_rule"] = np.where(
+        total < p["min_records_per_job"],
+        "too small for one job",
+        np.where(
+            segs["volume_value"] < p["min_records_per_job"],
+            "accumulate several windows per job",
+            "ok",
+        ),
+    )
+    per_day = segs["volume_value"] / p["job_window_days"]
+    segs["days_per_job"] = np.maximum(
+        p["job_window_days"], np.ceil(p["min_records_per_job"] / per_day.replace(0, np.nan))
+    )
+    blockers = []
+    for rec in segs.to_dict("records"):
+        b = []
+        if not rec["batch_supported"]:
+            b.append("model has no batch price in the sheet")
+        if rec["min_records_rule"] == "too small for one job":
+            b.append(f"fewer than {p['min_records_per_job']} requests in the whole period")
+        blockers.append("; ".join(b))
+    segs["blockers"] = blockers
+    segs["forced"] = np.where(
+        segs["segment"].isin(forced_in), "in", np.where(segs["segment"].isin(forced_out), "out", "")
+    )
+    by_score = (segs["score"] >= p["threshold"]) & (segs["blockers"] == "")
+    unpriceable = ~segs["batch_supported"]
+    segs["eligible"] = ((by_score | (segs["forced"] == "in")) & ~unpriceable) & (
+        segs["forced"] != "out"
+    )
+    net = segs["net_saving_usd"].fillna(0.0)
+    segs["decision"] = np.where(
+        segs["eligible"], np.where(net > 0, MOVE, KEEP_CACHING), NOT_ELIGIBLE
+    )
+    return segs.sort_values(["eligible", "score"], ascending=False).reset_index(drop=True)
+
+
+def _prices_used(catalog: Any, usage: pd.DataFrame) -> pd.DataFrame:
+    """The sheet rows behind the eligible traffic's prices (on-demand and batch)."""
+    cols = [
+        "model", "region", "geo", "input_per_1k", "output_per_1k", "cache_read_per_1k",
+        "cache_write_5m_per_1k", "batch_input_per_1k", "batch_output_per_1k", "supports_batch",
+        "source", "as_of",
+    ]  # fmt: skip
+    keys = usage[["model", "region", "geo"]].astype("string").dropna(subset=["model"])
+    out = []
+    for model, region, geo in keys.drop_duplicates().itertuples(index=False):
+        try:
+            rate = catalog.rate(model, region=region, geo=geo if pd.notna(geo) else "none")
+        except KeyError:
+            continue
+        out.append({"model": model, "region": region, "geo": geo} | {c: rate[c] for c in cols[3:]})
+    return pd.DataFrame(out, columns=cols)
+
+
+def _notes(segs: pd.DataFrame) -> list[str]:
+    notes = [
+        "Batch jobs return results asynchronously (AWS targets completion within the job "
+        "timeout, 24-168 hours); only traffic whose caller does not wait for the answer moves.",
+        "Batch and prompt caching do not combine: segments that cache today give that saving "
+        "up, and it is netted out of their batch saving.",
+    ]
+    keep = segs[segs["decision"] == KEEP_CACHING]
+    for rec in keep.to_dict("records"):
+        notes.append(
+            f"{rec['app']} ({rec['segment']}) is eligible but stays on demand: its cache saving "
+            f"${rec['cache_given_up_usd']:,.2f} is at least the batch saving "
+            f"${rec['gross_batch_saving_usd']:,.2f}."
+        )
+    for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
+        notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Contract
+
+
+def to_findings(bp: BatchPlan) -> Findings:
+    elig = bp.eligible
+    scope = float(elig["current_usd_priced"].sum())
+    projected = float(
+        elig.loc[elig["decision"] == MOVE, "batch_usd"].sum()
+        + elig.loc[elig["decision"] != MOVE, "current_usd_priced"].sum()
+    )
+    assumptions: dict[str, Any] = {
+        **bp.catalog_info,
+        "pricing_mode": "batch rates from the sheet (batch_input_per_1k, batch_output_per_1k)",
+        "cache_in_batch": "cache read/write tokens billed as batch input (no caching in batch)",
+        "threshold": bp.params["threshold"],
+        "weights": bp.params["weights"],
+        "window_hours": bp.params["window_hours"],
+        "business_hours_utc": bp.params["business_hours_utc"],
+        "job_window_days": bp.params["job_window_days"],
+        "min_records_per_job": bp.params["min_records_per_job"],
+        "pipeline_patterns": bp.params["pipeline_patterns"],
+        "interactive_patterns": bp.params["interactive_patterns"],
+        "force_in": bp.params["force_in"],
+        "force_out": bp.params["force_out"],
+        "prices": bp.prices_used.astype(object)
+        .where(bp.prices_used.notna(), None)
+        .to_dict("records"),
+    }
+    actions = [_action(rec, bp.params) for rec in elig.to_dict("records")]
+    return Findings(
+        strategy=STRATEGY,
+        title=TITLE,
+        period=bp.period,
+        scope_usd=scope,
+        projected_usd=projected,
+        total_usd=bp.total_usd,
+        confidence="medium",
+        assumptions=assumptions,
+        actions=actions,
+        data_quality=bp.data_quality,
+        notes=bp.notes,
+    )
+
+
+def _action(rec: dict[str, Any], p: dict[str, Any]) -> Action:
+    moving = rec["decision"] == MOVE
+    evidence = {
+        sig: {
+            "value": rec[f"{sig}_value"],
+            "score": round(float(rec[f"{sig}_score"]), 3),
+            "weight": round(w, 3),
+        }
+        for sig, w in p["weights"].items()
+    }
+    evidence |= {
+        "score": round(float(rec["score"]), 3),
+        "threshold": p["threshold"],
+        "forced": rec["forced"] or None,
+        "requests": int(rec["requests"]),
+        "busiest_window_start_utc": int(rec["busiest_window_start_utc"]),
+        "min_records_rule": rec["min_records_rule"],
+        "days_of_traffic_per_job": float(rec["days_per_job"]),
+        "current_usd": rec["current_usd_priced"],
+        "uncached_on_demand_usd": rec["uncached_usd"],
+        "cache_saving_given_up_usd": rec["cache_given_up_usd"],
+        "batch_usd": rec["batch_usd"],
+        "net_saving_usd": rec["net_saving_usd"],
+    }
+    if moving:
+        cadence = (
+            f"every {int(rec['days_per_job'])} days"
+            if rec["days_per_job"] > p["job_window_days"]
+            else f"every {p['job_window_days']} day(s)"
+        )
+        text = (
+            f"Submit {rec['app']}'s requests (template {str(rec['template'])[:12]}) to "
+            f"{rec['model']} as a batch inference job {cadence} instead of on-demand calls"
+        )
+        status = "recommended"
+    else:
+        text = f"Keep {rec['app']} on demand with prompt caching: it saves more than batch would"
+        status = "rejected"
+    effort = (
+        "low" if rec["caller_score"] >= 0.99 and rec["non_streaming_score"] >= 0.99 else "medium"
+    )
+    return Action(
+        id=f"batch:{rec['segment']}",
+        scope={"app": rec["app"], "model": rec["model"], "template": rec["template"]},
+        action=text,
+        savings_usd=float(rec["net_saving_usd"]) if moving else 0.0,
+        effort=effort,
+        evidence=evidence,
+        status=status,
+    )
+
+
+def to_effects(bp: BatchPlan) -> pd.DataFrame:
+    """Per moved request: pricing mode batch and this strategy's own saving."""
+    df = pd.DataFrame(
+        {
+            "request_id": bp.rows["request_id"].to_numpy(),
+            "pricing_mode": "batch",
+            "savings_usd": bp.rows["savings_usd"].to_numpy(dtype="float64"),
+        }
+    )
+    return effects_frame(df, STRATEGY)
+
+
+def analyze(
+    usage: pd.DataFrame, catalog: Any, *, prompts: pd.DataFrame | None = None, **params: Any
+) -> Findings:
+    """Batch-inference findings for a usage table (see the module docstring for the steps)."""
+    return to_findings(plan(usage, catalog, prompts=prompts, **params))
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+
+
+def export_jobs(
+    bp: BatchPlan,
+    usage: pd.DataFrame,
+    prompts: pd.DataFrame | None,
+    out_dir: str | Path,
+    *,
+    role_arn: str,
+    s3_prefix: str,
+    quotas: bj.BatchQuotas | None = None,
+    timeout_hours: int = 24,
+    segments: list[str] | None = None,
+) -> pd.DataFrame:
+    """Write a ready batch job per moved segment (or the ``segments`` given); one row per job.
+
+    Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept):
+    the table counts placeholders used where the user turn was not logged.
+    """
+    quotas = quotas or bj.BatchQuotas(min_records_per_job=bp.params["min_records_per_job"])
+    chosen = bp.moved if segments is None else bp.segments[bp.segments["segment"].isin(segments)]
+    seg_ids = seg_mod.row_segments(usage)
+    out = []
+    for rec in chosen.to_dict("records"):
+        rows = usage[seg_ids == rec["segment"]]
+        records = bj.records_for_segment(rows, prompts)
+        model_id = str(rows["model_id_raw"].astype(str).mode().iat[0])
+        jobs = bj.export_segment(
+            records,
+            Path(out_dir),
+            segment=rec["segment"],
+            model_id=model_id,
+            role_arn=role_arn,
+            s3_prefix=s3_prefix,
+            quotas=quotas,
+            timeout_hours=timeout_hours,
+            tags={"bedrock-finops:segment": rec["segment"][:256]},
+        )
+        for job in jobs:
+            out.append(
+                {
+                    "segment": rec["segment"],
+                    "app": rec["app"],
+                    "job_name": job.name,
+                    "model_id": model_id,
+                    "invocation_type": records.style,
+                    "records": job.records,
+                    "files": len(job.files),
+                    "bytes": job.bytes,
+                    "below_min_records": job.below_min_records,
+                    "placeholder_user_text": records.missing_user_text,
+                    "missing_template_text": records.missing_system_text,
+                    "directory": str(job.directory),
+                }
+            )
+    return pd.DataFrame(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The article's examples
+
+
+# (use case, requests, model, input tokens, output tokens, article on-demand $, article batch $)
+ARTICLE_EXAMPLES = [
+    ("1M documents classification", 1_000_000, "anthropic.claude-3-5-haiku", 1000, 0, 800, 400),
+    ("100K email summaries", 100_000, "anthropic.claude-sonnet-4", 500, 100, 300, 150),
+    ("500K content generation", 500_000, "anthropic.claude-sonnet-4", 500, 900, 7500, 3750),
+]
+ARTICLE_NOTES = {
+    "1M documents classification": "1,000 input tokens per document on the article's Haiku "
+    "price ($0.0008/1K); the article's figure only follows if the label output is free "
+    "(0 output tokens), which no real classification is.",
+    "100K email summaries": "500-token email, 100-token summary on Sonnet: 500 x $0.003/1K + "
+    "100 x $0.015/1K = $0.003 per email.",
+    "500K content generation": "500-token brief, 900-token draft on Sonnet: $0.0015 + $0.0135 = "
+    "$0.015 per item (Opus with 500 in / 100 out gives the same, but 100 tokens is no article).",
+}
+
+
+def _usage_for(requests: int, model: str, tin: int, tout: int) -> pd.DataFrame:
+    """One usage row carrying a whole example's token totals (the engine prices linearly)."""
+    from bedrock_finops.schema import empty_usage
+
+    row = {
+        "request_id": "example", "region": "us-east-1", "geo": "none", "service_tier": "default",
+        "model": model, "model_id_raw": model, "input_tokens": requests * tin,
+        "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": requests * tout,
+    }  # fmt: skip
+    base = empty_usage()
+    return pd.concat([base, pd.DataFrame([row])], ignore_index=True)[base.columns]
+
+
+def article_examples(catalog: Any) -> pd.DataFrame:
+    """The article's three batch examples priced by the engine under stated token assumptions."""
+    out = []
+    for case, n, model, tin, tout, art_od, art_b in ARTICLE_EXAMPLES:
+        u = _usage_for(n, model, tin, tout)
+        od = float(catalog.price(u)["cost_usd"].iat[0])
+        b = float(catalog.price(u, mode="batch")["cost_usd"].iat[0])
+        out.append(
+            {
+                "use_case": case,
+                "requests": n,
+                "model": model,
+                "input_tokens_per_request": tin,
+                "output_tokens_per_request": tout,
+                "article_on_demand_usd": art_od,
+                "engine_on_demand_usd": od,
+                "article_batch_usd": art_b,
+                "engine_batch_usd": b,
+                "reproduced": bool(np.isclose(od, art_od) and np.isclose(b, art_b)),
+                "assumption": ARTICLE_NOTES[case],
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def article_token_budgets(catalog: Any, models: list[str] | None = None) -> pd.DataFrame:
+    """For each example and model: tokens per request that produce the article's figure
+    if all were input, or all output (a plausibility check of the figure, not a fit)."""
+    models = models or [
+        "anthropic.claude-opus-4", "anthropic.claude-sonnet-4", "anthropic.claude-3-5-haiku",
+        "meta.llama3-1-70b-instruct", "meta.llama3-1-8b-instruct", "amazon.titan-text-express",
+        "mistral.mistral-large-2402",
+    ]  # fmt: skip
+    out = []
+    for case, n, *_rest in ARTICLE_EXAMPLES:
+        dollars = _rest[3]
+        for model in models:
+            rate = catalog.rate(model)
+            per_req = dollars / n
+            out.append(
+                {
+                    "use_case": case,
+                    "model": model,
+                    "usd_per_request": per_req,
+                    "input_only_tokens": per_req / rate["input_per_1k"] * 1000,
+                    "output_only_tokens": per_req / rate["output_per_1k"] * 1000,
+                }
+            )
+    return pd.DataFrame(out)

@@ -1,0 +1,220 @@
+"""Strategy 02 on hand-built usage: signals, eligibility, cache netting, params, article table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bedrock_finops.pricing import PriceCatalog
+from bedrock_finops.schema import empty_usage
+from bedrock_finops.strategies import batch_inference as bi
+
+PIPELINE = "arn:aws:sts::123456789012:assumed-role/nightly-etl-pipeline/run-1"
+HUMAN = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_abc/alice@example.com"
+WEB = "arn:aws:sts::123456789012:assumed-role/support-web-frontend/i-0abc"
+SONNET = "anthropic.claude-sonnet-4"
+
+
+@pytest.fixture(scope="module")
+def seed() -> PriceCatalog:
+    return PriceCatalog.load("seed")
+
+
+def make_usage(specs: list[dict]) -> pd.DataFrame:
+    """Rows from specs: app, arn, operation, hours (list), days, per_hour, tokens, cache."""
+    rows = []
+    for spec in specs:
+        for day in range(spec.get("days", 3)):
+            for hour in spec["hours"]:
+                for k in range(spec.get("per_hour", 1)):
+                    ts = pd.Timestamp("2026-10-05", tz="UTC") + pd.Timedelta(
+                        days=day, hours=hour, minutes=k % 60
+                    )
+                    op = spec.get("operation", "Converse")
+                    rows.append(
+                        {
+                            "request_id": f"{spec['app']}-{day}-{hour}-{k}",
+                            "timestamp": ts,
+                            "region": "us-east-1",
+                            "operation": op,
+                            "streaming": op.endswith("Stream"),
+                            "model_id_raw": spec.get("model", SONNET) + "-20250514-v1:0",
+                            "model": spec.get("model", SONNET),
+                            "provider": "anthropic",
+                            "family": "claude-sonnet",
+                            "geo": "none",
+                            "service_tier": "default",
+                            "identity_arn": spec["arn"],
+                            "app": spec["app"],
+                            "input_tokens": spec.get("input", 1000),
+                            "cache_read_tokens": spec.get("cache_read", 0),
+                            "cache_write_tokens": 0,
+                            "output_tokens": spec.get("output", 200),
+                            "system_hash": "sys-" + spec["app"],
+                            "user_text": "text",
+                            "max_tokens": 1024,
+                        }
+                    )
+    base = empty_usage()
+    return pd.concat([base, pd.DataFrame(rows)], ignore_index=True)[base.columns]
+
+
+NIGHTLY = {"app": "nightly", "arn": PIPELINE, "hours": [1, 2, 3], "per_hour": 50}
+CHAT = {
+    "app": "chat", "arn": HUMAN, "operation": "ConverseStream",
+    "hours": list(range(9, 17)), "per_hour": 20,
+}  # fmt: skip
+
+
+def test_caller_kind():
+    pats, inter = bi.DEFAULT_PIPELINE_PATTERNS, bi.DEFAULT_INTERACTIVE_PATTERNS
+    assert bi.caller_kind(PIPELINE, pats, inter) == "pipeline"
+    assert bi.caller_kind(HUMAN, pats, inter) == "user"
+    assert bi.caller_kind(WEB, pats, inter) == "interactive"
+    assert bi.caller_kind("arn:aws:iam::123456789012:user/bob", pats, inter) == "user"
+    assert bi.caller_kind("arn:aws:sts::1:assumed-role/svc/bob@corp.com", pats, inter) == "user"
+    assert bi.caller_kind("arn:aws:sts::1:assumed-role/ranker/x", pats, inter) == "unknown"
+    assert bi.caller_kind(None, pats, inter) == "unknown"
+
+
+def test_busiest_window_wraps_midnight():
+    hours = np.array([23, 23, 0, 1, 12])
+    share, start = bi.busiest_window_share(hours, 3)
+    assert share == pytest.approx(4 / 5) and start == 23
+
+
+def test_signals_and_eligibility(seed):
+    usage = make_usage([NIGHTLY, CHAT])
+    bp = bi.plan(usage, seed)
+    segs = bp.segments.set_index("app")
+    night, chat = segs.loc["nightly"], segs.loc["chat"]
+    # nightly: 150 requests a day, all in 01-04 UTC, pipeline role, non-streaming
+    assert night["caller_score"] == 1.0 and night["non_streaming_score"] == 1.0
+    assert night["busiest_window_value"] == 1.0 and night["busiest_window_score"] == 1.0
+    assert night["off_hours_score"] == 1.0
+    assert night["weekend_value"] == 0.0  # Mon 5 Oct - Wed 7 Oct 2026
+    assert night["regularity_value"] == 0.0 and night["regularity_score"] == 1.0
+    assert night["volume_value"] == 150.0 and night["volume_score"] == 1.0
+    w = bp.params["weights"]
+    assert night["score"] == pytest.approx(1 - w["weekend"])
+    assert bool(night["eligible"]) and night["decision"] == bi.MOVE
+    # chat: a person in an SSO session, streaming, business hours
+    assert chat["caller_score"] == 0.0 and chat["non_streaming_score"] == 0.0
+    assert chat["off_hours_score"] == 0.0
+    assert not bool(chat["eligible"])
+    ev = bp.evidence[bp.evidence["app"] == "nightly"].set_index("signal")
+    assert ev["contribution"].sum() == pytest.approx(night["score"])
+
+
+def test_savings_hand_computed(seed):
+    usage = make_usage([NIGHTLY, CHAT])
+    f = bi.analyze(usage, seed)
+    n = 3 * 3 * 50  # nightly requests
+    on_demand = n * (1000 * 0.003 + 200 * 0.015) / 1000  # seed Sonnet 4: $3 / $15 per 1M
+    batch = n * (1000 * 0.0015 + 200 * 0.0075) / 1000
+    assert f.scope_usd == pytest.approx(on_demand)
+    assert f.projected_usd == pytest.approx(batch)
+    assert f.savings_usd == pytest.approx(on_demand - batch)
+    chat_n = 3 * 8 * 20
+    assert f.total_usd == pytest.approx(on_demand + chat_n * (1000 * 0.003 + 200 * 0.015) / 1000)
+    (action,) = f.actions
+    assert action.scope["app"] == "nightly" and action.status == "recommended"
+    assert action.evidence["caller"]["score"] == 1.0
+    assert f.assumptions["price_sheet"] == "seed"
+    effects = bi.to_effects(bi.plan(usage, seed))
+    assert len(effects) == n and set(effects["pricing_mode"]) == {"batch"}
+    assert effects["savings_usd"].astype(float).sum() == pytest.approx(on_demand - batch)
+
+
+def test_cache_saving_given_up_is_netted(seed):
+    # 2,000 cached read tokens a request: on demand they cost 0.0003/1K, in batch 0.0015/1K
+    cached = dict(NIGHTLY, app="cached", cache_read=2000, input=100, output=10)
+    bp = bi.plan(make_usage([cached]), seed)
+    rec = bp.segments.iloc[0]
+    n = 450
+    current = n * (100 * 0.003 + 2000 * 0.0003 + 10 * 0.015) / 1000
+    uncached = n * (2100 * 0.003 + 10 * 0.015) / 1000
+    batch = n * (2100 * 0.0015 + 10 * 0.0075) / 1000
+    assert rec["current_usd_priced"] == pytest.approx(current)
+    assert rec["cache_given_up_usd"] == pytest.approx(uncached - current)
+    assert rec["gross_batch_saving_usd"] == pytest.approx(uncached - batch)
+    assert rec["net_saving_usd"] == pytest.approx(current - batch)
+    # caching saves more than batch here: eligible but kept on demand, no saving claimed
+    assert current < batch
+    assert bool(rec["eligible"]) and rec["decision"] == bi.KEEP_CACHING
+    f = bi.to_findings(bp)
+    assert f.savings_usd == pytest.approx(0.0)
+    assert f.actions[0].status == "rejected"
+
+
+def test_min_records_rule(seed):
+    small = dict(NIGHTLY, app="tiny", per_hour=10, days=3)  # 30 a day, 90 in all
+    medium = dict(NIGHTLY, app="slow", per_hour=20, days=3)  # 60 a day, 180 in all
+    bp = bi.plan(make_usage([small, medium]), seed, force_in=["tiny"])
+    segs = bp.segments.set_index("app")
+    assert segs.loc["tiny", "min_records_rule"] == "too small for one job"
+    assert "fewer than 100 requests" in segs.loc["tiny", "blockers"]
+    assert segs.loc["slow", "min_records_rule"] == "accumulate several windows per job"
+    assert segs.loc["slow", "days_per_job"] == 2  # ceil(100 / 60)
+    assert bool(segs.loc["tiny", "eligible"])  # force_in overrides the rule
+
+
+def test_force_in_out_and_unknown_names(seed):
+    usage = make_usage([NIGHTLY, CHAT])
+    bp = bi.plan(usage, seed, force_in=["chat"], force_out=["nightly"])
+    segs = bp.segments.set_index("app")
+    assert bool(segs.loc["chat", "eligible"]) and not bool(segs.loc["nightly", "eligible"])
+    with pytest.raises(
+        ValueError, match=r"force_in names \['doc-sumarizer'\].*Apps: \['chat', 'nightly'\]"
+    ):
+        bi.analyze(usage, seed, force_in=["doc-sumarizer"])
+    with pytest.raises(ValueError, match="both force_in and force_out"):
+        bi.analyze(usage, seed, force_in=["chat"], force_out=["chat"])
+    with pytest.raises(ValueError, match="unknown batch_inference parameters"):
+        bi.analyze(usage, seed, treshold=0.5)
+    with pytest.raises(ValueError, match="weights names unknown signals"):
+        bi.analyze(usage, seed, weights={"latency": 1})
+
+
+def test_unsupported_model_is_blocked(seed):
+    usage = make_usage([dict(NIGHTLY, model="amazon.nova-micro")])  # not in the seed sheet
+    bp = bi.plan(usage, seed, force_in=["nightly"])
+    rec = bp.segments.iloc[0]
+    assert not rec["batch_supported"] and not rec["eligible"]
+    assert "no batch price" in rec["blockers"]
+    assert any("force_in" in n for n in bp.notes)
+
+
+def test_article_examples_reproduce_on_seed(seed):
+    table = bi.article_examples(seed).set_index("use_case")
+    assert table["reproduced"].all()
+    # by hand from the article's own price table
+    haiku_docs = table.loc["1M documents classification", "engine_on_demand_usd"]
+    assert haiku_docs == pytest.approx(1_000_000 * 1000 * 0.0008 / 1000)
+    assert table.loc["100K email summaries", "engine_batch_usd"] == pytest.approx(150)
+    assert table.loc["500K content generation", "engine_on_demand_usd"] == pytest.approx(7500)
+    budgets = bi.article_token_budgets(seed).set_index(["use_case", "model"])
+    # $800 / 1M docs = $0.0008 a doc = 1,000 input tokens on Haiku, or 53.3 on Opus
+    assert budgets.loc[
+        ("1M documents classification", "anthropic.claude-3-5-haiku"), "input_only_tokens"
+    ] == pytest.approx(1000)
+    assert budgets.loc[
+        ("500K content generation", "anthropic.claude-sonnet-4"), "output_only_tokens"
+    ] == pytest.approx(1000)
+
+
+def test_export_jobs_from_plan(seed, tmp_path):
+    usage = make_usage([NIGHTLY, CHAT])
+    prompts = pd.DataFrame(
+        {"hash": ["sys-nightly"], "kind": ["system"], "tokens": [3], "text": ["Summarise."]}
+    )
+    bp = bi.plan(usage, seed)
+    jobs = bi.export_jobs(
+        bp, usage, prompts, tmp_path,
+        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://b/p",
+    )  # fmt: skip
+    assert jobs["records"].sum() == 450 and set(jobs["app"]) == {"nightly"}
+    assert (jobs["invocation_type"] == "Converse").all()
+    assert not jobs["below_min_records"].any()
+    assert jobs["missing_template_text"].sum() == 0
