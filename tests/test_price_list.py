@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import boto3
+import pandas as pd
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_finops.price_list import update_sheet
+from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 
 
@@ -222,3 +229,196 @@ def test_parse_usage_type_region_code_and_shape():
 )
 def test_model_key_from_product(name, key):
     assert model_key_from_product(name) == key
+
+
+# --- the Price List updater, against botocore's Stubber ---------------------------------------
+
+
+def _product(sku: str, attrs: dict, unit: str, usd: str) -> str:
+    """A product as the Price List API returns it: a JSON string (shape of real responses)."""
+    term = f"{sku}.JRTCKXETXF"
+    return json.dumps(
+        {
+            "product": {"productFamily": "Amazon Bedrock", "attributes": attrs, "sku": sku},
+            "serviceCode": attrs["servicecode"],
+            "terms": {
+                "OnDemand": {
+                    term: {
+                        "priceDimensions": {
+                            f"{term}.6YS6EN2CT7": {
+                                "unit": unit,
+                                "endRange": "Inf",
+                                "description": f"${usd} per {unit} for {attrs['usagetype']}",
+                                "appliesTo": [],
+                                "rateCode": f"{term}.6YS6EN2CT7",
+                                "beginRange": "0",
+                                "pricePerUnit": {"USD": usd},
+                            }
+                        },
+                        "sku": sku,
+                        "effectiveDate": "2026-11-01T00:00:00Z",
+                        "offerTermCode": "JRTCKXETXF",
+                        "termAttributes": {},
+                    }
+                }
+            },
+            "version": "20261101000000",
+            "publicationDate": "2026-11-01T00:00:00Z",
+        }
+    )
+
+
+def _bedrock(sku, usagetype, inference_type, usd, model="Nova Pro"):
+    attrs = {
+        "servicecode": "AmazonBedrock",
+        "servicename": "Amazon Bedrock",
+        "regionCode": "us-east-1",
+        "location": "US East (N. Virginia)",
+        "locationType": "AWS Region",
+        "usagetype": usagetype,
+        "operation": "Usage",
+        "model": model,
+        "provider": "Amazon",
+        "inferenceType": inference_type,
+        "feature": "Batch Inference" if "batch" in usagetype else "On-demand Inference",
+    }
+    return _product(sku, attrs, "1K tokens", usd)
+
+
+def _marketplace(sku, name, usagetype, usd):
+    attrs = {
+        "servicecode": "AmazonBedrockFoundationModels",
+        "servicename": name,
+        "regionCode": "us-east-1",
+        "location": "US East (N. Virginia)",
+        "locationType": "AWS Region",
+        "usagetype": usagetype,
+        "operation": "Usage",
+    }
+    return _product(sku, attrs, "Units", usd)  # per 1M units
+
+
+def _request(service_code, token=None):
+    params = {
+        "ServiceCode": service_code,
+        "Filters": [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-east-1"}],
+        "FormatVersion": "aws_v1",
+    }
+    if token:
+        params["NextToken"] = token
+    return params
+
+
+@pytest.fixture
+def stubbed_pricing():
+    client = boto3.client(
+        "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(client)
+    page = {"FormatVersion": "aws_v1"}
+    bedrock_pages = [
+        [
+            _bedrock("A1", "USE1-NovaPro-input-tokens", "Input tokens", "0.0008000000"),
+            _bedrock("A2", "USE1-NovaPro-output-tokens", "Output tokens", "0.0032000000"),
+        ],
+        [
+            _bedrock(
+                "A3",
+                "USE1-NovaPro-cache-read-input-token-count",
+                "Prompt cache read input tokens",
+                "0.0002000000",
+            ),
+            _bedrock("A4", "USE1-NovaPro-input-tokens-batch", "Input tokens batch", "0.0004"),
+            _bedrock("A5", "USE1-NovaPro-output-tokens-batch", "Output tokens batch", "0.0016"),
+        ],
+        [
+            _bedrock("A6", "USE1-NovaPro-input-tokens-flex", "Input tokens flex", "0.0004"),
+            _bedrock("A7", "USE1-NovaPro-output-tokens-flex", "Output tokens flex", "0.0016"),
+            _bedrock(
+                "A8",
+                "USE1-Nova2.0Lite-input-tokens",
+                "Input tokens",
+                "0.00033",
+                model="Nova 2 Lite",
+            ),
+        ],
+    ]
+    for i, products in enumerate(bedrock_pages):
+        resp = {**page, "PriceList": products}
+        if i < len(bedrock_pages) - 1:
+            resp["NextToken"] = f"b{i + 1}"
+        stub.add_response("get_products", resp, _request("AmazonBedrock", i and f"b{i}"))
+    sonnet = "Claude Sonnet 4.5 (Amazon Bedrock Edition)"
+    mp_pages = [
+        [
+            _marketplace("M1", sonnet, "USE1-MP:USE1_InputTokenCount_Global-Units", "3.0"),
+            _marketplace("M2", sonnet, "USE1-MP:USE1_OutputTokenCount_Global-Units", "15.0"),
+            _marketplace("M3", sonnet, "USE1-MP:USE1_InputTokenCount-Units", "3.3"),
+            _marketplace("M4", sonnet, "USE1-MP:USE1_OutputTokenCount-Units", "16.5"),
+        ],
+        [
+            _marketplace(
+                "M5", sonnet, "USE1-MP:USE1_CacheWrite1hInputTokenCount_Global-Units", "6.0"
+            ),
+            _marketplace("M6", sonnet, "USE1-MP:USE1_CacheReadInputTokenCount_Global-Units", "0.3"),
+            _marketplace("M7", sonnet, "USE1-MP:USE1_InputTokenCount_Global_Batch-Units", "1.5"),
+            _marketplace("M8", sonnet, "USE1-MP:USE1_InputImageCount-Units", "0.0048"),
+            _marketplace(
+                "M9",
+                "Claude Sonnet 9 (Amazon Bedrock Edition)",
+                "USE1-MP:USE1_InputTokenCount-Units",
+                "30.0",
+            ),
+        ],
+    ]
+    for i, products in enumerate(mp_pages):
+        resp = {**page, "PriceList": products}
+        if i < len(mp_pages) - 1:
+            resp["NextToken"] = f"m{i + 1}"
+        stub.add_response(
+            "get_products", resp, _request("AmazonBedrockFoundationModels", i and f"m{i}")
+        )
+    with stub:
+        yield client
+    stub.assert_no_pending_responses()
+
+
+def test_update_sheet_from_both_service_codes(stubbed_pricing, tmp_path):
+    out = tmp_path / "pl.csv"
+    result = update_sheet(["us-east-1"], out, client=stubbed_pricing, as_of="2026-11-26")
+    cat = PriceCatalog.load(out)
+    nova = cat.rate("amazon.nova-pro")
+    # AmazonBedrock prices are per 1K tokens already
+    assert nova[["input_per_1k", "output_per_1k", "cache_read_per_1k"]].tolist() == [
+        0.0008,
+        0.0032,
+        0.0002,
+    ]
+    assert nova[["batch_input_per_1k", "batch_output_per_1k"]].tolist() == [0.0004, 0.0016]
+    assert cat.rate("amazon.nova-pro", service_tier="flex")["input_per_1k"] == 0.0004
+    # AmazonBedrockFoundationModels: per 1M units -> per 1K
+    glob = cat.rate("anthropic.claude-sonnet-4-5", geo="global")
+    assert glob["input_per_1k"] == pytest.approx(0.003)
+    assert glob["output_per_1k"] == pytest.approx(0.015)
+    assert glob["cache_write_1h_per_1k"] == pytest.approx(0.006)
+    assert glob["cache_read_per_1k"] == pytest.approx(0.0003)
+    assert glob["batch_input_per_1k"] == pytest.approx(0.0015)
+    regional = cat.rate("anthropic.claude-sonnet-4-5", geo="us")  # geo profile = in-region
+    assert regional["input_per_1k"] == pytest.approx(0.0033)
+    assert "USE1-MP:USE1_InputTokenCount-Units" in regional["source"]
+    assert cat.as_of == pd.Timestamp("2026-11-26")
+    unmapped = set(result.unmapped["usagetype"])
+    assert unmapped == {
+        "USE1-Nova2.0Lite-input-tokens",
+        "USE1-MP:USE1_InputImageCount-Units",
+        "USE1-MP:USE1_InputTokenCount-Units",  # Claude Sonnet 9: not in models.csv
+    }
+    assert len(result.unmapped) == 3
+
+
+def test_cli_prices_show(capsys):
+    from bedrock_finops.cli import main
+
+    assert main(["prices", "show", "--sheet", "seed", "--model", "claude-opus-4"]) == 0
+    text = capsys.readouterr().out
+    assert "0.015" in text and "Wring" in text
