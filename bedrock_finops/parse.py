@@ -42,6 +42,7 @@ _LLAMA_TURN_RE = re.compile(
 _INST_RE = re.compile(r"\[INST\](.*?)\[/INST\]", re.S)
 _PUNCT = frozenset("{}[]()<>;:=\"'`|\\/*&^%$#@!?,.")
 
+CODE_SAMPLE_LINES = 40  # output_shape looks at the first lines only
 MIN_REPEATED_LINE_CHARS = 16  # shorter lines (blank, "}", "---", "Answer:") are not waste
 
 
@@ -224,67 +225,53 @@ def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None,
 
 
 def _pretty_json_tokens(text: str) -> int:
-    """Tokens spent on indentation/newlines of pretty-printed JSON objects/arrays in ``text``."""
+    """Tokens spent on indentation/newlines of pretty-printed JSON objects/arrays in ``text``.
+
+    A pretty-printed block opens with ``{`` or ``[`` at the end of a line and closes with the
+    matching bracket at the start of a later line, at the opening line's indentation (what
+    ``json.dumps(indent=...)`` and its peers write); each candidate must parse as JSON.
+    """
     if "{\n" not in text and "[\n" not in text:
         return 0
     total = 0
     pos = 0
-    n = len(text)
-    while pos < n:
+    while True:
         i_obj = text.find("{\n", pos)
         i_arr = text.find("[\n", pos)
-        cands = [i for i in (i_obj, i_arr) if i >= 0]
-        if not cands:
-            break
-        start = min(cands)
-        end = _match_bracket(text, start)
+        if i_obj < 0 and i_arr < 0:
+            return max(total, 0)
+        start = i_arr if i_obj < 0 or (0 <= i_arr < i_obj) else i_obj
+        line_start = text.rfind("\n", 0, start) + 1
+        line = text[line_start:start]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        closer = "\n" + indent + ("}" if text[start] == "{" else "]")
+        end = text.find(closer, start)
         if end < 0:
             pos = start + 2
             continue
-        span = text[start : end + 1]
+        span = text[start : end + len(closer)]
         try:
             obj = orjson.loads(span)
         except orjson.JSONDecodeError:
             pos = start + 2
             continue
         total += estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
-        pos = end + 1
-    return max(total, 0)
-
-
-def _match_bracket(text: str, start: int) -> int:
-    """Index of the bracket closing ``text[start]``, skipping string contents; -1 if none."""
-    depth = 0
-    in_str = False
-    i = start
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if in_str:
-            if c == "\\":
-                i += 1
-            elif c == '"':
-                in_str = False
-        elif c == '"':
-            in_str = True
-        elif c in "{[":
-            depth += 1
-        elif c in "}]":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
+        pos = end + len(closer)
 
 
 def _repeated_line_tokens(text: str) -> int:
     """Tokens of non-trivial lines seen more than once in the prompt (the repeats only)."""
-    counts = Counter(line.strip() for line in text.splitlines())
-    return sum(
-        (k - 1) * estimate_tokens(line)
-        for line, k in counts.items()
-        if k > 1 and len(line) >= MIN_REPEATED_LINE_CHARS
-    )
+    lines = text.splitlines()
+    if len(set(lines)) == len(lines):  # the common case, decided at C speed
+        return 0
+    counts = Counter(lines)
+    total = 0
+    for line, k in counts.items():
+        if k > 1:
+            stripped = line.strip()
+            if len(stripped) >= MIN_REPEATED_LINE_CHARS:
+                total += (k - 1) * estimate_tokens(stripped)
+    return total
 
 
 def output_shape(text: str | None) -> str:
@@ -294,7 +281,7 @@ def output_shape(text: str | None) -> str:
     s = text.strip()
     if not s:
         return "empty"
-    fenced = _FENCE_RE.match(s)
+    fenced = _FENCE_RE.match(s) if s.startswith("```") else None
     inner = fenced.group(1).strip() if fenced else s
     if inner[:1] in "{[":
         try:
@@ -304,12 +291,12 @@ def output_shape(text: str | None) -> str:
             pass
     if fenced:
         return "code"
-    words = s.split()
+    words = s.split(maxsplit=3)
     if len(words) <= 3 and "\n" not in s:
         punct = sum(c in _PUNCT for c in s)
         if punct <= max(1, len(s) // 10):
             return "label"
-    lines = [ln for ln in s.splitlines() if ln.strip()]
+    lines = [ln for ln in s.splitlines()[:CODE_SAMPLE_LINES] if ln.strip()]
     if len(lines) >= 2:
         code_like = sum(1 for ln in lines if _CODE_LINE_RE.search(ln))
         if code_like * 2 >= len(lines):
