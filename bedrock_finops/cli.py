@@ -13,6 +13,7 @@ import sys
 COMMAND_MODULES = [
     "bedrock_finops.ingest",
     "bedrock_finops.pricing",
+    "bedrock_finops.quality_gate",
     "bedrock_finops.reconcile",
     "bedrock_finops.runner",
     "bedrock_finops.sample",
