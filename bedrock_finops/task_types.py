@@ -72,13 +72,25 @@ TEXT_SIGNALS: tuple[TextSignal, ...] = (
         EXTRACTION, "asks for JSON output", _p(r"\b(as|in|return|valid|only)\s+(valid\s+)?json\b")
     ),
     TextSignal(EXTRACTION, "names entities/fields", _p(r"\bentit(y|ies)\b|\bfields?\b"), 1.0),
-    TextSignal(SUMMARISATION, "says summarise", _p(r"summar(i[sz]|y|ies)|\btl;?dr\b"), 3.0),
+    TextSignal(
+        SUMMARISATION,
+        "says summarise",
+        _p(r"\bsummari[sz](e|es|ing|ation)\b|\btl;?dr\b|\bwrite a summary\b"),
+        3.0,
+    ),
+    TextSignal(SUMMARISATION, "mentions a summary", _p(r"\bsummary\b"), 1.0),
     TextSignal(SUMMARISATION, "says condense/key points", _p(r"\bcondense|key points")),
     TextSignal(
         SIMPLE_QA,
         "answers questions",
         _p(r"answer\s+(the\s+)?(customer'?s?|user'?s?|their)?\s*questions?|\bfaq\b"),
     ),
+    TextSignal(
+        SIMPLE_QA,
+        "support assistant helping customers",
+        _p(r"\bsupport (assistant|agent|bot)\b|\bhelp (customers|users)\b"),
+    ),
+    TextSignal(SIMPLE_QA, "questions about", _p(r"\bwith questions\b|\bquestions about\b"), 1.0),
     TextSignal(
         SIMPLE_QA,
         "formats/converts",
