@@ -1,0 +1,369 @@
+"""Ingest of hand-written invocation-log records: every operation and body format, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from bedrock_finops import cli
+from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
+from bedrock_finops.schema import USAGE_SCHEMA
+
+FIXTURES = Path(__file__).parent / "fixtures" / "logs"
+GOOD = FIXTURES / "good"
+
+
+@pytest.fixture(scope="module")
+def good() -> pd.DataFrame:
+    df = read_invocation_logs(
+        GOOD, workers=1, progress=False, identity_app_map={"etl-runner": "nightly-etl"}
+    )
+    return df.set_index("request_id", drop=False)
+
+
+def test_report_counts_every_line(good):
+    r = good.attrs["ingest"]
+    assert (r["lines_read"], r["rows"], r["quarantined"], r["duplicates"]) == (13, 12, 0, 1)
+    assert r["lines_read"] == r["rows"] + r["quarantined"] + r["duplicates"]
+    assert r["unknown_models"] == {"cohere.command-r-plus-v1:0": 1}
+    assert r["large_bodies_not_fetched"] == 1
+    assert r["files_read"] == 2
+
+
+def test_duplicate_keeps_first_delivery(good):
+    row = good.loc["req-converse-1"]
+    assert row["input_tokens"] == 40 and row["source_file"] == "part-1.json"
+
+
+def test_converse(good):
+    r = good.loc["req-converse-1"]
+    assert r["timestamp"] == pd.Timestamp("2025-06-02T10:15:30Z")
+    assert (r["operation"], r["streaming"], r["model"], r["geo"], r["provider"]) == (
+        "Converse",
+        False,
+        "anthropic.claude-sonnet-4",
+        "us",
+        "anthropic",
+    )
+    assert (r["app"], r["service_tier"], r["inference_region"]) == ("support", "flex", "us-west-2")
+    assert (
+        r["input_tokens"],
+        r["cache_read_tokens"],
+        r["cache_write_tokens"],
+        r["output_tokens"],
+    ) == (40, 0, 1100, 14)
+    assert (r["cache_ttl"], r["latency_ms"], r["stop_reason"]) == ("1h", 1234.0, "end_turn")
+    assert (r["max_tokens"], r["temperature"]) == (512, 0.2)
+    # "You are a support agent." = 24 chars -> 6 tokens; turns 17, 32, 12 chars -> 5, 8, 3
+    assert r["system_tokens"] == 6
+    assert [(p["kind"], p["tokens"]) for p in r["prefix_hashes"]] == [
+        ("system", 6),
+        ("message", 11),
+        ("message", 19),
+        ("message", 22),
+    ]
+    assert r["user_text"] == "It is 12345."
+    assert r["output_shape"] == "prose"
+    assert json.loads(r["request_metadata"]) == {"app": "support", "team": "cx"}
+
+
+def test_converse_stream_takes_cache_from_usage_and_shares_prefix(good):
+    r = good.loc["req-stream-1"]
+    assert (r["streaming"], r["app"], r["model"], r["geo"]) == (
+        True,
+        "search-role",
+        "amazon.nova-lite",
+        "none",
+    )
+    assert r["timestamp"] == pd.Timestamp("2025-06-02T10:16:00.250Z")
+    assert (r["cache_read_tokens"], r["cache_write_tokens"]) == (200, 0)
+    assert pd.isna(r["latency_ms"])
+    assert (r["stop_reason"], r["output_shape"], r["max_tokens"]) == ("end_turn", "label", 100)
+    assert pd.isna(r["temperature"])
+    first = good.loc["req-converse-1"]
+    # same system prompt (the cache point is not content) and same first user turn
+    assert r["system_hash"] == first["system_hash"]
+    assert r["prefix_hashes"][1]["hash"] == first["prefix_hashes"][1]["hash"]
+    assert r["request_hash"] != first["request_hash"]
+
+
+def test_invoke_model_anthropic(good):
+    r = good.loc["req-anthropic-1"]
+    assert r["timestamp"] == pd.Timestamp("2025-06-02T08:17:00Z")  # +02:00 -> UTC
+    assert (r["model"], r["app"]) == ("anthropic.claude-3-haiku", "alice")
+    assert (r["cache_write_tokens"], r["cache_ttl"]) == (1200, "5m")
+    assert (r["max_tokens"], r["temperature"], r["stop_reason"]) == (300, 0.5, "end_turn")
+    assert r["output_shape"] == "json"
+    # tools canonical JSON is 123 chars -> 31 tokens; system 19 chars -> 5; user 21 chars -> 6
+    assert [(p["kind"], p["tokens"]) for p in r["prefix_hashes"]] == [
+        ("tools", 31),
+        ("system", 36),
+        ("message", 42),
+    ]
+    assert r["tools_hash"] is not None and r["system_tokens"] == 5
+
+
+def test_invoke_model_with_response_stream_anthropic(good):
+    r = good.loc["req-anthropic-stream-1"]
+    assert r["timestamp"] == pd.Timestamp("2025-06-02T10:18:00.123Z")
+    assert (r["streaming"], r["model"], r["geo"], r["app"]) == (
+        True,
+        "anthropic.claude-sonnet-4-5",
+        "global",
+        "codegen",
+    )
+    assert (r["stop_reason"], r["output_shape"], r["cache_ttl"]) == ("max_tokens", "code", "1h")
+    assert pd.isna(r["latency_ms"]) and pd.isna(r["system_hash"])
+    assert r["user_text"] == "Write add in Python"
+
+
+def test_llama_titan_mistral_nova(good):
+    llama = good.loc["req-llama-1"]
+    assert (llama["model"], llama["app"], llama["system_tokens"], llama["user_text"]) == (
+        "meta.llama3-1-70b-instruct",
+        "nightly-etl",
+        5,
+        "I love it",
+    )
+    assert (
+        llama["max_tokens"],
+        llama["temperature"],
+        llama["stop_reason"],
+        llama["output_shape"],
+    ) == (5, 0.0, "stop", "label")
+    titan = good.loc["req-titan-1"]
+    assert (
+        titan["model"],
+        titan["max_tokens"],
+        titan["temperature"],
+        titan["stop_reason"],
+        titan["output_shape"],
+    ) == ("amazon.titan-text-express", 200, 0.0, "FINISH", "code")
+    assert pd.isna(titan["system_hash"]) and pd.isna(titan["system_tokens"])
+    m1 = good.loc["req-mistral-1"]
+    assert (m1["user_text"], m1["max_tokens"], m1["stop_reason"], m1["output_shape"]) == (
+        "Summarise: the cat sat on the mat.",
+        50,
+        "stop",
+        "prose",
+    )
+    m2 = good.loc["req-mistral-2"]
+    assert (m2["model"], m2["system_tokens"], m2["stop_reason"], m2["output_shape"]) == (
+        "mistral.mistral-large-2407",
+        5,
+        "stop",
+        "label",
+    )
+    nova = good.loc["req-nova-1"]
+    assert (nova["model"], nova["geo"], nova["max_tokens"], nova["temperature"]) == (
+        "amazon.nova-pro",
+        "us",
+        400,
+        0.7,
+    )
+    # pretty JSON in the prompt: 32 chars (8 tokens) vs compact 23 chars (6 tokens)
+    assert (nova["pretty_json_tokens"], nova["output_shape"]) == (2, "json")
+
+
+def test_repeated_lines_and_empty_output(good):
+    r = good.loc["req-repeat-1"]
+    # a 37-char line three times in the prompt: two repeats x 10 tokens
+    assert r["repeated_line_tokens"] == 20
+    assert r["output_shape"] == "empty" and r["output_tokens"] == 0
+
+
+def test_large_body_kept_with_tokens(good):
+    r = good.loc["req-large-1"]
+    assert r["body_in_s3"] == True  # noqa: E712
+    assert (r["input_tokens"], r["cache_read_tokens"], r["output_tokens"]) == (30000, 5000, 200)
+    assert pd.isna(r["request_hash"]) and r["output_shape"] == "unknown"
+
+
+def test_unknown_model_kept(good):
+    r = good.loc["req-unknown-1"]
+    assert pd.isna(r["model"]) and r["model_id_raw"] == "cohere.command-r-plus-v1:0"
+
+
+def test_large_body_fetched_when_asked(tmp_path):
+    logs = tmp_path / "logs"
+    shutil.copytree(GOOD, logs)
+    data = logs / "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data"
+    data.mkdir(parents=True)
+    body = {
+        "messages": [{"role": "user", "content": "Summarise this long report"}],
+        "max_tokens": 64,
+    }
+    (data / "req-large-1_input.json.gz").write_bytes(gzip.compress(json.dumps(body).encode()))
+    df = read_invocation_logs(logs, workers=1, progress=False, fetch_large_bodies=True)
+    r = df.set_index("request_id").loc["req-large-1"]
+    assert (r["body_in_s3"], r["max_tokens"], r["user_text"]) == (
+        False,
+        64,
+        "Summarise this long report",
+    )
+    assert df.attrs["ingest"]["large_bodies_not_fetched"] == 0
+    assert df.attrs["ingest"]["files_skipped"] == [
+        {
+            "file": "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
+            "req-large-1_input.json.gz",
+            "reason": "large body (read only with fetch_large_bodies)",
+        }
+    ]
+
+
+def test_output_files(tmp_path):
+    report = ingest_to_folder(GOOD, tmp_path, workers=1, progress=False)
+    usage = pq.read_table(tmp_path / "usage.parquet")
+    assert usage.schema.equals(USAGE_SCHEMA) and usage.num_rows == 12
+    prompts = pq.read_table(tmp_path / "prompts.parquet").to_pandas()
+    sup = prompts[prompts.text == "You are a support agent."].iloc[0]
+    assert (sup["kind"], sup["tokens"], sup["requests"]) == ("system", 6, 2)
+    assert sup["first_seen"] == pd.Timestamp("2025-06-02T10:15:30Z")
+    assert sorted(prompts.kind) == ["system"] * 6 + ["tools"]
+    saved = json.loads((tmp_path / "ingest_report.json").read_text())
+    assert saved == report.to_dict()
+    assert pq.read_table(tmp_path / "quarantine.parquet").num_rows == 0
+
+
+def test_window_filters_records(tmp_path):
+    df = read_invocation_logs(
+        GOOD, "2025-06-02T10:16:00Z", "2025-06-02T11:02:00Z", workers=1, progress=False
+    )
+    assert sorted(df.request_id) == [
+        "req-anthropic-stream-1",
+        "req-llama-1",
+        "req-mistral-1",
+        "req-stream-1",
+        "req-titan-1",
+    ]
+    r = df.attrs["ingest"]
+    assert r["outside_window"] == 8 and r["lines_read"] == 5
+    assert r["start"] == "2025-06-02T10:16:00+00:00"
+
+
+def test_cli(tmp_path, capsys):
+    out = tmp_path / "run" / "my-usage.parquet"
+    assert cli.main(["ingest", "--source", str(GOOD), "--out", str(out), "--workers", "1"]) == 0
+    assert pq.read_table(out).num_rows == 12
+    assert (out.parent / "quarantine.parquet").exists()
+    assert "duplicates" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- bad input
+
+BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
+
+
+def _variant(request_id: str, **changes) -> str:
+    rec = json.loads(json.dumps(BASE))
+    rec["requestId"] = request_id
+    for path, value in changes.items():
+        node = rec
+        *parents, leaf = path.split("__")
+        for p in parents:
+            node = node[p]
+        if value is _DROP:
+            node.pop(leaf)
+        else:
+            node[leaf] = value
+    return json.dumps(rec)
+
+
+_DROP = object()
+
+BAD_LINES = [
+    ('{"requestId": "x", "operation": ', "invalid JSON"),
+    ("[1, 2, 3]", "record is not a JSON object"),
+    (_variant("b1", requestId=_DROP), "missing requestId"),
+    (_variant("b2", input__inputTokenCount="15"), "non-integer inputTokenCount"),
+    (_variant("b3", input__inputTokenCount=-3), "negative inputTokenCount"),
+    (_variant("b4", output__outputTokenCount=_DROP), "missing outputTokenCount"),
+    (_variant("b5", input__cacheReadInputTokenCount=1.5), "non-integer cacheReadInputTokenCount"),
+    (_variant("b6", operation="Embed"), "unknown operation"),
+    (_variant("b7", timestamp="2025/06/02 11:01:00"), "bad timestamp"),
+    (_variant("b8", timestamp="2025-06-02T11:01:00"), "bad timestamp"),
+    (_variant("b9", timestamp=1748862060), "bad timestamp"),
+    (_variant("b10", modelId=None), "missing modelId"),
+    (_variant("b11", input="oops"), "missing input"),
+    (_variant("b12", input__inputBodyJson="text"), "inputBodyJson is not a JSON object"),
+]
+
+
+def test_bad_lines_quarantined_with_reasons(tmp_path):
+    good_lines = [_variant("ok1"), _variant("ok2", timestamp="2025-06-02T11:01:00.5+00:00")]
+    text = "\n".join([good_lines[0], *(line for line, _ in BAD_LINES), "", good_lines[1]])
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "mixed.json").write_text(text + "\n")
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.quarantined, report.duplicates) == (2, len(BAD_LINES), 0)
+    assert report.lines_read == 2 + len(BAD_LINES)  # the blank line is not a record
+    q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pandas()
+    assert list(q.reason) == [reason for _, reason in BAD_LINES]
+    assert list(q.line) == list(range(2, 2 + len(BAD_LINES)))
+    assert (q.source == "mixed.json").all()
+    assert q.excerpt.str.len().max() <= 200
+    assert q.excerpt.iloc[0] == '{"requestId": "x", "operation": '
+
+
+def _gz_lines(lines: list[str]) -> bytes:
+    return gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0)
+
+
+def test_truncated_gzip_keeps_complete_lines(tmp_path):
+    lines = [_variant(f"t{i}") for i in range(40)]
+    full = _gz_lines(lines)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "cut.json.gz").write_bytes(full[: len(full) * 2 // 3])
+    (logs / "empty.json.gz").write_bytes(b"")
+    (logs / "empty.json").write_bytes(b"")
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert report.files_read == 3
+    assert 0 < report.rows < 40
+    assert report.quarantine_by_reason == {"truncated gzip": 1}
+    assert report.lines_read == report.rows + 1
+    df = pd.read_parquet(tmp_path / "out" / "usage.parquet")
+    assert list(df.request_id) == [f"t{i}" for i in range(report.rows)]
+
+
+def test_corrupt_gzip_is_one_quarantined_entry(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "bad.json.gz").write_bytes(b"\x1f\x8b\x08\x00garbage-not-deflate")
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert report.quarantined == 1 and report.lines_read == 1
+    assert next(iter(report.quarantine_by_reason)).startswith("corrupt gzip")
+
+
+def test_folder_without_logs_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(IngestError, match=r"no invocation log files .* under .*AWSLogs"):
+        ingest_to_folder(tmp_path, tmp_path / "out", progress=False)
+    with pytest.raises(IngestError, match="does not exist"):
+        ingest_to_folder(tmp_path / "nope", tmp_path / "out", progress=False)
+
+
+def test_start_after_end_is_a_clear_error(tmp_path):
+    with pytest.raises(IngestError, match="not before end"):
+        ingest_to_folder(GOOD, tmp_path, "2025-06-03", "2025-06-02", progress=False)
+
+
+def test_parallel_equals_serial(tmp_path):
+    many = tmp_path / "logs"
+    for i in range(6):
+        d = many / f"AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/{10 + i:02d}"
+        d.mkdir(parents=True)
+        lines = [_variant(f"p{i}-{j}") for j in range(5)] + [_variant("dup")]
+        (d / f"f{i}.json.gz").write_bytes(_gz_lines(lines))
+    serial = read_invocation_logs(many, workers=1, progress=False)
+    parallel = read_invocation_logs(many, workers=2, progress=False)
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert parallel.attrs["ingest"]["duplicates"] == 5
+    # the first delivery (the earliest key) is the one kept
+    kept = parallel.set_index("request_id").loc["dup", "source_file"]
+    assert kept.endswith("/10/f0.json.gz")
