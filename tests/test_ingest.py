@@ -100,7 +100,7 @@ def test_invoke_model_anthropic(good):
     assert (r["cache_write_tokens"], r["cache_ttl"]) == (1200, "5m")
     assert (r["max_tokens"], r["temperature"], r["stop_reason"]) == (300, 0.5, "end_turn")
     assert r["output_shape"] == "json"
-    # tools canonical JSON is 123 chars -> 31 tokens; system 19 chars -> 5; user 21 chars -> 6
+    # tools canonical JSON is 122 chars -> 31 tokens; system 19 chars -> 5; user 21 chars -> 6
     assert [(p["kind"], p["tokens"]) for p in r["prefix_hashes"]] == [
         ("tools", 31),
         ("system", 36),
