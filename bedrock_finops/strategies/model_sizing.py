@@ -199,8 +199,9 @@ def adapt_tokens(
             ["region", "geo", "service_tier"], sort=False
         ).groups.items():
             rate = _rate_or_none(catalog, candidate, region, geo or "none", tier or "default")
-            ok = rate is not None and bool(rate.get("supports_caching", False))
-            min_tokens = float(rate.get("min_cache_tokens", 0) or 0) if rate is not None else 0
+            ok = rate is not None and _flag(rate.get("supports_caching"))
+            min_raw = rate.get("min_cache_tokens") if rate is not None else None
+            min_tokens = 0.0 if min_raw is None or pd.isna(min_raw) else float(min_raw)
             supports[f"{region}/{geo}/{tier}"] = {
                 "supports_caching": ok,
                 "min_cache_tokens": int(min_tokens),
@@ -221,6 +222,10 @@ def adapt_tokens(
         "candidate_caching": supports,
     }
     return out, info
+
+
+def _flag(value: Any) -> bool:
+    return False if value is None or pd.isna(value) else bool(value)
 
 
 def _rate_or_none(catalog: Any, model: str, region: str, geo: str, tier: str) -> pd.Series | None:

@@ -1,0 +1,283 @@
+"""Model sizing: task inference, candidate choice, re-pricing, findings, effects, routing."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_model_sizing_helpers import make_usage, prompts_frame
+
+from bedrock_finops.pricing import PriceCatalog
+from bedrock_finops.strategies import model_sizing as ms
+from bedrock_finops.task_types import infer_one
+
+OPUS = "anthropic.claude-opus-4"
+SONNET = "anthropic.claude-sonnet-4"
+HAIKU35 = "anthropic.claude-3-5-haiku"
+HAIKU45 = "anthropic.claude-haiku-4-5"
+
+ROUTER = dict(
+    app="router",
+    model=OPUS,
+    system_hash="h-router",
+    input_tokens=500,
+    output_tokens=2,
+    output_shape="label",
+)
+CODER = dict(
+    app="coder",
+    model=SONNET,
+    system_hash="h-coder",
+    input_tokens=2000,
+    output_tokens=800,
+    output_shape="code",
+)
+CHAT = dict(
+    app="chat",
+    model=SONNET,
+    system_hash="h-chat",
+    input_tokens=100,
+    cache_read_tokens=3000,
+    output_tokens=150,
+    output_shape="prose",
+)
+TEXTS = {
+    "h-router": "Classify the ticket. Reply with exactly one label: billing, bug, other.",
+    "h-coder": "You are a coding assistant. Write Python code and debug it.",
+    "h-chat": "You are the support assistant. Help customers with questions about billing.",
+}
+
+
+@pytest.fixture(scope="module")
+def cat() -> PriceCatalog:
+    return PriceCatalog.load("current")
+
+
+@pytest.fixture(scope="module")
+def usage() -> pd.DataFrame:
+    return make_usage([dict(n=10, **ROUTER), dict(n=5, **CODER), dict(n=4, **CHAT)])
+
+
+def _cost(rate: pd.Series, inp=0, out=0, read=0, write=0) -> float:
+    return (
+        inp * rate["input_per_1k"]
+        + out * rate["output_per_1k"]
+        + read * (rate["cache_read_per_1k"] if read else 0)
+        + write * (rate["cache_write_5m_per_1k"] if write else 0)
+    ) / 1000
+
+
+def _seg(plan: ms.SizingPlan, app: str) -> pd.Series:
+    rows = plan.segments[plan.segments["app"] == app]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_task_types_and_evidence(usage, cat):
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    router, coder, chat = (_seg(plan, a) for a in ("router", "coder", "chat"))
+    assert (router["task_type"], router["confidence"]) == ("classification", "high")
+    signals = {e["signal"]: e["value"] for e in router["evidence"]}
+    assert signals["system prompt asks for exactly one label"] == "reply with exactly one label"
+    assert signals["label-shaped outputs (share)"] == 1.0
+    assert signals["median output tokens"] == 2.0
+    assert coder["task_type"] == "reasoning_coding"
+    assert chat["task_type"] == "simple_qa"
+
+
+def test_no_evidence_is_unknown_and_kept():
+    seg = pd.Series({"output_tokens_p50": 0, "input_tokens_mean": 0, "output_tokens_mean": 0})
+    result = infer_one(seg, None)
+    assert result["task_type"] == "unknown"
+    assert result["confidence"] == "low"
+
+
+def test_opus_classification_goes_to_cheapest_haiku(usage, cat):
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    router = _seg(plan, "router")
+    assert router["candidate"] == HAIKU35  # 3.5 Haiku is cheaper than Haiku 4.5 in-region
+    assert router["status"] == ms.PENDING
+    opus, haiku = cat.rate(OPUS), cat.rate(HAIKU35)
+    expected_now = 10 * _cost(opus, inp=500, out=2)
+    expected_after = 10 * _cost(haiku, inp=500, out=2)
+    assert router["current_usd"] == pytest.approx(expected_now)
+    assert router["projected_usd"] == pytest.approx(expected_after)
+    assert router["savings_pct"] == pytest.approx(100 * (1 - expected_after / expected_now))
+    assert "anthropic.claude-haiku-4-5" in router["candidates_tried"]
+
+
+def test_never_upgrades(usage, cat):
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    coder = _seg(plan, "coder")
+    assert coder["candidate"] is None or pd.isna(coder["candidate"])
+    assert coder["status"] == ms.KEEP
+    assert "no upgrades" in coder["reason"]
+    # A small model doing creative work stays where it is too.
+    small = make_usage(
+        [dict(n=3, app="tiny", model="meta.llama3-1-8b-instruct", input_tokens=10, output_tokens=5)]
+    )
+    plan2 = ms.plan(small, cat, task_overrides={"tiny": "creative_research"})
+    assert _seg(plan2, "tiny")["status"] == ms.KEEP
+
+
+def test_cache_kept_when_prefix_meets_candidate_minimum(usage, cat):
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    chat = _seg(plan, "chat")
+    assert chat["candidate"] == HAIKU35  # min 2,048 cache tokens: the 3,000-token prefix fits
+    assert chat["adapt_info"]["cache_kept_requests"] == 4
+    expected = 4 * _cost(cat.rate(HAIKU35), inp=100, out=150, read=3000)
+    assert chat["projected_usd"] == pytest.approx(expected)
+
+
+def test_cache_billed_as_input_below_candidate_minimum(usage, cat):
+    only_45 = {"anthropic": {"small": [HAIKU45]}}
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), candidates=only_45)
+    chat = _seg(plan, "chat")
+    assert chat["candidate"] == HAIKU45  # min 4,096: the 3,000-token prefix is not cacheable
+    assert chat["adapt_info"]["cache_to_input_tokens"] == 4 * 3000
+    expected = 4 * _cost(cat.rate(HAIKU45), inp=3100, out=150)
+    assert chat["projected_usd"] == pytest.approx(expected)
+    assert "billed as uncached input" in chat["cache_treatment"]
+
+
+def test_cross_provider_scales_tokens_by_tokenizer_ratio(usage, cat):
+    only_llama = {
+        "anthropic": {"small": []},
+        "amazon": {"small": []},
+        "mistral": {"small": []},
+    }
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), candidates=only_llama)
+    router = _seg(plan, "router")
+    assert router["candidate"] == "meta.llama3-1-8b-instruct"
+    assert router["tokenizer_ratio"] == 0.85
+    assert bool(router["cross_provider"])
+    # 500 -> 425 input tokens, 2 -> round(1.7) = 2 output tokens per request
+    expected = 10 * _cost(cat.rate("meta.llama3-1-8b-instruct"), inp=425, out=2)
+    assert router["projected_usd"] == pytest.approx(expected)
+    f = ms.to_findings(plan)
+    applied = f.assumptions["tokenizer_ratios_applied"]
+    assert {"from": "anthropic", "to": "llama3", "ratio": 0.85} in applied
+    router_action = next(a for a in f.actions if a.scope["app"] == "router")
+    assert router_action.effort == "high"
+
+
+def test_task_overrides(usage, cat):
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), task_overrides={"coder": "simple_qa"})
+    coder = _seg(plan, "coder")
+    assert coder["task_type"] == "simple_qa"
+    assert coder["task_source"] == "override (coder)"
+    assert coder["candidate"] == HAIKU35
+
+
+def test_task_overrides_unknown_app_lists_valid_ones(usage, cat):
+    with pytest.raises(ValueError, match=r"task_overrides names \['billing-bot'\].*chat.*coder"):
+        ms.plan(usage, cat, task_overrides={"billing-bot": "classification"})
+    with pytest.raises(ValueError, match="unknown task types"):
+        ms.plan(usage, cat, task_overrides={"router": "poetry"})
+    with pytest.raises(ValueError, match="unknown model_sizing parameters"):
+        ms.plan(usage, cat, tier_mapp={})
+    with pytest.raises(ValueError, match="unknown models"):
+        ms.plan(usage, cat, candidates={"anthropic": {"small": ["anthropic.claude-5-haiku"]}})
+
+
+def test_findings_effects_and_routing_table(usage, cat, tmp_path):
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    f = ms.to_findings(plan)
+    router, chat = _seg(plan, "router"), _seg(plan, "chat")
+    assert f.strategy == "model_sizing"
+    assert f.scope_usd == pytest.approx(router["current_usd"] + chat["current_usd"])
+    assert f.projected_usd == pytest.approx(router["projected_usd"] + chat["projected_usd"])
+    assert f.total_usd == pytest.approx(float(cat.price(usage)["cost_usd"].sum()))
+    assert f.confidence == "low"  # everything is pending evaluation
+    assert [a.status for a in f.actions] == [ms.PENDING, ms.PENDING]
+    assert f.assumptions["price_sheet"] == "current"
+    assert {p["model"] for p in f.assumptions["prices"]} >= {OPUS, SONNET, HAIKU35}
+    days = f.period["days"]
+    assert f.savings_monthly_usd == pytest.approx(f.savings_usd * 30.4375 / days)
+
+    eff = ms.to_effects(plan)
+    assert len(eff) == 14  # 10 router + 4 chat requests
+    assert set(eff["new_model"]) == {HAIKU35}
+    assert eff["savings_usd"].sum() == pytest.approx(f.savings_usd)
+
+    csv_path, json_path = ms.export_routing_table(plan, tmp_path)
+    table = pd.read_csv(csv_path)
+    row = table[table["app"] == "router"].iloc[0]
+    assert row["current_model"] == OPUS
+    assert row["recommended_model"] == HAIKU35
+    assert row["recommended_model_id"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert row["status"] == ms.PENDING
+    coder = table[table["app"] == "coder"].iloc[0]
+    assert coder["recommended_model"] == SONNET and coder["status"] == ms.KEEP
+    doc = json.loads(json_path.read_text())
+    assert len(doc["routes"]) == 3 and doc["quality_threshold"] == 0.9
+
+
+def test_spend_by_task_type(usage, cat):
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    table = ms.spend_by_task_type(plan)
+    router = _seg(plan, "router")
+    row = table.loc["classification / routing"]
+    assert row["current"] == pytest.approx(router["current_usd"])
+    assert row["after change"] == pytest.approx(router["projected_usd"])
+
+
+# ---- the embedded sample -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_ctx():
+    from bedrock_finops.notebook import default_sample_run, open_run
+
+    return open_run(default_sample_run())
+
+
+@pytest.fixture(scope="module")
+def sample_plan(sample_ctx):
+    c = sample_ctx
+    return ms.plan(c.usage, c.catalog, prompts=c.prompts, priced=c.priced)
+
+
+def test_sample_ticket_router_classification_to_haiku(sample_ctx, sample_plan):
+    truth = sample_ctx.truth["apps"]["ticket-router"]
+    seg = sample_plan.segments[sample_plan.segments["app"] == "ticket-router"]
+    assert len(seg) == 1
+    seg = seg.iloc[0]
+    assert seg["task_type"] == "classification"
+    assert seg["model"] == OPUS
+    assert "haiku" in seg["candidate"]
+    cat = sample_ctx.catalog
+    region, geo = truth["region"], truth["model_id"].split(".")[0]
+    now, after = cat.rate(OPUS, region, geo), cat.rate(seg["candidate"], region, geo)
+    tokens = dict(
+        inp=truth["input_tokens"],
+        out=truth["output_tokens"],
+        read=truth["cache_read_tokens"],
+        write=truth["cache_write_tokens"],
+    )
+    expected_now, expected_after = _cost(now, **tokens), _cost(after, **tokens)
+    assert seg["current_usd"] == pytest.approx(expected_now, rel=1e-9)
+    assert seg["projected_usd"] == pytest.approx(expected_after, rel=1e-9)
+    assert seg["savings_pct"] == pytest.approx(95, abs=1.5)
+
+
+def test_sample_code_and_creative_not_downgraded(sample_plan):
+    segs = sample_plan.segments
+    for app in ("code-assistant", "marketing-writer"):
+        rows = segs[segs["app"] == app]
+        assert not rows.empty
+        assert (rows["status"] == ms.KEEP).all(), rows[["task_type", "reason"]]
+    types = segs.groupby("app")["task_type"].first()
+    assert types["code-assistant"] == "reasoning_coding"
+    assert types["marketing-writer"] == "creative_research"
+
+
+def test_sample_task_types_match_planted_truth(sample_ctx, sample_plan):
+    mapping = {"creative": "creative_research"}
+    segs = sample_plan.segments
+    biggest = segs.sort_values("requests", ascending=False).groupby("app").first()
+    for app, t in sample_ctx.truth["apps"].items():
+        expected = mapping.get(t["expected_task_type"], t["expected_task_type"])
+        if expected in ms.tt.TASK_TYPES and not biggest.loc[app, "model"].startswith("unknown"):
+            assert biggest.loc[app, "task_type"] == expected, app

@@ -1,0 +1,69 @@
+"""Hand-built usage tables for the model sizing and quality gate tests (no tests here)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from bedrock_finops import schema
+
+DEFAULTS = {
+    "account_id": "111122223333",
+    "region": "us-east-1",
+    "inference_region": "us-east-1",
+    "operation": "InvokeModel",
+    "streaming": False,
+    "geo": "none",
+    "service_tier": "default",
+    "identity_arn": "arn:aws:iam::111122223333:role/app",
+    "input_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "cache_ttl": None,
+    "output_tokens": 0,
+    "stop_reason": "end_turn",
+    "temperature": 0.0,
+    "system_tokens": 0,
+    "output_shape": "prose",
+    "pretty_json_tokens": 0,
+    "repeated_line_tokens": 0,
+    "body_in_s3": False,
+}
+START = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def make_usage(groups: list[dict]) -> pd.DataFrame:
+    """Rows from group specs: each dict has ``n`` (rows) plus column values for all of them.
+
+    Timestamps spread one per hour from 2026-10-01 00:00 UTC within each group; request ids
+    are ``<app>-<i>``.
+    """
+    rows = []
+    for g in groups:
+        g = dict(g)
+        n = g.pop("n")
+        for i in range(n):
+            row = {**DEFAULTS, **g}
+            row["request_id"] = f"{g['app']}-{i}"
+            row["timestamp"] = START + timedelta(hours=i % (24 * 30))
+            row["model_id_raw"] = g.get("model_id_raw", g["model"])
+            rows.append(row)
+    frame = pd.DataFrame(rows)
+    for col in schema.USAGE_COLUMNS:
+        if col not in frame:
+            frame[col] = None
+    return schema.from_arrow(schema.to_arrow(frame))
+
+
+def prompts_frame(texts: dict[str, str]) -> pd.DataFrame:
+    """prompts.parquet-shaped frame: one system prompt per hash."""
+    return pd.DataFrame(
+        {
+            "hash": list(texts),
+            "kind": ["system"] * len(texts),
+            "tokens": [len(t) // 4 for t in texts.values()],
+            "text": list(texts.values()),
+            "requests": [1] * len(texts),
+        }
+    )
