@@ -51,7 +51,7 @@ def make_usage(specs: list[dict]) -> pd.DataFrame:
                             "cache_read_tokens": spec.get("cache_read", 0),
                             "cache_write_tokens": 0,
                             "output_tokens": spec.get("output", 200),
-                            "system_hash": "sys-" + spec["app"],
+                            "system_hash": spec.get("template", "sys-" + spec["app"]),
                             "user_text": "text",
                             "max_tokens": 1024,
                         }
@@ -158,6 +158,17 @@ def test_min_records_rule(seed):
     assert segs.loc["slow", "min_records_rule"] == "accumulate several windows per job"
     assert segs.loc["slow", "days_per_job"] == 2  # ceil(100 / 60)
     assert bool(segs.loc["tiny", "eligible"])  # force_in overrides the rule
+
+
+def test_min_records_rule_counts_the_job_group():
+    # a second template of the same app and model rides in the same jobs
+    side = dict(NIGHTLY, template="sys-other", per_hour=1, days=3)  # 9 requests
+    bp = bi.plan(make_usage([NIGHTLY, side]), PriceCatalog.load("seed"))
+    segs = bp.segments.set_index("template")
+    assert segs.loc["sys-other", "requests"] == 9
+    assert segs.loc["sys-other", "job_group_requests"] == 459
+    assert segs.loc["sys-other", "min_records_rule"] == "ok"
+    assert bp.segments["eligible"].all()
 
 
 def test_force_in_out_and_unknown_names(seed):

@@ -37,15 +37,16 @@ STRATEGY = "batch_inference"
 TITLE = "Batch inference: the batch discount for work that can wait"
 
 # Signal weights (normalised to sum 1). Caller identity and streaming say most about whether
-# a human waits for the answer; timing and volume say whether a job cadence fits.
+# a human waits for the answer; a concentrated, off-hours arrival pattern says a scheduler
+# sends the work; weekend share, regularity and volume only say whether a job cadence fits.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "caller": 0.30,
     "non_streaming": 0.20,
-    "busiest_window": 0.15,
-    "off_hours": 0.10,
-    "weekend": 0.05,
-    "regularity": 0.10,
-    "volume": 0.10,
+    "busiest_window": 0.20,
+    "off_hours": 0.15,
+    "weekend": 0.05,  # weak: steady 24/7 services and consumer apps look alike here
+    "regularity": 0.05,  # weak: the same
+    "volume": 0.05,
 }
 DEFAULT_PIPELINE_PATTERNS = [
     "pipeline", "batch", "etl", "job", "worker", "cron", "scheduler", "nightly", "backfill",
@@ -437,23 +438,41 @@ def _supports_batch(catalog: Any, rows: pd.DataFrame) -> bool:
     )
 
 
+def job_group(app: str, model: str) -> str:
+    """Segments of one app on one model share batch jobs (each record carries its template)."""
+    return f"{app}:{str(model).split('.')[-1]}"
+
+
 def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
+    """Eligibility, the minimum-records rule (per job group) and the move/keep decision."""
     segs = segs.copy()
     forced_in = _targets(segs, p["force_in"])
     forced_out = _targets(segs, p["force_out"])
-    total = segs["requests"].astype("int64")
+    segs["forced"] = np.where(
+        segs["segment"].isin(forced_in), "in", np.where(segs["segment"].isin(forced_out), "out", "")
+    )
+    segs["job_group"] = [job_group(a, m) for a, m in zip(segs["app"], segs["model"], strict=True)]
+    candidate = (
+        ((segs["score"] >= p["threshold"]) | (segs["forced"] == "in"))
+        & (segs["forced"] != "out")
+        & segs["batch_supported"]
+    )
+    # A job takes the candidate segments of its group; others are judged on their own volume.
+    group_total = segs["requests"].where(candidate).groupby(segs["job_group"]).transform("sum")
+    group_window = segs["volume_value"].where(candidate).groupby(segs["job_group"]).transform("sum")
+    segs["job_group_requests"] = group_total.where(candidate, segs["requests"]).astype("int64")
+    segs["job_group_per_window"] = group_window.where(candidate, segs["volume_value"])
+    min_rec = p["min_records_per_job"]
     segs["min_records_rule"] = np.where(
-        total < p["min_records_per_job"],
+        segs["job_group_requests"] < min_rec,
         "too small for one job",
         np.where(
-            segs["volume_value"] < p["min_records_per_job"],
-            "accumulate several windows per job",
-            "ok",
+            segs["job_group_per_window"] < min_rec, "accumulate several windows per job", "ok"
         ),
     )
-    per_day = segs["volume_value"] / p["job_window_days"]
+    per_day = segs["job_group_per_window"] / p["job_window_days"]
     segs["days_per_job"] = np.maximum(
-        p["job_window_days"], np.ceil(p["min_records_per_job"] / per_day.replace(0, np.nan))
+        p["job_window_days"], np.ceil(min_rec / per_day.replace(0, np.nan))
     )
     blockers = []
     for rec in segs.to_dict("records"):
@@ -461,16 +480,12 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
         if not rec["batch_supported"]:
             b.append("model has no batch price in the sheet")
         if rec["min_records_rule"] == "too small for one job":
-            b.append(f"fewer than {p['min_records_per_job']} requests in the whole period")
+            b.append(f"fewer than {min_rec} requests in the whole period for its job group")
         blockers.append("; ".join(b))
     segs["blockers"] = blockers
-    segs["forced"] = np.where(
-        segs["segment"].isin(forced_in), "in", np.where(segs["segment"].isin(forced_out), "out", "")
-    )
     by_score = (segs["score"] >= p["threshold"]) & (segs["blockers"] == "")
-    unpriceable = ~segs["batch_supported"]
-    segs["eligible"] = ((by_score | (segs["forced"] == "in")) & ~unpriceable) & (
-        segs["forced"] != "out"
+    segs["eligible"] = (
+        (by_score | (segs["forced"] == "in")) & segs["batch_supported"] & (segs["forced"] != "out")
     )
     net = segs["net_saving_usd"].fillna(0.0)
     segs["decision"] = np.where(
@@ -577,6 +592,8 @@ def _action(rec: dict[str, Any], p: dict[str, Any]) -> Action:
         "forced": rec["forced"] or None,
         "requests": int(rec["requests"]),
         "busiest_window_start_utc": int(rec["busiest_window_start_utc"]),
+        "job_group": rec["job_group"],
+        "job_group_requests": int(rec["job_group_requests"]),
         "min_records_rule": rec["min_records_rule"],
         "days_of_traffic_per_job": float(rec["days_per_job"]),
         "current_usd": rec["current_usd_priced"],
@@ -648,7 +665,8 @@ def export_jobs(
     timeout_hours: int = 24,
     segments: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Write a ready batch job per moved segment (or the ``segments`` given); one row per job.
+    """Write ready batch jobs per job group (app x model) of the moved segments (or of the
+    ``segments`` given); one row per job.
 
     Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept):
     the table counts placeholders used where the user turn was not logged.
@@ -657,26 +675,27 @@ def export_jobs(
     chosen = bp.moved if segments is None else bp.segments[bp.segments["segment"].isin(segments)]
     seg_ids = seg_mod.row_segments(usage)
     out = []
-    for rec in chosen.to_dict("records"):
-        rows = usage[seg_ids == rec["segment"]]
+    for group, members in chosen.groupby("job_group", sort=False):
+        rows = usage[seg_ids.isin(set(members["segment"])).to_numpy()]
         records = bj.records_for_segment(rows, prompts)
         model_id = str(rows["model_id_raw"].astype(str).mode().iat[0])
         jobs = bj.export_segment(
             records,
             Path(out_dir),
-            segment=rec["segment"],
+            segment=group,
             model_id=model_id,
             role_arn=role_arn,
             s3_prefix=s3_prefix,
             quotas=quotas,
             timeout_hours=timeout_hours,
-            tags={"bedrock-finops:segment": rec["segment"][:256]},
+            tags={"bedrock-finops:job-group": group[:256]},
         )
         for job in jobs:
             out.append(
                 {
-                    "segment": rec["segment"],
-                    "app": rec["app"],
+                    "job_group": group,
+                    "app": members["app"].iat[0],
+                    "segments": len(members),
                     "job_name": job.name,
                     "model_id": model_id,
                     "invocation_type": records.style,

@@ -1,0 +1,85 @@
+"""Strategy 02 on the embedded sample, checked against the sample's planted truths."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bedrock_finops import batch_jobs as bj
+from bedrock_finops.models import resolve
+from bedrock_finops.notebook import default_sample_run, open_run
+from bedrock_finops.strategies import batch_inference as bi
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    return open_run(str(default_sample_run()), price_sheet="current")
+
+
+@pytest.fixture(scope="module")
+def bp(ctx):
+    return bi.plan(ctx.usage, ctx.catalog, prompts=ctx.prompts, priced=ctx.priced)
+
+
+def test_doc_summarizer_is_the_top_candidate(bp):
+    segs = bp.segments
+    assert segs.iloc[0]["app"] == "doc-summarizer"
+    eligible_apps = set(bp.eligible["app"])
+    assert eligible_apps == {"doc-summarizer"}
+    by_app = segs.groupby("app")["eligible"].any()
+    assert not by_app["support-chat"]  # interactive
+    assert not by_app["code-assistant"]  # streaming
+    top = segs.iloc[0]
+    assert top["caller_score"] == 1.0 and top["non_streaming_score"] == 1.0
+    assert top["busiest_window_value"] == 1.0  # all of it inside 01:00-04:00 UTC
+
+
+def test_savings_match_truth_token_totals(ctx, bp):
+    truth = ctx.truth["apps"]["doc-summarizer"]
+    ref = resolve(truth["model_id"])
+    rate = ctx.catalog.rate(ref.key, region=truth["region"], geo=ref.geo)
+    assert truth["cache_read_tokens"] == 0 and truth["cache_write_tokens"] == 0
+    on_demand = (
+        truth["input_tokens"] * rate["input_per_1k"]
+        + truth["output_tokens"] * rate["output_per_1k"]
+    ) / 1000
+    batch = (
+        truth["input_tokens"] * rate["batch_input_per_1k"]
+        + truth["output_tokens"] * rate["batch_output_per_1k"]
+    ) / 1000
+    f = bi.to_findings(bp)
+    assert f.scope_usd == pytest.approx(on_demand, rel=1e-9)
+    assert f.projected_usd == pytest.approx(batch, rel=1e-9)
+    assert f.savings_usd == pytest.approx(on_demand - batch, rel=1e-9)
+    assert int(bp.eligible["requests"].sum()) == truth["requests"]
+    json.dumps(f.to_dict())  # serialisable
+
+
+def test_force_in_unknown_app_lists_the_apps(ctx):
+    with pytest.raises(ValueError, match="force_in names.*support-chat"):
+        bi.analyze(ctx.usage, ctx.catalog, force_in=["no-such-app"])
+
+
+def test_export_on_sample(ctx, bp, tmp_path):
+    jobs = bi.export_jobs(
+        bp,
+        ctx.usage,
+        ctx.prompts,
+        tmp_path,
+        role_arn="arn:aws:iam::123456789012:role/bedrock-batch",
+        s3_prefix="s3://bucket/batch",
+        quotas=bj.BatchQuotas(
+            min_records_per_job=100, max_records_per_job=1000, max_records_per_file=500
+        ),
+    )
+    truth = ctx.truth["apps"]["doc-summarizer"]
+    assert jobs["records"].sum() == truth["requests"]
+    assert (jobs["records"] <= 1000).all() and not jobs["below_min_records"].any()
+    assert (jobs["invocation_type"] == "Converse").all()
+    assert set(jobs["model_id"]) == {truth["model_id"]}
+    for path in (tmp_path / jobs["job_name"].iat[0] / "input").glob("*.jsonl"):
+        records = bj.read_jsonl(path)
+        assert len(records) <= 500
+        for rec in records:
+            bj.validate_record(rec, "Converse")
