@@ -1,0 +1,312 @@
+"""Quality gate: stratified samples, evaluation datasets, results read back, live replay."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from botocore.stub import Stubber
+from test_model_sizing_helpers import make_usage, prompts_frame
+
+from bedrock_finops import cli, quality_gate, replay, schema
+from bedrock_finops.pricing import PriceCatalog
+from bedrock_finops.strategies import model_sizing as ms
+
+ROUTER_TEXT = "Classify the ticket. Reply with exactly one label: billing, bug, other."
+CHAT_TEXT = "You are the support assistant. Help customers with questions about billing."
+HAIKU35_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+def _usage() -> pd.DataFrame:
+    u = make_usage(
+        [
+            dict(
+                n=10,
+                app="router",
+                model="anthropic.claude-opus-4",
+                system_hash="h-router",
+                input_tokens=500,
+                output_tokens=2,
+                output_shape="label",
+                max_tokens=5,
+                user_text="I was charged twice, write to me at jo@example.com",
+            ),
+            dict(
+                n=4,
+                app="chat",
+                model="anthropic.claude-sonnet-4",
+                system_hash="h-chat",
+                input_tokens=100,
+                output_tokens=150,
+                user_text="How do I add a seat?",
+            ),
+        ]
+    )
+    return u
+
+
+@pytest.fixture(scope="module")
+def cat() -> PriceCatalog:
+    return PriceCatalog.load("current")
+
+
+@pytest.fixture(scope="module")
+def prompts() -> pd.DataFrame:
+    return prompts_frame({"h-router": ROUTER_TEXT, "h-chat": CHAT_TEXT})
+
+
+@pytest.fixture(scope="module")
+def sizing(cat, prompts):
+    return ms.plan(_usage(), cat, prompts=prompts)
+
+
+def _router_id(sizing) -> str:
+    return sizing.segments.loc[sizing.segments["app"] == "router", "segment"].iloc[0]
+
+
+def _write_results(path, sizing, candidate_score: float, ids=None, segment=None) -> None:
+    seg = segment or _router_id(sizing)
+    ids = ids or [f"router-{i}" for i in range(10)]
+    pd.DataFrame(
+        {
+            "request_id": ids,
+            "segment": seg,
+            "current_score": 1.0,
+            "candidate_score": candidate_score,
+        }
+    ).to_csv(path, index=False)
+
+
+# ---- sampling ----------------------------------------------------------------------------------
+
+
+def test_stratified_sample_covers_every_stratum():
+    u = make_usage([dict(n=48, app="a", model="anthropic.claude-opus-4", output_tokens=1)])
+    u["output_tokens"] = pd.array([i % 3 + 1 for i in range(48)], dtype=u["output_tokens"].dtype)
+    strata = quality_gate.strata(u)
+    assert strata.nunique() == 12 and strata.value_counts().eq(4).all()
+    picked = quality_gate.stratified_sample(u, 12, seed=3)
+    assert len(picked) == 12
+    assert picked["stratum"].nunique() == 12  # one from each (hour block x length) stratum
+    again = quality_gate.stratified_sample(u, 12, seed=3)
+    assert picked["request_id"].tolist() == again["request_id"].tolist()
+    assert len(quality_gate.stratified_sample(u, 100, seed=3)) == 48  # small segment: all
+
+
+def test_write_eval_sample_dataset_and_manifest(sizing, prompts, tmp_path):
+    u = _usage()
+    u.loc[u["request_id"] == "router-3", "user_text"] = None
+    recs = ms.recommended_with_ids(sizing)
+    manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=50, seed=1)
+    router = next(e for e in manifest["segments"] if e["app"] == "router")
+    assert router["candidate_model"] == "anthropic.claude-3-5-haiku"
+    assert router["candidate_model_id"] == HAIKU35_ID
+    assert router["sampled"] == 10 and router["written"] == 9
+    assert router["skipped"] == {"no user_text in the logs for this request": 1}
+    lines = (tmp_path / router["file"]).read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert len(records) == 9
+    assert set(records[0]) == {"prompt", "category"}
+    assert records[0]["category"] == router["segment"]
+    assert records[0]["prompt"] == ROUTER_TEXT + "\n\nI was charged twice, write to me at [EMAIL]"
+    assert "router-3" not in router["request_ids"]
+    on_disk = json.loads((tmp_path / "manifest.json").read_text())
+    assert on_disk["segments"][0]["request_ids"] == manifest["segments"][0]["request_ids"]
+
+
+# ---- results read back -------------------------------------------------------------------------
+
+
+def test_results_missing_columns(tmp_path):
+    path = tmp_path / "r.csv"
+    pd.DataFrame({"request_id": ["router-0"], "segment": ["x"], "score": [1]}).to_csv(path)
+    with pytest.raises(ValueError, match=r"lack columns \['current_score', 'candidate_score'\]"):
+        quality_gate.read_eval_results(path, _usage())
+
+
+def test_results_unknown_request_ids(sizing, tmp_path):
+    path = tmp_path / "r.csv"
+    _write_results(path, sizing, 0.95, ids=["router-0", "nope-1", "nope-2"])
+    with pytest.raises(ValueError, match=r"2 request_id\(s\) are not in this run.*nope-1"):
+        quality_gate.read_eval_results(path, _usage())
+
+
+def test_results_wrong_segment_and_bad_scores(sizing, tmp_path):
+    path = tmp_path / "r.csv"
+    _write_results(path, sizing, 0.95, segment="chat:claude-sonnet-4:0000")
+    with pytest.raises(ValueError, match="name a segment their request is not in"):
+        quality_gate.read_eval_results(path, _usage())
+    _write_results(path, sizing, float("nan"))
+    with pytest.raises(ValueError, match="non-numeric or empty candidate_score"):
+        quality_gate.read_eval_results(path, _usage())
+
+
+def test_evaluate_ratio_of_means():
+    results = pd.DataFrame(
+        {
+            "request_id": ["a", "b", "c", "d"],
+            "segment": ["s1", "s1", "s2", "s2"],
+            "current_score": [0.8, 1.0, 1.0, 1.0],
+            "candidate_score": [0.8, 0.82, 0.9, 0.7],
+        }
+    )
+    out = quality_gate.evaluate(results, threshold=0.9).set_index("segment")
+    assert out.loc["s1", "ratio"] == pytest.approx(0.81 / 0.9)  # 0.9 exactly: passes
+    assert bool(out.loc["s1", "passed"])
+    assert out.loc["s2", "ratio"] == pytest.approx(0.8)
+    assert not bool(out.loc["s2", "passed"])
+
+
+def test_gate_accepts_when_candidate_reaches_90pct(cat, prompts, sizing, tmp_path):
+    path = tmp_path / "pass.csv"
+    _write_results(path, sizing, 0.95)
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
+    router = plan.segments[plan.segments["app"] == "router"].iloc[0]
+    assert router["status"] == ms.ACCEPTED
+    assert "95.0%" in router["reason"]
+    f = ms.to_findings(plan)
+    assert f.confidence == "medium"  # chat is still pending evaluation
+    assert f.savings_usd == pytest.approx(sizing.segments["savings_usd"].sum())
+    assert len(ms.to_effects(plan)) == 14
+
+
+def test_gate_rejects_below_90pct(cat, prompts, sizing, tmp_path):
+    path = tmp_path / "fail.csv"
+    _write_results(path, sizing, 0.85)
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
+    router = plan.segments[plan.segments["app"] == "router"].iloc[0]
+    assert router["status"] == ms.REJECTED
+    assert router["savings_usd"] == 0 and router["projected_usd"] == router["current_usd"]
+    before = sizing.segments.set_index("app").loc["router", "savings_usd"]
+    assert router["potential_savings_usd"] == pytest.approx(before)
+    f = ms.to_findings(plan)
+    chat_saving = sizing.segments.set_index("app").loc["chat", "savings_usd"]
+    assert f.savings_usd == pytest.approx(chat_saving)
+    eff = ms.to_effects(plan)
+    assert not eff["request_id"].str.startswith("router").any()
+    routes = ms.routing_table(plan).set_index("app")
+    assert routes.loc["router", "recommended_model"] == "anthropic.claude-opus-4"
+    assert routes.loc["router", "status"] == ms.REJECTED
+
+
+# ---- live replay -------------------------------------------------------------------------------
+
+
+def _converse_response(text: str, out_tokens: int = 1) -> dict:
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 520, "outputTokens": out_tokens, "totalTokens": 520 + out_tokens},
+        "metrics": {"latencyMs": 240},
+    }
+
+
+@pytest.fixture
+def runtime_client(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    return boto3.client("bedrock-runtime", region_name="us-east-1")
+
+
+def _router_manifest(sizing, prompts, tmp_path, n=3):
+    recs = ms.recommended_with_ids(sizing)
+    recs = recs[recs["app"] == "router"]
+    return quality_gate.write_eval_sample(_usage(), prompts, recs, tmp_path, per_segment=n)
+
+
+def test_live_replay_with_stubbed_converse(cat, prompts, sizing, tmp_path, runtime_client):
+    manifest = _router_manifest(sizing, prompts, tmp_path)
+    ids = manifest["segments"][0]["request_ids"]
+    user = "I was charged twice, write to me at jo@example.com"  # replay sends the logged text
+    stub = Stubber(runtime_client)
+    for _rid, candidate_answer in zip(ids, ["billing", "Billing.", "bug"], strict=True):
+        for model_id, answer in (
+            ("anthropic.claude-opus-4", "billing"),
+            (HAIKU35_ID, candidate_answer),
+        ):
+            expected = {
+                "modelId": model_id,
+                "system": [{"text": ROUTER_TEXT}],
+                "messages": [{"role": "user", "content": [{"text": user}]}],
+                "inferenceConfig": {"maxTokens": 5, "temperature": 0.0},
+            }
+            stub.add_response("converse", _converse_response(answer), expected)
+    lines: list[str] = []
+    with stub:
+        code = replay.run_live(
+            manifest,
+            _usage(),
+            prompts,
+            cat,
+            tmp_path,
+            apply=True,
+            client_for=lambda region: runtime_client,
+            echo=lines.append,
+        )
+    stub.assert_no_pending_responses()
+    assert code == 0
+    results = quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())
+    assert results["request_id"].tolist() == ids
+    assert results["candidate_score"].tolist() == [1.0, 1.0, 0.0]
+    assert results["current_score"].tolist() == [1.0, 1.0, 1.0]
+    verdict = quality_gate.evaluate(results).iloc[0]
+    assert verdict["ratio"] == pytest.approx(2 / 3) and not bool(verdict["passed"])
+    assert len((tmp_path / "responses.jsonl").read_text().splitlines()) == 3
+
+
+def test_live_replay_dry_run_calls_nothing(cat, prompts, sizing, tmp_path, runtime_client):
+    manifest = _router_manifest(sizing, prompts, tmp_path)
+    lines: list[str] = []
+    with Stubber(runtime_client):  # any call would fail: no responses queued
+        code = replay.run_live(
+            manifest,
+            _usage(),
+            prompts,
+            cat,
+            tmp_path,
+            apply=False,
+            client_for=lambda region: runtime_client,
+            echo=lines.append,
+        )
+    assert code == 0
+    assert lines[0].startswith("live replay: 3 requests x 2 models = 6 Converse calls")
+    opus, haiku = cat.rate("anthropic.claude-opus-4"), cat.rate("anthropic.claude-3-5-haiku")
+    per_call = (500 * opus["input_per_1k"] + 2 * opus["output_per_1k"]) / 1000
+    per_cand = (500 * haiku["input_per_1k"] + 2 * haiku["output_per_1k"]) / 1000
+    assert f"${3 * (per_call + per_cand):,.4f}" in lines[0]
+    assert lines[-1].startswith("dry run: nothing was called")
+    assert not (tmp_path / "eval_results.csv").exists()
+
+
+def test_agreement_scores():
+    assert replay.agreement('{"a": 1, "b": [2]}', '{"b": [2], "a": 1}', "json") == 1.0
+    assert replay.agreement("billing", "bug", "label") == 0.0
+    assert replay.agreement("the cat sat", "the cat sat down", "prose") == pytest.approx(
+        2 * (3 / 4) * 1.0 / (3 / 4 + 1.0)
+    )
+
+
+# ---- CLI ---------------------------------------------------------------------------------------
+
+
+def test_cli_eval_sample(prompts, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    pq.write_table(schema.to_arrow(_usage()), run / "usage.parquet")
+    prompts.to_parquet(run / "prompts.parquet")
+    out = tmp_path / "eval"
+    code = cli.main(["eval-sample", "--run", str(run), "--out", str(out), "--live"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "14 requests x 2 models = 28 Converse calls" in text
+    assert "dry run: nothing was called" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {e["app"] for e in manifest["segments"]} == {"router", "chat"}
+    code = cli.main(
+        ["eval-sample", "--run", str(run), "--out", str(out), "--override", "nobody=simple_qa"]
+    )
+    assert code == 2
+    assert "neither an app nor a segment" in capsys.readouterr().err
