@@ -533,3 +533,85 @@ def upload_job(s3_client: Any, job: ExportedJob) -> list[str]:
         s3_client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
         keys.append(f"s3://{bucket}/{key}")
     return keys
+
+
+# --- CLI: `bedrock-finops batch-export` ------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "batch-export",
+        help="write ready batch inference jobs for the eligible segments (submit with --apply)",
+        description=(
+            "Score a run's segments for batch inference, write JSONL inputs and "
+            "create_model_invocation_job requests for the eligible ones, and optionally upload "
+            "and submit them (dry run unless --apply; jobs that already exist are skipped)."
+        ),
+    )
+    p.add_argument("--run-dir", default="", help="run folder with usage.parquet (empty: sample)")
+    p.add_argument("--out", required=True, help="local folder for the job files")
+    p.add_argument("--role-arn", required=True, help="service role Bedrock assumes for the job")
+    p.add_argument("--s3-prefix", required=True, help="s3://bucket/prefix the jobs read and write")
+    p.add_argument("--price-sheet", default="current", help="current, seed or a CSV path")
+    p.add_argument("--force-in", nargs="*", default=[], help="apps or segment ids to include")
+    p.add_argument("--force-out", nargs="*", default=[], help="apps or segment ids to exclude")
+    p.add_argument("--timeout-hours", type=int, default=24, help="job timeout, 24-168")
+    p.add_argument("--min-records", type=int, default=100, help="minimum records per job")
+    p.add_argument("--max-records", type=int, default=50_000, help="records per job")
+    p.add_argument("--max-file-records", type=int, default=50_000, help="records per input file")
+    p.add_argument("--apply", action="store_true", help="upload the inputs and create the jobs")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args: Any) -> int:
+    from bedrock_finops.notebook import open_run
+    from bedrock_finops.strategies import batch_inference as bi
+
+    ctx = open_run(args.run_dir, price_sheet=args.price_sheet)
+    quotas = BatchQuotas(
+        min_records_per_job=args.min_records,
+        max_records_per_job=args.max_records,
+        max_records_per_file=min(args.max_file_records, args.max_records),
+    )
+    bp = bi.plan(
+        ctx.usage,
+        ctx.catalog,
+        prompts=ctx.prompts,
+        priced=ctx.priced,
+        force_in=args.force_in,
+        force_out=args.force_out,
+        min_records_per_job=args.min_records,
+    )
+    jobs = bi.export_jobs(
+        bp,
+        ctx.usage,
+        ctx.prompts,
+        args.out,
+        role_arn=args.role_arn,
+        s3_prefix=args.s3_prefix,
+        quotas=quotas,
+        timeout_hours=args.timeout_hours,
+    )
+    if jobs.empty:
+        print("no segment is eligible for batch inference; nothing written")
+        return 0
+    print(jobs[["job_name", "records", "files", "bytes", "below_min_records"]].to_string())
+    if jobs["below_min_records"].any():
+        print("some jobs are under the minimum records per job: they are not submitted")
+    ready = [
+        (Path(d), json.loads((Path(d) / "request.json").read_text()))
+        for d, small in zip(jobs["directory"], jobs["below_min_records"], strict=True)
+        if not small
+    ]
+    if args.apply:
+        import boto3
+
+        s3 = boto3.client("s3")
+        for d, req in ready:
+            files = sorted((d / "input").glob("*.jsonl"))
+            upload_job(s3, ExportedJob(req["jobName"], d, files, 0, 0, False, req))
+    result = submit_jobs([req for _, req in ready], apply=args.apply)
+    print(result.to_string())
+    if not args.apply:
+        print("dry run: nothing uploaded or submitted (add --apply)")
+    return 0

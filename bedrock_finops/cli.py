@@ -11,6 +11,7 @@ import importlib
 import sys
 
 COMMAND_MODULES = [
+    "bedrock_finops.batch_jobs",
     "bedrock_finops.ingest",
     "bedrock_finops.pricing",
     "bedrock_finops.quality_gate",

@@ -83,3 +83,21 @@ def test_export_on_sample(ctx, bp, tmp_path):
         assert len(records) <= 500
         for rec in records:
             bj.validate_record(rec, "Converse")
+
+
+def test_cli_batch_export_dry_run(tmp_path, capsys):
+    from bedrock_finops.cli import main
+
+    code = main(
+        [
+            "batch-export", "--run-dir", str(default_sample_run()), "--out", str(tmp_path),
+            "--role-arn", "arn:aws:iam::123456789012:role/bedrock-batch",
+            "--s3-prefix", "s3://bucket/batch",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "would-create" in out and "dry run" in out
+    (job_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    req = json.loads((job_dir / "request.json").read_text())
+    assert req["jobName"] == job_dir.name and req["modelInvocationType"] == "Converse"
