@@ -1,0 +1,226 @@
+"""Ingest from S3 and CloudWatch Logs (a moto server over HTTP) equals the local-folder ingest,
+and the embedded sample's planted truths are recovered exactly."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import orjson
+import pandas as pd
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_finops import sample
+from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
+from bedrock_finops.parse import parse_timestamp_ms
+from bedrock_finops.sources.invocation_logs import Unit, unit_lines
+
+pytestmark = pytest.mark.aws
+BUCKET = "bedrock-logs-test"
+PREFIX = "team-a/"
+
+
+def _table(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=["source_file"]).sort_values("request_id").reset_index(drop=True)
+
+
+def test_sample_truth_recovered(sample_dir: Path, tmp_path: Path):
+    truth = json.loads((sample_dir / "truth.json").read_text())
+    report = ingest_to_folder(sample_dir / "logs", tmp_path, progress=False)
+    faults = truth["faults"]
+    assert report.rows == truth["requests_total"]
+    assert report.duplicates == truth["duplicates"]["count"]
+    assert report.quarantine_by_reason == {
+        "invalid JSON": len(faults["malformed_lines"]),
+        "truncated gzip": len(faults["truncated_files"]),
+    }
+    # the sample does not count the cut line; the ingest quarantines it as one entry
+    assert report.lines_read == truth["lines_total"] + len(faults["truncated_files"])
+    assert report.lines_read == report.rows + report.quarantined + report.duplicates
+    assert report.unknown_models == {
+        faults["unknown_model"]["model_id"]: len(faults["unknown_model"]["request_ids"])
+    }
+    assert report.large_bodies_not_fetched == len(faults["large_bodies"])
+    assert [s["reason"] for s in report.files_skipped].count("permission-check object") == 1
+    usage = pd.read_parquet(tmp_path / "usage.parquet")
+    by_app = usage.groupby("app").agg(
+        requests=("request_id", "size"),
+        input_tokens=("input_tokens", "sum"),
+        cache_read_tokens=("cache_read_tokens", "sum"),
+        cache_write_tokens=("cache_write_tokens", "sum"),
+        output_tokens=("output_tokens", "sum"),
+    )
+    for app, t in truth["apps"].items():
+        got = by_app.loc[app]
+        for col in (
+            "requests",
+            "input_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "output_tokens",
+        ):
+            assert got[col] == t[col], (app, col)
+    dup_ids = set(truth["duplicates"]["request_ids"])
+    assert dup_ids <= set(usage.request_id)
+    assert set(faults["unknown_model"]["request_ids"]) == set(
+        usage.loc[usage.model.isna(), "request_id"]
+    )
+
+
+def _upload(s3, root: Path, keep) -> int:
+    s3.create_bucket(Bucket=BUCKET)
+    n = 0
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and keep(rel):
+            s3.put_object(Bucket=BUCKET, Key=PREFIX + rel, Body=path.read_bytes())
+            n += 1
+    return n
+
+
+def test_s3_equals_local_with_window(sample_dir: Path, aws_client, tmp_path: Path):
+    s3 = aws_client("s3")
+    # the window's hours, one before and two after (a record may be delivered an hour late)
+    hours = tuple(f"/2026/10/02/{h:02d}/" for h in range(5, 15))
+    _upload(
+        s3,
+        sample_dir / "logs",
+        lambda rel: any(h in rel for h in hours) or "permission-check" in rel,
+    )
+    start, end = "2026-10-02T06:00Z", "2026-10-02T12:00Z"
+    local = read_invocation_logs(sample_dir / "logs", start, end, workers=1, progress=False)
+    remote = read_invocation_logs(
+        f"s3://{BUCKET}/{PREFIX}",
+        start,
+        end,
+        workers=2,
+        progress=False,
+        endpoint_url=s3.meta.endpoint_url,
+    )
+    assert len(local) > 100
+    assert local.timestamp.min() >= pd.Timestamp(start, tz="UTC")
+    assert local.timestamp.max() < pd.Timestamp(end, tz="UTC")
+    pd.testing.assert_frame_equal(_table(local), _table(remote))
+    assert list(local.source_file) == list(remote.source_file)  # keys relative to the prefix
+    lr, rr = local.attrs["ingest"], remote.attrs["ingest"]
+    for key in (
+        "files_read",
+        "lines_read",
+        "rows",
+        "quarantined",
+        "duplicates",
+        "outside_window",
+        "quarantine_by_reason",
+        "unknown_models",
+    ):
+        assert lr[key] == rr[key], key
+
+
+def test_cloudwatch_equals_local(aws_client, tmp_path: Path):
+    """moto accepts log events of the last 14 days only, so this uses a recent sample."""
+    first = datetime.now(UTC).date() - timedelta(days=3)
+    out = tmp_path / "recent"
+    sample.generate(out, days=2, start=first, scale=0.3)
+    logs_root = out / "logs"
+    events = []
+    for path in sorted(logs_root.rglob("*.json.gz")):
+        rel = path.relative_to(logs_root).as_posix()
+        if "/data/" in rel:
+            continue
+        for line in unit_lines(Unit("file", rel, str(path))).lines:
+            try:
+                ts = parse_timestamp_ms(orjson.loads(line)["timestamp"])
+            except Exception:
+                continue  # malformed lines: CloudWatch delivers whole records only
+            events.append({"timestamp": ts, "message": line.decode()})
+    events.sort(key=lambda e: e["timestamp"])
+    logs = aws_client("logs")
+    group = "/aws/bedrock/invocations"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="aws/bedrock/modelinvocations")
+    for i in range(0, len(events), 200):
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName="aws/bedrock/modelinvocations",
+            logEvents=events[i : i + 200],
+        )
+    start = datetime.combine(first + timedelta(days=1), datetime.min.time(), UTC)
+    end = start + timedelta(hours=12)
+    local = read_invocation_logs(logs_root, start, end, workers=1, progress=False)
+    cw = read_invocation_logs(
+        f"cloudwatch-logs://{group}",
+        start,
+        end,
+        workers=1,
+        progress=False,
+        endpoint_url=logs.meta.endpoint_url,
+    )
+    assert len(local) > 50
+    pd.testing.assert_frame_equal(_table(local), _table(cw))
+    assert cw.attrs["ingest"]["duplicates"] == local.attrs["ingest"]["duplicates"]
+    whole = read_invocation_logs(
+        f"cloudwatch-logs://{group}", progress=False, endpoint_url=logs.meta.endpoint_url
+    )
+    truth = json.loads((out / "truth.json").read_text())
+    lost = {r for f in truth["faults"]["truncated_files"] for r in f["lost_request_ids"]}
+    assert len(whole) == truth["requests_total"] == len(set(whole.request_id))
+    assert not lost & set(whole.request_id)
+
+
+def test_s3_list_denied_names_bucket_and_permission(tmp_path: Path):
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(s3)
+    stub.add_client_error(
+        "list_objects_v2", service_error_code="AccessDenied", http_status_code=403
+    )
+    with stub, pytest.raises(IngestError) as err:
+        ingest_to_folder(f"s3://{BUCKET}/AWSLogs/", tmp_path, s3_client=s3, progress=False)
+    msg = str(err.value)
+    assert BUCKET in msg and "s3:ListBucket" in msg and "s3:GetObject" in msg
+    assert "grant" in msg
+
+
+def test_s3_get_denied_names_permission(tmp_path: Path):
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    key = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/10/a.json.gz"
+    stub = Stubber(s3)
+    stub.add_response(
+        "list_objects_v2", {"Contents": [{"Key": key, "Size": 10}], "IsTruncated": False}
+    )
+    stub.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
+    with stub, pytest.raises(IngestError, match=r"s3:GetObject on arn:aws:s3:::bedrock-logs"):
+        ingest_to_folder(f"s3://{BUCKET}", tmp_path, s3_client=s3, progress=False)
+
+
+def test_missing_bucket_and_log_group_are_clear(aws_client, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_client("s3").meta.endpoint_url)
+    with pytest.raises(IngestError, match="does not exist"):
+        ingest_to_folder("s3://no-such-bucket/x", tmp_path, progress=False)
+    with pytest.raises(IngestError, match="log group '/nope' not found"):
+        ingest_to_folder("cloudwatch-logs:///nope", tmp_path, progress=False)
+
+
+def test_empty_prefix_is_a_clear_error(aws_client, tmp_path: Path):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    with pytest.raises(IngestError, match=f"no invocation log files .* s3://{BUCKET}/x"):
+        ingest_to_folder(
+            f"s3://{BUCKET}/x", tmp_path, progress=False, endpoint_url=s3.meta.endpoint_url
+        )
+
+
+def test_endpoint_from_environment(aws_client, tmp_path: Path, monkeypatch):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    fixture = Path(__file__).parent / "fixtures" / "logs" / "good" / "part-1.json"
+    s3.put_object(Bucket=BUCKET, Key="logs/part-1.json", Body=fixture.read_bytes())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.meta.endpoint_url)
+    df = read_invocation_logs(f"s3://{BUCKET}/logs", progress=False, workers=1)
+    assert len(df) == 6 and date(2025, 6, 2) == df.timestamp.min().date()
