@@ -43,12 +43,12 @@ def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
         requests=("cost_usd", "size"),
         unpriced_requests=("priced", lambda s: int((~s).sum())),
         **{c: (c, "sum") for c in TOKEN_PARTS},
-        cost_usd=("cost_usd", "sum"),
+        cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),  # all unpriced -> NaN, not $0
     )
     total = out["cost_usd"].sum()
     out["share_pct"] = 100.0 * out["cost_usd"] / total if total else 0.0
     out["usd_per_1k_requests"] = 1000.0 * out["cost_usd"] / out["requests"]
-    return out.sort_values("cost_usd", ascending=False)
+    return out.sort_values("cost_usd", ascending=False, na_position="last")
 
 
 def token_mix(frame: pd.DataFrame, key: str = "model") -> pd.DataFrame:
@@ -132,3 +132,23 @@ def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
         "cache write tokens": int(frame["cache_write_tokens"].sum()),
         "output tokens": int(frame["output_tokens"].sum()),
     }
+
+
+def gaps_by_explanation(rows: pd.DataFrame) -> pd.DataFrame:
+    """Reconciliation rows summed by their explanation: where the log-vs-bill gap comes from."""
+    return (
+        rows.groupby("explanation")
+        .agg(
+            days_models=("gap_usd", "size"),
+            log_usd=("log_usd", "sum"),
+            billed_usd=("billed_usd", "sum"),
+            gap_usd=("gap_usd", "sum"),
+        )
+        .sort_values("gap_usd", key=abs, ascending=False)
+    )
+
+
+def largest_gaps(rows: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The (day, model) pairs with the largest absolute gap."""
+    cols = ["date", "model", "log_usd", "billed_usd", "gap_usd", "gap_pct", "explanation"]
+    return rows.reindex(rows["gap_usd"].abs().sort_values(ascending=False).index)[cols].head(n)

@@ -24,14 +24,6 @@ from bedrock_finops import findings as findings_mod
 from bedrock_finops.schema import read_usage
 
 SAMPLE_DEFAULTS: dict[str, Any] = {"days": 30, "scale": 1.0, "seed": 7, "start": "2026-10-01"}
-_FINGERPRINT_MODULES = (
-    "sample.py",
-    "sample_corpus.py",
-    "ingest.py",
-    "parse.py",
-    "schema.py",
-    "models.py",
-)
 
 
 def cache_root() -> Path:
@@ -43,13 +35,14 @@ def cache_root() -> Path:
 
 
 def _code_fingerprint() -> str:
-    """Changes when the code that shapes the sample or the usage table changes."""
+    """Changes whenever the package's code or bundled data change (so a stale cache is never
+    used): the sample, the ingest, the prices and the billing export all shape the cached run."""
     h = hashlib.sha256(json.dumps(SAMPLE_DEFAULTS, sort_keys=True).encode())
-    pkg = resources.files("bedrock_finops")
-    for name in _FINGERPRINT_MODULES:
-        f = pkg.joinpath(name)
-        if f.is_file():
-            h.update(f.read_bytes())
+    root = Path(str(resources.files("bedrock_finops")))
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".csv") and "__pycache__" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
@@ -69,6 +62,9 @@ def default_sample_run() -> Path:
         sample.generate(work / "sample", **params)
         ingest.ingest_to_folder(work / "sample" / "logs", work, progress=False)
         shutil.copy(work / "sample" / "truth.json", work / "truth.json")
+        from bedrock_finops import billing_inputs
+
+        billing_inputs.collect({"cur": "sample"}, work, log=lambda *_: None)
         shutil.rmtree(work / "sample")
         try:
             work.rename(target)
@@ -165,11 +161,15 @@ def key_figures(figures: dict[str, Any]) -> None:
 
 
 def format_value(value: Any) -> str:
+    """Rounded plain text; NaN (an unpriced cost) reads "unpriced", never 0."""
     if isinstance(value, bool) or value is None:
         return str(value)
+    if isinstance(value, float) and value != value:
+        return "unpriced"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
+        value = value + 0.0 if round(value, 2) != 0 else 0.0  # no "-0.00"
         if abs(value) >= 100:
             return f"{value:,.0f}"
         return f"{value:,.2f}"
