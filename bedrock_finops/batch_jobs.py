@@ -472,6 +472,25 @@ def export_segment(
     return exported
 
 
+_TEXT_KEYS = {"text", "system", "prompt", "inputText"}
+
+
+def redacted_record(record: dict[str, Any], show: bool) -> dict[str, Any]:
+    """A copy of a record with prompt text redacted unless ``show`` (for notebook display)."""
+    from bedrock_finops.notebook import redact
+
+    def walk(obj: Any, key: str | None = None) -> Any:
+        if isinstance(obj, dict):
+            return {k: walk(v, k) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [walk(v, key) for v in obj]
+        if isinstance(obj, str) and key in _TEXT_KEYS:
+            return redact(obj, show)
+        return obj
+
+    return walk(record)
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 

@@ -82,6 +82,8 @@ def test_busiest_window_wraps_midnight():
     hours = np.array([23, 23, 0, 1, 12])
     share, start = bi.busiest_window_share(hours, 3)
     assert share == pytest.approx(4 / 5) and start == 23
+    share, start = bi.busiest_window_share(np.array([1, 2, 3]), 4)  # 0-3 and 1-4 tie
+    assert share == 1.0 and start == 1
 
 
 def test_signals_and_eligibility(seed):

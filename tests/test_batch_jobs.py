@@ -293,3 +293,13 @@ def test_upload_job_to_moto_s3(aws_client, tmp_path):
     assert keys == [f"s3://batch-in/jobs/{job.name}/input/part-0001.jsonl"]
     body = s3.get_object(Bucket="batch-in", Key=f"jobs/{job.name}/input/part-0001.jsonl")
     assert body["Body"].read() == job.files[0].read_bytes()
+
+
+def test_redacted_record_hides_prompt_text_only():
+    rec = bj.records_for_segment(usage_rows(2), PROMPTS).records[1]
+    red = bj.redacted_record(rec, show=False)
+    assert red["recordId"] == rec["recordId"]
+    assert red["modelInput"]["system"][0]["text"] == "[redacted: 23 chars]"
+    assert red["modelInput"]["messages"][0]["content"][0]["text"] == "[redacted: 10 chars]"
+    assert red["modelInput"]["inferenceConfig"] == rec["modelInput"]["inferenceConfig"]
+    assert bj.redacted_record(rec, show=True) == rec

@@ -201,7 +201,8 @@ def busiest_window_share(hours: np.ndarray, width: int) -> tuple[float, int]:
     if counts.sum() == 0:
         return 0.0, 0
     sums = np.array([counts[(np.arange(width) + h) % 24].sum() for h in range(24)])
-    start = int(sums.argmax())
+    best = np.flatnonzero(sums == sums.max())
+    start = int(best[counts[best].argmax()])  # of tied windows, the one opening on traffic
     return float(sums[start] / counts.sum()), start
 
 
@@ -512,6 +513,14 @@ def _prices_used(catalog: Any, usage: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
+def prices_per_million(prices: pd.DataFrame) -> pd.DataFrame:
+    """The prices-used table in USD per 1M tokens (how AWS publishes them), for display."""
+    out = prices.copy()
+    for col in [c for c in out.columns if c.endswith("_per_1k")]:
+        out[col.replace("_per_1k", "_per_1m")] = out.pop(col).astype("float64") * 1000
+    return out
+
+
 def _notes(segs: pd.DataFrame) -> list[str]:
     notes = [
         "Batch jobs return results asynchronously (AWS targets completion within the job "
@@ -788,7 +797,7 @@ def article_token_budgets(catalog: Any, models: list[str] | None = None) -> pd.D
                 {
                     "use_case": case,
                     "model": model,
-                    "usd_per_request": per_req,
+                    "usd_per_1k_requests": per_req * 1000,
                     "input_only_tokens": per_req / rate["input_per_1k"] * 1000,
                     "output_only_tokens": per_req / rate["output_per_1k"] * 1000,
                 }
