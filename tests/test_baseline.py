@@ -1,0 +1,123 @@
+"""The baseline's figures against costs computed independently from truth.json and the sheet."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from bedrock_finops import baseline, models, notebook, reconcile
+from bedrock_finops.pricing import PriceCatalog
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ctx() -> notebook.RunContext:
+    return notebook.open_run("")  # the embedded sample, ingested once and cached
+
+
+@pytest.fixture(scope="module")
+def truth(ctx) -> dict:
+    return json.loads((ctx.run_dir / "truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def frame(ctx) -> pd.DataFrame:
+    return baseline.costed(ctx.usage, ctx.priced)
+
+
+def expected_app_cost(app: dict, catalog: PriceCatalog) -> float:
+    """Truth token totals x the sheet's per-1K rates, by hand."""
+    ref = models.resolve(app["model_id"])
+    rate = catalog.rate(ref.key, app["region"], ref.geo)
+    parts = [
+        ("input_tokens", "input_per_1k"),
+        ("cache_read_tokens", "cache_read_per_1k"),
+        ("cache_write_tokens", "cache_write_5m_per_1k"),
+        ("output_tokens", "output_per_1k"),
+    ]
+    # a model without caching has no cache rates; it also has no cache tokens
+    return sum(app[t] * rate[r] for t, r in parts if app[t]) / 1000
+
+
+def test_spend_by_app_matches_truth_and_sheet(ctx, truth, frame) -> None:
+    by_app = baseline.spend_by(frame, "app")
+    priced_apps = {a: v for a, v in truth["apps"].items() if models.resolve(v["model_id"]).known}
+    assert set(by_app.index) == set(truth["apps"])
+    for name, app in priced_apps.items():
+        assert by_app.loc[name, "requests"] == app["requests"]
+        assert by_app.loc[name, "cost_usd"] == pytest.approx(
+            expected_app_cost(app, ctx.catalog), rel=1e-9
+        ), name
+    total = sum(expected_app_cost(a, ctx.catalog) for a in priced_apps.values())
+    assert baseline.headline(frame, ctx.period)["priced spend, USD"] == pytest.approx(
+        total, abs=0.01
+    )
+
+
+def test_unknown_model_is_unpriced_not_zero(truth, frame) -> None:
+    by_app = baseline.spend_by(frame, "app")
+    unknown_app = truth["faults"]["unknown_model"]["app"]
+    assert pd.isna(by_app.loc[unknown_app, "cost_usd"])
+    assert by_app.loc[unknown_app, "unpriced_requests"] == len(
+        truth["faults"]["unknown_model"]["request_ids"]
+    )
+
+
+def test_spend_by_model_sonnet_sums_its_apps(ctx, truth, frame) -> None:
+    by_model = baseline.spend_by(frame, "model")
+    sonnet_apps = [
+        a
+        for a in truth["apps"].values()
+        if models.resolve(a["model_id"]).key == "anthropic.claude-sonnet-4"
+    ]
+    assert len(sonnet_apps) == 4  # support-chat, doc-summarizer, code-assistant, report-bot
+    expected = sum(expected_app_cost(a, ctx.catalog) for a in sonnet_apps)
+    assert by_model.loc["anthropic.claude-sonnet-4", "cost_usd"] == pytest.approx(expected)
+
+
+def test_data_quality_counts_equal_planted_faults(ctx, truth) -> None:
+    dq = baseline.data_quality(ctx.ingest_report, ctx.priced, ctx.catalog.unpriced(ctx.usage))
+    faults = truth["faults"]
+    assert dq["rows in usage table"] == truth["requests_total"]
+    assert dq["duplicate deliveries dropped"] == truth["duplicates"]["count"]
+    assert dq["quarantined lines"] == len(faults["malformed_lines"]) + len(
+        faults["truncated_files"]
+    )
+    # the unreadable tail of a truncated gzip counts as one line read, and is quarantined
+    assert dq["lines read"] == truth["lines_total"] + len(faults["truncated_files"])
+    assert dq["accounted for"] is True
+    assert dq["unpriced rows"] == len(faults["unknown_model"]["request_ids"])
+    assert dq["unpriced model ids"] == 1
+    assert dq["large bodies not fetched"] == len(faults["large_bodies"])
+    reasons = baseline.quarantine_reasons(ctx.quarantine)["lines"].to_dict()
+    assert reasons == {"invalid JSON": len(faults["malformed_lines"]), "truncated gzip": 1}
+
+
+def test_token_mix_and_hourly_profile_add_up(frame) -> None:
+    mix = baseline.token_mix(frame, "model")
+    assert mix.to_numpy().sum() == pytest.approx(frame["cost_usd"].sum())
+    hourly = baseline.hourly_profile(frame)
+    assert len(hourly) == 24
+    assert hourly.sum() == pytest.approx(frame["cost_usd"].sum())
+    doc = frame[frame["app"] == "doc-summarizer"]
+    assert set(doc["hour"].unique()) <= {1, 2, 3}
+
+
+def test_reconciliation_finds_the_planted_gaps(ctx, frame) -> None:
+    billing = notebook.read_billing(ctx.run_dir)
+    planted = json.loads((ctx.run_dir / "sample_cur_truth.json").read_text())
+    rec = reconcile.reconcile(baseline.log_costs(frame), billing)
+    t = rec.totals
+    assert t["unlogged_usd"] == pytest.approx(planted["unlogged"]["billed_usd"], abs=0.01)
+    private = planted["private_pricing"]
+    assert t["discount_usd"] == pytest.approx(private["billed_usd"] - private["list_usd"], abs=0.01)
+    assert t["excluded_usd"] == pytest.approx(planted["tax_usd"])
+    assert t["log_usd"] == pytest.approx(frame["cost_usd"].sum(), abs=0.01)
+    day_rows = rec.rows[rec.rows["date"].astype(str) == planted["unlogged"]["day"]]
+    sonnet = day_rows[day_rows["model"] == planted["unlogged"]["model"]]
+    assert sonnet["explanation"].iat[0].startswith("unlogged traffic")
+    gaps = baseline.gaps_by_explanation(rec.rows)
+    assert "private pricing / discount" in gaps.index
