@@ -52,8 +52,10 @@ def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
 
 
 def token_mix(frame: pd.DataFrame, key: str = "model") -> pd.DataFrame:
-    """Dollars by token kind (uncached input, cache read, cache write, output) per group."""
-    out = frame.groupby(key, observed=True)[COST_PARTS].sum()
+    """Dollars by token kind (uncached input, cache read, cache write, output) per group.
+
+    Unpriced rows are left out (they are listed in the data-quality report)."""
+    out = frame[frame["priced"]].groupby(key, observed=True)[COST_PARTS].sum()
     out.columns = ["uncached input", "cache read", "cache write", "output"]
     return out.loc[out.sum(axis=1).sort_values(ascending=False).index]
 

@@ -52,6 +52,10 @@ def bar(
     ax.set_ylabel(ylabel)
     if usd:
         usd_axis(ax, "x" if horizontal else "y")
+        if horizontal:
+            ax.set_xlim(left=0)
+        else:
+            ax.set_ylim(bottom=0)
     if horizontal:
         ax.invert_yaxis()
         ax.grid(axis="x", alpha=0.3)
