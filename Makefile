@@ -28,9 +28,12 @@ lint: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/bedrock-finops notebooks refresh --params $(PARAMS)
 
+# Scale runs and side-by-side comparisons (minutes; not part of `make test`). See benchmarks/README.md.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m benchmarks
+	$(BIN)/python benchmarks/sample_scale.py
+	$(BIN)/python benchmarks/ingest.py --records 1000000
+	$(BIN)/python benchmarks/pricing.py
 
 clean-venv:
 	rm -rf $(VENV)
