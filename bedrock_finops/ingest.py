@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -61,6 +61,7 @@ PROMPTS_SCHEMA = pa.schema(
 )
 MODEL_COLUMNS = ("model", "provider", "family", "geo")
 ROW_GROUP_ROWS = 128 * 1024
+CHUNK_FILES = 32  # files per worker task at most
 
 
 class IngestError(RuntimeError):
@@ -133,13 +134,14 @@ class Options:
 
 
 @dataclass
-class UnitResult:
-    name: str
+class ChunkResult:
+    """What a worker hands back for a chunk of units (files, objects, pages of events)."""
+
+    files: int
     batch: pa.RecordBatch | None
     quarantine: list[tuple[str, int, str, str]]
     lines_read: int
     outside_window: int
-    large_bodies_not_fetched: int
     prompts: dict[str, tuple[str, int, str]]
 
 
@@ -156,8 +158,12 @@ def _excerpt(line: bytes) -> str:
     return line[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
 
 
-def process_unit(unit: Unit, opts: Options, client: Any | None = None) -> UnitResult:
-    """Decode one file/object/page of events into a record batch plus quarantine entries."""
+def process_chunk(units: list[Unit], opts: Options, client: Any | None = None) -> ChunkResult:
+    """Decode a chunk of units into one record batch plus quarantine entries.
+
+    Many files per task and one batch per chunk keep the per-file overhead (task pickling,
+    Arrow conversion) small next to the per-record work.
+    """
     cache, keys = _worker_state(opts)
 
     def model_key(raw: str) -> str:
@@ -166,21 +172,46 @@ def process_unit(unit: Unit, opts: Options, client: Any | None = None) -> UnitRe
             key = keys[raw] = models.resolve(raw, opts.profile_map).key or raw
         return key
 
-    decoded = logs.unit_lines(unit, client)
     rows: list[dict[str, Any]] = []
     quarantine: list[tuple[str, int, str, str]] = []
-    lines_read = outside = not_fetched = 0
+    lines_read = outside = 0
+    for unit in units:
+        n, out = _unit_rows(unit, opts, client, model_key, cache, rows, quarantine)
+        lines_read += n
+        outside += out
+    batch = _to_batch(rows) if rows else None
+    prompts = dict(cache.seen)
+    cache.seen.clear()
+    return ChunkResult(len(units), batch, quarantine, lines_read, outside, prompts)
+
+
+def _unit_rows(
+    unit: Unit,
+    opts: Options,
+    client: Any | None,
+    model_key: Any,
+    cache: PromptCache,
+    rows: list[dict[str, Any]],
+    quarantine: list[tuple[str, int, str, str]],
+) -> tuple[int, int]:
+    """Append one unit's rows and quarantine entries; return (lines read, outside window)."""
+    decoded = logs.unit_lines(unit, client)
+    lines_read = outside = 0
+    window = opts.start_ms is not None or opts.end_ms is not None
+    name = unit.name
+    loads = orjson.loads
     for i, line in enumerate(decoded.lines, 1):
-        if not line.strip():
+        try:
+            rec = loads(line)
+        except orjson.JSONDecodeError:
+            if not line.strip():
+                continue  # blank lines are not records
+            lines_read += 1
+            quarantine.append((name, i, "invalid JSON", _excerpt(line)))
             continue
         lines_read += 1
         try:
-            rec = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            quarantine.append((unit.name, i, "invalid JSON", _excerpt(line)))
-            continue
-        try:
-            if (opts.start_ms is not None or opts.end_ms is not None) and isinstance(rec, dict):
+            if window and isinstance(rec, dict):
                 ts = parse_timestamp_ms(rec.get("timestamp"))
                 if (opts.start_ms is not None and ts < opts.start_ms) or (
                     opts.end_ms is not None and ts >= opts.end_ms
@@ -198,21 +229,17 @@ def process_unit(unit: Unit, opts: Options, client: Any | None = None) -> UnitRe
                 cache=cache,
             )
         except BadRecord as exc:
-            quarantine.append((unit.name, i, str(exc), _excerpt(line)))
+            quarantine.append((name, i, str(exc), _excerpt(line)))
             continue
-        row["source_file"] = unit.name
-        not_fetched += row["body_in_s3"]
+        row["source_file"] = name
         rows.append(row)
     if decoded.truncated:
         lines_read += 1
-        quarantine.append((unit.name, len(decoded.lines) + 1, "truncated gzip", ""))
+        quarantine.append((name, len(decoded.lines) + 1, "truncated gzip", ""))
     if decoded.error:
         lines_read += 1
-        quarantine.append((unit.name, len(decoded.lines) + 1, decoded.error, ""))
-    batch = _to_batch(rows) if rows else None
-    prompts = dict(cache.seen)
-    cache.seen.clear()
-    return UnitResult(unit.name, batch, quarantine, lines_read, outside, not_fetched, prompts)
+        quarantine.append((name, len(decoded.lines) + 1, decoded.error, ""))
+    return lines_read, outside
 
 
 def _to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
@@ -301,24 +328,42 @@ def _plan(source: Any, start, end, endpoint_url, region, s3_client, logs_client)
         raise IngestError(str(exc)) from None
 
 
+def _chunked(units: Iterable[Unit], size: int) -> Iterator[list[Unit]]:
+    chunk: list[Unit] = []
+    for unit in units:
+        chunk.append(unit)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _chunk_size(total: int | None, workers: int) -> int:
+    """Files per task: enough to amortise per-task costs, small enough to balance the cores."""
+    if total is None:
+        return 4  # CloudWatch pages already hold up to CW_PAGE_EVENTS events each
+    return max(1, min(CHUNK_FILES, total // (workers * 8) or 1))
+
+
 def _results(
-    units: Iterable[Unit], opts: Options, workers: int, client: Any | None
-) -> Iterator[UnitResult]:
-    """Process units in order; in parallel with a bounded number of results in flight."""
-    units = iter(units)
+    units: Iterable[Unit], opts: Options, workers: int, client: Any | None, chunk: int
+) -> Iterator[ChunkResult]:
+    """Process chunks in order; in parallel with a bounded number of results in flight."""
+    chunks = _chunked(units, chunk)
     if workers <= 1 or client is not None:
-        for unit in units:
-            yield process_unit(unit, opts, client)
+        for part in chunks:
+            yield process_chunk(part, opts, client)
         return
     window = workers * 2
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: list[Future] = []
-        for unit in units:
-            pending.append(pool.submit(process_unit, unit, opts))
+        pending: deque[Future] = deque()
+        for part in chunks:
+            pending.append(pool.submit(process_chunk, part, opts))
             if len(pending) >= window:
-                yield pending.pop(0).result()
-        for fut in pending:
-            yield fut.result()
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 class _Collector:
@@ -339,9 +384,9 @@ class _Collector:
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
 
-    def add(self, res: UnitResult) -> None:
+    def add(self, res: ChunkResult) -> None:
         r = self.report
-        r.files_read += 1
+        r.files_read += res.files
         r.lines_read += res.lines_read
         r.outside_window += res.outside_window
         r.quarantined += len(res.quarantine)
@@ -506,9 +551,10 @@ def ingest_to_folder(
     collector = _Collector(out, profile_map, bedrock_client, report)
     try:
         with Progress(plan.total, progress) as bar:
-            for res in _results(plan.units, opts, n_workers, plan.client):
+            chunk = _chunk_size(plan.total, n_workers)
+            for res in _results(plan.units, opts, n_workers, plan.client, chunk):
                 collector.add(res)
-                bar.update(1, res.lines_read)
+                bar.update(res.files, res.lines_read)
     except SourceError as exc:
         collector.writer.close()
         raise IngestError(str(exc)) from None
