@@ -33,6 +33,8 @@ from typing import Any
 
 import pandas as pd
 
+from bedrock_finops import segments
+
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 PLACEHOLDER_USER_TEXT = "{{user_text not logged: supply the document or question here}}"
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
@@ -200,17 +202,6 @@ class SegmentRecords:
         ]
 
 
-def template_texts(prompts: pd.DataFrame | None) -> dict[str, str]:
-    """``{system_hash: text}`` from prompts.parquet (system prompts only; text may be null)."""
-    if prompts is None or prompts.empty or "text" not in prompts.columns:
-        return {}
-    rows = prompts
-    if "kind" in rows.columns:
-        rows = rows[rows["kind"].astype("string") == "system"]
-    rows = rows.dropna(subset=["text"])
-    return dict(zip(rows["hash"].astype(str), rows["text"].astype(str), strict=True))
-
-
 def records_for_segment(
     rows: pd.DataFrame,
     prompts: pd.DataFrame | None,
@@ -226,7 +217,7 @@ def records_for_segment(
     if rows.empty:
         raise ValueError("no usage rows to export")
     style = style or invocation_type(_mode(rows["operation"]))
-    templates = template_texts(prompts)
+    templates = segments.template_texts(prompts)
     provider = _mode(rows["provider"]) if "provider" in rows.columns else None
     family = _mode(rows["family"]) if "family" in rows.columns else None
     out = SegmentRecords(style=style, records=[], request_ids=[])

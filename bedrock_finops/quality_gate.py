@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import segments as seg_mod
-from bedrock_finops.task_types import system_texts
+from bedrock_finops.segments import template_texts
 
 RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
 DEFAULT_THRESHOLD = 0.9
@@ -133,7 +133,7 @@ def write_eval_sample(
         raise ValueError("per_segment must be at least 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    texts = system_texts(prompts)
+    texts = template_texts(prompts)
     row_seg = seg_mod.row_segments(usage)
     entries = []
     for i, (_, rec) in enumerate(recommended.iterrows()):

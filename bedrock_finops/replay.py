@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops.quality_gate import RESULT_COLUMNS, prompt_parts
-from bedrock_finops.task_types import system_texts
+from bedrock_finops.segments import template_texts
 
 _WORD = re.compile(r"\w+")
 
@@ -88,7 +88,7 @@ def replay_plan(
     max_tokens_default: int = 1024,
 ) -> pd.DataFrame:
     """One row per sampled request: region, both model IDs, and the Converse arguments."""
-    texts = system_texts(prompts)
+    texts = template_texts(prompts)
     by_id = usage.set_index(usage["request_id"].astype(str))
     rows = []
     for seg in manifest["segments"]:

@@ -55,7 +55,7 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
             .fillna(False)
             .astype(bool),
             "hour": usage["timestamp"].dt.hour.astype("int64"),
-            "weekday": usage["timestamp"].dt.dayofweek.astype("int64"),
+            "weekday": usage["timestamp"].dt.day_of_week.astype("int64"),
             "output_shape": usage["output_shape"].astype("string").fillna("unknown"),
             "operation": usage["operation"].astype("string"),
             "identity_arn": usage["identity_arn"].astype("string"),
@@ -108,3 +108,15 @@ def row_segments(usage: pd.DataFrame) -> pd.Series:
         index=usage.index,
         dtype="string",
     )
+
+
+def template_texts(prompts: pd.DataFrame | None) -> dict[str, str]:
+    """``{system_hash: text}`` of the prompt templates in prompts.parquet (system prompts
+    only; empty when the run kept no prompt text)."""
+    if prompts is None or prompts.empty or "text" not in prompts.columns:
+        return {}
+    rows = prompts
+    if "kind" in rows.columns:
+        rows = rows[rows["kind"].astype("string") == "system"]
+    rows = rows.dropna(subset=["text"])
+    return dict(zip(rows["hash"].astype(str), rows["text"].astype(str), strict=True))

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bedrock_finops.segments import template_texts
+
 CLASSIFICATION = "classification"
 EXTRACTION = "extraction"
 SUMMARISATION = "summarisation"
@@ -223,23 +225,12 @@ def infer_one(seg: pd.Series, system_text: str | None) -> dict:
     }
 
 
-def system_texts(prompts: pd.DataFrame | None) -> dict[str, str]:
-    """``{system_hash: text}`` from prompts.parquet (empty when no text was kept)."""
-    if prompts is None or prompts.empty or "text" not in prompts.columns:
-        return {}
-    rows = prompts
-    if "kind" in rows.columns:
-        rows = rows[rows["kind"].astype("string") == "system"]
-    rows = rows.dropna(subset=["text"])
-    return dict(zip(rows["hash"].astype(str), rows["text"].astype(str), strict=True))
-
-
 def infer_task_types(segments: pd.DataFrame, prompts: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per segment: task_type, confidence, score, evidence (signals with values).
 
     ``segments`` is ``segments.summarise(...)``; ``prompts`` is prompts.parquet.
     """
-    texts = system_texts(prompts)
+    texts = template_texts(prompts)
     rows = []
     for _, seg in segments.iterrows():
         result = infer_one(seg, texts.get(str(seg["template"])))

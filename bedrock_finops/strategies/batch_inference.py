@@ -360,7 +360,7 @@ def plan(
         .to_dict(),
     }
     if prompts is not None:
-        texts = bj.template_texts(prompts)
+        texts = seg_mod.template_texts(prompts)
         need = usage["system_hash"].notna() & in_scope
         dq["eligible_requests_without_template_text"] = int(
             (need & ~usage["system_hash"].astype("string").isin(list(texts))).sum()
