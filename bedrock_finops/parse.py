@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from bedrock_finops.parse_features import FeatureCache
 from bedrock_finops.tokens import estimate_tokens
 
 OPERATIONS = {
@@ -32,18 +32,18 @@ OPERATIONS = {
 # ISO-8601 as AWS writes it: date 'T' time, optional fraction, then Z or a +HH:MM offset.
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$")
 _FENCE_RE = re.compile(r"^```[\w+-]*\s*\n(.*?)\n?```\s*$", re.S)
-_CODE_LINE_RE = re.compile(
-    r"(?:[;{}]\s*$|^\s*(?:def |class |import |from \S+ import|return\b|function\b|const |let |"
-    r"var |public |private |#include|SELECT |select |if \(|for \(|while \())"
+# a code-like line: ends with ; { or } (before trailing space), or starts like a statement
+_CODE_ENDINGS = (";", "{", "}")
+_CODE_START_RE = re.compile(
+    r"\s*(?:def |class |import |from \S+ import|return\b|function\b|const |let |"
+    r"var |public |private |#include|SELECT |select |if \(|for \(|while \()"
 )
-_LLAMA_TURN_RE = re.compile(
-    r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\s*(.*?)(?:<\|eot_id\|>|$)", re.S
-)
-_INST_RE = re.compile(r"\[INST\](.*?)\[/INST\]", re.S)
+_LLAMA_HEADER = "<|start_header_id|>"
+_LLAMA_ROLE_RE = re.compile(r"(\w+)<\|end_header_id\|>")
+_LLAMA_EOT = "<|eot_id|>"
 _PUNCT = frozenset("{}[]()<>;:=\"'`|\\/*&^%$#@!?,.")
 
 CODE_SAMPLE_LINES = 40  # output_shape looks at the first lines only
-MIN_REPEATED_LINE_CHARS = 16  # shorter lines (blank, "}", "---", "Answer:") are not waste
 
 
 class BadRecord(ValueError):
@@ -207,9 +207,9 @@ def _prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, l
 
 def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None, list]:
     """Llama 3 header format or Mistral [INST] format -> system and turns; else one turn."""
-    if "<|start_header_id|>" in prompt:
+    if _LLAMA_HEADER in prompt:
         turns = []
-        for role, text in _LLAMA_TURN_RE.findall(prompt):
+        for role, text in _llama_turns(prompt):
             text = text.strip()
             if role == "system":
                 system_text = text
@@ -218,60 +218,45 @@ def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None,
         if turns or system_text:
             return system_text, turns
     if "[INST]" in prompt:
-        insts = [t.strip() for t in _INST_RE.findall(prompt)]
+        insts = [t.strip() for t in _inst_spans(prompt)]
         if insts:
             return system_text, [("user", t) for t in insts]
     return system_text, [("user", prompt)]
 
 
-def _pretty_json_tokens(text: str) -> int:
-    """Tokens spent on indentation/newlines of pretty-printed JSON objects/arrays in ``text``.
+def _llama_turns(prompt: str) -> list[tuple[str, str]]:
+    """``<|start_header_id|>ROLE<|end_header_id|>TEXT<|eot_id|>`` -> [(ROLE, TEXT)].
 
-    A pretty-printed block opens with ``{`` or ``[`` at the end of a line and closes with the
-    matching bracket at the start of a later line, at the opening line's indentation (what
-    ``json.dumps(indent=...)`` and its peers write); each candidate must parse as JSON.
+    TEXT runs to the next ``<|eot_id|>`` or the end of the prompt (string search, not a lazy
+    regex: prompts are long).
     """
-    if "{\n" not in text and "[\n" not in text:
-        return 0
-    total = 0
+    out = []
     pos = 0
-    while True:
-        i_obj = text.find("{\n", pos)
-        i_arr = text.find("[\n", pos)
-        if i_obj < 0 and i_arr < 0:
-            return max(total, 0)
-        start = i_arr if i_obj < 0 or (0 <= i_arr < i_obj) else i_obj
-        line_start = text.rfind("\n", 0, start) + 1
-        line = text[line_start:start]
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        closer = "\n" + indent + ("}" if text[start] == "{" else "]")
-        end = text.find(closer, start)
+    while (i := prompt.find(_LLAMA_HEADER, pos)) >= 0:
+        m = _LLAMA_ROLE_RE.match(prompt, i + len(_LLAMA_HEADER))
+        if m is None:
+            pos = i + 1
+            continue
+        end = prompt.find(_LLAMA_EOT, m.end())
         if end < 0:
-            pos = start + 2
-            continue
-        span = text[start : end + len(closer)]
-        try:
-            obj = orjson.loads(span)
-        except orjson.JSONDecodeError:
-            pos = start + 2
-            continue
-        total += estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
-        pos = end + len(closer)
+            out.append((m.group(1), prompt[m.end() :]))
+            break
+        out.append((m.group(1), prompt[m.end() : end]))
+        pos = end + len(_LLAMA_EOT)
+    return out
 
 
-def _repeated_line_tokens(text: str) -> int:
-    """Tokens of non-trivial lines seen more than once in the prompt (the repeats only)."""
-    lines = text.splitlines()
-    if len(set(lines)) == len(lines):  # the common case, decided at C speed
-        return 0
-    counts = Counter(lines)
-    total = 0
-    for line, k in counts.items():
-        if k > 1:
-            stripped = line.strip()
-            if len(stripped) >= MIN_REPEATED_LINE_CHARS:
-                total += (k - 1) * estimate_tokens(stripped)
-    return total
+def _inst_spans(prompt: str) -> list[str]:
+    """The texts between ``[INST]`` and the next ``[/INST]``."""
+    out = []
+    pos = 0
+    while (i := prompt.find("[INST]", pos)) >= 0:
+        end = prompt.find("[/INST]", i + 6)
+        if end < 0:
+            break
+        out.append(prompt[i + 6 : end])
+        pos = end + 7
+    return out
 
 
 def output_shape(text: str | None) -> str:
@@ -298,10 +283,14 @@ def output_shape(text: str | None) -> str:
             return "label"
     lines = [ln for ln in s.splitlines()[:CODE_SAMPLE_LINES] if ln.strip()]
     if len(lines) >= 2:
-        code_like = sum(1 for ln in lines if _CODE_LINE_RE.search(ln))
+        code_like = sum(1 for ln in lines if _code_like(ln))
         if code_like * 2 >= len(lines):
             return "code"
     return "prose"
+
+
+def _code_like(line: str) -> bool:
+    return line.rstrip().endswith(_CODE_ENDINGS) or _CODE_START_RE.match(line) is not None
 
 
 # ---------------------------------------------------------------------------- output bodies
@@ -419,20 +408,27 @@ def _service_tier(in_body: dict, out_body: Any) -> str:
 
 
 class PromptCache:
-    """Per-worker memo of system prompts and tool specs: hashed and measured once each.
+    """Per-worker memo of prompt components and text features: each computed once.
 
-    ``seen`` collects, for the prompts table, each distinct component's
-    ``hash -> (kind, tokens, text)``.
+    ``seen`` collects, for the prompts table, each distinct system prompt and tool spec's
+    ``hash -> (kind, tokens, text)``. ``features`` holds per-block text features and output
+    shapes. Both memos are bounded, so memory stays flat however many records a worker reads.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int | None = None) -> None:
         self.memo: dict[tuple[str, str], tuple[str, int]] = {}
         self.seen: dict[str, tuple[str, int, str]] = {}
+        self.features = FeatureCache() if max_chars is None else FeatureCache(max_chars)
+        self.memo_chars = 0
 
     def component(self, kind: str, text: str) -> tuple[str, int]:
         key = (kind, text)
         hit = self.memo.get(key)
         if hit is None:
+            self.memo_chars += len(text)
+            if self.memo_chars > self.features.max_chars:
+                self.memo.clear()
+                self.memo_chars = len(text)
             hit = (short_hash(text.encode()), estimate_tokens(text))
             self.memo[key] = hit
             self.seen[hit[0]] = (kind, hit[1], text)
@@ -443,6 +439,7 @@ def body_fields(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     """Everything the usage row derives from the request and response bodies."""
     ttl: list[str] = []
     tools_text, system_text, turns = _prompt_parts(in_body, ttl)
+    features = cache.features
     prefix: list[dict] = []
     chain = b""
     tokens = 0
@@ -458,16 +455,19 @@ def body_fields(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         tokens += system_tokens
         chain = short_hash(chain + b"\x00system\x00" + system_hash.encode()).encode()
         prefix.append({"kind": "system", "hash": chain.decode(), "tokens": tokens})
+    blocks = [features.block(system_text)] if system_text else []
+    texts = []
     user_text = None
     for role, text in turns:
-        tokens += estimate_tokens(text)
+        block = features.block(text)
+        blocks.append(block)
+        texts.append(text)
+        tokens += block.tokens
         chain = short_hash(chain + b"\x00" + role.encode() + b"\x00" + text.encode()).encode()
         prefix.append({"kind": "message", "hash": chain.decode(), "tokens": tokens})
         if role == "user":
             user_text = text
-    prompt_text = "\n".join(t for _, t in turns)
-    if system_text:
-        prompt_text = system_text + "\n" + prompt_text
+    pretty, repeated = features.prompt_features(system_text, texts, blocks)
     out_text, stop, latency, usage = _output_text_and_stop(out_body)
     max_tokens, temperature = _request_params(in_body)
     return {
@@ -477,9 +477,9 @@ def body_fields(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         "tools_hash": tools_hash,
         "system_tokens": system_tokens if system_text is not None else None,
         "user_text": user_text,
-        "output_shape": output_shape(out_text),
-        "pretty_json_tokens": _pretty_json_tokens(prompt_text),
-        "repeated_line_tokens": _repeated_line_tokens(prompt_text),
+        "output_shape": features.shape(out_text, output_shape),
+        "pretty_json_tokens": pretty,
+        "repeated_line_tokens": repeated,
         "stop_reason": stop if isinstance(stop, str) else None,
         "latency_ms": latency,
         "max_tokens": max_tokens,

@@ -1,0 +1,168 @@
+"""Prompt text features, computed once per distinct block of text.
+
+A prompt is a few blocks (system prompt, tool spec, one text per message) joined by newlines.
+System prompts, tool specs and retrieved-context messages repeat across thousands of records,
+so each block's features (tokens, pretty-printed JSON, lines) are computed once and looked up
+by the block's text afterwards; a record's features are then added up from its blocks.
+
+Adding up is exact when no pretty-printed JSON span and no repeated line crosses a block
+boundary; :meth:`FeatureCache.prompt_features` checks that and otherwise falls back to the
+straightforward computation on the joined text (``reference_prompt_features``), so the result
+is always the same as the reference.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import NamedTuple
+
+import orjson
+
+from bedrock_finops.tokens import estimate_tokens
+
+MIN_REPEATED_LINE_CHARS = 16  # shorter lines (blank, "}", "---", "Answer:") are not waste
+MAX_CACHE_CHARS = 1 << 24  # text held by one worker's caches before they are cleared
+
+
+class Block(NamedTuple):
+    tokens: int
+    pretty: int  # sum over the block's pretty-printed JSON spans (before clamping at 0)
+    pretty_alone: bool  # every span opener closes inside the block: it adds up on its own
+    lines: set[str]
+    repeated: int  # repeated-line tokens within the block
+
+
+def pretty_scan(text: str) -> tuple[int, bool]:
+    """(tokens of pretty-printing whitespace, every opener found its closer in ``text``).
+
+    A pretty-printed block opens with ``{`` or ``[`` at the end of a line and closes with the
+    matching bracket at the start of a later line, at the opening line's indentation (what
+    ``json.dumps(indent=...)`` and its peers write); each candidate must parse as JSON.
+    """
+    alone = not text.endswith(("{", "["))  # joined to a "\n", it would open a span
+    if "{\n" not in text and "[\n" not in text:
+        return 0, alone
+    total = 0
+    pos = 0
+    while True:
+        i_obj = text.find("{\n", pos)
+        i_arr = text.find("[\n", pos)
+        if i_obj < 0 and i_arr < 0:
+            return total, alone
+        start = i_arr if i_obj < 0 or (0 <= i_arr < i_obj) else i_obj
+        line_start = text.rfind("\n", 0, start) + 1
+        line = text[line_start:start]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        closer = "\n" + indent + ("}" if text[start] == "{" else "]")
+        end = text.find(closer, start)
+        if end < 0:
+            alone = False  # in a longer prompt, a later block might close it
+            pos = start + 2
+            continue
+        span = text[start : end + len(closer)]
+        try:
+            obj = orjson.loads(span)
+        except orjson.JSONDecodeError:
+            pos = start + 2
+            continue
+        total += estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
+        pos = end + len(closer)
+
+
+def pretty_json_tokens(text: str) -> int:
+    """Tokens spent on indentation/newlines of pretty-printed JSON objects/arrays in ``text``."""
+    return max(pretty_scan(text)[0], 0)
+
+
+def _repeated(lines: list[str], distinct: set[str]) -> int:
+    if len(distinct) == len(lines):  # the common case, decided at C speed
+        return 0
+    total = 0
+    for line, k in Counter(lines).items():
+        if k > 1:
+            stripped = line.strip()
+            if len(stripped) >= MIN_REPEATED_LINE_CHARS:
+                total += (k - 1) * estimate_tokens(stripped)
+    return total
+
+
+def repeated_line_tokens(text: str) -> int:
+    """Tokens of non-trivial lines seen more than once in the prompt (the repeats only)."""
+    lines = text.splitlines()
+    return _repeated(lines, set(lines))
+
+
+def reference_prompt_features(system_text: str | None, texts: list[str]) -> tuple[int, int]:
+    """(pretty_json_tokens, repeated_line_tokens) of the whole prompt, computed directly."""
+    prompt_text = "\n".join(texts)
+    if system_text:
+        prompt_text = system_text + "\n" + prompt_text
+    return pretty_json_tokens(prompt_text), repeated_line_tokens(prompt_text)
+
+
+def _nontrivial(line: str) -> bool:
+    return len(line) >= MIN_REPEATED_LINE_CHARS and len(line.strip()) >= MIN_REPEATED_LINE_CHARS
+
+
+class FeatureCache:
+    """Bounded memo of block features and output shapes, keyed by the text itself."""
+
+    def __init__(self, max_chars: int = MAX_CACHE_CHARS) -> None:
+        self.blocks: dict[str, Block] = {}
+        self.shapes: dict[str, str] = {}
+        self.chars = 0
+        self.max_chars = max_chars
+
+    def _room(self, n: int) -> None:
+        self.chars += n
+        if self.chars > self.max_chars:  # memory stays flat however many records pass
+            self.blocks.clear()
+            self.shapes.clear()
+            self.chars = n
+
+    def block(self, text: str) -> Block:
+        hit = self.blocks.get(text)
+        if hit is None:
+            self._room(len(text))
+            lines = text.splitlines()
+            distinct = set(lines)
+            total, alone = pretty_scan(text)
+            hit = Block(estimate_tokens(text), total, alone, distinct, _repeated(lines, distinct))
+            self.blocks[text] = hit
+        return hit
+
+    def shape(self, text: str | None, compute) -> str:
+        if text is None:
+            return "unknown"
+        hit = self.shapes.get(text)
+        if hit is None:
+            self._room(len(text))
+            hit = self.shapes[text] = compute(text)
+        return hit
+
+    def prompt_features(
+        self, system_text: str | None, texts: list[str], blocks: list[Block]
+    ) -> tuple[int, int]:
+        """(pretty_json_tokens, repeated_line_tokens) of ``system_text`` + ``texts`` joined.
+
+        ``blocks`` are the features of the joined parts, in order (system first when truthy).
+        """
+        if len(blocks) == 1 and (not system_text or not texts):
+            b = blocks[0]
+            if not system_text or b.pretty_alone:  # a lone system text gets a trailing "\n"
+                return max(b.pretty, 0), b.repeated
+        pretty = 0
+        repeated = 0
+        for b in blocks:
+            if not b.pretty_alone:
+                return reference_prompt_features(system_text, texts)
+            pretty += b.pretty
+            repeated += b.repeated
+        for i in range(1, len(blocks)):
+            lines = blocks[i].lines
+            for prev in blocks[:i]:
+                if not lines.isdisjoint(prev.lines) and any(
+                    _nontrivial(x) for x in lines & prev.lines
+                ):
+                    return reference_prompt_features(system_text, texts)
+        return max(pretty, 0), repeated
