@@ -296,6 +296,13 @@ def _code_like(line: str) -> bool:
 # ---------------------------------------------------------------------------- output bodies
 
 
+# keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy)
+_OTHER_CHUNK_KEYS = frozenset(
+    ("type", "generation", "outputText", "completion", "stop_reason", "completionReason")
+    + ("outputs", "choices")
+)
+
+
 def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, dict | None]:
     """Streamed chunks -> (text, stop reason, latency if a metadata chunk has it, usage)."""
     texts: list[str] = []
@@ -315,6 +322,8 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
             meta = ch["metadata"] or {}
             usage = meta.get("usage") or usage
             latency = _num((meta.get("metrics") or {}).get("latencyMs"))
+        if _OTHER_CHUNK_KEYS.isdisjoint(ch):  # a Converse stream event: nothing more to read
+            continue
         ctype = ch.get("type")
         if ctype == "content_block_delta":  # Anthropic messages stream
             delta = ch.get("delta") or {}
