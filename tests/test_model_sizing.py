@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from test_model_sizing_helpers import make_usage, prompts_frame
+from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms

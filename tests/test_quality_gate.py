@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
-from test_model_sizing_helpers import make_usage, prompts_frame
+from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops import cli, quality_gate, replay, schema
 from bedrock_finops.pricing import PriceCatalog

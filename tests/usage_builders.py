@@ -1,4 +1,4 @@
-"""Hand-built usage tables for the model sizing and quality gate tests (no tests here)."""
+"""Hand-built usage tables for unit tests: rows from group specs, in the canonical schema."""
 
 from __future__ import annotations
 
