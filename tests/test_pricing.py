@@ -75,6 +75,17 @@ def test_haiku_is_94_67_pct_cheaper_than_opus_on_the_same_tokens(seed):
     assert round(100 * (1 - haiku / opus), 2) == 94.67
 
 
+def test_haiku_vs_sonnet_is_3_75x_not_the_articles_5x(seed):
+    # The article's FAQ: "use Haiku (5x cheaper)" than Sonnet. Its own table: 0.003/0.0008 and
+    # 0.015/0.004 are both 3.75, i.e. Haiku is 73.3% cheaper, not 80%.
+    u = usage(1, model=SONNET4, input_tokens=1000, output_tokens=1000)
+    sonnet = seed.price(u)["cost_usd"].iloc[0]  # 0.003 + 0.015 = 0.018
+    haiku = seed.price(u, model=HAIKU35)["cost_usd"].iloc[0]  # 0.0048
+    assert sonnet == pytest.approx(0.018)
+    assert sonnet / haiku == pytest.approx(3.75)
+    assert round(100 * (1 - haiku / sonnet), 1) == 73.3
+
+
 def test_classification_1m_docs_on_haiku_800_on_demand_400_batch(seed):
     # 1M docs x 1,000 input tokens x 0.0008/1K = $800; batch 0.0004/1K = $400 (no output tokens)
     u = usage(1_000_000, model=HAIKU35, input_tokens=1000)
