@@ -111,7 +111,8 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
             for name in (*INGEST_FILES, "truth.json"):
                 if (cached / name).exists():
                     shutil.copy2(cached / name, run_dir / name)
-            return json.loads((run_dir / "ingest_report.json").read_text())
+            report = json.loads((run_dir / "ingest_report.json").read_text())
+            return {**report, "reused_from_cache": str(cached)}
         from bedrock_finops import sample
 
         work = run_dir / ".sample"
@@ -263,6 +264,8 @@ def run(
     report = ingest_for_run(params.run, run_dir, progress=sys.stderr.isatty())
     manifest["ingest"] = report
     manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
+    if report.get("reused_from_cache"):
+        log(f"reused the embedded sample ingested earlier ({report['reused_from_cache']})")
     log(
         f"ingested {report.get('rows', 0):,} rows ({report.get('quarantined', 0):,} quarantined, "
         f"{report.get('duplicates', 0):,} duplicate deliveries) "
