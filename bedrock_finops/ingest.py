@@ -24,7 +24,6 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bedrock_finops import models
-from bedrock_finops.parse import BadRecord, PromptCache, parse_timestamp_ms, record_row
+from bedrock_finops.parse import (
+    MODEL_COLUMNS,
+    ROW_COLUMNS,
+    BadRecord,
+    PromptCache,
+    fast_row,
+    fast_timestamp_ms,
+    parse_timestamp_ms,
+    record_row,
+    row_values,
+)
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import USAGE_SCHEMA, from_arrow
 from bedrock_finops.sources import invocation_logs as logs
@@ -60,7 +69,6 @@ PROMPTS_SCHEMA = pa.schema(
         ("first_seen", pa.timestamp("ms", tz="UTC")),
     ]
 )
-MODEL_COLUMNS = ("model", "provider", "family", "geo")
 ROW_GROUP_ROWS = 128 * 1024
 CHUNK_FILES = 32  # files per worker task at most
 
@@ -173,7 +181,7 @@ def process_chunk(units: list[Unit], opts: Options, client: Any | None = None) -
             key = keys[raw] = models.resolve(raw, opts.profile_map).key or raw
         return key
 
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple] = []
     quarantine: list[tuple[str, int, str, str]] = []
     lines_read = outside = 0
     for unit in units:
@@ -192,7 +200,7 @@ def _unit_rows(
     client: Any | None,
     model_key: Any,
     cache: PromptCache,
-    rows: list[dict[str, Any]],
+    rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
 ) -> tuple[int, int]:
     """Append one unit's rows and quarantine entries; return (lines read, outside window)."""
@@ -201,6 +209,14 @@ def _unit_rows(
     window = opts.start_ms is not None or opts.end_ms is not None
     name = unit.name
     loads = orjson.loads
+    start_ms, end_ms, fetch = opts.start_ms, opts.end_ms, opts.fetch_large_bodies
+    kw = {
+        "app_key": opts.app_key,
+        "identity_app_map": opts.identity_app_map,
+        "model_key": model_key,
+        "cache": cache,
+    }
+    append = rows.append
     for i, line in enumerate(decoded.lines, 1):
         try:
             rec = loads(line)
@@ -211,29 +227,30 @@ def _unit_rows(
             quarantine.append((name, i, "invalid JSON", _excerpt(line)))
             continue
         lines_read += 1
-        try:
-            if window and isinstance(rec, dict):
-                ts = parse_timestamp_ms(rec.get("timestamp"))
-                if (opts.start_ms is not None and ts < opts.start_ms) or (
-                    opts.end_ms is not None and ts >= opts.end_ms
-                ):
-                    lines_read -= 1
-                    outside += 1
-                    continue
-            if opts.fetch_large_bodies:
-                _fetch_bodies(rec, opts, client)
-            row = record_row(
-                rec,
-                app_key=opts.app_key,
-                identity_app_map=opts.identity_app_map,
-                model_key=model_key,
-                cache=cache,
-            )
-        except BadRecord as exc:
-            quarantine.append((name, i, str(exc), _excerpt(line)))
-            continue
-        row["source_file"] = name
-        rows.append(row)
+        if window and isinstance(rec, dict):
+            value = rec.get("timestamp")
+            ts = fast_timestamp_ms(value, cache.hours)
+            try:
+                ts = parse_timestamp_ms(value) if ts is None else ts
+            except BadRecord as exc:
+                quarantine.append((name, i, str(exc), _excerpt(line)))
+                continue
+            if (start_ms is not None and ts < start_ms) or (end_ms is not None and ts >= end_ms):
+                lines_read -= 1
+                outside += 1
+                continue
+        if fetch:
+            _fetch_bodies(rec, opts, client)
+        row = fast_row(rec, name, **kw)
+        if row is None:
+            try:
+                full = record_row(rec, **kw)
+            except BadRecord as exc:
+                quarantine.append((name, i, str(exc), _excerpt(line)))
+                continue
+            full["source_file"] = name
+            row = row_values(full)
+        append(row)
     if decoded.truncated:
         lines_read += 1
         quarantine.append((name, len(decoded.lines) + 1, "truncated gzip", ""))
@@ -243,16 +260,19 @@ def _unit_rows(
     return lines_read, outside
 
 
-_ROW_VALUES = itemgetter(*USAGE_SCHEMA.names)
-_MODEL_NULLS = dict.fromkeys(MODEL_COLUMNS)  # set by the parent, once per model ID
+_ROW_FIELDS = [USAGE_SCHEMA.field(name) for name in ROW_COLUMNS]
 
 
-def _to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
-    """Rows -> one Arrow batch, column by column (transposed at C speed)."""
-    for row in rows:
-        row.update(_MODEL_NULLS)
-    columns = zip(*map(_ROW_VALUES, rows), strict=True)
-    arrays = [pa.array(col, type=f.type) for col, f in zip(columns, USAGE_SCHEMA, strict=True)]
+def _to_batch(rows: list[tuple]) -> pa.RecordBatch:
+    """Row tuples -> one Arrow batch, column by column (transposed at C speed).
+
+    The model columns stay null here: the parent resolves each model ID once.
+    """
+    columns = dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True))
+    arrays = [
+        pa.array(columns[f.name], type=f.type) if f.name in columns else pa.nulls(len(rows), f.type)
+        for f in USAGE_SCHEMA
+    ]
     return pa.RecordBatch.from_arrays(arrays, schema=USAGE_SCHEMA)
 
 
@@ -403,12 +423,10 @@ class _Collector:
             self.prompt_text.setdefault(h, v)
         if res.batch is None:
             return
-        batch = self._dedupe(res.batch)
-        if batch.num_rows == 0:
-            return
-        r.rows += batch.num_rows
-        self.pending.append(batch)
-        self.pending_rows += batch.num_rows
+        for batch in self._dedupe(res.batch):
+            r.rows += batch.num_rows
+            self.pending.append(batch)
+            self.pending_rows += batch.num_rows
         if self.pending_rows >= ROW_GROUP_ROWS:
             self._flush()
 
@@ -422,20 +440,31 @@ class _Collector:
         self.writer.write_table(table, ROW_GROUP_ROWS)
         self.pending, self.pending_rows = [], 0
 
-    def _dedupe(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def _dedupe(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
+        """The batch without requestIds seen before (first delivery wins), as slices.
+
+        Most batches hold no duplicate: that is decided with set operations at C speed, and a
+        batch with duplicates is cut into zero-copy slices around them rather than filtered.
+        """
+        ids = batch.column(0).to_pylist()
         seen = self.seen
-        keep = []
-        for rid in batch.column(0).to_pylist():
+        fresh = set(ids)
+        if len(fresh) == len(ids) and seen.isdisjoint(fresh):
+            seen.update(fresh)
+            return [batch]
+        parts = []
+        start = 0
+        for i, rid in enumerate(ids):
             if rid in seen:
-                keep.append(False)
+                if i > start:
+                    parts.append(batch.slice(start, i - start))
+                start = i + 1
+                self.report.duplicates += 1
             else:
                 seen.add(rid)
-                keep.append(True)
-        dups = len(keep) - sum(keep)
-        if dups:
-            self.report.duplicates += dups
-            batch = batch.filter(pa.array(keep))
-        return batch
+        if len(ids) > start:
+            parts.append(batch.slice(start))
+        return parts
 
     def _with_models(self, table: pa.Table) -> pa.Table:
         raws = table["model_id_raw"]

@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import orjson
 
-from bedrock_finops.parse_features import FeatureCache
+from bedrock_finops.parse_features import Block, FeatureCache
+from bedrock_finops.schema import USAGE_SCHEMA
 from bedrock_finops.tokens import estimate_tokens
 
 OPERATIONS = {
@@ -37,6 +39,10 @@ _CODE_ENDINGS = (";", "{", "}")
 _CODE_START_RE = re.compile(
     r"\s*(?:def |class |import |from \S+ import|return\b|function\b|const |let |"
     r"var |public |private |#include|SELECT |select |if \(|for \(|while \()"
+)
+# the same starts after any line boundary str.splitlines knows: no match, no code-like start
+_CODE_START_ANY_RE = re.compile(
+    r"(?:^|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])" + _CODE_START_RE.pattern, re.M
 )
 _LLAMA_HEADER = "<|start_header_id|>"
 _LLAMA_ROLE_RE = re.compile(r"(\w+)<\|end_header_id\|>")
@@ -281,6 +287,8 @@ def output_shape(text: str | None) -> str:
         punct = sum(c in _PUNCT for c in s)
         if punct <= max(1, len(s) // 10):
             return "label"
+    if ";" not in s and "{" not in s and "}" not in s and not _CODE_START_ANY_RE.search(s):
+        return "prose"  # no line can look like code: skip the line by line check
     lines = [ln for ln in s.splitlines()[:CODE_SAMPLE_LINES] if ln.strip()]
     if len(lines) >= 2:
         code_like = sum(1 for ln in lines if _code_like(ln))
@@ -429,6 +437,9 @@ class PromptCache:
         self.seen: dict[str, tuple[str, int, str]] = {}
         self.features = FeatureCache() if max_chars is None else FeatureCache(max_chars)
         self.memo_chars = 0
+        self.heads: dict[tuple[str | None, str | None], Any] = {}  # fast path: prompt starts
+        self.apps: dict[str, str | None] = {}  # fast path: identity ARN -> app
+        self.hours: dict[str, int] = {}  # fast path: "YYYY-MM-DDTHH" -> epoch seconds
 
     def component(self, kind: str, text: str) -> tuple[str, int]:
         key = (kind, text)
@@ -437,6 +448,7 @@ class PromptCache:
             self.memo_chars += len(text)
             if self.memo_chars > self.features.max_chars:
                 self.memo.clear()
+                self.heads.clear()
                 self.memo_chars = len(text)
             hit = (short_hash(text.encode()), estimate_tokens(text))
             self.memo[key] = hit
@@ -536,7 +548,7 @@ def record_row(
     if not isinstance(request_id, str) or not request_id:
         raise BadRecord("missing requestId")
     operation = rec.get("operation")
-    if operation not in OPERATIONS:
+    if not isinstance(operation, str) or operation not in OPERATIONS:
         raise BadRecord("unknown operation" if operation else "missing operation")
     model_raw = rec.get("modelId")
     if not isinstance(model_raw, str) or not model_raw:
@@ -614,3 +626,286 @@ def _str(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return str(value)
+
+
+# ---------------------------------------------------------------------------- the fast path
+#
+# ``fast_row`` gives, for the well-formed records that make up nearly all of a log, the same
+# values as ``record_row`` (pinned by tests), as one tuple in ROW_COLUMNS order and without a
+# row dict. It returns None for anything unusual (odd types, negative counts, bodies in S3,
+# other timestamp forms); the caller then runs ``record_row``, which gives the row or the
+# quarantine reason.
+
+MODEL_COLUMNS = ("model", "provider", "family", "geo")  # filled in by the parent
+ROW_COLUMNS = tuple(n for n in USAGE_SCHEMA.names if n not in MODEL_COLUMNS)
+_ROW_VALUES = itemgetter(*ROW_COLUMNS)
+
+
+def row_values(row: dict[str, Any]) -> tuple:
+    """A ``record_row`` dict (plus ``source_file``) -> the ``fast_row`` tuple."""
+    prefix = row["prefix_hashes"]
+    if prefix is not None:
+        row["prefix_hashes"] = [(p["kind"], p["hash"], p["tokens"]) for p in prefix]
+    return _ROW_VALUES(row)
+
+
+_ROLE_BYTES = {"user": b"user", "assistant": b"assistant"}
+_MAX_MEMO_ENTRIES = 1 << 16
+
+
+def fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` -> epoch ms, as :func:`parse_timestamp_ms` computes it.
+
+    The date and hour are parsed once per distinct hour (``hours`` memo), minutes and seconds
+    by slicing; the result repeats ``parse_timestamp_ms``'s float arithmetic exactly
+    (microseconds / 1e6 * 1000, truncated). None for any other form: the caller falls back
+    to the full parser.
+    """
+    if (
+        type(value) is not str
+        or len(value) != 24
+        or value[23] != "Z"
+        or value[19] != "."
+        or value[16] != ":"
+        or value[13] != ":"
+    ):
+        return None
+    digits = value[14:16] + value[17:19] + value[20:23]
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    minute = int(digits[:2])
+    second = int(digits[2:4])
+    if minute > 59 or second > 59:
+        return None
+    head = value[:13]
+    hour = hours.get(head)
+    if hour is None:
+        text = head + ":00:00Z"
+        if not _TS_RE.match(text):
+            return None
+        try:
+            hour = parse_timestamp_ms(text) // 1000
+        except BadRecord:
+            return None
+        if len(hours) >= _MAX_MEMO_ENTRIES:
+            hours.clear()
+        hours[head] = hour
+    us = (hour + minute * 60 + second) * 1_000_000 + int(digits[4:]) * 1000
+    return int(us / 1_000_000 * 1000)
+
+
+class _Head(NamedTuple):
+    """The cached start of a prompt: tools and system blocks, their hashes and tokens."""
+
+    prefix: tuple[tuple[str, str, int], ...]
+    chain: bytes
+    tokens: int
+    tools_hash: str | None
+    system_hash: str | None
+    system_tokens: int | None
+    blocks: tuple[Block, ...]
+
+
+def _head(cache: PromptCache, tools_text: str | None, system_text: str | None) -> _Head:
+    key = (tools_text, system_text)
+    hit = cache.heads.get(key)
+    if hit is not None:
+        return hit
+    prefix = []
+    chain = b""
+    tokens = 0
+    tools_hash = system_hash = None
+    system_tokens = 0
+    if tools_text is not None:
+        tools_hash, t = cache.component("tools", tools_text)
+        tokens += t
+        chain = short_hash(b"tools\x00" + tools_hash.encode()).encode()
+        prefix.append(("tools", chain.decode(), tokens))
+    if system_text is not None:
+        system_hash, system_tokens = cache.component("system", system_text)
+        tokens += system_tokens
+        chain = short_hash(chain + b"\x00system\x00" + system_hash.encode()).encode()
+        prefix.append(("system", chain.decode(), tokens))
+    blocks = (cache.features.block(system_text),) if system_text else ()
+    hit = _Head(
+        tuple(prefix),
+        chain,
+        tokens,
+        tools_hash,
+        system_hash,
+        system_tokens if system_text is not None else None,
+        blocks,
+    )
+    if len(cache.heads) >= _MAX_MEMO_ENTRIES:
+        cache.heads.clear()
+    cache.heads[key] = hit
+    return hit
+
+
+def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> tuple:
+    """What :func:`body_fields` gives, as a tuple (see the unpacking in :func:`fast_row`)."""
+    ttl: list[str] = []
+    tools_text, system_text, turns = _prompt_parts(in_body, ttl)
+    head = _head(cache, tools_text, system_text)
+    block_of = cache.features.block
+    prefix = list(head.prefix)
+    chain = head.chain
+    tokens = head.tokens
+    blocks = list(head.blocks)
+    texts = []
+    user_text = None
+    for role, text in turns:
+        block = block_of(text)
+        blocks.append(block)
+        texts.append(text)
+        tokens += block.tokens
+        role_bytes = _ROLE_BYTES.get(role) or role.encode()
+        chain = short_hash(b"".join((chain, b"\x00", role_bytes, b"\x00", text.encode()))).encode()
+        prefix.append(("message", chain.decode(), tokens))
+        if role == "user":
+            user_text = text
+    pretty, repeated = cache.features.prompt_features(system_text, texts, blocks)
+    out_text, stop, latency, usage = _output_text_and_stop(out_body)
+    max_tokens, temperature = _request_params(in_body)
+    return (
+        _service_tier(in_body, out_body),
+        "1h" if ttl else "5m",
+        latency,
+        stop if isinstance(stop, str) else None,
+        max_tokens,
+        temperature,
+        short_hash(model_key.encode() + b"\x00" + canonical(in_body)),
+        prefix,
+        head.system_hash,
+        head.tools_hash,
+        head.system_tokens,
+        user_text,
+        cache.features.shape(out_text, output_shape),
+        pretty,
+        repeated,
+        usage,
+    )
+
+
+def _fast_count(section: dict, name: str) -> int | None | bool:
+    """An optional token count: the int, None when absent, False when odd (fall back)."""
+    value = section.get(name)
+    if value is None or (type(value) is int and value >= 0):
+        return value
+    return False
+
+
+def _fast_app(cache: PromptCache, arn: str, identity_app_map: dict[str, str] | None) -> str | None:
+    """``record_row``'s app for a record without the app key in its metadata (memoised)."""
+    hit = cache.apps.get(arn, False)
+    if hit is False:
+        app = None
+        if identity_app_map:
+            role = app_from_identity(arn)
+            app = identity_app_map.get(arn) or identity_app_map.get(role or "")
+        if not app:
+            app = app_from_identity(arn)
+        hit = _str(app)
+        if len(cache.apps) >= _MAX_MEMO_ENTRIES:
+            cache.apps.clear()
+        cache.apps[arn] = hit
+    return hit
+
+
+def fast_row(
+    rec: Any,
+    source: str,
+    *,
+    app_key: str,
+    identity_app_map: dict[str, str] | None,
+    model_key: Any,
+    cache: PromptCache,
+) -> tuple | None:
+    """``record_row`` (plus ``source_file``) as a ROW_COLUMNS tuple; None: use record_row."""
+    if type(rec) is not dict:
+        return None
+    get = rec.get
+    request_id = get("requestId")
+    operation = get("operation")
+    model_raw = get("modelId")
+    inp = get("input")
+    out = get("output")
+    if (
+        type(request_id) is not str
+        or not request_id
+        or type(operation) is not str
+        or operation not in OPERATIONS
+        or type(model_raw) is not str
+        or not model_raw
+        or type(inp) is not dict
+        or type(out) is not dict
+    ):
+        return None
+    ts = fast_timestamp_ms(get("timestamp"), cache.hours)
+    in_body = inp.get("inputBodyJson")
+    if ts is None or type(in_body) is not dict:
+        return None
+    input_tokens = inp.get("inputTokenCount")
+    output_tokens = out.get("outputTokenCount")
+    if type(input_tokens) is not int or input_tokens < 0:
+        return None
+    if type(output_tokens) is not int or output_tokens < 0:
+        return None
+    cache_read = _fast_count(inp, "cacheReadInputTokenCount")
+    cache_write = _fast_count(inp, "cacheWriteInputTokenCount")
+    if cache_read is False or cache_write is False:
+        return None
+    (
+        tier, ttl, latency, stop, max_tokens, temperature, request_hash, prefix, system_hash,
+        tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
+    ) = body_values(model_key(model_raw), in_body, out.get("outputBodyJson"), cache)  # fmt: skip
+    if type(usage) is dict:
+        if cache_read is None:
+            cache_read = _fast_count(usage, "cacheReadInputTokens")
+        if cache_write is None:
+            cache_write = _fast_count(usage, "cacheWriteInputTokens")
+        if cache_read is False or cache_write is False:
+            return None
+    identity = get("identity")
+    arn = identity.get("arn") if type(identity) is dict else None
+    if arn is not None and type(arn) is not str:
+        return None
+    metadata = get("requestMetadata")
+    if type(metadata) is not dict or not metadata:
+        metadata = None
+    app = metadata.get(app_key) if metadata else None
+    app = _fast_app(cache, arn, identity_app_map) if not app and arn else _str(app)
+    return (
+        request_id,
+        ts,
+        _str(get("accountId")),
+        _str(get("region")),
+        _str(get("inferenceRegion")),
+        operation,
+        OPERATIONS[operation],
+        model_raw,
+        tier,
+        arn,
+        app,
+        input_tokens,
+        cache_read or 0,
+        cache_write or 0,
+        ttl,
+        output_tokens,
+        latency,
+        stop,
+        max_tokens,
+        temperature,
+        request_hash,
+        prefix,
+        system_hash,
+        tools_hash,
+        system_tokens,
+        user_text,
+        shape,
+        pretty,
+        repeated,
+        False,
+        canonical(metadata).decode() if metadata else None,
+        source,
+    )

@@ -7,6 +7,7 @@ are pinned against plain reference computations on hand-written prompts and reco
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import orjson
 import pytest
@@ -18,6 +19,7 @@ from bedrock_finops.parse_features import (
     reference_prompt_features,
     repeated_line_tokens,
 )
+from bedrock_finops.sources import invocation_logs as logs
 
 PRETTY = '{\n  "a": 1,\n  "b": [\n    1,\n    2\n  ]\n}'
 LINE = "Always answer in the customer's language."  # 41 chars: 11 tokens
@@ -173,3 +175,148 @@ def test_rows_do_not_depend_on_cache_state():
     assert first[0]["output_shape"] == "code"
     assert first[2]["cache_read_tokens"] == 4
     assert first[2]["stop_reason"] == "end_turn"
+
+
+# ---------------------------------------------------------------------------- the fast row path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "logs"
+
+
+def _lines(root: Path, limit: int | None = None) -> list[bytes]:
+    out: list[bytes] = []
+    for unit in logs.list_local(root, None, None).units[:limit]:
+        out.extend(logs.unit_lines(unit).lines)
+    return out
+
+
+def _both(rec, cache_fast, cache_ref, identity_app_map=None):
+    kw = {"app_key": "app", "identity_app_map": identity_app_map, "model_key": lambda r: r}
+    fast = parse.fast_row(orjson.loads(orjson.dumps(rec)), "f", cache=cache_fast, **kw)
+    try:
+        row = parse.record_row(rec, cache=cache_ref, **kw)
+    except parse.BadRecord:
+        return fast, None
+    row["source_file"] = "f"
+    return fast, parse.row_values(row)
+
+
+def _check_lines(lines: list[bytes], identity_app_map=None) -> tuple[int, int]:
+    fast_cache, ref_cache = parse.PromptCache(), parse.PromptCache()
+    n_fast = n_rows = 0
+    for line in lines:
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        fast, ref = _both(rec, fast_cache, ref_cache, identity_app_map)
+        if fast is not None:
+            assert ref is not None, rec  # the fast path never keeps a record the reference drops
+            assert fast == ref
+            n_fast += 1
+        n_rows += ref is not None
+    return n_fast, n_rows
+
+
+def test_fast_rows_equal_reference_rows_on_the_sample(sample_dir):
+    n_fast, n_rows = _check_lines(_lines(sample_dir / "logs", 400))
+    assert n_rows > 3000
+    assert n_fast >= 0.95 * n_rows  # only large bodies and odd records take the long way
+
+
+def test_fast_rows_equal_reference_rows_on_fixtures():
+    lines = _lines(FIXTURES / "good")
+    n_fast, n_rows = _check_lines(lines)
+    assert n_fast > 0
+    _check_lines(lines, identity_app_map={"app-a": "mapped"})
+
+
+ODD_RECORDS = [
+    {"input": {"inputTokenCount": 5.0}},  # integral float: the reference converts it
+    {"input": {"inputTokenCount": -1}},
+    {"input": {"inputTokenCount": True}},
+    {"input": {"cacheReadInputTokenCount": "3"}},
+    {"output": {"outputBodyJson": {"usage": {"cacheReadInputTokens": 2.0}}}},
+    {"timestamp": "2026-10-01T00:00:50Z"},
+    {"timestamp": "2026-10-01T00:00:50.803+02:00"},
+    {"timestamp": "2026-10-01T00:61:50.803Z"},
+    {"timestamp": "2026-13-01T00:00:50.803Z"},
+    {"timestamp": "2026-10-01T00:00:5٣.803Z"},  # a non-ASCII digit
+    {"identity": {"arn": 7}, "requestMetadata": {"app": "a"}},
+    {"requestMetadata": {"app": ""}, "identity": None},
+    {"operation": ["Converse"]},
+]
+
+
+@pytest.mark.parametrize("patch", ODD_RECORDS)
+def test_odd_records_take_the_reference_path_or_agree(patch):
+    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(rec.get(key), dict):
+            for k, v in value.items():
+                if isinstance(v, dict) and isinstance(rec[key].get(k), dict):
+                    rec[key][k].update(v)
+                else:
+                    rec[key][k] = v
+        else:
+            rec[key] = value
+    fast, ref = _both(rec, parse.PromptCache(), parse.PromptCache())
+    assert fast is None or fast == ref
+
+
+@pytest.mark.parametrize(
+    "ts",
+    ["2026-10-01T00:00:50.803Z", "2026-03-29T01:59:59.999Z", "1970-01-01T00:00:00.001Z",
+     "2024-02-29T23:59:59.000Z", "2026-12-31T23:00:00.290Z", "2026-10-01T07:31:12.577Z"],
+)  # fmt: skip
+def test_fast_timestamps_equal_the_full_parser(ts):
+    hours: dict[str, int] = {}
+    assert parse.fast_timestamp_ms(ts, hours) == parse.parse_timestamp_ms(ts)
+    assert parse.fast_timestamp_ms(ts, hours) == parse.parse_timestamp_ms(ts)  # memo hit
+
+
+def test_fast_timestamps_every_millisecond_of_a_second():
+    hours: dict[str, int] = {}
+    for ms in range(1000):
+        ts = f"2026-10-01T13:45:07.{ms:03d}Z"
+        assert parse.fast_timestamp_ms(ts, hours) == parse.parse_timestamp_ms(ts)
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [("a b c d\ne f g h", "prose"), ("a b c d\nx = 1;", "code"), ("a b c d\rdef f(x):", "code"),
+     ("a b c d\u2028return x", "code"), ("one two three four\nfive six", "prose")],
+)  # fmt: skip
+def test_output_shape_line_boundaries(text, shape):
+    assert parse.output_shape(text) == shape
+
+
+HAND_RECORDS = [
+    *RECORDS,
+    _record(
+        {
+            "system": [{"text": "Be brief."}, {"cachePoint": {"type": "default", "ttl": "1h"}}],
+            "toolConfig": {"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {}}}}]},
+            "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+            "inferenceConfig": {"maxTokens": 50, "temperature": 0.2},
+        },
+        {"output": {"message": {"content": [{"text": "A label"}]}}, "stopReason": "end_turn"},
+    ),
+]
+
+
+@pytest.mark.parametrize("rec", HAND_RECORDS)
+def test_fast_rows_equal_reference_rows_on_hand_records(rec):
+    fast, ref = _both(rec, parse.PromptCache(), parse.PromptCache())
+    assert fast is not None
+    assert fast == ref
+
+
+def test_fast_row_hand_checked_values():
+    fast, _ = _both(HAND_RECORDS[-1], parse.PromptCache(), parse.PromptCache())
+    row = dict(zip(parse.ROW_COLUMNS, fast, strict=True))
+    assert row["cache_ttl"] == "1h"
+    assert row["timestamp"] == 1790812850803  # 2026-10-01T00:00:50.803Z
+    assert [p[0] for p in row["prefix_hashes"]] == ["tools", "system", "message"]
+    assert [p[2] for p in row["prefix_hashes"]] == [14, 17, 18]  # 53 chars, then +9, +2
+    assert (row["max_tokens"], row["temperature"]) == (50, 0.2)
+    assert (row["output_shape"], row["stop_reason"], row["app"]) == ("label", "end_turn", "app-a")
