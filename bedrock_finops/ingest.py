@@ -449,19 +449,24 @@ class _Collector:
         ids = batch.column(0).to_pylist()
         seen = self.seen
         fresh = set(ids)
-        if len(fresh) == len(ids) and seen.isdisjoint(fresh):
-            seen.update(fresh)
+        repeats = fresh & seen
+        seen.update(fresh)
+        if not repeats and len(fresh) == len(ids):
             return [batch]
+        drop = []  # positions of repeated deliveries: seen before, or earlier in this batch
+        first: set[str] = set()
+        for i, rid in enumerate(ids):
+            if rid in repeats or rid in first:
+                drop.append(i)
+            elif len(fresh) != len(ids):
+                first.add(rid)
+        self.report.duplicates += len(drop)
         parts = []
         start = 0
-        for i, rid in enumerate(ids):
-            if rid in seen:
-                if i > start:
-                    parts.append(batch.slice(start, i - start))
-                start = i + 1
-                self.report.duplicates += 1
-            else:
-                seen.add(rid)
+        for i in drop:
+            if i > start:
+                parts.append(batch.slice(start, i - start))
+            start = i + 1
         if len(ids) > start:
             parts.append(batch.slice(start))
         return parts
