@@ -311,6 +311,9 @@ _OTHER_CHUNK_KEYS = frozenset(
 )
 
 
+_TEXT_CHUNK_KEYS = _OTHER_CHUNK_KEYS - {"type"}
+
+
 def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, dict | None]:
     """Streamed chunks -> (text, stop reason, latency if a metadata chunk has it, usage)."""
     texts: list[str] = []
@@ -339,6 +342,8 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
                 texts.append(delta["text"])
         elif ctype == "message_delta":
             stop = (ch.get("delta") or {}).get("stop_reason") or stop
+        if _TEXT_CHUNK_KEYS.isdisjoint(ch):  # an Anthropic event: nothing more to read
+            continue
         for key in ("generation", "outputText", "completion"):  # Llama, Titan, legacy
             if isinstance(ch.get(key), str):
                 texts.append(ch[key])

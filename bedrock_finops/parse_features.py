@@ -78,6 +78,8 @@ def pretty_json_tokens(text: str) -> int:
 def _repeated(lines: list[str], distinct: set[str]) -> int:
     if len(distinct) == len(lines):  # the common case, decided at C speed
         return 0
+    if "" in distinct and len(lines) - len(distinct) == lines.count("") - 1:
+        return 0  # only blank lines repeat (also decided at C speed)
     lines = [line for line in lines if len(line) >= MIN_REPEATED_LINE_CHARS]
     if len(set(lines)) == len(lines):  # only short lines (blank ones, "}") repeat
         return 0

@@ -320,3 +320,19 @@ def test_fast_row_hand_checked_values():
     assert [p[2] for p in row["prefix_hashes"]] == [14, 17, 18]  # 53 chars, then +9, +2
     assert (row["max_tokens"], row["temperature"]) == (50, 0.2)
     assert (row["output_shape"], row["stop_reason"], row["app"]) == ("label", "end_turn", "app-a")
+
+
+def test_repeated_lines_with_blank_lines():
+    # blank lines repeat but are not waste; LINE twice more is (2 x 11 tokens)
+    assert repeated_line_tokens(f"a\n\n\nb\n\n{LINE}") == 0
+    assert repeated_line_tokens(f"a\n\n\n{LINE}\n\n{LINE}\n{LINE}") == 22
+    assert repeated_line_tokens("x\n\ny\n\nshort\nshort") == 0
+
+
+def test_anthropic_stream_chunks_with_legacy_keys_are_read():
+    chunks = [
+        {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "ab"}},
+        {"type": "message_delta", "delta": {"stop_reason": "max_tokens"}},
+        {"type": "legacy", "completion": "c", "stop_reason": "end"},
+    ]
+    assert parse._chunk_text_and_stop(chunks)[:2] == ("abc", "end")
