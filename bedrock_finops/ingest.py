@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -22,7 +23,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,7 @@ class Options:
     local_root: str | None = None
     endpoint_url: str | None = None
     region: str | None = None
+    spill_dir: str | None = None  # workers hand batches over as Arrow files here
 
 
 @dataclass
@@ -152,6 +154,7 @@ class ChunkResult:
     lines_read: int
     outside_window: int
     prompts: dict[str, tuple[str, int, str]]
+    batch_path: str | None = None  # the batch, as an Arrow IPC file in ``Options.spill_dir``
 
 
 _STATE: dict[str, Any] = {}
@@ -191,7 +194,40 @@ def process_chunk(units: list[Unit], opts: Options, client: Any | None = None) -
     batch = _to_batch(rows) if rows else None
     prompts = dict(cache.seen)
     cache.seen.clear()
-    return ChunkResult(len(units), batch, quarantine, lines_read, outside, prompts)
+    path = None
+    if batch is not None and opts.spill_dir is not None:
+        path, batch = _spill(batch, opts.spill_dir), None
+    return ChunkResult(len(units), batch, quarantine, lines_read, outside, prompts, path)
+
+
+def _spill(batch: pa.RecordBatch, folder: str) -> str:
+    """Write ``batch`` as an Arrow IPC file (in memory-backed /dev/shm where there is one).
+
+    The parent maps the file instead of unpickling a copy sent through a pipe: a batch is
+    several MB of prompt text, and the pipe copies cost both sides CPU time.
+    """
+    path = os.path.join(folder, f"{os.getpid()}-{uuid.uuid4().hex}.arrow")
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return path
+
+
+def _unspill(path: str) -> pa.RecordBatch:
+    """The batch a worker spilled, memory-mapped (no copy); the file name is removed at once."""
+    try:
+        return pa.ipc.open_file(pa.memory_map(path)).get_batch(0)
+    finally:
+        os.unlink(path)  # the mapping stays valid until the batch is released
+
+
+def _spill_dir(token: str) -> str | None:
+    """A fresh folder for spilled batches: in /dev/shm when present, else none (use pipes)."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        return None
+    folder = shm / f"bedrock-finops-{token}"
+    folder.mkdir(mode=0o700)
+    return str(folder)
 
 
 def _unit_rows(
@@ -384,14 +420,20 @@ def _results(
             yield process_chunk(part, opts, client)
         return
     window = workers * 2
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future] = deque()
-        for part in chunks:
-            pending.append(pool.submit(process_chunk, part, opts))
-            if len(pending) >= window:
+    spill = _spill_dir(opts.token)
+    opts = replace(opts, spill_dir=spill)
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            pending: deque[Future] = deque()
+            for part in chunks:
+                pending.append(pool.submit(process_chunk, part, opts))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+    finally:
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
 
 class _Collector:
@@ -421,9 +463,10 @@ class _Collector:
         self.quarantine.extend(res.quarantine)
         for h, v in res.prompts.items():
             self.prompt_text.setdefault(h, v)
-        if res.batch is None:
+        whole = res.batch if res.batch_path is None else _unspill(res.batch_path)
+        if whole is None:
             return
-        for batch in self._dedupe(res.batch):
+        for batch in self._dedupe(whole):
             r.rows += batch.num_rows
             self.pending.append(batch)
             self.pending_rows += batch.num_rows
