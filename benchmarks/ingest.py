@@ -12,16 +12,44 @@ Generates the embedded sample scaled to about ``--records`` records into
   when the whole set would take too long (the subset is stated in the output).
 
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
+``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
+
+Last run (2 cores shared with other work, so rates move by +-20% between runs; one run per
+mode), ``python benchmarks/ingest.py --records 1000000 --breakdown 1500``:
+
+    data: 7,859 files, 1,163 MB gzipped, workers 2
+    mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
+    floor     1,006,364       9.1    110,184    1.00x    15.5x       60MB
+    ingest    1,004,377      42.7     23,501    4.69x     3.3x      916MB
+    naive        49,507     141.6      7,106   15.51x     1.0x      186MB  (every 20th file)
+    one worker, per record (first 1500 files, CPU time, best of 3):
+      read + gunzip + split lines                  9.6 us
+      orjson.loads                                 6.4 us
+      request hash (sorted JSON + sha256)          8.3 us
+      message chain hashes (sha256)                3.4 us
+      prompt text from bodies                      3.4 us
+      text features (cold cache)                  12.3 us
+      output text + stop                           2.2 us
+      output shape                                 4.6 us
+      whole row (all of the above but loads)      47.1 us
+      Arrow batch from rows                        5.3 us
+
+The floor costs ~16 us of CPU per record; a worker ~69 us (16 + 47 + 5), of which ~34 us
+is work the table requires on every record's own bytes (request hash over the sorted request
+JSON, chained message hashes, prompt/output text, features of mostly unique user text).
+Targets not met: 1.5x of the floor and 5x of naive need that per-record work in compiled code.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -92,6 +120,96 @@ def run_naive(logs: Path, fraction: float) -> dict:
     }
 
 
+def _per_record(label: str, n: int, fn) -> tuple[str, float]:
+    """Best of three runs of ``fn`` (CPU time), in microseconds per record."""
+    best = min(_cpu(fn) for _ in range(3))
+    return label, best / n * 1e6
+
+
+def _cpu(fn) -> float:
+    t0 = time.process_time()
+    fn()
+    return time.process_time() - t0
+
+
+def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
+    """Where one worker's time per record goes, stage by stage, on the first ``files`` files.
+
+    Each stage runs alone over data prepared by the stages before it (one core, CPU time),
+    so the figures add up to roughly a worker's cost per record.
+    """
+    import orjson
+
+    from bedrock_finops import parse
+    from bedrock_finops.ingest import _to_batch
+    from bedrock_finops.parse_features import FeatureCache
+    from bedrock_finops.sources import invocation_logs as src
+
+    units = src.list_local(logs, None, None).units[:files]
+    lines = [line for u in units for line in src.unit_lines(u).lines]
+    good, recs = [], []
+    for line in lines:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            recs.append(orjson.loads(line))
+            good.append(line)
+    kw = {"app_key": "app", "identity_app_map": None, "model_key": lambda raw: raw}
+
+    def whole_rows() -> list[tuple]:
+        cache = parse.PromptCache()  # one per run, like a worker's
+        return [r for r in (parse.fast_row(x, "f", cache=cache, **kw) for x in recs) if r]
+
+    rows = whole_rows()
+    bodies = [
+        (x["input"]["inputBodyJson"], x["output"].get("outputBodyJson"))
+        for x in recs
+        if isinstance(x, dict) and isinstance(x.get("input"), dict)
+        and isinstance(x["input"].get("inputBodyJson"), dict)
+    ]  # fmt: skip
+    parts = [parse._prompt_parts(b, []) for b, _ in bodies]
+    outs = [parse._output_text_and_stop(o)[0] for _, o in bodies]
+    n = len(recs)
+
+    def features():
+        cache = FeatureCache()
+        for _, system, turns in parts:
+            blocks = [cache.block(system)] if system else []
+            blocks += [cache.block(t) for _, t in turns]
+            cache.prompt_features(system, [t for _, t in turns], blocks)
+
+    def chain_hashes():
+        for _, _, turns in parts:
+            for role, text in turns:
+                parse.short_hash(b"0" * 32 + b"\x00" + role.encode() + b"\x00" + text.encode())
+
+    def each(fn, items) -> Callable[[], None]:
+        def run() -> None:
+            for item in items:  # results dropped at once, as in a worker
+                fn(item)
+
+        return run
+
+    return [
+        _per_record("read + gunzip + split lines", n, each(src.unit_lines, units)),
+        _per_record("orjson.loads", n, each(orjson.loads, good)),
+        _per_record(
+            "request hash (sorted JSON + sha256)",
+            n,
+            each(lambda b: parse.short_hash(b"m\x00" + parse.canonical(b[0])), bodies),
+        ),
+        _per_record("message chain hashes (sha256)", n, chain_hashes),
+        _per_record(
+            "prompt text from bodies", n, each(lambda b: parse._prompt_parts(b[0], []), bodies)
+        ),
+        _per_record("text features (cold cache)", n, features),
+        _per_record(
+            "output text + stop", n, each(lambda b: parse._output_text_and_stop(b[1]), bodies)
+        ),
+        _per_record("output shape", n, each(parse.output_shape, outs)),
+        _per_record("whole row (all of the above but loads)", n, lambda: len(whole_rows())),
+        _per_record("Arrow batch from rows", n, lambda: _to_batch(rows)),
+    ]
+
+
 def _child(mode: str, logs: Path, workers: int, fraction: float) -> dict:
     """Run one mode in a fresh interpreter; return its result plus peak RSS."""
     code = (
@@ -116,6 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=0.05,
         help="share of files the naive way reads (it is slow)",
+    )
+    ap.add_argument(
+        "--breakdown",
+        type=int,
+        default=0,
+        metavar="FILES",
+        help="also show a worker's cost per record by stage, on the first FILES files",
     )
     args = ap.parse_args(argv)
     scale = args.records / RECORDS_AT_SCALE_1
@@ -161,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         f"is {ing['rate'] / naive_rate:.1f}x faster than naive (target >= 5x), "
         f"peak RSS {ing['peak_rss_mb']:,.0f} MB (target < 4,096 MB)"
     )
+    if args.breakdown:
+        print(f"one worker, per record (first {args.breakdown} files, CPU time, best of 3):")
+        for label, us in breakdown(logs, args.breakdown):
+            print(f"  {label:<40} {us:>7.1f} us")
     return 0
 
 
