@@ -462,57 +462,16 @@ class PromptCache:
 
 
 def body_fields(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> dict[str, Any]:
-    """Everything the usage row derives from the request and response bodies."""
-    ttl: list[str] = []
-    tools_text, system_text, turns = _prompt_parts(in_body, ttl)
-    features = cache.features
-    prefix: list[dict] = []
-    chain = b""
-    tokens = 0
-    tools_hash = system_hash = None
-    system_tokens = 0
-    if tools_text is not None:
-        tools_hash, t = cache.component("tools", tools_text)
-        tokens += t
-        chain = short_hash(b"tools\x00" + tools_hash.encode()).encode()
-        prefix.append({"kind": "tools", "hash": chain.decode(), "tokens": tokens})
-    if system_text is not None:
-        system_hash, system_tokens = cache.component("system", system_text)
-        tokens += system_tokens
-        chain = short_hash(chain + b"\x00system\x00" + system_hash.encode()).encode()
-        prefix.append({"kind": "system", "hash": chain.decode(), "tokens": tokens})
-    blocks = [features.block(system_text)] if system_text else []
-    texts = []
-    user_text = None
-    for role, text in turns:
-        block = features.block(text)
-        blocks.append(block)
-        texts.append(text)
-        tokens += block.tokens
-        chain = short_hash(chain + b"\x00" + role.encode() + b"\x00" + text.encode()).encode()
-        prefix.append({"kind": "message", "hash": chain.decode(), "tokens": tokens})
-        if role == "user":
-            user_text = text
-    pretty, repeated = features.prompt_features(system_text, texts, blocks)
-    out_text, stop, latency, usage = _output_text_and_stop(out_body)
-    max_tokens, temperature = _request_params(in_body)
-    return {
-        "request_hash": short_hash(model_key.encode() + b"\x00" + canonical(in_body)),
-        "prefix_hashes": prefix,
-        "system_hash": system_hash,
-        "tools_hash": tools_hash,
-        "system_tokens": system_tokens if system_text is not None else None,
-        "user_text": user_text,
-        "output_shape": features.shape(out_text, output_shape),
-        "pretty_json_tokens": pretty,
-        "repeated_line_tokens": repeated,
-        "stop_reason": stop if isinstance(stop, str) else None,
-        "latency_ms": latency,
-        "max_tokens": max_tokens,
-        "temperature": temperature,
-        "cache_ttl": "1h" if ttl else "5m",
-        "_usage": usage,
-    }
+    """Everything the usage row derives from the request and response bodies, by name.
+
+    One implementation serves both paths: this is :func:`body_values` with names attached."""
+    values = body_values(model_key, in_body, out_body, cache)
+    fields = dict(zip(BODY_VALUE_NAMES, values, strict=True))
+    fields["prefix_hashes"] = [
+        {"kind": kind, "hash": digest, "tokens": tokens}
+        for kind, digest, tokens in fields["prefix_hashes"]
+    ]
+    return fields
 
 
 NULL_BODY_FIELDS: dict[str, Any] = {
@@ -575,7 +534,6 @@ def record_row(
     body_in_s3 = in_body is None and bool(inp.get("inputBodyS3Path"))
     if isinstance(in_body, dict):
         fields = body_fields(model_key(model_raw), in_body, out_body, cache)
-        fields["service_tier"] = _service_tier(in_body, out_body)
     elif in_body is None:
         fields = dict(NULL_BODY_FIELDS)
         fields["service_tier"] = "default"
@@ -745,6 +703,26 @@ def _head(cache: PromptCache, tools_text: str | None, system_text: str | None) -
         cache.heads.clear()
     cache.heads[key] = hit
     return hit
+
+
+BODY_VALUE_NAMES = (
+    "service_tier",
+    "cache_ttl",
+    "latency_ms",
+    "stop_reason",
+    "max_tokens",
+    "temperature",
+    "request_hash",
+    "prefix_hashes",
+    "system_hash",
+    "tools_hash",
+    "system_tokens",
+    "user_text",
+    "output_shape",
+    "pretty_json_tokens",
+    "repeated_line_tokens",
+    "_usage",
+)
 
 
 def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> tuple:
