@@ -394,6 +394,17 @@ def _converse_body(
     return body
 
 
+def _anthropic_body(system: str, user: str, *, max_tokens: int, temperature: float) -> dict:
+    """An InvokeModel request body in Anthropic's messages format, one user turn."""
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "system": system,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": user}]}],
+    }
+
+
 def _converse_output(text: str, stop: str, usage: dict, latency: int) -> dict:
     return {
         "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
@@ -496,13 +507,7 @@ def _ticket_router(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
     ]
     thread = "".join(f"\nEarlier message {i + 1}: {h}" for i, h in enumerate(history))
     user = f"Ticket #{rng.randrange(100000, 999999)}:\n{ticket}{thread}"
-    body = {
-        "anthropic_version": "bedrock-2023-05-31",
-        "max_tokens": 10,
-        "temperature": 0,
-        "system": corpus.TICKET_INSTRUCTIONS,
-        "messages": [{"role": "user", "content": [{"type": "text", "text": user}]}],
-    }
+    body = _anthropic_body(corpus.TICKET_INSTRUCTIONS, user, max_tokens=10, temperature=0)
     tokens_in = TICKET_INSTRUCTION_TOKENS + estimate_tokens(user)
     reply = label if rng.random() < 0.9 else label.capitalize() + "."
     n_out = estimate_tokens(reply)
@@ -626,13 +631,7 @@ def _marketing_writer(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
     rng = ctx.rng
     brief = rng.choice(corpus.MARKETING_BRIEFS)
     user = f"{brief}\nAudience: managers of shift-based teams. Length: about 1,000 words."
-    body = {
-        "anthropic_version": "bedrock-2023-05-31",
-        "max_tokens": 4096,
-        "temperature": 0.9,
-        "system": corpus.MARKETING_SYSTEM,
-        "messages": [{"role": "user", "content": [{"type": "text", "text": user}]}],
-    }
+    body = _anthropic_body(corpus.MARKETING_SYSTEM, user, max_tokens=4096, temperature=0.9)
     tokens_in = MARKETING_SYSTEM_TOKENS + estimate_tokens(user)
     paragraphs = []
     for _ in range(rng.randint(8, 14)):
