@@ -5,31 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import nbformat
 import pytest
+from notebook_builders import make_notebook
 
 from bedrock_finops import params
-
-
-def make_notebook(path: Path, source: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell("print(run_dir)")]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.fixture
 def notebooks(tmp_path: Path) -> dict[str, Path]:
     common = 'run_dir: str = ""  # run\nprice_sheet: str = "current"  # sheet\n'
     return {
-        "00_a": make_notebook(tmp_path / "00_a.ipynb", common + "top_n: int = 10  # rows\n"),
+        "00_a": make_notebook(
+            tmp_path / "00_a.ipynb", common + "top_n: int = 10  # rows\n", "print(run_dir)"
+        ),
         "01_b": make_notebook(
             tmp_path / "01_b.ipynb",
             common + "threshold: float = 0.9  # gate\nforce: list = []  # x\n",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_builders import make_notebook
 
 from bedrock_finops import runner
 from bedrock_finops.params import ParamsError
@@ -18,38 +19,21 @@ FAKE_KEY = "AKIAFAKEFAKEFAKE1234"
 FAKE_SECRET = "fakeSecretKeyValue/abcdefghijklmnop0123"
 FAKE_TOKEN = "FakeSessionTokenValue0123456789abcdefXYZ"
 
+PARAMS_CELL = 'run_dir: str = ""  # run folder'
+
 pytestmark = pytest.mark.slow
 
 
 def failing_notebook(path: Path) -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('run_dir: str = ""  # run folder')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("raise RuntimeError('planted failure')")]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
+    return make_notebook(path, PARAMS_CELL, "raise RuntimeError('planted failure')")
 
 
 def secret_printing_notebook(path: Path) -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('run_dir: str = ""  # run folder')
-    params.metadata["tags"] = ["parameters"]
-    leak = nbformat.v4.new_code_cell(
-        "import os\nprint({k: v for k, v in os.environ.items() if k.startswith('AWS_')})"
+    return make_notebook(
+        path,
+        PARAMS_CELL,
+        "import os\nprint({k: v for k, v in os.environ.items() if k.startswith('AWS_')})",
     )
-    nb.cells = [params, leak]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
 
 
 def prompt_snippets(run_dir: Path) -> list[str]:
