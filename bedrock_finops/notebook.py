@@ -196,3 +196,13 @@ def read_billing(run_dir: str | Path) -> pd.DataFrame | None:
     """The run's billed Bedrock line items (``billing.parquet``), or None when not configured."""
     path = Path(run_dir) / "billing.parquet"
     return pd.read_parquet(path) if path.exists() else None
+
+
+def display_float(value: float) -> str:
+    """How notebooks show floats in tables: dollars to the cent, and small figures such as
+    per-1K-token prices (0.00072) to four significant digits, so no price reads as 0.00."""
+    if value != value:
+        return "NaN"
+    if value == 0 or abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.4g}"
