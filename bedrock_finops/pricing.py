@@ -44,6 +44,7 @@ BUNDLED_SHEETS = {"current": "prices_current.csv", "seed": "prices_seed.csv"}
 COMMITMENTS = ("none", "1_month", "6_months")
 MODES = ("on_demand", "batch")
 _NO_MODEL = "<unknown model>"  # stands in for a null catalog key while factorizing
+_NO_REGION = "<no region>"  # a row without a region is unpriced, never priced as us-east-1
 COST_COLUMNS = ["input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "cost_usd"]
 
 
@@ -233,6 +234,8 @@ class PriceCatalog:
     def _resolve(self, model, region, geo, tier) -> tuple[int, str | None]:
         if model is _NO_MODEL or model == _NO_MODEL:
             return -1, "unknown model id"
+        if region == _NO_REGION:
+            return -1, "no region on the record"
         if tier == "reserved":
             return -1, "reserved tier is billed per reserved tokens-per-minute, not per token"
         lookup = self._lookup()
@@ -395,7 +398,7 @@ class PriceCatalog:
         return self.provisioned_hourly(model, region, commitment) * model_units * hours
 
 
-_KEY_DEFAULTS = (_NO_MODEL, "us-east-1", "none", "default")
+_KEY_DEFAULTS = (_NO_MODEL, _NO_REGION, "none", "default")
 
 
 def _factorize_keys(cols: list[pd.Series | str]) -> tuple[np.ndarray, list[tuple]]:

@@ -302,3 +302,12 @@ def test_bad_sheet_is_rejected_with_the_fix(tmp_path):
         PriceCatalog.load(path)
     with pytest.raises(FileNotFoundError, match="prices update"):
         PriceCatalog.load(tmp_path / "missing.csv")
+
+
+def test_row_without_region_is_unpriced_not_priced_as_us_east_1(current):
+    u = usage(2, model=SONNET4, input_tokens=1000)
+    u["region"] = pd.array(["us-east-1", None], dtype="string")
+    out = current.price(u)
+    assert out["cost_usd"].iloc[0] == pytest.approx(0.003)  # 1K x 0.003/1K
+    assert pd.isna(out["cost_usd"].iloc[1])
+    assert out["unpriced_reason"].iloc[1] == "no region on the record"
