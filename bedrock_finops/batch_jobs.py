@@ -558,7 +558,13 @@ def register(subparsers: Any) -> None:
             "and submit them (dry run unless --apply; jobs that already exist are skipped)."
         ),
     )
-    p.add_argument("--run", "--run-dir", dest="run_dir", default="", help="run folder with usage.parquet (empty: sample)")
+    p.add_argument(
+        "--run",
+        "--run-dir",
+        dest="run_dir",
+        default="",
+        help="run folder with usage.parquet (empty: sample)",
+    )
     p.add_argument("--out", required=True, help="local folder for the job files")
     p.add_argument("--role-arn", required=True, help="service role Bedrock assumes for the job")
     p.add_argument("--s3-prefix", required=True, help="s3://bucket/prefix the jobs read and write")
