@@ -51,18 +51,8 @@ BILLING_COLUMNS = [
     "line_type",
     "marketplace",
 ]
-_STRING_COLUMNS = [
-    "source",
-    "service",
-    "product_name",
-    "usage_type",
-    "region",
-    "model",
-    "token_kind",
-    "mode",
-    "unit",
-    "line_type",
-]
+_NON_STRING_COLUMNS = {"date", "quantity", "cost_usd", "marketplace"}
+_STRING_COLUMNS = [c for c in BILLING_COLUMNS if c not in _NON_STRING_COLUMNS]
 
 CUR_REQUIRED = [
     "line_item_usage_start_date",
