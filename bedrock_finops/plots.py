@@ -30,6 +30,14 @@ def _usd_short(v: float) -> str:
     return f"${v:,.0f}" if abs(v) >= 10 else f"${v:,.2f}"
 
 
+def _styled_axes(ax: Axes | None) -> Axes:
+    """The packaged style applied, and the axes to draw on (a new figure when none is given)."""
+    use_style()
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
 def bar(
     data: pd.Series | pd.DataFrame,
     *,
@@ -42,14 +50,10 @@ def bar(
     ax: Axes | None = None,
 ) -> Axes:
     """Bar chart of a Series (one bar each) or DataFrame (grouped or stacked bars)."""
-    use_style()
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _styled_axes(ax)
     kind = "barh" if horizontal else "bar"
     data.plot(kind=kind, stacked=stacked, ax=ax, legend=isinstance(data, pd.DataFrame))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if usd:
         usd_axis(ax, "x" if horizontal else "y")
         if horizontal:
@@ -77,13 +81,9 @@ def line(
     ax: Axes | None = None,
 ) -> Axes:
     """Line chart over an index (days, hours)."""
-    use_style()
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _styled_axes(ax)
     data.plot(ax=ax, legend=isinstance(data, pd.DataFrame))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if usd:
         usd_axis(ax)
     return ax
