@@ -12,13 +12,13 @@ user turn, and a few text features (output shape, pretty-printed JSON and repeat
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
+import xxhash
 
 from bedrock_finops.parse_features import Block, FeatureCache
 from bedrock_finops.schema import USAGE_SCHEMA
@@ -40,10 +40,11 @@ _CODE_START_RE = re.compile(
     r"\s*(?:def |class |import |from \S+ import|return\b|function\b|const |let |"
     r"var |public |private |#include|SELECT |select |if \(|for \(|while \()"
 )
-# the same starts after any line boundary str.splitlines knows: no match, no code-like start
-_CODE_START_ANY_RE = re.compile(
-    r"(?:^|[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])" + _CODE_START_RE.pattern, re.M
-)
+# the same starts at the text's start or after any line boundary str.splitlines knows. A
+# pattern that begins with a character class is searched for with a fast scan for that class;
+# the equivalent "(?:^|[...])" form (re.M) costs ~4x more, as each position tries both arms.
+_LINE_BREAK_CLASS = "[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+_CODE_START_AFTER_BREAK_RE = re.compile(_LINE_BREAK_CLASS + _CODE_START_RE.pattern)
 _LLAMA_HEADER = "<|start_header_id|>"
 _LLAMA_ROLE_RE = re.compile(r"(\w+)<\|end_header_id\|>")
 _LLAMA_EOT = "<|eot_id|>"
@@ -57,8 +58,13 @@ class BadRecord(ValueError):
 
 
 def short_hash(data: bytes) -> str:
-    """sha256, first 32 hex characters (128 bits: collisions are not a practical concern)."""
-    return hashlib.sha256(data).hexdigest()[:32]
+    """XXH3-128 as 32 hex characters.
+
+    These hashes find repeated requests and prompt prefixes; they guard nothing, so a fast
+    non-cryptographic hash serves (128 bits: collisions are not a practical concern). On a
+    10 KB request body it is ~25x faster than sha256, which matters at a million records.
+    """
+    return xxhash.xxh3_128_hexdigest(data)
 
 
 def canonical(obj: Any) -> bytes:
@@ -287,7 +293,7 @@ def output_shape(text: str | None) -> str:
         punct = sum(c in _PUNCT for c in s)
         if punct <= max(1, len(s) // 10):
             return "label"
-    if ";" not in s and "{" not in s and "}" not in s and not _CODE_START_ANY_RE.search(s):
+    if ";" not in s and "{" not in s and "}" not in s and not _may_start_code(s):
         return "prose"  # no line can look like code: skip the line by line check
     lines = [ln for ln in s.splitlines()[:CODE_SAMPLE_LINES] if ln.strip()]
     if len(lines) >= 2:
@@ -295,6 +301,14 @@ def output_shape(text: str | None) -> str:
         if code_like * 2 >= len(lines):
             return "code"
     return "prose"
+
+
+def _may_start_code(text: str) -> bool:
+    """Whether some line of ``text`` starts like a statement (``_CODE_START_RE``)."""
+    return (
+        _CODE_START_RE.match(text) is not None
+        or _CODE_START_AFTER_BREAK_RE.search(text) is not None
+    )
 
 
 def _code_like(line: str) -> bool:

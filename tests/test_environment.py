@@ -10,7 +10,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from PyPI's.
-CONDA_NAMES = {"isal": "python-isal"}
+CONDA_NAMES = {"isal": "python-isal", "xxhash": "python-xxhash"}
 # moto[server] on PyPI is moto plus its server extras on conda-forge.
 CONDA_EXTRAS = {"moto": {"flask", "flask-cors"}}
 

@@ -290,6 +290,17 @@ def test_output_shape_line_boundaries(text, shape):
     assert parse.output_shape(text) == shape
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["def f():\n  pass", "  return x", "text\n\n   import os", "a\r\nconst x = 1", "a\x0cfor (i)",
+     "a\u2029while (x)", "a\x85let y", "returned home\nplain", "say def later", "no code here",
+     "x\n\t\nfrom a import b", "x\nfrom here to there", "", "\n\n"],
+)  # fmt: skip
+def test_code_start_search_matches_line_by_line(text):
+    by_line = any(parse._CODE_START_RE.match(line) for line in text.splitlines())
+    assert parse._may_start_code(text) is by_line
+
+
 HAND_RECORDS = [
     *RECORDS,
     _record(
