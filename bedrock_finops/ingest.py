@@ -154,12 +154,12 @@ class ChunkResult:
     """What a worker hands back for a chunk of units (files, objects, pages of events)."""
 
     files: int
-    batch: pa.RecordBatch | None
+    batches: list[pa.RecordBatch]
     quarantine: list[tuple[str, int, str, str]]
     lines_read: int
     outside_window: int
     prompts: dict[str, tuple[str, int, str]]
-    batch_path: str | None = None  # the batch, as an Arrow IPC file in ``Options.spill_dir``
+    batch_path: str | None = None  # the batches, as an Arrow IPC file in ``Options.spill_dir``
 
 
 _STATE: dict[str, Any] = {}
@@ -195,10 +195,10 @@ def _gc_paused() -> Iterator[None]:
 
 
 def process_chunk(units: list[Unit], opts: Options, client: Any | None = None) -> ChunkResult:
-    """Decode a chunk of units into one record batch plus quarantine entries.
+    """Decode a chunk of units into record batches plus quarantine entries.
 
-    Many files per task and one batch per chunk keep the per-file overhead (task pickling,
-    Arrow conversion) small next to the per-record work.
+    Many files per task keep the per-task overhead (pickling, spilling) small next to the
+    per-record work.
     """
     with _gc_paused():
         return _process_chunk(units, opts, client)
@@ -226,31 +226,32 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
             rows = []
     if rows:
         batches.append(_to_batch(rows))
-    batch = pa.concat_batches(batches) if len(batches) > 1 else (batches or [None])[0]
     prompts = dict(cache.seen)
     cache.seen.clear()
     path = None
-    if batch is not None and opts.spill_dir is not None:
-        path, batch = _spill(batch, opts.spill_dir), None
-    return ChunkResult(len(units), batch, quarantine, lines_read, outside, prompts, path)
+    if batches and opts.spill_dir is not None:
+        path, batches = _spill(batches, opts.spill_dir), []
+    return ChunkResult(len(units), batches, quarantine, lines_read, outside, prompts, path)
 
 
-def _spill(batch: pa.RecordBatch, folder: str) -> str:
-    """Write ``batch`` as an Arrow IPC file (in memory-backed /dev/shm where there is one).
+def _spill(batches: list[pa.RecordBatch], folder: str) -> str:
+    """Write ``batches`` as an Arrow IPC file (in memory-backed /dev/shm where there is one).
 
-    The parent maps the file instead of unpickling a copy sent through a pipe: a batch is
-    several MB of prompt text, and the pipe copies cost both sides CPU time.
+    The parent maps the file instead of unpickling a copy sent through a pipe: a chunk is
+    tens of MB of prompt text, and the pipe copies cost both sides CPU time.
     """
     path = os.path.join(folder, f"{os.getpid()}-{uuid.uuid4().hex}.arrow")
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
-        writer.write_batch(batch)
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, batches[0].schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
     return path
 
 
-def _unspill(path: str) -> pa.RecordBatch:
-    """The batch a worker spilled, memory-mapped (no copy); the file name is removed at once."""
+def _unspill(path: str) -> list[pa.RecordBatch]:
+    """The batches a worker spilled, memory-mapped (no copy); the file name goes at once."""
     try:
-        return pa.ipc.open_file(pa.memory_map(path)).get_batch(0)
+        reader = pa.ipc.open_file(pa.memory_map(path))
+        return [reader.get_batch(i) for i in range(reader.num_record_batches)]
     finally:
         os.unlink(path)  # the mapping stays valid until the batch is released
 
@@ -498,13 +499,12 @@ class _Collector:
         self.quarantine.extend(res.quarantine)
         for h, v in res.prompts.items():
             self.prompt_text.setdefault(h, v)
-        whole = res.batch if res.batch_path is None else _unspill(res.batch_path)
-        if whole is None:
-            return
-        for batch in self._dedupe(whole):
-            r.rows += batch.num_rows
-            self.pending.append(batch)
-            self.pending_rows += batch.num_rows
+        batches = res.batches if res.batch_path is None else _unspill(res.batch_path)
+        for whole in batches:
+            for batch in self._dedupe(whole):
+                r.rows += batch.num_rows
+                self.pending.append(batch)
+                self.pending_rows += batch.num_rows
         if self.pending_rows >= ROW_GROUP_ROWS:
             self._flush()
 
