@@ -14,30 +14,33 @@ Generates the embedded sample scaled to about ``--records`` records into
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
-Last run (2 cores shared with other work, so rates move by +-20% between runs; one run per
-mode), ``python benchmarks/ingest.py --records 1000000 --breakdown 1500``:
+Last run (2 cores, one run per mode; rates move by +-10% between runs),
+``python benchmarks/ingest.py --records 1000000 --breakdown 1500``:
 
     data: 7,859 files, 1,163 MB gzipped, workers 2
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       9.1    110,184    1.00x    15.5x       60MB
-    ingest    1,004,377      42.7     23,501    4.69x     3.3x      916MB
-    naive        49,507     141.6      7,106   15.51x     1.0x      186MB  (every 20th file)
+    floor     1,006,364       9.2    109,768    1.00x    15.3x       60MB
+    ingest    1,004,377      36.5     27,537    3.99x     3.8x      939MB
+    naive        49,507     140.6      7,157   15.34x     1.0x      189MB  (every 20th file)
     one worker, per record (first 1500 files, CPU time, best of 3):
-      read + gunzip + split lines                  9.6 us
+      read + gunzip + split lines                  9.8 us
       orjson.loads                                 6.4 us
-      request hash (sorted JSON + sha256)          8.3 us
-      message chain hashes (sha256)                3.4 us
+      request hash (sorted JSON + XXH3)            3.3 us
+      message chain hashes (XXH3)                  1.1 us
       prompt text from bodies                      3.4 us
-      text features (cold cache)                  12.3 us
-      output text + stop                           2.2 us
-      output shape                                 4.6 us
-      whole row (all of the above but loads)      47.1 us
-      Arrow batch from rows                        5.3 us
+      text features (cold cache)                  12.8 us
+      output text + stop                           2.1 us
+      output shape                                 3.6 us
+      whole row (all of the above but loads)      39.0 us
+      Arrow batch from rows                        7.2 us
 
-The floor costs ~16 us of CPU per record; a worker ~69 us (16 + 47 + 5), of which ~34 us
-is work the table requires on every record's own bytes (request hash over the sorted request
-JSON, chained message hashes, prompt/output text, features of mostly unique user text).
-Targets not met: 1.5x of the floor and 5x of naive need that per-record work in compiled code.
+The floor costs ~16 us of CPU per record. The ingest costs ~65 us in a worker plus ~6 us in
+the parent (mostly Parquet-encoding the user turn), so ~71 us on 2 cores. Most of the extra
+is work the table requires on each record's own bytes: the request hash over the sorted
+request JSON, chained message hashes, prompt and output text, features of mostly unique user
+text, and Arrow conversion.
+Targets not met: 1.5x of the floor means ~27 us of CPU per record in all; 5x of naive ~56 us.
+Both need the per-record extraction in compiled code.
 """
 
 from __future__ import annotations
@@ -192,11 +195,11 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
         _per_record("read + gunzip + split lines", n, each(src.unit_lines, units)),
         _per_record("orjson.loads", n, each(orjson.loads, good)),
         _per_record(
-            "request hash (sorted JSON + sha256)",
+            "request hash (sorted JSON + XXH3)",
             n,
             each(lambda b: parse.short_hash(b"m\x00" + parse.canonical(b[0])), bodies),
         ),
-        _per_record("message chain hashes (sha256)", n, chain_hashes),
+        _per_record("message chain hashes (XXH3)", n, chain_hashes),
         _per_record(
             "prompt text from bodies", n, each(lambda b: parse._prompt_parts(b[0], []), bodies)
         ),
