@@ -21,8 +21,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bedrock_finops tests benchmarks
-	$(BIN)/ruff format --check bedrock_finops tests benchmarks
+	$(BIN)/ruff check bedrock_finops tests benchmarks notebooks
+	$(BIN)/ruff format --check bedrock_finops tests benchmarks notebooks
 
 # Re-execute the committed notebooks on the default sample so nbval has fresh outputs.
 notebooks: $(STAMP)
