@@ -40,14 +40,12 @@ from bedrock_finops import models
 from bedrock_finops.parse import (
     MODEL_COLUMNS,
     ROW_COLUMNS,
-    BadRecord,
     PromptCache,
     fast_row,
-    fast_timestamp_ms,
-    parse_timestamp_ms,
     record_row,
     row_values,
 )
+from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import USAGE_SCHEMA, from_arrow
 from bedrock_finops.sources import invocation_logs as logs

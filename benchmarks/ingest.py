@@ -143,7 +143,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     """
     import orjson
 
-    from bedrock_finops import parse
+    from bedrock_finops import parse, parse_request, parse_response
     from bedrock_finops.ingest import _to_batch
     from bedrock_finops.parse_features import FeatureCache
     from bedrock_finops.sources import invocation_logs as src
@@ -168,8 +168,8 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
         if isinstance(x, dict) and isinstance(x.get("input"), dict)
         and isinstance(x["input"].get("inputBodyJson"), dict)
     ]  # fmt: skip
-    parts = [parse._prompt_parts(b, []) for b, _ in bodies]
-    outs = [parse._output_text_and_stop(o)[0] for _, o in bodies]
+    parts = [parse_request.prompt_parts(b, []) for b, _ in bodies]
+    outs = [parse_response.output_text_and_stop(o)[0] for _, o in bodies]
     n = len(recs)
 
     def features():
@@ -197,17 +197,21 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
         _per_record(
             "request hash (sorted JSON + XXH3)",
             n,
-            each(lambda b: parse.short_hash(b"m\x00" + parse.canonical(b[0])), bodies),
+            each(lambda b: parse.short_hash(b"m\x00" + parse_request.canonical(b[0])), bodies),
         ),
         _per_record("message chain hashes (XXH3)", n, chain_hashes),
         _per_record(
-            "prompt text from bodies", n, each(lambda b: parse._prompt_parts(b[0], []), bodies)
+            "prompt text from bodies",
+            n,
+            each(lambda b: parse_request.prompt_parts(b[0], []), bodies),
         ),
         _per_record("text features (cold cache)", n, features),
         _per_record(
-            "output text + stop", n, each(lambda b: parse._output_text_and_stop(b[1]), bodies)
+            "output text + stop",
+            n,
+            each(lambda b: parse_response.output_text_and_stop(b[1]), bodies),
         ),
-        _per_record("output shape", n, each(parse.output_shape, outs)),
+        _per_record("output shape", n, each(parse_response.output_shape, outs)),
         _per_record("whole row (all of the above but loads)", n, lambda: len(whole_rows())),
         _per_record("Arrow batch from rows", n, lambda: _to_batch(rows)),
     ]

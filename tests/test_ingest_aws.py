@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from bedrock_finops import sample
 from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
-from bedrock_finops.parse import parse_timestamp_ms
+from bedrock_finops.parse_scalars import parse_timestamp_ms
 from bedrock_finops.sources.invocation_logs import Unit, unit_lines
 
 pytestmark = pytest.mark.aws

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bedrock_finops import parse
+from bedrock_finops import parse, parse_request, parse_response, parse_scalars
 from bedrock_finops.parse_features import (
     FeatureCache,
     pretty_json_tokens,
@@ -90,7 +90,7 @@ LLAMA_PROMPTS = [
 
 @pytest.mark.parametrize("prompt", LLAMA_PROMPTS)
 def test_llama_split_matches_regex(prompt):
-    got = [(r, t.strip()) for r, t in parse._llama_turns(prompt)]
+    got = [(r, t.strip()) for r, t in parse_request._llama_turns(prompt)]
     assert got == [(r, t.strip()) for r, t in LLAMA_RE.findall(prompt)]
 
 
@@ -98,7 +98,7 @@ def test_llama_split_matches_regex(prompt):
     "prompt", ["<s>[INST] a [/INST] b</s>[INST] c [/INST]", "[INST][INST]x[/INST]", "[INST] open"]
 )
 def test_inst_split_matches_regex(prompt):
-    assert parse._inst_spans(prompt) == INST_RE.findall(prompt)
+    assert parse_request._inst_spans(prompt) == INST_RE.findall(prompt)
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_inst_split_matches_regex(prompt):
      "from here to there", "SELECT 1", "if (x)", "plain words", "a; b", "while(x)"],
 )  # fmt: skip
 def test_code_line_check_matches_regex(line):
-    assert parse._code_like(line) == bool(CODE_RE.search(line))
+    assert parse_response._code_like(line) == bool(CODE_RE.search(line))
 
 
 def _record(body: dict, out: dict, op: str = "Converse") -> dict:
@@ -194,7 +194,7 @@ def _both(rec, cache_fast, cache_ref, identity_app_map=None):
     fast = parse.fast_row(orjson.loads(orjson.dumps(rec)), "f", cache=cache_fast, **kw)
     try:
         row = parse.record_row(rec, cache=cache_ref, **kw)
-    except parse.BadRecord:
+    except parse_scalars.BadRecord:
         return fast, None
     row["source_file"] = "f"
     return fast, parse.row_values(row)
@@ -270,15 +270,17 @@ def test_odd_records_take_the_reference_path_or_agree(patch):
 )  # fmt: skip
 def test_fast_timestamps_equal_the_full_parser(ts):
     hours: dict[str, int] = {}
-    assert parse.fast_timestamp_ms(ts, hours) == parse.parse_timestamp_ms(ts)
-    assert parse.fast_timestamp_ms(ts, hours) == parse.parse_timestamp_ms(ts)  # memo hit
+    assert parse_scalars.fast_timestamp_ms(ts, hours) == parse_scalars.parse_timestamp_ms(ts)
+    assert parse_scalars.fast_timestamp_ms(ts, hours) == parse_scalars.parse_timestamp_ms(
+        ts
+    )  # memo hit
 
 
 def test_fast_timestamps_every_millisecond_of_a_second():
     hours: dict[str, int] = {}
     for ms in range(1000):
         ts = f"2026-10-01T13:45:07.{ms:03d}Z"
-        assert parse.fast_timestamp_ms(ts, hours) == parse.parse_timestamp_ms(ts)
+        assert parse_scalars.fast_timestamp_ms(ts, hours) == parse_scalars.parse_timestamp_ms(ts)
 
 
 @pytest.mark.parametrize(
@@ -287,7 +289,7 @@ def test_fast_timestamps_every_millisecond_of_a_second():
      ("a b c d\u2028return x", "code"), ("one two three four\nfive six", "prose")],
 )  # fmt: skip
 def test_output_shape_line_boundaries(text, shape):
-    assert parse.output_shape(text) == shape
+    assert parse_response.output_shape(text) == shape
 
 
 @pytest.mark.parametrize(
@@ -297,8 +299,8 @@ def test_output_shape_line_boundaries(text, shape):
      "x\n\t\nfrom a import b", "x\nfrom here to there", "", "\n\n"],
 )  # fmt: skip
 def test_code_start_search_matches_line_by_line(text):
-    by_line = any(parse._CODE_START_RE.match(line) for line in text.splitlines())
-    assert parse._may_start_code(text) is by_line
+    by_line = any(parse_response._CODE_START_RE.match(line) for line in text.splitlines())
+    assert parse_response._may_start_code(text) is by_line
 
 
 HAND_RECORDS = [
@@ -346,4 +348,4 @@ def test_anthropic_stream_chunks_with_legacy_keys_are_read():
         {"type": "message_delta", "delta": {"stop_reason": "max_tokens"}},
         {"type": "legacy", "completion": "c", "stop_reason": "end"},
     ]
-    assert parse._chunk_text_and_stop(chunks)[:2] == ("abc", "end")
+    assert parse_response._chunk_text_and_stop(chunks)[:2] == ("abc", "end")

@@ -1,0 +1,186 @@
+"""Request bodies: prompt text (tools, system, turns), inference parameters, service tier.
+
+Covers the Converse API, Anthropic messages, Llama (chat header format), Mistral ([INST] and
+chat), Titan and Nova request bodies.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from bedrock_finops.parse_scalars import as_float, as_int
+
+_LLAMA_HEADER = "<|start_header_id|>"
+_LLAMA_ROLE_RE = re.compile(r"(\w+)<\|end_header_id\|>")
+_LLAMA_EOT = "<|eot_id|>"
+
+
+def canonical(obj: Any) -> bytes:
+    """Canonical JSON: sorted keys, no whitespace, so identical bodies hash alike."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+
+
+def _block_text(block: Any, ttl: list[str]) -> str | None:
+    """Text of one content block; None for a cache marker (not content). Notes 1h TTLs."""
+    if isinstance(block, str):
+        return block
+    if not isinstance(block, dict):
+        return str(block)
+    if "cachePoint" in block:  # Converse cache checkpoint
+        cp = block["cachePoint"]
+        if isinstance(cp, dict) and cp.get("ttl") == "1h":
+            ttl.append("1h")
+        return None
+    cc = block.get("cache_control")
+    if isinstance(cc, dict) and cc.get("ttl") == "1h":
+        ttl.append("1h")
+    text = block.get("text")
+    if isinstance(text, str):
+        return text
+    if block.get("type") == "text":
+        return ""
+    # tool use / tool result / images / documents: canonical JSON without the cache marker
+    clean = {k: v for k, v in block.items() if k != "cache_control"}
+    return canonical(clean).decode()
+
+
+def content_text(content: Any, ttl: list[str]) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [_block_text(b, ttl) for b in content]
+        return "\n".join(p for p in parts if p is not None)
+    if content is None:
+        return ""
+    return canonical(content).decode()
+
+
+def _tools_list(body: dict) -> list | None:
+    tools = body.get("tools")
+    if tools is None:
+        cfg = body.get("toolConfig")
+        if isinstance(cfg, dict):
+            tools = cfg.get("tools")
+    if not tools:
+        return None
+    if not isinstance(tools, list):
+        return [tools]
+    return tools
+
+
+def prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, list]:
+    """(tools JSON, system text, [(role, text), ...]) from any supported request body."""
+    tools = _tools_list(body)
+    tools_text = None
+    if tools is not None:
+        clean = []
+        for t in tools:
+            if isinstance(t, dict) and "cachePoint" in t:
+                _block_text(t, ttl)
+                continue
+            if isinstance(t, dict) and "cache_control" in t:
+                _block_text(t, ttl)
+                t = {k: v for k, v in t.items() if k != "cache_control"}
+            clean.append(t)
+        tools_text = canonical(clean).decode() if clean else None
+    system = body.get("system")
+    system_text = content_text(system, ttl) if system is not None else None
+    messages = body.get("messages")
+    turns: list[tuple[str, str]] = []
+    if isinstance(messages, list):
+        for m in messages:
+            if isinstance(m, dict):
+                role = m.get("role") or "user"
+                if role == "system":  # Mistral chat puts the system prompt in messages
+                    text = content_text(m.get("content"), ttl)
+                    system_text = text if system_text is None else system_text + "\n" + text
+                    continue
+                turns.append((role, content_text(m.get("content"), ttl)))
+    elif isinstance(body.get("prompt"), str):
+        system_text, turns = _split_raw_prompt(body["prompt"], system_text)
+    elif isinstance(body.get("inputText"), str):
+        turns.append(("user", body["inputText"]))
+    return tools_text, system_text, turns
+
+
+def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None, list]:
+    """Llama 3 header format or Mistral [INST] format -> system and turns; else one turn."""
+    if _LLAMA_HEADER in prompt:
+        turns = []
+        for role, text in _llama_turns(prompt):
+            text = text.strip()
+            if role == "system":
+                system_text = text
+            elif text or role != "assistant":
+                turns.append((role, text))
+        if turns or system_text:
+            return system_text, turns
+    if "[INST]" in prompt:
+        insts = [t.strip() for t in _inst_spans(prompt)]
+        if insts:
+            return system_text, [("user", t) for t in insts]
+    return system_text, [("user", prompt)]
+
+
+def _llama_turns(prompt: str) -> list[tuple[str, str]]:
+    """``<|start_header_id|>ROLE<|end_header_id|>TEXT<|eot_id|>`` -> [(ROLE, TEXT)].
+
+    TEXT runs to the next ``<|eot_id|>`` or the end of the prompt (string search, not a lazy
+    regex: prompts are long).
+    """
+    out = []
+    pos = 0
+    while (i := prompt.find(_LLAMA_HEADER, pos)) >= 0:
+        m = _LLAMA_ROLE_RE.match(prompt, i + len(_LLAMA_HEADER))
+        if m is None:
+            pos = i + 1
+            continue
+        end = prompt.find(_LLAMA_EOT, m.end())
+        if end < 0:
+            out.append((m.group(1), prompt[m.end() :]))
+            break
+        out.append((m.group(1), prompt[m.end() : end]))
+        pos = end + len(_LLAMA_EOT)
+    return out
+
+
+def _inst_spans(prompt: str) -> list[str]:
+    """The texts between ``[INST]`` and the next ``[/INST]``."""
+    out = []
+    pos = 0
+    while (i := prompt.find("[INST]", pos)) >= 0:
+        end = prompt.find("[/INST]", i + 6)
+        if end < 0:
+            break
+        out.append(prompt[i + 6 : end])
+        pos = end + 7
+    return out
+
+
+def request_params(body: dict) -> tuple[int | None, float | None]:
+    """(max_tokens, temperature) across Converse, Anthropic, Llama, Titan, Mistral, Nova."""
+    cfg = body.get("inferenceConfig")
+    if isinstance(cfg, dict):
+        mt = cfg.get("maxTokens", cfg.get("max_new_tokens"))
+        return as_int(mt), as_float(cfg.get("temperature"))
+    tcfg = body.get("textGenerationConfig")
+    if isinstance(tcfg, dict):
+        return as_int(tcfg.get("maxTokenCount")), as_float(tcfg.get("temperature"))
+    mt = body.get("max_tokens", body.get("max_gen_len", body.get("max_tokens_to_sample")))
+    return as_int(mt), as_float(body.get("temperature"))
+
+
+def service_tier(in_body: dict, out_body: Any) -> str:
+    for src in (out_body if isinstance(out_body, dict) else {}, in_body):
+        tier = src.get("serviceTier")
+        if isinstance(tier, dict):
+            tier = tier.get("type")
+        if isinstance(tier, str) and tier:
+            return tier
+    perf = in_body.get("performanceConfig")
+    if isinstance(perf, dict) and perf.get("latency") == "optimized":
+        return "latency-optimized"
+    return "default"

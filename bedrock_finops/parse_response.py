@@ -1,0 +1,168 @@
+"""Response bodies: output text, stop reason, latency and usage; the shape of the output.
+
+Reads non-streamed bodies of every supported format and streamed chunk lists (ConverseStream
+events, Anthropic, Llama, Titan, Mistral and legacy completion chunks).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from bedrock_finops.parse_request import content_text
+from bedrock_finops.parse_scalars import as_float
+
+_FENCE_RE = re.compile(r"^```[\w+-]*\s*\n(.*?)\n?```\s*$", re.S)
+# a code-like line: ends with ; { or } (before trailing space), or starts like a statement
+_CODE_ENDINGS = (";", "{", "}")
+_CODE_START_RE = re.compile(
+    r"\s*(?:def |class |import |from \S+ import|return\b|function\b|const |let |"
+    r"var |public |private |#include|SELECT |select |if \(|for \(|while \()"
+)
+# the same starts at the text's start or after any line boundary str.splitlines knows. A
+# pattern that begins with a character class is searched for with a fast scan for that class;
+# the equivalent "(?:^|[...])" form (re.M) costs ~4x more, as each position tries both arms.
+_LINE_BREAK_CLASS = "[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+_CODE_START_AFTER_BREAK_RE = re.compile(_LINE_BREAK_CLASS + _CODE_START_RE.pattern)
+_PUNCT = frozenset("{}[]()<>;:=\"'`|\\/*&^%$#@!?,.")
+
+CODE_SAMPLE_LINES = 40  # output_shape looks at the first lines only
+
+
+def output_shape(text: str | None) -> str:
+    """label | json | code | prose | empty for a model's output text; unknown when absent."""
+    if text is None:
+        return "unknown"
+    s = text.strip()
+    if not s:
+        return "empty"
+    fenced = _FENCE_RE.match(s) if s.startswith("```") else None
+    inner = fenced.group(1).strip() if fenced else s
+    if inner[:1] in "{[":
+        try:
+            if isinstance(orjson.loads(inner), (dict, list)):
+                return "json"
+        except orjson.JSONDecodeError:
+            pass
+    if fenced:
+        return "code"
+    words = s.split(maxsplit=3)
+    if len(words) <= 3 and "\n" not in s:
+        punct = sum(c in _PUNCT for c in s)
+        if punct <= max(1, len(s) // 10):
+            return "label"
+    if ";" not in s and "{" not in s and "}" not in s and not _may_start_code(s):
+        return "prose"  # no line can look like code: skip the line by line check
+    lines = [ln for ln in s.splitlines()[:CODE_SAMPLE_LINES] if ln.strip()]
+    if len(lines) >= 2:
+        code_like = sum(1 for ln in lines if _code_like(ln))
+        if code_like * 2 >= len(lines):
+            return "code"
+    return "prose"
+
+
+def _may_start_code(text: str) -> bool:
+    """Whether some line of ``text`` starts like a statement (``_CODE_START_RE``)."""
+    return (
+        _CODE_START_RE.match(text) is not None
+        or _CODE_START_AFTER_BREAK_RE.search(text) is not None
+    )
+
+
+def _code_like(line: str) -> bool:
+    return line.rstrip().endswith(_CODE_ENDINGS) or _CODE_START_RE.match(line) is not None
+
+
+# keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy)
+_OTHER_CHUNK_KEYS = frozenset(
+    ("type", "generation", "outputText", "completion", "stop_reason", "completionReason")
+    + ("outputs", "choices")
+)
+
+
+_TEXT_CHUNK_KEYS = _OTHER_CHUNK_KEYS - {"type"}
+
+
+def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, dict | None]:
+    """Streamed chunks -> (text, stop reason, latency if a metadata chunk has it, usage)."""
+    texts: list[str] = []
+    stop = None
+    usage = None
+    latency = None
+    for ch in chunks:
+        if not isinstance(ch, dict):
+            continue
+        if "contentBlockDelta" in ch:  # ConverseStream
+            delta = (ch["contentBlockDelta"] or {}).get("delta") or {}
+            if isinstance(delta.get("text"), str):
+                texts.append(delta["text"])
+        elif "messageStop" in ch:
+            stop = (ch["messageStop"] or {}).get("stopReason") or stop
+        elif "metadata" in ch:
+            meta = ch["metadata"] or {}
+            usage = meta.get("usage") or usage
+            latency = as_float((meta.get("metrics") or {}).get("latencyMs"))
+        if _OTHER_CHUNK_KEYS.isdisjoint(ch):  # a Converse stream event: nothing more to read
+            continue
+        ctype = ch.get("type")
+        if ctype == "content_block_delta":  # Anthropic messages stream
+            delta = ch.get("delta") or {}
+            if isinstance(delta.get("text"), str):
+                texts.append(delta["text"])
+        elif ctype == "message_delta":
+            stop = (ch.get("delta") or {}).get("stop_reason") or stop
+        if _TEXT_CHUNK_KEYS.isdisjoint(ch):  # an Anthropic event: nothing more to read
+            continue
+        for key in ("generation", "outputText", "completion"):  # Llama, Titan, legacy
+            if isinstance(ch.get(key), str):
+                texts.append(ch[key])
+        for key in ("stop_reason", "completionReason"):
+            if ch.get(key):
+                stop = ch[key]
+        for key in ("outputs", "choices"):  # Mistral
+            items = ch.get(key)
+            if isinstance(items, list) and items and isinstance(items[0], dict):
+                item = items[0]
+                piece = item.get("text")
+                if piece is None:
+                    piece = (item.get("delta") or item.get("message") or {}).get("content")
+                if isinstance(piece, str):
+                    texts.append(piece)
+                stop = item.get("stop_reason") or item.get("finish_reason") or stop
+    return "".join(texts), stop, latency, usage
+
+
+def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | None, dict | None]:
+    """(text, stop_reason, latency_ms, converse usage) from a non-streamed output body."""
+    if isinstance(body, list):
+        return _chunk_text_and_stop(body)
+    if not isinstance(body, dict):
+        return None, None, None, None
+    ttl: list[str] = []
+    if "output" in body and isinstance(body["output"], dict):  # Converse and Nova
+        msg = body["output"].get("message") or {}
+        text = content_text(msg.get("content"), ttl)
+        latency = as_float((body.get("metrics") or {}).get("latencyMs"))
+        return text, body.get("stopReason"), latency, body.get("usage")
+    if "content" in body:  # Anthropic messages
+        return content_text(body.get("content"), ttl), body.get("stop_reason"), None, None
+    if "generation" in body:  # Llama
+        return body.get("generation"), body.get("stop_reason"), None, None
+    results = body.get("results")
+    if isinstance(results, list) and results:  # Titan
+        r = results[0] if isinstance(results[0], dict) else {}
+        text = "".join(x.get("outputText") or "" for x in results if isinstance(x, dict))
+        return text, r.get("completionReason"), None, None
+    for key in ("outputs", "choices"):  # Mistral
+        items = body.get(key)
+        if isinstance(items, list) and items and isinstance(items[0], dict):
+            it = items[0]
+            text = it.get("text")
+            if text is None:
+                text = content_text((it.get("message") or {}).get("content"), ttl)
+            return text, it.get("stop_reason") or it.get("finish_reason"), None, None
+    if "completion" in body:
+        return body.get("completion"), body.get("stop_reason"), None, None
+    return None, body.get("stopReason") or body.get("stop_reason"), None, None

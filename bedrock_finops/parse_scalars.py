@@ -1,0 +1,118 @@
+"""Scalar fields of an invocation-log record: timestamps, token counts, numbers, app names.
+
+Each parser either gives the value or raises :class:`BadRecord` with the quarantine reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+# ISO-8601 as AWS writes it: date 'T' time, optional fraction, then Z or a +HH:MM offset.
+_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$")
+HOUR_MEMO_ENTRIES = 1 << 16  # distinct hours fast_timestamp_ms remembers before it starts over
+
+
+class BadRecord(ValueError):
+    """A record that cannot become a row; ``args[0]`` is the quarantine reason."""
+
+
+def parse_timestamp_ms(value: Any) -> int:
+    """ISO-8601 (with or without fraction, Z or offset) -> epoch milliseconds, UTC."""
+    if not isinstance(value, str) or not _TS_RE.match(value):
+        raise BadRecord("bad timestamp")
+    text = value
+    if "." in text:  # fromisoformat takes at most 6 fraction digits
+        head, _, rest = text.partition(".")
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = head + "." + (rest[:digits] + "000000")[:6] + rest[digits:]
+    try:
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
+    except ValueError:
+        raise BadRecord("bad timestamp") from None
+
+
+def token_count(section: dict, name: str, required: bool) -> int | None:
+    """A token count field: a non-negative integer (an integral float is accepted)."""
+    value = section.get(name)
+    if value is None:
+        if required:
+            raise BadRecord(f"missing {name}")
+        return None
+    if type(value) is not int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise BadRecord(f"non-integer {name}")
+    if value < 0:
+        raise BadRecord(f"negative {name}")
+    return value
+
+
+def as_float(value: Any) -> float | None:
+    """A JSON number as float; None for anything else (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def as_int(value: Any) -> int | None:
+    """A JSON number as int (truncated); None for anything else (booleans included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
+
+
+def app_from_identity(arn: str | None) -> str | None:
+    """``...:assumed-role/ROLE/SESSION`` -> ROLE; ``...:user/NAME`` -> NAME; ``role/R`` -> R."""
+    if not arn:
+        return None
+    _, _, resource = arn.rpartition(":")
+    parts = resource.split("/")
+    if parts[0] == "assumed-role" and len(parts) >= 2:
+        return parts[1]
+    if parts[0] in ("user", "role") and len(parts) >= 2:
+        return parts[-1]
+    return resource or None
+
+
+def fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` -> epoch ms, as :func:`parse_timestamp_ms` computes it.
+
+    The date and hour are parsed once per distinct hour (``hours`` memo), minutes and seconds
+    by slicing; the result repeats ``parse_timestamp_ms``'s float arithmetic exactly
+    (microseconds / 1e6 * 1000, truncated). None for any other form: the caller falls back
+    to the full parser.
+    """
+    if (
+        type(value) is not str
+        or len(value) != 24
+        or value[23] != "Z"
+        or value[19] != "."
+        or value[16] != ":"
+        or value[13] != ":"
+    ):
+        return None
+    digits = value[14:16] + value[17:19] + value[20:23]
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    minute = int(digits[:2])
+    second = int(digits[2:4])
+    if minute > 59 or second > 59:
+        return None
+    head = value[:13]
+    hour = hours.get(head)
+    if hour is None:
+        text = head + ":00:00Z"
+        if not _TS_RE.match(text):
+            return None
+        try:
+            hour = parse_timestamp_ms(text) // 1000
+        except BadRecord:
+            return None
+        if len(hours) >= HOUR_MEMO_ENTRIES:
+            hours.clear()
+        hours[head] = hour
+    us = (hour + minute * 60 + second) * 1_000_000 + int(digits[4:]) * 1000
+    return int(us / 1_000_000 * 1000)
