@@ -140,6 +140,30 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
     return report.to_dict()
 
 
+def kernel_manager_class() -> type | None:
+    """The kernel manager notebooks run under: local IPC sockets where the OS has them.
+
+    Over TCP, each kernel warns that its traffic is unencrypted. The kernels here are local
+    children, so Unix-domain sockets (``transport="ipc"``) are the fitting channel and keep
+    the run log free of that warning. None (the default TCP manager) elsewhere.
+    """
+    if os.name != "posix":
+        return None
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+
+    return IpcKernelManager
+
+
+def _kernel_kwargs() -> dict[str, Any]:
+    manager = kernel_manager_class()
+    return {"kernel_manager_class": manager} if manager is not None else {}
+
+
 def execute_notebook(
     src: str, dest: str, parameters: dict[str, Any], cwd: str
 ) -> tuple[str, float, str | None]:
@@ -156,6 +180,7 @@ def execute_notebook(
             progress_bar=False,
             kernel_name="python3",
             log_output=False,
+            **_kernel_kwargs(),
         )
         return "ok", time.perf_counter() - started, None
     except Exception as exc:  # papermill saves the notebook with its error cell first
@@ -414,6 +439,7 @@ def refresh_notebooks(
             timeout=900,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
+            **_kernel_kwargs(),
         ).execute()
         for cell in nb.cells:
             cell.metadata.pop("execution", None)

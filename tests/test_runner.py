@@ -179,3 +179,19 @@ def test_scrub_secrets_replaces_values_in_text_files(tmp_path: Path) -> None:
     changed = runner.scrub_secrets(tmp_path, {"AWS_SECRET_ACCESS_KEY": FAKE_SECRET})
     assert changed == 1
     assert (tmp_path / "a.html").read_text() == "key=[redacted credential]"
+
+
+@pytest.mark.skipif(runner.kernel_manager_class() is None, reason="no Unix-domain sockets here")
+def test_notebooks_run_on_a_local_ipc_kernel(tmp_path: Path) -> None:
+    """Kernels talk over Unix-domain sockets, so none warns about unencrypted TCP."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport)"
+        )
+    ]
+    src, dest = tmp_path / "probe.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, src)
+    status, _, error = runner.execute_notebook(str(src), str(dest), {}, str(tmp_path))
+    assert (status, error) == ("ok", None)
+    assert nbformat.read(dest, as_version=4).cells[0].outputs[0]["text"] == "ipc\n"
