@@ -319,7 +319,7 @@ def _parse_overrides(items: list[str]) -> dict[str, str]:
 
 def _cmd(args: Any) -> int:
     from bedrock_finops.notebook import open_run
-    from bedrock_finops.strategies import model_sizing
+    from bedrock_finops.strategies import model_sizing, model_sizing_tables
 
     try:
         ctx = open_run(
@@ -338,7 +338,7 @@ def _cmd(args: Any) -> int:
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    recs = model_sizing.recommended_with_ids(sizing)
+    recs = model_sizing_tables.recommended_with_ids(sizing)
     if recs.empty:
         print("no model sizing recommendations in this run: nothing to evaluate")
         return 0

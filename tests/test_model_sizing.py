@@ -10,6 +10,7 @@ from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
+from bedrock_finops.strategies import model_sizing_tables as ms_tables
 from bedrock_finops.task_types import infer_one
 
 OPUS = "anthropic.claude-opus-4"
@@ -201,7 +202,7 @@ def test_findings_effects_and_routing_table(usage, cat, tmp_path):
     assert set(eff["new_model"]) == {HAIKU35}
     assert eff["savings_usd"].sum() == pytest.approx(f.savings_usd)
 
-    csv_path, json_path = ms.export_routing_table(plan, tmp_path)
+    csv_path, json_path = ms_tables.export_routing_table(plan, tmp_path)
     table = pd.read_csv(csv_path)
     row = table[table["app"] == "router"].iloc[0]
     assert row["current_model"] == OPUS
@@ -216,7 +217,7 @@ def test_findings_effects_and_routing_table(usage, cat, tmp_path):
 
 def test_spend_by_task_type(usage, cat):
     plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
-    table = ms.spend_by_task_type(plan)
+    table = ms_tables.spend_by_task_type(plan)
     router = _seg(plan, "router")
     row = table.loc["classification / routing"]
     assert row["current"] == pytest.approx(router["current_usd"])

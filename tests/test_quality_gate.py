@@ -14,6 +14,7 @@ from usage_builders import make_usage, prompts_frame
 from bedrock_finops import cli, quality_gate, replay, schema
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
+from bedrock_finops.strategies import model_sizing_tables as ms_tables
 
 ROUTER_TEXT = "Classify the ticket. Reply with exactly one label: billing, bug, other."
 CHAT_TEXT = "You are the support assistant. Help customers with questions about billing."
@@ -99,7 +100,7 @@ def test_stratified_sample_covers_every_stratum():
 def test_write_eval_sample_dataset_and_manifest(sizing, prompts, tmp_path):
     u = _usage()
     u.loc[u["request_id"] == "router-3", "user_text"] = None
-    recs = ms.recommended_with_ids(sizing)
+    recs = ms_tables.recommended_with_ids(sizing)
     manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=50, seed=1)
     router = next(e for e in manifest["segments"] if e["app"] == "router")
     assert router["candidate_model"] == "anthropic.claude-3-5-haiku"
@@ -187,7 +188,7 @@ def test_gate_rejects_below_90pct(cat, prompts, sizing, tmp_path):
     assert f.savings_usd == pytest.approx(chat_saving)
     eff = ms.to_effects(plan)
     assert not eff["request_id"].str.startswith("router").any()
-    routes = ms.routing_table(plan).set_index("app")
+    routes = ms_tables.routing_table(plan).set_index("app")
     assert routes.loc["router", "recommended_model"] == "anthropic.claude-opus-4"
     assert routes.loc["router", "status"] == ms.REJECTED
 
@@ -212,7 +213,7 @@ def runtime_client(monkeypatch):
 
 
 def _router_manifest(sizing, prompts, tmp_path, n=3):
-    recs = ms.recommended_with_ids(sizing)
+    recs = ms_tables.recommended_with_ids(sizing)
     recs = recs[recs["app"] == "router"]
     return quality_gate.write_eval_sample(_usage(), prompts, recs, tmp_path, per_segment=n)
 

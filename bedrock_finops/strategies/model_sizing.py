@@ -18,14 +18,14 @@ Steps (each returns a table the notebook shows):
    (its savings are then potential).
 
 ``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
-contract; ``analyze`` is ``to_findings(plan(...))``.
+contract; ``analyze`` is ``to_findings(plan(...))``. The re-pricing on a candidate is in
+``model_sizing_repricing``; the notebook's tables and the routing export in
+``model_sizing_tables``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,8 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops import task_types as tt
 from bedrock_finops.findings import DAYS_PER_MONTH, Action, Findings, effects_frame, period_of
 from bedrock_finops.models import known_models
-from bedrock_finops.tokens import TOKENIZER_RATIOS, tokenizer_ratio
+from bedrock_finops.strategies import model_sizing_repricing as repricing
+from bedrock_finops.tokens import TOKENIZER_RATIOS
 
 STRATEGY = "model_sizing"
 TIERS = ("small", "medium", "large")
@@ -166,129 +167,6 @@ def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str,
 
 
 # ---------------------------------------------------------------------------------------------
-# Re-pricing a segment on another model
-
-
-def adapt_tokens(
-    seg_usage: pd.DataFrame,
-    current: str,
-    candidate: str,
-    catalog: Any,
-    ratios: dict[str, float],
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The segment's usage as the candidate would bill it: tokenizer scaling, cache treatment.
-
-    Cached prefixes (cache read + write of a request) stay cached when the candidate supports
-    caching and the prefix is at least its ``min_cache_tokens``; otherwise those tokens are
-    billed as uncached input. Returns the adapted usage and what was done.
-    """
-    models = known_models()
-    ratio = tokenizer_ratio(models[current].tokenizer, models[candidate].tokenizer, ratios)
-    out = seg_usage.copy()
-    cols = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"]
-    if ratio != 1.0:
-        for c in cols:
-            out[c] = np.round(out[c].astype("float64") * ratio).astype("int64")
-    prefix = out["cache_read_tokens"].astype("int64") + out["cache_write_tokens"].astype("int64")
-    cached = prefix > 0
-    uncache = pd.Series(False, index=out.index)
-    supports: dict[str, Any] = {}
-    if cached.any():
-        keys = out.loc[cached, ["region", "geo", "service_tier"]].astype("string").fillna("")
-        for (region, geo, tier), idx in keys.groupby(
-            ["region", "geo", "service_tier"], sort=False
-        ).groups.items():
-            rate = _rate_or_none(catalog, candidate, region, geo or "none", tier or "default")
-            ok = rate is not None and _flag(rate.get("supports_caching"))
-            min_raw = rate.get("min_cache_tokens") if rate is not None else None
-            min_tokens = 0.0 if min_raw is None or pd.isna(min_raw) else float(min_raw)
-            supports[f"{region}/{geo}/{tier}"] = {
-                "supports_caching": ok,
-                "min_cache_tokens": int(min_tokens),
-            }
-            uncache.loc[idx] = (not ok) | (prefix.loc[idx] < min_tokens)
-    moved = uncache & cached
-    moved_tokens = int(prefix[moved].sum())
-    out.loc[moved, "input_tokens"] = out.loc[moved, "input_tokens"] + prefix[moved]
-    out.loc[moved, ["cache_read_tokens", "cache_write_tokens"]] = 0
-    info = {
-        "tokenizer_ratio": round(ratio, 4),
-        "tokenizer_from": models[current].tokenizer,
-        "tokenizer_to": models[candidate].tokenizer,
-        "cached_requests": int(cached.sum()),
-        "cache_kept_requests": int((cached & ~uncache).sum()),
-        "cache_to_input_requests": int(moved.sum()),
-        "cache_to_input_tokens": moved_tokens,
-        "candidate_caching": supports,
-    }
-    return out, info
-
-
-def _flag(value: Any) -> bool:
-    return False if value is None or pd.isna(value) else bool(value)
-
-
-def _rate_or_none(catalog: Any, model: str, region: str, geo: str, tier: str) -> pd.Series | None:
-    try:
-        rate = catalog.rate(model, region=region, geo=geo, service_tier=tier)
-    except (KeyError, LookupError, ValueError):
-        return None
-    return rate
-
-
-def price_on(
-    seg_usage: pd.DataFrame, current: str, candidate: str, catalog: Any, ratios: dict[str, float]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Re-price a segment's own requests on ``candidate`` with the cost engine."""
-    adapted, info = adapt_tokens(seg_usage, current, candidate, catalog, ratios)
-    priced = catalog.price(adapted, model=candidate)
-    return priced, info
-
-
-def choose_candidate(
-    seg_usage: pd.DataFrame,
-    current: str,
-    target_tier: str,
-    catalog: Any,
-    params: dict[str, Any],
-) -> dict[str, Any]:
-    """Cheapest priced model of ``target_tier``: same provider first, then (optionally) others.
-
-    Returns ``{candidate, priced, info, tried}``; ``candidate`` is None when nothing is priced
-    for every request of the segment (``tried`` says why each was ruled out).
-    """
-    models = known_models()
-    provider = models[current].provider
-    own = list(params["candidates"].get(provider, {}).get(target_tier, []))
-    others = [
-        k
-        for prov, tiers in params["candidates"].items()
-        if prov != provider
-        for k in tiers.get(target_tier, [])
-    ]
-    tried: dict[str, str] = {}
-    for group in (own, others if params["cross_provider"] else []):
-        best = None
-        for cand in group:
-            if cand == current:
-                continue
-            priced, info = price_on(seg_usage, current, cand, catalog, params["tokenizer_ratios"])
-            if not bool(priced["priced"].all()):
-                reasons = priced.loc[~priced["priced"].astype(bool), "unpriced_reason"]
-                tried[cand] = f"not priced: {reasons.astype(str).iloc[0]}"
-                continue
-            cost = float(priced["cost_usd"].sum())
-            tried[cand] = f"${cost:,.2f}"
-            if best is None or cost < best["cost"]:
-                best = {"candidate": cand, "priced": priced, "info": info, "cost": cost}
-        if best is not None:
-            best["tried"] = tried
-            best["cross_provider"] = group is others
-            return best
-    return {"candidate": None, "priced": None, "info": {}, "tried": tried, "cost": None}
-
-
-# ---------------------------------------------------------------------------------------------
 # The plan
 
 
@@ -358,7 +236,7 @@ def plan(
     period = period_of(usage)
     days = float(period["days"] or 0)
     out["monthly_savings_usd"] = out["savings_usd"] * DAYS_PER_MONTH / days if days else np.nan
-    prices_used = _prices_used(usage, out, catalog)
+    prices_used = repricing.prices_used(usage, out, catalog)
     dq = {
         "requests": len(usage),
         "unpriced_requests": int((~priced["priced"].astype(bool)).sum()),
@@ -434,7 +312,7 @@ def _recommend_segment(
     rec["tier_gap"] = TIER_RANK[rec["current_tier"]] - TIER_RANK[rec["target_tier"]]
     mask = (row_seg == seg["segment"]) & costs.notna()
     seg_usage = usage.loc[mask]
-    choice = choose_candidate(seg_usage, model, rec["target_tier"], catalog, p)
+    choice = repricing.choose_candidate(seg_usage, model, rec["target_tier"], catalog, p)
     rec["candidates_tried"] = choice["tried"]
     if choice["candidate"] is None:
         rec["reason"] = f"no {rec['target_tier']}-tier model is priced where this segment runs"
@@ -495,41 +373,6 @@ def _apply_quality(segs: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     out.loc[rejected, "savings_usd"] = 0.0
     out.loc[rejected, "savings_pct"] = 0.0
     return out
-
-
-def _prices_used(usage: pd.DataFrame, segs: pd.DataFrame, catalog: Any) -> pd.DataFrame:
-    """Every rate the figures rest on: current and candidate model per region/geo/tier."""
-    rows = []
-    keys = usage[["model", "region", "geo", "service_tier"]].astype("string").drop_duplicates()
-    cand_by_model = segs.dropna(subset=["candidate"]).groupby("model")["candidate"].unique()
-    seen = set()
-    for _, k in keys.dropna(subset=["model"]).iterrows():
-        models = [k["model"], *cand_by_model.get(k["model"], [])]
-        for m in models:
-            key = (m, k["region"], k["geo"] or "none", k["service_tier"] or "default")
-            if key in seen:
-                continue
-            seen.add(key)
-            rate = _rate_or_none(catalog, *key)
-            if rate is None:
-                continue
-            rows.append(
-                {"model": m, "region": key[1], "geo": key[2], "service_tier": key[3]}
-                | {
-                    c: rate.get(c)
-                    for c in (
-                        "input_per_1k",
-                        "output_per_1k",
-                        "cache_write_5m_per_1k",
-                        "cache_read_per_1k",
-                        "min_cache_tokens",
-                        "supports_caching",
-                        "source",
-                        "as_of",
-                    )
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -678,129 +521,3 @@ def analyze(
 ) -> Findings:
     """The strategy's findings on ``usage`` (see the module docstring for the params)."""
     return to_findings(plan(usage, catalog, prompts=prompts, **params))
-
-
-# ---------------------------------------------------------------------------------------------
-# Tables for the notebook
-
-
-def task_table(sizing: SizingPlan) -> pd.DataFrame:
-    """Segment, task type, confidence and the signals that fired (with values)."""
-    s = sizing.segments
-    return pd.DataFrame(
-        {
-            "app": s["app"],
-            "model": s["model"],
-            "requests": s["requests"],
-            "task_type": s["task_type"],
-            "confidence": s["confidence"],
-            "source": s["task_source"],
-            "signals": [
-                "; ".join(f"{e['signal']}={e['value']}" for e in ev) for ev in s["evidence"]
-            ],
-            "segment": s["segment"],
-        }
-    )
-
-
-def recommendation_table(sizing: SizingPlan) -> pd.DataFrame:
-    """One row per segment: current vs recommended model, costs, savings and status."""
-    s = sizing.segments
-    cols = [
-        "app",
-        "model",
-        "task_type",
-        "current_tier",
-        "target_tier",
-        "candidate",
-        "status",
-        "requests",
-        "current_usd",
-        "projected_usd",
-        "savings_usd",
-        "savings_pct",
-        "monthly_savings_usd",
-        "tokenizer_ratio",
-        "cache_treatment",
-        "reason",
-        "segment",
-    ]
-    return s[cols].sort_values("savings_usd", ascending=False).reset_index(drop=True)
-
-
-def spend_by_task_type(sizing: SizingPlan) -> pd.DataFrame:
-    """Spend per task type now and after adopting the standing recommendations."""
-    s = sizing.segments.copy()
-    s["label"] = s["task_type"].map(tt.TASK_LABELS)
-    before = s.groupby("label")["cost_usd"].sum()
-    after_seg = np.where(s["status"].isin(ADOPTED), s["projected_usd"], s["cost_usd"])
-    after = pd.Series(after_seg, index=s.index).groupby(s["label"]).sum()
-    return pd.DataFrame({"current": before, "after change": after}).sort_values(
-        "current", ascending=False
-    )
-
-
-def routing_table(sizing: SizingPlan) -> pd.DataFrame:
-    """Segment -> model to call, for a gateway or an application to load."""
-    s = sizing.segments
-    models = known_models()
-    adopt = s["status"].isin(ADOPTED)
-    rec_model = np.where(adopt, s["candidate"], s["model"])
-    geos = _segment_geo(s)
-    return pd.DataFrame(
-        {
-            "segment": s["segment"],
-            "app": s["app"],
-            "template": s["template"],
-            "current_model": s["model"],
-            "recommended_model": rec_model,
-            "recommended_model_id": [
-                _model_id(m, geos.get(seg), models)
-                for m, seg in zip(rec_model, s["segment"], strict=True)
-            ],
-            "task_type": s["task_type"],
-            "status": s["status"],
-            "savings_pct": s["savings_pct"].round(2),
-        }
-    )
-
-
-def _segment_geo(s: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(s["segment"], s["geo_mode"], strict=True))
-
-
-def _model_id(key: str, geo: str | None, models: dict) -> str | None:
-    """A model ID to call: the newest base ID, behind the same geo profile as today."""
-    info = models.get(key)
-    if info is None:
-        return None
-    base = info.base_ids[-1]
-    return f"{geo}.{base}" if geo and geo != "none" else base
-
-
-def recommended_with_ids(sizing: SizingPlan) -> pd.DataFrame:
-    """Recommended segments with the candidate's callable model ID (same geo profile)."""
-    rec = sizing.recommended.copy()
-    models = known_models()
-    rec["candidate_model_id"] = [
-        _model_id(c, g, models) for c, g in zip(rec["candidate"], rec["geo_mode"], strict=True)
-    ]
-    return rec
-
-
-def export_routing_table(sizing: SizingPlan, out_dir: str | Path, name: str = "model_sizing"):
-    """Write ``<name>.routing.csv`` and ``<name>.routing.json``; returns both paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    table = routing_table(sizing)
-    csv_path = out_dir / f"{name}.routing.csv"
-    json_path = out_dir / f"{name}.routing.json"
-    table.to_csv(csv_path, index=False)
-    doc = {
-        "strategy": STRATEGY,
-        "period": sizing.period,
-        "quality_threshold": sizing.params["quality_threshold"],
-        "routes": json.loads(table.to_json(orient="records")),
-    }
-    json_path.write_text(json.dumps(doc, indent=2) + "\n")
-    return csv_path, json_path

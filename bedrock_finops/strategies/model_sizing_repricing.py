@@ -1,0 +1,171 @@
+"""Model sizing: a segment's own requests re-priced on a candidate model.
+
+The candidate bills the same work differently: its tokenizer may count the text in more or
+fewer tokens, and cached prefixes stay cached only where it supports caching and the prefix
+meets its minimum. ``choose_candidate`` picks the cheapest priced model of the target tier;
+``prices_used`` lists the catalog rates the figures rest on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bedrock_finops.models import known_models
+from bedrock_finops.tokens import tokenizer_ratio
+
+
+def adapt_tokens(
+    seg_usage: pd.DataFrame,
+    current: str,
+    candidate: str,
+    catalog: Any,
+    ratios: dict[str, float],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The segment's usage as the candidate would bill it: tokenizer scaling, cache treatment.
+
+    Cached prefixes (cache read + write of a request) stay cached when the candidate supports
+    caching and the prefix is at least its ``min_cache_tokens``; otherwise those tokens are
+    billed as uncached input. Returns the adapted usage and what was done.
+    """
+    models = known_models()
+    ratio = tokenizer_ratio(models[current].tokenizer, models[candidate].tokenizer, ratios)
+    out = seg_usage.copy()
+    cols = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"]
+    if ratio != 1.0:
+        for c in cols:
+            out[c] = np.round(out[c].astype("float64") * ratio).astype("int64")
+    prefix = out["cache_read_tokens"].astype("int64") + out["cache_write_tokens"].astype("int64")
+    cached = prefix > 0
+    uncache = pd.Series(False, index=out.index)
+    supports: dict[str, Any] = {}
+    if cached.any():
+        keys = out.loc[cached, ["region", "geo", "service_tier"]].astype("string").fillna("")
+        for (region, geo, tier), idx in keys.groupby(
+            ["region", "geo", "service_tier"], sort=False
+        ).groups.items():
+            rate = _rate_or_none(catalog, candidate, region, geo or "none", tier or "default")
+            ok = rate is not None and _flag(rate.get("supports_caching"))
+            min_raw = rate.get("min_cache_tokens") if rate is not None else None
+            min_tokens = 0.0 if min_raw is None or pd.isna(min_raw) else float(min_raw)
+            supports[f"{region}/{geo}/{tier}"] = {
+                "supports_caching": ok,
+                "min_cache_tokens": int(min_tokens),
+            }
+            uncache.loc[idx] = (not ok) | (prefix.loc[idx] < min_tokens)
+    moved = uncache & cached
+    moved_tokens = int(prefix[moved].sum())
+    out.loc[moved, "input_tokens"] = out.loc[moved, "input_tokens"] + prefix[moved]
+    out.loc[moved, ["cache_read_tokens", "cache_write_tokens"]] = 0
+    info = {
+        "tokenizer_ratio": round(ratio, 4),
+        "tokenizer_from": models[current].tokenizer,
+        "tokenizer_to": models[candidate].tokenizer,
+        "cached_requests": int(cached.sum()),
+        "cache_kept_requests": int((cached & ~uncache).sum()),
+        "cache_to_input_requests": int(moved.sum()),
+        "cache_to_input_tokens": moved_tokens,
+        "candidate_caching": supports,
+    }
+    return out, info
+
+
+def _flag(value: Any) -> bool:
+    return False if value is None or pd.isna(value) else bool(value)
+
+
+def _rate_or_none(catalog: Any, model: str, region: str, geo: str, tier: str) -> pd.Series | None:
+    try:
+        rate = catalog.rate(model, region=region, geo=geo, service_tier=tier)
+    except (KeyError, LookupError, ValueError):
+        return None
+    return rate
+
+
+def price_on(
+    seg_usage: pd.DataFrame, current: str, candidate: str, catalog: Any, ratios: dict[str, float]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Re-price a segment's own requests on ``candidate`` with the cost engine."""
+    adapted, info = adapt_tokens(seg_usage, current, candidate, catalog, ratios)
+    priced = catalog.price(adapted, model=candidate)
+    return priced, info
+
+
+def choose_candidate(
+    seg_usage: pd.DataFrame,
+    current: str,
+    target_tier: str,
+    catalog: Any,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Cheapest priced model of ``target_tier``: same provider first, then (optionally) others.
+
+    Returns ``{candidate, priced, info, tried}``; ``candidate`` is None when nothing is priced
+    for every request of the segment (``tried`` says why each was ruled out).
+    """
+    models = known_models()
+    provider = models[current].provider
+    own = list(params["candidates"].get(provider, {}).get(target_tier, []))
+    others = [
+        k
+        for prov, tiers in params["candidates"].items()
+        if prov != provider
+        for k in tiers.get(target_tier, [])
+    ]
+    tried: dict[str, str] = {}
+    for group in (own, others if params["cross_provider"] else []):
+        best = None
+        for cand in group:
+            if cand == current:
+                continue
+            priced, info = price_on(seg_usage, current, cand, catalog, params["tokenizer_ratios"])
+            if not bool(priced["priced"].all()):
+                reasons = priced.loc[~priced["priced"].astype(bool), "unpriced_reason"]
+                tried[cand] = f"not priced: {reasons.astype(str).iloc[0]}"
+                continue
+            cost = float(priced["cost_usd"].sum())
+            tried[cand] = f"${cost:,.2f}"
+            if best is None or cost < best["cost"]:
+                best = {"candidate": cand, "priced": priced, "info": info, "cost": cost}
+        if best is not None:
+            best["tried"] = tried
+            best["cross_provider"] = group is others
+            return best
+    return {"candidate": None, "priced": None, "info": {}, "tried": tried, "cost": None}
+
+
+def prices_used(usage: pd.DataFrame, segs: pd.DataFrame, catalog: Any) -> pd.DataFrame:
+    """Every rate the figures rest on: current and candidate model per region/geo/tier."""
+    rows = []
+    keys = usage[["model", "region", "geo", "service_tier"]].astype("string").drop_duplicates()
+    cand_by_model = segs.dropna(subset=["candidate"]).groupby("model")["candidate"].unique()
+    seen = set()
+    for _, k in keys.dropna(subset=["model"]).iterrows():
+        models = [k["model"], *cand_by_model.get(k["model"], [])]
+        for m in models:
+            key = (m, k["region"], k["geo"] or "none", k["service_tier"] or "default")
+            if key in seen:
+                continue
+            seen.add(key)
+            rate = _rate_or_none(catalog, *key)
+            if rate is None:
+                continue
+            rows.append(
+                {"model": m, "region": key[1], "geo": key[2], "service_tier": key[3]}
+                | {
+                    c: rate.get(c)
+                    for c in (
+                        "input_per_1k",
+                        "output_per_1k",
+                        "cache_write_5m_per_1k",
+                        "cache_read_per_1k",
+                        "min_cache_tokens",
+                        "supports_caching",
+                        "source",
+                        "as_of",
+                    )
+                }
+            )
+    return pd.DataFrame(rows)

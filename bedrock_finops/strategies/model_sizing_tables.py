@@ -1,0 +1,140 @@
+"""Model sizing: the tables the notebook shows and the routing table it exports.
+
+Everything here reads a finished :class:`~bedrock_finops.strategies.model_sizing.SizingPlan`;
+``recommended_with_ids`` and ``routing_table`` add the model ID to call (same geo profile as
+today) for the quality gate's replay and for a gateway to load.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bedrock_finops import task_types as tt
+from bedrock_finops.models import known_models
+from bedrock_finops.strategies.model_sizing import ADOPTED, STRATEGY, SizingPlan
+
+
+def task_table(sizing: SizingPlan) -> pd.DataFrame:
+    """Segment, task type, confidence and the signals that fired (with values)."""
+    s = sizing.segments
+    return pd.DataFrame(
+        {
+            "app": s["app"],
+            "model": s["model"],
+            "requests": s["requests"],
+            "task_type": s["task_type"],
+            "confidence": s["confidence"],
+            "source": s["task_source"],
+            "signals": [
+                "; ".join(f"{e['signal']}={e['value']}" for e in ev) for ev in s["evidence"]
+            ],
+            "segment": s["segment"],
+        }
+    )
+
+
+def recommendation_table(sizing: SizingPlan) -> pd.DataFrame:
+    """One row per segment: current vs recommended model, costs, savings and status."""
+    s = sizing.segments
+    cols = [
+        "app",
+        "model",
+        "task_type",
+        "current_tier",
+        "target_tier",
+        "candidate",
+        "status",
+        "requests",
+        "current_usd",
+        "projected_usd",
+        "savings_usd",
+        "savings_pct",
+        "monthly_savings_usd",
+        "tokenizer_ratio",
+        "cache_treatment",
+        "reason",
+        "segment",
+    ]
+    return s[cols].sort_values("savings_usd", ascending=False).reset_index(drop=True)
+
+
+def spend_by_task_type(sizing: SizingPlan) -> pd.DataFrame:
+    """Spend per task type now and after adopting the standing recommendations."""
+    s = sizing.segments.copy()
+    s["label"] = s["task_type"].map(tt.TASK_LABELS)
+    before = s.groupby("label")["cost_usd"].sum()
+    after_seg = np.where(s["status"].isin(ADOPTED), s["projected_usd"], s["cost_usd"])
+    after = pd.Series(after_seg, index=s.index).groupby(s["label"]).sum()
+    return pd.DataFrame({"current": before, "after change": after}).sort_values(
+        "current", ascending=False
+    )
+
+
+def routing_table(sizing: SizingPlan) -> pd.DataFrame:
+    """Segment -> model to call, for a gateway or an application to load."""
+    s = sizing.segments
+    models = known_models()
+    adopt = s["status"].isin(ADOPTED)
+    rec_model = np.where(adopt, s["candidate"], s["model"])
+    geos = _segment_geo(s)
+    return pd.DataFrame(
+        {
+            "segment": s["segment"],
+            "app": s["app"],
+            "template": s["template"],
+            "current_model": s["model"],
+            "recommended_model": rec_model,
+            "recommended_model_id": [
+                _model_id(m, geos.get(seg), models)
+                for m, seg in zip(rec_model, s["segment"], strict=True)
+            ],
+            "task_type": s["task_type"],
+            "status": s["status"],
+            "savings_pct": s["savings_pct"].round(2),
+        }
+    )
+
+
+def _segment_geo(s: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(s["segment"], s["geo_mode"], strict=True))
+
+
+def _model_id(key: str, geo: str | None, models: dict) -> str | None:
+    """A model ID to call: the newest base ID, behind the same geo profile as today."""
+    info = models.get(key)
+    if info is None:
+        return None
+    base = info.base_ids[-1]
+    return f"{geo}.{base}" if geo and geo != "none" else base
+
+
+def recommended_with_ids(sizing: SizingPlan) -> pd.DataFrame:
+    """Recommended segments with the candidate's callable model ID (same geo profile)."""
+    rec = sizing.recommended.copy()
+    models = known_models()
+    rec["candidate_model_id"] = [
+        _model_id(c, g, models) for c, g in zip(rec["candidate"], rec["geo_mode"], strict=True)
+    ]
+    return rec
+
+
+def export_routing_table(sizing: SizingPlan, out_dir: str | Path, name: str = "model_sizing"):
+    """Write ``<name>.routing.csv`` and ``<name>.routing.json``; returns both paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = routing_table(sizing)
+    csv_path = out_dir / f"{name}.routing.csv"
+    json_path = out_dir / f"{name}.routing.json"
+    table.to_csv(csv_path, index=False)
+    doc = {
+        "strategy": STRATEGY,
+        "period": sizing.period,
+        "quality_threshold": sizing.params["quality_threshold"],
+        "routes": json.loads(table.to_json(orient="records")),
+    }
+    json_path.write_text(json.dumps(doc, indent=2) + "\n")
+    return csv_path, json_path
