@@ -9,6 +9,16 @@ import pytest
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.schema import empty_usage
 from bedrock_finops.strategies import batch_inference as bi
+from bedrock_finops.strategies.batch_article_examples import (
+    article_examples,
+    article_token_budgets,
+)
+from bedrock_finops.strategies.batch_signals import (
+    DEFAULT_INTERACTIVE_PATTERNS,
+    DEFAULT_PIPELINE_PATTERNS,
+    busiest_window_share,
+    caller_kind,
+)
 
 PIPELINE = "arn:aws:sts::123456789012:assumed-role/nightly-etl-pipeline/run-1"
 HUMAN = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_abc/alice@example.com"
@@ -68,21 +78,21 @@ CHAT = {
 
 
 def test_caller_kind():
-    pats, inter = bi.DEFAULT_PIPELINE_PATTERNS, bi.DEFAULT_INTERACTIVE_PATTERNS
-    assert bi.caller_kind(PIPELINE, pats, inter) == "pipeline"
-    assert bi.caller_kind(HUMAN, pats, inter) == "user"
-    assert bi.caller_kind(WEB, pats, inter) == "interactive"
-    assert bi.caller_kind("arn:aws:iam::123456789012:user/bob", pats, inter) == "user"
-    assert bi.caller_kind("arn:aws:sts::1:assumed-role/svc/bob@corp.com", pats, inter) == "user"
-    assert bi.caller_kind("arn:aws:sts::1:assumed-role/ranker/x", pats, inter) == "unknown"
-    assert bi.caller_kind(None, pats, inter) == "unknown"
+    pats, inter = DEFAULT_PIPELINE_PATTERNS, DEFAULT_INTERACTIVE_PATTERNS
+    assert caller_kind(PIPELINE, pats, inter) == "pipeline"
+    assert caller_kind(HUMAN, pats, inter) == "user"
+    assert caller_kind(WEB, pats, inter) == "interactive"
+    assert caller_kind("arn:aws:iam::123456789012:user/bob", pats, inter) == "user"
+    assert caller_kind("arn:aws:sts::1:assumed-role/svc/bob@corp.com", pats, inter) == "user"
+    assert caller_kind("arn:aws:sts::1:assumed-role/ranker/x", pats, inter) == "unknown"
+    assert caller_kind(None, pats, inter) == "unknown"
 
 
 def test_busiest_window_wraps_midnight():
     hours = np.array([23, 23, 0, 1, 12])
-    share, start = bi.busiest_window_share(hours, 3)
+    share, start = busiest_window_share(hours, 3)
     assert share == pytest.approx(4 / 5) and start == 23
-    share, start = bi.busiest_window_share(np.array([1, 2, 3]), 4)  # 0-3 and 1-4 tie
+    share, start = busiest_window_share(np.array([1, 2, 3]), 4)  # 0-3 and 1-4 tie
     assert share == 1.0 and start == 1
 
 
@@ -200,14 +210,14 @@ def test_unsupported_model_is_blocked(seed):
 
 
 def test_article_examples_reproduce_on_seed(seed):
-    table = bi.article_examples(seed).set_index("use_case")
+    table = article_examples(seed).set_index("use_case")
     assert table["reproduced"].all()
     # by hand from the article's own price table
     haiku_docs = table.loc["1M documents classification", "engine_on_demand_usd"]
     assert haiku_docs == pytest.approx(1_000_000 * 1000 * 0.0008 / 1000)
     assert table.loc["100K email summaries", "engine_batch_usd"] == pytest.approx(150)
     assert table.loc["500K content generation", "engine_on_demand_usd"] == pytest.approx(7500)
-    budgets = bi.article_token_budgets(seed).set_index(["use_case", "model"])
+    budgets = article_token_budgets(seed).set_index(["use_case", "model"])
     # $800 / 1M docs = $0.0008 a doc = 1,000 input tokens on Haiku, or 53.3 on Opus
     assert budgets.loc[
         ("1M documents classification", "anthropic.claude-3-5-haiku"), "input_only_tokens"

@@ -15,13 +15,13 @@ Steps (each returns a table the notebook shows):
 3. Export a ready batch job per eligible segment (``export_jobs``; see ``batch_jobs``).
 
 ``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
-contract; ``analyze`` is ``to_findings(plan(...))``.
+contract; ``analyze`` is ``to_findings(plan(...))``. The signals of step 1 are in
+``batch_signals``; the source article's examples, priced by the engine, in
+``batch_article_examples``.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,29 +32,16 @@ import pandas as pd
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import segments as seg_mod
 from bedrock_finops.findings import Action, Findings, effects_frame, period_of
+from bedrock_finops.strategies.batch_signals import (
+    DEFAULT_INTERACTIVE_PATTERNS,
+    DEFAULT_PIPELINE_PATTERNS,
+    DEFAULT_WEIGHTS,
+    evidence_table,
+    segment_signals,
+)
 
 STRATEGY = "batch_inference"
 TITLE = "Batch inference: the batch discount for work that can wait"
-
-# Signal weights (normalised to sum 1). Caller identity and streaming say most about whether
-# a human waits for the answer; a concentrated, off-hours arrival pattern says a scheduler
-# sends the work; weekend share, regularity and volume only say whether a job cadence fits.
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "caller": 0.30,
-    "non_streaming": 0.20,
-    "busiest_window": 0.20,
-    "off_hours": 0.15,
-    "weekend": 0.05,  # weak: steady 24/7 services and consumer apps look alike here
-    "regularity": 0.05,  # weak: the same
-    "volume": 0.05,
-}
-DEFAULT_PIPELINE_PATTERNS = [
-    "pipeline", "batch", "etl", "job", "worker", "cron", "scheduler", "nightly", "backfill",
-    "ingest", "lambda-processor",
-]  # fmt: skip
-DEFAULT_INTERACTIVE_PATTERNS = [
-    "chat", "web", "frontend", "ui", "portal", "interactive", "assistant", "ide", "console",
-]  # fmt: skip
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "threshold": 0.6,  # weighted score at or above which a segment is eligible
@@ -68,9 +55,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "force_in": [],  # apps or segment ids to treat as eligible regardless of score
     "force_out": [],  # apps or segment ids never to move
 }
-
-CALLER_SCORES = {"pipeline": 1.0, "unknown": 0.5, "interactive": 0.0, "user": 0.0}
-_ARN_RE = re.compile(r"^arn:aws[\w-]*:(?P<svc>sts|iam)::\d*:(?P<kind>[\w-]+)/(?P<rest>.+)$")
 
 MOVE, KEEP_CACHING, NOT_ELIGIBLE = "move to batch", "keep on demand (caching saves more)", "-"
 
@@ -158,149 +142,6 @@ def _targets(segments: pd.DataFrame, names: list[str]) -> set[str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Signals
-
-
-def caller_kind(arn: str | None, pipeline: list[str], interactive: list[str]) -> str:
-    """``pipeline`` | ``interactive`` | ``user`` | ``unknown`` for one caller identity ARN.
-
-    User sessions: IAM users, federated users, IAM Identity Center (``AWSReservedSSO_``) roles
-    and assumed-role sessions named like an e-mail address. Otherwise the role (or user) name
-    is matched against the pipeline patterns first, then the interactive ones.
-    """
-    if not arn or not isinstance(arn, str):
-        return "unknown"
-    m = _ARN_RE.match(arn)
-    if not m:
-        return "unknown"
-    kind, rest = m["kind"], m["rest"]
-    if kind in ("user", "federated-user", "root"):
-        return "user"
-    role, _, session = rest.partition("/")
-    if role.startswith("AWSReservedSSO_") or "@" in session:
-        return "user"
-    name = role.lower()
-    if any(p.lower() in name for p in pipeline):
-        return "pipeline"
-    if any(p.lower() in name for p in interactive):
-        return "interactive"
-    return "unknown"
-
-
-def _day_index(ts: pd.Series, period: dict[str, Any]) -> np.ndarray:
-    """Calendar day of each timestamp, counted from the period's first day (0, 1, ...)."""
-    start = pd.Timestamp(period["start"]).floor("D")
-    stamps = pd.to_datetime(ts.astype("datetime64[ms, UTC]"))
-    return ((stamps.dt.floor("D") - start).dt.days).to_numpy(dtype="int64")
-
-
-def busiest_window_share(hours: np.ndarray, width: int) -> tuple[float, int]:
-    """Share of requests in the busiest contiguous ``width``-hour window (wrapping midnight)
-    and the window's start hour."""
-    counts = np.bincount(hours, minlength=24).astype("float64")
-    if counts.sum() == 0:
-        return 0.0, 0
-    sums = np.array([counts[(np.arange(width) + h) % 24].sum() for h in range(24)])
-    best = np.flatnonzero(sums == sums.max())
-    start = int(best[counts[best].argmax()])  # of tied windows, the one opening on traffic
-    return float(sums[start] / counts.sum()), start
-
-
-def _rescale(value: float, baseline: float) -> float:
-    """0 at the value uniform traffic would show, 1 at full concentration."""
-    if baseline >= 1:
-        return 0.0
-    return float(np.clip((value - baseline) / (1 - baseline), 0, 1))
-
-
-def segment_signals(
-    usage: pd.DataFrame, seg_ids: pd.Series, period: dict[str, Any], p: dict[str, Any]
-) -> pd.DataFrame:
-    """Per segment: each signal's value and 0-1 score (``<signal>_value``, ``<signal>_score``)."""
-    ts = usage["timestamp"]
-    frame = pd.DataFrame(
-        {
-            "segment": seg_ids.astype(str),
-            "hour": ts.dt.hour.astype("int64"),
-            "weekday": ts.dt.day_of_week.astype("int64"),
-            "day": _day_index(ts, period),
-            "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
-            "identity": usage["identity_arn"].astype("string").fillna(""),
-        },
-        index=usage.index,
-    )
-    kinds = {
-        a: caller_kind(a, p["pipeline_patterns"], p["interactive_patterns"])
-        for a in frame["identity"].unique()
-    }
-    frame["caller_kind"] = frame["identity"].map(kinds)
-    frame["caller_score"] = frame["caller_kind"].map(CALLER_SCORES).astype("float64")
-    b0, b1 = p["business_hours_utc"]
-    frame["business"] = (frame["weekday"] < 5) & (frame["hour"] >= b0) & (frame["hour"] < b1)
-    days = max(int(period.get("days") or 1), 1)
-    uniform_off = 1 - 5 * (b1 - b0) / 168
-    out = []
-    for segment, g in frame.groupby("segment", sort=False):
-        n = len(g)
-        window, start = busiest_window_share(g["hour"].to_numpy(), p["window_hours"])
-        off = float(1 - g["business"].mean())
-        weekend = float((g["weekday"] >= 5).mean())
-        per_day = np.bincount(g["day"].to_numpy(), minlength=days)[:days].astype("float64")
-        cv = float(per_day.std() / per_day.mean()) if per_day.mean() > 0 else math.inf
-        per_window = n / days * p["job_window_days"]
-        kinds_share = g["caller_kind"].value_counts(normalize=True).round(3).to_dict()
-        out.append(
-            {
-                "segment": segment,
-                "caller_value": kinds_share,
-                "caller_score": float(g["caller_score"].mean()),
-                "non_streaming_value": float(1 - g["streaming"].mean()),
-                "non_streaming_score": float(1 - g["streaming"].mean()),
-                "busiest_window_value": window,
-                "busiest_window_start_utc": start,
-                "busiest_window_score": _rescale(window, p["window_hours"] / 24),
-                "off_hours_value": off,
-                "off_hours_score": _rescale(off, uniform_off),
-                "weekend_value": weekend,
-                "weekend_score": float(min(1.0, weekend / (2 / 7))),
-                "regularity_value": cv,
-                "regularity_score": float(np.clip(1 - cv, 0, 1)) if math.isfinite(cv) else 0.0,
-                "volume_value": per_window,
-                "volume_score": float(min(1.0, per_window / p["min_records_per_job"])),
-            }
-        )
-    return pd.DataFrame(out)
-
-
-SIGNAL_LABELS = {
-    "caller": "caller identity (share of requests by caller kind)",
-    "non_streaming": "non-streaming share of requests",
-    "busiest_window": "share of requests in the busiest contiguous window",
-    "off_hours": "share outside weekday business hours (UTC)",
-    "weekend": "weekend share of requests",
-    "regularity": "day-to-day variation of daily requests (coefficient of variation)",
-    "volume": "requests per job window",
-}
-
-
-def evidence_table(segments: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
-    """Long form: one row per (segment, signal) with value, score, weight and contribution."""
-    rows = []
-    for rec in segments.to_dict("records"):
-        for sig, w in weights.items():
-            rows.append(
-                {
-                    "segment": rec["segment"],
-                    "app": rec["app"],
-                    "signal": sig,
-                    "meaning": SIGNAL_LABELS[sig],
-                    "value": rec[f"{sig}_value"],
-                    "score": rec[f"{sig}_score"],
-                    "weight": w,
-                    "contribution": rec[f"{sig}_score"] * w,
-                }
-            )
-    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -715,91 +556,6 @@ def export_jobs(
                     "placeholder_user_text": records.missing_user_text,
                     "missing_template_text": records.missing_system_text,
                     "directory": str(job.directory),
-                }
-            )
-    return pd.DataFrame(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# The article's examples
-
-
-# (use case, requests, model, input tokens, output tokens, article on-demand $, article batch $)
-ARTICLE_EXAMPLES = [
-    ("1M documents classification", 1_000_000, "anthropic.claude-3-5-haiku", 1000, 0, 800, 400),
-    ("100K email summaries", 100_000, "anthropic.claude-sonnet-4", 500, 100, 300, 150),
-    ("500K content generation", 500_000, "anthropic.claude-sonnet-4", 500, 900, 7500, 3750),
-]
-ARTICLE_NOTES = {
-    "1M documents classification": "1,000 input tokens per document on the article's Haiku "
-    "price ($0.0008/1K); the article's figure only follows if the label output is free "
-    "(0 output tokens), which no real classification is.",
-    "100K email summaries": "500-token email, 100-token summary on Sonnet: 500 x $0.003/1K + "
-    "100 x $0.015/1K = $0.003 per email.",
-    "500K content generation": "500-token brief, 900-token draft on Sonnet: $0.0015 + $0.0135 = "
-    "$0.015 per item (Opus with 500 in / 100 out gives the same, but 100 tokens is no article).",
-}
-
-
-def _usage_for(requests: int, model: str, tin: int, tout: int) -> pd.DataFrame:
-    """One usage row carrying a whole example's token totals (the engine prices linearly)."""
-    from bedrock_finops.schema import empty_usage
-
-    row = {
-        "request_id": "example", "region": "us-east-1", "geo": "none", "service_tier": "default",
-        "model": model, "model_id_raw": model, "input_tokens": requests * tin,
-        "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": requests * tout,
-    }  # fmt: skip
-    base = empty_usage()
-    return pd.concat([base, pd.DataFrame([row])], ignore_index=True)[base.columns]
-
-
-def article_examples(catalog: Any) -> pd.DataFrame:
-    """The article's three batch examples priced by the engine under stated token assumptions."""
-    out = []
-    for case, n, model, tin, tout, art_od, art_b in ARTICLE_EXAMPLES:
-        u = _usage_for(n, model, tin, tout)
-        od = float(catalog.price(u)["cost_usd"].iat[0])
-        b = float(catalog.price(u, mode="batch")["cost_usd"].iat[0])
-        out.append(
-            {
-                "use_case": case,
-                "requests": n,
-                "model": model,
-                "input_tokens_per_request": tin,
-                "output_tokens_per_request": tout,
-                "article_on_demand_usd": art_od,
-                "engine_on_demand_usd": od,
-                "article_batch_usd": art_b,
-                "engine_batch_usd": b,
-                "reproduced": bool(np.isclose(od, art_od) and np.isclose(b, art_b)),
-                "assumption": ARTICLE_NOTES[case],
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def article_token_budgets(catalog: Any, models: list[str] | None = None) -> pd.DataFrame:
-    """For each example and model: tokens per request that produce the article's figure
-    if all were input, or all output (a plausibility check of the figure, not a fit)."""
-    models = models or [
-        "anthropic.claude-opus-4", "anthropic.claude-sonnet-4", "anthropic.claude-3-5-haiku",
-        "meta.llama3-1-70b-instruct", "meta.llama3-1-8b-instruct", "amazon.titan-text-express",
-        "mistral.mistral-large-2402",
-    ]  # fmt: skip
-    out = []
-    for case, n, *_rest in ARTICLE_EXAMPLES:
-        dollars = _rest[3]
-        for model in models:
-            rate = catalog.rate(model)
-            per_req = dollars / n
-            out.append(
-                {
-                    "use_case": case,
-                    "model": model,
-                    "usd_per_1k_requests": per_req * 1000,
-                    "input_only_tokens": per_req / rate["input_per_1k"] * 1000,
-                    "output_only_tokens": per_req / rate["output_per_1k"] * 1000,
                 }
             )
     return pd.DataFrame(out)

@@ -1,0 +1,182 @@
+"""Batch inference: the per-segment signals that say whether a segment's work can wait.
+
+Each signal has a value measured on the segment's traffic and a 0-1 score: who calls (pipeline
+roles vs people and user-facing apps), streaming, the busiest contiguous arrival window, the
+off-hours and weekend shares, day-to-day regularity and volume per job window. The strategy
+(``batch_inference``) weighs the scores against its threshold; ``evidence_table`` shows each
+signal's contribution.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# Signal weights (normalised to sum 1). Caller identity and streaming say most about whether
+# a human waits for the answer; a concentrated, off-hours arrival pattern says a scheduler
+# sends the work; weekend share, regularity and volume only say whether a job cadence fits.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "caller": 0.30,
+    "non_streaming": 0.20,
+    "busiest_window": 0.20,
+    "off_hours": 0.15,
+    "weekend": 0.05,  # weak: steady 24/7 services and consumer apps look alike here
+    "regularity": 0.05,  # weak: the same
+    "volume": 0.05,
+}
+DEFAULT_PIPELINE_PATTERNS = [
+    "pipeline", "batch", "etl", "job", "worker", "cron", "scheduler", "nightly", "backfill",
+    "ingest", "lambda-processor",
+]  # fmt: skip
+DEFAULT_INTERACTIVE_PATTERNS = [
+    "chat", "web", "frontend", "ui", "portal", "interactive", "assistant", "ide", "console",
+]  # fmt: skip
+
+CALLER_SCORES = {"pipeline": 1.0, "unknown": 0.5, "interactive": 0.0, "user": 0.0}
+_ARN_RE = re.compile(r"^arn:aws[\w-]*:(?P<svc>sts|iam)::\d*:(?P<kind>[\w-]+)/(?P<rest>.+)$")
+
+
+def caller_kind(arn: str | None, pipeline: list[str], interactive: list[str]) -> str:
+    """``pipeline`` | ``interactive`` | ``user`` | ``unknown`` for one caller identity ARN.
+
+    User sessions: IAM users, federated users, IAM Identity Center (``AWSReservedSSO_``) roles
+    and assumed-role sessions named like an e-mail address. Otherwise the role (or user) name
+    is matched against the pipeline patterns first, then the interactive ones.
+    """
+    if not arn or not isinstance(arn, str):
+        return "unknown"
+    m = _ARN_RE.match(arn)
+    if not m:
+        return "unknown"
+    kind, rest = m["kind"], m["rest"]
+    if kind in ("user", "federated-user", "root"):
+        return "user"
+    role, _, session = rest.partition("/")
+    if role.startswith("AWSReservedSSO_") or "@" in session:
+        return "user"
+    name = role.lower()
+    if any(p.lower() in name for p in pipeline):
+        return "pipeline"
+    if any(p.lower() in name for p in interactive):
+        return "interactive"
+    return "unknown"
+
+
+def _day_index(ts: pd.Series, period: dict[str, Any]) -> np.ndarray:
+    """Calendar day of each timestamp, counted from the period's first day (0, 1, ...)."""
+    start = pd.Timestamp(period["start"]).floor("D")
+    stamps = pd.to_datetime(ts.astype("datetime64[ms, UTC]"))
+    return ((stamps.dt.floor("D") - start).dt.days).to_numpy(dtype="int64")
+
+
+def busiest_window_share(hours: np.ndarray, width: int) -> tuple[float, int]:
+    """Share of requests in the busiest contiguous ``width``-hour window (wrapping midnight)
+    and the window's start hour."""
+    counts = np.bincount(hours, minlength=24).astype("float64")
+    if counts.sum() == 0:
+        return 0.0, 0
+    sums = np.array([counts[(np.arange(width) + h) % 24].sum() for h in range(24)])
+    best = np.flatnonzero(sums == sums.max())
+    start = int(best[counts[best].argmax()])  # of tied windows, the one opening on traffic
+    return float(sums[start] / counts.sum()), start
+
+
+def _rescale(value: float, baseline: float) -> float:
+    """0 at the value uniform traffic would show, 1 at full concentration."""
+    if baseline >= 1:
+        return 0.0
+    return float(np.clip((value - baseline) / (1 - baseline), 0, 1))
+
+
+def segment_signals(
+    usage: pd.DataFrame, seg_ids: pd.Series, period: dict[str, Any], p: dict[str, Any]
+) -> pd.DataFrame:
+    """Per segment: each signal's value and 0-1 score (``<signal>_value``, ``<signal>_score``)."""
+    ts = usage["timestamp"]
+    frame = pd.DataFrame(
+        {
+            "segment": seg_ids.astype(str),
+            "hour": ts.dt.hour.astype("int64"),
+            "weekday": ts.dt.day_of_week.astype("int64"),
+            "day": _day_index(ts, period),
+            "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
+            "identity": usage["identity_arn"].astype("string").fillna(""),
+        },
+        index=usage.index,
+    )
+    kinds = {
+        a: caller_kind(a, p["pipeline_patterns"], p["interactive_patterns"])
+        for a in frame["identity"].unique()
+    }
+    frame["caller_kind"] = frame["identity"].map(kinds)
+    frame["caller_score"] = frame["caller_kind"].map(CALLER_SCORES).astype("float64")
+    b0, b1 = p["business_hours_utc"]
+    frame["business"] = (frame["weekday"] < 5) & (frame["hour"] >= b0) & (frame["hour"] < b1)
+    days = max(int(period.get("days") or 1), 1)
+    uniform_off = 1 - 5 * (b1 - b0) / 168
+    out = []
+    for segment, g in frame.groupby("segment", sort=False):
+        n = len(g)
+        window, start = busiest_window_share(g["hour"].to_numpy(), p["window_hours"])
+        off = float(1 - g["business"].mean())
+        weekend = float((g["weekday"] >= 5).mean())
+        per_day = np.bincount(g["day"].to_numpy(), minlength=days)[:days].astype("float64")
+        cv = float(per_day.std() / per_day.mean()) if per_day.mean() > 0 else math.inf
+        per_window = n / days * p["job_window_days"]
+        kinds_share = g["caller_kind"].value_counts(normalize=True).round(3).to_dict()
+        out.append(
+            {
+                "segment": segment,
+                "caller_value": kinds_share,
+                "caller_score": float(g["caller_score"].mean()),
+                "non_streaming_value": float(1 - g["streaming"].mean()),
+                "non_streaming_score": float(1 - g["streaming"].mean()),
+                "busiest_window_value": window,
+                "busiest_window_start_utc": start,
+                "busiest_window_score": _rescale(window, p["window_hours"] / 24),
+                "off_hours_value": off,
+                "off_hours_score": _rescale(off, uniform_off),
+                "weekend_value": weekend,
+                "weekend_score": float(min(1.0, weekend / (2 / 7))),
+                "regularity_value": cv,
+                "regularity_score": float(np.clip(1 - cv, 0, 1)) if math.isfinite(cv) else 0.0,
+                "volume_value": per_window,
+                "volume_score": float(min(1.0, per_window / p["min_records_per_job"])),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+SIGNAL_LABELS = {
+    "caller": "caller identity (share of requests by caller kind)",
+    "non_streaming": "non-streaming share of requests",
+    "busiest_window": "share of requests in the busiest contiguous window",
+    "off_hours": "share outside weekday business hours (UTC)",
+    "weekend": "weekend share of requests",
+    "regularity": "day-to-day variation of daily requests (coefficient of variation)",
+    "volume": "requests per job window",
+}
+
+
+def evidence_table(segments: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
+    """Long form: one row per (segment, signal) with value, score, weight and contribution."""
+    rows = []
+    for rec in segments.to_dict("records"):
+        for sig, w in weights.items():
+            rows.append(
+                {
+                    "segment": rec["segment"],
+                    "app": rec["app"],
+                    "signal": sig,
+                    "meaning": SIGNAL_LABELS[sig],
+                    "value": rec[f"{sig}_value"],
+                    "score": rec[f"{sig}_score"],
+                    "weight": w,
+                    "contribution": rec[f"{sig}_score"] * w,
+                }
+            )
+    return pd.DataFrame(rows)
