@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -150,10 +151,16 @@ def kernel_manager_class() -> type | None:
     if os.name != "posix":
         return None
     from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
 
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             kwargs.setdefault("transport", "ipc")
+            # one socket path per kernel: the default ("kernel-ipc" in the working folder)
+            # would make kernels started side by side share their sockets
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("ip", str(runtime / f"bedrock-finops-{uuid.uuid4().hex[:12]}"))
             super().__init__(**kwargs)
 
     return IpcKernelManager
