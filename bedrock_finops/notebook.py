@@ -46,9 +46,14 @@ def _code_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+def sample_run_path() -> Path:
+    """Where :func:`default_sample_run` keeps the embedded sample for this version of the code."""
+    return cache_root() / f"sample-run-{_code_fingerprint()}"
+
+
 def default_sample_run() -> Path:
     """A run folder for the embedded sample (generated and ingested on first use, then cached)."""
-    target = cache_root() / f"sample-run-{_code_fingerprint()}"
+    target = sample_run_path()
     if (target / "usage.parquet").exists():
         return target
     from datetime import date

@@ -108,12 +108,14 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
             **{k: str(v) if k == "start" else v for k, v in (run["sample"] or {}).items()},
         }
         if sample_opts == notebook.SAMPLE_DEFAULTS and run["start"] is None and run["end"] is None:
+            was_cached = (notebook.sample_run_path() / "usage.parquet").exists()
             cached = notebook.default_sample_run()  # generated + ingested once, then reused
             for name in (*INGEST_FILES, "truth.json"):
                 if (cached / name).exists():
                     shutil.copy2(cached / name, run_dir / name)
             report = json.loads((run_dir / "ingest_report.json").read_text())
-            return {**report, "reused_from_cache": str(cached)}
+            key = "reused_from_cache" if was_cached else "cached_as"
+            return {**report, key: str(cached)}
         from bedrock_finops import sample
 
         work = run_dir / ".sample"
@@ -298,6 +300,8 @@ def run(
     manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
     if report.get("reused_from_cache"):
         log(f"reused the embedded sample ingested earlier ({report['reused_from_cache']})")
+    elif report.get("cached_as"):
+        log(f"generated and ingested the embedded sample; cached at {report['cached_as']}")
     log(
         f"ingested {report.get('rows', 0):,} rows ({report.get('quarantined', 0):,} quarantined, "
         f"{report.get('duplicates', 0):,} duplicate deliveries) "

@@ -195,3 +195,23 @@ def test_notebooks_run_on_a_local_ipc_kernel(tmp_path: Path) -> None:
     status, _, error = runner.execute_notebook(str(src), str(dest), {}, str(tmp_path))
     assert (status, error) == ("ok", None)
     assert nbformat.read(dest, as_version=4).cells[0].outputs[0]["text"] == "ipc\n"
+
+
+def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, monkeypatch):
+    from bedrock_finops import notebook
+
+    cache = tmp_path / "cache" / "sample-run-x"
+
+    def build() -> Path:
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / "usage.parquet").write_bytes(b"")
+        (cache / "ingest_report.json").write_text('{"rows": 3}')
+        return cache
+
+    monkeypatch.setattr(notebook, "sample_run_path", lambda: cache)
+    monkeypatch.setattr(notebook, "default_sample_run", build)
+    run = {"source": "sample", "sample": None, "start": None, "end": None}
+    (first := tmp_path / "run1").mkdir()
+    (second := tmp_path / "run2").mkdir()
+    assert runner.ingest_for_run(run, first) == {"rows": 3, "cached_as": str(cache)}
+    assert runner.ingest_for_run(run, second) == {"rows": 3, "reused_from_cache": str(cache)}
