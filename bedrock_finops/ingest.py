@@ -1,10 +1,10 @@
 """Invocation logs -> the canonical usage table (``usage.parquet``), in one parallel pass.
 
-Workers (one process per core) decompress and parse whole files and hand back Arrow record
-batches; the parent keeps the first delivery of each ``requestId`` (files in key order),
-resolves model IDs once each, and streams the batches into one Parquet file. Every line read
-ends up as a row, in the quarantine with a reason, or counted as a duplicate delivery:
-``lines_read == rows + quarantined + duplicates``.
+Workers (one process per core, ``ingest_worker``) decompress and parse whole files and hand
+back Arrow record batches; the parent (this module) keeps the first delivery of each
+``requestId`` (files in key order), resolves model IDs once each, and streams the batches
+into one Parquet file. Every line read ends up as a row, in the quarantine with a reason, or
+counted as a duplicate delivery: ``lines_read == rows + quarantined + duplicates``.
 
 Lines whose timestamp falls outside ``[start, end)`` are not read into the table; they are
 counted in ``outside_window`` (a file delivered in the window's last hour may hold a few).
@@ -13,8 +13,6 @@ Blank lines are not records and are not counted.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import os
 import shutil
@@ -30,28 +28,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bedrock_finops import models
-from bedrock_finops.parse import (
-    MODEL_COLUMNS,
-    ROW_COLUMNS,
-    PromptCache,
-    fast_row,
-    record_row,
-    row_values,
-)
-from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
+from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir, unspill
+from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import USAGE_SCHEMA, from_arrow
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import SourceError, Unit
 
-EXCERPT_CHARS = 200
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("source", pa.string()),
@@ -74,9 +63,6 @@ ROW_GROUP_ROWS = 128 * 1024
 # usage.parquet is zstd level 1: ~2.6x smaller than the default snappy on the sample's user
 # turns (each dated run folder keeps its own copy) at about the same CPU time to write
 CHUNK_FILES = 32  # files per worker task at most
-# rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
-# whole chunk's rows at once (measured), as the text is still in the CPU's cache
-CONVERT_ROWS = 1024
 
 
 class IngestError(RuntimeError):
@@ -127,258 +113,6 @@ class IngestReport:
         for raw, n in sorted(self.unknown_models.items(), key=lambda kv: -kv[1]):
             lines.append(f"  unknown model (unpriced): {raw}: {n:,} rows")
         return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------- worker side
-
-
-@dataclass(frozen=True)
-class Options:
-    """What a worker needs to parse records (picklable)."""
-
-    token: str
-    app_key: str = "app"
-    identity_app_map: dict[str, str] | None = None
-    profile_map: dict[str, str] | None = None
-    fetch_large_bodies: bool = False
-    start_ms: int | None = None
-    end_ms: int | None = None
-    local_root: str | None = None
-    endpoint_url: str | None = None
-    region: str | None = None
-    spill_dir: str | None = None  # workers hand batches over as Arrow files here
-
-
-@dataclass
-class ChunkResult:
-    """What a worker hands back for a chunk of units (files, objects, pages of events)."""
-
-    files: int
-    batches: list[pa.RecordBatch]
-    quarantine: list[tuple[str, int, str, str]]
-    lines_read: int
-    outside_window: int
-    prompts: dict[str, tuple[str, int, str]]
-    batch_path: str | None = None  # the batches, as an Arrow IPC file in ``Options.spill_dir``
-
-
-_STATE: dict[str, Any] = {}
-
-
-def _worker_state(opts: Options) -> tuple[PromptCache, dict[str, str]]:
-    if _STATE.get("token") != opts.token:
-        _STATE.update(token=opts.token, cache=PromptCache(), keys={})
-    return _STATE["cache"], _STATE["keys"]
-
-
-def _excerpt(line: bytes) -> str:
-    return line[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one chunk; collect once at the end.
-
-    Parsing allocates tens of containers per record and keeps thousands of cached blocks
-    alive, so automatic collections would walk the caches again and again (about 15% of a
-    worker's time). Parsed records form no reference cycles, so pausing loses nothing; one
-    collection per chunk reclaims whatever cycle did form.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-            gc.collect(0)
-
-
-def process_chunk(units: list[Unit], opts: Options, client: Any | None = None) -> ChunkResult:
-    """Decode a chunk of units into record batches plus quarantine entries.
-
-    Many files per task keep the per-task overhead (pickling, spilling) small next to the
-    per-record work.
-    """
-    with _gc_paused():
-        return _process_chunk(units, opts, client)
-
-
-def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> ChunkResult:
-    cache, keys = _worker_state(opts)
-
-    def model_key(raw: str) -> str:
-        key = keys.get(raw)
-        if key is None:
-            key = keys[raw] = models.resolve(raw, opts.profile_map).key or raw
-        return key
-
-    rows: list[tuple] = []
-    batches: list[pa.RecordBatch] = []
-    quarantine: list[tuple[str, int, str, str]] = []
-    lines_read = outside = 0
-    for unit in units:
-        n, out = _unit_rows(unit, opts, client, model_key, cache, rows, quarantine)
-        lines_read += n
-        outside += out
-        if len(rows) >= CONVERT_ROWS:  # convert while the rows' text is still in CPU cache
-            batches.append(_to_batch(rows))
-            rows = []
-    if rows:
-        batches.append(_to_batch(rows))
-    prompts = dict(cache.seen)
-    cache.seen.clear()
-    path = None
-    if batches and opts.spill_dir is not None:
-        path, batches = _spill(batches, opts.spill_dir), []
-    return ChunkResult(len(units), batches, quarantine, lines_read, outside, prompts, path)
-
-
-def _spill(batches: list[pa.RecordBatch], folder: str) -> str:
-    """Write ``batches`` as an Arrow IPC file (in memory-backed /dev/shm where there is one).
-
-    The parent maps the file instead of unpickling a copy sent through a pipe: a chunk is
-    tens of MB of prompt text, and the pipe copies cost both sides CPU time.
-    """
-    path = os.path.join(folder, f"{os.getpid()}-{uuid.uuid4().hex}.arrow")
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, batches[0].schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
-    return path
-
-
-def _unspill(path: str) -> list[pa.RecordBatch]:
-    """The batches a worker spilled, memory-mapped (no copy); the file name goes at once."""
-    try:
-        reader = pa.ipc.open_file(pa.memory_map(path))
-        return [reader.get_batch(i) for i in range(reader.num_record_batches)]
-    finally:
-        os.unlink(path)  # the mapping stays valid until the batch is released
-
-
-def _spill_dir(token: str) -> str | None:
-    """A fresh folder for spilled batches: in /dev/shm when present, else none (use pipes)."""
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        return None
-    folder = shm / f"bedrock-finops-{token}"
-    folder.mkdir(mode=0o700)
-    return str(folder)
-
-
-def _unit_rows(
-    unit: Unit,
-    opts: Options,
-    client: Any | None,
-    model_key: Any,
-    cache: PromptCache,
-    rows: list[tuple],
-    quarantine: list[tuple[str, int, str, str]],
-) -> tuple[int, int]:
-    """Append one unit's rows and quarantine entries; return (lines read, outside window)."""
-    decoded = logs.unit_lines(unit, client)
-    lines_read = outside = 0
-    window = opts.start_ms is not None or opts.end_ms is not None
-    name = unit.name
-    loads = orjson.loads
-    start_ms, end_ms, fetch = opts.start_ms, opts.end_ms, opts.fetch_large_bodies
-    kw = {
-        "app_key": opts.app_key,
-        "identity_app_map": opts.identity_app_map,
-        "model_key": model_key,
-        "cache": cache,
-    }
-    append = rows.append
-    for i, line in enumerate(decoded.lines, 1):
-        try:
-            rec = loads(line)
-        except orjson.JSONDecodeError:
-            if not line.strip():
-                continue  # blank lines are not records
-            lines_read += 1
-            quarantine.append((name, i, "invalid JSON", _excerpt(line)))
-            continue
-        lines_read += 1
-        if window and isinstance(rec, dict):
-            value = rec.get("timestamp")
-            ts = fast_timestamp_ms(value, cache.hours)
-            try:
-                ts = parse_timestamp_ms(value) if ts is None else ts
-            except BadRecord as exc:
-                quarantine.append((name, i, str(exc), _excerpt(line)))
-                continue
-            if (start_ms is not None and ts < start_ms) or (end_ms is not None and ts >= end_ms):
-                lines_read -= 1
-                outside += 1
-                continue
-        if fetch:
-            _fetch_bodies(rec, opts, client)
-        row = fast_row(rec, name, **kw)
-        if row is None:
-            try:
-                full = record_row(rec, **kw)
-            except BadRecord as exc:
-                quarantine.append((name, i, str(exc), _excerpt(line)))
-                continue
-            full["source_file"] = name
-            row = row_values(full)
-        append(row)
-    if decoded.truncated:
-        lines_read += 1
-        quarantine.append((name, len(decoded.lines) + 1, "truncated gzip", ""))
-    if decoded.error:
-        lines_read += 1
-        quarantine.append((name, len(decoded.lines) + 1, decoded.error, ""))
-    return lines_read, outside
-
-
-_ROW_FIELDS = [USAGE_SCHEMA.field(name) for name in ROW_COLUMNS]
-
-
-def _to_batch(rows: list[tuple]) -> pa.RecordBatch:
-    """Row tuples -> one Arrow batch, column by column (transposed at C speed).
-
-    The model columns stay null here: the parent resolves each model ID once.
-    """
-    columns = dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True))
-    arrays = [
-        pa.array(columns[f.name], type=f.type) if f.name in columns else pa.nulls(len(rows), f.type)
-        for f in USAGE_SCHEMA
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=USAGE_SCHEMA)
-
-
-def _fetch_bodies(rec: Any, opts: Options, client: Any | None) -> None:
-    """Replace ``inputBodyS3Path``/``outputBodyS3Path`` by the bodies they point to."""
-    if not isinstance(rec, dict):
-        return
-    for section, path_key, body_key in (
-        ("input", "inputBodyS3Path", "inputBodyJson"),
-        ("output", "outputBodyS3Path", "outputBodyJson"),
-    ):
-        part = rec.get(section)
-        if not isinstance(part, dict) or part.get(body_key) is not None:
-            continue
-        path = part.get(path_key)
-        if isinstance(path, str) and path.startswith("s3://"):
-            body = _read_body(path, opts, client)
-            if body is not None:
-                part[body_key] = body
-
-
-def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any | None:
-    bucket, key = logs.parse_s3(s3_path)
-    try:
-        if opts.local_root is not None:
-            idx = key.find("AWSLogs/")
-            local = Path(opts.local_root) / key[max(idx, 0) :]
-            chunks: Iterable[bytes] = [local.read_bytes()]
-        else:
-            chunks = logs.read_s3_object(bucket, key, opts.endpoint_url, opts.region, client)
-        decoded = logs.gunzip_lines(chunks, key.endswith(".gz"))
-        return orjson.loads(b"\n".join(decoded.lines))
-    except (OSError, SourceError, orjson.JSONDecodeError):
-        return None  # row keeps body_in_s3 = true and is counted as not fetched
 
 
 # ---------------------------------------------------------------------------- parent side
@@ -456,7 +190,7 @@ def _results(
             yield process_chunk(part, opts, client)
         return
     window = workers * 2
-    spill = _spill_dir(opts.token)
+    spill = spill_dir(opts.token)
     opts = replace(opts, spill_dir=spill)
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -501,7 +235,7 @@ class _Collector:
         self.quarantine.extend(res.quarantine)
         for h, v in res.prompts.items():
             self.prompt_text.setdefault(h, v)
-        batches = res.batches if res.batch_path is None else _unspill(res.batch_path)
+        batches = res.batches if res.batch_path is None else unspill(res.batch_path)
         for whole in batches:
             for batch in self._dedupe(whole):
                 r.rows += batch.num_rows

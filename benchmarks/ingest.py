@@ -144,7 +144,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     import orjson
 
     from bedrock_finops import parse, parse_request, parse_response
-    from bedrock_finops.ingest import _to_batch
+    from bedrock_finops.ingest_worker import to_batch
     from bedrock_finops.parse_features import FeatureCache
     from bedrock_finops.sources import invocation_logs as src
 
@@ -213,7 +213,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
         ),
         _per_record("output shape", n, each(parse_response.output_shape, outs)),
         _per_record("whole row (all of the above but loads)", n, lambda: len(whole_rows())),
-        _per_record("Arrow batch from rows", n, lambda: _to_batch(rows)),
+        _per_record("Arrow batch from rows", n, lambda: to_batch(rows)),
     ]
 
 

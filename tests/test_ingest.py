@@ -375,14 +375,14 @@ def test_parallel_equals_serial(tmp_path):
 
 
 def test_spilled_batch_round_trip(tmp_path):
-    from bedrock_finops.ingest import _spill, _unspill
+    from bedrock_finops.ingest_worker import spill, unspill
 
     schema = pa.schema([("request_id", pa.string()), ("user_text", pa.string())])
     batches = [
         pa.RecordBatch.from_pylist([{"request_id": "a", "user_text": "x" * 1000}], schema),
         pa.RecordBatch.from_pylist([{"request_id": "b", "user_text": None}], schema),
     ]
-    path = _spill(batches, str(tmp_path))
-    back = _unspill(path)
+    path = spill(batches, str(tmp_path))
+    back = unspill(path)
     assert [b.to_pylist() for b in back] == [b.to_pylist() for b in batches]
     assert list(tmp_path.iterdir()) == []  # the file name is gone; the mapping lives on
