@@ -230,6 +230,27 @@ def test_output_files(tmp_path):
     saved = json.loads((tmp_path / "ingest_report.json").read_text())
     assert saved == report.to_dict()
     assert pq.read_table(tmp_path / "quarantine.parquet").num_rows == 0
+    meta = pq.ParquetFile(tmp_path / "usage.parquet").metadata.row_group(0)
+    assert {meta.column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_garbage_collector_state_is_restored_after_a_chunk(enabled):
+    """Workers pause the GC while parsing; in-process ingests must get it back as it was."""
+    import gc
+
+    from bedrock_finops.ingest_worker import Options, process_chunk
+    from bedrock_finops.sources import invocation_logs as logs
+
+    units = logs.list_local(GOOD, None, None).units
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = process_chunk(units, Options(token="gc-test"))
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert sum(b.num_rows for b in result.batches) == 13  # 12 rows + 1 duplicate delivery
 
 
 def test_window_filters_records(tmp_path):
