@@ -3,7 +3,8 @@
     python benchmarks/ingest.py --records 1000000
 
 Generates the embedded sample scaled to about ``--records`` records into
-``benchmarks/_data/`` (once), then runs, each in a fresh process so peak RSS is its own:
+``benchmarks/_data/`` (once), reads every file once so the OS has them cached (else the first
+mode would pay for the disk), then runs, each in a fresh process so peak RSS is its own:
 
 - floor: decompress every file (isal) and JSON-parse every line (orjson) on all cores, nothing
   else: the speed the ingest can at best reach;
@@ -15,13 +16,15 @@ Peak RSS is the largest single process's (parent or one worker), from ``getrusag
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
 Last run (2 cores, one run per mode; rates move by +-10% between runs),
-``python benchmarks/ingest.py --records 1000000 --breakdown 1500``:
+``python benchmarks/ingest.py --records 1000000 --breakdown 1500`` (the breakdown from the
+run before, which was otherwise the same within noise):
 
     data: 7,859 files, 1,163 MB gzipped, workers 2
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       9.2    109,768    1.00x    15.3x       60MB
-    ingest    1,004,377      36.5     27,537    3.99x     3.8x      939MB
-    naive        49,507     140.6      7,157   15.34x     1.0x      189MB  (every 20th file)
+    floor     1,006,364       9.1    111,065    1.00x    15.2x       63MB
+    ingest    1,004,377      37.1     27,068    4.10x     3.7x      929MB
+    naive        49,507     138.1      7,287   15.24x     1.0x      187MB  (every 20th file)
+    ingest CPU per record: workers 64.8 us, parent 6.8 us
     one worker, per record (first 1500 files, CPU time, best of 3):
       read + gunzip + split lines                  9.8 us
       orjson.loads                                 6.4 us
@@ -34,8 +37,8 @@ Last run (2 cores, one run per mode; rates move by +-10% between runs),
       whole row (all of the above but loads)      39.0 us
       Arrow batch from rows                        7.2 us
 
-The floor costs ~16 us of CPU per record. The ingest costs ~65 us in a worker plus ~6 us in
-the parent (mostly Parquet-encoding the user turn), so ~71 us on 2 cores. Most of the extra
+The floor costs ~16 us of CPU per record. The ingest costs ~65 us in a worker plus ~7 us in
+the parent (mostly Parquet-encoding the user turn), so ~72 us on 2 cores. Most of the extra
 is work the table requires on each record's own bytes: the request hash over the sorted
 request JSON, chained message hashes, prompt and output text, features of mostly unique user
 text, and Arrow conversion.
@@ -82,6 +85,14 @@ def _floor_one(path: str) -> int:
     return n
 
 
+def _warm_page_cache(files: list[Path]) -> None:
+    """Read every file once, untimed, so no mode pays for the disk (the first one would)."""
+    for path in files:
+        with open(path, "rb") as fh:
+            while fh.read(1 << 22):
+                pass
+
+
 def run_floor(logs: Path, workers: int) -> dict:
     files = [str(p) for p in _files(logs)]
     t0 = time.perf_counter()
@@ -90,15 +101,32 @@ def run_floor(logs: Path, workers: int) -> dict:
     return {"records": n, "seconds": time.perf_counter() - t0}
 
 
+def _cpu_seconds(who: int) -> float:
+    import resource
+
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_ingest(logs: Path, workers: int) -> dict:
+    import resource
     import tempfile
 
     from bedrock_finops.ingest import ingest_to_folder
 
     with tempfile.TemporaryDirectory() as tmp:
+        parent0 = _cpu_seconds(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         report = ingest_to_folder(logs, tmp, workers=workers, progress=False)
-        return {"records": report.rows, "seconds": time.perf_counter() - t0}
+        seconds = time.perf_counter() - t0
+        parent = _cpu_seconds(resource.RUSAGE_SELF) - parent0
+        workers_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)  # the pool, reaped at its end
+        return {
+            "records": report.rows,
+            "seconds": seconds,
+            "cpu_us_parent": parent / report.rows * 1e6,
+            "cpu_us_workers": workers_cpu / report.rows * 1e6,
+        }
 
 
 def run_naive(logs: Path, fraction: float) -> dict:
@@ -266,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"data: {len(_files(logs)):,} files, {size / 1e6:,.0f} MB gzipped, workers {args.workers}"
     )
+    _warm_page_cache(_files(logs))
     rows = []
     for mode in ("floor", "ingest", "naive"):
         r = _child(mode, logs, args.workers, args.naive_fraction)
@@ -287,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
             + (f"  ({r['subset']}; seconds for all {full:,})" if "subset" in r else "")
         )
     ing = rows[1][1]
+    print(
+        f"ingest CPU per record: workers {ing['cpu_us_workers']:.1f} us, "
+        f"parent {ing['cpu_us_parent']:.1f} us"
+    )
     print(
         f"ingest takes {floor_rate / ing['rate']:.2f}x the floor's time per record "
         "(target <= 1.5x), "
