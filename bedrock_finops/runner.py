@@ -143,6 +143,9 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
     return report.to_dict()
 
 
+MAX_SOCKET_PATH = 103  # a Unix-domain socket path holds ~104 bytes on macOS, 108 on Linux
+
+
 def kernel_manager_class() -> type | None:
     """The kernel manager notebooks run under: local IPC sockets where the OS has them.
 
@@ -157,12 +160,14 @@ def kernel_manager_class() -> type | None:
 
     class IpcKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
-            kwargs.setdefault("transport", "ipc")
             # one socket path per kernel: the default ("kernel-ipc" in the working folder)
             # would make kernels started side by side share their sockets
             runtime = Path(jupyter_runtime_dir())
-            runtime.mkdir(parents=True, exist_ok=True)
-            kwargs.setdefault("ip", str(runtime / f"bedrock-finops-{uuid.uuid4().hex[:12]}"))
+            ip = str(runtime / f"bedrock-finops-{uuid.uuid4().hex[:12]}")
+            if len(ip) + len("-65535") <= MAX_SOCKET_PATH:  # else stay on TCP
+                runtime.mkdir(parents=True, exist_ok=True)
+                kwargs.setdefault("transport", "ipc")
+                kwargs.setdefault("ip", ip)
             super().__init__(**kwargs)
 
     return IpcKernelManager

@@ -215,3 +215,19 @@ def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, mon
     (second := tmp_path / "run2").mkdir()
     assert runner.ingest_for_run(run, first) == {"rows": 3, "cached_as": str(cache)}
     assert runner.ingest_for_run(run, second) == {"rows": 3, "reused_from_cache": str(cache)}
+
+
+@pytest.mark.skipif(runner.kernel_manager_class() is None, reason="no Unix-domain sockets here")
+def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypatch, tmp_path):
+    import jupyter_core.paths
+
+    monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(tmp_path / "r"))
+    short = runner.kernel_manager_class()()
+    assert (short.transport, short.ip.startswith(str(tmp_path / "r" / "bedrock-finops-"))) == (
+        "ipc",
+        True,
+    )
+    deep = tmp_path / ("d" * 120)
+    monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(deep))
+    assert runner.kernel_manager_class()().transport == "tcp"
+    assert not deep.exists()
