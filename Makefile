@@ -7,8 +7,9 @@ PARAMS ?= params/default.yaml
 
 .PHONY: run test lint notebooks bench clean-venv
 
-# (Re)install when the venv is missing or pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
+# (Re)install when the venv is missing, or pyproject.toml or the C extension's source changed
+# since the last install (the install compiles bedrock_finops/_linescan.c when it can).
+$(STAMP): pyproject.toml bedrock_finops/_linescan.c
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

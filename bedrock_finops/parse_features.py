@@ -13,14 +13,13 @@ is always the same as the reference.
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
+from bedrock_finops.line_scan import line_features, lines_overlap, repeated_tokens
 from bedrock_finops.tokens import estimate_tokens
 
-MIN_REPEATED_LINE_CHARS = 16  # shorter lines (blank, "}", "---", "Answer:") are not waste
 MAX_CACHE_CHARS = 1 << 24  # text held by one worker's caches before they are cleared
 
 
@@ -28,7 +27,7 @@ class Block(NamedTuple):
     tokens: int
     pretty: int  # sum over the block's pretty-printed JSON spans (before clamping at 0)
     pretty_alone: bool  # every span opener closes inside the block: it adds up on its own
-    lines: set[str]
+    lines: Any  # digest of the non-trivial lines: compare with line_scan.lines_overlap only
     repeated: int  # repeated-line tokens within the block
 
 
@@ -75,27 +74,10 @@ def pretty_json_tokens(text: str) -> int:
     return max(pretty_scan(text)[0], 0)
 
 
-def _repeated(lines: list[str], distinct: set[str]) -> int:
-    if len(distinct) == len(lines):  # the common case, decided at C speed
-        return 0
-    if "" in distinct and len(lines) - len(distinct) == lines.count("") - 1:
-        return 0  # only blank lines repeat (also decided at C speed)
-    lines = [line for line in lines if len(line) >= MIN_REPEATED_LINE_CHARS]
-    if len(set(lines)) == len(lines):  # only short lines (blank ones, "}") repeat
-        return 0
-    total = 0
-    for line, k in Counter(lines).items():
-        if k > 1:
-            stripped = line.strip()
-            if len(stripped) >= MIN_REPEATED_LINE_CHARS:
-                total += (k - 1) * estimate_tokens(stripped)
-    return total
-
-
 def repeated_line_tokens(text: str) -> int:
     """Tokens of non-trivial lines seen more than once in the prompt (the repeats only)."""
     lines = text.splitlines()
-    return _repeated(lines, set(lines))
+    return repeated_tokens(lines, set(lines))
 
 
 def reference_prompt_features(system_text: str | None, texts: list[str]) -> tuple[int, int]:
@@ -104,10 +86,6 @@ def reference_prompt_features(system_text: str | None, texts: list[str]) -> tupl
     if system_text:
         prompt_text = system_text + "\n" + prompt_text
     return pretty_json_tokens(prompt_text), repeated_line_tokens(prompt_text)
-
-
-def _nontrivial(line: str) -> bool:
-    return len(line) >= MIN_REPEATED_LINE_CHARS and len(line.strip()) >= MIN_REPEATED_LINE_CHARS
 
 
 class FeatureCache:
@@ -130,10 +108,9 @@ class FeatureCache:
         hit = self.blocks.get(text)
         if hit is None:
             self._room(len(text))
-            lines = text.splitlines()
-            distinct = set(lines)
+            repeated, lines = line_features(text)
             total, alone = pretty_scan(text)
-            hit = Block(estimate_tokens(text), total, alone, distinct, _repeated(lines, distinct))
+            hit = Block(estimate_tokens(text), total, alone, lines, repeated)
             self.blocks[text] = hit
         return hit
 
@@ -167,8 +144,6 @@ class FeatureCache:
         for i in range(1, len(blocks)):
             lines = blocks[i].lines
             for prev in blocks[:i]:
-                if not lines.isdisjoint(prev.lines) and any(
-                    _nontrivial(x) for x in lines & prev.lines
-                ):
+                if lines_overlap(lines, prev.lines):  # maybe a line repeated across blocks
                     return reference_prompt_features(system_text, texts)
         return max(pretty, 0), repeated

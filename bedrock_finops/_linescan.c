@@ -1,0 +1,282 @@
+/* Line features of a prompt block, compiled: the hot loop of bedrock_finops.line_scan.
+ *
+ * line_features(text) -> (repeated_tokens, digest)
+ *   repeated_tokens: for each distinct non-trivial line seen k > 1 times, (k - 1) *
+ *     ceil(len(line.strip()) / 4); a line is non-trivial when it and its stripped form are
+ *     both at least MIN_LINE_CHARS long. Lines are those of str.splitlines().
+ *   digest: the sorted, distinct 64-bit hashes of the non-trivial lines, as bytes. Two
+ *     texts that share a non-trivial line share its hash (the hash is over the code points,
+ *     whatever the string's internal width); a shared hash without a shared line is possible
+ *     but vanishingly rare, and callers treat it as "maybe shared" (they then compute the
+ *     exact answer the slow way), so results never depend on the hash being collision-free.
+ *
+ * lines_overlap(a, b) -> bool: whether two digests share a hash.
+ *
+ * The pure-Python twin in line_scan.py defines the results; tests pin the two equal.
+ * Repeats are counted exactly: lines with equal hashes are compared character by character.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_LINE_CHARS 16
+#define STACK_ENTRIES 128
+
+typedef struct {
+    uint64_t hash;
+    Py_ssize_t start;    /* line start, in code points */
+    Py_ssize_t len;      /* line length, in code points */
+    Py_ssize_t stripped; /* length of line.strip() */
+} Entry;
+
+static const uint64_t SEED_NARROW = 0x243f6a8885a308d3ULL; /* all code points < 256 */
+static const uint64_t SEED_WIDE = 0x13198a2e03707344ULL;   /* some code point >= 256 */
+
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+static inline uint64_t fmix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* A fast 64-bit hash of n bytes (8 at a time). Only equality matters, within one process. */
+static uint64_t hash_bytes(const unsigned char *p, size_t n, uint64_t seed) {
+    uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ULL);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h ^= w * 0xbf58476d1ce4e5b9ULL;
+        h = rotl64(h, 27) * 0x94d049bb133111ebULL;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        memcpy(&w, p, n);
+        h ^= w * 0xbf58476d1ce4e5b9ULL;
+        h = rotl64(h, 27) * 0x94d049bb133111ebULL;
+    }
+    return fmix64(h);
+}
+
+/* Hash of the code points [start, start + len) of a 2- or 4-byte-wide string: the same value
+ * a 1-byte-wide string with the same code points gets, so lines compare across strings. */
+static uint64_t hash_wide(int kind, const void *data, Py_ssize_t start, Py_ssize_t len,
+                          unsigned char *buf) {
+    Py_UCS4 top = 0;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, start + i);
+        if (ch > top) top = ch;
+    }
+    if (top < 256) {
+        for (Py_ssize_t i = 0; i < len; i++) buf[i] = (unsigned char)PyUnicode_READ(kind, data, start + i);
+        return hash_bytes(buf, (size_t)len, SEED_NARROW);
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        uint32_t ch = (uint32_t)PyUnicode_READ(kind, data, start + i);
+        memcpy(buf + 4 * i, &ch, 4);
+    }
+    return hash_bytes(buf, (size_t)len * 4, SEED_WIDE);
+}
+
+/* 1 for the characters str.splitlines() breaks at, among those below 256. */
+static unsigned char BREAK1[256];
+
+static void init_break_table(void) {
+    const unsigned char breaks[] = {0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x85};
+    for (size_t i = 0; i < sizeof breaks; i++) BREAK1[breaks[i]] = 1;
+}
+
+/* End of the line starting at i in a 1-byte-wide string: 8 bytes at a time while no byte can
+ * be a break (every break is below 0x1f or is 0x85, which has the high bit set); a word that
+ * might hold one (a tab, say) is checked byte by byte. */
+static Py_ssize_t line_end_narrow(const unsigned char *p, Py_ssize_t i, Py_ssize_t n) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        /* a byte below 0x1f, or a byte with its high bit set: look closer */
+        if (((w - ones * 0x1f) & ~w & highs) | (w & highs)) {
+            for (int k = 0; k < 8; k++)
+                if (BREAK1[p[i + k]]) return i + k;
+        }
+        i += 8;
+    }
+    while (i < n && !BREAK1[p[i]]) i++;
+    return i;
+}
+
+static Py_ssize_t line_end_wide(int kind, const void *data, Py_ssize_t i, Py_ssize_t n) {
+    while (i < n && !Py_UNICODE_ISLINEBREAK(PyUnicode_READ(kind, data, i))) i++;
+    return i;
+}
+
+static int compare_entries(const void *a, const void *b) {
+    uint64_t x = ((const Entry *)a)->hash, y = ((const Entry *)b)->hash;
+    return (x > y) - (x < y);
+}
+
+static int same_line(int kind, const void *data, const Entry *a, const Entry *b) {
+    return a->len == b->len &&
+           memcmp((const char *)data + a->start * kind, (const char *)data + b->start * kind,
+                  (size_t)(a->len * kind)) == 0;
+}
+
+/* Tokens of repeated non-trivial lines, from entries sorted by hash. Lines with equal hashes
+ * are grouped by their actual text, so a hash collision cannot count a repeat that isn't. */
+static long long repeated_tokens(int kind, const void *data, Entry *e, Py_ssize_t count,
+                                 unsigned char *counted) {
+    long long total = 0;
+    Py_ssize_t run = 0;
+    while (run < count) {
+        Py_ssize_t end = run + 1;
+        while (end < count && e[end].hash == e[run].hash) end++;
+        if (end - run > 1) {
+            memset(counted + run, 0, (size_t)(end - run));
+            for (Py_ssize_t a = run; a < end; a++) {
+                if (counted[a]) continue;
+                Py_ssize_t k = 1;
+                for (Py_ssize_t b = a + 1; b < end; b++) {
+                    if (!counted[b] && same_line(kind, data, &e[a], &e[b])) {
+                        counted[b] = 1;
+                        k++;
+                    }
+                }
+                total += (long long)(k - 1) * ((e[a].stripped + 3) / 4);
+            }
+        }
+        run = end;
+    }
+    return total;
+}
+
+static PyObject *line_features(PyObject *self, PyObject *text) {
+    (void)self;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "line_features() wants str, not %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Entry stack_entries[STACK_ENTRIES];
+    Entry *entries = stack_entries;
+    Py_ssize_t count = 0, capacity = STACK_ENTRIES;
+    unsigned char *buf = NULL; /* code points of one wide line, for hashing */
+    PyObject *result = NULL;
+
+    Py_ssize_t i = 0;
+    while (i < n) {
+        Py_ssize_t end = kind == PyUnicode_1BYTE_KIND
+                             ? line_end_narrow((const unsigned char *)data, i, n)
+                             : line_end_wide(kind, data, i, n);
+        Py_ssize_t len = end - i;
+        if (len >= MIN_LINE_CHARS) {
+            Py_ssize_t s = i, e = end;
+            while (s < e && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, s))) s++;
+            while (e > s && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, e - 1))) e--;
+            if (e - s >= MIN_LINE_CHARS) {
+                if (count == capacity) {
+                    Py_ssize_t grown = capacity * 2;
+                    Entry *bigger = entries == stack_entries ? PyMem_Malloc(sizeof(Entry) * grown)
+                                                             : PyMem_Realloc(entries, sizeof(Entry) * grown);
+                    if (bigger == NULL) goto nomemory;
+                    if (entries == stack_entries) memcpy(bigger, stack_entries, sizeof stack_entries);
+                    entries = bigger;
+                    capacity = grown;
+                }
+                uint64_t h;
+                if (kind == PyUnicode_1BYTE_KIND) {
+                    h = hash_bytes((const unsigned char *)data + i, (size_t)len, SEED_NARROW);
+                } else {
+                    if (buf == NULL && (buf = PyMem_Malloc((size_t)n * 4)) == NULL) goto nomemory;
+                    h = hash_wide(kind, data, i, len, buf);
+                }
+                entries[count].hash = h;
+                entries[count].start = i;
+                entries[count].len = len;
+                entries[count].stripped = e - s;
+                count++;
+            }
+        }
+        if (end >= n) break;
+        /* "\r\n" is one break */
+        i = end + 1;
+        if (PyUnicode_READ(kind, data, end) == '\r' && i < n && PyUnicode_READ(kind, data, i) == '\n') i++;
+    }
+
+    qsort(entries, (size_t)count, sizeof(Entry), compare_entries);
+    unsigned char *counted = PyMem_Malloc((size_t)count + 1);
+    if (counted == NULL) goto nomemory;
+    long long repeated = repeated_tokens(kind, data, entries, count, counted);
+    PyMem_Free(counted);
+
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t k = 0; k < count; k++)
+        if (k == 0 || entries[k].hash != entries[k - 1].hash) distinct++;
+    PyObject *digest = PyBytes_FromStringAndSize(NULL, distinct * 8);
+    if (digest == NULL) goto done;
+    char *out = PyBytes_AS_STRING(digest);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (k == 0 || entries[k].hash != entries[k - 1].hash) {
+            memcpy(out, &entries[k].hash, 8);
+            out += 8;
+        }
+    }
+    result = Py_BuildValue("(LN)", repeated, digest);
+    goto done;
+
+nomemory:
+    PyErr_NoMemory();
+done:
+    if (entries != stack_entries) PyMem_Free(entries);
+    PyMem_Free(buf);
+    return result;
+}
+
+static PyObject *lines_overlap(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer a, b;
+    if (!PyArg_ParseTuple(args, "y*y*:lines_overlap", &a, &b)) return NULL;
+    const unsigned char *pa = a.buf, *pb = b.buf;
+    Py_ssize_t na = a.len / 8, nb = b.len / 8, i = 0, j = 0;
+    int shared = 0;
+    while (i < na && j < nb) {
+        uint64_t x, y;
+        memcpy(&x, pa + 8 * i, 8);
+        memcpy(&y, pb + 8 * j, 8);
+        if (x == y) {
+            shared = 1;
+            break;
+        }
+        if (x < y) i++;
+        else j++;
+    }
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    return PyBool_FromLong(shared);
+}
+
+static PyMethodDef METHODS[] = {
+    {"line_features", line_features, METH_O,
+     "line_features(text) -> (repeated-line tokens, digest of the non-trivial lines)"},
+    {"lines_overlap", lines_overlap, METH_VARARGS,
+     "lines_overlap(a, b) -> whether two digests may share a non-trivial line"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT, "_linescan",
+    "Compiled line features of prompt text (see bedrock_finops.line_scan).", -1, METHODS,
+};
+
+PyMODINIT_FUNC PyInit__linescan(void) {
+    init_break_table();
+    return PyModule_Create(&MODULE);
+}

@@ -1,0 +1,132 @@
+"""The compiled line scanner and its pure-Python twin give the same answers.
+
+``line_features`` counts repeated non-trivial lines exactly; ``lines_overlap`` may say "maybe"
+(equal hashes) but never misses a shared line. Both are checked against the plain definition
+on hand-made texts that cover every line break ``str.splitlines`` knows, Unicode whitespace
+and every internal string width, then on many random texts built from the same pieces.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sysconfig
+from collections import Counter
+
+import pytest
+
+from bedrock_finops import line_scan
+
+try:
+    from bedrock_finops import _linescan
+except ImportError:  # no C compiler at install: only the Python twin is there to test
+    _linescan = None
+
+IMPLEMENTATIONS = [
+    pytest.param((line_scan.py_line_features, line_scan.py_lines_overlap), id="python"),
+    pytest.param(
+        (getattr(_linescan, "line_features", None), getattr(_linescan, "lines_overlap", None)),
+        id="compiled",
+        marks=pytest.mark.skipif(_linescan is None, reason="extension not built (no compiler)"),
+    ),
+]
+
+LINE = "Always answer in the customer's language."  # 41 chars: 11 tokens
+
+
+def definition(text: str) -> int:
+    """Repeated-line tokens, straight from the words of the docstring."""
+    counts = Counter(line for line in text.splitlines() if line_scan.nontrivial(line))
+    return sum((k - 1) * -(-len(line.strip()) // 4) for line, k in counts.items())
+
+
+def shares_a_line(a: str, b: str) -> bool:
+    ours = {x for x in a.splitlines() if line_scan.nontrivial(x)}
+    return not ours.isdisjoint(x for x in b.splitlines() if line_scan.nontrivial(x))
+
+
+CASES = [
+    ("", 0),
+    ("short\nshort\nshort", 0),  # below 16 characters: not waste
+    (f"{LINE}\n{LINE}\nok\n{LINE}", 22),
+    (f"{LINE}\r\n{LINE}\r{LINE}\x0b{LINE}\x0c{LINE}", 44),  # CRLF counts as one break
+    (f"{LINE}\x1c{LINE}\x1d{LINE}\x1e{LINE}\x85{LINE}", 44),
+    (f"{LINE}\u2028{LINE}\u2029{LINE}", 22),  # wide-string breaks
+    (f"  {LINE}  \n\t{LINE}", 0),  # lines differ by their padding: not the same line
+    (f"  {LINE}  \n  {LINE}  ", 11),  # tokens of the stripped line
+    ("\u3000" * 14 + "ab\n" + "\u3000" * 14 + "ab", 0),  # 16 long, 2 once stripped
+    ("日本語のテキストです。繰り返し。\n" * 3, 8),  # 16 wide characters: 4 tokens, twice
+    ("emoji 😀 line long enough\n" * 2, 6),  # 4-byte-wide string
+    ("caf\u00e9 au lait, s'il vous pla\u00eet\n" * 2 + "x", 8),  # latin-1, 1 byte wide
+]
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@pytest.mark.parametrize(("text", "tokens"), CASES)
+def test_repeated_tokens_hand_checked(impl, text, tokens):
+    features, _ = impl
+    assert definition(text) == tokens
+    assert features(text)[0] == tokens
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_overlap_across_string_widths(impl):
+    features, overlap = impl
+    narrow = features(f"intro\n{LINE}\nend")[1]
+    wide = features(f"日本\n{LINE}\n😀")[1]  # the same line inside a 4-byte-wide string
+    other = features("日本\nA different line, long enough\n😀")[1]
+    assert overlap(narrow, wide) and overlap(wide, narrow)
+    assert not overlap(narrow, other)
+    assert not overlap(features("short\n}")[1], features("short\n}")[1])  # trivial lines
+
+
+PIECES = [
+    "a" * 16, "b" * 20, "   ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85",
+    "\u2028", "\u2029", "\u00e9", "\u00a0", "日本", "😀", "x", "  padded line of text  ",
+    "a line of sixteen+", "\x1f", "\u3000",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_random_texts_match_the_definition(impl):
+    features, overlap = impl
+    rng = random.Random(7)
+    for _ in range(3000):
+        a = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 30)))
+        b = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 30)))
+        assert features(a)[0] == definition(a), repr(a)
+        if shares_a_line(a, b):  # never missed; a false "maybe" would need a hash collision
+            assert overlap(features(a)[1], features(b)[1]), (a, b)
+        else:
+            assert not overlap(features(a)[1], features(b)[1]), (a, b)
+
+
+def test_the_compiled_scanner_is_built_where_a_compiler_is():
+    # with a C compiler at install time the extension must be there, not silently missing
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    assert line_scan.COMPILED is (_linescan is not None)
+    if shutil.which(compiler):
+        assert line_scan.COMPILED, "bedrock_finops._linescan was not built: pip install -e ."
+
+
+def test_sample_rows_are_the_same_with_either_scanner(sample_dir, monkeypatch):
+    """The usage rows of a slice of the sample do not depend on which scanner ran."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from bedrock_finops import parse_features
+    from bedrock_finops.ingest_worker import Options, process_chunk
+    from bedrock_finops.sources import invocation_logs as logs
+
+    units = logs.list_local(sample_dir / "logs", None, None).units[::10]
+
+    def rows(token: str) -> pa.Table:
+        return pa.Table.from_batches(process_chunk(units, Options(token=token)).batches)
+
+    compiled = rows("compiled")
+    monkeypatch.setattr(parse_features, "line_features", line_scan.py_line_features)
+    monkeypatch.setattr(parse_features, "lines_overlap", line_scan.py_lines_overlap)
+    python = rows("python")
+    assert compiled.num_rows > 2000
+    assert pc.sum(compiled["repeated_line_tokens"]).as_py() > 0  # lines do repeat
+    assert compiled.equals(python)
