@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops import cli
+from bedrock_finops import cli, line_scan
 from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
 from bedrock_finops.schema import USAGE_SCHEMA
 
@@ -232,6 +232,12 @@ def test_output_files(tmp_path):
     assert pq.read_table(tmp_path / "quarantine.parquet").num_rows == 0
     meta = pq.ParquetFile(tmp_path / "usage.parquet").metadata.row_group(0)
     assert {meta.column(i).compression for i in range(meta.num_columns)} == {"ZSTD"}
+    columns = {meta.column(i).path_in_schema: meta.column(i) for i in range(meta.num_columns)}
+    # distinct values: written plain, without min/max; repeated ones: dictionary and statistics
+    for name in ("user_text", "request_id", "prefix_hashes.list.element.hash"):
+        assert "RLE_DICTIONARY" not in columns[name].encodings and not columns[name].is_stats_set
+    for name in ("region", "model", "input_tokens", "prefix_hashes.list.element.kind"):
+        assert "RLE_DICTIONARY" in columns[name].encodings and columns[name].is_stats_set
 
 
 @pytest.mark.parametrize("enabled", [True, False])
@@ -274,7 +280,9 @@ def test_cli(tmp_path, capsys):
     assert cli.main(["ingest", "--source", str(GOOD), "--out", str(out), "--workers", "1"]) == 0
     assert pq.read_table(out).num_rows == 12
     assert (out.parent / "quarantine.parquet").exists()
-    assert "duplicates" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "duplicates" in printed
+    assert f"line scanner      {'compiled' if line_scan.COMPILED else 'python'}" in printed
 
 
 # ---------------------------------------------------------------------------- bad input
