@@ -7,9 +7,9 @@ PARAMS ?= params/default.yaml
 
 .PHONY: run test lint notebooks bench clean-venv
 
-# (Re)install when the venv is missing, or pyproject.toml or the C extension's source changed
-# since the last install (the install compiles bedrock_finops/_linescan.c when it can).
-$(STAMP): pyproject.toml bedrock_finops/_linescan.c
+# (Re)install when the venv is missing, or pyproject.toml, setup.py or a C source changed
+# since the last install (the install compiles bedrock_finops/*.c when it can).
+$(STAMP): pyproject.toml setup.py $(wildcard bedrock_finops/*.c)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -22,8 +22,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check bedrock_finops tests benchmarks notebooks
-	$(BIN)/ruff format --check bedrock_finops tests benchmarks notebooks
+	$(BIN)/ruff check bedrock_finops tests benchmarks notebooks setup.py
+	$(BIN)/ruff format --check bedrock_finops tests benchmarks notebooks setup.py
 
 # Re-execute the committed notebooks on the default sample so nbval has fresh outputs.
 notebooks: $(STAMP)

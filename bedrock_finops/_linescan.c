@@ -272,8 +272,11 @@ static PyMethodDef METHODS[] = {
 };
 
 static struct PyModuleDef MODULE = {
-    PyModuleDef_HEAD_INIT, "_linescan",
-    "Compiled line features of prompt text (see bedrock_finops.line_scan).", -1, METHODS,
+    .m_base = PyModuleDef_HEAD_INIT,
+    .m_name = "_linescan",
+    .m_doc = "Compiled line features of prompt text (see bedrock_finops.line_scan).",
+    .m_size = -1,
+    .m_methods = METHODS,
 };
 
 PyMODINIT_FUNC PyInit__linescan(void) {

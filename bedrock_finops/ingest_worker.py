@@ -21,9 +21,9 @@ import orjson
 import pyarrow as pa
 
 from bedrock_finops import models
-from bedrock_finops.parse import ROW_COLUMNS, PromptCache, fast_row, record_row, row_values
+from bedrock_finops.parse import PromptCache, fast_row, record_row, row_values
 from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
-from bedrock_finops.schema import USAGE_SCHEMA
+from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import SourceError, Unit
 
@@ -231,22 +231,6 @@ def _unit_rows(
         lines_read += 1
         quarantine.append((name, len(decoded.lines) + 1, decoded.error, ""))
     return lines_read, outside
-
-
-_ROW_FIELDS = [USAGE_SCHEMA.field(name) for name in ROW_COLUMNS]
-
-
-def to_batch(rows: list[tuple]) -> pa.RecordBatch:
-    """Row tuples -> one Arrow batch, column by column (transposed at C speed).
-
-    The model columns stay null here: the parent resolves each model ID once.
-    """
-    columns = dict(zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True))
-    arrays = [
-        pa.array(columns[f.name], type=f.type) if f.name in columns else pa.nulls(len(rows), f.type)
-        for f in USAGE_SCHEMA
-    ]
-    return pa.RecordBatch.from_arrays(arrays, schema=USAGE_SCHEMA)
 
 
 def _fetch_bodies(rec: Any, opts: Options, client: Any | None) -> None:

@@ -172,8 +172,8 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     import orjson
 
     from bedrock_finops import parse, parse_request, parse_response
-    from bedrock_finops.ingest_worker import to_batch
     from bedrock_finops.parse_features import FeatureCache
+    from bedrock_finops.row_batch import to_batch
     from bedrock_finops.sources import invocation_logs as src
 
     units = src.list_local(logs, None, None).units[:files]
@@ -294,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"data: {len(_files(logs)):,} files, {size / 1e6:,.0f} MB gzipped, workers {args.workers}"
     )
+    from bedrock_finops import line_scan, row_batch
+
+    built = {"line scan": line_scan.COMPILED, "row batch": row_batch.COMPILED}
+    print("C extensions: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in built.items()))
     _warm_page_cache(_files(logs))
     rows = []
     for mode in ("floor", "ingest", "naive"):
