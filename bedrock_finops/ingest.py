@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bedrock_finops import line_scan, models
+from bedrock_finops import line_scan, models, row_batch
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir, unspill
 from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.progress import Progress
@@ -76,6 +76,14 @@ DISTINCT_VALUE_COLUMNS = frozenset(
 )
 
 
+def _compiled_parts() -> str:
+    """Which optional C extensions this install has (the rest runs their Python twins)."""
+    parts = {"line scan": line_scan.COMPILED, "row batch": row_batch.COMPILED}
+    if not any(parts.values()):
+        return "none (no C compiler at install: same results, slower)"
+    return ", ".join(f"{name} {'yes' if built else 'no'}" for name, built in parts.items())
+
+
 class IngestError(RuntimeError):
     """The ingest cannot run; the message says what is wrong and how to fix it."""
 
@@ -99,7 +107,7 @@ class IngestReport:
     end: datetime | None = None
     elapsed_s: float = 0.0
     rows_per_s: float = 0.0
-    line_scan: str = "compiled" if line_scan.COMPILED else "python (no C compiler at install)"
+    compiled: str = _compiled_parts()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -119,7 +127,7 @@ class IngestReport:
             f"outside window    {self.outside_window:,}",
             f"large bodies      {self.large_bodies_not_fetched:,} not fetched",
             f"elapsed           {self.elapsed_s:.1f}s ({self.rows_per_s:,.0f} rows/s)",
-            f"line scanner      {self.line_scan}",
+            f"compiled parts    {self.compiled}",
         ]
         for reason, n in sorted(self.quarantine_by_reason.items(), key=lambda kv: -kv[1]):
             lines.append(f"  quarantine: {reason}: {n:,}")
