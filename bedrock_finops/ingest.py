@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bedrock_finops import line_scan, models, row_batch
+from bedrock_finops import line_scan, models, parse_scalars, row_batch
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir, unspill
 from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.progress import Progress
@@ -78,7 +78,11 @@ DISTINCT_VALUE_COLUMNS = frozenset(
 
 def _compiled_parts() -> str:
     """Which optional C extensions this install has (the rest runs their Python twins)."""
-    parts = {"line scan": line_scan.COMPILED, "row batch": row_batch.COMPILED}
+    parts = {
+        "line scan": line_scan.COMPILED,
+        "row batch": row_batch.COMPILED,
+        "timestamps": parse_scalars.COMPILED,
+    }
     if not any(parts.values()):
         return "none (no C compiler at install: same results, slower)"
     return ", ".join(f"{name} {'yes' if built else 'no'}" for name, built in parts.items())

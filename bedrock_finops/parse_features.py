@@ -7,8 +7,8 @@ by the block's text afterwards; a record's features are then added up from its b
 
 Adding up is exact when no pretty-printed JSON span and no repeated line crosses a block
 boundary; :meth:`FeatureCache.prompt_features` checks that and otherwise falls back to the
-straightforward computation on the joined text (``reference_prompt_features``), so the result
-is always the same as the reference.
+computation on the joined text (``joined_prompt_features``), so the result is always the same
+as the straightforward ``reference_prompt_features``.
 """
 
 from __future__ import annotations
@@ -80,12 +80,23 @@ def repeated_line_tokens(text: str) -> int:
     return repeated_tokens(lines, set(lines))
 
 
-def reference_prompt_features(system_text: str | None, texts: list[str]) -> tuple[int, int]:
-    """(pretty_json_tokens, repeated_line_tokens) of the whole prompt, computed directly."""
+def _joined(system_text: str | None, texts: list[str]) -> str:
     prompt_text = "\n".join(texts)
     if system_text:
         prompt_text = system_text + "\n" + prompt_text
+    return prompt_text
+
+
+def reference_prompt_features(system_text: str | None, texts: list[str]) -> tuple[int, int]:
+    """(pretty_json_tokens, repeated_line_tokens) of the whole prompt, computed directly."""
+    prompt_text = _joined(system_text, texts)
     return pretty_json_tokens(prompt_text), repeated_line_tokens(prompt_text)
+
+
+def joined_prompt_features(system_text: str | None, texts: list[str]) -> tuple[int, int]:
+    """``reference_prompt_features``, with the repeated lines from ``line_features``."""
+    prompt_text = _joined(system_text, texts)
+    return pretty_json_tokens(prompt_text), line_features(prompt_text)[0]
 
 
 class FeatureCache:
@@ -138,12 +149,12 @@ class FeatureCache:
         repeated = 0
         for b in blocks:
             if not b.pretty_alone:
-                return reference_prompt_features(system_text, texts)
+                return joined_prompt_features(system_text, texts)
             pretty += b.pretty
             repeated += b.repeated
         for i in range(1, len(blocks)):
             lines = blocks[i].lines
             for prev in blocks[:i]:
                 if lines_overlap(lines, prev.lines):  # maybe a line repeated across blocks
-                    return reference_prompt_features(system_text, texts)
+                    return joined_prompt_features(system_text, texts)
         return max(pretty, 0), repeated

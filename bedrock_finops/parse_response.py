@@ -26,7 +26,8 @@ _CODE_START_RE = re.compile(
 # the equivalent "(?:^|[...])" form (re.M) costs ~4x more, as each position tries both arms.
 _LINE_BREAK_CLASS = "[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 _CODE_START_AFTER_BREAK_RE = re.compile(_LINE_BREAK_CLASS + _CODE_START_RE.pattern)
-_PUNCT = frozenset("{}[]()<>;:=\"'`|\\/*&^%$#@!?,.")
+_PUNCT = "{}[]()<>;:=\"'`|\\/*&^%$#@!?,."
+_DROP_PUNCT = str.maketrans("", "", _PUNCT)  # counting by deleting: C speed, not per character
 
 CODE_SAMPLE_LINES = 40  # output_shape looks at the first lines only
 
@@ -50,7 +51,7 @@ def output_shape(text: str | None) -> str:
         return "code"
     words = s.split(maxsplit=3)
     if len(words) <= 3 and "\n" not in s:
-        punct = sum(c in _PUNCT for c in s)
+        punct = len(s) - len(s.translate(_DROP_PUNCT))
         if punct <= max(1, len(s) // 10):
             return "label"
     if ";" not in s and "{" not in s and "}" not in s and not _may_start_code(s):

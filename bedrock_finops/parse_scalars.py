@@ -6,6 +6,7 @@ Each parser either gives the value or raises :class:`BadRecord` with the quarant
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -77,7 +78,7 @@ def app_from_identity(arn: str | None) -> str | None:
     return resource or None
 
 
-def fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
+def py_fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` -> epoch ms, as :func:`parse_timestamp_ms` computes it.
 
     The date and hour are parsed once per distinct hour (``hours`` memo), minutes and seconds
@@ -116,3 +117,11 @@ def fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
         hours[head] = hour
     us = (hour + minute * 60 + second) * 1_000_000 + int(digits[4:]) * 1000
     return int(us / 1_000_000 * 1000)
+
+
+fast_timestamp_ms: Callable[[Any, dict[str, int]], int | None]
+try:  # the same, compiled (no memo needed); built at install when a C compiler is present
+    from bedrock_finops._timestamps import fast_timestamp_ms
+except ImportError:
+    fast_timestamp_ms = py_fast_timestamp_ms
+COMPILED = fast_timestamp_ms is not py_fast_timestamp_ms

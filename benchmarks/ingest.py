@@ -294,9 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"data: {len(_files(logs)):,} files, {size / 1e6:,.0f} MB gzipped, workers {args.workers}"
     )
-    from bedrock_finops import line_scan, row_batch
+    from bedrock_finops import line_scan, parse_scalars, row_batch
 
-    built = {"line scan": line_scan.COMPILED, "row batch": row_batch.COMPILED}
+    built = {
+        "line scan": line_scan.COMPILED,
+        "row batch": row_batch.COMPILED,
+        "timestamps": parse_scalars.COMPILED,
+    }
     print("C extensions: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in built.items()))
     _warm_page_cache(_files(logs))
     rows = []

@@ -8,7 +8,7 @@ import sysconfig
 
 import pytest
 
-from bedrock_finops import line_scan, row_batch
+from bedrock_finops import line_scan, parse_scalars, row_batch
 
 
 def _importable(name: str) -> bool:
@@ -19,12 +19,16 @@ def _importable(name: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize(
-    ("module", "twin"),
-    [("bedrock_finops._linescan", line_scan), ("bedrock_finops._rowbatch", row_batch)],
-)
-def test_built_where_a_compiler_is(module, twin):
-    assert twin.COMPILED is _importable(module)
+COMPILED = {
+    "bedrock_finops._linescan": line_scan.COMPILED,
+    "bedrock_finops._rowbatch": row_batch.COMPILED,
+    "bedrock_finops._timestamps": parse_scalars.COMPILED,
+}
+
+
+@pytest.mark.parametrize(("module", "compiled"), COMPILED.items())
+def test_built_where_a_compiler_is(module, compiled):
+    assert compiled is _importable(module)
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if shutil.which(compiler):  # not silently missing: the install had what it needs
-        assert twin.COMPILED, f"{module} was not built: run pip install -e . and read its log"
+        assert compiled, f"{module} was not built: run pip install -e . and read its log"

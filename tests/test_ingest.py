@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops import cli, line_scan, row_batch
+from bedrock_finops import cli, line_scan, parse_scalars, row_batch
 from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
 from bedrock_finops.schema import USAGE_SCHEMA
 
@@ -282,8 +282,8 @@ def test_cli(tmp_path, capsys):
     assert (out.parent / "quarantine.parquet").exists()
     printed = capsys.readouterr().out
     assert "duplicates" in printed
-    if line_scan.COMPILED and row_batch.COMPILED:
-        assert "compiled parts    line scan yes, row batch yes" in printed
+    if line_scan.COMPILED and row_batch.COMPILED and parse_scalars.COMPILED:
+        assert "compiled parts    line scan yes, row batch yes, timestamps yes" in printed
 
 
 # ---------------------------------------------------------------------------- bad input

@@ -6,6 +6,7 @@ are pinned against plain reference computations on hand-written prompts and reco
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -263,24 +264,71 @@ def test_odd_records_take_the_reference_path_or_agree(patch):
     assert fast is None or fast == ref
 
 
+try:
+    from bedrock_finops._timestamps import fast_timestamp_ms as compiled_timestamp_ms
+except ImportError:  # no C compiler at install: only the Python twin is there to test
+    compiled_timestamp_ms = None
+
+TIMESTAMP_PARSERS = [
+    pytest.param(parse_scalars.py_fast_timestamp_ms, id="python"),
+    pytest.param(
+        compiled_timestamp_ms,
+        id="compiled",
+        marks=pytest.mark.skipif(compiled_timestamp_ms is None, reason="extension not built"),
+    ),
+]
+
+
+@pytest.mark.parametrize("fast", TIMESTAMP_PARSERS)
 @pytest.mark.parametrize(
     "ts",
     ["2026-10-01T00:00:50.803Z", "2026-03-29T01:59:59.999Z", "1970-01-01T00:00:00.001Z",
-     "2024-02-29T23:59:59.000Z", "2026-12-31T23:00:00.290Z", "2026-10-01T07:31:12.577Z"],
+     "2024-02-29T23:59:59.000Z", "2026-12-31T23:00:00.290Z", "2026-10-01T07:31:12.577Z",
+     "1969-12-31T23:59:59.999Z", "2000-02-29T12:00:00.500Z", "2255-06-01T00:00:00.000Z"],
 )  # fmt: skip
-def test_fast_timestamps_equal_the_full_parser(ts):
+def test_fast_timestamps_equal_the_full_parser(fast, ts):
     hours: dict[str, int] = {}
-    assert parse_scalars.fast_timestamp_ms(ts, hours) == parse_scalars.parse_timestamp_ms(ts)
-    assert parse_scalars.fast_timestamp_ms(ts, hours) == parse_scalars.parse_timestamp_ms(
-        ts
-    )  # memo hit
+    assert fast(ts, hours) == parse_scalars.parse_timestamp_ms(ts)
+    assert fast(ts, hours) == parse_scalars.parse_timestamp_ms(ts)  # memo hit
 
 
-def test_fast_timestamps_every_millisecond_of_a_second():
+@pytest.mark.parametrize("fast", TIMESTAMP_PARSERS)
+@pytest.mark.parametrize(
+    "ts",
+    ["2025-02-29T00:00:00.000Z", "2026-04-31T00:00:00.000Z", "2026-13-01T00:00:00.000Z",
+     "2026-00-10T00:00:00.000Z", "2026-10-00T00:00:00.000Z", "2026-10-01T24:00:00.000Z",
+     "2026-10-01T00:60:00.000Z", "2026-10-01T00:00:60.000Z", "2026-10-01T00:00:00.000z",
+     "2026-10-01 00:00:00.000Z", "2026-10-01T00:00:00,000Z", "2026-10-01T00:00:00.00Z",
+     "2026-10-01T00:00:00.0000Z", "2026-10-01T00:00:00.000+00:00", "2026-1O-01T00:00:00.000Z",
+     "２０２６-10-01T00:00:00.000Z", "0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z",
+     "0001-01-01T00:00:00.000Z", 1759276800000, None, b"2026-10-01T00:00:00.000Z"],
+)  # fmt: skip
+def test_fast_timestamps_leave_other_forms_to_the_full_parser(fast, ts):
+    """None (the full parser decides) or exactly the full parser's value, never another."""
+    got = fast(ts, {})
+    assert got is None or got == parse_scalars.parse_timestamp_ms(ts)
+    if isinstance(ts, str) and ts[:4] in ("2025", "2026"):  # not a valid fast-form instant
+        assert got is None
+
+
+@pytest.mark.parametrize("fast", TIMESTAMP_PARSERS)
+def test_fast_timestamps_every_millisecond_of_a_second(fast):
     hours: dict[str, int] = {}
     for ms in range(1000):
         ts = f"2026-10-01T13:45:07.{ms:03d}Z"
-        assert parse_scalars.fast_timestamp_ms(ts, hours) == parse_scalars.parse_timestamp_ms(ts)
+        assert fast(ts, hours) == parse_scalars.parse_timestamp_ms(ts)
+
+
+@pytest.mark.parametrize("fast", TIMESTAMP_PARSERS)
+def test_fast_timestamps_random_instants(fast):
+    from datetime import UTC, datetime
+
+    rng = random.Random(11)
+    hours: dict[str, int] = {}
+    for _ in range(3000):
+        instant = datetime.fromtimestamp(rng.randint(-2_000_000_000, 8_000_000_000), UTC)
+        ts = instant.strftime("%Y-%m-%dT%H:%M:%S") + f".{rng.randint(0, 999):03d}Z"
+        assert fast(ts, hours) == parse_scalars.parse_timestamp_ms(ts), ts
 
 
 @pytest.mark.parametrize(
