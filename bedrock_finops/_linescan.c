@@ -122,6 +122,24 @@ static int compare_entries(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Sort by hash: insertion sort for the few lines of a typical block (no call per compare),
+ * qsort beyond that. */
+static void sort_entries(Entry *e, Py_ssize_t count) {
+    if (count > 48) {
+        qsort(e, (size_t)count, sizeof(Entry), compare_entries);
+        return;
+    }
+    for (Py_ssize_t i = 1; i < count; i++) {
+        Entry item = e[i];
+        Py_ssize_t j = i;
+        while (j > 0 && e[j - 1].hash > item.hash) {
+            e[j] = e[j - 1];
+            j--;
+        }
+        e[j] = item;
+    }
+}
+
 static int same_line(int kind, const void *data, const Entry *a, const Entry *b) {
     return a->len == b->len &&
            memcmp((const char *)data + a->start * kind, (const char *)data + b->start * kind,
@@ -211,7 +229,7 @@ static PyObject *line_features(PyObject *self, PyObject *text) {
         if (PyUnicode_READ(kind, data, end) == '\r' && i < n && PyUnicode_READ(kind, data, i) == '\n') i++;
     }
 
-    qsort(entries, (size_t)count, sizeof(Entry), compare_entries);
+    sort_entries(entries, count);
     unsigned char *counted = PyMem_Malloc((size_t)count + 1);
     if (counted == NULL) goto nomemory;
     long long repeated = repeated_tokens(kind, data, entries, count, counted);

@@ -143,7 +143,14 @@ static int build_strings(struct ArrowArray *out, Values v) {
     uint8_t *bits = new_bitmap(v.n);
     int64_t nulls = 0;
     int32_t zero = 0;
-    if (bits == NULL || append(&offsets, &zero, 4)) goto fail;
+    /* size the buffers once: ASCII text (nearly all of it) is as long in UTF-8 as in
+     * characters, and the rest only grows the data buffer a few times */
+    size_t chars = 0;
+    for (int64_t i = 0; i < v.n; i++)
+        if (PyUnicode_CheckExact(v.items[i])) chars += (size_t)PyUnicode_GET_LENGTH(v.items[i]);
+    if (bits == NULL || reserve(&offsets, (size_t)(v.n + 1) * 4) || reserve(&data, chars + 1) ||
+        append(&offsets, &zero, 4))
+        goto fail;
     for (int64_t i = 0; i < v.n; i++) {
         PyObject *value = v.items[i];
         if (value == Py_None) {
