@@ -15,35 +15,40 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
-Last run (2 cores, one run per mode; rates move by +-10% between runs),
-``python benchmarks/ingest.py --records 1000000 --breakdown 1500`` (the breakdown from the
-run before, which was otherwise the same within noise):
+Last run (2 cores, one run per mode; rates move by +-10% between runs, the naive way's too),
+``python benchmarks/ingest.py --records 1000000 --breakdown 1500``, with the three C
+extensions built:
 
     data: 7,859 files, 1,163 MB gzipped, workers 2
+    C extensions: line scan yes, row batch yes, timestamps yes
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       9.1    111,065    1.00x    15.2x       63MB
-    ingest    1,004,377      37.1     27,068    4.10x     3.7x      929MB
-    naive        49,507     138.1      7,287   15.24x     1.0x      187MB  (every 20th file)
-    ingest CPU per record: workers 64.8 us, parent 6.8 us
+    floor     1,006,364       9.1    110,019    1.00x    14.4x      110MB
+    ingest    1,004,377      30.0     33,502    3.28x     4.4x      952MB
+    naive        49,507     132.1      7,620   14.44x     1.0x      175MB  (every 20th file)
+    ingest CPU per record: workers 50.9 us, parent 6.4 us
     one worker, per record (first 1500 files, CPU time, best of 3):
-      read + gunzip + split lines                  9.8 us
-      orjson.loads                                 6.4 us
+      read + gunzip + split lines                  9.7 us
+      orjson.loads                                 6.5 us
       request hash (sorted JSON + XXH3)            3.3 us
       message chain hashes (XXH3)                  1.1 us
-      prompt text from bodies                      3.4 us
-      text features (cold cache)                  12.8 us
+      prompt text from bodies                      3.5 us
+      text features (cold cache)                   6.8 us
       output text + stop                           2.1 us
       output shape                                 3.6 us
-      whole row (all of the above but loads)      39.0 us
-      Arrow batch from rows                        7.2 us
+      whole row (all of the above but loads)      25.9 us
+      Arrow batch from rows                        2.5 us
 
-The floor costs ~16 us of CPU per record. The ingest costs ~65 us in a worker plus ~7 us in
-the parent (mostly Parquet-encoding the user turn), so ~72 us on 2 cores. Most of the extra
-is work the table requires on each record's own bytes: the request hash over the sorted
-request JSON, chained message hashes, prompt and output text, features of mostly unique user
-text, and Arrow conversion.
-Targets not met: 1.5x of the floor means ~27 us of CPU per record in all; 5x of naive ~56 us.
-Both need the per-record extraction in compiled code.
+(The Arrow line is from a later call of ``breakdown`` that converts 1,024 rows at a time, as
+workers do; the run above converted all rows at once, which overflows the compiled path's
+32-bit string offsets and fell back to pyarrow.)
+
+The floor costs ~16 us of CPU per record. The ingest costs ~51 us in a worker plus ~6 us in
+the parent (mostly Parquet-encoding the user turn), so ~57 us on 2 cores. The rest of the
+extra is Python work on each record's own bytes: the request hash over the sorted request
+JSON, chained message hashes, prompt and output text, output shape, field extraction.
+Targets not met: 1.5x of the floor means ~27 us of CPU per record in all; 5x of this run's
+naive ~50 us (the naive way itself moved between 6,459 and 7,620 rows/s over the day's runs).
+See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -172,6 +177,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     import orjson
 
     from bedrock_finops import parse, parse_request, parse_response
+    from bedrock_finops.ingest_worker import CONVERT_ROWS
     from bedrock_finops.parse_features import FeatureCache
     from bedrock_finops.row_batch import to_batch
     from bedrock_finops.sources import invocation_logs as src
@@ -241,7 +247,11 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
         ),
         _per_record("output shape", n, each(parse_response.output_shape, outs)),
         _per_record("whole row (all of the above but loads)", n, lambda: len(whole_rows())),
-        _per_record("Arrow batch from rows", n, lambda: to_batch(rows)),
+        _per_record(
+            "Arrow batch from rows",
+            n,
+            lambda: [to_batch(rows[i : i + CONVERT_ROWS]) for i in range(0, n, CONVERT_ROWS)],
+        ),
     ]
 
 
