@@ -175,13 +175,24 @@ fail:
     return -1;
 }
 
+/* Hand a validity bitmap and one values buffer over to ``out``; free both if that fails. */
+static int hand_over(struct ArrowArray *out, int64_t n, int64_t nulls, uint8_t *bits, void *values,
+                     int failed) {
+    if (!failed && bits != NULL && values != NULL &&
+        init_array(out, n, nulls, 2, bits, values, NULL, NULL, 0) == 0)
+        return 0;
+    free(values);
+    free(bits);
+    return -1;
+}
+
 /* int64, timestamp and float64 columns: 8-byte values */
 static int build_fixed(struct ArrowArray *out, Values v, char kind) {
     int64_t *values = malloc((size_t)v.n * 8 + 8);
     uint8_t *bits = new_bitmap(v.n);
     int64_t nulls = 0;
-    if (values == NULL || bits == NULL) goto fail;
-    for (int64_t i = 0; i < v.n; i++) {
+    int failed = values == NULL || bits == NULL;
+    for (int64_t i = 0; !failed && i < v.n; i++) {
         PyObject *value = v.items[i];
         if (value == Py_None) {
             set_null(bits, i);
@@ -189,35 +200,30 @@ static int build_fixed(struct ArrowArray *out, Values v, char kind) {
             values[i] = 0;
         } else if (kind == 'f') {
             if (!PyFloat_CheckExact(value)) {
-                wrong_type(value, "float");
-                goto fail;
+                failed = wrong_type(value, "float");
+                break;
             }
             double d = PyFloat_AS_DOUBLE(value);
             memcpy(&values[i], &d, 8);
         } else {
             if (!PyLong_CheckExact(value)) { /* bool is not an exact int: pyarrow decides */
-                wrong_type(value, "int");
-                goto fail;
+                failed = wrong_type(value, "int");
+                break;
             }
             long long x = PyLong_AsLongLong(value);
-            if (x == -1 && PyErr_Occurred()) goto fail;
+            failed = x == -1 && PyErr_Occurred() != NULL;
             values[i] = (int64_t)x;
         }
     }
-    if (init_array(out, v.n, nulls, 2, bits, values, NULL, NULL, 0)) goto fail;
-    return 0;
-fail:
-    free(values);
-    free(bits);
-    return -1;
+    return hand_over(out, v.n, nulls, bits, values, failed);
 }
 
 static int build_bools(struct ArrowArray *out, Values v) {
     uint8_t *values = calloc((size_t)(v.n / 8 + 1), 1);
     uint8_t *bits = new_bitmap(v.n);
     int64_t nulls = 0;
-    if (values == NULL || bits == NULL) goto fail;
-    for (int64_t i = 0; i < v.n; i++) {
+    int failed = values == NULL || bits == NULL;
+    for (int64_t i = 0; !failed && i < v.n; i++) {
         PyObject *value = v.items[i];
         if (value == Py_None) {
             set_null(bits, i);
@@ -225,16 +231,10 @@ static int build_bools(struct ArrowArray *out, Values v) {
         } else if (value == Py_True) {
             values[i / 8] |= (uint8_t)(1u << (i % 8));
         } else if (value != Py_False) {
-            wrong_type(value, "bool");
-            goto fail;
+            failed = wrong_type(value, "bool");
         }
     }
-    if (init_array(out, v.n, nulls, 2, bits, values, NULL, NULL, 0)) goto fail;
-    return 0;
-fail:
-    free(values);
-    free(bits);
-    return -1;
+    return hand_over(out, v.n, nulls, bits, values, failed);
 }
 
 static int build_nulls(struct ArrowArray *out, int64_t n) {
