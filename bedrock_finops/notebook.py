@@ -34,13 +34,17 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bedrock-finops"
 
 
+# sources and bundled data that shape a run (C sources: the compiled twins must agree too)
+FINGERPRINTED = (".py", ".c", ".csv", ".json")
+
+
 def _code_fingerprint() -> str:
     """Changes whenever the package's code or bundled data change (so a stale cache is never
     used): the sample, the ingest, the prices and the billing export all shape the cached run."""
     h = hashlib.sha256(json.dumps(SAMPLE_DEFAULTS, sort_keys=True).encode())
     root = Path(str(resources.files("bedrock_finops")))
     for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".csv") and "__pycache__" not in path.parts:
+        if path.suffix in FINGERPRINTED and "__pycache__" not in path.parts:
             h.update(path.relative_to(root).as_posix().encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:12]

@@ -217,6 +217,30 @@ def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, mon
     assert runner.ingest_for_run(run, second) == {"rows": 3, "reused_from_cache": str(cache)}
 
 
+def test_sample_cache_key_follows_python_and_c_sources(tmp_path, monkeypatch):
+    from bedrock_finops import notebook
+
+    package = tmp_path / "bedrock_finops"
+    (package / "data").mkdir(parents=True)
+    (package / "parse.py").write_text("A = 1\n")
+    (package / "_linescan.c").write_text("int x;\n")
+    (package / "data" / "prices.csv").write_text("model,price\n")
+    (package / "README.txt").write_text("not part of a run\n")
+    monkeypatch.setattr(notebook.resources, "files", lambda _: package)
+    keys = [notebook._code_fingerprint()]
+    edits = [
+        ("README.txt", "edited\n"),
+        ("_linescan.c", "int y;\n"),
+        ("parse.py", "A = 2\n"),
+        ("data/prices.csv", "model,price\nm,1\n"),
+    ]
+    for name, text in edits:
+        (package / name).write_text(text)
+        keys.append(notebook._code_fingerprint())
+    assert keys[1] == keys[0]  # a file that shapes no run
+    assert len(set(keys[1:])) == 4  # each source or data edit gives a new cache folder
+
+
 @pytest.mark.skipif(runner.kernel_manager_class() is None, reason="no Unix-domain sockets here")
 def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypatch, tmp_path):
     import jupyter_core.paths
