@@ -1,10 +1,11 @@
-"""The optional C extensions are built wherever a C compiler is, and say which code runs."""
+"""The optional C extensions are built wherever a C compiler and the Python headers are."""
 
 from __future__ import annotations
 
 import importlib
 import shutil
 import sysconfig
+from pathlib import Path
 
 import pytest
 
@@ -30,5 +31,6 @@ COMPILED = {
 def test_built_where_a_compiler_is(module, compiled):
     assert compiled is _importable(module)
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(compiler):  # not silently missing: the install had what it needs
+    headers = Path(sysconfig.get_paths()["include"], "Python.h")
+    if shutil.which(compiler) and headers.exists():  # the install had what it needs
         assert compiled, f"{module} was not built: run pip install -e . and read its log"
