@@ -76,7 +76,7 @@ DISTINCT_VALUE_COLUMNS = frozenset(
 )
 
 
-def _compiled_parts() -> str:
+def compiled_parts() -> str:
     """Which optional C extensions this install has (the rest runs their Python twins)."""
     parts = {
         "line scan": line_scan.COMPILED,
@@ -111,7 +111,7 @@ class IngestReport:
     end: datetime | None = None
     elapsed_s: float = 0.0
     rows_per_s: float = 0.0
-    compiled: str = _compiled_parts()
+    compiled: str = compiled_parts()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

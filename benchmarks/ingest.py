@@ -304,14 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"data: {len(_files(logs)):,} files, {size / 1e6:,.0f} MB gzipped, workers {args.workers}"
     )
-    from bedrock_finops import line_scan, parse_scalars, row_batch
+    from bedrock_finops.ingest import compiled_parts
 
-    built = {
-        "line scan": line_scan.COMPILED,
-        "row batch": row_batch.COMPILED,
-        "timestamps": parse_scalars.COMPILED,
-    }
-    print("C extensions: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in built.items()))
+    print(f"C extensions: {compiled_parts()}")
     _warm_page_cache(_files(logs))
     rows = []
     for mode in ("floor", "ingest", "naive"):
