@@ -10,6 +10,8 @@ from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
+from bedrock_finops.strategies import model_sizing_findings as ms_findings
+from bedrock_finops.strategies import model_sizing_params as ms_params
 from bedrock_finops.strategies import model_sizing_tables as ms_tables
 from bedrock_finops.task_types import infer_one
 
@@ -98,7 +100,7 @@ def test_opus_classification_goes_to_cheapest_haiku(usage, cat):
     plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
     router = _seg(plan, "router")
     assert router["candidate"] == HAIKU35  # 3.5 Haiku is cheaper than Haiku 4.5 in-region
-    assert router["status"] == ms.PENDING
+    assert router["status"] == ms_params.PENDING
     opus, haiku = cat.rate(OPUS), cat.rate(HAIKU35)
     expected_now = 10 * _cost(opus, inp=500, out=2)
     expected_after = 10 * _cost(haiku, inp=500, out=2)
@@ -112,14 +114,14 @@ def test_never_upgrades(usage, cat):
     plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
     coder = _seg(plan, "coder")
     assert coder["candidate"] is None or pd.isna(coder["candidate"])
-    assert coder["status"] == ms.KEEP
+    assert coder["status"] == ms_params.KEEP
     assert "no upgrades" in coder["reason"]
     # A small model doing creative work stays where it is too.
     small = make_usage(
         [dict(n=3, app="tiny", model="meta.llama3-1-8b-instruct", input_tokens=10, output_tokens=5)]
     )
     plan2 = ms.plan(small, cat, task_overrides={"tiny": "creative_research"})
-    assert _seg(plan2, "tiny")["status"] == ms.KEEP
+    assert _seg(plan2, "tiny")["status"] == ms_params.KEEP
 
 
 def test_cache_kept_when_prefix_meets_candidate_minimum(usage, cat):
@@ -156,7 +158,7 @@ def test_cross_provider_scales_tokens_by_tokenizer_ratio(usage, cat):
     # 500 -> 425 input tokens, 2 -> round(1.7) = 2 output tokens per request
     expected = 10 * _cost(cat.rate("meta.llama3-1-8b-instruct"), inp=425, out=2)
     assert router["projected_usd"] == pytest.approx(expected)
-    f = ms.to_findings(plan)
+    f = ms_findings.to_findings(plan)
     applied = f.assumptions["tokenizer_ratios_applied"]
     assert {"from": "anthropic", "to": "llama3", "ratio": 0.85} in applied
     router_action = next(a for a in f.actions if a.scope["app"] == "router")
@@ -184,20 +186,20 @@ def test_task_overrides_unknown_app_lists_valid_ones(usage, cat):
 
 def test_findings_effects_and_routing_table(usage, cat, tmp_path):
     plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
-    f = ms.to_findings(plan)
+    f = ms_findings.to_findings(plan)
     router, chat = _seg(plan, "router"), _seg(plan, "chat")
     assert f.strategy == "model_sizing"
     assert f.scope_usd == pytest.approx(router["current_usd"] + chat["current_usd"])
     assert f.projected_usd == pytest.approx(router["projected_usd"] + chat["projected_usd"])
     assert f.total_usd == pytest.approx(float(cat.price(usage)["cost_usd"].sum()))
     assert f.confidence == "low"  # everything is pending evaluation
-    assert [a.status for a in f.actions] == [ms.PENDING, ms.PENDING]
+    assert [a.status for a in f.actions] == [ms_params.PENDING, ms_params.PENDING]
     assert f.assumptions["price_sheet"] == "current"
     assert {p["model"] for p in f.assumptions["prices"]} >= {OPUS, SONNET, HAIKU35}
     days = f.period["days"]
     assert f.savings_monthly_usd == pytest.approx(f.savings_usd * 30.4375 / days)
 
-    eff = ms.to_effects(plan)
+    eff = ms_findings.to_effects(plan)
     assert len(eff) == 14  # 10 router + 4 chat requests
     assert set(eff["new_model"]) == {HAIKU35}
     assert eff["savings_usd"].sum() == pytest.approx(f.savings_usd)
@@ -208,9 +210,9 @@ def test_findings_effects_and_routing_table(usage, cat, tmp_path):
     assert row["current_model"] == OPUS
     assert row["recommended_model"] == HAIKU35
     assert row["recommended_model_id"] == "anthropic.claude-3-5-haiku-20241022-v1:0"
-    assert row["status"] == ms.PENDING
+    assert row["status"] == ms_params.PENDING
     coder = table[table["app"] == "coder"].iloc[0]
-    assert coder["recommended_model"] == SONNET and coder["status"] == ms.KEEP
+    assert coder["recommended_model"] == SONNET and coder["status"] == ms_params.KEEP
     doc = json.loads(json_path.read_text())
     assert len(doc["routes"]) == 3 and doc["quality_threshold"] == 0.9
 
@@ -268,7 +270,7 @@ def test_sample_code_and_creative_not_downgraded(sample_plan):
     for app in ("code-assistant", "marketing-writer"):
         rows = segs[segs["app"] == app]
         assert not rows.empty
-        assert (rows["status"] == ms.KEEP).all(), rows[["task_type", "reason"]]
+        assert (rows["status"] == ms_params.KEEP).all(), rows[["task_type", "reason"]]
     types = segs.groupby("app")["task_type"].first()
     assert types["code-assistant"] == "reasoning_coding"
     assert types["marketing-writer"] == "creative_research"

@@ -14,6 +14,8 @@ from usage_builders import make_usage, prompts_frame
 from bedrock_finops import cli, quality_gate, replay, schema
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
+from bedrock_finops.strategies import model_sizing_findings as ms_findings
+from bedrock_finops.strategies import model_sizing_params as ms_params
 from bedrock_finops.strategies import model_sizing_tables as ms_tables
 
 ROUTER_TEXT = "Classify the ticket. Reply with exactly one label: billing, bug, other."
@@ -166,12 +168,12 @@ def test_gate_accepts_when_candidate_reaches_90pct(cat, prompts, sizing, tmp_pat
     _write_results(path, sizing, 0.95)
     plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
     router = plan.segments[plan.segments["app"] == "router"].iloc[0]
-    assert router["status"] == ms.ACCEPTED
+    assert router["status"] == ms_params.ACCEPTED
     assert "95.0%" in router["reason"]
-    f = ms.to_findings(plan)
+    f = ms_findings.to_findings(plan)
     assert f.confidence == "medium"  # chat is still pending evaluation
     assert f.savings_usd == pytest.approx(sizing.segments["savings_usd"].sum())
-    assert len(ms.to_effects(plan)) == 14
+    assert len(ms_findings.to_effects(plan)) == 14
 
 
 def test_gate_rejects_below_90pct(cat, prompts, sizing, tmp_path):
@@ -179,18 +181,18 @@ def test_gate_rejects_below_90pct(cat, prompts, sizing, tmp_path):
     _write_results(path, sizing, 0.85)
     plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
     router = plan.segments[plan.segments["app"] == "router"].iloc[0]
-    assert router["status"] == ms.REJECTED
+    assert router["status"] == ms_params.REJECTED
     assert router["savings_usd"] == 0 and router["projected_usd"] == router["current_usd"]
     before = sizing.segments.set_index("app").loc["router", "savings_usd"]
     assert router["potential_savings_usd"] == pytest.approx(before)
-    f = ms.to_findings(plan)
+    f = ms_findings.to_findings(plan)
     chat_saving = sizing.segments.set_index("app").loc["chat", "savings_usd"]
     assert f.savings_usd == pytest.approx(chat_saving)
-    eff = ms.to_effects(plan)
+    eff = ms_findings.to_effects(plan)
     assert not eff["request_id"].str.startswith("router").any()
     routes = ms_tables.routing_table(plan).set_index("app")
     assert routes.loc["router", "recommended_model"] == "anthropic.claude-opus-4"
-    assert routes.loc["router", "status"] == ms.REJECTED
+    assert routes.loc["router", "status"] == ms_params.REJECTED
 
 
 # ---- live replay -------------------------------------------------------------------------------

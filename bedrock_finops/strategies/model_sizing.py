@@ -18,9 +18,10 @@ Steps (each returns a table the notebook shows):
    (its savings are then potential).
 
 ``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
-contract; ``analyze`` is ``to_findings(plan(...))``. The re-pricing on a candidate is in
-``model_sizing_repricing``; the notebook's tables and the routing export in
-``model_sizing_tables``.
+contract; ``analyze`` is ``to_findings(plan(...))``. The defaults, statuses and parameter checks
+are in ``model_sizing_params``; the re-pricing on a candidate in ``model_sizing_repricing``; the
+findings and effects in ``model_sizing_findings``; the notebook's tables and the routing export
+in ``model_sizing_tables``.
 """
 
 from __future__ import annotations
@@ -33,67 +34,22 @@ import pandas as pd
 
 from bedrock_finops import segments as seg_mod
 from bedrock_finops import task_types as tt
-from bedrock_finops.findings import DAYS_PER_MONTH, Action, Findings, effects_frame, period_of
+from bedrock_finops.findings import DAYS_PER_MONTH, Findings, period_of
 from bedrock_finops.models import known_models
 from bedrock_finops.strategies import model_sizing_repricing as repricing
-from bedrock_finops.tokens import TOKENIZER_RATIOS
+from bedrock_finops.strategies.model_sizing_findings import to_effects, to_findings
+from bedrock_finops.strategies.model_sizing_params import (
+    ACCEPTED,
+    CONFIDENCE_RANK,
+    KEEP,
+    PENDING,
+    REJECTED,
+    TIER_RANK,
+    validate_params,
+)
 
-STRATEGY = "model_sizing"
-TIERS = ("small", "medium", "large")
-TIER_RANK = {t: i for i, t in enumerate(TIERS)}
-
-# The source article's table: task type -> cheapest adequate tier.
-DEFAULT_TIER_MAP: dict[str, str] = {
-    tt.CLASSIFICATION: "small",  # Haiku or Llama 3.1 8B
-    tt.SIMPLE_QA: "small",  # Haiku or Titan
-    tt.SUMMARISATION: "medium",  # Sonnet or Llama 70B
-    tt.EXTRACTION: "medium",
-    tt.REASONING_CODING: "medium",  # Sonnet
-    tt.CREATIVE_RESEARCH: "large",  # Opus
-}
-
-# provider -> tier -> candidate catalog keys. The cheapest priced one wins.
-DEFAULT_CANDIDATES: dict[str, dict[str, list[str]]] = {
-    "anthropic": {
-        "small": ["anthropic.claude-haiku-4-5", "anthropic.claude-3-5-haiku"],
-        "medium": ["anthropic.claude-sonnet-4-5", "anthropic.claude-sonnet-4"],
-        "large": ["anthropic.claude-opus-4-5", "anthropic.claude-opus-4-1"],
-    },
-    "meta": {
-        "small": ["meta.llama3-1-8b-instruct"],
-        "medium": ["meta.llama3-1-70b-instruct", "meta.llama3-3-70b-instruct"],
-        "large": ["meta.llama3-1-405b-instruct"],
-    },
-    "amazon": {
-        "small": ["amazon.nova-micro", "amazon.nova-lite", "amazon.titan-text-express"],
-        "medium": ["amazon.nova-pro"],
-        "large": ["amazon.nova-premier"],
-    },
-    "mistral": {
-        "small": ["mistral.mistral-small-2402"],
-        "medium": ["mistral.mistral-large-2407"],
-        "large": [],
-    },
-}
-CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
-
-# Segment statuses.
-PENDING = "pending evaluation"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-KEEP = "keep"
-ADOPTED = (PENDING, ACCEPTED)  # statuses whose saving counts (potential while pending)
-
-DEFAULT_PARAMS: dict[str, Any] = {
-    "task_overrides": {},
-    "tier_map": {},
-    "candidates": {},
-    "tokenizer_ratios": {},
-    "eval_results": "",
-    "quality_threshold": 0.9,
-    "min_confidence": "medium",
-    "cross_provider": True,
-}
+# The strategy's public API (to_findings and to_effects are defined in model_sizing_findings).
+__all__ = ["SizingPlan", "analyze", "classify_segments", "plan", "to_effects", "to_findings"]
 
 
 @dataclass
@@ -114,56 +70,6 @@ class SizingPlan:
     def recommended(self) -> pd.DataFrame:
         """Segments with a downgrade recommendation (any status but keep)."""
         return self.segments[self.segments["candidate"].notna()]
-
-
-# ---------------------------------------------------------------------------------------------
-# Parameters
-
-
-def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
-    """Merge params over the defaults and check them; errors name the key and valid choices."""
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise ValueError(
-            f"unknown model_sizing parameters {unknown}; valid: {sorted(DEFAULT_PARAMS)}"
-        )
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
-    tier_map = {**DEFAULT_TIER_MAP, **(p["tier_map"] or {})}
-    bad = {k: v for k, v in tier_map.items() if k not in tt.TASK_TYPES or v not in TIERS}
-    if bad:
-        raise ValueError(
-            f"tier_map entries {bad} are invalid: keys must be task types {list(tt.TASK_TYPES)} "
-            f"and values tiers {list(TIERS)}"
-        )
-    p["tier_map"] = tier_map
-    cands = {prov: dict(tiers) for prov, tiers in DEFAULT_CANDIDATES.items()}
-    for prov, tiers in (p["candidates"] or {}).items():
-        if not isinstance(tiers, dict):
-            raise ValueError(f"candidates[{prov!r}] must map tiers {list(TIERS)} to model lists")
-        cands.setdefault(prov, {}).update(tiers)
-    models = known_models()
-    for prov, tiers in cands.items():
-        for tier, keys in tiers.items():
-            if tier not in TIERS:
-                raise ValueError(f"candidates[{prov!r}] has tier {tier!r}; valid: {list(TIERS)}")
-            wrong = [k for k in keys if k not in models]
-            if wrong:
-                raise ValueError(
-                    f"candidates[{prov!r}][{tier!r}] names unknown models {wrong}; "
-                    f"known: {sorted(models)}"
-                )
-    p["candidates"] = cands
-    ratios = {**TOKENIZER_RATIOS, **(p["tokenizer_ratios"] or {})}
-    p["tokenizer_ratios"] = ratios
-    if p["min_confidence"] not in CONFIDENCE_RANK:
-        raise ValueError(f"min_confidence must be one of {list(CONFIDENCE_RANK)}")
-    thr = float(p["quality_threshold"])
-    if not 0 < thr <= 1.5:
-        raise ValueError(f"quality_threshold {thr} should be a ratio such as 0.9 (90%)")
-    p["quality_threshold"] = thr
-    p["task_overrides"] = dict(p["task_overrides"] or {})
-    tt.check_overrides(p["task_overrides"], segments)
-    return p
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,147 +279,6 @@ def _apply_quality(segs: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     out.loc[rejected, "savings_usd"] = 0.0
     out.loc[rejected, "savings_pct"] = 0.0
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# Contract outputs
-
-
-def adopted_rows(sizing: SizingPlan) -> pd.DataFrame:
-    """Per-request rows of segments whose recommendation stands (pending or accepted)."""
-    ok = sizing.segments.loc[sizing.segments["status"].isin(ADOPTED), "segment"]
-    return sizing.rows[sizing.rows["segment"].isin(set(ok))]
-
-
-def to_effects(sizing: SizingPlan) -> pd.DataFrame:
-    """Per request: ``new_model`` and this strategy's ``savings_usd``."""
-    rows = adopted_rows(sizing)
-    df = pd.DataFrame(
-        {
-            "request_id": rows["request_id"].astype("string"),
-            "new_model": rows["new_model"].astype("string"),
-            "savings_usd": (rows["current_usd"] - rows["projected_usd"]).astype("float64"),
-        }
-    )
-    return effects_frame(df, STRATEGY)
-
-
-def to_findings(sizing: SizingPlan) -> Findings:
-    segs = sizing.segments
-    scope = segs[segs["candidate"].notna()]
-    adopted = scope[scope["status"].isin(ADOPTED)]
-    pending = int((scope["status"] == PENDING).sum())
-    actions = [_action(row) for _, row in scope.iterrows()]
-    if scope.empty:
-        confidence = "high"
-    elif pending:
-        confidence = "low" if pending == len(scope) else "medium"
-    else:
-        confidence = "high"
-    notes = []
-    if pending:
-        notes.append(
-            f"{pending} recommendation(s) are pending evaluation: their savings are potential "
-            "until a quality evaluation shows the candidate reaches "
-            f"{sizing.params['quality_threshold']:.0%} of the current model's score "
-            "(bedrock-finops eval-sample, then eval_results=...)."
-        )
-    rejected = scope[scope["status"] == REJECTED]
-    if len(rejected):
-        notes.append(
-            f"{len(rejected)} recommendation(s) failed the quality gate and are not counted."
-        )
-    return Findings(
-        strategy=STRATEGY,
-        title="Model sizing: the smallest model that meets quality",
-        period=sizing.period,
-        scope_usd=float(scope["current_usd"].sum()),
-        projected_usd=float(
-            adopted["projected_usd"].sum()
-            + scope.loc[~scope.index.isin(adopted.index), "current_usd"].sum()
-        ),
-        total_usd=sizing.total_usd,
-        confidence=confidence,
-        assumptions=assumptions(sizing),
-        actions=actions,
-        data_quality=sizing.data_quality,
-        notes=notes,
-    )
-
-
-def _action(row: pd.Series) -> Action:
-    effort = "high" if row["cross_provider"] else "low" if row["tier_gap"] == 1 else "medium"
-    evidence = {
-        "task_type": row["task_type"],
-        "task_source": row["task_source"],
-        "confidence": row["confidence"],
-        "signals": row["evidence"],
-        "requests": int(row["requests"]),
-        "current_usd": round(float(row["current_usd"]), 4),
-        "candidate_usd": round(float(row["projected_usd"]), 4),
-        "savings_pct": round(float(row["savings_pct"]), 2),
-        "potential_savings_usd": round(
-            float(row.get("potential_savings_usd", row["savings_usd"]) or row["savings_usd"]), 4
-        ),
-        "tokenizer_ratio": row["tokenizer_ratio"],
-        "cache_treatment": row["cache_treatment"],
-        "candidates_tried": row["candidates_tried"],
-        "quality_gate": row["reason"].split("quality gate: ")[-1]
-        if "quality gate: " in row["reason"]
-        else "not evaluated",
-    }
-    return Action(
-        id=f"model_sizing:{row['segment']}",
-        scope={"app": row["app"], "model": row["model"], "template": row["template"]},
-        action=(
-            f"Route {row['app']} ({tt.TASK_LABELS[row['task_type']]}) from {row['model']} "
-            f"to {row['candidate']} after it passes the quality gate"
-            if row["status"] == PENDING
-            else f"Route {row['app']} from {row['model']} to {row['candidate']}"
-            if row["status"] == ACCEPTED
-            else f"Keep {row['app']} on {row['model']}: {row['candidate']} failed the quality gate"
-        ),
-        savings_usd=float(row["savings_usd"]),
-        effort=effort,
-        evidence=evidence,
-        status=row["status"],
-    )
-
-
-def assumptions(sizing: SizingPlan) -> dict[str, Any]:
-    """Every price, ratio and threshold the figures rest on."""
-    p = sizing.params
-    ratios_used = sorted(
-        {
-            (
-                r["adapt_info"]["tokenizer_from"],
-                r["adapt_info"]["tokenizer_to"],
-                r["adapt_info"]["tokenizer_ratio"],
-            )
-            for _, r in sizing.recommended.iterrows()
-            if isinstance(r.get("adapt_info"), dict)
-        }
-    )
-    return {
-        **sizing.catalog_info,
-        "prices": sizing.prices_used.to_dict(orient="records"),
-        "quality_threshold": p["quality_threshold"],
-        "quality_rule": "adopt when mean(candidate score) / mean(current score) >= threshold",
-        "tier_map": p["tier_map"],
-        "candidates": p["candidates"],
-        "cross_provider_fallback": p["cross_provider"],
-        "min_confidence": p["min_confidence"],
-        "task_overrides": p["task_overrides"],
-        "tokenizer_ratios": p["tokenizer_ratios"],
-        "tokenizer_ratios_applied": [{"from": a, "to": b, "ratio": r} for a, b, r in ratios_used],
-        "cache_rule": (
-            "cached prefixes stay cached on the candidate when it supports caching and the "
-            "prefix (cache read + write tokens of the request) meets its min_cache_tokens; "
-            "otherwise they are billed as uncached input"
-        ),
-        "eval_results": p["eval_results"] or None,
-        "monthly_scaling": f"period savings x {DAYS_PER_MONTH} / period days",
-    }
 
 
 def analyze(

@@ -15,7 +15,8 @@ import pandas as pd
 
 from bedrock_finops import task_types as tt
 from bedrock_finops.models import known_models
-from bedrock_finops.strategies.model_sizing import ADOPTED, STRATEGY, SizingPlan
+from bedrock_finops.strategies.model_sizing import SizingPlan
+from bedrock_finops.strategies.model_sizing_params import ADOPTED, STRATEGY
 
 
 def task_table(sizing: SizingPlan) -> pd.DataFrame:

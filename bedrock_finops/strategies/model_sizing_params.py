@@ -1,0 +1,117 @@
+"""Model sizing's settings: the tiers, the source article's task-to-tier table, the candidate
+models per provider, the segment statuses, and ``validate_params``, which checks a run's
+parameters against them (errors name the key and the valid choices).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from bedrock_finops import task_types as tt
+from bedrock_finops.models import known_models
+from bedrock_finops.tokens import TOKENIZER_RATIOS
+
+STRATEGY = "model_sizing"
+TIERS = ("small", "medium", "large")
+TIER_RANK = {t: i for i, t in enumerate(TIERS)}
+
+# The source article's table: task type -> cheapest adequate tier.
+DEFAULT_TIER_MAP: dict[str, str] = {
+    tt.CLASSIFICATION: "small",  # Haiku or Llama 3.1 8B
+    tt.SIMPLE_QA: "small",  # Haiku or Titan
+    tt.SUMMARISATION: "medium",  # Sonnet or Llama 70B
+    tt.EXTRACTION: "medium",
+    tt.REASONING_CODING: "medium",  # Sonnet
+    tt.CREATIVE_RESEARCH: "large",  # Opus
+}
+
+# provider -> tier -> candidate catalog keys. The cheapest priced one wins.
+DEFAULT_CANDIDATES: dict[str, dict[str, list[str]]] = {
+    "anthropic": {
+        "small": ["anthropic.claude-haiku-4-5", "anthropic.claude-3-5-haiku"],
+        "medium": ["anthropic.claude-sonnet-4-5", "anthropic.claude-sonnet-4"],
+        "large": ["anthropic.claude-opus-4-5", "anthropic.claude-opus-4-1"],
+    },
+    "meta": {
+        "small": ["meta.llama3-1-8b-instruct"],
+        "medium": ["meta.llama3-1-70b-instruct", "meta.llama3-3-70b-instruct"],
+        "large": ["meta.llama3-1-405b-instruct"],
+    },
+    "amazon": {
+        "small": ["amazon.nova-micro", "amazon.nova-lite", "amazon.titan-text-express"],
+        "medium": ["amazon.nova-pro"],
+        "large": ["amazon.nova-premier"],
+    },
+    "mistral": {
+        "small": ["mistral.mistral-small-2402"],
+        "medium": ["mistral.mistral-large-2407"],
+        "large": [],
+    },
+}
+CONFIDENCE_RANK = {"low": 0, "medium": 1, "high": 2}
+
+# Segment statuses.
+PENDING = "pending evaluation"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+KEEP = "keep"
+ADOPTED = (PENDING, ACCEPTED)  # statuses whose saving counts (potential while pending)
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "task_overrides": {},
+    "tier_map": {},
+    "candidates": {},
+    "tokenizer_ratios": {},
+    "eval_results": "",
+    "quality_threshold": 0.9,
+    "min_confidence": "medium",
+    "cross_provider": True,
+}
+
+
+def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
+    """Merge params over the defaults and check them; errors name the key and valid choices."""
+    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+    if unknown:
+        raise ValueError(
+            f"unknown model_sizing parameters {unknown}; valid: {sorted(DEFAULT_PARAMS)}"
+        )
+    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    tier_map = {**DEFAULT_TIER_MAP, **(p["tier_map"] or {})}
+    bad = {k: v for k, v in tier_map.items() if k not in tt.TASK_TYPES or v not in TIERS}
+    if bad:
+        raise ValueError(
+            f"tier_map entries {bad} are invalid: keys must be task types {list(tt.TASK_TYPES)} "
+            f"and values tiers {list(TIERS)}"
+        )
+    p["tier_map"] = tier_map
+    cands = {prov: dict(tiers) for prov, tiers in DEFAULT_CANDIDATES.items()}
+    for prov, tiers in (p["candidates"] or {}).items():
+        if not isinstance(tiers, dict):
+            raise ValueError(f"candidates[{prov!r}] must map tiers {list(TIERS)} to model lists")
+        cands.setdefault(prov, {}).update(tiers)
+    models = known_models()
+    for prov, tiers in cands.items():
+        for tier, keys in tiers.items():
+            if tier not in TIERS:
+                raise ValueError(f"candidates[{prov!r}] has tier {tier!r}; valid: {list(TIERS)}")
+            wrong = [k for k in keys if k not in models]
+            if wrong:
+                raise ValueError(
+                    f"candidates[{prov!r}][{tier!r}] names unknown models {wrong}; "
+                    f"known: {sorted(models)}"
+                )
+    p["candidates"] = cands
+    ratios = {**TOKENIZER_RATIOS, **(p["tokenizer_ratios"] or {})}
+    p["tokenizer_ratios"] = ratios
+    if p["min_confidence"] not in CONFIDENCE_RANK:
+        raise ValueError(f"min_confidence must be one of {list(CONFIDENCE_RANK)}")
+    thr = float(p["quality_threshold"])
+    if not 0 < thr <= 1.5:
+        raise ValueError(f"quality_threshold {thr} should be a ratio such as 0.9 (90%)")
+    p["quality_threshold"] = thr
+    p["task_overrides"] = dict(p["task_overrides"] or {})
+    tt.check_overrides(p["task_overrides"], segments)
+    return p
