@@ -1,6 +1,6 @@
 /* Line features of a prompt block, compiled: the hot loop of bedrock_finops.line_scan.
  *
- * line_features(text) -> (repeated_tokens, digest)
+ * line_features(text) -> (repeated_tokens, digest, may_open_json)
  *   repeated_tokens: for each distinct non-trivial line seen k > 1 times, (k - 1) *
  *     ceil(len(line.strip()) / 4); a line is non-trivial when it and its stripped form are
  *     both at least MIN_LINE_CHARS long. Lines are those of str.splitlines().
@@ -9,6 +9,8 @@
  *     whatever the string's internal width); a shared hash without a shared line is possible
  *     but vanishingly rare, and callers treat it as "maybe shared" (they then compute the
  *     exact answer the slow way), so results never depend on the hash being collision-free.
+ *   may_open_json: whether "{\n" or "[\n" occurs in the text, found in the same pass (the
+ *     only place a pretty-printed JSON span can open; a two-character str search is slow).
  *
  * lines_overlap(a, b) -> bool: whether two digests share a hash.
  *
@@ -188,6 +190,7 @@ static PyObject *line_features(PyObject *self, PyObject *text) {
     Py_ssize_t count = 0, capacity = STACK_ENTRIES;
     unsigned char *buf = NULL; /* code points of one wide line, for hashing */
     PyObject *result = NULL;
+    int may_open_json = 0; /* some "{" or "[" right before a "\n": pretty_scan has work */
 
     Py_ssize_t i = 0;
     while (i < n) {
@@ -224,6 +227,10 @@ static PyObject *line_features(PyObject *self, PyObject *text) {
             }
         }
         if (end >= n) break;
+        if (!may_open_json && end > 0 && PyUnicode_READ(kind, data, end) == '\n') {
+            Py_UCS4 before = PyUnicode_READ(kind, data, end - 1);
+            may_open_json = before == '{' || before == '[';
+        }
         /* "\r\n" is one break */
         i = end + 1;
         if (PyUnicode_READ(kind, data, end) == '\r' && i < n && PyUnicode_READ(kind, data, i) == '\n') i++;
@@ -247,7 +254,7 @@ static PyObject *line_features(PyObject *self, PyObject *text) {
             out += 8;
         }
     }
-    result = Py_BuildValue("(LN)", repeated, digest);
+    result = Py_BuildValue("(LNO)", repeated, digest, may_open_json ? Py_True : Py_False);
     goto done;
 
 nomemory:
@@ -283,7 +290,8 @@ static PyObject *lines_overlap(PyObject *self, PyObject *args) {
 
 static PyMethodDef METHODS[] = {
     {"line_features", line_features, METH_O,
-     "line_features(text) -> (repeated-line tokens, digest of the non-trivial lines)"},
+     "line_features(text) -> (repeated-line tokens, digest of the non-trivial lines, "
+     "whether '{\\n' or '[\\n' occurs)"},
     {"lines_overlap", lines_overlap, METH_VARARGS,
      "lines_overlap(a, b) -> whether two digests may share a non-trivial line"},
     {NULL, NULL, 0, NULL},

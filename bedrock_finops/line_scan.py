@@ -1,10 +1,12 @@
 """Repeated lines in a block of prompt text, and a digest to spot lines shared between blocks.
 
-``line_features(text) -> (repeated_tokens, digest)``: the tokens of the non-trivial lines of
-``text`` (those of ``str.splitlines``) that repeat (each repeat after the first, stripped),
-and an opaque digest of its non-trivial lines. ``lines_overlap(a, b)`` tells whether two
-digests may share a non-trivial line; it may say yes when they do not, never the reverse, and
-callers then take the exact slow path, so results never depend on it.
+``line_features(text) -> (repeated_tokens, digest, may_open_json)``: the tokens of the
+non-trivial lines of ``text`` (those of ``str.splitlines``) that repeat (each repeat after the
+first, stripped), an opaque digest of its non-trivial lines, and whether ``"{\n"`` or
+``"[\n"`` occurs (where a pretty-printed JSON span can open; found in the same pass).
+``lines_overlap(a, b)`` tells whether two digests may share a non-trivial line; it may say yes
+when they do not, never the reverse, and callers then take the exact slow path, so results
+never depend on it.
 
 Splitting every distinct user turn into line strings was the largest single cost of the ingest
 (about 12 us of a worker's ~63 us per record, measured on the 1M-record benchmark). The
@@ -47,11 +49,11 @@ def repeated_tokens(lines: list[str], distinct: set[str]) -> int:
     return total
 
 
-def py_line_features(text: str) -> tuple[int, frozenset[str]]:
+def py_line_features(text: str) -> tuple[int, frozenset[str], bool]:
     """The pure-Python ``line_features``: its digest is the set of the text's lines."""
     lines = text.splitlines()
     distinct = frozenset(lines)
-    return repeated_tokens(lines, distinct), distinct
+    return repeated_tokens(lines, distinct), distinct, "{\n" in text or "[\n" in text
 
 
 def py_lines_overlap(a: Any, b: Any) -> bool:
@@ -59,7 +61,7 @@ def py_lines_overlap(a: Any, b: Any) -> bool:
     return not a.isdisjoint(b) and any(nontrivial(x) for x in a & b)
 
 
-line_features: Callable[[str], tuple[int, Any]]
+line_features: Callable[[str], tuple[int, Any, bool]]
 lines_overlap: Callable[[Any, Any], bool]
 try:
     from bedrock_finops._linescan import line_features, lines_overlap

@@ -13,6 +13,7 @@ as the straightforward ``reference_prompt_features``.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any, NamedTuple
 
 import orjson
@@ -100,10 +101,10 @@ def joined_prompt_features(system_text: str | None, texts: list[str]) -> tuple[i
 
 
 class FeatureCache:
-    """Bounded memo of block features and output shapes, keyed by the text itself."""
+    """Bounded memo of block features and output shapes, keyed by the text or its digest."""
 
     def __init__(self, max_chars: int = MAX_CACHE_CHARS) -> None:
-        self.blocks: dict[str, Block] = {}
+        self.blocks: dict[Hashable, Block] = {}
         self.shapes: dict[str, str] = {}
         self.chars = 0
         self.max_chars = max_chars
@@ -115,14 +116,24 @@ class FeatureCache:
             self.shapes.clear()
             self.chars = n
 
-    def block(self, text: str) -> Block:
-        hit = self.blocks.get(text)
+    def block(self, text: str, key: Hashable | None = None) -> Block:
+        """The features of ``text``, memoised under ``key`` (default: the text itself).
+
+        A key that stands for the text (e.g. a 128-bit digest the caller computed anyway)
+        saves hashing a long, freshly parsed string for every lookup.
+        """
+        if key is None:
+            key = text
+        hit = self.blocks.get(key)
         if hit is None:
             self._room(len(text))
-            repeated, lines = line_features(text)
-            total, alone = pretty_scan(text)
+            repeated, lines, may_open_json = line_features(text)
+            if may_open_json:
+                total, alone = pretty_scan(text)
+            else:  # what pretty_scan returns for a text with no "{\n" and no "[\n"
+                total, alone = 0, not text.endswith(("{", "["))
             hit = Block(estimate_tokens(text), total, alone, lines, repeated)
-            self.blocks[text] = hit
+            self.blocks[key] = hit
         return hit
 
     def shape(self, text: str | None, compute) -> str:

@@ -99,6 +99,38 @@ def test_random_texts_match_the_definition(impl):
             assert not overlap(features(a)[1], features(b)[1]), (a, b)
 
 
+OPENERS = [
+    ("", False),
+    ('{"a": 1}', False),  # no line break after the brace
+    ("intro {\n  1\n}", True),
+    ("list [\n1]", True),
+    ("{\r\n}", False),  # CRLF: the character before "\n" is "\r"
+    ("{\x0b}", False),  # other line breaks do not open a span
+    ("日本 {\n}", True),  # 2-byte-wide string
+    ("😀 [\n]", True),  # 4-byte-wide string
+    ("{", False),
+    ("\n{", False),
+]
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+@pytest.mark.parametrize(("text", "opens"), OPENERS)
+def test_may_open_json_hand_checked(impl, text, opens):
+    features, _ = impl
+    assert ("{\n" in text or "[\n" in text) == opens
+    assert features(text)[2] is opens
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_may_open_json_on_random_texts(impl):
+    features, _ = impl
+    pieces = [*PIECES, "{", "[", "}", "]", "{\n", "[\r\n"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        assert features(text)[2] is ("{\n" in text or "[\n" in text), repr(text)
+
+
 def test_sample_rows_are_the_same_with_either_scanner(sample_dir, monkeypatch):
     """The usage rows of a slice of the sample do not depend on which scanner ran."""
     import pyarrow as pa
