@@ -8,6 +8,7 @@ import pytest
 
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.schema import empty_usage
+from bedrock_finops.strategies import batch_findings, batch_params
 from bedrock_finops.strategies import batch_inference as bi
 from bedrock_finops.strategies.batch_article_examples import (
     article_examples,
@@ -110,7 +111,7 @@ def test_signals_and_eligibility(seed):
     assert night["volume_value"] == 150.0 and night["volume_score"] == 1.0
     w = bp.params["weights"]
     assert night["score"] == pytest.approx(1 - w["weekend"])
-    assert bool(night["eligible"]) and night["decision"] == bi.MOVE
+    assert bool(night["eligible"]) and night["decision"] == batch_params.MOVE
     # chat: a person in an SSO session, streaming, business hours
     assert chat["caller_score"] == 0.0 and chat["non_streaming_score"] == 0.0
     assert chat["off_hours_score"] == 0.0
@@ -134,7 +135,7 @@ def test_savings_hand_computed(seed):
     assert action.scope["app"] == "nightly" and action.status == "recommended"
     assert action.evidence["caller"]["score"] == 1.0
     assert f.assumptions["price_sheet"] == "seed"
-    effects = bi.to_effects(bi.plan(usage, seed))
+    effects = batch_findings.to_effects(bi.plan(usage, seed))
     assert len(effects) == n and set(effects["pricing_mode"]) == {"batch"}
     assert effects["savings_usd"].astype(float).sum() == pytest.approx(on_demand - batch)
 
@@ -154,8 +155,8 @@ def test_cache_saving_given_up_is_netted(seed):
     assert rec["net_saving_usd"] == pytest.approx(current - batch)
     # caching saves more than batch here: eligible but kept on demand, no saving claimed
     assert current < batch
-    assert bool(rec["eligible"]) and rec["decision"] == bi.KEEP_CACHING
-    f = bi.to_findings(bp)
+    assert bool(rec["eligible"]) and rec["decision"] == batch_params.KEEP_CACHING
+    f = batch_findings.to_findings(bp)
     assert f.savings_usd == pytest.approx(0.0)
     assert f.actions[0].status == "rejected"
 

@@ -9,6 +9,7 @@ import pytest
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops.models import resolve
 from bedrock_finops.notebook import default_sample_run, open_run
+from bedrock_finops.strategies import batch_findings
 from bedrock_finops.strategies import batch_inference as bi
 
 
@@ -48,7 +49,7 @@ def test_savings_match_truth_token_totals(ctx, bp):
         truth["input_tokens"] * rate["batch_input_per_1k"]
         + truth["output_tokens"] * rate["batch_output_per_1k"]
     ) / 1000
-    f = bi.to_findings(bp)
+    f = batch_findings.to_findings(bp)
     assert f.scope_usd == pytest.approx(on_demand, rel=1e-9)
     assert f.projected_usd == pytest.approx(batch, rel=1e-9)
     assert f.savings_usd == pytest.approx(on_demand - batch, rel=1e-9)

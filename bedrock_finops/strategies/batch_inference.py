@@ -15,9 +15,10 @@ Steps (each returns a table the notebook shows):
 3. Export a ready batch job per eligible segment (``export_jobs``; see ``batch_jobs``).
 
 ``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
-contract; ``analyze`` is ``to_findings(plan(...))``. The signals of step 1 are in
-``batch_signals``; the source article's examples, priced by the engine, in
-``batch_article_examples``.
+contract; ``analyze`` is ``to_findings(plan(...))``. The defaults, decision labels and
+parameter checks are in ``batch_params``; the signals of step 1 in ``batch_signals``; the
+findings and effects in ``batch_findings``; the source article's examples, priced by the
+engine, in ``batch_article_examples``.
 """
 
 from __future__ import annotations
@@ -31,32 +32,28 @@ import pandas as pd
 
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import segments as seg_mod
-from bedrock_finops.findings import Action, Findings, effects_frame, period_of
-from bedrock_finops.strategies.batch_signals import (
-    DEFAULT_INTERACTIVE_PATTERNS,
-    DEFAULT_PIPELINE_PATTERNS,
-    DEFAULT_WEIGHTS,
-    evidence_table,
-    segment_signals,
+from bedrock_finops.findings import Findings, period_of
+from bedrock_finops.strategies.batch_findings import to_effects, to_findings
+from bedrock_finops.strategies.batch_params import (
+    KEEP_CACHING,
+    MOVE,
+    NOT_ELIGIBLE,
+    named_segments,
+    validate_params,
 )
+from bedrock_finops.strategies.batch_signals import evidence_table, segment_signals
 
-STRATEGY = "batch_inference"
-TITLE = "Batch inference: the batch discount for work that can wait"
-
-DEFAULT_PARAMS: dict[str, Any] = {
-    "threshold": 0.6,  # weighted score at or above which a segment is eligible
-    "weights": {},  # overrides of DEFAULT_WEIGHTS
-    "window_hours": 4,  # width of the busiest contiguous window (hours, 1-23)
-    "business_hours_utc": [8, 18],  # weekday hours [start, end) counted as business hours
-    "job_window_days": 1,  # how often a batch job would run (days of traffic per job)
-    "min_records_per_job": 100,  # Service Quotas: Minimum number of records per batch job
-    "pipeline_patterns": DEFAULT_PIPELINE_PATTERNS,
-    "interactive_patterns": DEFAULT_INTERACTIVE_PATTERNS,
-    "force_in": [],  # apps or segment ids to treat as eligible regardless of score
-    "force_out": [],  # apps or segment ids never to move
-}
-
-MOVE, KEEP_CACHING, NOT_ELIGIBLE = "move to batch", "keep on demand (caching saves more)", "-"
+# The strategy's public API (to_findings and to_effects are defined in batch_findings).
+__all__ = [
+    "BatchPlan",
+    "analyze",
+    "export_jobs",
+    "job_group",
+    "plan",
+    "prices_per_million",
+    "to_effects",
+    "to_findings",
+]
 
 
 @dataclass
@@ -81,67 +78,6 @@ class BatchPlan:
     @property
     def moved(self) -> pd.DataFrame:
         return self.segments[self.segments["decision"] == MOVE]
-
-
-# ---------------------------------------------------------------------------------------------
-# Parameters
-
-
-def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
-    """Merge params over the defaults and check them; errors name the key and valid choices."""
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise ValueError(
-            f"unknown {STRATEGY} parameters {unknown}; valid: {sorted(DEFAULT_PARAMS)}"
-        )
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
-    p["threshold"] = float(p["threshold"])
-    if not 0 <= p["threshold"] <= 1:
-        raise ValueError(f"threshold {p['threshold']} must be in [0, 1] (a weighted score)")
-    bad = sorted(set(p["weights"] or {}) - set(DEFAULT_WEIGHTS))
-    if bad:
-        raise ValueError(f"weights names unknown signals {bad}; signals: {list(DEFAULT_WEIGHTS)}")
-    weights = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in (p["weights"] or {}).items()}}
-    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        raise ValueError(f"weights must be >= 0 and not all zero, got {weights}")
-    total = sum(weights.values())
-    p["weights"] = {k: w / total for k, w in weights.items()}
-    p["window_hours"] = int(p["window_hours"])
-    if not 1 <= p["window_hours"] <= 23:
-        raise ValueError(f"window_hours {p['window_hours']} must be 1-23")
-    start, end = (int(h) for h in p["business_hours_utc"])
-    if not 0 <= start < end <= 24:
-        raise ValueError(f"business_hours_utc {[start, end]} must be [start, end) within 0-24")
-    p["business_hours_utc"] = [start, end]
-    for key in ("job_window_days", "min_records_per_job"):
-        p[key] = int(p[key])
-        if p[key] < 1:
-            raise ValueError(f"{key} must be a positive integer, got {p[key]}")
-    for key in ("pipeline_patterns", "interactive_patterns", "force_in", "force_out"):
-        value = p[key]
-        p[key] = [value] if isinstance(value, str) else list(value or [])
-    apps = sorted(segments["app"].astype(str).unique())
-    ids = sorted(segments["segment"].astype(str).unique())
-    for key in ("force_in", "force_out"):
-        wrong = [x for x in p[key] if x not in apps and x not in ids]
-        if wrong:
-            raise ValueError(
-                f"{key} names {wrong}, which are neither apps nor segment ids in this run. "
-                f"Apps: {apps}. Segment ids: {ids}"
-            )
-    both = _targets(segments, p["force_in"]) & _targets(segments, p["force_out"])
-    if both:
-        raise ValueError(f"segments {sorted(both)} are in both force_in and force_out")
-    return p
-
-
-def _targets(segments: pd.DataFrame, names: list[str]) -> set[str]:
-    """Segment ids named directly or through their app."""
-    mask = segments["app"].isin(names) | segments["segment"].isin(names)
-    return set(segments.loc[mask, "segment"].astype(str))
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 # ---------------------------------------------------------------------------------------------
@@ -288,8 +224,8 @@ def job_group(app: str, model: str) -> str:
 def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
     """Eligibility, the minimum-records rule (per job group) and the move/keep decision."""
     segs = segs.copy()
-    forced_in = _targets(segs, p["force_in"])
-    forced_out = _targets(segs, p["force_out"])
+    forced_in = named_segments(segs, p["force_in"])
+    forced_out = named_segments(segs, p["force_out"])
     segs["forced"] = np.where(
         segs["segment"].isin(forced_in), "in", np.where(segs["segment"].isin(forced_out), "out", "")
     )
@@ -379,117 +315,6 @@ def _notes(segs: pd.DataFrame) -> list[str]:
     for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
         notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")
     return notes
-
-
-# ---------------------------------------------------------------------------------------------
-# Contract
-
-
-def to_findings(bp: BatchPlan) -> Findings:
-    elig = bp.eligible
-    scope = float(elig["current_usd_priced"].sum())
-    projected = float(
-        elig.loc[elig["decision"] == MOVE, "batch_usd"].sum()
-        + elig.loc[elig["decision"] != MOVE, "current_usd_priced"].sum()
-    )
-    assumptions: dict[str, Any] = {
-        **bp.catalog_info,
-        "pricing_mode": "batch rates from the sheet (batch_input_per_1k, batch_output_per_1k)",
-        "cache_in_batch": "cache read/write tokens billed as batch input (no caching in batch)",
-        "threshold": bp.params["threshold"],
-        "weights": bp.params["weights"],
-        "window_hours": bp.params["window_hours"],
-        "business_hours_utc": bp.params["business_hours_utc"],
-        "job_window_days": bp.params["job_window_days"],
-        "min_records_per_job": bp.params["min_records_per_job"],
-        "pipeline_patterns": bp.params["pipeline_patterns"],
-        "interactive_patterns": bp.params["interactive_patterns"],
-        "force_in": bp.params["force_in"],
-        "force_out": bp.params["force_out"],
-        "prices": bp.prices_used.astype(object)
-        .where(bp.prices_used.notna(), None)
-        .to_dict("records"),
-    }
-    actions = [_action(rec, bp.params) for rec in elig.to_dict("records")]
-    return Findings(
-        strategy=STRATEGY,
-        title=TITLE,
-        period=bp.period,
-        scope_usd=scope,
-        projected_usd=projected,
-        total_usd=bp.total_usd,
-        confidence="medium",
-        assumptions=assumptions,
-        actions=actions,
-        data_quality=bp.data_quality,
-        notes=bp.notes,
-    )
-
-
-def _action(rec: dict[str, Any], p: dict[str, Any]) -> Action:
-    moving = rec["decision"] == MOVE
-    evidence = {
-        sig: {
-            "value": rec[f"{sig}_value"],
-            "score": round(float(rec[f"{sig}_score"]), 3),
-            "weight": round(w, 3),
-        }
-        for sig, w in p["weights"].items()
-    }
-    evidence |= {
-        "score": round(float(rec["score"]), 3),
-        "threshold": p["threshold"],
-        "forced": rec["forced"] or None,
-        "requests": int(rec["requests"]),
-        "busiest_window_start_utc": int(rec["busiest_window_start_utc"]),
-        "job_group": rec["job_group"],
-        "job_group_requests": int(rec["job_group_requests"]),
-        "min_records_rule": rec["min_records_rule"],
-        "days_of_traffic_per_job": float(rec["days_per_job"]),
-        "current_usd": rec["current_usd_priced"],
-        "uncached_on_demand_usd": rec["uncached_usd"],
-        "cache_saving_given_up_usd": rec["cache_given_up_usd"],
-        "batch_usd": rec["batch_usd"],
-        "net_saving_usd": rec["net_saving_usd"],
-    }
-    if moving:
-        cadence = (
-            f"every {int(rec['days_per_job'])} days"
-            if rec["days_per_job"] > p["job_window_days"]
-            else f"every {p['job_window_days']} day(s)"
-        )
-        text = (
-            f"Submit {rec['app']}'s requests (template {str(rec['template'])[:12]}) to "
-            f"{rec['model']} as a batch inference job {cadence} instead of on-demand calls"
-        )
-        status = "recommended"
-    else:
-        text = f"Keep {rec['app']} on demand with prompt caching: it saves more than batch would"
-        status = "rejected"
-    effort = (
-        "low" if rec["caller_score"] >= 0.99 and rec["non_streaming_score"] >= 0.99 else "medium"
-    )
-    return Action(
-        id=f"batch:{rec['segment']}",
-        scope={"app": rec["app"], "model": rec["model"], "template": rec["template"]},
-        action=text,
-        savings_usd=float(rec["net_saving_usd"]) if moving else 0.0,
-        effort=effort,
-        evidence=evidence,
-        status=status,
-    )
-
-
-def to_effects(bp: BatchPlan) -> pd.DataFrame:
-    """Per moved request: pricing mode batch and this strategy's own saving."""
-    df = pd.DataFrame(
-        {
-            "request_id": bp.rows["request_id"].to_numpy(),
-            "pricing_mode": "batch",
-            "savings_usd": bp.rows["savings_usd"].to_numpy(dtype="float64"),
-        }
-    )
-    return effects_frame(df, STRATEGY)
 
 
 def analyze(

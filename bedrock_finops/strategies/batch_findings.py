@@ -1,0 +1,128 @@
+"""Batch inference's plan in the shared contract: findings, per-request effects, actions.
+
+``to_findings`` turns a :class:`~bedrock_finops.strategies.batch_inference.BatchPlan` into
+:class:`~bedrock_finops.findings.Findings` (one action per eligible segment, with its signals
+and costs as evidence, the prices and parameters as assumptions); ``to_effects`` gives each
+moved request's pricing mode and saving.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from bedrock_finops.findings import Action, Findings, effects_frame
+from bedrock_finops.strategies.batch_params import MOVE, STRATEGY
+
+if TYPE_CHECKING:
+    from bedrock_finops.strategies.batch_inference import BatchPlan
+
+TITLE = "Batch inference: the batch discount for work that can wait"
+
+
+def to_findings(bp: BatchPlan) -> Findings:
+    elig = bp.eligible
+    scope = float(elig["current_usd_priced"].sum())
+    projected = float(
+        elig.loc[elig["decision"] == MOVE, "batch_usd"].sum()
+        + elig.loc[elig["decision"] != MOVE, "current_usd_priced"].sum()
+    )
+    assumptions: dict[str, Any] = {
+        **bp.catalog_info,
+        "pricing_mode": "batch rates from the sheet (batch_input_per_1k, batch_output_per_1k)",
+        "cache_in_batch": "cache read/write tokens billed as batch input (no caching in batch)",
+        "threshold": bp.params["threshold"],
+        "weights": bp.params["weights"],
+        "window_hours": bp.params["window_hours"],
+        "business_hours_utc": bp.params["business_hours_utc"],
+        "job_window_days": bp.params["job_window_days"],
+        "min_records_per_job": bp.params["min_records_per_job"],
+        "pipeline_patterns": bp.params["pipeline_patterns"],
+        "interactive_patterns": bp.params["interactive_patterns"],
+        "force_in": bp.params["force_in"],
+        "force_out": bp.params["force_out"],
+        "prices": bp.prices_used.astype(object)
+        .where(bp.prices_used.notna(), None)
+        .to_dict("records"),
+    }
+    actions = [_action(rec, bp.params) for rec in elig.to_dict("records")]
+    return Findings(
+        strategy=STRATEGY,
+        title=TITLE,
+        period=bp.period,
+        scope_usd=scope,
+        projected_usd=projected,
+        total_usd=bp.total_usd,
+        confidence="medium",
+        assumptions=assumptions,
+        actions=actions,
+        data_quality=bp.data_quality,
+        notes=bp.notes,
+    )
+
+
+def _action(rec: dict[str, Any], p: dict[str, Any]) -> Action:
+    moving = rec["decision"] == MOVE
+    evidence = {
+        sig: {
+            "value": rec[f"{sig}_value"],
+            "score": round(float(rec[f"{sig}_score"]), 3),
+            "weight": round(w, 3),
+        }
+        for sig, w in p["weights"].items()
+    }
+    evidence |= {
+        "score": round(float(rec["score"]), 3),
+        "threshold": p["threshold"],
+        "forced": rec["forced"] or None,
+        "requests": int(rec["requests"]),
+        "busiest_window_start_utc": int(rec["busiest_window_start_utc"]),
+        "job_group": rec["job_group"],
+        "job_group_requests": int(rec["job_group_requests"]),
+        "min_records_rule": rec["min_records_rule"],
+        "days_of_traffic_per_job": float(rec["days_per_job"]),
+        "current_usd": rec["current_usd_priced"],
+        "uncached_on_demand_usd": rec["uncached_usd"],
+        "cache_saving_given_up_usd": rec["cache_given_up_usd"],
+        "batch_usd": rec["batch_usd"],
+        "net_saving_usd": rec["net_saving_usd"],
+    }
+    if moving:
+        cadence = (
+            f"every {int(rec['days_per_job'])} days"
+            if rec["days_per_job"] > p["job_window_days"]
+            else f"every {p['job_window_days']} day(s)"
+        )
+        text = (
+            f"Submit {rec['app']}'s requests (template {str(rec['template'])[:12]}) to "
+            f"{rec['model']} as a batch inference job {cadence} instead of on-demand calls"
+        )
+        status = "recommended"
+    else:
+        text = f"Keep {rec['app']} on demand with prompt caching: it saves more than batch would"
+        status = "rejected"
+    effort = (
+        "low" if rec["caller_score"] >= 0.99 and rec["non_streaming_score"] >= 0.99 else "medium"
+    )
+    return Action(
+        id=f"batch:{rec['segment']}",
+        scope={"app": rec["app"], "model": rec["model"], "template": rec["template"]},
+        action=text,
+        savings_usd=float(rec["net_saving_usd"]) if moving else 0.0,
+        effort=effort,
+        evidence=evidence,
+        status=status,
+    )
+
+
+def to_effects(bp: BatchPlan) -> pd.DataFrame:
+    """Per moved request: pricing mode batch and this strategy's own saving."""
+    df = pd.DataFrame(
+        {
+            "request_id": bp.rows["request_id"].to_numpy(),
+            "pricing_mode": "batch",
+            "savings_usd": bp.rows["savings_usd"].to_numpy(dtype="float64"),
+        }
+    )
+    return effects_frame(df, STRATEGY)

@@ -1,0 +1,86 @@
+"""Batch inference's settings: the strategy's name, its decision labels, the default parameters
+and ``validate_params``, which checks a run's parameters (errors name the key and the fix).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from bedrock_finops.strategies.batch_signals import (
+    DEFAULT_INTERACTIVE_PATTERNS,
+    DEFAULT_PIPELINE_PATTERNS,
+    DEFAULT_WEIGHTS,
+)
+
+STRATEGY = "batch_inference"
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "threshold": 0.6,  # weighted score at or above which a segment is eligible
+    "weights": {},  # overrides of DEFAULT_WEIGHTS
+    "window_hours": 4,  # width of the busiest contiguous window (hours, 1-23)
+    "business_hours_utc": [8, 18],  # weekday hours [start, end) counted as business hours
+    "job_window_days": 1,  # how often a batch job would run (days of traffic per job)
+    "min_records_per_job": 100,  # Service Quotas: Minimum number of records per batch job
+    "pipeline_patterns": DEFAULT_PIPELINE_PATTERNS,
+    "interactive_patterns": DEFAULT_INTERACTIVE_PATTERNS,
+    "force_in": [],  # apps or segment ids to treat as eligible regardless of score
+    "force_out": [],  # apps or segment ids never to move
+}
+
+MOVE, KEEP_CACHING, NOT_ELIGIBLE = "move to batch", "keep on demand (caching saves more)", "-"
+
+
+def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
+    """Merge params over the defaults and check them; errors name the key and valid choices."""
+    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+    if unknown:
+        raise ValueError(
+            f"unknown {STRATEGY} parameters {unknown}; valid: {sorted(DEFAULT_PARAMS)}"
+        )
+    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p["threshold"] = float(p["threshold"])
+    if not 0 <= p["threshold"] <= 1:
+        raise ValueError(f"threshold {p['threshold']} must be in [0, 1] (a weighted score)")
+    bad = sorted(set(p["weights"] or {}) - set(DEFAULT_WEIGHTS))
+    if bad:
+        raise ValueError(f"weights names unknown signals {bad}; signals: {list(DEFAULT_WEIGHTS)}")
+    weights = {**DEFAULT_WEIGHTS, **{k: float(v) for k, v in (p["weights"] or {}).items()}}
+    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+        raise ValueError(f"weights must be >= 0 and not all zero, got {weights}")
+    total = sum(weights.values())
+    p["weights"] = {k: w / total for k, w in weights.items()}
+    p["window_hours"] = int(p["window_hours"])
+    if not 1 <= p["window_hours"] <= 23:
+        raise ValueError(f"window_hours {p['window_hours']} must be 1-23")
+    start, end = (int(h) for h in p["business_hours_utc"])
+    if not 0 <= start < end <= 24:
+        raise ValueError(f"business_hours_utc {[start, end]} must be [start, end) within 0-24")
+    p["business_hours_utc"] = [start, end]
+    for key in ("job_window_days", "min_records_per_job"):
+        p[key] = int(p[key])
+        if p[key] < 1:
+            raise ValueError(f"{key} must be a positive integer, got {p[key]}")
+    for key in ("pipeline_patterns", "interactive_patterns", "force_in", "force_out"):
+        value = p[key]
+        p[key] = [value] if isinstance(value, str) else list(value or [])
+    apps = sorted(segments["app"].astype(str).unique())
+    ids = sorted(segments["segment"].astype(str).unique())
+    for key in ("force_in", "force_out"):
+        wrong = [x for x in p[key] if x not in apps and x not in ids]
+        if wrong:
+            raise ValueError(
+                f"{key} names {wrong}, which are neither apps nor segment ids in this run. "
+                f"Apps: {apps}. Segment ids: {ids}"
+            )
+    both = named_segments(segments, p["force_in"]) & named_segments(segments, p["force_out"])
+    if both:
+        raise ValueError(f"segments {sorted(both)} are in both force_in and force_out")
+    return p
+
+
+def named_segments(segments: pd.DataFrame, names: list[str]) -> set[str]:
+    """Segment ids named directly or through their app."""
+    mask = segments["app"].isin(names) | segments["segment"].isin(names)
+    return set(segments.loc[mask, "segment"].astype(str))
