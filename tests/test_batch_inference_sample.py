@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bedrock_finops import batch_jobs as bj
+from bedrock_finops import batch_records as br
 from bedrock_finops.models import resolve
 from bedrock_finops.notebook import default_sample_run, open_run
 from bedrock_finops.strategies import batch_findings
@@ -80,10 +81,10 @@ def test_export_on_sample(ctx, bp, tmp_path):
     assert (jobs["invocation_type"] == "Converse").all()
     assert set(jobs["model_id"]) == {truth["model_id"]}
     for path in (tmp_path / jobs["job_name"].iat[0] / "input").glob("*.jsonl"):
-        records = bj.read_jsonl(path)
+        records = br.read_jsonl(path)
         assert len(records) <= 500
         for rec in records:
-            bj.validate_record(rec, "Converse")
+            br.validate_record(rec, "Converse")
 
 
 def test_cli_batch_export_dry_run(tmp_path, capsys):

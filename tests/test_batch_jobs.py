@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import Stubber
 
 from bedrock_finops import batch_jobs as bj
+from bedrock_finops import batch_records as br
 from bedrock_finops.schema import empty_usage
 
 ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
@@ -38,11 +39,11 @@ PROMPTS = pd.DataFrame(
 
 
 def test_converse_record_shape_matches_aws_docs():
-    recs = bj.records_for_segment(usage_rows(3), PROMPTS)
+    recs = br.records_for_segment(usage_rows(3), PROMPTS)
     assert recs.style == "Converse"
     line = json.loads(recs.lines()[1])
     assert line == {
-        "recordId": bj.record_id("req-1"),
+        "recordId": br.record_id("req-1"),
         "modelInput": {
             "messages": [{"role": "user", "content": [{"text": "document 1"}]}],
             "system": [{"text": "Summarise the document."}],
@@ -52,14 +53,14 @@ def test_converse_record_shape_matches_aws_docs():
     assert len(line["recordId"]) == 11 and line["recordId"].isalnum()
     # row 0 has no user_text and no max_tokens: placeholder and default, counted
     first = json.loads(recs.lines()[0])["modelInput"]
-    assert first["messages"][0]["content"][0]["text"] == bj.PLACEHOLDER_USER_TEXT
+    assert first["messages"][0]["content"][0]["text"] == br.PLACEHOLDER_USER_TEXT
     assert first["inferenceConfig"]["maxTokens"] == 4096
     assert recs.missing_user_text == 1
     assert recs.default_max_tokens_used == 2
 
 
 def test_invoke_model_bodies_per_provider():
-    claude = bj.records_for_segment(usage_rows(2, operation="InvokeModel"), PROMPTS)
+    claude = br.records_for_segment(usage_rows(2, operation="InvokeModel"), PROMPTS)
     body = claude.records[1]["modelInput"]
     assert claude.style == "InvokeModel"
     assert body == {
@@ -69,21 +70,21 @@ def test_invoke_model_bodies_per_provider():
         "messages": [{"role": "user", "content": [{"type": "text", "text": "document 1"}]}],
         "temperature": 0.2,
     }
-    llama = bj.invoke_model_input("meta", "llama", "S", "U", 100)
+    llama = br.invoke_model_input("meta", "llama", "S", "U", 100)
     assert llama["max_gen_len"] == 100
     assert llama["prompt"].startswith("<|begin_of_text|><|start_header_id|>system")
     assert llama["prompt"].endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
-    titan = bj.invoke_model_input("amazon", "titan", None, "U", 50, 0.0)
+    titan = br.invoke_model_input("amazon", "titan", None, "U", 50, 0.0)
     assert titan == {
         "inputText": "U",
         "textGenerationConfig": {"maxTokenCount": 50, "temperature": 0.0},
     }
     with pytest.raises(ValueError, match="Converse instead"):
-        bj.invoke_model_input("cohere", "command", None, "U", 50)
+        br.invoke_model_input("cohere", "command", None, "U", 50)
 
 
 def test_missing_template_text_is_counted():
-    recs = bj.records_for_segment(usage_rows(4), prompts=None)
+    recs = br.records_for_segment(usage_rows(4), prompts=None)
     assert recs.missing_system_text == 4
     assert "system" not in recs.records[0]["modelInput"]
 
@@ -102,7 +103,7 @@ def test_missing_template_text_is_counted():
 )
 def test_validate_record_rejects_bad_shapes(record):
     with pytest.raises(ValueError):
-        bj.validate_record(record, "Converse")
+        br.validate_record(record, "Converse")
 
 
 def lines_of(sizes):
@@ -196,7 +197,7 @@ def test_job_request_shape_and_validation():
 
 
 def test_export_writes_jobs_deterministically(tmp_path):
-    recs = bj.records_for_segment(usage_rows(7), PROMPTS)
+    recs = br.records_for_segment(usage_rows(7), PROMPTS)
     q = bj.BatchQuotas(min_records_per_job=2, max_records_per_file=2, max_records_per_job=4)
     kwargs = dict(
         segment="doc-summarizer:sonnet-4:1a2b3c4d",
@@ -211,10 +212,10 @@ def test_export_writes_jobs_deterministically(tmp_path):
     assert [j.records for j in jobs] == [4, 3]
     assert jobs[0].name.startswith("doc-summarizer-sonnet-4-1a2b3c4d-")
     files = sorted((tmp_path / "a" / jobs[0].name / "input").glob("*.jsonl"))
-    assert [len(bj.read_jsonl(f)) for f in files] == [2, 2]
+    assert [len(br.read_jsonl(f)) for f in files] == [2, 2]
     for f in files:
-        for rec in bj.read_jsonl(f):
-            bj.validate_record(rec, "Converse")
+        for rec in br.read_jsonl(f):
+            br.validate_record(rec, "Converse")
     req = json.loads((tmp_path / "a" / jobs[0].name / "request.json").read_text())
     assert req["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] == (
         f"s3://bucket/batch/{jobs[0].name}/input/"
@@ -279,7 +280,7 @@ def test_submit_is_idempotent_with_stubber():
 def test_upload_job_to_moto_s3(aws_client, tmp_path):
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="batch-in")
-    recs = bj.records_for_segment(usage_rows(3), PROMPTS)
+    recs = br.records_for_segment(usage_rows(3), PROMPTS)
     (job,) = bj.export_segment(
         recs,
         tmp_path,
@@ -296,10 +297,10 @@ def test_upload_job_to_moto_s3(aws_client, tmp_path):
 
 
 def test_redacted_record_hides_prompt_text_only():
-    rec = bj.records_for_segment(usage_rows(2), PROMPTS).records[1]
-    red = bj.redacted_record(rec, show=False)
+    rec = br.records_for_segment(usage_rows(2), PROMPTS).records[1]
+    red = br.redacted_record(rec, show=False)
     assert red["recordId"] == rec["recordId"]
     assert red["modelInput"]["system"][0]["text"] == "[redacted: 23 chars]"
     assert red["modelInput"]["messages"][0]["content"][0]["text"] == "[redacted: 10 chars]"
     assert red["modelInput"]["inferenceConfig"] == rec["modelInput"]["inferenceConfig"]
-    assert bj.redacted_record(rec, show=True) == rec
+    assert br.redacted_record(rec, show=True) == rec

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import batch_jobs as bj
+from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
 from bedrock_finops.findings import Findings, period_of
 from bedrock_finops.strategies.batch_findings import to_effects, to_findings
@@ -352,7 +353,7 @@ def export_jobs(
     out = []
     for group, members in chosen.groupby("job_group", sort=False):
         rows = usage[seg_ids.isin(set(members["segment"])).to_numpy()]
-        records = bj.records_for_segment(rows, prompts)
+        records = batch_records.records_for_segment(rows, prompts)
         model_id = str(rows["model_id_raw"].astype(str).mode().iat[0])
         jobs = bj.export_segment(
             records,

@@ -1,0 +1,227 @@
+"""Batch inference records: the per-request model input a batch job reads, one JSONL line each::
+
+    {"recordId": "R0123456789", "modelInput": {...}}
+
+``modelInput`` is the request body: for ``modelInvocationType="InvokeModel"`` the model's own
+InvokeModel body (Anthropic Messages, Llama ``prompt``, Titan ``inputText``, Nova
+``messages-v1``...); for ``"Converse"`` the Converse request body (``messages``, ``system``,
+``inferenceConfig``; no ``modelId``, which goes in the job request).
+
+Records are rebuilt from what the usage table keeps: the system prompt (the template text in
+``prompts.parquet``) and the last user turn (``user_text``). Earlier turns, tool specs and
+images are not kept per request, so a multi-turn or tool-using request is rebuilt only in part;
+``records_for_segment`` counts what it had to leave out or fill with a placeholder.
+
+``validate_record`` checks a record against the shape AWS documents; ``read_jsonl`` and
+``redacted_record`` read an exported input file back and show a record with its prompt text
+redacted. Splitting the records into jobs and writing them out is ``batch_jobs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bedrock_finops import segments
+
+ANTHROPIC_VERSION = "bedrock-2023-05-31"
+PLACEHOLDER_USER_TEXT = "{{user_text not logged: supply the document or question here}}"
+_RECORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+
+
+def invocation_type(operation: str | None) -> str:
+    """``Converse`` for Converse/ConverseStream traffic, ``InvokeModel`` otherwise."""
+    return "Converse" if operation and operation.startswith("Converse") else "InvokeModel"
+
+
+def converse_input(
+    system: str | None, user: str, max_tokens: int, temperature: float | None = None
+) -> dict[str, Any]:
+    """A Converse request body (what a ``Converse``-type batch record carries)."""
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": [{"text": user}]}]}
+    if system:
+        body["system"] = [{"text": system}]
+    config: dict[str, Any] = {"maxTokens": int(max_tokens)}
+    if temperature is not None:
+        config["temperature"] = float(temperature)
+    body["inferenceConfig"] = config
+    return body
+
+
+def invoke_model_input(
+    provider: str,
+    family: str | None,
+    system: str | None,
+    user: str,
+    max_tokens: int,
+    temperature: float | None = None,
+) -> dict[str, Any]:
+    """The provider's InvokeModel body (what an ``InvokeModel``-type batch record carries)."""
+    temp = {} if temperature is None else {"temperature": float(temperature)}
+    if provider == "anthropic":
+        body: dict[str, Any] = {"anthropic_version": ANTHROPIC_VERSION, "max_tokens": max_tokens}
+        if system:
+            body["system"] = system
+        body["messages"] = [{"role": "user", "content": [{"type": "text", "text": user}]}]
+        return body | temp
+    if provider == "meta":
+        return {"prompt": llama3_prompt(system, user), "max_gen_len": max_tokens} | temp
+    if provider == "amazon" and family == "titan":
+        text = f"{system}\n\n{user}" if system else user
+        return {"inputText": text, "textGenerationConfig": {"maxTokenCount": max_tokens} | temp}
+    if provider == "amazon" and family == "nova":
+        body = {"schemaVersion": "messages-v1"}
+        if system:
+            body["system"] = [{"text": system}]
+        body["messages"] = [{"role": "user", "content": [{"text": user}]}]
+        body["inferenceConfig"] = {"maxTokens": max_tokens} | temp
+        return body
+    if provider == "mistral":
+        text = f"{system}\n\n{user}" if system else user
+        return {"prompt": f"<s>[INST] {text} [/INST]", "max_tokens": max_tokens} | temp
+    raise ValueError(
+        f"no InvokeModel body format for provider {provider!r} (family {family!r}); "
+        "export this segment with invocation type Converse instead"
+    )
+
+
+def llama3_prompt(system: str | None, user: str) -> str:
+    """Llama 3 chat template for a single user turn."""
+    parts = ["<|begin_of_text|>"]
+    if system:
+        parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>")
+    parts.append(f"<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>")
+    parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    return "".join(parts)
+
+
+def record_id(request_id: str) -> str:
+    """An 11-character alphanumeric record ID derived from the request ID (stable)."""
+    return "R" + hashlib.sha256(str(request_id).encode()).hexdigest()[:10].upper()
+
+
+def validate_record(record: dict[str, Any], style: str) -> None:
+    """Raise ValueError unless ``record`` has the shape AWS documents for ``style``."""
+    if set(record) != {"recordId", "modelInput"}:
+        raise ValueError(
+            f"a batch record has exactly recordId and modelInput, got {sorted(record)}"
+        )
+    if not isinstance(record["recordId"], str) or not _RECORD_ID_RE.match(record["recordId"]):
+        raise ValueError(f"recordId must be an alphanumeric string, got {record['recordId']!r}")
+    body = record["modelInput"]
+    if not isinstance(body, dict):
+        raise ValueError("modelInput must be a JSON object (the request body)")
+    if style == "Converse":
+        msgs = body.get("messages")
+        if not msgs or any(m.get("role") not in ("user", "assistant") for m in msgs):
+            raise ValueError("a Converse modelInput needs messages with role user|assistant")
+        if any(not isinstance(m.get("content"), list) for m in msgs):
+            raise ValueError("Converse message content must be a list of content blocks")
+        if "modelId" in body:
+            raise ValueError("modelId belongs in the job request, not in a Converse modelInput")
+    elif style == "InvokeModel":
+        if not ({"messages", "prompt", "inputText"} & set(body)):
+            raise ValueError("an InvokeModel modelInput needs messages, prompt or inputText")
+        if "anthropic_version" in body and not isinstance(body.get("max_tokens"), int):
+            raise ValueError("Anthropic InvokeModel bodies need an integer max_tokens")
+    else:
+        raise ValueError(f"unknown modelInvocationType {style!r}; use InvokeModel or Converse")
+
+
+@dataclass
+class SegmentRecords:
+    """The JSONL records of one segment and what had to be approximated to build them."""
+
+    style: str  # InvokeModel | Converse
+    records: list[dict[str, Any]]
+    request_ids: list[str]
+    missing_user_text: int = 0  # rows whose user turn was not logged: placeholder used
+    missing_system_text: int = 0  # rows whose template text is not in prompts.parquet
+    default_max_tokens_used: int = 0  # rows that set no max_tokens
+
+    def lines(self) -> list[bytes]:
+        return [
+            json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+            for r in self.records
+        ]
+
+
+def records_for_segment(
+    rows: pd.DataFrame,
+    prompts: pd.DataFrame | None,
+    *,
+    style: str | None = None,
+    default_max_tokens: int = 4096,
+) -> SegmentRecords:
+    """Batch records for the usage ``rows`` of one segment (one model, one template).
+
+    The prompt is rebuilt as system template text + ``user_text``; a missing user turn is
+    replaced by :data:`PLACEHOLDER_USER_TEXT` and counted, never silently dropped.
+    """
+    if rows.empty:
+        raise ValueError("no usage rows to export")
+    style = style or invocation_type(_mode(rows["operation"]))
+    templates = segments.template_texts(prompts)
+    provider = _mode(rows["provider"]) if "provider" in rows.columns else None
+    family = _mode(rows["family"]) if "family" in rows.columns else None
+    out = SegmentRecords(style=style, records=[], request_ids=[])
+    for row in rows.itertuples(index=False):
+        system = None
+        if pd.notna(row.system_hash):
+            system = templates.get(str(row.system_hash))
+            if system is None:
+                out.missing_system_text += 1
+        user = row.user_text if pd.notna(row.user_text) and row.user_text else None
+        if user is None:
+            out.missing_user_text += 1
+            user = PLACEHOLDER_USER_TEXT
+        max_tokens = int(row.max_tokens) if pd.notna(row.max_tokens) else None
+        if max_tokens is None:
+            out.default_max_tokens_used += 1
+            max_tokens = default_max_tokens
+        temperature = float(row.temperature) if pd.notna(row.temperature) else None
+        if style == "Converse":
+            body = converse_input(system, user, max_tokens, temperature)
+        else:
+            body = invoke_model_input(str(provider), family, system, user, max_tokens, temperature)
+        record = {"recordId": record_id(row.request_id), "modelInput": body}
+        validate_record(record, style)
+        out.records.append(record)
+        out.request_ids.append(str(row.request_id))
+    if len(set(r["recordId"] for r in out.records)) != len(out.records):
+        raise ValueError("record IDs collide within the segment: duplicate request_id values?")
+    return out
+
+
+def _mode(series: pd.Series) -> str | None:
+    s = series.dropna()
+    return None if s.empty else str(s.astype(str).mode().iat[0])
+
+
+_TEXT_KEYS = {"text", "system", "prompt", "inputText"}
+
+
+def redacted_record(record: dict[str, Any], show: bool) -> dict[str, Any]:
+    """A copy of a record with prompt text redacted unless ``show`` (for notebook display)."""
+    from bedrock_finops.notebook import redact
+
+    def walk(obj: Any, key: str | None = None) -> Any:
+        if isinstance(obj, dict):
+            return {k: walk(v, k) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [walk(v, key) for v in obj]
+        if isinstance(obj, str) and key in _TEXT_KEYS:
+            return redact(obj, show)
+        return obj
+
+    return walk(record)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
