@@ -72,8 +72,8 @@ def _worker_state(opts: Options) -> tuple[PromptCache, dict[str, str]]:
     return _STATE["cache"], _STATE["keys"]
 
 
-def _excerpt(line: bytes) -> str:
-    return line[: EXCERPT_CHARS * 4].decode("utf-8", "replace")[:EXCERPT_CHARS]
+def _excerpt(line: bytes | memoryview) -> str:
+    return bytes(line[: EXCERPT_CHARS * 4]).decode("utf-8", "replace")[:EXCERPT_CHARS]
 
 
 @contextlib.contextmanager
@@ -190,11 +190,12 @@ def _unit_rows(
         "cache": cache,
     }
     append = rows.append
-    for i, line in enumerate(decoded.lines, 1):
+    i = 0  # lines seen, blank ones included: the next one's number is i + 1
+    for i, line in enumerate(decoded.views(), 1):
         try:
             rec = loads(line)
         except orjson.JSONDecodeError:
-            if not line.strip():
+            if not bytes(line).strip():
                 continue  # blank lines are not records
             lines_read += 1
             quarantine.append((name, i, "invalid JSON", _excerpt(line)))
@@ -226,10 +227,10 @@ def _unit_rows(
         append(row)
     if decoded.truncated:
         lines_read += 1
-        quarantine.append((name, len(decoded.lines) + 1, "truncated gzip", ""))
+        quarantine.append((name, i + 1, "truncated gzip", ""))
     if decoded.error:
         lines_read += 1
-        quarantine.append((name, len(decoded.lines) + 1, decoded.error, ""))
+        quarantine.append((name, i + 1, decoded.error, ""))
     return lines_read, outside
 
 

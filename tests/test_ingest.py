@@ -15,6 +15,7 @@ import pytest
 from bedrock_finops import cli, line_scan, parse_scalars, row_batch
 from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
 from bedrock_finops.schema import USAGE_SCHEMA
+from bedrock_finops.sources.invocation_logs import Decoded
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 GOOD = FIXTURES / "good"
@@ -361,6 +362,40 @@ def test_truncated_gzip_keeps_complete_lines(tmp_path):
     assert report.lines_read == report.rows + 1
     df = pd.read_parquet(tmp_path / "out" / "usage.parquet")
     assert list(df.request_id) == [f"t{i}" for i in range(report.rows)]
+
+
+LINE_CUTS = [
+    b"",
+    b"\n",
+    b"a",
+    b"a\n",
+    b"a\n\nb",
+    b"a\nb\n\n",
+    b"a\r\nb\r\n",  # CRLF
+    b"a\rb\n",  # a lone CR cuts a line in bytes.splitlines
+    b'{"x": 1}\n{"y": 2}',
+]
+
+
+@pytest.mark.parametrize("data", LINE_CUTS)
+def test_line_views_are_the_lines(data):
+    assert [bytes(v) for v in Decoded(data).views()] == data.splitlines()
+
+
+def test_log_events_stay_one_line_each():
+    events = [b'{"a":\n 1}', b"x"]  # a message with a line break is still one event
+    assert list(Decoded(events=events).views()) == events
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings_give_the_same_rows_and_line_numbers(tmp_path, newline):
+    text = newline.join([_variant("n1"), "not json", "", _variant("n2")]) + newline
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "ends.json.gz").write_bytes(gzip.compress(text.encode(), mtime=0))
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.quarantined, report.lines_read) == (2, 1, 3)
+    q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
+    assert [(r["line"], r["reason"], r["excerpt"]) for r in q] == [(2, "invalid JSON", "not json")]
 
 
 def test_corrupt_gzip_is_one_quarantined_entry(tmp_path):

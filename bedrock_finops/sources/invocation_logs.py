@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -281,20 +281,52 @@ def iter_cloudwatch(
 
 @dataclass
 class Decoded:
-    lines: list[bytes]
+    """One unit's NDJSON: the decompressed bytes, or for log events the messages themselves."""
+
+    data: bytes = b""
     truncated: bool = False  # gzip stream cut short: one quarantine entry for the cut
     error: str | None = None  # not gzip at all / corrupt: one quarantine entry
+    events: list[bytes] | None = None  # one line per CloudWatch Logs event, as delivered
+
+    @property
+    def lines(self) -> list[bytes]:
+        """The lines, as ``bytes.splitlines`` cuts them (each event is one line)."""
+        return self.events if self.events is not None else self.data.splitlines()
+
+    def views(self) -> Iterable[bytes | memoryview]:
+        """``lines`` again, as zero-copy slices of ``data`` where that gives the same lines.
+
+        ``splitlines`` copies every line into a new bytes object: ~4 us of a ~10 KB record,
+        a third of what decompressing it costs. ``orjson.loads`` reads a memoryview as well.
+        Where a ``\r`` occurs, ``splitlines`` also cuts there, so it keeps that case.
+        """
+        if self.events is not None or b"\r" in self.data:
+            return self.lines
+        return _newline_views(self.data)
+
+
+def _newline_views(data: bytes) -> Iterator[memoryview]:
+    """The ``\n``-separated lines of ``data`` (no ``\r`` in it) as memoryview slices."""
+    view = memoryview(data)
+    find = data.find
+    pos = 0
+    end = find(b"\n")
+    while end >= 0:
+        yield view[pos:end]
+        pos = end + 1
+        end = find(b"\n", pos)
+    if pos < len(data):
+        yield view[pos:]
 
 
 def gunzip_lines(chunks: Iterator[bytes] | list[bytes], gz: bool) -> Decoded:
-    """Decompress (multi-member gzip, streamed) and split into lines.
+    """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
 
     A truncated stream keeps every complete line decoded before the cut; the partial line
     at the cut is reported via ``truncated`` rather than parsed.
     """
     if not gz:
-        data = b"".join(chunks)
-        return Decoded(data.splitlines())
+        return Decoded(b"".join(chunks))
     out: list[bytes] = []
     d = isal_zlib.decompressobj(wbits=31)
     started = False
@@ -316,7 +348,7 @@ def gunzip_lines(chunks: Iterator[bytes] | list[bytes], gz: bool) -> Decoded:
     truncated = error is None and started and not d.eof
     if truncated:
         data = data.rpartition(b"\n")[0] if b"\n" in data else b""
-    return Decoded(data.splitlines(), truncated, error)
+    return Decoded(data, truncated, error)
 
 
 def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
@@ -335,5 +367,5 @@ def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
 def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
     """The NDJSON lines of one unit."""
     if unit.kind == "events":
-        return Decoded([line.encode() for line in unit.lines])
+        return Decoded(events=[line.encode() for line in unit.lines])
     return gunzip_lines(unit_chunks(unit, client), unit.name.endswith(".gz"))
