@@ -57,11 +57,25 @@ def output_shape(text: str | None) -> str:
     if ";" not in s and "{" not in s and "}" not in s and not _may_start_code(s):
         return "prose"  # no line can look like code: skip the line by line check
     lines = [ln for ln in s.splitlines()[:CODE_SAMPLE_LINES] if ln.strip()]
-    if len(lines) >= 2:
-        code_like = sum(1 for ln in lines if _code_like(ln))
-        if code_like * 2 >= len(lines):
-            return "code"
+    if len(lines) >= 2 and mostly_code(lines):
+        return "code"
     return "prose"
+
+
+def mostly_code(lines: list[str]) -> bool:
+    """Whether at least half of ``lines`` look like code; stops as soon as that is decided."""
+    need = (len(lines) + 1) // 2  # code-like lines * 2 >= len(lines)
+    left = len(lines)
+    found = 0
+    for line in lines:
+        left -= 1
+        if _code_like(line):
+            found += 1
+            if found >= need:
+                return True
+        elif found + left < need:
+            return False
+    return found >= need
 
 
 def _may_start_code(text: str) -> bool:

@@ -111,6 +111,16 @@ def test_code_line_check_matches_regex(line):
     assert parse_response._code_like(line) == bool(CODE_RE.search(line))
 
 
+def test_mostly_code_is_the_half_rule():
+    """The early-stopping count gives the plain rule: code-like lines * 2 >= lines."""
+    pool = ["x = 1;", "def f():", "}", "plain words", "more prose here", "returned"]
+    rng = random.Random(5)
+    for _ in range(3000):
+        lines = [rng.choice(pool) for _ in range(rng.randint(1, 12))]
+        plain = sum(parse_response._code_like(x) for x in lines) * 2 >= len(lines)
+        assert parse_response.mostly_code(lines) is plain, lines
+
+
 def _record(body: dict, out: dict, op: str = "Converse") -> dict:
     return {
         "timestamp": "2026-10-01T00:00:50.803Z",
