@@ -51,6 +51,12 @@ def content_text(content: Any, ttl: list[str]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
+        if len(content) == 1:  # the common case, one text block: what _block_text gives it
+            only = content[0]
+            if type(only) is dict and "cachePoint" not in only and "cache_control" not in only:
+                text = only.get("text")
+                if type(text) is str:
+                    return text
         parts = [_block_text(b, ttl) for b in content]
         return "\n".join(p for p in parts if p is not None)
     if content is None:

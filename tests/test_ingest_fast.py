@@ -111,6 +111,22 @@ def test_code_line_check_matches_regex(line):
     assert parse_response._code_like(line) == bool(CODE_RE.search(line))
 
 
+@pytest.mark.parametrize(
+    "block",
+    [{"text": "a"}, {"text": "a", "type": "text"}, {"text": 1}, {"type": "text"},
+     {"cachePoint": {"type": "default", "ttl": "1h"}},
+     {"text": "a", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+     {"image": {"format": "png"}}, "plain", 5, None],
+)  # fmt: skip
+def test_one_block_content_is_what_the_block_gives(block):
+    """content_text's shortcut for a lone block agrees with the block-by-block path."""
+    ttl_fast: list[str] = []
+    ttl_blocks: list[str] = []
+    part = parse_request._block_text(block, ttl_blocks)
+    assert parse_request.content_text([block], ttl_fast) == ("" if part is None else part)
+    assert ttl_fast == ttl_blocks
+
+
 def test_mostly_code_is_the_half_rule():
     """The early-stopping count gives the plain rule: code-like lines * 2 >= lines."""
     pool = ["x = 1;", "def f():", "}", "plain words", "more prose here", "returned"]
