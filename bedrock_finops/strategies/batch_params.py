@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from bedrock_finops.strategies import merge_params
 from bedrock_finops.strategies.batch_signals import (
     DEFAULT_INTERACTIVE_PATTERNS,
     DEFAULT_PIPELINE_PATTERNS,
@@ -34,12 +35,7 @@ MOVE, KEEP_CACHING, NOT_ELIGIBLE = "move to batch", "keep on demand (caching sav
 
 def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
     """Merge params over the defaults and check them; errors name the key and valid choices."""
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise ValueError(
-            f"unknown {STRATEGY} parameters {unknown}; valid: {sorted(DEFAULT_PARAMS)}"
-        )
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p = merge_params(STRATEGY, DEFAULT_PARAMS, params)
     p["threshold"] = float(p["threshold"])
     if not 0 <= p["threshold"] <= 1:
         raise ValueError(f"threshold {p['threshold']} must be in [0, 1] (a weighted score)")

@@ -11,6 +11,7 @@ import pandas as pd
 
 from bedrock_finops import task_types as tt
 from bedrock_finops.models import known_models
+from bedrock_finops.strategies import merge_params
 from bedrock_finops.tokens import TOKENIZER_RATIOS
 
 STRATEGY = "model_sizing"
@@ -73,12 +74,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
     """Merge params over the defaults and check them; errors name the key and valid choices."""
-    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise ValueError(
-            f"unknown model_sizing parameters {unknown}; valid: {sorted(DEFAULT_PARAMS)}"
-        )
-    p = {**DEFAULT_PARAMS, **{k: v for k, v in params.items() if v is not None}}
+    p = merge_params(STRATEGY, DEFAULT_PARAMS, params)
     tier_map = {**DEFAULT_TIER_MAP, **(p["tier_map"] or {})}
     bad = {k: v for k, v in tier_map.items() if k not in tt.TASK_TYPES or v not in TIERS}
     if bad:
