@@ -63,6 +63,9 @@ ROW_GROUP_ROWS = 128 * 1024
 # usage.parquet is zstd level 1: ~2.6x smaller than the default snappy on the sample's user
 # turns (each dated run folder keeps its own copy) at about the same CPU time to write
 CHUNK_FILES = 32  # files per worker task at most
+# tasks queued per worker: enough that workers keep busy while the parent writes a row group
+# (~0.6 s of CPU; with 2 in flight the workers ran dry, measured 4% slower on 1M records)
+TASKS_IN_FLIGHT_PER_WORKER = 6
 # Columns whose values are (nearly) all distinct: a Parquet dictionary and min/max statistics
 # only cost time there (~20% of the write, measured), while the file comes out no larger.
 DISTINCT_VALUE_COLUMNS = frozenset(
@@ -229,7 +232,7 @@ def _results(
         for part in chunks:
             yield process_chunk(part, opts, client)
         return
-    window = workers * 2
+    window = workers * TASKS_IN_FLIGHT_PER_WORKER
     spill = spill_dir(opts.token)
     opts = replace(opts, spill_dir=spill)
     try:

@@ -131,20 +131,28 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     cache.seen.clear()
     path = None
     if batches and opts.spill_dir is not None:
-        path, batches = spill(batches, opts.spill_dir), []
+        with contextlib.suppress(OSError):  # e.g. a container's small /dev/shm is full
+            path, batches = spill(batches, opts.spill_dir), []
     return ChunkResult(len(units), batches, quarantine, lines_read, outside, prompts, path)
 
 
 def spill(batches: list[pa.RecordBatch], folder: str) -> str:
     """Write ``batches`` as an Arrow IPC file (in memory-backed /dev/shm where there is one).
 
+    Raises OSError when the folder has no room; the chunk's result then carries the batches.
+
     The parent maps the file instead of unpickling a copy sent through a pipe: a chunk is
     tens of MB of prompt text, and the pipe copies cost both sides CPU time.
     """
     path = os.path.join(folder, f"{os.getpid()}-{uuid.uuid4().hex}.arrow")
-    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, batches[0].schema) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
+    try:
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, batches[0].schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+    except OSError:  # no room: leave no partial file; the caller sends the batches instead
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
     return path
 
 

@@ -439,6 +439,27 @@ def test_parallel_equals_serial(tmp_path):
     assert kept.endswith("/10/f0.json.gz")
 
 
+def test_chunk_keeps_its_batches_when_the_spill_folder_is_full(tmp_path, monkeypatch):
+    import errno
+
+    from bedrock_finops.ingest_worker import Options, process_chunk
+    from bedrock_finops.sources import invocation_logs as logs
+
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json.gz").write_bytes(_gz_lines([_variant("s1"), _variant("s2")]))
+    units = logs.list_local(tmp_path / "logs", None, None).units
+    (tmp_path / "shm").mkdir()
+
+    def no_room(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pa.ipc, "new_file", no_room)
+    res = process_chunk(units, Options(token="full", spill_dir=str(tmp_path / "shm")))
+    assert res.batch_path is None
+    assert [r["request_id"] for b in res.batches for r in b.to_pylist()] == ["s1", "s2"]
+    assert list((tmp_path / "shm").iterdir()) == []  # no partial file left behind
+
+
 def test_spilled_batch_round_trip(tmp_path):
     from bedrock_finops.ingest_worker import spill, unspill
 
