@@ -80,13 +80,19 @@ def _floor_one(path: str) -> int:
         data = igzip.decompress(Path(path).read_bytes())
     except (EOFError, OSError):
         return 0
-    n = 0
-    for line in data.splitlines():
+    # each line parsed from a zero-copy slice, as the ingest does (splitlines' copies cost
+    # ~4 us a record): the floor stays the cheapest way to decompress and parse
+    view = memoryview(data)
+    n = pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
         try:
-            orjson.loads(line)
+            orjson.loads(view[pos:end])
             n += 1
         except orjson.JSONDecodeError:
             pass
+        pos = end + 1
     return n
 
 
@@ -226,7 +232,9 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
         return run
 
     return [
-        _per_record("read + gunzip + split lines", n, each(src.unit_lines, units)),
+        _per_record(
+            "read + gunzip + line views", n, each(lambda u: list(src.unit_lines(u).views()), units)
+        ),
         _per_record("orjson.loads", n, each(orjson.loads, good)),
         _per_record(
             "request hash (sorted JSON + XXH3)",
