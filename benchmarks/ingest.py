@@ -15,39 +15,35 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
-Last run (2 cores, one run per mode; rates move by +-10% between runs, the naive way's too),
+Last run (2 cores, one run per mode; rates move by +-5% between runs, the naive way's too),
 ``python benchmarks/ingest.py --records 1000000 --breakdown 1500``, with the three C
 extensions built:
 
     data: 7,859 files, 1,163 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       9.1    110,019    1.00x    14.4x      110MB
-    ingest    1,004,377      30.0     33,502    3.28x     4.4x      952MB
-    naive        49,507     132.1      7,620   14.44x     1.0x      175MB  (every 20th file)
-    ingest CPU per record: workers 50.9 us, parent 6.4 us
+    floor     1,006,364       6.7    150,344    1.00x    20.6x      117MB
+    ingest    1,004,377      25.2     39,831    3.77x     5.5x      945MB
+    naive        49,507     137.9      7,299   20.60x     1.0x      174MB  (every 20th file)
+    ingest CPU per record: workers 42.6 us, parent 6.5 us
     one worker, per record (first 1500 files, CPU time, best of 3):
-      read + gunzip + split lines                  9.7 us
-      orjson.loads                                 6.5 us
-      request hash (sorted JSON + XXH3)            3.3 us
+      read + gunzip + line views                   5.3 us
+      orjson.loads                                 6.4 us
+      request hash (sorted JSON + XXH3)            3.5 us
       message chain hashes (XXH3)                  1.1 us
-      prompt text from bodies                      3.5 us
-      text features (cold cache)                   6.8 us
-      output text + stop                           2.1 us
-      output shape                                 3.6 us
-      whole row (all of the above but loads)      25.9 us
+      prompt text from bodies                      3.0 us
+      text features (cold cache)                   5.9 us
+      output text + stop                           1.7 us
+      output shape                                 3.3 us
+      whole row (all of the above but loads)      24.6 us
       Arrow batch from rows                        2.5 us
 
-(The Arrow line is from a later call of ``breakdown`` that converts 1,024 rows at a time, as
-workers do; the run above converted all rows at once, which overflows the compiled path's
-32-bit string offsets and fell back to pyarrow.)
-
-The floor costs ~16 us of CPU per record. The ingest costs ~51 us in a worker plus ~6 us in
-the parent (mostly Parquet-encoding the user turn), so ~57 us on 2 cores. The rest of the
+The floor costs ~13 us of CPU per record. The ingest costs ~43 us in a worker plus ~6 us in
+the parent (mostly Parquet-encoding the user turn), so ~49 us on 2 cores. The rest of the
 extra is Python work on each record's own bytes: the request hash over the sorted request
 JSON, chained message hashes, prompt and output text, output shape, field extraction.
-Targets not met: 1.5x of the floor means ~27 us of CPU per record in all; 5x of this run's
-naive ~50 us (the naive way itself moved between 6,459 and 7,620 rows/s over the day's runs).
+Met: 5x the naive way (5.3x-5.5x over the final runs). Not met: 1.5x of the floor, which
+means ~20 us of CPU per record in all.
 See benchmarks/README.md.
 """
 
