@@ -60,8 +60,6 @@ PROMPTS_SCHEMA = pa.schema(
     ]
 )
 ROW_GROUP_ROWS = 128 * 1024
-# usage.parquet is zstd level 1: ~2.6x smaller than the default snappy on the sample's user
-# turns (each dated run folder keeps its own copy) at about the same CPU time to write
 CHUNK_FILES = 32  # files per worker task at most
 # tasks queued per worker: enough that workers keep busy while the parent writes a row group
 # (~0.6 s of CPU; with 2 in flight the workers ran dry, measured 4% slower on 1M records)
@@ -254,6 +252,8 @@ class _Collector:
 
     def __init__(self, out_dir: Path, profile_map, bedrock_client, report: IngestReport):
         repeated = [c for c in parquet_columns(USAGE_SCHEMA) if c not in DISTINCT_VALUE_COLUMNS]
+        # zstd level 1: ~2.6x smaller than the default snappy on the sample's user turns (each
+        # dated run folder keeps its own copy) at about the same CPU time to write
         self.writer = pq.ParquetWriter(
             out_dir / "usage.parquet",
             USAGE_SCHEMA,

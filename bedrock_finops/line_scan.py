@@ -2,8 +2,8 @@
 
 ``line_features(text) -> (repeated_tokens, digest, may_open_json)``: the tokens of the
 non-trivial lines of ``text`` (those of ``str.splitlines``) that repeat (each repeat after the
-first, stripped), an opaque digest of its non-trivial lines, and whether ``"{\n"`` or
-``"[\n"`` occurs (where a pretty-printed JSON span can open; found in the same pass).
+first, stripped), an opaque digest of its non-trivial lines, and whether ``"{\\n"`` or
+``"[\\n"`` occurs (where a pretty-printed JSON span can open; found in the same pass).
 ``lines_overlap(a, b)`` tells whether two digests may share a non-trivial line; it may say yes
 when they do not, never the reverse, and callers then take the exact slow path, so results
 never depend on it.

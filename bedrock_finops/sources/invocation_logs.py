@@ -298,7 +298,7 @@ class Decoded:
 
         ``splitlines`` copies every line into a new bytes object: ~4 us of a ~10 KB record,
         a third of what decompressing it costs. ``orjson.loads`` reads a memoryview as well.
-        Where a ``\r`` occurs, ``splitlines`` also cuts there, so it keeps that case.
+        Where a ``\\r`` occurs, ``splitlines`` also cuts there, so it keeps that case.
         """
         if self.events is not None or b"\r" in self.data:
             return self.lines
@@ -306,7 +306,7 @@ class Decoded:
 
 
 def _newline_views(data: bytes) -> Iterator[memoryview]:
-    """The ``\n``-separated lines of ``data`` (no ``\r`` in it) as memoryview slices."""
+    """The ``\\n``-separated lines of ``data`` (no ``\\r`` in it) as memoryview slices."""
     view = memoryview(data)
     find = data.find
     pos = 0
