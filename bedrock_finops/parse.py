@@ -360,7 +360,7 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         head.tools_hash,
         head.system_tokens,
         user_text,
-        cache.features.shape(out_text, output_shape),
+        cache.features.shape(out_text, output_shape, text_key(out_text)),
         pretty,
         repeated,
         usage,

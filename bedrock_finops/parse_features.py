@@ -105,7 +105,7 @@ class FeatureCache:
 
     def __init__(self, max_chars: int = MAX_CACHE_CHARS) -> None:
         self.blocks: dict[Hashable, Block] = {}
-        self.shapes: dict[str, str] = {}
+        self.shapes: dict[Hashable, str] = {}
         self.chars = 0
         self.max_chars = max_chars
 
@@ -136,13 +136,16 @@ class FeatureCache:
             self.blocks[key] = hit
         return hit
 
-    def shape(self, text: str | None, compute) -> str:
+    def shape(self, text: str | None, compute, key: Hashable | None = None) -> str:
+        """``compute(text)``, memoised under ``key`` (default: the text itself)."""
         if text is None:
             return "unknown"
-        hit = self.shapes.get(text)
+        if key is None:
+            key = text
+        hit = self.shapes.get(key)
         if hit is None:
             self._room(len(text))
-            hit = self.shapes[text] = compute(text)
+            hit = self.shapes[key] = compute(text)
         return hit
 
     def prompt_features(
