@@ -22,32 +22,33 @@ extensions built:
     data: 7,859 files, 1,163 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.7    150,344    1.00x    20.6x      117MB
-    ingest    1,004,377      25.2     39,831    3.77x     5.5x      945MB
-    naive        49,507     137.9      7,299   20.60x     1.0x      174MB  (every 20th file)
-    ingest CPU per record: workers 42.6 us, parent 6.5 us
+    floor     1,006,364       6.8    147,062    1.00x    20.8x      117MB
+    ingest    1,004,377      25.5     39,441    3.73x     5.6x      935MB
+    naive        49,507     142.2      7,079   20.77x     1.0x      187MB  (every 20th file)
+    ingest CPU per record: workers 42.7 us, parent 6.6 us
     one worker, per record (first 1500 files, CPU time, best of 3):
-      read + gunzip + line views                   5.3 us
+      read + gunzip + line views                   5.2 us
       orjson.loads                                 6.4 us
-      request hash (sorted JSON + XXH3)            3.5 us
+      request hash (sorted JSON + XXH3)            3.4 us
       message chain hashes (XXH3)                  1.1 us
       prompt text from bodies                      3.0 us
-      text features (cold cache)                   6.6 us  (*)
-      output text + stop                           1.7 us
+      text features (cold cache)                   6.7 us  (*)
+      output text + stop                           1.8 us
       output shape                                 3.3 us
-      whole row (all of the above but loads)      24.6 us
+      whole row (all of the above but loads)      24.7 us
       Arrow batch from rows                        2.5 us
 
-(*) From a later run whose breakdown keys the feature memo by digest, as workers do (it had
-keyed by the text, whose hash Python caches on the string objects this breakdown reuses across
-its three passes, which workers never see: fresh strings are parsed for every record).
+(*) The breakdown keys the feature memo by digest, as workers do. Keyed by the text it
+measured less, but only because Python caches a string's hash on the object and this
+breakdown reuses the same strings in its three passes; workers parse fresh strings for every
+record.
 
 The floor costs ~13 us of CPU per record. The ingest costs ~43 us in a worker plus ~6 us in
 the parent (mostly Parquet-encoding the user turn), so ~49 us on 2 cores. The rest of the
 extra is Python work on each record's own bytes: the request hash over the sorted request
 JSON, chained message hashes, prompt and output text, output shape, field extraction.
-Met: 5x the naive way (5.3x-5.5x over the final runs). Not met: 1.5x of the floor, which
-means ~20 us of CPU per record in all.
+Met: 5x the naive way (5.6x here, 5.2x in a second run right after). Not met: 1.5x of the
+floor, which means ~20 us of CPU per record in all.
 See benchmarks/README.md.
 """
 
