@@ -13,7 +13,7 @@ import sys
 COMMAND_MODULES = [
     "bedrock_finops.batch_jobs",
     "bedrock_finops.ingest",
-    "bedrock_finops.pricing",
+    "bedrock_finops.pricing_cli",
     "bedrock_finops.quality_gate",
     "bedrock_finops.reconcile",
     "bedrock_finops.runner",

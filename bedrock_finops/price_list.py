@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from bedrock_finops.pricing import SHEET_COLUMNS, normalise_sheet
+from bedrock_finops.price_sheets import SHEET_COLUMNS, normalise_sheet
 from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 
 SERVICE_CODES = ("AmazonBedrock", "AmazonBedrockFoundationModels")

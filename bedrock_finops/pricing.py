@@ -4,15 +4,12 @@ Every figure the toolkit reports is a difference of two prices computed here, an
 traces to a sheet row with a ``source`` and an ``as_of`` date. A token the catalog cannot price
 is never billed at $0: its row is marked unpriced, with a reason, and its cost is NaN.
 
-Sheets are CSV, one row per (model, region, geo, service_tier), prices in USD per 1K tokens;
-an empty cell means "not offered". ``in_region_is_profile_price`` says that cross-region
-profiles (``us.``, ``eu.``, ``global.``) of that model bill at the in-region row's price, so a
-sheet need not repeat it; newer models that price profiles differently carry explicit rows.
+The sheets' format, reading and overrides are in ``price_sheets``; the ``prices`` command is in
+``pricing_cli``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -20,113 +17,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PRICE_COLUMNS = [
-    "input_per_1k",
-    "output_per_1k",
-    "cache_write_5m_per_1k",
-    "cache_write_1h_per_1k",
-    "cache_read_per_1k",
-    "batch_input_per_1k",
-    "batch_output_per_1k",
-]
-KEY_COLUMNS = ["model", "region", "geo", "service_tier"]
-SHEET_COLUMNS = [
-    *KEY_COLUMNS,
-    *PRICE_COLUMNS,
-    "min_cache_tokens",
-    "supports_caching",
-    "supports_batch",
-    "in_region_is_profile_price",
-    "source",
-    "as_of",
-]
-BUNDLED_SHEETS = {"current": "prices_current.csv", "seed": "prices_seed.csv"}
+from bedrock_finops.price_sheets import (
+    BUNDLED_SHEETS,
+    KEY_COLUMNS,
+    PRICE_COLUMNS,
+    apply_overrides,
+    normalise_sheet,
+    read_sheet_csv,
+)
+
 COMMITMENTS = ("none", "1_month", "6_months")
 MODES = ("on_demand", "batch")
 _NO_MODEL = "<unknown model>"  # stands in for a null catalog key while factorizing
 _NO_REGION = "<no region>"  # a row without a region is unpriced, never priced as us-east-1
 COST_COLUMNS = ["input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "cost_usd"]
-
-
-def _read_csv(source) -> pd.DataFrame:
-    return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
-
-
-def _bool(col: pd.Series, default: bool) -> pd.Series:
-    s = col.astype(object).where(col.notna(), None)
-    truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-    vals = [default if v is None else truth.get(str(v).strip().lower(), default) for v in s]
-    return pd.Series(vals, index=col.index, dtype=bool)
-
-
-def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
-    """Validate a sheet's columns and types; raise naming the file and the fix."""
-    missing = [c for c in KEY_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"price sheet {origin} lacks key columns {missing}; a sheet needs "
-            f"{', '.join(SHEET_COLUMNS)} (see docs/pricing.md)"
-        )
-    out = df.copy()
-    for col in SHEET_COLUMNS:
-        if col not in out.columns:
-            out[col] = pd.NA
-    out["geo"] = out["geo"].fillna("none")
-    out["service_tier"] = out["service_tier"].fillna("default")
-    for col in PRICE_COLUMNS:
-        vals = pd.to_numeric(out[col], errors="coerce")
-        bad = out[col].notna() & vals.isna()
-        if bad.any():
-            raise ValueError(
-                f"price sheet {origin}: column {col} has non-numeric values "
-                f"{out.loc[bad, col].unique().tolist()[:3]}; use a number, or leave it empty "
-                "for 'not offered'"
-            )
-        if (vals < 0).any():
-            raise ValueError(f"price sheet {origin}: negative price in {col}")
-        out[col] = vals.astype("float64")
-    out["min_cache_tokens"] = pd.to_numeric(out["min_cache_tokens"], errors="coerce").astype(
-        "Int64"
-    )
-    out["supports_caching"] = (
-        _bool(out["supports_caching"], False) | out["cache_read_per_1k"].notna()
-    )
-    out["supports_batch"] = _bool(out["supports_batch"], False) | out["batch_input_per_1k"].notna()
-    out["in_region_is_profile_price"] = _bool(out["in_region_is_profile_price"], False)
-    out["source"] = out["source"].fillna(origin).astype("string")
-    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce")
-    dup = out.duplicated(KEY_COLUMNS, keep=False)
-    if dup.any():
-        raise ValueError(
-            f"price sheet {origin} has duplicate (model, region, geo, service_tier) rows: "
-            f"{out.loc[dup, KEY_COLUMNS].drop_duplicates().values.tolist()[:3]}"
-        )
-    return out[SHEET_COLUMNS].reset_index(drop=True)
-
-
-def _apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
-    """Replace matching (model, region, geo, tier) rows and add new ones.
-
-    For a row that matches the sheet, only the cells the override file fills change: an empty
-    cell (or a column the file lacks) keeps the sheet's value. A new row takes the file as is.
-    """
-    raw = _read_csv(path)
-    label = f"override: {Path(path).name}"
-    ovr = normalise_sheet(raw, label)
-    base = rows.set_index(KEY_COLUMNS)
-    new = ovr.set_index(KEY_COLUMNS)
-    known = new.index.isin(base.index)
-    old = base.loc[new.index[known]]
-    for col in [*PRICE_COLUMNS, "min_cache_tokens", "as_of"]:
-        new.loc[known, col] = new.loc[known, col].where(
-            new.loc[known, col].notna(), old[col].values
-        )
-    for col in ("supports_caching", "supports_batch", "in_region_is_profile_price"):
-        if col not in raw.columns:
-            new.loc[known, col] = old[col].values
-    new["source"] = label
-    out = pd.concat([base.drop(new.index[known]), new]).reset_index()
-    return normalise_sheet(out[SHEET_COLUMNS], label)
 
 
 @dataclass
@@ -159,7 +63,7 @@ class PriceCatalog:
         if str(sheet) in BUNDLED_SHEETS:
             name = str(sheet)
             with data.joinpath(BUNDLED_SHEETS[name]).open() as fh:
-                rows = normalise_sheet(_read_csv(fh), BUNDLED_SHEETS[name])
+                rows = normalise_sheet(read_sheet_csv(fh), BUNDLED_SHEETS[name])
         else:
             path = Path(sheet)
             if not path.exists():
@@ -168,11 +72,11 @@ class PriceCatalog:
                     "(write one with `bedrock-finops prices update --out FILE`)"
                 )
             name = path.name
-            rows = normalise_sheet(_read_csv(path), str(path))
+            rows = normalise_sheet(read_sheet_csv(path), str(path))
         if overrides is not None:
-            rows = _apply_overrides(rows, overrides)
+            rows = apply_overrides(rows, overrides)
         with data.joinpath("provisioned_throughput.csv").open() as fh:
-            pt = _read_csv(fh)
+            pt = read_sheet_csv(fh)
         pt["hourly_per_model_unit"] = pd.to_numeric(pt["hourly_per_model_unit"])
         factor = 1 - discount_pct / 100
         if factor != 1:
@@ -480,63 +384,3 @@ def with_cached_prefix(
     if "cache_ttl" in usage:
         out["cache_ttl"] = out["cache_ttl"].astype(usage["cache_ttl"].dtype)
     return out
-
-
-# ---- CLI: `bedrock-finops prices show|update` -------------------------------------------------
-
-
-def register(subparsers) -> None:
-    """Add ``prices show`` and ``prices update`` to the ``bedrock-finops`` command."""
-    p = subparsers.add_parser("prices", help="show or refresh the price sheets")
-    sub = p.add_subparsers(dest="prices_command", metavar="ACTION", required=True)
-    show = sub.add_parser("show", help="print the prices the engine will use, with sources")
-    show.add_argument("--sheet", default="current", help="current | seed | path to a CSV")
-    show.add_argument("--model", help="catalog key or a substring of it")
-    show.add_argument("--region")
-    show.add_argument("--overrides")
-    show.add_argument("--discount-pct", type=float, default=0.0)
-    show.set_defaults(func=_cmd_show)
-    upd = sub.add_parser("update", help="build a sheet from the AWS Price List API")
-    upd.add_argument("--region", action="append", dest="regions", help="repeatable")
-    upd.add_argument("--out", default="prices_pricelist.csv", help="CSV to write")
-    upd.set_defaults(func=_cmd_update)
-
-
-def _cmd_show(args) -> int:
-    cat = PriceCatalog.load(args.sheet, overrides=args.overrides, discount_pct=args.discount_pct)
-    rows = cat.rows
-    if args.model:
-        rows = rows[rows["model"].str.contains(re.escape(args.model))]
-    if args.region:
-        rows = rows[rows["region"] == args.region]
-    if rows.empty:
-        print(f"no rows in sheet {cat.sheet_name!r} for model={args.model} region={args.region}")
-        return 1
-    cols = [
-        *KEY_COLUMNS,
-        "input_per_1k",
-        "output_per_1k",
-        "cache_write_5m_per_1k",
-        "cache_read_per_1k",
-        "batch_input_per_1k",
-        "as_of",
-    ]
-    with pd.option_context("display.width", 200, "display.max_rows", 500):
-        print(rows[cols].to_string(index=False))
-        print(f"\nsheet: {cat.sheet_name}  as_of: {cat.as_of}  discount: {cat.discount_pct}%")
-        for src in rows["source"].unique():
-            print(f"source: {src}")
-    return 0
-
-
-def _cmd_update(args) -> int:
-    from bedrock_finops.price_list import update_sheet
-
-    result = update_sheet(
-        regions=args.regions or ["us-east-1", "us-west-2", "eu-west-1"], out=args.out
-    )
-    print(f"wrote {len(result.rows)} rows to {args.out}")
-    if len(result.unmapped):
-        print(f"{len(result.unmapped)} products not mapped to a catalog key:")
-        print(result.unmapped.to_string(index=False))
-    return 0

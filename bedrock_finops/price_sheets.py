@@ -1,0 +1,117 @@
+"""Price sheets: the bundled and user CSV files, read and checked, and override files applied.
+
+Sheets are CSV, one row per (model, region, geo, service_tier), prices in USD per 1K tokens;
+an empty cell means "not offered". ``in_region_is_profile_price`` says that cross-region
+profiles (``us.``, ``eu.``, ``global.``) of that model bill at the in-region row's price, so a
+sheet need not repeat it; newer models that price profiles differently carry explicit rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+PRICE_COLUMNS = [
+    "input_per_1k",
+    "output_per_1k",
+    "cache_write_5m_per_1k",
+    "cache_write_1h_per_1k",
+    "cache_read_per_1k",
+    "batch_input_per_1k",
+    "batch_output_per_1k",
+]
+KEY_COLUMNS = ["model", "region", "geo", "service_tier"]
+SHEET_COLUMNS = [
+    *KEY_COLUMNS,
+    *PRICE_COLUMNS,
+    "min_cache_tokens",
+    "supports_caching",
+    "supports_batch",
+    "in_region_is_profile_price",
+    "source",
+    "as_of",
+]
+BUNDLED_SHEETS = {"current": "prices_current.csv", "seed": "prices_seed.csv"}
+
+
+def read_sheet_csv(source) -> pd.DataFrame:
+    """A sheet as strings; only an empty cell is missing (no "NA" or "null" guessing)."""
+    return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _bool(col: pd.Series, default: bool) -> pd.Series:
+    s = col.astype(object).where(col.notna(), None)
+    truth = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    vals = [default if v is None else truth.get(str(v).strip().lower(), default) for v in s]
+    return pd.Series(vals, index=col.index, dtype=bool)
+
+
+def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Validate a sheet's columns and types; raise naming the file and the fix."""
+    missing = [c for c in KEY_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"price sheet {origin} lacks key columns {missing}; a sheet needs "
+            f"{', '.join(SHEET_COLUMNS)} (see docs/pricing.md)"
+        )
+    out = df.copy()
+    for col in SHEET_COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.NA
+    out["geo"] = out["geo"].fillna("none")
+    out["service_tier"] = out["service_tier"].fillna("default")
+    for col in PRICE_COLUMNS:
+        vals = pd.to_numeric(out[col], errors="coerce")
+        bad = out[col].notna() & vals.isna()
+        if bad.any():
+            raise ValueError(
+                f"price sheet {origin}: column {col} has non-numeric values "
+                f"{out.loc[bad, col].unique().tolist()[:3]}; use a number, or leave it empty "
+                "for 'not offered'"
+            )
+        if (vals < 0).any():
+            raise ValueError(f"price sheet {origin}: negative price in {col}")
+        out[col] = vals.astype("float64")
+    out["min_cache_tokens"] = pd.to_numeric(out["min_cache_tokens"], errors="coerce").astype(
+        "Int64"
+    )
+    out["supports_caching"] = (
+        _bool(out["supports_caching"], False) | out["cache_read_per_1k"].notna()
+    )
+    out["supports_batch"] = _bool(out["supports_batch"], False) | out["batch_input_per_1k"].notna()
+    out["in_region_is_profile_price"] = _bool(out["in_region_is_profile_price"], False)
+    out["source"] = out["source"].fillna(origin).astype("string")
+    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce")
+    dup = out.duplicated(KEY_COLUMNS, keep=False)
+    if dup.any():
+        raise ValueError(
+            f"price sheet {origin} has duplicate (model, region, geo, service_tier) rows: "
+            f"{out.loc[dup, KEY_COLUMNS].drop_duplicates().values.tolist()[:3]}"
+        )
+    return out[SHEET_COLUMNS].reset_index(drop=True)
+
+
+def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Replace matching (model, region, geo, tier) rows and add new ones.
+
+    For a row that matches the sheet, only the cells the override file fills change: an empty
+    cell (or a column the file lacks) keeps the sheet's value. A new row takes the file as is.
+    """
+    raw = read_sheet_csv(path)
+    label = f"override: {Path(path).name}"
+    ovr = normalise_sheet(raw, label)
+    base = rows.set_index(KEY_COLUMNS)
+    new = ovr.set_index(KEY_COLUMNS)
+    known = new.index.isin(base.index)
+    old = base.loc[new.index[known]]
+    for col in [*PRICE_COLUMNS, "min_cache_tokens", "as_of"]:
+        new.loc[known, col] = new.loc[known, col].where(
+            new.loc[known, col].notna(), old[col].values
+        )
+    for col in ("supports_caching", "supports_batch", "in_region_is_profile_price"):
+        if col not in raw.columns:
+            new.loc[known, col] = old[col].values
+    new["source"] = label
+    out = pd.concat([base.drop(new.index[known]), new]).reset_index()
+    return normalise_sheet(out[SHEET_COLUMNS], label)
