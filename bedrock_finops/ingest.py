@@ -1,7 +1,8 @@
 """Invocation logs -> the canonical usage table (``usage.parquet``), in one parallel pass.
 
 Workers (one process per core, ``ingest_worker``) decompress and parse whole files and hand
-back Arrow record batches; the parent (this module) keeps the first delivery of each
+back Arrow record batches; the parent (this module) plans the files, keeps the workers fed
+and reports, while ``ingest_output.Collector`` keeps the first delivery of each
 ``requestId`` (files in key order), resolves model IDs once each, and streams the batches
 into one Parquet file. Every line read ends up as a row, in the quarantine with a reason, or
 counted as a duplicate delivery: ``lines_read == rows + quarantined + duplicates``.
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -29,52 +30,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bedrock_finops import line_scan, models, parse_scalars, row_batch
-from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir, unspill
-from bedrock_finops.parse import MODEL_COLUMNS
+from bedrock_finops import line_scan, parse_scalars, row_batch
+from bedrock_finops.ingest_output import Collector
+from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
 from bedrock_finops.progress import Progress
-from bedrock_finops.schema import USAGE_SCHEMA, from_arrow
+from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import SourceError, Unit
 
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("line", pa.int64()),
-        ("reason", pa.string()),
-        ("excerpt", pa.string()),
-    ]
-)
-PROMPTS_SCHEMA = pa.schema(
-    [
-        ("hash", pa.string()),
-        ("kind", pa.string()),
-        ("tokens", pa.int64()),
-        ("text", pa.string()),
-        ("requests", pa.int64()),
-        ("first_seen", pa.timestamp("ms", tz="UTC")),
-    ]
-)
-ROW_GROUP_ROWS = 128 * 1024
 CHUNK_FILES = 32  # files per worker task at most
 # tasks queued per worker: enough that workers keep busy while the parent writes a row group
 # (~0.6 s of CPU; with 2 in flight the workers ran dry, measured 4% slower on 1M records)
 TASKS_IN_FLIGHT_PER_WORKER = 6
-# Columns whose values are (nearly) all distinct: a Parquet dictionary and min/max statistics
-# only cost time there (~20% of the write, measured), while the file comes out no larger.
-DISTINCT_VALUE_COLUMNS = frozenset(
-    (
-        "request_id",
-        "request_hash",
-        "user_text",
-        "request_metadata",
-        "prefix_hashes.list.element.hash",
-    )
-)
 
 
 def compiled_parts() -> str:
@@ -141,7 +110,7 @@ class IngestReport:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------- parent side
+# ---------------------------------------------------------------------------- the pass
 
 
 def _as_utc(value: Any) -> datetime | None:
@@ -188,21 +157,6 @@ def _plan(source: Any, start, end, endpoint_url, region, s3_client, logs_client)
         raise IngestError(str(exc)) from None
 
 
-def parquet_columns(schema: pa.Schema) -> list[str]:
-    """The leaf column paths Parquet writes for ``schema`` (``a.list.element.b`` for nesting)."""
-
-    def leaves(name: str, dtype: pa.DataType) -> Iterator[str]:
-        if pa.types.is_struct(dtype):
-            for child in dtype:
-                yield from leaves(f"{name}.{child.name}", child.type)
-        elif pa.types.is_list(dtype):
-            yield from leaves(f"{name}.list.element", dtype.value_type)
-        else:
-            yield name
-
-    return [path for f in schema for path in leaves(f.name, f.type)]
-
-
 def _chunked(units: Iterable[Unit], size: int) -> Iterator[list[Unit]]:
     chunk: list[Unit] = []
     for unit in units:
@@ -245,160 +199,6 @@ def _results(
     finally:
         if spill is not None:
             shutil.rmtree(spill, ignore_errors=True)
-
-
-class _Collector:
-    """Parent-side state: dedupe, model resolution, Parquet streaming, prompt stats."""
-
-    def __init__(self, out_dir: Path, profile_map, bedrock_client, report: IngestReport):
-        repeated = [c for c in parquet_columns(USAGE_SCHEMA) if c not in DISTINCT_VALUE_COLUMNS]
-        # zstd level 1: ~2.6x smaller than the default snappy on the sample's user turns (each
-        # dated run folder keeps its own copy) at about the same CPU time to write
-        self.writer = pq.ParquetWriter(
-            out_dir / "usage.parquet",
-            USAGE_SCHEMA,
-            compression="zstd",
-            compression_level=1,
-            use_dictionary=repeated,
-            write_statistics=repeated,
-        )
-        self.seen: set[str] = set()
-        self.refs: dict[str, models.ModelRef] = {}
-        self.profile_map = profile_map
-        self.bedrock_client = bedrock_client
-        self.report = report
-        self.unknown: Counter[str] = Counter()
-        self.quarantine: list[tuple[str, int, str, str]] = []
-        self.prompt_text: dict[str, tuple[str, int, str]] = {}
-        self.prompt_requests: Counter[str] = Counter()
-        self.prompt_first: dict[str, Any] = {}
-        self.pending: list[pa.Table] = []
-        self.pending_rows = 0
-
-    def add(self, res: ChunkResult) -> None:
-        r = self.report
-        r.files_read += res.files
-        r.lines_read += res.lines_read
-        r.outside_window += res.outside_window
-        r.quarantined += len(res.quarantine)
-        self.quarantine.extend(res.quarantine)
-        for h, v in res.prompts.items():
-            self.prompt_text.setdefault(h, v)
-        batches = res.batches if res.batch_path is None else unspill(res.batch_path)
-        for whole in batches:
-            for batch in self._dedupe(whole):
-                r.rows += batch.num_rows
-                self.pending.append(batch)
-                self.pending_rows += batch.num_rows
-        if self.pending_rows >= ROW_GROUP_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        """Write buffered rows as one row group (hourly files are small; row groups are not)."""
-        if not self.pending:
-            return
-        table = self._with_models(pa.Table.from_batches(self.pending))
-        self.report.large_bodies_not_fetched += pc.sum(table["body_in_s3"]).as_py() or 0
-        self._prompt_stats(table)
-        self.writer.write_table(table, ROW_GROUP_ROWS)
-        self.pending, self.pending_rows = [], 0
-
-    def _dedupe(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        """The batch without requestIds seen before (first delivery wins), as slices.
-
-        Most batches hold no duplicate: that is decided with set operations at C speed, and a
-        batch with duplicates is cut into zero-copy slices around them rather than filtered.
-        """
-        ids = batch.column(0).to_pylist()
-        seen = self.seen
-        fresh = set(ids)
-        repeats = fresh & seen
-        seen.update(fresh)
-        if not repeats and len(fresh) == len(ids):
-            return [batch]
-        drop = []  # positions of repeated deliveries: seen before, or earlier in this batch
-        first: set[str] = set()
-        for i, rid in enumerate(ids):
-            if rid in repeats or rid in first:
-                drop.append(i)
-            elif len(fresh) != len(ids):
-                first.add(rid)
-        self.report.duplicates += len(drop)
-        parts = []
-        start = 0
-        for i in drop:
-            if i > start:
-                parts.append(batch.slice(start, i - start))
-            start = i + 1
-        if len(ids) > start:
-            parts.append(batch.slice(start))
-        return parts
-
-    def _with_models(self, table: pa.Table) -> pa.Table:
-        raws = table["model_id_raw"]
-        uniq = pc.unique(raws).to_pylist()
-        new = [u for u in uniq if u not in self.refs]
-        if new:
-            self.refs.update(models.resolve_many(new, self.profile_map, self.bedrock_client))
-        idx = pc.index_in(raws, value_set=pa.array(uniq, pa.string()))
-        for name in MODEL_COLUMNS:
-            attr = "key" if name == "model" else name
-            values = pa.array([getattr(self.refs[u], attr) for u in uniq], pa.string())
-            table = table.set_column(table.schema.get_field_index(name), name, pc.take(values, idx))
-        counts = pc.value_counts(raws)
-        for raw, n in zip(
-            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-        ):
-            if not self.refs[raw].known:
-                self.unknown[raw] += n
-        return table
-
-    def _prompt_stats(self, table: pa.Table) -> None:
-        for col in ("system_hash", "tools_hash"):
-            agg = table.select([col, "timestamp"]).filter(pc.is_valid(table[col]))
-            if agg.num_rows == 0:
-                continue
-            agg = agg.group_by(col).aggregate([("timestamp", "min"), ("timestamp", "count")])
-            for h, first, n in zip(
-                agg[col].to_pylist(),
-                agg["timestamp_min"].to_pylist(),
-                agg["timestamp_count"].to_pylist(),
-                strict=True,
-            ):
-                self.prompt_requests[h] += n
-                prev = self.prompt_first.get(h)
-                if prev is None or first < prev:
-                    self.prompt_first[h] = first
-
-    def close(self, out_dir: Path) -> None:
-        self._flush()
-        self.writer.close()
-        r = self.report
-        r.unknown_models = dict(self.unknown.most_common())
-        r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
-        cols = list(zip(*self.quarantine, strict=True)) if self.quarantine else [[], [], [], []]
-        pq.write_table(
-            pa.table(
-                dict(zip(QUARANTINE_SCHEMA.names, cols, strict=True)), schema=QUARANTINE_SCHEMA
-            ),
-            out_dir / "quarantine.parquet",
-        )
-        hashes = [h for h in self.prompt_text if h in self.prompt_requests]
-        prompts = pa.table(
-            {
-                "hash": hashes,
-                "kind": [self.prompt_text[h][0] for h in hashes],
-                "tokens": [self.prompt_text[h][1] for h in hashes],
-                "text": [self.prompt_text[h][2] for h in hashes],
-                "requests": [self.prompt_requests[h] for h in hashes],
-                "first_seen": [self.prompt_first[h] for h in hashes],
-            },
-            schema=PROMPTS_SCHEMA,
-        )
-        pq.write_table(
-            prompts.sort_by([("kind", "ascending"), ("requests", "descending")]),
-            out_dir / "prompts.parquet",
-        )
 
 
 def ingest_to_folder(
@@ -453,7 +253,7 @@ def ingest_to_folder(
     n_workers = workers or os.cpu_count() or 1
     if plan.total is not None:
         n_workers = min(n_workers, max(plan.total, 1))
-    collector = _Collector(out, profile_map, bedrock_client, report)
+    collector = Collector(out, profile_map, bedrock_client, report)
     try:
         with Progress(plan.total, progress) as bar:
             chunk = _chunk_size(plan.total, n_workers)
