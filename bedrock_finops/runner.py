@@ -12,12 +12,10 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops import params as params_mod
+from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_NOTEBOOKS = PACKAGE_ROOT.parent / "notebooks"
@@ -141,80 +140,6 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
         **({"region": run["region"]} if run.get("region") else {}),
     )
     return report.to_dict()
-
-
-MAX_SOCKET_PATH = 103  # a Unix-domain socket path holds ~104 bytes on macOS, 108 on Linux
-
-
-def kernel_manager_class() -> type | None:
-    """The kernel manager notebooks run under: local IPC sockets where the OS has them.
-
-    Over TCP, each kernel warns that its traffic is unencrypted. The kernels here are local
-    children, so Unix-domain sockets (``transport="ipc"``) are the fitting channel and keep
-    the run log free of that warning. None (the default TCP manager) elsewhere.
-    """
-    if os.name != "posix":
-        return None
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    class IpcKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs: Any) -> None:
-            # one socket path per kernel: the default ("kernel-ipc" in the working folder)
-            # would make kernels started side by side share their sockets
-            runtime = Path(jupyter_runtime_dir())
-            ip = str(runtime / f"bedrock-finops-{uuid.uuid4().hex[:12]}")
-            if len(ip) + len("-65535") <= MAX_SOCKET_PATH:  # else stay on TCP
-                runtime.mkdir(parents=True, exist_ok=True)
-                kwargs.setdefault("transport", "ipc")
-                kwargs.setdefault("ip", ip)
-            super().__init__(**kwargs)
-
-    return IpcKernelManager
-
-
-def _kernel_kwargs() -> dict[str, Any]:
-    manager = kernel_manager_class()
-    return {"kernel_manager_class": manager} if manager is not None else {}
-
-
-def execute_notebook(
-    src: str, dest: str, parameters: dict[str, Any], cwd: str
-) -> tuple[str, float, str | None]:
-    """Run one notebook with papermill (in a worker process). Returns (status, seconds, error)."""
-    import papermill
-
-    started = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            src,
-            dest,
-            parameters=parameters,
-            cwd=cwd,
-            progress_bar=False,
-            kernel_name="python3",
-            log_output=False,
-            **_kernel_kwargs(),
-        )
-        return "ok", time.perf_counter() - started, None
-    except Exception as exc:  # papermill saves the notebook with its error cell first
-        text = str(exc).strip().splitlines()
-        summary = next((ln for ln in reversed(text) if ln.strip()), repr(exc))
-        return "failed", time.perf_counter() - started, _strip_ansi(summary)[:500]
-
-
-def export_html(notebook_path: Path) -> Path:
-    """An HTML copy without code cells, for sharing with people who do not read code."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-    )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
-    dest = notebook_path.with_suffix(".html")
-    dest.write_text(body)
-    return dest
 
 
 def scrub_secrets(folder: Path, env: dict[str, str] | None = None) -> int:
@@ -428,13 +353,6 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
 def refresh_notebooks(
     folder: Path = DEFAULT_NOTEBOOKS, only: list[str] | None = None, log=print
 ) -> int:
@@ -455,7 +373,7 @@ def refresh_notebooks(
             timeout=900,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
-            **_kernel_kwargs(),
+            **kernel_kwargs(),
         ).execute()
         for cell in nb.cells:
             cell.metadata.pop("execution", None)

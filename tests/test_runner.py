@@ -12,6 +12,7 @@ import pytest
 from notebook_builders import make_notebook
 
 from bedrock_finops import runner
+from bedrock_finops.notebook_exec import execute_notebook, kernel_manager_class
 from bedrock_finops.params import ParamsError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +182,7 @@ def test_scrub_secrets_replaces_values_in_text_files(tmp_path: Path) -> None:
     assert (tmp_path / "a.html").read_text() == "key=[redacted credential]"
 
 
-@pytest.mark.skipif(runner.kernel_manager_class() is None, reason="no Unix-domain sockets here")
+@pytest.mark.skipif(kernel_manager_class() is None, reason="no Unix-domain sockets here")
 def test_notebooks_run_on_a_local_ipc_kernel(tmp_path: Path) -> None:
     """Kernels talk over Unix-domain sockets, so none warns about unencrypted TCP."""
     nb = nbformat.v4.new_notebook()
@@ -192,7 +193,7 @@ def test_notebooks_run_on_a_local_ipc_kernel(tmp_path: Path) -> None:
     ]
     src, dest = tmp_path / "probe.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, src)
-    status, _, error = runner.execute_notebook(str(src), str(dest), {}, str(tmp_path))
+    status, _, error = execute_notebook(str(src), str(dest), {}, str(tmp_path))
     assert (status, error) == ("ok", None)
     assert nbformat.read(dest, as_version=4).cells[0].outputs[0]["text"] == "ipc\n"
 
@@ -241,17 +242,17 @@ def test_sample_cache_key_follows_python_and_c_sources(tmp_path, monkeypatch):
     assert len(set(keys[1:])) == 4  # each source or data edit gives a new cache folder
 
 
-@pytest.mark.skipif(runner.kernel_manager_class() is None, reason="no Unix-domain sockets here")
+@pytest.mark.skipif(kernel_manager_class() is None, reason="no Unix-domain sockets here")
 def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypatch, tmp_path):
     import jupyter_core.paths
 
     monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(tmp_path / "r"))
-    short = runner.kernel_manager_class()()
+    short = kernel_manager_class()()
     assert (short.transport, short.ip.startswith(str(tmp_path / "r" / "bedrock-finops-"))) == (
         "ipc",
         True,
     )
     deep = tmp_path / ("d" * 120)
     monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(deep))
-    assert runner.kernel_manager_class()().transport == "tcp"
+    assert kernel_manager_class()().transport == "tcp"
     assert not deep.exists()

@@ -1,0 +1,95 @@
+"""Running one notebook headless: a kernel on local sockets, papermill, and an HTML copy.
+
+The run (``runner``) sends each notebook here in a worker process; ``refresh_notebooks`` uses
+the same kernel manager to re-execute the committed notebooks in place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+MAX_SOCKET_PATH = 103  # a Unix-domain socket path holds ~104 bytes on macOS, 108 on Linux
+
+
+def kernel_manager_class() -> type | None:
+    """The kernel manager notebooks run under: local IPC sockets where the OS has them.
+
+    Over TCP, each kernel warns that its traffic is unencrypted. The kernels here are local
+    children, so Unix-domain sockets (``transport="ipc"``) are the fitting channel and keep
+    the run log free of that warning. None (the default TCP manager) elsewhere.
+    """
+    if os.name != "posix":
+        return None
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            # one socket path per kernel: the default ("kernel-ipc" in the working folder)
+            # would make kernels started side by side share their sockets
+            runtime = Path(jupyter_runtime_dir())
+            ip = str(runtime / f"bedrock-finops-{uuid.uuid4().hex[:12]}")
+            if len(ip) + len("-65535") <= MAX_SOCKET_PATH:  # else stay on TCP
+                runtime.mkdir(parents=True, exist_ok=True)
+                kwargs.setdefault("transport", "ipc")
+                kwargs.setdefault("ip", ip)
+            super().__init__(**kwargs)
+
+    return IpcKernelManager
+
+
+def kernel_kwargs() -> dict[str, Any]:
+    """What papermill and nbclient take to start kernels on that manager (nothing elsewhere)."""
+    manager = kernel_manager_class()
+    return {"kernel_manager_class": manager} if manager is not None else {}
+
+
+def execute_notebook(
+    src: str, dest: str, parameters: dict[str, Any], cwd: str
+) -> tuple[str, float, str | None]:
+    """Run one notebook with papermill (in a worker process). Returns (status, seconds, error)."""
+    import papermill
+
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            src,
+            dest,
+            parameters=parameters,
+            cwd=cwd,
+            progress_bar=False,
+            kernel_name="python3",
+            log_output=False,
+            **kernel_kwargs(),
+        )
+        return "ok", time.perf_counter() - started, None
+    except Exception as exc:  # papermill saves the notebook with its error cell first
+        text = str(exc).strip().splitlines()
+        summary = next((ln for ln in reversed(text) if ln.strip()), repr(exc))
+        return "failed", time.perf_counter() - started, _strip_ansi(summary)[:500]
+
+
+def export_html(notebook_path: Path) -> Path:
+    """An HTML copy without code cells, for sharing with people who do not read code."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    dest = notebook_path.with_suffix(".html")
+    dest.write_text(body)
+    return dest
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
