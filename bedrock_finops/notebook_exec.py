@@ -43,10 +43,20 @@ def kernel_manager_class() -> type | None:
     return IpcKernelManager
 
 
+# jupyter_client interrupts (SIGINT) every kernel as it shuts it down. When that lands while
+# the kernel is still in a message handler, ipykernel logs "KeyboardInterrupt caught in
+# kernel." at ERROR: alarming noise in the run log about nothing. A cell's error reaches the
+# run through the notebook (papermill), and a dead kernel as an exception, not through this log.
+QUIET_KERNEL_LOG = "--IPKernelApp.log_level=CRITICAL"
+
+
 def kernel_kwargs() -> dict[str, Any]:
-    """What papermill and nbclient take to start kernels on that manager (nothing elsewhere)."""
+    """What papermill and nbclient take to start kernels: quiet logs, the manager above."""
     manager = kernel_manager_class()
-    return {"kernel_manager_class": manager} if manager is not None else {}
+    kwargs: dict[str, Any] = {"extra_arguments": [QUIET_KERNEL_LOG]}
+    if manager is not None:
+        kwargs["kernel_manager_class"] = manager
+    return kwargs
 
 
 def execute_notebook(
