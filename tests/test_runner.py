@@ -182,36 +182,28 @@ def test_scrub_secrets_replaces_values_in_text_files(tmp_path: Path) -> None:
     assert (tmp_path / "a.html").read_text() == "key=[redacted credential]"
 
 
-def test_kernel_log_keeps_shutdown_noise_out_of_the_run_log(tmp_path: Path) -> None:
-    """The kernel's own log shows only CRITICAL: its shutdown-interrupt ERROR stays out."""
+def _kernel_prints(tmp_path: Path, expression: str) -> str:
+    """What a one-cell notebook run by ``execute_notebook`` prints for ``expression``."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "from ipykernel.kernelapp import IPKernelApp\n"
-            "print([h.level for h in IPKernelApp.instance().log.handlers])"
-        )
-    ]
+    code = f"from ipykernel.kernelapp import IPKernelApp\nprint({expression})"
+    nb.cells = [nbformat.v4.new_code_cell(code)]
     src, dest = tmp_path / "probe.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, src)
     status, _, error = execute_notebook(str(src), str(dest), {}, str(tmp_path))
     assert (status, error) == ("ok", None)
-    assert nbformat.read(dest, as_version=4).cells[0].outputs[0]["text"] == "[50]\n"
+    return nbformat.read(dest, as_version=4).cells[0].outputs[0]["text"]
+
+
+def test_kernel_log_keeps_shutdown_noise_out_of_the_run_log(tmp_path: Path) -> None:
+    """The kernel's own log shows only CRITICAL: its shutdown-interrupt ERROR stays out."""
+    levels = "[h.level for h in IPKernelApp.instance().log.handlers]"
+    assert _kernel_prints(tmp_path, levels) == "[50]\n"
 
 
 @pytest.mark.skipif(kernel_manager_class() is None, reason="no Unix-domain sockets here")
 def test_notebooks_run_on_a_local_ipc_kernel(tmp_path: Path) -> None:
     """Kernels talk over Unix-domain sockets, so none warns about unencrypted TCP."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [
-        nbformat.v4.new_code_cell(
-            "from ipykernel.kernelapp import IPKernelApp\nprint(IPKernelApp.instance().transport)"
-        )
-    ]
-    src, dest = tmp_path / "probe.ipynb", tmp_path / "out.ipynb"
-    nbformat.write(nb, src)
-    status, _, error = execute_notebook(str(src), str(dest), {}, str(tmp_path))
-    assert (status, error) == ("ok", None)
-    assert nbformat.read(dest, as_version=4).cells[0].outputs[0]["text"] == "ipc\n"
+    assert _kernel_prints(tmp_path, "IPKernelApp.instance().transport") == "ipc\n"
 
 
 def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, monkeypatch):
