@@ -74,21 +74,29 @@ def parquet_columns(schema: pa.Schema) -> list[str]:
     return [path for f in schema for path in leaves(f.name, f.type)]
 
 
+def usage_writer(path: Path | str) -> pq.ParquetWriter:
+    """The Parquet writer ``usage.parquet`` is streamed through (also timed by the benchmark).
+
+    zstd level 1: ~2.6x smaller than the default snappy on the sample's user turns (each dated
+    run folder keeps its own copy) at about the same CPU time to write; most of the write is
+    encoding, not compression (uncompressed takes as long).
+    """
+    repeated = [c for c in parquet_columns(USAGE_SCHEMA) if c not in DISTINCT_VALUE_COLUMNS]
+    return pq.ParquetWriter(
+        path,
+        USAGE_SCHEMA,
+        compression="zstd",
+        compression_level=1,
+        use_dictionary=repeated,
+        write_statistics=repeated,
+    )
+
+
 class Collector:
     """Parent-side state: dedupe, model resolution, Parquet streaming, prompt stats."""
 
     def __init__(self, out_dir: Path, profile_map, bedrock_client, report: IngestReport):
-        repeated = [c for c in parquet_columns(USAGE_SCHEMA) if c not in DISTINCT_VALUE_COLUMNS]
-        # zstd level 1: ~2.6x smaller than the default snappy on the sample's user turns (each
-        # dated run folder keeps its own copy) at about the same CPU time to write
-        self.writer = pq.ParquetWriter(
-            out_dir / "usage.parquet",
-            USAGE_SCHEMA,
-            compression="zstd",
-            compression_level=1,
-            use_dictionary=repeated,
-            write_statistics=repeated,
-        )
+        self.writer = usage_writer(out_dir / "usage.parquet")
         self.seen: set[str] = set()
         self.refs: dict[str, models.ModelRef] = {}
         self.profile_map = profile_map

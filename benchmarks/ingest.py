@@ -106,11 +106,15 @@ def _warm_page_cache(files: list[Path]) -> None:
 
 
 def run_floor(logs: Path, workers: int) -> dict:
+    import resource
+
     files = [str(p) for p in _files(logs)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
         n = sum(pool.map(_floor_one, files, chunksize=16))
-    return {"records": n, "seconds": time.perf_counter() - t0}
+    seconds = time.perf_counter() - t0
+    cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) + _cpu_seconds(resource.RUSAGE_SELF)
+    return {"records": n, "seconds": seconds, "cpu_us": cpu / n * 1e6}
 
 
 def _cpu_seconds(who: int) -> float:
@@ -120,25 +124,56 @@ def _cpu_seconds(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _ingest_out(logs: Path) -> Path:
+    """Where the ingest mode leaves its output (for the write mode), beside the data."""
+    return logs.parent / "ingest-out"
+
+
 def run_ingest(logs: Path, workers: int) -> dict:
     import resource
-    import tempfile
+    import shutil
 
     from bedrock_finops.ingest import ingest_to_folder
 
-    with tempfile.TemporaryDirectory() as tmp:
-        parent0 = _cpu_seconds(resource.RUSAGE_SELF)
-        t0 = time.perf_counter()
-        report = ingest_to_folder(logs, tmp, workers=workers, progress=False)
-        seconds = time.perf_counter() - t0
-        parent = _cpu_seconds(resource.RUSAGE_SELF) - parent0
-        workers_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)  # the pool, reaped at its end
-        return {
-            "records": report.rows,
-            "seconds": seconds,
-            "cpu_us_parent": parent / report.rows * 1e6,
-            "cpu_us_workers": workers_cpu / report.rows * 1e6,
-        }
+    out = _ingest_out(logs)
+    shutil.rmtree(out, ignore_errors=True)
+    parent0 = _cpu_seconds(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    report = ingest_to_folder(logs, out, workers=workers, progress=False)
+    seconds = time.perf_counter() - t0
+    parent = _cpu_seconds(resource.RUSAGE_SELF) - parent0
+    workers_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN)  # the pool, reaped at its end
+    return {
+        "records": report.rows,
+        "seconds": seconds,
+        "cpu_us_parent": parent / report.rows * 1e6,
+        "cpu_us_workers": workers_cpu / report.rows * 1e6,
+    }
+
+
+def run_write(logs: Path, row_groups: int) -> dict:
+    """CPU time to write the ingest's own usage rows to Parquet again, the ingest's way.
+
+    Every ingest that produces this table pays this on top of the floor, however it parses:
+    with the floor it is a lower bound on the ingest's cost. Times the first ``row_groups``
+    row groups (read beforehand, untimed), best of three.
+    """
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    from bedrock_finops.ingest_output import ROW_GROUP_ROWS, usage_writer
+
+    source = pq.ParquetFile(_ingest_out(logs) / "usage.parquet")
+    table = source.read_row_groups(range(min(row_groups, source.num_row_groups)))
+    best = float("inf")
+    with tempfile.TemporaryDirectory(dir=_ingest_out(logs)) as tmp:
+        for _ in range(3):
+            t0 = time.process_time()
+            with usage_writer(Path(tmp) / "usage.parquet") as writer:
+                writer.write_table(table, ROW_GROUP_ROWS)
+            best = min(best, time.process_time() - t0)
+    return {"records": table.num_rows, "seconds": best, "cpu_us": best / table.num_rows * 1e6}
 
 
 def run_naive(logs: Path, fraction: float) -> dict:
@@ -265,18 +300,36 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     ]
 
 
+WRITE_ROW_GROUPS = 2  # of the ingest's output the write mode times (~130K-260K rows)
+
+
+def _mode_arg(mode: str, workers: int, fraction: float) -> str:
+    return {"naive": repr(fraction), "write": str(WRITE_ROW_GROUPS)}.get(mode, str(workers))
+
+
 def _child(mode: str, logs: Path, workers: int, fraction: float) -> dict:
     """Run one mode in a fresh interpreter; return its result plus peak RSS."""
     code = (
-        "import json, resource, sys; sys.path.insert(0, {!r}); import ingest as b; "
+        f"import json, resource, sys; sys.path.insert(0, {str(HERE)!r}); import ingest as b; "
         "from pathlib import Path; "
-        "r = b.run_{}(Path({!r}), {}); "
+        f"r = b.run_{mode}(Path({str(logs)!r}), {_mode_arg(mode, workers, fraction)}); "
         "me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
         "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
         "r['peak_rss_mb'] = max(me, kids) / 1024; print(json.dumps(r))"
-    ).format(str(HERE), mode, str(logs), repr(fraction) if mode == "naive" else workers)
+    )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _print_bound(floor: dict, write: dict) -> None:
+    """The least any ingest of this table can cost: the floor plus writing the table."""
+    f, w = floor["cpu_us"], write["cpu_us"]
+    print(
+        f"bound: floor CPU {f:.1f} us per record + writing the usage table {w:.1f} us "
+        f"({write['records']:,} of the ingest's rows, best of 3) = {f + w:.1f} us, "
+        f"{(f + w) / f:.2f}x the floor; 1.5x leaves {1.5 * f - f - w:.1f} us per record "
+        "for reading the fields, hashes, features, Arrow columns and the hand-over"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         f"is {ing['rate'] / naive_rate:.1f}x faster than naive (target >= 5x), "
         f"peak RSS {ing['peak_rss_mb']:,.0f} MB (target < 4,096 MB)"
     )
+    _print_bound(rows[0][1], _child("write", logs, args.workers, args.naive_fraction))
     if args.breakdown:
         print(f"one worker, per record (first {args.breakdown} files, CPU time, best of 3):")
         for label, us in breakdown(logs, args.breakdown):
