@@ -157,21 +157,28 @@ def run_ingest(logs: Path, workers: int) -> dict:
     }
 
 
-def run_write(logs: Path, row_groups: int) -> dict:
+def run_write(logs: Path, rows: int) -> dict:
     """CPU time to write the ingest's own usage rows to Parquet again, the ingest's way.
 
     Every ingest that produces this table pays this on top of the floor, however it parses:
-    with the floor it is a lower bound on the ingest's cost. Times the first ``row_groups``
-    row groups (read beforehand, untimed), best of three.
+    with the floor it is a lower bound on the ingest's cost. Times the first ``rows`` rows
+    (read beforehand, untimed), best of three.
     """
     import tempfile
 
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from bedrock_finops.ingest_output import ROW_GROUP_ROWS, usage_writer
 
     source = pq.ParquetFile(_ingest_out(logs) / "usage.parquet")
-    table = source.read_row_groups(range(min(row_groups, source.num_row_groups)))
+    batches, have = [], 0
+    for batch in source.iter_batches(batch_size=64 * 1024):
+        batches.append(batch)
+        have += batch.num_rows
+        if have >= rows:
+            break
+    table = pa.Table.from_batches(batches).slice(0, rows)
     best = float("inf")
     with tempfile.TemporaryDirectory(dir=_ingest_out(logs)) as tmp:
         for _ in range(3):
@@ -306,11 +313,11 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     ]
 
 
-WRITE_ROW_GROUPS = 2  # of the ingest's output the write mode times (~130K-260K rows)
+WRITE_ROWS = 2 * 128 * 1024  # of the ingest's output the write mode times (~1 GB in Arrow)
 
 
 def _mode_arg(mode: str, workers: int, fraction: float) -> str:
-    return {"naive": repr(fraction), "write": str(WRITE_ROW_GROUPS)}.get(mode, str(workers))
+    return {"naive": repr(fraction), "write": str(WRITE_ROWS)}.get(mode, str(workers))
 
 
 def _child(mode: str, logs: Path, workers: int, fraction: float) -> dict:
