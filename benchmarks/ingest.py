@@ -16,19 +16,21 @@ Peak RSS is the largest single process's (parent or one worker), from ``getrusag
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
 Last run (2 cores, one run per mode; rates move by +-5% between runs, the naive way's too),
-``python benchmarks/ingest.py --records 1000000 --breakdown 1500``, with the three C
+``python benchmarks/ingest.py --records 1000000``, with the three C
 extensions built:
 
     data: 7,859 files, 1,163 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.9    145,289    1.00x    19.9x      117MB
-    ingest    1,004,377      26.0     38,670    3.76x     5.3x      934MB
-    naive        49,507     138.1      7,285   19.94x     1.0x      189MB  (every 20th file)
-    ingest CPU per record: workers 44.0 us, parent 6.6 us
-    bound: floor CPU 13.7 us per record + writing the usage table 3.6 us (135,868 of the
-      ingest's rows, best of 3) = 17.3 us, 1.26x the floor; 1.5x leaves 3.2 us per record
+    floor     1,006,364       6.7    150,154    1.00x    20.6x      117MB
+    ingest    1,004,377      24.7     40,633    3.70x     5.6x      949MB
+    naive        49,507     138.0      7,295   20.58x     1.0x      174MB  (every 20th file)
+    ingest CPU per record: workers 41.7 us, parent 6.4 us
+    bound: floor CPU 13.3 us per record + writing the usage table 3.4 us (262,144 of the
+      ingest's rows, best of 3) = 16.7 us, 1.25x the floor; 1.5x leaves 3.3 us per record
       for reading the fields, hashes, features, Arrow columns and the hand-over
+    (the breakdown below is from the run before, with --breakdown 1500: 38,670 rows/s,
+    3.76x the floor, 5.3x naive)
     one worker, per record (first 1500 files, CPU time, best of 3):
       read + gunzip + line views                   5.2 us
       orjson.loads                                 6.3 us
@@ -46,15 +48,15 @@ measured less, but only because Python caches a string's hash on the object and 
 breakdown reuses the same strings in its three passes; workers parse fresh strings for every
 record.
 
-The floor costs ~13.7 us of CPU per record. The ingest costs ~44 us in a worker plus ~6.6 us
-in the parent, so ~50 us on 2 cores. The "bound" line is the least any ingest that writes
-this table can cost: the floor plus the Parquet write of the ingest's own rows (timed with
-the writer the ingest uses). It is 1.26x the floor, so 1.5x leaves ~3 us per record for
+The floor costs ~13.3-13.7 us of CPU per record. The ingest costs ~42-44 us in a worker plus
+~6.5 us in the parent, so ~49 us on 2 cores. The "bound" line is the least any ingest that
+writes this table can cost: the floor plus the Parquet write of the ingest's own rows (timed
+with the writer the ingest uses). It is 1.25x the floor, so 1.5x leaves ~3 us per record for
 everything else, and building the Arrow columns from parsed values alone takes 2.3 us of
 that. Within 1.5x is out of reach for any ingest that parses records into Python objects;
 it would take the whole record read in compiled code (a C JSON parser walked in C, with the
 hashes, features and every body format there too).
-Met: 5x the naive way (5.3x here). Not met: 1.5x of the floor.
+Met: 5x the naive way (5.6x here, 5.3x in the run before). Not met: 1.5x of the floor.
 See benchmarks/README.md.
 """
 
