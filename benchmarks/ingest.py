@@ -8,7 +8,10 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
 
 - floor: decompress every file (isal) and JSON-parse every line (orjson) on all cores, nothing
   else: the speed the ingest can at best reach;
-- ingest: ``bedrock_finops.ingest.ingest_to_folder`` (same files, same cores);
+- ingest: ``bedrock_finops.ingest.ingest_to_folder`` (same files, same cores), its output
+  kept in ``records-N/ingest-out/`` for the next mode;
+- write: the ingest's own usage rows written to Parquet again with its writer (one core,
+  262,144 rows): with the floor, the "bound" no ingest of this table can beat;
 - naive: ``pd.read_json(lines=True)`` + ``pd.json_normalize`` per file, on a subset of files
   when the whole set would take too long (the subset is stated in the output).
 
