@@ -21,7 +21,8 @@ import orjson
 import pyarrow as pa
 
 from bedrock_finops import models
-from bedrock_finops.parse import PromptCache, fast_row, record_row, row_values
+from bedrock_finops.parse import fast_row, record_row, row_values
+from bedrock_finops.parse_body import PromptCache
 from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
 from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs

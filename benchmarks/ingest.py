@@ -236,7 +236,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     """
     import orjson
 
-    from bedrock_finops import parse, parse_request, parse_response
+    from bedrock_finops import parse, parse_body, parse_request, parse_response
     from bedrock_finops.ingest_worker import CONVERT_ROWS
     from bedrock_finops.parse_features import FeatureCache
     from bedrock_finops.row_batch import to_batch
@@ -252,7 +252,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     kw = {"app_key": "app", "identity_app_map": None, "model_key": lambda raw: raw}
 
     def whole_rows() -> list[tuple]:
-        cache = parse.PromptCache()  # one per run, like a worker's
+        cache = parse_body.PromptCache()  # one per run, like a worker's
         return [r for r in (parse.fast_row(x, "f", cache=cache, **kw) for x in recs) if r]
 
     rows = whole_rows()
@@ -268,7 +268,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
 
     def features():
         cache = FeatureCache()
-        key = parse.text_key  # memo keys as the workers make them
+        key = parse_body.text_key  # memo keys as the workers make them
         for _, system, turns in parts:
             blocks = [cache.block(system, key(system))] if system else []
             blocks += [cache.block(t, key(t)) for _, t in turns]
@@ -277,7 +277,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
     def chain_hashes():
         for _, _, turns in parts:
             for role, text in turns:
-                parse.short_hash(b"0" * 32 + b"\x00" + role.encode() + b"\x00" + text.encode())
+                parse_body.short_hash(b"0" * 32 + b"\x00" + role.encode() + b"\x00" + text.encode())
 
     def each(fn, items) -> Callable[[], None]:
         def run() -> None:
@@ -294,7 +294,7 @@ def breakdown(logs: Path, files: int) -> list[tuple[str, float]]:
         _per_record(
             "request hash (sorted JSON + XXH3)",
             n,
-            each(lambda b: parse.short_hash(b"m\x00" + parse_request.canonical(b[0])), bodies),
+            each(lambda b: parse_body.short_hash(b"m\x00" + parse_request.canonical(b[0])), bodies),
         ),
         _per_record("message chain hashes (XXH3)", n, chain_hashes),
         _per_record(

@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bedrock_finops import parse, parse_request, parse_response, parse_scalars
+from bedrock_finops import parse, parse_body, parse_request, parse_response, parse_scalars
 from bedrock_finops.parse_features import (
     FeatureCache,
     pretty_json_tokens,
@@ -193,10 +193,10 @@ def test_rows_do_not_depend_on_cache_state():
             for r in RECORDS
         ]
 
-    warm = parse.PromptCache()
+    warm = parse_body.PromptCache()
     first = rows(warm)
     assert rows(warm) == first
-    assert rows(parse.PromptCache(max_chars=1)) == first
+    assert rows(parse_body.PromptCache(max_chars=1)) == first
     assert first[0]["repeated_line_tokens"] == 11
     assert first[0]["pretty_json_tokens"] == 5
     assert first[0]["output_shape"] == "code"
@@ -228,7 +228,7 @@ def _both(rec, cache_fast, cache_ref, identity_app_map=None):
 
 
 def _check_lines(lines: list[bytes], identity_app_map=None) -> tuple[int, int]:
-    fast_cache, ref_cache = parse.PromptCache(), parse.PromptCache()
+    fast_cache, ref_cache = parse_body.PromptCache(), parse_body.PromptCache()
     n_fast = n_rows = 0
     for line in lines:
         try:
@@ -286,7 +286,7 @@ def test_odd_records_take_the_reference_path_or_agree(patch):
                     rec[key][k] = v
         else:
             rec[key] = value
-    fast, ref = _both(rec, parse.PromptCache(), parse.PromptCache())
+    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache())
     assert fast is None or fast == ref
 
 
@@ -393,13 +393,13 @@ HAND_RECORDS = [
 
 @pytest.mark.parametrize("rec", HAND_RECORDS)
 def test_fast_rows_equal_reference_rows_on_hand_records(rec):
-    fast, ref = _both(rec, parse.PromptCache(), parse.PromptCache())
+    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache())
     assert fast is not None
     assert fast == ref
 
 
 def test_fast_row_hand_checked_values():
-    fast, _ = _both(HAND_RECORDS[-1], parse.PromptCache(), parse.PromptCache())
+    fast, _ = _both(HAND_RECORDS[-1], parse_body.PromptCache(), parse_body.PromptCache())
     row = dict(zip(parse.ROW_COLUMNS, fast, strict=True))
     assert row["cache_ttl"] == "1h"
     assert row["timestamp"] == 1790812850803  # 2026-10-01T00:00:50.803Z
