@@ -12,6 +12,7 @@ import random
 import orjson
 
 from bedrock_finops import sample_corpus as corpus
+from bedrock_finops import sample_corpus_teams as teams
 from bedrock_finops.sample_records import (
     _base,
     _converse_body,
@@ -92,11 +93,11 @@ def _support_record(
 
 
 def _document(rng: random.Random, tokens: int) -> str:
-    title = f"{rng.choice(corpus.DOC_KINDS).title()} {rng.randrange(100, 999)}"
+    title = f"{rng.choice(teams.DOC_KINDS).title()} {rng.randrange(100, 999)}"
     parts = [title]
     size = len(title)
     while size < tokens * 4:
-        s = rng.choice(corpus.DOC_SENTENCES).format(
+        s = rng.choice(teams.DOC_SENTENCES).format(
             n=rng.randrange(120, 9000),
             p=rng.randrange(2, 40),
             h=rng.randrange(1, 12),
@@ -112,9 +113,9 @@ def _doc_summarizer(ctx: Ctx, app: AppSpec, ts: float, large: bool = False) -> l
     rng = ctx.rng
     doc = _document(rng, 30_000 if large else rng.randint(3_000, 8_000))
     user = f"Summarise this document.\n\n<document>\n{doc}\n</document>"
-    body = _converse_body([corpus.SUMMARIZER_SYSTEM], user, 1200, 0.2)
+    body = _converse_body([teams.SUMMARIZER_SYSTEM], user, 1200, 0.2)
     tokens_in = SUMMARIZER_SYSTEM_TOKENS + estimate_tokens(user)
-    bullets = rng.sample(corpus.SUMMARY_BULLETS, rng.randint(5, 8))
+    bullets = rng.sample(teams.SUMMARY_BULLETS, rng.randint(5, 8))
     summary = "\n".join(bullets) + "\nOpen questions: who owns the follow-up review?"
     n_out = estimate_tokens(summary)
     rec = _base(ctx, app, ts, SONNET_4, "Converse")
@@ -141,24 +142,24 @@ def _doc_summarizer(ctx: Ctx, app: AppSpec, ts: float, large: bool = False) -> l
 
 
 def _code_reply(rng: random.Random, blocks: int) -> str:
-    parts = rng.sample(corpus.CODE_EXPLANATIONS, 3)
+    parts = rng.sample(teams.CODE_EXPLANATIONS, 3)
     for _ in range(blocks):
-        name = rng.choice(corpus.CODE_NAMES)
-        parts.append(corpus.CODE_REPLY_BLOCK.replace("paid_minutes", name))
-        parts.append(rng.choice(corpus.CODE_EXPLANATIONS))
+        name = rng.choice(teams.CODE_NAMES)
+        parts.append(teams.CODE_REPLY_BLOCK.replace("paid_minutes", name))
+        parts.append(rng.choice(teams.CODE_EXPLANATIONS))
     return "\n\n".join(parts)
 
 
 def _code_assistant(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
     rng = ctx.rng
     files = [
-        corpus.CODE_SNIPPET.format(
-            name=rng.choice(corpus.CODE_NAMES), cls=rng.choice(corpus.CODE_CLASSES)
+        teams.CODE_SNIPPET.format(
+            name=rng.choice(teams.CODE_NAMES), cls=rng.choice(teams.CODE_CLASSES)
         )
         for _ in range(rng.randint(3, 12))
     ]
-    user = rng.choice(corpus.CODE_TASKS) + "\n\n```python\n" + "\n\n".join(files) + "\n```"
-    body = _converse_body([corpus.CODE_SYSTEM], user, CODE_MAX_TOKENS, 0.2, cache_point=True)
+    user = rng.choice(teams.CODE_TASKS) + "\n\n```python\n" + "\n\n".join(files) + "\n```"
+    body = _converse_body([teams.CODE_SYSTEM], user, CODE_MAX_TOKENS, 0.2, cache_point=True)
     user_tokens = estimate_tokens(user)
     if ts - ctx.code_cache_ts <= 300:  # 5-minute TTL, refreshed on every hit
         read, write = CODE_SYSTEM_TOKENS, 0
@@ -217,12 +218,12 @@ def _report_data(rng: random.Random) -> dict:
 def _report_bot(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
     rng = ctx.rng
     data = _report_data(rng)
-    pretty = corpus.pretty_json(data)
+    pretty = teams.pretty_json(data)
     compact = json.dumps(data, separators=(",", ":"))
     system = "You write weekly operations reports for Brightdesk customers.\n\n" + (
-        corpus.REPORT_INSTRUCTIONS
+        teams.REPORT_INSTRUCTIONS
     )
-    user = f"{corpus.REPORT_INSTRUCTIONS}\n\nData:\n{pretty}"
+    user = f"{teams.REPORT_INSTRUCTIONS}\n\nData:\n{pretty}"
     body = _converse_body([system], user, None, 0.7)
     tokens_in = estimate_tokens(system) + estimate_tokens(user)
     fill = {
@@ -235,7 +236,7 @@ def _report_bot(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
         "a": rng.randint(0, 9),
         "os": rng.randint(2, 20),
     }
-    sections = [s.format(**fill) for s in corpus.REPORT_SECTIONS]
+    sections = [s.format(**fill) for s in teams.REPORT_SECTIONS]
     notes = [
         f"### {d['day']}\nForecast sales were {d['sales_forecast']} dollars and labor "
         f"cost was {d['labor_cost']} dollars, with {d['open_shifts']} open shifts. The "
@@ -266,7 +267,7 @@ def _report_bot(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
 def _eval_harness(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
     rng = ctx.rng
     article = rng.choice(KB[rng.choice(INTENT_KEYS)])
-    user = rng.choice(corpus.EVAL_PROMPTS).format(a=article)
+    user = rng.choice(teams.EVAL_PROMPTS).format(a=article)
     body = _converse_body([], user, 300, 0.0)
     tokens_in = estimate_tokens(user)
     reply = rng.choice(corpus.FAQ_ANSWERS)

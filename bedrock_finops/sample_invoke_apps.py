@@ -10,6 +10,7 @@ import json
 import random
 
 from bedrock_finops import sample_corpus as corpus
+from bedrock_finops import sample_corpus_teams as teams
 from bedrock_finops.sample_records import (
     _anthropic_body,
     _base,
@@ -89,13 +90,13 @@ def _ticket_router(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
 
 def _marketing_writer(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
     rng = ctx.rng
-    brief = rng.choice(corpus.MARKETING_BRIEFS)
+    brief = rng.choice(teams.MARKETING_BRIEFS)
     user = f"{brief}\nAudience: managers of shift-based teams. Length: about 1,000 words."
-    body = _anthropic_body(corpus.MARKETING_SYSTEM, user, max_tokens=4096, temperature=0.9)
+    body = _anthropic_body(teams.MARKETING_SYSTEM, user, max_tokens=4096, temperature=0.9)
     tokens_in = MARKETING_SYSTEM_TOKENS + estimate_tokens(user)
     paragraphs = []
     for _ in range(rng.randint(8, 14)):
-        paragraphs.append(" ".join(rng.sample(corpus.MARKETING_SENTENCES, 5)))
+        paragraphs.append(" ".join(rng.sample(teams.MARKETING_SENTENCES, 5)))
     text = "\n\n".join(paragraphs)
     n_out = estimate_tokens(text)
     first_byte = rng.randint(600, 1400)
@@ -153,17 +154,17 @@ def _extraction_text(rng: random.Random) -> tuple[str, dict]:
     sentences = []
     for _ in range(rng.randint(4, 9)):
         v = {
-            "p1": rng.choice(corpus.PEOPLE),
-            "p2": rng.choice(corpus.PEOPLE),
-            "o1": rng.choice(corpus.ORGS),
-            "o2": rng.choice(corpus.ORGS),
-            "l1": rng.choice(corpus.PLACES),
-            "l2": rng.choice(corpus.PLACES),
-            "m": rng.choice(corpus.MONTHS),
+            "p1": rng.choice(teams.PEOPLE),
+            "p2": rng.choice(teams.PEOPLE),
+            "o1": rng.choice(teams.ORGS),
+            "o2": rng.choice(teams.ORGS),
+            "l1": rng.choice(teams.PLACES),
+            "l2": rng.choice(teams.PLACES),
+            "m": rng.choice(teams.MONTHS),
             "d": rng.randint(1, 28),
             "n": rng.randint(3, 90),
         }
-        tpl = rng.choice(corpus.EXTRACT_TEMPLATES)
+        tpl = rng.choice(teams.EXTRACT_TEMPLATES)
         sentences.append(tpl.format(**v))
         for key, bucket in (
             ("p1", people),
@@ -184,7 +185,7 @@ def _extraction_text(rng: random.Random) -> tuple[str, dict]:
 def _entity_extractor(ctx: Ctx, app: AppSpec, ts: float) -> list[Planned]:
     rng = ctx.rng
     text, found = _extraction_text(rng)
-    prompt = LLAMA_PROMPT.format(system=corpus.EXTRACTOR_SYSTEM, user=text)
+    prompt = LLAMA_PROMPT.format(system=teams.EXTRACTOR_SYSTEM, user=text)
     body = {"prompt": prompt, "max_gen_len": 512, "temperature": 0}
     tokens_in = estimate_tokens(prompt)
     generation = json.dumps(found)

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from bedrock_finops import sample_corpus as corpus
+from bedrock_finops import sample_corpus_teams as teams
 from bedrock_finops.tokens import estimate_tokens
 
 ACCOUNT_ID = "123456789012"
@@ -257,10 +258,10 @@ ANSWERS = {k: corpus.support_answers(k) for k in INTENT_KEYS}
 SUPPORT_SYSTEM = corpus.support_system_prompt()
 SUPPORT_SYSTEM_TOKENS = estimate_tokens(SUPPORT_SYSTEM)
 TICKET_INSTRUCTION_TOKENS = estimate_tokens(corpus.TICKET_INSTRUCTIONS)
-SUMMARIZER_SYSTEM_TOKENS = estimate_tokens(corpus.SUMMARIZER_SYSTEM)
-CODE_SYSTEM_TOKENS = estimate_tokens(corpus.CODE_SYSTEM)
-MARKETING_SYSTEM_TOKENS = estimate_tokens(corpus.MARKETING_SYSTEM)
-REPORT_INSTRUCTION_TOKENS = estimate_tokens(corpus.REPORT_INSTRUCTIONS)
+SUMMARIZER_SYSTEM_TOKENS = estimate_tokens(teams.SUMMARIZER_SYSTEM)
+CODE_SYSTEM_TOKENS = estimate_tokens(teams.CODE_SYSTEM)
+MARKETING_SYSTEM_TOKENS = estimate_tokens(teams.MARKETING_SYSTEM)
+REPORT_INSTRUCTION_TOKENS = estimate_tokens(teams.REPORT_INSTRUCTIONS)
 
 
 @dataclass(frozen=True)
