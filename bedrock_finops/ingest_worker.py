@@ -27,6 +27,7 @@ from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_tim
 from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import SourceError, Unit
+from bedrock_finops.sources.log_decoding import gunzip_lines
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
@@ -270,7 +271,7 @@ def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any | None:
             chunks: Iterable[bytes] = [local.read_bytes()]
         else:
             chunks = logs.read_s3_object(bucket, key, opts.endpoint_url, opts.region, client)
-        decoded = logs.gunzip_lines(chunks, key.endswith(".gz"))
+        decoded = gunzip_lines(chunks)
         return orjson.loads(b"\n".join(decoded.lines))
     except (OSError, SourceError, orjson.JSONDecodeError):
         return None  # row keeps body_in_s3 = true and is counted as not fetched

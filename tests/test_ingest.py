@@ -15,7 +15,7 @@ import pytest
 from bedrock_finops import cli, line_scan, parse_scalars, row_batch
 from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
 from bedrock_finops.schema import USAGE_SCHEMA
-from bedrock_finops.sources.invocation_logs import Decoded
+from bedrock_finops.sources.log_decoding import Decoded
 
 FIXTURES = Path(__file__).parent / "fixtures" / "logs"
 GOOD = FIXTURES / "good"

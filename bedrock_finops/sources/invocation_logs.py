@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from isal import isal_zlib
+from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
-LOG_SUFFIXES = (".json", ".json.gz")
+# a .gz file is read whatever its inner name (CloudWatch Logs export and Firehose objects
+# end in .gz alone); gzip is recognised by its magic bytes, not by the name
+LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
+NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
 # .../YYYY/MM/DD/HH/<file>: the delivery hour of an S3-layout log file
 _HOUR_RE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
@@ -84,8 +87,8 @@ def _classify(rel: str) -> str | None:
         return "permission-check object"
     if _BODY_RE.search(rel):
         return "large body (read only with fetch_large_bodies)"
-    if not name.endswith(LOG_SUFFIXES):
-        return "not a .json or .json.gz file"
+    if not name.endswith(LOG_SUFFIXES) or name.endswith(".tar.gz"):
+        return NOT_A_LOG
     return None
 
 
@@ -105,8 +108,7 @@ def list_local(root: Path, start: datetime | None, end: datetime | None) -> List
         rel = path.name if root.is_file() else path.relative_to(root).as_posix()
         reason = _classify(rel)
         if reason is not None:
-            if not reason.startswith("not a .json"):
-                listing.skipped.append({"file": rel, "reason": reason})
+            listing.skipped.append({"file": rel, "reason": reason})
             continue
         if key_in_window(rel, start, end):
             listing.units.append(Unit("file", rel, str(path)))
@@ -118,7 +120,8 @@ def list_local(root: Path, start: datetime | None, end: datetime | None) -> List
 def _no_logs(where: str, start: datetime | None, end: datetime | None) -> None:
     window = f" between {start} and {end}" if start or end else ""
     raise SourceError(
-        f"no invocation log files (.json or .json.gz){window} under {where}; point the "
+        f"no invocation log files (.json, .jsonl, .ndjson or .gz){window} under "
+        f"{where}; point the "
         "source at the folder or prefix that holds AWSLogs/<account>/BedrockModelInvocationLogs"
         " (check model invocation logging is enabled and delivering there)"
     )
@@ -187,8 +190,7 @@ def list_s3(
         rel = key[len(base) :] if key.startswith(base) else key
         reason = _classify(rel)
         if reason is not None:
-            if not reason.startswith("not a .json"):
-                listing.skipped.append({"file": rel, "reason": reason})
+            listing.skipped.append({"file": rel, "reason": reason})
             continue
         if key_in_window(rel, start, end):
             listing.units.append(
@@ -276,79 +278,7 @@ def iter_cloudwatch(
         yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines))
 
 
-# ---------------------------------------------------------------------------- decoding
-
-
-@dataclass
-class Decoded:
-    """One unit's NDJSON: the decompressed bytes, or for log events the messages themselves."""
-
-    data: bytes = b""
-    truncated: bool = False  # gzip stream cut short: one quarantine entry for the cut
-    error: str | None = None  # not gzip at all / corrupt: one quarantine entry
-    events: list[bytes] | None = None  # one line per CloudWatch Logs event, as delivered
-
-    @property
-    def lines(self) -> list[bytes]:
-        """The lines, as ``bytes.splitlines`` cuts them (each event is one line)."""
-        return self.events if self.events is not None else self.data.splitlines()
-
-    def views(self) -> Iterable[bytes | memoryview]:
-        """``lines`` again, as zero-copy slices of ``data`` where that gives the same lines.
-
-        ``splitlines`` copies every line into a new bytes object: ~4 us of a ~10 KB record,
-        a third of what decompressing it costs. ``orjson.loads`` reads a memoryview as well.
-        Where a ``\\r`` occurs, ``splitlines`` also cuts there, so it keeps that case.
-        """
-        if self.events is not None or b"\r" in self.data:
-            return self.lines
-        return _newline_views(self.data)
-
-
-def _newline_views(data: bytes) -> Iterator[memoryview]:
-    """The ``\\n``-separated lines of ``data`` (no ``\\r`` in it) as memoryview slices."""
-    view = memoryview(data)
-    find = data.find
-    pos = 0
-    end = find(b"\n")
-    while end >= 0:
-        yield view[pos:end]
-        pos = end + 1
-        end = find(b"\n", pos)
-    if pos < len(data):
-        yield view[pos:]
-
-
-def gunzip_lines(chunks: Iterator[bytes] | list[bytes], gz: bool) -> Decoded:
-    """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
-
-    A truncated stream keeps every complete line decoded before the cut; the partial line
-    at the cut is reported via ``truncated`` rather than parsed.
-    """
-    if not gz:
-        return Decoded(b"".join(chunks))
-    out: list[bytes] = []
-    d = isal_zlib.decompressobj(wbits=31)
-    started = False
-    error = None
-    try:
-        for chunk in chunks:
-            while chunk:
-                started = True
-                out.append(d.decompress(chunk))
-                if d.eof:
-                    chunk = d.unused_data
-                    d = isal_zlib.decompressobj(wbits=31)
-                    started = False
-                else:
-                    chunk = b""
-    except isal_zlib.error as exc:
-        error = f"corrupt gzip ({exc})"
-    data = b"".join(out)
-    truncated = error is None and started and not d.eof
-    if truncated:
-        data = data.rpartition(b"\n")[0] if b"\n" in data else b""
-    return Decoded(data, truncated, error)
+# ---------------------------------------------------------------------------- units
 
 
 def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
@@ -365,7 +295,7 @@ def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
 
 
 def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
-    """The NDJSON lines of one unit."""
+    """The records of one unit, one line each (see :func:`as_ndjson` for other shapes)."""
     if unit.kind == "events":
         return Decoded(events=[line.encode() for line in unit.lines])
-    return gunzip_lines(unit_chunks(unit, client), unit.name.endswith(".gz"))
+    return as_ndjson(gunzip_lines(unit_chunks(unit, client)))

@@ -1,0 +1,180 @@
+"""A log file's bytes -> its records, one line each.
+
+AWS writes gzipped NDJSON; :func:`gunzip_lines` decompresses (telling gzip by its magic
+bytes) and keeps what a truncated stream held, and :func:`as_ndjson` turns files in other JSON
+shapes (arrays, pretty-printed records, CloudWatch Logs envelopes) into one line per record.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from isal import isal_zlib
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class Decoded:
+    """One unit's NDJSON: the decompressed bytes, or for log events the messages themselves."""
+
+    data: bytes = b""
+    truncated: bool = False  # gzip stream cut short: one quarantine entry for the cut
+    error: str | None = None  # not gzip at all / corrupt: one quarantine entry
+    events: list[bytes] | None = None  # one line per CloudWatch Logs event, as delivered
+
+    @property
+    def lines(self) -> list[bytes]:
+        """The lines, as ``bytes.splitlines`` cuts them (each event is one line)."""
+        return self.events if self.events is not None else self.data.splitlines()
+
+    def views(self) -> Iterable[bytes | memoryview]:
+        """``lines`` again, as zero-copy slices of ``data`` where that gives the same lines.
+
+        ``splitlines`` copies every line into a new bytes object: ~4 us of a ~10 KB record,
+        a third of what decompressing it costs. ``orjson.loads`` reads a memoryview as well.
+        Where a ``\\r`` occurs, ``splitlines`` also cuts there, so it keeps that case.
+        """
+        if self.events is not None or b"\r" in self.data:
+            return self.lines
+        return _newline_views(self.data)
+
+
+def _newline_views(data: bytes) -> Iterator[memoryview]:
+    """The ``\\n``-separated lines of ``data`` (no ``\\r`` in it) as memoryview slices."""
+    view = memoryview(data)
+    find = data.find
+    pos = 0
+    end = find(b"\n")
+    while end >= 0:
+        yield view[pos:end]
+        pos = end + 1
+        end = find(b"\n", pos)
+    if pos < len(data):
+        yield view[pos:]
+
+
+def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
+    """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
+
+    ``gz=None`` tells gzip by its magic bytes, so a gzipped file without the suffix and a
+    ``.gz`` name holding plain text (a download tool already decompressed it) both read
+    right. A truncated stream keeps every complete line decoded before the cut; the partial
+    line at the cut is reported via ``truncated`` rather than parsed.
+    """
+    chunks = iter(chunks)
+    head = b""
+    if gz is None:
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= len(GZIP_MAGIC):
+                break
+        gz = head.startswith(GZIP_MAGIC)
+        chunks = itertools.chain([head], chunks)
+    if not gz:
+        return Decoded(b"".join(chunks))
+    out: list[bytes] = []
+    d = isal_zlib.decompressobj(wbits=31)
+    started = False
+    error = None
+    try:
+        for chunk in chunks:
+            while chunk:
+                started = True
+                out.append(d.decompress(chunk))
+                if d.eof:
+                    chunk = d.unused_data
+                    d = isal_zlib.decompressobj(wbits=31)
+                    started = False
+                else:
+                    chunk = b""
+    except isal_zlib.error as exc:
+        error = f"corrupt gzip ({exc})"
+    data = b"".join(out)
+    truncated = error is None and started and not d.eof
+    if truncated:
+        data = data.rpartition(b"\n")[0] if b"\n" in data else b""
+    return Decoded(data, truncated, error)
+
+
+# ---------------------------------------------------------------------------- other file shapes
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# how a file that is JSON documents rather than NDJSON starts: an array, a pretty-printed
+# object, or a CloudWatch Logs envelope (``aws logs filter-log-events`` output; subscription
+# payloads as Firehose delivers them)
+_DOCUMENT_STARTS = (b"[", b"{\n", b"{\r\n", b'{"messageType"', b'{"events"', b'{"logEvents"')
+_EVENT_LISTS = ("logEvents", "events")
+
+
+def as_ndjson(decoded: Decoded) -> Decoded:
+    """Bedrock's NDJSON as it is; a file of other JSON shapes as one line per record.
+
+    AWS writes one record per line. Files people make by hand or with other tools may
+    instead start with a UTF-8 byte-order mark, hold a JSON array of records or a
+    pretty-printed record, or hold CloudWatch Logs envelopes (``{"events": [...]}`` from
+    ``aws logs filter-log-events``; ``{"messageType": ..., "logEvents": [...]}`` back to back,
+    as a subscription delivers them through Firehose), whose ``message`` is the record. Such a
+    file becomes one line per record, so quarantine ``line`` numbers count records in it;
+    envelopes of ``CONTROL_MESSAGE`` type are health checks, not records, and are left out.
+    A file that does not parse as JSON documents stays as it is: its lines are quarantined.
+    """
+    data = decoded.data
+    if data.startswith(UTF8_BOM):
+        data = decoded.data = data[len(UTF8_BOM) :]
+    if decoded.error or decoded.truncated or not data[:4096].lstrip().startswith(_DOCUMENT_STARTS):
+        return decoded
+    documents = json_documents(data)
+    if documents is None:
+        return decoded
+    lines: list[bytes] = []
+    for doc in documents:
+        events = _envelope_events(doc)
+        if events is not None:
+            lines.extend(events)
+        elif isinstance(doc, list):
+            lines.extend(orjson.dumps(item) for item in doc)
+        else:
+            lines.append(orjson.dumps(doc))
+    return Decoded(events=lines)
+
+
+def json_documents(data: bytes) -> list[Any] | None:
+    """The JSON documents ``data`` holds back to back (whitespace between); None if it does not."""
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return None
+    decoder = json.JSONDecoder()
+    documents = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos == len(text):
+            return documents
+        try:
+            doc, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            return None
+        documents.append(doc)
+
+
+def _envelope_events(doc: Any) -> list[bytes] | None:
+    """The messages of a CloudWatch Logs envelope, as lines; None if ``doc`` is not one."""
+    if not isinstance(doc, dict) or "requestId" in doc:
+        return None
+    for key in _EVENT_LISTS:
+        events = doc.get(key)
+        if isinstance(events, list) and all(
+            isinstance(e, dict) and isinstance(e.get("message"), str) for e in events
+        ):
+            if doc.get("messageType") == "CONTROL_MESSAGE":
+                return []
+            return [e["message"].encode() for e in events]
+    return None

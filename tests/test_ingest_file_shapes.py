@@ -1,0 +1,144 @@
+"""Log files in other shapes than AWS's NDJSON: a byte-order mark, other names (.jsonl,
+.ndjson, .gz alone, gzip told by content), a JSON array or pretty-printed records, and
+CloudWatch Logs envelopes (CLI output, subscription payloads through Firehose). Each gives the
+rows the same records give as NDJSON."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
+from bedrock_finops.sources.invocation_logs import NOT_A_LOG
+from bedrock_finops.sources.log_decoding import Decoded, as_ndjson
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
+
+
+def _record(request_id: str, **top) -> dict:
+    rec = json.loads(json.dumps(BASE))
+    rec["requestId"] = request_id
+    rec.update(top)
+    return rec
+
+
+RECORDS = [_record("r1"), _record("r2"), _record("r3")]
+NDJSON = "".join(json.dumps(r) + "\n" for r in RECORDS)
+
+
+def _events(records: list[dict]) -> list[dict]:
+    return [
+        {"timestamp": 1748862060000 + i, "message": json.dumps(r)} for i, r in enumerate(records)
+    ]
+
+
+def _ingest(folder: Path, tmp_path: Path):
+    return ingest_to_folder(folder, tmp_path / "out", workers=1, progress=False)
+
+
+def _rows(folder: Path) -> pd.DataFrame:
+    df = read_invocation_logs(folder, workers=1, progress=False)
+    return df.drop(columns="source_file").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> pd.DataFrame:
+    folder = tmp_path_factory.mktemp("ndjson")
+    (folder / "plain.json").write_text(NDJSON)
+    return _rows(folder)
+
+
+SHAPES = {
+    "byte-order mark": ("a.json", b"\xef\xbb\xbf" + NDJSON.encode()),
+    "jsonl name": ("a.jsonl", NDJSON.encode()),
+    "ndjson.gz name": ("a.ndjson.gz", gzip.compress(NDJSON.encode(), mtime=0)),
+    "gzip under a .json name": ("a.json", gzip.compress(NDJSON.encode(), mtime=0)),
+    "plain text under a .gz name": ("a.json.gz", NDJSON.encode()),
+    "a .gz name alone": ("000000.gz", gzip.compress(NDJSON.encode(), mtime=0)),
+    "array, pretty-printed": ("a.json", json.dumps(RECORDS, indent=2).encode()),
+    "array on one line, gzipped": ("a.json.gz", gzip.compress(json.dumps(RECORDS).encode())),
+    "pretty-printed records back to back": (
+        "a.json",
+        "\n".join(json.dumps(r, indent=4) for r in RECORDS).encode(),
+    ),
+    "aws logs filter-log-events output": (
+        "events.json",
+        json.dumps({"events": _events(RECORDS), "searchedLogStreams": []}, indent=4).encode(),
+    ),
+    "subscription payloads through Firehose": (
+        "firehose.json.gz",
+        gzip.compress(
+            (
+                json.dumps({"messageType": "CONTROL_MESSAGE", "logEvents": _events([{"x": 1}])})
+                + json.dumps({"messageType": "DATA_MESSAGE", "logEvents": _events(RECORDS[:2])})
+                + json.dumps({"messageType": "DATA_MESSAGE", "logEvents": _events(RECORDS[2:])})
+            ).encode()
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_other_shapes_give_the_ndjson_rows(shape, tmp_path, reference):
+    name, data = SHAPES[shape]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / name).write_bytes(data)
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 3, 0)
+    pd.testing.assert_frame_equal(_rows(tmp_path / "logs"), reference)
+
+
+def test_a_bad_record_in_an_array_is_quarantined_at_its_position(tmp_path):
+    records = [RECORDS[0], {k: v for k, v in RECORDS[1].items() if k != "requestId"}, RECORDS[2]]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(json.dumps(records, indent=2))
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 2, 1)
+    q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
+    assert [(r["source"], r["line"], r["reason"]) for r in q] == [
+        ("a.json", 2, "missing requestId")
+    ]
+
+
+def test_an_event_message_that_is_not_json_is_quarantined(tmp_path):
+    events = _events(RECORDS[:1]) + [{"timestamp": 1, "message": "START RequestId: abc"}]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "events.json").write_text(json.dumps({"events": events}, indent=2))
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.quarantine_by_reason) == (
+        2,
+        1,
+        {"invalid JSON": 1},
+    )
+
+
+def test_a_file_that_is_not_json_documents_keeps_its_lines():
+    """A broken array is not guessed at: its lines are quarantined one by one, as NDJSON."""
+    data = b'[\n  {"requestId": "a"},\n  {"requestId": '
+    decoded = as_ndjson(Decoded(data))
+    assert decoded.events is None and decoded.lines == data.splitlines()
+
+
+def test_ndjson_is_left_as_it_is():
+    data = NDJSON.encode()
+    decoded = as_ndjson(Decoded(data))
+    assert decoded.events is None and decoded.data is data
+
+
+def test_files_that_are_not_logs_are_listed_as_skipped(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(NDJSON)
+    (tmp_path / "logs" / "README.txt").write_text("notes")
+    (tmp_path / "logs" / "old.tar.gz").write_bytes(gzip.compress(b"an archive"))
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert report.rows == 3
+    assert report.files_skipped == [
+        {"file": "README.txt", "reason": NOT_A_LOG},
+        {"file": "old.tar.gz", "reason": NOT_A_LOG},
+    ]
