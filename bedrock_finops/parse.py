@@ -26,7 +26,7 @@ from bedrock_finops.parse_body import (
     body_values,
 )
 from bedrock_finops.parse_request import canonical
-from bedrock_finops.parse_response import output_shape, output_text_and_stop
+from bedrock_finops.parse_response import is_embedding_call, output_shape, output_text_and_stop
 from bedrock_finops.parse_scalars import (
     BadRecord,
     app_from_identity,
@@ -76,7 +76,12 @@ def record_row(
     if not isinstance(out, dict):
         raise BadRecord("missing output")
     input_tokens = token_count(inp, "inputTokenCount", True)
-    output_tokens = token_count(out, "outputTokenCount", True)
+    if out.get("outputTokenCount") is None and is_embedding_call(
+        model_raw, out.get("outputBodyJson")
+    ):
+        output_tokens = 0  # AWS logs no output count for embeddings: they have no output tokens
+    else:
+        output_tokens = token_count(out, "outputTokenCount", True)
     cache_read = token_count(inp, "cacheReadInputTokenCount", False)
     cache_write = token_count(inp, "cacheWriteInputTokenCount", False)
 

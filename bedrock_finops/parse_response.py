@@ -90,6 +90,21 @@ def _code_like(line: str) -> bool:
     return line.rstrip().endswith(_CODE_ENDINGS) or _CODE_START_RE.match(line) is not None
 
 
+# what an embedding model's response body holds (Titan, Cohere, Nova multimodal embeddings)
+EMBEDDING_OUTPUT_KEYS = ("embedding", "embeddings", "embeddingsByType")
+
+
+def is_embedding_call(model_raw: str, out_body: Any) -> bool:
+    """Whether a record is an embedding model's invocation, by its model ID or response body.
+
+    AWS leaves ``outputTokenCount`` out of these records (embeddings are billed on input
+    tokens only); application inference profile ARNs hide the model, so the body decides.
+    """
+    if "embed" in model_raw.lower():
+        return True
+    return isinstance(out_body, dict) and any(k in out_body for k in EMBEDDING_OUTPUT_KEYS)
+
+
 # keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy)
 _OTHER_CHUNK_KEYS = frozenset(
     ("type", "generation", "outputText", "completion", "stop_reason", "completionReason")
