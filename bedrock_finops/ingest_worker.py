@@ -27,7 +27,7 @@ from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_tim
 from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import SourceError, Unit
-from bedrock_finops.sources.log_decoding import gunzip_lines
+from bedrock_finops.sources.log_decoding import gunzip_lines, record_after_timestamp
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
@@ -207,9 +207,11 @@ def _unit_rows(
         except orjson.JSONDecodeError:
             if not bytes(line).strip():
                 continue  # blank lines are not records
-            lines_read += 1
-            quarantine.append((name, i, "invalid JSON", _excerpt(line)))
-            continue
+            rec = record_after_timestamp(line)
+            if rec is None:
+                lines_read += 1
+                quarantine.append((name, i, "invalid JSON", _excerpt(line)))
+                continue
         lines_read += 1
         if window and isinstance(rec, dict):
             value = rec.get("timestamp")

@@ -1,6 +1,7 @@
 """Log files in other shapes than AWS's NDJSON: a byte-order mark, other names (.jsonl,
-.ndjson, .gz alone, gzip told by content), a JSON array or pretty-printed records, and
-CloudWatch Logs envelopes (CLI output, subscription payloads through Firehose). Each gives the
+.ndjson, .gz alone, gzip told by content), a JSON array or pretty-printed records,
+CloudWatch Logs export task lines and envelopes (CLI output, subscription payloads through
+Firehose). Each gives the
 rows the same records give as NDJSON."""
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ SHAPES = {
     "pretty-printed records back to back": (
         "a.json",
         "\n".join(json.dumps(r, indent=4) for r in RECORDS).encode(),
+    ),
+    "CloudWatch Logs export task lines": (
+        "000000.gz",
+        gzip.compress(
+            "".join(
+                f"2025-06-02T11:01:0{i}.000Z {json.dumps(r)}\n" for i, r in enumerate(RECORDS)
+            ).encode()
+        ),
     ),
     "aws logs filter-log-events output": (
         "events.json",
@@ -142,3 +151,14 @@ def test_files_that_are_not_logs_are_listed_as_skipped(tmp_path):
         {"file": "README.txt", "reason": NOT_A_LOG},
         {"file": "old.tar.gz", "reason": NOT_A_LOG},
     ]
+
+
+def test_a_timestamp_before_a_broken_record_is_still_invalid_json(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text('2025-06-02T11:01:00.000Z {"requestId": \n')
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.quarantine_by_reason) == (
+        1,
+        0,
+        {"invalid JSON": 1},
+    )

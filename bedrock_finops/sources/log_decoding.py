@@ -3,12 +3,15 @@
 AWS writes gzipped NDJSON; :func:`gunzip_lines` decompresses (telling gzip by its magic
 bytes) and keeps what a truncated stream held, and :func:`as_ndjson` turns files in other JSON
 shapes (arrays, pretty-printed records, CloudWatch Logs envelopes) into one line per record.
+:func:`record_after_timestamp` reads a line that a CloudWatch Logs export task prefixed with
+the event's timestamp.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +20,11 @@ import orjson
 from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
+# an ISO-8601 timestamp and white space before a record: how a CloudWatch Logs export task
+# writes each event to S3
+_TIMESTAMP_PREFIX = re.compile(
+    rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?[ \t]+(?=\{)"
+)
 
 
 @dataclass
@@ -178,3 +186,17 @@ def _envelope_events(doc: Any) -> list[bytes] | None:
                 return []
             return [e["message"].encode() for e in events]
     return None
+
+
+def record_after_timestamp(line: bytes | memoryview) -> Any | None:
+    """The JSON object after a leading timestamp (``2025-06-02T11:01:00.123Z {...}``), as
+    CloudWatch Logs export tasks write events; None when the line is not of that form."""
+    data = bytes(line)
+    prefix = _TIMESTAMP_PREFIX.match(data)
+    if prefix is None:
+        return None
+    try:
+        rec = orjson.loads(data[prefix.end() :])
+    except orjson.JSONDecodeError:
+        return None
+    return rec if isinstance(rec, dict) else None
