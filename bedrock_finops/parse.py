@@ -28,6 +28,7 @@ from bedrock_finops.parse_body import (
 from bedrock_finops.parse_request import canonical
 from bedrock_finops.parse_response import is_embedding_call, output_shape, output_text_and_stop
 from bedrock_finops.parse_scalars import (
+    INT64_MAX,
     BadRecord,
     app_from_identity,
     fast_timestamp_ms,
@@ -171,7 +172,7 @@ def row_values(row: dict[str, Any]) -> tuple:
 def _fast_count(section: dict, name: str) -> int | None | bool:
     """An optional token count: the int, None when absent, False when odd (fall back)."""
     value = section.get(name)
-    if value is None or (type(value) is int and value >= 0):
+    if value is None or (type(value) is int and 0 <= value <= INT64_MAX):
         return value
     return False
 
@@ -228,9 +229,9 @@ def fast_row(
         return None
     input_tokens = inp.get("inputTokenCount")
     output_tokens = out.get("outputTokenCount")
-    if type(input_tokens) is not int or input_tokens < 0:
+    if type(input_tokens) is not int or not 0 <= input_tokens <= INT64_MAX:
         return None
-    if type(output_tokens) is not int or output_tokens < 0:
+    if type(output_tokens) is not int or not 0 <= output_tokens <= INT64_MAX:
         return None
     cache_read = _fast_count(inp, "cacheReadInputTokenCount")
     cache_write = _fast_count(inp, "cacheWriteInputTokenCount")

@@ -13,6 +13,7 @@ from typing import Any
 # ISO-8601 as AWS writes it: date 'T' time, optional fraction, then Z or a +HH:MM offset.
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$")
 HOUR_MEMO_ENTRIES = 1 << 16  # distinct hours fast_timestamp_ms remembers before it starts over
+INT64_MAX = (1 << 63) - 1  # the table's integer columns are int64; JSON numbers may be wider
 
 
 class BadRecord(ValueError):
@@ -48,6 +49,8 @@ def token_count(section: dict, name: str, required: bool) -> int | None:
             raise BadRecord(f"non-integer {name}")
     if value < 0:
         raise BadRecord(f"negative {name}")
+    if value > INT64_MAX:
+        raise BadRecord(f"{name} too large")
     return value
 
 
@@ -59,8 +62,11 @@ def as_float(value: Any) -> float | None:
 
 
 def as_int(value: Any) -> int | None:
-    """A JSON number as int (truncated); None for anything else (booleans included)."""
+    """A JSON number as int (truncated); None for anything else (booleans included) and for
+    numbers outside int64, which no request parameter can meaningfully be."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not -INT64_MAX <= value <= INT64_MAX:
         return None
     return int(value)
 

@@ -324,17 +324,25 @@ BAD_LINES = [
     (_variant("b10", modelId=None), "missing modelId"),
     (_variant("b11", input="oops"), "missing input"),
     (_variant("b12", input__inputBodyJson="text"), "inputBodyJson is not a JSON object"),
+    (_variant("b13", input__inputTokenCount=2**63), "inputTokenCount too large"),  # > int64
+    (_variant("b14", output__outputTokenCount=1e20), "outputTokenCount too large"),
 ]
 
 
 def test_bad_lines_quarantined_with_reasons(tmp_path):
-    good_lines = [_variant("ok1"), _variant("ok2", timestamp="2025-06-02T11:01:00.5+00:00")]
-    text = "\n".join([good_lines[0], *(line for line, _ in BAD_LINES), "", good_lines[1]])
+    good_lines = [
+        _variant("ok1"),
+        _variant("ok2", timestamp="2025-06-02T11:01:00.5+00:00"),
+        _variant("ok3", input__inputBodyJson__max_tokens=2**64 - 1),  # no usable limit: null
+    ]
+    text = "\n".join([good_lines[0], *(line for line, _ in BAD_LINES), "", *good_lines[1:]])
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "mixed.json").write_text(text + "\n")
     report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
-    assert (report.rows, report.quarantined, report.duplicates) == (2, len(BAD_LINES), 0)
-    assert report.lines_read == 2 + len(BAD_LINES)  # the blank line is not a record
+    assert (report.rows, report.quarantined, report.duplicates) == (3, len(BAD_LINES), 0)
+    assert report.lines_read == 3 + len(BAD_LINES)  # the blank line is not a record
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet").set_index("request_id")
+    assert usage.loc["ok1", "max_tokens"] == 50 and pd.isna(usage.loc["ok3", "max_tokens"])
     q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pandas()
     assert list(q.reason) == [reason for _, reason in BAD_LINES]
     assert list(q.line) == list(range(2, 2 + len(BAD_LINES)))

@@ -162,3 +162,11 @@ def test_a_timestamp_before_a_broken_record_is_still_invalid_json(tmp_path):
         0,
         {"invalid JSON": 1},
     )
+
+
+def test_a_record_orjson_cannot_write_back_is_quarantined_alone(tmp_path):
+    wide = dict(RECORDS[1], input=dict(RECORDS[1]["input"], inputTokenCount=2**70))
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(json.dumps([RECORDS[0], wide], indent=2))
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.quarantined) == (2, 1, 1)

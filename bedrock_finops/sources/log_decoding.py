@@ -146,10 +146,17 @@ def as_ndjson(decoded: Decoded) -> Decoded:
         if events is not None:
             lines.extend(events)
         elif isinstance(doc, list):
-            lines.extend(orjson.dumps(item) for item in doc)
+            lines.extend(_line(item) for item in doc)
         else:
-            lines.append(orjson.dumps(doc))
+            lines.append(_line(doc))
     return Decoded(events=lines)
+
+
+def _line(record: Any) -> bytes:
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError:  # e.g. an integer wider than 64 bits: the record decides
+        return json.dumps(record).encode()
 
 
 def json_documents(data: bytes) -> list[Any] | None:
