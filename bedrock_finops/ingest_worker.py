@@ -30,6 +30,9 @@ from bedrock_finops.sources.invocation_logs import SourceError, Unit
 from bedrock_finops.sources.log_decoding import gunzip_lines, record_after_timestamp
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
+# what the parsers raise on a record of an unexpected shape (a number where AWS writes an
+# object, a string where it writes a list, ...): the record is quarantined, the run goes on
+MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError)
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
 # whole chunk's rows at once (measured), as the text is still in the CPU's cache
 CONVERT_ROWS = 1024
@@ -72,6 +75,11 @@ def _worker_state(opts: Options) -> tuple[PromptCache, dict[str, str]]:
     if _STATE.get("token") != opts.token:
         _STATE.update(token=opts.token, cache=PromptCache(), keys={})
     return _STATE["cache"], _STATE["keys"]
+
+
+def malformed_reason(exc: Exception) -> str:
+    """The quarantine reason for a record the parsers could not read (see ``MALFORMED``)."""
+    return f"malformed record ({type(exc).__name__})"
 
 
 def _excerpt(line: bytes | memoryview) -> str:
@@ -227,12 +235,18 @@ def _unit_rows(
                 continue
         if fetch:
             _fetch_bodies(rec, opts, client)
-        row = fast_row(rec, name, **kw)
+        try:
+            row = fast_row(rec, name, **kw)
+        except MALFORMED:
+            row = None  # record_row decides, with its own checks
         if row is None:
             try:
                 full = record_row(rec, **kw)
             except BadRecord as exc:
                 quarantine.append((name, i, str(exc), _excerpt(line)))
+                continue
+            except MALFORMED as exc:
+                quarantine.append((name, i, malformed_reason(exc), _excerpt(line)))
                 continue
             full["source_file"] = name
             row = row_values(full)

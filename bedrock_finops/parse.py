@@ -96,6 +96,7 @@ def record_row(
         fields["service_tier"] = "default"
         if out_body is not None:
             text, stop, latency, usage = output_text_and_stop(out_body)
+            stop = stop if isinstance(stop, str) else None
             fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
             fields["_usage"] = usage
     else:
