@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,8 @@ _BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
 # a record may be delivered in a later hour's file than its timestamp
 DELIVERY_SLACK = timedelta(hours=1)
 CW_PAGE_EVENTS = 2000
+S3_READ_ATTEMPTS = 3  # reads of an object whose stream is cut before it is quarantined
+S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
 
 
 class SourceError(RuntimeError):
@@ -223,6 +226,39 @@ def read_s3_object(
     yield from body.iter_chunks(1 << 20)
 
 
+class UnreadableObject(RuntimeError):
+    """An object whose body could not be read in full, however often it was asked for."""
+
+
+def read_s3_bytes(
+    bucket: str,
+    key: str,
+    endpoint_url: str | None,
+    region: str | None,
+    client: Any | None = None,
+    attempts: int = S3_READ_ATTEMPTS,
+) -> bytes:
+    """An object's bytes, read again from the start when the connection drops part-way.
+
+    boto3 retries a failed request, but not a body stream cut during the read (a reset
+    connection, a read timeout); one such cut must not end an ingest of thousands of objects.
+    Access errors raise :class:`SourceError` at once; :class:`UnreadableObject` after
+    ``attempts`` cut reads.
+    """
+    from botocore.exceptions import BotoCoreError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return b"".join(read_s3_object(bucket, key, endpoint_url, region, client))
+        except BotoCoreError as exc:
+            if attempt == attempts:
+                raise UnreadableObject(
+                    f"unreadable S3 object ({type(exc).__name__} on {attempts} tries)"
+                ) from exc
+            time.sleep(S3_RETRY_PAUSE_S * attempt)
+    raise AssertionError("unreachable")
+
+
 # ---------------------------------------------------------------------------- CloudWatch Logs
 
 
@@ -295,7 +331,16 @@ def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
 
 
 def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
-    """The records of one unit, one line each (see :func:`as_ndjson` for other shapes)."""
+    """The records of one unit, one line each (see :func:`as_ndjson` for other shapes).
+
+    An S3 object that cannot be read in full is one quarantine entry (``Decoded.error``).
+    """
     if unit.kind == "events":
         return Decoded(events=[line.encode() for line in unit.lines])
+    if unit.kind == "s3":
+        try:
+            data = read_s3_bytes(unit.bucket, unit.location, unit.endpoint_url, unit.region, client)
+        except UnreadableObject as exc:
+            return Decoded(error=str(exc))
+        return as_ndjson(gunzip_lines([data]))
     return as_ndjson(gunzip_lines(unit_chunks(unit, client)))

@@ -1,0 +1,90 @@
+"""An S3 object whose body stream breaks off part-way is read again; one that keeps breaking
+is one quarantine entry, and the ingest goes on (against the local moto server)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ResponseStreamingError
+from urllib3.exceptions import ProtocolError
+
+from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.sources import invocation_logs as logs
+
+pytestmark = pytest.mark.aws
+BUCKET = "bedrock-logs-cuts"
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+LINES = (GOOD / "part-2.json").read_text().splitlines()
+KEYS = [
+    f"AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/{h}/a.json.gz" for h in (10, 11)
+]
+
+
+class _CutBody:
+    """A streaming body that yields its first bytes and then loses the connection."""
+
+    def __init__(self, body: Any) -> None:
+        self.body = body
+
+    def iter_chunks(self, size: int):
+        yield self.body.read(10)
+        raise ResponseStreamingError(error=ProtocolError("Connection broken"))
+
+
+class _CuttingClient:
+    """A boto3 S3 client whose next ``cuts`` object bodies break off part-way."""
+
+    def __init__(self, client: Any, cuts: int) -> None:
+        self.client = client
+        self.cuts = cuts
+        self.gets = 0
+
+    def get_object(self, **kwargs: Any) -> dict:
+        self.gets += 1
+        response = self.client.get_object(**kwargs)
+        if self.cuts > 0:
+            self.cuts -= 1
+            response["Body"] = _CutBody(response["Body"])
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+@pytest.fixture
+def s3(aws_client, monkeypatch):
+    monkeypatch.setattr(logs, "S3_RETRY_PAUSE_S", 0.0)
+    client = aws_client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    for key in KEYS:
+        client.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress("\n".join(LINES).encode()))
+    return client
+
+
+def _unit(key: str) -> logs.Unit:
+    return logs.Unit("s3", key, key, bucket=BUCKET)
+
+
+def test_a_cut_stream_is_read_again(s3):
+    client = _CuttingClient(s3, cuts=logs.S3_READ_ATTEMPTS - 1)
+    decoded = logs.unit_lines(_unit(KEYS[0]), client)
+    assert decoded.error is None
+    assert [json.loads(line)["requestId"] for line in decoded.lines] == [
+        json.loads(line)["requestId"] for line in LINES
+    ]
+    assert client.gets == logs.S3_READ_ATTEMPTS
+
+
+def test_an_object_that_keeps_breaking_is_one_quarantine_entry(s3, tmp_path):
+    client = _CuttingClient(s3, cuts=logs.S3_READ_ATTEMPTS)  # the first object, every time
+    report = ingest_to_folder(
+        f"s3://{BUCKET}", tmp_path, s3_client=client, workers=1, progress=False
+    )
+    reason = f"unreadable S3 object (ResponseStreamingError on {logs.S3_READ_ATTEMPTS} tries)"
+    assert report.quarantine_by_reason == {reason: 1}
+    assert report.rows == len(LINES)  # the second object
+    assert report.lines_read == len(LINES) + 1
