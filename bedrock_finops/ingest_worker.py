@@ -12,7 +12,7 @@ import contextlib
 import gc
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -284,10 +284,10 @@ def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any | None:
         if opts.local_root is not None:
             idx = key.find("AWSLogs/")
             local = Path(opts.local_root) / key[max(idx, 0) :]
-            chunks: Iterable[bytes] = [local.read_bytes()]
+            data = local.read_bytes()
         else:
-            chunks = logs.read_s3_object(bucket, key, opts.endpoint_url, opts.region, client)
-        decoded = gunzip_lines(chunks)
+            data = logs.read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
+        decoded = gunzip_lines([data])
         return orjson.loads(b"\n".join(decoded.lines))
-    except (OSError, SourceError, orjson.JSONDecodeError):
+    except (OSError, SourceError, logs.UnreadableObject, orjson.JSONDecodeError):
         return None  # row keeps body_in_s3 = true and is counted as not fetched

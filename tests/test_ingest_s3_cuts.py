@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from botocore.exceptions import ResponseStreamingError
 from urllib3.exceptions import ProtocolError
 
-from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
 from bedrock_finops.sources import invocation_logs as logs
 
 pytestmark = pytest.mark.aws
@@ -38,15 +39,16 @@ class _CutBody:
 class _CuttingClient:
     """A boto3 S3 client whose next ``cuts`` object bodies break off part-way."""
 
-    def __init__(self, client: Any, cuts: int) -> None:
+    def __init__(self, client: Any, cuts: int, keys_with: str = "") -> None:
         self.client = client
         self.cuts = cuts
+        self.keys_with = keys_with  # cut only the objects whose key holds this
         self.gets = 0
 
     def get_object(self, **kwargs: Any) -> dict:
         self.gets += 1
         response = self.client.get_object(**kwargs)
-        if self.cuts > 0:
+        if self.cuts > 0 and self.keys_with in kwargs["Key"]:
             self.cuts -= 1
             response["Body"] = _CutBody(response["Body"])
         return response
@@ -88,3 +90,21 @@ def test_an_object_that_keeps_breaking_is_one_quarantine_entry(s3, tmp_path):
     assert report.quarantine_by_reason == {reason: 1}
     assert report.rows == len(LINES)  # the second object
     assert report.lines_read == len(LINES) + 1
+
+
+@pytest.mark.parametrize("cuts, fetched", [(logs.S3_READ_ATTEMPTS - 1, True), (99, False)])
+def test_a_large_body_that_keeps_breaking_is_left_unfetched(s3, cuts, fetched):
+    body_key = (
+        "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
+        "req-large-1_input.json.gz"
+    )  # where the fixture's record points (bucket logs-bucket)
+    s3.create_bucket(Bucket="logs-bucket")
+    body = {"messages": [{"role": "user", "content": "Summarise"}], "max_tokens": 64}
+    s3.put_object(Bucket="logs-bucket", Key=body_key, Body=gzip.compress(json.dumps(body).encode()))
+    client = _CuttingClient(s3, cuts=cuts, keys_with="/data/")
+    df = read_invocation_logs(
+        f"s3://{BUCKET}", s3_client=client, workers=1, progress=False, fetch_large_bodies=True
+    )
+    row = df.set_index("request_id").loc["req-large-1"]
+    max_tokens = None if pd.isna(row["max_tokens"]) else row["max_tokens"]
+    assert (row["body_in_s3"], max_tokens) == (not fetched, 64 if fetched else None)
