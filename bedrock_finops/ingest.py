@@ -260,9 +260,11 @@ def ingest_to_folder(
             for res in _results(plan.units, opts, n_workers, plan.client, chunk):
                 collector.add(res)
                 bar.update(res.files, res.lines_read)
-    except SourceError as exc:
-        collector.writer.close()
-        raise IngestError(str(exc)) from None
+    except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
+        collector.abort()
+        if isinstance(exc, SourceError):
+            raise IngestError(str(exc)) from None
+        raise
     collector.close(out)
     report.elapsed_s = round(time.perf_counter() - t0, 3)
     report.rows_per_s = round(report.rows / report.elapsed_s, 1) if report.elapsed_s else 0.0

@@ -10,6 +10,8 @@ the end it writes ``quarantine.parquet`` (source, line, reason, excerpt) and
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,7 +98,9 @@ class Collector:
     """Parent-side state: dedupe, model resolution, Parquet streaming, prompt stats."""
 
     def __init__(self, out_dir: Path, profile_map, bedrock_client, report: IngestReport):
-        self.writer = usage_writer(out_dir / "usage.parquet")
+        # streamed under another name and renamed by close(): a usage.parquet is never partial
+        self.partial = out_dir / "usage.parquet.partial"
+        self.writer = usage_writer(self.partial)
         self.seen: set[str] = set()
         self.refs: dict[str, models.ModelRef] = {}
         self.profile_map = profile_map
@@ -234,3 +238,10 @@ class Collector:
             prompts.sort_by([("kind", "ascending"), ("requests", "descending")]),
             out_dir / "prompts.parquet",
         )
+        os.replace(self.partial, out_dir / "usage.parquet")
+
+    def abort(self) -> None:
+        """After a failed or interrupted run: close the writer and remove the partial table."""
+        with contextlib.suppress(OSError):
+            self.writer.close()
+        self.partial.unlink(missing_ok=True)

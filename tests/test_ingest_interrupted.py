@@ -1,0 +1,47 @@
+"""A run that fails or is interrupted part-way leaves no usage.parquet to be mistaken for a
+whole one; a finished run leaves no partial file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bedrock_finops import ingest
+from bedrock_finops.ingest import IngestError, ingest_to_folder
+from bedrock_finops.sources.invocation_logs import SourceError
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+
+
+def _stopping_after_one_chunk(error: BaseException):
+    real = ingest._results
+
+    def results(*args, **kwargs):
+        for n, res in enumerate(real(*args, **kwargs)):
+            if n == 1:
+                raise error
+            yield res
+
+    return results
+
+
+@pytest.mark.parametrize(
+    "error, raised",
+    [(KeyboardInterrupt(), KeyboardInterrupt), (SourceError("bucket went away"), IngestError)],
+)
+def test_a_stopped_run_leaves_no_usage_table(tmp_path, monkeypatch, error, raised):
+    logs = tmp_path / "logs"
+    shutil.copytree(GOOD, logs)  # two files: the run stops after the first
+    monkeypatch.setattr(ingest, "CHUNK_FILES", 1)
+    monkeypatch.setattr(ingest, "_results", _stopping_after_one_chunk(error))
+    with pytest.raises(raised):
+        ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+def test_a_finished_run_leaves_no_partial_file(tmp_path):
+    ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == ["ingest_report.json", "prompts.parquet", "quarantine.parquet", "usage.parquet"]
