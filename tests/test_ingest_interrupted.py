@@ -1,5 +1,5 @@
 """A run that fails or is interrupted part-way leaves no usage.parquet to be mistaken for a
-whole one; a finished run leaves no partial file."""
+whole one; a finished run leaves no partial file; a file that cannot be read is quarantined."""
 
 from __future__ import annotations
 
@@ -45,3 +45,16 @@ def test_a_finished_run_leaves_no_partial_file(tmp_path):
     ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert names == ["ingest_report.json", "prompts.parquet", "quarantine.parquet", "usage.parquet"]
+
+
+def test_a_file_gone_since_it_was_listed_is_one_quarantine_entry(tmp_path, monkeypatch):
+    from bedrock_finops.sources import invocation_logs as logs
+
+    folder = tmp_path / "logs"
+    shutil.copytree(GOOD, folder)
+    listed = logs.list_local(folder, None, None)
+    (folder / "part-1.json").unlink()  # e.g. a sync still running removed it
+    monkeypatch.setattr(logs, "list_local", lambda *args: listed)
+    report = ingest_to_folder(folder, tmp_path / "out", workers=1, progress=False)
+    assert report.quarantine_by_reason == {"unreadable file (FileNotFoundError)": 1}
+    assert report.rows > 0 and report.lines_read == report.rows + report.quarantined

@@ -333,7 +333,7 @@ def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
 def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
     """The records of one unit, one line each (see :func:`as_ndjson` for other shapes).
 
-    An S3 object that cannot be read in full is one quarantine entry (``Decoded.error``).
+    A file or S3 object that cannot be read in full is one quarantine entry (``Decoded.error``).
     """
     if unit.kind == "events":
         return Decoded(events=[line.encode() for line in unit.lines])
@@ -343,4 +343,7 @@ def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
         except UnreadableObject as exc:
             return Decoded(error=str(exc))
         return as_ndjson(gunzip_lines([data]))
-    return as_ndjson(gunzip_lines(unit_chunks(unit, client)))
+    try:
+        return as_ndjson(gunzip_lines(unit_chunks(unit, client)))
+    except OSError as exc:  # removed since it was listed, no permission, a disk error
+        return Decoded(error=f"unreadable file ({type(exc).__name__})")
