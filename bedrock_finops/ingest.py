@@ -113,10 +113,19 @@ class IngestReport:
 # ---------------------------------------------------------------------------- the pass
 
 
-def _as_utc(value: Any) -> datetime | None:
+def _as_utc(value: Any, name: str = "time") -> datetime | None:
+    """A window bound (date, ISO-8601 text, datetime) in UTC; naive values are taken as UTC."""
     if value is None:
         return None
-    ts = pd.Timestamp(value)
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise IngestError(
+            f"{name} {value!r} is not a date or time ({exc}); give YYYY-MM-DD or an ISO-8601 "
+            "time such as 2025-06-02T06:00Z"
+        ) from None
+    if pd.isna(ts):
+        raise IngestError(f"{name} {value!r} is not a date or time; give YYYY-MM-DD")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.to_pydatetime()
 
@@ -228,7 +237,7 @@ def ingest_to_folder(
     ``AWS_ENDPOINT_URL``) points the boto3 clients elsewhere, e.g. at a test server.
     """
     t0 = time.perf_counter()
-    start_dt, end_dt = _as_utc(start), _as_utc(end)
+    start_dt, end_dt = _as_utc(start, "start"), _as_utc(end, "end")
     if start_dt and end_dt and start_dt >= end_dt:
         raise IngestError(
             f"start {start_dt} is not before end {end_dt}; the window is [start, end)"

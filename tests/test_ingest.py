@@ -427,6 +427,12 @@ def test_start_after_end_is_a_clear_error(tmp_path):
         ingest_to_folder(GOOD, tmp_path, "2025-06-03", "2025-06-02", progress=False)
 
 
+@pytest.mark.parametrize("start", ["2025-13-01", "yesterday", "NaT"])
+def test_a_bad_window_bound_is_a_clear_error(tmp_path, start):
+    with pytest.raises(IngestError, match=rf"start '{start}' is not a date or time.*YYYY-MM-DD"):
+        ingest_to_folder(GOOD, tmp_path, start, progress=False)
+
+
 def test_parallel_equals_serial(tmp_path):
     many = tmp_path / "logs"
     for i in range(6):
