@@ -244,7 +244,10 @@ def ingest_to_folder(
         )
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IngestError(f"cannot create the output folder {out}: {exc.strerror}") from None
     plan = _plan(source, start_dt, end_dt, endpoint_url, region, s3_client, logs_client)
     report = IngestReport(source=plan.label, start=start_dt, end=end_dt, files_skipped=plan.skipped)
     opts = Options(
@@ -323,6 +326,11 @@ def register(subparsers: Any) -> None:
 def _cli(args: Any) -> int:
     out: Path = args.out
     folder = out.parent
+    if out.suffix != ".parquet":
+        print(
+            f"error: --out {out} must name a .parquet file, e.g. out/usage.parquet", file=sys.stderr
+        )
+        return 2
     try:
         report = ingest_to_folder(
             args.source,

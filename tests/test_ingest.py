@@ -287,6 +287,18 @@ def test_cli(tmp_path, capsys):
         assert "compiled parts    line scan yes, row batch yes, timestamps yes" in printed
 
 
+def test_cli_refuses_an_output_it_cannot_write(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out, message in [
+        (tmp_path / "usage.csv", "must name a .parquet file"),
+        (blocker / "usage.parquet", f"cannot create the output folder {blocker}"),
+    ]:
+        assert cli.main(["ingest", "--source", str(GOOD), "--out", str(out)]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "usage.csv").exists()
+
+
 # ---------------------------------------------------------------------------- bad input
 
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])

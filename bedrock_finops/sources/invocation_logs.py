@@ -102,7 +102,7 @@ def list_local(root: Path, start: datetime | None, end: datetime | None) -> List
     if not root.exists():
         raise SourceError(
             f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
-            "(or any folder of .json/.json.gz NDJSON files), s3://bucket/prefix, or "
+            "(or any folder of .json, .jsonl, .ndjson or .gz log files), s3://bucket/prefix, or "
             "cloudwatch-logs://LOG_GROUP"
         )
     listing = Listing()
