@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMAND_MODULES = [
@@ -46,6 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except _user_errors() as exc:
+        if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors about the user's input or files: their message says what to fix, so the command
+    prints it alone (set BEDROCK_FINOPS_TRACEBACK=1 to see the traceback too)."""
+    from bedrock_finops.ingest import IngestError
+    from bedrock_finops.params import ParamsError
+    from bedrock_finops.sources.cur import BillingFormatError
+    from bedrock_finops.sources.invocation_logs import SourceError
+
+    files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
+    return (IngestError, ParamsError, BillingFormatError, SourceError, *files)
 
 
 if __name__ == "__main__":

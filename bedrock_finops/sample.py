@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -63,10 +64,7 @@ def generate(
     out: Path, *, days: int = 30, scale: float = 1.0, seed: int = 7, start: date = date(2026, 10, 1)
 ) -> dict:
     """Write the sample under ``out`` (``logs/`` and ``truth.json``); return the truth."""
-    if days < 1:
-        raise ValueError(f"days must be at least 1, got {days}")
-    if scale <= 0:
-        raise ValueError(f"scale must be positive, got {scale}")
+    check_size(days, scale)
     out = Path(out)
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -84,8 +82,24 @@ def generate(
     return result
 
 
+def check_size(days: int, scale: float) -> None:
+    """Raise ValueError (naming the fix) for a sample size that cannot be generated."""
+    if days < 1:
+        raise ValueError(f"days must be at least 1, got {days}")
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+
+
 def _run(args: argparse.Namespace) -> int:
-    start = date.fromisoformat(args.start)
+    try:
+        check_size(args.days, args.scale)
+        try:
+            start = date.fromisoformat(args.start)
+        except ValueError:
+            raise ValueError(f"--start {args.start!r} is not a date; give YYYY-MM-DD") from None
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     truth = generate(Path(args.out), days=args.days, scale=args.scale, seed=args.seed, start=start)
     print(
         f"sample: {truth['requests_total']} requests, {truth['lines_total']} lines in "

@@ -1,0 +1,38 @@
+"""Mistakes in a command's input get one line naming the problem and exit code 2, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bedrock_finops import cli
+
+
+def _cases(tmp_path: Path) -> list[tuple[list[str], str]]:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {tmp_path / 'nope'}\n")
+    return [
+        (["ingest", "--source", str(tmp_path / "nope"), "--out", "u.parquet"], "does not exist"),
+        (["run", "--params", str(params), "--out", str(tmp_path / "o")], "does not exist"),
+        (["billing", "--cur", str(tmp_path / "nope")], "billing export not found"),
+        (["sample", "--out", str(a_file / "x")], "Not a directory"),
+        (["sample", "--out", str(tmp_path / "s"), "--days", "0"], "days must be at least 1"),
+        (["sample", "--out", str(tmp_path / "s"), "--start", "2026-1-1"], "give YYYY-MM-DD"),
+    ]
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_input_mistakes_are_one_line(tmp_path, capsys, n):
+    argv, message = _cases(tmp_path)[n]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_the_traceback_is_there_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("BEDROCK_FINOPS_TRACEBACK", "1")
+    with pytest.raises(FileNotFoundError):
+        cli.main(["billing", "--cur", str(tmp_path / "nope")])
