@@ -50,20 +50,42 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as exc:
         if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{_hint(exc)}", file=sys.stderr)
         return 2
 
 
+def _hint(exc: BaseException) -> str:
+    from botocore.exceptions import NoCredentialsError, NoRegionError
+
+    if isinstance(exc, NoCredentialsError):
+        return (
+            "; this command calls AWS: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY), run `aws configure`, or use an instance role"
+        )
+    if isinstance(exc, NoRegionError):
+        return "; set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
+    return ""
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors about the user's input or files: their message says what to fix, so the command
-    prints it alone (set BEDROCK_FINOPS_TRACEBACK=1 to see the traceback too)."""
+    """Errors about the user's input, files or AWS access: their message says what to fix, so
+    the command prints it alone (set BEDROCK_FINOPS_TRACEBACK=1 to see the traceback too)."""
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.sources.cur import BillingFormatError
     from bedrock_finops.sources.invocation_logs import SourceError
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
-    return (IngestError, ParamsError, BillingFormatError, SourceError, *files)
+    aws = (NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError)
+    return (IngestError, ParamsError, BillingFormatError, SourceError, *files, *aws, ClientError)
 
 
 if __name__ == "__main__":

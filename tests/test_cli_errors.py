@@ -36,3 +36,15 @@ def test_the_traceback_is_there_when_asked(tmp_path, monkeypatch):
     monkeypatch.setenv("BEDROCK_FINOPS_TRACEBACK", "1")
     with pytest.raises(FileNotFoundError):
         cli.main(["billing", "--cur", str(tmp_path / "nope")])
+
+
+def test_no_aws_credentials_says_how_to_give_them(tmp_path, monkeypatch, capsys):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    argv = ["prices", "update", "--region", "us-east-1", "--out", str(tmp_path / "p.csv")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Unable to locate credentials" in err and "set AWS_PROFILE" in err
