@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import boto3
 import pytest
 
 from bedrock_finops import cli
@@ -44,6 +45,7 @@ def test_no_aws_credentials_says_how_to_give_them(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # no credentials cached by other tests
     argv = ["prices", "update", "--region", "us-east-1", "--out", str(tmp_path / "p.csv")]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
