@@ -237,6 +237,12 @@ def run(
         f"{report.get('duplicates', 0):,} duplicate deliveries) "
         f"in {manifest['timings']['ingest_s']} s"
     )
+    if not report.get("rows"):
+        manifest["status"] = "failed"
+        manifest["error"] = _nothing_to_analyse(report)
+        _write_manifest(run_dir, manifest)
+        log(f"error: {manifest['error']}")
+        return 2, run_dir
     manifest["price_sheet"] = _price_sheet_info(params.common)
     t0 = time.perf_counter()
     manifest["billing"] = _billing_for_run(params.run, run_dir, log)
@@ -270,6 +276,18 @@ def run(
         f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
     )
     return (1 if failed else 0), run_dir
+
+
+def _nothing_to_analyse(report: dict[str, Any]) -> str:
+    """Why a run with an empty usage table stops before the notebooks, and what to check."""
+    reasons = ", ".join(f"{n} {r}" for r, n in (report.get("quarantine_by_reason") or {}).items())
+    return (
+        f"the ingest found no invocations to analyse: {report.get('lines_read', 0):,} lines read, "
+        f"{report.get('quarantined', 0):,} quarantined{f' ({reasons})' if reasons else ''}, "
+        f"{report.get('outside_window', 0):,} outside the window "
+        f"[{report.get('start') or '-'}, {report.get('end') or '-'}). Check run.source, "
+        "run.start and run.end; quarantine.parquet in the run folder shows each bad line"
+    )
 
 
 def _execute_all(

@@ -166,6 +166,23 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "latest").exists()
 
 
+def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    good = ROOT / "tests" / "fixtures" / "logs" / "good"
+    params.write_text(f'run:\n  source: {good}\n  start: "2030-01-01"\n  end: "2030-01-02"\n')
+    logs: list[str] = []
+    code, run_dir = runner.run(
+        params, out_root=tmp_path / "out", log=lambda msg: logs.append(str(msg))
+    )
+    assert code == 2
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["notebooks"] == {}
+    assert "no invocations to analyse" in manifest["error"]
+    assert "13 outside the window [2030-01-01" in manifest["error"]
+    assert logs[-1] == f"error: {manifest['error']}"
+    assert not list(run_dir.glob("*.ipynb")) and not (tmp_path / "out" / "latest").exists()
+
+
 def test_typo_in_params_is_refused_before_any_work(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("00_baseline:\n  top_m: 5\n")
