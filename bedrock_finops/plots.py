@@ -38,6 +38,16 @@ def _styled_axes(ax: Axes | None) -> Axes:
     return ax
 
 
+NOTHING_TO_SHOW = "nothing to show for this run"
+
+
+def _nothing_to_show(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
+    """An empty chart that says so (a run without, say, batch-eligible traffic), not an error."""
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=[], yticks=[])
+    ax.text(0.5, 0.5, NOTHING_TO_SHOW, transform=ax.transAxes, ha="center", va="center")
+    return ax
+
+
 def bar(
     data: pd.Series | pd.DataFrame,
     *,
@@ -51,6 +61,8 @@ def bar(
 ) -> Axes:
     """Bar chart of a Series (one bar each) or DataFrame (grouped or stacked bars)."""
     ax = _styled_axes(ax)
+    if data.empty:
+        return _nothing_to_show(ax, title, xlabel, ylabel)
     kind = "barh" if horizontal else "bar"
     data.plot(kind=kind, stacked=stacked, ax=ax, legend=isinstance(data, pd.DataFrame))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
@@ -82,6 +94,8 @@ def line(
 ) -> Axes:
     """Line chart over an index (days, hours)."""
     ax = _styled_axes(ax)
+    if data.empty:
+        return _nothing_to_show(ax, title, xlabel, ylabel)
     data.plot(ax=ax, legend=isinstance(data, pd.DataFrame))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if usd:

@@ -183,6 +183,21 @@ def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> 
     assert not list(run_dir.glob("*.ipynb")) and not (tmp_path / "out" / "latest").exists()
 
 
+def test_a_handful_of_records_runs_every_notebook(tmp_path: Path) -> None:
+    """A small team's logs (12 invocations, nothing batch-eligible) still give every report."""
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {ROOT / 'tests' / 'fixtures' / 'logs' / 'good'}\n")
+    code, run_dir = runner.run(params, out_root=tmp_path / "out", html=False, log=lambda *_: None)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert code == 0, {n: r["error"] for n, r in manifest["notebooks"].items() if r["error"]}
+    assert manifest["ingest"]["rows"] == 12
+    assert {n: r["status"] for n, r in manifest["notebooks"].items()} == {
+        "00_baseline": "ok",
+        "01_model_sizing": "ok",
+        "02_batch_inference": "ok",
+    }
+
+
 def test_typo_in_params_is_refused_before_any_work(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("00_baseline:\n  top_m: 5\n")

@@ -329,6 +329,13 @@ def analyze(
 # Export
 
 
+JOB_COLUMNS = [
+    "job_group", "app", "segments", "job_name", "model_id", "invocation_type", "records",
+    "files", "bytes", "below_min_records", "placeholder_user_text", "missing_template_text",
+    "directory",
+]  # fmt: skip
+
+
 def export_jobs(
     bp: BatchPlan,
     usage: pd.DataFrame,
@@ -384,4 +391,4 @@ def export_jobs(
                     "directory": str(job.directory),
                 }
             )
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=JOB_COLUMNS)  # the columns even when no job is written
