@@ -134,10 +134,17 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
 class _Plan:
     label: str
     units: Iterable[Unit]
-    total: int | None
+    total: int | None  # units (files, ranges of large files, pages of events); None: unknown
     skipped: list[dict[str, str]]
     local_root: str | None = None
     client: Any | None = None  # an injected client forces in-process reading
+
+    @property
+    def files(self) -> int | None:
+        """Files to read (what progress counts): a large file read in ranges is one."""
+        if self.total is None or not isinstance(self.units, list):
+            return self.total
+        return sum(1 for u in self.units if u.start == 0)
 
 
 def _plan(source: Any, start, end, endpoint_url, region, s3_client, logs_client) -> _Plan:
@@ -267,7 +274,7 @@ def ingest_to_folder(
         n_workers = min(n_workers, max(plan.total, 1))
     collector = Collector(out, profile_map, bedrock_client, report)
     try:
-        with Progress(plan.total, progress) as bar:
+        with Progress(plan.files, progress) as bar:
             chunk = _chunk_size(plan.total, n_workers)
             for res in _results(plan.units, opts, n_workers, plan.client, chunk):
                 collector.add(res)

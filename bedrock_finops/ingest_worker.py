@@ -143,7 +143,8 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     if batches and opts.spill_dir is not None:
         with contextlib.suppress(OSError):  # e.g. a container's small /dev/shm is full
             path, batches = spill(batches, opts.spill_dir), []
-    return ChunkResult(len(units), batches, quarantine, lines_read, outside, prompts, path)
+    files = sum(1 for u in units if u.start == 0)  # a large file's later ranges are not files
+    return ChunkResult(files, batches, quarantine, lines_read, outside, prompts, path)
 
 
 def spill(batches: list[pa.RecordBatch], folder: str) -> str:
@@ -208,8 +209,8 @@ def _unit_rows(
         "cache": cache,
     }
     append = rows.append
-    i = 0  # lines seen, blank ones included: the next one's number is i + 1
-    for i, line in enumerate(decoded.views(), 1):
+    i = unit.first_line - 1  # the last line's number, blank ones included (ranges: of the file)
+    for i, line in enumerate(decoded.views(), unit.first_line):
         try:
             rec = loads(line)
         except orjson.JSONDecodeError:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bedrock_finops.sources.file_ranges import line_ranges
 from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
@@ -50,6 +51,9 @@ class Unit:
     bucket: str = ""
     endpoint_url: str | None = None
     region: str | None = None
+    start: int = 0  # a byte range of a large local file (see file_ranges); stop None: to the end
+    stop: int | None = None
+    first_line: int = 1  # the file's line number of the unit's first line
 
 
 @dataclass
@@ -114,7 +118,14 @@ def list_local(root: Path, start: datetime | None, end: datetime | None) -> List
             listing.skipped.append({"file": rel, "reason": reason})
             continue
         if key_in_window(rel, start, end):
-            listing.units.append(Unit("file", rel, str(path)))
+            ranges = line_ranges(path)
+            if ranges is None:
+                listing.units.append(Unit("file", rel, str(path)))
+            else:
+                listing.units.extend(
+                    Unit("file", rel, str(path), start=a, stop=b, first_line=line)
+                    for a, b, line in ranges
+                )
     if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
         _no_logs(str(root), start, end)
     return listing
@@ -320,8 +331,12 @@ def iter_cloudwatch(
 def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
     if unit.kind == "file":
         with open(unit.location, "rb") as fh:
-            while chunk := fh.read(1 << 22):
+            left = None if unit.stop is None else unit.stop - unit.start
+            fh.seek(unit.start)
+            while chunk := fh.read(1 << 22 if left is None else min(1 << 22, left)):
                 yield chunk
+                if left is not None:
+                    left -= len(chunk)
     elif unit.kind == "s3":
         yield from read_s3_object(
             unit.bucket, unit.location, unit.endpoint_url, unit.region, client
@@ -344,6 +359,7 @@ def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
             return Decoded(error=str(exc))
         return as_ndjson(gunzip_lines([data]))
     try:
-        return as_ndjson(gunzip_lines(unit_chunks(unit, client)))
+        decoded = gunzip_lines(unit_chunks(unit, client))
+        return as_ndjson(decoded) if unit.start == 0 else decoded  # a later range: lines only
     except OSError as exc:  # removed since it was listed, no permission, a disk error
         return Decoded(error=f"unreadable file ({type(exc).__name__})")

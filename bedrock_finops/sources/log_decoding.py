@@ -135,7 +135,7 @@ def as_ndjson(decoded: Decoded) -> Decoded:
     data = decoded.data
     if data.startswith(UTF8_BOM):
         data = decoded.data = data[len(UTF8_BOM) :]
-    if decoded.error or decoded.truncated or not data[:4096].lstrip().startswith(_DOCUMENT_STARTS):
+    if decoded.error or decoded.truncated or not looks_like_documents(data[:4096]):
         return decoded
     documents = json_documents(data)
     if documents is None:
@@ -157,6 +157,13 @@ def _line(record: Any) -> bytes:
         return orjson.dumps(record)
     except orjson.JSONEncodeError:  # e.g. an integer wider than 64 bits: the record decides
         return json.dumps(record).encode()
+
+
+def looks_like_documents(head: bytes) -> bool:
+    """Whether a file starting with ``head`` holds JSON documents, not one record per line."""
+    if head.startswith(UTF8_BOM):
+        head = head[len(UTF8_BOM) :]
+    return head.lstrip().startswith(_DOCUMENT_STARTS)
 
 
 def json_documents(data: bytes) -> list[Any] | None:

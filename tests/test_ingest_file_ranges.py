@@ -1,0 +1,88 @@
+"""A large plain log file is read as line-aligned ranges in parallel, with the rows, the
+quarantine entries and the line numbers of reading it whole."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.sources import file_ranges
+from bedrock_finops.sources.file_ranges import line_ranges
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+RECORDS = [json.loads(line) for f in sorted(GOOD.glob("*.json")) for line in f.open() if line]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_ranges_cover_the_file_at_line_starts(tmp_path, monkeypatch, seed):
+    rng = random.Random(seed)
+    lines = [b"x" * rng.randint(0, 60) for _ in range(rng.randint(1, 120))]
+    data = b"\n".join(lines) + rng.choice([b"", b"\n"])
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(data)
+    monkeypatch.setattr(file_ranges, "_SCAN_BYTES", rng.randint(1, 400))  # cuts across blocks
+    range_bytes = rng.randint(1, 300)
+    ranges = line_ranges(path, range_bytes)
+    if len(data) <= range_bytes:
+        assert ranges is None
+        return
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    pairs = zip(ranges, ranges[1:], strict=False)
+    assert all(stop == next_start for (_, stop, _), (next_start, _, _) in pairs)
+    for start, stop, first_line in ranges:
+        assert start < stop and (start == 0 or data[start - 1 : start] == b"\n")
+        assert first_line == data[:start].count(b"\n") + 1
+
+
+def _export(rng: random.Random, n: int) -> str:
+    out = []
+    for i in range(n):
+        if i % 37 == 5:
+            out.append("{not json")
+        elif i % 53 == 7:
+            out.append("")
+        else:
+            rec = json.loads(json.dumps(rng.choice(RECORDS)))
+            rec["requestId"] = f"r{i}" if i % 41 else "r1"  # a few duplicate deliveries
+            out.append(json.dumps(rec))
+    return "\n".join(out) + "\n"
+
+
+def _ingest(folder: Path, out: Path, workers: int):
+    report = ingest_to_folder(folder, out, workers=workers, progress=False)
+    usage = pd.read_parquet(out / "usage.parquet")
+    quarantine = pq.read_table(out / "quarantine.parquet").to_pylist()
+    return report, usage, quarantine
+
+
+def test_a_big_export_read_in_ranges_equals_reading_it_whole(tmp_path, monkeypatch):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "month.jsonl").write_text(_export(random.Random(3), 600))
+    whole = _ingest(tmp_path / "logs", tmp_path / "whole", workers=1)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)  # ~a dozen ranges
+    assert len(line_ranges(tmp_path / "logs" / "month.jsonl")) > 10
+    ranged = _ingest(tmp_path / "logs", tmp_path / "ranged", workers=2)
+    for name in ("files_read", "lines_read", "rows", "quarantined", "duplicates"):
+        assert getattr(ranged[0], name) == getattr(whole[0], name)
+    pd.testing.assert_frame_equal(ranged[1], whole[1])
+    assert ranged[2] == whole[2] and [q["line"] for q in whole[2]][:2] == [6, 43]
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("a.json.gz", gzip.compress(b'{"a": 1}\n' * 5000)),  # one gzip stream
+        ("a.json", json.dumps([{"a": 1}] * 5000, indent=2).encode()),  # a JSON document
+        ("a.json", b'{"a": 1}\r\n' * 5000),  # \r line breaks: bytes.splitlines decides
+    ],
+)
+def test_files_that_must_be_read_whole_are_not_cut(tmp_path, name, data):
+    (tmp_path / name).write_bytes(data)
+    assert line_ranges(tmp_path / name, 1000) is None
