@@ -61,7 +61,8 @@ everything else, and building the Arrow columns from parsed values alone takes 2
 that. Within 1.5x is out of reach for any ingest that parses records into Python objects;
 it would take the whole record read in compiled code (a C JSON parser walked in C, with the
 hashes, features and every body format there too).
-Met: 5x the naive way (5.5x, median of 3; single runs ranged 5.1x-5.8x). Not met: 1.5x of\nthe floor.
+Met: 5x the naive way (5.5x, median of 3; single runs ranged 5.1x-5.8x).
+Not met: 1.5x of the floor.
 See benchmarks/README.md.
 """
 
