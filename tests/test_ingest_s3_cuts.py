@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from botocore.exceptions import ResponseStreamingError
-from urllib3.exceptions import ProtocolError
 
 from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
 from bedrock_finops.sources import invocation_logs as logs
@@ -33,7 +32,7 @@ class _CutBody:
 
     def iter_chunks(self, size: int):
         yield self.body.read(10)
-        raise ResponseStreamingError(error=ProtocolError("Connection broken"))
+        raise ResponseStreamingError(error=ConnectionResetError("Connection broken"))
 
 
 class _CuttingClient:
