@@ -147,7 +147,9 @@ class _Plan:
         return sum(1 for u in self.units if u.start == 0)
 
 
-def _plan(source: Any, start, end, endpoint_url, region, s3_client, logs_client) -> _Plan:
+def _plan(
+    source: Any, start, end, endpoint_url, region, s3_client, logs_client, scratch: Path
+) -> _Plan:
     src = str(source)
     try:
         if src.startswith("s3://"):
@@ -161,7 +163,7 @@ def _plan(source: Any, start, end, endpoint_url, region, s3_client, logs_client)
             )
             return _Plan(src, units, None, [])
         root = Path(src).expanduser()
-        listing = logs.list_local(root, start, end)
+        listing = logs.list_local(root, start, end, expand_dir=scratch)
         return _Plan(
             str(root),
             listing.units,
@@ -255,40 +257,48 @@ def ingest_to_folder(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IngestError(f"cannot create the output folder {out}: {exc.strerror}") from None
-    plan = _plan(source, start_dt, end_dt, endpoint_url, region, s3_client, logs_client)
-    report = IngestReport(source=plan.label, start=start_dt, end=end_dt, files_skipped=plan.skipped)
-    opts = Options(
-        token=uuid.uuid4().hex,
-        app_key=app_key,
-        identity_app_map=identity_app_map,
-        profile_map=profile_map,
-        fetch_large_bodies=fetch_large_bodies,
-        start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
-        end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,
-        local_root=plan.local_root,
-        endpoint_url=endpoint_url,
-        region=region,
-    )
-    n_workers = workers or os.cpu_count() or 1
-    if plan.total is not None:
-        n_workers = min(n_workers, max(plan.total, 1))
-    collector = Collector(out, profile_map, bedrock_client, report)
+    scratch = out / f".expanded-{uuid.uuid4().hex[:12]}"  # large gzip files, expanded to be cut
     try:
-        with Progress(plan.files, progress) as bar:
-            chunk = _chunk_size(plan.total, n_workers)
-            for res in _results(plan.units, opts, n_workers, plan.client, chunk):
-                collector.add(res)
-                bar.update(res.files, res.lines_read)
-    except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
-        collector.abort()
-        if isinstance(exc, SourceError):
-            raise IngestError(str(exc)) from None
-        raise
-    collector.close(out)
-    report.elapsed_s = round(time.perf_counter() - t0, 3)
-    report.rows_per_s = round(report.rows / report.elapsed_s, 1) if report.elapsed_s else 0.0
-    (out / "ingest_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    return report
+        plan = _plan(
+            source, start_dt, end_dt, endpoint_url, region, s3_client, logs_client, scratch
+        )
+        report = IngestReport(
+            source=plan.label, start=start_dt, end=end_dt, files_skipped=plan.skipped
+        )
+        opts = Options(
+            token=uuid.uuid4().hex,
+            app_key=app_key,
+            identity_app_map=identity_app_map,
+            profile_map=profile_map,
+            fetch_large_bodies=fetch_large_bodies,
+            start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
+            end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,
+            local_root=plan.local_root,
+            endpoint_url=endpoint_url,
+            region=region,
+        )
+        n_workers = workers or os.cpu_count() or 1
+        if plan.total is not None:
+            n_workers = min(n_workers, max(plan.total, 1))
+        collector = Collector(out, profile_map, bedrock_client, report)
+        try:
+            with Progress(plan.files, progress) as bar:
+                chunk = _chunk_size(plan.total, n_workers)
+                for res in _results(plan.units, opts, n_workers, plan.client, chunk):
+                    collector.add(res)
+                    bar.update(res.files, res.lines_read)
+        except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
+            collector.abort()
+            if isinstance(exc, SourceError):
+                raise IngestError(str(exc)) from None
+            raise
+        collector.close(out)
+        report.elapsed_s = round(time.perf_counter() - t0, 3)
+        report.rows_per_s = round(report.rows / report.elapsed_s, 1) if report.elapsed_s else 0.0
+        (out / "ingest_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        return report
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def read_invocation_logs(

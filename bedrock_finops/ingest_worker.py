@@ -252,7 +252,7 @@ def _unit_rows(
             full["source_file"] = name
             row = row_values(full)
         append(row)
-    if decoded.truncated:
+    if decoded.truncated or unit.truncated:
         lines_read += 1
         quarantine.append((name, i + 1, "truncated gzip", ""))
     if decoded.error:

@@ -14,6 +14,7 @@ import pytest
 
 from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.sources import file_ranges
+from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.file_ranges import line_ranges
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
@@ -86,3 +87,50 @@ def test_a_big_export_read_in_ranges_equals_reading_it_whole(tmp_path, monkeypat
 def test_files_that_must_be_read_whole_are_not_cut(tmp_path, name, data):
     (tmp_path / name).write_bytes(data)
     assert line_ranges(tmp_path / name, 1000) is None
+
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    """Ranges of ~20 KB, and gzip files over 4 KB expanded first (instead of 64 MB, 128 MB)."""
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 4_000)
+
+
+def _gz_folder(tmp_path: Path, name: str, data: bytes) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "month.jsonl.gz").write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_big_gzip_export_is_expanded_and_read_in_ranges(tmp_path, monkeypatch, cut):
+    data = gzip.compress(_export(random.Random(5), 600).encode(), mtime=0)
+    if cut:
+        data = data[: len(data) * 2 // 3]  # a truncated stream: its complete lines, one entry
+    whole = _ingest(_gz_folder(tmp_path, "whole", data), tmp_path / "out-whole", workers=1)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 4_000)
+    folder = _gz_folder(tmp_path, "ranged", data)
+    units = logs.list_local(folder, None, None, expand_dir=tmp_path / "expanded").units
+    assert len(units) > 5 and [u.truncated for u in units][-2:] == [False, cut]
+    ranged = _ingest(folder, tmp_path / "out-ranged", workers=2)
+    for name in ("files_read", "lines_read", "rows", "quarantined", "duplicates"):
+        assert getattr(ranged[0], name) == getattr(whole[0], name)
+    pd.testing.assert_frame_equal(ranged[1], whole[1])
+    assert ranged[2] == whole[2]
+    assert ("truncated gzip" in ranged[0].quarantine_by_reason) == cut
+    assert sorted(p.name for p in (tmp_path / "out-ranged").iterdir()) == [
+        "ingest_report.json",
+        "prompts.parquet",
+        "quarantine.parquet",
+        "usage.parquet",
+    ]  # fmt: skip  (the expanded copy is gone)
+
+
+def test_a_big_file_that_is_not_gzip_inside_is_read_as_before(tmp_path, small_limits):
+    folder = _gz_folder(tmp_path, "logs", b"\x1f\x8b\x08\x00" + b"garbage" * 1000)
+    report = _ingest(folder, tmp_path / "out", workers=1)[0]
+    assert report.lines_read == 1 and next(iter(report.quarantine_by_reason)).startswith(
+        "corrupt gzip"
+    )

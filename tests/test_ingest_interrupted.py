@@ -54,7 +54,7 @@ def test_a_file_gone_since_it_was_listed_is_one_quarantine_entry(tmp_path, monke
     shutil.copytree(GOOD, folder)
     listed = logs.list_local(folder, None, None)
     (folder / "part-1.json").unlink()  # e.g. a sync still running removed it
-    monkeypatch.setattr(logs, "list_local", lambda *args: listed)
+    monkeypatch.setattr(logs, "list_local", lambda *args, **kwargs: listed)
     report = ingest_to_folder(folder, tmp_path / "out", workers=1, progress=False)
     assert report.quarantine_by_reason == {"unreadable file (FileNotFoundError)": 1}
     assert report.rows > 0 and report.lines_read == report.rows + report.quarantined

@@ -1,20 +1,24 @@
-"""A large plain log file -> line-aligned byte ranges, read as separate units.
+"""A large log file -> line-aligned byte ranges, read as separate units.
 
 AWS delivers many small files, but a folder may hold one big export (a month of records in
 one ``.jsonl``). Read whole, it would take one worker and memory in proportion to its size;
 cut at line breaks every ``RANGE_BYTES``, it decodes on every core in bounded memory. Each
 range knows the number of its first line, so quarantine entries keep the file's own line
-numbers.
+numbers. A large gzip file is one stream that cannot be cut: it is first expanded, streamed,
+to a plain file in a scratch folder (``expand_gzip``), which is then cut the same way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from isal import isal_zlib
+
 from bedrock_finops.sources.log_decoding import GZIP_MAGIC, looks_like_documents
 
 RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
+GZIP_EXPAND_BYTES = 128 << 20  # a gzip file larger than this is expanded before it is read
 
 
 def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int, int]] | None:
@@ -47,3 +51,41 @@ def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, i
             offset += len(block)
     ranges.append((start, size, first_line))
     return ranges
+
+
+def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
+    """Decompress ``path`` (multi-member gzip, streamed) to a plain file under ``into``.
+
+    Returns the plain file and whether the stream ended early; a cut stream keeps its
+    complete lines only, as ``log_decoding.gunzip_lines`` does. None when ``path`` is not
+    readable gzip: it is then read whole, and its error quarantined as usual.
+    """
+    into.mkdir(parents=True, exist_ok=True)
+    plain = into / f"{len(list(into.iterdir()))}.jsonl"
+    d = isal_zlib.decompressobj(wbits=31)
+    started = False
+    last_newline = -1  # offset in ``plain`` of the last b"\n" written
+    written = 0
+    try:
+        with open(path, "rb") as src, open(plain, "wb") as dst:
+            while chunk := src.read(_SCAN_BYTES):
+                while chunk:
+                    started = True
+                    out = d.decompress(chunk)
+                    if (i := out.rfind(b"\n")) >= 0:
+                        last_newline = written + i
+                    dst.write(out)
+                    written += len(out)
+                    if d.eof:
+                        chunk = d.unused_data
+                        d = isal_zlib.decompressobj(wbits=31)
+                        started = False
+                    else:
+                        chunk = b""
+            truncated = started and not d.eof
+            if truncated:
+                dst.truncate(last_newline + 1)
+    except isal_zlib.error:
+        plain.unlink(missing_ok=True)
+        return None
+    return plain, truncated

@@ -12,13 +12,13 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bedrock_finops.sources.file_ranges import line_ranges
-from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
+from bedrock_finops.sources import file_ranges
+from bedrock_finops.sources.log_decoding import GZIP_MAGIC, Decoded, as_ndjson, gunzip_lines
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # a .gz file is read whatever its inner name (CloudWatch Logs export and Firehose objects
@@ -54,6 +54,7 @@ class Unit:
     start: int = 0  # a byte range of a large local file (see file_ranges); stop None: to the end
     stop: int | None = None
     first_line: int = 1  # the file's line number of the unit's first line
+    truncated: bool = False  # the last unit of an expanded gzip file whose stream was cut
 
 
 @dataclass
@@ -102,7 +103,11 @@ def _classify(rel: str) -> str | None:
 # ---------------------------------------------------------------------------- local folders
 
 
-def list_local(root: Path, start: datetime | None, end: datetime | None) -> Listing:
+def list_local(
+    root: Path, start: datetime | None, end: datetime | None, expand_dir: Path | None = None
+) -> Listing:
+    """The log files under ``root`` as units; large files as ranges (``file_ranges``), large
+    gzip files first expanded into ``expand_dir`` when one is given."""
     if not root.exists():
         raise SourceError(
             f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
@@ -118,17 +123,28 @@ def list_local(root: Path, start: datetime | None, end: datetime | None) -> List
             listing.skipped.append({"file": rel, "reason": reason})
             continue
         if key_in_window(rel, start, end):
-            ranges = line_ranges(path)
-            if ranges is None:
-                listing.units.append(Unit("file", rel, str(path)))
-            else:
-                listing.units.extend(
-                    Unit("file", rel, str(path), start=a, stop=b, first_line=line)
-                    for a, b, line in ranges
-                )
+            listing.units.extend(_file_units(path, rel, expand_dir))
     if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
         _no_logs(str(root), start, end)
     return listing
+
+
+def _file_units(path: Path, rel: str, expand_dir: Path | None) -> list[Unit]:
+    """One unit for a file read whole; one per range of a large file (see ``file_ranges``)."""
+    truncated = False
+    if expand_dir is not None and path.stat().st_size > file_ranges.GZIP_EXPAND_BYTES:
+        with open(path, "rb") as fh:
+            is_gzip = fh.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        expanded = file_ranges.expand_gzip(path, expand_dir) if is_gzip else None
+        if expanded is not None:
+            path, truncated = expanded
+    ranges = file_ranges.line_ranges(path) or [(0, None, 1)]
+    units = [
+        Unit("file", rel, str(path), start=a, stop=b, first_line=line) for a, b, line in ranges
+    ]
+    if truncated:
+        units[-1] = replace(units[-1], truncated=True)
+    return units
 
 
 def _no_logs(where: str, start: datetime | None, end: datetime | None) -> None:
