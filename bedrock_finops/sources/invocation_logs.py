@@ -123,7 +123,10 @@ def list_local(
             listing.skipped.append({"file": rel, "reason": reason})
             continue
         if key_in_window(rel, start, end):
-            listing.units.extend(_file_units(path, rel, expand_dir))
+            try:
+                listing.units.extend(_file_units(path, rel, expand_dir))
+            except OSError:  # unreadable now: the worker's read says so in the quarantine
+                listing.units.append(Unit("file", rel, str(path)))
     if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
         _no_logs(str(root), start, end)
     return listing
