@@ -58,3 +58,14 @@ def test_a_file_gone_since_it_was_listed_is_one_quarantine_entry(tmp_path, monke
     report = ingest_to_folder(folder, tmp_path / "out", workers=1, progress=False)
     assert report.quarantine_by_reason == {"unreadable file (FileNotFoundError)": 1}
     assert report.rows > 0 and report.lines_read == report.rows + report.quarantined
+
+
+def test_a_file_that_cannot_be_opened_while_listing_is_still_read(tmp_path, monkeypatch):
+    from bedrock_finops.sources import file_ranges
+
+    def refuse(path, range_bytes=None):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(file_ranges, "line_ranges", refuse)
+    report = ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
+    assert report.files_read == 2 and report.rows == 12  # read whole by the workers
