@@ -24,15 +24,15 @@ three C extensions built:
     data: 7,859 files, 1,163 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    150,418, 144,366, 149,798
-      ingest   39,763, 39,449, 40,131
-      naive    6,706, 7,250, 7,516
+      floor    150,467, 146,344, 150,823
+      ingest   40,727, 40,214, 39,856
+      naive    7,043, 7,443, 7,258
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.7    149,798    1.00x    20.7x      117MB
-    ingest    1,004,377      25.3     39,763    3.77x     5.5x      936MB
-    naive        49,507     138.8      7,250   20.66x     1.0x      186MB  (every 20th file)
-    ingest CPU per record: workers 42.7 us, parent 6.4 us
-    bound: floor CPU 13.3 us per record + writing the usage table 3.4 us (262,144 of the
+    floor     1,006,364       6.7    150,467    1.00x    20.7x      117MB
+    ingest    1,004,377      25.0     40,214    3.74x     5.5x      913MB
+    naive        49,507     138.6      7,258   20.73x     1.0x      186MB  (every 20th file)
+    ingest CPU per record: workers 42.1 us, parent 6.4 us
+    bound: floor CPU 13.4 us per record + writing the usage table 3.4 us (262,144 of the
       ingest's rows, best of 3) = 16.7 us, 1.25x the floor; 1.5x leaves 3.3 us per record
       for reading the fields, hashes, features, Arrow columns and the hand-over
     (the breakdown below is from an earlier round, with --breakdown 1500)
