@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -148,7 +148,15 @@ class _Plan:
 
 
 def _plan(
-    source: Any, start, end, endpoint_url, region, s3_client, logs_client, scratch: Path
+    source: Any,
+    start,
+    end,
+    endpoint_url,
+    region,
+    s3_client,
+    logs_client,
+    scratch: Path,
+    note: Callable[[str], None] | None = None,
 ) -> _Plan:
     src = str(source)
     try:
@@ -163,7 +171,7 @@ def _plan(
             )
             return _Plan(src, units, None, [])
         root = Path(src).expanduser()
-        listing = logs.list_local(root, start, end, expand_dir=scratch)
+        listing = logs.list_local(root, start, end, expand_dir=scratch, note=note)
         return _Plan(
             str(root),
             listing.units,
@@ -259,8 +267,10 @@ def ingest_to_folder(
         raise IngestError(f"cannot create the output folder {out}: {exc.strerror}") from None
     scratch = out / f".expanded-{uuid.uuid4().hex[:12]}"  # large gzip files, expanded to be cut
     try:
+        watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides
+        note = (lambda msg: print(msg, file=sys.stderr)) if watched else None
         plan = _plan(
-            source, start_dt, end_dt, endpoint_url, region, s3_client, logs_client, scratch
+            source, start_dt, end_dt, endpoint_url, region, s3_client, logs_client, scratch, note
         )
         report = IngestReport(
             source=plan.label, start=start_dt, end=end_dt, files_skipped=plan.skipped

@@ -134,3 +134,11 @@ def test_a_big_file_that_is_not_gzip_inside_is_read_as_before(tmp_path, small_li
     assert report.lines_read == 1 and next(iter(report.quarantine_by_reason)).startswith(
         "corrupt gzip"
     )
+
+
+def test_expanding_a_big_gzip_file_is_announced(tmp_path, small_limits):
+    data = gzip.compress(_export(random.Random(6), 200).encode(), mtime=0)
+    notes: list[str] = []
+    logs.list_local(_gz_folder(tmp_path, "logs", data), None, None, tmp_path / "x", notes.append)
+    mb = f"{len(data) / 1e6:,.0f}"
+    assert notes == [f"decompressing month.jsonl.gz ({mb} MB gzipped) to read it in parallel ..."]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,10 +104,14 @@ def _classify(rel: str) -> str | None:
 
 
 def list_local(
-    root: Path, start: datetime | None, end: datetime | None, expand_dir: Path | None = None
+    root: Path,
+    start: datetime | None,
+    end: datetime | None,
+    expand_dir: Path | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> Listing:
     """The log files under ``root`` as units; large files as ranges (``file_ranges``), large
-    gzip files first expanded into ``expand_dir`` when one is given."""
+    gzip files first expanded into ``expand_dir`` when one is given (``note`` says so)."""
     if not root.exists():
         raise SourceError(
             f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
@@ -124,7 +128,7 @@ def list_local(
             continue
         if key_in_window(rel, start, end):
             try:
-                listing.units.extend(_file_units(path, rel, expand_dir))
+                listing.units.extend(_file_units(path, rel, expand_dir, note))
             except OSError:  # unreadable now: the worker's read says so in the quarantine
                 listing.units.append(Unit("file", rel, str(path)))
     if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
@@ -132,12 +136,17 @@ def list_local(
     return listing
 
 
-def _file_units(path: Path, rel: str, expand_dir: Path | None) -> list[Unit]:
+def _file_units(
+    path: Path, rel: str, expand_dir: Path | None, note: Callable[[str], None] | None = None
+) -> list[Unit]:
     """One unit for a file read whole; one per range of a large file (see ``file_ranges``)."""
     truncated = False
-    if expand_dir is not None and path.stat().st_size > file_ranges.GZIP_EXPAND_BYTES:
+    size = path.stat().st_size
+    if expand_dir is not None and size > file_ranges.GZIP_EXPAND_BYTES:
         with open(path, "rb") as fh:
             is_gzip = fh.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        if is_gzip and note is not None:
+            note(f"decompressing {rel} ({size / 1e6:,.0f} MB gzipped) to read it in parallel ...")
         expanded = file_ranges.expand_gzip(path, expand_dir) if is_gzip else None
         if expanded is not None:
             path, truncated = expanded
