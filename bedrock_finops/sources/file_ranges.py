@@ -14,7 +14,7 @@ from pathlib import Path
 
 from isal import isal_zlib
 
-from bedrock_finops.sources.log_decoding import GZIP_MAGIC, looks_like_documents
+from bedrock_finops.sources.log_decoding import GZIP_MAGIC, GzipStream, looks_like_documents
 
 RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
@@ -62,27 +62,18 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
-    d = isal_zlib.decompressobj(wbits=31)
-    started = False
+    stream = GzipStream()
     last_newline = -1  # offset in ``plain`` of the last b"\n" written
     written = 0
     try:
         with open(path, "rb") as src, open(plain, "wb") as dst:
             while chunk := src.read(_SCAN_BYTES):
-                while chunk:
-                    started = True
-                    out = d.decompress(chunk)
+                for out in stream.feed(chunk):
                     if (i := out.rfind(b"\n")) >= 0:
                         last_newline = written + i
                     dst.write(out)
                     written += len(out)
-                    if d.eof:
-                        chunk = d.unused_data
-                        d = isal_zlib.decompressobj(wbits=31)
-                        started = False
-                    else:
-                        chunk = b""
-            truncated = started and not d.eof
+            truncated = stream.truncated
             if truncated:
                 dst.truncate(last_newline + 1)
     except isal_zlib.error:

@@ -67,6 +67,33 @@ def _newline_views(data: bytes) -> Iterator[memoryview]:
         yield view[pos:]
 
 
+class GzipStream:
+    """A gzip stream of one or more members, decompressed as its bytes arrive."""
+
+    def __init__(self) -> None:
+        self._d = isal_zlib.decompressobj(wbits=31)
+        self._started = False  # a member has begun and not yet ended
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The bytes ``chunk`` decompresses to; raises ``isal_zlib.error`` on corrupt data."""
+        out = []
+        while chunk:
+            self._started = True
+            out.append(self._d.decompress(chunk))
+            if self._d.eof:  # a member ended: the rest of the chunk starts the next one
+                chunk = self._d.unused_data
+                self._d = isal_zlib.decompressobj(wbits=31)
+                self._started = False
+            else:
+                chunk = b""
+        return out
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the bytes fed so far end inside a member."""
+        return self._started and not self._d.eof
+
+
 def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
 
@@ -87,24 +114,15 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     if not gz:
         return Decoded(b"".join(chunks))
     out: list[bytes] = []
-    d = isal_zlib.decompressobj(wbits=31)
-    started = False
+    stream = GzipStream()
     error = None
     try:
         for chunk in chunks:
-            while chunk:
-                started = True
-                out.append(d.decompress(chunk))
-                if d.eof:
-                    chunk = d.unused_data
-                    d = isal_zlib.decompressobj(wbits=31)
-                    started = False
-                else:
-                    chunk = b""
+            out.extend(stream.feed(chunk))
     except isal_zlib.error as exc:
         error = f"corrupt gzip ({exc})"
     data = b"".join(out)
-    truncated = error is None and started and not d.eof
+    truncated = error is None and stream.truncated
     if truncated:
         data = data.rpartition(b"\n")[0] if b"\n" in data else b""
     return Decoded(data, truncated, error)
