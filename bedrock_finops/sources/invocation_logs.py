@@ -356,21 +356,15 @@ def iter_cloudwatch(
 # ---------------------------------------------------------------------------- units
 
 
-def unit_chunks(unit: Unit, client: Any | None = None) -> Iterator[bytes]:
-    if unit.kind == "file":
-        with open(unit.location, "rb") as fh:
-            left = None if unit.stop is None else unit.stop - unit.start
-            fh.seek(unit.start)
-            while chunk := fh.read(1 << 22 if left is None else min(1 << 22, left)):
-                yield chunk
-                if left is not None:
-                    left -= len(chunk)
-    elif unit.kind == "s3":
-        yield from read_s3_object(
-            unit.bucket, unit.location, unit.endpoint_url, unit.region, client
-        )
-    else:
-        raise ValueError(f"unit kind {unit.kind!r} has no byte stream")
+def file_chunks(unit: Unit) -> Iterator[bytes]:
+    """A local file's bytes (its ``start``..``stop`` range), in 4 MiB chunks."""
+    with open(unit.location, "rb") as fh:
+        left = None if unit.stop is None else unit.stop - unit.start
+        fh.seek(unit.start)
+        while chunk := fh.read(1 << 22 if left is None else min(1 << 22, left)):
+            yield chunk
+            if left is not None:
+                left -= len(chunk)
 
 
 def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
@@ -387,7 +381,7 @@ def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
             return Decoded(error=str(exc))
         return as_ndjson(gunzip_lines([data]))
     try:
-        decoded = gunzip_lines(unit_chunks(unit, client))
+        decoded = gunzip_lines(file_chunks(unit))
         return as_ndjson(decoded) if unit.start == 0 else decoded  # a later range: lines only
     except OSError as exc:  # removed since it was listed, no permission, a disk error
         return Decoded(error=f"unreadable file ({type(exc).__name__})")
