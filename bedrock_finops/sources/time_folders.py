@@ -1,0 +1,89 @@
+"""Time windows over AWS's dated folder layout: ``.../YYYY/MM/DD/HH/<file>``.
+
+A key's *date folders* are the run of year, month, day and hour folders in its path: the first
+folder named like a year (``20YY``), then as many of month, day and hour as follow and are
+valid. The deepest of them gives the key's *span*, the time it covers (a whole year, month,
+day or hour). A key with no year folder has no span and is never outside a window.
+
+The span of a folder contains the span of everything below it. That is what lets an S3 listing
+skip a folder outside the window (every key under it is outside too) and list a folder whole
+once every hour of it is inside (every key under it is inside too), with exactly the keys that
+filtering a whole listing by :func:`key_in_window` keeps.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, datetime, timedelta
+
+# a record may be delivered in a later hour's file than its timestamp
+DELIVERY_SLACK = timedelta(hours=1)
+HOUR = timedelta(hours=1)
+
+Span = tuple[datetime, datetime]  # [start, end)
+
+
+def _is_year(part: str) -> bool:
+    return len(part) == 4 and part.startswith("20") and part.isascii() and part.isdigit()
+
+
+def _number(part: str, low: int, high: int) -> int | None:
+    if len(part) != 2 or not (part.isascii() and part.isdigit()):
+        return None
+    value = int(part)
+    return value if low <= value <= high else None
+
+
+def folders_span(folders: list[str]) -> Span | None:
+    """The span of the date folders among ``folders`` (outermost first), else None."""
+    i = next((i for i, part in enumerate(folders) if _is_year(part)), None)
+    if i is None:
+        return None
+    year = int(folders[i])
+    rest = folders[i + 1 : i + 4]
+    month = _number(rest[0], 1, 12) if len(rest) > 0 else None
+    if month is None:
+        return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+    first = datetime(year, month, 1, tzinfo=UTC)
+    days = calendar.monthrange(year, month)[1]
+    day = _number(rest[1], 1, days) if len(rest) > 1 else None
+    if day is None:
+        return first, first + timedelta(days=days)
+    midnight = first.replace(day=day)
+    hour = _number(rest[2], 0, 23) if len(rest) > 2 else None
+    if hour is None:
+        return midnight, midnight + timedelta(days=1)
+    start = midnight.replace(hour=hour)
+    return start, start + HOUR
+
+
+def key_span(key: str) -> Span | None:
+    """The span of a key's date folders (the file name itself is not a folder)."""
+    return folders_span(key.split("/")[:-1])
+
+
+def folder_span(folder: str) -> Span | None:
+    """The span of a folder path such as ``AWSLogs/.../2026/10/02/`` (trailing ``/`` or not)."""
+    return folders_span([part for part in folder.split("/") if part])
+
+
+def may_hold(span: Span, start: datetime | None, end: datetime | None) -> bool:
+    """Whether some hour of ``span`` can hold records of [start, end) (delivery slack added)."""
+    lo, hi = span
+    if start is not None and hi <= start:
+        return False
+    return not (end is not None and lo >= end + DELIVERY_SLACK)
+
+
+def all_inside(span: Span, start: datetime | None, end: datetime | None) -> bool:
+    """Whether every hour of ``span`` can hold records of [start, end): nothing to skip in it."""
+    lo, hi = span
+    if start is not None and lo + HOUR <= start:
+        return False
+    return not (end is not None and hi - HOUR >= end + DELIVERY_SLACK)
+
+
+def key_in_window(key: str, start: datetime | None, end: datetime | None) -> bool:
+    """Whether the date folders of ``key`` can hold records of [start, end)."""
+    span = key_span(key)
+    return span is None or may_hold(span, start, end)
