@@ -77,6 +77,10 @@ class IngestReport:
     unknown_models: dict[str, int] = field(default_factory=dict)
     large_bodies_not_fetched: int = 0
     outside_window: int = 0
+    # S3: LIST requests, and date folders outside the window that were not listed at all
+    # (so the objects in them are in neither files_read nor files_skipped)
+    list_requests: int = 0
+    folders_outside_window: int = 0
     start: datetime | None = None
     end: datetime | None = None
     elapsed_s: float = 0.0
@@ -100,6 +104,14 @@ class IngestReport:
             f"  duplicates      {self.duplicates:,}",
             f"outside window    {self.outside_window:,}",
             f"large bodies      {self.large_bodies_not_fetched:,} not fetched",
+            *(
+                [
+                    f"S3 listing        {self.list_requests:,} LIST requests; "
+                    f"{self.folders_outside_window:,} date folders outside the window unlisted"
+                ]
+                if self.list_requests
+                else []
+            ),
             f"elapsed           {self.elapsed_s:.1f}s ({self.rows_per_s:,.0f} rows/s)",
             f"compiled parts    {self.compiled}",
         ]
@@ -138,6 +150,8 @@ class _Plan:
     skipped: list[dict[str, str]]
     local_root: str | None = None
     client: Any | None = None  # an injected client forces in-process reading
+    list_requests: int = 0  # S3 LIST requests the listing took
+    folders_outside_window: int = 0  # S3 date folders outside the window, not listed
 
     @property
     def files(self) -> int | None:
@@ -162,9 +176,23 @@ def _plan(
     try:
         if src.startswith("s3://"):
             listing = logs.list_s3(
-                src, start, end, endpoint_url=endpoint_url, region=region, client=s3_client
+                src,
+                start,
+                end,
+                endpoint_url=endpoint_url,
+                region=region,
+                client=s3_client,
+                note=note,
             )
-            return _Plan(src, listing.units, len(listing.units), listing.skipped, client=s3_client)
+            return _Plan(
+                src,
+                listing.units,
+                len(listing.units),
+                listing.skipped,
+                client=s3_client,
+                list_requests=listing.list_requests,
+                folders_outside_window=listing.folders_outside_window,
+            )
         if src.startswith("cloudwatch-logs://"):
             units = logs.iter_cloudwatch(
                 src, start, end, endpoint_url=endpoint_url, region=region, client=logs_client
@@ -273,7 +301,12 @@ def ingest_to_folder(
             source, start_dt, end_dt, endpoint_url, region, s3_client, logs_client, scratch, note
         )
         report = IngestReport(
-            source=plan.label, start=start_dt, end=end_dt, files_skipped=plan.skipped
+            source=plan.label,
+            start=start_dt,
+            end=end_dt,
+            files_skipped=plan.skipped,
+            list_requests=plan.list_requests,
+            folders_outside_window=plan.folders_outside_window,
         )
         opts = Options(
             token=uuid.uuid4().hex,

@@ -117,6 +117,17 @@ def test_s3_equals_local_with_window(sample_dir: Path, aws_client, tmp_path: Pat
         "unknown_models",
     ):
         assert lr[key] == rr[key], key
+    # the hours 05, 13 and 14 were uploaded (in each region) but are outside the window:
+    # not even listed
+    outside = {
+        p.parent.relative_to(sample_dir / "logs")
+        for p in (sample_dir / "logs").rglob("*.json.gz")
+        if any(f"/2026/10/02/{h}/" in p.as_posix() for h in ("05", "13", "14"))
+        and "/data/" not in p.as_posix()
+    }
+    assert len({f.parts[3] for f in outside}) == 2  # both regions
+    assert rr["folders_outside_window"] == len(outside)
+    assert (lr["list_requests"], lr["folders_outside_window"]) == (0, 0)  # a local folder
 
 
 def test_cloudwatch_equals_local(aws_client, tmp_path: Path):

@@ -13,24 +13,22 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bedrock_finops.sources import file_ranges
 from bedrock_finops.sources.log_decoding import GZIP_MAGIC, Decoded, as_ndjson, gunzip_lines
+from bedrock_finops.sources.s3_listing import list_window_keys
+from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_in_window
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # a .gz file is read whatever its inner name (CloudWatch Logs export and Firehose objects
 # end in .gz alone); gzip is recognised by its magic bytes, not by the name
 LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
-# .../YYYY/MM/DD/HH/<file>: the delivery hour of an S3-layout log file
-_HOUR_RE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/]+$")
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
 _BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
-# a record may be delivered in a later hour's file than its timestamp
-DELIVERY_SLACK = timedelta(hours=1)
 CW_PAGE_EVENTS = 2000
 S3_READ_ATTEMPTS = 3  # reads of an object whose stream is cut before it is quarantined
 S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
@@ -61,31 +59,8 @@ class Unit:
 class Listing:
     units: list[Unit] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
-
-
-# ---------------------------------------------------------------------------- time windows
-
-
-def hour_of(key: str) -> datetime | None:
-    """Delivery hour from an S3-layout key (``.../YYYY/MM/DD/HH/file``), else None."""
-    m = _HOUR_RE.search(key)
-    if not m:
-        return None
-    y, mo, d, h = (int(x) for x in m.groups())
-    try:
-        return datetime(y, mo, d, h, tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def key_in_window(key: str, start: datetime | None, end: datetime | None) -> bool:
-    """Does the hourly folder of ``key`` possibly hold records in [start, end)?"""
-    hour = hour_of(key)
-    if hour is None:
-        return True
-    if start is not None and hour + timedelta(hours=1) <= start:
-        return False
-    return not (end is not None and hour >= end + DELIVERY_SLACK)
+    list_requests: int = 0  # S3 LIST requests the listing took
+    folders_outside_window: int = 0  # S3 date folders skipped unlisted (outside the window)
 
 
 def _classify(rel: str) -> str | None:
@@ -214,21 +189,21 @@ def list_s3(
     endpoint_url: str | None = None,
     region: str | None = None,
     client: Any | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> Listing:
-    """List log objects under the prefix (paginated), keeping hourly keys inside the window."""
+    """List log objects under the prefix, keeping keys inside the window (``s3_listing``:
+    date folders outside the window are not listed at all)."""
     from botocore.exceptions import ClientError
 
     bucket, prefix = parse_s3(uri)
     client = client or s3_client(endpoint_url, region)
-    listing = Listing()
-    keys: list[str] = []
     try:
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys.extend(obj["Key"] for obj in page.get("Contents") or [])
+        found = list_window_keys(client, bucket, prefix, start, end, note)
     except ClientError as exc:
         raise _access_error(exc, bucket, prefix, "s3:ListBucket") from None
+    listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
     base = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-    for key in sorted(keys):
+    for key in found.keys:
         rel = key[len(base) :] if key.startswith(base) else key
         reason = _classify(rel)
         if reason is not None:
