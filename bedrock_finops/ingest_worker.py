@@ -28,6 +28,7 @@ from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import SourceError, Unit
 from bedrock_finops.sources.log_decoding import gunzip_lines, record_after_timestamp
+from bedrock_finops.sources.read_ahead import Fetched, read_ahead
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
 # what the parsers raise on a record of an unexpected shape (a number where AWS writes an
@@ -128,8 +129,8 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     batches: list[pa.RecordBatch] = []
     quarantine: list[tuple[str, int, str, str]] = []
     lines_read = outside = 0
-    for unit in units:
-        n, out = _unit_rows(unit, opts, client, model_key, cache, rows, quarantine)
+    for unit, fetched in read_ahead(units, client):
+        n, out = _unit_rows(unit, fetched, opts, client, model_key, cache, rows, quarantine)
         lines_read += n
         outside += out
         if len(rows) >= CONVERT_ROWS:  # convert while the rows' text is still in CPU cache
@@ -188,6 +189,7 @@ def spill_dir(token: str) -> str | None:
 
 def _unit_rows(
     unit: Unit,
+    fetched: Fetched,
     opts: Options,
     client: Any | None,
     model_key: Any,
@@ -196,7 +198,7 @@ def _unit_rows(
     quarantine: list[tuple[str, int, str, str]],
 ) -> tuple[int, int]:
     """Append one unit's rows and quarantine entries; return (lines read, outside window)."""
-    decoded = logs.unit_lines(unit, client)
+    decoded = logs.unit_lines(unit, client, fetched)
     lines_read = outside = 0
     window = opts.start_ms is not None or opts.end_ms is not None
     name = unit.name

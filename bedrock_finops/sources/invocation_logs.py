@@ -221,6 +221,19 @@ def list_s3(
 _S3_CLIENTS: dict[tuple, Any] = {}
 
 
+def process_s3_client(endpoint_url: str | None, region: str | None) -> Any:
+    """This process's S3 client for an endpoint and region, made once.
+
+    A boto3 client is safe to share between threads; making one is not (the default session
+    is not thread-safe), so threads that read objects get it from here after it exists.
+    """
+    key = (endpoint_url, region, os.getpid())
+    client = _S3_CLIENTS.get(key)
+    if client is None:
+        client = _S3_CLIENTS[key] = s3_client(endpoint_url, region)
+    return client
+
+
 def read_s3_object(
     bucket: str, key: str, endpoint_url: str | None, region: str | None, client: Any | None = None
 ) -> Iterator[bytes]:
@@ -228,11 +241,7 @@ def read_s3_object(
     from botocore.exceptions import ClientError
 
     if client is None:
-        client = _S3_CLIENTS.get((endpoint_url, region, os.getpid()))
-        if client is None:
-            client = _S3_CLIENTS[(endpoint_url, region, os.getpid())] = s3_client(
-                endpoint_url, region
-            )
+        client = process_s3_client(endpoint_url, region)
     try:
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
@@ -342,18 +351,28 @@ def file_chunks(unit: Unit) -> Iterator[bytes]:
                 left -= len(chunk)
 
 
-def unit_lines(unit: Unit, client: Any | None = None) -> Decoded:
+def s3_unit_bytes(unit: Unit, client: Any | None = None) -> bytes | UnreadableObject:
+    """An S3 unit's bytes, or why they could not be read in full (access errors raise)."""
+    try:
+        return read_s3_bytes(unit.bucket, unit.location, unit.endpoint_url, unit.region, client)
+    except UnreadableObject as exc:
+        return exc
+
+
+def unit_lines(
+    unit: Unit, client: Any | None = None, fetched: bytes | UnreadableObject | None = None
+) -> Decoded:
     """The records of one unit, one line each (see :func:`as_ndjson` for other shapes).
 
+    ``fetched``: an S3 unit's ``s3_unit_bytes``, when they were read ahead (``read_ahead``).
     A file or S3 object that cannot be read in full is one quarantine entry (``Decoded.error``).
     """
     if unit.kind == "events":
         return Decoded(events=[line.encode() for line in unit.lines])
     if unit.kind == "s3":
-        try:
-            data = read_s3_bytes(unit.bucket, unit.location, unit.endpoint_url, unit.region, client)
-        except UnreadableObject as exc:
-            return Decoded(error=str(exc))
+        data = s3_unit_bytes(unit, client) if fetched is None else fetched
+        if isinstance(data, UnreadableObject):
+            return Decoded(error=str(data))
         return as_ndjson(gunzip_lines([data]))
     try:
         decoded = gunzip_lines(file_chunks(unit))
