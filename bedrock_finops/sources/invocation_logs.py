@@ -53,6 +53,7 @@ class Unit:
     stop: int | None = None
     first_line: int = 1  # the file's line number of the unit's first line
     truncated: bool = False  # the last unit of an expanded gzip file whose stream was cut
+    size: int | None = None  # an S3 object's size from the listing (bounds reading ahead)
 
 
 @dataclass
@@ -203,7 +204,7 @@ def list_s3(
         raise _access_error(exc, bucket, prefix, "s3:ListBucket") from None
     listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
     base = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-    for key in found.keys:
+    for key, size in found.keys:
         rel = key[len(base) :] if key.startswith(base) else key
         reason = _classify(rel)
         if reason is not None:
@@ -211,7 +212,15 @@ def list_s3(
             continue
         if key_in_window(rel, start, end):
             listing.units.append(
-                Unit("s3", rel, key, bucket=bucket, endpoint_url=endpoint_url, region=region)
+                Unit(
+                    "s3",
+                    rel,
+                    key,
+                    bucket=bucket,
+                    endpoint_url=endpoint_url,
+                    region=region,
+                    size=size,
+                )
             )
     if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
         _no_logs(uri, start, end)

@@ -4,8 +4,9 @@ Each S3 GET waits a network round trip (tens of ms against AWS) before its first
 one after another, a worker waits longer than it parses: a month is ~8,000 objects of ~150 KB,
 and at 40 ms each two workers wait nearly three minutes, next to ~25 s of parsing. Threads
 overlap the waits (the GIL is released while a thread waits on the network). At most
-``S3_READ_AHEAD`` objects are read ahead of the one being parsed, so a worker's memory stays
-bounded whatever the objects' sizes.
+``S3_READ_AHEAD`` objects, and ``S3_READ_AHEAD_BYTES`` of them by their listed sizes, are read
+ahead of the one being parsed, so a worker's memory stays bounded: AWS's log objects are
+small, but a Firehose stream writes objects of up to 128 MB.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bedrock_finops.sources.invocation_logs import (
 )
 
 S3_READ_AHEAD = 8  # objects in flight per worker (botocore pools 10 connections per client)
+S3_READ_AHEAD_BYTES = 64 << 20  # their listed sizes; one object of any size is always read
 
 Fetched = bytes | UnreadableObject | None  # None: the unit is read when it is parsed
 
@@ -49,12 +51,22 @@ def read_ahead(
     try:
         pending: deque[tuple[Unit, Future | None]] = deque()
         queued = iter(units)
+        waiting: Unit | None = None  # the next unit, held back by the byte budget
+        budget = S3_READ_AHEAD_BYTES
 
         def top_up() -> None:
-            while sum(f is not None for _, f in pending) < depth:
-                unit = next(queued, None)
+            nonlocal waiting
+            while True:
+                reads = [u.size or 0 for u, f in pending if f is not None]
+                if len(reads) >= depth or (reads and sum(reads) >= budget):
+                    return
+                unit = waiting if waiting is not None else next(queued, None)
                 if unit is None:
                     return
+                if unit.kind == "s3" and reads and sum(reads) + (unit.size or 0) > budget:
+                    waiting = unit  # over the budget: read once the reads before it are used
+                    return
+                waiting = None
                 future = None
                 if unit.kind == "s3":
                     shared = clients[(unit.endpoint_url, unit.region)]

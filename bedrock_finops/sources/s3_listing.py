@@ -27,9 +27,13 @@ NOTE_EVERY_REQUESTS = 50  # LIST requests between progress notes (~50,000 keys f
 
 @dataclass
 class KeyListing:
-    keys: list[str] = field(default_factory=list)
+    keys: list[tuple[str, int]] = field(default_factory=list)  # (key, size in bytes)
     requests: int = 0  # LIST requests made (pages)
     folders_skipped: int = 0  # date folders outside the window, not listed
+
+
+def _keys(page: dict) -> list[tuple[str, int]]:
+    return [(obj["Key"], int(obj.get("Size") or 0)) for obj in page.get("Contents") or []]
 
 
 class _Walk:
@@ -65,12 +69,12 @@ class _Walk:
 
     def flat(self, prefix: str) -> None:
         for page in self._pages(prefix, delimiter=False):
-            self.out.keys.extend(obj["Key"] for obj in page.get("Contents") or [])
+            self.out.keys.extend(_keys(page))
 
     def walk(self, prefix: str, depth: int) -> None:
         folders: list[str] = []
         for page in self._pages(prefix, delimiter=True):
-            self.out.keys.extend(obj["Key"] for obj in page.get("Contents") or [])
+            self.out.keys.extend(_keys(page))
             folders.extend(p["Prefix"] for p in page.get("CommonPrefixes") or [])
         for folder in folders:
             rel = folder[len(self.base) :] if folder.startswith(self.base) else folder
@@ -93,7 +97,8 @@ def list_window_keys(
     end: datetime | None,
     note: Callable[[str], None] | None = None,
 ) -> KeyListing:
-    """The keys under ``prefix`` that can hold records of [start, end), and what it took.
+    """The keys (with their sizes) under ``prefix`` that can hold records of [start, end), and
+    what it took.
 
     Raises botocore's ``ClientError`` as the listing does (the caller names the permission).
     """
