@@ -30,6 +30,7 @@ NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
 _BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
 CW_PAGE_EVENTS = 2000
+AWS_ATTEMPTS = 10  # per request, the first included; standard retry mode (backoff up to 20 s)
 S3_READ_ATTEMPTS = 3  # reads of an object whose stream is cut before it is quarantined
 S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
 
@@ -156,10 +157,23 @@ def parse_s3(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
-    import boto3
+def aws_client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
+    """A boto3 client that retries throttled and failed requests ``AWS_ATTEMPTS`` times.
 
-    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+    botocore's default (legacy mode, 5 attempts) can give up on a throttled request part-way
+    through a long ingest. The user's own ``AWS_MAX_ATTEMPTS`` / ``AWS_RETRY_MODE`` win.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = None
+    if not (os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE")):
+        config = Config(retries={"mode": "standard", "total_max_attempts": AWS_ATTEMPTS})
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
+    return aws_client("s3", endpoint_url, region)
 
 
 def _access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceError:
@@ -305,13 +319,12 @@ def iter_cloudwatch(
     page_events: int = CW_PAGE_EVENTS,
 ) -> Iterator[Unit]:
     """``filter_log_events`` over [start, end + slack), paginated, in units of events."""
-    import boto3
     from botocore.exceptions import ClientError
 
     group = uri[len("cloudwatch-logs://") :]
     if not group:
         raise SourceError(f"{uri!r} names no log group; use cloudwatch-logs://LOG_GROUP")
-    client = client or boto3.client("logs", endpoint_url=endpoint_url, region_name=region)
+    client = client or aws_client("logs", endpoint_url, region)
     kwargs: dict[str, Any] = {"logGroupName": group}
     if start is not None:
         kwargs["startTime"] = int(start.timestamp() * 1000)
@@ -340,6 +353,13 @@ def iter_cloudwatch(
                 f"access denied reading log group {group!r}: the caller needs "
                 "logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on "
                 f"arn:aws:logs:*:*:log-group:{group}:*"
+            ) from None
+        if code in ("ThrottlingException", "RateExceeded", "Throttling"):
+            raise SourceError(
+                f"reading log group {group!r} was still throttled after every retry: "
+                "FilterLogEvents allows 5 requests a second per account and Region, shared "
+                "with everything else that reads logs there. Try again later, raise "
+                "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
             ) from None
         raise SourceError(f"reading log group {group!r} failed: {exc}") from None
     if lines:

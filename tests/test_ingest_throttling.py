@@ -1,0 +1,93 @@
+"""A throttled CloudWatch Logs read is retried, not fatal; throttling that never ends is a clear
+error. The requests go over HTTP to a shim in front of the moto server that answers the first
+few ``FilterLogEvents`` with AWS's throttling error."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from bedrock_finops.sources.invocation_logs import AWS_ATTEMPTS, SourceError, iter_cloudwatch
+
+pytestmark = pytest.mark.aws
+GROUP = "/aws/bedrock/throttled"
+
+
+@pytest.fixture
+def throttling(aws_client, monkeypatch):
+    """(endpoint, state): state["throttle"] requests are refused, counted in state["refused"]."""
+    from botocore.retries.standard import ExponentialBackoff
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)  # no waits
+    logs = aws_client("logs")
+    recent = int(time.time() * 1000) - 3_600_000  # AWS (and moto) refuse events 14 days old
+    logs.create_log_group(logGroupName=GROUP)
+    logs.create_log_stream(logGroupName=GROUP, logStreamName="s")
+    logs.put_log_events(
+        logGroupName=GROUP,
+        logStreamName="s",
+        logEvents=[{"timestamp": recent + i, "message": f"m{i}"} for i in range(5)],
+    )
+    app = DomainDispatcherApplication(create_backend_app)  # the same backends as the server
+    state = {"throttle": 0, "refused": 0}
+
+    def shim(environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").endswith("FilterLogEvents") and state["throttle"]:
+            state["throttle"] -= 1
+            state["refused"] += 1
+            body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+            start_response(
+                "400 Bad Request",
+                [
+                    ("Content-Type", "application/x-amz-json-1.1"),
+                    ("Content-Length", str(len(body))),
+                ],
+            )
+            return [body.encode()]
+        return app(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, shim, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", state
+    finally:
+        server.shutdown()
+
+
+def _messages(endpoint: str) -> list[str]:
+    units = iter_cloudwatch(f"cloudwatch-logs://{GROUP}", None, None, endpoint_url=endpoint)
+    return [line for unit in units for line in unit.lines]
+
+
+def test_throttled_requests_are_retried(throttling, monkeypatch):
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    endpoint, state = throttling
+    state["throttle"] = 7  # more than botocore's default 5 attempts would survive
+    assert _messages(endpoint) == [f"m{i}" for i in range(5)]
+    assert state["refused"] == 7
+
+
+def test_endless_throttling_is_a_clear_error(throttling, monkeypatch):
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    endpoint, state = throttling
+    state["throttle"] = 1000
+    with pytest.raises(SourceError, match="still throttled after every retry.*5 requests a"):
+        _messages(endpoint)
+    assert state["refused"] == AWS_ATTEMPTS
+
+
+def test_the_users_own_retry_settings_win(throttling, monkeypatch):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
+    endpoint, state = throttling
+    state["throttle"] = 1000
+    with pytest.raises(SourceError, match="throttled"):
+        _messages(endpoint)
+    assert state["refused"] == 2
