@@ -39,6 +39,7 @@ KEYS = [
     "AWSLogs/111122223333/BedrockModelInvocationLogs/amazon-bedrock-logs-permission-check",
     f"{EAST}/2026/10/02/stray.json",  # a file in a day folder
     f"{EAST}/2026/13/x.json",  # no month 13: the year folder bounds it
+    f"{EAST}/2026//10/02/06/odd.json",  # S3 allows empty folder names: only the year counts
     "misc/notes.txt",
     "misc/extra.json",
     "loose.json.gz",
@@ -101,6 +102,7 @@ def test_a_six_hour_window_lists_only_its_folders(s3):
         f"s3://{BUCKET}/{PREFIX}", _t("2026-10-02T06:00"), _t("2026-10-02T12:00"), client=s3
     )
     assert [u.name for u in listing.units] == [
+        f"{EAST}/2026//10/02/06/odd.json",  # its year holds the window
         f"{EAST}/2026/10/02/06/20261002T000000Z_07.json.gz",
         f"{EAST}/2026/10/02/11/20261002T000000Z_08.json.gz",
         f"{EAST}/2026/10/02/12/20261002T000000Z_09.json.gz",  # may hold 11:xx, late
@@ -110,10 +112,11 @@ def test_a_six_hour_window_lists_only_its_folders(s3):
         "loose.json.gz",  # no date folders: never outside a window
         "misc/extra.json",
     ]
-    # walked one level at a time (14): the prefix, AWSLogs/, the account, the service, both
-    # regions, misc/, and 2026/, 2026/10/, 2026/10/02/ in each region plus 2026/13/ in
-    # us-east-1; listed whole (4): the hours 06, 11 and 12 in us-east-1 and 06 in us-west-2
-    assert listing.list_requests == len(prefixes) == 18
+    # walked one level at a time (18): the prefix, AWSLogs/, the account, the service, both
+    # regions, misc/, and 2026/, 2026/10/, 2026/10/02/ in each region plus, in us-east-1,
+    # 2026/13/ and the four levels of 2026//10/02/06/ (a year's span all the way down);
+    # listed whole (4): the hours 06, 11 and 12 in us-east-1 and 06 in us-west-2
+    assert listing.list_requests == len(prefixes) == 22
     # skipped unlisted: 2025/, months 01, 09 and 11, days 01 and 31, hours 05 and 13
     assert listing.folders_outside_window == 8
     listed = {p[len(PREFIX) :] for p in prefixes}
@@ -163,7 +166,7 @@ def test_progress_is_noted_every_so_many_requests(s3, monkeypatch):
         client=s3,
         note=notes.append,
     )
-    assert len(notes) == 3  # after requests 5, 10 and 15 of 18
+    assert len(notes) == 4  # after requests 5, 10, 15 and 20 of 22
     assert notes[1].startswith(f"listing s3://{BUCKET}/{PREFIX}: ")
     assert notes[1].endswith("after 10 requests ...")
 

@@ -40,6 +40,7 @@ LAYOUT = "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1"
         ("1999/10/02/05/", None),  # not a 20YY year
         ("20２6/10/", None),  # digits, but not ASCII ones
         ("2026", ("2026-01-01", "2027-01-01")),  # no trailing slash
+        ("2026//10/", ("2026-01-01", "2027-01-01")),  # an empty folder name is not a month
     ],
 )
 def test_folder_span(folder: str, span: tuple[str, str] | None):
@@ -54,6 +55,11 @@ def test_key_span_is_its_folders_not_its_name():
     )
     assert key_span("2026.json") is None  # a file named like a year is not a folder
     assert key_span("misc/2026/stray.json") == (_t("2026-01-01"), _t("2027-01-01"))
+
+
+def test_a_folder_and_the_keys_under_it_agree():
+    for folder in ("2026//10/", "/2026/10/", "a//2026/10/02/05/", "2026/10//02/"):
+        assert key_span(folder + "x.json") == folder_span(folder), folder
 
 
 def test_hour_keys_keep_the_delivery_slack():

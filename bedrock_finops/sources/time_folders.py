@@ -63,8 +63,15 @@ def key_span(key: str) -> Span | None:
 
 
 def folder_span(folder: str) -> Span | None:
-    """The span of a folder path such as ``AWSLogs/.../2026/10/02/`` (trailing ``/`` or not)."""
-    return folders_span([part for part in folder.split("/") if part])
+    """The span of a folder path such as ``AWSLogs/.../2026/10/02/`` (trailing ``/`` or not).
+
+    Empty names between two slashes are folders too (S3 allows ``2026//10/``), as in
+    :func:`key_span`, so a folder and the keys under it always agree.
+    """
+    parts = folder.split("/")
+    if parts[-1] == "":
+        parts.pop()
+    return folders_span(parts)
 
 
 def may_hold(span: Span, start: datetime | None, end: datetime | None) -> bool:
