@@ -77,6 +77,8 @@ class IngestReport:
     unknown_models: dict[str, int] = field(default_factory=dict)
     large_bodies_not_fetched: int = 0
     outside_window: int = 0
+    # CloudWatch Logs subscription health checks (CONTROL_MESSAGE): no records, not lines read
+    control_messages: int = 0
     # S3: LIST requests, and date folders outside the window that were not listed at all
     # (so the objects in them are in neither files_read nor files_skipped)
     list_requests: int = 0
@@ -104,17 +106,19 @@ class IngestReport:
             f"  duplicates      {self.duplicates:,}",
             f"outside window    {self.outside_window:,}",
             f"large bodies      {self.large_bodies_not_fetched:,} not fetched",
-            *(
-                [
-                    f"S3 listing        {self.list_requests:,} LIST requests; "
-                    f"{self.folders_outside_window:,} date folders outside the window unlisted"
-                ]
-                if self.list_requests
-                else []
-            ),
             f"elapsed           {self.elapsed_s:.1f}s ({self.rows_per_s:,.0f} rows/s)",
             f"compiled parts    {self.compiled}",
         ]
+        if self.control_messages:
+            lines.append(
+                f"control messages  {self.control_messages:,} "
+                "(CloudWatch Logs health checks, no records)"
+            )
+        if self.list_requests:
+            lines.append(
+                f"S3 listing        {self.list_requests:,} LIST requests; "
+                f"{self.folders_outside_window:,} date folders outside the window unlisted"
+            )
         for reason, n in sorted(self.quarantine_by_reason.items(), key=lambda kv: -kv[1]):
             lines.append(f"  quarantine: {reason}: {n:,}")
         for raw, n in sorted(self.unknown_models.items(), key=lambda kv: -kv[1]):

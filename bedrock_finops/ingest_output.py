@@ -119,6 +119,7 @@ class Collector:
         r.files_read += res.files
         r.lines_read += res.lines_read
         r.outside_window += res.outside_window
+        r.control_messages += res.control_messages
         r.quarantined += len(res.quarantine)
         self.quarantine.extend(res.quarantine)
         for h, v in res.prompts.items():

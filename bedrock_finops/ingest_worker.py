@@ -65,6 +65,7 @@ class ChunkResult:
     quarantine: list[tuple[str, int, str, str]]
     lines_read: int
     outside_window: int
+    control_messages: int  # CloudWatch Logs health-check envelopes left out (no records)
     prompts: dict[str, tuple[str, int, str]]
     batch_path: str | None = None  # the batches, as an Arrow IPC file in ``Options.spill_dir``
 
@@ -128,11 +129,12 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     rows: list[tuple] = []
     batches: list[pa.RecordBatch] = []
     quarantine: list[tuple[str, int, str, str]] = []
-    lines_read = outside = 0
+    lines_read = outside = control = 0
     for unit, fetched in read_ahead(units, client):
-        n, out = _unit_rows(unit, fetched, opts, client, model_key, cache, rows, quarantine)
+        n, out, c = _unit_rows(unit, fetched, opts, client, model_key, cache, rows, quarantine)
         lines_read += n
         outside += out
+        control += c
         if len(rows) >= CONVERT_ROWS:  # convert while the rows' text is still in CPU cache
             batches.append(to_batch(rows))
             rows = []
@@ -145,7 +147,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
         with contextlib.suppress(OSError):  # e.g. a container's small /dev/shm is full
             path, batches = spill(batches, opts.spill_dir), []
     files = sum(1 for u in units if u.start == 0)  # a large file's later ranges are not files
-    return ChunkResult(files, batches, quarantine, lines_read, outside, prompts, path)
+    return ChunkResult(files, batches, quarantine, lines_read, outside, control, prompts, path)
 
 
 def spill(batches: list[pa.RecordBatch], folder: str) -> str:
@@ -196,8 +198,11 @@ def _unit_rows(
     cache: PromptCache,
     rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
-) -> tuple[int, int]:
-    """Append one unit's rows and quarantine entries; return (lines read, outside window)."""
+) -> tuple[int, int, int]:
+    """Append one unit's rows and quarantine entries.
+
+    Returns (lines read, records outside the window, control messages left out).
+    """
     decoded = logs.unit_lines(unit, client, fetched)
     lines_read = outside = 0
     window = opts.start_ms is not None or opts.end_ms is not None
@@ -260,7 +265,7 @@ def _unit_rows(
     if decoded.error:
         lines_read += 1
         quarantine.append((name, i + 1, decoded.error, ""))
-    return lines_read, outside
+    return lines_read, outside, decoded.control_messages
 
 
 def _fetch_bodies(rec: Any, opts: Options, client: Any | None) -> None:

@@ -100,6 +100,8 @@ def test_other_shapes_give_the_ndjson_rows(shape, tmp_path, reference):
     (tmp_path / "logs" / name).write_bytes(data)
     report = _ingest(tmp_path / "logs", tmp_path)
     assert (report.lines_read, report.rows, report.quarantined) == (3, 3, 0)
+    # the Firehose file's health check is no record and no line, but it is counted
+    assert report.control_messages == (shape == "subscription payloads through Firehose")
     pd.testing.assert_frame_equal(_rows(tmp_path / "logs"), reference)
 
 

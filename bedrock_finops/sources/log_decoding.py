@@ -35,6 +35,7 @@ class Decoded:
     truncated: bool = False  # gzip stream cut short: one quarantine entry for the cut
     error: str | None = None  # not gzip at all / corrupt: one quarantine entry
     events: list[bytes] | None = None  # one line per CloudWatch Logs event, as delivered
+    control_messages: int = 0  # CloudWatch Logs CONTROL_MESSAGE envelopes left out (no records)
 
     @property
     def lines(self) -> list[bytes]:
@@ -147,7 +148,8 @@ def as_ndjson(decoded: Decoded) -> Decoded:
     ``aws logs filter-log-events``; ``{"messageType": ..., "logEvents": [...]}`` back to back,
     as a subscription delivers them through Firehose), whose ``message`` is the record. Such a
     file becomes one line per record, so quarantine ``line`` numbers count records in it;
-    envelopes of ``CONTROL_MESSAGE`` type are health checks, not records, and are left out.
+    envelopes of ``CONTROL_MESSAGE`` type are health checks, not records: they are left out
+    and counted (``control_messages``).
     A file that does not parse as JSON documents stays as it is: its lines are quarantined.
     """
     data = decoded.data
@@ -159,15 +161,17 @@ def as_ndjson(decoded: Decoded) -> Decoded:
     if documents is None:
         return decoded
     lines: list[bytes] = []
+    control = 0
     for doc in documents:
         events = _envelope_events(doc)
         if events is not None:
             lines.extend(events)
+            control += isinstance(doc, dict) and doc.get("messageType") == "CONTROL_MESSAGE"
         elif isinstance(doc, list):
             lines.extend(_line(item) for item in doc)
         else:
             lines.append(_line(doc))
-    return Decoded(events=lines)
+    return Decoded(events=lines, control_messages=control)
 
 
 def _line(record: Any) -> bytes:
