@@ -14,6 +14,8 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
   262,144 rows): with the floor, the "bound" no ingest of this table can beat;
 - naive: ``pd.read_json(lines=True)`` + ``pd.json_normalize`` per file, on a subset of files
   when the whole set would take too long (the subset is stated in the output).
+- gunzip: the floor without ``orjson.loads`` (read and decompress only, all cores), to split
+  the floor's cost between the two.
 
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
@@ -24,17 +26,20 @@ three C extensions built:
     data: 7,859 files, 1,163 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    150,467, 146,344, 150,823
-      ingest   40,727, 40,214, 39,856
-      naive    7,043, 7,443, 7,258
+      floor    151,958, 138,891, 149,110
+      ingest   38,679, 38,757, 38,293
+      naive    7,085, 7,028, 6,927
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.7    150,467    1.00x    20.7x      117MB
-    ingest    1,004,377      25.0     40,214    3.74x     5.5x      913MB
-    naive        49,507     138.6      7,258   20.73x     1.0x      186MB  (every 20th file)
-    ingest CPU per record: workers 42.1 us, parent 6.4 us
-    bound: floor CPU 13.4 us per record + writing the usage table 3.4 us (262,144 of the
-      ingest's rows, best of 3) = 16.7 us, 1.25x the floor; 1.5x leaves 3.3 us per record
+    floor     1,006,364       6.7    149,110    1.00x    21.2x      117MB
+    ingest    1,004,377      26.0     38,679    3.86x     5.5x      919MB
+    naive        49,507     143.2      7,028   21.22x     1.0x      189MB  (every 20th file)
+    ingest CPU per record: workers 43.9 us, parent 6.7 us
+    bound: floor CPU 13.4 us per record + writing the usage table 3.7 us (262,144 of the
+      ingest's rows, best of 3) = 17.1 us, 1.28x the floor; 1.5x leaves 3.0 us per record
       for reading the fields, hashes, features, Arrow columns and the hand-over
+    of the floor's 13.4 us, reading and decompressing alone take 9.1 us (same files and
+      cores) and orjson.loads 4.3 us: an ingest that parsed the records without orjson
+      would have 7.3 us per record, all included, for 1.5x
     (the breakdown below is from an earlier round, with --breakdown 1500)
     one worker, per record (first 1500 files, CPU time, best of 3):
       read + gunzip + line views                   5.2 us
@@ -56,12 +61,12 @@ record.
 The floor costs ~13.3-13.7 us of CPU per record. The ingest costs ~42-44 us in a worker plus
 ~6.5 us in the parent, so ~49 us on 2 cores. The "bound" line is the least any ingest that
 writes this table can cost: the floor plus the Parquet write of the ingest's own rows (timed
-with the writer the ingest uses). It is 1.25x the floor, so 1.5x leaves ~3 us per record for
+with the writer the ingest uses). It is ~1.25-1.28x the floor, so 1.5x leaves ~3 us per record for
 everything else, and building the Arrow columns from parsed values alone takes 2.3 us of
 that. Within 1.5x is out of reach for any ingest that parses records into Python objects;
 it would take the whole record read in compiled code (a C JSON parser walked in C, with the
 hashes, features and every body format there too).
-Met: 5x the naive way (5.5x, median of 3; single runs ranged 5.1x-5.8x).
+Met: 5x the naive way (5.5x, median of 3; single runs over the day ranged 5.1x-5.8x).
 Not met: 1.5x of the floor.
 See benchmarks/README.md.
 """
