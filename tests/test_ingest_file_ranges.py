@@ -142,3 +142,34 @@ def test_expanding_a_big_gzip_file_is_announced(tmp_path, small_limits):
     logs.list_local(_gz_folder(tmp_path, "logs", data), None, None, tmp_path / "x", notes.append)
     mb = f"{len(data) / 1e6:,.0f}"
     assert notes == [f"decompressing month.jsonl.gz ({mb} MB gzipped) to read it in parallel ..."]
+
+
+def test_a_small_gzip_that_decompresses_big_is_expanded_too(tmp_path, monkeypatch):
+    """Its trailer gives the decompressed size: past the limit, it is cut like a big file."""
+    plain = _export(random.Random(7), 600).encode()
+    data = gzip.compress(plain, mtime=0)
+    whole = _ingest(_gz_folder(tmp_path, "whole", data), tmp_path / "out-whole", workers=1)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 1_000)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(plain) - 1)
+    folder = _gz_folder(tmp_path, "ranged", data)
+    assert len(data) < file_ranges.GZIP_EXPAND_BYTES  # not big by its own size
+    units = logs.list_local(folder, None, None, expand_dir=tmp_path / "expanded").units
+    assert len(units) > 5
+    ranged = _ingest(folder, tmp_path / "out-ranged", workers=2)
+    pd.testing.assert_frame_equal(ranged[1], whole[1])
+    assert ranged[2] == whole[2]
+    # one byte more and the same file is read whole
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(plain))
+    assert len(logs.list_local(folder, None, None, expand_dir=tmp_path / "e2").units) == 1
+
+
+def test_a_multi_member_gzip_is_judged_by_its_last_member_only(tmp_path, monkeypatch):
+    big, small = b'{"a": 1}\n' * 5000, b'{"a": 2}\n'
+    path = tmp_path / "two.json.gz"
+    path.write_bytes(gzip.compress(big, mtime=0) + gzip.compress(small, mtime=0))
+    monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 10)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(small))
+    assert not file_ranges.worth_expanding(path, path.stat().st_size)  # under-, never over-
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(small) - 1)
+    assert file_ranges.worth_expanding(path, path.stat().st_size)

@@ -19,6 +19,10 @@ from bedrock_finops.sources.log_decoding import GZIP_MAGIC, GzipStream, looks_li
 RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
 GZIP_EXPAND_BYTES = 128 << 20  # a gzip file larger than this is expanded before it is read
+# ... as is one whose trailer says it decompresses to more than this (held whole in memory,
+# it would take ~2x that in a worker); only files over GZIP_TRAILER_MIN_BYTES are asked
+GZIP_EXPAND_PLAIN_BYTES = 256 << 20
+GZIP_TRAILER_MIN_BYTES = 2 << 20  # below: no log file decompresses to GZIP_EXPAND_PLAIN_BYTES
 
 
 def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int, int]] | None:
@@ -51,6 +55,27 @@ def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, i
             offset += len(block)
     ranges.append((start, size, first_line))
     return ranges
+
+
+def worth_expanding(path: Path, size: int) -> bool:
+    """Whether ``path`` is a gzip file to expand and cut rather than read whole in memory.
+
+    Either it is over ``GZIP_EXPAND_BYTES``, or its trailer says it decompresses to more than
+    ``GZIP_EXPAND_PLAIN_BYTES``. The trailer's ISIZE is the last member's size modulo 4 GiB:
+    exact for a file gzipped in one go (``gzip month.jsonl``), less than the whole for a file
+    of several members or over 4 GiB, so it never makes a whole file look bigger than it is.
+    A cut file ends in no trailer at all; if its last bytes read as a large size, expanding it
+    costs a pass but changes nothing read (``expand_gzip`` keeps its complete lines).
+    """
+    if size <= GZIP_TRAILER_MIN_BYTES and size <= GZIP_EXPAND_BYTES:
+        return False
+    with open(path, "rb") as fh:
+        if fh.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
+            return False
+        if size > GZIP_EXPAND_BYTES:
+            return True
+        fh.seek(size - 4)
+        return int.from_bytes(fh.read(4), "little") > GZIP_EXPAND_PLAIN_BYTES
 
 
 def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:

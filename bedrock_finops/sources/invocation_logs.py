@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops.sources import file_ranges
-from bedrock_finops.sources.log_decoding import GZIP_MAGIC, Decoded, as_ndjson, gunzip_lines
+from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
 from bedrock_finops.sources.s3_listing import list_window_keys
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_in_window
 
@@ -119,12 +119,10 @@ def _file_units(
     """One unit for a file read whole; one per range of a large file (see ``file_ranges``)."""
     truncated = False
     size = path.stat().st_size
-    if expand_dir is not None and size > file_ranges.GZIP_EXPAND_BYTES:
-        with open(path, "rb") as fh:
-            is_gzip = fh.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-        if is_gzip and note is not None:
+    if expand_dir is not None and file_ranges.worth_expanding(path, size):
+        if note is not None:
             note(f"decompressing {rel} ({size / 1e6:,.0f} MB gzipped) to read it in parallel ...")
-        expanded = file_ranges.expand_gzip(path, expand_dir) if is_gzip else None
+        expanded = file_ranges.expand_gzip(path, expand_dir)
         if expanded is not None:
             path, truncated = expanded
     ranges = file_ranges.line_ranges(path) or [(0, None, 1)]
