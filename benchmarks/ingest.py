@@ -127,15 +127,7 @@ def _gunzip_one(path: str) -> int:
 
 def run_gunzip(logs: Path, workers: int) -> dict:
     """The floor without the JSON parsing: only reading and decompressing, on all cores."""
-    import resource
-
-    files = [str(p) for p in _files(logs)]
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
-        n = sum(pool.map(_gunzip_one, files, chunksize=16))
-    seconds = time.perf_counter() - t0
-    cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) + _cpu_seconds(resource.RUSAGE_SELF)
-    return {"records": n, "seconds": seconds, "cpu_us": cpu / n * 1e6}
+    return _on_all_cores(_gunzip_one, logs, workers)
 
 
 def _warm_page_cache(files: list[Path]) -> None:
@@ -147,12 +139,17 @@ def _warm_page_cache(files: list[Path]) -> None:
 
 
 def run_floor(logs: Path, workers: int) -> dict:
+    return _on_all_cores(_floor_one, logs, workers)
+
+
+def _on_all_cores(per_file: Callable[[str], int], logs: Path, workers: int) -> dict:
+    """``per_file`` over every file in a process pool: records, wall seconds, CPU per record."""
     import resource
 
     files = [str(p) for p in _files(logs)]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(workers) as pool:
-        n = sum(pool.map(_floor_one, files, chunksize=16))
+        n = sum(pool.map(per_file, files, chunksize=16))
     seconds = time.perf_counter() - t0
     cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) + _cpu_seconds(resource.RUSAGE_SELF)
     return {"records": n, "seconds": seconds, "cpu_us": cpu / n * 1e6}
