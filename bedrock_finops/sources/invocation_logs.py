@@ -19,7 +19,7 @@ from typing import Any
 
 from bedrock_finops.sources import file_ranges
 from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
-from bedrock_finops.sources.s3_listing import list_window_keys
+from bedrock_finops.sources.s3_listing import folder_of, list_window_keys, relative_to
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_in_window
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
@@ -215,9 +215,9 @@ def list_s3(
     except ClientError as exc:
         raise _access_error(exc, bucket, prefix, "s3:ListBucket") from None
     listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
-    base = prefix if prefix.endswith("/") or not prefix else prefix + "/"
+    base = folder_of(prefix)
     for key, size in found.keys:
-        rel = key[len(base) :] if key.startswith(base) else key
+        rel = relative_to(key, base)
         reason = _classify(rel)
         if reason is not None:
             listing.skipped.append({"file": rel, "reason": reason})

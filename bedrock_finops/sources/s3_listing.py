@@ -32,6 +32,20 @@ class KeyListing:
     folders_skipped: int = 0  # date folders outside the window, not listed
 
 
+def folder_of(prefix: str) -> str:
+    """The folder a prefix names: ``team-a`` and ``team-a/`` both mean ``team-a/``."""
+    return prefix if prefix.endswith("/") or not prefix else prefix + "/"
+
+
+def relative_to(key: str, base: str) -> str:
+    """A key (or folder) relative to the ``base`` folder; whole when it is not under it.
+
+    Keys and folders are made relative the same way, so a folder's date span and the spans of
+    the keys under it agree (``time_folders``).
+    """
+    return key[len(base) :] if key.startswith(base) else key
+
+
 def _keys(page: dict) -> list[tuple[str, int]]:
     return [(obj["Key"], int(obj.get("Size") or 0)) for obj in page.get("Contents") or []]
 
@@ -77,8 +91,7 @@ class _Walk:
             self.out.keys.extend(_keys(page))
             folders.extend(p["Prefix"] for p in page.get("CommonPrefixes") or [])
         for folder in folders:
-            rel = folder[len(self.base) :] if folder.startswith(self.base) else folder
-            span = folder_span(rel)
+            span = folder_span(relative_to(folder, self.base))
             if span is not None and not may_hold(span, self.start, self.end):
                 self.out.folders_skipped += 1
             elif (span is not None and all_inside(span, self.start, self.end)) or (
@@ -102,8 +115,7 @@ def list_window_keys(
 
     Raises botocore's ``ClientError`` as the listing does (the caller names the permission).
     """
-    base = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-    walk = _Walk(client, bucket, base, start, end, note)
+    walk = _Walk(client, bucket, folder_of(prefix), start, end, note)
     if start is None and end is None:
         walk.flat(prefix)
     else:
