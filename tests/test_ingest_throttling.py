@@ -69,7 +69,7 @@ def test_throttled_requests_are_retried(throttling, monkeypatch):
     monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
     monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
     endpoint, state = throttling
-    state["throttle"] = 7  # more than botocore's default 5 attempts would survive
+    state["throttle"] = 7  # more than botocore's defaults survive (3 attempts, 5 in legacy mode)
     assert _messages(endpoint) == [f"m{i}" for i in range(5)]
     assert state["refused"] == 7
 
@@ -91,3 +91,31 @@ def test_the_users_own_retry_settings_win(throttling, monkeypatch):
     with pytest.raises(SourceError, match="throttled"):
         _messages(endpoint)
     assert state["refused"] == 2
+
+
+def test_retry_settings_in_the_aws_config_file_win(throttling, monkeypatch, tmp_path):
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    config = tmp_path / "config"
+    config.write_text("[default]\nmax_attempts = 4\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    endpoint, state = throttling
+    state["throttle"] = 1000
+    with pytest.raises(SourceError, match="throttled"):
+        _messages(endpoint)
+    assert state["refused"] == 4
+
+
+def test_a_named_profiles_retry_mode_wins(throttling, monkeypatch, tmp_path):
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS", raising=False)
+    monkeypatch.delenv("AWS_RETRY_MODE", raising=False)
+    config = tmp_path / "config"
+    config.write_text("[default]\n[profile finops]\nretry_mode = standard\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "finops")
+    endpoint, state = throttling
+    state["throttle"] = 1000
+    with pytest.raises(SourceError, match="throttled"):
+        _messages(endpoint)
+    assert state["refused"] == 3  # standard mode's own default, not this toolkit's 10

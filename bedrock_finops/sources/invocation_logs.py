@@ -158,16 +158,34 @@ def parse_s3(uri: str) -> tuple[str, str]:
 def aws_client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
     """A boto3 client that retries throttled and failed requests ``AWS_ATTEMPTS`` times.
 
-    botocore's default (legacy mode, 5 attempts) can give up on a throttled request part-way
-    through a long ingest. The user's own ``AWS_MAX_ATTEMPTS`` / ``AWS_RETRY_MODE`` win.
+    botocore's default (3 attempts in standard mode, 5 in legacy mode) can give up on a
+    throttled request part-way through a long ingest. Retry settings of the user's own, in
+    the environment (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``) or in the profile's
+    ``~/.aws/config`` (``max_attempts``, ``retry_mode``), win.
     """
     import boto3
+    import botocore.session
     from botocore.config import Config
 
+    session = botocore.session.get_session()
     config = None
-    if not (os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE")):
+    if not _user_retry_settings(session):
         config = Config(retries={"mode": "standard", "total_max_attempts": AWS_ATTEMPTS})
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+    return boto3.Session(botocore_session=session).client(
+        service, endpoint_url=endpoint_url, region_name=region, config=config
+    )
+
+
+def _user_retry_settings(session: Any) -> bool:
+    """Whether the user set a retry count or mode, in the environment or the AWS config file.
+
+    ``session.get_config_variable`` cannot tell: it answers botocore's default when nothing
+    is set, so the two places are asked directly.
+    """
+    if os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE"):
+        return True
+    profile = session.get_scoped_config()
+    return "max_attempts" in profile or "retry_mode" in profile
 
 
 def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
