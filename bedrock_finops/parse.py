@@ -30,12 +30,17 @@ from bedrock_finops.parse_response import is_embedding_call, output_shape, outpu
 from bedrock_finops.parse_scalars import (
     INT64_MAX,
     BadRecord,
-    app_from_identity,
     fast_timestamp_ms,
+    identity_app,
     parse_timestamp_ms,
     token_count,
 )
 from bedrock_finops.schema import USAGE_SCHEMA
+
+# the two spellings of each cache count: AWS writes the first at the record's input, Converse
+# usage the second; either is accepted in both places
+CACHE_READ = ("cacheReadInputTokenCount", "cacheReadInputTokens")
+CACHE_WRITE = ("cacheWriteInputTokenCount", "cacheWriteInputTokens")
 
 OPERATIONS = {
     "Converse": False,
@@ -83,12 +88,14 @@ def record_row(
         output_tokens = 0  # AWS logs no output count for embeddings: they have no output tokens
     else:
         output_tokens = token_count(out, "outputTokenCount", True)
-    cache_read = token_count(inp, "cacheReadInputTokenCount", False)
-    cache_write = token_count(inp, "cacheWriteInputTokenCount", False)
+    cache_read = _cache_count(inp, CACHE_READ)
+    cache_write = _cache_count(inp, CACHE_WRITE)
 
     in_body = inp.get("inputBodyJson")
     out_body = out.get("outputBodyJson")
-    body_in_s3 = in_body is None and bool(inp.get("inputBodyS3Path"))
+    body_in_s3 = (in_body is None and bool(inp.get("inputBodyS3Path"))) or (
+        out_body is None and bool(out.get("outputBodyS3Path"))
+    )
     if isinstance(in_body, dict):
         fields = body_fields(model_key(model_raw), in_body, out_body, cache)
     elif in_body is None:
@@ -104,9 +111,9 @@ def record_row(
     usage = fields.pop("_usage")
     if isinstance(usage, dict):  # Converse usage, when the record lacks the *Count fields
         if cache_read is None:
-            cache_read = token_count(usage, "cacheReadInputTokens", False)
+            cache_read = _cache_count(usage, CACHE_READ)
         if cache_write is None:
-            cache_write = token_count(usage, "cacheWriteInputTokens", False)
+            cache_write = _cache_count(usage, CACHE_WRITE)
 
     identity = rec.get("identity")
     identity_arn = identity.get("arn") if isinstance(identity, dict) else None
@@ -115,11 +122,7 @@ def record_row(
         metadata = None
     app = metadata.get(app_key) if metadata else None
     if not app and identity_arn:
-        if identity_app_map:
-            role = app_from_identity(identity_arn)
-            app = identity_app_map.get(identity_arn) or identity_app_map.get(role or "")
-        if not app:
-            app = app_from_identity(identity_arn)
+        app = identity_app(identity_arn, identity_app_map)
 
     row = {
         "request_id": request_id,
@@ -141,6 +144,12 @@ def record_row(
     }
     row.update(fields)
     return row
+
+
+def _cache_count(section: dict, spellings: tuple[str, str]) -> int | None:
+    """A cache token count under either of its spellings; None when neither is there."""
+    value = token_count(section, spellings[0], False)
+    return token_count(section, spellings[1], False) if value is None else value
 
 
 def _str(value: Any) -> str | None:
@@ -178,17 +187,17 @@ def _fast_count(section: dict, name: str) -> int | None | bool:
     return False
 
 
+def _fast_cache_count(section: dict, spellings: tuple[str, str]) -> int | None | bool:
+    """``_cache_count`` as ``_fast_count`` answers: False when odd (fall back)."""
+    value = _fast_count(section, spellings[0])
+    return _fast_count(section, spellings[1]) if value is None else value
+
+
 def _fast_app(cache: PromptCache, arn: str, identity_app_map: dict[str, str] | None) -> str | None:
     """``record_row``'s app for a record without the app key in its metadata (memoised)."""
     hit = cache.apps.get(arn, False)
     if hit is False:
-        app = None
-        if identity_app_map:
-            role = app_from_identity(arn)
-            app = identity_app_map.get(arn) or identity_app_map.get(role or "")
-        if not app:
-            app = app_from_identity(arn)
-        hit = _str(app)
+        hit = _str(identity_app(arn, identity_app_map))
         if len(cache.apps) >= MAX_MEMO_ENTRIES:
             cache.apps.clear()
         cache.apps[arn] = hit
@@ -228,25 +237,28 @@ def fast_row(
     in_body = inp.get("inputBodyJson")
     if ts is None or type(in_body) is not dict:
         return None
+    out_body = out.get("outputBodyJson")
+    if out_body is None and out.get("outputBodyS3Path"):
+        return None  # the response body is under data/: record_row flags the row
     input_tokens = inp.get("inputTokenCount")
     output_tokens = out.get("outputTokenCount")
     if type(input_tokens) is not int or not 0 <= input_tokens <= INT64_MAX:
         return None
     if type(output_tokens) is not int or not 0 <= output_tokens <= INT64_MAX:
         return None
-    cache_read = _fast_count(inp, "cacheReadInputTokenCount")
-    cache_write = _fast_count(inp, "cacheWriteInputTokenCount")
+    cache_read = _fast_cache_count(inp, CACHE_READ)
+    cache_write = _fast_cache_count(inp, CACHE_WRITE)
     if cache_read is False or cache_write is False:
         return None
     (
         tier, ttl, latency, stop, max_tokens, temperature, request_hash, prefix, system_hash,
         tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
-    ) = body_values(model_key(model_raw), in_body, out.get("outputBodyJson"), cache)  # fmt: skip
+    ) = body_values(model_key(model_raw), in_body, out_body, cache)  # fmt: skip
     if type(usage) is dict:
         if cache_read is None:
-            cache_read = _fast_count(usage, "cacheReadInputTokens")
+            cache_read = _fast_cache_count(usage, CACHE_READ)
         if cache_write is None:
-            cache_write = _fast_count(usage, "cacheWriteInputTokens")
+            cache_write = _fast_cache_count(usage, CACHE_WRITE)
         if cache_read is False or cache_write is False:
             return None
     identity = get("identity")

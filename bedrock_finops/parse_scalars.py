@@ -84,6 +84,50 @@ def app_from_identity(arn: str | None) -> str | None:
     return resource or None
 
 
+def role_arn(arn: str) -> str | None:
+    """``arn:P:sts::ACCT:assumed-role/ROLE/SESSION`` -> ``arn:P:iam::ACCT:role/ROLE``; else None.
+
+    Logs carry the session's STS ARN, which changes with every session; users name the role
+    by its IAM ARN. (STS ARNs drop a role's path, so a mapping keyed by a role ARN with a
+    path is matched by :func:`identity_app` through its last segment.)
+    """
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "sts":
+        return None
+    resource = parts[5].split("/")
+    if resource[0] != "assumed-role" or len(resource) < 2:
+        return None
+    return f"arn:{parts[1]}:iam::{parts[4]}:role/{resource[1]}"
+
+
+def identity_app(arn: str, identity_app_map: dict[str, str] | None) -> str | None:
+    """The app of a record without one in its metadata: by ``identity_app_map``, else the role.
+
+    The map is looked up by the record's ARN, then its IAM role ARN (with or without a path
+    in the map's key), then the role or user name; with no match the app is the role name.
+    """
+    name = app_from_identity(arn)
+    if identity_app_map:
+        app = identity_app_map.get(arn)
+        role = role_arn(arn)
+        if not app and role:
+            app = identity_app_map.get(role) or _role_with_path(role, identity_app_map)
+        if not app:
+            app = identity_app_map.get(name or "")
+        if app:
+            return app
+    return name
+
+
+def _role_with_path(role: str, identity_app_map: dict[str, str]) -> str | None:
+    """The map's value for a key ``arn:P:iam::ACCT:role/PATH/.../ROLE`` matching ``role``."""
+    head, _, name = role.partition(":role/")
+    for key, app in identity_app_map.items():
+        if key.startswith(head + ":role/") and key.rpartition("/")[2] == name:
+            return app
+    return None
+
+
 def py_fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` -> epoch ms, as :func:`parse_timestamp_ms` computes it.
 

@@ -55,7 +55,7 @@ USAGE_SCHEMA = pa.schema(
         ("output_shape", pa.string()),  # label | json | code | prose | empty | unknown
         ("pretty_json_tokens", pa.int64()),  # tokens spent on JSON indentation whitespace
         ("repeated_line_tokens", pa.int64()),  # tokens of lines repeated within the prompt
-        ("body_in_s3", pa.bool_()),  # body was > 100 KB and lives under data/ (not fetched)
+        ("body_in_s3", pa.bool_()),  # a body (request or response) left under data/, unread
         ("request_metadata", pa.string()),  # JSON object of requestMetadata
         ("source_file", pa.string()),
     ]

@@ -423,3 +423,77 @@ def test_anthropic_stream_chunks_with_legacy_keys_are_read():
         {"type": "legacy", "completion": "c", "stop_reason": "end"},
     ]
     assert parse_response._chunk_text_and_stop(chunks)[:2] == ("abc", "end")
+
+
+# ------------------------------------------- identity mapping, cache spellings, bodies in S3
+
+
+def _row_of(rec: dict, identity_app_map: dict[str, str] | None = None) -> dict:
+    """The row both paths give (they must agree), by column name."""
+    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache(), identity_app_map)
+    assert ref is not None
+    if fast is not None:
+        assert fast == ref
+    return dict(zip(parse.ROW_COLUMNS, ref, strict=True))
+
+
+SESSION_ARN = "arn:aws:sts::111122223333:assumed-role/support-bot-role/i-0abc"
+
+
+@pytest.mark.parametrize(
+    ("mapping", "app"),
+    [
+        ({SESSION_ARN: "by-session"}, "by-session"),
+        ({"arn:aws:iam::111122223333:role/support-bot-role": "support"}, "support"),
+        ({"arn:aws:iam::111122223333:role/service-role/support-bot-role": "pathed"}, "pathed"),
+        ({"support-bot-role": "by-name"}, "by-name"),
+        ({"arn:aws:iam::999999999999:role/support-bot-role": "other-account"}, "support-bot-role"),
+        ({"arn:aws:iam::111122223333:role/support-bot": "prefix-only"}, "support-bot-role"),
+        ({}, "support-bot-role"),
+    ],
+)
+def test_identity_app_map_by_session_role_arn_or_name(mapping, app):
+    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec["identity"] = {"arn": SESSION_ARN}
+    assert _row_of(rec, mapping)["app"] == app
+
+
+def test_role_arn_of_a_session():
+    assert parse_scalars.role_arn(SESSION_ARN) == "arn:aws:iam::111122223333:role/support-bot-role"
+    gov = "arn:aws-us-gov:sts::1:assumed-role/r/s"
+    assert parse_scalars.role_arn(gov) == "arn:aws-us-gov:iam::1:role/r"
+    assert parse_scalars.role_arn("arn:aws:iam::1:user/alice") is None
+
+
+@pytest.mark.parametrize(
+    ("inp", "usage", "counts"),
+    [
+        ({"cacheReadInputTokenCount": 7, "cacheWriteInputTokenCount": 5}, None, (7, 5)),
+        ({"cacheReadInputTokens": 7, "cacheWriteInputTokens": 5}, None, (7, 5)),
+        ({}, {"cacheReadInputTokens": 3, "cacheWriteInputTokens": 2}, (3, 2)),
+        ({}, {"cacheReadInputTokenCount": 3, "cacheWriteInputTokenCount": 2}, (3, 2)),
+        ({"cacheReadInputTokenCount": 7}, {"cacheWriteInputTokens": 2}, (7, 2)),
+        ({}, None, (0, 0)),
+    ],
+)
+def test_cache_counts_under_either_spelling_in_either_place(inp, usage, counts):
+    out = {"output": {"message": {"content": [{"text": "ok"}]}}}
+    if usage is not None:
+        out["usage"] = usage
+    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, out)
+    rec["input"].update(inp)
+    row = _row_of(rec)
+    assert (row["cache_read_tokens"], row["cache_write_tokens"]) == counts
+
+
+def test_a_response_body_left_in_s3_is_flagged():
+    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec["output"] = {
+        "outputBodyS3Path": "s3://b/AWSLogs/1/BedrockModelInvocationLogs/data/r1_output.json.gz",
+        "outputTokenCount": 3,
+    }
+    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache())
+    assert fast is None  # the fast path leaves it to record_row, which flags it
+    row = dict(zip(parse.ROW_COLUMNS, ref, strict=True))
+    assert (row["body_in_s3"], row["output_shape"], row["stop_reason"]) == (True, "unknown", None)
+    assert row["user_text"] == "hi"  # the request body was inline: its values are there
