@@ -8,7 +8,9 @@ into one Parquet file. Every line read ends up as a row, in the quarantine with 
 counted as a duplicate delivery: ``lines_read == rows + quarantined + duplicates``.
 
 Lines whose timestamp falls outside ``[start, end)`` are not read into the table; they are
-counted in ``outside_window`` (a file delivered in the window's last hour may hold a few).
+counted in ``outside_window`` (a file delivered in the window's last hour may hold a few), as
+are lines that cannot be dated in a file whose hour folder is outside the window (they are the
+next window's to quarantine; see ``ingest_worker._owns_undated_lines``).
 Blank lines are not records and are not counted.
 """
 

@@ -29,6 +29,7 @@ from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import SourceError, Unit
 from bedrock_finops.sources.log_decoding import gunzip_lines, record_after_timestamp
 from bedrock_finops.sources.read_ahead import Fetched, read_ahead
+from bedrock_finops.sources.time_folders import key_span
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
 # what the parsers raise on a record of an unexpected shape (a number where AWS writes an
@@ -215,6 +216,7 @@ def _unit_rows(
         "model_key": model_key,
         "cache": cache,
     }
+    owns_undated = _owns_undated_lines(unit, opts)
     append = rows.append
     i = unit.first_line - 1  # the last line's number, blank ones included (ranges: of the file)
     for i, line in enumerate(decoded.views(), unit.first_line):
@@ -225,22 +227,37 @@ def _unit_rows(
                 continue  # blank lines are not records
             rec = record_after_timestamp(line)
             if rec is None:
-                lines_read += 1
-                quarantine.append((name, i, "invalid JSON", _excerpt(line)))
+                if owns_undated:
+                    lines_read += 1
+                    quarantine.append((name, i, "invalid JSON", _excerpt(line)))
+                else:
+                    outside += 1
                 continue
         lines_read += 1
-        if window and isinstance(rec, dict):
-            value = rec.get("timestamp")
-            ts = fast_timestamp_ms(value, cache.hours)
-            try:
-                ts = parse_timestamp_ms(value) if ts is None else ts
-            except BadRecord as exc:
-                quarantine.append((name, i, str(exc), _excerpt(line)))
-                continue
-            if (start_ms is not None and ts < start_ms) or (end_ms is not None and ts >= end_ms):
-                lines_read -= 1
-                outside += 1
-                continue
+        if window:
+            if not isinstance(rec, dict):  # undated: record_row gives the reason
+                if not owns_undated:
+                    lines_read -= 1
+                    outside += 1
+                    continue
+            else:
+                value = rec.get("timestamp")
+                ts = fast_timestamp_ms(value, cache.hours)
+                try:
+                    ts = parse_timestamp_ms(value) if ts is None else ts
+                except BadRecord as exc:
+                    if owns_undated:
+                        quarantine.append((name, i, str(exc), _excerpt(line)))
+                    else:
+                        lines_read -= 1
+                        outside += 1
+                    continue
+                if (start_ms is not None and ts < start_ms) or (
+                    end_ms is not None and ts >= end_ms
+                ):
+                    lines_read -= 1
+                    outside += 1
+                    continue
         if fetch:
             _fetch_bodies(rec, opts, client)
         try:
@@ -259,13 +276,38 @@ def _unit_rows(
             full["source_file"] = name
             row = row_values(full)
         append(row)
-    if decoded.truncated or unit.truncated:
-        lines_read += 1
-        quarantine.append((name, i + 1, "truncated gzip", ""))
-    if decoded.error:
-        lines_read += 1
-        quarantine.append((name, i + 1, decoded.error, ""))
+    for reason in (
+        "truncated gzip" if decoded.truncated or unit.truncated else None,
+        decoded.error,
+    ):
+        if reason is None:
+            continue
+        if owns_undated:
+            lines_read += 1
+            quarantine.append((name, i + 1, reason, ""))
+        else:
+            outside += 1
     return lines_read, outside, decoded.control_messages
+
+
+def _owns_undated_lines(unit: Unit, opts: Options) -> bool:
+    """Whether this run quarantines the lines of ``unit`` that cannot be dated.
+
+    With a window, files from the hour after it are read too, for records delivered late. A
+    line that cannot be dated (invalid JSON, no readable timestamp, a cut stream) belongs to
+    the window that holds its file's first hour folder: adjacent windows never both count it,
+    and the other window's lines go to ``outside``. Files outside date folders, and events
+    (which CloudWatch Logs selects by time), are always this run's.
+    """
+    if (opts.start_ms is None and opts.end_ms is None) or unit.kind == "events":
+        return True
+    span = key_span(unit.name)
+    if span is None:
+        return True
+    first_ms = int(span[0].timestamp() * 1000)
+    return (opts.start_ms is None or first_ms >= opts.start_ms) and (
+        opts.end_ms is None or first_ms < opts.end_ms
+    )
 
 
 def _fetch_bodies(rec: Any, opts: Options, client: Any | None) -> None:

@@ -202,12 +202,15 @@ def test_large_body_fetched_when_asked(tmp_path):
         "max_tokens": 64,
     }
     (data / "req-large-1_input.json.gz").write_bytes(gzip.compress(json.dumps(body).encode()))
+    answer = {"content": [{"type": "text", "text": "It grew."}], "stop_reason": "end_turn"}
+    (data / "req-large-1_output.json.gz").write_bytes(gzip.compress(json.dumps(answer).encode()))
     df = read_invocation_logs(logs, workers=1, progress=False, fetch_large_bodies=True)
     r = df.set_index("request_id").loc["req-large-1"]
-    assert (r["body_in_s3"], r["max_tokens"], r["user_text"]) == (
+    assert (r["body_in_s3"], r["max_tokens"], r["user_text"], r["stop_reason"]) == (
         False,
         64,
         "Summarise this long report",
+        "end_turn",
     )
     assert df.attrs["ingest"]["large_bodies_not_fetched"] == 0
     assert df.attrs["ingest"]["files_skipped"] == [
@@ -215,7 +218,12 @@ def test_large_body_fetched_when_asked(tmp_path):
             "file": "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
             "req-large-1_input.json.gz",
             "reason": "large body (read only with fetch_large_bodies)",
-        }
+        },
+        {
+            "file": "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
+            "req-large-1_output.json.gz",
+            "reason": "large body (read only with fetch_large_bodies)",
+        },
     ]
 
 
