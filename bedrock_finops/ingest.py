@@ -34,7 +34,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from bedrock_finops import line_scan, parse_scalars, row_batch
+from bedrock_finops import line_scan, models, parse_scalars, row_batch
 from bedrock_finops.ingest_output import Collector
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
 from bedrock_finops.progress import Progress
@@ -69,6 +69,7 @@ class IngestReport:
     """Data-quality report of one ingest run (written as ``ingest_report.json``)."""
 
     source: str
+    table: str = "usage.parquet"  # the usage table's file name, next to this report
     files_read: int = 0
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     lines_read: int = 0
@@ -85,6 +86,9 @@ class IngestReport:
     # (so the objects in them are in neither files_read nor files_skipped)
     list_requests: int = 0
     folders_outside_window: int = 0
+    # application inference profiles bedrock:GetInferenceProfile could not resolve, and why
+    # (their rows stay unknown; map them with profile_map)
+    profile_lookup_failures: dict[str, str] = field(default_factory=dict)
     start: datetime | None = None
     end: datetime | None = None
     elapsed_s: float = 0.0
@@ -125,6 +129,11 @@ class IngestReport:
             lines.append(f"  quarantine: {reason}: {n:,}")
         for raw, n in sorted(self.unknown_models.items(), key=lambda kv: -kv[1]):
             lines.append(f"  unknown model (unpriced): {raw}: {n:,} rows")
+            if raw in self.profile_lookup_failures:
+                lines.append(
+                    f"    {self.profile_lookup_failures[raw]}; map it with profile_map "
+                    "(--profile-map) to the model ID it routes to"
+                )
         return "\n".join(lines)
 
 
@@ -278,14 +287,21 @@ def ingest_to_folder(
     bedrock_client: Any | None = None,
     s3_client: Any | None = None,
     logs_client: Any | None = None,
+    lookup_profiles: bool = True,
+    table_name: str = "usage.parquet",
 ) -> IngestReport:
     """Ingest invocation logs from ``source`` into ``out_dir``.
 
-    Writes ``usage.parquet`` (USAGE_SCHEMA), ``prompts.parquet`` (distinct system prompts and
-    tool specs), ``quarantine.parquet`` and ``ingest_report.json``. ``source`` is a local
+    Writes ``usage.parquet`` (USAGE_SCHEMA; ``table_name`` names it otherwise),
+    ``prompts.parquet`` (distinct system prompts and tool specs), ``quarantine.parquet`` and
+    ``ingest_report.json``. ``source`` is a local
     folder, ``s3://bucket/prefix`` or ``cloudwatch-logs://LOG_GROUP``; ``start``/``end``
     bound the record timestamps, ``[start, end)`` in UTC. ``endpoint_url`` (or the standard
     ``AWS_ENDPOINT_URL``) points the boto3 clients elsewhere, e.g. at a test server.
+
+    Application inference profile ARNs missing from ``profile_map`` are looked up with
+    ``bedrock:GetInferenceProfile`` when AWS credentials exist (``lookup_profiles=False``:
+    never); the report lists each that could not be resolved, and why.
     """
     t0 = time.perf_counter()
     start_dt, end_dt = _as_utc(start, "start"), _as_utc(end, "end")
@@ -308,6 +324,7 @@ def ingest_to_folder(
         )
         report = IngestReport(
             source=plan.label,
+            table=table_name,
             start=start_dt,
             end=end_dt,
             files_skipped=plan.skipped,
@@ -329,6 +346,8 @@ def ingest_to_folder(
         n_workers = workers or os.cpu_count() or 1
         if plan.total is not None:
             n_workers = min(n_workers, max(plan.total, 1))
+        if bedrock_client is None and lookup_profiles:
+            bedrock_client = models.ProfileLookup(endpoint_url)
         collector = Collector(out, profile_map, bedrock_client, report)
         try:
             with Progress(plan.files, progress) as bar:
@@ -342,6 +361,8 @@ def ingest_to_folder(
                 raise IngestError(str(exc)) from None
             raise
         collector.close(out)
+        if isinstance(bedrock_client, models.ProfileLookup):
+            report.profile_lookup_failures = dict(bedrock_client.failures)
         report.elapsed_s = round(time.perf_counter() - t0, 3)
         report.rows_per_s = round(report.rows / report.elapsed_s, 1) if report.elapsed_s else 0.0
         (out / "ingest_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
@@ -381,10 +402,29 @@ def register(subparsers: Any) -> None:
     p.add_argument("--app-key", default="app", help="requestMetadata key naming the app")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--endpoint-url", default=None, help="AWS endpoint override (tests, VPC)")
+    p.add_argument("--region", default=None, help="AWS Region of the bucket or log group")
     p.add_argument(
         "--fetch-large-bodies",
         action="store_true",
         help="read bodies over 100 KB from their data/ objects",
+    )
+    p.add_argument(
+        "--identity-app-map",
+        type=Path,
+        metavar="FILE",
+        help="YAML/JSON mapping of IAM role name or ARN -> app, for records without app key",
+    )
+    p.add_argument(
+        "--profile-map",
+        type=Path,
+        metavar="FILE",
+        help="YAML/JSON mapping of application inference profile or provisioned model "
+        "ARN (or ID) -> the model ID it routes to",
+    )
+    p.add_argument(
+        "--no-profile-lookup",
+        action="store_true",
+        help="never call bedrock:GetInferenceProfile for unmapped application profiles",
     )
     p.set_defaults(func=_cli)
 
@@ -397,21 +437,69 @@ def _cli(args: Any) -> int:
             f"error: --out {out} must name a .parquet file, e.g. out/usage.parquet", file=sys.stderr
         )
         return 2
+    other = _other_run(folder, out.name)
+    if other:
+        print(
+            f"error: {folder} already holds the ingest that wrote {other}; its "
+            "prompts.parquet, quarantine.parquet and ingest_report.json would be replaced. "
+            f"Write to another folder, or to {folder / other} to replace that run.",
+            file=sys.stderr,
+        )
+        return 2
     try:
+        identity_app_map = _mapping_file(args.identity_app_map, "--identity-app-map")
+        profile_map = _mapping_file(args.profile_map, "--profile-map")
         report = ingest_to_folder(
             args.source,
             folder,
             args.start,
             args.end,
             app_key=args.app_key,
+            identity_app_map=identity_app_map,
+            profile_map=profile_map,
             workers=args.workers,
             endpoint_url=args.endpoint_url,
+            region=args.region,
             fetch_large_bodies=args.fetch_large_bodies,
+            lookup_profiles=not args.no_profile_lookup,
+            table_name=out.name,
         )
     except IngestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if out.name != "usage.parquet":
-        (folder / "usage.parquet").replace(out)
     print(report.summary())
     return 0
+
+
+def _other_run(folder: Path, table: str) -> str | None:
+    """The table of an earlier ingest in ``folder`` other than ``table``, if one is there."""
+    try:
+        earlier = json.loads((folder / "ingest_report.json").read_text())
+    except (OSError, ValueError):
+        return None
+    name = earlier.get("table", "usage.parquet") if isinstance(earlier, dict) else None
+    if isinstance(name, str) and name != table and (folder / name).exists():
+        return name
+    return None
+
+
+def _mapping_file(path: Path | None, option: str) -> dict[str, str] | None:
+    """A YAML or JSON file holding one mapping of strings to strings (a CLI option's value)."""
+    if path is None:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise IngestError(f"{option} {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise IngestError(f"{option} {path} is not valid YAML or JSON: {exc}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise IngestError(
+            f"{option} {path} must hold one mapping of names to names, "
+            'e.g. {"support-bot-role": "support"}'
+        )
+    return data

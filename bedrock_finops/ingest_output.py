@@ -98,8 +98,8 @@ class Collector:
     """Parent-side state: dedupe, model resolution, Parquet streaming, prompt stats."""
 
     def __init__(self, out_dir: Path, profile_map, bedrock_client, report: IngestReport):
-        # streamed under another name and renamed by close(): a usage.parquet is never partial
-        self.partial = out_dir / "usage.parquet.partial"
+        # streamed under another name and renamed by close(): the table is never partial
+        self.partial = out_dir / f"{report.table}.partial"
         self.writer = usage_writer(self.partial)
         self.seen: set[str] = set()
         self.refs: dict[str, models.ModelRef] = {}
@@ -239,7 +239,7 @@ class Collector:
             prompts.sort_by([("kind", "ascending"), ("requests", "descending")]),
             out_dir / "prompts.parquet",
         )
-        os.replace(self.partial, out_dir / "usage.parquet")
+        os.replace(self.partial, out_dir / r.table)
 
     def abort(self) -> None:
         """After a failed or interrupted run: close the writer and remove the partial table."""

@@ -6,8 +6,9 @@ Forms handled (all seen in invocation logs):
 - cross-region (system-defined) inference profiles: ``us.``, ``eu.``, ``apac.``, ``global.``,
   ``jp.``, ``au.``, ``ca.``, ``us-gov.`` prefixes -> ``geo``
 - ARNs: ``foundation-model/ID``, ``inference-profile/PROFILE_ID``,
-  ``application-inference-profile/ID`` (user mapping, or ``bedrock.get_inference_profile``
-  when a client is given), ``provisioned-model/ID`` (user mapping; geo ``none``).
+  ``application-inference-profile/ID`` (user mapping, else ``bedrock.get_inference_profile``
+  when AWS credentials exist: :class:`ProfileLookup`), ``provisioned-model/ID`` (user
+  mapping; geo ``none``).
 
 The catalog key is the ID stem without date and version (``anthropic.claude-sonnet-4``),
 listed in ``data/models.csv``. An unknown ID resolves with ``key=None`` and ``known=False``;
@@ -158,6 +159,8 @@ def _lookup_application_profile(client: Any, arn: str) -> str | None:
     arns = [m.get("modelArn", "") for m in resp.get("models") or []]
     parsed = [m for m in (_ARN_RE.match(a) for a in arns) if m]
     if not parsed:
+        if isinstance(client, ProfileLookup):
+            client.failures[arn] = "the profile lists no model"
         return None
     model_id = parsed[0]["res"]
     regions = {m["region"] for m in parsed}
@@ -168,6 +171,53 @@ def _lookup_application_profile(client: Any, arn: str) -> str | None:
     geos = {_region_geo(r) for r in regions}
     geo = geos.pop() if len(geos) == 1 else "global"
     return f"{geo}.{model_id}"
+
+
+class ProfileLookup:
+    """``get_inference_profile`` for any application-profile ARN, with a client per Region.
+
+    Stands in for a bedrock client in :func:`resolve`. Clients are made on the first lookup
+    in each Region (the ARN's), and only when AWS credentials resolve, so a run whose logs
+    name no unmapped application profile makes no AWS call at all. Why each lookup that
+    failed did so is kept in ``failures`` (ARN -> reason) for the ingest report.
+    """
+
+    def __init__(self, endpoint_url: str | None = None, client_for: Any = None) -> None:
+        self.endpoint_url = endpoint_url
+        self._client_for = client_for or self._aws_client
+        self._clients: dict[str, Any] = {}
+        self._credentials: bool | None = None
+        self.failures: dict[str, str] = {}
+
+    def _aws_client(self, region: str) -> Any:
+        from bedrock_finops.sources.invocation_logs import aws_client
+
+        return aws_client("bedrock", self.endpoint_url, region)
+
+    def _has_credentials(self) -> bool:
+        if self._credentials is None:
+            import boto3
+
+            self._credentials = boto3.Session().get_credentials() is not None
+        return self._credentials
+
+    def get_inference_profile(self, inferenceProfileIdentifier: str) -> dict:  # noqa: N803
+        arn = inferenceProfileIdentifier
+        m = _ARN_RE.match(arn)
+        if m is None or not m["region"]:
+            raise ValueError(f"{arn!r} names no Region")
+        if not self._has_credentials():
+            self.failures[arn] = "no AWS credentials to call bedrock:GetInferenceProfile"
+            raise LookupError(self.failures[arn])
+        region = m["region"]
+        if region not in self._clients:
+            self._clients[region] = self._client_for(region)
+        try:
+            return self._clients[region].get_inference_profile(inferenceProfileIdentifier=arn)
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            self.failures[arn] = f"bedrock:GetInferenceProfile failed ({code or exc})"
+            raise
 
 
 # Regions of the jp. and au. profiles: inside "ap-" but routed and priced as their own geo.

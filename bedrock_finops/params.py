@@ -44,6 +44,11 @@ RUN_KEYS: dict[str, tuple[tuple[type, ...], Any, str]] = {
         {},
         "application inference profile / provisioned model ARN -> model ID",
     ),
+    "lookup_profiles": (
+        (bool,),
+        True,
+        "look unmapped application inference profiles up (bedrock:GetInferenceProfile)",
+    ),
     "fetch_large_bodies": ((bool,), False, "read bodies over 100 KB from data/ (slower)"),
     "sample": ((dict,), {}, "embedded sample options: days, scale, seed, start"),
     "cur": ((str, list, type(None)), None, "CUR 2.0 export file(s) or folder for reconciliation"),

@@ -135,6 +135,7 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
         identity_app_map=run["identity_app_map"] or None,
         profile_map=run["profile_map"] or None,
         fetch_large_bodies=run["fetch_large_bodies"],
+        lookup_profiles=run["lookup_profiles"],
         progress=progress,
         **({"endpoint_url": run["endpoint_url"]} if run.get("endpoint_url") else {}),
         **({"region": run["region"]} if run.get("region") else {}),

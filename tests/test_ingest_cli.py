@@ -1,0 +1,158 @@
+"""The ingest command's options: the output's name, mapping files, Region, profile lookups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_finops import cli, models
+from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+ACCT = "111122223333"
+APP_ARN = f"arn:aws:bedrock:eu-west-1:{ACCT}:application-inference-profile/support01"
+SONNET4 = "anthropic.claude-sonnet-4-20250514-v1:0"
+
+
+def _ingest(*argv: str) -> int:
+    return cli.main(["ingest", "--workers", "1", *argv])
+
+
+def test_another_output_name_leaves_an_earlier_run_alone(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _ingest("--source", str(GOOD), "--out", str(run / "usage.parquet")) == 0
+    before = (run / "usage.parquet").read_bytes()
+    assert _ingest("--source", str(GOOD), "--out", str(run / "other.parquet")) == 2
+    err = capsys.readouterr().err
+    assert f"{run} already holds the ingest that wrote usage.parquet" in err
+    assert (run / "usage.parquet").read_bytes() == before
+    assert not (run / "other.parquet").exists()
+
+
+def test_an_output_named_otherwise_is_written_under_its_name(tmp_path):
+    run = tmp_path / "run"
+    for _ in range(2):  # running it again replaces its own run
+        assert _ingest("--source", str(GOOD), "--out", str(run / "june.parquet")) == 0
+    assert sorted(p.name for p in run.iterdir()) == [
+        "ingest_report.json",
+        "june.parquet",
+        "prompts.parquet",
+        "quarantine.parquet",
+    ]
+    assert pq.read_table(run / "june.parquet").num_rows == 12
+    assert json.loads((run / "ingest_report.json").read_text())["table"] == "june.parquet"
+
+
+def _profile_logs(tmp_path: Path) -> Path:
+    """One record sent through an application inference profile by a role without app key."""
+    rec = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
+    rec.update(requestId="req-profile-1", modelId=APP_ARN)
+    rec["identity"] = {"arn": f"arn:aws:sts::{ACCT}:assumed-role/support-bot-role/i-0abc"}
+    rec["input"]["inputBodyJson"] = {"messages": [{"role": "user", "content": "hi"}]}
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(rec) + "\n")
+    return folder
+
+
+def test_mapping_files_and_region_from_the_command_line(tmp_path):
+    logs = _profile_logs(tmp_path)
+    apps = tmp_path / "apps.yaml"
+    apps.write_text(f"arn:aws:iam::{ACCT}:role/support-bot-role: support\n")
+    profiles = tmp_path / "profiles.json"
+    profiles.write_text(json.dumps({"support01": f"eu.{SONNET4}"}))
+    out = tmp_path / "run" / "usage.parquet"
+    argv = ["--source", str(logs), "--out", str(out), "--region", "eu-west-1"]
+    argv += ["--identity-app-map", str(apps), "--profile-map", str(profiles)]
+    assert _ingest(*argv) == 0
+    row = pq.read_table(out).to_pylist()[0]
+    assert (row["app"], row["model"], row["geo"]) == ("support", "anthropic.claude-sonnet-4", "eu")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a\n- b\n", "must hold one mapping of names to names"),
+        ("a: [1\n", "is not valid YAML or JSON"),
+    ],
+)
+def test_a_bad_mapping_file_is_one_line(tmp_path, capsys, text, message):
+    bad = tmp_path / "map.yaml"
+    bad.write_text(text)
+    out = tmp_path / "run" / "usage.parquet"
+    assert _ingest("--source", str(GOOD), "--out", str(out), "--profile-map", str(bad)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --profile-map") and message in err
+    assert not out.exists()
+
+
+def _stubbed_bedrock(region: str) -> boto3.client:
+    client = boto3.client(
+        "bedrock", region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(client)
+    stub.add_response(
+        "get_inference_profile",
+        {
+            "inferenceProfileName": "support",
+            "inferenceProfileArn": APP_ARN,
+            "inferenceProfileId": "support01",
+            "status": "ACTIVE",
+            "type": "APPLICATION",
+            "models": [
+                {"modelArn": f"arn:aws:bedrock:{r}::foundation-model/{SONNET4}"}
+                for r in ("eu-west-1", "eu-central-1")
+            ],
+        },
+        {"inferenceProfileIdentifier": APP_ARN},
+    )
+    stub.activate()
+    return client
+
+
+def test_unmapped_application_profiles_are_looked_up(tmp_path, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    regions: list[str] = []
+
+    def client_for(self, region):
+        regions.append(region)
+        return _stubbed_bedrock(region)
+
+    monkeypatch.setattr(models.ProfileLookup, "_aws_client", client_for)
+    df = read_invocation_logs(_profile_logs(tmp_path), workers=1, progress=False)
+    row = df.iloc[0]
+    assert (row["model"], row["geo"]) == ("anthropic.claude-sonnet-4", "eu")
+    assert regions == ["eu-west-1"]  # one client, in the profile's own Region
+    assert df.attrs["ingest"]["profile_lookup_failures"] == {}
+
+
+def test_no_lookup_when_asked_not_to(tmp_path, monkeypatch):
+    def client_for(self, region):
+        raise AssertionError("no client may be made")
+
+    monkeypatch.setattr(models.ProfileLookup, "_aws_client", client_for)
+    df = read_invocation_logs(
+        _profile_logs(tmp_path), workers=1, progress=False, lookup_profiles=False
+    )
+    assert pd.isna(df.iloc[0]["model"])
+    assert df.attrs["ingest"]["unknown_models"] == {APP_ARN: 1}
+
+
+def test_without_credentials_the_report_says_why_a_profile_stayed_unknown(tmp_path, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    report = ingest_to_folder(_profile_logs(tmp_path), tmp_path / "run", workers=1, progress=False)
+    reason = "no AWS credentials to call bedrock:GetInferenceProfile"
+    assert report.profile_lookup_failures == {APP_ARN: reason}
+    assert report.unknown_models == {APP_ARN: 1}
+    assert f"    {reason}; map it with profile_map (--profile-map)" in report.summary()
