@@ -28,7 +28,7 @@ from bedrock_finops.parse_body import (
 from bedrock_finops.parse_request import canonical
 from bedrock_finops.parse_response import is_embedding_call, output_shape, output_text_and_stop
 from bedrock_finops.parse_scalars import (
-    INT64_MAX,
+    MAX_TOKENS_PER_CALL,
     BadRecord,
     fast_timestamp_ms,
     identity_app,
@@ -182,7 +182,7 @@ def row_values(row: dict[str, Any]) -> tuple:
 def _fast_count(section: dict, name: str) -> int | None | bool:
     """An optional token count: the int, None when absent, False when odd (fall back)."""
     value = section.get(name)
-    if value is None or (type(value) is int and 0 <= value <= INT64_MAX):
+    if value is None or (type(value) is int and 0 <= value <= MAX_TOKENS_PER_CALL):
         return value
     return False
 
@@ -242,9 +242,9 @@ def fast_row(
         return None  # the response body is under data/: record_row flags the row
     input_tokens = inp.get("inputTokenCount")
     output_tokens = out.get("outputTokenCount")
-    if type(input_tokens) is not int or not 0 <= input_tokens <= INT64_MAX:
+    if type(input_tokens) is not int or not 0 <= input_tokens <= MAX_TOKENS_PER_CALL:
         return None
-    if type(output_tokens) is not int or not 0 <= output_tokens <= INT64_MAX:
+    if type(output_tokens) is not int or not 0 <= output_tokens <= MAX_TOKENS_PER_CALL:
         return None
     cache_read = _fast_cache_count(inp, CACHE_READ)
     cache_write = _fast_cache_count(inp, CACHE_WRITE)

@@ -14,6 +14,10 @@ from typing import Any
 _TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$")
 HOUR_MEMO_ENTRIES = 1 << 16  # distinct hours fast_timestamp_ms remembers before it starts over
 INT64_MAX = (1 << 63) - 1  # the table's integer columns are int64; JSON numbers may be wider
+# More tokens than any one call can hold: 10x the longest context window Bedrock offers
+# (Llama 4 Scout, 10M). A count above it is corrupt; kept, a few would make the columns' sums
+# wrap past int64 and turn a month's spend negative.
+MAX_TOKENS_PER_CALL = 100_000_000
 
 
 class BadRecord(ValueError):
@@ -49,7 +53,7 @@ def token_count(section: dict, name: str, required: bool) -> int | None:
             raise BadRecord(f"non-integer {name}")
     if value < 0:
         raise BadRecord(f"negative {name}")
-    if value > INT64_MAX:
+    if value > MAX_TOKENS_PER_CALL:
         raise BadRecord(f"{name} too large")
     return value
 

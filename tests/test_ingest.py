@@ -346,6 +346,11 @@ BAD_LINES = [
     (_variant("b12", input__inputBodyJson="text"), "inputBodyJson is not a JSON object"),
     (_variant("b13", input__inputTokenCount=2**63), "inputTokenCount too large"),  # > int64
     (_variant("b14", output__outputTokenCount=1e20), "outputTokenCount too large"),
+    (_variant("b14b", input__inputTokenCount=5 * 10**18), "inputTokenCount too large"),
+    (
+        _variant("b14c", input__cacheReadInputTokenCount=100_000_001),
+        "cacheReadInputTokenCount too large",
+    ),
 ]
 
 
