@@ -335,7 +335,6 @@ def ingest_to_folder(
             token=uuid.uuid4().hex,
             app_key=app_key,
             identity_app_map=identity_app_map,
-            profile_map=profile_map,
             fetch_large_bodies=fetch_large_bodies,
             start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
             end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,

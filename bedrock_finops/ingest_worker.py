@@ -47,7 +47,6 @@ class Options:
     token: str
     app_key: str = "app"
     identity_app_map: dict[str, str] | None = None
-    profile_map: dict[str, str] | None = None
     fetch_large_bodies: bool = False
     start_ms: int | None = None
     end_ms: int | None = None
@@ -124,7 +123,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     def model_key(raw: str) -> str:
         key = keys.get(raw)
         if key is None:
-            key = keys[raw] = models.resolve(raw, opts.profile_map).key or raw
+            key = keys[raw] = models.request_model_id(raw)
         return key
 
     rows: list[tuple] = []

@@ -100,6 +100,23 @@ def _split_geo(model_id: str) -> tuple[str, str]:
     return "none", model_id
 
 
+def request_model_id(raw: str) -> str:
+    """The model part of ``request_hash``: the logged ID without ARN or geo prefix.
+
+    It depends on the log alone, not on mappings or lookups, so a record hashes alike in
+    every run. The geo prefix only routes (``us.anthropic.claude-3-5-sonnet-20241022-v2:0``
+    and its ARN hash as the bare ID); the version is kept, as two versions of a model answer
+    differently. An application profile or provisioned model hashes as its ARN.
+    """
+    raw = (raw or "").strip()
+    m = _ARN_RE.match(raw)
+    if m:
+        if m["kind"] not in ("foundation-model", "inference-profile"):
+            return raw
+        raw = m["res"]
+    return _split_geo(raw)[1]
+
+
 def resolve(
     raw: str,
     profile_map: dict[str, str] | None = None,

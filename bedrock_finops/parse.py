@@ -60,7 +60,7 @@ def record_row(
 ) -> dict[str, Any]:
     """A parsed log record -> a usage row (without model/provider/family/geo, set later).
 
-    ``model_key(raw)`` returns the catalog key or the raw ID, for the request hash.
+    ``model_key(raw)`` gives the model part of the request hash (``models.request_model_id``).
     Raises :class:`BadRecord` when the record cannot give a correct row.
     """
     if not isinstance(rec, dict):

@@ -14,7 +14,12 @@ from typing import Any, NamedTuple
 import xxhash
 
 from bedrock_finops.parse_features import Block, FeatureCache
-from bedrock_finops.parse_request import canonical, prompt_parts, request_params, service_tier
+from bedrock_finops.parse_request import (
+    canonical_request,
+    prompt_parts,
+    request_params,
+    service_tier,
+)
 from bedrock_finops.parse_response import output_shape, output_text_and_stop
 from bedrock_finops.tokens import estimate_tokens
 
@@ -177,7 +182,7 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         stop if isinstance(stop, str) else None,
         max_tokens,
         temperature,
-        short_hash(model_key.encode() + b"\x00" + canonical(in_body)),
+        short_hash(model_key.encode() + b"\x00" + canonical_request(in_body)),
         prefix,
         head.system_hash,
         head.tools_hash,

@@ -23,6 +23,30 @@ def canonical(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
+def canonical_request(body: dict) -> bytes:
+    """``canonical(body)`` without prompt-cache markers, for ``request_hash``.
+
+    A ``cachePoint`` block or a ``cache_control`` key changes how a request is billed, not
+    what it asks: turning caching on must not make the same request look new.
+    """
+    data = canonical(body)
+    if b'"cachePoint"' in data or b'"cache_control"' in data:
+        data = canonical(_without_cache_markers(body))
+    return data
+
+
+def _without_cache_markers(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _without_cache_markers(v) for k, v in obj.items() if k != "cache_control"}
+    if isinstance(obj, list):
+        return [
+            _without_cache_markers(v)
+            for v in obj
+            if not (isinstance(v, dict) and "cachePoint" in v)
+        ]
+    return obj
+
+
 def _block_text(block: Any, ttl: list[str]) -> str | None:
     """Text of one content block; None for a cache marker (not content). Notes 1h TTLs."""
     if isinstance(block, str):

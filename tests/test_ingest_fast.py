@@ -13,7 +13,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bedrock_finops import parse, parse_body, parse_request, parse_response, parse_scalars
+from bedrock_finops import (
+    models,
+    parse,
+    parse_body,
+    parse_request,
+    parse_response,
+    parse_scalars,
+)
 from bedrock_finops.parse_features import (
     FeatureCache,
     pretty_json_tokens,
@@ -497,3 +504,47 @@ def test_a_response_body_left_in_s3_is_flagged():
     row = dict(zip(parse.ROW_COLUMNS, ref, strict=True))
     assert (row["body_in_s3"], row["output_shape"], row["stop_reason"]) == (True, "unknown", None)
     assert row["user_text"] == "hi"  # the request body was inline: its values are there
+
+
+def _request_hash(body: dict, model: str = "anthropic.claude-3-haiku-20240307-v1:0") -> str:
+    """The request hash both paths give, with the model part the ingest's workers use."""
+    rec = _record(body, {"output": {"message": {"content": [{"text": "ok"}]}}})
+    rec["modelId"] = model
+    kw = {"app_key": "app", "identity_app_map": None, "model_key": models.request_model_id}
+    fast = parse.fast_row(rec, "f", cache=parse_body.PromptCache(), **kw)
+    ref = parse.record_row(rec, cache=parse_body.PromptCache(), **kw)
+    assert fast[parse.ROW_COLUMNS.index("request_hash")] == ref["request_hash"]
+    return ref["request_hash"]
+
+
+def test_cache_markers_do_not_change_the_request_hash():
+    plain = {
+        "system": [{"text": "Be brief."}],
+        "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+    }
+    marked = {
+        "system": [{"text": "Be brief."}, {"cachePoint": {"type": "default"}}],
+        "messages": [
+            {"role": "user", "content": [{"text": "hi"}, {"cachePoint": {"type": "default"}}]}
+        ],
+    }
+    anthropic = {"system": [{"type": "text", "text": "Be brief."}], "max_tokens": 9}
+    anthropic_marked = {
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        "max_tokens": 9,
+    }
+    assert _request_hash(marked) == _request_hash(plain)
+    assert _request_hash(anthropic_marked) == _request_hash(anthropic)
+    assert _request_hash(anthropic) != _request_hash(plain)
+    # what the request asks still counts: another message is another request
+    other = {**plain, "messages": [{"role": "user", "content": [{"text": "hello"}]}]}
+    assert _request_hash(other) != _request_hash(plain)
+
+
+def test_the_request_hash_tells_model_versions_apart_but_not_routes():
+    body = {"messages": [{"role": "user", "content": [{"text": "hi"}]}]}
+    v1 = _request_hash(body, "anthropic.claude-3-5-sonnet-20240620-v1:0")
+    v2 = _request_hash(body, "anthropic.claude-3-5-sonnet-20241022-v2:0")
+    us_v2 = _request_hash(body, "us.anthropic.claude-3-5-sonnet-20241022-v2:0")
+    assert v1 != v2
+    assert us_v2 == v2

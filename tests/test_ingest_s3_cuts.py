@@ -100,6 +100,12 @@ def test_a_large_body_that_keeps_breaking_is_left_unfetched(s3, cuts, fetched):
     s3.create_bucket(Bucket="logs-bucket")
     body = {"messages": [{"role": "user", "content": "Summarise"}], "max_tokens": 64}
     s3.put_object(Bucket="logs-bucket", Key=body_key, Body=gzip.compress(json.dumps(body).encode()))
+    answer = {"content": [{"type": "text", "text": "Done."}], "stop_reason": "end_turn"}
+    s3.put_object(
+        Bucket="logs-bucket",
+        Key=body_key.replace("_input", "_output"),
+        Body=gzip.compress(json.dumps(answer).encode()),
+    )
     client = _CuttingClient(s3, cuts=cuts, keys_with="/data/")
     df = read_invocation_logs(
         f"s3://{BUCKET}", s3_client=client, workers=1, progress=False, fetch_large_bodies=True

@@ -346,3 +346,33 @@ def test_resolve_many_resolves_each_distinct_id_once():
 def test_stem():
     assert models.stem("anthropic.claude-3-haiku-20240307-v1:0:200k") == "anthropic.claude-3-haiku"
     assert models.stem("amazon.titan-text-express-v1") == "amazon.titan-text-express"
+
+
+@pytest.mark.parametrize(
+    ("raw", "hashed_as"),
+    [
+        ("anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-3-5-sonnet-20241022-v2:0"),
+        (
+            "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
+            "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        ),
+        (
+            "global.anthropic.claude-sonnet-4-20250514-v1:0",
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+        ),
+        (
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+            "anthropic.claude-3-haiku-20240307-v1:0",
+        ),
+        (
+            f"arn:aws:bedrock:eu-west-1:{ACCT}:inference-profile/eu.amazon.nova-pro-v1:0",
+            "amazon.nova-pro-v1:0",
+        ),
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        (APP_ARN, APP_ARN),
+        (PT_ARN, PT_ARN),
+        ("acme.unknown-model-v1", "acme.unknown-model-v1"),
+    ],
+)
+def test_the_request_hash_model_part_keeps_the_version_and_drops_routing(raw, hashed_as):
+    assert models.request_model_id(raw) == hashed_as
