@@ -235,3 +235,30 @@ def test_endpoint_from_environment(aws_client, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3.meta.endpoint_url)
     df = read_invocation_logs(f"s3://{BUCKET}/logs", progress=False, workers=1)
     assert len(df) == 6 and date(2025, 6, 2) == df.timestamp.min().date()
+
+
+def _records(ids: list[str]) -> bytes:
+    fixture = Path(__file__).parent / "fixtures" / "logs" / "good" / "part-2.json"
+    base = json.loads(fixture.read_text().splitlines()[0])  # 2025-06-02T11:01:00Z
+    return "".join(json.dumps({**base, "requestId": i}) + "\n" for i in ids).encode()
+
+
+TEAM_KEY = "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/x.json"
+
+
+@pytest.mark.parametrize("uri", [f"s3://{BUCKET}/team-a", f"s3://{BUCKET}/team-a/"])
+@pytest.mark.parametrize("window", [(None, None), ("2025-06-02", "2025-06-03")])
+def test_a_prefix_reads_its_folder_only(aws_client, tmp_path: Path, uri, window):
+    """``team-a`` is the folder team-a/, not every key that starts with it (team-ab/...)."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=f"team-a/{TEAM_KEY}", Body=_records(["a-1", "a-2"]))
+    s3.put_object(Bucket=BUCKET, Key=f"team-ab/{TEAM_KEY}", Body=_records(["ab-1", "ab-2", "ab-3"]))
+    s3.put_object(Bucket=BUCKET, Key="team-a.json", Body=_records(["beside"]))
+    df = read_invocation_logs(
+        uri, *window, workers=1, progress=False, endpoint_url=s3.meta.endpoint_url
+    )
+    assert list(df.request_id) == ["a-1", "a-2"]
+    assert list(df.source_file) == [TEAM_KEY, TEAM_KEY]  # relative to the folder
+    report = df.attrs["ingest"]
+    assert (report["files_read"], report["lines_read"], report["rows"]) == (1, 2, 2)

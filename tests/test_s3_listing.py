@@ -140,6 +140,45 @@ def test_a_prefix_without_slash_is_walked_like_one_with_it(s3):
     assert [u.location for u in without.units] == [u.location for u in with_slash.units]
 
 
+SIBLING_KEYS = [f"{EAST}/2026/10/02/06/20261002T060000Z_ab.json.gz", "loose.json.gz", "x.json"]
+
+
+@pytest.mark.parametrize("prefix", ["team-a", "team-a/"])
+@pytest.mark.parametrize(("start", "end"), [(None, None), ("2026-10-02T06:00", "2026-10-02T12:00")])
+def test_a_prefix_is_a_folder_not_the_start_of_a_sibling(s3, prefix, start, end):
+    for key in SIBLING_KEYS:
+        s3.put_object(Bucket=BUCKET, Key="team-ab/" + key, Body=b"{}\n")
+    s3.put_object(Bucket=BUCKET, Key="team-a.json", Body=b"{}\n")  # a key beside the folder
+    requested = _requested_prefixes(s3)
+    start_dt = _t(start) if start else None
+    end_dt = _t(end) if end else None
+    listing = list_s3(f"s3://{BUCKET}/{prefix}", start_dt, end_dt, client=s3)
+    kept = [k for k in sorted(KEYS) if key_in_window(k, start_dt, end_dt) and _classify(k) is None]
+    assert [(u.name, u.location) for u in listing.units] == [(k, PREFIX + k) for k in kept]
+    assert requested[0] == PREFIX and all(p.startswith(PREFIX) for p in requested)
+    assert listing.list_requests == (1 if start is None else 22)
+
+
+def test_a_prefix_that_is_an_object_key_is_that_object(s3):
+    requested = _requested_prefixes(s3)
+    listing = list_s3(f"s3://{BUCKET}/{PREFIX}misc/extra.json", None, None, client=s3)
+    assert [(u.name, u.location) for u in listing.units] == [
+        ("extra.json", f"{PREFIX}misc/extra.json")
+    ]
+    # the folder misc/extra.json/ is empty: one more request, for the key itself
+    assert requested == [f"{PREFIX}misc/extra.json/", f"{PREFIX}misc/extra.json"]
+    assert listing.list_requests == 2
+
+
+def test_a_prefix_with_nothing_under_it_names_the_folder_it_looked_in(s3):
+    with pytest.raises(SourceError) as err:
+        list_s3(f"s3://{BUCKET}/team", None, None, client=s3)  # team-a/ and team-b/ exist
+    assert (
+        f"no invocation log files (.json, .jsonl, .ndjson or .gz) under s3://{BUCKET}/team/;"
+        in (str(err.value))
+    )
+
+
 def test_a_window_with_no_logs_is_a_clear_error(s3):
     s3.delete_object(
         Bucket=BUCKET,

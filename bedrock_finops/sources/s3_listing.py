@@ -8,6 +8,10 @@ as soon as every hour in it is inside (see ``time_folders``). Folders that are n
 (``AWSLogs/``, the account, the region) are walked too, down to ``MAX_WALK_DEPTH`` levels;
 below that a folder is listed flat. Without a window the prefix is listed flat.
 
+A prefix names a folder: ``team-a`` and ``team-a/`` both list ``team-a/...`` only, never
+``team-ab/...``; an empty prefix is the whole bucket. A prefix that is one object's key, with
+nothing under it as a folder, is that object.
+
 The keys returned are a superset of those the window keeps, and every key a flat listing has
 that the window keeps is among them, so filtering both by ``key_in_window`` gives the same.
 """
@@ -23,6 +27,7 @@ from bedrock_finops.sources.time_folders import all_inside, folder_span, may_hol
 
 MAX_WALK_DEPTH = 12  # folder levels walked below the prefix (AWS's layout needs 9 at most)
 NOTE_EVERY_REQUESTS = 50  # LIST requests between progress notes (~50,000 keys flat)
+ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")  # storage classes read only once restored
 
 
 @dataclass
@@ -30,6 +35,7 @@ class KeyListing:
     keys: list[tuple[str, int]] = field(default_factory=list)  # (key, size in bytes)
     requests: int = 0  # LIST requests made (pages)
     folders_skipped: int = 0  # date folders outside the window, not listed
+    archived: set[str] = field(default_factory=set)  # keys listed in an ``ARCHIVE_CLASSES``
 
 
 def folder_of(prefix: str) -> str:
@@ -48,6 +54,14 @@ def relative_to(key: str, base: str) -> str:
 
 def _keys(page: dict) -> list[tuple[str, int]]:
     return [(obj["Key"], int(obj.get("Size") or 0)) for obj in page.get("Contents") or []]
+
+
+def _archived(page: dict) -> set[str]:
+    return {
+        obj["Key"]
+        for obj in page.get("Contents") or []
+        if obj.get("StorageClass") in ARCHIVE_CLASSES
+    }
 
 
 class _Walk:
@@ -81,14 +95,24 @@ class _Walk:
                 )
             yield page
 
+    def _add(self, page: dict) -> None:
+        self.out.keys.extend(_keys(page))
+        self.out.archived |= _archived(page)
+
     def flat(self, prefix: str) -> None:
         for page in self._pages(prefix, delimiter=False):
-            self.out.keys.extend(_keys(page))
+            self._add(page)
+
+    def one(self, key: str) -> None:
+        """Add ``key`` if it is an object's (one request: the first key it prefixes is it)."""
+        self.out.requests += 1
+        page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        self._add({"Contents": [o for o in page.get("Contents") or [] if o["Key"] == key]})
 
     def walk(self, prefix: str, depth: int) -> None:
         folders: list[str] = []
         for page in self._pages(prefix, delimiter=True):
-            self.out.keys.extend(_keys(page))
+            self._add(page)
             folders.extend(p["Prefix"] for p in page.get("CommonPrefixes") or [])
         for folder in folders:
             span = folder_span(relative_to(folder, self.base))
@@ -110,15 +134,19 @@ def list_window_keys(
     end: datetime | None,
     note: Callable[[str], None] | None = None,
 ) -> KeyListing:
-    """The keys (with their sizes) under ``prefix`` that can hold records of [start, end), and
-    what it took.
+    """The keys (with their sizes) in the folder ``prefix`` names that can hold records of
+    [start, end), and what it took; the object itself when ``prefix`` is a key with nothing
+    under it.
 
     Raises botocore's ``ClientError`` as the listing does (the caller names the permission).
     """
-    walk = _Walk(client, bucket, folder_of(prefix), start, end, note)
+    base = folder_of(prefix)
+    walk = _Walk(client, bucket, base, start, end, note)
     if start is None and end is None:
-        walk.flat(prefix)
+        walk.flat(base)
     else:
-        walk.walk(prefix, 0)
+        walk.walk(base, 0)
+    if not walk.out.keys and base != prefix:
+        walk.one(prefix)
     walk.out.keys.sort()
     return walk.out
