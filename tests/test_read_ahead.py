@@ -119,3 +119,30 @@ def test_listed_sizes_bound_the_bytes_read_ahead(reads, monkeypatch):
     # is over the budget, so it is read alone; 30+60 (60 more would pass 100), 60, 60, none
     assert in_flight_bytes == [90, 60, 30, 250, 90, 60, 60, 0]
     assert reads.most_running == 3
+
+
+def test_an_object_that_cannot_be_read_is_its_entry_in_its_turn(monkeypatch):
+    """``s3_unit_bytes`` turns a deleted object's error into its value; the reads after it go
+    on and come back in order."""
+    from bedrock_finops.sources import invocation_logs as logs
+
+    gone = logs.UnreadableObject(
+        "unreadable S3 object (NoSuchKey: deleted after it was listed, e.g. by a lifecycle rule)"
+    )
+
+    def read(bucket, key, endpoint_url, region, client):
+        assert client == "shared-client"
+        if key == "p/k2":
+            raise gone
+        return key.encode()
+
+    monkeypatch.setattr(logs, "read_s3_bytes", read)
+    monkeypatch.setattr(ra, "process_s3_client", lambda endpoint, region: "shared-client")
+    got = list(ra.read_ahead([_s3(i) for i in range(5)], depth=3))
+    assert [(u.name, data) for u, data in got] == [
+        ("k0", b"p/k0"),
+        ("k1", b"p/k1"),
+        ("k2", gone),
+        ("k3", b"p/k3"),
+        ("k4", b"p/k4"),
+    ]

@@ -19,7 +19,12 @@ from typing import Any
 
 from bedrock_finops.sources import file_ranges
 from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
-from bedrock_finops.sources.s3_listing import folder_of, list_window_keys, relative_to
+from bedrock_finops.sources.s3_listing import (
+    ARCHIVE_CLASSES,
+    folder_of,
+    list_window_keys,
+    relative_to,
+)
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_in_window
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
@@ -37,6 +42,11 @@ S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
 
 class SourceError(RuntimeError):
     """The source cannot be read; the message names the problem and the fix."""
+
+
+class UnreadableObject(RuntimeError):
+    """An S3 object that cannot be read (deleted, archived, or its download kept breaking):
+    the message is its quarantine reason."""
 
 
 @dataclass(frozen=True)
@@ -192,10 +202,34 @@ def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any
     return aws_client("s3", endpoint_url, region)
 
 
+# error codes that mean the run cannot read the bucket at all (not one object): the run stops
+# with a clear error; any other error reading an object quarantines that object alone
+_DENIED = frozenset(
+    {"AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "KMS.AccessDeniedException"}
+)
+_CREDENTIALS_REFUSED = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired"}
+)
+# an AccessDenied caused by the object's SSE-KMS key ("not authorized to perform: kms:Decrypt")
+_KMS_DENIAL = re.compile(r"kms:|customer master key|kms key", re.IGNORECASE)
+
+
+def _error_code(exc: Exception) -> tuple[str, str]:
+    error = getattr(exc, "response", {}).get("Error", {})
+    return error.get("Code", ""), error.get("Message", "")
+
+
 def _access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceError:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    code, message = _error_code(exc)
     target = f"s3://{bucket}/{key}"
-    if code in ("AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId"):
+    if code == "KMS.AccessDeniedException" or (code in _DENIED and _KMS_DENIAL.search(message)):
+        return SourceError(
+            f"access denied decrypting {target} (bucket {bucket!r}): the caller needs "
+            f"kms:Decrypt on the KMS key that encrypts it ({code}: {message}). Fix: grant "
+            "kms:Decrypt on that key (in its key policy or the role's policy) to the role "
+            "running the ingest"
+        )
+    if code in _DENIED:
         resource = (
             f"arn:aws:s3:::{bucket}"
             if action == "s3:ListBucket"
@@ -209,7 +243,31 @@ def _access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceE
         )
     if code == "NoSuchBucket":
         return SourceError(f"bucket {bucket!r} does not exist (from {target}); check the name")
+    if code in _CREDENTIALS_REFUSED:
+        return SourceError(
+            f"reading {target} failed: AWS refused the credentials ({code}: {message}). Fix: "
+            "refresh them (e.g. aws sso login) and run again"
+        )
     return SourceError(f"reading {target} failed: {exc}")
+
+
+def _object_error(exc: Exception, bucket: str, key: str) -> SourceError | UnreadableObject:
+    """A GetObject error: run-wide (access, credentials, bucket) raises as
+    :class:`SourceError`; any other is this object's :class:`UnreadableObject`."""
+    code, message = _error_code(exc)
+    if code in _DENIED or code in _CREDENTIALS_REFUSED or code == "NoSuchBucket":
+        return _access_error(exc, bucket, key, "s3:GetObject")
+    if code == "NoSuchKey":
+        why = "deleted after it was listed, e.g. by a lifecycle rule"
+    elif code == "InvalidObjectState":
+        error = getattr(exc, "response", {}).get("Error", {})
+        where = " ".join(filter(None, (error.get("StorageClass"), error.get("AccessTier"))))
+        where = where or "an archive tier"
+        why = f"archived in {where}; restore it (S3 RestoreObject) to ingest it"
+    else:
+        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+        why = message or f"HTTP {status}"
+    return UnreadableObject(f"unreadable S3 object ({code or type(exc).__name__}: {why})")
 
 
 def list_s3(
@@ -222,8 +280,9 @@ def list_s3(
     client: Any | None = None,
     note: Callable[[str], None] | None = None,
 ) -> Listing:
-    """List log objects under the prefix, keeping keys inside the window (``s3_listing``:
-    date folders outside the window are not listed at all)."""
+    """List log objects in the prefix's folder, keeping keys inside the window
+    (``s3_listing``: date folders outside the window are not listed at all); a prefix that is
+    one object's key is that object."""
     from botocore.exceptions import ClientError
 
     bucket, prefix = parse_s3(uri)
@@ -235,7 +294,8 @@ def list_s3(
     listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
     base = folder_of(prefix)
     for key, size in found.keys:
-        rel = relative_to(key, base)
+        # an object named by the prefix itself is labelled by its name, as a local file is
+        rel = key.rsplit("/", 1)[-1] if key == prefix else relative_to(key, base)
         reason = _classify(rel)
         if reason is not None:
             listing.skipped.append({"file": rel, "reason": reason})
@@ -253,8 +313,23 @@ def list_s3(
                 )
             )
     if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
-        _no_logs(uri, start, end)
+        _no_logs(f"s3://{bucket}/{base}", start, end)
+    _note_archived(listing, found.archived, note)
     return listing
+
+
+def _note_archived(
+    listing: Listing, archived: set[str], note: Callable[[str], None] | None
+) -> None:
+    """Say up front how many objects to read are listed in an archive storage class: unless
+    restored, each will be a quarantine entry (``InvalidObjectState``)."""
+    n = sum(1 for u in listing.units if u.location in archived)
+    if n and note is not None:
+        classes = " or ".join(ARCHIVE_CLASSES)
+        note(
+            f"{n:,} of {len(listing.units):,} log objects are stored in {classes}: each not "
+            "restored (S3 RestoreObject) cannot be read and is quarantined"
+        )
 
 
 _S3_CLIENTS: dict[tuple, Any] = {}
@@ -276,7 +351,12 @@ def process_s3_client(endpoint_url: str | None, region: str | None) -> Any:
 def read_s3_object(
     bucket: str, key: str, endpoint_url: str | None, region: str | None, client: Any | None = None
 ) -> Iterator[bytes]:
-    """Stream an object's bytes in 1 MiB chunks (one client per process and endpoint)."""
+    """Stream an object's bytes in 1 MiB chunks (one client per process and endpoint).
+
+    Raises :class:`SourceError` when the run cannot read the bucket (access, credentials),
+    :class:`UnreadableObject` when this object cannot be read (deleted, archived, an error
+    that outlasted the retries).
+    """
     from botocore.exceptions import ClientError
 
     if client is None:
@@ -284,12 +364,8 @@ def read_s3_object(
     try:
         body = client.get_object(Bucket=bucket, Key=key)["Body"]
     except ClientError as exc:
-        raise _access_error(exc, bucket, key, "s3:GetObject") from None
+        raise _object_error(exc, bucket, key) from None
     yield from body.iter_chunks(1 << 20)
-
-
-class UnreadableObject(RuntimeError):
-    """An object whose body could not be read in full, however often it was asked for."""
 
 
 def read_s3_bytes(
@@ -304,8 +380,8 @@ def read_s3_bytes(
 
     boto3 retries a failed request, but not a body stream cut during the read (a reset
     connection, a read timeout); one such cut must not end an ingest of thousands of objects.
-    Access errors raise :class:`SourceError` at once; :class:`UnreadableObject` after
-    ``attempts`` cut reads.
+    Access errors raise :class:`SourceError` at once; :class:`UnreadableObject` when the
+    object cannot be read (``read_s3_object``) or after ``attempts`` cut reads.
     """
     from botocore.exceptions import BotoCoreError
 
