@@ -1,8 +1,9 @@
 """A log file's bytes -> its records, one line each.
 
 AWS writes gzipped NDJSON; :func:`gunzip_lines` decompresses (telling gzip by its magic
-bytes) and keeps what a truncated stream held, and :func:`as_ndjson` turns files in other JSON
-shapes (arrays, pretty-printed records, CloudWatch Logs envelopes) into one line per record.
+bytes) and keeps what a truncated stream held and what of a corrupt one can be trusted
+(``GzipStream``), and :func:`as_ndjson` turns files in other JSON shapes (arrays,
+pretty-printed records, CloudWatch Logs envelopes) into one line per record.
 :func:`record_after_timestamp` reads a line that a CloudWatch Logs export task prefixed with
 the event's timestamp.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,7 @@ class Decoded:
 
     data: bytes = b""
     truncated: bool = False  # gzip stream cut short: one quarantine entry for the cut
-    error: str | None = None  # not gzip at all / corrupt: one quarantine entry
+    error: str | None = None  # unreadable / corrupt after its lines: one quarantine entry
     events: list[bytes] | None = None  # one line per CloudWatch Logs event, as delivered
     control_messages: int = 0  # CloudWatch Logs CONTROL_MESSAGE envelopes left out (no records)
 
@@ -68,26 +70,96 @@ def _newline_views(data: bytes) -> Iterator[memoryview]:
         yield view[pos:]
 
 
+FEED_BYTES = 4096  # compressed bytes decoded at a time: how finely a corrupt stream is cut
+# compressed bytes before an invalid-data error whose output is not kept: the decoder can run
+# on past the damaged bytes, writing wrong text, before it notices (up to ~1.3 KB on, over
+# thousands of single flipped bits in gzipped log records)
+DAMAGE_MARGIN = 4096
+
+
+class CorruptGzip(isal_zlib.error):
+    """Gzip data that cannot be decoded, or that decodes but fails its member's check.
+
+    ``safe``: how many of the bytes decoded before the error may be used (``GzipStream``);
+    ``checksum``: whether the member's CRC-32 or length check failed (at its end).
+    """
+
+    def __init__(self, detail: str, safe: int, checksum: bool) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.safe = safe
+        self.checksum = checksum
+
+
 class GzipStream:
-    """A gzip stream of one or more members, decompressed as its bytes arrive."""
+    """A gzip stream of one or more members, decompressed as its bytes arrive.
+
+    A member's output is exact once its CRC-32 and length check pass at its end. On corrupt
+    data, :class:`CorruptGzip` says how much of the output can be trusted (``safe``): every
+    member that passed its check, and of the failing member
+    - nothing when its check fails: its bytes decoded to something else somewhere unknown,
+      and such damage mostly still parses as JSON (a changed token count, not a bad line);
+    - when its data stops decoding mid-member, what the bytes more than ``DAMAGE_MARGIN``
+      before the ``FEED_BYTES`` piece where it shows decoded to: the decoder can run on past
+      damaged bytes, writing wrong text, before it notices.
+    """
 
     def __init__(self) -> None:
         self._d = isal_zlib.decompressobj(wbits=31)
         self._started = False  # a member has begun and not yet ended
+        self.consumed = 0  # compressed bytes decoded
+        self.produced = 0  # bytes they decoded to
+        self._member_out = 0  # ``produced`` when the member began: all before it is checked
+        # (consumed, produced) at the last multiples of FEED_BYTES in this member
+        self._marks: deque[tuple[int, int]] = deque(maxlen=DAMAGE_MARGIN // FEED_BYTES + 1)
 
-    def feed(self, chunk: bytes) -> list[bytes]:
-        """The bytes ``chunk`` decompresses to; raises ``isal_zlib.error`` on corrupt data."""
-        out = []
-        while chunk:
-            self._started = True
-            out.append(self._d.decompress(chunk))
-            if self._d.eof:  # a member ended: the rest of the chunk starts the next one
-                chunk = self._d.unused_data
-                self._d = isal_zlib.decompressobj(wbits=31)
-                self._started = False
-            else:
-                chunk = b""
-        return out
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        """The bytes ``chunk`` decompresses to; raises :class:`CorruptGzip` on corrupt data."""
+        view = memoryview(chunk)
+        pos = 0
+        while pos < len(view):
+            # pieces end at multiples of FEED_BYTES in the stream, however it arrives in chunks
+            piece: bytes | memoryview = view[pos : pos + FEED_BYTES - self.consumed % FEED_BYTES]
+            pos += len(piece)
+            while piece:
+                self._started = True
+                try:
+                    out = self._d.decompress(piece)
+                except isal_zlib.error as exc:
+                    raise self._corrupt(exc) from None
+                self.produced += len(out)
+                if self._d.eof:  # a member ended: the rest of the piece starts the next one
+                    rest = self._d.unused_data
+                    self.consumed += len(piece) - len(rest)
+                    self._next_member()
+                    piece = rest
+                else:
+                    self.consumed += len(piece)
+                    self._mark()
+                    piece = b""
+                if out:
+                    yield out
+
+    def _mark(self) -> None:
+        """Remember what the stream decoded to by each multiple of ``FEED_BYTES``."""
+        if self.consumed % FEED_BYTES == 0:
+            self._marks.append((self.consumed, self.produced))
+
+    def _next_member(self) -> None:
+        self._d = isal_zlib.decompressobj(wbits=31)
+        self._started = False
+        self._member_out = self.produced
+        self._marks.clear()
+
+    def _corrupt(self, exc: Exception) -> CorruptGzip:
+        """The error in the piece that starts at ``consumed``, with what is safe before it."""
+        detail = str(exc)
+        checksum = "checksum" in detail.lower()
+        safe = self._member_out
+        if not checksum:
+            before = self.consumed // FEED_BYTES * FEED_BYTES - DAMAGE_MARGIN
+            safe = max((out for at, out in self._marks if at <= before), default=safe)
+        return CorruptGzip(detail, safe, checksum)
 
     @property
     def truncated(self) -> bool:
@@ -101,7 +173,9 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     ``gz=None`` tells gzip by its magic bytes, so a gzipped file without the suffix and a
     ``.gz`` name holding plain text (a download tool already decompressed it) both read
     right. A truncated stream keeps every complete line decoded before the cut; the partial
-    line at the cut is reported via ``truncated`` rather than parsed.
+    line at the cut is reported via ``truncated`` rather than parsed. A corrupt stream keeps
+    the complete lines it can trust (``GzipStream``: none of a member that fails its check)
+    and reports the rest as one ``error``: ``corrupt gzip (...)``.
     """
     chunks = iter(chunks)
     head = b""
@@ -116,17 +190,35 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
         return Decoded(b"".join(chunks))
     out: list[bytes] = []
     stream = GzipStream()
-    error = None
+    corrupt = None
     try:
         for chunk in chunks:
-            out.extend(stream.feed(chunk))
-    except isal_zlib.error as exc:
-        error = f"corrupt gzip ({exc})"
+            for piece in stream.feed(chunk):
+                out.append(piece)
+    except CorruptGzip as exc:
+        corrupt = exc
     data = b"".join(out)
-    truncated = error is None and stream.truncated
-    if truncated:
-        data = data.rpartition(b"\n")[0] if b"\n" in data else b""
-    return Decoded(data, truncated, error)
+    if corrupt is not None:
+        data = _complete_lines(data[: corrupt.safe])
+        return Decoded(data, error=_corrupt_reason(corrupt))
+    if stream.truncated:
+        return Decoded(_complete_lines(data), truncated=True)
+    return Decoded(data)
+
+
+def _complete_lines(data: bytes) -> bytes:
+    """``data`` up to its last line break: a line cut off at the end is not a record."""
+    return data.rpartition(b"\n")[0] if b"\n" in data else b""
+
+
+def _corrupt_reason(exc: CorruptGzip) -> str:
+    """The quarantine reason; the entry's line (one past the last line kept) says where."""
+    if exc.checksum:
+        return (
+            f"corrupt gzip ({exc.detail}: a member decodes but fails the gzip check, so none "
+            "of its lines is used)"
+        )
+    return f"corrupt gzip ({exc.detail})"
 
 
 # ---------------------------------------------------------------------------- other file shapes
