@@ -70,7 +70,8 @@ class IngestReport:
 
     source: str
     table: str = "usage.parquet"  # the usage table's file name, next to this report
-    files_read: int = 0
+    files_read: int = 0  # files and S3 objects
+    event_pages_read: int = 0  # CloudWatch Logs: pages of up to 2,000 events
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     lines_read: int = 0
     rows: int = 0
@@ -105,7 +106,9 @@ class IngestReport:
         lines = [
             f"source            {self.source}",
             f"window            [{self.start or '-'}, {self.end or '-'})",
-            f"files read        {self.files_read:,}  (skipped {len(self.files_skipped)})",
+            f"files read        {self.files_read:,}  (skipped {len(self.files_skipped)})"
+            if not self.event_pages_read
+            else f"event pages read  {self.event_pages_read:,}",
             f"lines read        {self.lines_read:,}",
             f"  rows            {self.rows:,}",
             f"  quarantined     {self.quarantined:,}",
@@ -349,11 +352,12 @@ def ingest_to_folder(
             bedrock_client = models.ProfileLookup(endpoint_url)
         collector = Collector(out, profile_map, bedrock_client, report)
         try:
-            with Progress(plan.files, progress) as bar:
+            unit = "page" if plan.label.startswith("cloudwatch-logs://") else "file"
+            with Progress(plan.files, progress, unit=unit) as bar:
                 chunk = _chunk_size(plan.total, n_workers)
                 for res in _results(plan.units, opts, n_workers, plan.client, chunk):
                     collector.add(res)
-                    bar.update(res.files, res.lines_read)
+                    bar.update(res.files + res.pages, res.lines_read)
         except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
             collector.abort()
             if isinstance(exc, SourceError):

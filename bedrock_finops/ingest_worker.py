@@ -68,6 +68,7 @@ class ChunkResult:
     control_messages: int  # CloudWatch Logs health-check envelopes left out (no records)
     prompts: dict[str, tuple[str, int, str]]
     batch_path: str | None = None  # the batches, as an Arrow IPC file in ``Options.spill_dir``
+    pages: int = 0  # CloudWatch Logs pages of events (not files)
 
 
 _STATE: dict[str, Any] = {}
@@ -146,8 +147,12 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     if batches and opts.spill_dir is not None:
         with contextlib.suppress(OSError):  # e.g. a container's small /dev/shm is full
             path, batches = spill(batches, opts.spill_dir), []
-    files = sum(1 for u in units if u.start == 0)  # a large file's later ranges are not files
-    return ChunkResult(files, batches, quarantine, lines_read, outside, control, prompts, path)
+    # a large file's later ranges are not files; CloudWatch Logs pages of events are pages
+    files = sum(1 for u in units if u.start == 0 and u.kind != "events")
+    pages = sum(1 for u in units if u.kind == "events")
+    return ChunkResult(
+        files, batches, quarantine, lines_read, outside, control, prompts, path, pages
+    )
 
 
 def spill(batches: list[pa.RecordBatch], folder: str) -> str:
@@ -295,11 +300,13 @@ def _owns_undated_lines(unit: Unit, opts: Options) -> bool:
     With a window, files from the hour after it are read too, for records delivered late. A
     line that cannot be dated (invalid JSON, no readable timestamp, a cut stream) belongs to
     the window that holds its file's first hour folder: adjacent windows never both count it,
-    and the other window's lines go to ``outside``. Files outside date folders, and events
-    (which CloudWatch Logs selects by time), are always this run's.
+    and the other window's lines go to ``outside``. CloudWatch Logs events are judged by
+    their own event time (``Unit.late``); files outside date folders are always this run's.
     """
-    if (opts.start_ms is None and opts.end_ms is None) or unit.kind == "events":
+    if opts.start_ms is None and opts.end_ms is None:
         return True
+    if unit.kind == "events":
+        return not unit.late
     span = key_span(unit.name)
     if span is None:
         return True

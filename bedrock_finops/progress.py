@@ -7,9 +7,15 @@ from typing import Any
 
 
 class Progress:
-    """A tqdm bar over files with a records counter; a no-op when disabled."""
+    """A tqdm bar over files (or pages) with a records counter; a no-op when disabled."""
 
-    def __init__(self, total: int | None, enabled: bool | None = None, desc: str = "ingest"):
+    def __init__(
+        self,
+        total: int | None,
+        enabled: bool | None = None,
+        desc: str = "ingest",
+        unit: str = "file",
+    ):
         if enabled is None:
             enabled = sys.stderr.isatty()
         self.records = 0
@@ -17,9 +23,7 @@ class Progress:
         if enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(
-                total=total, desc=desc, unit="file", file=sys.stderr, dynamic_ncols=True
-            )
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
 
     def update(self, files: int = 1, records: int = 0) -> None:
         self.records += records

@@ -7,16 +7,18 @@ the window holding the file's hour folder, so the run before leaves them to it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
 from bedrock_finops.sources.time_folders import key_span
 
 COUNTS = ("lines_read", "rows", "quarantined", "duplicates")
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +53,54 @@ def test_adjacent_windows_count_an_undated_line_once(
         assert report.lines_read == report.rows + report.quarantined + report.duplicates
     # the undated line was read by the first window too (its slack hour), and counted outside
     assert before.outside_window > 0
+
+
+def _record(request_id: str, timestamp: str) -> str:
+    rec = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
+    rec.update(requestId=request_id, timestamp=timestamp)
+    return json.dumps(rec)
+
+
+@pytest.mark.aws
+def test_adjacent_cloudwatch_windows_count_an_undated_event_once(aws_client):
+    """CloudWatch Logs is read an hour past the window's end too; an event of that hour that
+    cannot be dated is the next window's, by the event's own time."""
+    logs = aws_client("logs")
+    group, stream = "/aws/bedrock/windows", "aws/bedrock/modelinvocations"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    t0 = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    t1, t2 = t0 + timedelta(hours=1), t0 + timedelta(hours=2)
+
+    def at(t: datetime, message: str) -> dict:
+        return {"timestamp": int(t.timestamp() * 1000), "message": message}
+
+    def iso(t: datetime) -> str:
+        return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    minutes = [t0 + timedelta(minutes=10), *(t1 + timedelta(minutes=m) for m in (10, 20, 30))]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[
+            at(minutes[0], _record("ok-1", iso(minutes[0]))),
+            at(minutes[1], "not a record"),
+            at(minutes[2], _record("undated", "yesterday")),
+            at(minutes[3], _record("ok-2", iso(minutes[3]))),
+        ],
+    )
+    endpoint = logs.meta.endpoint_url
+    reports = {
+        name: read_invocation_logs(
+            f"cloudwatch-logs://{group}", a, b, workers=1, progress=False, endpoint_url=endpoint
+        ).attrs["ingest"]
+        for name, (a, b) in {"first": (t0, t1), "second": (t1, t2), "both": (t0, t2)}.items()
+    }
+    first, second, both = reports["first"], reports["second"], reports["both"]
+    assert (first["rows"], first["quarantined"], first["outside_window"]) == (1, 0, 3)
+    assert (second["rows"], second["quarantined"]) == (1, 2)
+    assert second["quarantine_by_reason"] == {"invalid JSON": 1, "bad timestamp": 1}
+    assert (both["rows"], both["quarantined"]) == (2, 2)
+    for count in ("lines_read", "rows", "quarantined", "duplicates"):
+        assert first[count] + second[count] == both[count], count
+    assert both["files_read"] == 0 and both["event_pages_read"] == 1

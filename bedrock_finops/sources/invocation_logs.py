@@ -65,6 +65,9 @@ class Unit:
     first_line: int = 1  # the file's line number of the unit's first line
     truncated: bool = False  # the last unit of an expanded gzip file whose stream was cut
     size: int | None = None  # an S3 object's size from the listing (bounds reading ahead)
+    # events at or after the window's end, read only for records delivered late: a line of
+    # them that cannot be dated is the next window's (see ingest_worker._owns_undated_lines)
+    late: bool = False
 
 
 @dataclass
@@ -422,16 +425,23 @@ def iter_cloudwatch(
         kwargs["startTime"] = int(start.timestamp() * 1000)
     if end is not None:
         kwargs["endTime"] = int((end + DELIVERY_SLACK).timestamp() * 1000) - 1
+    end_ms = None if end is None else int(end.timestamp() * 1000)
     lines: list[str] = []
+    late = False  # of the events in ``lines``
     first = 0
     n = 0
     try:
         for page in client.get_paginator("filter_log_events").paginate(**kwargs):
             for event in page.get("events") or []:
+                event_late = end_ms is not None and (event.get("timestamp") or 0) >= end_ms
+                if lines and event_late != late:  # a unit holds late events or none
+                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
+                    first, lines = n, []
+                late = event_late
                 lines.append(event.get("message", ""))
                 n += 1
                 if len(lines) >= page_events:
-                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines))
+                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
                     first, lines = n, []
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
@@ -455,7 +465,7 @@ def iter_cloudwatch(
             ) from None
         raise SourceError(f"reading log group {group!r} failed: {exc}") from None
     if lines:
-        yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines))
+        yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
 
 
 # ---------------------------------------------------------------------------- units
