@@ -177,12 +177,12 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     max_tokens, temperature = request_params(in_body)
     return (
         service_tier(in_body, out_body),
-        "1h" if ttl else "5m",
+        "1h" if "1h" in ttl else "5m",
         latency,
         stop if isinstance(stop, str) else None,
         max_tokens,
         temperature,
-        short_hash(model_key.encode() + b"\x00" + canonical_request(in_body)),
+        short_hash(model_key.encode() + b"\x00" + canonical_request(in_body, bool(ttl))),
         prefix,
         head.system_hash,
         head.tools_hash,

@@ -23,44 +23,68 @@ def canonical(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
-def canonical_request(body: dict) -> bytes:
+def canonical_request(body: dict, markers: bool) -> bytes:
     """``canonical(body)`` without prompt-cache markers, for ``request_hash``.
 
     A ``cachePoint`` block or a ``cache_control`` key changes how a request is billed, not
-    what it asks: turning caching on must not make the same request look new.
+    what it asks: turning caching on must not make the same request look new. ``markers``:
+    whether :func:`prompt_parts` met any (it walks every place a marker may be), so a body
+    without them is serialised once and not searched.
     """
-    data = canonical(body)
-    if b'"cachePoint"' in data or b'"cache_control"' in data:
-        data = canonical(_without_cache_markers(body))
-    return data
+    return canonical(_without_cache_markers(body) if markers else body)
 
 
-def _without_cache_markers(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _without_cache_markers(v) for k, v in obj.items() if k != "cache_control"}
-    if isinstance(obj, list):
-        return [
-            _without_cache_markers(v)
-            for v in obj
-            if not (isinstance(v, dict) and "cachePoint" in v)
+def _without_cache_markers(body: dict) -> dict:
+    """``body`` without markers where Bedrock takes them (and ``prompt_parts`` looks): the
+    tool list, system blocks and message content blocks. Only those lists are copied."""
+    out = dict(body)
+    if isinstance(body.get("tools"), list):
+        out["tools"] = _unmarked(body["tools"])
+    cfg = body.get("toolConfig")
+    if isinstance(cfg, dict) and isinstance(cfg.get("tools"), list):
+        out["toolConfig"] = {**cfg, "tools": _unmarked(cfg["tools"])}
+    if isinstance(body.get("system"), list):
+        out["system"] = _unmarked(body["system"])
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        out["messages"] = [
+            {**m, "content": _unmarked(m["content"])}
+            if isinstance(m, dict) and isinstance(m.get("content"), list)
+            else m
+            for m in messages
         ]
-    return obj
+    return out
+
+
+def _unmarked(blocks: list) -> list:
+    """``blocks`` without ``cachePoint`` blocks and ``cache_control`` keys."""
+    return [
+        {k: v for k, v in b.items() if k != "cache_control"}
+        if isinstance(b, dict) and "cache_control" in b
+        else b
+        for b in blocks
+        if not (isinstance(b, dict) and "cachePoint" in b)
+    ]
+
+
+def _marker_ttl(marker: Any) -> str:
+    return "1h" if isinstance(marker, dict) and marker.get("ttl") == "1h" else "5m"
 
 
 def _block_text(block: Any, ttl: list[str]) -> str | None:
-    """Text of one content block; None for a cache marker (not content). Notes 1h TTLs."""
+    """Text of one content block; None for a cache marker (not content).
+
+    Appends each cache marker's TTL ("5m" or "1h") to ``ttl``.
+    """
     if isinstance(block, str):
         return block
     if not isinstance(block, dict):
         return str(block)
     if "cachePoint" in block:  # Converse cache checkpoint
-        cp = block["cachePoint"]
-        if isinstance(cp, dict) and cp.get("ttl") == "1h":
-            ttl.append("1h")
+        ttl.append(_marker_ttl(block["cachePoint"]))
         return None
-    cc = block.get("cache_control")
-    if isinstance(cc, dict) and cc.get("ttl") == "1h":
-        ttl.append("1h")
+    if "cache_control" in block:  # Anthropic's marker on the block it ends
+        ttl.append(_marker_ttl(block["cache_control"]))
     text = block.get("text")
     if isinstance(text, str):
         return text
@@ -102,7 +126,10 @@ def _tools_list(body: dict) -> list | None:
 
 
 def prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, list]:
-    """(tools JSON, system text, [(role, text), ...]) from any supported request body."""
+    """(tools JSON, system text, [(role, text), ...]) from any supported request body.
+
+    Appends the TTL of every cache marker met to ``ttl``.
+    """
     tools = _tools_list(body)
     tools_text = None
     if tools is not None:

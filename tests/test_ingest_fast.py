@@ -533,8 +533,19 @@ def test_cache_markers_do_not_change_the_request_hash():
         "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
         "max_tokens": 9,
     }
+    tool = {"toolSpec": {"name": "t", "inputSchema": {"json": {}}}}
+    tools = {**plain, "toolConfig": {"tools": [tool]}}
+    tools_marked = {**plain, "toolConfig": {"tools": [tool, {"cachePoint": {"type": "default"}}]}}
+    ant_tool = {"name": "t", "input_schema": {"type": "object"}}
+    ant_tools = {**anthropic, "tools": [ant_tool]}
+    ant_tools_marked = {
+        **anthropic,
+        "tools": [{**ant_tool, "cache_control": {"type": "ephemeral"}}],
+    }
     assert _request_hash(marked) == _request_hash(plain)
     assert _request_hash(anthropic_marked) == _request_hash(anthropic)
+    assert _request_hash(tools_marked) == _request_hash(tools) != _request_hash(plain)
+    assert _request_hash(ant_tools_marked) == _request_hash(ant_tools) != _request_hash(anthropic)
     assert _request_hash(anthropic) != _request_hash(plain)
     # what the request asks still counts: another message is another request
     other = {**plain, "messages": [{"role": "user", "content": [{"text": "hello"}]}]}

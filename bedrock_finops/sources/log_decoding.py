@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,17 +76,38 @@ FEED_BYTES = 4096  # compressed bytes decoded at a time: how finely a corrupt st
 DAMAGE_MARGIN = 4096
 
 
+def _decoded_before_damage(member: bytes) -> bytes:
+    """What a corrupt member decodes to from its compressed bytes more than ``DAMAGE_MARGIN``
+    before the ``FEED_BYTES`` piece where decoding fails (pieces counted from its start)."""
+    d = isal_zlib.decompressobj(wbits=31)
+    out: list[bytes] = []
+    marks = [(0, 0)]  # (compressed bytes fed, bytes decoded) at each piece's end
+    produced = 0
+    for at in range(0, len(member), FEED_BYTES):
+        try:
+            out.append(d.decompress(member[at : at + FEED_BYTES]))
+        except isal_zlib.error:
+            before = at - DAMAGE_MARGIN
+            keep = max(n for fed, n in marks if fed <= before) if before >= 0 else 0
+            return b"".join(out)[:keep]
+        produced += len(out[-1])
+        marks.append((at + FEED_BYTES, produced))
+    return b""  # no error on a second pass: trust nothing of it
+
+
 class CorruptGzip(isal_zlib.error):
     """Gzip data that cannot be decoded, or that decodes but fails its member's check.
 
-    ``safe``: how many of the bytes decoded before the error may be used (``GzipStream``);
+    ``checked``: how many bytes the stream decoded before the failing member (all passed
+    their check); ``member``: what of the failing member's output may be used (``GzipStream``);
     ``checksum``: whether the member's CRC-32 or length check failed (at its end).
     """
 
-    def __init__(self, detail: str, safe: int, checksum: bool) -> None:
+    def __init__(self, detail: str, checked: int, member: bytes, checksum: bool) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.safe = safe
+        self.checked = checked
+        self.member = member
         self.checksum = checksum
 
 
@@ -95,71 +115,58 @@ class GzipStream:
     """A gzip stream of one or more members, decompressed as its bytes arrive.
 
     A member's output is exact once its CRC-32 and length check pass at its end. On corrupt
-    data, :class:`CorruptGzip` says how much of the output can be trusted (``safe``): every
-    member that passed its check, and of the failing member
+    data, :class:`CorruptGzip` says what of the output can be trusted: every member that
+    passed its check, and of the failing member
     - nothing when its check fails: its bytes decoded to something else somewhere unknown,
       and such damage mostly still parses as JSON (a changed token count, not a bad line);
-    - when its data stops decoding mid-member, what the bytes more than ``DAMAGE_MARGIN``
-      before the ``FEED_BYTES`` piece where it shows decoded to: the decoder can run on past
-      damaged bytes, writing wrong text, before it notices.
+    - when its data stops decoding mid-member, what its bytes more than ``DAMAGE_MARGIN``
+      before the ``FEED_BYTES`` piece (counted from the member's start) where the error
+      shows decoded to: the decoder can run on past damaged bytes, writing wrong text,
+      before it notices.
+
+    Chunks are decoded whole; the member's compressed bytes are kept (``locate_damage``) so
+    that, only on an error, the member is decoded again piece by piece to find that point.
+    Without ``locate_damage`` (a stream too large to keep), nothing of the member is kept.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, locate_damage: bool = True) -> None:
         self._d = isal_zlib.decompressobj(wbits=31)
         self._started = False  # a member has begun and not yet ended
-        self.consumed = 0  # compressed bytes decoded
-        self.produced = 0  # bytes they decoded to
+        self._locate = locate_damage
+        self.produced = 0  # bytes decoded so far
         self._member_out = 0  # ``produced`` when the member began: all before it is checked
-        # (consumed, produced) at the last multiples of FEED_BYTES in this member
-        self._marks: deque[tuple[int, int]] = deque(maxlen=DAMAGE_MARGIN // FEED_BYTES + 1)
+        self._member_in: list[bytes] = []  # the member's compressed bytes, when locating
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         """The bytes ``chunk`` decompresses to; raises :class:`CorruptGzip` on corrupt data."""
-        view = memoryview(chunk)
-        pos = 0
-        while pos < len(view):
-            # pieces end at multiples of FEED_BYTES in the stream, however it arrives in chunks
-            piece: bytes | memoryview = view[pos : pos + FEED_BYTES - self.consumed % FEED_BYTES]
-            pos += len(piece)
-            while piece:
-                self._started = True
-                try:
-                    out = self._d.decompress(piece)
-                except isal_zlib.error as exc:
-                    raise self._corrupt(exc) from None
-                self.produced += len(out)
-                if self._d.eof:  # a member ended: the rest of the piece starts the next one
-                    rest = self._d.unused_data
-                    self.consumed += len(piece) - len(rest)
-                    self._next_member()
-                    piece = rest
-                else:
-                    self.consumed += len(piece)
-                    self._mark()
-                    piece = b""
-                if out:
-                    yield out
-
-    def _mark(self) -> None:
-        """Remember what the stream decoded to by each multiple of ``FEED_BYTES``."""
-        if self.consumed % FEED_BYTES == 0:
-            self._marks.append((self.consumed, self.produced))
-
-    def _next_member(self) -> None:
-        self._d = isal_zlib.decompressobj(wbits=31)
-        self._started = False
-        self._member_out = self.produced
-        self._marks.clear()
+        while chunk:
+            self._started = True
+            if self._locate:
+                self._member_in.append(chunk)
+            try:
+                out = self._d.decompress(chunk)
+            except isal_zlib.error as exc:
+                raise self._corrupt(exc) from None
+            self.produced += len(out)
+            if out:
+                yield out
+            if not self._d.eof:
+                return
+            rest = self._d.unused_data  # a member ended: the rest starts the next one
+            self._d = isal_zlib.decompressobj(wbits=31)
+            self._started = False
+            self._member_out = self.produced
+            self._member_in = []
+            chunk = rest
 
     def _corrupt(self, exc: Exception) -> CorruptGzip:
-        """The error in the piece that starts at ``consumed``, with what is safe before it."""
+        """The error, with what of the output before it is safe to use."""
         detail = str(exc)
         checksum = "checksum" in detail.lower()
-        safe = self._member_out
-        if not checksum:
-            before = self.consumed // FEED_BYTES * FEED_BYTES - DAMAGE_MARGIN
-            safe = max((out for at, out in self._marks if at <= before), default=safe)
-        return CorruptGzip(detail, safe, checksum)
+        member = b""
+        if not checksum and self._member_in:
+            member = _decoded_before_damage(b"".join(self._member_in))
+        return CorruptGzip(detail, self._member_out, member, checksum)
 
     @property
     def truncated(self) -> bool:
@@ -199,7 +206,7 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
         corrupt = exc
     data = b"".join(out)
     if corrupt is not None:
-        data = _complete_lines(data[: corrupt.safe])
+        data = _complete_lines(data[: corrupt.checked] + corrupt.member)
         return Decoded(data, error=_corrupt_reason(corrupt))
     if stream.truncated:
         return Decoded(_complete_lines(data), truncated=True)
