@@ -87,7 +87,7 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
-    stream = GzipStream(locate_damage=False)  # on an error the file is read whole anyway
+    stream = GzipStream()
     last_newline = -1  # offset in ``plain`` of the last b"\n" written
     written = 0
     try:

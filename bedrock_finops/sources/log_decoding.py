@@ -69,84 +69,48 @@ def _newline_views(data: bytes) -> Iterator[memoryview]:
         yield view[pos:]
 
 
-FEED_BYTES = 4096  # compressed bytes decoded at a time: how finely a corrupt stream is cut
-# compressed bytes before an invalid-data error whose output is not kept: the decoder can run
-# on past the damaged bytes, writing wrong text, before it notices (up to ~1.3 KB on, over
-# thousands of single flipped bits in gzipped log records)
-DAMAGE_MARGIN = 4096
-
-
-def _decoded_before_damage(member: bytes) -> bytes:
-    """What a corrupt member decodes to from its compressed bytes more than ``DAMAGE_MARGIN``
-    before the ``FEED_BYTES`` piece where decoding fails (pieces counted from its start)."""
-    d = isal_zlib.decompressobj(wbits=31)
-    out: list[bytes] = []
-    marks = [(0, 0)]  # (compressed bytes fed, bytes decoded) at each piece's end
-    produced = 0
-    for at in range(0, len(member), FEED_BYTES):
-        try:
-            out.append(d.decompress(member[at : at + FEED_BYTES]))
-        except isal_zlib.error:
-            before = at - DAMAGE_MARGIN
-            keep = max(n for fed, n in marks if fed <= before) if before >= 0 else 0
-            return b"".join(out)[:keep]
-        produced += len(out[-1])
-        marks.append((at + FEED_BYTES, produced))
-    return b""  # no error on a second pass: trust nothing of it
-
-
 class CorruptGzip(isal_zlib.error):
     """Gzip data that cannot be decoded, or that decodes but fails its member's check.
 
-    ``checked``: how many bytes the stream decoded before the failing member (all passed
-    their check); ``member``: what of the failing member's output may be used (``GzipStream``);
-    ``checksum``: whether the member's CRC-32 or length check failed (at its end).
+    ``checked``: how many bytes the stream decoded before the failing member (every member
+    before it passed its check); ``checksum``: whether the member's CRC-32 or length check
+    failed (at its end) rather than its data.
     """
 
-    def __init__(self, detail: str, checked: int, member: bytes, checksum: bool) -> None:
+    def __init__(self, detail: str, checked: int, checksum: bool) -> None:
         super().__init__(detail)
         self.detail = detail
         self.checked = checked
-        self.member = member
         self.checksum = checksum
 
 
 class GzipStream:
     """A gzip stream of one or more members, decompressed as its bytes arrive.
 
-    A member's output is exact once its CRC-32 and length check pass at its end. On corrupt
-    data, :class:`CorruptGzip` says what of the output can be trusted: every member that
-    passed its check, and of the failing member
-    - nothing when its check fails: its bytes decoded to something else somewhere unknown,
-      and such damage mostly still parses as JSON (a changed token count, not a bad line);
-    - when its data stops decoding mid-member, what its bytes more than ``DAMAGE_MARGIN``
-      before the ``FEED_BYTES`` piece (counted from the member's start) where the error
-      shows decoded to: the decoder can run on past damaged bytes, writing wrong text,
-      before it notices.
-
-    Chunks are decoded whole; the member's compressed bytes are kept (``locate_damage``) so
-    that, only on an error, the member is decoded again piece by piece to find that point.
-    Without ``locate_damage`` (a stream too large to keep), nothing of the member is kept.
+    A member's output is known right only once its CRC-32 and length check pass at its end.
+    On corrupt data, :class:`CorruptGzip` says how much output came from members that passed
+    (``checked``); nothing of the failing member can be trusted. A damaged byte mostly still
+    decodes, to other text, and often to valid JSON (a token count of 130 read as 131); the
+    decoder may run on for kilobytes past it before its data stops making sense, so no point
+    before the error is known to be safe.
     """
 
-    def __init__(self, locate_damage: bool = True) -> None:
+    def __init__(self) -> None:
         self._d = isal_zlib.decompressobj(wbits=31)
         self._started = False  # a member has begun and not yet ended
-        self._locate = locate_damage
         self.produced = 0  # bytes decoded so far
         self._member_out = 0  # ``produced`` when the member began: all before it is checked
-        self._member_in: list[bytes] = []  # the member's compressed bytes, when locating
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         """The bytes ``chunk`` decompresses to; raises :class:`CorruptGzip` on corrupt data."""
         while chunk:
             self._started = True
-            if self._locate:
-                self._member_in.append(chunk)
             try:
                 out = self._d.decompress(chunk)
             except isal_zlib.error as exc:
-                raise self._corrupt(exc) from None
+                detail = str(exc)
+                checksum = "checksum" in detail.lower()
+                raise CorruptGzip(detail, self._member_out, checksum) from None
             self.produced += len(out)
             if out:
                 yield out
@@ -156,17 +120,7 @@ class GzipStream:
             self._d = isal_zlib.decompressobj(wbits=31)
             self._started = False
             self._member_out = self.produced
-            self._member_in = []
             chunk = rest
-
-    def _corrupt(self, exc: Exception) -> CorruptGzip:
-        """The error, with what of the output before it is safe to use."""
-        detail = str(exc)
-        checksum = "checksum" in detail.lower()
-        member = b""
-        if not checksum and self._member_in:
-            member = _decoded_before_damage(b"".join(self._member_in))
-        return CorruptGzip(detail, self._member_out, member, checksum)
 
     @property
     def truncated(self) -> bool:
@@ -181,8 +135,8 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     ``.gz`` name holding plain text (a download tool already decompressed it) both read
     right. A truncated stream keeps every complete line decoded before the cut; the partial
     line at the cut is reported via ``truncated`` rather than parsed. A corrupt stream keeps
-    the complete lines it can trust (``GzipStream``: none of a member that fails its check)
-    and reports the rest as one ``error``: ``corrupt gzip (...)``.
+    the lines of the members before the damaged one (``GzipStream``) and reports the rest as
+    one ``error``: ``corrupt gzip (...)``.
     """
     chunks = iter(chunks)
     head = b""
@@ -206,7 +160,7 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
         corrupt = exc
     data = b"".join(out)
     if corrupt is not None:
-        data = _complete_lines(data[: corrupt.checked] + corrupt.member)
+        data = _complete_lines(data[: corrupt.checked])
         return Decoded(data, error=_corrupt_reason(corrupt))
     if stream.truncated:
         return Decoded(_complete_lines(data), truncated=True)
@@ -225,7 +179,7 @@ def _corrupt_reason(exc: CorruptGzip) -> str:
             f"corrupt gzip ({exc.detail}: a member decodes but fails the gzip check, so none "
             "of its lines is used)"
         )
-    return f"corrupt gzip ({exc.detail})"
+    return f"corrupt gzip ({exc.detail}: none of the damaged member's lines is used)"
 
 
 # ---------------------------------------------------------------------------- other file shapes
