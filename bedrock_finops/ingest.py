@@ -71,7 +71,7 @@ class IngestReport:
     source: str
     table: str = "usage.parquet"  # the usage table's file name, next to this report
     files_read: int = 0  # files and S3 objects
-    event_pages_read: int = 0  # CloudWatch Logs: pages of up to 2,000 events
+    event_pages_read: int = 0  # CloudWatch Logs: FilterLogEvents pages
     files_skipped: list[dict[str, str]] = field(default_factory=list)
     lines_read: int = 0
     rows: int = 0
@@ -170,6 +170,7 @@ class _Plan:
     client: Any | None = None  # an injected client forces in-process reading
     list_requests: int = 0  # S3 LIST requests the listing took
     folders_outside_window: int = 0  # S3 date folders outside the window, not listed
+    pages: logs.PageCount | None = None  # CloudWatch Logs: pages read, counted as they come
 
     @property
     def files(self) -> int | None:
@@ -212,10 +213,17 @@ def _plan(
                 folders_outside_window=listing.folders_outside_window,
             )
         if src.startswith("cloudwatch-logs://"):
+            pages = logs.PageCount()
             units = logs.iter_cloudwatch(
-                src, start, end, endpoint_url=endpoint_url, region=region, client=logs_client
+                src,
+                start,
+                end,
+                endpoint_url=endpoint_url,
+                region=region,
+                client=logs_client,
+                count=pages,
             )
-            return _Plan(src, units, None, [])
+            return _Plan(src, units, None, [], pages=pages)
         root = Path(src).expanduser()
         listing = logs.list_local(root, start, end, expand_dir=scratch, note=note)
         return _Plan(
@@ -349,21 +357,24 @@ def ingest_to_folder(
         if plan.total is not None:
             n_workers = min(n_workers, max(plan.total, 1))
         if bedrock_client is None and lookup_profiles:
-            bedrock_client = models.ProfileLookup(endpoint_url)
+            # not the source's endpoint: botocore finds Bedrock's (AWS_ENDPOINT_URL_BEDROCK)
+            bedrock_client = models.ProfileLookup()
         collector = Collector(out, profile_map, bedrock_client, report)
         try:
-            unit = "page" if plan.label.startswith("cloudwatch-logs://") else "file"
+            unit = "file" if plan.pages is None else "batch"  # of up to CW_PAGE_EVENTS events
             with Progress(plan.files, progress, unit=unit) as bar:
                 chunk = _chunk_size(plan.total, n_workers)
                 for res in _results(plan.units, opts, n_workers, plan.client, chunk):
                     collector.add(res)
-                    bar.update(res.files + res.pages, res.lines_read)
+                    bar.update(res.files + res.event_batches, res.lines_read)
         except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
             collector.abort()
             if isinstance(exc, SourceError):
                 raise IngestError(str(exc)) from None
             raise
         collector.close(out)
+        if plan.pages is not None:
+            report.event_pages_read = plan.pages.pages
         if isinstance(bedrock_client, models.ProfileLookup):
             report.profile_lookup_failures = dict(bedrock_client.failures)
         report.elapsed_s = round(time.perf_counter() - t0, 3)

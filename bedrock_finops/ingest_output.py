@@ -117,7 +117,6 @@ class Collector:
     def add(self, res: ChunkResult) -> None:
         r = self.report
         r.files_read += res.files
-        r.event_pages_read += res.pages
         r.lines_read += res.lines_read
         r.outside_window += res.outside_window
         r.control_messages += res.control_messages

@@ -58,7 +58,7 @@ class Options:
 
 @dataclass
 class ChunkResult:
-    """What a worker hands back for a chunk of units (files, objects, pages of events)."""
+    """What a worker hands back for a chunk of units (files, objects, batches of events)."""
 
     files: int
     batches: list[pa.RecordBatch]
@@ -68,7 +68,7 @@ class ChunkResult:
     control_messages: int  # CloudWatch Logs health-check envelopes left out (no records)
     prompts: dict[str, tuple[str, int, str]]
     batch_path: str | None = None  # the batches, as an Arrow IPC file in ``Options.spill_dir``
-    pages: int = 0  # CloudWatch Logs pages of events (not files)
+    event_batches: int = 0  # units of CloudWatch Logs events (not files)
 
 
 _STATE: dict[str, Any] = {}
@@ -147,11 +147,11 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     if batches and opts.spill_dir is not None:
         with contextlib.suppress(OSError):  # e.g. a container's small /dev/shm is full
             path, batches = spill(batches, opts.spill_dir), []
-    # a large file's later ranges are not files; CloudWatch Logs pages of events are pages
+    # a large file's later ranges are not files; CloudWatch Logs events come in batches
     files = sum(1 for u in units if u.start == 0 and u.kind != "events")
-    pages = sum(1 for u in units if u.kind == "events")
+    event_batches = sum(1 for u in units if u.kind == "events")
     return ChunkResult(
-        files, batches, quarantine, lines_read, outside, control, prompts, path, pages
+        files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches
     )
 
 

@@ -213,9 +213,9 @@ class ProfileLookup:
 
     def _has_credentials(self) -> bool:
         if self._credentials is None:
-            import boto3
+            from bedrock_finops.sources.invocation_logs import default_session
 
-            self._credentials = boto3.Session().get_credentials() is not None
+            self._credentials = default_session().get_credentials() is not None
         return self._credentials
 
     def get_inference_profile(self, inferenceProfileIdentifier: str) -> dict:  # noqa: N803

@@ -26,6 +26,13 @@ def moto_endpoint() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(autouse=True)
+def fresh_boto3_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets a boto3 default session of its own: the ingest's clients come from it,
+    and a session keeps the credentials and config file it first read."""
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, moto_endpoint: str) -> str:
     """Fake credentials and region for boto3; returns the moto endpoint URL."""

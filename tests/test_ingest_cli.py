@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
 
-from bedrock_finops import cli, models
+from bedrock_finops import cli, ingest, models
 from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
@@ -61,7 +61,15 @@ def _profile_logs(tmp_path: Path) -> Path:
     return folder
 
 
-def test_mapping_files_and_region_from_the_command_line(tmp_path):
+def test_mapping_files_and_region_from_the_command_line(tmp_path, monkeypatch):
+    seen = {}
+    real = ingest.ingest_to_folder
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "ingest_to_folder", spy)
     logs = _profile_logs(tmp_path)
     apps = tmp_path / "apps.yaml"
     apps.write_text(f"arn:aws:iam::{ACCT}:role/support-bot-role: support\n")
@@ -73,6 +81,7 @@ def test_mapping_files_and_region_from_the_command_line(tmp_path):
     assert _ingest(*argv) == 0
     row = pq.read_table(out).to_pylist()[0]
     assert (row["app"], row["model"], row["geo"]) == ("support", "anthropic.claude-sonnet-4", "eu")
+    assert seen["region"] == "eu-west-1"  # for an S3 bucket or log group in that Region
 
 
 @pytest.mark.parametrize(

@@ -226,3 +226,45 @@ def test_access_and_credential_errors_still_stop_the_run(tmp_path, error, messag
         ingest_to_folder(f"s3://{BUCKET}/", tmp_path, s3_client=s3, progress=False)
     assert str(err.value).startswith(message)
     assert not (tmp_path / "usage.parquet").exists()
+
+
+class _CredentialsExpireAfterListing:
+    """A moto S3 client whose credentials stop refreshing once the listing is done."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def get_object(self, **kwargs):
+        from botocore.exceptions import UnauthorizedSSOTokenError
+
+        raise UnauthorizedSSOTokenError()
+
+
+def test_credentials_that_stop_refreshing_stop_the_run(aws_client, tmp_path):
+    """Not one quarantine entry per object for the rest of the run: a clear error."""
+    s3 = aws_client("s3")
+    _bucket(s3)
+    with pytest.raises(IngestError, match=r"no usable AWS credentials.*aws sso login"):
+        ingest_to_folder(
+            f"s3://{BUCKET}/",
+            tmp_path,
+            s3_client=_CredentialsExpireAfterListing(s3),
+            workers=1,
+            progress=False,
+        )
+    assert not (tmp_path / "usage.parquet").exists()
+
+
+def test_clients_come_from_boto3s_default_session(tmp_path, monkeypatch):
+    """A notebook's setup_default_session(profile_name=...) applies to the ingest's clients."""
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = us-east-1\n[profile finops]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    assert logs.aws_client("s3").meta.region_name == "us-east-1"
+    boto3.setup_default_session(profile_name="finops")
+    assert logs.aws_client("s3").meta.region_name == "eu-west-1"

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 
+import boto3
 import pytest
 
 from bedrock_finops.sources.invocation_logs import AWS_ATTEMPTS, SourceError, iter_cloudwatch
@@ -101,6 +102,7 @@ def test_retry_settings_in_the_aws_config_file_win(throttling, monkeypatch, tmp_
     config = tmp_path / "config"
     config.write_text("[default]\nmax_attempts = 4\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # the fixture's was made before
     assert _attempts_until_giving_up(throttling) == 4
 
 
@@ -111,5 +113,6 @@ def test_a_named_profiles_retry_mode_wins(throttling, monkeypatch, tmp_path):
     config.write_text("[default]\n[profile finops]\nretry_mode = standard\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_PROFILE", "finops")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # the fixture's was made before
     # standard mode's own default of 3 attempts, not this toolkit's 10
     assert _attempts_until_giving_up(throttling) == 3

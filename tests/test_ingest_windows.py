@@ -98,6 +98,7 @@ def test_adjacent_cloudwatch_windows_count_an_undated_event_once(aws_client):
     }
     first, second, both = reports["first"], reports["second"], reports["both"]
     assert (first["rows"], first["quarantined"], first["outside_window"]) == (1, 0, 3)
+    assert first["event_pages_read"] == 1  # one page, read as two batches (in, after)
     assert (second["rows"], second["quarantined"]) == (1, 2)
     assert second["quarantine_by_reason"] == {"invalid JSON": 1, "bad timestamp": 1}
     assert (both["rows"], both["quarantined"]) == (2, 2)

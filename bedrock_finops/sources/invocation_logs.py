@@ -71,6 +71,13 @@ class Unit:
 
 
 @dataclass
+class PageCount:
+    """CloudWatch Logs ``FilterLogEvents`` pages read so far (counted as the events are read)."""
+
+    pages: int = 0
+
+
+@dataclass
 class Listing:
     units: list[Unit] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
@@ -174,19 +181,26 @@ def aws_client(service: str, endpoint_url: str | None = None, region: str | None
     botocore's default (3 attempts in standard mode, 5 in legacy mode) can give up on a
     throttled request part-way through a long ingest. Retry settings of the user's own, in
     the environment (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``) or in the profile's
-    ``~/.aws/config`` (``max_attempts``, ``retry_mode``), win.
+    ``~/.aws/config`` (``max_attempts``, ``retry_mode``), win. The client comes from boto3's
+    default session, as ``boto3.client`` would make it, so a notebook's
+    ``boto3.setup_default_session(profile_name=...)`` applies.
     """
-    import boto3
-    import botocore.session
     from botocore.config import Config
 
-    session = botocore.session.get_session()
+    session = default_session()
     config = None
-    if not _user_retry_settings(session):
+    if not _user_retry_settings(session._session):  # boto3 keeps its botocore session there
         config = Config(retries={"mode": "standard", "total_max_attempts": AWS_ATTEMPTS})
-    return boto3.Session(botocore_session=session).client(
-        service, endpoint_url=endpoint_url, region_name=region, config=config
-    )
+    return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+
+
+def default_session() -> Any:
+    """boto3's default session (made as ``boto3.client`` makes it, if there is none yet)."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    return boto3.DEFAULT_SESSION
 
 
 def _user_retry_settings(session: Any) -> bool:
@@ -392,12 +406,34 @@ def read_s3_bytes(
         try:
             return b"".join(read_s3_object(bucket, key, endpoint_url, region, client))
         except BotoCoreError as exc:
+            if isinstance(exc, _credential_errors()):  # the run's problem, not this object's
+                raise SourceError(
+                    f"reading s3://{bucket}/{key} failed: no usable AWS credentials "
+                    f"({type(exc).__name__}: {exc}). Fix: refresh them (e.g. aws sso login) "
+                    "and run again"
+                ) from None
             if attempt == attempts:
                 raise UnreadableObject(
                     f"unreadable S3 object ({type(exc).__name__} on {attempts} tries)"
                 ) from exc
             time.sleep(S3_RETRY_PAUSE_S * attempt)
     raise AssertionError("unreachable")
+
+
+def _credential_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors for credentials that are missing, expired or cannot be refreshed."""
+    from botocore import exceptions as e
+
+    return (
+        e.NoCredentialsError,
+        e.PartialCredentialsError,
+        e.CredentialRetrievalError,
+        e.TokenRetrievalError,
+        e.SSOError,
+        e.RefreshWithMFAUnsupportedError,
+        e.ProfileNotFound,
+        e.InvalidConfigError,
+    )
 
 
 # ---------------------------------------------------------------------------- CloudWatch Logs
@@ -412,8 +448,10 @@ def iter_cloudwatch(
     region: str | None = None,
     client: Any | None = None,
     page_events: int = CW_PAGE_EVENTS,
+    count: PageCount | None = None,
 ) -> Iterator[Unit]:
-    """``filter_log_events`` over [start, end + slack), paginated, in units of events."""
+    """``filter_log_events`` over [start, end + slack), paginated, in units of events (up to
+    ``page_events``; the events of a unit are all in the window or all after it)."""
     from botocore.exceptions import ClientError
 
     group = uri[len("cloudwatch-logs://") :]
@@ -432,6 +470,8 @@ def iter_cloudwatch(
     n = 0
     try:
         for page in client.get_paginator("filter_log_events").paginate(**kwargs):
+            if count is not None:
+                count.pages += 1
             for event in page.get("events") or []:
                 event_late = end_ms is not None and (event.get("timestamp") or 0) >= end_ms
                 if lines and event_late != late:  # a unit holds late events or none
