@@ -26,31 +26,31 @@ three C extensions built:
     data: 7,859 files, 1,163 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    151,958, 138,891, 149,110
-      ingest   38,679, 38,757, 38,293
-      naive    7,085, 7,028, 6,927
+      floor    151,005, 154,182, 151,906
+      ingest   40,118, 41,551, 40,316
+      naive    7,796, 7,933, 7,464
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.7    149,110    1.00x    21.2x      117MB
-    ingest    1,004,377      26.0     38,679    3.86x     5.5x      919MB
-    naive        49,507     143.2      7,028   21.22x     1.0x      189MB  (every 20th file)
-    ingest CPU per record: workers 43.9 us, parent 6.7 us
-    bound: floor CPU 13.4 us per record + writing the usage table 3.7 us (262,144 of the
-      ingest's rows, best of 3) = 17.1 us, 1.28x the floor; 1.5x leaves 3.0 us per record
+    floor     1,006,364       6.6    151,906    1.00x    19.5x      117MB
+    ingest    1,004,377      24.9     40,316    3.77x     5.2x      919MB
+    naive        49,507     129.1      7,796   19.49x     1.0x      176MB  (every 20th file)
+    ingest CPU per record: workers 42.5 us, parent 6.3 us
+    bound: floor CPU 13.2 us per record + writing the usage table 3.4 us (262,144 of the
+      ingest's rows, best of 3) = 16.6 us, 1.26x the floor; 1.5x leaves 3.2 us per record
       for reading the fields, hashes, features, Arrow columns and the hand-over
-    of the floor's 13.4 us, reading and decompressing alone take 9.1 us (same files and
-      cores) and orjson.loads 4.3 us: an ingest that parsed the records without orjson
-      would have 7.3 us per record, all included, for 1.5x
-    (the breakdown below is from an earlier round, with --breakdown 1500)
+    of the floor's 13.2 us, reading and decompressing alone take 8.7 us (same files and
+      cores) and orjson.loads 4.5 us: an ingest that parsed the records without orjson
+      would have 7.7 us per record, all included, for 1.5x
+    (the breakdown below is from a run earlier the same day, with --breakdown 1500)
     one worker, per record (first 1500 files, CPU time, best of 3):
-      read + gunzip + line views                   5.2 us
-      orjson.loads                                 6.3 us
-      request hash (sorted JSON + XXH3)            3.4 us
+      read + gunzip + line views                   5.3 us
+      orjson.loads                                 6.4 us
+      request hash (sorted JSON + XXH3)            3.3 us
       message chain hashes (XXH3)                  1.1 us
       prompt text from bodies                      3.0 us
-      text features (cold cache)                   7.0 us  (*)
-      output text + stop                           1.9 us
-      output shape                                 3.4 us
-      whole row (all of the above but loads)      25.1 us
+      text features (cold cache)                   6.4 us  (*)
+      output text + stop                           1.7 us
+      output shape                                 3.3 us
+      whole row (all of the above but loads)      23.8 us
       Arrow batch from rows                        2.3 us
 
 (*) The breakdown keys the feature memo by digest, as workers do. Keyed by the text it
