@@ -170,7 +170,7 @@ class _Plan:
     client: Any | None = None  # an injected client forces in-process reading
     list_requests: int = 0  # S3 LIST requests the listing took
     folders_outside_window: int = 0  # S3 date folders outside the window, not listed
-    pages: logs.PageCount | None = None  # CloudWatch Logs: pages read, counted as they come
+    cloudwatch_pages: logs.PageCount | None = None  # pages read, counted as they come
 
     @property
     def files(self) -> int | None:
@@ -223,7 +223,7 @@ def _plan(
                 client=logs_client,
                 count=pages,
             )
-            return _Plan(src, units, None, [], pages=pages)
+            return _Plan(src, units, None, [], cloudwatch_pages=pages)
         root = Path(src).expanduser()
         listing = logs.list_local(root, start, end, expand_dir=scratch, note=note)
         return _Plan(
@@ -361,7 +361,7 @@ def ingest_to_folder(
             bedrock_client = models.ProfileLookup()
         collector = Collector(out, profile_map, bedrock_client, report)
         try:
-            unit = "file" if plan.pages is None else "batch"  # of up to CW_PAGE_EVENTS events
+            unit = "file" if plan.cloudwatch_pages is None else "batch"  # of CW_PAGE_EVENTS
             with Progress(plan.files, progress, unit=unit) as bar:
                 chunk = _chunk_size(plan.total, n_workers)
                 for res in _results(plan.units, opts, n_workers, plan.client, chunk):
@@ -373,8 +373,8 @@ def ingest_to_folder(
                 raise IngestError(str(exc)) from None
             raise
         collector.close(out)
-        if plan.pages is not None:
-            report.event_pages_read = plan.pages.pages
+        if plan.cloudwatch_pages is not None:
+            report.event_pages_read = plan.cloudwatch_pages.pages
         if isinstance(bedrock_client, models.ProfileLookup):
             report.profile_lookup_failures = dict(bedrock_client.failures)
         report.elapsed_s = round(time.perf_counter() - t0, 3)
