@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,20 +144,32 @@ class IngestReport:
 
 
 def _as_utc(value: Any, name: str = "time") -> datetime | None:
-    """A window bound (date, ISO-8601 text, datetime) in UTC; naive values are taken as UTC."""
+    """A window bound in UTC: a date, a datetime or ISO-8601 text; naive values are UTC.
+
+    Only ISO-8601 text is read (``2025-06-02``, ``2025-06-02T06:00``, ``...Z``, ``+02:00``):
+    ``02/06/2025`` could be either month first or day first, and a wrong guess would
+    silently move the window.
+    """
     if value is None:
         return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, date):
+        when = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise IngestError(
+                f"{name} {value!r} is not an ISO-8601 date or time; give YYYY-MM-DD or a time "
+                "such as 2025-06-02T06:00Z (UTC when no offset is given)"
+            ) from None
+    else:
         raise IngestError(
-            f"{name} {value!r} is not a date or time ({exc}); give YYYY-MM-DD or an ISO-8601 "
-            "time such as 2025-06-02T06:00Z"
-        ) from None
-    if pd.isna(ts):
-        raise IngestError(f"{name} {value!r} is not a date or time; give YYYY-MM-DD")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.to_pydatetime()
+            f"{name} {value!r} is a {type(value).__name__}, not a date or time; give "
+            "YYYY-MM-DD or a time such as 2025-06-02T06:00Z"
+        )
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 @dataclass
@@ -224,8 +236,13 @@ def _plan(
                 count=pages,
             )
             return _Plan(src, units, None, [], cloudwatch_pages=pages)
-        root = Path(src).expanduser()
-        listing = logs.list_local(root, start, end, expand_dir=scratch, note=note)
+        try:
+            root = Path(src).expanduser()
+        except RuntimeError as exc:  # ~name of no such user
+            raise IngestError(f"source {src!r}: {exc}; give the folder's full path") from None
+        listing = logs.list_local(
+            root, start, end, expand_dir=scratch, note=note, own_output=scratch.parent
+        )
         return _Plan(
             str(root),
             listing.units,

@@ -155,13 +155,26 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, SAMPLE_KEYS[key]) or isinstance(value, bool):
             raise ParamsError(f"{where}: run.sample.{key} has the wrong type: {value!r}")
     for key in ("start", "end"):
-        if isinstance(out[key], str):
+        value = out[key]
+        if isinstance(value, dt.datetime):  # YAML reads an unquoted timestamp as a datetime
+            if value.time() != dt.time() or value.utcoffset():
+                raise ParamsError(
+                    f"{where}: run.{key} must be a day YYYY-MM-DD (the window is whole days, "
+                    f"UTC), got {value}"
+                )
+            out[key] = value.date()
+        elif isinstance(value, str):
             try:
-                out[key] = dt.date.fromisoformat(out[key])
+                out[key] = dt.date.fromisoformat(value)
             except ValueError:
                 raise ParamsError(
-                    f"{where}: run.{key} must be a date YYYY-MM-DD, got {out[key]!r}"
+                    f"{where}: run.{key} must be a date YYYY-MM-DD, got {value!r}"
                 ) from None
+    if out["start"] and out["end"] and out["start"] >= out["end"]:
+        raise ParamsError(
+            f"{where}: run.start {out['start']} is not before run.end {out['end']}; the window "
+            "is [start, end): end is the day after the last day to ingest"
+        )
     return out
 
 

@@ -226,7 +226,13 @@ def run(
 
     t0 = time.perf_counter()
     log(f"ingesting {params.run['source']} ...")
-    report = ingest_for_run(params.run, run_dir, progress=sys.stderr.isatty())
+    try:
+        report = ingest_for_run(params.run, run_dir, progress=sys.stderr.isatty())
+    except BaseException as exc:  # the folder says what happened, then the caller reports it
+        manifest["status"] = "failed"
+        manifest["error"] = f"ingest: {exc}" if str(exc) else f"ingest: {type(exc).__name__}"
+        _write_manifest(run_dir, manifest)
+        raise
     manifest["ingest"] = report
     manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
     if report.get("reused_from_cache"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import shutil
@@ -452,10 +453,35 @@ def test_start_after_end_is_a_clear_error(tmp_path):
         ingest_to_folder(GOOD, tmp_path, "2025-06-03", "2025-06-02", progress=False)
 
 
-@pytest.mark.parametrize("start", ["2025-13-01", "yesterday", "NaT"])
+@pytest.mark.parametrize(
+    "start", ["2025-13-01", "yesterday", "NaT", "today", "02/06/2025", "2 June 2025"]
+)
 def test_a_bad_window_bound_is_a_clear_error(tmp_path, start):
-    with pytest.raises(IngestError, match=rf"start '{start}' is not a date or time.*YYYY-MM-DD"):
+    """Only ISO-8601: 02/06/2025 could be read month first or day first."""
+    message = rf"start '{start}' is not an ISO-8601 date or time.*YYYY-MM-DD"
+    with pytest.raises(IngestError, match=message):
         ingest_to_folder(GOOD, tmp_path, start, progress=False)
+
+
+def test_a_window_bound_that_is_not_text_or_a_date_is_a_clear_error(tmp_path):
+    with pytest.raises(IngestError, match=r"start 20250602 is a int, not a date or time"):
+        ingest_to_folder(GOOD, tmp_path, 20250602, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("bound", "utc"),
+    [
+        ("2025-06-02", "2025-06-02T00:00:00+00:00"),
+        ("2025-06-02T10:16", "2025-06-02T10:16:00+00:00"),
+        ("2025-06-02T10:16Z", "2025-06-02T10:16:00+00:00"),
+        ("2025-06-02T12:16+02:00", "2025-06-02T10:16:00+00:00"),
+        (dt.date(2025, 6, 2), "2025-06-02T00:00:00+00:00"),
+        (dt.datetime(2025, 6, 2, 10, 16), "2025-06-02T10:16:00+00:00"),
+    ],
+)
+def test_window_bounds_in_utc(tmp_path, bound, utc):
+    report = ingest_to_folder(GOOD, tmp_path, bound, progress=False, workers=1)
+    assert report.to_dict()["start"] == utc
 
 
 def test_parallel_equals_serial(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 from notebook_builders import make_notebook
 
 from bedrock_finops import runner
+from bedrock_finops.ingest import IngestError
 from bedrock_finops.notebook_exec import execute_notebook, kernel_manager_class
 from bedrock_finops.params import ParamsError
 
@@ -296,3 +297,31 @@ def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypat
     monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(deep))
     assert kernel_manager_class()().transport == "tcp"
     assert not deep.exists()
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ('start: "2025-06-03"\n  end: "2025-06-02"', "run.start 2025-06-03 is not before"),
+        ('start: "2025-06-02"\n  end: "2025-06-02"', "run.start 2025-06-02 is not before"),
+        ("start: 2025-06-02 12:00:00", "run.start must be a day YYYY-MM-DD"),
+    ],
+)
+def test_a_bad_window_is_refused_before_any_work(tmp_path: Path, window, message) -> None:
+    params = tmp_path / "params.yaml"
+    good = ROOT / "tests" / "fixtures" / "logs" / "good"
+    params.write_text(f"run:\n  source: {good}\n  {window}\n")
+    with pytest.raises(ParamsError, match=message):
+        runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_ingest_is_recorded_in_the_run_folder(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {tmp_path / 'no-such-logs'}\n")
+    with pytest.raises(IngestError, match="does not exist"):
+        runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
+    (run_dir,) = (tmp_path / "out").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"].startswith(f"ingest: log folder {tmp_path / 'no-such-logs'}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -106,9 +107,11 @@ def list_local(
     end: datetime | None,
     expand_dir: Path | None = None,
     note: Callable[[str], None] | None = None,
+    own_output: Path | None = None,
 ) -> Listing:
     """The log files under ``root`` as units; large files as ranges (``file_ranges``), large
-    gzip files first expanded into ``expand_dir`` when one is given (``note`` says so)."""
+    gzip files first expanded into ``expand_dir`` when one is given (``note`` says so).
+    ``own_output``: the folder this ingest writes to; its files are not read as logs."""
     if not root.exists():
         raise SourceError(
             f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
@@ -116,9 +119,8 @@ def list_local(
             "cloudwatch-logs://LOG_GROUP"
         )
     listing = Listing()
-    paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-    for path in paths:
-        rel = path.name if root.is_file() else path.relative_to(root).as_posix()
+    paths = [(_shown(root.name), root)] if root.is_file() else _walk(root, listing, own_output)
+    for rel, path in paths:
         reason = _classify(rel)
         if reason is not None:
             listing.skipped.append({"file": rel, "reason": reason})
@@ -131,6 +133,68 @@ def list_local(
     if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
         _no_logs(str(root), start, end)
     return listing
+
+
+# what an ingest writes into its output folder (besides the table, named by the caller)
+OUTPUT_FILES = ("prompts.parquet", "quarantine.parquet", "ingest_report.json")
+
+
+def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[str, Path]]:
+    """``(name shown, path)`` of every file below ``root``, in name order.
+
+    Symlinked folders are followed, each folder read once (a link loop or a second link to
+    the same folder is listed as skipped). A folder that cannot be read, and anything that is
+    not a regular file (a FIFO would block the read), is listed as skipped with the reason.
+    A broken link is kept: reading it fails, and the quarantine says why.
+    """
+    found: list[tuple[str, Path]] = []
+    seen: set[tuple[int, int]] = set()
+    output = own_output.resolve() if own_output is not None else None
+
+    def unreadable(exc: OSError) -> None:
+        rel = _shown(Path(exc.filename or root).relative_to(root).as_posix())
+        listing.skipped.append({"file": rel + "/", "reason": f"unreadable folder ({exc.strerror})"})
+
+    for folder, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
+        here = Path(folder)
+        try:
+            st = os.stat(here)
+        except OSError as exc:  # gone since it was listed
+            unreadable(exc)
+            dirnames.clear()
+            continue
+        identity = (st.st_dev, st.st_ino)
+        if identity in seen:  # reached again through a link: its files are listed already
+            rel = _shown(here.relative_to(root).as_posix())
+            listing.skipped.append({"file": rel + "/", "reason": "folder already read (a link)"})
+            dirnames.clear()
+            continue
+        seen.add(identity)
+        dirnames.sort()
+        own = output is not None and here.resolve() == output
+        for name in sorted(filenames):
+            path = here / name
+            rel = _shown(path.relative_to(root).as_posix())
+            if own and (name in OUTPUT_FILES or name.endswith(".parquet.partial")):
+                listing.skipped.append({"file": rel, "reason": "this ingest's own output"})
+                continue
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                found.append((rel, path))  # a broken link or loop: its read is quarantined
+                continue
+            if stat.S_ISREG(mode):
+                found.append((rel, path))
+            else:
+                listing.skipped.append({"file": rel, "reason": "not a regular file"})
+        if own:  # the scratch folders of this run's expanded gzip files
+            dirnames[:] = [d for d in dirnames if not d.startswith(".expanded-")]
+    return sorted(found, key=lambda item: item[0])
+
+
+def _shown(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 are shown as escapes (``caf\\xe9``)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def _file_units(
