@@ -100,18 +100,31 @@ def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
 
 
 def log_costs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Log-derived cost by day, model and region: the left side of a reconciliation."""
+    """Log-derived cost by day, model and region: the left side of a reconciliation.
+
+    Unpriced rows (unknown model, or a region missing from the sheet) are kept: their
+    requests and tokens count in ``requests`` and the token columns, and are also given apart
+    as ``unpriced_requests`` and ``unpriced_tokens``, so a bill line for logged but unpriced
+    traffic is not mistaken for unlogged traffic. ``cost_usd`` sums the priced rows only; it is
+    NaN (unknown, not $0) for a group whose rows are all unpriced.
+    """
+    unpriced = ~frame["priced"].astype(bool)
     out = (
-        frame[frame["priced"]]
-        .assign(date=frame["day"].dt.date)
-        .groupby(["date", "model", "region"], observed=True)
+        frame.assign(
+            date=frame["day"].dt.date,
+            unpriced_request=unpriced.astype("int64"),
+            unpriced_tokens=sum(frame[c] for c in TOKEN_PARTS).where(unpriced, 0),
+        )
+        .groupby(["date", "model", "region"], observed=True, dropna=False)
         .agg(
-            cost_usd=("cost_usd", "sum"),
+            cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),
             requests=("cost_usd", "size"),
+            unpriced_requests=("unpriced_request", "sum"),
             input_tokens=("input_tokens", "sum"),
             output_tokens=("output_tokens", "sum"),
             cache_read_tokens=("cache_read_tokens", "sum"),
             cache_write_tokens=("cache_write_tokens", "sum"),
+            unpriced_tokens=("unpriced_tokens", "sum"),
         )
         .reset_index()
     )

@@ -5,6 +5,10 @@ Configured in the params file's ``run`` section: ``cur`` (CUR 2.0 file(s) or fol
 (true: ask Cost Explorer for the run's period) and ``metrics`` (true: AWS/Bedrock metrics).
 Results go to ``billing.parquet`` and ``metrics.parquet``; the baseline notebook reconciles
 log-derived cost against ``billing.parquet`` when it exists.
+
+At most one billing source: a CUR export, a FOCUS export and Cost Explorer all report the
+same spend, so adding two of them would count it twice (and their line items carry no shared
+key to de-duplicate on). ``metrics`` is not billing and combines with any of them.
 """
 
 from __future__ import annotations
@@ -15,9 +19,25 @@ from typing import Any
 
 import pandas as pd
 
+BILLING_SOURCES = ("cur", "focus", "cost_explorer")
+
+
+def check_sources(run: dict[str, Any]) -> str | None:
+    """The one configured billing source (None: none); two or more raise ``ParamsError``."""
+    from bedrock_finops.params import ParamsError
+
+    chosen = [k for k in BILLING_SOURCES if run.get(k)]
+    if len(chosen) > 1:
+        raise ParamsError(
+            f"run: {' and '.join(chosen)} are set, but they report the same Bedrock spend "
+            "and adding them would count it twice; give only one of cur, focus, cost_explorer."
+        )
+    return chosen[0] if chosen else None
+
 
 def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
     """Read every configured billing source; returns what was read, for the manifest."""
+    check_sources(run)  # before any reading: two sources of the same spend double count
     frames: list[pd.DataFrame] = []
     info: dict[str, Any] = {"sources": []}
     start, end = _period(run_dir, run)
@@ -29,7 +49,8 @@ def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
 
             path = sample_billing.write_sample_cur(run_dir)
             info["sample_cur"] = str(path)
-            frames.append(cur.read_cur(path, unit_scale=sample_billing.MARKETPLACE_UNIT_SCALE))
+            # read as a real export is: Marketplace "Units" (1M tokens) convert by default
+            frames.append(cur.read_cur(path))
         else:
             frames.append(cur.read_cur(run["cur"]))
         info["sources"].append("cur")

@@ -3,6 +3,10 @@
 ``log_costs`` is what the invocation logs price to: one row per (date, model[, region]) with
 ``cost_usd`` and ``requests``, and optionally token totals (``tokens``, or the four usage-table
 columns ``input_tokens``, ``output_tokens``, ``cache_read_tokens``, ``cache_write_tokens``).
+Logged requests without a price (:func:`bedrock_finops.baseline.log_costs` keeps them) count
+in ``requests`` and the token totals, and apart in ``unpriced_requests`` and
+``unpriced_tokens``; ``cost_usd`` covers the priced requests only (NaN: none priced). Without
+an ``unpriced_requests`` column, a row whose ``cost_usd`` is NaN is taken as unpriced.
 ``billing`` is the frame of :mod:`bedrock_finops.sources.cur` (CUR, FOCUS or Cost Explorer).
 
 Each (date, model) gets one or more labels, each decided from quantities and costs:
@@ -10,10 +14,17 @@ Each (date, model) gets one or more labels, each decided from quantities and cos
 - ``within tolerance``: billed and logged cost differ by at most ``tolerance_pct``.
 - ``unlogged traffic``: billed usage on a day/model with no logged requests, or billed tokens
   above logged tokens by more than the tolerance (calls made without invocation logging).
-- ``private pricing / discount``: billed and logged tokens agree within the tolerance but the
-  cost does not (``billed_rate_ratio`` = billed cost per token / logged cost per token); or,
-  without token counts, discount line items account for the gap.
-- ``not in bill``: logged cost with nothing billed (billing lag, another payer account).
+- ``logged but unpriced``: the bill is above the logged cost, and some of the day/model's
+  logged requests have no price (a region or model missing from the price sheet): the
+  traffic was logged, its cost is unknown, so the gap is not blamed on missing logging.
+  Added after another label when the row has unpriced requests; when billed tokens also
+  exceed every logged token, ``unlogged traffic`` follows it.
+- ``private pricing / discount``: billed and logged tokens agree within the tolerance and the
+  bill is lower (``billed_rate_ratio`` = billed cost per token / logged cost per priced
+  token, below 1); or, without token counts, discount line items account for the gap.
+- ``billed above log price``: billed and logged tokens agree but the bill is higher (ratio
+  above 1): the price sheet is stale or lacks a tier or surcharge the bill applies.
+- ``not in bill``: logged usage with nothing billed (billing lag, another payer account).
 - ``logged tokens not billed``: logged tokens exceed billed tokens beyond the tolerance.
 - ``unexplained``: none of the above can be shown from the data.
 - ``Marketplace billing``: added when part of the bill is under a Marketplace product (Claude
@@ -52,7 +63,9 @@ UNMAPPED = "unmapped"
 
 WITHIN = "within tolerance"
 UNLOGGED = "unlogged traffic"
+UNPRICED = "logged but unpriced"
 DISCOUNT = "private pricing / discount"
+ABOVE_PRICE = "billed above log price"
 NOT_BILLED = "not in bill"
 UNDER_BILLED = "logged tokens not billed"
 UNEXPLAINED = "unexplained"
@@ -68,7 +81,9 @@ ROW_COLUMNS = [
     "gap_pct",
     "explanation",
     "requests",
+    "unpriced_requests",
     "log_tokens",
+    "unpriced_tokens",
     "billed_tokens",
     "billed_rate_ratio",
     "marketplace_usd",
@@ -97,24 +112,36 @@ def _log_side(log_costs: pd.DataFrame) -> pd.DataFrame:
             f"log_costs lacks column(s) {missing}; expected date, model, region, cost_usd, "
             "requests (and optionally tokens or the four token columns of the usage table)"
         )
+    cost = pd.to_numeric(log_costs["cost_usd"]).astype(float)
+    requests = pd.to_numeric(log_costs["requests"]).astype(float)
     df = pd.DataFrame(
         {
             "date": _day(log_costs["date"]),
             "model": log_costs["model"].astype("object").fillna("unknown"),
-            "log_usd": pd.to_numeric(log_costs["cost_usd"]).astype(float),
-            "requests": pd.to_numeric(log_costs["requests"]).astype(float),
+            "log_usd": cost.fillna(0.0),  # priced requests only; unpriced ones are counted
+            "requests": requests,
         }
     )
+    if "unpriced_requests" in log_costs:
+        df["unpriced_requests"] = pd.to_numeric(log_costs["unpriced_requests"]).fillna(0.0)
+    else:
+        df["unpriced_requests"] = requests.where(cost.isna(), 0.0)
     if "tokens" in log_costs:
         df["log_tokens"] = pd.to_numeric(log_costs["tokens"]).astype(float)
     elif all(c in log_costs for c in TOKEN_COLUMNS):
         df["log_tokens"] = sum(pd.to_numeric(log_costs[c]).fillna(0) for c in TOKEN_COLUMNS)
     else:
         df["log_tokens"] = np.nan
+    if "unpriced_tokens" in log_costs:
+        df["unpriced_tokens"] = pd.to_numeric(log_costs["unpriced_tokens"]).fillna(0.0)
+    else:
+        df["unpriced_tokens"] = df["log_tokens"].where(cost.isna(), 0.0)
     return df.groupby(["date", "model"], as_index=False).agg(
         log_usd=("log_usd", "sum"),
         requests=("requests", "sum"),
+        unpriced_requests=("unpriced_requests", "sum"),
         log_tokens=("log_tokens", lambda s: s.sum(min_count=1)),
+        unpriced_tokens=("unpriced_tokens", lambda s: s.sum(min_count=1)),
     )
 
 
@@ -153,8 +180,20 @@ def _pct(part: float, whole: float) -> float:
     return part / whole * 100 if whole else (0.0 if not part else float(np.sign(part)) * 100)
 
 
+def _token_gap_pct(row: pd.Series) -> float:
+    """Billed tokens above (+) or below (-) every logged token, priced or not; NaN: unknown."""
+    log_t, bill_t = row["log_tokens"], row["billed_tokens"]
+    if pd.notna(log_t) and pd.notna(bill_t) and log_t > 0:
+        return _pct(bill_t - log_t, log_t)
+    return float("nan")
+
+
 def _explain(row: pd.Series, tol: float) -> str:
     labels = [_primary(row, tol)]
+    if labels[0] == UNPRICED and _token_gap_pct(row) > tol:
+        labels.append(UNLOGGED)
+    if row["unpriced_requests"] > 0 and labels[0] != UNPRICED:
+        labels.append(UNPRICED)
     if row["marketplace_usd"] > 0:
         labels.append(MARKETPLACE)
     return "; ".join(labels)
@@ -165,18 +204,19 @@ def _primary(row: pd.Series, tol: float) -> str:
         return UNMAPPED_LINE
     if row["requests"] == 0 and row["log_usd"] == 0 and row["billed_usd"] > 0:
         return UNLOGGED
-    if row["billed_usd"] == 0 and row["log_usd"] > 0:
+    if row["billed_usd"] == 0 and (row["log_usd"] > 0 or row["unpriced_requests"] > 0):
         return NOT_BILLED
     if abs(row["gap_usd"]) < 0.005 or abs(row["gap_pct"]) <= tol:
         return WITHIN
-    log_t, bill_t = row["log_tokens"], row["billed_tokens"]
-    if pd.notna(log_t) and pd.notna(bill_t) and log_t > 0:
-        token_gap = _pct(bill_t - log_t, log_t)
+    if row["unpriced_requests"] > 0 and row["gap_usd"] > 0:
+        return UNPRICED  # part of the bill is logged traffic the sheet cannot price
+    token_gap = _token_gap_pct(row)
+    if pd.notna(token_gap):
         if token_gap > tol:
             return UNLOGGED
         if token_gap < -tol:
             return UNDER_BILLED
-        return DISCOUNT
+        return DISCOUNT if row["gap_usd"] < 0 else ABOVE_PRICE
     if row["discount_usd"] < 0 and abs(row["gap_usd"] - row["discount_usd"]) <= tol / 100 * abs(
         row["log_usd"]
     ):
@@ -195,14 +235,24 @@ def reconcile(
     logs = _log_side(log_costs)
     bill, excluded = _bill_side(billing)
     df = logs.merge(bill, on=["date", "model"], how="outer")
-    for col in ("log_usd", "requests", "billed_usd", "marketplace_usd", "discount_usd"):
-        df[col] = df[col].fillna(0.0)
+    for col in (
+        "log_usd",
+        "requests",
+        "unpriced_requests",
+        "billed_usd",
+        "marketplace_usd",
+        "discount_usd",
+    ):
+        df[col] = df[col].fillna(0.0).astype(float)
+    df["unpriced_tokens"] = df["unpriced_tokens"].where(df["log_tokens"].notna())
     df["gap_usd"] = df["billed_usd"] - df["log_usd"]
     df["gap_pct"] = [
         _pct(g, b) if b else (-100.0 if lg else 0.0)
         for g, b, lg in zip(df["gap_usd"], df["billed_usd"], df["log_usd"], strict=True)
     ]
-    log_rate = df["log_usd"] / df["log_tokens"]
+    # cost per token of the priced logged requests vs of the bill (NaN where either is unknown)
+    priced_tokens = df["log_tokens"] - df["unpriced_tokens"].fillna(0.0)
+    log_rate = (df["log_usd"] / priced_tokens).where((priced_tokens > 0) & (df["log_usd"] > 0))
     bill_rate = df["billed_usd"] / df["billed_tokens"]
     df["billed_rate_ratio"] = (bill_rate / log_rate).replace([np.inf, -np.inf], np.nan)
     df["explanation"] = [_explain(r, tolerance_pct) for _, r in df.iterrows()]
@@ -228,12 +278,15 @@ def _totals(df: pd.DataFrame, excluded: dict[str, float]) -> dict[str, float]:
         "gap_pct": _pct(billed - log_usd, billed) if billed else 0.0,
         "marketplace_usd": float(df["marketplace_usd"].sum()),
         "unlogged_usd": _gap_with(df, UNLOGGED),
+        "unpriced_usd": _gap_with(df, UNPRICED),
         "discount_usd": _gap_with(df, DISCOUNT),
+        "above_log_price_usd": _gap_with(df, ABOVE_PRICE),
         "not_billed_usd": _gap_with(df, NOT_BILLED) + _gap_with(df, UNDER_BILLED),
         "unexplained_usd": _gap_with(df, UNEXPLAINED) + _gap_with(df, UNMAPPED_LINE),
         "within_tolerance_usd": _gap_with(df, WITHIN),
         "excluded_usd": float(sum(excluded.values())),
         "days": int(df["date"].nunique()),
+        "unpriced_requests": int(df["unpriced_requests"].sum()),
     }
     totals.update({f"excluded_{k.lower()}_usd": v for k, v in excluded.items()})
     return totals
@@ -246,11 +299,19 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
     lines = [
         f"Logs price to ${t['log_usd']:,.2f} against ${t['billed_usd']:,.2f} billed over "
         f"{t['days']} day(s) ({share:.1f}% of the bill); gap ${t['gap_usd']:,.2f}.",
-        f"Gap by cause: unlogged traffic ${t['unlogged_usd']:,.2f}, private pricing / "
-        f"discount ${t['discount_usd']:,.2f}, logged but not billed ${t['not_billed_usd']:,.2f}, "
-        f"unexplained ${t['unexplained_usd']:,.2f}, within tolerance "
-        f"${t['within_tolerance_usd']:,.2f}.",
     ]
+    if t["unpriced_requests"]:
+        lines.append(
+            f"{t['unpriced_requests']:,} logged request(s) have no price (model or region "
+            "missing from the price sheet): their cost is unknown, not in the logged cost."
+        )
+    lines.append(
+        f"Gap by cause: unlogged traffic ${t['unlogged_usd']:,.2f}, logged but unpriced "
+        f"${t['unpriced_usd']:,.2f}, private pricing / discount ${t['discount_usd']:,.2f}, "
+        f"billed above log price ${t['above_log_price_usd']:,.2f}, logged but not billed "
+        f"${t['not_billed_usd']:,.2f}, unexplained ${t['unexplained_usd']:,.2f}, within "
+        f"tolerance ${t['within_tolerance_usd']:,.2f}."
+    )
     if t["marketplace_usd"]:
         lines.append(
             f"${t['marketplace_usd']:,.2f} is billed under Marketplace products, which a "

@@ -207,6 +207,9 @@ def run(
     if not nb_paths:
         raise FileNotFoundError(f"no notebooks found in {notebooks_dir or DEFAULT_NOTEBOOKS}")
     params = params_mod.load(params_path, nb_paths)  # refuses bad params before any work
+    from bedrock_finops import billing_inputs
+
+    billing_inputs.check_sources(params.run)  # two billing sources of one spend: refused too
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
     manifest: dict[str, Any] = {

@@ -218,6 +218,7 @@ _FAMILIES = ("opus", "sonnet", "haiku")
 _EXTRA_ALIASES: dict[str, str] = {
     "mistrallarge": "mistral.mistral-large-2402",
     "mistrallarge2": "mistral.mistral-large-2407",
+    "mistrallarge22407": "mistral.mistral-large-2407",  # "Mistral Large 2 (24.07)"
     "mistralsmall": "mistral.mistral-small-2402",
     "mixtral8x7b": "mistral.mixtral-8x7b-instruct",
     "mistral7b": "mistral.mistral-7b-instruct",
@@ -231,6 +232,14 @@ def _norm(text: str) -> str:
         if s.startswith(word) and len(s) > len(word) + 3:
             s = s[len(word) :]
     return s
+
+
+def _versioned_name(base_id: str) -> str:
+    """``anthropic.claude-3-5-sonnet-20241022-v2:0`` -> ``claude-3-5-sonnet-v2``: the name with
+    its version word, as product names carry it ("Claude 3.5 Sonnet v2")."""
+    name = base_id.split(".", 1)[-1]
+    name = re.sub(r":\d+$", "", name)
+    return re.sub(r"-\d{8}(?=-|$)", "", name)
 
 
 def _claude_variants(norm: str) -> set[str]:
@@ -254,6 +263,9 @@ def _alias_index() -> dict[str, str]:
             key.split(".", 1)[1],
             info.name,
             *(stem(b).split(".", 1)[1] for b in info.base_ids),
+            # only versions the catalog lists for this model (so "Titan ... V2" stays unmapped
+            # unless the catalog has it, never falls back to V1)
+            *(_versioned_name(b) for b in info.base_ids),
         }
         for name in names:
             norm = _norm(name)
@@ -272,8 +284,9 @@ def model_key_from_product(name: str) -> str | None:
     """Catalog key for a Price List product name, ``model`` attribute or usage-type fragment.
 
     "Claude Sonnet 4.5 (Amazon Bedrock Edition)", "Claude4.5Sonnet", "Nova Pro", "NovaPro",
-    "Llama 3.1 70B Instruct", "Titan Text G1 - Express" and model IDs all resolve; an unknown
-    name returns None (callers list it as unmapped, never price it).
+    "Llama 3.1 70B Instruct", "Titan Text G1 - Express", "Claude 3.5 Sonnet v2" (a version
+    the catalog lists among the model's base IDs) and model IDs all resolve; an unknown name
+    returns None (callers list it as unmapped, never price it).
     """
     text = (name or "").strip()
     if not text:

@@ -121,3 +121,19 @@ def test_reconciliation_finds_the_planted_gaps(ctx, frame) -> None:
     assert sonnet["explanation"].iat[0].startswith("unlogged traffic")
     gaps = baseline.gaps_by_explanation(rec.rows)
     assert "private pricing / discount" in gaps.index
+
+
+def test_reconciliation_carries_unpriced_traffic(ctx, truth, frame) -> None:
+    """The unknown model's logged requests reach the reconciliation (cost unknown, not $0)."""
+    unknown = truth["faults"]["unknown_model"]
+    lc = baseline.log_costs(frame)
+    assert lc["unpriced_requests"].sum() == len(unknown["request_ids"])
+    assert lc["requests"].sum() == len(frame)  # every logged request, priced or not
+    assert lc["cost_usd"].sum() == pytest.approx(frame["cost_usd"].sum())
+    rec = reconcile.reconcile(lc, notebook.read_billing(ctx.run_dir))
+    assert rec.totals["unpriced_requests"] == len(unknown["request_ids"])
+    rows = rec.rows[rec.rows["unpriced_requests"] > 0]
+    assert rows["requests"].sum() == len(unknown["request_ids"])
+    # the sample's CUR bills priced traffic only: nothing billed for the unknown model
+    assert set(rows["explanation"]) == {"not in bill; logged but unpriced"}
+    assert (rows["log_usd"] == 0).all() and (rows["billed_usd"] == 0).all()

@@ -12,6 +12,7 @@ from bedrock_finops.reconcile import reconcile
 from bedrock_finops.sources.cur import billing_frame, read_cur
 
 D1, D2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
+OCT1 = dt.date(2026, 10, 1)  # the day tests/usage_builders.make_usage logs on
 CUR = Path(__file__).parent / "fixtures" / "billing" / "cur2.parquet"
 
 
@@ -175,9 +176,11 @@ def test_reconcile_with_cur_fixture():
         (D1, "anthropic.claude-sonnet-4-5"): "within tolerance; Marketplace billing",
         (D2, NOVA): "unlogged traffic",
     }
-    # Marketplace lines are in "Units": no token comparison is claimed for them.
+    # Marketplace "Units" are 1M tokens: 2.0 input + 0.1 output units = 2,100,000 tokens,
+    # the logged 2,000,000 + 100,000; $7.50 for both, so the rates agree.
     claude = rec.rows[rec.rows["model"] == "anthropic.claude-sonnet-4-5"].iloc[0]
-    assert pd.isna(claude["billed_tokens"])
+    assert claude["billed_tokens"] == 2_100_000 and claude["log_tokens"] == 2_100_000
+    assert claude["billed_rate_ratio"] == pytest.approx(1.0)
     assert rec.totals["unlogged_usd"] == pytest.approx(0.42)  # 0.40 input + 0.02 cache read
     assert rec.totals["excluded_tax_usd"] == pytest.approx(0.10)
 
@@ -201,3 +204,148 @@ def test_billing_command(tmp_path, capsys):
     assert "anthropic.claude-sonnet-4-5" in printed
     assert "7 Bedrock line(s); 1 line(s) of other services skipped" in printed
     assert len(pd.read_csv(out)) == 7
+
+
+def test_causes_add_up_to_the_gap(planted):
+    t = planted.totals
+    causes = (
+        "unlogged_usd",
+        "unpriced_usd",
+        "discount_usd",
+        "above_log_price_usd",
+        "not_billed_usd",
+        "unexplained_usd",
+        "within_tolerance_usd",
+    )
+    assert sum(t[c] for c in causes) == pytest.approx(t["gap_usd"])  # -0.678
+    assert t["unpriced_usd"] == 0 and t["unpriced_requests"] == 0
+
+
+# --- logged but unpriced traffic ------------------------------------------------------------
+
+
+def _sonnet_two_regions():
+    """10 Sonnet 4 calls in us-east-1 (priced by hand: 1M input x $3/M + 100K output x $15/M
+    = $4.50) and 10 in ap-northeast-1 that the sheet cannot price (cost NaN)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from usage_builders import make_usage
+
+    from bedrock_finops import baseline
+
+    usage = make_usage(
+        [
+            dict(app="a", n=10, model=SONNET, input_tokens=100_000, output_tokens=10_000),
+            dict(
+                app="b",
+                n=10,
+                model=SONNET,
+                region="ap-northeast-1",
+                input_tokens=100_000,
+                output_tokens=10_000,
+            ),
+        ]
+    )
+    priced = usage["region"] == "us-east-1"
+    per_row = {"input_usd": 0.30, "cache_read_usd": 0.0, "cache_write_usd": 0.0}
+    costs = pd.DataFrame(
+        {
+            **{k: pd.Series(v, index=usage.index).where(priced) for k, v in per_row.items()},
+            "output_usd": pd.Series(0.15, index=usage.index).where(priced),
+            "cost_usd": pd.Series(0.45, index=usage.index).where(priced),
+            "priced": priced,
+        }
+    )
+    return baseline.log_costs(baseline.costed(usage, costs))
+
+
+def _sonnet_bill(input_tokens_per_region: float, regions=("us-east-1", "ap-northeast-1")):
+    lines = []
+    for region in regions:
+        # list price: input $3 / 1M tokens, output $15 / 1M tokens
+        cost = input_tokens_per_region * 3e-6
+        lines.append(_line(OCT1, SONNET, "input", input_tokens_per_region, cost, marketplace=True))
+        lines.append(_line(OCT1, SONNET, "output", 100_000, 1.50, marketplace=True))
+        lines[-2]["region"] = lines[-1]["region"] = region
+    return billing_frame(pd.DataFrame(lines))
+
+
+def test_log_costs_keeps_unpriced_rows_apart():
+    lc = _sonnet_two_regions().set_index("region")
+    assert lc.loc["us-east-1", "cost_usd"] == pytest.approx(4.50)
+    assert lc.loc["us-east-1", "unpriced_requests"] == 0
+    assert pd.isna(lc.loc["ap-northeast-1", "cost_usd"])  # unknown, not $0
+    assert lc.loc["ap-northeast-1", "requests"] == 10
+    assert lc.loc["ap-northeast-1", "unpriced_requests"] == 10
+    assert lc.loc["ap-northeast-1", "unpriced_tokens"] == 1_100_000
+    assert lc.loc["ap-northeast-1", "input_tokens"] == 1_000_000
+
+
+def test_logged_unpriced_traffic_is_not_called_unlogged():
+    # both regions billed at list: $3.00 + $1.50 each, 1.1M tokens each
+    rec = reconcile(_sonnet_two_regions(), _sonnet_bill(1_000_000))
+    row = _row(rec, OCT1, SONNET)
+    assert row["log_usd"] == pytest.approx(4.50) and row["billed_usd"] == pytest.approx(9.00)
+    assert row["gap_usd"] == pytest.approx(4.50)
+    assert row["requests"] == 20 and row["unpriced_requests"] == 10
+    assert row["log_tokens"] == 2_200_000 and row["billed_tokens"] == 2_200_000
+    assert row["unpriced_tokens"] == 1_100_000
+    # $9.00 / 2.2M billed vs $4.50 / 1.1M priced logged tokens
+    assert row["billed_rate_ratio"] == pytest.approx(1.0)
+    assert row["explanation"] == "logged but unpriced; Marketplace billing"
+    t = rec.totals
+    assert t["unpriced_usd"] == pytest.approx(4.50) and t["unlogged_usd"] == 0
+    assert t["unpriced_requests"] == 10
+    assert "10 logged request(s) have no price" in rec.summary
+    assert "unlogged traffic $0.00, logged but unpriced $4.50" in rec.summary
+
+
+def test_unpriced_and_unlogged_traffic_on_one_row():
+    # 1.5M input tokens billed per region: 3.2M billed vs 2.2M logged (+45 %)
+    rec = reconcile(_sonnet_two_regions(), _sonnet_bill(1_500_000))
+    row = _row(rec, OCT1, SONNET)
+    assert row["billed_usd"] == pytest.approx(2 * (4.50 + 1.50))  # 12.00
+    assert row["gap_usd"] == pytest.approx(7.50)
+    assert row["explanation"] == "logged but unpriced; unlogged traffic; Marketplace billing"
+    assert rec.totals["unpriced_usd"] == pytest.approx(7.50)
+
+
+def test_unpriced_model_with_nothing_billed():
+    logs = pd.DataFrame(
+        {
+            "date": [D1, D1],
+            "model": [NOVA, "(unknown) ai21.jamba-1-5-large-v1:0"],
+            "cost_usd": [1.60, float("nan")],
+            "requests": [100, 7],
+            "tokens": [1_250_000, 70_000],
+        }
+    )
+    billing = billing_frame(
+        pd.DataFrame(
+            [_line(D1, NOVA, "input", 1_000_000, 0.80), _line(D1, NOVA, "output", 250_000, 0.80)]
+        )
+    )
+    rec = reconcile(logs, billing)
+    row = _row(rec, D1, "(unknown) ai21.jamba-1-5-large-v1:0")
+    # no unpriced_requests column: a NaN cost marks the row unpriced
+    assert row["unpriced_requests"] == 7 and row["unpriced_tokens"] == 70_000
+    assert row["log_usd"] == 0 and row["billed_usd"] == 0 and row["gap_usd"] == 0
+    assert row["explanation"] == "not in bill; logged but unpriced"
+    assert _row(rec, D1, NOVA)["explanation"] == "within tolerance"
+    assert rec.totals["unpriced_requests"] == 7 and rec.totals["log_usd"] == pytest.approx(1.60)
+
+
+def test_higher_billed_rate_is_not_a_discount():
+    # same 1M tokens, billed $120.00 against $0.80 logged: 150 x the logged rate
+    billing = billing_frame(pd.DataFrame([_line(D1, NOVA, "input", 1_000_000, 120.0)]))
+    logs = pd.DataFrame(
+        {"date": [D1], "model": [NOVA], "cost_usd": [0.80], "requests": [10], "tokens": [1e6]}
+    )
+    rec = reconcile(logs, billing)
+    row = _row(rec, D1, NOVA)
+    assert row["billed_rate_ratio"] == pytest.approx(150.0)
+    assert row["explanation"] == "billed above log price"
+    assert rec.totals["above_log_price_usd"] == pytest.approx(119.20)
+    assert rec.totals["discount_usd"] == 0
+    assert "billed above log price $119.20" in rec.summary

@@ -325,3 +325,12 @@ def test_a_failed_ingest_is_recorded_in_the_run_folder(tmp_path: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "failed"
     assert manifest["error"].startswith(f"ingest: log folder {tmp_path / 'no-such-logs'}")
+
+
+def test_two_billing_sources_are_refused_before_any_work(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    good = ROOT / "tests" / "fixtures" / "logs" / "good"
+    params.write_text(f"run:\n  source: {good}\n  cur: a.parquet\n  focus: b.csv\n")
+    with pytest.raises(ParamsError, match="cur and focus are set.*give only one"):
+        runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
+    assert not (tmp_path / "out").exists()

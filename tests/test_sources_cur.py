@@ -53,10 +53,12 @@ def test_cur2_marketplace_claude_line():
     assert set(mp["service"]) == {"Claude Sonnet 4.5 (Amazon Bedrock Edition)"}
     assert sorted(mp["token_kind"]) == ["input", "output"]
     assert mp["cost_usd"].sum() == pytest.approx(7.50)
-    # "Units" does not say how many tokens it is: kept raw unless the caller says.
-    assert set(mp["unit"]) == {"Units"} and sorted(mp["quantity"]) == [0.1, 2.0]
-    scaled = read_cur(CUR, unit_scale={"Units": 1e6})
-    assert sorted(scaled.loc[scaled["marketplace"], "quantity"]) == [100_000, 2_000_000]
+    # Marketplace "Units" are millions of tokens (AmazonBedrockFoundationModels prices per 1M):
+    # 2.0 and 0.1 units at $3.00 / $15.00 per 1M tokens are $6.00 and $1.50.
+    assert set(mp["unit"]) == {"tokens"} and sorted(mp["quantity"]) == [100_000, 2_000_000]
+    # the caller's unit_scale still has the last word
+    scaled = read_cur(CUR, unit_scale={"Units": 1e3})
+    assert sorted(scaled.loc[scaled["marketplace"], "quantity"]) == [100, 2_000]
 
 
 def test_cur_csv_with_legacy_names_and_json_product(tmp_path):
@@ -132,3 +134,114 @@ def test_focus_missing_columns(tmp_path):
 )
 def test_token_scale(unit, scale):
     assert token_scale(unit) == scale
+
+
+# --- currency ---------------------------------------------------------------------------------
+
+
+def _cur_csv(path, rows: list[dict]) -> Path:
+    """A CUR 2.0 CSV export: the product map as a JSON string, as AWS writes it."""
+    base = {
+        "line_item_usage_start_date": "2026-10-01T00:00:00Z",
+        "line_item_product_code": "AmazonBedrock",
+        "line_item_usage_type": "APN1-NovaPro-input-tokens",
+        "line_item_usage_amount": "1000",
+        "line_item_unblended_cost": "0.8",
+        "pricing_unit": "1K tokens",
+        "line_item_line_item_type": "Usage",
+        "product": _json_product({"product_name": "Amazon Bedrock"}),
+        "product_region_code": "ap-northeast-1",
+    }
+    pd.DataFrame([{**base, **r} for r in rows]).to_csv(path, index=False)
+    return path
+
+
+def test_cur_in_another_currency_is_refused(tmp_path):
+    path = _cur_csv(
+        tmp_path / "jpy.csv",
+        [
+            {"line_item_unblended_cost": "120.0", "line_item_currency_code": "JPY"},
+            {
+                "line_item_unblended_cost": "-50.0",
+                "line_item_line_item_type": "Credit",
+                "line_item_currency_code": "JPY",
+            },
+        ],
+    )
+    with pytest.raises(BillingFormatError) as err:
+        read_cur(path)
+    msg = str(err.value)
+    assert "['JPY']" in msg and "line_item_currency_code" in msg and "not USD" in msg
+    assert "convert the costs to USD" in msg and "\n" not in msg
+
+
+def test_legacy_cur_currency_column_is_read(tmp_path):
+    path = tmp_path / "legacy.csv"
+    _cur_csv(path, [{"line_item_currency_code": "EUR"}])
+    df = pd.read_csv(path).rename(columns={"line_item_currency_code": "lineItem/CurrencyCode"})
+    df.to_csv(path, index=False)
+    with pytest.raises(BillingFormatError, match=r"\['EUR'\]"):
+        read_cur(path)
+
+
+def test_cur_in_usd_is_read(tmp_path):
+    path = _cur_csv(tmp_path / "usd.csv", [{"line_item_currency_code": "USD"}])
+    df = read_cur(path)
+    assert df["cost_usd"].tolist() == [0.8] and df["quantity"].tolist() == [1_000_000]
+
+
+def test_focus_in_another_currency_is_refused(tmp_path):
+    path = tmp_path / "focus_eur.csv"
+    pd.read_csv(FOCUS).assign(BillingCurrency="EUR").to_csv(path, index=False)
+    with pytest.raises(BillingFormatError, match=r"\['EUR'\] \(BillingCurrency\), not USD"):
+        read_focus(path)
+    pd.read_csv(FOCUS).assign(BillingCurrency="USD").to_csv(path, index=False)
+    assert read_focus(path)["cost_usd"].sum() == pytest.approx(0.8 + 1.0 - 0.5)
+
+
+# --- Marketplace units in a real-shaped export -----------------------------------------------
+
+
+def test_real_cur_marketplace_units_are_million_tokens(tmp_path):
+    """As AWS writes a Claude line: opaque product code, MP usage type, "Units" of 1M tokens."""
+    claude = {
+        "line_item_product_code": "c9lkq2v0y3b8m4xz1n7pw5tsd",
+        "product": _json_product({"product_name": "Claude 3.5 Sonnet v2 (Amazon Bedrock Edition)"}),
+        "product_region_code": "us-west-2",
+        "pricing_unit": "Units",
+        "line_item_currency_code": "USD",
+    }
+    path = _cur_csv(
+        tmp_path / "cur.csv",
+        [
+            # 0.25 units x $3.00 per 1M input tokens = $0.75
+            {
+                **claude,
+                "line_item_usage_type": "USW2-MP:USW2_InputTokenCount-Units",
+                "line_item_usage_amount": "0.25",
+                "line_item_unblended_cost": "0.75",
+            },
+            # 0.02 units x $15.00 per 1M output tokens = $0.30
+            {
+                **claude,
+                "line_item_usage_type": "USW2-MP:USW2_OutputTokenCount-Units",
+                "line_item_usage_amount": "0.02",
+                "line_item_unblended_cost": "0.30",
+            },
+            # not tokens: kept in its own unit
+            {
+                **claude,
+                "line_item_usage_type": "USW2-MP:USW2_ProvisionedThroughput-Units",
+                "line_item_usage_amount": "2",
+                "line_item_unblended_cost": "40.0",
+            },
+        ],
+    )
+    df = read_cur(path).set_index("usage_type")
+    assert set(df["model"]) == {"anthropic.claude-3-5-sonnet"} and df["marketplace"].all()
+    inp = df.loc["USW2-MP:USW2_InputTokenCount-Units"]
+    assert inp["quantity"] == 250_000 and inp["unit"] == "tokens" and inp["token_kind"] == "input"
+    out = df.loc["USW2-MP:USW2_OutputTokenCount-Units"]
+    assert out["quantity"] == 20_000 and out["unit"] == "tokens"
+    pt = df.loc["USW2-MP:USW2_ProvisionedThroughput-Units"]
+    assert pt["quantity"] == 2 and pt["unit"] == "Units" and pt["token_kind"] == "other"

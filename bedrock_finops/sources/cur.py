@@ -13,8 +13,16 @@ key, null when the line cannot be mapped), ``token_kind`` and ``mode`` (from
 Marketplace product, which a ``Service = Amazon Bedrock`` filter misses).
 
 Quantities are converted to tokens when the pricing unit says how many tokens one unit is
-("1K tokens", "1M tokens", "tokens"); otherwise the raw quantity and unit are kept and
-``unit`` is not "tokens" (pass ``unit_scale={"Units": 1e6}`` if you know better).
+("1K tokens", "1M tokens", "tokens"). Marketplace token lines (Claude and other models sold
+as "... (Amazon Bedrock Edition)", usage types ``{region}-MP:{region}_{dimension}-Units``)
+are in ``Units`` of one million tokens: AWS prices them (``AmazonBedrockFoundationModels``)
+per 1M tokens with pricing unit "Units", so they are converted at 1e6 tokens per unit
+(``MARKETPLACE_TOKENS_PER_UNIT``). Otherwise the raw quantity and unit are kept and ``unit``
+is not "tokens". ``unit_scale={"<unit>": tokens_per_unit}`` overrides both.
+
+Costs must be in US dollars: an export whose ``line_item_currency_code`` (legacy
+``lineItem/CurrencyCode``) or FOCUS ``BillingCurrency`` names another currency is refused
+with :class:`BillingFormatError`, never read as USD.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 BEDROCK_PRODUCT_CODE = "AmazonBedrock"
 BEDROCK_SERVICE_NAME = "Amazon Bedrock"
 MARKETPLACE_SUFFIX = "(amazon bedrock edition)"
+# AmazonBedrockFoundationModels (Marketplace) prices are per 1M tokens, pricing unit "Units".
+MARKETPLACE_TOKENS_PER_UNIT = 1_000_000.0
 
 BILLING_COLUMNS = [
     "date",
@@ -68,6 +78,7 @@ CUR_OPTIONAL = [
     "pricing_unit",
     "line_item_line_item_type",
     "line_item_resource_id",
+    "line_item_currency_code",
 ]
 FOCUS_REQUIRED = ["ChargePeriodStart", "ServiceName", "BilledCost"]
 FOCUS_OPTIONAL = [
@@ -80,6 +91,7 @@ FOCUS_OPTIONAL = [
     "RegionId",
     "x_ServiceCode",
     "x_UsageType",
+    "BillingCurrency",
 ]
 
 
@@ -149,6 +161,14 @@ def classify_lines(df: pd.DataFrame, unit_scale: dict[str, float] | None) -> pd.
     df["model"] = primary.where(primary.notna(), fallback)
     scales = {u: token_scale(u, unit_scale) for u in df["unit"].dropna().unique()}
     scale = df["unit"].map(lambda u: scales.get(u))
+    # Marketplace "Units" are millions of tokens, unless the caller said otherwise.
+    shape = ut.map(lambda u: parsed[u].shape if u in parsed else None)
+    mp_units = (
+        (df["marketplace"].astype(bool) | (shape == "marketplace"))
+        & df["unit"].map(lambda u: isinstance(u, str) and u.strip().lower() == "units")
+        & ~df["unit"].isin(list(unit_scale or {}))
+    )
+    scale = scale.where(~mp_units, MARKETPLACE_TOKENS_PER_UNIT)
     known = scale.notna() & (df["token_kind"] != "other")
     df["quantity"] = df["quantity"].where(~known, df["quantity"] * scale)
     df["unit"] = df["unit"].where(~known, "tokens")
@@ -249,6 +269,20 @@ def _check_columns(path: Path, have: Iterable[str], required: list[str], kind: s
         )
 
 
+def _check_currency(raw: pd.DataFrame, path: Path, column: str, kind: str) -> None:
+    """Refuse costs in another currency than USD (they would be read as dollars)."""
+    if column not in raw:
+        return
+    codes = raw[column].dropna().astype(str).str.strip().str.upper()
+    other = sorted(set(codes[(codes != "") & (codes != "USD")]))
+    if other:
+        raise BillingFormatError(
+            f"{path}: {kind} export has Bedrock costs in {other} ({column}), not USD, and "
+            f"the price sheets are in USD; convert the costs to USD (and set {column} to "
+            "USD) before reading it."
+        )
+
+
 def _dates(values: pd.Series, path: Path, column: str) -> pd.Series:
     ts = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
     bad = ts.isna() & values.notna()
@@ -283,6 +317,7 @@ def read_cur(
         raw, product_name, marketplace = raw[keep], product_name[keep], marketplace[keep]
         if raw.empty:
             continue
+        _check_currency(raw, path, "line_item_currency_code", "CUR")
         df = pd.DataFrame(
             {
                 "date": _dates(
@@ -344,6 +379,7 @@ def read_focus(
         raw, marketplace = raw[keep], marketplace[keep]
         if raw.empty:
             continue
+        _check_currency(raw, path, "BillingCurrency", "FOCUS")
         none = pd.Series(None, index=raw.index, dtype="object")
         quantity = raw.get("ConsumedQuantity", none)
         unit = raw.get("ConsumedUnit", raw.get("PricingUnit", none))
