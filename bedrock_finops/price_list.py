@@ -16,12 +16,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from bedrock_finops.price_sheets import SHEET_COLUMNS, normalise_sheet
+from bedrock_finops.price_sheets import (
+    BUNDLED_SHEETS,
+    SHEET_COLUMNS,
+    normalise_sheet,
+    read_sheet_csv,
+)
 from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 
 SERVICE_CODES = ("AmazonBedrock", "AmazonBedrockFoundationModels")
@@ -163,7 +169,48 @@ def cells_to_sheet(cells: list[dict]) -> pd.DataFrame:
     sheet = wide.join(meta).reset_index()
     # Geographic profiles (us., eu.) bill at the in-region price; global has its own rows.
     sheet["in_region_is_profile_price"] = sheet["geo"] == "none"
-    return normalise_sheet(sheet, "Price List API")
+    sheet = normalise_sheet(sheet, "Price List API")
+    return _with_min_cache_tokens(sheet)
+
+
+def _bundled_min_cache_tokens() -> tuple[dict[str, int], str]:
+    """Minimum cacheable tokens per model from the bundled current sheet, and its label.
+
+    The Price List API has no such figure; the bundled sheet is where the toolkit keeps it
+    (one value per model, from AWS's prompt-caching docs). Where a model's rows disagree the
+    larger minimum is kept: a higher minimum never overstates what caching saves.
+    """
+    name = BUNDLED_SHEETS["current"]
+    with resources.files("bedrock_finops.data").joinpath(name).open() as fh:
+        rows = normalise_sheet(read_sheet_csv(fh), name)
+    as_of = rows["as_of"].max()
+    label = f"{name}" + ("" if pd.isna(as_of) else f" as of {as_of:%Y-%m-%d}")
+    mins = rows.dropna(subset=["min_cache_tokens"]).groupby("model")["min_cache_tokens"].max()
+    return {str(k): int(v) for k, v in mins.items()}, label
+
+
+def _with_min_cache_tokens(sheet: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``min_cache_tokens`` (absent from the Price List API) from the bundled sheet.
+
+    Each row's ``source`` says where the minimum came from; a row that offers caching for a
+    model the bundled sheet has no minimum for says that instead (set one in an override),
+    as an empty minimum reads as "any prefix caches".
+    """
+    if sheet.empty:
+        return sheet
+    mins, label = _bundled_min_cache_tokens()
+    out = sheet.copy()
+    known = out["model"].map(mins)
+    fill = out["min_cache_tokens"].isna() & known.notna()
+    out.loc[fill, "min_cache_tokens"] = known[fill].astype("int64")
+    out["source"] = out["source"].astype(object)
+    out.loc[fill, "source"] = out.loc[fill, "source"] + f"; min_cache_tokens from {label}"
+    unknown = out["min_cache_tokens"].isna() & out["supports_caching"]
+    out.loc[unknown, "source"] = (
+        out.loc[unknown, "source"]
+        + f"; min_cache_tokens unknown (not in {label}): set it in an override"
+    )
+    return normalise_sheet(out, "Price List API")
 
 
 def update_sheet(

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bedrock_finops.models import resolve as resolve_model_id
 from bedrock_finops.price_sheets import (
     BUNDLED_SHEETS,
     KEY_COLUMNS,
@@ -31,6 +32,17 @@ MODES = ("on_demand", "batch")
 _NO_MODEL = "<unknown model>"  # stands in for a null catalog key while factorizing
 _NO_REGION = "<no region>"  # a row without a region is unpriced, never priced as us-east-1
 COST_COLUMNS = ["input_usd", "cache_read_usd", "cache_write_usd", "output_usd", "cost_usd"]
+
+# Provisioned Throughput is billed per model-unit hour (``provisioned_cost``), not per token: a
+# call logged against a ``provisioned-model/...`` ARN has no token price on its own model.
+PROVISIONED_REASON = "Provisioned Throughput: billed per hour, not per token"
+# Models whose requests bill at a higher rate once the request's total input (uncached input +
+# cache read + cache write) is above the threshold. The sheets carry the standard rates only,
+# so such a request is unpriced rather than priced at the standard rate. Source:
+# aws-bedrock-facts.md, us-east-1 late 2026 ("Sonnet 4: 3 / 15 (above 200K context 6 / 22.50)"),
+# and the Sonnet 4 rows of prices_current.csv. "Above" is strict: 200,000 tokens bill standard.
+LONG_CONTEXT_THRESHOLD = {"anthropic.claude-sonnet-4": 200_000}
+LONG_CONTEXT_REASON = "input over 200K tokens: long-context price not in the sheet"
 
 
 @dataclass
@@ -174,7 +186,12 @@ class PriceCatalog:
         ``model`` re-prices the same tokens on another catalog key (or a Series of keys aligned
         to usage); ``service_tier`` forces a tier. ``mode="batch"`` uses batch rates; batch and
         prompt caching do not combine, so cache read and write tokens are billed as batch input.
-        Rows without a price get NaN costs, ``priced=False`` and an ``unpriced_reason``.
+        Rows without a price get NaN costs, ``priced=False`` and an ``unpriced_reason``. Two
+        rules apply before the sheet: a call logged against a ``provisioned-model/...`` ARN is
+        unpriced on its own model (Provisioned Throughput bills per model-unit hour; re-pricing
+        its tokens on another model with ``model=`` is priced), and a request whose total input
+        (uncached + cache read + cache write) is above a model's long-context threshold
+        (``LONG_CONTEXT_THRESHOLD``) is unpriced, as the sheets carry standard rates only.
         """
         if mode not in MODES:
             raise ValueError(f"mode={mode!r}: use one of {MODES}")
@@ -201,6 +218,13 @@ class PriceCatalog:
             for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
         }
         reason = reasons[codes].astype(object)
+        # Provisioned Throughput first: even a row the sheet could price is not token-billed.
+        reason = np.where(_provisioned_own_model(usage, model), PROVISIONED_REASON, reason)
+        total_in = tok["input_tokens"] + tok["cache_read_tokens"] + tok["cache_write_tokens"]
+        threshold = np.array(
+            [LONG_CONTEXT_THRESHOLD.get(k[0], np.inf) for k in uniques], dtype="float64"
+        )
+        reason = _flag(reason, total_in > threshold[codes], LONG_CONTEXT_REASON)
         if mode == "batch":
             in_rate = col("batch_input_per_1k")
             out_rate = col("batch_output_per_1k")
@@ -332,6 +356,30 @@ def _factorize_keys(cols: list[pd.Series | str]) -> tuple[np.ndarray, list[tuple
             key.append(values[r])
         keys.append(tuple(reversed(key)))
     return row_codes, keys
+
+
+def _provisioned_own_model(usage: pd.DataFrame, model) -> np.ndarray:
+    """Rows logged against a provisioned-model ARN and priced on their own (logged) model.
+
+    Re-pricing the same tokens on another model (``model=``) is a priced hypothetical: an
+    on-demand or batch call to that model bills per token.
+    """
+    n = len(usage)
+    if "model_id_raw" not in usage or n == 0:
+        return np.zeros(n, dtype=bool)
+    codes, uniq = pd.factorize(usage["model_id_raw"], use_na_sentinel=True)
+    kinds = np.array(
+        [resolve_model_id(str(raw)).kind == "provisioned-model" for raw in uniq] + [False]
+    )
+    is_pt = kinds[np.where(codes < 0, len(uniq), codes)]
+    if model is None or not is_pt.any():
+        return is_pt
+    target = model.reindex(usage.index) if isinstance(model, pd.Series) else model
+    if "model" not in usage:
+        return np.zeros(n, dtype=bool)
+    logged = usage["model"].astype(object)
+    same = target.astype(object) == logged if isinstance(target, pd.Series) else logged == target
+    return is_pt & same.fillna(False).to_numpy(dtype=bool)
 
 
 def _flag(reason: np.ndarray, mask: np.ndarray, text) -> np.ndarray:

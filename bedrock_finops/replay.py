@@ -117,17 +117,45 @@ def replay_plan(
     return pd.DataFrame(rows)
 
 
-def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict[str, float]:
-    """Estimated cost of the replay: the logged tokens, uncached, on each model."""
+def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict[str, Any]:
+    """Estimated cost of the replay: the logged tokens, uncached, on each model.
+
+    ``current_usd`` / ``candidate_usd`` are totals only when every call of that side is
+    priced; otherwise they are NaN (the total is unknown, never a partial sum counted as the
+    whole) and ``*_priced_usd`` holds the sum over the priced calls, ``*_unpriced`` the number
+    of calls without a price and ``unpriced_reasons`` the reasons with their counts.
+    """
+    empty = {
+        "current_usd": 0.0,
+        "candidate_usd": 0.0,
+        "current_priced_usd": 0.0,
+        "candidate_priced_usd": 0.0,
+        "current_unpriced": 0,
+        "candidate_unpriced": 0,
+        "unpriced_reasons": {},
+    }
     if plan.empty:
-        return {"current_usd": 0.0, "candidate_usd": 0.0}
-    sub = usage[usage["request_id"].astype(str).isin(set(plan["request_id"]))].copy()
+        return empty
+    ids = usage["request_id"].astype(str)
+    sub = usage[ids.isin(set(plan["request_id"]))].copy()
     sub["input_tokens"] = sub["input_tokens"] + sub["cache_read_tokens"] + sub["cache_write_tokens"]
     sub[["cache_read_tokens", "cache_write_tokens"]] = 0
-    current = catalog.price(sub)["cost_usd"].sum()
     cand_of = plan.set_index("request_id")["candidate_model"]
-    cand = catalog.price(sub, model=sub["request_id"].astype(str).map(cand_of))["cost_usd"].sum()
-    return {"current_usd": float(current), "candidate_usd": float(cand)}
+    sides = {
+        "current": catalog.price(sub),
+        "candidate": catalog.price(sub, model=sub["request_id"].astype(str).map(cand_of)),
+    }
+    out: dict[str, Any] = {"unpriced_reasons": {}}
+    for side, priced in sides.items():
+        ok = priced["priced"].astype(bool)
+        partial = float(priced.loc[ok, "cost_usd"].sum())
+        missing = int((~ok).sum())
+        out[f"{side}_priced_usd"] = partial
+        out[f"{side}_unpriced"] = missing
+        out[f"{side}_usd"] = partial if missing == 0 else float("nan")
+        for reason, count in priced.loc[~ok, "unpriced_reason"].value_counts().items():
+            out["unpriced_reasons"][f"{side}: {reason}"] = int(count)
+    return out
 
 
 def replay(
@@ -189,12 +217,25 @@ def run_live(
     """Dry run (calls, counts, estimated cost) or, with ``apply``, the replay itself."""
     plan = replay_plan(manifest, usage, prompts, max_tokens_default=max_tokens_default)
     est = estimate_cost(plan, usage, catalog)
-    total = est["current_usd"] + est["candidate_usd"]
-    echo(
-        f"live replay: {len(plan)} requests x 2 models = {2 * len(plan)} Converse calls, "
-        f"estimated ${total:,.4f} (current ${est['current_usd']:,.4f}, "
-        f"candidate ${est['candidate_usd']:,.4f}; logged tokens, uncached)"
-    )
+    calls = f"live replay: {len(plan)} requests x 2 models = {2 * len(plan)} Converse calls"
+    unpriced = est["current_unpriced"] + est["candidate_unpriced"]
+    if not unpriced:
+        total = est["current_usd"] + est["candidate_usd"]
+        echo(
+            f"{calls}, estimated ${total:,.4f} (current ${est['current_usd']:,.4f}, "
+            f"candidate ${est['candidate_usd']:,.4f}; logged tokens, uncached)"
+        )
+    else:
+        priced = est["current_priced_usd"] + est["candidate_priced_usd"]
+        echo(
+            f"{calls}, estimated cost UNKNOWN: {unpriced} of {2 * len(plan)} calls have no "
+            f"price (current {est['current_unpriced']}, candidate {est['candidate_unpriced']}); "
+            f"the {2 * len(plan) - unpriced} priced calls come to ${priced:,.4f} (current "
+            f"${est['current_priced_usd']:,.4f}, candidate ${est['candidate_priced_usd']:,.4f}; "
+            "logged tokens, uncached), a lower bound, not the total"
+        )
+        for reason, count in est["unpriced_reasons"].items():
+            echo(f"  unpriced: {count} x {reason}")
     for (seg, cur, cand, region), g in plan.groupby(
         ["segment", "current_model_id", "candidate_model_id", "region"], sort=True
     ):
@@ -202,6 +243,11 @@ def run_live(
     if not apply:
         echo("dry run: nothing was called. Add --apply to call Bedrock.")
         return 0
+    if unpriced:
+        echo(
+            f"warning: calling Bedrock with {unpriced} unpriced call(s): the replay costs more "
+            "than the priced part shown above"
+        )
     if client_for is None:
         import boto3
 

@@ -8,9 +8,11 @@ import boto3
 import pandas as pd
 import pytest
 from botocore.stub import Stubber
+from usage_builders import make_usage
 
-from bedrock_finops.price_list import update_sheet
+from bedrock_finops.price_list import cells_to_sheet, parse_products, update_sheet, write_sheet
 from bedrock_finops.pricing import PriceCatalog
+from bedrock_finops.strategies.model_sizing_repricing import adapt_tokens
 from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 
 
@@ -422,3 +424,72 @@ def test_cli_prices_show(capsys):
     assert main(["prices", "show", "--sheet", "seed", "--model", "claude-opus-4"]) == 0
     text = capsys.readouterr().out
     assert "0.015" in text and "Wring" in text
+
+
+def test_update_carries_min_cache_tokens_from_the_bundled_sheet(stubbed_pricing, tmp_path):
+    out = tmp_path / "pl.csv"
+    update_sheet(["us-east-1"], out, client=stubbed_pricing, as_of="2026-11-26")
+    cat = PriceCatalog.load(out)
+    # The Price List API has no cache minimum: the bundled current sheet's value is kept.
+    nova = cat.rate("amazon.nova-pro")
+    assert nova["min_cache_tokens"] == 1024
+    assert "min_cache_tokens from prices_current.csv as of 2026-11-26" in nova["source"]
+    for geo in ("global", "none"):
+        assert cat.rate("anthropic.claude-sonnet-4-5", geo=geo)["min_cache_tokens"] == 1024
+
+
+def _mp_cells(name: str, prices: dict[str, str]) -> list[dict]:
+    products = [
+        json.loads(_marketplace(f"S{i}", name, f"USE1-MP:USE1_{kind}-Units", usd))
+        for i, (kind, usd) in enumerate(prices.items())
+    ]
+    cells, unmapped = parse_products(products, "AmazonBedrockFoundationModels", "2026-11-26")
+    assert not unmapped
+    return cells
+
+
+def test_updated_sheet_keeps_the_cache_minimum_in_model_sizing(tmp_path):
+    haiku = _mp_cells(
+        "Claude 3.5 Haiku (Amazon Bedrock Edition)",
+        {
+            "InputTokenCount": "0.8",
+            "OutputTokenCount": "4",
+            "CacheReadInputTokenCount": "0.08",
+            "CacheWriteInputTokenCount": "1",
+        },
+    )
+    path = tmp_path / "updated.csv"
+    write_sheet(cells_to_sheet(haiku), path)
+    updated = PriceCatalog.load(path)
+    assert updated.rate("anthropic.claude-3-5-haiku")["min_cache_tokens"] == 2048
+    # A 1,600-token cached prefix on Sonnet 4 is below Haiku 3.5's 2,048 minimum, so on Haiku
+    # it bills as input: 1,600 x 0.0008/1K + 10 x 0.004/1K = 0.00128 + 0.00004 = $0.00132.
+    u = make_usage(
+        [
+            dict(
+                app="a",
+                n=1,
+                model="anthropic.claude-sonnet-4",
+                input_tokens=100,
+                cache_read_tokens=1500,
+                output_tokens=10,
+            )
+        ]
+    )
+    for cat in (PriceCatalog.load("current"), updated):
+        out, info = adapt_tokens(
+            u, "anthropic.claude-sonnet-4", "anthropic.claude-3-5-haiku", cat, {}
+        )
+        assert info["cache_kept_requests"] == 0
+        cost = cat.price(out, model="anthropic.claude-3-5-haiku")["cost_usd"].iat[0]
+        assert cost == pytest.approx(0.00132)
+
+
+def test_updated_caching_model_without_a_known_minimum_says_so():
+    cells = _mp_cells(
+        "Claude 3.5 Sonnet (Amazon Bedrock Edition)",
+        {"InputTokenCount": "6", "OutputTokenCount": "30", "CacheReadInputTokenCount": "0.6"},
+    )
+    row = cells_to_sheet(cells).iloc[0]
+    assert row["model"] == "anthropic.claude-3-5-sonnet" and pd.isna(row["min_cache_tokens"])
+    assert "min_cache_tokens unknown (not in prices_current.csv as of 2026-11-26)" in row["source"]

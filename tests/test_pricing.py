@@ -311,3 +311,87 @@ def test_row_without_region_is_unpriced_not_priced_as_us_east_1(current):
     assert out["cost_usd"].iloc[0] == pytest.approx(0.003)  # 1K x 0.003/1K
     assert pd.isna(out["cost_usd"].iloc[1])
     assert out["unpriced_reason"].iloc[1] == "no region on the record"
+
+
+# --- Provisioned Throughput calls are not token-priced ------------------------------------------
+
+PT_ARN = "arn:aws:bedrock:us-east-1:111122223333:provisioned-model/abc123"
+
+
+def test_provisioned_throughput_call_is_unpriced_not_token_priced(current):
+    from bedrock_finops import models
+
+    ref = models.resolve(PT_ARN, {PT_ARN: "anthropic.claude-sonnet-4-20250514-v1:0"})
+    assert (ref.kind, ref.key) == ("provisioned-model", SONNET4)
+    # The same 100K in / 10K out tokens, once through the PT ARN, once on demand.
+    u = usage(
+        2,
+        model_id_raw=[PT_ARN, "anthropic.claude-sonnet-4-20250514-v1:0"],
+        input_tokens=100_000,
+        output_tokens=10_000,
+    )
+    out = current.price(u)
+    reason = "Provisioned Throughput: billed per hour, not per token"
+    assert out["priced"].tolist() == [False, True]
+    assert out["unpriced_reason"].fillna("").tolist() == [reason, ""]
+    assert math.isnan(out["cost_usd"].iloc[0])  # never $0, never the token price
+    assert out["cost_usd"].iloc[1] == pytest.approx(0.45)  # 100 x 0.003 + 10 x 0.015
+    assert not current.price(u, mode="batch")["priced"].iloc[0]
+    assert not current.price(u, model=SONNET4)["priced"].iloc[0]  # its own model again
+    report = current.unpriced(u)
+    assert report[["model_id_raw", "requests", "reason"]].values.tolist() == [[PT_ARN, 1, reason]]
+
+
+def test_provisioned_tokens_repriced_on_another_model_are_priced(current):
+    # Moving PT traffic to Claude 3.5 Haiku on demand is a per-token hypothetical:
+    # 100 x 0.0008 + 10 x 0.004 = 0.08 + 0.04 = $0.12.
+    u = usage(1, model_id_raw=PT_ARN, input_tokens=100_000, output_tokens=10_000)
+    out = current.price(u, model=HAIKU35)
+    assert bool(out["priced"].iloc[0]) and out["cost_usd"].iloc[0] == pytest.approx(0.12)
+    by_series = current.price(u, model=pd.Series([HAIKU35], index=u.index))
+    assert by_series["cost_usd"].iloc[0] == pytest.approx(0.12)
+
+
+# --- long context: Sonnet 4 bills 6 / 22.50 per 1M above 200K input (not in the sheet) --------
+
+LONG = "input over 200K tokens: long-context price not in the sheet"
+
+
+@pytest.mark.parametrize(
+    "tokens, cost",
+    [
+        (199_999, 0.599997),  # 199.999 x 0.003
+        (200_000, 0.6),  # "above 200K": exactly 200,000 bills at the standard rate
+        (200_001, None),
+    ],
+)
+def test_sonnet4_long_context_boundary(current, tokens, cost):
+    out = current.price(usage(1, input_tokens=tokens))
+    if cost is None:
+        assert not out["priced"].iloc[0] and out["unpriced_reason"].iloc[0] == LONG
+        assert math.isnan(out["cost_usd"].iloc[0])
+        assert not current.price(usage(1, input_tokens=tokens), mode="batch")["priced"].iloc[0]
+    else:
+        assert out["unpriced_reason"].iloc[0] is pd.NA
+        assert out["cost_usd"].iloc[0] == pytest.approx(cost)
+
+
+def test_long_context_counts_cache_read_and_write_tokens(current):
+    u = usage(
+        2, input_tokens=100_000, cache_read_tokens=90_000, cache_write_tokens=[10_000, 10_001]
+    )
+    out = current.price(u)
+    # 200,000 in total: 100 x 0.003 + 90 x 0.0003 + 10 x 0.00375 = 0.3 + 0.027 + 0.0375
+    assert out["cost_usd"].iloc[0] == pytest.approx(0.3645)
+    assert out["unpriced_reason"].iloc[1] == LONG  # 200,001 in total
+
+
+def test_long_context_rule_only_for_models_with_the_premium(current):
+    u = usage(2, model=[SONNET45, HAIKU35], geo=["global", "none"], input_tokens=250_000)
+    # The facts give a >200K rate for Sonnet 4 only: 250 x 0.003 (global) and 250 x 0.0008
+    assert current.price(u)["cost_usd"].tolist() == pytest.approx([0.75, 0.2])
+    # The rule follows the model the tokens are priced on.
+    onto_sonnet4 = current.price(u, model=SONNET4)
+    assert onto_sonnet4["unpriced_reason"].tolist() == [LONG, LONG]
+    off_sonnet4 = current.price(usage(1, input_tokens=200_001), model=HAIKU35)
+    assert off_sonnet4["cost_usd"].iloc[0] == pytest.approx(0.1600008)  # 200.001 x 0.0008

@@ -29,14 +29,15 @@ ARTICLE_NOTES = {
 }
 
 
-def _usage_for(requests: int, model: str, tin: int, tout: int) -> pd.DataFrame:
-    """One usage row carrying a whole example's token totals (the engine prices linearly)."""
+def _usage_for(model: str, tin: int, tout: int) -> pd.DataFrame:
+    """One usage row: one request of an example (the engine prices per request, e.g. a
+    long-context rate depends on one request's input, so a row never carries a total)."""
     from bedrock_finops.schema import empty_usage
 
     row = {
         "request_id": "example", "region": "us-east-1", "geo": "none", "service_tier": "default",
-        "model": model, "model_id_raw": model, "input_tokens": requests * tin,
-        "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": requests * tout,
+        "model": model, "model_id_raw": model, "input_tokens": tin,
+        "cache_read_tokens": 0, "cache_write_tokens": 0, "output_tokens": tout,
     }  # fmt: skip
     base = empty_usage()
     return pd.concat([base, pd.DataFrame([row])], ignore_index=True)[base.columns]
@@ -46,9 +47,9 @@ def article_examples(catalog: Any) -> pd.DataFrame:
     """The article's three batch examples priced by the engine under stated token assumptions."""
     out = []
     for case, n, model, tin, tout, art_od, art_b in ARTICLE_EXAMPLES:
-        u = _usage_for(n, model, tin, tout)
-        od = float(catalog.price(u)["cost_usd"].iat[0])
-        b = float(catalog.price(u, mode="batch")["cost_usd"].iat[0])
+        u = _usage_for(model, tin, tout)
+        od = n * float(catalog.price(u)["cost_usd"].iat[0])
+        b = n * float(catalog.price(u, mode="batch")["cost_usd"].iat[0])
         out.append(
             {
                 "use_case": case,
