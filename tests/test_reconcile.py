@@ -227,26 +227,11 @@ def test_causes_add_up_to_the_gap(planted):
 def _sonnet_two_regions():
     """10 Sonnet 4 calls in us-east-1 (priced by hand: 1M input x $3/M + 100K output x $15/M
     = $4.50) and 10 in ap-northeast-1 that the sheet cannot price (cost NaN)."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from usage_builders import make_usage
+    from usage_builders import in_and_out_of_the_sheet
 
     from bedrock_finops import baseline
 
-    usage = make_usage(
-        [
-            dict(app="a", n=10, model=SONNET, input_tokens=100_000, output_tokens=10_000),
-            dict(
-                app="b",
-                n=10,
-                model=SONNET,
-                region="ap-northeast-1",
-                input_tokens=100_000,
-                output_tokens=10_000,
-            ),
-        ]
-    )
+    usage = in_and_out_of_the_sheet(SONNET, 10)
     priced = usage["region"] == "us-east-1"
     per_row = {"input_usd": 0.30, "cache_read_usd": 0.0, "cache_write_usd": 0.0}
     costs = pd.DataFrame(

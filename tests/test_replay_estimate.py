@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from usage_builders import make_usage
+from usage_builders import in_and_out_of_the_sheet
 
 from bedrock_finops import replay
 from bedrock_finops.pricing import PriceCatalog
@@ -23,19 +23,7 @@ def cat() -> PriceCatalog:
 def _usage() -> pd.DataFrame:
     # One request in us-east-1 (priced) and one in ap-northeast-1 (no sheet row for either
     # model there), each 100K input + 10K output tokens.
-    return make_usage(
-        [
-            dict(app="a", n=1, model=SONNET4, input_tokens=100_000, output_tokens=10_000),
-            dict(
-                app="b",
-                n=1,
-                model=SONNET4,
-                region="ap-northeast-1",
-                input_tokens=100_000,
-                output_tokens=10_000,
-            ),
-        ]
-    )
+    return in_and_out_of_the_sheet(SONNET4, 1)
 
 
 def _plan(u: pd.DataFrame) -> pd.DataFrame:

@@ -67,3 +67,10 @@ def prompts_frame(texts: dict[str, str]) -> pd.DataFrame:
             "requests": [1] * len(texts),
         }
     )
+
+
+def in_and_out_of_the_sheet(model: str, n: int) -> pd.DataFrame:
+    """``n`` calls of ``model`` in us-east-1 (in the price sheet) and ``n`` in ap-northeast-1
+    (no sheet row there), each 100K input + 10K output tokens."""
+    call = dict(model=model, n=n, input_tokens=100_000, output_tokens=10_000)
+    return make_usage([dict(call, app="a"), dict(call, app="b", region="ap-northeast-1")])
