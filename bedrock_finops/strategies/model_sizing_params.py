@@ -59,6 +59,9 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 KEEP = "keep"
 ADOPTED = (PENDING, ACCEPTED)  # statuses whose saving counts (potential while pending)
+# Statuses whose candidate a gateway should call. Only a passed quality gate routes traffic:
+# a pending or rejected segment keeps its current model (its candidate is shown, not called).
+ROUTED = (ACCEPTED,)
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "task_overrides": {},

@@ -2,7 +2,9 @@
 
 Everything here reads a finished :class:`~bedrock_finops.strategies.model_sizing.SizingPlan`;
 ``recommended_with_ids`` and ``routing_table`` add the model ID to call (same geo profile as
-today) for the quality gate's replay and for a gateway to load.
+today) for the quality gate's replay and for a gateway to load. The routing table sends a
+segment to its candidate only once the quality gate has accepted it; a segment pending
+evaluation (or rejected) routes to its current model and shows the candidate alongside.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pandas as pd
 from bedrock_finops import task_types as tt
 from bedrock_finops.models import known_models
 from bedrock_finops.strategies.model_sizing import SizingPlan
-from bedrock_finops.strategies.model_sizing_params import ADOPTED, STRATEGY
+from bedrock_finops.strategies.model_sizing_params import ADOPTED, ROUTED, STRATEGY
 
 
 def task_table(sizing: SizingPlan) -> pd.DataFrame:
@@ -76,11 +78,17 @@ def spend_by_task_type(sizing: SizingPlan) -> pd.DataFrame:
 
 
 def routing_table(sizing: SizingPlan) -> pd.DataFrame:
-    """Segment -> model to call, for a gateway or an application to load."""
+    """Segment -> model to call, for a gateway or an application to load.
+
+    ``recommended_model`` (and its ``recommended_model_id``) is the model to call: the
+    candidate only where the quality gate accepted it, the current model otherwise (pending
+    evaluation, rejected or keep). ``candidate_model`` shows the proposed model of every
+    segment that has one, whatever its ``status``, so the table still shows the proposal.
+    """
     s = sizing.segments
     models = known_models()
-    adopt = s["status"].isin(ADOPTED)
-    rec_model = np.where(adopt, s["candidate"], s["model"])
+    routed = s["status"].isin(ROUTED) & s["candidate"].notna()
+    rec_model = np.where(routed, s["candidate"], s["model"])
     geos = _segment_geo(s)
     return pd.DataFrame(
         {
@@ -93,6 +101,7 @@ def routing_table(sizing: SizingPlan) -> pd.DataFrame:
                 _model_id(m, geos.get(seg), models)
                 for m, seg in zip(rec_model, s["segment"], strict=True)
             ],
+            "candidate_model": s["candidate"],
             "task_type": s["task_type"],
             "status": s["status"],
             "savings_pct": s["savings_pct"].round(2),
