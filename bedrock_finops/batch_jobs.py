@@ -214,6 +214,7 @@ class ExportedJob:
     bytes: int
     below_min_records: bool
     request: dict[str, Any]
+    region: str | None = None  # the Region to submit the job in (a job runs in one Region)
 
 
 def export_segment(
@@ -227,8 +228,13 @@ def export_segment(
     quotas: BatchQuotas | None = None,
     timeout_hours: int = 24,
     tags: dict[str, str] | None = None,
+    region: str | None = None,
 ) -> list[ExportedJob]:
-    """Write one segment's jobs: ``<out>/<job>/part-NNNN.jsonl``, ``request.json``, ``records.csv``.
+    """Write one segment's jobs: ``<out>/<job>/part-NNNN.jsonl``, ``request.json``, ``records.csv``
+    and ``job.json`` (the Region to submit in, the model ID, the record count).
+
+    ``request.json`` holds exactly the ``create_model_invocation_job`` arguments; the Region is
+    not one of them (it is the client's), so it is in ``job.json``: create the client there.
 
     ``s3_prefix`` is where the job folders will be uploaded (``s3://bucket/prefix``); each job
     reads ``<prefix>/<job>/input/`` and writes to ``<prefix>/<job>/output/``.
@@ -269,9 +275,18 @@ def export_segment(
             tags=tags,
         )
         (job_dir / "request.json").write_text(json.dumps(request, indent=2) + "\n")
+        spec = {"jobName": name, "region": region, "modelId": model_id, "records": plan.records}
+        (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
         exported.append(
             ExportedJob(
-                name, job_dir, paths, plan.records, plan.bytes, plan.below_min_records, request
+                name,
+                job_dir,
+                paths,
+                plan.records,
+                plan.bytes,
+                plan.below_min_records,
+                request,
+                region,
             )
         )
     return exported
@@ -298,30 +313,66 @@ def existing_job_arns(client: Any, names: Iterable[str]) -> dict[str, str]:
 
 
 def submit_jobs(
-    requests: Sequence[dict[str, Any]], client: Any = None, *, apply: bool = False
+    requests: Sequence[dict[str, Any]],
+    client: Any = None,
+    *,
+    apply: bool = False,
+    regions: Sequence[str | None] | None = None,
 ) -> pd.DataFrame:
     """Create the batch jobs; a dry run unless ``apply``. Existing job names are skipped.
 
-    Returns one row per job: jobName, action (would-create | created | exists), jobArn.
+    ``regions`` (aligned with ``requests``, from each job's ``job.json``): without a ``client``,
+    each job is created by a Bedrock client in its own Region (a job runs in one Region).
+    Returns one row per job: jobName, region, action (would-create | created | exists), jobArn.
     """
+    columns = ["jobName", "region", "action", "jobArn"]
+    regions = list(regions) if regions is not None else [None] * len(requests)
+    if len(regions) != len(requests):
+        raise ValueError("regions must have one entry per request")
     rows = []
     if not apply:
-        for req in requests:
-            rows.append({"jobName": req["jobName"], "action": "would-create", "jobArn": None})
-        return pd.DataFrame(rows, columns=["jobName", "action", "jobArn"])
-    if client is None:
-        import boto3
+        for req, region in zip(requests, regions, strict=True):
+            rows.append(
+                {
+                    "jobName": req["jobName"],
+                    "region": region,
+                    "action": "would-create",
+                    "jobArn": None,
+                }
+            )
+        return pd.DataFrame(rows, columns=columns)
+    clients: dict[str | None, Any] = {}
+    for region in dict.fromkeys(regions):
+        if client is not None:
+            where = getattr(getattr(client, "meta", None), "region_name", None)
+            if region and where and where != region:
+                raise ValueError(f"job for {region} given a Bedrock client for {where}")
+            clients[region] = client
+        else:
+            import boto3
 
-        client = boto3.client("bedrock")
-    existing = existing_job_arns(client, [r["jobName"] for r in requests])
-    for req in requests:
-        if req["jobName"] in existing:
-            arn = existing[req["jobName"]]
-            rows.append({"jobName": req["jobName"], "action": "exists", "jobArn": arn})
+            clients[region] = (
+                boto3.client("bedrock", region_name=region) if region else boto3.client("bedrock")
+            )
+    existing: dict[str | None, dict[str, str]] = {
+        region: existing_job_arns(
+            c, [r["jobName"] for r, rg in zip(requests, regions, strict=True) if rg == region]
+        )
+        for region, c in clients.items()
+    }
+    for req, region in zip(requests, regions, strict=True):
+        client = clients[region]
+        if req["jobName"] in existing[region]:
+            arn = existing[region][req["jobName"]]
+            rows.append(
+                {"jobName": req["jobName"], "region": region, "action": "exists", "jobArn": arn}
+            )
             continue
         arn = client.create_model_invocation_job(**req)["jobArn"]
-        rows.append({"jobName": req["jobName"], "action": "created", "jobArn": arn})
-    return pd.DataFrame(rows, columns=["jobName", "action", "jobArn"])
+        rows.append(
+            {"jobName": req["jobName"], "region": region, "action": "created", "jobArn": arn}
+        )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def upload_job(s3_client: Any, job: ExportedJob) -> list[str]:
@@ -402,22 +453,28 @@ def _cmd_export(args: Any) -> int:
     if jobs.empty:
         print("no segment is eligible for batch inference; nothing written")
         return 0
-    print(jobs[["job_name", "records", "files", "bytes", "below_min_records"]].to_string())
+    print(
+        jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
+    )
     if jobs["below_min_records"].any():
         print("some jobs are under the minimum records per job: they are not submitted")
     ready = [
-        (Path(d), json.loads((Path(d) / "request.json").read_text()))
-        for d, small in zip(jobs["directory"], jobs["below_min_records"], strict=True)
+        (Path(d), json.loads((Path(d) / "request.json").read_text()), region)
+        for d, small, region in zip(
+            jobs["directory"], jobs["below_min_records"], jobs["region"], strict=True
+        )
         if not small
     ]
     if args.apply:
         import boto3
 
         s3 = boto3.client("s3")
-        for d, req in ready:
+        for d, req, region in ready:
             files = sorted((d / "input").glob("*.jsonl"))
-            upload_job(s3, ExportedJob(req["jobName"], d, files, 0, 0, False, req))
-    result = submit_jobs([req for _, req in ready], apply=args.apply)
+            upload_job(s3, ExportedJob(req["jobName"], d, files, 0, 0, False, req, region))
+    result = submit_jobs(
+        [req for _, req, _ in ready], apply=args.apply, regions=[r for _, _, r in ready]
+    )
     print(result.to_string())
     if not args.apply:
         print("dry run: nothing uploaded or submitted (add --apply)")

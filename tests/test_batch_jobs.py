@@ -237,7 +237,7 @@ def _request(name):
 def test_submit_dry_run_makes_no_calls():
     out = bj.submit_jobs([_request("job-a")], client=object(), apply=False)
     assert out.to_dict("records") == [
-        {"jobName": "job-a", "action": "would-create", "jobArn": None}
+        {"jobName": "job-a", "region": None, "action": "would-create", "jobArn": None}
     ]
 
 
@@ -272,8 +272,8 @@ def test_submit_is_idempotent_with_stubber():
         out = bj.submit_jobs([a, b], client=client, apply=True)
         stub.assert_no_pending_responses()
     assert out.to_dict("records") == [
-        {"jobName": "job-a", "action": "exists", "jobArn": arn_old},
-        {"jobName": "job-b", "action": "created", "jobArn": arn_new},
+        {"jobName": "job-a", "region": None, "action": "exists", "jobArn": arn_old},
+        {"jobName": "job-b", "region": None, "action": "created", "jobArn": arn_new},
     ]
 
 

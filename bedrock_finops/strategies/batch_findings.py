@@ -47,7 +47,7 @@ def to_findings(bp: BatchPlan) -> Findings:
         .to_dict("records"),
     }
     actions = [_action(rec, bp.params) for rec in elig.to_dict("records")]
-    return Findings(
+    findings = Findings(
         strategy=STRATEGY,
         title=TITLE,
         period=bp.period,
@@ -60,6 +60,54 @@ def to_findings(bp: BatchPlan) -> Findings:
         data_quality=bp.data_quality,
         notes=bp.notes,
     )
+    return _with_jobs(findings, bp)
+
+
+def _with_jobs(f: Findings, bp: BatchPlan) -> Findings:
+    """Each action's jobs as evidence; an action whose segment's traffic runs as several jobs
+    (one per Region and model ID) says so, with each job's cadence."""
+    parts = bp.job_parts
+    if parts.empty:
+        return f
+    window = bp.params["job_window_days"]
+    for action in f.actions:
+        seg = action.id.removeprefix("batch:")
+        mine = parts[parts["segment"] == seg]
+        run, left = mine[mine["in_job"]], mine[~mine["in_job"]]
+        action.evidence["jobs"] = [
+            {
+                "job_group": r["job_group"],
+                "region": r["region"],
+                "model_id": r["model_id"],
+                "requests": int(r["requests"]),
+                "job_group_requests": int(r["job_group_requests"]),
+                "min_records_rule": r["min_records_rule"],
+                "days_of_traffic_per_job": float(r["days_per_job"]),
+                "moves": bool(r["in_job"]),
+            }
+            for r in mine.to_dict("records")
+        ]
+        if action.status != "recommended" or (len(run) < 2 and left.empty):
+            continue
+        jobs = "; ".join(
+            f"{r['region']} with {r['model_id']} ({int(r['requests']):,} requests, every "
+            + (
+                f"{int(r['days_per_job'])} days)"
+                if r["days_per_job"] > window
+                else f"{window} day(s))"
+            )
+            for r in run.to_dict("records")
+        )
+        text = (
+            f"{action.action}, as {len(run)} separate job(s), one per Region and model ID: {jobs}"
+        )
+        if not left.empty:
+            text += "; on demand (too few for a job): " + "; ".join(
+                f"{r['region']} with {r['model_id']} ({int(r['requests']):,} requests)"
+                for r in left.to_dict("records")
+            )
+        action.action = text
+    return f
 
 
 def _action(rec: dict[str, Any], p: dict[str, Any]) -> Action:

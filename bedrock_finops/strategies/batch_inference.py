@@ -12,7 +12,14 @@ Steps (each returns a table the notebook shows):
    prompt caching do not combine: for segments that cache today, the cache saving they give up
    (the same tokens priced uncached minus what they cost now) is netted out; a segment whose
    net saving is not positive is listed but not moved.
-3. Export a ready batch job per eligible segment (``export_jobs``; see ``batch_jobs``).
+3. Export ready batch jobs per job group (``export_jobs``; see ``batch_jobs``).
+
+A batch job runs in one Region with one model ID, so a job group is (app, Region, model ID as
+logged: ``model_id_raw``, with its geo prefix or profile ARN); a segment whose traffic spans
+several Regions or model IDs splits into several jobs. The minimum records per job and the
+cadence apply per job group; a job group too small for one job in the whole period stays on
+demand (its rows are not moved) unless another job group of the segment can run or the
+segment is forced in. Savings stay priced per request at that request's own Region.
 
 ``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
 contract; ``analyze`` is ``to_findings(plan(...))``. The defaults, decision labels and
@@ -50,6 +57,7 @@ __all__ = [
     "analyze",
     "export_jobs",
     "job_group",
+    "job_groups_of",
     "plan",
     "prices_per_million",
     "to_effects",
@@ -63,6 +71,8 @@ class BatchPlan:
 
     params: dict[str, Any]
     segments: pd.DataFrame  # one row per segment: signals, score, eligibility, savings
+    # one row per (segment, job group): region, model_id, requests, the group's rule and
+    # whether the segment's rows in that group move (``in_job``)
     evidence: pd.DataFrame  # long: segment, signal, value, score, weight, contribution
     rows: pd.DataFrame  # per request moved: request_id, segment, current/batch cost
     period: dict[str, Any]
@@ -71,6 +81,7 @@ class BatchPlan:
     catalog_info: dict[str, Any]
     data_quality: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    job_parts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def eligible(self) -> pd.DataFrame:
@@ -103,12 +114,18 @@ def plan(
     segs = summary.merge(signals, on="segment", how="left")
     segs["score"] = sum(segs[f"{s}_score"] * w for s, w in p["weights"].items())
 
+    segs["batch_supported"] = [
+        _supports_batch(catalog, usage.loc[seg_ids == s]) for s in segs["segment"]
+    ]
+    row_groups = job_groups_of(usage)
+    segs, parts = _job_rules(segs, _job_parts(usage, seg_ids, row_groups), p)
     batch = catalog.price(usage, mode="batch")
     uncached = catalog.price(_uncached(usage))
     rows = pd.DataFrame(
         {
             "request_id": usage["request_id"].astype(str),
             "segment": seg_ids.astype(str),
+            "job_group": row_groups.astype(str),
             "current_usd": priced["cost_usd"].astype("float64"),
             "uncached_usd": uncached["cost_usd"].astype("float64"),
             "batch_usd": batch["cost_usd"].astype("float64"),
@@ -117,13 +134,16 @@ def plan(
         index=usage.index,
     )
     rows["priced_both"] = rows[["current_usd", "uncached_usd", "batch_usd"]].notna().all(axis=1)
-    segs = segs.merge(_segment_costs(rows), on="segment", how="left")
-    segs["batch_supported"] = [
-        _supports_batch(catalog, usage.loc[seg_ids == s]) for s in segs["segment"]
-    ]
+    kept = parts.loc[parts["in_job"], ["segment", "job_group"]]
+    rows["in_job"] = pd.MultiIndex.from_frame(rows[["segment", "job_group"]]).isin(
+        pd.MultiIndex.from_frame(kept)
+    )
+    # each row priced at its own Region; rows of a job group left on demand are not counted
+    segs = segs.merge(_segment_costs(rows[rows["in_job"]]), on="segment", how="left")
     segs = _decide(segs, p)
     moved = set(segs.loc[segs["decision"] == MOVE, "segment"])
-    moved_rows = rows[rows["segment"].isin(moved) & rows["priced_both"]].copy()
+    moved_rows = rows[rows["segment"].isin(moved) & rows["priced_both"] & rows["in_job"]].copy()
+    moved_rows = moved_rows.drop(columns=["job_group", "in_job"])
     moved_rows["savings_usd"] = moved_rows["current_usd"] - moved_rows["batch_usd"]
     in_scope = rows["segment"].isin(set(segs.loc[segs["eligible"], "segment"]))
     dq = {
@@ -161,7 +181,8 @@ def plan(
             "price_overrides": catalog.overrides,
         },
         data_quality=dq,
-        notes=_notes(segs),
+        notes=_notes(segs, parts),
+        job_parts=parts,
     )
 
 
@@ -217,42 +238,136 @@ def _supports_batch(catalog: Any, rows: pd.DataFrame) -> bool:
     )
 
 
-def job_group(app: str, model: str) -> str:
-    """Segments of one app on one model share batch jobs (each record carries its template)."""
-    return f"{app}:{str(model).split('.')[-1]}"
+def job_group(app: str, model: str, region: str | None = None, model_id: str | None = None) -> str:
+    """The job group label. A batch job runs in one Region with one model ID, so segments of
+    one app share jobs only within one (Region, model ID as logged); each record carries its
+    own template. Without ``region`` and ``model_id``: the older ``app:model`` label."""
+    if region is None and model_id is None:
+        return f"{app}:{str(model).split('.')[-1]}"
+    return f"{app}:{region}:{model_id}"
 
 
-def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
-    """Eligibility, the minimum-records rule (per job group) and the move/keep decision."""
+def job_groups_of(usage: pd.DataFrame) -> pd.Series:
+    """The job group of every usage row: (app, region, model_id_raw), aligned to usage."""
+    keys = _job_keys(usage)
+    return pd.Series(
+        [
+            job_group(a, "", r, m)
+            for a, r, m in zip(keys["app"], keys["region"], keys["model_id"], strict=True)
+        ],
+        index=usage.index,
+        dtype="string",
+    )
+
+
+def _job_keys(usage: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "app": usage["app"].astype("string").fillna("unknown"),
+            "region": usage["region"].astype("string").fillna("unknown"),
+            "model_id": usage["model_id_raw"].astype("string").fillna("unknown"),
+        },
+        index=usage.index,
+    )
+
+
+def _job_parts(usage: pd.DataFrame, seg_ids: pd.Series, groups: pd.Series) -> pd.DataFrame:
+    """One row per (segment, job group) with its Region, model ID and requests."""
+    keys = _job_keys(usage)
+    frame = pd.DataFrame(
+        {
+            "segment": seg_ids.astype(str),
+            "job_group": groups.astype(str),
+            "region": keys["region"].astype(str),
+            "model_id": keys["model_id"].astype(str),
+        }
+    )
+    return (
+        frame.groupby(["segment", "job_group", "region", "model_id"], sort=True)
+        .size()
+        .rename("requests")
+        .reset_index()
+    )
+
+
+def _job_rules(
+    segs: pd.DataFrame, parts: pd.DataFrame, p: dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The minimum-records rule and cadence per job group, then summed up per segment."""
     segs = segs.copy()
     forced_in = named_segments(segs, p["force_in"])
     forced_out = named_segments(segs, p["force_out"])
     segs["forced"] = np.where(
         segs["segment"].isin(forced_in), "in", np.where(segs["segment"].isin(forced_out), "out", "")
     )
-    segs["job_group"] = [job_group(a, m) for a, m in zip(segs["app"], segs["model"], strict=True)]
     candidate = (
         ((segs["score"] >= p["threshold"]) | (segs["forced"] == "in"))
         & (segs["forced"] != "out")
         & segs["batch_supported"]
     )
-    # A job takes the candidate segments of its group; others are judged on their own volume.
-    group_total = segs["requests"].where(candidate).groupby(segs["job_group"]).transform("sum")
-    group_window = segs["volume_value"].where(candidate).groupby(segs["job_group"]).transform("sum")
-    segs["job_group_requests"] = group_total.where(candidate, segs["requests"]).astype("int64")
-    segs["job_group_per_window"] = group_window.where(candidate, segs["volume_value"])
+    info = segs[["segment", "requests", "volume_value", "forced"]].assign(candidate=candidate)
+    parts = parts.merge(
+        info.rename(columns={"requests": "segment_requests"}), on="segment", how="left"
+    )
+    parts["per_window"] = parts["volume_value"] * (parts["requests"] / parts["segment_requests"])
+    # A job takes the candidate segments' rows of its group; others are judged on their own.
+    cand = parts["candidate"].astype(bool)
+    g_total = parts["requests"].where(cand).groupby(parts["job_group"]).transform("sum")
+    g_window = parts["per_window"].where(cand).groupby(parts["job_group"]).transform("sum")
+    parts["job_group_requests"] = g_total.where(cand, parts["requests"]).astype("int64")
+    parts["job_group_per_window"] = g_window.where(cand, parts["per_window"])
     min_rec = p["min_records_per_job"]
-    segs["min_records_rule"] = np.where(
-        segs["job_group_requests"] < min_rec,
+    parts["min_records_rule"] = np.where(
+        parts["job_group_requests"] < min_rec,
         "too small for one job",
         np.where(
-            segs["job_group_per_window"] < min_rec, "accumulate several windows per job", "ok"
+            parts["job_group_per_window"] < min_rec, "accumulate several windows per job", "ok"
         ),
     )
-    per_day = segs["job_group_per_window"] / p["job_window_days"]
-    segs["days_per_job"] = np.maximum(
+    per_day = parts["job_group_per_window"] / p["job_window_days"]
+    parts["days_per_job"] = np.maximum(
         p["job_window_days"], np.ceil(min_rec / per_day.replace(0, np.nan))
     )
+    small = parts["min_records_rule"] == "too small for one job"
+    any_ok = (~small).groupby(parts["segment"]).transform("any")
+    # a too-small group stays on demand when another group of the segment can run a job
+    parts["in_job"] = ~small | ~any_ok | (parts["forced"] == "in")
+    parts = parts.drop(columns=["segment_requests", "volume_value", "forced", "candidate"])
+
+    per_seg = []
+    for seg, g in parts.groupby("segment", sort=False):
+        run = g[g["in_job"]]
+        rule = (
+            "too small for one job"
+            if (run["min_records_rule"] == "too small for one job").all()
+            else "accumulate several windows per job"
+            if (run["min_records_rule"] == "accumulate several windows per job").any()
+            else "ok"
+        )
+        per_seg.append(
+            {
+                "segment": seg,
+                "job_group": "; ".join(run["job_group"]),
+                "job_groups": int(len(run)),
+                "job_group_requests": int(run["job_group_requests"].sum()),
+                "job_group_per_window": float(run["job_group_per_window"].sum()),
+                "min_records_rule": rule,
+                "days_per_job": float(run["days_per_job"].max()),
+                "requests_left_on_demand": int(g.loc[~g["in_job"], "requests"].sum()),
+            }
+        )
+    segs = segs.merge(pd.DataFrame(per_seg), on="segment", how="left")
+    parts = parts[
+        ["segment", "job_group", "region", "model_id", "requests", "job_group_requests",
+         "job_group_per_window", "min_records_rule", "days_per_job", "in_job"]
+    ]  # fmt: skip
+    return segs, parts.reset_index(drop=True)
+
+
+def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
+    """Eligibility (score, blockers, force_in/out) and the move/keep decision."""
+    segs = segs.copy()
+    min_rec = p["min_records_per_job"]
     blockers = []
     for rec in segs.to_dict("records"):
         b = []
@@ -299,7 +414,7 @@ def prices_per_million(prices: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _notes(segs: pd.DataFrame) -> list[str]:
+def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
     notes = [
         "Batch jobs return results asynchronously (AWS targets completion within the job "
         "timeout, 24-168 hours); only traffic whose caller does not wait for the answer moves.",
@@ -315,6 +430,13 @@ def _notes(segs: pd.DataFrame) -> list[str]:
         )
     for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
         notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")
+    elig = set(segs.loc[segs["eligible"], "segment"])
+    for part in parts[~parts["in_job"] & parts["segment"].isin(elig)].to_dict("records"):
+        notes.append(
+            f"{part['segment']}: its {part['requests']:,} requests in {part['region']} on "
+            f"{part['model_id']} stay on demand: {part['job_group_requests']:,} in the whole "
+            "period is too few for one batch job there (not counted in the saving)."
+        )
     return notes
 
 
@@ -330,7 +452,7 @@ def analyze(
 
 
 JOB_COLUMNS = [
-    "job_group", "app", "segments", "job_name", "model_id", "invocation_type", "records",
+    "job_group", "app", "segments", "job_name", "region", "model_id", "invocation_type", "records",
     "files", "bytes", "below_min_records", "placeholder_user_text", "missing_template_text",
     "directory",
 ]  # fmt: skip
@@ -348,20 +470,31 @@ def export_jobs(
     timeout_hours: int = 24,
     segments: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Write ready batch jobs per job group (app x model) of the moved segments (or of the
-    ``segments`` given); one row per job.
+    """Write ready batch jobs per job group (app x Region x model ID as logged) of the moved
+    segments (or of the ``segments`` given); one row per job. Each job is for one Region and
+    one model ID: its ``job.json`` records the Region to submit it in.
 
     Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept):
     the table counts placeholders used where the user turn was not logged.
     """
     quotas = quotas or bj.BatchQuotas(min_records_per_job=bp.params["min_records_per_job"])
     chosen = bp.moved if segments is None else bp.segments[bp.segments["segment"].isin(segments)]
-    seg_ids = seg_mod.row_segments(usage)
+    seg_ids = seg_mod.row_segments(usage).astype(str)
+    groups = job_groups_of(usage).astype(str)
+    keys = _job_keys(usage)
+    parts = bp.job_parts
+    if parts.empty:  # a plan built without job parts: every row of the chosen segments
+        parts = _job_parts(usage, seg_ids, groups).assign(in_job=True)
+    take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
+    wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
+    in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted)
     out = []
-    for group, members in chosen.groupby("job_group", sort=False):
-        rows = usage[seg_ids.isin(set(members["segment"])).to_numpy()]
+    for group, members in take.groupby("job_group", sort=False):
+        mask = in_job & (groups == group).to_numpy()
+        rows = usage[mask]
+        region = str(keys.loc[mask, "region"].iat[0])
+        model_id = str(keys.loc[mask, "model_id"].iat[0])
         records = batch_records.records_for_segment(rows, prompts)
-        model_id = str(rows["model_id_raw"].astype(str).mode().iat[0])
         jobs = bj.export_segment(
             records,
             Path(out_dir),
@@ -372,14 +505,16 @@ def export_jobs(
             quotas=quotas,
             timeout_hours=timeout_hours,
             tags={"bedrock-finops:job-group": group[:256]},
+            region=region,
         )
         for job in jobs:
             out.append(
                 {
                     "job_group": group,
-                    "app": members["app"].iat[0],
-                    "segments": len(members),
+                    "app": str(rows["app"].iat[0]),
+                    "segments": int(members["segment"].nunique()),
                     "job_name": job.name,
+                    "region": region,
                     "model_id": model_id,
                     "invocation_type": records.style,
                     "records": job.records,

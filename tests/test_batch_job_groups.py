@@ -1,0 +1,147 @@
+"""Batch job groups: one job per (app, Region, model ID as logged), never a mix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_batch_inference import NIGHTLY, make_usage
+
+from bedrock_finops.pricing import PriceCatalog
+from bedrock_finops.strategies import batch_inference as bi
+from bedrock_finops.strategies import batch_params
+
+US_ID = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+EU_ID = "eu.anthropic.claude-sonnet-4-20250514-v1:0"
+ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
+# seed prices, Sonnet 4 (us and eu profiles alike): 1,000 in / 200 out tokens per request
+SAVING_PER_REQUEST = (1000 * (0.003 - 0.0015) + 200 * (0.015 - 0.0075)) / 1000  # 0.003
+
+
+@pytest.fixture(scope="module")
+def seed() -> PriceCatalog:
+    return PriceCatalog.load("seed")
+
+
+def split_regions(usage, eu_mask):
+    """Nightly traffic on the us profile in us-east-1, the rows in ``eu_mask`` in eu-west-1."""
+    usage = usage.copy()
+    usage["region"], usage["geo"], usage["model_id_raw"] = "us-east-1", "us", US_ID
+    usage.loc[eu_mask, ["region", "geo", "model_id_raw"]] = ["eu-west-1", "eu", EU_ID]
+    return usage
+
+
+def test_mixed_regions_make_one_job_per_region_and_model_id(seed, tmp_path):
+    usage = make_usage([NIGHTLY])  # 3 days x hours 1-3 x 50 = 450 requests
+    usage = split_regions(usage, usage["timestamp"].dt.hour == 3)  # 150 in eu-west-1
+    bp = bi.plan(usage, seed)
+    (seg,) = bp.segments.to_dict("records")
+    assert seg["decision"] == batch_params.MOVE
+    assert seg["job_groups"] == 2 and seg["job_group_requests"] == 450
+    parts = bp.job_parts.set_index("region")
+    assert parts.loc["us-east-1", "job_group"] == f"nightly:us-east-1:{US_ID}"
+    assert parts.loc["eu-west-1", "job_group"] == f"nightly:eu-west-1:{EU_ID}"
+    assert parts["requests"].to_dict() == {"eu-west-1": 150, "us-east-1": 300}
+    # cadence per group (1-day window, minimum 100): us 100 a day, eu 50 a day -> every 2 days
+    assert parts.loc["us-east-1", "min_records_rule"] == "ok"
+    assert parts.loc["us-east-1", "days_per_job"] == 1
+    assert parts.loc["eu-west-1", "min_records_rule"] == "accumulate several windows per job"
+    assert parts.loc["eu-west-1", "days_per_job"] == 2
+    assert seg["days_per_job"] == 2
+    # every row priced at its own Region, all 450 moved
+    assert len(bp.rows) == 450
+    assert bp.rows["savings_usd"].sum() == pytest.approx(450 * SAVING_PER_REQUEST)
+    assert seg["net_saving_usd"] == pytest.approx(450 * SAVING_PER_REQUEST)
+    (action,) = bi.to_findings(bp).actions
+    assert "2 separate job(s), one per Region and model ID" in action.action
+    assert f"eu-west-1 with {EU_ID} (150 requests, every 2 days)" in action.action
+    assert f"us-east-1 with {US_ID} (300 requests, every 1 day(s))" in action.action
+    assert [j["region"] for j in action.evidence["jobs"]] == ["eu-west-1", "us-east-1"]
+
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://b/p")
+    got = jobs.set_index("region")[["model_id", "records", "below_min_records"]]
+    assert got.to_dict("index") == {
+        "eu-west-1": {"model_id": EU_ID, "records": 150, "below_min_records": False},
+        "us-east-1": {"model_id": US_ID, "records": 300, "below_min_records": False},
+    }
+    for rec in jobs.to_dict("records"):
+        d = tmp_path / rec["job_name"]
+        spec = json.loads((d / "job.json").read_text())
+        request = json.loads((d / "request.json").read_text())
+        assert spec == {
+            "jobName": rec["job_name"],
+            "region": rec["region"],
+            "modelId": rec["model_id"],
+            "records": rec["records"],
+        }
+        assert request["modelId"] == rec["model_id"] and "region" not in request
+        ids = set((d / "records.csv").read_text().splitlines()[1:])
+        regions = usage.set_index("request_id").loc[[i.split(",")[1] for i in ids], "region"]
+        assert set(regions) == {rec["region"]}
+
+
+def test_a_region_too_small_for_a_job_stays_on_demand(seed, tmp_path):
+    usage = make_usage([NIGHTLY])
+    minute = usage["timestamp"].dt.minute
+    eu = (usage["timestamp"].dt.hour == 3) & (minute < 10)  # 10 a day, 30 in all
+    usage = split_regions(usage, eu)
+    bp = bi.plan(usage, seed)
+    (seg,) = bp.segments.to_dict("records")
+    parts = bp.job_parts.set_index("region")
+    assert parts.loc["eu-west-1", "requests"] == 30
+    assert parts.loc["eu-west-1", "min_records_rule"] == "too small for one job"
+    assert not parts.loc["eu-west-1", "in_job"] and parts.loc["us-east-1", "in_job"]
+    # the segment still moves, without its 30 eu-west-1 requests
+    assert seg["decision"] == batch_params.MOVE and seg["eligible"]
+    assert seg["job_groups"] == 1 and seg["job_group_requests"] == 420
+    assert seg["requests_left_on_demand"] == 30 and seg["min_records_rule"] == "ok"
+    assert len(bp.rows) == 420
+    assert set(usage.set_index("request_id").loc[bp.rows["request_id"], "region"]) == {"us-east-1"}
+    assert seg["net_saving_usd"] == pytest.approx(420 * SAVING_PER_REQUEST)
+    f = bi.to_findings(bp)
+    assert f.savings_usd == pytest.approx(420 * SAVING_PER_REQUEST)
+    assert f"on demand (too few for a job): eu-west-1 with {EU_ID} (30 requests)" in (
+        f.actions[0].action
+    )
+    assert any("30 requests in eu-west-1" in n for n in f.notes)
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://b/p")
+    assert jobs[["region", "model_id", "records"]].to_dict("records") == [
+        {"region": "us-east-1", "model_id": US_ID, "records": 420}
+    ]
+
+
+def test_forced_in_small_region_is_exported_and_flagged(seed, tmp_path):
+    usage = make_usage([NIGHTLY])
+    eu = (usage["timestamp"].dt.hour == 3) & (usage["timestamp"].dt.minute < 10)
+    usage = split_regions(usage, eu)
+    bp = bi.plan(usage, seed, force_in=["nightly"])
+    assert bp.job_parts["in_job"].all() and len(bp.rows) == 450
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://b/p")
+    got = jobs.set_index("region")[["records", "below_min_records"]].to_dict("index")
+    assert got == {
+        "eu-west-1": {"records": 30, "below_min_records": True},
+        "us-east-1": {"records": 420, "below_min_records": False},
+    }
+
+
+def test_job_group_label():
+    assert bi.job_group("a", "anthropic.claude-sonnet-4") == "a:claude-sonnet-4"
+    assert bi.job_group("a", "x", "eu-west-1", EU_ID) == f"a:eu-west-1:{EU_ID}"
+
+
+def test_submit_keeps_each_job_in_its_region():
+    from bedrock_finops import batch_jobs as bj
+
+    reqs = [{"jobName": "a"}, {"jobName": "b"}]
+    out = bj.submit_jobs(reqs, regions=["eu-west-1", "us-east-1"])
+    assert out[["jobName", "region", "action"]].to_dict("records") == [
+        {"jobName": "a", "region": "eu-west-1", "action": "would-create"},
+        {"jobName": "b", "region": "us-east-1", "action": "would-create"},
+    ]
+    import boto3
+
+    client = boto3.client(
+        "bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    with pytest.raises(ValueError, match="eu-west-1"):
+        bj.submit_jobs(reqs, client, apply=True, regions=["eu-west-1", "us-east-1"])
