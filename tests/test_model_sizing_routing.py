@@ -11,6 +11,7 @@ import json
 
 import pandas as pd
 import pytest
+from test_model_sizing import CHAT, CODER, HAIKU35, OPUS, ROUTER, SONNET, TEXTS
 from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops.pricing import PriceCatalog
@@ -19,52 +20,14 @@ from bedrock_finops.strategies import model_sizing_findings as ms_findings
 from bedrock_finops.strategies import model_sizing_params as ms_params
 from bedrock_finops.strategies import model_sizing_tables as ms_tables
 
-OPUS = "anthropic.claude-opus-4"
-SONNET = "anthropic.claude-sonnet-4"
-HAIKU35 = "anthropic.claude-3-5-haiku"
 OPUS_ID = "anthropic.claude-opus-4-20250514-v1:0"
 SONNET_ID = "anthropic.claude-sonnet-4-20250514-v1:0"
 HAIKU35_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
-TEXTS = {
-    "h-router": "Classify the ticket. Reply with exactly one label: billing, bug, other.",
-    "h-chat": "You are the support assistant. Help customers with questions about billing.",
-    "h-coder": "You are a coding assistant. Write Python code and debug it.",
-}
-
 
 def _usage() -> pd.DataFrame:
-    return make_usage(
-        [
-            dict(
-                n=10,
-                app="router",
-                model=OPUS,
-                system_hash="h-router",
-                input_tokens=500,
-                output_tokens=2,
-                output_shape="label",
-            ),
-            dict(
-                n=4,
-                app="chat",
-                model=SONNET,
-                system_hash="h-chat",
-                input_tokens=100,
-                output_tokens=150,
-                output_shape="prose",
-            ),
-            dict(
-                n=5,
-                app="coder",
-                model=SONNET,
-                system_hash="h-coder",
-                input_tokens=2000,
-                output_tokens=800,
-                output_shape="code",
-            ),
-        ]
-    )
+    """The model-sizing tests' router, chat and coder apps."""
+    return make_usage([dict(n=10, **ROUTER), dict(n=4, **CHAT), dict(n=5, **CODER)])
 
 
 @pytest.fixture(scope="module")
