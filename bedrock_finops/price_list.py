@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from bedrock_finops.price_sheets import (
     BUNDLED_SHEETS,
     SHEET_COLUMNS,
     normalise_sheet,
-    read_sheet_csv,
+    read_bundled_sheet,
 )
 from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 
@@ -181,8 +180,7 @@ def _bundled_min_cache_tokens() -> tuple[dict[str, int], str]:
     larger minimum is kept: a higher minimum never overstates what caching saves.
     """
     name = BUNDLED_SHEETS["current"]
-    with resources.files("bedrock_finops.data").joinpath(name).open() as fh:
-        rows = normalise_sheet(read_sheet_csv(fh), name)
+    rows = read_bundled_sheet("current")
     as_of = rows["as_of"].max()
     label = f"{name}" + ("" if pd.isna(as_of) else f" as of {as_of:%Y-%m-%d}")
     mins = rows.dropna(subset=["min_cache_tokens"]).groupby("model")["min_cache_tokens"].max()

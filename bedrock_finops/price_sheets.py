@@ -8,6 +8,7 @@ sheet need not repeat it; newer models that price profiles differently carry exp
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +39,13 @@ BUNDLED_SHEETS = {"current": "prices_current.csv", "seed": "prices_seed.csv"}
 def read_sheet_csv(source) -> pd.DataFrame:
     """A sheet as strings; only an empty cell is missing (no "NA" or "null" guessing)."""
     return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def read_bundled_sheet(name: str) -> pd.DataFrame:
+    """A bundled sheet (a ``BUNDLED_SHEETS`` key: ``"current"``, ``"seed"``), normalised."""
+    filename = BUNDLED_SHEETS[name]
+    with resources.files("bedrock_finops.data").joinpath(filename).open() as fh:
+        return normalise_sheet(read_sheet_csv(fh), filename)
 
 
 def _bool(col: pd.Series, default: bool) -> pd.Series:

@@ -24,6 +24,7 @@ from bedrock_finops.price_sheets import (
     PRICE_COLUMNS,
     apply_overrides,
     normalise_sheet,
+    read_bundled_sheet,
     read_sheet_csv,
 )
 
@@ -74,8 +75,7 @@ class PriceCatalog:
         data = resources.files("bedrock_finops.data")
         if str(sheet) in BUNDLED_SHEETS:
             name = str(sheet)
-            with data.joinpath(BUNDLED_SHEETS[name]).open() as fh:
-                rows = normalise_sheet(read_sheet_csv(fh), BUNDLED_SHEETS[name])
+            rows = read_bundled_sheet(name)
         else:
             path = Path(sheet)
             if not path.exists():

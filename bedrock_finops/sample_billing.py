@@ -11,8 +11,8 @@ must find and explain (recorded in ``sample_cur_truth.json``):
   ("Claude ... (Amazon Bedrock Edition)"), which a ``Service = Amazon Bedrock`` filter misses.
 
 A tax line and a non-Bedrock (S3) line are included so readers must filter them out.
-Marketplace quantities are in millions of tokens with pricing unit ``Units`` (read with
-``unit_scale={"Units": 1e6}``); first-party quantities are in ``1K tokens``.
+Marketplace quantities are in millions of tokens with pricing unit ``Units`` (as AWS writes
+them; ``sources.cur`` converts them); first-party quantities are in ``1K tokens``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from bedrock_finops.schema import read_usage
 from bedrock_finops.usage_types import REGION_CODES
 
 MARKETPLACE_CODE = "c9lkq2v0y3b8m4xz1n7pw5tsd"  # opaque, as AWS's Marketplace codes are
-MARKETPLACE_UNIT_SCALE = {"Units": 1e6}
 UNLOGGED = {
     "day": "2026-10-15",
     "model": "anthropic.claude-sonnet-4",

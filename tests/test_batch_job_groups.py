@@ -124,11 +124,6 @@ def test_forced_in_small_region_is_exported_and_flagged(seed, tmp_path):
     }
 
 
-def test_job_group_label():
-    assert bi.job_group("a", "anthropic.claude-sonnet-4") == "a:claude-sonnet-4"
-    assert bi.job_group("a", "x", "eu-west-1", EU_ID) == f"a:eu-west-1:{EU_ID}"
-
-
 def test_submit_keeps_each_job_in_its_region():
     from bedrock_finops import batch_jobs as bj
 

@@ -73,6 +73,7 @@ class BatchPlan:
     segments: pd.DataFrame  # one row per segment: signals, score, eligibility, savings
     # one row per (segment, job group): region, model_id, requests, the group's rule and
     # whether the segment's rows in that group move (``in_job``)
+    job_parts: pd.DataFrame
     evidence: pd.DataFrame  # long: segment, signal, value, score, weight, contribution
     rows: pd.DataFrame  # per request moved: request_id, segment, current/batch cost
     period: dict[str, Any]
@@ -81,7 +82,6 @@ class BatchPlan:
     catalog_info: dict[str, Any]
     data_quality: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    job_parts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def eligible(self) -> pd.DataFrame:
@@ -238,12 +238,10 @@ def _supports_batch(catalog: Any, rows: pd.DataFrame) -> bool:
     )
 
 
-def job_group(app: str, model: str, region: str | None = None, model_id: str | None = None) -> str:
+def job_group(app: str, region: str, model_id: str) -> str:
     """The job group label. A batch job runs in one Region with one model ID, so segments of
     one app share jobs only within one (Region, model ID as logged); each record carries its
-    own template. Without ``region`` and ``model_id``: the older ``app:model`` label."""
-    if region is None and model_id is None:
-        return f"{app}:{str(model).split('.')[-1]}"
+    own template."""
     return f"{app}:{region}:{model_id}"
 
 
@@ -252,7 +250,7 @@ def job_groups_of(usage: pd.DataFrame) -> pd.Series:
     keys = _job_keys(usage)
     return pd.Series(
         [
-            job_group(a, "", r, m)
+            job_group(a, r, m)
             for a, r, m in zip(keys["app"], keys["region"], keys["model_id"], strict=True)
         ],
         index=usage.index,
@@ -483,8 +481,6 @@ def export_jobs(
     groups = job_groups_of(usage).astype(str)
     keys = _job_keys(usage)
     parts = bp.job_parts
-    if parts.empty:  # a plan built without job parts: every row of the chosen segments
-        parts = _job_parts(usage, seg_ids, groups).assign(in_job=True)
     take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
     in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted)
