@@ -219,18 +219,26 @@ def _inst_spans(prompt: str) -> list[str]:
 
 def request_params(body: dict) -> tuple[int | None, float | None]:
     """(max_tokens, temperature) across Converse, Anthropic, Llama, Titan, Mistral, Nova."""
-    cfg = body.get("inferenceConfig")
-    if isinstance(cfg, dict):
-        mt = cfg.get("maxTokens", cfg.get("max_new_tokens"))
-        return as_int(mt), as_float(cfg.get("temperature"))
-    tcfg = body.get("textGenerationConfig")
-    if isinstance(tcfg, dict):
-        return as_int(tcfg.get("maxTokenCount")), as_float(tcfg.get("temperature"))
+    if "inferenceConfig" in body or "textGenerationConfig" in body:  # Converse, Nova; Titan
+        cfg = body.get("inferenceConfig")
+        if isinstance(cfg, dict):
+            mt = cfg.get("maxTokens", cfg.get("max_new_tokens"))
+            return as_int(mt), as_float(cfg.get("temperature"))
+        tcfg = body.get("textGenerationConfig")
+        if isinstance(tcfg, dict):
+            return as_int(tcfg.get("maxTokenCount")), as_float(tcfg.get("temperature"))
     mt = body.get("max_tokens", body.get("max_gen_len", body.get("max_tokens_to_sample")))
     return as_int(mt), as_float(body.get("temperature"))
 
 
 def service_tier(in_body: dict, out_body: Any) -> str:
+    """The tier the response reports, else the one requested; latency-optimized; default."""
+    if (
+        "serviceTier" not in in_body
+        and "performanceConfig" not in in_body
+        and (type(out_body) is not dict or "serviceTier" not in out_body)
+    ):
+        return "default"  # the common case: nothing asks for another tier
     for src in (out_body if isinstance(out_body, dict) else {}, in_body):
         tier = src.get("serviceTier")
         if isinstance(tier, dict):

@@ -60,6 +60,8 @@ def token_count(section: dict, name: str, required: bool) -> int | None:
 
 def as_float(value: Any) -> float | None:
     """A JSON number as float; None for anything else (booleans included)."""
+    if type(value) is float:  # the common case, decided without the checks below
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
@@ -68,6 +70,8 @@ def as_float(value: Any) -> float | None:
 def as_int(value: Any) -> int | None:
     """A JSON number as int (truncated); None for anything else (booleans included) and for
     numbers outside int64, which no request parameter can meaningfully be."""
+    if type(value) is int and -INT64_MAX <= value <= INT64_MAX:  # the common case
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if not -INT64_MAX <= value <= INT64_MAX:
