@@ -14,6 +14,12 @@
  *
  * lines_overlap(a, b) -> bool: whether two digests share a hash.
  *
+ * looks_like_code(text, max_lines) -> bool: whether, of the non-blank lines among the first
+ *   max_lines lines of text, there are at least two and at least half are code-like: the
+ *   line ends with ";", "{" or "}" before trailing white space, or starts like a statement
+ *   (line_scan.CODE_START_RE, matched here literal by literal: each alternative begins with
+ *   a non-space character, so the greedy "\s*" before them never needs to give any back).
+ *
  * The pure-Python twin in line_scan.py defines the results; tests pin the two equal.
  * Repeats are counted exactly: lines with equal hashes are compared character by character.
  */
@@ -288,12 +294,79 @@ static PyObject *lines_overlap(PyObject *self, PyObject *args) {
     return PyBool_FromLong(shared);
 }
 
+/* Whether code points [p, end) start with the ASCII literal lit. */
+static int starts_with(int kind, const void *data, Py_ssize_t p, Py_ssize_t end, const char *lit) {
+    for (; *lit; lit++, p++)
+        if (p >= end || PyUnicode_READ(kind, data, p) != (Py_UCS4)(unsigned char)*lit) return 0;
+    return 1;
+}
+
+/* re's \w for str patterns */
+static int is_word(Py_UCS4 ch) { return Py_UNICODE_ISALNUM(ch) || ch == '_'; }
+
+/* Whether [p, end), past the line's leading white space, starts like a statement. */
+static int starts_statement(int kind, const void *data, Py_ssize_t p, Py_ssize_t end) {
+    static const char *const literals[] = {
+        "def ", "class ", "import ", "const ", "let ", "var ", "public ", "private ",
+        "#include", "SELECT ", "select ", "if (", "for (", "while (",
+    };
+    for (size_t k = 0; k < sizeof literals / sizeof *literals; k++)
+        if (starts_with(kind, data, p, end, literals[k])) return 1;
+    static const char *const words[] = {"return", "function"}; /* then \b */
+    for (size_t k = 0; k < 2; k++) {
+        Py_ssize_t after = p + (Py_ssize_t)strlen(words[k]);
+        if (starts_with(kind, data, p, end, words[k]) &&
+            (after >= end || !is_word(PyUnicode_READ(kind, data, after))))
+            return 1;
+    }
+    if (starts_with(kind, data, p, end, "from ")) { /* from \S+ import */
+        Py_ssize_t q = p + 5;
+        while (q < end && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, q))) q++;
+        return q > p + 5 && starts_with(kind, data, q, end, " import");
+    }
+    return 0;
+}
+
+static PyObject *looks_like_code(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *text;
+    Py_ssize_t max_lines;
+    if (!PyArg_ParseTuple(args, "Un:looks_like_code", &text, &max_lines)) return NULL;
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t lines = 0, nonblank = 0, code = 0, i = 0;
+    while (i < n && lines < max_lines) {
+        Py_ssize_t end = kind == PyUnicode_1BYTE_KIND
+                             ? line_end_narrow((const unsigned char *)data, i, n)
+                             : line_end_wide(kind, data, i, n);
+        lines++;
+        Py_ssize_t s = i, e = end;
+        while (s < e && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, s))) s++;
+        if (s < e) {
+            nonblank++;
+            while (Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, e - 1))) e--;
+            Py_UCS4 last = PyUnicode_READ(kind, data, e - 1);
+            if (last == ';' || last == '{' || last == '}' || starts_statement(kind, data, s, end))
+                code++;
+        }
+        if (end >= n) break;
+        /* "\r\n" is one break */
+        i = end + 1;
+        if (PyUnicode_READ(kind, data, end) == '\r' && i < n && PyUnicode_READ(kind, data, i) == '\n') i++;
+    }
+    return PyBool_FromLong(nonblank >= 2 && code * 2 >= nonblank);
+}
+
 static PyMethodDef METHODS[] = {
     {"line_features", line_features, METH_O,
      "line_features(text) -> (repeated-line tokens, digest of the non-trivial lines, "
      "whether '{\\n' or '[\\n' occurs)"},
     {"lines_overlap", lines_overlap, METH_VARARGS,
      "lines_overlap(a, b) -> whether two digests may share a non-trivial line"},
+    {"looks_like_code", looks_like_code, METH_VARARGS,
+     "looks_like_code(text, max_lines) -> whether at least two and at least half of the "
+     "non-blank lines among the first max_lines are code-like"},
     {NULL, NULL, 0, NULL},
 };
 

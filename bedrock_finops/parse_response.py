@@ -11,21 +11,11 @@ from typing import Any
 
 import orjson
 
+from bedrock_finops.line_scan import looks_like_code
 from bedrock_finops.parse_request import content_text
 from bedrock_finops.parse_scalars import as_float
 
 _FENCE_RE = re.compile(r"^```[\w+-]*\s*\n(.*?)\n?```\s*$", re.S)
-# a code-like line: ends with ; { or } (before trailing space), or starts like a statement
-_CODE_ENDINGS = (";", "{", "}")
-_CODE_START_RE = re.compile(
-    r"\s*(?:def |class |import |from \S+ import|return\b|function\b|const |let |"
-    r"var |public |private |#include|SELECT |select |if \(|for \(|while \()"
-)
-# the same starts at the text's start or after any line boundary str.splitlines knows. A
-# pattern that begins with a character class is searched for with a fast scan for that class;
-# the equivalent "(?:^|[...])" form (re.M) costs ~4x more, as each position tries both arms.
-_LINE_BREAK_CLASS = "[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
-_CODE_START_AFTER_BREAK_RE = re.compile(_LINE_BREAK_CLASS + _CODE_START_RE.pattern)
 _PUNCT = "{}[]()<>;:=\"'`|\\/*&^%$#@!?,."
 _DROP_PUNCT = str.maketrans("", "", _PUNCT)  # counting by deleting: C speed, not per character
 
@@ -49,45 +39,11 @@ def output_shape(text: str | None) -> str:
             pass
     if fenced:
         return "code"
-    words = s.split(maxsplit=3)
-    if len(words) <= 3 and "\n" not in s:
+    if "\n" not in s and len(s.split(maxsplit=3)) <= 3:  # at most three words, one line
         punct = len(s) - len(s.translate(_DROP_PUNCT))
         if punct <= max(1, len(s) // 10):
             return "label"
-    if ";" not in s and "{" not in s and "}" not in s and not _may_start_code(s):
-        return "prose"  # no line can look like code: skip the line by line check
-    lines = [ln for ln in s.splitlines()[:CODE_SAMPLE_LINES] if ln.strip()]
-    if len(lines) >= 2 and mostly_code(lines):
-        return "code"
-    return "prose"
-
-
-def mostly_code(lines: list[str]) -> bool:
-    """Whether at least half of ``lines`` look like code; stops as soon as that is decided."""
-    need = (len(lines) + 1) // 2  # code-like lines * 2 >= len(lines)
-    left = len(lines)
-    found = 0
-    for line in lines:
-        left -= 1
-        if _code_like(line):
-            found += 1
-            if found >= need:
-                return True
-        elif found + left < need:
-            return False
-    return found >= need
-
-
-def _may_start_code(text: str) -> bool:
-    """Whether some line of ``text`` starts like a statement (``_CODE_START_RE``)."""
-    return (
-        _CODE_START_RE.match(text) is not None
-        or _CODE_START_AFTER_BREAK_RE.search(text) is not None
-    )
-
-
-def _code_like(line: str) -> bool:
-    return line.rstrip().endswith(_CODE_ENDINGS) or _CODE_START_RE.match(line) is not None
+    return "code" if looks_like_code(s, CODE_SAMPLE_LINES) else "prose"
 
 
 # what an embedding model's response body holds (Titan, Cohere, Nova multimodal embeddings)

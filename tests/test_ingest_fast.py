@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from bedrock_finops import (
+    line_scan,
     models,
     parse,
     parse_body,
@@ -115,7 +116,7 @@ def test_inst_split_matches_regex(prompt):
      "from here to there", "SELECT 1", "if (x)", "plain words", "a; b", "while(x)"],
 )  # fmt: skip
 def test_code_line_check_matches_regex(line):
-    assert parse_response._code_like(line) == bool(CODE_RE.search(line))
+    assert line_scan.code_like(line) == bool(CODE_RE.search(line))
 
 
 @pytest.mark.parametrize(
@@ -140,8 +141,8 @@ def test_mostly_code_is_the_half_rule():
     rng = random.Random(5)
     for _ in range(3000):
         lines = [rng.choice(pool) for _ in range(rng.randint(1, 12))]
-        plain = sum(parse_response._code_like(x) for x in lines) * 2 >= len(lines)
-        assert parse_response.mostly_code(lines) is plain, lines
+        plain = sum(line_scan.code_like(x) for x in lines) * 2 >= len(lines)
+        assert line_scan.mostly_code(lines) is plain, lines
 
 
 def _record(body: dict, out: dict, op: str = "Converse") -> dict:
@@ -380,8 +381,8 @@ def test_output_shape_line_boundaries(text, shape):
      "x\n\t\nfrom a import b", "x\nfrom here to there", "", "\n\n"],
 )  # fmt: skip
 def test_code_start_search_matches_line_by_line(text):
-    by_line = any(parse_response._CODE_START_RE.match(line) for line in text.splitlines())
-    assert parse_response._may_start_code(text) is by_line
+    by_line = any(line_scan.CODE_START_RE.match(line) for line in text.splitlines())
+    assert line_scan.may_start_code(text) is by_line
 
 
 HAND_RECORDS = [

@@ -152,3 +152,100 @@ def test_sample_rows_are_the_same_with_either_scanner(sample_dir, monkeypatch):
     assert compiled.num_rows > 2000
     assert pc.sum(compiled["repeated_line_tokens"]).as_py() > 0  # lines do repeat
     assert compiled.equals(python)
+
+
+# ------------------------------------------------------------------- code-like lines
+
+VERDICTS = [
+    pytest.param(line_scan.py_looks_like_code, id="python"),
+    pytest.param(
+        getattr(_linescan, "looks_like_code", None),
+        id="compiled",
+        marks=pytest.mark.skipif(_linescan is None, reason="extension not built (no compiler)"),
+    ),
+]
+
+
+def code_verdict(text: str, max_lines: int) -> bool:
+    """The rule, straight from its words: of the non-blank lines among the first
+    ``max_lines``, at least two, and at least half of them code-like."""
+    lines = [line for line in text.splitlines()[:max_lines] if line.strip()]
+    code = [line for line in lines if line_scan.code_like(line)]
+    return len(lines) >= 2 and 2 * len(code) >= len(lines)
+
+
+# one line after a line of prose: the text looks like code exactly when that line does
+LINE_CASES = [
+    ("x = 1;", True),
+    ("  }  ", True),
+    ("\t{ \u3000", True),  # an ending before trailing (Unicode) white space
+    ("a; b", False),
+    ("def f():", True),
+    ("   return x", True),
+    ("returned home", False),  # \b: "return" then a word character
+    ("return_value", False),  # "_" is a word character
+    ("return(x)", True),
+    ("return", True),  # the end of the line is a boundary
+    ("function\u00e9", False),  # é is a word character
+    ("function-y", True),
+    ("from a.b import c", True),
+    ("from here to there", False),
+    ("from\u00a0x import y", False),  # "from " needs a plain space
+    ("from x\u00a0y import z", False),  # \S+ stops at a no-break space
+    ("from  a import b", False),  # \S+ needs one character at least
+    ("if (x)", True),
+    ("while(x)", False),
+    ("SELECT 1", True),
+    ("select 2", True),
+    ("#include <x>", True),
+    ("var y", True),
+    ("variable", False),
+    ("\u3000\u3000const x", True),  # Unicode white space before the statement
+    ("日本語;", True),
+    ("emoji 😀 {", True),
+    ("plain 😀", False),
+]
+
+
+@pytest.mark.parametrize("verdict", VERDICTS)
+@pytest.mark.parametrize(("line", "code"), LINE_CASES)
+def test_looks_like_code_line_by_line(verdict, line: str, code: bool) -> None:
+    assert line_scan.code_like(line) is code  # the cases are right by the rule itself
+    assert verdict("plain words\n" + line, 40) is code
+
+
+TEXT_CASES = [
+    ("", False),
+    ("x = 1;", False),  # one line is not enough
+    ("x = 1;\nplain words\nmore words", False),  # one of three
+    ("a\r\nconst x = 1\r\nlet y\r\npublic z", True),
+    ("a;\x0bb;\x0cc\x1cd;\x1de\x1ef;\x85g", True),  # every break splitlines knows
+    ("a\u2028b;\u2029c;", True),
+    ("\n\n\n;\n\n;", True),  # blank lines are not counted
+    ("prose\n" * 40 + "x;\n" * 80, False),  # only the first 40 lines are looked at
+    ("x;\n" * 20 + "prose\n" * 20 + "y;\n" * 5, True),
+]
+
+
+@pytest.mark.parametrize("verdict", VERDICTS)
+@pytest.mark.parametrize(("text", "code"), TEXT_CASES)
+def test_looks_like_code_texts(verdict, text: str, code: bool) -> None:
+    assert code_verdict(text, 40) is code
+    assert verdict(text, 40) is code
+
+
+CODE_PIECES = [
+    "def ", "class ", "import ", "from ", " import", "return", "function", "const ", "let ",
+    "var ", "public ", "private ", "#include", "SELECT ", "select ", "if (", "for (",
+    "while (", "returned", "_", "(", "x", "é", "日本", "😀", ";", "{", "}", " ", "\t",
+    "\u00a0", "\u3000", "\n", "\r\n", "\r", "\x0b", "\x85", "\u2028", "a.b", "words",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("verdict", VERDICTS)
+def test_looks_like_code_random_texts(verdict) -> None:
+    rng = random.Random(11)
+    for _ in range(20_000):
+        text = "".join(rng.choice(CODE_PIECES) for _ in range(rng.randint(0, 24)))
+        max_lines = rng.choice((1, 2, 3, 40))
+        assert verdict(text, max_lines) is code_verdict(text, max_lines), (text, max_lines)
