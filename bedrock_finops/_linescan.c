@@ -12,7 +12,9 @@
  *   may_open_json: whether "{\n" or "[\n" occurs in the text, found in the same pass (the
  *     only place a pretty-printed JSON span can open; a two-character str search is slow).
  *
- * lines_overlap(a, b) -> bool: whether two digests share a hash.
+ * lines_shared(digests) -> bool: whether two of a list of digests share a hash, in one pass
+ *   over all their hashes (a hash set), so a conversation of n turns costs O(n), not the
+ *   n^2 / 2 comparisons of every pair.
  *
  * looks_like_code(text, max_lines) -> bool: whether, of the non-blank lines among the first
  *   max_lines lines of text, there are at least two and at least half are code-like: the
@@ -271,26 +273,62 @@ done:
     return result;
 }
 
-static PyObject *lines_overlap(PyObject *self, PyObject *args) {
-    (void)self;
-    Py_buffer a, b;
-    if (!PyArg_ParseTuple(args, "y*y*:lines_overlap", &a, &b)) return NULL;
-    const unsigned char *pa = a.buf, *pb = b.buf;
-    Py_ssize_t na = a.len / 8, nb = b.len / 8, i = 0, j = 0;
-    int shared = 0;
-    while (i < na && j < nb) {
-        uint64_t x, y;
-        memcpy(&x, pa + 8 * i, 8);
-        memcpy(&y, pb + 8 * j, 8);
-        if (x == y) {
-            shared = 1;
-            break;
+#define SHARED_STACK_SLOTS 1024
+
+/* Insert the sorted, distinct hashes of one digest; 1 when one was there already (from an
+ * earlier digest: a digest holds each hash once). slots: open addressing, mask + 1 of them,
+ * never more than half full; 0 marks a free slot, so the hash 0 is tracked on its own. */
+static int insert_digest(uint64_t *slots, size_t mask, int *zero_seen, const unsigned char *p,
+                         Py_ssize_t count) {
+    for (Py_ssize_t k = 0; k < count; k++) {
+        uint64_t h;
+        memcpy(&h, p + 8 * k, 8);
+        if (h == 0) {
+            if (*zero_seen) return 1;
+            *zero_seen = 1;
+            continue;
         }
-        if (x < y) i++;
-        else j++;
+        size_t at = (size_t)h & mask;
+        while (slots[at] != 0) {
+            if (slots[at] == h) return 1;
+            at = (at + 1) & mask;
+        }
+        slots[at] = h;
     }
-    PyBuffer_Release(&a);
-    PyBuffer_Release(&b);
+    return 0;
+}
+
+static PyObject *lines_shared(PyObject *self, PyObject *digests) {
+    (void)self;
+    PyObject *seq = PySequence_Fast(digests, "lines_shared() wants a list of digests");
+    if (seq == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), total = 0;
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    for (Py_ssize_t k = 0; k < n; k++) {
+        if (!PyBytes_Check(items[k])) {
+            PyErr_Format(PyExc_TypeError, "lines_shared() wants digests (bytes), not %.100s",
+                         Py_TYPE(items[k])->tp_name);
+            Py_DECREF(seq);
+            return NULL;
+        }
+        total += PyBytes_GET_SIZE(items[k]) / 8;
+    }
+    size_t size = 16;
+    while (size < (size_t)total * 2) size *= 2;
+    uint64_t stack_slots[SHARED_STACK_SLOTS];
+    uint64_t *slots = size <= SHARED_STACK_SLOTS ? stack_slots : PyMem_Malloc(size * 8);
+    if (slots == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    memset(slots, 0, size * 8);
+    int zero_seen = 0, shared = 0;
+    for (Py_ssize_t k = 0; k < n && !shared; k++)
+        shared = insert_digest(slots, size - 1, &zero_seen,
+                               (const unsigned char *)PyBytes_AS_STRING(items[k]),
+                               PyBytes_GET_SIZE(items[k]) / 8);
+    if (slots != stack_slots) PyMem_Free(slots);
+    Py_DECREF(seq);
     return PyBool_FromLong(shared);
 }
 
@@ -362,8 +400,8 @@ static PyMethodDef METHODS[] = {
     {"line_features", line_features, METH_O,
      "line_features(text) -> (repeated-line tokens, digest of the non-trivial lines, "
      "whether '{\\n' or '[\\n' occurs)"},
-    {"lines_overlap", lines_overlap, METH_VARARGS,
-     "lines_overlap(a, b) -> whether two digests may share a non-trivial line"},
+    {"lines_shared", lines_shared, METH_O,
+     "lines_shared(digests) -> whether two of the digests may share a non-trivial line"},
     {"looks_like_code", looks_like_code, METH_VARARGS,
      "looks_like_code(text, max_lines) -> whether at least two and at least half of the "
      "non-blank lines among the first max_lines are code-like"},

@@ -4,11 +4,12 @@
 non-trivial lines of ``text`` (those of ``str.splitlines``) that repeat (each repeat after the
 first, stripped), an opaque digest of its non-trivial lines, and whether ``"{\\n"`` or
 ``"[\\n"`` occurs (where a pretty-printed JSON span can open; found in the same pass).
-``lines_overlap(a, b)`` tells whether two digests may share a non-trivial line; it may say yes
-when they do not, never the reverse, and callers then take the exact slow path, so results
-never depend on it. ``looks_like_code(text, max_lines)`` tells whether at least two, and at
-least half, of the non-blank lines among the first ``max_lines`` are code-like (``code_like``):
-``output_shape`` asks it of every model output that is not JSON or a label.
+``lines_shared(digests)`` tells whether two of the digests may share a non-trivial line, in one
+pass over them all (a conversation of n turns costs O(n), not a comparison of every pair); it
+may say yes when they do not, never the reverse, and callers then take the exact slow path,
+so results never depend on it. ``looks_like_code(text, max_lines)`` tells whether at least
+two, and at least half, of the non-blank lines among the first ``max_lines`` are code-like
+(``code_like``): ``output_shape`` asks it of every model output that is not JSON or a label.
 
 Splitting every distinct user turn into line strings was the largest single cost of the ingest
 (about 12 us of a worker's ~63 us per record, measured on the 1M-record benchmark). The
@@ -61,9 +62,15 @@ def py_line_features(text: str) -> tuple[int, frozenset[str], bool]:
     return repeated_tokens(lines, distinct), distinct, "{\n" in text or "[\n" in text
 
 
-def py_lines_overlap(a: Any, b: Any) -> bool:
-    """The pure-Python ``lines_overlap``, for ``py_line_features`` digests."""
-    return not a.isdisjoint(b) and any(nontrivial(x) for x in a & b)
+def py_lines_shared(digests: list[Any]) -> bool:
+    """The pure-Python ``lines_shared``, for ``py_line_features`` digests (sets of lines)."""
+    seen: set[str] = set()
+    for lines in digests:
+        ours = [line for line in lines if nontrivial(line)]
+        if not seen.isdisjoint(ours):
+            return True
+        seen.update(ours)
+    return False
 
 
 # ------------------------------------------------------------------- code-like lines
@@ -117,13 +124,13 @@ def py_looks_like_code(text: str, max_lines: int) -> bool:
 
 
 line_features: Callable[[str], tuple[int, Any, bool]]
-lines_overlap: Callable[[Any, Any], bool]
+lines_shared: Callable[[list[Any]], bool]
 looks_like_code: Callable[[str, int], bool]
 try:
-    from bedrock_finops._linescan import line_features, lines_overlap, looks_like_code
+    from bedrock_finops._linescan import line_features, lines_shared, looks_like_code
 
     COMPILED = True
 except ImportError:  # no C compiler at install time: same results, slower
-    line_features, lines_overlap = py_line_features, py_lines_overlap
+    line_features, lines_shared = py_line_features, py_lines_shared
     looks_like_code = py_looks_like_code
     COMPILED = False

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from bedrock_finops.line_scan import line_features, lines_overlap, repeated_tokens
+from bedrock_finops.line_scan import line_features, lines_shared, repeated_tokens
 from bedrock_finops.tokens import estimate_tokens
 
 MAX_CACHE_CHARS = 1 << 24  # text held by one worker's caches before they are cleared
@@ -28,7 +28,7 @@ class Block(NamedTuple):
     tokens: int
     pretty: int  # sum over the block's pretty-printed JSON spans (before clamping at 0)
     pretty_alone: bool  # every span opener closes inside the block: it adds up on its own
-    lines: Any  # digest of the non-trivial lines: compare with line_scan.lines_overlap only
+    lines: Any  # digest of the non-trivial lines: compare with line_scan.lines_shared only
     repeated: int  # repeated-line tokens within the block
 
 
@@ -166,9 +166,6 @@ class FeatureCache:
                 return joined_prompt_features(system_text, texts)
             pretty += b.pretty
             repeated += b.repeated
-        for i in range(1, len(blocks)):
-            lines = blocks[i].lines
-            for prev in blocks[:i]:
-                if lines_overlap(lines, prev.lines):  # maybe a line repeated across blocks
-                    return joined_prompt_features(system_text, texts)
+        if len(blocks) > 1 and lines_shared([b.lines for b in blocks]):
+            return joined_prompt_features(system_text, texts)  # maybe a line across blocks
         return max(pretty, 0), repeated

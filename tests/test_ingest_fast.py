@@ -47,6 +47,9 @@ PROMPTS = [
     ("Example:\n{\n", ['"a": 1\n}']),  # opener with no closer in its own block
     ("Rules", ["Data:\n[\n  1,\n  2\n]", "Again:\n[\n  1,\n  2\n]", "end"]),
     ("sys\r", ["\nnext line that is long enough", "next line that is long enough"]),
+    # a long conversation in which turn 3 comes back as turn 57
+    ("Be brief.", [f"Turn {i % 54}: a question that is new." for i in range(60)]),
+    ("Be brief.", [f"Turn {i}: a question that is new." for i in range(60)]),
 ]
 
 
@@ -67,6 +70,9 @@ def test_reference_features_hand_computed():
     # LINE three times: two repeats of 11 tokens
     assert repeated_line_tokens(f"{LINE}\n{LINE}\nok\n{LINE}") == 22
     assert reference_prompt_features(LINE, ["Context:", LINE]) == (0, 11)
+    # turns 54-59 repeat turns 0-5: six repeated lines of 31 characters, 8 tokens each
+    long = [f"Turn {i % 54}: a question that is new." for i in range(60)]
+    assert reference_prompt_features("Be brief.", long) == (0, 48)
 
 
 def test_cache_stays_bounded_and_correct():

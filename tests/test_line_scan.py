@@ -1,6 +1,6 @@
 """The compiled line scanner and its pure-Python twin give the same answers.
 
-``line_features`` counts repeated non-trivial lines exactly; ``lines_overlap`` may say "maybe"
+``line_features`` counts repeated non-trivial lines exactly; ``lines_shared`` may say "maybe"
 (equal hashes) but never misses a shared line. Both are checked against the plain definition
 on hand-made texts that cover every line break ``str.splitlines`` knows, Unicode whitespace
 and every internal string width, then on many random texts built from the same pieces.
@@ -21,9 +21,9 @@ except ImportError:  # no C compiler at install: only the Python twin is there t
     _linescan = None
 
 IMPLEMENTATIONS = [
-    pytest.param((line_scan.py_line_features, line_scan.py_lines_overlap), id="python"),
+    pytest.param((line_scan.py_line_features, line_scan.py_lines_shared), id="python"),
     pytest.param(
-        (getattr(_linescan, "line_features", None), getattr(_linescan, "lines_overlap", None)),
+        (getattr(_linescan, "line_features", None), getattr(_linescan, "lines_shared", None)),
         id="compiled",
         marks=pytest.mark.skipif(_linescan is None, reason="extension not built (no compiler)"),
     ),
@@ -68,14 +68,29 @@ def test_repeated_tokens_hand_checked(impl, text, tokens):
 
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
-def test_overlap_across_string_widths(impl):
-    features, overlap = impl
+def test_shared_across_string_widths(impl):
+    features, shared = impl
     narrow = features(f"intro\n{LINE}\nend")[1]
     wide = features(f"日本\n{LINE}\n😀")[1]  # the same line inside a 4-byte-wide string
     other = features("日本\nA different line, long enough\n😀")[1]
-    assert overlap(narrow, wide) and overlap(wide, narrow)
-    assert not overlap(narrow, other)
-    assert not overlap(features("short\n}")[1], features("short\n}")[1])  # trivial lines
+    assert shared([narrow, wide]) and shared([wide, narrow])
+    assert not shared([narrow, other])
+    assert shared([other, narrow, features("x")[1], wide])  # the first and the last
+    assert not shared([features("short\n}")[1], features("short\n}")[1]])  # trivial lines
+    assert not shared([narrow]) and not shared([])
+    assert not shared([features(f"{LINE}\n{LINE}")[1]])  # a repeat within one block: not shared
+
+
+@pytest.mark.parametrize("impl", IMPLEMENTATIONS)
+def test_shared_among_many_blocks(impl):
+    """A conversation of hundreds of turns: one shared line anywhere is found."""
+    features, shared = impl
+    turns = [features(f"Turn number {i} says something new.\nAnd line two of turn {i}.")[1]
+             for i in range(400)]  # fmt: skip
+    assert not shared(turns)
+    repeat = features("intro\nAnd line two of turn 7.")[1]
+    assert shared([*turns[:300], repeat, *turns[300:]])
+    assert shared([repeat, *turns])
 
 
 PIECES = [
@@ -87,16 +102,18 @@ PIECES = [
 
 @pytest.mark.parametrize("impl", IMPLEMENTATIONS)
 def test_random_texts_match_the_definition(impl):
-    features, overlap = impl
+    features, shared = impl
     rng = random.Random(7)
     for _ in range(3000):
-        a = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 30)))
-        b = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 30)))
-        assert features(a)[0] == definition(a), repr(a)
-        if shares_a_line(a, b):  # never missed; a false "maybe" would need a hash collision
-            assert overlap(features(a)[1], features(b)[1]), (a, b)
-        else:
-            assert not overlap(features(a)[1], features(b)[1]), (a, b)
+        texts = [
+            "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 30)))
+            for _ in range(rng.randint(1, 5))
+        ]
+        for text in texts:
+            assert features(text)[0] == definition(text), repr(text)
+        pairs = any(shares_a_line(a, b) for i, a in enumerate(texts) for b in texts[i + 1 :])
+        # never missed; a false "maybe" would need a hash collision
+        assert shared([features(t)[1] for t in texts]) is pairs, texts
 
 
 OPENERS = [
@@ -147,7 +164,7 @@ def test_sample_rows_are_the_same_with_either_scanner(sample_dir, monkeypatch):
 
     compiled = rows("compiled")
     monkeypatch.setattr(parse_features, "line_features", line_scan.py_line_features)
-    monkeypatch.setattr(parse_features, "lines_overlap", line_scan.py_lines_overlap)
+    monkeypatch.setattr(parse_features, "lines_shared", line_scan.py_lines_shared)
     python = rows("python")
     assert compiled.num_rows > 2000
     assert pc.sum(compiled["repeated_line_tokens"]).as_py() > 0  # lines do repeat
