@@ -64,12 +64,17 @@ def py_line_features(text: str) -> tuple[int, frozenset[str], bool]:
 
 def py_lines_shared(digests: list[Any]) -> bool:
     """The pure-Python ``lines_shared``, for ``py_line_features`` digests (sets of lines)."""
-    seen: set[str] = set()
+    if len(digests) <= 3:  # a few blocks (most prompts): comparing pairs copies no set
+        return any(
+            not a.isdisjoint(b) and any(nontrivial(x) for x in a & b)
+            for i, a in enumerate(digests)
+            for b in digests[i + 1 :]
+        )
+    seen: set[str] = set()  # every line of the blocks before, trivial ones too (set speed)
     for lines in digests:
-        ours = [line for line in lines if nontrivial(line)]
-        if not seen.isdisjoint(ours):
+        if not seen.isdisjoint(lines) and any(nontrivial(x) for x in seen & lines):
             return True
-        seen.update(ours)
+        seen |= lines
     return False
 
 
