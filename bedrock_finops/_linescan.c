@@ -370,6 +370,10 @@ static PyObject *looks_like_code(PyObject *self, PyObject *args) {
     PyObject *text;
     Py_ssize_t max_lines;
     if (!PyArg_ParseTuple(args, "Un:looks_like_code", &text, &max_lines)) return NULL;
+    if (max_lines < 0) {
+        PyErr_SetString(PyExc_ValueError, "looks_like_code() wants max_lines >= 0");
+        return NULL;
+    }
     const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);

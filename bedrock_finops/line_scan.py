@@ -122,6 +122,8 @@ def mostly_code(lines: list[str]) -> bool:
 def py_looks_like_code(text: str, max_lines: int) -> bool:
     """Of the non-blank lines among the first ``max_lines`` of ``text``: at least two, and
     at least half of them code-like (``code_like``)."""
+    if max_lines < 0:
+        raise ValueError("looks_like_code() wants max_lines >= 0")
     if ";" not in text and "{" not in text and "}" not in text and not may_start_code(text):
         return False  # no line can be code-like
     lines = [line for line in text.splitlines()[:max_lines] if line.strip()]

@@ -266,3 +266,10 @@ def test_looks_like_code_random_texts(verdict) -> None:
         text = "".join(rng.choice(CODE_PIECES) for _ in range(rng.randint(0, 24)))
         max_lines = rng.choice((1, 2, 3, 40))
         assert verdict(text, max_lines) is code_verdict(text, max_lines), (text, max_lines)
+
+
+@pytest.mark.parametrize("verdict", VERDICTS)
+def test_looks_like_code_wants_a_count_of_lines(verdict) -> None:
+    with pytest.raises(ValueError, match="max_lines >= 0"):
+        verdict("a;\nb;\nc", -1)
+    assert verdict("a;\nb;\nc", 0) is False
