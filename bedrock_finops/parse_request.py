@@ -56,15 +56,24 @@ def _without_cache_markers(body: dict) -> dict:
     return out
 
 
-def _unmarked(blocks: list) -> list:
-    """``blocks`` without ``cachePoint`` blocks and ``cache_control`` keys."""
-    return [
-        {k: v for k, v in b.items() if k != "cache_control"}
-        if isinstance(b, dict) and "cache_control" in b
-        else b
-        for b in blocks
-        if not (isinstance(b, dict) and "cachePoint" in b)
-    ]
+def _unmarked(blocks: list, ttl: list[str] | None = None) -> list:
+    """``blocks`` without ``cachePoint`` blocks and ``cache_control`` keys, also on the blocks
+    inside an Anthropic ``tool_result``. Appends each marker's TTL to ``ttl`` when given."""
+    out = []
+    for b in blocks:
+        if isinstance(b, dict):
+            if "cachePoint" in b:
+                if ttl is not None:
+                    ttl.append(_marker_ttl(b["cachePoint"]))
+                continue
+            if "cache_control" in b:
+                if ttl is not None:
+                    ttl.append(_marker_ttl(b["cache_control"]))
+                b = {k: v for k, v in b.items() if k != "cache_control"}
+            if b.get("type") == "tool_result" and isinstance(b.get("content"), list):
+                b = {**b, "content": _unmarked(b["content"], ttl)}
+        out.append(b)
+    return out
 
 
 def _marker_ttl(marker: Any) -> str:
@@ -90,8 +99,10 @@ def _block_text(block: Any, ttl: list[str]) -> str | None:
         return text
     if block.get("type") == "text":
         return ""
-    # tool use / tool result / images / documents: canonical JSON without the cache marker
+    # tool use / tool result / images / documents: canonical JSON without the cache markers
     clean = {k: v for k, v in block.items() if k != "cache_control"}
+    if clean.get("type") == "tool_result" and isinstance(clean.get("content"), list):
+        clean["content"] = _unmarked(clean["content"], ttl)  # markers on the blocks inside
     return canonical(clean).decode()
 
 
@@ -155,7 +166,12 @@ def prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, li
                     text = content_text(m.get("content"), ttl)
                     system_text = text if system_text is None else system_text + "\n" + text
                     continue
-                turns.append((role, content_text(m.get("content"), ttl)))
+                text = content_text(m.get("content"), ttl)
+                calls = m.get("tool_calls")
+                if calls:  # Mistral chat: the tools an assistant turn called are prompt too
+                    called = canonical(calls).decode()
+                    text = f"{text}\n{called}" if text else called
+                turns.append((role, text))
     elif isinstance(body.get("prompt"), str):
         system_text, turns = _split_raw_prompt(body["prompt"], system_text)
     elif isinstance(body.get("inputText"), str):
@@ -176,9 +192,9 @@ def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None,
         if turns or system_text:
             return system_text, turns
     if "[INST]" in prompt:
-        insts = [t.strip() for t in _inst_spans(prompt)]
-        if insts:
-            return system_text, [("user", t) for t in insts]
+        turns = _inst_turns(prompt)
+        if turns:
+            return system_text, turns
     return system_text, [("user", prompt)]
 
 
@@ -204,16 +220,26 @@ def _llama_turns(prompt: str) -> list[tuple[str, str]]:
     return out
 
 
-def _inst_spans(prompt: str) -> list[str]:
-    """The texts between ``[INST]`` and the next ``[/INST]``."""
+def _inst_turns(prompt: str) -> list[tuple[str, str]]:
+    """``<s>[INST] Q1 [/INST] A1</s>[INST] Q2 [/INST]`` -> user Q1, assistant A1, user Q2.
+
+    A user turn is the text between ``[INST]`` and the next ``[/INST]``; the answer after it
+    runs to the next ``[INST]`` (without the ``</s>`` that ends it) and is a turn when not
+    empty.
+    """
     out = []
     pos = 0
     while (i := prompt.find("[INST]", pos)) >= 0:
         end = prompt.find("[/INST]", i + 6)
         if end < 0:
             break
-        out.append(prompt[i + 6 : end])
+        out.append(("user", prompt[i + 6 : end].strip()))
         pos = end + 7
+        nxt = prompt.find("[INST]", pos)
+        answer = prompt[pos : nxt if nxt >= 0 else len(prompt)].strip()
+        answer = answer.removesuffix("</s>").rstrip()
+        if answer:
+            out.append(("assistant", answer))
     return out
 
 
@@ -232,20 +258,38 @@ def request_params(body: dict) -> tuple[int | None, float | None]:
 
 
 def service_tier(in_body: dict, out_body: Any) -> str:
-    """The tier the response reports, else the one requested; latency-optimized; default."""
+    """The tier the response reports, else the one requested; latency-optimized; default.
+
+    A stream reports its tier in its last event (ConverseStream's ``metadata``). The latency
+    setting the response reports also wins over the request's: Bedrock may serve a request
+    for optimized latency at the standard one.
+    """
+    out = _response_settings(out_body)
     if (
         "serviceTier" not in in_body
         and "performanceConfig" not in in_body
-        and (type(out_body) is not dict or "serviceTier" not in out_body)
+        and (out is None or ("serviceTier" not in out and "performanceConfig" not in out))
     ):
         return "default"  # the common case: nothing asks for another tier
-    for src in (out_body if isinstance(out_body, dict) else {}, in_body):
+    for src in (out or {}, in_body):
         tier = src.get("serviceTier")
         if isinstance(tier, dict):
             tier = tier.get("type")
         if isinstance(tier, str) and tier:
             return tier
-    perf = in_body.get("performanceConfig")
-    if isinstance(perf, dict) and perf.get("latency") == "optimized":
-        return "latency-optimized"
+    for src in (out or {}, in_body):
+        perf = src.get("performanceConfig")
+        if isinstance(perf, dict) and isinstance(perf.get("latency"), str):
+            return "latency-optimized" if perf["latency"] == "optimized" else "default"
     return "default"
+
+
+def _response_settings(out_body: Any) -> dict | None:
+    """Where a response reports its tier and latency setting: the body, or a stream's last
+    ``metadata`` event."""
+    if type(out_body) is dict:
+        return out_body
+    if type(out_body) is list and out_body and type(out_body[-1]) is dict:
+        meta = out_body[-1].get("metadata")
+        return meta if type(meta) is dict else None
+    return None

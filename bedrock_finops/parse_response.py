@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from bedrock_finops.line_scan import looks_like_code
-from bedrock_finops.parse_request import content_text
+from bedrock_finops.parse_request import canonical, content_text
 from bedrock_finops.parse_scalars import as_float
 
 _FENCE_RE = re.compile(r"^```[\w+-]*\s*\n(.*?)\n?```\s*$", re.S)
@@ -71,9 +71,19 @@ _OTHER_CHUNK_KEYS = frozenset(
 _TEXT_CHUNK_KEYS = _OTHER_CHUNK_KEYS - {"type"}
 
 
+# what Bedrock adds to the last chunk of an InvokeModelWithResponseStream response
+INVOCATION_METRICS = "amazon-bedrock-invocationMetrics"
+
+
 def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, dict | None]:
-    """Streamed chunks -> (text, stop reason, latency if a metadata chunk has it, usage)."""
+    """Streamed chunks -> (text, stop reason, latency if a chunk has it, usage).
+
+    The text is the answer's text deltas; a response that streamed only a tool call (Converse
+    ``toolUse`` input, Anthropic ``input_json_delta``) gives the tool input's JSON instead, as
+    the same call not streamed gives its tool-use block. Reasoning deltas are not the answer.
+    """
     texts: list[str] = []
+    tool_input: list[str] = []
     stop = None
     usage = None
     latency = None
@@ -84,6 +94,10 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
             delta = (ch["contentBlockDelta"] or {}).get("delta") or {}
             if isinstance(delta.get("text"), str):
                 texts.append(delta["text"])
+            elif isinstance(delta.get("toolUse"), dict):
+                piece = delta["toolUse"].get("input")
+                if isinstance(piece, str):
+                    tool_input.append(piece)
         elif "messageStop" in ch:
             stop = (ch["messageStop"] or {}).get("stopReason") or stop
         elif "metadata" in ch:
@@ -97,6 +111,8 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
             delta = ch.get("delta") or {}
             if isinstance(delta.get("text"), str):
                 texts.append(delta["text"])
+            elif isinstance(delta.get("partial_json"), str):
+                tool_input.append(delta["partial_json"])
         elif ctype == "message_delta":
             stop = (ch.get("delta") or {}).get("stop_reason") or stop
         if _TEXT_CHUNK_KEYS.isdisjoint(ch):  # an Anthropic event: nothing more to read
@@ -117,7 +133,29 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
                 if isinstance(piece, str):
                     texts.append(piece)
                 stop = item.get("stop_reason") or item.get("finish_reason") or stop
-    return "".join(texts), stop, latency, usage
+    if latency is None and chunks and isinstance(chunks[-1], dict):
+        metrics = chunks[-1].get(INVOCATION_METRICS)
+        if isinstance(metrics, dict):  # InvokeModelWithResponseStream: ms to the last token
+            latency = as_float(metrics.get("invocationLatency"))
+    text = "".join(texts)
+    return (text or "".join(tool_input)), stop, latency, usage
+
+
+# content blocks that hold a model's reasoning, not its answer (Converse and Nova; Anthropic)
+_REASONING_TYPES = frozenset(("thinking", "redacted_thinking"))
+
+
+def _answer_blocks(content: Any) -> Any:
+    """Response content without its reasoning blocks: the output's shape is the answer's."""
+    if type(content) is not list or (
+        len(content) == 1 and type(content[0]) is dict and "text" in content[0]
+    ):
+        return content  # the common case, one text block: nothing to leave out
+    return [
+        b
+        for b in content
+        if not (type(b) is dict and ("reasoningContent" in b or b.get("type") in _REASONING_TYPES))
+    ]
 
 
 def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | None, dict | None]:
@@ -129,11 +167,12 @@ def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | Non
     ttl: list[str] = []
     if "output" in body and isinstance(body["output"], dict):  # Converse and Nova
         msg = body["output"].get("message") or {}
-        text = content_text(msg.get("content"), ttl)
+        text = content_text(_answer_blocks(msg.get("content")), ttl)
         latency = as_float((body.get("metrics") or {}).get("latencyMs"))
         return text, body.get("stopReason"), latency, body.get("usage")
     if "content" in body:  # Anthropic messages
-        return content_text(body.get("content"), ttl), body.get("stop_reason"), None, None
+        text = content_text(_answer_blocks(body.get("content")), ttl)
+        return text, body.get("stop_reason"), None, None
     if "generation" in body:  # Llama
         return body.get("generation"), body.get("stop_reason"), None, None
     results = body.get("results")
@@ -147,7 +186,10 @@ def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | Non
             it = items[0]
             text = it.get("text")
             if text is None:
-                text = content_text((it.get("message") or {}).get("content"), ttl)
+                message = it.get("message") or {}
+                text = content_text(message.get("content"), ttl)
+                if not text and message.get("tool_calls"):  # a tool call is the answer
+                    text = canonical(message["tool_calls"]).decode()
             return text, it.get("stop_reason") or it.get("finish_reason"), None, None
     if "completion" in body:
         return body.get("completion"), body.get("stop_reason"), None, None

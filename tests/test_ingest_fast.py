@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from record_rows import both_rows, log_record, row_of
 
 from bedrock_finops import (
     line_scan,
@@ -113,7 +114,25 @@ def test_llama_split_matches_regex(prompt):
     "prompt", ["<s>[INST] a [/INST] b</s>[INST] c [/INST]", "[INST][INST]x[/INST]", "[INST] open"]
 )
 def test_inst_split_matches_regex(prompt):
-    assert parse_request._inst_spans(prompt) == INST_RE.findall(prompt)
+    users = [text for role, text in parse_request._inst_turns(prompt) if role == "user"]
+    assert users == [span.strip() for span in INST_RE.findall(prompt)]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "turns"),
+    [
+        (
+            "<s>[INST] Q1 [/INST] A1</s>[INST] Q2 [/INST]",
+            [("user", "Q1"), ("assistant", "A1"), ("user", "Q2")],
+        ),
+        ("<s>[INST] Q [/INST] prefilled", [("user", "Q"), ("assistant", "prefilled")]),
+        ("[INST] Q [/INST]</s>", [("user", "Q")]),  # an empty answer is no turn
+        ("[INST] open", []),
+    ],
+)
+def test_inst_turns_keep_the_answers(prompt, turns):
+    """Mistral's [INST] format: the answers between the instructions are assistant turns."""
+    assert parse_request._inst_turns(prompt) == turns
 
 
 @pytest.mark.parametrize(
@@ -151,20 +170,8 @@ def test_mostly_code_is_the_half_rule():
         assert line_scan.mostly_code(lines) is plain, lines
 
 
-def _record(body: dict, out: dict, op: str = "Converse") -> dict:
-    return {
-        "timestamp": "2026-10-01T00:00:50.803Z",
-        "requestId": "r1",
-        "operation": op,
-        "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
-        "identity": {"arn": "arn:aws:sts::1:assumed-role/app-a/s"},
-        "input": {"inputBodyJson": body, "inputTokenCount": 10},
-        "output": {"outputBodyJson": out, "outputTokenCount": 3},
-    }
-
-
 RECORDS = [
-    _record(
+    log_record(
         {
             "system": [{"text": "Return JSON like:\n" + PRETTY}],
             "messages": [
@@ -175,12 +182,12 @@ RECORDS = [
         },
         {"output": {"message": {"content": [{"text": "```py\nx = 1;\n```"}]}}},
     ),
-    _record(
+    log_record(
         {"prompt": LLAMA_PROMPTS[0], "max_gen_len": 64},
         {"generation": "yes", "stop_reason": "stop"},
         "InvokeModel",
     ),
-    _record(
+    log_record(
         {"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
         [
             {"contentBlockDelta": {"delta": {"text": "a\nb;"}}},
@@ -230,17 +237,6 @@ def _lines(root: Path, limit: int | None = None) -> list[bytes]:
     return out
 
 
-def _both(rec, cache_fast, cache_ref, identity_app_map=None):
-    kw = {"app_key": "app", "identity_app_map": identity_app_map, "model_key": lambda r: r}
-    fast = parse.fast_row(orjson.loads(orjson.dumps(rec)), "f", cache=cache_fast, **kw)
-    try:
-        row = parse.record_row(rec, cache=cache_ref, **kw)
-    except parse_scalars.BadRecord:
-        return fast, None
-    row["source_file"] = "f"
-    return fast, parse.row_values(row)
-
-
 def _check_lines(lines: list[bytes], identity_app_map=None) -> tuple[int, int]:
     fast_cache, ref_cache = parse_body.PromptCache(), parse_body.PromptCache()
     n_fast = n_rows = 0
@@ -249,7 +245,7 @@ def _check_lines(lines: list[bytes], identity_app_map=None) -> tuple[int, int]:
             rec = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        fast, ref = _both(rec, fast_cache, ref_cache, identity_app_map)
+        fast, ref = both_rows(rec, fast_cache, ref_cache, identity_app_map)
         if fast is not None:
             assert ref is not None, rec  # the fast path never keeps a record the reference drops
             assert fast == ref
@@ -290,7 +286,7 @@ ODD_RECORDS = [
 
 @pytest.mark.parametrize("patch", ODD_RECORDS)
 def test_odd_records_take_the_reference_path_or_agree(patch):
-    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(rec.get(key), dict):
             for k, v in value.items():
@@ -300,7 +296,7 @@ def test_odd_records_take_the_reference_path_or_agree(patch):
                     rec[key][k] = v
         else:
             rec[key] = value
-    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache())
+    fast, ref = both_rows(rec, parse_body.PromptCache(), parse_body.PromptCache())
     assert fast is None or fast == ref
 
 
@@ -393,7 +389,7 @@ def test_code_start_search_matches_line_by_line(text):
 
 HAND_RECORDS = [
     *RECORDS,
-    _record(
+    log_record(
         {
             "system": [{"text": "Be brief."}, {"cachePoint": {"type": "default", "ttl": "1h"}}],
             "toolConfig": {"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {}}}}]},
@@ -407,13 +403,13 @@ HAND_RECORDS = [
 
 @pytest.mark.parametrize("rec", HAND_RECORDS)
 def test_fast_rows_equal_reference_rows_on_hand_records(rec):
-    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache())
+    fast, ref = both_rows(rec, parse_body.PromptCache(), parse_body.PromptCache())
     assert fast is not None
     assert fast == ref
 
 
 def test_fast_row_hand_checked_values():
-    fast, _ = _both(HAND_RECORDS[-1], parse_body.PromptCache(), parse_body.PromptCache())
+    fast, _ = both_rows(HAND_RECORDS[-1], parse_body.PromptCache(), parse_body.PromptCache())
     row = dict(zip(parse.ROW_COLUMNS, fast, strict=True))
     assert row["cache_ttl"] == "1h"
     assert row["timestamp"] == 1790812850803  # 2026-10-01T00:00:50.803Z
@@ -442,15 +438,6 @@ def test_anthropic_stream_chunks_with_legacy_keys_are_read():
 # ------------------------------------------- identity mapping, cache spellings, bodies in S3
 
 
-def _row_of(rec: dict, identity_app_map: dict[str, str] | None = None) -> dict:
-    """The row both paths give (they must agree), by column name."""
-    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache(), identity_app_map)
-    assert ref is not None
-    if fast is not None:
-        assert fast == ref
-    return dict(zip(parse.ROW_COLUMNS, ref, strict=True))
-
-
 SESSION_ARN = "arn:aws:sts::111122223333:assumed-role/support-bot-role/i-0abc"
 
 
@@ -467,9 +454,9 @@ SESSION_ARN = "arn:aws:sts::111122223333:assumed-role/support-bot-role/i-0abc"
     ],
 )
 def test_identity_app_map_by_session_role_arn_or_name(mapping, app):
-    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
     rec["identity"] = {"arn": SESSION_ARN}
-    assert _row_of(rec, mapping)["app"] == app
+    assert row_of(rec, mapping)["app"] == app
 
 
 def test_role_arn_of_a_session():
@@ -494,19 +481,19 @@ def test_cache_counts_under_either_spelling_in_either_place(inp, usage, counts):
     out = {"output": {"message": {"content": [{"text": "ok"}]}}}
     if usage is not None:
         out["usage"] = usage
-    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, out)
+    rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, out)
     rec["input"].update(inp)
-    row = _row_of(rec)
+    row = row_of(rec)
     assert (row["cache_read_tokens"], row["cache_write_tokens"]) == counts
 
 
 def test_a_response_body_left_in_s3_is_flagged():
-    rec = _record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
     rec["output"] = {
         "outputBodyS3Path": "s3://b/AWSLogs/1/BedrockModelInvocationLogs/data/r1_output.json.gz",
         "outputTokenCount": 3,
     }
-    fast, ref = _both(rec, parse_body.PromptCache(), parse_body.PromptCache())
+    fast, ref = both_rows(rec, parse_body.PromptCache(), parse_body.PromptCache())
     assert fast is None  # the fast path leaves it to record_row, which flags it
     row = dict(zip(parse.ROW_COLUMNS, ref, strict=True))
     assert (row["body_in_s3"], row["output_shape"], row["stop_reason"]) == (True, "unknown", None)
@@ -515,7 +502,7 @@ def test_a_response_body_left_in_s3_is_flagged():
 
 def _request_hash(body: dict, model: str = "anthropic.claude-3-haiku-20240307-v1:0") -> str:
     """The request hash both paths give, with the model part the ingest's workers use."""
-    rec = _record(body, {"output": {"message": {"content": [{"text": "ok"}]}}})
+    rec = log_record(body, {"output": {"message": {"content": [{"text": "ok"}]}}})
     rec["modelId"] = model
     kw = {"app_key": "app", "identity_app_map": None, "model_key": models.request_model_id}
     fast = parse.fast_row(rec, "f", cache=parse_body.PromptCache(), **kw)

@@ -1,0 +1,43 @@
+"""Log records built by hand, and the usage row both parsing paths give for one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from bedrock_finops import parse, parse_body, parse_scalars
+
+
+def log_record(body: Any, out: Any, op: str = "Converse") -> dict:
+    """A minimal well-formed invocation-log record around a request and a response body."""
+    return {
+        "timestamp": "2026-10-01T00:00:50.803Z",
+        "requestId": "r1",
+        "operation": op,
+        "modelId": "anthropic.claude-3-haiku-20240307-v1:0",
+        "identity": {"arn": "arn:aws:sts::1:assumed-role/app-a/s"},
+        "input": {"inputBodyJson": body, "inputTokenCount": 10},
+        "output": {"outputBodyJson": out, "outputTokenCount": 3},
+    }
+
+
+def both_rows(rec, cache_fast, cache_ref, identity_app_map=None) -> tuple:
+    """(fast_row's tuple or None, record_row's as the same tuple or None if quarantined)."""
+    kw = {"app_key": "app", "identity_app_map": identity_app_map, "model_key": lambda r: r}
+    fast = parse.fast_row(orjson.loads(orjson.dumps(rec)), "f", cache=cache_fast, **kw)
+    try:
+        row = parse.record_row(rec, cache=cache_ref, **kw)
+    except parse_scalars.BadRecord:
+        return fast, None
+    row["source_file"] = "f"
+    return fast, parse.row_values(row)
+
+
+def row_of(rec: dict, identity_app_map: dict[str, str] | None = None) -> dict:
+    """The row both paths give (they must agree), by column name."""
+    fast, ref = both_rows(rec, parse_body.PromptCache(), parse_body.PromptCache(), identity_app_map)
+    assert ref is not None
+    if fast is not None:
+        assert fast == ref
+    return dict(zip(parse.ROW_COLUMNS, ref, strict=True))

@@ -1,0 +1,178 @@
+"""Request and response shapes AWS documents beyond plain text turns.
+
+Reasoning blocks, tool calls (streamed or not), the tier and latency setting a response
+reports, the invocation metrics on a stream's last chunk, Mistral's two formats and cache
+markers inside an Anthropic tool result: each gives the row an analyst would expect, and the
+fast and general parsing paths agree (``row_of`` checks that).
+"""
+
+from __future__ import annotations
+
+import pytest
+from record_rows import log_record, row_of
+
+
+def converse_out(*blocks: dict, **extra) -> dict:
+    return {"output": {"message": {"role": "assistant", "content": list(blocks)}}, **extra}
+
+
+REASONING = {"reasoningContent": {"reasoningText": {"text": "Think. x = 1;", "signature": "s"}}}
+REDACTED = {"reasoningContent": {"redactedContent": "cmVk"}}
+THINKING = {"type": "thinking", "thinking": "Step 1; step 2;\nso {", "signature": "s"}
+ASK = {"messages": [{"role": "user", "content": [{"text": "Weather in Paris?"}]}]}
+
+
+@pytest.mark.parametrize(
+    ("out", "shape"),
+    [
+        (converse_out(REASONING, {"text": "sunny"}), "label"),  # Converse, Nova
+        (converse_out(REDACTED, {"text": '{"a": 1}'}), "json"),
+        ({"content": [THINKING, {"type": "text", "text": "sunny"}]}, "label"),  # Anthropic
+        ({"content": [{"type": "redacted_thinking", "data": "c"}, {"type": "text", "text": "ok"}]},
+         "label"),
+        (converse_out(REASONING), "empty"),  # stopped while still reasoning: no answer
+    ],
+)  # fmt: skip
+def test_reasoning_is_not_the_answer(out: dict, shape: str) -> None:
+    """The output's shape is the answer's; the model's reasoning before it is left out."""
+    assert row_of(log_record(ASK, out))["output_shape"] == shape
+
+
+def json_delta(piece: str) -> dict:
+    """An Anthropic stream event carrying part of a tool call's input."""
+    delta = {"type": "input_json_delta", "partial_json": piece}
+    return {"type": "content_block_delta", "delta": delta}
+
+
+TOOL_USE = {"toolUse": {"toolUseId": "t1", "name": "weather", "input": {"city": "Paris"}}}
+
+
+@pytest.mark.parametrize(
+    ("out", "op"),
+    [
+        (converse_out(TOOL_USE), "Converse"),
+        (
+            [
+                {"messageStart": {"role": "assistant"}},
+                {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t1", "name": "w"}}}},
+                {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"city": '}}}},
+                {"contentBlockDelta": {"delta": {"toolUse": {"input": '"Paris"}'}}}},
+                {"messageStop": {"stopReason": "tool_use"}},
+            ],
+            "ConverseStream",
+        ),
+        (
+            [
+                {"type": "content_block_start", "content_block": {"type": "tool_use", "id": "t1"}},
+                json_delta('{"city"'),
+                json_delta(': "Paris"}'),
+                {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
+            ],
+            "InvokeModelWithResponseStream",
+        ),
+        (
+            {"choices": [{"message": {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "c1", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}
+            ]}, "finish_reason": "tool_calls"}]},
+            "InvokeModel",
+        ),  # Mistral chat
+    ],
+)  # fmt: skip
+def test_a_tool_call_is_json_streamed_or_not(out, op: str) -> None:
+    assert row_of(log_record(ASK, out, op))["output_shape"] == "json"
+
+
+@pytest.mark.parametrize(
+    ("body", "out", "tier"),
+    [
+        # the service reports the tier it used in a stream's last event
+        (
+            {**ASK, "serviceTier": {"type": "priority"}},
+            [{"contentBlockDelta": {"delta": {"text": "hi"}}},
+             {"metadata": {"usage": {}, "serviceTier": {"type": "default"}}}],
+            "default",
+        ),
+        (ASK, [{"metadata": {"performanceConfig": {"latency": "optimized"}}}], "latency-optimized"),
+        # asked for optimized latency, served at the standard one
+        (
+            {**ASK, "performanceConfig": {"latency": "optimized"}},
+            converse_out({"text": "hi"}, performanceConfig={"latency": "standard"}),
+            "default",
+        ),
+        ({**ASK, "performanceConfig": {"latency": "optimized"}}, converse_out({"text": "hi"}),
+         "latency-optimized"),
+    ],
+)  # fmt: skip
+def test_the_response_says_which_tier_served_it(body, out, tier: str) -> None:
+    op = "ConverseStream" if isinstance(out, list) else "Converse"
+    assert row_of(log_record(body, out, op))["service_tier"] == tier
+
+
+def test_a_streams_invocation_metrics_give_its_latency() -> None:
+    chunks = [
+        {"generation": "Hello", "stop_reason": None},
+        {
+            "generation": "",
+            "stop_reason": "stop",
+            "amazon-bedrock-invocationMetrics": {"invocationLatency": 1234, "firstByteLatency": 9},
+        },
+    ]
+    body = {"prompt": "Say hello", "max_gen_len": 10}
+    row = row_of(log_record(body, chunks, "InvokeModelWithResponseStream"))
+    assert (row["latency_ms"], row["stop_reason"]) == (1234.0, "stop")
+
+
+def _message_tokens(row: dict) -> list[int]:
+    return [tokens for kind, _, tokens in row["prefix_hashes"] if kind == "message"]
+
+
+def test_mistral_inst_answers_are_turns() -> None:
+    """``[INST] Q1 [/INST] A1</s>[INST] Q2 [/INST]``: A1 is part of the prompt's prefix."""
+    body = {"prompt": "<s>[INST] What is 2+2? [/INST] It is four.</s>[INST] And 3+3? [/INST]"}
+    row = row_of(log_record(body, {"outputs": [{"text": "Six."}]}, "InvokeModel"))
+    # ceil(12 / 4) for the question, + ceil(11 / 4) for the answer, + ceil(8 / 4)
+    assert _message_tokens(row) == [3, 6, 8]
+    assert row["user_text"] == "And 3+3?"
+
+
+def test_mistral_tool_calls_are_prompt() -> None:
+    """Two conversations that differ only in the tool an assistant turn called differ."""
+
+    def body(city: str) -> dict:
+        call = {"id": "c1", "function": {"name": "weather", "arguments": f'{{"city": "{city}"}}'}}
+        return {
+            "messages": [
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": "", "tool_calls": [call]},
+                {"role": "tool", "content": "21C", "tool_call_id": "c1"},
+            ]
+        }
+
+    out = {"choices": [{"message": {"content": "It is 21C."}, "finish_reason": "stop"}]}
+    paris, rome = (row_of(log_record(body(c), out, "InvokeModel")) for c in ("Paris", "Rome"))
+    assert paris["prefix_hashes"][0] == rome["prefix_hashes"][0]  # the first turn
+    assert paris["prefix_hashes"][1] != rome["prefix_hashes"][1]  # the calls differ
+    assert _message_tokens(paris)[1] > _message_tokens(paris)[0]  # the call counts as text
+
+
+def test_a_marker_inside_a_tool_result_is_a_marker() -> None:
+    """Anthropic takes ``cache_control`` on the blocks inside a tool_result too: turning it on
+    changes neither the request hash nor the prompt text, and its TTL is read."""
+
+    def body(marked: bool) -> dict:
+        inner = {"type": "text", "text": "21C"}
+        if marked:
+            inner["cache_control"] = {"type": "ephemeral", "ttl": "1h"}
+        result = {"type": "tool_result", "tool_use_id": "t1", "content": [inner]}
+        return {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 50,
+            "messages": [{"role": "user", "content": [result]}],
+        }
+
+    out = {"content": [{"type": "text", "text": "It is 21C."}], "stop_reason": "end_turn"}
+    marked, plain = (row_of(log_record(body(m), out, "InvokeModel")) for m in (True, False))
+    assert marked["request_hash"] == plain["request_hash"]
+    assert marked["prefix_hashes"] == plain["prefix_hashes"]
+    assert "cache_control" not in marked["user_text"]
+    assert (marked["cache_ttl"], plain["cache_ttl"]) == ("1h", "5m")
