@@ -45,9 +45,19 @@ def pretty_scan(text: str) -> tuple[int, bool]:
         return 0, alone
     total = 0
     pos = 0
+    # Each search result is kept while it is still ahead: a text of code (many "{\n", no
+    # "[\n") or of openers that never close (a diff's "+  {") would otherwise be searched to
+    # its end once per opener, quadratic in its length. Openers come in increasing order, so a
+    # closer found at or after an earlier opener is the next one for a later opener before
+    # it, and a closer found nowhere after an earlier opener is nowhere after a later one.
+    i_obj = text.find("{\n")
+    i_arr = text.find("[\n")
+    closers: dict[str, int] = {}
     while True:
-        i_obj = text.find("{\n", pos)
-        i_arr = text.find("[\n", pos)
+        if 0 <= i_obj < pos:
+            i_obj = text.find("{\n", pos)
+        if 0 <= i_arr < pos:
+            i_arr = text.find("[\n", pos)
         if i_obj < 0 and i_arr < 0:
             return total, alone
         start = i_arr if i_obj < 0 or (0 <= i_arr < i_obj) else i_obj
@@ -55,7 +65,9 @@ def pretty_scan(text: str) -> tuple[int, bool]:
         line = text[line_start:start]
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         closer = "\n" + indent + ("}" if text[start] == "{" else "]")
-        end = text.find(closer, start)
+        end = closers.get(closer, -2)
+        if end == -2 or 0 <= end < start:
+            end = closers[closer] = text.find(closer, start)
         if end < 0:
             alone = False  # in a longer prompt, a later block might close it
             pos = start + 2
