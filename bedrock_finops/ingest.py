@@ -362,7 +362,9 @@ def ingest_to_folder(
         opts = Options(
             token=uuid.uuid4().hex,
             app_key=app_key,
-            identity_app_map=identity_app_map,
+            identity_app_map=parse_scalars.IdentityAppMap(identity_app_map)
+            if identity_app_map
+            else None,
             fetch_large_bodies=fetch_large_bodies,
             start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
             end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,

@@ -127,9 +127,28 @@ def identity_app(arn: str, identity_app_map: dict[str, str] | None) -> str | Non
     return name
 
 
+class IdentityAppMap(dict):
+    """An ``identity_app_map`` whose role-ARN keys are indexed by account and role name.
+
+    A key with a path (``arn:P:iam::ACCT:role/PATH/ROLE``) matches a logged role by its last
+    segment; without the index every lookup of a role that is not a key as it stands would
+    scan the whole map (a map of thousands of roles, with a session name per request).
+    """
+
+    def __init__(self, mapping: dict[str, str]) -> None:
+        super().__init__(mapping)
+        self.role_keys: dict[tuple[str, str], str] = {}
+        for key, app in self.items():
+            head, sep, _ = key.partition(":role/")
+            if sep:  # the first key in map order wins, as in the scan
+                self.role_keys.setdefault((head, key.rpartition("/")[2]), app)
+
+
 def _role_with_path(role: str, identity_app_map: dict[str, str]) -> str | None:
     """The map's value for a key ``arn:P:iam::ACCT:role/PATH/.../ROLE`` matching ``role``."""
     head, _, name = role.partition(":role/")
+    if isinstance(identity_app_map, IdentityAppMap):
+        return identity_app_map.role_keys.get((head, name))
     for key, app in identity_app_map.items():
         if key.startswith(head + ":role/") and key.rpartition("/")[2] == name:
             return app

@@ -453,10 +453,24 @@ SESSION_ARN = "arn:aws:sts::111122223333:assumed-role/support-bot-role/i-0abc"
         ({}, "support-bot-role"),
     ],
 )
-def test_identity_app_map_by_session_role_arn_or_name(mapping, app):
+@pytest.mark.parametrize("indexed", [False, True], ids=["dict", "indexed"])
+def test_identity_app_map_by_session_role_arn_or_name(mapping, app, indexed):
+    """The same apps from a plain dict and from the indexed map the ingest builds."""
     rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
     rec["identity"] = {"arn": SESSION_ARN}
+    if indexed:
+        mapping = parse_scalars.IdentityAppMap(mapping)
     assert row_of(rec, mapping)["app"] == app
+
+
+def test_indexed_identity_map_keeps_the_first_matching_key():
+    """Two keys with paths for one role: the first in the map wins, as in a scan of it."""
+    mapping = {
+        "arn:aws:iam::111122223333:role/a/support-bot-role": "first",
+        "arn:aws:iam::111122223333:role/b/support-bot-role": "second",
+    }
+    for m in (mapping, parse_scalars.IdentityAppMap(mapping)):
+        assert parse_scalars.identity_app(SESSION_ARN, m) == "first"
 
 
 def test_role_arn_of_a_session():
