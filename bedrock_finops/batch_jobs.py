@@ -76,6 +76,7 @@ class JobPlan:
     """One batch job: its files (lists of line indexes) and its totals."""
 
     files: list[list[int]] = field(default_factory=list)
+    file_bytes: list[int] = field(default_factory=list)  # each file's size, as it fills
     records: int = 0
     bytes: int = 0
     below_min_records: bool = False
@@ -104,23 +105,25 @@ def split_lines(lines: Sequence[bytes], quotas: BatchQuotas) -> list[JobPlan]:
         ):
             job = JobPlan()
             jobs.append(job)
-        _append(job, i, size, lines, quotas)
+        _append(job, i, size, quotas)
     _top_up_last(jobs, lines, quotas)
     for job in jobs:
         job.below_min_records = job.records < quotas.min_records_per_job
     return jobs
 
 
-def _append(job: JobPlan, i: int, size: int, lines: Sequence[bytes], quotas: BatchQuotas) -> None:
+def _append(job: JobPlan, i: int, size: int, quotas: BatchQuotas) -> None:
     current = job.files[-1] if job.files else None
     if (
         current is None
         or len(current) >= quotas.max_records_per_file
-        or sum(len(lines[j]) for j in current) + size > quotas.max_file_bytes
+        or job.file_bytes[-1] + size > quotas.max_file_bytes
     ):
         current = []
         job.files.append(current)
+        job.file_bytes.append(0)
     current.append(i)
+    job.file_bytes[-1] += size
     job.records += 1
     job.bytes += size
 
@@ -140,9 +143,9 @@ def _top_up_last(jobs: list[JobPlan], lines: Sequence[bytes], quotas: BatchQuota
         return
     rebuilt_prev, rebuilt_last = JobPlan(), JobPlan()
     for i in indexes[: prev.records - need]:
-        _append(rebuilt_prev, i, len(lines[i]), lines, quotas)
+        _append(rebuilt_prev, i, len(lines[i]), quotas)
     for i in indexes[prev.records - need :]:
-        _append(rebuilt_last, i, len(lines[i]), lines, quotas)
+        _append(rebuilt_last, i, len(lines[i]), quotas)
     jobs[-2:] = [rebuilt_prev, rebuilt_last]
 
 

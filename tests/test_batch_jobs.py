@@ -137,6 +137,7 @@ def test_split_by_bytes():
     # files hold 2 records (20 bytes; a third would make 30 > 25); jobs 50 bytes -> 5 records
     assert [j.records for j in jobs] == [5, 1]
     assert [[len(f) for f in j.files] for j in jobs] == [[2, 2, 1], [1]]
+    assert [j.file_bytes for j in jobs] == [[20, 20, 10], [10]]
     assert all(j.bytes <= 50 for j in jobs)
     with pytest.raises(ValueError, match="over max_file_bytes"):
         bj.split_lines(lines_of([30]), q)
