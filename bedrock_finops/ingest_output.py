@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from bedrock_finops import models
 from bedrock_finops.ingest_worker import ChunkResult, unspill
 from bedrock_finops.parse import MODEL_COLUMNS
+from bedrock_finops.prompt_texts import PromptTexts
 from bedrock_finops.schema import USAGE_SCHEMA
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class Collector:
         self.report = report
         self.unknown: Counter[str] = Counter()
         self.quarantine: list[tuple[str, int, str, str]] = []
-        self.prompt_text: dict[str, tuple[str, int, str]] = {}
+        self.prompt_texts = PromptTexts(out_dir / f"{report.table}.prompts.partial")
         self.prompt_requests: Counter[str] = Counter()
         self.prompt_first: dict[str, Any] = {}
         self.pending: list[pa.Table] = []
@@ -123,7 +124,7 @@ class Collector:
         r.quarantined += len(res.quarantine)
         self.quarantine.extend(res.quarantine)
         for h, v in res.prompts.items():
-            self.prompt_text.setdefault(h, v)
+            self.prompt_texts.add(h, v)
         batches = res.batches if res.batch_path is None else unspill(res.batch_path)
         for whole in batches:
             for batch in self._dedupe(whole):
@@ -223,26 +224,43 @@ class Collector:
             ),
             out_dir / "quarantine.parquet",
         )
-        hashes = [h for h in self.prompt_text if h in self.prompt_requests]
-        prompts = pa.table(
+        self._write_prompts(out_dir / "prompts.parquet")
+        os.replace(self.partial, out_dir / r.table)
+
+    def _write_prompts(self, path: Path) -> None:
+        """``prompts.parquet``: each distinct prompt component used by a row, once.
+
+        Sorted by kind and requests when the texts fit in memory; when they did not (see
+        ``prompt_texts``), in the order first seen, one batch at a time.
+        """
+        tables = (self._prompt_table(b) for b in self.prompt_texts.batches())
+        if not self.prompt_texts.spilled:
+            table = next(tables)
+            pq.write_table(table.sort_by([("kind", "ascending"), ("requests", "descending")]), path)
+        else:
+            with pq.ParquetWriter(path, PROMPTS_SCHEMA) as writer:
+                for table in tables:
+                    writer.write_table(table)
+        self.prompt_texts.discard()
+
+    def _prompt_table(self, batch: pa.RecordBatch) -> pa.Table:
+        """A batch of prompt texts with their requests and first use; unused ones left out."""
+        hashes = batch.column(0).to_pylist()
+        used = [h in self.prompt_requests for h in hashes]
+        texts = pa.Table.from_batches([batch]).filter(pa.array(used, pa.bool_()))
+        kept = [h for h, u in zip(hashes, used, strict=True) if u]
+        return pa.table(
             {
-                "hash": hashes,
-                "kind": [self.prompt_text[h][0] for h in hashes],
-                "tokens": [self.prompt_text[h][1] for h in hashes],
-                "text": [self.prompt_text[h][2] for h in hashes],
-                "requests": [self.prompt_requests[h] for h in hashes],
-                "first_seen": [self.prompt_first[h] for h in hashes],
+                **{name: texts[name] for name in ("hash", "kind", "tokens", "text")},
+                "requests": [self.prompt_requests[h] for h in kept],
+                "first_seen": [self.prompt_first[h] for h in kept],
             },
             schema=PROMPTS_SCHEMA,
         )
-        pq.write_table(
-            prompts.sort_by([("kind", "ascending"), ("requests", "descending")]),
-            out_dir / "prompts.parquet",
-        )
-        os.replace(self.partial, out_dir / r.table)
 
     def abort(self) -> None:
-        """After a failed or interrupted run: close the writer and remove the partial table."""
+        """After a failed or interrupted run: close the writer and remove the partial files."""
         with contextlib.suppress(OSError):
             self.writer.close()
         self.partial.unlink(missing_ok=True)
+        self.prompt_texts.discard()
