@@ -134,10 +134,10 @@ def write_eval_sample(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     texts = template_texts(prompts)
-    row_seg = seg_mod.row_segments(usage)
+    seg_rows = seg_mod.row_positions(seg_mod.row_segments(usage))
     entries = []
     for i, (_, rec) in enumerate(recommended.iterrows()):
-        seg_usage = usage[row_seg == rec["segment"]]
+        seg_usage = usage.iloc[seg_rows.get(rec["segment"], [])]
         sample = stratified_sample(seg_usage, per_segment, seed + i)
         fname = f"{_safe(rec['segment'])}.jsonl"
         skipped: dict[str, int] = {}

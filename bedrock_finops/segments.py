@@ -9,6 +9,7 @@ volumes, token shape, output shapes, stop reasons, timing and callers.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -108,6 +109,15 @@ def row_segments(usage: pd.DataFrame) -> pd.Series:
         index=usage.index,
         dtype="string",
     )
+
+
+def row_positions(labels: pd.Series) -> dict[Any, np.ndarray]:
+    """Each label's row positions, in row order, found in one pass.
+
+    For code that works one segment (or job group) at a time: selecting with
+    ``labels == label`` would scan every row once per label.
+    """
+    return labels.groupby(labels.to_numpy(), sort=False).indices
 
 
 def template_texts(prompts: pd.DataFrame | None) -> dict[str, str]:

@@ -114,8 +114,10 @@ def plan(
     segs = summary.merge(signals, on="segment", how="left")
     segs["score"] = sum(segs[f"{s}_score"] * w for s, w in p["weights"].items())
 
+    seg_rows = seg_mod.row_positions(seg_ids)
+    no_rows = np.empty(0, dtype=np.intp)
     segs["batch_supported"] = [
-        _supports_batch(catalog, usage.loc[seg_ids == s]) for s in segs["segment"]
+        _supports_batch(catalog, usage.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
     ]
     row_groups = job_groups_of(usage)
     segs, parts = _job_rules(segs, _job_parts(usage, seg_ids, row_groups), p)
@@ -484,12 +486,14 @@ def export_jobs(
     take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
     in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted)
+    group_rows = seg_mod.row_positions(groups)
     out = []
     for group, members in take.groupby("job_group", sort=False):
-        mask = in_job & (groups == group).to_numpy()
-        rows = usage[mask]
-        region = str(keys.loc[mask, "region"].iat[0])
-        model_id = str(keys.loc[mask, "model_id"].iat[0])
+        at = group_rows[group]
+        at = at[in_job[at]]
+        rows = usage.iloc[at]
+        region = str(keys["region"].iat[at[0]])
+        model_id = str(keys["model_id"].iat[at[0]])
         records = batch_records.records_for_segment(rows, prompts)
         jobs = bj.export_segment(
             records,

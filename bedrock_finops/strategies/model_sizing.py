@@ -113,12 +113,12 @@ def plan(
     summary = seg_mod.summarise(usage, costs)
     p = validate_params(params, summary)
     segs = classify_segments(usage, costs, prompts, p["task_overrides"], summary)
-    row_seg = seg_mod.row_segments(usage)
+    positions = seg_mod.row_positions(seg_mod.row_segments(usage))
     models = known_models()
     recs: list[dict[str, Any]] = []
     row_frames: list[pd.DataFrame] = []
     for _, seg in segs.iterrows():
-        rec = _recommend_segment(seg, usage, costs, row_seg, catalog, p, models)
+        rec = _recommend_segment(seg, usage, costs, positions, catalog, p, models)
         frame = rec.pop("_rows", None)
         if frame is not None:
             row_frames.append(frame)
@@ -172,12 +172,16 @@ def _recommend_segment(
     seg: pd.Series,
     usage: pd.DataFrame,
     costs: pd.Series,
-    row_seg: pd.Series,
+    positions: dict[str, np.ndarray],
     catalog: Any,
     p: dict[str, Any],
     models: dict,
 ) -> dict[str, Any]:
-    """Recommendation for one segment (a ``_rows`` frame of per-request costs when adopted)."""
+    """Recommendation for one segment (a ``_rows`` frame of per-request costs when adopted).
+
+    ``positions``: each segment's row positions (``segments.row_positions``).
+    """
+    rows_at = positions.get(seg["segment"], np.empty(0, dtype=np.intp))
     model = str(seg["model"])
     task = seg["task_type"]
     rec: dict[str, Any] = {
@@ -196,7 +200,7 @@ def _recommend_segment(
         "tokenizer_ratio": 1.0,
         "cache_treatment": "",
         "candidates_tried": {},
-        "regions": sorted(set(usage.loc[row_seg == seg["segment"], "region"].dropna())),
+        "regions": sorted(set(usage["region"].iloc[rows_at].dropna())),
     }
     if model not in models:
         rec["reason"] = "model not in the catalog: cannot size or price it"
@@ -216,15 +220,15 @@ def _recommend_segment(
         )
         return rec
     rec["tier_gap"] = TIER_RANK[rec["current_tier"]] - TIER_RANK[rec["target_tier"]]
-    mask = (row_seg == seg["segment"]) & costs.notna()
-    seg_usage = usage.loc[mask]
+    priced_at = rows_at[costs.iloc[rows_at].notna().to_numpy()]
+    seg_usage = usage.iloc[priced_at]
     choice = repricing.choose_candidate(seg_usage, model, rec["target_tier"], catalog, p)
     rec["candidates_tried"] = choice["tried"]
     if choice["candidate"] is None:
         rec["reason"] = f"no {rec['target_tier']}-tier model is priced where this segment runs"
         return rec
     cand = choice["candidate"]
-    current_usd = float(costs[mask].sum())
+    current_usd = float(costs.iloc[priced_at].sum())
     projected = choice["priced"]["cost_usd"].astype("float64")
     info = choice["info"]
     rec.update(
@@ -244,7 +248,7 @@ def _recommend_segment(
         {
             "request_id": seg_usage["request_id"].astype("string").to_numpy(),
             "segment": seg["segment"],
-            "current_usd": costs[mask].to_numpy(),
+            "current_usd": costs.iloc[priced_at].to_numpy(),
             "new_model": cand,
             "projected_usd": projected.to_numpy(),
         }
