@@ -26,47 +26,46 @@ three C extensions built:
     data: 7,859 files, 1,163 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    151,005, 154,182, 151,906
-      ingest   40,118, 41,551, 40,316
-      naive    7,796, 7,933, 7,464
+      floor    149,859, 149,847, 148,615
+      ingest   42,168, 41,749, 39,318
+      naive    7,723, 6,375, 6,801
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.6    151,906    1.00x    19.5x      117MB
-    ingest    1,004,377      24.9     40,316    3.77x     5.2x      919MB
-    naive        49,507     129.1      7,796   19.49x     1.0x      176MB  (every 20th file)
-    ingest CPU per record: workers 42.5 us, parent 6.3 us
-    bound: floor CPU 13.2 us per record + writing the usage table 3.4 us (262,144 of the
-      ingest's rows, best of 3) = 16.6 us, 1.26x the floor; 1.5x leaves 3.2 us per record
+    floor     1,006,364       6.7    149,847    1.00x    22.0x      117MB
+    ingest    1,004,377      24.1     41,749    3.59x     6.1x      948MB
+    naive        49,507     148.0      6,801   22.03x     1.0x      176MB  (every 20th file)
+    ingest CPU per record: workers 40.3 us, parent 6.5 us
+    bound: floor CPU 13.3 us per record + writing the usage table 3.5 us (262,144 of the
+      ingest's rows, best of 3) = 16.8 us, 1.27x the floor; 1.5x leaves 3.1 us per record
       for reading the fields, hashes, features, Arrow columns and the hand-over
-    of the floor's 13.2 us, reading and decompressing alone take 8.7 us (same files and
-      cores) and orjson.loads 4.5 us: an ingest that parsed the records without orjson
-      would have 7.7 us per record, all included, for 1.5x
-    (the breakdown below is from a run earlier the same day, with --breakdown 1500)
-    one worker, per record (first 1500 files, CPU time, best of 3):
+    of the floor's 13.3 us, reading and decompressing alone take 8.9 us (same files and
+      cores) and orjson.loads 4.4 us: an ingest that parsed the records without orjson
+      would have 7.5 us per record, all included, for 1.5x
+    one worker, per record (--breakdown 1500: first 1500 files, CPU time, best of 3):
       read + gunzip + line views                   5.3 us
       orjson.loads                                 6.4 us
       request hash (sorted JSON + XXH3)            3.3 us
       message chain hashes (XXH3)                  1.1 us
       prompt text from bodies                      3.0 us
-      text features (cold cache)                   6.4 us  (*)
-      output text + stop                           1.7 us
-      output shape                                 3.3 us
-      whole row (all of the above but loads)      23.8 us
-      Arrow batch from rows                        2.3 us
+      text features (cold cache)                   6.6 us  (*)
+      output text + stop                           1.9 us
+      output shape                                 1.2 us  (3.3 before the compiled verdict)
+      whole row (all of the above but loads)      26.4 us
+      Arrow batch from rows                        2.6 us
 
 (*) The breakdown keys the feature memo by digest, as workers do. Keyed by the text it
 measured less, but only because Python caches a string's hash on the object and this
 breakdown reuses the same strings in its three passes; workers parse fresh strings for every
 record.
 
-The floor costs ~13.3-13.7 us of CPU per record. The ingest costs ~42-44 us in a worker plus
-~6.5 us in the parent, so ~49 us on 2 cores. The "bound" line is the least any ingest that
+The floor costs ~13.3-13.7 us of CPU per record. The ingest costs ~40-43 us in a worker plus
+~6.5 us in the parent, so ~47 us on 2 cores. The "bound" line is the least any ingest that
 writes this table can cost: the floor plus the Parquet write of the ingest's own rows (timed
 with the writer the ingest uses). It is ~1.25-1.28x the floor, so 1.5x leaves ~3 us per record for
 everything else, and building the Arrow columns from parsed values alone takes 2.3 us of
 that. Within 1.5x is out of reach for any ingest that parses records into Python objects;
 it would take the whole record read in compiled code (a C JSON parser walked in C, with the
 hashes, features and every body format there too).
-Met: 5x the naive way (5.5x, median of 3; single runs over the day ranged 5.1x-5.8x).
+Met: 5x the naive way (6.1x, median of 3; 5.5x-5.8x in other medians of 3 the same day).
 Not met: 1.5x of the floor.
 See benchmarks/README.md.
 """
