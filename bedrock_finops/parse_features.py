@@ -72,14 +72,21 @@ def pretty_scan(text: str) -> tuple[int, bool]:
             alone = False  # in a longer prompt, a later block might close it
             pos = start + 2
             continue
-        span = text[start : end + len(closer)]
-        try:
-            obj = orjson.loads(span)
-        except orjson.JSONDecodeError:
+        saved = pretty_span_tokens(text[start : end + len(closer)])
+        if saved is None:
             pos = start + 2
             continue
-        total += estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
+        total += saved
         pos = end + len(closer)
+
+
+def pretty_span_tokens(span: str) -> int | None:
+    """Tokens a candidate span spends on pretty-printing; None when it is not JSON."""
+    try:
+        obj = orjson.loads(span)
+    except orjson.JSONDecodeError:
+        return None
+    return estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
 
 
 def pretty_json_tokens(text: str) -> int:

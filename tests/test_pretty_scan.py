@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import random
 
-import orjson
 import pytest
 
-from bedrock_finops.parse_features import pretty_scan
-from bedrock_finops.tokens import estimate_tokens
+from bedrock_finops.parse_features import pretty_scan, pretty_span_tokens
 
 
 def plain_scan(text: str) -> tuple[int, bool]:
@@ -34,13 +32,11 @@ def plain_scan(text: str) -> tuple[int, bool]:
             alone = False
             pos = start + 2
             continue
-        span = text[start : end + len(closer)]
-        try:
-            obj = orjson.loads(span)
-        except orjson.JSONDecodeError:
+        saved = pretty_span_tokens(text[start : end + len(closer)])  # not under test here
+        if saved is None:
             pos = start + 2
             continue
-        total += estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
+        total += saved
         pos = end + len(closer)
 
 
