@@ -116,8 +116,9 @@ def plan(
 
     seg_rows = seg_mod.row_positions(seg_ids)
     no_rows = np.empty(0, dtype=np.intp)
+    price_keys = usage[["model", "region", "geo"]].astype("string")  # all a rate needs
     segs["batch_supported"] = [
-        _supports_batch(catalog, usage.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
+        _supports_batch(catalog, price_keys.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
     ]
     row_groups = job_groups_of(usage)
     segs, parts = _job_rules(segs, _job_parts(usage, seg_ids, row_groups), p)
@@ -223,9 +224,12 @@ def _segment_costs(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _supports_batch(catalog: Any, rows: pd.DataFrame) -> bool:
-    """The sheet offers batch for the segment's (model, region, geo): flag and batch prices."""
-    key = rows[["model", "region", "geo"]].astype("string").mode(dropna=False)
+def _supports_batch(catalog: Any, keys: pd.DataFrame) -> bool:
+    """The sheet offers batch for the segment's (model, region, geo): flag and batch prices.
+
+    ``keys``: the segment's rows' model, region and geo, as strings.
+    """
+    key = keys.mode(dropna=False)
     if key.empty or pd.isna(key.iat[0, 0]):
         return False
     model, region, geo = (key.iat[0, i] for i in range(3))
