@@ -85,7 +85,9 @@ TEXT_SIGNALS: tuple[TextSignal, ...] = (
     TextSignal(
         SIMPLE_QA,
         "answers questions",
-        _p(r"answer\s+(the\s+)?(customer'?s?|user'?s?|their)?\s*questions?|\bfaq\b"),
+        # possessive spaces: "answer" before a long run of white space (PDF text) would
+        # otherwise try every split of the run between the two \s (quadratic)
+        _p(r"answer\s++(the\s++)?(customer'?s?|user'?s?|their)?\s*+questions?|\bfaq\b"),
     ),
     TextSignal(
         SIMPLE_QA,

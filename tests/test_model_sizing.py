@@ -287,3 +287,26 @@ def test_sample_task_types_match_planted_truth(sample_ctx, sample_plan):
         expected = mapping.get(t["expected_task_type"], t["expected_task_type"])
         if expected in ms.tt.TASK_TYPES and not biggest.loc[app, "model"].startswith("unknown"):
             assert biggest.loc[app, "task_type"] == expected, app
+
+
+def test_answers_questions_signal_same_matches_as_the_plain_pattern():
+    """The "answers questions" pattern takes white space possessively (a long run after
+    "answer" was quadratic); it finds exactly what the plain pattern finds."""
+    import random
+    import re
+
+    from bedrock_finops import task_types
+
+    plain = re.compile(
+        r"answer\s+(the\s+)?(customer'?s?|user'?s?|their)?\s*questions?|\bfaq\b", re.I
+    )
+    ours = next(s.pattern for s in task_types.TEXT_SIGNALS if s.name == "answers questions")
+    pieces = ["answer", " ", "\t", "\n", "the", "customer", "customer's", "users", "their",
+              "question", "questions", "FAQ", "x", "s", "'"]  # fmt: skip
+    rng = random.Random(2)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        a, b = plain.search(text), ours.search(text)
+        assert (a and a.span()) == (b and b.span()), text
+    assert ours.search("Answer the customer's questions briefly.")
+    assert ours.search("answer" + " " * 20_000 + "x") is None
