@@ -120,8 +120,9 @@ def plan(
     segs["batch_supported"] = [
         _supports_batch(catalog, price_keys.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
     ]
-    row_groups = job_groups_of(usage)
-    segs, parts = _job_rules(segs, _job_parts(usage, seg_ids, row_groups), p)
+    keys = _job_keys(usage)
+    row_groups = _groups_of(keys)
+    segs, parts = _job_rules(segs, _job_parts(keys, seg_ids, row_groups), p)
     batch = catalog.price(usage, mode="batch")
     uncached = catalog.price(_uncached(usage))
     rows = pd.DataFrame(
@@ -253,13 +254,16 @@ def job_group(app: str, region: str, model_id: str) -> str:
 
 def job_groups_of(usage: pd.DataFrame) -> pd.Series:
     """The job group of every usage row: (app, region, model_id_raw), aligned to usage."""
-    keys = _job_keys(usage)
+    return _groups_of(_job_keys(usage))
+
+
+def _groups_of(keys: pd.DataFrame) -> pd.Series:
     return pd.Series(
         [
             job_group(a, r, m)
             for a, r, m in zip(keys["app"], keys["region"], keys["model_id"], strict=True)
         ],
-        index=usage.index,
+        index=keys.index,
         dtype="string",
     )
 
@@ -275,9 +279,8 @@ def _job_keys(usage: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _job_parts(usage: pd.DataFrame, seg_ids: pd.Series, groups: pd.Series) -> pd.DataFrame:
+def _job_parts(keys: pd.DataFrame, seg_ids: pd.Series, groups: pd.Series) -> pd.DataFrame:
     """One row per (segment, job group) with its Region, model ID and requests."""
-    keys = _job_keys(usage)
     frame = pd.DataFrame(
         {
             "segment": seg_ids.astype(str),
@@ -485,7 +488,6 @@ def export_jobs(
     chosen = bp.moved if segments is None else bp.segments[bp.segments["segment"].isin(segments)]
     seg_ids = seg_mod.row_segments(usage).astype(str)
     groups = job_groups_of(usage).astype(str)
-    keys = _job_keys(usage)
     parts = bp.job_parts
     take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
@@ -496,8 +498,7 @@ def export_jobs(
         at = group_rows[group]
         at = at[in_job[at]]
         rows = usage.iloc[at]
-        region = str(keys["region"].iat[at[0]])
-        model_id = str(keys["model_id"].iat[at[0]])
+        region, model_id = members["region"].iat[0], members["model_id"].iat[0]  # one each
         records = batch_records.records_for_segment(rows, prompts)
         jobs = bj.export_segment(
             records,
