@@ -10,7 +10,8 @@ InvokeModel body (Anthropic Messages, Llama ``prompt``, Titan ``inputText``, Nov
 Records are rebuilt from what the usage table keeps: the system prompt (the template text in
 ``prompts.parquet``) and the last user turn (``user_text``). Earlier turns, tool specs and
 images are not kept per request, so a multi-turn or tool-using request is rebuilt only in part;
-``records_for_segment`` counts what it had to leave out or fill with a placeholder.
+``records_for_segment`` counts what it had to leave out or fill with a placeholder (an inline
+image or document stays in ``user_text`` as its placeholder, see ``media_blocks``).
 
 ``validate_record`` checks a record against the shape AWS documents; ``read_jsonl`` and
 ``redacted_record`` read an exported input file back and show a record with its prompt text
@@ -29,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops import segments
+from bedrock_finops.media_blocks import has_inline_media
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 PLACEHOLDER_USER_TEXT = "{{user_text not logged: supply the document or question here}}"
@@ -142,6 +144,7 @@ class SegmentRecords:
     records: list[dict[str, Any]]
     request_ids: list[str]
     missing_user_text: int = 0  # rows whose user turn was not logged: placeholder used
+    media_placeholders: int = 0  # rows whose user turn held inline images or documents
     missing_system_text: int = 0  # rows whose template text is not in prompts.parquet
     default_max_tokens_used: int = 0  # rows that set no max_tokens
 
@@ -181,6 +184,8 @@ def records_for_segment(
         if user is None:
             out.missing_user_text += 1
             user = PLACEHOLDER_USER_TEXT
+        elif has_inline_media(user):  # the usage table keeps a placeholder, not the bytes
+            out.media_placeholders += 1
         max_tokens = int(row.max_tokens) if pd.notna(row.max_tokens) else None
         if max_tokens is None:
             out.default_max_tokens_used += 1

@@ -152,7 +152,8 @@ BODY_VALUE_NAMES = (
 def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> tuple:
     """What :func:`body_fields` gives, as a tuple (see the unpacking in :func:`fast_row`)."""
     ttl: list[str] = []
-    tools_text, system_text, turns = prompt_parts(in_body, ttl)
+    media: dict[int, int] = {}  # turn -> estimated tokens of its inline images and documents
+    tools_text, system_text, turns = prompt_parts(in_body, ttl, media)
     head = _head(cache, tools_text, system_text)
     block_of = cache.features.block
     prefix = list(head.prefix)
@@ -167,6 +168,8 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         blocks.append(block)
         texts.append(text)
         tokens += block.tokens
+        if media:
+            tokens += media.get(len(texts) - 1, 0)
         role_bytes = _ROLE_BYTES.get(role) or role.encode()
         chain = short_hash(b"".join((chain, b"\x00", role_bytes, b"\x00", data))).encode()
         prefix.append(("message", chain.decode(), tokens))

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from bedrock_finops.media_blocks import inline_media, placeholder, without_inline_media
 from bedrock_finops.parse_scalars import as_float, as_int
 
 _LLAMA_HEADER = "<|start_header_id|>"
@@ -80,10 +81,11 @@ def _marker_ttl(marker: Any) -> str:
     return "1h" if isinstance(marker, dict) and marker.get("ttl") == "1h" else "5m"
 
 
-def _block_text(block: Any, ttl: list[str]) -> str | None:
+def _block_text(block: Any, ttl: list[str], media: list[int] | None = None) -> str | None:
     """Text of one content block; None for a cache marker (not content).
 
-    Appends each cache marker's TTL ("5m" or "1h") to ``ttl``.
+    Appends each cache marker's TTL ("5m" or "1h") to ``ttl``, and the estimated tokens of
+    each inline image or document (see :mod:`media_blocks`) to ``media`` when given.
     """
     if isinstance(block, str):
         return block
@@ -99,14 +101,25 @@ def _block_text(block: Any, ttl: list[str]) -> str | None:
         return text
     if block.get("type") == "text":
         return ""
-    # tool use / tool result / images / documents: canonical JSON without the cache markers
+    found = inline_media(block)
+    if found is not None:  # base64 media: a short placeholder, not the bytes as text
+        text, tokens = placeholder(*found)
+        if media is not None and tokens is not None:
+            media.append(tokens)
+        return text
+    # tool use / tool result / media by reference: canonical JSON without the cache markers
     clean = {k: v for k, v in block.items() if k != "cache_control"}
     if clean.get("type") == "tool_result" and isinstance(clean.get("content"), list):
-        clean["content"] = _unmarked(clean["content"], ttl)  # markers on the blocks inside
+        inner = _unmarked(clean["content"], ttl)  # markers on the blocks inside
+        clean["content"] = without_inline_media(inner, media)
+    result = clean.get("toolResult")  # Converse: images and documents a tool returned
+    if isinstance(result, dict) and isinstance(result.get("content"), list):
+        clean["toolResult"] = {**result, "content": without_inline_media(result["content"], media)}
     return canonical(clean).decode()
 
 
-def content_text(content: Any, ttl: list[str]) -> str:
+def content_text(content: Any, ttl: list[str], media: list[int] | None = None) -> str:
+    """The text of a message's (or system prompt's) content, blocks joined by newlines."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -116,7 +129,7 @@ def content_text(content: Any, ttl: list[str]) -> str:
                 text = only.get("text")
                 if type(text) is str:
                     return text
-        parts = [_block_text(b, ttl) for b in content]
+        parts = [_block_text(b, ttl, media) for b in content]
         return "\n".join(p for p in parts if p is not None)
     if content is None:
         return ""
@@ -136,10 +149,14 @@ def _tools_list(body: dict) -> list | None:
     return tools
 
 
-def prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, list]:
+def prompt_parts(
+    body: dict, ttl: list[str], media: dict[int, int] | None = None
+) -> tuple[str | None, str | None, list]:
     """(tools JSON, system text, [(role, text), ...]) from any supported request body.
 
-    Appends the TTL of every cache marker met to ``ttl``.
+    Appends the TTL of every cache marker met to ``ttl``. When ``media`` is given, it gets
+    ``turn index -> estimated tokens`` of the inline images and documents in that turn, which
+    its text holds only as placeholders (:mod:`media_blocks`).
     """
     tools = _tools_list(body)
     tools_text = None
@@ -159,6 +176,7 @@ def prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, li
     messages = body.get("messages")
     turns: list[tuple[str, str]] = []
     if isinstance(messages, list):
+        found: list[int] = []
         for m in messages:
             if isinstance(m, dict):
                 role = m.get("role") or "user"
@@ -166,7 +184,11 @@ def prompt_parts(body: dict, ttl: list[str]) -> tuple[str | None, str | None, li
                     text = content_text(m.get("content"), ttl)
                     system_text = text if system_text is None else system_text + "\n" + text
                     continue
-                text = content_text(m.get("content"), ttl)
+                text = content_text(m.get("content"), ttl, found)
+                if found:
+                    if media is not None:
+                        media[len(turns)] = sum(found)
+                    found.clear()
                 calls = m.get("tool_calls")
                 if calls:  # Mistral chat: the tools an assistant turn called are prompt too
                     called = canonical(calls).decode()

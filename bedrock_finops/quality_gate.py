@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import segments as seg_mod
+from bedrock_finops.media_blocks import has_inline_media
 from bedrock_finops.segments import template_texts
 
 RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
@@ -102,6 +103,8 @@ def prompt_parts(row: pd.Series, texts: dict[str, str]) -> tuple[str | None, str
     system = texts.get(str(sh)) if has_template else None
     if not user:
         return system, None, "no user_text in the logs for this request"
+    if has_inline_media(user):
+        return system, None, "the user turn held images or documents, kept only as placeholders"
     if has_template and system is None:
         return None, user, "template text not kept in prompts.parquet"
     return system, user, ""

@@ -460,8 +460,8 @@ def analyze(
 
 JOB_COLUMNS = [
     "job_group", "app", "segments", "job_name", "region", "model_id", "invocation_type", "records",
-    "files", "bytes", "below_min_records", "placeholder_user_text", "missing_template_text",
-    "directory",
+    "files", "bytes", "below_min_records", "placeholder_user_text", "media_placeholders",
+    "missing_template_text", "directory",
 ]  # fmt: skip
 
 
@@ -482,7 +482,8 @@ def export_jobs(
     one model ID: its ``job.json`` records the Region to submit it in.
 
     Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept):
-    the table counts placeholders used where the user turn was not logged.
+    the table counts placeholders used where the user turn was not logged, and user turns
+    whose inline images or documents are only placeholders (the job would run without them).
     """
     quotas = quotas or bj.BatchQuotas(min_records_per_job=bp.params["min_records_per_job"])
     chosen = bp.moved if segments is None else bp.segments[bp.segments["segment"].isin(segments)]
@@ -527,6 +528,7 @@ def export_jobs(
                     "bytes": job.bytes,
                     "below_min_records": job.below_min_records,
                     "placeholder_user_text": records.missing_user_text,
+                    "media_placeholders": records.media_placeholders,
                     "missing_template_text": records.missing_system_text,
                     "directory": str(job.directory),
                 }

@@ -1,0 +1,203 @@
+"""Images and documents sent inline (base64) in a request body.
+
+Each is read as a short placeholder with a token estimate, not as its base64 text: the row's
+``user_text`` and prefix positions stay the size of the prompt, while ``request_hash`` still
+tells two images apart. Batch export and the quality gate count or skip such user turns.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pandas as pd
+import pytest
+from PIL import Image
+from record_rows import log_record, row_of
+
+from bedrock_finops import batch_records, media_blocks, quality_gate
+from bedrock_finops.tokens import estimate_tokens
+
+
+def png_base64(width: int, height: int, color: tuple[int, int, int] = (200, 10, 10)) -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def anthropic_image(data: str, media_type: str = "image/png") -> dict:
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def anthropic_ask(*blocks: dict) -> dict:
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": list(blocks)}],
+    }
+
+
+def last_position(row: dict) -> int:
+    """Cumulative estimated tokens at the row's last prefix position (its last turn)."""
+    kind, _, tokens = row["prefix_hashes"][-1]
+    assert kind == "message"
+    return tokens
+
+
+ANSWER = {"content": [{"type": "text", "text": "A red square."}], "stop_reason": "end_turn"}
+QUESTION = {"type": "text", "text": "Describe this image."}
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "tokens"),
+    [
+        (640, 480, 410),  # 307,200 px / 750 = 409.6
+        (1000, 1000, 1334),  # 1,333.3
+        (1568, 300, 628),  # at the long-edge limit: not scaled (627.2)
+        (3136, 600, 628),  # twice the limit: scaled by half to 1568 x 300
+        (1568, 1568, 1600),  # 3,278 before the ~1,600-token cap
+        (0, 10, 0),
+    ],
+)
+def test_image_tokens_follow_claudes_rule(width: int, height: int, tokens: int) -> None:
+    assert media_blocks.image_tokens(width, height) == tokens
+
+
+def test_an_inline_image_is_a_placeholder_with_its_token_estimate() -> None:
+    data = png_base64(640, 480)
+    raw_size = len(base64.b64decode(data))
+    row = row_of(log_record(anthropic_ask(anthropic_image(data), QUESTION), ANSWER, "InvokeModel"))
+    first, second = row["user_text"].split("\n")
+    assert first.startswith(f"[[media image image/png 640x480 {raw_size} bytes ~410 tokens xxh3:")
+    assert second == "Describe this image."
+    assert data not in row["user_text"]
+    # the turn's position: its text (placeholder and question) plus the image's 410 tokens
+    assert last_position(row) == estimate_tokens(row["user_text"]) + 410
+    assert last_position(row) < 450  # the base64 alone would be ~700
+
+
+def test_same_image_same_prefix_different_image_different_prefix() -> None:
+    red, blue = png_base64(64, 64), png_base64(64, 64, (0, 0, 250))
+    wrapped = "\n".join(red[i : i + 76] for i in range(0, len(red), 76))  # MIME line breaks
+
+    def row(data: str) -> dict:
+        body = anthropic_ask(anthropic_image(data), QUESTION)
+        return row_of(log_record(body, ANSWER, "InvokeModel"))
+
+    a, b, c = row(red), row(wrapped), row(blue)
+    assert a["prefix_hashes"] == b["prefix_hashes"]  # the digest is of the decoded bytes
+    assert a["prefix_hashes"] != c["prefix_hashes"]
+    assert a["request_hash"] != c["request_hash"]
+    assert a["request_hash"] != b["request_hash"]  # the body as logged differs
+
+
+def converse_ask(*blocks: dict) -> dict:
+    return {"messages": [{"role": "user", "content": list(blocks)}]}
+
+
+def converse_media(kind: str, fmt: str, data: str, **extra) -> dict:
+    return {kind: {"format": fmt, "source": {"bytes": data}, **extra}}
+
+
+DATA_URL = "data:image/png;base64," + png_base64(75, 10)
+TEXT_DOC = base64.b64encode(b"name,amount\n" + b"alice,10\n" * 100).decode()  # 912 characters
+
+
+@pytest.mark.parametrize(
+    ("block", "start", "tokens"),
+    [
+        (converse_media("image", "png", png_base64(300, 200)), "image png 300x200 ", 80),
+        (
+            converse_media("document", "csv", TEXT_DOC, name="t"),
+            "document csv 912 bytes ~228 tokens",
+            228,
+        ),
+        (
+            converse_media("document", "pdf", base64.b64encode(b"%PDF-1.7 x").decode(), name="d"),
+            "document pdf 10 bytes tokens not estimated",
+            0,
+        ),
+        (converse_media("video", "mp4", "AAAA"), "video mp4 3 bytes tokens not estimated", 0),
+        (  # Mistral (OpenAI style) data URL
+            {"type": "image_url", "image_url": {"url": DATA_URL}},
+            "image image/png 75x10 ",
+            1,
+        ),
+        (  # valid base64, but not an image Pillow can read: no size, no estimate
+            converse_media("image", "png", base64.b64encode(b"not a png").decode()),
+            "image png 9 bytes tokens not estimated",
+            0,
+        ),
+        (converse_media("image", "png", "abc"), "image png not base64 3 characters", 0),
+    ],
+)  # fmt: skip
+def test_converse_and_mistral_media(block: dict, start: str, tokens: int) -> None:
+    row = row_of(log_record(converse_ask(block, {"text": "Summarise."}), None))
+    assert row["user_text"].startswith(media_blocks.MEDIA_MARK + start)
+    assert row["user_text"].endswith("]]\nSummarise.")
+    assert last_position(row) == estimate_tokens(row["user_text"]) + tokens
+
+
+def test_media_by_reference_stays_as_json() -> None:
+    """An image logged as an S3 location carries no bytes: its JSON is the text, as before."""
+    ref = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/k.png"}}}}
+    row = row_of(log_record(converse_ask(ref), None))
+    assert (
+        row["user_text"]
+        == '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/k.png"}}}}'
+    )
+
+
+def test_images_a_tool_returned_are_placeholders() -> None:
+    data = png_base64(640, 480)
+    anthropic = anthropic_ask(
+        {"type": "tool_result", "tool_use_id": "t1", "content": [anthropic_image(data)]}
+    )
+    converse = converse_ask(
+        {"toolResult": {"toolUseId": "t1", "content": [converse_media("image", "png", data)]}}
+    )
+    for body, op in ((anthropic, "InvokeModel"), (converse, "Converse")):
+        row = row_of(log_record(body, None, op))
+        assert data not in row["user_text"]
+        assert "[[media image " in row["user_text"] and "~410 tokens" in row["user_text"]
+        assert last_position(row) == estimate_tokens(row["user_text"]) + 410
+
+
+def test_media_in_a_long_conversation_counts_in_its_own_turn() -> None:
+    body = {
+        "messages": [
+            {"role": "user", "content": [converse_media("image", "png", png_base64(640, 480))]},
+            {"role": "assistant", "content": [{"text": "A red square."}]},
+            {"role": "user", "content": [{"text": "Thanks."}]},
+        ]
+    }
+    row = row_of(log_record(body, None))
+    first, second, third = (tokens for _, _, tokens in row["prefix_hashes"])
+    assert second - first == estimate_tokens("A red square.")
+    assert third - second == estimate_tokens("Thanks.")
+    assert first > 410
+
+
+def test_batch_records_count_user_turns_with_media() -> None:
+    rows = pd.DataFrame(
+        {
+            "request_id": ["a1", "a2"],
+            "operation": ["InvokeModel"] * 2,
+            "provider": ["anthropic"] * 2,
+            "family": ["claude-3-haiku"] * 2,
+            "system_hash": [None, None],
+            "user_text": ["[[media image png 1 bytes tokens not estimated xxh3:0]]\nHi", "Hi"],
+            "max_tokens": [100, 100],
+            "temperature": [None, None],
+        }
+    )
+    recs = batch_records.records_for_segment(rows, None)
+    assert (recs.media_placeholders, recs.missing_user_text) == (1, 0)
+
+
+def test_quality_gate_skips_user_turns_with_media() -> None:
+    text = "[[media image png 1 bytes ~1 tokens xxh3:0]]"
+    row = pd.Series({"user_text": text, "system_hash": None})
+    system, user, reason = quality_gate.prompt_parts(row, {})
+    assert (system, user) == (None, None)
+    assert reason == "the user turn held images or documents, kept only as placeholders"
