@@ -5,7 +5,7 @@
  *
  * ``layout`` gives one (kind, index) pair per output column: the value at ``row[index]`` of
  * each row becomes the column's value. Kinds:
- *   's' string  'i' int64  'f' float64  'b' bool  't' timestamp (int64)
+ *   's' string  'L' large_string  'i' int64  'f' float64  'b' bool  't' timestamp (int64)
  *   'n' all null (index ignored)
  *   'p' list<struct<kind: string, hash: string, tokens: int64>> from a list of 3-tuples
  * None is null in every kind. Any other type than the exact one expected (a bool where an
@@ -124,44 +124,52 @@ typedef struct {
     int64_t n;
 } Values;
 
+/* Append one string's end to offsets (4-byte for string, 8-byte for large_string). */
+static int put_end(Buf *offsets, size_t end, int width) {
+    if (width == 8) {
+        int64_t end64 = (int64_t)end;
+        return append(offsets, &end64, 8);
+    }
+    int32_t end32 = (int32_t)end;
+    return append(offsets, &end32, 4);
+}
+
 /* Append one string to offsets/data. */
-static int put_string(Buf *offsets, Buf *data, PyObject *value) {
+static int put_string(Buf *offsets, Buf *data, PyObject *value, int width) {
     Py_ssize_t size;
     const char *utf8 = PyUnicode_AsUTF8AndSize(value, &size);
     if (utf8 == NULL) return -1;
-    if (data->len + (size_t)size > INT32_MAX) {
+    if (width == 4 && data->len + (size_t)size > INT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "string column over 2 GB in one batch");
         return -1;
     }
     if (append(data, utf8, (size_t)size)) return -1;
-    int32_t end = (int32_t)data->len;
-    return append(offsets, &end, 4);
+    return put_end(offsets, data->len, width);
 }
 
-static int build_strings(struct ArrowArray *out, Values v) {
+/* string (width 4) and large_string (width 8) columns */
+static int build_strings(struct ArrowArray *out, Values v, int width) {
     Buf offsets = {0}, data = {0};
     uint8_t *bits = new_bitmap(v.n);
     int64_t nulls = 0;
-    int32_t zero = 0;
     /* size the buffers once: ASCII text (nearly all of it) is as long in UTF-8 as in
      * characters, and the rest only grows the data buffer a few times */
     size_t chars = 0;
     for (int64_t i = 0; i < v.n; i++)
         if (PyUnicode_CheckExact(v.items[i])) chars += (size_t)PyUnicode_GET_LENGTH(v.items[i]);
-    if (bits == NULL || reserve(&offsets, (size_t)(v.n + 1) * 4) || reserve(&data, chars + 1) ||
-        append(&offsets, &zero, 4))
+    if (bits == NULL || reserve(&offsets, (size_t)(v.n + 1) * (size_t)width) ||
+        reserve(&data, chars + 1) || put_end(&offsets, 0, width))
         goto fail;
     for (int64_t i = 0; i < v.n; i++) {
         PyObject *value = v.items[i];
         if (value == Py_None) {
             set_null(bits, i);
             nulls++;
-            int32_t end = (int32_t)data.len;
-            if (append(&offsets, &end, 4)) goto fail;
+            if (put_end(&offsets, data.len, width)) goto fail;
         } else if (!PyUnicode_CheckExact(value)) {
             wrong_type(value, "str");
             goto fail;
-        } else if (put_string(&offsets, &data, value)) {
+        } else if (put_string(&offsets, &data, value, width)) {
             goto fail;
         }
     }
@@ -309,7 +317,7 @@ static int build_prefixes(struct ArrowArray *out, Values v) {
                 long long t = PyLong_AsLongLong(n);
                 if (t == -1 && PyErr_Occurred()) goto fail;
                 int64_t t64 = (int64_t)t;
-                if (put_string(&kind_offsets, &kinds, kind) || put_string(&hash_offsets, &hashes, hash) ||
+                if (put_string(&kind_offsets, &kinds, kind, 4) || put_string(&hash_offsets, &hashes, hash, 4) ||
                     append(&tokens, &t64, 8))
                     goto fail;
                 count++;
@@ -393,7 +401,8 @@ static PyObject *rows_to_batch(PyObject *self, PyObject *args) {
         Values v = {column, n};
         int failed;
         switch (kind) {
-        case 's': failed = build_strings(children[c], v); break;
+        case 's': failed = build_strings(children[c], v, 4); break;
+        case 'L': failed = build_strings(children[c], v, 8); break;
         case 'i':
         case 't':
         case 'f': failed = build_fixed(children[c], v, (char)kind); break;

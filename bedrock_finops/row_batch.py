@@ -30,6 +30,8 @@ COMPILED = _rowbatch is not None
 def _kind(dtype: pa.DataType) -> str:
     if pa.types.is_string(dtype):
         return "s"
+    if pa.types.is_large_string(dtype):
+        return "L"
     if pa.types.is_int64(dtype):
         return "i"
     if pa.types.is_float64(dtype):

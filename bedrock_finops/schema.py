@@ -51,7 +51,9 @@ USAGE_SCHEMA = pa.schema(
         ("system_hash", pa.string()),  # prompt template: hash of the system prompt
         ("tools_hash", pa.string()),
         ("system_tokens", pa.int64()),
-        ("user_text", pa.string()),  # last user turn, for semantic analysis
+        # last user turn, for semantic analysis; 64-bit offsets: a month of user turns passes
+        # the 2 GB a plain string column holds (3.2 GB at 1M records of the benchmark's mix)
+        ("user_text", pa.large_string()),
         ("output_shape", pa.string()),  # label | json | code | prose | empty | unknown
         ("pretty_json_tokens", pa.int64()),  # tokens spent on JSON indentation whitespace
         ("repeated_line_tokens", pa.int64()),  # tokens of lines repeated within the prompt
@@ -91,11 +93,33 @@ def from_arrow(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def read_usage(path) -> pd.DataFrame:
-    """Read ``usage.parquet`` written by the ingest."""
+def read_usage(path, *, user_text: bool = True) -> pd.DataFrame:
+    """Read ``usage.parquet`` written by the ingest.
+
+    ``user_text=False`` leaves out the user turns, most of the table's memory (~3 GB in a
+    month of a million requests), for analyses that do not read them.
+    """
     import pyarrow.parquet as pq
 
-    return from_arrow(pq.read_table(path))
+    columns = None
+    if not user_text:
+        columns = [n for n in pq.read_schema(path).names if n != "user_text"]
+    return from_arrow(canonical_text_types(pq.read_table(path, columns=columns)))
+
+
+def canonical_text_types(table: pa.Table) -> pa.Table:
+    """``table`` with each canonical column that a file stores as ``string`` where the schema
+    has ``large_string`` (a table written before the change) cast to it, chunk by chunk.
+
+    A ``string`` column's chunks cannot be joined past 2 GB, and pandas joins them on any
+    row selection (``iloc``), so an old file's month of ``user_text`` would fail there.
+    """
+    for i, field in enumerate(table.schema):
+        if field.name in USAGE_COLUMNS and field.type == pa.string():
+            wanted = USAGE_SCHEMA.field(field.name).type
+            if wanted == pa.large_string():
+                table = table.set_column(i, field.name, table.column(i).cast(wanted))
+    return table
 
 
 def total_input_tokens(usage: pd.DataFrame) -> pd.Series:

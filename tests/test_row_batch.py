@@ -49,6 +49,9 @@ def test_same_batch_as_pyarrow():
         {"kind": "message", "hash": "ef" * 16, "tokens": 9},
     ]
     assert built.column("user_text")[0].as_py() == "Où est ma commande ? 😀\nline two"
+    assert built.column("user_text").type == pa.large_string()
+    offsets = built.column("user_text").buffers()[1]  # 8 bytes each: 0, 35 (UTF-8), 35, 35
+    assert offsets.to_pybytes()[:32] == b"".join(n.to_bytes(8, "little") for n in (0, 35, 35, 35))
     assert built.column("model").null_count == len(ROWS)  # filled in by the parent
     assert built.column("latency_ms").to_pylist()[:2] == [812.5, None]
 
@@ -83,7 +86,8 @@ def test_odd_values_get_pyarrows_treatment(column, value):
 
 def test_layout_follows_the_schema():
     kinds = dict(zip(USAGE_SCHEMA.names, row_batch.LAYOUT, strict=True))
-    assert kinds["user_text"] == ("s", COL["user_text"])
+    assert kinds["user_text"] == ("L", COL["user_text"])  # large_string: 64-bit offsets
+    assert kinds["request_id"] == ("s", COL["request_id"])
     assert kinds["timestamp"] == ("t", COL["timestamp"])
     assert kinds["prefix_hashes"] == ("p", COL["prefix_hashes"])
     assert kinds["model"] == ("n", -1)
