@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -83,15 +84,20 @@ class JobPlan:
 
 
 def split_lines(lines: Sequence[bytes], quotas: BatchQuotas) -> list[JobPlan]:
-    """Pack JSONL lines, in order, into jobs and files within the quotas.
+    """Pack JSONL lines, in order, into jobs and files within the quotas (see ``split_sizes``)."""
+    return split_sizes([len(line) for line in lines], quotas)
+
+
+def split_sizes(sizes: Sequence[int], quotas: BatchQuotas) -> list[JobPlan]:
+    """Pack lines of these byte sizes, in order, into jobs and files within the quotas.
 
     Greedy by records and bytes; a short last job is topped up from the one before it when
     that keeps both within the limits. A job still under ``min_records_per_job`` is flagged
-    (``below_min_records``): Bedrock would reject it.
+    (``below_min_records``): Bedrock would reject it. Each job and file holds a run of
+    consecutive lines.
     """
     jobs: list[JobPlan] = []
-    for i, line in enumerate(lines):
-        size = len(line)
+    for i, size in enumerate(sizes):
         if size > quotas.max_file_bytes:
             raise ValueError(
                 f"record {i} is {size:,} bytes, over max_file_bytes {quotas.max_file_bytes:,}: "
@@ -106,7 +112,7 @@ def split_lines(lines: Sequence[bytes], quotas: BatchQuotas) -> list[JobPlan]:
             job = JobPlan()
             jobs.append(job)
         _append(job, i, size, quotas)
-    _top_up_last(jobs, lines, quotas)
+    _top_up_last(jobs, sizes, quotas)
     for job in jobs:
         job.below_min_records = job.records < quotas.min_records_per_job
     return jobs
@@ -128,7 +134,7 @@ def _append(job: JobPlan, i: int, size: int, quotas: BatchQuotas) -> None:
     job.bytes += size
 
 
-def _top_up_last(jobs: list[JobPlan], lines: Sequence[bytes], quotas: BatchQuotas) -> None:
+def _top_up_last(jobs: list[JobPlan], sizes: Sequence[int], quotas: BatchQuotas) -> None:
     """Move records from the second-to-last job into a last job that is under the minimum."""
     if len(jobs) < 2 or jobs[-1].records >= quotas.min_records_per_job:
         return
@@ -138,14 +144,14 @@ def _top_up_last(jobs: list[JobPlan], lines: Sequence[bytes], quotas: BatchQuota
     if prev.records - need < quotas.min_records_per_job:
         return  # both cannot reach the minimum
     moved = indexes[prev.records - need : prev.records]
-    new_last_bytes = last.bytes + sum(len(lines[i]) for i in moved)
+    new_last_bytes = last.bytes + sum(sizes[i] for i in moved)
     if new_last_bytes > quotas.max_job_bytes:
         return
     rebuilt_prev, rebuilt_last = JobPlan(), JobPlan()
     for i in indexes[: prev.records - need]:
-        _append(rebuilt_prev, i, len(lines[i]), quotas)
+        _append(rebuilt_prev, i, sizes[i], quotas)
     for i in indexes[prev.records - need :]:
-        _append(rebuilt_last, i, len(lines[i]), quotas)
+        _append(rebuilt_last, i, sizes[i], quotas)
     jobs[-2:] = [rebuilt_prev, rebuilt_last]
 
 
@@ -243,56 +249,108 @@ def export_segment(
     reads ``<prefix>/<job>/input/`` and writes to ``<prefix>/<job>/output/``.
     """
     quotas = quotas or BatchQuotas()
-    lines = records.lines()
-    plans = split_lines(lines, quotas)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    if records.spool is None:  # held records: spooled here, so there is one way to write
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".spool-", delete=False) as tmp:
+            sizes = []
+            for line in records.lines():
+                tmp.write(line)
+                sizes.append(len(line))
+        spool = Path(tmp.name)
+    else:
+        spool, sizes = records.spool, records.sizes
+    try:
+        return _write_jobs(
+            records, spool, sizes, Path(out_dir), segment, model_id, role_arn,
+            s3_prefix, quotas, timeout_hours, tags, region,
+        )  # fmt: skip
+    finally:
+        if records.spool is None:
+            spool.unlink(missing_ok=True)
+
+
+def _write_jobs(
+    records: SegmentRecords,
+    spool: Path,
+    sizes: Sequence[int],
+    out_dir: Path,
+    segment: str,
+    model_id: str,
+    role_arn: str,
+    s3_prefix: str,
+    quotas: BatchQuotas,
+    timeout_hours: int,
+    tags: dict[str, str] | None,
+    region: str | None,
+) -> list[ExportedJob]:
+    """Copy each job's run of lines from ``spool`` into its files (see ``export_segment``)."""
+    plans = split_sizes(sizes, quotas)
+    record_ids = records.record_ids or [r["recordId"] for r in records.records]
+    starts = [0]
+    for size in sizes:
+        starts.append(starts[-1] + size)
     prefix = s3_prefix.rstrip("/")
     exported = []
-    for plan in plans:
-        indexes = [i for f in plan.files for i in f]
-        digest = hashlib.sha256(
-            b"".join(lines[i] for i in indexes) + f"|{model_id}|{records.style}".encode()
-        ).hexdigest()[:12]
-        name = job_name(segment, digest)
-        job_dir = Path(out_dir) / name
-        (job_dir / "input").mkdir(parents=True, exist_ok=True)
-        paths = []
-        for n, file_idx in enumerate(plan.files, start=1):
-            path = job_dir / "input" / f"part-{n:04d}.jsonl"
-            path.write_bytes(b"".join(lines[i] for i in file_idx))
-            paths.append(path)
-        pd.DataFrame(
-            {
-                "recordId": [records.records[i]["recordId"] for i in indexes],
-                "request_id": [records.request_ids[i] for i in indexes],
-            }
-        ).to_csv(job_dir / "records.csv", index=False)
-        request = job_request(
-            name=name,
-            role_arn=role_arn,
-            model_id=model_id,
-            input_s3_uri=f"{prefix}/{name}/input/",
-            output_s3_uri=f"{prefix}/{name}/output/",
-            style=records.style,
-            timeout_hours=timeout_hours,
-            client_request_token=name,
-            tags=tags,
-        )
-        (job_dir / "request.json").write_text(json.dumps(request, indent=2) + "\n")
-        spec = {"jobName": name, "region": region, "modelId": model_id, "records": plan.records}
-        (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
-        exported.append(
-            ExportedJob(
-                name,
-                job_dir,
-                paths,
-                plan.records,
-                plan.bytes,
-                plan.below_min_records,
-                request,
-                region,
+    with spool.open("rb") as src:
+        for plan in plans:
+            indexes = [i for f in plan.files for i in f]
+            sha = hashlib.sha256()  # over the job's lines, read a block at a time
+            _copy_range(src, starts[indexes[0]], starts[indexes[-1] + 1], sha.update)
+            sha.update(f"|{model_id}|{records.style}".encode())
+            name = job_name(segment, sha.hexdigest()[:12])
+            job_dir = out_dir / name
+            (job_dir / "input").mkdir(parents=True, exist_ok=True)
+            paths = []
+            for n, file_idx in enumerate(plan.files, start=1):
+                path = job_dir / "input" / f"part-{n:04d}.jsonl"
+                with path.open("wb") as dst:
+                    _copy_range(src, starts[file_idx[0]], starts[file_idx[-1] + 1], dst.write)
+                paths.append(path)
+            pd.DataFrame(
+                {
+                    "recordId": [record_ids[i] for i in indexes],
+                    "request_id": [records.request_ids[i] for i in indexes],
+                }
+            ).to_csv(job_dir / "records.csv", index=False)
+            request = job_request(
+                name=name,
+                role_arn=role_arn,
+                model_id=model_id,
+                input_s3_uri=f"{prefix}/{name}/input/",
+                output_s3_uri=f"{prefix}/{name}/output/",
+                style=records.style,
+                timeout_hours=timeout_hours,
+                client_request_token=name,
+                tags=tags,
             )
-        )
+            (job_dir / "request.json").write_text(json.dumps(request, indent=2) + "\n")
+            spec = {"jobName": name, "region": region, "modelId": model_id, "records": plan.records}
+            (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
+            exported.append(
+                ExportedJob(
+                    name,
+                    job_dir,
+                    paths,
+                    plan.records,
+                    plan.bytes,
+                    plan.below_min_records,
+                    request,
+                    region,
+                )
+            )
     return exported
+
+
+def _copy_range(src: BinaryIO, start: int, end: int, sink: Callable[[bytes], Any]) -> None:
+    """Feed bytes ``start:end`` of ``src`` to ``sink`` in blocks of at most 8 MiB."""
+    src.seek(start)
+    left = end - start
+    while left > 0:
+        block = src.read(min(left, 8 << 20))
+        if not block:
+            raise OSError(f"spool file ended {left:,} bytes early")
+        sink(block)
+        left -= len(block)
 
 
 # --- submission ------------------------------------------------------------------------------

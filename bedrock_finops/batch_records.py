@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,12 @@ def validate_record(record: dict[str, Any], style: str) -> None:
 
 @dataclass
 class SegmentRecords:
-    """The JSONL records of one segment and what had to be approximated to build them."""
+    """The JSONL records of one segment and what had to be approximated to build them.
+
+    The records are held in ``records``, or, when built with a ``spool`` file, written there
+    one line each (``records`` stays empty and ``sizes`` gives each line's bytes): a job
+    group's input can be gigabytes, and spooled it never is in memory at once.
+    """
 
     style: str  # InvokeModel | Converse
     records: list[dict[str, Any]]
@@ -147,12 +152,26 @@ class SegmentRecords:
     media_placeholders: int = 0  # rows whose user turn held inline images or documents
     missing_system_text: int = 0  # rows whose template text is not in prompts.parquet
     default_max_tokens_used: int = 0  # rows that set no max_tokens
+    record_ids: list[str] = field(default_factory=list)
+    spool: Path | None = None  # the records as JSONL, when written out instead of held
+    sizes: list[int] = field(default_factory=list)  # each spooled line's bytes
 
     def lines(self) -> list[bytes]:
-        return [
-            json.dumps(r, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-            for r in self.records
-        ]
+        if self.spool is not None:
+            return self.spool.read_bytes().splitlines(keepends=True)
+        return [record_line(r) for r in self.records]
+
+
+def record_line(record: dict[str, Any]) -> bytes:
+    """One JSONL line of a batch input file."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+# The usage columns a record is rebuilt from (``app`` names the job group's owner).
+RECORD_COLUMNS = [
+    "request_id", "app", "operation", "provider", "family", "system_hash", "user_text",
+    "max_tokens", "temperature",
+]  # fmt: skip
 
 
 def records_for_segment(
@@ -161,11 +180,14 @@ def records_for_segment(
     *,
     style: str | None = None,
     default_max_tokens: int = 4096,
+    spool: Path | None = None,
 ) -> SegmentRecords:
     """Batch records for the usage ``rows`` of one segment (one model, one template).
 
     The prompt is rebuilt as system template text + ``user_text``; a missing user turn is
-    replaced by :data:`PLACEHOLDER_USER_TEXT` and counted, never silently dropped.
+    replaced by :data:`PLACEHOLDER_USER_TEXT` and counted, never silently dropped. With
+    ``spool``, the records are written to that file as JSONL instead of held (see
+    :class:`SegmentRecords`); rows are read a slice at a time either way.
     """
     if rows.empty:
         raise ValueError("no usage rows to export")
@@ -173,35 +195,63 @@ def records_for_segment(
     templates = segments.template_texts(prompts)
     provider = _mode(rows["provider"]) if "provider" in rows.columns else None
     family = _mode(rows["family"]) if "family" in rows.columns else None
-    out = SegmentRecords(style=style, records=[], request_ids=[])
-    for row in rows.itertuples(index=False):
-        system = None
-        if pd.notna(row.system_hash):
-            system = templates.get(str(row.system_hash))
-            if system is None:
-                out.missing_system_text += 1
-        user = row.user_text if pd.notna(row.user_text) and row.user_text else None
-        if user is None:
-            out.missing_user_text += 1
-            user = PLACEHOLDER_USER_TEXT
-        elif has_inline_media(user):  # the usage table keeps a placeholder, not the bytes
-            out.media_placeholders += 1
-        max_tokens = int(row.max_tokens) if pd.notna(row.max_tokens) else None
-        if max_tokens is None:
-            out.default_max_tokens_used += 1
-            max_tokens = default_max_tokens
-        temperature = float(row.temperature) if pd.notna(row.temperature) else None
-        if style == "Converse":
-            body = converse_input(system, user, max_tokens, temperature)
-        else:
-            body = invoke_model_input(str(provider), family, system, user, max_tokens, temperature)
-        record = {"recordId": record_id(row.request_id), "modelInput": body}
-        validate_record(record, style)
-        out.records.append(record)
-        out.request_ids.append(str(row.request_id))
-    if len(set(r["recordId"] for r in out.records)) != len(out.records):
+    out = SegmentRecords(style=style, records=[], request_ids=[], spool=spool)
+    sink = spool.open("wb") if spool is not None else None
+    try:
+        for start in range(0, len(rows), ROWS_PER_SLICE):
+            for row in rows.iloc[start : start + ROWS_PER_SLICE].itertuples(index=False):
+                record = _record(row, out, templates, provider, family, default_max_tokens)
+                out.record_ids.append(record["recordId"])
+                out.request_ids.append(str(row.request_id))
+                if sink is None:
+                    out.records.append(record)
+                else:
+                    line = record_line(record)
+                    sink.write(line)
+                    out.sizes.append(len(line))
+    finally:
+        if sink is not None:
+            sink.close()
+    if len(set(out.record_ids)) != len(out.record_ids):
         raise ValueError("record IDs collide within the segment: duplicate request_id values?")
     return out
+
+
+ROWS_PER_SLICE = 4096  # rows turned into Python objects at a time (a month's text is GBs)
+
+
+def _record(
+    row: Any,
+    out: SegmentRecords,
+    templates: dict[str, str],
+    provider: str | None,
+    family: str | None,
+    default_max_tokens: int,
+) -> dict[str, Any]:
+    """One validated record from one usage row; counts what it approximates in ``out``."""
+    system = None
+    if pd.notna(row.system_hash):
+        system = templates.get(str(row.system_hash))
+        if system is None:
+            out.missing_system_text += 1
+    user = row.user_text if pd.notna(row.user_text) and row.user_text else None
+    if user is None:
+        out.missing_user_text += 1
+        user = PLACEHOLDER_USER_TEXT
+    elif has_inline_media(user):  # the usage table keeps a placeholder, not the bytes
+        out.media_placeholders += 1
+    max_tokens = int(row.max_tokens) if pd.notna(row.max_tokens) else None
+    if max_tokens is None:
+        out.default_max_tokens_used += 1
+        max_tokens = default_max_tokens
+    temperature = float(row.temperature) if pd.notna(row.temperature) else None
+    if out.style == "Converse":
+        body = converse_input(system, user, max_tokens, temperature)
+    else:
+        body = invoke_model_input(str(provider), family, system, user, max_tokens, temperature)
+    record = {"recordId": record_id(row.request_id), "modelInput": body}
+    validate_record(record, out.style)
+    return record
 
 
 def _mode(series: pd.Series) -> str | None:

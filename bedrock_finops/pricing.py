@@ -46,6 +46,20 @@ LONG_CONTEXT_THRESHOLD = {"anthropic.claude-sonnet-4": 200_000}
 LONG_CONTEXT_REASON = "input over 200K tokens: long-context price not in the sheet"
 
 
+# The usage columns ``PriceCatalog.price`` reads. Strategies that select rows to re-price
+# select these columns first: selecting rows of the whole table copies every column, and
+# ``user_text`` alone is ~3 GB in a month of a million requests.
+PRICED_USAGE_COLUMNS = [
+    "model_id_raw", "model", "region", "geo", "service_tier", "cache_ttl",
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+]  # fmt: skip
+
+
+def price_columns(usage: pd.DataFrame, *extra: str) -> pd.DataFrame:
+    """``usage`` narrowed to :data:`PRICED_USAGE_COLUMNS` (those it has) and ``extra``."""
+    return usage[[c for c in (*PRICED_USAGE_COLUMNS, *extra) if c in usage.columns]]
+
+
 @dataclass
 class PriceCatalog:
     """A loaded price sheet. Build it with :meth:`load`."""

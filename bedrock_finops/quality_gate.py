@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import segments as seg_mod
+from bedrock_finops.column_take import take_positions
 from bedrock_finops.media_blocks import has_inline_media
 from bedrock_finops.segments import template_texts
 
@@ -81,11 +82,11 @@ def stratified_sample(seg_usage: pd.DataFrame, n: int, seed: int) -> pd.DataFram
     rng = np.random.default_rng(seed)
     picked = []
     for label, k in alloc.items():
-        idx = labels.index[labels == label].to_numpy()
+        at = np.flatnonzero((labels == label).to_numpy())  # positions: any index will do
         if k > 0:
-            picked.extend(rng.choice(idx, size=min(k, len(idx)), replace=False).tolist())
-    chosen = seg_usage.loc[sorted(picked, key=list(seg_usage.index).index)]
-    return chosen.assign(stratum=labels.loc[chosen.index])
+            picked.extend(rng.choice(at, size=min(k, len(at)), replace=False).tolist())
+    order = np.sort(np.asarray(picked, dtype=np.intp))  # in table order
+    return seg_usage.iloc[order].assign(stratum=labels.iloc[order].to_numpy())
 
 
 def scrub(text: str) -> str:
@@ -138,10 +139,14 @@ def write_eval_sample(
     out_dir.mkdir(parents=True, exist_ok=True)
     texts = template_texts(prompts)
     seg_rows = seg_mod.row_positions(seg_mod.row_segments(usage))
+    # sampled on these columns; the user turns (~3 GB in a month) are read for the sample only
+    narrow = usage[["request_id", "timestamp", "output_tokens", "system_hash"]]
+    narrow = narrow.assign(_at=np.arange(len(usage)))
     entries = []
     for i, (_, rec) in enumerate(recommended.iterrows()):
-        seg_usage = usage.iloc[seg_rows.get(rec["segment"], [])]
+        seg_usage = narrow.iloc[seg_rows.get(rec["segment"], [])]
         sample = stratified_sample(seg_usage, per_segment, seed + i)
+        sample["user_text"] = take_positions(usage["user_text"], sample["_at"].to_numpy()).array
         fname = f"{_safe(rec['segment'])}.jsonl"
         skipped: dict[str, int] = {}
         lines, ids = [], []

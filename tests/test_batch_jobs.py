@@ -305,3 +305,44 @@ def test_redacted_record_hides_prompt_text_only():
     assert red["modelInput"]["messages"][0]["content"][0]["text"] == "[redacted: 10 chars]"
     assert red["modelInput"]["inferenceConfig"] == rec["modelInput"]["inferenceConfig"]
     assert br.redacted_record(rec, show=True) == rec
+
+
+def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
+    """A job group's records written to a spool file (never all in memory) give the same
+    lines, the same job names and byte-identical files as records held in a list."""
+    rows = usage_rows(23)
+    held = br.records_for_segment(rows, PROMPTS)
+    spooled = br.records_for_segment(rows, PROMPTS, spool=tmp_path / "spool.jsonl")
+    assert spooled.records == [] and len(spooled.sizes) == 23
+    assert spooled.lines() == held.lines()
+    assert spooled.sizes == [len(line) for line in held.lines()]
+    assert spooled.record_ids == [r["recordId"] for r in held.records]
+    assert (spooled.missing_user_text, spooled.default_max_tokens_used) == (5, 12)
+    q = bj.BatchQuotas(
+        min_records_per_job=2,
+        max_records_per_file=4,
+        max_records_per_job=10,
+        max_file_bytes=10_000,
+        max_job_bytes=10_000,
+    )
+    kw = {"segment": "g", "model_id": "m", "role_arn": ROLE, "s3_prefix": "s3://b/p", "quotas": q}
+    a = bj.export_segment(held, tmp_path / "held", **kw)
+    b = bj.export_segment(spooled, tmp_path / "spooled", **kw)
+    assert [j.name for j in a] == [j.name for j in b] and len(a) == 3
+    assert [j.records for j in b] == [10, 10, 3]
+    for ja, jb in zip(a, b, strict=True):
+        assert [p.read_bytes() for p in ja.files] == [p.read_bytes() for p in jb.files]
+        assert (ja.directory / "records.csv").read_text() == (
+            jb.directory / "records.csv"
+        ).read_text()
+    every = b"".join(p.read_bytes() for j in b for p in j.files)
+    assert every == (tmp_path / "spool.jsonl").read_bytes()  # each line once, in order
+    assert not list((tmp_path / "held").glob(".spool-*"))  # the scratch spool is removed
+
+
+def test_records_are_built_a_slice_at_a_time(monkeypatch):
+    monkeypatch.setattr(br, "ROWS_PER_SLICE", 4)
+    sliced = br.records_for_segment(usage_rows(11), PROMPTS)
+    monkeypatch.setattr(br, "ROWS_PER_SLICE", 4096)
+    whole = br.records_for_segment(usage_rows(11), PROMPTS)
+    assert sliced.lines() == whole.lines() and len(sliced.records) == 11

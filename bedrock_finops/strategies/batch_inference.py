@@ -40,7 +40,9 @@ import pandas as pd
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
+from bedrock_finops.column_take import take_positions
 from bedrock_finops.findings import Findings, period_of
+from bedrock_finops.pricing import price_columns
 from bedrock_finops.strategies.batch_findings import to_effects, to_findings
 from bedrock_finops.strategies.batch_params import (
     KEEP_CACHING,
@@ -177,7 +179,7 @@ def plan(
         rows=moved_rows,
         period=period,
         total_usd=float(priced["cost_usd"].sum()),
-        prices_used=_prices_used(catalog, usage.loc[in_scope]),
+        prices_used=_prices_used(catalog, usage.loc[in_scope, ["model", "region", "geo"]]),
         catalog_info={
             "price_sheet": catalog.sheet_name,
             "price_sheet_as_of": None if catalog.as_of is None else str(catalog.as_of.date()),
@@ -192,7 +194,7 @@ def plan(
 
 def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
     """The same requests with cache reads and writes billed as plain input."""
-    out = usage.copy()
+    out = price_columns(usage).copy()
     total = (
         usage["input_tokens"].fillna(0)
         + usage["cache_read_tokens"].fillna(0)
@@ -494,25 +496,34 @@ def export_jobs(
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
     in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted)
     group_rows = seg_mod.row_positions(groups)
+    # what a record is built from; user turns are taken per group (see column_take)
+    export_view = usage[
+        [c for c in batch_records.RECORD_COLUMNS if c in usage.columns and c != "user_text"]
+    ]
     out = []
     for group, members in take.groupby("job_group", sort=False):
         at = group_rows[group]
         at = at[in_job[at]]
-        rows = usage.iloc[at]
+        rows = export_view.iloc[at].assign(user_text=take_positions(usage["user_text"], at).array)
         region, model_id = members["region"].iat[0], members["model_id"].iat[0]  # one each
-        records = batch_records.records_for_segment(rows, prompts)
-        jobs = bj.export_segment(
-            records,
-            Path(out_dir),
-            segment=group,
-            model_id=model_id,
-            role_arn=role_arn,
-            s3_prefix=s3_prefix,
-            quotas=quotas,
-            timeout_hours=timeout_hours,
-            tags={"bedrock-finops:job-group": group[:256]},
-            region=region,
-        )
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        spool = Path(out_dir) / ".spool.jsonl"  # the group's records, split into jobs from here
+        try:
+            records = batch_records.records_for_segment(rows, prompts, spool=spool)
+            jobs = bj.export_segment(
+                records,
+                Path(out_dir),
+                segment=group,
+                model_id=model_id,
+                role_arn=role_arn,
+                s3_prefix=s3_prefix,
+                quotas=quotas,
+                timeout_hours=timeout_hours,
+                tags={"bedrock-finops:job-group": group[:256]},
+                region=region,
+            )
+        finally:
+            spool.unlink(missing_ok=True)
         for job in jobs:
             out.append(
                 {

@@ -36,6 +36,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops import task_types as tt
 from bedrock_finops.findings import DAYS_PER_MONTH, Findings, period_of
 from bedrock_finops.models import known_models
+from bedrock_finops.pricing import price_columns
 from bedrock_finops.strategies import model_sizing_repricing as repricing
 from bedrock_finops.strategies.model_sizing_findings import to_effects, to_findings
 from bedrock_finops.strategies.model_sizing_params import (
@@ -114,11 +115,12 @@ def plan(
     p = validate_params(params, summary)
     segs = classify_segments(usage, costs, prompts, p["task_overrides"], summary)
     positions = seg_mod.row_positions(seg_mod.row_segments(usage))
+    priceable = price_columns(usage, "request_id")  # rows re-priced per segment
     models = known_models()
     recs: list[dict[str, Any]] = []
     row_frames: list[pd.DataFrame] = []
     for _, seg in segs.iterrows():
-        rec = _recommend_segment(seg, usage, costs, positions, catalog, p, models)
+        rec = _recommend_segment(seg, priceable, costs, positions, catalog, p, models)
         frame = rec.pop("_rows", None)
         if frame is not None:
             row_frames.append(frame)
@@ -179,6 +181,7 @@ def _recommend_segment(
 ) -> dict[str, Any]:
     """Recommendation for one segment (a ``_rows`` frame of per-request costs when adopted).
 
+    ``usage``: the columns pricing reads and ``request_id`` (``pricing.price_columns``);
     ``positions``: each segment's row positions (``segments.row_positions``).
     """
     rows_at = positions.get(seg["segment"], np.empty(0, dtype=np.intp))

@@ -1,0 +1,55 @@
+"""``take_positions`` selects what ``iloc`` selects, chunk by chunk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from bedrock_finops.column_take import take_positions
+
+
+def chunked_series(sizes: list[int]) -> pd.Series:
+    chunks, n = [], 0
+    for size in sizes:
+        values = [None if (n + i) % 7 == 3 else f"text {n + i}" for i in range(size)]
+        chunks.append(pa.array(values, pa.large_string()))
+        n += size
+    array = pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, pa.large_string()))
+    return pd.Series(array, index=pd.RangeIndex(n) * 10 + 5, name="user_text")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_same_as_iloc_on_random_positions(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    series = chunked_series(rng.integers(0, 40, size=int(rng.integers(1, 6))).tolist())
+    if len(series) == 0:
+        series = chunked_series([3])
+    at = rng.integers(0, len(series), size=int(rng.integers(0, 60)))  # repeats, any order
+    for positions in (at, np.sort(at)):  # any order; ascending keeps the pieces as chunks
+        got = take_positions(series, positions)
+        pd.testing.assert_series_equal(got, series.iloc[positions])
+
+
+def test_values_by_hand() -> None:
+    series = chunked_series([3, 0, 4])  # "text 0" .. "text 6", row 3 null; labels 5, 15, ...
+    got = take_positions(series, [6, 0, 3, 6])
+    assert got.index.tolist() == [65, 5, 35, 65]
+    assert got.isna().tolist() == [False, False, True, False]
+    assert got.dropna().tolist() == ["text 6", "text 0", "text 6"]
+    assert got.dtype == pd.ArrowDtype(pa.large_string())
+
+
+def test_empty_selection_and_errors() -> None:
+    series = chunked_series([2, 2])
+    assert len(take_positions(series, [])) == 0
+    with pytest.raises(IndexError, match="out of range for a column of 4 rows"):
+        take_positions(series, [4])
+    with pytest.raises(IndexError):
+        take_positions(series, [-1])
+
+
+def test_a_numpy_backed_series_is_plain_iloc() -> None:
+    series = pd.Series(["a", "b", "c"], index=[9, 8, 7])
+    pd.testing.assert_series_equal(take_positions(series, [2, 0]), series.iloc[[2, 0]])
