@@ -92,11 +92,12 @@ class RunContext:
     run_dir: Path
     catalog: Any  # bedrock_finops.pricing.PriceCatalog
     show_prompt_text: bool = False
+    user_text: bool = True  # False: usage without the user turns (see open_run)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @cached_property
     def usage(self) -> pd.DataFrame:
-        return read_usage(self.run_dir / "usage.parquet")
+        return read_usage(self.run_dir / "usage.parquet", user_text=self.user_text)
 
     @cached_property
     def priced(self) -> pd.DataFrame:
@@ -146,8 +147,13 @@ def open_run(
     price_overrides: str = "",
     discount_pct: float = 0.0,
     show_prompt_text: bool = False,
+    user_text: bool = True,
 ) -> RunContext:
-    """Open an ingested run folder (empty: the cached embedded sample) with a price catalog."""
+    """Open an ingested run folder (empty: the cached embedded sample) with a price catalog.
+
+    ``user_text=False``: a notebook that never reads the user turns loads the usage table
+    without them, ~3 GB less for a month of a million requests.
+    """
     from bedrock_finops.pricing import PriceCatalog
 
     path = Path(run_dir) if run_dir else default_sample_run()
@@ -159,7 +165,9 @@ def open_run(
     catalog = PriceCatalog.load(
         sheet=price_sheet, overrides=price_overrides or None, discount_pct=discount_pct
     )
-    return RunContext(run_dir=path, catalog=catalog, show_prompt_text=show_prompt_text)
+    return RunContext(
+        run_dir=path, catalog=catalog, show_prompt_text=show_prompt_text, user_text=user_text
+    )
 
 
 def key_figures(figures: dict[str, Any]) -> None:
