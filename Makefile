@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/sample_scale.py
 	$(BIN)/python benchmarks/ingest.py --records 1000000
+	$(BIN)/python benchmarks/notebooks_scale.py --records 1000000
 	$(BIN)/python benchmarks/long_prompts.py
 	$(BIN)/python benchmarks/s3_listing.py
 	$(BIN)/python benchmarks/s3_ingest.py

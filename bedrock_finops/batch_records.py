@@ -278,5 +278,14 @@ def redacted_record(record: dict[str, Any], show: bool) -> dict[str, Any]:
     return walk(record)
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+def read_jsonl(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The records of a batch input file, line by line; the first ``limit`` only if given
+    (an input file can be 1 GB: showing one record need not read them all)."""
+    out: list[dict[str, Any]] = []
+    with Path(path).open(encoding="utf-8") as f:
+        for line in f:
+            if limit is not None and len(out) >= limit:
+                break
+            if line.strip():
+                out.append(json.loads(line))
+    return out

@@ -346,3 +346,11 @@ def test_records_are_built_a_slice_at_a_time(monkeypatch):
     monkeypatch.setattr(br, "ROWS_PER_SLICE", 4096)
     whole = br.records_for_segment(usage_rows(11), PROMPTS)
     assert sliced.lines() == whole.lines() and len(sliced.records) == 11
+
+
+def test_read_jsonl_reads_only_what_it_is_asked(tmp_path):
+    path = tmp_path / "part-0001.jsonl"
+    path.write_text('{"recordId": "a"}\n\n{"recordId": "b"}\n{"recordId": "c"}\n')
+    assert [r["recordId"] for r in br.read_jsonl(path)] == ["a", "b", "c"]
+    assert br.read_jsonl(path, limit=1) == [{"recordId": "a"}]
+    assert br.read_jsonl(path, limit=2) == [{"recordId": "a"}, {"recordId": "b"}]
