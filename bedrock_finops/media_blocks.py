@@ -2,26 +2,29 @@
 
 A request can carry media as base64 text: an Anthropic ``image`` or ``document`` block with a
 ``base64`` source, a Converse or Nova ``image`` / ``document`` / ``video`` / ``audio`` block
-with ``source.bytes``, or a Mistral ``image_url`` with a ``data:`` URL. Read as text, a 45 KB
-image would be estimated at ~15,000 tokens and would fill ``user_text``, the text features
-and the prompt-prefix positions with base64. Each such block is read as a placeholder::
+with ``source.bytes`` (also inside a ``guardContent`` block), a Mistral ``image_url`` with a
+``data:`` URL, or Llama 3.2's ``images`` list. Read as text, a 45 KB image would be estimated
+at ~15,000 tokens and would fill ``user_text``, the text features and the prompt-prefix
+positions with base64. Each is read as a placeholder::
 
-    [[media image image/png 640x480 34512 bytes ~410 tokens xxh3:9f1c2a7b3d4e5f60]]
+    [[media image image/png 640x480 34512 bytes xxh3:9f1c2a7b3d4e5f60]]
 
 The digest is of the decoded bytes, so two requests with the same image share a prefix hash
 and two with different images do not. ``request_hash`` is unaffected: it hashes the whole
 body as logged.
 
-Token estimates (added to the turn's position in ``prefix_hashes``):
+Token estimates, added to the turn's position in ``prefix_hashes`` (:func:`media_tokens`):
 
-- an image: Anthropic's rule for Claude vision, tokens = width x height / 750 after the
-  image is scaled down to a long edge of at most 1,568 px, and at most ~1,600 tokens (the
-  size Claude scales larger images down to). The size is read from the image's header with
-  Pillow. Other families count image tokens by their own rules; this is the estimate shown;
+- an image sent to an Anthropic model: Anthropic's rule for the Claude models in the catalog
+  (3 to 4.5), width x height / 750 after the image is scaled down to a long edge of at most
+  1,568 px, and at most ~1,600 tokens (docs.anthropic.com/en/docs/vision). The size is read
+  from the image's header with Pillow. Later Claude models read larger images (more tokens),
+  and other families count by their own rules (Nova by a table of sizes, Llama and Mistral
+  undocumented), so their images are not estimated;
 - a plain-text document (txt, csv, md, html): its text at ~4 characters per token;
-- anything else (PDF, Word, video, audio, or an image Pillow cannot read): not estimated,
-  and the placeholder says so (``tokens not estimated``). The row's logged token totals are
-  exact either way; only the split of a prompt into prefix positions leaves these out.
+- anything else (PDF, Word, video, audio, an image Pillow cannot read): not estimated. The
+  row's logged token totals are exact either way; only the split of a prompt into prefix
+  positions leaves these out.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import binascii
 import io
 import math
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import xxhash
 
@@ -44,6 +47,14 @@ IMAGE_MAX_TOKENS = 1600
 TEXT_FORMATS = frozenset(
     {"txt", "csv", "md", "html", "text/plain", "text/csv", "text/markdown", "text/html"}
 )
+
+
+class MediaItem(NamedTuple):
+    """What a placeholder stands for: enough to estimate its tokens for a given model."""
+
+    kind: str  # image | document | video | audio
+    size: tuple[int, int] | None  # an image's width and height, when readable
+    text_tokens: int | None  # a plain-text document's tokens at ~4 characters each
 
 
 def inline_media(block: dict) -> tuple[str, str, str] | None:
@@ -60,10 +71,15 @@ def inline_media(block: dict) -> tuple[str, str, str] | None:
         url = block.get("image_url")
         if isinstance(url, dict):
             url = url.get("url")
-        if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
-            head, _, data = url.partition(";base64,")
-            return "image", head[5:] or "unknown", data
+        if isinstance(url, str) and url[:5].lower() == "data:":
+            head, sep, data = url.partition(",")
+            params = head[5:].split(";")
+            if sep and params[-1].lower() == "base64":  # RFC 2397: data:[type][;k=v];base64,
+                return "image", params[0] or "unknown", data
         return None
+    guarded = block.get("guardContent")  # Converse: an image a guardrail checks
+    if isinstance(guarded, dict):
+        block = guarded
     for kind in MEDIA_KINDS:  # Converse and Nova: {"image": {"format": .., "source": {..}}}
         inner = block.get(kind)
         if isinstance(inner, dict):
@@ -73,34 +89,41 @@ def inline_media(block: dict) -> tuple[str, str, str] | None:
     return None
 
 
-def placeholder(kind: str, fmt: str, data: str) -> tuple[str, int | None]:
-    """(placeholder text, estimated tokens or None) for one inline media block."""
-    try:
-        raw = binascii.a2b_base64(data)
+def placeholder(kind: str, fmt: str, data: str) -> tuple[str, MediaItem]:
+    """(placeholder text, what it stands for) for one inline media block."""
+    try:  # strict: prose in a base64 field is not quietly read as bytes; line breaks are fine
+        raw = binascii.a2b_base64("".join(data.split()), strict_mode=True)
     except (binascii.Error, ValueError):
         digest = xxhash.xxh3_64_hexdigest(data.encode())
         text = f"{MEDIA_MARK}{kind} {fmt} not base64 {len(data)} characters xxh3:{digest}]]"
-        return text, None
-    size = ""
-    tokens: int | None = None
-    if kind == "image":
-        dims = image_size(raw)
-        if dims is not None:
-            size = f"{dims[0]}x{dims[1]} "
-            tokens = image_tokens(*dims)
-    elif fmt.lower() in TEXT_FORMATS:
-        tokens = estimate_tokens(raw.decode("utf-8", "replace"))
-    estimate = "tokens not estimated" if tokens is None else f"~{tokens} tokens"
+        return text, MediaItem(kind, None, None)
+    size = image_size(raw) if kind == "image" else None
+    text_tokens = None
+    if kind == "document" and fmt.lower() in TEXT_FORMATS:
+        text_tokens = estimate_tokens(raw.decode("utf-8", "replace"))
+    shown = "" if size is None else f"{size[0]}x{size[1]} "
     digest = xxhash.xxh3_64_hexdigest(raw)
-    return f"{MEDIA_MARK}{kind} {fmt} {size}{len(raw)} bytes {estimate} xxh3:{digest}]]", tokens
+    text = f"{MEDIA_MARK}{kind} {fmt} {shown}{len(raw)} bytes xxh3:{digest}]]"
+    return text, MediaItem(kind, size, text_tokens)
+
+
+def media_tokens(model_key: str, items: list[MediaItem]) -> int:
+    """Estimated tokens of ``items`` sent to ``model_key`` (0 for what is not estimated)."""
+    total = 0
+    for item in items:
+        if item.text_tokens is not None:
+            total += item.text_tokens
+        elif item.size is not None and model_key.startswith("anthropic."):
+            total += image_tokens(*item.size)
+    return total
 
 
 def image_size(raw: bytes) -> tuple[int, int] | None:
     """(width, height) from an image's header, None when Pillow cannot read it."""
     from PIL import Image, UnidentifiedImageError  # only records with images pay the import
 
-    try:
-        with warnings.catch_warnings():  # a huge size is still a size: no bomb warning
+    try:  # over ~179M pixels Pillow refuses even the header (Claude takes 8000x8000 at most)
+        with warnings.catch_warnings():  # a size under that is still a size: no warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(raw)) as image:  # reads the header, not the pixels
                 return image.size
@@ -117,20 +140,34 @@ def image_tokens(width: int, height: int) -> int:
     return min(tokens, IMAGE_MAX_TOKENS)
 
 
-def without_inline_media(content: list, media: list[int] | None) -> list:
+def without_inline_media(content: list, media: list[MediaItem] | None) -> list:
     """``content`` (the blocks inside a tool result) with each inline media block replaced
-    by its placeholder text; each estimate is appended to ``media`` when given."""
+    by its placeholder text; what each stands for is appended to ``media`` when given."""
     out: list[Any] = []
     for b in content:
         found = inline_media(b) if isinstance(b, dict) else None
         if found is None:
             out.append(b)
             continue
-        text, tokens = placeholder(*found)
-        if media is not None and tokens is not None:
-            media.append(tokens)
+        text, item = placeholder(*found)
+        if media is not None:
+            media.append(item)
         out.append(text)
     return out
+
+
+def image_list_placeholders(images: Any, media: list[MediaItem] | None) -> str:
+    """Placeholders for Llama 3.2's ``images`` (base64 strings), one per line; "" if none."""
+    if not isinstance(images, list):
+        return ""
+    texts = []
+    for data in images:
+        if isinstance(data, str):
+            text, item = placeholder("image", "unknown", data)
+            texts.append(text)
+            if media is not None:
+                media.append(item)
+    return "\n".join(texts)
 
 
 def has_inline_media(text: Any) -> bool:

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 import xxhash
 
+from bedrock_finops.media_blocks import MediaItem, media_tokens
 from bedrock_finops.parse_features import Block, FeatureCache
 from bedrock_finops.parse_request import (
     canonical_request,
@@ -152,7 +153,7 @@ BODY_VALUE_NAMES = (
 def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> tuple:
     """What :func:`body_fields` gives, as a tuple (see the unpacking in :func:`fast_row`)."""
     ttl: list[str] = []
-    media: dict[int, int] = {}  # turn -> estimated tokens of its inline images and documents
+    media: dict[int, list[MediaItem]] = {}  # turn -> its inline images and documents
     tools_text, system_text, turns = prompt_parts(in_body, ttl, media)
     head = _head(cache, tools_text, system_text)
     block_of = cache.features.block
@@ -169,7 +170,7 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         texts.append(text)
         tokens += block.tokens
         if media:
-            tokens += media.get(len(texts) - 1, 0)
+            tokens += media_tokens(model_key, media.get(len(texts) - 1, []))
         role_bytes = _ROLE_BYTES.get(role) or role.encode()
         chain = short_hash(b"".join((chain, b"\x00", role_bytes, b"\x00", data))).encode()
         prefix.append(("message", chain.decode(), tokens))

@@ -11,7 +11,13 @@ from typing import Any
 
 import orjson
 
-from bedrock_finops.media_blocks import inline_media, placeholder, without_inline_media
+from bedrock_finops.media_blocks import (
+    MediaItem,
+    image_list_placeholders,
+    inline_media,
+    placeholder,
+    without_inline_media,
+)
 from bedrock_finops.parse_scalars import as_float, as_int
 
 _LLAMA_HEADER = "<|start_header_id|>"
@@ -81,11 +87,11 @@ def _marker_ttl(marker: Any) -> str:
     return "1h" if isinstance(marker, dict) and marker.get("ttl") == "1h" else "5m"
 
 
-def _block_text(block: Any, ttl: list[str], media: list[int] | None = None) -> str | None:
+def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None) -> str | None:
     """Text of one content block; None for a cache marker (not content).
 
-    Appends each cache marker's TTL ("5m" or "1h") to ``ttl``, and the estimated tokens of
-    each inline image or document (see :mod:`media_blocks`) to ``media`` when given.
+    Appends each cache marker's TTL ("5m" or "1h") to ``ttl``, and each inline image or
+    document (see :mod:`media_blocks`) to ``media`` when given.
     """
     if isinstance(block, str):
         return block
@@ -103,9 +109,9 @@ def _block_text(block: Any, ttl: list[str], media: list[int] | None = None) -> s
         return ""
     found = inline_media(block)
     if found is not None:  # base64 media: a short placeholder, not the bytes as text
-        text, tokens = placeholder(*found)
-        if media is not None and tokens is not None:
-            media.append(tokens)
+        text, item = placeholder(*found)
+        if media is not None:
+            media.append(item)
         return text
     # tool use / tool result / media by reference: canonical JSON without the cache markers
     clean = {k: v for k, v in block.items() if k != "cache_control"}
@@ -118,7 +124,7 @@ def _block_text(block: Any, ttl: list[str], media: list[int] | None = None) -> s
     return canonical(clean).decode()
 
 
-def content_text(content: Any, ttl: list[str], media: list[int] | None = None) -> str:
+def content_text(content: Any, ttl: list[str], media: list[MediaItem] | None = None) -> str:
     """The text of a message's (or system prompt's) content, blocks joined by newlines."""
     if isinstance(content, str):
         return content
@@ -150,13 +156,13 @@ def _tools_list(body: dict) -> list | None:
 
 
 def prompt_parts(
-    body: dict, ttl: list[str], media: dict[int, int] | None = None
+    body: dict, ttl: list[str], media: dict[int, list[MediaItem]] | None = None
 ) -> tuple[str | None, str | None, list]:
     """(tools JSON, system text, [(role, text), ...]) from any supported request body.
 
     Appends the TTL of every cache marker met to ``ttl``. When ``media`` is given, it gets
-    ``turn index -> estimated tokens`` of the inline images and documents in that turn, which
-    its text holds only as placeholders (:mod:`media_blocks`).
+    ``turn index -> [MediaItem]``: the inline images and documents of that turn, which its
+    text holds only as placeholders (:mod:`media_blocks`).
     """
     tools = _tools_list(body)
     tools_text = None
@@ -176,7 +182,7 @@ def prompt_parts(
     messages = body.get("messages")
     turns: list[tuple[str, str]] = []
     if isinstance(messages, list):
-        found: list[int] = []
+        found: list[MediaItem] = []
         for m in messages:
             if isinstance(m, dict):
                 role = m.get("role") or "user"
@@ -187,7 +193,7 @@ def prompt_parts(
                 text = content_text(m.get("content"), ttl, found)
                 if found:
                     if media is not None:
-                        media[len(turns)] = sum(found)
+                        media[len(turns)] = list(found)
                     found.clear()
                 calls = m.get("tool_calls")
                 if calls:  # Mistral chat: the tools an assistant turn called are prompt too
@@ -196,9 +202,31 @@ def prompt_parts(
                 turns.append((role, text))
     elif isinstance(body.get("prompt"), str):
         system_text, turns = _split_raw_prompt(body["prompt"], system_text)
+        if body.get("images"):  # Llama 3.2 vision: what the prompt's <|image|> tags stand for
+            _add_image_list(body["images"], turns, media)
     elif isinstance(body.get("inputText"), str):
         turns.append(("user", body["inputText"]))
     return tools_text, system_text, turns
+
+
+def _add_image_list(
+    images: Any, turns: list[tuple[str, str]], media: dict[int, list[MediaItem]] | None
+) -> None:
+    """Llama's ``images`` as placeholders in the turn holding the first ``<|image|>`` tag
+    (else the first user turn)."""
+    items: list[MediaItem] = []
+    shown = image_list_placeholders(images, items)
+    if not shown:
+        return
+    if not turns:
+        turns.append(("user", ""))
+    tagged = [i for i, (_, text) in enumerate(turns) if "<|image|>" in text]
+    users = [i for i, (role, _) in enumerate(turns) if role == "user"]
+    at = (tagged or users or [0])[0]
+    role, text = turns[at]
+    turns[at] = (role, f"{text}\n{shown}" if text else shown)
+    if media is not None:
+        media[at] = media.get(at, []) + items
 
 
 def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None, list]:

@@ -68,7 +68,7 @@ def test_an_inline_image_is_a_placeholder_with_its_token_estimate() -> None:
     raw_size = len(base64.b64decode(data))
     row = row_of(log_record(anthropic_ask(anthropic_image(data), QUESTION), ANSWER, "InvokeModel"))
     first, second = row["user_text"].split("\n")
-    assert first.startswith(f"[[media image image/png 640x480 {raw_size} bytes ~410 tokens xxh3:")
+    assert first.startswith(f"[[media image image/png 640x480 {raw_size} bytes xxh3:")
     assert second == "Describe this image."
     assert data not in row["user_text"]
     # the turn's position: its text (placeholder and question) plus the image's 410 tokens
@@ -109,15 +109,15 @@ TEXT_DOC = base64.b64encode(b"name,amount\n" + b"alice,10\n" * 100).decode()  # 
         (converse_media("image", "png", png_base64(300, 200)), "image png 300x200 ", 80),
         (
             converse_media("document", "csv", TEXT_DOC, name="t"),
-            "document csv 912 bytes ~228 tokens",
+            "document csv 912 bytes xxh3:",
             228,
         ),
         (
             converse_media("document", "pdf", base64.b64encode(b"%PDF-1.7 x").decode(), name="d"),
-            "document pdf 10 bytes tokens not estimated",
+            "document pdf 10 bytes xxh3:",
             0,
         ),
-        (converse_media("video", "mp4", "AAAA"), "video mp4 3 bytes tokens not estimated", 0),
+        (converse_media("video", "mp4", "AAAA"), "video mp4 3 bytes xxh3:", 0),
         (  # Mistral (OpenAI style) data URL
             {"type": "image_url", "image_url": {"url": DATA_URL}},
             "image image/png 75x10 ",
@@ -125,7 +125,7 @@ TEXT_DOC = base64.b64encode(b"name,amount\n" + b"alice,10\n" * 100).decode()  # 
         ),
         (  # valid base64, but not an image Pillow can read: no size, no estimate
             converse_media("image", "png", base64.b64encode(b"not a png").decode()),
-            "image png 9 bytes tokens not estimated",
+            "image png 9 bytes xxh3:",
             0,
         ),
         (converse_media("image", "png", "abc"), "image png not base64 3 characters", 0),
@@ -159,7 +159,7 @@ def test_images_a_tool_returned_are_placeholders() -> None:
     for body, op in ((anthropic, "InvokeModel"), (converse, "Converse")):
         row = row_of(log_record(body, None, op))
         assert data not in row["user_text"]
-        assert "[[media image " in row["user_text"] and "~410 tokens" in row["user_text"]
+        assert "[[media image png 640x480 " in row["user_text"].replace("image/png", "png")
         assert last_position(row) == estimate_tokens(row["user_text"]) + 410
 
 
@@ -186,7 +186,7 @@ def test_batch_records_count_user_turns_with_media() -> None:
             "provider": ["anthropic"] * 2,
             "family": ["claude-3-haiku"] * 2,
             "system_hash": [None, None],
-            "user_text": ["[[media image png 1 bytes tokens not estimated xxh3:0]]\nHi", "Hi"],
+            "user_text": ["[[media image png 1 bytes xxh3:0]]\nHi", "Hi"],
             "max_tokens": [100, 100],
             "temperature": [None, None],
         }
@@ -196,8 +196,80 @@ def test_batch_records_count_user_turns_with_media() -> None:
 
 
 def test_quality_gate_skips_user_turns_with_media() -> None:
-    text = "[[media image png 1 bytes ~1 tokens xxh3:0]]"
+    text = "[[media image png 1 bytes xxh3:0]]"
     row = pd.Series({"user_text": text, "system_hash": None})
     system, user, reason = quality_gate.prompt_parts(row, {})
     assert (system, user) == (None, None)
     assert reason == "the user turn held images or documents, kept only as placeholders"
+
+
+def test_a_guardrail_image_is_a_placeholder() -> None:
+    guarded = {"guardContent": converse_media("image", "png", png_base64(640, 480))}
+    row = row_of(log_record(converse_ask(guarded, {"text": "Is this safe?"}), None))
+    assert row["user_text"].startswith("[[media image png 640x480 ")
+    assert last_position(row) == estimate_tokens(row["user_text"]) + 410
+
+
+def llama_vision(*images: str) -> dict:
+    prompt = (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>What is it?"
+        "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
+    return {"prompt": prompt, "images": list(images), "max_gen_len": 50}
+
+
+def test_llama_images_are_placeholders_in_the_tagged_turn() -> None:
+    red, blue = png_base64(64, 64), png_base64(64, 64, (0, 0, 250))
+
+    def row(*images: str) -> dict:
+        rec = log_record(llama_vision(*images), {"generation": "A square."}, "InvokeModel")
+        rec["modelId"] = "meta.llama3-2-11b-instruct-v1:0"
+        return row_of(rec)
+
+    a, b = row(red), row(blue)
+    assert a["user_text"].startswith("<|image|>What is it?\n[[media image unknown 64x64 ")
+    assert a["prefix_hashes"] != b["prefix_hashes"]  # the image is part of the turn
+    # Llama's image tokens are not documented: the position holds the turn's text only
+    assert last_position(a) == estimate_tokens(a["user_text"])
+    assert row(red, blue)["user_text"].count("[[media image ") == 2
+
+
+def test_image_tokens_are_estimated_for_anthropic_models_only() -> None:
+    body = converse_ask(converse_media("image", "png", png_base64(640, 480)), {"text": "Hi"})
+    rec = log_record(body, None)
+    claude = row_of(rec)
+    rec["modelId"] = "amazon.nova-lite-v1:0"  # Nova counts images by its own table
+    nova = row_of(rec)
+    assert claude["user_text"] == nova["user_text"]
+    assert last_position(claude) == estimate_tokens(claude["user_text"]) + 410
+    assert last_position(nova) == estimate_tokens(nova["user_text"])
+
+
+@pytest.mark.parametrize(
+    ("data", "start"),
+    [
+        ("!!!!", "image png not base64 4 characters"),  # not quietly read as 0 bytes
+        ("this is prose, not an image", "image png not base64 27 characters"),
+        ("QUJD\nREVG", "image png 6 bytes"),  # line breaks inside base64 are fine
+    ],
+)
+def test_base64_is_read_strictly(data: str, start: str) -> None:
+    text, _ = media_blocks.placeholder("image", "png", data)
+    assert text.startswith(media_blocks.MEDIA_MARK + start)
+
+
+@pytest.mark.parametrize(
+    ("url", "fmt"),
+    [
+        ("DATA:image/jpeg;BASE64,QUJD", "image/jpeg"),  # RFC 2397: case does not matter
+        ("data:image/png;name=a.png;base64,QUJD", "image/png"),
+        ("data:;base64,QUJD", "unknown"),
+    ],
+)
+def test_data_urls(url: str, fmt: str) -> None:
+    block = {"type": "image_url", "image_url": url}
+    assert media_blocks.inline_media(block) == ("image", fmt, "QUJD")
+
+
+def test_a_data_url_without_base64_is_not_media() -> None:
+    assert media_blocks.inline_media({"type": "image_url", "image_url": "data:,hello"}) is None
