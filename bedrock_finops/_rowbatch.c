@@ -7,7 +7,7 @@
  * each row becomes the column's value. Kinds:
  *   's' string  'L' large_string  'i' int64  'f' float64  'b' bool  't' timestamp (int64)
  *   'n' all null (index ignored)
- *   'p' list<struct<kind: string, hash: string, tokens: int64>> from a list of 3-tuples
+ *   'p' list<struct<kind: large_string, hash: large_string, tokens: int64>> from 3-tuples
  * None is null in every kind. Any other type than the exact one expected (a bool where an
  * int belongs, an int where a float belongs, ...) raises TypeError: the caller then lets
  * pyarrow convert that batch, so odd values get exactly pyarrow's treatment.
@@ -282,7 +282,8 @@ static void free_children(struct ArrowArray **children, int64_t n) {
     free(children);
 }
 
-/* list<struct<kind: string, hash: string, tokens: int64>> from lists of 3-tuples */
+/* list<struct<kind: large_string, hash: large_string, tokens: int64>> from lists of 3-tuples
+ * (64-bit string offsets: a month of long agent conversations passes 2 GB of hashes) */
 static int build_prefixes(struct ArrowArray *out, Values v) {
     Buf list_offsets = {0}, kind_offsets = {0}, kinds = {0}, hash_offsets = {0}, hashes = {0};
     Buf tokens = {0};
@@ -290,8 +291,8 @@ static int build_prefixes(struct ArrowArray *out, Values v) {
     struct ArrowArray **fields = NULL, **items = NULL;
     int64_t nulls = 0, count = 0;
     int32_t zero = 0;
-    if (bits == NULL || append(&list_offsets, &zero, 4) || append(&kind_offsets, &zero, 4) ||
-        append(&hash_offsets, &zero, 4))
+    if (bits == NULL || append(&list_offsets, &zero, 4) || put_end(&kind_offsets, 0, 8) ||
+        put_end(&hash_offsets, 0, 8))
         goto fail;
     for (int64_t i = 0; i < v.n; i++) {
         PyObject *value = v.items[i];
@@ -317,7 +318,7 @@ static int build_prefixes(struct ArrowArray *out, Values v) {
                 long long t = PyLong_AsLongLong(n);
                 if (t == -1 && PyErr_Occurred()) goto fail;
                 int64_t t64 = (int64_t)t;
-                if (put_string(&kind_offsets, &kinds, kind, 4) || put_string(&hash_offsets, &hashes, hash, 4) ||
+                if (put_string(&kind_offsets, &kinds, kind, 8) || put_string(&hash_offsets, &hashes, hash, 8) ||
                     append(&tokens, &t64, 8))
                     goto fail;
                 count++;

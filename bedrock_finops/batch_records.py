@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,13 +182,16 @@ def records_for_segment(
     style: str | None = None,
     default_max_tokens: int = 4096,
     spool: Path | None = None,
+    user_texts: Callable[[int, int], Any] | None = None,
 ) -> SegmentRecords:
     """Batch records for the usage ``rows`` of one segment (one model, one template).
 
     The prompt is rebuilt as system template text + ``user_text``; a missing user turn is
     replaced by :data:`PLACEHOLDER_USER_TEXT` and counted, never silently dropped. With
     ``spool``, the records are written to that file as JSONL instead of held (see
-    :class:`SegmentRecords`); rows are read a slice at a time either way.
+    :class:`SegmentRecords`); rows are read a slice at a time either way. ``user_texts(start,
+    stop)``, when given, supplies the user turns of ``rows[start:stop]`` (``rows`` then need
+    not hold them: a job group's turns can be gigabytes).
     """
     if rows.empty:
         raise ValueError("no usage rows to export")
@@ -199,7 +203,10 @@ def records_for_segment(
     sink = spool.open("wb") if spool is not None else None
     try:
         for start in range(0, len(rows), ROWS_PER_SLICE):
-            for row in rows.iloc[start : start + ROWS_PER_SLICE].itertuples(index=False):
+            part = rows.iloc[start : start + ROWS_PER_SLICE]
+            if user_texts is not None:
+                part = part.assign(user_text=user_texts(start, start + len(part)))
+            for row in part.itertuples(index=False):
                 record = _record(row, out, templates, provider, family, default_max_tokens)
                 out.record_ids.append(record["recordId"])
                 out.request_ids.append(str(row.request_id))

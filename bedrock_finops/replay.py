@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from bedrock_finops.pricing import price_columns
 from bedrock_finops.quality_gate import RESULT_COLUMNS, prompt_parts
 from bedrock_finops.segments import template_texts
 
@@ -137,7 +138,8 @@ def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict
     if plan.empty:
         return empty
     ids = usage["request_id"].astype(str)
-    sub = usage[ids.isin(set(plan["request_id"]))].copy()
+    # the columns pricing reads: selecting rows of every column copies the user turns too
+    sub = price_columns(usage, "request_id")[ids.isin(set(plan["request_id"]))].copy()
     sub["input_tokens"] = sub["input_tokens"] + sub["cache_read_tokens"] + sub["cache_write_tokens"]
     sub[["cache_read_tokens", "cache_write_tokens"]] = 0
     cand_of = plan.set_index("request_id")["candidate_model"]

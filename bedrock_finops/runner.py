@@ -143,24 +143,59 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
     return report.to_dict()
 
 
+REDACTED_CREDENTIAL = b"[redacted credential]"
+SCRUB_BLOCK = 1 << 20  # bytes read at a time: a batch input file can be 1 GB
+
+
 def scrub_secrets(folder: Path, env: dict[str, str] | None = None) -> int:
-    """Replace any AWS credential value found in the run's text files; returns files changed."""
+    """Replace any AWS credential value found in the run's text files; returns files changed.
+
+    Files are searched a block at a time, as bytes (a batch input file can be 1 GB, and a
+    file that is not valid UTF-8 is left byte for byte as it was, but for the credential).
+    """
     env = dict(os.environ if env is None else env)
-    secrets = [env[k] for k in SECRET_ENV if len(env.get(k) or "") >= 8]
+    secrets = [env[k].encode() for k in SECRET_ENV if len(env.get(k) or "") >= 8]
     if not secrets:
         return 0
     changed = 0
-    for path in folder.rglob("*"):
-        if path.suffix not in (".ipynb", ".html", ".json", ".txt", ".csv", ".md", ".jsonl"):
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in SCRUBBED_SUFFIXES or not path.is_file():
             continue
-        text = path.read_text(errors="replace")
-        new = text
-        for secret in secrets:
-            new = new.replace(secret, "[redacted credential]")
-        if new != text:
-            path.write_text(new)
+        if _holds_any(path, secrets):
+            _replace_all(path, secrets)
             changed += 1
     return changed
+
+
+SCRUBBED_SUFFIXES = (".ipynb", ".html", ".json", ".txt", ".csv", ".md", ".jsonl")
+
+
+def _holds_any(path: Path, needles: list[bytes]) -> bool:
+    keep = max(len(n) for n in needles) - 1  # a needle may straddle two blocks
+    tail = b""
+    with path.open("rb") as f:
+        while block := f.read(SCRUB_BLOCK):
+            window = tail + block
+            if any(n in window for n in needles):
+                return True
+            tail = window[-keep:]
+    return False
+
+
+def _replace_all(path: Path, needles: list[bytes]) -> None:
+    keep = max(len(n) for n in needles) - 1
+    tmp = path.with_name(path.name + ".scrubbing")
+    with path.open("rb") as src, tmp.open("wb") as dst:
+        carry = b""
+        while block := src.read(SCRUB_BLOCK):
+            data = carry + block
+            for needle in needles:
+                data = data.replace(needle, REDACTED_CREDENTIAL)
+            cut = max(0, len(data) - keep)  # the end may hold the start of a needle
+            dst.write(data[:cut])
+            carry = data[cut:]
+        dst.write(carry)
+    os.replace(tmp, path)
 
 
 def versions() -> dict[str, str]:

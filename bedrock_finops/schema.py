@@ -10,11 +10,13 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+# The strings are large_string (64-bit offsets): one entry per turn, and a month of long
+# agent conversations (~70 turns a request at 1M requests) passes 2 GB of hashes.
 PREFIX_HASH_TYPE = pa.list_(
     pa.struct(
         [
-            ("kind", pa.string()),  # "tools" | "system" | "message"
-            ("hash", pa.string()),  # hash of everything up to and including this block
+            ("kind", pa.large_string()),  # "tools" | "system" | "message"
+            ("hash", pa.large_string()),  # hash of everything up to and including this block
             ("tokens", pa.int64()),  # cumulative estimated tokens up to this block
         ]
     )
@@ -108,18 +110,31 @@ def read_usage(path, *, user_text: bool = True) -> pd.DataFrame:
 
 
 def canonical_text_types(table: pa.Table) -> pa.Table:
-    """``table`` with each canonical column that a file stores as ``string`` where the schema
-    has ``large_string`` (a table written before the change) cast to it, chunk by chunk.
+    """``table`` with each canonical column that a file stores with ``string`` where the schema
+    has ``large_string`` (``user_text``, the ``prefix_hashes`` strings: a table written
+    before the change) cast to the schema's type, chunk by chunk.
 
     A ``string`` column's chunks cannot be joined past 2 GB, and pandas joins them on any
     row selection (``iloc``), so an old file's month of ``user_text`` would fail there.
     """
     for i, field in enumerate(table.schema):
-        if field.name in USAGE_COLUMNS and field.type == pa.string():
-            wanted = USAGE_SCHEMA.field(field.name).type
-            if wanted == pa.large_string():
-                table = table.set_column(i, field.name, table.column(i).cast(wanted))
+        if field.name not in USAGE_COLUMNS:
+            continue
+        wanted = USAGE_SCHEMA.field(field.name).type
+        if field.type != wanted and _narrow_of(wanted) == field.type:
+            table = table.set_column(i, field.name, table.column(i).cast(wanted))
     return table
+
+
+def _narrow_of(dtype: pa.DataType) -> pa.DataType:
+    """``dtype`` with every large_string in it as string: how older files stored it."""
+    if dtype == pa.large_string():
+        return pa.string()
+    if pa.types.is_list(dtype):
+        return pa.list_(_narrow_of(dtype.value_type))
+    if pa.types.is_struct(dtype):
+        return pa.struct([pa.field(f.name, _narrow_of(f.type)) for f in dtype])
+    return dtype
 
 
 def total_input_tokens(usage: pd.DataFrame) -> pd.Series:

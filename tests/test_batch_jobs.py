@@ -354,3 +354,19 @@ def test_read_jsonl_reads_only_what_it_is_asked(tmp_path):
     assert [r["recordId"] for r in br.read_jsonl(path)] == ["a", "b", "c"]
     assert br.read_jsonl(path, limit=1) == [{"recordId": "a"}]
     assert br.read_jsonl(path, limit=2) == [{"recordId": "a"}, {"recordId": "b"}]
+
+
+def test_user_turns_can_come_a_slice_at_a_time(monkeypatch):
+    """``user_texts(start, stop)`` gives the same records as rows that hold the turns."""
+    monkeypatch.setattr(br, "ROWS_PER_SLICE", 4)
+    rows = usage_rows(11)
+    asked = []
+
+    def user_texts(start: int, stop: int):
+        asked.append((start, stop))
+        return rows["user_text"].iloc[start:stop].array
+
+    lean = br.records_for_segment(rows.drop(columns=["user_text"]), PROMPTS, user_texts=user_texts)
+    assert lean.lines() == br.records_for_segment(rows, PROMPTS).lines()
+    assert asked == [(0, 4), (4, 8), (8, 11)]
+    assert lean.missing_user_text == 3  # rows 0, 5 and 10 have none

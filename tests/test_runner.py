@@ -215,6 +215,22 @@ def test_scrub_secrets_replaces_values_in_text_files(tmp_path: Path) -> None:
     assert (tmp_path / "a.html").read_text() == "key=[redacted credential]"
 
 
+def test_scrub_secrets_reads_blocks_and_keeps_other_bytes(tmp_path: Path, monkeypatch) -> None:
+    """A credential across a block boundary is found; bytes that are not UTF-8 stay as they
+    were; files without a credential are not rewritten."""
+    monkeypatch.setattr(runner, "SCRUB_BLOCK", 7)  # every credential straddles blocks
+    body = b"\xff\xfe head " + FAKE_SECRET.encode() + b" mid " + FAKE_SECRET.encode() + b" end"
+    (tmp_path / "in.jsonl").write_bytes(body)
+    (tmp_path / "clean.json").write_bytes(b"\xff nothing here")
+    before = (tmp_path / "clean.json").stat().st_mtime_ns
+    changed = runner.scrub_secrets(tmp_path, {"AWS_SESSION_TOKEN": FAKE_SECRET})
+    assert changed == 1
+    expected = b"\xff\xfe head [redacted credential] mid [redacted credential] end"
+    assert (tmp_path / "in.jsonl").read_bytes() == expected
+    assert (tmp_path / "clean.json").stat().st_mtime_ns == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.json", "in.jsonl"]
+
+
 def _kernel_prints(tmp_path: Path, expression: str) -> str:
     """What a one-cell notebook run by ``execute_notebook`` prints for ``expression``."""
     nb = nbformat.v4.new_notebook()

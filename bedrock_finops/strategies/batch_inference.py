@@ -496,7 +496,7 @@ def export_jobs(
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
     in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted)
     group_rows = seg_mod.row_positions(groups)
-    # what a record is built from; user turns are taken per group (see column_take)
+    # what a record is built from; the user turns are taken a slice of rows at a time
     export_view = usage[
         [c for c in batch_records.RECORD_COLUMNS if c in usage.columns and c != "user_text"]
     ]
@@ -504,12 +504,18 @@ def export_jobs(
     for group, members in take.groupby("job_group", sort=False):
         at = group_rows[group]
         at = at[in_job[at]]
-        rows = export_view.iloc[at].assign(user_text=take_positions(usage["user_text"], at).array)
+        rows = export_view.iloc[at]
+
+        def user_texts(start: int, stop: int, at: np.ndarray = at) -> Any:
+            return take_positions(usage["user_text"], at[start:stop]).array  # a slice at a time
+
         region, model_id = members["region"].iat[0], members["model_id"].iat[0]  # one each
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         spool = Path(out_dir) / ".spool.jsonl"  # the group's records, split into jobs from here
         try:
-            records = batch_records.records_for_segment(rows, prompts, spool=spool)
+            records = batch_records.records_for_segment(
+                rows, prompts, spool=spool, user_texts=user_texts
+            )
             jobs = bj.export_segment(
                 records,
                 Path(out_dir),
