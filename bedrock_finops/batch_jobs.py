@@ -437,13 +437,16 @@ def submit_jobs(
 
 
 def upload_job(s3_client: Any, job: ExportedJob) -> list[str]:
-    """Upload a job's input files to the s3 URI its request reads (same key, same bytes)."""
+    """Upload a job's input files to the s3 URI its request reads (same key, same bytes).
+
+    Streamed from disk (multipart past 8 MB): an input file can be 1 GB.
+    """
     uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
     bucket, _, key_prefix = uri.removeprefix("s3://").partition("/")
     keys = []
     for path in job.files:
         key = f"{key_prefix.rstrip('/')}/{path.name}"
-        s3_client.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+        s3_client.upload_file(str(path), bucket, key)
         keys.append(f"s3://{bucket}/{key}")
     return keys
 

@@ -370,3 +370,20 @@ def test_user_turns_can_come_a_slice_at_a_time(monkeypatch):
     assert lean.lines() == br.records_for_segment(rows, PROMPTS).lines()
     assert asked == [(0, 4), (4, 8), (8, 11)]
     assert lean.missing_user_text == 3  # rows 0, 5 and 10 have none
+
+
+def test_upload_job_streams_a_large_file_in_parts(aws_client, tmp_path):
+    """Past 8 MB the upload is multipart, streamed from disk; S3 gets the same bytes."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="batch-big")
+    part = tmp_path / "part-0001.jsonl"
+    line = b'{"recordId":"R1","modelInput":{"inputText":"' + b"x" * 1000 + b'"}}\n'
+    part.write_bytes(line * 9_000)  # ~9.4 MB
+    request = {"inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://batch-big/jobs/j/input/"}}}
+    job = bj.ExportedJob("j", tmp_path, [part], 9_000, part.stat().st_size, False, request)
+    assert bj.upload_job(s3, job) == ["s3://batch-big/jobs/j/input/part-0001.jsonl"]
+    head = s3.head_object(Bucket="batch-big", Key="jobs/j/input/part-0001.jsonl")
+    assert head["ContentLength"] == part.stat().st_size
+    assert "-" in head["ETag"]  # a multipart upload's ETag: <md5 of part md5s>-<parts>
+    got = s3.get_object(Bucket="batch-big", Key="jobs/j/input/part-0001.jsonl")["Body"].read()
+    assert got == part.read_bytes()
