@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops import findings as findings_mod
+from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.schema import read_usage
 
 SAMPLE_DEFAULTS: dict[str, Any] = {"days": 30, "scale": 1.0, "seed": 7, "start": "2026-10-01"}
@@ -98,6 +99,12 @@ class RunContext:
     @cached_property
     def usage(self) -> pd.DataFrame:
         return read_usage(self.run_dir / "usage.parquet", user_text=self.user_text)
+
+    @cached_property
+    def user_text_column(self) -> ParquetColumn:
+        """The user turns, read from ``usage.parquet`` a row group at a time when asked for
+        (pass it as ``user_text=`` where ``usage`` was opened without them)."""
+        return ParquetColumn(self.run_dir / "usage.parquet", "user_text")
 
     @cached_property
     def priced(self) -> pd.DataFrame:

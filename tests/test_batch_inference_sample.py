@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,28 @@ def test_cli_batch_export_dry_run(tmp_path, capsys):
     (job_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     req = json.loads((job_dir / "request.json").read_text())
     assert req["jobName"] == job_dir.name and req["modelInvocationType"] == "Converse"
+
+
+def test_user_turns_read_from_the_file_give_the_same_plan_and_jobs(ctx, bp, tmp_path):
+    """A run opened without its user turns (as the notebook does) plans and exports exactly
+    as one holding them, reading the turns from usage.parquet only where needed."""
+    lean = open_run(str(default_sample_run()), price_sheet="current", user_text=False)
+    assert "user_text" not in lean.usage.columns
+    kw = {"prompts": lean.prompts, "priced": lean.priced}
+    with pytest.raises(ValueError, match="usage has no user_text column"):
+        bi.plan(lean.usage, lean.catalog, **kw)
+    plan = bi.plan(lean.usage, lean.catalog, user_text=lean.user_text_column, **kw)
+    assert plan.data_quality == bp.data_quality
+    assert plan.data_quality["eligible_requests_without_user_text"] > 0  # planted: counted
+    export = {"role_arn": "arn:aws:iam::123456789012:role/r", "s3_prefix": "s3://b/p"}
+    full = bi.export_jobs(bp, ctx.usage, ctx.prompts, tmp_path / "full", **export)
+    from_file = bi.export_jobs(
+        plan, lean.usage, lean.prompts, tmp_path / "lean", user_text=lean.user_text_column, **export
+    )
+    assert full.drop(columns="directory").equals(from_file.drop(columns="directory"))
+    for a, b in zip(full["directory"], from_file["directory"], strict=True):
+        files_a = sorted(p.relative_to(a) for p in Path(a).rglob("*"))
+        assert files_a == sorted(p.relative_to(b) for p in Path(b).rglob("*"))
+        for rel in files_a:
+            if (Path(a) / rel).is_file():
+                assert (Path(a) / rel).read_bytes() == (Path(b) / rel).read_bytes()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops.column_take import take_positions
+from bedrock_finops.column_take import ParquetColumn, rows_of, take_positions
 
 
 def chunked_series(sizes: list[int]) -> pd.Series:
@@ -53,3 +54,24 @@ def test_empty_selection_and_errors() -> None:
 def test_a_numpy_backed_series_is_plain_iloc() -> None:
     series = pd.Series(["a", "b", "c"], index=[9, 8, 7])
     pd.testing.assert_series_equal(take_positions(series, [2, 0]), series.iloc[[2, 0]])
+
+
+def test_a_parquet_column_is_read_a_row_group_at_a_time(tmp_path) -> None:
+    series = chunked_series([5, 0, 9])
+    table = pa.table({"user_text": pa.array(series.array).combine_chunks()})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=4)  # 4 row groups
+    column = ParquetColumn(tmp_path / "t.parquet", "user_text")
+    assert len(column) == 14 and column.starts.tolist() == [0, 4, 8, 12, 14]
+    assert column.isna().tolist() == series.isna().tolist()
+    at = [13, 0, 3, 3, 9, 4]
+    got = column.take(at)
+    assert got.index.tolist() == at
+    assert got.isna().tolist() == series.iloc[at].isna().tolist()
+    assert got.dropna().tolist() == series.iloc[at].dropna().tolist()
+    pd.testing.assert_series_equal(
+        rows_of(column, at).reset_index(drop=True), rows_of(series, at).reset_index(drop=True)
+    )
+    with pytest.raises(IndexError, match="out of range for a column of 14 rows"):
+        column.take([14])
+    with pytest.raises(KeyError, match="no column 'nope'"):
+        ParquetColumn(tmp_path / "t.parquet", "nope")

@@ -40,7 +40,7 @@ import pandas as pd
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
-from bedrock_finops.column_take import take_positions
+from bedrock_finops.column_take import ParquetColumn, rows_of
 from bedrock_finops.findings import Findings, period_of
 from bedrock_finops.pricing import price_columns
 from bedrock_finops.strategies.batch_findings import to_effects, to_findings
@@ -104,9 +104,14 @@ def plan(
     *,
     prompts: pd.DataFrame | None = None,
     priced: pd.DataFrame | None = None,
+    user_text: ParquetColumn | None = None,
     **params: Any,
 ) -> BatchPlan:
-    """Score, decide and price every segment. ``priced`` = ``catalog.price(usage)`` if known."""
+    """Score, decide and price every segment. ``priced`` = ``catalog.price(usage)`` if known.
+
+    ``user_text``: where the user turns are when ``usage`` was read without them (e.g.
+    ``RunContext.user_text_column``); only their presence is counted here.
+    """
     priced = catalog.price(usage) if priced is None else priced
     seg_ids = seg_mod.row_segments(usage)
     summary = seg_mod.summarise(usage, priced["cost_usd"])
@@ -169,9 +174,8 @@ def plan(
         dq["eligible_requests_without_template_text"] = int(
             (need & ~usage["system_hash"].astype("string").isin(list(texts))).sum()
         )
-        dq["eligible_requests_without_user_text"] = int(
-            (in_scope & usage["user_text"].isna()).sum()
-        )
+        missing = np.asarray(_user_texts(usage, user_text).isna(), dtype=bool)
+        dq["eligible_requests_without_user_text"] = int((in_scope.to_numpy() & missing).sum())
     return BatchPlan(
         params=p,
         segments=segs,
@@ -190,6 +194,23 @@ def plan(
         notes=_notes(segs, parts),
         job_parts=parts,
     )
+
+
+def _user_texts(usage: pd.DataFrame, user_text: ParquetColumn | None) -> pd.Series | ParquetColumn:
+    """The user turns: ``usage``'s own column, else ``user_text`` (same rows, same order)."""
+    if user_text is None:
+        if "user_text" not in usage.columns:
+            raise ValueError(
+                "usage has no user_text column: pass user_text=RunContext.user_text_column "
+                "(or read the usage table with its user turns)"
+            )
+        return usage["user_text"]
+    if len(user_text) != len(usage):
+        raise ValueError(
+            f"user_text has {len(user_text):,} rows and usage {len(usage):,}: they must come "
+            "from the same usage.parquet, in file order"
+        )
+    return user_text
 
 
 def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
@@ -478,6 +499,7 @@ def export_jobs(
     quotas: bj.BatchQuotas | None = None,
     timeout_hours: int = 24,
     segments: list[str] | None = None,
+    user_text: ParquetColumn | None = None,
 ) -> pd.DataFrame:
     """Write ready batch jobs per job group (app x Region x model ID as logged) of the moved
     segments (or of the ``segments`` given); one row per job. Each job is for one Region and
@@ -486,7 +508,9 @@ def export_jobs(
     Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept):
     the table counts placeholders used where the user turn was not logged, and user turns
     whose inline images or documents are only placeholders (the job would run without them).
+    ``user_text``: as in :func:`plan`.
     """
+    texts = _user_texts(usage, user_text)
     quotas = quotas or bj.BatchQuotas(min_records_per_job=bp.params["min_records_per_job"])
     chosen = bp.moved if segments is None else bp.segments[bp.segments["segment"].isin(segments)]
     seg_ids = seg_mod.row_segments(usage).astype(str)
@@ -507,7 +531,7 @@ def export_jobs(
         rows = export_view.iloc[at]
 
         def user_texts(start: int, stop: int, at: np.ndarray = at) -> Any:
-            return take_positions(usage["user_text"], at[start:stop]).array  # a slice at a time
+            return rows_of(texts, at[start:stop]).array  # a slice at a time
 
         region, model_id = members["region"].iat[0], members["model_id"].iat[0]  # one each
         Path(out_dir).mkdir(parents=True, exist_ok=True)
