@@ -215,6 +215,7 @@ def _plan(
                 client=s3_client,
                 note=note,
             )
+            logs.localise_large_objects(listing, scratch, s3_client, note)
             return _Plan(
                 src,
                 listing.units,

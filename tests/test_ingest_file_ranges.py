@@ -173,3 +173,45 @@ def test_a_multi_member_gzip_is_judged_by_its_last_member_only(tmp_path, monkeyp
     assert not file_ranges.worth_expanding(path, path.stat().st_size)  # under-, never over-
     monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(small) - 1)
     assert file_ranges.worth_expanding(path, path.stat().st_size)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_big_s3_object_is_downloaded_and_read_in_ranges(
+    tmp_path, aws_client, small_limits, monkeypatch, gz
+):
+    """An S3 object over the range size is streamed to the run's scratch folder and cut like
+    a local file: the same rows, quarantine entries (by the object's name, with its own line
+    numbers) and counts as the same file read whole from a local folder."""
+    data = _export(random.Random(9), 600).encode()
+    name = "month.jsonl.gz" if gz else "month.jsonl"
+    body = gzip.compress(data, mtime=0) if gz else data
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / name).write_bytes(body)
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="exports")
+    s3.put_object(Bucket="exports", Key=f"bedrock/{name}", Body=body)
+    notes: list[str] = []
+    listing = logs.list_s3("s3://exports/bedrock/", None, None, client=s3)
+    logs.localise_large_objects(listing, tmp_path / "scratch", s3, notes.append)
+    assert len(listing.units) > 5 and {u.kind for u in listing.units} == {"file"}
+    assert {u.name for u in listing.units} == {name}
+    assert notes[0].startswith(f"downloading {name} (")
+    with monkeypatch.context() as m:  # the local reference: the file read whole, one unit
+        m.setattr(file_ranges, "RANGE_BYTES", 1 << 30)
+        m.setattr(file_ranges, "GZIP_EXPAND_BYTES", 1 << 30)
+        whole = _ingest(folder, tmp_path / "out-local", workers=1)
+    remote = ingest_to_folder(
+        "s3://exports/bedrock/",
+        tmp_path / "out-s3",
+        workers=2,
+        progress=False,
+        endpoint_url=s3.meta.endpoint_url,
+    )
+    usage = pd.read_parquet(tmp_path / "out-s3" / "usage.parquet")
+    quarantine = pq.read_table(tmp_path / "out-s3" / "quarantine.parquet").to_pylist()
+    for field in ("files_read", "lines_read", "rows", "quarantined", "duplicates"):
+        assert getattr(remote, field) == getattr(whole[0], field), field
+    pd.testing.assert_frame_equal(usage, whole[1])
+    assert quarantine == whole[2] and quarantine[0]["source"] == name
+    assert [p.name for p in (tmp_path / "out-s3").iterdir() if p.name.startswith(".")] == []

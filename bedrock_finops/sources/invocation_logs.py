@@ -399,6 +399,50 @@ def list_s3(
     return listing
 
 
+def localise_large_objects(
+    listing: Listing,
+    scratch: Path,
+    client: Any | None = None,
+    note: Callable[[str], None] | None = None,
+) -> None:
+    """Download each large S3 object into ``scratch`` (streamed to disk) and list it as a
+    local file, cut into ranges as a large local file is: a plain object over
+    ``file_ranges.RANGE_BYTES``, a gzip one over ``file_ranges.GZIP_EXPAND_BYTES``.
+
+    Read from S3 whole, such an object (a month's export in one object, say) would take one
+    worker and memory in proportion to its size. The units keep the object's name, so rows
+    and quarantine entries read as they would from S3; ``scratch`` goes with the run. An
+    object that cannot be downloaded stays an S3 unit: reading it says why, in the quarantine.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    units: list[Unit] = []
+    for n, unit in enumerate(listing.units):
+        gz = unit.location.endswith(".gz")
+        limit = file_ranges.GZIP_EXPAND_BYTES if gz else file_ranges.RANGE_BYTES
+        if unit.kind != "s3" or (unit.size or 0) <= limit:
+            units.append(unit)
+            continue
+        local = scratch / "s3" / str(n) / Path(unit.location).name
+        local.parent.mkdir(parents=True, exist_ok=True)
+        if note is not None:
+            note(f"downloading {unit.name} ({unit.size / 1e6:,.0f} MB) to read it in parallel ...")
+        client = client or s3_client(unit.endpoint_url, unit.region)
+        try:
+            client.download_file(unit.bucket, unit.location, str(local))
+        except ClientError as exc:
+            error = _object_error(exc, unit.bucket, unit.location)
+            if isinstance(error, SourceError):
+                raise error from None
+            units.append(unit)
+            continue
+        except BotoCoreError:
+            units.append(unit)
+            continue
+        units.extend(_file_units(local, unit.name, scratch, note))
+    listing.units = units
+
+
 def _note_archived(
     listing: Listing, archived: set[str], note: Callable[[str], None] | None
 ) -> None:
