@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/long_prompts.py
 	$(BIN)/python benchmarks/s3_listing.py
 	$(BIN)/python benchmarks/s3_ingest.py
+	$(BIN)/python benchmarks/s3_big_object.py
 	$(BIN)/python benchmarks/pricing.py
 
 clean-venv:

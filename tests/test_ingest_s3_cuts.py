@@ -113,3 +113,25 @@ def test_a_large_body_that_keeps_breaking_is_left_unfetched(s3, cuts, fetched):
     row = df.set_index("request_id").loc["req-large-1"]
     max_tokens = None if pd.isna(row["max_tokens"]) else row["max_tokens"]
     assert (row["body_in_s3"], max_tokens) == (not fetched, 64 if fetched else None)
+
+
+@pytest.mark.parametrize("cuts", [logs.S3_READ_ATTEMPTS - 1, 99])
+def test_a_big_object_whose_download_breaks(s3, tmp_path, monkeypatch, cuts):
+    """A large object is downloaded with the same retries as a read. Downloaded after a few
+    cuts, it is read in ranges; still breaking, it stays an S3 object, and reading it (which
+    breaks too) is one quarantine entry, as for any object."""
+    from bedrock_finops.sources import file_ranges
+
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 100)  # both objects are "large"
+    client = _CuttingClient(s3, cuts=cuts, keys_with="/10/")  # the first object only
+    kw = {"s3_client": client, "workers": 1, "progress": False}
+    report = ingest_to_folder(f"s3://{BUCKET}", tmp_path, **kw)
+    if cuts < logs.S3_READ_ATTEMPTS:  # downloaded on the last try, then read from disk
+        assert report.quarantine_by_reason == {}
+        assert (report.rows, report.duplicates) == (len(LINES), len(LINES))  # same lines twice
+        assert client.gets == cuts + 1 + 1  # the second object: one download
+    else:  # every download try broke, then every read try
+        reason = f"unreadable S3 object (ResponseStreamingError on {logs.S3_READ_ATTEMPTS} tries)"
+        assert report.quarantine_by_reason == {reason: 1}
+        assert report.rows == len(LINES)
+        assert client.gets == 2 * logs.S3_READ_ATTEMPTS + 1

@@ -413,9 +413,8 @@ def localise_large_objects(
     worker and memory in proportion to its size. The units keep the object's name, so rows
     and quarantine entries read as they would from S3; ``scratch`` goes with the run. An
     object that cannot be downloaded stays an S3 unit: reading it says why, in the quarantine.
+    Access and credential errors end the run, as they do when reading.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     units: list[Unit] = []
     for n, unit in enumerate(listing.units):
         gz = unit.location.endswith(".gz")
@@ -427,16 +426,11 @@ def localise_large_objects(
         local.parent.mkdir(parents=True, exist_ok=True)
         if note is not None:
             note(f"downloading {unit.name} ({unit.size / 1e6:,.0f} MB) to read it in parallel ...")
-        client = client or s3_client(unit.endpoint_url, unit.region)
         try:
-            client.download_file(unit.bucket, unit.location, str(local))
-        except ClientError as exc:
-            error = _object_error(exc, unit.bucket, unit.location)
-            if isinstance(error, SourceError):
-                raise error from None
-            units.append(unit)
-            continue
-        except BotoCoreError:
+            download_s3_object(
+                unit.bucket, unit.location, local, unit.endpoint_url, unit.region, client
+            )
+        except UnreadableObject:  # read as before: the worker's read quarantines it
             units.append(unit)
             continue
         units.extend(_file_units(local, unit.name, scratch, note))
@@ -508,11 +502,52 @@ def read_s3_bytes(
     Access errors raise :class:`SourceError` at once; :class:`UnreadableObject` when the
     object cannot be read (``read_s3_object``) or after ``attempts`` cut reads.
     """
+    parts: list[bytes] = []
+    _read_retrying(bucket, key, endpoint_url, region, client, attempts, parts.clear, parts.append)
+    return b"".join(parts)
+
+
+def download_s3_object(
+    bucket: str,
+    key: str,
+    path: Path,
+    endpoint_url: str | None,
+    region: str | None,
+    client: Any | None = None,
+    attempts: int = S3_READ_ATTEMPTS,
+) -> None:
+    """An object streamed into ``path``, with the retries and errors of ``read_s3_bytes``.
+
+    One GET streamed to disk: the object is never in memory whole (boto3's ``download_file``
+    splits it into ranged GETs instead, which was 6x slower against the test server)."""
+    with path.open("wb") as f:
+
+        def restart() -> None:
+            f.seek(0)
+            f.truncate()
+
+        _read_retrying(bucket, key, endpoint_url, region, client, attempts, restart, f.write)
+
+
+def _read_retrying(
+    bucket: str,
+    key: str,
+    endpoint_url: str | None,
+    region: str | None,
+    client: Any | None,
+    attempts: int,
+    restart: Callable[[], Any],
+    write: Callable[[bytes], Any],
+) -> None:
+    """Feed the object's chunks to ``write``; on a cut stream, ``restart`` and read again."""
     from botocore.exceptions import BotoCoreError
 
     for attempt in range(1, attempts + 1):
+        restart()
         try:
-            return b"".join(read_s3_object(bucket, key, endpoint_url, region, client))
+            for chunk in read_s3_object(bucket, key, endpoint_url, region, client):
+                write(chunk)
+            return
         except BotoCoreError as exc:
             if isinstance(exc, _credential_errors()):  # the run's problem, not this object's
                 raise SourceError(
@@ -525,7 +560,6 @@ def read_s3_bytes(
                     f"unreadable S3 object ({type(exc).__name__} on {attempts} tries)"
                 ) from exc
             time.sleep(S3_RETRY_PAUSE_S * attempt)
-    raise AssertionError("unreachable")
 
 
 def _credential_errors() -> tuple[type[Exception], ...]:
