@@ -251,15 +251,16 @@ def export_segment(
     quotas = quotas or BatchQuotas()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     if records.spool is None:  # held records: spooled here, so there is one way to write
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".spool-", delete=False) as tmp:
-            sizes = []
-            for line in records.lines():
-                tmp.write(line)
-                sizes.append(len(line))
-        spool = Path(tmp.name)
+        handle, name = tempfile.mkstemp(dir=out_dir, prefix=".spool-", suffix=".jsonl")
+        spool, sizes = Path(name), []
     else:
         spool, sizes = records.spool, records.sizes
     try:
+        if records.spool is None:
+            with open(handle, "wb") as tmp:
+                for line in records.lines():
+                    tmp.write(line)
+                    sizes.append(len(line))
         return _write_jobs(
             records, spool, sizes, Path(out_dir), segment, model_id, role_arn,
             s3_prefix, quotas, timeout_hours, tags, region,
@@ -439,14 +440,16 @@ def submit_jobs(
 def upload_job(s3_client: Any, job: ExportedJob) -> list[str]:
     """Upload a job's input files to the s3 URI its request reads (same key, same bytes).
 
-    Streamed from disk (multipart past 8 MB): an input file can be 1 GB.
+    Each file is streamed from disk in one PUT (an input file is at most 1 GB, a PUT takes
+    5 GB), so AWS errors arrive as the ``ClientError`` they are.
     """
     uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
     bucket, _, key_prefix = uri.removeprefix("s3://").partition("/")
     keys = []
     for path in job.files:
         key = f"{key_prefix.rstrip('/')}/{path.name}"
-        s3_client.upload_file(str(path), bucket, key)
+        with path.open("rb") as body:
+            s3_client.put_object(Bucket=bucket, Key=key, Body=body)
         keys.append(f"s3://{bucket}/{key}")
     return keys
 
@@ -489,7 +492,8 @@ def _cmd_export(args: Any) -> int:
     from bedrock_finops.notebook import open_run
     from bedrock_finops.strategies import batch_inference as bi
 
-    ctx = open_run(args.run_dir, price_sheet=args.price_sheet)
+    # the user turns are read from usage.parquet where needed, not held (~3 GB a month)
+    ctx = open_run(args.run_dir, price_sheet=args.price_sheet, user_text=False)
     quotas = BatchQuotas(
         min_records_per_job=args.min_records,
         max_records_per_job=args.max_records,
@@ -503,6 +507,7 @@ def _cmd_export(args: Any) -> int:
         force_in=args.force_in,
         force_out=args.force_out,
         min_records_per_job=args.min_records,
+        user_text=ctx.user_text_column,
     )
     jobs = bi.export_jobs(
         bp,
@@ -513,6 +518,7 @@ def _cmd_export(args: Any) -> int:
         s3_prefix=args.s3_prefix,
         quotas=quotas,
         timeout_hours=args.timeout_hours,
+        user_text=ctx.user_text_column,
     )
     if jobs.empty:
         print("no segment is eligible for batch inference; nothing written")

@@ -158,6 +158,8 @@ class SegmentRecords:
     sizes: list[int] = field(default_factory=list)  # each spooled line's bytes
 
     def lines(self) -> list[bytes]:
+        """Every record as a JSONL line, in memory (spooled ones read back from the file:
+        for a large group, read the spool file itself instead)."""
         if self.spool is not None:
             return self.spool.read_bytes().splitlines(keepends=True)
         return [record_line(r) for r in self.records]

@@ -10,6 +10,7 @@ column that is not in memory at all, from ``usage.parquet``, a row group at a ti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,30 +21,53 @@ import pyarrow.parquet as pq
 
 def take_positions(series: pd.Series, positions: np.ndarray | list[int]) -> pd.Series:
     """``series.iloc[positions]`` (same values, order and index labels), chunk by chunk."""
-    at = np.asarray(positions, dtype=np.int64)
+    at = _positions(positions, len(series))
     if not isinstance(series.dtype, pd.ArrowDtype):
         return series.iloc[at]
-    if len(at) and (at.min() < 0 or at.max() >= len(series)):
-        raise IndexError(f"positions out of range for a column of {len(series):,} rows")
     chunked = pa.array(series.array)  # the column's own chunks, zero-copy
     if not isinstance(chunked, pa.ChunkedArray):
         chunked = pa.chunked_array([chunked])
     starts = np.cumsum([0] + [len(c) for c in chunked.chunks])
-    owner = np.searchsorted(starts, at, side="right") - 1  # the chunk each position is in
-    order = np.argsort(owner, kind="stable")
-    pieces = []
-    for k in np.unique(owner):
-        mine = at[order[owner[order] == k]] - starts[k]
-        pieces.append(chunked.chunk(int(k)).take(pa.array(mine)))
-    if not pieces:
-        values = pa.chunked_array([], chunked.type)
-    elif np.all(at[1:] >= at[:-1]):  # ascending (a segment's rows): the pieces, no copy more
-        values = pa.chunked_array(pieces, chunked.type)
-    else:  # back to the order asked for
-        values = pa.concat_arrays(pieces).take(pa.array(np.argsort(order, kind="stable")))
+    values = _gather(at, starts, lambda k: chunked.chunk(k), chunked.type, keep_chunks=True)
     return pd.Series(
         pd.arrays.ArrowExtensionArray(values), index=series.index[at], name=series.name
     )
+
+
+def _positions(positions: np.ndarray | list[int], n: int) -> np.ndarray:
+    """Positions as int64, checked: in range, and not a boolean mask (``iloc`` would read
+    one as a mask, this as positions 0 and 1)."""
+    at = np.asarray(positions)
+    if at.dtype == bool:
+        raise TypeError("positions must be integers, not a boolean mask")
+    at = at.astype(np.int64, copy=False)
+    if len(at) and (at.min() < 0 or at.max() >= n):
+        raise IndexError(f"positions out of range for a column of {n:,} rows")
+    return at
+
+
+def _gather(
+    at: np.ndarray,
+    starts: np.ndarray,
+    part: Callable[[int], pa.Array | pa.ChunkedArray],
+    dtype: pa.DataType,
+    keep_chunks: bool = False,
+) -> pa.Array | pa.ChunkedArray:
+    """Values at positions ``at`` of a column cut into parts at ``starts`` (``part(k)`` gives
+    part k), taking from each part only its own rows."""
+    owner = np.searchsorted(starts, at, side="right") - 1  # the part each position is in
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(len(starts)))  # each part's run in order
+    pieces = []
+    for k in np.unique(owner):
+        mine = at[order[bounds[k] : bounds[k + 1]]] - starts[k]
+        pieces.append(part(int(k)).take(pa.array(mine)))
+    if not pieces:
+        return pa.chunked_array([], dtype)
+    if keep_chunks and np.all(at[1:] >= at[:-1]):  # ascending: the pieces as they are
+        return pa.chunked_array(pieces, dtype)
+    joined = pa.chunked_array(pieces, dtype).combine_chunks()
+    return joined.take(pa.array(np.argsort(order, kind="stable")))  # back to the order asked
 
 
 class ParquetColumn:
@@ -51,51 +75,52 @@ class ParquetColumn:
 
     For a column too large to keep in memory beside the rest of the table: a month of user
     turns is ~3 GB. ``take`` reads only the row groups that hold the rows asked for, and keeps
-    the last one read, so rows asked for in ascending slices read each row group once.
+    the last one read (``forget`` drops it), so rows asked for in ascending slices read each
+    row group once. The file is opened for each read, not held open.
     """
 
     def __init__(self, path: str | Path, name: str) -> None:
         self.path = Path(path)
         self.name = name
-        self._file = pq.ParquetFile(self.path)
-        if name not in self._file.schema_arrow.names:
-            raise KeyError(f"{self.path} has no column {name!r}")
-        meta = self._file.metadata
-        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        with pq.ParquetFile(self.path) as f:
+            if name not in f.schema_arrow.names:
+                raise KeyError(f"{self.path} has no column {name!r}")
+            self.type = f.schema_arrow.field(name).type
+            meta = f.metadata
+            sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         self.starts = np.cumsum([0, *sizes])
         self._last: tuple[int, pa.ChunkedArray] | None = None
 
     def __len__(self) -> int:
         return int(self.starts[-1])
 
+    def _read(self, i: int) -> pa.ChunkedArray:
+        with pq.ParquetFile(self.path) as f:
+            return f.read_row_group(i, columns=[self.name]).column(0)
+
     def _group(self, i: int) -> pa.ChunkedArray:
         if self._last is None or self._last[0] != i:
-            table = self._file.read_row_group(i, columns=[self.name])
-            self._last = (i, table.column(0))
+            self._last = None  # let the previous group go before reading the next
+            self._last = (i, self._read(i))
         return self._last[1]
+
+    def forget(self) -> None:
+        """Drop the row group kept from the last ``take`` (a few hundred MB of text)."""
+        self._last = None
 
     def isna(self) -> np.ndarray:
         """Whether each row's value is null, in row order."""
         out = np.empty(len(self), dtype=bool)
         for i in range(len(self.starts) - 1):
-            nulls = self._file.read_row_group(i, columns=[self.name]).column(0).is_null()
-            out[self.starts[i] : self.starts[i + 1]] = nulls.to_numpy()
+            out[self.starts[i] : self.starts[i + 1]] = self._read(i).is_null().to_numpy()
         return out
 
     def take(self, positions: np.ndarray | list[int]) -> pd.Series:
         """The rows at ``positions`` (any order), index = the positions."""
-        at = np.asarray(positions, dtype=np.int64)
-        if len(at) and (at.min() < 0 or at.max() >= len(self)):
-            raise IndexError(f"positions out of range for a column of {len(self):,} rows")
-        group = np.searchsorted(self.starts, at, side="right") - 1
-        order = np.argsort(group, kind="stable")
-        pieces = []
-        for g in np.unique(group):
-            mine = at[order[group[order] == g]] - self.starts[g]
-            pieces.append(self._group(int(g)).take(pa.array(mine)))
-        dtype = self._file.schema_arrow.field(self.name).type
-        values = pa.chunked_array(pieces, dtype).combine_chunks() if pieces else pa.array([], dtype)
-        values = values.take(pa.array(np.argsort(order, kind="stable")))  # the order asked
+        at = _positions(positions, len(self))
+        values = _gather(at, self.starts, self._group, self.type)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
         return pd.Series(pd.arrays.ArrowExtensionArray(values), index=at, name=self.name)
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import binascii
 import io
 import math
+import re
 import warnings
 from typing import Any, NamedTuple
 
@@ -170,6 +171,12 @@ def image_list_placeholders(images: Any, media: list[MediaItem] | None) -> str:
     return "\n".join(texts)
 
 
+PLACEHOLDER_RE = re.compile(
+    r"\[\[media (?:image|document|video|audio) [^\]\n]* xxh3:[0-9a-f]{16}\]\]"
+)
+
+
 def has_inline_media(text: Any) -> bool:
-    """Whether a prompt text (e.g. ``user_text``) holds a media placeholder."""
-    return isinstance(text, str) and MEDIA_MARK in text
+    """Whether a prompt text (e.g. ``user_text``) holds a media placeholder (as written by
+    :func:`placeholder`: a user's own "[[media " is not one)."""
+    return isinstance(text, str) and MEDIA_MARK in text and PLACEHOLDER_RE.search(text) is not None

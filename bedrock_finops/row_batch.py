@@ -70,8 +70,8 @@ def to_batch(rows: list[tuple]) -> pa.RecordBatch:
     if _rowbatch is not None:
         try:
             return pa.record_batch(_Exported(_rowbatch.rows_to_batch(rows, LAYOUT)))
-        except (TypeError, OverflowError, UnicodeError):
-            pass  # an odd value somewhere: pyarrow's own conversion decides
+        except (TypeError, OverflowError, UnicodeError, ValueError):
+            pass  # an odd value, or a module built from older source: pyarrow decides
     return pyarrow_batch(rows)
 
 

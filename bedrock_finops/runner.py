@@ -154,7 +154,10 @@ def scrub_secrets(folder: Path, env: dict[str, str] | None = None) -> int:
     file that is not valid UTF-8 is left byte for byte as it was, but for the credential).
     """
     env = dict(os.environ if env is None else env)
-    secrets = [env[k].encode() for k in SECRET_ENV if len(env.get(k) or "") >= 8]
+    # the longest first: a secret that holds another is replaced whole
+    secrets = sorted(
+        {env[k].encode() for k in SECRET_ENV if len(env.get(k) or "") >= 8}, key=len, reverse=True
+    )
     if not secrets:
         return 0
     changed = 0
@@ -183,19 +186,25 @@ def _holds_any(path: Path, needles: list[bytes]) -> bool:
 
 
 def _replace_all(path: Path, needles: list[bytes]) -> None:
+    """Rewrite ``path`` (through a link, keeping its mode) with every needle redacted."""
+    target = path.resolve()
     keep = max(len(n) for n in needles) - 1
-    tmp = path.with_name(path.name + ".scrubbing")
-    with path.open("rb") as src, tmp.open("wb") as dst:
-        carry = b""
-        while block := src.read(SCRUB_BLOCK):
-            data = carry + block
-            for needle in needles:
-                data = data.replace(needle, REDACTED_CREDENTIAL)
-            cut = max(0, len(data) - keep)  # the end may hold the start of a needle
-            dst.write(data[:cut])
-            carry = data[cut:]
-        dst.write(carry)
-    os.replace(tmp, path)
+    tmp = target.with_name(target.name + ".scrubbing")
+    try:
+        with target.open("rb") as src, tmp.open("wb") as dst:
+            carry = b""
+            while block := src.read(SCRUB_BLOCK):
+                data = carry + block
+                for needle in needles:
+                    data = data.replace(needle, REDACTED_CREDENTIAL)
+                cut = max(0, len(data) - keep)  # the end may hold the start of a needle
+                dst.write(data[:cut])
+                carry = data[cut:]
+            dst.write(carry)
+        shutil.copymode(target, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def versions() -> dict[str, str]:

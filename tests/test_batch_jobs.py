@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from bedrock_finops import batch_jobs as bj
@@ -329,6 +330,8 @@ def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
     a = bj.export_segment(held, tmp_path / "held", **kw)
     b = bj.export_segment(spooled, tmp_path / "spooled", **kw)
     assert [j.name for j in a] == [j.name for j in b] and len(a) == 3
+    # the names the export gave before records could be spooled: a job's name is its content
+    assert [j.name for j in b] == ["g-8ca5d01be3ee", "g-2bfc729a489c", "g-07cb2404441c"]
     assert [j.records for j in b] == [10, 10, 3]
     for ja, jb in zip(a, b, strict=True):
         assert [p.read_bytes() for p in ja.files] == [p.read_bytes() for p in jb.files]
@@ -338,6 +341,18 @@ def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
     every = b"".join(p.read_bytes() for j in b for p in j.files)
     assert every == (tmp_path / "spool.jsonl").read_bytes()  # each line once, in order
     assert not list((tmp_path / "held").glob(".spool-*"))  # the scratch spool is removed
+
+
+def test_a_failed_export_leaves_no_spool(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(bj, "_write_jobs", broken)
+    records = br.records_for_segment(usage_rows(3), PROMPTS)
+    kw = {"segment": "g", "model_id": "m", "role_arn": ROLE, "s3_prefix": "s3://b/p"}
+    with pytest.raises(OSError, match="disk full"):
+        bj.export_segment(records, tmp_path, **kw)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_records_are_built_a_slice_at_a_time(monkeypatch):
@@ -372,8 +387,9 @@ def test_user_turns_can_come_a_slice_at_a_time(monkeypatch):
     assert lean.missing_user_text == 3  # rows 0, 5 and 10 have none
 
 
-def test_upload_job_streams_a_large_file_in_parts(aws_client, tmp_path):
-    """Past 8 MB the upload is multipart, streamed from disk; S3 gets the same bytes."""
+def test_upload_job_streams_a_large_file(aws_client, tmp_path):
+    """A file is streamed from disk in one PUT; S3 gets the same bytes, and an AWS error
+    arrives as the ClientError it is (the CLI prints its message)."""
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="batch-big")
     part = tmp_path / "part-0001.jsonl"
@@ -384,6 +400,8 @@ def test_upload_job_streams_a_large_file_in_parts(aws_client, tmp_path):
     assert bj.upload_job(s3, job) == ["s3://batch-big/jobs/j/input/part-0001.jsonl"]
     head = s3.head_object(Bucket="batch-big", Key="jobs/j/input/part-0001.jsonl")
     assert head["ContentLength"] == part.stat().st_size
-    assert "-" in head["ETag"]  # a multipart upload's ETag: <md5 of part md5s>-<parts>
     got = s3.get_object(Bucket="batch-big", Key="jobs/j/input/part-0001.jsonl")["Body"].read()
     assert got == part.read_bytes()
+    request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] = "s3://no-such-bucket/j/input/"
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        bj.upload_job(s3, job)

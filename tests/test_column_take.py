@@ -75,3 +75,12 @@ def test_a_parquet_column_is_read_a_row_group_at_a_time(tmp_path) -> None:
         column.take([14])
     with pytest.raises(KeyError, match="no column 'nope'"):
         ParquetColumn(tmp_path / "t.parquet", "nope")
+
+
+def test_a_mask_is_refused_and_an_empty_file_has_no_rows(tmp_path) -> None:
+    series = chunked_series([3])
+    with pytest.raises(TypeError, match="not a boolean mask"):
+        take_positions(series, np.array([True, False, True]))
+    pq.write_table(pa.table({"user_text": pa.array([], pa.large_string())}), tmp_path / "e.pq")
+    column = ParquetColumn(tmp_path / "e.pq", "user_text")
+    assert len(column) == 0 and column.isna().tolist() == [] and len(column.take([])) == 0

@@ -186,7 +186,7 @@ def test_batch_records_count_user_turns_with_media() -> None:
             "provider": ["anthropic"] * 2,
             "family": ["claude-3-haiku"] * 2,
             "system_hash": [None, None],
-            "user_text": ["[[media image png 1 bytes xxh3:0]]\nHi", "Hi"],
+            "user_text": ["[[media image png 1 bytes xxh3:0123456789abcdef]]\nHi", "Hi"],
             "max_tokens": [100, 100],
             "temperature": [None, None],
         }
@@ -196,7 +196,7 @@ def test_batch_records_count_user_turns_with_media() -> None:
 
 
 def test_quality_gate_skips_user_turns_with_media() -> None:
-    text = "[[media image png 1 bytes xxh3:0]]"
+    text = "[[media image png 1 bytes xxh3:0123456789abcdef]]"
     row = pd.Series({"user_text": text, "system_hash": None})
     system, user, reason = quality_gate.prompt_parts(row, {})
     assert (system, user) == (None, None)
@@ -273,3 +273,10 @@ def test_data_urls(url: str, fmt: str) -> None:
 
 def test_a_data_url_without_base64_is_not_media() -> None:
     assert media_blocks.inline_media({"type": "image_url", "image_url": "data:,hello"}) is None
+
+
+def test_only_a_real_placeholder_counts_as_media() -> None:
+    text, _ = media_blocks.placeholder("image", "png", png_base64(4, 4))
+    assert media_blocks.has_inline_media(f"Look:\n{text}\nWhat is it?")
+    assert not media_blocks.has_inline_media("Our wiki writes [[media image x]] for pictures.")
+    assert not media_blocks.has_inline_media(None)

@@ -350,3 +350,18 @@ def test_two_billing_sources_are_refused_before_any_work(tmp_path: Path) -> None
     with pytest.raises(ParamsError, match="cur and focus are set.*give only one"):
         runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
     assert not (tmp_path / "out").exists()
+
+
+def test_scrub_secrets_replaces_each_secret_whole_through_links(tmp_path: Path) -> None:
+    """Adjacent values, one secret inside another (the longer is replaced whole), a file
+    reached by a link (the file is rewritten, the link kept) and its mode kept."""
+    token = FAKE_SECRET + "TOKENTAIL"  # holds the secret key
+    real = tmp_path / "real.txt"
+    real.write_text(f"{FAKE_SECRET}{FAKE_SECRET}|{token}")
+    real.chmod(0o640)
+    (tmp_path / "link.txt").symlink_to(real)
+    env = {"AWS_SECRET_ACCESS_KEY": FAKE_SECRET, "AWS_SESSION_TOKEN": token}
+    assert runner.scrub_secrets(tmp_path, env) == 1  # the link's target, once
+    mark = "[redacted credential]"
+    assert real.read_text() == f"{mark}{mark}|{mark}"
+    assert (tmp_path / "link.txt").is_symlink() and (real.stat().st_mode & 0o777) == 0o640

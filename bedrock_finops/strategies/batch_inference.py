@@ -30,6 +30,8 @@ engine, in ``batch_article_examples``.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,7 +106,7 @@ def plan(
     *,
     prompts: pd.DataFrame | None = None,
     priced: pd.DataFrame | None = None,
-    user_text: ParquetColumn | None = None,
+    user_text: pd.Series | ParquetColumn | None = None,
     **params: Any,
 ) -> BatchPlan:
     """Score, decide and price every segment. ``priced`` = ``catalog.price(usage)`` if known.
@@ -196,7 +198,9 @@ def plan(
     )
 
 
-def _user_texts(usage: pd.DataFrame, user_text: ParquetColumn | None) -> pd.Series | ParquetColumn:
+def _user_texts(
+    usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None
+) -> pd.Series | ParquetColumn:
     """The user turns: ``usage``'s own column, else ``user_text`` (same rows, same order)."""
     if user_text is None:
         if "user_text" not in usage.columns:
@@ -499,7 +503,7 @@ def export_jobs(
     quotas: bj.BatchQuotas | None = None,
     timeout_hours: int = 24,
     segments: list[str] | None = None,
-    user_text: ParquetColumn | None = None,
+    user_text: pd.Series | ParquetColumn | None = None,
 ) -> pd.DataFrame:
     """Write ready batch jobs per job group (app x Region x model ID as logged) of the moved
     segments (or of the ``segments`` given); one row per job. Each job is for one Region and
@@ -535,7 +539,11 @@ def export_jobs(
 
         region, model_id = members["region"].iat[0], members["model_id"].iat[0]  # one each
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        spool = Path(out_dir) / ".spool.jsonl"  # the group's records, split into jobs from here
+        # the group's records, split into jobs from here (a name of its own: another export
+        # may be writing into the same folder)
+        handle, name = tempfile.mkstemp(dir=out_dir, prefix=".spool-", suffix=".jsonl")
+        os.close(handle)
+        spool = Path(name)
         try:
             records = batch_records.records_for_segment(
                 rows, prompts, spool=spool, user_texts=user_texts
@@ -574,4 +582,6 @@ def export_jobs(
                     "directory": str(job.directory),
                 }
             )
+    if isinstance(texts, ParquetColumn):
+        texts.forget()
     return pd.DataFrame(out, columns=JOB_COLUMNS)  # the columns even when no job is written
