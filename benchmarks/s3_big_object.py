@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gzip
-import os
 import resource
 import shutil
 import subprocess
@@ -64,20 +63,15 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=50_000)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    for key, value in (
-        ("AWS_ACCESS_KEY_ID", "bench"),
-        ("AWS_SECRET_ACCESS_KEY", "bench"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-    ):
-        os.environ[key] = value
+    sys.path.insert(0, str(HERE))
+    from s3_ingest import _start_server, fake_credentials  # moto on 127.0.0.1, own process
+
+    fake_credentials()
     logs = HERE / "_data" / f"records-{args.records}" / "logs"
     if not logs.exists():
         subprocess.run(
             [sys.executable, str(HERE / "ingest.py"), "--records", str(args.records)], check=True
         )
-    sys.path.insert(0, str(HERE))
-    from s3_ingest import _start_server  # moto on 127.0.0.1, in its own process
-
     proc, endpoint = _start_server()
     try:
         import boto3

@@ -88,19 +88,24 @@ def _ingest(endpoint: str, depth: int, workers: int) -> tuple[float, int]:
     return time.perf_counter() - t0, report.rows
 
 
-def main() -> None:
+def fake_credentials() -> None:
+    """Credentials and a region for boto3 against the local server (it checks none)."""
     import os
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--latency-ms", default="0,40", help="comma-separated round trips to try")
-    ap.add_argument("--workers", type=int, default=2)
-    args = ap.parse_args()
     for key, value in (
         ("AWS_ACCESS_KEY_ID", "bench"),
         ("AWS_SECRET_ACCESS_KEY", "bench"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
     ):
         os.environ[key] = value
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency-ms", default="0,40", help="comma-separated round trips to try")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    fake_credentials()
 
     from bedrock_finops import sample
     from bedrock_finops.sources import read_ahead
