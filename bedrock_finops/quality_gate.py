@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import segments as seg_mod
-from bedrock_finops.column_take import take_positions
+from bedrock_finops.column_take import ParquetColumn, rows_of
 from bedrock_finops.media_blocks import has_inline_media
 from bedrock_finops.segments import template_texts
 
@@ -127,17 +127,20 @@ def write_eval_sample(
     do_scrub: bool = True,
     run_dir: str | Path | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    user_text: pd.Series | ParquetColumn | None = None,
 ) -> dict[str, Any]:
     """Write one JSONL dataset per recommended segment and ``manifest.json``; return it.
 
     ``recommended`` is ``SizingPlan.recommended`` (or any frame with segment, app, model,
-    candidate, task_type and, optionally, candidate_model_id).
+    candidate, task_type and, optionally, candidate_model_id). ``user_text``: where the user
+    turns are when ``usage`` was read without them (``RunContext.user_text_column``).
     """
     if per_segment < 1:
         raise ValueError("per_segment must be at least 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    texts = template_texts(prompts)
+    templates = template_texts(prompts)
+    texts = usage["user_text"] if user_text is None else user_text
     seg_rows = seg_mod.row_positions(seg_mod.row_segments(usage))
     # sampled on these columns; the user turns (~3 GB in a month) are read for the sample only
     narrow = usage[["request_id", "timestamp", "output_tokens", "system_hash"]]
@@ -146,12 +149,12 @@ def write_eval_sample(
     for i, (_, rec) in enumerate(recommended.iterrows()):
         seg_usage = narrow.iloc[seg_rows.get(rec["segment"], [])]
         sample = stratified_sample(seg_usage, per_segment, seed + i)
-        sample["user_text"] = take_positions(usage["user_text"], sample["_at"].to_numpy()).array
+        sample["user_text"] = rows_of(texts, sample["_at"].to_numpy()).array
         fname = f"{_safe(rec['segment'])}.jsonl"
         skipped: dict[str, int] = {}
         lines, ids = [], []
         for _, row in sample.iterrows():
-            system, user, reason = prompt_parts(row, texts)
+            system, user, reason = prompt_parts(row, templates)
             if reason:
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue
@@ -335,6 +338,7 @@ def _cmd(args: Any) -> int:
             price_sheet=args.price_sheet,
             price_overrides=args.price_overrides,
             discount_pct=args.discount_pct,
+            user_text=False,  # the sampled requests' turns are read from the file
         )
         sizing = model_sizing.plan(
             ctx.usage,
@@ -360,6 +364,7 @@ def _cmd(args: Any) -> int:
         do_scrub=not args.no_scrub,
         run_dir=args.run,
         threshold=sizing.params["quality_threshold"],
+        user_text=ctx.user_text_column,
     )
     for e in manifest["segments"]:
         skipped = sum(e["skipped"].values())
@@ -382,4 +387,5 @@ def _cmd(args: Any) -> int:
         Path(args.out),
         apply=args.apply,
         max_tokens_default=args.max_tokens,
+        user_text=ctx.user_text_column,
     )

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from bedrock_finops.column_take import ParquetColumn, rows_of
 from bedrock_finops.pricing import price_columns
 from bedrock_finops.quality_gate import RESULT_COLUMNS, prompt_parts
 from bedrock_finops.segments import template_texts
@@ -87,14 +89,26 @@ def replay_plan(
     prompts: pd.DataFrame | None,
     *,
     max_tokens_default: int = 1024,
+    user_text: pd.Series | ParquetColumn | None = None,
 ) -> pd.DataFrame:
-    """One row per sampled request: region, both model IDs, and the Converse arguments."""
+    """One row per sampled request: region, both model IDs, and the Converse arguments.
+
+    ``user_text``: where the user turns are when ``usage`` was read without them
+    (``RunContext.user_text_column``); only the sampled requests' turns are read."""
     texts = template_texts(prompts)
     by_id = usage.set_index(usage["request_id"].astype(str))
+    turns = None
+    if user_text is not None:
+        wanted = [rid for seg in manifest["segments"] for rid in seg["request_ids"]]
+        at = pd.Series(np.arange(len(usage)), index=by_id.index).loc[wanted].to_numpy()
+        turns = dict(zip(wanted, rows_of(user_text, at).tolist(), strict=True))
     rows = []
     for seg in manifest["segments"]:
         for rid in seg["request_ids"]:
             row = by_id.loc[rid]
+            if turns is not None:
+                row = row.copy()
+                row["user_text"] = turns[rid]
             system, user, reason = prompt_parts(row, texts)
             if reason:
                 continue
@@ -215,9 +229,12 @@ def run_live(
     max_tokens_default: int = 1024,
     client_for: Callable[[str], Any] | None = None,
     echo: Callable[[str], None] = print,
+    user_text: pd.Series | ParquetColumn | None = None,
 ) -> int:
     """Dry run (calls, counts, estimated cost) or, with ``apply``, the replay itself."""
-    plan = replay_plan(manifest, usage, prompts, max_tokens_default=max_tokens_default)
+    plan = replay_plan(
+        manifest, usage, prompts, max_tokens_default=max_tokens_default, user_text=user_text
+    )
     est = estimate_cost(plan, usage, catalog)
     calls = f"live replay: {len(plan)} requests x 2 models = {2 * len(plan)} Converse calls"
     unpriced = est["current_unpriced"] + est["candidate_unpriced"]

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops import cli, quality_gate, replay, schema
+from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
 from bedrock_finops.strategies import model_sizing_findings as ms_findings
@@ -282,6 +283,29 @@ def test_live_replay_dry_run_calls_nothing(cat, prompts, sizing, tmp_path, runti
     assert f"${3 * (per_call + per_cand):,.4f}" in lines[0]
     assert lines[-1].startswith("dry run: nothing was called")
     assert not (tmp_path / "eval_results.csv").exists()
+
+
+def test_user_turns_read_from_the_file_give_the_same_sample_and_replay(sizing, prompts, tmp_path):
+    """A run opened without its user turns samples and plans the replay as one holding them,
+    reading only the sampled requests' turns from usage.parquet."""
+    full = _usage()
+    pq.write_table(schema.to_arrow(full), tmp_path / "usage.parquet")
+    lean = schema.read_usage(tmp_path / "usage.parquet", user_text=False)
+    column = ParquetColumn(tmp_path / "usage.parquet", "user_text")
+    recs = ms_tables.recommended_with_ids(sizing)
+    held = quality_gate.write_eval_sample(full, prompts, recs, tmp_path / "held", per_segment=4)
+    read = quality_gate.write_eval_sample(
+        lean, prompts, recs, tmp_path / "read", per_segment=4, user_text=column
+    )
+    assert [e["request_ids"] for e in read["segments"]] == [
+        e["request_ids"] for e in held["segments"]
+    ]
+    for entry in held["segments"]:
+        name = entry["file"]
+        assert (tmp_path / "read" / name).read_text() == (tmp_path / "held" / name).read_text()
+    plan = replay.replay_plan(held, full, prompts)
+    assert len(plan) == sum(e["written"] for e in held["segments"]) > 0
+    pd.testing.assert_frame_equal(replay.replay_plan(read, lean, prompts, user_text=column), plan)
 
 
 def test_agreement_scores():
