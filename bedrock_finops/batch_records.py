@@ -195,35 +195,80 @@ def records_for_segment(
     stop)``, when given, supplies the user turns of ``rows[start:stop]`` (``rows`` then need
     not hold them: a job group's turns can be gigabytes).
     """
-    if rows.empty:
-        raise ValueError("no usage rows to export")
-    style = style or invocation_type(_mode(rows["operation"]))
-    templates = segments.template_texts(prompts)
-    provider = _mode(rows["provider"]) if "provider" in rows.columns else None
-    family = _mode(rows["family"]) if "family" in rows.columns else None
-    out = SegmentRecords(style=style, records=[], request_ids=[], spool=spool)
-    sink = spool.open("wb") if spool is not None else None
-    try:
-        for start in range(0, len(rows), ROWS_PER_SLICE):
-            part = rows.iloc[start : start + ROWS_PER_SLICE]
-            if user_texts is not None:
-                part = part.assign(user_text=user_texts(start, start + len(part)))
-            for row in part.itertuples(index=False):
-                record = _record(row, out, templates, provider, family, default_max_tokens)
-                out.record_ids.append(record["recordId"])
-                out.request_ids.append(str(row.request_id))
-                if sink is None:
-                    out.records.append(record)
-                else:
-                    line = record_line(record)
-                    sink.write(line)
-                    out.sizes.append(len(line))
-    finally:
-        if sink is not None:
-            sink.close()
-    if len(set(out.record_ids)) != len(out.record_ids):
-        raise ValueError("record IDs collide within the segment: duplicate request_id values?")
-    return out
+    builder = RecordBuilder(
+        rows, prompts, style=style, default_max_tokens=default_max_tokens, spool=spool
+    )
+    for start in range(0, len(rows), ROWS_PER_SLICE):
+        stop = min(start + ROWS_PER_SLICE, len(rows))
+        builder.add(stop, None if user_texts is None else user_texts(start, stop))
+    return builder.finish()
+
+
+class RecordBuilder:
+    """One segment's records, built a run of rows at a time (``add``), then ``finish``.
+
+    Batch export feeds several job groups' builders from one pass over the user turns, read
+    a row group at a time, so no group's turns are read twice and none is held whole.
+    """
+
+    def __init__(
+        self,
+        rows: pd.DataFrame,
+        prompts: pd.DataFrame | None,
+        *,
+        style: str | None = None,
+        default_max_tokens: int = 4096,
+        spool: Path | None = None,
+    ) -> None:
+        if rows.empty:
+            raise ValueError("no usage rows to export")
+        self.rows = rows
+        self.templates = segments.template_texts(prompts)
+        self.provider = _mode(rows["provider"]) if "provider" in rows.columns else None
+        self.family = _mode(rows["family"]) if "family" in rows.columns else None
+        self.default_max_tokens = default_max_tokens
+        style = style or invocation_type(_mode(rows["operation"]))
+        self.out = SegmentRecords(style=style, records=[], request_ids=[], spool=spool)
+        if spool is not None:
+            spool.write_bytes(b"")  # records are appended by each ``add``
+        self.done = 0  # rows built so far
+
+    def add(self, stop: int, user_text: Any = None) -> None:
+        """Build the records of ``rows[done:stop]``; ``user_text``: their user turns, when
+        ``rows`` does not hold them. Spooled records are appended to the spool file."""
+        out = self.out
+        sink = out.spool.open("ab") if out.spool is not None else None
+        try:
+            for start in range(self.done, stop, ROWS_PER_SLICE):
+                end = min(start + ROWS_PER_SLICE, stop)
+                part = self.rows.iloc[start:end]
+                if user_text is not None:
+                    part = part.assign(user_text=user_text[start - self.done : end - self.done])
+                for row in part.itertuples(index=False):
+                    record = _record(
+                        row, out, self.templates, self.provider, self.family,
+                        self.default_max_tokens,
+                    )  # fmt: skip
+                    out.record_ids.append(record["recordId"])
+                    out.request_ids.append(str(row.request_id))
+                    if sink is None:
+                        out.records.append(record)
+                    else:
+                        line = record_line(record)
+                        sink.write(line)
+                        out.sizes.append(len(line))
+        finally:
+            if sink is not None:
+                sink.close()
+        self.done = stop
+
+    def finish(self) -> SegmentRecords:
+        if self.done != len(self.rows):
+            raise ValueError(f"records built for {self.done:,} of {len(self.rows):,} rows")
+        out = self.out
+        if len(set(out.record_ids)) != len(out.record_ids):
+            raise ValueError("record IDs collide within the segment: duplicate request_id values?")
+        return out
 
 
 ROWS_PER_SLICE = 4096  # rows turned into Python objects at a time (a month's text is GBs)

@@ -10,7 +10,7 @@ column that is not in memory at all, from ``usage.parquet``, a row group at a ti
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -74,9 +74,9 @@ class ParquetColumn:
     """One column of a Parquet file, read a row group at a time.
 
     For a column too large to keep in memory beside the rest of the table: a month of user
-    turns is ~3 GB. ``take`` reads only the row groups that hold the rows asked for, and keeps
-    the last one read (``forget`` drops it), so rows asked for in ascending slices read each
-    row group once. The file is opened for each read, not held open.
+    turns is ~3 GB. ``take`` reads only the row groups that hold the rows asked for, each once
+    per call; ``text_parts`` walks them all in order. The file is opened for each read, not
+    held open.
     """
 
     def __init__(self, path: str | Path, name: str) -> None:
@@ -89,39 +89,49 @@ class ParquetColumn:
             meta = f.metadata
             sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         self.starts = np.cumsum([0, *sizes])
-        self._last: tuple[int, pa.ChunkedArray] | None = None
 
     def __len__(self) -> int:
         return int(self.starts[-1])
 
-    def _read(self, i: int) -> pa.ChunkedArray:
+    def read_row_group(self, i: int) -> pa.ChunkedArray:
+        """The column's values in row group ``i`` (rows ``starts[i]:starts[i + 1]``)."""
         with pq.ParquetFile(self.path) as f:
             return f.read_row_group(i, columns=[self.name]).column(0)
-
-    def _group(self, i: int) -> pa.ChunkedArray:
-        if self._last is None or self._last[0] != i:
-            self._last = None  # let the previous group go before reading the next
-            self._last = (i, self._read(i))
-        return self._last[1]
-
-    def forget(self) -> None:
-        """Drop the row group kept from the last ``take`` (a few hundred MB of text)."""
-        self._last = None
 
     def isna(self) -> np.ndarray:
         """Whether each row's value is null, in row order."""
         out = np.empty(len(self), dtype=bool)
         for i in range(len(self.starts) - 1):
-            out[self.starts[i] : self.starts[i + 1]] = self._read(i).is_null().to_numpy()
+            out[self.starts[i] : self.starts[i + 1]] = self.read_row_group(i).is_null().to_numpy()
         return out
 
     def take(self, positions: np.ndarray | list[int]) -> pd.Series:
         """The rows at ``positions`` (any order), index = the positions."""
         at = _positions(positions, len(self))
-        values = _gather(at, self.starts, self._group, self.type)
+        values = _gather(at, self.starts, self.read_row_group, self.type)
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         return pd.Series(pd.arrays.ArrowExtensionArray(values), index=at, name=self.name)
+
+
+def text_parts(
+    column: pd.Series | ParquetColumn,
+) -> Iterator[tuple[int, int, pa.Array | pa.ChunkedArray]]:
+    """``(start, stop, values of rows start:stop)`` covering ``column`` in row order, one
+    part at a time: a row group of the file, or a chunk of the column in memory."""
+    if isinstance(column, ParquetColumn):
+        for i in range(len(column.starts) - 1):
+            yield int(column.starts[i]), int(column.starts[i + 1]), column.read_row_group(i)
+        return
+    if isinstance(column.dtype, pd.ArrowDtype):
+        chunks = pa.array(column.array)  # zero-copy
+        parts = chunks.chunks if isinstance(chunks, pa.ChunkedArray) else [chunks]
+    else:
+        parts = [pa.array(column.to_numpy(dtype=object), from_pandas=True)]
+    start = 0
+    for part in parts:
+        yield start, start + len(part), part
+        start += len(part)
 
 
 def rows_of(column: pd.Series | ParquetColumn, positions: np.ndarray | list[int]) -> pd.Series:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from test_batch_inference import NIGHTLY, make_usage
 
+from bedrock_finops import schema
+from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import batch_inference as bi
 from bedrock_finops.strategies import batch_params
@@ -140,3 +144,32 @@ def test_submit_keeps_each_job_in_its_region():
     )
     with pytest.raises(ValueError, match="eu-west-1"):
         bj.submit_jobs(reqs, client, apply=True, regions=["eu-west-1", "us-east-1"])
+
+
+def test_groups_built_in_one_pass_over_the_file_equal_held_turns(seed, tmp_path, monkeypatch):
+    """Two job groups whose rows interleave through the month: reading the user turns from
+    usage.parquet in one pass (small row groups, several per group) writes byte for byte the
+    jobs that turns held in memory give, each row group read once."""
+    usage = make_usage([NIGHTLY])
+    usage = split_regions(usage, usage["timestamp"].dt.hour == 3)
+    usage["user_text"] = [f"document {i}" if i % 7 else None for i in range(len(usage))]
+    bp = bi.plan(usage, seed)
+    pq.write_table(schema.to_arrow(usage), tmp_path / "usage.parquet", row_group_size=64)
+    column = ParquetColumn(tmp_path / "usage.parquet", "user_text")
+    reads = []
+    real_read = ParquetColumn.read_row_group
+    monkeypatch.setattr(
+        ParquetColumn, "read_row_group", lambda self, i: reads.append(i) or real_read(self, i)
+    )
+    lean = usage.drop(columns="user_text")
+    kw = {"role_arn": ROLE, "s3_prefix": "s3://b/p"}
+    held = bi.export_jobs(bp, usage, None, tmp_path / "held", **kw)
+    read = bi.export_jobs(bp, lean, None, tmp_path / "read", user_text=column, **kw)
+    assert reads == list(range(len(column.starts) - 1))  # 8 row groups, each once
+    assert len(held) == 2 and held["placeholder_user_text"].sum() > 0
+    assert held.drop(columns="directory").equals(read.drop(columns="directory"))
+    for a, b in zip(held["directory"], read["directory"], strict=True):
+        for f in sorted(Path(a).rglob("*")):
+            if f.is_file():
+                assert f.read_bytes() == (Path(b) / f.relative_to(a)).read_bytes()
+    assert not list((tmp_path / "read").glob(".spool-*"))

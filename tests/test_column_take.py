@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops.column_take import ParquetColumn, rows_of, take_positions
+from bedrock_finops.column_take import ParquetColumn, rows_of, take_positions, text_parts
 
 
 def chunked_series(sizes: list[int]) -> pd.Series:
@@ -84,3 +84,19 @@ def test_a_mask_is_refused_and_an_empty_file_has_no_rows(tmp_path) -> None:
     pq.write_table(pa.table({"user_text": pa.array([], pa.large_string())}), tmp_path / "e.pq")
     column = ParquetColumn(tmp_path / "e.pq", "user_text")
     assert len(column) == 0 and column.isna().tolist() == [] and len(column.take([])) == 0
+
+
+def test_text_parts_cover_the_column_in_order(tmp_path) -> None:
+    series = chunked_series([5, 0, 9])
+    pq.write_table(pa.table({"t": pa.array(series.array)}), tmp_path / "t.pq", row_group_size=6)
+    plain = pd.Series(["a", None, "c"])  # numpy-backed: one part
+    for column, bounds in (
+        (series, [(0, 5), (5, 5), (5, 14)]),
+        (ParquetColumn(tmp_path / "t.pq", "t"), [(0, 6), (6, 12), (12, 14)]),
+        (plain, [(0, 3)]),
+    ):
+        parts = list(text_parts(column))
+        assert [(lo, hi) for lo, hi, _ in parts] == bounds
+        values = [v for _, _, part in parts for v in part.to_pylist()]
+        expected = series if column is not plain else plain
+        assert values == [None if pd.isna(v) else v for v in expected.tolist()]

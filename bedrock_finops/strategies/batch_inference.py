@@ -38,11 +38,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
-from bedrock_finops.column_take import ParquetColumn, rows_of
+from bedrock_finops.column_take import ParquetColumn, text_parts
 from bedrock_finops.findings import Findings, period_of
 from bedrock_finops.pricing import price_columns
 from bedrock_finops.strategies.batch_findings import to_effects, to_findings
@@ -524,30 +525,27 @@ def export_jobs(
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
     in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted)
     group_rows = seg_mod.row_positions(groups)
-    # what a record is built from; the user turns are taken a slice of rows at a time
+    # what a record is built from; the user turns come from one pass over their column
     export_view = usage[
         [c for c in batch_records.RECORD_COLUMNS if c in usage.columns and c != "user_text"]
     ]
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    groups: list[tuple[str, pd.DataFrame, np.ndarray, batch_records.RecordBuilder]] = []
     out = []
-    for group, members in take.groupby("job_group", sort=False):
-        at = group_rows[group]
-        at = at[in_job[at]]
-        rows = export_view.iloc[at]
-
-        def user_texts(start: int, stop: int, at: np.ndarray = at) -> Any:
-            return rows_of(texts, at[start:stop]).array  # a slice at a time
-
-        region, model_id = members["region"].iat[0], members["model_id"].iat[0]  # one each
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-        # the group's records, split into jobs from here (a name of its own: another export
-        # may be writing into the same folder)
-        handle, name = tempfile.mkstemp(dir=out_dir, prefix=".spool-", suffix=".jsonl")
-        os.close(handle)
-        spool = Path(name)
-        try:
-            records = batch_records.records_for_segment(
-                rows, prompts, spool=spool, user_texts=user_texts
-            )
+    try:
+        for group, members in take.groupby("job_group", sort=False):
+            at = group_rows[group]
+            at = at[in_job[at]]
+            # each group's records go to a spool file of its own (a name of its own too:
+            # another export may be writing into the same folder), split into jobs from there
+            handle, name = tempfile.mkstemp(dir=out_dir, prefix=".spool-", suffix=".jsonl")
+            os.close(handle)
+            builder = batch_records.RecordBuilder(export_view.iloc[at], prompts, spool=Path(name))
+            groups.append((group, members, at, builder))
+        _build_records(texts, groups)
+        for group, members, _, builder in groups:
+            records = builder.finish()
+            region, model_id = members["region"].iat[0], members["model_id"].iat[0]  # one each
             jobs = bj.export_segment(
                 records,
                 Path(out_dir),
@@ -560,28 +558,43 @@ def export_jobs(
                 tags={"bedrock-finops:job-group": group[:256]},
                 region=region,
             )
-        finally:
-            spool.unlink(missing_ok=True)
-        for job in jobs:
-            out.append(
-                {
-                    "job_group": group,
-                    "app": str(rows["app"].iat[0]),
-                    "segments": int(members["segment"].nunique()),
-                    "job_name": job.name,
-                    "region": region,
-                    "model_id": model_id,
-                    "invocation_type": records.style,
-                    "records": job.records,
-                    "files": len(job.files),
-                    "bytes": job.bytes,
-                    "below_min_records": job.below_min_records,
-                    "placeholder_user_text": records.missing_user_text,
-                    "media_placeholders": records.media_placeholders,
-                    "missing_template_text": records.missing_system_text,
-                    "directory": str(job.directory),
-                }
-            )
-    if isinstance(texts, ParquetColumn):
-        texts.forget()
+            for job in jobs:
+                out.append(
+                    {
+                        "job_group": group,
+                        "app": str(builder.rows["app"].iat[0]),
+                        "segments": int(members["segment"].nunique()),
+                        "job_name": job.name,
+                        "region": region,
+                        "model_id": model_id,
+                        "invocation_type": records.style,
+                        "records": job.records,
+                        "files": len(job.files),
+                        "bytes": job.bytes,
+                        "below_min_records": job.below_min_records,
+                        "placeholder_user_text": records.missing_user_text,
+                        "media_placeholders": records.media_placeholders,
+                        "missing_template_text": records.missing_system_text,
+                        "directory": str(job.directory),
+                    }
+                )
+    finally:
+        for *_, builder in groups:
+            if builder.out.spool is not None:
+                builder.out.spool.unlink(missing_ok=True)
     return pd.DataFrame(out, columns=JOB_COLUMNS)  # the columns even when no job is written
+
+
+def _build_records(
+    texts: pd.Series | ParquetColumn,
+    groups: list[tuple[str, pd.DataFrame, np.ndarray, batch_records.RecordBuilder]],
+) -> None:
+    """Build every job group's records in one pass over the user turns, a part at a time
+    (a row group of the file, or a chunk of the column): each part is read once, whatever
+    the number of groups, and only one part is in memory."""
+    for lo, hi, part in text_parts(texts):
+        for _, _, at, builder in groups:
+            stop = int(np.searchsorted(at, hi))  # the group's rows (ascending) below ``hi``
+            if stop > builder.done:
+                mine = at[builder.done : stop] - lo
+                builder.add(stop, pd.arrays.ArrowExtensionArray(part.take(pa.array(mine))))
