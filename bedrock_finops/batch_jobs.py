@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from bedrock_finops.batch_records import SegmentRecords
+from bedrock_finops.batch_records import SegmentRecords, new_spool
 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
@@ -251,13 +250,12 @@ def export_segment(
     quotas = quotas or BatchQuotas()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     if records.spool is None:  # held records: spooled here, so there is one way to write
-        handle, name = tempfile.mkstemp(dir=out_dir, prefix=".spool-", suffix=".jsonl")
-        spool, sizes = Path(name), []
+        spool, sizes = new_spool(Path(out_dir)), []
     else:
         spool, sizes = records.spool, records.sizes
     try:
         if records.spool is None:
-            with open(handle, "wb") as tmp:
+            with spool.open("wb") as tmp:
                 for line in records.lines():
                     tmp.write(line)
                     sizes.append(len(line))

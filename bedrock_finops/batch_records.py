@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Callable
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,24 +185,27 @@ def records_for_segment(
     style: str | None = None,
     default_max_tokens: int = 4096,
     spool: Path | None = None,
-    user_texts: Callable[[int, int], Any] | None = None,
 ) -> SegmentRecords:
     """Batch records for the usage ``rows`` of one segment (one model, one template).
 
     The prompt is rebuilt as system template text + ``user_text``; a missing user turn is
     replaced by :data:`PLACEHOLDER_USER_TEXT` and counted, never silently dropped. With
     ``spool``, the records are written to that file as JSONL instead of held (see
-    :class:`SegmentRecords`); rows are read a slice at a time either way. ``user_texts(start,
-    stop)``, when given, supplies the user turns of ``rows[start:stop]`` (``rows`` then need
-    not hold them: a job group's turns can be gigabytes).
+    :class:`SegmentRecords`); rows are read a slice at a time either way. To supply the user
+    turns apart from ``rows`` (a job group's can be gigabytes), use :class:`RecordBuilder`.
     """
     builder = RecordBuilder(
         rows, prompts, style=style, default_max_tokens=default_max_tokens, spool=spool
     )
-    for start in range(0, len(rows), ROWS_PER_SLICE):
-        stop = min(start + ROWS_PER_SLICE, len(rows))
-        builder.add(stop, None if user_texts is None else user_texts(start, stop))
+    builder.add(len(rows))
     return builder.finish()
+
+
+def new_spool(folder: Path) -> Path:
+    """An empty spool file of its own in ``folder`` (another export may write there too)."""
+    handle, name = tempfile.mkstemp(dir=folder, prefix=".spool-", suffix=".jsonl")
+    os.close(handle)
+    return Path(name)
 
 
 class RecordBuilder:

@@ -371,20 +371,21 @@ def test_read_jsonl_reads_only_what_it_is_asked(tmp_path):
     assert br.read_jsonl(path, limit=2) == [{"recordId": "a"}, {"recordId": "b"}]
 
 
-def test_user_turns_can_come_a_slice_at_a_time(monkeypatch):
-    """``user_texts(start, stop)`` gives the same records as rows that hold the turns."""
+def test_user_turns_can_come_apart_from_the_rows(monkeypatch):
+    """``RecordBuilder.add(stop, user_text)`` with the turns given run by run gives the same
+    records as rows that hold them, a slice at a time."""
     monkeypatch.setattr(br, "ROWS_PER_SLICE", 4)
     rows = usage_rows(11)
-    asked = []
-
-    def user_texts(start: int, stop: int):
-        asked.append((start, stop))
-        return rows["user_text"].iloc[start:stop].array
-
-    lean = br.records_for_segment(rows.drop(columns=["user_text"]), PROMPTS, user_texts=user_texts)
-    assert lean.lines() == br.records_for_segment(rows, PROMPTS).lines()
-    assert asked == [(0, 4), (4, 8), (8, 11)]
-    assert lean.missing_user_text == 3  # rows 0, 5 and 10 have none
+    lean = br.RecordBuilder(rows.drop(columns=["user_text"]), PROMPTS)
+    for stop in (3, 10, 11):  # runs that do not line up with the slices
+        lean.add(stop, rows["user_text"].iloc[lean.done : stop].array)
+    records = lean.finish()
+    assert records.lines() == br.records_for_segment(rows, PROMPTS).lines()
+    assert records.missing_user_text == 3  # rows 0, 5 and 10 have none
+    half = br.RecordBuilder(rows, PROMPTS)
+    half.add(5)
+    with pytest.raises(ValueError, match="records built for 5 of 11 rows"):
+        half.finish()
 
 
 def test_upload_job_streams_a_large_file(aws_client, tmp_path):

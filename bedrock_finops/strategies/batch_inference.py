@@ -30,8 +30,6 @@ engine, in ``batch_article_examples``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -536,11 +534,9 @@ def export_jobs(
         for group, members in take.groupby("job_group", sort=False):
             at = group_rows[group]
             at = at[in_job[at]]
-            # each group's records go to a spool file of its own (a name of its own too:
-            # another export may be writing into the same folder), split into jobs from there
-            handle, name = tempfile.mkstemp(dir=out_dir, prefix=".spool-", suffix=".jsonl")
-            os.close(handle)
-            builder = batch_records.RecordBuilder(export_view.iloc[at], prompts, spool=Path(name))
+            # each group's records go to a spool file of its own, split into jobs from there
+            spool = batch_records.new_spool(Path(out_dir))
+            builder = batch_records.RecordBuilder(export_view.iloc[at], prompts, spool=spool)
             groups.append((group, members, at, builder))
         _build_records(texts, groups)
         for group, members, _, builder in groups:
