@@ -81,7 +81,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.sources.cur import BillingFormatError
-    from bedrock_finops.sources.invocation_logs import SourceError
+    from bedrock_finops.sources.source_errors import SourceError
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
     aws = (NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError)

@@ -40,7 +40,9 @@ from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, sp
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
-from bedrock_finops.sources.invocation_logs import SourceError, Unit
+from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch
+from bedrock_finops.sources.invocation_logs import Unit
+from bedrock_finops.sources.source_errors import SourceError
 
 CHUNK_FILES = 32  # files per worker task at most
 # tasks queued per worker: enough that workers keep busy while the parent writes a row group
@@ -182,7 +184,7 @@ class _Plan:
     client: Any | None = None  # an injected client forces in-process reading
     list_requests: int = 0  # S3 LIST requests the listing took
     folders_outside_window: int = 0  # S3 date folders outside the window, not listed
-    cloudwatch_pages: logs.PageCount | None = None  # pages read, counted as they come
+    cloudwatch_pages: PageCount | None = None  # pages read, counted as they come
 
     @property
     def files(self) -> int | None:
@@ -226,8 +228,8 @@ def _plan(
                 folders_outside_window=listing.folders_outside_window,
             )
         if src.startswith("cloudwatch-logs://"):
-            pages = logs.PageCount()
-            units = logs.iter_cloudwatch(
+            pages = PageCount()
+            units = iter_cloudwatch(
                 src,
                 start,
                 end,

@@ -26,9 +26,11 @@ from bedrock_finops.parse_body import PromptCache
 from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
 from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
-from bedrock_finops.sources.invocation_logs import SourceError, Unit
+from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.log_decoding import gunzip_lines, record_after_timestamp
 from bedrock_finops.sources.read_ahead import Fetched, read_ahead
+from bedrock_finops.sources.s3_objects import read_s3_bytes
+from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
 from bedrock_finops.sources.time_folders import key_span
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
@@ -342,8 +344,8 @@ def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any | None:
             local = Path(opts.local_root) / key[max(idx, 0) :]
             data = local.read_bytes()
         else:
-            data = logs.read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
+            data = read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
         decoded = gunzip_lines([data])
         return orjson.loads(b"\n".join(decoded.lines))
-    except (OSError, SourceError, logs.UnreadableObject, orjson.JSONDecodeError):
+    except (OSError, SourceError, UnreadableObject, orjson.JSONDecodeError):
         return None  # row keeps body_in_s3 = true and is counted as not fetched

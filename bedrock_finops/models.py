@@ -207,13 +207,13 @@ class ProfileLookup:
         self.failures: dict[str, str] = {}
 
     def _aws_client(self, region: str) -> Any:
-        from bedrock_finops.sources.invocation_logs import aws_client
+        from bedrock_finops.sources.aws_clients import aws_client
 
         return aws_client("bedrock", self.endpoint_url, region)
 
     def _has_credentials(self) -> bool:
         if self._credentials is None:
-            from bedrock_finops.sources.invocation_logs import default_session
+            from bedrock_finops.sources.aws_clients import default_session
 
             self._credentials = default_session().get_credentials() is not None
         return self._credentials

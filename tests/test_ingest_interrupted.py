@@ -10,7 +10,7 @@ import pytest
 
 from bedrock_finops import ingest
 from bedrock_finops.ingest import IngestError, ingest_to_folder
-from bedrock_finops.sources.invocation_logs import SourceError
+from bedrock_finops.sources.source_errors import SourceError
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 

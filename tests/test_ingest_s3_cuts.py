@@ -14,6 +14,7 @@ from botocore.exceptions import ResponseStreamingError
 
 from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
 from bedrock_finops.sources import invocation_logs as logs
+from bedrock_finops.sources import s3_objects
 
 pytestmark = pytest.mark.aws
 BUCKET = "bedrock-logs-cuts"
@@ -58,7 +59,7 @@ class _CuttingClient:
 
 @pytest.fixture
 def s3(aws_client, monkeypatch):
-    monkeypatch.setattr(logs, "S3_RETRY_PAUSE_S", 0.0)
+    monkeypatch.setattr(s3_objects, "S3_RETRY_PAUSE_S", 0.0)
     client = aws_client("s3")
     client.create_bucket(Bucket=BUCKET)
     for key in KEYS:
@@ -71,27 +72,27 @@ def _unit(key: str) -> logs.Unit:
 
 
 def test_a_cut_stream_is_read_again(s3):
-    client = _CuttingClient(s3, cuts=logs.S3_READ_ATTEMPTS - 1)
+    client = _CuttingClient(s3, cuts=s3_objects.S3_READ_ATTEMPTS - 1)
     decoded = logs.unit_lines(_unit(KEYS[0]), client)
     assert decoded.error is None
     assert [json.loads(line)["requestId"] for line in decoded.lines] == [
         json.loads(line)["requestId"] for line in LINES
     ]
-    assert client.gets == logs.S3_READ_ATTEMPTS
+    assert client.gets == s3_objects.S3_READ_ATTEMPTS
 
 
 def test_an_object_that_keeps_breaking_is_one_quarantine_entry(s3, tmp_path):
-    client = _CuttingClient(s3, cuts=logs.S3_READ_ATTEMPTS)  # the first object, every time
+    client = _CuttingClient(s3, cuts=s3_objects.S3_READ_ATTEMPTS)  # the first object, every time
     report = ingest_to_folder(
         f"s3://{BUCKET}", tmp_path, s3_client=client, workers=1, progress=False
     )
-    reason = f"unreadable S3 object (ResponseStreamingError on {logs.S3_READ_ATTEMPTS} tries)"
+    reason = f"unreadable S3 object (ResponseStreamingError on {s3_objects.S3_READ_ATTEMPTS} tries)"
     assert report.quarantine_by_reason == {reason: 1}
     assert report.rows == len(LINES)  # the second object
     assert report.lines_read == len(LINES) + 1
 
 
-@pytest.mark.parametrize("cuts, fetched", [(logs.S3_READ_ATTEMPTS - 1, True), (99, False)])
+@pytest.mark.parametrize("cuts, fetched", [(s3_objects.S3_READ_ATTEMPTS - 1, True), (99, False)])
 def test_a_large_body_that_keeps_breaking_is_left_unfetched(s3, cuts, fetched):
     body_key = (
         "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
@@ -115,7 +116,7 @@ def test_a_large_body_that_keeps_breaking_is_left_unfetched(s3, cuts, fetched):
     assert (row["body_in_s3"], max_tokens) == (not fetched, 64 if fetched else None)
 
 
-@pytest.mark.parametrize("cuts", [logs.S3_READ_ATTEMPTS - 1, 99])
+@pytest.mark.parametrize("cuts", [s3_objects.S3_READ_ATTEMPTS - 1, 99])
 def test_a_big_object_whose_download_breaks(s3, tmp_path, monkeypatch, cuts):
     """A large object is downloaded with the same retries as a read. Downloaded after a few
     cuts, it is read in ranges; still breaking, it stays an S3 object, and reading it (which
@@ -126,12 +127,13 @@ def test_a_big_object_whose_download_breaks(s3, tmp_path, monkeypatch, cuts):
     client = _CuttingClient(s3, cuts=cuts, keys_with="/10/")  # the first object only
     kw = {"s3_client": client, "workers": 1, "progress": False}
     report = ingest_to_folder(f"s3://{BUCKET}", tmp_path, **kw)
-    if cuts < logs.S3_READ_ATTEMPTS:  # downloaded on the last try, then read from disk
+    if cuts < s3_objects.S3_READ_ATTEMPTS:  # downloaded on the last try, then read from disk
         assert report.quarantine_by_reason == {}
         assert (report.rows, report.duplicates) == (len(LINES), len(LINES))  # same lines twice
         assert client.gets == cuts + 1 + 1  # the second object: one download
     else:  # every download try broke, then every read try
-        reason = f"unreadable S3 object (ResponseStreamingError on {logs.S3_READ_ATTEMPTS} tries)"
+        tries = s3_objects.S3_READ_ATTEMPTS
+        reason = f"unreadable S3 object (ResponseStreamingError on {tries} tries)"
         assert report.quarantine_by_reason == {reason: 1}
         assert report.rows == len(LINES)
-        assert client.gets == 2 * logs.S3_READ_ATTEMPTS + 1
+        assert client.gets == 2 * s3_objects.S3_READ_ATTEMPTS + 1

@@ -16,6 +16,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from bedrock_finops.ingest import IngestError, ingest_to_folder
+from bedrock_finops.sources import aws_clients
 from bedrock_finops.sources import invocation_logs as logs
 
 pytestmark = pytest.mark.aws
@@ -265,6 +266,6 @@ def test_clients_come_from_boto3s_default_session(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
-    assert logs.aws_client("s3").meta.region_name == "us-east-1"
+    assert aws_clients.aws_client("s3").meta.region_name == "us-east-1"
     boto3.setup_default_session(profile_name="finops")
-    assert logs.aws_client("s3").meta.region_name == "eu-west-1"
+    assert aws_clients.aws_client("s3").meta.region_name == "eu-west-1"

@@ -11,7 +11,9 @@ import time
 import boto3
 import pytest
 
-from bedrock_finops.sources.invocation_logs import AWS_ATTEMPTS, SourceError, iter_cloudwatch
+from bedrock_finops.sources.aws_clients import AWS_ATTEMPTS
+from bedrock_finops.sources.cloudwatch_logs import iter_cloudwatch
+from bedrock_finops.sources.source_errors import SourceError
 
 pytestmark = pytest.mark.aws
 GROUP = "/aws/bedrock/throttled"

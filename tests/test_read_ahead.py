@@ -9,7 +9,8 @@ import time
 import pytest
 
 from bedrock_finops.sources import read_ahead as ra
-from bedrock_finops.sources.invocation_logs import SourceError, Unit, UnreadableObject
+from bedrock_finops.sources.invocation_logs import Unit
+from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
 
 
 def _s3(i: int) -> Unit:
@@ -126,7 +127,7 @@ def test_an_object_that_cannot_be_read_is_its_entry_in_its_turn(monkeypatch):
     on and come back in order."""
     from bedrock_finops.sources import invocation_logs as logs
 
-    gone = logs.UnreadableObject(
+    gone = UnreadableObject(
         "unreadable S3 object (NoSuchKey: deleted after it was listed, e.g. by a lifecycle rule)"
     )
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bedrock_finops.sources.invocation_logs import SourceError, _classify, list_s3
+from bedrock_finops.sources.invocation_logs import _classify, list_s3
+from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.time_folders import key_in_window
 
 pytestmark = pytest.mark.aws

@@ -3,7 +3,8 @@
 A source lists *units* (a file, an S3 object, or a page of CloudWatch events) in a
 deterministic order; :func:`unit_lines` turns one unit into its NDJSON lines, in a worker
 process. Units are sorted by key so the first delivery of a duplicated record is always the
-same one.
+same one. Reading S3 objects is in ``s3_objects``, CloudWatch Logs in ``cloudwatch_logs``,
+the boto3 clients in ``aws_clients``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops.sources import file_ranges
+from bedrock_finops.sources.aws_clients import s3_client
 from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
 from bedrock_finops.sources.s3_listing import (
     ARCHIVE_CLASSES,
@@ -26,7 +27,9 @@ from bedrock_finops.sources.s3_listing import (
     list_window_keys,
     relative_to,
 )
-from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_in_window
+from bedrock_finops.sources.s3_objects import access_error, download_s3_object, read_s3_bytes
+from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
+from bedrock_finops.sources.time_folders import key_in_window
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # a .gz file is read whatever its inner name (CloudWatch Logs export and Firehose objects
@@ -35,19 +38,6 @@ LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
 _BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
-CW_PAGE_EVENTS = 2000
-AWS_ATTEMPTS = 10  # per request, the first included; standard retry mode (backoff up to 20 s)
-S3_READ_ATTEMPTS = 3  # reads of an object whose stream is cut before it is quarantined
-S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
-
-
-class SourceError(RuntimeError):
-    """The source cannot be read; the message names the problem and the fix."""
-
-
-class UnreadableObject(RuntimeError):
-    """An S3 object that cannot be read (deleted, archived, or its download kept breaking):
-    the message is its quarantine reason."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +59,6 @@ class Unit:
     # events at or after the window's end, read only for records delivered late: a line of
     # them that cannot be dated is the next window's (see ingest_worker._owns_undated_lines)
     late: bool = False
-
-
-@dataclass
-class PageCount:
-    """CloudWatch Logs ``FilterLogEvents`` pages read so far (counted as the events are read)."""
-
-    pages: int = 0
 
 
 @dataclass
@@ -239,118 +222,6 @@ def parse_s3(uri: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def aws_client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """A boto3 client that retries throttled and failed requests ``AWS_ATTEMPTS`` times.
-
-    botocore's default (3 attempts in standard mode, 5 in legacy mode) can give up on a
-    throttled request part-way through a long ingest. Retry settings of the user's own, in
-    the environment (``AWS_MAX_ATTEMPTS``, ``AWS_RETRY_MODE``) or in the profile's
-    ``~/.aws/config`` (``max_attempts``, ``retry_mode``), win. The client comes from boto3's
-    default session, as ``boto3.client`` would make it, so a notebook's
-    ``boto3.setup_default_session(profile_name=...)`` applies.
-    """
-    from botocore.config import Config
-
-    session = default_session()
-    config = None
-    if not _user_retry_settings(session._session):  # boto3 keeps its botocore session there
-        config = Config(retries={"mode": "standard", "total_max_attempts": AWS_ATTEMPTS})
-    return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
-
-
-def default_session() -> Any:
-    """boto3's default session (made as ``boto3.client`` makes it, if there is none yet)."""
-    import boto3
-
-    if boto3.DEFAULT_SESSION is None:
-        boto3.setup_default_session()
-    return boto3.DEFAULT_SESSION
-
-
-def _user_retry_settings(session: Any) -> bool:
-    """Whether the user set a retry count or mode, in the environment or the AWS config file.
-
-    ``session.get_config_variable`` cannot tell: it answers botocore's default when nothing
-    is set, so the two places are asked directly.
-    """
-    if os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE"):
-        return True
-    profile = session.get_scoped_config()
-    return "max_attempts" in profile or "retry_mode" in profile
-
-
-def s3_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
-    return aws_client("s3", endpoint_url, region)
-
-
-# error codes that mean the run cannot read the bucket at all (not one object): the run stops
-# with a clear error; any other error reading an object quarantines that object alone
-_DENIED = frozenset(
-    {"AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "KMS.AccessDeniedException"}
-)
-_CREDENTIALS_REFUSED = frozenset(
-    {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired"}
-)
-# an AccessDenied caused by the object's SSE-KMS key ("not authorized to perform: kms:Decrypt")
-_KMS_DENIAL = re.compile(r"kms:|customer master key|kms key", re.IGNORECASE)
-
-
-def _error_code(exc: Exception) -> tuple[str, str]:
-    error = getattr(exc, "response", {}).get("Error", {})
-    return error.get("Code", ""), error.get("Message", "")
-
-
-def _access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceError:
-    code, message = _error_code(exc)
-    target = f"s3://{bucket}/{key}"
-    if code == "KMS.AccessDeniedException" or (code in _DENIED and _KMS_DENIAL.search(message)):
-        return SourceError(
-            f"access denied decrypting {target} (bucket {bucket!r}): the caller needs "
-            f"kms:Decrypt on the KMS key that encrypts it ({code}: {message}). Fix: grant "
-            "kms:Decrypt on that key (in its key policy or the role's policy) to the role "
-            "running the ingest"
-        )
-    if code in _DENIED:
-        resource = (
-            f"arn:aws:s3:::{bucket}"
-            if action == "s3:ListBucket"
-            else (f"arn:aws:s3:::{bucket}/{key or '*'}")
-        )
-        return SourceError(
-            f"access denied reading {target} (bucket {bucket!r}): the caller needs "
-            f"{action} on {resource}. Fix: grant s3:ListBucket on arn:aws:s3:::{bucket} and "
-            f"s3:GetObject on arn:aws:s3:::{bucket}/* (and kms:Decrypt if the bucket uses "
-            "SSE-KMS) to the role running the ingest"
-        )
-    if code == "NoSuchBucket":
-        return SourceError(f"bucket {bucket!r} does not exist (from {target}); check the name")
-    if code in _CREDENTIALS_REFUSED:
-        return SourceError(
-            f"reading {target} failed: AWS refused the credentials ({code}: {message}). Fix: "
-            "refresh them (e.g. aws sso login) and run again"
-        )
-    return SourceError(f"reading {target} failed: {exc}")
-
-
-def _object_error(exc: Exception, bucket: str, key: str) -> SourceError | UnreadableObject:
-    """A GetObject error: run-wide (access, credentials, bucket) raises as
-    :class:`SourceError`; any other is this object's :class:`UnreadableObject`."""
-    code, message = _error_code(exc)
-    if code in _DENIED or code in _CREDENTIALS_REFUSED or code == "NoSuchBucket":
-        return _access_error(exc, bucket, key, "s3:GetObject")
-    if code == "NoSuchKey":
-        why = "deleted after it was listed, e.g. by a lifecycle rule"
-    elif code == "InvalidObjectState":
-        error = getattr(exc, "response", {}).get("Error", {})
-        where = " ".join(filter(None, (error.get("StorageClass"), error.get("AccessTier"))))
-        where = where or "an archive tier"
-        why = f"archived in {where}; restore it (S3 RestoreObject) to ingest it"
-    else:
-        status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
-        why = message or f"HTTP {status}"
-    return UnreadableObject(f"unreadable S3 object ({code or type(exc).__name__}: {why})")
-
-
 def list_s3(
     uri: str,
     start: datetime | None,
@@ -371,7 +242,7 @@ def list_s3(
     try:
         found = list_window_keys(client, bucket, prefix, start, end, note)
     except ClientError as exc:
-        raise _access_error(exc, bucket, prefix, "s3:ListBucket") from None
+        raise access_error(exc, bucket, prefix, "s3:ListBucket") from None
     listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
     base = folder_of(prefix)
     for key, size in found.keys:
@@ -449,205 +320,6 @@ def _note_archived(
             f"{n:,} of {len(listing.units):,} log objects are stored in {classes}: each not "
             "restored (S3 RestoreObject) cannot be read and is quarantined"
         )
-
-
-_S3_CLIENTS: dict[tuple, Any] = {}
-
-
-def process_s3_client(endpoint_url: str | None, region: str | None) -> Any:
-    """This process's S3 client for an endpoint and region, made once.
-
-    A boto3 client is safe to share between threads; making one is not (the default session
-    is not thread-safe), so threads that read objects get it from here after it exists.
-    """
-    key = (endpoint_url, region, os.getpid())
-    client = _S3_CLIENTS.get(key)
-    if client is None:
-        client = _S3_CLIENTS[key] = s3_client(endpoint_url, region)
-    return client
-
-
-def read_s3_object(
-    bucket: str, key: str, endpoint_url: str | None, region: str | None, client: Any | None = None
-) -> Iterator[bytes]:
-    """Stream an object's bytes in 1 MiB chunks (one client per process and endpoint).
-
-    Raises :class:`SourceError` when the run cannot read the bucket (access, credentials),
-    :class:`UnreadableObject` when this object cannot be read (deleted, archived, an error
-    that outlasted the retries).
-    """
-    from botocore.exceptions import ClientError
-
-    if client is None:
-        client = process_s3_client(endpoint_url, region)
-    try:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"]
-    except ClientError as exc:
-        raise _object_error(exc, bucket, key) from None
-    yield from body.iter_chunks(1 << 20)
-
-
-def read_s3_bytes(
-    bucket: str,
-    key: str,
-    endpoint_url: str | None,
-    region: str | None,
-    client: Any | None = None,
-    attempts: int = S3_READ_ATTEMPTS,
-) -> bytes:
-    """An object's bytes, read again from the start when the connection drops part-way.
-
-    boto3 retries a failed request, but not a body stream cut during the read (a reset
-    connection, a read timeout); one such cut must not end an ingest of thousands of objects.
-    Access errors raise :class:`SourceError` at once; :class:`UnreadableObject` when the
-    object cannot be read (``read_s3_object``) or after ``attempts`` cut reads.
-    """
-    parts: list[bytes] = []
-    _read_retrying(bucket, key, endpoint_url, region, client, attempts, parts.clear, parts.append)
-    return b"".join(parts)
-
-
-def download_s3_object(
-    bucket: str,
-    key: str,
-    path: Path,
-    endpoint_url: str | None,
-    region: str | None,
-    client: Any | None = None,
-    attempts: int = S3_READ_ATTEMPTS,
-) -> None:
-    """An object streamed into ``path``, with the retries and errors of ``read_s3_bytes``.
-
-    One GET streamed to disk: the object is never in memory whole (boto3's ``download_file``
-    splits it into ranged GETs instead, which was 6x slower against the test server)."""
-    with path.open("wb") as f:
-
-        def restart() -> None:
-            f.seek(0)
-            f.truncate()
-
-        _read_retrying(bucket, key, endpoint_url, region, client, attempts, restart, f.write)
-
-
-def _read_retrying(
-    bucket: str,
-    key: str,
-    endpoint_url: str | None,
-    region: str | None,
-    client: Any | None,
-    attempts: int,
-    restart: Callable[[], Any],
-    write: Callable[[bytes], Any],
-) -> None:
-    """Feed the object's chunks to ``write``; on a cut stream, ``restart`` and read again."""
-    from botocore.exceptions import BotoCoreError
-
-    for attempt in range(1, attempts + 1):
-        restart()
-        try:
-            for chunk in read_s3_object(bucket, key, endpoint_url, region, client):
-                write(chunk)
-            return
-        except BotoCoreError as exc:
-            if isinstance(exc, _credential_errors()):  # the run's problem, not this object's
-                raise SourceError(
-                    f"reading s3://{bucket}/{key} failed: no usable AWS credentials "
-                    f"({type(exc).__name__}: {exc}). Fix: refresh them (e.g. aws sso login) "
-                    "and run again"
-                ) from None
-            if attempt == attempts:
-                raise UnreadableObject(
-                    f"unreadable S3 object ({type(exc).__name__} on {attempts} tries)"
-                ) from exc
-            time.sleep(S3_RETRY_PAUSE_S * attempt)
-
-
-def _credential_errors() -> tuple[type[Exception], ...]:
-    """botocore's errors for credentials that are missing, expired or cannot be refreshed."""
-    from botocore import exceptions as e
-
-    return (
-        e.NoCredentialsError,
-        e.PartialCredentialsError,
-        e.CredentialRetrievalError,
-        e.TokenRetrievalError,
-        e.SSOError,
-        e.RefreshWithMFAUnsupportedError,
-        e.ProfileNotFound,
-        e.InvalidConfigError,
-    )
-
-
-# ---------------------------------------------------------------------------- CloudWatch Logs
-
-
-def iter_cloudwatch(
-    uri: str,
-    start: datetime | None,
-    end: datetime | None,
-    *,
-    endpoint_url: str | None = None,
-    region: str | None = None,
-    client: Any | None = None,
-    page_events: int = CW_PAGE_EVENTS,
-    count: PageCount | None = None,
-) -> Iterator[Unit]:
-    """``filter_log_events`` over [start, end + slack), paginated, in units of events (up to
-    ``page_events``; the events of a unit are all in the window or all after it)."""
-    from botocore.exceptions import ClientError
-
-    group = uri[len("cloudwatch-logs://") :]
-    if not group:
-        raise SourceError(f"{uri!r} names no log group; use cloudwatch-logs://LOG_GROUP")
-    client = client or aws_client("logs", endpoint_url, region)
-    kwargs: dict[str, Any] = {"logGroupName": group}
-    if start is not None:
-        kwargs["startTime"] = int(start.timestamp() * 1000)
-    if end is not None:
-        kwargs["endTime"] = int((end + DELIVERY_SLACK).timestamp() * 1000) - 1
-    end_ms = None if end is None else int(end.timestamp() * 1000)
-    lines: list[str] = []
-    late = False  # of the events in ``lines``
-    first = 0
-    n = 0
-    try:
-        for page in client.get_paginator("filter_log_events").paginate(**kwargs):
-            if count is not None:
-                count.pages += 1
-            for event in page.get("events") or []:
-                event_late = end_ms is not None and (event.get("timestamp") or 0) >= end_ms
-                if lines and event_late != late:  # a unit holds late events or none
-                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
-                    first, lines = n, []
-                late = event_late
-                lines.append(event.get("message", ""))
-                n += 1
-                if len(lines) >= page_events:
-                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
-                    first, lines = n, []
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ResourceNotFoundException":
-            raise SourceError(
-                f"log group {group!r} not found in {client.meta.region_name}; check the name "
-                "and region (model invocation logging settings show the group)"
-            ) from None
-        if code in ("AccessDeniedException", "AccessDenied"):
-            raise SourceError(
-                f"access denied reading log group {group!r}: the caller needs "
-                "logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on "
-                f"arn:aws:logs:*:*:log-group:{group}:*"
-            ) from None
-        if code in ("ThrottlingException", "RateExceeded", "Throttling"):
-            raise SourceError(
-                f"reading log group {group!r} was still throttled after every retry: "
-                "FilterLogEvents allows 5 requests a second per account and Region, shared "
-                "with everything else that reads logs there. Try again later, raise "
-                "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
-            ) from None
-        raise SourceError(f"reading log group {group!r} failed: {exc}") from None
-    if lines:
-        yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
 
 
 # ---------------------------------------------------------------------------- units

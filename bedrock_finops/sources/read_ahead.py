@@ -16,12 +16,9 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from bedrock_finops.sources.invocation_logs import (
-    Unit,
-    UnreadableObject,
-    process_s3_client,
-    s3_unit_bytes,
-)
+from bedrock_finops.sources.aws_clients import process_s3_client
+from bedrock_finops.sources.invocation_logs import Unit, s3_unit_bytes
+from bedrock_finops.sources.source_errors import UnreadableObject
 
 S3_READ_AHEAD = 8  # objects in flight per worker (botocore pools 10 connections per client)
 S3_READ_AHEAD_BYTES = 64 << 20  # their listed sizes; one object of any size is always read

@@ -1,0 +1,92 @@
+"""CloudWatch Logs: a log group's events in a time window, as units of up to
+``CW_PAGE_EVENTS`` records (``FilterLogEvents``, paginated)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bedrock_finops.sources.aws_clients import aws_client
+from bedrock_finops.sources.invocation_logs import Unit
+from bedrock_finops.sources.source_errors import SourceError
+from bedrock_finops.sources.time_folders import DELIVERY_SLACK
+
+CW_PAGE_EVENTS = 2000
+
+
+@dataclass
+class PageCount:
+    """CloudWatch Logs ``FilterLogEvents`` pages read so far (counted as the events are read)."""
+
+    pages: int = 0
+
+
+def iter_cloudwatch(
+    uri: str,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    client: Any | None = None,
+    page_events: int = CW_PAGE_EVENTS,
+    count: PageCount | None = None,
+) -> Iterator[Unit]:
+    """``filter_log_events`` over [start, end + slack), paginated, in units of events (up to
+    ``page_events``; the events of a unit are all in the window or all after it)."""
+    from botocore.exceptions import ClientError
+
+    group = uri[len("cloudwatch-logs://") :]
+    if not group:
+        raise SourceError(f"{uri!r} names no log group; use cloudwatch-logs://LOG_GROUP")
+    client = client or aws_client("logs", endpoint_url, region)
+    kwargs: dict[str, Any] = {"logGroupName": group}
+    if start is not None:
+        kwargs["startTime"] = int(start.timestamp() * 1000)
+    if end is not None:
+        kwargs["endTime"] = int((end + DELIVERY_SLACK).timestamp() * 1000) - 1
+    end_ms = None if end is None else int(end.timestamp() * 1000)
+    lines: list[str] = []
+    late = False  # of the events in ``lines``
+    first = 0
+    n = 0
+    try:
+        for page in client.get_paginator("filter_log_events").paginate(**kwargs):
+            if count is not None:
+                count.pages += 1
+            for event in page.get("events") or []:
+                event_late = end_ms is not None and (event.get("timestamp") or 0) >= end_ms
+                if lines and event_late != late:  # a unit holds late events or none
+                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
+                    first, lines = n, []
+                late = event_late
+                lines.append(event.get("message", ""))
+                n += 1
+                if len(lines) >= page_events:
+                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
+                    first, lines = n, []
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise SourceError(
+                f"log group {group!r} not found in {client.meta.region_name}; check the name "
+                "and region (model invocation logging settings show the group)"
+            ) from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise SourceError(
+                f"access denied reading log group {group!r}: the caller needs "
+                "logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on "
+                f"arn:aws:logs:*:*:log-group:{group}:*"
+            ) from None
+        if code in ("ThrottlingException", "RateExceeded", "Throttling"):
+            raise SourceError(
+                f"reading log group {group!r} was still throttled after every retry: "
+                "FilterLogEvents allows 5 requests a second per account and Region, shared "
+                "with everything else that reads logs there. Try again later, raise "
+                "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
+            ) from None
+        raise SourceError(f"reading log group {group!r} failed: {exc}") from None
+    if lines:
+        yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
