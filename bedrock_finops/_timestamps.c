@@ -1,7 +1,8 @@
 /* Invocation-log timestamps, compiled: the twin of parse_scalars.py_fast_timestamp_ms.
  *
  * fast_timestamp_ms(value, hours) -> int | None
- *   "YYYY-MM-DDTHH:MM:SS.mmmZ" (ASCII digits, a real date and time) -> epoch milliseconds,
+ *   "YYYY-MM-DDTHH:MM:SSZ" (AWS's own form) or "YYYY-MM-DDTHH:MM:SS.mmmZ" (ASCII digits, a
+ *   real date and time) -> epoch milliseconds,
  *   computed as parse_timestamp_ms computes it: microseconds / 1e6 * 1000 in IEEE doubles,
  *   truncated. Below 2**53 microseconds (years up to 2255) the integer converts to a double
  *   exactly, so the C division is the correctly rounded one Python's int / int gives. None
@@ -38,17 +39,18 @@ static PyObject *fast_timestamp_ms(PyObject *self, PyObject *args) {
     (void)self;
     PyObject *value, *hours;
     if (!PyArg_UnpackTuple(args, "fast_timestamp_ms", 2, 2, &value, &hours)) return NULL;
-    if (!PyUnicode_CheckExact(value) || PyUnicode_GET_LENGTH(value) != 24 ||
-        PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND)
+    if (!PyUnicode_CheckExact(value) || PyUnicode_KIND(value) != PyUnicode_1BYTE_KIND)
         Py_RETURN_NONE;
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(value);
+    if (length != 24 && length != 20) Py_RETURN_NONE;
     const unsigned char *c = PyUnicode_1BYTE_DATA(value);
-    if (c[4] != '-' || c[7] != '-' || c[10] != 'T' || c[13] != ':' || c[16] != ':' || c[19] != '.' ||
-        c[23] != 'Z')
+    if (c[4] != '-' || c[7] != '-' || c[10] != 'T' || c[13] != ':' || c[16] != ':' ||
+        c[length - 1] != 'Z' || (length == 24 && c[19] != '.'))
         Py_RETURN_NONE;
-    int year, month, day, hour, minute, second, milli;
+    int year, month, day, hour, minute, second, milli = 0;
     if (!digits(c, 0, 4, &year) || !digits(c, 5, 2, &month) || !digits(c, 8, 2, &day) ||
         !digits(c, 11, 2, &hour) || !digits(c, 14, 2, &minute) || !digits(c, 17, 2, &second) ||
-        !digits(c, 20, 3, &milli))
+        (length == 24 && !digits(c, 20, 3, &milli)))
         Py_RETURN_NONE;
     static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59)
@@ -64,7 +66,7 @@ static PyObject *fast_timestamp_ms(PyObject *self, PyObject *args) {
 
 static PyMethodDef METHODS[] = {
     {"fast_timestamp_ms", fast_timestamp_ms, METH_VARARGS,
-     "fast_timestamp_ms(value, hours) -> epoch ms of 'YYYY-MM-DDTHH:MM:SS.mmmZ', else None"},
+     "fast_timestamp_ms(value, hours) -> epoch ms of 'YYYY-MM-DDTHH:MM:SS[.mmm]Z', else None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -156,23 +156,26 @@ def _role_with_path(role: str, identity_app_map: dict[str, str]) -> str | None:
 
 
 def py_fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
-    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` -> epoch ms, as :func:`parse_timestamp_ms` computes it.
+    """``YYYY-MM-DDTHH:MM:SSZ`` (AWS's own form) or ``YYYY-MM-DDTHH:MM:SS.mmmZ`` -> epoch ms,
+    as :func:`parse_timestamp_ms` computes it.
 
     The date and hour are parsed once per distinct hour (``hours`` memo), minutes and seconds
     by slicing; the result repeats ``parse_timestamp_ms``'s float arithmetic exactly
     (microseconds / 1e6 * 1000, truncated). None for any other form: the caller falls back
     to the full parser.
     """
+    if type(value) is not str:
+        return None
+    n = len(value)
     if (
-        type(value) is not str
-        or len(value) != 24
-        or value[23] != "Z"
-        or value[19] != "."
+        (n != 24 and n != 20)
+        or value[n - 1] != "Z"
+        or (n == 24 and value[19] != ".")
         or value[16] != ":"
         or value[13] != ":"
     ):
         return None
-    digits = value[14:16] + value[17:19] + value[20:23]
+    digits = value[14:16] + value[17:19] + (value[20:23] if n == 24 else "000")
     if not (digits.isascii() and digits.isdigit()):
         return None
     minute = int(digits[:2])

@@ -320,9 +320,12 @@ TIMESTAMP_PARSERS = [
     "ts",
     ["2026-10-01T00:00:50.803Z", "2026-03-29T01:59:59.999Z", "1970-01-01T00:00:00.001Z",
      "2024-02-29T23:59:59.000Z", "2026-12-31T23:00:00.290Z", "2026-10-01T07:31:12.577Z",
-     "1969-12-31T23:59:59.999Z", "2000-02-29T12:00:00.500Z", "2255-06-01T00:00:00.000Z"],
+     "1969-12-31T23:59:59.999Z", "2000-02-29T12:00:00.500Z", "2255-06-01T00:00:00.000Z",
+     "2025-04-09T23:00:17Z", "2024-02-29T23:59:59Z", "1969-12-31T23:59:59Z",
+     "1970-01-01T00:00:00Z", "2255-06-01T00:00:00Z"],
 )  # fmt: skip
 def test_fast_timestamps_equal_the_full_parser(fast, ts):
+    """Both forms: AWS writes whole seconds ("...T23:00:17Z"); milliseconds are accepted too."""
     hours: dict[str, int] = {}
     assert fast(ts, hours) == parse_scalars.parse_timestamp_ms(ts)
     assert fast(ts, hours) == parse_scalars.parse_timestamp_ms(ts)  # memo hit
@@ -337,7 +340,10 @@ def test_fast_timestamps_equal_the_full_parser(fast, ts):
      "2026-10-01 00:00:00.000Z", "2026-10-01T00:00:00,000Z", "2026-10-01T00:00:00.00Z",
      "2026-10-01T00:00:00.0000Z", "2026-10-01T00:00:00.000+00:00", "2026-1O-01T00:00:00.000Z",
      "２０２６-10-01T00:00:00.000Z", "0000-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z",
-     "0001-01-01T00:00:00.000Z", 1759276800000, None, b"2026-10-01T00:00:00.000Z"],
+     "0001-01-01T00:00:00.000Z", 1759276800000, None, b"2026-10-01T00:00:00.000Z",
+     "2025-02-29T00:00:00Z", "2026-10-01T00:00:60Z", "2026-10-01T00:00:00z", "2026-10-01T00:00Z",
+     "2026-10-01T00:00:00.Z", "2026-10-01 00:00:00Z", "2026-10-01T00:00:0aZ",
+     "2026-10-01T00:00:00+0Z"],
 )  # fmt: skip
 def test_fast_timestamps_leave_other_forms_to_the_full_parser(fast, ts):
     """None (the full parser decides) or exactly the full parser's value, never another."""
@@ -365,6 +371,8 @@ def test_fast_timestamps_random_instants(fast):
         instant = datetime.fromtimestamp(rng.randint(-2_000_000_000, 8_000_000_000), UTC)
         ts = instant.strftime("%Y-%m-%dT%H:%M:%S") + f".{rng.randint(0, 999):03d}Z"
         assert fast(ts, hours) == parse_scalars.parse_timestamp_ms(ts), ts
+        whole = ts[:19] + "Z"
+        assert fast(whole, hours) == parse_scalars.parse_timestamp_ms(whole), whole
 
 
 @pytest.mark.parametrize(
@@ -417,6 +425,17 @@ def test_fast_row_hand_checked_values():
     assert [p[2] for p in row["prefix_hashes"]] == [14, 17, 18]  # 53 chars, then +9, +2
     assert (row["max_tokens"], row["temperature"]) == (50, 0.2)
     assert (row["output_shape"], row["stop_reason"], row["app"]) == ("label", "end_turn", "app-a")
+
+
+def test_aws_whole_second_timestamps_take_the_fast_path():
+    """AWS writes ``timestamp`` in whole seconds ("2025-04-09T23:00:17Z"): such records, all
+    of a real log, must not fall back to the reference path."""
+    rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec["timestamp"] = "2026-10-01T00:00:50Z"
+    fast, ref = both_rows(rec, parse_body.PromptCache(), parse_body.PromptCache())
+    assert fast is not None
+    assert fast == ref
+    assert dict(zip(parse.ROW_COLUMNS, fast, strict=True))["timestamp"] == 1790812850000
 
 
 def test_repeated_lines_with_blank_lines():
