@@ -77,6 +77,7 @@ def record_row(
     ts = parse_timestamp_ms(rec.get("timestamp"))
     inp = rec.get("input")
     out = rec.get("output")
+    _refuse_failed_invocation(rec, inp)
     if not isinstance(inp, dict):
         raise BadRecord("missing input")
     if not isinstance(out, dict):
@@ -144,6 +145,16 @@ def record_row(
     }
     row.update(fields)
     return row
+
+
+def _refuse_failed_invocation(rec: dict, inp: Any) -> None:
+    """A failed invocation (``errorCode`` set, e.g. ThrottlingException) logs no token counts
+    and is not billed: it gets its own reason, naming the code, rather than "missing
+    inputTokenCount". One that logged counts anyway (a stream cut after output began) is a
+    row like any other."""
+    code = rec.get("errorCode")
+    if code and (not isinstance(inp, dict) or inp.get("inputTokenCount") is None):
+        raise BadRecord(f"failed invocation ({_str(code)}): no token counts, not billed")
 
 
 def _cache_count(section: dict, spellings: tuple[str, str]) -> int | None:

@@ -353,6 +353,15 @@ BAD_LINES = [
         _variant("b14c", input__cacheReadInputTokenCount=100_000_001),
         "cacheReadInputTokenCount too large",
     ),
+    (  # a failed call as AWS logs it: input and output hold only their content types
+        _variant(
+            "b15",
+            input={"inputContentType": "application/json"},
+            output={"outputContentType": "application/json"},
+            errorCode="ThrottlingException",
+        ),
+        "failed invocation (ThrottlingException): no token counts, not billed",
+    ),
 ]
 
 
@@ -361,15 +370,17 @@ def test_bad_lines_quarantined_with_reasons(tmp_path):
         _variant("ok1"),
         _variant("ok2", timestamp="2025-06-02T11:01:00.5+00:00"),
         _variant("ok3", input__inputBodyJson__max_tokens=2**64 - 1),  # no usable limit: null
+        _variant("ok4", errorCode="ModelStreamErrorException"),  # failed, but counts logged
     ]
     text = "\n".join([good_lines[0], *(line for line, _ in BAD_LINES), "", *good_lines[1:]])
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "mixed.json").write_text(text + "\n")
     report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
-    assert (report.rows, report.quarantined, report.duplicates) == (3, len(BAD_LINES), 0)
-    assert report.lines_read == 3 + len(BAD_LINES)  # the blank line is not a record
+    assert (report.rows, report.quarantined, report.duplicates) == (4, len(BAD_LINES), 0)
+    assert report.lines_read == 4 + len(BAD_LINES)  # the blank line is not a record
     usage = pd.read_parquet(tmp_path / "out" / "usage.parquet").set_index("request_id")
     assert usage.loc["ok1", "max_tokens"] == 50 and pd.isna(usage.loc["ok3", "max_tokens"])
+    assert usage.loc["ok4", "output_tokens"] == usage.loc["ok1", "output_tokens"]
     q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pandas()
     assert list(q.reason) == [reason for _, reason in BAD_LINES]
     assert list(q.line) == list(range(2, 2 + len(BAD_LINES)))
