@@ -1,7 +1,8 @@
 """Request bodies: prompt text (tools, system, turns), inference parameters, service tier.
 
 Covers the Converse API, Anthropic messages, Llama (chat header format), Mistral ([INST] and
-chat), Titan and Nova request bodies.
+chat), Titan and Nova request bodies; also the OpenAI chat form (gpt-oss and others on
+InvokeModel), Cohere Command R chat and DeepSeek-R1's prompt template.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from bedrock_finops.parse_scalars import as_float, as_int
 _LLAMA_HEADER = "<|start_header_id|>"
 _LLAMA_ROLE_RE = re.compile(r"(\w+)<\|end_header_id\|>")
 _LLAMA_EOT = "<|eot_id|>"
+# DeepSeek-R1's prompt template markers (fullwidth bars, U+2581 for the spaces)
+_DS_BEGIN = "<\uff5cbegin\u2581of\u2581sentence\uff5c>"
+_DS_END = "<\uff5cend\u2581of\u2581sentence\uff5c>"
+_DS_USER = "<\uff5cUser\uff5c>"
+_DS_ASSISTANT = "<\uff5cAssistant\uff5c>"
+# roles whose message is the system prompt: Mistral chat's "system", OpenAI's "developer"
+_SYSTEM_ROLES = frozenset(("system", "developer"))
+# Cohere Command R chat_history roles
+_COHERE_ROLES = {"USER": "user", "CHATBOT": "assistant", "TOOL": "user"}
 
 
 def canonical(obj: Any) -> bytes:
@@ -186,7 +196,7 @@ def prompt_parts(
         for m in messages:
             if isinstance(m, dict):
                 role = m.get("role") or "user"
-                if role == "system":  # Mistral chat puts the system prompt in messages
+                if role in _SYSTEM_ROLES:  # Mistral and OpenAI chat: the system prompt is a message
                     text = content_text(m.get("content"), ttl)
                     system_text = text if system_text is None else system_text + "\n" + text
                     continue
@@ -206,7 +216,32 @@ def prompt_parts(
             _add_image_list(body["images"], turns, media)
     elif isinstance(body.get("inputText"), str):
         turns.append(("user", body["inputText"]))
+    elif isinstance(body.get("message"), str):  # Cohere Command R chat
+        system_text, turns = _cohere_chat(body, system_text)
     return tools_text, system_text, turns
+
+
+def _cohere_chat(body: dict, system_text: str | None) -> tuple[str | None, list]:
+    """Cohere Command R: ``preamble`` is the system prompt; ``chat_history`` the earlier turns;
+    the ``documents`` to ground on, then ``message``, the last user turn."""
+    preamble = body.get("preamble")
+    if isinstance(preamble, str):
+        system_text = preamble
+    turns: list[tuple[str, str]] = []
+    history = body.get("chat_history")
+    for m in history if isinstance(history, list) else ():
+        if not isinstance(m, dict):
+            continue
+        role = str(m.get("role") or "USER").upper()
+        text = content_text(m.get("message"), [])
+        if role == "SYSTEM":
+            system_text = text if system_text is None else system_text + "\n" + text
+        else:
+            turns.append((_COHERE_ROLES.get(role, role.lower()), text))
+    if body.get("documents"):  # what the answer is grounded on: prompt, not the question
+        turns.append(("documents", canonical(body["documents"]).decode()))
+    turns.append(("user", body["message"]))
+    return system_text, turns
 
 
 def _add_image_list(
@@ -245,7 +280,29 @@ def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None,
         turns = _inst_turns(prompt)
         if turns:
             return system_text, turns
+    if _DS_USER in prompt:
+        system, turns = _deepseek_turns(prompt)
+        if turns:
+            return system or system_text, turns
     return system_text, [("user", prompt)]
+
+
+def _deepseek_turns(prompt: str) -> tuple[str | None, list[tuple[str, str]]]:
+    """DeepSeek-R1's template -> (system text, turns): the text before the first user marker
+    (after the begin marker) is the system prompt; each ``<｜User｜>`` opens a user turn, each
+    ``<｜Assistant｜>`` an assistant turn, which an empty or ``<think>``-only tail does not
+    make (it is where the model starts to write)."""
+    head, *parts = prompt.split(_DS_USER)
+    system = head.replace(_DS_BEGIN, "").strip() or None
+    turns: list[tuple[str, str]] = []
+    for part in parts:
+        user, _, answers = part.partition(_DS_ASSISTANT)
+        turns.append(("user", user.strip()))
+        for answer in answers.split(_DS_ASSISTANT) if answers else ():
+            answer = answer.replace(_DS_END, "").strip()
+            if answer and answer != "<think>":
+                turns.append(("assistant", answer))
+    return system, turns
 
 
 def _llama_turns(prompt: str) -> list[tuple[str, str]]:
@@ -294,7 +351,8 @@ def _inst_turns(prompt: str) -> list[tuple[str, str]]:
 
 
 def request_params(body: dict) -> tuple[int | None, float | None]:
-    """(max_tokens, temperature) across Converse, Anthropic, Llama, Titan, Mistral, Nova."""
+    """(max_tokens, temperature) across Converse, Anthropic, Llama, Titan, Mistral, Nova,
+    OpenAI chat and Cohere."""
     if "inferenceConfig" in body or "textGenerationConfig" in body:  # Converse, Nova; Titan
         cfg = body.get("inferenceConfig")
         if isinstance(cfg, dict):
@@ -304,6 +362,8 @@ def request_params(body: dict) -> tuple[int | None, float | None]:
         if isinstance(tcfg, dict):
             return as_int(tcfg.get("maxTokenCount")), as_float(tcfg.get("temperature"))
     mt = body.get("max_tokens", body.get("max_gen_len", body.get("max_tokens_to_sample")))
+    if mt is None:  # OpenAI chat (gpt-oss): max_completion_tokens
+        mt = body.get("max_completion_tokens")
     return as_int(mt), as_float(body.get("temperature"))
 
 

@@ -1,7 +1,8 @@
 """Response bodies: output text, stop reason, latency and usage; the shape of the output.
 
 Reads non-streamed bodies of every supported format and streamed chunk lists (ConverseStream
-events, Anthropic, Llama, Titan, Mistral and legacy completion chunks).
+events, Anthropic, Llama, Titan, Mistral and legacy completion chunks); also OpenAI chat
+(gpt-oss), DeepSeek and Cohere responses.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
     stop = None
     usage = None
     latency = None
+    chose = False  # any text came from a choice (Mistral, OpenAI chat, DeepSeek)
     for ch in chunks:
         if not isinstance(ch, dict):
             continue
@@ -132,12 +134,15 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
                     piece = (item.get("delta") or item.get("message") or {}).get("content")
                 if isinstance(piece, str):
                     texts.append(piece)
+                    chose = True
                 stop = item.get("stop_reason") or item.get("finish_reason") or stop
     if latency is None and chunks and isinstance(chunks[-1], dict):
         metrics = chunks[-1].get(INVOCATION_METRICS)
         if isinstance(metrics, dict):  # InvokeModelWithResponseStream: ms to the last token
             latency = as_float(metrics.get("invocationLatency"))
     text = "".join(texts)
+    if chose:  # reasoning before the answer is only ever written in a choice's text
+        text = _answer_text(text)
     return (text or "".join(tool_input)), stop, latency, usage
 
 
@@ -146,16 +151,37 @@ _REASONING_TYPES = frozenset(("thinking", "redacted_thinking"))
 
 
 def _answer_blocks(content: Any) -> Any:
-    """Response content without its reasoning blocks: the output's shape is the answer's."""
+    """Response content without its reasoning blocks, and a Converse ``citationsContent``
+    block as its text (the citations are where it came from): the output's shape is the
+    answer's."""
     if type(content) is not list or (
         len(content) == 1 and type(content[0]) is dict and "text" in content[0]
     ):
         return content  # the common case, one text block: nothing to leave out
-    return [
-        b
-        for b in content
-        if not (type(b) is dict and ("reasoningContent" in b or b.get("type") in _REASONING_TYPES))
-    ]
+    out = []
+    for b in content:
+        if type(b) is dict:
+            if "reasoningContent" in b or b.get("type") in _REASONING_TYPES:
+                continue
+            cited = b.get("citationsContent")
+            if type(cited) is dict and type(cited.get("content")) is list:
+                parts = cited["content"]
+                b = {"text": "".join(c.get("text") or "" for c in parts if type(c) is dict)}
+        out.append(b)
+    return out
+
+
+def _answer_text(text: Any) -> Any:
+    """A choice's text without the reasoning some models write before the answer: gpt-oss's
+    leading ``<reasoning>...</reasoning>``, and DeepSeek-R1's (and Qwen's) thinking up to
+    ``</think>``."""
+    if type(text) is not str or "</" not in text:
+        return text
+    if text.lstrip().startswith("<reasoning>") and "</reasoning>" in text:
+        return text.split("</reasoning>", 1)[1]
+    if "</think>" in text:
+        return text.split("</think>", 1)[1]
+    return text
 
 
 def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | None, dict | None]:
@@ -180,7 +206,7 @@ def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | Non
         r = results[0] if isinstance(results[0], dict) else {}
         text = "".join(x.get("outputText") or "" for x in results if isinstance(x, dict))
         return text, r.get("completionReason"), None, None
-    for key in ("outputs", "choices"):  # Mistral
+    for key in ("outputs", "choices", "generations"):  # Mistral, OpenAI chat, DeepSeek; Cohere
         items = body.get(key)
         if isinstance(items, list) and items and isinstance(items[0], dict):
             it = items[0]
@@ -190,7 +216,10 @@ def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | Non
                 text = content_text(message.get("content"), ttl)
                 if not text and message.get("tool_calls"):  # a tool call is the answer
                     text = canonical(message["tool_calls"]).decode()
-            return text, it.get("stop_reason") or it.get("finish_reason"), None, None
+            stop = it.get("stop_reason") or it.get("finish_reason")
+            return _answer_text(text), stop, None, None
     if "completion" in body:
         return body.get("completion"), body.get("stop_reason"), None, None
+    if isinstance(body.get("text"), str):  # Cohere Command R chat
+        return body["text"], body.get("finish_reason"), None, None
     return None, body.get("stopReason") or body.get("stop_reason"), None, None
