@@ -26,7 +26,12 @@ from bedrock_finops.parse_body import (
     body_values,
 )
 from bedrock_finops.parse_request import canonical
-from bedrock_finops.parse_response import is_embedding_call, output_shape, output_text_and_stop
+from bedrock_finops.parse_response import (
+    cache_write_1h_split,
+    is_embedding_call,
+    output_shape,
+    output_text_and_stop,
+)
 from bedrock_finops.parse_scalars import (
     MAX_TOKENS_PER_CALL,
     BadRecord,
@@ -107,9 +112,11 @@ def record_row(
             stop = stop if isinstance(stop, str) else None
             fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
             fields["_usage"] = usage
+            fields["_cache_write_1h"] = cache_write_1h_split(usage, out_body)
     else:
         raise BadRecord("inputBodyJson is not a JSON object")
     usage = fields.pop("_usage")
+    split = fields.pop("_cache_write_1h")
     if isinstance(usage, dict):  # Converse usage, when the record lacks the *Count fields
         if cache_read is None:
             cache_read = _cache_count(usage, CACHE_READ)
@@ -139,12 +146,21 @@ def record_row(
         "input_tokens": input_tokens,
         "cache_read_tokens": cache_read or 0,
         "cache_write_tokens": cache_write or 0,
+        "cache_write_1h_tokens": cache_write_1h(split, cache_write or 0, fields["cache_ttl"]),
         "output_tokens": output_tokens,
         "body_in_s3": body_in_s3,
         "request_metadata": canonical(metadata).decode() if metadata else None,
     }
     row.update(fields)
     return row
+
+
+def cache_write_1h(split: int | None, cache_write: int, ttl: str) -> int:
+    """The row's 1-hour cache writes: the response's split (never more than the writes), else
+    all of them when a marker asked for 1h, else none."""
+    if split is not None:
+        return min(split, cache_write)
+    return cache_write if ttl == "1h" else 0
 
 
 def _refuse_failed_invocation(rec: dict, inp: Any) -> None:
@@ -262,8 +278,8 @@ def fast_row(
     if cache_read is False or cache_write is False:
         return None
     (
-        tier, ttl, latency, stop, max_tokens, temperature, request_hash, prefix, system_hash,
-        tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
+        tier, ttl, split, latency, stop, max_tokens, temperature, request_hash, prefix,
+        system_hash, tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
     ) = body_values(model_key(model_raw), in_body, out_body, cache)  # fmt: skip
     if type(usage) is dict:
         if cache_read is None:
@@ -297,6 +313,7 @@ def fast_row(
         cache_read or 0,
         cache_write or 0,
         ttl,
+        cache_write_1h(split, cache_write or 0, ttl),
         output_tokens,
         latency,
         stop,

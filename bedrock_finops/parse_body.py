@@ -21,7 +21,11 @@ from bedrock_finops.parse_request import (
     request_params,
     service_tier,
 )
-from bedrock_finops.parse_response import output_shape, output_text_and_stop
+from bedrock_finops.parse_response import (
+    cache_write_1h_split,
+    output_shape,
+    output_text_and_stop,
+)
 from bedrock_finops.tokens import estimate_tokens
 
 MAX_MEMO_ENTRIES = 1 << 16  # entries a fast-path memo holds before it starts over
@@ -133,6 +137,7 @@ def _head(cache: PromptCache, tools_text: str | None, system_text: str | None) -
 BODY_VALUE_NAMES = (
     "service_tier",
     "cache_ttl",
+    "_cache_write_1h",  # the response's split, or None: the row's value needs the write count
     "latency_ms",
     "stop_reason",
     "max_tokens",
@@ -182,6 +187,7 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     return (
         service_tier(in_body, out_body),
         "1h" if "1h" in ttl else "5m",
+        cache_write_1h_split(usage, out_body),
         latency,
         stop if isinstance(stop, str) else None,
         max_tokens,
@@ -227,5 +233,6 @@ NULL_BODY_FIELDS: dict[str, Any] = {
     "max_tokens": None,
     "temperature": None,
     "cache_ttl": "5m",
+    "_cache_write_1h": None,
     "_usage": None,
 }

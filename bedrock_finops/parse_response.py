@@ -184,6 +184,35 @@ def _answer_text(text: Any) -> Any:
     return text
 
 
+def cache_write_1h_split(usage: Any, out_body: Any) -> int | None:
+    """Of the cache writes, the tokens written with the 1-hour TTL, when the response says:
+    Converse ``usage.cacheDetails`` (one entry per TTL), Anthropic ``usage.cache_creation``
+    (``ephemeral_1h_input_tokens``; a stream's ``message_start``). None when it does not.
+
+    A request can write both TTLs (a 1h system prompt, 5m turns); the two are priced apart.
+    """
+    if type(usage) is dict:
+        details = usage.get("cacheDetails")
+        if type(details) is list:
+            return sum(
+                d["inputTokens"]
+                for d in details
+                if type(d) is dict and d.get("ttl") == "1h" and type(d.get("inputTokens")) is int
+            )
+    if type(out_body) is dict:
+        anthropic = out_body.get("usage")
+    elif type(out_body) is list and out_body and type(out_body[0]) is dict:
+        start = out_body[0].get("message") if out_body[0].get("type") == "message_start" else None
+        anthropic = start.get("usage") if type(start) is dict else None
+    else:
+        return None
+    creation = anthropic.get("cache_creation") if type(anthropic) is dict else None
+    if type(creation) is dict:
+        hour = creation.get("ephemeral_1h_input_tokens")
+        return hour if type(hour) is int and hour >= 0 else None
+    return None
+
+
 def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | None, dict | None]:
     """(text, stop_reason, latency_ms, converse usage) from a non-streamed output body."""
     if isinstance(body, list):

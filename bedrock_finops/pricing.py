@@ -51,7 +51,8 @@ LONG_CONTEXT_REASON = "input over 200K tokens: long-context price not in the she
 # ``user_text`` alone is ~3 GB in a month of a million requests.
 PRICED_USAGE_COLUMNS = [
     "model_id_raw", "model", "region", "geo", "service_tier", "cache_ttl",
-    "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens",
+    "input_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+    "output_tokens",
 ]  # fmt: skip
 
 
@@ -248,25 +249,25 @@ class PriceCatalog:
             in_rate = col("input_per_1k")
             out_rate = col("output_per_1k")
             read_rate = col("cache_read_per_1k")
-            ttl = _ttl(usage, n)
-            write_rate = np.where(
-                ttl == "1h", col("cache_write_1h_per_1k"), col("cache_write_5m_per_1k")
-            )
             reason = _flag(reason, np.isnan(in_rate) | np.isnan(out_rate), "no on-demand price")
             reason = _flag(
                 reason, (tok["cache_read_tokens"] > 0) & np.isnan(read_rate), "no cache read price"
             )
-            reason = _flag(
-                reason,
-                (tok["cache_write_tokens"] > 0) & np.isnan(write_rate),
-                np.where(ttl == "1h", "no 1h cache write price", "no cache write price"),
-            )
+        if mode == "batch":
+            write_usd = _cost(tok["cache_write_tokens"], write_rate)
+        else:
+            hour = cache_write_1h_tokens(usage).to_numpy(dtype="float64")
+            minutes = tok["cache_write_tokens"] - hour
+            rate_5m, rate_1h = col("cache_write_5m_per_1k"), col("cache_write_1h_per_1k")
+            reason = _flag(reason, (hour > 0) & np.isnan(rate_1h), "no 1h cache write price")
+            reason = _flag(reason, (minutes > 0) & np.isnan(rate_5m), "no cache write price")
+            write_usd = _cost(minutes, rate_5m) + _cost(hour, rate_1h)
         priced = pd.isna(reason)
         out = pd.DataFrame(
             {
                 "input_usd": _cost(tok["input_tokens"], in_rate),
                 "cache_read_usd": _cost(tok["cache_read_tokens"], read_rate),
-                "cache_write_usd": _cost(tok["cache_write_tokens"], write_rate),
+                "cache_write_usd": write_usd,
                 "output_usd": _cost(tok["output_tokens"], out_rate),
             },
             index=usage.index,
@@ -407,10 +408,20 @@ def _cost(tokens: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(tokens == 0, 0.0, tokens / 1000.0 * rate)
 
 
-def _ttl(usage: pd.DataFrame, n: int) -> np.ndarray:
-    if "cache_ttl" not in usage:
-        return np.full(n, "5m", dtype=object)
-    return usage["cache_ttl"].astype(object).fillna("5m").to_numpy()
+def cache_write_1h_tokens(usage: pd.DataFrame) -> pd.Series:
+    """Of each row's cache writes, those written with the 1h TTL (the rest: 5m).
+
+    The usage table's ``cache_write_1h_tokens``; where a row has none (a table built by hand,
+    or without the column), all of its writes when its ``cache_ttl`` is "1h", else none.
+    """
+    writes = usage["cache_write_tokens"].fillna(0).astype("int64")
+    by_ttl = writes * 0
+    if "cache_ttl" in usage:
+        by_ttl = writes.where(usage["cache_ttl"].astype(object).fillna("5m").to_numpy() == "1h", 0)
+    if "cache_write_1h_tokens" not in usage:
+        return by_ttl
+    given = usage["cache_write_1h_tokens"].astype("Int64")
+    return given.fillna(by_ttl).astype("int64").clip(upper=writes)
 
 
 def with_cached_prefix(
@@ -423,7 +434,8 @@ def with_cached_prefix(
 
     Rows where ``hit_mask`` is true read the prefix from cache; the others write it (first
     use). The prefix moved is capped at each row's uncached input, so total input tokens never
-    change. Rows that moved tokens get ``cache_ttl=ttl``.
+    change. Rows that moved tokens get ``cache_ttl=ttl``, and with ``ttl="1h"`` the written
+    prefix adds to ``cache_write_1h_tokens``.
     """
     if ttl not in ("5m", "1h"):
         raise ValueError(f"ttl={ttl!r}: use '5m' or '1h'")
@@ -436,11 +448,15 @@ def with_cached_prefix(
     inp = usage["input_tokens"].fillna(0)
     moved = np.minimum(prefix.clip(lower=0).astype("int64"), inp).astype("int64")
     out = usage.copy()
+    hour = cache_write_1h_tokens(usage)  # before the writes change
     out["input_tokens"] = (inp - moved).astype(usage["input_tokens"].dtype)
     read = usage["cache_read_tokens"].fillna(0) + moved.where(hit, 0)
     write = usage["cache_write_tokens"].fillna(0) + moved.where(~hit, 0)
     out["cache_read_tokens"] = read.astype(usage["cache_read_tokens"].dtype)
     out["cache_write_tokens"] = write.astype(usage["cache_write_tokens"].dtype)
+    if ttl == "1h":
+        hour = hour + moved.where(~hit, 0)
+    out["cache_write_1h_tokens"] = hour.astype(usage["cache_write_tokens"].dtype)
     ttl_col = out["cache_ttl"] if "cache_ttl" in out else pd.Series(pd.NA, index=out.index)
     out["cache_ttl"] = ttl_col.astype("string").mask(moved.to_numpy() > 0, ttl)
     if "cache_ttl" in usage:

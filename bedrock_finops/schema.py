@@ -42,7 +42,11 @@ USAGE_SCHEMA = pa.schema(
         ("input_tokens", pa.int64()),  # uncached input (AWS inputTokenCount)
         ("cache_read_tokens", pa.int64()),
         ("cache_write_tokens", pa.int64()),
-        ("cache_ttl", pa.string()),  # "5m" | "1h": TTL of this row's cache writes
+        ("cache_ttl", pa.string()),  # "5m" | "1h": the longest TTL this row's markers ask for
+        # of cache_write_tokens, those written with the 1h TTL: the response's split when it
+        # gives one (Converse cacheDetails, Anthropic cache_creation), else all or none by
+        # cache_ttl; the rest were written with the 5m TTL
+        ("cache_write_1h_tokens", pa.int64()),
         ("output_tokens", pa.int64()),
         ("latency_ms", pa.float64()),  # null for streaming records (AWS logs none)
         ("stop_reason", pa.string()),
@@ -106,7 +110,26 @@ def read_usage(path, *, user_text: bool = True) -> pd.DataFrame:
     columns = None
     if not user_text:
         columns = [n for n in pq.read_schema(path).names if n != "user_text"]
-    return from_arrow(canonical_text_types(pq.read_table(path, columns=columns)))
+    table = canonical_text_types(pq.read_table(path, columns=columns))
+    return from_arrow(with_added_columns(table))
+
+
+def with_added_columns(table: pa.Table) -> pa.Table:
+    """``table`` with the columns added to the schema since it was written, derived from the
+    ones it has: ``cache_write_1h_tokens`` (all of a row's writes when its ``cache_ttl`` is
+    "1h", else none: what the ingest wrote before it read the responses' split)."""
+    import pyarrow.compute as pc
+
+    names = table.schema.names
+    if "cache_write_1h_tokens" in names or not {"cache_write_tokens", "cache_ttl"} <= set(names):
+        return table
+    hour = pc.if_else(
+        pc.equal(pc.fill_null(table["cache_ttl"], "5m"), "1h"),
+        table["cache_write_tokens"],
+        pa.scalar(0, pa.int64()),
+    )
+    at = names.index("cache_ttl") + 1
+    return table.add_column(at, pa.field("cache_write_1h_tokens", pa.int64()), hour)
 
 
 def canonical_text_types(table: pa.Table) -> pa.Table:

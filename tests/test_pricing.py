@@ -138,6 +138,32 @@ def test_cache_write_1h_costs_2x_input_5m_costs_1_25x(current):
     assert current.price(hour)["cost_usd"].iloc[0] == pytest.approx(0.06)
 
 
+def test_a_request_writing_both_ttls_prices_each_at_its_rate(current):
+    """A 1h system prompt and 5m turns in one request: 2,000 tokens at the 1h rate, 18,000 at
+    the 5m rate, not all 20,000 at 1h ($0.120) as when only the marker was read."""
+    both = usage(
+        1,
+        model=SONNET45,
+        geo="global",
+        cache_write_tokens=20_000,
+        cache_write_1h_tokens=2_000,
+        cache_ttl="1h",
+    )
+    out = current.price(both).iloc[0]
+    assert out["cache_write_usd"] == pytest.approx(18 * 0.00375 + 2 * 0.006)  # $0.0795
+    # a row whose split is unknown (null) falls back to its marker: all 20,000 at 1h
+    unknown = usage(1, model=SONNET45, geo="global", cache_write_tokens=20_000, cache_ttl="1h")
+    assert current.price(unknown)["cache_write_usd"].iloc[0] == pytest.approx(20 * 0.006)
+
+
+def test_only_the_5m_part_of_a_split_needs_a_5m_price(current):
+    # Sonnet 4 has no 1h price: 1h writes are unpriced, 5m writes alone are not
+    five = usage(1, model=SONNET4, cache_write_tokens=5000, cache_write_1h_tokens=0, cache_ttl="1h")
+    assert current.price(five)["cost_usd"].iloc[0] == pytest.approx(5 * 0.00375)
+    hour = usage(1, model=SONNET4, cache_write_tokens=5000, cache_write_1h_tokens=1, cache_ttl="5m")
+    assert current.price(hour)["unpriced_reason"].iloc[0] == "no 1h cache write price"
+
+
 def test_1h_write_on_a_model_without_1h_ttl_is_unpriced(current):
     u = usage(1, model=SONNET4, cache_write_tokens=5000, cache_ttl="1h")
     out = current.price(u).iloc[0]
@@ -284,7 +310,27 @@ def test_with_cached_prefix_never_moves_more_than_the_uncached_input():
     assert out["cache_read_tokens"].tolist() == [1024, 0]
     assert out["cache_write_tokens"].tolist() == [0, 500]
     assert out["cache_ttl"].tolist() == ["1h", "1h"]
+    assert out["cache_write_1h_tokens"].tolist() == [0, 500]
     assert u["input_tokens"].tolist() == [3000, 500]  # the input is not modified
+
+
+def test_a_5m_prefix_added_to_1h_writes_keeps_them_1h(current):
+    """A row already writing 1,000 tokens at 1h that now also writes a 4,000-token prefix at
+    5m: 1,000 at 6.00 and 4,000 at 3.75 per 1M (Sonnet 4.5 global)."""
+    u = usage(
+        1,
+        model=SONNET45,
+        geo="global",
+        input_tokens=6000,
+        cache_write_tokens=1000,
+        cache_write_1h_tokens=1000,
+        cache_ttl="1h",
+    )
+    out = with_cached_prefix(u, 4000, [False], ttl="5m")
+    assert out["cache_write_tokens"].tolist() == [5000]
+    assert out["cache_write_1h_tokens"].tolist() == [1000]
+    assert out["cache_ttl"].tolist() == ["5m"]
+    assert current.price(out)["cache_write_usd"].iloc[0] == pytest.approx(0.006 + 4 * 0.00375)
 
 
 def test_price_frame_is_aligned_and_dated(current):
