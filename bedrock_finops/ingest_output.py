@@ -176,7 +176,8 @@ class Collector:
         return parts
 
     def _with_models(self, table: pa.Table) -> pa.Table:
-        raws = table["model_id_raw"]
+        # the model that ran: a prompt router's choice, else the ID the call named
+        raws = pc.coalesce(table["routed_model_id"], table["model_id_raw"])
         uniq = pc.unique(raws).to_pylist()
         new = [u for u in uniq if u not in self.refs]
         if new:

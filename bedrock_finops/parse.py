@@ -31,6 +31,7 @@ from bedrock_finops.parse_response import (
     is_embedding_call,
     output_shape,
     output_text_and_stop,
+    routed_model_id,
 )
 from bedrock_finops.parse_scalars import (
     MAX_TOKENS_PER_CALL,
@@ -141,6 +142,7 @@ def record_row(
         "operation": operation,
         "streaming": OPERATIONS[operation],
         "model_id_raw": model_raw,
+        "routed_model_id": _routed(model_raw, out_body),
         "identity_arn": _str(identity_arn),
         "app": _str(app),
         "input_tokens": input_tokens,
@@ -153,6 +155,11 @@ def record_row(
     }
     row.update(fields)
     return row
+
+
+def _routed(model_raw: str, out_body: Any) -> str | None:
+    """For a call to a prompt router, the model it chose (the one that ran and is billed)."""
+    return routed_model_id(out_body) if "prompt-router/" in model_raw else None
 
 
 def cache_write_1h(split: int | None, cache_write: int, ttl: str) -> int:
@@ -306,6 +313,7 @@ def fast_row(
         operation,
         OPERATIONS[operation],
         model_raw,
+        _routed(model_raw, out_body),
         tier,
         arn,
         app,

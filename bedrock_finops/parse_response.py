@@ -184,6 +184,21 @@ def _answer_text(text: Any) -> Any:
     return text
 
 
+def routed_model_id(out_body: Any) -> str | None:
+    """The model a prompt router chose for this request: Converse's
+    ``trace.promptRouter.invokedModelId`` (a ConverseStream's last ``metadata`` event)."""
+    if type(out_body) is dict:
+        trace = out_body.get("trace")
+    elif type(out_body) is list and out_body and type(out_body[-1]) is dict:
+        meta = out_body[-1].get("metadata")
+        trace = meta.get("trace") if type(meta) is dict else None
+    else:
+        return None
+    router = trace.get("promptRouter") if type(trace) is dict else None
+    chosen = router.get("invokedModelId") if type(router) is dict else None
+    return chosen if type(chosen) is str and chosen else None
+
+
 def cache_write_1h_split(usage: Any, out_body: Any) -> int | None:
     """Of the cache writes, the tokens written with the 1-hour TTL, when the response says:
     Converse ``usage.cacheDetails`` (one entry per TTL), Anthropic ``usage.cache_creation``

@@ -32,6 +32,9 @@ USAGE_SCHEMA = pa.schema(
         ("operation", pa.string()),  # Converse | ConverseStream | InvokeModel | ...Stream
         ("streaming", pa.bool_()),
         ("model_id_raw", pa.string()),
+        # a prompt router's choice (Converse trace.promptRouter.invokedModelId): the model
+        # that ran, which the model columns describe; null for a call to a model
+        ("routed_model_id", pa.string()),
         ("model", pa.string()),  # catalog key; null when the ID is unknown
         ("provider", pa.string()),
         ("family", pa.string()),

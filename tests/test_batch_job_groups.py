@@ -173,3 +173,23 @@ def test_groups_built_in_one_pass_over_the_file_equal_held_turns(seed, tmp_path,
             if f.is_file():
                 assert f.read_bytes() == (Path(b) / f.relative_to(a)).read_bytes()
     assert not list((tmp_path / "read").glob(".spool-*"))
+
+
+def test_a_routed_call_goes_to_the_model_the_router_chose():
+    """A batch job cannot name a prompt router: its rows go to the job of the model it chose."""
+    import pandas as pd
+
+    from bedrock_finops.strategies.batch_inference import job_groups_of
+
+    usage = pd.DataFrame(
+        {
+            "app": ["a", "a"],
+            "region": ["us-east-1", "us-east-1"],
+            "model_id_raw": ["arn:aws:bedrock:us-east-1:1:default-prompt-router/x:1", "m"],
+            "routed_model_id": pd.array(["us.anthropic.claude-3-5-haiku-v1:0", None], "string"),
+        }
+    )
+    assert job_groups_of(usage).tolist() == [
+        "a:us-east-1:us.anthropic.claude-3-5-haiku-v1:0",
+        "a:us-east-1:m",
+    ]

@@ -142,3 +142,52 @@ def test_converse_citations_are_the_answers_text() -> None:
     }
     out = {"output": {"message": {"content": [cited]}}, "stopReason": "end_turn"}
     assert row_of(log_record(body, out))["output_shape"] == "prose"  # was "json": the block
+
+
+ROUTER = "arn:aws:bedrock:us-east-1:111122223333:default-prompt-router/anthropic.claude:1"
+CHOSEN = (
+    "arn:aws:bedrock:us-east-1:111122223333:inference-profile/"
+    "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+)
+
+
+def _routed_call(request_id: str, streamed: bool) -> dict:
+    body = {"messages": [{"role": "user", "content": [{"text": "Describe hello world."}]}]}
+    trace = {"promptRouter": {"invokedModelId": CHOSEN}}
+    if streamed:
+        out = [
+            {"contentBlockDelta": {"delta": {"text": "It prints Hello, World."}}},
+            {"messageStop": {"stopReason": "end_turn"}},
+            {"metadata": {"usage": {"inputTokens": 20, "outputTokens": 8}, "trace": trace}},
+        ]
+    else:
+        text = {"text": "It prints Hello, World."}
+        out = {"output": {"message": {"content": [text]}}, "stopReason": "end_turn", "trace": trace}
+    rec = log_record(body, out, "ConverseStream" if streamed else "Converse")
+    rec.update(modelId=ROUTER, requestId=request_id, region="us-east-1")
+    return rec
+
+
+def test_a_prompt_routers_choice_is_the_model(tmp_path) -> None:
+    """The router ARN stays the logged ID; the model columns describe the model it chose,
+    which is the one billed (Claude 3.5 Haiku on the us. profile), streamed or not."""
+    import json
+
+    import pandas as pd
+
+    from bedrock_finops.ingest import ingest_to_folder
+
+    assert row_of(_routed_call("r1", False))["routed_model_id"] == CHOSEN
+    plain = log_record({"messages": [{"role": "user", "content": "hi"}]}, {"trace": {}})
+    assert row_of(plain)["routed_model_id"] is None
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    lines = [json.dumps(_routed_call(f"r{i}", streamed=i == 2)) for i in (1, 2)]
+    (logs / "routed.json").write_text("\n".join(lines) + "\n")
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert report.rows == 2 and not report.unknown_models
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet")
+    assert usage["model_id_raw"].tolist() == [ROUTER, ROUTER]
+    assert usage["routed_model_id"].tolist() == [CHOSEN, CHOSEN]
+    assert usage["model"].tolist() == ["anthropic.claude-3-5-haiku"] * 2
+    assert usage["geo"].tolist() == ["us", "us"]

@@ -279,7 +279,7 @@ def job_group(app: str, region: str, model_id: str) -> str:
 
 
 def job_groups_of(usage: pd.DataFrame) -> pd.Series:
-    """The job group of every usage row: (app, region, model_id_raw), aligned to usage."""
+    """The job group of every usage row: (app, region, model ID), aligned to usage."""
     return _groups_of(_job_keys(usage))
 
 
@@ -299,10 +299,19 @@ def _job_keys(usage: pd.DataFrame) -> pd.DataFrame:
         {
             "app": usage["app"].astype("string").fillna("unknown"),
             "region": usage["region"].astype("string").fillna("unknown"),
-            "model_id": usage["model_id_raw"].astype("string").fillna("unknown"),
+            "model_id": _model_ids(usage),
         },
         index=usage.index,
     )
+
+
+def _model_ids(usage: pd.DataFrame) -> pd.Series:
+    """The model ID a job would name: the logged one, or a prompt router's choice (a batch
+    job cannot name a router)."""
+    raw = usage["model_id_raw"].astype("string")
+    if "routed_model_id" in usage:
+        raw = usage["routed_model_id"].astype("string").fillna(raw)
+    return raw.fillna("unknown")
 
 
 def _job_parts(keys: pd.DataFrame, seg_ids: pd.Series, groups: pd.Series) -> pd.DataFrame:
