@@ -173,11 +173,21 @@ def cache_write_1h(split: int | None, cache_write: int, ttl: str) -> int:
 def _refuse_failed_invocation(rec: dict, inp: Any) -> None:
     """A failed invocation (``errorCode`` set, e.g. ThrottlingException) logs no token counts
     and is not billed: it gets its own reason, naming the code, rather than "missing
-    inputTokenCount". One that logged counts anyway (a stream cut after output began) is a
-    row like any other."""
+    inputTokenCount". So does a request a guardrail blocked before the model ran (InvokeModel's
+    ``amazon-bedrock-guardrailAction: INTERVENED``, Converse's ``guardrail_intervened``): no
+    model tokens (the guardrail bills apart). One that logged counts anyway is a row."""
+    if isinstance(inp, dict) and inp.get("inputTokenCount") is not None:
+        return
     code = rec.get("errorCode")
-    if code and (not isinstance(inp, dict) or inp.get("inputTokenCount") is None):
+    if code:
         raise BadRecord(f"failed invocation ({_str(code)}): no token counts, not billed")
+    out = rec.get("output")
+    body = out.get("outputBodyJson") if isinstance(out, dict) else None
+    if isinstance(body, dict) and (
+        body.get("amazon-bedrock-guardrailAction") == "INTERVENED"
+        or body.get("stopReason") == "guardrail_intervened"
+    ):
+        raise BadRecord("blocked by a guardrail: no token counts, no model tokens billed")
 
 
 def _cache_count(section: dict, spellings: tuple[str, str]) -> int | None:

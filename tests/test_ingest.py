@@ -362,6 +362,18 @@ BAD_LINES = [
         ),
         "failed invocation (ThrottlingException): no token counts, not billed",
     ),
+    (  # a request the guardrail blocked before the model: the guardrail's answer, no counts
+        _variant(
+            "b16",
+            input__inputTokenCount=_DROP,
+            output__outputTokenCount=_DROP,
+            output__outputBodyJson={
+                "content": [{"type": "text", "text": "Sorry."}],
+                "amazon-bedrock-guardrailAction": "INTERVENED",
+            },
+        ),
+        "blocked by a guardrail: no token counts, no model tokens billed",
+    ),
 ]
 
 
