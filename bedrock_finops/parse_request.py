@@ -117,6 +117,11 @@ def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None
         return text
     if block.get("type") == "text":
         return ""
+    guarded = block.get("guardContent")  # Converse: text a guardrail checks is still prompt
+    if type(guarded) is dict and type(guarded.get("text")) is dict:
+        inner = guarded["text"].get("text")
+        if type(inner) is str:
+            return inner
     found = inline_media(block)
     if found is not None:  # base64 media: a short placeholder, not the bytes as text
         text, item = placeholder(*found)

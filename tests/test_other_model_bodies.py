@@ -191,3 +191,13 @@ def test_a_prompt_routers_choice_is_the_model(tmp_path) -> None:
     assert usage["routed_model_id"].tolist() == [CHOSEN, CHOSEN]
     assert usage["model"].tolist() == ["anthropic.claude-3-5-haiku"] * 2
     assert usage["geo"].tolist() == ["us", "us"]
+
+
+def test_guard_content_text_is_the_turns_text() -> None:
+    """Converse ``guardContent``: the text a guardrail checks is the user's text, not JSON."""
+    guarded = {"guardContent": {"text": {"text": "How do I reset it?", "qualifiers": ["query"]}}}
+    body = {"messages": [{"role": "user", "content": [{"text": "Context."}, guarded]}]}
+    out = {"output": {"message": {"content": [{"text": "Press the button."}]}}}
+    row = row_of(log_record(body, out))
+    assert row["user_text"] == "Context.\nHow do I reset it?"
+    assert _tokens(row) == [7]  # 27 characters
