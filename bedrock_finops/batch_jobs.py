@@ -475,36 +475,128 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, help="local folder for the job files")
     p.add_argument("--role-arn", required=True, help="service role Bedrock assumes for the job")
     p.add_argument("--s3-prefix", required=True, help="s3://bucket/prefix the jobs read and write")
-    p.add_argument("--price-sheet", default="current", help="current, seed or a CSV path")
-    p.add_argument("--force-in", nargs="*", default=[], help="apps or segment ids to include")
-    p.add_argument("--force-out", nargs="*", default=[], help="apps or segment ids to exclude")
-    p.add_argument("--timeout-hours", type=int, default=24, help="job timeout, 24-168")
-    p.add_argument("--min-records", type=int, default=100, help="minimum records per job")
-    p.add_argument("--max-records", type=int, default=50_000, help="records per job")
-    p.add_argument("--max-file-records", type=int, default=50_000, help="records per input file")
+    # unset, each of these is the run's own setting (its manifest), so the export is the one
+    # its 02_batch_inference notebook showed; else the notebook's default
+    p.add_argument("--price-sheet", help="current, seed or a CSV path (default: the run's)")
+    p.add_argument("--force-in", nargs="*", help="apps or segment ids to include")
+    p.add_argument("--force-out", nargs="*", help="apps or segment ids to exclude")
+    p.add_argument("--timeout-hours", type=int, help="job timeout, 24-168 (default: 24)")
+    p.add_argument("--min-records", type=int, help="minimum records per job (default: 100)")
+    p.add_argument("--max-records", type=int, help="records per job (default: 50,000)")
+    p.add_argument("--max-file-records", type=int, help="records per input file (default: 50,000)")
     p.add_argument("--apply", action="store_true", help="upload the inputs and create the jobs")
     p.set_defaults(func=_cmd_export)
 
 
+def _cost_line(bp: Any, catalog: Any) -> str:
+    """What the exported requests cost on demand and would cost in batch, with the prices."""
+    rows = bp.rows
+    as_of = catalog.as_of.date() if catalog.as_of is not None else "undated"
+    return (
+        f"the {len(rows):,} requests moved cost ${rows['current_usd'].sum():,.2f} on demand "
+        f"over the logged {bp.period.get('days', '?')} days; in batch "
+        f"${rows['batch_usd'].sum():,.2f} (saving ${rows['savings_usd'].sum():,.2f}), priced "
+        f"with the sheet {catalog.sheet_name!r} (as of {as_of}, discount "
+        f"{catalog.discount_pct:g}%)"
+    )
+
+
+def _cadence_lines(bp: Any) -> list[str]:
+    """The jobs written hold the logged period's requests; each segment's own cadence says how
+    often to submit its traffic from now on."""
+    from bedrock_finops.strategies.batch_findings import job_cadence
+
+    window = bp.params["job_window_days"]
+    lines = [
+        "these jobs hold the logged period's requests (to test the move on real traffic); "
+        "from now on, submit each segment's requests as a job:"
+    ]
+    for seg in bp.moved.itertuples():
+        lines.append(f"  {seg.app} ({seg.segment}): {job_cadence(seg.days_per_job, window)}")
+    return lines
+
+
+# the notebook's parameters the export follows, and the flag that overrides each
+_RUN_SETTINGS = {
+    "price_sheet": "price_sheet",
+    "price_overrides": None,
+    "discount_pct": None,
+    "threshold": None,
+    "window_hours": None,
+    "job_window_days": None,
+    "min_records_per_job": "min_records",
+    "max_records_per_job": "max_records",
+    "max_records_per_file": "max_file_records",
+    "force_in": "force_in",
+    "force_out": "force_out",
+    "timeout_hours": "timeout_hours",
+}
+_NOTEBOOK_DEFAULTS = {
+    "price_sheet": "current",
+    "price_overrides": "",
+    "discount_pct": 0.0,
+    "threshold": 0.6,
+    "window_hours": 4,
+    "job_window_days": 1,
+    "min_records_per_job": 100,
+    "max_records_per_job": 50_000,
+    "max_records_per_file": 50_000,
+    "force_in": [],
+    "force_out": [],
+    "timeout_hours": 24,
+}
+
+
+def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The settings a CLI export uses, and where they came from: the run's own (the
+    ``common`` and ``02_batch_inference`` params in its ``manifest.json``), else the
+    notebook's defaults; a flag given on the command line wins over both."""
+    settings = dict(_NOTEBOOK_DEFAULTS)
+    origin = "the notebook's defaults (no manifest.json in the run)"
+    manifest = run_dir / "manifest.json"
+    if manifest.is_file():
+        params = json.loads(manifest.read_text()).get("params") or {}
+        for section in ("common", "02_batch_inference"):
+            own = params.get(section) or {}
+            settings.update({k: v for k, v in own.items() if k in settings})
+        origin = f"the run's own ({manifest})"
+    for name, flag in _RUN_SETTINGS.items():
+        if flag is not None and flags.get(flag) is not None:
+            settings[name] = flags[flag]
+    return settings, origin
+
+
 def _cmd_export(args: Any) -> int:
-    from bedrock_finops.notebook import open_run
+    from bedrock_finops.notebook import default_sample_run, open_run
     from bedrock_finops.strategies import batch_inference as bi
 
+    run_dir = Path(args.run_dir) if args.run_dir else default_sample_run()
+    s, origin = export_settings(run_dir, vars(args))
+    print(f"settings: {origin}, flags over them")
     # the user turns are read from usage.parquet where needed, not held (~3 GB a month)
-    ctx = open_run(args.run_dir, price_sheet=args.price_sheet, user_text=False)
+    ctx = open_run(
+        run_dir,
+        price_sheet=s["price_sheet"],
+        price_overrides=s["price_overrides"],
+        discount_pct=s["discount_pct"],
+        user_text=False,
+    )
     quotas = BatchQuotas(
-        min_records_per_job=args.min_records,
-        max_records_per_job=args.max_records,
-        max_records_per_file=min(args.max_file_records, args.max_records),
+        min_records_per_job=s["min_records_per_job"],
+        max_records_per_job=s["max_records_per_job"],
+        max_records_per_file=min(s["max_records_per_file"], s["max_records_per_job"]),
     )
     bp = bi.plan(
         ctx.usage,
         ctx.catalog,
         prompts=ctx.prompts,
         priced=ctx.priced,
-        force_in=args.force_in,
-        force_out=args.force_out,
-        min_records_per_job=args.min_records,
+        threshold=s["threshold"],
+        window_hours=s["window_hours"],
+        job_window_days=s["job_window_days"],
+        min_records_per_job=s["min_records_per_job"],
+        force_in=s["force_in"],
+        force_out=s["force_out"],
         user_text=ctx.user_text_column,
     )
     jobs = bi.export_jobs(
@@ -515,7 +607,7 @@ def _cmd_export(args: Any) -> int:
         role_arn=args.role_arn,
         s3_prefix=args.s3_prefix,
         quotas=quotas,
-        timeout_hours=args.timeout_hours,
+        timeout_hours=s["timeout_hours"],
         user_text=ctx.user_text_column,
     )
     if jobs.empty:
@@ -524,6 +616,9 @@ def _cmd_export(args: Any) -> int:
     print(
         jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
     )
+    print(_cost_line(bp, ctx.catalog))
+    for line in _cadence_lines(bp):
+        print(line)
     if jobs["below_min_records"].any():
         print("some jobs are under the minimum records per job: they are not submitted")
     ready = [

@@ -88,7 +88,9 @@ def test_export_on_sample(ctx, bp, tmp_path):
             br.validate_record(rec, "Converse")
 
 
-def test_cli_batch_export_dry_run(tmp_path, capsys):
+def test_cli_batch_export_dry_run(tmp_path, capsys, bp):
+    """The CLI exports what the notebook's plan moves, says what it costs and how often to
+    submit each segment's traffic."""
     from bedrock_finops.cli import main
 
     code = main(
@@ -101,6 +103,12 @@ def test_cli_batch_export_dry_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "would-create" in out and "dry run" in out
+    moved = bp.rows
+    assert (
+        f"the {len(moved):,} requests moved cost ${moved['current_usd'].sum():,.2f} on demand "
+        f"over the logged 30 days; in batch ${moved['batch_usd'].sum():,.2f}"
+    ) in out
+    assert "doc-summarizer" in out and ": every 2 days" in out  # ~90 a day, 100 a job
     (job_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     req = json.loads((job_dir / "request.json").read_text())
     assert req["jobName"] == job_dir.name and req["modelInvocationType"] == "Converse"
@@ -129,3 +137,24 @@ def test_user_turns_read_from_the_file_give_the_same_plan_and_jobs(ctx, bp, tmp_
         for rel in files_a:
             if (Path(a) / rel).is_file():
                 assert (Path(a) / rel).read_bytes() == (Path(b) / rel).read_bytes()
+
+
+def test_cli_export_takes_the_runs_own_settings(tmp_path):
+    """A run made with a lower threshold and a discount exports with them; a flag wins."""
+    from bedrock_finops.batch_jobs import export_settings
+
+    assert export_settings(tmp_path, {})[0]["threshold"] == 0.6  # no manifest: the defaults
+    params = {
+        "common": {"discount_pct": 12.0, "price_sheet": "seed", "show_prompt_text": False},
+        "02_batch_inference": {"threshold": 0.4, "min_records_per_job": 200, "role_arn": "x"},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps({"params": params}))
+    settings, origin = export_settings(tmp_path, {"min_records": 150, "price_sheet": None})
+    assert "manifest.json" in origin
+    assert (settings["threshold"], settings["discount_pct"], settings["price_sheet"]) == (
+        0.4,
+        12.0,
+        "seed",
+    )
+    assert settings["min_records_per_job"] == 150  # the flag given
+    assert "role_arn" not in settings and "show_prompt_text" not in settings

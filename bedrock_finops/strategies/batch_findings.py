@@ -137,11 +137,7 @@ def _action(rec: dict[str, Any], p: dict[str, Any]) -> Action:
         "net_saving_usd": rec["net_saving_usd"],
     }
     if moving:
-        cadence = (
-            f"every {int(rec['days_per_job'])} days"
-            if rec["days_per_job"] > p["job_window_days"]
-            else f"every {p['job_window_days']} day(s)"
-        )
+        cadence = job_cadence(rec["days_per_job"], p["job_window_days"])
         text = (
             f"Submit {rec['app']}'s requests (template {str(rec['template'])[:12]}) to "
             f"{rec['model']} as a batch inference job {cadence} instead of on-demand calls"
@@ -174,3 +170,11 @@ def to_effects(bp: BatchPlan) -> pd.DataFrame:
         }
     )
     return effects_frame(df, STRATEGY)
+
+
+def job_cadence(days_per_job: float, job_window_days: int) -> str:
+    """How often a segment's job runs: the job window, or longer when one window holds fewer
+    requests than a job's minimum (``days_per_job``: days of traffic that fill one)."""
+    if days_per_job > job_window_days:
+        return f"every {int(days_per_job)} days"
+    return f"every {job_window_days} day(s)"
