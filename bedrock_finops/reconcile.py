@@ -31,31 +31,22 @@ Each (date, model) gets one or more labels, each decided from quantities and cos
   and other third-party models), which a ``Service = Amazon Bedrock`` filter would miss.
 - ``unmapped billing line``: billed lines whose model could not be identified.
 
-Tax, credits, refunds and fees are not usage: they are left out of the comparison and
-reported in the totals (``excluded_usd`` by line type).
+The billed side is billed Bedrock usage as :mod:`bedrock_finops.billed` defines it (usage and
+discount lines, no tax). Tax, credits, refunds and fees are not usage: they are left out of the
+comparison and reported in the totals on their own lines (``tax_usd``, ``other_excluded_usd``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-# CUR line item types (and FOCUS ChargeCategory "Usage") that are the price of usage.
-USAGE_LINE_TYPES = frozenset(
-    {
-        "Usage",
-        "DiscountedUsage",
-        "SavingsPlanCoveredUsage",
-        "EdpDiscount",
-        "PrivateRateDiscount",
-        "BundledDiscount",
-        "Discount",
-    }
-)
+from bedrock_finops.amounts import pct, usd
+from bedrock_finops.billed import BilledTotals, billed_totals, usage_mask
+
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 LOG_REQUIRED = ("date", "model", "cost_usd", "requests")
@@ -99,6 +90,7 @@ class Reconciliation:
     totals: dict[str, float] = field(default_factory=dict)
     summary: str = ""
     tolerance_pct: float = 2.0
+    billed: BilledTotals | None = None  # the bill's usage / tax / other split
 
 
 def _day(values: pd.Series) -> pd.Series:
@@ -145,16 +137,9 @@ def _log_side(log_costs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _bill_side(billing: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
-    line_type = billing["line_type"].astype("object").fillna("Usage")
-    usage = billing[line_type.isin(USAGE_LINE_TYPES)]
-    excluded = billing[~line_type.isin(USAGE_LINE_TYPES)]
-    excluded_by_type = (
-        excluded.groupby(excluded["line_type"].astype("object").fillna("?"))["cost_usd"]
-        .sum()
-        .round(6)
-        .to_dict()
-    )
+def billed_side(billing: pd.DataFrame) -> pd.DataFrame:
+    """Billed Bedrock usage (no tax) per (date, model): cost, tokens, Marketplace, discounts."""
+    usage = billing[usage_mask(billing)]
     token_line = usage["token_kind"].astype("object").isin(TOKEN_KINDS)
     counted = token_line & (usage["unit"].astype("object") == "tokens")
     df = pd.DataFrame(
@@ -173,7 +158,7 @@ def _bill_side(billing: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     grouped = df.groupby(["date", "model"], as_index=False).sum()
     # Tokens are comparable only when every token line was in tokens.
     grouped["billed_tokens"] = grouped["billed_tokens"].where(grouped["uncounted"] == 0, np.nan)
-    return grouped.drop(columns="uncounted"), excluded_by_type
+    return grouped.drop(columns="uncounted")
 
 
 def _pct(part: float, whole: float) -> float:
@@ -233,7 +218,7 @@ def reconcile(
     cost when nothing was billed, then -100).
     """
     logs = _log_side(log_costs)
-    bill, excluded = _bill_side(billing)
+    bill = billed_side(billing)
     df = logs.merge(bill, on=["date", "model"], how="outer")
     for col in (
         "log_usd",
@@ -260,8 +245,9 @@ def reconcile(
     df["date"] = df["date"].astype(pd.ArrowDtype(pa.date32()))
     df["explanation"] = df["explanation"].astype("string[pyarrow]")
     df["model"] = df["model"].astype("string[pyarrow]")
-    totals = _totals(df, excluded)
-    return Reconciliation(df, totals, _summary(df, totals), tolerance_pct)
+    billed = billed_totals(billing)
+    totals = _totals(df, billed)
+    return Reconciliation(df, totals, _summary(df, totals), tolerance_pct, billed)
 
 
 def _gap_with(df: pd.DataFrame, label: str) -> float:
@@ -269,7 +255,7 @@ def _gap_with(df: pd.DataFrame, label: str) -> float:
     return float(df.loc[primary == label, "gap_usd"].sum())
 
 
-def _totals(df: pd.DataFrame, excluded: dict[str, float]) -> dict[str, float]:
+def _totals(df: pd.DataFrame, bill: BilledTotals) -> dict[str, float]:
     log_usd, billed = float(df["log_usd"].sum()), float(df["billed_usd"].sum())
     totals = {
         "log_usd": log_usd,
@@ -284,11 +270,12 @@ def _totals(df: pd.DataFrame, excluded: dict[str, float]) -> dict[str, float]:
         "not_billed_usd": _gap_with(df, NOT_BILLED) + _gap_with(df, UNDER_BILLED),
         "unexplained_usd": _gap_with(df, UNEXPLAINED) + _gap_with(df, UNMAPPED_LINE),
         "within_tolerance_usd": _gap_with(df, WITHIN),
-        "excluded_usd": float(sum(excluded.values())),
+        "tax_usd": bill.tax_usd,
+        "other_excluded_usd": bill.other_total_usd,
+        "billed_incl_tax_usd": bill.total_usd,
         "days": int(df["date"].nunique()),
         "unpriced_requests": int(df["unpriced_requests"].sum()),
     }
-    totals.update({f"excluded_{k.lower()}_usd": v for k, v in excluded.items()})
     return totals
 
 
@@ -297,8 +284,9 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
         return "Nothing to reconcile: no logged cost and no billed Bedrock usage."
     share = t["log_usd"] / t["billed_usd"] * 100 if t["billed_usd"] else float("nan")
     lines = [
-        f"Logs price to ${t['log_usd']:,.2f} against ${t['billed_usd']:,.2f} billed over "
-        f"{t['days']} day(s) ({share:.1f}% of the bill); gap ${t['gap_usd']:,.2f}.",
+        f"Logs price to {usd(t['log_usd'])} against {usd(t['billed_usd'])} of billed Bedrock "
+        f"usage (excl. tax) over {t['days']} day(s) ({pct(share)} of billed usage); gap "
+        f"{usd(t['gap_usd'])}.",
     ]
     if t["unpriced_requests"]:
         lines.append(
@@ -306,69 +294,44 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
             "missing from the price sheet): their cost is unknown, not in the logged cost."
         )
     lines.append(
-        f"Gap by cause: unlogged traffic ${t['unlogged_usd']:,.2f}, logged but unpriced "
-        f"${t['unpriced_usd']:,.2f}, private pricing / discount ${t['discount_usd']:,.2f}, "
-        f"billed above log price ${t['above_log_price_usd']:,.2f}, logged but not billed "
-        f"${t['not_billed_usd']:,.2f}, unexplained ${t['unexplained_usd']:,.2f}, within "
-        f"tolerance ${t['within_tolerance_usd']:,.2f}."
+        f"Gap by cause: unlogged traffic {usd(t['unlogged_usd'])}, logged but unpriced "
+        f"{usd(t['unpriced_usd'])}, private pricing / discount {usd(t['discount_usd'])}, "
+        f"billed above log price {usd(t['above_log_price_usd'])}, logged but not billed "
+        f"{usd(t['not_billed_usd'])}, unexplained {usd(t['unexplained_usd'])}, within "
+        f"tolerance {usd(t['within_tolerance_usd'])}."
     )
     if t["marketplace_usd"]:
         lines.append(
-            f"${t['marketplace_usd']:,.2f} is billed under Marketplace products, which a "
+            f"{usd(t['marketplace_usd'])} of it is billed under Marketplace products, which a "
             "'Service = Amazon Bedrock' filter (budgets, Cost Explorer) leaves out."
         )
-    if t["excluded_usd"]:
-        lines.append(f"Tax, credits and fees not compared: ${t['excluded_usd']:,.2f}.")
+    if t["tax_usd"] or t["other_excluded_usd"]:
+        lines.append(
+            f"Not usage, so not compared: tax {usd(t['tax_usd'])}, credits, refunds and fees "
+            f"{usd(t['other_excluded_usd'])} (all Bedrock line items: "
+            f"{usd(t['billed_incl_tax_usd'])})."
+        )
     return " ".join(lines)
 
 
-# --- command line -------------------------------------------------------------------------
-
-
-def billed_by_day_and_model(billing: pd.DataFrame) -> pd.DataFrame:
-    """Billed usage cost per (date, model), Marketplace share alongside."""
-    bill, _ = _bill_side(billing)
-    return bill[["date", "model", "billed_usd", "billed_tokens", "marketplace_usd"]]
-
-
-def register(subparsers) -> None:
-    """``bedrock-finops billing``: read a CUR 2.0, FOCUS or Cost Explorer source and show it."""
-    p = subparsers.add_parser(
-        "billing",
-        help="read Bedrock billing (CUR 2.0, FOCUS or Cost Explorer) per day and model",
-    )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument(
-        "--cur", nargs="+", metavar="PATH", help="CUR 2.0 parquet/CSV files or folders"
-    )
-    src.add_argument("--focus", nargs="+", metavar="PATH", help="FOCUS 1.0/1.2 export files")
-    src.add_argument(
-        "--cost-explorer",
-        nargs=2,
-        metavar=("START", "END"),
-        help="query Cost Explorer, END exclusive (each request costs $0.01)",
-    )
-    p.add_argument("--out", help="write the billing frame to this .parquet or .csv file")
-    p.set_defaults(func=_billing_command)
-
-
-def _billing_command(args) -> int:
-    from bedrock_finops.sources import cost_explorer, cur
-
-    if args.cur:
-        billing = cur.read_cur(args.cur)
-    elif args.focus:
-        billing = cur.read_focus(args.focus)
-    else:
-        billing = cost_explorer.read_cost_explorer(*args.cost_explorer)
-    if args.out:
-        out = Path(args.out)
-        if out.suffix == ".parquet":
-            billing.to_parquet(out)
-        else:
-            billing.to_csv(out, index=False)
-    table = billed_by_day_and_model(billing)
-    print(table.to_string(index=False) if len(table) else "no Bedrock usage lines")
-    other = billing.attrs.get("rows_other_services", 0)
-    print(f"\n{len(billing)} Bedrock line(s); {other} line(s) of other services skipped")
-    return 0
+def key_figures(rec: Reconciliation) -> dict[str, float | int]:
+    """The totals under labels that say what each figure includes (USD unless named)."""
+    t = rec.totals
+    return {
+        "logged cost, priced at the sheet's rates, USD": t["log_usd"],
+        "billed Bedrock usage, excl. tax, USD": t["billed_usd"],
+        "gap (billed usage - logged), USD": t["gap_usd"],
+        "  unlogged traffic, USD": t["unlogged_usd"],
+        "  logged but unpriced, USD": t["unpriced_usd"],
+        "  private pricing / discount, USD": t["discount_usd"],
+        "  billed above log price, USD": t["above_log_price_usd"],
+        "  logged but not billed, USD": t["not_billed_usd"],
+        "  unexplained, USD": t["unexplained_usd"],
+        "  within tolerance, USD": t["within_tolerance_usd"],
+        "billed usage under Marketplace products, USD": t["marketplace_usd"],
+        "tax (not usage, not compared), USD": t["tax_usd"],
+        "credits, refunds and fees (not compared), USD": t["other_excluded_usd"],
+        "all Bedrock line items incl. tax, USD": t["billed_incl_tax_usd"],
+        "days": t["days"],
+        "unpriced logged requests": t["unpriced_requests"],
+    }

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from bedrock_finops import baseline, models, notebook, reconcile
+from bedrock_finops.billed import billed_totals
 from bedrock_finops.pricing import PriceCatalog
 
 pytestmark = pytest.mark.slow
@@ -114,7 +115,19 @@ def test_reconciliation_finds_the_planted_gaps(ctx, frame) -> None:
     assert t["unlogged_usd"] == pytest.approx(planted["unlogged"]["billed_usd"], abs=0.01)
     private = planted["private_pricing"]
     assert t["discount_usd"] == pytest.approx(private["billed_usd"] - private["list_usd"], abs=0.01)
-    assert t["excluded_usd"] == pytest.approx(planted["tax_usd"])
+    # billed usage = the logs at list price, less the planted discount, plus the unlogged day
+    expected_billed = (
+        frame["cost_usd"].sum()
+        - (private["list_usd"] - private["billed_usd"])
+        + planted["unlogged"]["billed_usd"]
+    )
+    assert t["billed_usd"] == pytest.approx(expected_billed, abs=0.01)  # 698.57
+    assert t["tax_usd"] == pytest.approx(planted["tax_usd"])  # on its own line, once
+    assert t["billed_incl_tax_usd"] == pytest.approx(expected_billed + planted["tax_usd"], abs=0.01)
+    # the manifest reports the same billed figure as the notebook
+    manifest = billed_totals(billing).for_manifest()
+    assert manifest["billed_usd"] == round(t["billed_usd"], 2)
+    assert manifest["tax_usd"] == planted["tax_usd"]
     assert t["log_usd"] == pytest.approx(frame["cost_usd"].sum(), abs=0.01)
     day_rows = rec.rows[rec.rows["date"].astype(str) == planted["unlogged"]["day"]]
     sonnet = day_rows[day_rows["model"] == planted["unlogged"]["model"]]

@@ -129,13 +129,17 @@ def test_totals_and_summary(planted):
     assert t["not_billed_usd"] == pytest.approx(-0.50)
     assert t["unexplained_usd"] == 0
     assert t["marketplace_usd"] == pytest.approx(5.40)
-    assert t["excluded_usd"] == pytest.approx(0.10) and t["excluded_tax_usd"] == pytest.approx(0.10)
+    # tax is on its own line, once, and only the invoice-style total includes it
+    assert t["tax_usd"] == pytest.approx(0.10) and t["other_excluded_usd"] == 0
+    assert t["billed_incl_tax_usd"] == pytest.approx(7.642 + 0.10)
+    assert not any(k.startswith("excluded") for k in t)
     assert t["days"] == 2
     assert len(planted.rows) == 5
     s = planted.summary
-    assert "$8.32 against $7.64 billed" in s
-    assert "unlogged traffic $0.42" in s and "discount $-0.60" in s
-    assert "$5.40 is billed under Marketplace products" in s
+    assert "$8.32 against $7.64 of billed Bedrock usage (excl. tax)" in s
+    assert "unlogged traffic $0.42" in s and "discount -$0.60" in s
+    assert "$5.40 of it is billed under Marketplace products" in s
+    assert "tax $0.10" in s and "(all Bedrock line items: $7.74)" in s
 
 
 def test_cost_gap_without_token_counts_is_unexplained():
@@ -182,28 +186,13 @@ def test_reconcile_with_cur_fixture():
     assert claude["billed_tokens"] == 2_100_000 and claude["log_tokens"] == 2_100_000
     assert claude["billed_rate_ratio"] == pytest.approx(1.0)
     assert rec.totals["unlogged_usd"] == pytest.approx(0.42)  # 0.40 input + 0.02 cache read
-    assert rec.totals["excluded_tax_usd"] == pytest.approx(0.10)
+    assert rec.totals["tax_usd"] == pytest.approx(0.10)
+    assert rec.totals["billed_usd"] == pytest.approx(9.52)  # the fixture's 9.62 less its tax
 
 
 def test_log_costs_missing_columns():
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['requests'\]"):
         reconcile(pd.DataFrame({"date": [D1], "model": [NOVA], "cost_usd": [1.0]}), billing_frame())
-
-
-def test_billing_command(tmp_path, capsys):
-    import argparse
-
-    from bedrock_finops import reconcile as rec_mod
-
-    parser = argparse.ArgumentParser()
-    rec_mod.register(parser.add_subparsers())
-    out = tmp_path / "billing.csv"
-    args = parser.parse_args(["billing", "--cur", str(CUR), "--out", str(out)])
-    assert args.func(args) == 0
-    printed = capsys.readouterr().out
-    assert "anthropic.claude-sonnet-4-5" in printed
-    assert "7 Bedrock line(s); 1 line(s) of other services skipped" in printed
-    assert len(pd.read_csv(out)) == 7
 
 
 def test_causes_add_up_to_the_gap(planted):
