@@ -11,9 +11,11 @@ an ``unpriced_requests`` column, a row whose ``cost_usd`` is NaN is taken as unp
 
 Each (date, model) gets one or more labels, each decided from quantities and costs:
 
-- ``within tolerance``: billed and logged cost differ by at most ``tolerance_pct``.
+- ``within tolerance``: billed and logged cost differ by at most ``tolerance_pct`` percent of
+  the billed cost (or by less than half a cent, ``HALF_CENT``).
 - ``unlogged traffic``: billed usage on a day/model with no logged requests, or billed tokens
-  above logged tokens by more than the tolerance (calls made without invocation logging).
+  above logged tokens by more than the tolerance (``tolerance_pct`` percent of the logged
+  tokens: calls made without invocation logging).
 - ``logged but unpriced``: the bill is above the logged cost, and some of the day/model's
   logged requests have no price (a region or model missing from the price sheet): the
   traffic was logged, its cost is unknown, so the gap is not blamed on missing logging.
@@ -52,6 +54,7 @@ TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1
 LOG_REQUIRED = ("date", "model", "cost_usd", "requests")
 UNMAPPED = "unmapped"
 
+HALF_CENT = 0.005  # a gap below half a cent is rounding in the bill, whatever its percentage
 WITHIN = "within tolerance"
 UNLOGGED = "unlogged traffic"
 UNPRICED = "logged but unpriced"
@@ -69,7 +72,8 @@ ROW_COLUMNS = [
     "log_usd",
     "billed_usd",
     "gap_usd",
-    "gap_pct",
+    "gap_pct_of_billed",
+    "gap_pct_of_logged",
     "explanation",
     "requests",
     "unpriced_requests",
@@ -191,7 +195,7 @@ def _primary(row: pd.Series, tol: float) -> str:
         return UNLOGGED
     if row["billed_usd"] == 0 and (row["log_usd"] > 0 or row["unpriced_requests"] > 0):
         return NOT_BILLED
-    if abs(row["gap_usd"]) < 0.005 or abs(row["gap_pct"]) <= tol:
+    if abs(row["gap_usd"]) < HALF_CENT or abs(row["gap_pct_of_billed"]) <= tol:
         return WITHIN
     if row["unpriced_requests"] > 0 and row["gap_usd"] > 0:
         return UNPRICED  # part of the bill is logged traffic the sheet cannot price
@@ -214,8 +218,13 @@ def reconcile(
 ) -> Reconciliation:
     """Compare log-derived cost with billed cost per (date, model) and explain each gap.
 
-    ``gap_usd`` = billed - logged; ``gap_pct`` is relative to the billed cost (to the logged
-    cost when nothing was billed, then -100).
+    Every percentage names its base: ``gap_pct_of_billed`` = gap / billed (-100 when nothing
+    was billed), the share of the bill the logs do not explain; ``gap_pct_of_logged`` = gap /
+    logged = billed / logged - 1 (NaN when nothing priced was logged). Logged cost is priced at
+    the sheet's rates (list prices unless a discount or overrides were given), so on a
+    ``private pricing / discount`` row ``gap_pct_of_logged`` is the discount off list: a 15%
+    private rate reads -15.0, where ``gap_pct_of_billed`` would read -17.6. ``tolerance_pct`` is
+    a percentage of the billed cost (and, for tokens, of the logged tokens).
     """
     logs = _log_side(log_costs)
     bill = billed_side(billing)
@@ -231,10 +240,11 @@ def reconcile(
         df[col] = df[col].fillna(0.0).astype(float)
     df["unpriced_tokens"] = df["unpriced_tokens"].where(df["log_tokens"].notna())
     df["gap_usd"] = df["billed_usd"] - df["log_usd"]
-    df["gap_pct"] = [
+    df["gap_pct_of_billed"] = [
         _pct(g, b) if b else (-100.0 if lg else 0.0)
         for g, b, lg in zip(df["gap_usd"], df["billed_usd"], df["log_usd"], strict=True)
     ]
+    df["gap_pct_of_logged"] = (df["gap_usd"] / df["log_usd"] * 100).where(df["log_usd"] > 0)
     # cost per token of the priced logged requests vs of the bill (NaN where either is unknown)
     priced_tokens = df["log_tokens"] - df["unpriced_tokens"].fillna(0.0)
     log_rate = (df["log_usd"] / priced_tokens).where((priced_tokens > 0) & (df["log_usd"] > 0))
@@ -246,22 +256,33 @@ def reconcile(
     df["explanation"] = df["explanation"].astype("string[pyarrow]")
     df["model"] = df["model"].astype("string[pyarrow]")
     billed = billed_totals(billing)
-    totals = _totals(df, billed)
+    totals = _totals(df, billed, tolerance_pct)
     return Reconciliation(df, totals, _summary(df, totals), tolerance_pct, billed)
 
 
 def _gap_with(df: pd.DataFrame, label: str) -> float:
-    primary = df["explanation"].str.split("; ").str[0]
-    return float(df.loc[primary == label, "gap_usd"].sum())
+    return float(_with(df, label)["gap_usd"].sum())
 
 
-def _totals(df: pd.DataFrame, bill: BilledTotals) -> dict[str, float]:
+def _with(df: pd.DataFrame, label: str) -> pd.DataFrame:
+    return df[df["explanation"].str.split("; ").str[0] == label]
+
+
+def _totals(df: pd.DataFrame, bill: BilledTotals, tolerance_pct: float) -> dict[str, float]:
     log_usd, billed = float(df["log_usd"].sum()), float(df["billed_usd"].sum())
+    discounted = _with(df, DISCOUNT)
+    disc_log = float(discounted["log_usd"].sum())
     totals = {
         "log_usd": log_usd,
         "billed_usd": billed,
         "gap_usd": billed - log_usd,
-        "gap_pct": _pct(billed - log_usd, billed) if billed else 0.0,
+        "gap_pct_of_billed": _pct(billed - log_usd, billed) if billed else 0.0,
+        "gap_pct_of_logged": _pct(billed - log_usd, log_usd) if log_usd else float("nan"),
+        "tolerance_pct": float(tolerance_pct),
+        # billed / logged - 1 over the discount rows: the discount off the sheet's price
+        "discount_pct_of_logged": (
+            _pct(float(discounted["gap_usd"].sum()), disc_log) if disc_log else float("nan")
+        ),
         "marketplace_usd": float(df["marketplace_usd"].sum()),
         "unlogged_usd": _gap_with(df, UNLOGGED),
         "unpriced_usd": _gap_with(df, UNPRICED),
@@ -285,8 +306,8 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
     share = t["log_usd"] / t["billed_usd"] * 100 if t["billed_usd"] else float("nan")
     lines = [
         f"Logs price to {usd(t['log_usd'])} against {usd(t['billed_usd'])} of billed Bedrock "
-        f"usage (excl. tax) over {t['days']} day(s) ({pct(share)} of billed usage); gap "
-        f"{usd(t['gap_usd'])}.",
+        f"usage (excl. tax) over {t['days']} day(s), {pct(share)} of billed usage; gap "
+        f"{usd(t['gap_usd'])} ({pct(t['gap_pct_of_billed'])} of billed usage).",
     ]
     if t["unpriced_requests"]:
         lines.append(
@@ -295,10 +316,11 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
         )
     lines.append(
         f"Gap by cause: unlogged traffic {usd(t['unlogged_usd'])}, logged but unpriced "
-        f"{usd(t['unpriced_usd'])}, private pricing / discount {usd(t['discount_usd'])}, "
+        f"{usd(t['unpriced_usd'])}, private pricing / discount {usd(t['discount_usd'])}"
+        f"{_discount_rate(t)}, "
         f"billed above log price {usd(t['above_log_price_usd'])}, logged but not billed "
-        f"{usd(t['not_billed_usd'])}, unexplained {usd(t['unexplained_usd'])}, within "
-        f"tolerance {usd(t['within_tolerance_usd'])}."
+        f"{usd(t['not_billed_usd'])}, unexplained {usd(t['unexplained_usd'])}, "
+        f"{_within(t['tolerance_pct'])} {usd(t['within_tolerance_usd'])}."
     )
     if t["marketplace_usd"]:
         lines.append(
@@ -314,20 +336,33 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
     return " ".join(lines)
 
 
+def _discount_rate(t: dict[str, float]) -> str:
+    rate = t["discount_pct_of_logged"]
+    return "" if rate != rate else f" (billed / logged - 1 = {pct(rate)} on those rows)"
+
+
+def _within(tolerance_pct: float) -> str:
+    return f"within tolerance (|gap| <= {tolerance_pct:g}% of billed, or < $0.005)"
+
+
 def key_figures(rec: Reconciliation) -> dict[str, float | int]:
-    """The totals under labels that say what each figure includes (USD unless named)."""
+    """The totals under labels that say what each figure includes and each percentage's base
+    (USD unless named)."""
     t = rec.totals
     return {
         "logged cost, priced at the sheet's rates, USD": t["log_usd"],
         "billed Bedrock usage, excl. tax, USD": t["billed_usd"],
         "gap (billed usage - logged), USD": t["gap_usd"],
+        "gap, % of billed usage": t["gap_pct_of_billed"],
         "  unlogged traffic, USD": t["unlogged_usd"],
         "  logged but unpriced, USD": t["unpriced_usd"],
         "  private pricing / discount, USD": t["discount_usd"],
+        "  private pricing / discount, billed / logged - 1, %": t["discount_pct_of_logged"],
         "  billed above log price, USD": t["above_log_price_usd"],
         "  logged but not billed, USD": t["not_billed_usd"],
         "  unexplained, USD": t["unexplained_usd"],
-        "  within tolerance, USD": t["within_tolerance_usd"],
+        f"  {_within(t['tolerance_pct'])}, USD": t["within_tolerance_usd"],
+        "tolerance, % of billed cost (tokens: % of logged tokens)": t["tolerance_pct"],
         "billed usage under Marketplace products, USD": t["marketplace_usd"],
         "tax (not usage, not compared), USD": t["tax_usd"],
         "credits, refunds and fees (not compared), USD": t["other_excluded_usd"],

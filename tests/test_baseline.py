@@ -133,7 +133,20 @@ def test_reconciliation_finds_the_planted_gaps(ctx, frame) -> None:
     sonnet = day_rows[day_rows["model"] == planted["unlogged"]["model"]]
     assert sonnet["explanation"].iat[0].startswith("unlogged traffic")
     gaps = baseline.gaps_by_explanation(rec.rows)
-    assert "private pricing / discount" in gaps.index
+    # the planted 15% private rate reads as billed / list - 1 = -15.0%, on every base it names
+    planted_pct = (private["billed_usd"] / private["list_usd"] - 1) * 100  # -15.0
+    assert planted_pct == pytest.approx(-private["discount_pct"])
+    assert t["discount_pct_of_logged"] == pytest.approx(planted_pct, abs=0.01)
+    assert gaps.loc["private pricing / discount", "gap_pct_of_logged"] == pytest.approx(
+        planted_pct, abs=0.01
+    )
+    llama = rec.rows[rec.rows["model"] == private["model"]]
+    assert llama["gap_pct_of_logged"].to_numpy() == pytest.approx(planted_pct, abs=0.01)
+    figures = reconcile.key_figures(rec)
+    assert figures["  private pricing / discount, billed / logged - 1, %"] == pytest.approx(
+        -15.0, abs=0.01
+    )
+    assert figures["tolerance, % of billed cost (tokens: % of logged tokens)"] == 2.0
 
 
 def test_reconciliation_carries_unpriced_traffic(ctx, truth, frame) -> None:
