@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from bedrock_finops.amounts import pct, usd
+from bedrock_finops.amounts import NOISE, clean, pct, usd
 from bedrock_finops.billed import BilledTotals, billed_totals, usage_mask
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -239,7 +239,8 @@ def reconcile(
     ):
         df[col] = df[col].fillna(0.0).astype(float)
     df["unpriced_tokens"] = df["unpriced_tokens"].where(df["log_tokens"].notna())
-    df["gap_usd"] = df["billed_usd"] - df["log_usd"]
+    gap = df["billed_usd"] - df["log_usd"]
+    df["gap_usd"] = gap.where(gap.abs() >= NOISE, 0.0)  # equal sums in another order: not a gap
     df["gap_pct_of_billed"] = [
         _pct(g, b) if b else (-100.0 if lg else 0.0)
         for g, b, lg in zip(df["gap_usd"], df["billed_usd"], df["log_usd"], strict=True)
@@ -261,7 +262,7 @@ def reconcile(
 
 
 def _gap_with(df: pd.DataFrame, label: str) -> float:
-    return float(_with(df, label)["gap_usd"].sum())
+    return clean(float(_with(df, label)["gap_usd"].sum()))
 
 
 def _with(df: pd.DataFrame, label: str) -> pd.DataFrame:
@@ -270,14 +271,15 @@ def _with(df: pd.DataFrame, label: str) -> pd.DataFrame:
 
 def _totals(df: pd.DataFrame, bill: BilledTotals, tolerance_pct: float) -> dict[str, float]:
     log_usd, billed = float(df["log_usd"].sum()), float(df["billed_usd"].sum())
+    gap = clean(billed - log_usd)
     discounted = _with(df, DISCOUNT)
     disc_log = float(discounted["log_usd"].sum())
     totals = {
         "log_usd": log_usd,
         "billed_usd": billed,
-        "gap_usd": billed - log_usd,
-        "gap_pct_of_billed": _pct(billed - log_usd, billed) if billed else 0.0,
-        "gap_pct_of_logged": _pct(billed - log_usd, log_usd) if log_usd else float("nan"),
+        "gap_usd": gap,
+        "gap_pct_of_billed": _pct(gap, billed) if billed else 0.0,
+        "gap_pct_of_logged": _pct(gap, log_usd) if log_usd else float("nan"),
         "tolerance_pct": float(tolerance_pct),
         # billed / logged - 1 over the discount rows: the discount off the sheet's price
         "discount_pct_of_logged": (

@@ -163,3 +163,17 @@ def test_reconciliation_carries_unpriced_traffic(ctx, truth, frame) -> None:
     # the sample's CUR bills priced traffic only: nothing billed for the unknown model
     assert set(rows["explanation"]) == {"not in bill; logged but unpriced"}
     assert (rows["log_usd"] == 0).all() and (rows["billed_usd"] == 0).all()
+
+
+def test_key_figures_read_as_the_tables_do(frame) -> None:
+    """A cost printed as a key figure reads exactly as in the table above it (343.63, not 344)."""
+    for key in ("model", "app"):
+        table = baseline.spend_by(frame, key)
+        for cost in table["cost_usd"].dropna():
+            if cost >= 0.01:
+                assert notebook.format_value(round(cost, 2)) == notebook.display_float(cost)
+        per_1k = table["usd_per_1k_requests"].dropna()
+        assert all(
+            notebook.format_value(round(v, 2)) == notebook.display_float(v)
+            for v in per_1k[per_1k >= 0.01]
+        )
