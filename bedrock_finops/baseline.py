@@ -150,20 +150,27 @@ def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
 
 
 def gaps_by_explanation(rows: pd.DataFrame) -> pd.DataFrame:
-    """Reconciliation rows summed by their explanation: where the log-vs-bill gap comes from."""
-    return (
-        rows.groupby("explanation")
-        .agg(
-            days_models=("gap_usd", "size"),
-            log_usd=("log_usd", "sum"),
-            billed_usd=("billed_usd", "sum"),
-            gap_usd=("gap_usd", "sum"),
-        )
-        .sort_values("gap_usd", key=abs, ascending=False)
+    """Reconciliation rows summed by their explanation: where the log-vs-bill gap comes from.
+
+    ``gap_pct_of_billed`` = gap / billed; ``gap_pct_of_logged`` = billed / logged - 1 (on the
+    discount rows, the discount off the sheet's price)."""
+    out = rows.groupby("explanation").agg(
+        days_models=("gap_usd", "size"),
+        log_usd=("log_usd", "sum"),
+        billed_usd=("billed_usd", "sum"),
+        gap_usd=("gap_usd", "sum"),
     )
+    out["gap_pct_of_billed"] = (out["gap_usd"] / out["billed_usd"] * 100).where(
+        out["billed_usd"] != 0
+    )
+    out["gap_pct_of_logged"] = (out["gap_usd"] / out["log_usd"] * 100).where(out["log_usd"] != 0)
+    return out.sort_values("gap_usd", key=abs, ascending=False)
 
 
 def largest_gaps(rows: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The (day, model) pairs with the largest absolute gap."""
-    cols = ["date", "model", "log_usd", "billed_usd", "gap_usd", "gap_pct", "explanation"]
+    cols = [
+        "date", "model", "log_usd", "billed_usd", "gap_usd", "gap_pct_of_billed",
+        "gap_pct_of_logged", "explanation",
+    ]  # fmt: skip
     return rows.reindex(rows["gap_usd"].abs().sort_values(ascending=False).index)[cols].head(n)

@@ -3,7 +3,9 @@
 Configured in the params file's ``run`` section: ``cur`` (CUR 2.0 file(s) or folder, or
 ``sample`` for the embedded sample's export), ``focus`` (a FOCUS file), ``cost_explorer``
 (true: ask Cost Explorer for the run's period) and ``metrics`` (true: AWS/Bedrock metrics).
-Results go to ``billing.parquet`` and ``metrics.parquet``; the baseline notebook reconciles
+Results go to ``billing.parquet`` (every Bedrock line item, tax included) and ``metrics.parquet``;
+the manifest's ``billed_usd`` is billed Bedrock usage without tax (:mod:`bedrock_finops.billed`),
+with ``tax_usd`` beside it; the baseline notebook reconciles
 log-derived cost against ``billing.parquet`` when it exists.
 
 At most one billing source: a CUR export, a FOCUS export and Cost Explorer all report the
@@ -18,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from bedrock_finops.amounts import usd
+from bedrock_finops.billed import billed_totals
 
 BILLING_SOURCES = ("cur", "focus", "cost_explorer")
 
@@ -67,9 +72,13 @@ def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
     if frames:
         billing = pd.concat(frames, ignore_index=True)
         billing.to_parquet(run_dir / "billing.parquet", index=False)
+        totals = billed_totals(billing)
         info["billing_rows"] = len(billing)
-        info["billed_usd"] = round(float(billing["cost_usd"].sum()), 2)
-        log(f"billing: {len(billing):,} Bedrock line items from {', '.join(info['sources'])}")
+        info.update(totals.for_manifest())
+        log(
+            f"billing: {len(billing):,} Bedrock line items from {', '.join(info['sources'])}: "
+            f"billed usage {usd(totals.usage_usd)} (excl. tax), tax {usd(totals.tax_usd)}"
+        )
     if run.get("metrics"):
         from bedrock_finops.sources import cloudwatch_metrics
 

@@ -13,10 +13,10 @@ import sys
 
 COMMAND_MODULES = [
     "bedrock_finops.batch_jobs",
+    "bedrock_finops.billing_cli",
     "bedrock_finops.ingest",
     "bedrock_finops.pricing_cli",
     "bedrock_finops.quality_gate",
-    "bedrock_finops.reconcile",
     "bedrock_finops.runner",
     "bedrock_finops.sample",
 ]

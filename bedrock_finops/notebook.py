@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops import findings as findings_mod
+from bedrock_finops.amounts import clean
 from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.schema import read_usage
 
@@ -185,7 +187,9 @@ def key_figures(figures: dict[str, Any]) -> None:
 
 
 def format_value(value: Any) -> str:
-    """Rounded plain text; NaN (an unpriced cost) reads "unpriced", never 0."""
+    """Plain text for a key figure: floats (dollars, percentages, shares) to two decimals,
+    thousands separated, float noise shown as 0.00 (never "-0.00"); NaN (an unpriced cost)
+    reads "unpriced", never 0."""
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, float) and value != value:
@@ -193,10 +197,8 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        value = value + 0.0 if round(value, 2) != 0 else 0.0  # no "-0.00"
-        if abs(value) >= 100:
-            return f"{value:,.0f}"
-        return f"{value:,.2f}"
+        value = clean(value)
+        return f"{value + 0.0 if round(value, 2) != 0 else 0.0:,.2f}"
     return str(value)
 
 
@@ -223,10 +225,13 @@ def read_billing(run_dir: str | Path) -> pd.DataFrame | None:
 
 
 def display_float(value: float) -> str:
-    """How notebooks show floats in tables: dollars to the cent, and small figures such as
-    per-1K-token prices (0.00072) to four significant digits, so no price reads as 0.00."""
+    """How notebooks show floats in tables: to the cent (two decimals), float noise as 0.00;
+    a non-zero figure under 0.01 keeps two significant digits (0.0074), so no cost that is not
+    zero reads as 0.00. Prices are shown as text per 1M tokens (``price_display``)."""
     if value != value:
         return "NaN"
-    if value == 0 or abs(value) >= 1:
+    value = clean(value)
+    if value == 0 or abs(value) >= 0.01:
         return f"{value:,.2f}"
-    return f"{value:.4g}"
+    decimals = min(1 - math.floor(math.log10(abs(value))), 10)
+    return f"{value:.{decimals}f}"

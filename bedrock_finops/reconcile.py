@@ -11,9 +11,11 @@ an ``unpriced_requests`` column, a row whose ``cost_usd`` is NaN is taken as unp
 
 Each (date, model) gets one or more labels, each decided from quantities and costs:
 
-- ``within tolerance``: billed and logged cost differ by at most ``tolerance_pct``.
+- ``within tolerance``: billed and logged cost differ by at most ``tolerance_pct`` percent of
+  the billed cost (or by less than half a cent, ``HALF_CENT``).
 - ``unlogged traffic``: billed usage on a day/model with no logged requests, or billed tokens
-  above logged tokens by more than the tolerance (calls made without invocation logging).
+  above logged tokens by more than the tolerance (``tolerance_pct`` percent of the logged
+  tokens: calls made without invocation logging).
 - ``logged but unpriced``: the bill is above the logged cost, and some of the day/model's
   logged requests have no price (a region or model missing from the price sheet): the
   traffic was logged, its cost is unknown, so the gap is not blamed on missing logging.
@@ -31,36 +33,28 @@ Each (date, model) gets one or more labels, each decided from quantities and cos
   and other third-party models), which a ``Service = Amazon Bedrock`` filter would miss.
 - ``unmapped billing line``: billed lines whose model could not be identified.
 
-Tax, credits, refunds and fees are not usage: they are left out of the comparison and
-reported in the totals (``excluded_usd`` by line type).
+The billed side is billed Bedrock usage as :mod:`bedrock_finops.billed` defines it (usage and
+discount lines, no tax). Tax, credits, refunds and fees are not usage: they are left out of the
+comparison and reported in the totals on their own lines (``tax_usd``, ``other_excluded_usd``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-# CUR line item types (and FOCUS ChargeCategory "Usage") that are the price of usage.
-USAGE_LINE_TYPES = frozenset(
-    {
-        "Usage",
-        "DiscountedUsage",
-        "SavingsPlanCoveredUsage",
-        "EdpDiscount",
-        "PrivateRateDiscount",
-        "BundledDiscount",
-        "Discount",
-    }
-)
+from bedrock_finops.amounts import NOISE, clean, pct, usd
+from bedrock_finops.billed import BilledTotals, billed_totals, usage_mask
+
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 LOG_REQUIRED = ("date", "model", "cost_usd", "requests")
 UNMAPPED = "unmapped"
 
+HALF_CENT = 0.005  # a gap below half a cent is rounding in the bill, whatever its percentage
 WITHIN = "within tolerance"
 UNLOGGED = "unlogged traffic"
 UNPRICED = "logged but unpriced"
@@ -78,7 +72,8 @@ ROW_COLUMNS = [
     "log_usd",
     "billed_usd",
     "gap_usd",
-    "gap_pct",
+    "gap_pct_of_billed",
+    "gap_pct_of_logged",
     "explanation",
     "requests",
     "unpriced_requests",
@@ -99,6 +94,7 @@ class Reconciliation:
     totals: dict[str, float] = field(default_factory=dict)
     summary: str = ""
     tolerance_pct: float = 2.0
+    billed: BilledTotals | None = None  # the bill's usage / tax / other split
 
 
 def _day(values: pd.Series) -> pd.Series:
@@ -145,16 +141,9 @@ def _log_side(log_costs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _bill_side(billing: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
-    line_type = billing["line_type"].astype("object").fillna("Usage")
-    usage = billing[line_type.isin(USAGE_LINE_TYPES)]
-    excluded = billing[~line_type.isin(USAGE_LINE_TYPES)]
-    excluded_by_type = (
-        excluded.groupby(excluded["line_type"].astype("object").fillna("?"))["cost_usd"]
-        .sum()
-        .round(6)
-        .to_dict()
-    )
+def billed_side(billing: pd.DataFrame) -> pd.DataFrame:
+    """Billed Bedrock usage (no tax) per (date, model): cost, tokens, Marketplace, discounts."""
+    usage = billing[usage_mask(billing)]
     token_line = usage["token_kind"].astype("object").isin(TOKEN_KINDS)
     counted = token_line & (usage["unit"].astype("object") == "tokens")
     df = pd.DataFrame(
@@ -173,7 +162,7 @@ def _bill_side(billing: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     grouped = df.groupby(["date", "model"], as_index=False).sum()
     # Tokens are comparable only when every token line was in tokens.
     grouped["billed_tokens"] = grouped["billed_tokens"].where(grouped["uncounted"] == 0, np.nan)
-    return grouped.drop(columns="uncounted"), excluded_by_type
+    return grouped.drop(columns="uncounted")
 
 
 def _pct(part: float, whole: float) -> float:
@@ -206,7 +195,7 @@ def _primary(row: pd.Series, tol: float) -> str:
         return UNLOGGED
     if row["billed_usd"] == 0 and (row["log_usd"] > 0 or row["unpriced_requests"] > 0):
         return NOT_BILLED
-    if abs(row["gap_usd"]) < 0.005 or abs(row["gap_pct"]) <= tol:
+    if abs(row["gap_usd"]) < HALF_CENT or abs(row["gap_pct_of_billed"]) <= tol:
         return WITHIN
     if row["unpriced_requests"] > 0 and row["gap_usd"] > 0:
         return UNPRICED  # part of the bill is logged traffic the sheet cannot price
@@ -229,11 +218,16 @@ def reconcile(
 ) -> Reconciliation:
     """Compare log-derived cost with billed cost per (date, model) and explain each gap.
 
-    ``gap_usd`` = billed - logged; ``gap_pct`` is relative to the billed cost (to the logged
-    cost when nothing was billed, then -100).
+    Every percentage names its base: ``gap_pct_of_billed`` = gap / billed (-100 when nothing
+    was billed), the share of the bill the logs do not explain; ``gap_pct_of_logged`` = gap /
+    logged = billed / logged - 1 (NaN when nothing priced was logged). Logged cost is priced at
+    the sheet's rates (list prices unless a discount or overrides were given), so on a
+    ``private pricing / discount`` row ``gap_pct_of_logged`` is the discount off list: a 15%
+    private rate reads -15.0, where ``gap_pct_of_billed`` would read -17.6. ``tolerance_pct`` is
+    a percentage of the billed cost (and, for tokens, of the logged tokens).
     """
     logs = _log_side(log_costs)
-    bill, excluded = _bill_side(billing)
+    bill = billed_side(billing)
     df = logs.merge(bill, on=["date", "model"], how="outer")
     for col in (
         "log_usd",
@@ -245,11 +239,13 @@ def reconcile(
     ):
         df[col] = df[col].fillna(0.0).astype(float)
     df["unpriced_tokens"] = df["unpriced_tokens"].where(df["log_tokens"].notna())
-    df["gap_usd"] = df["billed_usd"] - df["log_usd"]
-    df["gap_pct"] = [
+    gap = df["billed_usd"] - df["log_usd"]
+    df["gap_usd"] = gap.where(gap.abs() >= NOISE, 0.0)  # equal sums in another order: not a gap
+    df["gap_pct_of_billed"] = [
         _pct(g, b) if b else (-100.0 if lg else 0.0)
         for g, b, lg in zip(df["gap_usd"], df["billed_usd"], df["log_usd"], strict=True)
     ]
+    df["gap_pct_of_logged"] = (df["gap_usd"] / df["log_usd"] * 100).where(df["log_usd"] > 0)
     # cost per token of the priced logged requests vs of the bill (NaN where either is unknown)
     priced_tokens = df["log_tokens"] - df["unpriced_tokens"].fillna(0.0)
     log_rate = (df["log_usd"] / priced_tokens).where((priced_tokens > 0) & (df["log_usd"] > 0))
@@ -260,22 +256,35 @@ def reconcile(
     df["date"] = df["date"].astype(pd.ArrowDtype(pa.date32()))
     df["explanation"] = df["explanation"].astype("string[pyarrow]")
     df["model"] = df["model"].astype("string[pyarrow]")
-    totals = _totals(df, excluded)
-    return Reconciliation(df, totals, _summary(df, totals), tolerance_pct)
+    billed = billed_totals(billing)
+    totals = _totals(df, billed, tolerance_pct)
+    return Reconciliation(df, totals, _summary(df, totals), tolerance_pct, billed)
 
 
 def _gap_with(df: pd.DataFrame, label: str) -> float:
-    primary = df["explanation"].str.split("; ").str[0]
-    return float(df.loc[primary == label, "gap_usd"].sum())
+    return clean(float(_with(df, label)["gap_usd"].sum()))
 
 
-def _totals(df: pd.DataFrame, excluded: dict[str, float]) -> dict[str, float]:
+def _with(df: pd.DataFrame, label: str) -> pd.DataFrame:
+    return df[df["explanation"].str.split("; ").str[0] == label]
+
+
+def _totals(df: pd.DataFrame, bill: BilledTotals, tolerance_pct: float) -> dict[str, float]:
     log_usd, billed = float(df["log_usd"].sum()), float(df["billed_usd"].sum())
+    gap = clean(billed - log_usd)
+    discounted = _with(df, DISCOUNT)
+    disc_log = float(discounted["log_usd"].sum())
     totals = {
         "log_usd": log_usd,
         "billed_usd": billed,
-        "gap_usd": billed - log_usd,
-        "gap_pct": _pct(billed - log_usd, billed) if billed else 0.0,
+        "gap_usd": gap,
+        "gap_pct_of_billed": _pct(gap, billed) if billed else 0.0,
+        "gap_pct_of_logged": _pct(gap, log_usd) if log_usd else float("nan"),
+        "tolerance_pct": float(tolerance_pct),
+        # billed / logged - 1 over the discount rows: the discount off the sheet's price
+        "discount_pct_of_logged": (
+            _pct(float(discounted["gap_usd"].sum()), disc_log) if disc_log else float("nan")
+        ),
         "marketplace_usd": float(df["marketplace_usd"].sum()),
         "unlogged_usd": _gap_with(df, UNLOGGED),
         "unpriced_usd": _gap_with(df, UNPRICED),
@@ -284,11 +293,12 @@ def _totals(df: pd.DataFrame, excluded: dict[str, float]) -> dict[str, float]:
         "not_billed_usd": _gap_with(df, NOT_BILLED) + _gap_with(df, UNDER_BILLED),
         "unexplained_usd": _gap_with(df, UNEXPLAINED) + _gap_with(df, UNMAPPED_LINE),
         "within_tolerance_usd": _gap_with(df, WITHIN),
-        "excluded_usd": float(sum(excluded.values())),
+        "tax_usd": bill.tax_usd,
+        "other_excluded_usd": bill.other_total_usd,
+        "billed_incl_tax_usd": bill.total_usd,
         "days": int(df["date"].nunique()),
         "unpriced_requests": int(df["unpriced_requests"].sum()),
     }
-    totals.update({f"excluded_{k.lower()}_usd": v for k, v in excluded.items()})
     return totals
 
 
@@ -297,8 +307,9 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
         return "Nothing to reconcile: no logged cost and no billed Bedrock usage."
     share = t["log_usd"] / t["billed_usd"] * 100 if t["billed_usd"] else float("nan")
     lines = [
-        f"Logs price to ${t['log_usd']:,.2f} against ${t['billed_usd']:,.2f} billed over "
-        f"{t['days']} day(s) ({share:.1f}% of the bill); gap ${t['gap_usd']:,.2f}.",
+        f"Logs price to {usd(t['log_usd'])} against {usd(t['billed_usd'])} of billed Bedrock "
+        f"usage (excl. tax) over {t['days']} day(s), {pct(share)} of billed usage; gap "
+        f"{usd(t['gap_usd'])} ({pct(t['gap_pct_of_billed'])} of billed usage).",
     ]
     if t["unpriced_requests"]:
         lines.append(
@@ -306,69 +317,58 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
             "missing from the price sheet): their cost is unknown, not in the logged cost."
         )
     lines.append(
-        f"Gap by cause: unlogged traffic ${t['unlogged_usd']:,.2f}, logged but unpriced "
-        f"${t['unpriced_usd']:,.2f}, private pricing / discount ${t['discount_usd']:,.2f}, "
-        f"billed above log price ${t['above_log_price_usd']:,.2f}, logged but not billed "
-        f"${t['not_billed_usd']:,.2f}, unexplained ${t['unexplained_usd']:,.2f}, within "
-        f"tolerance ${t['within_tolerance_usd']:,.2f}."
+        f"Gap by cause: unlogged traffic {usd(t['unlogged_usd'])}, logged but unpriced "
+        f"{usd(t['unpriced_usd'])}, private pricing / discount {usd(t['discount_usd'])}"
+        f"{_discount_rate(t)}, "
+        f"billed above log price {usd(t['above_log_price_usd'])}, logged but not billed "
+        f"{usd(t['not_billed_usd'])}, unexplained {usd(t['unexplained_usd'])}, "
+        f"{_within(t['tolerance_pct'])} {usd(t['within_tolerance_usd'])}."
     )
     if t["marketplace_usd"]:
         lines.append(
-            f"${t['marketplace_usd']:,.2f} is billed under Marketplace products, which a "
+            f"{usd(t['marketplace_usd'])} of it is billed under Marketplace products, which a "
             "'Service = Amazon Bedrock' filter (budgets, Cost Explorer) leaves out."
         )
-    if t["excluded_usd"]:
-        lines.append(f"Tax, credits and fees not compared: ${t['excluded_usd']:,.2f}.")
+    if t["tax_usd"] or t["other_excluded_usd"]:
+        lines.append(
+            f"Not usage, so not compared: tax {usd(t['tax_usd'])}, credits, refunds and fees "
+            f"{usd(t['other_excluded_usd'])} (all Bedrock line items: "
+            f"{usd(t['billed_incl_tax_usd'])})."
+        )
     return " ".join(lines)
 
 
-# --- command line -------------------------------------------------------------------------
+def _discount_rate(t: dict[str, float]) -> str:
+    rate = t["discount_pct_of_logged"]
+    return "" if rate != rate else f" (billed / logged - 1 = {pct(rate)} on those rows)"
 
 
-def billed_by_day_and_model(billing: pd.DataFrame) -> pd.DataFrame:
-    """Billed usage cost per (date, model), Marketplace share alongside."""
-    bill, _ = _bill_side(billing)
-    return bill[["date", "model", "billed_usd", "billed_tokens", "marketplace_usd"]]
+def _within(tolerance_pct: float) -> str:
+    return f"within tolerance (|gap| <= {tolerance_pct:g}% of billed, or < $0.005)"
 
 
-def register(subparsers) -> None:
-    """``bedrock-finops billing``: read a CUR 2.0, FOCUS or Cost Explorer source and show it."""
-    p = subparsers.add_parser(
-        "billing",
-        help="read Bedrock billing (CUR 2.0, FOCUS or Cost Explorer) per day and model",
-    )
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument(
-        "--cur", nargs="+", metavar="PATH", help="CUR 2.0 parquet/CSV files or folders"
-    )
-    src.add_argument("--focus", nargs="+", metavar="PATH", help="FOCUS 1.0/1.2 export files")
-    src.add_argument(
-        "--cost-explorer",
-        nargs=2,
-        metavar=("START", "END"),
-        help="query Cost Explorer, END exclusive (each request costs $0.01)",
-    )
-    p.add_argument("--out", help="write the billing frame to this .parquet or .csv file")
-    p.set_defaults(func=_billing_command)
-
-
-def _billing_command(args) -> int:
-    from bedrock_finops.sources import cost_explorer, cur
-
-    if args.cur:
-        billing = cur.read_cur(args.cur)
-    elif args.focus:
-        billing = cur.read_focus(args.focus)
-    else:
-        billing = cost_explorer.read_cost_explorer(*args.cost_explorer)
-    if args.out:
-        out = Path(args.out)
-        if out.suffix == ".parquet":
-            billing.to_parquet(out)
-        else:
-            billing.to_csv(out, index=False)
-    table = billed_by_day_and_model(billing)
-    print(table.to_string(index=False) if len(table) else "no Bedrock usage lines")
-    other = billing.attrs.get("rows_other_services", 0)
-    print(f"\n{len(billing)} Bedrock line(s); {other} line(s) of other services skipped")
-    return 0
+def key_figures(rec: Reconciliation) -> dict[str, float | int]:
+    """The totals under labels that say what each figure includes and each percentage's base
+    (USD unless named)."""
+    t = rec.totals
+    return {
+        "logged cost, priced at the sheet's rates, USD": t["log_usd"],
+        "billed Bedrock usage, excl. tax, USD": t["billed_usd"],
+        "gap (billed usage - logged), USD": t["gap_usd"],
+        "gap, % of billed usage": t["gap_pct_of_billed"],
+        "  unlogged traffic, USD": t["unlogged_usd"],
+        "  logged but unpriced, USD": t["unpriced_usd"],
+        "  private pricing / discount, USD": t["discount_usd"],
+        "  private pricing / discount, billed / logged - 1, %": t["discount_pct_of_logged"],
+        "  billed above log price, USD": t["above_log_price_usd"],
+        "  logged but not billed, USD": t["not_billed_usd"],
+        "  unexplained, USD": t["unexplained_usd"],
+        f"  {_within(t['tolerance_pct'])}, USD": t["within_tolerance_usd"],
+        "tolerance, % of billed cost (tokens: % of logged tokens)": t["tolerance_pct"],
+        "billed usage under Marketplace products, USD": t["marketplace_usd"],
+        "tax (not usage, not compared), USD": t["tax_usd"],
+        "credits, refunds and fees (not compared), USD": t["other_excluded_usd"],
+        "all Bedrock line items incl. tax, USD": t["billed_incl_tax_usd"],
+        "days": t["days"],
+        "unpriced logged requests": t["unpriced_requests"],
+    }

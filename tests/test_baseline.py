@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from bedrock_finops import baseline, models, notebook, reconcile
+from bedrock_finops.billed import billed_totals
 from bedrock_finops.pricing import PriceCatalog
 
 pytestmark = pytest.mark.slow
@@ -114,13 +115,38 @@ def test_reconciliation_finds_the_planted_gaps(ctx, frame) -> None:
     assert t["unlogged_usd"] == pytest.approx(planted["unlogged"]["billed_usd"], abs=0.01)
     private = planted["private_pricing"]
     assert t["discount_usd"] == pytest.approx(private["billed_usd"] - private["list_usd"], abs=0.01)
-    assert t["excluded_usd"] == pytest.approx(planted["tax_usd"])
+    # billed usage = the logs at list price, less the planted discount, plus the unlogged day
+    expected_billed = (
+        frame["cost_usd"].sum()
+        - (private["list_usd"] - private["billed_usd"])
+        + planted["unlogged"]["billed_usd"]
+    )
+    assert t["billed_usd"] == pytest.approx(expected_billed, abs=0.01)  # 698.57
+    assert t["tax_usd"] == pytest.approx(planted["tax_usd"])  # on its own line, once
+    assert t["billed_incl_tax_usd"] == pytest.approx(expected_billed + planted["tax_usd"], abs=0.01)
+    # the manifest reports the same billed figure as the notebook
+    manifest = billed_totals(billing).for_manifest()
+    assert manifest["billed_usd"] == round(t["billed_usd"], 2)
+    assert manifest["tax_usd"] == planted["tax_usd"]
     assert t["log_usd"] == pytest.approx(frame["cost_usd"].sum(), abs=0.01)
     day_rows = rec.rows[rec.rows["date"].astype(str) == planted["unlogged"]["day"]]
     sonnet = day_rows[day_rows["model"] == planted["unlogged"]["model"]]
     assert sonnet["explanation"].iat[0].startswith("unlogged traffic")
     gaps = baseline.gaps_by_explanation(rec.rows)
-    assert "private pricing / discount" in gaps.index
+    # the planted 15% private rate reads as billed / list - 1 = -15.0%, on every base it names
+    planted_pct = (private["billed_usd"] / private["list_usd"] - 1) * 100  # -15.0
+    assert planted_pct == pytest.approx(-private["discount_pct"])
+    assert t["discount_pct_of_logged"] == pytest.approx(planted_pct, abs=0.01)
+    assert gaps.loc["private pricing / discount", "gap_pct_of_logged"] == pytest.approx(
+        planted_pct, abs=0.01
+    )
+    llama = rec.rows[rec.rows["model"] == private["model"]]
+    assert llama["gap_pct_of_logged"].to_numpy() == pytest.approx(planted_pct, abs=0.01)
+    figures = reconcile.key_figures(rec)
+    assert figures["  private pricing / discount, billed / logged - 1, %"] == pytest.approx(
+        -15.0, abs=0.01
+    )
+    assert figures["tolerance, % of billed cost (tokens: % of logged tokens)"] == 2.0
 
 
 def test_reconciliation_carries_unpriced_traffic(ctx, truth, frame) -> None:
@@ -137,3 +163,17 @@ def test_reconciliation_carries_unpriced_traffic(ctx, truth, frame) -> None:
     # the sample's CUR bills priced traffic only: nothing billed for the unknown model
     assert set(rows["explanation"]) == {"not in bill; logged but unpriced"}
     assert (rows["log_usd"] == 0).all() and (rows["billed_usd"] == 0).all()
+
+
+def test_key_figures_read_as_the_tables_do(frame) -> None:
+    """A cost printed as a key figure reads exactly as in the table above it (343.63, not 344)."""
+    for key in ("model", "app"):
+        table = baseline.spend_by(frame, key)
+        for cost in table["cost_usd"].dropna():
+            if cost >= 0.01:
+                assert notebook.format_value(round(cost, 2)) == notebook.display_float(cost)
+        per_1k = table["usd_per_1k_requests"].dropna()
+        assert all(
+            notebook.format_value(round(v, 2)) == notebook.display_float(v)
+            for v in per_1k[per_1k >= 0.01]
+        )

@@ -93,14 +93,19 @@ def test_billed_day_missing_in_logs_is_unlogged_traffic(planted):
     row = _row(planted, D2, NOVA)
     assert row["log_usd"] == 0 and row["requests"] == 0
     assert row["billed_usd"] == pytest.approx(0.40)
-    assert row["gap_usd"] == pytest.approx(0.40) and row["gap_pct"] == pytest.approx(100.0)
+    assert row["gap_usd"] == pytest.approx(0.40)
+    assert row["gap_pct_of_billed"] == pytest.approx(100.0)  # all of the bill is unexplained
+    assert pd.isna(row["gap_pct_of_logged"])  # nothing logged: no base
     assert row["explanation"] == "unlogged traffic"
 
 
 def test_ten_percent_discount_on_marketplace_model(planted):
     row = _row(planted, D1, SONNET)
     assert row["gap_usd"] == pytest.approx(-0.60)
-    assert row["gap_pct"] == pytest.approx(-0.60 / 5.40 * 100)  # -11.11 %
+    # the discount off list is billed / logged - 1 = 5.40 / 6.00 - 1 = -10%, not the -11.11%
+    # the same gap is of the bill
+    assert row["gap_pct_of_logged"] == pytest.approx(-10.0)
+    assert row["gap_pct_of_billed"] == pytest.approx(-0.60 / 5.40 * 100)
     assert row["billed_rate_ratio"] == pytest.approx(0.9)
     assert row["explanation"] == "private pricing / discount; Marketplace billing"
     assert row["marketplace_usd"] == pytest.approx(5.40)
@@ -115,7 +120,8 @@ def test_more_billed_tokens_than_logged_is_unlogged_traffic(planted):
 
 def test_logged_but_not_billed(planted):
     row = _row(planted, D2, TITAN)
-    assert row["billed_usd"] == 0 and row["gap_pct"] == -100.0
+    assert row["billed_usd"] == 0 and row["gap_pct_of_billed"] == -100.0
+    assert row["gap_pct_of_logged"] == -100.0
     assert row["explanation"] == "not in bill"
 
 
@@ -129,13 +135,43 @@ def test_totals_and_summary(planted):
     assert t["not_billed_usd"] == pytest.approx(-0.50)
     assert t["unexplained_usd"] == 0
     assert t["marketplace_usd"] == pytest.approx(5.40)
-    assert t["excluded_usd"] == pytest.approx(0.10) and t["excluded_tax_usd"] == pytest.approx(0.10)
+    # tax is on its own line, once, and only the invoice-style total includes it
+    assert t["tax_usd"] == pytest.approx(0.10) and t["other_excluded_usd"] == 0
+    assert t["billed_incl_tax_usd"] == pytest.approx(7.642 + 0.10)
+    assert not any(k.startswith("excluded") for k in t)
     assert t["days"] == 2
     assert len(planted.rows) == 5
     s = planted.summary
-    assert "$8.32 against $7.64 billed" in s
-    assert "unlogged traffic $0.42" in s and "discount $-0.60" in s
-    assert "$5.40 is billed under Marketplace products" in s
+    assert "$8.32 against $7.64 of billed Bedrock usage (excl. tax)" in s
+    assert "unlogged traffic $0.42" in s and "discount -$0.60" in s
+    assert "$5.40 of it is billed under Marketplace products" in s
+    assert "tax $0.10" in s and "(all Bedrock line items: $7.74)" in s
+    assert "discount -$0.60 (billed / logged - 1 = -10.0% on those rows)" in s
+    assert "within tolerance (|gap| <= 2% of billed, or < $0.005) $0.00" in s
+    assert t["discount_pct_of_logged"] == pytest.approx(-10.0) and t["tolerance_pct"] == 2.0
+    assert t["gap_pct_of_billed"] == pytest.approx(-0.678 / 7.642 * 100)
+    assert t["gap_pct_of_logged"] == pytest.approx(-0.678 / 8.32 * 100)
+
+
+def test_tolerance_is_a_share_of_the_billed_cost():
+    """Sonnet's gap is 11.1% of its bill: outside a 2% tolerance, inside a 12% one."""
+    billing = billing_frame(
+        pd.DataFrame([_line(D1, SONNET, "input", 2_000_000, 5.40, marketplace=True)])
+    )
+    logs = pd.DataFrame(
+        {"date": [D1], "model": [SONNET], "region": ["us-east-1"], "cost_usd": [6.00],
+         "requests": [40], "tokens": [2_000_000]}
+    )  # fmt: skip
+    assert (
+        reconcile(logs, billing, tolerance_pct=11.0)
+        .rows["explanation"]
+        .iat[0]
+        .startswith("private pricing")
+    )
+    wide = reconcile(logs, billing, tolerance_pct=12.0)
+    assert wide.rows["explanation"].iat[0].startswith("within tolerance")
+    assert wide.totals["within_tolerance_usd"] == pytest.approx(-0.60)
+    assert "(|gap| <= 12% of billed, or < $0.005) -$0.60" in wide.summary
 
 
 def test_cost_gap_without_token_counts_is_unexplained():
@@ -182,28 +218,13 @@ def test_reconcile_with_cur_fixture():
     assert claude["billed_tokens"] == 2_100_000 and claude["log_tokens"] == 2_100_000
     assert claude["billed_rate_ratio"] == pytest.approx(1.0)
     assert rec.totals["unlogged_usd"] == pytest.approx(0.42)  # 0.40 input + 0.02 cache read
-    assert rec.totals["excluded_tax_usd"] == pytest.approx(0.10)
+    assert rec.totals["tax_usd"] == pytest.approx(0.10)
+    assert rec.totals["billed_usd"] == pytest.approx(9.52)  # the fixture's 9.62 less its tax
 
 
 def test_log_costs_missing_columns():
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['requests'\]"):
         reconcile(pd.DataFrame({"date": [D1], "model": [NOVA], "cost_usd": [1.0]}), billing_frame())
-
-
-def test_billing_command(tmp_path, capsys):
-    import argparse
-
-    from bedrock_finops import reconcile as rec_mod
-
-    parser = argparse.ArgumentParser()
-    rec_mod.register(parser.add_subparsers())
-    out = tmp_path / "billing.csv"
-    args = parser.parse_args(["billing", "--cur", str(CUR), "--out", str(out)])
-    assert args.func(args) == 0
-    printed = capsys.readouterr().out
-    assert "anthropic.claude-sonnet-4-5" in printed
-    assert "7 Bedrock line(s); 1 line(s) of other services skipped" in printed
-    assert len(pd.read_csv(out)) == 7
 
 
 def test_causes_add_up_to_the_gap(planted):

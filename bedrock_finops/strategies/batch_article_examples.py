@@ -20,10 +20,10 @@ ARTICLE_EXAMPLES = [
 ]
 ARTICLE_NOTES = {
     "1M documents classification": "1,000 input tokens per document on the article's Haiku "
-    "price ($0.0008/1K); the article's figure only follows if the label output is free "
+    "price ($0.80 per 1M tokens); the article's figure only follows if the label output is free "
     "(0 output tokens), which no real classification is.",
-    "100K email summaries": "500-token email, 100-token summary on Sonnet: 500 x $0.003/1K + "
-    "100 x $0.015/1K = $0.003 per email.",
+    "100K email summaries": "500-token email, 100-token summary on Sonnet: 500 x $3.00/1M + "
+    "100 x $15.00/1M = $0.003 per email.",
     "500K content generation": "500-token brief, 900-token draft on Sonnet: $0.0015 + $0.0135 = "
     "$0.015 per item (Opus with 500 in / 100 out gives the same, but 100 tokens is no article).",
 }

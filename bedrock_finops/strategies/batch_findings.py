@@ -30,7 +30,7 @@ def to_findings(bp: BatchPlan) -> Findings:
     )
     assumptions: dict[str, Any] = {
         **bp.catalog_info,
-        "pricing_mode": "batch rates from the sheet (batch_input_per_1k, batch_output_per_1k)",
+        "pricing_mode": "the sheet's own batch input/output rates (shown per 1M tokens)",
         "cache_in_batch": "cache read/write tokens billed as batch input (no caching in batch)",
         "threshold": bp.params["threshold"],
         "weights": bp.params["weights"],

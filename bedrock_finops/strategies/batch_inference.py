@@ -449,11 +449,11 @@ def _prices_used(catalog: Any, usage: pd.DataFrame) -> pd.DataFrame:
 
 
 def prices_per_million(prices: pd.DataFrame) -> pd.DataFrame:
-    """The prices-used table in USD per 1M tokens (how AWS publishes them), for display."""
-    out = prices.copy()
-    for col in [c for c in out.columns if c.endswith("_per_1k")]:
-        out[col.replace("_per_1k", "_per_1m")] = out.pop(col).astype("float64") * 1000
-    return out
+    """The prices-used table in USD per 1M tokens (how AWS publishes them), for display:
+    ``X_per_1k`` columns become ``X_usd_per_1m`` text (:func:`price_display.per_1m`)."""
+    from bedrock_finops.price_display import per_1m
+
+    return per_1m(prices)
 
 
 def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:

@@ -1,0 +1,102 @@
+"""Billed Bedrock cost: one definition, used by the reconciliation, the manifest and the CLI.
+
+**Billed Bedrock usage** (``usage_usd``) is the cost of the billing lines whose line type is
+usage or a discount on usage (:data:`USAGE_LINE_TYPES`): on-demand and batch tokens, the
+Marketplace lines of Claude and other third-party models, negotiated discounts netted in. It
+excludes tax, which is reported on its own line (``tax_usd``), and credits, refunds and fees
+(``other_usd``, by line type): they are not the price of usage, so they are never compared with
+log-derived cost. ``total_usd`` is every Bedrock line item: usage + tax + the others.
+
+A line with no line type is taken as usage (Cost Explorer answers and some exports have none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+# CUR line item types (and FOCUS ChargeCategory "Usage") that are the price of usage.
+USAGE_LINE_TYPES = frozenset(
+    {
+        "Usage",
+        "DiscountedUsage",
+        "SavingsPlanCoveredUsage",
+        "EdpDiscount",
+        "PrivateRateDiscount",
+        "BundledDiscount",
+        "Discount",
+    }
+)
+TAX_LINE_TYPES = frozenset({"Tax"})  # CUR line item type and FOCUS ChargeCategory alike
+
+USAGE_LABEL = "billed Bedrock usage (usage and discount lines, Marketplace included; excl. tax)"
+TAX_LABEL = "tax (not usage)"
+OTHER_LABEL = "credits, refunds and fees (not usage)"
+TOTAL_LABEL = "all Bedrock line items (usage + tax + credits/fees)"
+
+
+def line_types(billing: pd.DataFrame) -> pd.Series:
+    """Each line's type, "Usage" where the source gives none."""
+    return billing["line_type"].astype("object").fillna("Usage")
+
+
+def usage_mask(billing: pd.DataFrame) -> pd.Series:
+    """True for the lines that count as billed Bedrock usage."""
+    return line_types(billing).isin(USAGE_LINE_TYPES)
+
+
+@dataclass(frozen=True)
+class BilledTotals:
+    """Billed Bedrock cost split the one way every report uses."""
+
+    usage_usd: float
+    tax_usd: float
+    other_usd: dict[str, float] = field(default_factory=dict)  # by line type
+    lines: int = 0
+    usage_lines: int = 0
+
+    @property
+    def other_total_usd(self) -> float:
+        return float(sum(self.other_usd.values()))
+
+    @property
+    def total_usd(self) -> float:
+        return self.usage_usd + self.tax_usd + self.other_total_usd
+
+    def labelled(self) -> dict[str, float]:
+        """The four figures under labels that say what each includes, in USD."""
+        return {
+            USAGE_LABEL: self.usage_usd,
+            TAX_LABEL: self.tax_usd,
+            OTHER_LABEL: self.other_total_usd,
+            TOTAL_LABEL: self.total_usd,
+        }
+
+    def for_manifest(self) -> dict[str, Any]:
+        """JSON-ready, rounded to the cent; ``billed_usd`` is billed Bedrock usage, no tax."""
+        return {
+            "billed_usd": round(self.usage_usd, 2),
+            "billed_usd_is": USAGE_LABEL,
+            "tax_usd": round(self.tax_usd, 2),
+            "credits_refunds_fees_usd": {k: round(v, 2) for k, v in self.other_usd.items()},
+            "all_line_items_usd": round(self.total_usd, 2),
+            "usage_lines": self.usage_lines,
+        }
+
+
+def billed_totals(billing: pd.DataFrame) -> BilledTotals:
+    """Split a billing frame (:mod:`bedrock_finops.sources.cur`) into usage, tax and others."""
+    kinds = line_types(billing)
+    cost = billing["cost_usd"].astype(float)
+    usage = kinds.isin(USAGE_LINE_TYPES)
+    tax = kinds.isin(TAX_LINE_TYPES)
+    others = cost[~usage & ~tax].groupby(kinds[~usage & ~tax]).sum()
+    return BilledTotals(
+        usage_usd=float(cost[usage].sum()),
+        tax_usd=float(cost[tax].sum()),
+        other_usd={str(k): float(v) for k, v in others.items()},
+        lines=len(billing),
+        usage_lines=int(usage.sum()),
+    )

@@ -1,0 +1,103 @@
+"""``bedrock-finops billing``: read a CUR 2.0, FOCUS or Cost Explorer source and show it.
+
+The screen shows billed Bedrock usage per day and model (:mod:`bedrock_finops.billed`: usage
+and discount lines, no tax) with its total, then tax, credits and fees on lines of their own,
+and the total of every Bedrock line item. ``--out`` writes every Bedrock line item read (usage,
+discounts, tax, credits, fees; ``line_type`` says which), so that file sums to the last total.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from bedrock_finops.amounts import usd
+from bedrock_finops.billed import billed_totals
+
+OUT_HELP = (
+    "also write every Bedrock line item read (usage, discounts, tax, credits, fees; the "
+    "line_type column says which) to this .parquet or .csv file; it sums to the 'all Bedrock "
+    "line items' total printed last"
+)
+
+
+def billed_by_day_and_model(billing: pd.DataFrame) -> pd.DataFrame:
+    """Billed Bedrock usage (no tax) per (date, model), Marketplace share alongside."""
+    from bedrock_finops.reconcile import billed_side
+
+    bill = billed_side(billing)
+    return bill[["date", "model", "billed_usd", "billed_tokens", "marketplace_usd"]]
+
+
+def report(billing: pd.DataFrame) -> str:
+    """What the command prints: the per day/model table, then the labelled totals."""
+    table = billed_by_day_and_model(billing)
+    totals = billed_totals(billing)
+    out = []
+    if len(table):
+        shown = table.assign(
+            billed_usd=table["billed_usd"].map(usd),
+            marketplace_usd=table["marketplace_usd"].map(usd),
+            billed_tokens=table["billed_tokens"].map(
+                lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"
+            ),
+        )
+        out.append(shown.to_string(index=False))
+    else:
+        out.append("no Bedrock usage lines")
+    width = max(len(k) for k in totals.labelled())
+    out.append("")
+    for label, value in totals.labelled().items():
+        out.append(f"{label:<{width}}  {usd(value):>12}")
+    for kind, value in totals.other_usd.items():
+        out.append(f"{'  of which ' + kind:<{width}}  {usd(value):>12}")
+    other = billing.attrs.get("rows_other_services", 0)
+    out.append(
+        f"\n{totals.lines} Bedrock line item(s), {totals.usage_lines} of them usage; "
+        f"{other} line(s) of other services skipped"
+    )
+    return "\n".join(out)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "billing",
+        help="billed Bedrock usage per day and model, tax and credits apart, with totals "
+        "(CUR 2.0, FOCUS or Cost Explorer)",
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument(
+        "--cur", nargs="+", metavar="PATH", help="CUR 2.0 parquet/CSV files or folders"
+    )
+    src.add_argument("--focus", nargs="+", metavar="PATH", help="FOCUS 1.0/1.2 export files")
+    src.add_argument(
+        "--cost-explorer",
+        nargs=2,
+        metavar=("START", "END"),
+        help="query Cost Explorer, END exclusive (each request costs $0.01)",
+    )
+    p.add_argument("--out", help=OUT_HELP)
+    p.set_defaults(func=_billing_command)
+
+
+def _billing_command(args: argparse.Namespace) -> int:
+    from bedrock_finops.sources import cost_explorer, cur
+
+    if args.cur:
+        billing = cur.read_cur(args.cur)
+    elif args.focus:
+        billing = cur.read_focus(args.focus)
+    else:
+        billing = cost_explorer.read_cost_explorer(*args.cost_explorer)
+    print(report(billing))
+    if args.out:
+        out = Path(args.out)
+        if out.suffix == ".parquet":
+            billing.to_parquet(out)
+        else:
+            billing.to_csv(out, index=False)
+        total = billed_totals(billing).total_usd
+        print(f"{len(billing)} Bedrock line item(s) summing to {usd(total)} written to {out}")
+    return 0

@@ -1,0 +1,102 @@
+"""Figures for people: dollars to the cent everywhere, float noise shown as zero."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from bedrock_finops import baseline, notebook
+from bedrock_finops.amounts import clean, pct, usd
+from bedrock_finops.reconcile import reconcile
+from bedrock_finops.sources.cur import billing_frame
+
+NOISE_CASES = [-5.496e-15, -1.626e-19, 1e-12, -0.0]
+
+
+@pytest.mark.parametrize("noise", NOISE_CASES)
+def test_noise_reads_as_zero(noise):
+    assert clean(noise) == 0.0 and str(clean(noise)) == "0.0"
+    assert usd(noise) == "$0.00"
+    assert pct(noise) == "0.0%"
+    assert notebook.format_value(noise) == "0.00"
+    assert notebook.display_float(noise) == "0.00"
+
+
+def test_dollars_and_percentages():
+    assert usd(-0.5301) == "-$0.53" and usd(1234.5) == "$1,234.50" and usd(-0.004) == "$0.00"
+    assert usd(float("nan")) == "unpriced"
+    assert pct(-15.0) == "-15.0%" and pct(25.6944, 2) == "25.69%"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (343.6312, "343.63"),  # was "344": every float figure keeps its cents
+        (123.4449, "123.44"),
+        (106.2309, "106.23"),
+        (1_234_567.891, "1,234,567.89"),
+        (0.007371, "0.01"),
+        (-0.001, "0.00"),
+        (45_959, "45,959"),
+        (float("nan"), "unpriced"),
+        (True, "True"),
+    ],
+)
+def test_key_figure_text(value, text):
+    assert notebook.format_value(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (343.6312, "343.63"),
+        (0.1305, "0.13"),
+        (-0.01958, "-0.02"),
+        (0.6809, "0.68"),
+        (0.007371, "0.0074"),  # under a cent: two significant digits, never 0.00
+        (0.00001, "0.000010"),
+        (float("nan"), "NaN"),
+    ],
+)
+def test_table_float_text(value, text):
+    assert notebook.display_float(value) == text
+
+
+def test_key_figures_print_cents(capsys):
+    notebook.key_figures({"anthropic.claude-sonnet-4": 343.6312, "days": 30})
+    assert capsys.readouterr().out.splitlines() == [
+        "anthropic.claude-sonnet-4  343.63",
+        "days                       30",
+    ]
+
+
+def test_equal_costs_summed_in_another_order_leave_no_gap():
+    """0.1 + 0.2 billed against 0.3 logged differ by 5.6e-17: shown as no gap at all."""
+    day = dt.date(2026, 3, 1)
+    line = {
+        "date": day, "source": "cur", "service": "Amazon Bedrock", "product_name": None,
+        "usage_type": None, "region": "us-east-1", "model": "amazon.nova-pro",
+        "token_kind": "input", "mode": "on_demand", "unit": "tokens", "line_type": "Usage",
+        "marketplace": False,
+    }  # fmt: skip
+    billing = billing_frame(
+        pd.DataFrame(
+            [
+                line | {"quantity": 1000.0, "cost_usd": 0.1},
+                line | {"quantity": 2000.0, "cost_usd": 0.2},
+            ]
+        )
+    )
+    logs = pd.DataFrame(
+        {"date": [day], "model": ["amazon.nova-pro"], "cost_usd": [0.3], "requests": [3],
+         "tokens": [3000]}
+    )  # fmt: skip
+    assert 0.1 + 0.2 - 0.3 != 0
+    rec = reconcile(logs, billing)
+    assert rec.rows["gap_usd"].tolist() == [0.0]
+    assert rec.rows["gap_pct_of_billed"].tolist() == [0.0]
+    assert rec.totals["gap_usd"] == 0.0 and rec.totals["within_tolerance_usd"] == 0.0
+    assert baseline.gaps_by_explanation(rec.rows)["gap_usd"].tolist() == [0.0]
+    assert "within tolerance (|gap| <= 2% of billed, or < $0.005) $0.00." in rec.summary

@@ -1,0 +1,115 @@
+"""Prices per 1M tokens wherever a person reads them, and the baseline's rates-used table."""
+
+from __future__ import annotations
+
+import csv
+import re
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from bedrock_finops import notebook, price_display
+from bedrock_finops.pricing import PriceCatalog
+
+
+@pytest.mark.parametrize(
+    ("per_1m", "text"),
+    [
+        (3, "3.00"),
+        (0.08, "0.08"),  # Haiku 3.5 cache read: 0.00008 per 1K, shown before as "8e-05"
+        (6.875, "6.875"),  # Opus 4.5 5-minute cache write: every published digit kept
+        (0.004375, "0.004375"),
+        (1234.5, "1,234.50"),
+        (None, "not offered"),
+        (float("nan"), "not offered"),
+    ],
+)
+def test_price_text(per_1m, text):
+    assert price_display.price_text(per_1m) == text
+
+
+def test_per_1m_names_the_unit_and_keeps_other_columns():
+    prices = pd.DataFrame(
+        {"model": ["anthropic.claude-3-5-haiku"], "input_per_1k": [0.0008],
+         "cache_read_per_1k": [0.00008], "cache_write_1h_per_1k": [float("nan")],
+         "source": ["sheet"]}
+    )  # fmt: skip
+    out = price_display.per_1m(prices)
+    assert list(out.columns) == [
+        "model", "input_usd_per_1m", "cache_read_usd_per_1m", "cache_write_1h_usd_per_1m",
+        "source",
+    ]  # fmt: skip
+    assert out.iloc[0].tolist() == ["anthropic.claude-3-5-haiku", "0.80", "0.08", "not offered",
+                                    "sheet"]  # fmt: skip
+
+
+def _sheet_rows() -> dict[tuple[str, str, str], dict[str, str]]:
+    """The bundled current sheet read as plain CSV, independently of the catalog."""
+    path = resources.files("bedrock_finops.data").joinpath("prices_current.csv")
+    with path.open() as fh:
+        return {(r["model"], r["region"], r["geo"]): r for r in csv.DictReader(fh)}
+
+
+@pytest.mark.slow
+def test_rates_used_are_the_sheet_rates_and_add_up_to_the_priced_spend():
+    ctx = notebook.open_run("", user_text=False)
+    table = price_display.rates_used(ctx.usage, ctx.priced, ctx.catalog)
+    assert table["cost_usd"].sum() == pytest.approx(ctx.total_usd, abs=1e-9)  # 519.10
+    assert table["requests"].sum() == int(ctx.priced["priced"].sum())
+    assert (ctx.usage["cache_ttl"].fillna("5m") == "5m").all()  # so writes bill at the 5m rate
+    sheet = _sheet_rows()
+    for row in table.itertuples():
+        src = sheet[(row.model, row.region, row.sheet_geo)]
+        for kind in ("input", "output", "cache_read", "cache_write_5m"):
+            shown = getattr(row, f"{kind}_usd_per_1m")
+            raw = src[f"{kind}_per_1k"]
+            assert shown == (price_display.price_text(float(raw) * 1000) if raw else "not offered")
+        # the rates shown reproduce the spend next to them
+        rate = {k: float(src[f"{k}_per_1k"] or 0) * 1000 for k in ("input", "output")}
+        rate |= {k: float(src[f"{k}_per_1k"] or 0) * 1000 for k in ("cache_read", "cache_write_5m")}
+        recomputed = (
+            row.input_tokens * rate["input"]
+            + row.output_tokens * rate["output"]
+            + row.cache_read_tokens * rate["cache_read"]
+            + row.cache_write_tokens * rate["cache_write_5m"]
+        ) / 1e6
+        assert recomputed == pytest.approx(row.cost_usd, rel=1e-9)
+        assert row.source == src["source"]  # whole, not truncated
+        assert str(row.as_of)[:10] == src["as_of"]
+    sonnet = table.iloc[0]
+    assert (sonnet["model"], sonnet["geo"], sonnet["sheet_geo"]) == (
+        "anthropic.claude-sonnet-4", "us", "none",
+    )  # fmt: skip
+    assert (sonnet["input_usd_per_1m"], sonnet["output_usd_per_1m"]) == ("3.00", "15.00")
+    assert table["source"].nunique() == len(table)  # each rate's own source, told apart
+
+
+@pytest.mark.slow
+def test_rates_used_show_the_negotiated_discount():
+    ctx = notebook.open_run("", user_text=False, discount_pct=10.0)
+    table = price_display.rates_used(ctx.usage, ctx.priced, ctx.catalog).set_index("model")
+    assert table.loc["anthropic.claude-sonnet-4", "input_usd_per_1m"] == "2.70"  # 3.00 less 10%
+    assert table.loc["meta.llama3-1-70b-instruct", "output_usd_per_1m"] == "0.648"
+    assert ctx.catalog.discount_pct == 10.0 and isinstance(ctx.catalog, PriceCatalog)
+
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+PER_1K_PRICE = re.compile(r"_per_1k(?!_requests)")
+EXPONENT = re.compile(r"\d[eE][-+]\d\d")  # 8e-05, -5.496e-15
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_outputs_show_prices_per_1m_and_no_exponents(path: Path):
+    """What a person reads in the stored outputs: no per-1K price column, no 8e-05."""
+    texts = [
+        "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    ]
+    shown = "\n".join(texts)
+    assert not PER_1K_PRICE.search(shown), PER_1K_PRICE.search(shown)  # per 1K requests is fine
+    assert not EXPONENT.search(shown), EXPONENT.search(shown)
