@@ -16,8 +16,8 @@ from bedrock_finops.sample_workload import ACCOUNT_ID, AppSpec, Ctx
 
 
 def _iso(ts: float) -> str:
-    dt = datetime.fromtimestamp(ts, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    """The record's ``timestamp`` as AWS writes it: UTC, whole seconds ("...T23:00:17Z")."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _uuid(rng: random.Random) -> str:
