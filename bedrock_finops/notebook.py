@@ -202,13 +202,35 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def assumptions_table(assumptions: dict[str, Any]) -> pd.DataFrame:
-    """Assumptions as a two-column table to show next to the results they produce."""
-    rows = [
-        (k, v if isinstance(v, str | int | float | bool) else json.dumps(v, default=str))
-        for k, v in assumptions.items()
-    ]
-    return pd.DataFrame(rows, columns=["assumption", "value"]).set_index("assumption")
+class FullText:
+    """A table shown with every cell's whole text: pandas cuts a cell at
+    ``display.max_colwidth`` characters, and a cut assumption cannot be checked."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    def _repr_html_(self) -> str:
+        with pd.option_context("display.max_colwidth", None):
+            return self.frame._repr_html_()
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.max_colwidth", None):
+            return repr(self.frame)
+
+
+def assumptions_table(assumptions: dict[str, Any]) -> FullText:
+    """Assumptions as a two-column table to show next to the results they produce, uncut;
+    a date (a price sheet's ``as_of``) shows as the day."""
+    rows = [(k, _assumption_text(v)) for k, v in assumptions.items()]
+    return FullText(pd.DataFrame(rows, columns=["assumption", "value"]).set_index("assumption"))
+
+
+def _assumption_text(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.date().isoformat()
+    return json.dumps(value, default=str)
 
 
 def redact(text: str | None, show: bool) -> str | None:

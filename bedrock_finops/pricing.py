@@ -256,7 +256,7 @@ class PriceCatalog:
         if mode == "batch":
             write_usd = _cost(tok["cache_write_tokens"], write_rate)
         else:
-            hour = cache_write_1h_tokens(usage).to_numpy(dtype="float64")
+            hour = cache_write_1h_tokens(usage)
             minutes = tok["cache_write_tokens"] - hour
             rate_5m, rate_1h = col("cache_write_5m_per_1k"), col("cache_write_1h_per_1k")
             reason = _flag(reason, (hour > 0) & np.isnan(rate_1h), "no 1h cache write price")
@@ -408,20 +408,22 @@ def _cost(tokens: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(tokens == 0, 0.0, tokens / 1000.0 * rate)
 
 
-def cache_write_1h_tokens(usage: pd.DataFrame) -> pd.Series:
-    """Of each row's cache writes, those written with the 1h TTL (the rest: 5m).
+def cache_write_1h_tokens(usage: pd.DataFrame) -> np.ndarray:
+    """Of each row's cache writes, those written with the 1h TTL (the rest: 5m), as floats.
 
     The usage table's ``cache_write_1h_tokens``; where a row has none (a table built by hand,
     or without the column), all of its writes when its ``cache_ttl`` is "1h", else none.
+    Numpy throughout: the engine prices small segments many times over.
     """
-    writes = usage["cache_write_tokens"].fillna(0).astype("int64")
-    by_ttl = writes * 0
+    writes = usage["cache_write_tokens"].to_numpy(dtype="float64", na_value=0.0)
+    by_ttl = np.zeros_like(writes)
     if "cache_ttl" in usage:
-        by_ttl = writes.where(usage["cache_ttl"].astype(object).fillna("5m").to_numpy() == "1h", 0)
+        ttl = usage["cache_ttl"].to_numpy(dtype=object, na_value="5m")
+        by_ttl = np.where(ttl == "1h", writes, 0.0)
     if "cache_write_1h_tokens" not in usage:
         return by_ttl
-    given = usage["cache_write_1h_tokens"].astype("Int64")
-    return given.fillna(by_ttl).astype("int64").clip(upper=writes)
+    given = usage["cache_write_1h_tokens"].to_numpy(dtype="float64", na_value=np.nan)
+    return np.minimum(np.where(np.isnan(given), by_ttl, given), writes)
 
 
 def with_cached_prefix(
@@ -448,7 +450,7 @@ def with_cached_prefix(
     inp = usage["input_tokens"].fillna(0)
     moved = np.minimum(prefix.clip(lower=0).astype("int64"), inp).astype("int64")
     out = usage.copy()
-    hour = cache_write_1h_tokens(usage)  # before the writes change
+    hour = pd.Series(cache_write_1h_tokens(usage), index=usage.index)  # before writes change
     out["input_tokens"] = (inp - moved).astype(usage["input_tokens"].dtype)
     read = usage["cache_read_tokens"].fillna(0) + moved.where(hit, 0)
     write = usage["cache_write_tokens"].fillna(0) + moved.where(~hit, 0)
@@ -456,7 +458,9 @@ def with_cached_prefix(
     out["cache_write_tokens"] = write.astype(usage["cache_write_tokens"].dtype)
     if ttl == "1h":
         hour = hour + moved.where(~hit, 0)
-    out["cache_write_1h_tokens"] = hour.astype(usage["cache_write_tokens"].dtype)
+    out["cache_write_1h_tokens"] = (
+        hour.round().astype("int64").astype(usage["cache_write_tokens"].dtype)
+    )
     ttl_col = out["cache_ttl"] if "cache_ttl" in out else pd.Series(pd.NA, index=out.index)
     out["cache_ttl"] = ttl_col.astype("string").mask(moved.to_numpy() > 0, ttl)
     if "cache_ttl" in usage:

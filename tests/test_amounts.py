@@ -100,3 +100,17 @@ def test_equal_costs_summed_in_another_order_leave_no_gap():
     assert rec.totals["gap_usd"] == 0.0 and rec.totals["within_tolerance_usd"] == 0.0
     assert baseline.gaps_by_explanation(rec.rows)["gap_usd"].tolist() == [0.0]
     assert "within tolerance (|gap| <= 2% of billed, or < $0.005) $0.00." in rec.summary
+
+
+def test_assumptions_are_shown_whole_and_dates_as_days() -> None:
+    """An assumption cut at pandas' 50 characters cannot be checked; a sheet's date is a day."""
+    import pandas as pd
+
+    from bedrock_finops.notebook import assumptions_table
+
+    source = "https://aws.amazon.com/bedrock/pricing/ (Amazon Bedrock pricing page, us-east-1)"
+    table = assumptions_table({"source": source, "as of": pd.Timestamp("2026-11-26"), "n": 3})
+    assert table.frame.loc["as of", "value"] == "2026-11-26"
+    with pd.option_context("display.max_colwidth", 50):
+        assert source in table._repr_html_() and source in repr(table)
+        assert source not in table.frame._repr_html_()  # what pandas alone would show
