@@ -284,11 +284,10 @@ def job_groups_of(usage: pd.DataFrame) -> pd.Series:
 
 
 def _groups_of(keys: pd.DataFrame) -> pd.Series:
+    # lists, not the Arrow-backed columns: iterating those costs ~1 us a value
+    columns = (keys["app"].tolist(), keys["region"].tolist(), keys["model_id"].tolist())
     return pd.Series(
-        [
-            job_group(a, r, m)
-            for a, r, m in zip(keys["app"], keys["region"], keys["model_id"], strict=True)
-        ],
+        [job_group(a, r, m) for a, r, m in zip(*columns, strict=True)],
         index=keys.index,
         dtype="string",
     )
