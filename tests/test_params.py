@@ -100,3 +100,39 @@ def test_default_params_file_is_valid_for_the_project_notebooks() -> None:
     assert rp.run["source"] == "sample"
     for example in sorted((root / "params" / "examples").glob("*.yaml")):
         params.load(example, discover_notebooks(DEFAULT_NOTEBOOKS))
+
+
+def test_default_params_are_the_notebooks_own_defaults() -> None:
+    """``make run`` (params/default.yaml) and the committed notebooks (their own defaults,
+    which nbval checks) must show the same sample: every value in the file is the
+    notebook's default."""
+    import ast
+
+    import yaml
+
+    from bedrock_finops.runner import DEFAULT_NOTEBOOKS, discover_notebooks
+
+    root = Path(__file__).resolve().parents[1]
+    values = yaml.safe_load((root / "params" / "default.yaml").read_text())
+    checked = 0
+    for name, path in discover_notebooks(DEFAULT_NOTEBOOKS).items():
+        declared = params.notebook_parameters(path)
+        section = {**(values.get("common") or {}), **(values.get(name) or {})}
+        for key, value in section.items():
+            if key in declared:
+                assert ast.literal_eval(declared[key]["default"]) == value, (name, key)
+                checked += 1
+    assert checked >= 30
+
+
+def test_batch_export_defaults_are_the_batch_notebooks() -> None:
+    """``batch-export`` on a run without a manifest falls back to the notebook's defaults."""
+    import ast
+
+    from bedrock_finops.batch_jobs import _NOTEBOOK_DEFAULTS
+    from bedrock_finops.runner import DEFAULT_NOTEBOOKS
+
+    declared = params.notebook_parameters(DEFAULT_NOTEBOOKS / "02_batch_inference.ipynb")
+    assert {k: ast.literal_eval(declared[k]["default"]) for k in _NOTEBOOK_DEFAULTS} == (
+        _NOTEBOOK_DEFAULTS
+    )
