@@ -109,7 +109,7 @@ def record_row(
         fields = dict(NULL_BODY_FIELDS)
         fields["service_tier"] = "default"
         if out_body is not None:
-            text, stop, latency, usage = output_text_and_stop(out_body)
+            text, stop, latency, usage = output_text_and_stop(out_body, model_key(model_raw))
             stop = stop if isinstance(stop, str) else None
             fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
             fields["_usage"] = usage

@@ -76,7 +76,9 @@ _TEXT_CHUNK_KEYS = _OTHER_CHUNK_KEYS - {"type"}
 INVOCATION_METRICS = "amazon-bedrock-invocationMetrics"
 
 
-def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, dict | None]:
+def _chunk_text_and_stop(
+    chunks: list, think_tags: bool = False
+) -> tuple[str, str | None, float | None, dict | None]:
     """Streamed chunks -> (text, stop reason, latency if a chunk has it, usage).
 
     The text is the answer's text deltas; a response that streamed only a tool call (Converse
@@ -142,7 +144,7 @@ def _chunk_text_and_stop(chunks: list) -> tuple[str, str | None, float | None, d
             latency = as_float(metrics.get("invocationLatency"))
     text = "".join(texts)
     if chose:  # reasoning before the answer is only ever written in a choice's text
-        text = _answer_text(text)
+        text = _answer_text(text, think_tags)
     return (text or "".join(tool_input)), stop, latency, usage
 
 
@@ -171,15 +173,19 @@ def _answer_blocks(content: Any) -> Any:
     return out
 
 
-def _answer_text(text: Any) -> Any:
+# models whose prompt template opens a <think> block the answer closes (DeepSeek-R1, Qwen3)
+THINK_TAG_MODELS = ("deepseek.", "qwen.")
+
+
+def _answer_text(text: Any, think_tags: bool) -> Any:
     """A choice's text without the reasoning some models write before the answer: gpt-oss's
-    leading ``<reasoning>...</reasoning>``, and DeepSeek-R1's (and Qwen's) thinking up to
-    ``</think>``."""
+    leading ``<reasoning>...</reasoning>``, and, for a model that thinks in tags
+    (``think_tags``), everything up to the first ``</think>``."""
     if type(text) is not str or "</" not in text:
         return text
     if text.lstrip().startswith("<reasoning>") and "</reasoning>" in text:
         return text.split("</reasoning>", 1)[1]
-    if "</think>" in text:
+    if think_tags and "</think>" in text:
         return text.split("</think>", 1)[1]
     return text
 
@@ -209,11 +215,15 @@ def cache_write_1h_split(usage: Any, out_body: Any) -> int | None:
     if type(usage) is dict:
         details = usage.get("cacheDetails")
         if type(details) is list:
-            return sum(
-                d["inputTokens"]
-                for d in details
-                if type(d) is dict and d.get("ttl") == "1h" and type(d.get("inputTokens")) is int
-            )
+            hour = 0
+            for d in details:
+                n = d.get("inputTokens") if type(d) is dict else None
+                if type(n) is float and n.is_integer():
+                    n = int(n)
+                if type(n) is not int or n < 0:
+                    return None  # not a split AWS writes: the markers decide
+                hour += n if d.get("ttl") == "1h" else 0
+            return hour
     if type(out_body) is dict:
         anthropic = out_body.get("usage")
     elif type(out_body) is list and out_body and type(out_body[0]) is dict:
@@ -224,14 +234,22 @@ def cache_write_1h_split(usage: Any, out_body: Any) -> int | None:
     creation = anthropic.get("cache_creation") if type(anthropic) is dict else None
     if type(creation) is dict:
         hour = creation.get("ephemeral_1h_input_tokens")
+        if type(hour) is float and hour.is_integer():
+            hour = int(hour)
         return hour if type(hour) is int and hour >= 0 else None
     return None
 
 
-def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | None, dict | None]:
-    """(text, stop_reason, latency_ms, converse usage) from a non-streamed output body."""
+def output_text_and_stop(
+    body: Any, model_key: str = ""
+) -> tuple[str | None, str | None, float | None, dict | None]:
+    """(text, stop_reason, latency_ms, converse usage) from an output body or chunk list.
+
+    ``model_key`` (the logged model ID without its geo prefix) tells a model whose answer
+    follows its thinking in ``<think>`` tags."""
+    think_tags = model_key.startswith(THINK_TAG_MODELS)
     if isinstance(body, list):
-        return _chunk_text_and_stop(body)
+        return _chunk_text_and_stop(body, think_tags)
     if not isinstance(body, dict):
         return None, None, None, None
     ttl: list[str] = []
@@ -261,7 +279,7 @@ def output_text_and_stop(body: Any) -> tuple[str | None, str | None, float | Non
                 if not text and message.get("tool_calls"):  # a tool call is the answer
                     text = canonical(message["tool_calls"]).decode()
             stop = it.get("stop_reason") or it.get("finish_reason")
-            return _answer_text(text), stop, None, None
+            return _answer_text(text, think_tags), stop, None, None
     if "completion" in body:
         return body.get("completion"), body.get("stop_reason"), None, None
     if isinstance(body.get("text"), str):  # Cohere Command R chat

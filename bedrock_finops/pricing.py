@@ -423,7 +423,7 @@ def cache_write_1h_tokens(usage: pd.DataFrame) -> np.ndarray:
     if "cache_write_1h_tokens" not in usage:
         return by_ttl
     given = usage["cache_write_1h_tokens"].to_numpy(dtype="float64", na_value=np.nan)
-    return np.minimum(np.where(np.isnan(given), by_ttl, given), writes)
+    return np.clip(np.where(np.isnan(given), by_ttl, given), 0.0, writes)
 
 
 def with_cached_prefix(
@@ -436,8 +436,8 @@ def with_cached_prefix(
 
     Rows where ``hit_mask`` is true read the prefix from cache; the others write it (first
     use). The prefix moved is capped at each row's uncached input, so total input tokens never
-    change. Rows that moved tokens get ``cache_ttl=ttl``, and with ``ttl="1h"`` the written
-    prefix adds to ``cache_write_1h_tokens``.
+    change. Rows that moved tokens get ``cache_ttl=ttl`` ("1h" when they also write at 1h),
+    and with ``ttl="1h"`` the written prefix adds to ``cache_write_1h_tokens``.
     """
     if ttl not in ("5m", "1h"):
         raise ValueError(f"ttl={ttl!r}: use '5m' or '1h'")
@@ -462,7 +462,9 @@ def with_cached_prefix(
         hour.round().astype("int64").astype(usage["cache_write_tokens"].dtype)
     )
     ttl_col = out["cache_ttl"] if "cache_ttl" in out else pd.Series(pd.NA, index=out.index)
-    out["cache_ttl"] = ttl_col.astype("string").mask(moved.to_numpy() > 0, ttl)
+    # the longest TTL the row now writes with: a 5m prefix added to 1h writes keeps "1h"
+    longest = np.where(hour.to_numpy() > 0, "1h", ttl)
+    out["cache_ttl"] = ttl_col.astype("string").mask(moved.to_numpy() > 0, longest)
     if "cache_ttl" in usage:
         out["cache_ttl"] = out["cache_ttl"].astype(usage["cache_ttl"].dtype)
     return out

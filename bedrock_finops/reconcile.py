@@ -343,11 +343,16 @@ def _discount_rate(t: dict[str, float]) -> str:
     return "" if rate != rate else f" (billed / logged - 1 = {pct(rate)} on those rows)"
 
 
+def _or_none(value: float, none: str) -> float | str:
+    """``value``, or what its absence means (NaN would read as an unpriced cost)."""
+    return none if value != value else value
+
+
 def _within(tolerance_pct: float) -> str:
     return f"within tolerance (|gap| <= {tolerance_pct:g}% of billed, or < $0.005)"
 
 
-def key_figures(rec: Reconciliation) -> dict[str, float | int]:
+def key_figures(rec: Reconciliation) -> dict[str, float | int | str]:
     """The totals under labels that say what each figure includes and each percentage's base
     (USD unless named)."""
     t = rec.totals
@@ -359,7 +364,9 @@ def key_figures(rec: Reconciliation) -> dict[str, float | int]:
         "  unlogged traffic, USD": t["unlogged_usd"],
         "  logged but unpriced, USD": t["unpriced_usd"],
         "  private pricing / discount, USD": t["discount_usd"],
-        "  private pricing / discount, billed / logged - 1, %": t["discount_pct_of_logged"],
+        "  private pricing / discount, billed / logged - 1, %": _or_none(
+            t["discount_pct_of_logged"], "no discounted rows"
+        ),
         "  billed above log price, USD": t["above_log_price_usd"],
         "  logged but not billed, USD": t["not_billed_usd"],
         "  unexplained, USD": t["unexplained_usd"],

@@ -118,12 +118,18 @@ def read_usage(path, *, user_text: bool = True) -> pd.DataFrame:
 
 
 def with_added_columns(table: pa.Table) -> pa.Table:
-    """``table`` with the columns added to the schema since it was written, derived from the
-    ones it has: ``cache_write_1h_tokens`` (all of a row's writes when its ``cache_ttl`` is
-    "1h", else none: what the ingest wrote before it read the responses' split)."""
+    """``table`` with the columns added to the schema since it was written: what the ingest
+    wrote before it read them. ``routed_model_id``: null (no prompt router was read);
+    ``cache_write_1h_tokens``: all of a row's writes when its ``cache_ttl`` is "1h", else
+    none."""
     import pyarrow.compute as pc
 
     names = table.schema.names
+    if "routed_model_id" not in names and "model_id_raw" in names:
+        at = names.index("model_id_raw") + 1
+        empty = pa.nulls(table.num_rows, pa.string())
+        table = table.add_column(at, pa.field("routed_model_id", pa.string()), empty)
+        names = table.schema.names
     if "cache_write_1h_tokens" in names or not {"cache_write_tokens", "cache_ttl"} <= set(names):
         return table
     hour = pc.if_else(

@@ -146,7 +146,12 @@ def test_cli_export_takes_the_runs_own_settings(tmp_path):
     assert export_settings(tmp_path, {})[0]["threshold"] == 0.6  # no manifest: the defaults
     params = {
         "common": {"discount_pct": 12.0, "price_sheet": "seed", "show_prompt_text": False},
-        "02_batch_inference": {"threshold": 0.4, "min_records_per_job": 200, "role_arn": "x"},
+        "02_batch_inference": {
+            "threshold": 0.4,
+            "business_hours_utc": [13, 24],
+            "min_records_per_job": 200,
+            "role_arn": "x",
+        },
     }
     (tmp_path / "manifest.json").write_text(json.dumps({"params": params}))
     settings, origin = export_settings(tmp_path, {"min_records": 150, "price_sheet": None})
@@ -157,4 +162,32 @@ def test_cli_export_takes_the_runs_own_settings(tmp_path):
         "seed",
     )
     assert settings["min_records_per_job"] == 150  # the flag given
+    assert settings["business_hours_utc"] == [13, 24]
     assert "role_arn" not in settings and "show_prompt_text" not in settings
+
+
+def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
+    """With the run's own threshold and business hours (a manifest), the CLI moves exactly
+    the requests the notebook's plan moves with them, not those of the defaults."""
+    import shutil
+
+    from bedrock_finops.cli import main
+
+    run = tmp_path / "run"
+    shutil.copytree(default_sample_run(), run)
+    own = {"threshold": 0.8, "business_hours_utc": [0, 24]}
+    (run / "manifest.json").write_text(json.dumps({"params": {"02_batch_inference": own}}))
+    ctx = open_run(str(run), user_text=False)
+    kw = {"prompts": ctx.prompts, "priced": ctx.priced, "user_text": ctx.user_text_column}
+    theirs = bi.plan(ctx.usage, ctx.catalog, **kw, **own)
+    defaults = bi.plan(ctx.usage, ctx.catalog, **kw)
+    assert len(theirs.rows) != len(defaults.rows)  # the settings matter on the sample
+    code = main(
+        [
+            "batch-export", "--run-dir", str(run), "--out", str(tmp_path / "jobs"),
+            "--role-arn", "arn:aws:iam::123456789012:role/bedrock-batch",
+            "--s3-prefix", "s3://bucket/batch",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert f"the {len(theirs.rows):,} requests moved" in capsys.readouterr().out

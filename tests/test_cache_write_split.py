@@ -69,12 +69,19 @@ def test_anthropic_cache_creation_body_and_stream() -> None:
     assert row_of(rec)["cache_write_1h_tokens"] == 700
 
 
-def test_a_table_written_before_the_column_gets_it_from_cache_ttl(tmp_path) -> None:
-    names = [n for n in USAGE_SCHEMA.names if n != "cache_write_1h_tokens"]
+def test_a_table_written_before_the_columns_gets_them(tmp_path) -> None:
+    """A usage.parquet from before ``cache_write_1h_tokens`` and ``routed_model_id`` reads as
+    a whole table: the 1h writes from cache_ttl, no routed model; it can be written back."""
+    from bedrock_finops.schema import to_arrow
+
+    added = ("cache_write_1h_tokens", "routed_model_id")
+    names = [n for n in USAGE_SCHEMA.names if n not in added]
     rows = {n: pa.nulls(2, USAGE_SCHEMA.field(n).type) for n in names}
     rows["cache_write_tokens"] = pa.array([100, 200], pa.int64())
     rows["cache_ttl"] = pa.array(["1h", "5m"])
     pq.write_table(pa.table(rows), tmp_path / "usage.parquet")
     usage = read_usage(tmp_path / "usage.parquet")
     assert usage["cache_write_1h_tokens"].tolist() == [100, 0]
+    assert usage["routed_model_id"].isna().all()
     assert list(usage.columns) == USAGE_SCHEMA.names
+    assert to_arrow(usage).schema == USAGE_SCHEMA

@@ -85,7 +85,7 @@ def test_deepseek_r1_template() -> None:
     thinking = "The user wants a color.\n</think>\n\n"
     out = {"choices": [{"text": thinking + "Blue", "stop_reason": "stop"}]}
     rec = log_record({"prompt": prompt, "max_tokens": 512, "temperature": 0.5}, out, "InvokeModel")
-    rec["modelId"] = "us.deepseek.r1-v1:0"
+    rec["modelId"] = "deepseek.r1-v1:0"
     row = row_of(rec)
     assert row["user_text"] == "Name a color."  # not the template's markers
     assert row["system_tokens"] == 4  # "Answer briefly." (15 characters)
@@ -201,3 +201,28 @@ def test_guard_content_text_is_the_turns_text() -> None:
     row = row_of(log_record(body, out))
     assert row["user_text"] == "Context.\nHow do I reset it?"
     assert _tokens(row) == [7]  # 27 characters
+
+
+def test_only_models_that_think_in_tags_are_cut_at_the_tag() -> None:
+    """A Mistral answer that mentions ``</think>`` is the answer; DeepSeek's is cut there."""
+    from bedrock_finops.parse_response import output_text_and_stop
+
+    body = {"outputs": [{"text": "Use </think> tags like <think>x</think> to mark. Answer: 42"}]}
+    assert (
+        output_text_and_stop(body, "mistral.mistral-large-2402-v1:0")[0]
+        == body["outputs"][0]["text"]
+    )
+    assert output_text_and_stop(body, "deepseek.r1-v1:0")[0] == (
+        " tags like <think>x</think> to mark. Answer: 42"
+    )
+
+
+def test_odd_cache_details_leave_the_split_to_the_markers() -> None:
+    """A negative or fractional count is not a split AWS writes: the markers decide, and a
+    negative count never lowers a cost."""
+    from bedrock_finops.parse_response import cache_write_1h_split
+
+    assert cache_write_1h_split({"cacheDetails": [{"ttl": "1h", "inputTokens": -50}]}, None) is None
+    assert cache_write_1h_split({"cacheDetails": [{"ttl": "1h", "inputTokens": 1.5}]}, None) is None
+    both = [{"ttl": "1h", "inputTokens": 60.0}, {"ttl": "5m", "inputTokens": 40}]
+    assert cache_write_1h_split({"cacheDetails": both}, None) == 60  # an integral float counts

@@ -329,7 +329,7 @@ def test_a_5m_prefix_added_to_1h_writes_keeps_them_1h(current):
     out = with_cached_prefix(u, 4000, [False], ttl="5m")
     assert out["cache_write_tokens"].tolist() == [5000]
     assert out["cache_write_1h_tokens"].tolist() == [1000]
-    assert out["cache_ttl"].tolist() == ["5m"]
+    assert out["cache_ttl"].tolist() == ["1h"]  # the longest TTL it writes with
     assert current.price(out)["cache_write_usd"].iloc[0] == pytest.approx(0.006 + 4 * 0.00375)
 
 
