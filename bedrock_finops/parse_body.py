@@ -23,6 +23,7 @@ from bedrock_finops.parse_request import (
 )
 from bedrock_finops.parse_response import (
     cache_write_1h_split,
+    opens_think,
     output_shape,
     output_text_and_stop,
 )
@@ -182,7 +183,7 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         if role == "user":
             user_text = text
     pretty, repeated = cache.features.prompt_features(system_text, texts, blocks)
-    out_text, stop, latency, usage = output_text_and_stop(out_body, model_key)
+    out_text, stop, latency, usage = output_text_and_stop(out_body, model_key, opens_think(in_body))
     max_tokens, temperature = request_params(in_body)
     return (
         service_tier(in_body, out_body),

@@ -240,14 +240,23 @@ def cache_write_1h_split(usage: Any, out_body: Any) -> int | None:
     return None
 
 
+def opens_think(in_body: Any) -> bool:
+    """Whether the request's prompt ends in an opened ``<think>`` (DeepSeek-R1's template):
+    the answer then follows the thinking, whatever the model ID (an imported model, an
+    application profile) says."""
+    prompt = in_body.get("prompt") if type(in_body) is dict else None
+    return type(prompt) is str and prompt.rstrip().endswith("<think>")
+
+
 def output_text_and_stop(
-    body: Any, model_key: str = ""
+    body: Any, model_key: str = "", think_tags: bool = False
 ) -> tuple[str | None, str | None, float | None, dict | None]:
     """(text, stop_reason, latency_ms, converse usage) from an output body or chunk list.
 
-    ``model_key`` (the logged model ID without its geo prefix) tells a model whose answer
-    follows its thinking in ``<think>`` tags."""
-    think_tags = model_key.startswith(THINK_TAG_MODELS)
+    The answer follows thinking in ``<think>`` tags when ``think_tags`` (the request opened
+    one: :func:`opens_think`) or ``model_key`` (the logged model ID without its geo prefix)
+    names a model that thinks so."""
+    think_tags = think_tags or model_key.startswith(THINK_TAG_MODELS)
     if isinstance(body, list):
         return _chunk_text_and_stop(body, think_tags)
     if not isinstance(body, dict):

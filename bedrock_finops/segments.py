@@ -25,7 +25,8 @@ def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
             "template": usage["system_hash"].astype("string").fillna("none"),
             "model": usage["model"]
             .astype("string")
-            .fillna("unknown:" + usage["model_id_raw"].astype("string")),
+            .fillna("unknown:" + usage["model_id_raw"].astype("string"))
+            .fillna("unknown"),
         },
         index=usage.index,
     )

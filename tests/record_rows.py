@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from bedrock_finops import parse, parse_body, parse_scalars
+from bedrock_finops import models, parse, parse_body, parse_scalars
 
 
 def log_record(body: Any, out: Any, op: str = "Converse") -> dict:
@@ -24,7 +24,12 @@ def log_record(body: Any, out: Any, op: str = "Converse") -> dict:
 
 def both_rows(rec, cache_fast, cache_ref, identity_app_map=None) -> tuple:
     """(fast_row's tuple or None, record_row's as the same tuple or None if quarantined)."""
-    kw = {"app_key": "app", "identity_app_map": identity_app_map, "model_key": lambda r: r}
+    # the model part of the request hash as the ingest makes it (no geo prefix or ARN)
+    kw = {
+        "app_key": "app",
+        "identity_app_map": identity_app_map,
+        "model_key": models.request_model_id,
+    }
     fast = parse.fast_row(orjson.loads(orjson.dumps(rec)), "f", cache=cache_fast, **kw)
     try:
         row = parse.record_row(rec, cache=cache_ref, **kw)

@@ -85,7 +85,7 @@ def test_deepseek_r1_template() -> None:
     thinking = "The user wants a color.\n</think>\n\n"
     out = {"choices": [{"text": thinking + "Blue", "stop_reason": "stop"}]}
     rec = log_record({"prompt": prompt, "max_tokens": 512, "temperature": 0.5}, out, "InvokeModel")
-    rec["modelId"] = "deepseek.r1-v1:0"
+    rec["modelId"] = "us.deepseek.r1-v1:0"
     row = row_of(rec)
     assert row["user_text"] == "Name a color."  # not the template's markers
     assert row["system_tokens"] == 4  # "Answer briefly." (15 characters)
@@ -226,3 +226,12 @@ def test_odd_cache_details_leave_the_split_to_the_markers() -> None:
     assert cache_write_1h_split({"cacheDetails": [{"ttl": "1h", "inputTokens": 1.5}]}, None) is None
     both = [{"ttl": "1h", "inputTokens": 60.0}, {"ttl": "5m", "inputTokens": 40}]
     assert cache_write_1h_split({"cacheDetails": both}, None) == 60  # an integral float counts
+
+
+def test_an_imported_deepseek_is_cut_where_its_prompt_opened_think() -> None:
+    """An imported model's ARN names no family; the prompt's opened ``<think>`` says it."""
+    prompt = "<\uff5cUser\uff5c>Name a color.<\uff5cAssistant\uff5c><think>\n"
+    out = {"choices": [{"text": "They want a color.\n</think>\n\nBlue", "stop_reason": "stop"}]}
+    rec = log_record({"prompt": prompt, "max_tokens": 64}, out, "InvokeModel")
+    rec["modelId"] = "arn:aws:bedrock:us-east-1:111122223333:imported-model/abc123xyz"
+    assert row_of(rec)["output_shape"] == "label"

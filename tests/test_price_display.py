@@ -113,3 +113,28 @@ def test_committed_outputs_show_prices_per_1m_and_no_exponents(path: Path):
     shown = "\n".join(texts)
     assert not PER_1K_PRICE.search(shown), PER_1K_PRICE.search(shown)  # per 1K requests is fine
     assert not EXPONENT.search(shown), EXPONENT.search(shown)
+
+
+def test_rates_used_show_the_1h_writes_that_reproduce_the_spend():
+    """Two requests on Sonnet 4.5 global, 1,000 cache writes each, 400 of one at 1h: the table
+    shows the 400 and its rates give back the spend (600 x 3.75 + 1,400 x ... per 1M)."""
+    from bedrock_finops.schema import empty_usage
+
+    usage = empty_usage().reindex(range(2))
+    for col, value in {
+        "model": "anthropic.claude-sonnet-4-5", "region": "us-east-1", "geo": "global",
+        "service_tier": "default", "model_id_raw": "global.anthropic.claude-sonnet-4-5-v1:0",
+        "cache_ttl": "1h",
+    }.items():  # fmt: skip
+        usage[col] = pd.array([value, value], dtype="string")
+    for col in ("input_tokens", "output_tokens", "cache_read_tokens"):
+        usage[col] = pd.array([0, 0], dtype="Int64")
+    usage["cache_write_tokens"] = pd.array([1000, 1000], dtype="Int64")
+    usage["cache_write_1h_tokens"] = pd.array([400, pd.NA], dtype="Int64")  # NA: all at 1h
+    catalog = PriceCatalog.load("current")
+    priced = catalog.price(usage)
+    row = price_display.rates_used(usage, priced, catalog).iloc[0]
+    assert row["cache_write_1h_tokens"] == 1400
+    five, hour = float(row["cache_write_5m_usd_per_1m"]), float(row["cache_write_1h_usd_per_1m"])
+    assert (five, hour) == (3.75, 6.0)
+    assert row["cost_usd"] == pytest.approx((600 * five + 1400 * hour) / 1e6)

@@ -441,3 +441,17 @@ def test_long_context_rule_only_for_models_with_the_premium(current):
     assert onto_sonnet4["unpriced_reason"].tolist() == [LONG, LONG]
     off_sonnet4 = current.price(usage(1, input_tokens=200_001), model=HAIKU35)
     assert off_sonnet4["cost_usd"].iloc[0] == pytest.approx(0.1600008)  # 200.001 x 0.0008
+
+
+def test_a_negative_1h_count_never_lowers_the_cost(current):
+    """A corrupt split (-500 of 1,000 writes) prices all 1,000 at 5m, not 1,500 at 5m less
+    500 at 1h."""
+    odd = usage(
+        1,
+        model=SONNET45,
+        geo="global",
+        cache_write_tokens=1000,
+        cache_write_1h_tokens=-500,
+        cache_ttl="1h",
+    )
+    assert current.price(odd)["cache_write_usd"].iloc[0] == pytest.approx(1 * 0.00375)

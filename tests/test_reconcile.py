@@ -355,3 +355,19 @@ def test_higher_billed_rate_is_not_a_discount():
     assert rec.totals["above_log_price_usd"] == pytest.approx(119.20)
     assert rec.totals["discount_usd"] == 0
     assert "billed above log price $119.20" in rec.summary
+
+
+def test_a_bill_without_discounts_says_so_not_unpriced():
+    """No discounted rows: the discount line reads so; as NaN it printed "unpriced"."""
+    from bedrock_finops.notebook import format_value
+    from bedrock_finops.reconcile import key_figures
+
+    billing = billing_frame(pd.DataFrame([_line(D1, NOVA, "input", 1_000_000, 0.80)]))
+    logs = pd.DataFrame(
+        {"date": [D1], "model": [NOVA], "region": ["us-east-1"], "cost_usd": [0.80],
+         "requests": [10], "tokens": [1_000_000]}
+    )  # fmt: skip
+    figures = key_figures(reconcile(logs, billing))
+    line = figures["  private pricing / discount, billed / logged - 1, %"]
+    assert format_value(line) == "no discounted rows"
+    assert figures["  private pricing / discount, USD"] == 0.0

@@ -1,0 +1,26 @@
+"""Segments: (app, prompt template, model) labels for every usage row."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bedrock_finops.segments import row_segments, segment_id
+
+
+def test_row_labels_spell_out_missing_keys() -> None:
+    """A row with no app, template or model (not even a raw ID) gets a label, not a crash;
+    an unknown model is labelled by its raw ID."""
+    usage = pd.DataFrame(
+        {
+            "app": pd.array(["chat", None, "chat"], dtype="string"),
+            "system_hash": pd.array(["t1", None, "t1"], dtype="string"),
+            "model": pd.array(["anthropic.claude-sonnet-4", None, None], dtype="string"),
+            "model_id_raw": pd.array(["x", None, "mystery-v1"], dtype="string"),
+        }
+    )
+    assert row_segments(usage).tolist() == [
+        segment_id("chat", "t1", "anthropic.claude-sonnet-4"),
+        segment_id("unknown", "none", "unknown"),
+        segment_id("chat", "t1", "unknown:mystery-v1"),
+    ]
+    assert row_segments(usage).iat[0].startswith("chat:claude-sonnet-4:")
