@@ -141,7 +141,9 @@ def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
         "period": f"{str(period.get('start'))[:10]} to {str(period.get('end'))[:10]} ({days} days)",
         "requests": int(len(frame)),
         "priced spend, USD": round(total, 2),
-        "monthly run-rate, USD": round(total * DAYS_PER_MONTH / days, 2) if days else None,
+        f"monthly run-rate (priced spend x {DAYS_PER_MONTH} / {days} days), USD": (
+            round(total * DAYS_PER_MONTH / days, 2) if days else None
+        ),
         "input tokens (uncached)": int(frame["input_tokens"].sum()),
         "cache read tokens": int(frame["cache_read_tokens"].sum()),
         "cache write tokens": int(frame["cache_write_tokens"].sum()),

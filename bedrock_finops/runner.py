@@ -101,12 +101,20 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
     from bedrock_finops import ingest, notebook
 
     source = run["source"]
+    options = _ingest_options(run)
     if source == "sample":
         sample_opts = {
             **notebook.SAMPLE_DEFAULTS,
             **{k: str(v) if k == "start" else v for k, v in (run["sample"] or {}).items()},
         }
-        if sample_opts == notebook.SAMPLE_DEFAULTS and run["start"] is None and run["end"] is None:
+        # the cached sample was ingested with the defaults: any other setting ingests afresh
+        defaults = _ingest_options({k: spec[1] for k, spec in params_mod.RUN_KEYS.items()})
+        if (
+            sample_opts == notebook.SAMPLE_DEFAULTS
+            and run["start"] is None
+            and run["end"] is None
+            and options == defaults
+        ):
             was_cached = (notebook.sample_run_path() / "usage.parquet").exists()
             cached = notebook.default_sample_run()  # generated + ingested once, then reused
             for name in (*INGEST_FILES, "truth.json"):
@@ -114,33 +122,40 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
                     shutil.copy2(cached / name, run_dir / name)
             report = json.loads((run_dir / "ingest_report.json").read_text())
             key = "reused_from_cache" if was_cached else "cached_as"
-            return {**report, key: str(cached)}
+            return {**report, "source": "sample (the embedded sample)", key: str(cached)}
         from bedrock_finops import sample
 
         work = run_dir / ".sample"
         opts = dict(sample_opts, start=dt.date.fromisoformat(str(sample_opts["start"])))
         sample.generate(work, **opts)
         report = ingest.ingest_to_folder(
-            work / "logs", run_dir, run["start"], run["end"], progress=progress
+            work / "logs", run_dir, run["start"], run["end"], progress=progress, **options
         )
         shutil.copy2(work / "truth.json", run_dir / "truth.json")
         shutil.rmtree(work)
-        return report.to_dict()
+        return {**report.to_dict(), "source": "sample (generated for this run)"}
     report = ingest.ingest_to_folder(
         source,
         run_dir,
         run["start"],
         run["end"],
-        app_key=run["app_key"],
-        identity_app_map=run["identity_app_map"] or None,
-        profile_map=run["profile_map"] or None,
-        fetch_large_bodies=run["fetch_large_bodies"],
-        lookup_profiles=run["lookup_profiles"],
         progress=progress,
+        **options,
         **({"endpoint_url": run["endpoint_url"]} if run.get("endpoint_url") else {}),
         **({"region": run["region"]} if run.get("region") else {}),
     )
     return report.to_dict()
+
+
+def _ingest_options(run: dict[str, Any]) -> dict[str, Any]:
+    """How records become rows: the run's settings, on the sample as on your own logs."""
+    return {
+        "app_key": run["app_key"],
+        "identity_app_map": run["identity_app_map"] or None,
+        "profile_map": run["profile_map"] or None,
+        "fetch_large_bodies": run["fetch_large_bodies"],
+        "lookup_profiles": run["lookup_profiles"],
+    }
 
 
 REDACTED_CREDENTIAL = b"[redacted credential]"

@@ -268,11 +268,49 @@ def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, mon
 
     monkeypatch.setattr(notebook, "sample_run_path", lambda: cache)
     monkeypatch.setattr(notebook, "default_sample_run", build)
-    run = {"source": "sample", "sample": None, "start": None, "end": None}
+    from bedrock_finops.params import RUN_KEYS
+
+    run = {k: spec[1] for k, spec in RUN_KEYS.items()}
     (first := tmp_path / "run1").mkdir()
     (second := tmp_path / "run2").mkdir()
-    assert runner.ingest_for_run(run, first) == {"rows": 3, "cached_as": str(cache)}
-    assert runner.ingest_for_run(run, second) == {"rows": 3, "reused_from_cache": str(cache)}
+    source = "sample (the embedded sample)"
+    assert runner.ingest_for_run(run, first) == {
+        "rows": 3, "source": source, "cached_as": str(cache)
+    }  # fmt: skip
+    assert runner.ingest_for_run(run, second) == {
+        "rows": 3, "source": source, "reused_from_cache": str(cache)
+    }  # fmt: skip
+
+
+def test_the_sample_is_ingested_with_the_runs_settings(tmp_path, monkeypatch):
+    """``fetch_large_bodies``, ``app_key`` and the maps apply to the sample as to any logs:
+    a run that sets one ingests the sample afresh with it, not the cached default ingest."""
+    from bedrock_finops import ingest, notebook, sample
+    from bedrock_finops.params import RUN_KEYS
+
+    seen: dict = {}
+
+    class Report:
+        def to_dict(self) -> dict:
+            return {"rows": 7}
+
+    def fake_ingest(src, out, start, end, **kw):
+        seen.update(kw, source=Path(src).name)
+        return Report()
+
+    def fake_generate(folder, **opts):
+        (Path(folder) / "logs").mkdir(parents=True)
+        (Path(folder) / "truth.json").write_text("{}")
+
+    monkeypatch.setattr(ingest, "ingest_to_folder", fake_ingest)
+    monkeypatch.setattr(sample, "generate", fake_generate)
+    monkeypatch.setattr(notebook, "default_sample_run", lambda: pytest.fail("used the cache"))
+    run = {k: spec[1] for k, spec in RUN_KEYS.items()}
+    run.update(fetch_large_bodies=True, app_key="team", identity_app_map={"role-a": "app-a"})
+    report = runner.ingest_for_run(run, tmp_path, progress=False)
+    assert report == {"rows": 7, "source": "sample (generated for this run)"}
+    assert seen["source"] == "logs" and seen["fetch_large_bodies"] is True
+    assert (seen["app_key"], seen["identity_app_map"]) == ("team", {"role-a": "app-a"})
 
 
 def test_sample_cache_key_follows_python_and_c_sources(tmp_path, monkeypatch):
