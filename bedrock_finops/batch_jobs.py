@@ -462,7 +462,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Score a run's segments for batch inference, write JSONL inputs and "
             "create_model_invocation_job requests for the eligible ones, and optionally upload "
-            "and submit them (dry run unless --apply; jobs that already exist are skipped)."
+            "and submit them (dry run unless --apply; jobs that already exist are skipped). "
+            "An option not given takes the run's own setting (its manifest.json), else the "
+            "02_batch_inference notebook's default (timeout 24 h, 100 to 50,000 records a job)."
         ),
     )
     p.add_argument(
@@ -477,13 +479,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--s3-prefix", required=True, help="s3://bucket/prefix the jobs read and write")
     # unset, each of these is the run's own setting (its manifest), so the export is the one
     # its 02_batch_inference notebook showed; else the notebook's default
-    p.add_argument("--price-sheet", help="current, seed or a CSV path (default: the run's)")
+    p.add_argument("--price-sheet", help="current, seed or a CSV path")
     p.add_argument("--force-in", nargs="*", help="apps or segment ids to include")
     p.add_argument("--force-out", nargs="*", help="apps or segment ids to exclude")
-    p.add_argument("--timeout-hours", type=int, help="job timeout, 24-168 (default: 24)")
-    p.add_argument("--min-records", type=int, help="minimum records per job (default: 100)")
-    p.add_argument("--max-records", type=int, help="records per job (default: 50,000)")
-    p.add_argument("--max-file-records", type=int, help="records per input file (default: 50,000)")
+    p.add_argument("--timeout-hours", type=int, help="job timeout, 24-168")
+    p.add_argument("--min-records", type=int, help="minimum records per job")
+    p.add_argument("--max-records", type=int, help="records per job")
+    p.add_argument("--max-file-records", type=int, help="records per input file")
     p.add_argument("--apply", action="store_true", help="upload the inputs and create the jobs")
     p.set_defaults(func=_cmd_export)
 
