@@ -6,6 +6,7 @@ import re
 
 import pandas as pd
 
+from bedrock_finops import models, price_display
 from bedrock_finops.price_sheets import KEY_COLUMNS
 from bedrock_finops.pricing import PriceCatalog
 
@@ -16,7 +17,9 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="prices_command", metavar="ACTION", required=True)
     show = sub.add_parser("show", help="print the prices the engine will use, with sources")
     show.add_argument("--sheet", default="current", help="current | seed | path to a CSV")
-    show.add_argument("--model", help="catalog key or a substring of it")
+    show.add_argument(
+        "--model", help="catalog key, a logged model ID (us.…-v1:0, an ARN) or part of a key"
+    )
     show.add_argument("--region")
     show.add_argument("--overrides")
     show.add_argument("--discount-pct", type=float, default=0.0)
@@ -29,29 +32,46 @@ def register(subparsers) -> None:
 
 def _cmd_show(args) -> int:
     cat = PriceCatalog.load(args.sheet, overrides=args.overrides, discount_pct=args.discount_pct)
-    rows = cat.rows
-    if args.model:
-        rows = rows[rows["model"].str.contains(re.escape(args.model))]
+    rows, how = select_models(cat.rows, args.model)
     if args.region:
         rows = rows[rows["region"] == args.region]
     if rows.empty:
         print(f"no rows in sheet {cat.sheet_name!r} for model={args.model} region={args.region}")
         return 1
-    cols = [
-        *KEY_COLUMNS,
-        "input_per_1k",
-        "output_per_1k",
-        "cache_write_5m_per_1k",
-        "cache_read_per_1k",
-        "batch_input_per_1k",
-        "as_of",
-    ]
-    with pd.option_context("display.width", 200, "display.max_rows", 500):
-        print(rows[cols].to_string(index=False))
-        print(f"\nsheet: {cat.sheet_name}  as_of: {cat.as_of}  discount: {cat.discount_pct}%")
-        for src in rows["source"].unique():
-            print(f"source: {src}")
+    if how:
+        print(how)
+    rates = [c for c in rows.columns if c.endswith("_per_1k")]
+    flags = ["in_region_is_profile_price", "as_of"]
+    shown = price_display.per_1m(rows[[*KEY_COLUMNS, *rates, *flags]])
+    with pd.option_context("display.width", 250, "display.max_rows", 500):
+        print(shown.to_string(index=False))
+    as_of = cat.as_of.date() if cat.as_of is not None else "undated"
+    print(
+        f"\nUSD per 1M tokens. sheet: {cat.sheet_name}  as_of: {as_of}  "
+        f"discount: {cat.discount_pct}% (applied above)"
+    )
+    print(
+        "in_region_is_profile_price: a cross-region profile (us., eu., ...) of this model bills "
+        "the in-region (geo none) row"
+    )
+    for src in rows["source"].unique():
+        print(f"source: {src}")
     return 0
+
+
+def select_models(rows: pd.DataFrame, model: str | None) -> tuple[pd.DataFrame, str]:
+    """The sheet rows for ``--model``, and how it was read: a catalog key exactly, a logged
+    model ID (geo prefix, version, ARN) by its catalog key, else keys that contain it."""
+    if not model:
+        return rows, ""
+    if (rows["model"] == model).any():
+        return rows[rows["model"] == model], ""
+    ref = models.resolve(model)
+    if ref.key is not None and (rows["model"] == ref.key).any():
+        return rows[rows["model"] == ref.key], f"{model} is catalog key {ref.key} (geo {ref.geo})"
+    found = rows[rows["model"].str.contains(re.escape(model))]
+    keys = ", ".join(sorted(found["model"].unique()))
+    return found, f"no catalog key {model!r}; keys containing it: {keys}" if keys else ""
 
 
 def _cmd_update(args) -> int:

@@ -423,7 +423,26 @@ def test_cli_prices_show(capsys):
 
     assert main(["prices", "show", "--sheet", "seed", "--model", "claude-opus-4"]) == 0
     text = capsys.readouterr().out
-    assert "0.015" in text and "Wring" in text
+    assert "15.00" in text and "75.00" in text and "Wring" in text  # per 1M, with its source
+    assert "keys containing it: anthropic.claude-opus-4" in text
+
+
+def test_cli_prices_show_takes_a_logged_model_id(capsys):
+    """A logged ID shows its own catalog key's rows (not Sonnet 4.5's), every rate per 1M."""
+    from bedrock_finops.cli import main
+
+    logged = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    assert main(["prices", "show", "--model", logged, "--region", "us-east-1"]) == 0
+    text = capsys.readouterr().out
+    assert f"{logged} is catalog key anthropic.claude-sonnet-4 (geo us)" in text
+    assert "claude-sonnet-4-5" not in text
+    header, row = text.splitlines()[1:3]
+    assert header.split()[4:6] == ["input_usd_per_1m", "output_usd_per_1m"]
+    assert "batch_output_usd_per_1m" in header and "in_region_is_profile_price" in header
+    # input, output, 5m write, 1h write (not offered), read, batch in, batch out, flag, date
+    assert row.split()[4:] == [
+        "3.00", "15.00", "3.75", "not", "offered", "0.30", "1.50", "7.50", "True", "2026-11-26"
+    ]  # fmt: skip
 
 
 def test_update_carries_min_cache_tokens_from_the_bundled_sheet(stubbed_pricing, tmp_path):
