@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from bedrock_finops.batch_records import SegmentRecords, new_spool
+from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT, SegmentRecords, new_spool
 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
@@ -490,6 +490,20 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_export)
 
 
+def holds_placeholder(job_dir: Path) -> bool:
+    """Whether a job's input files still hold a placeholder user turn: submitted, the model
+    would answer the placeholder. Read in blocks (an input file can be 1 GB)."""
+    needle = PLACEHOLDER_USER_TEXT.encode()
+    for path in sorted((job_dir / "input").glob("*.jsonl")):
+        with path.open("rb") as fh:
+            tail = b""
+            while block := fh.read(1 << 20):
+                if needle in tail + block:
+                    return True
+                tail = block[-len(needle) :]
+    return False
+
+
 def _cost_line(bp: Any, catalog: Any) -> str:
     """What the exported requests cost on demand and would cost in batch, with the prices."""
     rows = bp.rows
@@ -633,6 +647,14 @@ def _cmd_export(args: Any) -> int:
         )
         if not small
     ]
+    held = [d for d, _, _ in ready if holds_placeholder(d)]
+    for d in held:
+        print(
+            f"{d.name} holds records whose user turn was not logged (placeholder "
+            f"{PLACEHOLDER_USER_TEXT!r}): it is not submitted. Write the turns into its input "
+            "files, or ingest with fetch_large_bodies, then run again"
+        )
+    ready = [r for r in ready if r[0] not in held]
     if args.apply:
         import boto3
 

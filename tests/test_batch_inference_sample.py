@@ -102,7 +102,10 @@ def test_cli_batch_export_dry_run(tmp_path, capsys, bp):
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
-    assert "would-create" in out and "dry run" in out
+    # the sample's job holds 5 records whose body was over 100 KB (not fetched): placeholders
+    # a model must not be sent, so the job is written but not submitted
+    assert "holds records whose user turn was not logged" in out and "dry run" in out
+    assert "would-create" not in out
     moved = bp.rows
     assert (
         f"the {len(moved):,} requests moved cost ${moved['current_usd'].sum():,.2f} on demand "
@@ -191,3 +194,21 @@ def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
     )  # fmt: skip
     assert code == 0
     assert f"the {len(theirs.rows):,} requests moved" in capsys.readouterr().out
+
+
+def test_a_job_is_submitted_once_its_placeholders_are_filled(tmp_path):
+    """``holds_placeholder`` finds the placeholder anywhere in a job's input files, also
+    across the blocks it reads them in; a job whose turns were written in passes."""
+    from bedrock_finops.batch_jobs import holds_placeholder
+    from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
+
+    job = tmp_path / "job"
+    (job / "input").mkdir(parents=True)
+    line = json.dumps({"recordId": "r", "modelInput": {"text": PLACEHOLDER_USER_TEXT}})
+    # the placeholder starts 10 bytes before the end of the first 1 MiB block read
+    padding = "x" * ((1 << 20) - line.index(PLACEHOLDER_USER_TEXT) - 10)
+    (job / "input" / "part-00001.jsonl").write_text(padding + line + "\n")
+    assert holds_placeholder(job)
+    filled = line.replace(PLACEHOLDER_USER_TEXT, "The quarterly report, in full.")
+    (job / "input" / "part-00001.jsonl").write_text(padding + filled + "\n")
+    assert not holds_placeholder(job)
