@@ -17,13 +17,9 @@ from bedrock_finops.pricing import cache_write_1h_tokens
 PER_1K = "_per_1k"
 PER_1M = "_usd_per_1m"
 RATE_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
-TOKENS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",  # of the writes, those at the 1h rate (the rest at 5m)
-)
+LOGGED_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+# of the writes, those at the 1h rate (the rest at 5m), as the engine reads them
+TOKENS = (*LOGGED_TOKENS, "cache_write_1h_tokens")
 KEY = ["model", "region", "geo", "service_tier"]
 
 
@@ -67,7 +63,7 @@ def rates_used(usage: pd.DataFrame, priced: pd.DataFrame, catalog: Any) -> pd.Da
     )
     hour = pd.Series(cache_write_1h_tokens(usage), index=usage.index).astype("int64")
     frame = keys.assign(
-        **{c: usage[c].fillna(0).astype("int64") for c in TOKENS[:-1]},
+        **{c: usage[c].fillna(0).astype("int64") for c in LOGGED_TOKENS},
         cache_write_1h_tokens=hour,
         cost_usd=priced["cost_usd"].astype("float64"),
     )[ok]
