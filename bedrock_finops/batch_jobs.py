@@ -539,7 +539,8 @@ _RUN_SETTINGS = {
     "discount_pct": None,
     "threshold": None,
     "window_hours": None,
-    "business_hours_utc": None,
+    "business_hours": None,
+    "business_time_zone": None,
     "job_window_days": None,
     "min_records_per_job": "min_records",
     "max_records_per_job": "max_records",
@@ -554,7 +555,8 @@ _NOTEBOOK_DEFAULTS = {
     "discount_pct": 0.0,
     "threshold": 0.6,
     "window_hours": 4,
-    "business_hours_utc": [8, 18],
+    "business_hours": [8, 18],
+    "business_time_zone": "UTC",
     "job_window_days": 1,
     "min_records_per_job": 100,
     "max_records_per_job": 50_000,
@@ -575,7 +577,10 @@ def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any
     if manifest.is_file():
         params = json.loads(manifest.read_text()).get("params") or {}
         for section in ("common", "02_batch_inference"):
-            own = params.get(section) or {}
+            own = dict(params.get(section) or {})
+            if "business_hours_utc" in own:  # a run made before business_time_zone existed
+                own["business_hours"] = own.pop("business_hours_utc")
+                own["business_time_zone"] = "UTC"
             settings.update({k: v for k, v in own.items() if k in settings})
         origin = f"the run's own ({manifest})"
     for name, flag in _RUN_SETTINGS.items():
@@ -611,7 +616,8 @@ def _cmd_export(args: Any) -> int:
         priced=ctx.priced,
         threshold=s["threshold"],
         window_hours=s["window_hours"],
-        business_hours_utc=s["business_hours_utc"],
+        business_hours=s["business_hours"],
+        business_time_zone=s["business_time_zone"],
         job_window_days=s["job_window_days"],
         min_records_per_job=s["min_records_per_job"],
         force_in=s["force_in"],

@@ -18,6 +18,8 @@ from bedrock_finops.strategies.batch_signals import (
     DEFAULT_INTERACTIVE_PATTERNS,
     DEFAULT_PIPELINE_PATTERNS,
     busiest_window_share,
+    business_and_weekend,
+    business_hours_per_day,
     caller_kind,
 )
 
@@ -118,6 +120,62 @@ def test_signals_and_eligibility(seed):
     assert not bool(chat["eligible"])
     ev = bp.evidence[bp.evidence["app"] == "nightly"].set_index("signal")
     assert ev["contribution"].sum() == pytest.approx(night["score"])
+
+
+def test_business_hours_follow_the_time_zone(seed):
+    """The same traffic on a Los Angeles clock: nightly's 01-03 UTC is 18-20 PDT the day
+    before, so its first day (Mon 5 Oct UTC) falls on Sunday, and 18:00 is inside [8, 19)."""
+    usage = make_usage([NIGHTLY, CHAT])
+    la = bi.plan(
+        usage, seed, business_hours=[8, 19], business_time_zone="America/Los_Angeles"
+    ).segments.set_index("app")
+    assert la.loc["nightly", "weekend_value"] == pytest.approx(1 / 3)
+    assert la.loc["nightly", "off_hours_value"] == pytest.approx(7 / 9)  # Mon, Tue 18:00 PDT
+    # chat's 09-17 UTC is 02-10 PDT: two of its eight hours (08, 09) are business hours
+    assert la.loc["chat", "off_hours_value"] == pytest.approx(6 / 8)
+    utc = bi.plan(usage, seed).segments.set_index("app")
+    assert utc.loc["nightly", "weekend_value"] == 0.0
+    assert utc.loc["chat", "off_hours_value"] == 0.0
+
+
+def test_business_hours_keep_daylight_saving_and_wrap_midnight():
+    stamps = pd.Series(
+        pd.to_datetime(
+            [
+                "2026-03-06 15:30",  # Fri 07:30 PST: before 08:00
+                "2026-03-09 15:30",  # Mon 08:30 PDT (clocks moved on Sun 8 Mar)
+                "2026-03-14 17:00",  # Sat 10:00 PDT: weekend
+            ],
+            utc=True,
+        )
+    )
+    business, weekend = business_and_weekend(stamps, [8, 18], "America/Los_Angeles")
+    assert business.tolist() == [False, True, False]
+    assert weekend.tolist() == [False, False, True]
+    night = pd.Series(
+        pd.to_datetime(
+            ["2026-10-06 23:00", "2026-10-06 05:00", "2026-10-06 12:00", "2026-10-10 02:00"],
+            utc=True,
+        )
+    )  # Tue 23:00, Tue 05:00, Tue 12:00, Sat 02:00
+    assert business_and_weekend(night, [22, 6], "UTC")[0].tolist() == [True, True, False, False]
+    assert [business_hours_per_day(h) for h in ([8, 18], [22, 6], [0, 24])] == [10, 8, 24]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"business_hours": [8, 8]}, r"business_hours \[8, 8\] must be \[start, end\)"),
+        ({"business_hours": [8, 25]}, "end 1-24"),
+        ({"business_hours": "18"}, "must be two hours"),
+        ({"business_hours": [8, 12, 18]}, "must be two hours"),
+        ({"business_time_zone": "PST"}, "'PST' is not an IANA time zone name"),
+        ({"business_time_zone": "America/Los Angeles"}, "America/Los_Angeles"),
+    ],
+)
+def test_business_hours_params_are_checked(seed, params, message):
+    with pytest.raises(ValueError, match=message):
+        bi.plan(make_usage([NIGHTLY]), seed, **params)
 
 
 def test_savings_hand_computed(seed):

@@ -151,7 +151,8 @@ def test_cli_export_takes_the_runs_own_settings(tmp_path):
         "common": {"discount_pct": 12.0, "price_sheet": "seed", "show_prompt_text": False},
         "02_batch_inference": {
             "threshold": 0.4,
-            "business_hours_utc": [13, 24],
+            "business_hours": [9, 17],
+            "business_time_zone": "America/Los_Angeles",
             "min_records_per_job": 200,
             "role_arn": "x",
         },
@@ -165,8 +166,23 @@ def test_cli_export_takes_the_runs_own_settings(tmp_path):
         "seed",
     )
     assert settings["min_records_per_job"] == 150  # the flag given
-    assert settings["business_hours_utc"] == [13, 24]
+    assert (settings["business_hours"], settings["business_time_zone"]) == (
+        [9, 17],
+        "America/Los_Angeles",
+    )
     assert "role_arn" not in settings and "show_prompt_text" not in settings
+
+
+def test_cli_export_reads_a_runs_business_hours_in_utc(tmp_path):
+    """A run recorded before the time zone parameter existed kept ``business_hours_utc``;
+    the export takes those hours as UTC rather than falling back to the defaults."""
+    from bedrock_finops.batch_jobs import export_settings
+
+    params = {"02_batch_inference": {"business_hours_utc": [13, 24]}}
+    (tmp_path / "manifest.json").write_text(json.dumps({"params": params}))
+    settings = export_settings(tmp_path, {})[0]
+    assert (settings["business_hours"], settings["business_time_zone"]) == ([13, 24], "UTC")
+    assert "business_hours_utc" not in settings
 
 
 def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
@@ -178,7 +194,7 @@ def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
 
     run = tmp_path / "run"
     shutil.copytree(default_sample_run(), run)
-    own = {"threshold": 0.8, "business_hours_utc": [0, 24]}
+    own = {"threshold": 0.8, "business_hours": [0, 24], "business_time_zone": "Asia/Tokyo"}
     (run / "manifest.json").write_text(json.dumps({"params": {"02_batch_inference": own}}))
     ctx = open_run(str(run), user_text=False)
     kw = {"prompts": ctx.prompts, "priced": ctx.priced, "user_text": ctx.user_text_column}

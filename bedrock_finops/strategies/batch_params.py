@@ -5,6 +5,7 @@ and ``validate_params``, which checks a run's parameters (errors name the key an
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
@@ -21,7 +22,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "threshold": 0.6,  # weighted score at or above which a segment is eligible
     "weights": {},  # overrides of DEFAULT_WEIGHTS
     "window_hours": 4,  # width of the busiest contiguous window (hours, 1-23)
-    "business_hours_utc": [8, 18],  # weekday hours [start, end) counted as business hours
+    "business_hours": [8, 18],  # weekday hours [start, end) local to business_time_zone
+    "business_time_zone": "UTC",  # IANA name, e.g. America/New_York (DST followed)
     "job_window_days": 1,  # how often a batch job would run (days of traffic per job)
     "min_records_per_job": 100,  # Service Quotas: Minimum number of records per batch job
     "pipeline_patterns": DEFAULT_PIPELINE_PATTERNS,
@@ -50,10 +52,8 @@ def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str,
     p["window_hours"] = int(p["window_hours"])
     if not 1 <= p["window_hours"] <= 23:
         raise ValueError(f"window_hours {p['window_hours']} must be 1-23")
-    start, end = (int(h) for h in p["business_hours_utc"])
-    if not 0 <= start < end <= 24:
-        raise ValueError(f"business_hours_utc {[start, end]} must be [start, end) within 0-24")
-    p["business_hours_utc"] = [start, end]
+    p["business_hours"] = business_hours(p["business_hours"])
+    p["business_time_zone"] = time_zone_name(p["business_time_zone"])
     for key in ("job_window_days", "min_records_per_job"):
         p[key] = int(p[key])
         if p[key] < 1:
@@ -74,6 +74,36 @@ def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str,
     if both:
         raise ValueError(f"segments {sorted(both)} are in both force_in and force_out")
     return p
+
+
+def business_hours(hours: Any) -> list[int]:
+    """``[start, end)`` local hours; ``start > end`` wraps midnight (``[22, 6]``: a night shift)."""
+    try:
+        if isinstance(hours, str):
+            raise TypeError
+        start, end = (int(h) for h in hours)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"business_hours {hours!r} must be two hours [start, end), e.g. [8, 18]"
+        ) from None
+    if not (0 <= start <= 23 and 1 <= end <= 24 and start != end):
+        raise ValueError(
+            f"business_hours {[start, end]} must be [start, end) with start 0-23 and end 1-24; "
+            "a start after the end wraps midnight ([22, 6])"
+        )
+    return [start, end]
+
+
+def time_zone_name(name: Any) -> str:
+    """An IANA time zone name, checked against the time zone database."""
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"business_time_zone {name!r} is not an IANA time zone name; use one such as "
+            "'UTC', 'America/New_York', 'America/Los_Angeles' or 'Europe/Berlin'"
+        ) from None
+    return str(name)
 
 
 def named_segments(segments: pd.DataFrame, names: list[str]) -> set[str]:

@@ -85,6 +85,26 @@ def busiest_window_share(hours: np.ndarray, width: int) -> tuple[float, int]:
     return float(sums[start] / counts.sum()), start
 
 
+def business_and_weekend(
+    ts: pd.Series, hours: list[int], time_zone: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per timestamp: in weekday business hours, and on a weekend, both by the local clock of
+    ``time_zone`` (daylight saving followed). Hours ``[start, end)``; a start after the end
+    wraps midnight, and each hour counts on its own local weekday."""
+    local = pd.to_datetime(ts.astype("datetime64[ms, UTC]")).dt.tz_convert(time_zone)
+    hour = local.dt.hour.to_numpy(dtype="int64")
+    weekday = local.dt.day_of_week.to_numpy(dtype="int64")
+    start, end = hours
+    in_hours = (hour >= start) & (hour < end) if start < end else (hour >= start) | (hour < end)
+    return (weekday < 5) & in_hours, weekday >= 5
+
+
+def business_hours_per_day(hours: list[int]) -> int:
+    """How many hours a business day has: ``[8, 18]`` 10, ``[22, 6]`` 8."""
+    start, end = hours
+    return (end - start) % 24 or 24
+
+
 def _rescale(value: float, baseline: float) -> float:
     """0 at the value uniform traffic would show, 1 at full concentration."""
     if baseline >= 1:
@@ -101,7 +121,6 @@ def segment_signals(
         {
             "segment": seg_ids.astype(str),
             "hour": ts.dt.hour.astype("int64"),
-            "weekday": ts.dt.day_of_week.astype("int64"),
             "day": _day_index(ts, period),
             "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
             "identity": usage["identity_arn"].astype("string").fillna(""),
@@ -114,16 +133,17 @@ def segment_signals(
     }
     frame["caller_kind"] = frame["identity"].map(kinds)
     frame["caller_score"] = frame["caller_kind"].map(CALLER_SCORES).astype("float64")
-    b0, b1 = p["business_hours_utc"]
-    frame["business"] = (frame["weekday"] < 5) & (frame["hour"] >= b0) & (frame["hour"] < b1)
+    frame["business"], frame["weekend"] = business_and_weekend(
+        ts, p["business_hours"], p["business_time_zone"]
+    )
     days = max(int(period.get("days") or 1), 1)
-    uniform_off = 1 - 5 * (b1 - b0) / 168
+    uniform_off = 1 - 5 * business_hours_per_day(p["business_hours"]) / 168
     out = []
     for segment, g in frame.groupby("segment", sort=False):
         n = len(g)
         window, start = busiest_window_share(g["hour"].to_numpy(), p["window_hours"])
         off = float(1 - g["business"].mean())
-        weekend = float((g["weekday"] >= 5).mean())
+        weekend = float(g["weekend"].mean())
         per_day = np.bincount(g["day"].to_numpy(), minlength=days)[:days].astype("float64")
         cv = float(per_day.std() / per_day.mean()) if per_day.mean() > 0 else math.inf
         per_window = n / days * p["job_window_days"]
@@ -155,8 +175,8 @@ SIGNAL_LABELS = {
     "caller": "caller identity (share of requests by caller kind)",
     "non_streaming": "non-streaming share of requests",
     "busiest_window": "share of requests in the busiest contiguous window",
-    "off_hours": "share outside weekday business hours (UTC)",
-    "weekend": "weekend share of requests",
+    "off_hours": "share outside weekday business hours (business_hours, business_time_zone)",
+    "weekend": "weekend share of requests (business_time_zone's days)",
     "regularity": "day-to-day variation of daily requests (coefficient of variation)",
     "volume": "requests per job window",
 }
