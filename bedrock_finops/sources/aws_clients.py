@@ -23,7 +23,7 @@ def aws_client(service: str, endpoint_url: str | None = None, region: str | None
 
     session = default_session()
     config = None
-    if not _user_retry_settings(session._session):  # boto3 keeps its botocore session there
+    if not _user_retry_settings(session.profile_name):
         config = Config(retries={"mode": "standard", "total_max_attempts": AWS_ATTEMPTS})
     return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
 
@@ -37,15 +37,19 @@ def default_session() -> Any:
     return boto3.DEFAULT_SESSION
 
 
-def _user_retry_settings(session: Any) -> bool:
-    """Whether the user set a retry count or mode, in the environment or the AWS config file.
+def _user_retry_settings(profile_name: str) -> bool:
+    """Whether the user set a retry count or mode, in the environment or the profile's section
+    of the AWS config file.
 
-    ``session.get_config_variable`` cannot tell: it answers botocore's default when nothing
-    is set, so the two places are asked directly.
+    ``get_config_variable`` cannot tell: it answers botocore's default when nothing is set,
+    so the two places are asked directly.
     """
+    import botocore.session
+
     if os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE"):
         return True
-    profile = session.get_scoped_config()
+    named = None if profile_name == "default" else profile_name  # "default" may be absent
+    profile = botocore.session.Session(profile=named).get_scoped_config()
     return "max_attempts" in profile or "retry_mode" in profile
 
 
