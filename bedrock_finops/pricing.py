@@ -434,10 +434,14 @@ def with_cached_prefix(
 ) -> pd.DataFrame:
     """A copy of usage with a prompt prefix moved from uncached input into the cache.
 
-    Rows where ``hit_mask`` is true read the prefix from cache; the others write it (first
-    use). The prefix moved is capped at each row's uncached input, so total input tokens never
-    change. Rows that moved tokens get ``cache_ttl=ttl`` ("1h" when they also write at 1h),
-    and with ``ttl="1h"`` the written prefix adds to ``cache_write_1h_tokens``.
+    ``prefix_tokens`` counts from the start of the prompt, as the cumulative tokens of
+    ``prefix_hashes`` do. A row's own cached tokens (read or written) are the start of its
+    prompt too, so only the part of the prefix beyond them moves: a row already caching the
+    prefix is unchanged. Rows where ``hit_mask`` is true read the moved part from cache; the
+    others write it (first use). The part moved is capped at each row's uncached input, so
+    total input tokens never change. Rows that moved tokens get ``cache_ttl=ttl`` ("1h" when
+    they also write at 1h), and with ``ttl="1h"`` the written part adds to
+    ``cache_write_1h_tokens``.
     """
     if ttl not in ("5m", "1h"):
         raise ValueError(f"ttl={ttl!r}: use '5m' or '1h'")
@@ -448,7 +452,9 @@ def with_cached_prefix(
     )
     hit = pd.Series(np.asarray(hit_mask, dtype=bool), index=usage.index)
     inp = usage["input_tokens"].fillna(0)
-    moved = np.minimum(prefix.clip(lower=0).astype("int64"), inp).astype("int64")
+    cached = usage["cache_read_tokens"].fillna(0) + usage["cache_write_tokens"].fillna(0)
+    beyond = (prefix - cached).clip(lower=0).astype("int64")
+    moved = np.minimum(beyond, inp).astype("int64")
     out = usage.copy()
     hour = pd.Series(cache_write_1h_tokens(usage), index=usage.index)  # before writes change
     out["input_tokens"] = (inp - moved).astype(usage["input_tokens"].dtype)

@@ -314,9 +314,33 @@ def test_with_cached_prefix_never_moves_more_than_the_uncached_input():
     assert u["input_tokens"].tolist() == [3000, 500]  # the input is not modified
 
 
+def test_a_prefix_the_row_already_caches_is_not_moved_again(current):
+    """Prefix tokens count from the prompt's start, where a row's own cached tokens are: a
+    row reading its 1,030-token system prompt from cache saves nothing more from a
+    1,030-token prefix; a 1,500-token prefix moves the 470 beyond it (Sonnet 4)."""
+    u = usage(
+        3,
+        input_tokens=[1543, 1543, 1543],
+        cache_read_tokens=[1030, 1030, 0],
+        cache_write_tokens=[0, 0, 1030],
+        cache_ttl="5m",
+    )
+    same = with_cached_prefix(u, 1030, [True, True, True])
+    assert same[["input_tokens", "cache_read_tokens", "cache_write_tokens"]].equals(
+        u[["input_tokens", "cache_read_tokens", "cache_write_tokens"]]
+    )
+    assert current.price(same)["cost_usd"].sum() == pytest.approx(
+        current.price(u)["cost_usd"].sum()
+    )
+    longer = with_cached_prefix(u, 1500, [True, False, True])
+    assert longer["input_tokens"].tolist() == [1073, 1073, 1073]
+    assert longer["cache_read_tokens"].tolist() == [1500, 1030, 470]
+    assert longer["cache_write_tokens"].tolist() == [0, 470, 1030]
+
+
 def test_a_5m_prefix_added_to_1h_writes_keeps_them_1h(current):
-    """A row already writing 1,000 tokens at 1h that now also writes a 4,000-token prefix at
-    5m: 1,000 at 6.00 and 4,000 at 3.75 per 1M (Sonnet 4.5 global)."""
+    """A row already writing its first 1,000 tokens at 1h, given a 5,000-token prefix at 5m,
+    writes the 4,000 beyond them: 1,000 at 6.00 and 4,000 at 3.75 per 1M (Sonnet 4.5 global)."""
     u = usage(
         1,
         model=SONNET45,
@@ -326,7 +350,8 @@ def test_a_5m_prefix_added_to_1h_writes_keeps_them_1h(current):
         cache_write_1h_tokens=1000,
         cache_ttl="1h",
     )
-    out = with_cached_prefix(u, 4000, [False], ttl="5m")
+    out = with_cached_prefix(u, 5000, [False], ttl="5m")
+    assert out["input_tokens"].tolist() == [2000]
     assert out["cache_write_tokens"].tolist() == [5000]
     assert out["cache_write_1h_tokens"].tolist() == [1000]
     assert out["cache_ttl"].tolist() == ["1h"]  # the longest TTL it writes with
