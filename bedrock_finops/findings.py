@@ -30,6 +30,7 @@ EFFECTS_SCHEMA = pa.schema(
         ("output_tokens_removed", pa.int64()),
         ("cached_read_tokens", pa.int64()),  # prompt caching: input tokens read from cache
         ("cached_write_tokens", pa.int64()),  # ... and written to it
+        ("cached_write_1h_tokens", pa.int64()),  # ... of those, written with the 1-hour TTL
         ("pricing_mode", pa.string()),  # batch | provisioned | on_demand
         ("avoided", pa.bool_()),  # dedup / semantic cache: the call is not made
         ("savings_usd", pa.float64()),  # this strategy's own saving on this request
@@ -158,7 +159,14 @@ def read(path: Path) -> Findings:
 
 
 def read_effects(path: Path) -> pd.DataFrame:
-    return pq.read_table(path).to_pandas(types_mapper=pd.ArrowDtype)
+    """A strategy's effects file in the effects schema; a file written before a column
+    existed gets it, empty (null: the strategy did not set it)."""
+    table = pq.read_table(path)
+    for name in EFFECT_COLUMNS:
+        if name not in table.column_names:
+            kind = EFFECTS_SCHEMA.field(name).type
+            table = table.append_column(pa.field(name, kind), pa.nulls(table.num_rows, kind))
+    return table.select(EFFECT_COLUMNS).cast(EFFECTS_SCHEMA).to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _jsonable(obj: Any) -> Any:
