@@ -65,7 +65,9 @@ USAGE_SCHEMA = pa.schema(
         ("user_text", pa.large_string()),
         ("output_shape", pa.string()),  # label | json | code | prose | empty | unknown
         ("pretty_json_tokens", pa.int64()),  # tokens spent on JSON indentation whitespace
-        ("repeated_line_tokens", pa.int64()),  # tokens of lines repeated within the prompt
+        # tokens of each repeat of a 16+ character line within the prompt: raw, not a saving
+        # (data and code lines recur too; see docs/ingest.md)
+        ("repeated_line_tokens", pa.int64()),
         ("body_in_s3", pa.bool_()),  # a body (request or response) left under data/, unread
         ("request_metadata", pa.string()),  # JSON object of requestMetadata
         ("source_file", pa.string()),
