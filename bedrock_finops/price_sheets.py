@@ -34,6 +34,9 @@ SHEET_COLUMNS = [
     "as_of",
 ]
 BUNDLED_SHEETS = {"current": "prices_current.csv", "seed": "prices_seed.csv"}
+PROVISIONED_KEY_COLUMNS = ["model", "region", "commitment"]
+PROVISIONED_COLUMNS = [*PROVISIONED_KEY_COLUMNS, "hourly_per_model_unit", "source", "as_of"]
+COMMITMENTS = ("none", "1_month", "6_months")
 
 
 def read_sheet_csv(source) -> pd.DataFrame:
@@ -123,3 +126,63 @@ def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     new["source"] = label
     out = pd.concat([base.drop(new.index[known]), new]).reset_index()
     return normalise_sheet(out[SHEET_COLUMNS], label)
+
+
+def read_bundled_provisioned() -> pd.DataFrame:
+    """The bundled Provisioned Throughput sheet: USD per model unit per hour, by commitment."""
+    with resources.files("bedrock_finops.data").joinpath("provisioned_throughput.csv").open() as fh:
+        return normalise_provisioned(read_sheet_csv(fh), "provisioned_throughput.csv")
+
+
+def normalise_provisioned(df: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Check a Provisioned Throughput sheet; raise naming the file, the column and the fix."""
+    missing = [c for c in (*PROVISIONED_KEY_COLUMNS, "hourly_per_model_unit") if c not in df]
+    if missing:
+        raise ValueError(
+            f"Provisioned Throughput prices {origin} lack columns {missing}; the file needs "
+            f"{', '.join(PROVISIONED_COLUMNS)} (one row per model, region and commitment)"
+        )
+    out = df.copy()
+    for col in ("source", "as_of"):
+        if col not in out.columns:
+            out[col] = pd.NA
+    wrong = sorted(set(out["commitment"].dropna()) - set(COMMITMENTS))
+    if wrong or out["commitment"].isna().any():
+        raise ValueError(
+            f"Provisioned Throughput prices {origin}: commitment {wrong or ['(empty)']} is not "
+            f"one of {', '.join(COMMITMENTS)}"
+        )
+    hourly = pd.to_numeric(out["hourly_per_model_unit"], errors="coerce")
+    bad = hourly.isna() | (hourly <= 0)
+    if bad.any():
+        raise ValueError(
+            f"Provisioned Throughput prices {origin}: hourly_per_model_unit "
+            f"{out.loc[bad, 'hourly_per_model_unit'].tolist()[:3]} is not a positive number "
+            "(USD per model unit per hour); leave out a commitment that is not offered"
+        )
+    out["hourly_per_model_unit"] = hourly.astype("float64")
+    out["source"] = out["source"].fillna(origin).astype("string")
+    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce")
+    dup = out.duplicated(PROVISIONED_KEY_COLUMNS, keep=False)
+    if dup.any():
+        raise ValueError(
+            f"Provisioned Throughput prices {origin} have duplicate (model, region, commitment) "
+            f"rows: {out.loc[dup, PROVISIONED_KEY_COLUMNS].drop_duplicates().values.tolist()[:3]}"
+        )
+    return out[PROVISIONED_COLUMNS].reset_index(drop=True)
+
+
+def apply_provisioned_prices(bundled: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """Your Provisioned Throughput prices (a quote, the console's figures) over the bundled
+    rows: a (model, region, commitment) in the file replaces the bundled one; others add."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Provisioned Throughput prices {str(path)!r} not found: give a CSV with "
+            f"{', '.join(PROVISIONED_COLUMNS)}"
+        )
+    own = normalise_provisioned(read_sheet_csv(path), f"provisioned: {path.name}")
+    keep = ~bundled.set_index(PROVISIONED_KEY_COLUMNS).index.isin(
+        own.set_index(PROVISIONED_KEY_COLUMNS).index
+    )
+    return pd.concat([bundled[keep], own], ignore_index=True)

@@ -11,7 +11,6 @@ The sheets' format, reading and overrides are in ``price_sheets``; the ``prices`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -20,15 +19,17 @@ import pandas as pd
 from bedrock_finops.models import resolve as resolve_model_id
 from bedrock_finops.price_sheets import (
     BUNDLED_SHEETS,
+    COMMITMENTS,
     KEY_COLUMNS,
     PRICE_COLUMNS,
     apply_overrides,
+    apply_provisioned_prices,
     normalise_sheet,
+    read_bundled_provisioned,
     read_bundled_sheet,
     read_sheet_csv,
 )
 
-COMMITMENTS = ("none", "1_month", "6_months")
 MODES = ("on_demand", "batch")
 _NO_MODEL = "<unknown model>"  # stands in for a null catalog key while factorizing
 _NO_REGION = "<no region>"  # a row without a region is unpriced, never priced as us-east-1
@@ -78,16 +79,19 @@ class PriceCatalog:
         sheet: str | Path = "current",
         overrides: str | Path | None = None,
         discount_pct: float = 0.0,
+        provisioned: str | Path | None = None,
     ) -> PriceCatalog:
         """Load a bundled sheet (``"current"``, ``"seed"``) or a CSV path.
 
         ``overrides``: CSV with the same columns (a subset is fine) replacing matching rows and
         adding new ones. ``discount_pct``: a negotiated discount applied to every price
         (overrides included: give list prices there if you also pass a discount).
+        ``provisioned``: CSV of Provisioned Throughput hourly prices per model unit (model,
+        region, commitment, hourly_per_model_unit, source, as_of), e.g. an AWS quote; its rows
+        replace the bundled ones of the same model, region and commitment.
         """
         if not 0 <= discount_pct < 100:
             raise ValueError(f"discount_pct={discount_pct}: give a percentage in [0, 100)")
-        data = resources.files("bedrock_finops.data")
         if str(sheet) in BUNDLED_SHEETS:
             name = str(sheet)
             rows = read_bundled_sheet(name)
@@ -102,9 +106,9 @@ class PriceCatalog:
             rows = normalise_sheet(read_sheet_csv(path), str(path))
         if overrides is not None:
             rows = apply_overrides(rows, overrides)
-        with data.joinpath("provisioned_throughput.csv").open() as fh:
-            pt = read_sheet_csv(fh)
-        pt["hourly_per_model_unit"] = pd.to_numeric(pt["hourly_per_model_unit"])
+        pt = read_bundled_provisioned()
+        if provisioned is not None:
+            pt = apply_provisioned_prices(pt, provisioned)
         factor = 1 - discount_pct / 100
         if factor != 1:
             rows[PRICE_COLUMNS] = rows[PRICE_COLUMNS] * factor
@@ -327,8 +331,10 @@ class PriceCatalog:
             have = pt.loc[pt["model"] == model, ["region", "commitment"]].values.tolist()
             raise KeyError(
                 f"no published Provisioned Throughput price for model={model!r} "
-                f"region={region!r} commitment={commitment!r}; published: {have or 'none'}. "
-                "Refresh with `bedrock-finops prices update` or pass a quote."
+                f"region={region!r} commitment={commitment!r}; in the sheet: {have or 'none'}. "
+                "Pass your price (the Bedrock console's Provisioned Throughput page, or an AWS "
+                "quote) as a CSV: PriceCatalog.load(..., provisioned=PATH) with columns "
+                "model, region, commitment, hourly_per_model_unit, source, as_of."
             )
         return float(hit["hourly_per_model_unit"].iloc[0])
 

@@ -299,8 +299,58 @@ def test_rate_keyerror_names_the_key_and_what_the_sheet_has(current):
 def test_provisioned_throughput(current):
     # Titan Text Express, 1-month commitment: 18.40/h per MU x 2 MU x 720 h = 26,496
     assert current.provisioned_cost(TITAN, "us-east-1", "1_month", 2, 720) == pytest.approx(26496)
-    with pytest.raises(KeyError, match="no published Provisioned Throughput price"):
+    with pytest.raises(
+        KeyError, match="no published Provisioned Throughput price.*provisioned=PATH"
+    ):
         current.provisioned_hourly(SONNET4, "us-east-1", "6_months")
+
+
+def test_provisioned_prices_of_your_own_replace_and_add(tmp_path):
+    """A quote for Sonnet 4 and a lower Titan Express 1-month price: the quote's rows win, the
+    other bundled rows stay, and a discount applies to both."""
+    quote = tmp_path / "pt.csv"
+    quote.write_text(
+        "model,region,commitment,hourly_per_model_unit,source,as_of\n"
+        f"{SONNET4},us-east-1,1_month,39.6,AWS quote Q-123,2026-11-20\n"
+        f"{TITAN},us-east-1,1_month,17.0,AWS quote Q-123,2026-11-20\n"
+    )
+    cat = PriceCatalog.load("current", provisioned=quote)
+    # 39.60/h x 3 MU x 720 h = 85,536
+    assert cat.provisioned_cost(SONNET4, "us-east-1", "1_month", 3, 720) == pytest.approx(85536)
+    assert cat.provisioned_hourly(TITAN, "us-east-1", "1_month") == 17.0
+    assert cat.provisioned_hourly(TITAN, "us-east-1", "6_months") == 14.8  # bundled, kept
+    rows = cat.provisioned.set_index(["model", "commitment"])
+    assert rows.loc[(SONNET4, "1_month"), "source"] == "AWS quote Q-123"
+    assert len(cat.provisioned) == 7  # six bundled, one replaced, one added
+    off = PriceCatalog.load("current", provisioned=quote, discount_pct=10)
+    assert off.provisioned_hourly(SONNET4, "us-east-1", "1_month") == pytest.approx(35.64)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("model,region,hourly_per_model_unit\nm,us-east-1,3\n", r"lack columns \['commitment'\]"),
+        (
+            "model,region,commitment,hourly_per_model_unit\nm,us-east-1,12_months,3\n",
+            r"commitment \['12_months'\] is not one of none, 1_month, 6_months",
+        ),
+        (
+            "model,region,commitment,hourly_per_model_unit\nm,us-east-1,none,\n",
+            "hourly_per_model_unit .* is not a positive number",
+        ),
+        (
+            "model,region,commitment,hourly_per_model_unit\nm,r,none,1\nm,r,none,2\n",
+            "duplicate \\(model, region, commitment\\) rows",
+        ),
+    ],
+)
+def test_a_bad_provisioned_prices_file_names_the_problem(tmp_path, text, message):
+    path = tmp_path / "pt.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        PriceCatalog.load("current", provisioned=path)
+    with pytest.raises(FileNotFoundError, match="not found: give a CSV with model, region"):
+        PriceCatalog.load("current", provisioned=tmp_path / "missing.csv")
 
 
 def test_with_cached_prefix_never_moves_more_than_the_uncached_input():
