@@ -170,11 +170,14 @@ def read_effects(path: Path) -> pd.DataFrame:
 
 
 def _jsonable(obj: Any) -> Any:
-    """Plain JSON types: numpy/pandas scalars unwrapped, NaN -> null, timestamps -> ISO."""
+    """Plain JSON types: numpy/pandas scalars unwrapped, NaN, NaT and NA -> null, timestamps
+    -> ISO."""
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_jsonable(v) for v in obj]
+    if obj is pd.NaT or obj is pd.NA:  # an undated price row, a missing value
+        return None
     if isinstance(obj, pd.Timestamp):
         return obj.isoformat()
     if hasattr(obj, "item") and not isinstance(obj, str | bytes):

@@ -220,6 +220,19 @@ def test_findings_effects_and_routing_table(usage, cat, tmp_path):
     assert len(doc["routes"]) == 3 and doc["quality_threshold"] == 0.9
 
 
+def test_findings_on_an_undated_sheet_write_its_dates_as_null(usage, tmp_path):
+    """The seed sheet (the article's table) has no dates: its rows' as_of is NaT, which the
+    findings file writes as null, not a failure to write it."""
+    from bedrock_finops import findings as fx
+
+    seed = PriceCatalog.load("seed")
+    f = ms_findings.to_findings(ms.plan(usage, seed, prompts=prompts_frame(TEXTS)))
+    path, _ = fx.write(f, None, tmp_path, "01_model_sizing")
+    prices = json.loads(path.read_text())["assumptions"]["prices"]
+    assert prices and all(p["as_of"] is None for p in prices)
+    assert fx.read(path).savings_usd == pytest.approx(f.savings_usd)
+
+
 def test_spend_by_task_type(usage, cat):
     plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
     table = ms_tables.spend_by_task_type(plan)
