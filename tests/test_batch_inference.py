@@ -178,6 +178,25 @@ def test_business_hours_params_are_checked(seed, params, message):
         bi.plan(make_usage([NIGHTLY]), seed, **params)
 
 
+def test_requests_without_a_logged_user_turn_stay_on_demand(seed):
+    """30 of nightly's 450 requests lost their user turn (bodies not fetched): a batch record
+    could hold only a placeholder, so they stay on demand, out of the saving, and are counted;
+    an app none of whose turns were logged is blocked with the fix."""
+    usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "unread", "template": "sys-unread"}])
+    usage.loc[usage.index[:30], "user_text"] = None  # nightly's first 30
+    usage.loc[usage["app"] == "unread", "user_text"] = None
+    bp = bi.plan(usage, seed)
+    segs = bp.segments.set_index("app")
+    assert segs.loc["nightly", "unlogged_user_turns"] == 30
+    assert segs.loc["nightly", "decision"] == batch_params.MOVE
+    assert len(bp.rows) == 420 and not bp.rows["request_id"].isin(usage["request_id"][:30]).any()
+    # each request: 1,000 in + 200 out on Sonnet 4 (seed), on demand 0.006, batch 0.003
+    assert bp.rows["savings_usd"].sum() == pytest.approx(420 * 0.003)
+    assert any("30 of its requests stay on demand" in n for n in bp.notes)
+    assert not segs.loc["unread", "eligible"]
+    assert "fetch_large_bodies" in segs.loc["unread", "blockers"]
+
+
 def test_savings_hand_computed(seed):
     usage = make_usage([NIGHTLY, CHAT])
     f = bi.analyze(usage, seed)

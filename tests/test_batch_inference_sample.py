@@ -51,11 +51,23 @@ def test_savings_match_truth_token_totals(ctx, bp):
         truth["input_tokens"] * rate["batch_input_per_1k"]
         + truth["output_tokens"] * rate["batch_output_per_1k"]
     ) / 1000
+    # the 5 requests whose bodies were over 100 KB (not fetched) cannot be rebuilt: they stay
+    # on demand, and their logged tokens come out of both figures
+    large = ctx.usage[ctx.usage["request_id"].isin(ctx.truth["faults"]["large_bodies"])]
+    assert len(large) == 5 and set(large["app"]) == {"doc-summarizer"}
+    large_in, large_out = int(large["input_tokens"].sum()), int(large["output_tokens"].sum())
+    on_demand -= (large_in * rate["input_per_1k"] + large_out * rate["output_per_1k"]) / 1000
+    batch -= (
+        large_in * rate["batch_input_per_1k"] + large_out * rate["batch_output_per_1k"]
+    ) / 1000
     f = batch_findings.to_findings(bp)
     assert f.scope_usd == pytest.approx(on_demand, rel=1e-9)
     assert f.projected_usd == pytest.approx(batch, rel=1e-9)
     assert f.savings_usd == pytest.approx(on_demand - batch, rel=1e-9)
-    assert int(bp.eligible["requests"].sum()) == truth["requests"]
+    assert int(bp.eligible["requests"].sum()) == truth["requests"] - 5
+    held = bp.segments[bp.segments["unlogged_user_turns"] > 0]
+    assert held["requests"].tolist() == [5] and held["unlogged_user_turns"].tolist() == [5]
+    assert "fetch_large_bodies" in held["blockers"].iat[0] and not held["eligible"].iat[0]
     json.dumps(f.to_dict())  # serialisable
 
 
@@ -77,7 +89,7 @@ def test_export_on_sample(ctx, bp, tmp_path):
         ),
     )
     truth = ctx.truth["apps"]["doc-summarizer"]
-    assert jobs["records"].sum() == truth["requests"]
+    assert jobs["records"].sum() == truth["requests"] - len(ctx.truth["faults"]["large_bodies"])
     assert (jobs["records"] <= 1000).all() and not jobs["below_min_records"].any()
     assert (jobs["invocation_type"] == "Converse").all()
     assert set(jobs["model_id"]) == {truth["model_id"]}
@@ -102,10 +114,10 @@ def test_cli_batch_export_dry_run(tmp_path, capsys, bp):
     )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0
-    # the sample's job holds 5 records whose body was over 100 KB (not fetched): placeholders
-    # a model must not be sent, so the job is written but not submitted
-    assert "holds records whose user turn was not logged" in out and "dry run" in out
-    assert "would-create" not in out
+    # the 5 requests whose body was over 100 KB (not fetched) stay on demand: the job holds
+    # no placeholder and can be submitted
+    assert "would-create" in out and "dry run" in out
+    assert "holds records whose user turn was not logged" not in out
     moved = bp.rows
     assert (
         f"the {len(moved):,} requests moved cost ${moved['current_usd'].sum():,.2f} on demand "
@@ -127,7 +139,8 @@ def test_user_turns_read_from_the_file_give_the_same_plan_and_jobs(ctx, bp, tmp_
         bi.plan(lean.usage, lean.catalog, **kw)
     plan = bi.plan(lean.usage, lean.catalog, user_text=lean.user_text_column, **kw)
     assert plan.data_quality == bp.data_quality
-    assert plan.data_quality["eligible_requests_without_user_text"] > 0  # planted: counted
+    assert plan.segments.equals(bp.segments)
+    assert int(plan.segments["unlogged_user_turns"].sum()) == 5  # planted: counted, kept out
     export = {"role_arn": "arn:aws:iam::123456789012:role/r", "s3_prefix": "s3://b/p"}
     full = bi.export_jobs(bp, ctx.usage, ctx.prompts, tmp_path / "full", **export)
     from_file = bi.export_jobs(
@@ -194,7 +207,7 @@ def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
 
     run = tmp_path / "run"
     shutil.copytree(default_sample_run(), run)
-    own = {"threshold": 0.8, "business_hours": [0, 24], "business_time_zone": "Asia/Tokyo"}
+    own = {"threshold": 0.45, "business_hours": [9, 17], "business_time_zone": "Asia/Tokyo"}
     (run / "manifest.json").write_text(json.dumps({"params": {"02_batch_inference": own}}))
     ctx = open_run(str(run), user_text=False)
     kw = {"prompts": ctx.prompts, "priced": ctx.priced, "user_text": ctx.user_text_column}

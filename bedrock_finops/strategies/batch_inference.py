@@ -147,8 +147,19 @@ def plan(
     )
     rows["priced_both"] = rows[["current_usd", "uncached_usd", "batch_usd"]].notna().all(axis=1)
     kept = parts.loc[parts["in_job"], ["segment", "job_group"]]
-    rows["in_job"] = pd.MultiIndex.from_frame(rows[["segment", "job_group"]]).isin(
-        pd.MultiIndex.from_frame(kept)
+    # a request whose user turn was not logged cannot be rebuilt: it stays on demand, counted
+    unlogged = _unlogged_user_turns(usage, user_text)
+    rows["in_job"] = (
+        pd.MultiIndex.from_frame(rows[["segment", "job_group"]]).isin(
+            pd.MultiIndex.from_frame(kept)
+        )
+        & ~unlogged
+    )
+    segs["unlogged_user_turns"] = (
+        segs["segment"]
+        .map(pd.Series(unlogged, index=rows.index).groupby(rows["segment"]).sum())
+        .fillna(0)
+        .astype("int64")
     )
     # each row priced at its own Region; rows of a job group left on demand are not counted
     segs = segs.merge(_segment_costs(rows[rows["in_job"]]), on="segment", how="left")
@@ -175,8 +186,7 @@ def plan(
         dq["eligible_requests_without_template_text"] = int(
             (need & ~usage["system_hash"].astype("string").isin(list(texts))).sum()
         )
-        missing = np.asarray(_user_texts(usage, user_text).isna(), dtype=bool)
-        dq["eligible_requests_without_user_text"] = int((in_scope.to_numpy() & missing).sum())
+        dq["eligible_requests_without_user_text"] = int((in_scope.to_numpy() & unlogged).sum())
     return BatchPlan(
         params=p,
         segments=segs,
@@ -214,6 +224,14 @@ def _user_texts(
             "from the same usage.parquet, in file order"
         )
     return user_text
+
+
+def _unlogged_user_turns(
+    usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None
+) -> np.ndarray:
+    """Per row: the user turn was not logged (a body over 100 KB left unread, or none), so a
+    batch record could hold only a placeholder."""
+    return np.asarray(_user_texts(usage, user_text).isna(), dtype=bool)
 
 
 def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
@@ -416,6 +434,11 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
             b.append("model has no batch price in the sheet")
         if rec["min_records_rule"] == "too small for one job":
             b.append(f"fewer than {min_rec} requests in the whole period for its job group")
+        if rec["unlogged_user_turns"] >= rec["requests"]:
+            b.append(
+                "no request's user turn was logged, so none can be rebuilt (bodies over "
+                "100 KB are read only with fetch_large_bodies)"
+            )
         blockers.append("; ".join(b))
     segs["blockers"] = blockers
     by_score = (segs["score"] >= p["threshold"]) & (segs["blockers"] == "")
@@ -468,6 +491,13 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
             f"{rec['app']} ({rec['segment']}) is eligible but stays on demand: its cache saving "
             f"${rec['cache_given_up_usd']:,.2f} is at least the batch saving "
             f"${rec['gross_batch_saving_usd']:,.2f}."
+        )
+    partly = segs["eligible"] & segs["unlogged_user_turns"].between(1, segs["requests"] - 1)
+    for rec in segs[partly].to_dict("records"):
+        notes.append(
+            f"{rec['app']} ({rec['segment']}): {rec['unlogged_user_turns']:,} of its requests "
+            "stay on demand: their user turn was not logged, so they cannot be rebuilt (bodies "
+            "over 100 KB are read only with fetch_large_bodies; not counted in the saving)."
         )
     for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
         notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")
