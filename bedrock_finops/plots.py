@@ -52,20 +52,36 @@ def bar(
     data: pd.Series | pd.DataFrame,
     *,
     title: str,
-    xlabel: str,
-    ylabel: str,
+    category_label: str,
+    value_label: str,
     usd: bool = True,
     horizontal: bool = False,
     stacked: bool = False,
     ax: Axes | None = None,
 ) -> Axes:
-    """Bar chart of a Series (one bar each) or DataFrame (grouped or stacked bars)."""
+    """Bar chart of a Series (one bar each) or DataFrame (grouped or stacked bars).
+
+    Labels name the categories (the index) and the values, so they land on the right axes
+    whichever way the bars run (``horizontal`` puts the categories on the y axis)."""
     ax = _styled_axes(ax)
+    xlabel, ylabel = (value_label, category_label) if horizontal else (category_label, value_label)
+    blank = data.isna() if isinstance(data, pd.Series) else data.isna().all(axis=1)
+    missing = [str(name) for name in data.index[blank]]
+    data = data[~blank]
     if data.empty:
         return _nothing_to_show(ax, title, xlabel, ylabel)
     kind = "barh" if horizontal else "bar"
     data.plot(kind=kind, stacked=stacked, ax=ax, legend=isinstance(data, pd.DataFrame))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if missing:  # an empty bar would read as $0: name them instead
+        what = "unpriced" if usd else "no value"
+        ax.annotate(
+            f"{what}, not drawn: {', '.join(missing)}",
+            xy=(0, -0.18 if horizontal else -0.35),
+            xycoords="axes fraction",
+            fontsize="small",
+            color="dimgray",
+        )
     if usd:
         usd_axis(ax, "x" if horizontal else "y")
         if horizontal:
@@ -108,10 +124,10 @@ def before_after(
     after: pd.Series,
     *,
     title: str,
-    xlabel: str,
-    ylabel: str = "USD over the period",
+    category_label: str,
+    value_label: str = "USD over the period",
     ax: Axes | None = None,
 ) -> Axes:
     """Side-by-side bars of spend before and after a change, per category."""
     frame = pd.DataFrame({"current": before, "after change": after}).fillna(0.0)
-    return bar(frame, title=title, xlabel=xlabel, ylabel=ylabel, ax=ax)
+    return bar(frame, title=title, category_label=category_label, value_label=value_label, ax=ax)

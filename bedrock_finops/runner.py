@@ -484,10 +484,13 @@ def register(subparsers) -> None:
 
     n = subparsers.add_parser("notebooks", help="maintain the committed notebooks")
     nsub = n.add_subparsers(dest="notebooks_command", metavar="ACTION", required=True)
-    r = nsub.add_parser("refresh", help="re-execute notebooks in place on the embedded sample")
+    r = nsub.add_parser(
+        "refresh",
+        help="re-execute notebooks in place on their own defaults (the embedded sample), which "
+        "nbval checks; a params file does not apply (use run for that)",
+    )
     r.add_argument("--only", nargs="+", metavar="NAME")
     r.add_argument("--notebooks", default=None)
-    r.add_argument("--params", default=None, help="accepted for symmetry with run; unused")
     r.set_defaults(func=_cli_refresh)
 
 

@@ -16,10 +16,12 @@ from bedrock_finops import plots  # noqa: E402
 @pytest.mark.parametrize(
     "draw",
     [
-        lambda: plots.bar(pd.Series(dtype=float), title="t", xlabel="app", ylabel="USD"),
+        lambda: plots.bar(
+            pd.Series(dtype=float), title="t", category_label="app", value_label="USD"
+        ),
         lambda: plots.line(pd.DataFrame(), title="t", xlabel="day", ylabel="USD"),
         lambda: plots.before_after(
-            pd.Series(dtype=float), pd.Series(dtype=float), title="t", xlabel="app"
+            pd.Series(dtype=float), pd.Series(dtype=float), title="t", category_label="app"
         ),
     ],
 )
@@ -31,6 +33,30 @@ def test_an_empty_chart_says_there_is_nothing_to_show(draw):
 
 
 def test_a_chart_with_data_has_its_bars():
-    ax = plots.bar(pd.Series({"a": 2.0, "b": 3.0}), title="t", xlabel="app", ylabel="USD")
+    ax = plots.bar(
+        pd.Series({"a": 2.0, "b": 3.0}), title="t", category_label="app", value_label="USD"
+    )
     assert [round(p.get_height(), 6) for p in ax.patches] == [2.0, 3.0] and not ax.texts
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("app", "USD")
+    plt.close("all")
+
+
+def test_horizontal_bars_put_the_categories_on_the_y_axis():
+    ax = plots.bar(
+        pd.Series({"a": 2.0, "b": 3.0}),
+        title="t",
+        category_label="app",
+        value_label="USD over the period",
+        horizontal=True,
+    )
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("USD over the period", "app")
+    assert [round(p.get_width(), 6) for p in ax.patches] == [2.0, 3.0]
+    plt.close("all")
+
+
+def test_an_unpriced_category_is_named_not_drawn_as_zero():
+    data = pd.Series({"anthropic.claude-sonnet-4": 343.63, "(unknown) ai21.jamba": float("nan")})
+    ax = plots.bar(data, title="t", category_label="model", value_label="USD", horizontal=True)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["anthropic.claude-sonnet-4"]
+    assert [t.get_text() for t in ax.texts] == ["unpriced, not drawn: (unknown) ai21.jamba"]
     plt.close("all")
