@@ -101,9 +101,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     truth = generate(Path(args.out), days=args.days, scale=args.scale, seed=args.seed, start=start)
+    cut = len(truth["faults"]["truncated_files"])
     print(
-        f"sample: {truth['requests_total']} requests, {truth['lines_total']} lines in "
-        f"{truth['files']} files, {truth['bytes']:,} bytes -> {args.out} "
+        f"sample: {truth['requests_total']:,} requests, {truth['lines_total']:,} whole lines "
+        f"(and {cut} cut off in a truncated file, which the ingest reads as one quarantined "
+        f"line) in {truth['files']:,} files, {truth['bytes']:,} bytes -> {args.out} "
         f"(~${truth['approx_on_demand_usd_priced']:,.0f} on-demand)"
     )
     return 0
