@@ -233,6 +233,19 @@ def test_findings_on_an_undated_sheet_write_its_dates_as_null(usage, tmp_path):
     assert fx.read(path).savings_usd == pytest.approx(f.savings_usd)
 
 
+def test_candidates_table_lists_what_was_considered(usage, cat):
+    """The analyst sees which models could be recommended: Claude 3 Haiku is in the sheet but
+    not a default candidate, so 'cheapest priced' never names it."""
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), candidates={"mistral": {"large": []}})
+    table = ms_tables.candidates_table(plan, cat)
+    small = table[(table["provider"] == "anthropic") & (table["tier"] == "small")]
+    assert small["model"].tolist() == ["anthropic.claude-haiku-4-5", "anthropic.claude-3-5-haiku"]
+    assert small["in_price_sheet"].all()
+    assert "anthropic.claude-3-haiku" not in set(table["model"])
+    assert "anthropic.claude-3-haiku" in set(cat.rows["model"])
+    assert len(table) == sum(len(m) for t in plan.params["candidates"].values() for m in t.values())
+
+
 def test_spend_by_task_type(usage, cat):
     plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
     table = ms_tables.spend_by_task_type(plan)

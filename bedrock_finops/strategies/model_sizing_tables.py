@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,23 @@ def task_table(sizing: SizingPlan) -> pd.DataFrame:
             "segment": s["segment"],
         }
     )
+
+
+def candidates_table(sizing: SizingPlan, catalog: Any = None) -> pd.DataFrame:
+    """The models a segment may move to, per provider and tier (the ``candidates`` parameter
+    over the defaults): the cheapest priced one of the target tier wins, and a model not
+    listed is never recommended. With ``catalog``: whether its sheet prices the model at all
+    (an unpriced candidate is skipped)."""
+    rows = [
+        {"provider": provider, "tier": tier, "model": model}
+        for provider, tiers in sizing.params["candidates"].items()
+        for tier, models in tiers.items()
+        for model in models
+    ]
+    out = pd.DataFrame(rows, columns=["provider", "tier", "model"])
+    if catalog is not None:
+        out["in_price_sheet"] = out["model"].isin(set(catalog.rows["model"]))
+    return out
 
 
 def recommendation_table(sizing: SizingPlan) -> pd.DataFrame:
