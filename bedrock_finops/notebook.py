@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -58,11 +59,20 @@ def sample_run_path() -> Path:
     return cache_root() / f"sample-run-{_code_fingerprint()}"
 
 
+STALE_CACHE_DAYS = 7  # a cached sample run of other code unused this long is removed
+
+
 def default_sample_run() -> Path:
-    """A run folder for the embedded sample (generated and ingested on first use, then cached)."""
+    """A run folder for the embedded sample (generated and ingested on first use, then cached).
+
+    Each version of the code caches its own; using one marks it used, and building a new one
+    removes the others left unused for ``STALE_CACHE_DAYS`` (another checkout's may be in use).
+    """
     target = sample_run_path()
     if (target / "usage.parquet").exists():
+        os.utime(target)
         return target
+    prune_stale_sample_runs(keep=target)
     from datetime import date
 
     from bedrock_finops import ingest, sample
@@ -86,6 +96,17 @@ def default_sample_run() -> Path:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return target
+
+
+def prune_stale_sample_runs(keep: Path, days: float = STALE_CACHE_DAYS) -> list[Path]:
+    """Remove cached sample runs other than ``keep`` not used for ``days``; returns them."""
+    cutoff = time.time() - days * 86400
+    removed = []
+    for path in sorted(keep.parent.glob("sample-run-*")):
+        if path != keep and path.is_dir() and path.stat().st_mtime < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 @dataclass
