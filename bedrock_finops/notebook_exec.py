@@ -92,10 +92,24 @@ def export_html(notebook_path: Path) -> Path:
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    nb = nbformat.read(notebook_path, as_version=4)
+    body, _ = exporter.from_notebook_node(
+        nb, resources={"metadata": {"name": _title(nb, notebook_path)}}
+    )
     dest = notebook_path.with_suffix(".html")
     dest.write_text(body)
     return dest
+
+
+def _title(nb: Any, path: Path) -> str:
+    """The page title: the notebook's first heading ("02 · Batch inference: ..."), else its
+    file name (nbconvert would call every page "Notebook")."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
