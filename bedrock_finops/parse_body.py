@@ -187,7 +187,7 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     max_tokens, temperature = request_params(in_body)
     return (
         service_tier(in_body, out_body),
-        "1h" if "1h" in ttl else "5m",
+        ("1h" if "1h" in ttl else "5m") if ttl else None,  # None: no cache marker
         cache_write_1h_split(usage, out_body),
         latency,
         stop if isinstance(stop, str) else None,
@@ -233,7 +233,7 @@ NULL_BODY_FIELDS: dict[str, Any] = {
     "latency_ms": None,
     "max_tokens": None,
     "temperature": None,
-    "cache_ttl": "5m",
+    "cache_ttl": None,
     "_cache_write_1h": None,
     "_usage": None,
 }

@@ -45,7 +45,8 @@ USAGE_SCHEMA = pa.schema(
         ("input_tokens", pa.int64()),  # uncached input (AWS inputTokenCount)
         ("cache_read_tokens", pa.int64()),
         ("cache_write_tokens", pa.int64()),
-        ("cache_ttl", pa.string()),  # "5m" | "1h": the longest TTL this row's markers ask for
+        # "5m" | "1h": the longest TTL this row's cache markers ask for; null: no marker
+        ("cache_ttl", pa.string()),
         # of cache_write_tokens, those written with the 1h TTL: the response's split when it
         # gives one (Converse cacheDetails, Anthropic cache_creation), else all or none by
         # cache_ttl; the rest were written with the 5m TTL

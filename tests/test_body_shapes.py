@@ -175,4 +175,4 @@ def test_a_marker_inside_a_tool_result_is_a_marker() -> None:
     assert marked["request_hash"] == plain["request_hash"]
     assert marked["prefix_hashes"] == plain["prefix_hashes"]
     assert "cache_control" not in marked["user_text"]
-    assert (marked["cache_ttl"], plain["cache_ttl"]) == ("1h", "5m")
+    assert (marked["cache_ttl"], plain["cache_ttl"]) == ("1h", None)  # None: no marker
