@@ -27,6 +27,8 @@ from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT, SegmentRecords, 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
+# the s3Uri pattern create_model_invocation_job accepts: a bucket name, then any key prefix
+_S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
 GIB = 1024**3
 
 
@@ -589,41 +591,134 @@ def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any
     return settings, origin
 
 
+class BatchExportError(ValueError):
+    """A ``batch-export`` input that cannot work: the message names the flag (or the run's
+    setting) and the fix. Raised before any job file is written."""
+
+
+def _named(name: str, value: Any, flags: dict[str, Any]) -> str:
+    """How an error names a setting: the flag as given, else the run's own setting."""
+    flag = "--" + str(_RUN_SETTINGS[name]).replace("_", "-")
+    if flags.get(str(_RUN_SETTINGS[name])) is not None:
+        return f"{flag} {value}"
+    return f"the run's {name} {value!r} (its manifest.json; {flag} overrides it)"
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (not a bool), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def check_export_inputs(
+    *, out: Path, role_arn: str, s3_prefix: str, settings: dict[str, Any], flags: dict[str, Any]
+) -> BatchQuotas:
+    """Check what ``batch-export`` was given before it reads the run or writes a job file
+    (the job request checks the same, but only once the inputs are written); returns the
+    per-job quotas. Raises :class:`BatchExportError`."""
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise BatchExportError(f"--out {out}: {existing} is a file; give a folder for the jobs")
+    if not _ROLE_ARN_RE.match(role_arn or ""):
+        raise BatchExportError(
+            f"--role-arn {role_arn!r} is not an IAM role ARN: give the service role Bedrock "
+            "assumes to read the inputs and write the outputs, arn:aws:iam::<account>:role/<name>"
+        )
+    if not _S3_PREFIX_RE.match(s3_prefix or ""):
+        if s3_prefix.startswith("s3://"):
+            bucket = s3_prefix.removeprefix("s3://").partition("/")[0]
+            hint = f"; {bucket!r} is not a bucket name (3-63 lowercase letters, digits, . and -)"
+        else:
+            hint = f" (did you mean s3://{s3_prefix}?)" if "://" not in s3_prefix else ""
+        raise BatchExportError(
+            f"--s3-prefix {s3_prefix!r} is not an s3:// location: give s3://<bucket>/<prefix>, "
+            f"where the job folders will be uploaded{hint}"
+        )
+    timeout = _whole(settings["timeout_hours"])
+    if timeout is None or not MIN_TIMEOUT_HOURS <= timeout <= MAX_TIMEOUT_HOURS:
+        raise BatchExportError(
+            f"{_named('timeout_hours', settings['timeout_hours'], flags)} is not a job timeout: "
+            f"Bedrock takes {MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS} hours, e.g. "
+            f"--timeout-hours {MIN_TIMEOUT_HOURS}"
+        )
+    counts = {}
+    for name in ("min_records_per_job", "max_records_per_job", "max_records_per_file"):
+        counts[name] = _whole(settings[name])
+        if counts[name] is None or counts[name] < 1:
+            raise BatchExportError(
+                f"{_named(name, settings[name], flags)} must be a positive whole number of "
+                f"records (Service Quotas: {QUOTA_NAMES[name]!r})"
+            )
+    if counts["min_records_per_job"] > counts["max_records_per_job"]:
+        raise BatchExportError(
+            f"{_named('min_records_per_job', settings['min_records_per_job'], flags)} is over "
+            f"{_named('max_records_per_job', settings['max_records_per_job'], flags)}: a job "
+            "cannot hold more than the maximum; lower --min-records or raise --max-records"
+        )
+    return BatchQuotas(
+        min_records_per_job=counts["min_records_per_job"],
+        max_records_per_job=counts["max_records_per_job"],
+        max_records_per_file=min(counts["max_records_per_file"], counts["max_records_per_job"]),
+    )
+
+
+def _check_aws_credentials() -> None:
+    """``--apply`` uploads and submits: without credentials, say so before writing the jobs."""
+    import boto3
+    from botocore.exceptions import NoCredentialsError
+
+    if boto3.session.Session().get_credentials() is None:
+        raise NoCredentialsError()
+
+
 def _cmd_export(args: Any) -> int:
-    from bedrock_finops.notebook import default_sample_run, open_run
+    from bedrock_finops.notebook import default_sample_run, open_run, sample_run_path
     from bedrock_finops.strategies import batch_inference as bi
 
+    # the settings and flags are checked before the run is read (or the sample built)
+    s, origin = export_settings(Path(args.run_dir or sample_run_path()), vars(args))
+    quotas = check_export_inputs(
+        out=Path(args.out),
+        role_arn=args.role_arn,
+        s3_prefix=args.s3_prefix,
+        settings=s,
+        flags=vars(args),
+    )
+    if args.apply:
+        _check_aws_credentials()
     run_dir = Path(args.run_dir) if args.run_dir else default_sample_run()
-    s, origin = export_settings(run_dir, vars(args))
     print(f"settings: {origin}, flags over them")
-    # the user turns are read from usage.parquet where needed, not held (~3 GB a month)
-    ctx = open_run(
-        run_dir,
-        price_sheet=s["price_sheet"],
-        price_overrides=s["price_overrides"],
-        discount_pct=s["discount_pct"],
-        user_text=False,
-    )
-    quotas = BatchQuotas(
-        min_records_per_job=s["min_records_per_job"],
-        max_records_per_job=s["max_records_per_job"],
-        max_records_per_file=min(s["max_records_per_file"], s["max_records_per_job"]),
-    )
-    bp = bi.plan(
-        ctx.usage,
-        ctx.catalog,
-        prompts=ctx.prompts,
-        priced=ctx.priced,
-        threshold=s["threshold"],
-        window_hours=s["window_hours"],
-        business_hours=s["business_hours"],
-        business_time_zone=s["business_time_zone"],
-        job_window_days=s["job_window_days"],
-        min_records_per_job=s["min_records_per_job"],
-        force_in=s["force_in"],
-        force_out=s["force_out"],
-        user_text=ctx.user_text_column,
-    )
+    try:
+        # the user turns are read from usage.parquet where needed, not held (~3 GB a month)
+        ctx = open_run(
+            run_dir,
+            price_sheet=s["price_sheet"],
+            price_overrides=s["price_overrides"],
+            discount_pct=s["discount_pct"],
+            user_text=False,
+        )
+        bp = bi.plan(
+            ctx.usage,
+            ctx.catalog,
+            prompts=ctx.prompts,
+            priced=ctx.priced,
+            threshold=s["threshold"],
+            window_hours=s["window_hours"],
+            business_hours=s["business_hours"],
+            business_time_zone=s["business_time_zone"],
+            job_window_days=s["job_window_days"],
+            min_records_per_job=quotas.min_records_per_job,
+            force_in=s["force_in"],
+            force_out=s["force_out"],
+            user_text=ctx.user_text_column,
+        )
+    except ValueError as exc:  # the run's settings or a flag: the price sheet, force_in, ...
+        raise BatchExportError(str(exc)) from exc
     jobs = bi.export_jobs(
         bp,
         ctx.usage,
@@ -632,7 +727,7 @@ def _cmd_export(args: Any) -> int:
         role_arn=args.role_arn,
         s3_prefix=args.s3_prefix,
         quotas=quotas,
-        timeout_hours=s["timeout_hours"],
+        timeout_hours=int(s["timeout_hours"]),
         user_text=ctx.user_text_column,
     )
     if jobs.empty:
