@@ -27,8 +27,10 @@ from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT, SegmentRecords, 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
-# the s3Uri pattern create_model_invocation_job accepts: a bucket name, then any key prefix
-_S3_PREFIX_RE = re.compile(r"^s3://[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9](/.*)?$")
+# the s3Uri pattern create_model_invocation_job accepts: a bucket name, then key parts
+_S3_BUCKET_RE = re.compile(r"^[a-z0-9][-.a-z0-9]{1,61}[a-z0-9]$")
+_S3_URI_RE = re.compile(r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](/[-!_*'().a-zA-Z0-9]+)*/?$")
+_S3_URI_MAX = 1024
 GIB = 1024**3
 
 
@@ -629,15 +631,23 @@ def check_export_inputs(
             f"--role-arn {role_arn!r} is not an IAM role ARN: give the service role Bedrock "
             "assumes to read the inputs and write the outputs, arn:aws:iam::<account>:role/<name>"
         )
-    if not _S3_PREFIX_RE.match(s3_prefix or ""):
-        if s3_prefix.startswith("s3://"):
-            bucket = s3_prefix.removeprefix("s3://").partition("/")[0]
+    if not _S3_URI_RE.match(s3_prefix or ""):
+        bucket = s3_prefix.removeprefix("s3://").partition("/")[0]
+        if not s3_prefix.startswith("s3://"):
+            hint = f" (did you mean s3://{s3_prefix}?)" if "://" not in s3_prefix else ""
+        elif not _S3_BUCKET_RE.match(bucket):
             hint = f"; {bucket!r} is not a bucket name (3-63 lowercase letters, digits, . and -)"
         else:
-            hint = f" (did you mean s3://{s3_prefix}?)" if "://" not in s3_prefix else ""
+            hint = "; Bedrock takes only letters, digits and -!_*'(). between the /s of the key"
         raise BatchExportError(
             f"--s3-prefix {s3_prefix!r} is not an s3:// location: give s3://<bucket>/<prefix>, "
             f"where the job folders will be uploaded{hint}"
+        )
+    # each job reads <prefix>/<job name, up to 63>/input/ and writes .../output/
+    if len(s3_prefix.rstrip("/")) + 1 + 63 + len("/output/") > _S3_URI_MAX:
+        raise BatchExportError(
+            f"--s3-prefix is {len(s3_prefix):,} characters: a job's S3 location would pass "
+            f"Bedrock's {_S3_URI_MAX:,}; give a shorter prefix"
         )
     timeout = _whole(settings["timeout_hours"])
     if timeout is None or not MIN_TIMEOUT_HOURS <= timeout <= MAX_TIMEOUT_HOURS:

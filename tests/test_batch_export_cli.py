@@ -41,6 +41,17 @@ INPUT_MISTAKES = {
         "where the job folders will be uploaded; '' is not a bucket name (3-63 lowercase "
         "letters, digits, . and -)",
     ),
+    "s3 prefix with a space": (
+        ["--role-arn", ROLE, "--s3-prefix", "s3://bucket/my jobs"],
+        "error: --s3-prefix 's3://bucket/my jobs' is not an s3:// location: give "
+        "s3://<bucket>/<prefix>, where the job folders will be uploaded; Bedrock takes only "
+        "letters, digits and -!_*'(). between the /s of the key",
+    ),
+    "s3 prefix too long": (
+        ["--role-arn", ROLE, "--s3-prefix", "s3://bucket/" + "p" * 1000],
+        "error: --s3-prefix is 1,012 characters: a job's S3 location would pass Bedrock's "
+        "1,024; give a shorter prefix",
+    ),
     "timeout over 168 hours": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--timeout-hours", "500"],
         "error: --timeout-hours 500 is not a job timeout: Bedrock takes 24 to 168 hours, "
