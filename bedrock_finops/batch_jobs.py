@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -494,18 +495,146 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_export)
 
 
-def holds_placeholder(job_dir: Path) -> bool:
-    """Whether a job's input files still hold a placeholder user turn: submitted, the model
-    would answer the placeholder. Read in blocks (an input file can be 1 GB)."""
+def placeholder_records(job_dir: Path) -> dict[Path, int]:
+    """Each of a job's input files that still holds records with a placeholder user turn, and
+    how many: submitted, the model would answer the placeholder. Read a line at a time (an
+    input file can be 1 GB; a record is one line)."""
     needle = PLACEHOLDER_USER_TEXT.encode()
+    found: dict[Path, int] = {}
     for path in sorted((job_dir / "input").glob("*.jsonl")):
         with path.open("rb") as fh:
-            tail = b""
-            while block := fh.read(1 << 20):
-                if needle in tail + block:
-                    return True
-                tail = block[-len(needle) :]
-    return False
+            count = sum(needle in line for line in fh)
+        if count:
+            found[path] = count
+    return found
+
+
+def holds_placeholder(job_dir: Path) -> bool:
+    """Whether a job's input files still hold a placeholder user turn."""
+    return bool(placeholder_records(job_dir))
+
+
+def _records(n: int, verb: tuple[str, str] | None = None) -> str:
+    """``"1 record holds"`` / ``"5 records hold"``: ``verb`` is (singular, plural)."""
+    text = f"{n:,} record{'' if n == 1 else 's'}"
+    return text if verb is None else f"{text} {verb[n != 1]}"
+
+
+@dataclass
+class PendingJob:
+    """An exported job and, when it is held back from submission, why (``held``)."""
+
+    name: str
+    directory: Path
+    request: dict[str, Any]
+    region: str | None
+    records: int
+    min_records: int
+    below_min_records: bool
+    placeholders: dict[Path, int] = field(default_factory=dict)  # input file: records
+
+    @property
+    def held(self) -> str:
+        """The table's action for a held job ("held: ..."), empty for a job to submit."""
+        reasons = []
+        if self.below_min_records:
+            reasons.append(
+                f"{_records(self.records)}, under the minimum of {self.min_records:,} a job"
+            )
+        if self.placeholders:
+            n = sum(self.placeholders.values())
+            reasons.append(f"{_records(n, ('holds', 'hold'))} a placeholder user turn")
+        return f"held: {'; '.join(reasons)}" if reasons else ""
+
+
+def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
+    """The exported jobs (``export_jobs``'s table), each with its request and what holds it
+    back: under the minimum records a job (Bedrock would reject it), or a placeholder user
+    turn in its input files (the model would answer the placeholder)."""
+    out = []
+    for job in jobs.itertuples(index=False):
+        directory = Path(job.directory)
+        out.append(
+            PendingJob(
+                name=job.job_name,
+                directory=directory,
+                request=json.loads((directory / "request.json").read_text()),
+                region=job.region,
+                records=int(job.records),
+                min_records=min_records,
+                below_min_records=bool(job.below_min_records),
+                placeholders=placeholder_records(directory),
+            )
+        )
+    return out
+
+
+def submission_table(pending: Sequence[PendingJob], submitted: pd.DataFrame) -> pd.DataFrame:
+    """One row per exported job: jobName, region, records, action, jobArn. ``submitted`` is
+    ``submit_jobs``'s table for the jobs not held, in the same order; a held job's action
+    says why it is held."""
+    done = iter(submitted.to_dict("records"))
+    rows = []
+    for job in pending:
+        if job.held:
+            action, arn = job.held, ""
+        else:
+            row = next(done)
+            if row["jobName"] != job.name:
+                raise ValueError(f"submitted {row['jobName']!r} where {job.name!r} was expected")
+            action, arn = row["action"], row["jobArn"] or ""
+        rows.append(
+            {
+                "jobName": job.name,
+                "region": job.region,
+                "records": job.records,
+                "action": action,
+                "jobArn": arn,
+            }
+        )
+    return pd.DataFrame(rows, columns=["jobName", "region", "records", "action", "jobArn"])
+
+
+def held_lines(job: PendingJob) -> list[str]:
+    """Why a held job is not submitted, and how to get it submitted."""
+    lines = []
+    if job.below_min_records:
+        lines.append(
+            f"{job.name}: not submitted: {_records(job.records)}, under the minimum of "
+            f"{job.min_records:,} a job (Bedrock rejects a smaller job). Export a longer period, "
+            "or pass --min-records if your account's quota is lower"
+        )
+    if job.placeholders:
+        n = sum(job.placeholders.values())
+        lines.append(
+            f"{job.name}: not submitted: {_records(n, ('holds', 'hold'))} the placeholder "
+            f"{PLACEHOLDER_USER_TEXT!r} where the user turn was not logged, in:"
+        )
+        for path, count in job.placeholders.items():
+            lines.append(f"  {path} ({_records(count)})")
+        lines.append(
+            "  re-ingest the logs with fetch_large_bodies and export again; or write the turns "
+            "into those files in place of the placeholder, upload them and submit the job's "
+            "request.json yourself (batch-export writes its files anew on each run)"
+        )
+    return lines
+
+
+def _no_jobs_sentence(bp: Any) -> str:
+    """Why an export wrote no job."""
+    if bp.eligible.empty:
+        return (
+            "no job written: no segment of this run is eligible for batch inference (none "
+            f"scores {bp.params['threshold']:g} or more without a blocker, and none is named "
+            "by --force-in); the run's 02_batch_inference notebook shows each one's score"
+        )
+    if bp.moved.empty:
+        return (
+            f"no job written: the {len(bp.eligible):,} eligible segments stay on demand, as "
+            "their prompt caching saves more than batch would (see the run's "
+            "02_batch_inference notebook)"
+        )
+    return "no job written: the moved segments' requests fall in no batch job"
 
 
 def _cost_line(bp: Any, catalog: Any) -> str:
@@ -741,7 +870,7 @@ def _cmd_export(args: Any) -> int:
         user_text=ctx.user_text_column,
     )
     if jobs.empty:
-        print("no segment is eligible for batch inference; nothing written")
+        print(_no_jobs_sentence(bp))
         return 0
     print(
         jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
@@ -749,34 +878,36 @@ def _cmd_export(args: Any) -> int:
     print(_cost_line(bp, ctx.catalog))
     for line in _cadence_lines(bp):
         print(line)
-    if jobs["below_min_records"].any():
-        print("some jobs are under the minimum records per job: they are not submitted")
-    ready = [
-        (Path(d), json.loads((Path(d) / "request.json").read_text()), region)
-        for d, small, region in zip(
-            jobs["directory"], jobs["below_min_records"], jobs["region"], strict=True
-        )
-        if not small
-    ]
-    held = [d for d, _, _ in ready if holds_placeholder(d)]
-    for d in held:
-        print(
-            f"{d.name} holds records whose user turn was not logged (placeholder "
-            f"{PLACEHOLDER_USER_TEXT!r}): it is not submitted. Write the turns into its input "
-            "files, or ingest with fetch_large_bodies, then run again"
-        )
-    ready = [r for r in ready if r[0] not in held]
+    pending = pending_jobs(jobs, quotas.min_records_per_job)
+    ready = [job for job in pending if not job.held]
     if args.apply:
         import boto3
 
         s3 = boto3.client("s3")
-        for d, req, region in ready:
-            files = sorted((d / "input").glob("*.jsonl"))
-            upload_job(s3, ExportedJob(req["jobName"], d, files, 0, 0, False, req, region))
+        for job in ready:
+            files = sorted((job.directory / "input").glob("*.jsonl"))
+            exported = ExportedJob(
+                job.name, job.directory, files, 0, 0, False, job.request, job.region
+            )
+            upload_job(s3, exported)
     result = submit_jobs(
-        [req for _, req, _ in ready], apply=args.apply, regions=[r for _, _, r in ready]
+        [job.request for job in ready], apply=args.apply, regions=[job.region for job in ready]
     )
-    print(result.to_string())
+    print(submission_table(pending, result).to_string(index=False))
+    held = [job for job in pending if job.held]
+    for job in held:
+        for line in held_lines(job):
+            print(line)
     if not args.apply:
-        print("dry run: nothing uploaded or submitted (add --apply)")
+        note = f"; {len(held)} of {len(pending)} jobs held back (above)" if held else ""
+        print(f"dry run: nothing uploaded or submitted (add --apply){note}")
+        return 0
+    if held:
+        names = ", ".join(job.name for job in held)
+        print(
+            f"{len(held)} of {len(pending)} jobs not submitted ({names}): see above for why "
+            "and how to submit them",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -135,3 +135,207 @@ def test_apply_without_credentials_stops_before_writing(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert err.startswith("error: Unable to locate credentials; this command calls AWS")
     assert _files(out) == []
+
+
+# --- what each job gets: the dry-run and --apply tables, the exit code -----------------------
+
+SAMPLE_JOB = "doc-summarizer-us-east-1-us-anthropic-claude-sonne-8f01b696ec70"
+PLACEHOLDERS = 5  # the sample's doc-summarizer requests whose body (over 100 KB) was not logged
+
+
+def _table_row(out: str, name: str) -> list[str]:
+    """The cells of the table line for job ``name`` (its action holds spaces: split the rest)."""
+    (line,) = [line for line in out.splitlines() if line.startswith(name + " ")]
+    name_, region, records, rest = line.split(None, 3)
+    return [name_, region, records, rest.strip()]
+
+
+def _placeholder_lines(job_dir: Path) -> int:
+    """Records whose Converse user turn is the placeholder, read as JSON (not as bytes)."""
+    from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
+
+    n = 0
+    for path in (job_dir / "input").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            turns = json.loads(line)["modelInput"]["messages"]
+            n += any(block.get("text") == PLACEHOLDER_USER_TEXT for block in turns[-1]["content"])
+    return n
+
+
+@pytest.fixture
+def fake_credentials(monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+class FakeAws:
+    """``boto3.client`` for the CLI: Stubber-backed S3 and Bedrock clients, calls counted."""
+
+    def __init__(self) -> None:
+        from botocore.stub import Stubber
+
+        session = boto3.session.Session(
+            aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
+        )
+        self.s3 = session.client("s3")
+        self.bedrock = session.client("bedrock")
+        self.stubs = {"s3": Stubber(self.s3), "bedrock": Stubber(self.bedrock)}
+        self.made: list[tuple[str, str | None]] = []
+
+    def client(self, service: str, region_name: str | None = None, **_: object):
+        self.made.append((service, region_name))
+        return {"s3": self.s3, "bedrock": self.bedrock}[service]
+
+    def __enter__(self) -> FakeAws:
+        for stub in self.stubs.values():
+            stub.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+            stub.deactivate()
+
+
+def test_dry_run_lists_a_held_job_with_why(tmp_path, capsys):
+    out = tmp_path / "jobs"
+    assert _export(default_sample_run(), out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    text = capsys.readouterr().out
+    assert "Empty DataFrame" not in text and "would-create" not in text
+    assert _table_row(text, SAMPLE_JOB) == [
+        SAMPLE_JOB,
+        "us-east-1",
+        "2711",
+        f"held: {PLACEHOLDERS} records hold a placeholder user turn",
+    ]
+    assert _placeholder_lines(out / SAMPLE_JOB) == PLACEHOLDERS
+    part = out / SAMPLE_JOB / "input" / "part-0001.jsonl"
+    assert f"  {part} ({PLACEHOLDERS} records)\n" in text  # the file to fill, named
+    assert "re-ingest the logs with fetch_large_bodies" in text
+    assert text.rstrip().endswith(
+        "dry run: nothing uploaded or submitted (add --apply); 1 of 1 jobs held back (above)"
+    )
+
+
+def test_apply_with_a_held_job_submits_nothing_and_exits_1(
+    tmp_path, capsys, monkeypatch, fake_credentials
+):
+    fake = FakeAws()
+    monkeypatch.setattr(boto3, "client", fake.client)
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
+    with fake:  # no response queued: any upload or AWS call would fail the stubber
+        assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 1
+    captured = capsys.readouterr()
+    assert _table_row(captured.out, SAMPLE_JOB)[3] == (
+        f"held: {PLACEHOLDERS} records hold a placeholder user turn"
+    )
+    assert captured.err == (
+        f"1 of 1 jobs not submitted ({SAMPLE_JOB}): see above for why and how to submit them\n"
+    )
+    assert fake.made == [("s3", None)]  # a client made, never called; no Bedrock client
+
+
+def test_jobs_under_the_minimum_are_listed_as_held(tmp_path, capsys):
+    """2,711 records, at most 2,000 a job and at least 1,500: the second job (711) cannot be
+    topped up from the first without taking it under the minimum, so it is held."""
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "1500"]
+    assert _export(default_sample_run(), tmp_path, *flags, "--max-records", "2000") == 0
+    text = capsys.readouterr().out
+    rows = {}
+    for job in sorted(p for p in tmp_path.iterdir() if p.is_dir()):
+        rows[json.loads((job / "job.json").read_text())["records"]] = (
+            _table_row(text, job.name)[2:],
+            _placeholder_lines(job),
+        )
+    # the sample's 5 placeholders: 4 in the first job, 1 in the second (counted as JSON)
+    assert rows == {
+        2000: (["2000", "held: 4 records hold a placeholder user turn"], 4),
+        711: (
+            ["711", "held: 711 records, under the minimum of 1,500 a job; 1 record holds a "
+             "placeholder user turn"],
+            1,
+        ),
+    }  # fmt: skip
+    assert "711 records, under the minimum of 1,500 a job (Bedrock rejects a smaller job)" in text
+
+
+def test_no_job_at_all_is_one_sentence(tmp_path, capsys):
+    """A minimum over the group's 2,711 requests: no segment is eligible, nothing written."""
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "3000"]
+    flags += ["--max-records", "5000"]
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        "no job written: no segment of this run is eligible for batch inference (none scores "
+        "0.6 or more without a blocker, and none is named by --force-in); the run's "
+        "02_batch_inference notebook shows each one's score"
+    ]
+    assert _files(tmp_path / "jobs") == []
+
+
+@pytest.fixture(scope="module")
+def filled_run(tmp_path_factory) -> Path:
+    """The sample run with the user turns its logs did not carry written in (as an ingest
+    with fetch_large_bodies would): its job holds no placeholder."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = tmp_path_factory.mktemp("filled") / "run"
+    shutil.copytree(default_sample_run(), run)
+    table = pq.read_table(run / "usage.parquet")
+    texts = table.column("user_text").to_pylist()
+    filled = [t if t else "The quarterly report, in full." for t in texts]
+    i = table.schema.get_field_index("user_text")
+    field = table.schema.field(i)
+    table = table.set_column(i, field, pa.array(filled, field.type))
+    pq.write_table(table, run / "usage.parquet")
+    return run
+
+
+def test_apply_submits_a_ready_job_once_and_exits_0(
+    filled_run, tmp_path, capsys, monkeypatch, fake_credentials
+):
+    from botocore.stub import ANY
+
+    out = tmp_path / "jobs"
+    assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    (job,) = [p.name for p in out.iterdir() if p.is_dir()]
+    assert _table_row(capsys.readouterr().out, job)[3] == "would-create"
+    request = json.loads((out / job / "request.json").read_text())
+    arn = f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{job[-12:]}"
+    listed = {"nameContains": job, "maxResults": 100}
+    summary = {
+        "jobArn": arn,
+        "jobName": job,
+        "modelId": request["modelId"],
+        "roleArn": ROLE,
+        "status": "Submitted",
+        "submitTime": "2026-11-27T00:00:00Z",
+        "inputDataConfig": request["inputDataConfig"],
+        "outputDataConfig": request["outputDataConfig"],
+    }
+    upload = {"Bucket": "bucket", "Key": f"batch/{job}/input/part-0001.jsonl", "Body": ANY}
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
+    for exists in (False, True):  # submitted, then run again: found, not created twice
+        fake = FakeAws()
+        monkeypatch.setattr(boto3, "client", fake.client)
+        fake.stubs["s3"].add_response("put_object", {}, upload)
+        found = [summary] if exists else []
+        fake.stubs["bedrock"].add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": found}, listed
+        )
+        if not exists:
+            fake.stubs["bedrock"].add_response(
+                "create_model_invocation_job", {"jobArn": arn}, request
+            )
+        with fake:
+            assert _export(filled_run, out, *flags) == 0
+        captured = capsys.readouterr()
+        row = _table_row(captured.out, job)
+        assert row == [job, "us-east-1", "2711", f"{'exists' if exists else 'created'} {arn}"]
+        assert captured.err == ""
+        assert fake.made == [("s3", None), ("bedrock", "us-east-1")]

@@ -104,7 +104,7 @@ def test_cli_batch_export_dry_run(tmp_path, capsys, bp):
     assert code == 0
     # the sample's job holds 5 records whose body was over 100 KB (not fetched): placeholders
     # a model must not be sent, so the job is written but not submitted
-    assert "holds records whose user turn was not logged" in out and "dry run" in out
+    assert "held: 5 records hold a placeholder user turn" in out and "dry run" in out
     assert "would-create" not in out
     moved = bp.rows
     assert (
