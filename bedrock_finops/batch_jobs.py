@@ -638,14 +638,16 @@ def _no_jobs_sentence(bp: Any) -> str:
 
 
 def _cost_line(bp: Any, catalog: Any) -> str:
-    """What the exported requests cost on demand and would cost in batch, with the prices."""
+    """What the exported requests cost on demand and would cost in batch, with the prices:
+    the sheet, the overrides file when one replaces some of its rows, and the discount."""
     rows = bp.rows
     as_of = catalog.as_of.date() if catalog.as_of is not None else "undated"
+    overrides = f" and the overrides in {catalog.overrides}" if catalog.overrides else ""
     return (
         f"the {len(rows):,} requests moved cost ${rows['current_usd'].sum():,.2f} on demand "
         f"over the logged {bp.period.get('days', '?')} days; in batch "
         f"${rows['batch_usd'].sum():,.2f} (saving ${rows['savings_usd'].sum():,.2f}), priced "
-        f"with the sheet {catalog.sheet_name!r} (as of {as_of}, discount "
+        f"with the sheet {catalog.sheet_name!r}{overrides} (as of {as_of}, discount "
         f"{catalog.discount_pct:g}%)"
     )
 

@@ -339,3 +339,47 @@ def test_apply_submits_a_ready_job_once_and_exits_0(
         assert row == [job, "us-east-1", "2711", f"{'exists' if exists else 'created'} {arn}"]
         assert captured.err == ""
         assert fake.made == [("s3", None), ("bedrock", "us-east-1")]
+
+
+# --- the prices the cost line names ------------------------------------------------------------
+
+
+def _sheet_date() -> str:
+    """The bundled 'current' sheet's date (the override leaves the row's date as it was)."""
+    from bedrock_finops.pricing import PriceCatalog
+
+    return str(PriceCatalog.load("current").as_of.date())
+
+
+def test_the_cost_line_names_the_runs_overrides_and_discount(tmp_path, capsys):
+    """A run priced with an overrides file and a discount: the figures are those prices
+    (the sample's doc-summarizer tokens at the negotiated rates), and the line says so."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(default_sample_run(), run)
+    negotiated = tmp_path / "negotiated.csv"
+    negotiated.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k,"
+        "batch_input_per_1k,batch_output_per_1k\n"
+        "anthropic.claude-sonnet-4,us-east-1,none,default,0.002,0.01,0.001,0.005\n"
+    )
+    params = {"common": {"price_overrides": str(negotiated), "discount_pct": 10.0}}
+    (run / "manifest.json").write_text(json.dumps({"params": params}))
+    assert _export(run, tmp_path / "jobs", "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    # 15,225,038 input and 333,092 output tokens: (30.450076 + 3.33092) x 0.9 on demand,
+    # half that in batch (list prices: $50.67 and $25.34)
+    assert (
+        "the 2,711 requests moved cost $30.40 on demand over the logged 30 days; in batch "
+        f"$15.20 (saving $15.20), priced with the sheet 'current' and the overrides in "
+        f"{negotiated} (as of {_sheet_date()}, discount 10%)\n"
+    ) in capsys.readouterr().out
+
+
+def test_the_cost_line_without_overrides_names_the_sheet_alone(tmp_path, capsys):
+    assert _export(default_sample_run(), tmp_path, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    assert (
+        "the 2,711 requests moved cost $50.67 on demand over the logged 30 days; in batch "
+        f"$25.34 (saving $25.34), priced with the sheet 'current' (as of {_sheet_date()}, "
+        "discount 0%)\n"
+    ) in capsys.readouterr().out
