@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +28,10 @@ from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT, SegmentRecords, 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
+# the s3Uri pattern create_model_invocation_job accepts: a bucket name, then key parts
+_S3_BUCKET_RE = re.compile(r"^[a-z0-9][-.a-z0-9]{1,61}[a-z0-9]$")
+_S3_URI_RE = re.compile(r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](/[-!_*'().a-zA-Z0-9]+)*/?$")
+_S3_URI_MAX = 1024
 GIB = 1024**3
 
 
@@ -490,29 +495,159 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_export)
 
 
-def holds_placeholder(job_dir: Path) -> bool:
-    """Whether a job's input files still hold a placeholder user turn: submitted, the model
-    would answer the placeholder. Read in blocks (an input file can be 1 GB)."""
+def placeholder_records(job_dir: Path) -> dict[Path, int]:
+    """Each of a job's input files that still holds records with a placeholder user turn, and
+    how many: submitted, the model would answer the placeholder. Read a line at a time (an
+    input file can be 1 GB; a record is one line)."""
     needle = PLACEHOLDER_USER_TEXT.encode()
+    found: dict[Path, int] = {}
     for path in sorted((job_dir / "input").glob("*.jsonl")):
         with path.open("rb") as fh:
-            tail = b""
-            while block := fh.read(1 << 20):
-                if needle in tail + block:
-                    return True
-                tail = block[-len(needle) :]
-    return False
+            count = sum(needle in line for line in fh)
+        if count:
+            found[path] = count
+    return found
+
+
+def holds_placeholder(job_dir: Path) -> bool:
+    """Whether a job's input files still hold a placeholder user turn."""
+    return bool(placeholder_records(job_dir))
+
+
+def _records(n: int, verb: tuple[str, str] | None = None) -> str:
+    """``"1 record holds"`` / ``"5 records hold"``: ``verb`` is (singular, plural)."""
+    text = f"{n:,} record{'' if n == 1 else 's'}"
+    return text if verb is None else f"{text} {verb[n != 1]}"
+
+
+@dataclass
+class PendingJob:
+    """An exported job and, when it is held back from submission, why (``held``)."""
+
+    name: str
+    directory: Path
+    request: dict[str, Any]
+    region: str | None
+    records: int
+    min_records: int
+    below_min_records: bool
+    placeholders: dict[Path, int] = field(default_factory=dict)  # input file: records
+
+    @property
+    def held(self) -> str:
+        """The table's action for a held job ("held: ..."), empty for a job to submit."""
+        reasons = []
+        if self.below_min_records:
+            reasons.append(
+                f"{_records(self.records)}, under the minimum of {self.min_records:,} a job"
+            )
+        if self.placeholders:
+            n = sum(self.placeholders.values())
+            reasons.append(f"{_records(n, ('holds', 'hold'))} a placeholder user turn")
+        return f"held: {'; '.join(reasons)}" if reasons else ""
+
+
+def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
+    """The exported jobs (``export_jobs``'s table), each with its request and what holds it
+    back: under the minimum records a job (Bedrock would reject it), or a placeholder user
+    turn in its input files (the model would answer the placeholder)."""
+    out = []
+    for job in jobs.itertuples(index=False):
+        directory = Path(job.directory)
+        out.append(
+            PendingJob(
+                name=job.job_name,
+                directory=directory,
+                request=json.loads((directory / "request.json").read_text()),
+                region=job.region,
+                records=int(job.records),
+                min_records=min_records,
+                below_min_records=bool(job.below_min_records),
+                placeholders=placeholder_records(directory),
+            )
+        )
+    return out
+
+
+def submission_table(pending: Sequence[PendingJob], submitted: pd.DataFrame) -> pd.DataFrame:
+    """One row per exported job: jobName, region, records, action, jobArn. ``submitted`` is
+    ``submit_jobs``'s table for the jobs not held, in the same order; a held job's action
+    says why it is held."""
+    done = iter(submitted.to_dict("records"))
+    rows = []
+    for job in pending:
+        if job.held:
+            action, arn = job.held, ""
+        else:
+            row = next(done)
+            if row["jobName"] != job.name:
+                raise ValueError(f"submitted {row['jobName']!r} where {job.name!r} was expected")
+            action, arn = row["action"], row["jobArn"] or ""
+        rows.append(
+            {
+                "jobName": job.name,
+                "region": job.region,
+                "records": job.records,
+                "action": action,
+                "jobArn": arn,
+            }
+        )
+    return pd.DataFrame(rows, columns=["jobName", "region", "records", "action", "jobArn"])
+
+
+def held_lines(job: PendingJob) -> list[str]:
+    """Why a held job is not submitted, and how to get it submitted."""
+    lines = []
+    if job.below_min_records:
+        lines.append(
+            f"{job.name}: not submitted: {_records(job.records)}, under the minimum of "
+            f"{job.min_records:,} a job (Bedrock rejects a smaller job). Export a longer period, "
+            "or pass --min-records if your account's quota is lower"
+        )
+    if job.placeholders:
+        n = sum(job.placeholders.values())
+        lines.append(
+            f"{job.name}: not submitted: {_records(n, ('holds', 'hold'))} the placeholder "
+            f"{PLACEHOLDER_USER_TEXT!r} where the user turn was not logged, in:"
+        )
+        for path, count in job.placeholders.items():
+            lines.append(f"  {path} ({_records(count)})")
+        lines.append(
+            "  re-ingest the logs with fetch_large_bodies and export again; or write the turns "
+            "into those files in place of the placeholder, upload them and submit the job's "
+            "request.json yourself (batch-export writes its files anew on each run)"
+        )
+    return lines
+
+
+def _no_jobs_sentence(bp: Any) -> str:
+    """Why an export wrote no job."""
+    if bp.eligible.empty:
+        return (
+            "no job written: no segment of this run is eligible for batch inference (none "
+            f"scores {bp.params['threshold']:g} or more without a blocker, and none is named "
+            "by --force-in); the run's 02_batch_inference notebook shows each one's score"
+        )
+    if bp.moved.empty:
+        return (
+            f"no job written: the {len(bp.eligible):,} eligible segments stay on demand, as "
+            "their prompt caching saves more than batch would (see the run's "
+            "02_batch_inference notebook)"
+        )
+    return "no job written: the moved segments' requests fall in no batch job"
 
 
 def _cost_line(bp: Any, catalog: Any) -> str:
-    """What the exported requests cost on demand and would cost in batch, with the prices."""
+    """What the exported requests cost on demand and would cost in batch, with the prices:
+    the sheet, the overrides file when one replaces some of its rows, and the discount."""
     rows = bp.rows
     as_of = catalog.as_of.date() if catalog.as_of is not None else "undated"
+    overrides = f" and the overrides in {catalog.overrides}" if catalog.overrides else ""
     return (
         f"the {len(rows):,} requests moved cost ${rows['current_usd'].sum():,.2f} on demand "
         f"over the logged {bp.period.get('days', '?')} days; in batch "
         f"${rows['batch_usd'].sum():,.2f} (saving ${rows['savings_usd'].sum():,.2f}), priced "
-        f"with the sheet {catalog.sheet_name!r} (as of {as_of}, discount "
+        f"with the sheet {catalog.sheet_name!r}{overrides} (as of {as_of}, discount "
         f"{catalog.discount_pct:g}%)"
     )
 
@@ -589,41 +724,142 @@ def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any
     return settings, origin
 
 
+class BatchExportError(ValueError):
+    """A ``batch-export`` input that cannot work: the message names the flag (or the run's
+    setting) and the fix. Raised before any job file is written."""
+
+
+def _named(name: str, value: Any, flags: dict[str, Any]) -> str:
+    """How an error names a setting: the flag as given, else the run's own setting."""
+    flag = "--" + str(_RUN_SETTINGS[name]).replace("_", "-")
+    if flags.get(str(_RUN_SETTINGS[name])) is not None:
+        return f"{flag} {value}"
+    return f"the run's {name} {value!r} (its manifest.json; {flag} overrides it)"
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (not a bool), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def check_export_inputs(
+    *, out: Path, role_arn: str, s3_prefix: str, settings: dict[str, Any], flags: dict[str, Any]
+) -> BatchQuotas:
+    """Check what ``batch-export`` was given before it reads the run or writes a job file
+    (the job request checks the same, but only once the inputs are written); returns the
+    per-job quotas. Raises :class:`BatchExportError`."""
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise BatchExportError(f"--out {out}: {existing} is a file; give a folder for the jobs")
+    if not _ROLE_ARN_RE.match(role_arn or ""):
+        raise BatchExportError(
+            f"--role-arn {role_arn!r} is not an IAM role ARN: give the service role Bedrock "
+            "assumes to read the inputs and write the outputs, arn:aws:iam::<account>:role/<name>"
+        )
+    if not _S3_URI_RE.match(s3_prefix or ""):
+        bucket = s3_prefix.removeprefix("s3://").partition("/")[0]
+        if not s3_prefix.startswith("s3://"):
+            hint = f" (did you mean s3://{s3_prefix}?)" if "://" not in s3_prefix else ""
+        elif not _S3_BUCKET_RE.match(bucket):
+            hint = f"; {bucket!r} is not a bucket name (3-63 lowercase letters, digits, . and -)"
+        else:
+            hint = "; Bedrock takes only letters, digits and -!_*'(). between the /s of the key"
+        raise BatchExportError(
+            f"--s3-prefix {s3_prefix!r} is not an s3:// location: give s3://<bucket>/<prefix>, "
+            f"where the job folders will be uploaded{hint}"
+        )
+    # each job reads <prefix>/<job name, up to 63>/input/ and writes .../output/
+    if len(s3_prefix.rstrip("/")) + 1 + 63 + len("/output/") > _S3_URI_MAX:
+        raise BatchExportError(
+            f"--s3-prefix is {len(s3_prefix):,} characters: a job's S3 location would pass "
+            f"Bedrock's {_S3_URI_MAX:,}; give a shorter prefix"
+        )
+    timeout = _whole(settings["timeout_hours"])
+    if timeout is None or not MIN_TIMEOUT_HOURS <= timeout <= MAX_TIMEOUT_HOURS:
+        raise BatchExportError(
+            f"{_named('timeout_hours', settings['timeout_hours'], flags)} is not a job timeout: "
+            f"Bedrock takes {MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS} hours, e.g. "
+            f"--timeout-hours {MIN_TIMEOUT_HOURS}"
+        )
+    counts = {}
+    for name in ("min_records_per_job", "max_records_per_job", "max_records_per_file"):
+        counts[name] = _whole(settings[name])
+        if counts[name] is None or counts[name] < 1:
+            raise BatchExportError(
+                f"{_named(name, settings[name], flags)} must be a positive whole number of "
+                f"records (Service Quotas: {QUOTA_NAMES[name]!r})"
+            )
+    if counts["min_records_per_job"] > counts["max_records_per_job"]:
+        raise BatchExportError(
+            f"{_named('min_records_per_job', settings['min_records_per_job'], flags)} is over "
+            f"{_named('max_records_per_job', settings['max_records_per_job'], flags)}: a job "
+            "cannot hold more than the maximum; lower --min-records or raise --max-records"
+        )
+    return BatchQuotas(
+        min_records_per_job=counts["min_records_per_job"],
+        max_records_per_job=counts["max_records_per_job"],
+        max_records_per_file=min(counts["max_records_per_file"], counts["max_records_per_job"]),
+    )
+
+
+def _check_aws_credentials() -> None:
+    """``--apply`` uploads and submits: without credentials, say so before writing the jobs."""
+    import boto3
+    from botocore.exceptions import NoCredentialsError
+
+    if boto3.session.Session().get_credentials() is None:
+        raise NoCredentialsError()
+
+
 def _cmd_export(args: Any) -> int:
-    from bedrock_finops.notebook import default_sample_run, open_run
+    from bedrock_finops.notebook import default_sample_run, open_run, sample_run_path
     from bedrock_finops.strategies import batch_inference as bi
 
+    # the settings and flags are checked before the run is read (or the sample built)
+    s, origin = export_settings(Path(args.run_dir or sample_run_path()), vars(args))
+    quotas = check_export_inputs(
+        out=Path(args.out),
+        role_arn=args.role_arn,
+        s3_prefix=args.s3_prefix,
+        settings=s,
+        flags=vars(args),
+    )
+    if args.apply:
+        _check_aws_credentials()
     run_dir = Path(args.run_dir) if args.run_dir else default_sample_run()
-    s, origin = export_settings(run_dir, vars(args))
     print(f"settings: {origin}, flags over them")
-    # the user turns are read from usage.parquet where needed, not held (~3 GB a month)
-    ctx = open_run(
-        run_dir,
-        price_sheet=s["price_sheet"],
-        price_overrides=s["price_overrides"],
-        discount_pct=s["discount_pct"],
-        user_text=False,
-    )
-    quotas = BatchQuotas(
-        min_records_per_job=s["min_records_per_job"],
-        max_records_per_job=s["max_records_per_job"],
-        max_records_per_file=min(s["max_records_per_file"], s["max_records_per_job"]),
-    )
-    bp = bi.plan(
-        ctx.usage,
-        ctx.catalog,
-        prompts=ctx.prompts,
-        priced=ctx.priced,
-        threshold=s["threshold"],
-        window_hours=s["window_hours"],
-        business_hours=s["business_hours"],
-        business_time_zone=s["business_time_zone"],
-        job_window_days=s["job_window_days"],
-        min_records_per_job=s["min_records_per_job"],
-        force_in=s["force_in"],
-        force_out=s["force_out"],
-        user_text=ctx.user_text_column,
-    )
+    try:
+        # the user turns are read from usage.parquet where needed, not held (~3 GB a month)
+        ctx = open_run(
+            run_dir,
+            price_sheet=s["price_sheet"],
+            price_overrides=s["price_overrides"],
+            discount_pct=s["discount_pct"],
+            user_text=False,
+        )
+        bp = bi.plan(
+            ctx.usage,
+            ctx.catalog,
+            prompts=ctx.prompts,
+            priced=ctx.priced,
+            threshold=s["threshold"],
+            window_hours=s["window_hours"],
+            business_hours=s["business_hours"],
+            business_time_zone=s["business_time_zone"],
+            job_window_days=s["job_window_days"],
+            min_records_per_job=quotas.min_records_per_job,
+            force_in=s["force_in"],
+            force_out=s["force_out"],
+            user_text=ctx.user_text_column,
+        )
+    except ValueError as exc:  # the run's settings or a flag: the price sheet, force_in, ...
+        raise BatchExportError(str(exc)) from exc
     jobs = bi.export_jobs(
         bp,
         ctx.usage,
@@ -632,11 +868,11 @@ def _cmd_export(args: Any) -> int:
         role_arn=args.role_arn,
         s3_prefix=args.s3_prefix,
         quotas=quotas,
-        timeout_hours=s["timeout_hours"],
+        timeout_hours=int(s["timeout_hours"]),
         user_text=ctx.user_text_column,
     )
     if jobs.empty:
-        print("no segment is eligible for batch inference; nothing written")
+        print(_no_jobs_sentence(bp))
         return 0
     print(
         jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
@@ -644,34 +880,36 @@ def _cmd_export(args: Any) -> int:
     print(_cost_line(bp, ctx.catalog))
     for line in _cadence_lines(bp):
         print(line)
-    if jobs["below_min_records"].any():
-        print("some jobs are under the minimum records per job: they are not submitted")
-    ready = [
-        (Path(d), json.loads((Path(d) / "request.json").read_text()), region)
-        for d, small, region in zip(
-            jobs["directory"], jobs["below_min_records"], jobs["region"], strict=True
-        )
-        if not small
-    ]
-    held = [d for d, _, _ in ready if holds_placeholder(d)]
-    for d in held:
-        print(
-            f"{d.name} holds records whose user turn was not logged (placeholder "
-            f"{PLACEHOLDER_USER_TEXT!r}): it is not submitted. Write the turns into its input "
-            "files, or ingest with fetch_large_bodies, then run again"
-        )
-    ready = [r for r in ready if r[0] not in held]
+    pending = pending_jobs(jobs, quotas.min_records_per_job)
+    ready = [job for job in pending if not job.held]
     if args.apply:
         import boto3
 
         s3 = boto3.client("s3")
-        for d, req, region in ready:
-            files = sorted((d / "input").glob("*.jsonl"))
-            upload_job(s3, ExportedJob(req["jobName"], d, files, 0, 0, False, req, region))
+        for job in ready:
+            files = sorted((job.directory / "input").glob("*.jsonl"))
+            exported = ExportedJob(
+                job.name, job.directory, files, 0, 0, False, job.request, job.region
+            )
+            upload_job(s3, exported)
     result = submit_jobs(
-        [req for _, req, _ in ready], apply=args.apply, regions=[r for _, _, r in ready]
+        [job.request for job in ready], apply=args.apply, regions=[job.region for job in ready]
     )
-    print(result.to_string())
+    print(submission_table(pending, result).to_string(index=False))
+    held = [job for job in pending if job.held]
+    for job in held:
+        for line in held_lines(job):
+            print(line)
     if not args.apply:
-        print("dry run: nothing uploaded or submitted (add --apply)")
+        note = f"; {len(held)} of {len(pending)} jobs held back (above)" if held else ""
+        print(f"dry run: nothing uploaded or submitted (add --apply){note}")
+        return 0
+    if held:
+        names = ", ".join(job.name for job in held)
+        print(
+            f"{len(held)} of {len(pending)} jobs not submitted ({names}): see above for why "
+            "and how to submit them",
+            file=sys.stderr,
+        )
+        return 1
     return 0

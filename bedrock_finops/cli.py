@@ -78,6 +78,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         PartialCredentialsError,
     )
 
+    from bedrock_finops.batch_jobs import BatchExportError
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.sources.cur import BillingFormatError
@@ -85,7 +86,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
     aws = (NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError)
-    return (IngestError, ParamsError, BillingFormatError, SourceError, *files, *aws, ClientError)
+    ours = (BatchExportError, IngestError, ParamsError, BillingFormatError, SourceError)
+    return (*ours, *files, *aws, ClientError)
 
 
 if __name__ == "__main__":

@@ -117,7 +117,7 @@ def test_cli_batch_export_dry_run(tmp_path, capsys, bp):
     # the 5 requests whose body was over 100 KB (not fetched) stay on demand: the job holds
     # no placeholder and can be submitted
     assert "would-create" in out and "dry run" in out
-    assert "holds records whose user turn was not logged" not in out
+    assert "held:" not in out
     moved = bp.rows
     assert (
         f"the {len(moved):,} requests moved cost ${moved['current_usd'].sum():,.2f} on demand "
