@@ -80,12 +80,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
+    from bedrock_finops.price_sheets import PriceInputError
     from bedrock_finops.sources.cur import BillingFormatError
     from bedrock_finops.sources.source_errors import SourceError
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
     aws = (NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError)
-    return (IngestError, ParamsError, BillingFormatError, SourceError, *files, *aws, ClientError)
+    mistakes = (IngestError, ParamsError, PriceInputError, BillingFormatError, SourceError)
+    return (*mistakes, *files, *aws, ClientError)
 
 
 if __name__ == "__main__":
