@@ -166,6 +166,29 @@ def job_name(prefix: str, digest: str) -> str:
     return name
 
 
+def check_role_arn(role_arn: str) -> None:
+    """The service role a job runs as: an IAM role ARN."""
+    if not _ROLE_ARN_RE.match(role_arn or ""):
+        raise ValueError(
+            f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>); "
+            "pass the service role Bedrock assumes to read the input and write the output"
+        )
+
+
+def check_s3_uri(label: str, uri: str) -> None:
+    """Job inputs and outputs live in S3: an ``s3://`` URI."""
+    if not str(uri).startswith("s3://"):
+        raise ValueError(f"{label} must be an s3:// URI, got {uri!r}")
+
+
+def check_timeout_hours(timeout_hours: int) -> None:
+    """``timeoutDurationInHours``: the range Bedrock accepts."""
+    if not MIN_TIMEOUT_HOURS <= int(timeout_hours) <= MAX_TIMEOUT_HOURS:
+        raise ValueError(
+            f"timeout_hours must be {MIN_TIMEOUT_HOURS}-{MAX_TIMEOUT_HOURS}, got {timeout_hours}"
+        )
+
+
 def job_request(
     *,
     name: str,
@@ -181,18 +204,10 @@ def job_request(
     """Keyword arguments for ``bedrock.create_model_invocation_job``, validated."""
     if not _JOB_NAME_RE.match(name) or len(name) > 63:
         raise ValueError(f"job name {name!r} is not valid: [a-zA-Z0-9-+.], 1-63 characters")
-    if not _ROLE_ARN_RE.match(role_arn or ""):
-        raise ValueError(
-            f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>); "
-            "pass the service role Bedrock assumes to read the input and write the output"
-        )
+    check_role_arn(role_arn)
     for label, uri in (("input", input_s3_uri), ("output", output_s3_uri)):
-        if not str(uri).startswith("s3://"):
-            raise ValueError(f"{label} location must be an s3:// URI, got {uri!r}")
-    if not MIN_TIMEOUT_HOURS <= int(timeout_hours) <= MAX_TIMEOUT_HOURS:
-        raise ValueError(
-            f"timeout_hours must be {MIN_TIMEOUT_HOURS}-{MAX_TIMEOUT_HOURS}, got {timeout_hours}"
-        )
+        check_s3_uri(f"{label} location", uri)
+    check_timeout_hours(timeout_hours)
     if style not in ("InvokeModel", "Converse"):
         raise ValueError(f"modelInvocationType must be InvokeModel or Converse, got {style!r}")
     request: dict[str, Any] = {

@@ -178,6 +178,26 @@ def test_business_hours_params_are_checked(seed, params, message):
         bi.plan(make_usage([NIGHTLY]), seed, **params)
 
 
+def test_settings_are_checked_without_traffic():
+    """``check_settings`` holds every rule but the force_in/force_out names (those need the
+    run's segments), so a params file is refused before any logs are read."""
+    with pytest.raises(ValueError) as err:
+        batch_params.check_settings({"business_time_zone": "America/LosAngeles"})
+    assert str(err.value) == (
+        "business_time_zone 'America/LosAngeles' is not an IANA time zone name; "
+        "did you mean 'America/Los_Angeles'?"
+    )
+    with pytest.raises(ValueError, match=r"^threshold 6.0 must be in \[0, 1\]"):
+        batch_params.check_settings({"threshold": 6})
+    settings = batch_params.check_settings({"force_in": "nightly", "window_hours": 6})
+    assert (settings["force_in"], settings["window_hours"]) == (["nightly"], 6)
+    with pytest.raises(ValueError, match=r"force_in names \['nobody'\], which are neither"):
+        batch_params.validate_params(
+            {"force_in": ["nobody"]},
+            bi.plan(make_usage([NIGHTLY]), PriceCatalog.load("seed")).segments,
+        )
+
+
 def test_savings_hand_computed(seed):
     usage = make_usage([NIGHTLY, CHAT])
     f = bi.analyze(usage, seed)
