@@ -57,11 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 def _hint(exc: BaseException) -> str:
     from botocore.exceptions import NoCredentialsError, NoRegionError
 
+    from bedrock_finops.sources.aws_clients import NO_CREDENTIALS_FIX
+
     if isinstance(exc, NoCredentialsError):
-        return (
-            "; this command calls AWS: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY), run `aws configure`, or use an instance role"
-        )
+        return f"; this command calls AWS: {NO_CREDENTIALS_FIX}"
     if isinstance(exc, NoRegionError):
         return "; set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
     return ""
