@@ -24,6 +24,7 @@ from typing import Any
 
 from bedrock_finops import params as params_mod
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
+from bedrock_finops.run_checks import absolute_paths
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_NOTEBOOKS = PACKAGE_ROOT.parent / "notebooks"
@@ -266,9 +267,10 @@ def run(
     if not nb_paths:
         raise FileNotFoundError(f"no notebooks found in {notebooks_dir or DEFAULT_NOTEBOOKS}")
     params = params_mod.load(params_path, nb_paths)  # refuses bad params before any work
-    from bedrock_finops import billing_inputs
+    from bedrock_finops import billing_inputs, run_checks
 
     billing_inputs.check_sources(params.run)  # two billing sources of one spend: refused too
+    price_sheet = run_checks.check_inputs(params)  # the files it names, credentials, prices
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
     manifest: dict[str, Any] = {
@@ -278,6 +280,7 @@ def run(
         "params_file": str(params_path) if params_path else None,
         "params": _jsonable(params.raw),
         "source": params.run["source"],
+        "price_sheet": price_sheet,
         "versions": versions(),
         "git_commit": git_commit(),
         "timings": {},
@@ -312,7 +315,6 @@ def run(
         _write_manifest(run_dir, manifest)
         log(f"error: {manifest['error']}")
         return 2, run_dir
-    manifest["price_sheet"] = _price_sheet_info(params.common)
     t0 = time.perf_counter()
     manifest["billing"] = _billing_for_run(params.run, run_dir, log)
     manifest["timings"]["billing_s"] = round(time.perf_counter() - t0, 2)
@@ -373,7 +375,8 @@ def _execute_all(
             futures = {}
             for name, path in batch.items():
                 declared = params_mod.notebook_parameters(path)
-                nb_params = params.for_notebook(name, declared)
+                # the notebook runs inside the run folder: files named relative to here
+                nb_params = absolute_paths(params.for_notebook(name, declared))
                 if "run_dir" in declared:
                     nb_params["run_dir"] = str(run_dir.resolve())
                 dest = run_dir / f"{name}.ipynb"
@@ -389,23 +392,6 @@ def _execute_all(
                 results[name] = NotebookResult(name, status, seconds, str(dest), error=error)
                 log(f"    {name}: {status} in {seconds:.1f} s")
     return dict(sorted(results.items()))
-
-
-def _price_sheet_info(common: dict[str, Any]) -> dict[str, Any]:
-    from bedrock_finops.pricing import PriceCatalog
-
-    sheet = common.get("price_sheet", "current")
-    cat = PriceCatalog.load(
-        sheet=sheet,
-        overrides=common.get("price_overrides") or None,
-        discount_pct=common.get("discount_pct", 0.0),
-    )
-    return {
-        "sheet": cat.sheet_name,
-        "as_of": str(cat.as_of),
-        "discount_pct": common.get("discount_pct", 0.0),
-        "overrides": common.get("price_overrides") or None,
-    }
 
 
 def _billing_for_run(run: dict[str, Any], run_dir: Path, log) -> dict[str, Any]:
