@@ -4,6 +4,8 @@
 run the same day gets ``YYYY-MM-DD_HHMMSS``), holding the ingested tables, each executed
 notebook, an HTML copy without code, findings and effects, and ``manifest.json``. One failing
 notebook does not stop the others; the run exits non-zero and says where the failed one is.
+What can be checked before any work is (``params``, ``run_checks``), so a mistake there makes
+no folder; a run that fails later keeps its folder, its manifest saying failed and why.
 """
 
 from __future__ import annotations
@@ -289,49 +291,41 @@ def run(
     }
     _write_manifest(run_dir, manifest)
 
-    t0 = time.perf_counter()
-    log(f"ingesting {params.run['source']} ...")
+    stage = "ingest"
     try:
+        t0 = time.perf_counter()
+        log(f"ingesting {params.run['source']} ...")
         report = ingest_for_run(params.run, run_dir, progress=sys.stderr.isatty())
+        manifest["ingest"] = report
+        manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
+        _log_ingest(report, manifest["timings"]["ingest_s"], log)
+        if not report.get("rows"):
+            manifest["status"] = "failed"
+            manifest["error"] = _nothing_to_analyse(report)
+            _write_manifest(run_dir, manifest)
+            log(f"error: {manifest['error']}")
+            return 2, run_dir
+        stage = "billing"
+        t0 = time.perf_counter()
+        manifest["billing"] = _billing_for_run(params.run, run_dir, log)
+        manifest["timings"]["billing_s"] = round(time.perf_counter() - t0, 2)
+        stage = "notebooks"
+        results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
+        for res in results.values():
+            if html and Path(res.output).exists():
+                try:
+                    res.html = str(export_html(Path(res.output)))
+                except Exception as exc:  # an HTML failure must not hide the notebook's result
+                    res.error = (res.error or "") + f" (HTML export failed: {exc})"
+            res.findings = sorted(
+                p.name
+                for p in run_dir.glob(f"{res.name}.*")
+                if p.suffix in (".json", ".parquet", ".csv")
+            )
+        scrub_secrets(run_dir)
     except BaseException as exc:  # the folder says what happened, then the caller reports it
-        manifest["status"] = "failed"
-        manifest["error"] = f"ingest: {exc}" if str(exc) else f"ingest: {type(exc).__name__}"
-        _write_manifest(run_dir, manifest)
+        _record_failure(run_dir, manifest, stage, exc, log)
         raise
-    manifest["ingest"] = report
-    manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
-    if report.get("reused_from_cache"):
-        log(f"reused the embedded sample ingested earlier ({report['reused_from_cache']})")
-    elif report.get("cached_as"):
-        log(f"generated and ingested the embedded sample; cached at {report['cached_as']}")
-    log(
-        f"ingested {report.get('rows', 0):,} rows ({report.get('quarantined', 0):,} quarantined, "
-        f"{report.get('duplicates', 0):,} duplicate deliveries) "
-        f"in {manifest['timings']['ingest_s']} s"
-    )
-    if not report.get("rows"):
-        manifest["status"] = "failed"
-        manifest["error"] = _nothing_to_analyse(report)
-        _write_manifest(run_dir, manifest)
-        log(f"error: {manifest['error']}")
-        return 2, run_dir
-    t0 = time.perf_counter()
-    manifest["billing"] = _billing_for_run(params.run, run_dir, log)
-    manifest["timings"]["billing_s"] = round(time.perf_counter() - t0, 2)
-
-    results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
-    for res in results.values():
-        if html and Path(res.output).exists():
-            try:
-                res.html = str(export_html(Path(res.output)))
-            except Exception as exc:  # an HTML failure must not hide the notebook's result
-                res.error = (res.error or "") + f" (HTML export failed: {exc})"
-        res.findings = sorted(
-            p.name
-            for p in run_dir.glob(f"{res.name}.*")
-            if p.suffix in (".json", ".parquet", ".csv")
-        )
-    scrub_secrets(run_dir)
     manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
     manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
     manifest["timings"]["total_s"] = round(time.perf_counter() - started, 2)
@@ -347,6 +341,29 @@ def run(
         f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
     )
     return (1 if failed else 0), run_dir
+
+
+def _log_ingest(report: dict[str, Any], seconds: float, log) -> None:
+    if report.get("reused_from_cache"):
+        log(f"reused the embedded sample ingested earlier ({report['reused_from_cache']})")
+    elif report.get("cached_as"):
+        log(f"generated and ingested the embedded sample; cached at {report['cached_as']}")
+    log(
+        f"ingested {report.get('rows', 0):,} rows ({report.get('quarantined', 0):,} quarantined, "
+        f"{report.get('duplicates', 0):,} duplicate deliveries) in {seconds} s"
+    )
+
+
+def _record_failure(
+    run_dir: Path, manifest: dict[str, Any], stage: str, exc: BaseException, log
+) -> None:
+    """A run that stops after its folder is made keeps the folder, as its record: the manifest
+    says failed, at which stage and why; ``latest`` still points at the last good run."""
+    manifest["status"] = "failed"
+    manifest["error"] = f"{stage}: {exc}" if str(exc) else f"{stage}: {type(exc).__name__}"
+    _write_manifest(run_dir, manifest)
+    scrub_secrets(run_dir)  # whatever the stage wrote before it stopped
+    log(f"run failed during {stage}; recorded in {run_dir / 'manifest.json'}")
 
 
 def _nothing_to_analyse(report: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""``bedrock-finops run`` refuses what it can check before any work: no run folder is made."""
+"""``bedrock-finops run`` refuses what it can check before any work (no run folder is made),
+and a run that fails after its folder is made says so in its manifest."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import boto3
 import pytest
 
 from bedrock_finops import cli, runner
+from bedrock_finops.ingest import IngestError
+from bedrock_finops.sources.cur import BillingFormatError
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = ROOT / "tests" / "fixtures" / "logs" / "good"
@@ -143,6 +146,51 @@ def test_an_aws_source_without_credentials_is_refused_before_any_work(
         f"{params}: run.source: reading s3://acme-bedrock-logs/team-a needs AWS credentials "
         f"and none were found; {CREDENTIALS_FIX}"
     )
+
+
+def latest_run(out: Path) -> Path:
+    """An earlier good run, that ``outputs/latest`` points at."""
+    (out / "2026-10-01").mkdir(parents=True)
+    (out / "latest").symlink_to("2026-10-01")
+    return out / "2026-10-01"
+
+
+def test_an_ingest_failure_is_recorded_and_latest_kept(tmp_path: Path) -> None:
+    """A log folder that holds no logs fails in the ingest, after the folder is made: the
+    folder stays as the record (manifest failed, with the stage and the reason) and
+    ``latest`` still points at the last good run."""
+    out = tmp_path / "out"
+    good = latest_run(out)
+    (tmp_path / "empty").mkdir()
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {tmp_path / 'empty'}\n")
+    logs: list[str] = []
+    with pytest.raises(IngestError, match="no invocation log files"):
+        runner.run(params, out_root=out, log=logs.append)
+    (run_dir,) = [p for p in out.iterdir() if p.name not in ("2026-10-01", "latest")]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"].startswith("ingest: no invocation log files (.json, .jsonl")
+    assert manifest["price_sheet"]["sheet"] == "current"
+    assert logs[-1] == f"run failed during ingest; recorded in {run_dir / 'manifest.json'}"
+    assert (out / "latest").resolve() == good.resolve()
+
+
+def test_a_billing_failure_is_recorded_not_left_running(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    good = latest_run(out)
+    cur = tmp_path / "cur.csv"
+    cur.write_text("line_item_usage_start_date,cost\n2025-06-02,1.0\n")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n  cur: {cur}\n")
+    with pytest.raises(BillingFormatError, match="CUR export lacks column"):
+        runner.run(params, out_root=out, log=lambda *_: None)
+    (run_dir,) = [p for p in out.iterdir() if p.name not in ("2026-10-01", "latest")]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"].startswith(f"billing: {cur}: CUR export lacks column(s)")
+    assert manifest["ingest"]["rows"] == 12 and manifest["notebooks"] == {}
+    assert (out / "latest").resolve() == good.resolve()
 
 
 @pytest.mark.slow
