@@ -45,7 +45,7 @@ def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
     for key in PATH_KEYS:
         value = out.get(key)
         if isinstance(value, str) and value and value not in BUNDLED_SHEETS:
-            out[key] = str(Path(value).expanduser().absolute())
+            out[key] = str(Path(value).absolute())
     return out
 
 
@@ -107,12 +107,16 @@ def _check_prices(
     discount = values.get("discount_pct") or 0.0
     _refuse_errors(where, path["discount_pct"], check_discount_pct, discount)
     _refuse_errors(where, path["price_sheet"], check_sheet, sheet)
-    _refuse_errors(where, path["price_sheet"], PriceCatalog.load, sheet)
-    if overrides is not None:
+    if overrides is None:
+        catalog = _refuse_errors(
+            where, path["price_sheet"], PriceCatalog.load, sheet, None, discount
+        )
+    else:  # the sheet alone first, so an error in either names its own key
+        _refuse_errors(where, path["price_sheet"], PriceCatalog.load, sheet)
         _refuse_errors(where, path["price_overrides"], check_overrides_file, overrides)
-    catalog = _refuse_errors(
-        where, path["price_overrides"], PriceCatalog.load, sheet, overrides, discount
-    )
+        catalog = _refuse_errors(
+            where, path["price_overrides"], PriceCatalog.load, sheet, overrides, discount
+        )
     return {
         "sheet": catalog.sheet_name,
         "as_of": str(catalog.as_of),

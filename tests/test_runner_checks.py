@@ -113,6 +113,31 @@ def test_the_local_copy_example_names_its_missing_overrides_file(
     )
 
 
+def test_a_sheet_or_overrides_file_the_catalog_cannot_read_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sheet.csv").write_text("model,input_per_1k\nx,0.001\n")
+    (tmp_path / "mine.csv").write_text(
+        "model,region,geo,service_tier,input_per_1k\nx,us-east-1,none,default,cheap\n"
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\ncommon:\n  price_sheet: sheet.csv\n")
+    assert refused(tmp_path, params, capsys).startswith(
+        f"{params}: common.price_sheet: price sheet sheet.csv lacks key columns "
+        "['region', 'geo', 'service_tier']; a sheet needs model, region"
+    )
+    params.write_text(
+        f"run:\n  source: {GOOD}\ncommon:\n  price_overrides: mine.csv\n"
+        "02_batch_inference:\n  price_sheet: seed\n"
+    )
+    assert refused(tmp_path, params, capsys) == (
+        f"{params}: common.price_overrides: price sheet override: mine.csv: column "
+        "input_per_1k has non-numeric values ['cheap']; use a number, or leave it empty for "
+        "'not offered'"
+    )
+
+
 def test_a_missing_log_folder_is_refused_before_any_work(tmp_path, capsys) -> None:
     params = tmp_path / "params.yaml"
     params.write_text(f"run:\n  source: {tmp_path / 'no-such-logs'}\n")
