@@ -171,6 +171,66 @@ def job_name(prefix: str, digest: str) -> str:
     return name
 
 
+def check_role_arn(role_arn: str, named: str = "role_arn") -> None:
+    """The service role a job runs as: an IAM role ARN. ``named``: how errors name it."""
+    if not _ROLE_ARN_RE.match(role_arn or ""):
+        raise ValueError(
+            f"{named} {role_arn!r} is not an IAM role ARN: give the service role Bedrock "
+            "assumes to read the inputs and write the outputs, arn:aws:iam::<account>:role/<name>"
+        )
+
+
+def check_s3_location(uri: str, named: str = "S3 location") -> None:
+    """An S3 location a batch job accepts: the pattern and length of
+    ``create_model_invocation_job``'s ``s3Uri``."""
+    uri = str(uri)
+    if not _S3_URI_RE.match(uri):
+        bucket = uri.removeprefix("s3://").partition("/")[0]
+        if not uri.startswith("s3://"):
+            hint = f" (did you mean s3://{uri}?)" if "://" not in uri else ""
+        elif not _S3_BUCKET_RE.match(bucket):
+            hint = f"; {bucket!r} is not a bucket name (3-63 lowercase letters, digits, . and -)"
+        else:
+            hint = "; Bedrock takes only letters, digits and -!_*'(). between the /s of the key"
+        raise ValueError(
+            f"{named} {uri!r} is not an s3:// location: give s3://<bucket>/<prefix>{hint}"
+        )
+    if len(uri) > _S3_URI_MAX:
+        raise ValueError(f"{named} is {len(uri):,} characters: Bedrock takes {_S3_URI_MAX:,}")
+
+
+def check_s3_prefix(prefix: str, named: str = "s3_prefix") -> None:
+    """Where the job folders go: an S3 location with room for ``<job name>/output/``."""
+    check_s3_location(prefix, named)
+    # each job reads <prefix>/<job name, up to 63>/input/ and writes .../output/
+    if len(prefix.rstrip("/")) + 1 + 63 + len("/output/") > _S3_URI_MAX:
+        raise ValueError(
+            f"{named} is {len(prefix):,} characters: a job's S3 location would pass "
+            f"Bedrock's {_S3_URI_MAX:,}; give a shorter prefix"
+        )
+
+
+def check_timeout_hours(timeout_hours: Any, named: str | None = None) -> None:
+    """``timeoutDurationInHours``: a whole number of hours in the range Bedrock accepts."""
+    hours = _whole(timeout_hours)
+    if hours is None or not MIN_TIMEOUT_HOURS <= hours <= MAX_TIMEOUT_HOURS:
+        raise ValueError(
+            f"{named or f'timeout_hours {timeout_hours!r}'} is not a job timeout: Bedrock takes "
+            f"{MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS} hours"
+        )
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as an int when it is a whole number (not a bool), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def job_request(
     *,
     name: str,
@@ -186,18 +246,10 @@ def job_request(
     """Keyword arguments for ``bedrock.create_model_invocation_job``, validated."""
     if not _JOB_NAME_RE.match(name) or len(name) > 63:
         raise ValueError(f"job name {name!r} is not valid: [a-zA-Z0-9-+.], 1-63 characters")
-    if not _ROLE_ARN_RE.match(role_arn or ""):
-        raise ValueError(
-            f"role_arn {role_arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>); "
-            "pass the service role Bedrock assumes to read the input and write the output"
-        )
+    check_role_arn(role_arn)
     for label, uri in (("input", input_s3_uri), ("output", output_s3_uri)):
-        if not str(uri).startswith("s3://"):
-            raise ValueError(f"{label} location must be an s3:// URI, got {uri!r}")
-    if not MIN_TIMEOUT_HOURS <= int(timeout_hours) <= MAX_TIMEOUT_HOURS:
-        raise ValueError(
-            f"timeout_hours must be {MIN_TIMEOUT_HOURS}-{MAX_TIMEOUT_HOURS}, got {timeout_hours}"
-        )
+        check_s3_location(uri, f"the job's {label} location")
+    check_timeout_hours(timeout_hours)
     if style not in ("InvokeModel", "Converse"):
         raise ValueError(f"modelInvocationType must be InvokeModel or Converse, got {style!r}")
     request: dict[str, Any] = {
@@ -737,17 +789,6 @@ def _named(name: str, value: Any, flags: dict[str, Any]) -> str:
     return f"the run's {name} {value!r} (its manifest.json; {flag} overrides it)"
 
 
-def _whole(value: Any) -> int | None:
-    """``value`` as an int when it is a whole number (not a bool), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
-
-
 def check_export_inputs(
     *, out: Path, role_arn: str, s3_prefix: str, settings: dict[str, Any], flags: dict[str, Any]
 ) -> BatchQuotas:
@@ -757,36 +798,14 @@ def check_export_inputs(
     existing = next((p for p in (out, *out.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise BatchExportError(f"--out {out}: {existing} is a file; give a folder for the jobs")
-    if not _ROLE_ARN_RE.match(role_arn or ""):
-        raise BatchExportError(
-            f"--role-arn {role_arn!r} is not an IAM role ARN: give the service role Bedrock "
-            "assumes to read the inputs and write the outputs, arn:aws:iam::<account>:role/<name>"
+    try:
+        check_role_arn(role_arn, "--role-arn")
+        check_s3_prefix(s3_prefix, "--s3-prefix")
+        check_timeout_hours(
+            settings["timeout_hours"], _named("timeout_hours", settings["timeout_hours"], flags)
         )
-    if not _S3_URI_RE.match(s3_prefix or ""):
-        bucket = s3_prefix.removeprefix("s3://").partition("/")[0]
-        if not s3_prefix.startswith("s3://"):
-            hint = f" (did you mean s3://{s3_prefix}?)" if "://" not in s3_prefix else ""
-        elif not _S3_BUCKET_RE.match(bucket):
-            hint = f"; {bucket!r} is not a bucket name (3-63 lowercase letters, digits, . and -)"
-        else:
-            hint = "; Bedrock takes only letters, digits and -!_*'(). between the /s of the key"
-        raise BatchExportError(
-            f"--s3-prefix {s3_prefix!r} is not an s3:// location: give s3://<bucket>/<prefix>, "
-            f"where the job folders will be uploaded{hint}"
-        )
-    # each job reads <prefix>/<job name, up to 63>/input/ and writes .../output/
-    if len(s3_prefix.rstrip("/")) + 1 + 63 + len("/output/") > _S3_URI_MAX:
-        raise BatchExportError(
-            f"--s3-prefix is {len(s3_prefix):,} characters: a job's S3 location would pass "
-            f"Bedrock's {_S3_URI_MAX:,}; give a shorter prefix"
-        )
-    timeout = _whole(settings["timeout_hours"])
-    if timeout is None or not MIN_TIMEOUT_HOURS <= timeout <= MAX_TIMEOUT_HOURS:
-        raise BatchExportError(
-            f"{_named('timeout_hours', settings['timeout_hours'], flags)} is not a job timeout: "
-            f"Bedrock takes {MIN_TIMEOUT_HOURS} to {MAX_TIMEOUT_HOURS} hours, e.g. "
-            f"--timeout-hours {MIN_TIMEOUT_HOURS}"
-        )
+    except ValueError as exc:
+        raise BatchExportError(str(exc)) from None
     counts = {}
     for name in ("min_records_per_job", "max_records_per_job", "max_records_per_file"):
         counts[name] = _whole(settings[name])

@@ -57,11 +57,10 @@ def main(argv: list[str] | None = None) -> int:
 def _hint(exc: BaseException) -> str:
     from botocore.exceptions import NoCredentialsError, NoRegionError
 
+    from bedrock_finops.sources.aws_clients import NO_CREDENTIALS_FIX
+
     if isinstance(exc, NoCredentialsError):
-        return (
-            "; this command calls AWS: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY), run `aws configure`, or use an instance role"
-        )
+        return f"; this command calls AWS: {NO_CREDENTIALS_FIX}"
     if isinstance(exc, NoRegionError):
         return "; set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
     return ""
@@ -81,13 +80,21 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.batch_jobs import BatchExportError
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
+    from bedrock_finops.price_sheets import PriceInputError
     from bedrock_finops.sources.cur import BillingFormatError
     from bedrock_finops.sources.source_errors import SourceError
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
     aws = (NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError)
-    ours = (BatchExportError, IngestError, ParamsError, BillingFormatError, SourceError)
-    return (*ours, *files, *aws, ClientError)
+    mistakes = (
+        BatchExportError,
+        IngestError,
+        ParamsError,
+        PriceInputError,
+        BillingFormatError,
+        SourceError,
+    )
+    return (*mistakes, *files, *aws, ClientError)
 
 
 if __name__ == "__main__":

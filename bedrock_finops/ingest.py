@@ -194,6 +194,19 @@ class _Plan:
         return sum(1 for u in self.units if u.start == 0)
 
 
+REMOTE_SOURCES = ("s3://", "cloudwatch-logs://")
+
+
+def local_source(source: str) -> Path | None:
+    """The local folder or file a source names; None for S3 and CloudWatch Logs."""
+    if source.startswith(REMOTE_SOURCES):
+        return None
+    try:
+        return Path(source).expanduser()
+    except RuntimeError as exc:  # ~name of no such user
+        raise IngestError(f"source {source!r}: {exc}; give the folder's full path") from None
+
+
 def _plan(
     source: Any,
     start,
@@ -239,10 +252,8 @@ def _plan(
                 count=pages,
             )
             return _Plan(src, units, None, [], cloudwatch_pages=pages)
-        try:
-            root = Path(src).expanduser()
-        except RuntimeError as exc:  # ~name of no such user
-            raise IngestError(f"source {src!r}: {exc}; give the folder's full path") from None
+        root = local_source(src)
+        assert root is not None  # s3:// and cloudwatch-logs:// returned above
         listing = logs.list_local(
             root, start, end, expand_dir=scratch, note=note, own_output=scratch.parent
         )

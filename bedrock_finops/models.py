@@ -213,9 +213,9 @@ class ProfileLookup:
 
     def _has_credentials(self) -> bool:
         if self._credentials is None:
-            from bedrock_finops.sources.aws_clients import default_session
+            from bedrock_finops.sources.aws_clients import has_credentials
 
-            self._credentials = default_session().get_credentials() is not None
+            self._credentials = has_credentials()
         return self._credentials
 
     def get_inference_profile(self, inferenceProfileIdentifier: str) -> dict:  # noqa: N803

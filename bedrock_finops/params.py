@@ -10,7 +10,8 @@ Layout of a params file::
     00_baseline:          # one section per notebook, keyed by its file name without .ipynb
       top_n: 10
 
-Unknown keys and wrong types are errors that name the key, the file and the valid choices.
+Unknown keys, wrong types and values the code using them would refuse (checked by
+:mod:`bedrock_finops.params_values`) are errors that name the file, the key and the fix.
 The notebooks' own parameters cells (read with ``papermill.inspect_notebook``) are the
 reference, so a new notebook parameter is accepted as soon as the notebook declares it.
 """
@@ -127,6 +128,9 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
         sections[name] = _validate_section(
             raw.get(name) or {}, declared[name], f"{where}: {name}", RUNNER_SET
         )
+    from bedrock_finops.params_values import check_values
+
+    check_values(where, run, common, sections)
     return RunParams(Path(path) if path else None, run, common, sections, raw)
 
 
@@ -154,6 +158,13 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
             )
         if not isinstance(value, SAMPLE_KEYS[key]) or isinstance(value, bool):
             raise ParamsError(f"{where}: run.sample.{key} has the wrong type: {value!r}")
+        if key == "start" and isinstance(value, str):
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise ParamsError(
+                    f"{where}: run.sample.start must be a date YYYY-MM-DD, got {value!r}"
+                ) from None
     for key in ("start", "end"):
         value = out[key]
         if isinstance(value, dt.datetime):  # YAML reads an unquoted timestamp as a datetime

@@ -39,9 +39,37 @@ PROVISIONED_COLUMNS = [*PROVISIONED_KEY_COLUMNS, "hourly_per_model_unit", "sourc
 COMMITMENTS = ("none", "1_month", "6_months")
 
 
+class PriceInputError(ValueError):
+    """A price sheet, override file or discount that cannot be used; the message says the fix."""
+
+
+def check_sheet(sheet: str | Path) -> None:
+    """A sheet is a bundled name (``current``, ``seed``) or a CSV file that exists."""
+    if str(sheet) not in BUNDLED_SHEETS and not Path(sheet).is_file():
+        raise FileNotFoundError(
+            f"price sheet {str(sheet)!r} not found: use 'current', 'seed' or a CSV path "
+            "(write one with `bedrock-finops prices update --out FILE`)"
+        )
+
+
+def check_overrides_file(path: str | Path) -> None:
+    """An overrides file must exist: a price the user meant to give is never silently dropped."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"price overrides file {str(path)!r} not found: give an existing CSV of your "
+            "negotiated prices (the sheet's columns, a subset is fine; see docs/pricing.md)"
+        )
+
+
 def read_sheet_csv(source) -> pd.DataFrame:
     """A sheet as strings; only an empty cell is missing (no "NA" or "null" guessing)."""
-    return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise PriceInputError(
+            f"price sheet {source} is empty; a sheet is a CSV with a header row (see "
+            "docs/pricing.md)"
+        ) from None
 
 
 def read_bundled_sheet(name: str) -> pd.DataFrame:
@@ -62,7 +90,7 @@ def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Validate a sheet's columns and types; raise naming the file and the fix."""
     missing = [c for c in KEY_COLUMNS if c not in df.columns]
     if missing:
-        raise ValueError(
+        raise PriceInputError(
             f"price sheet {origin} lacks key columns {missing}; a sheet needs "
             f"{', '.join(SHEET_COLUMNS)} (see docs/pricing.md)"
         )
@@ -76,13 +104,13 @@ def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
         vals = pd.to_numeric(out[col], errors="coerce")
         bad = out[col].notna() & vals.isna()
         if bad.any():
-            raise ValueError(
+            raise PriceInputError(
                 f"price sheet {origin}: column {col} has non-numeric values "
                 f"{out.loc[bad, col].unique().tolist()[:3]}; use a number, or leave it empty "
                 "for 'not offered'"
             )
         if (vals < 0).any():
-            raise ValueError(f"price sheet {origin}: negative price in {col}")
+            raise PriceInputError(f"price sheet {origin}: negative price in {col}")
         out[col] = vals.astype("float64")
     out["min_cache_tokens"] = pd.to_numeric(out["min_cache_tokens"], errors="coerce").astype(
         "Int64"
@@ -96,7 +124,7 @@ def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce")
     dup = out.duplicated(KEY_COLUMNS, keep=False)
     if dup.any():
-        raise ValueError(
+        raise PriceInputError(
             f"price sheet {origin} has duplicate (model, region, geo, service_tier) rows: "
             f"{out.loc[dup, KEY_COLUMNS].drop_duplicates().values.tolist()[:3]}"
         )
@@ -109,6 +137,7 @@ def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     For a row that matches the sheet, only the cells the override file fills change: an empty
     cell (or a column the file lacks) keeps the sheet's value. A new row takes the file as is.
     """
+    check_overrides_file(path)
     raw = read_sheet_csv(path)
     label = f"override: {Path(path).name}"
     ovr = normalise_sheet(raw, label)
@@ -138,7 +167,7 @@ def normalise_provisioned(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Check a Provisioned Throughput sheet; raise naming the file, the column and the fix."""
     missing = [c for c in (*PROVISIONED_KEY_COLUMNS, "hourly_per_model_unit") if c not in df]
     if missing:
-        raise ValueError(
+        raise PriceInputError(
             f"Provisioned Throughput prices {origin} lack columns {missing}; the file needs "
             f"{', '.join(PROVISIONED_COLUMNS)} (one row per model, region and commitment)"
         )
@@ -148,14 +177,14 @@ def normalise_provisioned(df: pd.DataFrame, origin: str) -> pd.DataFrame:
             out[col] = pd.NA
     wrong = sorted(set(out["commitment"].dropna()) - set(COMMITMENTS))
     if wrong or out["commitment"].isna().any():
-        raise ValueError(
+        raise PriceInputError(
             f"Provisioned Throughput prices {origin}: commitment {wrong or ['(empty)']} is not "
             f"one of {', '.join(COMMITMENTS)}"
         )
     hourly = pd.to_numeric(out["hourly_per_model_unit"], errors="coerce")
     bad = hourly.isna() | (hourly <= 0)
     if bad.any():
-        raise ValueError(
+        raise PriceInputError(
             f"Provisioned Throughput prices {origin}: hourly_per_model_unit "
             f"{out.loc[bad, 'hourly_per_model_unit'].tolist()[:3]} is not a positive number "
             "(USD per model unit per hour); leave out a commitment that is not offered"
@@ -165,7 +194,7 @@ def normalise_provisioned(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce")
     dup = out.duplicated(PROVISIONED_KEY_COLUMNS, keep=False)
     if dup.any():
-        raise ValueError(
+        raise PriceInputError(
             f"Provisioned Throughput prices {origin} have duplicate (model, region, commitment) "
             f"rows: {out.loc[dup, PROVISIONED_KEY_COLUMNS].drop_duplicates().values.tolist()[:3]}"
         )

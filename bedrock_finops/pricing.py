@@ -22,8 +22,10 @@ from bedrock_finops.price_sheets import (
     COMMITMENTS,
     KEY_COLUMNS,
     PRICE_COLUMNS,
+    PriceInputError,
     apply_overrides,
     apply_provisioned_prices,
+    check_sheet,
     normalise_sheet,
     read_bundled_provisioned,
     read_bundled_sheet,
@@ -62,6 +64,15 @@ def price_columns(usage: pd.DataFrame, *extra: str) -> pd.DataFrame:
     return usage[[c for c in (*PRICED_USAGE_COLUMNS, *extra) if c in usage.columns]]
 
 
+def check_discount_pct(discount_pct: float) -> None:
+    """A negotiated discount is a percentage off every price, in [0, 100)."""
+    if not 0 <= discount_pct < 100:
+        raise PriceInputError(
+            f"discount_pct {discount_pct} is not a percentage in [0, 100): give the negotiated "
+            "discount off list prices, e.g. 12 for 12% (0: none)"
+        )
+
+
 @dataclass
 class PriceCatalog:
     """A loaded price sheet. Build it with :meth:`load`."""
@@ -90,18 +101,13 @@ class PriceCatalog:
         region, commitment, hourly_per_model_unit, source, as_of), e.g. an AWS quote; its rows
         replace the bundled ones of the same model, region and commitment.
         """
-        if not 0 <= discount_pct < 100:
-            raise ValueError(f"discount_pct={discount_pct}: give a percentage in [0, 100)")
+        check_discount_pct(discount_pct)
+        check_sheet(sheet)
         if str(sheet) in BUNDLED_SHEETS:
             name = str(sheet)
             rows = read_bundled_sheet(name)
         else:
             path = Path(sheet)
-            if not path.exists():
-                raise FileNotFoundError(
-                    f"price sheet {sheet!r} not found: use 'current', 'seed' or a CSV path "
-                    "(write one with `bedrock-finops prices update --out FILE`)"
-                )
             name = path.name
             rows = normalise_sheet(read_sheet_csv(path), str(path))
         if overrides is not None:

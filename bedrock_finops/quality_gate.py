@@ -211,15 +211,20 @@ def _safe(segment: str) -> str:
 # Reading scores back
 
 
-def read_eval_results(path: str | Path, usage: pd.DataFrame) -> pd.DataFrame:
-    """Read and check an evaluation results CSV against the run it scores."""
-    path = Path(path)
-    if not path.exists():
+def check_eval_results_file(path: str | Path) -> None:
+    """The evaluation results a params file names must exist."""
+    if not Path(path).exists():
         raise FileNotFoundError(
             f"eval_results file {path} not found; write one with `bedrock-finops eval-sample "
             "--live --apply` or from a Bedrock evaluation job (columns: "
             f"{', '.join(RESULT_COLUMNS)})"
         )
+
+
+def read_eval_results(path: str | Path, usage: pd.DataFrame) -> pd.DataFrame:
+    """Read and check an evaluation results CSV against the run it scores."""
+    path = Path(path)
+    check_eval_results_file(path)
     df = pd.read_csv(path, dtype={"request_id": str, "segment": str})
     missing = [c for c in RESULT_COLUMNS if c not in df.columns]
     if missing:

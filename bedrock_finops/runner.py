@@ -4,6 +4,8 @@
 run the same day gets ``YYYY-MM-DD_HHMMSS``), holding the ingested tables, each executed
 notebook, an HTML copy without code, findings and effects, and ``manifest.json``. One failing
 notebook does not stop the others; the run exits non-zero and says where the failed one is.
+What can be checked before any work is (``params``, ``run_checks``), so a mistake there makes
+no folder; a run that fails later keeps its folder, its manifest saying failed and why.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from bedrock_finops import params as params_mod
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
+from bedrock_finops.run_checks import absolute_paths
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_NOTEBOOKS = PACKAGE_ROOT.parent / "notebooks"
@@ -266,9 +269,10 @@ def run(
     if not nb_paths:
         raise FileNotFoundError(f"no notebooks found in {notebooks_dir or DEFAULT_NOTEBOOKS}")
     params = params_mod.load(params_path, nb_paths)  # refuses bad params before any work
-    from bedrock_finops import billing_inputs
+    from bedrock_finops import billing_inputs, run_checks
 
     billing_inputs.check_sources(params.run)  # two billing sources of one spend: refused too
+    price_sheet = run_checks.check_inputs(params)  # the files it names, credentials, prices
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
     manifest: dict[str, Any] = {
@@ -278,6 +282,7 @@ def run(
         "params_file": str(params_path) if params_path else None,
         "params": _jsonable(params.raw),
         "source": params.run["source"],
+        "price_sheet": price_sheet,
         "versions": versions(),
         "git_commit": git_commit(),
         "timings": {},
@@ -286,55 +291,41 @@ def run(
     }
     _write_manifest(run_dir, manifest)
 
-    t0 = time.perf_counter()
-    log(f"ingesting {params.run['source']} ...")
+    stage = "ingest"
     try:
+        t0 = time.perf_counter()
+        log(f"ingesting {params.run['source']} ...")
         report = ingest_for_run(params.run, run_dir, progress=sys.stderr.isatty())
+        manifest["ingest"] = report
+        manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
+        _log_ingest(report, manifest["timings"]["ingest_s"], log)
+        if not report.get("rows"):
+            manifest["status"] = "failed"
+            manifest["error"] = _nothing_to_analyse(report)
+            _write_manifest(run_dir, manifest)
+            log(f"error: {manifest['error']}")
+            return 2, run_dir
+        stage = "billing"
+        t0 = time.perf_counter()
+        manifest["billing"] = _billing_for_run(params.run, run_dir, log)
+        manifest["timings"]["billing_s"] = round(time.perf_counter() - t0, 2)
+        stage = "notebooks"
+        results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
+        for res in results.values():
+            if html and Path(res.output).exists():
+                try:
+                    res.html = str(export_html(Path(res.output)))
+                except Exception as exc:  # an HTML failure must not hide the notebook's result
+                    res.error = (res.error or "") + f" (HTML export failed: {exc})"
+            res.findings = sorted(
+                p.name
+                for p in run_dir.glob(f"{res.name}.*")
+                if p.suffix in (".json", ".parquet", ".csv")
+            )
+        scrub_secrets(run_dir)
     except BaseException as exc:  # the folder says what happened, then the caller reports it
-        manifest["status"] = "failed"
-        manifest["error"] = f"ingest: {exc}" if str(exc) else f"ingest: {type(exc).__name__}"
-        _write_manifest(run_dir, manifest)
+        _record_failure(run_dir, manifest, stage, exc, log)
         raise
-    manifest["ingest"] = report
-    manifest["timings"]["ingest_s"] = round(time.perf_counter() - t0, 2)
-    counts = (
-        f"{report.get('rows', 0):,} rows ({report.get('quarantined', 0):,} quarantined, "
-        f"{report.get('duplicates', 0):,} duplicate deliveries)"
-    )
-    took = f"{manifest['timings']['ingest_s']} s"
-    if report.get("reused_from_cache"):
-        log(
-            f"copied the embedded sample's tables ingested earlier, {counts}, in {took} (cache: "
-            f"{report['reused_from_cache']}; ingest took {report.get('elapsed_s', 0):.1f} s)"
-        )
-    else:
-        if report.get("cached_as"):
-            log(f"generated and ingested the embedded sample; cached at {report['cached_as']}")
-        log(f"ingested {counts} in {took}")
-    if not report.get("rows"):
-        manifest["status"] = "failed"
-        manifest["error"] = _nothing_to_analyse(report)
-        _write_manifest(run_dir, manifest)
-        log(f"error: {manifest['error']}")
-        return 2, run_dir
-    manifest["price_sheet"] = _price_sheet_info(params.common)
-    t0 = time.perf_counter()
-    manifest["billing"] = _billing_for_run(params.run, run_dir, log)
-    manifest["timings"]["billing_s"] = round(time.perf_counter() - t0, 2)
-
-    results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
-    for res in results.values():
-        if html and Path(res.output).exists():
-            try:
-                res.html = str(export_html(Path(res.output)))
-            except Exception as exc:  # an HTML failure must not hide the notebook's result
-                res.error = (res.error or "") + f" (HTML export failed: {exc})"
-        res.findings = sorted(
-            p.name
-            for p in run_dir.glob(f"{res.name}.*")
-            if p.suffix in (".json", ".parquet", ".csv")
-        )
-    scrub_secrets(run_dir)
     manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
     manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
     manifest["timings"]["total_s"] = round(time.perf_counter() - started, 2)
@@ -350,6 +341,35 @@ def run(
         f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
     )
     return (1 if failed else 0), run_dir
+
+
+def _log_ingest(report: dict[str, Any], seconds: float, log) -> None:
+    counts = (
+        f"{report.get('rows', 0):,} rows ({report.get('quarantined', 0):,} quarantined, "
+        f"{report.get('duplicates', 0):,} duplicate deliveries)"
+    )
+    if report.get("reused_from_cache"):
+        log(
+            f"copied the embedded sample's tables ingested earlier, {counts}, in {seconds} s "
+            f"(cache: {report['reused_from_cache']}; ingest took "
+            f"{report.get('elapsed_s', 0):.1f} s)"
+        )
+        return
+    if report.get("cached_as"):
+        log(f"generated and ingested the embedded sample; cached at {report['cached_as']}")
+    log(f"ingested {counts} in {seconds} s")
+
+
+def _record_failure(
+    run_dir: Path, manifest: dict[str, Any], stage: str, exc: BaseException, log
+) -> None:
+    """A run that stops after its folder is made keeps the folder, as its record: the manifest
+    says failed, at which stage and why; ``latest`` still points at the last good run."""
+    manifest["status"] = "failed"
+    manifest["error"] = f"{stage}: {exc}" if str(exc) else f"{stage}: {type(exc).__name__}"
+    _write_manifest(run_dir, manifest)
+    scrub_secrets(run_dir)  # whatever the stage wrote before it stopped
+    log(f"run failed during {stage}; recorded in {run_dir / 'manifest.json'}")
 
 
 def _nothing_to_analyse(report: dict[str, Any]) -> str:
@@ -378,7 +398,8 @@ def _execute_all(
             futures = {}
             for name, path in batch.items():
                 declared = params_mod.notebook_parameters(path)
-                nb_params = params.for_notebook(name, declared)
+                # the notebook runs inside the run folder: files named relative to here
+                nb_params = absolute_paths(params.for_notebook(name, declared))
                 if "run_dir" in declared:
                     nb_params["run_dir"] = str(run_dir.resolve())
                 dest = run_dir / f"{name}.ipynb"
@@ -394,23 +415,6 @@ def _execute_all(
                 results[name] = NotebookResult(name, status, seconds, str(dest), error=error)
                 log(f"    {name}: {status} in {seconds:.1f} s")
     return dict(sorted(results.items()))
-
-
-def _price_sheet_info(common: dict[str, Any]) -> dict[str, Any]:
-    from bedrock_finops.pricing import PriceCatalog
-
-    sheet = common.get("price_sheet", "current")
-    cat = PriceCatalog.load(
-        sheet=sheet,
-        overrides=common.get("price_overrides") or None,
-        discount_pct=common.get("discount_pct", 0.0),
-    )
-    return {
-        "sheet": cat.sheet_name,
-        "as_of": str(cat.as_of),
-        "discount_pct": common.get("discount_pct", 0.0),
-        "overrides": common.get("price_overrides") or None,
-    }
 
 
 def _billing_for_run(run: dict[str, Any], run_dir: Path, log) -> dict[str, Any]:

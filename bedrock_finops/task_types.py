@@ -242,10 +242,9 @@ def infer_task_types(segments: pd.DataFrame, prompts: pd.DataFrame | None = None
 
 def check_overrides(overrides: dict[str, str] | None, segments: pd.DataFrame) -> None:
     """Raise when ``task_overrides`` names an unknown app/segment or an unknown task type."""
+    check_override_types(overrides)
     if not overrides:
         return
-    if not isinstance(overrides, dict):
-        raise ValueError("task_overrides must map an app or segment id to a task type")
     apps = sorted(set(segments["app"].astype(str)))
     seg_ids = sorted(set(segments["segment"].astype(str)))
     unknown_keys = [k for k in overrides if k not in apps and k not in seg_ids]
@@ -254,6 +253,14 @@ def check_overrides(overrides: dict[str, str] | None, segments: pd.DataFrame) ->
             f"task_overrides names {unknown_keys}, which is neither an app nor a segment in this "
             f"run. Valid apps: {apps}. Valid segment ids: {seg_ids}."
         )
+
+
+def check_override_types(overrides: dict[str, str] | None) -> None:
+    """The part of :func:`check_overrides` that needs no traffic: a mapping to known types."""
+    if not overrides:
+        return
+    if not isinstance(overrides, dict):
+        raise ValueError("task_overrides must map an app or segment id to a task type")
     bad_types = {k: v for k, v in overrides.items() if v not in TASK_TYPES}
     if bad_types:
         raise ValueError(

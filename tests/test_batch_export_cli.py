@@ -32,19 +32,18 @@ INPUT_MISTAKES = {
     ),
     "s3 prefix without s3://": (
         ["--role-arn", ROLE, "--s3-prefix", "my-bucket/p"],
-        "error: --s3-prefix 'my-bucket/p' is not an s3:// location: give s3://<bucket>/<prefix>, "
-        "where the job folders will be uploaded (did you mean s3://my-bucket/p?)",
+        "error: --s3-prefix 'my-bucket/p' is not an s3:// location: give s3://<bucket>/<prefix> "
+        "(did you mean s3://my-bucket/p?)",
     ),
     "s3 prefix without a bucket name": (
         ["--role-arn", ROLE, "--s3-prefix", "s3:///p"],
-        "error: --s3-prefix 's3:///p' is not an s3:// location: give s3://<bucket>/<prefix>, "
-        "where the job folders will be uploaded; '' is not a bucket name (3-63 lowercase "
-        "letters, digits, . and -)",
+        "error: --s3-prefix 's3:///p' is not an s3:// location: give s3://<bucket>/<prefix>; "
+        "'' is not a bucket name (3-63 lowercase letters, digits, . and -)",
     ),
     "s3 prefix with a space": (
         ["--role-arn", ROLE, "--s3-prefix", "s3://bucket/my jobs"],
         "error: --s3-prefix 's3://bucket/my jobs' is not an s3:// location: give "
-        "s3://<bucket>/<prefix>, where the job folders will be uploaded; Bedrock takes only "
+        "s3://<bucket>/<prefix>; Bedrock takes only "
         "letters, digits and -!_*'(). between the /s of the key",
     ),
     "s3 prefix too long": (
@@ -54,8 +53,7 @@ INPUT_MISTAKES = {
     ),
     "timeout over 168 hours": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--timeout-hours", "500"],
-        "error: --timeout-hours 500 is not a job timeout: Bedrock takes 24 to 168 hours, "
-        "e.g. --timeout-hours 24",
+        "error: --timeout-hours 500 is not a job timeout: Bedrock takes 24 to 168 hours",
     ),
     "min records over max records": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "200", "--max-records", "50"],
@@ -91,7 +89,7 @@ def test_a_runs_own_bad_timeout_names_the_manifest_and_the_flag(tmp_path, capsys
     assert _export(run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 2
     assert capsys.readouterr().err == (
         "error: the run's timeout_hours 200 (its manifest.json; --timeout-hours overrides it) "
-        "is not a job timeout: Bedrock takes 24 to 168 hours, e.g. --timeout-hours 24\n"
+        "is not a job timeout: Bedrock takes 24 to 168 hours\n"
     )
     assert _files(out) == []
     # the flag wins over the run's setting: the export gets past the check (to the missing

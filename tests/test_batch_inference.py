@@ -197,6 +197,26 @@ def test_requests_without_a_logged_user_turn_stay_on_demand(seed):
     assert "fetch_large_bodies" in segs.loc["unread", "blockers"]
 
 
+def test_settings_are_checked_without_traffic():
+    """``check_settings`` holds every rule but the force_in/force_out names (those need the
+    run's segments), so a params file is refused before any logs are read."""
+    with pytest.raises(ValueError) as err:
+        batch_params.check_settings({"business_time_zone": "America/LosAngeles"})
+    assert str(err.value) == (
+        "business_time_zone 'America/LosAngeles' is not an IANA time zone name; "
+        "did you mean 'America/Los_Angeles'?"
+    )
+    with pytest.raises(ValueError, match=r"^threshold 6.0 must be in \[0, 1\]"):
+        batch_params.check_settings({"threshold": 6})
+    settings = batch_params.check_settings({"force_in": "nightly", "window_hours": 6})
+    assert (settings["force_in"], settings["window_hours"]) == (["nightly"], 6)
+    with pytest.raises(ValueError, match=r"force_in names \['nobody'\], which are neither"):
+        batch_params.validate_params(
+            {"force_in": ["nobody"]},
+            bi.plan(make_usage([NIGHTLY]), PriceCatalog.load("seed")).segments,
+        )
+
+
 def test_savings_hand_computed(seed):
     usage = make_usage([NIGHTLY, CHAT])
     f = bi.analyze(usage, seed)
@@ -313,7 +333,7 @@ def test_export_jobs_from_plan(seed, tmp_path):
     bp = bi.plan(usage, seed)
     jobs = bi.export_jobs(
         bp, usage, prompts, tmp_path,
-        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://b/p",
+        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://bucket/p",
     )  # fmt: skip
     assert jobs["records"].sum() == 450 and set(jobs["app"]) == {"nightly"}
     assert (jobs["invocation_type"] == "Converse").all()

@@ -141,7 +141,7 @@ def test_user_turns_read_from_the_file_give_the_same_plan_and_jobs(ctx, bp, tmp_
     assert plan.data_quality == bp.data_quality
     assert plan.segments.equals(bp.segments)
     assert int(plan.segments["unlogged_user_turns"].sum()) == 5  # planted: counted, kept out
-    export = {"role_arn": "arn:aws:iam::123456789012:role/r", "s3_prefix": "s3://b/p"}
+    export = {"role_arn": "arn:aws:iam::123456789012:role/r", "s3_prefix": "s3://bucket/p"}
     full = bi.export_jobs(bp, ctx.usage, ctx.prompts, tmp_path / "full", **export)
     from_file = bi.export_jobs(
         plan, lean.usage, lean.prompts, tmp_path / "lean", user_text=lean.user_text_column, **export

@@ -62,7 +62,7 @@ def test_mixed_regions_make_one_job_per_region_and_model_id(seed, tmp_path):
     assert f"us-east-1 with {US_ID} (300 requests, every 1 day(s))" in action.action
     assert [j["region"] for j in action.evidence["jobs"]] == ["eu-west-1", "us-east-1"]
 
-    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://b/p")
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://bucket/p")
     got = jobs.set_index("region")[["model_id", "records", "below_min_records"]]
     assert got.to_dict("index") == {
         "eu-west-1": {"model_id": EU_ID, "records": 150, "below_min_records": False},
@@ -108,7 +108,7 @@ def test_a_region_too_small_for_a_job_stays_on_demand(seed, tmp_path):
         f.actions[0].action
     )
     assert any("30 requests in eu-west-1" in n for n in f.notes)
-    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://b/p")
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://bucket/p")
     assert jobs[["region", "model_id", "records"]].to_dict("records") == [
         {"region": "us-east-1", "model_id": US_ID, "records": 420}
     ]
@@ -120,7 +120,7 @@ def test_forced_in_small_region_is_exported_and_flagged(seed, tmp_path):
     usage = split_regions(usage, eu)
     bp = bi.plan(usage, seed, force_in=["nightly"])
     assert bp.job_parts["in_job"].all() and len(bp.rows) == 450
-    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://b/p")
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://bucket/p")
     got = jobs.set_index("region")[["records", "below_min_records"]].to_dict("index")
     assert got == {
         "eu-west-1": {"records": 30, "below_min_records": True},
@@ -162,7 +162,7 @@ def test_groups_built_in_one_pass_over_the_file_equal_held_turns(seed, tmp_path,
         ParquetColumn, "read_row_group", lambda self, i: reads.append(i) or real_read(self, i)
     )
     lean = usage.drop(columns="user_text")
-    kw = {"role_arn": ROLE, "s3_prefix": "s3://b/p"}
+    kw = {"role_arn": ROLE, "s3_prefix": "s3://bucket/p"}
     held = bi.export_jobs(bp, usage, None, tmp_path / "held", **kw)
     read = bi.export_jobs(bp, lean, None, tmp_path / "read", user_text=column, **kw)
     assert reads == list(range(len(column.starts) - 1))  # 8 row groups, each once

@@ -171,8 +171,8 @@ def test_job_request_shape_and_validation():
         name="doc-summarizer-abc123",
         role_arn=ROLE,
         model_id="us.anthropic.claude-sonnet-4",
-        input_s3_uri="s3://b/in/",
-        output_s3_uri="s3://b/out/",
+        input_s3_uri="s3://bucket/in/",
+        output_s3_uri="s3://bucket/out/",
         style="Converse",
         timeout_hours=48,
     )
@@ -181,15 +181,15 @@ def test_job_request_shape_and_validation():
         "roleArn": ROLE,
         "clientRequestToken": "doc-summarizer-abc123",
         "modelId": "us.anthropic.claude-sonnet-4",
-        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://b/in/", "s3InputFormat": "JSONL"}},
-        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/out/"}},
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://bucket/in/", "s3InputFormat": "JSONL"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://bucket/out/"}},
         "timeoutDurationInHours": 48,
         "modelInvocationType": "Converse",
     }
     base = dict(
-        name="j", role_arn=ROLE, model_id="m", input_s3_uri="s3://b/i", output_s3_uri="s3://b/o"
+        name="j", role_arn=ROLE, model_id="m", input_s3_uri="s3://bucket/i", output_s3_uri="s3://bucket/o"
     )
-    with pytest.raises(ValueError, match="24-168"):
+    with pytest.raises(ValueError, match="timeout_hours 12 is not a job timeout: Bedrock takes 24 to 168 hours"):
         bj.job_request(**base, timeout_hours=12)
     with pytest.raises(ValueError, match="IAM role ARN"):
         bj.job_request(**{**base, "role_arn": "arn:aws:iam::123456789012:user/me"})
@@ -231,8 +231,8 @@ def _request(name):
         name=name,
         role_arn=ROLE,
         model_id="anthropic.claude-sonnet-4",
-        input_s3_uri="s3://b/i/",
-        output_s3_uri="s3://b/o/",
+        input_s3_uri="s3://bucket/i/",
+        output_s3_uri="s3://bucket/o/",
     )
 
 
@@ -258,8 +258,8 @@ def test_submit_is_idempotent_with_stubber():
         "roleArn": ROLE,
         "status": "InProgress",
         "submitTime": datetime(2026, 11, 1, tzinfo=UTC),
-        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://b/i/"}},
-        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://b/o/"}},
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://bucket/i/"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://bucket/o/"}},
     }
     a, b = _request("job-a"), _request("job-b")
     with Stubber(client) as stub:
@@ -326,7 +326,7 @@ def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
         max_file_bytes=10_000,
         max_job_bytes=10_000,
     )
-    kw = {"segment": "g", "model_id": "m", "role_arn": ROLE, "s3_prefix": "s3://b/p", "quotas": q}
+    kw = {"segment": "g", "model_id": "m", "role_arn": ROLE, "s3_prefix": "s3://bucket/p", "quotas": q}
     a = bj.export_segment(held, tmp_path / "held", **kw)
     b = bj.export_segment(spooled, tmp_path / "spooled", **kw)
     assert [j.name for j in a] == [j.name for j in b] and len(a) == 3
@@ -349,7 +349,7 @@ def test_a_failed_export_leaves_no_spool(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bj, "_write_jobs", broken)
     records = br.records_for_segment(usage_rows(3), PROMPTS)
-    kw = {"segment": "g", "model_id": "m", "role_arn": ROLE, "s3_prefix": "s3://b/p"}
+    kw = {"segment": "g", "model_id": "m", "role_arn": ROLE, "s3_prefix": "s3://bucket/p"}
     with pytest.raises(OSError, match="disk full"):
         bj.export_segment(records, tmp_path, **kw)
     assert list(tmp_path.iterdir()) == []

@@ -22,10 +22,19 @@ def _cases(tmp_path: Path) -> list[tuple[list[str], str]]:
         (["sample", "--out", str(a_file / "x")], "Not a directory"),
         (["sample", "--out", str(tmp_path / "s"), "--days", "0"], "days must be at least 1"),
         (["sample", "--out", str(tmp_path / "s"), "--start", "2026-1-1"], "give YYYY-MM-DD"),
+        (
+            ["prices", "show", "--discount-pct", "150"],
+            "discount_pct 150.0 is not a percentage in [0, 100): give the negotiated discount",
+        ),
+        (
+            ["prices", "show", "--overrides", str(tmp_path / "mine.csv")],
+            f"price overrides file '{tmp_path / 'mine.csv'}' not found: give an existing CSV",
+        ),
+        (["prices", "show", "--sheet", str(a_file)], f"price sheet {a_file} is empty"),
     ]
 
 
-@pytest.mark.parametrize("n", range(6))
+@pytest.mark.parametrize("n", range(9))
 def test_input_mistakes_are_one_line(tmp_path, capsys, n):
     argv, message = _cases(tmp_path)[n]
     assert cli.main(argv) == 2

@@ -523,7 +523,7 @@ def test_cache_counts_under_either_spelling_in_either_place(inp, usage, counts):
 def test_a_response_body_left_in_s3_is_flagged():
     rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
     rec["output"] = {
-        "outputBodyS3Path": "s3://b/AWSLogs/1/BedrockModelInvocationLogs/data/r1_output.json.gz",
+        "outputBodyS3Path": "s3://bucket/AWSLogs/1/BedrockModelInvocationLogs/data/r1_output.json.gz",
         "outputTokenCount": 3,
     }
     fast, ref = both_rows(rec, parse_body.PromptCache(), parse_body.PromptCache())

@@ -140,11 +140,11 @@ def test_converse_and_mistral_media(block: dict, start: str, tokens: int) -> Non
 
 def test_media_by_reference_stays_as_json() -> None:
     """An image logged as an S3 location carries no bytes: its JSON is the text, as before."""
-    ref = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/k.png"}}}}
+    ref = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://bucket/k.png"}}}}
     row = row_of(log_record(converse_ask(ref), None))
     assert (
         row["user_text"]
-        == '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/k.png"}}}}'
+        == '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://bucket/k.png"}}}}'
     )
 
 

@@ -184,6 +184,17 @@ def test_task_overrides_unknown_app_lists_valid_ones(usage, cat):
         ms.plan(usage, cat, candidates={"anthropic": {"small": ["anthropic.claude-5-haiku"]}})
 
 
+def test_settings_are_checked_without_traffic():
+    """``check_settings`` holds every rule but the apps and segments task_overrides names."""
+    with pytest.raises(ValueError) as err:
+        ms_params.check_settings({"min_confidence": "hi"})
+    assert str(err.value) == "min_confidence 'hi' must be one of ['low', 'medium', 'high']"
+    with pytest.raises(ValueError, match=r"unknown task types \{'support': 'clasification'\}"):
+        ms_params.check_settings({"task_overrides": {"support": "clasification"}})
+    settings = ms_params.check_settings({"task_overrides": {"any-app": "classification"}})
+    assert settings["task_overrides"] == {"any-app": "classification"}
+
+
 def test_findings_effects_and_routing_table(usage, cat, tmp_path):
     plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
     f = ms_findings.to_findings(plan)

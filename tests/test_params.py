@@ -136,3 +136,110 @@ def test_batch_export_defaults_are_the_batch_notebooks() -> None:
     assert {k: ast.literal_eval(declared[k]["default"]) for k in _NOTEBOOK_DEFAULTS} == (
         _NOTEBOOK_DEFAULTS
     )
+
+
+@pytest.fixture(scope="module")
+def project_notebooks() -> dict[str, Path]:
+    from bedrock_finops.runner import DEFAULT_NOTEBOOKS, discover_notebooks
+
+    return discover_notebooks(DEFAULT_NOTEBOOKS)
+
+
+TIME_ZONE_FIX = (
+    "use one such as 'UTC', 'America/New_York', 'America/Los_Angeles' or 'Europe/Berlin'"
+)
+TASK_TYPES = (
+    "['classification', 'extraction', 'summarisation', 'simple_qa', 'reasoning_coding', "
+    "'creative_research']"
+)
+BAD_VALUES = [
+    (
+        "02_batch_inference:\n  business_time_zone: PST\n",
+        "02_batch_inference.business_time_zone",
+        f"business_time_zone 'PST' is not an IANA time zone name; {TIME_ZONE_FIX}",
+    ),
+    (
+        "02_batch_inference:\n  business_time_zone: America/LosAngeles\n",
+        "02_batch_inference.business_time_zone",
+        "business_time_zone 'America/LosAngeles' is not an IANA time zone name; "
+        "did you mean 'America/Los_Angeles'?",
+    ),
+    (
+        "02_batch_inference:\n  business_hours: [9, 25]\n",
+        "02_batch_inference.business_hours",
+        "business_hours [9, 25] must be [start, end) with start 0-23 and end 1-24; "
+        "a start after the end wraps midnight ([22, 6])",
+    ),
+    (
+        "02_batch_inference:\n  threshold: 6\n  window_hours: 3\n",
+        "02_batch_inference.threshold",
+        "threshold 6.0 must be in [0, 1] (a weighted score)",
+    ),
+    (
+        "02_batch_inference:\n  timeout_hours: 2\n",
+        "02_batch_inference.timeout_hours",
+        "timeout_hours 2 is not a job timeout: Bedrock takes 24 to 168 hours",
+    ),
+    (
+        "02_batch_inference:\n  s3_prefix: my-bucket/jobs\n",
+        "02_batch_inference.s3_prefix",
+        "s3_prefix 'my-bucket/jobs' is not an s3:// location: give s3://<bucket>/<prefix> "
+        "(did you mean s3://my-bucket/jobs?)",
+    ),
+    (
+        "02_batch_inference:\n  min_records_per_job: 600\n  max_records_per_job: 500\n"
+        "  max_records_per_file: 500\n",
+        "02_batch_inference.min_records_per_job, 02_batch_inference.max_records_per_job",
+        "min_records_per_job cannot exceed max_records_per_job",
+    ),
+    (
+        "01_model_sizing:\n  min_confidence: hi\n",
+        "01_model_sizing.min_confidence",
+        "min_confidence 'hi' must be one of ['low', 'medium', 'high']",
+    ),
+    (
+        "01_model_sizing:\n  task_overrides: {support: clasification}\n",
+        "01_model_sizing.task_overrides",
+        "task_overrides sets unknown task types {'support': 'clasification'}; "
+        f"valid task types: {TASK_TYPES}",
+    ),
+    (
+        "common:\n  discount_pct: 150\n",
+        "common.discount_pct",
+        "discount_pct 150 is not a percentage in [0, 100): give the negotiated discount off "
+        "list prices, e.g. 12 for 12% (0: none)",
+    ),
+    (
+        "00_baseline:\n  discount_pct: -5\n",
+        "00_baseline.discount_pct",
+        "discount_pct -5 is not a percentage in [0, 100): give the negotiated discount off "
+        "list prices, e.g. 12 for 12% (0: none)",
+    ),
+    ("run:\n  sample: {days: 0}\n", "run.sample.days", "days must be at least 1, got 0"),
+]
+
+
+@pytest.mark.parametrize(("text", "key_path", "problem"), BAD_VALUES)
+def test_bad_values_name_the_file_the_key_path_and_the_fix(
+    tmp_path, project_notebooks, text, key_path, problem
+) -> None:
+    """The strategies' own rules, applied when the file is read: the error is the file, the
+    key path, the problem and its fix."""
+    p = write(tmp_path, text)
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, project_notebooks)
+    assert str(err.value) == f"{p}: {key_path}: {problem}"
+
+
+def test_values_that_need_the_runs_data_wait_for_it(tmp_path, project_notebooks) -> None:
+    """Names of apps and segments (force_in, task_overrides keys) are checked against the run's
+    traffic in the notebook; a lowered pair of limits is checked together, not each alone."""
+    p = write(
+        tmp_path,
+        "01_model_sizing:\n  task_overrides: {some-app: classification}\n"
+        "02_batch_inference:\n  force_in: [some-app]\n  business_time_zone: Asia/Tokyo\n"
+        "  max_records_per_job: 500\n  max_records_per_file: 500\n",
+    )
+    rp = params.load(p, project_notebooks)
+    assert rp.notebooks["02_batch_inference"]["business_time_zone"] == "Asia/Tokyo"
+    assert rp.notebooks["01_model_sizing"]["task_overrides"] == {"some-app": "classification"}

@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from bedrock_finops.price_sheets import PriceInputError
 from bedrock_finops.pricing import PriceCatalog, with_cached_prefix
 from bedrock_finops.schema import USAGE_COLUMNS, empty_usage
 
@@ -423,6 +424,19 @@ def test_bad_sheet_is_rejected_with_the_fix(tmp_path):
         PriceCatalog.load(path)
     with pytest.raises(FileNotFoundError, match="prices update"):
         PriceCatalog.load(tmp_path / "missing.csv")
+
+
+def test_discount_and_overrides_file_are_checked_with_the_fix(tmp_path):
+    for pct in (150, 100, -1):
+        with pytest.raises(PriceInputError, match=rf"discount_pct {pct} is not a percentage"):
+            PriceCatalog.load("seed", discount_pct=pct)
+    missing = tmp_path / "mine.csv"
+    with pytest.raises(FileNotFoundError) as err:
+        PriceCatalog.load("seed", overrides=missing)
+    assert str(err.value) == (
+        f"price overrides file {str(missing)!r} not found: give an existing CSV of your "
+        "negotiated prices (the sheet's columns, a subset is fine; see docs/pricing.md)"
+    )
 
 
 def test_row_without_region_is_unpriced_not_priced_as_us_east_1(current):

@@ -82,7 +82,7 @@ def test_files_and_events_are_left_to_the_parser_in_their_place(reads):
 
 
 def test_an_access_error_raises_in_its_turn(reads):
-    reads.fail["k3"] = SourceError("access denied reading s3://b/p/k3")
+    reads.fail["k3"] = SourceError("access denied reading s3://bucket/p/k3")
     seen = []
     with pytest.raises(SourceError, match="access denied"):
         for unit, _ in ra.read_ahead([_s3(i) for i in range(8)], depth=4):

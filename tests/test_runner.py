@@ -12,7 +12,6 @@ import pytest
 from notebook_builders import make_notebook
 
 from bedrock_finops import runner
-from bedrock_finops.ingest import IngestError
 from bedrock_finops.notebook_exec import execute_notebook, kernel_manager_class
 from bedrock_finops.params import ParamsError
 
@@ -368,17 +367,6 @@ def test_a_bad_window_is_refused_before_any_work(tmp_path: Path, window, message
     with pytest.raises(ParamsError, match=message):
         runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
     assert not (tmp_path / "out").exists()
-
-
-def test_a_failed_ingest_is_recorded_in_the_run_folder(tmp_path: Path) -> None:
-    params = tmp_path / "params.yaml"
-    params.write_text(f"run:\n  source: {tmp_path / 'no-such-logs'}\n")
-    with pytest.raises(IngestError, match="does not exist"):
-        runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
-    (run_dir,) = (tmp_path / "out").iterdir()
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "failed"
-    assert manifest["error"].startswith(f"ingest: log folder {tmp_path / 'no-such-logs'}")
 
 
 def test_two_billing_sources_are_refused_before_any_work(tmp_path: Path) -> None:

@@ -214,6 +214,6 @@ def test_progress_is_noted_every_so_many_requests(s3, monkeypatch):
 def test_the_report_summary_names_the_listing():
     from bedrock_finops.ingest import IngestReport
 
-    s3_report = IngestReport(source="s3://b/p/", list_requests=18, folders_outside_window=8)
+    s3_report = IngestReport(source="s3://bucket/p/", list_requests=18, folders_outside_window=8)
     assert "18 LIST requests; 8 date folders outside the window unlisted" in s3_report.summary()
     assert "LIST requests" not in IngestReport(source="/logs").summary()

@@ -7,6 +7,10 @@ import os
 from typing import Any
 
 AWS_ATTEMPTS = 10  # per request, the first included; standard retry mode (backoff up to 20 s)
+NO_CREDENTIALS_FIX = (
+    "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run `aws configure`, "
+    "or use an instance role"
+)
 
 
 def aws_client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:
@@ -35,6 +39,11 @@ def default_session() -> Any:
     if boto3.DEFAULT_SESSION is None:
         boto3.setup_default_session()
     return boto3.DEFAULT_SESSION
+
+
+def has_credentials() -> bool:
+    """Whether the default session finds credentials (their presence, not their validity)."""
+    return default_session().get_credentials() is not None
 
 
 def _user_retry_settings(profile_name: str) -> bool:

@@ -187,7 +187,8 @@ def _legacy_name(col: str) -> str:
     return f"{snake(head)}_{snake(tail)}"
 
 
-def _expand(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+def export_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files of a billing export: the paths given, a folder's .parquet/.csv(.gz) files."""
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     files: list[Path] = []
     for item in items:
@@ -305,7 +306,7 @@ def read_cur(
     ``frame.attrs`` carries ``rows_read``, ``rows_bedrock`` and ``rows_other_services``.
     """
     frames, read, other = [], 0, 0
-    for path in _expand(path_or_paths):
+    for path in export_files(path_or_paths):
         raw, names = _read_table(path, CUR_REQUIRED + CUR_OPTIONAL)
         _check_columns(path, names, CUR_REQUIRED, "CUR")
         read += len(raw)
@@ -370,7 +371,7 @@ def read_focus(
     token kind and model stay null (FOCUS's own columns do not carry them reliably).
     """
     frames, read, other = [], 0, 0
-    for path in _expand(path_or_paths):
+    for path in export_files(path_or_paths):
         raw, names = _read_table(path, FOCUS_REQUIRED + FOCUS_OPTIONAL)
         _check_columns(path, names, FOCUS_REQUIRED, "FOCUS")
         read += len(raw)

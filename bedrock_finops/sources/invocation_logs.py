@@ -84,6 +84,16 @@ def _classify(rel: str) -> str | None:
 # ---------------------------------------------------------------------------- local folders
 
 
+def check_local_root(root: Path) -> None:
+    """A local source must exist: a folder of logs or one log file."""
+    if not root.exists():
+        raise SourceError(
+            f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
+            "(or any folder of .json, .jsonl, .ndjson or .gz log files), s3://bucket/prefix, or "
+            "cloudwatch-logs://LOG_GROUP"
+        )
+
+
 def list_local(
     root: Path,
     start: datetime | None,
@@ -95,12 +105,7 @@ def list_local(
     """The log files under ``root`` as units; large files as ranges (``file_ranges``), large
     gzip files first expanded into ``expand_dir`` when one is given (``note`` says so).
     ``own_output``: the folder this ingest writes to; its files are not read as logs."""
-    if not root.exists():
-        raise SourceError(
-            f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
-            "(or any folder of .json, .jsonl, .ndjson or .gz log files), s3://bucket/prefix, or "
-            "cloudwatch-logs://LOG_GROUP"
-        )
+    check_local_root(root)
     listing = Listing()
     paths = [(_shown(root.name), root)] if root.is_file() else _walk(root, listing, own_output)
     for rel, path in paths:

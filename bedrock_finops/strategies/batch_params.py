@@ -1,11 +1,13 @@
 """Batch inference's settings: the strategy's name, its decision labels, the default parameters
-and ``validate_params``, which checks a run's parameters (errors name the key and the fix).
+and ``validate_params``, which checks a run's parameters (errors name the key and the fix);
+``check_settings`` is its part that needs no traffic, run before a run reads any logs.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
 
@@ -37,6 +39,25 @@ MOVE, KEEP_CACHING, NOT_ELIGIBLE = "move to batch", "keep on demand (caching sav
 
 def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
     """Merge params over the defaults and check them; errors name the key and valid choices."""
+    p = check_settings(params)
+    apps = sorted(segments["app"].astype(str).unique())
+    ids = sorted(segments["segment"].astype(str).unique())
+    for key in ("force_in", "force_out"):
+        wrong = [x for x in p[key] if x not in apps and x not in ids]
+        if wrong:
+            raise ValueError(
+                f"{key} names {wrong}, which are neither apps nor segment ids in this run. "
+                f"Apps: {apps}. Segment ids: {ids}"
+            )
+    both = named_segments(segments, p["force_in"]) & named_segments(segments, p["force_out"])
+    if both:
+        raise ValueError(f"segments {sorted(both)} are in both force_in and force_out")
+    return p
+
+
+def check_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The part of :func:`validate_params` that needs no traffic (all but the names in
+    ``force_in``/``force_out``), so a params file is checked before a run reads any logs."""
     p = merge_params(STRATEGY, DEFAULT_PARAMS, params)
     p["threshold"] = float(p["threshold"])
     if not 0 <= p["threshold"] <= 1:
@@ -61,18 +82,6 @@ def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str,
     for key in ("pipeline_patterns", "interactive_patterns", "force_in", "force_out"):
         value = p[key]
         p[key] = [value] if isinstance(value, str) else list(value or [])
-    apps = sorted(segments["app"].astype(str).unique())
-    ids = sorted(segments["segment"].astype(str).unique())
-    for key in ("force_in", "force_out"):
-        wrong = [x for x in p[key] if x not in apps and x not in ids]
-        if wrong:
-            raise ValueError(
-                f"{key} names {wrong}, which are neither apps nor segment ids in this run. "
-                f"Apps: {apps}. Segment ids: {ids}"
-            )
-    both = named_segments(segments, p["force_in"]) & named_segments(segments, p["force_out"])
-    if both:
-        raise ValueError(f"segments {sorted(both)} are in both force_in and force_out")
     return p
 
 
@@ -99,9 +108,15 @@ def time_zone_name(name: Any) -> str:
     try:
         ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(str(name), sorted(available_timezones()), 1, 0.8)
+        fix = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else "use one such as 'UTC', 'America/New_York', 'America/Los_Angeles' or "
+            "'Europe/Berlin'"
+        )
         raise ValueError(
-            f"business_time_zone {name!r} is not an IANA time zone name; use one such as "
-            "'UTC', 'America/New_York', 'America/Los_Angeles' or 'Europe/Berlin'"
+            f"business_time_zone {name!r} is not an IANA time zone name; {fix}"
         ) from None
     return str(name)
 

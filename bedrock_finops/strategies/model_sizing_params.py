@@ -1,6 +1,7 @@
 """Model sizing's settings: the tiers, the source article's task-to-tier table, the candidate
 models per provider, the segment statuses, and ``validate_params``, which checks a run's
-parameters against them (errors name the key and the valid choices).
+parameters against them (errors name the key and the valid choices); ``check_settings`` is
+its part that needs no traffic, run before a run reads any logs.
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
     """Merge params over the defaults and check them; errors name the key and valid choices."""
+    p = check_settings(params)
+    tt.check_overrides(p["task_overrides"], segments)
+    return p
+
+
+def check_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The part of :func:`validate_params` that needs no traffic (all but the apps and
+    segments ``task_overrides`` names), so a params file is checked before a run reads logs."""
     p = merge_params(STRATEGY, DEFAULT_PARAMS, params)
     tier_map = {**DEFAULT_TIER_MAP, **(p["tier_map"] or {})}
     bad = {k: v for k, v in tier_map.items() if k not in tt.TASK_TYPES or v not in TIERS}
@@ -106,11 +115,13 @@ def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str,
     ratios = {**TOKENIZER_RATIOS, **(p["tokenizer_ratios"] or {})}
     p["tokenizer_ratios"] = ratios
     if p["min_confidence"] not in CONFIDENCE_RANK:
-        raise ValueError(f"min_confidence must be one of {list(CONFIDENCE_RANK)}")
+        raise ValueError(
+            f"min_confidence {p['min_confidence']!r} must be one of {list(CONFIDENCE_RANK)}"
+        )
     thr = float(p["quality_threshold"])
     if not 0 < thr <= 1.5:
         raise ValueError(f"quality_threshold {thr} should be a ratio such as 0.9 (90%)")
     p["quality_threshold"] = thr
+    tt.check_override_types(p["task_overrides"])
     p["task_overrides"] = dict(p["task_overrides"] or {})
-    tt.check_overrides(p["task_overrides"], segments)
     return p

@@ -1,0 +1,111 @@
+"""The values in a params file, checked before a run reads anything.
+
+The rules are the ones the code that uses a value applies itself (a strategy's
+``check_settings``, the batch export's checks, the price catalog's discount, the sample's
+size), called here early rather than written twice. A section is checked as a whole; the error
+names the key without which it would pass (``02_batch_inference.business_time_zone``), or both
+keys of a pair in conflict. Rules that need the run's data (names checked against its apps and
+segments) stay with the strategy, in the notebook; the files a params file names are checked
+by :mod:`bedrock_finops.run_checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bedrock_finops.params import ParamsError
+
+Check = Callable[[dict[str, Any]], object]
+
+
+def check_values(
+    where: str, run: dict[str, Any], common: dict[str, Any], sections: dict[str, dict[str, Any]]
+) -> None:
+    """Raise ``ParamsError`` naming the file, the key path, the problem and the fix."""
+    _check_section(where, "run.sample", run.get("sample") or {}, _sample)
+    _check_section(where, "common", common, _pricing)
+    for name, values in sections.items():
+        _check_section(where, name, values, _pricing)
+        check = SECTION_CHECKS.get(name)
+        if check is not None:
+            _check_section(where, name, values, check)
+
+
+def _check_section(where: str, section: str, values: dict[str, Any], check: Check) -> None:
+    values = {k: v for k, v in values.items() if v is not None}  # None: the notebook's default
+    problem = _problem(check, values)
+    if problem is None:
+        return
+    # the key(s) without which the section passes: one for a bad value, two for a pair in
+    # conflict (min_records_per_job over max_records_per_job)
+    keys = [k for k in values if _problem(check, _without(values, k)) is None]
+    if not keys:  # more than one mistake: the first key that is wrong on its own
+        for key, value in values.items():
+            alone = _problem(check, {key: value})
+            if alone is not None:
+                keys, problem = [key], alone
+                break
+    path = ", ".join(f"{section}.{k}" for k in keys) or section
+    raise ParamsError(f"{where}: {path}: {problem}")
+
+
+def _problem(check: Check, values: dict[str, Any]) -> str | None:
+    try:
+        check(values)
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return None
+
+
+def _without(values: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k != key}
+
+
+def _pick(values: dict[str, Any], keys: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k in keys}
+
+
+def _pricing(values: dict[str, Any]) -> None:
+    from bedrock_finops.pricing import check_discount_pct
+
+    if "discount_pct" in values:
+        check_discount_pct(values["discount_pct"])
+
+
+def _sample(values: dict[str, Any]) -> None:
+    from bedrock_finops.notebook import SAMPLE_DEFAULTS
+    from bedrock_finops.sample import check_size
+
+    size = {**SAMPLE_DEFAULTS, **values}
+    check_size(size["days"], size["scale"])
+
+
+def _model_sizing(values: dict[str, Any]) -> None:
+    from bedrock_finops.strategies import model_sizing_params
+
+    model_sizing_params.check_settings(_pick(values, model_sizing_params.DEFAULT_PARAMS))
+
+
+def _batch_inference(values: dict[str, Any]) -> None:
+    """The strategy's settings and the job export's: role, S3 prefix, timeout, quotas."""
+    from bedrock_finops import batch_jobs
+    from bedrock_finops.strategies import batch_params
+
+    batch_params.check_settings(_pick(values, batch_params.DEFAULT_PARAMS))
+    if "role_arn" in values:
+        batch_jobs.check_role_arn(values["role_arn"])
+    if "s3_prefix" in values:
+        batch_jobs.check_s3_prefix(values["s3_prefix"])
+    if "timeout_hours" in values:
+        batch_jobs.check_timeout_hours(values["timeout_hours"])
+    quotas = _pick(values, ("min_records_per_job", "max_records_per_job", "max_records_per_file"))
+    if quotas:
+        batch_jobs.BatchQuotas(**quotas)
+
+
+# notebook section -> the rules of the code its parameters are passed to
+SECTION_CHECKS: dict[str, Check] = {
+    "01_model_sizing": _model_sizing,
+    "02_batch_inference": _batch_inference,
+}

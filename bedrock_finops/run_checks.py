@@ -1,0 +1,133 @@
+"""What a run needs from outside its params file, checked before its folder is made.
+
+The log folder of a local source, the billing exports, the price sheet, overrides and
+evaluation results the params name, and AWS credentials where a source calls AWS: a mistake in
+one is refused up front, naming the params file, the key path and the fix, instead of failing
+after the ingest. Relative paths are read from the working directory; :func:`absolute_paths`
+gives them to the notebooks, which run inside the run folder, as the checks saw them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bedrock_finops.params import ParamsError, RunParams
+
+PRICE_KEYS = ("price_sheet", "price_overrides", "discount_pct")
+PATH_KEYS = ("price_sheet", "price_overrides", "eval_results")
+
+
+def check_inputs(params: RunParams) -> dict[str, Any]:
+    """Raise ``ParamsError`` for anything a run would fail on later; returns the price sheet
+    the run uses (for the manifest)."""
+    from bedrock_finops.quality_gate import check_eval_results_file
+
+    where = str(params.path) if params.path else "(defaults)"
+    _check_source(where, params.run)
+    _check_billing_files(where, params.run)
+    for name, section in params.notebooks.items():
+        if section.get("eval_results"):
+            key_path = f"{name}.eval_results"
+            _refuse_errors(where, key_path, check_eval_results_file, section["eval_results"])
+    sheet = _check_prices(where, params.common, {})
+    for name, section in params.notebooks.items():
+        if any(k in section for k in PRICE_KEYS):
+            _check_prices(where, params.common, section, name)
+    return sheet
+
+
+def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the files they name as absolute paths (a bundled sheet stays a name)."""
+    from bedrock_finops.price_sheets import BUNDLED_SHEETS
+
+    out = dict(values)
+    for key in PATH_KEYS:
+        value = out.get(key)
+        if isinstance(value, str) and value and value not in BUNDLED_SHEETS:
+            out[key] = str(Path(value).absolute())
+    return out
+
+
+def _check_source(where: str, run: dict[str, Any]) -> None:
+    from bedrock_finops.ingest import IngestError, local_source
+    from bedrock_finops.sources.invocation_logs import check_local_root
+    from bedrock_finops.sources.source_errors import SourceError
+
+    source = str(run["source"])
+    if source != "sample":
+        try:
+            root = local_source(source)
+            if root is not None:
+                check_local_root(root)
+        except (IngestError, SourceError) as exc:
+            raise ParamsError(f"{where}: run.source: {exc}") from None
+        if root is None:
+            _need_credentials(where, "run.source", f"reading {source}")
+    for key, what in (("cost_explorer", "Cost Explorer"), ("metrics", "CloudWatch metrics")):
+        if run.get(key):
+            _need_credentials(where, f"run.{key}", f"reading {what}")
+
+
+def _need_credentials(where: str, key_path: str, what: str) -> None:
+    from botocore.exceptions import BotoCoreError
+
+    from bedrock_finops.sources.aws_clients import NO_CREDENTIALS_FIX, has_credentials
+
+    try:
+        found = has_credentials()
+    except BotoCoreError as exc:  # a named profile that does not exist, a broken config file
+        raise ParamsError(f"{where}: {key_path}: {what} needs AWS credentials: {exc}") from None
+    if not found:
+        raise ParamsError(
+            f"{where}: {key_path}: {what} needs AWS credentials and none were found; "
+            f"{NO_CREDENTIALS_FIX}"
+        )
+
+
+def _check_billing_files(where: str, run: dict[str, Any]) -> None:
+    from bedrock_finops.sources.cur import export_files
+
+    for key in ("cur", "focus"):
+        if run.get(key) and run[key] != "sample":
+            _refuse_errors(where, f"run.{key}", export_files, run[key])
+
+
+def _check_prices(
+    where: str, common: dict[str, Any], section: dict[str, Any], name: str = "common"
+) -> dict[str, Any]:
+    """Load the catalog a notebook would: each key's error names where that key was set."""
+    from bedrock_finops.price_sheets import check_overrides_file, check_sheet
+    from bedrock_finops.pricing import PriceCatalog, check_discount_pct
+
+    values = {**{k: common[k] for k in PRICE_KEYS if k in common}, **section}
+    path = {k: f"{name if k in section else 'common'}.{k}" for k in PRICE_KEYS}
+    sheet = values.get("price_sheet") or "current"
+    overrides = values.get("price_overrides") or None
+    discount = values.get("discount_pct") or 0.0
+    _refuse_errors(where, path["discount_pct"], check_discount_pct, discount)
+    _refuse_errors(where, path["price_sheet"], check_sheet, sheet)
+    if overrides is None:
+        catalog = _refuse_errors(
+            where, path["price_sheet"], PriceCatalog.load, sheet, None, discount
+        )
+    else:  # the sheet alone first, so an error in either names its own key
+        _refuse_errors(where, path["price_sheet"], PriceCatalog.load, sheet)
+        _refuse_errors(where, path["price_overrides"], check_overrides_file, overrides)
+        catalog = _refuse_errors(
+            where, path["price_overrides"], PriceCatalog.load, sheet, overrides, discount
+        )
+    return {
+        "sheet": catalog.sheet_name,
+        "as_of": str(catalog.as_of),
+        "discount_pct": discount,
+        "overrides": str(Path(overrides).absolute()) if overrides else None,
+    }
+
+
+def _refuse_errors(where: str, key_path: str, check: Any, *args: Any) -> Any:
+    """``check(*args)``, its error (a missing file, a bad value) as a ``ParamsError``."""
+    try:
+        return check(*args)
+    except (OSError, ValueError) as exc:
+        raise ParamsError(f"{where}: {key_path}: {exc}") from None

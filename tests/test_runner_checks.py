@@ -1,0 +1,238 @@
+"""``bedrock-finops run`` refuses what it can check before any work (no run folder is made),
+and a run that fails after its folder is made says so in its manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import boto3
+import pytest
+
+from bedrock_finops import cli, runner
+from bedrock_finops.ingest import IngestError
+from bedrock_finops.sources.cur import BillingFormatError
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = ROOT / "tests" / "fixtures" / "logs" / "good"
+CREDENTIALS_FIX = (
+    "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run `aws configure`, "
+    "or use an instance role"
+)
+
+
+def refused(tmp_path: Path, params: Path, capsys) -> str:
+    """The one ``error:`` line ``run`` prints, having checked it exits 2 and makes no folder."""
+    out = tmp_path / "out"
+    assert cli.main(["run", "--params", str(params), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert not out.exists(), "a refused run made a run folder"
+    assert "ingesting" not in captured.out
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    return lines[0].removeprefix("error: ")
+
+
+BAD_VALUES = [
+    (
+        "02_batch_inference:\n  business_time_zone: PST",
+        "02_batch_inference.business_time_zone",
+        "'PST' is not an IANA time zone name; use one such as 'UTC', 'America/New_York', "
+        "'America/Los_Angeles' or 'Europe/Berlin'",
+    ),
+    (
+        "02_batch_inference:\n  business_time_zone: America/LosAngeles",
+        "02_batch_inference.business_time_zone",
+        "did you mean 'America/Los_Angeles'?",
+    ),
+    (
+        "02_batch_inference:\n  business_hours: [9, 25]",
+        "02_batch_inference.business_hours",
+        "business_hours [9, 25] must be [start, end) with start 0-23 and end 1-24",
+    ),
+    (
+        "02_batch_inference:\n  threshold: 6",
+        "02_batch_inference.threshold",
+        "threshold 6.0 must be in [0, 1] (a weighted score)",
+    ),
+    (
+        "01_model_sizing:\n  min_confidence: hi",
+        "01_model_sizing.min_confidence",
+        "min_confidence 'hi' must be one of ['low', 'medium', 'high']",
+    ),
+    (
+        "01_model_sizing:\n  task_overrides: {support-bot: clasification}",
+        "01_model_sizing.task_overrides",
+        "unknown task types {'support-bot': 'clasification'}; valid task types: "
+        "['classification', ",
+    ),
+    (
+        "common:\n  discount_pct: 150",
+        "common.discount_pct",
+        "discount_pct 150 is not a percentage in [0, 100): give the negotiated discount",
+    ),
+    (
+        "common:\n  price_sheet: prices-2025.csv",
+        "common.price_sheet",
+        "price sheet 'prices-2025.csv' not found: use 'current', 'seed' or a CSV path",
+    ),
+    (
+        "01_model_sizing:\n  eval_results: scores.csv",
+        "01_model_sizing.eval_results",
+        "eval_results file scores.csv not found; write one with `bedrock-finops eval-sample",
+    ),
+]
+
+
+@pytest.mark.parametrize(("section", "key_path", "problem"), BAD_VALUES)
+def test_a_bad_value_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys, section, key_path, problem
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n{section}\n")
+    error = refused(tmp_path, params, capsys)
+    assert error.startswith(f"{params}: {key_path}: ")
+    assert problem in error
+
+
+def test_the_local_copy_example_names_its_missing_overrides_file(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """params/examples/local_copy.yaml, run where ./logs exists but the overrides CSV it names
+    does not: refused before the ingest, naming the key, the path and the fix."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(GOOD, tmp_path / "logs")
+    example = ROOT / "params" / "examples" / "local_copy.yaml"
+    error = refused(tmp_path, example, capsys)
+    assert error == (
+        f"{example}: common.price_overrides: price overrides file './my-private-prices.csv' "
+        "not found: give an existing CSV of your negotiated prices (the sheet's columns, a "
+        "subset is fine; see docs/pricing.md)"
+    )
+
+
+def test_a_sheet_or_overrides_file_the_catalog_cannot_read_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sheet.csv").write_text("model,input_per_1k\nx,0.001\n")
+    (tmp_path / "mine.csv").write_text(
+        "model,region,geo,service_tier,input_per_1k\nx,us-east-1,none,default,cheap\n"
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\ncommon:\n  price_sheet: sheet.csv\n")
+    assert refused(tmp_path, params, capsys).startswith(
+        f"{params}: common.price_sheet: price sheet sheet.csv lacks key columns "
+        "['region', 'geo', 'service_tier']; a sheet needs model, region"
+    )
+    params.write_text(
+        f"run:\n  source: {GOOD}\ncommon:\n  price_overrides: mine.csv\n"
+        "02_batch_inference:\n  price_sheet: seed\n"
+    )
+    assert refused(tmp_path, params, capsys) == (
+        f"{params}: common.price_overrides: price sheet override: mine.csv: column "
+        "input_per_1k has non-numeric values ['cheap']; use a number, or leave it empty for "
+        "'not offered'"
+    )
+
+
+def test_a_missing_log_folder_is_refused_before_any_work(tmp_path, capsys) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {tmp_path / 'no-such-logs'}\n")
+    error = refused(tmp_path, params, capsys)
+    assert error.startswith(
+        f"{params}: run.source: log folder {tmp_path / 'no-such-logs'} does not exist; "
+        "pass the folder that holds AWSLogs/..."
+    )
+
+
+def test_a_missing_billing_export_is_refused_before_any_work(tmp_path, capsys) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n  cur: {tmp_path / 'cur.parquet'}\n")
+    error = refused(tmp_path, params, capsys)
+    assert error == f"{params}: run.cur: billing export not found: {tmp_path / 'cur.parquet'}"
+
+
+def test_an_aws_source_without_credentials_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    params = tmp_path / "params.yaml"
+    params.write_text("run:\n  source: s3://acme-bedrock-logs/team-a\n")
+    error = refused(tmp_path, params, capsys)
+    assert error == (
+        f"{params}: run.source: reading s3://acme-bedrock-logs/team-a needs AWS credentials "
+        f"and none were found; {CREDENTIALS_FIX}"
+    )
+
+
+def latest_run(out: Path) -> Path:
+    """An earlier good run, that ``outputs/latest`` points at."""
+    (out / "2026-10-01").mkdir(parents=True)
+    (out / "latest").symlink_to("2026-10-01")
+    return out / "2026-10-01"
+
+
+def test_an_ingest_failure_is_recorded_and_latest_kept(tmp_path: Path) -> None:
+    """A log folder that holds no logs fails in the ingest, after the folder is made: the
+    folder stays as the record (manifest failed, with the stage and the reason) and
+    ``latest`` still points at the last good run."""
+    out = tmp_path / "out"
+    good = latest_run(out)
+    (tmp_path / "empty").mkdir()
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {tmp_path / 'empty'}\n")
+    logs: list[str] = []
+    with pytest.raises(IngestError, match="no invocation log files"):
+        runner.run(params, out_root=out, log=logs.append)
+    (run_dir,) = [p for p in out.iterdir() if p.name not in ("2026-10-01", "latest")]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"].startswith("ingest: no invocation log files (.json, .jsonl")
+    assert manifest["price_sheet"]["sheet"] == "current"
+    assert logs[-1] == f"run failed during ingest; recorded in {run_dir / 'manifest.json'}"
+    assert (out / "latest").resolve() == good.resolve()
+
+
+def test_a_billing_failure_is_recorded_not_left_running(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    good = latest_run(out)
+    cur = tmp_path / "cur.csv"
+    cur.write_text("line_item_usage_start_date,cost\n2025-06-02,1.0\n")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n  cur: {cur}\n")
+    with pytest.raises(BillingFormatError, match="CUR export lacks column"):
+        runner.run(params, out_root=out, log=lambda *_: None)
+    (run_dir,) = [p for p in out.iterdir() if p.name not in ("2026-10-01", "latest")]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"].startswith(f"billing: {cur}: CUR export lacks column(s)")
+    assert manifest["ingest"]["rows"] == 12 and manifest["notebooks"] == {}
+    assert (out / "latest").resolve() == good.resolve()
+
+
+@pytest.mark.slow
+def test_relative_paths_are_read_from_where_the_run_starts(tmp_path, monkeypatch) -> None:
+    """Notebooks run inside the run folder; a relative overrides path in the params file still
+    means the file beside the user, as the up-front check read it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text(
+        "model,region,geo,service_tier,input_per_1k\n"
+        "anthropic.claude-sonnet-4,us-east-1,none,default,0.0025\n"
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\ncommon:\n  price_overrides: ./mine.csv\n")
+    code, run_dir = runner.run(
+        params, out_root="out", only=["00_baseline"], html=False, log=lambda *_: None
+    )
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert code == 0, manifest["notebooks"]["00_baseline"]["error"]
+    assert manifest["price_sheet"]["overrides"] == str(tmp_path / "mine.csv")
+    assert manifest["params"]["common"]["price_overrides"] == "./mine.csv"
