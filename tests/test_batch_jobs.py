@@ -181,15 +181,23 @@ def test_job_request_shape_and_validation():
         "roleArn": ROLE,
         "clientRequestToken": "doc-summarizer-abc123",
         "modelId": "us.anthropic.claude-sonnet-4",
-        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://bucket/in/", "s3InputFormat": "JSONL"}},
+        "inputDataConfig": {
+            "s3InputDataConfig": {"s3Uri": "s3://bucket/in/", "s3InputFormat": "JSONL"}
+        },
         "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://bucket/out/"}},
         "timeoutDurationInHours": 48,
         "modelInvocationType": "Converse",
     }
     base = dict(
-        name="j", role_arn=ROLE, model_id="m", input_s3_uri="s3://bucket/i", output_s3_uri="s3://bucket/o"
+        name="j",
+        role_arn=ROLE,
+        model_id="m",
+        input_s3_uri="s3://bucket/i",
+        output_s3_uri="s3://bucket/o",
     )
-    with pytest.raises(ValueError, match="timeout_hours 12 is not a job timeout: Bedrock takes 24 to 168 hours"):
+    with pytest.raises(
+        ValueError, match="timeout_hours 12 is not a job timeout: Bedrock takes 24 to 168 hours"
+    ):
         bj.job_request(**base, timeout_hours=12)
     with pytest.raises(ValueError, match="IAM role ARN"):
         bj.job_request(**{**base, "role_arn": "arn:aws:iam::123456789012:user/me"})
@@ -326,7 +334,13 @@ def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
         max_file_bytes=10_000,
         max_job_bytes=10_000,
     )
-    kw = {"segment": "g", "model_id": "m", "role_arn": ROLE, "s3_prefix": "s3://bucket/p", "quotas": q}
+    kw = {
+        "segment": "g",
+        "model_id": "m",
+        "role_arn": ROLE,
+        "s3_prefix": "s3://bucket/p",
+        "quotas": q,
+    }
     a = bj.export_segment(held, tmp_path / "held", **kw)
     b = bj.export_segment(spooled, tmp_path / "spooled", **kw)
     assert [j.name for j in a] == [j.name for j in b] and len(a) == 3
