@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pandas as pd
 
@@ -33,11 +34,25 @@ def register(subparsers) -> None:
 def _cmd_show(args) -> int:
     cat = PriceCatalog.load(args.sheet, overrides=args.overrides, discount_pct=args.discount_pct)
     rows, how = select_models(cat.rows, args.model)
+    if rows.empty:
+        keys = ", ".join(sorted(cat.rows["model"].unique()))
+        print(
+            f"error: --model {args.model!r}: sheet {cat.sheet_name!r} has no such model (a "
+            f"catalog key, a logged model ID or part of a key); its models: {keys}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.region and not (rows["region"] == args.region).any():
+        regions = ", ".join(sorted(rows["region"].unique()))
+        what = f"for --model {args.model!r} " if args.model else ""
+        print(
+            f"error: --region {args.region!r}: sheet {cat.sheet_name!r} has no prices "
+            f"{what}there; its regions: {regions}",
+            file=sys.stderr,
+        )
+        return 2
     if args.region:
         rows = rows[rows["region"] == args.region]
-    if rows.empty:
-        print(f"no rows in sheet {cat.sheet_name!r} for model={args.model} region={args.region}")
-        return 1
     if how:
         print(how)
     rates = [c for c in rows.columns if c.endswith("_per_1k")]

@@ -119,7 +119,7 @@ def _check_prices(
         )
     return {
         "sheet": catalog.sheet_name,
-        "as_of": str(catalog.as_of),
+        "as_of": None if catalog.as_of is None else catalog.as_of.date().isoformat(),
         "discount_pct": discount,
         "overrides": str(Path(overrides).absolute()) if overrides else None,
     }

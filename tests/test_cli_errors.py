@@ -59,3 +59,20 @@ def test_no_aws_credentials_says_how_to_give_them(tmp_path, monkeypatch, capsys)
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert "Unable to locate credentials" in err and "set AWS_PROFILE" in err
+
+
+def test_prices_show_names_what_the_sheet_has_for_an_unknown_model_or_region(capsys):
+    from bedrock_finops.cli import main
+
+    assert main(["prices", "show", "--model", "gpt-5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --model 'gpt-5': sheet 'current' has no such model")
+    assert "anthropic.claude-sonnet-4-5" in err and err.count("\n") == 1
+    assert (
+        main(["prices", "show", "--model", "anthropic.claude-sonnet-4", "--region", "us-east-9"])
+        == 2
+    )
+    assert capsys.readouterr().err == (
+        "error: --region 'us-east-9': sheet 'current' has no prices for --model "
+        "'anthropic.claude-sonnet-4' there; its regions: eu-west-1, us-east-1, us-west-2\n"
+    )
