@@ -120,13 +120,7 @@ def test_an_unknown_force_in_app_is_one_line_and_writes_nothing(tmp_path, capsys
     assert _files(out) == []
 
 
-def test_apply_without_credentials_stops_before_writing(tmp_path, monkeypatch, capsys):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+def test_apply_without_credentials_stops_before_writing(tmp_path, capsys, no_aws_credentials):
     out = tmp_path / "jobs"
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
     assert _export(default_sample_run(), out, *flags) == 2

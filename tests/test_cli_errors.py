@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
 import pytest
 
 from bedrock_finops import cli
@@ -48,13 +47,7 @@ def test_the_traceback_is_there_when_asked(tmp_path, monkeypatch):
         cli.main(["billing", "--cur", str(tmp_path / "nope")])
 
 
-def test_no_aws_credentials_says_how_to_give_them(tmp_path, monkeypatch, capsys):
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # no credentials cached by other tests
+def test_no_aws_credentials_says_how_to_give_them(tmp_path, capsys, no_aws_credentials):
     argv = ["prices", "update", "--region", "us-east-1", "--out", str(tmp_path / "p.csv")]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err

@@ -7,7 +7,6 @@ import json
 import shutil
 from pathlib import Path
 
-import boto3
 import pytest
 
 from bedrock_finops import cli, runner
@@ -156,14 +155,8 @@ def test_a_missing_billing_export_is_refused_before_any_work(tmp_path, capsys) -
 
 
 def test_an_aws_source_without_credentials_is_refused_before_any_work(
-    tmp_path, monkeypatch, capsys
+    tmp_path, capsys, no_aws_credentials
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     params = tmp_path / "params.yaml"
     params.write_text("run:\n  source: s3://acme-bedrock-logs/team-a\n")
     error = refused(tmp_path, params, capsys)
