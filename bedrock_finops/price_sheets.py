@@ -120,15 +120,20 @@ def normalise_sheet(df: pd.DataFrame, origin: str) -> pd.DataFrame:
     )
     out["supports_batch"] = _bool(out["supports_batch"], False) | out["batch_input_per_1k"].notna()
     out["in_region_is_profile_price"] = _bool(out["in_region_is_profile_price"], False)
+    _source_date_and_keys(out, KEY_COLUMNS, f"price sheet {origin}", origin)
+    return out[SHEET_COLUMNS].reset_index(drop=True)
+
+
+def _source_date_and_keys(out: pd.DataFrame, keys: list[str], what: str, origin: str) -> None:
+    """Every row names its source (the file when it does not) and date; a key appears once."""
     out["source"] = out["source"].fillna(origin).astype("string")
     out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce")
-    dup = out.duplicated(KEY_COLUMNS, keep=False)
+    dup = out.duplicated(keys, keep=False)
     if dup.any():
         raise PriceInputError(
-            f"price sheet {origin} has duplicate (model, region, geo, service_tier) rows: "
-            f"{out.loc[dup, KEY_COLUMNS].drop_duplicates().values.tolist()[:3]}"
+            f"{what} has duplicate ({', '.join(keys)}) rows: "
+            f"{out.loc[dup, keys].drop_duplicates().values.tolist()[:3]}"
         )
-    return out[SHEET_COLUMNS].reset_index(drop=True)
 
 
 def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
@@ -190,14 +195,9 @@ def normalise_provisioned(df: pd.DataFrame, origin: str) -> pd.DataFrame:
             "(USD per model unit per hour); leave out a commitment that is not offered"
         )
     out["hourly_per_model_unit"] = hourly.astype("float64")
-    out["source"] = out["source"].fillna(origin).astype("string")
-    out["as_of"] = pd.to_datetime(out["as_of"], errors="coerce")
-    dup = out.duplicated(PROVISIONED_KEY_COLUMNS, keep=False)
-    if dup.any():
-        raise PriceInputError(
-            f"Provisioned Throughput prices {origin} have duplicate (model, region, commitment) "
-            f"rows: {out.loc[dup, PROVISIONED_KEY_COLUMNS].drop_duplicates().values.tolist()[:3]}"
-        )
+    _source_date_and_keys(
+        out, PROVISIONED_KEY_COLUMNS, f"Provisioned Throughput prices {origin}", origin
+    )
     return out[PROVISIONED_COLUMNS].reset_index(drop=True)
 
 
