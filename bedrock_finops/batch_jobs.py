@@ -435,11 +435,14 @@ def submit_jobs(
     *,
     apply: bool = False,
     regions: Sequence[str | None] | None = None,
+    before_create: Callable[[int], Any] | None = None,
 ) -> pd.DataFrame:
     """Create the batch jobs; a dry run unless ``apply``. Existing job names are skipped.
 
     ``regions`` (aligned with ``requests``, from each job's ``job.json``): without a ``client``,
     each job is created by a Bedrock client in its own Region (a job runs in one Region).
+    ``before_create(i)`` runs just before request ``i`` is created, not for a job that exists
+    (the CLI uploads a job's inputs there, so a second ``--apply`` uploads nothing again).
     Returns one row per job: jobName, region, action (would-create | created | exists), jobArn.
     """
     columns = ["jobName", "region", "action", "jobArn"]
@@ -477,7 +480,7 @@ def submit_jobs(
         )
         for region, c in clients.items()
     }
-    for req, region in zip(requests, regions, strict=True):
+    for i, (req, region) in enumerate(zip(requests, regions, strict=True)):
         client = clients[region]
         if req["jobName"] in existing[region]:
             arn = existing[region][req["jobName"]]
@@ -485,6 +488,8 @@ def submit_jobs(
                 {"jobName": req["jobName"], "region": region, "action": "exists", "jobArn": arn}
             )
             continue
+        if before_create is not None:
+            before_create(i)
         arn = client.create_model_invocation_job(**req)["jobArn"]
         rows.append(
             {"jobName": req["jobName"], "region": region, "action": "created", "jobArn": arn}
@@ -901,18 +906,25 @@ def _cmd_export(args: Any) -> int:
         print(line)
     pending = pending_jobs(jobs, quotas.min_records_per_job)
     ready = [job for job in pending if not job.held]
+    upload = None
     if args.apply:
         import boto3
 
         s3 = boto3.client("s3")
-        for job in ready:
+
+        def upload(i: int) -> None:  # only for a job about to be created
+            job = ready[i]
             files = sorted((job.directory / "input").glob("*.jsonl"))
-            exported = ExportedJob(
-                job.name, job.directory, files, 0, 0, False, job.request, job.region
+            upload_job(
+                s3,
+                ExportedJob(job.name, job.directory, files, 0, 0, False, job.request, job.region),
             )
-            upload_job(s3, exported)
+
     result = submit_jobs(
-        [job.request for job in ready], apply=args.apply, regions=[job.region for job in ready]
+        [job.request for job in ready],
+        apply=args.apply,
+        regions=[job.region for job in ready],
+        before_create=upload,
     )
     print(submission_table(pending, result).to_string(index=False))
     held = [job for job in pending if job.held]

@@ -346,7 +346,8 @@ def test_apply_submits_a_ready_job_once_and_exits_0(
     for exists in (False, True):  # submitted, then run again: found, not created twice
         fake = FakeAws()
         monkeypatch.setattr(boto3, "client", fake.client)
-        fake.stubs["s3"].add_response("put_object", {}, upload)
+        if not exists:  # a job that exists has its inputs: nothing is uploaded again
+            fake.stubs["s3"].add_response("put_object", {}, upload)
         found = [summary] if exists else []
         fake.stubs["bedrock"].add_response(
             "list_model_invocation_jobs", {"invocationJobSummaries": found}, listed
