@@ -542,6 +542,8 @@ def register(subparsers: Any) -> None:
     # unset, each of these is the run's own setting (its manifest), so the export is the one
     # its 02_batch_inference notebook showed; else the notebook's default
     p.add_argument("--price-sheet", help="current, seed or a CSV path")
+    p.add_argument("--price-overrides", help="CSV of your negotiated prices")
+    p.add_argument("--discount-pct", type=float, help="flat negotiated discount, percent")
     p.add_argument("--force-in", nargs="*", help="apps or segment ids to include")
     p.add_argument("--force-out", nargs="*", help="apps or segment ids to exclude")
     p.add_argument("--timeout-hours", type=int, help="job timeout, 24-168")
@@ -727,8 +729,8 @@ def _cadence_lines(bp: Any) -> list[str]:
 # the notebook's parameters the export follows, and the flag that overrides each
 _RUN_SETTINGS = {
     "price_sheet": "price_sheet",
-    "price_overrides": None,
-    "discount_pct": None,
+    "price_overrides": "price_overrides",
+    "discount_pct": "discount_pct",
     "threshold": None,
     "window_hours": None,
     "business_hours": None,

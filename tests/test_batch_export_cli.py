@@ -380,9 +380,11 @@ def _sheet_date() -> str:
     return str(PriceCatalog.load("current").as_of.date())
 
 
-def test_the_cost_line_names_the_runs_overrides_and_discount(tmp_path, capsys):
-    """A run priced with an overrides file and a discount: the figures are those prices
-    (the sample's doc-summarizer tokens at the negotiated rates), and the line says so."""
+@pytest.mark.parametrize("given_by", ["the run's manifest", "flags"])
+def test_the_cost_line_names_the_runs_overrides_and_discount(tmp_path, capsys, given_by):
+    """A run priced with an overrides file and a discount (its own, or flags over a run
+    without them): the figures are those prices (the sample's doc-summarizer tokens at the
+    negotiated rates), and the line says so."""
     import shutil
 
     run = tmp_path / "run"
@@ -393,9 +395,13 @@ def test_the_cost_line_names_the_runs_overrides_and_discount(tmp_path, capsys):
         "batch_input_per_1k,batch_output_per_1k\n"
         "anthropic.claude-sonnet-4,us-east-1,none,default,0.002,0.01,0.001,0.005\n"
     )
-    params = {"common": {"price_overrides": str(negotiated), "discount_pct": 10.0}}
-    (run / "manifest.json").write_text(json.dumps({"params": params}))
-    assert _export(run, tmp_path / "jobs", "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX]
+    if given_by == "flags":
+        flags += ["--price-overrides", str(negotiated), "--discount-pct", "10"]
+    else:
+        params = {"common": {"price_overrides": str(negotiated), "discount_pct": 10.0}}
+        (run / "manifest.json").write_text(json.dumps({"params": params}))
+    assert _export(run, tmp_path / "jobs", *flags) == 0
     # 15,074,708 input and 332,489 output tokens: (30.149416 + 3.32489) x 0.9 on demand,
     # half that in batch (list prices: $50.21 and $25.11)
     assert (
