@@ -195,6 +195,45 @@ def test_requests_without_a_logged_user_turn_stay_on_demand(seed):
     assert any("30 of its requests stay on demand" in n for n in bp.notes)
     assert not segs.loc["unread", "eligible"]
     assert "fetch_large_bodies" in segs.loc["unread", "blockers"]
+    # the job group and its minimum count only the 420 that can be rebuilt
+    assert segs.loc["nightly", "job_group_requests"] == 420
+    assert segs.loc["unread", "job_groups"] == 0
+    assert segs.loc["unread", "requests_left_on_demand"] == 450
+
+
+def test_the_jobs_written_hold_exactly_the_requests_the_plan_moves(seed, tmp_path):
+    usage = make_usage([NIGHTLY])
+    usage.loc[usage.index[:30], "user_text"] = None
+    bp = bi.plan(usage, seed)
+    jobs = bi.export_jobs(
+        bp, usage, None, tmp_path,
+        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://bucket/p",
+    )  # fmt: skip
+    assert jobs["records"].sum() == len(bp.rows) == 420
+    assert jobs["placeholder_user_text"].sum() == 0
+
+
+def test_the_minimum_records_rule_counts_only_requests_that_can_be_rebuilt(seed):
+    """36 requests a day for 3 days (108), 20 without a logged user turn: 88 can go in a
+    job, under the minimum of 100, so none moves."""
+    spec = {**NIGHTLY, "per_hour": 12}
+    usage = make_usage([spec])
+    usage.loc[usage.index[:20], "user_text"] = None
+    rec = bi.plan(usage, seed).segments.iloc[0]
+    assert (rec["requests"], rec["unlogged_user_turns"]) == (108, 20)
+    assert rec["job_group_requests"] == 88
+    assert rec["min_records_rule"] == "too small for one job"
+    assert rec["decision"] != batch_params.MOVE
+
+
+def test_force_in_cannot_move_a_segment_none_of_whose_turns_were_logged(seed):
+    usage = make_usage([NIGHTLY])
+    usage["user_text"] = None
+    bp = bi.plan(usage, seed, force_in=["nightly"])
+    rec = bp.segments.iloc[0]
+    assert not rec["eligible"] and rec["decision"] == "-"
+    assert "fetch_large_bodies" in rec["blockers"]
+    assert bp.rows.empty and not any("nan" in note for note in bp.notes)
 
 
 def test_settings_are_checked_without_traffic():

@@ -128,9 +128,19 @@ def plan(
     segs["batch_supported"] = [
         _supports_batch(catalog, price_keys.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
     ]
+    # a request whose user turn was not logged cannot be rebuilt: it stays on demand, out of
+    # every job group (and so of the minimum-records rule and the cadence), counted
+    unlogged = _unlogged_user_turns(usage, user_text)
+    segs["unlogged_user_turns"] = (
+        segs["segment"]
+        .map(pd.Series(unlogged, index=usage.index).groupby(seg_ids.astype(str).to_numpy()).sum())
+        .fillna(0)
+        .astype("int64")
+    )
     keys = _job_keys(usage)
     row_groups = _groups_of(keys)
-    segs, parts = _job_rules(segs, _job_parts(keys, seg_ids, row_groups), p)
+    logged = ~unlogged
+    segs, parts = _job_rules(segs, _job_parts(keys[logged], seg_ids[logged], row_groups[logged]), p)
     batch = catalog.price(usage, mode="batch")
     uncached = catalog.price(_uncached(usage))
     rows = pd.DataFrame(
@@ -147,19 +157,11 @@ def plan(
     )
     rows["priced_both"] = rows[["current_usd", "uncached_usd", "batch_usd"]].notna().all(axis=1)
     kept = parts.loc[parts["in_job"], ["segment", "job_group"]]
-    # a request whose user turn was not logged cannot be rebuilt: it stays on demand, counted
-    unlogged = _unlogged_user_turns(usage, user_text)
     rows["in_job"] = (
         pd.MultiIndex.from_frame(rows[["segment", "job_group"]]).isin(
             pd.MultiIndex.from_frame(kept)
         )
-        & ~unlogged
-    )
-    segs["unlogged_user_turns"] = (
-        segs["segment"]
-        .map(pd.Series(unlogged, index=rows.index).groupby(rows["segment"]).sum())
-        .fillna(0)
-        .astype("int64")
+        & logged
     )
     # each row priced at its own Region; rows of a job group left on demand are not counted
     segs = segs.merge(_segment_costs(rows[rows["in_job"]]), on="segment", how="left")
@@ -224,6 +226,11 @@ def _user_texts(
             "from the same usage.parquet, in file order"
         )
     return user_text
+
+
+def _rebuildable(segs: pd.DataFrame) -> pd.Series:
+    """Per segment: some of its requests' user turns were logged, so they can be rebuilt."""
+    return segs["unlogged_user_turns"] < segs["requests"]
 
 
 def _unlogged_user_turns(
@@ -363,6 +370,7 @@ def _job_rules(
         ((segs["score"] >= p["threshold"]) | (segs["forced"] == "in"))
         & (segs["forced"] != "out")
         & segs["batch_supported"]
+        & _rebuildable(segs)
     )
     info = segs[["segment", "requests", "volume_value", "forced"]].assign(candidate=candidate)
     parts = parts.merge(
@@ -415,7 +423,20 @@ def _job_rules(
                 "requests_left_on_demand": int(g.loc[~g["in_job"], "requests"].sum()),
             }
         )
-    segs = segs.merge(pd.DataFrame(per_seg), on="segment", how="left")
+    per_seg_columns = [
+        "segment", "job_group", "job_groups", "job_group_requests", "job_group_per_window",
+        "min_records_rule", "days_per_job", "requests_left_on_demand",
+    ]  # fmt: skip
+    segs = segs.merge(pd.DataFrame(per_seg, columns=per_seg_columns), on="segment", how="left")
+    # a segment none of whose requests can be rebuilt is in no job group
+    none = segs["job_groups"].isna()
+    segs.loc[none, "requests_left_on_demand"] = segs.loc[none, "requests"]
+    segs = segs.fillna(
+        {"job_group": "", "job_groups": 0, "job_group_requests": 0, "job_group_per_window": 0.0,
+         "min_records_rule": "no request can be rebuilt"}
+    )  # fmt: skip
+    for column in ("job_groups", "job_group_requests", "requests_left_on_demand"):
+        segs[column] = segs[column].astype("int64")
     parts = parts[
         ["segment", "job_group", "region", "model_id", "requests", "job_group_requests",
          "job_group_per_window", "min_records_rule", "days_per_job", "in_job"]
@@ -434,7 +455,7 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
             b.append("model has no batch price in the sheet")
         if rec["min_records_rule"] == "too small for one job":
             b.append(f"fewer than {min_rec} requests in the whole period for its job group")
-        if rec["unlogged_user_turns"] >= rec["requests"]:
+        if not _rebuildable(pd.DataFrame([rec])).iat[0]:
             b.append(
                 "no request's user turn was logged, so none can be rebuilt (bodies over "
                 "100 KB are read only with fetch_large_bodies)"
@@ -443,7 +464,10 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
     segs["blockers"] = blockers
     by_score = (segs["score"] >= p["threshold"]) & (segs["blockers"] == "")
     segs["eligible"] = (
-        (by_score | (segs["forced"] == "in")) & segs["batch_supported"] & (segs["forced"] != "out")
+        (by_score | (segs["forced"] == "in"))
+        & segs["batch_supported"]
+        & (segs["forced"] != "out")
+        & _rebuildable(segs)  # force_in cannot send a placeholder to a model
     )
     net = segs["net_saving_usd"].fillna(0.0)
     segs["decision"] = np.where(
@@ -559,7 +583,10 @@ def export_jobs(
     parts = bp.job_parts
     take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
-    in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted)
+    # as the plan: a request whose user turn was not logged is in no job
+    in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted) & ~np.asarray(
+        texts.isna(), dtype=bool
+    )
     group_rows = seg_mod.row_positions(groups)
     # what a record is built from; the user turns come from one pass over their column
     export_view = usage[
