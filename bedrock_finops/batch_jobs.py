@@ -64,12 +64,47 @@ class BatchQuotas:
             raise ValueError("min_records_per_job cannot exceed max_records_per_job")
 
 
+def job_quotas(settings: dict[str, Any], named: Callable[[str], str] | None = None) -> BatchQuotas:
+    """The per-job record limits from a run's settings (``min_records_per_job``,
+    ``max_records_per_job``, ``max_records_per_file``; one missing takes the default). Each
+    is a positive whole number and the minimum is not over the maximum; a file holds at most
+    a job's records, so a larger file limit is the job's. ``named(key)`` says how an error
+    names a setting (a params key, a CLI flag). The one rule for the params check, the
+    notebook and ``batch-export``."""
+    values = {**_RECORD_LIMITS, **{k: v for k, v in settings.items() if k in _RECORD_LIMITS}}
+    named = named or (lambda key: f"{key} {values[key]!r}")
+    counts = {}
+    for name in _RECORD_LIMITS:
+        counts[name] = _whole(values[name])
+        if counts[name] is None or counts[name] < 1:
+            raise ValueError(
+                f"{named(name)} must be a positive whole number of records (Service Quotas: "
+                f"{QUOTA_NAMES[name]!r})"
+            )
+    if counts["min_records_per_job"] > counts["max_records_per_job"]:
+        raise ValueError(
+            f"{named('min_records_per_job')} is over {named('max_records_per_job')}: a job "
+            "cannot hold more than the maximum; lower the minimum or raise the maximum"
+        )
+    counts["max_records_per_file"] = min(
+        counts["max_records_per_file"], counts["max_records_per_job"]
+    )
+    return BatchQuotas(**counts)
+
+
 QUOTA_NAMES = {
     "min_records_per_job": "Minimum number of records per batch inference job",
     "max_records_per_file": "Records per input file per batch inference job",
     "max_records_per_job": "Records per batch inference job",
     "max_file_bytes": "Batch inference input file size (in GB)",
     "max_job_bytes": "Batch inference job size (in GB)",
+}
+
+
+_RECORD_LIMITS = {
+    "min_records_per_job": BatchQuotas.min_records_per_job,
+    "max_records_per_job": BatchQuotas.max_records_per_job,
+    "max_records_per_file": BatchQuotas.max_records_per_file,
 }
 
 
@@ -813,25 +848,10 @@ def check_export_inputs(
         )
     except ValueError as exc:
         raise BatchExportError(str(exc)) from None
-    counts = {}
-    for name in ("min_records_per_job", "max_records_per_job", "max_records_per_file"):
-        counts[name] = _whole(settings[name])
-        if counts[name] is None or counts[name] < 1:
-            raise BatchExportError(
-                f"{_named(name, settings[name], flags)} must be a positive whole number of "
-                f"records (Service Quotas: {QUOTA_NAMES[name]!r})"
-            )
-    if counts["min_records_per_job"] > counts["max_records_per_job"]:
-        raise BatchExportError(
-            f"{_named('min_records_per_job', settings['min_records_per_job'], flags)} is over "
-            f"{_named('max_records_per_job', settings['max_records_per_job'], flags)}: a job "
-            "cannot hold more than the maximum; lower --min-records or raise --max-records"
-        )
-    return BatchQuotas(
-        min_records_per_job=counts["min_records_per_job"],
-        max_records_per_job=counts["max_records_per_job"],
-        max_records_per_file=min(counts["max_records_per_file"], counts["max_records_per_job"]),
-    )
+    try:
+        return job_quotas(settings, lambda key: _named(key, settings[key], flags))
+    except ValueError as exc:
+        raise BatchExportError(str(exc)) from None
 
 
 def _check_aws_credentials() -> None:

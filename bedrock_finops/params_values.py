@@ -99,9 +99,7 @@ def _batch_inference(values: dict[str, Any]) -> None:
         batch_jobs.check_s3_prefix(values["s3_prefix"])
     if "timeout_hours" in values:
         batch_jobs.check_timeout_hours(values["timeout_hours"])
-    quotas = _pick(values, ("min_records_per_job", "max_records_per_job", "max_records_per_file"))
-    if quotas:
-        batch_jobs.BatchQuotas(**quotas)
+    batch_jobs.job_quotas(values)
 
 
 # notebook section -> the rules of the code its parameters are passed to

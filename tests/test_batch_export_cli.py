@@ -58,7 +58,7 @@ INPUT_MISTAKES = {
     "min records over max records": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "200", "--max-records", "50"],
         "error: --min-records 200 is over --max-records 50: a job cannot hold more than the "
-        "maximum; lower --min-records or raise --max-records",
+        "maximum; lower the minimum or raise the maximum",
     ),
     "zero records a file": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-file-records", "0"],

@@ -187,10 +187,10 @@ BAD_VALUES = [
         "(did you mean s3://my-bucket/jobs?)",
     ),
     (
-        "02_batch_inference:\n  min_records_per_job: 600\n  max_records_per_job: 500\n"
-        "  max_records_per_file: 500\n",
+        "02_batch_inference:\n  min_records_per_job: 600\n  max_records_per_job: 500\n",
         "02_batch_inference.min_records_per_job, 02_batch_inference.max_records_per_job",
-        "min_records_per_job cannot exceed max_records_per_job",
+        "min_records_per_job 600 is over max_records_per_job 500: a job cannot hold more than "
+        "the maximum; lower the minimum or raise the maximum",
     ),
     (
         "01_model_sizing:\n  min_confidence: hi\n",
@@ -238,7 +238,7 @@ def test_values_that_need_the_runs_data_wait_for_it(tmp_path, project_notebooks)
         tmp_path,
         "01_model_sizing:\n  task_overrides: {some-app: classification}\n"
         "02_batch_inference:\n  force_in: [some-app]\n  business_time_zone: Asia/Tokyo\n"
-        "  max_records_per_job: 500\n  max_records_per_file: 500\n",
+        "  max_records_per_job: 500\n",  # the file limit (50,000) becomes the job's, as in the export
     )
     rp = params.load(p, project_notebooks)
     assert rp.notebooks["02_batch_inference"]["business_time_zone"] == "Asia/Tokyo"
