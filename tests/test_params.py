@@ -238,7 +238,7 @@ def test_values_that_need_the_runs_data_wait_for_it(tmp_path, project_notebooks)
         tmp_path,
         "01_model_sizing:\n  task_overrides: {some-app: classification}\n"
         "02_batch_inference:\n  force_in: [some-app]\n  business_time_zone: Asia/Tokyo\n"
-        "  max_records_per_job: 500\n",  # the file limit (50,000) becomes the job's, as in the export
+        "  max_records_per_job: 500\n",  # the file limit (50,000) becomes the job's
     )
     rp = params.load(p, project_notebooks)
     assert rp.notebooks["02_batch_inference"]["business_time_zone"] == "Asia/Tokyo"
