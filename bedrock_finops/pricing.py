@@ -82,6 +82,7 @@ class PriceCatalog:
     provisioned: pd.DataFrame
     discount_pct: float = 0.0
     overrides: str | None = None
+    provisioned_prices: str | None = None  # the CSV of your own Provisioned Throughput prices
 
     # ---- loading ---------------------------------------------------------------------------
     @classmethod
@@ -99,7 +100,8 @@ class PriceCatalog:
         (overrides included: give list prices there if you also pass a discount).
         ``provisioned``: CSV of Provisioned Throughput hourly prices per model unit (model,
         region, commitment, hourly_per_model_unit, source, as_of), e.g. an AWS quote; its rows
-        replace the bundled ones of the same model, region and commitment.
+        replace the bundled ones of the same model, region and commitment, and, being your
+        own price, are not discounted.
         """
         check_discount_pct(discount_pct)
         check_sheet(sheet)
@@ -113,13 +115,20 @@ class PriceCatalog:
         if overrides is not None:
             rows = apply_overrides(rows, overrides)
         pt = read_bundled_provisioned()
-        if provisioned is not None:
-            pt = apply_provisioned_prices(pt, provisioned)
         factor = 1 - discount_pct / 100
         if factor != 1:
             rows[PRICE_COLUMNS] = rows[PRICE_COLUMNS] * factor
             pt["hourly_per_model_unit"] = pt["hourly_per_model_unit"] * factor
-        return cls(name, rows, pt, discount_pct, None if overrides is None else str(overrides))
+        if provisioned is not None:  # a quote is already your price: not discounted again
+            pt = apply_provisioned_prices(pt, provisioned)
+        return cls(
+            name,
+            rows,
+            pt,
+            discount_pct,
+            None if overrides is None else str(overrides),
+            None if provisioned is None else str(provisioned),
+        )
 
     # ---- inspection ------------------------------------------------------------------------
     @property

@@ -308,7 +308,8 @@ def test_provisioned_throughput(current):
 
 def test_provisioned_prices_of_your_own_replace_and_add(tmp_path):
     """A quote for Sonnet 4 and a lower Titan Express 1-month price: the quote's rows win, the
-    other bundled rows stay, and a discount applies to both."""
+    other bundled rows stay; a discount applies to the bundled list prices, not to the quote
+    (already your price)."""
     quote = tmp_path / "pt.csv"
     quote.write_text(
         "model,region,commitment,hourly_per_model_unit,source,as_of\n"
@@ -323,8 +324,10 @@ def test_provisioned_prices_of_your_own_replace_and_add(tmp_path):
     rows = cat.provisioned.set_index(["model", "commitment"])
     assert rows.loc[(SONNET4, "1_month"), "source"] == "AWS quote Q-123"
     assert len(cat.provisioned) == 7  # six bundled, one replaced, one added
+    assert cat.provisioned_prices == str(quote)
     off = PriceCatalog.load("current", provisioned=quote, discount_pct=10)
-    assert off.provisioned_hourly(SONNET4, "us-east-1", "1_month") == pytest.approx(35.64)
+    assert off.provisioned_hourly(SONNET4, "us-east-1", "1_month") == 39.6
+    assert off.provisioned_hourly(TITAN, "us-east-1", "6_months") == pytest.approx(13.32)
 
 
 @pytest.mark.parametrize(
