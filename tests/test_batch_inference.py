@@ -167,8 +167,11 @@ def test_business_hours_keep_daylight_saving_and_wrap_midnight():
     [
         ({"business_hours": [8, 8]}, r"business_hours \[8, 8\] must be \[start, end\)"),
         ({"business_hours": [8, 25]}, "end 1-24"),
-        ({"business_hours": "18"}, "must be two hours"),
-        ({"business_hours": [8, 12, 18]}, "must be two hours"),
+        ({"business_hours": "18"}, "must be two whole hours"),
+        ({"business_hours": [8, 12, 18]}, "must be two whole hours"),
+        ({"business_hours": [8.5, 17.5]}, "must be two whole hours"),
+        ({"business_hours": 8}, "must be two whole hours"),
+        ({"business_time_zone": "EST"}, "no daylight saving.*use America/New_York"),
         ({"business_time_zone": "PST"}, "'PST' is not an IANA time zone name"),
         ({"business_time_zone": "America/Los Angeles"}, "America/Los_Angeles"),
     ],

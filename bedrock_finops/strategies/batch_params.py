@@ -87,14 +87,17 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
 
 def business_hours(hours: Any) -> list[int]:
     """``[start, end)`` local hours; ``start > end`` wraps midnight (``[22, 6]``: a night shift)."""
-    try:
-        if isinstance(hours, str):
-            raise TypeError
-        start, end = (int(h) for h in hours)
-    except (TypeError, ValueError):
+    given = list(hours) if isinstance(hours, list | tuple) else []
+    whole = [
+        int(h)
+        for h in given
+        if isinstance(h, int | float) and not isinstance(h, bool) and float(h).is_integer()
+    ]
+    if len(given) != 2 or len(whole) != 2:
         raise ValueError(
-            f"business_hours {hours!r} must be two hours [start, end), e.g. [8, 18]"
-        ) from None
+            f"business_hours {hours!r} must be two whole hours [start, end), e.g. [8, 18]"
+        )
+    start, end = whole
     if not (0 <= start <= 23 and 1 <= end <= 24 and start != end):
         raise ValueError(
             f"business_hours {[start, end]} must be [start, end) with start 0-23 and end 1-24; "
@@ -103,8 +106,21 @@ def business_hours(hours: Any) -> list[int]:
     return [start, end]
 
 
+# zone names that keep one offset all year, often written for a US zone that changes it
+_FIXED_US_ZONES = {
+    "EST": "America/New_York",
+    "MST": "America/Denver (or America/Phoenix, which keeps MST all year)",
+}
+
+
 def time_zone_name(name: Any) -> str:
     """An IANA time zone name, checked against the time zone database."""
+    if str(name) in _FIXED_US_ZONES:
+        raise ValueError(
+            f"business_time_zone {name!r} keeps one offset all year (no daylight saving): for "
+            f"a US working day use {_FIXED_US_ZONES[str(name)]}; for a fixed offset, an "
+            "Etc/GMT name (Etc/GMT+5 is UTC-5)"
+        )
     try:
         ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
