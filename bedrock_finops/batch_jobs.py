@@ -603,11 +603,6 @@ def placeholder_records(job_dir: Path) -> dict[Path, int]:
     return found
 
 
-def holds_placeholder(job_dir: Path) -> bool:
-    """Whether a job's input files still hold a placeholder user turn."""
-    return bool(placeholder_records(job_dir))
-
-
 def _records(n: int, verb: tuple[str, str] | None = None) -> str:
     """``"1 record holds"`` / ``"5 records hold"``: ``verb`` is (singular, plural)."""
     text = f"{n:,} record{'' if n == 1 else 's'}"

@@ -225,19 +225,21 @@ def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
     assert f"the {len(theirs.rows):,} requests moved" in capsys.readouterr().out
 
 
-def test_a_job_is_submitted_once_its_placeholders_are_filled(tmp_path):
-    """``holds_placeholder`` finds the placeholder anywhere in a job's input files, also
-    across the blocks it reads them in; a job whose turns were written in passes."""
-    from bedrock_finops.batch_jobs import holds_placeholder
+def test_placeholder_records_are_counted_per_input_file(tmp_path):
+    """``placeholder_records`` counts, per input file, the records (lines) that still hold a
+    placeholder user turn, once each even when the text is there twice; filled files drop out."""
+    from bedrock_finops.batch_jobs import placeholder_records
     from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
 
     job = tmp_path / "job"
     (job / "input").mkdir(parents=True)
-    line = json.dumps({"recordId": "r", "modelInput": {"text": PLACEHOLDER_USER_TEXT}})
-    # the placeholder starts 10 bytes before the end of the first 1 MiB block read
-    padding = "x" * ((1 << 20) - line.index(PLACEHOLDER_USER_TEXT) - 10)
-    (job / "input" / "part-00001.jsonl").write_text(padding + line + "\n")
-    assert holds_placeholder(job)
-    filled = line.replace(PLACEHOLDER_USER_TEXT, "The quarterly report, in full.")
-    (job / "input" / "part-00001.jsonl").write_text(padding + filled + "\n")
-    assert not holds_placeholder(job)
+
+    def record(text: str) -> str:
+        return json.dumps({"recordId": "r", "modelInput": {"text": text}}) + "\n"
+
+    first, second = job / "input" / "part-0001.jsonl", job / "input" / "part-0002.jsonl"
+    first.write_text(record(PLACEHOLDER_USER_TEXT * 2) + record("a question") * 3)
+    second.write_text(record(PLACEHOLDER_USER_TEXT) * 2)
+    assert placeholder_records(job) == {first: 1, second: 2}
+    second.write_text(record("The quarterly report, in full.") * 2)
+    assert placeholder_records(job) == {first: 1}
