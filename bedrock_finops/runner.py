@@ -280,7 +280,11 @@ def run(
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "run_dir": str(run_dir),
         "params_file": str(params_path) if params_path else None,
-        "params": _jsonable(params.raw),
+        # the files named as the notebooks get them (absolute), so batch-export, run from
+        # anywhere, reads the same ones
+        "params": _jsonable(
+            {k: absolute_paths(v) if isinstance(v, dict) else v for k, v in params.raw.items()}
+        ),
         "source": params.run["source"],
         "price_sheet": price_sheet,
         "versions": versions(),

@@ -228,4 +228,5 @@ def test_relative_paths_are_read_from_where_the_run_starts(tmp_path, monkeypatch
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert code == 0, manifest["notebooks"]["00_baseline"]["error"]
     assert manifest["price_sheet"]["overrides"] == str(tmp_path / "mine.csv")
-    assert manifest["params"]["common"]["price_overrides"] == "./mine.csv"
+    # recorded as the notebooks read it, so batch-export run elsewhere reads the same file
+    assert manifest["params"]["common"]["price_overrides"] == str(tmp_path / "mine.csv")
