@@ -9,7 +9,7 @@ import pandas as pd
 
 from bedrock_finops import models, price_display
 from bedrock_finops.price_sheets import KEY_COLUMNS
-from bedrock_finops.pricing import PriceCatalog
+from bedrock_finops.pricing import PriceCatalog, check_discount_pct
 
 
 def register(subparsers) -> None:
@@ -32,6 +32,7 @@ def register(subparsers) -> None:
 
 
 def _cmd_show(args) -> int:
+    check_discount_pct(args.discount_pct, "--discount-pct")
     cat = PriceCatalog.load(args.sheet, overrides=args.overrides, discount_pct=args.discount_pct)
     rows, how = select_models(cat.rows, args.model)
     if rows.empty:

@@ -23,7 +23,7 @@ def _cases(tmp_path: Path) -> list[tuple[list[str], str]]:
         (["sample", "--out", str(tmp_path / "s"), "--start", "2026-1-1"], "give YYYY-MM-DD"),
         (
             ["prices", "show", "--discount-pct", "150"],
-            "discount_pct 150.0 is not a percentage in [0, 100): give the negotiated discount",
+            "--discount-pct 150 is not a percentage in [0, 100): give the negotiated discount",
         ),
         (
             ["prices", "show", "--overrides", str(tmp_path / "mine.csv")],
