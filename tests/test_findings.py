@@ -74,3 +74,11 @@ def test_effects_refuse_unknown_columns_and_need_request_ids():
         fx.effects_frame(pd.DataFrame({"request_id": ["r"], "tokens_saved": [1]}), "x")
     with pytest.raises(ValueError, match="effects need a request_id column"):
         fx.effects_frame(pd.DataFrame({"savings_usd": [1.0]}), "x")
+
+
+def test_1h_writes_are_a_part_of_the_writes():
+    bad = pd.DataFrame(
+        {"request_id": ["r1"], "cached_write_tokens": [100], "cached_write_1h_tokens": [300]}
+    )
+    with pytest.raises(ValueError, match="exceed cached_write_tokens .* for 1 requests, e.g. r1"):
+        fx.effects_frame(bad, "prompt_caching")
