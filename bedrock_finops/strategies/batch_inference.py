@@ -85,6 +85,9 @@ class BatchPlan:
     catalog_info: dict[str, Any]
     data_quality: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # per usage row, in order: its user turn was not logged (kept so the export need not read
+    # the turns once more to leave those rows out)
+    unlogged: np.ndarray | None = None
 
     @property
     def eligible(self) -> pd.DataFrame:
@@ -206,6 +209,7 @@ def plan(
         data_quality=dq,
         notes=_notes(segs, parts),
         job_parts=parts,
+        unlogged=unlogged,
     )
 
 
@@ -584,9 +588,10 @@ def export_jobs(
     take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
     # as the plan: a request whose user turn was not logged is in no job
-    in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted) & ~np.asarray(
-        texts.isna(), dtype=bool
-    )
+    unlogged = bp.unlogged
+    if unlogged is None or len(unlogged) != len(usage):
+        unlogged = np.asarray(texts.isna(), dtype=bool)
+    in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted) & ~unlogged
     group_rows = seg_mod.row_positions(groups)
     # what a record is built from; the user turns come from one pass over their column
     export_view = usage[
