@@ -12,7 +12,7 @@ import os
 import sys
 
 COMMAND_MODULES = [
-    "bedrock_finops.batch_jobs",
+    "bedrock_finops.batch_export_cli",
     "bedrock_finops.billing_cli",
     "bedrock_finops.ingest",
     "bedrock_finops.pricing_cli",
@@ -77,7 +77,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         PartialCredentialsError,
     )
 
-    from bedrock_finops.batch_jobs import BatchExportError
+    from bedrock_finops.batch_export_cli import BatchExportError
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.price_sheets import PriceInputError

@@ -157,7 +157,7 @@ def test_user_turns_read_from_the_file_give_the_same_plan_and_jobs(ctx, bp, tmp_
 
 def test_cli_export_takes_the_runs_own_settings(tmp_path):
     """A run made with a lower threshold and a discount exports with them; a flag wins."""
-    from bedrock_finops.batch_jobs import export_settings
+    from bedrock_finops.batch_export_cli import export_settings
 
     assert export_settings(tmp_path, {})[0]["threshold"] == 0.6  # no manifest: the defaults
     params = {
@@ -189,7 +189,7 @@ def test_cli_export_takes_the_runs_own_settings(tmp_path):
 def test_cli_export_reads_a_runs_business_hours_in_utc(tmp_path):
     """A run recorded before the time zone parameter existed kept ``business_hours_utc``;
     the export takes those hours as UTC rather than falling back to the defaults."""
-    from bedrock_finops.batch_jobs import export_settings
+    from bedrock_finops.batch_export_cli import export_settings
 
     params = {"02_batch_inference": {"business_hours_utc": [13, 24]}}
     (tmp_path / "manifest.json").write_text(json.dumps({"params": params}))
@@ -228,7 +228,7 @@ def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
 def test_placeholder_records_are_counted_per_input_file(tmp_path):
     """``placeholder_records`` counts, per input file, the records (lines) that still hold a
     placeholder user turn, once each even when the text is there twice; filled files drop out."""
-    from bedrock_finops.batch_jobs import placeholder_records
+    from bedrock_finops.batch_export_cli import placeholder_records
     from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
 
     job = tmp_path / "job"

@@ -129,7 +129,7 @@ def test_batch_export_defaults_are_the_batch_notebooks() -> None:
     """``batch-export`` on a run without a manifest falls back to the notebook's defaults."""
     import ast
 
-    from bedrock_finops.batch_jobs import _NOTEBOOK_DEFAULTS
+    from bedrock_finops.batch_export_cli import _NOTEBOOK_DEFAULTS
     from bedrock_finops.runner import DEFAULT_NOTEBOOKS
 
     declared = params.notebook_parameters(DEFAULT_NOTEBOOKS / "02_batch_inference.ipynb")
