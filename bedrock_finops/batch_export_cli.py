@@ -27,6 +27,7 @@ from bedrock_finops.batch_jobs import (
     upload_job,
 )
 from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
+from bedrock_finops.pricing import check_discount_pct
 
 
 def register(subparsers: Any) -> None:
@@ -295,33 +296,43 @@ class BatchExportError(ValueError):
     setting) and the fix. Raised before any job file is written."""
 
 
-def _named(name: str, value: Any, flags: dict[str, Any]) -> str:
-    """How an error names a setting: the flag as given, else the run's own setting."""
+def _named(name: str, value: Any, flags: dict[str, Any], from_run: bool = True) -> str:
+    """How an error names a setting: the flag as given, else the run's own setting (or the
+    notebook's default, for a run without a manifest)."""
     flag = "--" + str(_RUN_SETTINGS[name]).replace("_", "-")
     if flags.get(str(_RUN_SETTINGS[name])) is not None:
-        return f"{flag} {value}"
+        return f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}"
+    if not from_run:
+        return f"the default {name} {value!r} ({flag} sets it)"
     return f"the run's {name} {value!r} (its manifest.json; {flag} overrides it)"
 
 
 def check_export_inputs(
-    *, out: Path, role_arn: str, s3_prefix: str, settings: dict[str, Any], flags: dict[str, Any]
+    *,
+    out: Path,
+    role_arn: str,
+    s3_prefix: str,
+    settings: dict[str, Any],
+    flags: dict[str, Any],
+    from_run: bool = True,
 ) -> BatchQuotas:
     """Check what ``batch-export`` was given before it reads the run or writes a job file
     (the job request checks the same, but only once the inputs are written); returns the
-    per-job quotas. Raises :class:`BatchExportError`."""
+    per-job quotas. ``from_run``: the settings not given as flags are the run's own (its
+    manifest), not the defaults. Raises :class:`BatchExportError`."""
     existing = next((p for p in (out, *out.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise BatchExportError(f"--out {out}: {existing} is a file; give a folder for the jobs")
+
+    def named(key: str) -> str:
+        return _named(key, settings[key], flags, from_run)
+
     try:
         check_role_arn(role_arn, "--role-arn")
         check_s3_prefix(s3_prefix, "--s3-prefix")
-        check_timeout_hours(
-            settings["timeout_hours"], _named("timeout_hours", settings["timeout_hours"], flags)
-        )
-    except ValueError as exc:
-        raise BatchExportError(str(exc)) from None
-    try:
-        return job_quotas(settings, lambda key: _named(key, settings[key], flags))
+        check_timeout_hours(settings["timeout_hours"], named("timeout_hours"))
+        check_discount_pct(float(settings["discount_pct"]), named("discount_pct"))
+        return job_quotas(settings, named)
     except ValueError as exc:
         raise BatchExportError(str(exc)) from None
 
@@ -340,8 +351,10 @@ def _cmd_export(args: Any) -> int:
     from bedrock_finops.strategies import batch_inference as bi
 
     # the settings and flags are checked before the run is read (or the sample built)
-    s, origin = export_settings(Path(args.run_dir or sample_run_path()), vars(args))
+    run_dir = Path(args.run_dir or sample_run_path())
+    s, origin = export_settings(run_dir, vars(args))
     quotas = check_export_inputs(
+        from_run=(run_dir / "manifest.json").is_file(),
         out=Path(args.out),
         role_arn=args.role_arn,
         s3_prefix=args.s3_prefix,

@@ -129,8 +129,9 @@ def effects_frame(df: pd.DataFrame, strategy: str) -> pd.DataFrame:
     unknown = sorted(set(df.columns) - set(EFFECT_COLUMNS))
     if unknown:
         raise ValueError(f"unknown effect columns {unknown}; allowed: {EFFECT_COLUMNS}")
-    if {"cached_write_tokens", "cached_write_1h_tokens"} <= set(df.columns):
-        over = df["cached_write_1h_tokens"].fillna(0) > df["cached_write_tokens"].fillna(0)
+    if "cached_write_1h_tokens" in df.columns:
+        writes = df["cached_write_tokens"] if "cached_write_tokens" in df.columns else 0
+        over = df["cached_write_1h_tokens"].fillna(0) > pd.Series(writes, index=df.index).fillna(0)
         if over.any():
             raise ValueError(
                 f"cached_write_1h_tokens exceed cached_write_tokens (of which they are a part) "

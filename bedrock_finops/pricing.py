@@ -64,13 +64,13 @@ def price_columns(usage: pd.DataFrame, *extra: str) -> pd.DataFrame:
     return usage[[c for c in (*PRICED_USAGE_COLUMNS, *extra) if c in usage.columns]]
 
 
-def check_discount_pct(discount_pct: float, named: str = "discount_pct") -> None:
+def check_discount_pct(discount_pct: float, named: str | None = None) -> None:
     """A negotiated discount is a percentage off every price, in [0, 100). ``named``: how an
-    error names it (a params key, a CLI flag)."""
+    error names it and its value (a CLI flag, a run's setting)."""
     if not 0 <= discount_pct < 100:
         raise PriceInputError(
-            f"{named} {discount_pct:g} is not a percentage in [0, 100): give the negotiated "
-            "discount off list prices, e.g. 12 for 12% (0: none)"
+            f"{named or f'discount_pct {discount_pct:g}'} is not a percentage in [0, 100): "
+            "give the negotiated discount off list prices, e.g. 12 for 12% (0: none)"
         )
 
 

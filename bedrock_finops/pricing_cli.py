@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 
 def _cmd_show(args) -> int:
-    check_discount_pct(args.discount_pct, "--discount-pct")
+    check_discount_pct(args.discount_pct, f"--discount-pct {args.discount_pct:g}")
     cat = PriceCatalog.load(args.sheet, overrides=args.overrides, discount_pct=args.discount_pct)
     rows, how = select_models(cat.rows, args.model)
     if rows.empty:

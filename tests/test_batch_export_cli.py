@@ -60,6 +60,17 @@ INPUT_MISTAKES = {
         "error: --min-records 200 is over --max-records 50: a job cannot hold more than the "
         "maximum; lower the minimum or raise the maximum",
     ),
+    "discount over 100%": (
+        ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--discount-pct", "150"],
+        "error: --discount-pct 150 is not a percentage in [0, 100): give the negotiated "
+        "discount off list prices, e.g. 12 for 12% (0: none)",
+    ),
+    "a maximum under the default minimum, in a run without a manifest": (
+        ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-records", "80"],
+        "error: the default min_records_per_job 100 (--min-records sets it) is over "
+        "--max-records 80: a job cannot hold more than the maximum; lower the minimum or raise "
+        "the maximum",
+    ),
     "zero records a file": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-file-records", "0"],
         "error: --max-file-records 0 must be a positive whole number of records (Service "

@@ -202,6 +202,11 @@ def test_requests_without_a_logged_user_turn_stay_on_demand(seed):
     assert segs.loc["nightly", "job_group_requests"] == 420
     assert segs.loc["unread", "job_groups"] == 0
     assert segs.loc["unread", "requests_left_on_demand"] == 450
+    assert segs.loc["nightly", "requests_left_on_demand"] == 30  # its unlogged ones
+    with pytest.raises(ValueError, match="plan was made from 900 usage rows and usage has 450"):
+        bi.export_jobs(
+            bp, usage.iloc[:450], None, "unused", role_arn="arn:aws:iam::1:role/r", s3_prefix="s"
+        )
 
 
 def test_the_jobs_written_hold_exactly_the_requests_the_plan_moves(seed, tmp_path):

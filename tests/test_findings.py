@@ -82,3 +82,7 @@ def test_1h_writes_are_a_part_of_the_writes():
     )
     with pytest.raises(ValueError, match="exceed cached_write_tokens .* for 1 requests, e.g. r1"):
         fx.effects_frame(bad, "prompt_caching")
+
+    alone = pd.DataFrame({"request_id": ["r2"], "cached_write_1h_tokens": [300]})
+    with pytest.raises(ValueError, match="for 1 requests, e.g. r2"):
+        fx.effects_frame(alone, "prompt_caching")

@@ -432,9 +432,10 @@ def _job_rules(
         "min_records_rule", "days_per_job", "requests_left_on_demand",
     ]  # fmt: skip
     segs = segs.merge(pd.DataFrame(per_seg, columns=per_seg_columns), on="segment", how="left")
-    # a segment none of whose requests can be rebuilt is in no job group
-    none = segs["job_groups"].isna()
-    segs.loc[none, "requests_left_on_demand"] = segs.loc[none, "requests"]
+    # every request that stays on demand: in a job group too small, or not rebuildable
+    segs["requests_left_on_demand"] = (
+        segs["requests_left_on_demand"].fillna(0) + segs["unlogged_user_turns"]
+    )
     segs = segs.fillna(
         {"job_group": "", "job_groups": 0, "job_group_requests": 0, "job_group_per_window": 0.0,
          "min_records_rule": "no request can be rebuilt"}
@@ -589,8 +590,13 @@ def export_jobs(
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
     # as the plan: a request whose user turn was not logged is in no job
     unlogged = bp.unlogged
-    if unlogged is None or len(unlogged) != len(usage):
+    if unlogged is None:
         unlogged = np.asarray(texts.isna(), dtype=bool)
+    elif len(unlogged) != len(usage):
+        raise ValueError(
+            f"the plan was made from {len(unlogged):,} usage rows and usage has {len(usage):,}: "
+            "export with the usage table the plan was made from"
+        )
     in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted) & ~unlogged
     group_rows = seg_mod.row_positions(groups)
     # what a record is built from; the user turns come from one pass over their column
