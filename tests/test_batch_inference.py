@@ -314,7 +314,33 @@ def test_min_records_rule(seed):
     assert "fewer than 100 requests" in segs.loc["tiny", "blockers"]
     assert segs.loc["slow", "min_records_rule"] == "accumulate several windows per job"
     assert segs.loc["slow", "days_per_job"] == 2  # ceil(100 / 60)
-    assert bool(segs.loc["tiny", "eligible"])  # force_in overrides the rule
+    # force_in overrides the score, not the minimum: Bedrock refuses a job under it
+    assert not bool(segs.loc["tiny", "eligible"]) and segs.loc["tiny", "decision"] == "-"
+
+
+def test_a_job_group_counts_only_the_segments_that_move_into_it(seed, tmp_path):
+    """Two templates of one app on one model share a job group, 90 requests each. When both
+    move, the group has 180 (a job every 2 days); when one stays on demand because its cache
+    saves more, the other's 90 are too few for a job on their own, so neither moves."""
+    a = make_usage([{**NIGHTLY, "per_hour": 10, "template": "sys-a"}])
+    b = make_usage([{**NIGHTLY, "per_hour": 10, "template": "sys-b"}])
+    b["request_id"] = "b" + b["request_id"]
+    both = bi.plan(pd.concat([a, b], ignore_index=True), seed)
+    assert set(both.moved["template"]) == {"sys-a", "sys-b"}
+    assert set(both.moved["job_group_requests"]) == {180} and len(both.rows) == 180
+    cached = make_usage([{**NIGHTLY, "per_hour": 10, "template": "sys-b", "cache_read": 20_000}])
+    cached["request_id"] = "b" + cached["request_id"]
+    bp = bi.plan(pd.concat([a, cached], ignore_index=True), seed)
+    segs = bp.segments.set_index("template")
+    assert segs.loc["sys-b", "decision"] != batch_params.MOVE
+    assert segs.loc["sys-a", "job_group_requests"] == 90
+    assert segs.loc["sys-a", "min_records_rule"] == "too small for one job"
+    assert bp.rows.empty
+    jobs = bi.export_jobs(
+        bp, pd.concat([a, cached], ignore_index=True), None, tmp_path,
+        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://bucket/p",
+    )  # fmt: skip
+    assert jobs.empty
 
 
 def test_min_records_rule_counts_the_job_group():

@@ -114,18 +114,21 @@ def test_a_region_too_small_for_a_job_stays_on_demand(seed, tmp_path):
     ]
 
 
-def test_forced_in_small_region_is_exported_and_flagged(seed, tmp_path):
+def test_forced_in_small_region_stays_on_demand(seed, tmp_path):
+    """force_in moves the segment, but its 30 requests in eu-west-1 are too few for a job
+    there (Bedrock refuses one under the minimum): they stay on demand, out of the saving,
+    and the jobs written are the plan's."""
     usage = make_usage([NIGHTLY])
     eu = (usage["timestamp"].dt.hour == 3) & (usage["timestamp"].dt.minute < 10)
     usage = split_regions(usage, eu)
     bp = bi.plan(usage, seed, force_in=["nightly"])
-    assert bp.job_parts["in_job"].all() and len(bp.rows) == 450
+    parts = bp.job_parts.set_index("region")
+    assert parts.loc["eu-west-1", "in_job"] == False and parts.loc["us-east-1", "in_job"]  # noqa: E712
+    assert len(bp.rows) == 420
+    assert any("eu-west-1" in n and "stay on demand" in n for n in bp.notes)
     jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://bucket/p")
     got = jobs.set_index("region")[["records", "below_min_records"]].to_dict("index")
-    assert got == {
-        "eu-west-1": {"records": 30, "below_min_records": True},
-        "us-east-1": {"records": 420, "below_min_records": False},
-    }
+    assert got == {"us-east-1": {"records": 420, "below_min_records": False}}
 
 
 def test_submit_keeps_each_job_in_its_region():
@@ -195,3 +198,19 @@ def test_a_routed_call_goes_to_the_model_the_router_chose():
         "a:us-east-1:us.anthropic.claude-3-5-haiku-v1:0",
         "a:us-east-1:m",
     ]
+
+
+def test_requests_the_sheet_cannot_price_in_batch_go_in_no_job(seed, tmp_path):
+    """A third of nightly's traffic runs in ap-south-1, where the sheet has no price: the
+    saving cannot be counted there, so those 150 stay on demand and the jobs hold the 300
+    requests the plan moves and prices."""
+    usage = make_usage([NIGHTLY])
+    usage.loc[usage["timestamp"].dt.hour == 3, "region"] = "ap-south-1"
+    bp = bi.plan(usage, seed)
+    assert len(bp.rows) == 300 and set(bp.job_parts["region"]) == {"us-east-1"}
+    assert bp.segments["requests_left_on_demand"].tolist() == [150]
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://bucket/p")
+    assert jobs[["region", "records"]].to_dict("records") == [
+        {"region": "us-east-1", "records": 300}
+    ]
+    assert bp.rows["savings_usd"].sum() == pytest.approx(300 * 0.003)  # 1,000 in + 200 out

@@ -85,9 +85,9 @@ class BatchPlan:
     catalog_info: dict[str, Any]
     data_quality: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # per usage row, in order: its user turn was not logged (kept so the export need not read
-    # the turns once more to leave those rows out)
-    unlogged: np.ndarray | None = None
+    # per usage row, in order: no job takes it (its user turn was not logged, or the sheet
+    # cannot price it both ways), so the export leaves out exactly what the plan did
+    left_out: np.ndarray | None = None
 
     @property
     def eligible(self) -> pd.DataFrame:
@@ -142,8 +142,6 @@ def plan(
     )
     keys = _job_keys(usage)
     row_groups = _groups_of(keys)
-    logged = ~unlogged
-    segs, parts = _job_rules(segs, _job_parts(keys[logged], seg_ids[logged], row_groups[logged]), p)
     batch = catalog.price(usage, mode="batch")
     uncached = catalog.price(_uncached(usage))
     rows = pd.DataFrame(
@@ -159,18 +157,28 @@ def plan(
         index=usage.index,
     )
     rows["priced_both"] = rows[["current_usd", "uncached_usd", "batch_usd"]].notna().all(axis=1)
-    kept = parts.loc[parts["in_job"], ["segment", "job_group"]]
-    rows["in_job"] = (
-        pd.MultiIndex.from_frame(rows[["segment", "job_group"]]).isin(
-            pd.MultiIndex.from_frame(kept)
-        )
-        & logged
-    )
-    # each row priced at its own Region; rows of a job group left on demand are not counted
-    segs = segs.merge(_segment_costs(rows[rows["in_job"]]), on="segment", how="left")
-    segs = _decide(segs, p)
-    moved = set(segs.loc[segs["decision"] == MOVE, "segment"])
-    moved_rows = rows[rows["segment"].isin(moved) & rows["priced_both"] & rows["in_job"]].copy()
+    # what no job takes: a turn that cannot be rebuilt, or a request the sheet cannot price
+    # both ways (e.g. a Region without batch prices), whose saving could not be counted
+    left_out = unlogged | ~rows["priced_both"].to_numpy()
+    fits = ~left_out
+    job_parts = _job_parts(keys[fits], seg_ids[fits], row_groups[fits])
+    row_keys = pd.MultiIndex.from_frame(rows[["segment", "job_group"]])
+    # A job group's size counts the segments that move into it. Which move depends on the
+    # group's size (the minimum records per job), so decide again with only the movers in
+    # the groups until the set holds (it can only shrink).
+    base, members = segs, None
+    for _ in range(len(base) + 1):
+        segs, parts = _job_rules(base, job_parts, p, members)
+        kept = parts.loc[parts["in_job"], ["segment", "job_group"]]
+        rows["in_job"] = row_keys.isin(pd.MultiIndex.from_frame(kept)) & fits
+        # each row priced at its own Region; rows of a job group left on demand are not counted
+        segs = segs.merge(_segment_costs(rows[rows["in_job"]]), on="segment", how="left")
+        segs = _decide(segs, p)
+        moved = set(segs.loc[segs["decision"] == MOVE, "segment"])
+        if moved == members:
+            break
+        members = moved
+    moved_rows = rows[rows["segment"].isin(moved) & rows["in_job"]].copy()
     moved_rows = moved_rows.drop(columns=["job_group", "in_job"])
     moved_rows["savings_usd"] = moved_rows["current_usd"] - moved_rows["batch_usd"]
     in_scope = rows["segment"].isin(set(segs.loc[segs["eligible"], "segment"]))
@@ -209,7 +217,7 @@ def plan(
         data_quality=dq,
         notes=_notes(segs, parts),
         job_parts=parts,
-        unlogged=unlogged,
+        left_out=left_out,
     )
 
 
@@ -361,9 +369,12 @@ def _job_parts(keys: pd.DataFrame, seg_ids: pd.Series, groups: pd.Series) -> pd.
 
 
 def _job_rules(
-    segs: pd.DataFrame, parts: pd.DataFrame, p: dict[str, Any]
+    segs: pd.DataFrame, parts: pd.DataFrame, p: dict[str, Any], members: set[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The minimum-records rule and cadence per job group, then summed up per segment."""
+    """The minimum-records rule and cadence per job group, then summed up per segment.
+
+    A job group pools the candidate segments' requests; with ``members``, only those of the
+    segments that move (a candidate that stays on demand adds none)."""
     segs = segs.copy()
     forced_in = named_segments(segs, p["force_in"])
     forced_out = named_segments(segs, p["force_out"])
@@ -383,10 +394,16 @@ def _job_rules(
     parts["per_window"] = parts["volume_value"] * (parts["requests"] / parts["segment_requests"])
     # A job takes the candidate segments' rows of its group; others are judged on their own.
     cand = parts["candidate"].astype(bool)
-    g_total = parts["requests"].where(cand).groupby(parts["job_group"]).transform("sum")
-    g_window = parts["per_window"].where(cand).groupby(parts["job_group"]).transform("sum")
-    parts["job_group_requests"] = g_total.where(cand, parts["requests"]).astype("int64")
-    parts["job_group_per_window"] = g_window.where(cand, parts["per_window"])
+    # the movers pool their requests (at first, every candidate); another candidate is judged
+    # as if it joined them, a segment that is no candidate on its own
+    pool = cand & parts["segment"].isin(members) if members is not None else cand
+
+    def group_size(column: str) -> pd.Series:
+        pooled = parts[column].where(pool, 0).groupby(parts["job_group"]).transform("sum")
+        return pooled.where(pool, pooled + parts[column]).where(cand, parts[column])
+
+    parts["job_group_requests"] = group_size("requests").astype("int64")
+    parts["job_group_per_window"] = group_size("per_window")
     min_rec = p["min_records_per_job"]
     parts["min_records_rule"] = np.where(
         parts["job_group_requests"] < min_rec,
@@ -402,7 +419,8 @@ def _job_rules(
     small = parts["min_records_rule"] == "too small for one job"
     any_ok = (~small).groupby(parts["segment"]).transform("any")
     # a too-small group stays on demand when another group of the segment can run a job
-    parts["in_job"] = ~small | ~any_ok | (parts["forced"] == "in")
+    # (force_in too: Bedrock refuses a job under the minimum)
+    parts["in_job"] = ~small | ~any_ok
     parts = parts.drop(columns=["segment_requests", "volume_value", "forced", "candidate"])
 
     per_seg = []
@@ -424,21 +442,19 @@ def _job_rules(
                 "job_group_per_window": float(run["job_group_per_window"].sum()),
                 "min_records_rule": rule,
                 "days_per_job": float(run["days_per_job"].max()),
-                "requests_left_on_demand": int(g.loc[~g["in_job"], "requests"].sum()),
             }
         )
     per_seg_columns = [
         "segment", "job_group", "job_groups", "job_group_requests", "job_group_per_window",
-        "min_records_rule", "days_per_job", "requests_left_on_demand",
+        "min_records_rule", "days_per_job",
     ]  # fmt: skip
     segs = segs.merge(pd.DataFrame(per_seg, columns=per_seg_columns), on="segment", how="left")
-    # every request that stays on demand: in a job group too small, or not rebuildable
-    segs["requests_left_on_demand"] = (
-        segs["requests_left_on_demand"].fillna(0) + segs["unlogged_user_turns"]
-    )
+    # every request no job takes: in a group too small, not rebuildable, or not priced
+    in_jobs = parts.loc[parts["in_job"]].groupby("segment")["requests"].sum()
+    segs["requests_left_on_demand"] = segs["requests"] - segs["segment"].map(in_jobs).fillna(0)
     segs = segs.fillna(
         {"job_group": "", "job_groups": 0, "job_group_requests": 0, "job_group_per_window": 0.0,
-         "min_records_rule": "no request can be rebuilt"}
+         "min_records_rule": "no request can go in a job"}
     )  # fmt: skip
     for column in ("job_groups", "job_group_requests", "requests_left_on_demand"):
         segs[column] = segs[column].astype("int64")
@@ -473,6 +489,7 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
         & segs["batch_supported"]
         & (segs["forced"] != "out")
         & _rebuildable(segs)  # force_in cannot send a placeholder to a model
+        & (segs["min_records_rule"] != "too small for one job")  # nor a job Bedrock refuses
     )
     net = segs["net_saving_usd"].fillna(0.0)
     segs["decision"] = np.where(
@@ -588,16 +605,14 @@ def export_jobs(
     parts = bp.job_parts
     take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
-    # as the plan: a request whose user turn was not logged is in no job
-    unlogged = bp.unlogged
-    if unlogged is None:
-        unlogged = np.asarray(texts.isna(), dtype=bool)
-    elif len(unlogged) != len(usage):
+    # as the plan: what no job takes (a turn not logged, a request not priced both ways)
+    left_out = bp.left_out
+    if left_out is None or len(left_out) != len(usage):
         raise ValueError(
-            f"the plan was made from {len(unlogged):,} usage rows and usage has {len(usage):,}: "
-            "export with the usage table the plan was made from"
+            f"the plan was made from {0 if left_out is None else len(left_out):,} usage rows "
+            f"and usage has {len(usage):,}: export with the usage table the plan was made from"
         )
-    in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted) & ~unlogged
+    in_job = pd.MultiIndex.from_arrays([seg_ids, groups]).isin(wanted) & ~left_out
     group_rows = seg_mod.row_positions(groups)
     # what a record is built from; the user turns come from one pass over their column
     export_view = usage[
