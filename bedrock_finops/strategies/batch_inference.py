@@ -166,18 +166,31 @@ def plan(
     # A job group's size counts the segments that move into it. Which move depends on the
     # group's size (the minimum records per job), so decide again with only the movers in
     # the groups until the set holds (it can only shrink).
+    # each row priced at its own Region, summed per (segment, job group) once; the loop
+    # adds up the parts in a job (rows of a group left on demand are not counted)
+    part_costs = (
+        rows[fits]
+        .groupby(["segment", "job_group"], sort=False)
+        .agg(
+            priced_requests=("current_usd", "size"),
+            current_usd=("current_usd", "sum"),
+            uncached_usd=("uncached_usd", "sum"),
+            batch_usd=("batch_usd", "sum"),
+        )
+        .reset_index()
+    )
     base, members = segs, None
     for _ in range(len(base) + 1):
         segs, parts = _job_rules(base, job_parts, p, members)
         kept = parts.loc[parts["in_job"], ["segment", "job_group"]]
-        rows["in_job"] = row_keys.isin(pd.MultiIndex.from_frame(kept)) & fits
-        # each row priced at its own Region; rows of a job group left on demand are not counted
-        segs = segs.merge(_segment_costs(rows[rows["in_job"]]), on="segment", how="left")
+        in_job = part_costs.merge(kept, on=["segment", "job_group"])
+        segs = segs.merge(_segment_costs(in_job), on="segment", how="left")
         segs = _decide(segs, p)
         moved = set(segs.loc[segs["decision"] == MOVE, "segment"])
         if moved == members:
             break
         members = moved
+    rows["in_job"] = row_keys.isin(pd.MultiIndex.from_frame(kept)) & fits
     moved_rows = rows[rows["segment"].isin(moved) & rows["in_job"]].copy()
     moved_rows = moved_rows.drop(columns=["job_group", "in_job"])
     moved_rows["savings_usd"] = moved_rows["current_usd"] - moved_rows["batch_usd"]
@@ -271,12 +284,13 @@ def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _segment_costs(rows: pd.DataFrame) -> pd.DataFrame:
-    ok = rows[rows["priced_both"]]
-    g = ok.groupby("segment")
+def _segment_costs(parts: pd.DataFrame) -> pd.DataFrame:
+    """Per segment, the costs of its (segment, job group) parts in a job, all priced both
+    ways."""
+    g = parts.groupby("segment")
     out = pd.DataFrame(
         {
-            "priced_requests": g.size(),
+            "priced_requests": g["priced_requests"].sum(),
             "current_usd_priced": g["current_usd"].sum(),
             "uncached_usd": g["uncached_usd"].sum(),
             "batch_usd": g["batch_usd"].sum(),
