@@ -102,8 +102,22 @@ def _batch_inference(values: dict[str, Any]) -> None:
     batch_jobs.job_quotas(values)
 
 
+def _baseline(values: dict[str, Any]) -> None:
+    """The top-N tables' length and the reconciliation's tolerance."""
+    top_n = values.get("top_n", 10)
+    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+        raise ValueError(f"top_n {top_n!r} must be a positive whole number of table rows")
+    tolerance = values.get("reconcile_tolerance_pct", 2.0)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise ValueError(
+            f"reconcile_tolerance_pct {tolerance!r} must be a percentage of billed cost, 0 or "
+            "more (e.g. 2)"
+        )
+
+
 # notebook section -> the rules of the code its parameters are passed to
 SECTION_CHECKS: dict[str, Check] = {
+    "00_baseline": _baseline,
     "01_model_sizing": _model_sizing,
     "02_batch_inference": _batch_inference,
 }

@@ -216,6 +216,28 @@ BAD_VALUES = [
         "list prices, e.g. 12 for 12% (0: none)",
     ),
     ("run:\n  sample: {days: 0}\n", "run.sample.days", "days must be at least 1, got 0"),
+    (
+        "00_baseline:\n  top_n: 0\n",
+        "00_baseline.top_n",
+        "top_n 0 must be a positive whole number of table rows",
+    ),
+    (
+        "00_baseline:\n  reconcile_tolerance_pct: -1.0\n",
+        "00_baseline.reconcile_tolerance_pct",
+        "reconcile_tolerance_pct -1.0 must be a percentage of billed cost, 0 or more (e.g. 2)",
+    ),
+    (
+        "01_model_sizing:\n  tokenizer_ratios: {llama3: -0.85}\n",
+        "01_model_sizing.tokenizer_ratios",
+        "tokenizer_ratios['llama3'] -0.85 must be tokens per Anthropic token, a positive "
+        "number such as 0.85",
+    ),
+    (
+        "01_model_sizing:\n  tokenizer_ratios: {lama3: 0.85}\n",
+        "01_model_sizing.tokenizer_ratios",
+        "tokenizer_ratios names the family 'lama3'; families: ['anthropic', 'llama3', "
+        "'titan', 'mistral', 'nova']",
+    ),
 ]
 
 

@@ -113,7 +113,17 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
                 )
     p["candidates"] = cands
     ratios = {**TOKENIZER_RATIOS, **(p["tokenizer_ratios"] or {})}
-    p["tokenizer_ratios"] = ratios
+    for family, ratio in ratios.items():
+        if family not in TOKENIZER_RATIOS:
+            raise ValueError(
+                f"tokenizer_ratios names the family {family!r}; families: {list(TOKENIZER_RATIOS)}"
+            )
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio < 10:
+            raise ValueError(
+                f"tokenizer_ratios[{family!r}] {ratio!r} must be tokens per Anthropic token, a "
+                "positive number such as 0.85"
+            )
+    p["tokenizer_ratios"] = {family: float(ratio) for family, ratio in ratios.items()}
     if p["min_confidence"] not in CONFIDENCE_RANK:
         raise ValueError(
             f"min_confidence {p['min_confidence']!r} must be one of {list(CONFIDENCE_RANK)}"
