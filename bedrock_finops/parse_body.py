@@ -99,8 +99,19 @@ def text_key(text: str | None) -> int | None:
     return None if text is None else xxhash.xxh3_128_intdigest(text.encode())
 
 
-def _head(cache: PromptCache, tools_text: str | None, system_text: str | None) -> _Head:
-    key = (text_key(tools_text), text_key(system_text))
+def _head(
+    cache: PromptCache,
+    tools_text: str | None,
+    system_text: str | None,
+    system_blocks: list[str] | None = None,
+) -> _Head:
+    """The prompt's start: tools, then the system prompt. A system prompt of several blocks
+    also gets a ``system_block`` entry after each block but the last (a checkpoint there
+    caches a static block ahead of a changing one); the ``system`` entry is the whole."""
+    if not system_blocks or "\n".join(system_blocks) != system_text:
+        system_blocks = None
+    splits = tuple(len(b) for b in system_blocks) if system_blocks else ()
+    key = (text_key(tools_text), text_key(system_text), splits)
     hit = cache.heads.get(key)
     if hit is not None:
         return hit
@@ -115,6 +126,11 @@ def _head(cache: PromptCache, tools_text: str | None, system_text: str | None) -
         chain = short_hash(b"tools\x00" + tools_hash.encode()).encode()
         prefix.append(("tools", chain.decode(), tokens))
     if system_text is not None:
+        for i in range(1, len(splits)):
+            start = "\n".join(system_blocks[:i])  # type: ignore[index]
+            digest = short_hash(start.encode()).encode()
+            block_chain = short_hash(chain + b"\x00system_block\x00" + digest)
+            prefix.append(("system_block", block_chain, tokens + estimate_tokens(start)))
         system_hash, system_tokens = cache.component("system", system_text)
         tokens += system_tokens
         chain = short_hash(chain + b"\x00system\x00" + system_hash.encode()).encode()
@@ -160,8 +176,9 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     """What :func:`body_fields` gives, as a tuple (see the unpacking in :func:`fast_row`)."""
     ttl: list[str] = []
     media: dict[int, list[MediaItem]] = {}  # turn -> its inline images and documents
-    tools_text, system_text, turns = prompt_parts(in_body, ttl, media)
-    head = _head(cache, tools_text, system_text)
+    system_blocks: list[str] = []
+    tools_text, system_text, turns = prompt_parts(in_body, ttl, media, system_blocks)
+    head = _head(cache, tools_text, system_text, system_blocks)
     block_of = cache.features.block
     prefix = list(head.prefix)
     chain = head.chain

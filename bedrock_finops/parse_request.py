@@ -171,13 +171,18 @@ def _tools_list(body: dict) -> list | None:
 
 
 def prompt_parts(
-    body: dict, ttl: list[str], media: dict[int, list[MediaItem]] | None = None
+    body: dict,
+    ttl: list[str],
+    media: dict[int, list[MediaItem]] | None = None,
+    system_blocks: list[str] | None = None,
 ) -> tuple[str | None, str | None, list]:
     """(tools JSON, system text, [(role, text), ...]) from any supported request body.
 
     Appends the TTL of every cache marker met to ``ttl``. When ``media`` is given, it gets
     ``turn index -> [MediaItem]``: the inline images and documents of that turn, which its
-    text holds only as placeholders (:mod:`media_blocks`).
+    text holds only as placeholders (:mod:`media_blocks`). When ``system_blocks`` is given
+    and the system prompt has several text blocks, it gets their texts (the system text is
+    them joined by newlines): each block boundary is a place a cache checkpoint can go.
     """
     tools = _tools_list(body)
     tools_text = None
@@ -193,7 +198,14 @@ def prompt_parts(
             clean.append(t)
         tools_text = canonical(clean).decode() if clean else None
     system = body.get("system")
-    system_text = content_text(system, ttl) if system is not None else None
+    system_text = None
+    if isinstance(system, list) and len(system) > 1 and system_blocks is not None:
+        texts = [t for t in (_block_text(b, ttl) for b in system) if t is not None]
+        system_text = "\n".join(texts)
+        if len(texts) > 1:
+            system_blocks.extend(texts)
+    elif system is not None:
+        system_text = content_text(system, ttl)
     messages = body.get("messages")
     turns: list[tuple[str, str]] = []
     if isinstance(messages, list):
