@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from test_batch_inference import NIGHTLY, make_usage
+from test_batch_inference import CHAT, NIGHTLY, make_usage
 
 from bedrock_finops import schema
 from bedrock_finops.column_take import ParquetColumn
@@ -214,3 +215,37 @@ def test_requests_the_sheet_cannot_price_in_batch_go_in_no_job(seed, tmp_path):
         {"region": "us-east-1", "records": 300}
     ]
     assert bp.rows["savings_usd"].sum() == pytest.approx(300 * 0.003)  # 1,000 in + 200 out
+
+
+def _tagged(spec: dict, tag: str, n: int):
+    usage = make_usage([spec]).iloc[:n].copy()
+    usage["request_id"] = tag + usage["request_id"]
+    return usage
+
+
+@pytest.mark.parametrize("unrelated", [0, 1, 2])
+def test_deciding_the_movers_again_settles_on_jobs_that_can_run(seed, tmp_path, unrelated):
+    """S has 300 plain requests in us-east-1 and 60 heavily cached ones in eu-west-1; T has
+    60 plain ones in eu-west-1. Pooled, eu-west-1 makes a job and S's cached part costs it
+    its saving; then T alone is too small, and S without its eu-west-1 part moves. The plan
+    settles there, whatever other segments the run holds, and its jobs are those written."""
+    s_us = _tagged({**NIGHTLY, "per_hour": 100, "template": "sys-s"}, "su", 300)
+    cached = {"input": 100, "cache_read": 20_000}
+    s_eu = _tagged({**NIGHTLY, "per_hour": 20, "template": "sys-s", **cached}, "se", 60)
+    t_eu = _tagged({**NIGHTLY, "per_hour": 20, "template": "sys-t"}, "te", 60)
+    usage = pd.concat([s_us, s_eu, t_eu], ignore_index=True)
+    usage = split_regions(usage, pd.Series([False] * 300 + [True] * 120))
+    for i in range(unrelated):  # segments that are no candidate
+        chat = _tagged({**CHAT, "template": f"chat-{i}", "per_hour": 2}, f"c{i}", 48)
+        usage = pd.concat([usage, split_regions(chat, chat["app"] != chat["app"])])
+    usage = usage.reset_index(drop=True)
+    bp = bi.plan(usage, seed)
+    moved = bp.moved.set_index("template")
+    assert list(moved.index) == ["sys-s"] and moved.loc["sys-s", "job_group_requests"] == 300
+    assert len(bp.rows) == 300
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://bucket/p")
+    assert jobs[["region", "records", "below_min_records"]].to_dict("records") == [
+        {"region": "us-east-1", "records": 300, "below_min_records": False}
+    ]
+    left = bp.segments.set_index("template")["requests_left_on_demand"]
+    assert (left["sys-s"], left["sys-t"]) == (60, 60)

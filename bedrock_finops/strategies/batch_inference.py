@@ -179,7 +179,10 @@ def plan(
         )
         .reset_index()
     )
-    base, members = segs, None
+    # ``members`` pool their requests in the job groups; it only shrinks (a segment that did
+    # not move stays out), so this ends. A segment outside it is judged as if it joined the
+    # members, so one that moves then was counted with every request its jobs will hold.
+    base, members = segs, set(segs["segment"])
     for _ in range(len(base) + 1):
         segs, parts = _job_rules(base, job_parts, p, members)
         kept = parts.loc[parts["in_job"], ["segment", "job_group"]]
@@ -187,11 +190,18 @@ def plan(
         segs = segs.merge(_segment_costs(in_job), on="segment", how="left")
         segs = _decide(segs, p)
         moved = set(segs.loc[segs["decision"] == MOVE, "segment"])
-        if moved == members:
+        if members <= moved:
             break
-        members = moved
+        members &= moved
     rows["in_job"] = row_keys.isin(pd.MultiIndex.from_frame(kept)) & fits
-    moved_rows = rows[rows["segment"].isin(moved) & rows["in_job"]].copy()
+    taken = rows["segment"].isin(moved) & rows["in_job"]
+    # every request no job takes: its segment stays, its group is too small, its turn was
+    # not logged or the sheet cannot price it both ways
+    in_jobs = rows.loc[taken].groupby("segment").size()
+    segs["requests_left_on_demand"] = (
+        segs["requests"] - segs["segment"].map(in_jobs).fillna(0)
+    ).astype("int64")
+    moved_rows = rows[taken].copy()
     moved_rows = moved_rows.drop(columns=["job_group", "in_job"])
     moved_rows["savings_usd"] = moved_rows["current_usd"] - moved_rows["batch_usd"]
     in_scope = rows["segment"].isin(set(segs.loc[segs["eligible"], "segment"]))
@@ -383,12 +393,12 @@ def _job_parts(keys: pd.DataFrame, seg_ids: pd.Series, groups: pd.Series) -> pd.
 
 
 def _job_rules(
-    segs: pd.DataFrame, parts: pd.DataFrame, p: dict[str, Any], members: set[str] | None = None
+    segs: pd.DataFrame, parts: pd.DataFrame, p: dict[str, Any], members: set[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The minimum-records rule and cadence per job group, then summed up per segment.
 
-    A job group pools the candidate segments' requests; with ``members``, only those of the
-    segments that move (a candidate that stays on demand adds none)."""
+    A job group pools the requests of the candidate segments among ``members``; another
+    candidate is judged as if it joined them, a segment that is no candidate on its own."""
     segs = segs.copy()
     forced_in = named_segments(segs, p["force_in"])
     forced_out = named_segments(segs, p["force_out"])
@@ -408,9 +418,7 @@ def _job_rules(
     parts["per_window"] = parts["volume_value"] * (parts["requests"] / parts["segment_requests"])
     # A job takes the candidate segments' rows of its group; others are judged on their own.
     cand = parts["candidate"].astype(bool)
-    # the movers pool their requests (at first, every candidate); another candidate is judged
-    # as if it joined them, a segment that is no candidate on its own
-    pool = cand & parts["segment"].isin(members) if members is not None else cand
+    pool = cand & parts["segment"].isin(members)
 
     def group_size(column: str) -> pd.Series:
         pooled = parts[column].where(pool, 0).groupby(parts["job_group"]).transform("sum")
@@ -463,14 +471,11 @@ def _job_rules(
         "min_records_rule", "days_per_job",
     ]  # fmt: skip
     segs = segs.merge(pd.DataFrame(per_seg, columns=per_seg_columns), on="segment", how="left")
-    # every request no job takes: in a group too small, not rebuildable, or not priced
-    in_jobs = parts.loc[parts["in_job"]].groupby("segment")["requests"].sum()
-    segs["requests_left_on_demand"] = segs["requests"] - segs["segment"].map(in_jobs).fillna(0)
     segs = segs.fillna(
         {"job_group": "", "job_groups": 0, "job_group_requests": 0, "job_group_per_window": 0.0,
          "min_records_rule": "no request can go in a job"}
     )  # fmt: skip
-    for column in ("job_groups", "job_group_requests", "requests_left_on_demand"):
+    for column in ("job_groups", "job_group_requests"):
         segs[column] = segs[column].astype("int64")
     parts = parts[
         ["segment", "job_group", "region", "model_id", "requests", "job_group_requests",
@@ -489,7 +494,16 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
         if not rec["batch_supported"]:
             b.append("model has no batch price in the sheet")
         if rec["min_records_rule"] == "too small for one job":
-            b.append(f"fewer than {min_rec} requests in the whole period for its job group")
+            b.append(
+                f"fewer than {min_rec} requests in the whole period for its job group, with "
+                "the segments that move into it"
+            )
+        if (
+            rec["job_groups"] == 0
+            and rec["batch_supported"]
+            and _rebuildable(pd.DataFrame([rec])).iat[0]
+        ):
+            b.append("none of its requests can be priced both ways, so none can go in a job")
         if not _rebuildable(pd.DataFrame([rec])).iat[0]:
             b.append(
                 "no request's user turn was logged, so none can be rebuilt (bodies over "
@@ -504,6 +518,7 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
         & (segs["forced"] != "out")
         & _rebuildable(segs)  # force_in cannot send a placeholder to a model
         & (segs["min_records_rule"] != "too small for one job")  # nor a job Bedrock refuses
+        & (segs["job_groups"] > 0)
     )
     net = segs["net_saving_usd"].fillna(0.0)
     segs["decision"] = np.where(
