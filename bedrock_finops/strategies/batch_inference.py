@@ -163,11 +163,8 @@ def plan(
     fits = ~left_out
     job_parts = _job_parts(keys[fits], seg_ids[fits], row_groups[fits])
     row_keys = pd.MultiIndex.from_frame(rows[["segment", "job_group"]])
-    # A job group's size counts the segments that move into it. Which move depends on the
-    # group's size (the minimum records per job), so decide again with only the movers in
-    # the groups until the set holds (it can only shrink).
     # each row priced at its own Region, summed per (segment, job group) once; the loop
-    # adds up the parts in a job (rows of a group left on demand are not counted)
+    # below adds up the parts in a job (rows of a group left on demand are not counted)
     part_costs = (
         rows[fits]
         .groupby(["segment", "job_group"], sort=False)
@@ -179,9 +176,11 @@ def plan(
         )
         .reset_index()
     )
-    # ``members`` pool their requests in the job groups; it only shrinks (a segment that did
-    # not move stays out), so this ends. A segment outside it is judged as if it joined the
-    # members, so one that moves then was counted with every request its jobs will hold.
+    # A job group's size counts the segments that move into it, and which move depends on
+    # the sizes (the minimum records per job): decide again with ``members`` pooling their
+    # requests. It only shrinks (a segment that did not move stays out), so this ends. A
+    # segment outside it is judged as if it joined the members, so one that moves then was
+    # counted with every request its jobs will hold.
     base, members = segs, set(segs["segment"])
     for _ in range(len(base) + 1):
         segs, parts = _job_rules(base, job_parts, p, members)
