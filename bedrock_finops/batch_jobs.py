@@ -76,7 +76,7 @@ def job_quotas(settings: dict[str, Any], named: Callable[[str], str] | None = No
     named = named or (lambda key: f"{key} {values[key]!r}")
     counts = {}
     for name in _RECORD_LIMITS:
-        counts[name] = _whole(values[name])
+        counts[name] = whole_number(values[name])
         if counts[name] is None or counts[name] < 1:
             raise ValueError(
                 f"{named(name)} must be a positive whole number of records (Service Quotas: "
@@ -248,7 +248,7 @@ def check_s3_prefix(prefix: str, named: str = "s3_prefix") -> None:
 
 def check_timeout_hours(timeout_hours: Any, named: str | None = None) -> None:
     """``timeoutDurationInHours``: a whole number of hours in the range Bedrock accepts."""
-    hours = _whole(timeout_hours)
+    hours = whole_number(timeout_hours)
     if hours is None or not MIN_TIMEOUT_HOURS <= hours <= MAX_TIMEOUT_HOURS:
         raise ValueError(
             f"{named or f'timeout_hours {timeout_hours!r}'} is not a job timeout: Bedrock takes "
@@ -256,7 +256,7 @@ def check_timeout_hours(timeout_hours: Any, named: str | None = None) -> None:
         )
 
 
-def _whole(value: Any) -> int | None:
+def whole_number(value: Any) -> int | None:
     """``value`` as an int when it is a whole number (not a bool), else None."""
     if isinstance(value, bool):
         return None

@@ -488,7 +488,8 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
     segs = segs.copy()
     min_rec = p["min_records_per_job"]
     blockers = []
-    for rec in segs.to_dict("records"):
+    rebuildable = _rebuildable(segs).tolist()
+    for rec, can_rebuild in zip(segs.to_dict("records"), rebuildable, strict=True):
         b = []
         if not rec["batch_supported"]:
             b.append("model has no batch price in the sheet")
@@ -497,13 +498,9 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
                 f"fewer than {min_rec} requests in the whole period for its job group, with "
                 "the segments that move into it"
             )
-        if (
-            rec["job_groups"] == 0
-            and rec["batch_supported"]
-            and _rebuildable(pd.DataFrame([rec])).iat[0]
-        ):
+        if rec["job_groups"] == 0 and rec["batch_supported"] and can_rebuild:
             b.append("none of its requests can be priced both ways, so none can go in a job")
-        if not _rebuildable(pd.DataFrame([rec])).iat[0]:
+        if not can_rebuild:
             b.append(
                 "no request's user turn was logged, so none can be rebuilt (bodies over "
                 "100 KB are read only with fetch_large_bodies)"

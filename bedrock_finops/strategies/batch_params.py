@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pandas as pd
 
+from bedrock_finops.batch_jobs import whole_number
 from bedrock_finops.strategies import merge_params
 from bedrock_finops.strategies.batch_signals import (
     DEFAULT_INTERACTIVE_PATTERNS,
@@ -88,11 +89,7 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
 def business_hours(hours: Any) -> list[int]:
     """``[start, end)`` local hours; ``start > end`` wraps midnight (``[22, 6]``: a night shift)."""
     given = list(hours) if isinstance(hours, list | tuple) else []
-    whole = [
-        int(h)
-        for h in given
-        if isinstance(h, int | float) and not isinstance(h, bool) and float(h).is_integer()
-    ]
+    whole = [h for h in map(whole_number, given) if h is not None]
     if len(given) != 2 or len(whole) != 2:
         raise ValueError(
             f"business_hours {hours!r} must be two whole hours [start, end), e.g. [8, 18]"
