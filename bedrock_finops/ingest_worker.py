@@ -40,6 +40,7 @@ MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError, Overfl
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
 # whole chunk's rows at once (measured), as the text is still in the CPU's cache
 CONVERT_ROWS = 1024
+_PACKAGE = __name__.partition(".")[0]
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,23 @@ def _worker_state(opts: Options) -> tuple[PromptCache, dict[str, str]]:
 
 
 def malformed_reason(exc: Exception) -> str:
-    """The quarantine reason for a record the parsers could not read (see ``MALFORMED``)."""
-    return f"malformed record ({type(exc).__name__})"
+    """The quarantine reason for a record the parsers could not read (see ``MALFORMED``).
+
+    Names the error type and the package function that met the odd value, e.g.
+    ``malformed record (AttributeError in parse_response.stream_text)``: enough to find the
+    field, and few enough distinct reasons to count them. The error's message is left out:
+    it can quote the record's values (prompt text).
+    """
+    where = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(_PACKAGE + "."):
+            where = f"{module.removeprefix(_PACKAGE + '.')}.{code.co_name}"
+        tb = tb.tb_next
+    name = type(exc).__name__
+    return f"malformed record ({name} in {where})" if where else f"malformed record ({name})"
 
 
 def _excerpt(line: bytes | memoryview) -> str:

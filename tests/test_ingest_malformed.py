@@ -80,7 +80,9 @@ def test_a_number_where_an_object_belongs_is_a_malformed_record(tmp_path):
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "a.json").write_text(json.dumps(rec) + "\n")
     report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
-    assert report.quarantine_by_reason == {"malformed record (AttributeError)": 1}
+    assert report.quarantine_by_reason == {
+        "malformed record (AttributeError in parse_response._chunk_text_and_stop)": 1
+    }
     q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
     assert q[0]["line"] == 1 and q[0]["excerpt"].startswith("{")
 
