@@ -81,6 +81,8 @@ class IngestReport:
     duplicates: int = 0
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     unknown_models: dict[str, int] = field(default_factory=dict)
+    # geo prefixes outside models.GEO_PREFIXES, read as geos AWS added later (rows per prefix)
+    unlisted_geo_prefixes: dict[str, int] = field(default_factory=dict)
     large_bodies_not_fetched: int = 0
     outside_window: int = 0
     # CloudWatch Logs subscription health checks (CONTROL_MESSAGE): no records, not lines read
@@ -139,6 +141,11 @@ class IngestReport:
                     f"    {self.profile_lookup_failures[raw]}; map it with profile_map "
                     "(--profile-map) to the model ID it routes to"
                 )
+        for geo, n in self.unlisted_geo_prefixes.items():
+            lines.append(
+                f"  new geo prefix {geo}.: {n:,} rows; priced where the price sheet has geo "
+                f"{geo!r} (or the Region's price holds for profiles), else unpriced with the reason"
+            )
         return "\n".join(lines)
 
 

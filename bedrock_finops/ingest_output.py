@@ -108,6 +108,7 @@ class Collector:
         self.bedrock_client = bedrock_client
         self.report = report
         self.unknown: Counter[str] = Counter()
+        self.unlisted_geo: Counter[str] = Counter()
         self.quarantine: list[tuple[str, int, str, str]] = []
         self.prompt_texts = PromptTexts(out_dir / f"{report.table}.prompts.partial")
         self.prompt_requests: Counter[str] = Counter()
@@ -191,8 +192,11 @@ class Collector:
         for raw, n in zip(
             counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
         ):
-            if not self.refs[raw].known:
+            ref = self.refs[raw]
+            if not ref.known:
                 self.unknown[raw] += n
+            if not models.is_listed_geo(ref.geo):
+                self.unlisted_geo[ref.geo] += n
         return table
 
     def _prompt_stats(self, table: pa.Table) -> None:
@@ -217,6 +221,7 @@ class Collector:
         self.writer.close()
         r = self.report
         r.unknown_models = dict(self.unknown.most_common())
+        r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
         cols = list(zip(*self.quarantine, strict=True)) if self.quarantine else [[], [], [], []]
         pq.write_table(

@@ -4,7 +4,8 @@ Forms handled (all seen in invocation logs):
 - bare IDs with version and context suffixes: ``anthropic.claude-sonnet-4-20250514-v1:0``,
   ``anthropic.claude-3-haiku-20240307-v1:0:200k``, ``amazon.titan-text-express-v1``
 - cross-region (system-defined) inference profiles: ``us.``, ``eu.``, ``apac.``, ``global.``,
-  ``jp.``, ``au.``, ``ca.``, ``us-gov.`` prefixes -> ``geo``
+  ``jp.``, ``au.``, ``ca.``, ``us-gov.`` prefixes -> ``geo``; any other short prefix before a
+  provider's namespace (``uk.anthropic.…``) too, as a prefix AWS added later
 - ARNs: ``foundation-model/ID``, ``inference-profile/PROFILE_ID``,
   ``application-inference-profile/ID`` (user mapping, else ``bedrock.get_inference_profile``
   when AWS credentials exist: :class:`ProfileLookup`), ``provisioned-model/ID`` (user
@@ -28,6 +29,15 @@ GEO_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au", "ca")
 _GEO_RE = re.compile(
     r"^(?P<geo>" + "|".join(re.escape(g) for g in GEO_PREFIXES) + r")\.(?P<rest>.+)$"
 )
+# Bedrock's model-provider namespaces: a short lowercase word before one of them is taken as
+# a geo prefix AWS added after this list (``uk.anthropic.claude-...``), so the model is still
+# found; the pricing engine prices it only where the sheet has that geo, or the in-Region
+# price holds for profiles, and says why not otherwise.
+PROVIDERS = frozenset(
+    ("ai21", "amazon", "anthropic", "cohere", "deepseek", "luma", "meta", "mistral", "openai",
+     "qwen", "stability", "twelvelabs", "writer")
+)  # fmt: skip
+_NEW_GEO_RE = re.compile(r"^(?P<geo>[a-z]{2,6}(?:-[a-z]{2,6})?)\.(?P<rest>.+)$")
 _ARN_RE = re.compile(
     r"^arn:aws[\w-]*:bedrock:(?P<region>[\w-]*):(?P<account>\d*):(?P<kind>[\w-]+)/(?P<res>.+)$"
 )
@@ -94,10 +104,15 @@ def stem(model_id: str) -> str:
 
 
 def _split_geo(model_id: str) -> tuple[str, str]:
-    m = _GEO_RE.match(model_id)
-    if m and "." in m["rest"]:
+    m = _GEO_RE.match(model_id) or _NEW_GEO_RE.match(model_id)
+    if m and "." in m["rest"] and (m.re is _GEO_RE or m["rest"].split(".")[0] in PROVIDERS):
         return m["geo"], m["rest"]
     return "none", model_id
+
+
+def is_listed_geo(geo: str) -> bool:
+    """Whether ``geo`` is one of the prefixes named in ``GEO_PREFIXES`` (or ``none``)."""
+    return geo == "none" or geo in GEO_PREFIXES
 
 
 def request_model_id(raw: str) -> str:

@@ -561,3 +561,27 @@ def test_spilled_batch_round_trip(tmp_path):
     back = unspill(path)
     assert [b.to_pylist() for b in back] == [b.to_pylist() for b in batches]
     assert list(tmp_path.iterdir()) == []  # the file name is gone; the mapping lives on
+
+
+def test_a_new_geo_prefix_finds_the_model_and_is_reported(tmp_path):
+    """``uk.`` is in no list here: the model is still found, the report names the prefix,
+    and the row stays unpriced with the reason (the sheet has no ``uk`` profile price)."""
+    import json
+
+    from record_rows import log_record
+
+    from bedrock_finops.pricing import PriceCatalog
+
+    rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec.update(modelId="uk.anthropic.claude-haiku-4-5-20251001-v1:0", region="eu-west-1")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(json.dumps(rec) + "\n")
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.unknown_models) == (1, {})
+    assert report.unlisted_geo_prefixes == {"uk": 1}
+    assert "new geo prefix uk.: 1 rows" in report.summary()
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet")
+    assert usage.loc[0, ["model", "geo"]].tolist() == ["anthropic.claude-haiku-4-5", "uk"]
+    priced = PriceCatalog.load("current").price(usage)
+    assert pd.isna(priced.loc[0, "cost_usd"])
+    assert priced.loc[0, "unpriced_reason"] == "no price for uk cross-region profile"

@@ -190,6 +190,33 @@ def test_unknown_keeps_geo_of_profile():
     assert models.resolve("eu.cohere.command-r-v1:0").geo == "eu"
 
 
+@pytest.mark.parametrize(
+    ("raw", "key", "geo"),
+    [
+        ("uk.anthropic.claude-haiku-4-5-20251001-v1:0", "anthropic.claude-haiku-4-5", "uk"),
+        ("in.meta.llama3-1-8b-instruct-v1:0", "meta.llama3-1-8b-instruct", "in"),
+        ("ap-south.amazon.nova-lite-v1:0", "amazon.nova-lite", "ap-south"),
+        (f"arn:aws:bedrock:eu-west-2:{ACCT}:inference-profile/uk.amazon.nova-pro-v1:0",
+         "amazon.nova-pro", "uk"),
+    ],
+)  # fmt: skip
+def test_a_geo_prefix_aws_adds_later_is_read_before_a_provider_namespace(raw, key, geo):
+    ref = models.resolve(raw)
+    assert (ref.key, ref.geo, ref.known) == (key, geo, True)
+    assert not models.is_listed_geo(geo)
+    # it routes only: the request hashes as the bare ID, like us./eu. profiles
+    assert models.request_model_id(raw) == raw.rsplit("/", 1)[-1].split(".", 1)[1]
+
+
+@pytest.mark.parametrize(
+    "raw", ["foo.bar.baz-v1:0", "toolongprefix.anthropic.claude-haiku-4-5-20251001-v1:0"]
+)
+def test_a_prefix_before_no_provider_namespace_is_not_a_geo(raw):
+    ref = models.resolve(raw)
+    assert (ref.geo, ref.known) == ("none", False)
+    assert models.request_model_id(raw) == raw
+
+
 def test_application_profile_without_mapping_is_unknown():
     ref = models.resolve(APP_ARN)
     assert (ref.key, ref.known, ref.kind, ref.geo) == (
