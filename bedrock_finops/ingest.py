@@ -79,6 +79,8 @@ class IngestReport:
     rows: int = 0
     quarantined: int = 0
     duplicates: int = 0
+    # duplicates whose content differs from the copy kept (same requestId, other record)
+    conflicting_duplicates: list[dict[str, Any]] = field(default_factory=list)
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     unknown_models: dict[str, int] = field(default_factory=dict)
     # geo prefixes outside models.GEO_PREFIXES, read as geos AWS added later (rows per prefix)
@@ -116,7 +118,13 @@ class IngestReport:
             f"lines read        {self.lines_read:,}",
             f"  rows            {self.rows:,}",
             f"  quarantined     {self.quarantined:,}",
-            f"  duplicates      {self.duplicates:,}",
+            f"  duplicates      {self.duplicates:,}"
+            + (
+                f" ({len(self.conflicting_duplicates):,} with other content than the copy "
+                "kept: see conflicting_duplicates in ingest_report.json)"
+                if self.conflicting_duplicates
+                else ""
+            ),
             f"outside window    {self.outside_window:,}",
             f"large bodies      {self.large_bodies_not_fetched:,} not fetched",
             f"elapsed           {self.elapsed_s:.1f}s ({self.rows_per_s:,.0f} rows/s)",
@@ -134,6 +142,11 @@ class IngestReport:
             )
         for reason, n in sorted(self.quarantine_by_reason.items(), key=lambda kv: -kv[1]):
             lines.append(f"  quarantine: {reason}: {n:,}")
+        if self.quarantined:
+            lines.append(
+                "  each quarantined line (source, line, reason, excerpt): quarantine.parquet, "
+                f"next to {self.table}"
+            )
         for raw, n in sorted(self.unknown_models.items(), key=lambda kv: -kv[1]):
             lines.append(f"  unknown model (unpriced): {raw}: {n:,} rows")
             if raw in self.profile_lookup_failures:
@@ -428,11 +441,19 @@ def ingest_to_folder(
 def read_invocation_logs(
     source: Any, start: Any = None, end: Any = None, **kwargs: Any
 ) -> pd.DataFrame:
-    """Ingest into a temporary folder and return the usage table (report in ``attrs``)."""
+    """Ingest into a temporary folder and return the usage table.
+
+    ``attrs["ingest"]`` holds the report and ``attrs["quarantine"]`` the quarantined lines,
+    one dict each (source, line, reason, excerpt): ``pd.DataFrame(df.attrs["quarantine"])``.
+    (A list, not a frame: pandas compares attrs with ``==`` when concatenating.) To keep the
+    files (``prompts.parquet`` too), use :func:`ingest_to_folder`.
+    """
     with tempfile.TemporaryDirectory(prefix="bedrock-finops-") as tmp:
         report = ingest_to_folder(source, tmp, start, end, **kwargs)
         df = from_arrow(pq.read_table(Path(tmp) / "usage.parquet"))
+        quarantine = pq.read_table(Path(tmp) / "quarantine.parquet").to_pylist()
     df.attrs["ingest"] = report.to_dict()
+    df.attrs["quarantine"] = quarantine
     return df
 
 

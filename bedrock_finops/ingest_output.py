@@ -95,6 +95,13 @@ def usage_writer(path: Path | str) -> pq.ParquetWriter:
     )
 
 
+# what a re-delivered record repeats exactly (request_id first, source_file last)
+COMPARED_COLUMNS = [
+    "request_id", "timestamp", "operation", "model_id_raw", "input_tokens",
+    "cache_read_tokens", "cache_write_tokens", "output_tokens", "request_hash", "source_file",
+]  # fmt: skip
+
+
 class Collector:
     """Parent-side state: dedupe, model resolution, Parquet streaming, prompt stats."""
 
@@ -115,6 +122,7 @@ class Collector:
         self.prompt_first: dict[str, Any] = {}
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
+        self.dropped: list[pa.RecordBatch] = []  # repeated deliveries, to compare at close()
 
     def add(self, res: ChunkResult) -> None:
         r = self.report
@@ -166,6 +174,7 @@ class Collector:
             elif len(fresh) != len(ids):
                 first.add(rid)
         self.report.duplicates += len(drop)
+        self.dropped.append(batch.select(COMPARED_COLUMNS).take(pa.array(drop, pa.int64())))
         parts = []
         start = 0
         for i in drop:
@@ -220,6 +229,7 @@ class Collector:
         self._flush()
         self.writer.close()
         r = self.report
+        r.conflicting_duplicates = self._conflicting_duplicates()
         r.unknown_models = dict(self.unknown.most_common())
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
@@ -232,6 +242,37 @@ class Collector:
         )
         self._write_prompts(out_dir / "prompts.parquet")
         os.replace(self.partial, out_dir / r.table)
+
+    def _conflicting_duplicates(self) -> list[dict[str, Any]]:
+        """Dropped deliveries whose content differs from the copy kept under their requestId.
+
+        AWS re-delivers a record unchanged, so a copy that differs (other tokens, model,
+        time or request) is not a re-delivery: two records share an ID (merged exports,
+        edited files). Both stay counted as a duplicate, as before; this lists them so the
+        dropped one can be found. Compared at the end, against the written table, so a run
+        with no repeated ID pays nothing.
+        """
+        if not self.dropped:
+            return []
+        dropped = pa.Table.from_batches(self.dropped)
+        ids = pc.unique(dropped["request_id"])
+        kept = pq.read_table(self.partial, columns=COMPARED_COLUMNS)
+        kept = kept.filter(pc.is_in(kept["request_id"], value_set=ids))
+        first = dict(zip(kept["request_id"].to_pylist(), kept.to_pylist(), strict=True))
+        out = []
+        for copy in dropped.to_pylist():
+            original = first[copy["request_id"]]
+            differs = [c for c in COMPARED_COLUMNS[1:-1] if copy[c] != original[c]]
+            if differs:
+                out.append(
+                    {
+                        "request_id": copy["request_id"],
+                        "kept_from": original["source_file"],
+                        "dropped_from": copy["source_file"],
+                        "differs_in": differs,
+                    }
+                )
+        return out
 
     def _write_prompts(self, path: Path) -> None:
         """``prompts.parquet``: each distinct prompt component used by a row, once.

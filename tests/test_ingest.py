@@ -585,3 +585,50 @@ def test_a_new_geo_prefix_finds_the_model_and_is_reported(tmp_path):
     priced = PriceCatalog.load("current").price(usage)
     assert pd.isna(priced.loc[0, "cost_usd"])
     assert priced.loc[0, "unpriced_reason"] == "no price for uk cross-region profile"
+
+
+def test_a_repeated_request_id_with_other_content_is_listed(tmp_path):
+    """Both copies count as a duplicate (first file wins); the one whose tokens and model
+    differ from the copy kept is listed with both files, an identical re-delivery is not."""
+    from record_rows import log_record
+
+    def rec(rid: str, tokens: int, model: str = "anthropic.claude-3-haiku-20240307-v1:0"):
+        r = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+        r.update(requestId=rid, modelId=model, region="us-east-1")
+        r["input"]["inputTokenCount"] = tokens
+        return json.dumps(r)
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.json").write_text(rec("same", 10) + "\n" + rec("other", 10) + "\n")
+    (logs / "b.json").write_text(
+        rec("same", 10) + "\n" + rec("other", 99_999, "anthropic.claude-opus-4-20250514-v1:0")
+    )
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.duplicates, report.lines_read) == (2, 2, 4)
+    assert report.conflicting_duplicates == [
+        {
+            "request_id": "other",
+            "kept_from": "a.json",
+            "dropped_from": "b.json",
+            "differs_in": ["model_id_raw", "input_tokens", "request_hash"],
+        }
+    ]
+    assert "(1 with other content than the copy kept" in report.summary()
+    saved = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert saved["conflicting_duplicates"][0]["request_id"] == "other"
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet")
+    assert usage.set_index("request_id").loc["other", "input_tokens"] == 10
+
+
+def test_read_invocation_logs_hands_back_the_quarantined_lines(tmp_path):
+    (tmp_path / "logs").mkdir()
+    good_line = (GOOD / "part-1.json").read_text().splitlines()[0]
+    (tmp_path / "logs" / "a.json").write_text(good_line + "\n{not json\n")
+    df = read_invocation_logs(tmp_path / "logs", workers=1, progress=False)
+    assert len(df) == 1 and df.attrs["ingest"]["quarantined"] == 1
+    assert df.attrs["quarantine"] == [
+        {"source": "a.json", "line": 2, "reason": "invalid JSON", "excerpt": "{not json"}
+    ]
+    both = pd.concat([df, df])  # pandas compares attrs when concatenating
+    assert both.attrs["quarantine"] == df.attrs["quarantine"]
