@@ -227,6 +227,41 @@ def test_empty_prefix_is_a_clear_error(aws_client, tmp_path: Path):
         )
 
 
+def test_an_empty_log_group_is_a_clear_error(aws_client, tmp_path: Path):
+    logs = aws_client("logs")
+    logs.create_log_group(logGroupName="/empty")
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(
+            "cloudwatch-logs:///empty", tmp_path, progress=False,
+            endpoint_url=logs.meta.endpoint_url,
+        )  # fmt: skip
+    assert str(err.value) == (
+        "no events in log group '/empty' in us-east-1; check the Region (--region), the "
+        "window, and that model invocation logging delivers to this group"
+    )
+    assert not (tmp_path / "usage.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        ("UnrecognizedClientException", "AWS does not know the access key ID"),
+        ("InvalidSignatureException", "the secret access key does not match"),
+        ("ExpiredTokenException", "the credentials have expired"),
+    ],
+)
+def test_refused_credentials_reading_a_log_group_say_so(tmp_path: Path, code, says):
+    """Not "access denied ... grant logs:FilterLogEvents": the key itself is the problem."""
+    logs = boto3.client(
+        "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(logs)
+    stub.add_client_error("filter_log_events", service_error_code=code, http_status_code=400)
+    with stub, pytest.raises(IngestError) as err:
+        ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
+    assert str(err.value).startswith(f"reading log group 'g' failed: {says}")
+
+
 def test_endpoint_from_environment(aws_client, tmp_path: Path, monkeypatch):
     s3 = aws_client("s3")
     s3.create_bucket(Bucket=BUCKET)

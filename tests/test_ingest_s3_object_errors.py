@@ -216,8 +216,29 @@ def test_an_object_error_is_its_quarantine_entry(tmp_path, error, reason):
                 "service_message": "The provided token has expired.",
                 "http_status_code": 400,
             },
-            f"reading s3://{BUCKET}/{KEYS[1]} failed: AWS refused the credentials "
-            "(ExpiredToken: The provided token has expired.). Fix: refresh them",
+            f"reading s3://{BUCKET}/{KEYS[1]} failed: the credentials have expired or their "
+            "session token is invalid (ExpiredToken: The provided token has expired.). Fix: "
+            "refresh them",
+        ),
+        (
+            {
+                "service_error_code": "InvalidAccessKeyId",
+                "service_message": "The AWS Access Key Id you provided does not exist.",
+                "http_status_code": 403,
+            },
+            f"reading s3://{BUCKET}/{KEYS[1]} failed: AWS does not know the access key ID "
+            "(InvalidAccessKeyId: The AWS Access Key Id you provided does not exist.). Fix: "
+            "check AWS_ACCESS_KEY_ID",
+        ),
+        (
+            {
+                "service_error_code": "SignatureDoesNotMatch",
+                "service_message": "The request signature we calculated does not match.",
+                "http_status_code": 403,
+            },
+            f"reading s3://{BUCKET}/{KEYS[1]} failed: the secret access key does not match "
+            "the access key ID (SignatureDoesNotMatch: The request signature we calculated "
+            "does not match.). Fix: check AWS_SECRET_ACCESS_KEY",
         ),
     ],
 )

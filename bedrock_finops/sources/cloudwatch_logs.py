@@ -10,7 +10,7 @@ from typing import Any
 
 from bedrock_finops.sources.aws_clients import aws_client
 from bedrock_finops.sources.invocation_logs import Unit
-from bedrock_finops.sources.source_errors import SourceError
+from bedrock_finops.sources.source_errors import SourceError, credentials_error
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK
 
 CW_PAGE_EVENTS = 2000
@@ -74,6 +74,11 @@ def iter_cloudwatch(
                 f"log group {group!r} not found in {client.meta.region_name}; check the name "
                 "and region (model invocation logging settings show the group)"
             ) from None
+        refused = credentials_error(
+            code, exc.response.get("Error", {}).get("Message", ""), f"log group {group!r}"
+        )
+        if refused is not None:
+            raise refused from None
         if code in ("AccessDeniedException", "AccessDenied"):
             raise SourceError(
                 f"access denied reading log group {group!r}: the caller needs "
@@ -90,3 +95,10 @@ def iter_cloudwatch(
         raise SourceError(f"reading log group {group!r} failed: {exc}") from None
     if lines:
         yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
+    if n == 0:  # as a folder or prefix with no logs: most likely the wrong group or Region
+        window = f" between {start} and {end} (+{DELIVERY_SLACK} for late deliveries)"
+        raise SourceError(
+            f"no events in log group {group!r} in {client.meta.region_name}"
+            f"{window if start or end else ''}; check the Region (--region), the window, and "
+            "that model invocation logging delivers to this group"
+        )

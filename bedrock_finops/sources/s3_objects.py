@@ -10,19 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops.sources.aws_clients import process_s3_client
-from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
+from bedrock_finops.sources.source_errors import (
+    CREDENTIAL_CODES,
+    SourceError,
+    UnreadableObject,
+    credentials_error,
+)
 
 S3_READ_ATTEMPTS = 3  # reads of an object whose stream is cut before it is quarantined
 S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
 
 # error codes that mean the run cannot read the bucket at all (not one object): the run stops
 # with a clear error; any other error reading an object quarantines that object alone
-_DENIED = frozenset(
-    {"AccessDenied", "403", "AllAccessDisabled", "InvalidAccessKeyId", "KMS.AccessDeniedException"}
-)
-_CREDENTIALS_REFUSED = frozenset(
-    {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired"}
-)
+_DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "KMS.AccessDeniedException"})
 # an AccessDenied caused by the object's SSE-KMS key ("not authorized to perform: kms:Decrypt")
 _KMS_DENIAL = re.compile(r"kms:|customer master key|kms key", re.IGNORECASE)
 
@@ -35,6 +35,9 @@ def _error_code(exc: Exception) -> tuple[str, str]:
 def access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceError:
     code, message = _error_code(exc)
     target = f"s3://{bucket}/{key}"
+    refused = credentials_error(code, message, target)
+    if refused is not None:
+        return refused
     if code == "KMS.AccessDeniedException" or (code in _DENIED and _KMS_DENIAL.search(message)):
         return SourceError(
             f"access denied decrypting {target} (bucket {bucket!r}): the caller needs "
@@ -56,11 +59,6 @@ def access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceEr
         )
     if code == "NoSuchBucket":
         return SourceError(f"bucket {bucket!r} does not exist (from {target}); check the name")
-    if code in _CREDENTIALS_REFUSED:
-        return SourceError(
-            f"reading {target} failed: AWS refused the credentials ({code}: {message}). Fix: "
-            "refresh them (e.g. aws sso login) and run again"
-        )
     return SourceError(f"reading {target} failed: {exc}")
 
 
@@ -68,7 +66,7 @@ def _object_error(exc: Exception, bucket: str, key: str) -> SourceError | Unread
     """A GetObject error: run-wide (access, credentials, bucket) raises as
     :class:`SourceError`; any other is this object's :class:`UnreadableObject`."""
     code, message = _error_code(exc)
-    if code in _DENIED or code in _CREDENTIALS_REFUSED or code == "NoSuchBucket":
+    if code in _DENIED or code in CREDENTIAL_CODES or code == "NoSuchBucket":
         return access_error(exc, bucket, key, "s3:GetObject")
     if code == "NoSuchKey":
         why = "deleted after it was listed, e.g. by a lifecycle rule"
