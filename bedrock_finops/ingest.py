@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -140,6 +140,9 @@ class IngestReport:
                 f"S3 listing        {self.list_requests:,} LIST requests; "
                 f"{self.folders_outside_window:,} date folders outside the window unlisted"
             )
+        skipped = Counter(s["reason"] for s in self.files_skipped)
+        for reason, n in skipped.most_common():
+            lines.append(f"  skipped: {reason}: {n:,} (listed in ingest_report.json)")
         for reason, n in sorted(self.quarantine_by_reason.items(), key=lambda kv: -kv[1]):
             lines.append(f"  quarantine: {reason}: {n:,}")
         if self.quarantined:
