@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
+
+
+def _stderr_sized() -> bool:
+    """Whether stderr is a terminal that reports both its width and its height."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):  # not a terminal, or a stand-in stream
+        return False
+    return size.columns > 0 and size.lines > 0
 
 
 class Progress:
@@ -23,7 +33,12 @@ class Progress:
         if enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+            # a terminal that reports no size (some CI shells, ``script``): tqdm would hide the bar
+            sized = _stderr_sized()
+            self._bar = tqdm(
+                total=total, desc=desc, unit=unit, file=sys.stderr,
+                dynamic_ncols=sized, ncols=None if sized else 100, nrows=None if sized else 24,
+            )  # fmt: skip
 
     def update(self, files: int = 1, records: int = 0) -> None:
         self.records += records

@@ -1,0 +1,45 @@
+"""The progress bar: drawn on a terminal, even one that reports no size; silent otherwise."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import pty
+import struct
+import sys
+import termios
+
+import pytest
+
+from bedrock_finops.progress import Progress
+
+
+def _drawn_on_terminal(rows: int, columns: int, monkeypatch) -> str:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    stream = os.fdopen(slave, "w", encoding="utf-8")
+    monkeypatch.setattr(sys, "stderr", stream)
+    with Progress(total=4, enabled=None) as bar:  # None: on when stderr is a terminal
+        for _ in range(4):
+            bar.update(1, 250)
+    stream.flush()
+    text = os.read(master, 65536).decode("utf-8", "replace")
+    stream.close()
+    os.close(master)
+    return text
+
+
+@pytest.mark.parametrize(("rows", "columns"), [(0, 0), (40, 0), (0, 120), (40, 120)])
+def test_a_terminal_gets_the_bar_whatever_size_it_reports(monkeypatch, rows, columns):
+    """tqdm hides a bar on a terminal of 0 rows and draws an empty one at 0 columns."""
+    text = _drawn_on_terminal(rows, columns, monkeypatch)
+    assert "4/4" in text and "records=1000" in text
+
+
+def test_no_bar_when_stderr_is_not_a_terminal(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stream)
+    with Progress(total=4, enabled=None) as bar:
+        bar.update(4, 1000)
+    assert stream.getvalue() == "" and bar.records == 1000
