@@ -6,6 +6,7 @@ import fcntl
 import io
 import os
 import pty
+import select
 import struct
 import sys
 import termios
@@ -24,10 +25,18 @@ def _drawn_on_terminal(rows: int, columns: int, monkeypatch) -> str:
         for _ in range(4):
             bar.update(1, 250)
     stream.flush()
-    text = os.read(master, 65536).decode("utf-8", "replace")
     stream.close()
+    chunks = []
+    while select.select([master], [], [], 1.0)[0]:  # all the bar wrote, however it arrives
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
     os.close(master)
-    return text
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 @pytest.mark.parametrize(("rows", "columns"), [(0, 0), (40, 0), (0, 120), (40, 120)])
