@@ -18,6 +18,8 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
+import orjson
+
 from bedrock_finops.parse_body import (
     MAX_MEMO_ENTRIES,
     NULL_BODY_FIELDS,
@@ -25,7 +27,7 @@ from bedrock_finops.parse_body import (
     body_fields,
     body_values,
 )
-from bedrock_finops.parse_request import canonical
+from bedrock_finops.parse_request import TOO_DEEP, canonical, is_too_deep
 from bedrock_finops.parse_response import (
     cache_write_1h_split,
     is_embedding_call,
@@ -103,19 +105,16 @@ def record_row(
     body_in_s3 = (in_body is None and bool(inp.get("inputBodyS3Path"))) or (
         out_body is None and bool(out.get("outputBodyS3Path"))
     )
-    if isinstance(in_body, dict):
-        fields = body_fields(model_key(model_raw), in_body, out_body, cache)
-    elif in_body is None:
-        fields = dict(NULL_BODY_FIELDS)
-        fields["service_tier"] = "default"
-        if out_body is not None:
-            text, stop, latency, usage = output_text_and_stop(out_body, model_key(model_raw))
-            stop = stop if isinstance(stop, str) else None
-            fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
-            fields["_usage"] = usage
-            fields["_cache_write_1h"] = cache_write_1h_split(usage, out_body)
-    else:
+    if in_body is not None and not isinstance(in_body, dict):
         raise BadRecord("inputBodyJson is not a JSON object")
+    try:
+        fields = _body_fields(model_key(model_raw), in_body, out_body, cache)
+    except orjson.JSONEncodeError as exc:
+        # canonical() takes any depth, but a step that reads JSON written in the prompt's
+        # text (pretty_json_tokens) may meet some deeper than orjson writes
+        if is_too_deep(exc):
+            raise BadRecord(TOO_DEEP) from None
+        raise
     usage = fields.pop("_usage")
     split = fields.pop("_cache_write_1h")
     if isinstance(usage, dict):  # Converse usage, when the record lacks the *Count fields
@@ -155,6 +154,21 @@ def record_row(
     }
     row.update(fields)
     return row
+
+
+def _body_fields(key: str, in_body: dict | None, out_body: Any, cache: PromptCache) -> dict:
+    """``body_fields``, or what the response alone gives when the request body is absent."""
+    if in_body is not None:
+        return body_fields(key, in_body, out_body, cache)
+    fields = dict(NULL_BODY_FIELDS)
+    fields["service_tier"] = "default"
+    if out_body is not None:
+        text, stop, latency, usage = output_text_and_stop(out_body, key)
+        stop = stop if isinstance(stop, str) else None
+        fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
+        fields["_usage"] = usage
+        fields["_cache_write_1h"] = cache_write_1h_split(usage, out_body)
+    return fields
 
 
 def _routed(model_raw: str, out_body: Any) -> str | None:

@@ -7,6 +7,7 @@ InvokeModel), Cohere Command R chat and DeepSeek-R1's prompt template.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -35,9 +36,70 @@ _SYSTEM_ROLES = frozenset(("system", "developer"))
 _COHERE_ROLES = {"USER": "user", "CHATBOT": "assistant", "TOOL": "user"}
 
 
+# the quarantine reason for a record some step cannot read for its depth (orjson writes at
+# most 254 nested levels; a record may hold more, e.g. a deeply nested tool input schema)
+TOO_DEEP = "nested more than 255 levels deep"
+
+
 def canonical(obj: Any) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace, so identical bodies hash alike."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    """Canonical JSON: sorted keys, no whitespace, so identical bodies hash alike.
+
+    A value nested deeper than orjson writes (a tool schema 500 levels deep is valid JSON,
+    and AWS logs it) is written by :func:`_canonical_deep` instead: the same rules, as
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` gives them.
+    The result is as deterministic (the same value always takes the same route); only its
+    number formatting may differ from orjson's (``1e+20`` for ``1e20``).
+    """
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        if not is_too_deep(exc):
+            raise
+    return _canonical_deep(obj)
+
+
+def is_too_deep(exc: BaseException) -> bool:
+    """Whether orjson refused to write a value for its nesting depth."""
+    return isinstance(exc, orjson.JSONEncodeError) and str(exc) == "Recursion limit reached"
+
+
+class _Raw(str):
+    """Output text :func:`_canonical_deep` writes as it stands (not a JSON string value)."""
+
+
+_OPEN_OBJ, _CLOSE_OBJ, _OPEN_ARR, _CLOSE_ARR = _Raw("{"), _Raw("}"), _Raw("["), _Raw("]")
+_COMMA = _Raw(",")
+_SCALAR = json.JSONEncoder(ensure_ascii=False).encode  # a string, number, bool or null
+
+
+def _canonical_deep(obj: Any) -> bytes:
+    """``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    without recursion, so that no depth is too deep (the stdlib encoder recurses, and stops
+    near Python's recursion limit, ~1,000 levels less the caller's stack)."""
+    out: list[str] = []
+    todo: list[Any] = [obj]  # popped from the end: pushed in reverse
+    while todo:
+        item = todo.pop()
+        if type(item) is _Raw:
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(_OPEN_OBJ)
+            todo.append(_CLOSE_OBJ)
+            for i, key in enumerate(sorted(item, reverse=True)):
+                todo.append(item[key])
+                todo.append(_Raw(_SCALAR(key) + ":"))
+                if i < len(item) - 1:
+                    todo.append(_COMMA)
+        elif isinstance(item, (list, tuple)):
+            out.append(_OPEN_ARR)
+            todo.append(_CLOSE_ARR)
+            for i in range(len(item) - 1, -1, -1):
+                todo.append(item[i])
+                if i:
+                    todo.append(_COMMA)
+        else:
+            out.append(_SCALAR(item))
+    return "".join(out).encode()
 
 
 def canonical_request(body: dict, markers: bool) -> bytes:
