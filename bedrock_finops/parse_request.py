@@ -103,36 +103,72 @@ def _canonical_deep(obj: Any) -> bytes:
 
 
 def canonical_request(body: dict, markers: bool) -> bytes:
-    """``canonical(body)`` without prompt-cache markers, for ``request_hash``.
+    """``canonical(body)`` in its request-hash form: without prompt-cache markers, and with a
+    text given in its shorthand written as the one text block it stands for.
 
     A ``cachePoint`` block or a ``cache_control`` key changes how a request is billed, not
     what it asks: turning caching on must not make the same request look new. ``markers``:
     whether :func:`prompt_parts` met any (it walks every place a marker may be), so a body
-    without them is serialised once and not searched.
+    without them is serialised once and not searched. The shorthand: see :func:`_shorthand`.
     """
-    return canonical(_without_cache_markers(body) if markers else body)
+    if markers or _shorthand(body):
+        body = _request_form(body)
+    return canonical(body)
 
 
-def _without_cache_markers(body: dict) -> dict:
-    """``body`` without markers where Bedrock takes them (and ``prompt_parts`` looks): the
-    tool list, system blocks and message content blocks. Only those lists are copied."""
+def _text_block(text: str) -> dict:
+    return {"type": "text", "text": text}
+
+
+def _shorthand(body: dict) -> bool:
+    """Whether ``body`` gives its ``system`` prompt or a message's ``content`` as a string.
+
+    Anthropic messages take ``"system": "S"`` for ``[{"type": "text", "text": "S"}]`` and
+    ``"content": "hi"`` for ``[{"type": "text", "text": "hi"}]`` (and a ``cache_control``
+    marker needs the list form); the OpenAI chat form (gpt-oss) and Mistral chat take a
+    message's content either way too, with the same text block. The request hash reads both
+    as the block, as the prompt text already does. Converse and Nova take lists only, and
+    the other bodies (Llama, Titan, Cohere, DeepSeek) have no such alternative."""
+    if type(body.get("system")) is str:
+        return True
+    messages = body.get("messages")
+    if type(messages) is list:
+        for m in messages:
+            if type(m) is dict and type(m.get("content")) is str:
+                return True
+    return False
+
+
+def _request_form(body: dict) -> dict:
+    """``body`` as the request hash reads it (see :func:`canonical_request`): a string
+    ``system`` or message ``content`` as one text block, and no cache markers where Bedrock
+    takes them (and ``prompt_parts`` looks): the tool list, system blocks and message
+    content blocks. Only what changes is copied."""
     out = dict(body)
     if isinstance(body.get("tools"), list):
         out["tools"] = _unmarked(body["tools"])
     cfg = body.get("toolConfig")
     if isinstance(cfg, dict) and isinstance(cfg.get("tools"), list):
         out["toolConfig"] = {**cfg, "tools": _unmarked(cfg["tools"])}
-    if isinstance(body.get("system"), list):
-        out["system"] = _unmarked(body["system"])
+    system = body.get("system")
+    if isinstance(system, str):
+        out["system"] = [_text_block(system)]
+    elif isinstance(system, list):
+        out["system"] = _unmarked(system)
     messages = body.get("messages")
     if isinstance(messages, list):
-        out["messages"] = [
-            {**m, "content": _unmarked(m["content"])}
-            if isinstance(m, dict) and isinstance(m.get("content"), list)
-            else m
-            for m in messages
-        ]
+        out["messages"] = [_message_form(m) for m in messages]
     return out
+
+
+def _message_form(m: Any) -> Any:
+    if isinstance(m, dict):
+        content = m.get("content")
+        if isinstance(content, str):
+            return {**m, "content": [_text_block(content)]}
+        if isinstance(content, list):
+            return {**m, "content": _unmarked(content)}
+    return m
 
 
 def _unmarked(blocks: list, ttl: list[str] | None = None) -> list:
