@@ -30,6 +30,7 @@ from bedrock_finops.parse_body import (
 from bedrock_finops.parse_request import TOO_DEEP, canonical, is_too_deep
 from bedrock_finops.parse_response import (
     cache_write_1h_split,
+    invoke_response_usage,
     is_embedding_call,
     output_shape,
     output_text_and_stop,
@@ -49,6 +50,10 @@ from bedrock_finops.schema import USAGE_SCHEMA
 # usage the second; either is accepted in both places
 CACHE_READ = ("cacheReadInputTokenCount", "cacheReadInputTokens")
 CACHE_WRITE = ("cacheWriteInputTokenCount", "cacheWriteInputTokens")
+# the same counts in an InvokeModel response (parse_response.invoke_response_usage), as
+# Bedrock's stream metrics spell them and as Anthropic's usage does
+BODY_CACHE_READ = ("cacheReadInputTokenCount", "cache_read_input_tokens")
+BODY_CACHE_WRITE = ("cacheWriteInputTokenCount", "cache_creation_input_tokens")
 
 OPERATIONS = {
     "Converse": False,
@@ -122,6 +127,12 @@ def record_row(
             cache_read = _cache_count(usage, CACHE_READ)
         if cache_write is None:
             cache_write = _cache_count(usage, CACHE_WRITE)
+    if cache_read is None or cache_write is None:  # else an InvokeModel response's counts
+        for section in invoke_response_usage(out_body):
+            if cache_read is None:
+                cache_read = _cache_count(section, BODY_CACHE_READ)
+            if cache_write is None:
+                cache_write = _cache_count(section, BODY_CACHE_WRITE)
 
     identity = rec.get("identity")
     identity_arn = identity.get("arn") if isinstance(identity, dict) else None
@@ -205,7 +216,8 @@ def _refuse_failed_invocation(rec: dict, inp: Any) -> None:
 
 
 def _cache_count(section: dict, spellings: tuple[str, str]) -> int | None:
-    """A cache token count under either of its spellings; None when neither is there."""
+    """A cache token count under either of its spellings (the first wins); None when neither
+    is there."""
     value = token_count(section, spellings[0], False)
     return token_count(section, spellings[1], False) if value is None else value
 
@@ -319,6 +331,14 @@ def fast_row(
             cache_write = _fast_cache_count(usage, CACHE_WRITE)
         if cache_read is False or cache_write is False:
             return None
+    if cache_read is None or cache_write is None:
+        for section in invoke_response_usage(out_body):
+            if cache_read is None:
+                cache_read = _fast_cache_count(section, BODY_CACHE_READ)
+            if cache_write is None:
+                cache_write = _fast_cache_count(section, BODY_CACHE_WRITE)
+            if cache_read is False or cache_write is False:
+                return None
     identity = get("identity")
     arn = identity.get("arn") if type(identity) is dict else None
     if arn is not None and type(arn) is not str:
