@@ -83,7 +83,7 @@ def record_row(
         raise BadRecord("missing requestId")
     operation = rec.get("operation")
     if not isinstance(operation, str) or operation not in OPERATIONS:
-        raise BadRecord("unknown operation" if operation else "missing operation")
+        raise BadRecord(unknown_operation(operation) if operation else "missing operation")
     model_raw = rec.get("modelId")
     if not isinstance(model_raw, str) or not model_raw:
         raise BadRecord("missing modelId")
@@ -165,6 +165,21 @@ def record_row(
     }
     row.update(fields)
     return row
+
+
+OPERATION_SHOWN = 40  # characters of an unknown operation's name the reason shows
+
+
+def unknown_operation(operation: Any) -> str:
+    """The reason for a record of another operation, naming it (``unknown operation
+    'InvokeAgent'``): which API wrote the records tells where they came from, and the field
+    sits past the quarantine excerpt. An API name is short; a longer string is cut, and a
+    value that is not a string is not shown."""
+    if not isinstance(operation, str):
+        return "unknown operation"
+    if len(operation) > OPERATION_SHOWN:
+        return f"unknown operation {operation[:OPERATION_SHOWN]!r}..."
+    return f"unknown operation {operation!r}"
 
 
 def _body_fields(key: str, in_body: dict | None, out_body: Any, cache: PromptCache) -> dict:
