@@ -112,7 +112,7 @@ def canonical_request(body: dict, markers: bool) -> bytes:
     without them is serialised once and not searched. The shorthand: see :func:`_shorthand`.
     """
     if markers or _shorthand(body):
-        body = _request_form(body)
+        body = _request_form(body, markers)
     return canonical(body)
 
 
@@ -139,34 +139,34 @@ def _shorthand(body: dict) -> bool:
     return False
 
 
-def _request_form(body: dict) -> dict:
+def _request_form(body: dict, markers: bool) -> dict:
     """``body`` as the request hash reads it (see :func:`canonical_request`): a string
-    ``system`` or message ``content`` as one text block, and no cache markers where Bedrock
-    takes them (and ``prompt_parts`` looks): the tool list, system blocks and message
-    content blocks. Only what changes is copied."""
+    ``system`` or message ``content`` as one text block, and, when it has ``markers``, none
+    where Bedrock takes them (and ``prompt_parts`` looks): the tool list, system blocks and
+    message content blocks. Only what changes is copied."""
     out = dict(body)
-    if isinstance(body.get("tools"), list):
+    if markers and isinstance(body.get("tools"), list):
         out["tools"] = _unmarked(body["tools"])
     cfg = body.get("toolConfig")
-    if isinstance(cfg, dict) and isinstance(cfg.get("tools"), list):
+    if markers and isinstance(cfg, dict) and isinstance(cfg.get("tools"), list):
         out["toolConfig"] = {**cfg, "tools": _unmarked(cfg["tools"])}
     system = body.get("system")
     if isinstance(system, str):
         out["system"] = [_text_block(system)]
-    elif isinstance(system, list):
+    elif markers and isinstance(system, list):
         out["system"] = _unmarked(system)
     messages = body.get("messages")
     if isinstance(messages, list):
-        out["messages"] = [_message_form(m) for m in messages]
+        out["messages"] = [_message_form(m, markers) for m in messages]
     return out
 
 
-def _message_form(m: Any) -> Any:
+def _message_form(m: Any, markers: bool) -> Any:
     if isinstance(m, dict):
         content = m.get("content")
         if isinstance(content, str):
             return {**m, "content": [_text_block(content)]}
-        if isinstance(content, list):
+        if markers and isinstance(content, list):
             return {**m, "content": _unmarked(content)}
     return m
 
