@@ -18,6 +18,8 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any
 
+import orjson
+
 from bedrock_finops.parse_body import (
     MAX_MEMO_ENTRIES,
     NULL_BODY_FIELDS,
@@ -25,9 +27,10 @@ from bedrock_finops.parse_body import (
     body_fields,
     body_values,
 )
-from bedrock_finops.parse_request import canonical
+from bedrock_finops.parse_request import TOO_DEEP, canonical, is_too_deep
 from bedrock_finops.parse_response import (
     cache_write_1h_split,
+    invoke_response_usage,
     is_embedding_call,
     output_shape,
     output_text_and_stop,
@@ -47,6 +50,10 @@ from bedrock_finops.schema import USAGE_SCHEMA
 # usage the second; either is accepted in both places
 CACHE_READ = ("cacheReadInputTokenCount", "cacheReadInputTokens")
 CACHE_WRITE = ("cacheWriteInputTokenCount", "cacheWriteInputTokens")
+# the same counts in an InvokeModel response (parse_response.invoke_response_usage), as
+# Bedrock's stream metrics spell them and as Anthropic's usage does
+BODY_CACHE_READ = ("cacheReadInputTokenCount", "cache_read_input_tokens")
+BODY_CACHE_WRITE = ("cacheWriteInputTokenCount", "cache_creation_input_tokens")
 
 OPERATIONS = {
     "Converse": False,
@@ -76,7 +83,7 @@ def record_row(
         raise BadRecord("missing requestId")
     operation = rec.get("operation")
     if not isinstance(operation, str) or operation not in OPERATIONS:
-        raise BadRecord("unknown operation" if operation else "missing operation")
+        raise BadRecord(unknown_operation(operation) if operation else "missing operation")
     model_raw = rec.get("modelId")
     if not isinstance(model_raw, str) or not model_raw:
         raise BadRecord("missing modelId")
@@ -103,19 +110,16 @@ def record_row(
     body_in_s3 = (in_body is None and bool(inp.get("inputBodyS3Path"))) or (
         out_body is None and bool(out.get("outputBodyS3Path"))
     )
-    if isinstance(in_body, dict):
-        fields = body_fields(model_key(model_raw), in_body, out_body, cache)
-    elif in_body is None:
-        fields = dict(NULL_BODY_FIELDS)
-        fields["service_tier"] = "default"
-        if out_body is not None:
-            text, stop, latency, usage = output_text_and_stop(out_body, model_key(model_raw))
-            stop = stop if isinstance(stop, str) else None
-            fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
-            fields["_usage"] = usage
-            fields["_cache_write_1h"] = cache_write_1h_split(usage, out_body)
-    else:
+    if in_body is not None and not isinstance(in_body, dict):
         raise BadRecord("inputBodyJson is not a JSON object")
+    try:
+        fields = _body_fields(model_key(model_raw), in_body, out_body, cache)
+    except orjson.JSONEncodeError as exc:
+        # canonical() takes any depth, but a step that reads JSON written in the prompt's
+        # text (pretty_json_tokens) may meet some deeper than orjson writes
+        if is_too_deep(exc):
+            raise BadRecord(TOO_DEEP) from None
+        raise
     usage = fields.pop("_usage")
     split = fields.pop("_cache_write_1h")
     if isinstance(usage, dict):  # Converse usage, when the record lacks the *Count fields
@@ -123,6 +127,12 @@ def record_row(
             cache_read = _cache_count(usage, CACHE_READ)
         if cache_write is None:
             cache_write = _cache_count(usage, CACHE_WRITE)
+    if cache_read is None or cache_write is None:  # else an InvokeModel response's counts
+        for section in invoke_response_usage(out_body):
+            if cache_read is None:
+                cache_read = _cache_count(section, BODY_CACHE_READ)
+            if cache_write is None:
+                cache_write = _cache_count(section, BODY_CACHE_WRITE)
 
     identity = rec.get("identity")
     identity_arn = identity.get("arn") if isinstance(identity, dict) else None
@@ -155,6 +165,36 @@ def record_row(
     }
     row.update(fields)
     return row
+
+
+OPERATION_SHOWN = 40  # characters of an unknown operation's name the reason shows
+
+
+def unknown_operation(operation: Any) -> str:
+    """The reason for a record of another operation, naming it (``unknown operation
+    'InvokeAgent'``): which API wrote the records tells where they came from, and the field
+    sits past the quarantine excerpt. An API name is short; a longer string is cut, and a
+    value that is not a string is not shown."""
+    if not isinstance(operation, str):
+        return "unknown operation"
+    if len(operation) > OPERATION_SHOWN:
+        return f"unknown operation {operation[:OPERATION_SHOWN]!r}..."
+    return f"unknown operation {operation!r}"
+
+
+def _body_fields(key: str, in_body: dict | None, out_body: Any, cache: PromptCache) -> dict:
+    """``body_fields``, or what the response alone gives when the request body is absent."""
+    if in_body is not None:
+        return body_fields(key, in_body, out_body, cache)
+    fields = dict(NULL_BODY_FIELDS)
+    fields["service_tier"] = "default"
+    if out_body is not None:
+        text, stop, latency, usage = output_text_and_stop(out_body, key)
+        stop = stop if isinstance(stop, str) else None
+        fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
+        fields["_usage"] = usage
+        fields["_cache_write_1h"] = cache_write_1h_split(usage, out_body)
+    return fields
 
 
 def _routed(model_raw: str, out_body: Any) -> str | None:
@@ -191,7 +231,8 @@ def _refuse_failed_invocation(rec: dict, inp: Any) -> None:
 
 
 def _cache_count(section: dict, spellings: tuple[str, str]) -> int | None:
-    """A cache token count under either of its spellings; None when neither is there."""
+    """A cache token count under either of its spellings (the first wins); None when neither
+    is there."""
     value = token_count(section, spellings[0], False)
     return token_count(section, spellings[1], False) if value is None else value
 
@@ -305,6 +346,14 @@ def fast_row(
             cache_write = _fast_cache_count(usage, CACHE_WRITE)
         if cache_read is False or cache_write is False:
             return None
+    if cache_read is None or cache_write is None:
+        for section in invoke_response_usage(out_body):
+            if cache_read is None:
+                cache_read = _fast_cache_count(section, BODY_CACHE_READ)
+            if cache_write is None:
+                cache_write = _fast_cache_count(section, BODY_CACHE_WRITE)
+            if cache_read is False or cache_write is False:
+                return None
     identity = get("identity")
     arn = identity.get("arn") if type(identity) is dict else None
     if arn is not None and type(arn) is not str:

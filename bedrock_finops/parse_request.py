@@ -7,6 +7,7 @@ InvokeModel), Cohere Command R chat and DeepSeek-R1's prompt template.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -35,42 +36,139 @@ _SYSTEM_ROLES = frozenset(("system", "developer"))
 _COHERE_ROLES = {"USER": "user", "CHATBOT": "assistant", "TOOL": "user"}
 
 
+# the quarantine reason for a record some step cannot read for its depth (orjson writes at
+# most 254 nested levels; a record may hold more, e.g. a deeply nested tool input schema)
+TOO_DEEP = "nested more than 255 levels deep"
+
+
 def canonical(obj: Any) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace, so identical bodies hash alike."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    """Canonical JSON: sorted keys, no whitespace, so identical bodies hash alike.
+
+    A value nested deeper than orjson writes (a tool schema 500 levels deep is valid JSON,
+    and AWS logs it) is written by :func:`_canonical_deep` instead: the same rules, as
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` gives them.
+    The result is as deterministic (the same value always takes the same route); only its
+    number formatting may differ from orjson's (``1e+20`` for ``1e20``).
+    """
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        if not is_too_deep(exc):
+            raise
+    return _canonical_deep(obj)
+
+
+def is_too_deep(exc: BaseException) -> bool:
+    """Whether orjson refused to write a value for its nesting depth."""
+    return isinstance(exc, orjson.JSONEncodeError) and str(exc) == "Recursion limit reached"
+
+
+class _Raw(str):
+    """Output text :func:`_canonical_deep` writes as it stands (not a JSON string value)."""
+
+
+_OPEN_OBJ, _CLOSE_OBJ, _OPEN_ARR, _CLOSE_ARR = _Raw("{"), _Raw("}"), _Raw("["), _Raw("]")
+_COMMA = _Raw(",")
+_SCALAR = json.JSONEncoder(ensure_ascii=False).encode  # a string, number, bool or null
+
+
+def _canonical_deep(obj: Any) -> bytes:
+    """``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    without recursion, so that no depth is too deep (the stdlib encoder recurses, and stops
+    near Python's recursion limit, ~1,000 levels less the caller's stack)."""
+    out: list[str] = []
+    todo: list[Any] = [obj]  # popped from the end: pushed in reverse
+    while todo:
+        item = todo.pop()
+        if type(item) is _Raw:
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(_OPEN_OBJ)
+            todo.append(_CLOSE_OBJ)
+            for i, key in enumerate(sorted(item, reverse=True)):
+                todo.append(item[key])
+                todo.append(_Raw(_SCALAR(key) + ":"))
+                if i < len(item) - 1:
+                    todo.append(_COMMA)
+        elif isinstance(item, (list, tuple)):
+            out.append(_OPEN_ARR)
+            todo.append(_CLOSE_ARR)
+            for i in range(len(item) - 1, -1, -1):
+                todo.append(item[i])
+                if i:
+                    todo.append(_COMMA)
+        else:
+            out.append(_SCALAR(item))
+    return "".join(out).encode()
 
 
 def canonical_request(body: dict, markers: bool) -> bytes:
-    """``canonical(body)`` without prompt-cache markers, for ``request_hash``.
+    """``canonical(body)`` in its request-hash form: without prompt-cache markers, and with a
+    text given in its shorthand written as the one text block it stands for.
 
     A ``cachePoint`` block or a ``cache_control`` key changes how a request is billed, not
     what it asks: turning caching on must not make the same request look new. ``markers``:
     whether :func:`prompt_parts` met any (it walks every place a marker may be), so a body
-    without them is serialised once and not searched.
+    without them is serialised once and not searched. The shorthand: see :func:`_shorthand`.
     """
-    return canonical(_without_cache_markers(body) if markers else body)
+    if markers or _shorthand(body):
+        body = _request_form(body, markers)
+    return canonical(body)
 
 
-def _without_cache_markers(body: dict) -> dict:
-    """``body`` without markers where Bedrock takes them (and ``prompt_parts`` looks): the
-    tool list, system blocks and message content blocks. Only those lists are copied."""
+def _text_block(text: str) -> dict:
+    return {"type": "text", "text": text}
+
+
+def _shorthand(body: dict) -> bool:
+    """Whether ``body`` gives its ``system`` prompt or a message's ``content`` as a string.
+
+    Anthropic messages take ``"system": "S"`` for ``[{"type": "text", "text": "S"}]`` and
+    ``"content": "hi"`` for ``[{"type": "text", "text": "hi"}]`` (and a ``cache_control``
+    marker needs the list form); the OpenAI chat form (gpt-oss) and Mistral chat take a
+    message's content either way too, with the same text block. The request hash reads both
+    as the block, as the prompt text already does. Converse and Nova take lists only, and
+    the other bodies (Llama, Titan, Cohere, DeepSeek) have no such alternative."""
+    if type(body.get("system")) is str:
+        return True
+    messages = body.get("messages")
+    if type(messages) is list:
+        for m in messages:
+            if type(m) is dict and type(m.get("content")) is str:
+                return True
+    return False
+
+
+def _request_form(body: dict, markers: bool) -> dict:
+    """``body`` as the request hash reads it (see :func:`canonical_request`): a string
+    ``system`` or message ``content`` as one text block, and, when it has ``markers``, none
+    where Bedrock takes them (and ``prompt_parts`` looks): the tool list, system blocks and
+    message content blocks. Only what changes is copied."""
     out = dict(body)
-    if isinstance(body.get("tools"), list):
+    if markers and isinstance(body.get("tools"), list):
         out["tools"] = _unmarked(body["tools"])
     cfg = body.get("toolConfig")
-    if isinstance(cfg, dict) and isinstance(cfg.get("tools"), list):
+    if markers and isinstance(cfg, dict) and isinstance(cfg.get("tools"), list):
         out["toolConfig"] = {**cfg, "tools": _unmarked(cfg["tools"])}
-    if isinstance(body.get("system"), list):
-        out["system"] = _unmarked(body["system"])
+    system = body.get("system")
+    if isinstance(system, str):
+        out["system"] = [_text_block(system)]
+    elif markers and isinstance(system, list):
+        out["system"] = _unmarked(system)
     messages = body.get("messages")
     if isinstance(messages, list):
-        out["messages"] = [
-            {**m, "content": _unmarked(m["content"])}
-            if isinstance(m, dict) and isinstance(m.get("content"), list)
-            else m
-            for m in messages
-        ]
+        out["messages"] = [_message_form(m, markers) for m in messages]
     return out
+
+
+def _message_form(m: Any, markers: bool) -> Any:
+    if isinstance(m, dict):
+        content = m.get("content")
+        if isinstance(content, str):
+            return {**m, "content": [_text_block(content)]}
+        if markers and isinstance(content, list):
+            return {**m, "content": _unmarked(content)}
+    return m
 
 
 def _unmarked(blocks: list, ttl: list[str] | None = None) -> list:

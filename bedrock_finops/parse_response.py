@@ -240,6 +240,33 @@ def cache_write_1h_split(usage: Any, out_body: Any) -> int | None:
     return None
 
 
+def invoke_response_usage(out_body: Any) -> tuple[dict, ...]:
+    """Where an InvokeModel response reports its cache counts, the first place first: an
+    Anthropic body's ``usage`` (``cache_read_input_tokens``, ``cache_creation_input_tokens``);
+    for a stream, the ``amazon-bedrock-invocationMetrics`` Bedrock adds to the last chunk
+    (``cacheReadInputTokenCount``, ``cacheWriteInputTokenCount``), then Anthropic's
+    ``message_start`` chunk's ``message.usage``. The record's own counts and Converse's
+    ``usage``, where logged, come before all these; each count is taken from one place only.
+    """
+    if type(out_body) is dict:
+        usage = out_body.get("usage")
+        return (usage,) if type(usage) is dict else ()
+    if type(out_body) is not list or not out_body:
+        return ()
+    found = []
+    last = out_body[-1]
+    metrics = last.get(INVOCATION_METRICS) if type(last) is dict else None
+    if type(metrics) is dict:
+        found.append(metrics)
+    first = out_body[0]
+    if type(first) is dict and first.get("type") == "message_start":
+        start = first.get("message")
+        usage = start.get("usage") if type(start) is dict else None
+        if type(usage) is dict:
+            found.append(usage)
+    return tuple(found)
+
+
 def opens_think(in_body: Any) -> bool:
     """Whether the request's prompt ends in an opened ``<think>`` (DeepSeek-R1's template):
     the answer then follows the thinking, whatever the model ID (an imported model, an

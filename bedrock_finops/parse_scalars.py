@@ -18,6 +18,9 @@ INT64_MAX = (1 << 63) - 1  # the table's integer columns are int64; JSON numbers
 # (Llama 4 Scout, 10M). A count above it is corrupt; kept, a few would make the columns' sums
 # wrap past int64 and turn a month's spend negative.
 MAX_TOKENS_PER_CALL = 100_000_000
+# the reason for a timestamp that cannot be read; one reason for all of them (the value is in
+# the quarantine excerpt), so the quarantine counts them together
+BAD_TIMESTAMP = "bad timestamp (expected ISO-8601 with a date, time and Z or an offset)"
 
 
 class BadRecord(ValueError):
@@ -27,7 +30,7 @@ class BadRecord(ValueError):
 def parse_timestamp_ms(value: Any) -> int:
     """ISO-8601 (with or without fraction, Z or offset) -> epoch milliseconds, UTC."""
     if not isinstance(value, str) or not _TS_RE.match(value):
-        raise BadRecord("bad timestamp")
+        raise BadRecord(BAD_TIMESTAMP)
     text = value
     if "." in text:  # fromisoformat takes at most 6 fraction digits
         head, _, rest = text.partition(".")
@@ -36,7 +39,7 @@ def parse_timestamp_ms(value: Any) -> int:
     try:
         return int(datetime.fromisoformat(text).timestamp() * 1000)
     except ValueError:
-        raise BadRecord("bad timestamp") from None
+        raise BadRecord(BAD_TIMESTAMP) from None
 
 
 def token_count(section: dict, name: str, required: bool) -> int | None:

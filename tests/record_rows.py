@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from bedrock_finops import models, parse, parse_body, parse_scalars
+from bedrock_finops.parse_request import canonical
 
 
 def log_record(body: Any, out: Any, op: str = "Converse") -> dict:
@@ -22,6 +23,15 @@ def log_record(body: Any, out: Any, op: str = "Converse") -> dict:
     }
 
 
+def _copy(rec: Any) -> Any:
+    """``rec`` as a worker reads it, afresh from its JSON (a record nested deeper than orjson
+    writes is written by ``canonical``, which sorts its keys)."""
+    try:
+        return orjson.loads(orjson.dumps(rec))
+    except orjson.JSONEncodeError:
+        return orjson.loads(canonical(rec))
+
+
 def both_rows(rec, cache_fast, cache_ref, identity_app_map=None) -> tuple:
     """(fast_row's tuple or None, record_row's as the same tuple or None if quarantined)."""
     # the model part of the request hash as the ingest makes it (no geo prefix or ARN)
@@ -30,7 +40,7 @@ def both_rows(rec, cache_fast, cache_ref, identity_app_map=None) -> tuple:
         "identity_app_map": identity_app_map,
         "model_key": models.request_model_id,
     }
-    fast = parse.fast_row(orjson.loads(orjson.dumps(rec)), "f", cache=cache_fast, **kw)
+    fast = parse.fast_row(_copy(rec), "f", cache=cache_fast, **kw)
     try:
         row = parse.record_row(rec, cache=cache_ref, **kw)
     except parse_scalars.BadRecord:

@@ -330,6 +330,7 @@ def _variant(request_id: str, **changes) -> str:
 
 
 _DROP = object()
+BAD_TIMESTAMP = "bad timestamp (expected ISO-8601 with a date, time and Z or an offset)"
 
 BAD_LINES = [
     ('{"requestId": "x", "operation": ', "invalid JSON"),
@@ -339,10 +340,10 @@ BAD_LINES = [
     (_variant("b3", input__inputTokenCount=-3), "negative inputTokenCount"),
     (_variant("b4", output__outputTokenCount=_DROP), "missing outputTokenCount"),
     (_variant("b5", input__cacheReadInputTokenCount=1.5), "non-integer cacheReadInputTokenCount"),
-    (_variant("b6", operation="Embed"), "unknown operation"),
-    (_variant("b7", timestamp="2025/06/02 11:01:00"), "bad timestamp"),
-    (_variant("b8", timestamp="2025-06-02T11:01:00"), "bad timestamp"),
-    (_variant("b9", timestamp=1748862060), "bad timestamp"),
+    (_variant("b6", operation="Embed"), "unknown operation 'Embed'"),
+    (_variant("b7", timestamp="2025/06/02 11:01:00"), BAD_TIMESTAMP),
+    (_variant("b8", timestamp="2025-06-02T11:01:00"), BAD_TIMESTAMP),
+    (_variant("b9", timestamp=1748862060), BAD_TIMESTAMP),
     (_variant("b10", modelId=None), "missing modelId"),
     (_variant("b11", input="oops"), "missing input"),
     (_variant("b12", input__inputBodyJson="text"), "inputBodyJson is not a JSON object"),

@@ -100,7 +100,10 @@ def test_adjacent_cloudwatch_windows_count_an_undated_event_once(aws_client):
     assert (first["rows"], first["quarantined"], first["outside_window"]) == (1, 0, 3)
     assert first["event_pages_read"] == 1  # one page, read as two batches (in, after)
     assert (second["rows"], second["quarantined"]) == (1, 2)
-    assert second["quarantine_by_reason"] == {"invalid JSON": 1, "bad timestamp": 1}
+    assert second["quarantine_by_reason"] == {
+        "invalid JSON": 1,
+        "bad timestamp (expected ISO-8601 with a date, time and Z or an offset)": 1,
+    }
     assert (both["rows"], both["quarantined"]) == (2, 2)
     for count in ("lines_read", "rows", "quarantined", "duplicates"):
         assert first[count] + second[count] == both[count], count

@@ -1,0 +1,73 @@
+"""Quarantine reasons that say what was wrong, yet stay few enough to count.
+
+An unknown operation is named (it usually sits past the excerpt's 200 characters, after the
+request body); a timestamp that cannot be read says what form is expected, while the value
+itself stays in the excerpt only, so that all such records count under one reason.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+from record_rows import log_record
+
+from bedrock_finops.ingest import ingest_to_folder
+
+BAD_TIMESTAMP = "bad timestamp (expected ISO-8601 with a date, time and Z or an offset)"
+
+
+def _record(request_id: str, **changes) -> dict:
+    body = {"messages": [{"role": "user", "content": [{"text": "Summarise: " + "x" * 300}]}]}
+    out = {"output": {"message": {"content": [{"text": "ok"}]}}, "stopReason": "end_turn"}
+    rec = log_record(body, out)
+    # AWS writes the operation after the input section: past the excerpt of the line
+    rec = {k: v for k, v in rec.items() if k != "operation"} | {"operation": rec["operation"]}
+    rec["requestId"] = request_id
+    rec.update(changes)
+    return rec
+
+
+def _quarantine(tmp_path, records: list[dict]) -> tuple[dict, list[dict]]:
+    (tmp_path / "logs").mkdir()
+    lines = "\n".join(json.dumps(r) for r in records) + "\n"
+    (tmp_path / "logs" / "a.json").write_text(lines)
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    entries = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
+    return report.quarantine_by_reason, entries
+
+
+def test_an_unknown_operation_is_named(tmp_path) -> None:
+    long_name = "InvokeModelWithBidirectionalStreamAndMoreText"  # 45 characters
+    by_reason, entries = _quarantine(
+        tmp_path,
+        [
+            _record("a1", operation="InvokeAgent"),
+            _record("a2", operation="InvokeAgent"),
+            _record("a3", operation=long_name),
+            _record("a4", operation=7),
+            _record("a5", operation=""),
+            _record("ok"),
+        ],
+    )
+    assert by_reason == {
+        "unknown operation 'InvokeAgent'": 2,
+        "unknown operation 'InvokeModelWithBidirectionalStreamAndMor'...": 1,  # its first 40
+        "unknown operation": 1,  # not a string: not shown
+        "missing operation": 1,
+    }
+    assert "InvokeAgent" not in entries[0]["excerpt"]  # why the reason names it
+
+
+def test_a_bad_timestamp_says_the_form_expected(tmp_path) -> None:
+    by_reason, _ = _quarantine(
+        tmp_path,
+        [
+            _record("t1", timestamp="2025/06/02 11:01:00"),
+            _record("t2", timestamp="2025-06-02T11:01:00"),  # no Z or offset
+            _record("t3", timestamp="2025-06-02"),  # no time
+            _record("t4", timestamp=1748862060),
+            _record("t5", timestamp="2025-02-30T11:01:00Z"),  # no such day
+        ],
+    )
+    assert by_reason == {BAD_TIMESTAMP: 5}  # one reason, whatever the value
