@@ -1,9 +1,10 @@
 /* Line features of a prompt block, compiled: the hot loop of bedrock_finops.line_scan.
  *
  * line_features(text) -> (repeated_tokens, digest, may_open_json)
- *   repeated_tokens: for each distinct non-trivial line seen k > 1 times, (k - 1) *
- *     ceil(len(line.strip()) / 4); a line is non-trivial when it and its stripped form are
- *     both at least MIN_LINE_CHARS long. Lines are those of str.splitlines().
+ *   repeated_tokens: for each distinct non-trivial line seen k > 1 times, (k - 1) * the
+ *     token estimate of line.strip() (tokens.estimate_tokens: ceil(other characters / 4) +
+ *     wide characters); a line is non-trivial when it and its stripped form are both at
+ *     least MIN_LINE_CHARS long. Lines are those of str.splitlines().
  *   digest: the sorted, distinct 64-bit hashes of the non-trivial lines, as bytes. Two
  *     texts that share a non-trivial line share its hash (the hash is over the code points,
  *     whatever the string's internal width); a shared hash without a shared line is possible
@@ -15,6 +16,10 @@
  * lines_shared(digests) -> bool: whether two of a list of digests share a hash, in one pass
  *   over all their hashes (a hash set), so a conversation of n turns costs O(n), not the
  *   n^2 / 2 comparisons of every pair.
+ *
+ * wide_chars(text) -> int: how many characters of text the token estimate counts as one token
+ *   each (tokens.WIDE_RANGES: CJK, kana, Hangul, full-width forms); 0 at once for a 1-byte-wide
+ *   string, as Latin-1 holds none.
  *
  * looks_like_code(text, max_lines) -> bool: whether, of the non-blank lines among the first
  *   max_lines lines of text, there are at least two and at least half are code-like: the
@@ -38,8 +43,57 @@ typedef struct {
     uint64_t hash;
     Py_ssize_t start;    /* line start, in code points */
     Py_ssize_t len;      /* line length, in code points */
+    Py_ssize_t lead;     /* where line.strip() starts */
     Py_ssize_t stripped; /* length of line.strip() */
 } Entry;
+
+/* Whether the token estimate counts ch as one token: tokens.WIDE_RANGES (tests pin the two
+ * equal). No code point below 256 is wide. */
+static inline int is_wide(Py_UCS4 ch) {
+    return (ch >= 0x2E80 && ch <= 0x9FFF) || (ch >= 0xAC00 && ch <= 0xD7AF) ||
+           (ch >= 0xF900 && ch <= 0xFAFF) || (ch >= 0xFF00 && ch <= 0xFFEF) ||
+           (ch >= 0x20000 && ch <= 0x3FFFF);
+}
+
+/* is_wide for 2-byte code points, summed in 16-bit lanes a block at a time: the compiler
+ * vectorises it (~0.2 ns a character, against ~0.5 for is_wide one by one). Each code point
+ * is in one range at most, so a block of up to 65535 cannot overflow its count. */
+static Py_ssize_t count_wide_ucs2(const Py_UCS2 *p, Py_ssize_t n) {
+    Py_ssize_t wide = 0;
+    while (n > 0) {
+        Py_ssize_t m = n < 32768 ? n : 32768;
+        uint16_t block = 0;
+        for (Py_ssize_t i = 0; i < m; i++) {
+            uint16_t ch = p[i];
+            block += ((uint16_t)(ch - 0x2E80u) <= 0x9FFFu - 0x2E80u) +
+                     ((uint16_t)(ch - 0xAC00u) <= 0xD7AFu - 0xAC00u) +
+                     ((uint16_t)(ch - 0xF900u) <= 0xFAFFu - 0xF900u) +
+                     ((uint16_t)(ch - 0xFF00u) <= 0xFFEFu - 0xFF00u);
+        }
+        wide += block;
+        p += m;
+        n -= m;
+    }
+    return wide;
+}
+
+/* Wide characters among the code points [start, end). */
+static Py_ssize_t count_wide(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t wide = 0;
+    if (kind == PyUnicode_2BYTE_KIND) {
+        wide = count_wide_ucs2((const Py_UCS2 *)data + start, end - start);
+    } else if (kind == PyUnicode_4BYTE_KIND) {
+        const Py_UCS4 *p = (const Py_UCS4 *)data;
+        for (Py_ssize_t i = start; i < end; i++) wide += is_wide(p[i]);
+    } /* 1-byte wide: Latin-1, none */
+    return wide;
+}
+
+/* The token estimate of the code points [start, end): tokens.estimate_tokens. */
+static Py_ssize_t estimate_tokens(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    Py_ssize_t wide = count_wide(kind, data, start, end);
+    return (end - start - wide + 3) / 4 + wide;
+}
 
 static const uint64_t SEED_NARROW = 0x243f6a8885a308d3ULL; /* all code points < 256 */
 static const uint64_t SEED_WIDE = 0x13198a2e03707344ULL;   /* some code point >= 256 */
@@ -176,7 +230,8 @@ static long long repeated_tokens(int kind, const void *data, Entry *e, Py_ssize_
                         k++;
                     }
                 }
-                total += (long long)(k - 1) * ((e[a].stripped + 3) / 4);
+                total += (long long)(k - 1) *
+                         estimate_tokens(kind, data, e[a].lead, e[a].lead + e[a].stripped);
             }
         }
         run = end;
@@ -230,6 +285,7 @@ static PyObject *line_features(PyObject *self, PyObject *text) {
                 entries[count].hash = h;
                 entries[count].start = i;
                 entries[count].len = len;
+                entries[count].lead = s;
                 entries[count].stripped = e - s;
                 count++;
             }
@@ -271,6 +327,16 @@ done:
     if (entries != stack_entries) PyMem_Free(entries);
     PyMem_Free(buf);
     return result;
+}
+
+static PyObject *wide_chars(PyObject *self, PyObject *text) {
+    (void)self;
+    if (!PyUnicode_Check(text)) {
+        PyErr_Format(PyExc_TypeError, "wide_chars() wants str, not %.100s", Py_TYPE(text)->tp_name);
+        return NULL;
+    }
+    return PyLong_FromSsize_t(
+        count_wide(PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text)));
 }
 
 #define SHARED_STACK_SLOTS 1024
@@ -404,6 +470,9 @@ static PyMethodDef METHODS[] = {
     {"line_features", line_features, METH_O,
      "line_features(text) -> (repeated-line tokens, digest of the non-trivial lines, "
      "whether '{\\n' or '[\\n' occurs)"},
+    {"wide_chars", wide_chars, METH_O,
+     "wide_chars(text) -> how many characters of text the token estimate counts as one token "
+     "each (CJK, kana, Hangul, full-width forms)"},
     {"lines_shared", lines_shared, METH_O,
      "lines_shared(digests) -> whether two of the digests may share a non-trivial line"},
     {"looks_like_code", looks_like_code, METH_VARARGS,

@@ -1,9 +1,10 @@
 """Repeated lines in a block of prompt text, and a digest to spot lines shared between blocks.
 
-``line_features(text) -> (repeated_tokens, digest, may_open_json)``: the tokens of the
-non-trivial lines of ``text`` (those of ``str.splitlines``) that repeat (each repeat after the
-first, stripped), an opaque digest of its non-trivial lines, and whether ``"{\\n"`` or
-``"[\\n"`` occurs (where a pretty-printed JSON span can open; found in the same pass).
+``line_features(text) -> (repeated_tokens, digest, may_open_json)``: the estimated tokens
+(``tokens.estimate_tokens``: a CJK character one, any other a quarter) of the non-trivial
+lines of ``text`` (those of ``str.splitlines``) that repeat (each repeat after the first,
+stripped), an opaque digest of its non-trivial lines, and whether ``"{\\n"`` or ``"[\\n"``
+occurs (where a pretty-printed JSON span can open; found in the same pass).
 ``lines_shared(digests)`` tells whether two of the digests may share a non-trivial line, in one
 pass over them all (a conversation of n turns costs O(n), not a comparison of every pair); it
 may say yes when they do not, never the reverse, and callers then take the exact slow path,

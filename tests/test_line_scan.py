@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from bedrock_finops import line_scan
+from bedrock_finops import line_scan, tokens
 
 try:
     from bedrock_finops import _linescan
@@ -32,10 +32,17 @@ IMPLEMENTATIONS = [
 LINE = "Always answer in the customer's language."  # 41 chars: 11 tokens
 
 
+def line_tokens(line: str) -> int:
+    """The token estimate, straight from its words: a character in ``WIDE_RANGES`` is one
+    token, any other a quarter of one, rounded up."""
+    wide = sum(any(a <= ord(ch) <= b for a, b in tokens.WIDE_RANGES) for ch in line)
+    return -(-(len(line) - wide) // 4) + wide
+
+
 def definition(text: str) -> int:
     """Repeated-line tokens, straight from the words of the docstring."""
     counts = Counter(line for line in text.splitlines() if line_scan.nontrivial(line))
-    return sum((k - 1) * -(-len(line.strip()) // 4) for line, k in counts.items())
+    return sum((k - 1) * line_tokens(line.strip()) for line, k in counts.items())
 
 
 def shares_a_line(a: str, b: str) -> bool:
@@ -53,7 +60,11 @@ CASES = [
     (f"  {LINE}  \n\t{LINE}", 0),  # lines differ by their padding: not the same line
     (f"  {LINE}  \n  {LINE}  ", 11),  # tokens of the stripped line
     ("\u3000" * 14 + "ab\n" + "\u3000" * 14 + "ab", 0),  # 16 long, 2 once stripped
-    ("日本語のテキストです。繰り返し。\n" * 3, 8),  # 16 wide characters: 4 tokens, twice
+    ("日本語のテキストです。繰り返し。\n" * 3, 32),  # 16 wide characters: 16 tokens, twice
+    ("  \u3000日本語のテキストです。繰り返し。\u3000\n" * 2, 16),  # the ideographic spaces strip
+    ("Answer in 日本語 (Japanese) only.\n" * 2, 10),  # 3 wide + 27 others: 3 + 7
+    ("한국어로 답변해 주세요. 고객 번호를 확인합니다.\n" * 2, 22),  # 20 Hangul + 7 others: 20 + 2
+    ("全角ＡＢＣ１２３ｶﾀｶﾅ and a 𠀋 line\r\n" * 2, 16),  # 4-byte wide: 13 wide + 12 others
     ("emoji 😀 line long enough\n" * 2, 6),  # 4-byte-wide string
     ("caf\u00e9 au lait, s'il vous pla\u00eet\n" * 2 + "x", 8),  # latin-1, 1 byte wide
 ]
@@ -96,7 +107,7 @@ def test_shared_among_many_blocks(impl):
 PIECES = [
     "a" * 16, "b" * 20, "   ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x85",
     "\u2028", "\u2029", "\u00e9", "\u00a0", "日本", "😀", "x", "  padded line of text  ",
-    "a line of sixteen+", "\x1f", "\u3000",
+    "a line of sixteen+", "\x1f", "\u3000", "한국어", "ｶﾀｶﾅ", "\U0002000b", "\u2e7f", "\ud7b0",
 ]  # fmt: skip
 
 
