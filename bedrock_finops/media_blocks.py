@@ -21,7 +21,7 @@ Token estimates, added to the turn's position in ``prefix_hashes`` (:func:`media
   from the image's header with Pillow. Later Claude models read larger images (more tokens),
   and other families count by their own rules (Nova by a table of sizes, Llama and Mistral
   undocumented), so their images are not estimated;
-- a plain-text document (txt, csv, md, html): its text at ~4 characters per token;
+- a plain-text document (txt, csv, md, html): its text by ``tokens.estimate_tokens``;
 - anything else (PDF, Word, video, audio, an image Pillow cannot read): not estimated. The
   row's logged token totals are exact either way; only the split of a prompt into prefix
   positions leaves these out.
@@ -55,7 +55,7 @@ class MediaItem(NamedTuple):
 
     kind: str  # image | document | video | audio
     size: tuple[int, int] | None  # an image's width and height, when readable
-    text_tokens: int | None  # a plain-text document's tokens at ~4 characters each
+    text_tokens: int | None  # a plain-text document's tokens (tokens.estimate_tokens)
 
 
 def inline_media(block: dict) -> tuple[str, str, str] | None:

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from bedrock_finops.line_scan import line_features, lines_shared, repeated_tokens
+from bedrock_finops.parse_request import canonical
 from bedrock_finops.tokens import estimate_tokens
 
 MAX_CACHE_CHARS = 1 << 24  # text held by one worker's caches before they are cleared
@@ -86,7 +87,11 @@ def pretty_span_tokens(span: str) -> int | None:
         obj = orjson.loads(span)
     except orjson.JSONDecodeError:
         return None
-    return estimate_tokens(span) - estimate_tokens(orjson.dumps(obj).decode())
+    try:
+        compact = orjson.dumps(obj)
+    except orjson.JSONEncodeError:  # deeper than orjson writes: same text, without recursion
+        compact = canonical(obj)  # (its sorted keys do not change the length)
+    return estimate_tokens(span) - estimate_tokens(compact.decode())
 
 
 def pretty_json_tokens(text: str) -> int:

@@ -9,13 +9,15 @@ code under test.
 from __future__ import annotations
 
 import json
+import math
 
 import orjson
+import pandas as pd
 import xxhash
 from record_rows import log_record, row_of
 
 from bedrock_finops.ingest import ingest_to_folder
-from bedrock_finops.parse_request import TOO_DEEP, canonical
+from bedrock_finops.parse_request import canonical
 
 MODEL_KEY = "anthropic.claude-3-haiku-20240307-v1:0"  # log_record's model, as the hash names it
 ANSWER = {"content": [{"type": "text", "text": "Valid."}], "stop_reason": "end_turn"}
@@ -89,9 +91,8 @@ def test_a_record_as_deep_as_orjson_reads_is_a_row() -> None:
 
 
 def test_deep_records_in_a_log_file(tmp_path) -> None:
-    """Through the ingest: the deep tool schema is a row; a prompt that pastes a JSON document
-    300 levels deep, pretty-printed, is quarantined for its depth (pretty_json_tokens cannot
-    read it back), not as a malformed record."""
+    """Through the ingest: the deep tool schema is a row, and so is a prompt that pastes a
+    JSON document 300 levels deep, pretty-printed (its indentation counted like any other)."""
     body_text, _ = _deep_tool_body(500)
     deep_rec = log_record(None, ANSWER, "InvokeModel")
     doc: object = {"leaf": 1}
@@ -104,6 +105,10 @@ def test_deep_records_in_a_log_file(tmp_path) -> None:
     lines = [_line(deep_rec, body_text), json.dumps(pasted_rec)]
     (tmp_path / "logs" / "a.json").write_text("\n".join(lines) + "\n")
     report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
-    assert (report.lines_read, report.rows, report.quarantined) == (2, 1, 1)
-    assert report.quarantine_by_reason == {TOO_DEEP: 1}
-    assert TOO_DEEP == "nested more than 255 levels deep"
+    assert (report.lines_read, report.rows, report.quarantined) == (2, 2, 0)
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet").set_index("request_id")
+    pretty = json.dumps(doc, indent=1)
+    compact = json.dumps(doc, separators=(",", ":"))
+    assert usage.loc["r2", "pretty_json_tokens"] == (
+        math.ceil(len(pretty) / 4) - math.ceil(len(compact) / 4)
+    )
