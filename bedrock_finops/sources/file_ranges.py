@@ -65,7 +65,9 @@ def worth_expanding(path: Path, size: int) -> bool:
     exact for a file gzipped in one go (``gzip month.jsonl``), less than the whole for a file
     of several members or over 4 GiB, so it never makes a whole file look bigger than it is.
     A cut file ends in no trailer at all; if its last bytes read as a large size, expanding it
-    costs a pass but changes nothing read (``expand_gzip`` keeps its complete lines).
+    costs a pass but changes nothing read (``expand_gzip`` keeps its complete lines). After
+    NUL padding (which ``GzipStream`` skips) the last bytes read as 0: such a file is read
+    whole unless it is over ``GZIP_EXPAND_BYTES``.
     """
     if size <= GZIP_TRAILER_MIN_BYTES and size <= GZIP_EXPAND_BYTES:
         return False
@@ -83,7 +85,8 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
 
     Returns the plain file and whether the stream ended early; a cut stream keeps its
     complete lines only, as ``log_decoding.gunzip_lines`` does. None when ``path`` is not
-    readable gzip: it is then read whole, and its error quarantined as usual.
+    readable gzip (damaged, or bytes after its last member that are not gzip): it is then read
+    whole, and its error quarantined as usual.
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
@@ -98,6 +101,8 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
                         last_newline = written + i
                     dst.write(out)
                     written += len(out)
+            if stream.trailing_garbage:
+                raise isal_zlib.error("bytes after the last member are not gzip")
             truncated = stream.truncated
             if truncated:
                 dst.truncate(last_newline + 1)

@@ -93,6 +93,12 @@ class GzipStream:
     decodes, to other text, and often to valid JSON (a token count of 130 read as 131); the
     decoder may run on for kilobytes past it before its data stops making sense, so no point
     before the error is known to be safe.
+
+    After a whole member, NUL bytes are padding (what block devices, tape and some copy tools
+    leave): they are skipped, as gzip(1) skips them at the end of a file, and a member after
+    them is still read. Any other bytes where a member should start are not gzip: they and
+    everything after them are counted in ``trailing_garbage``, not decoded, and raise nothing,
+    since every member before them passed its check.
     """
 
     def __init__(self) -> None:
@@ -100,10 +106,31 @@ class GzipStream:
         self._started = False  # a member has begun and not yet ended
         self.produced = 0  # bytes decoded so far
         self._member_out = 0  # ``produced`` when the member began: all before it is checked
+        self._members = 0  # members that ended (and passed their check)
+        self._gap = 0  # NUL bytes since the last member ended
+        self._held = b""  # a lone first magic byte at the end of a chunk: the next decides
+        self._garbage = 0  # bytes from the last whole member's end on, when not gzip
 
     def feed(self, chunk: bytes) -> Iterator[bytes]:
         """The bytes ``chunk`` decompresses to; raises :class:`CorruptGzip` on corrupt data."""
+        if self._held:
+            chunk, self._held = self._held + chunk, b""
         while chunk:
+            if self._members and not self._started:  # where a next member would start
+                if self._garbage:
+                    self._garbage += len(chunk)
+                    return
+                rest = chunk.lstrip(b"\0")
+                self._gap += len(chunk) - len(rest)
+                if rest == GZIP_MAGIC[:1]:
+                    self._held = rest
+                    return
+                if rest and not rest.startswith(GZIP_MAGIC):
+                    self._garbage = self._gap + len(rest)
+                    return
+                chunk = rest
+                if not chunk:
+                    return
             self._started = True
             try:
                 out = self._d.decompress(chunk)
@@ -119,6 +146,8 @@ class GzipStream:
             rest = self._d.unused_data  # a member ended: the rest starts the next one
             self._d = isal_zlib.decompressobj(wbits=31)
             self._started = False
+            self._members += 1
+            self._gap = 0
             self._member_out = self.produced
             chunk = rest
 
@@ -126,6 +155,14 @@ class GzipStream:
     def truncated(self) -> bool:
         """Whether the bytes fed so far end inside a member."""
         return self._started and not self._d.eof
+
+    @property
+    def trailing_garbage(self) -> int:
+        """Bytes after the last whole member that are neither NUL padding nor a member (0:
+        none); NUL bytes before them count too. A lone ``\\x1f`` at the very end is one."""
+        if self._garbage:
+            return self._garbage
+        return self._gap + len(self._held) if self._held else 0
 
 
 def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
@@ -136,7 +173,9 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     right. A truncated stream keeps every complete line decoded before the cut; the partial
     line at the cut is reported via ``truncated`` rather than parsed. A corrupt stream keeps
     the lines of the members before the damaged one (``GzipStream``) and reports the rest as
-    one ``error``: ``corrupt gzip (...)``.
+    one ``error``: ``corrupt gzip (...)``. NUL padding after the last member is ignored; other
+    bytes after it keep every line and are one ``error`` that says how many bytes were not
+    read.
     """
     chunks = iter(chunks)
     head = b""
@@ -164,6 +203,8 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
         return Decoded(data, error=_corrupt_reason(corrupt))
     if stream.truncated:
         return Decoded(_complete_lines(data), truncated=True)
+    if stream.trailing_garbage:
+        return Decoded(data, error=trailing_garbage_reason(stream.trailing_garbage))
     return Decoded(data)
 
 
@@ -180,6 +221,19 @@ def _corrupt_reason(exc: CorruptGzip) -> str:
             "of its lines is used)"
         )
     return f"corrupt gzip ({exc.detail}: none of the damaged member's lines is used)"
+
+
+def trailing_garbage_reason(n: int) -> str:
+    """The quarantine reason for ``n`` bytes after the last whole member that are not gzip."""
+    what = (
+        "1 byte after the last whole member is"
+        if n == 1
+        else f"{n:,} bytes after the last whole member are"
+    )
+    return (
+        f"corrupt gzip (trailing bytes: every line of the whole members was read; only the "
+        f"{what} not gzip and unread)"
+    )
 
 
 # ---------------------------------------------------------------------------- other file shapes
