@@ -240,8 +240,16 @@ def _unit_rows(
     }
     owns_undated = _owns_undated_lines(unit, opts)
     append = rows.append
+    damaged = decoded.damaged  # a document file's damaged stretches: index -> reason
     i = unit.first_line - 1  # the last line's number, blank ones included (ranges: of the file)
     for i, line in enumerate(decoded.views(), unit.first_line):
+        if damaged is not None and (reason := damaged.get(i - unit.first_line)) is not None:
+            if owns_undated:
+                lines_read += 1
+                quarantine.append((name, i, reason, _excerpt(line)))
+            else:
+                outside += 1
+            continue
         try:
             rec = loads(line)
         except orjson.JSONDecodeError:

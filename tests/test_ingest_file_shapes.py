@@ -129,11 +129,15 @@ def test_an_event_message_that_is_not_json_is_quarantined(tmp_path):
     )
 
 
-def test_a_file_that_is_not_json_documents_keeps_its_lines():
-    """A broken array is not guessed at: its lines are quarantined one by one, as NDJSON."""
+def test_a_broken_array_keeps_the_records_that_read():
+    """Not read as NDJSON line by line: the record the file ends in is one damaged line
+    (tests/test_ingest_document_files.py has the other kinds of damage)."""
     data = b'[\n  {"requestId": "a"},\n  {"requestId": '
     decoded = as_ndjson(Decoded(data))
-    assert decoded.events is None and decoded.lines == data.splitlines()
+    assert decoded.lines == [b'{"requestId":"a"}', b'{"requestId":']
+    assert decoded.damaged == {
+        1: "invalid JSON in a JSON-array file (record 2, line 3: cut off by the end of the file)"
+    }
 
 
 def test_ndjson_is_left_as_it_is():
