@@ -4,7 +4,7 @@ A file that does not parse keeps every record that reads: the damaged part is on
 entry per damaged record (or per unreadable stretch), whose reason says what was wrong and
 where, and ``lines_read = rows + quarantined + duplicates`` holds: a document file's lines
 are its records plus its damaged stretches. NaN and Infinity are not JSON there either, deep
-nesting is one entry, not the end of the run.
+nesting is one entry, not the end of the run, and UTF-16 or UTF-32 text is read as UTF-8.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.sources.file_ranges import line_ranges
+from bedrock_finops.sources.log_decoding import Decoded, as_ndjson
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
@@ -354,6 +356,39 @@ def test_deep_nesting_in_pretty_records_back_to_back(tmp_path):
     assert quarantine == [
         ("a.json", 2, f"nested too deep to read in a file of JSON documents (record 2, {where})")
     ]
+
+
+# ------------------------------------------------------------------ UTF-16 and UTF-32
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+@pytest.mark.parametrize(("name", "text"), [("a.jsonl", NDJSON), ("a.json", PRETTY)])
+def test_utf16_and_utf32_with_a_byte_order_mark_read_as_utf8(tmp_path, codec, name, text):
+    bom = {"utf-16-be": b"\xfe\xff", "utf-32-be": b"\x00\x00\xfe\xff"}.get(codec, b"")
+    data = bom + text.replace("\n", "\r\n").encode(codec)
+    report, rows, quarantine = _ingest(tmp_path, {name: data})
+    assert (rows, quarantine) == (_rows("r1", "r2", "r3"), [])
+    assert report.lines_read == 3
+
+
+def test_utf16_that_does_not_decode_is_one_entry(tmp_path):
+    data = NDJSON.encode("utf-16")[:-1]  # an odd number of bytes
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": data})
+    assert rows == []
+    assert quarantine == [
+        ("a.json", 1, "not UTF-8 (UTF-16 text that does not decode as UTF-16): re-save it as UTF-8")
+    ]
+    assert (report.lines_read, report.quarantined) == (1, 1)
+
+
+def test_utf16_lines_are_decoded_before_they_are_parsed(tmp_path):
+    """Read as bytes, every UTF-16 line was invalid JSON. A large file is not cut into
+    ranges at its bytes (a line break is two or four bytes there): it is read whole."""
+    data = NDJSON.encode("utf-16")
+    decoded = as_ndjson(Decoded(data))
+    assert decoded.lines == NDJSON.encode().splitlines()
+    (tmp_path / "big.jsonl").write_bytes(data * 50)
+    assert line_ranges(tmp_path / "big.jsonl", range_bytes=1000) is None
 
 
 # ------------------------------------------------------------------ windows

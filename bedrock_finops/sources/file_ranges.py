@@ -14,7 +14,12 @@ from pathlib import Path
 
 from isal import isal_zlib
 
-from bedrock_finops.sources.log_decoding import GZIP_MAGIC, GzipStream, looks_like_documents
+from bedrock_finops.sources.log_decoding import (
+    GZIP_MAGIC,
+    GzipStream,
+    looks_like_documents,
+    wide_encoding,
+)
 
 RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
@@ -28,7 +33,8 @@ GZIP_TRAILER_MIN_BYTES = 2 << 20  # below: no log file decompresses to GZIP_EXPA
 def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int, int]] | None:
     """``[(start, stop, first line number), ...]`` covering ``path``, each range starting at a
     line start; None when the file is read whole: small, gzip (one stream), a JSON document
-    rather than lines, or holding a ``\\r`` (whose line breaks ``bytes.splitlines`` counts)."""
+    rather than lines, UTF-16 or UTF-32 text (decoded whole), or holding a ``\\r`` (whose
+    line breaks ``bytes.splitlines`` counts)."""
     range_bytes = range_bytes or RANGE_BYTES
     size = path.stat().st_size
     if size <= range_bytes:
@@ -38,7 +44,7 @@ def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, i
     offset, lines_before = 0, 0  # of the block being scanned: where it starts, "\n"s before it
     with open(path, "rb") as fh:
         head = fh.read(4096)
-        if head.startswith(GZIP_MAGIC) or looks_like_documents(head):
+        if head.startswith(GZIP_MAGIC) or looks_like_documents(head) or wide_encoding(head):
             return None
         fh.seek(0)
         while block := fh.read(_SCAN_BYTES):

@@ -243,6 +243,14 @@ def trailing_garbage_reason(n: int) -> str:
 # ---------------------------------------------------------------------------- other file shapes
 
 UTF8_BOM = b"\xef\xbb\xbf"
+# UTF-16 and UTF-32 text, told by its byte-order mark (PowerShell 5's ``>`` writes UTF-16):
+# decoded to UTF-8. UTF-32's little-endian mark starts like UTF-16's, so it goes first.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32"),
+    (b"\xff\xfe", "utf-16", "UTF-16"),
+    (b"\xfe\xff", "utf-16", "UTF-16"),
+)
 # how a file that is JSON documents rather than NDJSON starts: an array, a pretty-printed
 # object, or a CloudWatch Logs envelope (``aws logs filter-log-events`` output; subscription
 # payloads as Firehose delivers them)
@@ -251,12 +259,21 @@ _EVENT_LISTS = ("logEvents", "events")
 EXCERPT_BYTES = 1000  # of a damaged stretch, kept as its line (the quarantine shows 200 chars)
 
 
+def wide_encoding(head: bytes) -> tuple[str, str] | None:
+    """``(codec, name)`` when ``head`` starts with a UTF-16 or UTF-32 byte-order mark."""
+    for bom, codec, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return codec, name
+    return None
+
+
 def as_ndjson(decoded: Decoded) -> Decoded:
     """Bedrock's NDJSON as it is; a file of other JSON shapes as one line per record.
 
     AWS writes one record per line. Files people make by hand or with other tools may
-    instead start with a UTF-8 byte-order mark, hold a JSON array of records or a
-    pretty-printed record, or hold CloudWatch Logs envelopes
+    instead start with a UTF-8 byte-order mark, be UTF-16 or UTF-32 text with a byte-order
+    mark (decoded to UTF-8; one ``not UTF-8 (...)`` entry when it does not decode), hold a
+    JSON array of records or a pretty-printed record, or hold CloudWatch Logs envelopes
     (``{"events": [...]}`` from ``aws logs filter-log-events``; ``{"messageType": ...,
     "logEvents": [...]}`` back to back, as a subscription delivers them through Firehose),
     whose ``message`` is the record. Such a file becomes one line per record, so quarantine
@@ -268,6 +285,13 @@ def as_ndjson(decoded: Decoded) -> Decoded:
     data = decoded.data
     if data.startswith(UTF8_BOM):
         data = decoded.data = data[len(UTF8_BOM) :]
+    elif (wide := wide_encoding(data)) is not None:
+        codec, name = wide
+        try:
+            data = decoded.data = data.decode(codec).encode()
+        except UnicodeError:  # odd length, a lone surrogate: not the text its mark says
+            reason = f"not UTF-8 ({name} text that does not decode as {name}): re-save it as UTF-8"
+            return Decoded(error=decoded.error or reason, truncated=decoded.truncated)
     if not looks_like_documents(data[:4096]):
         return decoded
     cut = decoded.truncated or decoded.error is not None
