@@ -348,6 +348,21 @@ def test_deep_nesting_is_one_entry_and_the_run_goes_on(tmp_path, workers):
     assert (report.files_read, report.lines_read, report.rows) == (4, 6, 3)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_record_too_deep_for_the_parsers_is_one_entry_in_ndjson_too(tmp_path, workers):
+    """orjson reads 1,024 levels, Python's recursion stops the parsers sooner: the record is
+    quarantined, where the RecursionError used to end the run."""
+    converse = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])  # has messages
+    deep = "[" * 1010 + "]" * 1010
+    text = json.dumps({**converse, "requestId": "d1"}).replace(
+        '"messages": [', '"messages": [{"role": "user", "content": ' + deep + "}, ", 1
+    )
+    assert '"content": [[' in text
+    report, rows, quarantine = _ingest(tmp_path, {"a.jsonl": text + "\n" + NDJSON}, workers)
+    assert rows == _rows("r1", "r2", "r3")
+    assert quarantine == [("a.jsonl", 1, "nested too deep to read")]
+
+
 def test_deep_nesting_in_pretty_records_back_to_back(tmp_path):
     text = BACK_TO_BACK.replace('"requestId": "r2"', f'"requestId": "r2", "x": {DEEP}', 1)
     report, rows, quarantine = _ingest(tmp_path, {"a.json": text})
