@@ -37,6 +37,7 @@ EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
 # what the parsers raise on a record of an unexpected shape (a number where AWS writes an
 # object, a string where it writes a list, ...): the record is quarantined, the run goes on
 MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError)
+NESTED_TOO_DEEP = "nested too deep to read"
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
 # whole chunk's rows at once (measured), as the text is still in the CPU's cache
 CONVERT_ROWS = 1024
@@ -240,8 +241,16 @@ def _unit_rows(
     }
     owns_undated = _owns_undated_lines(unit, opts)
     append = rows.append
+    damaged = decoded.damaged  # a document file's damaged stretches: index -> reason
     i = unit.first_line - 1  # the last line's number, blank ones included (ranges: of the file)
     for i, line in enumerate(decoded.views(), unit.first_line):
+        if damaged is not None and (reason := damaged.get(i - unit.first_line)) is not None:
+            if owns_undated:
+                lines_read += 1
+                quarantine.append((name, i, reason, _excerpt(line)))
+            else:
+                outside += 1
+            continue
         try:
             rec = loads(line)
         except orjson.JSONDecodeError:
@@ -284,7 +293,7 @@ def _unit_rows(
             _fetch_bodies(rec, opts, client)
         try:
             row = fast_row(rec, name, **kw)
-        except MALFORMED:
+        except (*MALFORMED, RecursionError):
             row = None  # record_row decides, with its own checks
         if row is None:
             try:
@@ -294,6 +303,10 @@ def _unit_rows(
                 continue
             except MALFORMED as exc:
                 quarantine.append((name, i, malformed_reason(exc), _excerpt(line)))
+                continue
+            except RecursionError:  # a value nested deeper than the parsers walk (orjson
+                # reads 1,024 levels): this record's entry, not the end of the run
+                quarantine.append((name, i, NESTED_TOO_DEEP, _excerpt(line)))
                 continue
             full["source_file"] = name
             row = row_values(full)

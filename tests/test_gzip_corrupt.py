@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.sources.file_ranges import expand_gzip
 from bedrock_finops.sources.log_decoding import gunzip_lines
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
@@ -121,12 +122,71 @@ def test_members_that_passed_their_check_are_kept_whole():
     assert decoded.error == CHECKSUM_REASON
 
 
-def test_garbage_after_the_last_member_keeps_every_line():
-    decoded = gunzip_lines([GZ + b"not a gzip member"])
-    assert decoded.lines == PLAIN.splitlines()
-    assert decoded.error == DAMAGED_REASON.replace(
-        "-1 Invalid deflate block", "-4 Invalid gzip/zlib wrapper"
+def _garbage_reason(n: str) -> str:
+    are = (
+        "byte after the last whole member is"
+        if n == "1"
+        else "bytes after the last whole member are"
     )
+    return (
+        "corrupt gzip (trailing bytes: every line of the whole members was read; only the "
+        f"{n} {are} not gzip and unread)"
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 777, 1 << 22])
+@pytest.mark.parametrize("padding", [1, 9, 512, 70_000])
+def test_nul_padding_after_the_last_member_is_ignored(padding, chunk):
+    """Block devices, tape and some copy tools pad a file with NUL bytes; gzip(1) ignores
+    them after the last member, and so does the ingest: every line, no entry."""
+    data = GZ + b"\0" * padding
+    decoded = gunzip_lines(data[i : i + chunk] for i in range(0, len(data), chunk))
+    assert (decoded.lines, decoded.error, decoded.truncated) == (PLAIN.splitlines(), None, False)
+
+
+@pytest.mark.parametrize("chunk", [1, 1 << 22])
+def test_a_member_after_nul_padding_is_still_read(chunk):
+    data = _member(LINES[:20]) + b"\0" * 100 + _member(LINES[20:])
+    decoded = gunzip_lines(data[i : i + chunk] for i in range(0, len(data), chunk))
+    assert (decoded.lines, decoded.error, decoded.truncated) == (PLAIN.splitlines(), None, False)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 777, 1 << 22])
+@pytest.mark.parametrize(
+    ("tail", "shown"),
+    [
+        (b"not a gzip member", "17"),
+        (b"junk", "4"),
+        (b"\0\0\0junk", "7"),
+        (b"\x1f", "1"),
+        (b"\x1fX", "2"),
+        (b"\n" * 3000, "3,000"),
+    ],
+)
+def test_bytes_after_the_last_member_keep_every_line_and_say_how_many(tail, shown, chunk):
+    """Fewer than a gzip header's 10 bytes of them used to read as a truncated stream."""
+    data = GZ + tail
+    decoded = gunzip_lines(data[i : i + chunk] for i in range(0, len(data), chunk))
+    assert (decoded.lines, decoded.truncated) == (PLAIN.splitlines(), False)
+    assert decoded.error == _garbage_reason(shown)
+
+
+def test_a_large_file_is_expanded_past_its_padding_and_read_whole_with_other_bytes(tmp_path):
+    """Before a large gzip file is cut (``expand_gzip``): padding changes nothing; other
+    trailing bytes make it read whole, so the worker's read reports them."""
+    (tmp_path / "padded.gz").write_bytes(GZ + b"\0" * 1000)
+    (tmp_path / "garbage.gz").write_bytes(GZ + b"junk")
+    expanded = expand_gzip(tmp_path / "padded.gz", tmp_path / "x")
+    assert expanded is not None and expanded[1] is False
+    assert expanded[0].read_bytes() == PLAIN
+    assert expand_gzip(tmp_path / "garbage.gz", tmp_path / "x") is None
+
+
+def test_a_damaged_member_after_the_last_whole_one_is_still_corrupt_gzip():
+    """Bytes that start like a gzip member are one: its damage keeps the documented reason."""
+    damaged = _member(LINES[:20]) + _flipped(_member(LINES[20:]), HEADER + 10 * BLOCK + 1)
+    decoded = gunzip_lines([damaged + b"\0" * 16])
+    assert (decoded.lines, decoded.error) == (PLAIN.splitlines()[:20], DAMAGED_REASON)
 
 
 def test_a_truncated_stream_is_still_reported_as_truncated():
@@ -171,6 +231,23 @@ def test_ingest_of_a_checksum_failure_keeps_no_row_of_it(tmp_path):
         ("crc.json.gz", 1, CHECKSUM_REASON)
     ]
     assert len(usage) == 0
+
+
+def test_ingest_of_padded_and_trailing_garbage_files(tmp_path):
+    """Padding: all rows, no entry. Other trailing bytes: all rows and one entry that says
+    only those bytes were not read."""
+    report, usage, quarantine = _ingest(
+        tmp_path,
+        {
+            "a-padded.json.gz": _member(LINES[:10]) + b"\0" * 4096,
+            "b-garbage.json.gz": _member(LINES[10:20]) + b"\0\0tail",
+        },
+    )
+    assert (report.rows, report.quarantined, report.duplicates, report.lines_read) == (20, 1, 0, 21)
+    assert [(q["source"], q["line"], q["reason"]) for q in quarantine] == [
+        ("b-garbage.json.gz", 11, _garbage_reason("6"))
+    ]
+    assert list(usage.request_id) == [f"r{i:02d}" for i in range(20)]
 
 
 @pytest.mark.aws

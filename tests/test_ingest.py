@@ -415,7 +415,8 @@ def test_truncated_gzip_keeps_complete_lines(tmp_path):
     (logs / "empty.json.gz").write_bytes(b"")
     (logs / "empty.json").write_bytes(b"")
     report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
-    assert report.files_read == 3
+    assert report.files_read == 1  # the empty files are listed as skipped, not read
+    assert [s["reason"] for s in report.files_skipped] == ["empty file", "empty file"]
     assert 0 < report.rows < 40
     assert report.quarantine_by_reason == {"truncated gzip": 1}
     assert report.lines_read == report.rows + 1

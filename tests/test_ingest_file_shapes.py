@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
-from bedrock_finops.sources.invocation_logs import NOT_A_LOG
+from bedrock_finops.sources.invocation_logs import EMPTY, NOT_A_LOG
 from bedrock_finops.sources.log_decoding import Decoded, as_ndjson
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
@@ -129,11 +129,15 @@ def test_an_event_message_that_is_not_json_is_quarantined(tmp_path):
     )
 
 
-def test_a_file_that_is_not_json_documents_keeps_its_lines():
-    """A broken array is not guessed at: its lines are quarantined one by one, as NDJSON."""
+def test_a_broken_array_keeps_the_records_that_read():
+    """Not read as NDJSON line by line: the record the file ends in is one damaged line
+    (tests/test_ingest_document_files.py has the other kinds of damage)."""
     data = b'[\n  {"requestId": "a"},\n  {"requestId": '
     decoded = as_ndjson(Decoded(data))
-    assert decoded.events is None and decoded.lines == data.splitlines()
+    assert decoded.lines == [b'{"requestId":"a"}', b'{"requestId":']
+    assert decoded.damaged == {
+        1: "invalid JSON in a JSON-array file (record 2, line 3: cut off by the end of the file)"
+    }
 
 
 def test_ndjson_is_left_as_it_is():
@@ -153,6 +157,49 @@ def test_files_that_are_not_logs_are_listed_as_skipped(tmp_path):
         {"file": "README.txt", "reason": NOT_A_LOG},
         {"file": "old.tar.gz", "reason": NOT_A_LOG},
     ]
+
+
+def test_empty_files_are_listed_as_skipped_not_read(tmp_path):
+    """A 0-byte file holds no record and is no line; it is named in the report rather than
+    counted as read with no trace."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(NDJSON)
+    for name in ("empty.json", "empty.jsonl", "empty.json.gz"):
+        (tmp_path / "logs" / name).write_bytes(b"")
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.files_read, report.lines_read, report.rows, report.quarantined) == (1, 3, 3, 0)
+    assert report.files_skipped == [
+        {"file": "empty.json", "reason": "empty file"},
+        {"file": "empty.json.gz", "reason": "empty file"},
+        {"file": "empty.jsonl", "reason": "empty file"},
+    ]
+
+
+def test_a_folder_of_empty_files_is_an_empty_table_not_an_error(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json.gz").write_bytes(b"")
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.files_read, report.lines_read, report.rows) == (0, 0, 0)
+    assert report.files_skipped == [{"file": "a.json.gz", "reason": EMPTY}]
+    assert pq.read_table(tmp_path / "out" / "usage.parquet").num_rows == 0
+
+
+@pytest.mark.aws
+def test_an_empty_s3_object_is_listed_as_skipped(aws_client, tmp_path):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="bedrock-logs-empty")
+    folder = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/"
+    s3.put_object(Bucket="bedrock-logs-empty", Key=folder + "a.json.gz", Body=b"")
+    s3.put_object(Bucket="bedrock-logs-empty", Key=folder + "b.json", Body=NDJSON.encode())
+    report = ingest_to_folder(
+        "s3://bedrock-logs-empty/",
+        tmp_path / "out",
+        workers=1,
+        progress=False,
+        endpoint_url=s3.meta.endpoint_url,
+    )
+    assert (report.files_read, report.lines_read, report.rows) == (1, 3, 3)
+    assert report.files_skipped == [{"file": folder + "a.json.gz", "reason": EMPTY}]
 
 
 def test_a_timestamp_before_a_broken_record_is_still_invalid_json(tmp_path):

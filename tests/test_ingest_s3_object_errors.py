@@ -79,8 +79,8 @@ def test_an_archived_object_is_one_quarantine_entry(
 def test_archived_objects_are_noted_when_listed(aws_client):
     s3 = aws_client("s3")
     _bucket(s3, "DEEP_ARCHIVE")
-    s3.put_object(Bucket=BUCKET, Key=f"{HOUR}/13/d.json.gz", Body=b"", StorageClass="GLACIER")
-    s3.put_object(Bucket=BUCKET, Key=f"{HOUR}/14/e.json.gz", Body=b"", StorageClass="GLACIER_IR")
+    s3.put_object(Bucket=BUCKET, Key=f"{HOUR}/13/d.json.gz", Body=b"x", StorageClass="GLACIER")
+    s3.put_object(Bucket=BUCKET, Key=f"{HOUR}/14/e.json.gz", Body=b"x", StorageClass="GLACIER_IR")
     notes: list[str] = []
     listing = logs.list_s3(f"s3://{BUCKET}", None, None, client=s3, note=notes.append)
     assert len(listing.units) == 5

@@ -14,7 +14,12 @@ from pathlib import Path
 
 from isal import isal_zlib
 
-from bedrock_finops.sources.log_decoding import GZIP_MAGIC, GzipStream, looks_like_documents
+from bedrock_finops.sources.log_decoding import (
+    GZIP_MAGIC,
+    GzipStream,
+    looks_like_documents,
+    wide_encoding,
+)
 
 RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
@@ -28,7 +33,8 @@ GZIP_TRAILER_MIN_BYTES = 2 << 20  # below: no log file decompresses to GZIP_EXPA
 def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int, int]] | None:
     """``[(start, stop, first line number), ...]`` covering ``path``, each range starting at a
     line start; None when the file is read whole: small, gzip (one stream), a JSON document
-    rather than lines, or holding a ``\\r`` (whose line breaks ``bytes.splitlines`` counts)."""
+    rather than lines, UTF-16 or UTF-32 text (decoded whole), or holding a ``\\r`` (whose
+    line breaks ``bytes.splitlines`` counts)."""
     range_bytes = range_bytes or RANGE_BYTES
     size = path.stat().st_size
     if size <= range_bytes:
@@ -38,7 +44,7 @@ def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, i
     offset, lines_before = 0, 0  # of the block being scanned: where it starts, "\n"s before it
     with open(path, "rb") as fh:
         head = fh.read(4096)
-        if head.startswith(GZIP_MAGIC) or looks_like_documents(head):
+        if head.startswith(GZIP_MAGIC) or looks_like_documents(head) or wide_encoding(head):
             return None
         fh.seek(0)
         while block := fh.read(_SCAN_BYTES):
@@ -65,7 +71,9 @@ def worth_expanding(path: Path, size: int) -> bool:
     exact for a file gzipped in one go (``gzip month.jsonl``), less than the whole for a file
     of several members or over 4 GiB, so it never makes a whole file look bigger than it is.
     A cut file ends in no trailer at all; if its last bytes read as a large size, expanding it
-    costs a pass but changes nothing read (``expand_gzip`` keeps its complete lines).
+    costs a pass but changes nothing read (``expand_gzip`` keeps its complete lines). After
+    NUL padding (which ``GzipStream`` skips) the last bytes read as 0: such a file is read
+    whole unless it is over ``GZIP_EXPAND_BYTES``.
     """
     if size <= GZIP_TRAILER_MIN_BYTES and size <= GZIP_EXPAND_BYTES:
         return False
@@ -83,7 +91,8 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
 
     Returns the plain file and whether the stream ended early; a cut stream keeps its
     complete lines only, as ``log_decoding.gunzip_lines`` does. None when ``path`` is not
-    readable gzip: it is then read whole, and its error quarantined as usual.
+    readable gzip (damaged, or bytes after its last member that are not gzip): it is then read
+    whole, and its error quarantined as usual.
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
@@ -98,6 +107,8 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
                         last_newline = written + i
                     dst.write(out)
                     written += len(out)
+            if stream.trailing_garbage:
+                raise isal_zlib.error("bytes after the last member are not gzip")
             truncated = stream.truncated
             if truncated:
                 dst.truncate(last_newline + 1)

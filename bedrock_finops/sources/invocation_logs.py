@@ -36,6 +36,7 @@ PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # end in .gz alone); gzip is recognised by its magic bytes, not by the name
 LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
+EMPTY = "empty file"  # 0 bytes: no record and no line, but listed so it is not read unseen
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
 _BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
 
@@ -115,12 +116,23 @@ def list_local(
             continue
         if key_in_window(rel, start, end):
             try:
+                if path.stat().st_size == 0:
+                    listing.skipped.append({"file": rel, "reason": EMPTY})
+                    continue
                 listing.units.extend(_file_units(path, rel, expand_dir, note))
             except OSError:  # unreadable now: the worker's read says so in the quarantine
                 listing.units.append(Unit("file", rel, str(path)))
-    if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
+    if not listing.units and not _found_logs(listing):
         _no_logs(str(root), start, end)
     return listing
+
+
+def _found_logs(listing: Listing) -> bool:
+    """Whether what was skipped shows the source is a log folder (the permission-check object
+    AWS writes, or empty log files): its having no records to read is then no error."""
+    return any(
+        s["reason"].startswith("permission") or s["reason"] == EMPTY for s in listing.skipped
+    )
 
 
 # what an ingest writes into its output folder (besides the table, named by the caller)
@@ -258,6 +270,9 @@ def list_s3(
             listing.skipped.append({"file": rel, "reason": reason})
             continue
         if key_in_window(rel, start, end):
+            if size == 0:
+                listing.skipped.append({"file": rel, "reason": EMPTY})
+                continue
             listing.units.append(
                 Unit(
                     "s3",
@@ -269,7 +284,7 @@ def list_s3(
                     size=size,
                 )
             )
-    if not listing.units and not any(s["reason"].startswith("permission") for s in listing.skipped):
+    if not listing.units and not _found_logs(listing):
         _no_logs(f"s3://{bucket}/{base}", start, end)
     _note_archived(listing, found.archived, note)
     return listing

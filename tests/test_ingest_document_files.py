@@ -1,0 +1,435 @@
+"""Files of JSON documents (a JSON array, pretty-printed records back to back) with damage.
+
+A file that does not parse keeps every record that reads: the damaged part is one quarantine
+entry per damaged record (or per unreadable stretch), whose reason says what was wrong and
+where, and ``lines_read = rows + quarantined + duplicates`` holds: a document file's lines
+are its records plus its damaged stretches. NaN and Infinity are not JSON there either, deep
+nesting is one entry, not the end of the run, and UTF-16 or UTF-32 text is read as UTF-8.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.sources.file_ranges import line_ranges
+from bedrock_finops.sources.log_decoding import Decoded, as_ndjson
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
+
+
+def _record(request_id: str, **top) -> dict:
+    rec = json.loads(json.dumps(BASE))
+    rec["requestId"] = request_id
+    rec.update(top)
+    return rec
+
+
+def _with_input_tokens(request_id: str, value) -> dict:
+    rec = _record(request_id)
+    rec["input"]["inputTokenCount"] = value
+    return rec
+
+
+RECORDS = [_record("r1"), _record("r2"), _record("r3")]
+TOKENS = (BASE["input"]["inputTokenCount"], BASE["output"]["outputTokenCount"])
+PRETTY = json.dumps(RECORDS, indent=2)
+COMPACT = json.dumps(RECORDS)
+BACK_TO_BACK = "\n".join(json.dumps(r, indent=4) for r in RECORDS)
+NDJSON = "".join(json.dumps(r) + "\n" for r in RECORDS)
+
+
+def _ingest(tmp_path: Path, files: dict[str, bytes | str], workers: int = 1, **kw):
+    logs = tmp_path / "logs"
+    for name, data in files.items():
+        path = logs / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    out = tmp_path / "out"
+    report = ingest_to_folder(logs, out, workers=workers, progress=False, **kw)
+    assert report.lines_read == report.rows + report.quarantined + report.duplicates
+    usage = pq.read_table(out / "usage.parquet").to_pandas()
+    quarantine = [
+        (q["source"], q["line"], q["reason"])
+        for q in pq.read_table(out / "quarantine.parquet").to_pylist()
+    ]
+    rows = list(zip(usage.request_id, usage.input_tokens, usage.output_tokens, strict=True))
+    return report, rows, quarantine
+
+
+def _rows(*ids: str) -> list[tuple]:
+    return [(i, *TOKENS) for i in ids]
+
+
+def _line(text: str, pos: int) -> int:
+    return text.count("\n", 0, pos) + 1
+
+
+def _column(text: str, pos: int) -> int:
+    return pos - text.rfind("\n", 0, pos)
+
+
+def _start_of(text: str, request_id: str) -> int:
+    """Where the record with ``request_id`` starts: the brace before its first key."""
+    key = text.rindex('"schemaType"', 0, text.index(f'"requestId": "{request_id}'))
+    return text.rindex("{", 0, key)
+
+
+def _lines_of_r2(text: str) -> str:
+    """The lines record r2 spans, up to where r3 starts."""
+    start = _start_of(text, "r2")
+    end = len(text[: _start_of(text, "r3")].rstrip().rstrip(",").rstrip()) - 1
+    first, last = _line(text, start), _line(text, end)
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+# ------------------------------------------------------------------ one syntax error
+
+
+@pytest.mark.parametrize(("shape", "text"), [("compact", COMPACT), ("pretty", PRETTY)])
+def test_a_trailing_comma_keeps_every_record_and_is_one_entry(tmp_path, shape, text):
+    damaged = text[: text.rindex("]")].rstrip() + ",\n]"
+    comma = damaged.rindex(",")
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": damaged})
+    assert rows == _rows("r1", "r2", "r3")
+    assert quarantine == [
+        (
+            "a.json",
+            4,
+            "invalid JSON in a JSON-array file (trailing comma after record 3, "
+            f"line {_line(damaged, comma)})",
+        )
+    ]
+    assert (report.lines_read, report.rows, report.quarantined) == (4, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("shape", "text"),
+    [("compact", COMPACT), ("pretty", PRETTY), ("back to back", BACK_TO_BACK)],
+)
+def test_a_bad_token_in_a_record_costs_that_record_only(tmp_path, shape, text):
+    damaged = text.replace('"requestId": "r2"', '"requestId": "r2", "x": tru', 1)
+    bad = damaged.index("tru,")
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": damaged})
+    assert rows == _rows("r1", "r3")
+    kind = "a file of JSON documents" if shape == "back to back" else "a JSON-array file"
+    where = _lines_of_r2(damaged)
+    assert quarantine == [
+        (
+            "a.json",
+            2,
+            f"invalid JSON in {kind} (record 2, {where}: Expecting value at line "
+            f"{_line(damaged, bad)} column {_column(damaged, bad)})",
+        )
+    ]
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 2, 1)
+
+
+def test_a_pretty_file_with_a_bad_token_is_not_an_entry_per_physical_line(tmp_path):
+    """It used to be read as NDJSON once it did not parse: one ``invalid JSON`` entry per
+    physical line (over 100 here) and no row."""
+    damaged = PRETTY.replace('"requestId": "r2"', '"requestId": "r2", "x": tru', 1)
+    assert len(damaged.splitlines()) > 100
+    report, _, quarantine = _ingest(tmp_path, {"a.json": damaged})
+    assert (report.lines_read, report.rows, len(quarantine)) == (3, 2, 1)
+
+
+@pytest.mark.parametrize(("shape", "text"), [("compact", COMPACT), ("pretty", PRETTY)])
+def test_an_array_cut_after_two_records_keeps_them(tmp_path, shape, text):
+    start = _start_of(text, "r3")
+    cut = text[: text.index('"requestId": "r3"') + 10]
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": cut})
+    assert rows == _rows("r1", "r2")
+    first, last = _line(cut, start), _line(cut, len(cut) - 1)
+    lines = f"line {first}" if first == last else f"lines {first}-{last}"
+    assert quarantine == [
+        (
+            "a.json",
+            3,
+            f"invalid JSON in a JSON-array file (record 3, {lines}: cut off by the end of the "
+            "file)",
+        )
+    ]
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 2, 1)
+
+
+def test_an_array_cut_between_records_keeps_them_all(tmp_path):
+    cut = COMPACT[: COMPACT.rindex("]")]
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": cut})
+    assert rows == _rows("r1", "r2", "r3")
+    assert quarantine == [
+        (
+            "a.json",
+            4,
+            "invalid JSON in a JSON-array file (the file ends inside the array after record 3, "
+            "line 1)",
+        )
+    ]
+
+
+def test_a_stray_quote_in_a_record_costs_that_record_only(tmp_path):
+    """The quote turns the rest of the file inside out for a bracket count: the walk finds
+    the next record by reading it, not by counting brackets."""
+    damaged = PRETTY.replace('"requestId": "r2"', '"requestId": "r2', 1)
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": damaged})
+    assert rows == _rows("r1", "r3")
+    at = damaged.index('"r2,') + 4  # the line break the string runs into
+    assert quarantine == [
+        (
+            "a.json",
+            2,
+            f"invalid JSON in a JSON-array file (record 2, {_lines_of_r2(damaged)}: Invalid "
+            f"control character at line {_line(damaged, at)} column {_column(damaged, at)})",
+        )
+    ]
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("damaged", "what"),
+    [
+        (COMPACT.replace("}}, {", "}} {", 1), "missing comma after record 1, line 1"),
+        (COMPACT.replace("}}, {", "}},, {", 1), "extra comma after record 1, line 1"),
+        ("[," + COMPACT[1:], "extra comma after the array's [, line 1"),
+    ],
+)
+def test_a_missing_or_extra_comma_loses_no_record(tmp_path, damaged, what):
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": damaged})
+    assert rows == _rows("r1", "r2", "r3")
+    line = 1 if damaged.startswith("[,") else 2
+    assert quarantine == [("a.json", line, f"invalid JSON in a JSON-array file ({what})")]
+    assert (report.lines_read, report.rows, report.quarantined) == (4, 3, 1)
+
+
+def test_bytes_that_are_not_utf8_cost_their_record_only(tmp_path):
+    damaged = PRETTY.encode().replace(b'"requestId": "r2"', b'"requestId": "r\xff2"', 1)
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": damaged})
+    assert rows == _rows("r1", "r3")
+    where = _lines_of_r2(PRETTY)
+    assert quarantine == [
+        (
+            "a.json",
+            2,
+            f"invalid JSON in a JSON-array file (record 2, {where}: bytes that are not UTF-8)",
+        )
+    ]
+
+
+def test_a_cut_gzip_stream_of_an_array_keeps_its_complete_records(tmp_path):
+    """Its own ``truncated gzip`` entry stands for the cut record, as for NDJSON."""
+    full = gzip.compress(PRETTY.encode(), mtime=0)
+    # the shortest cut that decodes to record 3's id: the stream ends inside record 3
+    keep = next(
+        n for n in range(len(full)) if b'"r3"' in zlib.decompressobj(31).decompress(full[:n])
+    )
+    report, rows, quarantine = _ingest(tmp_path, {"a.json.gz": full[:keep]})
+    assert rows == _rows("r1", "r2")
+    assert quarantine == [("a.json.gz", 3, "truncated gzip")]
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 2, 1)
+
+
+def test_a_clean_file_is_counted_as_before(tmp_path):
+    others = "\n".join(json.dumps(_record(f"b{i}"), indent=4) for i in (1, 2, 3))
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": PRETTY, "b.json": others})
+    assert rows == _rows("r1", "r2", "r3", "b1", "b2", "b3")
+    assert (report.lines_read, report.quarantined) == (6, 0)
+
+
+# ------------------------------------------------------------------ NaN and Infinity
+
+
+@pytest.mark.parametrize(
+    ("value", "what"),
+    [
+        (float("nan"), "non-finite number NaN"),
+        (float("inf"), "non-finite number Infinity"),
+        (float("-inf"), "non-finite number -Infinity"),
+    ],
+)
+@pytest.mark.parametrize("shape", ["pretty", "compact", "back to back"])
+def test_a_non_finite_token_count_is_quarantined_not_zero(tmp_path, value, what, shape):
+    records = [RECORDS[0], _with_input_tokens("r2", value), RECORDS[2]]
+    text = {
+        "pretty": json.dumps(records, indent=2),
+        "compact": json.dumps(records),
+        "back to back": "\n".join(json.dumps(r, indent=4) for r in records),
+    }[shape]
+    token = what.rpartition(" ")[2]
+    at = text.index(f'"inputTokenCount": {token}') + len('"inputTokenCount": ')
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": text})
+    assert rows == _rows("r1", "r3")  # never a row with 0 input tokens
+    kind = "a file of JSON documents" if shape == "back to back" else "a JSON-array file"
+    where = _lines_of_r2(text)
+    assert quarantine == [
+        (
+            "a.json",
+            2,
+            f"invalid JSON in {kind} (record 2, {where}: {what} at line {_line(text, at)} "
+            f"column {_column(text, at)} (NaN and Infinity are not valid JSON))",
+        )
+    ]
+
+
+def test_a_number_beyond_a_double_is_quarantined_as_in_ndjson(tmp_path):
+    text = json.dumps([RECORDS[0], _with_input_tokens("r2", 12345), RECORDS[2]])
+    text = text.replace('"inputTokenCount": 12345', '"inputTokenCount": 1e400', 1)
+    at = text.index("1e400")
+    ndjson = "".join(json.dumps(_with_input_tokens(f"n{i}", 12345)) + "\n" for i in (1, 2))
+    ndjson = ndjson.replace('"inputTokenCount": 12345', '"inputTokenCount": 1e400')
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": text, "b.jsonl": ndjson})
+    assert rows == _rows("r1", "r3")
+    assert quarantine == [
+        (
+            "a.json",
+            2,
+            f"invalid JSON in a JSON-array file (record 2, line 1: number 1e400 at line 1 column "
+            f"{_column(text, at)} reads as infinite (NaN and Infinity are not valid JSON))",
+        ),
+        ("b.jsonl", 1, "invalid JSON"),
+        ("b.jsonl", 2, "invalid JSON"),
+    ]
+
+
+def test_the_same_values_as_ndjson_are_invalid_json_too(tmp_path):
+    """The behaviour the document files now match: no row, no 0."""
+    ndjson = NDJSON.replace('"inputTokenCount": 15', '"inputTokenCount": NaN', 1)
+    report, rows, quarantine = _ingest(tmp_path, {"a.jsonl": ndjson})
+    assert rows == _rows("r2", "r3")
+    assert quarantine == [("a.jsonl", 1, "invalid JSON")]
+
+
+def test_nan_inside_a_string_is_text(tmp_path):
+    text = PRETTY.replace('"requestId": "r2"', '"requestId": "r2", "note": "NaN, Infinity"', 1)
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": text})
+    assert (rows, quarantine) == (_rows("r1", "r2", "r3"), [])
+
+
+# ------------------------------------------------------------------ deep nesting
+
+DEEP = "[" * 2000 + "]" * 2000
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_deep_nesting_is_one_entry_and_the_run_goes_on(tmp_path, workers):
+    files = {
+        "a-deep-element.json": "[" + json.dumps(RECORDS[0]) + ", " + DEEP + "]",
+        "b-deep-record.json": json.dumps([RECORDS[1], _record("r4")]).replace(
+            '"requestId": "r4"', f'"requestId": "r4", "extra": {DEEP}', 1
+        ),
+        "c-open-brackets.json": "[" * 100_000,
+        "d-good.jsonl": json.dumps(RECORDS[2]) + "\n",
+    }
+    report, rows, quarantine = _ingest(tmp_path, files, workers=workers)
+    assert rows == _rows("r1", "r2", "r3")
+    assert quarantine == [
+        (
+            "a-deep-element.json",
+            2,
+            "nested too deep to read in a JSON-array file (record 2, line 1)",
+        ),
+        (
+            "b-deep-record.json",
+            2,
+            "nested too deep to read in a JSON-array file (record 2, line 1)",
+        ),
+        (
+            "c-open-brackets.json",
+            1,
+            "nested too deep to read in a JSON-array file (record 1, line 1)",
+        ),
+    ]
+    assert (report.files_read, report.lines_read, report.rows) == (4, 6, 3)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_record_too_deep_for_the_parsers_is_one_entry_in_ndjson_too(tmp_path, workers):
+    """orjson reads 1,024 levels, Python's recursion stops the parsers sooner: the record is
+    quarantined, where the RecursionError used to end the run."""
+    converse = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])  # has messages
+    deep = "[" * 1010 + "]" * 1010
+    text = json.dumps({**converse, "requestId": "d1"}).replace(
+        '"messages": [', '"messages": [{"role": "user", "content": ' + deep + "}, ", 1
+    )
+    assert '"content": [[' in text
+    report, rows, quarantine = _ingest(tmp_path, {"a.jsonl": text + "\n" + NDJSON}, workers)
+    assert rows == _rows("r1", "r2", "r3")
+    assert quarantine == [("a.jsonl", 1, "nested too deep to read")]
+
+
+def test_deep_nesting_in_pretty_records_back_to_back(tmp_path):
+    text = BACK_TO_BACK.replace('"requestId": "r2"', f'"requestId": "r2", "x": {DEEP}', 1)
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": text})
+    assert rows == _rows("r1", "r3")
+    where = _lines_of_r2(text)
+    assert quarantine == [
+        ("a.json", 2, f"nested too deep to read in a file of JSON documents (record 2, {where})")
+    ]
+
+
+# ------------------------------------------------------------------ UTF-16 and UTF-32
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+@pytest.mark.parametrize(("name", "text"), [("a.jsonl", NDJSON), ("a.json", PRETTY)])
+def test_utf16_and_utf32_with_a_byte_order_mark_read_as_utf8(tmp_path, codec, name, text):
+    bom = {"utf-16-be": b"\xfe\xff", "utf-32-be": b"\x00\x00\xfe\xff"}.get(codec, b"")
+    data = bom + text.replace("\n", "\r\n").encode(codec)
+    report, rows, quarantine = _ingest(tmp_path, {name: data})
+    assert (rows, quarantine) == (_rows("r1", "r2", "r3"), [])
+    assert report.lines_read == 3
+
+
+def test_utf16_that_does_not_decode_is_one_entry(tmp_path):
+    data = NDJSON.encode("utf-16")[:-1]  # an odd number of bytes
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": data})
+    assert rows == []
+    assert quarantine == [
+        ("a.json", 1, "not UTF-8 (UTF-16 text that does not decode as UTF-16): re-save it as UTF-8")
+    ]
+    assert (report.lines_read, report.quarantined) == (1, 1)
+
+
+def test_utf16_lines_are_decoded_before_they_are_parsed(tmp_path):
+    """Read as bytes, every UTF-16 line was invalid JSON. A large file is not cut into
+    ranges at its bytes (a line break is two or four bytes there): it is read whole."""
+    data = NDJSON.encode("utf-16")
+    decoded = as_ndjson(Decoded(data))
+    assert decoded.lines == NDJSON.encode().splitlines()
+    (tmp_path / "big.jsonl").write_bytes(data * 50)
+    assert line_ranges(tmp_path / "big.jsonl", range_bytes=1000) is None
+
+
+# ------------------------------------------------------------------ windows
+
+
+def test_a_damaged_stretch_is_undated_and_belongs_to_its_files_hour(tmp_path):
+    """A late-delivery hour read by the window before it leaves its damaged stretch to the
+    window of its own hour, as for an invalid NDJSON line; the two add up to the day."""
+    hour = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/12/a.json"
+    records = [
+        _record("late", timestamp="2025-06-02T11:59:00Z"),
+        _record("bad", timestamp="2025-06-02T12:10:00Z"),
+        _record("own", timestamp="2025-06-02T12:20:00Z"),
+    ]
+    text = json.dumps(records, indent=2).replace('"requestId": "bad"', '"requestId": tru', 1)
+    counts = {}
+    for name, start, end in [
+        ("before", "2025-06-02T11:00Z", "2025-06-02T12:00Z"),
+        ("after", "2025-06-02T12:00Z", "2025-06-02T13:00Z"),
+        ("day", "2025-06-02", "2025-06-03"),
+    ]:
+        report, rows, quarantine = _ingest(tmp_path / name, {hour: text}, start=start, end=end)
+        counts[name] = (report.lines_read, report.rows, report.quarantined)
+        counts[name + " rows"] = [r[0] for r in rows]
+        counts[name + " outside"] = report.outside_window
+    assert counts["before"] == (1, 1, 0) and counts["before rows"] == ["late"]
+    assert counts["before outside"] == 2  # "own", and the damaged stretch
+    assert counts["after"] == (2, 1, 1) and counts["after rows"] == ["own"]
+    assert counts["day"] == (3, 2, 1)
