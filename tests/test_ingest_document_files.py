@@ -18,8 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.sources.document_files import as_ndjson
 from bedrock_finops.sources.file_ranges import line_ranges
-from bedrock_finops.sources.log_decoding import Decoded, as_ndjson
+from bedrock_finops.sources.log_decoding import Decoded
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])

@@ -15,8 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
+from bedrock_finops.sources.document_files import as_ndjson
 from bedrock_finops.sources.invocation_logs import EMPTY, NOT_A_LOG
-from bedrock_finops.sources.log_decoding import Decoded, as_ndjson
+from bedrock_finops.sources.log_decoding import Decoded
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])

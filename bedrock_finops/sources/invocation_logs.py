@@ -20,7 +20,8 @@ from typing import Any
 
 from bedrock_finops.sources import file_ranges
 from bedrock_finops.sources.aws_clients import s3_client
-from bedrock_finops.sources.log_decoding import Decoded, as_ndjson, gunzip_lines
+from bedrock_finops.sources.document_files import as_ndjson
+from bedrock_finops.sources.log_decoding import Decoded, gunzip_lines
 from bedrock_finops.sources.s3_listing import (
     ARCHIVE_CLASSES,
     folder_of,

@@ -1,0 +1,472 @@
+"""Log files that are not NDJSON: JSON arrays, pretty-printed records back to back,
+CloudWatch Logs envelopes and UTF-16/UTF-32 text, turned into one line per record.
+
+:func:`as_ndjson` takes a decoded file and, when it holds JSON documents rather than lines,
+reads them: in one pass when the file parses, else one record at a time
+(``_DocumentWalk``), keeping every record that reads and quarantining each damaged stretch
+with where and why (``Decoded.damaged``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+import orjson
+
+from bedrock_finops.sources.log_decoding import Decoded
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# UTF-16 and UTF-32 text, told by its byte-order mark (PowerShell 5's ``>`` writes UTF-16):
+# decoded to UTF-8. UTF-32's little-endian mark starts like UTF-16's, so it goes first.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32"),
+    (b"\xff\xfe", "utf-16", "UTF-16"),
+    (b"\xfe\xff", "utf-16", "UTF-16"),
+)
+# how a file that is JSON documents rather than NDJSON starts: an array, a pretty-printed
+# object, or a CloudWatch Logs envelope (``aws logs filter-log-events`` output; subscription
+# payloads as Firehose delivers them)
+_DOCUMENT_STARTS = (b"[", b"{\n", b"{\r\n", b'{"messageType"', b'{"events"', b'{"logEvents"')
+_EVENT_LISTS = ("logEvents", "events")
+EXCERPT_BYTES = 1000  # of a damaged stretch, kept as its line (the quarantine shows 200 chars)
+
+
+def wide_encoding(head: bytes) -> tuple[str, str] | None:
+    """``(codec, name)`` when ``head`` starts with a UTF-16 or UTF-32 byte-order mark."""
+    for bom, codec, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return codec, name
+    return None
+
+
+def as_ndjson(decoded: Decoded) -> Decoded:
+    """Bedrock's NDJSON as it is; a file of other JSON shapes as one line per record.
+
+    AWS writes one record per line. Files people make by hand or with other tools may
+    instead start with a UTF-8 byte-order mark, be UTF-16 or UTF-32 text with a byte-order
+    mark (decoded to UTF-8; one ``not UTF-8 (...)`` entry when it does not decode), hold a
+    JSON array of records or a pretty-printed record, or hold CloudWatch Logs envelopes
+    (``{"events": [...]}`` from ``aws logs filter-log-events``; ``{"messageType": ...,
+    "logEvents": [...]}`` back to back, as a subscription delivers them through Firehose),
+    whose ``message`` is the record. Such a file becomes one line per record, so quarantine
+    ``line`` numbers count records in it; envelopes of ``CONTROL_MESSAGE`` type are health
+    checks, not records: they are left out and counted (``control_messages``). A document
+    file with damage keeps every record that reads; each damaged stretch is one line of its
+    own, quarantined with its reason (``Decoded.damaged``; see :func:`json_document_lines`).
+    """
+    data = decoded.data
+    if data.startswith(UTF8_BOM):
+        data = decoded.data = data[len(UTF8_BOM) :]
+    elif (wide := wide_encoding(data)) is not None:
+        codec, name = wide
+        try:
+            data = decoded.data = data.decode(codec).encode()
+        except UnicodeError:  # odd length, a lone surrogate: not the text its mark says
+            reason = f"not UTF-8 ({name} text that does not decode as {name}): re-save it as UTF-8"
+            return Decoded(error=decoded.error or reason, truncated=decoded.truncated)
+    if not looks_like_documents(data[:4096]):
+        return decoded
+    cut = decoded.truncated or decoded.error is not None
+    out = json_document_lines(data, cut)
+    out.truncated, out.error = decoded.truncated, decoded.error
+    return out
+
+
+def looks_like_documents(head: bytes) -> bool:
+    """Whether a file starting with ``head`` holds JSON documents, not one record per line."""
+    if head.startswith(UTF8_BOM):
+        head = head[len(UTF8_BOM) :]
+    return head.lstrip().startswith(_DOCUMENT_STARTS)
+
+
+class _NonFinite(ValueError):
+    """NaN, Infinity or a number too large for a double: Python's json reads them, JSON has
+    none (orjson refuses them, so an NDJSON line holding one is invalid JSON)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _no_constant(token: str) -> Any:
+    raise _NonFinite(token)
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if math.isinf(value):
+        raise _NonFinite(token)
+    return value
+
+
+# Python's json with JSON's own rules on numbers: a record orjson would refuse as NDJSON
+# does not pass here either (orjson would write NaN back as null, read as an absent count)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+_DECODE_ERRORS = (ValueError, RecursionError)  # JSONDecodeError, _NonFinite; deep nesting
+
+
+def json_documents(data: bytes) -> list[Any] | None:
+    """The JSON documents ``data`` holds back to back (whitespace between); None if it does not
+    (not UTF-8, invalid JSON, a non-finite number, nested too deep to read)."""
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return None
+    documents = []
+    pos = 0
+    try:
+        while True:
+            while pos < len(text) and text[pos] in " \t\r\n":
+                pos += 1
+            if pos == len(text):
+                return documents
+            doc, pos = _DECODER.raw_decode(text, pos)
+            documents.append(doc)
+    except _DECODE_ERRORS:
+        return None
+
+
+def json_document_lines(data: bytes, cut: bool = False) -> Decoded:
+    """The records of a file of JSON documents as lines (``Decoded.events``).
+
+    A file that parses is read in one go per document (the fast path). One that does not is
+    walked a record at a time (:class:`_DocumentWalk`): every record that reads is kept, and
+    each damaged stretch becomes one line of its own, quarantined with its reason
+    (``Decoded.damaged``). ``cut``: ``data`` is what a truncated or corrupt gzip stream kept,
+    whose own entry stands for a record cut off at its end.
+    """
+    documents = json_documents(data)
+    if documents is not None:
+        lines: list[bytes] = []
+        control = 0
+        for doc in documents:
+            added = _add_document(doc, lines)
+            if added is None:
+                break  # a record too deep to write back: the walk says which
+            control += added
+        else:
+            return Decoded(events=lines, control_messages=control)
+    return _DocumentWalk(data.decode("utf-8", "surrogateescape"), cut).run()
+
+
+def _add_document(doc: Any, lines: list[bytes]) -> int | None:
+    """Append a top-level document's records (an envelope's events, an array's elements, or
+    the record). Returns the control messages it is (1 or 0), None when a record cannot be
+    written back (nested too deep)."""
+    events = _envelope_events(doc)
+    if events is not None:
+        lines.extend(events)
+        return int(doc.get("messageType") == "CONTROL_MESSAGE")
+    for record in doc if isinstance(doc, list) else (doc,):
+        line = _line(record)
+        if line is None:
+            return None
+        lines.append(line)
+    return 0
+
+
+def _line(record: Any) -> bytes | None:
+    """``record`` as one line of JSON; None when it is nested too deep to write."""
+    try:
+        return orjson.dumps(record)
+    except orjson.JSONEncodeError:  # an integer wider than 64 bits, deep nesting: json decides
+        try:
+            return json.dumps(record).encode()
+        except RecursionError:
+            return None
+
+
+def _envelope_events(doc: Any) -> list[bytes] | None:
+    """The messages of a CloudWatch Logs envelope, as lines; None if ``doc`` is not one."""
+    if not isinstance(doc, dict) or "requestId" in doc:
+        return None
+    for key in _EVENT_LISTS:
+        events = doc.get(key)
+        if isinstance(events, list) and all(
+            isinstance(e, dict) and isinstance(e.get("message"), str) for e in events
+        ):
+            if doc.get("messageType") == "CONTROL_MESSAGE":
+                return []
+            return [e["message"].encode() for e in events]
+    return None
+
+
+_WHITE = re.compile(r"[ \t\r\n]*")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_BRACKET_OR_QUOTE = re.compile(r'["\[\]{}]')
+_SCALAR_END = re.compile(r'[\s,:\[\]{}"]')
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes that are not UTF-8, as surrogateescape reads them
+_CLOSER = {"[": "]", "{": "}"}
+# where a record may start again after damage: an object opening with a key, at the start of
+# a line or after a bracket or comma
+_RECORD_START = re.compile(r'(?:^|[\[\]{},])[ \t\r\n]*(\{)[ \t\r\n]*"', re.M)
+
+
+def _value_end(text: str, start: int) -> tuple[int | None, bool]:
+    """Where the value at ``start`` ends by its brackets and strings alone, whatever is wrong
+    inside it (a bad token, NaN, deep nesting), and whether the text ran out first.
+
+    ``(None, True)``: the text ends inside it; ``(None, False)``: a bracket that does not
+    match (the damage is in the structure itself).
+    """
+    first = text[start]
+    if first == '"':
+        m = _STRING.match(text, start)
+        return (m.end(), False) if m else (None, True)
+    if first not in _CLOSER:  # a bad token: up to the next white space or structure
+        m = _SCALAR_END.search(text, start + 1)
+        return (m.start() if m else len(text)), False
+    closers: list[str] = []
+    pos = start
+    while (m := _BRACKET_OR_QUOTE.search(text, pos)) is not None:
+        at = m.start()
+        char = text[at]
+        if char == '"':
+            s = _STRING.match(text, at)
+            if s is None:
+                return None, True
+            pos = s.end()
+            continue
+        if char in _CLOSER:
+            closers.append(_CLOSER[char])
+        elif closers.pop() != char:
+            return None, False
+        elif not closers:
+            return at + 1, False
+        pos = at + 1
+    return None, True
+
+
+def _looks_like_a_record(doc: Any) -> bool:
+    """Whether ``doc`` is where a record (or an envelope of them) starts, not a part of one."""
+    return isinstance(doc, dict) and (
+        "requestId" in doc or "schemaType" in doc or _envelope_events(doc) is not None
+    )
+
+
+class _DocumentWalk:
+    """A file of JSON documents that does not parse, read a record at a time.
+
+    Arrays are walked element by element (``json.JSONDecoder.raw_decode``), other documents
+    one by one. A record that does not read is one damaged stretch: up to where its brackets
+    close when the text after them goes on as it should, else up to the next point where a
+    record reads again (an object with a ``requestId`` or ``schemaType``, or an envelope);
+    the stretch is one line, quarantined with what was wrong and where. A trailing or
+    missing comma and an array the file ends in are one such line each, and lose no record.
+    """
+
+    def __init__(self, text: str, cut: bool) -> None:
+        self.text = text
+        self.end = len(text)
+        self.cut = cut
+        self.not_utf8 = _NOT_UTF8.search(text) is not None
+        self.lines: list[bytes] = []
+        self.damaged: dict[int, str] = {}
+        self.control = 0
+        self.ran_out = False  # a damaged stretch ran to the end of the text
+        self._counted = (0, 1)  # a position and its line number, to count on from
+
+    def run(self) -> Decoded:
+        pos = self._white(0)
+        while pos < self.end:
+            if self.text[pos] == "[":
+                pos = self._array(pos)
+            else:
+                pos, _ = self._record(pos, False)
+            pos = self._white(pos)
+        return Decoded(
+            events=self.lines, control_messages=self.control, damaged=self.damaged or None
+        )
+
+    def _white(self, pos: int) -> int:
+        m = _WHITE.match(self.text, pos)
+        return m.end() if m else pos
+
+    def _array(self, start: int) -> int:
+        """Read the array at ``start``; the position after it."""
+        text = self.text
+        pos = self._white(start + 1)
+        comma = None  # where the comma after the last record is, if one came
+        first = len(self.lines)  # the array's first line
+        separator = False  # a comma (or the closing bracket) is what should come next
+        while True:
+            if pos >= self.end:
+                if not (self.cut or self.ran_out):
+                    after = f"record {len(self.lines)}" if len(self.lines) > first else "its ["
+                    self._damage(
+                        pos,
+                        pos,
+                        "invalid JSON",
+                        f"the file ends inside the array after {after}, line "
+                        f"{self._line_of(pos - 1)}",
+                        array=True,
+                        where=False,
+                    )
+                return pos
+            char = text[pos]
+            if char == "]" and self._goes_on(pos + 1, False):
+                if comma is not None:
+                    self._comma(comma, pos + 1, "trailing")
+                return pos + 1
+            if char == ",":
+                if separator:
+                    comma, separator = pos, False
+                else:  # ",," or "[,": no record lost
+                    self._comma(pos, pos + 1, "extra", len(self.lines) == first)
+                pos = self._white(pos + 1)
+                continue
+            if separator:  # two records with no comma between: say so, read on
+                self._comma(pos, self.end, "missing")
+            pos, separator = self._record(pos, True)
+            comma = None
+            pos = self._white(pos)
+
+    def _comma(self, start: int, end: int, what: str, opening: bool = False) -> None:
+        """A trailing, extra or missing comma: a line of its own, no record lost."""
+        after = "the array's [" if opening else f"record {len(self.lines)}"
+        self._damage(
+            start,
+            end,
+            "invalid JSON",
+            f"{what} comma after {after}, line {self._line_of(start)}",
+            array=True,
+            where=False,
+        )
+
+    def _record(self, start: int, array: bool) -> tuple[int, bool]:
+        """Read the record (or document) at ``start``: the position after it, and whether a
+        separator should come next (False: it is a record found again after damage)."""
+        text = self.text
+        try:
+            doc, end = _DECODER.raw_decode(text, start)
+        except _DECODE_ERRORS as exc:
+            return self._recover(start, exc, array)
+        if self.not_utf8 and _NOT_UTF8.search(text, start, end):
+            self._damage(start, end, "invalid JSON", "bytes that are not UTF-8", array)
+            return end, True
+        before = len(self.lines)
+        control = _add_document([doc] if array else doc, self.lines)
+        if control is None:
+            del self.lines[before:]
+            self._damage(start, end, "nested too deep to read", None, array)
+        else:
+            self.control += control
+        return end, True
+
+    def _recover(self, start: int, exc: BaseException, array: bool) -> tuple[int, bool]:
+        """One damaged stretch from ``start``: the position after it, as ``_record`` gives."""
+        problem, detail = self._what_failed(exc, start)
+        end, ran_out = _value_end(self.text, start)
+        if end is not None and self._goes_on(end, array):
+            self._damage(start, end, problem, detail, array)
+            return end, True
+        again = self._find_record(start + 1, array)
+        if again is None:  # nothing reads after it: the rest is one stretch
+            self.ran_out = True  # so no entry for an array the file ends in, too
+            if self.cut and ran_out:
+                return self.end, True  # the gzip stream's own entry stands for it
+            if ran_out and problem == "invalid JSON":
+                detail = "cut off by the end of the file"
+            self._damage(start, self.end, problem, detail, array)
+            return self.end, True
+        self._damage(start, again, problem, detail, array)
+        return again, False
+
+    def _goes_on(self, end: int, array: bool) -> bool:
+        """Whether the text after a value ending at ``end`` goes on as a record's would.
+
+        Between documents: the next document or the end. In an array: a comma and the next
+        record (or the closing bracket), the array's end and the end of the text or the next
+        document, or the next record with no comma. A value in a record is followed by a
+        comma and a key, or by a bracket that closes the record: so where damage hid a
+        record's structure, the end of a part of it is not taken for the end of the record.
+        """
+        text = self.text
+        pos = self._white(end)
+        if pos >= self.end or text[pos] in "[{":
+            return True
+        if not array or text[pos] not in ",]":
+            return False
+        after = self._white(pos + 1)
+        return after >= self.end or text[after] in ("[{]" if text[pos] == "," else "[{")
+
+    def _find_record(self, start: int, array: bool) -> int | None:
+        """The next place from ``start`` where a record reads and the text goes on after it.
+
+        Only an object that starts a line or follows a bracket or comma, and opens with a key,
+        is tried (an object that is a key's value cannot be a record): deep or long runs of
+        brackets cost one pass, not one parse per bracket.
+        """
+        text = self.text
+        pos = start
+        while (m := _RECORD_START.search(text, pos)) is not None:
+            pos = m.start(1)
+            try:
+                doc, end = _DECODER.raw_decode(text, pos)
+            except _DECODE_ERRORS:
+                pos += 1
+                continue
+            if _looks_like_a_record(doc) and self._goes_on(end, array):
+                return pos
+            pos += 1
+        return None
+
+    def _damage(
+        self,
+        start: int,
+        end: int,
+        problem: str,
+        detail: str | None,
+        array: bool,
+        where: bool = True,
+    ) -> None:
+        """One damaged stretch ``start``..``end`` as a line of its own, with its reason."""
+        shape = "a JSON-array file" if array else "a file of JSON documents"
+        while end > start + 1 and self.text[end - 1] in " \t\r\n,":
+            end -= 1  # up to the next record found: not the comma and white space before it
+        if where:
+            first, last = self._line_of(start), self._line_of(max(start, end - 1))
+            lines = f"line {first}" if first == last else f"lines {first}-{last}"
+            place = f"record {len(self.lines) + 1}, {lines}"
+            detail = f"{place}: {detail}" if detail else place
+        self.damaged[len(self.lines)] = f"{problem} in {shape} ({detail})"
+        stretch = self.text[start : min(end, start + EXCERPT_BYTES)]
+        self.lines.append(stretch.encode("utf-8", "surrogateescape"))
+
+    def _what_failed(self, exc: BaseException, start: int) -> tuple[str, str | None]:
+        """A damaged record's problem, and what is wrong where (None: nothing to add)."""
+        if isinstance(exc, RecursionError):
+            return "nested too deep to read", None
+        if isinstance(exc, json.JSONDecodeError):
+            what = exc.msg.removesuffix(" at")  # "Invalid control character at"
+            return "invalid JSON", f"{what} at line {exc.lineno} column {exc.colno}"
+        if not isinstance(exc, _NonFinite):
+            return "invalid JSON", str(exc)
+        token = exc.token
+        # where: the first time the token stands as a value (not inside a string)
+        value = re.compile(r"[:,\[]\s*(" + re.escape(token) + r")(?![\w.])")
+        m = value.search(self.text, start)
+        at = ""
+        if m is not None:
+            pos = m.start(1)
+            column = pos - self.text.rfind("\n", 0, pos)
+            at = f" at line {self._line_of(pos)} column {column}"
+        if token in ("NaN", "Infinity", "-Infinity"):
+            what = f"non-finite number {token}{at}"
+        else:
+            what = f"number {token}{at} reads as infinite"
+        return "invalid JSON", f"{what} (NaN and Infinity are not valid JSON)"
+
+    def _line_of(self, pos: int) -> int:
+        """The file's line number at ``pos`` (counted on from the last one asked)."""
+        at, line = self._counted
+        if pos < at:
+            line -= self.text.count("\n", pos, at)
+        else:
+            line += self.text.count("\n", at, pos)
+        self._counted = (pos, line)
+        return line
