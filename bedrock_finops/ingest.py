@@ -86,6 +86,9 @@ class IngestReport:
     # geo prefixes outside models.GEO_PREFIXES, read as geos AWS added later (rows per prefix)
     unlisted_geo_prefixes: dict[str, int] = field(default_factory=dict)
     large_bodies_not_fetched: int = 0
+    # with fetch_large_bodies: the bodies that could not be read, and why (their rows are
+    # among large_bodies_not_fetched)
+    large_bodies_unread: list[dict[str, str]] = field(default_factory=list)
     outside_window: int = 0
     # CloudWatch Logs subscription health checks (CONTROL_MESSAGE): no records, not lines read
     control_messages: int = 0
@@ -126,7 +129,13 @@ class IngestReport:
                 else ""
             ),
             f"outside window    {self.outside_window:,}",
-            f"large bodies      {self.large_bodies_not_fetched:,} not fetched",
+            f"large bodies      {self.large_bodies_not_fetched:,} not fetched"
+            + (
+                f" ({len(self.large_bodies_unread):,} could not be read: see "
+                "large_bodies_unread in ingest_report.json)"
+                if self.large_bodies_unread
+                else ""
+            ),
             f"elapsed           {self.elapsed_s:.1f}s ({self.rows_per_s:,.0f} rows/s)",
             f"compiled parts    {self.compiled}",
         ]

@@ -122,6 +122,7 @@ class Collector:
         self.prompt_first: dict[str, Any] = {}
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
+        self.bodies_unread: set[str] = set()
         self.dropped: list[pa.RecordBatch] = []  # repeated deliveries, to compare at close()
 
     def add(self, res: ChunkResult) -> None:
@@ -131,6 +132,10 @@ class Collector:
         r.outside_window += res.outside_window
         r.control_messages += res.control_messages
         r.quarantined += len(res.quarantine)
+        for f, why in res.bodies_unread:  # once each, though a re-delivery names it again
+            if f not in self.bodies_unread:
+                self.bodies_unread.add(f)
+                r.large_bodies_unread.append({"file": f, "reason": why})
         self.quarantine.extend(res.quarantine)
         for h, v in res.prompts.items():
             self.prompt_texts.add(h, v)

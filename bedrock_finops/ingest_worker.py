@@ -13,7 +13,7 @@ import gc
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,9 @@ class ChunkResult:
     prompts: dict[str, tuple[str, int, str]]
     batch_path: str | None = None  # the batches, as an Arrow IPC file in ``Options.spill_dir``
     event_batches: int = 0  # units of CloudWatch Logs events (not files)
+    # large bodies fetch_large_bodies could not read: (s3 path, why); their rows keep
+    # body_in_s3 = true
+    bodies_unread: list[tuple[str, str]] = field(default_factory=list)
 
 
 _STATE: dict[str, Any] = {}
@@ -149,9 +152,12 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     rows: list[tuple] = []
     batches: list[pa.RecordBatch] = []
     quarantine: list[tuple[str, int, str, str]] = []
+    bodies_unread: list[tuple[str, str]] = []
     lines_read = outside = control = 0
     for unit, fetched in read_ahead(units, client):
-        n, out, c = _unit_rows(unit, fetched, opts, client, model_key, cache, rows, quarantine)
+        n, out, c = _unit_rows(
+            unit, fetched, opts, client, model_key, cache, rows, quarantine, bodies_unread
+        )
         lines_read += n
         outside += out
         control += c
@@ -170,8 +176,9 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     files = sum(1 for u in units if u.start == 0 and u.kind != "events")
     event_batches = sum(1 for u in units if u.kind == "events")
     return ChunkResult(
-        files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches
-    )
+        files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches,
+        bodies_unread,
+    )  # fmt: skip
 
 
 def spill(batches: list[pa.RecordBatch], folder: str) -> str:
@@ -222,6 +229,7 @@ def _unit_rows(
     cache: PromptCache,
     rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
+    bodies_unread: list[tuple[str, str]],
 ) -> tuple[int, int, int]:
     """Append one unit's rows and quarantine entries.
 
@@ -290,7 +298,7 @@ def _unit_rows(
                     outside += 1
                     continue
         if fetch:
-            _fetch_bodies(rec, opts, client)
+            _fetch_bodies(rec, opts, client, bodies_unread)
         try:
             row = fast_row(rec, name, **kw)
         except (*MALFORMED, RecursionError):
@@ -347,8 +355,11 @@ def _owns_undated_lines(unit: Unit, opts: Options) -> bool:
     )
 
 
-def _fetch_bodies(rec: Any, opts: Options, client: Any | None) -> None:
-    """Replace ``inputBodyS3Path``/``outputBodyS3Path`` by the bodies they point to."""
+def _fetch_bodies(
+    rec: Any, opts: Options, client: Any | None, unread: list[tuple[str, str]]
+) -> None:
+    """Replace ``inputBodyS3Path``/``outputBodyS3Path`` by the bodies they point to; a body
+    that cannot be read is added to ``unread`` with why."""
     if not isinstance(rec, dict):
         return
     for section, path_key, body_key in (
@@ -360,12 +371,18 @@ def _fetch_bodies(rec: Any, opts: Options, client: Any | None) -> None:
             continue
         path = part.get(path_key)
         if isinstance(path, str) and path.startswith("s3://"):
-            body = _read_body(path, opts, client)
-            if body is not None:
-                part[body_key] = body
+            try:
+                part[body_key] = _read_body(path, opts, client)
+            except BodyUnread as exc:  # the row keeps body_in_s3 = true
+                unread.append((path, str(exc)))
 
 
-def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any | None:
+class BodyUnread(Exception):
+    """A large body that could not be read; the message says why."""
+
+
+def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any:
+    """The JSON body a record's ``*BodyS3Path`` points to; raises :class:`BodyUnread`."""
     bucket, key = logs.parse_s3(s3_path)
     try:
         if opts.local_root is not None:
@@ -374,7 +391,14 @@ def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any | None:
             data = local.read_bytes()
         else:
             data = read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
-        decoded = gunzip_lines([data])
+    except OSError as exc:
+        raise BodyUnread(f"unreadable file ({exc.strerror or exc})") from None
+    except (SourceError, UnreadableObject) as exc:  # access, credentials, a broken download
+        raise BodyUnread(str(exc)) from None
+    decoded = gunzip_lines([data])
+    if decoded.error or decoded.truncated:
+        raise BodyUnread(decoded.error or "truncated gzip")
+    try:
         return orjson.loads(b"\n".join(decoded.lines))
-    except (OSError, SourceError, UnreadableObject, orjson.JSONDecodeError):
-        return None  # row keeps body_in_s3 = true and is counted as not fetched
+    except orjson.JSONDecodeError:
+        raise BodyUnread("not JSON") from None

@@ -229,6 +229,28 @@ def test_large_body_fetched_when_asked(tmp_path):
     ]
 
 
+def test_a_large_body_that_cannot_be_read_says_why(tmp_path):
+    """With fetch_large_bodies, a body that is missing or not JSON leaves its row unfetched
+    (body_in_s3 true) and is listed with the reason, not dropped in silence."""
+    logs = tmp_path / "logs"
+    shutil.copytree(GOOD, logs)
+    data = logs / "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data"
+    data.mkdir(parents=True)
+    (data / "req-large-1_output.json.gz").write_bytes(gzip.compress(b"{not json"))
+    df = read_invocation_logs(logs, workers=1, progress=False, fetch_large_bodies=True)
+    assert df.set_index("request_id").loc["req-large-1", "body_in_s3"]
+    report = df.attrs["ingest"]
+    assert report["large_bodies_not_fetched"] == 1
+    where = (
+        "s3://logs-bucket/AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/"
+        "11/data/req-large-1"
+    )
+    assert report["large_bodies_unread"] == [
+        {"file": f"{where}_input.json.gz", "reason": "unreadable file (No such file or directory)"},
+        {"file": f"{where}_output.json.gz", "reason": "not JSON"},
+    ]
+
+
 def test_output_files(tmp_path):
     report = ingest_to_folder(GOOD, tmp_path, workers=1, progress=False)
     usage = pq.read_table(tmp_path / "usage.parquet")

@@ -114,6 +114,15 @@ def test_a_large_body_that_keeps_breaking_is_left_unfetched(s3, cuts, fetched):
     row = df.set_index("request_id").loc["req-large-1"]
     max_tokens = None if pd.isna(row["max_tokens"]) else row["max_tokens"]
     assert (row["body_in_s3"], max_tokens) == (not fetched, 64 if fetched else None)
+    unread = df.attrs["ingest"]["large_bodies_unread"]
+    if fetched:
+        assert unread == []
+    else:  # both bodies broke on every try; each listed once (a re-delivery names them too)
+        assert unread == [
+            {"file": f"s3://logs-bucket/{key}", "reason": "unreadable S3 object "
+             "(ResponseStreamingError on 3 tries)"}
+            for key in (body_key, body_key.replace("_input", "_output"))
+        ]  # fmt: skip
 
 
 @pytest.mark.parametrize("cuts", [s3_objects.S3_READ_ATTEMPTS - 1, 99])
