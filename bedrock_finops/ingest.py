@@ -43,6 +43,7 @@ from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.source_errors import SourceError
+from bedrock_finops.sources.time_folders import DELIVERY_SLACK
 
 CHUNK_FILES = 32  # files per worker task at most
 # tasks queued per worker: enough that workers keep busy while the parent writes a row group
@@ -90,6 +91,9 @@ class IngestReport:
     # among large_bodies_not_fetched)
     large_bodies_unread: list[dict[str, str]] = field(default_factory=list)
     outside_window: int = 0
+    # of outside_window: dated before the window, in an hour folder past the slack of a run
+    # ending at its start (delivered over DELIVERY_SLACK late): that run did not read them
+    delivered_too_late: int = 0
     # CloudWatch Logs subscription health checks (CONTROL_MESSAGE): no records, not lines read
     control_messages: int = 0
     # S3: LIST requests, and date folders outside the window that were not listed at all
@@ -128,7 +132,14 @@ class IngestReport:
                 if self.conflicting_duplicates
                 else ""
             ),
-            f"outside window    {self.outside_window:,}",
+            f"outside window    {self.outside_window:,}"
+            + (
+                f" ({self.delivered_too_late:,} dated before the window but delivered over "
+                f"{DELIVERY_SLACK.total_seconds() / 3600:g} h late, to folders a run ending at its start does not read: "
+                "a window over both hours keeps them)"
+                if self.delivered_too_late
+                else ""
+            ),
             f"large bodies      {self.large_bodies_not_fetched:,} not fetched"
             + (
                 f" ({len(self.large_bodies_unread):,} could not be read: see "

@@ -130,6 +130,7 @@ class Collector:
         r.files_read += res.files
         r.lines_read += res.lines_read
         r.outside_window += res.outside_window
+        r.delivered_too_late += res.too_late
         r.control_messages += res.control_messages
         r.quarantined += len(res.quarantine)
         for f, why in res.bodies_unread:  # once each, though a re-delivery names it again

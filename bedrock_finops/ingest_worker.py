@@ -31,7 +31,7 @@ from bedrock_finops.sources.log_decoding import gunzip_lines, record_after_times
 from bedrock_finops.sources.read_ahead import Fetched, read_ahead
 from bedrock_finops.sources.s3_objects import read_s3_bytes
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
-from bedrock_finops.sources.time_folders import key_span
+from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_span
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
 # what the parsers raise on a record of an unexpected shape (a number where AWS writes an
@@ -41,6 +41,7 @@ NESTED_TOO_DEEP = "nested too deep to read"
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
 # whole chunk's rows at once (measured), as the text is still in the CPU's cache
 CONVERT_ROWS = 1024
+SLACK_MS = int(DELIVERY_SLACK.total_seconds() * 1000)
 _PACKAGE = __name__.partition(".")[0]
 
 
@@ -76,6 +77,7 @@ class ChunkResult:
     # large bodies fetch_large_bodies could not read: (s3 path, why); their rows keep
     # body_in_s3 = true
     bodies_unread: list[tuple[str, str]] = field(default_factory=list)
+    too_late: int = 0  # of outside_window: see ``_past_previous_slack``
 
 
 _STATE: dict[str, Any] = {}
@@ -153,14 +155,15 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     batches: list[pa.RecordBatch] = []
     quarantine: list[tuple[str, int, str, str]] = []
     bodies_unread: list[tuple[str, str]] = []
-    lines_read = outside = control = 0
+    lines_read = outside = control = too_late = 0
     for unit, fetched in read_ahead(units, client):
-        n, out, c = _unit_rows(
+        n, out, c, late = _unit_rows(
             unit, fetched, opts, client, model_key, cache, rows, quarantine, bodies_unread
         )
         lines_read += n
         outside += out
         control += c
+        too_late += late
         if len(rows) >= CONVERT_ROWS:  # convert while the rows' text is still in CPU cache
             batches.append(to_batch(rows))
             rows = []
@@ -177,7 +180,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     event_batches = sum(1 for u in units if u.kind == "events")
     return ChunkResult(
         files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches,
-        bodies_unread,
+        bodies_unread, too_late,
     )  # fmt: skip
 
 
@@ -233,10 +236,12 @@ def _unit_rows(
 ) -> tuple[int, int, int]:
     """Append one unit's rows and quarantine entries.
 
-    Returns (lines read, records outside the window, control messages left out).
+    Returns (lines read, records outside the window, control messages left out, records
+    before the window delivered past the slack of the run that ends where this one starts).
     """
     decoded = logs.unit_lines(unit, client, fetched)
-    lines_read = outside = 0
+    lines_read = outside = too_late = 0
+    past_slack = _past_previous_slack(unit, opts)
     window = opts.start_ms is not None or opts.end_ms is not None
     name = unit.name
     loads = orjson.loads
@@ -296,6 +301,8 @@ def _unit_rows(
                 ):
                     lines_read -= 1
                     outside += 1
+                    if past_slack and ts < start_ms:
+                        too_late += 1
                     continue
         if fetch:
             _fetch_bodies(rec, opts, client, bodies_unread)
@@ -330,7 +337,19 @@ def _unit_rows(
             quarantine.append((name, i + 1, reason, ""))
         else:
             outside += 1
-    return lines_read, outside, decoded.control_messages
+    return lines_read, outside, decoded.control_messages, too_late
+
+
+def _past_previous_slack(unit: Unit, opts: Options) -> bool:
+    """Whether ``unit`` sits in an hour folder that a run ending at this run's start does
+    not read (it reads ``DELIVERY_SLACK`` past its end): its records dated before the start
+    were delivered too late for that run."""
+    if opts.start_ms is None or unit.kind == "events":
+        return False
+    span = key_span(unit.name)
+    if span is None:
+        return False
+    return int(span[0].timestamp() * 1000) >= opts.start_ms + SLACK_MS
 
 
 def _owns_undated_lines(unit: Unit, opts: Options) -> bool:

@@ -108,3 +108,35 @@ def test_adjacent_cloudwatch_windows_count_an_undated_event_once(aws_client):
     for count in ("lines_read", "rows", "quarantined", "duplicates"):
         assert first[count] + second[count] == both[count], count
     assert both["files_read"] == 0 and both["event_pages_read"] == 1
+
+
+def test_a_record_delivered_past_the_slack_is_counted_by_the_next_window(tmp_path: Path):
+    """A record of 11:59 in the 13:00 folder: the run ending at 12:00 reads folders up to
+    12:xx only, so it never sees it; the run from 12:00 counts it outside its window and
+    says it came too late. A run over both hours keeps it."""
+    base = tmp_path / "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02"
+    for hour, lines in {
+        "11": [_record("on-time", "2025-06-02T11:30:00Z")],
+        "12": [_record("an-hour-late", "2025-06-02T11:58:00Z"),
+               _record("noon", "2025-06-02T12:10:00Z")],
+        "13": [_record("two-hours-late", "2025-06-02T11:59:00Z"),
+               _record("one-pm", "2025-06-02T13:00:00Z")],
+    }.items():  # fmt: skip
+        (base / hour).mkdir(parents=True)
+        (base / hour / "a.json").write_text("\n".join(lines) + "\n")
+    day = datetime(2025, 6, 2, tzinfo=UTC)
+    runs = {
+        "morning": (day, day + timedelta(hours=12)),
+        "afternoon": (day + timedelta(hours=12), day + timedelta(days=1)),
+        "day": (day, day + timedelta(days=1)),
+    }
+    kept, reports = {}, {}
+    for name, (start, end) in runs.items():
+        df = read_invocation_logs(tmp_path, start, end, workers=1, progress=False)
+        kept[name], reports[name] = sorted(df["request_id"]), df.attrs["ingest"]
+    assert kept["morning"] == ["an-hour-late", "on-time"]
+    assert kept["afternoon"] == ["noon", "one-pm"]
+    assert kept["day"] == ["an-hour-late", "noon", "on-time", "one-pm", "two-hours-late"]
+    assert reports["afternoon"]["outside_window"] == 2  # both late ones, 12:00 and 13:00 folders
+    assert reports["afternoon"]["delivered_too_late"] == 1  # only the 13:00 folder's
+    assert reports["morning"]["delivered_too_late"] == reports["day"]["delivered_too_late"] == 0
