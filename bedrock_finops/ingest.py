@@ -135,8 +135,8 @@ class IngestReport:
             f"outside window    {self.outside_window:,}"
             + (
                 f" ({self.delivered_too_late:,} dated before the window but delivered over "
-                f"{DELIVERY_SLACK.total_seconds() / 3600:g} h late, to folders a run ending at its start does not read: "
-                "a window over both hours keeps them)"
+                f"{DELIVERY_SLACK.total_seconds() / 3600:g} h late, to folders a run ending "
+                "at its start does not read: a window over both hours keeps them)"
                 if self.delivered_too_late
                 else ""
             ),

@@ -15,6 +15,7 @@ values, no row dict).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
@@ -54,6 +55,18 @@ CACHE_WRITE = ("cacheWriteInputTokenCount", "cacheWriteInputTokens")
 # Bedrock's stream metrics spell them and as Anthropic's usage does
 BODY_CACHE_READ = ("cacheReadInputTokenCount", "cache_read_input_tokens")
 BODY_CACHE_WRITE = ("cacheWriteInputTokenCount", "cache_creation_input_tokens")
+
+
+def response_cache_counts(usage: Any, out_body: Any) -> Iterator[tuple[dict, tuple, tuple]]:
+    """Where a response gives the cache counts a record lacks, in the order they are taken:
+    Converse's ``usage`` (the record's own names), then an InvokeModel response's
+    (:func:`parse_response.invoke_response_usage`). Yields (section, read names, write
+    names); each count is taken from the first section that has it."""
+    if type(usage) is dict:
+        yield usage, CACHE_READ, CACHE_WRITE
+    for section in invoke_response_usage(out_body):
+        yield section, BODY_CACHE_READ, BODY_CACHE_WRITE
+
 
 OPERATIONS = {
     "Converse": False,
@@ -122,17 +135,12 @@ def record_row(
         raise
     usage = fields.pop("_usage")
     split = fields.pop("_cache_write_1h")
-    if isinstance(usage, dict):  # Converse usage, when the record lacks the *Count fields
-        if cache_read is None:
-            cache_read = _cache_count(usage, CACHE_READ)
-        if cache_write is None:
-            cache_write = _cache_count(usage, CACHE_WRITE)
-    if cache_read is None or cache_write is None:  # else an InvokeModel response's counts
-        for section in invoke_response_usage(out_body):
+    if cache_read is None or cache_write is None:  # not on the record: from the response
+        for section, reads, writes in response_cache_counts(usage, out_body):
             if cache_read is None:
-                cache_read = _cache_count(section, BODY_CACHE_READ)
+                cache_read = _cache_count(section, reads)
             if cache_write is None:
-                cache_write = _cache_count(section, BODY_CACHE_WRITE)
+                cache_write = _cache_count(section, writes)
 
     identity = rec.get("identity")
     identity_arn = identity.get("arn") if isinstance(identity, dict) else None
@@ -339,19 +347,12 @@ def fast_row(
         tier, ttl, split, latency, stop, max_tokens, temperature, request_hash, prefix,
         system_hash, tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
     ) = body_values(model_key(model_raw), in_body, out_body, cache)  # fmt: skip
-    if type(usage) is dict:
-        if cache_read is None:
-            cache_read = _fast_cache_count(usage, CACHE_READ)
-        if cache_write is None:
-            cache_write = _fast_cache_count(usage, CACHE_WRITE)
-        if cache_read is False or cache_write is False:
-            return None
     if cache_read is None or cache_write is None:
-        for section in invoke_response_usage(out_body):
+        for section, reads, writes in response_cache_counts(usage, out_body):
             if cache_read is None:
-                cache_read = _fast_cache_count(section, BODY_CACHE_READ)
+                cache_read = _fast_cache_count(section, reads)
             if cache_write is None:
-                cache_write = _fast_cache_count(section, BODY_CACHE_WRITE)
+                cache_write = _fast_cache_count(section, writes)
             if cache_read is False or cache_write is False:
                 return None
     identity = get("identity")

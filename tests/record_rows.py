@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from bedrock_finops import models, parse, parse_body, parse_scalars
 from bedrock_finops.parse_request import canonical
+
+GOOD_LOGS = Path(__file__).parent / "fixtures" / "logs" / "good"
+FIXTURE_RECORD = orjson.loads((GOOD_LOGS / "part-2.json").read_text().splitlines()[0])
+
+
+def fixture_record(request_id: str, **top: Any) -> dict:
+    """A copy of a good fixture record (part-2.json's first) with another requestId and any
+    top-level fields replaced."""
+    rec = orjson.loads(orjson.dumps(FIXTURE_RECORD))
+    rec["requestId"] = request_id
+    rec.update(top)
+    return rec
 
 
 def log_record(body: Any, out: Any, op: str = "Converse") -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from record_rows import FIXTURE_RECORD, fixture_record
 
 from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.sources.document_files import as_ndjson
@@ -23,24 +24,16 @@ from bedrock_finops.sources.file_ranges import line_ranges
 from bedrock_finops.sources.log_decoding import Decoded
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
-BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
-
-
-def _record(request_id: str, **top) -> dict:
-    rec = json.loads(json.dumps(BASE))
-    rec["requestId"] = request_id
-    rec.update(top)
-    return rec
 
 
 def _with_input_tokens(request_id: str, value) -> dict:
-    rec = _record(request_id)
+    rec = fixture_record(request_id)
     rec["input"]["inputTokenCount"] = value
     return rec
 
 
-RECORDS = [_record("r1"), _record("r2"), _record("r3")]
-TOKENS = (BASE["input"]["inputTokenCount"], BASE["output"]["outputTokenCount"])
+RECORDS = [fixture_record("r1"), fixture_record("r2"), fixture_record("r3")]
+TOKENS = (FIXTURE_RECORD["input"]["inputTokenCount"], FIXTURE_RECORD["output"]["outputTokenCount"])
 PRETTY = json.dumps(RECORDS, indent=2)
 COMPACT = json.dumps(RECORDS)
 BACK_TO_BACK = "\n".join(json.dumps(r, indent=4) for r in RECORDS)
@@ -237,7 +230,7 @@ def test_a_cut_gzip_stream_of_an_array_keeps_its_complete_records(tmp_path):
 
 
 def test_a_clean_file_is_counted_as_before(tmp_path):
-    others = "\n".join(json.dumps(_record(f"b{i}"), indent=4) for i in (1, 2, 3))
+    others = "\n".join(json.dumps(fixture_record(f"b{i}"), indent=4) for i in (1, 2, 3))
     report, rows, quarantine = _ingest(tmp_path, {"a.json": PRETTY, "b.json": others})
     assert rows == _rows("r1", "r2", "r3", "b1", "b2", "b3")
     assert (report.lines_read, report.quarantined) == (6, 0)
@@ -321,7 +314,7 @@ DEEP = "[" * 2000 + "]" * 2000
 def test_deep_nesting_is_one_entry_and_the_run_goes_on(tmp_path, workers):
     files = {
         "a-deep-element.json": "[" + json.dumps(RECORDS[0]) + ", " + DEEP + "]",
-        "b-deep-record.json": json.dumps([RECORDS[1], _record("r4")]).replace(
+        "b-deep-record.json": json.dumps([RECORDS[1], fixture_record("r4")]).replace(
             '"requestId": "r4"', f'"requestId": "r4", "extra": {DEEP}', 1
         ),
         "c-open-brackets.json": "[" * 100_000,
@@ -415,9 +408,9 @@ def test_a_damaged_stretch_is_undated_and_belongs_to_its_files_hour(tmp_path):
     window of its own hour, as for an invalid NDJSON line; the two add up to the day."""
     hour = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/12/a.json"
     records = [
-        _record("late", timestamp="2025-06-02T11:59:00Z"),
-        _record("bad", timestamp="2025-06-02T12:10:00Z"),
-        _record("own", timestamp="2025-06-02T12:20:00Z"),
+        fixture_record("late", timestamp="2025-06-02T11:59:00Z"),
+        fixture_record("bad", timestamp="2025-06-02T12:10:00Z"),
+        fixture_record("own", timestamp="2025-06-02T12:20:00Z"),
     ]
     text = json.dumps(records, indent=2).replace('"requestId": "bad"', '"requestId": tru', 1)
     counts = {}

@@ -13,24 +13,14 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from record_rows import fixture_record
 
 from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
 from bedrock_finops.sources.document_files import as_ndjson
 from bedrock_finops.sources.invocation_logs import EMPTY, NOT_A_LOG
 from bedrock_finops.sources.log_decoding import Decoded
 
-GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
-BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
-
-
-def _record(request_id: str, **top) -> dict:
-    rec = json.loads(json.dumps(BASE))
-    rec["requestId"] = request_id
-    rec.update(top)
-    return rec
-
-
-RECORDS = [_record("r1"), _record("r2"), _record("r3")]
+RECORDS = [fixture_record("r1"), fixture_record("r2"), fixture_record("r3")]
 NDJSON = "".join(json.dumps(r) + "\n" for r in RECORDS)
 
 
