@@ -656,3 +656,16 @@ def test_read_invocation_logs_hands_back_the_quarantined_lines(tmp_path):
     ]
     both = pd.concat([df, df])  # pandas compares attrs when concatenating
     assert both.attrs["quarantine"] == df.attrs["quarantine"]
+
+
+def test_the_summary_lists_the_commonest_quarantine_reasons_and_counts_the_rest():
+    from bedrock_finops.ingest import SUMMARY_REASONS, IngestReport
+
+    reasons = {f"reason {i}": 100 - i for i in range(SUMMARY_REASONS + 3)}
+    report = IngestReport(source="x", quarantined=sum(reasons.values()))
+    report.quarantine_by_reason = reasons
+    text = report.summary()
+    assert f"quarantine: reason {SUMMARY_REASONS - 1}: {100 - SUMMARY_REASONS + 1}" in text
+    assert f"reason {SUMMARY_REASONS}:" not in text
+    rest = sum(100 - i for i in range(SUMMARY_REASONS, SUMMARY_REASONS + 3))
+    assert f"quarantine: 3 other reasons: {rest} (all in ingest_report.json)" in text
