@@ -75,7 +75,12 @@ def hourly_profile(frame: pd.DataFrame) -> pd.Series:
 def data_quality(
     ingest_report: dict[str, Any], priced: pd.DataFrame, unpriced: pd.DataFrame
 ) -> dict[str, Any]:
-    """The run's data-quality report: nothing read is unaccounted for."""
+    """The run's data-quality report: nothing read is unaccounted for.
+
+    "duplicates unlike the copy kept": duplicates whose content differs from the copy kept
+    (``conflicting_duplicates`` in the ingest report); "large bodies unreadable": those
+    ``fetch_large_bodies`` could not read; "delivered too late for the window": records
+    dated before the run's window, delivered past the slack of the run before it."""
     lines = int(ingest_report.get("lines_read", 0))
     rows = int(ingest_report.get("rows", 0))
     quarantined = int(ingest_report.get("quarantined", 0))
@@ -85,10 +90,13 @@ def data_quality(
         "rows in usage table": rows,
         "quarantined lines": quarantined,
         "duplicate deliveries dropped": duplicates,
+        "duplicates unlike the copy kept": len(ingest_report.get("conflicting_duplicates", [])),
         "accounted for": lines == rows + quarantined + duplicates,
         "unpriced rows": int((~priced["priced"].astype(bool)).sum()),
         "unpriced model ids": int(unpriced["model_id_raw"].nunique()) if len(unpriced) else 0,
         "large bodies not fetched": int(ingest_report.get("large_bodies_not_fetched", 0)),
+        "large bodies unreadable": len(ingest_report.get("large_bodies_unread", [])),
+        "delivered too late for the window": int(ingest_report.get("delivered_too_late", 0)),
     }
 
 

@@ -93,6 +93,9 @@ def test_data_quality_counts_equal_planted_faults(ctx, truth) -> None:
     assert dq["unpriced rows"] == len(faults["unknown_model"]["request_ids"])
     assert dq["unpriced model ids"] == 1
     assert dq["large bodies not fetched"] == len(faults["large_bodies"])
+    # the sample re-delivers records unchanged, reads no large body and runs with no window
+    assert dq["duplicates unlike the copy kept"] == 0
+    assert dq["large bodies unreadable"] == 0 and dq["delivered too late for the window"] == 0
     reasons = baseline.quarantine_reasons(ctx.quarantine)["lines"].to_dict()
     assert reasons == {"invalid JSON": len(faults["malformed_lines"]), "truncated gzip": 1}
 
