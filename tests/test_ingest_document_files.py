@@ -427,3 +427,35 @@ def test_a_damaged_stretch_is_undated_and_belongs_to_its_files_hour(tmp_path):
     assert counts["before outside"] == 2  # "own", and the damaged stretch
     assert counts["after"] == (2, 1, 1) and counts["after rows"] == ["own"]
     assert counts["day"] == (3, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("codec", "bom", "text"),
+    [
+        ("utf-16-le", b"\xff\xfe", "plain"),
+        ("utf-16-be", b"\xfe\xff", "plain"),  # its newline is the bytes 00 0A
+        ("utf-16-le", b"\xff\xfe", "上上上"),  # U+4E0A holds the byte 0A
+        ("utf-32-le", b"\xff\xfe\x00\x00", "上上上"),
+    ],
+)
+def test_a_cut_gzip_of_wide_text_keeps_its_whole_records(tmp_path, codec, bom, text):
+    """The cut is found in the decoded text: the five whole records are rows and the cut
+    sixth is the one truncated-gzip entry (not a wrong 'not UTF-8', no 'invalid JSON')."""
+    import gzip
+    import zlib
+
+    records = []
+    for i in range(1, 7):
+        rec = fixture_record(f"r{i}")
+        rec["input"]["inputBodyJson"]["prompt"] = (text + " ") * 40
+        records.append(json.dumps(rec, ensure_ascii=False) + "\n")
+    packed = gzip.compress(bom + "".join(records).encode(codec))
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json.gz").write_bytes(packed[:-25])
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    # what the cut stream still holds, decoded on its own: its whole lines are the records
+    held = zlib.decompressobj(wbits=31).decompress(packed[:-25])
+    whole = held[: len(held) - len(held) % len(bom)].decode(codec, "ignore").count("\n")
+    assert 3 <= whole <= 5
+    assert (report.rows, report.quarantine_by_reason) == (whole, {"truncated gzip": 1})
+    assert report.lines_read == whole + 1

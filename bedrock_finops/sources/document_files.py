@@ -16,31 +16,15 @@ from typing import Any
 
 import orjson
 
-from bedrock_finops.sources.log_decoding import Decoded
+from bedrock_finops.sources.log_decoding import Decoded, wide_encoding
 
 UTF8_BOM = b"\xef\xbb\xbf"
-# UTF-16 and UTF-32 text, told by its byte-order mark (PowerShell 5's ``>`` writes UTF-16):
-# decoded to UTF-8. UTF-32's little-endian mark starts like UTF-16's, so it goes first.
-_WIDE_BOMS = (
-    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32"),
-    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32"),
-    (b"\xff\xfe", "utf-16", "UTF-16"),
-    (b"\xfe\xff", "utf-16", "UTF-16"),
-)
 # how a file that is JSON documents rather than NDJSON starts: an array, a pretty-printed
 # object, or a CloudWatch Logs envelope (``aws logs filter-log-events`` output; subscription
 # payloads as Firehose delivers them)
 _DOCUMENT_STARTS = (b"[", b"{\n", b"{\r\n", b'{"messageType"', b'{"events"', b'{"logEvents"')
 _EVENT_LISTS = ("logEvents", "events")
 EXCERPT_BYTES = 1000  # of a damaged stretch, kept as its line (the quarantine shows 200 chars)
-
-
-def wide_encoding(head: bytes) -> tuple[str, str] | None:
-    """``(codec, name)`` when ``head`` starts with a UTF-16 or UTF-32 byte-order mark."""
-    for bom, codec, name in _WIDE_BOMS:
-        if head.startswith(bom):
-            return codec, name
-    return None
 
 
 def as_ndjson(decoded: Decoded) -> Decoded:

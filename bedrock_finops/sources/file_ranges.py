@@ -14,8 +14,8 @@ from pathlib import Path
 
 from isal import isal_zlib
 
-from bedrock_finops.sources.document_files import looks_like_documents, wide_encoding
-from bedrock_finops.sources.log_decoding import GZIP_MAGIC, GzipStream
+from bedrock_finops.sources.document_files import looks_like_documents
+from bedrock_finops.sources.log_decoding import GZIP_MAGIC, GzipStream, wide_encoding
 
 RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks

@@ -210,8 +210,42 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     return Decoded(data)
 
 
+# UTF-16 and UTF-32 text, told by its byte-order mark (PowerShell 5's ``>`` writes UTF-16):
+# decoded to UTF-8. UTF-32's little-endian mark starts like UTF-16's, so it goes first.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32"),
+    (b"\xff\xfe", "utf-16", "UTF-16"),
+    (b"\xfe\xff", "utf-16", "UTF-16"),
+)
+
+
+def wide_encoding(head: bytes) -> tuple[str, str] | None:
+    """``(codec, name)`` when ``head`` starts with a UTF-16 or UTF-32 byte-order mark."""
+    for bom, codec, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return codec, name
+    return None
+
+
 def _complete_lines(data: bytes) -> bytes:
-    """``data`` up to its last line break: a line cut off at the end is not a record."""
+    """``data`` up to its last line break: a line cut off at the end is not a record.
+
+    UTF-16 and UTF-32 text is cut at its last decoded line break: its newline is not the
+    byte ``0A`` alone (UTF-16-BE writes ``00 0A``; ``0A`` occurs inside other characters).
+    """
+    wide = wide_encoding(data)
+    if wide is not None:
+        codec = wide[0]
+        unit = 4 if codec == "utf-32" else 2
+        whole = data[: len(data) - len(data) % unit]
+        for kept in (whole, whole[:-unit]):  # the cut may split a surrogate pair
+            try:
+                text = kept.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            return text.rpartition("\n")[0].encode(codec) if "\n" in text else b""
+        return data  # not the text its mark says: the file's own entry will say so
     return data.rpartition(b"\n")[0] if b"\n" in data else b""
 
 
