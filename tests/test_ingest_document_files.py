@@ -459,3 +459,28 @@ def test_a_cut_gzip_of_wide_text_keeps_its_whole_records(tmp_path, codec, bom, t
     assert 3 <= whole <= 5
     assert (report.rows, report.quarantine_by_reason) == (whole, {"truncated gzip": 1})
     assert report.lines_read == whole + 1
+
+
+def test_damage_names_records_by_their_place_among_records(tmp_path):
+    """'record N' counts records only: comma entries before it do not move it."""
+    r1, r2, r3 = (json.dumps(fixture_record(f"r{i}"), indent=1) for i in (1, 2, 3))
+    nan = json.dumps(fixture_record("r2")).replace(
+        '"inputTokenCount": 15', '"inputTokenCount": NaN'
+    )
+    assert "NaN" in nan
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "pretty.json").write_text(f"[\n{r1},,\n{r2},\n]\n")
+    (tmp_path / "logs" / "compact.json").write_text(
+        f"[{json.dumps(fixture_record('c1'))},,{nan},{json.dumps(fixture_record('c3'))}]"
+    )
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    reasons = sorted(report.quarantine_by_reason)
+    assert report.rows == 4 and len(reasons) == 4
+    assert [r.split(", line")[0] for r in reasons if "comma" in r] == [
+        "invalid JSON in a JSON-array file (extra comma after record 1",
+        "invalid JSON in a JSON-array file (extra comma after record 1",
+        "invalid JSON in a JSON-array file (trailing comma after record 2",
+    ]
+    assert [r.split(", line")[0] for r in reasons if "NaN" in r] == [
+        "invalid JSON in a JSON-array file (record 2"
+    ]

@@ -250,6 +250,7 @@ class _DocumentWalk:
         self.not_utf8 = _NOT_UTF8.search(text) is not None
         self.lines: list[bytes] = []
         self.damaged: dict[int, str] = {}
+        self.records = 0  # records (array elements, documents) met so far, damaged ones too
         self.control = 0
         self.ran_out = False  # a damaged stretch ran to the end of the text
         self._counted = (0, 1)  # a position and its line number, to count on from
@@ -275,12 +276,12 @@ class _DocumentWalk:
         text = self.text
         pos = self._white(start + 1)
         comma = None  # where the comma after the last record is, if one came
-        first = len(self.lines)  # the array's first line
+        first = self.records  # records before the array
         separator = False  # a comma (or the closing bracket) is what should come next
         while True:
             if pos >= self.end:
                 if not (self.cut or self.ran_out):
-                    after = f"record {len(self.lines)}" if len(self.lines) > first else "its ["
+                    after = f"record {self.records}" if self.records > first else "its ["
                     self._damage(
                         pos,
                         pos,
@@ -300,7 +301,7 @@ class _DocumentWalk:
                 if separator:
                     comma, separator = pos, False
                 else:  # ",," or "[,": no record lost
-                    self._comma(pos, pos + 1, "extra", len(self.lines) == first)
+                    self._comma(pos, pos + 1, "extra", self.records == first)
                 pos = self._white(pos + 1)
                 continue
             if separator:  # two records with no comma between: say so, read on
@@ -311,7 +312,7 @@ class _DocumentWalk:
 
     def _comma(self, start: int, end: int, what: str, opening: bool = False) -> None:
         """A trailing, extra or missing comma: a line of its own, no record lost."""
-        after = "the array's [" if opening else f"record {len(self.lines)}"
+        after = "the array's [" if opening else f"record {self.records}"
         self._damage(
             start,
             end,
@@ -338,6 +339,7 @@ class _DocumentWalk:
             del self.lines[before:]
             self._damage(start, end, "nested too deep to read", None, array)
         else:
+            self.records += 1
             self.control += control
         return end, True
 
@@ -415,7 +417,8 @@ class _DocumentWalk:
         if where:
             first, last = self._line_of(start), self._line_of(max(start, end - 1))
             lines = f"line {first}" if first == last else f"lines {first}-{last}"
-            place = f"record {len(self.lines) + 1}, {lines}"
+            self.records += 1  # a damaged record (not a comma, not the array's end)
+            place = f"record {self.records}, {lines}"
             detail = f"{place}: {detail}" if detail else place
         self.damaged[len(self.lines)] = f"{problem} in {shape} ({detail})"
         stretch = self.text[start : min(end, start + EXCERPT_BYTES)]
