@@ -227,36 +227,57 @@ def test_empty_prefix_is_a_clear_error(aws_client, tmp_path: Path):
         )
 
 
-def test_an_empty_log_group_is_a_clear_error(aws_client, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("start", "end", "says"),
+    [
+        (None, None, ""),
+        ("2026-11-01", None, " from 2026-11-01 00:00:00+00:00"),
+        (None, "2026-11-02", " before 2026-11-02 00:00:00+00:00 (+1 h for late deliveries)"),
+        ("2026-11-01", "2026-11-02", " between 2026-11-01 00:00:00+00:00 and 2026-11-02 "
+         "00:00:00+00:00 (+1 h for late deliveries)"),
+    ],
+)  # fmt: skip
+def test_an_empty_log_group_is_a_clear_error(aws_client, tmp_path: Path, start, end, says):
     logs = aws_client("logs")
     logs.create_log_group(logGroupName="/empty")
     with pytest.raises(IngestError) as err:
         ingest_to_folder(
-            "cloudwatch-logs:///empty", tmp_path, progress=False,
+            "cloudwatch-logs:///empty", tmp_path, start, end, progress=False,
             endpoint_url=logs.meta.endpoint_url,
         )  # fmt: skip
     assert str(err.value) == (
-        "no events in log group '/empty' in us-east-1; check the Region (--region), the "
-        "window, and that model invocation logging delivers to this group"
+        f"no events in log group '/empty' in us-east-1{says}; check the Region (--region), "
+        "the window, and that model invocation logging delivers to this group"
     )
     assert not (tmp_path / "usage.parquet").exists()
 
 
 @pytest.mark.parametrize(
-    ("code", "says"),
+    ("code", "message", "says"),
     [
-        ("UnrecognizedClientException", "AWS does not know the access key ID"),
-        ("InvalidSignatureException", "the secret access key does not match"),
-        ("ExpiredTokenException", "the credentials have expired"),
+        ("UnrecognizedClientException", "The security token included in the request is "
+         "invalid.", "AWS does not know the access key ID"),
+        ("InvalidSignatureException", "The request signature we calculated does not match "
+         "the signature you provided.", "the secret access key does not match"),
+        ("ExpiredTokenException", "The security token included in the request is expired",
+         "the credentials have expired"),
+        ("InvalidSignatureException", "Signature expired: 20261127T060000Z is now earlier "
+         "than 20261127T065500Z (20261127T070000Z - 5 min.)",
+         "the request's time is too far from AWS's clock"),
+        ("RequestExpired", "Request has expired.", "the request's time is too far"),
     ],
-)
-def test_refused_credentials_reading_a_log_group_say_so(tmp_path: Path, code, says):
-    """Not "access denied ... grant logs:FilterLogEvents": the key itself is the problem."""
+)  # fmt: skip
+def test_refused_credentials_reading_a_log_group_say_so(tmp_path: Path, code, message, says):
+    """Not "access denied ... grant logs:FilterLogEvents": the key (or the clock) is the
+    problem, and the fix says which."""
     logs = boto3.client(
         "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     stub = Stubber(logs)
-    stub.add_client_error("filter_log_events", service_error_code=code, http_status_code=400)
+    stub.add_client_error(
+        "filter_log_events", service_error_code=code, service_message=message,
+        http_status_code=400,
+    )  # fmt: skip
     with stub, pytest.raises(IngestError) as err:
         ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
     assert str(err.value).startswith(f"reading log group 'g' failed: {says}")

@@ -96,9 +96,18 @@ def iter_cloudwatch(
     if lines:
         yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
     if n == 0:  # as a folder or prefix with no logs: most likely the wrong group or Region
-        window = f" between {start} and {end} (+{DELIVERY_SLACK} for late deliveries)"
         raise SourceError(
             f"no events in log group {group!r} in {client.meta.region_name}"
-            f"{window if start or end else ''}; check the Region (--region), the window, and "
-            "that model invocation logging delivers to this group"
+            f"{_window_text(start, end)}; check the Region (--region), the window, and that "
+            "model invocation logging delivers to this group"
         )
+
+
+def _window_text(start: datetime | None, end: datetime | None) -> str:
+    """`` from START``, `` before END`` or `` between START and END (+1 h ...)``, or ''."""
+    slack = f" (+{DELIVERY_SLACK.total_seconds() / 3600:g} h for late deliveries)"
+    if start and end:
+        return f" between {start} and {end}{slack}"
+    if start:
+        return f" from {start}"
+    return f" before {end}{slack}" if end else ""

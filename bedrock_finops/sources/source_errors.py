@@ -19,15 +19,20 @@ _UNKNOWN_KEY = frozenset(
 )
 _BAD_SIGNATURE = frozenset({"SignatureDoesNotMatch", "InvalidSignatureException"})
 _EXPIRED = frozenset(
-    {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired",
-     "RequestExpired"}
-)  # fmt: skip
-CREDENTIAL_CODES = _UNKNOWN_KEY | _BAD_SIGNATURE | _EXPIRED
+    {"ExpiredToken", "ExpiredTokenException", "InvalidToken", "TokenRefreshRequired"}
+)
+# the request's own time is too far from AWS's: the machine's clock is off
+_CLOCK = frozenset({"RequestExpired", "RequestTimeTooSkewed"})
+CREDENTIAL_CODES = _UNKNOWN_KEY | _BAD_SIGNATURE | _EXPIRED | _CLOCK
 
 
 def credentials_error(code: str, message: str, target: str) -> SourceError | None:
     """The run's error when AWS refused the credentials themselves (not a permission)."""
-    if code in _UNKNOWN_KEY:
+    skewed = code in _BAD_SIGNATURE and ("expired" in message.lower() or "skew" in message)
+    if code in _CLOCK or skewed:  # CloudWatch Logs: "Signature expired: ... is now earlier"
+        why = "the request's time is too far from AWS's clock"
+        fix = "set this machine's clock right (e.g. enable NTP) and run again"
+    elif code in _UNKNOWN_KEY:
         why = "AWS does not know the access key ID"
         fix = (
             "check AWS_ACCESS_KEY_ID / AWS_PROFILE name credentials of this account and "
