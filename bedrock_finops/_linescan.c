@@ -57,7 +57,7 @@ static inline int is_wide(Py_UCS4 ch) {
 
 /* is_wide for 2-byte code points, summed in 16-bit lanes a block at a time: the compiler
  * vectorises it (~0.2 ns a character, against ~0.5 for is_wide one by one). Each code point
- * is in one range at most, so a block of up to 65535 cannot overflow its count. */
+ * is in one range at most, so a block of 32,768 cannot overflow its 16-bit count. */
 static Py_ssize_t count_wide_ucs2(const Py_UCS2 *p, Py_ssize_t n) {
     Py_ssize_t wide = 0;
     while (n > 0) {

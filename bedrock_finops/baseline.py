@@ -90,7 +90,7 @@ def data_quality(
         "rows in usage table": rows,
         "quarantined lines": quarantined,
         "duplicate deliveries dropped": duplicates,
-        "duplicates unlike the copy kept": len(ingest_report.get("conflicting_duplicates", [])),
+        "duplicates unlike the copy kept": int(ingest_report.get("conflicting_duplicate_count", 0)),
         "accounted for": lines == rows + quarantined + duplicates,
         "unpriced rows": int((~priced["priced"].astype(bool)).sum()),
         "unpriced model ids": int(unpriced["model_id_raw"].nunique()) if len(unpriced) else 0,

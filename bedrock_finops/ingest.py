@@ -81,7 +81,9 @@ class IngestReport:
     rows: int = 0
     quarantined: int = 0
     duplicates: int = 0
-    # duplicates whose content differs from the copy kept (same requestId, other record)
+    # duplicates whose content differs from the copy kept (same requestId, other record):
+    # how many, and the first 1,000 (ingest_output.CONFLICTS_LISTED) with files and fields
+    conflicting_duplicate_count: int = 0
     conflicting_duplicates: list[dict[str, Any]] = field(default_factory=list)
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     unknown_models: dict[str, int] = field(default_factory=dict)
@@ -128,9 +130,9 @@ class IngestReport:
             f"  quarantined     {self.quarantined:,}",
             f"  duplicates      {self.duplicates:,}"
             + (
-                f" ({len(self.conflicting_duplicates):,} with other content than the copy "
+                f" ({self.conflicting_duplicate_count:,} with other content than the copy "
                 "kept: see conflicting_duplicates in ingest_report.json)"
-                if self.conflicting_duplicates
+                if self.conflicting_duplicate_count
                 else ""
             ),
             f"outside window    {self.outside_window:,}"

@@ -102,6 +102,9 @@ COMPARED_COLUMNS = [
 ]  # fmt: skip
 
 
+CONFLICTS_LISTED = 1000  # conflicting duplicates listed in the report (all are counted)
+
+
 class Collector:
     """Parent-side state: dedupe, model resolution, Parquet streaming, prompt stats."""
 
@@ -235,7 +238,9 @@ class Collector:
         self._flush()
         self.writer.close()
         r = self.report
-        r.conflicting_duplicates = self._conflicting_duplicates()
+        conflicts = self._conflicting_duplicates()
+        r.conflicting_duplicate_count = len(conflicts)
+        r.conflicting_duplicates = conflicts[:CONFLICTS_LISTED]
         r.unknown_models = dict(self.unknown.most_common())
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())

@@ -233,7 +233,7 @@ def _unit_rows(
     rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
     bodies_unread: list[tuple[str, str]],
-) -> tuple[int, int, int]:
+) -> tuple[int, int, int, int]:
     """Append one unit's rows and quarantine entries.
 
     Returns (lines read, records outside the window, control messages left out, records
@@ -415,8 +415,8 @@ def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any:
     except (SourceError, UnreadableObject) as exc:  # access, credentials, a broken download
         raise BodyUnread(str(exc)) from None
     decoded = gunzip_lines([data])
-    if decoded.error or decoded.truncated:
-        raise BodyUnread(decoded.error or "truncated gzip")
+    if decoded.truncated or (decoded.error and not decoded.trailing_bytes):
+        raise BodyUnread(decoded.error or "truncated gzip")  # (bytes after it: whole, read)
     try:
         return orjson.loads(b"\n".join(decoded.lines))
     except orjson.JSONDecodeError:

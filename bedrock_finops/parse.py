@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
-import orjson
-
 from bedrock_finops.parse_body import (
     MAX_MEMO_ENTRIES,
     NULL_BODY_FIELDS,
@@ -28,7 +26,7 @@ from bedrock_finops.parse_body import (
     body_fields,
     body_values,
 )
-from bedrock_finops.parse_request import TOO_DEEP, canonical, is_too_deep
+from bedrock_finops.parse_request import canonical
 from bedrock_finops.parse_response import (
     cache_write_1h_split,
     invoke_response_usage,
@@ -65,7 +63,8 @@ def response_cache_counts(usage: Any, out_body: Any) -> Iterator[tuple[dict, tup
     if type(usage) is dict:
         yield usage, CACHE_READ, CACHE_WRITE
     for section in invoke_response_usage(out_body):
-        yield section, BODY_CACHE_READ, BODY_CACHE_WRITE
+        if section is not usage:  # a Converse body's usage is both: read it once
+            yield section, BODY_CACHE_READ, BODY_CACHE_WRITE
 
 
 OPERATIONS = {
@@ -125,14 +124,7 @@ def record_row(
     )
     if in_body is not None and not isinstance(in_body, dict):
         raise BadRecord("inputBodyJson is not a JSON object")
-    try:
-        fields = _body_fields(model_key(model_raw), in_body, out_body, cache)
-    except orjson.JSONEncodeError as exc:
-        # canonical() takes any depth, but a step that reads JSON written in the prompt's
-        # text (pretty_json_tokens) may meet some deeper than orjson writes
-        if is_too_deep(exc):
-            raise BadRecord(TOO_DEEP) from None
-        raise
+    fields = _body_fields(model_key(model_raw), in_body, out_body, cache)
     usage = fields.pop("_usage")
     split = fields.pop("_cache_write_1h")
     if cache_read is None or cache_write is None:  # not on the record: from the response

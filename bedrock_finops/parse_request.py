@@ -36,11 +36,6 @@ _SYSTEM_ROLES = frozenset(("system", "developer"))
 _COHERE_ROLES = {"USER": "user", "CHATBOT": "assistant", "TOOL": "user"}
 
 
-# the quarantine reason for a record some step cannot read for its depth (orjson writes at
-# most 254 nested levels; a record may hold more, e.g. a deeply nested tool input schema)
-TOO_DEEP = "nested more than 255 levels deep"
-
-
 def canonical(obj: Any) -> bytes:
     """Canonical JSON: sorted keys, no whitespace, so identical bodies hash alike.
 

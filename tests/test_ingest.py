@@ -251,6 +251,22 @@ def test_a_large_body_that_cannot_be_read_says_why(tmp_path):
     ]
 
 
+def test_a_large_body_with_bytes_after_its_gzip_data_is_read(tmp_path):
+    """Bytes after the whole gzip members leave every line read: the body is used."""
+    logs = tmp_path / "logs"
+    shutil.copytree(GOOD, logs)
+    data = logs / "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data"
+    data.mkdir(parents=True)
+    body = {"messages": [{"role": "user", "content": "Summarise it"}], "max_tokens": 64}
+    packed = gzip.compress(json.dumps(body).encode()) + b"not gzip"
+    (data / "req-large-1_input.json.gz").write_bytes(packed)
+    df = read_invocation_logs(logs, workers=1, progress=False, fetch_large_bodies=True)
+    assert df.set_index("request_id").loc["req-large-1", "user_text"] == "Summarise it"
+    assert [u["file"].rsplit("/", 1)[1] for u in df.attrs["ingest"]["large_bodies_unread"]] == [
+        "req-large-1_output.json.gz"  # not there at all
+    ]
+
+
 def test_output_files(tmp_path):
     report = ingest_to_folder(GOOD, tmp_path, workers=1, progress=False)
     usage = pq.read_table(tmp_path / "usage.parquet")
@@ -638,6 +654,7 @@ def test_a_repeated_request_id_with_other_content_is_listed(tmp_path):
             "differs_in": ["model_id_raw", "input_tokens", "request_hash"],
         }
     ]
+    assert report.conflicting_duplicate_count == 1
     assert "(1 with other content than the copy kept" in report.summary()
     saved = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
     assert saved["conflicting_duplicates"][0]["request_id"] == "other"

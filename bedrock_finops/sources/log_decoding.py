@@ -34,6 +34,7 @@ class Decoded:
     data: bytes = b""
     truncated: bool = False  # gzip stream cut short: one quarantine entry for the cut
     error: str | None = None  # unreadable / corrupt after its lines: one quarantine entry
+    trailing_bytes: int = 0  # the ``error`` is only bytes after the whole members: all read
     events: list[bytes] | None = None  # one line per CloudWatch Logs event, as delivered
     control_messages: int = 0  # CloudWatch Logs CONTROL_MESSAGE envelopes left out (no records)
     # a document file's damaged stretches: their index in ``events`` -> quarantine reason (the
@@ -206,7 +207,8 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     if stream.truncated:
         return Decoded(_complete_lines(data), truncated=True)
     if stream.trailing_garbage:
-        return Decoded(data, error=trailing_garbage_reason(stream.trailing_garbage))
+        n = stream.trailing_garbage
+        return Decoded(data, error=trailing_garbage_reason(n), trailing_bytes=n)
     return Decoded(data)
 
 
