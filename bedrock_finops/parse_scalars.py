@@ -10,8 +10,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-# ISO-8601 as AWS writes it: date 'T' time, optional fraction, then Z or a +HH:MM offset.
-_TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$")
+# ISO-8601 as AWS writes it: date 'T' time, optional fraction, then Z or a +HH:MM offset;
+# also as RFC 3339 allows it (a lowercase t or z, a space for the T: pandas writes one)
+_TS_RE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:?\d{2})$"
+)
 HOUR_MEMO_ENTRIES = 1 << 16  # distinct hours fast_timestamp_ms remembers before it starts over
 INT64_MAX = (1 << 63) - 1  # the table's integer columns are int64; JSON numbers may be wider
 # More tokens than any one call can hold: 10x the longest context window Bedrock offers
@@ -28,10 +31,13 @@ class BadRecord(ValueError):
 
 
 def parse_timestamp_ms(value: Any) -> int:
-    """ISO-8601 (with or without fraction, Z or offset) -> epoch milliseconds, UTC."""
+    """ISO-8601 (with or without fraction, Z or offset) -> epoch milliseconds, UTC.
+
+    A time with no zone is refused: it could be any zone, and a guess would move records
+    across hours and days."""
     if not isinstance(value, str) or not _TS_RE.match(value):
         raise BadRecord(BAD_TIMESTAMP)
-    text = value
+    text = value if value[-1] != "z" else value[:-1] + "Z"
     if "." in text:  # fromisoformat takes at most 6 fraction digits
         head, _, rest = text.partition(".")
         digits = len(rest) - len(rest.lstrip("0123456789"))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pyarrow.parquet as pq
-from record_rows import log_record
+from record_rows import both_rows, log_record
 
 from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.parse_body import PromptCache
 
 BAD_TIMESTAMP = "bad timestamp (expected ISO-8601 with a date, time and Z or an offset)"
 
@@ -71,3 +73,27 @@ def test_a_bad_timestamp_says_the_form_expected(tmp_path) -> None:
         ],
     )
     assert by_reason == {BAD_TIMESTAMP: 5}  # one reason, whatever the value
+
+
+def test_rfc3339_forms_of_a_timestamp_are_read(tmp_path) -> None:
+    """A space for the T (as pandas writes), a lowercase t or z: the same instant as AWS's
+    form, by both parse paths; a time with no zone stays quarantined (test above)."""
+    forms = {
+        "aws": "2025-06-02T11:01:00.250Z",
+        "space": "2025-06-02 11:01:00.250Z",
+        "lower": "2025-06-02t11:01:00.250z",
+        "offset": "2025-06-02 13:01:00.250+02:00",
+    }
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(
+        "\n".join(json.dumps(_record(name, timestamp=ts)) for name, ts in forms.items()) + "\n"
+    )
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.quarantined) == (4, 0)
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet").set_index("request_id")
+    expected = pd.Timestamp("2025-06-02T11:01:00.250Z")
+    assert (usage["timestamp"] == expected).all()
+    for ts in forms.values():
+        fast, ref = both_rows(_record("x", timestamp=ts), PromptCache(), PromptCache())
+        assert fast is None or fast == ref
+        assert ref is not None
