@@ -90,7 +90,12 @@ def data_quality(
         "rows in usage table": rows,
         "quarantined lines": quarantined,
         "duplicate deliveries dropped": duplicates,
-        "duplicates unlike the copy kept": int(ingest_report.get("conflicting_duplicate_count", 0)),
+        "duplicates unlike the copy kept": int(
+            ingest_report.get(  # a report without the count lists them all
+                "conflicting_duplicate_count",
+                len(ingest_report.get("conflicting_duplicates", [])),
+            )
+        ),
         "accounted for": lines == rows + quarantined + duplicates,
         "unpriced rows": int((~priced["priced"].astype(bool)).sum()),
         "unpriced model ids": int(unpriced["model_id_raw"].nunique()) if len(unpriced) else 0,

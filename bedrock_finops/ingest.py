@@ -131,7 +131,12 @@ class IngestReport:
             f"  duplicates      {self.duplicates:,}"
             + (
                 f" ({self.conflicting_duplicate_count:,} with other content than the copy "
-                "kept: see conflicting_duplicates in ingest_report.json)"
+                "kept: see conflicting_duplicates in ingest_report.json"
+                + (
+                    f", the first {len(self.conflicting_duplicates):,} of them)"
+                    if self.conflicting_duplicate_count > len(self.conflicting_duplicates)
+                    else ")"
+                )
                 if self.conflicting_duplicate_count
                 else ""
             ),

@@ -166,7 +166,8 @@ def _role_with_path(role: str, identity_app_map: dict[str, str]) -> str | None:
 
 def py_fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
     """``YYYY-MM-DDTHH:MM:SSZ`` (AWS's own form) or ``YYYY-MM-DDTHH:MM:SS.mmmZ`` -> epoch ms,
-    as :func:`parse_timestamp_ms` computes it.
+    as :func:`parse_timestamp_ms` computes it (a space or ``t`` for the ``T`` is read too, as
+    there; the compiled twin leaves those to the full parser).
 
     The date and hour are parsed once per distinct hour (``hours`` memo), minutes and seconds
     by slicing; the result repeats ``parse_timestamp_ms``'s float arithmetic exactly

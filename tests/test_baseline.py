@@ -96,6 +96,11 @@ def test_data_quality_counts_equal_planted_faults(ctx, truth) -> None:
     # the sample re-delivers records unchanged, reads no large body and runs with no window
     assert dq["duplicates unlike the copy kept"] == 0
     assert dq["large bodies unreadable"] == 0 and dq["delivered too late for the window"] == 0
+    # a report written before the count existed: its list is the count
+    older = {**ctx.ingest_report, "conflicting_duplicates": [{"request_id": "a"}] * 3}
+    older.pop("conflicting_duplicate_count", None)
+    dq_older = baseline.data_quality(older, ctx.priced, ctx.catalog.unpriced(ctx.usage))
+    assert dq_older["duplicates unlike the copy kept"] == 3
     reasons = baseline.quarantine_reasons(ctx.quarantine)["lines"].to_dict()
     assert reasons == {"invalid JSON": len(faults["malformed_lines"]), "truncated gzip": 1}
 

@@ -675,6 +675,17 @@ def test_read_invocation_logs_hands_back_the_quarantined_lines(tmp_path):
     assert both.attrs["quarantine"] == df.attrs["quarantine"]
 
 
+def test_the_summary_says_when_the_conflict_list_is_cut():
+    from bedrock_finops.ingest import IngestReport
+
+    report = IngestReport(source="x", duplicates=1500, conflicting_duplicate_count=1200)
+    report.conflicting_duplicates = [{"request_id": str(i)} for i in range(1000)]
+    assert (
+        "(1,200 with other content than the copy kept: see conflicting_duplicates in "
+        "ingest_report.json, the first 1,000 of them)" in report.summary()
+    )
+
+
 def test_the_summary_lists_the_commonest_quarantine_reasons_and_counts_the_rest():
     from bedrock_finops.ingest import SUMMARY_REASONS, IngestReport
 

@@ -265,6 +265,9 @@ def test_an_empty_log_group_is_a_clear_error(aws_client, tmp_path: Path, start, 
          "than 20261127T065500Z (20261127T070000Z - 5 min.)",
          "the request's time is too far from AWS's clock"),
         ("RequestExpired", "Request has expired.", "the request's time is too far"),
+        ("InvalidSignatureException", "Signature not yet current: 20261127T080000Z is still "
+         "later than 20261127T070500Z (20261127T070000Z + 5 min.)",
+         "the request's time is too far"),
     ],
 )  # fmt: skip
 def test_refused_credentials_reading_a_log_group_say_so(tmp_path: Path, code, message, says):

@@ -438,11 +438,20 @@ def test_a_damaged_stretch_is_undated_and_belongs_to_its_files_hour(tmp_path):
         ("utf-32-le", b"\xff\xfe\x00\x00", "上上上"),
     ],
 )
-def test_a_cut_gzip_of_wide_text_keeps_its_whole_records(tmp_path, codec, bom, text):
-    """The cut is found in the decoded text: the five whole records are rows and the cut
-    sixth is the one truncated-gzip entry (not a wrong 'not UTF-8', no 'invalid JSON')."""
+@pytest.mark.parametrize("expanded", [False, True])  # read in memory, or expanded to disk
+def test_a_cut_gzip_of_wide_text_keeps_its_whole_records(
+    tmp_path, monkeypatch, codec, bom, text, expanded
+):
+    """The cut is found in the decoded text: the whole records are rows and the cut one is
+    the one truncated-gzip entry (not a wrong 'not UTF-8', no 'invalid JSON'). A large gzip
+    is expanded to disk and cut at its last line break there, except wide text."""
     import gzip
     import zlib
+
+    from bedrock_finops.sources import file_ranges
+
+    if expanded:
+        monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 100)
 
     records = []
     for i in range(1, 7):
@@ -484,3 +493,16 @@ def test_damage_names_records_by_their_place_among_records(tmp_path):
     assert [r.split(", line")[0] for r in reasons if "NaN" in r] == [
         "invalid JSON in a JSON-array file (record 2"
     ]
+
+
+def test_a_wide_text_cut_inside_a_character_keeps_the_lines_before_it():
+    from bedrock_finops.sources.log_decoding import _complete_lines
+
+    text = '{"a": 1}\n{"b": "\U0001f600 x"}'  # the emoji is a surrogate pair in UTF-16
+    for codec, bom in (("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")):
+        data = bom + text.encode(codec)
+        cut_at = len(bom) + text.index("\U0001f600") * 2 + 2  # after the high surrogate
+        for cut in (cut_at, cut_at + 1, cut_at + 3):  # in the pair, odd, in the low half
+            kept = _complete_lines(data[:cut])
+            assert kept.decode("utf-16") == '{"a": 1}', (codec, cut)
+    assert _complete_lines(b"\xff\xfe" + "no break".encode("utf-16-le")) == b""

@@ -87,18 +87,24 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
 
     Returns the plain file and whether the stream ended early; a cut stream keeps its
     complete lines only, as ``log_decoding.gunzip_lines`` does. None when ``path`` is not
-    readable gzip (damaged, or bytes after its last member that are not gzip): it is then read
-    whole, and its error quarantined as usual.
+    readable gzip (damaged, or bytes after its last member that are not gzip), or holds
+    UTF-16/UTF-32 text (its line breaks are more than a ``0A`` byte, and such a file is never
+    cut into ranges): it is then read whole, and its error quarantined as usual.
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
     stream = GzipStream()
     last_newline = -1  # offset in ``plain`` of the last b"\n" written
     written = 0
+    head = b""
     try:
         with open(path, "rb") as src, open(plain, "wb") as dst:
             while chunk := src.read(_SCAN_BYTES):
                 for out in stream.feed(chunk):
+                    if len(head) < 4:
+                        head += out[: 4 - len(head)]
+                        if len(head) == 4 and wide_encoding(head):
+                            raise isal_zlib.error("UTF-16 or UTF-32 text: read it whole")
                     if (i := out.rfind(b"\n")) >= 0:
                         last_newline = written + i
                     dst.write(out)

@@ -28,8 +28,11 @@ CREDENTIAL_CODES = _UNKNOWN_KEY | _BAD_SIGNATURE | _EXPIRED | _CLOCK
 
 def credentials_error(code: str, message: str, target: str) -> SourceError | None:
     """The run's error when AWS refused the credentials themselves (not a permission)."""
-    skewed = code in _BAD_SIGNATURE and ("expired" in message.lower() or "skew" in message)
-    if code in _CLOCK or skewed:  # CloudWatch Logs: "Signature expired: ... is now earlier"
+    said = message.lower()
+    skewed = code in _BAD_SIGNATURE and any(
+        w in said for w in ("expired", "not yet current", "skew")
+    )  # "Signature expired: ... is now earlier", "Signature not yet current: ... is still later"
+    if code in _CLOCK or skewed:
         why = "the request's time is too far from AWS's clock"
         fix = "set this machine's clock right (e.g. enable NTP) and run again"
     elif code in _UNKNOWN_KEY:
