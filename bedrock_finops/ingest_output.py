@@ -259,9 +259,9 @@ class Collector:
 
         AWS re-delivers a record unchanged, so a copy that differs (other tokens, model,
         time or request) is not a re-delivery: two records share an ID (merged exports,
-        edited files). Both stay counted as a duplicate, as before; this lists them so the
-        dropped one can be found. Compared at the end, against the written table, so a run
-        with no repeated ID pays nothing.
+        edited files). The copy dropped stays counted as a duplicate, as before; this lists
+        it so it can be found. Compared at the end, against the written table, so a run with
+        no repeated ID pays nothing.
         """
         if not self.dropped:
             return []
