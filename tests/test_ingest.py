@@ -697,3 +697,22 @@ def test_the_summary_lists_the_commonest_quarantine_reasons_and_counts_the_rest(
     assert f"reason {SUMMARY_REASONS}:" not in text
     rest = sum(100 - i for i in range(SUMMARY_REASONS, SUMMARY_REASONS + 3))
     assert f"quarantine: 3 other reasons: {rest} (all in ingest_report.json)" in text
+
+
+def test_conflicting_duplicates_are_all_counted_and_the_first_listed(tmp_path, monkeypatch):
+    from record_rows import fixture_record
+
+    from bedrock_finops import ingest_output
+
+    monkeypatch.setattr(ingest_output, "CONFLICTS_LISTED", 2)
+    first = [fixture_record(f"id{i}") for i in range(3)]
+    later = [fixture_record(f"id{i}", timestamp="2025-06-02T11:59:00Z") for i in range(3)]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.json").write_text("\n".join(json.dumps(r) for r in first) + "\n")
+    (logs / "b.json").write_text("\n".join(json.dumps(r) for r in later) + "\n")
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.duplicates, report.conflicting_duplicate_count) == (3, 3, 3)
+    assert [c["request_id"] for c in report.conflicting_duplicates] == ["id0", "id1"]
+    assert all(c["differs_in"] == ["timestamp"] for c in report.conflicting_duplicates)
+    assert ", the first 2 of them)" in report.summary()
