@@ -120,7 +120,8 @@ def _shorthand(body: dict) -> bool:
 
     Anthropic messages take ``"system": "S"`` for ``[{"type": "text", "text": "S"}]`` and
     ``"content": "hi"`` for ``[{"type": "text", "text": "hi"}]`` (and a ``cache_control``
-    marker needs the list form); the OpenAI chat form (gpt-oss) and Mistral chat take a
+    marker needs the list form), and a ``tool_result`` block's ``"content": "21C"`` for
+    ``[{"type": "text", "text": "21C"}]``; the OpenAI chat form (gpt-oss) and Mistral chat take a
     message's content either way too, with the same text block. The request hash reads both
     as the block, as the prompt text already does. Converse and Nova take lists only, and
     the other bodies (Llama, Titan, Cohere, DeepSeek) have no such alternative."""
@@ -128,10 +129,27 @@ def _shorthand(body: dict) -> bool:
         return True
     messages = body.get("messages")
     if type(messages) is list:
+        anthropic = "anthropic_version" in body  # only its bodies have tool_result blocks
         for m in messages:
-            if type(m) is dict and type(m.get("content")) is str:
-                return True
+            if type(m) is dict:
+                content = m.get("content")
+                if type(content) is str:
+                    return True
+                if anthropic and type(content) is list and any(map(_is_tool_result_text, content)):
+                    return True
     return False
+
+
+def _is_tool_result_text(block: Any) -> bool:
+    """Whether ``block`` is an Anthropic ``tool_result`` whose content is a string: the
+    shorthand of one text block there too."""
+    return type(block) is dict and block.get("type") == "tool_result" and (
+        type(block.get("content")) is str
+    )
+
+
+def _tool_result_form(block: dict) -> dict:
+    return {**block, "content": [_text_block(block["content"])]}
 
 
 def _request_form(body: dict, markers: bool) -> dict:
@@ -161,8 +179,10 @@ def _message_form(m: Any, markers: bool) -> Any:
         content = m.get("content")
         if isinstance(content, str):
             return {**m, "content": [_text_block(content)]}
-        if markers and isinstance(content, list):
-            return {**m, "content": _unmarked(content)}
+        if isinstance(content, list):
+            if any(map(_is_tool_result_text, content)):
+                content = [_tool_result_form(b) if _is_tool_result_text(b) else b for b in content]
+            return {**m, "content": _unmarked(content) if markers else content}
     return m
 
 
@@ -223,6 +243,8 @@ def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None
         return text
     # tool use / tool result / media by reference: canonical JSON without the cache markers
     clean = {k: v for k, v in block.items() if k != "cache_control"}
+    if _is_tool_result_text(clean):  # the same text as its one-block form
+        clean = _tool_result_form(clean)
     if clean.get("type") == "tool_result" and isinstance(clean.get("content"), list):
         inner = _unmarked(clean["content"], ttl)  # markers on the blocks inside
         clean["content"] = without_inline_media(inner, media)

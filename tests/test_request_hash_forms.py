@@ -123,3 +123,41 @@ def test_a_converse_body_is_hashed_as_logged() -> None:
         b'"messages":[{"content":[{"text":"hi"}],"role":"user"}],"system":[{"text":"S"}]}'
     )
     assert row_of(log_record(body, out))["request_hash"] == expected
+
+
+def test_a_tool_result_given_as_a_string() -> None:
+    """Anthropic takes a ``tool_result``'s content as a string or as blocks: the same request,
+    the same prompt text, whichever form a client sends."""
+
+    def body(as_blocks: bool) -> dict:
+        result = "21C"
+        if as_blocks:
+            result = [{"type": "text", "text": "21C"}]
+        return {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 50,
+            "messages": [
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "t1", "name": "weather", "input": {}},
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": result},
+                ]},
+            ],
+        }  # fmt: skip
+
+    expected = _hash_of(
+        b'{"anthropic_version":"bedrock-2023-05-31","max_tokens":50,"messages":['
+        b'{"content":[{"text":"Weather?","type":"text"}],"role":"user"},'
+        b'{"content":[{"id":"t1","input":{},"name":"weather","type":"tool_use"}],'
+        b'"role":"assistant"},'
+        b'{"content":[{"content":[{"text":"21C","type":"text"}],"tool_use_id":"t1",'
+        b'"type":"tool_result"}],"role":"user"}]}'
+    )
+    rows = [row_of(log_record(body(b), ANSWER, "InvokeModel")) for b in (False, True)]
+    assert [r["request_hash"] for r in rows] == [expected, expected]
+    assert rows[0]["prefix_hashes"] == rows[1]["prefix_hashes"]
+    assert rows[0]["user_text"] == rows[1]["user_text"] == (
+        '{"content":[{"text":"21C","type":"text"}],"tool_use_id":"t1","type":"tool_result"}'
+    )
