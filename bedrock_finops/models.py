@@ -41,10 +41,13 @@ _NEW_GEO_RE = re.compile(r"^(?P<geo>[a-z]{2,6}(?:-[a-z]{2,6})?)\.(?P<rest>.+)$")
 _ARN_RE = re.compile(
     r"^arn:aws[\w-]*:bedrock:(?P<region>[\w-]*):(?P<account>\d*):(?P<kind>[\w-]+)/(?P<res>.+)$"
 )
-# -YYYYMMDD, -vN or -vN:M, and a trailing :NNNk context-window suffix.
+# -YYYYMMDD; -vN, -vN:M or N:M (gpt-oss: ``openai.gpt-oss-120b-1:0``); and what follows a
+# version in Provisioned Throughput's model IDs: a context window (``:200k``), ``:mm``
+# (multimodal, ``amazon.nova-premier-v1:0:mm``) or an embedding size (``:512``).
 _DATE_RE = re.compile(r"-\d{8}")
-_VERSION_RE = re.compile(r"-v\d+(?::\d+)?(?::\d+k)?$")
-_CONTEXT_RE = re.compile(r":\d+k$")
+_VERSION_RE = re.compile(r"-(?:v\d+(?::\d+)?|\d+:\d+)$")
+_MINOR_RE = re.compile(r"(?<=-v\d):\d+$|(?<=-v\d\d):\d+$")
+_CONTEXT_RE = re.compile(r":\d+k$|(?<=:\d):(?:mm|\d+)$|(?<=:\d\d):(?:mm|\d+)$")
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,29 @@ def model_info(key: str) -> ModelInfo:
 
 
 def stem(model_id: str) -> str:
-    """Strip the context, version and date suffixes: the candidate catalog key."""
+    """Strip the context, version and date suffixes: the usual catalog key."""
     s = _CONTEXT_RE.sub("", model_id)
     s = _VERSION_RE.sub("", s)
     return _DATE_RE.sub("", s)
+
+
+def key_candidates(model_id: str) -> tuple[str, ...]:
+    """The catalog keys ``model_id`` may have, most specific first.
+
+    Most keys are the :func:`stem`, but where two versions are two models at two prices
+    (``amazon.titan-embed-text-v1`` and ``-v2:0``) the catalog keys each with its version, so
+    neither is priced as the other: the ID without its context suffix, then without the minor
+    version, are tried before the stem.
+    """
+    full = _CONTEXT_RE.sub("", model_id)
+    major = _MINOR_RE.sub("", full)
+    return tuple(dict.fromkeys((full, major, stem(model_id))))
+
+
+def catalog_key(model_id: str) -> str | None:
+    """The catalog key of a bare model ID (no ARN, no geo prefix); None when unlisted."""
+    catalog = known_models()
+    return next((k for k in key_candidates(model_id) if k in catalog), None)
 
 
 def _split_geo(model_id: str) -> tuple[str, str]:
@@ -139,8 +161,12 @@ def resolve(
 ) -> ModelRef:
     """Resolve a logged ``modelId`` to a catalog key, provider, family and geo.
 
-    ``profile_map`` maps application-inference-profile or provisioned-model ARNs (or their
-    IDs) to the model ID they route to (which may itself carry a geo prefix).
+    ``profile_map`` maps the ARNs (or IDs) of application inference profiles, provisioned
+    models, custom model deployments and prompts to the model ID they route to or are priced
+    as (which may itself carry a geo prefix). Only foundation models and system-defined
+    inference profiles are read from the ARN alone: a custom model's ARN names its base
+    model, but it is billed as itself, so without a mapping it stays unknown. An imported
+    model (Custom Model Import) always does: it is billed per model copy and minute.
     """
     profile_map = profile_map or {}
     raw = (raw or "").strip()
@@ -151,7 +177,9 @@ def resolve(
         # The kind is the raw ID's (a mapped application profile stays one); the mapping may
         # be keyed by the full ARN or by the resource ID.
         kind, res = m["kind"], m["res"]
-        if kind in ("application-inference-profile", "provisioned-model"):
+        if kind == "imported-model":  # billed per model copy and minute, never per token
+            return ModelRef(raw, None, None, None, "none", False, kind)
+        if kind not in _READ_FROM_ARN:
             mapped = profile_map.get(raw) or profile_map.get(res)
             if (
                 mapped is None
@@ -170,19 +198,23 @@ def resolve(
     if sub:
         target = sub["res"]
     geo, bare = _split_geo(target)
-    key = stem(bare)
-    info = known_models().get(key)
-    if info is None:
+    key = catalog_key(bare)
+    if key is None:
         return ModelRef(raw, None, None, None, geo, False, kind)
+    info = known_models()[key]
     return ModelRef(raw, info.key, info.provider, info.family, geo, True, kind)
+
+
+_READ_FROM_ARN = ("foundation-model", "inference-profile")  # the ARN names the model billed
 
 
 def _lookup_application_profile(client: Any, arn: str) -> str | None:
     """Ask Bedrock which model an application inference profile routes to.
 
     A profile copied from a cross-region profile lists one model ARN per region it may route
-    to; the regions give its geo (all ``us-*`` -> ``us.``, ``eu-*`` -> ``eu.``, ``ap-*`` ->
-    ``apac.``, a mix -> ``global.``).
+    to; the regions give its geo (all ``us-*`` -> ``us.``, ``eu-*`` -> ``eu.``, ``ap-*`` and
+    ``me-*`` -> ``apac.``, another mix -> ``global.``). A global profile's model ARNs may
+    name no Region (``arn:aws:bedrock:::foundation-model/...``): that alone means ``global.``.
     """
     try:
         resp = client.get_inference_profile(inferenceProfileIdentifier=arn)
@@ -196,6 +228,8 @@ def _lookup_application_profile(client: Any, arn: str) -> str | None:
         return None
     model_id = parsed[0]["res"]
     regions = {m["region"] for m in parsed}
+    if "" in regions:
+        return f"global.{model_id}"
     if len(regions) <= 1:
         return model_id
     if regions <= _JP_REGIONS or regions <= _AU_REGIONS:
@@ -260,7 +294,7 @@ _AU_REGIONS = {"ap-southeast-2", "ap-southeast-4"}
 def _region_geo(region: str) -> str:
     if region.startswith("us-gov-"):
         return "us-gov"
-    if region.startswith("ap-"):
+    if region.startswith(("ap-", "me-")):  # APAC profiles route to UAE (me-central-1) too
         return "apac"
     return region.split("-")[0]
 

@@ -89,15 +89,25 @@ def estimate_tokens(text: str | None) -> int:
     return (len(text) - wide + 3) // 4 + wide
 
 
+class UnknownTokenizerRatio(KeyError):
+    """No ratio is known for a tokenizer (a catalog model's, or one params name)."""
+
+    def __str__(self) -> str:  # KeyError's own quotes the message
+        return str(self.args[0])
+
+
 def tokenizer_ratio(
     from_family: str, to_family: str, ratios: dict[str, float] | None = None
 ) -> float:
-    """Tokens in ``to_family`` per token in ``from_family`` for the same text."""
+    """Tokens in ``to_family`` per token in ``from_family`` for the same text (1 for the same
+    tokenizer, whether or not a ratio is known for it)."""
+    if from_family == to_family:
+        return 1.0
     table = {**TOKENIZER_RATIOS, **(ratios or {})}
     try:
         return table[to_family] / table[from_family]
     except KeyError as exc:
-        raise KeyError(
-            f"no tokenizer ratio for family {exc.args[0]!r}; known: {sorted(table)}. "
-            "Pass ratios={'family': tokens_per_anthropic_token} to add one."
+        raise UnknownTokenizerRatio(
+            f"no tokenizer ratio for {exc.args[0]!r} (known: {', '.join(sorted(table))}); "
+            "give one in the params' tokenizer_ratios, as tokens per Anthropic token"
         ) from None

@@ -226,7 +226,7 @@ _EXTRA_ALIASES: dict[str, str] = {
 
 
 def _norm(text: str) -> str:
-    s = _EDITION.sub("", text).lower()
+    s = _EDITION.sub("", text).lower().replace("+", "plus")  # "Command R+" is not "Command R"
     s = re.sub(r"[^a-z0-9]", "", s)
     for word in _PROVIDER_WORDS:
         if s.startswith(word) and len(s) > len(word) + 3:

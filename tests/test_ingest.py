@@ -34,7 +34,7 @@ def test_report_counts_every_line(good):
     r = good.attrs["ingest"]
     assert (r["lines_read"], r["rows"], r["quarantined"], r["duplicates"]) == (13, 12, 0, 1)
     assert r["lines_read"] == r["rows"] + r["quarantined"] + r["duplicates"]
-    assert r["unknown_models"] == {"cohere.command-r-plus-v1:0": 1}
+    assert r["unknown_models"] == {"ai21.jamba-1-5-mini-v1:0": 1}
     assert r["large_bodies_not_fetched"] == 1
     assert r["files_read"] == 2
 
@@ -191,7 +191,7 @@ def test_large_body_kept_with_tokens(good):
 
 def test_unknown_model_kept(good):
     r = good.loc["req-unknown-1"]
-    assert pd.isna(r["model"]) and r["model_id_raw"] == "cohere.command-r-plus-v1:0"
+    assert pd.isna(r["model"]) and r["model_id_raw"] == "ai21.jamba-1-5-mini-v1:0"
 
 
 def test_large_body_fetched_when_asked(tmp_path):

@@ -347,3 +347,40 @@ def test_answers_questions_signal_same_matches_as_the_plain_pattern():
         assert (a and a.span()) == (b and b.span()), text
     assert ours.search("Answer the customer's questions briefly.")
     assert ours.search("answer" + " " * 20_000 + "x") is None
+
+
+def test_a_candidate_whose_tokenizer_has_no_ratio_is_passed_over_with_the_reason(usage, cat):
+    """Llama 4 has a tokenizer of its own and no assumed ratio: it is not compared (never
+    re-priced 1:1 by default), the next candidate is, and a ratio given in params brings it
+    back (here it is then not priced: the bundled sheet has no Llama 4 row)."""
+    scout = "meta.llama4-scout-17b-instruct"
+    meta_only = {
+        "anthropic": {"small": []},
+        "amazon": {"small": []},
+        "mistral": {"small": []},
+        "meta": {"small": [scout, "meta.llama3-1-8b-instruct"]},
+    }
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), candidates=meta_only)
+    router = _seg(plan, "router")
+    assert router["candidate"] == "meta.llama3-1-8b-instruct"
+    assert router["candidates_tried"][scout] == (
+        "not compared: no tokenizer ratio for 'llama4' (known: anthropic, llama3, mistral, "
+        "nova, titan); give one in the params' tokenizer_ratios, as tokens per Anthropic token"
+    )
+    plan = ms.plan(
+        usage,
+        cat,
+        prompts=prompts_frame(TEXTS),
+        candidates=meta_only,
+        tokenizer_ratios={"llama4": 0.9},
+    )
+    assert _seg(plan, "router")["candidates_tried"][scout] == "not priced: model not in price sheet"
+
+
+def test_one_tokenizer_needs_no_ratio() -> None:
+    from bedrock_finops.tokens import UnknownTokenizerRatio, tokenizer_ratio
+
+    assert tokenizer_ratio("qwen", "qwen") == 1.0  # no ratio known for qwen, none needed
+    with pytest.raises(UnknownTokenizerRatio):
+        tokenizer_ratio("qwen", "anthropic")
+    assert tokenizer_ratio("qwen", "anthropic", {"qwen": 1.25}) == pytest.approx(0.8)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -173,8 +175,8 @@ def test_resolve_table(raw, key, provider, family, geo, kind):
 @pytest.mark.parametrize(
     "raw",
     [
-        "cohere.command-r-plus-v1:0",
-        "us.cohere.command-r-v1:0",
+        "cohere.command-text-v14",
+        "us.ai21.jamba-1-5-mini-v1:0",
         "anthropic.claude-v2:1",
         "",
         "not a model",
@@ -187,7 +189,7 @@ def test_unknown_ids_stay_unknown(raw):
 
 
 def test_unknown_keeps_geo_of_profile():
-    assert models.resolve("eu.cohere.command-r-v1:0").geo == "eu"
+    assert models.resolve("eu.ai21.jamba-1-5-mini-v1:0").geo == "eu"
 
 
 @pytest.mark.parametrize(
@@ -333,6 +335,20 @@ HAIKU45 = "anthropic.claude-haiku-4-5-20251001-v1:0"
             "anthropic.claude-sonnet-4",
             "global",
         ),
+        # APAC profiles route to the UAE too (aws-cdk aws-bedrock-alpha, cross-region
+        # inference profiles: APAC's Regions are "ap-" and "me-")
+        (
+            [
+                _fm("ap-northeast-1", SONNET4),
+                _fm("ap-southeast-1", SONNET4),
+                _fm("me-central-1", SONNET4),
+            ],
+            "anthropic.claude-sonnet-4",
+            "apac",
+        ),
+        # a global profile's foundation-model ARN names no Region
+        ([_fm("", HAIKU45), _fm("us-east-1", HAIKU45)], "anthropic.claude-haiku-4-5", "global"),
+        ([_fm("", HAIKU45)], "anthropic.claude-haiku-4-5", "global"),
     ],
 )
 def test_application_profile_via_get_inference_profile(arns, key, geo):
@@ -373,6 +389,80 @@ def test_resolve_many_resolves_each_distinct_id_once():
 def test_stem():
     assert models.stem("anthropic.claude-3-haiku-20240307-v1:0:200k") == "anthropic.claude-3-haiku"
     assert models.stem("amazon.titan-text-express-v1") == "amazon.titan-text-express"
+    assert models.stem("openai.gpt-oss-120b-1:0") == "openai.gpt-oss-120b"  # "-1:0", no "v"
+    # what follows a version in Provisioned Throughput IDs: multimodal, an embedding size
+    assert models.stem("amazon.nova-premier-v1:0:mm") == "amazon.nova-premier"
+    assert models.stem("cohere.embed-english-v3:0:512") == "cohere.embed-english"
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "geo"),
+    [
+        ("global.anthropic.claude-sonnet-4-6", "anthropic.claude-sonnet-4-6", "global"),
+        ("jp.anthropic.claude-sonnet-4-6", "anthropic.claude-sonnet-4-6", "jp"),
+        ("us.anthropic.claude-opus-4-6-v1", "anthropic.claude-opus-4-6", "us"),
+        ("global.amazon.nova-2-lite-v1:0", "amazon.nova-2-lite", "global"),
+        ("us.meta.llama4-maverick-17b-instruct-v1:0", "meta.llama4-maverick-17b-instruct", "us"),
+        ("meta.llama4-scout-17b-instruct-v1:0", "meta.llama4-scout-17b-instruct", "none"),
+        ("openai.gpt-oss-120b-1:0", "openai.gpt-oss-120b", "none"),
+        ("openai.gpt-oss-20b-1:0", "openai.gpt-oss-20b", "none"),
+        ("us.deepseek.r1-v1:0", "deepseek.r1", "us"),
+        ("qwen.qwen3-32b-v1:0", "qwen.qwen3-32b", "none"),
+        ("qwen.qwen3-235b-a22b-2507-v1:0", "qwen.qwen3-235b-a22b-2507", "none"),
+        ("qwen.qwen3-coder-480b-a35b-v1:0", "qwen.qwen3-coder-480b-a35b", "none"),
+        ("cohere.command-r-plus-v1:0", "cohere.command-r-plus", "none"),
+        ("cohere.command-r-v1:0", "cohere.command-r", "none"),
+        ("mistral.pixtral-large-2502-v1:0", "mistral.pixtral-large-2502", "none"),
+    ],
+)
+def test_current_models_resolve(raw, key, geo):
+    """IDs from AWS's model pages (model-ids, model-parameters-openai, -deepseek, model cards
+    for Claude 4.6, Qwen, Cohere; the Nova 2 user guide)."""
+    ref = models.resolve(raw)
+    assert (ref.key, ref.geo, ref.known) == (key, geo, True)
+
+
+def test_versions_the_catalog_keys_apart_are_never_priced_as_each_other(monkeypatch):
+    """Where two versions are two models at two prices (Titan Embeddings G1 ``-v1`` and V2
+    ``-v2:0``), the catalog keys each with its version; an ID finds its own row, and a version
+    the catalog lacks stays unknown rather than taking a sibling's row."""
+    base = models.known_models()["amazon.titan-text-express"]
+    catalog = {
+        k: dataclasses.replace(base, key=k)
+        for k in ("amazon.titan-embed-text-v1", "amazon.titan-embed-text-v2")
+    }
+    monkeypatch.setattr(models, "known_models", lambda: catalog)
+    assert models.resolve("amazon.titan-embed-text-v1").key == "amazon.titan-embed-text-v1"
+    assert models.resolve("amazon.titan-embed-text-v2:0").key == "amazon.titan-embed-text-v2"
+    assert models.resolve("amazon.titan-embed-text-v1:2:8k").key == "amazon.titan-embed-text-v1"
+    assert models.resolve("amazon.titan-embed-text-v3:0").known is False
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "key"),
+    [
+        ("provisioned-model", "amazon.nova-premier-v1:0:mm", "amazon.nova-premier"),
+        ("provisioned-model", "amazon.nova-2-lite-v1:0:256k", "amazon.nova-2-lite"),
+        ("custom-model-deployment", "amazon.nova-lite-v1:0", "amazon.nova-lite"),
+        ("prompt", "anthropic.claude-3-haiku-20240307-v1:0", "anthropic.claude-3-haiku"),
+        ("custom-model/amazon.nova-lite-v1:0:300k", "amazon.nova-micro-v1:0", "amazon.nova-micro"),
+    ],
+)
+def test_a_mapping_prices_any_model_arn(kind, target, key):
+    """``profile_map`` is read for every ARN kind the ARN alone does not price: imported and
+    custom models as well as application profiles and Provisioned Throughput."""
+    raw = f"arn:aws:bedrock:us-east-1:111122223333:{kind}/abcdefghijkl"
+    assert models.resolve(raw).known is False  # never priced as the base model it names
+    ref = models.resolve(raw, {raw: target})
+    assert (ref.key, ref.kind) == (key, kind.split("/")[0])
+
+
+def test_an_imported_model_is_never_priced_per_token():
+    """Custom Model Import bills per model copy and minute: a mapping does not give it a
+    per-token price."""
+    raw = "arn:aws:bedrock:us-east-1:111122223333:imported-model/abcdefghijkl"
+    ref = models.resolve(raw, {raw: "meta.llama3-1-8b-instruct-v1:0"})
+    assert (ref.key, ref.known, ref.kind) == (None, False, "imported-model")
 
 
 @pytest.mark.parametrize(

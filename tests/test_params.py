@@ -235,8 +235,8 @@ BAD_VALUES = [
     (
         "01_model_sizing:\n  tokenizer_ratios: {lama3: 0.85}\n",
         "01_model_sizing.tokenizer_ratios",
-        "tokenizer_ratios names the family 'lama3'; families: ['anthropic', 'llama3', "
-        "'titan', 'mistral', 'nova']",
+        "tokenizer_ratios names the tokenizer 'lama3'; the catalog's: ['anthropic', 'cohere', "
+        "'deepseek', 'llama3', 'llama4', 'mistral', 'nova', 'openai', 'qwen', 'titan']",
     ),
 ]
 

@@ -224,8 +224,11 @@ def test_parse_usage_type_region_code_and_shape():
         ("TitanTextExpress", "amazon.titan-text-express"),
         ("Mistral Large (24.02)", "mistral.mistral-large-2402"),
         ("us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-sonnet-4"),
-        ("Nova2.0Lite", None),  # not in models.csv: unmapped, never guessed
-        ("Claude Sonnet 4.6 (Amazon Bedrock Edition)", None),
+        ("Nova 2 Lite", "amazon.nova-2-lite"),
+        ("Claude Sonnet 4.6 (Amazon Bedrock Edition)", "anthropic.claude-sonnet-4-6"),
+        ("Command R+", "cohere.command-r-plus"),  # the "+" is a model of its own
+        ("Command R", "cohere.command-r"),
+        ("Claude Sonnet 9 (Amazon Bedrock Edition)", None),  # not in models.csv: never guessed
         ("", None),
     ],
 )
@@ -409,13 +412,14 @@ def test_update_sheet_from_both_service_codes(stubbed_pricing, tmp_path):
     assert regional["input_per_1k"] == pytest.approx(0.0033)
     assert "USE1-MP:USE1_InputTokenCount-Units" in regional["source"]
     assert cat.as_of == pd.Timestamp("2026-11-26")
+    # a model the catalog lists is priced from its product's "model" attribute, per 1K as given
+    assert cat.rate("amazon.nova-2-lite")["input_per_1k"] == pytest.approx(0.00033)
     unmapped = set(result.unmapped["usagetype"])
     assert unmapped == {
-        "USE1-Nova2.0Lite-input-tokens",
         "USE1-MP:USE1_InputImageCount-Units",
         "USE1-MP:USE1_InputTokenCount-Units",  # Claude Sonnet 9: not in models.csv
     }
-    assert len(result.unmapped) == 3
+    assert len(result.unmapped) == 2
 
 
 def test_cli_prices_show(capsys):

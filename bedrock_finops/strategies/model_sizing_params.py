@@ -113,10 +113,11 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
                 )
     p["candidates"] = cands
     ratios = {**TOKENIZER_RATIOS, **(p["tokenizer_ratios"] or {})}
+    tokenizers = sorted({*TOKENIZER_RATIOS, *(m.tokenizer for m in models.values())})
     for family, ratio in ratios.items():
-        if family not in TOKENIZER_RATIOS:
+        if family not in tokenizers:
             raise ValueError(
-                f"tokenizer_ratios names the family {family!r}; families: {list(TOKENIZER_RATIOS)}"
+                f"tokenizer_ratios names the tokenizer {family!r}; the catalog's: {tokenizers}"
             )
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio < 10:
             raise ValueError(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops.models import known_models
-from bedrock_finops.tokens import tokenizer_ratio
+from bedrock_finops.tokens import UnknownTokenizerRatio, tokenizer_ratio
 
 
 def adapt_tokens(
@@ -120,7 +120,13 @@ def choose_candidate(
         for cand in group:
             if cand == current:
                 continue
-            priced, info = price_on(seg_usage, current, cand, catalog, params["tokenizer_ratios"])
+            try:
+                priced, info = price_on(
+                    seg_usage, current, cand, catalog, params["tokenizer_ratios"]
+                )
+            except UnknownTokenizerRatio as exc:
+                tried[cand] = f"not compared: {exc}"
+                continue
             if not bool(priced["priced"].all()):
                 reasons = priced.loc[~priced["priced"].astype(bool), "unpriced_reason"]
                 tried[cand] = f"not priced: {reasons.astype(str).iloc[0]}"
