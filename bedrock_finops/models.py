@@ -8,11 +8,13 @@ Forms handled (all seen in invocation logs):
   provider's namespace (``uk.anthropic.…``) too, as a prefix AWS added later
 - ARNs: ``foundation-model/ID``, ``inference-profile/PROFILE_ID``,
   ``application-inference-profile/ID`` (user mapping, else ``bedrock.get_inference_profile``
-  when AWS credentials exist: :class:`ProfileLookup`), ``provisioned-model/ID`` (user
-  mapping; geo ``none``).
+  when AWS credentials exist: :class:`ProfileLookup`), ``provisioned-model/ID``,
+  ``custom-model-deployment/ID`` and ``prompt/ID`` (user mapping; geo ``none``);
+  ``imported-model/ID`` stays unknown (billed per model copy and minute, not per token)
 
 The catalog key is the ID stem without date and version (``anthropic.claude-sonnet-4``),
-listed in ``data/models.csv``. An unknown ID resolves with ``key=None`` and ``known=False``;
+or with its version where two versions are two models (:func:`key_candidates`), listed in
+``data/models.csv``. An unknown ID resolves with ``key=None`` and ``known=False``;
 it stays in the usage table, flagged, and is never priced.
 """
 
