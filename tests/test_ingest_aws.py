@@ -321,3 +321,42 @@ def test_a_prefix_reads_its_folder_only(aws_client, tmp_path: Path, uri, window)
     assert list(df.source_file) == [TEAM_KEY, TEAM_KEY]  # relative to the folder
     report = df.attrs["ingest"]
     assert (report["files_read"], report["lines_read"], report["rows"]) == (1, 2, 2)
+
+
+def test_a_year_folder_above_the_aws_layout_is_not_the_date_on_s3(aws_client, tmp_path: Path):
+    """``bedrock/2024/AWSLogs/...``: the listing does not skip ``bedrock/2024/`` as a year
+    outside the window (its first key shows AWS's layout below it), and reads what the same
+    files read from a local folder give. A dated folder without the layout is still skipped."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    layout = "bedrock/2024/AWSLogs/111122223333/BedrockModelInvocationLogs"
+    files = {
+        f"bedrock/2024/{TEAM_KEY}": _records(["in-window"]),  # 2025/06/02/11, records 11:01
+        f"{layout}/us-east-1/2025/06/01/11/y.json": _records(["day-before"]),
+        f"{layout}/amazon-bedrock-logs-permission-check": b"",
+        "exports/2024/01/old.json": _records(["old-export"]),  # no layout: 2024 dates it
+    }
+    for key, body in files.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(body)
+    window = ("2025-06-02T11:00Z", "2025-06-02T12:00Z")
+    local = read_invocation_logs(tmp_path, *window, workers=1, progress=False)
+    for uri in (f"s3://{BUCKET}/", f"s3://{BUCKET}/bedrock"):
+        remote = read_invocation_logs(
+            uri, *window, workers=1, progress=False, endpoint_url=s3.meta.endpoint_url
+        )
+        assert list(remote.request_id) == ["in-window"], uri
+        report = remote.attrs["ingest"]
+        assert (report["files_read"], report["rows"], report["outside_window"]) == (1, 1, 0)
+    assert list(local.request_id) == ["in-window"]
+    pd.testing.assert_frame_equal(_table(local), _table(remote))
+    whole = read_invocation_logs(
+        f"s3://{BUCKET}/", *window, workers=1, progress=False, endpoint_url=s3.meta.endpoint_url
+    ).attrs["ingest"]
+    # skipped unlisted: the day folder 2025/06/01/ in the layout, and exports/2024/
+    assert whole["folders_outside_window"] == 2
+    assert whole["files_skipped"] == [
+        {"file": f"{layout}/amazon-bedrock-logs-permission-check",
+         "reason": "permission-check object"},
+    ]  # fmt: skip
