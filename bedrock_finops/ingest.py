@@ -118,6 +118,14 @@ class IngestReport:
         d["end"] = self.end.isoformat() if self.end else None
         return d
 
+    def _nothing_read(self) -> str:
+        """Says so when the window (or the source) held no records: an empty table."""
+        if self.lines_read:
+            return ""
+        what = "events" if self.source.startswith("cloudwatch-logs://") else "records"
+        where = "in the window" if self.start or self.end else "in the source"
+        return f"  (no {what} {where}: the table is empty)"
+
     def summary(self) -> str:
         lines = [
             f"source            {self.source}",
@@ -125,7 +133,7 @@ class IngestReport:
             f"files read        {self.files_read:,}  (skipped {len(self.files_skipped)})"
             if not self.event_pages_read
             else f"event pages read  {self.event_pages_read:,}",
-            f"lines read        {self.lines_read:,}",
+            f"lines read        {self.lines_read:,}" + self._nothing_read(),
             f"  rows            {self.rows:,}",
             f"  quarantined     {self.quarantined:,}",
             f"  duplicates      {self.duplicates:,}"

@@ -360,3 +360,70 @@ def test_a_year_folder_above_the_aws_layout_is_not_the_date_on_s3(aws_client, tm
         {"file": f"{layout}/amazon-bedrock-logs-permission-check",
          "reason": "permission-check object"},
     ]  # fmt: skip
+
+
+def _quiet_group(logs, group: str, events: bool) -> datetime:
+    """A log group with Bedrock's stream (and one event an hour after the time returned)."""
+    t0 = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="aws/bedrock/modelinvocations")
+    if events:
+        stamp = int((t0 + timedelta(hours=1, minutes=5)).timestamp() * 1000)
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName="aws/bedrock/modelinvocations",
+            logEvents=[{"timestamp": stamp, "message": _records(["outside"]).decode().strip()}],
+        )
+    return t0
+
+
+@pytest.mark.parametrize("events", [True, False])
+def test_a_log_group_with_no_events_in_the_window_is_an_empty_table(
+    aws_client, tmp_path: Path, events: bool
+):
+    """As an S3 prefix or a folder whose window holds no records: logging delivers to the
+    group (it has a stream), so an empty window is no error. The summary says it."""
+    logs = aws_client("logs")
+    t0 = _quiet_group(logs, "/quiet", events)
+    report = ingest_to_folder(
+        "cloudwatch-logs:///quiet", tmp_path, t0 + timedelta(hours=3), t0 + timedelta(hours=4),
+        progress=False, endpoint_url=logs.meta.endpoint_url,
+    )  # fmt: skip
+    assert (report.lines_read, report.rows, report.outside_window) == (0, 0, 0)
+    assert report.event_pages_read == 1
+    assert pd.read_parquet(tmp_path / "usage.parquet").empty
+    assert "lines read        0  (no events in the window: the table is empty)" in (
+        report.summary()
+    )
+
+
+@pytest.mark.parametrize(("probe", "empty_table"), [([{"timestamp": 1, "message": "m"}], True),
+                                                    ([], False)])  # fmt: skip
+def test_without_describe_log_streams_an_event_anywhere_tells_an_empty_window(
+    tmp_path: Path, probe, empty_table
+):
+    """``logs:DescribeLogStreams`` denied: one ``FilterLogEvents`` over the whole group (the
+    permission the read needs) tells a quiet window from an empty group."""
+    logs = boto3.client(
+        "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": []})  # the window's one page
+    stub.add_client_error(
+        "describe_log_streams", service_error_code="AccessDeniedException", http_status_code=400
+    )
+    stub.add_response("filter_log_events", {"events": probe}, {"logGroupName": "g", "limit": 1})
+    with stub:
+        if empty_table:
+            report = ingest_to_folder(
+                "cloudwatch-logs://g", tmp_path, "2026-11-01", "2026-11-02", logs_client=logs,
+                progress=False,
+            )  # fmt: skip
+            assert (report.lines_read, report.rows) == (0, 0)
+        else:
+            with pytest.raises(IngestError, match="no events in log group 'g' in us-east-1"):
+                ingest_to_folder(
+                    "cloudwatch-logs://g", tmp_path, "2026-11-01", "2026-11-02",
+                    logs_client=logs, progress=False,
+                )  # fmt: skip
+        stub.assert_no_pending_responses()

@@ -35,7 +35,11 @@ def iter_cloudwatch(
     count: PageCount | None = None,
 ) -> Iterator[Unit]:
     """``filter_log_events`` over [start, end + slack), paginated, in units of events (up to
-    ``page_events``; the events of a unit are all in the window or all after it)."""
+    ``page_events``; the events of a unit are all in the window or all after it).
+
+    A group with no events there yields nothing when it has a log stream (an empty table);
+    with no stream either, it raises ``SourceError``: most likely the wrong group or Region.
+    """
     from botocore.exceptions import ClientError
 
     group = uri[len("cloudwatch-logs://") :]
@@ -95,12 +99,32 @@ def iter_cloudwatch(
         raise SourceError(f"reading log group {group!r} failed: {exc}") from None
     if lines:
         yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
-    if n == 0:  # as a folder or prefix with no logs: most likely the wrong group or Region
+    if n == 0 and not _has_streams(client, group):  # most likely the wrong group or Region
         raise SourceError(
             f"no events in log group {group!r} in {client.meta.region_name}"
             f"{_window_text(start, end)}; check the Region (--region), the window, and that "
             "model invocation logging delivers to this group"
         )
+
+
+def _has_streams(client: Any, group: str) -> bool:
+    """Whether ``group`` has a log stream: logging delivers to it, so a window with no events
+    is an empty table (as an S3 prefix holding only the permission-check object), not an error.
+
+    Asked with ``DescribeLogStreams``; without that permission, with ``FilterLogEvents`` (the
+    one the read needs) over the whole group: any event, or a page that says there is more.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        return bool(client.describe_log_streams(logGroupName=group, limit=1).get("logStreams"))
+    except ClientError:
+        pass
+    try:
+        page = client.filter_log_events(logGroupName=group, limit=1)
+    except ClientError:
+        return False
+    return bool(page.get("events") or page.get("nextToken"))
 
 
 def _window_text(start: datetime | None, end: datetime | None) -> str:
