@@ -400,14 +400,33 @@ class BodyUnread(Exception):
     """A large body that could not be read; the message says why."""
 
 
+NOT_IN_LOCAL_COPY = "not in the local copy (no file under the source at the end of its key)"
+
+
+def _local_body(key: str, root: Path) -> Path:
+    """The file of the large body S3 holds at ``key``, in a local copy of the logs at ``root``.
+
+    The root may be any folder of the bucket's layout (the bucket, ``AWSLogs/``, the region,
+    an hour; a sync that left some folders out), so the key's ends are tried, longest first,
+    down to ``data/<name>``: ``root/<key>``, ``root/<key without its first folder>``, ...
+    Raises :class:`BodyUnread` when none is a file.
+    """
+    parts = key.split("/")
+    if ".." in parts:  # never read outside the copy
+        raise BodyUnread(NOT_IN_LOCAL_COPY)
+    for i in range(max(len(parts) - 1, 1)):
+        path = root.joinpath(*parts[i:])
+        if path.is_file():
+            return path
+    raise BodyUnread(NOT_IN_LOCAL_COPY)
+
+
 def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any:
     """The JSON body a record's ``*BodyS3Path`` points to; raises :class:`BodyUnread`."""
     bucket, key = logs.parse_s3(s3_path)
     try:
         if opts.local_root is not None:
-            idx = key.find("AWSLogs/")
-            local = Path(opts.local_root) / key[max(idx, 0) :]
-            data = local.read_bytes()
+            data = _local_body(key, Path(opts.local_root)).read_bytes()
         else:
             data = read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
     except OSError as exc:
