@@ -11,7 +11,8 @@ Lines whose timestamp falls outside ``[start, end)`` are not read into the table
 counted in ``outside_window`` (a file delivered in the window's last hour may hold a few), as
 are lines that cannot be dated in a file whose hour folder is outside the window (they are the
 next window's to quarantine; see ``ingest_worker._owns_undated_lines``).
-Blank lines are not records and are not counted.
+Blank lines between a file's records are not records and are not counted; a CloudWatch Logs
+event is one even when its message is empty (``ingest_worker.EMPTY_EVENT``).
 """
 
 from __future__ import annotations

@@ -427,3 +427,49 @@ def test_without_describe_log_streams_an_event_anywhere_tells_an_empty_window(
                     logs_client=logs, progress=False,
                 )  # fmt: skip
         stub.assert_no_pending_responses()
+
+
+def test_cloudwatch_events_read_as_files_do(aws_client, tmp_path: Path):
+    """A message that is only white space is still an event delivered: a line read, quarantined
+    (a blank line between a file's records is no record). A UTF-8 byte-order mark before a
+    record is left out, as at the start of a file. A quarantine entry names the event's log
+    stream and time, to find it by; ``line`` is its number among the events read."""
+    logs = aws_client("logs")
+    group, bedrock, other = "/quirks", "aws/bedrock/modelinvocations", "other-stream"
+    logs.create_log_group(logGroupName=group)
+    t0 = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    ms = int(t0.timestamp() * 1000)
+    record, bom_record = (_records([i]).decode().strip() for i in ("plain", "bom"))
+    for stream, events in {
+        bedrock: [(ms + 60_000, record), (ms + 120_000, " \t "),
+                  (ms + 180_000, "\ufeff" + bom_record)],
+        other: [(ms + 240_123, "not a record")],
+    }.items():  # fmt: skip
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(
+            logGroupName=group, logStreamName=stream,
+            logEvents=[{"timestamp": t, "message": m} for t, m in events],
+        )  # fmt: skip
+    df = read_invocation_logs(
+        f"cloudwatch-logs://{group}", workers=1, progress=False,
+        endpoint_url=logs.meta.endpoint_url,
+    )  # fmt: skip
+    report = df.attrs["ingest"]
+    assert sorted(df.request_id) == ["bom", "plain"]
+    assert (report["lines_read"], report["rows"], report["quarantined"]) == (4, 2, 2)
+    day = t0.strftime("%Y-%m-%dT%H")
+    assert df.attrs["quarantine"] == [
+        {"source": f"{bedrock}@{day}:02:00.000Z", "line": 2,
+         "reason": "empty event (the message is only white space)", "excerpt": " \t "},
+        {"source": f"{other}@{day}:04:00.123Z", "line": 4, "reason": "invalid JSON",
+         "excerpt": "not a record"},
+    ]  # fmt: skip
+    # the same messages in an `aws logs filter-log-events` file read the same way
+    messages = [record, " \t ", "\ufeff" + bom_record, "not a record"]
+    envelope = {"events": [{"message": m} for m in messages]}
+    (tmp_path / "events.json").write_text(json.dumps(envelope))
+    local = read_invocation_logs(tmp_path, workers=1, progress=False)
+    assert sorted(local.request_id) == ["bom", "plain"]
+    assert [(q["line"], q["reason"]) for q in local.attrs["quarantine"]] == [
+        (2, "empty event (the message is only white space)"), (4, "invalid JSON")
+    ]  # fmt: skip
