@@ -11,7 +11,8 @@ Lines whose timestamp falls outside ``[start, end)`` are not read into the table
 counted in ``outside_window`` (a file delivered in the window's last hour may hold a few), as
 are lines that cannot be dated in a file whose hour folder is outside the window (they are the
 next window's to quarantine; see ``ingest_worker._owns_undated_lines``).
-Blank lines are not records and are not counted.
+Blank lines between a file's records are not records and are not counted; a CloudWatch Logs
+event is one even when its message is empty (``ingest_worker.EMPTY_EVENT``).
 """
 
 from __future__ import annotations
@@ -118,6 +119,14 @@ class IngestReport:
         d["end"] = self.end.isoformat() if self.end else None
         return d
 
+    def _nothing_read(self) -> str:
+        """Says so when the window (or the source) held no records: an empty table."""
+        if self.lines_read:
+            return ""
+        what = "events" if self.source.startswith("cloudwatch-logs://") else "records"
+        where = "in the window" if self.start or self.end else "in the source"
+        return f"  (no {what} {where}: the table is empty)"
+
     def summary(self) -> str:
         lines = [
             f"source            {self.source}",
@@ -125,7 +134,7 @@ class IngestReport:
             f"files read        {self.files_read:,}  (skipped {len(self.files_skipped)})"
             if not self.event_pages_read
             else f"event pages read  {self.event_pages_read:,}",
-            f"lines read        {self.lines_read:,}",
+            f"lines read        {self.lines_read:,}" + self._nothing_read(),
             f"  rows            {self.rows:,}",
             f"  quarantined     {self.quarantined:,}",
             f"  duplicates      {self.duplicates:,}"

@@ -12,8 +12,9 @@ import contextlib
 import gc
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,9 @@ EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
 # object, a string where it writes a list, ...): the record is quarantined, the run goes on
 MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError)
 NESTED_TOO_DEEP = "nested too deep to read"
+# a CloudWatch Logs event (or an envelope's) whose message is only white space: it was
+# delivered as a record, so it is a line read, unlike a blank line between records in a file
+EMPTY_EVENT = "empty event (the message is only white space)"
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
 # whole chunk's rows at once (measured), as the text is still in the CPU's cache
 CONVERT_ROWS = 1024
@@ -255,25 +259,29 @@ def _unit_rows(
     owns_undated = _owns_undated_lines(unit, opts)
     append = rows.append
     damaged = decoded.damaged  # a document file's damaged stretches: index -> reason
+    events = decoded.events  # one line per event (or document record): none is a blank line
+    where = _entry_source(unit)
     i = unit.first_line - 1  # the last line's number, blank ones included (ranges: of the file)
     for i, line in enumerate(decoded.views(), unit.first_line):
         if damaged is not None and (reason := damaged.get(i - unit.first_line)) is not None:
             if owns_undated:
                 lines_read += 1
-                quarantine.append((name, i, reason, _excerpt(line)))
+                quarantine.append((where(i), i, reason, _excerpt(line)))
             else:
                 outside += 1
             continue
         try:
             rec = loads(line)
         except orjson.JSONDecodeError:
-            if not bytes(line).strip():
-                continue  # blank lines are not records
-            rec = record_after_timestamp(line)
+            blank = not bytes(line).strip()
+            if blank and events is None:
+                continue  # blank lines are not records; an event is one, even when empty
+            rec = None if blank else record_after_timestamp(line)
             if rec is None:
                 if owns_undated:
                     lines_read += 1
-                    quarantine.append((name, i, "invalid JSON", _excerpt(line)))
+                    reason = EMPTY_EVENT if blank else "invalid JSON"
+                    quarantine.append((where(i), i, reason, _excerpt(line)))
                 else:
                     outside += 1
                 continue
@@ -291,7 +299,7 @@ def _unit_rows(
                     ts = parse_timestamp_ms(value) if ts is None else ts
                 except BadRecord as exc:
                     if owns_undated:
-                        quarantine.append((name, i, str(exc), _excerpt(line)))
+                        quarantine.append((where(i), i, str(exc), _excerpt(line)))
                     else:
                         lines_read -= 1
                         outside += 1
@@ -314,14 +322,14 @@ def _unit_rows(
             try:
                 full = record_row(rec, **kw)
             except BadRecord as exc:
-                quarantine.append((name, i, str(exc), _excerpt(line)))
+                quarantine.append((where(i), i, str(exc), _excerpt(line)))
                 continue
             except MALFORMED as exc:
-                quarantine.append((name, i, malformed_reason(exc), _excerpt(line)))
+                quarantine.append((where(i), i, malformed_reason(exc), _excerpt(line)))
                 continue
             except RecursionError:  # a value nested deeper than the parsers walk (orjson
                 # reads 1,024 levels): this record's entry, not the end of the run
-                quarantine.append((name, i, NESTED_TOO_DEEP, _excerpt(line)))
+                quarantine.append((where(i), i, NESTED_TOO_DEEP, _excerpt(line)))
                 continue
             full["source_file"] = name
             row = row_values(full)
@@ -338,6 +346,21 @@ def _unit_rows(
         else:
             outside += 1
     return lines_read, outside, decoded.control_messages, too_late
+
+
+def _entry_source(unit: Unit) -> Callable[[int], str]:
+    """The ``source`` of a quarantine entry for line ``i`` of ``unit``: its name, or for a
+    CloudWatch Logs event, the event's log stream and time (``STREAM@2026-11-25T06:10:00.123Z``)
+    to find it by: a batch's number says nothing to the user."""
+    if not unit.event_refs:
+        return lambda i: unit.name
+
+    def event(i: int) -> str:
+        stream, ms = unit.event_refs[i - unit.first_line]
+        when = datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{stream}@{when}.{ms % 1000:03d}Z"
+
+    return event
 
 
 def _past_previous_slack(unit: Unit, opts: Options) -> bool:
@@ -400,14 +423,33 @@ class BodyUnread(Exception):
     """A large body that could not be read; the message says why."""
 
 
+NOT_IN_LOCAL_COPY = "not in the local copy (no file under the source at the end of its key)"
+
+
+def _local_body(key: str, root: Path) -> Path:
+    """The file of the large body S3 holds at ``key``, in a local copy of the logs at ``root``.
+
+    The root may be any folder of the bucket's layout (the bucket, ``AWSLogs/``, the region,
+    an hour; a sync that left some folders out), so the key's ends are tried, longest first,
+    down to ``data/<name>``: ``root/<key>``, ``root/<key without its first folder>``, ...
+    Raises :class:`BodyUnread` when none is a file.
+    """
+    parts = key.split("/")
+    if ".." in parts:  # never read outside the copy
+        raise BodyUnread(NOT_IN_LOCAL_COPY)
+    for i in range(max(len(parts) - 1, 1)):
+        path = root.joinpath(*parts[i:])
+        if path.is_file():
+            return path
+    raise BodyUnread(NOT_IN_LOCAL_COPY)
+
+
 def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any:
     """The JSON body a record's ``*BodyS3Path`` points to; raises :class:`BodyUnread`."""
     bucket, key = logs.parse_s3(s3_path)
     try:
         if opts.local_root is not None:
-            idx = key.find("AWSLogs/")
-            local = Path(opts.local_root) / key[max(idx, 0) :]
-            data = local.read_bytes()
+            data = _local_body(key, Path(opts.local_root)).read_bytes()
         else:
             data = read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
     except OSError as exc:

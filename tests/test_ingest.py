@@ -229,6 +229,40 @@ def test_large_body_fetched_when_asked(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "root_in_layout",
+    [
+        "",  # the folder that holds AWSLogs/ (as the key is read from it)
+        "AWSLogs/111122223333/BedrockModelInvocationLogs",  # the service folder
+        "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11",  # an hour
+    ],
+)
+@pytest.mark.parametrize("key_prefix", ["", "bedrock/"])
+def test_a_large_body_is_found_however_deep_the_local_root_is(tmp_path, root_in_layout, key_prefix):
+    """The source may be any folder of the bucket's layout, or a sync that dropped the folders
+    above it: the body is found under it by the end of its key, as S3 finds it by the key."""
+    layout = "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11"
+    root = tmp_path / "copy"
+    shutil.copytree(GOOD, root)
+    for part in GOOD.iterdir():  # the records point at s3://b/<key_prefix>AWSLogs/...
+        text = (root / part.name).read_text()
+        text = text.replace("logs-bucket/AWSLogs/", f"b/{key_prefix}AWSLogs/")
+        (root / part.name).write_text(text)
+    data = root / layout.removeprefix(root_in_layout).lstrip("/") / "data"
+    data.mkdir(parents=True)
+    body = {"messages": [{"role": "user", "content": "Summarise this long report"}],
+            "max_tokens": 64}  # fmt: skip
+    (data / "req-large-1_input.json.gz").write_bytes(gzip.compress(json.dumps(body).encode()))
+    answer = {"content": [{"type": "text", "text": "It grew."}], "stop_reason": "end_turn"}
+    (data / "req-large-1_output.json.gz").write_bytes(gzip.compress(json.dumps(answer).encode()))
+    df = read_invocation_logs(root, workers=1, progress=False, fetch_large_bodies=True)
+    r = df.set_index("request_id").loc["req-large-1"]
+    assert (r["body_in_s3"], r["max_tokens"], r["user_text"], r["stop_reason"]) == (
+        False, 64, "Summarise this long report", "end_turn"
+    )  # fmt: skip
+    assert df.attrs["ingest"]["large_bodies_unread"] == []
+
+
 def test_a_large_body_that_cannot_be_read_says_why(tmp_path):
     """With fetch_large_bodies, a body that is missing or not JSON leaves its row unfetched
     (body_in_s3 true) and is listed with the reason, not dropped in silence."""
@@ -246,7 +280,10 @@ def test_a_large_body_that_cannot_be_read_says_why(tmp_path):
         "11/data/req-large-1"
     )
     assert report["large_bodies_unread"] == [
-        {"file": f"{where}_input.json.gz", "reason": "unreadable file (No such file or directory)"},
+        {
+            "file": f"{where}_input.json.gz",
+            "reason": "not in the local copy (no file under the source at the end of its key)",
+        },
         {"file": f"{where}_output.json.gz", "reason": "not JSON"},
     ]
 

@@ -321,3 +321,155 @@ def test_a_prefix_reads_its_folder_only(aws_client, tmp_path: Path, uri, window)
     assert list(df.source_file) == [TEAM_KEY, TEAM_KEY]  # relative to the folder
     report = df.attrs["ingest"]
     assert (report["files_read"], report["lines_read"], report["rows"]) == (1, 2, 2)
+
+
+def test_a_year_folder_above_the_aws_layout_is_not_the_date_on_s3(aws_client, tmp_path: Path):
+    """``bedrock/2024/AWSLogs/...``: the listing does not skip ``bedrock/2024/`` as a year
+    outside the window (its first key shows AWS's layout below it), and reads what the same
+    files read from a local folder give. A dated folder without the layout is still skipped."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    layout = "bedrock/2024/AWSLogs/111122223333/BedrockModelInvocationLogs"
+    files = {
+        f"bedrock/2024/{TEAM_KEY}": _records(["in-window"]),  # 2025/06/02/11, records 11:01
+        f"{layout}/us-east-1/2025/06/01/11/y.json": _records(["day-before"]),
+        f"{layout}/amazon-bedrock-logs-permission-check": b"",
+        "exports/2024/01/old.json": _records(["old-export"]),  # no layout: 2024 dates it
+    }
+    for key, body in files.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(body)
+    window = ("2025-06-02T11:00Z", "2025-06-02T12:00Z")
+    local = read_invocation_logs(tmp_path, *window, workers=1, progress=False)
+    for uri in (f"s3://{BUCKET}/", f"s3://{BUCKET}/bedrock"):
+        remote = read_invocation_logs(
+            uri, *window, workers=1, progress=False, endpoint_url=s3.meta.endpoint_url
+        )
+        assert list(remote.request_id) == ["in-window"], uri
+        report = remote.attrs["ingest"]
+        assert (report["files_read"], report["rows"], report["outside_window"]) == (1, 1, 0)
+    assert list(local.request_id) == ["in-window"]
+    pd.testing.assert_frame_equal(_table(local), _table(remote))
+    whole = read_invocation_logs(
+        f"s3://{BUCKET}/", *window, workers=1, progress=False, endpoint_url=s3.meta.endpoint_url
+    ).attrs["ingest"]
+    # skipped unlisted: the day folder 2025/06/01/ in the layout, and exports/2024/
+    assert whole["folders_outside_window"] == 2
+    assert whole["files_skipped"] == [
+        {"file": f"{layout}/amazon-bedrock-logs-permission-check",
+         "reason": "permission-check object"},
+    ]  # fmt: skip
+
+
+def _quiet_group(logs, group: str, events: bool) -> datetime:
+    """A log group with Bedrock's stream (and one event an hour after the time returned)."""
+    t0 = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="aws/bedrock/modelinvocations")
+    if events:
+        stamp = int((t0 + timedelta(hours=1, minutes=5)).timestamp() * 1000)
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName="aws/bedrock/modelinvocations",
+            logEvents=[{"timestamp": stamp, "message": _records(["outside"]).decode().strip()}],
+        )
+    return t0
+
+
+@pytest.mark.parametrize("events", [True, False])
+def test_a_log_group_with_no_events_in_the_window_is_an_empty_table(
+    aws_client, tmp_path: Path, events: bool
+):
+    """As an S3 prefix or a folder whose window holds no records: logging delivers to the
+    group (it has a stream), so an empty window is no error. The summary says it."""
+    logs = aws_client("logs")
+    t0 = _quiet_group(logs, "/quiet", events)
+    report = ingest_to_folder(
+        "cloudwatch-logs:///quiet", tmp_path, t0 + timedelta(hours=3), t0 + timedelta(hours=4),
+        progress=False, endpoint_url=logs.meta.endpoint_url,
+    )  # fmt: skip
+    assert (report.lines_read, report.rows, report.outside_window) == (0, 0, 0)
+    assert report.event_pages_read == 1
+    assert pd.read_parquet(tmp_path / "usage.parquet").empty
+    assert "lines read        0  (no events in the window: the table is empty)" in (
+        report.summary()
+    )
+
+
+@pytest.mark.parametrize(("probe", "empty_table"), [([{"timestamp": 1, "message": "m"}], True),
+                                                    ([], False)])  # fmt: skip
+def test_without_describe_log_streams_an_event_anywhere_tells_an_empty_window(
+    tmp_path: Path, probe, empty_table
+):
+    """``logs:DescribeLogStreams`` denied: one ``FilterLogEvents`` over the whole group (the
+    permission the read needs) tells a quiet window from an empty group."""
+    logs = boto3.client(
+        "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": []})  # the window's one page
+    stub.add_client_error(
+        "describe_log_streams", service_error_code="AccessDeniedException", http_status_code=400
+    )
+    stub.add_response("filter_log_events", {"events": probe}, {"logGroupName": "g", "limit": 1})
+    with stub:
+        if empty_table:
+            report = ingest_to_folder(
+                "cloudwatch-logs://g", tmp_path, "2026-11-01", "2026-11-02", logs_client=logs,
+                progress=False,
+            )  # fmt: skip
+            assert (report.lines_read, report.rows) == (0, 0)
+        else:
+            with pytest.raises(IngestError, match="no events in log group 'g' in us-east-1"):
+                ingest_to_folder(
+                    "cloudwatch-logs://g", tmp_path, "2026-11-01", "2026-11-02",
+                    logs_client=logs, progress=False,
+                )  # fmt: skip
+        stub.assert_no_pending_responses()
+
+
+def test_cloudwatch_events_read_as_files_do(aws_client, tmp_path: Path):
+    """A message that is only white space is still an event delivered: a line read, quarantined
+    (a blank line between a file's records is no record). A UTF-8 byte-order mark before a
+    record is left out, as at the start of a file. A quarantine entry names the event's log
+    stream and time, to find it by; ``line`` is its number among the events read."""
+    logs = aws_client("logs")
+    group, bedrock, other = "/quirks", "aws/bedrock/modelinvocations", "other-stream"
+    logs.create_log_group(logGroupName=group)
+    t0 = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    ms = int(t0.timestamp() * 1000)
+    record, bom_record = (_records([i]).decode().strip() for i in ("plain", "bom"))
+    for stream, events in {
+        bedrock: [(ms + 60_000, record), (ms + 120_000, " \t "),
+                  (ms + 180_000, "\ufeff" + bom_record)],
+        other: [(ms + 240_123, "not a record")],
+    }.items():  # fmt: skip
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(
+            logGroupName=group, logStreamName=stream,
+            logEvents=[{"timestamp": t, "message": m} for t, m in events],
+        )  # fmt: skip
+    df = read_invocation_logs(
+        f"cloudwatch-logs://{group}", workers=1, progress=False,
+        endpoint_url=logs.meta.endpoint_url,
+    )  # fmt: skip
+    report = df.attrs["ingest"]
+    assert sorted(df.request_id) == ["bom", "plain"]
+    assert (report["lines_read"], report["rows"], report["quarantined"]) == (4, 2, 2)
+    day = t0.strftime("%Y-%m-%dT%H")
+    assert df.attrs["quarantine"] == [
+        {"source": f"{bedrock}@{day}:02:00.000Z", "line": 2,
+         "reason": "empty event (the message is only white space)", "excerpt": " \t "},
+        {"source": f"{other}@{day}:04:00.123Z", "line": 4, "reason": "invalid JSON",
+         "excerpt": "not a record"},
+    ]  # fmt: skip
+    # the same messages in an `aws logs filter-log-events` file read the same way
+    messages = [record, " \t ", "\ufeff" + bom_record, "not a record"]
+    envelope = {"events": [{"message": m} for m in messages]}
+    (tmp_path / "events.json").write_text(json.dumps(envelope))
+    local = read_invocation_logs(tmp_path, workers=1, progress=False)
+    assert sorted(local.request_id) == ["bom", "plain"]
+    assert [(q["line"], q["reason"]) for q in local.attrs["quarantine"]] == [
+        (2, "empty event (the message is only white space)"), (4, "invalid JSON")
+    ]  # fmt: skip

@@ -140,3 +140,26 @@ def test_a_record_delivered_past_the_slack_is_counted_by_the_next_window(tmp_pat
     assert reports["afternoon"]["outside_window"] == 2  # both late ones, 12:00 and 13:00 folders
     assert reports["afternoon"]["delivered_too_late"] == 1  # only the 13:00 folder's
     assert reports["morning"]["delivered_too_late"] == reports["day"]["delivered_too_late"] == 0
+
+
+def test_a_year_folder_above_the_aws_layout_is_not_the_date(tmp_path: Path):
+    """``bedrock/2025/AWSLogs/...`` (a prefix named like a year): the file's hour is the
+    folders after the region, so a window over it reads the file and owns its bad lines."""
+    base = tmp_path / "bedrock/2025/AWSLogs/111122223333/BedrockModelInvocationLogs"
+    hour = base / "us-east-1/2026/11/25/06"
+    hour.mkdir(parents=True)
+    (base / "amazon-bedrock-logs-permission-check").write_text("")
+    (hour / "x.json").write_text(_record("in-hour", "2026-11-25T06:10:00Z") + "\n{not json\n")
+    at = datetime(2026, 11, 25, 6, tzinfo=UTC)
+    df = read_invocation_logs(tmp_path, at, at + timedelta(hours=1), workers=1, progress=False)
+    report = df.attrs["ingest"]
+    assert list(df["request_id"]) == ["in-hour"]
+    assert df["source_file"].iloc[0] == "bedrock/2025/AWSLogs/111122223333/" \
+        "BedrockModelInvocationLogs/us-east-1/2026/11/25/06/x.json"  # fmt: skip
+    assert (report["files_read"], report["rows"], report["quarantined"]) == (1, 1, 1)
+    assert report["outside_window"] == 0
+    # the hour before reads it as its slack: the record and the bad line are the 06:00 run's
+    before = read_invocation_logs(
+        tmp_path, at - timedelta(hours=1), at, workers=1, progress=False
+    ).attrs["ingest"]
+    assert (before["files_read"], before["lines_read"], before["outside_window"]) == (1, 0, 2)

@@ -41,6 +41,12 @@ LAYOUT = "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1"
         ("20２6/10/", None),  # digits, but not ASCII ones
         ("2026", ("2026-01-01", "2027-01-01")),  # no trailing slash
         ("2026//10/", ("2026-01-01", "2027-01-01")),  # an empty folder name is not a month
+        # a year in the prefix above AWS's layout is no date: the date follows the region
+        (f"bedrock/2025/{LAYOUT}/", None),
+        ("bedrock/2025/AWSLogs/111122223333/BedrockModelInvocationLogs/", None),
+        (f"bedrock/2025/{LAYOUT}/2026/11/", ("2026-11-01", "2026-12-01")),
+        (f"bedrock/2025/{LAYOUT}/2026/11/25/06/", ("2026-11-25T06:00", "2026-11-25T07:00")),
+        ("bedrock/2025/AWSLogs/", ("2025-01-01", "2026-01-01")),  # no layout (yet): a year
     ],
 )
 def test_folder_span(folder: str, span: tuple[str, str] | None):
@@ -55,6 +61,21 @@ def test_key_span_is_its_folders_not_its_name():
     )
     assert key_span("2026.json") is None  # a file named like a year is not a folder
     assert key_span("misc/2026/stray.json") == (_t("2026-01-01"), _t("2027-01-01"))
+
+
+def test_a_year_above_the_layout_is_not_the_keys_date():
+    assert key_span(f"bedrock/2025/{LAYOUT}/2026/11/25/06/x.json.gz") == (
+        _t("2026-11-25T06:00"),
+        _t("2026-11-25T07:00"),
+    )
+    # the permission-check object sits beside the regions: no date folder, never outside
+    check = "bedrock/2025/AWSLogs/111122223333/BedrockModelInvocationLogs/permission-check"
+    assert key_span(check) is None
+    # without the layout, the first year folder still dates the key
+    assert key_span("exports/2025/01/x.json") == (_t("2025-01-01"), _t("2025-02-01"))
+    start, end = _t("2026-11-25T06:00"), _t("2026-11-25T07:00")
+    assert key_in_window(f"bedrock/2025/{LAYOUT}/2026/11/25/06/x.json.gz", start, end)
+    assert not key_in_window(f"bedrock/2026/{LAYOUT}/2025/11/25/06/x.json.gz", start, end)
 
 
 def test_a_folder_and_the_keys_under_it_agree():

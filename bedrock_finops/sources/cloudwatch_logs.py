@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,32 @@ class PageCount:
     pages: int = 0
 
 
+@dataclass
+class _Batch:
+    """The events gathered for the next unit: messages, and where each came from."""
+
+    group: str
+    first: int = 0  # events read before this batch's first
+    late: bool = False
+    lines: list[str] = field(default_factory=list)
+    refs: list[tuple[str, int]] = field(default_factory=list)
+
+    def add(self, event: dict, stamp: int, late: bool) -> None:
+        self.late = late
+        self.lines.append(event.get("message", ""))
+        self.refs.append((event.get("logStreamName", ""), stamp))
+
+    def unit(self, read: int) -> Unit:
+        """The batch as a unit (``read``: events read so far, this batch's included); empty
+        again after."""
+        unit = Unit(
+            "events", f"{self.group}#{self.first + 1}", lines=tuple(self.lines),
+            late=self.late, first_line=self.first + 1, event_refs=tuple(self.refs),
+        )  # fmt: skip
+        self.first, self.lines, self.refs = read, [], []
+        return unit
+
+
 def iter_cloudwatch(
     uri: str,
     start: datetime | None,
@@ -35,7 +61,11 @@ def iter_cloudwatch(
     count: PageCount | None = None,
 ) -> Iterator[Unit]:
     """``filter_log_events`` over [start, end + slack), paginated, in units of events (up to
-    ``page_events``; the events of a unit are all in the window or all after it)."""
+    ``page_events``; the events of a unit are all in the window or all after it).
+
+    A group with no events there yields nothing when it has a log stream (an empty table);
+    with no stream either, it raises ``SourceError``: most likely the wrong group or Region.
+    """
     from botocore.exceptions import ClientError
 
     group = uri[len("cloudwatch-logs://") :]
@@ -48,25 +78,21 @@ def iter_cloudwatch(
     if end is not None:
         kwargs["endTime"] = int((end + DELIVERY_SLACK).timestamp() * 1000) - 1
     end_ms = None if end is None else int(end.timestamp() * 1000)
-    lines: list[str] = []
-    late = False  # of the events in ``lines``
-    first = 0
+    batch = _Batch(group)
     n = 0
     try:
         for page in client.get_paginator("filter_log_events").paginate(**kwargs):
             if count is not None:
                 count.pages += 1
             for event in page.get("events") or []:
-                event_late = end_ms is not None and (event.get("timestamp") or 0) >= end_ms
-                if lines and event_late != late:  # a unit holds late events or none
-                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
-                    first, lines = n, []
-                late = event_late
-                lines.append(event.get("message", ""))
+                stamp = event.get("timestamp") or 0
+                late = end_ms is not None and stamp >= end_ms
+                if batch.lines and late != batch.late:  # a unit holds late events or none
+                    yield batch.unit(n)
+                batch.add(event, stamp, late)
                 n += 1
-                if len(lines) >= page_events:
-                    yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
-                    first, lines = n, []
+                if len(batch.lines) >= page_events:
+                    yield batch.unit(n)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ResourceNotFoundException":
@@ -93,14 +119,34 @@ def iter_cloudwatch(
                 "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
             ) from None
         raise SourceError(f"reading log group {group!r} failed: {exc}") from None
-    if lines:
-        yield Unit("events", f"{group}#{first + 1}", lines=tuple(lines), late=late)
-    if n == 0:  # as a folder or prefix with no logs: most likely the wrong group or Region
+    if batch.lines:
+        yield batch.unit(n)
+    if n == 0 and not _has_streams(client, group):  # most likely the wrong group or Region
         raise SourceError(
             f"no events in log group {group!r} in {client.meta.region_name}"
             f"{_window_text(start, end)}; check the Region (--region), the window, and that "
             "model invocation logging delivers to this group"
         )
+
+
+def _has_streams(client: Any, group: str) -> bool:
+    """Whether ``group`` has a log stream: logging delivers to it, so a window with no events
+    is an empty table (as an S3 prefix holding only the permission-check object), not an error.
+
+    Asked with ``DescribeLogStreams``; without that permission, with ``FilterLogEvents`` (the
+    one the read needs) over the whole group: any event, or a page that says there is more.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        return bool(client.describe_log_streams(logGroupName=group, limit=1).get("logStreams"))
+    except ClientError:
+        pass
+    try:
+        page = client.filter_log_events(logGroupName=group, limit=1)
+    except ClientError:
+        return False
+    return bool(page.get("events") or page.get("nextToken"))
 
 
 def _window_text(start: datetime | None, end: datetime | None) -> str:

@@ -60,6 +60,12 @@ def as_ndjson(decoded: Decoded) -> Decoded:
     return out
 
 
+def event_line(message: str) -> bytes:
+    """A CloudWatch Logs event's message as a line, its UTF-8 byte-order mark (if any) left
+    out as a file's is."""
+    return message.removeprefix("\ufeff").encode()
+
+
 def looks_like_documents(head: bytes) -> bool:
     """Whether a file starting with ``head`` holds JSON documents, not one record per line."""
     if head.startswith(UTF8_BOM):
@@ -175,7 +181,7 @@ def _envelope_events(doc: Any) -> list[bytes] | None:
         ):
             if doc.get("messageType") == "CONTROL_MESSAGE":
                 return []
-            return [e["message"].encode() for e in events]
+            return [event_line(e["message"]) for e in events]
     return None
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from bedrock_finops.sources import file_ranges
 from bedrock_finops.sources.aws_clients import s3_client
-from bedrock_finops.sources.document_files import as_ndjson
+from bedrock_finops.sources.document_files import as_ndjson, event_line
 from bedrock_finops.sources.log_decoding import Decoded, gunzip_lines
 from bedrock_finops.sources.s3_listing import (
     ARCHIVE_CLASSES,
@@ -61,6 +61,9 @@ class Unit:
     # events at or after the window's end, read only for records delivered late: a line of
     # them that cannot be dated is the next window's (see ingest_worker._owns_undated_lines)
     late: bool = False
+    # CloudWatch Logs: each event's (log stream, timestamp in ms), for its quarantine entry;
+    # ``first_line`` is then the number of the unit's first event among the events read
+    event_refs: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass
@@ -374,7 +377,7 @@ def unit_lines(
     A file or S3 object that cannot be read in full is one quarantine entry (``Decoded.error``).
     """
     if unit.kind == "events":
-        return Decoded(events=[line.encode() for line in unit.lines])
+        return Decoded(events=[event_line(line) for line in unit.lines])
     if unit.kind == "s3":
         data = s3_unit_bytes(unit, client) if fetched is None else fetched
         if isinstance(data, UnreadableObject):

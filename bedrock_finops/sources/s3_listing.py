@@ -6,7 +6,11 @@ week's. With a window, the listing walks the folders one level at a time (the ``
 delimiter), skips each date folder that holds no hour of the window and lists a folder flat
 as soon as every hour in it is inside (see ``time_folders``). Folders that are not dates
 (``AWSLogs/``, the account, the region) are walked too, down to ``MAX_WALK_DEPTH`` levels;
-below that a folder is listed flat. Without a window the prefix is listed flat.
+below that a folder is listed flat. A folder named like a year above the layout (a prefix such
+as ``bedrock/2025/``) is no date: the keys under it are dated by the folders after
+``BedrockModelInvocationLogs/<region>/``. Before such a folder outside the window is skipped,
+its first key is listed (one request): when it is in the layout, the folder is walked instead.
+Without a window the prefix is listed flat.
 
 A prefix names a folder: ``team-a`` and ``team-a/`` both list ``team-a/...`` only, never
 ``team-ab/...``; an empty prefix is the whole bucket. A prefix that is one object's key, with
@@ -23,7 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bedrock_finops.sources.time_folders import all_inside, folder_span, may_hold
+from bedrock_finops.sources.time_folders import (
+    all_inside,
+    folder_span,
+    has_layout,
+    in_layout,
+    may_hold,
+)
 
 MAX_WALK_DEPTH = 12  # folder levels walked below the prefix (AWS's layout needs 9 at most)
 NOTE_EVERY_REQUESTS = 50  # LIST requests between progress notes (~50,000 keys flat)
@@ -109,15 +119,31 @@ class _Walk:
         page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
         self._add({"Contents": [o for o in page.get("Contents") or [] if o["Key"] == key]})
 
+    def _layout_below(self, folder: str) -> bool:
+        """Whether AWS's layout starts below ``folder`` (a folder named like a year outside
+        the layout): one request, for its first key.
+
+        ``bedrock/2025/AWSLogs/.../BedrockModelInvocationLogs/us-east-1/2026/...`` is dated
+        by the folders after the region, not by ``2025``: skipping ``bedrock/2025/`` for its
+        name would lose them.
+        """
+        self.out.requests += 1
+        page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=folder, MaxKeys=1)
+        return any(has_layout(relative_to(o["Key"], folder)) for o in page.get("Contents") or [])
+
     def walk(self, prefix: str, depth: int) -> None:
         folders: list[str] = []
         for page in self._pages(prefix, delimiter=True):
             self._add(page)
             folders.extend(p["Prefix"] for p in page.get("CommonPrefixes") or [])
         for folder in folders:
-            span = folder_span(relative_to(folder, self.base))
+            rel = relative_to(folder, self.base)
+            span = folder_span(rel)
             if span is not None and not may_hold(span, self.start, self.end):
-                self.out.folders_skipped += 1
+                if not in_layout(folder) and self._layout_below(folder):
+                    self.walk(folder, depth + 1)  # a prefix named like a year: not a date
+                else:
+                    self.out.folders_skipped += 1
             elif (span is not None and all_inside(span, self.start, self.end)) or (
                 depth >= MAX_WALK_DEPTH
             ):

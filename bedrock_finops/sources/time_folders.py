@@ -2,13 +2,18 @@
 
 A key's *date folders* are the run of year, month, day and hour folders in its path: the first
 folder named like a year (``20YY``), then as many of month, day and hour as follow and are
-valid. The deepest of them gives the key's *span*, the time it covers (a whole year, month,
-day or hour). A key with no year folder has no span and is never outside a window.
+valid. In AWS's layout (``.../BedrockModelInvocationLogs/<region>/YYYY/...``) the year is looked
+for only after the region, so a year in the prefix above it (``bedrock/2025/AWSLogs/...``) is
+not taken for the date. The deepest date folder gives the key's *span*, the time it covers (a
+whole year, month, day or hour). A key with no year folder has no span and is never outside a
+window.
 
-The span of a folder contains the span of everything below it. That is what lets an S3 listing
-skip a folder outside the window (every key under it is outside too) and list a folder whole
-once every hour of it is inside (every key under it is inside too), with exactly the keys that
-filtering a whole listing by :func:`key_in_window` keeps.
+The span of a folder contains the span of every key below it that has no AWS layout below the
+folder, and of every key below a folder already in the layout. That is what lets an S3 listing
+skip a folder outside the window (every key under it is outside too, once it is known that no
+layout starts below it: see ``s3_listing``) and list a folder whole once every hour of it is
+inside (every key under it is inside too, or a superset the window filters), with exactly the
+keys that filtering a whole listing by :func:`key_in_window` keeps.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 # a record may be delivered in a later hour's file than its timestamp
 DELIVERY_SLACK = timedelta(hours=1)
 HOUR = timedelta(hours=1)
+# the folder AWS's layout names: .../AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/...
+LAYOUT_FOLDER = "BedrockModelInvocationLogs"
 
 Span = tuple[datetime, datetime]  # [start, end)
 
@@ -34,9 +41,23 @@ def _number(part: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
+def layout_start(folders: list[str]) -> int | None:
+    """Where the folders below ``BedrockModelInvocationLogs/<region>/`` start in ``folders``
+    (outermost first); None when the path does not have AWS's layout.
+
+    The index may be ``len(folders)``: the path ends at the region (or at the service folder,
+    where the region is still to come), so no date folder is in it yet.
+    """
+    if LAYOUT_FOLDER not in folders:
+        return None
+    last = len(folders) - 1 - folders[::-1].index(LAYOUT_FOLDER)  # the deepest one
+    return min(last + 2, len(folders))
+
+
 def folders_span(folders: list[str]) -> Span | None:
     """The span of the date folders among ``folders`` (outermost first), else None."""
-    i = next((i for i, part in enumerate(folders) if _is_year(part)), None)
+    after = layout_start(folders) or 0
+    i = next((i for i, part in enumerate(folders) if i >= after and _is_year(part)), None)
     if i is None:
         return None
     year = int(folders[i])
@@ -62,16 +83,32 @@ def key_span(key: str) -> Span | None:
     return folders_span(key.split("/")[:-1])
 
 
+def _folder_parts(folder: str) -> list[str]:
+    parts = folder.split("/")
+    if parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def has_layout(key: str) -> bool:
+    """Whether ``key`` is in AWS's layout (below a ``BedrockModelInvocationLogs`` folder: the
+    permission-check object beside the regions is too)."""
+    return layout_start(key.split("/")[:-1]) is not None
+
+
+def in_layout(folder: str) -> bool:
+    """Whether ``folder`` is the region folder of AWS's layout or below it: its span, and the
+    span of every key under it, is then read from the date folders after the region."""
+    return LAYOUT_FOLDER in _folder_parts(folder)[:-1]
+
+
 def folder_span(folder: str) -> Span | None:
     """The span of a folder path such as ``AWSLogs/.../2026/10/02/`` (trailing ``/`` or not).
 
     Empty names between two slashes are folders too (S3 allows ``2026//10/``), as in
     :func:`key_span`, so a folder and the keys under it always agree.
     """
-    parts = folder.split("/")
-    if parts[-1] == "":
-        parts.pop()
-    return folders_span(parts)
+    return folders_span(_folder_parts(folder))
 
 
 def may_hold(span: Span, start: datetime | None, end: datetime | None) -> bool:
