@@ -28,7 +28,11 @@ from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_tim
 from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.invocation_logs import Unit
-from bedrock_finops.sources.log_decoding import gunzip_lines, record_after_timestamp
+from bedrock_finops.sources.log_decoding import (
+    gunzip_lines,
+    record_after_timestamp,
+    record_with_lone_surrogates,
+)
 from bedrock_finops.sources.read_ahead import Fetched, read_ahead
 from bedrock_finops.sources.s3_objects import read_s3_bytes
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
@@ -277,6 +281,8 @@ def _unit_rows(
             if blank and events is None:
                 continue  # blank lines are not records; an event is one, even when empty
             rec = None if blank else record_after_timestamp(line)
+            if rec is None and not blank:
+                rec = record_with_lone_surrogates(line)
             if rec is None:
                 if owns_undated:
                     lines_read += 1

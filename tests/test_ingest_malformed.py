@@ -98,3 +98,22 @@ def test_a_stop_reason_that_is_not_text_is_null(tmp_path):
     assert report.rows == 1
     usage = pq.read_table(tmp_path / "out" / "usage.parquet").to_pylist()
     assert usage[0]["stop_reason"] is None
+
+
+def test_a_lone_surrogate_escape_is_read_as_a_broken_character(tmp_path):
+    """JSON may escape one half of a surrogate pair alone (a client cut an emoji in two):
+    orjson refuses the whole line, so the record, and its billed tokens, were quarantined.
+    The half reads as U+FFFD, as a UTF-8 decoder reads a broken character; a whole pair and
+    an escaped backslash before "ud800" stay as written."""
+    rec = json.loads(json.dumps(next(r for r in RECORDS if r["operation"] == "Converse")))
+    rec["input"]["inputBodyJson"]["messages"] = [
+        {"role": "user", "content": [{"text": "cut \ud83d here, whole \U0001f600, not \\ud800"}]}
+    ]
+    line = json.dumps(rec)  # ensure_ascii: every non-ASCII character as an escape
+    assert "\\ud83d here" in line and "\\\\ud800" in line
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "cut.json").write_text(line + "\n")
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert (report.lines_read, report.rows, report.quarantined) == (1, 1, 0)
+    table = pq.read_table(tmp_path / "out" / "usage.parquet", columns=["user_text"])
+    assert table["user_text"].to_pylist() == ["cut \ufffd here, whole \U0001f600, not \\ud800"]

@@ -286,3 +286,31 @@ def record_after_timestamp(line: bytes | memoryview) -> Any | None:
     except orjson.JSONDecodeError:
         return None
     return rec if isinstance(rec, dict) else None
+
+
+# a JSON string escape that is an escaped backslash, a surrogate pair, or one surrogate alone
+_SURROGATE_ESCAPE = re.compile(
+    rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    rb"|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+
+
+def _keep_or_replace(match: re.Match[bytes]) -> bytes:
+    escape = match.group()
+    return escape if len(escape) != 6 else rb"\ufffd"
+
+
+def record_with_lone_surrogates(line: bytes | memoryview) -> Any | None:
+    """The record of a line whose only fault is a lone UTF-16 surrogate escape (``\\ud83d``
+    with no low half: a client cut an emoji in two), read with U+FFFD in its place, as a
+    UTF-8 decoder reads a broken character. orjson refuses such a line whole; Python's json
+    reads it, but the string could not be written as UTF-8. None when the line is not that.
+    """
+    data = bytes(line)
+    if b"\\ud" not in data and b"\\uD" not in data:
+        return None
+    try:
+        rec = orjson.loads(_SURROGATE_ESCAPE.sub(_keep_or_replace, data))
+    except orjson.JSONDecodeError:
+        return None
+    return rec if isinstance(rec, dict) else None
