@@ -36,6 +36,16 @@ def _cmd_show(args) -> int:
     cat = PriceCatalog.load(args.sheet, overrides=args.overrides, discount_pct=args.discount_pct)
     rows, how = select_models(cat.rows, args.model)
     if rows.empty:
+        ref = models.resolve(args.model)
+        if ref.key is not None:  # a model the catalog lists, without prices in this sheet
+            print(
+                f"error: --model {args.model!r} is {models.model_info(ref.key).name} "
+                f"({ref.key}), which sheet {cat.sheet_name!r} does not price: its calls stay "
+                "unpriced. Build a sheet with its prices with `bedrock-finops prices update`, "
+                "or give them in an override file (docs/pricing.md)",
+                file=sys.stderr,
+            )
+            return 2
         keys = ", ".join(sorted(cat.rows["model"].unique()))
         print(
             f"error: --model {args.model!r}: sheet {cat.sheet_name!r} has no such model (a "

@@ -69,3 +69,16 @@ def test_prices_show_names_what_the_sheet_has_for_an_unknown_model_or_region(cap
         "error: --region 'us-east-9': sheet 'current' has no prices for --model "
         "'anthropic.claude-sonnet-4' there; its regions: eu-west-1, us-east-1, us-west-2\n"
     )
+
+
+def test_prices_show_says_a_listed_model_has_no_price_in_the_sheet(capsys):
+    """A model the catalog lists but the bundled sheet does not price: said as such, with
+    the two ways to give it prices (not "no such model")."""
+    from bedrock_finops.cli import main
+
+    assert main(["prices", "show", "--model", "us.deepseek.r1-v1:0"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --model 'us.deepseek.r1-v1:0' is DeepSeek-R1 (deepseek.r1), which sheet "
+        "'current' does not price: its calls stay unpriced. Build a sheet with its prices with "
+        "`bedrock-finops prices update`, or give them in an override file (docs/pricing.md)\n"
+    )
