@@ -143,8 +143,10 @@ def _shorthand(body: dict) -> bool:
 def _is_tool_result_text(block: Any) -> bool:
     """Whether ``block`` is an Anthropic ``tool_result`` whose content is a string: the
     shorthand of one text block there too."""
-    return type(block) is dict and block.get("type") == "tool_result" and (
-        type(block.get("content")) is str
+    return (
+        type(block) is dict
+        and block.get("type") == "tool_result"
+        and (type(block.get("content")) is str)
     )
 
 

@@ -158,6 +158,8 @@ def test_a_tool_result_given_as_a_string() -> None:
     rows = [row_of(log_record(body(b), ANSWER, "InvokeModel")) for b in (False, True)]
     assert [r["request_hash"] for r in rows] == [expected, expected]
     assert rows[0]["prefix_hashes"] == rows[1]["prefix_hashes"]
-    assert rows[0]["user_text"] == rows[1]["user_text"] == (
-        '{"content":[{"text":"21C","type":"text"}],"tool_use_id":"t1","type":"tool_result"}'
+    assert (
+        rows[0]["user_text"]
+        == rows[1]["user_text"]
+        == ('{"content":[{"text":"21C","type":"text"}],"tool_use_id":"t1","type":"tool_result"}')
     )
