@@ -235,3 +235,58 @@ def test_an_imported_deepseek_is_cut_where_its_prompt_opened_think() -> None:
     rec = log_record({"prompt": prompt, "max_tokens": 64}, out, "InvokeModel")
     rec["modelId"] = "arn:aws:bedrock:us-east-1:111122223333:imported-model/abc123xyz"
     assert row_of(rec)["output_shape"] == "label"
+
+
+LLAMA4 = "us.meta.llama4-maverick-17b-instruct-v1:0"
+
+
+def _llama_prompt(header: tuple[str, str], eot: str, turns: list[tuple[str, str]]) -> str:
+    start, end = header
+    parts = [f"{start}{role}{end}\n\n{text}{eot}" for role, text in turns]
+    return "<|begin_of_text|>" + "".join(parts) + f"{start}assistant{end}\n\n"
+
+
+def test_llama4_header_format_gives_its_roles() -> None:
+    """Llama 4's prompt format (llama.com, Model Cards & Prompt formats, Llama 4:
+    ``<|header_start|>ROLE<|header_end|>\\n\\nTEXT<|eot|>``), sent in the raw ``prompt``
+    field as Bedrock takes Llama 3's (model-parameters-meta.html), splits into the same
+    system text and turns as the Llama 3 form of the same conversation."""
+    turns = [
+        ("system", "Answer briefly."),
+        ("user", "Name a fruit."),
+        ("assistant", "Apple"),
+        ("user", "Name a color."),
+    ]
+    out = {"generation": "Blue", "prompt_token_count": 40, "stop_reason": "stop"}
+    llama3 = "meta.llama3-1-70b-instruct-v1:0"
+    rows = {}
+    for name, header, eot, model in (
+        ("llama4", ("<|header_start|>", "<|header_end|>"), "<|eot|>", LLAMA4),
+        ("llama3", ("<|start_header_id|>", "<|end_header_id|>"), "<|eot_id|>", llama3),
+    ):
+        body = {"prompt": _llama_prompt(header, eot, turns), "max_gen_len": 512}
+        rec = log_record(body, out, "InvokeModel")
+        rec["modelId"] = model
+        rows[name] = row_of(rec)
+    row = rows["llama4"]
+    assert row["system_tokens"] == 4  # "Answer briefly." (15 characters), not the whole prompt
+    assert row["user_text"] == "Name a color."
+    assert _tokens(row) == [4, 8, 10, 14]  # + "Name a fruit." 13, "Apple" 5, "Name a color." 13
+    assert row["prefix_hashes"] == rows["llama3"]["prefix_hashes"]
+
+
+def test_llama4_tool_output_ends_at_eom() -> None:
+    """A tool's output ends in ``<|eom|>`` (Llama 4 prompt format): the turn after it is a
+    turn of its own, not part of the output."""
+    prompt = (
+        "<|begin_of_text|><|header_start|>user<|header_end|>\n\nWeather in Paris?<|eot|>"
+        "<|header_start|>ipython<|header_end|>\n\n21C sunny<|eom|>"
+        "<|header_start|>user<|header_end|>\n\nAnd tomorrow?<|eot|>"
+        "<|header_start|>assistant<|header_end|>\n\n"
+    )
+    out = {"generation": "Rain.", "stop_reason": "stop"}
+    rec = log_record({"prompt": prompt}, out, "InvokeModel")
+    rec["modelId"] = LLAMA4
+    row = row_of(rec)
+    assert row["user_text"] == "And tomorrow?"
+    assert _tokens(row) == [5, 8, 12]  # "Weather in Paris?" 17, "21C sunny" 9, "And tomorrow?" 13
