@@ -1,8 +1,8 @@
 """Response bodies: output text, stop reason, latency and usage; the shape of the output.
 
 Reads non-streamed bodies of every supported format and streamed chunk lists (ConverseStream
-events, Anthropic, Llama, Titan, Mistral and legacy completion chunks); also OpenAI chat
-(gpt-oss), DeepSeek and Cohere responses.
+events, Anthropic, Llama, Titan, Mistral, Cohere and legacy completion chunks); also OpenAI
+chat (gpt-oss), DeepSeek and Cohere responses.
 """
 
 from __future__ import annotations
@@ -62,10 +62,11 @@ def is_embedding_call(model_raw: str, out_body: Any) -> bool:
     return isinstance(out_body, dict) and any(k in out_body for k in EMBEDDING_OUTPUT_KEYS)
 
 
-# keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy)
+# keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy;
+# Cohere Command's "generations", Command R's "event_type")
 _OTHER_CHUNK_KEYS = frozenset(
     ("type", "generation", "outputText", "completion", "stop_reason", "completionReason")
-    + ("outputs", "choices")
+    + ("outputs", "choices", "generations", "event_type")
 )
 
 
@@ -127,7 +128,11 @@ def _chunk_text_and_stop(
         for key in ("stop_reason", "completionReason"):
             if ch.get(key):
                 stop = ch[key]
-        for key in ("outputs", "choices"):  # Mistral
+        if "event_type" in ch:  # Cohere Command R
+            _cohere_event(ch, texts)
+            stop = ch.get("finish_reason") or stop
+            continue
+        for key in ("outputs", "choices", "generations"):  # Mistral, OpenAI chat; Cohere
             items = ch.get(key)
             if isinstance(items, list) and items and isinstance(items[0], dict):
                 item = items[0]
@@ -146,6 +151,13 @@ def _chunk_text_and_stop(
     if chose:  # reasoning before the answer is only ever written in a choice's text
         text = _answer_text(text, think_tags)
     return (text or "".join(tool_input)), stop, latency, usage
+
+
+def _cohere_event(ch: dict, texts: list[str]) -> None:
+    """A Cohere Command R stream event (Cohere's v1 chat stream: ``text-generation`` carries
+    a ``text`` piece, ``stream-end`` the ``finish_reason``): its answer text to ``texts``."""
+    if ch["event_type"] == "text-generation" and isinstance(ch.get("text"), str):
+        texts.append(ch["text"])
 
 
 # content blocks that hold a model's reasoning, not its answer (Converse and Nova; Anthropic)

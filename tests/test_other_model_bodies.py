@@ -290,3 +290,60 @@ def test_llama4_tool_output_ends_at_eom() -> None:
     row = row_of(rec)
     assert row["user_text"] == "And tomorrow?"
     assert _tokens(row) == [5, 8, 12]  # "Weather in Paris?" 17, "21C sunny" 9, "And tomorrow?" 13
+
+
+METRICS = {"inputTokenCount": 3, "outputTokenCount": 9, "invocationLatency": 512}
+
+
+def _cohere_rows(body: dict, out: dict, chunks: list[dict], model: str) -> tuple[dict, dict]:
+    rows = []
+    for op, logged in (("InvokeModel", out), ("InvokeModelWithResponseStream", chunks)):
+        rec = log_record(body, logged, op)
+        rec["modelId"] = model
+        rows.append(row_of(rec))
+    return rows[0], rows[1]
+
+
+def test_cohere_command_stream_keeps_its_text_and_stop() -> None:
+    """Cohere Command (legacy) streams chunks shaped like its response, each with a
+    ``generations`` list (AWS SDK example awsdocs/aws-doc-sdk-examples, python/example_code/
+    bedrock-runtime/models/cohere_command/command_invoke_model_with_response_stream.py;
+    model-parameters-cohere-command.html): streamed or not, the same answer and stop."""
+    body = {"prompt": "Say hi", "max_tokens": 100, "temperature": 0.5}
+    answer = " Hi! How can I help you today?"
+    out = {"generations": [{"finish_reason": "COMPLETE", "id": "x", "text": answer}], "id": "y"}
+    chunks = [
+        {"generations": [{"id": "x", "text": " Hi! How can"}]},
+        {
+            "generations": [{"finish_reason": "COMPLETE", "id": "x", "text": " I help you today?"}],
+            "amazon-bedrock-invocationMetrics": METRICS,
+        },
+    ]
+    plain, streamed = _cohere_rows(body, out, chunks, "cohere.command-text-v14")
+    assert (plain["output_shape"], plain["stop_reason"]) == ("prose", "COMPLETE")
+    assert (streamed["output_shape"], streamed["stop_reason"]) == ("prose", "COMPLETE")
+    assert streamed["latency_ms"] == 512.0
+
+
+def test_cohere_command_r_stream_keeps_its_text_and_stop() -> None:
+    """Cohere Command R streams chat events (Cohere's v1 chat streaming, docs.cohere.com/v1/
+    docs/streaming: ``text-generation`` events carry the text, ``stream-end`` the
+    ``finish_reason``): "Hi there." is a label and MAX_TOKENS the stop, streamed or not."""
+    body = {"message": "Say hi", "preamble": "You are terse.", "max_tokens": 100}
+    out = {"response_id": "r", "text": "Hi there.", "finish_reason": "MAX_TOKENS"}
+    chunks = [
+        {"is_finished": False, "event_type": "stream-start", "generation_id": "g"},
+        {"is_finished": False, "event_type": "text-generation", "text": "Hi"},
+        {"is_finished": False, "event_type": "text-generation", "text": " there."},
+        {
+            "is_finished": True,
+            "event_type": "stream-end",
+            "finish_reason": "MAX_TOKENS",
+            "response": {"text": "Hi there.", "finish_reason": "MAX_TOKENS"},
+            "amazon-bedrock-invocationMetrics": METRICS,
+        },
+    ]
+    plain, streamed = _cohere_rows(body, out, chunks, "cohere.command-r-v1:0")
+    assert (plain["output_shape"], plain["stop_reason"]) == ("label", "MAX_TOKENS")
+    assert (streamed["output_shape"], streamed["stop_reason"]) == ("label", "MAX_TOKENS")
+    assert streamed["latency_ms"] == 512.0
