@@ -84,7 +84,8 @@ def _chunk_text_and_stop(
 
     The text is the answer's text deltas; a response that streamed only a tool call (Converse
     ``toolUse`` input, Anthropic ``input_json_delta``) gives the tool input's JSON instead, as
-    the same call not streamed gives its tool-use block. Reasoning deltas are not the answer.
+    the same call not streamed gives its tool-use block (text next to a tool call is the
+    answer, streamed or not). Reasoning deltas are not the answer.
     """
     texts: list[str] = []
     tool_input: list[str] = []
@@ -150,7 +151,9 @@ def _chunk_text_and_stop(
     text = "".join(texts)
     if chose:  # reasoning before the answer is only ever written in a choice's text
         text = _answer_text(text, think_tags)
-    return (text or "".join(tool_input)), stop, latency, usage
+    if tool_input and _blank(text):  # the tool call is the answer
+        text = "".join(tool_input)
+    return text, stop, latency, usage
 
 
 def _cohere_event(ch: dict, texts: list[str]) -> None:
@@ -164,25 +167,48 @@ def _cohere_event(ch: dict, texts: list[str]) -> None:
 _REASONING_TYPES = frozenset(("thinking", "redacted_thinking"))
 
 
-def _answer_blocks(content: Any) -> Any:
-    """Response content without its reasoning blocks, and a Converse ``citationsContent``
-    block as its text (the citations are where it came from): the output's shape is the
-    answer's."""
+_NO_CALLS: tuple = ()
+
+
+def _answer_blocks(content: Any) -> tuple[Any, list | tuple]:
+    """Response content -> (its answer blocks, its tool calls): without the reasoning blocks,
+    a Converse ``citationsContent`` block as its text (the citations are where it came from),
+    and the tool-call blocks (Converse ``toolUse``, Anthropic ``tool_use``) apart."""
     if type(content) is not list or (
         len(content) == 1 and type(content[0]) is dict and "text" in content[0]
     ):
-        return content  # the common case, one text block: nothing to leave out
+        return content, _NO_CALLS  # the common case, one text block: nothing to leave out
     out = []
+    calls = []
     for b in content:
         if type(b) is dict:
             if "reasoningContent" in b or b.get("type") in _REASONING_TYPES:
+                continue
+            if "toolUse" in b or b.get("type") == "tool_use":
+                calls.append(b)
                 continue
             cited = b.get("citationsContent")
             if type(cited) is dict and type(cited.get("content")) is list:
                 parts = cited["content"]
                 b = {"text": "".join(c.get("text") or "" for c in parts if type(c) is dict)}
         out.append(b)
-    return out
+    return out, calls
+
+
+def _blank(text: Any) -> bool:
+    """Whether an answer's text is empty or only whitespace (a tool call is then the answer)."""
+    return not text or text.isspace()
+
+
+def _content_answer(content: Any, ttl: list[str]) -> str:
+    """The answer's text from response content blocks: its text, or, when it has none, its
+    tool calls' canonical JSON. A tool call next to text is an action the answer takes, not
+    the answer's shape (its JSON after prose would read as code); streams read the same."""
+    blocks, calls = _answer_blocks(content)
+    text = content_text(blocks, ttl)
+    if calls and _blank(text):
+        return "\n".join(canonical(c).decode() for c in calls)
+    return text
 
 
 # models whose prompt template opens a <think> block the answer closes (DeepSeek-R1, Qwen3)
@@ -303,11 +329,11 @@ def output_text_and_stop(
     ttl: list[str] = []
     if "output" in body and isinstance(body["output"], dict):  # Converse and Nova
         msg = body["output"].get("message") or {}
-        text = content_text(_answer_blocks(msg.get("content")), ttl)
+        text = _content_answer(msg.get("content"), ttl)
         latency = as_float((body.get("metrics") or {}).get("latencyMs"))
         return text, body.get("stopReason"), latency, body.get("usage")
     if "content" in body:  # Anthropic messages
-        text = content_text(_answer_blocks(body.get("content")), ttl)
+        text = _content_answer(body.get("content"), ttl)
         return text, body.get("stop_reason"), None, None
     if "generation" in body:  # Llama
         return body.get("generation"), body.get("stop_reason"), None, None
@@ -324,7 +350,7 @@ def output_text_and_stop(
             if text is None:
                 message = it.get("message") or {}
                 text = content_text(message.get("content"), ttl)
-                if not text and message.get("tool_calls"):  # a tool call is the answer
+                if _blank(text) and message.get("tool_calls"):  # a tool call is the answer
                     text = canonical(message["tool_calls"]).decode()
             stop = it.get("stop_reason") or it.get("finish_reason")
             return _answer_text(text, think_tags), stop, None, None

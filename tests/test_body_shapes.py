@@ -176,3 +176,56 @@ def test_a_marker_inside_a_tool_result_is_a_marker() -> None:
     assert marked["prefix_hashes"] == plain["prefix_hashes"]
     assert "cache_control" not in marked["user_text"]
     assert (marked["cache_ttl"], plain["cache_ttl"]) == ("1h", None)  # None: no marker
+
+
+PREAMBLE = "I will look up the current weather in Paris for you."
+
+
+def text_delta(text: str) -> dict:
+    """An Anthropic stream event carrying part of a text block."""
+    return {"type": "content_block_delta", "delta": {"type": "text_delta", "text": text}}
+
+
+def _text_and_call(text: str) -> list[tuple[object, str]]:
+    """The same answer, text then a tool call, in the four forms AWS logs it: Anthropic
+    messages (a ``text`` then a ``tool_use`` block; streamed as ``text_delta`` then
+    ``input_json_delta`` events, docs.anthropic.com "Streaming Messages") and Converse (a
+    ``text`` then a ``toolUse`` block; ConverseStream ``contentBlockDelta`` events)."""
+    call = {"type": "tool_use", "id": "t1", "name": "weather", "input": {"city": "Paris"}}
+    anthropic = {"content": [{"type": "text", "text": text}, call], "stop_reason": "tool_use"}
+    anthropic_stream = [
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text"}},
+        text_delta(text),
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use"}},
+        json_delta('{"city": "Paris"}'),
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
+    ]
+    converse_stream = [
+        {"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": 0}},
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t1", "name": "weather"}},
+                               "contentBlockIndex": 1}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"city": "Paris"}'}},
+                               "contentBlockIndex": 1}},
+        {"messageStop": {"stopReason": "tool_use"}},
+    ]  # fmt: skip
+    return [
+        (anthropic, "InvokeModel"),
+        (anthropic_stream, "InvokeModelWithResponseStream"),
+        (converse_out({"text": text}, TOOL_USE, stopReason="tool_use"), "Converse"),
+        (converse_stream, "ConverseStream"),
+    ]
+
+
+@pytest.mark.parametrize(("out", "op"), _text_and_call(PREAMBLE))
+def test_text_next_to_a_tool_call_is_the_answer(out, op: str) -> None:
+    """Text and a tool call: the shape is the text's (prose here), streamed or not. The tool
+    call is an action, not the answer's text; joined after the prose its JSON read as code
+    (the non-streamed form was 'code', the streamed one the text's)."""
+    assert row_of(log_record(ASK, out, op))["output_shape"] == "prose"
+
+
+@pytest.mark.parametrize(("out", "op"), _text_and_call("\n\n"))
+def test_blank_text_next_to_a_tool_call_leaves_the_call_the_answer(out, op: str) -> None:
+    """Only whitespace before the call (no answer text): the call is the answer, json,
+    streamed or not (the streamed form was 'empty')."""
+    assert row_of(log_record(ASK, out, op))["output_shape"] == "json"
