@@ -88,7 +88,7 @@ def _chunk_text_and_stop(
     answer, streamed or not). Reasoning deltas are not the answer.
     """
     texts: list[str] = []
-    tool_input: list[str] = []
+    calls: dict[int, list[str]] = {}  # each tool call's input pieces, by its index
     stop = None
     usage = None
     latency = None
@@ -103,7 +103,7 @@ def _chunk_text_and_stop(
             elif isinstance(delta.get("toolUse"), dict):
                 piece = delta["toolUse"].get("input")
                 if isinstance(piece, str):
-                    tool_input.append(piece)
+                    _add_piece(calls, ch["contentBlockDelta"].get("contentBlockIndex"), piece)
         elif "messageStop" in ch:
             stop = (ch["messageStop"] or {}).get("stopReason") or stop
         elif "metadata" in ch:
@@ -118,7 +118,7 @@ def _chunk_text_and_stop(
             if isinstance(delta.get("text"), str):
                 texts.append(delta["text"])
             elif isinstance(delta.get("partial_json"), str):
-                tool_input.append(delta["partial_json"])
+                _add_piece(calls, ch.get("index"), delta["partial_json"])
         elif ctype == "message_delta":
             stop = (ch.get("delta") or {}).get("stop_reason") or stop
         if _TEXT_CHUNK_KEYS.isdisjoint(ch):  # an Anthropic event: nothing more to read
@@ -130,7 +130,7 @@ def _chunk_text_and_stop(
             if ch.get(key):
                 stop = ch[key]
         if "event_type" in ch:  # Cohere Command R
-            _cohere_event(ch, texts)
+            _cohere_event(ch, texts, calls)
             stop = ch.get("finish_reason") or stop
             continue
         for key in ("outputs", "choices", "generations"):  # Mistral, OpenAI chat; Cohere
@@ -139,7 +139,10 @@ def _chunk_text_and_stop(
                 item = items[0]
                 piece = item.get("text")
                 if piece is None:
-                    piece = (item.get("delta") or item.get("message") or {}).get("content")
+                    message = item.get("delta") or item.get("message") or {}
+                    piece = message.get("content")
+                    if message.get("tool_calls"):  # OpenAI chat: pieces of the calls' arguments
+                        _choice_calls(message["tool_calls"], calls)
                 if isinstance(piece, str):
                     texts.append(piece)
                     chose = True
@@ -151,16 +154,43 @@ def _chunk_text_and_stop(
     text = "".join(texts)
     if chose:  # reasoning before the answer is only ever written in a choice's text
         text = _answer_text(text, think_tags)
-    if tool_input and _blank(text):  # the tool call is the answer
-        text = "".join(tool_input)
+    if calls and _blank(text):  # the tool calls are the answer
+        text = _calls_json(calls)
     return text, stop, latency, usage
 
 
-def _cohere_event(ch: dict, texts: list[str]) -> None:
+def _add_piece(calls: dict[int, list[str]], index: Any, piece: str) -> None:
+    """A piece of a streamed tool call's input, to the call at ``index`` (0 when absent)."""
+    calls.setdefault(index if type(index) is int else 0, []).append(piece)
+
+
+def _choice_calls(tool_calls: Any, calls: dict[int, list[str]]) -> None:
+    """OpenAI chat ``tool_calls`` (a stream's deltas, each naming its call's ``index``): the
+    pieces of each call's ``function.arguments``."""
+    for i, call in enumerate(tool_calls if type(tool_calls) is list else ()):
+        function = call.get("function") if type(call) is dict else None
+        arguments = function.get("arguments") if type(function) is dict else None
+        if type(arguments) is str:
+            _add_piece(calls, call.get("index", i), arguments)
+
+
+def _calls_json(calls: dict[int, list[str]]) -> str:
+    """Streamed tool calls as JSON: one call's input, several calls' inputs as a list."""
+    inputs = ["".join(pieces) for pieces in calls.values()]
+    if len(inputs) == 1:
+        return inputs[0]
+    return "[" + ",".join(i or "{}" for i in inputs) + "]"
+
+
+def _cohere_event(ch: dict, texts: list[str], calls: dict[int, list[str]]) -> None:
     """A Cohere Command R stream event (Cohere's v1 chat stream: ``text-generation`` carries
-    a ``text`` piece, ``stream-end`` the ``finish_reason``): its answer text to ``texts``."""
-    if ch["event_type"] == "text-generation" and isinstance(ch.get("text"), str):
+    a ``text`` piece, ``tool-calls-generation`` the ``tool_calls``, ``stream-end`` the
+    ``finish_reason``): its answer text to ``texts``, its tool calls to ``calls``."""
+    event = ch["event_type"]
+    if event == "text-generation" and isinstance(ch.get("text"), str):
         texts.append(ch["text"])
+    elif event == "tool-calls-generation" and isinstance(ch.get("tool_calls"), list):
+        _add_piece(calls, len(calls), canonical(ch["tool_calls"]).decode())
 
 
 # content blocks that hold a model's reasoning, not its answer (Converse and Nova; Anthropic)
@@ -206,8 +236,8 @@ def _content_answer(content: Any, ttl: list[str]) -> str:
     the answer's shape (its JSON after prose would read as code); streams read the same."""
     blocks, calls = _answer_blocks(content)
     text = content_text(blocks, ttl)
-    if calls and _blank(text):
-        return "\n".join(canonical(c).decode() for c in calls)
+    if calls and _blank(text):  # one call as its block, several as the list of them
+        return canonical(calls[0] if len(calls) == 1 else calls).decode()
     return text
 
 
@@ -357,5 +387,8 @@ def output_text_and_stop(
     if "completion" in body:
         return body.get("completion"), body.get("stop_reason"), None, None
     if isinstance(body.get("text"), str):  # Cohere Command R chat
-        return body["text"], body.get("finish_reason"), None, None
+        text = body["text"]
+        if _blank(text) and body.get("tool_calls"):  # a tool call is the answer
+            text = canonical(body["tool_calls"]).decode()
+        return text, body.get("finish_reason"), None, None
     return None, body.get("stopReason") or body.get("stop_reason"), None, None
