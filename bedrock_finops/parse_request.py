@@ -362,7 +362,9 @@ def prompt_parts(
 
 def _cohere_chat(body: dict, system_text: str | None) -> tuple[str | None, list]:
     """Cohere Command R: ``preamble`` is the system prompt; ``chat_history`` the earlier turns;
-    the ``documents`` to ground on, then ``message``, the last user turn."""
+    the ``documents`` to ground on, then ``message``, the last user turn; then the
+    ``tool_results`` sent back, a user turn as a TOOL turn of the history is (with them,
+    ``message`` may be empty: it is then no turn)."""
     preamble = body.get("preamble")
     if isinstance(preamble, str):
         system_text = preamble
@@ -372,15 +374,31 @@ def _cohere_chat(body: dict, system_text: str | None) -> tuple[str | None, list]
         if not isinstance(m, dict):
             continue
         role = str(m.get("role") or "USER").upper()
-        text = content_text(m.get("message"), [])
+        text = _cohere_turn_text(m)
         if role == "SYSTEM":
             system_text = text if system_text is None else system_text + "\n" + text
         else:
             turns.append((_COHERE_ROLES.get(role, role.lower()), text))
     if body.get("documents"):  # what the answer is grounded on: prompt, not the question
         turns.append(("documents", canonical(body["documents"]).decode()))
-    turns.append(("user", body["message"]))
+    message = body["message"]
+    results = body.get("tool_results")
+    if not results or (message and not message.isspace()):
+        turns.append(("user", message))
+    if results:
+        turns.append(("user", canonical(results).decode()))
     return system_text, turns
+
+
+def _cohere_turn_text(m: dict) -> str:
+    """A Cohere chat_history turn's text: its ``message``, then the ``tool_calls`` a CHATBOT
+    turn made and the ``tool_results`` a TOOL turn returned, as canonical JSON."""
+    text = content_text(m.get("message"), [])
+    for key in ("tool_calls", "tool_results"):
+        if m.get(key):
+            added = canonical(m[key]).decode()
+            text = f"{text}\n{added}" if text else added
+    return text
 
 
 def _add_image_list(

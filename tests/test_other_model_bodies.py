@@ -347,3 +347,51 @@ def test_cohere_command_r_stream_keeps_its_text_and_stop() -> None:
     assert (plain["output_shape"], plain["stop_reason"]) == ("label", "MAX_TOKENS")
     assert (streamed["output_shape"], streamed["stop_reason"]) == ("label", "MAX_TOKENS")
     assert streamed["latency_ms"] == 512.0
+
+
+COHERE_TOOLS = [
+    {
+        "name": "w",
+        "description": "weather",
+        "parameter_definitions": {"city": {"type": "str", "required": True}},
+    }
+]
+COHERE_CALL = {"name": "w", "parameters": {"city": "Paris"}}
+COHERE_RESULTS = [{"call": COHERE_CALL, "outputs": [{"text": "21C sunny"}]}]
+
+
+def test_cohere_tool_calls_and_results_are_prompt() -> None:
+    """Cohere Command R's tool use (model-parameters-cohere-command-r-plus.html: a CHATBOT
+    turn's ``tool_calls`` in ``chat_history``, the ``tool_results`` sent back with an empty
+    ``message``): the calls and results are prompt text, the results a user turn as a TOOL
+    turn of ``chat_history`` is. They were left out: user_text '' and prefix tokens that did
+    not grow past the first turn."""
+    first = {"role": "USER", "message": "Weather in Paris?"}
+    called = {"role": "CHATBOT", "message": "", "tool_calls": [COHERE_CALL]}
+    body = {
+        "message": "",
+        "chat_history": [first, called],
+        "tool_results": COHERE_RESULTS,
+        "tools": COHERE_TOOLS,
+    }
+    out = {"text": "It is 21C and sunny.", "finish_reason": "COMPLETE"}
+    rec = log_record(body, out, "InvokeModel")
+    rec["modelId"] = "cohere.command-r-plus-v1:0"
+    row = row_of(rec)
+    results = (
+        '[{"call":{"name":"w","parameters":{"city":"Paris"}},"outputs":[{"text":"21C sunny"}]}]'
+    )
+    assert row["user_text"] == results  # the last user turn, as a tool_result turn is
+    # tools 102 characters (26), "Weather in Paris?" 17 (+5), the call's JSON 44 (+11), the
+    # results' 86 (+22); no turn for the empty message
+    assert _tokens(row) == [26, 31, 42, 64]
+
+    # the next step logs those results as a TOOL turn of its history: the same prefix
+    answered = {"role": "CHATBOT", "message": "It is 21C and sunny."}
+    history = [first, called, {"role": "TOOL", "tool_results": COHERE_RESULTS}, answered]
+    nxt = {"message": "And tomorrow?", "chat_history": history, "tools": COHERE_TOOLS}
+    rec = log_record(nxt, out, "InvokeModel")
+    rec["modelId"] = "cohere.command-r-plus-v1:0"
+    later = row_of(rec)
+    assert later["prefix_hashes"][:4] == row["prefix_hashes"]
+    assert later["user_text"] == "And tomorrow?"
