@@ -25,6 +25,11 @@ from bedrock_finops.parse_scalars import as_float, as_int
 _LLAMA_HEADER = "<|start_header_id|>"
 _LLAMA_ROLE_RE = re.compile(r"(\w+)<\|end_header_id\|>")
 _LLAMA_EOT = "<|eot_id|>"
+# Llama 4's header format: <|header_start|>ROLE<|header_end|>TEXT<|eot|> (<|eom|> after a
+# tool's output)
+_LLAMA4_HEADER = "<|header_start|>"
+_LLAMA4_ROLE_RE = re.compile(r"(\w+)<\|header_end\|>")
+_LLAMA4_ENDS = re.compile(r"<\|eo[tm]\|>")
 # DeepSeek-R1's prompt template markers (fullwidth bars, U+2581 for the spaces)
 _DS_BEGIN = "<\uff5cbegin\u2581of\u2581sentence\uff5c>"
 _DS_END = "<\uff5cend\u2581of\u2581sentence\uff5c>"
@@ -357,7 +362,9 @@ def prompt_parts(
 
 def _cohere_chat(body: dict, system_text: str | None) -> tuple[str | None, list]:
     """Cohere Command R: ``preamble`` is the system prompt; ``chat_history`` the earlier turns;
-    the ``documents`` to ground on, then ``message``, the last user turn."""
+    the ``documents`` to ground on, then ``message``, the last user turn; then the
+    ``tool_results`` sent back, a user turn as a TOOL turn of the history is (with them,
+    ``message`` may be empty: it is then no turn)."""
     preamble = body.get("preamble")
     if isinstance(preamble, str):
         system_text = preamble
@@ -367,15 +374,31 @@ def _cohere_chat(body: dict, system_text: str | None) -> tuple[str | None, list]
         if not isinstance(m, dict):
             continue
         role = str(m.get("role") or "USER").upper()
-        text = content_text(m.get("message"), [])
+        text = _cohere_turn_text(m)
         if role == "SYSTEM":
             system_text = text if system_text is None else system_text + "\n" + text
         else:
             turns.append((_COHERE_ROLES.get(role, role.lower()), text))
     if body.get("documents"):  # what the answer is grounded on: prompt, not the question
         turns.append(("documents", canonical(body["documents"]).decode()))
-    turns.append(("user", body["message"]))
+    message = body["message"]
+    results = body.get("tool_results")
+    if not results or (message and not message.isspace()):
+        turns.append(("user", message))
+    if results:
+        turns.append(("user", canonical(results).decode()))
     return system_text, turns
+
+
+def _cohere_turn_text(m: dict) -> str:
+    """A Cohere chat_history turn's text: its ``message``, then the ``tool_calls`` a CHATBOT
+    turn made and the ``tool_results`` a TOOL turn returned, as canonical JSON."""
+    text = content_text(m.get("message"), [])
+    for key in ("tool_calls", "tool_results"):
+        if m.get(key):
+            added = canonical(m[key]).decode()
+            text = f"{text}\n{added}" if text else added
+    return text
 
 
 def _add_image_list(
@@ -399,10 +422,17 @@ def _add_image_list(
 
 
 def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None, list]:
-    """Llama 3 header format or Mistral [INST] format -> system and turns; else one turn."""
+    """Llama 3 or Llama 4 header format, Mistral [INST] format or DeepSeek-R1's template ->
+    system and turns; else one turn."""
     if _LLAMA_HEADER in prompt:
+        pairs = _llama_turns(prompt)
+    elif _LLAMA4_HEADER in prompt:
+        pairs = _llama4_turns(prompt)
+    else:
+        pairs = None
+    if pairs is not None:
         turns = []
-        for role, text in _llama_turns(prompt):
+        for role, text in pairs:
             text = text.strip()
             if role == "system":
                 system_text = text
@@ -458,6 +488,21 @@ def _llama_turns(prompt: str) -> list[tuple[str, str]]:
             break
         out.append((m.group(1), prompt[m.end() : end]))
         pos = end + len(_LLAMA_EOT)
+    return out
+
+
+def _llama4_turns(prompt: str) -> list[tuple[str, str]]:
+    """``<|header_start|>ROLE<|header_end|>TEXT<|eot|>`` -> [(ROLE, TEXT)] (Llama 4).
+
+    TEXT runs to the first ``<|eot|>`` or ``<|eom|>`` after its header, or to the next header
+    or the end of the prompt.
+    """
+    out = []
+    for part in prompt.split(_LLAMA4_HEADER)[1:]:
+        m = _LLAMA4_ROLE_RE.match(part)
+        if m is not None:
+            end = _LLAMA4_ENDS.search(part, m.end())
+            out.append((m.group(1), part[m.end() : end.start() if end else len(part)]))
     return out
 
 

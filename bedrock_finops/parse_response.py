@@ -1,8 +1,8 @@
 """Response bodies: output text, stop reason, latency and usage; the shape of the output.
 
 Reads non-streamed bodies of every supported format and streamed chunk lists (ConverseStream
-events, Anthropic, Llama, Titan, Mistral and legacy completion chunks); also OpenAI chat
-(gpt-oss), DeepSeek and Cohere responses.
+events, Anthropic, Llama, Titan, Mistral, Cohere and legacy completion chunks); also OpenAI
+chat (gpt-oss), DeepSeek and Cohere responses.
 """
 
 from __future__ import annotations
@@ -62,10 +62,11 @@ def is_embedding_call(model_raw: str, out_body: Any) -> bool:
     return isinstance(out_body, dict) and any(k in out_body for k in EMBEDDING_OUTPUT_KEYS)
 
 
-# keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy)
+# keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy;
+# Cohere Command's "generations", Command R's "event_type")
 _OTHER_CHUNK_KEYS = frozenset(
     ("type", "generation", "outputText", "completion", "stop_reason", "completionReason")
-    + ("outputs", "choices")
+    + ("outputs", "choices", "generations", "event_type")
 )
 
 
@@ -83,10 +84,11 @@ def _chunk_text_and_stop(
 
     The text is the answer's text deltas; a response that streamed only a tool call (Converse
     ``toolUse`` input, Anthropic ``input_json_delta``) gives the tool input's JSON instead, as
-    the same call not streamed gives its tool-use block. Reasoning deltas are not the answer.
+    the same call not streamed gives its tool-use block (text next to a tool call is the
+    answer, streamed or not). Reasoning deltas are not the answer.
     """
     texts: list[str] = []
-    tool_input: list[str] = []
+    calls: dict[int, list[str]] = {}  # each tool call's input pieces, by its index
     stop = None
     usage = None
     latency = None
@@ -101,7 +103,7 @@ def _chunk_text_and_stop(
             elif isinstance(delta.get("toolUse"), dict):
                 piece = delta["toolUse"].get("input")
                 if isinstance(piece, str):
-                    tool_input.append(piece)
+                    _add_piece(calls, ch["contentBlockDelta"].get("contentBlockIndex"), piece)
         elif "messageStop" in ch:
             stop = (ch["messageStop"] or {}).get("stopReason") or stop
         elif "metadata" in ch:
@@ -116,7 +118,7 @@ def _chunk_text_and_stop(
             if isinstance(delta.get("text"), str):
                 texts.append(delta["text"])
             elif isinstance(delta.get("partial_json"), str):
-                tool_input.append(delta["partial_json"])
+                _add_piece(calls, ch.get("index"), delta["partial_json"])
         elif ctype == "message_delta":
             stop = (ch.get("delta") or {}).get("stop_reason") or stop
         if _TEXT_CHUNK_KEYS.isdisjoint(ch):  # an Anthropic event: nothing more to read
@@ -127,13 +129,20 @@ def _chunk_text_and_stop(
         for key in ("stop_reason", "completionReason"):
             if ch.get(key):
                 stop = ch[key]
-        for key in ("outputs", "choices"):  # Mistral
+        if "event_type" in ch:  # Cohere Command R
+            _cohere_event(ch, texts, calls)
+            stop = ch.get("finish_reason") or stop
+            continue
+        for key in ("outputs", "choices", "generations"):  # Mistral, OpenAI chat; Cohere
             items = ch.get(key)
             if isinstance(items, list) and items and isinstance(items[0], dict):
                 item = items[0]
                 piece = item.get("text")
                 if piece is None:
-                    piece = (item.get("delta") or item.get("message") or {}).get("content")
+                    message = item.get("delta") or item.get("message") or {}
+                    piece = message.get("content")
+                    if message.get("tool_calls"):  # OpenAI chat: pieces of the calls' arguments
+                        _choice_calls(message["tool_calls"], calls)
                 if isinstance(piece, str):
                     texts.append(piece)
                     chose = True
@@ -145,32 +154,91 @@ def _chunk_text_and_stop(
     text = "".join(texts)
     if chose:  # reasoning before the answer is only ever written in a choice's text
         text = _answer_text(text, think_tags)
-    return (text or "".join(tool_input)), stop, latency, usage
+    if calls and _blank(text):  # the tool calls are the answer
+        text = _calls_json(calls)
+    return text, stop, latency, usage
+
+
+def _add_piece(calls: dict[int, list[str]], index: Any, piece: str) -> None:
+    """A piece of a streamed tool call's input, to the call at ``index`` (0 when absent)."""
+    calls.setdefault(index if type(index) is int else 0, []).append(piece)
+
+
+def _choice_calls(tool_calls: Any, calls: dict[int, list[str]]) -> None:
+    """OpenAI chat ``tool_calls`` (a stream's deltas, each naming its call's ``index``): the
+    pieces of each call's ``function.arguments``."""
+    for i, call in enumerate(tool_calls if type(tool_calls) is list else ()):
+        function = call.get("function") if type(call) is dict else None
+        arguments = function.get("arguments") if type(function) is dict else None
+        if type(arguments) is str:
+            _add_piece(calls, call.get("index", i), arguments)
+
+
+def _calls_json(calls: dict[int, list[str]]) -> str:
+    """Streamed tool calls as JSON: one call's input, several calls' inputs as a list."""
+    inputs = ["".join(pieces) for pieces in calls.values()]
+    if len(inputs) == 1:
+        return inputs[0]
+    return "[" + ",".join(i or "{}" for i in inputs) + "]"
+
+
+def _cohere_event(ch: dict, texts: list[str], calls: dict[int, list[str]]) -> None:
+    """A Cohere Command R stream event (Cohere's v1 chat stream: ``text-generation`` carries
+    a ``text`` piece, ``tool-calls-generation`` the ``tool_calls``, ``stream-end`` the
+    ``finish_reason``): its answer text to ``texts``, its tool calls to ``calls``."""
+    event = ch["event_type"]
+    if event == "text-generation" and isinstance(ch.get("text"), str):
+        texts.append(ch["text"])
+    elif event == "tool-calls-generation" and isinstance(ch.get("tool_calls"), list):
+        _add_piece(calls, len(calls), canonical(ch["tool_calls"]).decode())
 
 
 # content blocks that hold a model's reasoning, not its answer (Converse and Nova; Anthropic)
 _REASONING_TYPES = frozenset(("thinking", "redacted_thinking"))
 
 
-def _answer_blocks(content: Any) -> Any:
-    """Response content without its reasoning blocks, and a Converse ``citationsContent``
-    block as its text (the citations are where it came from): the output's shape is the
-    answer's."""
+_NO_CALLS: tuple = ()
+
+
+def _answer_blocks(content: Any) -> tuple[Any, list | tuple]:
+    """Response content -> (its answer blocks, its tool calls): without the reasoning blocks,
+    a Converse ``citationsContent`` block as its text (the citations are where it came from),
+    and the tool-call blocks (Converse ``toolUse``, Anthropic ``tool_use``) apart."""
     if type(content) is not list or (
         len(content) == 1 and type(content[0]) is dict and "text" in content[0]
     ):
-        return content  # the common case, one text block: nothing to leave out
+        return content, _NO_CALLS  # the common case, one text block: nothing to leave out
     out = []
+    calls = []
     for b in content:
         if type(b) is dict:
             if "reasoningContent" in b or b.get("type") in _REASONING_TYPES:
+                continue
+            if "toolUse" in b or b.get("type") == "tool_use":
+                calls.append(b)
                 continue
             cited = b.get("citationsContent")
             if type(cited) is dict and type(cited.get("content")) is list:
                 parts = cited["content"]
                 b = {"text": "".join(c.get("text") or "" for c in parts if type(c) is dict)}
         out.append(b)
-    return out
+    return out, calls
+
+
+def _blank(text: Any) -> bool:
+    """Whether an answer's text is empty or only whitespace (a tool call is then the answer)."""
+    return not text or text.isspace()
+
+
+def _content_answer(content: Any, ttl: list[str]) -> str:
+    """The answer's text from response content blocks: its text, or, when it has none, its
+    tool calls' canonical JSON. A tool call next to text is an action the answer takes, not
+    the answer's shape (its JSON after prose would read as code); streams read the same."""
+    blocks, calls = _answer_blocks(content)
+    text = content_text(blocks, ttl)
+    if calls and _blank(text):  # one call as its block, several as the list of them
+        return canonical(calls[0] if len(calls) == 1 else calls).decode()
+    return text
 
 
 # models whose prompt template opens a <think> block the answer closes (DeepSeek-R1, Qwen3)
@@ -291,11 +359,11 @@ def output_text_and_stop(
     ttl: list[str] = []
     if "output" in body and isinstance(body["output"], dict):  # Converse and Nova
         msg = body["output"].get("message") or {}
-        text = content_text(_answer_blocks(msg.get("content")), ttl)
+        text = _content_answer(msg.get("content"), ttl)
         latency = as_float((body.get("metrics") or {}).get("latencyMs"))
         return text, body.get("stopReason"), latency, body.get("usage")
     if "content" in body:  # Anthropic messages
-        text = content_text(_answer_blocks(body.get("content")), ttl)
+        text = _content_answer(body.get("content"), ttl)
         return text, body.get("stop_reason"), None, None
     if "generation" in body:  # Llama
         return body.get("generation"), body.get("stop_reason"), None, None
@@ -312,12 +380,15 @@ def output_text_and_stop(
             if text is None:
                 message = it.get("message") or {}
                 text = content_text(message.get("content"), ttl)
-                if not text and message.get("tool_calls"):  # a tool call is the answer
+                if _blank(text) and message.get("tool_calls"):  # a tool call is the answer
                     text = canonical(message["tool_calls"]).decode()
             stop = it.get("stop_reason") or it.get("finish_reason")
             return _answer_text(text, think_tags), stop, None, None
     if "completion" in body:
         return body.get("completion"), body.get("stop_reason"), None, None
     if isinstance(body.get("text"), str):  # Cohere Command R chat
-        return body["text"], body.get("finish_reason"), None, None
+        text = body["text"]
+        if _blank(text) and body.get("tool_calls"):  # a tool call is the answer
+            text = canonical(body["tool_calls"]).decode()
+        return text, body.get("finish_reason"), None, None
     return None, body.get("stopReason") or body.get("stop_reason"), None, None

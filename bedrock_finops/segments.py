@@ -16,6 +16,28 @@ import pandas as pd
 
 SEGMENT_KEYS = ["app", "template", "model"]
 
+# Stop reasons that say the answer hit the request's output limit, as each family spells
+# them (the usage table keeps the logged spelling; they are compared in lower case):
+#   max_tokens  Converse and ConverseStream stopReason (Bedrock API reference, StopReason);
+#               Anthropic Messages and Text Completions stop_reason; Nova stopReason
+#   length      Meta Llama stop_reason (model-parameters-meta.html); Mistral text and chat
+#               completion stop_reason (model-parameters-mistral-*.html); AI21 Jamba,
+#               OpenAI gpt-oss and other OpenAI-style chat finish_reason; DeepSeek-R1
+#               stop_reason (model-parameters-deepseek.html)
+#   LENGTH      Amazon Titan Text completionReason (model-parameters-titan-text.html)
+#   MAX_TOKENS  Cohere Command and Command R finish_reason (model-parameters-cohere-
+#               command.html, model-parameters-cohere-command-r-plus.html)
+# Not counted: stops at the model's context window (Converse and Anthropic
+# model_context_window_exceeded, Cohere ERROR_LIMIT): not the output limit a request sets.
+OUTPUT_LIMIT_STOPS = ("length", "max_tokens")
+
+
+def hit_output_limit(stop_reason: pd.Series) -> pd.Series:
+    """Per row, whether the stop reason says the output limit was hit (any family's
+    spelling, in any case); False where there is none."""
+    lowered = stop_reason.astype("string").str.lower()
+    return lowered.isin(OUTPUT_LIMIT_STOPS).fillna(False).astype(bool)
+
 
 def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
     """The three segment key columns for each usage row (nulls spelled out)."""
@@ -53,9 +75,7 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
             "cache_write_tokens": usage["cache_write_tokens"].astype("int64"),
             "output_tokens": usage["output_tokens"].astype("int64"),
             "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
-            "hit_max_tokens": (usage["stop_reason"].astype("string").isin(["max_tokens", "length"]))
-            .fillna(False)
-            .astype(bool),
+            "hit_max_tokens": hit_output_limit(usage["stop_reason"]),
             "hour": usage["timestamp"].dt.hour.astype("int64"),
             "weekday": usage["timestamp"].dt.day_of_week.astype("int64"),
             "output_shape": usage["output_shape"].astype("string").fillna("unknown"),

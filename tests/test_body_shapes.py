@@ -176,3 +176,170 @@ def test_a_marker_inside_a_tool_result_is_a_marker() -> None:
     assert marked["prefix_hashes"] == plain["prefix_hashes"]
     assert "cache_control" not in marked["user_text"]
     assert (marked["cache_ttl"], plain["cache_ttl"]) == ("1h", None)  # None: no marker
+
+
+PREAMBLE = "I will look up the current weather in Paris for you."
+
+
+def text_delta(text: str) -> dict:
+    """An Anthropic stream event carrying part of a text block."""
+    return {"type": "content_block_delta", "delta": {"type": "text_delta", "text": text}}
+
+
+def _text_and_call(text: str) -> list[tuple[object, str]]:
+    """The same answer, text then a tool call, in the four forms AWS logs it: Anthropic
+    messages (a ``text`` then a ``tool_use`` block; streamed as ``text_delta`` then
+    ``input_json_delta`` events, docs.anthropic.com "Streaming Messages") and Converse (a
+    ``text`` then a ``toolUse`` block; ConverseStream ``contentBlockDelta`` events)."""
+    call = {"type": "tool_use", "id": "t1", "name": "weather", "input": {"city": "Paris"}}
+    anthropic = {"content": [{"type": "text", "text": text}, call], "stop_reason": "tool_use"}
+    anthropic_stream = [
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text"}},
+        text_delta(text),
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "tool_use"}},
+        json_delta('{"city": "Paris"}'),
+        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
+    ]
+    converse_stream = [
+        {"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": 0}},
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "t1", "name": "weather"}},
+                               "contentBlockIndex": 1}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": '{"city": "Paris"}'}},
+                               "contentBlockIndex": 1}},
+        {"messageStop": {"stopReason": "tool_use"}},
+    ]  # fmt: skip
+    return [
+        (anthropic, "InvokeModel"),
+        (anthropic_stream, "InvokeModelWithResponseStream"),
+        (converse_out({"text": text}, TOOL_USE, stopReason="tool_use"), "Converse"),
+        (converse_stream, "ConverseStream"),
+    ]
+
+
+@pytest.mark.parametrize(("out", "op"), _text_and_call(PREAMBLE))
+def test_text_next_to_a_tool_call_is_the_answer(out, op: str) -> None:
+    """Text and a tool call: the shape is the text's (prose here), streamed or not. The tool
+    call is an action, not the answer's text; joined after the prose its JSON read as code
+    (the non-streamed form was 'code', the streamed one the text's)."""
+    assert row_of(log_record(ASK, out, op))["output_shape"] == "prose"
+
+
+@pytest.mark.parametrize(("out", "op"), _text_and_call("\n\n"))
+def test_blank_text_next_to_a_tool_call_leaves_the_call_the_answer(out, op: str) -> None:
+    """Only whitespace before the call (no answer text): the call is the answer, json,
+    streamed or not (the streamed form was 'empty')."""
+    assert row_of(log_record(ASK, out, op))["output_shape"] == "json"
+
+
+def choice_chunk(delta: dict, finish: str | None = None) -> dict:
+    """An OpenAI chat completion chunk (gpt-oss, Jamba and Mistral chat stream this way)."""
+    return {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+
+def call_delta(index: int, arguments: str, name: str | None = None) -> dict:
+    """A ``delta.tool_calls`` entry: the first names the call, later ones add arguments."""
+    call: dict = {"index": index, "function": {"arguments": arguments}}
+    if name:
+        call.update(id=f"c{index}", type="function")
+        call["function"]["name"] = name
+    return {"tool_calls": [call]}
+
+
+WEATHER = {"name": "weather", "parameters": {"city": "Paris"}}  # a Cohere tool call
+
+
+@pytest.mark.parametrize(
+    ("out", "op", "stop"),
+    [
+        # OpenAI chat stream: choices[0].delta.tool_calls pieces, finish_reason tool_calls
+        (
+            [
+                choice_chunk({"role": "assistant", **call_delta(0, "", "weather")}),
+                choice_chunk(call_delta(0, '{"city": ')),
+                choice_chunk(call_delta(0, '"Paris"}')),
+                choice_chunk({}, "tool_calls"),
+            ],
+            "InvokeModelWithResponseStream",
+            "tool_calls",
+        ),
+        # Cohere Command R: empty text, the call in tool_calls
+        (
+            {"text": "", "tool_calls": [WEATHER], "finish_reason": "COMPLETE"},
+            "InvokeModel",
+            "COMPLETE",
+        ),
+        # Cohere Command R stream: a tool-calls-generation event
+        (
+            [
+                {"event_type": "stream-start", "is_finished": False},
+                {"event_type": "tool-calls-generation", "tool_calls": [WEATHER]},
+                {"event_type": "stream-end", "finish_reason": "COMPLETE", "is_finished": True},
+            ],
+            "InvokeModelWithResponseStream",
+            "COMPLETE",
+        ),
+    ],
+)
+def test_more_tool_calls_are_json_streamed_or_not(out, op: str, stop: str) -> None:
+    """A tool call that is the whole answer is json in the other formats too: OpenAI chat
+    streams (``delta.tool_calls`` with an ``index`` and ``function.arguments`` pieces: OpenAI's
+    chat completion chunk object; Bedrock's model-parameters-openai.html for gpt-oss, and
+    Jamba's and Mistral's chat completion pages) and Cohere Command R (``tool_calls`` with an
+    empty ``text``: model-parameters-cohere-command-r-plus.html; streamed, Cohere's v1
+    ``tool-calls-generation`` event). Each was 'empty'."""
+    row = row_of(log_record(ASK, out, op))
+    assert (row["output_shape"], row["stop_reason"]) == ("json", stop)
+
+
+def _two_calls() -> list[tuple[object, str]]:
+    paris = {"type": "tool_use", "id": "t1", "name": "weather", "input": {"city": "Paris"}}
+    rome = {"type": "tool_use", "id": "t2", "name": "weather", "input": {"city": "Rome"}}
+    start = {"type": "content_block_start", "content_block": {"type": "tool_use"}}
+    rome_use = {"toolUse": {"toolUseId": "t2", "name": "weather", "input": {"city": "Rome"}}}
+
+    def converse_delta(index: int, piece: str) -> dict:
+        return {"contentBlockDelta": {"delta": {"toolUse": {"input": piece}},
+                                      "contentBlockIndex": index}}  # fmt: skip
+
+    return [
+        ({"content": [paris, rome], "stop_reason": "tool_use"}, "InvokeModel"),
+        (
+            [
+                {**start, "index": 0},
+                {**json_delta('{"city": "Paris"}'), "index": 0},
+                {**start, "index": 1},
+                {**json_delta('{"city": '), "index": 1},
+                {**json_delta('"Rome"}'), "index": 1},
+                {"type": "message_delta", "delta": {"stop_reason": "tool_use"}},
+            ],
+            "InvokeModelWithResponseStream",
+        ),
+        (converse_out(TOOL_USE, rome_use, stopReason="tool_use"), "Converse"),
+        (
+            [
+                converse_delta(0, '{"city": "Paris"}'),
+                converse_delta(1, '{"city": '),
+                converse_delta(1, '"Rome"}'),
+                {"messageStop": {"stopReason": "tool_use"}},
+            ],
+            "ConverseStream",
+        ),
+        (
+            [
+                choice_chunk(call_delta(0, '{"city": "Paris"}', "weather")),
+                choice_chunk(call_delta(1, '{"city": ', "weather")),
+                choice_chunk(call_delta(1, '"Rome"}')),
+                choice_chunk({}, "tool_calls"),
+            ],
+            "InvokeModelWithResponseStream",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("out", "op"), _two_calls())
+def test_parallel_tool_calls_are_json_streamed_or_not(out, op: str) -> None:
+    """Several tool calls in one answer (Anthropic's parallel tool use: several ``tool_use``
+    blocks, each streamed under its own ``index``; Converse: several ``toolUse`` blocks, each
+    its own ``contentBlockIndex``; OpenAI chat: ``tool_calls`` by ``index``) are the JSON
+    list of the calls. Joined back to back they were no JSON ('code' or 'prose')."""
+    assert row_of(log_record(ASK, out, op))["output_shape"] == "json"

@@ -235,3 +235,163 @@ def test_an_imported_deepseek_is_cut_where_its_prompt_opened_think() -> None:
     rec = log_record({"prompt": prompt, "max_tokens": 64}, out, "InvokeModel")
     rec["modelId"] = "arn:aws:bedrock:us-east-1:111122223333:imported-model/abc123xyz"
     assert row_of(rec)["output_shape"] == "label"
+
+
+LLAMA4 = "us.meta.llama4-maverick-17b-instruct-v1:0"
+
+
+def _llama_prompt(header: tuple[str, str], eot: str, turns: list[tuple[str, str]]) -> str:
+    start, end = header
+    parts = [f"{start}{role}{end}\n\n{text}{eot}" for role, text in turns]
+    return "<|begin_of_text|>" + "".join(parts) + f"{start}assistant{end}\n\n"
+
+
+def test_llama4_header_format_gives_its_roles() -> None:
+    """Llama 4's prompt format (llama.com, Model Cards & Prompt formats, Llama 4:
+    ``<|header_start|>ROLE<|header_end|>\\n\\nTEXT<|eot|>``), sent in the raw ``prompt``
+    field as Bedrock takes Llama 3's (model-parameters-meta.html), splits into the same
+    system text and turns as the Llama 3 form of the same conversation."""
+    turns = [
+        ("system", "Answer briefly."),
+        ("user", "Name a fruit."),
+        ("assistant", "Apple"),
+        ("user", "Name a color."),
+    ]
+    out = {"generation": "Blue", "prompt_token_count": 40, "stop_reason": "stop"}
+    llama3 = "meta.llama3-1-70b-instruct-v1:0"
+    rows = {}
+    for name, header, eot, model in (
+        ("llama4", ("<|header_start|>", "<|header_end|>"), "<|eot|>", LLAMA4),
+        ("llama3", ("<|start_header_id|>", "<|end_header_id|>"), "<|eot_id|>", llama3),
+    ):
+        body = {"prompt": _llama_prompt(header, eot, turns), "max_gen_len": 512}
+        rec = log_record(body, out, "InvokeModel")
+        rec["modelId"] = model
+        rows[name] = row_of(rec)
+    row = rows["llama4"]
+    assert row["system_tokens"] == 4  # "Answer briefly." (15 characters), not the whole prompt
+    assert row["user_text"] == "Name a color."
+    assert _tokens(row) == [4, 8, 10, 14]  # + "Name a fruit." 13, "Apple" 5, "Name a color." 13
+    assert row["prefix_hashes"] == rows["llama3"]["prefix_hashes"]
+
+
+def test_llama4_tool_output_ends_at_eom() -> None:
+    """A tool's output ends in ``<|eom|>`` (Llama 4 prompt format): the turn after it is a
+    turn of its own, not part of the output."""
+    prompt = (
+        "<|begin_of_text|><|header_start|>user<|header_end|>\n\nWeather in Paris?<|eot|>"
+        "<|header_start|>ipython<|header_end|>\n\n21C sunny<|eom|>"
+        "<|header_start|>user<|header_end|>\n\nAnd tomorrow?<|eot|>"
+        "<|header_start|>assistant<|header_end|>\n\n"
+    )
+    out = {"generation": "Rain.", "stop_reason": "stop"}
+    rec = log_record({"prompt": prompt}, out, "InvokeModel")
+    rec["modelId"] = LLAMA4
+    row = row_of(rec)
+    assert row["user_text"] == "And tomorrow?"
+    assert _tokens(row) == [5, 8, 12]  # "Weather in Paris?" 17, "21C sunny" 9, "And tomorrow?" 13
+
+
+METRICS = {"inputTokenCount": 3, "outputTokenCount": 9, "invocationLatency": 512}
+
+
+def _cohere_rows(body: dict, out: dict, chunks: list[dict], model: str) -> tuple[dict, dict]:
+    rows = []
+    for op, logged in (("InvokeModel", out), ("InvokeModelWithResponseStream", chunks)):
+        rec = log_record(body, logged, op)
+        rec["modelId"] = model
+        rows.append(row_of(rec))
+    return rows[0], rows[1]
+
+
+def test_cohere_command_stream_keeps_its_text_and_stop() -> None:
+    """Cohere Command (legacy) streams chunks shaped like its response, each with a
+    ``generations`` list (AWS SDK example awsdocs/aws-doc-sdk-examples, python/example_code/
+    bedrock-runtime/models/cohere_command/command_invoke_model_with_response_stream.py;
+    model-parameters-cohere-command.html): streamed or not, the same answer and stop."""
+    body = {"prompt": "Say hi", "max_tokens": 100, "temperature": 0.5}
+    answer = " Hi! How can I help you today?"
+    out = {"generations": [{"finish_reason": "COMPLETE", "id": "x", "text": answer}], "id": "y"}
+    chunks = [
+        {"generations": [{"id": "x", "text": " Hi! How can"}]},
+        {
+            "generations": [{"finish_reason": "COMPLETE", "id": "x", "text": " I help you today?"}],
+            "amazon-bedrock-invocationMetrics": METRICS,
+        },
+    ]
+    plain, streamed = _cohere_rows(body, out, chunks, "cohere.command-text-v14")
+    assert (plain["output_shape"], plain["stop_reason"]) == ("prose", "COMPLETE")
+    assert (streamed["output_shape"], streamed["stop_reason"]) == ("prose", "COMPLETE")
+    assert streamed["latency_ms"] == 512.0
+
+
+def test_cohere_command_r_stream_keeps_its_text_and_stop() -> None:
+    """Cohere Command R streams chat events (Cohere's v1 chat streaming, docs.cohere.com/v1/
+    docs/streaming: ``text-generation`` events carry the text, ``stream-end`` the
+    ``finish_reason``): "Hi there." is a label and MAX_TOKENS the stop, streamed or not."""
+    body = {"message": "Say hi", "preamble": "You are terse.", "max_tokens": 100}
+    out = {"response_id": "r", "text": "Hi there.", "finish_reason": "MAX_TOKENS"}
+    chunks = [
+        {"is_finished": False, "event_type": "stream-start", "generation_id": "g"},
+        {"is_finished": False, "event_type": "text-generation", "text": "Hi"},
+        {"is_finished": False, "event_type": "text-generation", "text": " there."},
+        {
+            "is_finished": True,
+            "event_type": "stream-end",
+            "finish_reason": "MAX_TOKENS",
+            "response": {"text": "Hi there.", "finish_reason": "MAX_TOKENS"},
+            "amazon-bedrock-invocationMetrics": METRICS,
+        },
+    ]
+    plain, streamed = _cohere_rows(body, out, chunks, "cohere.command-r-v1:0")
+    assert (plain["output_shape"], plain["stop_reason"]) == ("label", "MAX_TOKENS")
+    assert (streamed["output_shape"], streamed["stop_reason"]) == ("label", "MAX_TOKENS")
+    assert streamed["latency_ms"] == 512.0
+
+
+COHERE_TOOLS = [
+    {
+        "name": "w",
+        "description": "weather",
+        "parameter_definitions": {"city": {"type": "str", "required": True}},
+    }
+]
+COHERE_CALL = {"name": "w", "parameters": {"city": "Paris"}}
+COHERE_RESULTS = [{"call": COHERE_CALL, "outputs": [{"text": "21C sunny"}]}]
+
+
+def test_cohere_tool_calls_and_results_are_prompt() -> None:
+    """Cohere Command R's tool use (model-parameters-cohere-command-r-plus.html: a CHATBOT
+    turn's ``tool_calls`` in ``chat_history``, the ``tool_results`` sent back with an empty
+    ``message``): the calls and results are prompt text, the results a user turn as a TOOL
+    turn of ``chat_history`` is. They were left out: user_text '' and prefix tokens that did
+    not grow past the first turn."""
+    first = {"role": "USER", "message": "Weather in Paris?"}
+    called = {"role": "CHATBOT", "message": "", "tool_calls": [COHERE_CALL]}
+    body = {
+        "message": "",
+        "chat_history": [first, called],
+        "tool_results": COHERE_RESULTS,
+        "tools": COHERE_TOOLS,
+    }
+    out = {"text": "It is 21C and sunny.", "finish_reason": "COMPLETE"}
+    rec = log_record(body, out, "InvokeModel")
+    rec["modelId"] = "cohere.command-r-plus-v1:0"
+    row = row_of(rec)
+    results = (
+        '[{"call":{"name":"w","parameters":{"city":"Paris"}},"outputs":[{"text":"21C sunny"}]}]'
+    )
+    assert row["user_text"] == results  # the last user turn, as a tool_result turn is
+    # tools 102 characters (26), "Weather in Paris?" 17 (+5), the call's JSON 44 (+11), the
+    # results' 86 (+22); no turn for the empty message
+    assert _tokens(row) == [26, 31, 42, 64]
+
+    # the next step logs those results as a TOOL turn of its history: the same prefix
+    answered = {"role": "CHATBOT", "message": "It is 21C and sunny."}
+    history = [first, called, {"role": "TOOL", "tool_results": COHERE_RESULTS}, answered]
+    nxt = {"message": "And tomorrow?", "chat_history": history, "tools": COHERE_TOOLS}
+    rec = log_record(nxt, out, "InvokeModel")
+    rec["modelId"] = "cohere.command-r-plus-v1:0"
+    later = row_of(rec)
+    assert later["prefix_hashes"][:4] == row["prefix_hashes"]
+    assert later["user_text"] == "And tomorrow?"

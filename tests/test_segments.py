@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from usage_builders import make_usage
 
-from bedrock_finops.segments import row_segments, segment_id
+from bedrock_finops.segments import row_segments, segment_id, summarise
 
 
 def test_row_labels_spell_out_missing_keys() -> None:
@@ -24,3 +25,15 @@ def test_row_labels_spell_out_missing_keys() -> None:
         segment_id("chat", "t1", "unknown:mystery-v1"),
     ]
     assert row_segments(usage).iat[0].startswith("chat:claude-sonnet-4:")
+
+
+def test_every_familys_output_limit_stop_counts() -> None:
+    """``max_tokens_stop_share`` counts each family's "hit the output limit" spelling: Titan's
+    ``LENGTH`` (model-parameters-titan-text.html) and Cohere's ``MAX_TOKENS``
+    (model-parameters-cohere-command-r-plus.html) as Converse's ``max_tokens`` and Llama's
+    ``length``. Only the two lower-case ones counted."""
+    stops = ["max_tokens", "length", "LENGTH", "MAX_TOKENS", "end_turn", "COMPLETE", "FINISH"]
+    usage = make_usage([dict(app="a", model="m", n=1, stop_reason=s) for s in stops + [None]])
+    seg = summarise(usage)
+    assert len(seg) == 1
+    assert seg["max_tokens_stop_share"].iat[0] == 0.5  # 4 of the 8 rows
