@@ -25,6 +25,7 @@ from bedrock_finops.parse_scalars import as_float, as_int
 _LLAMA_HEADER = "<|start_header_id|>"
 _LLAMA_ROLE_RE = re.compile(r"(\w+)<\|end_header_id\|>")
 _LLAMA_EOT = "<|eot_id|>"
+_LLAMA_EOM = "<|eom_id|>"  # Llama 3.1 ends a turn that calls a tool with it (same length)
 # Llama 4's header format: <|header_start|>ROLE<|header_end|>TEXT<|eot|> (<|eom|> after a
 # tool's output)
 _LLAMA4_HEADER = "<|header_start|>"
@@ -472,9 +473,12 @@ def _deepseek_turns(prompt: str) -> tuple[str | None, list[tuple[str, str]]]:
 def _llama_turns(prompt: str) -> list[tuple[str, str]]:
     """``<|start_header_id|>ROLE<|end_header_id|>TEXT<|eot_id|>`` -> [(ROLE, TEXT)].
 
-    TEXT runs to the next ``<|eot_id|>`` or the end of the prompt (string search, not a lazy
-    regex: prompts are long).
+    TEXT runs to the next ``<|eot_id|>`` (or Llama 3.1's ``<|eom_id|>``, which ends a turn
+    that calls a tool, before the ``ipython`` turn with its result) or the end of the prompt
+    (string search, not a lazy regex: prompts are long).
     """
+    if _LLAMA_EOM in prompt:  # the two markers are the same length: positions stay put
+        prompt = prompt.replace(_LLAMA_EOM, _LLAMA_EOT)
     out = []
     pos = 0
     while (i := prompt.find(_LLAMA_HEADER, pos)) >= 0:

@@ -395,3 +395,23 @@ def test_cohere_tool_calls_and_results_are_prompt() -> None:
     later = row_of(rec)
     assert later["prefix_hashes"][:4] == row["prefix_hashes"]
     assert later["user_text"] == "And tomorrow?"
+
+
+def test_llama3_tool_call_ends_at_eom_id() -> None:
+    """Llama 3.1 ends an assistant turn that calls a tool with ``<|eom_id|>`` and gives the
+    result in an ``ipython`` turn (llama.com, Llama 3.1 prompt format, tool calling): the
+    result is a turn of its own, not part of the call."""
+    prompt = (
+        "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nWeather in Paris?<|eot_id|>"
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+        '{"name": "weather", "parameters": {"city": "Paris"}}<|eom_id|>'
+        '<|start_header_id|>ipython<|end_header_id|>\n\n{"temp": "21C"}<|eot_id|>'
+        "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
+    out = {"generation": "It is 21C.", "stop_reason": "stop"}
+    rec = log_record({"prompt": prompt}, out, "InvokeModel")
+    rec["modelId"] = "meta.llama3-1-70b-instruct-v1:0"
+    row = row_of(rec)
+    # "Weather in Paris?" 17 -> 5; the call, 52 characters -> 13; {"temp": "21C"} 15 -> 4
+    assert _tokens(row) == [5, 18, 22]
+    assert row["user_text"] == "Weather in Paris?"
