@@ -325,7 +325,8 @@ def test_a_prefix_reads_its_folder_only(aws_client, tmp_path: Path, uri, window)
 
 def test_a_year_folder_above_the_aws_layout_is_not_the_date_on_s3(aws_client, tmp_path: Path):
     """``bedrock/2024/AWSLogs/...``: the listing does not skip ``bedrock/2024/`` as a year
-    outside the window (its first key shows AWS's layout below it), and reads what the same
+    outside the window (a key in its first page shows AWS's layout below it, though a folder
+    marker and a stray file sort first), and reads what the same
     files read from a local folder give. A dated folder without the layout is still skipped."""
     s3 = aws_client("s3")
     s3.create_bucket(Bucket=BUCKET)
@@ -335,7 +336,9 @@ def test_a_year_folder_above_the_aws_layout_is_not_the_date_on_s3(aws_client, tm
         f"{layout}/us-east-1/2025/06/01/11/y.json": _records(["day-before"]),
         f"{layout}/amazon-bedrock-logs-permission-check": b"",
         "exports/2024/01/old.json": _records(["old-export"]),  # no layout: 2024 dates it
+        "bedrock/2024/.keep": b"",  # sorts before AWSLogs/: the first key is not the answer
     }
+    s3.put_object(Bucket=BUCKET, Key="bedrock/2024/", Body=b"")  # the console's folder marker
     for key, body in files.items():
         s3.put_object(Bucket=BUCKET, Key=key, Body=body)
         (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
@@ -356,7 +359,10 @@ def test_a_year_folder_above_the_aws_layout_is_not_the_date_on_s3(aws_client, tm
     ).attrs["ingest"]
     # skipped unlisted: the day folder 2025/06/01/ in the layout, and exports/2024/
     assert whole["folders_outside_window"] == 2
+    not_logs = "not a log file (.json, .jsonl, .ndjson or .gz)"
     assert whole["files_skipped"] == [
+        {"file": "bedrock/2024/", "reason": not_logs},
+        {"file": "bedrock/2024/.keep", "reason": not_logs},
         {"file": f"{layout}/amazon-bedrock-logs-permission-check",
          "reason": "permission-check object"},
     ]  # fmt: skip

@@ -9,7 +9,8 @@ as soon as every hour in it is inside (see ``time_folders``). Folders that are n
 below that a folder is listed flat. A folder named like a year above the layout (a prefix such
 as ``bedrock/2025/``) is no date: the keys under it are dated by the folders after
 ``BedrockModelInvocationLogs/<region>/``. Before such a folder outside the window is skipped,
-its first key is listed (one request): when it is in the layout, the folder is walked instead.
+its first 1,000 keys are listed (one request): when one of them is in the layout, the folder
+is walked instead (a folder marker or a stray file sorting first is not the answer).
 Without a window the prefix is listed flat.
 
 A prefix names a folder: ``team-a`` and ``team-a/`` both list ``team-a/...`` only, never
@@ -121,14 +122,16 @@ class _Walk:
 
     def _layout_below(self, folder: str) -> bool:
         """Whether AWS's layout starts below ``folder`` (a folder named like a year outside
-        the layout): one request, for its first key.
+        the layout): one request, for its first 1,000 keys, so that a folder marker
+        (``bedrock/2025/``, what the S3 console's "Create folder" writes) or a stray file
+        sorting before ``AWSLogs/`` does not decide it.
 
         ``bedrock/2025/AWSLogs/.../BedrockModelInvocationLogs/us-east-1/2026/...`` is dated
         by the folders after the region, not by ``2025``: skipping ``bedrock/2025/`` for its
         name would lose them.
         """
         self.out.requests += 1
-        page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=folder, MaxKeys=1)
+        page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=folder, MaxKeys=1000)
         return any(has_layout(relative_to(o["Key"], folder)) for o in page.get("Contents") or [])
 
     def walk(self, prefix: str, depth: int) -> None:
