@@ -43,11 +43,12 @@ _NEW_GEO_RE = re.compile(r"^(?P<geo>[a-z]{2,6}(?:-[a-z]{2,6})?)\.(?P<rest>.+)$")
 _ARN_RE = re.compile(
     r"^arn:aws[\w-]*:bedrock:(?P<region>[\w-]*):(?P<account>\d*):(?P<kind>[\w-]+)/(?P<res>.+)$"
 )
-# -YYYYMMDD; -vN, -vN:M or N:M (gpt-oss: ``openai.gpt-oss-120b-1:0``); and what follows a
+# -YYYYMMDD; -vN, -vN:M or, after a parameter count, -N:M (gpt-oss:
+# ``openai.gpt-oss-120b-1:0``; ``claude-opus-4-1:0`` is no version of Opus 4); and what follows a
 # version in Provisioned Throughput's model IDs: a context window (``:200k``), ``:mm``
 # (multimodal, ``amazon.nova-premier-v1:0:mm``) or an embedding size (``:512``).
 _DATE_RE = re.compile(r"-\d{8}")
-_VERSION_RE = re.compile(r"-(?:v\d+(?::\d+)?|\d+:\d+)$")
+_VERSION_RE = re.compile(r"-v\d+(?::\d+)?$|(?<=\d[bB])-\d+:\d+$")  # N:M after a size only
 _MINOR_RE = re.compile(r"(?<=-v\d):\d+$|(?<=-v\d\d):\d+$")
 _CONTEXT_RE = re.compile(r":\d+k$|(?<=:\d):(?:mm|\d+)$|(?<=:\d\d):(?:mm|\d+)$")
 
@@ -150,7 +151,7 @@ def request_model_id(raw: str) -> str:
     raw = (raw or "").strip()
     m = _ARN_RE.match(raw)
     if m:
-        if m["kind"] not in ("foundation-model", "inference-profile"):
+        if m["kind"] not in _READ_FROM_ARN:
             return raw
         raw = m["res"]
     return _split_geo(raw)[1]
@@ -182,7 +183,11 @@ def resolve(
         if kind == "imported-model":  # billed per model copy and minute, never per token
             return ModelRef(raw, None, None, None, "none", False, kind)
         if kind not in _READ_FROM_ARN:
-            mapped = profile_map.get(raw) or profile_map.get(res)
+            mapped = (
+                profile_map.get(raw)
+                or profile_map.get(res)
+                or profile_map.get(res.partition(":")[0])  # a prompt's ARN names its version
+            )
             if (
                 mapped is None
                 and bedrock_client is not None

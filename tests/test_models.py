@@ -393,6 +393,9 @@ def test_stem():
     # what follows a version in Provisioned Throughput IDs: multimodal, an embedding size
     assert models.stem("amazon.nova-premier-v1:0:mm") == "amazon.nova-premier"
     assert models.stem("cohere.embed-english-v3:0:512") == "cohere.embed-english"
+    # "-N:M" is a version only after a parameter count: these end in their own number
+    assert models.resolve("anthropic.claude-opus-4-1:0").known is False  # not Opus 4
+    assert models.stem("cohere.rerank-v3-5:0") == "cohere.rerank-v3-5:0"
 
 
 @pytest.mark.parametrize(
@@ -455,6 +458,13 @@ def test_a_mapping_prices_any_model_arn(kind, target, key):
     assert models.resolve(raw).known is False  # never priced as the base model it names
     ref = models.resolve(raw, {raw: target})
     assert (ref.key, ref.kind) == (key, kind.split("/")[0])
+
+
+def test_a_prompt_version_is_mapped_by_the_prompt_id():
+    """A prompt's ARN names its version (``prompt/ID:2``); a mapping keyed by the ID holds
+    for every version, as the docs say it may be keyed by the ARN or its ID."""
+    raw = "arn:aws:bedrock:us-east-1:111122223333:prompt/PROMPT12345:2"
+    assert models.resolve(raw, {"PROMPT12345": "amazon.nova-lite-v1:0"}).key == "amazon.nova-lite"
 
 
 def test_an_imported_model_is_never_priced_per_token():
