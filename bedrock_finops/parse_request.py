@@ -110,11 +110,16 @@ def canonical_request(body: dict, markers: bool) -> bytes:
     A ``cachePoint`` block or a ``cache_control`` key changes how a request is billed, not
     what it asks: turning caching on must not make the same request look new. ``markers``:
     whether :func:`prompt_parts` met any (it walks every place a marker may be), so a body
-    without them is serialised once and not searched. The shorthand: see :func:`_shorthand`.
+    without them is serialised once and not searched. The shorthand: see :func:`_shorthand`;
+    a tool result's (:func:`_tool_result_shorthand`) is looked for only in an Anthropic body
+    whose JSON names a ``tool_result`` at all, so a long conversation is not walked for it.
     """
     if markers or _shorthand(body):
-        body = _request_form(body, markers)
-    return canonical(body)
+        return canonical(_request_form(body, markers))
+    out = canonical(body)
+    if "anthropic_version" in body and b'"tool_result"' in out and _tool_result_shorthand(body):
+        return canonical(_request_form(body, markers))
+    return out
 
 
 def _text_block(text: str) -> dict:
@@ -135,20 +140,25 @@ def _shorthand(body: dict) -> bool:
         return True
     messages = body.get("messages")
     if type(messages) is list:
-        anthropic = "anthropic_version" in body  # only its bodies have tool_result blocks
         for m in messages:
-            if type(m) is dict:
-                content = m.get("content")
-                if type(content) is str:
-                    return True
-                if anthropic and type(content) is list and any(map(_is_tool_result_text, content)):
-                    return True
+            if type(m) is dict and type(m.get("content")) is str:
+                return True
     return False
 
 
+def _tool_result_shorthand(body: dict) -> bool:
+    """Whether an Anthropic ``tool_result`` in a user turn of ``body`` gives its content as
+    a string: the shorthand of one text block there too."""
+    return any(
+        type(m) is dict
+        and m.get("role") == "user"
+        and type(m.get("content")) is list
+        and any(map(_is_tool_result_text, m["content"]))
+        for m in body.get("messages") or ()
+    )
+
+
 def _is_tool_result_text(block: Any) -> bool:
-    """Whether ``block`` is an Anthropic ``tool_result`` whose content is a string: the
-    shorthand of one text block there too."""
     return (
         type(block) is dict
         and block.get("type") == "tool_result"
@@ -178,18 +188,21 @@ def _request_form(body: dict, markers: bool) -> dict:
         out["system"] = _unmarked(system)
     messages = body.get("messages")
     if isinstance(messages, list):
-        out["messages"] = [_message_form(m, markers) for m in messages]
+        anthropic = "anthropic_version" in body  # as _tool_result_shorthand reads them
+        out["messages"] = [_message_form(m, markers, anthropic) for m in messages]
     return out
 
 
-def _message_form(m: Any, markers: bool) -> Any:
+def _message_form(m: Any, markers: bool, anthropic: bool) -> Any:
     if isinstance(m, dict):
         content = m.get("content")
         if isinstance(content, str):
             return {**m, "content": [_text_block(content)]}
         if isinstance(content, list):
-            if any(map(_is_tool_result_text, content)):
+            if anthropic and m.get("role") == "user" and any(map(_is_tool_result_text, content)):
                 content = [_tool_result_form(b) if _is_tool_result_text(b) else b for b in content]
+            elif not markers:
+                return m  # nothing to change
             return {**m, "content": _unmarked(content) if markers else content}
     return m
 

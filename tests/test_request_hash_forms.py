@@ -157,6 +157,13 @@ def test_a_tool_result_given_as_a_string() -> None:
     )
     rows = [row_of(log_record(body(b), ANSWER, "InvokeModel")) for b in (False, True)]
     assert [r["request_hash"] for r in rows] == [expected, expected]
+    # the same where every other content is a list: the tool result is the only shorthand
+    listed = [body(b) for b in (False, True)]
+    for b in listed:
+        b["messages"][0]["content"] = [{"type": "text", "text": "Weather?"}]
+    assert {row_of(log_record(b, ANSWER, "InvokeModel"))["request_hash"] for b in listed} == {
+        expected
+    }
     assert rows[0]["prefix_hashes"] == rows[1]["prefix_hashes"]
     assert (
         rows[0]["user_text"]
