@@ -445,8 +445,11 @@ def _local_body(key: str, root: Path) -> Path:
         raise BodyUnread(NOT_IN_LOCAL_COPY)
     for i in range(max(len(parts) - 1, 1)):
         path = root.joinpath(*parts[i:])
-        if path.is_file():
-            return path
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # e.g. a name longer than the file system takes: try a shorter end
+            continue
     raise BodyUnread(NOT_IN_LOCAL_COPY)
 
 

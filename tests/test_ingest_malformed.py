@@ -113,7 +113,11 @@ def test_a_lone_surrogate_escape_is_read_as_a_broken_character(tmp_path):
     assert "\\ud83d here" in line and "\\\\ud800" in line
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "cut.json").write_text(line + "\n")
+    exported = json.loads(line)
+    exported["requestId"] = "exported"  # the same line as a CloudWatch Logs export writes it
+    line = json.dumps(exported)
+    (tmp_path / "logs" / "export.json").write_text(f"{exported['timestamp']} {line}\n")
     report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
-    assert (report.lines_read, report.rows, report.quarantined) == (1, 1, 0)
+    assert (report.lines_read, report.rows, report.quarantined) == (2, 2, 0)
     table = pq.read_table(tmp_path / "out" / "usage.parquet", columns=["user_text"])
-    assert table["user_text"].to_pylist() == ["cut \ufffd here, whole \U0001f600, not \\ud800"]
+    assert table["user_text"].to_pylist() == ["cut \ufffd here, whole \U0001f600, not \\ud800"] * 2

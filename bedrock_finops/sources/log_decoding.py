@@ -284,7 +284,7 @@ def record_after_timestamp(line: bytes | memoryview) -> Any | None:
     try:
         rec = orjson.loads(data[prefix.end() :])
     except orjson.JSONDecodeError:
-        return None
+        return record_with_lone_surrogates(data[prefix.end() :])
     return rec if isinstance(rec, dict) else None
 
 
