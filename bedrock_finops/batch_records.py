@@ -33,6 +33,7 @@ import pandas as pd
 
 from bedrock_finops import segments
 from bedrock_finops.media_blocks import has_inline_media
+from bedrock_finops.models import known_models
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 PLACEHOLDER_USER_TEXT = "{{user_text not logged: supply the document or question here}}"
@@ -58,6 +59,11 @@ def converse_input(
     return body
 
 
+# Mistral models whose InvokeModel body is the chat completion form (AWS model parameters
+# pages for Mistral Large (24.07) and Pixtral Large (25.02)); the older ones take [INST] text
+MISTRAL_CHAT_MODELS = frozenset({"mistral.mistral-large-2407", "mistral.pixtral-large-2502"})
+
+
 def invoke_model_input(
     provider: str,
     family: str | None,
@@ -65,9 +71,14 @@ def invoke_model_input(
     user: str,
     max_tokens: int,
     temperature: float | None = None,
+    model: str | None = None,
 ) -> dict[str, Any]:
-    """The provider's InvokeModel body (what an ``InvokeModel``-type batch record carries)."""
+    """The provider's InvokeModel body (what an ``InvokeModel``-type batch record carries).
+
+    ``model`` (the catalog key) picks the form where one provider has several: Llama 4's
+    header tokens, Mistral's chat completion form."""
     temp = {} if temperature is None else {"temperature": float(temperature)}
+    info = known_models().get(model) if model else None
     if provider == "anthropic":
         body: dict[str, Any] = {"anthropic_version": ANTHROPIC_VERSION, "max_tokens": max_tokens}
         if system:
@@ -75,7 +86,9 @@ def invoke_model_input(
         body["messages"] = [{"role": "user", "content": [{"type": "text", "text": user}]}]
         return body | temp
     if provider == "meta":
-        return {"prompt": llama3_prompt(system, user), "max_gen_len": max_tokens} | temp
+        llama4 = info is not None and info.tokenizer == "llama4"
+        prompt = llama4_prompt(system, user) if llama4 else llama3_prompt(system, user)
+        return {"prompt": prompt, "max_gen_len": max_tokens} | temp
     if provider == "amazon" and family == "titan":
         text = f"{system}\n\n{user}" if system else user
         return {"inputText": text, "textGenerationConfig": {"maxTokenCount": max_tokens} | temp}
@@ -86,6 +99,10 @@ def invoke_model_input(
         body["messages"] = [{"role": "user", "content": [{"text": user}]}]
         body["inferenceConfig"] = {"maxTokens": max_tokens} | temp
         return body
+    if provider == "mistral" and model in MISTRAL_CHAT_MODELS:
+        messages = [{"role": "system", "content": system}] if system else []
+        messages.append({"role": "user", "content": user})
+        return {"messages": messages, "max_tokens": max_tokens} | temp
     if provider == "mistral":
         text = f"{system}\n\n{user}" if system else user
         return {"prompt": f"<s>[INST] {text} [/INST]", "max_tokens": max_tokens} | temp
@@ -102,6 +119,16 @@ def llama3_prompt(system: str | None, user: str) -> str:
         parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>")
     parts.append(f"<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>")
     parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    return "".join(parts)
+
+
+def llama4_prompt(system: str | None, user: str) -> str:
+    """Llama 4 chat template for a single user turn (llama.com, Llama 4 prompt format)."""
+    parts = ["<|begin_of_text|>"]
+    if system:
+        parts.append(f"<|header_start|>system<|header_end|>\n\n{system}<|eot|>")
+    parts.append(f"<|header_start|>user<|header_end|>\n\n{user}<|eot|>")
+    parts.append("<|header_start|>assistant<|header_end|>\n\n")
     return "".join(parts)
 
 
@@ -173,8 +200,8 @@ def record_line(record: dict[str, Any]) -> bytes:
 
 # The usage columns a record is rebuilt from (``app`` names the job group's owner).
 RECORD_COLUMNS = [
-    "request_id", "app", "operation", "provider", "family", "system_hash", "user_text",
-    "max_tokens", "temperature",
+    "request_id", "app", "operation", "model", "provider", "family", "system_hash",
+    "user_text", "max_tokens", "temperature",
 ]  # fmt: skip
 
 
@@ -230,6 +257,7 @@ class RecordBuilder:
         self.templates = segments.template_texts(prompts)
         self.provider = _mode(rows["provider"]) if "provider" in rows.columns else None
         self.family = _mode(rows["family"]) if "family" in rows.columns else None
+        self.model = _mode(rows["model"]) if "model" in rows.columns else None
         self.default_max_tokens = default_max_tokens
         style = style or invocation_type(_mode(rows["operation"]))
         self.out = SegmentRecords(style=style, records=[], request_ids=[], spool=spool)
@@ -250,7 +278,7 @@ class RecordBuilder:
                     part = part.assign(user_text=user_text[start - self.done : end - self.done])
                 for row in part.itertuples(index=False):
                     record = _record(
-                        row, out, self.templates, self.provider, self.family,
+                        row, out, self.templates, (self.provider, self.family, self.model),
                         self.default_max_tokens,
                     )  # fmt: skip
                     out.record_ids.append(record["recordId"])
@@ -282,11 +310,12 @@ def _record(
     row: Any,
     out: SegmentRecords,
     templates: dict[str, str],
-    provider: str | None,
-    family: str | None,
+    target: tuple[str | None, str | None, str | None],
     default_max_tokens: int,
 ) -> dict[str, Any]:
-    """One validated record from one usage row; counts what it approximates in ``out``."""
+    """One validated record from one usage row; counts what it approximates in ``out``.
+
+    ``target``: the segment's (provider, family, catalog key), which pick the body format."""
     system = None
     if pd.notna(row.system_hash):
         system = templates.get(str(row.system_hash))
@@ -306,7 +335,10 @@ def _record(
     if out.style == "Converse":
         body = converse_input(system, user, max_tokens, temperature)
     else:
-        body = invoke_model_input(str(provider), family, system, user, max_tokens, temperature)
+        provider, family, model = target
+        body = invoke_model_input(
+            str(provider), family, system, user, max_tokens, temperature, model=model
+        )
     record = {"recordId": record_id(row.request_id), "modelInput": body}
     validate_record(record, out.style)
     return record

@@ -84,6 +84,43 @@ def test_invoke_model_bodies_per_provider():
         br.invoke_model_input("cohere", "command", None, "U", 50)
 
 
+def test_the_model_picks_the_body_form_within_a_provider():
+    """Llama 4 takes its own header tokens (llama.com, Llama 4 prompt format); Mistral Large
+    (24.07) and Pixtral Large (25.02) take the chat completion form on InvokeModel (AWS model
+    parameters pages), the older Mistral models an [INST] prompt."""
+    llama4 = br.invoke_model_input(
+        "meta", "llama", "S", "U", 100, model="meta.llama4-maverick-17b-instruct"
+    )
+    assert llama4 == {
+        "prompt": "<|begin_of_text|><|header_start|>system<|header_end|>\n\nS<|eot|>"
+        "<|header_start|>user<|header_end|>\n\nU<|eot|>"
+        "<|header_start|>assistant<|header_end|>\n\n",
+        "max_gen_len": 100,
+    }
+    for chat in ("mistral.mistral-large-2407", "mistral.pixtral-large-2502"):
+        body = br.invoke_model_input("mistral", "mistral", "S", "U", 64, 0.5, model=chat)
+        assert body == {
+            "messages": [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
+            "max_tokens": 64,
+            "temperature": 0.5,
+        }
+    older = br.invoke_model_input(
+        "mistral", "mistral", "S", "U", 64, model="mistral.mistral-7b-instruct"
+    )
+    assert older == {"prompt": "<s>[INST] S\n\nU [/INST]", "max_tokens": 64}
+
+
+def test_a_segment_on_llama4_exports_llama4_prompts():
+    rows = usage_rows(2).assign(
+        operation="InvokeModel", model="meta.llama4-scout-17b-instruct", provider="meta",
+        family="llama",
+    )  # fmt: skip
+    recs = br.records_for_segment(rows, prompts=None)
+    assert recs.records[0]["modelInput"]["prompt"].startswith(
+        "<|begin_of_text|><|header_start|>user<|header_end|>"
+    )
+
+
 def test_missing_template_text_is_counted():
     recs = br.records_for_segment(usage_rows(4), prompts=None)
     assert recs.missing_system_text == 4
