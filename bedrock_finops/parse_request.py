@@ -30,7 +30,7 @@ _LLAMA_EOM = "<|eom_id|>"  # Llama 3.1 ends a turn that calls a tool with it (sa
 # tool's output)
 _LLAMA4_HEADER = "<|header_start|>"
 _LLAMA4_ROLE_RE = re.compile(r"(\w+)<\|header_end\|>")
-_LLAMA4_ENDS = re.compile(r"<\|eo[tm]\|>")
+_LLAMA4_EOT, _LLAMA4_EOM = "<|eot|>", "<|eom|>"
 # DeepSeek-R1's prompt template markers (fullwidth bars, U+2581 for the spaces)
 _DS_BEGIN = "<\uff5cbegin\u2581of\u2581sentence\uff5c>"
 _DS_END = "<\uff5cend\u2581of\u2581sentence\uff5c>"
@@ -438,10 +438,13 @@ def _add_image_list(
 def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None, list]:
     """Llama 3 or Llama 4 header format, Mistral [INST] format or DeepSeek-R1's template ->
     system and turns; else one turn."""
-    if _LLAMA_HEADER in prompt:
-        pairs = _llama_turns(prompt)
-    elif _LLAMA4_HEADER in prompt:
+    # the format whose header comes first (a prompt of one may quote the other's markers);
+    # Llama 4's is looked for only before Llama 3's, so a Llama 3 prompt is not searched
+    i3 = prompt.find(_LLAMA_HEADER)
+    if prompt.find(_LLAMA4_HEADER, 0, i3 if i3 >= 0 else len(prompt)) >= 0:
         pairs = _llama4_turns(prompt)
+    elif i3 >= 0:
+        pairs = _llama_turns(prompt)
     else:
         pairs = None
     if pairs is not None:
@@ -487,39 +490,38 @@ def _llama_turns(prompt: str) -> list[tuple[str, str]]:
     """``<|start_header_id|>ROLE<|end_header_id|>TEXT<|eot_id|>`` -> [(ROLE, TEXT)].
 
     TEXT runs to the next ``<|eot_id|>`` (or Llama 3.1's ``<|eom_id|>``, which ends a turn
-    that calls a tool, before the ``ipython`` turn with its result) or the end of the prompt
-    (string search, not a lazy regex: prompts are long).
+    that calls a tool, before the ``ipython`` turn with its result) or the end of the prompt.
     """
-    if _LLAMA_EOM in prompt:  # the two markers are the same length: positions stay put
-        prompt = prompt.replace(_LLAMA_EOM, _LLAMA_EOT)
+    return _header_turns(prompt, _LLAMA_HEADER, _LLAMA_ROLE_RE, _LLAMA_EOT, _LLAMA_EOM)
+
+
+def _llama4_turns(prompt: str) -> list[tuple[str, str]]:
+    """``<|header_start|>ROLE<|header_end|>TEXT<|eot|>`` -> [(ROLE, TEXT)] (Llama 4), the
+    same way: TEXT runs to the next ``<|eot|>`` or ``<|eom|>``."""
+    return _header_turns(prompt, _LLAMA4_HEADER, _LLAMA4_ROLE_RE, _LLAMA4_EOT, _LLAMA4_EOM)
+
+
+def _header_turns(
+    prompt: str, header: str, role_re: re.Pattern[str], eot: str, eom: str
+) -> list[tuple[str, str]]:
+    """Turns of a Llama header format. A turn's text runs from its header to its end marker
+    (string search, not a lazy regex: prompts are long), so a header quoted inside a turn
+    stays text. ``eom`` is as long as ``eot``: replacing it keeps every position."""
+    if eom in prompt:
+        prompt = prompt.replace(eom, eot)
     out = []
     pos = 0
-    while (i := prompt.find(_LLAMA_HEADER, pos)) >= 0:
-        m = _LLAMA_ROLE_RE.match(prompt, i + len(_LLAMA_HEADER))
+    while (i := prompt.find(header, pos)) >= 0:
+        m = role_re.match(prompt, i + len(header))
         if m is None:
             pos = i + 1
             continue
-        end = prompt.find(_LLAMA_EOT, m.end())
+        end = prompt.find(eot, m.end())
         if end < 0:
             out.append((m.group(1), prompt[m.end() :]))
             break
         out.append((m.group(1), prompt[m.end() : end]))
-        pos = end + len(_LLAMA_EOT)
-    return out
-
-
-def _llama4_turns(prompt: str) -> list[tuple[str, str]]:
-    """``<|header_start|>ROLE<|header_end|>TEXT<|eot|>`` -> [(ROLE, TEXT)] (Llama 4).
-
-    TEXT runs to the first ``<|eot|>`` or ``<|eom|>`` after its header, or to the next header
-    or the end of the prompt.
-    """
-    out = []
-    for part in prompt.split(_LLAMA4_HEADER)[1:]:
-        m = _LLAMA4_ROLE_RE.match(part)
-        if m is not None:
-            end = _LLAMA4_ENDS.search(part, m.end())
-            out.append((m.group(1), part[m.end() : end.start() if end else len(part)]))
+        pos = end + len(eot)
     return out
 
 

@@ -415,3 +415,26 @@ def test_llama3_tool_call_ends_at_eom_id() -> None:
     # "Weather in Paris?" 17 -> 5; the call, 52 characters -> 13; {"temp": "21C"} 15 -> 4
     assert _tokens(row) == [5, 18, 22]
     assert row["user_text"] == "Weather in Paris?"
+
+
+def test_a_quoted_header_stays_text_in_either_llama_format() -> None:
+    """A turn that quotes a header marker (a question about the format itself) keeps it as
+    text: a turn runs to its end marker, in Llama 4's form as in Llama 3's, and the format is
+    the one whose header comes first, whatever the turns quote."""
+    out = {"generation": "x", "stop_reason": "stop"}
+    quoting4 = (
+        "<|begin_of_text|><|header_start|>system<|header_end|>\n\nBe brief.<|eot|>"
+        "<|header_start|>user<|header_end|>\n\nWhat does <|header_start|> mean?<|eot|>"
+        "<|header_start|>assistant<|header_end|>\n\n"
+    )
+    quoting3 = quoting4.replace(
+        "<|header_start|> mean", "<|start_header_id|>user<|end_header_id|> mean"
+    )
+    for prompt, asked in (
+        (quoting4, "What does <|header_start|> mean?"),
+        (quoting3, "What does <|start_header_id|>user<|end_header_id|> mean?"),
+    ):
+        rec = log_record({"prompt": prompt}, out, "InvokeModel")
+        rec["modelId"] = LLAMA4
+        row = row_of(rec)
+        assert (row["user_text"], row["system_tokens"]) == (asked, 3)  # "Be brief." 9 chars
