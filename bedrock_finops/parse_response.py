@@ -93,6 +93,7 @@ def _chunk_text_and_stop(
     usage = None
     latency = None
     chose = False  # any text came from a choice (Mistral, OpenAI chat, DeepSeek)
+    plan = False  # a Cohere tool plan's text came in tool-calls-chunk events
     for ch in chunks:
         if not isinstance(ch, dict):
             continue
@@ -129,14 +130,16 @@ def _chunk_text_and_stop(
         for key in ("stop_reason", "completionReason"):
             if ch.get(key):
                 stop = ch[key]
-        if "event_type" in ch:  # Cohere Command R
-            _cohere_event(ch, texts, calls)
+        if ch.get("event_type") in COHERE_EVENTS:  # Cohere Command R
+            plan = _cohere_event(ch, texts, calls, plan)
             stop = ch.get("finish_reason") or stop
             continue
         for key in ("outputs", "choices", "generations"):  # Mistral, OpenAI chat; Cohere
             items = ch.get(key)
             if isinstance(items, list) and items and isinstance(items[0], dict):
                 item = items[0]
+                if key == "generations" and item.get("index") not in (None, 0):
+                    continue  # num_generations > 1: the first is the answer, as not streamed
                 piece = item.get("text")
                 if piece is None:
                     message = item.get("delta") or item.get("message") or {}
@@ -171,26 +174,46 @@ def _choice_calls(tool_calls: Any, calls: dict[int, list[str]]) -> None:
         function = call.get("function") if type(call) is dict else None
         arguments = function.get("arguments") if type(function) is dict else None
         if type(arguments) is str:
-            _add_piece(calls, call.get("index", i), arguments)
+            index = call.get("index")
+            _add_piece(calls, index if type(index) is int else i, arguments)
 
 
 def _calls_json(calls: dict[int, list[str]]) -> str:
     """Streamed tool calls as JSON: one call's input, several calls' inputs as a list."""
-    inputs = ["".join(pieces) for pieces in calls.values()]
+    inputs = ["".join(pieces) or "{}" for pieces in calls.values()]  # no arguments: {}
     if len(inputs) == 1:
         return inputs[0]
-    return "[" + ",".join(i or "{}" for i in inputs) + "]"
+    return "[" + ",".join(inputs) + "]"
 
 
-def _cohere_event(ch: dict, texts: list[str], calls: dict[int, list[str]]) -> None:
-    """A Cohere Command R stream event (Cohere's v1 chat stream: ``text-generation`` carries
-    a ``text`` piece, ``tool-calls-generation`` the ``tool_calls``, ``stream-end`` the
-    ``finish_reason``): its answer text to ``texts``, its tool calls to ``calls``."""
+# Cohere's v1 chat stream events (cohere-python, types/streamed_chat_response.py)
+COHERE_EVENTS = frozenset(
+    ("stream-start", "search-queries-generation", "search-results", "text-generation",
+     "citation-generation", "tool-calls-generation", "tool-calls-chunk", "stream-end")
+)  # fmt: skip
+
+
+def _cohere_event(ch: dict, texts: list[str], calls: dict[int, list[str]], plan: bool) -> bool:
+    """A Cohere Command R stream event: its answer text to ``texts``, its tool calls to
+    ``calls``. ``text-generation`` carries a ``text`` piece; ``tool-calls-chunk`` a piece of
+    the tool plan (``tool_call_delta.text``); ``tool-calls-generation`` the ``tool_calls``
+    and the whole plan again as ``text``, taken only when no piece came (``plan``: whether
+    one did, returned updated). The plan is text, as the same response not streamed gives
+    it in ``text`` next to its ``tool_calls``."""
     event = ch["event_type"]
     if event == "text-generation" and isinstance(ch.get("text"), str):
         texts.append(ch["text"])
-    elif event == "tool-calls-generation" and isinstance(ch.get("tool_calls"), list):
-        _add_piece(calls, len(calls), canonical(ch["tool_calls"]).decode())
+    elif event == "tool-calls-chunk":
+        delta = ch.get("tool_call_delta")
+        if type(delta) is dict and isinstance(delta.get("text"), str):
+            texts.append(delta["text"])
+            plan = True
+    elif event == "tool-calls-generation":
+        if not plan and isinstance(ch.get("text"), str):
+            texts.append(ch["text"])
+        for call in ch.get("tool_calls") if type(ch.get("tool_calls")) is list else ():
+            _add_piece(calls, len(calls), canonical(call).decode())
+    return plan
 
 
 # content blocks that hold a model's reasoning, not its answer (Converse and Nova; Anthropic)

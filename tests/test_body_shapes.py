@@ -343,3 +343,45 @@ def test_parallel_tool_calls_are_json_streamed_or_not(out, op: str) -> None:
     its own ``contentBlockIndex``; OpenAI chat: ``tool_calls`` by ``index``) are the JSON
     list of the calls. Joined back to back they were no JSON ('code' or 'prose')."""
     assert row_of(log_record(ASK, out, op))["output_shape"] == "json"
+
+
+def test_a_streamed_call_without_arguments_is_json() -> None:
+    """A streamed tool call whose input is empty (a tool that takes no arguments: Anthropic's
+    SDK reads an empty ``partial_json`` buffer as ``{}``) is json, as the call not streamed."""
+    start = {"type": "content_block_start", "index": 0,
+             "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}}}  # fmt: skip
+    chunks = [start, {**json_delta(""), "index": 0},
+              {"type": "message_delta", "delta": {"stop_reason": "tool_use"}}]  # fmt: skip
+    plain = {"content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}],
+             "stop_reason": "tool_use"}  # fmt: skip
+    for out, op in ((chunks, "InvokeModelWithResponseStream"), (plain, "InvokeModel")):
+        assert row_of(log_record(ASK, out, op))["output_shape"] == "json", op
+
+
+def test_calls_by_index_are_kept_apart_however_their_pieces_interleave() -> None:
+    """OpenAI chat deltas name each call's ``index``; pieces of two calls may alternate, and
+    an ``index`` given as null falls back to the call's place in the list."""
+    interleaved = [
+        choice_chunk(call_delta(0, '{"loc": ', "weather")),
+        choice_chunk(call_delta(1, '{"tz": ', "clock")),
+        choice_chunk(call_delta(0, '"Paris"}')),
+        choice_chunk(call_delta(1, '"CET"}')),
+        choice_chunk({}, "tool_calls"),
+    ]
+    null_index = [
+        choice_chunk({"tool_calls": [
+            {"index": None, "function": {"name": "weather", "arguments": '{"loc": "Paris"}'}},
+            {"index": None, "function": {"name": "clock", "arguments": '{"tz": "CET"}'}},
+        ]}, "tool_calls"),
+    ]  # fmt: skip
+    for chunks in (interleaved, null_index):
+        row = row_of(log_record(ASK, chunks, "InvokeModelWithResponseStream"))
+        assert row["output_shape"] == "json"
+
+
+def test_a_chunk_with_an_event_type_of_its_own_keeps_its_text() -> None:
+    """Only Cohere's stream events are read as Cohere's: another format's chunk that happens
+    to carry an ``event_type`` key keeps the text of its choices."""
+    chunks = [{"event_type": "x", "choices": [{"delta": {"content": "hello"}}]}]
+    row = row_of(log_record(ASK, chunks, "InvokeModelWithResponseStream"))
+    assert row["output_shape"] == "label"

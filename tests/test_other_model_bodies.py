@@ -438,3 +438,40 @@ def test_a_quoted_header_stays_text_in_either_llama_format() -> None:
         rec["modelId"] = LLAMA4
         row = row_of(rec)
         assert (row["user_text"], row["system_tokens"]) == (asked, 3)  # "Be brief." 9 chars
+
+
+def test_cohere_tool_plan_is_text_streamed_or_not() -> None:
+    """Command R writes a tool plan before its calls (cohere-python: ``tool-calls-chunk``
+    carries it in ``tool_call_delta.text``, ``tool-calls-generation`` whole in ``text``; not
+    streamed, it is the response's ``text``): the plan decides the shape, once, either way."""
+    body = {"message": "Weather in Paris?", "tools": COHERE_TOOLS, "max_tokens": 100}
+    plan = "I will look up the weather."
+    out = {"text": plan, "tool_calls": [COHERE_CALL], "finish_reason": "COMPLETE"}
+    chunks = [
+        {"event_type": "stream-start", "is_finished": False},
+        {"event_type": "tool-calls-chunk", "tool_call_delta": {"text": "I will look up "}},
+        {"event_type": "tool-calls-chunk", "tool_call_delta": {"text": "the weather."}},
+        {"event_type": "tool-calls-generation", "text": plan, "tool_calls": [COHERE_CALL]},
+        {"event_type": "stream-end", "finish_reason": "COMPLETE", "is_finished": True},
+    ]
+    plain, streamed = _cohere_rows(body, out, chunks, "cohere.command-r-v1:0")
+    assert plain["output_shape"] == streamed["output_shape"] == "prose"
+    # without the chunks, the plan comes once, from tool-calls-generation
+    _, whole = _cohere_rows(body, out, [chunks[0], *chunks[3:]], "cohere.command-r-v1:0")
+    assert whole["output_shape"] == "prose"
+
+
+def test_a_cohere_stream_of_several_generations_reads_the_first() -> None:
+    """With ``num_generations`` > 1, streamed tokens name their generation's ``index``
+    (model-parameters-cohere-command.html); not streamed, the first generation is read."""
+    body = {"prompt": "Say hi", "max_tokens": 100, "num_generations": 2}
+    out = {"generations": [{"text": "A label", "finish_reason": "COMPLETE"},
+                           {"text": "{\"other\": 1}", "finish_reason": "COMPLETE"}]}  # fmt: skip
+    chunks = [
+        {"generations": [{"index": 0, "text": "A "}]},
+        {"generations": [{"index": 1, "text": '{"other": '}]},
+        {"generations": [{"index": 0, "text": "label", "finish_reason": "COMPLETE"}]},
+        {"generations": [{"index": 1, "text": "1}", "finish_reason": "COMPLETE"}]},
+    ]
+    plain, streamed = _cohere_rows(body, out, chunks, "cohere.command-text-v14")
+    assert plain["output_shape"] == streamed["output_shape"] == "label"
