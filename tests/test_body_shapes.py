@@ -348,12 +348,11 @@ def test_parallel_tool_calls_are_json_streamed_or_not(out, op: str) -> None:
 def test_a_streamed_call_without_arguments_is_json() -> None:
     """A streamed tool call whose input is empty (a tool that takes no arguments: Anthropic's
     SDK reads an empty ``partial_json`` buffer as ``{}``) is json, as the call not streamed."""
-    start = {"type": "content_block_start", "index": 0,
-             "content_block": {"type": "tool_use", "id": "t", "name": "f", "input": {}}}  # fmt: skip
+    call = {"type": "tool_use", "id": "t", "name": "f", "input": {}}
+    start = {"type": "content_block_start", "index": 0, "content_block": call}
     chunks = [start, {**json_delta(""), "index": 0},
               {"type": "message_delta", "delta": {"stop_reason": "tool_use"}}]  # fmt: skip
-    plain = {"content": [{"type": "tool_use", "id": "t", "name": "f", "input": {}}],
-             "stop_reason": "tool_use"}  # fmt: skip
+    plain = {"content": [call], "stop_reason": "tool_use"}
     for out, op in ((chunks, "InvokeModelWithResponseStream"), (plain, "InvokeModel")):
         assert row_of(log_record(ASK, out, op))["output_shape"] == "json", op
 
