@@ -211,7 +211,7 @@ def parse_usage_type(usage_type: str) -> UsageType:
 # --- product / model names -> catalog keys -------------------------------------------------
 
 _EDITION = re.compile(r"\(amazon bedrock edition\)", re.I)
-_PROVIDER_WORDS = ("anthropic", "amazon", "meta", "mistralai")
+_PROVIDER_WORDS = ("anthropic", "amazon", "meta", "mistralai", "openai", "cohere", "deepseek")
 _FAMILIES = ("opus", "sonnet", "haiku")
 # Names that the rules below cannot derive. Mistral Large without a version is the first
 # one Bedrock offered (24.02); "Mistral Large 2" is 24.07.
@@ -222,6 +222,7 @@ _EXTRA_ALIASES: dict[str, str] = {
     "mistralsmall": "mistral.mistral-small-2402",
     "mixtral8x7b": "mistral.mixtral-8x7b-instruct",
     "mistral7b": "mistral.mistral-7b-instruct",
+    "nova20lite": "amazon.nova-2-lite",  # usage types write "Nova2.0Lite"
 }
 
 

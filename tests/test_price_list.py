@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from usage_builders import make_usage
 
+from bedrock_finops.models import known_models
 from bedrock_finops.price_list import cells_to_sheet, parse_products, update_sheet, write_sheet
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies.model_sizing_repricing import adapt_tokens
@@ -228,12 +229,27 @@ def test_parse_usage_type_region_code_and_shape():
         ("Claude Sonnet 4.6 (Amazon Bedrock Edition)", "anthropic.claude-sonnet-4-6"),
         ("Command R+", "cohere.command-r-plus"),  # the "+" is a model of its own
         ("Command R", "cohere.command-r"),
+        ("Cohere Command R+", "cohere.command-r-plus"),
+        ("OpenAI gpt-oss-120b", "openai.gpt-oss-120b"),
+        ("Nova2.0Lite", "amazon.nova-2-lite"),  # as usage types write it
         ("Claude Sonnet 9 (Amazon Bedrock Edition)", None),  # not in models.csv: never guessed
         ("", None),
     ],
 )
 def test_model_key_from_product(name, key):
     assert model_key_from_product(name) == key
+
+
+def test_every_catalog_name_and_model_id_maps_to_its_own_row():
+    """No Price List name maps to another model's row: each catalog model's name and base
+    IDs come back to its own key ("Command R+" once mapped to Command R)."""
+    wrong = {
+        (key, name): model_key_from_product(name)
+        for key, info in known_models().items()
+        for name in (info.name, *info.base_ids)
+        if model_key_from_product(name) != key
+    }
+    assert wrong == {}
 
 
 # --- the Price List updater, against botocore's Stubber ---------------------------------------
