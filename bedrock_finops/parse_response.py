@@ -336,7 +336,8 @@ def invoke_response_usage(out_body: Any) -> tuple[dict, ...]:
     Anthropic body's ``usage`` (``cache_read_input_tokens``, ``cache_creation_input_tokens``);
     for a stream, the ``amazon-bedrock-invocationMetrics`` Bedrock adds to the last chunk
     (``cacheReadInputTokenCount``, ``cacheWriteInputTokenCount``), then Anthropic's
-    ``message_start`` chunk's ``message.usage``. The record's own counts and Converse's
+    ``message_start`` chunk's ``message.usage``, then its ``message_delta`` chunk's ``usage``
+    (cumulative counts, in Anthropic's streaming docs). The record's own counts and Converse's
     ``usage``, where logged, come before all these; each count is taken from one place only.
     """
     if type(out_body) is dict:
@@ -355,6 +356,11 @@ def invoke_response_usage(out_body: Any) -> tuple[dict, ...]:
         usage = start.get("usage") if type(start) is dict else None
         if type(usage) is dict:
             found.append(usage)
+        for chunk in reversed(out_body[-3:]):  # message_delta, then message_stop at the end
+            if type(chunk) is dict and chunk.get("type") == "message_delta":
+                if type(chunk.get("usage")) is dict:
+                    found.append(chunk["usage"])
+                break
     return tuple(found)
 
 

@@ -29,7 +29,9 @@ def _invoke(usage: dict) -> dict:
     return rec
 
 
-def _stream(start_usage: dict | None, metrics: dict | None) -> dict:
+def _stream(
+    start_usage: dict | None, metrics: dict | None, delta_usage: dict | None = None
+) -> dict:
     message = {"role": "assistant", "content": []}
     if start_usage is not None:
         message["usage"] = start_usage
@@ -42,7 +44,7 @@ def _stream(start_usage: dict | None, metrics: dict | None) -> dict:
         {
             "type": "message_delta",
             "delta": {"stop_reason": "end_turn"},
-            "usage": {"output_tokens": 3},
+            "usage": delta_usage or {"output_tokens": 3},
         },
         stop,
     ]
@@ -88,6 +90,19 @@ def test_a_stream_gives_them_from_either_place_and_counts_them_once() -> None:
     assert _counts(_stream(start, no_write)) == (30, 1200, 80, 1310)
     # where they disagree, Bedrock's metrics are taken
     assert _counts(_stream({**start, "cache_read_input_tokens": 7}, metrics))[1] == 1200
+
+
+def test_a_streams_closing_usage_gives_what_its_start_lacks() -> None:
+    """Anthropic's ``message_delta`` usage holds cumulative counts (Anthropic's streaming
+    docs), cache counts included: the last place a count is read from, once."""
+    closing = {
+        "output_tokens": 3,
+        "cache_read_input_tokens": 1200,
+        "cache_creation_input_tokens": 80,
+    }
+    assert _counts(_stream({"input_tokens": 30}, None, closing)) == (30, 1200, 80, 1310)
+    start = {"input_tokens": 30, "cache_read_input_tokens": 1000}
+    assert _counts(_stream(start, None, closing)) == (30, 1000, 80, 1110)  # the start first
 
 
 def test_the_records_own_counts_win() -> None:
