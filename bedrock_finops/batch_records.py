@@ -114,21 +114,21 @@ def invoke_model_input(
 
 def llama3_prompt(system: str | None, user: str) -> str:
     """Llama 3 chat template for a single user turn."""
-    parts = ["<|begin_of_text|>"]
-    if system:
-        parts.append(f"<|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>")
-    parts.append(f"<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>")
-    parts.append("<|start_header_id|>assistant<|end_header_id|>\n\n")
-    return "".join(parts)
+    return _header_prompt(system, user, ("<|start_header_id|>", "<|end_header_id|>"), "<|eot_id|>")
 
 
 def llama4_prompt(system: str | None, user: str) -> str:
     """Llama 4 chat template for a single user turn (llama.com, Llama 4 prompt format)."""
+    return _header_prompt(system, user, ("<|header_start|>", "<|header_end|>"), "<|eot|>")
+
+
+def _header_prompt(system: str | None, user: str, header: tuple[str, str], eot: str) -> str:
+    start, end = header
     parts = ["<|begin_of_text|>"]
     if system:
-        parts.append(f"<|header_start|>system<|header_end|>\n\n{system}<|eot|>")
-    parts.append(f"<|header_start|>user<|header_end|>\n\n{user}<|eot|>")
-    parts.append("<|header_start|>assistant<|header_end|>\n\n")
+        parts.append(f"{start}system{end}\n\n{system}{eot}")
+    parts.append(f"{start}user{end}\n\n{user}{eot}")
+    parts.append(f"{start}assistant{end}\n\n")
     return "".join(parts)
 
 
