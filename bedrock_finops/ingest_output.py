@@ -11,6 +11,7 @@ the end it writes ``quarantine.parquet`` (source, line, reason, excerpt) and
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -49,6 +50,9 @@ PROMPTS_SCHEMA = pa.schema(
     ]
 )
 ROW_GROUP_ROWS = 128 * 1024
+# ... or fewer, when they hold more than this: rows of long prompts (an agent's 100 KB tool
+# results) would otherwise keep gigabytes in the parent until the row count is reached
+ROW_GROUP_BYTES = 256 * 1024 * 1024
 # Columns whose values are (nearly) all distinct: a Parquet dictionary and min/max statistics
 # only cost time there (~20% of the write, measured), while the file comes out no larger.
 DISTINCT_VALUE_COLUMNS = frozenset(
@@ -125,6 +129,7 @@ class Collector:
         self.prompt_first: dict[str, Any] = {}
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
+        self.pending_bytes = 0
         self.bodies_unread: set[str] = set()
         self.dropped: list[pa.RecordBatch] = []  # repeated deliveries, to compare at close()
 
@@ -149,7 +154,8 @@ class Collector:
                 r.rows += batch.num_rows
                 self.pending.append(batch)
                 self.pending_rows += batch.num_rows
-        if self.pending_rows >= ROW_GROUP_ROWS:
+                self.pending_bytes += batch.nbytes
+        if self.pending_rows >= ROW_GROUP_ROWS or self.pending_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -160,7 +166,7 @@ class Collector:
         self.report.large_bodies_not_fetched += pc.sum(table["body_in_s3"]).as_py() or 0
         self._prompt_stats(table)
         self.writer.write_table(table, ROW_GROUP_ROWS)
-        self.pending, self.pending_rows = [], 0
+        self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
 
     def _dedupe(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
         """The batch without requestIds seen before (first delivery wins), as slices.
@@ -238,9 +244,7 @@ class Collector:
         self._flush()
         self.writer.close()
         r = self.report
-        conflicts = self._conflicting_duplicates()
-        r.conflicting_duplicate_count = len(conflicts)
-        r.conflicting_duplicates = conflicts[:CONFLICTS_LISTED]
+        r.conflicting_duplicate_count, r.conflicting_duplicates = self._conflicting_duplicates()
         r.unknown_models = dict(self.unknown.most_common())
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
@@ -254,36 +258,62 @@ class Collector:
         self._write_prompts(out_dir / "prompts.parquet")
         os.replace(self.partial, out_dir / r.table)
 
-    def _conflicting_duplicates(self) -> list[dict[str, Any]]:
-        """Dropped deliveries whose content differs from the copy kept under their requestId.
+    def _conflicting_duplicates(self) -> tuple[int, list[dict[str, Any]]]:
+        """(how many, the first ``CONFLICTS_LISTED``) dropped deliveries whose content differs
+        from the copy kept under their requestId.
 
         AWS re-delivers a record unchanged, so a copy that differs (other tokens, model,
         time or request) is not a re-delivery: two records share an ID (merged exports,
         edited files). The copy dropped stays counted as a duplicate, as before; this lists
         it so it can be found. Compared at the end, against the written table, so a run with
-        no repeated ID pays nothing.
+        no repeated ID pays nothing; in Arrow, a row group at a time, so a month delivered
+        twice is compared without a Python object per record.
         """
         if not self.dropped:
-            return []
+            return 0, []
+        compared = COMPARED_COLUMNS[1:-1]
         dropped = pa.Table.from_batches(self.dropped)
+        dropped = dropped.append_column("order", pa.array(range(dropped.num_rows), pa.int64()))
         ids = pc.unique(dropped["request_id"])
-        kept = pq.read_table(self.partial, columns=COMPARED_COLUMNS)
-        kept = kept.filter(pc.is_in(kept["request_id"], value_set=ids))
-        first = dict(zip(kept["request_id"].to_pylist(), kept.to_pylist(), strict=True))
-        out = []
-        for copy in dropped.to_pylist():
-            original = first[copy["request_id"]]
-            differs = [c for c in COMPARED_COLUMNS[1:-1] if copy[c] != original[c]]
-            if differs:
-                out.append(
-                    {
-                        "request_id": copy["request_id"],
-                        "kept_from": original["source_file"],
-                        "dropped_from": copy["source_file"],
-                        "differs_in": differs,
-                    }
-                )
-        return out
+        kept_parts = []
+        for batch in pq.ParquetFile(self.partial).iter_batches(
+            columns=COMPARED_COLUMNS[:-1], batch_size=ROW_GROUP_ROWS
+        ):
+            mask = pc.is_in(batch.column("request_id"), value_set=ids)
+            if pc.any(mask).as_py():
+                kept_parts.append(batch.filter(mask))
+        schema = dropped.select(COMPARED_COLUMNS[:-1]).schema
+        kept = pa.Table.from_batches(kept_parts, schema=schema)
+        kept = kept.rename_columns(["request_id", *(f"{c}_kept" for c in compared)])
+        joined = dropped.join(kept, "request_id", join_type="inner")
+        for c in compared:
+            joined = joined.append_column(f"{c}_differs", _differs(joined[c], joined[f"{c}_kept"]))
+        any_differs = functools.reduce(pc.or_, (joined[f"{c}_differs"] for c in compared))
+        conflicts = joined.filter(any_differs).sort_by("order")
+        listed = conflicts.slice(0, CONFLICTS_LISTED)
+        kept_from = self._kept_files(listed["request_id"])
+        out = [
+            {
+                "request_id": row["request_id"],
+                "kept_from": kept_from[row["request_id"]],
+                "dropped_from": row["source_file"],
+                "differs_in": [c for c in compared if row[f"{c}_differs"]],
+            }
+            for row in listed.select(
+                ["request_id", "source_file", *(f"{c}_differs" for c in compared)]
+            ).to_pylist()
+        ]
+        return conflicts.num_rows, out
+
+    def _kept_files(self, ids: pa.ChunkedArray) -> dict[str, str]:
+        """The file each of ``ids`` was kept from, in the written table."""
+        found: dict[str, str] = {}
+        for batch in pq.ParquetFile(self.partial).iter_batches(
+            columns=["request_id", "source_file"], batch_size=ROW_GROUP_ROWS
+        ):
+            hit = batch.filter(pc.is_in(batch.column("request_id"), value_set=ids))
+            found.update(zip(*(hit[c].to_pylist() for c in hit.column_names), strict=True))
+        return found
 
     def _write_prompts(self, path: Path) -> None:
         """``prompts.parquet``: each distinct prompt component used by a row, once.
@@ -322,3 +352,9 @@ class Collector:
             self.writer.close()
         self.partial.unlink(missing_ok=True)
         self.prompt_texts.discard()
+
+
+def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Row by row, whether ``a`` and ``b`` hold different values (one null and one not is a
+    difference; two nulls are not)."""
+    return pc.fill_null(pc.not_equal(a, b), pc.xor(pc.is_null(a), pc.is_null(b)))

@@ -754,3 +754,19 @@ def test_conflicting_duplicates_are_all_counted_and_the_first_listed(tmp_path, m
     assert [c["request_id"] for c in report.conflicting_duplicates] == ["id0", "id1"]
     assert all(c["differs_in"] == ["timestamp"] for c in report.conflicting_duplicates)
     assert ", the first 2 of them)" in report.summary()
+
+
+def test_the_parent_writes_a_row_group_once_its_rows_hold_enough_bytes(tmp_path, monkeypatch):
+    """Rows are buffered by count and by size: long prompts make smaller row groups rather
+    than gigabytes held in the parent. The table is the same either way."""
+    from bedrock_finops import ingest_output
+
+    logs = tmp_path / "logs"
+    shutil.copytree(GOOD, logs)
+    whole = ingest_to_folder(logs, tmp_path / "one", workers=1, progress=False)
+    monkeypatch.setattr(ingest_output, "ROW_GROUP_BYTES", 1)  # each file's rows: a group
+    cut = ingest_to_folder(logs, tmp_path / "many", workers=1, progress=False)
+    one, many = (pq.ParquetFile(tmp_path / d / "usage.parquet") for d in ("one", "many"))
+    assert one.metadata.num_row_groups == 1
+    assert many.metadata.num_row_groups == len(list(GOOD.glob("*.json")))  # one per file
+    assert many.read().equals(one.read()) and cut.rows == whole.rows
