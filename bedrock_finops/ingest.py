@@ -46,7 +46,8 @@ from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK
 
-SUMMARY_REASONS = 12  # quarantine reasons the printed summary lists; the report has them all
+# quarantine reasons (and unknown model IDs) the printed summary lists; the report has them all
+SUMMARY_REASONS = 12
 CHUNK_FILES = 32  # files per worker task at most
 # tasks queued per worker: enough that workers keep busy while the parent writes a row group
 # (~0.6 s of CPU; with 2 in flight the workers ran dry, measured 4% slower on 1M records)
@@ -194,13 +195,20 @@ class IngestReport:
                 "  each quarantined line (source, line, reason, excerpt): quarantine.parquet, "
                 f"next to {self.table}"
             )
-        for raw, n in sorted(self.unknown_models.items(), key=lambda kv: -kv[1]):
+        unknown = sorted(self.unknown_models.items(), key=lambda kv: -kv[1])
+        for raw, n in unknown[:SUMMARY_REASONS]:
             lines.append(f"  unknown model (unpriced): {raw}: {n:,} rows")
             if raw in self.profile_lookup_failures:
                 lines.append(
                     f"    {self.profile_lookup_failures[raw]}; map it with profile_map "
                     "(--profile-map) to the model ID it routes to"
                 )
+        if len(unknown) > SUMMARY_REASONS:  # e.g. thousands of application profiles
+            rest = unknown[SUMMARY_REASONS:]
+            lines.append(
+                f"  unknown model (unpriced): {len(rest):,} other IDs: "
+                f"{sum(n for _, n in rest):,} rows (all in ingest_report.json)"
+            )
         for geo, n in self.unlisted_geo_prefixes.items():
             lines.append(
                 f"  new geo prefix {geo}.: {n:,} rows; priced where the price sheet has geo "

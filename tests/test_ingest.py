@@ -770,3 +770,16 @@ def test_the_parent_writes_a_row_group_once_its_rows_hold_enough_bytes(tmp_path,
     assert one.metadata.num_row_groups == 1
     assert many.metadata.num_row_groups == len(list(GOOD.glob("*.json")))  # one per file
     assert many.read().equals(one.read()) and cut.rows == whole.rows
+
+
+def test_the_summary_lists_the_commonest_unknown_models_and_counts_the_rest():
+    from bedrock_finops.ingest import SUMMARY_REASONS, IngestReport
+
+    report = IngestReport(source="x")
+    report.unknown_models = {
+        f"arn:...:application-inference-profile/p{i}": 50 - i for i in range(20)
+    }
+    text = report.summary()
+    assert text.count("unknown model (unpriced): arn:") == SUMMARY_REASONS
+    rest = sum(50 - i for i in range(SUMMARY_REASONS, 20))
+    assert f"unknown model (unpriced): 8 other IDs: {rest} rows (all in ingest_report.json)" in text
