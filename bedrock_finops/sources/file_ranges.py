@@ -29,8 +29,9 @@ GZIP_TRAILER_MIN_BYTES = 2 << 20  # below: no log file decompresses to GZIP_EXPA
 def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int, int]] | None:
     """``[(start, stop, first line number), ...]`` covering ``path``, each range starting at a
     line start; None when the file is read whole: small, gzip (one stream), a JSON document
-    rather than lines, UTF-16 or UTF-32 text (decoded whole), or holding a ``\\r`` (whose
-    line breaks ``bytes.splitlines`` counts)."""
+    rather than lines, UTF-16 or UTF-32 text (decoded whole), or holding a ``\\r`` that is not
+    part of a ``\\r\\n`` (a line break of its own to ``bytes.splitlines``: Windows line ends
+    are cut at their ``\\n`` like any other)."""
     range_bytes = range_bytes or RANGE_BYTES
     size = path.stat().st_size
     if size <= range_bytes:
@@ -43,9 +44,11 @@ def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, i
         if head.startswith(GZIP_MAGIC) or looks_like_documents(head) or wide_encoding(head):
             return None
         fh.seek(0)
+        after_cr = False  # the block before ended in "\r": this one must start with "\n"
         while block := fh.read(_SCAN_BYTES):
-            if b"\r" in block:
+            if (after_cr and not block.startswith(b"\n")) or lone_cr(block):
                 return None
+            after_cr = block.endswith(b"\r")
             while (target := start + range_bytes) < offset + len(block):
                 newline = block.find(b"\n", max(target - offset, 0))
                 if newline < 0 or offset + newline + 1 >= size:
@@ -118,3 +121,11 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
         plain.unlink(missing_ok=True)
         return None
     return plain, truncated
+
+
+def lone_cr(data: bytes) -> bool:
+    """Whether ``data`` holds a ``\\r`` outside a ``\\r\\n`` (one at its very end may be the
+    first half of a pair cut by a block boundary: the caller checks the next block)."""
+    if b"\r" not in data:
+        return False
+    return data.count(b"\r") - data.count(b"\r\n") - data.endswith(b"\r") > 0

@@ -51,15 +51,20 @@ class Decoded:
 
         ``splitlines`` copies every line into a new bytes object: ~4 us of a ~10 KB record,
         a third of what decompressing it costs. ``orjson.loads`` reads a memoryview as well.
-        Where a ``\\r`` occurs, ``splitlines`` also cuts there, so it keeps that case.
+        Where a ``\\r`` occurs outside a ``\\r\\n``, ``splitlines`` also cuts there, so it keeps
+        that case; a Windows line end leaves its ``\\r`` on the view, which JSON reads as space.
         """
-        if self.events is not None or b"\r" in self.data:
+        if self.events is not None or (b"\r" in self.data and _has_lone_cr(self.data)):
             return self.lines
         return _newline_views(self.data)
 
 
+def _has_lone_cr(data: bytes) -> bool:
+    return data.count(b"\r") != data.count(b"\r\n")
+
+
 def _newline_views(data: bytes) -> Iterator[memoryview]:
-    """The ``\\n``-separated lines of ``data`` (no ``\\r`` in it) as memoryview slices."""
+    """The ``\\n``-separated lines of ``data`` (no lone ``\\r`` in it) as memoryview slices."""
     view = memoryview(data)
     find = data.find
     pos = 0
