@@ -164,15 +164,27 @@ def test_a_small_gzip_that_decompresses_big_is_expanded_too(tmp_path, monkeypatc
     assert len(logs.list_local(folder, None, None, expand_dir=tmp_path / "e2").units) == 1
 
 
-def test_a_multi_member_gzip_is_judged_by_its_last_member_only(tmp_path, monkeypatch):
+def test_a_multi_member_gzip_is_judged_by_its_size(tmp_path, monkeypatch):
+    """The trailer gives only the last member's size: one that says less than the file is
+    not the whole (``cat`` of hourly files), so the file's size at the usual compression
+    judges it; a file gzipped in one go is still judged by its trailer."""
     big, small = b'{"a": 1}\n' * 5000, b'{"a": 2}\n'
     path = tmp_path / "two.json.gz"
     path.write_bytes(gzip.compress(big, mtime=0) + gzip.compress(small, mtime=0))
+    size = path.stat().st_size
+    assert len(small) < size  # the trailer says less than the file holds
     monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 10)
-    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(small))
-    assert not file_ranges.worth_expanding(path, path.stat().st_size)  # under-, never over-
-    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(small) - 1)
-    assert file_ranges.worth_expanding(path, path.stat().st_size)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", size * file_ranges.LOG_COMPRESSION)
+    assert not file_ranges.worth_expanding(path, size)
+    monkeypatch.setattr(
+        file_ranges, "GZIP_EXPAND_PLAIN_BYTES", size * file_ranges.LOG_COMPRESSION - 1
+    )
+    assert file_ranges.worth_expanding(path, size)
+    one = tmp_path / "one.json.gz"
+    one.write_bytes(gzip.compress(big, mtime=0))  # its trailer: all of it, 45,000 bytes
+    assert file_ranges.worth_expanding(one, one.stat().st_size)  # over the limit: expanded
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(big))
+    assert not file_ranges.worth_expanding(one, one.stat().st_size)
 
 
 @pytest.mark.parametrize("gz", [False, True])
