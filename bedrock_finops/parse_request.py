@@ -110,16 +110,12 @@ def canonical_request(body: dict, markers: bool) -> bytes:
     A ``cachePoint`` block or a ``cache_control`` key changes how a request is billed, not
     what it asks: turning caching on must not make the same request look new. ``markers``:
     whether :func:`prompt_parts` met any (it walks every place a marker may be), so a body
-    without them is serialised once and not searched. The shorthand: see :func:`_shorthand`;
-    a tool result's (:func:`_tool_result_shorthand`) is looked for only in an Anthropic body
-    whose JSON names a ``tool_result`` at all, so a long conversation is not walked for it.
+    without them is serialised once and not searched. The shorthand: see :func:`_shorthand`
+    and, in an Anthropic body, :func:`_tool_result_text`.
     """
-    if markers or _shorthand(body):
-        return canonical(_request_form(body, markers))
-    out = canonical(body)
-    if "anthropic_version" in body and b'"tool_result"' in out and _tool_result_shorthand(body):
-        return canonical(_request_form(body, markers))
-    return out
+    if markers or _shorthand(body) or ("anthropic_version" in body and _tool_result_text(body)):
+        body = _request_form(body, markers)
+    return canonical(body)
 
 
 def _text_block(text: str) -> dict:
@@ -146,16 +142,25 @@ def _shorthand(body: dict) -> bool:
     return False
 
 
-def _tool_result_shorthand(body: dict) -> bool:
+def _tool_result_text(body: dict) -> bool:
     """Whether an Anthropic ``tool_result`` in a user turn of ``body`` gives its content as
-    a string: the shorthand of one text block there too."""
-    return any(
-        type(m) is dict
-        and m.get("role") == "user"
-        and type(m.get("content")) is list
-        and any(map(_is_tool_result_text, m["content"]))
-        for m in body.get("messages") or ()
-    )
+    a string: the shorthand of one text block there too. (Loops, not ``any(map(...))``: it
+    runs on every Anthropic body, and a call per block costs more than the check.)"""
+    messages = body.get("messages")
+    if type(messages) is not list:
+        return False
+    for m in messages:
+        if type(m) is dict and m.get("role") == "user":
+            content = m.get("content")
+            if type(content) is list:
+                for b in content:
+                    if (
+                        type(b) is dict
+                        and b.get("type") == "tool_result"
+                        and type(b.get("content")) is str
+                    ):
+                        return True
+    return False
 
 
 def _is_tool_result_text(block: Any) -> bool:
@@ -188,7 +193,7 @@ def _request_form(body: dict, markers: bool) -> dict:
         out["system"] = _unmarked(system)
     messages = body.get("messages")
     if isinstance(messages, list):
-        anthropic = "anthropic_version" in body  # as _tool_result_shorthand reads them
+        anthropic = "anthropic_version" in body  # as _tool_result_text reads them
         out["messages"] = [_message_form(m, markers, anthropic) for m in messages]
     return out
 

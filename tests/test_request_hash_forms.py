@@ -170,3 +170,15 @@ def test_a_tool_result_given_as_a_string() -> None:
         == rows[1]["user_text"]
         == '{"content":[{"text":"21C","type":"text"}],"tool_use_id":"t1","type":"tool_result"}'
     )
+
+
+def test_odd_messages_in_an_anthropic_body_are_still_a_row() -> None:
+    """The tool-result check reads only a list of messages: a body whose ``messages`` is not
+    one stays a row (as it was), whatever its text names."""
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 10,
+        "messages": 5,
+        "metadata": {"user_id": "tool_result"},
+    }
+    assert row_of(log_record(body, ANSWER, "InvokeModel"))["request_hash"] is not None
