@@ -291,6 +291,8 @@ class Collector:
         any_differs = functools.reduce(pc.or_, (joined[f"{c}_differs"] for c in compared))
         conflicts = joined.filter(any_differs).sort_by("order")
         listed = conflicts.slice(0, CONFLICTS_LISTED)
+        if listed.num_rows == 0:
+            return conflicts.num_rows, []
         kept_from = self._kept_files(listed["request_id"])
         out = [
             {

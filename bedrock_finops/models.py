@@ -183,11 +183,9 @@ def resolve(
         if kind == "imported-model":  # billed per model copy and minute, never per token
             return ModelRef(raw, None, None, None, "none", False, kind)
         if kind not in _READ_FROM_ARN:
-            mapped = (
-                profile_map.get(raw)
-                or profile_map.get(res)
-                or profile_map.get(res.partition(":")[0])  # a prompt's ARN names its version
-            )
+            mapped = profile_map.get(raw) or profile_map.get(res)
+            if mapped is None and kind == "prompt":  # a prompt's ARN names its version
+                mapped = profile_map.get(res.partition(":")[0])
             if (
                 mapped is None
                 and bedrock_client is not None

@@ -211,8 +211,9 @@ def _cohere_event(ch: dict, texts: list[str], calls: dict[int, list[str]], plan:
     elif event == "tool-calls-generation":
         if not plan and isinstance(ch.get("text"), str):
             texts.append(ch["text"])
-        for call in ch.get("tool_calls") if type(ch.get("tool_calls")) is list else ():
-            _add_piece(calls, len(calls), canonical(call).decode())
+        if type(ch.get("tool_calls")) is list and ch["tool_calls"]:
+            # the list, as the response not streamed gives its tool_calls
+            _add_piece(calls, len(calls), canonical(ch["tool_calls"]).decode())
     return plan
 
 

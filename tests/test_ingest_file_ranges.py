@@ -185,6 +185,13 @@ def test_a_multi_member_gzip_is_judged_by_its_size(tmp_path, monkeypatch):
     assert file_ranges.worth_expanding(one, one.stat().st_size)  # over the limit: expanded
     monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(big))
     assert not file_ranges.worth_expanding(one, one.stat().st_size)
+    # a last member larger than the file: the trailer alone would undercount the first
+    last_big = tmp_path / "last-big.json.gz"
+    last_big.write_bytes(gzip.compress(big, mtime=0) + gzip.compress(big[:1000], mtime=0))
+    size = last_big.stat().st_size
+    assert size < 1000 < size * file_ranges.LOG_COMPRESSION  # more than the file, not all
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", 1000)
+    assert file_ranges.worth_expanding(last_big, size)  # 8x its size says more
 
 
 @pytest.mark.parametrize("gz", [False, True])

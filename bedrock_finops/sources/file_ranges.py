@@ -74,10 +74,11 @@ def worth_expanding(path: Path, size: int) -> bool:
     A cut file ends in no trailer at all; if its last bytes read as a large size, expanding it
     costs a pass but changes nothing read (``expand_gzip`` keeps its complete lines).
 
-    A trailer that says less than the file's own size (no log text shrinks that little) is
-    a last member's, NUL padding's (which ``GzipStream`` skips) or a cut file's: the file is
-    then judged by its size, at ``LOG_COMPRESSION`` times (``cat`` of a month's hourly files
-    into one made a 120 MB file that was read whole, 1.2 GB of text held in one process).
+    The trailer may be a last member's only (a file of several members), NUL padding's
+    (which ``GzipStream`` skips) or a cut file's, so the file is also judged by its size, at
+    ``LOG_COMPRESSION`` times, whichever says more (``cat`` of a month's hourly files into
+    one made a 120 MB file that was read whole, 1.2 GB of text held in one process). A file
+    that compresses less than that costs an extra pass, not memory.
     """
     if size <= GZIP_TRAILER_MIN_BYTES and size <= GZIP_EXPAND_BYTES:
         return False
@@ -88,9 +89,8 @@ def worth_expanding(path: Path, size: int) -> bool:
             return True
         fh.seek(size - 4)
         plain = int.from_bytes(fh.read(4), "little")
-        if plain < size:  # several members (or padding): the trailer is not the whole
-            plain = size * LOG_COMPRESSION
-        return plain > GZIP_EXPAND_PLAIN_BYTES
+        # the trailer may be a last member's only (several members): the size judges too
+        return max(plain, size * LOG_COMPRESSION) > GZIP_EXPAND_PLAIN_BYTES
 
 
 def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
