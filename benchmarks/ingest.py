@@ -21,36 +21,36 @@ Peak RSS is the largest single process's (parent or one worker), from ``getrusag
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
 Last run (2 cores), ``python benchmarks/ingest.py --records 1000000 --repeat 3``, with the
-three C extensions built:
+three C extensions built (the breakdown from ``--breakdown 1500`` in a run earlier the same
+day):
 
-    data: 7,859 files, 1,163 MB gzipped, workers 2
+    data: 7,859 files, 1,161 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    149,859, 149,847, 148,615
-      ingest   42,168, 41,749, 39,318
-      naive    7,723, 6,375, 6,801
+      floor    149,558, 149,848, 147,596
+      ingest   38,817, 39,966, 39,898
+      naive    7,175, 7,395, 7,546
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.7    149,847    1.00x    22.0x      117MB
-    ingest    1,004,377      24.1     41,749    3.59x     6.1x      948MB
-    naive        49,507     148.0      6,801   22.03x     1.0x      176MB  (every 20th file)
-    ingest CPU per record: workers 40.3 us, parent 6.5 us
-    bound: floor CPU 13.3 us per record + writing the usage table 3.5 us (262,144 of the
-      ingest's rows, best of 3) = 16.8 us, 1.27x the floor; 1.5x leaves 3.1 us per record
-      for reading the fields, hashes, features, Arrow columns and the hand-over
-    of the floor's 13.3 us, reading and decompressing alone take 8.9 us (same files and
-      cores) and orjson.loads 4.4 us: an ingest that parsed the records without orjson
-      would have 7.5 us per record, all included, for 1.5x
-    one worker, per record (--breakdown 1500: first 1500 files, CPU time, best of 3):
+    floor     1,006,364       6.7    149,558    1.00x    20.2x      118MB
+    ingest    1,004,377      25.2     39,898    3.75x     5.4x      673MB
+    naive        49,507     136.1      7,395   20.22x     1.0x      186MB  (every 20th file)
+    ingest CPU per record: workers 41.4 us, parent 7.5 us
+    ingest takes 3.75x the floor's time per record (target <= 1.5x), is 5.4x faster than naive
+      (target >= 5x), peak RSS 673 MB (target < 4,096 MB)
+    bound: floor CPU 13.4 us per record + writing the usage table 3.3 us (262,144 of the
+      ingest's rows, best of 3) = 16.7 us, 1.25x the floor; 1.5x leaves 3.4 us per record for
+      reading the fields, hashes, features, Arrow columns and the hand-over
+    one worker, per record (first 1500 files, CPU time, best of 3):
       read + gunzip + line views                   5.3 us
       orjson.loads                                 6.4 us
-      request hash (sorted JSON + XXH3)            3.3 us
+      request hash (sorted JSON + XXH3)            3.7 us
       message chain hashes (XXH3)                  1.1 us
-      prompt text from bodies                      3.0 us
-      text features (cold cache)                   6.6 us  (*)
-      output text + stop                           1.9 us
-      output shape                                 1.2 us  (3.3 before the compiled verdict)
-      whole row (all of the above but loads)      26.4 us
-      Arrow batch from rows                        2.6 us
+      prompt text from bodies                      3.6 us
+      text features (cold cache)                   6.2 us  (*)
+      output text + stop                           2.0 us
+      output shape                                 1.2 us
+      whole row (all of the above but loads)      24.2 us
+      Arrow batch from rows                        2.3 us
 
 (*) The breakdown keys the feature memo by digest, as workers do. Keyed by the text it
 measured less, but only because Python caches a string's hash on the object and this
@@ -58,14 +58,14 @@ breakdown reuses the same strings in its three passes; workers parse fresh strin
 record.
 
 The floor costs ~13.3-13.7 us of CPU per record. The ingest costs ~40-43 us in a worker plus
-~6.5 us in the parent, so ~47 us on 2 cores. The "bound" line is the least any ingest that
+~6.5-8 us in the parent, so ~47-50 us on 2 cores. The "bound" line is the least any ingest that
 writes this table can cost: the floor plus the Parquet write of the ingest's own rows (timed
 with the writer the ingest uses). It is ~1.25-1.28x the floor, so 1.5x leaves ~3 us per record for
 everything else, and building the Arrow columns from parsed values alone takes 2.3 us of
 that. Within 1.5x is out of reach for any ingest that parses records into Python objects;
 it would take the whole record read in compiled code (a C JSON parser walked in C, with the
 hashes, features and every body format there too).
-Met: 5x the naive way (6.1x, median of 3; 5.5x-5.8x in other medians of 3 the same day).
+Met: 5x the naive way (5.4x in the last median of 3; 5.4x-6.1x in earlier ones).
 Not met: 1.5x of the floor.
 See benchmarks/README.md.
 """
