@@ -255,3 +255,26 @@ def test_a_big_export_with_windows_line_ends_is_read_in_ranges_too(tmp_path, mon
     # a pair cut by the scan's block boundary is still a pair
     assert not file_ranges.lone_cr(b'{"a": 1}\r')
     assert file_ranges.lone_cr(b'{"a": 1}\r{"b": 2}\r\n')
+
+
+def test_an_s3_gzip_object_that_may_hold_much_text_is_downloaded_and_cut(
+    tmp_path, aws_client, monkeypatch
+):
+    """A gzip object is judged as a local gzip file is: over an eighth of the text a worker
+    may hold whole, it is downloaded, and its trailer and size then decide its expansion
+    (a 120 MB object was read whole in memory until it passed 128 MB)."""
+    data = _export(random.Random(9), 600).encode()
+    half = len(data) // 2
+    body = gzip.compress(data[:half], mtime=0) + gzip.compress(data[half:], mtime=0)
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="exports")
+    s3.put_object(Bucket="exports", Key="bedrock/month.jsonl.gz", Body=body)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 10)
+    monkeypatch.setattr(
+        file_ranges, "GZIP_EXPAND_PLAIN_BYTES", (len(body) - 1) * file_ranges.LOG_COMPRESSION
+    )
+    assert file_ranges.gzip_local_bytes() == len(body) - 1 < file_ranges.GZIP_EXPAND_BYTES
+    listing = logs.list_s3("s3://exports/bedrock/", None, None, client=s3)
+    logs.localise_large_objects(listing, tmp_path / "scratch", s3)
+    assert len(listing.units) > 5 and {u.kind for u in listing.units} == {"file"}

@@ -93,6 +93,13 @@ def worth_expanding(path: Path, size: int) -> bool:
         return max(plain, size * LOG_COMPRESSION) > GZIP_EXPAND_PLAIN_BYTES
 
 
+def gzip_local_bytes() -> int:
+    """The size over which a gzip S3 object is downloaded before it is read: over it, it may
+    hold more than ``GZIP_EXPAND_PLAIN_BYTES`` of text (``LOG_COMPRESSION``), and once local,
+    ``worth_expanding`` decides on its trailer and size as for any local file."""
+    return min(GZIP_EXPAND_BYTES, GZIP_EXPAND_PLAIN_BYTES // LOG_COMPRESSION)
+
+
 def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
     """Decompress ``path`` (multi-member gzip, streamed) to a plain file under ``into``.
 

@@ -302,7 +302,8 @@ def localise_large_objects(
 ) -> None:
     """Download each large S3 object into ``scratch`` (streamed to disk) and list it as a
     local file, cut into ranges as a large local file is: a plain object over
-    ``file_ranges.RANGE_BYTES``, a gzip one over ``file_ranges.GZIP_EXPAND_BYTES``.
+    ``file_ranges.RANGE_BYTES``, a gzip one that may hold more text than a worker should
+    hold whole (``file_ranges.gzip_local_bytes``; its trailer is read once it is local).
 
     Read from S3 whole, such an object (a month's export in one object, say) would take one
     worker and memory in proportion to its size. The units keep the object's name, so rows
@@ -313,7 +314,7 @@ def localise_large_objects(
     units: list[Unit] = []
     for n, unit in enumerate(listing.units):
         gz = unit.location.endswith(".gz")
-        limit = file_ranges.GZIP_EXPAND_BYTES if gz else file_ranges.RANGE_BYTES
+        limit = file_ranges.gzip_local_bytes() if gz else file_ranges.RANGE_BYTES
         if unit.kind != "s3" or (unit.size or 0) <= limit:
             units.append(unit)
             continue
