@@ -506,3 +506,21 @@ def test_a_wide_text_cut_inside_a_character_keeps_the_lines_before_it():
             kept = _complete_lines(data[:cut])
             assert kept.decode("utf-16") == '{"a": 1}', (codec, cut)
     assert _complete_lines(b"\xff\xfe" + "no break".encode("utf-16-le")) == b""
+
+
+def test_a_damaged_files_newlines_are_counted_on_not_afresh():
+    """Each failed parse in a damaged file asks for its line number, which ``str.count``
+    finds from the start of the text (quadratic in the file's size); the walk's text counts on
+    from the last position asked, forward or back, and gives the same numbers."""
+    import json
+
+    from bedrock_finops.sources.document_files import _Text
+
+    raw = "".join(f"{i}\n" * (i % 3) + "x" for i in range(200))
+    text = _Text(raw.encode(), "utf-8")
+    ends = [400, 10, 399, 0, 650, 651, 5000, 123]
+    assert [text.count("\n", 0, e) for e in ends] == [raw.count("\n", 0, e) for e in ends]
+    assert text.count("x") == raw.count("x") and text.count("\n", 5, 50) == raw.count("\n", 5, 50)
+    with pytest.raises(json.JSONDecodeError) as err:
+        json.JSONDecoder().raw_decode(_Text(b"[1,\n2,\n x]", "utf-8"), 0)
+    assert (err.value.lineno, err.value.colno) == (3, 2)
