@@ -341,7 +341,7 @@ def _unit_rows(
             row = row_values(full)
         append(row)
     for reason in (
-        "truncated gzip" if decoded.truncated or unit.truncated else None,
+        "truncated gzip" if decoded.truncated else unit.end_error,
         decoded.error,
     ):
         if reason is None:

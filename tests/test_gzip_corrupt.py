@@ -177,7 +177,7 @@ def test_a_large_file_is_expanded_past_its_padding_and_read_whole_with_other_byt
     (tmp_path / "padded.gz").write_bytes(GZ + b"\0" * 1000)
     (tmp_path / "garbage.gz").write_bytes(GZ + b"junk")
     expanded = expand_gzip(tmp_path / "padded.gz", tmp_path / "x")
-    assert expanded is not None and expanded[1] is False
+    assert expanded is not None and expanded[1] is None
     assert expanded[0].read_bytes() == PLAIN
     assert expand_gzip(tmp_path / "garbage.gz", tmp_path / "x") is None
 

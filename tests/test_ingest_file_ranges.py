@@ -113,7 +113,10 @@ def test_a_big_gzip_export_is_expanded_and_read_in_ranges(tmp_path, monkeypatch,
     monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 4_000)
     folder = _gz_folder(tmp_path, "ranged", data)
     units = logs.list_local(folder, None, None, expand_dir=tmp_path / "expanded").units
-    assert len(units) > 5 and [u.truncated for u in units][-2:] == [False, cut]
+    assert len(units) > 5 and [u.end_error for u in units][-2:] == [
+        None,
+        "truncated gzip" if cut else None,
+    ]
     ranged = _ingest(folder, tmp_path / "out-ranged", workers=2)
     for name in ("files_read", "lines_read", "rows", "quarantined", "duplicates"):
         assert getattr(ranged[0], name) == getattr(whole[0], name)
@@ -278,3 +281,24 @@ def test_an_s3_gzip_object_that_may_hold_much_text_is_downloaded_and_cut(
     listing = logs.list_s3("s3://exports/bedrock/", None, None, client=s3)
     logs.localise_large_objects(listing, tmp_path / "scratch", s3)
     assert len(listing.units) > 5 and {u.kind for u in listing.units} == {"file"}
+
+
+def test_a_big_gzip_with_a_damaged_member_is_expanded_and_read_as_whole(tmp_path, small_limits):
+    """A damaged member in a large gzip file (a ``cat`` of hourly files, one of them broken):
+    expanded anyway, the members before it kept to their last line and the rest one
+    ``corrupt gzip`` entry, as reading the file whole gives (it was read whole, in memory)."""
+    text = _export(random.Random(5), 600).encode()
+    lines = text.splitlines(keepends=True)
+    good = gzip.compress(b"".join(lines[:300]), mtime=0)
+    broken = bytearray(gzip.compress(b"".join(lines[300:]), mtime=0))
+    broken[len(broken) // 2] ^= 0xFF  # a damaged block in the second member
+    data = good + bytes(broken)
+    whole = _ingest(_gz_folder(tmp_path, "whole", data), tmp_path / "out-whole", workers=1)
+    folder = _gz_folder(tmp_path, "ranged", data)
+    units = logs.list_local(folder, None, None, expand_dir=tmp_path / "expanded").units
+    assert len(units) > 5 and units[-1].end_error.startswith("corrupt gzip (")
+    ranged = _ingest(folder, tmp_path / "out-ranged", workers=2)
+    for name in ("lines_read", "rows", "quarantined"):
+        assert getattr(ranged[0], name) == getattr(whole[0], name)
+    pd.testing.assert_frame_equal(ranged[1], whole[1])
+    assert ranged[2] == whole[2] and ranged[2][-1]["reason"].startswith("corrupt gzip (")

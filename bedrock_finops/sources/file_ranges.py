@@ -11,11 +11,18 @@ to a plain file in a scratch folder (``expand_gzip``), which is then cut the sam
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from isal import isal_zlib
 
 from bedrock_finops.sources.document_files import looks_like_documents
-from bedrock_finops.sources.log_decoding import GZIP_MAGIC, GzipStream, wide_encoding
+from bedrock_finops.sources.log_decoding import (
+    GZIP_MAGIC,
+    CorruptGzip,
+    GzipStream,
+    corrupt_reason,
+    wide_encoding,
+)
 
 RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
@@ -100,14 +107,16 @@ def gzip_local_bytes() -> int:
     return min(GZIP_EXPAND_BYTES, GZIP_EXPAND_PLAIN_BYTES // LOG_COMPRESSION)
 
 
-def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
+def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
     """Decompress ``path`` (multi-member gzip, streamed) to a plain file under ``into``.
 
-    Returns the plain file and whether the stream ended early; a cut stream keeps its
-    complete lines only, as ``log_decoding.gunzip_lines`` does. None when ``path`` is not
-    readable gzip (damaged, or bytes after its last member that are not gzip), or holds
-    UTF-16/UTF-32 text (its line breaks are more than a ``0A`` byte, and such a file is never
-    cut into ranges): it is then read whole, and its error quarantined as usual.
+    Returns the plain file and the quarantine reason its end stands for, as
+    ``log_decoding.gunzip_lines`` gives it: ``truncated gzip`` for a cut stream, ``corrupt
+    gzip (...)`` for a damaged member (the members before it are kept, as read whole), else
+    None; either way only complete lines are kept. None when there are bytes after the last
+    member that are not gzip, or the text is UTF-16/UTF-32 (its line breaks are more than a
+    ``0A`` byte, and such a file is never cut into ranges): it is then read whole, and its
+    error quarantined as usual.
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
@@ -129,13 +138,30 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, bool] | None:
                     written += len(out)
             if stream.trailing_garbage:
                 raise isal_zlib.error("bytes after the last member are not gzip")
-            truncated = stream.truncated
-            if truncated:
+            end_error = "truncated gzip" if stream.truncated else None
+            if end_error:
                 dst.truncate(last_newline + 1)
+    except CorruptGzip as exc:  # the members before the damaged one, to their last line
+        with open(plain, "r+b") as dst:
+            dst.truncate(_last_line_end(dst, exc.checked))
+        return plain, corrupt_reason(exc)
     except isal_zlib.error:
         plain.unlink(missing_ok=True)
         return None
-    return plain, truncated
+    return plain, end_error
+
+
+def _last_line_end(fh: Any, size: int) -> int:
+    """The offset just past the last ``\\n`` in the first ``size`` bytes of ``fh`` (0: none)."""
+    end = size
+    while end > 0:
+        start = max(0, end - _SCAN_BYTES)
+        fh.seek(start)
+        block = fh.read(end - start)
+        if (i := block.rfind(b"\n")) >= 0:
+            return start + i + 1
+        end = start
+    return 0
 
 
 def lone_cr(data: bytes) -> bool:

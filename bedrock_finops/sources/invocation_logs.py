@@ -56,7 +56,9 @@ class Unit:
     start: int = 0  # a byte range of a large local file (see file_ranges); stop None: to the end
     stop: int | None = None
     first_line: int = 1  # the file's line number of the unit's first line
-    truncated: bool = False  # the last unit of an expanded gzip file whose stream was cut
+    # the last unit of an expanded gzip file whose stream was cut or damaged: the quarantine
+    # reason its end stands for (``truncated gzip``, ``corrupt gzip (...)``)
+    end_error: str | None = None
     size: int | None = None  # an S3 object's size from the listing (bounds reading ahead)
     # events at or after the window's end, read only for records delivered late: a line of
     # them that cannot be dated is the next window's (see ingest_worker._owns_undated_lines)
@@ -205,20 +207,20 @@ def _file_units(
     path: Path, rel: str, expand_dir: Path | None, note: Callable[[str], None] | None = None
 ) -> list[Unit]:
     """One unit for a file read whole; one per range of a large file (see ``file_ranges``)."""
-    truncated = False
+    end_error = None
     size = path.stat().st_size
     if expand_dir is not None and file_ranges.worth_expanding(path, size):
         if note is not None:
             note(f"decompressing {rel} ({size / 1e6:,.0f} MB gzipped) to read it in parallel ...")
         expanded = file_ranges.expand_gzip(path, expand_dir)
         if expanded is not None:
-            path, truncated = expanded
+            path, end_error = expanded
     ranges = file_ranges.line_ranges(path) or [(0, None, 1)]
     units = [
         Unit("file", rel, str(path), start=a, stop=b, first_line=line) for a, b, line in ranges
     ]
-    if truncated:
-        units[-1] = replace(units[-1], truncated=True)
+    if end_error:
+        units[-1] = replace(units[-1], end_error=end_error)
     return units
 
 

@@ -217,7 +217,7 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     data = b"".join(out)
     if corrupt is not None:
         data = _complete_lines(data[: corrupt.checked])
-        return Decoded(data, error=_corrupt_reason(corrupt))
+        return Decoded(data, error=corrupt_reason(corrupt))
     if stream.truncated:
         return Decoded(_complete_lines(data), truncated=True)
     if stream.trailing_garbage:
@@ -265,7 +265,7 @@ def _complete_lines(data: bytes) -> bytes:
     return data.rpartition(b"\n")[0] if b"\n" in data else b""
 
 
-def _corrupt_reason(exc: CorruptGzip) -> str:
+def corrupt_reason(exc: CorruptGzip) -> str:
     """The quarantine reason; the entry's line (one past the last line kept) says where."""
     if exc.checksum:
         return (
