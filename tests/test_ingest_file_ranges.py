@@ -283,7 +283,7 @@ def test_an_s3_gzip_object_that_may_hold_much_text_is_downloaded_and_cut(
     assert len(listing.units) > 5 and {u.kind for u in listing.units} == {"file"}
 
 
-def test_a_big_gzip_with_a_damaged_member_is_expanded_and_read_as_whole(tmp_path, small_limits):
+def test_a_big_gzip_with_a_damaged_member_is_expanded_and_read_as_whole(tmp_path, monkeypatch):
     """A damaged member in a large gzip file (a ``cat`` of hourly files, one of them broken):
     expanded anyway, the members before it kept to their last line and the rest one
     ``corrupt gzip`` entry, as reading the file whole gives (it was read whole, in memory)."""
@@ -294,6 +294,8 @@ def test_a_big_gzip_with_a_damaged_member_is_expanded_and_read_as_whole(tmp_path
     broken[len(broken) // 2] ^= 0xFF  # a damaged block in the second member
     data = good + bytes(broken)
     whole = _ingest(_gz_folder(tmp_path, "whole", data), tmp_path / "out-whole", workers=1)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 4_000)  # now expanded before read
     folder = _gz_folder(tmp_path, "ranged", data)
     units = logs.list_local(folder, None, None, expand_dir=tmp_path / "expanded").units
     assert len(units) > 5 and units[-1].end_error.startswith("corrupt gzip (")
@@ -302,3 +304,40 @@ def test_a_big_gzip_with_a_damaged_member_is_expanded_and_read_as_whole(tmp_path
         assert getattr(ranged[0], name) == getattr(whole[0], name)
     pd.testing.assert_frame_equal(ranged[1], whole[1])
     assert ranged[2] == whole[2] and ranged[2][-1]["reason"].startswith("corrupt gzip (")
+
+
+def _damaged_second_member(first: bytes, second: bytes) -> bytes:
+    broken = bytearray(gzip.compress(second, mtime=0))
+    broken[len(broken) // 2] ^= 0xFF
+    return gzip.compress(first, mtime=0) + bytes(broken)
+
+
+@pytest.mark.parametrize("shape", ["array", "blank line"])
+def test_an_expanded_gzip_ends_as_the_whole_read_ends(tmp_path, monkeypatch, shape):
+    """Where a damaged member cuts an expanded file, its end reads as the whole file's: a
+    JSON array cut in a record is one ``corrupt gzip`` entry (not an entry for the record cut
+    off as well), and kept text that ends in a blank line puts the entry on the same line."""
+    lines = _export(random.Random(5), 600).splitlines()
+    if shape == "array":
+        records = []
+        for ln in lines:
+            try:
+                records.append(json.loads(ln))
+            except ValueError:
+                continue  # the export's planted bad lines: an array of good records here
+        text = json.dumps(records, indent=2).encode()
+        cut = text.index(b'\n    "', len(text) // 2) + 1  # the members meet inside a record
+        data = _damaged_second_member(text[:cut], text[cut:])
+    else:
+        data = _damaged_second_member(
+            "\n".join(lines[:300]).encode() + b"\n\n", "\n".join(lines[300:]).encode()
+        )
+    whole = _ingest(_gz_folder(tmp_path, "whole", data), tmp_path / "out-whole", workers=1)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 4_000)  # now expanded before read
+    folder = _gz_folder(tmp_path, "expanded", data)
+    units = logs.list_local(folder, None, None, expand_dir=tmp_path / "x").units
+    assert units[-1].end_error.startswith("corrupt gzip (")
+    expanded = _ingest(folder, tmp_path / "out-expanded", workers=2)
+    pd.testing.assert_frame_equal(expanded[1], whole[1])
+    assert expanded[2] == whole[2] and [q["reason"][:13] for q in whole[2]][-1] == "corrupt gzip "

@@ -27,8 +27,12 @@ _EVENT_LISTS = ("logEvents", "events")
 EXCERPT_BYTES = 1000  # of a damaged stretch, kept as its line (the quarantine shows 200 chars)
 
 
-def as_ndjson(decoded: Decoded) -> Decoded:
+def as_ndjson(decoded: Decoded, cut: bool = False) -> Decoded:
     """Bedrock's NDJSON as it is; a file of other JSON shapes as one line per record.
+
+    ``cut``: the text was cut short before it reached here (an expanded gzip file's damaged
+    or cut end, which its unit reports): a record the end cuts off is then not an entry of
+    its own, as when the gzip is read whole.
 
     AWS writes one record per line. Files people make by hand or with other tools may
     instead start with a UTF-8 byte-order mark, be UTF-16 or UTF-32 text with a byte-order
@@ -54,7 +58,7 @@ def as_ndjson(decoded: Decoded) -> Decoded:
             return Decoded(error=decoded.error or reason, truncated=decoded.truncated)
     if not looks_like_documents(data[:4096]):
         return decoded
-    cut = decoded.truncated or decoded.error is not None
+    cut = cut or decoded.truncated or decoded.error is not None
     out = json_document_lines(data, cut)
     out.truncated, out.error = decoded.truncated, decoded.error
     return out

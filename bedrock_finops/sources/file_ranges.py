@@ -113,7 +113,9 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
     Returns the plain file and the quarantine reason its end stands for, as
     ``log_decoding.gunzip_lines`` gives it: ``truncated gzip`` for a cut stream, ``corrupt
     gzip (...)`` for a damaged member (the members before it are kept, as read whole), else
-    None; either way only complete lines are kept. None when there are bytes after the last
+    None; either way only complete lines are kept, cut before the last line break as
+    ``log_decoding._complete_lines`` cuts them (so the entry's line number is the same). None
+    when there are bytes after the last
     member that are not gzip, or the text is UTF-16/UTF-32 (its line breaks are more than a
     ``0A`` byte, and such a file is never cut into ranges): it is then read whole, and its
     error quarantined as usual.
@@ -140,10 +142,10 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
                 raise isal_zlib.error("bytes after the last member are not gzip")
             end_error = "truncated gzip" if stream.truncated else None
             if end_error:
-                dst.truncate(last_newline + 1)
+                dst.truncate(max(last_newline, 0))
     except CorruptGzip as exc:  # the members before the damaged one, to their last line
         with open(plain, "r+b") as dst:
-            dst.truncate(_last_line_end(dst, exc.checked))
+            dst.truncate(max(_last_line_end(dst, exc.checked) - 1, 0))
         return plain, corrupt_reason(exc)
     except isal_zlib.error:
         plain.unlink(missing_ok=True)

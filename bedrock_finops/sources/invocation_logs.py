@@ -388,6 +388,8 @@ def unit_lines(
         return as_ndjson(gunzip_lines([data]))
     try:
         decoded = gunzip_lines(file_chunks(unit))
-        return as_ndjson(decoded) if unit.start == 0 else decoded  # a later range: lines only
+        if unit.start != 0:  # a later range: lines only
+            return decoded
+        return as_ndjson(decoded, cut=unit.end_error is not None)
     except OSError as exc:  # removed since it was listed, no permission, a disk error
         return Decoded(error=f"unreadable file ({type(exc).__name__})")
