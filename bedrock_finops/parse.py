@@ -30,10 +30,10 @@ from bedrock_finops.parse_request import canonical
 from bedrock_finops.parse_response import (
     cache_write_1h_split,
     invoke_response_usage,
-    is_embedding_call,
     output_shape,
     output_text_and_stop,
     routed_model_id,
+    writes_no_tokens,
 )
 from bedrock_finops.parse_scalars import (
     MAX_TOKENS_PER_CALL,
@@ -108,10 +108,10 @@ def record_row(
     if not isinstance(out, dict):
         raise BadRecord("missing output")
     input_tokens = token_count(inp, "inputTokenCount", True)
-    if out.get("outputTokenCount") is None and is_embedding_call(
-        model_raw, out.get("outputBodyJson")
+    if out.get("outputTokenCount") is None and writes_no_tokens(
+        model_raw, inp.get("inputBodyJson"), out.get("outputBodyJson")
     ):
-        output_tokens = 0  # AWS logs no output count for embeddings: they have no output tokens
+        output_tokens = 0  # no output count for embeddings, images, rerank: no output tokens
     else:
         output_tokens = token_count(out, "outputTokenCount", True)
     cache_read = _cache_count(inp, CACHE_READ)

@@ -376,7 +376,24 @@ def prompt_parts(
         turns.append(("user", body["inputText"]))
     elif isinstance(body.get("message"), str):  # Cohere Command R chat
         system_text, turns = _cohere_chat(body, system_text)
+    else:
+        text = _non_chat_prompt(body)
+        if text is not None:
+            turns.append(("user", text))
     return tools_text, system_text, turns
+
+
+def _non_chat_prompt(body: dict) -> str | None:
+    """The text an embedding, image or rerank request sends: Cohere Embed's ``texts`` (one
+    per line), Titan Image's and Nova Canvas's ``textToImageParams.text``, a rerank query."""
+    texts = body.get("texts")
+    if isinstance(texts, list) and texts and all(isinstance(t, str) for t in texts):
+        return "\n".join(texts)
+    params = body.get("textToImageParams")
+    if isinstance(params, dict) and isinstance(params.get("text"), str):
+        return params["text"]
+    query = body.get("query")
+    return query if isinstance(query, str) else None
 
 
 def _cohere_chat(body: dict, system_text: str | None) -> tuple[str | None, list]:
@@ -463,14 +480,39 @@ def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None,
         if turns or system_text:
             return system_text, turns
     if "[INST]" in prompt:
-        turns = _inst_turns(prompt)
+        system, turns = _inst_turns(prompt)
         if turns:
-            return system_text, turns
+            return system or system_text, turns
     if _DS_USER in prompt:
         system, turns = _deepseek_turns(prompt)
         if turns:
             return system or system_text, turns
+    if _HUMAN in prompt:
+        system, turns = _human_assistant_turns(prompt)
+        if turns:
+            return system or system_text, turns
     return system_text, [("user", prompt)]
+
+
+_HUMAN = "\n\nHuman:"
+_ASSISTANT = "\n\nAssistant:"
+_HUMAN_ASSISTANT_RE = re.compile(r"\n\n(Human|Assistant):")
+
+
+def _human_assistant_turns(prompt: str) -> tuple[str | None, list[tuple[str, str]]]:
+    """Anthropic's text completions (Claude v2, Instant): ``SYSTEM\n\nHuman: Q\n\nAssistant:
+    A\n\nHuman: Q2\n\nAssistant:``. The text before the first ``Human:`` is the system
+    prompt; an empty last ``Assistant:`` is where the model starts to write, no turn."""
+    parts = _HUMAN_ASSISTANT_RE.split(prompt)
+    system = parts[0].strip() or None
+    turns: list[tuple[str, str]] = []
+    for marker, text in zip(parts[1::2], parts[2::2], strict=True):
+        text = text.strip()
+        if marker == "Human":
+            turns.append(("user", text))
+        elif text:
+            turns.append(("assistant", text))
+    return system, turns
 
 
 def _deepseek_turns(prompt: str) -> tuple[str | None, list[tuple[str, str]]]:
@@ -530,32 +572,42 @@ def _header_turns(
     return out
 
 
-def _inst_turns(prompt: str) -> list[tuple[str, str]]:
+def _inst_turns(prompt: str) -> tuple[str | None, list[tuple[str, str]]]:
     """``<s>[INST] Q1 [/INST] A1</s>[INST] Q2 [/INST]`` -> user Q1, assistant A1, user Q2.
 
     A user turn is the text between ``[INST]`` and the next ``[/INST]``; the answer after it
-    runs to the next ``[INST]`` (without the ``</s>`` that ends it) and is a turn when not
-    empty.
+    runs to the next ``[INST]`` (without the ``</s>`` that ends it and the ``<s>`` that opens
+    the next) and is a turn when not empty. Llama 2's ``<<SYS>>...<</SYS>>`` at the start of
+    the first user turn is the system prompt.
     """
     out = []
+    system = None
     pos = 0
     while (i := prompt.find("[INST]", pos)) >= 0:
         end = prompt.find("[/INST]", i + 6)
         if end < 0:
             break
-        out.append(("user", prompt[i + 6 : end].strip()))
+        user = prompt[i + 6 : end].strip()
+        if not out and user.startswith(_SYS_OPEN) and _SYS_CLOSE in user:
+            head, _, user = user.partition(_SYS_CLOSE)
+            system, user = head.removeprefix(_SYS_OPEN).strip() or None, user.strip()
+        out.append(("user", user))
         pos = end + 7
         nxt = prompt.find("[INST]", pos)
         answer = prompt[pos : nxt if nxt >= 0 else len(prompt)].strip()
-        answer = answer.removesuffix("</s>").rstrip()
+        answer = answer.removesuffix("<s>").rstrip().removesuffix("</s>").rstrip()
         if answer:
             out.append(("assistant", answer))
-    return out
+    return system, out
+
+
+_SYS_OPEN = "<<SYS>>"
+_SYS_CLOSE = "<</SYS>>"
 
 
 def request_params(body: dict) -> tuple[int | None, float | None]:
     """(max_tokens, temperature) across Converse, Anthropic, Llama, Titan, Mistral, Nova,
-    OpenAI chat and Cohere."""
+    OpenAI chat, Cohere and AI21."""
     if "inferenceConfig" in body or "textGenerationConfig" in body:  # Converse, Nova; Titan
         cfg = body.get("inferenceConfig")
         if isinstance(cfg, dict):
@@ -565,8 +617,8 @@ def request_params(body: dict) -> tuple[int | None, float | None]:
         if isinstance(tcfg, dict):
             return as_int(tcfg.get("maxTokenCount")), as_float(tcfg.get("temperature"))
     mt = body.get("max_tokens", body.get("max_gen_len", body.get("max_tokens_to_sample")))
-    if mt is None:  # OpenAI chat (gpt-oss): max_completion_tokens
-        mt = body.get("max_completion_tokens")
+    if mt is None:  # OpenAI chat (gpt-oss): max_completion_tokens; AI21 Jurassic-2: maxTokens
+        mt = body.get("max_completion_tokens", body.get("maxTokens"))
     return as_int(mt), as_float(body.get("temperature"))
 
 

@@ -47,19 +47,61 @@ def output_shape(text: str | None) -> str:
     return "code" if looks_like_code(s, CODE_SAMPLE_LINES) else "prose"
 
 
-# what an embedding model's response body holds (Titan, Cohere, Nova multimodal embeddings)
+# calls whose models write no tokens: embeddings (Titan, Cohere, Nova multimodal), images
+# (Titan Image, Nova Canvas, Stability) and rerank scores (Amazon, Cohere), told by the words
+# of the model ID, the response's keys, or, when an application profile hides the model and
+# the response is under data/, the request's keys
+NO_OUTPUT_TOKEN_MODEL_WORDS = ("embed", "image", "canvas", "rerank", "stability.")
 EMBEDDING_OUTPUT_KEYS = ("embedding", "embeddings", "embeddingsByType")
+IMAGE_OUTPUT_KEYS = ("images", "artifacts")  # "artifacts": Stability's SDXL
+NO_OUTPUT_TOKEN_REQUEST_KEYS = (
+    "texts",  # Cohere Embed
+    "dimensions",  # Titan Text Embeddings V2
+    "embeddingConfig",  # Titan Multimodal Embeddings
+    "textToImageParams",  # Titan Image, Nova Canvas (and their other task params below)
+    "imageVariationParams",
+    "inPaintingParams",
+    "outPaintingParams",
+    "colorGuidedGenerationParams",
+    "backgroundRemovalParams",
+    "text_prompts",  # Stability SDXL
+    "documents",  # rerank (Cohere Command R's chat also has them, with a "message")
+)
+EMBEDDING_TASKS = ("SINGLE_EMBEDDING", "SEGMENTED_EMBEDDING")  # Nova multimodal embeddings
 
 
-def is_embedding_call(model_raw: str, out_body: Any) -> bool:
-    """Whether a record is an embedding model's invocation, by its model ID or response body.
+def writes_no_tokens(model_raw: str, in_body: Any, out_body: Any) -> bool:
+    """Whether a record is a call whose model writes no tokens: embeddings, images, rerank.
 
-    AWS leaves ``outputTokenCount`` out of these records (embeddings are billed on input
-    tokens only); application inference profile ARNs hide the model, so the body decides.
+    AWS leaves ``outputTokenCount`` out of embedding records (they are billed on input tokens
+    only); image and rerank models are billed per image or per query, not per output token.
+    Such a record without the count is a row with 0 output tokens, not a fault.
     """
-    if "embed" in model_raw.lower():
+    lowered = model_raw.lower()
+    if any(word in lowered for word in NO_OUTPUT_TOKEN_MODEL_WORDS):
         return True
-    return isinstance(out_body, dict) and any(k in out_body for k in EMBEDDING_OUTPUT_KEYS)
+    if isinstance(out_body, dict):
+        if any(k in out_body for k in EMBEDDING_OUTPUT_KEYS + IMAGE_OUTPUT_KEYS):
+            return True
+        if _rerank_results(out_body.get("results")):
+            return True
+    if isinstance(in_body, dict):
+        if "message" in in_body or "messages" in in_body:
+            return False  # a chat: its "documents" ground the answer
+        if any(k in in_body for k in NO_OUTPUT_TOKEN_REQUEST_KEYS):
+            return True
+        return in_body.get("taskType") in EMBEDDING_TASKS
+    return False
+
+
+def _rerank_results(results: Any) -> bool:
+    """A rerank response's results: entries with a relevance score (Cohere's and Amazon's)."""
+    return (
+        isinstance(results, list)
+        and bool(results)
+        and isinstance(results[0], dict)
+        and ("relevance_score" in results[0] or "relevanceScore" in results[0])
+    )
 
 
 # keys of the non-Converse stream chunk formats (Anthropic, Llama, Titan, Mistral, legacy;
@@ -398,7 +440,7 @@ def output_text_and_stop(
     if "generation" in body:  # Llama
         return body.get("generation"), body.get("stop_reason"), None, None
     results = body.get("results")
-    if isinstance(results, list) and results:  # Titan
+    if isinstance(results, list) and results and not _rerank_results(results):  # Titan
         r = results[0] if isinstance(results[0], dict) else {}
         text = "".join(x.get("outputText") or "" for x in results if isinstance(x, dict))
         return text, r.get("completionReason"), None, None
@@ -416,9 +458,24 @@ def output_text_and_stop(
             return _answer_text(text, think_tags), stop, None, None
     if "completion" in body:
         return body.get("completion"), body.get("stop_reason"), None, None
+    completions = body.get("completions")
+    if isinstance(completions, list) and completions and isinstance(completions[0], dict):
+        return _jurassic_answer(completions[0])
+    reasons = body.get("finish_reasons")  # Stability: null, or why an image was filtered
+    if isinstance(reasons, list):
+        return None, next((r for r in reasons if isinstance(r, str)), None), None, None
     if isinstance(body.get("text"), str):  # Cohere Command R chat
         text = body["text"]
         if _blank(text) and body.get("tool_calls"):  # a tool call is the answer
             text = canonical(body["tool_calls"]).decode()
         return text, body.get("finish_reason"), None, None
     return None, body.get("stopReason") or body.get("stop_reason"), None, None
+
+
+def _jurassic_answer(first: dict) -> tuple[str | None, str | None, None, None]:
+    """AI21 Jurassic-2's first completion: ``data.text`` and ``finishReason.reason``."""
+    data = first.get("data")
+    text = data.get("text") if isinstance(data, dict) else None
+    reason = first.get("finishReason")
+    stop = reason.get("reason") if isinstance(reason, dict) else None
+    return text if isinstance(text, str) else None, stop, None, None

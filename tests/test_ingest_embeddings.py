@@ -1,4 +1,5 @@
-"""Embedding model invocations: AWS logs no ``outputTokenCount`` for them, and that is no fault."""
+"""Calls whose models write no tokens (embeddings, images, rerank): a record without
+``outputTokenCount`` is a row with 0 output tokens, not a fault; and legacy text bodies."""
 
 from __future__ import annotations
 
@@ -68,3 +69,101 @@ def test_embedding_records_are_rows_with_no_output_tokens(tmp_path):
     assert rows.loc["e2", "output_tokens"] == 0 and rows.loc["e2", "app"] == "rag-indexer"
     q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
     assert [(r["line"], r["reason"]) for r in q] == [(3, "missing outputTokenCount")]
+
+
+PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3"
+NO_TOKEN_CALLS = [
+    _record(  # Nova Canvas: billed per image
+        "img",
+        "amazon.nova-canvas-v1:0",
+        {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a red fox in snow"}},
+        {"images": ["iVBORw0KGgo=", "iVBORw0KGgo="]},
+    ),
+    _record(  # Cohere Rerank through InvokeModel: billed per query
+        "rerank",
+        "cohere.rerank-v3-5:0",
+        {"query": "capital of the US?", "documents": ["Carson City.", "Washington, D.C."]},
+        {"id": "x", "results": [{"index": 1, "relevance_score": 0.98}]},
+    ),
+    _record(  # Stability behind a profile: the response's images tell
+        "sd",
+        PROFILE,
+        {"prompt": "a lighthouse at sunset"},
+        {"seeds": [7], "finish_reasons": ["Filter reason: prompt"], "images": []},
+    ),
+]
+
+
+def _ingest(tmp_path, records: list[dict], **kw):
+    (tmp_path / "logs").mkdir()
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    (tmp_path / "logs" / "a.json").write_text(text)
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False, **kw)
+    rows = pq.read_table(tmp_path / "out" / "usage.parquet").to_pandas().set_index("request_id")
+    return report, rows
+
+
+def test_image_and_rerank_records_are_rows_with_no_output_tokens(tmp_path):
+    report, rows = _ingest(tmp_path, NO_TOKEN_CALLS)
+    assert (report.rows, report.quarantined) == (3, 0)
+    assert rows["output_tokens"].tolist() == [0, 0, 0]
+    assert rows["input_tokens"].tolist() == [11, 11, 11]
+    assert rows["user_text"].tolist() == [
+        "a red fox in snow",
+        "capital of the US?",
+        "a lighthouse at sunset",
+    ]
+    # a rerank's scores are no text: not an empty answer; Stability says why it filtered
+    assert rows.loc["rerank", "output_shape"] == "unknown"
+    assert rows.loc["sd", "stop_reason"] == "Filter reason: prompt"
+    # none of them is in the token price catalog: listed unpriced, never $0
+    assert rows["model"].isna().all()
+
+
+def test_embedding_behind_a_profile_with_its_response_under_data(tmp_path):
+    """The profile hides the model and the response is not fetched: the request tells."""
+    rec = _record(
+        "e3",
+        PROFILE,
+        {"texts": ["a", "b"], "input_type": "search_document"},
+        {},
+    )
+    del rec["output"]["outputBodyJson"]
+    rec["output"]["outputBodyS3Path"] = "s3://b/AWSLogs/1/data/e3_output.json.gz"
+    report, rows = _ingest(tmp_path, [rec, CHAT_WITHOUT_COUNT])
+    assert (report.rows, report.quarantine_by_reason) == (1, {"missing outputTokenCount": 1})
+    assert rows.loc["e3", "output_tokens"] == 0
+    assert rows.loc["e3", "user_text"] == "a\nb"
+
+
+def test_jurassic_and_claude_text_completion_records(tmp_path):
+    j2 = _record(
+        "j2",
+        "ai21.j2-ultra-v1",
+        {"prompt": "Summarise: budget approved.", "maxTokens": 200, "temperature": 0.5},
+        {
+            "id": 1,
+            "completions": [
+                {"data": {"text": "The budget was approved"}, "finishReason": {"reason": "length"}}
+            ],
+        },
+        outputTokenCount=200,
+    )
+    claude_v2 = _record(
+        "cv2",
+        "anthropic.claude-v2:1",
+        {
+            "prompt": "You are a pirate.\n\nHuman: Where is the treasure?\n\nAssistant:",
+            "max_tokens_to_sample": 300,
+        },
+        {"completion": " Under the oak!", "stop_reason": "stop_sequence"},
+        outputTokenCount=6,
+    )
+    report, rows = _ingest(tmp_path, [j2, claude_v2])
+    assert report.rows == 2
+    j = rows.loc["j2"]
+    assert (j["stop_reason"], j["max_tokens"], j["temperature"]) == ("length", 200, 0.5)
+    assert j["output_shape"] == "prose"
+    c = rows.loc["cv2"]
+    assert c["user_text"] == "Where is the treasure?"
+    assert c["system_tokens"] == 5  # "You are a pirate." is 17 characters: ceil(17 / 4)

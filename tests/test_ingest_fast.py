@@ -114,7 +114,7 @@ def test_llama_split_matches_regex(prompt):
     "prompt", ["<s>[INST] a [/INST] b</s>[INST] c [/INST]", "[INST][INST]x[/INST]", "[INST] open"]
 )
 def test_inst_split_matches_regex(prompt):
-    users = [text for role, text in parse_request._inst_turns(prompt) if role == "user"]
+    users = [text for role, text in parse_request._inst_turns(prompt)[1] if role == "user"]
     assert users == [span.strip() for span in INST_RE.findall(prompt)]
 
 
@@ -128,11 +128,56 @@ def test_inst_split_matches_regex(prompt):
         ("<s>[INST] Q [/INST] prefilled", [("user", "Q"), ("assistant", "prefilled")]),
         ("[INST] Q [/INST]</s>", [("user", "Q")]),  # an empty answer is no turn
         ("[INST] open", []),
+        # Llama 2 closes an answer with </s> and opens the next instruction with <s>
+        (
+            "<s>[INST] Hi [/INST] Hello! </s><s>[INST] Capital of France? [/INST]",
+            [("user", "Hi"), ("assistant", "Hello!"), ("user", "Capital of France?")],
+        ),
     ],
 )
 def test_inst_turns_keep_the_answers(prompt, turns):
     """Mistral's [INST] format: the answers between the instructions are assistant turns."""
-    assert parse_request._inst_turns(prompt) == turns
+    assert parse_request._inst_turns(prompt) == (None, turns)
+
+
+def test_llama2_system_prompt_is_split_out():
+    """Llama 2's <<SYS>> block opens the first instruction: it is the system prompt."""
+    prompt = (
+        "<s>[INST] <<SYS>>\nYou are concise.\n<</SYS>>\n\nHi [/INST] Hello! </s>"
+        "<s>[INST] Capital of France? [/INST]"
+    )
+    assert parse_request.prompt_parts({"prompt": prompt}, []) == (
+        None,
+        "You are concise.",
+        [("user", "Hi"), ("assistant", "Hello!"), ("user", "Capital of France?")],
+    )
+    # a <<SYS>> quoted in a later instruction stays its text
+    later = "[INST] a [/INST] b </s><s>[INST] <<SYS>>x<</SYS>> y [/INST]"
+    assert parse_request.prompt_parts({"prompt": later}, [])[1:] == (
+        None,
+        [("user", "a"), ("assistant", "b"), ("user", "<<SYS>>x<</SYS>> y")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "system", "turns"),
+    [
+        (
+            "You are a pirate.\n\nHuman: Where is the treasure?\n\nAssistant:",
+            "You are a pirate.",
+            [("user", "Where is the treasure?")],
+        ),
+        (
+            "\n\nHuman: Hi\n\nAssistant: Ahoy!\n\nHuman: Where?\n\nAssistant: Under",
+            None,
+            [("user", "Hi"), ("assistant", "Ahoy!"), ("user", "Where?"), ("assistant", "Under")],
+        ),
+    ],
+)
+def test_claude_text_completion_prompt_is_split(prompt, system, turns):
+    """Claude v2's text completions: the text before the first Human: is the system prompt,
+    an empty last Assistant: is no turn, a prefilled one is."""
+    assert parse_request.prompt_parts({"prompt": prompt}, []) == (None, system, turns)
 
 
 @pytest.mark.parametrize(
