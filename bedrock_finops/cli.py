@@ -50,12 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as exc:
         if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        print(f"error: {exc}{_hint(exc)}", file=sys.stderr)
+        hint = _hint(exc)
+        message = str(exc).rstrip(".") if hint else str(exc)
+        print(f"error: {message}{hint}", file=sys.stderr)
         return 2
 
 
 def _hint(exc: BaseException) -> str:
-    from botocore.exceptions import NoCredentialsError, NoRegionError
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
 
     from bedrock_finops.sources.aws_clients import NO_CREDENTIALS_FIX
 
@@ -63,6 +65,14 @@ def _hint(exc: BaseException) -> str:
         return f"; this command calls AWS: {NO_CREDENTIALS_FIX}"
     if isinstance(exc, NoRegionError):
         return "; set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
+    if isinstance(exc, EndpointConnectionError):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            return (
+                f"; the endpoint comes from AWS_ENDPOINT_URL={endpoint}: check it, or unset it "
+                "to reach AWS"
+            )
+        return "; check the network (a proxy needs HTTPS_PROXY) and the Region"
     return ""
 
 
@@ -74,6 +84,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         EndpointConnectionError,
         NoCredentialsError,
         NoRegionError,
+        ParamValidationError,
         PartialCredentialsError,
     )
 
@@ -85,7 +96,13 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.sources.source_errors import SourceError
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
-    aws = (NoCredentialsError, PartialCredentialsError, NoRegionError, EndpointConnectionError)
+    aws = (
+        NoCredentialsError,
+        PartialCredentialsError,
+        NoRegionError,
+        EndpointConnectionError,
+        ParamValidationError,  # a value AWS cannot take (a bucket or group name): it says which
+    )
     mistakes = (
         BatchExportError,
         IngestError,

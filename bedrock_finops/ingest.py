@@ -44,6 +44,7 @@ from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.source_errors import SourceError
+from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK
 
 # quarantine reasons (and unknown model IDs) the printed summary lists; the report has them all
@@ -273,7 +274,12 @@ REMOTE_SOURCES = ("s3://", "cloudwatch-logs://")
 
 
 def local_source(source: str) -> Path | None:
-    """The local folder or file a source names; None for S3 and CloudWatch Logs."""
+    """The local folder or file a source names; None for S3 and CloudWatch Logs.
+
+    Raises :class:`SourceError` for a mistyped scheme or a name S3 cannot have."""
+    source = normalised_source(source)
+    if source.startswith("s3://"):
+        s3_bucket_and_prefix(source)
     if source.startswith(REMOTE_SOURCES):
         return None
     try:
@@ -293,8 +299,8 @@ def _plan(
     scratch: Path,
     note: Callable[[str], None] | None = None,
 ) -> _Plan:
-    src = str(source)
     try:
+        src = normalised_source(str(source))
         if src.startswith("s3://"):
             listing = logs.list_s3(
                 src,
@@ -576,6 +582,7 @@ def _cli(args: Any) -> int:
             file=sys.stderr,
         )
         return 2
+    replacing = out.exists()
     try:
         identity_app_map = _mapping_file(args.identity_app_map, "--identity-app-map")
         profile_map = _mapping_file(args.profile_map, "--profile-map")
@@ -595,9 +602,13 @@ def _cli(args: Any) -> int:
             table_name=out.name,
         )
     except IngestError as exc:
+        if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
+    if replacing:
+        print(f"{out} replaces the table an earlier ingest wrote there")
     return 0
 
 

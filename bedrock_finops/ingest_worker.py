@@ -36,6 +36,7 @@ from bedrock_finops.sources.log_decoding import (
 from bedrock_finops.sources.read_ahead import Fetched, read_ahead
 from bedrock_finops.sources.s3_objects import read_s3_bytes
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
+from bedrock_finops.sources.source_uri import s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_span
 
 EXCERPT_CHARS = 200  # of a quarantined line, kept to show what was wrong
@@ -455,11 +456,12 @@ def _local_body(key: str, root: Path) -> Path:
 
 def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any:
     """The JSON body a record's ``*BodyS3Path`` points to; raises :class:`BodyUnread`."""
-    bucket, key = logs.parse_s3(s3_path)
     try:
-        if opts.local_root is not None:
+        if opts.local_root is not None:  # the key's ends are looked for: the bucket is no matter
+            key = s3_path[len("s3://") :].partition("/")[2]
             data = _local_body(key, Path(opts.local_root)).read_bytes()
         else:
+            bucket, key = s3_bucket_and_prefix(s3_path)
             data = read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
     except OSError as exc:
         raise BodyUnread(f"unreadable file ({exc.strerror or exc})") from None

@@ -82,3 +82,68 @@ def test_prices_show_says_a_listed_model_has_no_price_in_the_sheet(capsys):
         "'current' does not price: its calls stay unpriced. Build a sheet with its prices with "
         "`bedrock-finops prices update`, or give them in an override file (docs/pricing.md)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "cloudwatch-log:///aws/bedrock/x",
+            "source 'cloudwatch-log:///aws/bedrock/x': unknown scheme cloudwatch-log:// "
+            "(did you mean cloudwatch-logs://?)",
+        ),
+        ("s3:/my-bucket/logs", "write s3:// with two slashes, e.g. s3://my-bucket/logs"),
+        ("s3://my bucket/logs", "'my bucket' is not a bucket name"),
+        (
+            "s3://arn:aws:s3:::my-logs/bedrock",
+            "holds a bucket ARN; give the bucket's name: s3://my-logs/bedrock",
+        ),
+    ],
+)
+def test_a_mistyped_source_is_named_before_any_call(tmp_path, capsys, source, message):
+    """Caught before AWS is called: no credentials are needed to be told."""
+    argv = ["ingest", "--source", source, "--out", str(tmp_path / "o" / "usage.parquet")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_a_relative_folder_that_does_not_exist_is_shown_where_it_was_looked_for(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["ingest", "--source", "logs", "--out", "o/usage.parquet"]) == 2
+    assert f"log folder logs ({tmp_path / 'logs'}) does not exist" in capsys.readouterr().err
+
+
+def test_the_ingest_traceback_is_there_when_asked(tmp_path, monkeypatch):
+    from bedrock_finops.ingest import IngestError
+
+    monkeypatch.setenv("BEDROCK_FINOPS_TRACEBACK", "1")
+    with pytest.raises(IngestError, match="does not exist"):
+        cli.main(["ingest", "--source", str(tmp_path / "nope"), "--out", "u.parquet"])
+
+
+def test_an_unreachable_endpoint_says_where_it_came_from(monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    exc = EndpointConnectionError(endpoint_url="http://127.0.0.1:1/b")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    assert cli._hint(exc) == (
+        "; the endpoint comes from AWS_ENDPOINT_URL=http://127.0.0.1:1: check it, or unset it "
+        "to reach AWS"
+    )
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert "HTTPS_PROXY" in cli._hint(exc)
+
+
+def test_writing_the_same_table_again_says_it_replaced_it(tmp_path, capsys):
+    logs = Path(__file__).parent / "fixtures" / "logs" / "good"
+    argv = ["ingest", "--source", str(logs), "--out", str(tmp_path / "o" / "usage.parquet")]
+    assert cli.main(argv) == 0
+    assert "replaces" not in capsys.readouterr().out
+    assert cli.main(argv) == 0
+    assert (
+        f"{tmp_path / 'o' / 'usage.parquet'} replaces the table an earlier ingest wrote there"
+        in (capsys.readouterr().out)
+    )

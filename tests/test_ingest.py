@@ -219,12 +219,12 @@ def test_large_body_fetched_when_asked(tmp_path):
         {
             "file": "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
             "req-large-1_input.json.gz",
-            "reason": "large body (read only with fetch_large_bodies)",
+            "reason": "large body (read with its record, when large bodies are fetched)",
         },
         {
             "file": "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
             "req-large-1_output.json.gz",
-            "reason": "large body (read only with fetch_large_bodies)",
+            "reason": "large body (read with its record, when large bodies are fetched)",
         },
     ]
 

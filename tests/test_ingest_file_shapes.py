@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 from record_rows import fixture_record
 
-from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
+from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
 from bedrock_finops.sources.document_files import as_ndjson
-from bedrock_finops.sources.invocation_logs import EMPTY, NOT_A_LOG
+from bedrock_finops.sources.invocation_logs import ARCHIVE, EMPTY, NOT_A_LOG
 from bedrock_finops.sources.log_decoding import Decoded
 
 RECORDS = [fixture_record("r1"), fixture_record("r2"), fixture_record("r3")]
@@ -146,8 +146,21 @@ def test_files_that_are_not_logs_are_listed_as_skipped(tmp_path):
     assert report.rows == 3
     assert report.files_skipped == [
         {"file": "README.txt", "reason": NOT_A_LOG},
-        {"file": "old.tar.gz", "reason": NOT_A_LOG},
+        {"file": "old.tar.gz", "reason": ARCHIVE},
     ]
+
+
+@pytest.mark.parametrize("source", ["logs", "logs/old.tar.gz"])
+def test_a_source_of_only_tar_archives_says_to_unpack_them(tmp_path, source):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "old.tar.gz").write_bytes(gzip.compress(b"an archive"))
+    where = "in" if source.endswith(".gz") else "under"
+    with pytest.raises(
+        IngestError,
+        match=rf"no invocation log files {where} .*only tar archives "
+        r"\(old.tar.gz\): unpack them \(tar -xzf\)",
+    ):
+        _ingest(tmp_path / source, tmp_path)
 
 
 def test_empty_files_are_listed_as_skipped_not_read(tmp_path):

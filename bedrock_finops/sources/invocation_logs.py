@@ -30,6 +30,7 @@ from bedrock_finops.sources.s3_listing import (
 )
 from bedrock_finops.sources.s3_objects import access_error, download_s3_object, read_s3_bytes
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
+from bedrock_finops.sources.source_uri import s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import key_in_window
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
@@ -37,6 +38,7 @@ PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # end in .gz alone); gzip is recognised by its magic bytes, not by the name
 LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
+ARCHIVE = "a tar archive: unpack it (tar -xzf) and read the folder it gives"
 EMPTY = "empty file"  # 0 bytes: no record and no line, but listed so it is not read unseen
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
 _BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
@@ -82,8 +84,10 @@ def _classify(rel: str) -> str | None:
     if PERMISSION_CHECK in name:
         return "permission-check object"
     if _BODY_RE.search(rel):
-        return "large body (read only with fetch_large_bodies)"
-    if not name.endswith(LOG_SUFFIXES) or name.endswith(".tar.gz"):
+        return "large body (read with its record, when large bodies are fetched)"
+    if name.endswith((".tar.gz", ".tgz", ".tar")):
+        return ARCHIVE
+    if not name.endswith(LOG_SUFFIXES):
         return NOT_A_LOG
     return None
 
@@ -94,8 +98,9 @@ def _classify(rel: str) -> str | None:
 def check_local_root(root: Path) -> None:
     """A local source must exist: a folder of logs or one log file."""
     if not root.exists():
+        shown = root if root.is_absolute() else f"{root} ({root.absolute()})"
         raise SourceError(
-            f"log folder {root} does not exist; pass the folder that holds AWSLogs/... "
+            f"log folder {shown} does not exist; pass the folder that holds AWSLogs/... "
             "(or any folder of .json, .jsonl, .ndjson or .gz log files), s3://bucket/prefix, or "
             "cloudwatch-logs://LOG_GROUP"
         )
@@ -129,7 +134,7 @@ def list_local(
             except OSError:  # unreadable now: the worker's read says so in the quarantine
                 listing.units.append(Unit("file", rel, str(path)))
     if not listing.units and not _found_logs(listing):
-        _no_logs(str(root), start, end)
+        _no_logs(str(root), start, end, listing, "in" if root.is_file() else "under")
     return listing
 
 
@@ -224,10 +229,23 @@ def _file_units(
     return units
 
 
-def _no_logs(where: str, start: datetime | None, end: datetime | None) -> None:
+def _no_logs(
+    where: str,
+    start: datetime | None,
+    end: datetime | None,
+    listing: Listing,
+    preposition: str = "under",
+) -> None:
     window = f" between {start} and {end}" if start or end else ""
+    archives = [s["file"] for s in listing.skipped if s["reason"] == ARCHIVE]
+    if archives:
+        raise SourceError(
+            f"no invocation log files{window} {preposition} {where}, only tar archives "
+            f"({', '.join(archives[:3])}{', ...' if len(archives) > 3 else ''}): unpack them "
+            "(tar -xzf) and point the source at the folder they give"
+        )
     raise SourceError(
-        f"no invocation log files (.json, .jsonl, .ndjson or .gz){window} under "
+        f"no invocation log files (.json, .jsonl, .ndjson or .gz){window} {preposition} "
         f"{where}; point the "
         "source at the folder or prefix that holds AWSLogs/<account>/BedrockModelInvocationLogs"
         " (check model invocation logging is enabled and delivering there)"
@@ -235,14 +253,6 @@ def _no_logs(where: str, start: datetime | None, end: datetime | None) -> None:
 
 
 # ---------------------------------------------------------------------------- S3
-
-
-def parse_s3(uri: str) -> tuple[str, str]:
-    rest = uri[len("s3://") :]
-    bucket, _, prefix = rest.partition("/")
-    if not bucket:
-        raise SourceError(f"{uri!r} names no bucket; use s3://bucket/prefix")
-    return bucket, prefix
 
 
 def list_s3(
@@ -260,7 +270,7 @@ def list_s3(
     one object's key is that object."""
     from botocore.exceptions import ClientError
 
-    bucket, prefix = parse_s3(uri)
+    bucket, prefix = s3_bucket_and_prefix(uri)
     client = client or s3_client(endpoint_url, region)
     try:
         found = list_window_keys(client, bucket, prefix, start, end, note)
@@ -291,7 +301,7 @@ def list_s3(
                 )
             )
     if not listing.units and not _found_logs(listing):
-        _no_logs(f"s3://{bucket}/{base}", start, end)
+        _no_logs(f"s3://{bucket}/{base}", start, end, listing)
     _note_archived(listing, found.archived, note)
     return listing
 

@@ -1,0 +1,64 @@
+"""What a ``--source`` names: a local folder or file, ``s3://bucket/prefix`` or
+``cloudwatch-logs://LOG_GROUP``; a mistyped scheme is an error, not a folder that does not exist.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from bedrock_finops.sources.source_errors import SourceError
+
+SCHEMES = ("s3", "cloudwatch-logs")
+SOURCE_FORMS = "a local folder, s3://bucket/prefix or cloudwatch-logs://LOG_GROUP"
+
+# a URL scheme: two characters at least, so a Windows drive (C:/logs) is a path
+_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):/")
+
+# what botocore accepts as a bucket name (S3's rules, plus the upper case and underscores of
+# buckets made in us-east-1 before 2018)
+_BUCKET_RE = re.compile(r"[A-Za-z0-9.\-_]{1,255}")
+
+
+def normalised_source(source: str) -> str:
+    """``source`` with its scheme in lower case (``S3://`` is ``s3://``); a local path as given.
+
+    Raises :class:`SourceError` for a scheme that is neither, or one slash short."""
+    m = _SCHEME_RE.match(source)
+    if m is None:
+        return source
+    scheme = m.group(1).lower()
+    rest = source[m.end() :]
+    if scheme in SCHEMES and rest.startswith("/"):
+        return f"{scheme}://{rest[1:]}"
+    if scheme in SCHEMES:
+        raise SourceError(
+            f"source {source!r}: write {scheme}:// with two slashes, e.g. "
+            f"{scheme}://{rest.lstrip('/')}"
+        )
+    close = difflib.get_close_matches(scheme, SCHEMES, n=1, cutoff=0.5)
+    hint = f" (did you mean {close[0]}://?)" if close else ""
+    raise SourceError(
+        f"source {source!r}: unknown scheme {m.group(1)}://{hint}; a source is {SOURCE_FORMS}"
+    )
+
+
+def s3_bucket_and_prefix(uri: str) -> tuple[str, str]:
+    """``s3://bucket/prefix`` -> (bucket, prefix); a name S3 cannot have is an error here, not
+    a traceback from botocore."""
+    rest = uri[len("s3://") :]
+    bucket, _, prefix = rest.partition("/")
+    if not bucket:
+        raise SourceError(f"{uri!r} names no bucket; use s3://bucket/prefix")
+    if bucket.startswith("arn:"):
+        arn = rest.split("/", 1)[0] if "/" in rest else rest
+        name = arn.rsplit(":", 1)[-1]
+        raise SourceError(
+            f"{uri!r} holds a bucket ARN; give the bucket's name: s3://{name}/{prefix}"
+        )
+    if not _BUCKET_RE.fullmatch(bucket):
+        raise SourceError(
+            f"{uri!r}: {bucket!r} is not a bucket name (letters, digits, '.', '-' and '_' "
+            "only, no spaces); use s3://bucket/prefix"
+        )
+    return bucket, prefix
