@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import IngestError, ingest_to_folder
+from bedrock_finops.sources.invocation_logs import EARLIER_OUTPUT
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
@@ -80,6 +81,21 @@ def test_the_runs_own_output_inside_the_source_is_not_read(tmp_path: Path):
     )
     own = [s["file"] for s in again.files_skipped if s["reason"] == "this ingest's own output"]
     assert own == ["ingest_report.json", "prompts.parquet", "quarantine.parquet"]
+
+
+def test_an_earlier_ingests_output_inside_the_source_is_not_read(tmp_path: Path):
+    """Its report is no log, and the expanded copy a crashed run left there is no second copy
+    of the logs."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _write(logs / "a.json", "a-1", "a-2")
+    ingest_to_folder(logs, logs / "out", workers=1, progress=False)
+    (logs / "out" / ".expanded-0123456789ab").mkdir()
+    _write(logs / "out" / ".expanded-0123456789ab" / "big.json", "a-1", "a-2")
+    again = ingest_to_folder(logs, tmp_path / "elsewhere", workers=1, progress=False)
+    assert (again.lines_read, again.rows, again.quarantined, again.duplicates) == (2, 2, 0, 0)
+    earlier = [s["file"] for s in again.files_skipped if s["reason"] == EARLIER_OUTPUT]
+    assert earlier == ["out/ingest_report.json", "out/prompts.parquet", "out/quarantine.parquet"]
 
 
 def test_a_home_folder_of_no_user_is_a_clear_error(tmp_path: Path):

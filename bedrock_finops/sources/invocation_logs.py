@@ -148,6 +148,9 @@ def _found_logs(listing: Listing) -> bool:
 
 # what an ingest writes into its output folder (besides the table, named by the caller)
 OUTPUT_FILES = ("prompts.parquet", "quarantine.parquet", "ingest_report.json")
+# a folder holding these is an earlier ingest's output: its report is no log
+EARLIER_OUTPUT_SIGNS = ("ingest_report.json", "prompts.parquet")
+EARLIER_OUTPUT = "an earlier ingest's output"
 
 
 def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[str, Path]]:
@@ -183,11 +186,15 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
         seen.add(identity)
         dirnames.sort()
         own = output is not None and here.resolve() == output
+        earlier = not own and all(name in filenames for name in EARLIER_OUTPUT_SIGNS)
         for name in sorted(filenames):
             path = here / name
             rel = _shown(path.relative_to(root).as_posix())
             if own and (name in OUTPUT_FILES or name.endswith(".parquet.partial")):
                 listing.skipped.append({"file": rel, "reason": "this ingest's own output"})
+                continue
+            if earlier and name in OUTPUT_FILES:
+                listing.skipped.append({"file": rel, "reason": EARLIER_OUTPUT})
                 continue
             try:
                 mode = os.stat(path).st_mode
@@ -198,7 +205,7 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
                 found.append((rel, path))
             else:
                 listing.skipped.append({"file": rel, "reason": "not a regular file"})
-        if own:  # the scratch folders of this run's expanded gzip files
+        if own or earlier:  # the scratch folders of expanded gzip files (left by a crash)
             dirnames[:] = [d for d in dirnames if not d.startswith(".expanded-")]
     return sorted(found, key=lambda item: item[0])
 
