@@ -125,7 +125,10 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
                     shutil.copy2(cached / name, run_dir / name)
             report = json.loads((run_dir / "ingest_report.json").read_text())
             key = "reused_from_cache" if was_cached else "cached_as"
-            return {**report, "source": "sample (the embedded sample)", key: str(cached)}
+            # the run's copy names the sample, not the cache's scratch folder it was made in
+            report = {**report, "source": "sample (the embedded sample)", key: str(cached)}
+            (run_dir / "ingest_report.json").write_text(json.dumps(report, indent=2) + "\n")
+            return report
         from bedrock_finops import sample
 
         work = run_dir / ".sample"

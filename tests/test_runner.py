@@ -279,6 +279,11 @@ def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, mon
     assert runner.ingest_for_run(run, second) == {
         "rows": 3, "source": source, "reused_from_cache": str(cache)
     }  # fmt: skip
+    # the run's own report says so too, not the cache's scratch folder it was ingested from
+    assert json.loads((second / "ingest_report.json").read_text()) == {
+        "rows": 3, "source": source, "reused_from_cache": str(cache)
+    }  # fmt: skip
+    assert json.loads((cache / "ingest_report.json").read_text()) == {"rows": 3}
 
 
 def test_the_sample_is_ingested_with_the_runs_settings(tmp_path, monkeypatch):
