@@ -151,6 +151,24 @@ def _head(
     return hit
 
 
+def _marked_blocks(
+    chain: bytes, tokens: int, role: bytes, text: str, offsets: list[int]
+) -> list[tuple[str, str, int]]:
+    """A ``message_block`` entry after each block of a message but the last (a document,
+    then the question asked about it: a checkpoint after the document caches it for every
+    question): the message's text up to there, chained on the entries before the message,
+    with its estimated tokens. The message's own entry follows, as it would without them;
+    the estimated tokens of inline images are added at the message's entry only."""
+    out = []
+    for offset in offsets:
+        start = text[:offset]
+        digest = short_hash(
+            b"".join((chain, b"\x00message_block\x00", role, b"\x00", start.encode()))
+        )
+        out.append(("message_block", digest, tokens + estimate_tokens(start)))
+    return out
+
+
 BODY_VALUE_NAMES = (
     "service_tier",
     "cache_ttl",
@@ -177,7 +195,8 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     ttl: list[str] = []
     media: dict[int, list[MediaItem]] = {}  # turn -> its inline images and documents
     system_blocks: list[str] = []
-    tools_text, system_text, turns = prompt_parts(in_body, ttl, media, system_blocks)
+    marks: dict[int, list[int]] = {}  # turn -> where its blocks but the last end
+    tools_text, system_text, turns = prompt_parts(in_body, ttl, media, system_blocks, marks)
     head = _head(cache, tools_text, system_text, system_blocks)
     block_of = cache.features.block
     prefix = list(head.prefix)
@@ -189,12 +208,14 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     for role, text in turns:
         data = text.encode()
         block = block_of(text, xxhash.xxh3_128_intdigest(data))  # as text_key(text)
+        role_bytes = _ROLE_BYTES.get(role) or role.encode()
+        if marks and len(texts) in marks:
+            prefix += _marked_blocks(chain, tokens, role_bytes, text, marks[len(texts)])
         blocks.append(block)
         texts.append(text)
         tokens += block.tokens
         if media:
             tokens += media_tokens(model_key, media.get(len(texts) - 1, []))
-        role_bytes = _ROLE_BYTES.get(role) or role.encode()
         chain = short_hash(b"".join((chain, b"\x00", role_bytes, b"\x00", data))).encode()
         prefix.append(("message", chain.decode(), tokens))
         if role == "user":

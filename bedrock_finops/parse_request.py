@@ -232,6 +232,19 @@ def _unmarked(blocks: list, ttl: list[str] | None = None) -> list:
     return out
 
 
+def _block_offsets(parts: list[str | None]) -> list[int]:
+    """The length of the joined text after each block but the last (cache markers, which
+    have no text, are no block): where a checkpoint between two blocks would fall."""
+    offsets: list[int] = []
+    pos = -1
+    for part in parts:
+        if part is not None:
+            if pos >= 0:
+                offsets.append(pos)
+            pos += len(part) + 1  # the newline joining it to the next
+    return offsets
+
+
 def _marker_ttl(marker: Any) -> str:
     return "1h" if isinstance(marker, dict) and marker.get("ttl") == "1h" else "5m"
 
@@ -261,6 +274,8 @@ def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None
         inner = guarded["text"].get("text")
         if type(inner) is str:
             return inner
+    if "reasoningContent" in block or block.get("type") in _THINKING_TYPES:
+        return _thinking_text(block)
     found = inline_media(block)
     if found is not None:  # base64 media: a short placeholder, not the bytes as text
         text, item = placeholder(*found)
@@ -280,8 +295,34 @@ def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None
     return canonical(clean).decode()
 
 
-def content_text(content: Any, ttl: list[str], media: list[MediaItem] | None = None) -> str:
-    """The text of a message's (or system prompt's) content, blocks joined by newlines."""
+_THINKING_TYPES = frozenset(("thinking", "redacted_thinking"))
+
+
+def _thinking_text(block: dict) -> str:
+    """An earlier answer's reasoning sent back: its text (Anthropic's ``thinking``,
+    Converse's ``reasoningContent.reasoningText.text``). The signature that proves it and
+    redacted reasoning are encrypted bytes, not text the model reads as tokens: nothing."""
+    thinking = block.get("thinking")
+    if isinstance(thinking, str):
+        return thinking
+    reasoning = block.get("reasoningContent")
+    if isinstance(reasoning, dict):
+        text = reasoning.get("reasoningText")
+        if isinstance(text, dict) and isinstance(text.get("text"), str):
+            return text["text"]
+    return ""
+
+
+def content_text(
+    content: Any,
+    ttl: list[str],
+    media: list[MediaItem] | None = None,
+    marks: list[int] | None = None,
+) -> str:
+    """The text of a message's (or system prompt's) content, blocks joined by newlines.
+
+    When ``marks`` is given, it gets the length of the text after each block but the last
+    (:func:`_block_offsets`): the places a checkpoint inside the message can go."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -292,6 +333,8 @@ def content_text(content: Any, ttl: list[str], media: list[MediaItem] | None = N
                 if type(text) is str:
                     return text
         parts = [_block_text(b, ttl, media) for b in content]
+        if marks is not None:
+            marks.extend(_block_offsets(parts))
         return "\n".join(p for p in parts if p is not None)
     if content is None:
         return ""
@@ -316,6 +359,7 @@ def prompt_parts(
     ttl: list[str],
     media: dict[int, list[MediaItem]] | None = None,
     system_blocks: list[str] | None = None,
+    marks: dict[int, list[int]] | None = None,
 ) -> tuple[str | None, str | None, list]:
     """(tools JSON, system text, [(role, text), ...]) from any supported request body.
 
@@ -324,6 +368,9 @@ def prompt_parts(
     text holds only as placeholders (:mod:`media_blocks`). When ``system_blocks`` is given
     and the system prompt has several text blocks, it gets their texts (the system text is
     them joined by newlines): each block boundary is a place a cache checkpoint can go.
+    When ``marks`` is given, it gets ``turn index -> [length of the text after each block
+    but the last]`` for each message of several blocks, as ``system_blocks`` does for the
+    system prompt.
     """
     tools = _tools_list(body)
     tools_text = None
@@ -358,7 +405,10 @@ def prompt_parts(
                     text = content_text(m.get("content"), ttl)
                     system_text = text if system_text is None else system_text + "\n" + text
                     continue
-                text = content_text(m.get("content"), ttl, found)
+                inside: list[int] | None = [] if marks is not None else None
+                text = content_text(m.get("content"), ttl, found, inside)
+                if inside:
+                    marks[len(turns)] = inside  # type: ignore[index]
                 if found:
                     if media is not None:
                         media[len(turns)] = list(found)

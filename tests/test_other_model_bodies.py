@@ -200,7 +200,7 @@ def test_guard_content_text_is_the_turns_text() -> None:
     out = {"output": {"message": {"content": [{"text": "Press the button."}]}}}
     row = row_of(log_record(body, out))
     assert row["user_text"] == "Context.\nHow do I reset it?"
-    assert _tokens(row) == [7]  # 27 characters
+    assert _tokens(row) == [2, 7]  # after "Context." (8 characters), then all 27
 
 
 def test_only_models_that_think_in_tags_are_cut_at_the_tag() -> None:

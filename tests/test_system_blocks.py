@@ -44,3 +44,86 @@ def test_the_marker_does_not_change_the_prefixes_and_one_block_has_no_block_entr
     single = {"system": [{"text": STATIC}], "messages": converse("x")["messages"]}
     kinds = [kind for kind, _, _ in row_of(log_record(single, OUT))["prefix_hashes"]]
     assert kinds == ["system", "message"]
+
+
+DOCUMENT = "Brightdesk refunds an annual plan pro rata within 30 days of renewal. " * 30
+
+
+def anthropic_rag(question: str, marker: bool = True) -> dict:
+    """A document block marked for caching, then the question, in one user message."""
+    doc = {"type": "text", "text": DOCUMENT}
+    if marker:
+        doc["cache_control"] = {"type": "ephemeral"}
+    content = [doc, {"type": "text", "text": question}]
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "system": "Answer from the document.",
+        "messages": [{"role": "user", "content": content}],
+    }
+
+
+ANTHROPIC_OUT = {"content": [{"type": "text", "text": "Yes."}], "stop_reason": "end_turn"}
+
+
+def test_a_block_inside_a_message_is_a_checkpoint_candidate():
+    """Two questions about one document in the same message share the entry after the
+    document, with the tokens up to it; the markers do not change the entries."""
+    a = row_of(log_record(anthropic_rag("Is a monthly plan refunded?"), ANTHROPIC_OUT))
+    b = row_of(log_record(anthropic_rag("What about after 30 days?"), ANTHROPIC_OUT))
+    plain = row_of(log_record(anthropic_rag("Is a monthly plan refunded?", False), ANTHROPIC_OUT))
+    assert [kind for kind, _, _ in a["prefix_hashes"]] == ["system", "message_block", "message"]
+    system_tokens = estimate_tokens("Answer from the document.")
+    assert a["prefix_hashes"][1] == b["prefix_hashes"][1]
+    assert a["prefix_hashes"][1][2] == system_tokens + estimate_tokens(DOCUMENT) == 532
+    assert a["prefix_hashes"][2][1] != b["prefix_hashes"][2][1]
+    assert a["prefix_hashes"][2][2] == system_tokens + estimate_tokens(
+        DOCUMENT + "\nIs a monthly plan refunded?"
+    )
+    assert plain["prefix_hashes"] == a["prefix_hashes"] and plain["cache_ttl"] is None
+
+
+def test_a_converse_cache_point_is_no_block_of_its_own():
+    body = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"text": DOCUMENT},
+                    {"cachePoint": {"type": "default"}},
+                    {"text": "Q?"},
+                ],
+            }
+        ]
+    }
+    row = row_of(log_record(body, OUT))
+    entries = row["prefix_hashes"]
+    assert [kind for kind, _, _ in entries] == ["message_block", "message"]
+    assert entries[0][2] == estimate_tokens(DOCUMENT) and entries[1][2] == estimate_tokens(
+        DOCUMENT + "\nQ?"
+    )
+
+
+def test_earlier_reasoning_counts_its_text_not_its_signature():
+    """A thinking block sent back in an earlier assistant turn: its text is prompt; the
+    signature and redacted reasoning are encrypted bytes, not tokens the model reads."""
+    thought = {"type": "thinking", "thinking": "Check the plan.", "signature": "S" * 800}
+    redacted = {"type": "redacted_thinking", "data": "R" * 4000}
+    answer = {"type": "text", "text": "Refunded."}
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "Refund?"},
+            {"role": "assistant", "content": [thought, redacted, answer]},
+            {"role": "user", "content": "Thanks."},
+        ],
+    }
+    entries = row_of(log_record(body, ANTHROPIC_OUT))["prefix_hashes"]
+    assert [t for _, _, t in entries] == [
+        2,  # "Refund?"
+        2 + estimate_tokens("Check the plan."),  # after the thought
+        2 + estimate_tokens("Check the plan.\n"),  # after the redacted block: nothing added
+        2 + estimate_tokens("Check the plan.\n\nRefunded."),
+        2 + estimate_tokens("Check the plan.\n\nRefunded.") + 2,
+    ]
