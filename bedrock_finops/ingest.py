@@ -38,6 +38,12 @@ import pyarrow.parquet as pq
 from bedrock_finops import line_scan, models, parse_scalars, row_batch
 from bedrock_finops.ingest_output import Collector
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
+from bedrock_finops.name_maps import (
+    IDENTITY_APP_EXAMPLE,
+    PROFILE_MAP_EXAMPLE,
+    MapError,
+    load_map_file,
+)
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
@@ -614,22 +620,11 @@ def _other_run(folder: Path, table: str) -> str | None:
 
 
 def _mapping_file(path: Path | None, option: str) -> dict[str, str] | None:
-    """A YAML or JSON file holding one mapping of strings to strings (a CLI option's value)."""
+    """A YAML or JSON file holding one mapping of names to names (a CLI option's value)."""
     if path is None:
         return None
-    import yaml
-
+    example = IDENTITY_APP_EXAMPLE if option == "--identity-app-map" else PROFILE_MAP_EXAMPLE
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise IngestError(f"{option} {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise IngestError(f"{option} {path} is not valid YAML or JSON: {exc}") from None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise IngestError(
-            f"{option} {path} must hold one mapping of names to names, "
-            'e.g. {"support-bot-role": "support"}'
-        )
-    return data
+        return load_map_file(path, option, example)
+    except MapError as exc:
+        raise IngestError(str(exc)) from None
