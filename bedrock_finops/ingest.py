@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from bedrock_finops import line_scan, models, parse_scalars, row_batch
+from bedrock_finops import app_attribution, line_scan, models, parse_scalars, row_batch
 from bedrock_finops.ingest_output import Collector
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
 from bedrock_finops.name_maps import (
@@ -457,7 +457,7 @@ def ingest_to_folder(
         opts = Options(
             token=uuid.uuid4().hex,
             app_key=app_key,
-            identity_app_map=parse_scalars.IdentityAppMap(identity_app_map)
+            identity_app_map=app_attribution.IdentityAppMap(identity_app_map)
             if identity_app_map
             else None,
             fetch_large_bodies=fetch_large_bodies,

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
+from bedrock_finops.app_attribution import identity_app
 from bedrock_finops.parse_body import (
     MAX_MEMO_ENTRIES,
     NULL_BODY_FIELDS,
@@ -39,7 +40,6 @@ from bedrock_finops.parse_scalars import (
     MAX_TOKENS_PER_CALL,
     BadRecord,
     fast_timestamp_ms,
-    identity_app,
     parse_timestamp_ms,
     token_count,
 )
