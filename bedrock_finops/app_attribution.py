@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bedrock_finops.name_maps import IDENTITY_APP_EXAMPLE, check_name_map
+
 
 def app_from_identity(arn: str | None) -> str | None:
     """``...:assumed-role/ROLE/SESSION`` -> ROLE; ``...:user/NAME`` -> NAME; ``role/R`` -> R."""
@@ -60,6 +62,7 @@ class IdentityAppMap(dict):
     """
 
     def __init__(self, mapping: dict[str, str]) -> None:
+        check_name_map(mapping, IDENTITY_APP_EXAMPLE)  # MapError names the key and the fix
         super().__init__(mapping)
         self.role_keys: dict[tuple[str, str], str] = {}
         for key, app in self.items():

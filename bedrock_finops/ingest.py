@@ -42,6 +42,7 @@ from bedrock_finops.name_maps import (
     IDENTITY_APP_EXAMPLE,
     PROFILE_MAP_EXAMPLE,
     MapError,
+    check_name_map,
     load_map_file,
 )
 from bedrock_finops.progress import Progress
@@ -432,6 +433,7 @@ def ingest_to_folder(
         raise IngestError(
             f"start {start_dt} is not before end {end_dt}; the window is [start, end)"
         )
+    id_map, profile_map = _checked_maps(identity_app_map, profile_map)
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     out = Path(out_dir)
     try:
@@ -457,9 +459,7 @@ def ingest_to_folder(
         opts = Options(
             token=uuid.uuid4().hex,
             app_key=app_key,
-            identity_app_map=app_attribution.IdentityAppMap(identity_app_map)
-            if identity_app_map
-            else None,
+            identity_app_map=id_map,
             fetch_large_bodies=fetch_large_bodies,
             start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
             end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,
@@ -497,6 +497,23 @@ def ingest_to_folder(
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _checked_maps(
+    identity_app_map: dict[str, str] | None, profile_map: dict[str, str] | None
+) -> tuple[app_attribution.IdentityAppMap | None, dict[str, str] | None]:
+    """The identity -> app map, indexed, and the profile map, once checked (as a params
+    file's are): ``IngestError`` names the map, the key and the fix."""
+    try:
+        id_map = app_attribution.IdentityAppMap(identity_app_map) if identity_app_map else None
+    except MapError as exc:
+        raise IngestError(f"identity_app_map: {exc}") from None
+    try:
+        if profile_map:
+            check_name_map(profile_map, PROFILE_MAP_EXAMPLE)
+    except MapError as exc:
+        raise IngestError(f"profile_map: {exc}") from None
+    return id_map, profile_map
 
 
 def read_invocation_logs(

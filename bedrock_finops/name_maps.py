@@ -76,38 +76,39 @@ def load_map_text(text: str) -> Any:
 
 def load_map_file(path: Path, what: str, example: str) -> dict[str, str]:
     """A YAML or JSON file holding one map of names to names, checked by
-    :func:`check_name_map`; ``MapError`` names the file and the problem."""
+    :func:`check_name_map`; ``MapError`` names ``what`` (the option), the file and the
+    problem."""
     try:
-        data = load_map_text(path.read_text())
+        return check_name_map(load_map_text(path.read_text()), example)
     except OSError as exc:
         raise MapError(f"{what} {path}: {exc.strerror}") from None
     except MapError as exc:
         raise MapError(f"{what} {path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise MapError(f"{what} {path} is not valid YAML or JSON: {exc}") from None
-    return check_name_map(data, f"{what} {path}", example)
 
 
-def check_name_map(data: Any, what: str, example: str) -> dict[str, str]:
+def check_name_map(data: Any, example: str) -> dict[str, str]:
     """``data`` if it is one mapping of non-blank strings to non-blank strings; otherwise
-    ``MapError`` naming the first bad key and what to write instead."""
+    ``MapError`` naming the first bad key and what to write instead (``example``: a valid
+    map, for the error when ``data`` is no mapping at all)."""
     if not isinstance(data, dict):
-        raise MapError(f"{what} must hold one mapping of names to names, e.g. {example}")
+        raise MapError(f"must hold one mapping of names to names, e.g. {example}")
     for key, value in data.items():
         if not isinstance(key, str):
             raise MapError(
-                f"{what}: the key {key!r} is {_kind(key)}, not a name; write it in quotes "
+                f"the key {key!r} is {_kind(key)}, not a name; write it in quotes "
                 f'("{_yaml_text(key)}": ...){_bool_note(key)}'
             )
         if not key.strip():
-            raise MapError(f"{what}: a key is blank ({key!r}); give the name it maps")
+            raise MapError(f"a key is blank ({key!r}); give the name it maps")
         if not isinstance(value, str):
             raise MapError(
-                f"{what}: the value of {key!r} is {_kind(value)}, not a name; "
+                f"the value of {key!r} is {_kind(value)}, not a name; "
                 f"{_fix(key, value)}{_bool_note(value)}"
             )
         if not value.strip():
-            raise MapError(f"{what}: the value of {key!r} is blank; give the name it maps to")
+            raise MapError(f"the value of {key!r} is blank; give the name it maps to")
     return data
 
 

@@ -24,6 +24,7 @@ def check_values(
 ) -> None:
     """Raise ``ParamsError`` naming the file, the key path, the problem and the fix."""
     _check_section(where, "run.sample", run.get("sample") or {}, _sample)
+    _check_section(where, "run", _pick(run, MAP_KEYS), _maps)
     _check_section(where, "common", common, _pricing)
     for name, values in sections.items():
         _check_section(where, name, values, _pricing)
@@ -79,6 +80,20 @@ def _sample(values: dict[str, Any]) -> None:
 
     size = {**SAMPLE_DEFAULTS, **values}
     check_size(size["days"], size["scale"])
+
+
+MAP_KEYS = ("identity_app_map", "profile_map")
+
+
+def _maps(values: dict[str, Any]) -> None:
+    """The two maps, checked as the ingest checks them: each a map of names to names."""
+    from bedrock_finops.app_attribution import IdentityAppMap
+    from bedrock_finops.name_maps import PROFILE_MAP_EXAMPLE, check_name_map
+
+    if values.get("identity_app_map"):
+        IdentityAppMap(values["identity_app_map"])
+    if values.get("profile_map"):
+        check_name_map(values["profile_map"], PROFILE_MAP_EXAMPLE)
 
 
 def _model_sizing(values: dict[str, Any]) -> None:
