@@ -1,21 +1,43 @@
-"""A row's ``app``: from requestMetadata, else an identity -> app map, else the role name."""
+"""A row's ``app``: from requestMetadata, else an identity -> app map, else the role name.
+
+A requestMetadata value is the app without surrounding white space; a blank value, or one
+that is not a string, counts as absent (AWS documents requestMetadata as string -> string).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bedrock_finops.name_maps import IDENTITY_APP_EXAMPLE, check_name_map
+
+UNKNOWN_APP = "(unknown)"  # how tables show a row with no app (no metadata app, no caller)
+
+
+def metadata_app(value: Any) -> str | None:
+    """A requestMetadata value as an app: stripped; None when blank or not a string."""
+    if type(value) is not str:
+        return None
+    return value.strip() or None
+
+
+def _resource(arn: str) -> tuple[str, str]:
+    """``arn:P:S:R:ACCT:KIND/REST`` -> (KIND, REST); REST is empty when there is no ``/``."""
+    kind, _, rest = arn.rpartition(":")[2].partition("/")
+    return kind, rest
 
 
 def app_from_identity(arn: str | None) -> str | None:
-    """``...:assumed-role/ROLE/SESSION`` -> ROLE; ``...:user/NAME`` -> NAME; ``role/R`` -> R."""
+    """The app of a caller with no metadata app and no map entry: ``assumed-role/ROLE/...``
+    -> ROLE; ``user/PATH/NAME`` and ``role/PATH/NAME`` -> NAME; anything else its resource
+    (``root``). None for an empty name."""
     if not arn:
         return None
-    _, _, resource = arn.rpartition(":")
-    parts = resource.split("/")
-    if parts[0] == "assumed-role" and len(parts) >= 2:
-        return parts[1]
-    if parts[0] in ("user", "role") and len(parts) >= 2:
-        return parts[-1]
-    return resource or None
+    kind, rest = _resource(arn)
+    if kind == "assumed-role":
+        return rest.partition("/")[0] or None
+    if kind in ("user", "role"):
+        return rest.rpartition("/")[2] or None
+    return arn.rpartition(":")[2] or None
 
 
 def role_arn(arn: str) -> str | None:

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bedrock_finops.app_attribution import UNKNOWN_APP
+
 SEGMENT_KEYS = ["app", "template", "model"]
 
 # Stop reasons that say the answer hit the request's output limit, as each family spells
@@ -43,7 +45,7 @@ def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
     """The three segment key columns for each usage row (nulls spelled out)."""
     return pd.DataFrame(
         {
-            "app": usage["app"].astype("string").fillna("unknown"),
+            "app": usage["app"].astype("string").fillna(UNKNOWN_APP),
             "template": usage["system_hash"].astype("string").fillna("none"),
             "model": usage["model"]
             .astype("string")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from record_rows import log_record
+from record_rows import both_rows, log_record, row_of
+from usage_builders import make_usage
 
-from bedrock_finops import cli, params
+from bedrock_finops import baseline, cli, params, parse_body, segments
+from bedrock_finops.app_attribution import UNKNOWN_APP, IdentityAppMap, app_from_identity
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 
 ACCT = "111122223333"
@@ -31,6 +34,73 @@ def _logs(tmp_path: Path, records: list[dict]) -> Path:
     folder.mkdir()
     (folder / "a.json").write_text("".join(json.dumps(r) + "\n" for r in records))
     return folder
+
+
+# ------------------------------------------------------- D5: requestMetadata app values
+
+
+@pytest.mark.parametrize(
+    ("value", "app"),
+    [
+        ("support", "support"),
+        (" support ", "support"),
+        ("\tsupport\n", "support"),
+        ("   ", "support-bot-role"),  # blank: absent, so the role
+        ("", "support-bot-role"),
+        (True, "support-bot-role"),  # not a string: absent (AWS writes strings only)
+        (7, "support-bot-role"),
+        (["a", "b"], "support-bot-role"),
+        ({"name": "x"}, "support-bot-role"),
+        (None, "support-bot-role"),
+    ],
+)
+def test_a_metadata_app_is_stripped_and_a_blank_or_odd_one_is_absent(value, app):
+    """Both paths (the fast one and record_row) give the same stripped app or fall back."""
+    rec = _record(metadata={"app": value, "team": "cx"})
+    fast, _ = both_rows(rec, parse_body.PromptCache(), parse_body.PromptCache())
+    assert fast is not None  # the fast path reads these records itself
+    assert row_of(rec)["app"] == app
+
+
+def test_a_blank_metadata_app_falls_back_to_the_map_before_the_role():
+    rec = _record(metadata={"app": "  "})
+    assert row_of(rec, IdentityAppMap({"support-bot-role": "support"}))["app"] == "support"
+
+
+# ------------------------------------------------------------------- D9: odd identities
+
+
+def test_an_arn_that_is_not_a_string_is_no_identity_not_a_quarantine():
+    row = row_of(_record(arn=42))
+    assert (row["identity_arn"], row["app"]) == (None, None)
+    row = row_of(_record(arn=42, metadata={"app": "support"}))
+    assert (row["identity_arn"], row["app"]) == (None, "support")
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::1:user/",
+        "arn:aws:iam::1:role/",
+        "arn:aws:sts::1:assumed-role/",
+        "arn:aws:sts::1:assumed-role//s",
+    ],
+)
+def test_an_empty_name_is_no_app(arn):
+    assert app_from_identity(arn) is None
+    assert row_of(_record(arn=arn))["app"] is None
+
+
+def test_a_missing_app_reads_alike_in_the_baseline_and_the_segments():
+    usage = make_usage([dict(app="chat", model="m", n=1), dict(app=None, model="m", n=1)])
+    usage["app"] = pd.array(["chat", None], dtype="string")
+    priced = pd.DataFrame(
+        {c: [0.0, 0.0] for c in [*baseline.COST_PARTS, "cost_usd"]} | {"priced": [True, True]},
+        index=usage.index,
+    )
+    assert baseline.costed(usage, priced)["app"].tolist() == ["chat", "(unknown)"]
+    assert segments.segment_keys(usage)["app"].tolist() == ["chat", "(unknown)"]
+    assert UNKNOWN_APP == "(unknown)"
 
 
 # ------------------------------------------------- D2: maps checked the same everywhere
