@@ -1,15 +1,23 @@
-"""A row's ``app``: from requestMetadata, else an identity -> app map, else the role name.
+"""A row's ``app``, which chargeback groups by, decided in this order:
 
-A requestMetadata value is the app without surrounding white space; a blank value, or one
-that is not a string, counts as absent (AWS documents requestMetadata as string -> string).
+1. the record's ``requestMetadata`` value under ``app_key``, without surrounding white space
+   (a blank value, or one that is not a string, counts as absent: AWS documents
+   requestMetadata as string -> string);
+2. the ``identity_app_map`` entry for the caller (:func:`map_keys`: its ARN, its IAM role's
+   ARN with or without a path, a federated user's ``federated-user/NAME``, its name);
+3. the caller's name (:func:`app_from_identity`): the role of an assumed-role session, an IAM
+   user's user name, ``federated-user`` for any federated user (no person's name);
+4. none (null).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from bedrock_finops.name_maps import IDENTITY_APP_EXAMPLE, check_name_map
 
+FEDERATED_USER = "federated-user"  # the app (and principal) of any federated user
 UNKNOWN_APP = "(unknown)"  # how tables show a row with no app (no metadata app, no caller)
 
 
@@ -28,11 +36,14 @@ def _resource(arn: str) -> tuple[str, str]:
 
 def app_from_identity(arn: str | None) -> str | None:
     """The app of a caller with no metadata app and no map entry: ``assumed-role/ROLE/...``
-    -> ROLE; ``user/PATH/NAME`` and ``role/PATH/NAME`` -> NAME; anything else its resource
-    (``root``). None for an empty name."""
+    -> ROLE; ``user/PATH/NAME`` and ``role/PATH/NAME`` -> NAME; a federated user ->
+    ``federated-user`` (its name is a person's); anything else its resource (``root``).
+    None for an empty name."""
     if not arn:
         return None
     kind, rest = _resource(arn)
+    if kind == FEDERATED_USER:
+        return FEDERATED_USER
     if kind == "assumed-role":
         return rest.partition("/")[0] or None
     if kind in ("user", "role"):
@@ -45,60 +56,82 @@ def role_arn(arn: str) -> str | None:
 
     Logs carry the session's STS ARN, which changes with every session; users name the role
     by its IAM ARN. (STS ARNs drop a role's path, so a mapping keyed by a role ARN with a
-    path is matched by :func:`identity_app` through its last segment.)
+    path is matched by :func:`map_keys` through its last segment.)
     """
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[2] != "sts":
         return None
-    resource = parts[5].split("/")
-    if resource[0] != "assumed-role" or len(resource) < 2:
+    kind, _, rest = parts[5].partition("/")
+    role = rest.partition("/")[0]
+    if kind != "assumed-role" or not role:
         return None
-    return f"arn:{parts[1]}:iam::{parts[4]}:role/{resource[1]}"
+    return f"arn:{parts[1]}:iam::{parts[4]}:role/{role}"
+
+
+def map_keys(arn: str, identity_app_map: dict[str, str]) -> Iterator[str]:
+    """The keys of ``identity_app_map`` that name the caller ``arn``, most specific first:
+    the ARN itself, then :func:`caller_keys`."""
+    if arn in identity_app_map:
+        yield arn
+    yield from caller_keys(arn, identity_app_map)
+
+
+def caller_keys(arn: str, identity_app_map: dict[str, str]) -> Iterator[str]:
+    """The keys other than the ARN itself that name its caller: for a role session, its
+    role's IAM ARN, then that ARN with a path, then the role name (none of them depends on
+    the session); for a federated user, ``federated-user/NAME``, then NAME; for others (IAM
+    users), the name."""
+    role = role_arn(arn)
+    if role is not None:
+        if role in identity_app_map:
+            yield role
+        yield from _role_with_path(role, identity_app_map)
+    kind, rest = _resource(arn)
+    names = (
+        [f"{FEDERATED_USER}/{rest}", rest] if kind == FEDERATED_USER else [app_from_identity(arn)]
+    )
+    for name in names:
+        if name and name in identity_app_map:
+            yield name
 
 
 def identity_app(arn: str, identity_app_map: dict[str, str] | None) -> str | None:
-    """The app of a record without one in its metadata: by ``identity_app_map``, else the role.
-
-    The map is looked up by the record's ARN, then its IAM role ARN (with or without a path
-    in the map's key), then the role or user name; with no match the app is the role name.
-    """
-    name = app_from_identity(arn)
+    """The app of a record without one in its metadata: the first of :func:`map_keys` in
+    ``identity_app_map``, else :func:`app_from_identity`."""
     if identity_app_map:
-        app = identity_app_map.get(arn)
-        role = role_arn(arn)
-        if not app and role:
-            app = identity_app_map.get(role) or _role_with_path(role, identity_app_map)
-        if not app:
-            app = identity_app_map.get(name or "")
-        if app:
-            return app
-    return name
+        for key in map_keys(arn, identity_app_map):
+            return identity_app_map[key]
+    return app_from_identity(arn)
 
 
 class IdentityAppMap(dict):
-    """An ``identity_app_map`` whose role-ARN keys are indexed by account and role name.
+    """A checked ``identity_app_map`` (every key and value a non-blank string:
+    :func:`name_maps.check_name_map`) whose role-ARN keys with a path are indexed by account
+    and role name.
 
-    A key with a path (``arn:P:iam::ACCT:role/PATH/ROLE``) matches a logged role by its last
-    segment; without the index every lookup of a role that is not a key as it stands would
-    scan the whole map (a map of thousands of roles, with a session name per request).
+    Without the index, every lookup of a role that is not a key as it stands would scan the
+    whole map (a map of thousands of roles, with a session name per request).
     """
 
     def __init__(self, mapping: dict[str, str]) -> None:
         check_name_map(mapping, IDENTITY_APP_EXAMPLE)  # MapError names the key and the fix
         super().__init__(mapping)
-        self.role_keys: dict[tuple[str, str], str] = {}
-        for key, app in self.items():
-            head, sep, _ = key.partition(":role/")
-            if sep:  # the first key in map order wins, as in the scan
-                self.role_keys.setdefault((head, key.rpartition("/")[2]), app)
+        self.role_keys: dict[tuple[str, str], list[str]] = {}
+        for key in self:  # in map order: the first key of a role wins, as in a scan
+            head, sep, rest = key.partition(":role/")
+            if sep and "/" in rest:
+                self.role_keys.setdefault((head, rest.rpartition("/")[2]), []).append(key)
 
 
-def _role_with_path(role: str, identity_app_map: dict[str, str]) -> str | None:
-    """The map's value for a key ``arn:P:iam::ACCT:role/PATH/.../ROLE`` matching ``role``."""
+def _role_with_path(role: str, identity_app_map: dict[str, str]) -> list[str]:
+    """The map's keys ``arn:P:iam::ACCT:role/PATH/.../ROLE`` naming ``role`` (no path)."""
     head, _, name = role.partition(":role/")
     if isinstance(identity_app_map, IdentityAppMap):
-        return identity_app_map.role_keys.get((head, name))
-    for key, app in identity_app_map.items():
-        if key.startswith(head + ":role/") and key.rpartition("/")[2] == name:
-            return app
-    return None
+        return identity_app_map.role_keys.get((head, name), [])
+    return [
+        key
+        for key in identity_app_map
+        if key.startswith(head + ":role/")
+        and "/" in key[len(head) + 6 :]
+        and key.rpartition("/")[2] == name
+    ]

@@ -565,7 +565,8 @@ def register(subparsers: Any) -> None:
         "--identity-app-map",
         type=Path,
         metavar="FILE",
-        help="YAML/JSON mapping of IAM role name or ARN -> app, for records without app key",
+        help="YAML/JSON mapping of IAM role (name or ARN), IAM user or federated user -> app, "
+        "for records without the app key",
     )
     p.add_argument(
         "--profile-map",

@@ -41,7 +41,7 @@ RUN_KEYS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "region": ((str, type(None)), None, "AWS region of the S3 bucket or log group"),
     "endpoint_url": ((str, type(None)), None, "custom AWS endpoint (testing)"),
     "app_key": ((str,), "app", "requestMetadata key that names the app"),
-    "identity_app_map": ((dict,), {}, "IAM role name or ARN -> app name"),
+    "identity_app_map": ((dict,), {}, "IAM role (name or ARN), user or federated user -> app"),
     "profile_map": (
         (dict,),
         {},

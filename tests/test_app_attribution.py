@@ -11,7 +11,12 @@ from record_rows import both_rows, log_record, row_of
 from usage_builders import make_usage
 
 from bedrock_finops import baseline, cli, params, parse_body, segments
-from bedrock_finops.app_attribution import UNKNOWN_APP, IdentityAppMap, app_from_identity
+from bedrock_finops.app_attribution import (
+    UNKNOWN_APP,
+    IdentityAppMap,
+    app_from_identity,
+    identity_app,
+)
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 
 ACCT = "111122223333"
@@ -101,6 +106,28 @@ def test_a_missing_app_reads_alike_in_the_baseline_and_the_segments():
     assert baseline.costed(usage, priced)["app"].tolist() == ["chat", "(unknown)"]
     assert segments.segment_keys(usage)["app"].tolist() == ["chat", "(unknown)"]
     assert UNKNOWN_APP == "(unknown)"
+
+
+# ----------------------------------------------------------- D6: federated and IAM users
+
+
+def test_a_federated_user_without_a_map_entry_is_one_app_without_its_name():
+    assert app_from_identity(FEDERATED) == "federated-user"
+    row = row_of(_record(arn=FEDERATED))
+    assert row["app"] == "federated-user"
+    assert row["identity_arn"] == FEDERATED  # the table keeps the caller as logged
+
+
+@pytest.mark.parametrize("key", [FEDERATED, "federated-user/dave@example.com", "dave@example.com"])
+def test_a_federated_user_is_mapped_by_its_arn_its_resource_or_its_name(key):
+    for mapping in ({key: "analytics"}, IdentityAppMap({key: "analytics"})):
+        assert identity_app(FEDERATED, mapping) == "analytics"
+
+
+def test_an_iam_user_keeps_its_user_name_as_app():
+    assert app_from_identity(f"arn:aws:iam::{ACCT}:user/alice") == "alice"
+    assert app_from_identity(f"arn:aws:iam::{ACCT}:user/team/alice") == "alice"
+    assert identity_app(f"arn:aws:iam::{ACCT}:user/alice", {"alice": "notebooks"}) == "notebooks"
 
 
 # ------------------------------------------------- D2: maps checked the same everywhere
