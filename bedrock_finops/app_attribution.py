@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from bedrock_finops.name_maps import IDENTITY_APP_EXAMPLE, check_name_map
+from bedrock_finops.name_maps import IDENTITY_APP_EXAMPLE, MapError, check_name_map
 
 FEDERATED_USER = "federated-user"  # the app (and principal) of any federated user
 UNKNOWN_APP = "(unknown)"  # how tables show a row with no app (no metadata app, no caller)
@@ -105,22 +105,46 @@ def identity_app(arn: str, identity_app_map: dict[str, str] | None) -> str | Non
 
 
 class IdentityAppMap(dict):
-    """A checked ``identity_app_map`` (every key and value a non-blank string:
-    :func:`name_maps.check_name_map`) whose role-ARN keys with a path are indexed by account
+    """A checked ``identity_app_map`` whose role-ARN keys with a path are indexed by account
     and role name.
+
+    Checked: every key and value a non-blank string (:func:`name_maps.check_name_map`), no
+    wildcard (a key is matched as written, so ``*`` would match no caller), and no role named
+    by two keys with different apps (``role/a/R5`` and ``role/b/R5`` both match the session
+    ``assumed-role/R5/...``, as STS drops the path). ``MapError`` names the key(s) and the fix.
 
     Without the index, every lookup of a role that is not a key as it stands would scan the
     whole map (a map of thousands of roles, with a session name per request).
     """
 
     def __init__(self, mapping: dict[str, str]) -> None:
-        check_name_map(mapping, IDENTITY_APP_EXAMPLE)  # MapError names the key and the fix
+        check_name_map(mapping, IDENTITY_APP_EXAMPLE)
         super().__init__(mapping)
         self.role_keys: dict[tuple[str, str], list[str]] = {}
-        for key in self:  # in map order: the first key of a role wins, as in a scan
+        for key in self:
+            if "*" in key:
+                raise MapError(
+                    f"key {key!r} holds a wildcard; wildcards are not supported (a key is "
+                    "matched as written): list each role, by name or ARN, as a key of its own"
+                )
             head, sep, rest = key.partition(":role/")
             if sep and "/" in rest:
                 self.role_keys.setdefault((head, rest.rpartition("/")[2]), []).append(key)
+        for (head, name), keys in self.role_keys.items():
+            plain = f"{head}:role/{name}"
+            _refuse_two_apps(([plain] if plain in self else []) + keys, self)
+
+
+def _refuse_two_apps(keys: list[str], mapping: dict[str, str]) -> None:
+    """``MapError`` when ``keys`` (all naming one role) map it to more than one app."""
+    first = keys[0]
+    for other in keys[1:]:
+        if mapping[other] != mapping[first]:
+            raise MapError(
+                f"keys {first!r} and {other!r} name the same role (a session's ARN drops the "
+                f"role's path, so both match it) but map it to different apps, "
+                f"{mapping[first]!r} and {mapping[other]!r}; keep one of them"
+            )
 
 
 def _role_with_path(role: str, identity_app_map: dict[str, str]) -> list[str]:

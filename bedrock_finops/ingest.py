@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from bedrock_finops import app_attribution, line_scan, models, parse_scalars, row_batch
+from bedrock_finops.app_checks import AppChecks
 from bedrock_finops.ingest_output import Collector
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
 from bedrock_finops.name_maps import (
@@ -115,6 +116,10 @@ class IngestReport:
     # application inference profiles bedrock:GetInferenceProfile could not resolve, and why
     # (their rows stay unknown; map them with profile_map)
     profile_lookup_failures: dict[str, str] = field(default_factory=dict)
+    # identity_app_map keys that named no row's caller (a typo, another account), in the
+    # map's order: how many, and the first UNMATCHED_LISTED
+    identity_app_map_unmatched_count: int = 0
+    identity_app_map_unmatched: list[str] = field(default_factory=list)
     start: datetime | None = None
     end: datetime | None = None
     elapsed_s: float = 0.0
@@ -216,12 +221,27 @@ class IngestReport:
                 f"  unknown model (unpriced): {len(rest):,} other IDs: "
                 f"{sum(n for _, n in rest):,} rows (all in ingest_report.json)"
             )
+        lines.extend(self._app_lines())
         for geo, n in self.unlisted_geo_prefixes.items():
             lines.append(
                 f"  new geo prefix {geo}.: {n:,} rows; priced where the price sheet has geo "
                 f"{geo!r} (or the Region's price holds for profiles), else unpriced with the reason"
             )
         return "\n".join(lines)
+
+    def _app_lines(self) -> list[str]:
+        """The summary's lines on app attribution: map keys that matched no caller."""
+        lines = []
+        listed = self.identity_app_map_unmatched[:SUMMARY_REASONS]
+        for key in listed:
+            lines.append(f"  identity_app_map key matched no caller: {key}")
+        rest = self.identity_app_map_unmatched_count - len(listed)
+        if rest > 0:
+            lines.append(
+                f"  identity_app_map: {rest:,} other keys matched no caller (see "
+                "identity_app_map_unmatched in ingest_report.json)"
+            )
+        return lines
 
 
 # ---------------------------------------------------------------------------- the pass
@@ -473,7 +493,7 @@ def ingest_to_folder(
         if bedrock_client is None and lookup_profiles:
             # not the source's endpoint: botocore finds Bedrock's (AWS_ENDPOINT_URL_BEDROCK)
             bedrock_client = models.ProfileLookup()
-        collector = Collector(out, profile_map, bedrock_client, report)
+        collector = Collector(out, profile_map, bedrock_client, report, AppChecks(id_map))
         try:
             unit = "file" if plan.cloudwatch_pages is None else "batch"  # of CW_PAGE_EVENTS
             with Progress(plan.files, progress, unit=unit) as bar:
@@ -566,7 +586,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         metavar="FILE",
         help="YAML/JSON mapping of IAM role (name or ARN), IAM user or federated user -> app, "
-        "for records without the app key",
+        "for records without the app key; no wildcards",
     )
     p.add_argument(
         "--profile-map",

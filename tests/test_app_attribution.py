@@ -18,6 +18,7 @@ from bedrock_finops.app_attribution import (
     identity_app,
 )
 from bedrock_finops.ingest import IngestError, ingest_to_folder
+from bedrock_finops.name_maps import MapError
 
 ACCT = "111122223333"
 SESSION = f"arn:aws:sts::{ACCT}:assumed-role/support-bot-role/i-0abc"
@@ -184,3 +185,96 @@ def test_a_map_given_in_python_is_checked_before_anything_is_read(tmp_path):
     assert str(err.value).startswith("identity_app_map: the key 2024 is the number 2024")
     with pytest.raises(IngestError, match=r"^profile_map: the value of 'p' is the number 1,"):
         ingest_to_folder(tmp_path, tmp_path / "out", profile_map={"p": 1})
+
+
+# ------------------------------------------------ D3: ambiguous keys, wildcards, unmatched
+
+
+def test_two_keys_for_one_role_with_two_apps_are_refused():
+    with pytest.raises(MapError) as err:
+        IdentityAppMap({"arn:aws:iam::1:role/b/R5": "search", "arn:aws:iam::1:role/a/R5": "ads"})
+    assert str(err.value) == (
+        "keys 'arn:aws:iam::1:role/b/R5' and 'arn:aws:iam::1:role/a/R5' name the same role (a "
+        "session's ARN drops the role's path, so both match it) but map it to different apps, "
+        "'search' and 'ads'; keep one of them"
+    )
+    with pytest.raises(MapError, match="'arn:aws:iam::1:role/R5' and 'arn:aws:iam::1:role/a/R5'"):
+        IdentityAppMap({"arn:aws:iam::1:role/R5": "search", "arn:aws:iam::1:role/a/R5": "ads"})
+
+
+def test_keys_for_one_role_with_one_app_or_in_two_accounts_are_fine():
+    same = IdentityAppMap(
+        {"arn:aws:iam::1:role/b/R5": "search", "arn:aws:iam::1:role/a/R5": "search"}
+    )
+    assert identity_app("arn:aws:sts::1:assumed-role/R5/s", same) == "search"
+    two = IdentityAppMap({"arn:aws:iam::1:role/a/R5": "search", "arn:aws:iam::2:role/a/R5": "ads"})
+    assert identity_app("arn:aws:sts::2:assumed-role/R5/s", two) == "ads"
+
+
+def test_the_more_specific_key_wins_without_ambiguity():
+    """A session ARN over its role's ARN, a role ARN over the bare role name (any account)."""
+    mapping = IdentityAppMap(
+        {"support-bot-role": "by-name", f"arn:aws:iam::{ACCT}:role/support-bot-role": "by-arn"}
+    )
+    assert identity_app(SESSION, mapping) == "by-arn"
+    assert identity_app(SESSION, IdentityAppMap({**mapping, SESSION: "session"})) == "session"
+
+
+@pytest.mark.parametrize("key", ["arn:aws:iam::1:role/etl-*", "*-runner"])
+def test_a_wildcard_key_is_refused(key):
+    with pytest.raises(MapError) as err:
+        IdentityAppMap({key: "etl"})
+    assert str(err.value) == (
+        f"key {key!r} holds a wildcard; wildcards are not supported (a key is matched as "
+        "written): list each role, by name or ARN, as a key of its own"
+    )
+
+
+def test_the_report_lists_map_keys_that_matched_no_caller(tmp_path):
+    logs = _logs(
+        tmp_path,
+        [
+            _record("r1", SESSION),
+            _record("r2", f"arn:aws:sts::{ACCT}:assumed-role/etl-runner/job-7"),
+            _record("r3", FEDERATED),
+            _record("r4", f"arn:aws:iam::{ACCT}:user/alice"),
+            _record("r5", f"arn:aws:sts::{ACCT}:assumed-role/etl-runner/job-8"),
+        ],
+    )
+    mapping = {
+        "etl-runer": "etl",  # a typo
+        f"arn:aws:iam::{ACCT}:role/service-role/support-bot-role": "support",
+        "arn:aws:iam::999999999999:role/etl-runner": "etl",  # another account
+        "dave@example.com": "analytics",
+        f"arn:aws:iam::{ACCT}:user/alice": "notebooks",
+        f"arn:aws:sts::{ACCT}:assumed-role/etl-runner/job-8": "backfill",
+    }
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, identity_app_map=mapping)
+    expected = ["etl-runer", "arn:aws:iam::999999999999:role/etl-runner"]
+    assert report.identity_app_map_unmatched == expected
+    assert report.identity_app_map_unmatched_count == 2
+    saved = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert saved["identity_app_map_unmatched"] == expected
+    summary = report.summary()
+    assert "  identity_app_map key matched no caller: etl-runer\n" in summary
+    apps = pd.read_parquet(tmp_path / "out" / "usage.parquet").set_index("request_id")["app"]
+    assert apps.to_dict() == {
+        "r1": "support",
+        "r2": "etl-runner",
+        "r3": "analytics",
+        "r4": "notebooks",
+        "r5": "backfill",
+    }
+
+
+def test_the_summary_caps_the_unmatched_keys(tmp_path):
+    logs = _logs(tmp_path, [_record("r1")])
+    mapping = {f"role-{i:02d}": "x" for i in range(15)}
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, identity_app_map=mapping)
+    assert report.identity_app_map_unmatched_count == 15
+    lines = report.summary().splitlines()
+    assert sum("key matched no caller" in line for line in lines) == 12
+    assert (
+        "  identity_app_map: 3 other keys matched no caller (see identity_app_map_unmatched "
+        "in ingest_report.json)" in lines
+    )

@@ -488,16 +488,6 @@ def test_identity_app_map_by_session_role_arn_or_name(mapping, app, indexed):
     assert row_of(rec, mapping)["app"] == app
 
 
-def test_indexed_identity_map_keeps_the_first_matching_key():
-    """Two keys with paths for one role: the first in the map wins, as in a scan of it."""
-    mapping = {
-        "arn:aws:iam::111122223333:role/a/support-bot-role": "first",
-        "arn:aws:iam::111122223333:role/b/support-bot-role": "second",
-    }
-    for m in (mapping, app_attribution.IdentityAppMap(mapping)):
-        assert app_attribution.identity_app(SESSION_ARN, m) == "first"
-
-
 def test_role_arn_of_a_session():
     role = "arn:aws:iam::111122223333:role/support-bot-role"
     assert app_attribution.role_arn(SESSION_ARN) == role
