@@ -21,6 +21,16 @@ FEDERATED_USER = "federated-user"  # the app (and principal) of any federated us
 UNKNOWN_APP = "(unknown)"  # how tables show a row with no app (no metadata app, no caller)
 
 
+def check_app_key(app_key: Any) -> str:
+    """``app_key`` if it can name a requestMetadata key; ``ValueError`` if it is blank."""
+    if not isinstance(app_key, str) or not app_key.strip():
+        raise ValueError(
+            f"{app_key!r} is blank; give the requestMetadata key that names the app "
+            "(the default is 'app')"
+        )
+    return app_key
+
+
 def metadata_app(value: Any) -> str | None:
     """A requestMetadata value as an app: stripped; None when blank or not a string."""
     if type(value) is not str:
@@ -158,4 +168,16 @@ def _role_with_path(role: str, identity_app_map: dict[str, str]) -> list[str]:
         if key.startswith(head + ":role/")
         and "/" in key[len(head) + 6 :]
         and key.rpartition("/")[2] == name
+    ]
+
+
+def near_miss_keys(metadata: Any, app_key: str) -> list[str]:
+    """The keys of a requestMetadata object that differ from ``app_key`` only by case or
+    surrounding white space (``App`` for ``app``), when ``app_key`` itself gives no app:
+    the row's app then came from the map or the role, most likely by mistake."""
+    if not isinstance(metadata, dict) or metadata_app(metadata.get(app_key)):
+        return []
+    want = app_key.strip().lower()
+    return [
+        k for k in metadata if k != app_key and isinstance(k, str) and k.strip().lower() == want
     ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -116,10 +117,14 @@ class IngestReport:
     # application inference profiles bedrock:GetInferenceProfile could not resolve, and why
     # (their rows stay unknown; map them with profile_map)
     profile_lookup_failures: dict[str, str] = field(default_factory=dict)
+    app_key: str = "app"  # the requestMetadata key apps were read from
     # identity_app_map keys that named no row's caller (a typo, another account), in the
     # map's order: how many, and the first UNMATCHED_LISTED
     identity_app_map_unmatched_count: int = 0
     identity_app_map_unmatched: list[str] = field(default_factory=list)
+    # rows whose requestMetadata has a key missing app_key only by case or white space
+    # ("App" for "app"), and no app under app_key itself: their app came from the map or role
+    app_key_near_misses: dict[str, int] = field(default_factory=dict)
     start: datetime | None = None
     end: datetime | None = None
     elapsed_s: float = 0.0
@@ -230,7 +235,8 @@ class IngestReport:
         return "\n".join(lines)
 
     def _app_lines(self) -> list[str]:
-        """The summary's lines on app attribution: map keys that matched no caller."""
+        """The summary's lines on app attribution: map keys that matched no caller, and
+        requestMetadata keys that miss the app key by case or white space."""
         lines = []
         listed = self.identity_app_map_unmatched[:SUMMARY_REASONS]
         for key in listed:
@@ -240,6 +246,12 @@ class IngestReport:
             lines.append(
                 f"  identity_app_map: {rest:,} other keys matched no caller (see "
                 "identity_app_map_unmatched in ingest_report.json)"
+            )
+        for key, n in self.app_key_near_misses.items():
+            lines.append(
+                f"  warning: {n:,} rows have requestMetadata key {key!r} but no {self.app_key!r}: "
+                f"their app is the map's or the role's. If {key!r} names the app, ingest again "
+                f"with --app-key {shlex.quote(key)} (run.app_key in a params file)"
             )
         return lines
 
@@ -453,7 +465,7 @@ def ingest_to_folder(
         raise IngestError(
             f"start {start_dt} is not before end {end_dt}; the window is [start, end)"
         )
-    id_map, profile_map = _checked_maps(identity_app_map, profile_map)
+    id_map, profile_map = _checked_maps(app_key, identity_app_map, profile_map)
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     out = Path(out_dir)
     try:
@@ -476,6 +488,7 @@ def ingest_to_folder(
             list_requests=plan.list_requests,
             folders_outside_window=plan.folders_outside_window,
         )
+        report.app_key = app_key
         opts = Options(
             token=uuid.uuid4().hex,
             app_key=app_key,
@@ -493,7 +506,7 @@ def ingest_to_folder(
         if bedrock_client is None and lookup_profiles:
             # not the source's endpoint: botocore finds Bedrock's (AWS_ENDPOINT_URL_BEDROCK)
             bedrock_client = models.ProfileLookup()
-        collector = Collector(out, profile_map, bedrock_client, report, AppChecks(id_map))
+        collector = Collector(out, profile_map, bedrock_client, report, AppChecks(app_key, id_map))
         try:
             unit = "file" if plan.cloudwatch_pages is None else "batch"  # of CW_PAGE_EVENTS
             with Progress(plan.files, progress, unit=unit) as bar:
@@ -520,10 +533,14 @@ def ingest_to_folder(
 
 
 def _checked_maps(
-    identity_app_map: dict[str, str] | None, profile_map: dict[str, str] | None
+    app_key: Any, identity_app_map: dict[str, str] | None, profile_map: dict[str, str] | None
 ) -> tuple[app_attribution.IdentityAppMap | None, dict[str, str] | None]:
-    """The identity -> app map, indexed, and the profile map, once checked (as a params
-    file's are): ``IngestError`` names the map, the key and the fix."""
+    """The identity -> app map, indexed, and the profile map, once checked with the app key
+    (as a params file's are): ``IngestError`` names the map, the key and the fix."""
+    try:
+        app_attribution.check_app_key(app_key)
+    except ValueError as exc:
+        raise IngestError(f"app_key (--app-key) {exc}") from None
     try:
         id_map = app_attribution.IdentityAppMap(identity_app_map) if identity_app_map else None
     except MapError as exc:
@@ -572,7 +589,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, type=Path, help="usage table to write (.parquet)")
     p.add_argument("--start", help="first day/time to include (UTC, e.g. 2025-06-01)")
     p.add_argument("--end", help="end of the window, exclusive (UTC)")
-    p.add_argument("--app-key", default="app", help="requestMetadata key naming the app")
+    p.add_argument(
+        "--app-key",
+        default="app",
+        help="requestMetadata key naming the app (default app; the report counts rows with "
+        "the key in another case or spacing)",
+    )
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--endpoint-url", default=None, help="AWS endpoint override (tests, VPC)")
     p.add_argument("--region", default=None, help="AWS Region of the bucket or log group")

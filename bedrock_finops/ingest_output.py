@@ -264,6 +264,7 @@ class Collector:
             unmatched = self.apps.unmatched()
             r.identity_app_map_unmatched_count = len(unmatched)
             r.identity_app_map_unmatched = unmatched[:UNMATCHED_LISTED]
+            r.app_key_near_misses = dict(self.apps.near_misses.most_common())
         cols = list(zip(*self.quarantine, strict=True)) if self.quarantine else [[], [], [], []]
         pq.write_table(
             pa.table(

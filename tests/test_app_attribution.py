@@ -6,17 +6,19 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from record_rows import both_rows, log_record, row_of
 from usage_builders import make_usage
 
-from bedrock_finops import baseline, cli, params, parse_body, segments
+from bedrock_finops import baseline, cli, params, parse, parse_body, segments
 from bedrock_finops.app_attribution import (
     UNKNOWN_APP,
     IdentityAppMap,
     app_from_identity,
     identity_app,
 )
+from bedrock_finops.app_checks import AppChecks
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.name_maps import MapError
 
@@ -278,3 +280,74 @@ def test_the_summary_caps_the_unmatched_keys(tmp_path):
         "  identity_app_map: 3 other keys matched no caller (see identity_app_map_unmatched "
         "in ingest_report.json)" in lines
     )
+
+
+# ----------------------------------------------------------- D4: the app key's near misses
+
+
+def test_metadata_keys_that_miss_the_app_key_are_counted_and_warned_of(tmp_path):
+    logs = _logs(
+        tmp_path,
+        [
+            _record("r1", metadata={"App": "support"}),
+            _record("r2", metadata={"App": "support"}),
+            _record("r3", metadata={"App": "billing", "team": "x"}),
+            _record("r4", metadata={" app ": "support"}),
+            _record("r5", metadata={"app": "support", "APP": "other"}),  # app key given: fine
+            _record("r6", metadata={"app": "  ", "APP": "other"}),  # blank: a miss
+            _record("r7", metadata={"application": "support"}),  # another key: no miss
+            _record("r8"),
+        ],
+    )
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1)
+    assert report.app_key_near_misses == {"App": 3, " app ": 1, "APP": 1}
+    summary = report.summary()
+    assert (
+        "  warning: 3 rows have requestMetadata key 'App' but no 'app': their app is the map's "
+        "or the role's. If 'App' names the app, ingest again with --app-key App (run.app_key "
+        "in a params file)"
+    ) in summary
+    assert "--app-key ' app '" in summary
+    rows = pd.read_parquet(tmp_path / "out" / "usage.parquet")
+    assert rows.set_index("request_id")["app"]["r1"] == "support-bot-role"  # as warned
+
+
+def test_near_misses_are_found_past_escapes_and_unicode_space():
+    """The Arrow pre-filter leaves no near miss out: a value blank but for escapes or Unicode
+    space is no app, as the row parsers read it."""
+    values = [
+        '{"APP":"x","app":"\\n"}',
+        '{"APP":"x","app":"\u3000"}',
+        '{"APP":"x","app":" support "}',
+        '{"APP":"x","app":"\\"quoted\\""}',
+        None,
+    ]
+    checks = AppChecks("app", None)
+    checks.add(pa.table({"identity_arn": [None] * 5, "request_metadata": values}))
+    assert checks.near_misses == {"APP": 2}
+
+
+@pytest.mark.parametrize("app_key", ["", "  "])
+def test_a_blank_app_key_is_refused(tmp_path, capsys, app_key):
+    out = tmp_path / "run" / "usage.parquet"
+    assert (
+        cli.main(["ingest", "--source", str(tmp_path), "--out", str(out), "--app-key", app_key])
+        == 2
+    )
+    assert capsys.readouterr().err.strip() == (
+        f"error: app_key (--app-key) {app_key!r} is blank; give the requestMetadata key that "
+        "names the app (the default is 'app')"
+    )
+    p = tmp_path / "p.yaml"
+    p.write_text(f"run:\n  app_key: '{app_key}'\n")
+    with pytest.raises(params.ParamsError, match=r"run\.app_key: '\s*' is blank"):
+        params.load(p, {})
+
+
+def test_parse_rows_keep_their_order_of_decision():
+    """Metadata first, then the map, then the role."""
+    mapping = IdentityAppMap({"support-bot-role": "mapped"})
+    assert row_of(_record(metadata={"app": "meta"}), mapping)["app"] == "meta"
+    assert row_of(_record(), mapping)["app"] == "mapped"
+    assert row_of(_record())["app"] == "support-bot-role"
+    assert parse.ROW_COLUMNS.index("app") > parse.ROW_COLUMNS.index("identity_arn")
