@@ -8,6 +8,8 @@
 3. the caller's name (:func:`app_from_identity`): the role of an assumed-role session, an IAM
    user's user name, ``federated-user`` for any federated user (no person's name);
 4. none (null).
+
+Also the caller's principal (:func:`principal_arn`), which tables group identities by.
 """
 
 from __future__ import annotations
@@ -59,6 +61,25 @@ def app_from_identity(arn: str | None) -> str | None:
     if kind in ("user", "role"):
         return rest.rpartition("/")[2] or None
     return arn.rpartition(":")[2] or None
+
+
+def principal_arn(arn: str) -> str:
+    """The principal a session belongs to: ``arn:P:sts::ACCT:assumed-role/ROLE/SESSION`` ->
+    ``arn:P:sts::ACCT:assumed-role/ROLE``; ``...:federated-user/NAME`` ->
+    ``arn:P:sts::ACCT:federated-user``; any other ARN as it is.
+
+    A session's name changes per session (a job number) or is a person's (IAM Identity Center
+    sessions carry the user's e-mail): grouping by it splits one role into many rows."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "sts":
+        return arn
+    kind, _, rest = parts[5].partition("/")
+    prefix = ":".join(parts[:5])
+    if kind == "assumed-role" and rest:
+        return f"{prefix}:assumed-role/{rest.partition('/')[0]}"
+    if kind == FEDERATED_USER:
+        return f"{prefix}:{FEDERATED_USER}"
+    return arn
 
 
 def role_arn(arn: str) -> str | None:

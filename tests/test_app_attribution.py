@@ -17,6 +17,7 @@ from bedrock_finops.app_attribution import (
     IdentityAppMap,
     app_from_identity,
     identity_app,
+    principal_arn,
 )
 from bedrock_finops.app_checks import AppChecks
 from bedrock_finops.ingest import IngestError, ingest_to_folder
@@ -131,6 +132,51 @@ def test_an_iam_user_keeps_its_user_name_as_app():
     assert app_from_identity(f"arn:aws:iam::{ACCT}:user/alice") == "alice"
     assert app_from_identity(f"arn:aws:iam::{ACCT}:user/team/alice") == "alice"
     assert identity_app(f"arn:aws:iam::{ACCT}:user/alice", {"alice": "notebooks"}) == "notebooks"
+
+
+# ---------------------------------------------------- D7: callers grouped by principal
+
+
+@pytest.mark.parametrize(
+    ("arn", "principal"),
+    [
+        (SESSION, f"arn:aws:sts::{ACCT}:assumed-role/support-bot-role"),
+        (
+            f"arn:aws:sts::{ACCT}:assumed-role/AWSReservedSSO_DataSci_abc123/alice.smith@example.com",
+            f"arn:aws:sts::{ACCT}:assumed-role/AWSReservedSSO_DataSci_abc123",
+        ),
+        (FEDERATED, f"arn:aws:sts::{ACCT}:federated-user"),
+        ("arn:aws-us-gov:sts::1:assumed-role/r/s", "arn:aws-us-gov:sts::1:assumed-role/r"),
+        (f"arn:aws:iam::{ACCT}:user/alice", f"arn:aws:iam::{ACCT}:user/alice"),
+        (f"arn:aws:iam::{ACCT}:root", f"arn:aws:iam::{ACCT}:root"),
+        ("not an arn", "not an arn"),
+    ],
+)
+def test_the_principal_of_a_caller(arn, principal):
+    assert principal_arn(arn) == principal
+
+
+def test_baseline_and_segments_show_roles_not_sessions():
+    """Two sessions of one role are one caller; an Identity Center session's e-mail is not
+    shown; the usage table keeps each session's ARN."""
+    sso = f"arn:aws:sts::{ACCT}:assumed-role/AWSReservedSSO_DataSci_abc123"
+    arns = [
+        f"arn:aws:sts::{ACCT}:assumed-role/etl-runner/job-7",
+        f"arn:aws:sts::{ACCT}:assumed-role/etl-runner/job-8",
+        f"{sso}/alice.smith@example.com",
+        None,
+    ]
+    usage = make_usage([dict(app="etl", model="m", n=4)])
+    usage["identity_arn"] = pd.array(arns, dtype=usage["identity_arn"].dtype)
+    priced = pd.DataFrame(
+        {c: [1.0] * 4 for c in [*baseline.COST_PARTS, "cost_usd"]} | {"priced": [True] * 4},
+        index=usage.index,
+    )
+    by_identity = baseline.spend_by(baseline.costed(usage, priced), "identity")
+    etl = f"arn:aws:sts::{ACCT}:assumed-role/etl-runner"
+    assert by_identity["requests"].to_dict() == {etl: 2, sso: 1, "(unknown)": 1}
+    seg = segments.summarise(usage)
+    assert seg["identity_arns"].iat[0] == sorted([etl, sso])
 
 
 # ------------------------------------------------- D2: maps checked the same everywhere
