@@ -10,6 +10,9 @@ from typing import Any
 
 import pandas as pd
 
+from bedrock_finops.app_attribution import UNKNOWN_APP
+from bedrock_finops.segments import principals
+
 COST_PARTS = ["input_usd", "cache_read_usd", "cache_write_usd", "output_usd"]
 TOKEN_PARTS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"]
 
@@ -25,8 +28,9 @@ def costed(usage: pd.DataFrame, priced: pd.DataFrame) -> pd.DataFrame:
             .astype("string")
             .fillna("(unknown) " + usage["model_id_raw"].astype("string")),
             "region": usage["region"].astype("string"),
-            "app": usage["app"].astype("string").fillna("(unknown)"),
-            "identity": usage["identity_arn"].astype("string").fillna("(unknown)"),
+            "app": usage["app"].astype("string").fillna(UNKNOWN_APP),
+            # the principal (a role, not each of its sessions: a session name can be an e-mail)
+            "identity": principals(usage["identity_arn"]).fillna("(unknown)"),
             **{c: usage[c].astype("int64") for c in TOKEN_PARTS},
             **{c: priced[c].astype("float64") for c in [*COST_PARTS, "cost_usd"]},
             "priced": priced["priced"].astype(bool),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -35,9 +36,17 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from bedrock_finops import line_scan, models, parse_scalars, row_batch
+from bedrock_finops import app_attribution, line_scan, models, parse_scalars, row_batch
+from bedrock_finops.app_checks import AppChecks
 from bedrock_finops.ingest_output import Collector
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
+from bedrock_finops.name_maps import (
+    IDENTITY_APP_EXAMPLE,
+    PROFILE_MAP_EXAMPLE,
+    MapError,
+    check_name_map,
+    load_map_file,
+)
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
@@ -109,6 +118,14 @@ class IngestReport:
     # application inference profiles bedrock:GetInferenceProfile could not resolve, and why
     # (their rows stay unknown; map them with profile_map)
     profile_lookup_failures: dict[str, str] = field(default_factory=dict)
+    app_key: str = "app"  # the requestMetadata key apps were read from
+    # identity_app_map keys that named no row's caller (a typo, another account), in the
+    # map's order: how many, and the first UNMATCHED_LISTED
+    identity_app_map_unmatched_count: int = 0
+    identity_app_map_unmatched: list[str] = field(default_factory=list)
+    # rows whose requestMetadata has a key missing app_key only by case or white space
+    # ("App" for "app"), and no app under app_key itself: their app came from the map or role
+    app_key_near_misses: dict[str, int] = field(default_factory=dict)
     start: datetime | None = None
     end: datetime | None = None
     elapsed_s: float = 0.0
@@ -210,12 +227,34 @@ class IngestReport:
                 f"  unknown model (unpriced): {len(rest):,} other IDs: "
                 f"{sum(n for _, n in rest):,} rows (all in ingest_report.json)"
             )
+        lines.extend(self._app_lines())
         for geo, n in self.unlisted_geo_prefixes.items():
             lines.append(
                 f"  new geo prefix {geo}.: {n:,} rows; priced where the price sheet has geo "
                 f"{geo!r} (or the Region's price holds for profiles), else unpriced with the reason"
             )
         return "\n".join(lines)
+
+    def _app_lines(self) -> list[str]:
+        """The summary's lines on app attribution: map keys that matched no caller, and
+        requestMetadata keys that miss the app key by case or white space."""
+        lines = []
+        listed = self.identity_app_map_unmatched[:SUMMARY_REASONS]
+        for key in listed:
+            lines.append(f"  identity_app_map key matched no caller: {key}")
+        rest = self.identity_app_map_unmatched_count - len(listed)
+        if rest > 0:
+            lines.append(
+                f"  identity_app_map: {rest:,} other keys matched no caller (see "
+                "identity_app_map_unmatched in ingest_report.json)"
+            )
+        for key, n in self.app_key_near_misses.items():
+            lines.append(
+                f"  warning: {n:,} rows have requestMetadata key {key!r} but no {self.app_key!r}: "
+                f"their app is the map's or the role's. If {key!r} names the app, ingest again "
+                f"with --app-key {shlex.quote(key)} (run.app_key in a params file)"
+            )
+        return lines
 
 
 # ---------------------------------------------------------------------------- the pass
@@ -432,6 +471,7 @@ def ingest_to_folder(
         raise IngestError(
             f"start {start_dt} is not before end {end_dt}; the window is [start, end)"
         )
+    id_map, profile_map = _checked_maps(app_key, identity_app_map, profile_map)
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     out = Path(out_dir)
     try:
@@ -454,12 +494,11 @@ def ingest_to_folder(
             list_requests=plan.list_requests,
             folders_outside_window=plan.folders_outside_window,
         )
+        report.app_key = app_key
         opts = Options(
             token=uuid.uuid4().hex,
             app_key=app_key,
-            identity_app_map=parse_scalars.IdentityAppMap(identity_app_map)
-            if identity_app_map
-            else None,
+            identity_app_map=id_map,
             fetch_large_bodies=fetch_large_bodies,
             start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
             end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,
@@ -473,7 +512,7 @@ def ingest_to_folder(
         if bedrock_client is None and lookup_profiles:
             # not the source's endpoint: botocore finds Bedrock's (AWS_ENDPOINT_URL_BEDROCK)
             bedrock_client = models.ProfileLookup()
-        collector = Collector(out, profile_map, bedrock_client, report)
+        collector = Collector(out, profile_map, bedrock_client, report, AppChecks(app_key, id_map))
         try:
             unit = "file" if plan.cloudwatch_pages is None else "batch"  # of CW_PAGE_EVENTS
             with Progress(plan.files, progress, unit=unit) as bar:
@@ -497,6 +536,27 @@ def ingest_to_folder(
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _checked_maps(
+    app_key: Any, identity_app_map: dict[str, str] | None, profile_map: dict[str, str] | None
+) -> tuple[app_attribution.IdentityAppMap | None, dict[str, str] | None]:
+    """The identity -> app map, indexed, and the profile map, once checked with the app key
+    (as a params file's are): ``IngestError`` names the map, the key and the fix."""
+    try:
+        app_attribution.check_app_key(app_key)
+    except ValueError as exc:
+        raise IngestError(f"app_key (--app-key) {exc}") from None
+    try:
+        id_map = app_attribution.IdentityAppMap(identity_app_map) if identity_app_map else None
+    except MapError as exc:
+        raise IngestError(f"identity_app_map: {exc}") from None
+    try:
+        if profile_map:
+            check_name_map(profile_map, PROFILE_MAP_EXAMPLE)
+    except MapError as exc:
+        raise IngestError(f"profile_map: {exc}") from None
+    return id_map, profile_map
 
 
 def read_invocation_logs(
@@ -535,7 +595,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", required=True, type=Path, help="usage table to write (.parquet)")
     p.add_argument("--start", help="first day/time to include (UTC, e.g. 2025-06-01)")
     p.add_argument("--end", help="end of the window, exclusive (UTC)")
-    p.add_argument("--app-key", default="app", help="requestMetadata key naming the app")
+    p.add_argument(
+        "--app-key",
+        default="app",
+        help="requestMetadata key naming the app (default app; the report counts rows with "
+        "the key in another case or spacing)",
+    )
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--endpoint-url", default=None, help="AWS endpoint override (tests, VPC)")
     p.add_argument("--region", default=None, help="AWS Region of the bucket or log group")
@@ -548,7 +613,8 @@ def register(subparsers: Any) -> None:
         "--identity-app-map",
         type=Path,
         metavar="FILE",
-        help="YAML/JSON mapping of IAM role name or ARN -> app, for records without app key",
+        help="YAML/JSON mapping of IAM role (name or ARN), IAM user or federated user -> app, "
+        "for records without the app key; no wildcards",
     )
     p.add_argument(
         "--profile-map",
@@ -625,22 +691,11 @@ def _other_run(folder: Path, table: str) -> str | None:
 
 
 def _mapping_file(path: Path | None, option: str) -> dict[str, str] | None:
-    """A YAML or JSON file holding one mapping of strings to strings (a CLI option's value)."""
+    """A YAML or JSON file holding one mapping of names to names (a CLI option's value)."""
     if path is None:
         return None
-    import yaml
-
+    example = IDENTITY_APP_EXAMPLE if option == "--identity-app-map" else PROFILE_MAP_EXAMPLE
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise IngestError(f"{option} {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise IngestError(f"{option} {path} is not valid YAML or JSON: {exc}") from None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise IngestError(
-            f"{option} {path} must hold one mapping of names to names, "
-            'e.g. {"support-bot-role": "support"}'
-        )
-    return data
+        return load_map_file(path, option, example)
+    except MapError as exc:
+        raise IngestError(str(exc)) from None

@@ -29,6 +29,7 @@ from bedrock_finops.prompt_texts import PromptTexts
 from bedrock_finops.schema import USAGE_SCHEMA
 
 if TYPE_CHECKING:
+    from bedrock_finops.app_checks import AppChecks
     from bedrock_finops.ingest import IngestReport
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -107,12 +108,20 @@ COMPARED_COLUMNS = [
 
 
 CONFLICTS_LISTED = 1000  # conflicting duplicates listed in the report (all are counted)
+UNMATCHED_LISTED = 1000  # identity_app_map keys that matched no caller, listed (all counted)
 
 
 class Collector:
     """Parent-side state: dedupe, model resolution, Parquet streaming, prompt stats."""
 
-    def __init__(self, out_dir: Path, profile_map, bedrock_client, report: IngestReport):
+    def __init__(
+        self,
+        out_dir: Path,
+        profile_map,
+        bedrock_client,
+        report: IngestReport,
+        apps: AppChecks | None = None,
+    ):
         # streamed under another name and renamed by close(): the table is never partial
         self.partial = out_dir / f"{report.table}.partial"
         self.writer = usage_writer(self.partial)
@@ -121,6 +130,7 @@ class Collector:
         self.profile_map = profile_map
         self.bedrock_client = bedrock_client
         self.report = report
+        self.apps = apps
         self.unknown: Counter[str] = Counter()
         self.unlisted_geo: Counter[str] = Counter()
         self.quarantine: list[tuple[str, int, str, str]] = []
@@ -165,6 +175,8 @@ class Collector:
         table = self._with_models(pa.Table.from_batches(self.pending))
         self.report.large_bodies_not_fetched += pc.sum(table["body_in_s3"]).as_py() or 0
         self._prompt_stats(table)
+        if self.apps is not None:
+            self.apps.add(table)
         self.writer.write_table(table, ROW_GROUP_ROWS)
         self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
 
@@ -248,6 +260,11 @@ class Collector:
         r.unknown_models = dict(self.unknown.most_common())
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
+        if self.apps is not None:
+            unmatched = self.apps.unmatched()
+            r.identity_app_map_unmatched_count = len(unmatched)
+            r.identity_app_map_unmatched = unmatched[:UNMATCHED_LISTED]
+            r.app_key_near_misses = dict(self.apps.near_misses.most_common())
         cols = list(zip(*self.quarantine, strict=True)) if self.quarantine else [[], [], [], []]
         pq.write_table(
             pa.table(

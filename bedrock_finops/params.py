@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from bedrock_finops.name_maps import MapError, load_yaml
+
 RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
 
 # The `run` section: key -> (accepted types, default, help)
@@ -39,7 +41,7 @@ RUN_KEYS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "region": ((str, type(None)), None, "AWS region of the S3 bucket or log group"),
     "endpoint_url": ((str, type(None)), None, "custom AWS endpoint (testing)"),
     "app_key": ((str,), "app", "requestMetadata key that names the app"),
-    "identity_app_map": ((dict,), {}, "IAM role name or ARN -> app name"),
+    "identity_app_map": ((dict,), {}, "IAM role (name or ARN), user or federated user -> app"),
     "profile_map": (
         (dict,),
         {},
@@ -104,9 +106,11 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
         if not p.exists():
             raise ParamsError(f"params file {p} does not exist; try params/default.yaml")
         try:
-            raw = yaml.safe_load(p.read_text()) or {}
+            raw = load_yaml(p.read_text()) or {}
         except yaml.YAMLError as exc:
             raise ParamsError(f"{p} is not valid YAML: {exc}") from None
+        except MapError as exc:  # a key given twice: YAML would keep the last silently
+            raise ParamsError(f"{p}: {exc}") from None
         if not isinstance(raw, dict):
             raise ParamsError(f"{p} must hold a mapping of sections (run, common, <notebook>)")
     declared = {name: notebook_parameters(nb) for name, nb in notebooks.items()}

@@ -24,6 +24,7 @@ def check_values(
 ) -> None:
     """Raise ``ParamsError`` naming the file, the key path, the problem and the fix."""
     _check_section(where, "run.sample", run.get("sample") or {}, _sample)
+    _check_section(where, "run", _pick(run, ("app_key", *MAP_KEYS)), _attribution)
     _check_section(where, "common", common, _pricing)
     for name, values in sections.items():
         _check_section(where, name, values, _pricing)
@@ -79,6 +80,23 @@ def _sample(values: dict[str, Any]) -> None:
 
     size = {**SAMPLE_DEFAULTS, **values}
     check_size(size["days"], size["scale"])
+
+
+MAP_KEYS = ("identity_app_map", "profile_map")
+
+
+def _attribution(values: dict[str, Any]) -> None:
+    """The app key and the two maps, checked as the ingest checks them (no blank app key; each
+    map of names to names; no role named twice with two apps)."""
+    from bedrock_finops.app_attribution import IdentityAppMap, check_app_key
+    from bedrock_finops.name_maps import PROFILE_MAP_EXAMPLE, check_name_map
+
+    if "app_key" in values:
+        check_app_key(values["app_key"])
+    if values.get("identity_app_map"):
+        IdentityAppMap(values["identity_app_map"])
+    if values.get("profile_map"):
+        check_name_map(values["profile_map"], PROFILE_MAP_EXAMPLE)
 
 
 def _model_sizing(values: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any
 
+from bedrock_finops.app_attribution import identity_app, metadata_app
 from bedrock_finops.parse_body import (
     MAX_MEMO_ENTRIES,
     NULL_BODY_FIELDS,
@@ -39,7 +40,6 @@ from bedrock_finops.parse_scalars import (
     MAX_TOKENS_PER_CALL,
     BadRecord,
     fast_timestamp_ms,
-    identity_app,
     parse_timestamp_ms,
     token_count,
 )
@@ -136,11 +136,13 @@ def record_row(
 
     identity = rec.get("identity")
     identity_arn = identity.get("arn") if isinstance(identity, dict) else None
+    if not isinstance(identity_arn, str):  # a number where the ARN belongs: no identity
+        identity_arn = None
     metadata = rec.get("requestMetadata")
     if not isinstance(metadata, dict):
         metadata = None
-    app = metadata.get(app_key) if metadata else None
-    if not app and identity_arn:
+    app = metadata_app(metadata.get(app_key)) if metadata else None
+    if app is None and identity_arn:
         app = identity_app(identity_arn, identity_app_map)
 
     row = {
@@ -153,7 +155,7 @@ def record_row(
         "streaming": OPERATIONS[operation],
         "model_id_raw": model_raw,
         "routed_model_id": _routed(model_raw, out_body),
-        "identity_arn": _str(identity_arn),
+        "identity_arn": identity_arn,
         "app": _str(app),
         "input_tokens": input_tokens,
         "cache_read_tokens": cache_read or 0,
@@ -355,7 +357,10 @@ def fast_row(
     if type(metadata) is not dict or not metadata:
         metadata = None
     app = metadata.get(app_key) if metadata else None
-    app = _fast_app(cache, arn, identity_app_map) if not app and arn else _str(app)
+    if app is not None:  # strip() gives a clean string back as it is, at no cost
+        app = (app.strip() or None) if type(app) is str else None
+    if app is None and arn:
+        app = _fast_app(cache, arn, identity_app_map)
     return (
         request_id,
         ts,

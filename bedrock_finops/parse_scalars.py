@@ -1,4 +1,4 @@
-"""Scalar fields of an invocation-log record: timestamps, token counts, numbers, app names.
+"""Scalar fields of an invocation-log record: timestamps, token counts, numbers.
 
 Each parser either gives the value or raises :class:`BadRecord` with the quarantine reason.
 """
@@ -86,82 +86,6 @@ def as_int(value: Any) -> int | None:
     if not -INT64_MAX <= value <= INT64_MAX:
         return None
     return int(value)
-
-
-def app_from_identity(arn: str | None) -> str | None:
-    """``...:assumed-role/ROLE/SESSION`` -> ROLE; ``...:user/NAME`` -> NAME; ``role/R`` -> R."""
-    if not arn:
-        return None
-    _, _, resource = arn.rpartition(":")
-    parts = resource.split("/")
-    if parts[0] == "assumed-role" and len(parts) >= 2:
-        return parts[1]
-    if parts[0] in ("user", "role") and len(parts) >= 2:
-        return parts[-1]
-    return resource or None
-
-
-def role_arn(arn: str) -> str | None:
-    """``arn:P:sts::ACCT:assumed-role/ROLE/SESSION`` -> ``arn:P:iam::ACCT:role/ROLE``; else None.
-
-    Logs carry the session's STS ARN, which changes with every session; users name the role
-    by its IAM ARN. (STS ARNs drop a role's path, so a mapping keyed by a role ARN with a
-    path is matched by :func:`identity_app` through its last segment.)
-    """
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[2] != "sts":
-        return None
-    resource = parts[5].split("/")
-    if resource[0] != "assumed-role" or len(resource) < 2:
-        return None
-    return f"arn:{parts[1]}:iam::{parts[4]}:role/{resource[1]}"
-
-
-def identity_app(arn: str, identity_app_map: dict[str, str] | None) -> str | None:
-    """The app of a record without one in its metadata: by ``identity_app_map``, else the role.
-
-    The map is looked up by the record's ARN, then its IAM role ARN (with or without a path
-    in the map's key), then the role or user name; with no match the app is the role name.
-    """
-    name = app_from_identity(arn)
-    if identity_app_map:
-        app = identity_app_map.get(arn)
-        role = role_arn(arn)
-        if not app and role:
-            app = identity_app_map.get(role) or _role_with_path(role, identity_app_map)
-        if not app:
-            app = identity_app_map.get(name or "")
-        if app:
-            return app
-    return name
-
-
-class IdentityAppMap(dict):
-    """An ``identity_app_map`` whose role-ARN keys are indexed by account and role name.
-
-    A key with a path (``arn:P:iam::ACCT:role/PATH/ROLE``) matches a logged role by its last
-    segment; without the index every lookup of a role that is not a key as it stands would
-    scan the whole map (a map of thousands of roles, with a session name per request).
-    """
-
-    def __init__(self, mapping: dict[str, str]) -> None:
-        super().__init__(mapping)
-        self.role_keys: dict[tuple[str, str], str] = {}
-        for key, app in self.items():
-            head, sep, _ = key.partition(":role/")
-            if sep:  # the first key in map order wins, as in the scan
-                self.role_keys.setdefault((head, key.rpartition("/")[2]), app)
-
-
-def _role_with_path(role: str, identity_app_map: dict[str, str]) -> str | None:
-    """The map's value for a key ``arn:P:iam::ACCT:role/PATH/.../ROLE`` matching ``role``."""
-    head, _, name = role.partition(":role/")
-    if isinstance(identity_app_map, IdentityAppMap):
-        return identity_app_map.role_keys.get((head, name))
-    for key, app in identity_app_map.items():
-        if key.startswith(head + ":role/") and key.rpartition("/")[2] == name:
-            return app
-    return None
 
 
 def py_fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:

@@ -3,7 +3,8 @@
 A prompt template is identified by the hash of its system prompt (``system_hash``); rows
 without a system prompt share the template ``"none"``. ``summarise`` turns the usage table
 (and, when given, its priced costs) into one row per segment with the evidence strategies show:
-volumes, token shape, output shapes, stop reasons, timing and callers.
+volumes, token shape, output shapes, stop reasons, timing and callers (``identity_arns``: the
+principals, roles without their session names).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from bedrock_finops.app_attribution import UNKNOWN_APP, principal_arn
 
 SEGMENT_KEYS = ["app", "template", "model"]
 
@@ -43,7 +46,7 @@ def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
     """The three segment key columns for each usage row (nulls spelled out)."""
     return pd.DataFrame(
         {
-            "app": usage["app"].astype("string").fillna("unknown"),
+            "app": usage["app"].astype("string").fillna(UNKNOWN_APP),
             "template": usage["system_hash"].astype("string").fillna("none"),
             "model": usage["model"]
             .astype("string")
@@ -52,6 +55,15 @@ def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
         },
         index=usage.index,
     )
+
+
+def principals(identity_arn: pd.Series) -> pd.Series:
+    """Each row's caller without its session (:func:`app_attribution.principal_arn`), so a
+    role is one caller, not one per session, and no session name (an e-mail) is shown.
+    Computed once per distinct ARN."""
+    arns = identity_arn.astype("string")
+    lookup = {arn: principal_arn(arn) for arn in arns.dropna().unique().tolist()}
+    return arns.map(lookup, na_action="ignore").astype("string")
 
 
 def segment_id(app: str, template: str, model: str) -> str:
@@ -80,7 +92,7 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
             "weekday": usage["timestamp"].dt.day_of_week.astype("int64"),
             "output_shape": usage["output_shape"].astype("string").fillna("unknown"),
             "operation": usage["operation"].astype("string"),
-            "identity_arn": usage["identity_arn"].astype("string"),
+            "identity_arn": principals(usage["identity_arn"]),
             "cost_usd": (costs.astype("float64") if costs is not None else np.nan),
         },
         index=usage.index,

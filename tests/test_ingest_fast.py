@@ -15,6 +15,7 @@ import pytest
 from record_rows import both_rows, log_record, row_of
 
 from bedrock_finops import (
+    app_attribution,
     line_scan,
     models,
     parse,
@@ -528,25 +529,16 @@ def test_identity_app_map_by_session_role_arn_or_name(mapping, app, indexed):
     rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
     rec["identity"] = {"arn": SESSION_ARN}
     if indexed:
-        mapping = parse_scalars.IdentityAppMap(mapping)
+        mapping = app_attribution.IdentityAppMap(mapping)
     assert row_of(rec, mapping)["app"] == app
 
 
-def test_indexed_identity_map_keeps_the_first_matching_key():
-    """Two keys with paths for one role: the first in the map wins, as in a scan of it."""
-    mapping = {
-        "arn:aws:iam::111122223333:role/a/support-bot-role": "first",
-        "arn:aws:iam::111122223333:role/b/support-bot-role": "second",
-    }
-    for m in (mapping, parse_scalars.IdentityAppMap(mapping)):
-        assert parse_scalars.identity_app(SESSION_ARN, m) == "first"
-
-
 def test_role_arn_of_a_session():
-    assert parse_scalars.role_arn(SESSION_ARN) == "arn:aws:iam::111122223333:role/support-bot-role"
+    role = "arn:aws:iam::111122223333:role/support-bot-role"
+    assert app_attribution.role_arn(SESSION_ARN) == role
     gov = "arn:aws-us-gov:sts::1:assumed-role/r/s"
-    assert parse_scalars.role_arn(gov) == "arn:aws-us-gov:iam::1:role/r"
-    assert parse_scalars.role_arn("arn:aws:iam::1:user/alice") is None
+    assert app_attribution.role_arn(gov) == "arn:aws-us-gov:iam::1:role/r"
+    assert app_attribution.role_arn("arn:aws:iam::1:user/alice") is None
 
 
 @pytest.mark.parametrize(

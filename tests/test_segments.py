@@ -21,7 +21,7 @@ def test_row_labels_spell_out_missing_keys() -> None:
     )
     assert row_segments(usage).tolist() == [
         segment_id("chat", "t1", "anthropic.claude-sonnet-4"),
-        segment_id("unknown", "none", "unknown"),
+        segment_id("(unknown)", "none", "unknown"),
         segment_id("chat", "t1", "unknown:mystery-v1"),
     ]
     assert row_segments(usage).iat[0].startswith("chat:claude-sonnet-4:")

@@ -41,6 +41,7 @@ import pyarrow as pa
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
+from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts
 from bedrock_finops.findings import Findings, period_of
 from bedrock_finops.pricing import price_columns
@@ -356,7 +357,7 @@ def _groups_of(keys: pd.DataFrame) -> pd.Series:
 def _job_keys(usage: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "app": usage["app"].astype("string").fillna("unknown"),
+            "app": usage["app"].astype("string").fillna(UNKNOWN_APP),
             "region": usage["region"].astype("string").fillna("unknown"),
             "model_id": _model_ids(usage),
         },

@@ -1,0 +1,151 @@
+"""Maps of names to names a run is given: caller identity -> app, inference profile -> model.
+
+A map comes from a YAML or JSON file (``--identity-app-map``, ``--profile-map``) or from a
+params file's ``run`` section; either way it passes the same checks here: every key and value
+a non-blank string, no key given twice. YAML reads ``2024``, ``yes`` or a nested mapping as
+a number, a boolean or a dict, which would otherwise become an app named ``2024``, ``True``
+or ``{'app': 'search'}``; and a repeated key would silently keep its last value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+IDENTITY_APP_EXAMPLE = '{"support-bot-role": "support"}'
+PROFILE_MAP_EXAMPLE = (
+    '{"arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123": '
+    '"anthropic.claude-sonnet-4-20250514-v1:0"}'
+)
+
+
+class MapError(ValueError):
+    """A map that cannot be used: the message names the key, the problem and the fix."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping key given twice (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` merges are not repeats
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = lines.get(key)
+                except TypeError:  # an unhashable key: SafeLoader refuses it below
+                    continue
+                if first is not None:
+                    raise MapError(
+                        f"key {key!r} is given twice (lines {first} and {line}); keep one"
+                    )
+                lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML (or JSON) text, refusing a key given twice in any mapping of it."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``'s ``object_pairs_hook``: a JSON object with a key given twice is refused."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise MapError(f"key {key!r} is given twice; keep one")
+        out[key] = value
+    return out
+
+
+def load_map_text(text: str) -> Any:
+    """A map file's content: JSON when it parses as JSON, else YAML. (JSON is read as JSON
+    first: PyYAML refuses some valid JSON, such as JSON indented with tabs.)"""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except json.JSONDecodeError:
+        return load_yaml(text)
+
+
+def load_map_file(path: Path, what: str, example: str) -> dict[str, str]:
+    """A YAML or JSON file holding one map of names to names, checked by
+    :func:`check_name_map`; ``MapError`` names ``what`` (the option), the file and the
+    problem."""
+    try:
+        return check_name_map(load_map_text(path.read_text()), example)
+    except OSError as exc:
+        raise MapError(f"{what} {path}: {exc.strerror}") from None
+    except MapError as exc:
+        raise MapError(f"{what} {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise MapError(f"{what} {path} is not valid YAML or JSON: {exc}") from None
+
+
+def check_name_map(data: Any, example: str) -> dict[str, str]:
+    """``data`` if it is one mapping of non-blank strings to non-blank strings; otherwise
+    ``MapError`` naming the first bad key and what to write instead (``example``: a valid
+    map, for the error when ``data`` is no mapping at all)."""
+    if not isinstance(data, dict):
+        raise MapError(f"must hold one mapping of names to names, e.g. {example}")
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise MapError(
+                f"the key {key!r} is {_kind(key)}, not a name; write it in quotes "
+                f'("{_yaml_text(key)}": ...){_bool_note(key)}'
+            )
+        if not key.strip():
+            raise MapError(f"a key is blank ({key!r}); give the name it maps")
+        if not isinstance(value, str):
+            raise MapError(
+                f"the value of {key!r} is {_kind(value)}, not a name; "
+                f"{_fix(key, value)}{_bool_note(value)}"
+            )
+        if not value.strip():
+            raise MapError(f"the value of {key!r} is blank; give the name it maps to")
+    return data
+
+
+def _kind(value: Any) -> str:
+    """What YAML made of a value that is not a string, for the error."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {value}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"the date {value}"
+    if isinstance(value, (dict, list)):
+        return f"a {'mapping' if isinstance(value, dict) else 'list'} ({value!r})"
+    return f"a {type(value).__name__} ({value!r})"
+
+
+def _bool_note(value: Any) -> str:
+    if isinstance(value, bool):
+        return " (YAML reads unquoted yes, no, on, off, true and false as booleans)"
+    return ""
+
+
+def _yaml_text(value: Any) -> str:
+    """How a scalar YAML read as another type was most likely written."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _fix(key: str, value: Any) -> str:
+    """What to write instead of a value that is not a name."""
+    if isinstance(value, dict) and len(value) == 1:
+        (inner,) = value.values()
+        if isinstance(inner, str):
+            return f'give the name itself: "{key}": "{inner}"'
+    if isinstance(value, (dict, list)) or value is None:
+        return f'give one name: "{key}": "NAME"'
+    return f'write it in quotes: "{key}": "{_yaml_text(value)}"'
