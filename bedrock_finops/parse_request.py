@@ -419,7 +419,12 @@ def prompt_parts(
                     text = f"{text}\n{called}" if text else called
                 turns.append((role, text))
     elif isinstance(body.get("prompt"), str):
-        system_text, turns = _split_raw_prompt(body["prompt"], system_text)
+        prompt = body["prompt"]
+        if "max_tokens_to_sample" in body and _HUMAN in prompt:  # Claude's text completions
+            system, turns = _human_assistant_turns(prompt)
+            system_text = system or system_text
+        else:  # another model's prompt may quote the markers
+            system_text, turns = _split_raw_prompt(prompt, system_text)
         if body.get("images"):  # Llama 3.2 vision: what the prompt's <|image|> tags stand for
             _add_image_list(body["images"], turns, media)
     elif isinstance(body.get("inputText"), str):
@@ -434,11 +439,19 @@ def prompt_parts(
 
 
 def _non_chat_prompt(body: dict) -> str | None:
-    """The text an embedding, image or rerank request sends: Cohere Embed's ``texts`` (one
-    per line), Titan Image's and Nova Canvas's ``textToImageParams.text``, a rerank query."""
+    """The text an embedding, image or rerank request sends: Cohere Embed's ``texts`` and
+    Stability SDXL's ``text_prompts`` (one per line), Titan Image's and Nova Canvas's
+    ``textToImageParams.text``, a rerank query."""
     texts = body.get("texts")
     if isinstance(texts, list) and texts and all(isinstance(t, str) for t in texts):
         return "\n".join(texts)
+    prompts = body.get("text_prompts")  # Stability SDXL: [{"text": ..., "weight": ...}]
+    if isinstance(prompts, list) and prompts:
+        found = [
+            p["text"] for p in prompts if isinstance(p, dict) and isinstance(p.get("text"), str)
+        ]
+        if found:
+            return "\n".join(found)
     params = body.get("textToImageParams")
     if isinstance(params, dict) and isinstance(params.get("text"), str):
         return params["text"]
@@ -537,10 +550,6 @@ def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None,
         system, turns = _deepseek_turns(prompt)
         if turns:
             return system or system_text, turns
-    if _HUMAN in prompt:
-        system, turns = _human_assistant_turns(prompt)
-        if turns:
-            return system or system_text, turns
     return system_text, [("user", prompt)]
 
 
@@ -550,9 +559,10 @@ _HUMAN_ASSISTANT_RE = re.compile(r"\n\n(Human|Assistant):")
 
 
 def _human_assistant_turns(prompt: str) -> tuple[str | None, list[tuple[str, str]]]:
-    """Anthropic's text completions (Claude v2, Instant): ``SYSTEM\n\nHuman: Q\n\nAssistant:
-    A\n\nHuman: Q2\n\nAssistant:``. The text before the first ``Human:`` is the system
-    prompt; an empty last ``Assistant:`` is where the model starts to write, no turn."""
+    """Anthropic's text completions (Claude v2, Instant; the body has ``max_tokens_to_sample``,
+    which that API requires): ``SYSTEM\n\nHuman: Q\n\nAssistant: A\n\nHuman: Q2\n\nAssistant:``.
+    The text before the first ``Human:`` is the system prompt; an empty ``Assistant:`` (the
+    last is where the model starts to write) is no turn."""
     parts = _HUMAN_ASSISTANT_RE.split(prompt)
     system = parts[0].strip() or None
     turns: list[tuple[str, str]] = []

@@ -49,9 +49,11 @@ def output_shape(text: str | None) -> str:
 
 # calls whose models write no tokens: embeddings (Titan, Cohere, Nova multimodal), images
 # (Titan Image, Nova Canvas, Stability) and rerank scores (Amazon, Cohere), told by the words
-# of the model ID, the response's keys, or, when an application profile hides the model and
-# the response is under data/, the request's keys
+# of a Bedrock model ID, the response's keys, or, when the response was not read (under
+# data/) and the ID does not name the model (an application profile), the request's keys
 NO_OUTPUT_TOKEN_MODEL_WORDS = ("embed", "image", "canvas", "rerank", "stability.")
+# ARN resources whose name is a Bedrock model ID (a custom model's starts with its base's)
+MODEL_ID_RESOURCES = ("foundation-model/", "inference-profile/", "custom-model/")
 EMBEDDING_OUTPUT_KEYS = ("embedding", "embeddings", "embeddingsByType")
 IMAGE_OUTPUT_KEYS = ("images", "artifacts")  # "artifacts": Stability's SDXL
 NO_OUTPUT_TOKEN_REQUEST_KEYS = (
@@ -65,7 +67,6 @@ NO_OUTPUT_TOKEN_REQUEST_KEYS = (
     "colorGuidedGenerationParams",
     "backgroundRemovalParams",
     "text_prompts",  # Stability SDXL
-    "documents",  # rerank (Cohere Command R's chat also has them, with a "message")
 )
 EMBEDDING_TASKS = ("SINGLE_EMBEDDING", "SEGMENTED_EMBEDDING")  # Nova multimodal embeddings
 
@@ -75,23 +76,38 @@ def writes_no_tokens(model_raw: str, in_body: Any, out_body: Any) -> bool:
 
     AWS leaves ``outputTokenCount`` out of embedding records (they are billed on input tokens
     only); image and rerank models are billed per image or per query, not per output token.
-    Such a record without the count is a row with 0 output tokens, not a fault.
+    Such a record without the count is a row with 0 output tokens, not a fault. A chat body
+    (messages, or Cohere's message) is a text model's, whatever its ID says; a ``prompt``
+    (Stability takes one too) is decided by the ID or the response, not by other request keys.
     """
-    lowered = model_raw.lower()
-    if any(word in lowered for word in NO_OUTPUT_TOKEN_MODEL_WORDS):
+    if isinstance(in_body, dict) and ("messages" in in_body or "message" in in_body):
+        return False
+    if _model_id_words(model_raw):
         return True
     if isinstance(out_body, dict):
         if any(k in out_body for k in EMBEDDING_OUTPUT_KEYS + IMAGE_OUTPUT_KEYS):
             return True
-        if _rerank_results(out_body.get("results")):
-            return True
-    if isinstance(in_body, dict):
-        if "message" in in_body or "messages" in in_body:
-            return False  # a chat: its "documents" ground the answer
+        return _rerank_results(out_body.get("results"))
+    if out_body is None and isinstance(in_body, dict) and "prompt" not in in_body:
         if any(k in in_body for k in NO_OUTPUT_TOKEN_REQUEST_KEYS):
+            return True
+        if "query" in in_body and "documents" in in_body:  # rerank
             return True
         return in_body.get("taskType") in EMBEDDING_TASKS
     return False
+
+
+def _model_id_words(model_raw: str) -> bool:
+    """Whether a Bedrock model ID (bare, or the model or system profile an ARN names) names an
+    embedding, image or rerank model. Names users choose (an application profile's, an
+    imported model's, a SageMaker endpoint's) say nothing."""
+    lowered = model_raw.lower()
+    if lowered.startswith("arn:"):
+        resource = lowered.split(":", 5)[-1]
+        if not resource.startswith(MODEL_ID_RESOURCES):
+            return False
+        lowered = resource.partition("/")[2]
+    return any(word in lowered for word in NO_OUTPUT_TOKEN_MODEL_WORDS)
 
 
 def _rerank_results(results: Any) -> bool:

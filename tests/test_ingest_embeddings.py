@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
+import pytest
 
 from bedrock_finops.ingest import ingest_to_folder
 
@@ -167,3 +168,42 @@ def test_jurassic_and_claude_text_completion_records(tmp_path):
     c = rows.loc["cv2"]
     assert c["user_text"] == "Where is the treasure?"
     assert c["system_tokens"] == 5  # "You are a pirate." is 17 characters: ceil(17 / 4)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "in_body", "out_body"),
+    [
+        (  # a name a user chose says nothing about the model
+            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/image-captioner-llava",
+            {"prompt": "Describe it."},
+            {"generation": "A cat.", "stop_reason": "stop"},
+        ),
+        (
+            "arn:aws:bedrock:us-east-1:123456789012:imported-model/canvas-copilot",
+            {"messages": [{"role": "user", "content": "Hi"}]},
+            {"choices": [{"message": {"content": "Hello"}, "finish_reason": "stop"}]},
+        ),
+        (  # a chat grounded on documents is no rerank
+            "cohere.command-r-v1:0",
+            {"message": "Capital?", "documents": [{"text": "Washington, D.C."}]},
+            {"text": "Washington, D.C.", "finish_reason": "COMPLETE"},
+        ),
+        (  # request keys are read only when the response was not
+            PROFILE,
+            {"prompt": "[INST] hi [/INST]", "documents": ["a"], "query": "q"},
+            {"outputs": [{"text": "hello", "stop_reason": "stop"}]},
+        ),
+    ],
+)
+def test_a_text_models_record_without_the_count_stays_quarantined(
+    tmp_path, model_id, in_body, out_body
+):
+    report, _ = _ingest(tmp_path, [_record("t", model_id, in_body, out_body)])
+    assert (report.rows, report.quarantine_by_reason) == (0, {"missing outputTokenCount": 1})
+
+
+def test_sdxl_text_prompts_are_the_user_text():
+    from bedrock_finops.parse_request import prompt_parts
+
+    body = {"text_prompts": [{"text": "a fox", "weight": 1}, {"text": "blurry", "weight": -1}]}
+    assert prompt_parts(body, []) == (None, None, [("user", "a fox\nblurry")])

@@ -178,7 +178,18 @@ def test_llama2_system_prompt_is_split_out():
 def test_claude_text_completion_prompt_is_split(prompt, system, turns):
     """Claude v2's text completions: the text before the first Human: is the system prompt,
     an empty last Assistant: is no turn, a prefilled one is."""
-    assert parse_request.prompt_parts({"prompt": prompt}, []) == (None, system, turns)
+    body = {"prompt": prompt, "max_tokens_to_sample": 300}
+    assert parse_request.prompt_parts(body, []) == (None, system, turns)
+
+
+def test_another_models_prompt_that_quotes_a_transcript_is_one_turn():
+    """Only Claude's text-completion API (max_tokens_to_sample) splits at Human:/Assistant:."""
+    prompt = (
+        "Transcript follows.\n\nHuman: I want a refund\n\nAssistant: Sure, order number?"
+        "\n\nSummarise the transcript above in one line."
+    )
+    body = {"prompt": prompt, "max_tokens": 100}
+    assert parse_request.prompt_parts(body, []) == (None, None, [("user", prompt)])
 
 
 @pytest.mark.parametrize(
