@@ -655,7 +655,10 @@ def _inst_turns(prompt: str) -> tuple[str | None, list[tuple[str, str]]]:
         pos = end + 7
         nxt = prompt.find("[INST]", pos)
         answer = prompt[pos : nxt if nxt >= 0 else len(prompt)].strip()
-        answer = answer.removesuffix("<s>").rstrip().removesuffix("</s>").rstrip()
+        before = answer.removesuffix("<s>").rstrip()
+        if before.endswith("</s>"):  # the end of this answer, the start of the next exchange
+            answer = before
+        answer = answer.removesuffix("</s>").rstrip()
         if answer:
             out.append(("assistant", answer))
     return system, out

@@ -125,10 +125,8 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
                     shutil.copy2(cached / name, run_dir / name)
             report = json.loads((run_dir / "ingest_report.json").read_text())
             key = "reused_from_cache" if was_cached else "cached_as"
-            # the run's copy names the sample, not the cache's scratch folder it was made in
             report = {**report, "source": "sample (the embedded sample)", key: str(cached)}
-            (run_dir / "ingest_report.json").write_text(json.dumps(report, indent=2) + "\n")
-            return report
+            return _named_source(run_dir, report)
         from bedrock_finops import sample
 
         work = run_dir / ".sample"
@@ -139,7 +137,9 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
         )
         shutil.copy2(work / "truth.json", run_dir / "truth.json")
         shutil.rmtree(work)
-        return {**report.to_dict(), "source": "sample (generated for this run)"}
+        return _named_source(
+            run_dir, {**report.to_dict(), "source": "sample (generated for this run)"}
+        )
     report = ingest.ingest_to_folder(
         source,
         run_dir,
@@ -348,6 +348,13 @@ def run(
         f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
     )
     return (1 if failed else 0), run_dir
+
+
+def _named_source(run_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
+    """``report``, also written as the run's ``ingest_report.json``: a sample's names the
+    sample, not the scratch folder it was generated in (gone once the run is done)."""
+    (run_dir / "ingest_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
 
 
 def _log_ingest(report: dict[str, Any], seconds: float, log) -> None:

@@ -96,7 +96,7 @@ def test_prices_show_says_a_listed_model_has_no_price_in_the_sheet(capsys):
         ("s3://my bucket/logs", "'my bucket' is not a bucket name"),
         (
             "s3://arn:aws:s3:::my-logs/bedrock",
-            "holds a bucket ARN; give the bucket's name: s3://my-logs/bedrock",
+            "holds an ARN; give the bucket's name: s3://my-logs/bedrock",
         ),
     ],
 )

@@ -134,6 +134,11 @@ def test_inst_split_matches_regex(prompt):
             "<s>[INST] Hi [/INST] Hello! </s><s>[INST] Capital of France? [/INST]",
             [("user", "Hi"), ("assistant", "Hello!"), ("user", "Capital of France?")],
         ),
+        # an answer that ends in the text "<s>" keeps it
+        (
+            "[INST] Tag? [/INST] wrap it in <s>[INST] ok [/INST]",
+            [("user", "Tag?"), ("assistant", "wrap it in <s>"), ("user", "ok")],
+        ),
     ],
 )
 def test_inst_turns_keep_the_answers(prompt, turns):

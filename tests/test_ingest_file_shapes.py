@@ -158,7 +158,7 @@ def test_a_source_of_only_tar_archives_says_to_unpack_them(tmp_path, source):
     with pytest.raises(
         IngestError,
         match=rf"no invocation log files {where} .*only tar archives "
-        r"\(old.tar.gz\): unpack them \(tar -xzf\)",
+        r"\(old.tar.gz\): unpack them \(tar -xf\)",
     ):
         _ingest(tmp_path / source, tmp_path)
 

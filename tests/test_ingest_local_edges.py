@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import IngestError, ingest_to_folder
-from bedrock_finops.sources.invocation_logs import EARLIER_OUTPUT
+from bedrock_finops.sources.invocation_logs import EARLIER_OUTPUT, STOPPED_SCRATCH
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
@@ -84,18 +84,29 @@ def test_the_runs_own_output_inside_the_source_is_not_read(tmp_path: Path):
 
 
 def test_an_earlier_ingests_output_inside_the_source_is_not_read(tmp_path: Path):
-    """Its report is no log, and the expanded copy a crashed run left there is no second copy
-    of the logs."""
+    """Its report is no log."""
     logs = tmp_path / "logs"
     logs.mkdir()
     _write(logs / "a.json", "a-1", "a-2")
     ingest_to_folder(logs, logs / "out", workers=1, progress=False)
-    (logs / "out" / ".expanded-0123456789ab").mkdir()
-    _write(logs / "out" / ".expanded-0123456789ab" / "big.json", "a-1", "a-2")
     again = ingest_to_folder(logs, tmp_path / "elsewhere", workers=1, progress=False)
     assert (again.lines_read, again.rows, again.quarantined, again.duplicates) == (2, 2, 0, 0)
     earlier = [s["file"] for s in again.files_skipped if s["reason"] == EARLIER_OUTPUT]
     assert earlier == ["out/ingest_report.json", "out/prompts.parquet", "out/quarantine.parquet"]
+
+
+def test_a_killed_ingests_scratch_copy_inside_the_source_is_not_read(tmp_path: Path):
+    """A killed run leaves its expanded gzip files and no report: they are no second copy of
+    the logs, and the report lists the folder as skipped."""
+    logs = tmp_path / "logs"
+    (logs / "out" / ".expanded-0123456789ab").mkdir(parents=True)
+    _write(logs / "a.json", "a-1", "a-2")
+    _write(logs / "out" / ".expanded-0123456789ab" / "big.json", "a-1", "a-2")
+    report = ingest_to_folder(logs, tmp_path / "elsewhere", workers=1, progress=False)
+    assert (report.lines_read, report.rows, report.duplicates) == (2, 2, 0)
+    assert report.files_skipped == [
+        {"file": "out/.expanded-0123456789ab/", "reason": STOPPED_SCRATCH}
+    ]
 
 
 def test_a_home_folder_of_no_user_is_a_clear_error(tmp_path: Path):

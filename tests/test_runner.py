@@ -313,6 +313,7 @@ def test_the_sample_is_ingested_with_the_runs_settings(tmp_path, monkeypatch):
     run.update(fetch_large_bodies=True, app_key="team", identity_app_map={"role-a": "app-a"})
     report = runner.ingest_for_run(run, tmp_path, progress=False)
     assert report == {"rows": 7, "source": "sample (generated for this run)"}
+    assert json.loads((tmp_path / "ingest_report.json").read_text()) == report
     assert seen["source"] == "logs" and seen["fetch_large_bodies"] is True
     assert (seen["app_key"], seen["identity_app_map"]) == ("team", {"role-a": "app-a"})
 

@@ -52,3 +52,22 @@ def test_bucket_and_prefix(uri, expected):
 def test_bad_buckets_are_refused(uri, message):
     with pytest.raises(SourceError, match=message):
         s3_bucket_and_prefix(uri)
+
+
+def test_an_access_point_arn_is_told_to_use_its_alias():
+    uri = "s3://arn:aws:s3:us-east-1:123456789012:accesspoint/my-ap/logs"
+    with pytest.raises(SourceError, match="the access point's alias, as s3://NAME/prefix"):
+        s3_bucket_and_prefix(uri)
+
+
+def test_a_log_group_one_slash_short_keeps_its_own_leading_slash():
+    with pytest.raises(SourceError, match="e.g. cloudwatch-logs:///aws/bedrock/modelinvocations$"):
+        normalised_source("cloudwatch-logs:/aws/bedrock/modelinvocations")
+
+
+def test_a_local_folder_whose_name_holds_a_colon_is_a_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "logs:").mkdir()
+    assert normalised_source("logs:/") == "logs:/"
+    with pytest.raises(SourceError, match="unknown scheme"):
+        normalised_source("other:/")

@@ -38,7 +38,7 @@ PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # end in .gz alone); gzip is recognised by its magic bytes, not by the name
 LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
-ARCHIVE = "a tar archive: unpack it (tar -xzf) and read the folder it gives"
+ARCHIVE = "a tar archive: unpack it (tar -xf) and read the folder it gives"
 EMPTY = "empty file"  # 0 bytes: no record and no line, but listed so it is not read unseen
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
 _BODY_RE = re.compile(r"(?:^|/)data/[^/]+_(?:input|output)\.json(?:\.gz)?$")
@@ -151,6 +151,10 @@ OUTPUT_FILES = ("prompts.parquet", "quarantine.parquet", "ingest_report.json")
 # a folder holding these is an earlier ingest's output: its report is no log
 EARLIER_OUTPUT_SIGNS = ("ingest_report.json", "prompts.parquet")
 EARLIER_OUTPUT = "an earlier ingest's output"
+# where an ingest expands large gzip files (ingest.py names it); one a killed run left behind
+# holds a copy of logs read elsewhere
+SCRATCH_FOLDER = re.compile(r"\.expanded-[0-9a-f]{12}")
+STOPPED_SCRATCH = "a stopped ingest's scratch copy of expanded logs"
 
 
 def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[str, Path]]:
@@ -205,8 +209,12 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
                 found.append((rel, path))
             else:
                 listing.skipped.append({"file": rel, "reason": "not a regular file"})
-        if own or earlier:  # the scratch folders of expanded gzip files (left by a crash)
-            dirnames[:] = [d for d in dirnames if not d.startswith(".expanded-")]
+        scratch = [d for d in dirnames if SCRATCH_FOLDER.fullmatch(d)]
+        for d in scratch:  # gzip files an ingest expanded: this run's, or a killed run's
+            dirnames.remove(d)
+            if not own:
+                rel = _shown((here / d).relative_to(root).as_posix())
+                listing.skipped.append({"file": rel + "/", "reason": STOPPED_SCRATCH})
     return sorted(found, key=lambda item: item[0])
 
 
@@ -249,7 +257,7 @@ def _no_logs(
         raise SourceError(
             f"no invocation log files{window} {preposition} {where}, only tar archives "
             f"({', '.join(archives[:3])}{', ...' if len(archives) > 3 else ''}): unpack them "
-            "(tar -xzf) and point the source at the folder they give"
+            "(tar -xf) and point the source at the folder they give"
         )
     raise SourceError(
         f"no invocation log files (.json, .jsonl, .ndjson or .gz){window} {preposition} "

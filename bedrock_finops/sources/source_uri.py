@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from pathlib import Path
 
 from bedrock_finops.sources.source_errors import SourceError
 
@@ -31,11 +32,12 @@ def normalised_source(source: str) -> str:
     rest = source[m.end() :]
     if scheme in SCHEMES and rest.startswith("/"):
         return f"{scheme}://{rest[1:]}"
+    if Path(source).exists():  # a local folder whose name holds a colon ("logs:/")
+        return source
     if scheme in SCHEMES:
-        raise SourceError(
-            f"source {source!r}: write {scheme}:// with two slashes, e.g. "
-            f"{scheme}://{rest.lstrip('/')}"
-        )
+        # a log group's name starts with a slash of its own (/aws/bedrock/...); a bucket's not
+        example = f"{scheme}://{'/' + rest if scheme == 'cloudwatch-logs' else rest}"
+        raise SourceError(f"source {source!r}: write {scheme}:// with two slashes, e.g. {example}")
     close = difflib.get_close_matches(scheme, SCHEMES, n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]}://?)" if close else ""
     raise SourceError(
@@ -51,11 +53,11 @@ def s3_bucket_and_prefix(uri: str) -> tuple[str, str]:
     if not bucket:
         raise SourceError(f"{uri!r} names no bucket; use s3://bucket/prefix")
     if bucket.startswith("arn:"):
-        arn = rest.split("/", 1)[0] if "/" in rest else rest
-        name = arn.rsplit(":", 1)[-1]
-        raise SourceError(
-            f"{uri!r} holds a bucket ARN; give the bucket's name: s3://{name}/{prefix}"
-        )
+        if ":::" in bucket:  # arn:aws:s3:::NAME
+            fix = f"give the bucket's name: s3://{bucket.rpartition(':')[2]}/{prefix}"
+        else:  # an access point's ARN (arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME)
+            fix = "give the bucket's name, or the access point's alias, as s3://NAME/prefix"
+        raise SourceError(f"{uri!r} holds an ARN; {fix}")
     if not _BUCKET_RE.fullmatch(bucket):
         raise SourceError(
             f"{uri!r}: {bucket!r} is not a bucket name (letters, digits, '.', '-' and '_' "
