@@ -118,6 +118,8 @@ class IngestReport:
     # application inference profiles bedrock:GetInferenceProfile could not resolve, and why
     # (their rows stay unknown; map them with profile_map)
     profile_lookup_failures: dict[str, str] = field(default_factory=dict)
+    # unknown IDs profile_map has an entry for, and the entry: a target no catalog model has
+    profile_map_unknown_targets: dict[str, str] = field(default_factory=dict)
     app_key: str = "app"  # the requestMetadata key apps were read from
     # identity_app_map keys that named no row's caller (a typo, another account), in the
     # map's order: how many, and the first UNMATCHED_LISTED
@@ -220,6 +222,12 @@ class IngestReport:
                 lines.append(
                     f"    {self.profile_lookup_failures[raw]}; map it with profile_map "
                     "(--profile-map) to the model ID it routes to"
+                )
+            if raw in self.profile_map_unknown_targets:
+                lines.append(
+                    f"    profile_map maps it to {self.profile_map_unknown_targets[raw]!r}, "
+                    "which is no model ID known here: give the Bedrock model ID it routes to, "
+                    "e.g. anthropic.claude-3-5-haiku-20241022-v1:0"
                 )
         if len(unknown) > SUMMARY_REASONS:  # e.g. thousands of application profiles
             rest = unknown[SUMMARY_REASONS:]

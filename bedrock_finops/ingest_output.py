@@ -258,6 +258,11 @@ class Collector:
         r = self.report
         r.conflicting_duplicate_count, r.conflicting_duplicates = self._conflicting_duplicates()
         r.unknown_models = dict(self.unknown.most_common())
+        r.profile_map_unknown_targets = {
+            raw: target
+            for raw in r.unknown_models
+            if (target := models.mapped_target(raw, self.profile_map)) is not None
+        }
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
         if self.apps is not None:

@@ -157,6 +157,24 @@ def request_model_id(raw: str) -> str:
     return _split_geo(raw)[1]
 
 
+def mapped_target(raw: str, profile_map: dict[str, str] | None) -> str | None:
+    """What ``profile_map`` maps a logged ID to: by the ID (or full ARN), by an ARN's resource
+    ID, or a prompt's ARN by its resource without the version; None when it has no entry."""
+    if not profile_map:
+        return None
+    raw = (raw or "").strip()
+    if raw in profile_map:
+        return profile_map[raw]
+    m = _ARN_RE.match(raw)
+    if m is None or m["kind"] == "imported-model":  # never priced per token, mapped or not
+        return None
+    res = m["res"]
+    mapped = profile_map.get(res)
+    if mapped is None and m["kind"] == "prompt":  # a prompt's ARN names its version
+        mapped = profile_map.get(res.partition(":")[0])
+    return mapped
+
+
 def resolve(
     raw: str,
     profile_map: dict[str, str] | None = None,
@@ -183,9 +201,7 @@ def resolve(
         if kind == "imported-model":  # billed per model copy and minute, never per token
             return ModelRef(raw, None, None, None, "none", False, kind)
         if kind not in _READ_FROM_ARN:
-            mapped = profile_map.get(raw) or profile_map.get(res)
-            if mapped is None and kind == "prompt":  # a prompt's ARN names its version
-                mapped = profile_map.get(res.partition(":")[0])
+            mapped = mapped_target(raw, profile_map)
             if (
                 mapped is None
                 and bedrock_client is not None

@@ -165,3 +165,22 @@ def test_without_credentials_the_report_says_why_a_profile_stayed_unknown(tmp_pa
     assert report.profile_lookup_failures == {APP_ARN: reason}
     assert report.unknown_models == {APP_ARN: 1}
     assert f"    {reason}; map it with profile_map (--profile-map)" in report.summary()
+
+
+def test_a_profile_mapped_to_no_known_model_is_named_in_the_report(tmp_path):
+    """The mapping was read, but its target is no model ID: the row stays unpriced, and the
+    report says which entry to fix, not only that the profile is unknown."""
+    report = ingest_to_folder(
+        _profile_logs(tmp_path),
+        tmp_path / "run",
+        profile_map={"support01": "claude-sonnet"},
+        workers=1,
+        progress=False,
+        lookup_profiles=False,
+    )
+    assert report.unknown_models == {APP_ARN: 1}
+    assert report.profile_map_unknown_targets == {APP_ARN: "claude-sonnet"}
+    assert (
+        "    profile_map maps it to 'claude-sonnet', which is no model ID known here: give "
+        "the Bedrock model ID it routes to, e.g. anthropic.claude-3-5-haiku-20241022-v1:0"
+    ) in report.summary()
