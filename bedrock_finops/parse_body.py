@@ -17,6 +17,7 @@ from bedrock_finops.media_blocks import MediaItem, media_tokens
 from bedrock_finops.parse_features import Block, FeatureCache
 from bedrock_finops.parse_request import (
     canonical_request,
+    message_cache_settings,
     prompt_parts,
     request_params,
     service_tier,
@@ -201,6 +202,9 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     block_of = cache.features.block
     prefix = list(head.prefix)
     chain = head.chain
+    settings = message_cache_settings(in_body)
+    if settings is not None:  # they start the messages' part of the chain
+        chain = short_hash(chain + b"\x00settings\x00" + settings).encode()
     tokens = head.tokens
     blocks = list(head.blocks)
     texts = []

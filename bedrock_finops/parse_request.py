@@ -668,6 +668,27 @@ _SYS_OPEN = "<<SYS>>"
 _SYS_CLOSE = "<</SYS>>"
 
 
+def message_cache_settings(body: dict) -> bytes | None:
+    """The settings that change the message part of a cached prompt without changing its text,
+    as canonical JSON; None without any. Anthropic documents that a change of ``tool_choice``
+    or of the thinking settings invalidates the cached messages (not the tools or the system
+    prompt): Anthropic's ``tool_choice`` and ``thinking``, Converse's ``toolConfig.toolChoice``
+    and the ``thinking`` (or ``reasoning_config``) of ``additionalModelRequestFields``."""
+    found = {}
+    for key in ("tool_choice", "thinking"):
+        if key in body:
+            found[key] = body[key]
+    cfg = body.get("toolConfig")
+    if type(cfg) is dict and "toolChoice" in cfg:
+        found["toolChoice"] = cfg["toolChoice"]
+    extra = body.get("additionalModelRequestFields")
+    if type(extra) is dict:
+        for key in ("thinking", "reasoning_config", "reasoningConfig"):
+            if key in extra:
+                found["extra." + key] = extra[key]
+    return canonical(found) if found else None
+
+
 def request_params(body: dict) -> tuple[int | None, float | None]:
     """(max_tokens, temperature) across Converse, Anthropic, Llama, Titan, Mistral, Nova,
     OpenAI chat, Cohere and AI21."""

@@ -127,3 +127,47 @@ def test_earlier_reasoning_counts_its_text_not_its_signature():
         2 + estimate_tokens("Check the plan.\n\nRefunded."),
         2 + estimate_tokens("Check the plan.\n\nRefunded.") + 2,
     ]
+
+
+def test_tool_choice_and_thinking_start_the_messages_part_of_the_chain():
+    """Anthropic: a change of tool_choice or of the thinking settings invalidates the cached
+    messages, not the tools or the system prompt: the entries say the same."""
+    tool = {"name": "refund", "description": "Refund an order.", "input_schema": {}}
+
+    def body(**settings) -> dict:
+        return {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 2000,
+            "tools": [tool],
+            "system": "Answer from the document.",
+            "messages": [{"role": "user", "content": "Refund order 7."}],
+            **settings,
+        }
+
+    auto = row_of(log_record(body(tool_choice={"type": "auto"}), ANTHROPIC_OUT))["prefix_hashes"]
+    anyt = row_of(log_record(body(tool_choice={"type": "any"}), ANTHROPIC_OUT))["prefix_hashes"]
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    think = row_of(log_record(body(thinking=thinking), ANTHROPIC_OUT))["prefix_hashes"]
+    plain = row_of(log_record(body(), ANTHROPIC_OUT))["prefix_hashes"]
+    assert [k for k, _, _ in auto] == ["tools", "system", "message"]
+    assert auto[:2] == anyt[:2] == think[:2] == plain[:2]  # tools and system: the same
+    assert len({auto[2][1], anyt[2][1], think[2][1], plain[2][1]}) == 4
+    assert auto[2][2] == anyt[2][2] == plain[2][2]  # the same text: the same tokens
+    again = row_of(log_record(body(tool_choice={"type": "auto"}), ANTHROPIC_OUT))
+    assert again["prefix_hashes"] == auto
+
+
+def test_converse_tool_choice_and_thinking_fields_are_read_too():
+    def body(**extra) -> dict:
+        return {
+            "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+            "toolConfig": {"tools": [{"toolSpec": {"name": "t"}}], **extra.get("cfg", {})},
+            **({"additionalModelRequestFields": extra["fields"]} if "fields" in extra else {}),
+        }
+
+    plain = row_of(log_record(body(), OUT))["prefix_hashes"]
+    choice = row_of(log_record(body(cfg={"toolChoice": {"any": {}}}), OUT))["prefix_hashes"]
+    fields = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    think = row_of(log_record(body(fields=fields), OUT))["prefix_hashes"]
+    assert plain[0] == choice[0] == think[0]
+    assert len({plain[1][1], choice[1][1], think[1][1]}) == 3
