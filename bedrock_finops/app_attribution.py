@@ -108,10 +108,14 @@ def map_keys(arn: str, identity_app_map: dict[str, str]) -> Iterator[str]:
 
 
 def caller_keys(arn: str, identity_app_map: dict[str, str]) -> Iterator[str]:
-    """The keys other than the ARN itself that name its caller: for a role session, its
+    """The keys other than the ARN itself that name its caller: a session's principal (the
+    STS ARN without the session, as the baseline shows callers); for a role session, its
     role's IAM ARN, then that ARN with a path, then the role name (none of them depends on
     the session); for a federated user, ``federated-user/NAME``, then NAME; for others (IAM
     users), the name."""
+    principal = principal_arn(arn)
+    if principal != arn and principal in identity_app_map:  # the form tables show callers in
+        yield principal
     role = role_arn(arn)
     if role is not None:
         if role in identity_app_map:
@@ -149,8 +153,7 @@ class IdentityAppMap(dict):
     """
 
     def __init__(self, mapping: dict[str, str]) -> None:
-        check_name_map(mapping, IDENTITY_APP_EXAMPLE)
-        super().__init__(mapping)
+        super().__init__(check_name_map(mapping, IDENTITY_APP_EXAMPLE))
         self.role_keys: dict[tuple[str, str], list[str]] = {}
         for key in self:
             if "*" in key:

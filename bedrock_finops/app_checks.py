@@ -22,7 +22,6 @@ from bedrock_finops.app_attribution import IdentityAppMap, caller_keys, near_mis
 ARNS_REMEMBERED = 1 << 16  # distinct callers already checked, before the memo starts over
 # a role session's ARN up to its role (group 1): the session after it is dropped
 SESSION = r"^(arn:[^:]*:sts::[^:]*:assumed-role/[^/]+)/.*$"
-STRING_VALUE = r':"(?:[^"\\]|\\.)*"'  # a JSON string after a colon: an object's value
 
 
 class AppChecks:
@@ -35,10 +34,9 @@ class AppChecks:
         self.matched: set[str] = set()
         self.near_misses: Counter[str] = Counter()
         self._arns_seen: set[str] = set()
-        # the keys a logged ARN can equal (a name or a role's IAM ARN never does)
+        # the keys a logged ARN can equal (an IAM role's ARN too: a caller may log it as is)
         self._arn_keys = pa.array(
-            [k for k in self.identity_app_map if k.startswith("arn:") and ":role/" not in k],
-            pa.string(),
+            [k for k in self.identity_app_map if k.startswith("arn:")], pa.string()
         )
         self._needle = app_key.strip()
         # request_metadata is canonical JSON: the key as JSON writes it, then a colon
@@ -46,6 +44,10 @@ class AppChecks:
         # a row whose metadata gives app_key a value with a character that is not white space
         # before any quote or escape has an app from its metadata: no near miss to look for
         self._has_app = re.escape(self._key_json) + r'"[^"\\]*[^"\\\s\pZ\x{85}]'
+        # a key that is the app key but for case and white space: "App":, " app ":
+        spelled = "".join(_any_case(c) for c in self._needle)
+        blank = r"(?:[\s\pZ\x{85}]|\\[tnrfb])*"  # white space, raw or as JSON escapes it
+        self._near_key = f'"{blank}{spelled}{blank}":'
 
     def add(self, table: pa.Table) -> None:
         """Check one row group of the usage table."""
@@ -76,23 +78,27 @@ class AppChecks:
         near = metadata.filter(pc.match_substring(metadata, self._needle, ignore_case=True))
         if len(near):
             near = near.filter(pc.invert(pc.match_substring_regex(near, self._has_app)))
+        if len(near):  # only rows with a key spelled like the app key, quotes around it
+            near = near.filter(pc.match_substring_regex(near, self._near_key))
         if not len(near):
             return
-        # without the app key, only the keys matter: with every string value blanked, a
-        # million rows of {"App": ..., "trace": <id>} are one value to parse
-        with_key = pc.match_substring(near, self._key_json)
-        odd = near.filter(with_key)
-        keys_only = pc.replace_substring_regex(
-            near.filter(pc.invert(with_key)), STRING_VALUE, ':""'
-        )
-        for part in (odd, keys_only):
-            counts = pc.value_counts(part)
-            for text, n in zip(
-                counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-            ):
-                for key in near_miss_keys(orjson.loads(text), self.app_key):
-                    self.near_misses[key] += n
+        # each distinct value parsed once (a regex cannot blank JSON values safely: a key or
+        # a list item may end in a colon)
+        counts = pc.value_counts(near)
+        for text, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        ):
+            for key in near_miss_keys(orjson.loads(text), self.app_key):
+                self.near_misses[key] += n
 
     def unmatched(self) -> list[str]:
         """The map's keys that named no row's caller, in the map's order."""
         return [k for k in self.identity_app_map if k not in self.matched]
+
+
+def _any_case(c: str) -> str:
+    """A character of the app key as an RE2 pattern matching it in any case."""
+    if c.isalnum() and c.isascii():
+        return f"[{c.lower()}{c.upper()}]" if c.isalpha() else c
+    forms = {c, c.lower(), c.upper()}
+    return "(?:" + "|".join(f"\\x{{{ord(f[0]):x}}}" for f in sorted(forms) if len(f) == 1) + ")"

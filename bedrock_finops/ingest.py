@@ -561,7 +561,7 @@ def _checked_maps(
         raise IngestError(f"identity_app_map: {exc}") from None
     try:
         if profile_map:
-            check_name_map(profile_map, PROFILE_MAP_EXAMPLE)
+            profile_map = check_name_map(profile_map, PROFILE_MAP_EXAMPLE)
     except MapError as exc:
         raise IngestError(f"profile_map: {exc}") from None
     return id_map, profile_map

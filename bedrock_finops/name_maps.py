@@ -89,16 +89,20 @@ def load_map_file(path: Path, what: str, example: str) -> dict[str, str]:
 
 
 def check_name_map(data: Any, example: str) -> dict[str, str]:
-    """``data`` if it is one mapping of non-blank strings to non-blank strings; otherwise
-    ``MapError`` naming the first bad key and what to write instead (``example``: a valid
-    map, for the error when ``data`` is no mapping at all)."""
+    """``data`` as a mapping of names to names, each without surrounding white space (as a
+    requestMetadata app is read: ``"support "`` and ``support`` are one app), if it is one
+    mapping of non-blank strings to non-blank strings; otherwise ``MapError`` naming the
+    first bad key and what to write instead (``example``: a valid map, for the error when
+    ``data`` is no mapping at all)."""
     if not isinstance(data, dict):
         raise MapError(f"must hold one mapping of names to names, e.g. {example}")
+    out: dict[str, str] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             raise MapError(
-                f"the key {key!r} is {_kind(key)}, not a name; write it in quotes "
-                f'("{_yaml_text(key)}": ...){_bool_note(key)}'
+                f"the key {key!r} is {_kind(key)}, not a name; write it in quotes, as the "
+                f'file spells it ("{_yaml_text(key)}": ... if that is how it reads)'
+                f"{_bool_note(key)}"
             )
         if not key.strip():
             raise MapError(f"a key is blank ({key!r}); give the name it maps")
@@ -109,7 +113,13 @@ def check_name_map(data: Any, example: str) -> dict[str, str]:
             )
         if not value.strip():
             raise MapError(f"the value of {key!r} is blank; give the name it maps to")
-    return data
+        name = key.strip()
+        if name in out:
+            raise MapError(
+                f"key {name!r} is given twice (once with white space around it); keep one"
+            )
+        out[name] = value.strip()
+    return out
 
 
 def _kind(value: Any) -> str:
@@ -148,4 +158,7 @@ def _fix(key: str, value: Any) -> str:
             return f'give the name itself: "{key}": "{inner}"'
     if isinstance(value, (dict, list)) or value is None:
         return f'give one name: "{key}": "NAME"'
-    return f'write it in quotes: "{key}": "{_yaml_text(value)}"'
+    return (
+        f'write it in quotes, as the file spells it ("{key}": "{_yaml_text(value)}" if that '
+        "is how it reads: YAML reads 0700 as 448 and 1.10 as 1.1)"
+    )

@@ -192,11 +192,14 @@ def test_baseline_and_segments_show_roles_not_sessions():
         ),
         (
             "{R5: 2024}",
-            'the value of \'R5\' is the number 2024, not a name; write it in quotes: "R5": "2024"',
+            "the value of 'R5' is the number 2024, not a name; write it in quotes, as the file "
+            'spells it ("R5": "2024" if that is how it reads: YAML reads 0700 as 448 and 1.10 '
+            "as 1.1)",
         ),
         (
             "{2024: search}",
-            'the key 2024 is the number 2024, not a name; write it in quotes ("2024": ...)',
+            "the key 2024 is the number 2024, not a name; write it in quotes, as the file "
+            'spells it ("2024": ... if that is how it reads)',
         ),
     ],
 )
@@ -397,3 +400,59 @@ def test_parse_rows_keep_their_order_of_decision():
     assert row_of(_record(), mapping)["app"] == "mapped"
     assert row_of(_record())["app"] == "support-bot-role"
     assert parse.ROW_COLUMNS.index("app") > parse.ROW_COLUMNS.index("identity_arn")
+
+
+def test_a_metadata_value_that_is_no_near_miss_never_stops_the_run(tmp_path):
+    """Values and list items ending in a colon, next to the letters of the app key: the
+    check reads each distinct metadata value as JSON, so none can break it."""
+    logs = _logs(
+        tmp_path,
+        [
+            _record("r1", metadata={"channel": "whatsapp", "trace:": "1"}),
+            _record("r2", metadata={"App": "s", "tags": "a:,b", "x:": "App"}),
+            _record("r3", metadata={"App": "s", "note": '":"'}),
+        ],
+    )
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert report.rows == 3 and report.app_key_near_misses == {"App": 2}
+
+
+def test_map_names_are_read_without_surrounding_space():
+    mapping = IdentityAppMap({" support-bot-role ": "support "})
+    assert dict(mapping) == {"support-bot-role": "support"}
+    assert row_of(_record(), mapping)["app"] == "support"
+    with pytest.raises(MapError, match="key 'R1' is given twice"):
+        IdentityAppMap({"R1": "a", "R1 ": "b"})
+
+
+@pytest.mark.parametrize(
+    ("key", "arn"),
+    [
+        (f"arn:aws:sts::{ACCT}:assumed-role/support-bot-role", SESSION),
+        (f"arn:aws:sts::{ACCT}:federated-user", FEDERATED),
+    ],
+)
+def test_a_caller_as_the_baseline_shows_it_is_a_map_key(tmp_path, key, arn):
+    """The baseline lists callers by principal (no session): that form maps them too, and
+    counts as matched."""
+    mapping = IdentityAppMap({key: "mapped"})
+    assert row_of(_record(arn=arn), mapping)["app"] == "mapped"
+    report = ingest_to_folder(
+        _logs(tmp_path, [_record(arn=arn)]),
+        tmp_path / "out",
+        workers=1,
+        identity_app_map={key: "mapped"},
+    )
+    assert report.identity_app_map_unmatched == []
+
+
+def test_a_logged_iam_role_arn_given_as_a_key_counts_as_matched(tmp_path):
+    role = f"arn:aws:iam::{ACCT}:role/team/Svc"
+    report = ingest_to_folder(
+        _logs(tmp_path, [_record(arn=role)]),
+        tmp_path / "out",
+        workers=1,
+        identity_app_map={role: "svc"},
+    )
+    assert report.identity_app_map_unmatched == []
+    assert pd.read_parquet(tmp_path / "out" / "usage.parquet")["app"].tolist() == ["svc"]
