@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.ingest import IngestError, IngestReport, ingest_to_folder
-from bedrock_finops.sources.invocation_logs import list_local
+from bedrock_finops.sources import s3_listing
+from bedrock_finops.sources.invocation_logs import list_local, list_s3
 from bedrock_finops.sources.service_folders import other_service_folder
 from bedrock_finops.sources.source_errors import SourceError
 
@@ -224,3 +225,142 @@ def test_the_summary_groups_the_service_folders():
         "2 folders (listed in ingest_report.json)",
         "  skipped: empty file: 1 (listed in ingest_report.json)",
     ]
+
+
+# ---------------------------------------------------------------------------- S3
+
+BUCKET = "log-bucket"
+REGIONS = ("us-west-2", "eu-west-1", "ap-southeast-2")
+
+
+def _put(s3, files: dict[str, bytes], prefix: str = "") -> None:
+    for key, data in files.items():
+        s3.put_object(Bucket=BUCKET, Key=prefix + key, Body=data)
+
+
+def _requests(client) -> list[dict]:
+    seen: list[dict] = []
+    client.meta.events.register(
+        "before-parameter-build.s3.ListObjectsV2", lambda params, **_: seen.append(dict(params))
+    )
+    return seen
+
+
+@pytest.fixture
+def s3(aws_client):
+    client = aws_client("s3")
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+S3_SKIPPED = [
+    {"file": f"{CLOUDTRAIL}/", "reason": _reason("CloudTrail")},
+    {"file": f"{ELB}/", "reason": _reason("elasticloadbalancing")},
+]
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize("window", [(None, None), WINDOW])
+def test_an_s3_log_bucket_reads_bedrock_only(s3, aws_env, tmp_path: Path, bedrock_only, window):
+    _put(s3, _bucket_files(_cloudtrail_keys(["01", "02", "03"], 3)))
+    out = tmp_path / "out"
+    report = ingest_to_folder(
+        f"s3://{BUCKET}/", out, *window, workers=1, progress=False, endpoint_url=aws_env
+    )
+    assert _usage(out) == bedrock_only
+    assert (report.quarantined, report.files_read) == (0, 2)
+    assert report.files_skipped == S3_SKIPPED
+
+
+@pytest.mark.aws
+def test_a_window_lists_no_service_folder(s3):
+    _put(s3, _bucket_files(_cloudtrail_keys(["02"], 1)))
+    prefixes = [r["Prefix"] for r in _requests(s3)]
+    few = list_s3(f"s3://{BUCKET}/", *WINDOW, client=s3)
+    # 120 more objects: 4 Regions, 3 days (one of them in the window), 10 an hour
+    _put(s3, _cloudtrail_keys(["01", "02", "03"], 10, regions=("us-east-1", *REGIONS)))
+    many = list_s3(f"s3://{BUCKET}/", *WINDOW, client=s3)
+    # the bucket, AWSLogs/, the account, the service, the region, 2025/, 06/ walked; the day
+    # 02/ listed whole: CloudTrail/ and elasticloadbalancing/ are not listed at all (read as a
+    # log folder, CloudTrail would take 4 requests for each Region: its folders down to 02/)
+    assert few.list_requests == many.list_requests == 8
+    assert many.skipped == few.skipped == S3_SKIPPED
+    assert [u.name for u in many.units] == list(BEDROCK_FILES)
+    assert not [p for p in prefixes if p.startswith((f"{CLOUDTRAIL}/", f"{ELB}/"))]
+
+
+@pytest.mark.aws
+def test_a_flat_listing_goes_on_after_a_service_folder(s3, monkeypatch):
+    monkeypatch.setattr(s3_listing, "PAGE_KEYS", 5, raising=False)
+    files = _bucket_files(_cloudtrail_keys(["01", "02", "03"], 10))  # 30 CloudTrail objects
+    files.update(
+        {f"AWSLogs/{ACCOUNT}/BedrockModelInvocationLogs/x{i}.json": b"{}\n" for i in range(4)}
+    )
+    files["zz.json"] = b"{}\n"  # after every AWSLogs/ key
+    _put(s3, files)
+    requests = _requests(s3)
+    listing = list_s3(f"s3://{BUCKET}/", None, None, client=s3)
+    # pages of 5: the 6 Bedrock objects (2, then 4 sorting after the region), then CloudTrail
+    # (reached in page 2: the next starts after it), the load balancer's and zz.json
+    assert [r.get("StartAfter") for r in requests] == [
+        None,
+        None,
+        f"{CLOUDTRAIL}/\U0010ffff",
+    ]
+    assert listing.list_requests == 3  # paging through CloudTrail would take 9
+    assert [u.name for u in listing.units] == [
+        *BEDROCK_FILES,
+        *(f"AWSLogs/{ACCOUNT}/BedrockModelInvocationLogs/x{i}.json" for i in range(4)),
+        "zz.json",
+    ]
+    assert listing.skipped == S3_SKIPPED
+
+
+@pytest.mark.aws
+def test_an_s3_organization_trail_and_an_account_prefix(s3):
+    org_trail = f"AWSLogs/{ORG}/{ACCOUNT}/CloudTrail"
+    files = _bucket_files(_cloudtrail_keys(["02"], 2, root=org_trail))
+    files[f"AWSLogs/{ORG}/{ACCOUNT}/CloudTrail-Digest/us-east-1/d.json.gz"] = _cloudtrail(1)
+    _put(s3, files)
+    for window in ((None, None), WINDOW):
+        listing = list_s3(f"s3://{BUCKET}/", *window, client=s3)
+        assert [u.name for u in listing.units] == list(BEDROCK_FILES)
+        assert listing.skipped == [  # in the order of a local copy's
+            {"file": f"{ELB}/", "reason": _reason("elasticloadbalancing")},
+            {"file": f"{org_trail}/", "reason": _reason("CloudTrail")},
+            {"file": f"{org_trail}-Digest/", "reason": _reason("CloudTrail-Digest")},
+        ]
+        # a prefix in the account folder: the services below it are still skipped
+        listing = list_s3(f"s3://{BUCKET}/AWSLogs/{ACCOUNT}", *window, client=s3)
+        assert listing.skipped == [
+            {"file": "elasticloadbalancing/", "reason": _reason("elasticloadbalancing")}
+        ]
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize("window", [(None, None), WINDOW])
+def test_an_s3_source_pointed_at_the_cloudtrail_folder_reads_it(s3, window):
+    _put(s3, _bucket_files(_cloudtrail_keys(["02"], 2)))
+    listing = list_s3(f"s3://{BUCKET}/{CLOUDTRAIL}/", *window, client=s3)
+    assert len(listing.units) == 2
+    assert listing.skipped == []
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize("window", [(None, None), WINDOW])
+def test_an_s3_bucket_of_other_services_only_is_a_clear_error(s3, window):
+    files = _bucket_files(_cloudtrail_keys(["02"], 2))
+    _put(s3, {k: v for k, v in files.items() if k not in BEDROCK_FILES})
+    with pytest.raises(SourceError) as err:
+        list_s3(f"s3://{BUCKET}/", *window, client=s3)
+    assert (
+        "CloudTrail, elasticloadbalancing in "
+        f"{CLOUDTRAIL}/, {ELB}/); point the source at the folder that holds "
+        "AWSLogs/<account>/BedrockModelInvocationLogs"
+    ) in str(err.value)
+    assert str(err.value).startswith(
+        f"no invocation log files under s3://{BUCKET}/, only other AWS services' logs ("
+        if window[0] is None
+        else f"no invocation log files between {WINDOW[0]} and {WINDOW[1]} under s3://{BUCKET}/ "
+        "(other AWS services' logs there are not read: "
+    )

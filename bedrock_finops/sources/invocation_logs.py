@@ -301,8 +301,9 @@ def list_s3(
     note: Callable[[str], None] | None = None,
 ) -> Listing:
     """List log objects in the prefix's folder, keeping keys inside the window
-    (``s3_listing``: date folders outside the window are not listed at all); a prefix that is
-    one object's key is that object."""
+    (``s3_listing``: date folders outside the window are not listed at all, nor other AWS
+    services' folders, each listed as skipped once); a prefix that is one object's key is that
+    object."""
     from botocore.exceptions import ClientError
 
     bucket, prefix = s3_bucket_and_prefix(uri)
@@ -312,6 +313,10 @@ def list_s3(
     except ClientError as exc:
         raise access_error(exc, bucket, prefix, "s3:ListBucket") from None
     listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
+    # CloudTrail and the like beside BedrockModelInvocationLogs: each folder once, not its keys
+    # (in the order a local copy's folders are walked: CloudTrail/ before CloudTrail-Digest/)
+    folders = sorted(found.other_services, key=lambda folder: folder.split("/"))
+    listing.skipped.extend(found.other_services[f].skipped() for f in folders)
     base = folder_of(prefix)
     for key, size in found.keys:
         # an object named by the prefix itself is labelled by its name, as a local file is
