@@ -317,6 +317,32 @@ def test_a_flat_listing_goes_on_after_a_service_folder(s3, monkeypatch):
 
 
 @pytest.mark.aws
+def test_keys_sorting_after_the_jump_are_still_left_out(s3, monkeypatch):
+    monkeypatch.setattr(s3_listing, "PAGE_KEYS", 5, raising=False)
+    files = _bucket_files(_cloudtrail_keys(["02"], 6))
+    # names no service writes, but S3 allows: past U+10FFFF, so after where the listing jumps to
+    files.update({f"{CLOUDTRAIL}/\U0010ffff{i}.json": b"{}\n" for i in range(7)})
+    _put(s3, files)
+    requests = _requests(s3)
+    listing = list_s3(f"s3://{BUCKET}/", None, None, client=s3)
+    # page 1: the 2 Bedrock objects and 3 of CloudTrail, then a jump; pages 2 and 3 go on
+    # through the 7 keys after it (no jump to where it already is), then the load balancer's
+    assert [r.get("StartAfter") for r in requests] == [None, f"{CLOUDTRAIL}/\U0010ffff", None]
+    assert listing.list_requests == 3
+    assert [u.name for u in listing.units] == list(BEDROCK_FILES)
+    assert listing.skipped == S3_SKIPPED
+
+
+@pytest.mark.aws
+def test_an_s3_prefix_naming_one_cloudtrail_object_reads_it(s3):
+    key = next(iter(_cloudtrail_keys(["02"], 1)))
+    _put(s3, _bucket_files(_cloudtrail_keys(["02"], 1)))
+    listing = list_s3(f"s3://{BUCKET}/{key}", None, None, client=s3)
+    assert [(u.name, u.location) for u in listing.units] == [(key.rsplit("/", 1)[-1], key)]
+    assert listing.skipped == []
+
+
+@pytest.mark.aws
 def test_an_s3_organization_trail_and_an_account_prefix(s3):
     org_trail = f"AWSLogs/{ORG}/{ACCOUNT}/CloudTrail"
     files = _bucket_files(_cloudtrail_keys(["02"], 2, root=org_trail))

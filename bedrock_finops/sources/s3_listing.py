@@ -158,17 +158,24 @@ class _Walk:
                 return
             kwargs = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": PAGE_KEYS}
             contents = page.get("Contents") or []
-            other = self._other_service(contents[-1]["Key"]) if contents else None
-            if other is None:
+            last = contents[-1]["Key"] if contents else ""
+            other = self._other_service(last) if last else None
+            # keys sort by their UTF-8 bytes: no key under the folder sorts after this one
+            # but those that go on after U+10FFFF, listed (and left out) page by page
+            past = self.base + other.folder + PAST_FOLDER if other is not None else ""
+            if last < past:
+                kwargs["StartAfter"] = past
+            else:
                 kwargs["ContinuationToken"] = page["NextContinuationToken"]
-            else:  # keys sort by their UTF-8 bytes: none under the folder sorts after this
-                kwargs["StartAfter"] = self.base + other.folder + PAST_FOLDER
 
     def one(self, key: str) -> None:
-        """Add ``key`` if it is an object's (one request: the first key it prefixes is it)."""
+        """Add ``key`` if it is an object's (one request: the first key it prefixes is it);
+        named by the source, it is read even in another service's folder."""
         self.out.requests += 1
         page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
-        self._add({"Contents": [o for o in page.get("Contents") or [] if o["Key"] == key]})
+        found = [o for o in page.get("Contents") or [] if o["Key"] == key]
+        self.out.keys.extend(_keys({"Contents": found}))
+        self.out.archived |= _archived({"Contents": found})
 
     def _layout_below(self, folder: str) -> bool:
         """Whether AWS's layout starts below ``folder`` (a folder named like a year outside
