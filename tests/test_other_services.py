@@ -118,6 +118,7 @@ def bedrock_only(tmp_path: Path) -> list[dict]:
         (f"AWSLogs/{ACCOUNT}/stray.json", (), None),  # files in the account folder
         (f"AWSLogs/{ORG}/{ACCOUNT}/stray.json", (), None),
         ("AWSLogs/1234/CloudTrail/x.json", (), None),  # no account
+        (f"AWSLogs/{ACCOUNT}//x.json", (), None),  # S3 allows a folder with no name
         ("CloudTrail/us-east-1/x.json.gz", (), None),  # no AWSLogs/ at all
         # the source is the service folder itself, or in it: read as asked
         ("us-east-1/x.json.gz", ("AWSLogs", ACCOUNT, "CloudTrail"), None),

@@ -67,7 +67,7 @@ def other_service_folder(rel: str, source_folders: Sequence[str] = ()) -> Servic
             j += 1
         if j + 1 < len(parts) and _ACCOUNT.fullmatch(parts[j]):
             service = j + 1
-            if parts[service] == LAYOUT_FOLDER or service < len(above):
-                return None  # Bedrock's own, or the source is in the service folder
+            if parts[service] in (LAYOUT_FOLDER, "") or service < len(above):
+                return None  # Bedrock's own, no name (S3's a//b), or the source is in it
             return ServiceFolder("/".join(parts[len(above) : service + 1]) + "/", parts[service])
     return None
