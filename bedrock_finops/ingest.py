@@ -52,6 +52,7 @@ from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch
 from bedrock_finops.sources.invocation_logs import Unit
+from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK
@@ -148,6 +149,28 @@ class IngestReport:
         where = "in the window" if self.start or self.end else "in the source"
         return f"  (no {what} {where}: the table is empty)"
 
+    def _skipped_lines(self) -> list[str]:
+        """One line per reason files were skipped, commonest first; other AWS services'
+        folders (a reason each, naming the service) are one line, naming the services."""
+        skipped = Counter(s["reason"] for s in self.files_skipped)
+        services: Counter[str] = Counter()
+        for reason in list(skipped):
+            if (service := service_of(reason)) is not None:
+                services[service] += skipped.pop(reason)
+        shown = {reason: f"{reason}: {n:,}" for reason, n in skipped.items()}
+        if services:
+            n = sum(services.values())
+            skipped[OTHER_SERVICE] = n
+            names = ", ".join(f"{s} {k:,}" for s, k in services.most_common())
+            shown[OTHER_SERVICE] = (
+                f"other AWS services' logs, not Bedrock invocation logs ({names}): {n:,} "
+                f"folder{'s' if n != 1 else ''}"
+            )
+        return [
+            f"  skipped: {shown[reason]} (listed in ingest_report.json)"
+            for reason, _ in skipped.most_common()
+        ]
+
     def summary(self) -> str:
         lines = [
             f"source            {self.source}",
@@ -198,9 +221,7 @@ class IngestReport:
                 f"S3 listing        {self.list_requests:,} LIST requests; "
                 f"{self.folders_outside_window:,} date folders outside the window unlisted"
             )
-        skipped = Counter(s["reason"] for s in self.files_skipped)
-        for reason, n in skipped.most_common():
-            lines.append(f"  skipped: {reason}: {n:,} (listed in ingest_report.json)")
+        lines.extend(self._skipped_lines())
         reasons = sorted(self.quarantine_by_reason.items(), key=lambda kv: -kv[1])
         for reason, n in reasons[:SUMMARY_REASONS]:
             lines.append(f"  quarantine: {reason}: {n:,}")

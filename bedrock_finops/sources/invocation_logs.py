@@ -29,6 +29,7 @@ from bedrock_finops.sources.s3_listing import (
     relative_to,
 )
 from bedrock_finops.sources.s3_objects import access_error, download_s3_object, read_s3_bytes
+from bedrock_finops.sources.service_folders import OTHER_SERVICE, other_service_folder, service_of
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
 from bedrock_finops.sources.source_uri import s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import key_in_window
@@ -163,11 +164,13 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
     Symlinked folders are followed, each folder read once (a link loop or a second link to
     the same folder is listed as skipped). A folder that cannot be read, and anything that is
     not a regular file (a FIFO would block the read), is listed as skipped with the reason.
-    A broken link is kept: reading it fails, and the quarantine says why.
+    A broken link is kept: reading it fails, and the quarantine says why. Another AWS
+    service's folder (``service_folders``) is listed as skipped once, not walked.
     """
     found: list[tuple[str, Path]] = []
     seen: set[tuple[int, int]] = set()
     output = own_output.resolve() if own_output is not None else None
+    root_folders = Path(os.path.abspath(root)).parts[1:]  # AWSLogs/<account>/ may be above
 
     def unreadable(exc: OSError) -> None:
         rel = _shown(Path(exc.filename or root).relative_to(root).as_posix())
@@ -209,12 +212,15 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
                 found.append((rel, path))
             else:
                 listing.skipped.append({"file": rel, "reason": "not a regular file"})
-        scratch = [d for d in dirnames if SCRATCH_FOLDER.fullmatch(d)]
-        for d in scratch:  # gzip files an ingest expanded: this run's, or a killed run's
-            dirnames.remove(d)
-            if not own:
-                rel = _shown((here / d).relative_to(root).as_posix())
-                listing.skipped.append({"file": rel + "/", "reason": STOPPED_SCRATCH})
+        for d in list(dirnames):
+            rel = _shown((here / d).relative_to(root).as_posix()) + "/"
+            if SCRATCH_FOLDER.fullmatch(d):  # gzip files an ingest expanded: this run's, or
+                dirnames.remove(d)  # a killed run's
+                if not own:
+                    listing.skipped.append({"file": rel, "reason": STOPPED_SCRATCH})
+            elif (other := other_service_folder(rel, root_folders)) is not None:
+                dirnames.remove(d)  # CloudTrail beside BedrockModelInvocationLogs: not read
+                listing.skipped.append(other.skipped())
     return sorted(found, key=lambda item: item[0])
 
 
@@ -259,6 +265,20 @@ def _no_logs(
             f"({', '.join(archives[:3])}{', ...' if len(archives) > 3 else ''}): unpack them "
             "(tar -xf) and point the source at the folder they give"
         )
+    others = [s for s in listing.skipped if s["reason"].startswith(OTHER_SERVICE)]
+    if others:  # CloudTrail and the like beside (or instead of) BedrockModelInvocationLogs
+        services = ", ".join(dict.fromkeys(str(service_of(s["reason"])) for s in others))
+        folders = ", ".join(s["file"] for s in others[:3]) + (", ..." if len(others) > 3 else "")
+        held = f"{services} in {folders}"
+        found = (
+            f" (other AWS services' logs there are not read: {held})"
+            if window
+            else f", only other AWS services' logs ({held})"
+        )
+        raise SourceError(
+            f"no invocation log files{window} {preposition} {where}{found}; point the source "
+            "at the folder that holds AWSLogs/<account>/BedrockModelInvocationLogs"
+        )
     raise SourceError(
         f"no invocation log files (.json, .jsonl, .ndjson or .gz){window} {preposition} "
         f"{where}; point the "
@@ -281,8 +301,9 @@ def list_s3(
     note: Callable[[str], None] | None = None,
 ) -> Listing:
     """List log objects in the prefix's folder, keeping keys inside the window
-    (``s3_listing``: date folders outside the window are not listed at all); a prefix that is
-    one object's key is that object."""
+    (``s3_listing``: date folders outside the window are not listed at all, nor other AWS
+    services' folders, each listed as skipped once); a prefix that is one object's key is that
+    object."""
     from botocore.exceptions import ClientError
 
     bucket, prefix = s3_bucket_and_prefix(uri)
@@ -292,6 +313,10 @@ def list_s3(
     except ClientError as exc:
         raise access_error(exc, bucket, prefix, "s3:ListBucket") from None
     listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
+    # CloudTrail and the like beside BedrockModelInvocationLogs: each folder once, not its keys
+    # (in the order a local copy's folders are walked: CloudTrail/ before CloudTrail-Digest/)
+    folders = sorted(found.other_services, key=lambda folder: folder.split("/"))
+    listing.skipped.extend(found.other_services[f].skipped() for f in folders)
     base = folder_of(prefix)
     for key, size in found.keys:
         # an object named by the prefix itself is labelled by its name, as a local file is

@@ -13,12 +13,20 @@ its first 1,000 keys are listed (one request): when one of them is in the layout
 is walked instead (a folder marker or a stray file sorting first is not the answer).
 Without a window the prefix is listed flat.
 
+Another AWS service's folder (``AWSLogs/<account>/CloudTrail/``, see ``service_folders``) is
+not listed: the walk skips it as it skips a date folder outside the window, and a flat listing
+that reaches it goes on after it (``StartAfter``) instead of paging through it: each such
+folder adds one request at most to listing the rest (the page it was reached in), where
+paging through a year of one region's CloudTrail (~105,000 keys) takes 106. Its keys are never
+returned; the folder is, in ``other_services``.
+
 A prefix names a folder: ``team-a`` and ``team-a/`` both list ``team-a/...`` only, never
 ``team-ab/...``; an empty prefix is the whole bucket. A prefix that is one object's key, with
 nothing under it as a folder, is that object.
 
 The keys returned are a superset of those the window keeps, and every key a flat listing has
-that the window keeps is among them, so filtering both by ``key_in_window`` gives the same.
+that the window keeps is among them but for those in other services' folders, so filtering
+both by ``key_in_window`` (and leaving out those folders) gives the same.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bedrock_finops.sources.service_folders import ServiceFolder, other_service_folder
 from bedrock_finops.sources.time_folders import (
     all_inside,
     folder_span,
@@ -36,6 +45,9 @@ from bedrock_finops.sources.time_folders import (
     may_hold,
 )
 
+# after every key of a folder: U+10FFFF is the largest code point (F4 8F BF BF in UTF-8)
+PAST_FOLDER = "\U0010ffff"
+PAGE_KEYS = 1000  # keys per LIST request (S3's most)
 MAX_WALK_DEPTH = 12  # folder levels walked below the prefix (AWS's layout needs 9 at most)
 NOTE_EVERY_REQUESTS = 50  # LIST requests between progress notes (~50,000 keys flat)
 ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")  # storage classes read only once restored
@@ -47,6 +59,8 @@ class KeyListing:
     requests: int = 0  # LIST requests made (pages)
     folders_skipped: int = 0  # date folders outside the window, not listed
     archived: set[str] = field(default_factory=set)  # keys listed in an ``ARCHIVE_CLASSES``
+    # other AWS services' folders (relative to the prefix's folder), their keys left out
+    other_services: dict[str, ServiceFolder] = field(default_factory=dict)
 
 
 def folder_of(prefix: str) -> str:
@@ -92,33 +106,76 @@ class _Walk:
         self.end = end
         self.note = note
         self.out = KeyListing()
+        self.source_folders = base.split("/")[:-1]  # AWSLogs/<account>/ may be the prefix
 
-    def _pages(self, prefix: str, delimiter: bool):
-        kwargs = {"Bucket": self.bucket, "Prefix": prefix}
-        if delimiter:
-            kwargs["Delimiter"] = "/"
+    def _count(self) -> None:
+        self.out.requests += 1
+        if self.note is not None and self.out.requests % NOTE_EVERY_REQUESTS == 0:
+            self.note(
+                f"listing s3://{self.bucket}/{self.base}: {len(self.out.keys):,} keys "
+                f"after {self.out.requests:,} requests ..."
+            )
+
+    def _pages(self, prefix: str):
+        """One level of ``prefix``: its keys and its folders (``CommonPrefixes``)."""
+        kwargs = {"Bucket": self.bucket, "Prefix": prefix, "Delimiter": "/"}
         for page in self.client.get_paginator("list_objects_v2").paginate(**kwargs):
-            self.out.requests += 1
-            if self.note is not None and self.out.requests % NOTE_EVERY_REQUESTS == 0:
-                self.note(
-                    f"listing s3://{self.bucket}/{self.base}: {len(self.out.keys):,} keys "
-                    f"after {self.out.requests:,} requests ..."
-                )
+            self._count()
             yield page
 
+    def _other_service(self, key: str) -> ServiceFolder | None:
+        return other_service_folder(relative_to(key, self.base), self.source_folders)
+
+    def _skip_service(self, other: ServiceFolder) -> None:
+        self.out.other_services.setdefault(other.folder, other)
+
     def _add(self, page: dict) -> None:
+        """A page's keys, but for those in another service's folder (that folder noted)."""
+        contents = page.get("Contents") or []
+        kept = []
+        for obj in contents:
+            other = self._other_service(obj["Key"])
+            if other is None:
+                kept.append(obj)
+            else:
+                self._skip_service(other)
+        if len(kept) < len(contents):
+            page = {"Contents": kept}
         self.out.keys.extend(_keys(page))
         self.out.archived |= _archived(page)
 
     def flat(self, prefix: str) -> None:
-        for page in self._pages(prefix, delimiter=False):
+        """Every key under ``prefix``, one request per 1,000, except that a page ending in
+        another service's folder is followed by one starting after that folder (StartAfter)
+        rather than by the rest of it: its keys cost one request at most, not one per 1,000.
+        """
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": PAGE_KEYS}
+        while True:
+            page = self.client.list_objects_v2(**kwargs)
             self._add(page)
+            self._count()
+            if not page.get("IsTruncated"):
+                return
+            kwargs = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": PAGE_KEYS}
+            contents = page.get("Contents") or []
+            last = contents[-1]["Key"] if contents else ""
+            other = self._other_service(last) if last else None
+            # keys sort by their UTF-8 bytes: no key under the folder sorts after this one
+            # but those that go on after U+10FFFF, listed (and left out) page by page
+            past = self.base + other.folder + PAST_FOLDER if other is not None else ""
+            if last < past:
+                kwargs["StartAfter"] = past
+            else:
+                kwargs["ContinuationToken"] = page["NextContinuationToken"]
 
     def one(self, key: str) -> None:
-        """Add ``key`` if it is an object's (one request: the first key it prefixes is it)."""
+        """Add ``key`` if it is an object's (one request: the first key it prefixes is it);
+        named by the source, it is read even in another service's folder."""
         self.out.requests += 1
         page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
-        self._add({"Contents": [o for o in page.get("Contents") or [] if o["Key"] == key]})
+        found = [o for o in page.get("Contents") or [] if o["Key"] == key]
+        self.out.keys.extend(_keys({"Contents": found}))
+        self.out.archived |= _archived({"Contents": found})
 
     def _layout_below(self, folder: str) -> bool:
         """Whether AWS's layout starts below ``folder`` (a folder named like a year outside
@@ -136,11 +193,15 @@ class _Walk:
 
     def walk(self, prefix: str, depth: int) -> None:
         folders: list[str] = []
-        for page in self._pages(prefix, delimiter=True):
+        for page in self._pages(prefix):
             self._add(page)
             folders.extend(p["Prefix"] for p in page.get("CommonPrefixes") or [])
         for folder in folders:
             rel = relative_to(folder, self.base)
+            other = other_service_folder(rel, self.source_folders)
+            if other is not None:  # CloudTrail beside BedrockModelInvocationLogs: not listed
+                self._skip_service(other)
+                continue
             span = folder_span(rel)
             if span is not None and not may_hold(span, self.start, self.end):
                 if not in_layout(folder) and self._layout_below(folder):
@@ -175,7 +236,7 @@ def list_window_keys(
         walk.flat(base)
     else:
         walk.walk(base, 0)
-    if not walk.out.keys and base != prefix:
+    if not walk.out.keys and not walk.out.other_services and base != prefix:
         walk.one(prefix)
     walk.out.keys.sort()
     return walk.out
