@@ -276,18 +276,23 @@ def test_an_s3_log_bucket_reads_bedrock_only(s3, aws_env, tmp_path: Path, bedroc
 @pytest.mark.aws
 def test_a_window_lists_no_service_folder(s3):
     _put(s3, _bucket_files(_cloudtrail_keys(["02"], 1)))
-    prefixes = [r["Prefix"] for r in _requests(s3)]
+    requests = _requests(s3)
     few = list_s3(f"s3://{BUCKET}/", *WINDOW, client=s3)
     # 120 more objects: 4 Regions, 3 days (one of them in the window), 10 an hour
     _put(s3, _cloudtrail_keys(["01", "02", "03"], 10, regions=("us-east-1", *REGIONS)))
     many = list_s3(f"s3://{BUCKET}/", *WINDOW, client=s3)
     # the bucket, AWSLogs/, the account, the service, the region, 2025/, 06/ walked; the day
-    # 02/ listed whole: CloudTrail/ and elasticloadbalancing/ are not listed at all (read as a
-    # log folder, CloudTrail would take 4 requests for each Region: its folders down to 02/)
-    assert few.list_requests == many.list_requests == 8
+    # 02/ listed whole: CloudTrail/ and elasticloadbalancing/ are not walked, only their
+    # first 1,000 keys listed once each, to see they hold no Bedrock logs (read as a log
+    # folder, CloudTrail would take 4 requests for each Region: its folders down to 02/)
+    assert few.list_requests == many.list_requests == 10
     assert many.skipped == few.skipped == S3_SKIPPED
     assert [u.name for u in many.units] == list(BEDROCK_FILES)
-    assert not [p for p in prefixes if p.startswith((f"{CLOUDTRAIL}/", f"{ELB}/"))]
+    services = [r for r in requests if r["Prefix"].startswith((f"{CLOUDTRAIL}/", f"{ELB}/"))]
+    assert [(r["Prefix"], r.get("Delimiter"), r.get("MaxKeys")) for r in services] == [
+        (f"{CLOUDTRAIL}/", None, 1000),
+        (f"{ELB}/", None, 1000),
+    ] * 2
 
 
 @pytest.mark.aws
@@ -391,3 +396,35 @@ def test_an_s3_bucket_of_other_services_only_is_a_clear_error(s3, window):
         else f"no invocation log files between {WINDOW[0]} and {WINDOW[1]} under s3://{BUCKET}/ "
         "(other AWS services' logs there are not read: "
     )
+
+
+NESTED = f"AWSLogs/{ACCOUNT}/bedrock/{BEDROCK}"  # Bedrock's key prefix AWSLogs/<acct>/bedrock
+NESTED_FILES = {
+    f"{NESTED}/10/part-1.json": "part-1.json",
+    f"{NESTED}/11/part-2.json": "part-2.json",
+}
+
+
+def _nested_bucket() -> dict[str, bytes]:
+    files = {rel: (GOOD / name).read_bytes() for rel, name in NESTED_FILES.items()}
+    files.update(_cloudtrail_keys(["02"], 2))
+    return files
+
+
+def test_bedrock_logs_under_a_prefix_named_like_a_service_are_read(tmp_path):
+    """Bedrock's key prefix may be AWSLogs/<account>/bedrock: its folder holds Bedrock's
+    layout below, so it is no other service's; CloudTrail beside it still is."""
+    root = _write(tmp_path / "bucket", _nested_bucket())
+    listing = list_local(root, None, None)
+    assert sorted(u.name for u in listing.units) == sorted(NESTED_FILES)
+    assert listing.skipped == [{"file": f"{CLOUDTRAIL}/", "reason": _reason("CloudTrail")}]
+    assert other_service_folder(f"{NESTED}/10/part-1.json") is None
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize("window", [WINDOW, (None, None)])
+def test_bedrock_logs_under_a_prefix_named_like_a_service_are_read_on_s3(s3, window):
+    _put(s3, _nested_bucket())
+    listing = list_s3(f"s3://{BUCKET}/", *window, client=s3)
+    assert sorted(u.name for u in listing.units) == sorted(NESTED_FILES)
+    assert listing.skipped == [{"file": f"{CLOUDTRAIL}/", "reason": _reason("CloudTrail")}]

@@ -29,7 +29,12 @@ from bedrock_finops.sources.s3_listing import (
     relative_to,
 )
 from bedrock_finops.sources.s3_objects import access_error, download_s3_object, read_s3_bytes
-from bedrock_finops.sources.service_folders import OTHER_SERVICE, other_service_folder, service_of
+from bedrock_finops.sources.service_folders import (
+    OTHER_SERVICE,
+    layout_inside,
+    other_service_folder,
+    service_of,
+)
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
 from bedrock_finops.sources.source_uri import s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import key_in_window
@@ -218,7 +223,9 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
                 dirnames.remove(d)  # a killed run's
                 if not own:
                     listing.skipped.append({"file": rel, "reason": STOPPED_SCRATCH})
-            elif (other := other_service_folder(rel, root_folders)) is not None:
+            elif (other := other_service_folder(rel, root_folders)) is not None and not (
+                layout_inside(here / d)
+            ):
                 dirnames.remove(d)  # CloudTrail beside BedrockModelInvocationLogs: not read
                 listing.skipped.append(other.skipped())
     return sorted(found, key=lambda item: item[0])

@@ -199,9 +199,9 @@ class _Walk:
         for folder in folders:
             rel = relative_to(folder, self.base)
             other = other_service_folder(rel, self.source_folders)
-            if other is not None:  # CloudTrail beside BedrockModelInvocationLogs: not listed
-                self._skip_service(other)
-                continue
+            if other is not None and not self._layout_below(folder):
+                self._skip_service(other)  # CloudTrail beside BedrockModelInvocationLogs: its
+                continue  # first 1,000 keys listed, to be sure it holds no Bedrock logs
             span = folder_span(rel)
             if span is not None and not may_hold(span, self.start, self.end):
                 if not in_layout(folder) and self._layout_below(folder):

@@ -8,6 +8,11 @@ a year of them thousands. A service's folder is AWS's ``AWSLogs/<12-digit accoun
 or, for an AWS Organizations trail, ``AWSLogs/<o-... org id>/<account>/<Service>/``; files
 directly in the account folder belong to no service.
 
+A folder that holds Bedrock's layout below it is no other service's: Bedrock's S3 key prefix
+may be ``AWSLogs/<account>/bedrock``, which puts its logs in
+``AWSLogs/<account>/bedrock/AWSLogs/<account>/BedrockModelInvocationLogs/``. (A key tells by
+its path; a folder is looked into before it is skipped: see ``layout_inside``.)
+
 Only a service folder below the source counts: a source pointed at ``AWSLogs/<account>/`` skips
 the CloudTrail folder in it, and one pointed at ``AWSLogs/<account>/CloudTrail/`` (or below)
 is read as asked.
@@ -15,9 +20,11 @@ is read as asked.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bedrock_finops.sources.time_folders import LAYOUT_FOLDER
 
@@ -69,5 +76,35 @@ def other_service_folder(rel: str, source_folders: Sequence[str] = ()) -> Servic
             service = j + 1
             if parts[service] in (LAYOUT_FOLDER, "") or service < len(above):
                 return None  # Bedrock's own, no name (S3's a//b), or the source is in it
+            if LAYOUT_FOLDER in parts[service + 1 :]:
+                return None  # Bedrock's logs under a key prefix named like a service
             return ServiceFolder("/".join(parts[len(above) : service + 1]) + "/", parts[service])
     return None
+
+
+LOOK_INSIDE_FOLDERS = 1000  # folders of a service's looked at for Bedrock's layout, at most
+LOOK_INSIDE_DEPTH = 4  # levels: <prefix>/AWSLogs/<account>/BedrockModelInvocationLogs
+
+
+def layout_inside(folder: Path) -> bool:
+    """Whether Bedrock's layout folder is within a few levels below a local ``folder`` (its
+    first ``LOOK_INSIDE_FOLDERS`` folders, breadth first: a service's region and date folders
+    come long after those levels)."""
+    level = [folder]
+    seen = 0
+    for _ in range(LOOK_INSIDE_DEPTH):
+        below = []
+        for path in level:
+            try:
+                with os.scandir(path) as entries:
+                    names = [e.name for e in entries if e.is_dir()]
+            except OSError:
+                continue
+            if LAYOUT_FOLDER in names:
+                return True
+            below.extend(path / n for n in sorted(names))
+            seen += len(names)
+            if seen >= LOOK_INSIDE_FOLDERS:
+                return False
+        level = below
+    return False
