@@ -158,18 +158,22 @@ def request_model_id(raw: str) -> str:
 
 
 def mapped_target(raw: str, profile_map: dict[str, str] | None) -> str | None:
-    """What ``profile_map`` maps a logged ID to: by the ID (or full ARN), by an ARN's resource
-    ID, or a prompt's ARN by its resource without the version; None when it has no entry."""
+    """What ``profile_map`` maps a logged ID to, as :func:`resolve` reads it: a bare ID by
+    itself; an ARN of a kind not read from the ARN (an application profile, a provisioned or
+    custom model, a prompt) by the ARN, by its resource ID, or a prompt's by its resource
+    without the version. None when it has no entry, or the map is not used for the ID."""
     if not profile_map:
         return None
     raw = (raw or "").strip()
-    if raw in profile_map:
-        return profile_map[raw]
     m = _ARN_RE.match(raw)
-    if m is None or m["kind"] == "imported-model":  # never priced per token, mapped or not
+    if m is None:
+        return profile_map.get(raw)
+    # an imported model is never priced per token; a foundation model or system profile is
+    # read from its ARN: the map is not used for either
+    if m["kind"] == "imported-model" or m["kind"] in _READ_FROM_ARN:
         return None
     res = m["res"]
-    mapped = profile_map.get(res)
+    mapped = profile_map.get(raw) or profile_map.get(res)
     if mapped is None and m["kind"] == "prompt":  # a prompt's ARN names its version
         mapped = profile_map.get(res.partition(":")[0])
     return mapped

@@ -152,21 +152,34 @@ def _head(
     return hit
 
 
+# message_block entries per message at most, the last ones: Anthropic looks for a cached
+# prefix about 20 blocks back from a checkpoint, and a message of a thousand blocks would
+# otherwise cost a thousand entries a row
+MAX_MESSAGE_BLOCKS = 20
+
+
 def _marked_blocks(
-    chain: bytes, tokens: int, role: bytes, text: str, offsets: list[int]
+    chain: bytes,
+    tokens: int,
+    role: bytes,
+    text: str,
+    offsets: list[tuple[int, int]],
+    model_key: str,
+    media: list[MediaItem],
 ) -> list[tuple[str, str, int]]:
-    """A ``message_block`` entry after each block of a message but the last (a document,
-    then the question asked about it: a checkpoint after the document caches it for every
-    question): the message's text up to there, chained on the entries before the message,
-    with its estimated tokens. The message's own entry follows, as it would without them;
-    the estimated tokens of inline images are added at the message's entry only."""
+    """A ``message_block`` entry after each block of a user message but the last (a
+    document, then the question asked about it: a checkpoint after the document caches it for
+    every question): the message's text up to there, chained on the entries before the
+    message, with its estimated tokens and those of the images and documents before it. The
+    message's own entry follows, as it would without them."""
     out = []
-    for offset in offsets:
+    for offset, n_media in offsets[-MAX_MESSAGE_BLOCKS:]:
         start = text[:offset]
         digest = short_hash(
             b"".join((chain, b"\x00message_block\x00", role, b"\x00", start.encode()))
         )
-        out.append(("message_block", digest, tokens + estimate_tokens(start)))
+        media_part = media_tokens(model_key, media[:n_media]) if n_media else 0
+        out.append(("message_block", digest, tokens + estimate_tokens(start) + media_part))
     return out
 
 
@@ -196,7 +209,7 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     ttl: list[str] = []
     media: dict[int, list[MediaItem]] = {}  # turn -> its inline images and documents
     system_blocks: list[str] = []
-    marks: dict[int, list[int]] = {}  # turn -> where its blocks but the last end
+    marks: dict[int, list[tuple[int, int]]] = {}  # turn -> its blocks' ends (but the last)
     tools_text, system_text, turns = prompt_parts(in_body, ttl, media, system_blocks, marks)
     head = _head(cache, tools_text, system_text, system_blocks)
     block_of = cache.features.block
@@ -213,8 +226,11 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         data = text.encode()
         block = block_of(text, xxhash.xxh3_128_intdigest(data))  # as text_key(text)
         role_bytes = _ROLE_BYTES.get(role) or role.encode()
-        if marks and len(texts) in marks:
-            prefix += _marked_blocks(chain, tokens, role_bytes, text, marks[len(texts)])
+        if marks and role == "user" and len(texts) in marks:
+            items = media.get(len(texts), []) if media else []
+            prefix += _marked_blocks(
+                chain, tokens, role_bytes, text, marks[len(texts)], model_key, items
+            )
         blocks.append(block)
         texts.append(text)
         tokens += block.tokens

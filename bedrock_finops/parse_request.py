@@ -232,16 +232,24 @@ def _unmarked(blocks: list, ttl: list[str] | None = None) -> list:
     return out
 
 
-def _block_offsets(parts: list[str | None]) -> list[int]:
-    """The length of the joined text after each block but the last (cache markers, which
-    have no text, are no block): where a checkpoint between two blocks would fall."""
-    offsets: list[int] = []
-    pos = -1
-    for part in parts:
-        if part is not None:
-            if pos >= 0:
-                offsets.append(pos)
-            pos += len(part) + 1  # the newline joining it to the next
+def _block_offsets(parts: list[str | None], media_counts: list[int]) -> list[tuple[int, int]]:
+    """(length of the joined text, inline media items met) after each block but the last
+    that adds text (cache markers are no block; an empty block adds none): where a
+    checkpoint between two blocks would fall, and the images and documents before it."""
+    offsets: list[tuple[int, int]] = []
+    length = 0
+    first = True
+    pending = None
+    for part, media in zip(parts, media_counts, strict=True):
+        if part is None:
+            continue
+        if pending is not None:
+            offsets.append(pending)
+            pending = None
+        length += len(part) + (0 if first else 1)  # the newline joining it to the one before
+        first = False
+        if part:
+            pending = (length, media)
     return offsets
 
 
@@ -317,12 +325,13 @@ def content_text(
     content: Any,
     ttl: list[str],
     media: list[MediaItem] | None = None,
-    marks: list[int] | None = None,
+    marks: list[tuple[int, int]] | None = None,
 ) -> str:
     """The text of a message's (or system prompt's) content, blocks joined by newlines.
 
-    When ``marks`` is given, it gets the length of the text after each block but the last
-    (:func:`_block_offsets`): the places a checkpoint inside the message can go."""
+    When ``marks`` is given, it gets (length of the text, media items met) after each block
+    but the last (:func:`_block_offsets`): the places a checkpoint inside the message can go
+    (``media`` must then start empty: the count is of its items)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -332,9 +341,14 @@ def content_text(
                 text = only.get("text")
                 if type(text) is str:
                     return text
-        parts = [_block_text(b, ttl, media) for b in content]
-        if marks is not None:
-            marks.extend(_block_offsets(parts))
+        if marks is None:
+            parts = [_block_text(b, ttl, media) for b in content]
+        else:
+            parts, counts = [], []
+            for b in content:
+                parts.append(_block_text(b, ttl, media))
+                counts.append(0 if media is None else len(media))
+            marks.extend(_block_offsets(parts, counts))
         return "\n".join(p for p in parts if p is not None)
     if content is None:
         return ""
@@ -359,7 +373,7 @@ def prompt_parts(
     ttl: list[str],
     media: dict[int, list[MediaItem]] | None = None,
     system_blocks: list[str] | None = None,
-    marks: dict[int, list[int]] | None = None,
+    marks: dict[int, list[tuple[int, int]]] | None = None,
 ) -> tuple[str | None, str | None, list]:
     """(tools JSON, system text, [(role, text), ...]) from any supported request body.
 
@@ -368,9 +382,9 @@ def prompt_parts(
     text holds only as placeholders (:mod:`media_blocks`). When ``system_blocks`` is given
     and the system prompt has several text blocks, it gets their texts (the system text is
     them joined by newlines): each block boundary is a place a cache checkpoint can go.
-    When ``marks`` is given, it gets ``turn index -> [length of the text after each block
-    but the last]`` for each message of several blocks, as ``system_blocks`` does for the
-    system prompt.
+    When ``marks`` is given, it gets ``turn index -> [(length of the text, inline media
+    items) after each block but the last]`` for each message of several blocks, as
+    ``system_blocks`` does for the system prompt.
     """
     tools = _tools_list(body)
     tools_text = None
@@ -405,7 +419,7 @@ def prompt_parts(
                     text = content_text(m.get("content"), ttl)
                     system_text = text if system_text is None else system_text + "\n" + text
                     continue
-                inside: list[int] | None = [] if marks is not None else None
+                inside: list[tuple[int, int]] | None = [] if marks is not None else None
                 text = content_text(m.get("content"), ttl, found, inside)
                 if inside:
                     marks[len(turns)] = inside  # type: ignore[index]

@@ -15,7 +15,7 @@ import pyarrow as pa
 PREFIX_HASH_TYPE = pa.list_(
     pa.struct(
         [
-            ("kind", pa.large_string()),  # "tools" | "system" | "message"
+            ("kind", pa.large_string()),  # tools | system_block | system | message_block | message
             ("hash", pa.large_string()),  # hash of everything up to and including this block
             ("tokens", pa.int64()),  # cumulative estimated tokens up to this block
         ]

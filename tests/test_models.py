@@ -503,3 +503,20 @@ def test_an_imported_model_is_never_priced_per_token():
 )
 def test_the_request_hash_model_part_keeps_the_version_and_drops_routing(raw, hashed_as):
     assert models.request_model_id(raw) == hashed_as
+
+
+def test_mapped_target_is_what_resolve_reads_from_the_map():
+    """The report names a map entry as the reason a row is unknown only where resolve used
+    the map: not for a foundation model's or system profile's ARN, nor an imported model's."""
+    target = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    fm = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-nova-9-v1:0"
+    imported = "arn:aws:bedrock:us-east-1:111122223333:imported-model/imp1"
+    app = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abc"
+    prompt = "arn:aws:bedrock:us-east-1:111122223333:prompt/P1:3"
+    mapping = {fm: target, imported: target, "abc": target, "P1": target, "bare-id": target}
+    assert models.mapped_target(fm, mapping) is None
+    assert models.mapped_target(imported, mapping) is None
+    assert models.mapped_target(app, mapping) == target  # by its resource ID
+    assert models.mapped_target(prompt, mapping) == target  # without its version
+    assert models.mapped_target("bare-id", mapping) == target
+    assert models.mapped_target("other", mapping) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from record_rows import log_record, row_of
 
 from bedrock_finops.tokens import estimate_tokens
@@ -120,12 +122,10 @@ def test_earlier_reasoning_counts_its_text_not_its_signature():
         ],
     }
     entries = row_of(log_record(body, ANTHROPIC_OUT))["prefix_hashes"]
-    assert [t for _, _, t in entries] == [
-        2,  # "Refund?"
-        2 + estimate_tokens("Check the plan."),  # after the thought
-        2 + estimate_tokens("Check the plan.\n"),  # after the redacted block: nothing added
-        2 + estimate_tokens("Check the plan.\n\nRefunded."),
-        2 + estimate_tokens("Check the plan.\n\nRefunded.") + 2,
+    assert [(k, t) for k, _, t in entries] == [
+        ("message", 2),  # "Refund?"
+        ("message", 2 + estimate_tokens("Check the plan.\n\nRefunded.")),  # 9, not ~1,200
+        ("message", 2 + estimate_tokens("Check the plan.\n\nRefunded.") + 2),
     ]
 
 
@@ -171,3 +171,41 @@ def test_converse_tool_choice_and_thinking_fields_are_read_too():
     think = row_of(log_record(body(fields=fields), OUT))["prefix_hashes"]
     assert plain[0] == choice[0] == think[0]
     assert len({plain[1][1], choice[1][1], think[1][1]}) == 3
+
+
+def test_a_block_entry_counts_the_image_or_document_before_it():
+    """A document sent inline, then the question: the entry after the document has the
+    document's tokens, not only its placeholder's."""
+    text = "Refunds are pro rata. " * 900  # 19,800 characters
+    doc = {
+        "document": {
+            "format": "txt",
+            "name": "policy",
+            "source": {"bytes": base64.b64encode(text.encode()).decode()},
+        }
+    }
+    body = {"messages": [{"role": "user", "content": [doc, {"text": "Summarise."}]}]}
+    entries = row_of(log_record(body, OUT))["prefix_hashes"]
+    assert [k for k, _, _ in entries] == ["message_block", "message"]
+    block, message = entries[0][2], entries[1][2]
+    assert block >= estimate_tokens(text) == 4950
+    assert 0 < message - block <= estimate_tokens("\nSummarise.") + 1  # the question only
+
+
+def test_empty_blocks_and_other_roles_add_no_block_entry_and_a_message_keeps_its_last_20():
+    empty_first = {"messages": [{"role": "user", "content": [{"text": ""}, {"text": "X"}]}]}
+    assert [k for k, _, _ in row_of(log_record(empty_first, OUT))["prefix_hashes"]] == ["message"]
+    calls = [{"toolUse": {"toolUseId": f"t{i}", "name": "f", "input": {}}} for i in range(3)]
+    assistant = {
+        "messages": [
+            {"role": "user", "content": [{"text": "Go."}]},
+            {"role": "assistant", "content": [{"text": "Calling."}, *calls]},
+        ]
+    }
+    kinds = [k for k, _, _ in row_of(log_record(assistant, OUT))["prefix_hashes"]]
+    assert kinds == ["message", "message"]
+    many = {"messages": [{"role": "user", "content": [{"text": f"b{i}"} for i in range(100)]}]}
+    entries = row_of(log_record(many, OUT))["prefix_hashes"]
+    assert [k for k, _, _ in entries] == ["message_block"] * 20 + ["message"]
+    text = "\n".join(f"b{i}" for i in range(100))
+    assert entries[0][2] == estimate_tokens(text[: text.index("\nb80")])  # after block 79
