@@ -568,7 +568,6 @@ def _split_raw_prompt(prompt: str, system_text: str | None) -> tuple[str | None,
 
 
 _HUMAN = "\n\nHuman:"
-_ASSISTANT = "\n\nAssistant:"
 _HUMAN_ASSISTANT_RE = re.compile(r"\n\n(Human|Assistant):")
 
 

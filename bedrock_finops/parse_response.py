@@ -49,8 +49,8 @@ def output_shape(text: str | None) -> str:
 
 # calls whose models write no tokens: embeddings (Titan, Cohere, Nova multimodal), images
 # (Titan Image, Nova Canvas, Stability) and rerank scores (Amazon, Cohere), told by the words
-# of a Bedrock model ID, the response's keys, or, when the response was not read (under
-# data/) and the ID does not name the model (an application profile), the request's keys
+# of a Bedrock model ID, the response's keys, or, when the response was not read (it is under
+# data/), the request's keys
 NO_OUTPUT_TOKEN_MODEL_WORDS = ("embed", "image", "canvas", "rerank", "stability.")
 # ARN resources whose name is a Bedrock model ID (a custom model's starts with its base's)
 MODEL_ID_RESOURCES = ("foundation-model/", "inference-profile/", "custom-model/")
