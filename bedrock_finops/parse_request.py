@@ -681,12 +681,19 @@ _SYS_OPEN = "<<SYS>>"
 _SYS_CLOSE = "<</SYS>>"
 
 
+_SETTINGS_HOLDERS = frozenset(
+    ("tool_choice", "thinking", "toolConfig", "additionalModelRequestFields")
+)
+
+
 def message_cache_settings(body: dict) -> bytes | None:
     """The settings that change the message part of a cached prompt without changing its text,
     as canonical JSON; None without any. Anthropic documents that a change of ``tool_choice``
     or of the thinking settings invalidates the cached messages (not the tools or the system
     prompt): Anthropic's ``tool_choice`` and ``thinking``, Converse's ``toolConfig.toolChoice``
     and the ``thinking`` (or ``reasoning_config``) of ``additionalModelRequestFields``."""
+    if body.keys().isdisjoint(_SETTINGS_HOLDERS):  # most bodies: one C-speed check
+        return None
     found = {}
     for key in ("tool_choice", "thinking"):
         if key in body:
