@@ -217,8 +217,8 @@ def resolve(
             target = mapped
         else:
             target = res
-    elif raw in profile_map:
-        target = profile_map[raw]
+    elif (mapped := mapped_target(raw, profile_map)) is not None:
+        target = mapped
     sub = _ARN_RE.match(target)
     if sub:
         target = sub["res"]

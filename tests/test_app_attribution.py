@@ -424,16 +424,14 @@ def test_map_names_are_read_without_surrounding_space():
 
 @pytest.mark.parametrize(
     ("key", "arn"),
-    [
+    [  # the caller as the baseline shows it (its principal, no session), and a logged IAM
+        # role ARN as it stands
         (f"arn:aws:sts::{ACCT}:assumed-role/support-bot-role", SESSION),
         (f"arn:aws:sts::{ACCT}:federated-user", FEDERATED),
+        (f"arn:aws:iam::{ACCT}:role/team/Svc", f"arn:aws:iam::{ACCT}:role/team/Svc"),
     ],
 )
-def test_a_caller_as_the_baseline_shows_it_is_a_map_key(tmp_path, key, arn):
-    """The baseline lists callers by principal (no session): that form maps them too, and
-    counts as matched."""
-    mapping = IdentityAppMap({key: "mapped"})
-    assert row_of(_record(arn=arn), mapping)["app"] == "mapped"
+def test_these_forms_of_a_caller_are_map_keys_and_count_as_matched(tmp_path, key, arn):
     report = ingest_to_folder(
         _logs(tmp_path, [_record(arn=arn)]),
         tmp_path / "out",
@@ -441,15 +439,4 @@ def test_a_caller_as_the_baseline_shows_it_is_a_map_key(tmp_path, key, arn):
         identity_app_map={key: "mapped"},
     )
     assert report.identity_app_map_unmatched == []
-
-
-def test_a_logged_iam_role_arn_given_as_a_key_counts_as_matched(tmp_path):
-    role = f"arn:aws:iam::{ACCT}:role/team/Svc"
-    report = ingest_to_folder(
-        _logs(tmp_path, [_record(arn=role)]),
-        tmp_path / "out",
-        workers=1,
-        identity_app_map={role: "svc"},
-    )
-    assert report.identity_app_map_unmatched == []
-    assert pd.read_parquet(tmp_path / "out" / "usage.parquet")["app"].tolist() == ["svc"]
+    assert pd.read_parquet(tmp_path / "out" / "usage.parquet")["app"].tolist() == ["mapped"]
