@@ -57,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _hint(exc: BaseException) -> str:
-    from botocore.exceptions import EndpointConnectionError, NoCredentialsError, NoRegionError
+    from botocore.exceptions import (
+        EndpointConnectionError,
+        HTTPClientError,
+        InvalidRegionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     from bedrock_finops.sources.aws_clients import NO_CREDENTIALS_FIX
 
@@ -73,6 +79,10 @@ def _hint(exc: BaseException) -> str:
                 "to reach AWS"
             )
         return "; check the network (a proxy needs HTTPS_PROXY) and the Region"
+    if isinstance(exc, HTTPClientError):  # a connection closed or timed out, after the retries
+        return "; the connection kept failing after every retry: check the network and run again"
+    if isinstance(exc, InvalidRegionError):
+        return "; a Region is written like us-east-1 (--region, AWS_REGION or the profile)"
     return ""
 
 
@@ -82,6 +92,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from botocore.exceptions import (
         ClientError,
         EndpointConnectionError,
+        HTTPClientError,
+        InvalidRegionError,
         NoCredentialsError,
         NoRegionError,
         ParamValidationError,
@@ -101,6 +113,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         PartialCredentialsError,
         NoRegionError,
         EndpointConnectionError,
+        HTTPClientError,  # a connection closed or timed out after every retry
+        InvalidRegionError,
         ParamValidationError,  # a value AWS cannot take (a bucket or group name): it says which
     )
     mistakes = (

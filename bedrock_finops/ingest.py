@@ -431,7 +431,9 @@ def _chunked(units: Iterable[Unit], size: int) -> Iterator[list[Unit]]:
 def _chunk_size(total: int | None, workers: int) -> int:
     """Files per task: enough to amortise per-task costs, small enough to balance the cores."""
     if total is None:
-        return 4  # CloudWatch pages already hold up to CW_PAGE_EVENTS events each
+        # CloudWatch batches already hold up to CW_PAGE_EVENTS events each; more per task would
+        # hold back the first progress (and the table) until that many events were fetched
+        return 1
     return max(1, min(CHUNK_FILES, total // (workers * 8) or 1))
 
 
@@ -454,6 +456,8 @@ def _results(
                 pending.append(pool.submit(process_chunk, part, opts))
                 if len(pending) >= window:
                     yield pending.popleft().result()
+                while pending and pending[0].done():  # in order, as soon as they are ready:
+                    yield pending.popleft().result()  # progress moves while a slow source lists
             while pending:
                 yield pending.popleft().result()
     finally:

@@ -266,6 +266,7 @@ def _unit_rows(
     damaged = decoded.damaged  # a document file's damaged stretches: index -> reason
     events = decoded.events  # one line per event (or document record): none is a blank line
     where = _entry_source(unit)
+    per_event = bool(unit.event_refs)  # a CloudWatch event's row names its stream and time too
     i = unit.first_line - 1  # the last line's number, blank ones included (ranges: of the file)
     for i, line in enumerate(decoded.views(), unit.first_line):
         if damaged is not None and (reason := damaged.get(i - unit.first_line)) is not None:
@@ -321,8 +322,9 @@ def _unit_rows(
                     continue
         if fetch:
             _fetch_bodies(rec, opts, client, bodies_unread)
+        source = where(i) if per_event else name
         try:
-            row = fast_row(rec, name, **kw)
+            row = fast_row(rec, source, **kw)
         except (*MALFORMED, RecursionError):
             row = None  # record_row decides, with its own checks
         if row is None:
@@ -338,7 +340,7 @@ def _unit_rows(
                 # reads 1,024 levels): this record's entry, not the end of the run
                 quarantine.append((where(i), i, NESTED_TOO_DEEP, _excerpt(line)))
                 continue
-            full["source_file"] = name
+            full["source_file"] = source
             row = row_values(full)
         append(row)
     for reason in (
@@ -356,9 +358,10 @@ def _unit_rows(
 
 
 def _entry_source(unit: Unit) -> Callable[[int], str]:
-    """The ``source`` of a quarantine entry for line ``i`` of ``unit``: its name, or for a
-    CloudWatch Logs event, the event's log stream and time (``STREAM@2026-11-25T06:10:00.123Z``)
-    to find it by: a batch's number says nothing to the user."""
+    """The ``source`` of a quarantine entry (and ``source_file`` of a row) for line ``i`` of
+    ``unit``: its name, or for a CloudWatch Logs event, the event's log stream and time
+    (``STREAM@2026-11-25T06:10:00.123Z``) to find it by: a batch's number says nothing to the
+    user, and changes with the window read."""
     if not unit.event_refs:
         return lambda i: unit.name
 

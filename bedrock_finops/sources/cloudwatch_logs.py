@@ -1,8 +1,9 @@
 """CloudWatch Logs: a log group's events in a time window, as units of up to
-``CW_PAGE_EVENTS`` records (``FilterLogEvents``, paginated)."""
+``CW_PAGE_EVENTS`` records (``FilterLogEvents``, paged by hand: see :func:`_pages`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,12 @@ from bedrock_finops.sources.source_errors import SourceError, credentials_error
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK
 
 CW_PAGE_EVENTS = 2000
+# A sparse group can answer several empty pages carrying the token it was sent (aws-cli#3191):
+# reading on returns the events. This many in a row, though, is a search that does not advance.
+MAX_SAME_TOKEN_PAGES = 1000
+# CloudWatch Logs' pattern for a log group name (the API refuses anything else)
+_GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
+_GROUP_ARN = re.compile(r"arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:([^:]+)(?::\*)?")
 
 
 @dataclass
@@ -49,6 +56,40 @@ class _Batch:
         return unit
 
 
+def log_group_and_region(uri: str, region: str | None) -> tuple[str, str | None]:
+    """The log group a ``cloudwatch-logs://`` source names, and the Region to read it in.
+
+    The group may be given by name or by ARN (as the console and ``describe-log-groups`` show
+    it, with or without the trailing ``:*``); an ARN's Region is used unless ``region`` says
+    another, which is an error rather than a guess.
+    """
+    group = uri[len("cloudwatch-logs://") :]
+    if not group:
+        raise SourceError(f"{uri!r} names no log group; use cloudwatch-logs://LOG_GROUP")
+    arn = _GROUP_ARN.fullmatch(group)
+    if arn is not None:
+        arn_region, group = arn.group(1), arn.group(3)
+        if region is not None and region != arn_region:
+            raise SourceError(
+                f"the log group ARN names Region {arn_region}, but the ingest was told to "
+                f"read {region} (--region, or the client passed in); drop one, or give the "
+                f"group by name (cloudwatch-logs://{group})"
+            )
+        region = arn_region
+    elif group.startswith("arn:"):
+        raise SourceError(
+            f"{group!r} is not a log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME); "
+            "give the group by name, e.g. cloudwatch-logs:///aws/bedrock/modelinvocations"
+        )
+    if not _GROUP_NAME.fullmatch(group):
+        raise SourceError(
+            f"{group!r} is not a log group name: CloudWatch Logs names hold only letters, "
+            "digits and . - _ / # (up to 512); copy the name from the model invocation "
+            "logging settings"
+        )
+    return group, region
+
+
 def iter_cloudwatch(
     uri: str,
     start: datetime | None,
@@ -68,10 +109,11 @@ def iter_cloudwatch(
     """
     from botocore.exceptions import ClientError
 
-    group = uri[len("cloudwatch-logs://") :]
-    if not group:
-        raise SourceError(f"{uri!r} names no log group; use cloudwatch-logs://LOG_GROUP")
-    client = client or aws_client("logs", endpoint_url, region)
+    if client is not None:
+        group, _ = log_group_and_region(uri, client.meta.region_name)
+    else:
+        group, region = log_group_and_region(uri, region)
+        client = aws_client("logs", endpoint_url, region)
     kwargs: dict[str, Any] = {"logGroupName": group}
     if start is not None:
         kwargs["startTime"] = int(start.timestamp() * 1000)
@@ -81,7 +123,7 @@ def iter_cloudwatch(
     batch = _Batch(group)
     n = 0
     try:
-        for page in client.get_paginator("filter_log_events").paginate(**kwargs):
+        for page in _pages(client, kwargs, group):
             if count is not None:
                 count.pages += 1
             for event in page.get("events") or []:
@@ -93,40 +135,67 @@ def iter_cloudwatch(
                 n += 1
                 if len(batch.lines) >= page_events:
                     yield batch.unit(n)
+        if n == 0 and not _has_streams(client, group):  # most likely the wrong group or Region
+            raise SourceError(
+                f"no events in log group {group!r} in {client.meta.region_name}"
+                f"{_window_text(start, end)}; check the Region (--region), the window, and "
+                "that model invocation logging delivers to this group"
+            )
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ResourceNotFoundException":
-            raise SourceError(
-                f"log group {group!r} not found in {client.meta.region_name}; check the name "
-                "and region (model invocation logging settings show the group)"
-            ) from None
-        refused = credentials_error(
-            code, exc.response.get("Error", {}).get("Message", ""), f"log group {group!r}"
-        )
-        if refused is not None:
-            raise refused from None
-        if code in ("AccessDeniedException", "AccessDenied"):
-            raise SourceError(
-                f"access denied reading log group {group!r}: the caller needs "
-                "logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on "
-                f"arn:aws:logs:*:*:log-group:{group}:*"
-            ) from None
-        if code in ("ThrottlingException", "RateExceeded", "Throttling"):
-            raise SourceError(
-                f"reading log group {group!r} was still throttled after every retry: "
-                "FilterLogEvents allows 5 requests a second per account and Region, shared "
-                "with everything else that reads logs there. Try again later, raise "
-                "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
-            ) from None
-        raise SourceError(f"reading log group {group!r} failed: {exc}") from None
+        raise _read_error(exc, group, client.meta.region_name) from None
     if batch.lines:
         yield batch.unit(n)
-    if n == 0 and not _has_streams(client, group):  # most likely the wrong group or Region
-        raise SourceError(
-            f"no events in log group {group!r} in {client.meta.region_name}"
-            f"{_window_text(start, end)}; check the Region (--region), the window, and that "
-            "model invocation logging delivers to this group"
+
+
+def _pages(client: Any, kwargs: dict[str, Any], group: str) -> Iterator[dict]:
+    """``FilterLogEvents`` pages, by hand: botocore's paginator stops the whole read with
+    "the same next token was received twice" when a sparse group answers an empty page with
+    the token it was sent, which AWS does (boto3#1584); asking again moves on."""
+    token = None
+    same = 0
+    while True:
+        page = client.filter_log_events(**kwargs, **({"nextToken": token} if token else {}))
+        yield page
+        following = page.get("nextToken")
+        if not following:
+            return
+        same = same + 1 if following == token and not page.get("events") else 0
+        if same >= MAX_SAME_TOKEN_PAGES:
+            raise SourceError(
+                f"reading log group {group!r}: FilterLogEvents answered {same} empty pages in "
+                "a row without moving on; run again, or ingest the S3 delivery of the same "
+                "logs instead"
+            )
+        token = following
+
+
+def _read_error(exc: Any, group: str, region: str) -> SourceError:
+    """The ``SourceError`` that says what a refused CloudWatch Logs request needs."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "ResourceNotFoundException":
+        return SourceError(
+            f"log group {group!r} not found in {region}; check the name and region (model "
+            "invocation logging settings show the group)"
         )
+    refused = credentials_error(
+        code, exc.response.get("Error", {}).get("Message", ""), f"log group {group!r}"
+    )
+    if refused is not None:
+        return refused
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return SourceError(
+            f"access denied reading log group {group!r}: the caller needs "
+            "logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on "
+            f"arn:aws:logs:*:*:log-group:{group}:*"
+        )
+    if code in ("ThrottlingException", "RateExceeded", "Throttling"):
+        return SourceError(
+            f"reading log group {group!r} was still throttled after every retry: "
+            "FilterLogEvents allows 5 requests a second per account and Region, shared "
+            "with everything else that reads logs there. Try again later, raise "
+            "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
+        )
+    return SourceError(f"reading log group {group!r} failed: {exc}")
 
 
 def _has_streams(client: Any, group: str) -> bool:
@@ -135,18 +204,20 @@ def _has_streams(client: Any, group: str) -> bool:
 
     Asked with ``DescribeLogStreams``; without that permission, with ``FilterLogEvents`` (the
     one the read needs) over the whole group: any event, or a page that says there is more.
+    Any other refusal (throttling past the retries, say) is the caller's error to report.
     """
     from botocore.exceptions import ClientError
 
     try:
         return bool(client.describe_log_streams(logGroupName=group, limit=1).get("logStreams"))
-    except ClientError:
-        pass
-    try:
-        page = client.filter_log_events(logGroupName=group, limit=1)
-    except ClientError:
-        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "") not in _DENIED:
+            raise
+    page = client.filter_log_events(logGroupName=group, limit=1)
     return bool(page.get("events") or page.get("nextToken"))
+
+
+_DENIED = ("AccessDeniedException", "AccessDenied")
 
 
 def _window_text(start: datetime | None, end: datetime | None) -> str:

@@ -1,0 +1,228 @@
+"""Reading a CloudWatch Logs group: how it is named, paged, and what a refusal says.
+
+What moto does not do (a repeated ``nextToken``, throttling past the retries) is played with
+botocore's Stubber and AWS-shaped answers; the rest runs against the moto server.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_finops import cli, ingest
+from bedrock_finops.ingest import IngestError, ingest_to_folder
+from bedrock_finops.ingest_worker import ChunkResult, Options
+from bedrock_finops.sources import cloudwatch_logs
+from bedrock_finops.sources.cloudwatch_logs import log_group_and_region
+from bedrock_finops.sources.invocation_logs import Unit
+from bedrock_finops.sources.source_errors import SourceError
+
+STREAM = "aws/bedrock/modelinvocations"
+FIXTURE = Path(__file__).parent / "fixtures" / "logs" / "good" / "part-2.json"
+
+
+def _logs_client():
+    return boto3.client(
+        "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def _events(ids: list[str]) -> list[dict]:
+    base = json.loads(FIXTURE.read_text().splitlines()[0])  # 2025-06-02T11:01:00Z
+    stamp = 1748862060000
+    return [
+        {"logStreamName": STREAM, "timestamp": stamp + i, "eventId": str(i),
+         "ingestionTime": stamp + i, "message": json.dumps({**base, "requestId": rid})}
+        for i, rid in enumerate(ids)
+    ]  # fmt: skip
+
+
+def test_an_empty_page_that_repeats_its_token_is_read_past(tmp_path: Path):
+    """A sparse group can answer empty pages carrying the token it was sent (boto3#1584);
+    botocore's paginator stops the read there ("the same next token was received twice"),
+    losing every later page. Asking again moves on."""
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": [], "nextToken": "T1"}, {"logGroupName": "g"})
+    for _ in range(2):
+        stub.add_response(
+            "filter_log_events", {"events": [], "nextToken": "T1"},
+            {"logGroupName": "g", "nextToken": "T1"},
+        )  # fmt: skip
+    stub.add_response(
+        "filter_log_events", {"events": _events(["a", "b", "c"])},
+        {"logGroupName": "g", "nextToken": "T1"},
+    )  # fmt: skip
+    with stub:
+        report = ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
+        stub.assert_no_pending_responses()
+    assert (report.rows, report.lines_read, report.event_pages_read) == (3, 3, 4)
+
+
+def test_a_search_that_never_moves_on_is_an_error_not_a_hang(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(cloudwatch_logs, "MAX_SAME_TOKEN_PAGES", 3)
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": [], "nextToken": "T1"})
+    for _ in range(3):
+        stub.add_response("filter_log_events", {"events": [], "nextToken": "T1"})
+    with stub, pytest.raises(IngestError) as err:
+        ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
+    assert str(err.value) == (
+        "reading log group 'g': FilterLogEvents answered 3 empty pages in a row without moving "
+        "on; run again, or ingest the S3 delivery of the same logs instead"
+    )
+    assert not (tmp_path / "usage.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("source", "region", "expected"),
+    [
+        ("/aws/bedrock/x", None, ("/aws/bedrock/x", None)),
+        ("/aws/bedrock/x", "eu-west-1", ("/aws/bedrock/x", "eu-west-1")),
+        ("arn:aws:logs:us-west-2:123456789012:log-group:/aws/bedrock/west:*", None,
+         ("/aws/bedrock/west", "us-west-2")),
+        ("arn:aws:logs:us-west-2:123456789012:log-group:/aws/bedrock/west", "us-west-2",
+         ("/aws/bedrock/west", "us-west-2")),
+        ("arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:br#1", None,
+         ("br#1", "us-gov-west-1")),
+    ],
+)  # fmt: skip
+def test_a_log_group_is_named_or_given_by_arn(source, region, expected):
+    """The console and ``describe-log-groups`` show a group's ARN (with ``:*``); the API takes
+    its name, read in the ARN's Region."""
+    assert log_group_and_region(f"cloudwatch-logs://{source}", region) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "region", "message"),
+    [
+        ("arn:aws:logs:us-west-2:123456789012:log-group:/b/w:*", "us-east-1",
+         "the log group ARN names Region us-west-2, but the ingest was told to read us-east-1 "
+         "(--region, or the client passed in); drop one, or give the group by name "
+         "(cloudwatch-logs:///b/w)"),
+        ("arn:aws:logs:us-west-2:123456789012:log-group", None,
+         "'arn:aws:logs:us-west-2:123456789012:log-group' is not a log group ARN "
+         "(arn:aws:logs:REGION:ACCOUNT:log-group:NAME); give the group by name, e.g. "
+         "cloudwatch-logs:///aws/bedrock/modelinvocations"),
+        ("my logs", None,
+         "'my logs' is not a log group name: CloudWatch Logs names hold only letters, digits "
+         "and . - _ / # (up to 512); copy the name from the model invocation logging settings"),
+    ],
+)  # fmt: skip
+def test_a_group_cloudwatch_cannot_take_is_named_before_any_call(source, region, message):
+    with pytest.raises(SourceError) as err:
+        log_group_and_region(f"cloudwatch-logs://{source}", region)
+    assert str(err.value) == message
+
+
+def test_a_group_arn_in_another_region_than_the_client_is_refused(tmp_path: Path):
+    logs = _logs_client()  # us-east-1; no request may be made (the Stubber has none)
+    with Stubber(logs), pytest.raises(IngestError, match="names Region us-west-2, but"):
+        ingest_to_folder(
+            "cloudwatch-logs://arn:aws:logs:us-west-2:123456789012:log-group:g:*", tmp_path,
+            logs_client=logs, progress=False,
+        )  # fmt: skip
+
+
+def test_a_throttled_stream_check_says_throttled_not_wrong_group(tmp_path: Path):
+    """An empty window leads to one ``DescribeLogStreams``; throttled past its retries, that is
+    the error to report, not "no events ... check the Region"."""
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": []})
+    stub.add_client_error(
+        "describe_log_streams", service_error_code="ThrottlingException", http_status_code=400
+    )
+    with stub, pytest.raises(IngestError) as err:
+        ingest_to_folder(
+            "cloudwatch-logs://g", tmp_path, "2026-11-01", "2026-11-02", logs_client=logs,
+            progress=False,
+        )  # fmt: skip
+    assert str(err.value).startswith("reading log group 'g' was still throttled after every retry")
+
+
+def test_results_are_handed_on_as_soon_as_the_oldest_is_ready(monkeypatch):
+    """A slow source (CloudWatch pages at 5 requests a second) must not hold back progress
+    until a dozen tasks are in flight: each result is handed on, in order, once it is ready."""
+    futures = []
+
+    class Pool(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            futures.append(super().submit(fn, *args, **kwargs))
+            return futures[-1]
+
+    monkeypatch.setattr(ingest, "ProcessPoolExecutor", Pool)
+    page_read = threading.Event()
+
+    def process_chunk(units, opts):
+        page_read.wait(timeout=30)  # not done before the source moved on
+        return ChunkResult(len(units), [], [], 0, 0, 0, {})
+
+    monkeypatch.setattr(ingest, "process_chunk", process_chunk)
+    pulled = []
+
+    def units():
+        for i in range(5):
+            if futures:
+                page_read.set()
+                wait(futures[:1])  # the first task is done before the next page is read
+            pulled.append(i)
+            yield Unit("events", f"g#{i}")
+
+    first = next(ingest._results(units(), Options(token="t"), 2, None, 1))
+    assert first.files == 1
+    assert pulled == [0, 1]  # handed on before the source was read to the end
+
+
+def test_a_region_written_wrongly_is_one_line(tmp_path: Path, capsys):
+    argv = ["ingest", "--source", "cloudwatch-logs://g", "--region", "us_east_1",
+            "--out", str(tmp_path / "u.parquet")]  # fmt: skip
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "error: Provided region_name 'us_east_1' doesn't match a supported format; a Region is "
+        "written like us-east-1 (--region, AWS_REGION or the profile)\n"
+    )
+
+
+def test_a_connection_closed_after_the_retries_is_one_line(tmp_path: Path, capsys, monkeypatch):
+    """An endpoint that drops every connection: botocore's ConnectionClosedError, not a
+    traceback."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def drop() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+                        "AWS_MAX_ATTEMPTS": "1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    argv = ["ingest", "--source", "cloudwatch-logs://g", "--region", "us-east-1",
+            "--endpoint-url", f"http://127.0.0.1:{server.getsockname()[1]}",
+            "--out", str(tmp_path / "u.parquet")]  # fmt: skip
+    try:
+        assert cli.main(argv) == 2
+    finally:
+        server.close()
+    err = capsys.readouterr().err
+    assert err.startswith("error: Connection was closed before we received a valid response")
+    assert err.endswith(
+        "; the connection kept failing after every retry: check the network and run again\n"
+    )
