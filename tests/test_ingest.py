@@ -175,6 +175,54 @@ def test_llama_titan_mistral_nova(good):
     assert (nova["pretty_json_tokens"], nova["output_shape"]) == (2, "json")
 
 
+STREAMS = FIXTURES / "streams"  # InvokeModelWithResponseStream chunk lists, as AWS logs them
+
+
+@pytest.fixture(scope="module")
+def streams() -> pd.DataFrame:
+    df = read_invocation_logs(STREAMS, workers=1, progress=False)
+    return df.set_index("request_id", drop=False)
+
+
+STREAMED = [
+    # Llama: "Neg" + "ative" -> one word; stop_reason "stop" on the last chunk
+    ("req-llama-stream-1", "meta.llama3-1-8b-instruct", 30, 2,
+     "stop", "label", "I hate waiting", 410.0),
+    # Titan: '{"capital": ' + '"Paris"}' -> a JSON object; completionReason FINISH at the end
+    ("req-titan-stream-1", "amazon.titan-text-lite", 9, 7,
+     "FINISH", "json", "Give the capital of France as JSON.", 620.0),
+    # Mistral: "The cat sat there" + " because the mat was warm and" -> ten words of prose;
+    # the last chunk's outputs[0] carries no text and stop_reason "length"
+    ("req-mistral-stream-1", "mistral.mistral-7b-instruct", 16, 12,
+     "length", "prose", "Why did the cat sit on the mat?", 530.0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("request_id", "model", "inp", "out", "stop", "shape", "user", "latency"),
+    STREAMED,
+    ids=["llama", "titan", "mistral"],
+)
+def test_llama_titan_mistral_streams(
+    streams, request_id, model, inp, out, stop, shape, user, latency
+):
+    """The streamed answer is the chunks' text pieces joined, the stop reason the last chunk's;
+    the token counts are the record's (the chunks and the invocation metrics say the same),
+    the latency the invocation metrics' invocationLatency."""
+    r = streams.loc[request_id]
+    assert (r["operation"], r["streaming"], r["model"]) == (
+        "InvokeModelWithResponseStream", True, model
+    )  # fmt: skip
+    assert (r["input_tokens"], r["output_tokens"], r["cache_read_tokens"]) == (inp, out, 0)
+    assert (r["stop_reason"], r["output_shape"], r["user_text"]) == (stop, shape, user)
+    assert r["latency_ms"] == latency
+
+
+def test_streams_report(streams):
+    r = streams.attrs["ingest"]
+    assert (r["lines_read"], r["rows"], r["quarantined"], r["unknown_models"]) == (3, 3, 0, {})
+
+
 def test_repeated_lines_and_empty_output(good):
     r = good.loc["req-repeat-1"]
     # a 37-char line three times in the prompt: two repeats x 10 tokens
