@@ -209,3 +209,43 @@ def test_empty_blocks_and_other_roles_add_no_block_entry_and_a_message_keeps_its
     assert [k for k, _, _ in entries] == ["message_block"] * 20 + ["message"]
     text = "\n".join(f"b{i}" for i in range(100))
     assert entries[0][2] == estimate_tokens(text[: text.index("\nb80")])  # after block 79
+
+
+def with_tools(tools: list[str] | None, system: str = "Answer from the policy.") -> dict:
+    """A Converse request: tools (by name; None: no toolConfig), a system prompt, one turn."""
+    body: dict = {
+        "system": [{"text": system}],
+        "messages": [{"role": "user", "content": [{"text": "Can I get a refund?"}]}],
+    }
+    if tools is not None:
+        specs = [{"toolSpec": {"name": n, "inputSchema": {"json": {}}}} for n in tools]
+        body["toolConfig"] = {"tools": specs}
+    return body
+
+
+def test_the_system_and_message_entries_are_chained_on_the_tools():
+    """Bedrock caches the tools, then the system prompt, then the messages: an entry stands for
+    everything before it. Other tools in front of the same system prompt and turn make every
+    entry other (only the system prompt's own hash stays); the same tools, every entry the
+    same."""
+    refund = row_of(log_record(with_tools(["refund"]), OUT))
+    lookup = row_of(log_record(with_tools(["lookup"]), OUT))
+    again = row_of(log_record(with_tools(["refund"]), OUT))
+    assert [k for k, _, _ in refund["prefix_hashes"]] == ["tools", "system", "message"]
+    assert refund["system_hash"] == lookup["system_hash"]
+    for mine, theirs in zip(refund["prefix_hashes"], lookup["prefix_hashes"], strict=True):
+        assert mine[1] != theirs[1], mine[0]
+    assert again["prefix_hashes"] == refund["prefix_hashes"]
+
+
+def test_the_message_entries_are_chained_on_the_system_prompt():
+    """No tools: two system prompts before the same turn give other system and message
+    entries; the same system prompt, the same entries."""
+    policy = row_of(log_record(with_tools(None, "Answer from the policy."), OUT))
+    terms = row_of(log_record(with_tools(None, "Answer from the terms."), OUT))
+    again = row_of(log_record(with_tools(None, "Answer from the policy."), OUT))
+    assert [k for k, _, _ in policy["prefix_hashes"]] == ["system", "message"]
+    assert policy["system_hash"] != terms["system_hash"]
+    for mine, theirs in zip(policy["prefix_hashes"], terms["prefix_hashes"], strict=True):
+        assert mine[1] != theirs[1], mine[0]
+    assert again["prefix_hashes"] == policy["prefix_hashes"]
