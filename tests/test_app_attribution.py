@@ -11,7 +11,7 @@ import pytest
 from record_rows import both_rows, log_record, row_of
 from usage_builders import make_usage
 
-from bedrock_finops import baseline, cli, params, parse_body, segments
+from bedrock_finops import baseline, cli, params, parse, parse_body, segments
 from bedrock_finops.app_attribution import (
     IdentityAppMap,
     app_from_identity,
@@ -389,6 +389,40 @@ def test_a_blank_app_key_is_refused(tmp_path, capsys, app_key):
     p.write_text(f"run:\n  app_key: '{app_key}'\n")
     with pytest.raises(params.ParamsError, match=r"run\.app_key: '\s*' is blank"):
         params.load(p, {})
+
+
+def test_another_app_key_is_read_on_both_row_paths(tmp_path, monkeypatch):
+    """With ``--app-key team`` the app is the ``team`` value, never the ``app`` one, on the
+    usual records and on those the full parser decides (a body in S3, a count written as an
+    integral float); a record without ``team`` falls back to the role."""
+    from bedrock_finops import ingest_worker
+
+    both = {"app": "web", "team": "payments"}
+    in_s3 = _record("r3", metadata={"app": "web", "team": "search"})
+    in_s3["input"] = {"inputBodyS3Path": "s3://b/data/r3_input.json.gz", "inputTokenCount": 10}
+    as_float = _record("r2", metadata=both)
+    as_float["input"]["inputTokenCount"] = 10.0
+    records = [
+        _record("r1", metadata=both),
+        as_float,
+        in_s3,
+        _record("r4", metadata={"app": "web"}),
+    ]
+    full_parser = []
+
+    def record_row(rec, **kw):
+        full_parser.append(rec["requestId"])
+        return parse.record_row(rec, **kw)
+
+    monkeypatch.setattr(ingest_worker, "record_row", record_row)
+    out = tmp_path / "out" / "usage.parquet"
+    argv = ["ingest", "--source", str(_logs(tmp_path, records)), "--out", str(out)]
+    assert cli.main([*argv, "--workers", "1", "--app-key", "team"]) == 0
+    assert full_parser == ["r2", "r3"]  # r1 and r4 took the fast path
+    apps = pd.read_parquet(out).set_index("request_id")["app"]
+    assert apps.to_dict() == {
+        "r1": "payments", "r2": "payments", "r3": "search", "r4": "support-bot-role"
+    }  # fmt: skip
 
 
 def test_parse_rows_keep_their_order_of_decision():
