@@ -462,6 +462,8 @@ BAD_LINES = [
     (_variant("b1", requestId=_DROP), "missing requestId"),
     (_variant("b2", input__inputTokenCount="15"), "non-integer inputTokenCount"),
     (_variant("b3", input__inputTokenCount=-3), "negative inputTokenCount"),
+    # no errorCode and no guardrail answer: a call that ran, but its input cannot be priced
+    (_variant("b3b", input__inputTokenCount=_DROP), "missing inputTokenCount"),
     (_variant("b4", output__outputTokenCount=_DROP), "missing outputTokenCount"),
     (_variant("b5", input__cacheReadInputTokenCount=1.5), "non-integer cacheReadInputTokenCount"),
     (_variant("b6", operation="Embed"), "unknown operation 'Embed'"),
