@@ -465,7 +465,10 @@ BAD_LINES = [
     # no errorCode and no guardrail answer: a call that ran, but its input cannot be priced
     (_variant("b3b", input__inputTokenCount=_DROP), "missing inputTokenCount"),
     (_variant("b4", output__outputTokenCount=_DROP), "missing outputTokenCount"),
+    (_variant("b4b", output__outputTokenCount=-1), "negative outputTokenCount"),
     (_variant("b5", input__cacheReadInputTokenCount=1.5), "non-integer cacheReadInputTokenCount"),
+    (_variant("b5b", input__cacheReadInputTokenCount=-200), "negative cacheReadInputTokenCount"),
+    (_variant("b5c", input__cacheWriteInputTokenCount=-1), "negative cacheWriteInputTokenCount"),
     (_variant("b6", operation="Embed"), "unknown operation 'Embed'"),
     (_variant("b7", timestamp="2025/06/02 11:01:00"), BAD_TIMESTAMP),
     (_variant("b8", timestamp="2025-06-02T11:01:00"), BAD_TIMESTAMP),
