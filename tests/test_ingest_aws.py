@@ -172,6 +172,11 @@ def test_cloudwatch_equals_local(aws_client, tmp_path: Path):
     assert len(local) > 50
     pd.testing.assert_frame_equal(_table(local), _table(cw))
     assert cw.attrs["ingest"]["duplicates"] == local.attrs["ingest"]["duplicates"]
+    # FilterLogEvents was asked for [start, end + 1 h): the events of the slack hour are read
+    # and counted outside the window, none after it
+    end_ms = int(end.timestamp() * 1000)
+    slack_hour = sum(end_ms <= e["timestamp"] < end_ms + 3_600_000 for e in events)
+    assert cw.attrs["ingest"]["outside_window"] == slack_hour > 0
     # a row names its event's stream and time (the records' own here), whatever the window
     stamps = cw.timestamp.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
     assert list(cw.source_file) == list("aws/bedrock/modelinvocations@" + stamps)

@@ -82,6 +82,31 @@ def test_a_search_that_never_moves_on_is_an_error_not_a_hang(tmp_path: Path, mon
     assert not (tmp_path / "usage.parquet").exists()
 
 
+def test_the_window_is_asked_for_with_an_hour_of_slack_after_its_end(tmp_path: Path):
+    """FilterLogEvents is asked for [start, end + 1 h) in epoch ms (its endTime is inclusive:
+    end + 1 h - 1 ms), not for everything after start; a record of the slack hour is read and
+    counted outside the window, not made a row."""
+    base = json.loads(FIXTURE.read_text().splitlines()[0])  # 2025-06-02T11:01:00Z
+    late = {**base, "requestId": "late", "timestamp": "2025-06-02T12:30:00Z"}  # 11:01 + 89 min
+    events = _events(["in"]) + [
+        {"logStreamName": STREAM, "timestamp": 1748867400000, "eventId": "late",
+         "ingestionTime": 1748867400000, "message": json.dumps(late)}
+    ]  # fmt: skip
+    logs = _logs_client()
+    stub = Stubber(logs)
+    # 2025-06-02T11:01:00Z is 1748862060000 ms: 11:00 is 60,000 ms before it; 12:00 is
+    # 1748862000000 + 3,600,000 = 1748865600000, and endTime 12:00 + 1 h - 1 ms = 1748869199999
+    window = {"logGroupName": "g", "startTime": 1748862000000, "endTime": 1748869199999}
+    stub.add_response("filter_log_events", {"events": events}, window)
+    with stub:
+        report = ingest_to_folder(
+            "cloudwatch-logs://g", tmp_path, "2025-06-02T11:00Z", "2025-06-02T12:00Z",
+            logs_client=logs, progress=False,
+        )  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert (report.lines_read, report.rows, report.outside_window) == (1, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("source", "region", "expected"),
     [
