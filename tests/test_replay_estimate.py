@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from usage_builders import in_and_out_of_the_sheet
+from usage_builders import in_and_out_of_the_sheet, make_usage
 
 from bedrock_finops import replay
 from bedrock_finops.pricing import PriceCatalog
@@ -122,3 +122,19 @@ def test_apply_warns_before_calling_when_calls_are_unpriced(monkeypatch, cat, tm
         "warning: calling Bedrock with 2 unpriced call(s): the replay costs more than the "
         "priced part shown above"
     ]
+
+
+def test_estimate_prices_the_cached_input_as_plain_input(cat):
+    """A replay sends the logged prompt uncached: its cache reads and writes are priced as
+    input tokens on both models."""
+    u = make_usage(
+        [dict(app="a", model=SONNET4, n=1, input_tokens=10_000, cache_read_tokens=80_000,
+              cache_write_tokens=10_000, output_tokens=10_000)]
+    )  # fmt: skip
+    est = replay.estimate_cost(_plan(u), u, cat)
+    # 10K + 80K + 10K = 100K input: Sonnet 4 100 x 0.003 + 10 x 0.015 = 0.45 (at the cache
+    # rates it would be 10 x 0.003 + 80 x 0.0003 + 10 x 0.00375 + 0.15 = 0.2415);
+    # Haiku 3.5 100 x 0.0008 + 10 x 0.004 = 0.12
+    assert est["current_usd"] == pytest.approx(0.45)
+    assert est["candidate_usd"] == pytest.approx(0.12)
+    assert (est["current_unpriced"], est["candidate_unpriced"]) == (0, 0)

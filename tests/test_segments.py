@@ -37,3 +37,22 @@ def test_every_familys_output_limit_stop_counts() -> None:
     seg = summarise(usage)
     assert len(seg) == 1
     assert seg["max_tokens_stop_share"].iat[0] == 0.5  # 4 of the 8 rows
+
+
+def test_the_mean_input_counts_cache_reads_and_writes() -> None:
+    """``input_tokens_mean`` is the mean total input: uncached input plus cache reads plus
+    cache writes (AWS's inputTokenCount is the uncached part only)."""
+    model = "anthropic.claude-sonnet-4"
+    usage = make_usage(
+        [
+            dict(app="a", model=model, n=3, input_tokens=100, cache_read_tokens=1000),
+            dict(app="a", model=model, n=1, input_tokens=50, cache_write_tokens=2000),
+        ]
+    )
+    seg = summarise(usage)
+    assert len(seg) == 1
+    row = seg.iloc[0]
+    assert (row["requests"], row["input_tokens"]) == (4, 350)  # 3 x 100 + 50
+    assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (3000, 2000)
+    # (3 x (100 + 1000) + (50 + 2000)) / 4 = (3300 + 2050) / 4
+    assert row["input_tokens_mean"] == 1337.5
