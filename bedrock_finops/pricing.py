@@ -31,6 +31,7 @@ from bedrock_finops.price_sheets import (
     read_bundled_sheet,
     read_sheet_csv,
 )
+from bedrock_finops.schema import total_input_tokens
 
 MODES = ("on_demand", "batch")
 _NO_MODEL = "<unknown model>"  # stands in for a null catalog key while factorizing
@@ -255,7 +256,7 @@ class PriceCatalog:
         reason = reasons[codes].astype(object)
         # Provisioned Throughput first: even a row the sheet could price is not token-billed.
         reason = np.where(_provisioned_own_model(usage, model), PROVISIONED_REASON, reason)
-        total_in = tok["input_tokens"] + tok["cache_read_tokens"] + tok["cache_write_tokens"]
+        total_in = total_input_tokens(usage).to_numpy(dtype="float64")
         threshold = np.array(
             [LONG_CONTEXT_THRESHOLD.get(k[0], np.inf) for k in uniques], dtype="float64"
         )

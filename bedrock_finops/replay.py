@@ -26,6 +26,7 @@ import pandas as pd
 from bedrock_finops.column_take import ParquetColumn, rows_of
 from bedrock_finops.pricing import price_columns
 from bedrock_finops.quality_gate import RESULT_COLUMNS, prompt_parts
+from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.segments import template_texts
 
 _WORD = re.compile(r"\w+")
@@ -154,7 +155,7 @@ def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict
     ids = usage["request_id"].astype(str)
     # the columns pricing reads: selecting rows of every column copies the user turns too
     sub = price_columns(usage, "request_id")[ids.isin(set(plan["request_id"]))].copy()
-    sub["input_tokens"] = sub["input_tokens"] + sub["cache_read_tokens"] + sub["cache_write_tokens"]
+    sub["input_tokens"] = total_input_tokens(sub)
     sub[["cache_read_tokens", "cache_write_tokens"]] = 0
     cand_of = plan.set_index("request_id")["candidate_model"]
     sides = {

@@ -172,5 +172,12 @@ def _narrow_of(dtype: pa.DataType) -> pa.DataType:
     return dtype
 
 
+INPUT_TOKEN_COLUMNS = ("input_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
 def total_input_tokens(usage: pd.DataFrame) -> pd.Series:
-    return usage["input_tokens"] + usage["cache_read_tokens"] + usage["cache_write_tokens"]
+    """Each row's total input: uncached input + cache reads + cache writes (AWS's
+    ``inputTokenCount``, the ``input_tokens`` column, is the uncached part only); a missing
+    count is 0. ``usage`` may be any frame with the three columns (a segment summary)."""
+    uncached, read, write = (usage[c].fillna(0) for c in INPUT_TOKEN_COLUMNS)
+    return uncached + read + write

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops.app_attribution import UNKNOWN_APP, principal_arn
+from bedrock_finops.schema import total_input_tokens
 
 SEGMENT_KEYS = ["app", "template", "model"]
 
@@ -122,9 +123,7 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
         segment_id(a, t, m)
         for a, t, m in zip(out["app"], out["template"], out["model"], strict=True)
     ]
-    out["input_tokens_mean"] = (
-        out["input_tokens"] + out["cache_read_tokens"] + out["cache_write_tokens"]
-    ) / out["requests"]
+    out["input_tokens_mean"] = total_input_tokens(out) / out["requests"]
     out["output_tokens_mean"] = out["output_tokens"] / out["requests"]
     return out.sort_values("cost_usd", ascending=False, na_position="last").reset_index(drop=True)
 

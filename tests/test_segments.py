@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from usage_builders import make_usage
 
+from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.segments import row_segments, segment_id, summarise
 
 
@@ -56,3 +57,14 @@ def test_the_mean_input_counts_cache_reads_and_writes() -> None:
     assert (row["cache_read_tokens"], row["cache_write_tokens"]) == (3000, 2000)
     # (3 x (100 + 1000) + (50 + 2000)) / 4 = (3300 + 2050) / 4
     assert row["input_tokens_mean"] == 1337.5
+
+
+def test_total_input_is_the_three_counts_and_a_missing_one_is_zero() -> None:
+    frame = pd.DataFrame(
+        {
+            "input_tokens": [100.0, None, 7.0],
+            "cache_read_tokens": [None, 5.0, 0.0],
+            "cache_write_tokens": [1.0, 2.0, 30.0],
+        }
+    )
+    assert total_input_tokens(frame).tolist() == [101.0, 7.0, 37.0]

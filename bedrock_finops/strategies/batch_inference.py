@@ -45,6 +45,7 @@ from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts
 from bedrock_finops.findings import Findings, period_of
 from bedrock_finops.pricing import price_columns
+from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import to_effects, to_findings
 from bedrock_finops.strategies.batch_params import (
     KEEP_CACHING,
@@ -279,12 +280,7 @@ def _unlogged_user_turns(
 def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
     """The same requests with cache reads and writes billed as plain input."""
     out = price_columns(usage).copy()
-    total = (
-        usage["input_tokens"].fillna(0)
-        + usage["cache_read_tokens"].fillna(0)
-        + usage["cache_write_tokens"].fillna(0)
-    )
-    out["input_tokens"] = total.astype(usage["input_tokens"].dtype)
+    out["input_tokens"] = total_input_tokens(usage).astype(usage["input_tokens"].dtype)
     out["cache_read_tokens"] = (usage["cache_read_tokens"] * 0).astype(
         usage["cache_read_tokens"].dtype
     )
