@@ -10,10 +10,14 @@ import select
 import struct
 import sys
 import termios
+from pathlib import Path
 
 import pytest
 
+from bedrock_finops import cli
 from bedrock_finops.progress import Progress
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 
 
 def _drawn_on_terminal(rows: int, columns: int, monkeypatch) -> str:
@@ -52,3 +56,21 @@ def test_no_bar_when_stderr_is_not_a_terminal(monkeypatch):
     with Progress(total=4, enabled=None) as bar:
         bar.update(4, 1000)
     assert stream.getvalue() == "" and bar.records == 1000
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_the_ingest_command_draws_the_bar_only_on_a_terminal(
+    tmp_path, capsys, monkeypatch, terminal
+):
+    """``bedrock-finops ingest`` writes nothing to a stderr that is no terminal (a log file,
+    CI); on a terminal it draws the bar: the fixture's 2 files, 13 records (12 rows and a
+    repeated delivery)."""
+    if terminal:
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    out = tmp_path / "usage.parquet"
+    assert cli.main(["ingest", "--source", str(GOOD), "--out", str(out), "--workers", "1"]) == 0
+    err = capsys.readouterr().err
+    if terminal:
+        assert "ingest: 100%" in err and "2/2" in err and "records=13" in err
+    else:
+        assert err == ""
