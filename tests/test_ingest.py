@@ -723,6 +723,43 @@ def test_a_new_geo_prefix_finds_the_model_and_is_reported(tmp_path):
     assert priced.loc[0, "unpriced_reason"] == "no price for uk cross-region profile"
 
 
+# each cross-Region (system-defined) profile prefix AWS uses, with a profile ID of that geo and
+# a Region it is called from (aws-cdk aws-bedrock-alpha CrossRegionInferenceProfileRegion)
+AWS_GEO_PROFILES = [
+    ("us", "us.anthropic.claude-sonnet-4-20250514-v1:0", "us-east-1", "anthropic.claude-sonnet-4"),
+    ("eu", "eu.anthropic.claude-3-7-sonnet-20250219-v1:0", "eu-west-1",
+     "anthropic.claude-3-7-sonnet"),
+    ("apac", "apac.amazon.nova-pro-v1:0", "ap-south-1", "amazon.nova-pro"),
+    ("global", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", "us-east-1",
+     "anthropic.claude-sonnet-4-5"),
+    ("jp", "jp.anthropic.claude-haiku-4-5-20251001-v1:0", "ap-northeast-1",
+     "anthropic.claude-haiku-4-5"),
+    ("au", "au.anthropic.claude-haiku-4-5-20251001-v1:0", "ap-southeast-2",
+     "anthropic.claude-haiku-4-5"),
+    ("us-gov", "us-gov.anthropic.claude-3-haiku-20240307-v1:0", "us-gov-west-1",
+     "anthropic.claude-3-haiku"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("geo", "model_id", "region", "model"), AWS_GEO_PROFILES, ids=[g[0] for g in AWS_GEO_PROFILES]
+)
+def test_each_aws_geo_prefix_is_a_listed_geo(tmp_path, geo, model_id, region, model):
+    """A profile ID with a prefix AWS uses gives the model and its geo, and is no new prefix
+    in the report (the fallback that finds unlisted prefixes would find these too)."""
+    from record_rows import log_record
+
+    rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
+    rec.update(modelId=model_id, region=region)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(json.dumps(rec) + "\n")
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.unknown_models, report.unlisted_geo_prefixes) == (1, {}, {})
+    assert "new geo prefix" not in report.summary()
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet")
+    assert usage.loc[0, ["model", "geo"]].tolist() == [model, geo]
+
+
 def test_a_repeated_request_id_with_other_content_is_listed(tmp_path):
     """Both copies count as a duplicate (first file wins); the one whose tokens and model
     differ from the copy kept is listed with both files, an identical re-delivery is not."""
