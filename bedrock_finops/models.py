@@ -4,8 +4,10 @@ Forms handled (all seen in invocation logs):
 - bare IDs with version and context suffixes: ``anthropic.claude-sonnet-4-20250514-v1:0``,
   ``anthropic.claude-3-haiku-20240307-v1:0:200k``, ``amazon.titan-text-express-v1``
 - cross-region (system-defined) inference profiles: ``us.``, ``eu.``, ``apac.``, ``global.``,
-  ``jp.``, ``au.``, ``ca.``, ``us-gov.`` prefixes -> ``geo``; any other short prefix before a
-  provider's namespace (``uk.anthropic.…``) too, as a prefix AWS added later
+  ``jp.``, ``au.``, ``us-gov.`` prefixes -> ``geo`` (AWS's list: aws-cdk aws-bedrock-alpha
+  ``CrossRegionInferenceProfileRegion``; Canada's Regions call the ``us.`` and ``global.``
+  profiles); any other short prefix before a provider's namespace (``uk.anthropic.…``,
+  ``ca.…``) too, as a prefix AWS added later, and the ingest report lists it
 - ARNs: ``foundation-model/ID``, ``inference-profile/PROFILE_ID``,
   ``application-inference-profile/ID`` (user mapping, else ``bedrock.get_inference_profile``
   when AWS credentials exist: :class:`ProfileLookup`), ``provisioned-model/ID``,
@@ -27,7 +29,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-GEO_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au", "ca")
+GEO_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au")
 _GEO_RE = re.compile(
     r"^(?P<geo>" + "|".join(re.escape(g) for g in GEO_PREFIXES) + r")\.(?P<rest>.+)$"
 )

@@ -38,7 +38,7 @@ USAGE_SCHEMA = pa.schema(
         ("model", pa.string()),  # catalog key; null when the ID is unknown
         ("provider", pa.string()),
         ("family", pa.string()),
-        ("geo", pa.string()),  # none | global | us | eu | apac | jp | au | ca | us-gov
+        ("geo", pa.string()),  # none | global | us | eu | apac | jp | au | us-gov | newer
         ("service_tier", pa.string()),  # default | flex | priority | reserved
         ("identity_arn", pa.string()),
         ("app", pa.string()),

@@ -747,6 +747,24 @@ AWS_GEO_PROFILES = [
 def test_each_aws_geo_prefix_is_a_listed_geo(tmp_path, geo, model_id, region, model):
     """A profile ID with a prefix AWS uses gives the model and its geo, and is no new prefix
     in the report (the fallback that finds unlisted prefixes would find these too)."""
+    report, usage = _one_call(tmp_path, model_id, region)
+    assert (report.rows, report.unknown_models, report.unlisted_geo_prefixes) == (1, {}, {})
+    assert "new geo prefix" not in report.summary()
+    assert usage.loc[0, ["model", "geo"]].tolist() == [model, geo]
+
+
+def test_a_ca_prefix_is_no_aws_prefix_and_is_reported(tmp_path):
+    """AWS has no ca. profiles (Canada's Regions call the us. and global. ones): a ca. ID is
+    read as a prefix AWS added later, its model found and the prefix reported."""
+    report, usage = _one_call(
+        tmp_path, "ca.anthropic.claude-haiku-4-5-20251001-v1:0", "ca-central-1"
+    )
+    assert (report.rows, report.unlisted_geo_prefixes) == (1, {"ca": 1})
+    assert usage.loc[0, ["model", "geo"]].tolist() == ["anthropic.claude-haiku-4-5", "ca"]
+
+
+def _one_call(tmp_path: Path, model_id: str, region: str) -> tuple:
+    """(report, usage table) of an ingest of one Converse record calling ``model_id``."""
     from record_rows import log_record
 
     rec = log_record({"messages": [{"role": "user", "content": [{"text": "hi"}]}]}, {})
@@ -754,10 +772,7 @@ def test_each_aws_geo_prefix_is_a_listed_geo(tmp_path, geo, model_id, region, mo
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "a.json").write_text(json.dumps(rec) + "\n")
     report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
-    assert (report.rows, report.unknown_models, report.unlisted_geo_prefixes) == (1, {}, {})
-    assert "new geo prefix" not in report.summary()
-    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet")
-    assert usage.loc[0, ["model", "geo"]].tolist() == [model, geo]
+    return report, pd.read_parquet(tmp_path / "out" / "usage.parquet")
 
 
 def test_a_repeated_request_id_with_other_content_is_listed(tmp_path):
