@@ -289,6 +289,11 @@ class IngestReport:
 # ---------------------------------------------------------------------------- the pass
 
 
+# A window bound's years: Bedrock logs start in 2023; the hour of delivery slack added to a
+# bound must stay a datetime, and CloudWatch Logs takes no time before 1970.
+WINDOW_YEARS = (1970, 9998)
+
+
 def _as_utc(value: Any, name: str = "time") -> datetime | None:
     """A window bound in UTC: a date, a datetime or ISO-8601 text; naive values are UTC.
 
@@ -315,7 +320,17 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
             f"{name} {value!r} is a {type(value).__name__}, not a date or time; give "
             "YYYY-MM-DD or a time such as 2025-06-02T06:00Z"
         )
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    try:
+        utc = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00: before year 1 in UTC
+        utc = None
+    if utc is None or not WINDOW_YEARS[0] <= utc.year <= WINDOW_YEARS[1]:
+        whole = {"start": "from the first record", "end": "to the last record"}.get(name)
+        raise IngestError(
+            f"{name} {value!s} is outside the years {WINDOW_YEARS[0]}-{WINDOW_YEARS[1]} "
+            "(UTC) a window can name" + (f"; leave the {name} out to read {whole}" if whole else "")
+        )
+    return utc
 
 
 @dataclass
@@ -553,12 +568,12 @@ def ingest_to_folder(
                 for res in _results(plan.units, opts, n_workers, plan.client, chunk):
                     collector.add(res)
                     bar.update(res.files + res.event_batches, res.lines_read)
+            collector.close(out)  # (its last row group and checks can fail too)
         except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
             collector.abort()
             if isinstance(exc, SourceError):
                 raise IngestError(str(exc)) from None
             raise
-        collector.close(out)
         if plan.cloudwatch_pages is not None:
             report.event_pages_read = plan.cloudwatch_pages.pages
         if isinstance(bedrock_client, models.ProfileLookup):

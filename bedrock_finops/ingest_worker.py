@@ -424,9 +424,14 @@ def _fetch_bodies(
         path = part.get(path_key)
         if isinstance(path, str) and path.startswith("s3://"):
             try:
-                part[body_key] = _read_body(path, opts, client)
+                body = _read_body(path, opts, client)
             except BodyUnread as exc:  # the row keeps body_in_s3 = true
                 unread.append((path, str(exc)))
+                continue
+            if section == "input" and not isinstance(body, dict):  # (an output may be a list:
+                unread.append((path, "not a JSON object"))  # a stream's chunks) as unread as
+                continue  # a body that is no JSON: the billed row stays
+            part[body_key] = body
 
 
 class BodyUnread(Exception):

@@ -91,8 +91,8 @@ def record_row(
     if not isinstance(rec, dict):
         raise BadRecord("record is not a JSON object")
     request_id = rec.get("requestId")
-    if not isinstance(request_id, str) or not request_id:
-        raise BadRecord("missing requestId")
+    if not isinstance(request_id, str) or not request_id or request_id.isspace():
+        raise BadRecord("missing requestId")  # (white space only: no ID to tell calls apart)
     operation = rec.get("operation")
     if not isinstance(operation, str) or operation not in OPERATIONS:
         raise BadRecord(unknown_operation(operation) if operation else "missing operation")
@@ -312,6 +312,7 @@ def fast_row(
     if (
         type(request_id) is not str
         or not request_id
+        or request_id.isspace()
         or type(operation) is not str
         or operation not in OPERATIONS
         or type(model_raw) is not str

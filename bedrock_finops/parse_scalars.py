@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 # ISO-8601 as AWS writes it: date 'T' time, optional fraction, then Z or a +HH:MM offset;
@@ -24,6 +24,10 @@ MAX_TOKENS_PER_CALL = 100_000_000
 # the reason for a timestamp that cannot be read; one reason for all of them (the value is in
 # the quarantine excerpt), so the quarantine counts them together
 BAD_TIMESTAMP = "bad timestamp (expected ISO-8601 with a date, time and Z or an offset)"
+# the times a UTC datetime can hold (years 1 to 9999): a time within them in its own offset
+# can fall outside in UTC, and the table's timestamps are read back as datetimes
+MIN_TIMESTAMP_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000)
+MAX_TIMESTAMP_MS = int(datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC).timestamp() * 1000)
 
 
 class BadRecord(ValueError):
@@ -43,9 +47,12 @@ def parse_timestamp_ms(value: Any) -> int:
         digits = len(rest) - len(rest.lstrip("0123456789"))
         text = head + "." + (rest[:digits] + "000000")[:6] + rest[digits:]
     try:
-        return int(datetime.fromisoformat(text).timestamp() * 1000)
+        ms = int(datetime.fromisoformat(text).timestamp() * 1000)
     except ValueError:
         raise BadRecord(BAD_TIMESTAMP) from None
+    if not MIN_TIMESTAMP_MS <= ms <= MAX_TIMESTAMP_MS:  # 0001-01-01T00:00+01:00 is year 0 in UTC
+        raise BadRecord(BAD_TIMESTAMP)
+    return ms
 
 
 def token_count(section: dict, name: str, required: bool) -> int | None:

@@ -337,6 +337,27 @@ def test_a_large_body_that_cannot_be_read_says_why(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("body", [[{"role": "user", "content": "hi"}], "text", 7])
+def test_a_fetched_input_body_that_is_no_object_keeps_its_row(tmp_path, body):
+    """JSON, but no request body: read, the record would be quarantined (``inputBodyJson is
+    not a JSON object``) and its billed tokens lost; it stays a row with body_in_s3 true, as
+    an unreadable body's does."""
+    logs = tmp_path / "logs"
+    shutil.copytree(GOOD, logs)
+    data = logs / "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data"
+    data.mkdir(parents=True)
+    (data / "req-large-1_input.json.gz").write_bytes(gzip.compress(json.dumps(body).encode()))
+    df = read_invocation_logs(logs, workers=1, progress=False, fetch_large_bodies=True)
+    report = df.attrs["ingest"]
+    assert (report["rows"], report["quarantined"]) == (12, 0)
+    assert df.set_index("request_id").loc["req-large-1", "body_in_s3"]
+    assert report["large_bodies_unread"][0] == {
+        "file": "s3://logs-bucket/AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/"
+        "2025/06/02/11/data/req-large-1_input.json.gz",
+        "reason": "not a JSON object",
+    }
+
+
 def test_a_large_body_with_bytes_after_its_gzip_data_is_read(tmp_path):
     """Bytes after the whole gzip members leave every line read: the body is used."""
     logs = tmp_path / "logs"
@@ -460,6 +481,7 @@ BAD_LINES = [
     ('{"requestId": "x", "operation": ', "invalid JSON"),
     ("[1, 2, 3]", "record is not a JSON object"),
     (_variant("b1", requestId=_DROP), "missing requestId"),
+    (_variant("b1b", requestId=" \t"), "missing requestId"),  # else one ID for unrelated calls
     (_variant("b2", input__inputTokenCount="15"), "non-integer inputTokenCount"),
     (_variant("b3", input__inputTokenCount=-3), "negative inputTokenCount"),
     # no errorCode and no guardrail answer: a call that ran, but its input cannot be priced
@@ -473,6 +495,9 @@ BAD_LINES = [
     (_variant("b7", timestamp="2025/06/02 11:01:00"), BAD_TIMESTAMP),
     (_variant("b8", timestamp="2025-06-02T11:01:00"), BAD_TIMESTAMP),
     (_variant("b9", timestamp=1748862060), BAD_TIMESTAMP),
+    # in range in their own offset, not in UTC (year 0, year 10000): no datetime holds them
+    (_variant("b9b", timestamp="0001-01-01T00:00:00+01:00"), BAD_TIMESTAMP),
+    (_variant("b9c", timestamp="9999-12-31T23:59:59-01:00"), BAD_TIMESTAMP),
     (_variant("b10", modelId=None), "missing modelId"),
     (_variant("b11", input="oops"), "missing input"),
     (_variant("b12", input__inputBodyJson="text"), "inputBodyJson is not a JSON object"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_finops import ingest
+from bedrock_finops import ingest, ingest_output
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.sources.source_errors import SourceError
 
@@ -38,6 +38,19 @@ def test_a_stopped_run_leaves_no_usage_table(tmp_path, monkeypatch, error, raise
     monkeypatch.setattr(ingest, "_results", _stopping_after_one_chunk(error))
     with pytest.raises(raised):
         ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+
+
+def test_a_run_that_fails_while_finishing_leaves_no_partial_file(tmp_path, monkeypatch):
+    """The last row group is written, and the duplicates compared, once every file is read:
+    a failure there (a full disk) removes the partial table as one mid-way does."""
+
+    def full_disk(self):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ingest_output.Collector, "_conflicting_duplicates", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
 
 

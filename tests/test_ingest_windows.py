@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
+from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
 from bedrock_finops.sources.time_folders import key_span
 
 COUNTS = ("lines_read", "rows", "quarantined", "duplicates")
@@ -163,3 +163,21 @@ def test_a_year_folder_above_the_aws_layout_is_not_the_date(tmp_path: Path):
         tmp_path, at - timedelta(hours=1), at, workers=1, progress=False
     ).attrs["ingest"]
     assert (before["files_read"], before["lines_read"], before["outside_window"]) == (1, 0, 2)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("0001-01-01T00:00+01:00", None, "start 0001-01-01T00:00+01:00 is outside the years "
+         "1970-9998 (UTC) a window can name; leave the start out to read from the first record"),
+        ("1969-12-31", None, "start 1969-12-31 is outside the years 1970-9998 (UTC)"),
+        (None, "9999-12-31T23:30", "end 9999-12-31T23:30 is outside the years 1970-9998 (UTC) "
+         "a window can name; leave the end out to read to the last record"),
+    ],
+)  # fmt: skip
+def test_a_window_bound_no_log_can_be_in_is_named(tmp_path, start, end, message):
+    """Not an OverflowError from the hour of delivery slack added to the end, or from a time
+    before year 1 once in UTC; CloudWatch Logs takes no time before 1970."""
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, tmp_path, start, end, workers=1, progress=False)
+    assert str(err.value).startswith(message)
