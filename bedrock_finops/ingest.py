@@ -55,7 +55,7 @@ from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
-from bedrock_finops.sources.time_folders import DELIVERY_SLACK
+from bedrock_finops.sources.time_folders import DELIVERY_SLACK, WINDOW_YEARS
 
 # quarantine reasons (and unknown model IDs) the printed summary lists; the report has them all
 SUMMARY_REASONS = 12
@@ -287,11 +287,6 @@ class IngestReport:
 
 
 # ---------------------------------------------------------------------------- the pass
-
-
-# A window bound's years: Bedrock logs start in 2023; the hour of delivery slack added to a
-# bound must stay a datetime, and CloudWatch Logs takes no time before 1970.
-WINDOW_YEARS = (1970, 9998)
 
 
 def _as_utc(value: Any, name: str = "time") -> datetime | None:

@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from bedrock_finops.name_maps import MapError, load_yaml
+from bedrock_finops.sources.time_folders import WINDOW_YEARS
 
 RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
 
@@ -185,6 +186,12 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
                 raise ParamsError(
                     f"{where}: run.{key} must be a date YYYY-MM-DD, got {value!r}"
                 ) from None
+        if out[key] and not WINDOW_YEARS[0] <= out[key].year <= WINDOW_YEARS[1]:
+            raise ParamsError(
+                f"{where}: run.{key} {out[key]} is outside the years {WINDOW_YEARS[0]}-"
+                f"{WINDOW_YEARS[1]} a window can name; leave it out (null) to read "
+                + ("from the first record" if key == "start" else "to the last record")
+            )
     if out["start"] and out["end"] and out["start"] >= out["end"]:
         raise ParamsError(
             f"{where}: run.start {out['start']} is not before run.end {out['end']}; the window "

@@ -364,8 +364,10 @@ def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypat
         ('start: "2025-06-03"\n  end: "2025-06-02"', "run.start 2025-06-03 is not before"),
         ('start: "2025-06-02"\n  end: "2025-06-02"', "run.start 2025-06-02 is not before"),
         ("start: 2025-06-02 12:00:00", "run.start must be a day YYYY-MM-DD"),
+        ('end: "0001-01-01"', r"run.end 0001-01-01 is outside the years 1970-9998 a window "
+         r"can name; leave it out \(null\) to read to the last record"),
     ],
-)
+)  # fmt: skip
 def test_a_bad_window_is_refused_before_any_work(tmp_path: Path, window, message) -> None:
     params = tmp_path / "params.yaml"
     good = ROOT / "tests" / "fixtures" / "logs" / "good"

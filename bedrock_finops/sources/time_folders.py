@@ -23,6 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 # a record may be delivered in a later hour's file than its timestamp
 DELIVERY_SLACK = timedelta(hours=1)
+# A window bound's years (UTC): Bedrock logs start in 2023; the slack added to a bound must
+# stay a datetime, and CloudWatch Logs takes no time before 1970.
+WINDOW_YEARS = (1970, 9998)
 HOUR = timedelta(hours=1)
 # the folder AWS's layout names: .../AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/...
 LAYOUT_FOLDER = "BedrockModelInvocationLogs"
