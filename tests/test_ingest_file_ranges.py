@@ -76,12 +76,21 @@ def test_a_big_export_read_in_ranges_equals_reading_it_whole(tmp_path, monkeypat
     assert ranged[2] == whole[2] and [q["line"] for q in whole[2]][:2] == [6, 43]
 
 
+# compressed bytes after a format's header: line breaks, and no "\r" (a lone one alone would
+# keep the file whole)
+COMPRESSED = bytes(b for b in range(256) if b != 13) * 200
+BZIP2 = b"BZh91AY&SY" + COMPRESSED
+XZ = b"\xfd7zXZ\x00" + COMPRESSED
+
+
 @pytest.mark.parametrize(
     "name, data",
     [
         ("a.json.gz", gzip.compress(b'{"a": 1}\n' * 5000)),  # one gzip stream
         ("a.json", json.dumps([{"a": 1}] * 5000, indent=2).encode()),  # a JSON document
         ("a.json", b'{"a": 1}\r' * 5000),  # \r line breaks alone: bytes.splitlines decides
+        ("a.json.gz", BZIP2),  # another compression: one entry, told by its first bytes
+        ("a.json", XZ),
     ],
 )
 def test_files_that_must_be_read_whole_are_not_cut(tmp_path, name, data):
@@ -137,6 +146,19 @@ def test_a_big_file_that_is_not_gzip_inside_is_read_as_before(tmp_path, small_li
     assert report.lines_read == 1 and next(iter(report.quarantine_by_reason)).startswith(
         "corrupt gzip"
     )
+
+
+def test_a_big_file_compressed_with_another_tool_is_one_entry(tmp_path, small_limits):
+    """Over the range size, it is not cut: a later range's compressed bytes, read as text,
+    were an ``invalid JSON`` entry per line break in them. Read whole, its first bytes make
+    it one line and one entry, however big it is."""
+    assert len(XZ) > 2 * file_ranges.RANGE_BYTES
+    report, usage, quarantine = _ingest(_gz_folder(tmp_path, "logs", XZ), tmp_path / "out", 2)
+    assert (report.files_read, report.lines_read, report.rows, report.quarantined) == (1, 1, 0, 1)
+    reason = "compressed with xz, not gzip: decompress it (unxz) or re-compress it with gzip"
+    assert [(q["source"], q["line"], q["reason"]) for q in quarantine] == [
+        ("month.jsonl.gz", 1, reason)
+    ]
 
 
 def test_expanding_a_big_gzip_file_is_announced(tmp_path, small_limits):

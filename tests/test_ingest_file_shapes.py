@@ -6,8 +6,12 @@ rows the same records give as NDJSON."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import io
 import json
+import lzma
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -135,6 +139,114 @@ def test_ndjson_is_left_as_it_is():
     data = NDJSON.encode()
     decoded = as_ndjson(Decoded(data))
     assert decoded.events is None and decoded.data is data
+
+
+def _zipped(text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.json", text)
+    return buffer.getvalue()
+
+
+# what follows a format's header where Python has no compressor for it: bytes holding line
+# breaks, as compressed data does (only the header is read)
+_BODY = bytes(range(256)) * 4
+# a file compressed with something other than gzip, under a log file's name: (file, bytes,
+# the reason of its one entry)
+OTHER_COMPRESSIONS = {
+    "bzip2": (
+        "a.json.gz",
+        bz2.compress(NDJSON.encode()),
+        "compressed with bzip2, not gzip: decompress it (bunzip2) or re-compress it with gzip",
+    ),
+    "xz": (
+        "b.json.gz",
+        lzma.compress(NDJSON.encode()),
+        "compressed with xz, not gzip: decompress it (unxz) or re-compress it with gzip",
+    ),
+    "zstd": (
+        "c.json.gz",
+        b"\x28\xb5\x2f\xfd" + _BODY,
+        "compressed with zstd, not gzip: decompress it (unzstd) or re-compress it with gzip",
+    ),
+    "lz4": (
+        "d.json",
+        b"\x04\x22\x4d\x18" + _BODY,
+        "compressed with lz4, not gzip: decompress it (unlz4) or re-compress it with gzip",
+    ),
+    "Snappy": (
+        "e.json.gz",
+        b"\xff\x06\x00\x00sNaPpY" + _BODY,
+        "compressed with Snappy (framed), not gzip: decompress it (python -m snappy -d) or "
+        "re-compress it with gzip",
+    ),
+    "compress": (
+        "f.json.gz",
+        b"\x1f\x9d\x90" + _BODY,
+        "compressed with compress (.Z), not gzip: decompress it (uncompress, or gzip -d) or "
+        "re-compress it with gzip",
+    ),
+    "zip": (
+        "g.json.gz",
+        _zipped(NDJSON),
+        "a zip archive, not gzip: unpack it (unzip) and read the files it gives",
+    ),
+    "7z": (
+        "h.json",
+        b"7z\xbc\xaf\x27\x1c\x00\x04" + _BODY,
+        "a 7z archive, not gzip: unpack it (7z x) and read the files it gives",
+    ),
+}
+
+
+def _quarantine(out: Path) -> list[tuple]:
+    q = pq.read_table(out / "quarantine.parquet").to_pylist()
+    return [(r["source"], r["line"], r["reason"], r["excerpt"]) for r in q]
+
+
+def test_a_file_compressed_with_another_tool_is_one_entry_naming_it(tmp_path):
+    """Read as text, its bytes were an ``invalid JSON`` entry per line break in them; the
+    file is one line read and one entry whose reason names the format and the fix, as an
+    unreadable file is. The plain file beside them is read as ever."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "plain.json").write_text(NDJSON)
+    for name, data, _ in OTHER_COMPRESSIONS.values():
+        (tmp_path / "logs" / name).write_bytes(data)
+    report = _ingest(tmp_path / "logs", tmp_path)
+    n = len(OTHER_COMPRESSIONS)
+    assert (report.files_read, report.lines_read, report.rows, report.quarantined) == (
+        n + 1,
+        n + 3,
+        3,
+        n,
+    )
+    assert sorted(_quarantine(tmp_path / "out")) == sorted(
+        (name, 1, reason, "") for name, _, reason in OTHER_COMPRESSIONS.values()
+    )
+    assert report.quarantine_by_reason == {r: 1 for _, _, r in OTHER_COMPRESSIONS.values()}
+
+
+@pytest.mark.aws
+def test_an_s3_object_compressed_with_another_tool_is_one_entry(aws_client, tmp_path):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="bedrock-logs-bz2")
+    folder = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/"
+    for fmt in ("bzip2", "xz"):
+        name, data, _ = OTHER_COMPRESSIONS[fmt]
+        s3.put_object(Bucket="bedrock-logs-bz2", Key=folder + name, Body=data)
+    s3.put_object(Bucket="bedrock-logs-bz2", Key=folder + "plain.json", Body=NDJSON.encode())
+    report = ingest_to_folder(
+        "s3://bedrock-logs-bz2/",
+        tmp_path / "out",
+        workers=1,
+        progress=False,
+        endpoint_url=s3.meta.endpoint_url,
+    )
+    assert (report.files_read, report.lines_read, report.rows, report.quarantined) == (3, 5, 3, 2)
+    assert _quarantine(tmp_path / "out") == [
+        (folder + "a.json.gz", 1, OTHER_COMPRESSIONS["bzip2"][2], ""),
+        (folder + "b.json.gz", 1, OTHER_COMPRESSIONS["xz"][2], ""),
+    ]
 
 
 def test_files_that_are_not_logs_are_listed_as_skipped(tmp_path):

@@ -21,6 +21,7 @@ from bedrock_finops.sources.log_decoding import (
     CorruptGzip,
     GzipStream,
     corrupt_reason,
+    other_compression,
     wide_encoding,
 )
 
@@ -37,10 +38,11 @@ LOG_COMPRESSION = 8
 
 def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, int, int]] | None:
     """``[(start, stop, first line number), ...]`` covering ``path``, each range starting at a
-    line start; None when the file is read whole: small, gzip (one stream), a JSON document
-    rather than lines, UTF-16 or UTF-32 text (decoded whole), or holding a ``\\r`` that is not
-    part of a ``\\r\\n`` (a line break of its own to ``bytes.splitlines``: Windows line ends
-    are cut at their ``\\n`` like any other)."""
+    line start; None when the file is read whole: small, gzip (one stream), compressed by
+    another tool (one quarantine entry, by its first bytes: a later range's bytes would be
+    read as text), a JSON document rather than lines, UTF-16 or UTF-32 text (decoded whole),
+    or holding a ``\\r`` that is not part of a ``\\r\\n`` (a line break of its own to
+    ``bytes.splitlines``: Windows line ends are cut at their ``\\n`` like any other)."""
     range_bytes = range_bytes or RANGE_BYTES
     size = path.stat().st_size
     if size <= range_bytes:
@@ -50,7 +52,12 @@ def line_ranges(path: Path, range_bytes: int | None = None) -> list[tuple[int, i
     offset, lines_before = 0, 0  # of the block being scanned: where it starts, "\n"s before it
     with open(path, "rb") as fh:
         head = fh.read(4096)
-        if head.startswith(GZIP_MAGIC) or looks_like_documents(head) or wide_encoding(head):
+        if (
+            head.startswith(GZIP_MAGIC)
+            or other_compression(head)
+            or looks_like_documents(head)
+            or wide_encoding(head)
+        ):
             return None
         fh.seek(0)
         after_cr = False  # the block before ended in "\r": this one must start with "\n"

@@ -1,9 +1,10 @@
 """A log file's bytes -> its records, one line each.
 
 AWS writes gzipped NDJSON; :func:`gunzip_lines` decompresses (telling gzip by its magic
-bytes) and keeps what a truncated stream held and what of a corrupt one can be trusted
-(``GzipStream``); ``document_files.as_ndjson`` turns files in other JSON shapes (arrays,
-pretty-printed records, CloudWatch Logs envelopes) into one line per record.
+bytes, and other compressions, one quarantine entry a file, by theirs) and keeps what a
+truncated stream held and what of a corrupt one can be trusted (``GzipStream``);
+``document_files.as_ndjson`` turns files in other JSON shapes (arrays, pretty-printed
+records, CloudWatch Logs envelopes) into one line per record.
 :func:`record_after_timestamp` reads a line that a CloudWatch Logs export task prefixed with
 the event's timestamp.
 """
@@ -20,6 +21,24 @@ import orjson
 from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Other compressions a log file may come in (a tool's choice, a Firehose stream's), told by
+# their magic bytes as gzip is: (how the file starts, the format, the tool that decompresses
+# it). Read as text, their bytes would be an ``invalid JSON`` entry per line break in them; the
+# file is one entry instead (``other_compression``). No magic is over ``MAGIC_BYTES`` long.
+_COMPRESSIONS = (
+    # bzip2: "BZh", the block size, then a block's magic (or an empty stream's end)
+    (re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)"), "bzip2", "bunzip2"),
+    (re.compile(rb"\xfd7zXZ\x00"), "xz", "unxz"),
+    (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd", "unzstd"),
+    (re.compile(rb"\x04\x22\x4d\x18|\x02\x21\x4c\x18"), "lz4", "unlz4"),  # frame, legacy
+    (re.compile(rb"\xff\x06\x00\x00sNaPpY"), "Snappy (framed)", "python -m snappy -d"),
+    (re.compile(rb"\x1f\x9d"), "compress (.Z)", "uncompress, or gzip -d"),
+)
+_ARCHIVES = (  # archives of files: unpacked, as a tar archive is, not decompressed
+    (re.compile(rb"PK(?:\x03\x04|\x05\x06|\x07\x08)"), "zip", "unzip"),
+    (re.compile(rb"7z\xbc\xaf\x27\x1c"), "7z", "7z x"),
+)
+MAGIC_BYTES = 10
 # an ISO-8601 timestamp and white space before a record: how a CloudWatch Logs export task
 # writes each event to S3
 _TIMESTAMP_PREFIX = re.compile(
@@ -182,12 +201,30 @@ class GzipStream:
         return self._gap + len(self._held) if self._held else 0
 
 
+def other_compression(head: bytes) -> str | None:
+    """The quarantine reason for a file that starts with ``head`` when that is another
+    compression's magic (bzip2, xz, zstd, lz4, Snappy, compress, zip, 7z): the whole file is
+    one entry. None for anything else (gzip, text)."""
+    for magic, name, tool in _COMPRESSIONS:
+        if magic.match(head):
+            return (
+                f"compressed with {name}, not gzip: decompress it ({tool}) or re-compress it "
+                "with gzip"
+            )
+    for magic, name, tool in _ARCHIVES:
+        if magic.match(head):
+            return f"a {name} archive, not gzip: unpack it ({tool}) and read the files it gives"
+    return None
+
+
 def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
 
     ``gz=None`` tells gzip by its magic bytes, so a gzipped file without the suffix and a
     ``.gz`` name holding plain text (a download tool already decompressed it) both read
-    right. A truncated stream keeps every complete line decoded before the cut; the partial
+    right. A file another tool compressed (bzip2, xz, zstd, zip, ...: ``other_compression``)
+    is one ``error`` naming the format, and no line: its bytes after the first are not read.
+    A truncated stream keeps every complete line decoded before the cut; the partial
     line at the cut is reported via ``truncated`` rather than parsed. A corrupt stream keeps
     the lines of the members before the damaged one (``GzipStream``) and reports the rest as
     one ``error``: ``corrupt gzip (...)``. NUL padding after the last member is ignored; other
@@ -199,9 +236,11 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     if gz is None:
         for chunk in chunks:
             head += chunk
-            if len(head) >= len(GZIP_MAGIC):
+            if len(head) >= MAGIC_BYTES:
                 break
         gz = head.startswith(GZIP_MAGIC)
+        if not gz and (other := other_compression(head)) is not None:
+            return Decoded(error=other)
         chunks = itertools.chain([head], chunks)
     if not gz:
         return Decoded(b"".join(chunks))
