@@ -19,7 +19,7 @@ import pytest
 from record_rows import FIXTURE_RECORD, fixture_record
 
 from bedrock_finops.ingest import ingest_to_folder
-from bedrock_finops.sources.document_files import as_ndjson
+from bedrock_finops.sources.document_files import as_ndjson, looks_like_documents
 from bedrock_finops.sources.file_ranges import line_ranges
 from bedrock_finops.sources.log_decoding import Decoded
 
@@ -365,6 +365,69 @@ def test_deep_nesting_in_pretty_records_back_to_back(tmp_path):
     assert quarantine == [
         ("a.json", 2, f"nested too deep to read in a file of JSON documents (record 2, {where})")
     ]
+
+
+# ------------------------------------------------------------------ documents or NDJSON
+
+ONE_LINE = [json.dumps(r) for r in RECORDS]  # each record on a line of its own
+
+
+@pytest.mark.parametrize(
+    ("first", "end"),
+    [("[]", "\n"), ("[1,2,3]", "\n"), ("  [1, 2, 3] ", "\r\n"), ("[]", "\r"), ('["a", {}]', "\n")],
+)
+def test_a_first_line_that_is_a_complete_array_before_records_is_one_line(tmp_path, first, end):
+    """Such a file is NDJSON, not a JSON-document file: its first line is one line, no
+    record, and the records after it are rows. Read as documents, ``[]`` was no line at all
+    (2 lines read of 3) and ``[1,2,3]`` three records (5 lines read, 3 quarantined)."""
+    text = end.join([first, ONE_LINE[0], ONE_LINE[1]]) + end
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": text})
+    assert rows == _rows("r1", "r2")
+    assert quarantine == [("a.json", 1, "record is not a JSON object")]
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "documents"),
+    [
+        ("[]", True),  # an array of no records, alone
+        ("[]\n\n \n", True),  # blank lines after it are no more lines
+        ("[]\n" + ONE_LINE[0], False),
+        ("\ufeff\n[1]\r\n" + ONE_LINE[0], False),  # byte-order mark, blank line, CRLF
+        (COMPACT + "\n", True),  # an array of records on one line
+        (COMPACT + "\n" + COMPACT + "\n", True),  # arrays of records one a line (jq -c)
+        (COMPACT + "\n" + ONE_LINE[0], True),
+        (PRETTY, True),
+        (BACK_TO_BACK, True),
+        ("[\n]\n" + ONE_LINE[0], True),  # "[" alone is no complete value
+        ("[\n  1\n]\n" + ONE_LINE[0], True),
+        ('[{"a": 1}, 2]\n' + ONE_LINE[0], True),  # opens as an array of records does
+        ('{"events": []}\n' + ONE_LINE[0], True),  # an envelope, even of no events
+        (NDJSON, False),
+    ],
+)
+def test_a_file_is_documents_only_when_it_does_not_read_as_ndjson(text, documents):
+    data = text.encode()
+    assert looks_like_documents(data) is documents
+    assert (as_ndjson(Decoded(data)).events is not None) is documents
+
+
+def test_one_line_documents_one_a_line_are_still_documents(tmp_path):
+    """A first line that is itself a document of records (an envelope, an array of objects)
+    is no NDJSON line: subscription payloads a Firehose stream ends with line breaks, and
+    arrays ``jq -c`` wrote, one a line, give their records (as they did before ``[]`` lines
+    were told from arrays)."""
+    events = [
+        {"timestamp": 1748862060000 + i, "message": json.dumps(r)} for i, r in enumerate(RECORDS)
+    ]
+    envelopes = "".join(
+        json.dumps({"messageType": "DATA_MESSAGE", "logEvents": part}) + "\n"
+        for part in (events[:2], events[2:])
+    )
+    arrays = json.dumps(RECORDS[:1]) + "\n" + json.dumps(RECORDS[1:]) + "\n"
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": envelopes, "b.json": arrays})
+    assert (rows, quarantine) == (_rows("r1", "r2", "r3"), [])
+    assert (report.lines_read, report.duplicates) == (6, 3)
 
 
 # ------------------------------------------------------------------ UTF-16 and UTF-32

@@ -98,6 +98,27 @@ def test_files_that_must_be_read_whole_are_not_cut(tmp_path, name, data):
     assert line_ranges(tmp_path / name, 1000) is None
 
 
+def test_a_big_export_after_an_array_line_is_read_in_ranges(tmp_path, monkeypatch):
+    """A first line ``[]`` before records makes no JSON-array file: the export is NDJSON,
+    cut into ranges as any other, its first line one entry (``record is not a JSON
+    object``) and the rest as the export alone gives them."""
+    export = _export(random.Random(3), 600)
+    (tmp_path / "alone").mkdir()
+    (tmp_path / "alone" / "month.jsonl").write_text(export)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "month.jsonl").write_text("[]\n" + export)
+    alone = _ingest(tmp_path / "alone", tmp_path / "out-alone", workers=1)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    assert len(line_ranges(tmp_path / "logs" / "month.jsonl") or []) > 10
+    ranged = _ingest(tmp_path / "logs", tmp_path / "out", workers=2)
+    assert ranged[0].lines_read == alone[0].lines_read + 1
+    assert (ranged[0].rows, ranged[0].duplicates) == (alone[0].rows, alone[0].duplicates)
+    pd.testing.assert_frame_equal(ranged[1], alone[1])
+    assert [(q["line"], q["reason"]) for q in ranged[2]] == [(1, "record is not a JSON object")] + [
+        (q["line"] + 1, q["reason"]) for q in alone[2]
+    ]
+
+
 @pytest.fixture
 def small_limits(monkeypatch):
     """Ranges of ~20 KB, and gzip files over 4 KB expanded first (instead of 64 MB, 128 MB)."""

@@ -24,6 +24,7 @@ UTF8_BOM = b"\xef\xbb\xbf"
 # payloads as Firehose delivers them)
 _DOCUMENT_STARTS = (b"[", b"{\n", b"{\r\n", b'{"messageType"', b'{"events"', b'{"logEvents"')
 _EVENT_LISTS = ("logEvents", "events")
+_NOT_WHITE = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # white space: what ``bytes.strip`` strips
 EXCERPT_BYTES = 1000  # of a damaged stretch, kept as its line (the quarantine shows 200 chars)
 
 
@@ -56,7 +57,7 @@ def as_ndjson(decoded: Decoded, cut: bool = False) -> Decoded:
         except UnicodeError:  # odd length, a lone surrogate: not the text its mark says
             reason = f"not UTF-8 ({name} text that does not decode as {name}): re-save it as UTF-8"
             return Decoded(error=decoded.error or reason, truncated=decoded.truncated)
-    if not looks_like_documents(data[:4096]):
+    if not looks_like_documents(data):
         return decoded
     cut = cut or decoded.truncated or decoded.error is not None
     out = json_document_lines(data, cut)
@@ -71,10 +72,41 @@ def event_line(message: str) -> bytes:
 
 
 def looks_like_documents(head: bytes) -> bool:
-    """Whether a file starting with ``head`` holds JSON documents, not one record per line."""
-    if head.startswith(UTF8_BOM):
-        head = head[len(UTF8_BOM) :]
-    return head.lstrip().startswith(_DOCUMENT_STARTS)
+    """Whether a file starting with ``head`` holds JSON documents, not one record per line.
+
+    It does when it starts as a document does (an array, a pretty-printed object, a
+    CloudWatch Logs envelope) and does not read as NDJSON: an array whose first element is
+    no object (``[]``, ``[1, 2]``) and that closes on its first line, with more lines after
+    it, is NDJSON's first line (one line, quarantined as no record), not an array of none or
+    of two records. An array of objects or an envelope on the first line stays a document,
+    as in files of one-line documents one a line (arrays ``jq -c`` writes, payloads a
+    Firehose stream ends with line breaks). Only such an array's first line is parsed, once
+    a file; ``head`` may be the whole file or its start (a first line longer than ``head``
+    reads as a document: the file is read whole, and decided again then).
+    """
+    start = _NOT_WHITE.search(head, len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0)
+    if start is None or not head.startswith(_DOCUMENT_STARTS, pos := start.start()):
+        return False
+    element = _NOT_WHITE.search(head, pos + 1)
+    if head[pos : pos + 1] != b"[" or element is None or head[element.start()] == ord("{"):
+        return True  # a pretty-printed object, an envelope, an array of records
+    end = _line_end(head, pos)
+    if end < 0 or _NOT_WHITE.search(head, end + 1) is None:
+        return True  # one line (or more than ``head`` holds): a document
+    try:
+        orjson.loads(head[pos:end])
+    except orjson.JSONDecodeError:
+        return True  # "[" alone, pretty-printed, or an array across lines
+    return False
+
+
+def _line_end(data: bytes, pos: int) -> int:
+    """Where the line at ``pos`` ends: its ``\\n`` or ``\\r``, as ``bytes.splitlines`` cuts
+    (-1: it runs to the end). ``find`` rather than a regular expression: a JSON array on one
+    line may be hundreds of MB."""
+    newline = data.find(b"\n", pos)
+    cr = data.find(b"\r", pos, len(data) if newline < 0 else newline)
+    return cr if cr >= 0 else newline
 
 
 class _NonFinite(ValueError):
