@@ -47,6 +47,8 @@ NESTED_TOO_DEEP = "nested too deep to read"
 # a CloudWatch Logs event (or an envelope's) whose message is only white space: it was
 # delivered as a record, so it is a line read, unlike a blank line between records in a file
 EMPTY_EVENT = "empty event (the message is only white space)"
+# a line that does not parse and is not UTF-8 either, as a document file's record says it
+NOT_UTF8 = "invalid JSON (bytes that are not UTF-8)"
 # rows turned into Arrow at a time: ~4 MB of prompt text, which converts ~40% faster than a
 # whole chunk's rows at once (measured), as the text is still in the CPU's cache
 CONVERT_ROWS = 1024
@@ -288,7 +290,7 @@ def _unit_rows(
             if rec is None:
                 if owns_undated:
                     lines_read += 1
-                    reason = EMPTY_EVENT if blank else "invalid JSON"
+                    reason = EMPTY_EVENT if blank else _invalid_json_reason(line)
                     quarantine.append((where(i), i, reason, _excerpt(line)))
                 else:
                     outside += 1
@@ -355,6 +357,17 @@ def _unit_rows(
         else:
             outside += 1
     return lines_read, outside, decoded.control_messages, too_late
+
+
+def _invalid_json_reason(line: bytes | memoryview) -> str:
+    """The reason for a line that does not parse: ``invalid JSON``, or :data:`NOT_UTF8` when
+    its bytes are not UTF-8 (a file saved as Latin-1 or Windows-1252), which orjson refuses
+    whatever the rest of the line is. Asked of failed lines only."""
+    try:
+        bytes(line).decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_UTF8
+    return "invalid JSON"
 
 
 def _entry_source(unit: Unit) -> Callable[[int], str]:

@@ -97,3 +97,26 @@ def test_rfc3339_forms_of_a_timestamp_are_read(tmp_path) -> None:
         fast, ref = both_rows(_record("x", timestamp=ts), PromptCache(), PromptCache())
         assert fast is None or fast == ref
         assert ref is not None
+
+
+def test_a_line_that_is_not_utf8_says_so_as_in_an_array_file(tmp_path) -> None:
+    """A record saved as Latin-1 (``R\\xe9sum\\xe9``) does not parse as an NDJSON line; its
+    reason says why, as the same record's in a JSON-array file does, and counts apart from
+    other invalid JSON."""
+    latin1 = json.dumps(_record("l1")).encode().replace(b"Summarise", b"R\xe9sum\xe9")
+    good = json.dumps(_record("ok")).encode()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_bytes(b"\n".join([latin1, good, b"{not json", b""]))
+    (tmp_path / "logs" / "b.json").write_bytes(b"[" + latin1 + b"]")
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    entries = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
+    assert [(e["source"], e["line"], e["reason"]) for e in entries] == [
+        ("a.json", 1, "invalid JSON (bytes that are not UTF-8)"),
+        ("a.json", 3, "invalid JSON"),
+        (
+            "b.json",
+            1,
+            "invalid JSON in a JSON-array file (record 1, line 1: bytes that are not UTF-8)",
+        ),
+    ]
+    assert (report.lines_read, report.rows, report.quarantined) == (4, 1, 3)
