@@ -50,7 +50,7 @@ from bedrock_finops.name_maps import (
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
-from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch
+from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch, log_group_and_region
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
@@ -298,6 +298,11 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
     """
     if value is None:
         return None
+    if value != value:  # pandas' NaT (a datetime that is no time: an empty column's max), NaN
+        raise IngestError(
+            f"{name} {value!r} is no time (the min or max of an empty column?); give a date "
+            "or time, or None for no bound"
+        )
     if isinstance(value, datetime):
         when = value
     elif isinstance(value, date):
@@ -351,13 +356,16 @@ class _Plan:
 REMOTE_SOURCES = ("s3://", "cloudwatch-logs://")
 
 
-def local_source(source: str) -> Path | None:
+def local_source(source: str, region: str | None = None) -> Path | None:
     """The local folder or file a source names; None for S3 and CloudWatch Logs.
 
-    Raises :class:`SourceError` for a mistyped scheme or a name S3 cannot have."""
+    Raises :class:`SourceError` for a mistyped scheme, a name S3 or CloudWatch Logs cannot
+    have, or a log group ARN of another Region than ``region``: before any work is done."""
     source = normalised_source(source)
     if source.startswith("s3://"):
         s3_bucket_and_prefix(source)
+    if source.startswith("cloudwatch-logs://"):
+        log_group_and_region(source, region)
     if source.startswith(REMOTE_SOURCES):
         return None
     try:
@@ -515,6 +523,10 @@ def ingest_to_folder(
             f"start {start_dt} is not before end {end_dt}; the window is [start, end)"
         )
     id_map, profile_map = _checked_maps(app_key, identity_app_map, profile_map)
+    try:  # a source named wrongly is told before the output folder is made
+        local_source(str(source), logs_client.meta.region_name if logs_client else region)
+    except SourceError as exc:
+        raise IngestError(str(exc)) from None
     endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
     out = Path(out_dir)
     try:

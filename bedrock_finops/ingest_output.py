@@ -275,10 +275,17 @@ class Collector:
             pa.table(
                 dict(zip(QUARANTINE_SCHEMA.names, cols, strict=True)), schema=QUARANTINE_SCHEMA
             ),
-            out_dir / "quarantine.parquet",
+            self._partial_of("quarantine.parquet"),
         )
-        self._write_prompts(out_dir / "prompts.parquet")
+        self._write_prompts(self._partial_of("prompts.parquet"))
+        # all three once all are written: a failure before leaves an earlier run's files as
+        # they were, not a quarantine of this run beside the table of that one
+        for name in ("quarantine.parquet", "prompts.parquet"):
+            os.replace(self._partial_of(name), out_dir / name)
         os.replace(self.partial, out_dir / r.table)
+
+    def _partial_of(self, name: str) -> Path:
+        return self.partial.with_name(f"{name}.partial")
 
     def _conflicting_duplicates(self) -> tuple[int, list[dict[str, Any]]]:
         """(how many, the first ``CONFLICTS_LISTED``) dropped deliveries whose content differs
@@ -374,7 +381,11 @@ class Collector:
         """After a failed or interrupted run: close the writer and remove the partial files."""
         with contextlib.suppress(OSError):
             self.writer.close()
-        self.partial.unlink(missing_ok=True)
+        for path in (
+            self.partial,
+            *map(self._partial_of, ("quarantine.parquet", "prompts.parquet")),
+        ):
+            path.unlink(missing_ok=True)
         self.prompt_texts.discard()
 
 

@@ -7,6 +7,7 @@ botocore's Stubber and AWS-shaped answers; the rest runs against the moto server
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,7 +21,7 @@ from bedrock_finops import cli, ingest
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.ingest_worker import ChunkResult, Options
 from bedrock_finops.sources import cloudwatch_logs
-from bedrock_finops.sources.cloudwatch_logs import log_group_and_region
+from bedrock_finops.sources.cloudwatch_logs import LogGroup, log_group_and_region
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.source_errors import SourceError
 
@@ -66,20 +67,77 @@ def test_an_empty_page_that_repeats_its_token_is_read_past(tmp_path: Path):
     assert (report.rows, report.lines_read, report.event_pages_read) == (3, 3, 4)
 
 
-def test_a_search_that_never_moves_on_is_an_error_not_a_hang(tmp_path: Path, monkeypatch):
+@pytest.mark.parametrize("with_events", [False, True])
+def test_a_search_that_never_moves_on_is_an_error_not_a_hang(
+    tmp_path: Path, monkeypatch, with_events: bool
+):
+    """The same token answered again and again, with or without events, ends the read."""
     monkeypatch.setattr(cloudwatch_logs, "MAX_SAME_TOKEN_PAGES", 3)
     logs = _logs_client()
     stub = Stubber(logs)
-    stub.add_response("filter_log_events", {"events": [], "nextToken": "T1"})
-    for _ in range(3):
-        stub.add_response("filter_log_events", {"events": [], "nextToken": "T1"})
+    events = _events(["a"]) if with_events else []
+    for _ in range(4):
+        stub.add_response("filter_log_events", {"events": events, "nextToken": "T1"})
     with stub, pytest.raises(IngestError) as err:
         ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
     assert str(err.value) == (
-        "reading log group 'g': FilterLogEvents answered 3 empty pages in a row without moving "
-        "on; run again, or ingest the S3 delivery of the same logs instead"
+        "reading log group 'g': FilterLogEvents answered 3 pages in a row with the token it "
+        "was sent, without moving on; run again, or ingest the S3 delivery of the same logs "
+        "instead"
     )
     assert not (tmp_path / "usage.parquet").exists()
+
+
+def test_a_group_arn_is_sent_as_the_identifier_so_another_account_is_read(tmp_path: Path):
+    """By name, a monitoring account would read its own group of that name; AWS takes the ARN
+    (without ``:*``) as ``logGroupIdentifier``, for the empty-window check too."""
+    arn = "arn:aws:logs:us-east-1:999988887777:log-group:/aws/bedrock/mi"
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": []}, {"logGroupIdentifier": arn})
+    stub.add_response(
+        "describe_log_streams", {"logStreams": [{"logStreamName": STREAM}]},
+        {"logGroupIdentifier": arn, "limit": 1},
+    )  # fmt: skip
+    with stub:
+        report = ingest_to_folder(
+            f"cloudwatch-logs://{arn}:*", tmp_path, logs_client=logs, progress=False
+        )
+        stub.assert_no_pending_responses()
+    assert (report.rows, report.source) == (0, f"cloudwatch-logs://{arn}:*")
+
+
+@pytest.mark.parametrize(
+    ("source", "resource"),
+    [
+        ("g", "arn:aws:logs:us-east-1:*:log-group:g:*"),
+        ("arn:aws:logs:us-east-1:111122223333:log-group:g:*",
+         "arn:aws:logs:us-east-1:111122223333:log-group:g:*"),
+    ],
+)  # fmt: skip
+def test_access_denied_names_the_resource_to_grant_on(tmp_path: Path, source, resource):
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_client_error(
+        "filter_log_events", service_error_code="AccessDeniedException", http_status_code=400
+    )
+    with stub, pytest.raises(IngestError) as err:
+        ingest_to_folder(f"cloudwatch-logs://{source}", tmp_path, logs_client=logs, progress=False)
+    assert str(err.value).endswith(f"Fix: grant logs:FilterLogEvents on {resource}")
+
+
+def test_the_fix_names_the_partition_of_the_client(tmp_path: Path):
+    """In China or GovCloud, arn:aws:... matches nothing: the policy names the partition."""
+    logs = boto3.client(
+        "logs", region_name="cn-north-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(logs)
+    stub.add_client_error(
+        "filter_log_events", service_error_code="AccessDeniedException", http_status_code=400
+    )
+    with stub, pytest.raises(IngestError) as err:
+        ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
+    assert str(err.value).endswith("on arn:aws-cn:logs:cn-north-1:*:log-group:g:*")
 
 
 def test_the_window_is_asked_for_with_an_hour_of_slack_after_its_end(tmp_path: Path):
@@ -110,19 +168,22 @@ def test_the_window_is_asked_for_with_an_hour_of_slack_after_its_end(tmp_path: P
 @pytest.mark.parametrize(
     ("source", "region", "expected"),
     [
-        ("/aws/bedrock/x", None, ("/aws/bedrock/x", None)),
-        ("/aws/bedrock/x", "eu-west-1", ("/aws/bedrock/x", "eu-west-1")),
+        ("/aws/bedrock/x", None, (LogGroup("/aws/bedrock/x"), None)),
+        ("/aws/bedrock/x", "eu-west-1", (LogGroup("/aws/bedrock/x"), "eu-west-1")),
         ("arn:aws:logs:us-west-2:123456789012:log-group:/aws/bedrock/west:*", None,
-         ("/aws/bedrock/west", "us-west-2")),
+         (LogGroup("/aws/bedrock/west", "arn:aws:logs:us-west-2:123456789012:log-group:"
+                   "/aws/bedrock/west"), "us-west-2")),
         ("arn:aws:logs:us-west-2:123456789012:log-group:/aws/bedrock/west", "us-west-2",
-         ("/aws/bedrock/west", "us-west-2")),
+         (LogGroup("/aws/bedrock/west", "arn:aws:logs:us-west-2:123456789012:log-group:"
+                   "/aws/bedrock/west"), "us-west-2")),
         ("arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:br#1", None,
-         ("br#1", "us-gov-west-1")),
+         (LogGroup("br#1", "arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:br#1"),
+          "us-gov-west-1")),
     ],
 )  # fmt: skip
 def test_a_log_group_is_named_or_given_by_arn(source, region, expected):
-    """The console and ``describe-log-groups`` show a group's ARN (with ``:*``); the API takes
-    its name, read in the ARN's Region."""
+    """The console and ``describe-log-groups`` show a group's ARN (with ``:*``): read in the
+    ARN's Region, by the ARN without ``:*``."""
     assert log_group_and_region(f"cloudwatch-logs://{source}", region) == expected
 
 
@@ -130,9 +191,9 @@ def test_a_log_group_is_named_or_given_by_arn(source, region, expected):
     ("source", "region", "message"),
     [
         ("arn:aws:logs:us-west-2:123456789012:log-group:/b/w:*", "us-east-1",
-         "the log group ARN names Region us-west-2, but the ingest was told to read us-east-1 "
-         "(--region, or the client passed in); drop one, or give the group by name "
-         "(cloudwatch-logs:///b/w)"),
+         "the log group ARN names Region us-west-2, but the Region given is us-east-1 "
+         "(--region, run.region in a params file, or the client passed in); drop one, or give "
+         "the group by name (cloudwatch-logs:///b/w)"),
         ("arn:aws:logs:us-west-2:123456789012:log-group", None,
          "'arn:aws:logs:us-west-2:123456789012:log-group' is not a log group ARN "
          "(arn:aws:logs:REGION:ACCOUNT:log-group:NAME); give the group by name, e.g. "
@@ -150,11 +211,30 @@ def test_a_group_cloudwatch_cannot_take_is_named_before_any_call(source, region,
 
 def test_a_group_arn_in_another_region_than_the_client_is_refused(tmp_path: Path):
     logs = _logs_client()  # us-east-1; no request may be made (the Stubber has none)
+    out = tmp_path / "out"
     with Stubber(logs), pytest.raises(IngestError, match="names Region us-west-2, but"):
         ingest_to_folder(
-            "cloudwatch-logs://arn:aws:logs:us-west-2:123456789012:log-group:g:*", tmp_path,
+            "cloudwatch-logs://arn:aws:logs:us-west-2:123456789012:log-group:g:*", out,
             logs_client=logs, progress=False,
         )  # fmt: skip
+    assert not out.exists()  # told before the output folder is made
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [("cloudwatch-logs://my logs", "'my logs' is not a log group name"),
+     ("cloudwatch-logs://arn:aws:logs:us-west-2:123456789012:log-group:g:*",
+      "names Region us-west-2, but the Region given is us-east-1 (--region, run.region")],
+)  # fmt: skip
+def test_a_run_names_a_wrong_log_group_before_any_work(tmp_path: Path, source, says):
+    from bedrock_finops import runner
+    from bedrock_finops.params import ParamsError
+
+    params = tmp_path / "params.yaml"
+    params.write_text(f'run:\n  source: "{source}"\n  region: us-east-1\n')
+    with pytest.raises(ParamsError, match=re.escape(says)):
+        runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_throttled_stream_check_says_throttled_not_wrong_group(tmp_path: Path):

@@ -54,6 +54,25 @@ def test_a_run_that_fails_while_finishing_leaves_no_partial_file(tmp_path, monke
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
 
 
+def test_a_run_that_fails_at_its_last_file_leaves_the_earlier_run_whole(tmp_path, monkeypatch):
+    """Run again into the same folder and failing as the prompts are written: the quarantine
+    already written is not put beside the earlier run's table (nor the report's counts)."""
+    out = tmp_path / "out"
+    ingest_to_folder(GOOD, out, workers=1, progress=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.json").write_text("not a record\n")
+
+    def full_disk(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ingest_output.Collector, "_write_prompts", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        ingest_to_folder(bad, out, workers=1, progress=False)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_a_finished_run_leaves_no_partial_file(tmp_path):
     ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
     names = sorted(p.name for p in (tmp_path / "out").iterdir())

@@ -181,3 +181,14 @@ def test_a_window_bound_no_log_can_be_in_is_named(tmp_path, start, end, message)
     with pytest.raises(IngestError) as err:
         ingest_to_folder(GOOD, tmp_path, start, end, workers=1, progress=False)
     assert str(err.value).startswith(message)
+
+
+def test_a_bound_that_is_no_time_is_named(tmp_path):
+    """``df.timestamp.max()`` of an empty frame is NaT: not "outside the years", not read as
+    no bound."""
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, tmp_path, None, pd.NaT, workers=1, progress=False)
+    assert str(err.value) == (
+        "end NaT is no time (the min or max of an empty column?); give a date or time, or None "
+        "for no bound"
+    )

@@ -20,7 +20,7 @@ CW_PAGE_EVENTS = 2000
 MAX_SAME_TOKEN_PAGES = 1000
 # CloudWatch Logs' pattern for a log group name (the API refuses anything else)
 _GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
-_GROUP_ARN = re.compile(r"arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):log-group:([^:]+)(?::\*)?")
+_GROUP_ARN = re.compile(r"(arn:aws[a-z-]*:logs:([a-z0-9-]+):\d{12}:log-group:([^:]+))(?::\*)?")
 
 
 @dataclass
@@ -56,24 +56,44 @@ class _Batch:
         return unit
 
 
-def log_group_and_region(uri: str, region: str | None) -> tuple[str, str | None]:
+@dataclass(frozen=True)
+class LogGroup:
+    """A log group as a ``cloudwatch-logs://`` source names it."""
+
+    name: str
+    arn: str | None = None  # given by ARN (without ``:*``): sent as ``logGroupIdentifier``
+
+    @property
+    def request(self) -> dict[str, str]:
+        """How ``FilterLogEvents`` and ``DescribeLogStreams`` are told the group: by ARN when
+        given one, which is how a monitoring account reads a source account's group (by
+        name, the caller's own account's group of that name would be read instead)."""
+        return {"logGroupIdentifier": self.arn} if self.arn else {"logGroupName": self.name}
+
+    @property
+    def label(self) -> str:
+        return self.arn or self.name
+
+
+def log_group_and_region(uri: str, region: str | None) -> tuple[LogGroup, str | None]:
     """The log group a ``cloudwatch-logs://`` source names, and the Region to read it in.
 
     The group may be given by name or by ARN (as the console and ``describe-log-groups`` show
     it, with or without the trailing ``:*``); an ARN's Region is used unless ``region`` says
     another, which is an error rather than a guess.
     """
-    group = uri[len("cloudwatch-logs://") :]
-    if not group:
+    text = uri[len("cloudwatch-logs://") :]
+    if not text:
         raise SourceError(f"{uri!r} names no log group; use cloudwatch-logs://LOG_GROUP")
-    arn = _GROUP_ARN.fullmatch(group)
+    arn = _GROUP_ARN.fullmatch(text)
+    group = text if arn is None else arn.group(3)
     if arn is not None:
-        arn_region, group = arn.group(1), arn.group(3)
+        arn_region = arn.group(2)
         if region is not None and region != arn_region:
             raise SourceError(
-                f"the log group ARN names Region {arn_region}, but the ingest was told to "
-                f"read {region} (--region, or the client passed in); drop one, or give the "
-                f"group by name (cloudwatch-logs://{group})"
+                f"the log group ARN names Region {arn_region}, but the Region given is "
+                f"{region} (--region, run.region in a params file, or the client passed in); "
+                f"drop one, or give the group by name (cloudwatch-logs://{group})"
             )
         region = arn_region
     elif group.startswith("arn:"):
@@ -87,7 +107,7 @@ def log_group_and_region(uri: str, region: str | None) -> tuple[str, str | None]
             "digits and . - _ / # (up to 512); copy the name from the model invocation "
             "logging settings"
         )
-    return group, region
+    return LogGroup(group, None if arn is None else arn.group(1)), region
 
 
 def iter_cloudwatch(
@@ -114,13 +134,13 @@ def iter_cloudwatch(
     else:
         group, region = log_group_and_region(uri, region)
         client = aws_client("logs", endpoint_url, region)
-    kwargs: dict[str, Any] = {"logGroupName": group}
+    kwargs: dict[str, Any] = dict(group.request)
     if start is not None:
         kwargs["startTime"] = int(start.timestamp() * 1000)
     if end is not None:
         kwargs["endTime"] = int((end + DELIVERY_SLACK).timestamp() * 1000) - 1
     end_ms = None if end is None else int(end.timestamp() * 1000)
-    batch = _Batch(group)
+    batch = _Batch(group.name)
     n = 0
     try:
         for page in _pages(client, kwargs, group):
@@ -137,17 +157,17 @@ def iter_cloudwatch(
                     yield batch.unit(n)
         if n == 0 and not _has_streams(client, group):  # most likely the wrong group or Region
             raise SourceError(
-                f"no events in log group {group!r} in {client.meta.region_name}"
+                f"no events in log group {group.label!r} in {client.meta.region_name}"
                 f"{_window_text(start, end)}; check the Region (--region), the window, and "
                 "that model invocation logging delivers to this group"
             )
     except ClientError as exc:
-        raise _read_error(exc, group, client.meta.region_name) from None
+        raise _read_error(exc, group, client) from None
     if batch.lines:
         yield batch.unit(n)
 
 
-def _pages(client: Any, kwargs: dict[str, Any], group: str) -> Iterator[dict]:
+def _pages(client: Any, kwargs: dict[str, Any], group: LogGroup) -> Iterator[dict]:
     """``FilterLogEvents`` pages, by hand: botocore's paginator stops the whole read with
     "the same next token was received twice" when a sparse group answers an empty page with
     the token it was sent, which AWS does (boto3#1584); asking again moves on."""
@@ -159,46 +179,49 @@ def _pages(client: Any, kwargs: dict[str, Any], group: str) -> Iterator[dict]:
         following = page.get("nextToken")
         if not following:
             return
-        same = same + 1 if following == token and not page.get("events") else 0
+        same = same + 1 if following == token else 0
         if same >= MAX_SAME_TOKEN_PAGES:
             raise SourceError(
-                f"reading log group {group!r}: FilterLogEvents answered {same} empty pages in "
-                "a row without moving on; run again, or ingest the S3 delivery of the same "
-                "logs instead"
+                f"reading log group {group.label!r}: FilterLogEvents answered {same} pages in "
+                "a row with the token it was sent, without moving on; run again, or ingest "
+                "the S3 delivery of the same logs instead"
             )
         token = following
 
 
-def _read_error(exc: Any, group: str, region: str) -> SourceError:
+def _read_error(exc: Any, group: LogGroup, client: Any) -> SourceError:
     """The ``SourceError`` that says what a refused CloudWatch Logs request needs."""
     code = exc.response.get("Error", {}).get("Code", "")
+    label, region = group.label, client.meta.region_name
     if code == "ResourceNotFoundException":
         return SourceError(
-            f"log group {group!r} not found in {region}; check the name and region (model "
+            f"log group {label!r} not found in {region}; check the name and region (model "
             "invocation logging settings show the group)"
         )
     refused = credentials_error(
-        code, exc.response.get("Error", {}).get("Message", ""), f"log group {group!r}"
+        code, exc.response.get("Error", {}).get("Message", ""), f"log group {label!r}"
     )
     if refused is not None:
         return refused
     if code in ("AccessDeniedException", "AccessDenied"):
+        resource = f"{group.arn}:*" if group.arn else (
+            f"arn:{client.meta.partition}:logs:{region}:*:log-group:{group.name}:*"
+        )  # fmt: skip
         return SourceError(
-            f"access denied reading log group {group!r}: the caller needs "
-            "logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on "
-            f"arn:aws:logs:*:*:log-group:{group}:*"
+            f"access denied reading log group {label!r}: the caller needs "
+            f"logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on {resource}"
         )
     if code in ("ThrottlingException", "RateExceeded", "Throttling"):
         return SourceError(
-            f"reading log group {group!r} was still throttled after every retry: "
+            f"reading log group {label!r} was still throttled after every retry: "
             "FilterLogEvents allows 5 requests a second per account and Region, shared "
             "with everything else that reads logs there. Try again later, raise "
             "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
         )
-    return SourceError(f"reading log group {group!r} failed: {exc}")
+    return SourceError(f"reading log group {label!r} failed: {exc}")
 
 
-def _has_streams(client: Any, group: str) -> bool:
+def _has_streams(client: Any, group: LogGroup) -> bool:
     """Whether ``group`` has a log stream: logging delivers to it, so a window with no events
     is an empty table (as an S3 prefix holding only the permission-check object), not an error.
 
@@ -209,11 +232,13 @@ def _has_streams(client: Any, group: str) -> bool:
     from botocore.exceptions import ClientError
 
     try:
-        return bool(client.describe_log_streams(logGroupName=group, limit=1).get("logStreams"))
+        streams = client.describe_log_streams(**group.request, limit=1)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code", "") not in _DENIED:
             raise
-    page = client.filter_log_events(logGroupName=group, limit=1)
+    else:
+        return bool(streams.get("logStreams"))
+    page = client.filter_log_events(**group.request, limit=1)
     return bool(page.get("events") or page.get("nextToken"))
 
 
