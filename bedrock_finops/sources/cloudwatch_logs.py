@@ -16,7 +16,8 @@ from bedrock_finops.sources.time_folders import DELIVERY_SLACK
 
 CW_PAGE_EVENTS = 2000
 # A sparse group can answer several empty pages carrying the token it was sent (aws-cli#3191):
-# reading on returns the events. This many in a row, though, is a search that does not advance.
+# reading on returns the events. This many answers with the token sent in a row, though (with
+# events or none), is a search that does not advance.
 MAX_SAME_TOKEN_PAGES = 1000
 # CloudWatch Logs' pattern for a log group name (the API refuses anything else)
 _GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
