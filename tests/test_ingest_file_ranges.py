@@ -161,6 +161,52 @@ def test_a_big_gzip_export_is_expanded_and_read_in_ranges(tmp_path, monkeypatch,
     ]  # fmt: skip  (the expanded copy is gone)
 
 
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("cut", [False, True])
+def test_gzip_holding_gzip_is_read_alike_small_or_big(tmp_path, monkeypatch, big, cut):
+    """A Firehose stream that gzips what a CloudWatch Logs subscription already gzipped: read
+    through both layers, whether read whole or big enough to be expanded first (it is then
+    read whole: its expanded bytes are no text to cut). Its 600 lines give the same table as
+    the plain file does; an outer cut keeps the complete lines before it and is one entry."""
+    text = _export(random.Random(8), 600).encode()
+    plain = _ingest(_gz_folder(tmp_path, "plain", gzip.compress(text, mtime=0)),
+                    tmp_path / "out-plain", workers=1)  # fmt: skip
+    data = gzip.compress(gzip.compress(text, mtime=0), mtime=0)
+    if cut:
+        data = data[: len(data) * 2 // 3]
+    if big:
+        monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+        monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 4_000)
+        assert len(data) > 4_000
+    report, usage, quarantine = _ingest(
+        _gz_folder(tmp_path, "nested", data), tmp_path / "out", workers=2
+    )
+    assert report.lines_read == report.rows + report.quarantined + report.duplicates
+    if not cut:
+        pd.testing.assert_frame_equal(usage, plain[1])
+        assert quarantine == plain[2] and report.lines_read == plain[0].lines_read
+    else:
+        assert 0 < report.rows < plain[0].rows
+        assert quarantine[-1]["reason"] == "truncated gzip"
+        assert set(usage.request_id) < set(plain[1].request_id)
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_gzip_holding_another_compression_is_one_entry_naming_both(tmp_path, monkeypatch, big):
+    xz = b"\xfd7zXZ\x00" + random.Random(9).randbytes(20_000)  # incompressible, as xz output
+    data = gzip.compress(xz, mtime=0)
+    if big:
+        monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+        monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", 4_000)
+        assert len(data) > 4_000
+    report, _, quarantine = _ingest(_gz_folder(tmp_path, "logs", data), tmp_path / "out", 2)
+    assert (report.lines_read, report.rows, report.quarantined) == (1, 0, 1)
+    assert [(q["source"], q["line"], q["reason"]) for q in quarantine] == [
+        ("month.jsonl.gz", 1, "gzip holding xz-compressed data: decompress both (gunzip, then "
+         "unxz) or re-compress the text with gzip alone")
+    ]  # fmt: skip
+
+
 def test_a_big_file_that_is_not_gzip_inside_is_read_as_before(tmp_path, small_limits):
     folder = _gz_folder(tmp_path, "logs", b"\x1f\x8b\x08\x00" + b"garbage" * 1000)
     report = _ingest(folder, tmp_path / "out", workers=1)[0]

@@ -18,6 +18,7 @@ from isal import isal_zlib
 from bedrock_finops.sources.document_files import looks_like_documents
 from bedrock_finops.sources.log_decoding import (
     GZIP_MAGIC,
+    MAGIC_BYTES,
     CorruptGzip,
     GzipStream,
     corrupt_reason,
@@ -124,8 +125,8 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
     ``log_decoding._complete_lines`` cuts them (so the entry's line number is the same). None
     when there are bytes after the last
     member that are not gzip, or the text is UTF-16/UTF-32 (its line breaks are more than a
-    ``0A`` byte, and such a file is never cut into ranges): it is then read whole, and its
-    error quarantined as usual.
+    ``0A`` byte, and such a file is never cut into ranges), or it is no text but gzip or
+    another compression again: it is then read whole, and its error quarantined as usual.
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
@@ -137,10 +138,10 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
         with open(path, "rb") as src, open(plain, "wb") as dst:
             while chunk := src.read(_SCAN_BYTES):
                 for out in stream.feed(chunk):
-                    if len(head) < 4:
-                        head += out[: 4 - len(head)]
-                        if len(head) == 4 and wide_encoding(head):
-                            raise isal_zlib.error("UTF-16 or UTF-32 text: read it whole")
+                    if len(head) < MAGIC_BYTES:
+                        head += out[: MAGIC_BYTES - len(head)]
+                        if len(head) == MAGIC_BYTES and _read_whole(head):
+                            raise isal_zlib.error("not text to cut: read it whole")
                     if (i := out.rfind(b"\n")) >= 0:
                         last_newline = written + i
                     dst.write(out)
@@ -158,6 +159,16 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
         plain.unlink(missing_ok=True)
         return None
     return plain, end_error
+
+
+def _read_whole(head: bytes) -> bool:
+    """Whether a gzip file whose text starts with ``head`` is read whole, not expanded and cut:
+    UTF-16 or UTF-32 text, or compressed again (``gunzip_lines`` reads or names what it holds)."""
+    return bool(
+        wide_encoding(head)
+        or head.startswith(GZIP_MAGIC)
+        or other_compression(head, inside_gzip=True)
+    )
 
 
 def _last_line_end(fh: Any, size: int) -> int:

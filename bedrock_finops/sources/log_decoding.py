@@ -201,23 +201,31 @@ class GzipStream:
         return self._gap + len(self._held) if self._held else 0
 
 
-def other_compression(head: bytes) -> str | None:
+def other_compression(head: bytes, inside_gzip: bool = False) -> str | None:
     """The quarantine reason for a file that starts with ``head`` when that is another
     compression's magic (bzip2, xz, zstd, lz4, Snappy, compress, zip, 7z): the whole file is
-    one entry. None for anything else (gzip, text)."""
+    one entry. None for anything else (gzip, text). ``inside_gzip``: ``head`` is what a gzip
+    file decompressed to."""
     for magic, name, tool in _COMPRESSIONS:
         if magic.match(head):
+            if inside_gzip:
+                return (
+                    f"gzip holding {name}-compressed data: decompress both (gunzip, then "
+                    f"{tool}) or re-compress the text with gzip alone"
+                )
             return (
                 f"compressed with {name}, not gzip: decompress it ({tool}) or re-compress it "
                 "with gzip"
             )
     for magic, name, tool in _ARCHIVES:
         if magic.match(head):
+            if inside_gzip:
+                return f"gzip holding a {name} archive: gunzip it, then unpack it ({tool})"
             return f"a {name} archive, not gzip: unpack it ({tool}) and read the files it gives"
     return None
 
 
-def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
+def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None, inner: bool = False) -> Decoded:
     """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
 
     ``gz=None`` tells gzip by its magic bytes, so a gzipped file without the suffix and a
@@ -229,7 +237,9 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     the lines of the members before the damaged one (``GzipStream``) and reports the rest as
     one ``error``: ``corrupt gzip (...)``. NUL padding after the last member is ignored; other
     bytes after it keep every line and are one ``error`` that says how many bytes were not
-    read.
+    read. Gzip that holds gzip (a Firehose stream that compresses with GZIP what a CloudWatch
+    Logs subscription already gzipped) is decompressed once more (``inner``: that second
+    time); gzip holding another compression is one ``error`` naming it.
     """
     chunks = iter(chunks)
     head = b""
@@ -254,6 +264,8 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
     except CorruptGzip as exc:
         corrupt = exc
     data = b"".join(out)
+    if not inner and (nested := _nested(data, corrupt)) is not None:
+        return _with_outer_damage(nested, stream, corrupt)
     if corrupt is not None:
         data = _complete_lines(data[: corrupt.checked])
         return Decoded(data, error=corrupt_reason(corrupt))
@@ -263,6 +275,33 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None) -> Decoded:
         n = stream.trailing_garbage
         return Decoded(data, error=trailing_garbage_reason(n), trailing_bytes=n)
     return Decoded(data)
+
+
+def _nested(data: bytes, corrupt: CorruptGzip | None) -> Decoded | None:
+    """What gzip-decompressed ``data`` holds when it is compressed again: gzip (decompressed
+    too) or another compression (one error); None for text."""
+    if corrupt is not None:
+        data = data[: corrupt.checked]
+    if data.startswith(GZIP_MAGIC):
+        return gunzip_lines([data], gz=True, inner=True)
+    other = other_compression(data[:MAGIC_BYTES], inside_gzip=True)
+    return None if other is None else Decoded(error=other)
+
+
+def _with_outer_damage(nested: Decoded, stream: GzipStream, corrupt: CorruptGzip | None) -> Decoded:
+    """``nested`` (see :func:`_nested`) with the outer stream's own damage: its lines, and one
+    entry for the outer cut, corruption or trailing bytes (their cut leaves the inner stream
+    cut too). Another compression inside stays its one entry, the file unread either way."""
+    if nested.error is not None and not nested.data:
+        return nested
+    if corrupt is not None:
+        return Decoded(nested.data, error=corrupt_reason(corrupt))
+    if stream.truncated:
+        return Decoded(nested.data, truncated=True)
+    if stream.trailing_garbage:
+        n = stream.trailing_garbage
+        return Decoded(nested.data, error=trailing_garbage_reason(n), trailing_bytes=n)
+    return nested
 
 
 # UTF-16 and UTF-32 text, told by its byte-order mark (PowerShell 5's ``>`` writes UTF-16):
