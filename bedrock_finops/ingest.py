@@ -51,7 +51,7 @@ from bedrock_finops.progress import Progress
 from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch, log_group_and_region
-from bedrock_finops.sources.invocation_logs import Unit
+from bedrock_finops.sources.invocation_logs import OUTPUT_FILES, Unit
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
@@ -298,7 +298,11 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
     """
     if value is None:
         return None
-    if value != value:  # pandas' NaT (a datetime that is no time: an empty column's max), NaN
+    try:
+        no_time = bool(value != value)  # pandas' NaT (an empty column's max), NaN
+    except TypeError:  # pandas' NA (an empty Arrow-backed column's max): no truth value
+        no_time = True
+    if no_time:
         raise IngestError(
             f"{name} {value!r} is no time (the min or max of an empty column?); give a date "
             "or time, or None for no bound"
@@ -517,6 +521,11 @@ def ingest_to_folder(
     never); the report lists each that could not be resolved, and why.
     """
     t0 = time.perf_counter()
+    if table_name in OUTPUT_FILES:  # written beside the table: the one would overwrite the other
+        raise IngestError(
+            f"the usage table cannot be named {table_name}: the ingest writes its "
+            f"{table_name} beside it; name it e.g. usage.parquet"
+        )
     start_dt, end_dt = _as_utc(start, "start"), _as_utc(end, "end")
     if start_dt and end_dt and start_dt >= end_dt:
         raise IngestError(

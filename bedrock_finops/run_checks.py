@@ -57,7 +57,7 @@ def _check_source(where: str, run: dict[str, Any]) -> None:
     source = str(run["source"])
     if source != "sample":
         try:
-            root = local_source(source, run.get("region"))
+            root = local_source(source, run.get("region") or None)  # "" is none, as run reads it
             if root is not None:
                 check_local_root(root)
         except (IngestError, SourceError) as exc:

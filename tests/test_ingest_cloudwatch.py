@@ -331,3 +331,16 @@ def test_a_connection_closed_after_the_retries_is_one_line(tmp_path: Path, capsy
     assert err.endswith(
         "; the connection kept failing after every retry: check the network and run again\n"
     )
+
+
+def test_an_empty_run_region_is_no_region(tmp_path: Path, no_aws_credentials):
+    """``region: ""`` is read as no Region by the run, so the ARN's Region is not refused
+    for it: the checks go on to what is missing (credentials here)."""
+    from bedrock_finops import runner
+    from bedrock_finops.params import ParamsError
+
+    arn = "arn:aws:logs:us-west-2:123456789012:log-group:g:*"
+    params = tmp_path / "params.yaml"
+    params.write_text(f'run:\n  source: "cloudwatch-logs://{arn}"\n  region: ""\n')
+    with pytest.raises(ParamsError, match="needs AWS credentials and none were found"):
+        runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)

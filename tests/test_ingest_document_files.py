@@ -397,6 +397,8 @@ def test_a_first_line_that_is_a_complete_array_before_records_is_one_line(tmp_pa
         (COMPACT + "\n", True),  # an array of records on one line
         (COMPACT + "\n" + COMPACT + "\n", True),  # arrays of records one a line (jq -c)
         (COMPACT + "\n" + ONE_LINE[0], True),
+        ("[]\n" + COMPACT + "\n", True),  # jq -c arrays, the first page empty
+        ("[]\n" + PRETTY, True),  # pretty-printed arrays, the first empty
         (PRETTY, True),
         (BACK_TO_BACK, True),
         ("[\n]\n" + ONE_LINE[0], True),  # "[" alone is no complete value

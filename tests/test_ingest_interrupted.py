@@ -73,6 +73,17 @@ def test_a_run_that_fails_at_its_last_file_leaves_the_earlier_run_whole(tmp_path
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
+@pytest.mark.parametrize("name", ["quarantine.parquet", "prompts.parquet"])
+def test_a_table_named_as_a_file_written_beside_it_is_refused(tmp_path, name):
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False, table_name=name)
+    assert str(err.value) == (
+        f"the usage table cannot be named {name}: the ingest writes its {name} beside it; name "
+        "it e.g. usage.parquet"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_finished_run_leaves_no_partial_file(tmp_path):
     ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
     names = sorted(p.name for p in (tmp_path / "out").iterdir())

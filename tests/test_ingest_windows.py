@@ -183,12 +183,17 @@ def test_a_window_bound_no_log_can_be_in_is_named(tmp_path, start, end, message)
     assert str(err.value).startswith(message)
 
 
-def test_a_bound_that_is_no_time_is_named(tmp_path):
-    """``df.timestamp.max()`` of an empty frame is NaT: not "outside the years", not read as
-    no bound."""
+@pytest.mark.parametrize(
+    "value",
+    [pd.NaT, pd.NA, pd.Series([], dtype="timestamp[ms, tz=UTC][pyarrow]").max()],
+    ids=["NaT", "NA", "empty-arrow-max"],
+)
+def test_a_bound_that_is_no_time_is_named(tmp_path, value):
+    """The max of an empty timestamp column (NaT; NA for the table's own Arrow-backed one):
+    not "outside the years", not a TypeError, not read as no bound."""
     with pytest.raises(IngestError) as err:
-        ingest_to_folder(GOOD, tmp_path, None, pd.NaT, workers=1, progress=False)
+        ingest_to_folder(GOOD, tmp_path, None, value, workers=1, progress=False)
     assert str(err.value) == (
-        "end NaT is no time (the min or max of an empty column?); give a date or time, or None "
-        "for no bound"
+        f"end {value!r} is no time (the min or max of an empty column?); give a date or time, "
+        "or None for no bound"
     )

@@ -76,13 +76,14 @@ def looks_like_documents(head: bytes) -> bool:
 
     It does when it starts as a document does (an array, a pretty-printed object, a
     CloudWatch Logs envelope) and does not read as NDJSON: an array whose first element is
-    no object (``[]``, ``[1, 2]``) and that closes on its first line, with more lines after
-    it, is NDJSON's first line (one line, quarantined as no record), not an array of none or
-    of two records. An array of objects or an envelope on the first line stays a document,
-    as in files of one-line documents one a line (arrays ``jq -c`` writes, payloads a
-    Firehose stream ends with line breaks). Only such an array's first line is parsed, once
-    a file; ``head`` may be the whole file or its start (a first line longer than ``head``
-    reads as a document: the file is read whole, and decided again then).
+    no object (``[]``, ``[1, 2]``) and that closes on its first line, with a record (``{``)
+    on the lines after it, is NDJSON's first line (one line, quarantined as no record), not an
+    array of none or of two records; followed by more arrays (``jq -c`` output whose first
+    page was empty), the file is documents. An array of objects or an envelope on the first
+    line stays a document, as in files of one-line documents one a line (arrays ``jq -c``
+    writes, payloads a Firehose stream ends with line breaks). Only such an array's first
+    line is parsed, once a file; ``head`` may be the whole file or its start (a first line
+    longer than ``head`` reads as a document: the file is read whole, and decided again then).
     """
     start = _NOT_WHITE.search(head, len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0)
     if start is None or not head.startswith(_DOCUMENT_STARTS, pos := start.start()):
@@ -91,8 +92,9 @@ def looks_like_documents(head: bytes) -> bool:
     if head[pos : pos + 1] != b"[" or element is None or head[element.start()] == ord("{"):
         return True  # a pretty-printed object, an envelope, an array of records
     end = _line_end(head, pos)
-    if end < 0 or _NOT_WHITE.search(head, end + 1) is None:
-        return True  # one line (or more than ``head`` holds): a document
+    following = None if end < 0 else _NOT_WHITE.search(head, end + 1)
+    if following is None or head[following.start()] != ord("{"):
+        return True  # one line (or more than ``head`` holds), or more arrays: documents
     try:
         orjson.loads(head[pos:end])
     except orjson.JSONDecodeError:
