@@ -108,15 +108,19 @@ def test_a_group_arn_is_sent_as_the_identifier_so_another_account_is_read(tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("source", "resource"),
+    ("region", "source", "resource"),
     [
-        ("g", "arn:aws:logs:us-east-1:*:log-group:g:*"),
-        ("arn:aws:logs:us-east-1:111122223333:log-group:g:*",
+        ("us-east-1", "g", "arn:aws:logs:us-east-1:*:log-group:g:*"),
+        ("us-east-1", "arn:aws:logs:us-east-1:111122223333:log-group:g:*",
          "arn:aws:logs:us-east-1:111122223333:log-group:g:*"),
+        # in China or GovCloud, arn:aws:... matches nothing: the policy names the partition
+        ("cn-north-1", "g", "arn:aws-cn:logs:cn-north-1:*:log-group:g:*"),
     ],
 )  # fmt: skip
-def test_access_denied_names_the_resource_to_grant_on(tmp_path: Path, source, resource):
-    logs = _logs_client()
+def test_access_denied_names_the_resource_to_grant_on(tmp_path: Path, region, source, resource):
+    logs = boto3.client(
+        "logs", region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
+    )
     stub = Stubber(logs)
     stub.add_client_error(
         "filter_log_events", service_error_code="AccessDeniedException", http_status_code=400
@@ -124,20 +128,6 @@ def test_access_denied_names_the_resource_to_grant_on(tmp_path: Path, source, re
     with stub, pytest.raises(IngestError) as err:
         ingest_to_folder(f"cloudwatch-logs://{source}", tmp_path, logs_client=logs, progress=False)
     assert str(err.value).endswith(f"Fix: grant logs:FilterLogEvents on {resource}")
-
-
-def test_the_fix_names_the_partition_of_the_client(tmp_path: Path):
-    """In China or GovCloud, arn:aws:... matches nothing: the policy names the partition."""
-    logs = boto3.client(
-        "logs", region_name="cn-north-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    stub = Stubber(logs)
-    stub.add_client_error(
-        "filter_log_events", service_error_code="AccessDeniedException", http_status_code=400
-    )
-    with stub, pytest.raises(IngestError) as err:
-        ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
-    assert str(err.value).endswith("on arn:aws-cn:logs:cn-north-1:*:log-group:g:*")
 
 
 def test_the_window_is_asked_for_with_an_hour_of_slack_after_its_end(tmp_path: Path):
