@@ -27,6 +27,7 @@ from bedrock_finops.parse_body import PromptCache
 from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
 from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
+from bedrock_finops.sources.document_files import is_depth_error
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.log_decoding import (
     gunzip_lines,
@@ -280,7 +281,7 @@ def _unit_rows(
             continue
         try:
             rec = loads(line)
-        except orjson.JSONDecodeError:
+        except orjson.JSONDecodeError as exc:
             blank = not bytes(line).strip()
             if blank and events is None:
                 continue  # blank lines are not records; an event is one, even when empty
@@ -290,7 +291,7 @@ def _unit_rows(
             if rec is None:
                 if owns_undated:
                     lines_read += 1
-                    reason = EMPTY_EVENT if blank else _invalid_json_reason(line)
+                    reason = EMPTY_EVENT if blank else _invalid_json_reason(line, exc)
                     quarantine.append((where(i), i, reason, _excerpt(line)))
                 else:
                     outside += 1
@@ -359,10 +360,13 @@ def _unit_rows(
     return lines_read, outside, decoded.control_messages, too_late
 
 
-def _invalid_json_reason(line: bytes | memoryview) -> str:
-    """The reason for a line that does not parse: ``invalid JSON``, or :data:`NOT_UTF8` when
-    its bytes are not UTF-8 (a file saved as Latin-1 or Windows-1252), which orjson refuses
+def _invalid_json_reason(line: bytes | memoryview, exc: orjson.JSONDecodeError) -> str:
+    """The reason for a line that does not parse: ``invalid JSON``; :data:`NESTED_TOO_DEEP`
+    for valid JSON deeper than orjson reads (1,024 levels); or :data:`NOT_UTF8` when its
+    bytes are not UTF-8 (a file saved as Latin-1 or Windows-1252), which orjson refuses
     whatever the rest of the line is. Asked of failed lines only."""
+    if is_depth_error(exc):
+        return NESTED_TOO_DEEP
     try:
         bytes(line).decode("utf-8")
     except UnicodeDecodeError:

@@ -265,8 +265,8 @@ def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None
     """
     if isinstance(block, str):
         return block
-    if not isinstance(block, dict):
-        return str(block)
+    if not isinstance(block, dict):  # as JSON, as other blocks are: str() of a list nested
+        return canonical(block).decode()  # 1,000 deep stops Python 3.11 (3.13 reads it)
     if "cachePoint" in block:  # Converse cache checkpoint
         ttl.append(_marker_ttl(block["cachePoint"]))
         return None

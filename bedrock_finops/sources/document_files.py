@@ -226,14 +226,27 @@ def _add_document(doc: Any, lines: list[bytes]) -> int | None:
 
 
 def _line(record: Any) -> bytes | None:
-    """``record`` as one line of JSON; None when it is nested too deep to write."""
+    """``record`` as one line of JSON; None when it is nested too deep to write, or to read
+    again: deeper than orjson reads (1,024 levels), which Python 3.12+'s json module writes
+    where 3.11's stops, so the reason is the same on every Python."""
     try:
         return orjson.dumps(record)
     except orjson.JSONEncodeError:  # an integer wider than 64 bits, deep nesting: json decides
         try:
-            return json.dumps(record).encode()
+            line = json.dumps(record).encode()
         except RecursionError:
             return None
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        if is_depth_error(exc):
+            return None
+    return line
+
+
+def is_depth_error(exc: orjson.JSONDecodeError) -> bool:
+    """Whether orjson refused a document for its nesting depth (not for bad JSON)."""
+    return str(exc).startswith("depth limit exceeded")
 
 
 def _envelope_events(doc: Any) -> list[bytes] | None:
