@@ -445,9 +445,11 @@ def _fetch_bodies(
             except BodyUnread as exc:  # the row keeps body_in_s3 = true
                 unread.append((path, str(exc)))
                 continue
-            if section == "input" and not isinstance(body, dict):  # (an output may be a list:
-                unread.append((path, "not a JSON object"))  # a stream's chunks) as unread as
-                continue  # a body that is no JSON: the billed row stays
+            # a request body that is JSON but no object is as unread as one that is no JSON:
+            # the billed row stays (a response may be a list: a stream's chunks)
+            if section == "input" and not isinstance(body, dict):
+                unread.append((path, "not a JSON object"))
+                continue
             part[body_key] = body
 
 
