@@ -226,26 +226,31 @@ def test_a_file_compressed_with_another_tool_is_one_entry_naming_it(tmp_path):
     assert report.quarantine_by_reason == {r: 1 for _, _, r in OTHER_COMPRESSIONS.values()}
 
 
+S3_FOLDER = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/"
+
+
+def _ingest_s3(aws_client, tmp_path: Path, bucket: str, objects: dict[str, bytes]):
+    """Put ``objects`` (name -> bytes) in one hour folder of a moto bucket and ingest it."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket=bucket)
+    for name, data in objects.items():
+        s3.put_object(Bucket=bucket, Key=S3_FOLDER + name, Body=data)
+    return ingest_to_folder(
+        f"s3://{bucket}/", tmp_path / "out", workers=1, progress=False,
+        endpoint_url=s3.meta.endpoint_url,
+    )  # fmt: skip
+
+
 @pytest.mark.aws
 def test_an_s3_object_compressed_with_another_tool_is_one_entry(aws_client, tmp_path):
-    s3 = aws_client("s3")
-    s3.create_bucket(Bucket="bedrock-logs-bz2")
-    folder = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/"
-    for fmt in ("bzip2", "xz"):
-        name, data, _ = OTHER_COMPRESSIONS[fmt]
-        s3.put_object(Bucket="bedrock-logs-bz2", Key=folder + name, Body=data)
-    s3.put_object(Bucket="bedrock-logs-bz2", Key=folder + "plain.json", Body=NDJSON.encode())
-    report = ingest_to_folder(
-        "s3://bedrock-logs-bz2/",
-        tmp_path / "out",
-        workers=1,
-        progress=False,
-        endpoint_url=s3.meta.endpoint_url,
+    objects = {OTHER_COMPRESSIONS[f][0]: OTHER_COMPRESSIONS[f][1] for f in ("bzip2", "xz")}
+    report = _ingest_s3(
+        aws_client, tmp_path, "bedrock-logs-bz2", {**objects, "plain.json": NDJSON.encode()}
     )
     assert (report.files_read, report.lines_read, report.rows, report.quarantined) == (3, 5, 3, 2)
     assert _quarantine(tmp_path / "out") == [
-        (folder + "a.json.gz", 1, OTHER_COMPRESSIONS["bzip2"][2], ""),
-        (folder + "b.json.gz", 1, OTHER_COMPRESSIONS["xz"][2], ""),
+        (S3_FOLDER + "a.json.gz", 1, OTHER_COMPRESSIONS["bzip2"][2], ""),
+        (S3_FOLDER + "b.json.gz", 1, OTHER_COMPRESSIONS["xz"][2], ""),
     ]
 
 
@@ -302,20 +307,11 @@ def test_a_folder_of_empty_files_is_an_empty_table_not_an_error(tmp_path):
 
 @pytest.mark.aws
 def test_an_empty_s3_object_is_listed_as_skipped(aws_client, tmp_path):
-    s3 = aws_client("s3")
-    s3.create_bucket(Bucket="bedrock-logs-empty")
-    folder = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/"
-    s3.put_object(Bucket="bedrock-logs-empty", Key=folder + "a.json.gz", Body=b"")
-    s3.put_object(Bucket="bedrock-logs-empty", Key=folder + "b.json", Body=NDJSON.encode())
-    report = ingest_to_folder(
-        "s3://bedrock-logs-empty/",
-        tmp_path / "out",
-        workers=1,
-        progress=False,
-        endpoint_url=s3.meta.endpoint_url,
+    report = _ingest_s3(
+        aws_client, tmp_path, "bedrock-logs-empty", {"a.json.gz": b"", "b.json": NDJSON.encode()}
     )
     assert (report.files_read, report.lines_read, report.rows) == (1, 3, 3)
-    assert report.files_skipped == [{"file": folder + "a.json.gz", "reason": EMPTY}]
+    assert report.files_skipped == [{"file": S3_FOLDER + "a.json.gz", "reason": EMPTY}]
 
 
 def test_a_timestamp_before_a_broken_record_is_still_invalid_json(tmp_path):
