@@ -349,19 +349,21 @@ def test_a_big_export_with_windows_line_ends_is_read_in_ranges_too(tmp_path, mon
     assert file_ranges.lone_cr(b'{"a": 1}\r{"b": 2}\r\n')
 
 
+@pytest.mark.parametrize("name", ["month.jsonl.gz", "month.jsonl"])
 def test_an_s3_gzip_object_that_may_hold_much_text_is_downloaded_and_cut(
-    tmp_path, aws_client, monkeypatch
+    tmp_path, aws_client, monkeypatch, name
 ):
     """A gzip object is judged as a local gzip file is: over an eighth of the text a worker
     may hold whole, it is downloaded, and its trailer and size then decide its expansion
-    (a 120 MB object was read whole in memory until it passed 128 MB)."""
+    (a 120 MB object was read whole in memory until it passed 128 MB). Gzip is told by its
+    content: a gzip object not named ``.gz`` was read whole below the plain range size."""
     data = _export(random.Random(9), 600).encode()
     half = len(data) // 2
     body = gzip.compress(data[:half], mtime=0) + gzip.compress(data[half:], mtime=0)
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="exports")
-    s3.put_object(Bucket="exports", Key="bedrock/month.jsonl.gz", Body=body)
-    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    s3.put_object(Bucket="exports", Key=f"bedrock/{name}", Body=body)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 2 * len(body))  # over the object's size
     monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 10)
     monkeypatch.setattr(
         file_ranges, "GZIP_EXPAND_PLAIN_BYTES", (len(body) - 1) * file_ranges.LOG_COMPRESSION

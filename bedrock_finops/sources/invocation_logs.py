@@ -360,9 +360,10 @@ def localise_large_objects(
     note: Callable[[str], None] | None = None,
 ) -> None:
     """Download each large S3 object into ``scratch`` (streamed to disk) and list it as a
-    local file, cut into ranges as a large local file is: a plain object over
-    ``file_ranges.RANGE_BYTES``, a gzip one that may hold more text than a worker should
-    hold whole (``file_ranges.gzip_local_bytes``; its trailer is read once it is local).
+    local file, cut into ranges as a large local file is: any object over
+    ``file_ranges.gzip_local_bytes`` (a gzip one that size may hold more text than a worker
+    should hold whole), whatever its name; once local, its first bytes tell gzip and its
+    trailer its size, as for any local file.
 
     Read from S3 whole, such an object (a month's export in one object, say) would take one
     worker and memory in proportion to its size. The units keep the object's name, so rows
@@ -370,10 +371,11 @@ def localise_large_objects(
     object that cannot be downloaded stays an S3 unit: reading it says why, in the quarantine.
     Access and credential errors end the run, as they do when reading.
     """
+    # gzip is told by content, not name, and the content is known only once local: any
+    # object that would be downloaded if it were gzip is (a plain one costs a pass to disk)
+    limit = min(file_ranges.gzip_local_bytes(), file_ranges.RANGE_BYTES)
     units: list[Unit] = []
     for n, unit in enumerate(listing.units):
-        gz = unit.location.endswith(".gz")
-        limit = file_ranges.gzip_local_bytes() if gz else file_ranges.RANGE_BYTES
         if unit.kind != "s3" or (unit.size or 0) <= limit:
             units.append(unit)
             continue
