@@ -55,6 +55,16 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: where and what (PyYAML's own text spans several lines, with
+    the offending line quoted and a caret under it)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}" + (f" ({context})" if context else "")
+
+
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """``json.loads``'s ``object_pairs_hook``: a JSON object with a key given twice is refused."""
     out: dict[str, Any] = {}
@@ -85,7 +95,10 @@ def load_map_file(path: Path, what: str, example: str) -> dict[str, str]:
     except MapError as exc:
         raise MapError(f"{what} {path}: {exc}") from None
     except yaml.YAMLError as exc:
-        raise MapError(f"{what} {path} is not valid YAML or JSON: {exc}") from None
+        raise MapError(
+            f"{what} {path} is not valid YAML or JSON: {yaml_problem(exc)}; write one "
+            f"mapping of names to names, e.g. {example}"
+        ) from None
 
 
 def check_name_map(data: Any, example: str) -> dict[str, str]:

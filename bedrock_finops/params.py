@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from bedrock_finops.name_maps import MapError, load_yaml
+from bedrock_finops.name_maps import MapError, load_yaml, yaml_problem
 from bedrock_finops.sources.time_folders import WINDOW_YEARS
 
 RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
@@ -109,7 +109,7 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
         try:
             raw = load_yaml(p.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise ParamsError(f"{p} is not valid YAML: {exc}") from None
+            raise ParamsError(f"{p} is not valid YAML: {yaml_problem(exc)}") from None
         except MapError as exc:  # a key given twice: YAML would keep the last silently
             raise ParamsError(f"{p}: {exc}") from None
         if not isinstance(raw, dict):

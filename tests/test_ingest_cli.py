@@ -88,7 +88,12 @@ def test_mapping_files_and_region_from_the_command_line(tmp_path, monkeypatch):
     ("text", "message"),
     [
         ("- a\n- b\n", "must hold one mapping of names to names"),
-        ("a: [1\n", "is not valid YAML or JSON"),
+        (
+            "a: [1\n",
+            "is not valid YAML or JSON: line 2, column 1: expected ',' or ']', but got "
+            "'<stream end>' (while parsing a flow sequence); write one mapping of names to "
+            "names, e.g. ",
+        ),
     ],
 )
 def test_a_bad_mapping_file_is_one_line(tmp_path, capsys, text, message):
@@ -98,6 +103,7 @@ def test_a_bad_mapping_file_is_one_line(tmp_path, capsys, text, message):
     assert _ingest("--source", str(GOOD), "--out", str(out), "--profile-map", str(bad)) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --profile-map") and message in err
+    assert err.count("\n") == 1  # PyYAML's own text quotes the line, with a caret under it
     assert not out.exists()
 
 

@@ -88,8 +88,12 @@ def test_runner_owned_parameter_cannot_be_set(tmp_path, notebooks) -> None:
 def test_missing_or_invalid_file(tmp_path, notebooks) -> None:
     with pytest.raises(params.ParamsError, match="does not exist"):
         params.load(tmp_path / "nope.yaml", notebooks)
-    with pytest.raises(params.ParamsError, match="not valid YAML"):
+    with pytest.raises(params.ParamsError, match="not valid YAML") as bad:
         params.load(write(tmp_path, "run: [unclosed\n"), notebooks)
+    assert str(bad.value).endswith(
+        "is not valid YAML: line 2, column 1: expected ',' or ']', but got '<stream end>' "
+        "(while parsing a flow sequence)"
+    )
 
 
 def test_default_params_file_is_valid_for_the_project_notebooks() -> None:
