@@ -112,6 +112,10 @@ class IngestReport:
     delivered_too_late: int = 0
     # CloudWatch Logs subscription health checks (CONTROL_MESSAGE): no records, not lines read
     control_messages: int = 0
+    # Bedrock's CloudWatch Logs set-up event ("Permissions are correctly set for Amazon Bedrock
+    # logs."), the log group's counterpart of the permission-check object: no record, not a
+    # line read
+    setup_notices: int = 0
     # S3: LIST requests, and date folders outside the window that were not listed at all
     # (so the objects in them are in neither files_read nor files_skipped)
     list_requests: int = 0
@@ -215,6 +219,11 @@ class IngestReport:
             lines.append(
                 f"control messages  {self.control_messages:,} "
                 "(CloudWatch Logs health checks, no records)"
+            )
+        if self.setup_notices:
+            lines.append(
+                f"set-up notices    {self.setup_notices:,} (Bedrock's \"Permissions are "
+                'correctly set" CloudWatch Logs event, no record)'
             )
         if self.list_requests:
             lines.append(

@@ -150,6 +150,7 @@ class Collector:
         r.outside_window += res.outside_window
         r.delivered_too_late += res.too_late
         r.control_messages += res.control_messages
+        r.setup_notices += res.setup_notices
         r.quarantined += len(res.quarantine)
         for f, why in res.bodies_unread:  # once each, though a re-delivery names it again
             if f not in self.bodies_unread:

@@ -31,6 +31,7 @@ from bedrock_finops.sources.document_files import is_depth_error
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.log_decoding import (
     gunzip_lines,
+    is_setup_notice,
     record_after_timestamp,
     record_with_lone_surrogates,
 )
@@ -90,6 +91,9 @@ class ChunkResult:
     # body_in_s3 = true
     bodies_unread: list[tuple[str, str]] = field(default_factory=list)
     too_late: int = 0  # of outside_window: see ``_past_previous_slack``
+    # Bedrock's CloudWatch Logs set-up notice (``log_decoding.SETUP_NOTICE``), left out: no
+    # record, so no line read
+    setup_notices: int = 0
 
 
 _STATE: dict[str, Any] = {}
@@ -167,15 +171,16 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     batches: list[pa.RecordBatch] = []
     quarantine: list[tuple[str, int, str, str]] = []
     bodies_unread: list[tuple[str, str]] = []
-    lines_read = outside = control = too_late = 0
+    lines_read = outside = control = too_late = notices = 0
     for unit, fetched in read_ahead(units, client):
-        n, out, c, late = _unit_rows(
+        n, out, c, late, notice = _unit_rows(
             unit, fetched, opts, client, model_key, cache, rows, quarantine, bodies_unread
         )
         lines_read += n
         outside += out
         control += c
         too_late += late
+        notices += notice
         if len(rows) >= CONVERT_ROWS:  # convert while the rows' text is still in CPU cache
             batches.append(to_batch(rows))
             rows = []
@@ -192,7 +197,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     event_batches = sum(1 for u in units if u.kind == "events")
     return ChunkResult(
         files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches,
-        bodies_unread, too_late,
+        bodies_unread, too_late, notices,
     )  # fmt: skip
 
 
@@ -245,14 +250,15 @@ def _unit_rows(
     rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
     bodies_unread: list[tuple[str, str]],
-) -> tuple[int, int, int, int]:
+) -> tuple[int, int, int, int, int]:
     """Append one unit's rows and quarantine entries.
 
     Returns (lines read, records outside the window, control messages left out, records
-    before the window delivered past the slack of the run that ends where this one starts).
+    before the window delivered past the slack of the run that ends where this one starts,
+    set-up notices left out: only the ones this run owns, see ``_owns_undated_lines``).
     """
     decoded = logs.unit_lines(unit, client, fetched)
-    lines_read = outside = too_late = 0
+    lines_read = outside = too_late = notices = 0
     past_slack = _past_previous_slack(unit, opts)
     window = opts.start_ms is not None or opts.end_ms is not None
     name = unit.name
@@ -289,6 +295,9 @@ def _unit_rows(
             if rec is None and not blank:
                 rec = record_with_lone_surrogates(line)
             if rec is None:
+                if not blank and is_setup_notice(line):  # no record: not a line read
+                    notices += owns_undated
+                    continue
                 if owns_undated:
                     lines_read += 1
                     reason = EMPTY_EVENT if blank else _invalid_json_reason(line, exc)
@@ -357,7 +366,7 @@ def _unit_rows(
             quarantine.append((name, i + 1, reason, ""))
         else:
             outside += 1
-    return lines_read, outside, decoded.control_messages, too_late
+    return lines_read, outside, decoded.control_messages, too_late, notices
 
 
 def _invalid_json_reason(line: bytes | memoryview, exc: orjson.JSONDecodeError) -> str:

@@ -389,9 +389,17 @@ def _record_failure(
 def _nothing_to_analyse(report: dict[str, Any]) -> str:
     """Why a run with an empty usage table stops before the notebooks, and what to check."""
     reasons = ", ".join(f"{n} {r}" for r, n in (report.get("quarantine_by_reason") or {}).items())
+    n = report.get("setup_notices", 0)
+    notices = (
+        f"{n:,} set-up notice{'s' if n != 1 else ''} left out (Bedrock's \"Permissions are "
+        'correctly set" event, no record), '
+        if n
+        else ""
+    )
     return (
         f"the ingest found no invocations to analyse: {report.get('lines_read', 0):,} lines read, "
         f"{report.get('quarantined', 0):,} quarantined{f' ({reasons})' if reasons else ''}, "
+        f"{notices}"
         f"{report.get('outside_window', 0):,} outside the window "
         f"[{report.get('start') or '-'}, {report.get('end') or '-'}). Check run.source, "
         "run.start and run.end; quarantine.parquet in the run folder shows each bad line"

@@ -11,13 +11,14 @@ import re
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bedrock_finops import cli, ingest
+from bedrock_finops import cli, ingest, runner
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.ingest_worker import ChunkResult, Options
 from bedrock_finops.sources import cloudwatch_logs
@@ -334,3 +335,55 @@ def test_an_empty_run_region_is_no_region(tmp_path: Path, no_aws_credentials):
     params.write_text(f'run:\n  source: "cloudwatch-logs://{arn}"\n  region: ""\n')
     with pytest.raises(ParamsError, match="needs AWS credentials and none were found"):
         runner.run(params, out_root=tmp_path / "out", log=lambda *_: None)
+
+
+NOTICE = "Permissions are correctly set for Amazon Bedrock logs."
+
+
+@pytest.mark.aws
+def test_the_set_up_notice_in_a_log_group_is_left_out_and_counted(aws_client, tmp_path: Path):
+    """Bedrock writes the notice to the group when logging to it is set up. It is no record:
+    no line read, no quarantine entry, counted as ``setup_notices`` by the window that holds
+    its time (the window before it reads it in its hour of slack, and leaves it). A window
+    holding only the notice is an empty table, and a run stops saying so, with nothing
+    quarantined."""
+    logs = aws_client("logs")
+    group = "/aws/bedrock/set-up"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=STREAM)
+    t0 = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    t1, t2 = t0 + timedelta(hours=1), t0 + timedelta(hours=2)
+    noticed, invoked = t0 + timedelta(minutes=1), t1 + timedelta(minutes=10)
+    record = json.loads(FIXTURE.read_text().splitlines()[0])
+    record["timestamp"] = invoked.strftime("%Y-%m-%dT%H:%M:%SZ")
+    logs.put_log_events(
+        logGroupName=group, logStreamName=STREAM,
+        logEvents=[
+            {"timestamp": int(noticed.timestamp() * 1000), "message": NOTICE},
+            {"timestamp": int(invoked.timestamp() * 1000), "message": json.dumps(record)},
+        ],
+    )  # fmt: skip
+    endpoint = logs.meta.endpoint_url
+
+    def read(name: str, start: datetime | None, end: datetime | None) -> ingest.IngestReport:
+        return ingest_to_folder(
+            f"cloudwatch-logs://{group}", tmp_path / name, start, end, workers=1,
+            progress=False, endpoint_url=endpoint,
+        )  # fmt: skip
+
+    only = read("only", t0, t1)
+    assert (only.lines_read, only.rows, only.quarantined, only.setup_notices) == (0, 0, 0, 1)
+    assert only.outside_window == 1  # the record, read in the hour of slack
+    assert "lines read        0  (no events in the window: the table is empty)" in only.summary()
+    message = runner._nothing_to_analyse(only.to_dict())
+    assert message.startswith(
+        "the ingest found no invocations to analyse: 0 lines read, 0 quarantined, "
+        '1 set-up notice left out (Bedrock\'s "Permissions are correctly set" event, no '
+        "record), 1 outside the window"
+    )
+    before = read("before", t0 - timedelta(hours=1), t0)
+    assert (before.lines_read, before.setup_notices, before.outside_window) == (0, 0, 0)
+    after = read("after", t1, t2)
+    assert (after.lines_read, after.rows, after.setup_notices) == (1, 1, 0)
+    whole = read("whole", None, None)
+    assert (whole.lines_read, whole.rows, whole.quarantined, whole.setup_notices) == (1, 1, 0, 1)

@@ -124,6 +124,83 @@ def test_an_event_message_that_is_not_json_is_quarantined(tmp_path):
     )
 
 
+NOTICE = "Permissions are correctly set for Amazon Bedrock logs."
+# Bedrock's set-up event, in each CloudWatch Logs form read from a file, before the records
+NOTICE_FORMS = {
+    "aws logs filter-log-events output": (
+        "events.json",
+        json.dumps(
+            {"events": [{"timestamp": 1748862000000, "message": NOTICE}] + _events(RECORDS)}
+        ).encode(),
+    ),
+    "CloudWatch Logs export task lines": (
+        "000000.gz",
+        gzip.compress(
+            (
+                f"2025-06-02T11:00:00.000Z {NOTICE}\n"
+                + "".join(
+                    f"2025-06-02T11:01:0{i}.000Z {json.dumps(r)}\n" for i, r in enumerate(RECORDS)
+                )
+            ).encode()
+        ),
+    ),
+    "subscription payloads through Firehose": (
+        "firehose.json.gz",
+        gzip.compress(
+            json.dumps(
+                {
+                    "messageType": "DATA_MESSAGE",
+                    "logEvents": [
+                        {"id": "0", "timestamp": 1748862000000, "message": f" {NOTICE}\n"},
+                        *_events(RECORDS),
+                    ],
+                }
+            ).encode()
+        ),
+    ),
+    "NDJSON of event messages": ("a.json", f"{NOTICE}\n{NDJSON}".encode()),
+}
+
+
+@pytest.mark.parametrize("form", NOTICE_FORMS)
+def test_the_cloudwatch_set_up_notice_is_left_out_and_counted(form, tmp_path, reference):
+    """Bedrock writes one plain-text event to a log group when logging to it is set up: no
+    record, as the S3 delivery's permission-check object is none. It is no line read (not
+    quarantined as invalid JSON) and is counted apart, in the report and the summary."""
+    name, data = NOTICE_FORMS[form]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / name).write_bytes(data)
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.quarantined) == (3, 3, 0)
+    assert report.setup_notices == 1
+    assert (
+        'set-up notices    1 (Bedrock\'s "Permissions are correctly set" CloudWatch Logs '
+        "event, no record)"
+    ) in report.summary().splitlines()
+    pd.testing.assert_frame_equal(_rows(tmp_path / "logs"), reference)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        NOTICE.lower(),
+        NOTICE.rstrip("."),
+        f"{NOTICE} (again)",
+        f"INFO {NOTICE}",
+        f"2025-06-02T11:00:00.000Z{NOTICE}",  # an export line has white space after the time
+        f"{NOTICE} {NOTICE}",
+    ],
+)
+def test_only_the_notice_itself_is_left_out(message, tmp_path):
+    """Anything else that is no JSON stays a quarantined line: only the exact text is
+    Bedrock's notice."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(f"{message}\n{json.dumps(RECORDS[0])}\n")
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.setup_notices) == (2, 1, 0)
+    assert report.quarantine_by_reason == {"invalid JSON": 1}
+
+
 def test_a_broken_array_keeps_the_records_that_read():
     """Not read as NDJSON line by line: the record the file ends in is one damaged line
     (tests/test_ingest_document_files.py has the other kinds of damage)."""

@@ -183,6 +183,28 @@ def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> 
     assert not list(run_dir.glob("*.ipynb")) and not (tmp_path / "out" / "latest").exists()
 
 
+def test_a_group_holding_only_the_set_up_notice_stops_without_a_quarantined_line(
+    tmp_path: Path,
+) -> None:
+    """Bedrock's "Permissions are correctly set" event is no record: the run finds no
+    invocation, and says so without calling the notice a quarantined line."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    notice = "Permissions are correctly set for Amazon Bedrock logs."
+    events = {"events": [{"logStreamName": "s", "timestamp": 1748862000000, "message": notice}]}
+    (logs / "events.json").write_text(json.dumps(events))
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {logs}\n")
+    code, run_dir = runner.run(params, out_root=tmp_path / "out", log=lambda msg: None)
+    assert code == 2
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["error"].startswith(
+        "the ingest found no invocations to analyse: 0 lines read, 0 quarantined, 1 set-up "
+        'notice left out (Bedrock\'s "Permissions are correctly set" event, no record), '
+        "0 outside the window [-, -)"
+    )
+
+
 def test_a_handful_of_records_runs_every_notebook(tmp_path: Path) -> None:
     """A small team's logs (12 invocations, nothing batch-eligible) still give every report."""
     params = tmp_path / "params.yaml"

@@ -39,11 +39,14 @@ _ARCHIVES = (  # archives of files: unpacked, as a tar archive is, not decompres
     (re.compile(rb"7z\xbc\xaf\x27\x1c"), "7z", "7z x"),
 )
 MAGIC_BYTES = 10
-# an ISO-8601 timestamp and white space before a record: how a CloudWatch Logs export task
-# writes each event to S3
-_TIMESTAMP_PREFIX = re.compile(
-    rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?[ \t]+(?=\{)"
-)
+# an ISO-8601 timestamp and white space before an event: how a CloudWatch Logs export task
+# writes each event to S3 (before a record: ``_TIMESTAMP_PREFIX``)
+_EXPORT_STAMP = rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?[ \t]+"
+_TIMESTAMP_PREFIX = re.compile(_EXPORT_STAMP + rb"(?=\{)")
+_STAMP_PREFIX = re.compile(_EXPORT_STAMP)
+# The one plain-text event Bedrock writes to a CloudWatch Logs group when invocation logging
+# to it is set up: no record, as the S3 delivery's permission-check object is none
+SETUP_NOTICE = b"Permissions are correctly set for Amazon Bedrock logs."
 
 
 @dataclass
@@ -378,6 +381,20 @@ def record_after_timestamp(line: bytes | memoryview) -> Any | None:
     except orjson.JSONDecodeError:
         return record_with_lone_surrogates(data[prefix.end() :])
     return rec if isinstance(rec, dict) else None
+
+
+def is_setup_notice(line: bytes | memoryview) -> bool:
+    """Whether ``line`` is exactly :data:`SETUP_NOTICE` (white space around it aside), as
+    an event's message or as an export task writes it (its timestamp, white space, the
+    notice). Asked of lines that did not parse as JSON only: a record never reads as it."""
+    data = bytes(line).strip()
+    if not data.endswith(SETUP_NOTICE):
+        return False
+    rest = len(data) - len(SETUP_NOTICE)
+    if rest == 0:
+        return True
+    stamp = _STAMP_PREFIX.match(data)
+    return stamp is not None and stamp.end() == rest
 
 
 # a JSON string escape that is an escaped backslash, a surrogate pair, or one surrogate alone
