@@ -92,7 +92,7 @@ def record_row(
         raise BadRecord("record is not a JSON object")
     request_id = rec.get("requestId")
     if not isinstance(request_id, str) or not request_id or request_id.isspace():
-        raise BadRecord("missing requestId")  # (white space only: no ID to tell calls apart)
+        raise BadRecord(_bad_request_id(request_id))
     operation = rec.get("operation")
     if not isinstance(operation, str) or operation not in OPERATIONS:
         raise BadRecord(unknown_operation(operation) if operation else "missing operation")
@@ -167,6 +167,24 @@ def record_row(
     }
     row.update(fields)
     return row
+
+
+def _bad_request_id(request_id: Any) -> str:
+    """The reason for a ``requestId`` that is no usable ID: ``missing requestId`` when it is
+    absent, null, empty or only white space (kept, it would make unrelated calls duplicates
+    of each other); else that it is not a string, and what JSON value it is (a number)."""
+    if request_id is None or isinstance(request_id, str):
+        return "missing requestId"
+    return f"requestId is not a string (a JSON {_json_type(request_id)})"
+
+
+def _json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type: number, boolean, object or array."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "object" if isinstance(value, dict) else "array"
 
 
 OPERATION_SHOWN = 40  # characters of an unknown operation's name the reason shows

@@ -482,6 +482,9 @@ BAD_LINES = [
     ("[1, 2, 3]", "record is not a JSON object"),
     (_variant("b1", requestId=_DROP), "missing requestId"),
     (_variant("b1b", requestId=" \t"), "missing requestId"),  # else one ID for unrelated calls
+    (_variant("b1c", requestId=12345), "requestId is not a string (a JSON number)"),
+    (_variant("b1d", requestId=["r1"]), "requestId is not a string (a JSON array)"),
+    (_variant("b1e", requestId=None), "missing requestId"),
     (_variant("b2", input__inputTokenCount="15"), "non-integer inputTokenCount"),
     (_variant("b3", input__inputTokenCount=-3), "negative inputTokenCount"),
     # no errorCode and no guardrail answer: a call that ran, but its input cannot be priced
