@@ -100,6 +100,9 @@ class IngestReport:
     conflicting_duplicates: list[dict[str, Any]] = field(default_factory=list)
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
     unknown_models: dict[str, int] = field(default_factory=dict)
+    # unknown IDs of a kind never priced per token, mapped or not (an imported model, a
+    # Bedrock Marketplace endpoint), and why (models.NOT_PER_TOKEN)
+    unknown_model_reasons: dict[str, str] = field(default_factory=dict)
     # geo prefixes outside models.GEO_PREFIXES, read as geos AWS added later (rows per prefix)
     unlisted_geo_prefixes: dict[str, int] = field(default_factory=dict)
     large_bodies_not_fetched: int = 0
@@ -248,6 +251,8 @@ class IngestReport:
         unknown = sorted(self.unknown_models.items(), key=lambda kv: -kv[1])
         for raw, n in unknown[:SUMMARY_REASONS]:
             lines.append(f"  unknown model (unpriced): {raw}: {n:,} rows")
+            if raw in self.unknown_model_reasons:
+                lines.append(f"    {self.unknown_model_reasons[raw]}")
             if raw in self.profile_lookup_failures:
                 lines.append(
                     f"    {self.profile_lookup_failures[raw]}; map it with profile_map "

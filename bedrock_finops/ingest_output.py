@@ -259,6 +259,9 @@ class Collector:
         r = self.report
         r.conflicting_duplicate_count, r.conflicting_duplicates = self._conflicting_duplicates()
         r.unknown_models = dict(self.unknown.most_common())
+        r.unknown_model_reasons = {
+            raw: note for raw in r.unknown_models if (note := self.refs[raw].not_per_token)
+        }
         r.profile_map_unknown_targets = {
             raw: target
             for raw in r.unknown_models

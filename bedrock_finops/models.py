@@ -13,6 +13,8 @@ Forms handled (all seen in invocation logs):
   when AWS credentials exist: :class:`ProfileLookup`), ``provisioned-model/ID``,
   ``custom-model-deployment/ID`` and ``prompt/ID`` (user mapping; geo ``none``);
   ``imported-model/ID`` stays unknown (billed per model copy and minute, not per token)
+- a Bedrock Marketplace endpoint's ARN, ``arn:aws:sagemaker:REGION:ACCOUNT:endpoint/NAME``
+  (a SageMaker endpoint, billed per instance hour, not per token): unknown, mapped or not
 
 The catalog key is the ID stem without date and version (``anthropic.claude-sonnet-4``),
 or with its version where two versions are two models (:func:`key_candidates`), listed in
@@ -53,6 +55,20 @@ _DATE_RE = re.compile(r"-\d{8}")
 _VERSION_RE = re.compile(r"-v\d+(?::\d+)?$|(?<=\d[bB])-\d+:\d+$")  # N:M after a size only
 _MINOR_RE = re.compile(r"(?<=-v\d):\d+$|(?<=-v\d\d):\d+$")
 _CONTEXT_RE = re.compile(r":\d+k$|(?<=:\d):(?:mm|\d+)$|(?<=:\d\d):(?:mm|\d+)$")
+# A Bedrock Marketplace model runs on a SageMaker endpoint (CreateMarketplaceModelEndpoint);
+# a call to it names the endpoint's ARN, one of the forms InvokeModel's modelId takes
+_ENDPOINT_RE = re.compile(r"^arn:aws[\w-]*:sagemaker:[\w-]*:\d*:endpoint/.+$")
+MARKETPLACE_ENDPOINT = "marketplace-endpoint"
+# Kinds of model ID that are never priced per token, mapped or not, and why: the report says so
+NOT_PER_TOKEN = {
+    "imported-model": (
+        "imported model (Custom Model Import): billed per model copy and minute, not per token"
+    ),
+    MARKETPLACE_ENDPOINT: (
+        "Bedrock Marketplace endpoint: billed per hour of its SageMaker instances (and any "
+        "model provider's fee), not per token"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,11 @@ class ModelRef:
     geo: str
     known: bool
     kind: str = "foundation-model"  # or inference-profile, application-inference-profile, ...
+
+    @property
+    def not_per_token(self) -> str | None:
+        """Why this ID is never priced per token (``NOT_PER_TOKEN``); None for the others."""
+        return NOT_PER_TOKEN.get(self.kind)
 
 
 @dataclass(frozen=True)
@@ -168,11 +189,11 @@ def mapped_target(raw: str, profile_map: dict[str, str] | None) -> str | None:
         return None
     raw = (raw or "").strip()
     m = _ARN_RE.match(raw)
-    if m is None:
-        return profile_map.get(raw)
+    if m is None:  # a Marketplace endpoint is never priced per token: the map is not used
+        return None if _ENDPOINT_RE.match(raw) else profile_map.get(raw)
     # an imported model is never priced per token; a foundation model or system profile is
     # read from its ARN: the map is not used for either
-    if m["kind"] == "imported-model" or m["kind"] in _READ_FROM_ARN:
+    if m["kind"] in NOT_PER_TOKEN or m["kind"] in _READ_FROM_ARN:
         return None
     res = m["res"]
     mapped = profile_map.get(raw) or profile_map.get(res)
@@ -193,18 +214,21 @@ def resolve(
     as (which may itself carry a geo prefix). Only foundation models and system-defined
     inference profiles are read from the ARN alone: a custom model's ARN names its base
     model, but it is billed as itself, so without a mapping it stays unknown. An imported
-    model (Custom Model Import) always does: it is billed per model copy and minute.
+    model (Custom Model Import) always does: it is billed per model copy and minute; so
+    does a Bedrock Marketplace endpoint: it is billed per hour of its SageMaker instances.
     """
     profile_map = profile_map or {}
     raw = (raw or "").strip()
     kind = "foundation-model"
     target = raw
+    if _ENDPOINT_RE.match(raw):
+        return ModelRef(raw, None, None, None, "none", False, MARKETPLACE_ENDPOINT)
     m = _ARN_RE.match(raw)
     if m:
         # The kind is the raw ID's (a mapped application profile stays one); the mapping may
         # be keyed by the full ARN or by the resource ID.
         kind, res = m["kind"], m["res"]
-        if kind == "imported-model":  # billed per model copy and minute, never per token
+        if kind in NOT_PER_TOKEN:  # an imported model: never priced per token, mapped or not
             return ModelRef(raw, None, None, None, "none", False, kind)
         if kind not in _READ_FROM_ARN:
             mapped = mapped_target(raw, profile_map)

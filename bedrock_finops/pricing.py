@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bedrock_finops.models import ModelRef
 from bedrock_finops.models import resolve as resolve_model_id
 from bedrock_finops.price_sheets import (
     BUNDLED_SHEETS,
@@ -41,6 +42,7 @@ COST_COLUMNS = ["input_usd", "cache_read_usd", "cache_write_usd", "output_usd", 
 # Provisioned Throughput is billed per model-unit hour (``provisioned_cost``), not per token: a
 # call logged against a ``provisioned-model/...`` ARN has no token price on its own model.
 PROVISIONED_REASON = "Provisioned Throughput: billed per hour, not per token"
+UNKNOWN_MODEL_REASON = "unknown model id"
 # Models whose requests bill at a higher rate once the request's total input (uncached input +
 # cache read + cache write) is above the threshold. The sheets carry the standard rates only,
 # so such a request is unpriced rather than priced at the standard rate. Source:
@@ -185,7 +187,7 @@ class PriceCatalog:
 
     def _resolve(self, model, region, geo, tier) -> tuple[int, str | None]:
         if model is _NO_MODEL or model == _NO_MODEL:
-            return -1, "unknown model id"
+            return -1, UNKNOWN_MODEL_REASON
         if region == _NO_REGION:
             return -1, "no region on the record"
         if tier == "reserved":
@@ -254,8 +256,14 @@ class PriceCatalog:
             for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
         }
         reason = reasons[codes].astype(object)
+        logged = _logged_refs(usage)
+        # an ID of no model, of a kind never priced per token (an imported model, a
+        # Marketplace endpoint): that is why, not that it is unknown
+        notes = np.array([ref.not_per_token for ref in logged[1]] + [None], dtype=object)
+        note = notes[logged[0]]
+        reason = np.where((reason == UNKNOWN_MODEL_REASON) & pd.notna(note), note, reason)
         # Provisioned Throughput first: even a row the sheet could price is not token-billed.
-        reason = np.where(_provisioned_own_model(usage, model), PROVISIONED_REASON, reason)
+        reason = np.where(_provisioned_own_model(usage, model, logged), PROVISIONED_REASON, reason)
         total_in = total_input_tokens(usage).to_numpy(dtype="float64")
         threshold = np.array(
             [LONG_CONTEXT_THRESHOLD.get(k[0], np.inf) for k in uniques], dtype="float64"
@@ -396,20 +404,30 @@ def _factorize_keys(cols: list[pd.Series | str]) -> tuple[np.ndarray, list[tuple
     return row_codes, keys
 
 
-def _provisioned_own_model(usage: pd.DataFrame, model) -> np.ndarray:
+def _logged_refs(usage: pd.DataFrame) -> tuple[np.ndarray, list[ModelRef]]:
+    """Each row's logged model ID resolved (once per distinct ID): (row codes into the refs,
+    the refs); a row without an ID has the code ``len(refs)``."""
+    if "model_id_raw" not in usage or len(usage) == 0:
+        return np.full(len(usage), 0, dtype=np.int64), []
+    codes, uniq = pd.factorize(usage["model_id_raw"], use_na_sentinel=True)
+    refs = [resolve_model_id(str(raw)) for raw in uniq]
+    return np.where(codes < 0, len(refs), codes), refs
+
+
+def _provisioned_own_model(
+    usage: pd.DataFrame, model, logged: tuple[np.ndarray, list[ModelRef]]
+) -> np.ndarray:
     """Rows logged against a provisioned-model ARN and priced on their own (logged) model.
 
     Re-pricing the same tokens on another model (``model=``) is a priced hypothetical: an
     on-demand or batch call to that model bills per token.
     """
     n = len(usage)
-    if "model_id_raw" not in usage or n == 0:
+    codes, refs = logged
+    if not refs:
         return np.zeros(n, dtype=bool)
-    codes, uniq = pd.factorize(usage["model_id_raw"], use_na_sentinel=True)
-    kinds = np.array(
-        [resolve_model_id(str(raw)).kind == "provisioned-model" for raw in uniq] + [False]
-    )
-    is_pt = kinds[np.where(codes < 0, len(uniq), codes)]
+    kinds = np.array([ref.kind == "provisioned-model" for ref in refs] + [False])
+    is_pt = kinds[codes]
     if model is None or not is_pt.any():
         return is_pt
     target = model.reindex(usage.index) if isinstance(model, pd.Series) else model

@@ -190,3 +190,29 @@ def test_a_profile_mapped_to_no_known_model_is_named_in_the_report(tmp_path):
         "    profile_map maps it to 'claude-sonnet', which is no model ID known here: give "
         "the Bedrock model ID it routes to, e.g. anthropic.claude-3-5-haiku-20241022-v1:0"
     ) in report.summary()
+
+
+def test_a_marketplace_endpoint_is_unpriced_with_why_even_when_mapped(tmp_path):
+    """Billed per hour of its SageMaker instances: a mapping to the serverless model does not
+    price it per token, and the summary says why under the unknown ID."""
+    endpoint = f"arn:aws:sagemaker:us-east-1:{ACCT}:endpoint/my-marketplace-llama"
+    folder = _profile_logs(tmp_path)
+    rec = json.loads((folder / "a.json").read_text())
+    rec["modelId"] = endpoint
+    (folder / "a.json").write_text(json.dumps(rec) + "\n")
+    report = ingest_to_folder(
+        folder, tmp_path / "run", profile_map={endpoint: "meta.llama3-1-8b-instruct-v1:0"},
+        workers=1, progress=False, lookup_profiles=False,
+    )  # fmt: skip
+    why = (
+        "Bedrock Marketplace endpoint: billed per hour of its SageMaker instances (and any "
+        "model provider's fee), not per token"
+    )
+    assert (report.rows, report.unknown_models) == (1, {endpoint: 1})
+    assert report.unknown_model_reasons == {endpoint: why}
+    assert report.profile_map_unknown_targets == {}
+    lines = report.summary().splitlines()
+    at = lines.index(f"  unknown model (unpriced): {endpoint}: 1 rows")
+    assert lines[at + 1] == f"    {why}"
+    table = pq.read_table(tmp_path / "run" / "usage.parquet").to_pylist()
+    assert (table[0]["model"], table[0]["model_id_raw"]) == (None, endpoint)

@@ -475,6 +475,37 @@ def test_an_imported_model_is_never_priced_per_token():
     assert (ref.key, ref.known, ref.kind) == (None, False, "imported-model")
 
 
+MARKETPLACE_ARN = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/my-marketplace-llama"
+
+
+@pytest.mark.parametrize(
+    "profile_map",
+    [None, {MARKETPLACE_ARN: "meta.llama3-1-8b-instruct-v1:0"}],
+    ids=["unmapped", "mapped"],
+)
+def test_a_marketplace_endpoint_is_never_priced_per_token(profile_map):
+    """A Bedrock Marketplace model runs on a SageMaker endpoint billed per instance hour: its
+    ARN (a modelId InvokeModel takes) is its own kind, unknown and unpriced, mapped or not,
+    with the reason the report gives."""
+    ref = models.resolve(MARKETPLACE_ARN, profile_map)
+    assert (ref.key, ref.known, ref.kind, ref.geo) == (
+        None, False, "marketplace-endpoint", "none"
+    )  # fmt: skip
+    assert ref.not_per_token == (
+        "Bedrock Marketplace endpoint: billed per hour of its SageMaker instances (and any "
+        "model provider's fee), not per token"
+    )
+    assert models.mapped_target(MARKETPLACE_ARN, profile_map) is None
+
+
+def test_an_imported_model_says_why_it_is_unpriced():
+    raw = "arn:aws:bedrock:us-east-1:111122223333:imported-model/abcdefghijkl"
+    assert models.resolve(raw).not_per_token == (
+        "imported model (Custom Model Import): billed per model copy and minute, not per token"
+    )
+    assert models.resolve("anthropic.claude-3-haiku-20240307-v1:0").not_per_token is None
+
+
 @pytest.mark.parametrize(
     ("raw", "hashed_as"),
     [
@@ -499,6 +530,7 @@ def test_an_imported_model_is_never_priced_per_token():
         (APP_ARN, APP_ARN),
         (PT_ARN, PT_ARN),
         ("acme.unknown-model-v1", "acme.unknown-model-v1"),
+        (MARKETPLACE_ARN, MARKETPLACE_ARN),
     ],
 )
 def test_the_request_hash_model_part_keeps_the_version_and_drops_routing(raw, hashed_as):

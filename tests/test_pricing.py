@@ -254,6 +254,22 @@ def test_unknown_model_and_unpriced_region_are_never_zero(current):
     }
 
 
+def test_a_marketplace_endpoint_or_imported_model_is_unpriced_with_why(current):
+    """Neither is billed per token: the reason says how it is billed, not that the ID is
+    unknown; the same tokens re-priced on a catalog model are priced."""
+    endpoint = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/my-marketplace-llama"
+    imported = "arn:aws:bedrock:us-east-1:111122223333:imported-model/abcdefghijkl"
+    u = usage(2, model=[None, None], model_id_raw=[endpoint, imported])
+    out = current.price(u)
+    assert not out["priced"].any() and out["cost_usd"].isna().all()
+    assert out["unpriced_reason"].tolist() == [
+        "Bedrock Marketplace endpoint: billed per hour of its SageMaker instances (and any "
+        "model provider's fee), not per token",
+        "imported model (Custom Model Import): billed per model copy and minute, not per token",
+    ]
+    assert current.price(u, model=HAIKU35)["priced"].all()
+
+
 def test_repricing_on_another_model_by_series(current):
     u = usage(2, input_tokens=1000, output_tokens=1000)
     target = pd.Series([HAIKU35, NOVA_PRO], index=u.index)
