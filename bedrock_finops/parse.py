@@ -98,7 +98,7 @@ def record_row(
         raise BadRecord(unknown_operation(operation) if operation else "missing operation")
     model_raw = rec.get("modelId")
     if not isinstance(model_raw, str) or not model_raw:
-        raise BadRecord("missing modelId")
+        raise BadRecord(_bad_field("modelId", model_raw))
     ts = parse_timestamp_ms(rec.get("timestamp"))
     inp = rec.get("input")
     out = rec.get("output")
@@ -173,9 +173,15 @@ def _bad_request_id(request_id: Any) -> str:
     """The reason for a ``requestId`` that is no usable ID: ``missing requestId`` when it is
     absent, null, empty or only white space (kept, it would make unrelated calls duplicates
     of each other); else that it is not a string, and what JSON value it is (a number)."""
-    if request_id is None or isinstance(request_id, str):
-        return "missing requestId"
-    return f"requestId is not a string (a JSON {_json_type(request_id)})"
+    return _bad_field("requestId", request_id)
+
+
+def _bad_field(name: str, value: Any) -> str:
+    """``missing NAME`` for an absent, null or blank string field; else that it is not a
+    string, naming the JSON value it is."""
+    if value is None or isinstance(value, str):
+        return f"missing {name}"
+    return f"{name} is not a string (a JSON {_json_type(value)})"
 
 
 def _json_type(value: Any) -> str:

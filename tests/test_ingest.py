@@ -502,6 +502,7 @@ BAD_LINES = [
     (_variant("b9b", timestamp="0001-01-01T00:00:00+01:00"), BAD_TIMESTAMP),
     (_variant("b9c", timestamp="9999-12-31T23:59:59-01:00"), BAD_TIMESTAMP),
     (_variant("b10", modelId=None), "missing modelId"),
+    (_variant("b10a", modelId=3), "modelId is not a string (a JSON number)"),
     (_variant("b11", input="oops"), "missing input"),
     (_variant("b12", input__inputBodyJson="text"), "inputBodyJson is not a JSON object"),
     (_variant("b13", input__inputTokenCount=2**63), "inputTokenCount too large"),  # > int64
