@@ -177,7 +177,7 @@ def test_resolve_table(raw, key, provider, family, geo, kind):
     [
         "cohere.command-text-v14",
         "us.ai21.jamba-1-5-mini-v1:0",
-        "anthropic.claude-v2:1",
+        "anthropic.claude-instant-v1",  # Claude Instant: not in the catalog
         "",
         "not a model",
         "arn:aws:bedrock:us-east-1::foundation-model/ai21.jamba-1-5-large-v1:0",

@@ -239,8 +239,9 @@ BAD_VALUES = [
     (
         "01_model_sizing:\n  tokenizer_ratios: {lama3: 0.85}\n",
         "01_model_sizing.tokenizer_ratios",
-        "tokenizer_ratios names the tokenizer 'lama3'; the catalog's: ['anthropic', 'cohere', "
-        "'deepseek', 'llama3', 'llama4', 'mistral', 'nova', 'openai', 'qwen', 'titan']",
+        "tokenizer_ratios names the tokenizer 'lama3'; the catalog's: ['anthropic', 'anthropic2', "
+        "'claude2', 'cohere', 'deepseek', 'llama3', 'llama4', 'mistral', 'nova', 'openai', 'qwen', "
+        "'titan']",
     ),
 ]
 

@@ -227,6 +227,12 @@ def test_parse_usage_type_region_code_and_shape():
         ("us.anthropic.claude-sonnet-4-20250514-v1:0", "anthropic.claude-sonnet-4"),
         ("Nova 2 Lite", "amazon.nova-2-lite"),
         ("Claude Sonnet 4.6 (Amazon Bedrock Edition)", "anthropic.claude-sonnet-4-6"),
+        ("Claude Opus 4.6 (Amazon Bedrock Edition)", "anthropic.claude-opus-4-6"),
+        ("Claude Opus 4.7 (Amazon Bedrock Edition)", "anthropic.claude-opus-4-7"),
+        ("Claude4.6Opus", "anthropic.claude-opus-4-6"),  # an AmazonBedrock usage-type fragment
+        ("Claude 3 Opus", "anthropic.claude-3-opus"),
+        ("Claude 3 Sonnet", "anthropic.claude-3-sonnet"),
+        ("Claude Opus 4.8 (Amazon Bedrock Edition)", None),  # not in models.csv
         ("Command R+", "cohere.command-r-plus"),  # the "+" is a model of its own
         ("Command R", "cohere.command-r"),
         ("Cohere Command R+", "cohere.command-r-plus"),
@@ -472,7 +478,7 @@ def test_update_carries_min_cache_tokens_from_the_bundled_sheet(stubbed_pricing,
     # The Price List API has no cache minimum: the bundled current sheet's value is kept.
     nova = cat.rate("amazon.nova-pro")
     assert nova["min_cache_tokens"] == 1024
-    assert "min_cache_tokens from prices_current.csv as of 2026-11-26" in nova["source"]
+    assert "min_cache_tokens from prices_current.csv as of 2026-11-27" in nova["source"]
     for geo in ("global", "none"):
         assert cat.rate("anthropic.claude-sonnet-4-5", geo=geo)["min_cache_tokens"] == 1024
 
@@ -531,4 +537,32 @@ def test_updated_caching_model_without_a_known_minimum_says_so():
     )
     row = cells_to_sheet(cells).iloc[0]
     assert row["model"] == "anthropic.claude-3-5-sonnet" and pd.isna(row["min_cache_tokens"])
-    assert "min_cache_tokens unknown (not in prices_current.csv as of 2026-11-26)" in row["source"]
+    assert "min_cache_tokens unknown (not in prices_current.csv as of 2026-11-27)" in row["source"]
+
+
+def test_update_maps_opus_4_7_products_and_keeps_its_cache_minimum():
+    """Claude Opus 4.7's Marketplace products (the snake-case usage types of newer models) fill
+    its global and in-region rows, per 1M -> per 1K, with the bundled 4,096-token minimum."""
+    name = "Claude Opus 4.7 (Amazon Bedrock Edition)"
+    usage_types = {
+        "USE1-MP:USE1_input_tokens_global_standard-Units": "5.0",
+        "USE1-MP:USE1_output_tokens_global_standard-Units": "25.0",
+        "USE1-MP:USE1_cache_write_tokens_1h_global_standard-Units": "10.0",
+        "USE1-MP:USE1_cache_read_tokens_global_standard-Units": "0.5",
+        "USE1-MP:USE1_input_tokens_standard-Units": "5.5",
+        "USE1-MP:USE1_output_tokens_standard-Units": "27.5",
+    }
+    products = [
+        json.loads(_marketplace(f"O{i}", name, usage_type, usd))
+        for i, (usage_type, usd) in enumerate(usage_types.items())
+    ]
+    cells, unmapped = parse_products(products, "AmazonBedrockFoundationModels", "2026-11-27")
+    assert unmapped == []  # before Opus 4.7 was in models.csv: all "model not in models.csv"
+    sheet = cells_to_sheet(cells).set_index("geo")
+    assert set(sheet["model"]) == {"anthropic.claude-opus-4-7"}
+    glob, regional = sheet.loc["global"], sheet.loc["none"]
+    columns = ["input_per_1k", "output_per_1k", "cache_write_1h_per_1k", "cache_read_per_1k"]
+    assert glob[columns].tolist() == pytest.approx([0.005, 0.025, 0.01, 0.0005])
+    assert regional[["input_per_1k", "output_per_1k"]].tolist() == pytest.approx([0.0055, 0.0275])
+    assert glob["min_cache_tokens"] == 4096
+    assert "min_cache_tokens from prices_current.csv as of 2026-11-27" in glob["source"]
