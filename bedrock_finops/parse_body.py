@@ -108,7 +108,9 @@ def _head(
 ) -> _Head:
     """The prompt's start: tools, then the system prompt. A system prompt of several blocks
     also gets a ``system_block`` entry after each block but the last (a checkpoint there
-    caches a static block ahead of a changing one); the ``system`` entry is the whole."""
+    caches a static block ahead of a changing one); the ``system`` entry is the whole. A
+    ``system_block`` entry hashes as the ``system`` entry of a request whose system prompt
+    ends at that block: the prompt up to a checkpoint is all the cache compares."""
     if not system_blocks or "\n".join(system_blocks) != system_text:
         system_blocks = None
     splits = tuple(len(b) for b in system_blocks) if system_blocks else ()
@@ -129,8 +131,8 @@ def _head(
     if system_text is not None:
         for i in range(1, len(splits)):
             start = "\n".join(system_blocks[:i])  # type: ignore[index]
-            digest = short_hash(start.encode()).encode()
-            block_chain = short_hash(chain + b"\x00system_block\x00" + digest)
+            digest = short_hash(start.encode()).encode()  # as cache.component's
+            block_chain = short_hash(chain + b"\x00system\x00" + digest)
             prefix.append(("system_block", block_chain, tokens + estimate_tokens(start)))
         system_hash, system_tokens = cache.component("system", system_text)
         tokens += system_tokens
@@ -170,14 +172,14 @@ def _marked_blocks(
     """A ``message_block`` entry after each block of a user message but the last (a
     document, then the question asked about it: a checkpoint after the document caches it for
     every question): the message's text up to there, chained on the entries before the
-    message, with its estimated tokens and those of the images and documents before it. The
-    message's own entry follows, as it would without them."""
+    message, with its estimated tokens and those of the images and documents before it. It
+    hashes as the ``message`` entry of a request whose message ends at that block (the prompt
+    up to a checkpoint is all the cache compares). The message's own entry follows, as it
+    would without them."""
     out = []
     for offset, n_media in offsets[-MAX_MESSAGE_BLOCKS:]:
         start = text[:offset]
-        digest = short_hash(
-            b"".join((chain, b"\x00message_block\x00", role, b"\x00", start.encode()))
-        )
+        digest = short_hash(b"".join((chain, b"\x00", role, b"\x00", start.encode())))
         media_part = media_tokens(model_key, media[:n_media]) if n_media else 0
         out.append(("message_block", digest, tokens + estimate_tokens(start) + media_part))
     return out

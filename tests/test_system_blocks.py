@@ -38,6 +38,18 @@ def test_a_static_block_before_a_changing_one_is_a_shared_prefix():
     assert a["system_tokens"] == estimate_tokens(STATIC + "\nToday is 2026-11-26.")
 
 
+def test_a_system_block_entry_is_the_system_entry_of_a_prompt_that_ends_there():
+    """A request whose system prompt is the static block alone (a pre-warm) and one that adds
+    today's date after the checkpoint share the prompt up to it: the first's ``system`` entry
+    is the second's ``system_block`` entry, hash and tokens."""
+    alone = {"system": [{"text": STATIC}, {"cachePoint": {"type": "default"}}]}
+    alone["messages"] = converse("x")["messages"]
+    warm = row_of(log_record(alone, OUT))["prefix_hashes"]
+    dated = row_of(log_record(converse("Today is 2026-11-26."), OUT))["prefix_hashes"]
+    assert warm[0][0] == "system" and dated[0][0] == "system_block"
+    assert warm[0][1:] == dated[0][1:] and warm[0][2] == 550
+
+
 def test_the_marker_does_not_change_the_prefixes_and_one_block_has_no_block_entry():
     marked = row_of(log_record(converse("Today is 2026-11-26."), OUT))
     plain = row_of(log_record(converse("Today is 2026-11-26.", marker=False), OUT))
@@ -104,6 +116,28 @@ def test_a_converse_cache_point_is_no_block_of_its_own():
     assert entries[0][2] == estimate_tokens(DOCUMENT) and entries[1][2] == estimate_tokens(
         DOCUMENT + "\nQ?"
     )
+
+
+def test_a_message_block_entry_is_the_message_entry_of_a_message_that_ends_there():
+    """A user message of the document alone, marked, and one of the document then a
+    question share the prompt up to the checkpoint: the first's ``message`` entry is the
+    second's ``message_block`` entry (Converse and Anthropic alike)."""
+    marker = {"cachePoint": {"type": "default"}}
+    doc_only = {"messages": [{"role": "user", "content": [{"text": DOCUMENT}, marker]}]}
+    asked = {
+        "messages": [{"role": "user", "content": [{"text": DOCUMENT}, marker, {"text": "Q?"}]}]
+    }
+    warm = row_of(log_record(doc_only, OUT))["prefix_hashes"]
+    question = row_of(log_record(asked, OUT))["prefix_hashes"]
+    assert [k for k, _, _ in warm] == ["message"]
+    assert question[0][0] == "message_block" and question[0][1:] == warm[0][1:]
+    body = anthropic_rag("Is a monthly plan refunded?")
+    body["messages"][0]["content"].pop()  # the document alone, with its marker
+    anthropic_warm = row_of(log_record(body, ANTHROPIC_OUT))["prefix_hashes"]
+    anthropic_asked = row_of(log_record(anthropic_rag("Q?"), ANTHROPIC_OUT))["prefix_hashes"]
+    assert [k for k, _, _ in anthropic_warm] == ["system", "message"]
+    assert anthropic_asked[1][0] == "message_block"
+    assert anthropic_asked[1][1:] == anthropic_warm[1][1:]
 
 
 def test_earlier_reasoning_counts_its_text_not_its_signature():
