@@ -577,6 +577,7 @@ def ingest_to_folder(
             token=uuid.uuid4().hex,
             app_key=app_key,
             identity_app_map=id_map,
+            profile_map=profile_map,
             fetch_large_bodies=fetch_large_bodies,
             start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
             end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,

@@ -65,6 +65,9 @@ class Options:
     token: str
     app_key: str = "app"
     identity_app_map: dict[str, str] | None = None
+    # logged ID -> the model it routes to (an application profile, provisioned or custom
+    # model): the provider rules a worker applies (image tokens, <think> tags) follow it
+    profile_map: dict[str, str] | None = None
     fetch_large_bodies: bool = False
     start_ms: int | None = None
     end_ms: int | None = None
@@ -99,10 +102,10 @@ class ChunkResult:
 _STATE: dict[str, Any] = {}
 
 
-def _worker_state(opts: Options) -> tuple[PromptCache, dict[str, str]]:
+def _worker_state(opts: Options) -> tuple[PromptCache, dict[str, str], dict[str, str]]:
     if _STATE.get("token") != opts.token:
-        _STATE.update(token=opts.token, cache=PromptCache(), keys={})
-    return _STATE["cache"], _STATE["keys"]
+        _STATE.update(token=opts.token, cache=PromptCache(), keys={}, rules={})
+    return _STATE["cache"], _STATE["keys"], _STATE["rules"]
 
 
 def malformed_reason(exc: Exception) -> str:
@@ -159,13 +162,22 @@ def process_chunk(units: list[Unit], opts: Options, client: Any | None = None) -
 
 
 def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> ChunkResult:
-    cache, keys = _worker_state(opts)
+    cache, keys, rules = _worker_state(opts)
 
     def model_key(raw: str) -> str:
         key = keys.get(raw)
         if key is None:
             key = keys[raw] = models.request_model_id(raw)
         return key
+
+    def rules_key(raw: str) -> str:
+        key = rules.get(raw)
+        if key is None:
+            key = rules[raw] = models.rules_model_id(raw, opts.profile_map)
+        return key
+
+    # without a profile_map the rules read the request hash's model part: no second lookup
+    row_keys = (model_key, rules_key if opts.profile_map else None)
 
     rows: list[tuple] = []
     batches: list[pa.RecordBatch] = []
@@ -174,7 +186,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     lines_read = outside = control = too_late = notices = 0
     for unit, fetched in read_ahead(units, client):
         n, out, c, late, notice = _unit_rows(
-            unit, fetched, opts, client, model_key, cache, rows, quarantine, bodies_unread
+            unit, fetched, opts, client, row_keys, cache, rows, quarantine, bodies_unread
         )
         lines_read += n
         outside += out
@@ -245,7 +257,7 @@ def _unit_rows(
     fetched: Fetched,
     opts: Options,
     client: Any | None,
-    model_key: Any,
+    row_keys: tuple[Any, Any],  # parse.record_row's model_key and rules_key
     cache: PromptCache,
     rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
@@ -267,7 +279,8 @@ def _unit_rows(
     kw = {
         "app_key": opts.app_key,
         "identity_app_map": opts.identity_app_map,
-        "model_key": model_key,
+        "model_key": row_keys[0],
+        "rules_key": row_keys[1],
         "cache": cache,
     }
     owns_undated = _owns_undated_lines(unit, opts)

@@ -202,6 +202,16 @@ def mapped_target(raw: str, profile_map: dict[str, str] | None) -> str | None:
     return mapped
 
 
+def rules_model_id(raw: str, profile_map: dict[str, str] | None) -> str:
+    """The model ID a provider's rules are read for (an image's tokens, ``<think>`` tags):
+    :func:`request_model_id` of the ``profile_map`` target when the map has one for ``raw``
+    (an application profile, provisioned or custom model), else of ``raw``. Unlike the
+    request hash's model part, this follows the map, as :func:`resolve` does; an ID only
+    ``bedrock:GetInferenceProfile`` resolves is not known here and stays as logged."""
+    target = mapped_target(raw, profile_map)
+    return request_model_id(raw if target is None else target)
+
+
 def resolve(
     raw: str,
     profile_map: dict[str, str] | None = None,

@@ -82,11 +82,15 @@ def record_row(
     identity_app_map: dict[str, str] | None,
     model_key: Any,
     cache: PromptCache,
+    rules_key: Any = None,
 ) -> dict[str, Any]:
     """A parsed log record -> a usage row (without model/provider/family/geo, set later).
 
-    ``model_key(raw)`` gives the model part of the request hash (``models.request_model_id``).
-    Raises :class:`BadRecord` when the record cannot give a correct row.
+    ``model_key(raw)`` gives the model part of the request hash (``models.request_model_id``);
+    ``rules_key(raw)``, when given, the model ID a provider's rules are read for
+    (``models.rules_model_id``: an application profile's ``profile_map`` target), else
+    ``model_key(raw)`` serves. Raises :class:`BadRecord` when the record cannot give a
+    correct row.
     """
     if not isinstance(rec, dict):
         raise BadRecord("record is not a JSON object")
@@ -124,7 +128,9 @@ def record_row(
     )
     if in_body is not None and not isinstance(in_body, dict):
         raise BadRecord("inputBodyJson is not a JSON object")
-    fields = _body_fields(model_key(model_raw), in_body, out_body, cache)
+    key = model_key(model_raw)
+    rules = key if rules_key is None else rules_key(model_raw)
+    fields = _body_fields(key, in_body, out_body, cache, rules)
     usage = fields.pop("_usage")
     split = fields.pop("_cache_write_1h")
     if cache_read is None or cache_write is None:  # not on the record: from the response
@@ -208,14 +214,16 @@ def unknown_operation(operation: Any) -> str:
     return f"unknown operation {operation!r}"
 
 
-def _body_fields(key: str, in_body: dict | None, out_body: Any, cache: PromptCache) -> dict:
+def _body_fields(
+    key: str, in_body: dict | None, out_body: Any, cache: PromptCache, rules: str
+) -> dict:
     """``body_fields``, or what the response alone gives when the request body is absent."""
     if in_body is not None:
-        return body_fields(key, in_body, out_body, cache)
+        return body_fields(key, in_body, out_body, cache, rules)
     fields = dict(NULL_BODY_FIELDS)
     fields["service_tier"] = "default"
     if out_body is not None:
-        text, stop, latency, usage = output_text_and_stop(out_body, key)
+        text, stop, latency, usage = output_text_and_stop(out_body, rules)
         stop = stop if isinstance(stop, str) else None
         fields.update(output_shape=output_shape(text), stop_reason=stop, latency_ms=latency)
         fields["_usage"] = usage
@@ -323,6 +331,7 @@ def fast_row(
     identity_app_map: dict[str, str] | None,
     model_key: Any,
     cache: PromptCache,
+    rules_key: Any = None,
 ) -> tuple | None:
     """``record_row`` (plus ``source_file``) as a ROW_COLUMNS tuple; None: use record_row."""
     if type(rec) is not dict:
@@ -365,7 +374,10 @@ def fast_row(
     (
         tier, ttl, split, latency, stop, max_tokens, temperature, request_hash, prefix,
         system_hash, tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
-    ) = body_values(model_key(model_raw), in_body, out_body, cache)  # fmt: skip
+    ) = body_values(
+        model_key(model_raw), in_body, out_body, cache,
+        None if rules_key is None else rules_key(model_raw),
+    )  # fmt: skip
     if cache_read is None or cache_write is None:
         for section, reads, writes in response_cache_counts(usage, out_body):
             if cache_read is None:

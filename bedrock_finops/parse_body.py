@@ -166,7 +166,7 @@ def _marked_blocks(
     role: bytes,
     text: str,
     offsets: list[tuple[int, int]],
-    model_key: str,
+    rules_key: str,
     media: list[MediaItem],
 ) -> list[tuple[str, str, int]]:
     """A ``message_block`` entry after each block of a user message but the last (a
@@ -180,7 +180,7 @@ def _marked_blocks(
     for offset, n_media in offsets[-MAX_MESSAGE_BLOCKS:]:
         start = text[:offset]
         digest = short_hash(b"".join((chain, b"\x00", role, b"\x00", start.encode())))
-        media_part = media_tokens(model_key, media[:n_media]) if n_media else 0
+        media_part = media_tokens(rules_key, media[:n_media]) if n_media else 0
         out.append(("message_block", digest, tokens + estimate_tokens(start) + media_part))
     return out
 
@@ -206,8 +206,17 @@ BODY_VALUE_NAMES = (
 )
 
 
-def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> tuple:
-    """What :func:`body_fields` gives, as a tuple (see the unpacking in :func:`fast_row`)."""
+def body_values(
+    model_key: str, in_body: dict, out_body: Any, cache: PromptCache, rules_key: str | None = None
+) -> tuple:
+    """What :func:`body_fields` gives, as a tuple (see the unpacking in :func:`fast_row`).
+
+    ``model_key`` is the model part of ``request_hash`` (the logged ID alone); ``rules_key``
+    the model ID a provider's rules are read for (image tokens, ``<think>`` tags): the
+    ``profile_map`` target of an application profile or provisioned model, else
+    ``model_key``."""
+    if rules_key is None:
+        rules_key = model_key
     ttl: list[str] = []
     media: dict[int, list[MediaItem]] = {}  # turn -> its inline images and documents
     system_blocks: list[str] = []
@@ -231,19 +240,19 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
         if marks and role == "user" and len(texts) in marks:
             items = media.get(len(texts), []) if media else []
             prefix += _marked_blocks(
-                chain, tokens, role_bytes, text, marks[len(texts)], model_key, items
+                chain, tokens, role_bytes, text, marks[len(texts)], rules_key, items
             )
         blocks.append(block)
         texts.append(text)
         tokens += block.tokens
         if media:
-            tokens += media_tokens(model_key, media.get(len(texts) - 1, []))
+            tokens += media_tokens(rules_key, media.get(len(texts) - 1, []))
         chain = short_hash(b"".join((chain, b"\x00", role_bytes, b"\x00", data))).encode()
         prefix.append(("message", chain.decode(), tokens))
         if role == "user":
             user_text = text
     pretty, repeated = cache.features.prompt_features(system_text, texts, blocks)
-    out_text, stop, latency, usage = output_text_and_stop(out_body, model_key, opens_think(in_body))
+    out_text, stop, latency, usage = output_text_and_stop(out_body, rules_key, opens_think(in_body))
     max_tokens, temperature = request_params(in_body)
     return (
         service_tier(in_body, out_body),
@@ -266,11 +275,13 @@ def body_values(model_key: str, in_body: dict, out_body: Any, cache: PromptCache
     )
 
 
-def body_fields(model_key: str, in_body: dict, out_body: Any, cache: PromptCache) -> dict[str, Any]:
+def body_fields(
+    model_key: str, in_body: dict, out_body: Any, cache: PromptCache, rules_key: str | None = None
+) -> dict[str, Any]:
     """Everything the usage row derives from the request and response bodies, by name.
 
     One implementation serves both paths: this is :func:`body_values` with names attached."""
-    values = body_values(model_key, in_body, out_body, cache)
+    values = body_values(model_key, in_body, out_body, cache, rules_key)
     fields = dict(zip(BODY_VALUE_NAMES, values, strict=True))
     fields["prefix_hashes"] = [
         {"kind": kind, "hash": digest, "tokens": tokens}

@@ -437,8 +437,9 @@ def output_text_and_stop(
     """(text, stop_reason, latency_ms, converse usage) from an output body or chunk list.
 
     The answer follows thinking in ``<think>`` tags when ``think_tags`` (the request opened
-    one: :func:`opens_think`) or ``model_key`` (the logged model ID without its geo prefix)
-    names a model that thinks so."""
+    one: :func:`opens_think`) or ``model_key`` (the model ID without its geo prefix: the
+    ``profile_map`` target of a mapped profile, :func:`models.rules_model_id`) names a model
+    that thinks so."""
     think_tags = think_tags or model_key.startswith(THINK_TAG_MODELS)
     if isinstance(body, list):
         return _chunk_text_and_stop(body, think_tags)

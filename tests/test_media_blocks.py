@@ -280,3 +280,34 @@ def test_only_a_real_placeholder_counts_as_media() -> None:
     assert media_blocks.has_inline_media(f"Look:\n{text}\nWhat is it?")
     assert not media_blocks.has_inline_media("Our wiki writes [[media image x]] for pictures.")
     assert not media_blocks.has_inline_media(None)
+
+
+APP_PROFILE = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abcd1234efgh"
+CLAUDE_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+
+
+def test_an_image_sent_through_a_mapped_application_profile_is_estimated(tmp_path) -> None:
+    """The image rule follows the model the row resolves to: an application profile that
+    ``profile_map`` maps to Claude gets Claude's image tokens, as the bare and geo IDs do;
+    its request hash still names the profile (the log alone decides it)."""
+    import json
+
+    from bedrock_finops.ingest import read_invocation_logs
+
+    body = converse_ask(converse_media("image", "png", png_base64(1000, 750)), {"text": "Hi"})
+    out = {"output": {"message": {"content": [{"text": "A square."}]}}}
+    lines = []
+    for i, model in enumerate((CLAUDE_37, "us." + CLAUDE_37, APP_PROFILE)):
+        rec = log_record(body, out)
+        rec.update(requestId=f"r{i}", modelId=model)
+        lines.append(json.dumps(rec))
+    (tmp_path / "a.json").write_text("\n".join(lines) + "\n")
+    df = read_invocation_logs(
+        tmp_path, workers=1, progress=False, lookup_profiles=False,
+        profile_map={APP_PROFILE: CLAUDE_37},
+    )  # fmt: skip
+    df = df.set_index("request_id").sort_index()
+    ends = [row["prefix_hashes"][-1]["tokens"] for _, row in df.iterrows()]
+    text = df["user_text"].iloc[0]
+    assert ends == [estimate_tokens(text) + 1000] * 3  # 750,000 px / 750
+    assert df["request_hash"].iloc[0] == df["request_hash"].iloc[1] != df["request_hash"].iloc[2]

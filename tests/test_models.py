@@ -552,3 +552,16 @@ def test_mapped_target_is_what_resolve_reads_from_the_map():
     assert models.mapped_target(prompt, mapping) == target  # without its version
     assert models.mapped_target("bare-id", mapping) == target
     assert models.mapped_target("other", mapping) is None
+
+
+def test_the_rules_model_follows_the_map_and_the_hash_model_does_not():
+    """A provider's rules (image tokens, <think> tags) read the model an ID is mapped to,
+    without its geo prefix or ARN; an unmapped ID is read as the request hash reads it."""
+    mapping = {APP_ARN: "us.anthropic.claude-3-7-sonnet-20250219-v1:0"}
+    mapping[PT_ARN] = "arn:aws:bedrock:us-east-1::foundation-model/deepseek.r1-v1:0"
+    assert models.rules_model_id(APP_ARN, mapping) == "anthropic.claude-3-7-sonnet-20250219-v1:0"
+    assert models.rules_model_id(PT_ARN, mapping) == "deepseek.r1-v1:0"
+    assert models.request_model_id(APP_ARN) == APP_ARN
+    assert models.rules_model_id(APP_ARN, None) == APP_ARN  # unmapped (a lookup is not seen)
+    bare = "eu.amazon.nova-pro-v1:0"
+    assert models.rules_model_id(bare, mapping) == models.request_model_id(bare)

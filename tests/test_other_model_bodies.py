@@ -475,3 +475,26 @@ def test_a_cohere_stream_of_several_generations_reads_the_first() -> None:
     ]
     plain, streamed = _cohere_rows(body, out, chunks, "cohere.command-text-v14")
     assert plain["output_shape"] == streamed["output_shape"] == "label"
+
+
+def test_a_deepseek_behind_a_mapped_profile_is_cut_at_its_tag() -> None:
+    """A provisioned DeepSeek (its ARN names no family) that ``profile_map`` maps: its
+    answer is cut at ``</think>`` as the bare ID's is (what the ingest's workers are given)."""
+    from bedrock_finops import models, parse, parse_body
+
+    arn = "arn:aws:bedrock:us-east-1:111122223333:provisioned-model/r1xyz"
+    body = {"prompt": "<\uff5cUser\uff5c>Name a color.<\uff5cAssistant\uff5c>", "max_tokens": 64}
+    out = {"choices": [{"text": "They want a color.\n</think>\n\nBlue", "stop_reason": "stop"}]}
+    rec = log_record(body, out, "InvokeModel")
+    rec["modelId"] = arn
+    assert row_of(rec)["output_shape"] != "label"  # unmapped: the thinking is answer text
+
+    def rules(raw: str) -> str:
+        return models.rules_model_id(raw, {arn: "deepseek.r1-v1:0"})
+
+    kw = {"app_key": "app", "identity_app_map": None, "model_key": models.request_model_id}
+    ref = parse.record_row(rec, cache=parse_body.PromptCache(), rules_key=rules, **kw)
+    fast = parse.fast_row(rec, "f", cache=parse_body.PromptCache(), rules_key=rules, **kw)
+    assert ref["output_shape"] == "label"
+    assert fast[parse.ROW_COLUMNS.index("output_shape")] == "label"
+    assert ref["request_hash"] == row_of(rec)["request_hash"]  # the hash reads the log alone
