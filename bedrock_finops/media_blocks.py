@@ -51,11 +51,13 @@ TEXT_FORMATS = frozenset(
 
 
 class MediaItem(NamedTuple):
-    """What a placeholder stands for: enough to estimate its tokens for a given model."""
+    """What a placeholder stands for: enough to estimate its tokens for a given model, and
+    what changes a cached prompt without changing its text (:func:`media_flags`)."""
 
     kind: str  # image | document | video | audio
     size: tuple[int, int] | None  # an image's width and height, when readable
     text_tokens: int | None  # a plain-text document's tokens (tokens.estimate_tokens)
+    citations: bool = False  # a document that enables citations (:func:`cites`)
 
 
 def inline_media(block: dict) -> tuple[str, str, str] | None:
@@ -88,6 +90,34 @@ def inline_media(block: dict) -> tuple[str, str, str] | None:
             if isinstance(source, dict) and isinstance(source.get("bytes"), str):
                 return kind, str(inner.get("format") or "unknown"), source["bytes"]
     return None
+
+
+def cites(block: dict) -> bool:
+    """Whether a document block enables citations: Anthropic's ``citations`` on the block,
+    Converse's on its ``document``. Anthropic adds citation instructions to the system prompt
+    then, which a placeholder or the text alone does not show."""
+    inner = block.get("document")
+    flag = (inner if type(inner) is dict else block).get("citations")
+    return type(flag) is dict and flag.get("enabled") is True
+
+
+def referenced_media(block: dict) -> MediaItem | None:
+    """A media block that is not inline (an image by S3 location, a document with a text or
+    content source; its JSON is its text): its kind and whether it enables citations, no
+    tokens of its own. None for any other block (a tool call, a tool result)."""
+    kind = block.get("type")
+    if kind != "image" and kind != "document":
+        kind = next((k for k in MEDIA_KINDS if type(block.get(k)) is dict), None)
+        if kind is None:
+            return None
+    return MediaItem(kind, None, None, kind == "document" and cites(block))
+
+
+def media_flags(media: dict[int, list[MediaItem]]) -> tuple[bool, bool]:
+    """(an image anywhere in the prompt, a document that enables citations anywhere): what
+    Anthropic documents as invalidating a cached prompt without changing its text."""
+    items = [item for turn in media.values() for item in turn]
+    return any(i.kind == "image" for i in items), any(i.citations for i in items)
 
 
 def placeholder(kind: str, fmt: str, data: str) -> tuple[str, MediaItem]:
@@ -152,7 +182,7 @@ def without_inline_media(content: list, media: list[MediaItem] | None) -> list:
             continue
         text, item = placeholder(*found)
         if media is not None:
-            media.append(item)
+            media.append(item._replace(citations=True) if cites(b) else item)
         out.append(text)
     return out
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import xxhash
 
-from bedrock_finops.media_blocks import MediaItem, media_tokens
+from bedrock_finops.media_blocks import MediaItem, media_flags, media_tokens
 from bedrock_finops.parse_features import Block, FeatureCache
 from bedrock_finops.parse_request import (
     canonical_request,
@@ -105,8 +105,12 @@ def _head(
     tools_text: str | None,
     system_text: str | None,
     system_blocks: list[str] | None = None,
+    citations: bool = False,
 ) -> _Head:
-    """The prompt's start: tools, then the system prompt. A system prompt of several blocks
+    """The prompt's start: tools, then the system prompt. ``citations`` (a document in the
+    messages enables them) starts the system prompt's part of the chain: Anthropic then adds
+    citation instructions to the system prompt, so its cached system prompt and messages are
+    not reused (the tools are). A system prompt of several blocks
     also gets a ``system_block`` entry after each block but the last (a checkpoint there
     caches a static block ahead of a changing one); the ``system`` entry is the whole. A
     ``system_block`` entry hashes as the ``system`` entry of a request whose system prompt
@@ -114,7 +118,7 @@ def _head(
     if not system_blocks or "\n".join(system_blocks) != system_text:
         system_blocks = None
     splits = tuple(len(b) for b in system_blocks) if system_blocks else ()
-    key = (text_key(tools_text), text_key(system_text), splits)
+    key = (text_key(tools_text), text_key(system_text), splits, citations)
     hit = cache.heads.get(key)
     if hit is not None:
         return hit
@@ -128,6 +132,8 @@ def _head(
         tokens += t
         chain = short_hash(b"tools\x00" + tools_hash.encode()).encode()
         prefix.append(("tools", chain.decode(), tokens))
+    if citations:
+        chain = short_hash(chain + b"\x00citations").encode()
     if system_text is not None:
         for i in range(1, len(splits)):
             start = "\n".join(system_blocks[:i])  # type: ignore[index]
@@ -222,13 +228,16 @@ def body_values(
     system_blocks: list[str] = []
     marks: dict[int, list[tuple[int, int]]] = {}  # turn -> its blocks' ends (but the last)
     tools_text, system_text, turns = prompt_parts(in_body, ttl, media, system_blocks, marks)
-    head = _head(cache, tools_text, system_text, system_blocks)
+    images, citations = media_flags(media) if media else (False, False)
+    head = _head(cache, tools_text, system_text, system_blocks, citations)
     block_of = cache.features.block
     prefix = list(head.prefix)
     chain = head.chain
     settings = message_cache_settings(in_body)
     if settings is not None:  # they start the messages' part of the chain
         chain = short_hash(chain + b"\x00settings\x00" + settings).encode()
+    if images:  # an image anywhere in the prompt: Anthropic's cached messages are not reused
+        chain = short_hash(chain + b"\x00images").encode()
     tokens = head.tokens
     blocks = list(head.blocks)
     texts = []

@@ -15,9 +15,11 @@ import orjson
 
 from bedrock_finops.media_blocks import (
     MediaItem,
+    cites,
     image_list_placeholders,
     inline_media,
     placeholder,
+    referenced_media,
     without_inline_media,
 )
 from bedrock_finops.parse_scalars import as_float, as_int
@@ -260,8 +262,8 @@ def _marker_ttl(marker: Any) -> str:
 def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None) -> str | None:
     """Text of one content block; None for a cache marker (not content).
 
-    Appends each cache marker's TTL ("5m" or "1h") to ``ttl``, and each inline image or
-    document (see :mod:`media_blocks`) to ``media`` when given.
+    Appends each cache marker's TTL ("5m" or "1h") to ``ttl``, and each image or document
+    (see :mod:`media_blocks`: inline, or by reference) to ``media`` when given.
     """
     if isinstance(block, str):
         return block
@@ -288,10 +290,12 @@ def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None
     if found is not None:  # base64 media: a short placeholder, not the bytes as text
         text, item = placeholder(*found)
         if media is not None:
-            media.append(item)
+            media.append(item._replace(citations=True) if cites(block) else item)
         return text
     # tool use / tool result / media by reference: canonical JSON without the cache markers
     clean = {k: v for k, v in block.items() if k != "cache_control"}
+    if media is not None and (item := referenced_media(clean)) is not None:
+        media.append(item)
     if _is_tool_result_text(clean):  # the same text as its one-block form
         clean = _tool_result_form(clean)
     if clean.get("type") == "tool_result" and isinstance(clean.get("content"), list):
@@ -378,8 +382,8 @@ def prompt_parts(
     """(tools JSON, system text, [(role, text), ...]) from any supported request body.
 
     Appends the TTL of every cache marker met to ``ttl``. When ``media`` is given, it gets
-    ``turn index -> [MediaItem]``: the inline images and documents of that turn, which its
-    text holds only as placeholders (:mod:`media_blocks`). When ``system_blocks`` is given
+    ``turn index -> [MediaItem]``: the images and documents of that turn, those sent inline
+    held in its text only as placeholders (:mod:`media_blocks`). When ``system_blocks`` is given
     and the system prompt has several text blocks, it gets their texts (the system text is
     them joined by newlines): each block boundary is a place a cache checkpoint can go.
     When ``marks`` is given, it gets ``turn index -> [(length of the text, inline media
@@ -682,22 +686,25 @@ _SYS_CLOSE = "<</SYS>>"
 
 
 _SETTINGS_HOLDERS = frozenset(
-    ("tool_choice", "thinking", "toolConfig", "additionalModelRequestFields")
+    ("tool_choice", "thinking", "output_config", "toolConfig", "additionalModelRequestFields")
 )
 
 
 def message_cache_settings(body: dict) -> bytes | None:
     """The settings that change the message part of a cached prompt without changing its text,
-    as canonical JSON; None without any. Anthropic documents that a change of ``tool_choice``
-    or of the thinking settings invalidates the cached messages (not the tools or the system
-    prompt): Anthropic's ``tool_choice`` and ``thinking``, Converse's ``toolConfig.toolChoice``
-    and the ``thinking`` (or ``reasoning_config``) of ``additionalModelRequestFields``."""
+    as canonical JSON; None without any. Anthropic documents that a change of ``tool_choice``,
+    of the thinking settings or of the effort level invalidates the cached messages (not the
+    tools or the system prompt): Anthropic's ``tool_choice``, ``thinking`` and
+    ``output_config.effort``; Converse's ``toolConfig.toolChoice``, and the ``thinking`` (or
+    ``reasoning_config``) and ``output_config.effort`` of ``additionalModelRequestFields``."""
     if body.keys().isdisjoint(_SETTINGS_HOLDERS):  # most bodies: one C-speed check
         return None
     found = {}
     for key in ("tool_choice", "thinking"):
         if key in body:
             found[key] = body[key]
+    if (effort := _effort(body)) is not None:
+        found["effort"] = effort
     cfg = body.get("toolConfig")
     if type(cfg) is dict and "toolChoice" in cfg:
         found["toolChoice"] = cfg["toolChoice"]
@@ -706,7 +713,17 @@ def message_cache_settings(body: dict) -> bytes | None:
         for key in ("thinking", "reasoning_config", "reasoningConfig"):
             if key in extra:
                 found["extra." + key] = extra[key]
+        if (effort := _effort(extra)) is not None:
+            found["extra.effort"] = effort
     return canonical(found) if found else None
+
+
+def _effort(fields: dict) -> Any:
+    """``output_config.effort`` of a body (or of Converse's additional fields); None without.
+    Only the effort: the rest of ``output_config`` (a structured output's format) is not
+    documented as invalidating the cache."""
+    cfg = fields.get("output_config")
+    return cfg.get("effort") if type(cfg) is dict else None
 
 
 def request_params(body: dict) -> tuple[int | None, float | None]:

@@ -283,3 +283,129 @@ def test_the_message_entries_are_chained_on_the_system_prompt():
     for mine, theirs in zip(policy["prefix_hashes"], terms["prefix_hashes"], strict=True):
         assert mine[1] != theirs[1], mine[0]
     assert again["prefix_hashes"] == policy["prefix_hashes"]
+
+
+def test_the_effort_level_starts_the_messages_part_of_the_chain():
+    """Anthropic's ``output_config.effort`` (Converse: in ``additionalModelRequestFields``):
+    another level shares the tools and system entries, not the message entries."""
+    tool = {"name": "refund", "description": "Refund an order.", "input_schema": {}}
+
+    def body(**settings) -> dict:
+        return {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 2000,
+            "tools": [tool],
+            "system": "Answer from the document.",
+            "messages": [{"role": "user", "content": "Refund order 7."}],
+            **settings,
+        }
+
+    def entries(b: dict, out: dict = ANTHROPIC_OUT) -> list:
+        return row_of(log_record(b, out))["prefix_hashes"]
+
+    high = entries(body(output_config={"effort": "high"}))
+    low = entries(body(output_config={"effort": "low"}))
+    plain = entries(body())
+    assert high[:2] == low[:2] == plain[:2]
+    assert len({high[2][1], low[2][1], plain[2][1]}) == 3
+    assert entries(body(output_config={"effort": "low"})) == low
+    schema = {"format": {"type": "json_schema", "schema": {}}}  # no effort: not a setting
+    assert entries(body(output_config=schema)) == plain
+
+    def converse(effort: str) -> dict:
+        return {
+            "system": [{"text": "Answer from the document."}],
+            "messages": [{"role": "user", "content": [{"text": "Refund order 7."}]}],
+            "additionalModelRequestFields": {"output_config": {"effort": effort}},
+        }
+
+    c_high, c_low = entries(converse("high"), OUT), entries(converse("low"), OUT)
+    assert c_high[0] == c_low[0] and c_high[1][1] != c_low[1][1]
+
+
+def _png(width: int = 8) -> str:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buf = BytesIO()
+    Image.new("RGB", (width, 8), (9, 9, 9)).save(buf, "PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+HISTORY = [
+    {"role": "user", "content": [{"type": "text", "text": DOCUMENT}]},
+    {"role": "assistant", "content": [{"type": "text", "text": "Noted."}]},
+]
+
+
+def anthropic_turns(*last: dict, system: str = "Answer from the document.") -> dict:
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "system": system,
+        "messages": [*HISTORY, {"role": "user", "content": list(last)}],
+    }
+
+
+def test_an_image_anywhere_starts_the_messages_part_of_the_chain():
+    """Adding an image in a later turn changes every message entry (Anthropic: images
+    anywhere in the prompt invalidate the cached messages), not the system entry; two
+    requests that both hold an image share their earlier message entries."""
+    question = {"type": "text", "text": "And this one?"}
+
+    def image(data: str) -> dict:
+        source = {"type": "base64", "media_type": "image/png", "data": data}
+        return {"type": "image", "source": source}
+
+    def entries(*last: dict) -> list:
+        return row_of(log_record(anthropic_turns(*last), ANTHROPIC_OUT))["prefix_hashes"]
+
+    text = entries(question)
+    red, blue = entries(image(_png(8)), question), entries(image(_png(9)), question)
+    assert [k for k, _, _ in text] == ["system", "message", "message", "message"]
+    assert text[0] == red[0]
+    assert all(t[1] != r[1] for t, r in zip(text[1:], red[1:4], strict=False))
+    assert red[1:3] == blue[1:3] and red[-1][1] != blue[-1][1]
+    by_s3 = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/k.png"}}}}
+    converse = {"messages": [{"role": "user", "content": [{"text": "Hi"}]}]}
+    plain = row_of(log_record(converse, OUT))["prefix_hashes"]
+    converse["messages"].append({"role": "user", "content": [by_s3, {"text": "And?"}]})
+    with_s3 = row_of(log_record(converse, OUT))["prefix_hashes"]
+    assert plain[0][1] != with_s3[0][1]  # an image by reference counts too
+
+
+def test_citations_on_a_document_start_the_system_part_of_the_chain():
+    """Enabling citations on a document changes the system prompt Anthropic builds: the
+    tools entry stays, the system and message entries change. With them off, the system
+    entry is as without them (the document's JSON, its text here, says "enabled": false)."""
+    tool = {"name": "refund", "description": "Refund an order.", "input_schema": {}}
+
+    def document(**extra) -> dict:
+        source = {"type": "text", "media_type": "text/plain", "data": "Refunds: 30 days."}
+        return {"type": "document", "source": source, **extra}
+
+    def entries(doc: dict) -> list:
+        body = anthropic_turns(doc, {"type": "text", "text": "How long?"})
+        body["tools"] = [tool]
+        return row_of(log_record(body, ANTHROPIC_OUT))["prefix_hashes"]
+
+    plain, off = entries(document()), entries(document(citations={"enabled": False}))
+    on = entries(document(citations={"enabled": True}))
+    assert [k for k, _, _ in on][:2] == ["tools", "system"]
+    assert plain[:3] == off[:3]  # tools, system, the first message
+    assert on[0] == off[0] and on[1][1] != off[1][1]
+    assert all(a[1] != b[1] for a, b in zip(on[1:], off[1:], strict=True))
+    assert [t for _, _, t in on][:3] == [t for _, _, t in off][:3]  # only a hash changes
+    inline = {"format": "txt", "name": "p", "source": {"bytes": base64.b64encode(b"30").decode()}}
+
+    def converse(doc: dict) -> list:
+        content = [{"document": doc}, {"text": "How long?"}]
+        body = {
+            "system": [{"text": "Be brief."}],
+            "messages": [{"role": "user", "content": content}],
+        }
+        return row_of(log_record(body, OUT))["prefix_hashes"]
+
+    cited = converse({**inline, "citations": {"enabled": True}})
+    assert converse(inline)[0][1] != cited[0][1]  # Converse: on the document block
