@@ -7,7 +7,7 @@ with ``source.bytes`` (also inside a ``guardContent`` block), a Mistral ``image_
 at ~15,000 tokens and would fill ``user_text``, the text features and the prompt-prefix
 positions with base64. Each is read as a placeholder::
 
-    [[media image image/png 640x480 34512 bytes xxh3:9f1c2a7b3d4e5f60]]
+    [[media image png 640x480 34512 bytes xxh3:9f1c2a7b3d4e5f60]]
 
 The digest is of the decoded bytes, so two requests with the same image share a prefix hash
 and two with different images do not. ``request_hash`` is unaffected: it hashes the whole
@@ -121,7 +121,12 @@ def media_flags(media: dict[int, list[MediaItem]]) -> tuple[bool, bool]:
 
 
 def placeholder(kind: str, fmt: str, data: str) -> tuple[str, MediaItem]:
-    """(placeholder text, what it stands for) for one inline media block."""
+    """(placeholder text, what it stands for) for one inline media block.
+
+    An image's media type is written as Converse names the format (``image/png`` -> ``png``),
+    so the same image sent through Converse and InvokeModel is the same text."""
+    if kind == "image":
+        fmt = fmt.removeprefix("image/")
     try:  # strict: prose in a base64 field is not quietly read as bytes; line breaks are fine
         raw = binascii.a2b_base64("".join(data.split()), strict_mode=True)
     except (binascii.Error, ValueError):

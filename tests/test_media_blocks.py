@@ -68,7 +68,7 @@ def test_an_inline_image_is_a_placeholder_with_its_token_estimate() -> None:
     raw_size = len(base64.b64decode(data))
     row = row_of(log_record(anthropic_ask(anthropic_image(data), QUESTION), ANSWER, "InvokeModel"))
     first, second = row["user_text"].split("\n")
-    assert first.startswith(f"[[media image image/png 640x480 {raw_size} bytes xxh3:")
+    assert first.startswith(f"[[media image png 640x480 {raw_size} bytes xxh3:")
     assert second == "Describe this image."
     assert data not in row["user_text"]
     # the turn's position: its text (placeholder and question) plus the image's 410 tokens
@@ -120,7 +120,7 @@ TEXT_DOC = base64.b64encode(b"name,amount\n" + b"alice,10\n" * 100).decode()  # 
         (converse_media("video", "mp4", "AAAA"), "video mp4 3 bytes xxh3:", 0),
         (  # Mistral (OpenAI style) data URL
             {"type": "image_url", "image_url": {"url": DATA_URL}},
-            "image image/png 75x10 ",
+            "image png 75x10 ",
             1,
         ),
         (  # valid base64, but not an image Pillow can read: no size, no estimate
@@ -136,6 +136,17 @@ def test_converse_and_mistral_media(block: dict, start: str, tokens: int) -> Non
     assert row["user_text"].startswith(media_blocks.MEDIA_MARK + start)
     assert row["user_text"].endswith("]]\nSummarise.")
     assert last_position(row) == estimate_tokens(row["user_text"]) + tokens
+
+
+def test_an_image_gives_the_same_entry_in_converse_and_invokemodel() -> None:
+    """The placeholder names an image's format as Converse does (``png``, not
+    ``image/png``): the same image and question hash and count alike in either API."""
+    data = png_base64(640, 480)
+    converse = converse_ask(converse_media("image", "png", data), {"text": "Describe this image."})
+    invoke = anthropic_ask(anthropic_image(data), QUESTION)
+    a = row_of(log_record(converse, None))
+    b = row_of(log_record(invoke, ANSWER, "InvokeModel"))
+    assert a["prefix_hashes"] == b["prefix_hashes"] and a["user_text"] == b["user_text"]
 
 
 def test_media_by_reference_stays_as_json() -> None:
@@ -159,7 +170,7 @@ def test_images_a_tool_returned_are_placeholders() -> None:
     for body, op in ((anthropic, "InvokeModel"), (converse, "Converse")):
         row = row_of(log_record(body, None, op))
         assert data not in row["user_text"]
-        assert "[[media image png 640x480 " in row["user_text"].replace("image/png", "png")
+        assert "[[media image png 640x480 " in row["user_text"]
         assert last_position(row) == estimate_tokens(row["user_text"]) + 410
 
 
