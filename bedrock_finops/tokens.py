@@ -17,7 +17,10 @@ quarter token a character they are counted at. A per-part estimate is therefore 
 outside English and CJK; the logged per-request totals stay exact. ASCII and Latin-1 text
 hold no wide character, so for them the rule is ``ceil(characters / 4)``. The embedded
 sample writes its token counts with the same estimate (its text is ASCII), so on the sample
-estimates and logged counts agree.
+a row's last ``prefix_hashes`` count equals its logged input tokens (cached ones included),
+except on Llama rows: the sample counts a Llama prompt whole, header markers
+(``<|start_header_id|>...``) included, while the estimates read only the system and turn
+texts between them (on one such row, 202 of 244 tokens).
 
 Everything that estimates tokens of text uses this rule: the usage row's ``system_tokens``
 and the cumulative counts in ``prefix_hashes``, the text features ``pretty_json_tokens`` and
