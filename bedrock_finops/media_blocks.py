@@ -15,9 +15,11 @@ body as logged.
 
 Token estimates, added to the turn's position in ``prefix_hashes`` (:func:`media_tokens`):
 
-- an image sent to an Anthropic model: Anthropic's rule for the Claude models in the catalog
-  (3 to 4.5), width x height / 750 after the image is scaled down to a long edge of at most
-  1,568 px, and at most ~1,600 tokens (docs.anthropic.com/en/docs/vision). The size is read
+- an image sent to an Anthropic model (by its logged ID, or through a profile or provisioned
+  model ``profile_map`` maps to one: ``models.rules_model_id``): Anthropic's rule for the
+  Claude models in the catalog (3 to 4.5), width x height / 750 after the image is scaled
+  down to a long edge of at most 1,568 px, and at most ~1,600 tokens
+  (docs.anthropic.com/en/docs/vision). The size is read
   from the image's header with Pillow. Later Claude models read larger images (more tokens),
   and other families count by their own rules (Nova by a table of sizes, Llama and Mistral
   undocumented), so their images are not estimated;
