@@ -197,3 +197,71 @@ def test_a_bound_that_is_no_time_is_named(tmp_path, value):
         f"end {value!r} is no time (the min or max of an empty column?); give a date or time, "
         "or None for no bound"
     )
+
+
+# A Region folder's copy of the logs (AWS writes the permission-check object beside the
+# Regions, so it is not there), one record at 06:10; windows none of its records are in
+QUIET_COPY = {"us-east-1/2025/06/02/06/a.json": "2025-06-02T06:10:00Z"}
+QUIET_WINDOWS = [
+    ("2025-06-03", "2025-06-04"),  # the next day: no folder of it
+    ("2025-06-03", None),  # from the next day on: nothing new yet
+    ("2025-06-02T12:00", "2025-06-02T13:00"),  # the same day, an hour with no folder
+]
+
+
+def _quiet_copy(root: Path) -> Path:
+    for rel, stamp in QUIET_COPY.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(_record("r1", stamp) + "\n")
+    return root / "us-east-1"
+
+
+def _assert_empty_like(df: pd.DataFrame, whole: pd.DataFrame) -> None:
+    """An empty table with the columns and dtypes of the table the source gives whole."""
+    assert len(whole) == 1 and df.empty
+    assert list(df.columns) == list(whole.columns)
+    assert df.dtypes.to_dict() == whole.dtypes.to_dict()
+    report = df.attrs["ingest"]
+    assert (report["files_read"], report["lines_read"], report["rows"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(("start", "end"), QUIET_WINDOWS)
+def test_a_quiet_window_of_a_log_folder_is_an_empty_table(tmp_path: Path, start, end):
+    """Log files outside the window show the folder holds logs: the window with none of them is
+    an empty table, as a CloudWatch Logs group with no events in the window gives, not the
+    error for a folder that holds no logs."""
+    src = _quiet_copy(tmp_path / "copy")
+    whole = read_invocation_logs(src, workers=1, progress=False)
+    _assert_empty_like(read_invocation_logs(src, start, end, workers=1, progress=False), whole)
+    report = ingest_to_folder(src, tmp_path / "out", start, end, workers=1, progress=False)
+    assert "lines read        0  (no records in the window: the table is empty)" in (
+        report.summary()
+    )
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize(("start", "end"), QUIET_WINDOWS)
+def test_a_quiet_window_of_an_s3_prefix_is_an_empty_table(aws_client, tmp_path: Path, start, end):
+    """The date folders outside the window, not listed, show the prefix holds logs."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="quiet")
+    src = _quiet_copy(tmp_path / "copy")
+    for path in src.rglob("*.json"):
+        s3.put_object(Bucket="quiet", Key=f"copy/{path.relative_to(src).as_posix()}",
+                      Body=path.read_bytes())  # fmt: skip
+    endpoint = s3.meta.endpoint_url
+    whole = read_invocation_logs("s3://quiet/copy", workers=1, progress=False,
+                                 endpoint_url=endpoint)  # fmt: skip
+    df = read_invocation_logs(
+        "s3://quiet/copy", start, end, workers=1, progress=False, endpoint_url=endpoint
+    )
+    _assert_empty_like(df, whole)
+    assert df.attrs["ingest"]["folders_outside_window"] >= 1
+
+
+@pytest.mark.parametrize("window", [(None, None), ("2025-06-03", "2025-06-04")])
+def test_a_folder_holding_no_logs_is_still_an_error_with_a_window(tmp_path: Path, window):
+    (tmp_path / "src" / "2025" / "06" / "02").mkdir(parents=True)
+    (tmp_path / "src" / "2025" / "06" / "02" / "notes.txt").write_text("not a log")
+    with pytest.raises(IngestError, match=r"^no invocation log files \(.json"):
+        ingest_to_folder(tmp_path / "src", tmp_path / "out", *window, progress=False)

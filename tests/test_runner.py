@@ -177,8 +177,11 @@ def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> 
     assert code == 2
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "failed" and manifest["notebooks"] == {}
-    assert "no invocations to analyse" in manifest["error"]
-    assert "13 outside the window [2030-01-01" in manifest["error"]
+    assert manifest["error"] == (
+        f"the ingest found no invocations to analyse: {good} holds none in the window "
+        "[2030-01-01T00:00:00+00:00, 2030-01-02T00:00:00+00:00) (13 records outside it); "
+        "widen run.start and run.end to a period with traffic"
+    )
     assert logs[-1] == f"error: {manifest['error']}"
     assert not list(run_dir.glob("*.ipynb")) and not (tmp_path / "out" / "latest").exists()
 
@@ -202,6 +205,32 @@ def test_a_group_holding_only_the_set_up_notice_stops_without_a_quarantined_line
         "the ingest found no invocations to analyse: 0 lines read, 0 quarantined, 1 set-up "
         'notice left out (Bedrock\'s "Permissions are correctly set" event, no record), '
         "0 outside the window [-, -)"
+    )
+
+
+def test_a_quiet_day_says_the_window_held_no_invocations(tmp_path: Path) -> None:
+    """A scheduled daily run over a day with no traffic: the ingest gives an empty table (the
+    source holds logs, of other days) and the run stops saying so, not that the source holds no
+    logs."""
+    hour = tmp_path / "us-east-1" / "2025" / "06" / "02" / "06"
+    hour.mkdir(parents=True)
+    good = ROOT / "tests" / "fixtures" / "logs" / "good" / "part-2.json"
+    (hour / "a.json").write_text(good.read_text().splitlines()[0] + "\n")
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f'run:\n  source: {tmp_path / "us-east-1"}\n  start: "2025-06-03"\n  end: "2025-06-04"\n'
+    )
+    logs: list[str] = []
+    code, run_dir = runner.run(
+        params, out_root=tmp_path / "out", log=lambda msg: logs.append(str(msg))
+    )
+    assert code == 2
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["ingest"]["lines_read"] == 0
+    assert logs[-1] == (
+        f"error: the ingest found no invocations to analyse: {tmp_path / 'us-east-1'} holds none "
+        "in the window [2025-06-03T00:00:00+00:00, 2025-06-04T00:00:00+00:00); widen run.start "
+        "and run.end to a period with traffic"
     )
 
 

@@ -180,7 +180,9 @@ def test_a_prefix_with_nothing_under_it_names_the_folder_it_looked_in(s3):
     )
 
 
-def test_a_window_with_no_logs_is_a_clear_error(s3):
+def test_a_window_with_no_logs_in_a_prefix_holding_logs_is_empty(s3):
+    """Date folders outside the window show the prefix holds logs: a window with none is an
+    empty listing (an empty table), as a log group with no events in the window is."""
     s3.delete_object(
         Bucket=BUCKET,
         Key=PREFIX + "AWSLogs/111122223333/BedrockModelInvocationLogs/"
@@ -188,10 +190,17 @@ def test_a_window_with_no_logs_is_a_clear_error(s3):
     )
     for key in ("misc/extra.json", "loose.json.gz"):
         s3.delete_object(Bucket=BUCKET, Key=PREFIX + key)
+    listing = list_s3(
+        f"s3://{BUCKET}/{PREFIX}", _t("2030-01-01T00:00"), _t("2031-01-01T00:00"), client=s3
+    )
+    assert listing.units == []
+    assert listing.folders_outside_window == 3  # 2025/ and 2026/ of us-east-1, 2026/ of us-west-2
+
+
+def test_a_window_over_a_prefix_holding_no_logs_is_a_clear_error(s3):
+    s3.put_object(Bucket=BUCKET, Key="notes/readme.txt", Body=b"not a log")
     with pytest.raises(SourceError, match="no invocation log files .* between 2030"):
-        list_s3(
-            f"s3://{BUCKET}/{PREFIX}", _t("2030-01-01T00:00"), _t("2031-01-01T00:00"), client=s3
-        )
+        list_s3(f"s3://{BUCKET}/notes", _t("2030-01-01T00:00"), _t("2031-01-01T00:00"), client=s3)
 
 
 def test_progress_is_noted_every_so_many_requests(s3, monkeypatch):

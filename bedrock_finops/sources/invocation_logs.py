@@ -82,6 +82,9 @@ class Listing:
     skipped: list[dict[str, str]] = field(default_factory=list)
     list_requests: int = 0  # S3 LIST requests the listing took
     folders_outside_window: int = 0  # S3 date folders skipped unlisted (outside the window)
+    # log files (by name) whose date folders are outside the window: not read, but they show
+    # the source holds logs, so a window with none of them is an empty table, not an error
+    files_outside_window: int = 0
 
 
 def _classify(rel: str) -> str | None:
@@ -131,22 +134,28 @@ def list_local(
         if reason is not None:
             listing.skipped.append({"file": rel, "reason": reason})
             continue
-        if key_in_window(rel, start, end):
-            try:
-                if path.stat().st_size == 0:
-                    listing.skipped.append({"file": rel, "reason": EMPTY})
-                    continue
-                listing.units.extend(_file_units(path, rel, expand_dir, note))
-            except OSError:  # unreadable now: the worker's read says so in the quarantine
-                listing.units.append(Unit("file", rel, str(path)))
+        if not key_in_window(rel, start, end):
+            listing.files_outside_window += 1
+            continue
+        try:
+            if path.stat().st_size == 0:
+                listing.skipped.append({"file": rel, "reason": EMPTY})
+                continue
+            listing.units.extend(_file_units(path, rel, expand_dir, note))
+        except OSError:  # unreadable now: the worker's read says so in the quarantine
+            listing.units.append(Unit("file", rel, str(path)))
     if not listing.units and not _found_logs(listing):
         _no_logs(str(root), start, end, listing, "in" if root.is_file() else "under")
     return listing
 
 
 def _found_logs(listing: Listing) -> bool:
-    """Whether what was skipped shows the source is a log folder (the permission-check object
-    AWS writes, or empty log files): its having no records to read is then no error."""
+    """Whether the source shows it is a log folder though nothing in it is to be read: log
+    files (or S3 date folders) outside the window, the permission-check object AWS writes, or
+    empty log files. Its having no records to read is then no error: a quiet window gives an
+    empty table, as a log group with no events in the window does."""
+    if listing.files_outside_window or listing.folders_outside_window:
+        return True
     return any(
         s["reason"].startswith("permission") or s["reason"] == EMPTY for s in listing.skipped
     )
@@ -332,21 +341,15 @@ def list_s3(
         if reason is not None:
             listing.skipped.append({"file": rel, "reason": reason})
             continue
-        if key_in_window(rel, start, end):
-            if size == 0:
-                listing.skipped.append({"file": rel, "reason": EMPTY})
-                continue
-            listing.units.append(
-                Unit(
-                    "s3",
-                    rel,
-                    key,
-                    bucket=bucket,
-                    endpoint_url=endpoint_url,
-                    region=region,
-                    size=size,
-                )
-            )
+        if not key_in_window(rel, start, end):
+            listing.files_outside_window += 1
+            continue
+        if size == 0:
+            listing.skipped.append({"file": rel, "reason": EMPTY})
+            continue
+        listing.units.append(
+            Unit("s3", rel, key, bucket=bucket, endpoint_url=endpoint_url, region=region, size=size)
+        )
     if not listing.units and not _found_logs(listing):
         _no_logs(f"s3://{bucket}/{base}", start, end, listing)
     _note_archived(listing, found.archived, note)
