@@ -54,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc).rstrip(".") if hint else str(exc)
         print(f"error: {message}{hint}", file=sys.stderr)
         return 2
+    except ValueError as exc:  # botocore refuses an endpoint URL only once a client is made
+        from bedrock_finops.sources.aws_clients import invalid_endpoint_message
+
+        message = invalid_endpoint_message(exc)
+        if message is None or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
 
 
 def _hint(exc: BaseException) -> str:

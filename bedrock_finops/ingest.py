@@ -50,6 +50,7 @@ from bedrock_finops.name_maps import (
 from bedrock_finops.progress import Progress
 from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
+from bedrock_finops.sources.aws_clients import check_endpoint_url
 from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch, log_group_and_region
 from bedrock_finops.sources.invocation_logs import OUTPUT_FILES, Unit
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
@@ -550,7 +551,7 @@ def ingest_to_folder(
         local_source(str(source), logs_client.meta.region_name if logs_client else region)
     except SourceError as exc:
         raise IngestError(str(exc)) from None
-    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    endpoint_url = _checked_endpoint_url(endpoint_url)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -615,6 +616,18 @@ def ingest_to_folder(
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _checked_endpoint_url(endpoint_url: Any) -> str | None:
+    """The endpoint override (the argument, else ``AWS_ENDPOINT_URL``), checked before any work:
+    botocore refuses a host name without https:// only when a client is made."""
+    named = "endpoint_url (--endpoint-url)" if endpoint_url else "AWS_ENDPOINT_URL"
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+    try:
+        check_endpoint_url(endpoint_url, named)
+    except ValueError as exc:
+        raise IngestError(str(exc)) from None
+    return endpoint_url
 
 
 def _checked_maps(

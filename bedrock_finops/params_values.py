@@ -24,6 +24,7 @@ def check_values(
 ) -> None:
     """Raise ``ParamsError`` naming the file, the key path, the problem and the fix."""
     _check_section(where, "run.sample", run.get("sample") or {}, _sample)
+    _check_section(where, "run", _pick(run, ("source", "endpoint_url")), _source)
     _check_section(where, "run", _pick(run, ("app_key", *MAP_KEYS)), _attribution)
     _check_section(where, "common", common, _pricing)
     for name, values in sections.items():
@@ -80,6 +81,18 @@ def _sample(values: dict[str, Any]) -> None:
 
     size = {**SAMPLE_DEFAULTS, **values}
     check_size(size["days"], size["scale"])
+
+
+def _source(values: dict[str, Any]) -> None:
+    """The source and the endpoint override, as the ingest checks them: an empty source (an
+    unset variable) names no folder, and a host name without https:// is no endpoint URL."""
+    from bedrock_finops.sources.aws_clients import check_endpoint_url
+    from bedrock_finops.sources.source_uri import SOURCE_FORMS
+
+    source = values.get("source")
+    if isinstance(source, str) and not source.strip():
+        raise ValueError(f"{source!r} is empty; give sample, {SOURCE_FORMS}")
+    check_endpoint_url(values.get("endpoint_url"), "")
 
 
 MAP_KEYS = ("identity_app_map", "profile_map")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from bedrock_finops.sources.source_errors import SourceError
+
 AWS_ATTEMPTS = 10  # per request, the first included; standard retry mode (backoff up to 20 s)
 NO_CREDENTIALS_FIX = (
     "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run `aws configure`, "
@@ -29,7 +31,65 @@ def aws_client(service: str, endpoint_url: str | None = None, region: str | None
     config = None
     if not _user_retry_settings(session.profile_name):
         config = Config(retries={"mode": "standard", "total_max_attempts": AWS_ATTEMPTS})
-    return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+    try:
+        return session.client(service, endpoint_url=endpoint_url, region_name=region, config=config)
+    except ValueError as exc:  # botocore's bare "Invalid endpoint: ..."
+        message = invalid_endpoint_message(exc)
+        if message is None:
+            raise
+        raise SourceError(message) from None
+
+
+SCHEMES = ("https", "http")
+# botocore's message when it refuses an endpoint URL (a ValueError, raised making a client)
+_INVALID_ENDPOINT = "Invalid endpoint: "
+
+
+def endpoint_url_problem(url: str) -> str | None:
+    """Why ``url`` is no endpoint URL botocore accepts, with the fix; None when it is one.
+
+    botocore refuses a host name without a scheme (``localhost:4566``, a VPC endpoint's DNS
+    name) only when a client is made, with a bare ``ValueError``; told up front instead.
+    """
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return f"has no scheme: write it as https://{url.lstrip('/')}"
+    if scheme.lower() not in SCHEMES:
+        return f"must start with https:// (or http://), e.g. https://{rest}"
+    if not (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)):
+        return "names no host: write it as https://HOST or https://HOST:PORT"
+    return None
+
+
+def check_endpoint_url(url: str | None, named: str) -> None:
+    """Raise ``ValueError`` naming ``named`` (the option or variable that gave ``url``), the
+    value and the fix, for an endpoint URL botocore would refuse. None or "": no override."""
+    if url is None or url == "":
+        return
+    if not isinstance(url, str):
+        raise ValueError(
+            f"{named} {url!r} is a {type(url).__name__}: give a URL such as https://HOST, or None"
+        )
+    problem = endpoint_url_problem(url)
+    if problem is not None:
+        raise ValueError(f"{named} {url!r} {problem}".lstrip())
+
+
+def invalid_endpoint_message(exc: BaseException) -> str | None:
+    """The error line for botocore's refusal of an endpoint URL (given by an option, or by
+    ``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_<SERVICE>`` or the AWS config file); None for
+    any other error."""
+    text = str(exc)
+    if not isinstance(exc, ValueError) or not text.startswith(_INVALID_ENDPOINT):
+        return None
+    url = text[len(_INVALID_ENDPOINT) :]
+    problem = endpoint_url_problem(url) or "is refused by botocore"
+    return (
+        f"AWS endpoint URL {url!r} {problem} (it comes from --endpoint-url, run.endpoint_url, "
+        "AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE> or the profile's endpoint_url)"
+    )
 
 
 def default_session() -> Any:

@@ -24,7 +24,12 @@ _BUCKET_RE = re.compile(r"[A-Za-z0-9.\-_]{1,255}")
 def normalised_source(source: str) -> str:
     """``source`` with its scheme in lower case (``S3://`` is ``s3://``); a local path as given.
 
-    Raises :class:`SourceError` for a scheme that is neither, or one slash short."""
+    Raises :class:`SourceError` for a scheme that is neither, or one slash short, and for an
+    empty source (an unset shell variable), which would otherwise read the working directory."""
+    if not source.strip():
+        raise SourceError(
+            f"the source {source!r} is empty (an unset variable?); give {SOURCE_FORMS}"
+        )
     m = _SCHEME_RE.match(source)
     if m is None:
         return source
