@@ -18,6 +18,7 @@ event is one even when its message is empty (``ingest_worker.EMPTY_EVENT``).
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import shlex
 import shutil
@@ -38,7 +39,7 @@ import pyarrow.parquet as pq
 
 from bedrock_finops import app_attribution, line_scan, models, parse_scalars, row_batch
 from bedrock_finops.app_checks import AppChecks
-from bedrock_finops.ingest_output import Collector
+from bedrock_finops.ingest_output import FOLDER_IN_THE_WAY, Collector, folders_in_the_way
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
 from bedrock_finops.name_maps import (
     IDENTITY_APP_EXAMPLE,
@@ -536,11 +537,8 @@ def ingest_to_folder(
     never); the report lists each that could not be resolved, and why.
     """
     t0 = time.perf_counter()
-    if table_name in OUTPUT_FILES:  # written beside the table: the one would overwrite the other
-        raise IngestError(
-            f"the usage table cannot be named {table_name}: the ingest writes its "
-            f"{table_name} beside it; name it e.g. usage.parquet"
-        )
+    _check_table_name(table_name)
+    _check_workers(workers)
     start_dt, end_dt = _as_utc(start, "start"), _as_utc(end, "end")
     if start_dt and end_dt and start_dt >= end_dt:
         raise IngestError(
@@ -553,6 +551,8 @@ def ingest_to_folder(
         raise IngestError(str(exc)) from None
     endpoint_url = _checked_endpoint_url(endpoint_url)
     out = Path(out_dir)
+    if blocked := folders_in_the_way(out, table_name):  # told now, not after the whole read
+        raise IngestError(f"{blocked[0]} is {FOLDER_IN_THE_WAY}")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -586,7 +586,7 @@ def ingest_to_folder(
             endpoint_url=endpoint_url,
             region=region,
         )
-        n_workers = workers or os.cpu_count() or 1
+        n_workers = int(workers or os.cpu_count() or 1)
         if plan.total is not None:
             n_workers = min(n_workers, max(plan.total, 1))
         if bedrock_client is None and lookup_profiles:
@@ -616,6 +616,41 @@ def ingest_to_folder(
         return report
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_table_name(name: Any) -> None:
+    """The table's file name: a bare name ending .parquet, written in the output folder (a
+    folder in it, ``..`` or an absolute path would put it elsewhere)."""
+    if not isinstance(name, str):
+        raise IngestError(
+            f"table_name {name!r} is no file name ({type(name).__name__}); give one such as "
+            "usage.parquet"
+        )
+    if Path(name).name != name or "/" in name or "\\" in name or name in (".", ".."):
+        raise IngestError(
+            f"table_name {name!r} is not a bare file name: the table is written in the output "
+            "folder (out_dir); give that folder as out_dir and the name alone, e.g. usage.parquet"
+        )
+    if not name.endswith(".parquet") or name == ".parquet":
+        raise IngestError(
+            f"table_name {name!r} must be a name ending in .parquet, e.g. usage.parquet"
+        )
+    if name in OUTPUT_FILES:  # written beside the table: the one would overwrite the other
+        raise IngestError(
+            f"the usage table cannot be named {name}: the ingest writes its {name} beside it; "
+            "name it e.g. usage.parquet"
+        )
+
+
+def _check_workers(workers: Any) -> None:
+    """Worker processes: None (one per core) or a whole number, 1 or more."""
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise IngestError(
+            f"workers (--workers) {workers!r} is not a number of processes: give a whole number, "
+            "1 or more (1 reads in this process), or leave it out for one per core"
+        )
 
 
 def _checked_endpoint_url(endpoint_url: Any) -> str | None:
@@ -661,9 +696,14 @@ def read_invocation_logs(
     (A list, not a frame: pandas compares attrs with ``==`` when concatenating.) To keep the
     files (``prompts.parquet`` too), use :func:`ingest_to_folder`.
     """
+    if "table_name" in kwargs:  # the table is returned, and its temporary file removed
+        raise TypeError(
+            "read_invocation_logs() takes no table_name: it returns the table as a DataFrame; "
+            "to write it under a name, use ingest_to_folder(source, out_dir, table_name=...)"
+        )
     with tempfile.TemporaryDirectory(prefix="bedrock-finops-") as tmp:
         report = ingest_to_folder(source, tmp, start, end, **kwargs)
-        df = from_arrow(pq.read_table(Path(tmp) / "usage.parquet"))
+        df = from_arrow(pq.read_table(Path(tmp) / report.table))
         quarantine = pq.read_table(Path(tmp) / "quarantine.parquet").to_pylist()
     df.attrs["ingest"] = report.to_dict()
     df.attrs["quarantine"] = quarantine
@@ -729,6 +769,12 @@ def _cli(args: Any) -> int:
     if out.suffix != ".parquet":
         print(
             f"error: --out {out} must name a .parquet file, e.g. out/usage.parquet", file=sys.stderr
+        )
+        return 2
+    if out.is_dir():  # told before the ingest reads anything, not when it renames the table
+        print(
+            f"error: --out {out} is a folder; name the table's file, e.g. {out / 'usage.parquet'}",
+            file=sys.stderr,
         )
         return 2
     other = _other_run(folder, out.name)

@@ -11,6 +11,7 @@ the end it writes ``quarantine.parquet`` (source, line, reason, excerpt) and
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 from collections import Counter
@@ -27,6 +28,7 @@ from bedrock_finops.ingest_worker import ChunkResult, unspill
 from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.prompt_texts import PromptTexts
 from bedrock_finops.schema import USAGE_SCHEMA
+from bedrock_finops.sources.invocation_logs import OUTPUT_FILES
 
 if TYPE_CHECKING:
     from bedrock_finops.app_checks import AppChecks
@@ -105,6 +107,15 @@ COMPARED_COLUMNS = [
     "request_id", "timestamp", "operation", "model_id_raw", "input_tokens",
     "cache_read_tokens", "cache_write_tokens", "output_tokens", "request_hash", "source_file",
 ]  # fmt: skip
+
+
+FOLDER_IN_THE_WAY = "a folder where the ingest writes a file: remove it or write to another folder"
+
+
+def folders_in_the_way(out_dir: Path, table: str) -> list[Path]:
+    """The files an ingest writes into ``out_dir`` (the table, its companions and the report)
+    whose name is a folder there: no file can replace it."""
+    return [out_dir / name for name in (table, *OUTPUT_FILES) if (out_dir / name).is_dir()]
 
 
 CONFLICTS_LISTED = 1000  # conflicting duplicates listed in the report (all are counted)
@@ -283,7 +294,11 @@ class Collector:
         )
         self._write_prompts(self._partial_of("prompts.parquet"))
         # all three once all are written: a failure before leaves an earlier run's files as
-        # they were, not a quarantine of this run beside the table of that one
+        # they were, not a quarantine of this run beside the table of that one. A folder in
+        # the place of one (made since the run began) is told before any is renamed: renaming
+        # the others first would leave two runs' files side by side
+        if blocked := folders_in_the_way(out_dir, r.table):
+            raise IsADirectoryError(errno.EISDIR, FOLDER_IN_THE_WAY, str(blocked[0]))
         for name in ("quarantine.parquet", "prompts.parquet"):
             os.replace(self._partial_of(name), out_dir / name)
         os.replace(self.partial, out_dir / r.table)
