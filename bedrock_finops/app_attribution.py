@@ -24,8 +24,14 @@ UNKNOWN_APP = "(unknown)"  # how tables show a row with no app (no metadata app,
 
 
 def check_app_key(app_key: Any) -> str:
-    """``app_key`` if it can name a requestMetadata key; ``ValueError`` if it is blank."""
-    if not isinstance(app_key, str) or not app_key.strip():
+    """``app_key`` if it can name a requestMetadata key; ``ValueError`` if it is no string
+    or a blank one."""
+    if not isinstance(app_key, str):
+        raise ValueError(
+            f"must be a non-empty string, the requestMetadata key that names the app (the "
+            f"default is 'app'), not {type(app_key).__name__} {app_key!r}"
+        )
+    if not app_key.strip():
         raise ValueError(
             f"{app_key!r} is blank; give the requestMetadata key that names the app "
             "(the default is 'app')"

@@ -30,10 +30,11 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -57,7 +58,7 @@ from bedrock_finops.sources.invocation_logs import OUTPUT_FILES, Unit
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
-from bedrock_finops.sources.time_folders import DELIVERY_SLACK, WINDOW_YEARS
+from bedrock_finops.sources.time_folders import DELIVERY_SLACK, WINDOW_YEARS, ceil_ms, to_ms
 
 # quarantine reasons (and unknown model IDs) the printed summary lists; the report has them all
 SUMMARY_REASONS = 12
@@ -325,6 +326,8 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
         )
     if isinstance(value, datetime):
         when = value
+    elif isinstance(value, np.datetime64):  # a numpy array's element; naive, so UTC
+        when = _from_datetime64(value, name)
     elif isinstance(value, date):
         when = datetime(value.year, value.month, value.day)
     elif isinstance(value, str):
@@ -337,8 +340,9 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
             ) from None
     else:
         raise IngestError(
-            f"{name} {value!r} is a {type(value).__name__}, not a date or time; give "
-            "YYYY-MM-DD or a time such as 2025-06-02T06:00Z"
+            f"{name} {value!r} is a {type(value).__name__}, not a date or time; give a date, "
+            "a datetime (or pandas Timestamp, numpy datetime64) or ISO-8601 text: YYYY-MM-DD "
+            "or a time such as 2025-06-02T06:00Z"
         )
     try:
         utc = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
@@ -350,7 +354,22 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
             f"{name} {value!s} is outside the years {WINDOW_YEARS[0]}-{WINDOW_YEARS[1]} "
             "(UTC) a window can name" + (f"; leave the {name} out to read {whole}" if whole else "")
         )
-    return utc
+    # records carry milliseconds: the bound every step uses (S3 and local folders, CloudWatch
+    # Logs, the records' filter, the report) is rounded up to one, start and end alike
+    return to_ms(utc)
+
+
+def _from_datetime64(value: np.datetime64, name: str) -> datetime:
+    """A numpy datetime64 as a naive datetime, rounded up to the microsecond (as the bound is
+    rounded up to the millisecond); a year no datetime can hold is outside any window."""
+    us = value.astype("datetime64[us]")
+    when = us.astype(datetime)  # an int, for a year past 9999 or before 1
+    if not isinstance(when, datetime):
+        raise IngestError(
+            f"{name} {value!s} is outside the years {WINDOW_YEARS[0]}-{WINDOW_YEARS[1]} (UTC) "
+            "a window can name"
+        )
+    return when + timedelta(microseconds=1) if us < value else when
 
 
 @dataclass
@@ -580,8 +599,8 @@ def ingest_to_folder(
             identity_app_map=id_map,
             profile_map=profile_map,
             fetch_large_bodies=fetch_large_bodies,
-            start_ms=int(start_dt.timestamp() * 1000) if start_dt else None,
-            end_ms=int(end_dt.timestamp() * 1000) if end_dt else None,
+            start_ms=ceil_ms(start_dt) if start_dt else None,
+            end_ms=ceil_ms(end_dt) if end_dt else None,
             local_root=plan.local_root,
             endpoint_url=endpoint_url,
             region=region,

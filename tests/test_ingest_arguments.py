@@ -4,6 +4,7 @@ clear error, naming the value and the fix, before anything is read or written.""
 from __future__ import annotations
 
 import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +129,7 @@ def test_a_params_file_with_an_empty_source_or_a_bare_endpoint_is_refused(tmp_pa
 def test_read_invocation_logs_refuses_a_table_name(tmp_path):
     """It returns the table (from a temporary folder): a name means nothing there, and one
     with ``..`` would leave a file beside that folder."""
-    name = f"../escaped-{tmp_path.name}.parquet"
+    name = f"../escaped-{uuid.uuid4().hex}.parquet"
     with pytest.raises(TypeError) as err:
         read_invocation_logs(GOOD, table_name=name, workers=1, progress=False)
     assert str(err.value) == (
@@ -254,3 +255,26 @@ def test_a_folder_made_during_the_run_leaves_the_earlier_run_whole(tmp_path, mon
         ingest_to_folder(GOOD, out, workers=1, progress=False)
     assert {n: (out / n).read_bytes() for n in earlier} == earlier
     assert sorted(p.name for p in out.iterdir()) == [*sorted(earlier), "usage.parquet"]
+
+
+# ---------------------------------------------------------------------------- app key, bounds
+
+
+@pytest.mark.parametrize(("app_key", "given"), [(5, "int 5"), (None, "NoneType None")])
+def test_an_app_key_that_is_no_string_is_not_called_blank(tmp_path, app_key, given):
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, tmp_path, app_key=app_key, progress=False)
+    assert str(err.value) == (
+        "app_key (--app-key) must be a non-empty string, the requestMetadata key that names "
+        f"the app (the default is 'app'), not {given}"
+    )
+
+
+def test_a_bound_of_another_type_names_the_types_taken(tmp_path):
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, tmp_path, 20250602, progress=False)
+    assert str(err.value) == (
+        "start 20250602 is a int, not a date or time; give a date, a datetime (or pandas "
+        "Timestamp, numpy datetime64) or ISO-8601 text: YYYY-MM-DD or a time such as "
+        "2025-06-02T06:00Z"
+    )

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -265,3 +266,82 @@ def test_a_folder_holding_no_logs_is_still_an_error_with_a_window(tmp_path: Path
     (tmp_path / "src" / "2025" / "06" / "02" / "notes.txt").write_text("not a log")
     with pytest.raises(IngestError, match=r"^no invocation log files \(.json"):
         ingest_to_folder(tmp_path / "src", tmp_path / "out", *window, progress=False)
+
+
+# records at HH:00:00.000 and HH:00:00.001; bounds between them (microseconds after HH:00)
+# keep what is at or after the start and before the end: both rounded up to the millisecond
+SUB_MS_WINDOWS = [
+    (500, None, ["at-001"]),
+    (None, 500, ["at-000"]),
+    (None, 1500, ["at-000", "at-001"]),
+    (1, 1001, ["at-001"]),
+]
+HOUR_0600 = datetime(2025, 6, 2, 6, tzinfo=UTC)
+
+
+def _sub_ms_lines(hour: datetime) -> dict[str, str]:
+    """requestId -> record line, at ``hour`` and a millisecond after."""
+    stamps = {"at-000": hour, "at-001": hour + timedelta(milliseconds=1)}
+    return {rid: _record(rid, t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")
+            for rid, t in stamps.items()}  # fmt: skip
+
+
+def _bounds(hour: datetime, start_us: int | None, end_us: int | None) -> list[str | None]:
+    """The window's bounds as ISO-8601 text with microseconds."""
+    return [
+        None if us is None else (hour + timedelta(microseconds=us)).isoformat()
+        for us in (start_us, end_us)
+    ]
+
+
+@pytest.mark.parametrize(("start_us", "end_us", "kept"), SUB_MS_WINDOWS)
+def test_bounds_finer_than_a_millisecond_round_up(tmp_path: Path, start_us, end_us, kept):
+    hour = tmp_path / "us-east-1" / "2025" / "06" / "02" / "06"
+    hour.mkdir(parents=True)
+    (hour / "a.json").write_text("\n".join(_sub_ms_lines(HOUR_0600).values()) + "\n")
+    start, end = _bounds(HOUR_0600, start_us, end_us)
+    df = read_invocation_logs(tmp_path, start, end, workers=1, progress=False)
+    assert sorted(df["request_id"]) == kept
+    assert df.attrs["ingest"]["outside_window"] == 2 - len(kept)
+
+
+def test_the_last_timestamp_plus_a_microsecond_reads_nothing_again(tmp_path: Path):
+    """``start = df.timestamp.max() + 1 us``, the next incremental run: not the last row again."""
+    (tmp_path / "a.json").write_text("\n".join(_sub_ms_lines(HOUR_0600).values()) + "\n")
+    df = read_invocation_logs(tmp_path, workers=1, progress=False)
+    start = df["timestamp"].max() + pd.Timedelta("1us")
+    again = read_invocation_logs(tmp_path, start, workers=1, progress=False)
+    assert again.empty and again.attrs["ingest"]["outside_window"] == 2
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize(("start_us", "end_us", "kept"), SUB_MS_WINDOWS)
+def test_cloudwatch_bounds_finer_than_a_millisecond_round_up(aws_client, start_us, end_us, kept):
+    """As from a folder: FilterLogEvents is asked from the start rounded up, and the events
+    are kept by the same bounds."""
+    logs = aws_client("logs")
+    group, stream = "/aws/bedrock/sub-ms", "aws/bedrock/modelinvocations"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    hour = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    first_ms = int(hour.timestamp()) * 1000
+    events = [
+        {"timestamp": first_ms + n, "message": line}
+        for n, line in enumerate(_sub_ms_lines(hour).values())
+    ]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    df = read_invocation_logs(
+        f"cloudwatch-logs://{group}", *_bounds(hour, start_us, end_us), workers=1,
+        progress=False, endpoint_url=logs.meta.endpoint_url,
+    )  # fmt: skip
+    assert sorted(df["request_id"]) == kept
+
+
+def test_numpy_datetime64_bounds_are_read_as_utc(tmp_path: Path):
+    """A bound taken from a numpy array (``df.timestamp.values.max()``) is naive UTC."""
+    (tmp_path / "a.json").write_text("\n".join(_sub_ms_lines(HOUR_0600).values()) + "\n")
+    df = read_invocation_logs(
+        tmp_path, np.datetime64("2025-06-02T06:00:00.000500"), None, workers=1, progress=False
+    )
+    assert list(df["request_id"]) == ["at-001"]
+    assert df.attrs["ingest"]["start"] == "2025-06-02T06:00:00.001000+00:00"

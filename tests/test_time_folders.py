@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from bedrock_finops.sources.time_folders import (
     all_inside,
+    ceil_ms,
     folder_span,
     key_in_window,
     key_span,
@@ -124,3 +125,20 @@ def test_folder_rules_agree_with_the_hours_inside():
             per_hour = [may_hold(h, start, end) for h in _hours(span)]
             assert may_hold(span, start, end) == any(per_hour), (folder, start, end)
             assert all_inside(span, start, end) == all(per_hour), (folder, start, end)
+
+
+@pytest.mark.parametrize(
+    ("when", "ms"),
+    [
+        (datetime(2025, 6, 2, 6, tzinfo=UTC), 1748844000000),
+        (datetime(2025, 6, 2, 6, 0, 0, 1, tzinfo=UTC), 1748844000001),
+        (datetime(2025, 6, 2, 6, 0, 0, 999, tzinfo=UTC), 1748844000001),
+        (datetime(2025, 6, 2, 6, 0, 0, 1000, tzinfo=UTC), 1748844000001),
+        (datetime(2025, 6, 2, 6, 0, 0, 1001), 1748844000002),  # naive: UTC
+        (datetime(2025, 6, 2, 8, tzinfo=timezone(timedelta(hours=2))), 1748844000000),
+        (datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), 253370764800000),
+    ],
+)
+def test_a_bound_in_milliseconds_is_rounded_up_exactly(when, ms):
+    """Both bounds round up (records are kept when start <= ts < end)."""
+    assert ceil_ms(when) == ms

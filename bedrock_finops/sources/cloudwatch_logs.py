@@ -12,7 +12,7 @@ from typing import Any
 from bedrock_finops.sources.aws_clients import aws_client
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.source_errors import SourceError, credentials_error
-from bedrock_finops.sources.time_folders import DELIVERY_SLACK
+from bedrock_finops.sources.time_folders import DELIVERY_SLACK, ceil_ms
 
 CW_PAGE_EVENTS = 2000
 # A sparse group can answer several empty pages carrying the token it was sent (aws-cli#3191):
@@ -137,10 +137,10 @@ def iter_cloudwatch(
         client = aws_client("logs", endpoint_url, region)
     kwargs: dict[str, Any] = dict(group.request)
     if start is not None:
-        kwargs["startTime"] = int(start.timestamp() * 1000)
+        kwargs["startTime"] = ceil_ms(start)
     if end is not None:
-        kwargs["endTime"] = int((end + DELIVERY_SLACK).timestamp() * 1000) - 1
-    end_ms = None if end is None else int(end.timestamp() * 1000)
+        kwargs["endTime"] = ceil_ms(end + DELIVERY_SLACK) - 1
+    end_ms = None if end is None else ceil_ms(end)
     batch = _Batch(group.name)
     n = 0
     try:

@@ -31,6 +31,7 @@ HOUR = timedelta(hours=1)
 LAYOUT_FOLDER = "BedrockModelInvocationLogs"
 
 Span = tuple[datetime, datetime]  # [start, end)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _is_year(part: str) -> bool:
@@ -134,3 +135,25 @@ def key_in_window(key: str, start: datetime | None, end: datetime | None) -> boo
     """Whether the date folders of ``key`` can hold records of [start, end)."""
     span = key_span(key)
     return span is None or may_hold(span, start, end)
+
+
+def ceil_ms(when: datetime) -> int:
+    """A window bound in milliseconds since the epoch, rounded up (naive: UTC).
+
+    Records carry milliseconds and are kept when ``start <= ts < end``: a bound between two
+    milliseconds keeps what is after it and drops what is before it only when both bounds are
+    rounded up (floored, 06:00:00.0005 as a start kept a record at 06:00:00.000). Counted in
+    whole microseconds, not through a float's ``timestamp()``; a pandas Timestamp's
+    nanoseconds round up too.
+    """
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    us = (when - EPOCH) // timedelta(microseconds=1)
+    if getattr(when, "nanosecond", 0):
+        us += 1
+    return -(-us // 1000)
+
+
+def to_ms(when: datetime) -> datetime:
+    """``when`` rounded up to the millisecond (:func:`ceil_ms`), in UTC."""
+    return EPOCH + timedelta(milliseconds=ceil_ms(when))
