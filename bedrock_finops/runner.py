@@ -389,28 +389,31 @@ def _record_failure(
 def _nothing_to_analyse(report: dict[str, Any]) -> str:
     """Why a run with an empty usage table stops before the notebooks, and what to check."""
     window = f"[{report.get('start') or '-'}, {report.get('end') or '-'})"
-    if not report.get("lines_read") and (report.get("start") or report.get("end")):
-        # a quiet window of a source that holds logs (the ingest refuses one that holds none)
-        outside = report.get("outside_window") or 0
-        return (
-            f"the ingest found no invocations to analyse: {report.get('source')} holds none in "
-            f"the window {window}"
-            + (f" ({outside:,} records outside it)" if outside else "")
-            + "; widen run.start and run.end to a period with traffic"
-        )
-    reasons = ", ".join(f"{n} {r}" for r, n in (report.get("quarantine_by_reason") or {}).items())
     n = report.get("setup_notices", 0)
     notices = (
         f"{n:,} set-up notice{'s' if n != 1 else ''} left out (Bedrock's \"Permissions are "
-        'correctly set" event, no record), '
+        'correctly set" event, no record)'
         if n
         else ""
     )
+    outside = report.get("outside_window") or 0
+    if not report.get("lines_read") and (report.get("start") or report.get("end")):
+        # a quiet window of a source that holds logs (the ingest refuses one that holds none)
+        counts = [notices] if notices else []
+        if outside:
+            counts.append(f"{outside:,} record{'s' if outside != 1 else ''} outside it")
+        return (
+            f"the ingest found no invocations to analyse: {report.get('source')} holds none in "
+            f"the window {window}"
+            + (f" ({', '.join(counts)})" if counts else "")
+            + "; widen run.start and run.end to a period with traffic"
+        )
+    reasons = ", ".join(f"{n} {r}" for r, n in (report.get("quarantine_by_reason") or {}).items())
     return (
         f"the ingest found no invocations to analyse: {report.get('lines_read', 0):,} lines read, "
         f"{report.get('quarantined', 0):,} quarantined{f' ({reasons})' if reasons else ''}, "
-        f"{notices}"
-        f"{report.get('outside_window', 0):,} outside the window {window}. Check run.source, "
+        + (f"{notices}, " if notices else "")
+        + f"{outside:,} outside the window {window}. Check run.source, "
         "run.start and run.end; quarantine.parquet in the run folder shows each bad line"
     )
 

@@ -376,10 +376,11 @@ def test_the_set_up_notice_in_a_log_group_is_left_out_and_counted(aws_client, tm
     assert only.outside_window == 1  # the record, read in the hour of slack
     assert "lines read        0  (no events in the window: the table is empty)" in only.summary()
     message = runner._nothing_to_analyse(only.to_dict())
-    assert message.startswith(
-        "the ingest found no invocations to analyse: 0 lines read, 0 quarantined, "
-        '1 set-up notice left out (Bedrock\'s "Permissions are correctly set" event, no '
-        "record), 1 outside the window"
+    assert message == (
+        f"the ingest found no invocations to analyse: cloudwatch-logs://{group} holds none in "
+        f"the window [{t0.isoformat()}, {t1.isoformat()}) (1 set-up notice left out "
+        '(Bedrock\'s "Permissions are correctly set" event, no record), 1 record outside it); '
+        "widen run.start and run.end to a period with traffic"
     )
     before = read("before", t0 - timedelta(hours=1), t0)
     assert (before.lines_read, before.setup_notices, before.outside_window) == (0, 0, 0)
