@@ -284,6 +284,7 @@ def _unit_rows(
         "cache": cache,
     }
     owns_undated = _owns_undated_lines(unit, opts)
+    counts_notices = owns_undated and _dates_notices(unit, window)
     append = rows.append
     damaged = decoded.damaged  # a document file's damaged stretches: index -> reason
     events = decoded.events  # one line per event (or document record): none is a blank line
@@ -309,7 +310,7 @@ def _unit_rows(
                 rec = record_with_lone_surrogates(line)
             if rec is None:
                 if not blank and is_setup_notice(line):  # no record: not a line read
-                    notices += owns_undated
+                    notices += counts_notices
                     continue
                 if owns_undated:
                     lines_read += 1
@@ -444,6 +445,14 @@ def _owns_undated_lines(unit: Unit, opts: Options) -> bool:
     return (opts.start_ms is None or first_ms >= opts.start_ms) and (
         opts.end_ms is None or first_ms < opts.end_ms
     )
+
+
+def _dates_notices(unit: Unit, window: bool) -> bool:
+    """Whether a set-up notice in ``unit`` can be placed in the run's window: always without
+    a window; a log group's by its event time (``_owns_undated_lines``), a file's by its date
+    folders. In a file outside date folders its event time is not read, so a windowed run
+    leaves it uncounted rather than have every window count it."""
+    return not window or unit.kind == "events" or key_span(unit.name) is not None
 
 
 def _fetch_bodies(

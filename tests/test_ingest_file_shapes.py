@@ -86,6 +86,13 @@ SHAPES = {
         ),
     ),
 }
+# the same Firehose object as a stream with no compression set writes it (the subscription's
+# payloads are gzipped already): its name has no extension
+FIREHOSE_NAME = "bedrock-logs-1-2025-06-02-11-05-00-0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+SHAPES["subscription payloads through Firehose, no extension"] = (
+    FIREHOSE_NAME,
+    SHAPES["subscription payloads through Firehose"][1],
+)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -96,7 +103,7 @@ def test_other_shapes_give_the_ndjson_rows(shape, tmp_path, reference):
     report = _ingest(tmp_path / "logs", tmp_path)
     assert (report.lines_read, report.rows, report.quarantined) == (3, 3, 0)
     # the Firehose file's health check is no record and no line, but it is counted
-    assert report.control_messages == (shape == "subscription payloads through Firehose")
+    assert report.control_messages == shape.startswith("subscription payloads through Firehose")
     pd.testing.assert_frame_equal(_rows(tmp_path / "logs"), reference)
 
 
@@ -178,6 +185,36 @@ def test_the_cloudwatch_set_up_notice_is_left_out_and_counted(form, tmp_path, re
         "event, no record)"
     ) in report.summary().splitlines()
     pd.testing.assert_frame_equal(_rows(tmp_path / "logs"), reference)
+
+
+@pytest.mark.parametrize("form", NOTICE_FORMS)
+def test_a_windowed_run_counts_a_notice_only_where_it_can_date_it(form, tmp_path):
+    """A file outside date folders is read by every window (its records are kept by their own
+    timestamps), but the notice's event time is not read there: windowed runs leave it
+    uncounted, so adjacent windows never each count it (three windows counted it three times)."""
+    name, data = NOTICE_FORMS[form]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / name).write_bytes(data)
+    windows = [("2025-06-02T00:00Z", "2025-06-02T12:00Z"), ("2025-06-02T12:00Z", "2025-06-03")]
+    counts = [
+        ingest_to_folder(
+            tmp_path / "logs", tmp_path / f"out-{i}", start, end, workers=1, progress=False
+        ).setup_notices
+        for i, (start, end) in enumerate(windows)
+    ]
+    assert counts == [0, 0]
+    assert _ingest(tmp_path / "logs", tmp_path).setup_notices == 1  # no window: counted
+    # in a date folder, the window that holds the folder's hour counts it
+    hour = tmp_path / "dated" / "us-east-1" / "2025" / "06" / "02" / "11"
+    hour.mkdir(parents=True)
+    (hour / name).write_bytes(data)
+    counts = [
+        ingest_to_folder(
+            tmp_path / "dated", tmp_path / f"dated-{i}", start, end, workers=1, progress=False
+        ).setup_notices
+        for i, (start, end) in enumerate(windows)
+    ]
+    assert counts == [1, 0]
 
 
 @pytest.mark.parametrize(
@@ -336,11 +373,14 @@ def test_files_that_are_not_logs_are_listed_as_skipped(tmp_path):
     (tmp_path / "logs" / "a.json").write_text(NDJSON)
     (tmp_path / "logs" / "README.txt").write_text("notes")
     (tmp_path / "logs" / "old.tar.gz").write_bytes(gzip.compress(b"an archive"))
+    # Firehose's name with something other than a UUID at its end is no Firehose object
+    (tmp_path / "logs" / "stream-1-2025-06-02-11-05-00-notes").write_text("notes")
     report = _ingest(tmp_path / "logs", tmp_path)
     assert report.rows == 3
     assert report.files_skipped == [
         {"file": "README.txt", "reason": NOT_A_LOG},
         {"file": "old.tar.gz", "reason": ARCHIVE},
+        {"file": "stream-1-2025-06-02-11-05-00-notes", "reason": NOT_A_LOG},
     ]
 
 

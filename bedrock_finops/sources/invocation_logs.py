@@ -44,6 +44,13 @@ PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # end in .gz alone); gzip is recognised by its magic bytes, not by the name
 LOG_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
 NOT_A_LOG = "not a log file (.json, .jsonl, .ndjson or .gz)"
+# an object a Firehose stream wrote with no compression set and so no extension (what AWS
+# advises for a CloudWatch Logs subscription, whose payloads are gzipped already):
+# <stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid> (docs.aws.amazon.com/firehose, "Configure
+# Amazon S3 object name format")
+FIREHOSE_OBJECT = re.compile(
+    r"-\d+-\d{4}(?:-\d{2}){5}-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
+)
 ARCHIVE = "a tar archive: unpack it (tar -xf) and read the folder it gives"
 EMPTY = "empty file"  # 0 bytes: no record and no line, but listed so it is not read unseen
 # .../HH/data/<requestId>_input.json.gz: a large body, read only on demand
@@ -96,7 +103,7 @@ def _classify(rel: str) -> str | None:
         return "large body (read with its record, when large bodies are fetched)"
     if name.endswith((".tar.gz", ".tgz", ".tar")):
         return ARCHIVE
-    if not name.endswith(LOG_SUFFIXES):
+    if not name.endswith(LOG_SUFFIXES) and not FIREHOSE_OBJECT.search(name):
         return NOT_A_LOG
     return None
 
