@@ -180,11 +180,14 @@ def image_tokens(width: int, height: int) -> int:
 
 def without_inline_media(content: list, media: list[MediaItem] | None) -> list:
     """``content`` (the blocks inside a tool result) with each inline media block replaced
-    by its placeholder text; what each stands for is appended to ``media`` when given."""
+    by its placeholder text; what each stands for (and what a media block by reference is,
+    for the chain's image and citation flags) is appended to ``media`` when given."""
     out: list[Any] = []
     for b in content:
         found = inline_media(b) if isinstance(b, dict) else None
         if found is None:
+            if media is not None and isinstance(b, dict) and (item := referenced_media(b)):
+                media.append(item)
             out.append(b)
             continue
         text, item = placeholder(*found)

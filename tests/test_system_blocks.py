@@ -409,3 +409,38 @@ def test_citations_on_a_document_start_the_system_part_of_the_chain():
 
     cited = converse({**inline, "citations": {"enabled": True}})
     assert converse(inline)[0][1] != cited[0][1]  # Converse: on the document block
+
+
+def test_a_document_a_tool_returns_by_text_source_enables_citations_too():
+    """A tool result may hold a document: one with a text source (no bytes, so no
+    placeholder) that enables citations starts the system part of the chain as the same
+    document in a turn does, in both APIs; an image by S3 location there marks the messages."""
+
+    def anthropic(**extra) -> list:
+        source = {"type": "text", "media_type": "text/plain", "data": "Refunds: 30 days."}
+        doc = {"type": "document", "source": source, **extra}
+        result = {"type": "tool_result", "tool_use_id": "t1", "content": [doc]}
+        return row_of(log_record(anthropic_turns(result), ANTHROPIC_OUT))["prefix_hashes"]
+
+    off, on = anthropic(), anthropic(citations={"enabled": True})
+    assert off[0][0] == on[0][0] == "system" and off[0][1] != on[0][1]
+
+    def converse(block: dict) -> list:
+        result = {"toolResult": {"toolUseId": "t1", "content": [block]}}
+        body = {
+            "system": [{"text": "Be brief."}],
+            "messages": [
+                {"role": "user", "content": [{"text": "Look it up."}]},
+                {"role": "user", "content": [result]},
+            ],
+        }
+        return row_of(log_record(body, OUT))["prefix_hashes"]
+
+    text_doc = {"format": "txt", "name": "p", "source": {"text": "Refunds: 30 days."}}
+    plain = converse({"document": text_doc})
+    cited = converse({"document": {**text_doc, "citations": {"enabled": True}}})
+    assert plain[0][1] != cited[0][1]
+    by_s3 = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/k.png"}}}}
+    with_image, as_text = converse(by_s3), converse({"text": "k.png"})
+    # the image marks the messages' part: the first turn, the same text, is another entry
+    assert with_image[0] == as_text[0] and with_image[1][1] != as_text[1][1]
