@@ -17,10 +17,11 @@ Token estimates, added to the turn's position in ``prefix_hashes`` (:func:`media
 
 - an image sent to an Anthropic model (by its logged ID, or through a profile or provisioned
   model ``profile_map`` maps to one: ``models.rules_model_id``): Anthropic's rule for the
-  Claude models in the catalog (3 to 4.5), width x height / 750 after the image is scaled
+  Claude models 3 to 4.6, width x height / 750 after the image is scaled
   down to a long edge of at most 1,568 px, and at most ~1,600 tokens
   (docs.anthropic.com/en/docs/vision). The size is read
-  from the image's header with Pillow. Later Claude models read larger images (more tokens),
+  from the image's header with Pillow. Later Claude models (Opus 4.7: up to 2,576 px, on a
+  new tokenizer) read larger images (more tokens),
   and other families count by their own rules (Nova by a table of sizes, Llama and Mistral
   undocumented), so their images are not estimated;
 - a plain-text document (txt, csv, md, html): its text by ``tokens.estimate_tokens``;
@@ -145,14 +146,26 @@ def placeholder(kind: str, fmt: str, data: str) -> tuple[str, MediaItem]:
     return text, MediaItem(kind, size, text_tokens)
 
 
+# the Claude models whose images follow the 1,568 px / ~1,600-token rule: Claude 3, 3.5 and
+# 3.7, and Opus, Sonnet and Haiku 4 to 4.6 (a version, a date or nothing after the 4); Opus
+# 4.7 reads images up to 2,576 px on a new tokenizer, and later models are not known here
+_CLASSIC_VISION = re.compile(
+    r"anthropic\.claude-(?:3|(?:opus|sonnet|haiku)-4(?:-[1-6](?![0-9])|-\d{8}|-v\d|:|$))"
+)
+
+
 def media_tokens(model_key: str, items: list[MediaItem]) -> int:
     """Estimated tokens of ``items`` sent to ``model_key`` (0 for what is not estimated)."""
     total = 0
+    claude = None
     for item in items:
         if item.text_tokens is not None:
             total += item.text_tokens
-        elif item.size is not None and model_key.startswith("anthropic."):
-            total += image_tokens(*item.size)
+        elif item.size is not None:
+            if claude is None:
+                claude = _CLASSIC_VISION.match(model_key) is not None
+            if claude:
+                total += image_tokens(*item.size)
     return total
 
 

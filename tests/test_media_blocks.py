@@ -257,6 +257,28 @@ def test_image_tokens_are_estimated_for_anthropic_models_only() -> None:
 
 
 @pytest.mark.parametrize(
+    ("model_id", "tokens"),
+    [
+        ("anthropic.claude-3-haiku-20240307-v1:0", 410),
+        ("anthropic.claude-opus-4-20250514-v1:0", 410),
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", 410),
+        ("global.anthropic.claude-opus-4-6-v1", 410),
+        ("anthropic.claude-sonnet-4-6", 410),
+        # Opus 4.7 reads images up to 2,576 px on a new tokenizer: not estimated by the rule
+        ("anthropic.claude-opus-4-7", 0),
+        ("global.anthropic.claude-opus-4-7-v1", 0),
+        ("anthropic.claude-sonnet-5", 0),  # a later model: its rule is not known
+    ],
+)
+def test_the_image_rule_is_for_the_claude_models_it_was_published_for(model_id, tokens) -> None:
+    body = converse_ask(converse_media("image", "png", png_base64(640, 480)), {"text": "Hi"})
+    rec = log_record(body, None)
+    rec["modelId"] = model_id
+    row = row_of(rec)
+    assert last_position(row) == estimate_tokens(row["user_text"]) + tokens
+
+
+@pytest.mark.parametrize(
     ("data", "start"),
     [
         ("!!!!", "image png not base64 4 characters"),  # not quietly read as 0 bytes
