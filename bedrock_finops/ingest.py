@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -333,6 +334,8 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
     elif isinstance(value, str):
         try:
             when = datetime.fromisoformat(value.strip())
+            if _finer_than_a_microsecond(value):  # fromisoformat drops digits past the sixth
+                when += timedelta(microseconds=1)  # so that the bound still rounds up
         except ValueError:
             raise IngestError(
                 f"{name} {value!r} is not an ISO-8601 date or time; give YYYY-MM-DD or a time "
@@ -357,6 +360,16 @@ def _as_utc(value: Any, name: str = "time") -> datetime | None:
     # records carry milliseconds: the bound every step uses (S3 and local folders, CloudWatch
     # Logs, the records' filter, the report) is rounded up to one, start and end alike
     return to_ms(utc)
+
+
+_FRACTION = re.compile(r"[.,](\d{7,})")
+
+
+def _finer_than_a_microsecond(text: str) -> bool:
+    """Whether ISO text gives a nonzero digit past the microseconds (``06:00:00.000000001``,
+    as ``str()`` of a nanosecond pandas or numpy time prints)."""
+    m = _FRACTION.search(text)
+    return m is not None and m.group(1)[6:].strip("0") != ""
 
 
 def _from_datetime64(value: np.datetime64, name: str) -> datetime:

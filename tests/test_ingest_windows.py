@@ -305,6 +305,23 @@ def test_bounds_finer_than_a_millisecond_round_up(tmp_path: Path, start_us, end_
     assert df.attrs["ingest"]["outside_window"] == 2 - len(kept)
 
 
+@pytest.mark.parametrize(
+    ("start", "kept"),
+    [
+        ("2025-06-02T06:00:00.000000001Z", ["at-001"]),  # str() of a nanosecond time
+        ("2025-06-02T06:00:00,0000001", ["at-001"]),
+        ("2025-06-02T06:00:00.0000000Z", ["at-000", "at-001"]),  # zeros past the sixth
+        ("2025-06-02T06:00:00.000999999Z", ["at-001"]),
+    ],
+)
+def test_iso_text_finer_than_a_microsecond_rounds_up_too(tmp_path: Path, start, kept):
+    """ISO text keeps its digits past the microseconds: a start a nanosecond after a record
+    drops it, as the same instant given as a pandas Timestamp does."""
+    (tmp_path / "a.json").write_text("\n".join(_sub_ms_lines(HOUR_0600).values()) + "\n")
+    df = read_invocation_logs(tmp_path, start, None, workers=1, progress=False)
+    assert sorted(df["request_id"]) == kept
+
+
 def test_the_last_timestamp_plus_a_microsecond_reads_nothing_again(tmp_path: Path):
     """``start = df.timestamp.max() + 1 us``, the next incremental run: not the last row again."""
     (tmp_path / "a.json").write_text("\n".join(_sub_ms_lines(HOUR_0600).values()) + "\n")
