@@ -7,6 +7,7 @@ the window holding the file's hour folder, so the run before leaves them to it.
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -266,6 +267,50 @@ def test_a_folder_holding_no_logs_is_still_an_error_with_a_window(tmp_path: Path
     (tmp_path / "src" / "2025" / "06" / "02" / "notes.txt").write_text("not a log")
     with pytest.raises(IngestError, match=r"^no invocation log files \(.json"):
         ingest_to_folder(tmp_path / "src", tmp_path / "out", *window, progress=False)
+
+
+# dated files that are no Bedrock logs, named as logs are: outside a window, they prove nothing
+NOT_BEDROCK = {
+    "CloudTrail's Region folder": (
+        "AWSLogs/123456789012/CloudTrail/us-east-1/",
+        "2025/06/01/x_CloudTrail.json.gz",
+        gzip.compress(json.dumps({"Records": [{"eventName": "GetObject"}]}).encode()),
+    ),
+    "backups in date folders": ("backups/", "2025/06/01/config.json", b'{"a": 1}\n'),
+}
+
+
+@pytest.mark.aws
+@pytest.mark.parametrize("case", NOT_BEDROCK)
+def test_a_window_outside_files_that_are_no_bedrock_logs_is_still_an_error(
+    aws_client, tmp_path: Path, case
+):
+    """A quiet window is an empty table only when the files outside it are Bedrock's (in AWS's
+    layout, or holding invocation records): a wrong source whose dated files are CloudTrail's
+    or anything else's stays the 'no invocation log files' error, on a folder and on S3 (whose
+    date folders outside the window are not listed: one key of one is read instead)."""
+    folder, rel, data = NOT_BEDROCK[case]
+    (tmp_path / "src" / folder / rel).parent.mkdir(parents=True)
+    (tmp_path / "src" / folder / rel).write_bytes(data)
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="not-bedrock")
+    s3.put_object(Bucket="not-bedrock", Key=folder + rel, Body=data)
+    window = ("2025-07-01", "2025-07-02")
+    for source in (tmp_path / "src" / folder, f"s3://not-bedrock/{folder}"):
+        with pytest.raises(IngestError, match=r"^no invocation log files \(.json.* between "):
+            ingest_to_folder(
+                source, tmp_path / "out", *window, progress=False,
+                endpoint_url=s3.meta.endpoint_url,
+            )  # fmt: skip
+
+
+def test_a_file_outside_the_window_in_aws_layout_proves_the_source_unread(tmp_path: Path):
+    """In AWS's layout a file's path is the proof: it is not read (here it could not be)."""
+    hour = tmp_path / "AWSLogs" / "1" / "BedrockModelInvocationLogs" / "us-east-1" / "2025"
+    (hour / "06" / "02" / "06").mkdir(parents=True)
+    (hour / "06" / "02" / "06" / "a.json.gz").write_bytes(b"not even gzip")
+    df = read_invocation_logs(tmp_path, "2025-07-01", "2025-07-02", workers=1, progress=False)
+    assert df.empty and df.attrs["ingest"]["lines_read"] == 0
 
 
 # records at HH:00:00.000 and HH:00:00.001; bounds between them (microseconds after HH:00)

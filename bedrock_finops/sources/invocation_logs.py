@@ -18,12 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bedrock_finops.sources import file_ranges
+from bedrock_finops.sources import file_ranges, log_sniff
 from bedrock_finops.sources.aws_clients import s3_client
 from bedrock_finops.sources.document_files import as_ndjson, event_line
 from bedrock_finops.sources.log_decoding import Decoded, gunzip_lines
 from bedrock_finops.sources.s3_listing import (
     ARCHIVE_CLASSES,
+    PAGE_KEYS,
     folder_of,
     list_window_keys,
     relative_to,
@@ -37,7 +38,7 @@ from bedrock_finops.sources.service_folders import (
 )
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
 from bedrock_finops.sources.source_uri import s3_bucket_and_prefix
-from bedrock_finops.sources.time_folders import key_in_window
+from bedrock_finops.sources.time_folders import has_layout, key_in_window
 
 PERMISSION_CHECK = "amazon-bedrock-logs-permission-check"
 # a .gz file is read whatever its inner name (CloudWatch Logs export and Firehose objects
@@ -89,9 +90,21 @@ class Listing:
     skipped: list[dict[str, str]] = field(default_factory=list)
     list_requests: int = 0  # S3 LIST requests the listing took
     folders_outside_window: int = 0  # S3 date folders skipped unlisted (outside the window)
-    # log files (by name) whose date folders are outside the window: not read, but they show
-    # the source holds logs, so a window with none of them is an empty table, not an error
-    files_outside_window: int = 0
+    # a log file or S3 date folder outside the window in AWS's layout: not read, but it shows
+    # the source holds Bedrock's logs, so a window with none of them is an empty table
+    layout_outside: bool = False
+    # other log files (by name) outside the window, the first few: read for the same proof
+    # (``log_sniff``) only when nothing else gives it
+    outside_samples: list[str] = field(default_factory=list)
+
+    def note_outside(self, location: str) -> None:
+        """A log file (path or key) whose date folders are outside the window."""
+        if self.layout_outside:
+            return
+        if has_layout(location):
+            self.layout_outside = True
+        elif len(self.outside_samples) < log_sniff.MAX_FILES_READ:
+            self.outside_samples.append(location)
 
 
 def _classify(rel: str) -> str | None:
@@ -142,7 +155,7 @@ def list_local(
             listing.skipped.append({"file": rel, "reason": reason})
             continue
         if not key_in_window(rel, start, end):
-            listing.files_outside_window += 1
+            listing.note_outside(Path(os.path.abspath(path)).as_posix())
             continue
         try:
             if path.stat().st_size == 0:
@@ -151,21 +164,24 @@ def list_local(
             listing.units.extend(_file_units(path, rel, expand_dir, note))
         except OSError:  # unreadable now: the worker's read says so in the quarantine
             listing.units.append(Unit("file", rel, str(path)))
-    if not listing.units and not _found_logs(listing):
+    if not listing.units and not _found_logs(listing, log_sniff.local_head):
         _no_logs(str(root), start, end, listing, "in" if root.is_file() else "under")
     return listing
 
 
-def _found_logs(listing: Listing) -> bool:
-    """Whether the source shows it is a log folder though nothing in it is to be read: log
-    files (or S3 date folders) outside the window, the permission-check object AWS writes, or
-    empty log files. Its having no records to read is then no error: a quiet window gives an
-    empty table, as a log group with no events in the window does."""
-    if listing.files_outside_window or listing.folders_outside_window:
-        return True
-    return any(
+def _found_logs(listing: Listing, head: Callable[[str], bytes]) -> bool:
+    """Whether the source shows it is a Bedrock log folder though nothing in it is to be read:
+    the permission-check object AWS writes, empty log files, or log files (or S3 date folders)
+    outside the window that are Bedrock's, by AWS's layout or by their first records
+    (``head`` reads a sample's start). Its having no records to read is then no error: a quiet
+    window gives an empty table, as a log group with no events in the window does. A name
+    alone proves nothing: other services' dated ``.json.gz`` files would make a wrong source
+    a silent empty table."""
+    if listing.layout_outside or any(
         s["reason"].startswith("permission") or s["reason"] == EMPTY for s in listing.skipped
-    )
+    ):
+        return True
+    return any(log_sniff.looks_like_invocation_log(head(x)) for x in listing.outside_samples)
 
 
 # what an ingest writes into its output folder (besides the table, named by the caller)
@@ -335,7 +351,11 @@ def list_s3(
         found = list_window_keys(client, bucket, prefix, start, end, note)
     except ClientError as exc:
         raise access_error(exc, bucket, prefix, "s3:ListBucket") from None
-    listing = Listing(list_requests=found.requests, folders_outside_window=found.folders_skipped)
+    listing = Listing(
+        list_requests=found.requests,
+        folders_outside_window=found.folders_skipped,
+        layout_outside=found.layout_folders_skipped > 0,
+    )
     # CloudTrail and the like beside BedrockModelInvocationLogs: each folder once, not its keys
     # (in the order a local copy's folders are walked: CloudTrail/ before CloudTrail-Digest/)
     folders = sorted(found.other_services, key=lambda folder: folder.split("/"))
@@ -349,7 +369,7 @@ def list_s3(
             listing.skipped.append({"file": rel, "reason": reason})
             continue
         if not key_in_window(rel, start, end):
-            listing.files_outside_window += 1
+            listing.note_outside(key)
             continue
         if size == 0:
             listing.skipped.append({"file": rel, "reason": EMPTY})
@@ -357,10 +377,33 @@ def list_s3(
         listing.units.append(
             Unit("s3", rel, key, bucket=bucket, endpoint_url=endpoint_url, region=region, size=size)
         )
-    if not listing.units and not _found_logs(listing):
-        _no_logs(f"s3://{bucket}/{base}", start, end, listing)
+    if not listing.units and not _found_logs(
+        listing, lambda key: log_sniff.s3_head(client, bucket, key)
+    ):
+        # the date folders outside the window were not listed: a log key of each may prove it
+        listing.outside_samples = _first_log_keys(
+            client, bucket, found.other_folders_skipped, listing
+        )
+        if not _found_logs(listing, lambda key: log_sniff.s3_head(client, bucket, key)):
+            _no_logs(f"s3://{bucket}/{base}", start, end, listing)
     _note_archived(listing, found.archived, note)
     return listing
+
+
+def _first_log_keys(client: Any, bucket: str, folders: list[str], listing: Listing) -> list[str]:
+    """The first log file's key in each of ``folders`` (one LIST request each, counted)."""
+    keys = []
+    for folder in folders:
+        listing.list_requests += 1
+        try:
+            page = client.list_objects_v2(Bucket=bucket, Prefix=folder, MaxKeys=PAGE_KEYS)
+        except Exception:  # no proof then: the run's error says no logs were found
+            continue
+        for item in page.get("Contents") or []:
+            if _classify(item["Key"]) is None and item.get("Size"):
+                keys.append(item["Key"])
+                break
+    return keys
 
 
 def localise_large_objects(

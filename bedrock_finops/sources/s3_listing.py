@@ -51,6 +51,7 @@ PAGE_KEYS = 1000  # keys per LIST request (S3's most)
 MAX_WALK_DEPTH = 12  # folder levels walked below the prefix (AWS's layout needs 9 at most)
 NOTE_EVERY_REQUESTS = 50  # LIST requests between progress notes (~50,000 keys flat)
 ARCHIVE_CLASSES = ("GLACIER", "DEEP_ARCHIVE")  # storage classes read only once restored
+SAMPLE_FOLDERS = 3  # skipped date folders outside AWS's layout kept, to look into if need be
 
 
 @dataclass
@@ -58,6 +59,9 @@ class KeyListing:
     keys: list[tuple[str, int]] = field(default_factory=list)  # (key, size in bytes)
     requests: int = 0  # LIST requests made (pages)
     folders_skipped: int = 0  # date folders outside the window, not listed
+    layout_folders_skipped: int = 0  # of them, those in AWS's layout (Bedrock's by their path)
+    # the first few others: a key of one may be read to prove the prefix holds Bedrock's logs
+    other_folders_skipped: list[str] = field(default_factory=list)
     archived: set[str] = field(default_factory=set)  # keys listed in an ``ARCHIVE_CLASSES``
     # other AWS services' folders (relative to the prefix's folder), their keys left out
     other_services: dict[str, ServiceFolder] = field(default_factory=dict)
@@ -208,6 +212,10 @@ class _Walk:
                     self.walk(folder, depth + 1)  # a prefix named like a year: not a date
                 else:
                     self.out.folders_skipped += 1
+                    if in_layout(folder):
+                        self.out.layout_folders_skipped += 1
+                    elif len(self.out.other_folders_skipped) < SAMPLE_FOLDERS:
+                        self.out.other_folders_skipped.append(folder)
             elif (span is not None and all_inside(span, self.start, self.end)) or (
                 depth >= MAX_WALK_DEPTH
             ):
