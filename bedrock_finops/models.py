@@ -332,14 +332,15 @@ class ProfileLookup:
         arn = inferenceProfileIdentifier
         m = _ARN_RE.match(arn)
         if m is None or not m["region"]:
+            self.failures[arn] = "the ARN names no Region to ask"
             raise ValueError(f"{arn!r} names no Region")
         if not self._has_credentials():
             self.failures[arn] = "no AWS credentials to call bedrock:GetInferenceProfile"
             raise LookupError(self.failures[arn])
         region = m["region"]
-        if region not in self._clients:
-            self._clients[region] = self._client_for(region)
         try:
+            if region not in self._clients:  # a malformed AWS_ENDPOINT_URL_BEDROCK fails here
+                self._clients[region] = self._client_for(region)
             return self._clients[region].get_inference_profile(inferenceProfileIdentifier=arn)
         except Exception as exc:
             code = getattr(exc, "response", {}).get("Error", {}).get("Code")

@@ -173,6 +173,20 @@ def test_without_credentials_the_report_says_why_a_profile_stayed_unknown(tmp_pa
     assert f"    {reason}; map it with profile_map (--profile-map)" in report.summary()
 
 
+def test_a_lookup_client_that_cannot_be_made_says_why(tmp_path, monkeypatch):
+    """AWS_ENDPOINT_URL_BEDROCK without a scheme: boto3 refuses the client, and the report
+    names that (the profile stayed unknown with no reason given)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", "localhost:4566")
+    report = ingest_to_folder(_profile_logs(tmp_path), tmp_path / "run", workers=1, progress=False)
+    assert report.unknown_models == {APP_ARN: 1}
+    assert report.profile_lookup_failures[APP_ARN].startswith(
+        "bedrock:GetInferenceProfile failed (AWS endpoint URL 'localhost:4566' has no scheme: "
+        "write it as https://localhost:4566"
+    )
+
+
 def test_a_profile_mapped_to_no_known_model_is_named_in_the_report(tmp_path):
     """The mapping was read, but its target is no model ID: the row stays unpriced, and the
     report says which entry to fix, not only that the profile is unknown."""
