@@ -55,6 +55,12 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """A text file's decoding error in one line, with the fix."""
+    byte = exc.object[exc.start : exc.start + 1].hex()
+    return f"is not UTF-8 text (byte 0x{byte} at offset {exc.start}); save it as UTF-8"
+
+
 def yaml_problem(exc: yaml.YAMLError) -> str:
     """A YAML error in one line: where and what (PyYAML's own text spans several lines, with
     the offending line quoted and a caret under it)."""
@@ -89,7 +95,9 @@ def load_map_file(path: Path, what: str, example: str) -> dict[str, str]:
     :func:`check_name_map`; ``MapError`` names ``what`` (the option), the file and the
     problem."""
     try:
-        return check_name_map(load_map_text(path.read_text()), example)
+        return check_name_map(load_map_text(path.read_text(encoding="utf-8")), example)
+    except UnicodeDecodeError as exc:
+        raise MapError(f"{what} {path} {not_utf8(exc)}") from None
     except OSError as exc:
         raise MapError(f"{what} {path}: {exc.strerror}") from None
     except MapError as exc:

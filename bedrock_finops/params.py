@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from bedrock_finops.name_maps import MapError, load_yaml, yaml_problem
+from bedrock_finops.name_maps import MapError, load_yaml, not_utf8, yaml_problem
 from bedrock_finops.sources.time_folders import WINDOW_YEARS
 
 RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
@@ -107,7 +107,9 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
         if not p.exists():
             raise ParamsError(f"params file {p} does not exist; try params/default.yaml")
         try:
-            raw = load_yaml(p.read_text()) or {}
+            raw = load_yaml(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as exc:
+            raise ParamsError(f"{p} {not_utf8(exc)}") from None
         except yaml.YAMLError as exc:
             raise ParamsError(f"{p} is not valid YAML: {yaml_problem(exc)}") from None
         except MapError as exc:  # a key given twice: YAML would keep the last silently

@@ -94,11 +94,12 @@ def test_mapping_files_and_region_from_the_command_line(tmp_path, monkeypatch):
             "'<stream end>' (while parsing a flow sequence); write one mapping of names to "
             "names, e.g. ",
         ),
+        ("support-role: caf\xe9\n", "is not UTF-8 text (byte 0xe9 at offset 17); save it as UTF-8"),
     ],
 )
 def test_a_bad_mapping_file_is_one_line(tmp_path, capsys, text, message):
     bad = tmp_path / "map.yaml"
-    bad.write_text(text)
+    bad.write_bytes(text.encode("latin-1"))
     out = tmp_path / "run" / "usage.parquet"
     assert _ingest("--source", str(GOOD), "--out", str(out), "--profile-map", str(bad)) == 2
     err = capsys.readouterr().err

@@ -94,6 +94,13 @@ def test_missing_or_invalid_file(tmp_path, notebooks) -> None:
         "is not valid YAML: line 2, column 1: expected ',' or ']', but got '<stream end>' "
         "(while parsing a flow sequence)"
     )
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes(b"run:\n  source: caf\xe9\n")
+    with pytest.raises(params.ParamsError) as bad:
+        params.load(latin1, notebooks)
+    assert str(bad.value) == (
+        f"{latin1} is not UTF-8 text (byte 0xe9 at offset 18); save it as UTF-8"
+    )
 
 
 def test_default_params_file_is_valid_for_the_project_notebooks() -> None:
