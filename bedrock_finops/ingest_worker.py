@@ -380,7 +380,8 @@ def _unit_rows(
             quarantine.append((name, i + 1, reason, ""))
         else:
             outside += 1
-    return lines_read, outside, decoded.control_messages, too_late, notices
+    control = decoded.control_messages if counts_notices else 0  # placed in the window as a notice
+    return lines_read, outside, control, too_late, notices
 
 
 def _invalid_json_reason(line: bytes | memoryview, exc: orjson.JSONDecodeError) -> str:
@@ -448,10 +449,11 @@ def _owns_undated_lines(unit: Unit, opts: Options) -> bool:
 
 
 def _dates_notices(unit: Unit, window: bool) -> bool:
-    """Whether a set-up notice in ``unit`` can be placed in the run's window: always without
-    a window; a log group's by its event time (``_owns_undated_lines``), a file's by its date
-    folders. In a file outside date folders its event time is not read, so a windowed run
-    leaves it uncounted rather than have every window count it."""
+    """Whether a set-up notice (or a Firehose file's CloudWatch Logs health check) in ``unit``
+    can be placed in the run's window: always without a window; a log group's by its event
+    time (``_owns_undated_lines``), a file's by its date folders. In a file outside date
+    folders its event time is not read, so a windowed run leaves it uncounted rather than
+    have every window count it."""
     return not window or unit.kind == "events" or key_span(unit.name) is not None
 
 

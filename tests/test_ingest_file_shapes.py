@@ -187,6 +187,27 @@ def test_the_cloudwatch_set_up_notice_is_left_out_and_counted(form, tmp_path, re
     pd.testing.assert_frame_equal(_rows(tmp_path / "logs"), reference)
 
 
+def test_a_windowed_run_counts_a_health_check_only_where_it_can_date_it(tmp_path):
+    """A Firehose file's CONTROL_MESSAGE is counted as a set-up notice is: by the window that
+    holds its date folder's hour, never by every window reading an undated file."""
+    name, data = SHAPES["subscription payloads through Firehose"]
+    windows = [("2025-06-02T00:00Z", "2025-06-02T12:00Z"), ("2025-06-02T12:00Z", "2025-06-03")]
+    hour = tmp_path / "dated" / "2025" / "06" / "02" / "11"
+    hour.mkdir(parents=True)
+    (hour / name).write_bytes(data)
+    (tmp_path / "undated").mkdir()
+    (tmp_path / "undated" / name).write_bytes(data)
+    for folder, expected in (("dated", [1, 0]), ("undated", [0, 0])):
+        counts = [
+            ingest_to_folder(
+                tmp_path / folder, tmp_path / f"{folder}-{i}", start, end, workers=1,
+                progress=False,
+            ).control_messages
+            for i, (start, end) in enumerate(windows)
+        ]  # fmt: skip
+        assert counts == expected, folder
+
+
 @pytest.mark.parametrize("form", NOTICE_FORMS)
 def test_a_windowed_run_counts_a_notice_only_where_it_can_date_it(form, tmp_path):
     """A file outside date folders is read by every window (its records are kept by their own
