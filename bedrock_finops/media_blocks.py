@@ -169,17 +169,24 @@ def media_tokens(model_key: str, items: list[MediaItem]) -> int:
     return total
 
 
+# the image formats Bedrock's models take; Pillow is not asked to read any other (its other
+# readers raise errors of their own on odd bytes, and write warnings to stderr)
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
+
+
 def image_size(raw: bytes) -> tuple[int, int] | None:
-    """(width, height) from an image's header, None when Pillow cannot read it."""
-    from PIL import Image, UnidentifiedImageError  # only records with images pay the import
+    """(width, height) from an image's header, None when Pillow cannot read it as one of
+    :data:`IMAGE_FORMATS`."""
+    from PIL import Image  # only records with images pay the import
 
     try:  # over ~179M pixels Pillow refuses even the header (Claude takes 8000x8000 at most)
         with warnings.catch_warnings():  # a size under that is still a size: no warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(raw)) as image:  # reads the header, not the pixels
+            # reads the header, not the pixels
+            with Image.open(io.BytesIO(raw), formats=IMAGE_FORMATS) as image:
                 return image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
+    except Exception:  # any header Pillow cannot read: the image is not estimated, the
+        return None  # record stays a row (a reader's own error must not end the run)
 
 
 def image_tokens(width: int, height: int) -> int:

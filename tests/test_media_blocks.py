@@ -344,3 +344,39 @@ def test_an_image_sent_through_a_mapped_application_profile_is_estimated(tmp_pat
     text = df["user_text"].iloc[0]
     assert ends == [estimate_tokens(text) + 1000] * 3  # 750,000 px / 750
     assert df["request_hash"].iloc[0] == df["request_hash"].iloc[1] != df["request_hash"].iloc[2]
+
+
+# headers Pillow's readers for other formats fail on with their own errors (a DDS pixel format
+# it does not know: NotImplementedError; a damaged AVIF: RuntimeError; bytes its SPIDER reader
+# takes: AttributeError), and a valid TIFF: Bedrock's models take none of these formats
+NOT_BEDROCK_IMAGES = {
+    "DDS": "RERTIHwAAAAPEAAAHgAAACgAAAB4AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    "AAAAAAAAAAAAAAAAAAAAACAAAACAAAAAAAAAABgAAAAAAP8AAP8AAP8AAAAAAAAAABAAAAAAAAAAAP8A"
+    "AAAAAAAAAAA=",
+    "AVIF": "AAAAIGZ0eXBhdmlmAAAAAGF2aWZtaWYxbWlhZk1BMUIAAADrbWV0YQAAAAAAAAAhaGRscgAAAAAAAAAAcGlj"
+    "dAAAAAAAAAAAAAAAAAAAAAAOcGl0bQAAAAAAAQAAAB6AbG9jAAAAAERrAAEAAQAAAAEAAAETAAAALAAAAChpaW5mAA"
+    "AAAAABAAAAGmluZmUCAAAAAAEAAGF2MDFDb2xvcgAAAABqaXBycAAAAEtpcGNvAAAAFGlzcGUAAAAAAAAAKAAAAB4A"
+    "AAAQcGl4aQAAAAADCAgIAAAADGF2MUOBAAwAAAAAE2NvbHJuY2x4AAEADQAGgAAAABdpcG1hAAAAAAAAAAEAAQQBAoME",
+    "SPIDER": "AACAPwAA8EEAAPBBAAAAAAAAgD8AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACBCAADgQAAAAAAAAAAA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACMRAAAIEMAAAAAAAAAAAAAAAAAAAB/",
+}
+
+
+def _tiff_base64() -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48)).save(buf, "TIFF")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.mark.parametrize("kind", [*NOT_BEDROCK_IMAGES, "TIFF"])
+def test_an_image_of_another_format_is_a_row_not_estimated(kind) -> None:
+    """Only PNG, JPEG, GIF and WebP headers are read: an image of another format (or bytes one
+    of Pillow's other readers fails on with an error of its own, which ended the whole run)
+    is a placeholder without a size, and the record stays a row."""
+    data = _tiff_base64() if kind == "TIFF" else NOT_BEDROCK_IMAGES[kind]
+    assert media_blocks.image_size(base64.b64decode(data)) is None
+    row = row_of(
+        log_record(converse_ask(converse_media("image", "png", data), {"text": "Hi"}), None)
+    )
+    assert row["user_text"].startswith(f"[[media image png {len(base64.b64decode(data))} bytes ")
+    assert last_position(row) == estimate_tokens(row["user_text"])
