@@ -331,15 +331,17 @@ def _unit_rows(
                 ts = fast_timestamp_ms(value, cache.hours)
                 try:
                     ts = parse_timestamp_ms(value) if ts is None else ts
-                except BadRecord as exc:
-                    if owns_undated:
-                        quarantine.append((where(i), i, str(exc), _excerpt(line)))
-                    else:
+                except BadRecord:
+                    if not owns_undated:
                         lines_read -= 1
                         outside += 1
-                    continue
-                if (start_ms is not None and ts < start_ms) or (
-                    end_ms is not None and ts >= end_ms
+                        continue
+                    # undated, and this run's: record_row gives the reason, in the order of
+                    # its checks (an unknown operation is named, with a window or without)
+                    ts = None
+                if ts is not None and (
+                    (start_ms is not None and ts < start_ms)
+                    or (end_ms is not None and ts >= end_ms)
                 ):
                     lines_read -= 1
                     outside += 1

@@ -63,6 +63,24 @@ def _record(request_id: str, timestamp: str) -> str:
     return json.dumps(rec)
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"operation": "InvokeAgent"}, "unknown operation 'InvokeAgent'"),
+        ({"requestId": 7}, "requestId is not a string (a JSON number)"),
+        ({"modelId": None}, "missing modelId"),
+    ],
+)
+def test_an_undated_record_gets_the_same_reason_with_a_window(tmp_path: Path, change, reason):
+    """A record that cannot be dated and fails another check is quarantined for that check,
+    window or not (with a window its timestamp was checked first, and named instead)."""
+    rec = json.loads(_record("r1", "2026-10-01 00:00:50"))  # no zone: cannot be dated
+    (tmp_path / "a.json").write_text(json.dumps({**rec, **change}) + "\n")
+    for i, window in enumerate([(None, None), ("2026-09-01", "2026-11-01")]):
+        report = ingest_to_folder(tmp_path, tmp_path / f"out-{i}", *window, progress=False)
+        assert report.quarantine_by_reason == {reason: 1}, window
+
+
 @pytest.mark.aws
 def test_adjacent_cloudwatch_windows_count_an_undated_event_once(aws_client):
     """CloudWatch Logs is read an hour past the window's end too; an event of that hour that
