@@ -398,11 +398,15 @@ class _Plan:
     cloudwatch_pages: PageCount | None = None  # pages read, counted as they come
 
     @property
-    def files(self) -> int | None:
-        """Files to read (what progress counts): a large file read in ranges is one."""
-        if self.total is None or not isinstance(self.units, list):
-            return self.total
-        return sum(1 for u in self.units if u.start == 0)
+    def progress_unit(self) -> str:
+        """What progress counts: files, or parts when a large file is read in ranges (each
+        range a step, so the bar moves through a month's export in one file), or batches of
+        CloudWatch Logs events."""
+        if self.cloudwatch_pages is not None:
+            return "batch"  # of CW_PAGE_EVENTS
+        if isinstance(self.units, list) and any(u.start or u.stop is not None for u in self.units):
+            return "part"
+        return "file"
 
 
 REMOTE_SOURCES = ("s3://", "cloudwatch-logs://")
@@ -626,12 +630,11 @@ def ingest_to_folder(
             bedrock_client = models.ProfileLookup()
         collector = Collector(out, profile_map, bedrock_client, report, AppChecks(app_key, id_map))
         try:
-            unit = "file" if plan.cloudwatch_pages is None else "batch"  # of CW_PAGE_EVENTS
-            with Progress(plan.files, progress, unit=unit) as bar:
+            with Progress(plan.total, progress, unit=plan.progress_unit) as bar:
                 chunk = _chunk_size(plan.total, n_workers)
                 for res in _results(plan.units, opts, n_workers, plan.client, chunk):
                     collector.add(res)
-                    bar.update(res.files + res.event_batches, res.lines_read)
+                    bar.update(res.parts + res.event_batches, res.lines_read)
             collector.close(out)  # (its last row group and checks can fail too)
         except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
             collector.abort()

@@ -97,6 +97,7 @@ class ChunkResult:
     # Bedrock's CloudWatch Logs set-up notice (``log_decoding.SETUP_NOTICE``), left out: no
     # record, so no line read
     setup_notices: int = 0
+    parts: int = 0  # units of files read (a large file's ranges each count): progress's steps
 
 
 _STATE: dict[str, Any] = {}
@@ -207,9 +208,10 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     # a large file's later ranges are not files; CloudWatch Logs events come in batches
     files = sum(1 for u in units if u.start == 0 and u.kind != "events")
     event_batches = sum(1 for u in units if u.kind == "events")
+    parts = len(units) - event_batches
     return ChunkResult(
         files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches,
-        bodies_unread, too_late, notices,
+        bodies_unread, too_late, notices, parts,
     )  # fmt: skip
 
 

@@ -43,9 +43,15 @@ class Progress:
     def update(self, files: int = 1, records: int = 0) -> None:
         self.records += records
         if self._bar is not None:
-            self._bar.update(files)
             rate = self.records / max(self._bar.format_dict.get("elapsed") or 1e-9, 1e-9)
+            # the counts first, then the step: tqdm redraws on ``update`` (at most every
+            # ``mininterval``), so the records shown are never one result behind; a step of 0
+            # (a result that finishes no file) redraws them too
             self._bar.set_postfix(records=self.records, rec_per_s=f"{rate:,.0f}", refresh=False)
+            if files:
+                self._bar.update(files)
+            else:
+                self._bar.refresh()
 
     def close(self) -> None:
         if self._bar is not None:

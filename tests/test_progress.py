@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import fcntl
 import io
+import json
 import os
 import pty
+import re
 import select
 import struct
 import sys
@@ -16,6 +18,7 @@ import pytest
 
 from bedrock_finops import cli
 from bedrock_finops.progress import Progress
+from bedrock_finops.sources import file_ranges
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 
@@ -74,3 +77,25 @@ def test_the_ingest_command_draws_the_bar_only_on_a_terminal(
         assert "ingest: 100%" in err and "2/2" in err and "records=13" in err
     else:
         assert err == ""
+
+
+def test_a_file_read_in_ranges_moves_the_bar_range_by_range(tmp_path, capsys, monkeypatch):
+    """A month's export in one file is cut into ranges: the bar counts them (parts), so it
+    does not stand at 1/1, 100% after the first range while the rest is read, and every draw
+    shows the records read so far (they lagged a result behind)."""
+    line = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
+    (tmp_path / "logs").mkdir()
+    export = tmp_path / "logs" / "month.jsonl"
+    export.write_text(
+        "".join(json.dumps({**line, "requestId": f"r{i}"}) + "\n" for i in range(300))
+    )
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", export.stat().st_size // 6 + 1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    out = tmp_path / "usage.parquet"
+    args = ["ingest", "--source", str(tmp_path / "logs"), "--out", str(out), "--workers", "1"]
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    draws = re.findall(r"(\d+)/(\d+) \[[^\]]*records=([\d,]+)", err)
+    assert draws and {total for _, total, _ in draws} == {"6"} and " 6/6 " in err
+    assert "part" in err and "records=300" in err
+    assert all(int(done) == 0 or int(records.replace(",", "")) > 0 for done, _, records in draws)
