@@ -7,6 +7,7 @@ subparser and sets ``func`` (called with the parsed args; returns the exit code)
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -47,12 +48,22 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout left (`| head`): the work itself is done
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more to write at exit either
+        return 141  # as a command ended by SIGPIPE
     except _user_errors() as exc:
         if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
         hint = _hint(exc)
         message = str(exc).rstrip(".") if hint else str(exc)
         print(f"error: {message}{hint}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a quota, a read-only file system: the user's to fix
+        if exc.errno not in _FILE_SYSTEM_ERRNOS or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror}{where}; {_FILE_SYSTEM_ERRNOS[exc.errno]}", file=sys.stderr)
         return 2
     except ValueError as exc:  # botocore refuses an endpoint URL only once a client is made
         from bedrock_finops.sources.aws_clients import invalid_endpoint_message
@@ -62,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
+
+
+_FILE_SYSTEM_ERRNOS = {
+    errno.ENOSPC: "free space there, or write elsewhere (--out)",
+    errno.EDQUOT: "the disk quota is used up: free space there, or write elsewhere (--out)",
+    errno.EROFS: "the file system is read-only: write elsewhere (--out)",
+}
 
 
 def _hint(exc: BaseException) -> str:

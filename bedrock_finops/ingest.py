@@ -592,7 +592,9 @@ def ingest_to_folder(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise IngestError(f"cannot create the output folder {out}: {exc.strerror}") from None
+        a_file = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{a_file} is a file, not a folder" if a_file is not None else exc.strerror
+        raise IngestError(f"cannot create the output folder {out}: {why}") from None
     scratch = out / f".expanded-{uuid.uuid4().hex[:12]}"  # large gzip files, expanded to be cut
     try:
         watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides

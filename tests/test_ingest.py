@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -442,12 +444,58 @@ def test_cli(tmp_path, capsys):
         assert "compiled parts    line scan yes, row batch yes, timestamps yes" in printed
 
 
+def test_a_full_disk_or_read_only_file_system_is_one_error_line(tmp_path, capsys, monkeypatch):
+    """The disk filling while the table is written (or a quota, or a read-only mount) is
+    the user's to fix: one line saying where and what to do, exit 2, not a traceback."""
+    import errno
+
+    for code, fix in [
+        (errno.ENOSPC, "free space there, or write elsewhere (--out)"),
+        (errno.EROFS, "the file system is read-only: write elsewhere (--out)"),
+    ]:
+
+        def full(*args, code=code, **kwargs):
+            raise OSError(code, os.strerror(code), str(tmp_path / "run" / "usage.parquet.partial"))
+
+        monkeypatch.setattr(ingest, "ingest_to_folder", full)
+        out = tmp_path / "run" / "usage.parquet"
+        assert cli.main(["ingest", "--source", str(GOOD), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"error: {os.strerror(code)} ({tmp_path / 'run' / 'usage.parquet.partial'}); {fix}\n"
+        )
+
+
+def test_output_cut_by_its_reader_is_no_traceback(tmp_path, monkeypatch):
+    """`bedrock-finops ingest ... | head -1`: the summary's reader left; the table is written,
+    and the command ends quietly as one ended by SIGPIPE does."""
+    import subprocess
+
+    out = tmp_path / "run" / "usage.parquet"
+    cmd = (
+        f"{sys.executable} -m bedrock_finops.cli ingest --source {GOOD} --out {out} "
+        "--workers 1 | true"  # the reader leaves before the summary is written
+    )
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, timeout=120
+    )
+    assert "Traceback" not in done.stderr and done.returncode == 141
+    assert pq.read_table(out).num_rows == 12
+
+
 def test_cli_refuses_an_output_it_cannot_write(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     for out, message in [
         (tmp_path / "usage.csv", "must name a .parquet file"),
-        (blocker / "usage.parquet", f"cannot create the output folder {blocker}"),
+        (
+            blocker / "usage.parquet",
+            f"cannot create the output folder {blocker}: {blocker} is a file, not a folder",
+        ),
+        (
+            blocker / "sub" / "usage.parquet",
+            f"cannot create the output folder {blocker / 'sub'}: {blocker} is a file, not a folder",
+        ),
     ]:
         assert cli.main(["ingest", "--source", str(GOOD), "--out", str(out)]) == 2
         assert message in capsys.readouterr().err
