@@ -515,12 +515,23 @@ def refresh_notebooks(
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("run", help="ingest once and run every notebook into outputs/DATE/")
+    p = subparsers.add_parser(
+        "run",
+        help="ingest once and run every notebook into outputs/DATE/",
+        description="Ingest the logs params.run names once, then run every notebook on the "
+        "usage table into OUT/DATE/ (notebooks, HTML copies, findings, manifest.json), and "
+        "point OUT/latest at it.",
+    )
     p.add_argument("--params", default=None, help="params YAML (default: built-in defaults)")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks")
-    p.add_argument("--date", type=dt.date.fromisoformat, help="run date for the folder name")
+    p.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="run date for the folder name (default: today, local time)",
+    )
     p.add_argument("--jobs", type=int, default=None, help="notebooks in parallel (default: cores)")
-    p.add_argument("--out", default="outputs", help="root folder for dated runs")
+    p.add_argument("--out", default="outputs", help="root folder for dated runs (default: outputs)")
     p.add_argument("--no-html", action="store_true", help="skip the HTML copies")
     p.add_argument("--notebooks", default=None, help="notebook folder (default: the project's)")
     p.set_defaults(func=_cli_run)
