@@ -162,8 +162,16 @@ def process_chunk(units: list[Unit], opts: Options, client: Any | None = None) -
         return _process_chunk(units, opts, client)
 
 
-def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> ChunkResult:
-    cache, keys, rules = _worker_state(opts)
+def row_keys(
+    profile_map: dict[str, str] | None,
+    keys: dict[str, str] | None = None,
+    rules: dict[str, str] | None = None,
+) -> tuple[Callable[[str], str], Callable[[str], str] | None]:
+    """The ``model_key`` and ``rules_key`` lookups ``parse.record_row`` and ``fast_row`` take,
+    memoised in ``keys`` and ``rules`` (a worker's, kept across its chunks). Without a
+    profile_map the rules read the request hash's model part: no second lookup (None)."""
+    keys = {} if keys is None else keys
+    rules = {} if rules is None else rules
 
     def model_key(raw: str) -> str:
         key = keys.get(raw)
@@ -174,11 +182,15 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     def rules_key(raw: str) -> str:
         key = rules.get(raw)
         if key is None:
-            key = rules[raw] = models.rules_model_id(raw, opts.profile_map)
+            key = rules[raw] = models.rules_model_id(raw, profile_map)
         return key
 
-    # without a profile_map the rules read the request hash's model part: no second lookup
-    row_keys = (model_key, rules_key if opts.profile_map else None)
+    return model_key, (rules_key if profile_map else None)
+
+
+def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> ChunkResult:
+    cache, keys, rules = _worker_state(opts)
+    lookups = row_keys(opts.profile_map, keys, rules)
 
     rows: list[tuple] = []
     batches: list[pa.RecordBatch] = []
@@ -187,7 +199,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     lines_read = outside = control = too_late = notices = 0
     for unit, fetched in read_ahead(units, client):
         n, out, c, late, notice = _unit_rows(
-            unit, fetched, opts, client, row_keys, cache, rows, quarantine, bodies_unread
+            unit, fetched, opts, client, lookups, cache, rows, quarantine, bodies_unread
         )
         lines_read += n
         outside += out
@@ -259,7 +271,7 @@ def _unit_rows(
     fetched: Fetched,
     opts: Options,
     client: Any | None,
-    row_keys: tuple[Any, Any],  # parse.record_row's model_key and rules_key
+    lookups: tuple[Any, Any],  # parse.record_row's model_key and rules_key (``row_keys``)
     cache: PromptCache,
     rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
@@ -281,8 +293,8 @@ def _unit_rows(
     kw = {
         "app_key": opts.app_key,
         "identity_app_map": opts.identity_app_map,
-        "model_key": row_keys[0],
-        "rules_key": row_keys[1],
+        "model_key": lookups[0],
+        "rules_key": lookups[1],
         "cache": cache,
     }
     owns_undated = _owns_undated_lines(unit, opts)

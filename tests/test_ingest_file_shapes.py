@@ -187,25 +187,36 @@ def test_the_cloudwatch_set_up_notice_is_left_out_and_counted(form, tmp_path, re
     pd.testing.assert_frame_equal(_rows(tmp_path / "logs"), reference)
 
 
+WINDOWS = [("2025-06-02T00:00Z", "2025-06-02T12:00Z"), ("2025-06-02T12:00Z", "2025-06-03")]
+
+
+def _counts_by_window(folder: Path, out: Path, field: str) -> list[int]:
+    """``field`` of the report of each of two adjacent windows over ``folder``."""
+    return [
+        getattr(
+            ingest_to_folder(folder, out / str(i), start, end, workers=1, progress=False), field
+        )
+        for i, (start, end) in enumerate(WINDOWS)
+    ]
+
+
+def _dated(tmp_path: Path, name: str, data: bytes) -> Path:
+    """``data`` as ``name`` in the date folder of 2025-06-02 11:00."""
+    hour = tmp_path / "dated" / "us-east-1" / "2025" / "06" / "02" / "11"
+    hour.mkdir(parents=True)
+    (hour / name).write_bytes(data)
+    return tmp_path / "dated"
+
+
 def test_a_windowed_run_counts_a_health_check_only_where_it_can_date_it(tmp_path):
     """A Firehose file's CONTROL_MESSAGE is counted as a set-up notice is: by the window that
     holds its date folder's hour, never by every window reading an undated file."""
     name, data = SHAPES["subscription payloads through Firehose"]
-    windows = [("2025-06-02T00:00Z", "2025-06-02T12:00Z"), ("2025-06-02T12:00Z", "2025-06-03")]
-    hour = tmp_path / "dated" / "2025" / "06" / "02" / "11"
-    hour.mkdir(parents=True)
-    (hour / name).write_bytes(data)
     (tmp_path / "undated").mkdir()
     (tmp_path / "undated" / name).write_bytes(data)
-    for folder, expected in (("dated", [1, 0]), ("undated", [0, 0])):
-        counts = [
-            ingest_to_folder(
-                tmp_path / folder, tmp_path / f"{folder}-{i}", start, end, workers=1,
-                progress=False,
-            ).control_messages
-            for i, (start, end) in enumerate(windows)
-        ]  # fmt: skip
-        assert counts == expected, folder
+    field = "control_messages"
+    assert _counts_by_window(_dated(tmp_path, name, data), tmp_path / "o1", field) == [1, 0]
+    assert _counts_by_window(tmp_path / "undated", tmp_path / "o2", field) == [0, 0]
 
 
 @pytest.mark.parametrize("form", NOTICE_FORMS)
@@ -216,26 +227,11 @@ def test_a_windowed_run_counts_a_notice_only_where_it_can_date_it(form, tmp_path
     name, data = NOTICE_FORMS[form]
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / name).write_bytes(data)
-    windows = [("2025-06-02T00:00Z", "2025-06-02T12:00Z"), ("2025-06-02T12:00Z", "2025-06-03")]
-    counts = [
-        ingest_to_folder(
-            tmp_path / "logs", tmp_path / f"out-{i}", start, end, workers=1, progress=False
-        ).setup_notices
-        for i, (start, end) in enumerate(windows)
-    ]
-    assert counts == [0, 0]
+    assert _counts_by_window(tmp_path / "logs", tmp_path / "o1", "setup_notices") == [0, 0]
     assert _ingest(tmp_path / "logs", tmp_path).setup_notices == 1  # no window: counted
     # in a date folder, the window that holds the folder's hour counts it
-    hour = tmp_path / "dated" / "us-east-1" / "2025" / "06" / "02" / "11"
-    hour.mkdir(parents=True)
-    (hour / name).write_bytes(data)
-    counts = [
-        ingest_to_folder(
-            tmp_path / "dated", tmp_path / f"dated-{i}", start, end, workers=1, progress=False
-        ).setup_notices
-        for i, (start, end) in enumerate(windows)
-    ]
-    assert counts == [1, 0]
+    dated = _dated(tmp_path, name, data)
+    assert _counts_by_window(dated, tmp_path / "o2", "setup_notices") == [1, 0]
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ import pytest
 from parser_seeds import PROFILE, PROFILE_MAP, ROUTER, seed_records
 
 from bedrock_finops import models, parse
-from bedrock_finops.ingest_worker import MALFORMED, NESTED_TOO_DEEP, malformed_reason
+from bedrock_finops.ingest_worker import MALFORMED, NESTED_TOO_DEEP, malformed_reason, row_keys
 from bedrock_finops.parse_body import PromptCache
 from bedrock_finops.parse_scalars import MAX_TOKENS_PER_CALL, BadRecord
 from bedrock_finops.sources.log_decoding import record_after_timestamp, record_with_lone_surrogates
@@ -49,28 +49,14 @@ def decode(line: bytes) -> Any:
 
 
 def worker_kw(profile_map: dict[str, str] | None, cache: PromptCache) -> dict[str, Any]:
-    """The keyword arguments ``_process_chunk`` passes: memoised model lookups, and a rules
-    lookup only with a profile_map."""
-    keys: dict[str, str] = {}
-    rules: dict[str, str] = {}
-
-    def model_key(raw: str) -> str:
-        key = keys.get(raw)
-        if key is None:
-            key = keys[raw] = models.request_model_id(raw)
-        return key
-
-    def rules_key(raw: str) -> str:
-        key = rules.get(raw)
-        if key is None:
-            key = rules[raw] = models.rules_model_id(raw, profile_map)
-        return key
-
+    """The keyword arguments ``_process_chunk`` passes: its memoised model lookups (a rules
+    lookup only with a profile_map)."""
+    model_key, rules_key = row_keys(profile_map)
     return {
         "app_key": "app",
         "identity_app_map": {"app-a": "mapped-a"} if profile_map else None,
         "model_key": model_key,
-        "rules_key": rules_key if profile_map else None,
+        "rules_key": rules_key,
         "cache": cache,
     }
 
