@@ -163,32 +163,36 @@ def test_earlier_reasoning_counts_its_text_not_its_signature():
     ]
 
 
+REFUND_TOOL = {"name": "refund", "description": "Refund an order.", "input_schema": {}}
+
+
+def refund_body(**settings) -> dict:
+    """An Anthropic request with one tool, a system prompt and one turn, and ``settings``."""
+    return {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 2000,
+        "tools": [REFUND_TOOL],
+        "system": "Answer from the document.",
+        "messages": [{"role": "user", "content": "Refund order 7."}],
+        **settings,
+    }
+
+
 def test_tool_choice_and_thinking_start_the_messages_part_of_the_chain():
     """Anthropic: a change of tool_choice or of the thinking settings invalidates the cached
     messages, not the tools or the system prompt: the entries say the same."""
-    tool = {"name": "refund", "description": "Refund an order.", "input_schema": {}}
 
-    def body(**settings) -> dict:
-        return {
-            "anthropic_version": "bedrock-2023-05-31",
-            "max_tokens": 2000,
-            "tools": [tool],
-            "system": "Answer from the document.",
-            "messages": [{"role": "user", "content": "Refund order 7."}],
-            **settings,
-        }
+    def entries(**settings) -> list:
+        return row_of(log_record(refund_body(**settings), ANTHROPIC_OUT))["prefix_hashes"]
 
-    auto = row_of(log_record(body(tool_choice={"type": "auto"}), ANTHROPIC_OUT))["prefix_hashes"]
-    anyt = row_of(log_record(body(tool_choice={"type": "any"}), ANTHROPIC_OUT))["prefix_hashes"]
-    thinking = {"type": "enabled", "budget_tokens": 1024}
-    think = row_of(log_record(body(thinking=thinking), ANTHROPIC_OUT))["prefix_hashes"]
-    plain = row_of(log_record(body(), ANTHROPIC_OUT))["prefix_hashes"]
+    auto, anyt = entries(tool_choice={"type": "auto"}), entries(tool_choice={"type": "any"})
+    think = entries(thinking={"type": "enabled", "budget_tokens": 1024})
+    plain = entries()
     assert [k for k, _, _ in auto] == ["tools", "system", "message"]
     assert auto[:2] == anyt[:2] == think[:2] == plain[:2]  # tools and system: the same
     assert len({auto[2][1], anyt[2][1], think[2][1], plain[2][1]}) == 4
     assert auto[2][2] == anyt[2][2] == plain[2][2]  # the same text: the same tokens
-    again = row_of(log_record(body(tool_choice={"type": "auto"}), ANTHROPIC_OUT))
-    assert again["prefix_hashes"] == auto
+    assert entries(tool_choice={"type": "auto"}) == auto
 
 
 def test_converse_tool_choice_and_thinking_fields_are_read_too():
@@ -288,29 +292,18 @@ def test_the_message_entries_are_chained_on_the_system_prompt():
 def test_the_effort_level_starts_the_messages_part_of_the_chain():
     """Anthropic's ``output_config.effort`` (Converse: in ``additionalModelRequestFields``):
     another level shares the tools and system entries, not the message entries."""
-    tool = {"name": "refund", "description": "Refund an order.", "input_schema": {}}
-
-    def body(**settings) -> dict:
-        return {
-            "anthropic_version": "bedrock-2023-05-31",
-            "max_tokens": 2000,
-            "tools": [tool],
-            "system": "Answer from the document.",
-            "messages": [{"role": "user", "content": "Refund order 7."}],
-            **settings,
-        }
 
     def entries(b: dict, out: dict = ANTHROPIC_OUT) -> list:
         return row_of(log_record(b, out))["prefix_hashes"]
 
-    high = entries(body(output_config={"effort": "high"}))
-    low = entries(body(output_config={"effort": "low"}))
-    plain = entries(body())
+    high = entries(refund_body(output_config={"effort": "high"}))
+    low = entries(refund_body(output_config={"effort": "low"}))
+    plain = entries(refund_body())
     assert high[:2] == low[:2] == plain[:2]
     assert len({high[2][1], low[2][1], plain[2][1]}) == 3
-    assert entries(body(output_config={"effort": "low"})) == low
+    assert entries(refund_body(output_config={"effort": "low"})) == low
     schema = {"format": {"type": "json_schema", "schema": {}}}  # no effort: not a setting
-    assert entries(body(output_config=schema)) == plain
+    assert entries(refund_body(output_config=schema)) == plain
 
     def converse(effort: str) -> dict:
         return {
