@@ -12,6 +12,13 @@ import importlib
 import os
 import sys
 
+from bedrock_finops.interrupts import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    sigterm_raises,
+)
+
 COMMAND_MODULES = [
     "bedrock_finops.batch_export_cli",
     "bedrock_finops.billing_cli",
@@ -44,10 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with sigterm_raises():  # a SIGTERM cleans up as Ctrl-C does (see interrupts)
+            return int(args.func(args) or 0)
+    except Terminated as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader of stdout left (`| head`): the work itself is done
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # nothing more to write at exit either

@@ -17,6 +17,7 @@ event is one even when its message is empty (``ingest_worker.EMPTY_EVENT``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import numbers
 import os
@@ -29,7 +30,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,7 +40,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from bedrock_finops import app_attribution, line_scan, models, parse_scalars, row_batch
+from bedrock_finops import (
+    app_attribution,
+    line_scan,
+    models,
+    parse_scalars,
+    row_batch,
+    worker_pool,
+)
 from bedrock_finops.app_checks import AppChecks
 from bedrock_finops.ingest_output import FOLDER_IN_THE_WAY, Collector, folders_in_the_way
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
@@ -523,20 +531,29 @@ def _results(
     window = workers * TASKS_IN_FLIGHT_PER_WORKER
     spill = spill_dir(opts.token)
     opts = replace(opts, spill_dir=spill)
+    pool = None
+    finished = False
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending: deque[Future] = deque()
-            for part in chunks:
-                pending.append(pool.submit(process_chunk, part, opts))
-                if len(pending) >= window:
-                    yield pending.popleft().result()
-                while pending and pending[0].done():  # in order, as soon as they are ready:
-                    yield pending.popleft().result()  # progress moves while a slow source lists
-            while pending:
+        pool = worker_pool.start(workers)
+        pending: deque[Future] = deque()
+        for part in chunks:
+            pending.append(pool.submit(worker_pool.run_task, process_chunk, part, opts))
+            if len(pending) >= window:
                 yield pending.popleft().result()
+            while pending and pending[0].done():  # in order, as soon as they are ready:
+                yield pending.popleft().result()  # progress moves while a slow source lists
+        while pending:
+            yield pending.popleft().result()
+        finished = True
     finally:
-        if spill is not None:
-            shutil.rmtree(spill, ignore_errors=True)
+        try:
+            if pool is not None and finished:
+                pool.shutdown(wait=True)
+            elif pool is not None:  # an error, Ctrl-C, SIGTERM, or the reader stopped: the
+                worker_pool.stop(pool)  # queued tasks are not run, the running ones stopped
+        finally:
+            if spill is not None:
+                shutil.rmtree(spill, ignore_errors=True)
 
 
 def ingest_to_folder(
@@ -632,13 +649,18 @@ def ingest_to_folder(
             bedrock_client = models.ProfileLookup()
         collector = Collector(out, profile_map, bedrock_client, report, AppChecks(app_key, id_map))
         try:
-            with Progress(plan.total, progress, unit=plan.progress_unit) as bar:
-                chunk = _chunk_size(plan.total, n_workers)
-                for res in _results(plan.units, opts, n_workers, plan.client, chunk):
+            chunk = _chunk_size(plan.total, n_workers)
+            results = _results(plan.units, opts, n_workers, plan.client, chunk)
+            # closed before the partial files go: the workers are stopped, not left to run
+            with (
+                Progress(plan.total, progress, unit=plan.progress_unit) as bar,
+                contextlib.closing(results),
+            ):
+                for res in results:
                     collector.add(res)
                     bar.update(res.parts + res.event_batches, res.lines_read)
             collector.close(out)  # (its last row group and checks can fail too)
-        except BaseException as exc:  # an error or Ctrl-C: no partial usage.parquet is left
+        except BaseException as exc:  # an error, Ctrl-C, SIGTERM: no partial table is left
             collector.abort()
             if isinstance(exc, SourceError):
                 raise IngestError(str(exc)) from None

@@ -255,7 +255,7 @@ def test_results_are_handed_on_as_soon_as_the_oldest_is_ready(monkeypatch):
             futures.append(super().submit(fn, *args, **kwargs))
             return futures[-1]
 
-    monkeypatch.setattr(ingest, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(ingest.worker_pool, "start", lambda workers: Pool(max_workers=workers))
     page_read = threading.Event()
 
     def process_chunk(units, opts):

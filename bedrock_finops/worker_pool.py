@@ -1,0 +1,149 @@
+"""The ingest's worker processes: they stop promptly when asked, and never outlive the ingest.
+
+- Asked to stop (SIGINT, which Ctrl-C sends the whole process group; SIGTERM, which
+  :func:`stop` sends each worker), a worker ends the task it is running at once, raising as
+  the parent would (``KeyboardInterrupt``, ``interrupts.Terminated``), and every later task
+  before it starts. It is never stopped while it sends a result: a reply cut in two leaves
+  half a message in the pool's result pipe, and the pool's shutdown then waits for the rest
+  for ever (a Ctrl-C that reached a worker there hung the ingest).
+- Each worker is killed when the ingest dies (see ``die_with_parent``): a SIGKILLed
+  ingest, which can run no cleanup, leaves none running (they held its captured output
+  open, and /dev/shm memory). Not on Windows.
+
+Works with the fork, forkserver and spawn start methods: the initializer and the task wrapper
+are plain module functions, and the parent is named by its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
+from types import FrameType
+from typing import Any, TypeVar
+
+from bedrock_finops.interrupts import Terminated
+
+T = TypeVar("T")
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+WATCH_S = 0.5  # how often a watching thread asks whether the ingest is still there
+
+_stop_signal: int | None = None  # the signal that asked this worker to stop
+_in_task = False
+
+
+def start(workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes set up as above; run tasks with ``pool.submit(run_task,
+    fn, ...)`` and end it early with :func:`stop`."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp_context,
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    )
+
+
+def init_worker(parent: int) -> None:
+    """Each worker's start: stop requests handled as above; killed with ``parent``."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_requested)
+    die_with_parent(parent)
+
+
+def run_task(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker, unless the worker was asked to stop."""
+    global _in_task
+    _in_task = True
+    try:
+        if _stop_signal is not None:
+            raise _stopped(_stop_signal)
+        return fn(*args)
+    finally:
+        _in_task = False
+
+
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    global _stop_signal
+    _stop_signal = signum
+    if _in_task:  # else it waits for work, or sends a result: the shutdown ends it
+        raise _stopped(signum)
+
+
+def _stopped(signum: int) -> KeyboardInterrupt:
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def stop(pool: ProcessPoolExecutor) -> None:
+    """End ``pool`` now: tasks not started are cancelled, running ones asked to stop; returns
+    once every worker has exited.
+
+    (The executor has no public way to reach its workers before Python 3.14; ``_processes``
+    has held them, by pid, since 3.2. Without it the running tasks finish first.)
+    """
+    if os.name == "posix":
+        for pid in list(getattr(pool, "_processes", None) or ()):
+            with contextlib.suppress(OSError):  # exited already
+                os.kill(pid, signal.SIGTERM)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def die_with_parent(parent: int) -> None:
+    """Have this worker killed when ``parent`` (the ingest) dies; exit now if it is gone.
+
+    On Linux, by the kernel (``PR_SET_PDEATHSIG``) when the ingest started it (fork, spawn).
+    Under forkserver its parent is the fork server, which would never exit: it waits for
+    every process holding its pipe, workers too. So there, and where ``prctl`` is missing,
+    a thread watches the ingest instead. Not on Windows."""
+    if os.name != "posix":
+        return
+    if os.getppid() == parent and _kernel_kills_with_parent():
+        if not alive(parent):  # it died before the request was made: no signal comes
+            os._exit(1)
+        return
+    threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
+
+
+def _kernel_kills_with_parent() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch(parent: int) -> None:
+    """(A worker's thread) kill this process once ``parent`` has exited."""
+    try:
+        fd = os.pidfd_open(parent)  # Linux 5.3+: readable once the process exits
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+    else:
+        while alive(parent):
+            time.sleep(WATCH_S)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this pid exists here (one of another user's counts). Outside
+    POSIX it cannot be asked safely (Windows' ``os.kill`` ends the process): True."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

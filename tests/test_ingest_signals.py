@@ -1,0 +1,210 @@
+"""A stopped ingest cleans up: SIGTERM as Ctrl-C does (exit 143, one line, no worker left, no
+partial file, no /dev/shm folder, no scratch copy, an earlier table untouched), and after a
+SIGKILL, which nothing can handle, the workers die with it. Real processes, real signals:
+Linux only (/proc), and slow (a sample is generated)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import bedrock_finops
+from bedrock_finops import sample
+from bedrock_finops.ingest import ingest_to_folder
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc"),
+]
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+SHM = Path("/dev/shm")
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        [str(Path(bedrock_finops.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """~9,000 records in 565 files: about a second of work for two workers."""
+    out = tmp_path_factory.mktemp("signals")
+    sample.generate(out, days=3, scale=2)
+    return out / "logs"
+
+
+@pytest.fixture
+def reap() -> Iterator[set[int]]:
+    """Pids a test started: any still running at its end is killed (a failing test leaves
+    none behind, as the ingest it checks should not)."""
+    pids: set[int] = set()
+    yield pids
+    for pid in pids:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _stat(pid: int) -> list[str] | None:
+    """``/proc/PID/stat``'s fields after the command name (state first), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (dead, not yet reaped)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _descendants(pid: int) -> set[int]:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (fields := _stat(int(entry))) is not None:
+            parents[int(entry)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        here = todo.pop()
+        kids = [p for p, parent in parents.items() if parent == here]
+        found.update(kids)
+        todo.extend(kids)
+    return found
+
+
+def _wait_for(what: Callable[[], bool], seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not what():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _start(*args: str) -> subprocess.Popen:
+    """A command of its own session: only its main process gets the signal, as from kill."""
+    return subprocess.Popen(
+        [sys.executable, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        start_new_session=True,
+    )
+
+
+def _ingest(source: Path, out: Path, reap: set[int]) -> tuple[subprocess.Popen, set[int]]:
+    """``bedrock-finops ingest`` with two workers, once they are started; and their pids."""
+    proc = _start("-m", "bedrock_finops.cli", "ingest", "--source", str(source),
+                  "--out", str(out / "usage.parquet"), "--workers", "2")  # fmt: skip
+    reap.add(proc.pid)
+    _wait_for(lambda: len(_descendants(proc.pid)) >= 2 or proc.poll() is not None)
+    assert proc.poll() is None, proc.communicate()
+    workers = _descendants(proc.pid)
+    reap.update(workers)
+    return proc, workers
+
+
+def _leftovers(pid: int, out: Path) -> list[str]:
+    """What the run of ``pid`` left: its /dev/shm folder, and any file but an earlier run's."""
+    shm = [p.name for p in SHM.glob(f"bedrock-finops-{pid}-*")] if SHM.is_dir() else []
+    earlier = {"usage.parquet", "prompts.parquet", "quarantine.parquet", "ingest_report.json"}
+    return shm + sorted(p.name for p in out.iterdir() if p.name not in earlier)
+
+
+def test_sigterm_stops_the_ingest_as_ctrl_c_does(logs, tmp_path, reap):
+    out = tmp_path / "out"
+    ingest_to_folder(GOOD, out, workers=1, progress=False)  # an earlier run's table
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc, workers = _ingest(logs, out, reap)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=30)  # the workers hold no pipe open either
+    assert (proc.returncode, stderr.decode(), stdout.decode()) == (
+        143,
+        "terminated (SIGTERM)\n",
+        "",
+    )
+    assert [pid for pid in workers if _running(pid)] == []
+    assert _leftovers(proc.pid, out) == []
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+
+
+def test_ctrl_c_still_exits_130(logs, tmp_path, reap):
+    """Ctrl-C sends SIGINT to the whole process group: the workers get it too."""
+    out = tmp_path / "out"
+    proc, workers = _ingest(logs, out, reap)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stderr.decode(), stdout.decode()) == (130, "interrupted\n", "")
+    assert [pid for pid in workers if _running(pid)] == []
+    assert _leftovers(proc.pid, out) == []
+
+
+POOL_SCRIPT = """
+import multiprocessing, os, sys, time
+from pathlib import Path
+
+from bedrock_finops import worker_pool
+from bedrock_finops.interrupts import sigterm_raises
+
+
+def busy(folder):
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    method, folder = sys.argv[1:]
+    with sigterm_raises():
+        pool = worker_pool.start(2, multiprocessing.get_context(method))
+        try:
+            for f in [pool.submit(worker_pool.run_task, busy, folder) for _ in range(8)]:
+                f.result()
+        except KeyboardInterrupt as exc:
+            worker_pool.stop(pool)
+            print(type(exc).__name__)
+            sys.exit(143)
+"""
+
+
+def _busy_pool(tmp_path: Path, method: str, reap: set[int]) -> tuple[subprocess.Popen, set[int]]:
+    """A script running a pool of two workers, each in a minute-long task; the pids of the
+    workers and of the start method's helpers (the fork server, the resource tracker)."""
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    proc = _start(str(script), method, str(busy))
+    reap.add(proc.pid)
+    _wait_for(lambda: len(list(busy.iterdir())) == 2 or proc.poll() is not None)
+    assert proc.poll() is None, proc.communicate()
+    workers = {int(p.name) for p in busy.iterdir()}
+    reap.update(workers)  # (not the helpers: they go with them, the tracker cleaning up)
+    return proc, workers | _descendants(proc.pid)
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_stopped_pool_ends_its_running_tasks_at_once(tmp_path, method, reap):
+    proc, pids = _busy_pool(tmp_path, method, reap)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=30)
+    assert (proc.returncode, stdout) == (143, b"Terminated\n")
+    assert time.monotonic() - t0 < 20  # not the minute the tasks run, nor the 6 queued ones
+    _wait_for(lambda: not any(_running(pid) for pid in pids), seconds=5)
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_workers_die_with_a_killed_parent(tmp_path, method, reap):
+    """Under forkserver the workers' parent is the fork server, which waits for them."""
+    proc, pids = _busy_pool(tmp_path, method, reap)
+    proc.kill()
+    proc.communicate(timeout=30)
+    _wait_for(lambda: not any(_running(pid) for pid in pids), seconds=5)
