@@ -23,7 +23,6 @@ import numbers
 import os
 import re
 import shlex
-import shutil
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ from bedrock_finops import (
     models,
     parse_scalars,
     row_batch,
+    scratch_folders,
     worker_pool,
 )
 from bedrock_finops.app_checks import AppChecks
@@ -529,8 +529,8 @@ def _results(
             yield process_chunk(part, opts, client)
         return
     window = workers * TASKS_IN_FLIGHT_PER_WORKER
-    spill = spill_dir(opts.token)
-    opts = replace(opts, spill_dir=spill)
+    spill = spill_dir()
+    opts = replace(opts, spill_dir=str(spill.path) if spill else None)
     pool = None
     finished = False
     try:
@@ -553,7 +553,7 @@ def _results(
                 worker_pool.stop(pool)  # queued tasks are not run, the running ones stopped
         finally:
             if spill is not None:
-                shutil.rmtree(spill, ignore_errors=True)
+                spill.remove()
 
 
 def ingest_to_folder(
@@ -612,12 +612,20 @@ def ingest_to_folder(
         a_file = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
         why = f"{a_file} is a file, not a folder" if a_file is not None else exc.strerror
         raise IngestError(f"cannot create the output folder {out}: {why}") from None
-    scratch = out / f".expanded-{uuid.uuid4().hex[:12]}"  # large gzip files, expanded to be cut
+    watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides
+    note = (lambda msg: print(msg, file=sys.stderr)) if watched else None
+    scratch = _scratch_folder(out, note)  # large gzip files, expanded to be cut
     try:
-        watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides
-        note = (lambda msg: print(msg, file=sys.stderr)) if watched else None
         plan = _plan(
-            source, start_dt, end_dt, endpoint_url, region, s3_client, logs_client, scratch, note
+            source,
+            start_dt,
+            end_dt,
+            endpoint_url,
+            region,
+            s3_client,
+            logs_client,
+            scratch.path,
+            note,
         )
         report = IngestReport(
             source=plan.label,
@@ -674,7 +682,15 @@ def ingest_to_folder(
         (out / "ingest_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
         return report
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.remove()
+
+
+def _scratch_folder(out: Path, note: Callable[[str], None] | None) -> scratch_folders.ScratchFolder:
+    """This run's scratch folder in ``out``, once the ones killed runs left there are removed."""
+    for stale in scratch_folders.remove_stale(out, logs.SCRATCH_PREFIX):
+        if note is not None:
+            note(f"removed {stale}: the scratch copy of logs a stopped ingest left")
+    return scratch_folders.make(out, logs.SCRATCH_PREFIX)
 
 
 def _check_table_name(name: Any) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from bedrock_finops import models
+from bedrock_finops import models, scratch_folders
 from bedrock_finops.parse import fast_row, record_row, row_values
 from bedrock_finops.parse_body import PromptCache
 from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
@@ -256,14 +256,22 @@ def unspill(path: str) -> list[pa.RecordBatch]:
         os.unlink(path)  # the mapping stays valid until the batch is released
 
 
-def spill_dir(token: str) -> str | None:
-    """A fresh folder for spilled batches: in /dev/shm when present, else none (use pipes)."""
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+SHM = Path("/dev/shm")
+SPILL_PREFIX = "bedrock-finops-"
+
+
+def spill_dir() -> scratch_folders.ScratchFolder | None:
+    """A fresh folder for spilled batches: in /dev/shm when present, else none (use pipes).
+
+    The folders killed runs left there (their memory is not freed until they are removed)
+    are removed first; see ``scratch_folders``."""
+    if not (SHM.is_dir() and os.access(SHM, os.W_OK)):
         return None
-    folder = shm / f"bedrock-finops-{token}"
-    folder.mkdir(mode=0o700)
-    return str(folder)
+    scratch_folders.remove_stale(SHM, SPILL_PREFIX)
+    try:
+        return scratch_folders.make(SHM, SPILL_PREFIX)
+    except OSError:  # full, say: the batches go through the pipes instead
+        return None
 
 
 def _unit_rows(

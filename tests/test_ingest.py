@@ -725,8 +725,8 @@ def test_parallel_equals_serial(tmp_path, monkeypatch):
         (d / f"f{i}.json.gz").write_bytes(_gz_lines(lines))
     spills = []  # this run's spill folder (other runs on the machine may have theirs)
 
-    def spill_dir(token: str) -> str | None:
-        spills.append(ingest_worker.spill_dir(token))
+    def spill_dir():
+        spills.append(ingest_worker.spill_dir())
         return spills[-1]
 
     monkeypatch.setattr(ingest, "spill_dir", spill_dir)
@@ -734,7 +734,7 @@ def test_parallel_equals_serial(tmp_path, monkeypatch):
     parallel = read_invocation_logs(many, workers=2, progress=False)
     pd.testing.assert_frame_equal(serial, parallel)
     assert len(spills) == 1  # batches handed over as memory-mapped files leave nothing behind
-    assert spills[0] is None or not Path(spills[0]).exists()
+    assert spills[0] is None or not spills[0].path.exists()
     assert parallel.attrs["ingest"]["duplicates"] == 5
     # the first delivery (the earliest key) is the one kept
     kept = parallel.set_index("request_id").loc["dup", "source_file"]

@@ -1,7 +1,7 @@
 """A stopped ingest cleans up: SIGTERM as Ctrl-C does (exit 143, one line, no worker left, no
 partial file, no /dev/shm folder, no scratch copy, an earlier table untouched), and after a
-SIGKILL, which nothing can handle, the workers die with it. Real processes, real signals:
-Linux only (/proc), and slow (a sample is generated)."""
+SIGKILL, which nothing can handle, the workers die with it and the next run removes what it
+left. Real processes, real signals: Linux only (/proc), and slow (a sample is generated)."""
 
 from __future__ import annotations
 
@@ -144,6 +144,20 @@ def test_ctrl_c_still_exits_130(logs, tmp_path, reap):
     stdout, stderr = proc.communicate(timeout=30)
     assert (proc.returncode, stderr.decode(), stdout.decode()) == (130, "interrupted\n", "")
     assert [pid for pid in workers if _running(pid)] == []
+    assert _leftovers(proc.pid, out) == []
+
+
+def test_sigkill_takes_the_workers_and_the_next_run_removes_what_it_left(logs, tmp_path, reap):
+    out = tmp_path / "out"
+    proc, workers = _ingest(logs, out, reap)
+    proc.kill()
+    proc.communicate(timeout=30)  # returns once no worker holds its output open
+    _wait_for(lambda: not any(_running(pid) for pid in workers), seconds=5)
+    left = _leftovers(proc.pid, out)
+    assert [n for n in left if n.startswith(f".expanded-{proc.pid}-")] != []
+    if SHM.is_dir() and os.access(SHM, os.W_OK):
+        assert [n for n in left if n.startswith(f"bedrock-finops-{proc.pid}-")] != []
+    ingest_to_folder(GOOD, out, workers=2, progress=False)
     assert _leftovers(proc.pid, out) == []
 
 

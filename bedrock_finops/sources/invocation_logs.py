@@ -191,7 +191,9 @@ EARLIER_OUTPUT_SIGNS = ("ingest_report.json", "prompts.parquet")
 EARLIER_OUTPUT = "an earlier ingest's output"
 # where an ingest expands large gzip files (ingest.py names it); one a killed run left behind
 # holds a copy of logs read elsewhere
-SCRATCH_FOLDER = re.compile(r"\.expanded-[0-9a-f]{12}")
+# (.expanded-<pid>-<hex>: see scratch_folders; .expanded-<hex> before the pid was in it)
+SCRATCH_PREFIX = ".expanded-"
+SCRATCH_FOLDER = re.compile(r"\.expanded-(?:\d+-)?[0-9a-f]{12}")
 STOPPED_SCRATCH = "a stopped ingest's scratch copy of expanded logs"
 
 
