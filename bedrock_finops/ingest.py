@@ -18,6 +18,7 @@ event is one even when its message is empty (``ingest_worker.EMPTY_EVENT``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import numbers
 import os
@@ -49,6 +50,7 @@ from bedrock_finops import (
     worker_pool,
 )
 from bedrock_finops.app_checks import AppChecks
+from bedrock_finops.disk_space import disk_full, no_room
 from bedrock_finops.ingest_output import FOLDER_IN_THE_WAY, Collector, folders_in_the_way
 from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
 from bedrock_finops.name_maps import (
@@ -614,7 +616,7 @@ def ingest_to_folder(
         raise IngestError(f"cannot create the output folder {out}: {why}") from None
     watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides
     note = (lambda msg: print(msg, file=sys.stderr)) if watched else None
-    scratch = _scratch_folder(out, note)  # large gzip files, expanded to be cut
+    scratch = _scratch_folder(out, table_name, note)  # large gzip files, expanded to be cut
     try:
         plan = _plan(
             source,
@@ -655,42 +657,84 @@ def ingest_to_folder(
         if bedrock_client is None and lookup_profiles:
             # not the source's endpoint: botocore finds Bedrock's (AWS_ENDPOINT_URL_BEDROCK)
             bedrock_client = models.ProfileLookup()
-        collector = Collector(out, profile_map, bedrock_client, report, AppChecks(app_key, id_map))
-        try:
-            chunk = _chunk_size(plan.total, n_workers)
-            results = _results(plan.units, opts, n_workers, plan.client, chunk)
-            # closed before the partial files go: the workers are stopped, not left to run
-            with (
-                Progress(plan.total, progress, unit=plan.progress_unit) as bar,
-                contextlib.closing(results),
-            ):
-                for res in results:
-                    collector.add(res)
-                    bar.update(res.parts + res.event_batches, res.lines_read)
-            collector.close(out)  # (its last row group and checks can fail too)
-        except BaseException as exc:  # an error, Ctrl-C, SIGTERM: no partial table is left
-            collector.abort()
-            if isinstance(exc, SourceError):
-                raise IngestError(str(exc)) from None
-            raise
-        if plan.cloudwatch_pages is not None:
-            report.event_pages_read = plan.cloudwatch_pages.pages
-        if isinstance(bedrock_client, models.ProfileLookup):
-            report.profile_lookup_failures = dict(bedrock_client.failures)
-        report.elapsed_s = round(time.perf_counter() - t0, 3)
-        report.rows_per_s = round(report.rows / report.elapsed_s, 1) if report.elapsed_s else 0.0
-        (out / "ingest_report.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+        apps = AppChecks(app_key, id_map)
+        collector = functools.partial(Collector, out, profile_map, bedrock_client, report, apps)
+        _write_tables(plan, opts, n_workers, out, report, collector, progress, t0)
         return report
     finally:
         scratch.remove()
 
 
-def _scratch_folder(out: Path, note: Callable[[str], None] | None) -> scratch_folders.ScratchFolder:
+def _scratch_folder(
+    out: Path, table: str, note: Callable[[str], None] | None
+) -> scratch_folders.ScratchFolder:
     """This run's scratch folder in ``out``, once the ones killed runs left there are removed."""
     for stale in scratch_folders.remove_stale(out, logs.SCRATCH_PREFIX):
         if note is not None:
             note(f"removed {stale}: the scratch copy of logs a stopped ingest left")
-    return scratch_folders.make(out, logs.SCRATCH_PREFIX)
+    try:
+        return scratch_folders.make(out, logs.SCRATCH_PREFIX)
+    except OSError as exc:
+        if disk_full(exc):
+            raise IngestError(_no_room_for_tables(out, table, exc)) from None
+        raise
+
+
+def _write_tables(
+    plan: _Plan,
+    opts: Options,
+    workers: int,
+    out: Path,
+    report: IngestReport,
+    new_collector: Callable[[], Collector],
+    progress: bool | None,
+    t0: float,
+) -> None:
+    """Read the plan into the usage table, its companions and the report, written under
+    partial names and put in place at the end. A failure or an interrupt (Ctrl-C, SIGTERM)
+    anywhere removes the partial files and stops the workers first: an earlier run's files
+    stay as they were."""
+    collector: Collector | None = None
+    try:
+        collector = new_collector()
+        chunk = _chunk_size(plan.total, workers)
+        results = _results(plan.units, opts, workers, plan.client, chunk)
+        # closed before the partial files go: the workers are stopped, not left to run
+        with (
+            Progress(plan.total, progress, unit=plan.progress_unit) as bar,
+            contextlib.closing(results),
+        ):
+            for res in results:
+                collector.add(res)
+                bar.update(res.parts + res.event_batches, res.lines_read)
+        collector.close()  # (its last row group and checks can fail too)
+        if plan.cloudwatch_pages is not None:
+            report.event_pages_read = plan.cloudwatch_pages.pages
+        if isinstance(collector.bedrock_client, models.ProfileLookup):
+            report.profile_lookup_failures = dict(collector.bedrock_client.failures)
+        report.elapsed_s = round(time.perf_counter() - t0, 3)
+        report.rows_per_s = round(report.rows / report.elapsed_s, 1) if report.elapsed_s else 0.0
+        collector.commit(out, json.dumps(report.to_dict(), indent=2) + "\n")
+        return
+    except BaseException as exc:
+        if collector is not None:
+            collector.abort()
+        if isinstance(exc, SourceError):
+            raise IngestError(str(exc)) from None
+        if not disk_full(exc):
+            raise
+        message = _no_room_for_tables(out, report.table, exc)
+    # raised here, the full disk's error is gone with its traceback: the writers it holds
+    # would keep the removed partial files open, and their space taken, while it is kept
+    raise IngestError(message)
+
+
+def _no_room_for_tables(out: Path, table: str, exc: OSError) -> str:
+    return (
+        f"{no_room(exc)} in {out}, where the usage table ({table}) and the prompts.parquet, "
+        "quarantine.parquet and ingest_report.json beside it are written: free space there, "
+        "or write the table to another disk (--out)"
+    )
 
 
 def _check_table_name(name: Any) -> None:

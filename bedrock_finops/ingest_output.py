@@ -133,9 +133,13 @@ class Collector:
         report: IngestReport,
         apps: AppChecks | None = None,
     ):
-        # streamed under another name and renamed by close(): the table is never partial
+        # streamed under another name and renamed by commit(): the table is never partial
         self.partial = out_dir / f"{report.table}.partial"
-        self.writer = usage_writer(self.partial)
+        try:
+            self.writer = usage_writer(self.partial)
+        except BaseException:  # a full disk, say: no empty partial file is left
+            self.partial.unlink(missing_ok=True)
+            raise
         self.seen: set[str] = set()
         self.refs: dict[str, models.ModelRef] = {}
         self.profile_map = profile_map
@@ -264,7 +268,9 @@ class Collector:
                 if prev is None or first < prev:
                     self.prompt_first[h] = first
 
-    def close(self, out_dir: Path) -> None:
+    def close(self) -> None:
+        """The last row group, the checks at the end and the companion files, all under their
+        partial names: :meth:`commit` puts them in place."""
         self._flush()
         self.writer.close()
         r = self.report
@@ -293,15 +299,20 @@ class Collector:
             self._partial_of("quarantine.parquet"),
         )
         self._write_prompts(self._partial_of("prompts.parquet"))
-        # all three once all are written: a failure before leaves an earlier run's files as
-        # they were, not a quarantine of this run beside the table of that one. A folder in
-        # the place of one (made since the run began) is told before any is renamed: renaming
-        # the others first would leave two runs' files side by side
-        if blocked := folders_in_the_way(out_dir, r.table):
+
+    def commit(self, out_dir: Path, report_json: str) -> None:
+        """Write the report, then put the four files in place of an earlier run's.
+
+        All once all are written: a failure before (a full disk) leaves an earlier run's
+        files as they were, not a quarantine or report of this run beside the table of that
+        one. A folder in the place of one (made since the run began) is told before any is
+        renamed: renaming the others first would leave two runs' files side by side."""
+        self._partial_of("ingest_report.json").write_text(report_json)
+        if blocked := folders_in_the_way(out_dir, self.report.table):
             raise IsADirectoryError(errno.EISDIR, FOLDER_IN_THE_WAY, str(blocked[0]))
-        for name in ("quarantine.parquet", "prompts.parquet"):
+        for name in ("quarantine.parquet", "prompts.parquet", "ingest_report.json"):
             os.replace(self._partial_of(name), out_dir / name)
-        os.replace(self.partial, out_dir / r.table)
+        os.replace(self.partial, out_dir / self.report.table)
 
     def _partial_of(self, name: str) -> Path:
         return self.partial.with_name(f"{name}.partial")
@@ -400,10 +411,10 @@ class Collector:
         """After a failed or interrupted run: close the writer and remove the partial files."""
         with contextlib.suppress(OSError):
             self.writer.close()
-        for path in (
-            self.partial,
-            *map(self._partial_of, ("quarantine.parquet", "prompts.parquet")),
-        ):
+        with contextlib.suppress(OSError):  # left open when the close failed (a full disk):
+            if self.writer.file_handle is not None:  # the removed file would keep its space
+                self.writer.file_handle.close()
+        for path in (self.partial, *map(self._partial_of, OUTPUT_FILES)):
             path.unlink(missing_ok=True)
         self.prompt_texts.discard()
 

@@ -68,8 +68,10 @@ class PromptTexts:
     def _close_writer(self) -> None:
         if self._writer is not None:
             writer, sink, self._writer, self._sink = self._writer, self._sink, None, None
-            writer.close()
-            sink.close()
+            try:
+                writer.close()
+            finally:  # closed even when the writer's last write fails (a full disk)
+                sink.close()
 
     def discard(self) -> None:
         """Remove the scratch file (after the table is written, or a failed run)."""

@@ -244,13 +244,13 @@ def test_a_folder_made_during_the_run_leaves_the_earlier_run_whole(tmp_path, mon
     last rename would leave this run's quarantine beside the earlier run's table."""
     out = tmp_path / "out"
     earlier = _earlier_run(out)
-    close = ingest_output.Collector.close
+    commit = ingest_output.Collector.commit
 
-    def close_after_a_folder_appears(self, out_dir):
+    def commit_after_a_folder_appears(self, out_dir, report_json):
         (out_dir / "usage.parquet").mkdir()
-        return close(self, out_dir)
+        return commit(self, out_dir, report_json)
 
-    monkeypatch.setattr(ingest_output.Collector, "close", close_after_a_folder_appears)
+    monkeypatch.setattr(ingest_output.Collector, "commit", commit_after_a_folder_appears)
     with pytest.raises(IsADirectoryError, match="a folder where the ingest writes a file"):
         ingest_to_folder(GOOD, out, workers=1, progress=False)
     assert {n: (out / n).read_bytes() for n in earlier} == earlier

@@ -49,7 +49,7 @@ def test_a_run_that_fails_while_finishing_leaves_no_partial_file(tmp_path, monke
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ingest_output.Collector, "_conflicting_duplicates", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(IngestError, match="^no space left on the disk in "):
         ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
 
@@ -68,7 +68,7 @@ def test_a_run_that_fails_at_its_last_file_leaves_the_earlier_run_whole(tmp_path
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(ingest_output.Collector, "_write_prompts", full_disk)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(IngestError, match="^no space left on the disk in "):
         ingest_to_folder(bad, out, workers=1, progress=False)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 

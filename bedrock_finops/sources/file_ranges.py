@@ -15,6 +15,7 @@ from typing import Any
 
 from isal import isal_zlib
 
+from bedrock_finops.disk_space import disk_full
 from bedrock_finops.sources.document_files import looks_like_documents
 from bedrock_finops.sources.log_decoding import (
     GZIP_MAGIC,
@@ -144,8 +145,8 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
                             raise isal_zlib.error("not text to cut: read it whole")
                     if (i := out.rfind(b"\n")) >= 0:
                         last_newline = written + i
+                    written += len(out)  # (first: a full disk's error says it was needed)
                     dst.write(out)
-                    written += len(out)
             if stream.trailing_garbage:
                 raise isal_zlib.error("bytes after the last member are not gzip")
             end_error = "truncated gzip" if stream.truncated else None
@@ -158,7 +159,32 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
     except isal_zlib.error:
         plain.unlink(missing_ok=True)
         return None
+    except BaseException as exc:  # a full disk, a read error, an interrupt: no half copy left
+        plain.unlink(missing_ok=True)
+        if disk_full(exc):
+            raise NoRoomToExpand(exc, written, trailer_size(path)) from None
+        raise
     return plain, end_error
+
+
+class NoRoomToExpand(Exception):
+    """No room for a gzip file's decompressed copy: it needs at least ``written`` bytes (what
+    it had written, or was writing, when the disk filled), and its gzip trailer gives
+    ``expected`` (see ``trailer_size``). The partial copy is removed."""
+
+    def __init__(self, error: OSError, written: int, expected: int | None) -> None:
+        super().__init__(str(error))
+        self.error, self.written, self.expected = error, written, expected
+
+
+def trailer_size(path: Path) -> int | None:
+    """The size a gzip file's trailer (ISIZE) gives: the last member's, modulo 4 GiB."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-4, 2)
+            return int.from_bytes(fh.read(4), "little")
+    except OSError:
+        return None
 
 
 def _read_whole(head: bytes) -> bool:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bedrock_finops.disk_space import disk_full, megabytes, no_room
 from bedrock_finops.sources import file_ranges, log_sniff
 from bedrock_finops.sources.aws_clients import s3_client
 from bedrock_finops.sources.document_files import as_ndjson, event_line
@@ -279,7 +280,10 @@ def _file_units(
     if expand_dir is not None and file_ranges.worth_expanding(path, size):
         if note is not None:
             note(f"decompressing {rel} ({size / 1e6:,.0f} MB gzipped) to read it in parallel ...")
-        expanded = file_ranges.expand_gzip(path, expand_dir)
+        try:
+            expanded = file_ranges.expand_gzip(path, expand_dir)
+        except file_ranges.NoRoomToExpand as exc:  # not "unreadable": the run cannot go on
+            raise SourceError(_no_room_to_expand(rel, size, expand_dir, exc)) from None
         if expanded is not None:
             path, end_error = expanded
     ranges = file_ranges.line_ranges(path) or [(0, None, 1)]
@@ -289,6 +293,20 @@ def _file_units(
     if end_error:
         units[-1] = replace(units[-1], end_error=end_error)
     return units
+
+
+def _no_room_to_expand(rel: str, size: int, folder: Path, exc: file_ranges.NoRoomToExpand) -> str:
+    """The error of a gzip file whose decompressed copy did not fit in the scratch folder."""
+    if exc.expected and exc.expected >= exc.written:
+        need = f"about {megabytes(exc.expected)} by its gzip trailer"
+    else:  # the trailer gives a last member's size only, modulo 4 GiB
+        need = f"at least the {megabytes(exc.written)} it had reached when the disk filled"
+    return (
+        f"{no_room(exc.error)} in {folder.parent}: {rel} ({megabytes(size)} of gzip) is "
+        "decompressed to a scratch copy there to be read in parallel, and the copy needs the "
+        f"file's decompressed size, {need}. Free that much there, or write the table to a "
+        "disk with room (--out); the copy is removed"
+    )
 
 
 def _no_logs(
@@ -443,8 +461,20 @@ def localise_large_objects(
                 unit.bucket, unit.location, local, unit.endpoint_url, unit.region, client
             )
         except UnreadableObject:  # read as before: the worker's read quarantines it
+            local.unlink(missing_ok=True)
             units.append(unit)
             continue
+        except BaseException as exc:  # a full disk, an interrupt: no partial download left
+            local.unlink(missing_ok=True)
+            if disk_full(exc):
+                raise SourceError(
+                    f"{no_room(exc)} in {scratch.parent}: the S3 object {unit.name} "
+                    f"({megabytes(unit.size or 0)}) is downloaded to a scratch copy there to be "
+                    "read in parallel, and needs that much room (a gzip one, its decompressed "
+                    "size as well). Free it there, or write the table to a disk with room "
+                    "(--out); the copy is removed"
+                ) from None
+            raise
         units.extend(_file_units(local, unit.name, scratch, note))
     listing.units = units
 

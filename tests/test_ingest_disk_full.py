@@ -1,0 +1,183 @@
+"""A full disk (or quota) while the ingest writes its table, its companions or a scratch copy
+is one error naming the folder and what needed the room, with nothing of the run left
+behind. A small tmpfs is mounted for real where that is allowed (root), else those are
+skipped; a quota is simulated."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bedrock_finops import cli, ingest_output
+from bedrock_finops.disk_space import megabytes
+from bedrock_finops.ingest import IngestError, ingest_to_folder
+from bedrock_finops.sources import file_ranges
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+TABLES = (
+    "where the usage table (usage.parquet) and the prompts.parquet, quarantine.parquet and "
+    "ingest_report.json beside it are written: free space there, or write the table to "
+    "another disk (--out)"
+)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MB tmpfs, unmounted after the test."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True
+        )
+    except OSError as exc:
+        pytest.skip(f"cannot mount a tmpfs here: {exc}")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield disk
+    finally:
+        done = subprocess.run(["umount", str(disk)], capture_output=True)
+        if done.returncode != 0:  # a file on it still open: unmounted once it is closed
+            subprocess.run(["umount", "--lazy", str(disk)], check=True)
+            pytest.fail(f"{disk} could not be unmounted: {done.stderr.decode().strip()}")
+
+
+def _open_on(disk: Path) -> list[str]:
+    """The files on ``disk`` this process holds open (a removed one keeps its space)."""
+    fds = Path("/proc/self/fd")
+    found = []
+    for fd in fds.iterdir():
+        try:
+            found.append(os.readlink(fd))
+        except OSError:  # the one that listed the folder, closed since
+            continue
+    return [t for t in found if t.startswith(str(disk))]
+
+
+def _fill(disk: Path) -> None:
+    """Fill ``disk`` to its last byte."""
+    with open(disk / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+
+
+def test_a_full_disk_is_one_error_line_and_leaves_nothing(small_disk, capsys):
+    _fill(small_disk)
+    code = cli.main(["ingest", "--source", str(GOOD), "--out", str(small_disk / "usage.parquet")])
+    err = capsys.readouterr().err
+    assert (code, err) == (2, f"error: no space left on the disk in {small_disk}, {TABLES}\n")
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+def test_a_full_disk_leaves_the_earlier_run_as_it_was(small_disk):
+    out = small_disk / "out"
+    ingest_to_folder(GOOD, out, workers=1, progress=False)
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    _fill(small_disk)
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, out, workers=1, progress=False)
+    assert str(err.value) == f"no space left on the disk in {out}, {TABLES}"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    assert _open_on(small_disk) == []
+
+
+def test_a_gzip_files_scratch_copy_that_does_not_fit_is_told_with_its_size(
+    small_disk, tmp_path, monkeypatch
+):
+    """The copy needs the decompressed size: said, not read whole as "unreadable now" with
+    the half copy filling the disk until the end."""
+    monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 0)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", 1 << 20)
+    record = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])
+    text = "".join(json.dumps({**record, "requestId": f"r{i}"}) + "\n" for i in range(4000))
+    source = tmp_path / "logs" / "month.jsonl.gz"
+    source.parent.mkdir()
+    source.write_bytes(gzip.compress(text.encode(), mtime=0))
+    assert len(text) > 3_000_000  # more than the 2 MB disk holds
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(source.parent, small_disk, workers=1, progress=False)
+    assert str(err.value) == (
+        f"no space left on the disk in {small_disk}: month.jsonl.gz "
+        f"({megabytes(source.stat().st_size)} of gzip) is decompressed to a scratch copy there "
+        "to be read in parallel, and the copy needs the file's decompressed size, about "
+        f"{megabytes(len(text))} by its gzip trailer. Free that much there, or write the "
+        "table to a disk with room (--out); the copy is removed"
+    )
+    assert list(small_disk.iterdir()) == []
+
+
+def test_an_expansion_that_fills_the_disk_leaves_no_half_copy(small_disk, tmp_path):
+    text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * 200) for i in range(20_000))
+    source = tmp_path / "big.jsonl.gz"
+    source.write_bytes(gzip.compress(text, mtime=0))
+    with pytest.raises(file_ranges.NoRoomToExpand) as err:
+        file_ranges.expand_gzip(source, small_disk / "scratch")
+    assert err.value.error.errno == errno.ENOSPC
+    assert (err.value.expected, 0 < err.value.written <= len(text)) == (len(text), True)
+    assert list((small_disk / "scratch").iterdir()) == []
+
+
+def test_a_quota_reached_as_the_table_is_opened_leaves_no_partial_file(tmp_path, monkeypatch):
+    """The table's file is made before its first write fails: no empty partial is left."""
+
+    def over_quota(path):
+        Path(path).touch()
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+    monkeypatch.setattr(ingest_output, "usage_writer", over_quota)
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, out, workers=1, progress=False)
+    assert str(err.value) == f"disk quota exceeded in {out}, {TABLES}"
+    assert list(out.iterdir()) == []
+
+
+def test_a_large_s3_object_that_does_not_fit_is_told_and_removed(tmp_path, monkeypatch):
+    from bedrock_finops.sources import invocation_logs as logs
+    from bedrock_finops.sources.source_errors import SourceError
+
+    def download(bucket, key, path, *args):
+        path.write_bytes(b"x" * 1000)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(logs, "download_s3_object", download)
+    unit = logs.Unit("s3", "s3://b/month.json.gz", "month.json.gz", bucket="b", size=900 << 20)
+    listing = logs.Listing(units=[unit])
+    scratch = tmp_path / ".expanded-1-0123456789ab"
+    with pytest.raises(SourceError) as err:
+        logs.localise_large_objects(listing, scratch)
+    assert str(err.value) == (
+        f"no space left on the disk in {tmp_path}: the S3 object s3://b/month.json.gz (944 MB) "
+        "is downloaded to a scratch copy there to be read in parallel, and needs that much room "
+        "(a gzip one, its decompressed size as well). Free it there, or write the table to a "
+        "disk with room (--out); the copy is removed"
+    )
+    assert [p for p in scratch.rglob("*") if p.is_file()] == []
+
+
+def test_nothing_is_left_when_the_output_folder_cannot_hold_the_scratch_folder(
+    tmp_path, monkeypatch
+):
+    from bedrock_finops import scratch_folders
+
+    def no_room(parent, prefix):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(scratch_folders, "make", no_room)
+    out = tmp_path / "out"
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(GOOD, out, workers=1, progress=False)
+    assert str(err.value) == f"no space left on the disk in {out}, {TABLES}"
+    shutil.rmtree(out)  # (made before: as for any other run)
