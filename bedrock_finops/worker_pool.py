@@ -5,7 +5,7 @@
   the parent would (``KeyboardInterrupt``, ``interrupts.Terminated``), and every later task
   before it starts. It is never stopped while it sends a result: a reply cut in two leaves
   half a message in the pool's result pipe, and the pool's shutdown then waits for the rest
-  for ever (a Ctrl-C that reached a worker there hung the ingest).
+  for ever (one way a Ctrl-C, which reaches the workers too, could hang the ingest).
 - Each worker is killed when the ingest dies (see ``die_with_parent``): a SIGKILLed
   ingest, which can run no cleanup, leaves none running (they held its captured output
   open, and /dev/shm memory). Not on Windows.
@@ -85,8 +85,8 @@ def stop(pool: ProcessPoolExecutor) -> None:
     """End ``pool`` now: tasks not started are cancelled, running ones asked to stop; returns
     once every worker has exited.
 
-    (The executor has no public way to reach its workers before Python 3.14; ``_processes``
-    has held them, by pid, since 3.2. Without it the running tasks finish first.)
+    (The executor gives no public access to its workers' pids; ``_processes`` has held them
+    since Python 3.2. Without it the running tasks finish first.)
     """
     if os.name == "posix":
         for pid in list(getattr(pool, "_processes", None) or ()):
