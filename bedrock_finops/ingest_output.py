@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from bedrock_finops import models
 from bedrock_finops.ingest_worker import ChunkResult, unspill
+from bedrock_finops.interrupts import stops_held
 from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.prompt_texts import PromptTexts
 from bedrock_finops.schema import USAGE_SCHEMA
@@ -310,9 +311,10 @@ class Collector:
         self._partial_of("ingest_report.json").write_text(report_json)
         if blocked := folders_in_the_way(out_dir, self.report.table):
             raise IsADirectoryError(errno.EISDIR, FOLDER_IN_THE_WAY, str(blocked[0]))
-        for name in ("quarantine.parquet", "prompts.parquet", "ingest_report.json"):
-            os.replace(self._partial_of(name), out_dir / name)
-        os.replace(self.partial, out_dir / self.report.table)
+        with stops_held():  # a Ctrl-C or SIGTERM between two renames would mix two runs
+            for name in ("quarantine.parquet", "prompts.parquet", "ingest_report.json"):
+                os.replace(self._partial_of(name), out_dir / name)
+            os.replace(self.partial, out_dir / self.report.table)
 
     def _partial_of(self, name: str) -> Path:
         return self.partial.with_name(f"{name}.partial")

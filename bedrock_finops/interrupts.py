@@ -34,6 +34,23 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
+def stops_held() -> Iterator[None]:
+    """Within the block, Ctrl-C and SIGTERM wait: they take effect (raise) once it ends.
+
+    For a few steps that must happen all or none, such as renaming a run's files into place:
+    stopped between two, an earlier run's files would be left beside this one's. Where the
+    signal mask cannot be set (not POSIX), it does nothing."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextlib.contextmanager
 def sigterm_raises() -> Iterator[None]:
     """Within the block, SIGTERM raises :class:`Terminated` in the main thread; the handler
     before it is put back after. Outside the main thread (no handler can be set) it does

@@ -41,12 +41,13 @@ class ScratchFolder:
     lock: int | None
 
     def remove(self) -> None:
-        """Remove the folder and everything in it, then let go of the lock."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Let go of the lock, then remove the folder and everything in it (an open file
+        cannot be removed on Windows; here the maker's live pid still keeps it its own)."""
         if self.lock is not None:
             with contextlib.suppress(OSError):
                 os.close(self.lock)
             self.lock = None
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def owned_name(prefix: str) -> re.Pattern[str]:

@@ -3,12 +3,16 @@ whole one; a finished run leaves no partial file; a file that cannot be read is 
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops import ingest, ingest_output
+from bedrock_finops import ingest, ingest_output, interrupts
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.sources.source_errors import SourceError
 
@@ -112,3 +116,30 @@ def test_a_file_that_cannot_be_opened_while_listing_is_still_read(tmp_path, monk
     monkeypatch.setattr(file_ranges, "line_ranges", refuse)
     report = ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
     assert report.files_read == 2 and report.rows == 12  # read whole by the workers
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_while_the_files_are_renamed_leaves_one_runs_files(tmp_path, monkeypatch, sig):
+    """A Ctrl-C or SIGTERM arriving between two of the final renames waits until the last:
+    the folder holds this run's four files, not its report beside an earlier run's table."""
+    one = tmp_path / "one"
+    one.mkdir()
+    shutil.copy(GOOD / "part-1.json", one / "part-1.json")
+    out = tmp_path / "out"
+    assert ingest_to_folder(one, out, workers=1, progress=False).rows == 6
+    real, renamed = os.replace, []
+
+    def replace(src, dst):
+        real(src, dst)
+        renamed.append(dst)
+        if len(renamed) == 3:  # the report is in place, the table not yet
+            os.kill(os.getpid(), sig)
+
+    monkeypatch.setattr(ingest_output.os, "replace", replace)
+    with interrupts.sigterm_raises(), pytest.raises(KeyboardInterrupt):
+        ingest_to_folder(GOOD, out, workers=1, progress=False)
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert report["rows"] == pq.read_metadata(out / "usage.parquet").num_rows == 12
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ingest_report.json", "prompts.parquet", "quarantine.parquet", "usage.parquet",
+    ]  # fmt: skip
