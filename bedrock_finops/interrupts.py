@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130: Ctrl-C
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
@@ -35,19 +36,35 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def stops_held() -> Iterator[None]:
-    """Within the block, Ctrl-C and SIGTERM wait: they take effect (raise) once it ends.
+    """Within the block, Ctrl-C and SIGTERM wait: the first one that came takes effect (its
+    handler runs, and raises) when the block ends.
 
     For a few steps that must happen all or none, such as renaming a run's files into place:
-    stopped between two, an earlier run's files would be left beside this one's. Where the
-    signal mask cannot be set (not POSIX), it does nothing."""
-    if not hasattr(signal, "pthread_sigmask"):
+    stopped between two, an earlier run's files would be left beside this one's. Held by
+    swapping the Python handlers, not by the signal mask, which holds a signal for one thread
+    only (another of the process's threads would take it). Only the main thread can set
+    handlers; elsewhere it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    came: list[int] = []
+    stops = (signal.SIGINT, signal.SIGTERM)
+    before = {sig: signal.signal(sig, lambda signum, frame: came.append(signum)) for sig in stops}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        if came:
+            _deliver(came[0], before[came[0]])
+
+
+def _deliver(signum: int, handler: Any) -> None:
+    """Do what ``handler`` (as ``signal.signal`` returned it) does for ``signum``, now."""
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signum)  # the default action: Python's own, or the process ends
 
 
 @contextlib.contextmanager
