@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 
+from bedrock_finops.disk_space import FULL_ERRNOS
 from bedrock_finops.interrupts import (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -86,11 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+# a full disk or quota (``disk_space.FULL_ERRNOS``: EDQUOT is not on every platform), or a
+# read-only file system: the fix for each
 _FILE_SYSTEM_ERRNOS = {
-    errno.ENOSPC: "free space there, or write elsewhere (--out)",
-    errno.EDQUOT: "the disk quota is used up: free space there, or write elsewhere (--out)",
-    errno.EROFS: "the file system is read-only: write elsewhere (--out)",
-}
+    e: "free space there, or write elsewhere (--out)"
+    if e == errno.ENOSPC
+    else "the disk quota is used up: free space there, or write elsewhere (--out)"
+    for e in FULL_ERRNOS
+} | {errno.EROFS: "the file system is read-only: write elsewhere (--out)"}
 
 
 def _hint(exc: BaseException) -> str:
