@@ -56,7 +56,7 @@ class PromptCache:
         self.seen: dict[str, tuple[str, int, str]] = {}
         self.features = FeatureCache() if max_chars is None else FeatureCache(max_chars)
         self.memo_chars = 0
-        self.heads: dict[tuple[int | None, int | None], Any] = {}  # prompt starts, by text_key
+        self.heads: dict[tuple, Any] = {}  # prompt starts, by _head's key
         self.apps: dict[str, str | None] = {}  # fast path: identity ARN -> app
         self.hours: dict[str, int] = {}  # fast path: "YYYY-MM-DDTHH" -> epoch seconds
 
@@ -100,25 +100,38 @@ def text_key(text: str | None) -> int | None:
     return None if text is None else xxhash.xxh3_128_intdigest(text.encode())
 
 
+# models whose tool specs take no cache checkpoint (Nova: in the system prompt and the
+# messages only): the specs are still prompt, counted and chained, but no ``tools`` entry
+NO_TOOLS_CHECKPOINT_MODELS = ("amazon.nova-",)
+
+
+def tools_checkpoint(rules_key: str) -> bool:
+    """Whether a checkpoint may go after the tool specs for the model ``rules_key`` names."""
+    return not rules_key.startswith(NO_TOOLS_CHECKPOINT_MODELS)
+
+
 def _head(
     cache: PromptCache,
     tools_text: str | None,
     system_text: str | None,
     system_blocks: list[str] | None = None,
     citations: bool = False,
+    tools_entry: bool = True,
 ) -> _Head:
     """The prompt's start: tools, then the system prompt. ``citations`` (a document in the
     messages enables them) starts the system prompt's part of the chain: Anthropic then adds
     citation instructions to the system prompt, so its cached system prompt and messages are
-    not reused (the tools are). A system prompt of several blocks
-    also gets a ``system_block`` entry after each block but the last (a checkpoint there
-    caches a static block ahead of a changing one); the ``system`` entry is the whole. A
-    ``system_block`` entry hashes as the ``system`` entry of a request whose system prompt
-    ends at that block: the prompt up to a checkpoint is all the cache compares."""
+    not reused (the tools are). ``tools_entry``: whether the tool specs get an entry of their
+    own (:func:`tools_checkpoint`); they are part of the chain and the tokens either way. A
+    system prompt of several blocks also gets a ``system_block`` entry after each block but
+    the last (a checkpoint there caches a static block ahead of a changing one); the
+    ``system`` entry is the whole. A ``system_block`` entry hashes as the ``system`` entry of
+    a request whose system prompt ends at that block: the prompt up to a checkpoint is all
+    the cache compares."""
     if not system_blocks or "\n".join(system_blocks) != system_text:
         system_blocks = None
     splits = tuple(len(b) for b in system_blocks) if system_blocks else ()
-    key = (text_key(tools_text), text_key(system_text), splits, citations)
+    key = (text_key(tools_text), text_key(system_text), splits, citations, tools_entry)
     hit = cache.heads.get(key)
     if hit is not None:
         return hit
@@ -131,7 +144,8 @@ def _head(
         tools_hash, t = cache.component("tools", tools_text)
         tokens += t
         chain = short_hash(b"tools\x00" + tools_hash.encode()).encode()
-        prefix.append(("tools", chain.decode(), tokens))
+        if tools_entry:
+            prefix.append(("tools", chain.decode(), tokens))
     if citations:
         chain = short_hash(chain + b"\x00citations").encode()
     if system_text is not None:
@@ -229,7 +243,9 @@ def body_values(
     marks: dict[int, list[tuple[int, int]]] = {}  # turn -> its blocks' ends (but the last)
     tools_text, system_text, turns = prompt_parts(in_body, ttl, media, system_blocks, marks)
     images, citations = media_flags(media) if media else (False, False)
-    head = _head(cache, tools_text, system_text, system_blocks, citations)
+    head = _head(
+        cache, tools_text, system_text, system_blocks, citations, tools_checkpoint(rules_key)
+    )
     block_of = cache.features.block
     prefix = list(head.prefix)
     chain = head.chain

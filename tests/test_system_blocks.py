@@ -6,6 +6,8 @@ import base64
 
 from record_rows import log_record, row_of
 
+from bedrock_finops import models, parse
+from bedrock_finops.parse_body import BODY_VALUE_NAMES, PromptCache, body_values
 from bedrock_finops.tokens import estimate_tokens
 
 STATIC = "You answer questions about Brightdesk's refund policy. " * 40  # 2,200 characters
@@ -437,3 +439,76 @@ def test_a_document_a_tool_returns_by_text_source_enables_citations_too():
     with_image, as_text = converse(by_s3), converse({"text": "k.png"})
     # the image marks the messages' part: the first turn, the same text, is another entry
     assert with_image[0] == as_text[0] and with_image[1][1] != as_text[1][1]
+
+
+NOVA = "us.amazon.nova-pro-v1:0"
+NOVA_OUT = {"output": {"message": {"role": "assistant", "content": [{"text": "Yes."}]}}}
+
+
+def nova_invoke(system: list | None = None) -> dict:
+    """A Nova InvokeModel body: its own schema, with a ``toolConfig`` as Converse has."""
+    body = with_tools(["refund"])
+    body["schemaVersion"] = "messages-v1"
+    if system is not None:
+        body["system"] = system
+    return body
+
+
+def row_for(model_id: str, body: dict, op: str = "Converse") -> dict:
+    rec = log_record(body, NOVA_OUT, op)
+    rec["modelId"] = model_id
+    return row_of(rec)
+
+
+def test_nova_has_no_tools_entry_but_reads_the_tools():
+    """Nova takes checkpoints in the system prompt and the messages only: no ``tools``
+    entry, in Converse and InvokeModel alike. The tool specs are still prompt: the entries
+    that follow are the ones a Claude request with the same prompt gets, tokens included."""
+    claude = row_for("anthropic.claude-3-haiku-20240307-v1:0", with_tools(["refund"]))
+    converse = row_for(NOVA, with_tools(["refund"]))
+    invoke = row_for(NOVA, nova_invoke(), "InvokeModel")
+    assert [k for k, _, _ in claude["prefix_hashes"]] == ["tools", "system", "message"]
+    assert converse["prefix_hashes"] == claude["prefix_hashes"][1:]
+    assert invoke["prefix_hashes"] == claude["prefix_hashes"][1:]
+    tools_tokens = claude["prefix_hashes"][0][2]
+    assert tools_tokens > 0
+    assert converse["prefix_hashes"][0][2] == tools_tokens + estimate_tokens(
+        "Answer from the policy."
+    )
+    assert converse["tools_hash"] == invoke["tools_hash"] == claude["tools_hash"] is not None
+
+
+def test_whether_the_tools_get_an_entry_is_part_of_the_memo_key():
+    """One worker's cache, the same prompt to Nova and then to Claude (and back): each gets
+    its own start of the prompt, not the other's remembered one."""
+    cache = PromptCache()
+    body = with_tools(["refund"])
+
+    def kinds(model: str) -> list[str]:
+        prefix = body_values(model, body, NOVA_OUT, cache)[BODY_VALUE_NAMES.index("prefix_hashes")]
+        return [k for k, _, _ in prefix]
+
+    assert kinds("amazon.nova-pro-v1:0") == ["system", "message"]
+    assert kinds("anthropic.claude-3-haiku-20240307-v1:0") == ["tools", "system", "message"]
+    assert kinds("amazon.nova-lite-v1:0") == ["system", "message"]
+
+
+def test_an_application_profile_mapped_to_nova_has_no_tools_entry():
+    """The rule follows the model ``profile_map`` maps a profile to, as the image rules do."""
+    profile = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/nova01"
+    rec = log_record(with_tools(["refund"]), NOVA_OUT)
+    rec["modelId"] = profile
+    kw = {
+        "app_key": "app",
+        "identity_app_map": None,
+        "model_key": models.request_model_id,
+        "rules_key": lambda raw: models.rules_model_id(raw, {profile: NOVA}),
+    }
+    row = parse.record_row(rec, cache=PromptCache(), **kw)
+    fast = parse.fast_row(rec, "f", cache=PromptCache(), **kw)
+    assert [p["kind"] for p in row["prefix_hashes"]] == ["system", "message"]
+    assert fast[parse.ROW_COLUMNS.index("prefix_hashes")] == [
+        (p["kind"], p["hash"], p["tokens"]) for p in row["prefix_hashes"]
+    ]
+    unmapped = parse.record_row(rec, cache=PromptCache(), **{**kw, "rules_key": None})
+    assert [p["kind"] for p in unmapped["prefix_hashes"]] == ["tools", "system", "message"]
