@@ -381,6 +381,9 @@ def prompt_parts(
 ) -> tuple[str | None, str | None, list]:
     """(tools JSON, system text, [(role, text), ...]) from any supported request body.
 
+    An empty system prompt (``"system": []`` or ``""``) is None, as an empty tool list is:
+    the prompt is the same as without one.
+
     Appends the TTL of every cache marker met to ``ttl``. When ``media`` is given, it gets
     ``turn index -> [MediaItem]``: the images and documents of that turn, those sent inline
     held in its text only as placeholders (:mod:`media_blocks`). When ``system_blocks`` is given
@@ -453,7 +456,7 @@ def prompt_parts(
         text = _non_chat_prompt(body)
         if text is not None:
             turns.append(("user", text))
-    return tools_text, system_text, turns
+    return tools_text, system_text or None, turns  # "": no system prompt
 
 
 def _non_chat_prompt(body: dict) -> str | None:

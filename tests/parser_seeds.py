@@ -135,7 +135,7 @@ BODIES: list[tuple[str, str, dict, Any]] = [
      {"choices": [{"message": {"content": "", "tool_calls": [{"function": {"name": "w"}}]},
                    "stop_reason": "tool_calls"}]}),
     ("amazon.nova-lite-v1:0", "IM", {"schemaVersion": "messages-v1", "messages": USER,
-                                     "inferenceConfig": {"max_new_tokens": 99},
+                                     "system": [], "inferenceConfig": {"max_new_tokens": 99},
                                      "toolConfig": {"tools": [{"toolSpec": {"name": "w"}}]}},
      converse([{"text": "Hello"}], usage={"inputTokens": 3, "cacheReadInputTokenCount": 2})),
     ("cohere.command-r-plus-v1:0", "IM", {"message": "", "preamble": "Terse.", "documents": [{}],

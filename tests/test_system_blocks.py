@@ -512,3 +512,29 @@ def test_an_application_profile_mapped_to_nova_has_no_tools_entry():
     ]
     unmapped = parse.record_row(rec, cache=PromptCache(), **{**kw, "rules_key": None})
     assert [p["kind"] for p in unmapped["prefix_hashes"]] == ["tools", "system", "message"]
+
+
+def test_an_empty_system_prompt_is_none():
+    """``"system": []`` or ``""`` is no system prompt: the same entries as without one, no
+    system hash or tokens, and nothing for the prompts table (Converse, Anthropic, Nova)."""
+    turn = [{"role": "user", "content": [{"text": "Can I get a refund?"}]}]
+    anthropic = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "Can I get a refund?"}],
+    }
+    nova = {k: v for k, v in nova_invoke().items() if k != "system"}
+    for bare, empties, op in (
+        ({"messages": turn}, ([], [{"text": ""}]), "Converse"),
+        (anthropic, ("", []), "InvokeModel"),
+        (nova, ([],), "InvokeModel"),
+    ):
+        none = row_for(NOVA, bare, op)
+        for empty in empties:
+            blank = row_for(NOVA, {**bare, "system": empty}, op)
+            assert blank["prefix_hashes"] == none["prefix_hashes"], (op, empty)
+            assert [k for k, _, _ in blank["prefix_hashes"]][-1:] == ["message"]
+            assert (blank["system_hash"], blank["system_tokens"]) == (None, None)
+            cache = PromptCache()
+            body_values(NOVA, {**bare, "system": empty}, NOVA_OUT, cache)
+            assert "system" not in [kind for kind, _, _ in cache.seen.values()]
