@@ -9,6 +9,7 @@ each repeated component (system prompt, tool spec, text block) once.
 
 from __future__ import annotations
 
+from itertools import accumulate
 from typing import Any, NamedTuple
 
 import xxhash
@@ -100,6 +101,11 @@ def text_key(text: str | None) -> int | None:
     return None if text is None else xxhash.xxh3_128_intdigest(text.encode())
 
 
+# block entries per message or system prompt at most, the last ones: Anthropic looks for a
+# cached prefix about 20 blocks back from a checkpoint, and a message or system prompt of a
+# thousand blocks would otherwise cost a thousand entries a row
+MAX_MESSAGE_BLOCKS = 20
+
 # models whose tool specs take no cache checkpoint (Nova: in the system prompt and the
 # messages only): the specs are still prompt, counted and chained, but no ``tools`` entry
 NO_TOOLS_CHECKPOINT_MODELS = ("amazon.nova-",)
@@ -123,11 +129,8 @@ def _head(
     citation instructions to the system prompt, so its cached system prompt and messages are
     not reused (the tools are). ``tools_entry``: whether the tool specs get an entry of their
     own (:func:`tools_checkpoint`); they are part of the chain and the tokens either way. A
-    system prompt of several blocks also gets a ``system_block`` entry after each block but
-    the last (a checkpoint there caches a static block ahead of a changing one); the
-    ``system`` entry is the whole. A ``system_block`` entry hashes as the ``system`` entry of
-    a request whose system prompt ends at that block: the prompt up to a checkpoint is all
-    the cache compares."""
+    system prompt of several blocks also gets ``system_block`` entries
+    (:func:`_system_block_entries`); the ``system`` entry is the whole."""
     if not system_blocks or "\n".join(system_blocks) != system_text:
         system_blocks = None
     splits = tuple(len(b) for b in system_blocks) if system_blocks else ()
@@ -149,11 +152,7 @@ def _head(
     if citations:
         chain = short_hash(chain + b"\x00citations").encode()
     if system_text is not None:
-        for i in range(1, len(splits)):
-            start = "\n".join(system_blocks[:i])  # type: ignore[index]
-            digest = short_hash(start.encode()).encode()  # as cache.component's
-            block_chain = short_hash(chain + b"\x00system\x00" + digest)
-            prefix.append(("system_block", block_chain, tokens + estimate_tokens(start)))
+        prefix += _system_block_entries(chain, tokens, system_text, splits)
         system_hash, system_tokens = cache.component("system", system_text)
         tokens += system_tokens
         chain = short_hash(chain + b"\x00system\x00" + system_hash.encode()).encode()
@@ -174,10 +173,24 @@ def _head(
     return hit
 
 
-# message_block entries per message at most, the last ones: Anthropic looks for a cached
-# prefix about 20 blocks back from a checkpoint, and a message of a thousand blocks would
-# otherwise cost a thousand entries a row
-MAX_MESSAGE_BLOCKS = 20
+def _system_block_entries(
+    chain: bytes, tokens: int, system_text: str, splits: tuple[int, ...]
+) -> list[tuple[str, str, int]]:
+    """A ``system_block`` entry after each block of the system prompt but the last, for its
+    last :data:`MAX_MESSAGE_BLOCKS` boundaries (``splits``: the blocks' lengths; the text is
+    them joined by newlines). A checkpoint there caches a static block ahead of a changing
+    one. An entry hashes as the ``system`` entry of a request whose system prompt ends at
+    that block: the prompt up to a checkpoint is all the cache compares. The block ends are
+    summed once, and only the entries kept read their text: a system prompt of thousands of
+    blocks costs as many entries as one of 21."""
+    ends = list(accumulate(splits, lambda end, length: end + 1 + length))  # +1: the newline
+    out = []
+    for end in ends[-MAX_MESSAGE_BLOCKS - 1 : -1]:
+        start = system_text[:end]
+        digest = short_hash(start.encode()).encode()  # as cache.component's
+        block_chain = short_hash(chain + b"\x00system\x00" + digest)
+        out.append(("system_block", block_chain, tokens + estimate_tokens(start)))
+    return out
 
 
 def _marked_blocks(

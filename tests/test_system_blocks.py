@@ -538,3 +538,23 @@ def test_an_empty_system_prompt_is_none():
             cache = PromptCache()
             body_values(NOVA, {**bare, "system": empty}, NOVA_OUT, cache)
             assert "system" not in [kind for kind, _, _ in cache.seen.values()]
+
+
+def test_a_system_prompt_of_thousands_of_blocks_keeps_its_last_20_block_entries():
+    """Each kept ``system_block`` entry is the ``system`` entry of a request whose system
+    prompt ends at that block, hash and tokens, as with a few blocks."""
+    blocks = [f"Rule {i}: answer in the customer's language." for i in range(5000)]
+
+    def converse(system: list[str]) -> dict:
+        return {
+            "system": [{"text": b} for b in system],
+            "messages": [{"role": "user", "content": [{"text": "Can I get a refund?"}]}],
+        }
+
+    entries = row_of(log_record(converse(blocks), OUT))["prefix_hashes"]
+    assert [k for k, _, _ in entries] == ["system_block"] * 20 + ["system", "message"]
+    for kept, ends_after in ((entries[0], 4980), (entries[18], 4998), (entries[19], 4999)):
+        alone = row_of(log_record(converse(blocks[:ends_after]), OUT))["prefix_hashes"]
+        assert alone[-2][0] == "system" and kept[1:] == alone[-2][1:]
+    assert entries[19][2] == estimate_tokens("\n".join(blocks[:4999]))
+    assert entries[-2][2] == estimate_tokens("\n".join(blocks))
