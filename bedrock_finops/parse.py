@@ -38,10 +38,13 @@ from bedrock_finops.parse_response import (
 )
 from bedrock_finops.parse_scalars import (
     MAX_TOKENS_PER_CALL,
+    ROW_VALUE_BOUNDS,
     BadRecord,
     fast_timestamp_ms,
+    out_of_bounds,
     parse_timestamp_ms,
     token_count,
+    within_bounds,
 )
 from bedrock_finops.schema import USAGE_SCHEMA
 
@@ -83,6 +86,7 @@ def record_row(
     model_key: Any,
     cache: PromptCache,
     rules_key: Any = None,
+    nulled: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A parsed log record -> a usage row (without model/provider/family/geo, set later).
 
@@ -90,7 +94,9 @@ def record_row(
     ``rules_key(raw)``, when given, the model ID a provider's rules are read for
     (``models.rules_model_id``: an application profile's ``profile_map`` target), else
     ``model_key(raw)`` serves. Raises :class:`BadRecord` when the record cannot give a
-    correct row.
+    correct row. A value no Bedrock call logs (a negative latency or ``max_tokens``, see
+    ``parse_scalars.ROW_VALUE_BOUNDS``) is null in the row, and ``(column, reason)`` is added
+    to ``nulled`` when given: the row stays, as its tokens were billed.
     """
     if not isinstance(rec, dict):
         raise BadRecord("record is not a JSON object")
@@ -172,7 +178,19 @@ def record_row(
         "request_metadata": canonical(metadata).decode() if metadata else None,
     }
     row.update(fields)
+    _null_out_of_bounds(row, nulled)
     return row
+
+
+def _null_out_of_bounds(row: dict[str, Any], nulled: list[tuple[str, str]] | None) -> None:
+    """Null each of ``row``'s values outside its bounds, adding ``(column, reason)`` to
+    ``nulled`` (when given) for each."""
+    for column in ROW_VALUE_BOUNDS:
+        reason = out_of_bounds(column, row[column])
+        if reason is not None:
+            row[column] = None
+            if nulled is not None:
+                nulled.append((column, reason))
 
 
 def _bad_request_id(request_id: Any) -> str:
@@ -282,8 +300,8 @@ def _str(value: Any) -> str | None:
 # ``fast_row`` gives, for the well-formed records that make up nearly all of a log, the same
 # values as ``record_row`` (pinned by tests), as one tuple in ROW_COLUMNS order and without a
 # row dict. It returns None for anything unusual (odd types, negative counts, bodies in S3,
-# other timestamp forms); the caller then runs ``record_row``, which gives the row or the
-# quarantine reason.
+# other timestamp forms, a value ``record_row`` nulls); the caller then runs ``record_row``,
+# which gives the row or the quarantine reason.
 
 MODEL_COLUMNS = ("model", "provider", "family", "geo")  # filled in by the parent
 ROW_COLUMNS = tuple(n for n in USAGE_SCHEMA.names if n not in MODEL_COLUMNS)
@@ -378,6 +396,8 @@ def fast_row(
         model_key(model_raw), in_body, out_body, cache,
         None if rules_key is None else rules_key(model_raw),
     )  # fmt: skip
+    if not within_bounds(latency, max_tokens, temperature):
+        return None  # record_row nulls it and says so
     if cache_read is None or cache_write is None:
         for section, reads, writes in response_cache_counts(usage, out_body):
             if cache_read is None:

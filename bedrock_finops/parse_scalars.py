@@ -5,6 +5,7 @@ Each parser either gives the value or raises :class:`BadRecord` with the quarant
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,11 +17,23 @@ _TS_RE = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:?\d{2})$"
 )
 HOUR_MEMO_ENTRIES = 1 << 16  # distinct hours fast_timestamp_ms remembers before it starts over
-INT64_MAX = (1 << 63) - 1  # the table's integer columns are int64; JSON numbers may be wider
 # More tokens than any one call can hold: 10x the longest context window Bedrock offers
 # (Llama 4 Scout, 10M). A count above it is corrupt; kept, a few would make the columns' sums
 # wrap past int64 and turn a month's spend negative.
 MAX_TOKENS_PER_CALL = 100_000_000
+# The highest temperature any Bedrock model takes: Cohere Command's 5 (Converse, Anthropic,
+# Llama, Mistral, Titan and Nova take 0-1; OpenAI's gpt-oss 0-2).
+MAX_TEMPERATURE = 5.0
+# The row's values a record gives that Bedrock bounds, each from 0 to this: a request outside
+# them is refused (a negative max_tokens fails validation) and no call lasts a negative time,
+# so a record that holds one was made or changed by hand. Its row stays (its tokens were
+# billed) with null there; see ``out_of_bounds``. max_tokens may be 0 (Titan's maxTokenCount
+# takes it); a call's duration has no published limit.
+ROW_VALUE_BOUNDS: dict[str, float] = {
+    "latency_ms": math.inf,
+    "max_tokens": MAX_TOKENS_PER_CALL,
+    "temperature": MAX_TEMPERATURE,
+}
 # the reason for a timestamp that cannot be read; one reason for all of them (the value is in
 # the quarantine excerpt), so the quarantine counts them together
 BAD_TIMESTAMP = "bad timestamp (expected ISO-8601 with a date, time and Z or an offset)"
@@ -74,6 +87,25 @@ def token_count(section: dict, name: str, required: bool) -> int | None:
     return value
 
 
+def out_of_bounds(column: str, value: float | None) -> str | None:
+    """Why a row's ``column`` (one of ``ROW_VALUE_BOUNDS``) cannot hold ``value``: "negative",
+    "too large" or "not a number"; None when it can, or when there is no value."""
+    if value is None or 0 <= value <= ROW_VALUE_BOUNDS[column]:
+        return None
+    if value < 0:
+        return "negative"
+    return "too large" if value > ROW_VALUE_BOUNDS[column] else "not a number"
+
+
+def within_bounds(latency: float | None, max_tokens: int | None, temp: float | None) -> bool:
+    """Whether none of the three is :func:`out_of_bounds`: the fast path's check, in one call."""
+    return (
+        (latency is None or latency >= 0)
+        and (max_tokens is None or 0 <= max_tokens <= MAX_TOKENS_PER_CALL)
+        and (temp is None or 0 <= temp <= MAX_TEMPERATURE)
+    )
+
+
 def as_float(value: Any) -> float | None:
     """A JSON number as float; None for anything else (booleans included)."""
     if type(value) is float:  # the common case, decided without the checks below
@@ -84,15 +116,16 @@ def as_float(value: Any) -> float | None:
 
 
 def as_int(value: Any) -> int | None:
-    """A JSON number as int (truncated); None for anything else (booleans included) and for
-    numbers outside int64, which no request parameter can meaningfully be."""
-    if type(value) is int and -INT64_MAX <= value <= INT64_MAX:  # the common case
+    """A JSON number as int, rounded down (a negative fraction stays negative, and a number
+    past int64 stays as large: :func:`out_of_bounds` names both); None for anything else
+    (booleans included) and for a float that is not finite."""
+    if type(value) is int:  # the common case
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if not -INT64_MAX <= value <= INT64_MAX:
+    if isinstance(value, float) and not math.isfinite(value):
         return None
-    return int(value)
+    return math.floor(value)
 
 
 def py_fast_timestamp_ms(value: Any, hours: dict[str, int]) -> int | None:
