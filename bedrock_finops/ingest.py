@@ -113,6 +113,10 @@ class IngestReport:
     conflicting_duplicate_count: int = 0
     conflicting_duplicates: list[dict[str, Any]] = field(default_factory=list)
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    # rows kept with null for a value no Bedrock call logs (parse_scalars.ROW_VALUE_BOUNDS:
+    # a negative latency_ms or max_tokens, a temperature past 5), by column and why:
+    # {"latency_ms": {"negative": 3}}
+    values_nulled: dict[str, dict[str, int]] = field(default_factory=dict)
     unknown_models: dict[str, int] = field(default_factory=dict)
     # unknown IDs of a kind never priced per token, mapped or not (an imported model, a
     # Bedrock Marketplace endpoint), and why (models.NOT_PER_TOKEN)
@@ -262,6 +266,13 @@ class IngestReport:
                 "  each quarantined line (source, line, reason, excerpt): quarantine.parquet, "
                 f"next to {self.table}"
             )
+        for column, reasons in self.values_nulled.items():
+            for why, n in reasons.items():
+                rows = f"{n:,} row{'s' if n != 1 else ''}"
+                lines.append(
+                    f"  nulled: {column} {why} in {rows} (no Bedrock call logs such a value; "
+                    f"the {'rows are' if n != 1 else 'row is'} kept)"
+                )
         unknown = sorted(self.unknown_models.items(), key=lambda kv: -kv[1])
         for raw, n in unknown[:SUMMARY_REASONS]:
             lines.append(f"  unknown model (unpriced): {raw}: {n:,} rows")

@@ -158,6 +158,7 @@ class Collector:
         self.pending_bytes = 0
         self.bodies_unread: set[str] = set()
         self.dropped: list[pa.RecordBatch] = []  # repeated deliveries, to compare at close()
+        self.nulled: Counter[tuple[str, str]] = Counter()  # (column, why): kept rows' values
 
     def add(self, res: ChunkResult) -> None:
         r = self.report
@@ -176,12 +177,18 @@ class Collector:
         for h, v in res.prompts.items():
             self.prompt_texts.add(h, v)
         batches = res.batches if res.batch_path is None else unspill(res.batch_path)
+        gone: set[int] = set()  # positions of the chunk's rows dropped as duplicates
+        offset = 0
         for whole in batches:
-            for batch in self._dedupe(whole):
+            parts, dropped = self._dedupe(whole)
+            gone.update(offset + i for i in dropped)
+            offset += whole.num_rows
+            for batch in parts:
                 r.rows += batch.num_rows
                 self.pending.append(batch)
                 self.pending_rows += batch.num_rows
                 self.pending_bytes += batch.nbytes
+        self.nulled.update((c, why) for at, c, why in res.values_nulled if at not in gone)
         if self.pending_rows >= ROW_GROUP_ROWS or self.pending_bytes >= ROW_GROUP_BYTES:
             self._flush()
 
@@ -197,8 +204,9 @@ class Collector:
         self.writer.write_table(table, ROW_GROUP_ROWS)
         self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
 
-    def _dedupe(self, batch: pa.RecordBatch) -> list[pa.RecordBatch]:
-        """The batch without requestIds seen before (first delivery wins), as slices.
+    def _dedupe(self, batch: pa.RecordBatch) -> tuple[list[pa.RecordBatch], list[int]]:
+        """The batch without requestIds seen before (first delivery wins), as slices, and the
+        positions of the rows left out.
 
         Most batches hold no duplicate: that is decided with set operations at C speed, and a
         batch with duplicates is cut into zero-copy slices around them rather than filtered.
@@ -209,7 +217,7 @@ class Collector:
         repeats = fresh & seen
         seen.update(fresh)
         if not repeats and len(fresh) == len(ids):
-            return [batch]
+            return [batch], []
         drop = []  # positions of repeated deliveries: seen before, or earlier in this batch
         first: set[str] = set()
         for i, rid in enumerate(ids):
@@ -227,7 +235,7 @@ class Collector:
             start = i + 1
         if len(ids) > start:
             parts.append(batch.slice(start))
-        return parts
+        return parts, drop
 
     def _with_models(self, table: pa.Table) -> pa.Table:
         # the model that ran: a prompt router's choice, else the ID the call named
@@ -287,6 +295,8 @@ class Collector:
         }
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
+        for (column, why), n in sorted(self.nulled.items()):
+            r.values_nulled.setdefault(column, {})[why] = n
         if self.apps is not None:
             unmatched = self.apps.unmatched()
             r.identity_app_map_unmatched_count = len(unmatched)

@@ -98,6 +98,10 @@ class ChunkResult:
     # record, so no line read
     setup_notices: int = 0
     parts: int = 0  # units of files read (a large file's ranges each count): progress's steps
+    # values parse.record_row nulled as no Bedrock call logs them: (the row's position among
+    # the chunk's rows, in its batches' order; the column; why), so the parent counts only
+    # the rows it keeps (not a duplicate delivery's)
+    values_nulled: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 _STATE: dict[str, Any] = {}
@@ -196,10 +200,12 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     batches: list[pa.RecordBatch] = []
     quarantine: list[tuple[str, int, str, str]] = []
     bodies_unread: list[tuple[str, str]] = []
-    lines_read = outside = control = too_late = notices = 0
+    nulled: list[tuple[int, str, str]] = []  # ChunkResult.values_nulled
+    buffered: list[tuple[int, str, str]] = []  # the same for ``rows``: positions in it
+    lines_read = outside = control = too_late = notices = converted = 0
     for unit, fetched in read_ahead(units, client):
         n, out, c, late, notice = _unit_rows(
-            unit, fetched, opts, client, lookups, cache, rows, quarantine, bodies_unread
+            unit, fetched, opts, client, lookups, cache, rows, quarantine, bodies_unread, buffered
         )
         lines_read += n
         outside += out
@@ -207,9 +213,13 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
         too_late += late
         notices += notice
         if len(rows) >= CONVERT_ROWS:  # convert while the rows' text is still in CPU cache
+            nulled.extend((converted + at, column, why) for at, column, why in buffered)
+            buffered.clear()
             batches.append(to_batch(rows))
+            converted += len(rows)
             rows = []
     if rows:
+        nulled.extend((converted + at, column, why) for at, column, why in buffered)
         batches.append(to_batch(rows))
     prompts = dict(cache.seen)
     cache.seen.clear()
@@ -223,7 +233,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     parts = len(units) - event_batches
     return ChunkResult(
         files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches,
-        bodies_unread, too_late, notices, parts,
+        bodies_unread, too_late, notices, parts, nulled,
     )  # fmt: skip
 
 
@@ -284,8 +294,10 @@ def _unit_rows(
     rows: list[tuple],
     quarantine: list[tuple[str, int, str, str]],
     bodies_unread: list[tuple[str, str]],
+    nulled: list[tuple[int, str, str]],
 ) -> tuple[int, int, int, int, int]:
-    """Append one unit's rows and quarantine entries.
+    """Append one unit's rows and quarantine entries, and to ``nulled`` the values
+    ``record_row`` nulled in them: (the row's position in ``rows``, the column, why).
 
     Returns (lines read, records outside the window, control messages left out, records
     before the window delivered past the slack of the run that ends where this one starts,
@@ -378,8 +390,9 @@ def _unit_rows(
         except (*MALFORMED, RecursionError):
             row = None  # record_row decides, with its own checks
         if row is None:
+            found: list[tuple[str, str]] = []
             try:
-                full = record_row(rec, **kw)
+                full = record_row(rec, nulled=found, **kw)
             except BadRecord as exc:
                 quarantine.append((where(i), i, str(exc), _excerpt(line)))
                 continue
@@ -392,6 +405,7 @@ def _unit_rows(
                 continue
             full["source_file"] = source
             row = row_values(full)
+            nulled.extend((len(rows), column, why) for column, why in found)
         append(row)
     for reason in (
         "truncated gzip" if decoded.truncated else unit.end_error,

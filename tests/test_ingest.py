@@ -599,6 +599,7 @@ def test_bad_lines_quarantined_with_reasons(tmp_path):
     assert report.lines_read == 4 + len(BAD_LINES)  # the blank line is not a record
     usage = pd.read_parquet(tmp_path / "out" / "usage.parquet").set_index("request_id")
     assert usage.loc["ok1", "max_tokens"] == 50 and pd.isna(usage.loc["ok3", "max_tokens"])
+    assert report.values_nulled == {"max_tokens": {"too large": 1}}  # ok3's, counted
     assert usage.loc["ok4", "output_tokens"] == usage.loc["ok1", "output_tokens"]
     q = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pandas()
     assert list(q.reason) == [reason for _, reason in BAD_LINES]

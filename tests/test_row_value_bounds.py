@@ -1,16 +1,20 @@
 """Values no Bedrock call logs: a negative latency or max_tokens, a temperature past 5.
 
 Bedrock refuses such a request, so a record holding one was made or changed by hand. Its row
-stays (its tokens were billed) with null in that column.
+stays (its tokens were billed) with null in that column, and the ingest report counts the
+values nulled by column and reason (``values_nulled``), as the printed summary does.
 """
 
 from __future__ import annotations
+
+import json
 
 import pandas as pd
 import pytest
 from record_rows import log_record, row_of
 
-from bedrock_finops import models, parse
+from bedrock_finops import cli, ingest, ingest_worker, models, parse
+from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.parse_body import PromptCache
 
 ANTHROPIC_OUT = {"content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn"}
@@ -115,3 +119,86 @@ def test_values_within_the_bounds_are_kept_on_the_fast_path(rec, column, value) 
     kw = {"app_key": "app", "identity_app_map": None, "model_key": models.request_model_id}
     assert parse.fast_row(rec, "f", cache=PromptCache(), **kw) is not None
     assert row_of(rec)[column] == value
+
+
+def _write(folder, files: dict[str, list[dict]]) -> None:
+    folder.mkdir()
+    for name, records in files.items():
+        (folder / name).write_text("\n".join(json.dumps(r) for r in records) + "\n")
+
+
+WANTED = {"latency_ms": {"negative": 1}, "max_tokens": {"negative": 1}}
+
+
+def _logs(tmp_path):
+    """Three files: a negative latency (b) delivered twice, the second time beside a good
+    record, and a negative max_tokens (d)."""
+    _write(
+        tmp_path / "logs",
+        {
+            "1.json": [converse("a"), converse("b", latency=-40)],
+            "2.json": [converse("c"), converse("b", latency=-40)],
+            "3.json": [anthropic("d", max_tokens=-1)],
+        },
+    )
+    return tmp_path / "logs"
+
+
+def test_the_report_counts_the_values_nulled_in_the_rows_kept(tmp_path) -> None:
+    report = ingest_to_folder(_logs(tmp_path), tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.quarantined, report.duplicates) == (4, 0, 1)
+    assert report.values_nulled == WANTED  # b's second delivery is no row: not counted
+    usage = pd.read_parquet(tmp_path / "out" / "usage.parquet").set_index("request_id")
+    assert pd.isna(usage.loc["b", "latency_ms"]) and usage.loc["a", "latency_ms"] == 812.0
+    assert pd.isna(usage.loc["d", "max_tokens"]) and usage.loc["d", "output_tokens"] == 3
+    assert int(usage["input_tokens"].sum()) == 40  # four rows of 10, none dropped
+    written = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert written["values_nulled"] == WANTED
+    summary = report.summary()
+    assert (
+        "  nulled: latency_ms negative in 1 row (no Bedrock call logs such a value; the row is "
+        "kept)" in summary
+    )
+    assert "  nulled: max_tokens negative in 1 row" in summary
+
+
+def test_a_clean_run_reports_nothing_nulled(tmp_path) -> None:
+    _write(tmp_path / "logs", {"1.json": [converse("a"), anthropic("b", temperature=2)]})
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.values_nulled) == (2, {})
+    assert "nulled" not in report.summary()
+
+
+def test_positions_hold_across_a_chunks_batches(tmp_path, monkeypatch) -> None:
+    """All three files in one chunk, a batch each: the worker gives each nulled value its
+    row's position in the chunk, so the parent leaves out the one in the duplicate dropped
+    (the second row of the second batch), not the one in the row kept."""
+    monkeypatch.setattr(ingest, "_chunk_size", lambda total, workers: 10)
+    monkeypatch.setattr(ingest_worker, "CONVERT_ROWS", 1)
+    report = ingest_to_folder(_logs(tmp_path), tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.duplicates, report.values_nulled) == (4, 1, WANTED)
+
+
+def test_the_counts_reach_the_parent_from_worker_processes(tmp_path) -> None:
+    report = ingest_to_folder(_logs(tmp_path), tmp_path / "out", workers=2, progress=False)
+    assert (report.rows, report.duplicates, report.values_nulled) == (4, 1, WANTED)
+
+
+def test_the_summary_counts_rows_in_the_plural() -> None:
+    report = ingest.IngestReport(source="logs", values_nulled={"temperature": {"too large": 3}})
+    assert (
+        "  nulled: temperature too large in 3 rows (no Bedrock call logs such a value; the "
+        "rows are kept)" in report.summary()
+    )
+
+
+def test_the_command_prints_the_counts(tmp_path, capsys) -> None:
+    out = tmp_path / "run" / "usage.parquet"
+    argv = ["ingest", "--workers", "1", "--source", str(_logs(tmp_path)), "--out", str(out)]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "  nulled: latency_ms negative in 1 row (no Bedrock call logs such a value; the row is "
+        "kept)\n  nulled: max_tokens negative in 1 row (no Bedrock call logs such a value; the "
+        "row is kept)"
+    ) in printed
