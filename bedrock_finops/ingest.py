@@ -47,6 +47,7 @@ from bedrock_finops import (
     parse_scalars,
     row_batch,
     scratch_folders,
+    window_coverage,
     worker_pool,
 )
 from bedrock_finops.app_checks import AppChecks
@@ -64,7 +65,12 @@ from bedrock_finops.progress import Progress
 from bedrock_finops.schema import from_arrow
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.aws_clients import check_endpoint_url
-from bedrock_finops.sources.cloudwatch_logs import PageCount, iter_cloudwatch, log_group_and_region
+from bedrock_finops.sources.cloudwatch_logs import (
+    GroupRetention,
+    PageCount,
+    iter_cloudwatch,
+    log_group_and_region,
+)
 from bedrock_finops.sources.invocation_logs import OUTPUT_FILES, Unit
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
@@ -156,6 +162,17 @@ class IngestReport:
     app_key_near_misses: dict[str, int] = field(default_factory=dict)
     start: datetime | None = None
     end: datetime | None = None
+    # the table's own span: its first and last record (None: no rows) and their calendar days
+    # (UTC), which the notebooks' per-day figures divide by (findings.period_of)
+    first_record: datetime | None = None
+    last_record: datetime | None = None
+    record_days: int = 0
+    # where the records fall short of the window by over a day (window_coverage.window_gaps)
+    window_gaps: list[dict[str, Any]] = field(default_factory=list)
+    # CloudWatch Logs: the group's retention and creation (DescribeLogGroups), or why unknown
+    log_group: dict[str, Any] | None = None
+    # the summary's warnings that the table may not cover the window, and why
+    window_warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
     rows_per_s: float = 0.0
     compiled: str = compiled_parts()
@@ -164,6 +181,8 @@ class IngestReport:
         d = asdict(self)
         d["start"] = self.start.isoformat() if self.start else None
         d["end"] = self.end.isoformat() if self.end else None
+        d["first_record"] = self.first_record.isoformat() if self.first_record else None
+        d["last_record"] = self.last_record.isoformat() if self.last_record else None
         return d
 
     def _nothing_read(self) -> str:
@@ -200,6 +219,7 @@ class IngestReport:
         lines = [
             f"source            {self.source}",
             f"window            [{self.start or '-'}, {self.end or '-'})",
+            *self._span_lines(),
             f"files read        {self.files_read:,}  (skipped {len(self.files_skipped)})"
             if not self.event_pages_read
             else f"event pages read  {self.event_pages_read:,}",
@@ -303,6 +323,14 @@ class IngestReport:
             )
         return "\n".join(lines)
 
+    def _span_lines(self) -> list[str]:
+        """The records' span beside the window, and the warnings that it may not cover it."""
+        warnings = [f"  warning: {w}" for w in self.window_warnings]
+        if self.first_record is None or self.last_record is None:
+            return warnings
+        span = record_span(self.first_record, self.last_record, self.record_days)
+        return [f"records span      {span}", *warnings]
+
     def _app_lines(self) -> list[str]:
         """The summary's lines on app attribution: map keys that matched no caller, and
         requestMetadata keys that miss the app key by case or white space."""
@@ -323,6 +351,12 @@ class IngestReport:
                 f"with --app-key {shlex.quote(key)} (run.app_key in a params file)"
             )
         return lines
+
+
+def record_span(first: datetime, last: datetime, days: int) -> str:
+    """The first and last record (written as the window is) and their calendar days, as the
+    ingest's and the run's summaries show them."""
+    return f"[{first}, {last}]  ({days:,} calendar day{'s' if days != 1 else ''})"
 
 
 # ---------------------------------------------------------------------------- the pass
@@ -417,6 +451,7 @@ class _Plan:
     list_requests: int = 0  # S3 LIST requests the listing took
     folders_outside_window: int = 0  # S3 date folders outside the window, not listed
     cloudwatch_pages: PageCount | None = None  # pages read, counted as they come
+    log_group: GroupRetention | None = None  # filled once the group is read
 
     @property
     def progress_unit(self) -> str:
@@ -485,7 +520,7 @@ def _plan(
                 folders_outside_window=listing.folders_outside_window,
             )
         if src.startswith("cloudwatch-logs://"):
-            pages = PageCount()
+            pages, retention = PageCount(), GroupRetention()
             units = iter_cloudwatch(
                 src,
                 start,
@@ -494,8 +529,9 @@ def _plan(
                 region=region,
                 client=logs_client,
                 count=pages,
+                retention=retention,
             )
-            return _Plan(src, units, None, [], cloudwatch_pages=pages)
+            return _Plan(src, units, None, [], cloudwatch_pages=pages, log_group=retention)
         root = local_source(src)
         assert root is not None  # s3:// and cloudwatch-logs:// returned above
         listing = logs.list_local(
@@ -721,6 +757,7 @@ def _write_tables(
         collector.close()  # (its last row group and checks can fail too)
         if plan.cloudwatch_pages is not None:
             report.event_pages_read = plan.cloudwatch_pages.pages
+        _judge_coverage(report, plan.log_group, window_coverage.utc_now())
         if isinstance(collector.bedrock_client, models.ProfileLookup):
             report.profile_lookup_failures = dict(collector.bedrock_client.failures)
         report.elapsed_s = round(time.perf_counter() - t0, 3)
@@ -738,6 +775,23 @@ def _write_tables(
     # raised here, the full disk's error is gone with its traceback: the writers it holds
     # would keep the removed partial files open, and their space taken, while it is kept
     raise IngestError(message)
+
+
+def _judge_coverage(report: IngestReport, group: GroupRetention | None, now: datetime) -> None:
+    """The report's word on whether the table covers its window: the records' calendar days,
+    the gaps at the window's edges, and what the log group read keeps (see
+    ``window_coverage``)."""
+    first, last = report.first_record, report.last_record
+    if first is not None and last is not None:
+        report.record_days = window_coverage.calendar_days(first, last)
+    report.window_gaps = window_coverage.window_gaps(report.start, report.end, first, last, now)
+    warnings = []
+    if report.window_gaps:
+        warnings.append(window_coverage.gap_warning(report.window_gaps, report.record_days))
+    if group is not None:
+        report.log_group = group.to_report()
+        warnings.extend(window_coverage.log_group_warnings(group, report.start, now))
+    report.window_warnings = warnings
 
 
 def _no_room_for_tables(out: Path, table: str, exc: OSError) -> str:

@@ -16,6 +16,7 @@ import functools
 import os
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +160,8 @@ class Collector:
         self.bodies_unread: set[str] = set()
         self.dropped: list[pa.RecordBatch] = []  # repeated deliveries, to compare at close()
         self.nulled: Counter[tuple[str, str]] = Counter()  # (column, why): kept rows' values
+        self.first: datetime | None = None  # the earliest and latest timestamp of the rows kept
+        self.last: datetime | None = None
 
     def add(self, res: ChunkResult) -> None:
         r = self.report
@@ -199,10 +202,20 @@ class Collector:
         table = self._with_models(pa.Table.from_batches(self.pending))
         self.report.large_bodies_not_fetched += pc.sum(table["body_in_s3"]).as_py() or 0
         self._prompt_stats(table)
+        self._note_span(table["timestamp"])
         if self.apps is not None:
             self.apps.add(table)
         self.writer.write_table(table, ROW_GROUP_ROWS)
         self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
+
+    def _note_span(self, stamps: pa.ChunkedArray) -> None:
+        """Widen the span of the rows kept by a row group's (one min/max over the column)."""
+        span = pc.min_max(stamps)
+        low, high = span["min"].as_py(), span["max"].as_py()
+        if low is not None and (self.first is None or low < self.first):
+            self.first = low
+        if high is not None and (self.last is None or high > self.last):
+            self.last = high
 
     def _dedupe(self, batch: pa.RecordBatch) -> tuple[list[pa.RecordBatch], list[int]]:
         """The batch without requestIds seen before (first delivery wins), as slices, and the
@@ -295,6 +308,7 @@ class Collector:
         }
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
+        r.first_record, r.last_record = self.first, self.last
         for (column, why), n in sorted(self.nulled.items()):
             r.values_nulled.setdefault(column, {})[why] = n
         if self.apps is not None:

@@ -427,6 +427,11 @@ def test_without_describe_log_streams_an_event_anywhere_tells_an_empty_window(
         "describe_log_streams", service_error_code="AccessDeniedException", http_status_code=400
     )
     stub.add_response("filter_log_events", {"events": probe}, {"logGroupName": "g", "limit": 1})
+    if empty_table:  # the group is read: its retention is asked for next
+        stub.add_response(
+            "describe_log_groups", {"logGroups": [{"logGroupName": "g", "creationTime": 0}]},
+            {"logGroupNamePrefix": "g"},
+        )  # fmt: skip
     with stub:
         if empty_table:
             report = ingest_to_folder(

@@ -46,6 +46,17 @@ def _events(ids: list[str]) -> list[dict]:
     ]  # fmt: skip
 
 
+def _group_described(stub: Stubber, name: str, arn: str | None = None) -> None:
+    """The ``DescribeLogGroups`` answer that follows a group's read, asked by the group's
+    name as a prefix (or by the ARN it was given as), shaped as AWS's for a group created
+    2025-06-01 whose events never expire (no ``retentionInDays``)."""
+    own = arn or f"arn:aws:logs:us-east-1:111122223333:log-group:{name}"
+    listed = {"logGroupName": name, "creationTime": 1748736000000, "metricFilterCount": 0,
+              "arn": f"{own}:*", "logGroupArn": own, "storedBytes": 0}  # fmt: skip
+    asked = {"logGroupIdentifiers": [arn]} if arn else {"logGroupNamePrefix": name}
+    stub.add_response("describe_log_groups", {"logGroups": [listed]}, asked)
+
+
 def test_an_empty_page_that_repeats_its_token_is_read_past(tmp_path: Path):
     """A sparse group can answer empty pages carrying the token it was sent (boto3#1584);
     botocore's paginator stops the read there ("the same next token was received twice"),
@@ -62,6 +73,7 @@ def test_an_empty_page_that_repeats_its_token_is_read_past(tmp_path: Path):
         "filter_log_events", {"events": _events(["a", "b", "c"])},
         {"logGroupName": "g", "nextToken": "T1"},
     )  # fmt: skip
+    _group_described(stub, "g")
     with stub:
         report = ingest_to_folder("cloudwatch-logs://g", tmp_path, logs_client=logs, progress=False)
         stub.assert_no_pending_responses()
@@ -100,6 +112,7 @@ def test_a_group_arn_is_sent_as_the_identifier_so_another_account_is_read(tmp_pa
         "describe_log_streams", {"logStreams": [{"logStreamName": STREAM}]},
         {"logGroupIdentifier": arn, "limit": 1},
     )  # fmt: skip
+    _group_described(stub, "/aws/bedrock/mi", arn)
     with stub:
         report = ingest_to_folder(
             f"cloudwatch-logs://{arn}:*", tmp_path, logs_client=logs, progress=False
@@ -147,6 +160,7 @@ def test_the_window_is_asked_for_with_an_hour_of_slack_after_its_end(tmp_path: P
     # 1748862000000 + 3,600,000 = 1748865600000, and endTime 12:00 + 1 h - 1 ms = 1748869199999
     window = {"logGroupName": "g", "startTime": 1748862000000, "endTime": 1748869199999}
     stub.add_response("filter_log_events", {"events": events}, window)
+    _group_described(stub, "g")
     with stub:
         report = ingest_to_folder(
             "cloudwatch-logs://g", tmp_path, "2025-06-02T11:00Z", "2025-06-02T12:00Z",

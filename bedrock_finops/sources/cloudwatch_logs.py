@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bedrock_finops.sources.aws_clients import aws_client
@@ -29,6 +29,27 @@ class PageCount:
     """CloudWatch Logs ``FilterLogEvents`` pages read so far (counted as the events are read)."""
 
     pages: int = 0
+
+
+@dataclass
+class GroupRetention:
+    """How long the group read keeps its events, and since when it exists, as
+    ``DescribeLogGroups`` tells it once the group is read: a window that starts before either
+    reads a partial table (events past ``retentionInDays`` are deleted, none predate the group).
+    """
+
+    checked: bool = False
+    retention_days: int | None = None  # None: the events never expire
+    created: datetime | None = None
+    why_unchecked: str = ""  # DescribeLogGroups' error code, or that it did not list the group
+
+    def to_report(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "retention_days": self.retention_days,
+            "created": self.created.isoformat() if self.created else None,
+            "why_unchecked": self.why_unchecked or None,
+        }
 
 
 @dataclass
@@ -121,12 +142,14 @@ def iter_cloudwatch(
     client: Any | None = None,
     page_events: int = CW_PAGE_EVENTS,
     count: PageCount | None = None,
+    retention: GroupRetention | None = None,
 ) -> Iterator[Unit]:
     """``filter_log_events`` over [start, end + slack), paginated, in units of events (up to
     ``page_events``; the events of a unit are all in the window or all after it).
 
     A group with no events there yields nothing when it has a log stream (an empty table);
     with no stream either, it raises ``SourceError``: most likely the wrong group or Region.
+    Once the group is read, ``retention`` (when given) is filled from ``DescribeLogGroups``.
     """
     from botocore.exceptions import ClientError
 
@@ -164,8 +187,44 @@ def iter_cloudwatch(
             )
     except ClientError as exc:
         raise _read_error(exc, group, client) from None
+    if retention is not None:
+        _check_retention(client, group, retention)
     if batch.lines:
         yield batch.unit(n)
+
+
+def _check_retention(client: Any, group: LogGroup, into: GroupRetention) -> None:
+    """Fill ``into`` from ``DescribeLogGroups`` (by ARN as ``logGroupIdentifiers``, by name
+    as ``logGroupNamePrefix``). A refusal (no ``logs:DescribeLogGroups``) or a group not
+    listed leaves it unchecked, saying why: the read itself is done and stays good."""
+    from botocore.exceptions import ClientError
+
+    ask = {"logGroupIdentifiers": [group.arn]} if group.arn else {"logGroupNamePrefix": group.name}
+    try:
+        listed = client.describe_log_groups(**ask).get("logGroups") or []
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "") or type(exc).__name__
+        into.why_unchecked = f"DescribeLogGroups answered {code}"
+        return
+    found = next((g for g in listed if _is_group(g, group)), None)
+    if found is None:
+        into.why_unchecked = "DescribeLogGroups did not list the group"
+        return
+    into.checked = True
+    into.retention_days = found.get("retentionInDays")
+    if isinstance(found.get("creationTime"), int):
+        into.created = datetime.fromtimestamp(found["creationTime"] / 1000, UTC)
+
+
+def _is_group(listed: dict, group: LogGroup) -> bool:
+    """Whether a ``DescribeLogGroups`` entry is ``group``: a prefix lists every group whose
+    name starts with it; an ARN is matched with or without its ``:*``."""
+    if group.arn:
+        return group.arn in (
+            listed.get("logGroupArn"),
+            str(listed.get("arn", "")).removesuffix(":*"),
+        )
+    return listed.get("logGroupName") == group.name
 
 
 def _pages(client: Any, kwargs: dict[str, Any], group: LogGroup) -> Iterator[dict]:

@@ -1,0 +1,319 @@
+"""Whether the usage table covers its window: the records' span beside the window, a warning
+when the two differ by over a day, and what a log group's retention and creation say of it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from botocore.stub import Stubber
+
+from bedrock_finops import cli, findings, window_coverage
+from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.schema import from_arrow
+
+FIXTURE = Path(__file__).parent / "fixtures" / "logs" / "good" / "part-2.json"
+BASE = json.loads(FIXTURE.read_text().splitlines()[0])
+GROUP = "/aws/bedrock/modelinvocations"
+STREAM = "aws/bedrock/modelinvocations"
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _record(request_id: str, when: str) -> str:
+    return json.dumps({**BASE, "requestId": request_id, "timestamp": when})
+
+
+def _logs(folder: Path, stamps: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [_record(f"r{i}", t) for i, t in enumerate(stamps)]
+    (folder / "logs.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+# ------------------------------------------------------------------ the gaps, as values
+
+
+NOW = utc("2026-11-27T06:00")
+
+
+def test_gaps_at_both_edges_in_days():
+    """First record 2026-10-28 12:00, 60.5 days after 2026-08-29 00:00; last 2026-11-25 12:00,
+    1.5 days before the end 2026-11-27 00:00 (past at 06:00 that day)."""
+    gaps = window_coverage.window_gaps(
+        utc("2026-08-29T00:00"), utc("2026-11-27T00:00"),
+        utc("2026-10-28T12:00"), utc("2026-11-25T12:00"), NOW,
+    )  # fmt: skip
+    assert gaps == [
+        {"edge": "start", "from": "2026-08-29T00:00:00+00:00", "to": "2026-10-28T12:00:00+00:00",
+         "days": 60.5},
+        {"edge": "end", "from": "2026-11-25T12:00:00+00:00", "to": "2026-11-27T00:00:00+00:00",
+         "days": 1.5},
+    ]  # fmt: skip
+    # 28 October to 25 November, both counted: 4 days of October and 25 of November
+    assert window_coverage.calendar_days(utc("2026-10-28T12:00"), utc("2026-11-25T12:00")) == 29
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "end", "edges"),
+    [
+        ("2026-08-29T23:59", "2026-11-26T00:00", "2026-11-27T00:00", []),  # within a day
+        ("2026-08-30T00:01", "2026-11-26T00:00", "2026-11-27T00:00", ["start"]),
+        # the end is in the future: no records there yet, whatever the last one's time
+        ("2026-08-29T01:00", "2026-11-20T00:00", "2026-12-01T00:00", []),
+        ("2026-08-29T01:00", "2026-11-20T00:00", "2026-11-27T06:00", ["end"]),  # the end is now
+    ],
+)  # fmt: skip
+def test_a_gap_is_over_a_day_and_at_the_end_only_when_the_end_is_past(first, last, end, edges):
+    gaps = window_coverage.window_gaps(
+        utc("2026-08-29T00:00"), utc(end), utc(first), utc(last), NOW
+    )
+    assert [g["edge"] for g in gaps] == edges
+
+
+def test_an_open_window_or_an_empty_table_has_no_gaps():
+    first, last = utc("2026-10-28T12:00"), utc("2026-11-25T12:00")
+    assert window_coverage.window_gaps(None, None, first, last, NOW) == []
+    assert window_coverage.window_gaps(utc("2026-08-29T00:00"), None, None, None, NOW) == []
+
+
+# ------------------------------------------------------------------ a folder's table
+
+
+def test_a_window_longer_than_the_records_is_told_with_their_span(tmp_path: Path, capsys):
+    """Records from 2 June 12:00 to 4 June 12:00 in a window [1 May, 10 June): 32.5 days
+    missing at the start, 5.5 at the end; the span is 3 calendar days, which is what the
+    notebooks' period counts."""
+    logs = _logs(tmp_path / "logs", ["2025-06-02T12:00:00Z", "2025-06-03T08:00:00Z",
+                                     "2025-06-04T12:00:00Z"])  # fmt: skip
+    out = tmp_path / "out" / "usage.parquet"
+    argv = ["ingest", "--source", str(logs), "--out", str(out), "--workers", "1",
+            "--start", "2025-05-01", "--end", "2025-06-10"]  # fmt: skip
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out.splitlines()
+    report = json.loads((out.parent / "ingest_report.json").read_text())
+    assert (report["first_record"], report["last_record"], report["record_days"]) == (
+        "2025-06-02T12:00:00+00:00", "2025-06-04T12:00:00+00:00", 3,
+    )  # fmt: skip
+    assert report["window_gaps"] == [
+        {"edge": "start", "from": "2025-05-01T00:00:00+00:00", "to": "2025-06-02T12:00:00+00:00",
+         "days": 32.5},
+        {"edge": "end", "from": "2025-06-04T12:00:00+00:00", "to": "2025-06-10T00:00:00+00:00",
+         "days": 5.5},
+    ]  # fmt: skip
+    warning = (
+        "the table may not cover the window: its first record is 32.5 days after the window's "
+        "start and its last record is 5.5 days before the window's end. The logs there may be "
+        "gone (a log group's retention, an S3 lifecycle rule that expired or archived them) or "
+        "logging may have been enabled later: per-day and monthly figures should use the "
+        "records' span (3 calendar days), not the window"
+    )
+    assert report["window_warnings"] == [warning]
+    assert report["log_group"] is None  # not a log group
+    at = printed.index("window            [2025-05-01 00:00:00+00:00, 2025-06-10 00:00:00+00:00)")
+    assert printed[at + 1 : at + 3] == [
+        "records span      [2025-06-02 12:00:00+00:00, 2025-06-04 12:00:00+00:00]  "
+        "(3 calendar days)",
+        f"  warning: {warning}",
+    ]
+    usage = from_arrow(pq.read_table(out))
+    assert findings.period_of(usage)["days"] == report["record_days"]
+
+
+def test_a_window_the_records_fill_has_its_span_and_no_warning(tmp_path: Path):
+    logs = _logs(tmp_path / "logs", ["2025-06-02T00:30:00Z", "2025-06-04T23:10:00Z"])
+    report = ingest_to_folder(logs, tmp_path / "out", "2025-06-02", "2025-06-05", workers=1)
+    assert (report.first_record, report.last_record) == (
+        utc("2025-06-02T00:30"), utc("2025-06-04T23:10"),
+    )  # fmt: skip
+    assert (report.record_days, report.window_gaps, report.window_warnings) == (3, [], [])
+    lines = report.summary().splitlines()
+    assert lines[2] == (
+        "records span      [2025-06-02 00:30:00+00:00, 2025-06-04 23:10:00+00:00]  "
+        "(3 calendar days)"
+    )
+    assert not any("warning" in line for line in lines)
+
+
+def test_the_span_is_of_the_rows_kept_across_row_groups(tmp_path: Path, monkeypatch):
+    """One row group per two rows: the span is the earliest and latest over all of them,
+    not the first and last group's; records outside the window are no rows and not in it."""
+    from bedrock_finops import ingest_output
+
+    monkeypatch.setattr(ingest_output, "ROW_GROUP_ROWS", 2)
+    stamps = ["2025-06-03T05:00:00Z", "2025-06-02T07:00:00Z", "2025-06-04T09:00:00Z",
+              "2025-06-03T01:00:00Z", "2025-06-09T00:00:00Z"]  # fmt: skip
+    logs = _logs(tmp_path / "logs", stamps)
+    report = ingest_to_folder(logs, tmp_path / "out", "2025-06-01", "2025-06-05", workers=1)
+    assert pq.ParquetFile(tmp_path / "out" / "usage.parquet").num_row_groups == 2
+    assert (report.rows, report.outside_window) == (4, 1)
+    assert (report.first_record, report.last_record) == (
+        utc("2025-06-02T07:00"), utc("2025-06-04T09:00"),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ a log group's retention
+
+
+def _logs_client():
+    return boto3.client(
+        "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def _event(when: str) -> dict:
+    ms = int(utc(when).timestamp() * 1000)
+    return {"logStreamName": STREAM, "timestamp": ms, "eventId": "1", "ingestionTime": ms,
+            "message": _record("cw-1", f"{when}Z")}  # fmt: skip
+
+
+def test_a_window_past_the_groups_retention_and_creation_is_told(tmp_path: Path, monkeypatch):
+    """Judged at 2026-11-27 06:00: a group that keeps 30 days holds nothing before
+    2026-10-28 06:00, and one created 2026-09-15 nothing before that; the 90-day window starts
+    2026-08-29. Its one event (2026-11-26 06:00) is 89.2 days after the start."""
+    monkeypatch.setattr(window_coverage, "utc_now", lambda: NOW)
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": [_event("2026-11-26T06:00:00")]})
+    created = int(utc("2026-09-15T00:00").timestamp() * 1000)
+    stub.add_response(
+        "describe_log_groups",
+        {"logGroups": [{"logGroupName": GROUP, "creationTime": created, "retentionInDays": 30,
+                        "metricFilterCount": 0, "storedBytes": 2048,
+                        "arn": f"arn:aws:logs:us-east-1:111122223333:log-group:{GROUP}:*",
+                        "logGroupArn": f"arn:aws:logs:us-east-1:111122223333:log-group:{GROUP}"}]},
+        {"logGroupNamePrefix": GROUP},
+    )  # fmt: skip
+    with stub:
+        report = ingest_to_folder(
+            f"cloudwatch-logs://{GROUP}", tmp_path, "2026-08-29", "2026-11-27",
+            logs_client=logs, progress=False,
+        )  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert report.log_group == {
+        "checked": True, "retention_days": 30, "created": "2026-09-15T00:00:00+00:00",
+        "why_unchecked": None,
+    }  # fmt: skip
+    assert [g["days"] for g in report.window_gaps] == [89.2]  # 89 days 6 hours
+    assert report.window_warnings[1:] == [
+        "the log group keeps 30 days; events before 2026-10-28 06:00 UTC are gone, and the "
+        "window starts 2026-08-29 00:00 UTC",
+        "the log group was created 2026-09-15 00:00 UTC, after the window's start "
+        "(2026-08-29 00:00 UTC): Bedrock delivered no events to it before then",
+    ]
+    summary = report.summary()
+    assert f"  warning: {report.window_warnings[1]}" in summary.splitlines()
+
+
+def test_a_window_inside_the_groups_retention_has_no_warning(tmp_path: Path, monkeypatch):
+    """A group that keeps 30 days, read from 2026-10-29 (a day inside 2026-10-28 06:00)."""
+    monkeypatch.setattr(window_coverage, "utc_now", lambda: NOW)
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": [_event("2026-10-29T01:00:00")]})
+    stub.add_response(
+        "describe_log_groups",
+        {"logGroups": [{"logGroupName": GROUP, "creationTime": 0, "retentionInDays": 30}]},
+    )
+    with stub:
+        report = ingest_to_folder(
+            f"cloudwatch-logs://{GROUP}", tmp_path, "2026-10-29", logs_client=logs,
+            progress=False,
+        )  # fmt: skip
+    assert report.log_group["retention_days"] == 30
+    assert report.window_warnings == []
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
+def test_a_retention_that_cannot_be_read_is_recorded_not_fatal(tmp_path: Path, code):
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": [_event("2026-11-26T06:00:00")]})
+    stub.add_client_error("describe_log_groups", service_error_code=code, http_status_code=400)
+    with stub:
+        report = ingest_to_folder(
+            f"cloudwatch-logs://{GROUP}", tmp_path, "2026-11-26", "2026-11-27",
+            logs_client=logs, progress=False,
+        )  # fmt: skip
+    assert report.rows == 1
+    assert report.log_group == {"checked": False, "retention_days": None, "created": None,
+                                "why_unchecked": f"DescribeLogGroups answered {code}"}  # fmt: skip
+    assert report.window_warnings == [
+        f"the log group's retention could not be checked (DescribeLogGroups answered {code}): "
+        "if it keeps fewer days than the window, the table holds only those "
+        "(logs:DescribeLogGroups reads it)"
+    ]
+
+
+def test_a_group_given_by_arn_is_described_by_its_arn(tmp_path: Path, monkeypatch):
+    """By ARN, ``logGroupIdentifiers``; the entry is the one with that ARN (a test server may
+    list every group for it), not another account's group of the same name."""
+    monkeypatch.setattr(window_coverage, "utc_now", lambda: NOW)
+    arn = f"arn:aws:logs:us-east-1:999988887777:log-group:{GROUP}"
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": [_event("2026-11-26T06:00:00")]})
+    own = {
+        "logGroupName": GROUP,
+        "creationTime": 0,
+        "retentionInDays": 7,
+        "logGroupArn": f"arn:aws:logs:us-east-1:111122223333:log-group:{GROUP}",
+    }
+    read = {"logGroupName": GROUP, "creationTime": 0, "retentionInDays": 14, "arn": f"{arn}:*"}
+    stub.add_response(
+        "describe_log_groups", {"logGroups": [own, read]}, {"logGroupIdentifiers": [arn]}
+    )  # fmt: skip
+    with stub:
+        report = ingest_to_folder(
+            f"cloudwatch-logs://{arn}:*", tmp_path, "2026-11-01", logs_client=logs,
+            progress=False,
+        )  # fmt: skip
+        stub.assert_no_pending_responses()
+    assert report.log_group["retention_days"] == 14
+    assert report.window_warnings[-1] == (
+        "the log group keeps 14 days; events before 2026-11-13 06:00 UTC are gone, and the "
+        "window starts 2026-11-01 00:00 UTC"
+    )
+
+
+@pytest.mark.aws
+def test_moto_a_group_that_keeps_30_days_read_over_90(aws_client, tmp_path, monkeypatch):
+    """Against the moto server, which keeps every event (AWS would have deleted the older
+    ones) and dates the group's creation at its ``CreateLogGroup``: ``logGroupNamePrefix``
+    lists the group before any other its name starts."""
+    logs = aws_client("logs", "us-west-2")
+    logs.create_log_group(logGroupName=GROUP + "-other")
+    logs.put_retention_policy(logGroupName=GROUP + "-other", retentionInDays=7)
+    logs.create_log_group(logGroupName=GROUP)
+    logs.put_retention_policy(logGroupName=GROUP, retentionInDays=30)
+    logs.create_log_stream(logGroupName=GROUP, logStreamName=STREAM)
+    now = datetime.now(UTC)
+    monkeypatch.setattr(window_coverage, "utc_now", lambda: now)
+    when = (now - timedelta(days=2)).replace(microsecond=0)
+    logs.put_log_events(
+        logGroupName=GROUP, logStreamName=STREAM,
+        logEvents=[{"timestamp": int(when.timestamp() * 1000),
+                    "message": _record("cw-1", when.strftime("%Y-%m-%dT%H:%M:%SZ"))}],
+    )  # fmt: skip
+    start = (now - timedelta(days=90)).replace(hour=0, minute=0, second=0, microsecond=0)
+    report = ingest_to_folder(
+        f"cloudwatch-logs://{GROUP}", tmp_path, start, progress=False, workers=1,
+        endpoint_url=logs.meta.endpoint_url, region="us-west-2",
+    )  # fmt: skip
+    assert report.rows == 1
+    assert report.log_group["retention_days"] == 30
+    created = datetime.fromisoformat(report.log_group["created"])
+    assert now - timedelta(minutes=5) < created <= now
+    shown = window_coverage.shown
+    assert report.window_warnings[1:] == [
+        f"the log group keeps 30 days; events before {shown(now - timedelta(days=30))} are "
+        f"gone, and the window starts {shown(start)}",
+        f"the log group was created {shown(created)}, after the window's start "
+        f"({shown(start)}): Bedrock delivered no events to it before then",
+    ]
