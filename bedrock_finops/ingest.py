@@ -119,6 +119,9 @@ class IngestReport:
     conflicting_duplicate_count: int = 0
     conflicting_duplicates: list[dict[str, Any]] = field(default_factory=list)
     quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    # S3 objects in an archive tier, not restored (InvalidObjectState): each is one quarantined
+    # line, however many records it holds, and none of them is in the table
+    archived_objects: int = 0
     # rows kept with null for a value no Bedrock call logs (parse_scalars.ROW_VALUE_BOUNDS:
     # a negative latency_ms or max_tokens, a temperature past 5), by column and why:
     # {"latency_ms": {"negative": 3}}
@@ -226,6 +229,7 @@ class IngestReport:
             f"lines read        {self.lines_read:,}" + self._nothing_read(),
             f"  rows            {self.rows:,}",
             f"  quarantined     {self.quarantined:,}",
+            *([f"    {archived_line(self.archived_objects)}"] if self.archived_objects else []),
             f"  duplicates      {self.duplicates:,}"
             + (
                 f" ({self.conflicting_duplicate_count:,} with other content than the copy "
@@ -357,6 +361,15 @@ def record_span(first: datetime, last: datetime, days: int) -> str:
     """The first and last record (written as the window is) and their calendar days, as the
     ingest's and the run's summaries show them."""
     return f"[{first}, {last}]  ({days:,} calendar day{'s' if days != 1 else ''})"
+
+
+def archived_line(n: int) -> str:
+    """What ``n`` archived S3 objects mean for the table (the summary's and the run's line)."""
+    return (
+        f"{n:,} archived S3 object{'s' if n != 1 else ''} (GLACIER, DEEP_ARCHIVE or an "
+        "archive access tier): their records are not in this table, one quarantined line "
+        "each however many records it holds; restore them (S3 RestoreObject) and run again"
+    )
 
 
 # ---------------------------------------------------------------------------- the pass

@@ -31,6 +31,7 @@ from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.prompt_texts import PromptTexts
 from bedrock_finops.schema import USAGE_SCHEMA
 from bedrock_finops.sources.invocation_logs import OUTPUT_FILES
+from bedrock_finops.sources.s3_objects import is_archived_entry
 
 if TYPE_CHECKING:
     from bedrock_finops.app_checks import AppChecks
@@ -308,6 +309,9 @@ class Collector:
         }
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
         r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
+        r.archived_objects = sum(
+            n for reason, n in r.quarantine_by_reason.items() if is_archived_entry(reason)
+        )
         r.first_record, r.last_record = self.first, self.last
         for (column, why), n in sorted(self.nulled.items()):
             r.values_nulled.setdefault(column, {})[why] = n

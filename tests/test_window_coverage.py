@@ -1,8 +1,10 @@
 """Whether the usage table covers its window: the records' span beside the window, a warning
-when the two differ by over a day, and what a log group's retention and creation say of it."""
+when the two differ by over a day, what a log group's retention and creation say of the window,
+and archived S3 objects counted in the summary whether or not it is read on a terminal."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -317,3 +319,58 @@ def test_moto_a_group_that_keeps_30_days_read_over_90(aws_client, tmp_path, monk
         f"the log group was created {shown(created)}, after the window's start "
         f"({shown(start)}): Bedrock delivered no events to it before then",
     ]
+
+
+# ------------------------------------------------------------------ archived S3 objects
+
+
+HOUR = "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02"
+
+
+@pytest.mark.aws
+def test_archived_objects_are_counted_in_the_report_and_the_printed_summary(
+    aws_client, tmp_path, capsys
+):
+    """Two objects archived (4 and 3 records), one readable (2): 2 quarantined lines for 7
+    records, told whether or not stderr is a terminal (here it is not)."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="logs")
+    for hour, n, storage in (
+        ("10", 2, "STANDARD"),
+        ("11", 4, "GLACIER"),
+        ("12", 3, "DEEP_ARCHIVE"),
+    ):
+        body = "".join(
+            _record(f"{hour}-{i}", f"2025-06-02T{hour}:0{i}:00Z") + "\n" for i in range(n)
+        )
+        key = f"{HOUR}/{hour}/x.json.gz"
+        s3.put_object(
+            Bucket="logs", Key=key, Body=gzip.compress(body.encode()), StorageClass=storage
+        )
+    out = tmp_path / "usage.parquet"
+    argv = ["ingest", "--source", "s3://logs/", "--out", str(out), "--workers", "1",
+            "--endpoint-url", s3.meta.endpoint_url]  # fmt: skip
+    assert cli.main(argv) == 0
+    report = json.loads((tmp_path / "ingest_report.json").read_text())
+    assert (report["rows"], report["quarantined"], report["archived_objects"]) == (2, 2, 2)
+    printed = capsys.readouterr().out.splitlines()
+    at = printed.index("  quarantined     2")
+    assert printed[at + 1] == (
+        "    2 archived S3 objects (GLACIER, DEEP_ARCHIVE or an archive access tier): their "
+        "records are not in this table, one quarantined line each however many records it "
+        "holds; restore them (S3 RestoreObject) and run again"
+    )
+
+
+def test_other_unreadable_objects_are_not_archived_ones():
+    """A deleted object (NoSuchKey) or a server error is quarantined, not counted archived."""
+    from bedrock_finops.sources.s3_objects import is_archived_entry
+
+    assert is_archived_entry(
+        "unreadable S3 object (InvalidObjectState: archived in GLACIER; restore it (S3 "
+        "RestoreObject) to ingest it)"
+    )
+    assert not is_archived_entry(
+        "unreadable S3 object (NoSuchKey: deleted after it was listed, e.g. by a lifecycle rule)"
+    )
+    assert not is_archived_entry("unreadable S3 object (InternalError: HTTP 500)")

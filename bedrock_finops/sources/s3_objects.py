@@ -25,6 +25,14 @@ S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
 _DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "KMS.AccessDeniedException"})
 # an AccessDenied caused by the object's SSE-KMS key ("not authorized to perform: kms:Decrypt")
 _KMS_DENIAL = re.compile(r"kms:|customer master key|kms key", re.IGNORECASE)
+# GetObject's code for an object in an archive tier, not restored (GLACIER, DEEP_ARCHIVE, an
+# Intelligent-Tiering archive access tier)
+ARCHIVED = "InvalidObjectState"
+
+
+def is_archived_entry(reason: str) -> bool:
+    """Whether a quarantine reason is an S3 object's, unread because it is archived."""
+    return f"({ARCHIVED}:" in reason
 
 
 def _error_code(exc: Exception) -> tuple[str, str]:
@@ -70,7 +78,7 @@ def _object_error(exc: Exception, bucket: str, key: str) -> SourceError | Unread
         return access_error(exc, bucket, key, "s3:GetObject")
     if code == "NoSuchKey":
         why = "deleted after it was listed, e.g. by a lifecycle rule"
-    elif code == "InvalidObjectState":
+    elif code == ARCHIVED:
         error = getattr(exc, "response", {}).get("Error", {})
         where = " ".join(filter(None, (error.get("StorageClass"), error.get("AccessTier"))))
         where = where or "an archive tier"
