@@ -368,10 +368,27 @@ def _log_ingest(report: dict[str, Any], seconds: float, log) -> None:
             f"(cache: {report['reused_from_cache']}; ingest took "
             f"{report.get('elapsed_s', 0):.1f} s)"
         )
-        return
-    if report.get("cached_as"):
-        log(f"generated and ingested the embedded sample; cached at {report['cached_as']}")
-    log(f"ingested {counts} in {seconds} s")
+    else:
+        if report.get("cached_as"):
+            log(f"generated and ingested the embedded sample; cached at {report['cached_as']}")
+        log(f"ingested {counts} in {seconds} s")
+    _log_coverage(report, log)
+
+
+def _log_coverage(report: dict[str, Any], log) -> None:
+    """The records' span (the days the notebooks' per-day figures divide by), and what the
+    ingest says of the table not covering the window: its gaps and archived S3 objects."""
+    from bedrock_finops.ingest import archived_line, record_span
+
+    if report.get("first_record") and report.get("last_record"):
+        first, last = (
+            dt.datetime.fromisoformat(report[k]) for k in ("first_record", "last_record")
+        )
+        log(f"records span {record_span(first, last, report.get('record_days') or 0)}")
+    for warning in report.get("window_warnings") or []:
+        log(f"warning: {warning}")
+    if report.get("archived_objects"):
+        log(f"warning: {archived_line(report['archived_objects'])}")
 
 
 def _record_failure(

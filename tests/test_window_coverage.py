@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
 
-from bedrock_finops import cli, findings, window_coverage
+from bedrock_finops import cli, findings, runner, window_coverage
 from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.schema import from_arrow
+from bedrock_finops.sources.cur import BillingFormatError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "logs" / "good" / "part-2.json"
 BASE = json.loads(FIXTURE.read_text().splitlines()[0])
@@ -374,3 +375,48 @@ def test_other_unreadable_objects_are_not_archived_ones():
         "unreadable S3 object (NoSuchKey: deleted after it was listed, e.g. by a lifecycle rule)"
     )
     assert not is_archived_entry("unreadable S3 object (InternalError: HTTP 500)")
+
+
+# ------------------------------------------------------------------ the run
+
+
+def test_the_run_records_and_logs_the_span_and_the_warning(tmp_path: Path):
+    """A run stopped at its billing stage (a CUR missing its columns) has ingested: its
+    manifest holds the span, the gaps and the warnings, and its log says them."""
+    logs = _logs(tmp_path / "logs", ["2025-06-02T12:00:00Z", "2025-06-04T12:00:00Z"])
+    cur = tmp_path / "cur.csv"
+    cur.write_text("line_item_usage_start_date,cost\n2025-06-02,1.0\n")
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f'run:\n  source: {logs}\n  cur: {cur}\n  start: "2025-05-01"\n  end: "2025-06-10"\n'
+    )
+    said: list[str] = []
+    with pytest.raises(BillingFormatError):
+        runner.run(params, out_root=tmp_path / "out", log=lambda m: said.append(str(m)))
+    (run_dir,) = (tmp_path / "out").iterdir()
+    ingest = json.loads((run_dir / "manifest.json").read_text())["ingest"]
+    assert (ingest["first_record"], ingest["last_record"], ingest["record_days"]) == (
+        "2025-06-02T12:00:00+00:00", "2025-06-04T12:00:00+00:00", 3,
+    )  # fmt: skip
+    assert [g["days"] for g in ingest["window_gaps"]] == [32.5, 5.5]
+    at = said.index(
+        "records span [2025-06-02 12:00:00+00:00, 2025-06-04 12:00:00+00:00]  (3 calendar days)"
+    )
+    assert said[at + 1] == f"warning: {ingest['window_warnings'][0]}"
+    assert said[at + 1].startswith("warning: the table may not cover the window: its first")
+
+
+def test_the_run_log_names_archived_objects_and_the_span_of_a_report():
+    said: list[str] = []
+    report = {"rows": 2, "quarantined": 2, "duplicates": 0, "archived_objects": 2,
+              "first_record": "2025-06-02T10:00:00+00:00",
+              "last_record": "2025-06-02T10:01:00+00:00", "record_days": 1,
+              "window_warnings": []}  # fmt: skip
+    runner._log_ingest(report, 0.5, said.append)
+    assert said == [
+        "ingested 2 rows (2 quarantined, 0 duplicate deliveries) in 0.5 s",
+        "records span [2025-06-02 10:00:00+00:00, 2025-06-02 10:01:00+00:00]  (1 calendar day)",
+        "warning: 2 archived S3 objects (GLACIER, DEEP_ARCHIVE or an archive access tier): their "
+        "records are not in this table, one quarantined line each however many records it "
+        "holds; restore them (S3 RestoreObject) and run again",
+    ]
