@@ -45,15 +45,18 @@ def window_gaps(
 ) -> list[dict[str, Any]]:
     """The stretches of the window the records do not reach, longer than :data:`GAP`:
     ``{edge, from, to, days}`` for the start (before the first record) and the end (after
-    the last, when the end is past: a window ending in the future has no records there yet).
+    the last, up to the window's end or ``now``, whichever is earlier: a window ending in the
+    future has no records there yet, but logging that stopped days ago is still told).
     None when the table is empty: the summary says so already."""
     if first is None or last is None:
         return []
     gaps = []
     if start is not None and first - start > GAP:
         gaps.append(_gap("start", start, first))
-    if end is not None and end <= now and end - last > GAP:
-        gaps.append(_gap("end", last, end))
+    if end is not None:
+        until = min(end, now)
+        if until - last > GAP:
+            gaps.append(_gap("end", last, until))
     return gaps
 
 

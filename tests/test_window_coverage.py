@@ -68,12 +68,13 @@ def test_gaps_at_both_edges_in_days():
     [
         ("2026-08-29T23:59", "2026-11-26T00:00", "2026-11-27T00:00", []),  # within a day
         ("2026-08-30T00:01", "2026-11-26T00:00", "2026-11-27T00:00", ["start"]),
-        # the end is in the future: no records there yet, whatever the last one's time
-        ("2026-08-29T01:00", "2026-11-20T00:00", "2026-12-01T00:00", []),
+        # the end is in the future: judged up to now (06:00), not up to the end
+        ("2026-08-29T01:00", "2026-11-26T07:00", "2026-12-01T00:00", []),
+        ("2026-08-29T01:00", "2026-11-26T05:00", "2026-12-01T00:00", ["end"]),
         ("2026-08-29T01:00", "2026-11-20T00:00", "2026-11-27T06:00", ["end"]),  # the end is now
     ],
 )  # fmt: skip
-def test_a_gap_is_over_a_day_and_at_the_end_only_when_the_end_is_past(first, last, end, edges):
+def test_a_gap_is_over_a_day_and_at_the_end_up_to_now_at_most(first, last, end, edges):
     gaps = window_coverage.window_gaps(
         utc("2026-08-29T00:00"), utc(end), utc(first), utc(last), NOW
     )
@@ -420,3 +421,16 @@ def test_the_run_log_names_archived_objects_and_the_span_of_a_report():
         "records are not in this table, one quarantined line each however many records it "
         "holds; restore them (S3 RestoreObject) and run again",
     ]
+
+
+def test_logging_that_stopped_is_told_though_the_window_ends_in_the_future():
+    """Last record 2026-11-20 00:00, window ending 2026-12-01, judged at 2026-11-27 06:00: the
+    7.2 days to now have no records, though they could have."""
+    gaps = window_coverage.window_gaps(
+        utc("2026-11-01T00:00"), utc("2026-12-01T00:00"),
+        utc("2026-11-01T00:10"), utc("2026-11-20T00:00"), NOW,
+    )  # fmt: skip
+    assert gaps == [
+        {"edge": "end", "from": "2026-11-20T00:00:00+00:00", "to": "2026-11-27T06:00:00+00:00",
+         "days": 7.2},
+    ]  # fmt: skip
