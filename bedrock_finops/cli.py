@@ -67,9 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as exc:
         if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        hint = _hint(exc)
-        message = str(exc).rstrip(".") if hint else str(exc)
-        print(f"error: {message}{hint}", file=sys.stderr)
+        print(f"error: {_error_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a quota, a read-only file system: the user's to fix
         if exc.errno not in _FILE_SYSTEM_ERRNOS or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
@@ -97,19 +95,28 @@ _FILE_SYSTEM_ERRNOS = {
 } | {errno.EROFS: "the file system is read-only: write elsewhere (--out)"}
 
 
+def _error_line(exc: BaseException) -> str:
+    """The one line a user error prints: its message and, for AWS's, the fix."""
+    from bedrock_finops.sources.source_errors import (
+        credential_setup_error,
+        credential_setup_errors,
+    )
+
+    if isinstance(exc, credential_setup_errors()):  # (the ingest's say what they were reading)
+        return str(credential_setup_error(exc))
+    hint = _hint(exc)
+    message = str(exc).rstrip(".") if hint else str(exc)
+    return f"{message}{hint}"
+
+
 def _hint(exc: BaseException) -> str:
     from botocore.exceptions import (
         EndpointConnectionError,
         HTTPClientError,
         InvalidRegionError,
-        NoCredentialsError,
         NoRegionError,
     )
 
-    from bedrock_finops.sources.aws_clients import NO_CREDENTIALS_FIX
-
-    if isinstance(exc, NoCredentialsError):
-        return f"; this command calls AWS: {NO_CREDENTIALS_FIX}"
     if isinstance(exc, NoRegionError):
         return "; set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
     if isinstance(exc, EndpointConnectionError):
@@ -135,10 +142,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         EndpointConnectionError,
         HTTPClientError,
         InvalidRegionError,
-        NoCredentialsError,
         NoRegionError,
         ParamValidationError,
-        PartialCredentialsError,
     )
 
     from bedrock_finops.batch_export_cli import BatchExportError
@@ -146,12 +151,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.params import ParamsError
     from bedrock_finops.price_sheets import PriceInputError
     from bedrock_finops.sources.cur import BillingFormatError
-    from bedrock_finops.sources.source_errors import SourceError
+    from bedrock_finops.sources.source_errors import SourceError, credential_setup_errors
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
     aws = (
-        NoCredentialsError,
-        PartialCredentialsError,
+        *credential_setup_errors(),  # none found, a missing profile, an expired SSO login, ...
         NoRegionError,
         EndpointConnectionError,
         HTTPClientError,  # a connection closed or timed out after every retry

@@ -314,6 +314,8 @@ class ProfileLookup:
         self._client_for = client_for or self._aws_client
         self._clients: dict[str, Any] = {}
         self._credentials: bool | None = None
+        # why no lookup is made: no credentials, or ones set up that cannot be loaded
+        self._no_credentials = "no AWS credentials to call bedrock:GetInferenceProfile"
         self.failures: dict[str, str] = {}
 
     def _aws_client(self, region: str) -> Any:
@@ -324,8 +326,17 @@ class ProfileLookup:
     def _has_credentials(self) -> bool:
         if self._credentials is None:
             from bedrock_finops.sources.aws_clients import has_credentials
+            from bedrock_finops.sources.source_errors import (
+                credential_setup_error,
+                credential_setup_errors,
+            )
 
-            self._credentials = has_credentials()
+            try:
+                self._credentials = has_credentials()
+            except credential_setup_errors() as exc:  # AWS_PROFILE names no profile, ...
+                self._credentials = False
+                problem = credential_setup_error(exc)
+                self._no_credentials = f"bedrock:GetInferenceProfile not called: {problem}"
         return self._credentials
 
     def get_inference_profile(self, inferenceProfileIdentifier: str) -> dict:  # noqa: N803
@@ -335,7 +346,7 @@ class ProfileLookup:
             self.failures[arn] = "the ARN names no Region to ask"
             raise ValueError(f"{arn!r} names no Region")
         if not self._has_credentials():
-            self.failures[arn] = "no AWS credentials to call bedrock:GetInferenceProfile"
+            self.failures[arn] = self._no_credentials
             raise LookupError(self.failures[arn])
         region = m["region"]
         try:

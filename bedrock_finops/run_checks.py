@@ -72,11 +72,18 @@ def _check_source(where: str, run: dict[str, Any]) -> None:
 def _need_credentials(where: str, key_path: str, what: str) -> None:
     from botocore.exceptions import BotoCoreError
 
-    from bedrock_finops.sources.aws_clients import NO_CREDENTIALS_FIX, has_credentials
+    from bedrock_finops.sources.aws_clients import has_credentials
+    from bedrock_finops.sources.source_errors import (
+        NO_CREDENTIALS_FIX,
+        credential_setup_error,
+        credential_setup_errors,
+    )
 
     try:
         found = has_credentials()
-    except BotoCoreError as exc:  # a named profile that does not exist, a broken config file
+    except credential_setup_errors() as exc:  # a profile that does not exist or is broken
+        raise ParamsError(f"{where}: {key_path}: {what}: {credential_setup_error(exc)}") from None
+    except BotoCoreError as exc:
         raise ParamsError(f"{where}: {key_path}: {what} needs AWS credentials: {exc}") from None
     if not found:
         raise ParamsError(

@@ -136,7 +136,10 @@ def test_apply_without_credentials_stops_before_writing(tmp_path, capsys, no_aws
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
     assert _export(default_sample_run(), out, *flags) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: Unable to locate credentials; this command calls AWS")
+    assert err.startswith(
+        "error: no usable AWS credentials: none were found (NoCredentialsError: Unable to "
+        "locate credentials). Fix: set AWS_PROFILE"
+    )
     assert _files(out) == []
 
 

@@ -174,6 +174,22 @@ def test_without_credentials_the_report_says_why_a_profile_stayed_unknown(tmp_pa
     assert f"    {reason}; map it with profile_map (--profile-map)" in report.summary()
 
 
+def test_a_profile_that_does_not_exist_leaves_the_lookup_out_and_says_why(tmp_path, monkeypatch):
+    """AWS_PROFILE naming no profile: a local folder is still read (the lookup is the only AWS
+    call), and the report says why the profile stayed unknown (it gave no reason)."""
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "finops-typo")
+    report = ingest_to_folder(_profile_logs(tmp_path), tmp_path / "run", workers=1, progress=False)
+    assert report.rows == 1 and report.unknown_models == {APP_ARN: 1}
+    assert report.profile_lookup_failures == {
+        APP_ARN: "bedrock:GetInferenceProfile not called: no usable AWS credentials: the AWS "
+        "profile 'finops-typo' is not in the AWS config files (ProfileNotFound: The config "
+        "profile (finops-typo) could not be found). Fix: `aws configure list-profiles` lists "
+        "the profiles there: set AWS_PROFILE to one of them (or unset it to use the default "
+        "credentials)"
+    }
+
+
 def test_a_lookup_client_that_cannot_be_made_says_why(tmp_path, monkeypatch):
     """AWS_ENDPOINT_URL_BEDROCK without a scheme: boto3 refuses the client, and the report
     names that (the profile stayed unknown with no reason given)."""

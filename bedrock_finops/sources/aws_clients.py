@@ -9,10 +9,6 @@ from typing import Any
 from bedrock_finops.sources.source_errors import SourceError
 
 AWS_ATTEMPTS = 10  # per request, the first included; standard retry mode (backoff up to 20 s)
-NO_CREDENTIALS_FIX = (
-    "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run `aws configure`, "
-    "or use an instance role"
-)
 
 
 def aws_client(service: str, endpoint_url: str | None = None, region: str | None = None) -> Any:

@@ -11,7 +11,12 @@ from typing import Any
 
 from bedrock_finops.sources.aws_clients import aws_client
 from bedrock_finops.sources.invocation_logs import Unit
-from bedrock_finops.sources.source_errors import SourceError, credentials_error
+from bedrock_finops.sources.source_errors import (
+    SourceError,
+    credential_setup_error,
+    credential_setup_errors,
+    credentials_error,
+)
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, ceil_ms
 
 CW_PAGE_EVENTS = 2000
@@ -157,7 +162,7 @@ def iter_cloudwatch(
         group, _ = log_group_and_region(uri, client.meta.region_name)
     else:
         group, region = log_group_and_region(uri, region)
-        client = aws_client("logs", endpoint_url, region)
+        client = _logs_client(group, endpoint_url, region)
     kwargs: dict[str, Any] = dict(group.request)
     if start is not None:
         kwargs["startTime"] = ceil_ms(start)
@@ -187,6 +192,8 @@ def iter_cloudwatch(
             )
     except ClientError as exc:
         raise _read_error(exc, group, client) from None
+    except credential_setup_errors() as exc:  # an SSO login that expired, ...
+        raise credential_setup_error(exc, f"log group {group.label!r}") from None
     if retention is not None:
         _check_retention(client, group, retention)
     if batch.lines:
@@ -225,6 +232,15 @@ def _is_group(listed: dict, group: LogGroup) -> bool:
             str(listed.get("arn", "")).removesuffix(":*"),
         )
     return listed.get("logGroupName") == group.name
+
+
+def _logs_client(group: LogGroup, endpoint_url: str | None, region: str | None) -> Any:
+    """A CloudWatch Logs client; credentials that cannot be loaded (a profile that does not
+    exist, a failing credential_process) are the run's error, said for the group."""
+    try:
+        return aws_client("logs", endpoint_url, region)
+    except credential_setup_errors() as exc:
+        raise credential_setup_error(exc, f"log group {group.label!r}") from None
 
 
 def _pages(client: Any, kwargs: dict[str, Any], group: LogGroup) -> Iterator[dict]:

@@ -37,7 +37,12 @@ from bedrock_finops.sources.service_folders import (
     other_service_folder,
     service_of,
 )
-from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
+from bedrock_finops.sources.source_errors import (
+    SourceError,
+    UnreadableObject,
+    credential_setup_error,
+    credential_setup_errors,
+)
 from bedrock_finops.sources.source_uri import s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import has_layout, key_in_window
 
@@ -366,11 +371,13 @@ def list_s3(
     from botocore.exceptions import ClientError
 
     bucket, prefix = s3_bucket_and_prefix(uri)
-    client = client or s3_client(endpoint_url, region)
     try:
+        client = client or s3_client(endpoint_url, region)
         found = list_window_keys(client, bucket, prefix, start, end, note)
     except ClientError as exc:
         raise access_error(exc, bucket, prefix, "s3:ListBucket") from None
+    except credential_setup_errors() as exc:  # a missing profile, an expired SSO login, ...
+        raise credential_setup_error(exc, f"s3://{bucket}/{prefix}") from None
     listing = Listing(
         list_requests=found.requests,
         folders_outside_window=found.folders_skipped,

@@ -14,6 +14,8 @@ from bedrock_finops.sources.source_errors import (
     CREDENTIAL_CODES,
     SourceError,
     UnreadableObject,
+    credential_setup_error,
+    credential_setup_errors,
     credentials_error,
 )
 
@@ -171,30 +173,10 @@ def _read_retrying(
                 write(chunk)
             return
         except BotoCoreError as exc:
-            if isinstance(exc, _credential_errors()):  # the run's problem, not this object's
-                raise SourceError(
-                    f"reading s3://{bucket}/{key} failed: no usable AWS credentials "
-                    f"({type(exc).__name__}: {exc}). Fix: refresh them (e.g. aws sso login) "
-                    "and run again"
-                ) from None
+            if isinstance(exc, credential_setup_errors()):  # the run's problem, not the object's
+                raise credential_setup_error(exc, f"s3://{bucket}/{key}") from None
             if attempt == attempts:
                 raise UnreadableObject(
                     f"unreadable S3 object ({type(exc).__name__} on {attempts} tries)"
                 ) from exc
             time.sleep(S3_RETRY_PAUSE_S * attempt)
-
-
-def _credential_errors() -> tuple[type[Exception], ...]:
-    """botocore's errors for credentials that are missing, expired or cannot be refreshed."""
-    from botocore import exceptions as e
-
-    return (
-        e.NoCredentialsError,
-        e.PartialCredentialsError,
-        e.CredentialRetrievalError,
-        e.TokenRetrievalError,
-        e.SSOError,
-        e.RefreshWithMFAUnsupportedError,
-        e.ProfileNotFound,
-        e.InvalidConfigError,
-    )

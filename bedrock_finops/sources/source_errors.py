@@ -1,6 +1,15 @@
-"""The two ways reading a log source fails: the whole run, or one S3 object."""
+"""The two ways reading a log source fails: the whole run, or one S3 object; and what the run's
+error says when AWS refuses the credentials or when they cannot be loaded at all (shared by S3,
+CloudWatch Logs and the command)."""
 
 from __future__ import annotations
+
+import os
+
+NO_CREDENTIALS_FIX = (
+    "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run `aws configure`, "
+    "or use an instance role"
+)
 
 
 class SourceError(RuntimeError):
@@ -50,3 +59,130 @@ def credentials_error(code: str, message: str, target: str) -> SourceError | Non
     else:
         return None
     return SourceError(f"reading {target} failed: {why} ({code}: {message}). Fix: {fix}")
+
+
+# botocore's errors for credentials it cannot find or load, by name (older botocore versions
+# lack some): raised making a client (a profile that does not exist or is broken, a failing
+# credential_process) or at the first request (an SSO login that is missing or expired)
+_CREDENTIAL_SETUP_ERRORS = (
+    "NoCredentialsError",
+    "PartialCredentialsError",
+    "CredentialRetrievalError",
+    "TokenRetrievalError",
+    "SSOError",  # SSOTokenLoadError (never logged in), UnauthorizedSSOTokenError (expired)
+    "LoginError",  # `aws login` sessions
+    "RefreshWithMFAUnsupportedError",
+    "ProfileNotFound",
+    "InvalidConfigError",  # a broken assume-role or SSO profile, a source_profile loop
+    "ConfigParseError",
+)
+
+
+def credential_setup_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors for credentials that cannot be found or loaded (not AWS refusing
+    them: see :func:`credentials_error`)."""
+    from botocore import exceptions
+
+    return tuple(
+        getattr(exceptions, name) for name in _CREDENTIAL_SETUP_ERRORS if hasattr(exceptions, name)
+    )
+
+
+def credential_setup_error(exc: Exception, target: str | None = None) -> SourceError:
+    """The run's error for one of :func:`credential_setup_errors`: what is wrong and the
+    command that fixes it (``target``: what was being read, if anything)."""
+    why, fix = _credential_problem(exc)
+    lead = f"reading {target} failed: " if target else ""
+    return SourceError(
+        f"{lead}no usable AWS credentials: {why} ({type(exc).__name__}: {exc}). Fix: {fix}"
+    )
+
+
+def _credential_problem(exc: Exception) -> tuple[str, str]:
+    """(why, fix) for a credential set-up error."""
+    from botocore import exceptions as e
+
+    kwargs = getattr(exc, "kwargs", {})
+    if isinstance(exc, e.ProfileNotFound):
+        return (
+            f"the AWS profile {kwargs.get('profile')!r} is not in the AWS config files",
+            "`aws configure list-profiles` lists the profiles there: set AWS_PROFILE to one of "
+            "them (or unset it to use the default credentials)",
+        )
+    if isinstance(exc, e.SSOError) or (
+        isinstance(exc, e.TokenRetrievalError) and kwargs.get("provider") == "sso"
+    ):
+        if isinstance(exc, e.UnauthorizedSSOTokenError):
+            why = "the SSO login has expired"
+        elif isinstance(exc, e.SSOTokenLoadError):
+            why = "there is no SSO login for the profile yet"
+        else:
+            why = "the SSO login cannot be used or refreshed"
+        return why, f"run `{_login_command('sso login')}` and run again"
+    login_error = getattr(e, "LoginError", None)  # `aws login` sessions (newer botocore)
+    if login_error is not None and isinstance(exc, login_error):
+        return (
+            "the `aws login` session has expired",
+            f"run `{_login_command('login')}` and run again",
+        )
+    if isinstance(exc, e.CredentialRetrievalError):
+        return _retrieval_problem(str(kwargs.get("provider", "")))
+    if isinstance(exc, e.InvalidConfigError):
+        return (
+            "the AWS profile's settings are broken",
+            "correct the profile as the message says (`aws configure list` shows the profile and "
+            "files in use) and run again",
+        )
+    if isinstance(exc, e.ConfigParseError):
+        return "the AWS config file cannot be parsed", "correct its syntax and run again"
+    if isinstance(exc, e.PartialCredentialsError):
+        return (
+            "only part of a set of credentials is given",
+            "give the missing value, or remove the others, and run again",
+        )
+    if isinstance(exc, e.RefreshWithMFAUnsupportedError):
+        return (
+            "the profile's role needs an MFA code, which cannot be asked for here",
+            "get temporary credentials with the MFA code first (e.g. `aws sts get-session-token "
+            "--serial-number ... --token-code ...`) and set them in the environment",
+        )
+    return "none were found", NO_CREDENTIALS_FIX
+
+
+def _retrieval_problem(provider: str) -> tuple[str, str]:
+    """(why, fix) for credentials a provider failed to give (``CredentialRetrievalError``)."""
+    if provider == "custom-process":
+        return (
+            "the profile's credential_process failed",
+            "run that command yourself (`aws configure get credential_process` shows it) to "
+            "see why, fix it, and run again",
+        )
+    if provider.startswith("assume-role"):
+        return (
+            "assuming the profile's role failed",
+            "check the profile's role_arn and source_profile (or credential_source), and that "
+            "the source credentials may assume the role",
+        )
+    return (
+        f"getting credentials from {provider or 'their source'} failed",
+        "check that source works (`aws sts get-caller-identity` shows the same error) and run "
+        "again",
+    )
+
+
+def _login_command(command: str) -> str:
+    """``aws sso login`` (or ``aws login``) for the profile in use."""
+    profile = _profile_name()
+    if profile and profile != "default":
+        return f"aws {command} --profile {profile}"
+    return f"aws {command}"
+
+
+def _profile_name() -> str | None:
+    """The profile boto3's default session uses (a notebook may have set it), else the
+    environment's."""
+    import boto3
+
+    if boto3.DEFAULT_SESSION is not None:
+        return boto3.DEFAULT_SESSION.profile_name
+    return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
