@@ -1,7 +1,11 @@
-"""What `bedrock-finops ingest` says when the AWS credentials set up cannot be loaded: one line
-naming the cause and the fix, exit 2.
+"""What `bedrock-finops ingest` says when the AWS credentials set up cannot be loaded, when AWS
+refuses a request (an explicit Deny, a KMS key, a Requester Pays bucket) and when a bucket is
+in another Region: one line naming the cause and the fix (with AWS's own words), exit 2.
 
-Credentials are set up in AWS config files of the test's own and sent to the local moto server.
+Credentials are set up in AWS config files of the test's own and sent to the local moto server;
+what moto cannot answer (a Deny's message, a redirect botocore could not follow) is played with
+botocore's Stubber and AWS-shaped errors (their messages as the IAM User Guide's "Troubleshoot
+access denied error messages" and the S3 and CloudWatch Logs docs give them).
 """
 
 from __future__ import annotations
@@ -11,16 +15,22 @@ import json
 import sys
 from pathlib import Path
 
+import boto3
 import botocore.credentials
 import botocore.tokens
 import pytest
+from botocore.stub import Stubber
 
 from bedrock_finops import cli, runner
 from bedrock_finops.params import ParamsError
+from bedrock_finops.sources import aws_clients, cloudwatch_logs
+from bedrock_finops.sources import invocation_logs as logs
 
 pytestmark = pytest.mark.aws
 BUCKET = "bedrock-logs"
 GROUP = "/aws/bedrock/modelinvocations"
+KEY = "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/a.json.gz"
+ROLE = "arn:aws:sts::111122223333:assumed-role/FinOps/ingest"
 SSO_URL = "https://legacy.awsapps.com/start"
 
 
@@ -179,3 +189,329 @@ def test_a_run_whose_sso_login_expired_says_to_log_in(
     )
     (manifest,) = (tmp_path / "out").glob("*/manifest.json")
     assert "run `aws sso login --profile legacy-sso`" in json.loads(manifest.read_text())["error"]
+
+
+# ---------------------------------------------------------------------------- S3 refusals
+
+
+def _stubbed_s3(monkeypatch: pytest.MonkeyPatch, list_error: dict | None = None,
+                get_error: dict | None = None) -> Stubber:  # fmt: skip
+    """The ingest's S3 client is a Stubber's: the listing fails with ``list_error`` or lists
+    one object, whose GetObject fails with ``get_error``."""
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(s3)
+    if list_error is not None:
+        stub.add_client_error("list_objects_v2", **list_error)
+    else:
+        stub.add_response(
+            "list_objects_v2", {"Contents": [{"Key": KEY, "Size": 100}], "IsTruncated": False}
+        )
+        stub.add_client_error("get_object", expected_params={"Bucket": BUCKET, "Key": KEY},
+                              **(get_error or {}))  # fmt: skip
+    monkeypatch.setattr(logs, "s3_client", lambda *_: s3)  # the listing's
+    monkeypatch.setattr(aws_clients, "s3_client", lambda *_: s3)  # the reads'
+    monkeypatch.setattr(aws_clients, "_S3_CLIENTS", {})
+    return stub
+
+
+def _denied(message: str, code: str = "AccessDenied") -> dict:
+    return {"service_error_code": code, "service_message": message, "http_status_code": 403}
+
+
+def _not_authorized(action: str, resource: str, because: str) -> str:
+    return (
+        f'User: {ROLE} is not authorized to perform: {action} on resource: "{resource}" {because}'
+    )
+
+
+SCP_DENY = _not_authorized(
+    "s3:ListBucket", f"arn:aws:s3:::{BUCKET}",
+    "with an explicit deny in a service control policy: "
+    "arn:aws:organizations::999988887777:policy/o-abcd1234/service_control_policy/p-abcd1234",
+)  # fmt: skip
+VPCE_DENY = _not_authorized(
+    "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", "with an explicit deny in a VPC endpoint policy"
+)
+BOUNDARY_DENY = _not_authorized(
+    "s3:GetObject",
+    f"arn:aws:s3:::{BUCKET}/{KEY}",
+    "with an explicit deny in a permissions boundary",
+)
+IDENTITY_DENY = _not_authorized(
+    "s3:ListBucket", f"arn:aws:s3:::{BUCKET}", "with an explicit deny in an identity-based policy"
+)
+KMS_DENY = _not_authorized(
+    "kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/k1",
+    "with an explicit deny in a resource-based policy",
+)  # fmt: skip
+VPCE_NO_ALLOW = _not_authorized(
+    "s3:GetObject", f"arn:aws:s3:::{BUCKET}/{KEY}",
+    "because no VPC endpoint policy allows the s3:GetObject action",
+)  # fmt: skip
+NO_EXEMPTION = "to exempt the role running the ingest, or run it as one the Deny does not cover"
+GRANTS = (
+    f"s3:ListBucket on arn:aws:s3:::{BUCKET} and s3:GetObject on arn:aws:s3:::{BUCKET}/* (and "
+    "kms:Decrypt if the bucket uses SSE-KMS)"
+)
+
+
+@pytest.mark.parametrize(
+    ("list_error", "get_error", "message"),
+    [
+        (_denied(SCP_DENY), None,
+         f"access denied reading s3://{BUCKET}/ (bucket '{BUCKET}'): an explicit Deny in a "
+         f"service control policy blocks the request (AccessDenied: {SCP_DENY}). Fix: no Allow "
+         "overrides a Deny: ask whoever manages the organization's service control policies "
+         f"(AWS Organizations) {NO_EXEMPTION}"),
+        (_denied(VPCE_DENY), None,
+         f"access denied reading s3://{BUCKET}/ (bucket '{BUCKET}'): an explicit Deny in a VPC "
+         f"endpoint policy blocks the request (AccessDenied: {VPCE_DENY}). Fix: no Allow "
+         "overrides a Deny: ask whoever manages the policy of the VPC endpoint the request went "
+         f"through {NO_EXEMPTION}"),
+        (_denied(IDENTITY_DENY), None,
+         f"access denied reading s3://{BUCKET}/ (bucket '{BUCKET}'): an explicit Deny in an "
+         f"identity-based policy blocks the request (AccessDenied: {IDENTITY_DENY}). Fix: no "
+         "Allow overrides a Deny: ask whoever manages the policies attached to the role or "
+         f"user running the ingest {NO_EXEMPTION}"),
+        (None, _denied(BOUNDARY_DENY),
+         f"access denied reading s3://{BUCKET}/{KEY} (bucket '{BUCKET}'): an explicit Deny in a "
+         f"permissions boundary blocks the request (AccessDenied: {BOUNDARY_DENY}). Fix: no "
+         "Allow overrides a Deny: ask whoever manages the permissions boundary of the role or "
+         f"user running the ingest {NO_EXEMPTION}"),
+        # a Deny on the object's KMS key: not "grant kms:Decrypt"
+        (None, _denied(KMS_DENY),
+         f"access denied reading s3://{BUCKET}/{KEY} (bucket '{BUCKET}'): an explicit Deny in a "
+         f"resource-based policy blocks the request (AccessDenied: {KMS_DENY}). Fix: no Allow "
+         "overrides a Deny: ask whoever manages the resource's own policy (a bucket policy, a "
+         f"key policy) {NO_EXEMPTION}"),
+        # the Allow is missing in the VPC endpoint's policy, not the role's
+        (None, _denied(VPCE_NO_ALLOW),
+         f"access denied reading s3://{BUCKET}/{KEY} (bucket '{BUCKET}'): the caller needs "
+         f"s3:GetObject on arn:aws:s3:::{BUCKET}/{KEY} (AccessDenied: {VPCE_NO_ALLOW}). Fix: "
+         f"allow {GRANTS} in the policy of the VPC endpoint the request went through, which "
+         "AWS says lacks it"),
+        # what a Requester Pays bucket answers a request that does not agree to pay
+        (None, _denied("Access Denied"),
+         f"access denied reading s3://{BUCKET}/{KEY} (bucket '{BUCKET}'): the caller needs "
+         f"s3:GetObject on arn:aws:s3:::{BUCKET}/{KEY} (AccessDenied: Access Denied). Fix: "
+         f"grant {GRANTS} to the role running the ingest; a Requester Pays bucket also answers "
+         "403 to requests that do not agree to pay (x-amz-request-payer), which the ingest does "
+         "not send: read a copy in a bucket that is not Requester Pays"),
+        (_denied("Access Denied"), None,
+         f"access denied reading s3://{BUCKET}/ (bucket '{BUCKET}'): the caller needs "
+         f"s3:ListBucket on arn:aws:s3:::{BUCKET} (AccessDenied: Access Denied). Fix: grant "
+         f"{GRANTS} to the role running the ingest"),
+    ],
+)  # fmt: skip
+def test_a_denial_says_what_aws_said_and_the_fix_that_fits_it(
+    tmp_path, capsys, monkeypatch, list_error, get_error, message
+):
+    """An explicit Deny (an SCP, a VPC endpoint policy, a permissions boundary) is not fixed by
+    granting anything: the error says so and names where the Deny is, with AWS's own text."""
+    stub = _stubbed_s3(monkeypatch, list_error, get_error)
+    with stub:
+        code, err = _ingest(capsys, f"s3://{BUCKET}/", tmp_path / "o")
+    assert (code, err) == (2, f"error: {message}\n")
+    stub.assert_no_pending_responses()
+
+
+REDIRECT = (
+    "The bucket you are attempting to access must be addressed using the specified endpoint. "
+    "Please send all future requests to this endpoint."
+)
+CONSTRAINT = (
+    "The eu-south-1 location constraint is incompatible for the region specific endpoint this "
+    "request was sent to."
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "region", "said"),
+    [
+        ({"service_error_code": "PermanentRedirect", "service_message": REDIRECT,
+          "http_status_code": 301,
+          "response_meta": {"HTTPHeaders": {"x-amz-bucket-region": "eu-west-1"}}},
+         "eu-west-1", f"PermanentRedirect: {REDIRECT}"),
+        ({"service_error_code": "AuthorizationHeaderMalformed",
+          "service_message": "The authorization header is malformed; the region 'us-east-1' is "
+          "wrong; expecting 'eu-west-1'", "http_status_code": 400,
+          "service_error_meta": {"Region": "eu-west-1"}},
+         "eu-west-1", "AuthorizationHeaderMalformed: The authorization header is malformed; the "
+         "region 'us-east-1' is wrong; expecting 'eu-west-1'"),
+        ({"service_error_code": "IllegalLocationConstraintException",
+          "service_message": CONSTRAINT, "http_status_code": 400},
+         "eu-south-1", f"IllegalLocationConstraintException: {CONSTRAINT}"),
+        ({"service_error_code": "PermanentRedirect", "service_message": REDIRECT,
+          "http_status_code": 301,
+          "service_error_meta": {"Endpoint": f"{BUCKET}.s3.ap-southeast-2.amazonaws.com"}},
+         "ap-southeast-2", f"PermanentRedirect: {REDIRECT}"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("failing", ["list", "get"])
+def test_a_bucket_in_another_region_says_which(
+    tmp_path, capsys, monkeypatch, error, region, said, failing
+):
+    """A redirect botocore could not follow (it follows those it can) names the bucket's
+    Region, from the error's header, Region, endpoint or message; on GetObject too, where it is
+    the run's error rather than each object's quarantine entry."""
+    stub = _stubbed_s3(monkeypatch, *((error, None) if failing == "list" else (None, error)))
+    with stub:
+        code, err = _ingest(capsys, f"s3://{BUCKET}/", tmp_path / "o")
+    target = f"s3://{BUCKET}/" + ("" if failing == "list" else KEY)
+    assert (code, err) == (
+        2,
+        f"error: reading {target} failed: the bucket '{BUCKET}' is in {region} ({said}). Fix: "
+        f"pass --region {region} (run.region in a params file)\n",
+    )
+
+
+def test_a_redirect_that_names_no_region_says_how_to_find_it(tmp_path, capsys, monkeypatch):
+    error = {"service_error_code": "PermanentRedirect", "service_message": REDIRECT,
+             "http_status_code": 301}  # fmt: skip
+    with _stubbed_s3(monkeypatch, error):
+        code, err = _ingest(capsys, f"s3://{BUCKET}/", tmp_path / "o")
+    assert (code, err) == (
+        2,
+        f"error: reading s3://{BUCKET}/ failed: the bucket '{BUCKET}' is in another Region than "
+        f"the request was sent to (PermanentRedirect: {REDIRECT}). Fix: pass its Region with "
+        f"--region (run.region in a params file); `aws s3api get-bucket-location --bucket "
+        f"{BUCKET}` tells it\n",
+    )
+
+
+def test_a_malformed_authorization_that_names_no_region_is_not_called_a_region(
+    tmp_path, capsys, monkeypatch
+):
+    error = {
+        "service_error_code": "AuthorizationHeaderMalformed",
+        "service_message": "The authorization header is malformed",
+        "http_status_code": 400,
+    }
+    with _stubbed_s3(monkeypatch, error):
+        code, err = _ingest(capsys, f"s3://{BUCKET}/", tmp_path / "o")
+    assert code == 2
+    assert "Region" not in err and "AuthorizationHeaderMalformed" in err
+
+
+# ---------------------------------------------------------------------------- CloudWatch Logs
+
+
+def _stubbed_logs(monkeypatch: pytest.MonkeyPatch, error: dict) -> Stubber:
+    logs_client = boto3.client(
+        "logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(logs_client)
+    stub.add_client_error("filter_log_events", **error)
+    monkeypatch.setattr(cloudwatch_logs, "aws_client", lambda *_: logs_client)
+    return stub
+
+
+CW_RESOURCE = f"arn:aws:logs:us-east-1:111122223333:log-group:{GROUP}:log-stream:"
+CW_SCP_DENY = (
+    f"User: {ROLE} is not authorized to perform: logs:FilterLogEvents on resource: "
+    f"{CW_RESOURCE} with an explicit deny in a service control policy"
+)
+CW_VPCE_NO_ALLOW = (
+    f"User: {ROLE} is not authorized to perform: logs:FilterLogEvents on resource: "
+    f"{CW_RESOURCE} because no VPC endpoint policy allows the logs:FilterLogEvents action"
+)
+CW_KMS = (
+    "The specified KMS key does not exist or is not allowed to be used with Arn "
+    f"'arn:aws:logs:us-east-1:111122223333:log-group:{GROUP}'"
+)
+CW_KMS_DECRYPT = (
+    f"User: {ROLE} is not authorized to perform: kms:Decrypt on resource: "
+    "arn:aws:kms:us-east-1:111122223333:key/k1 because no resource-based policy allows the "
+    "kms:Decrypt action"
+)
+KMS_FIX = (
+    "the key's policy must allow the service principal logs.us-east-1.amazonaws.com "
+    "kms:Decrypt (with kms:Encrypt*, kms:ReEncrypt*, kms:GenerateDataKey* and kms:Describe*) "
+    "for this group; `aws logs describe-log-groups` shows its kmsKeyId. Granting "
+    "logs:FilterLogEvents does not help"
+)
+GROUP_RESOURCE = f"arn:aws:logs:us-east-1:*:log-group:{GROUP}:*"
+
+
+@pytest.mark.parametrize(
+    ("message", "says"),
+    [
+        (CW_SCP_DENY,
+         f"access denied reading log group '{GROUP}': an explicit Deny in a service control "
+         f"policy blocks the request (AccessDeniedException: {CW_SCP_DENY}). Fix: no Allow "
+         "overrides a Deny: ask whoever manages the organization's service control policies "
+         f"(AWS Organizations) {NO_EXEMPTION}"),
+        (CW_KMS,
+         f"access denied reading log group '{GROUP}': it is encrypted with a KMS key that "
+         f"CloudWatch Logs cannot use (AccessDeniedException: {CW_KMS}). Fix: {KMS_FIX}"),
+        (CW_KMS_DECRYPT,
+         f"access denied reading log group '{GROUP}': it is encrypted with a KMS key that "
+         f"CloudWatch Logs cannot use (AccessDeniedException: {CW_KMS_DECRYPT}). Fix: {KMS_FIX}"),
+        (CW_VPCE_NO_ALLOW,
+         f"access denied reading log group '{GROUP}': the caller needs logs:FilterLogEvents on "
+         f"it (AccessDeniedException: {CW_VPCE_NO_ALLOW}). Fix: allow logs:FilterLogEvents on "
+         f"{GROUP_RESOURCE} in the policy of the VPC endpoint the request went through, which "
+         "AWS says lacks it"),
+        (f"User: {ROLE} is not authorized to perform: logs:FilterLogEvents on resource: "
+         f"{CW_RESOURCE} because no identity-based policy allows the logs:FilterLogEvents action",
+         f"access denied reading log group '{GROUP}': the caller needs logs:FilterLogEvents on "
+         f"it (AccessDeniedException: User: {ROLE} is not authorized to perform: "
+         f"logs:FilterLogEvents on resource: {CW_RESOURCE} because no identity-based policy "
+         "allows the logs:FilterLogEvents action). Fix: grant logs:FilterLogEvents on "
+         f"{GROUP_RESOURCE}"),
+    ],
+)  # fmt: skip
+def test_a_log_group_denial_says_what_aws_said_and_the_fix_that_fits_it(
+    tmp_path, capsys, monkeypatch, message, says
+):
+    error = {"service_error_code": "AccessDeniedException", "service_message": message,
+             "http_status_code": 400}  # fmt: skip
+    stub = _stubbed_logs(monkeypatch, error)
+    with stub:
+        code, err = _ingest(capsys, f"cloudwatch-logs://{GROUP}", tmp_path / "o")
+    assert (code, err) == (2, f"error: {says}\n")
+
+
+def test_a_group_named_without_its_slash_suggests_it(aws_client, tmp_path, capsys):
+    """``cloudwatch-logs://aws/bedrock/...`` names the group ``aws/bedrock/...``, which is not
+    Bedrock's ``/aws/bedrock/...``: the error says which was meant."""
+    logs_client = aws_client("logs")
+    logs_client.create_log_group(logGroupName=GROUP)
+    endpoint = logs_client.meta.endpoint_url
+    code, err = _ingest(
+        capsys, f"cloudwatch-logs://{GROUP[1:]}", tmp_path / "o", "--endpoint-url", endpoint
+    )
+    assert (code, err) == (
+        2,
+        f"error: log group '{GROUP[1:]}' not found in us-east-1; check the name and region "
+        "(model invocation logging settings show the group); did you mean "
+        f"'{GROUP}' (cloudwatch-logs://{GROUP})?\n",
+    )
+    code, err = _ingest(
+        capsys, f"cloudwatch-logs://{GROUP}-x", tmp_path / "o", "--endpoint-url", endpoint
+    )  # a name with its slash: no suggestion
+    assert (code, err) == (
+        2,
+        f"error: log group '{GROUP}-x' not found in us-east-1; check the name and region "
+        "(model invocation logging settings show the group)\n",
+    )
+
+
+def test_a_group_arn_without_the_slash_suggests_the_arn_with_it(tmp_path, capsys, monkeypatch):
+    arn = "arn:aws:logs:us-east-1:999988887777:log-group:aws/bedrock/modelinvocations"
+    error = {
+        "service_error_code": "ResourceNotFoundException",
+        "service_message": "The specified log group does not exist.",
+        "http_status_code": 400,
+    }
+    with _stubbed_logs(monkeypatch, error):
+        code, err = _ingest(capsys, f"cloudwatch-logs://{arn}:*", tmp_path / "o")
+    slashed = arn.replace(":log-group:", ":log-group:/")
+    assert (code, err) == (
+        2,
+        f"error: log group '{arn}' not found in us-east-1; check the name and region (model "
+        "invocation logging settings show the group); did you mean "
+        f"'{GROUP}' (cloudwatch-logs://{slashed}:*)?\n",
+    )

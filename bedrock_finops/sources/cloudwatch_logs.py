@@ -12,10 +12,14 @@ from typing import Any
 from bedrock_finops.sources.aws_clients import aws_client
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.source_errors import (
+    KMS_DENIAL,
     SourceError,
+    aws_said,
     credential_setup_error,
     credential_setup_errors,
     credentials_error,
+    explicit_deny,
+    missing_allow_in,
 )
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, ceil_ms
 
@@ -268,25 +272,18 @@ def _pages(client: Any, kwargs: dict[str, Any], group: LogGroup) -> Iterator[dic
 def _read_error(exc: Any, group: LogGroup, client: Any) -> SourceError:
     """The ``SourceError`` that says what a refused CloudWatch Logs request needs."""
     code = exc.response.get("Error", {}).get("Code", "")
+    message = exc.response.get("Error", {}).get("Message", "")
     label, region = group.label, client.meta.region_name
     if code == "ResourceNotFoundException":
         return SourceError(
             f"log group {label!r} not found in {region}; check the name and region (model "
-            "invocation logging settings show the group)"
+            f"invocation logging settings show the group){_slashed_hint(group)}"
         )
-    refused = credentials_error(
-        code, exc.response.get("Error", {}).get("Message", ""), f"log group {label!r}"
-    )
+    refused = credentials_error(code, message, f"log group {label!r}")
     if refused is not None:
         return refused
-    if code in ("AccessDeniedException", "AccessDenied"):
-        resource = f"{group.arn}:*" if group.arn else (
-            f"arn:{client.meta.partition}:logs:{region}:*:log-group:{group.name}:*"
-        )  # fmt: skip
-        return SourceError(
-            f"access denied reading log group {label!r}: the caller needs "
-            f"logs:FilterLogEvents on it. Fix: grant logs:FilterLogEvents on {resource}"
-        )
+    if code in _DENIED:
+        return _denied_error(group, region, client.meta.partition, aws_said(code, message))
     if code in ("ThrottlingException", "RateExceeded", "Throttling"):
         return SourceError(
             f"reading log group {label!r} was still throttled after every retry: "
@@ -295,6 +292,47 @@ def _read_error(exc: Any, group: LogGroup, client: Any) -> SourceError:
             "AWS_MAX_ATTEMPTS, or ingest the S3 delivery of the same logs instead"
         )
     return SourceError(f"reading log group {label!r} failed: {exc}")
+
+
+def _denied_error(group: LogGroup, region: str, partition: str, said: str) -> SourceError:
+    """Access denied: an explicit Deny, the log group's KMS key, or a missing permission."""
+    label = group.label
+    if (deny := explicit_deny(said)) is not None:
+        why, fix = deny
+        return SourceError(f"access denied reading log group {label!r}: {why}{said}. Fix: {fix}")
+    if KMS_DENIAL.search(said):  # CloudWatch Logs itself decrypts a group's events
+        return SourceError(
+            f"access denied reading log group {label!r}: it is encrypted with a KMS key that "
+            f"CloudWatch Logs cannot use{said}. Fix: the key's policy must allow the service "
+            f"principal logs.{region}.amazonaws.com kms:Decrypt (with kms:Encrypt*, "
+            "kms:ReEncrypt*, kms:GenerateDataKey* and kms:Describe*) for this group; `aws logs "
+            "describe-log-groups` shows its kmsKeyId. Granting logs:FilterLogEvents does not "
+            "help"
+        )
+    resource = f"{group.arn}:*" if group.arn else (
+        f"arn:{partition}:logs:{region}:*:log-group:{group.name}:*"
+    )  # fmt: skip
+    elsewhere = missing_allow_in(said)
+    fix = (
+        f"allow logs:FilterLogEvents on {resource} in {elsewhere}, which AWS says lacks it"
+        if elsewhere is not None
+        else f"grant logs:FilterLogEvents on {resource}"
+    )
+    return SourceError(
+        f"access denied reading log group {label!r}: the caller needs "
+        f"logs:FilterLogEvents on it{said}. Fix: {fix}"
+    )
+
+
+def _slashed_hint(group: LogGroup) -> str:
+    """For a group name without its leading slash (``aws/bedrock/...``): the name with it.
+    AWS services' log groups start with ``/``, and ``cloudwatch-logs://aws/...`` drops it."""
+    if group.name.startswith("/"):
+        return ""
+    if group.arn is not None:
+        arn = group.arn.replace(":log-group:", ":log-group:/", 1)
+        return f"; did you mean '/{group.name}' (cloudwatch-logs://{arn}:*)?"
+    return f"; did you mean '/{group.name}' (cloudwatch-logs:///{group.name})?"
 
 
 def _has_streams(client: Any, group: LogGroup) -> bool:

@@ -12,11 +12,15 @@ from typing import Any
 from bedrock_finops.sources.aws_clients import process_s3_client
 from bedrock_finops.sources.source_errors import (
     CREDENTIAL_CODES,
+    KMS_DENIAL,
     SourceError,
     UnreadableObject,
+    aws_said,
     credential_setup_error,
     credential_setup_errors,
     credentials_error,
+    explicit_deny,
+    missing_allow_in,
 )
 
 S3_READ_ATTEMPTS = 3  # reads of an object whose stream is cut before it is quarantined
@@ -25,11 +29,30 @@ S3_RETRY_PAUSE_S = 0.5  # times the attempt number, between reads
 # error codes that mean the run cannot read the bucket at all (not one object): the run stops
 # with a clear error; any other error reading an object quarantines that object alone
 _DENIED = frozenset({"AccessDenied", "403", "AllAccessDisabled", "KMS.AccessDeniedException"})
-# an AccessDenied caused by the object's SSE-KMS key ("not authorized to perform: kms:Decrypt")
-_KMS_DENIAL = re.compile(r"kms:|customer master key|kms key", re.IGNORECASE)
 # GetObject's code for an object in an archive tier, not restored (GLACIER, DEEP_ARCHIVE, an
 # Intelligent-Tiering archive access tier)
 ARCHIVED = "InvalidObjectState"
+
+# a request sent to another Region than the bucket's, that botocore could not redirect
+_WRONG_REGION = frozenset(
+    {
+        "PermanentRedirect",
+        "TemporaryRedirect",
+        "301",
+        "307",
+        "AuthorizationHeaderMalformed",
+        "IllegalLocationConstraintException",  # an opt-in Region's bucket, asked elsewhere
+    }
+)
+# "The eu-south-1 location constraint is incompatible for the region specific endpoint ..."
+_CONSTRAINT_REGION = re.compile(r"\bThe ([a-z]{2}(?:-[a-z]+)+-\d+) location constraint")
+# a PermanentRedirect's Endpoint: bucket.s3.eu-west-1.amazonaws.com
+_ENDPOINT_REGION = re.compile(r"\bs3[.-]([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.")
+_REQUESTER_PAYS_NOTE = (
+    "; a Requester Pays bucket also answers 403 to requests that do not agree to pay "
+    "(x-amz-request-payer), which the ingest does not send: read a copy in a bucket that is not "
+    "Requester Pays"
+)
 
 
 def is_archived_entry(reason: str) -> bool:
@@ -45,13 +68,21 @@ def _error_code(exc: Exception) -> tuple[str, str]:
 def access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceError:
     code, message = _error_code(exc)
     target = f"s3://{bucket}/{key}"
+    said = aws_said(code, message)
     refused = credentials_error(code, message, target)
     if refused is not None:
         return refused
-    if code == "KMS.AccessDeniedException" or (code in _DENIED and _KMS_DENIAL.search(message)):
+    if _sent_to_another_region(exc):
+        return _wrong_region_error(exc, bucket, target)
+    if code in _DENIED and (deny := explicit_deny(message)) is not None:
+        why, fix = deny
+        return SourceError(
+            f"access denied reading {target} (bucket {bucket!r}): {why}{said}. Fix: {fix}"
+        )
+    if code == "KMS.AccessDeniedException" or (code in _DENIED and KMS_DENIAL.search(message)):
         return SourceError(
             f"access denied decrypting {target} (bucket {bucket!r}): the caller needs "
-            f"kms:Decrypt on the KMS key that encrypts it ({code}: {message}). Fix: grant "
+            f"kms:Decrypt on the KMS key that encrypts it{said}. Fix: grant "
             "kms:Decrypt on that key (in its key policy or the role's policy) to the role "
             "running the ingest"
         )
@@ -63,20 +94,75 @@ def access_error(exc: Exception, bucket: str, key: str, action: str) -> SourceEr
         )
         return SourceError(
             f"access denied reading {target} (bucket {bucket!r}): the caller needs "
-            f"{action} on {resource}. Fix: grant s3:ListBucket on arn:aws:s3:::{bucket} and "
-            f"s3:GetObject on arn:aws:s3:::{bucket}/* (and kms:Decrypt if the bucket uses "
-            "SSE-KMS) to the role running the ingest"
+            f"{action} on {resource}{said}. Fix: {_grant_fix(bucket, action, message)}"
         )
     if code == "NoSuchBucket":
         return SourceError(f"bucket {bucket!r} does not exist (from {target}); check the name")
     return SourceError(f"reading {target} failed: {exc}")
 
 
+def _grant_fix(bucket: str, action: str, message: str) -> str:
+    """What to grant for a plain denial, and where: the caller's policies, unless AWS names
+    another policy that lacks the Allow (a VPC endpoint policy, a permissions boundary)."""
+    grants = (
+        f"s3:ListBucket on arn:aws:s3:::{bucket} and s3:GetObject on arn:aws:s3:::{bucket}/* "
+        "(and kms:Decrypt if the bucket uses SSE-KMS)"
+    )
+    elsewhere = missing_allow_in(message)
+    if elsewhere is not None:
+        return f"allow {grants} in {elsewhere}, which AWS says lacks it"
+    note = _REQUESTER_PAYS_NOTE if action == "s3:GetObject" else ""
+    return f"grant {grants} to the role running the ingest{note}"
+
+
+def _bucket_region(exc: Exception) -> str | None:
+    """The bucket's Region as an S3 error tells it: ``x-amz-bucket-region``, the error's
+    ``Region`` or ``Endpoint``, or an ``IllegalLocationConstraintException``'s message."""
+    response = getattr(exc, "response", {}) or {}
+    error = response.get("Error", {})
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    if region := headers.get("x-amz-bucket-region") or error.get("Region"):
+        return region
+    for pattern, text in (
+        (_CONSTRAINT_REGION, error.get("Message", "")),
+        (_ENDPOINT_REGION, error.get("Endpoint", "")),
+    ):
+        if found := pattern.search(text):
+            return found.group(1)
+    return None
+
+
+def _sent_to_another_region(exc: Exception) -> bool:
+    """Whether S3 refused the request for its Region (a malformed authorization header that
+    names no Region is some other fault)."""
+    code, _ = _error_code(exc)
+    if code == "AuthorizationHeaderMalformed":
+        return _bucket_region(exc) is not None
+    return code in _WRONG_REGION
+
+
+def _wrong_region_error(exc: Exception, bucket: str, target: str) -> SourceError:
+    """A request sent to another Region than the bucket's, which botocore could not redirect."""
+    code, message = _error_code(exc)
+    region = _bucket_region(exc)
+    said = aws_said(code, message)
+    if region is None:
+        return SourceError(
+            f"reading {target} failed: the bucket {bucket!r} is in another Region than the "
+            f"request was sent to{said}. Fix: pass its Region with --region (run.region in a "
+            f"params file); `aws s3api get-bucket-location --bucket {bucket}` tells it"
+        )
+    return SourceError(
+        f"reading {target} failed: the bucket {bucket!r} is in {region}{said}. Fix: pass "
+        f"--region {region} (run.region in a params file)"
+    )
+
+
 def _object_error(exc: Exception, bucket: str, key: str) -> SourceError | UnreadableObject:
     """A GetObject error: run-wide (access, credentials, bucket) raises as
     :class:`SourceError`; any other is this object's :class:`UnreadableObject`."""
     code, message = _error_code(exc)
-    if code in _DENIED or code in CREDENTIAL_CODES or code == "NoSuchBucket":
+    if code in _DENIED | CREDENTIAL_CODES | {"NoSuchBucket"} or _sent_to_another_region(exc):
         return access_error(exc, bucket, key, "s3:GetObject")
     if code == "NoSuchKey":
         why = "deleted after it was listed, e.g. by a lifecycle rule"

@@ -1,10 +1,11 @@
 """The two ways reading a log source fails: the whole run, or one S3 object; and what the run's
-error says when AWS refuses the credentials or when they cannot be loaded at all (shared by S3,
-CloudWatch Logs and the command)."""
+error says when AWS refuses the credentials, when they cannot be loaded at all, or when a
+policy denies a request (shared by S3, CloudWatch Logs and the command)."""
 
 from __future__ import annotations
 
 import os
+import re
 
 NO_CREDENTIALS_FIX = (
     "set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run `aws configure`, "
@@ -186,3 +187,59 @@ def _profile_name() -> str | None:
     if boto3.DEFAULT_SESSION is not None:
         return boto3.DEFAULT_SESSION.profile_name
     return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+
+
+# ---------------------------------------------------------------------------- denials
+
+# AWS's access denied messages name the policy type that denied: "... with an explicit deny
+# in a service control policy" (": arn:..." may follow), "... because no VPC endpoint policy
+# allows the s3:ListBucket action" (IAM User Guide, "Troubleshoot access denied error
+# messages"); the types: identity-based, resource-based, session, service control, resource
+# control and VPC endpoint policies, and permissions boundaries
+_EXPLICIT_DENY = re.compile(r"explicit deny in an? ((?:[\w-]+ )*?(?:policy|boundary))", re.I)
+_NO_ALLOW = re.compile(r"because no ((?:[\w-]+ )*?(?:policy|boundary)) allows", re.I)
+# a denial that names a KMS key ("not authorized to perform: kms:Decrypt", KMS's "The
+# ciphertext refers to a customer master key that does not exist ...")
+KMS_DENIAL = re.compile(r"kms:|customer master key|kms key", re.IGNORECASE)
+# where each kind of policy is changed
+_POLICY_OWNERS = {
+    "service control policy": "the organization's service control policies (AWS Organizations)",
+    "resource control policy": "the organization's resource control policies (AWS Organizations)",
+    "vpc endpoint policy": "the policy of the VPC endpoint the request went through",
+    "permissions boundary": "the permissions boundary of the role or user running the ingest",
+    "session policy": "the session policy passed when the role was assumed",
+    "identity-based policy": "the policies attached to the role or user running the ingest",
+    "resource-based policy": "the resource's own policy (a bucket policy, a key policy)",
+}
+
+
+def aws_said(code: str, message: str) -> str:
+    """AWS's own words for an error, as ``(Code: Message)``: they name the action, resource
+    and policy, which a fix guessed from the code alone can get wrong."""
+    said = ": ".join(part for part in (code, message.strip()) if part)
+    return f" ({said})" if said else ""
+
+
+def explicit_deny(message: str) -> tuple[str, str] | None:
+    """(why, fix) for a request an explicit Deny blocked, which no grant fixes, naming the
+    kind of policy AWS's message names; None for any other denial."""
+    if "explicit deny" not in message.lower():
+        return None
+    found = _EXPLICIT_DENY.search(message)
+    kind = found.group(1) if found else "policy"
+    where = _POLICY_OWNERS.get(kind.lower(), f"the {kind} AWS names")
+    article = "an" if kind[0].lower() in "aeiou" else "a"
+    return (
+        f"an explicit Deny in {article} {kind} blocks the request",
+        f"no Allow overrides a Deny: ask whoever manages {where} to exempt the role running "
+        "the ingest, or run it as one the Deny does not cover",
+    )
+
+
+def missing_allow_in(message: str) -> str | None:
+    """Where the Allow is missing when AWS names a policy other than the caller's own
+    (``because no VPC endpoint policy allows ...``): there, not in the caller's policies."""
+    found = _NO_ALLOW.search(message)
+    if found is None or found.group(1).lower() == "identity-based policy":
+        return None
+    return _POLICY_OWNERS.get(found.group(1).lower(), f"the {found.group(1)}")
