@@ -156,7 +156,16 @@ def _stubbed(error: dict) -> tuple[object, Stubber]:
                 "http_status_code": 500,
             },
             "unreadable S3 object (InternalError: We encountered an internal error. Please "
-            "try again.)",
+            "try again.) (still failing after every retry: run again)",
+        ),
+        (
+            {
+                "service_error_code": "ServiceUnavailable",
+                "service_message": "Service is unable to handle request.",
+                "http_status_code": 503,
+            },
+            "unreadable S3 object (ServiceUnavailable: Service is unable to handle request.) "
+            "(still failing after every retry: run again)",
         ),
         (
             {
@@ -169,7 +178,12 @@ def _stubbed(error: dict) -> tuple[object, Stubber]:
         ),
         (
             {"service_error_code": "SlowDown", "service_message": "", "http_status_code": 503},
-            "unreadable S3 object (SlowDown: HTTP 503)",
+            "unreadable S3 object (SlowDown: HTTP 503) (still failing after every retry: run "
+            "again)",
+        ),
+        (
+            {"service_error_code": "", "service_message": "", "http_status_code": 502},
+            "unreadable S3 object (502: HTTP 502) (still failing after every retry: run again)",
         ),
     ],
 )

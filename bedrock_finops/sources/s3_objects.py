@@ -48,6 +48,10 @@ _WRONG_REGION = frozenset(
 _CONSTRAINT_REGION = re.compile(r"\bThe ([a-z]{2}(?:-[a-z]+)+-\d+) location constraint")
 # a PermanentRedirect's Endpoint: bucket.s3.eu-west-1.amazonaws.com
 _ENDPOINT_REGION = re.compile(r"\bs3[.-]([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.")
+# error codes of requests botocore retried (throttling, a server error) until it gave up
+_RETRIED = frozenset(
+    {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling"}
+)
 _REQUESTER_PAYS_NOTE = (
     "; a Requester Pays bucket also answers 403 to requests that do not agree to pay "
     "(x-amz-request-payer), which the ingest does not send: read a copy in a bucket that is not "
@@ -174,6 +178,11 @@ def _object_error(exc: Exception, bucket: str, key: str) -> SourceError | Unread
     else:
         status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
         why = message or f"HTTP {status}"
+        if code in _RETRIED or (isinstance(status, int) and status >= 500):
+            return UnreadableObject(
+                f"unreadable S3 object ({code or status}: {why}) (still failing after every "
+                "retry: run again)"
+            )
     return UnreadableObject(f"unreadable S3 object ({code or type(exc).__name__}: {why})")
 
 
