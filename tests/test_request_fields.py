@@ -42,7 +42,10 @@ def test_service_tier(in_body: dict, out_body: object, tier: str) -> None:
         ({"max_tokens": None, "max_gen_len": 64}, (None, None)),  # the first key present wins
         ({"inferenceConfig": "odd", "max_tokens": 10}, (10, None)),
         ({"max_tokens": 1.9, "temperature": True}, (1, None)),  # booleans are not numbers
-        ({"max_tokens": 2**70, "temperature": "0.3"}, (None, None)),
+        # read as sent: the row nulls a max_tokens past MAX_TOKENS_PER_CALL and counts it
+        # (tests/test_row_value_bounds.py), rather than its reader dropping it unsaid
+        ({"max_tokens": 2**70, "temperature": "0.3"}, (2**70, None)),
+        ({"max_tokens": -0.5}, (-1, None)),  # rounded down: a negative fraction stays negative
         ({}, (None, None)),
     ],
 )
