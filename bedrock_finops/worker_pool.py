@@ -3,9 +3,13 @@
 - Asked to stop (SIGINT, which Ctrl-C sends the whole process group; SIGTERM, which
   :func:`stop` sends each worker), a worker ends the task it is running at once, raising as
   the parent would (``KeyboardInterrupt``, ``interrupts.Terminated``), and every later task
-  before it starts. It is never stopped while it sends a result: a reply cut in two leaves
-  half a message in the pool's result pipe, and the pool's shutdown then waits for the rest
-  for ever (one way a Ctrl-C, which reaches the workers too, could hang the ingest).
+  before it starts. A worker starts with these signals blocked, until its own handlers are
+  set: one that came sooner (the whole group's Ctrl-C as the pool starts, or :func:`stop`)
+  would run the handler a forked worker inherits from the ingest, and raise in the middle of
+  the worker's start-up (a traceback, or a worker left ignoring SIGTERM).
+  It is never stopped while it sends a result: a reply cut in two leaves half a message in
+  the pool's result pipe, and the pool's shutdown then waits for the rest for ever (one way a
+  Ctrl-C, which reaches the workers too, could hang the ingest).
 - Each worker is killed when the ingest dies (see ``die_with_parent``): a SIGKILLed
   ingest, which can run no cleanup, leaves none running (they held its captured output
   open, and /dev/shm memory). Not on Windows.
@@ -24,8 +28,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from types import FrameType
 from typing import Any, TypeVar
@@ -36,14 +40,40 @@ T = TypeVar("T")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCH_S = 0.5  # how often a watching thread asks whether the ingest is still there
 
+# the signals that ask a worker to stop
+STOPS = (signal.SIGINT, signal.SIGTERM)
+
 _stop_signal: int | None = None  # the signal that asked this worker to stop
 _in_task = False
+
+
+class _Pool(ProcessPoolExecutor):
+    """Workers are started as tasks are submitted (all at the first, under fork): the stops
+    are blocked meanwhile, so a worker starts with them blocked (see :func:`init_worker`)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        with _stops_blocked():
+            return super().submit(fn, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def _stops_blocked() -> Iterator[None]:
+    """Within the block, the stop signals wait (for this thread; a process started in it
+    inherits them blocked). Not on Windows, which has no signal mask."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def start(workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes set up as above; run tasks with ``pool.submit(run_task,
     fn, ...)`` and end it early with :func:`stop`."""
-    return ProcessPoolExecutor(
+    return _Pool(
         max_workers=workers,
         mp_context=mp_context,
         initializer=init_worker,
@@ -52,10 +82,13 @@ def start(workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExe
 
 
 def init_worker(parent: int) -> None:
-    """Each worker's start: stop requests handled as above; killed with ``parent``."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    """Each worker's start: stop requests handled as above; killed with ``parent``. The stops
+    are let through only once handled here: one that came before is taken now."""
+    for sig in STOPS:
         signal.signal(sig, _stop_requested)
     die_with_parent(parent)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 
 
 def run_task(fn: Callable[..., T], *args: Any) -> T:

@@ -222,3 +222,48 @@ def test_workers_die_with_a_killed_parent(tmp_path, method, reap):
     proc.kill()
     proc.communicate(timeout=30)
     _wait_for(lambda: not any(_running(pid) for pid in pids), seconds=5)
+
+
+SLOW_START_SCRIPT = """
+import multiprocessing, os, signal, sys, time
+
+from bedrock_finops import worker_pool
+from bedrock_finops.interrupts import sigterm_raises
+
+
+def busy():
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    os.register_at_fork(after_in_child=lambda: time.sleep(1))  # workers slow to start
+    with sigterm_raises():
+        pool = worker_pool.start(2, multiprocessing.get_context("fork"))
+        try:
+            tasks = [pool.submit(worker_pool.run_task, busy) for _ in range(4)]
+            os.killpg(0, int(sys.argv[1]))  # the whole group's stop, as the workers start
+            for task in tasks:
+                task.result()
+        except KeyboardInterrupt as exc:
+            worker_pool.stop(pool)
+            print(type(exc).__name__)
+            sys.exit(128 + int(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "stop"), [(signal.SIGINT, "KeyboardInterrupt"), (signal.SIGTERM, "Terminated")]
+)
+def test_a_stop_as_the_workers_start_stops_them_too(tmp_path, reap, sig, stop):
+    """Ctrl-C reaches the whole group, workers that are still starting too. A forked worker
+    has the ingest's handlers until it sets its own: the stop waits for those, rather than
+    raising inside the worker's start-up (a traceback on stderr, and a worker left ignoring
+    SIGTERM, which ran its minute-long task to the end)."""
+    script = tmp_path / "slow_start.py"
+    script.write_text(SLOW_START_SCRIPT)
+    proc = _start(str(script), str(int(sig)))
+    reap.add(proc.pid)
+    t0 = time.monotonic()
+    stdout, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stdout.decode(), stderr.decode()) == (128 + sig, f"{stop}\n", "")
+    assert time.monotonic() - t0 < 20
