@@ -34,7 +34,7 @@ from multiprocessing.context import BaseContext
 from types import FrameType
 from typing import Any, TypeVar
 
-from bedrock_finops.interrupts import Terminated
+from bedrock_finops.interrupts import Terminated, stops_held
 
 T = TypeVar("T")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -48,11 +48,14 @@ _in_task = False
 
 
 class _Pool(ProcessPoolExecutor):
-    """Workers are started as tasks are submitted (all at the first, under fork): the stops
-    are blocked meanwhile, so a worker starts with them blocked (see :func:`init_worker`)."""
+    """Workers are started as tasks are submitted (all at the first, under fork), so the
+    stops wait while one is: a worker starts with them blocked (see :func:`init_worker`), and
+    the ingest takes one once the pool is whole. Stopped between making its workers and
+    starting the thread that feeds them, the pool's shutdown would leave the workers waiting
+    for work, and the ingest's exit waiting for them, for ever."""
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        with _stops_blocked():
+        with stops_held(), _stops_blocked():
             return super().submit(fn, *args, **kwargs)
 
 

@@ -267,3 +267,46 @@ def test_a_stop_as_the_workers_start_stops_them_too(tmp_path, reap, sig, stop):
     stdout, stderr = proc.communicate(timeout=30)
     assert (proc.returncode, stdout.decode(), stderr.decode()) == (128 + sig, f"{stop}\n", "")
     assert time.monotonic() - t0 < 20
+
+
+STOP_IN_SUBMIT_SCRIPT = """
+import multiprocessing, os, signal, sys, threading, time
+from concurrent.futures import process
+
+from bedrock_finops import worker_pool
+from bedrock_finops.interrupts import sigterm_raises
+
+launch = process.ProcessPoolExecutor._launch_processes
+
+
+def launch_then_stop(self):
+    launch(self)
+    os.kill(os.getpid(), signal.SIGTERM)  # the workers are made, the thread feeding them not
+    time.sleep(0.5)  # (time for another thread to take it)
+
+
+if __name__ == "__main__":
+    process.ProcessPoolExecutor._launch_processes = launch_then_stop
+    # another thread, as the progress bar's: it takes a signal the submitting thread blocks
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+    with sigterm_raises():
+        pool = worker_pool.start(2, multiprocessing.get_context("fork"))
+        try:
+            pool.submit(worker_pool.run_task, time.sleep, 60).result()
+        except KeyboardInterrupt as exc:
+            worker_pool.stop(pool)
+            print(type(exc).__name__)
+            sys.exit(143)
+"""
+
+
+def test_a_stop_while_the_pool_starts_its_workers_ends_them(tmp_path, reap):
+    """SIGTERM arrives between making the workers and starting the thread that feeds them:
+    it waits for the pool to be whole, then stops it. (Taken at once, the pool's shutdown
+    left the workers waiting for work, and the process's exit waiting for them.)"""
+    script = tmp_path / "stop_in_submit.py"
+    script.write_text(STOP_IN_SUBMIT_SCRIPT)
+    proc = _start(str(script))
+    reap.add(proc.pid)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stdout.decode(), stderr.decode()) == (143, "Terminated\n", "")
