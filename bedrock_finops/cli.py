@@ -7,18 +7,14 @@ subparser and sets ``func`` (called with the parsed args; returns the exit code)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
 import sys
 
 from bedrock_finops.disk_space import FULL_ERRNOS
-from bedrock_finops.interrupts import (
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    Terminated,
-    sigterm_raises,
-)
+from bedrock_finops.interrupts import EXIT_INTERRUPTED, Terminated, terminating_raises
 
 COMMAND_MODULES = [
     "bedrock_finops.batch_export_cli",
@@ -52,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        with sigterm_raises():  # a SIGTERM cleans up as Ctrl-C does (see interrupts)
+        with terminating_raises():  # SIGTERM, SIGHUP clean up as Ctrl-C does (see interrupts)
             return int(args.func(args) or 0)
     except Terminated as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_TERMINATED
+        _say_stopped(str(exc))
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _say_stopped("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader of stdout left (`| head`): the work itself is done
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -83,6 +79,19 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
+
+
+def _say_stopped(message: str) -> None:
+    """The one line a stopped command ends with. After a SIGHUP the terminal is gone, and
+    writing to it fails (EIO): the stop's exit code is kept, and nothing left to write at
+    exit can fail either (Python would exit 120)."""
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(devnull, stream.fileno())
 
 
 # a full disk or quota (``disk_space.FULL_ERRNOS``: EDQUOT is not on every platform), or a

@@ -10,6 +10,7 @@ no folder; a run that fails later keeps its folder, its manifest saying failed a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -400,7 +401,9 @@ def _record_failure(
     manifest["error"] = f"{stage}: {exc}" if str(exc) else f"{stage}: {type(exc).__name__}"
     _write_manifest(run_dir, manifest)
     scrub_secrets(run_dir)  # whatever the stage wrote before it stopped
-    log(f"run failed during {stage}; recorded in {run_dir / 'manifest.json'}")
+    # a closed terminal (SIGHUP) takes no more lines: the stop, not that, ends the run
+    with contextlib.suppress(OSError):
+        log(f"run failed during {stage}; recorded in {run_dir / 'manifest.json'}")
 
 
 def _nothing_to_analyse(report: dict[str, Any]) -> str:

@@ -1,12 +1,14 @@
 """The ingest's worker processes: they stop promptly when asked, and never outlive the ingest.
 
-- Asked to stop (SIGINT, which Ctrl-C sends the whole process group; SIGTERM, which
-  :func:`stop` sends each worker), a worker ends the task it is running at once, raising as
-  the parent would (``KeyboardInterrupt``, ``interrupts.Terminated``), and every later task
-  before it starts. A worker starts with these signals blocked, until its own handlers are
-  set: one that came sooner (the whole group's Ctrl-C as the pool starts, or :func:`stop`)
-  would run the handler a forked worker inherits from the ingest, and raise in the middle of
-  the worker's start-up (a traceback, or a worker left ignoring SIGTERM).
+- Asked to stop (SIGINT, which Ctrl-C sends the whole process group; SIGHUP, which a shell
+  whose terminal closed sends it; SIGTERM, which :func:`stop` sends each worker), a worker
+  ends the task it is running at once, raising as the parent would (``KeyboardInterrupt``,
+  ``interrupts.Terminated``), and every later task before it starts. A SIGHUP ignored under
+  ``nohup`` stays ignored, as in the parent. A worker starts with these signals blocked, until
+  its own handlers are set: one that came sooner (the whole group's Ctrl-C or SIGHUP as the
+  pool starts, or :func:`stop`) would run the handler a forked worker inherits from the
+  ingest, and raise in the middle of the worker's start-up (a traceback, or a worker left
+  ignoring SIGTERM).
   It is never stopped while it sends a result: a reply cut in two leaves half a message in
   the pool's result pipe, and the pool's shutdown then waits for the rest for ever (one way a
   Ctrl-C, which reaches the workers too, could hang the ingest).
@@ -34,14 +36,14 @@ from multiprocessing.context import BaseContext
 from types import FrameType
 from typing import Any, TypeVar
 
-from bedrock_finops.interrupts import Terminated, stops_held
+from bedrock_finops.interrupts import SIGHUP, Terminated, stops_held
 
 T = TypeVar("T")
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCH_S = 0.5  # how often a watching thread asks whether the ingest is still there
 
-# the signals that ask a worker to stop
-STOPS = (signal.SIGINT, signal.SIGTERM)
+# the signals that ask a worker to stop (SIGHUP where the platform has it)
+STOPS = (signal.SIGINT, signal.SIGTERM) + (() if SIGHUP is None else (SIGHUP,))
 
 _stop_signal: int | None = None  # the signal that asked this worker to stop
 _in_task = False
@@ -87,8 +89,10 @@ def start(workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExe
 def init_worker(parent: int) -> None:
     """Each worker's start: stop requests handled as above; killed with ``parent``. The stops
     are let through only once handled here: one that came before is taken now."""
-    for sig in STOPS:
+    for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop_requested)
+    if SIGHUP is not None and signal.getsignal(SIGHUP) != signal.SIG_IGN:  # (ignored: nohup)
+        signal.signal(SIGHUP, _stop_requested)
     die_with_parent(parent)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
@@ -114,7 +118,7 @@ def _stop_requested(signum: int, frame: FrameType | None) -> None:
 
 
 def _stopped(signum: int) -> KeyboardInterrupt:
-    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
 
 
 def stop(pool: ProcessPoolExecutor) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 import signal
 from pathlib import Path
@@ -118,9 +119,13 @@ def test_a_file_that_cannot_be_opened_while_listing_is_still_read(tmp_path, monk
     assert report.files_read == 2 and report.rows == 12  # read whole by the workers
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+HANGUP = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []
+needs_sighup = pytest.mark.skipif(not HANGUP, reason="no SIGHUP on this platform")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, *HANGUP])
 def test_a_stop_while_the_files_are_renamed_leaves_one_runs_files(tmp_path, monkeypatch, sig):
-    """A Ctrl-C or SIGTERM arriving between two of the final renames waits until the last:
+    """A Ctrl-C, SIGTERM or SIGHUP arriving between two of the final renames waits until the last:
     the folder holds this run's four files, not its report beside an earlier run's table."""
     one = tmp_path / "one"
     one.mkdir()
@@ -136,10 +141,37 @@ def test_a_stop_while_the_files_are_renamed_leaves_one_runs_files(tmp_path, monk
             os.kill(os.getpid(), sig)
 
     monkeypatch.setattr(ingest_output.os, "replace", replace)
-    with interrupts.sigterm_raises(), pytest.raises(KeyboardInterrupt):
+    with interrupts.terminating_raises(), pytest.raises(KeyboardInterrupt):
         ingest_to_folder(GOOD, out, workers=1, progress=False)
     report = json.loads((out / "ingest_report.json").read_text())
     assert report["rows"] == pq.read_metadata(out / "usage.parquet").num_rows == 12
     assert sorted(p.name for p in out.iterdir()) == [
         "ingest_report.json", "prompts.parquet", "quarantine.parquet", "usage.parquet",
     ]  # fmt: skip
+
+
+@needs_sighup
+def test_a_hangup_is_a_termination_of_its_own_name_and_exit_code():
+    """A closed terminal's SIGHUP stops the command as SIGTERM does, and says which it was;
+    a worker's stop, pickled to the parent, keeps the signal."""
+    before = signal.getsignal(signal.SIGHUP)
+    with pytest.raises(interrupts.Terminated) as stop, interrupts.terminating_raises():
+        os.kill(os.getpid(), signal.SIGHUP)
+    assert (str(stop.value), stop.value.exit_code) == ("terminated (SIGHUP)", 129)
+    assert str(pickle.loads(pickle.dumps(stop.value))) == "terminated (SIGHUP)"
+    assert signal.getsignal(signal.SIGHUP) == before
+
+
+@needs_sighup
+def test_a_hangup_ignored_under_nohup_stays_ignored():
+    """``nohup`` starts a command with SIGHUP ignored: a closed terminal must not stop it."""
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with interrupts.terminating_raises():
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+            with interrupts.stops_held():
+                os.kill(os.getpid(), signal.SIGHUP)
+            os.kill(os.getpid(), signal.SIGHUP)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)

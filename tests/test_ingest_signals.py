@@ -1,17 +1,25 @@
 """A stopped ingest cleans up: SIGTERM as Ctrl-C does (exit 143, one line, no worker left, no
-partial file, no /dev/shm folder, no scratch copy, an earlier table untouched), and after a
-SIGKILL, which nothing can handle, the workers die with it and the next run removes what it
-left. Real processes, real signals: Linux only (/proc), and slow (a sample is generated)."""
+partial file, no /dev/shm folder, no scratch copy, an earlier table untouched), SIGHUP (a
+closed terminal) too (exit 129) unless it runs under nohup, and after a SIGKILL, which nothing
+can handle, the workers die with it and the next run removes what it left. Real processes,
+real signals: Linux only (/proc), and slow (a sample is generated)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
+import pty
+import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,21 +97,25 @@ def _wait_for(what: Callable[[], bool], seconds: float = 30.0) -> None:
         time.sleep(0.01)
 
 
-def _start(*args: str) -> subprocess.Popen:
-    """A command of its own session: only its main process gets the signal, as from kill."""
+def _start(*args: str, wrapper: tuple[str, ...] = (), **popen: Any) -> subprocess.Popen:
+    """A command of its own session: only its main process gets the signal, as from kill.
+    ``wrapper``: a command that runs it (nohup)."""
+    streams = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     return subprocess.Popen(
-        [sys.executable, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=ENV,
-        start_new_session=True,
+        [*wrapper, sys.executable, *args], env=ENV, start_new_session=True, **(streams | popen)
     )
 
 
-def _ingest(source: Path, out: Path, reap: set[int]) -> tuple[subprocess.Popen, set[int]]:
+def _ingest_args(source: Path, out: Path) -> list[str]:
+    return ["-m", "bedrock_finops.cli", "ingest", "--source", str(source),
+            "--out", str(out / "usage.parquet"), "--workers", "2"]  # fmt: skip
+
+
+def _ingest(
+    source: Path, out: Path, reap: set[int], **popen: Any
+) -> tuple[subprocess.Popen, set[int]]:
     """``bedrock-finops ingest`` with two workers, once they are started; and their pids."""
-    proc = _start("-m", "bedrock_finops.cli", "ingest", "--source", str(source),
-                  "--out", str(out / "usage.parquet"), "--workers", "2")  # fmt: skip
+    proc = _start(*_ingest_args(source, out), **popen)
     reap.add(proc.pid)
     _wait_for(lambda: len(_descendants(proc.pid)) >= 2 or proc.poll() is not None)
     assert proc.poll() is None, proc.communicate()
@@ -116,7 +128,8 @@ def _leftovers(pid: int, out: Path) -> list[str]:
     """What the run of ``pid`` left: its /dev/shm folder, and any file but an earlier run's."""
     shm = [p.name for p in SHM.glob(f"bedrock-finops-{pid}-*")] if SHM.is_dir() else []
     earlier = {"usage.parquet", "prompts.parquet", "quarantine.parquet", "ingest_report.json"}
-    return shm + sorted(p.name for p in out.iterdir() if p.name not in earlier)
+    made = sorted(p.name for p in out.iterdir() if p.name not in earlier) if out.exists() else []
+    return shm + made
 
 
 def test_sigterm_stops_the_ingest_as_ctrl_c_does(logs, tmp_path, reap):
@@ -147,6 +160,88 @@ def test_ctrl_c_still_exits_130(logs, tmp_path, reap):
     assert _leftovers(proc.pid, out) == []
 
 
+@pytest.mark.parametrize("to_group", [False, True], ids=["to-the-ingest", "to-its-group"])
+def test_sighup_stops_the_ingest_as_sigterm_does(logs, tmp_path, reap, to_group):
+    """A closed terminal or ssh session: a shell sends SIGHUP to each of its jobs' process
+    groups (the workers too), the kernel to a session's leader alone."""
+    out = tmp_path / "out"
+    ingest_to_folder(GOOD, out, workers=1, progress=False)  # an earlier run's table
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    proc, workers = _ingest(logs, out, reap)
+    if to_group:
+        os.killpg(proc.pid, signal.SIGHUP)
+    else:
+        proc.send_signal(signal.SIGHUP)
+    stdout, stderr = proc.communicate(timeout=30)
+    assert (proc.returncode, stderr.decode(), stdout.decode()) == (
+        129,
+        "terminated (SIGHUP)\n",
+        "",
+    )
+    assert [pid for pid in workers if _running(pid)] == []
+    assert _leftovers(proc.pid, out) == []
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+
+
+def _take_terminal() -> None:
+    """(In the child, a session leader) make the terminal on stdin its controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _drain(fd: int) -> None:
+    """Read what is waiting on a non-blocking terminal, so the writer never waits for room."""
+    with contextlib.suppress(OSError):  # BlockingIOError: nothing more now
+        while os.read(fd, 1 << 16):
+            pass
+
+
+def test_a_closed_terminal_stops_the_ingest(logs, tmp_path, reap):
+    """The ingest runs on a terminal that goes away (its window closed, its ssh connection
+    dropped): the kernel sends SIGHUP, and from then on writing to the terminal fails, the
+    last line too. The ingest still stops cleanly, with SIGHUP's code."""
+    out = tmp_path / "out"
+    master, terminal = pty.openpty()
+    os.set_blocking(master, False)
+    try:
+        proc = _start(*_ingest_args(logs, out), stdin=terminal, stdout=terminal,
+                      stderr=terminal, preexec_fn=_take_terminal)  # fmt: skip
+    finally:
+        os.close(terminal)
+    reap.add(proc.pid)
+
+    def started() -> bool:
+        _drain(master)  # the progress bar: it is on a terminal
+        return len(_descendants(proc.pid)) >= 2 or proc.poll() is not None
+
+    _wait_for(started)
+    assert proc.poll() is None
+    workers = _descendants(proc.pid)
+    reap.update(workers)
+    os.close(master)  # the terminal hangs up
+    assert proc.wait(timeout=30) == 129
+    assert [pid for pid in workers if _running(pid)] == []
+    assert _leftovers(proc.pid, out) == []
+
+
+@pytest.mark.skipif(shutil.which("nohup") is None, reason="needs nohup")
+def test_under_nohup_a_hangup_leaves_the_ingest_running(logs, tmp_path, reap):
+    """``nohup`` starts the command with SIGHUP ignored: the ingest and its workers keep it
+    so, and the table is the one an ingest never sent SIGHUP writes."""
+    expected = ingest_to_folder(logs, tmp_path / "expected", workers=2, progress=False)
+    out = tmp_path / "out"
+    proc = _start(*_ingest_args(logs, out), wrapper=("nohup",))
+    reap.add(proc.pid)
+    _wait_for(lambda: len(_descendants(proc.pid)) >= 2 or proc.poll() is not None)
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGHUP)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert (proc.returncode, stderr.decode()) == (0, "")
+    report = json.loads((out / "ingest_report.json").read_text())
+    counts = ("files_read", "lines_read", "rows", "quarantined", "duplicates")
+    assert {k: report[k] for k in counts} == {k: getattr(expected, k) for k in counts}
+    assert report["rows"] > 0
+
+
 def test_sigkill_takes_the_workers_and_the_next_run_removes_what_it_left(logs, tmp_path, reap):
     out = tmp_path / "out"
     proc, workers = _ingest(logs, out, reap)
@@ -166,7 +261,7 @@ import multiprocessing, os, sys, time
 from pathlib import Path
 
 from bedrock_finops import worker_pool
-from bedrock_finops.interrupts import sigterm_raises
+from bedrock_finops.interrupts import terminating_raises
 
 
 def busy(folder):
@@ -176,7 +271,7 @@ def busy(folder):
 
 if __name__ == "__main__":
     method, folder = sys.argv[1:]
-    with sigterm_raises():
+    with terminating_raises():
         pool = worker_pool.start(2, multiprocessing.get_context(method))
         try:
             for f in [pool.submit(worker_pool.run_task, busy, folder) for _ in range(8)]:
@@ -228,7 +323,7 @@ SLOW_START_SCRIPT = """
 import multiprocessing, os, signal, sys, time
 
 from bedrock_finops import worker_pool
-from bedrock_finops.interrupts import sigterm_raises
+from bedrock_finops.interrupts import terminating_raises
 
 
 def busy():
@@ -237,7 +332,7 @@ def busy():
 
 if __name__ == "__main__":
     os.register_at_fork(after_in_child=lambda: time.sleep(1))  # workers slow to start
-    with sigterm_raises():
+    with terminating_raises():
         pool = worker_pool.start(2, multiprocessing.get_context("fork"))
         try:
             tasks = [pool.submit(worker_pool.run_task, busy) for _ in range(4)]
@@ -252,13 +347,18 @@ if __name__ == "__main__":
 
 
 @pytest.mark.parametrize(
-    ("sig", "stop"), [(signal.SIGINT, "KeyboardInterrupt"), (signal.SIGTERM, "Terminated")]
+    ("sig", "stop"),
+    [
+        (signal.SIGINT, "KeyboardInterrupt"),
+        (signal.SIGTERM, "Terminated"),
+        (signal.SIGHUP, "Terminated"),
+    ],
 )
 def test_a_stop_as_the_workers_start_stops_them_too(tmp_path, reap, sig, stop):
-    """Ctrl-C reaches the whole group, workers that are still starting too. A forked worker
-    has the ingest's handlers until it sets its own: the stop waits for those, rather than
-    raising inside the worker's start-up (a traceback on stderr, and a worker left ignoring
-    SIGTERM, which ran its minute-long task to the end)."""
+    """Ctrl-C or a closed terminal reaches the whole group, workers that are still starting
+    too. A forked worker has the ingest's handlers until it sets its own: the stop waits for
+    those, rather than raising inside the worker's start-up (a traceback on stderr, and a
+    worker left ignoring SIGTERM, which ran its minute-long task to the end)."""
     script = tmp_path / "slow_start.py"
     script.write_text(SLOW_START_SCRIPT)
     proc = _start(str(script), str(int(sig)))
@@ -274,7 +374,7 @@ import multiprocessing, os, signal, sys, threading, time
 from concurrent.futures import process
 
 from bedrock_finops import worker_pool
-from bedrock_finops.interrupts import sigterm_raises
+from bedrock_finops.interrupts import terminating_raises
 
 launch = process.ProcessPoolExecutor._launch_processes
 
@@ -289,7 +389,7 @@ if __name__ == "__main__":
     process.ProcessPoolExecutor._launch_processes = launch_then_stop
     # another thread, as the progress bar's: it takes a signal the submitting thread blocks
     threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
-    with sigterm_raises():
+    with terminating_raises():
         pool = worker_pool.start(2, multiprocessing.get_context("fork"))
         try:
             pool.submit(worker_pool.run_task, time.sleep, 60).result()

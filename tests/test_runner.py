@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import nbformat
@@ -12,6 +14,7 @@ import pytest
 from notebook_builders import make_notebook
 
 from bedrock_finops import runner
+from bedrock_finops.interrupts import Terminated
 from bedrock_finops.notebook_exec import execute_notebook, kernel_manager_class
 from bedrock_finops.params import ParamsError
 
@@ -450,3 +453,24 @@ def test_scrub_secrets_replaces_each_secret_whole_through_links(tmp_path: Path) 
     mark = "[redacted credential]"
     assert real.read_text() == f"{mark}{mark}|{mark}"
     assert (tmp_path / "link.txt").is_symlink() and (real.stat().st_mode & 0o777) == 0o640
+
+
+def test_a_closed_terminal_during_the_ingest_is_recorded_and_stops_the_run(tmp_path, monkeypatch):
+    """SIGHUP: the terminal is gone, so the line saying where the record is cannot be written;
+    the run still stops as terminated, not with that write's error."""
+
+    def hung_up(*args, **kwargs):
+        raise Terminated(signal.SIGHUP)
+
+    def log(message):
+        if str(message).startswith("run failed"):
+            raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(runner, "ingest_for_run", hung_up)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {ROOT / 'tests' / 'fixtures' / 'logs' / 'good'}\n")
+    with pytest.raises(Terminated, match=r"^terminated \(SIGHUP\)$"):
+        runner.run(params, out_root=tmp_path / "out", log=log)
+    (run_dir,) = (tmp_path / "out").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["status"], manifest["error"]) == ("failed", "ingest: terminated (SIGHUP)")
