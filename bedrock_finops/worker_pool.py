@@ -145,7 +145,9 @@ def die_with_parent(parent: int) -> None:
     if os.name != "posix":
         return
     if os.getppid() == parent and _kernel_kills_with_parent():
-        if not alive(parent):  # it died before the request was made: no signal comes
+        # it died before the request was made, and no signal comes: this worker has been
+        # handed to another parent (``alive`` would not tell: until reaped, it still exists)
+        if os.getppid() != parent:
             os._exit(1)
         return
     threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()

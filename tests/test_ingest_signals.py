@@ -410,3 +410,39 @@ def test_a_stop_while_the_pool_starts_its_workers_ends_them(tmp_path, reap):
     reap.add(proc.pid)
     stdout, stderr = proc.communicate(timeout=30)
     assert (proc.returncode, stdout.decode(), stderr.decode()) == (143, "Terminated\n", "")
+
+
+KILLED_AS_A_WORKER_STARTS_SCRIPT = """
+import os, signal, time
+
+from bedrock_finops import worker_pool
+
+parent = os.getpid()
+if os.fork() == 0:  # a worker, as the pool forks one
+    ask_the_kernel = worker_pool._kernel_kills_with_parent
+
+    def killed_first():
+        os.kill(parent, signal.SIGKILL)  # the ingest is killed as its worker starts
+        while os.getppid() == parent:
+            time.sleep(0.01)
+        return ask_the_kernel()  # too late: no signal will come
+
+    worker_pool._kernel_kills_with_parent = killed_first
+    worker_pool.die_with_parent(parent)
+    time.sleep(60)  # a worker left running, holding the ingest's output open
+    os._exit(0)
+time.sleep(60)
+"""
+
+
+def test_a_worker_whose_ingest_was_killed_as_it_started_exits(tmp_path, reap):
+    """SIGKILLed between the worker's look at its parent and its request to die with it: the
+    worker sees it has been handed to another parent and exits. (The ingest, a zombie until
+    its caller reaps it, still looks alive to ``kill(pid, 0)``; the caller waits for the
+    output the worker holds open first, so neither ever ended.)"""
+    script = tmp_path / "killed_as_a_worker_starts.py"
+    script.write_text(KILLED_AS_A_WORKER_STARTS_SCRIPT)
+    proc = _start(str(script))
+    reap.add(proc.pid)
+    proc.communicate(timeout=30)  # returns once the worker has let go of the output
+    assert proc.returncode == -signal.SIGKILL
