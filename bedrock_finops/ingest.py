@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from bedrock_finops import (
     app_attribution,
     line_scan,
+    made_folders,
     models,
     parse_scalars,
     row_batch,
@@ -668,61 +669,68 @@ def ingest_to_folder(
     out = Path(out_dir)
     if blocked := folders_in_the_way(out, table_name):  # told now, not after the whole read
         raise IngestError(f"{blocked[0]} is {FOLDER_IN_THE_WAY}")
+    made = made_folders.missing(out)  # removed again if the ingest fails (and they are empty)
+    with made_folders.taken_back_on_failure(made):
+        _make_output_folder(out)
+        watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides
+        note = (lambda msg: print(msg, file=sys.stderr)) if watched else None
+        scratch = _scratch_folder(out, table_name, note)  # large gzip files, expanded to be cut
+        try:
+            plan = _plan(
+                source,
+                start_dt,
+                end_dt,
+                endpoint_url,
+                region,
+                s3_client,
+                logs_client,
+                scratch.path,
+                note,
+            )
+            report = IngestReport(
+                source=plan.label,
+                table=table_name,
+                start=start_dt,
+                end=end_dt,
+                files_skipped=plan.skipped,
+                list_requests=plan.list_requests,
+                folders_outside_window=plan.folders_outside_window,
+            )
+            report.app_key = app_key
+            opts = Options(
+                token=uuid.uuid4().hex,
+                app_key=app_key,
+                identity_app_map=id_map,
+                profile_map=profile_map,
+                fetch_large_bodies=fetch_large_bodies,
+                start_ms=ceil_ms(start_dt) if start_dt else None,
+                end_ms=ceil_ms(end_dt) if end_dt else None,
+                local_root=plan.local_root,
+                endpoint_url=endpoint_url,
+                region=region,
+            )
+            n_workers = int(workers or os.cpu_count() or 1)
+            if plan.total is not None:
+                n_workers = min(n_workers, max(plan.total, 1))
+            if bedrock_client is None and lookup_profiles:
+                # not the source's endpoint: botocore finds Bedrock's (AWS_ENDPOINT_URL_BEDROCK)
+                bedrock_client = models.ProfileLookup()
+            apps = AppChecks(app_key, id_map)
+            collector = functools.partial(Collector, out, profile_map, bedrock_client, report, apps)
+            _write_tables(plan, opts, n_workers, out, report, collector, progress, t0)
+            return report
+        finally:
+            scratch.remove()
+
+
+def _make_output_folder(out: Path) -> None:
+    """``out`` and its missing parents; one error naming a file in their way."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         a_file = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
         why = f"{a_file} is a file, not a folder" if a_file is not None else exc.strerror
         raise IngestError(f"cannot create the output folder {out}: {why}") from None
-    watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides
-    note = (lambda msg: print(msg, file=sys.stderr)) if watched else None
-    scratch = _scratch_folder(out, table_name, note)  # large gzip files, expanded to be cut
-    try:
-        plan = _plan(
-            source,
-            start_dt,
-            end_dt,
-            endpoint_url,
-            region,
-            s3_client,
-            logs_client,
-            scratch.path,
-            note,
-        )
-        report = IngestReport(
-            source=plan.label,
-            table=table_name,
-            start=start_dt,
-            end=end_dt,
-            files_skipped=plan.skipped,
-            list_requests=plan.list_requests,
-            folders_outside_window=plan.folders_outside_window,
-        )
-        report.app_key = app_key
-        opts = Options(
-            token=uuid.uuid4().hex,
-            app_key=app_key,
-            identity_app_map=id_map,
-            profile_map=profile_map,
-            fetch_large_bodies=fetch_large_bodies,
-            start_ms=ceil_ms(start_dt) if start_dt else None,
-            end_ms=ceil_ms(end_dt) if end_dt else None,
-            local_root=plan.local_root,
-            endpoint_url=endpoint_url,
-            region=region,
-        )
-        n_workers = int(workers or os.cpu_count() or 1)
-        if plan.total is not None:
-            n_workers = min(n_workers, max(plan.total, 1))
-        if bedrock_client is None and lookup_profiles:
-            # not the source's endpoint: botocore finds Bedrock's (AWS_ENDPOINT_URL_BEDROCK)
-            bedrock_client = models.ProfileLookup()
-        apps = AppChecks(app_key, id_map)
-        collector = functools.partial(Collector, out, profile_map, bedrock_client, report, apps)
-        _write_tables(plan, opts, n_workers, out, report, collector, progress, t0)
-        return report
-    finally:
-        scratch.remove()
 
 
 def _scratch_folder(

@@ -1,5 +1,6 @@
 """A run that fails or is interrupted part-way leaves no usage.parquet to be mistaken for a
-whole one; a finished run leaves no partial file; a file that cannot be read is quarantined."""
+whole one, nor an output folder it made; a finished run leaves no partial file; a file that
+cannot be read is quarantined."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops import ingest, ingest_output, interrupts
+from bedrock_finops import cli, ingest, ingest_output, interrupts
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.sources.source_errors import SourceError
 
@@ -43,7 +44,7 @@ def test_a_stopped_run_leaves_no_usage_table(tmp_path, monkeypatch, error, raise
     monkeypatch.setattr(ingest, "_results", _stopping_after_one_chunk(error))
     with pytest.raises(raised):
         ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # made for the run, and taken back
 
 
 def test_a_run_that_fails_while_finishing_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -56,7 +57,7 @@ def test_a_run_that_fails_while_finishing_leaves_no_partial_file(tmp_path, monke
     monkeypatch.setattr(ingest_output.Collector, "_conflicting_duplicates", full_disk)
     with pytest.raises(IngestError, match="^no space left on the disk in "):
         ingest_to_folder(GOOD, tmp_path / "out", workers=1, progress=False)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_run_that_fails_at_its_last_file_leaves_the_earlier_run_whole(tmp_path, monkeypatch):
@@ -76,6 +77,63 @@ def test_a_run_that_fails_at_its_last_file_leaves_the_earlier_run_whole(tmp_path
     with pytest.raises(IngestError, match="^no space left on the disk in "):
         ingest_to_folder(bad, out, workers=1, progress=False)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def _refusing(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A source the ingest refuses once its output folder is made, and the error's start."""
+    source = tmp_path / "logs"
+    source.mkdir()
+    if kind == "another service's logs only":
+        trail = source / "AWSLogs" / "111122223333" / "CloudTrail" / "us-east-1"
+        trail.mkdir(parents=True)
+        (trail / "trail.json.gz").write_bytes(b"")
+        return source, "no invocation log files under"
+    if kind == "a folder it may not read":
+        from bedrock_finops.sources import invocation_logs as logs
+
+        def refuse(root, *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(root))
+
+        monkeypatch.setattr(logs, "list_local", refuse)
+        return source, r"\[Errno 13\] Permission denied"
+    return source, "no invocation log files"  # an empty folder
+
+
+REFUSALS = ["an empty folder", "another service's logs only", "a folder it may not read"]
+
+
+@pytest.mark.parametrize("kind", REFUSALS)
+def test_a_refused_source_leaves_no_folder_it_made(tmp_path, monkeypatch, kind):
+    source, says = _refusing(kind, tmp_path, monkeypatch)
+    out = tmp_path / "new" / "run" / "out"
+    with pytest.raises((IngestError, PermissionError), match=says):
+        ingest_to_folder(source, out, workers=1, progress=False)
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_refused_source_leaves_the_folders_that_were_there(tmp_path):
+    """An output folder, or a folder above it, that was there before stays, whatever it
+    holds; only the ones made for the run go."""
+    source = tmp_path / "logs"
+    source.mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "notes.txt").write_text("mine\n")
+    for out in (tmp_path / "empty", tmp_path / "kept" / "new" / "out"):
+        with pytest.raises(IngestError, match="no invocation log files"):
+            ingest_to_folder(source, out, workers=1, progress=False)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "empty", "kept", "kept/notes.txt", "logs",
+    ]  # fmt: skip
+
+
+def test_a_refused_ingest_command_leaves_no_folder_it_made(tmp_path, capsys):
+    source = tmp_path / "logs"
+    source.mkdir()
+    out = tmp_path / "new" / "usage.parquet"
+    assert cli.main(["ingest", "--source", str(source), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error: no invocation log files")
+    assert not out.parent.exists()
 
 
 @pytest.mark.parametrize("name", ["quarantine.parquet", "prompts.parquet"])

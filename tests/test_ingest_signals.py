@@ -158,6 +158,7 @@ def test_ctrl_c_still_exits_130(logs, tmp_path, reap):
     assert (proc.returncode, stderr.decode(), stdout.decode()) == (130, "interrupted\n", "")
     assert [pid for pid in workers if _running(pid)] == []
     assert _leftovers(proc.pid, out) == []
+    assert not out.exists()  # made for the run, and taken back
 
 
 @pytest.mark.parametrize("to_group", [False, True], ids=["to-the-ingest", "to-its-group"])
@@ -221,6 +222,7 @@ def test_a_closed_terminal_stops_the_ingest(logs, tmp_path, reap):
     assert proc.wait(timeout=30) == 129
     assert [pid for pid in workers if _running(pid)] == []
     assert _leftovers(proc.pid, out) == []
+    assert not out.exists()
 
 
 @pytest.mark.skipif(shutil.which("nohup") is None, reason="needs nohup")
