@@ -73,6 +73,7 @@ from bedrock_finops.sources.cloudwatch_logs import (
     log_group_and_region,
 )
 from bedrock_finops.sources.invocation_logs import OUTPUT_FILES, Unit
+from bedrock_finops.sources.own_output import EARLIER_OUTPUT, EARLIER_RUN, folders_of
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
@@ -199,13 +200,18 @@ class IngestReport:
 
     def _skipped_lines(self) -> list[str]:
         """One line per reason files were skipped, commonest first; other AWS services'
-        folders (a reason each, naming the service) are one line, naming the services."""
+        folders (a reason each, naming the service) are one line, naming the services; this
+        tool's earlier output names the folders that hold it."""
         skipped = Counter(s["reason"] for s in self.files_skipped)
         services: Counter[str] = Counter()
         for reason in list(skipped):
             if (service := service_of(reason)) is not None:
                 services[service] += skipped.pop(reason)
         shown = {reason: f"{reason}: {n:,}" for reason, n in skipped.items()}
+        for reason in (EARLIER_RUN, EARLIER_OUTPUT):
+            if reason in skipped:
+                files = [s["file"] for s in self.files_skipped if s["reason"] == reason]
+                shown[reason] += f" in {folders_of(files)}"
         if services:
             n = sum(services.values())
             skipped[OTHER_SERVICE] = n

@@ -10,8 +10,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from bedrock_finops import runner
 from bedrock_finops.ingest import IngestError, ingest_to_folder
-from bedrock_finops.sources.invocation_logs import EARLIER_OUTPUT, STOPPED_SCRATCH
+from bedrock_finops.sources.invocation_logs import NOT_A_LOG, STOPPED_SCRATCH
+from bedrock_finops.sources.own_output import EARLIER_OUTPUT, EARLIER_RUN
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
@@ -80,7 +82,7 @@ def test_the_runs_own_output_inside_the_source_is_not_read(tmp_path: Path):
         )
     )
     own = [s["file"] for s in again.files_skipped if s["reason"] == "this ingest's own output"]
-    assert own == ["ingest_report.json", "prompts.parquet", "quarantine.parquet"]
+    assert own == ["ingest_report.json", "prompts.parquet", "quarantine.parquet", "usage.parquet"]
 
 
 def test_an_earlier_ingests_output_inside_the_source_is_not_read(tmp_path: Path):
@@ -92,7 +94,89 @@ def test_an_earlier_ingests_output_inside_the_source_is_not_read(tmp_path: Path)
     again = ingest_to_folder(logs, tmp_path / "elsewhere", workers=1, progress=False)
     assert (again.lines_read, again.rows, again.quarantined, again.duplicates) == (2, 2, 0, 0)
     earlier = [s["file"] for s in again.files_skipped if s["reason"] == EARLIER_OUTPUT]
-    assert earlier == ["out/ingest_report.json", "out/prompts.parquet", "out/quarantine.parquet"]
+    assert earlier == [
+        "out/ingest_report.json", "out/prompts.parquet", "out/quarantine.parquet",
+        "out/usage.parquet",
+    ]  # fmt: skip
+
+
+def _run_folder(folder: Path) -> None:
+    """What ``bedrock-finops run`` leaves in its dated folder: the ingest's tables, the
+    manifest, notebooks and their HTML, findings, routing tables and batch jobs."""
+    ingest_to_folder(GOOD, folder, workers=1, progress=False)
+    runner._write_manifest(folder, {"tool": "bedrock-finops", "status": "ok", "notebooks": {}})
+    (folder / "truth.json").write_text(json.dumps({"requests": 12}, indent=2))
+    for name in ("00_baseline", "01_model_sizing"):
+        (folder / f"{name}.ipynb").write_text(json.dumps({"cells": []}))
+        (folder / f"{name}.html").write_text("<html></html>\n")
+        (folder / f"{name}.findings.json").write_text(json.dumps({"strategy": name}, indent=2))
+    (folder / "01_model_sizing.routing.json").write_text(json.dumps({"routes": []}, indent=2))
+    (folder / "01_model_sizing.routing.csv").write_text("segment,model\n")
+    job = folder / "batch_jobs" / "doc-summarizer-0123456789ab" / "input"
+    job.mkdir(parents=True)
+    (job / "part-0001.jsonl").write_text(json.dumps({"recordId": "R1", "modelInput": {}}) + "\n")
+
+
+def test_an_earlier_runs_folder_inside_the_source_is_not_read(tmp_path: Path):
+    """``outputs/`` beside the logs: a run's manifest, report, findings and batch jobs are no
+    logs. Its files are listed as skipped, by name; a log file put in the run folder is read,
+    and so is a user's own ``manifest.json`` in a folder no run wrote."""
+    logs = tmp_path / "logs"
+    (logs / "team").mkdir(parents=True)
+    _write(logs / "a.json", "a-1", "a-2")
+    _write(logs / "team" / "manifest.json", "m-1")  # the user's: no run's manifest
+    run = logs / "outputs" / "2026-11-26"
+    _run_folder(run)
+    _write(run / "mine.json", "r-1")
+    os.symlink("2026-11-26", logs / "outputs" / "latest")
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    usage = pq.read_table(tmp_path / "out" / "usage.parquet").to_pylist()
+    assert sorted(r["request_id"] for r in usage) == ["a-1", "a-2", "m-1", "r-1"]
+    assert (report.lines_read, report.quarantined, report.duplicates) == (4, 0, 0)
+    assert report.files_skipped == [
+        {"file": f"outputs/2026-11-26/{name}", "reason": EARLIER_RUN}
+        for name in [
+            "00_baseline.findings.json", "00_baseline.html", "00_baseline.ipynb",
+            "01_model_sizing.findings.json", "01_model_sizing.html", "01_model_sizing.ipynb",
+            "01_model_sizing.routing.csv", "01_model_sizing.routing.json",
+            "ingest_report.json", "manifest.json", "prompts.parquet", "quarantine.parquet",
+            "truth.json", "usage.parquet", "batch_jobs/",
+        ]
+    ] + [{"file": "outputs/latest/", "reason": "folder already read (a link)"}]  # fmt: skip
+    assert (
+        "  skipped: an earlier run's output (bedrock-finops run): 15 in outputs/2026-11-26 "
+        "(listed in ingest_report.json)"
+    ) in report.summary().splitlines()
+
+
+def test_a_folder_without_the_mark_is_read_though_its_names_are_a_runs(tmp_path: Path):
+    """A run's file names alone prove nothing: without the run's manifest (or an ingest's
+    report beside its tables) the folder is the user's, and its JSON files are logs."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _write(logs / "manifest.json", "m-1")
+    _write(logs / "truth.json", "t-1")
+    _write(logs / "ingest_report.json", "i-1")
+    (logs / "prompts.parquet").write_bytes(b"PAR1")
+    (logs / "usage.parquet").write_bytes(b"PAR1")
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    assert (report.rows, report.quarantined) == (3, 0)
+    assert {s["reason"] for s in report.files_skipped} == {NOT_A_LOG}
+
+
+def test_a_source_of_earlier_output_only_is_an_error_naming_it(tmp_path: Path):
+    outputs = tmp_path / "outputs"
+    _run_folder(outputs / "2026-11-26")
+    ingest_to_folder(GOOD, outputs / "tables", workers=1, progress=False)
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(outputs, tmp_path / "out", workers=1, progress=False)
+    assert str(err.value) == (
+        f"no invocation log files under {outputs}, only the output of earlier bedrock-finops "
+        "runs or ingests (2026-11-26, tables), which is not read; point the source at the "
+        "folder of logs itself (the one that holds AWSLogs/<account>/BedrockModelInvocationLogs, "
+        "or your log files)"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_killed_ingests_scratch_copy_inside_the_source_is_not_read(tmp_path: Path):

@@ -14,9 +14,11 @@ import pytest
 from notebook_builders import make_notebook
 
 from bedrock_finops import runner
+from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.interrupts import Terminated
 from bedrock_finops.notebook_exec import execute_notebook, kernel_manager_class
 from bedrock_finops.params import ParamsError
+from bedrock_finops.sources.own_output import EARLIER_RUN
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_KEY = "AKIAFAKEFAKEFAKE1234"
@@ -103,6 +105,25 @@ def test_run_writes_complete_folder_and_manifest(sample_run) -> None:
     ingest = manifest["ingest"]
     assert ingest["lines_read"] == ingest["rows"] + ingest["quarantined"] + ingest["duplicates"]
     assert (out / "latest").resolve() == run_dir.resolve()
+
+
+def test_a_runs_folder_in_a_log_folder_is_not_read_as_logs(sample_run, tmp_path: Path) -> None:
+    """``outputs/`` kept beside the logs: everything the run wrote is recognised as its own
+    (by the manifest's mark and the names it writes) and listed as skipped, and none of its
+    JSON files is read as a log (each line a quarantine entry)."""
+    _, run_dir, out = sample_run
+    good = ROOT / "tests" / "fixtures" / "logs" / "good"
+    logs = tmp_path / "logs"
+    shutil.copytree(good, logs)
+    shutil.copytree(out, logs / "outputs", symlinks=True)
+    report = ingest_to_folder(logs, tmp_path / "table", workers=1, progress=False)
+    alone = ingest_to_folder(good, tmp_path / "alone", workers=1, progress=False)
+    assert (report.lines_read, report.rows, report.quarantined) == (alone.lines_read, 12, 0)
+    of_the_run = [s for s in report.files_skipped if s["file"].startswith("outputs/2026-11-01/")]
+    assert {s["reason"] for s in of_the_run} == {EARLIER_RUN}
+    assert {"outputs/2026-11-01/manifest.json", "outputs/2026-11-01/batch_jobs/"} <= {
+        s["file"] for s in of_the_run
+    }
 
 
 def test_second_run_same_day_gets_its_own_folder(tmp_path: Path) -> None:

@@ -23,6 +23,14 @@ from bedrock_finops.sources import file_ranges, log_sniff
 from bedrock_finops.sources.aws_clients import s3_client
 from bedrock_finops.sources.document_files import as_ndjson, event_line
 from bedrock_finops.sources.log_decoding import Decoded, gunzip_lines
+from bedrock_finops.sources.own_output import (
+    EARLIER_OUTPUT,
+    EARLIER_RUN,
+    OUTPUT_FILES,
+    EarlierOutput,
+    earlier_output,
+    folders_of,
+)
 from bedrock_finops.sources.s3_listing import (
     ARCHIVE_CLASSES,
     PAGE_KEYS,
@@ -190,11 +198,7 @@ def _found_logs(listing: Listing, head: Callable[[str], bytes]) -> bool:
     return any(log_sniff.looks_like_invocation_log(head(x)) for x in listing.outside_samples)
 
 
-# what an ingest writes into its output folder (besides the table, named by the caller)
-OUTPUT_FILES = ("prompts.parquet", "quarantine.parquet", "ingest_report.json")
-# a folder holding these is an earlier ingest's output: its report is no log
-EARLIER_OUTPUT_SIGNS = ("ingest_report.json", "prompts.parquet")
-EARLIER_OUTPUT = "an earlier ingest's output"
+OWN_OUTPUT = "this ingest's own output"
 # where an ingest expands large gzip files (ingest.py names it); one a killed run left behind
 # holds a copy of logs read elsewhere
 # (.expanded-<pid>-<hex>: see scratch_folders; .expanded-<hex> before the pid was in it)
@@ -210,7 +214,9 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
     the same folder is listed as skipped). A folder that cannot be read, and anything that is
     not a regular file (a FIFO would block the read), is listed as skipped with the reason.
     A broken link is kept: reading it fails, and the quarantine says why. Another AWS
-    service's folder (``service_folders``) is listed as skipped once, not walked.
+    service's folder (``service_folders``) is listed as skipped once, not walked. In a folder
+    of this tool's own output (``own_output``: an earlier run's or ingest's, or the one this
+    ingest writes to), the files it wrote there are listed as skipped, each by name.
     """
     found: list[tuple[str, Path]] = []
     seen: set[tuple[int, int]] = set()
@@ -238,15 +244,12 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
         seen.add(identity)
         dirnames.sort()
         own = output is not None and here.resolve() == output
-        earlier = not own and all(name in filenames for name in EARLIER_OUTPUT_SIGNS)
+        earlier = earlier_output(here, filenames)  # a run's or an ingest's folder: no logs
         for name in sorted(filenames):
             path = here / name
             rel = _shown(path.relative_to(root).as_posix())
-            if own and (name in OUTPUT_FILES or name.endswith(".parquet.partial")):
-                listing.skipped.append({"file": rel, "reason": "this ingest's own output"})
-                continue
-            if earlier and name in OUTPUT_FILES:
-                listing.skipped.append({"file": rel, "reason": EARLIER_OUTPUT})
+            if (written := _written_here(name, own, earlier)) is not None:
+                listing.skipped.append({"file": rel, "reason": written})
                 continue
             try:
                 mode = os.stat(path).st_mode
@@ -263,12 +266,27 @@ def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[s
                 dirnames.remove(d)  # a killed run's
                 if not own:
                     listing.skipped.append({"file": rel, "reason": STOPPED_SCRATCH})
+            elif earlier is not None and earlier.holds_folder(d):  # a run's batch jobs
+                dirnames.remove(d)
+                reason = OWN_OUTPUT if own else earlier.reason
+                listing.skipped.append({"file": rel, "reason": reason})
             elif (other := other_service_folder(rel, root_folders)) is not None and not (
                 layout_inside(here / d)
             ):
                 dirnames.remove(d)  # CloudTrail beside BedrockModelInvocationLogs: not read
                 listing.skipped.append(other.skipped())
     return sorted(found, key=lambda item: item[0])
+
+
+def _written_here(name: str, own: bool, earlier: EarlierOutput | None) -> str | None:
+    """Why a file is not read as a log because this tool wrote it (``own_output``): in the
+    folder this ingest writes to, the files it writes and what an earlier run there wrote;
+    elsewhere, what an earlier run or ingest wrote. None for any other file."""
+    if own and (name in OUTPUT_FILES or name.endswith(".parquet.partial")):
+        return OWN_OUTPUT
+    if earlier is not None and earlier.holds(name):
+        return OWN_OUTPUT if own else earlier.reason
+    return None
 
 
 def _shown(name: str) -> str:
@@ -328,6 +346,14 @@ def _no_logs(
             f"no invocation log files{window} {preposition} {where}, only tar archives "
             f"({', '.join(archives[:3])}{', ...' if len(archives) > 3 else ''}): unpack them "
             "(tar -xf) and point the source at the folder they give"
+        )
+    written = [s["file"] for s in listing.skipped if s["reason"] in (EARLIER_RUN, EARLIER_OUTPUT)]
+    if written:
+        raise SourceError(
+            f"no invocation log files{window} {preposition} {where}, only the output of earlier "
+            f"bedrock-finops runs or ingests ({folders_of(written)}), which is not read; point "
+            "the source at the folder of logs itself (the one that holds "
+            "AWSLogs/<account>/BedrockModelInvocationLogs, or your log files)"
         )
     others = [s for s in listing.skipped if s["reason"].startswith(OTHER_SERVICE)]
     if others:  # CloudTrail and the like beside (or instead of) BedrockModelInvocationLogs
