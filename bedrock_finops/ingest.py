@@ -125,7 +125,8 @@ class IngestReport:
     # line, however many records it holds, and none of them is in the table
     archived_objects: int = 0
     # rows kept with null for a value no Bedrock call logs (parse_scalars.ROW_VALUE_BOUNDS:
-    # a negative latency_ms or max_tokens, a temperature past 5), by column and why:
+    # a negative value, a max_tokens past MAX_TOKENS_PER_CALL, a temperature past 5), by
+    # column and why:
     # {"latency_ms": {"negative": 3}}
     values_nulled: dict[str, dict[str, int]] = field(default_factory=dict)
     unknown_models: dict[str, int] = field(default_factory=dict)

@@ -135,7 +135,7 @@ def record_row(
     if in_body is not None and not isinstance(in_body, dict):
         raise BadRecord("inputBodyJson is not a JSON object")
     key = model_key(model_raw)
-    rules = key if rules_key is None else rules_key(model_raw)
+    rules = _rules_model(model_raw, out_body, model_key, rules_key)
     fields = _body_fields(key, in_body, out_body, cache, rules)
     usage = fields.pop("_usage")
     split = fields.pop("_cache_write_1h")
@@ -252,6 +252,16 @@ def _body_fields(
 def _routed(model_raw: str, out_body: Any) -> str | None:
     """For a call to a prompt router, the model it chose (the one that ran and is billed)."""
     return routed_model_id(out_body) if "prompt-router/" in model_raw else None
+
+
+def _rules_model(model_raw: str, out_body: Any, model_key: Any, rules_key: Any) -> str:
+    """The model ID a provider's rules are read for (image tokens, ``<think>`` tags, where
+    cache checkpoints may go): for a call to a prompt router, the model it chose (a Nova
+    router's call ran on Nova), else the logged ID, through ``rules_key`` when given (an
+    application profile's ``profile_map`` target), else ``model_key``. The request hash
+    keeps the logged ID."""
+    raw = _routed(model_raw, out_body) or model_raw
+    return model_key(raw) if rules_key is None else rules_key(raw)
 
 
 def cache_write_1h(split: int | None, cache_write: int, ttl: str) -> int:
@@ -394,7 +404,7 @@ def fast_row(
         system_hash, tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
     ) = body_values(
         model_key(model_raw), in_body, out_body, cache,
-        None if rules_key is None else rules_key(model_raw),
+        _rules_model(model_raw, out_body, model_key, rules_key),
     )  # fmt: skip
     if not within_bounds(latency, max_tokens, temperature):
         return None  # record_row nulls it and says so

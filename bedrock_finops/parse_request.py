@@ -409,7 +409,7 @@ def prompt_parts(
     system = body.get("system")
     system_text = None
     if isinstance(system, list) and len(system) > 1 and system_blocks is not None:
-        texts = [t for t in (_block_text(b, ttl) for b in system) if t is not None]
+        texts = [t for t in (_block_text(b, ttl) for b in system) if t]  # "": no block
         system_text = "\n".join(texts)
         if len(texts) > 1:
             system_blocks.extend(texts)
@@ -424,7 +424,8 @@ def prompt_parts(
                 role = m.get("role") or "user"
                 if role in _SYSTEM_ROLES:  # Mistral and OpenAI chat: the system prompt is a message
                     text = content_text(m.get("content"), ttl)
-                    system_text = text if system_text is None else system_text + "\n" + text
+                    if text:  # an empty one adds nothing, not a line break
+                        system_text = text if not system_text else system_text + "\n" + text
                     continue
                 inside: list[tuple[int, int]] | None = [] if marks is not None else None
                 text = content_text(m.get("content"), ttl, found, inside)

@@ -22,6 +22,7 @@ PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/
 PROFILE_MAP = {PROFILE: "us.deepseek.r1-v1:0"}  # a profile of a model that thinks in tags
 ROUTER = "arn:aws:bedrock:us-east-1:123456789012:default-prompt-router/anthropic.claude:1"
 CLAUDE = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+NOVA_ROUTER = "arn:aws:bedrock:us-east-1:123456789012:default-prompt-router/amazon.nova:1"
 
 
 def _png(width: int, height: int) -> str:
@@ -91,6 +92,10 @@ BODIES: list[tuple[str, str, dict, Any]] = [
         {"messageStop": {"stopReason": "end_turn"}},
         {"metadata": {"usage": USAGE, "metrics": {"latencyMs": 90}, "serviceTier": "flex",
                       "trace": {"promptRouter": {"invokedModelId": CLAUDE}}}}]),
+    (NOVA_ROUTER, "Converse",  # the rules of the model the router chose: Nova's, no tools entry
+     {"messages": USER, "system": [{"text": "Terse."}], "toolConfig": {"tools": [TOOL]}},
+     converse([{"text": "Hi."}], usage=USAGE,
+              trace={"promptRouter": {"invokedModelId": "us.amazon.nova-pro-v1:0"}})),
     (CLAUDE, "IM", {**ANTHROPIC, "temperature": 1,
         "system": [{"type": "text", "text": "Terse.", "cache_control": A_MARK}],
         "tools": [{"name": "w", "input_schema": {}, "cache_control": {"type": "ephemeral"}}],

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from record_rows import log_record, row_of
 
-from bedrock_finops import cli, ingest, ingest_worker, models, parse
+from bedrock_finops import cli, ingest, ingest_worker, models, parse, parse_scalars
 from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.parse_body import PromptCache
 
@@ -202,3 +202,26 @@ def test_the_command_prints_the_counts(tmp_path, capsys) -> None:
         "kept)\n  nulled: max_tokens negative in 1 row (no Bedrock call logs such a value; the "
         "row is kept)"
     ) in printed
+
+
+@pytest.mark.parametrize("latency", [None, -1.0, -0.0, 0.0, 5.0, 1e300])
+@pytest.mark.parametrize(
+    "max_tokens",
+    [
+        None,
+        -1,
+        0,
+        1,
+        parse_scalars.MAX_TOKENS_PER_CALL,
+        parse_scalars.MAX_TOKENS_PER_CALL + 1,
+        2**70,
+    ],
+)
+@pytest.mark.parametrize("temperature", [None, -0.1, 0.0, 1.0, 5.0, 5.01])
+def test_the_fast_paths_bounds_check_is_the_rows(latency, max_tokens, temperature) -> None:
+    """``within_bounds`` (one call on the fast path) agrees with ``out_of_bounds`` (the row's
+    check, read from ROW_VALUE_BOUNDS): a bound changed in one place only fails here."""
+    values = {"latency_ms": latency, "max_tokens": max_tokens, "temperature": temperature}
+    assert parse_scalars.within_bounds(latency, max_tokens, temperature) == all(
+        parse_scalars.out_of_bounds(column, value) is None for column, value in values.items()
+    )

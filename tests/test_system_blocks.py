@@ -514,6 +514,46 @@ def test_an_application_profile_mapped_to_nova_has_no_tools_entry():
     assert [p["kind"] for p in unmapped["prefix_hashes"]] == ["tools", "system", "message"]
 
 
+def test_a_prompt_router_call_follows_the_rules_of_the_model_it_chose():
+    """A call to Nova's default prompt router ran on the model the response names
+    (``trace.promptRouter.invokedModelId``): a router that chose Nova Pro gets Nova's entries
+    (no ``tools`` entry), on both paths, with or without a profile_map; a Claude router's
+    choice keeps its ``tools`` entry. The request hash still names the router."""
+    router = "arn:aws:bedrock:us-east-1:111122223333:default-prompt-router/amazon.nova:1"
+    chose = "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.amazon.nova-pro-v1:0"
+    out = {**NOVA_OUT, "trace": {"promptRouter": {"invokedModelId": chose}}}
+    rec = log_record(with_tools(["refund"]), out)
+    rec["modelId"] = router
+    direct = log_record(with_tools(["refund"]), NOVA_OUT)
+    direct["modelId"] = "us.amazon.nova-pro-v1:0"
+    for rules_key in (None, lambda raw: models.rules_model_id(raw, {"x": NOVA})):
+        kw = {"app_key": "app", "identity_app_map": None, "rules_key": rules_key,
+              "model_key": models.request_model_id}  # fmt: skip
+        row = parse.record_row(rec, cache=PromptCache(), **kw)
+        fast = parse.fast_row(rec, "f", cache=PromptCache(), **kw)
+        assert [p["kind"] for p in row["prefix_hashes"]] == ["system", "message"]
+        assert (
+            row["prefix_hashes"]
+            == parse.record_row(direct, cache=PromptCache(), **kw)["prefix_hashes"]
+        )
+        assert fast[parse.ROW_COLUMNS.index("prefix_hashes")] == [
+            (p["kind"], p["hash"], p["tokens"]) for p in row["prefix_hashes"]
+        ]
+        assert (
+            row["request_hash"]
+            != parse.record_row(direct, cache=PromptCache(), **kw)["request_hash"]
+        )
+    claude = "arn:aws:bedrock:us-east-1:111122223333:default-prompt-router/anthropic.claude:1"
+    rec["modelId"] = claude
+    rec["output"]["outputBodyJson"]["trace"]["promptRouter"]["invokedModelId"] = (
+        "arn:aws:bedrock:us-east-1:111122223333:inference-profile/"
+        "us.anthropic.claude-3-haiku-20240307-v1:0"
+    )
+    kw = {"app_key": "app", "identity_app_map": None, "model_key": models.request_model_id}
+    row = parse.record_row(rec, cache=PromptCache(), **kw)
+    assert [p["kind"] for p in row["prefix_hashes"]] == ["tools", "system", "message"]
+
+
 def test_an_empty_system_prompt_is_none():
     """``"system": []`` or ``""`` is no system prompt: the same entries as without one, no
     system hash or tokens, and nothing for the prompts table (Converse, Anthropic, Nova)."""
@@ -538,6 +578,30 @@ def test_an_empty_system_prompt_is_none():
             cache = PromptCache()
             body_values(NOVA, {**bare, "system": empty}, NOVA_OUT, cache)
             assert "system" not in [kind for kind, _, _ in cache.seen.values()]
+
+
+def test_empty_system_blocks_are_no_blocks():
+    """Empty text blocks in a system prompt are no blocks: two of them are no system prompt,
+    and one beside a real block changes no entry (Bedrock refuses blank blocks, so only
+    hand-made or altered records hold them). A Mistral-style empty system message adds no
+    line break to the system prompt the next one gives."""
+    turn = [{"role": "user", "content": [{"text": "Can I get a refund?"}]}]
+    bare = row_for(NOVA, {"messages": turn})
+    blanks = row_for(NOVA, {"messages": turn, "system": [{"text": ""}, {"text": ""}]})
+    assert blanks["prefix_hashes"] == bare["prefix_hashes"]
+    assert blanks["system_hash"] is None
+    one = row_for(NOVA, {"messages": turn, "system": [{"text": "A"}]})
+    padded = row_for(NOVA, {"messages": turn, "system": [{"text": "A"}, {"text": ""}]})
+    assert padded["prefix_hashes"] == one["prefix_hashes"]
+    assert padded["system_hash"] == one["system_hash"] is not None
+    mistral = "mistral.mistral-large-2407-v1:0"
+    chat = [{"role": "system", "content": ""}, {"role": "system", "content": "X"},
+            {"role": "user", "content": "Hi"}]  # fmt: skip
+    plain = [{"role": "system", "content": "X"}, {"role": "user", "content": "Hi"}]
+    assert (
+        row_for(mistral, {"messages": chat}, "InvokeModel")["prefix_hashes"]
+        == row_for(mistral, {"messages": plain}, "InvokeModel")["prefix_hashes"]
+    )
 
 
 def test_a_system_prompt_of_thousands_of_blocks_keeps_its_last_20_block_entries():
