@@ -127,7 +127,7 @@ def _hint(exc: BaseException) -> str:
     )
 
     if isinstance(exc, NoRegionError):
-        return "; set AWS_REGION (or AWS_DEFAULT_REGION) or pass --region"
+        return "; pass --region or set AWS_DEFAULT_REGION (boto3 does not read AWS_REGION)"
     if isinstance(exc, EndpointConnectionError):
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
@@ -139,7 +139,7 @@ def _hint(exc: BaseException) -> str:
     if isinstance(exc, HTTPClientError):  # a connection closed or timed out, after the retries
         return "; the connection kept failing after every retry: check the network and run again"
     if isinstance(exc, InvalidRegionError):
-        return "; a Region is written like us-east-1 (--region, AWS_REGION or the profile)"
+        return "; a Region is written like us-east-1 (--region, AWS_DEFAULT_REGION or the profile)"
     return ""
 
 

@@ -21,7 +21,8 @@ def missing(folder: Path) -> list[Path]:
     for path in (folder, *folder.parents):
         if os.path.lexists(path):
             break
-        absent.append(path)
+        if path.name not in ("..", "."):  # x/.. is no folder made (and cannot be removed)
+            absent.append(path)
     return absent
 
 

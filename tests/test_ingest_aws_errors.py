@@ -140,6 +140,39 @@ def test_credentials_that_cannot_be_loaded_are_one_line_with_the_fix(
     assert not (tmp_path / "o" / "usage.parquet").exists()
 
 
+def test_a_bad_aws_default_profile_is_named_as_the_one_to_fix(
+    aws_home, moto_endpoint, tmp_path, capsys, monkeypatch
+):
+    """botocore reads AWS_DEFAULT_PROFILE before AWS_PROFILE: with a bad one set, setting
+    AWS_PROFILE (the usual fix) changes nothing, so the fix names the variable to correct."""
+    monkeypatch.setenv("AWS_DEFAULT_PROFILE", "finops-typo")
+    monkeypatch.setenv("AWS_PROFILE", "procfail")
+    code, err = _ingest(capsys, f"s3://{BUCKET}/", tmp_path / "o", "--endpoint-url", moto_endpoint)
+    assert (code, err) == (
+        2,
+        f"error: reading s3://{BUCKET}/ failed: no usable AWS credentials: the AWS profile "
+        "'finops-typo' is not in the AWS config files (ProfileNotFound: The config profile "
+        "(finops-typo) could not be found). Fix: `aws configure list-profiles` lists the "
+        "profiles there: AWS_DEFAULT_PROFILE names it, and boto3 reads it before AWS_PROFILE: "
+        "set it to one of them, or unset it\n",
+    )
+
+
+def test_no_region_says_which_variable_boto3_reads(aws_home, tmp_path, capsys, monkeypatch):
+    """boto3 reads AWS_DEFAULT_REGION, not AWS_REGION (which other SDKs read): a user who set
+    only AWS_REGION is told so."""
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    code, err = _ingest(capsys, f"cloudwatch-logs://{GROUP}", tmp_path / "o")
+    assert code == 2
+    assert err.startswith("error: ")
+    assert err.endswith(
+        "; pass --region or set AWS_DEFAULT_REGION (boto3 does not read AWS_REGION)\n"
+    )
+
+
 @pytest.mark.parametrize("command", [
     ["prices", "update", "--region", "us-east-1", "--out", "p.csv"],
     ["billing", "--cost-explorer", "2025-06-01", "2025-06-03"],

@@ -299,7 +299,7 @@ def test_a_region_written_wrongly_is_one_line(tmp_path: Path, capsys):
     err = capsys.readouterr().err
     assert err == (
         "error: Provided region_name 'us_east_1' doesn't match a supported format; a Region is "
-        "written like us-east-1 (--region, AWS_REGION or the profile)\n"
+        "written like us-east-1 (--region, AWS_DEFAULT_REGION or the profile)\n"
     )
 
 

@@ -136,6 +136,17 @@ def test_a_refused_ingest_command_leaves_no_folder_it_made(tmp_path, capsys):
     assert not out.parent.exists()
 
 
+def test_a_refused_ingest_takes_back_folders_made_on_a_path_through_dot_dot(tmp_path, capsys):
+    """``--out new/../made/usage.parquet`` makes ``new`` and ``made``: both go, though the path
+    names ``new/..`` (no folder of its own, and one that cannot be removed)."""
+    source = tmp_path / "logs"
+    source.mkdir()
+    out = tmp_path / "new" / ".." / "made" / "usage.parquet"
+    assert cli.main(["ingest", "--source", str(source), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("error: no invocation log files")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["logs"]
+
+
 @pytest.mark.parametrize("name", ["quarantine.parquet", "prompts.parquet"])
 def test_a_table_named_as_a_file_written_beside_it_is_refused(tmp_path, name):
     with pytest.raises(IngestError) as err:

@@ -255,6 +255,28 @@ def test_a_retention_that_cannot_be_read_is_recorded_not_fatal(tmp_path: Path, c
     ]
 
 
+def test_a_retention_call_that_never_reaches_aws_is_recorded_not_fatal(tmp_path: Path):
+    """A dropped connection or a timeout on DescribeLogGroups, once the group is read: the
+    table stands and the retention is unchecked, with the error's name."""
+    from botocore.exceptions import EndpointConnectionError
+
+    logs = _logs_client()
+    stub = Stubber(logs)
+    stub.add_response("filter_log_events", {"events": [_event("2026-11-26T06:00:00")]})
+
+    def unreachable(**_):
+        raise EndpointConnectionError(endpoint_url="https://logs.us-east-1.amazonaws.com/")
+
+    logs.describe_log_groups = unreachable
+    with stub:
+        report = ingest_to_folder(
+            f"cloudwatch-logs://{GROUP}", tmp_path, "2026-11-26", "2026-11-27",
+            logs_client=logs, progress=False,
+        )  # fmt: skip
+    assert report.rows == 1
+    assert report.log_group["why_unchecked"] == "DescribeLogGroups failed: EndpointConnectionError"
+
+
 def test_a_group_given_by_arn_is_described_by_its_arn(tmp_path: Path, monkeypatch):
     """By ARN, ``logGroupIdentifiers``; the entry is the one with that ARN (a test server may
     list every group for it), not another account's group of the same name."""

@@ -208,7 +208,7 @@ def _check_retention(client: Any, group: LogGroup, into: GroupRetention) -> None
     """Fill ``into`` from ``DescribeLogGroups`` (by ARN as ``logGroupIdentifiers``, by name
     as ``logGroupNamePrefix``). A refusal (no ``logs:DescribeLogGroups``) or a group not
     listed leaves it unchecked, saying why: the read itself is done and stays good."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     ask = {"logGroupIdentifiers": [group.arn]} if group.arn else {"logGroupNamePrefix": group.name}
     try:
@@ -216,6 +216,9 @@ def _check_retention(client: Any, group: LogGroup, into: GroupRetention) -> None
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "") or type(exc).__name__
         into.why_unchecked = f"DescribeLogGroups answered {code}"
+        return
+    except BotoCoreError as exc:  # the connection dropped, a timeout: the read stays good
+        into.why_unchecked = f"DescribeLogGroups failed: {type(exc).__name__}"
         return
     found = next((g for g in listed if _is_group(g, group)), None)
     if found is None:

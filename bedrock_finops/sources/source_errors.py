@@ -107,8 +107,8 @@ def _credential_problem(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, e.ProfileNotFound):
         return (
             f"the AWS profile {kwargs.get('profile')!r} is not in the AWS config files",
-            "`aws configure list-profiles` lists the profiles there: set AWS_PROFILE to one of "
-            "them (or unset it to use the default credentials)",
+            "`aws configure list-profiles` lists the profiles there: "
+            + _profile_fix(kwargs.get("profile")),
         )
     if isinstance(exc, e.SSOError) or (
         isinstance(exc, e.TokenRetrievalError) and kwargs.get("provider") == "sso"
@@ -186,7 +186,20 @@ def _profile_name() -> str | None:
 
     if boto3.DEFAULT_SESSION is not None:
         return boto3.DEFAULT_SESSION.profile_name
-    return os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
+    # botocore's order: AWS_DEFAULT_PROFILE first
+    return os.environ.get("AWS_DEFAULT_PROFILE") or os.environ.get("AWS_PROFILE")
+
+
+def _profile_fix(profile: str | None) -> str:
+    """Where to correct a profile name that is in no config file: botocore reads
+    AWS_DEFAULT_PROFILE before AWS_PROFILE, so setting AWS_PROFILE cannot fix a bad
+    AWS_DEFAULT_PROFILE."""
+    if profile is not None and os.environ.get("AWS_DEFAULT_PROFILE") == profile:
+        return (
+            "AWS_DEFAULT_PROFILE names it, and boto3 reads it before AWS_PROFILE: set it to one "
+            "of them, or unset it"
+        )
+    return "set AWS_PROFILE to one of them (or unset it to use the default credentials)"
 
 
 # ---------------------------------------------------------------------------- denials
