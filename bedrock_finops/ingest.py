@@ -815,7 +815,9 @@ def _judge_coverage(report: IngestReport, group: GroupRetention | None, now: dat
     report.window_gaps = window_coverage.window_gaps(report.start, report.end, first, last, now)
     warnings = []
     if report.window_gaps:
-        warnings.append(window_coverage.gap_warning(report.window_gaps, report.record_days))
+        warnings.append(
+            window_coverage.gap_warning(report.window_gaps, report.record_days, report.end)
+        )
     if group is not None:
         report.log_group = group.to_report()
         warnings.extend(window_coverage.log_group_warnings(group, report.start, now))

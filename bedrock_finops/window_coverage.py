@@ -65,19 +65,31 @@ def _gap(edge: str, since: datetime, until: datetime) -> dict[str, Any]:
     return {"edge": edge, "from": since.isoformat(), "to": until.isoformat(), "days": days}
 
 
-def gap_warning(gaps: list[dict[str, Any]], record_days: int) -> str:
+def gap_warning(gaps: list[dict[str, Any]], record_days: int, end: datetime | None = None) -> str:
     """The summary's warning for :func:`window_gaps`: where the records fall short, the likely
-    causes, and which span per-day figures should take."""
-    short = {
-        "start": "its first record is {days:g} days after the window's start",
-        "end": "its last record is {days:g} days before the window's end",
-    }
-    where = " and ".join(short[g["edge"]].format(days=g["days"]) for g in gaps)
+    causes at that edge, and which span per-day figures should take. An end gap is measured to
+    the window's ``end`` or to now, whichever came first (its ``to``), and says which."""
+    parts, causes = [], []
+    for gap in gaps:
+        if gap["edge"] == "start":
+            parts.append(f"its first record is {gap['days']:g} days after the window's start")
+            causes.append(
+                "the logs there may be gone (a log group's retention, an S3 lifecycle rule that "
+                "expired or archived them) or logging may have been enabled later"
+            )
+        else:
+            until = datetime.fromisoformat(gap["to"])
+            where = "the window's end" if until == end else f"now ({shown(until)})"
+            parts.append(f"its last record is {gap['days']:g} days before {where}")
+            causes.append(
+                "logging may have stopped there, or its delivery failed (the logging "
+                "configuration, the bucket's or log group's permissions)"
+            )
+    why = "; ".join(causes)
     return (
-        f"the table may not cover the window: {where}. The logs there may be gone (a log "
-        "group's retention, an S3 lifecycle rule that expired or archived them) or logging "
-        f"may have been enabled later: per-day and monthly figures should use the records' "
-        f"span ({record_days:,} calendar day{'s' if record_days != 1 else ''}), not the window"
+        f"the table may not cover the window: {' and '.join(parts)}. {why[0].upper()}{why[1:]}: "
+        f"per-day and monthly figures should use the records' span ({record_days:,} calendar "
+        f"day{'s' if record_days != 1 else ''}), not the window"
     )
 
 

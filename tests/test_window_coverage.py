@@ -81,6 +81,21 @@ def test_a_gap_is_over_a_day_and_at_the_end_up_to_now_at_most(first, last, end, 
     assert [g["edge"] for g in gaps] == edges
 
 
+def test_an_end_gap_measured_to_now_says_so_and_names_stopped_logging():
+    """A window ending 2026-12-01, judged at 2026-11-27 06:00, last record 2026-11-20 00:00:
+    7.2 days before now, not 11 before the window's end."""
+    end = utc("2026-12-01T00:00")
+    gaps = window_coverage.window_gaps(
+        utc("2026-11-01T00:00"), end, utc("2026-11-01T00:10"), utc("2026-11-20T00:00"), NOW
+    )
+    assert window_coverage.gap_warning(gaps, 20, end) == (
+        "the table may not cover the window: its last record is 7.2 days before now "
+        "(2026-11-27 06:00 UTC). Logging may have stopped there, or its delivery failed (the "
+        "logging configuration, the bucket's or log group's permissions): per-day and monthly "
+        "figures should use the records' span (20 calendar days), not the window"
+    )
+
+
 def test_an_open_window_or_an_empty_table_has_no_gaps():
     first, last = utc("2026-10-28T12:00"), utc("2026-11-25T12:00")
     assert window_coverage.window_gaps(None, None, first, last, NOW) == []
@@ -115,8 +130,9 @@ def test_a_window_longer_than_the_records_is_told_with_their_span(tmp_path: Path
         "the table may not cover the window: its first record is 32.5 days after the window's "
         "start and its last record is 5.5 days before the window's end. The logs there may be "
         "gone (a log group's retention, an S3 lifecycle rule that expired or archived them) or "
-        "logging may have been enabled later: per-day and monthly figures should use the "
-        "records' span (3 calendar days), not the window"
+        "logging may have been enabled later; logging may have stopped there, or its delivery "
+        "failed (the logging configuration, the bucket's or log group's permissions): per-day "
+        "and monthly figures should use the records' span (3 calendar days), not the window"
     )
     assert report["window_warnings"] == [warning]
     assert report["log_group"] is None  # not a log group
