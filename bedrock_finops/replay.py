@@ -178,9 +178,15 @@ def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict
 def replay(
     plan: pd.DataFrame, client_for: Callable[[str], Any]
 ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]]]:
-    """Call both models for every planned request; return (results, responses, errors)."""
+    """Call both models for every planned request; return (results, responses, errors).
+
+    Credentials that cannot be loaded (none, an SSO login missing or expired) fail every call
+    alike: they are raised, for the command to say what to fix, not noted once per request."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from bedrock_finops.sources.source_errors import credential_setup_errors
+
+    no_credentials = credential_setup_errors()
     results, responses, errors = [], [], []
     for _, r in plan.iterrows():
         client = client_for(r["region"])
@@ -192,6 +198,8 @@ def replay(
                 )
                 resp = client.converse(**kw)
                 out[side] = resp
+        except no_credentials:
+            raise
         except (ClientError, BotoCoreError) as exc:
             errors.append(
                 {"request_id": r["request_id"], "segment": r["segment"], "error": str(exc)}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import boto3
+import botocore.credentials
+import botocore.tokens
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -337,3 +339,62 @@ def test_cli_eval_sample(prompts, tmp_path, capsys):
     )
     assert code == 2
     assert "neither an app nor a segment" in capsys.readouterr().err
+
+
+def _sso_profile_never_logged_in(home, monkeypatch) -> None:
+    """AWS_PROFILE names an SSO profile whose login was never made (no cached token)."""
+    cache = home / ".aws" / "sso" / "cache"
+    cache.mkdir(parents=True)
+    (home / ".aws" / "config").write_text(
+        "[profile finops-sso]\nsso_session = corp\nsso_account_id = 111122223333\n"
+        "sso_role_name = FinOpsReadOnly\nregion = us-east-1\n\n"
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+        "sso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
+    )
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "finops-sso")
+    # botocore reads SSO tokens from a folder it found in ~ when it was imported
+    for provider in (botocore.credentials.SSOProvider, botocore.tokens.SSOTokenProvider):
+        monkeypatch.setattr(provider, "_SSO_TOKEN_CACHE_DIR", str(cache))
+
+
+@pytest.mark.parametrize(
+    ("setup", "problem"),
+    [
+        (
+            None,
+            "none were found (NoCredentialsError: Unable to locate credentials). Fix: set "
+            "AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), run `aws configure`, "
+            "or use an instance role",
+        ),
+        (
+            _sso_profile_never_logged_in,
+            "there is no SSO login for the profile yet (SSOTokenLoadError: Error loading SSO "
+            "Token: Token for corp does not exist). Fix: run `aws sso login --profile "
+            "finops-sso` and run again",
+        ),
+    ],
+    ids=["no-credentials", "sso-never-logged-in"],
+)
+def test_cli_live_replay_without_usable_credentials_is_one_line(
+    prompts, tmp_path, capsys, monkeypatch, no_aws_credentials, setup, problem
+):
+    """Credentials that cannot be loaded fail every call alike: the command stops at the first
+    with the one line naming the fix (exit 2), not one failure per request and an empty
+    results file."""
+    if setup is not None:
+        setup(tmp_path / "home", monkeypatch)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    run = tmp_path / "run"
+    run.mkdir()
+    pq.write_table(schema.to_arrow(_usage()), run / "usage.parquet")
+    prompts.to_parquet(run / "prompts.parquet")
+    out = tmp_path / "eval"
+    argv = ["eval-sample", "--run", str(run), "--out", str(out), "--live", "--apply"]
+    assert cli.main(argv) == 2
+    printed = capsys.readouterr()
+    assert printed.err == f"error: no usable AWS credentials: {problem}\n"
+    assert "scored requests" not in printed.out
+    assert (out / "manifest.json").is_file()
+    assert not (out / "eval_results.csv").exists()
+    assert not (out / "replay_errors.json").exists()
