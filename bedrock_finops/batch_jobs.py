@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from bedrock_finops.batch_records import SegmentRecords, new_spool
+from bedrock_finops.sources.own_output import BATCH_JOB_KIND, mark
 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
 _JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
@@ -331,8 +332,9 @@ def export_segment(
     tags: dict[str, str] | None = None,
     region: str | None = None,
 ) -> list[ExportedJob]:
-    """Write one segment's jobs: ``<out>/<job>/part-NNNN.jsonl``, ``request.json``, ``records.csv``
-    and ``job.json`` (the Region to submit in, the model ID, the record count).
+    """Write one segment's jobs: ``<out>/<job>/input/part-NNNN.jsonl``, ``request.json``,
+    ``records.csv`` and ``job.json`` (this tool's mark, the Region to submit in, the model ID,
+    the record count).
 
     ``request.json`` holds exactly the ``create_model_invocation_job`` arguments; the Region is
     not one of them (it is the client's), so it is in ``job.json``: create the client there.
@@ -416,7 +418,13 @@ def _write_jobs(
                 tags=tags,
             )
             (job_dir / "request.json").write_text(json.dumps(request, indent=2) + "\n")
-            spec = {"jobName": name, "region": region, "modelId": model_id, "records": plan.records}
+            spec = {
+                **mark(BATCH_JOB_KIND),  # first: an ingest does not read the folder as logs
+                "jobName": name,
+                "region": region,
+                "modelId": model_id,
+                "records": plan.records,
+            }
             (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
             exported.append(
                 ExportedJob(

@@ -73,7 +73,7 @@ from bedrock_finops.sources.cloudwatch_logs import (
     log_group_and_region,
 )
 from bedrock_finops.sources.invocation_logs import OUTPUT_FILES, Unit
-from bedrock_finops.sources.own_output import EARLIER_OUTPUT, EARLIER_RUN, folders_of
+from bedrock_finops.sources.own_output import EARLIER_REASONS, folders_of
 from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
@@ -209,7 +209,7 @@ class IngestReport:
             if (service := service_of(reason)) is not None:
                 services[service] += skipped.pop(reason)
         shown = {reason: f"{reason}: {n:,}" for reason, n in skipped.items()}
-        for reason in (EARLIER_RUN, EARLIER_OUTPUT):
+        for reason in EARLIER_REASONS:
             if reason in skipped:
                 files = [s["file"] for s in self.files_skipped if s["reason"] == reason]
                 shown[reason] += f" in {folders_of(files)}"

@@ -26,6 +26,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.column_take import ParquetColumn, rows_of
 from bedrock_finops.media_blocks import has_inline_media
 from bedrock_finops.segments import template_texts
+from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
 
 RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
 DEFAULT_THRESHOLD = 0.9
@@ -181,6 +182,7 @@ def write_eval_sample(
             }
         )
     manifest = {
+        **mark(EVAL_SAMPLE_KIND),  # first: an ingest does not read the folder as logs
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_dir": str(run_dir) if run_dir else None,
         "per_segment": per_segment,

@@ -74,6 +74,8 @@ def test_mixed_regions_make_one_job_per_region_and_model_id(seed, tmp_path):
         spec = json.loads((d / "job.json").read_text())
         request = json.loads((d / "request.json").read_text())
         assert spec == {
+            "tool": "bedrock-finops",
+            "kind": "batch-job",
             "jobName": rec["job_name"],
             "region": rec["region"],
             "modelId": rec["model_id"],

@@ -7,13 +7,21 @@ import json
 import os
 from pathlib import Path
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from usage_builders import make_usage, prompts_frame
 
-from bedrock_finops import runner
+from bedrock_finops import batch_jobs, quality_gate, runner, segments
+from bedrock_finops.batch_records import SegmentRecords
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.sources.invocation_logs import NOT_A_LOG, STOPPED_SCRATCH
-from bedrock_finops.sources.own_output import EARLIER_OUTPUT, EARLIER_RUN
+from bedrock_finops.sources.own_output import (
+    EARLIER_BATCH_JOB,
+    EARLIER_EVAL_SAMPLE,
+    EARLIER_OUTPUT,
+    EARLIER_RUN,
+)
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 BASE = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
@@ -177,6 +185,120 @@ def test_a_source_of_earlier_output_only_is_an_error_naming_it(tmp_path: Path):
         "or your log files)"
     )
     assert not (tmp_path / "out").exists()
+
+
+def _eval_sample_folder(folder: Path) -> str:
+    """What ``eval-sample --out`` (with ``--live --apply``) leaves: its manifest, a dataset
+    per segment, the scores, the answers and the failed requests. Returns the dataset's name."""
+    usage = make_usage([dict(
+        n=3, app="router", model="anthropic.claude-sonnet-4", system_hash="h-router",
+        user_text="Refund?",
+    )])  # fmt: skip
+    (segment,) = set(segments.row_segments(usage))
+    recommended = pd.DataFrame([{
+        "segment": segment, "app": "router", "model": "anthropic.claude-sonnet-4",
+        "candidate": "anthropic.claude-3-5-haiku", "task_type": "classification",
+    }])  # fmt: skip
+    prompts = prompts_frame({"h-router": "Classify the ticket."})
+    manifest = quality_gate.write_eval_sample(usage, prompts, recommended, folder, per_segment=3)
+    ids = manifest["segments"][0]["request_ids"]
+    (folder / "eval_results.csv").write_text(
+        "request_id,segment,current_score,candidate_score\n"
+        + "".join(f"{i},{segment},1.0,1.0\n" for i in ids)
+    )
+    (folder / "responses.jsonl").write_text(
+        "".join(json.dumps({"request_id": i, "current": "a", "candidate": "a"}) + "\n" for i in ids)
+    )
+    (folder / "replay_errors.json").write_text(
+        json.dumps([{"request_id": ids[0], "segment": segment, "error": "throttled"}], indent=2)
+    )
+    return manifest["segments"][0]["file"]
+
+
+def _batch_export_folder(folder: Path) -> str:
+    """What ``batch-export --out`` leaves: a folder per job with its job.json, request.json,
+    records.csv and input files. Returns the job's name."""
+    records = [{"recordId": f"R{i}", "modelInput": {"messages": []}} for i in range(3)]
+    (job,) = batch_jobs.export_segment(
+        SegmentRecords("Converse", records, [f"req-{i}" for i in range(3)]),
+        folder,
+        segment="doc-summarizer",
+        model_id="us.anthropic.claude-sonnet-4-20250514-v1:0",
+        role_arn="arn:aws:iam::123456789012:role/bedrock-batch",
+        s3_prefix="s3://bucket/batch",
+        quotas=batch_jobs.BatchQuotas(min_records_per_job=1),
+        region="us-east-1",
+    )
+    return job.name
+
+
+def test_an_eval_sample_and_a_batch_export_inside_the_source_are_not_read(tmp_path: Path):
+    """``eval-sample --out`` and ``batch-export --out`` kept beside the logs: their manifest,
+    datasets, scores, job files and inputs are no logs. Each file they wrote is listed as
+    skipped, by name; a log file put among them is read."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    _write(logs / "a.json", "a-1", "a-2")
+    dataset = _eval_sample_folder(logs / "eval")
+    _write(logs / "eval" / "mine.jsonl", "e-1")
+    job = _batch_export_folder(logs / "jobs")
+    _write(logs / "jobs" / job / "mine.json", "j-1")
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    usage = pq.read_table(tmp_path / "out" / "usage.parquet").to_pylist()
+    assert sorted(r["request_id"] for r in usage) == ["a-1", "a-2", "e-1", "j-1"]
+    assert (report.lines_read, report.quarantined, report.duplicates) == (4, 0, 0)
+    assert _quarantine(tmp_path / "out") == []
+    assert report.files_skipped == [
+        {"file": f"eval/{name}", "reason": EARLIER_EVAL_SAMPLE}
+        for name in [
+            "eval_results.csv", "manifest.json", "replay_errors.json", "responses.jsonl", dataset,
+        ]
+    ] + [
+        {"file": f"jobs/{job}/{name}", "reason": EARLIER_BATCH_JOB}
+        for name in ["job.json", "records.csv", "request.json", "input/"]
+    ]  # fmt: skip
+    summary = report.summary().splitlines()
+    assert (
+        "  skipped: an earlier eval sample (bedrock-finops eval-sample): 5 in eval "
+        "(listed in ingest_report.json)"
+    ) in summary
+    assert (
+        f"  skipped: an earlier batch job's files (bedrock-finops batch-export): 4 in jobs/{job} "
+        "(listed in ingest_report.json)"
+    ) in summary
+
+
+def test_eval_sample_and_batch_job_names_without_the_mark_are_read(tmp_path: Path):
+    """The names alone prove nothing: a ``manifest.json`` or ``job.json`` without this tool's
+    mark (and the files beside it) are the user's logs."""
+    logs = tmp_path / "logs"
+    (logs / "job" / "input").mkdir(parents=True)
+    _write(logs / "manifest.json", "m-1")
+    _write(logs / "responses.jsonl", "s-1")
+    _write(logs / "replay_errors.json", "e-1")
+    _write(logs / "job" / "job.json", "j-1")
+    _write(logs / "job" / "request.json", "q-1")
+    _write(logs / "job" / "input" / "part-0001.jsonl", "p-1")
+    report = ingest_to_folder(logs, tmp_path / "out", workers=1, progress=False)
+    usage = pq.read_table(tmp_path / "out" / "usage.parquet").to_pylist()
+    assert sorted(r["request_id"] for r in usage) == ["e-1", "j-1", "m-1", "p-1", "q-1", "s-1"]
+    assert (report.quarantined, report.files_skipped) == (0, [])
+
+
+def test_a_source_of_an_eval_sample_and_batch_jobs_only_is_an_error_naming_them(
+    tmp_path: Path,
+):
+    source = tmp_path / "work"
+    _eval_sample_folder(source / "eval")
+    job = _batch_export_folder(source / "jobs")
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(source, tmp_path / "out", workers=1, progress=False)
+    assert str(err.value) == (
+        f"no invocation log files under {source}, only the output of earlier bedrock-finops "
+        f"commands (eval, jobs/{job}), which is not read; point the source at the folder of "
+        "logs itself (the one that holds AWSLogs/<account>/BedrockModelInvocationLogs, or your "
+        "log files)"
+    )
 
 
 def test_a_killed_ingests_scratch_copy_inside_the_source_is_not_read(tmp_path: Path):

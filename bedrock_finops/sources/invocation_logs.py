@@ -25,6 +25,7 @@ from bedrock_finops.sources.document_files import as_ndjson, event_line
 from bedrock_finops.sources.log_decoding import Decoded, gunzip_lines
 from bedrock_finops.sources.own_output import (
     EARLIER_OUTPUT,
+    EARLIER_REASONS,
     EARLIER_RUN,
     OUTPUT_FILES,
     EarlierOutput,
@@ -347,11 +348,14 @@ def _no_logs(
             f"({', '.join(archives[:3])}{', ...' if len(archives) > 3 else ''}): unpack them "
             "(tar -xf) and point the source at the folder they give"
         )
-    written = [s["file"] for s in listing.skipped if s["reason"] in (EARLIER_RUN, EARLIER_OUTPUT)]
-    if written:
+    earlier = [s for s in listing.skipped if s["reason"] in EARLIER_REASONS]
+    if earlier:
+        written = [s["file"] for s in earlier]
+        runs = {s["reason"] for s in earlier} <= {EARLIER_RUN, EARLIER_OUTPUT}
         raise SourceError(
             f"no invocation log files{window} {preposition} {where}, only the output of earlier "
-            f"bedrock-finops runs or ingests ({folders_of(written)}), which is not read; point "
+            f"bedrock-finops {'runs or ingests' if runs else 'commands'} "
+            f"({folders_of(written)}), which is not read; point "
             "the source at the folder of logs itself (the one that holds "
             "AWSLogs/<account>/BedrockModelInvocationLogs, or your log files)"
         )
