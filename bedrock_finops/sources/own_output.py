@@ -45,7 +45,8 @@ EARLIER_REASONS = (EARLIER_RUN, EARLIER_OUTPUT, EARLIER_EVAL_SAMPLE, EARLIER_BAT
 EVAL_SAMPLE_KIND = "eval-sample"
 BATCH_JOB_KIND = "batch-job"
 BATCH_JOB = "job.json"
-# what eval-sample writes besides its datasets (named in its manifest), with --live --apply
+# what eval-sample writes besides its datasets (named in its manifest): its manifest, and the
+# live replay's scores, answers and failed requests (--live --apply)
 EVAL_SAMPLE_FILES = frozenset(
     {RUN_MANIFEST, "eval_results.csv", "responses.jsonl", "replay_errors.json"}
 )
