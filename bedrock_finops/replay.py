@@ -181,7 +181,9 @@ def replay(
     """Call both models for every planned request; return (results, responses, errors).
 
     Credentials that cannot be loaded (none, an SSO login missing or expired) fail every call
-    alike: they are raised, for the command to say what to fix, not noted once per request."""
+    alike: they are raised, for the command to say what to fix, not noted once per request.
+    Lost mid-run (an SSO login that expires during a long replay), they raise
+    :class:`CredentialsLost`, which holds what was done (and paid for) until then."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from bedrock_finops.sources.source_errors import credential_setup_errors
@@ -198,8 +200,10 @@ def replay(
                 )
                 resp = client.converse(**kw)
                 out[side] = resp
-        except no_credentials:
-            raise
+        except no_credentials as exc:
+            if not results and not errors:
+                raise
+            raise CredentialsLost(_frame(results), responses, errors, exc) from exc
         except (ClientError, BotoCoreError) as exc:
             errors.append(
                 {"request_id": r["request_id"], "segment": r["segment"], "error": str(exc)}
@@ -222,9 +226,27 @@ def replay(
             }
         )
         responses.append({"request_id": r["request_id"], "current": ref, "candidate": ans})
+    return _frame(results), responses, errors
+
+
+def _frame(results: list[dict[str, Any]]) -> pd.DataFrame:
     cols = RESULT_COLUMNS + ["scorer", "current_model_id", "candidate_model_id"]
-    frame = pd.DataFrame(results) if results else pd.DataFrame(columns=cols)
-    return frame, responses, errors
+    return pd.DataFrame(results) if results else pd.DataFrame(columns=cols)
+
+
+class CredentialsLost(Exception):
+    """Credentials stopped working partway through a replay: the results, responses and
+    errors until then (calls already paid for), and the credential error (``cause``)."""
+
+    def __init__(
+        self,
+        results: pd.DataFrame,
+        responses: list[dict[str, Any]],
+        errors: list[dict[str, Any]],
+        cause: Exception,
+    ) -> None:
+        super().__init__(str(cause))
+        self.results, self.responses, self.errors, self.cause = results, responses, errors, cause
 
 
 def run_live(
@@ -286,7 +308,26 @@ def run_live(
                 clients[region] = boto3.client("bedrock-runtime", region_name=region)
             return clients[region]
 
-    results, responses, errors = replay(plan, client_for)
+    try:
+        results, responses, errors = replay(plan, client_for)
+    except CredentialsLost as lost:  # keep what was paid for, then say what to fix
+        _write_replay(out_dir, lost.results, lost.responses, lost.errors, echo)
+        echo(
+            f"stopped after {len(lost.results) + len(lost.errors)} of {len(plan)} requests: "
+            "the credentials stopped working; run again once they work to score the rest"
+        )
+        raise lost.cause from None
+    return _write_replay(out_dir, results, responses, errors, echo)
+
+
+def _write_replay(
+    out_dir: Path,
+    results: pd.DataFrame,
+    responses: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+    echo: Callable[[str], None],
+) -> int:
+    """Write the replay's scores, answers and failed requests; 1 when any request failed."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results.to_csv(out_dir / "eval_results.csv", index=False)
     with (out_dir / "responses.jsonl").open("w") as fh:

@@ -263,6 +263,40 @@ def test_live_replay_with_stubbed_converse(cat, prompts, sizing, tmp_path, runti
     assert len((tmp_path / "responses.jsonl").read_text().splitlines()) == 3
 
 
+def test_credentials_lost_mid_replay_keep_what_was_paid_for(cat, prompts, sizing, tmp_path):
+    """An SSO login that expires on the 4th call (the 2nd request's candidate): the first
+    request's scores are written, the rest are not called, and the credential error is raised
+    for the command's one line."""
+    from botocore.exceptions import UnauthorizedSSOTokenError
+
+    manifest = _router_manifest(sizing, prompts, tmp_path)
+    ids = manifest["segments"][0]["request_ids"]
+    calls = []
+
+    class ExpiringClient:
+        def converse(self, **kw):
+            calls.append(kw["modelId"])
+            if len(calls) == 4:
+                raise UnauthorizedSSOTokenError()
+            return _converse_response("billing")
+
+    lines: list[str] = []
+    with pytest.raises(UnauthorizedSSOTokenError):
+        replay.run_live(
+            manifest, _usage(), prompts, cat, tmp_path, apply=True,
+            client_for=lambda region: ExpiringClient(), echo=lines.append,
+        )  # fmt: skip
+    assert len(calls) == 4  # nothing called after the error
+    results = quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())
+    assert results["request_id"].tolist() == ids[:1]
+    assert len((tmp_path / "responses.jsonl").read_text().splitlines()) == 1
+    assert lines[-2:] == [
+        f"wrote 1 scored requests to {tmp_path / 'eval_results.csv'}",
+        "stopped after 1 of 3 requests: the credentials stopped working; run again once they "
+        "work to score the rest",
+    ]
+
+
 def test_live_replay_dry_run_calls_nothing(cat, prompts, sizing, tmp_path, runtime_client):
     manifest = _router_manifest(sizing, prompts, tmp_path)
     lines: list[str] = []
