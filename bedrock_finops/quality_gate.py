@@ -26,6 +26,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.column_take import ParquetColumn, rows_of
 from bedrock_finops.media_blocks import has_inline_media
 from bedrock_finops.segments import template_texts
+from bedrock_finops.sources import own_output
 from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
 
 RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
@@ -117,6 +118,16 @@ def dataset_prompt(system: str | None, user: str) -> str:
     return f"{system}\n\n{user}" if system else user
 
 
+def _earlier_datasets(out_dir: Path) -> frozenset[str]:
+    """The dataset files an earlier eval sample in ``out_dir`` wrote (by its marked manifest):
+    a new sample there removes those it does not write again, so no segment's old dataset is
+    left for an evaluation (or an ingest) to take for this sample's."""
+    found = own_output.earlier_output(out_dir, [p.name for p in out_dir.iterdir()])
+    if found is None or found.reason != own_output.EARLIER_EVAL_SAMPLE:
+        return frozenset()
+    return found.files - own_output.EVAL_SAMPLE_FILES  # the datasets its manifest named
+
+
 def write_eval_sample(
     usage: pd.DataFrame,
     prompts: pd.DataFrame | None,
@@ -140,6 +151,7 @@ def write_eval_sample(
         raise ValueError("per_segment must be at least 1")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    earlier = _earlier_datasets(out_dir)
     templates = template_texts(prompts)
     texts = usage["user_text"] if user_text is None else user_text
     seg_rows = seg_mod.row_positions(seg_mod.row_segments(usage))
@@ -181,6 +193,8 @@ def write_eval_sample(
                 "request_ids": ids,
             }
         )
+    for stale in earlier - {e["file"] for e in entries}:  # an earlier sample's, now unnamed
+        (out_dir / stale).unlink(missing_ok=True)
     manifest = {
         **mark(EVAL_SAMPLE_KIND),  # first: an ingest does not read the folder as logs
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -339,6 +353,14 @@ def _cmd(args: Any) -> int:
     from bedrock_finops.notebook import open_run
     from bedrock_finops.strategies import model_sizing, model_sizing_tables
 
+    if Path(args.out).resolve() == Path(args.run).resolve():
+        print(
+            f"error: --out {args.out} is the run's own folder: the sample's manifest.json would "
+            "replace the run's; write it to another folder (e.g. --out "
+            f"{Path(args.run) / 'eval'})",
+            file=sys.stderr,
+        )
+        return 2
     try:
         ctx = open_run(
             args.run,

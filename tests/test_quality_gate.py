@@ -375,6 +375,40 @@ def test_cli_eval_sample(prompts, tmp_path, capsys):
     assert "neither an app nor a segment" in capsys.readouterr().err
 
 
+def test_cli_eval_sample_refuses_the_runs_own_folder(prompts, tmp_path, capsys):
+    """Its manifest.json would replace the run's (and the folder would then read as an eval
+    sample to an ingest): refused, the run's folder left as it was."""
+    run = tmp_path / "run"
+    run.mkdir()
+    pq.write_table(schema.to_arrow(_usage()), run / "usage.parquet")
+    before = sorted(p.name for p in run.iterdir())
+    assert cli.main(["eval-sample", "--run", str(run), "--out", str(run / ".")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --out {run / '.'} is the run's own folder: the sample's manifest.json would "
+        f"replace the run's; write it to another folder (e.g. --out {run / 'eval'})\n"
+    )
+    assert sorted(p.name for p in run.iterdir()) == before
+
+
+def test_a_new_sample_removes_the_datasets_of_the_earlier_one_it_does_not_write(
+    sizing, prompts, tmp_path
+):
+    """The earlier sample's dataset of a segment the new one lacks would be left beside the
+    new manifest, which no longer names it; a file of the user's own there stays."""
+    first = _router_manifest(sizing, prompts, tmp_path)
+    old = tmp_path / "old_segment.jsonl"
+    old.write_text('{"prompt": "p", "category": "old"}\n')
+    earlier = json.loads((tmp_path / "manifest.json").read_text())
+    earlier["segments"].append({**earlier["segments"][0], "file": old.name})
+    (tmp_path / "manifest.json").write_text(json.dumps(earlier))
+    (tmp_path / "mine.jsonl").write_text("{}\n")
+    second = _router_manifest(sizing, prompts, tmp_path)
+    assert [e["file"] for e in second["segments"]] == [e["file"] for e in first["segments"]]
+    assert not old.exists()
+    assert (tmp_path / "mine.jsonl").exists()
+    assert (tmp_path / first["segments"][0]["file"]).exists()
+
+
 def _sso_profile_never_logged_in(home, monkeypatch) -> None:
     """AWS_PROFILE names an SSO profile whose login was never made (no cached token)."""
     cache = home / ".aws" / "sso" / "cache"
