@@ -459,16 +459,3 @@ def test_the_run_log_names_archived_objects_and_the_span_of_a_report():
         "records are not in this table, one quarantined line each however many records it "
         "holds; restore them (S3 RestoreObject) and run again",
     ]
-
-
-def test_logging_that_stopped_is_told_though_the_window_ends_in_the_future():
-    """Last record 2026-11-20 00:00, window ending 2026-12-01, judged at 2026-11-27 06:00: the
-    7.2 days to now have no records, though they could have."""
-    gaps = window_coverage.window_gaps(
-        utc("2026-11-01T00:00"), utc("2026-12-01T00:00"),
-        utc("2026-11-01T00:10"), utc("2026-11-20T00:00"), NOW,
-    )  # fmt: skip
-    assert gaps == [
-        {"edge": "end", "from": "2026-11-20T00:00:00+00:00", "to": "2026-11-27T06:00:00+00:00",
-         "days": 7.2},
-    ]  # fmt: skip

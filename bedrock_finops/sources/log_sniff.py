@@ -10,6 +10,8 @@ record. Only a few files are read, and only when the window held nothing.
 
 from __future__ import annotations
 
+import os
+
 import orjson
 from isal import isal_zlib
 
@@ -44,11 +46,11 @@ def looks_like_invocation_log(head: bytes) -> bool:
     return False
 
 
-def local_head(path: str) -> bytes:
-    """A local file's first :data:`HEAD_BYTES` (empty when it cannot be read)."""
+def local_head(path: str | os.PathLike[str], size: int = HEAD_BYTES) -> bytes:
+    """A local file's first ``size`` bytes (empty when it cannot be read)."""
     try:
         with open(path, "rb") as fh:
-            return fh.read(HEAD_BYTES)
+            return fh.read(size)
     except OSError:
         return b""
 

@@ -31,6 +31,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
+from bedrock_finops.sources.log_sniff import local_head
+
 # what an ingest writes beside its table (the table is named by the caller)
 OUTPUT_FILES = ("prompts.parquet", "quarantine.parquet", "ingest_report.json")
 REPORT = "ingest_report.json"
@@ -152,11 +154,7 @@ def _datasets(folder: Path) -> frozenset[str]:
 
 def _head(path: Path) -> bytes:
     """The first bytes of a file; none when it cannot be read (then it bears no mark)."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(HEAD_BYTES)
-    except OSError:
-        return b""
+    return local_head(path, HEAD_BYTES)
 
 
 def _table_named(report_head: bytes) -> str | None:
