@@ -180,8 +180,9 @@ def replay(
 ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]]]:
     """Call both models for every planned request; return (results, responses, errors).
 
-    Credentials that cannot be loaded (none, an SSO login missing or expired) fail every call
-    alike: they are raised, for the command to say what to fix, not noted once per request.
+    Credentials that cannot be loaded (none, an SSO login missing or expired) or that AWS
+    refuses (expired, unknown or mistyped keys) fail every call alike: they are raised, for the
+    command to say what to fix, not noted once per request.
     Lost mid-run (an SSO login that expires during a long replay), they raise
     :class:`CredentialsLost`, which holds what was done (and paid for) until then."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -200,15 +201,16 @@ def replay(
                 )
                 resp = client.converse(**kw)
                 out[side] = resp
-        except no_credentials as exc:
-            if not results and not errors:
-                raise
-            raise CredentialsLost(_frame(results), responses, errors, exc) from exc
         except (ClientError, BotoCoreError) as exc:
-            errors.append(
-                {"request_id": r["request_id"], "segment": r["segment"], "error": str(exc)}
-            )
-            continue
+            stop = _credentials_failure(exc, no_credentials)
+            if stop is None:  # this request's own failure: noted, and the replay goes on
+                errors.append(
+                    {"request_id": r["request_id"], "segment": r["segment"], "error": str(exc)}
+                )
+                continue
+            if not results and not errors:
+                raise stop from None
+            raise CredentialsLost(_frame(results), responses, errors, stop) from None
         ref, ans = response_text(out["current"]), response_text(out["candidate"])
         results.append(
             {
@@ -227,6 +229,24 @@ def replay(
         )
         responses.append({"request_id": r["request_id"], "current": ref, "candidate": ans})
     return _frame(results), responses, errors
+
+
+def _credentials_failure(exc: Exception, no_credentials: tuple[type, ...]) -> Exception | None:
+    """The error to stop the replay with when ``exc`` is the credentials' (none could be
+    loaded, or AWS refused them: expired, unknown or mistyped keys, a skewed clock), as every
+    later call would fail alike; None for a failure of the request's own."""
+    from botocore.exceptions import ClientError
+
+    from bedrock_finops.sources.source_errors import credentials_error
+
+    if isinstance(exc, no_credentials):
+        return exc
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return credentials_error(
+            error.get("Code", ""), error.get("Message", ""), "Bedrock (Converse)", "calling"
+        )
+    return None
 
 
 def _frame(results: list[dict[str, Any]]) -> pd.DataFrame:

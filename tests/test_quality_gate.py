@@ -297,6 +297,77 @@ def test_credentials_lost_mid_replay_keep_what_was_paid_for(cat, prompts, sizing
     ]
 
 
+@pytest.mark.parametrize("fail_at", [1, 3])
+def test_keys_aws_refuses_stop_the_replay_with_one_error(cat, prompts, sizing, tmp_path, fail_at):
+    """An expired session token (ExpiredTokenException, a ClientError) fails every call alike:
+    at the first call the command's error is raised with nothing written; on the 3rd (the 2nd
+    request's current model) the first request's scores are written first. Another request's
+    own error (a throttled call) is noted and the replay goes on."""
+    from botocore.exceptions import ClientError
+
+    from bedrock_finops.sources.source_errors import SourceError
+
+    manifest = _router_manifest(sizing, prompts, tmp_path)
+    calls = []
+
+    class RefusingClient:
+        def converse(self, **kw):
+            calls.append(kw["modelId"])
+            if len(calls) == fail_at:
+                raise ClientError(
+                    {"Error": {"Code": "ExpiredTokenException",
+                               "Message": "The security token included in the request is expired"}},
+                    "Converse",
+                )  # fmt: skip
+            return _converse_response("billing")
+
+    lines: list[str] = []
+    with pytest.raises(SourceError) as err:
+        replay.run_live(
+            manifest, _usage(), prompts, cat, tmp_path, apply=True,
+            client_for=lambda region: RefusingClient(), echo=lines.append,
+        )  # fmt: skip
+    assert str(err.value) == (
+        "calling Bedrock (Converse) failed: the credentials have expired or their session token "
+        "is invalid (ExpiredTokenException: The security token included in the request is "
+        "expired). Fix: refresh them (e.g. aws sso login, or assume the role again) and run again"
+    )
+    assert len(calls) == fail_at
+    if fail_at == 1:
+        assert not (tmp_path / "eval_results.csv").exists()
+    else:
+        results = quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())
+        assert len(results) == 1
+        assert lines[-1].startswith("stopped after 1 of 3 requests")
+
+
+def test_a_requests_own_error_is_noted_and_the_replay_goes_on(cat, prompts, sizing, tmp_path):
+    from botocore.exceptions import ClientError
+
+    manifest = _router_manifest(sizing, prompts, tmp_path)
+    calls = []
+
+    class ThrottledOnce:
+        def converse(self, **kw):
+            calls.append(kw["modelId"])
+            if len(calls) == 1:
+                raise ClientError(
+                    {"Error": {"Code": "ThrottlingException", "Message": "Too many requests"}},
+                    "Converse",
+                )
+            return _converse_response("billing")
+
+    code = replay.run_live(
+        manifest, _usage(), prompts, cat, tmp_path, apply=True,
+        client_for=lambda region: ThrottledOnce(), echo=lambda _: None,
+    )  # fmt: skip
+    assert code == 1
+    assert len(calls) == 5  # the first request's current call failed; the two others ran whole
+    assert len(quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())) == 2
+    errors = json.loads((tmp_path / "replay_errors.json").read_text())
+    assert [e["request_id"] for e in errors] == manifest["segments"][0]["request_ids"][:1]
+
+
 def test_live_replay_dry_run_calls_nothing(cat, prompts, sizing, tmp_path, runtime_client):
     manifest = _router_manifest(sizing, prompts, tmp_path)
     lines: list[str] = []

@@ -36,8 +36,11 @@ _CLOCK = frozenset({"RequestExpired", "RequestTimeTooSkewed"})
 CREDENTIAL_CODES = _UNKNOWN_KEY | _BAD_SIGNATURE | _EXPIRED | _CLOCK
 
 
-def credentials_error(code: str, message: str, target: str) -> SourceError | None:
-    """The run's error when AWS refused the credentials themselves (not a permission)."""
+def credentials_error(
+    code: str, message: str, target: str, doing: str = "reading"
+) -> SourceError | None:
+    """The run's error when AWS refused the credentials themselves (not a permission):
+    ``{doing} {target} failed: ...``."""
     said = message.lower()
     skewed = code in _BAD_SIGNATURE and any(
         w in said for w in ("expired", "not yet current", "skew")
@@ -59,7 +62,7 @@ def credentials_error(code: str, message: str, target: str) -> SourceError | Non
         fix = "refresh them (e.g. aws sso login, or assume the role again) and run again"
     else:
         return None
-    return SourceError(f"reading {target} failed: {why} ({code}: {message}). Fix: {fix}")
+    return SourceError(f"{doing} {target} failed: {why} ({code}: {message}). Fix: {fix}")
 
 
 # botocore's errors for credentials it cannot find or load, by name (older botocore versions
