@@ -250,17 +250,22 @@ def test_a_window_inside_the_groups_retention_has_no_warning(tmp_path: Path, mon
     assert report.window_warnings == []
 
 
+def _read_a_day(logs, stub: Stubber, out: Path):
+    """The group's 2026-11-26 ingested through ``logs``, its answers queued on ``stub``."""
+    with stub:
+        return ingest_to_folder(
+            f"cloudwatch-logs://{GROUP}", out, "2026-11-26", "2026-11-27",
+            logs_client=logs, progress=False,
+        )  # fmt: skip
+
+
 @pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
 def test_a_retention_that_cannot_be_read_is_recorded_not_fatal(tmp_path: Path, code):
     logs = _logs_client()
     stub = Stubber(logs)
     stub.add_response("filter_log_events", {"events": [_event("2026-11-26T06:00:00")]})
     stub.add_client_error("describe_log_groups", service_error_code=code, http_status_code=400)
-    with stub:
-        report = ingest_to_folder(
-            f"cloudwatch-logs://{GROUP}", tmp_path, "2026-11-26", "2026-11-27",
-            logs_client=logs, progress=False,
-        )  # fmt: skip
+    report = _read_a_day(logs, stub, tmp_path)
     assert report.rows == 1
     assert report.log_group == {"checked": False, "retention_days": None, "created": None,
                                 "why_unchecked": f"DescribeLogGroups answered {code}"}  # fmt: skip
@@ -284,11 +289,7 @@ def test_a_retention_call_that_never_reaches_aws_is_recorded_not_fatal(tmp_path:
         raise EndpointConnectionError(endpoint_url="https://logs.us-east-1.amazonaws.com/")
 
     logs.describe_log_groups = unreachable
-    with stub:
-        report = ingest_to_folder(
-            f"cloudwatch-logs://{GROUP}", tmp_path, "2026-11-26", "2026-11-27",
-            logs_client=logs, progress=False,
-        )  # fmt: skip
+    report = _read_a_day(logs, stub, tmp_path)
     assert report.rows == 1
     assert report.log_group["why_unchecked"] == "DescribeLogGroups failed: EndpointConnectionError"
 
