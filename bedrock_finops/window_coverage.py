@@ -6,11 +6,20 @@ may have been enabled after the window's start. The table is then silently parti
 per-day or monthly figures taken over the window are understated (a 90-day window over a
 group that keeps 30 days: about 3x). The report gives the records' own span beside the window,
 and the summary warns when the two differ by more than :data:`GAP`.
+
+Days without records inside the span (logging switched off for a week, a delivery that failed)
+understate the notebooks' per-day figures the same way, since those divide by the span's
+calendar days. From the rows kept per UTC day, the weekdays the traffic runs on are judged
+(:func:`traffic_weekdays`), so a weekend over weekday-only traffic is neither a gap inside the
+span nor one at its edges.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bedrock_finops.sources.cloudwatch_logs import GroupRetention
@@ -18,6 +27,10 @@ from bedrock_finops.sources.cloudwatch_logs import GroupRetention
 # a table whose records start (or end) this much after (before) the window's bound is told: an
 # hour's quiet at the edges is ordinary traffic, a day's is likely a gap in the logs
 GAP = timedelta(days=1)
+# this many days the traffic runs on, with no records, make a gap inside the span: one or two
+# quiet days (a public holiday, a quiet weekend) are ordinary traffic
+INSIDE_GAP_DAYS = 3
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # date.weekday()'s order
 
 
 def utc_now() -> datetime:
@@ -34,6 +47,99 @@ def calendar_days(first: datetime, last: datetime) -> int:
 def shown(when: datetime) -> str:
     """A time as the warnings show it: ``2026-10-28 06:00 UTC``."""
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class DayRecords:
+    """The rows kept on one UTC calendar day: how many, and the first and last one's time."""
+
+    rows: int
+    first: datetime
+    last: datetime
+
+    def merged(self, other: DayRecords) -> DayRecords:
+        return DayRecords(
+            self.rows + other.rows, min(self.first, other.first), max(self.last, other.last)
+        )
+
+
+def records_span(days: Mapping[date, DayRecords]) -> tuple[datetime | None, datetime | None]:
+    """The first and last record of the rows tallied per day (None, None: no rows)."""
+    if not days:
+        return None, None
+    return days[min(days)].first, days[max(days)].last
+
+
+def _span_days(days: Mapping[date, DayRecords]) -> list[date]:
+    """Every calendar day from the first record's to the last's, with records or not."""
+    first = min(days)
+    return [first + timedelta(days=n) for n in range((max(days) - first).days + 1)]
+
+
+def traffic_weekdays(days: Mapping[date, DayRecords]) -> list[int]:
+    """The weekdays (0 Monday) the traffic runs on: those with records on at least half of
+    their days in the span, its first and last day left out (a part of a day each, with records
+    by definition). With fewer than two of each weekday left (a span under 16 days), too few to
+    judge: every weekday. None for no rows, and none for traffic too sparse to run on half of
+    any weekday's days (a few calls a week), whose quiet days are ordinary."""
+    if not days:
+        return []
+    inner = _span_days(days)[1:-1]
+    if len(inner) < 2 * len(WEEKDAYS):
+        return list(range(len(WEEKDAYS)))
+    occurrences = Counter(day.weekday() for day in inner)
+    with_records = Counter(day.weekday() for day in inner if day in days)
+    return [wd for wd in sorted(occurrences) if 2 * with_records[wd] >= occurrences[wd]]
+
+
+def inside_gaps(days: Mapping[date, DayRecords], weekdays: list[int]) -> list[dict[str, Any]]:
+    """The stretches inside the span with no records over at least :data:`INSIDE_GAP_DAYS`
+    days of ``weekdays`` (other days in them neither end nor lengthen one), as ``{edge:
+    "inside", from, to, days}`` from the last record before to the first after."""
+    gaps: list[dict[str, Any]] = []
+    if not days:
+        return gaps
+    before = min(days)  # the last day with records so far
+    quiet = 0  # days of ``weekdays`` without records since then
+    for day in _span_days(days):
+        if day in days:
+            if quiet >= INSIDE_GAP_DAYS:
+                gaps.append(_gap("inside", days[before].last, days[day].first))
+            before, quiet = day, 0
+        elif day.weekday() in weekdays:
+            quiet += 1
+    return gaps
+
+
+def _time_on(weekdays: list[int], since: datetime, until: datetime) -> timedelta:
+    """How much of [since, until) falls on ``weekdays`` (UTC calendar days)."""
+    total = timedelta()
+    day = since.astimezone(UTC).date()
+    while (midnight := datetime.combine(day, time(), UTC)) < until:
+        if day.weekday() in weekdays:
+            total += min(until, midnight + timedelta(days=1)) - max(since, midnight)
+        day += timedelta(days=1)
+    return total
+
+
+def edge_gap_told(gap: dict[str, Any], weekdays: list[int]) -> bool:
+    """Whether an edge gap is warned of: :data:`GAP` or more of it falls on days the traffic
+    runs on. A Saturday-start window over weekday traffic whose first record is Monday at 08:00
+    is not (8 hours); a gap holding one of its days whole is. Traffic on every day keeps the
+    plain rule (the gap is over :data:`GAP`), as does traffic judged to run on no weekday."""
+    since, until = datetime.fromisoformat(gap["from"]), datetime.fromisoformat(gap["to"])
+    return _time_on(weekdays or list(range(len(WEEKDAYS))), since, until) >= GAP
+
+
+def in_time_order(
+    edges: list[dict[str, Any]], inside: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The window's gaps as the report lists them: the start's, those inside, the end's."""
+    return [
+        *(g for g in edges if g["edge"] == "start"),
+        *inside,
+        *(g for g in edges if g["edge"] == "end"),
+    ]
 
 
 def window_gaps(
@@ -90,6 +196,23 @@ def gap_warning(gaps: list[dict[str, Any]], record_days: int, end: datetime | No
         f"the table may not cover the window: {' and '.join(parts)}. {why[0].upper()}{why[1:]}: "
         f"per-day and monthly figures should use the records' span ({record_days:,} calendar "
         f"day{'s' if record_days != 1 else ''}), not the window"
+    )
+
+
+def inside_gap_warning(gaps: list[dict[str, Any]], record_days: int) -> str:
+    """The summary's warning for :func:`inside_gaps`: each stretch without records, its
+    likely causes, and what it does to per-day figures over the span."""
+    stretches = " and ".join(
+        f"from {shown(datetime.fromisoformat(g['from']))} to "
+        f"{shown(datetime.fromisoformat(g['to']))} ({g['days']:g} days)"
+        for g in gaps
+    )
+    return (
+        f"the table has no records {stretches}, inside its span. Invocation logging may have "
+        "been switched off and on again, its delivery may have failed for those days, or the "
+        "source read may be missing them (a folder or S3 prefix without those days): per-day "
+        f"and monthly figures over the records' span ({record_days:,} calendar days) count "
+        "those days as days without traffic"
     )
 
 

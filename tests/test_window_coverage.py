@@ -1,12 +1,15 @@
 """Whether the usage table covers its window: the records' span beside the window, a warning
-when the two differ by over a day, what a log group's retention and creation say of the window,
-and archived S3 objects counted in the summary whether or not it is read on a terminal."""
+when the two differ by over a day, stretches without records inside the span, the weekdays the
+traffic runs on (so its days off are no gap), what a log group's retention and creation say of
+the window, and archived S3 objects counted in the summary whether or not it is read on a
+terminal."""
 
 from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Collection
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -100,6 +103,147 @@ def test_an_open_window_or_an_empty_table_has_no_gaps():
     first, last = utc("2026-10-28T12:00"), utc("2026-11-25T12:00")
     assert window_coverage.window_gaps(None, None, first, last, NOW) == []
     assert window_coverage.window_gaps(utc("2026-08-29T00:00"), None, None, None, NOW) == []
+
+
+# ------------------------------------------------------------------ the traffic's days, as values
+
+
+WEEKDAYS_ONLY = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+
+
+def _days(
+    first: str, last: str, missing: Collection[str] = (), weekdays_only: bool = False
+) -> dict[date, window_coverage.DayRecords]:
+    """A tally per day from ``first`` to ``last`` (days), records from 08:00 to 18:00 each
+    day but the ``missing`` ones (and weekends, for weekday-only traffic)."""
+    tally = {}
+    day = date.fromisoformat(first)
+    while day <= date.fromisoformat(last):
+        if day.isoformat() not in missing and not (weekdays_only and day.weekday() >= 5):
+            at = datetime.combine(day, datetime.min.time(), UTC)
+            tally[day] = window_coverage.DayRecords(
+                10, at + timedelta(hours=8), at + timedelta(hours=18)
+            )
+        day += timedelta(days=1)
+    return tally
+
+
+def _weekday_names(tally: dict[date, window_coverage.DayRecords]) -> list[str]:
+    return [window_coverage.WEEKDAYS[wd] for wd in window_coverage.traffic_weekdays(tally)]
+
+
+def test_a_week_missing_from_30_days_is_one_gap_inside_the_span():
+    """October 2026, 10 to 16 missing: the last record before is on the 9th at 18:00, the first
+    after on the 17th at 08:00, 7 days and 14 hours later. Each weekday still has records on 3
+    of its 4 days inside the span, so the traffic runs on all seven."""
+    missing = {f"2026-10-{d}" for d in range(10, 17)}
+    tally = _days("2026-10-01", "2026-10-30", missing)
+    assert _weekday_names(tally) == list(window_coverage.WEEKDAYS)
+    assert window_coverage.inside_gaps(tally, list(range(7))) == [
+        {"edge": "inside", "from": "2026-10-09T18:00:00+00:00", "to": "2026-10-17T08:00:00+00:00",
+         "days": 7.6},
+    ]  # fmt: skip
+
+
+# four weeks of weekday traffic: Monday 9 November to Friday 4 December 2026
+NOV_FIRST, NOV_LAST = "2026-11-09", "2026-12-04"
+
+
+@pytest.mark.parametrize(
+    ("missing", "gaps"),
+    [
+        (set(), []),
+        # Wednesday to Friday: three days the traffic runs on, then its weekend, from Tuesday
+        # 18:00 to Monday 08:00
+        ({"2026-11-18", "2026-11-19", "2026-11-20"},
+         [{"edge": "inside", "from": "2026-11-17T18:00:00+00:00",
+           "to": "2026-11-23T08:00:00+00:00", "days": 5.6}]),
+        ({"2026-11-18", "2026-11-19"}, []),  # two days: a quiet, not a gap
+        ({"2026-11-19", "2026-11-20"}, []),  # two, and the weekend after them counts for none
+        ({"2026-11-20", "2026-11-23"}, []),  # Friday and Monday around a weekend: two
+        ({"2026-11-19", "2026-11-20", "2026-11-23"},  # Thursday, Friday and Monday: three
+         [{"edge": "inside", "from": "2026-11-18T18:00:00+00:00",
+           "to": "2026-11-24T08:00:00+00:00", "days": 5.6}]),
+    ],
+)  # fmt: skip
+def test_weekday_traffic_has_a_gap_over_three_of_its_days_not_over_weekends(missing, gaps):
+    tally = _days(NOV_FIRST, NOV_LAST, missing, weekdays_only=True)
+    assert _weekday_names(tally) == WEEKDAYS_ONLY
+    assert window_coverage.inside_gaps(tally, [0, 1, 2, 3, 4]) == gaps
+
+
+def test_a_weekday_is_the_traffics_on_half_of_its_days_inside_the_span():
+    """Weekday traffic that also ran on two of the three Saturdays inside the span (not on the
+    first or last day, which are left out): Saturday is one of its days; on one, it is not."""
+    tally = _days(NOV_FIRST, NOV_LAST, weekdays_only=True)
+    saturdays = _days("2026-11-14", "2026-11-21")
+    assert _weekday_names({**tally, **saturdays}) == [*WEEKDAYS_ONLY, "Sat"]
+    assert _weekday_names({**tally, **_days("2026-11-14", "2026-11-14")}) == WEEKDAYS_ONLY
+
+
+def test_traffic_on_every_fourth_day_runs_on_no_weekday_and_has_no_gap_inside():
+    """Records on 1, 5, 9, ... 29 October 2026: one of each weekday's 3 or 4 days inside."""
+    tally = _days("2026-10-01", "2026-10-29")
+    sparse = {day: r for day, r in tally.items() if (day.day - 1) % 4 == 0}
+    assert _weekday_names(sparse) == []
+    assert window_coverage.inside_gaps(sparse, []) == []
+
+
+def test_a_span_of_under_16_days_is_too_short_to_judge_its_weekdays():
+    """15 days of weekday traffic hold 13 days inside the first and last: every day is the
+    traffic's, so its weekend is a two-day quiet, and a third day without records a gap."""
+    tally = _days("2026-11-09", "2026-11-23", weekdays_only=True)
+    assert _weekday_names(tally) == list(window_coverage.WEEKDAYS)
+    assert window_coverage.inside_gaps(tally, list(range(7))) == []
+    without_friday = {d: r for d, r in tally.items() if d != date(2026, 11, 13)}
+    assert [g["days"] for g in window_coverage.inside_gaps(without_friday, list(range(7)))] == [
+        3.6  # Thursday 18:00 to Monday 08:00
+    ]
+    assert window_coverage.traffic_weekdays({}) == []
+    assert window_coverage.inside_gaps({}, []) == []
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "told"),
+    [
+        # Saturday 00:00 to the first record, Monday 08:00: the weekend is not the traffic's
+        ("2026-11-07T00:00", "2026-12-05T00:00", []),
+        # Friday: a day the traffic runs on, before the first record
+        ("2026-11-06T00:00", "2026-12-05T00:00", ["start"]),
+        # to Monday 00:00 after the last record, Friday 18:00: 6 hours and a weekend
+        ("2026-11-07T00:00", "2026-12-07T00:00", []),
+        # to Monday 12:00: Monday's morning, 18 hours and the weekend
+        ("2026-11-07T00:00", "2026-12-07T12:00", []),
+        # to Tuesday 00:00: all of Monday too
+        ("2026-11-07T00:00", "2026-12-08T00:00", ["end"]),
+    ],
+)  # fmt: skip
+def test_an_edge_gap_of_days_the_traffic_does_not_run_on_is_not_warned(start, end, told):
+    tally = _days(NOV_FIRST, NOV_LAST, weekdays_only=True)
+    first, last = window_coverage.records_span(tally)
+    edges = window_coverage.window_gaps(utc(start), utc(end), first, last, utc("2027-01-01T00:00"))
+    assert len(edges) == 2 - (end == "2026-12-05T00:00")  # each listed, over a day
+    weekdays = window_coverage.traffic_weekdays(tally)
+    assert [g["edge"] for g in edges if window_coverage.edge_gap_told(g, weekdays)] == told
+
+
+def test_an_edge_gap_is_judged_by_its_hours_on_the_traffics_days_not_by_whole_days():
+    """Last record 2026-11-26 (a Thursday) 05:00, judged at 06:00 the next day: 25 hours, no
+    whole day in them, all on days weekday traffic runs on: warned, as for traffic on every day.
+    From Friday 02:00 to Monday 23:00, 22 and 23 hours of two of its days: warned; from Friday
+    14:00 to Monday 10:00, 10 and 10: not. From Saturday 05:00 to Sunday 06:00, none: not."""
+
+    def told(since: str, until: str, weekdays: list[int]) -> bool:
+        gap = {"edge": "end", "from": f"{since}:00+00:00", "to": f"{until}:00+00:00"}
+        return window_coverage.edge_gap_told(gap, weekdays)
+
+    assert told("2026-11-26T05:00", "2026-11-27T06:00", list(range(7)))
+    assert told("2026-11-26T05:00", "2026-11-27T06:00", [0, 1, 2, 3, 4])
+    assert told("2026-11-27T02:00", "2026-11-30T23:00", [0, 1, 2, 3, 4])
+    assert not told("2026-11-27T14:00", "2026-11-30T10:00", [0, 1, 2, 3, 4])
+    assert not told("2026-11-28T05:00", "2026-11-29T06:00", [0, 1, 2, 3, 4])
+    # traffic on no weekday's half (a few calls a week): the plain rule
+    assert told("2026-11-28T05:00", "2026-11-29T06:00", [])
 
 
 # ------------------------------------------------------------------ a folder's table
