@@ -29,7 +29,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -173,8 +173,12 @@ class IngestReport:
     first_record: datetime | None = None
     last_record: datetime | None = None
     record_days: int = 0
-    # where the records fall short of the window by over a day (window_coverage.window_gaps)
+    # where the records fall short of the window by over a day (window_coverage.window_gaps),
+    # and stretches inside their span without records (window_coverage.inside_gaps)
     window_gaps: list[dict[str, Any]] = field(default_factory=list)
+    # the weekdays the traffic runs on, judged from the rows per day ("Mon", ...): days off
+    # them are no gap (window_coverage.traffic_weekdays)
+    traffic_weekdays: list[str] = field(default_factory=list)
     # CloudWatch Logs: the group's retention and creation (DescribeLogGroups), or why unknown
     log_group: dict[str, Any] | None = None
     # the summary's warnings that the table may not cover the window, and why
@@ -785,7 +789,7 @@ def _write_tables(
         collector.close()  # (its last row group and checks can fail too)
         if plan.cloudwatch_pages is not None:
             report.event_pages_read = plan.cloudwatch_pages.pages
-        _judge_coverage(report, plan.log_group, window_coverage.utc_now())
+        _judge_coverage(report, plan.log_group, window_coverage.utc_now(), collector.days)
         if isinstance(collector.bedrock_client, models.ProfileLookup):
             report.profile_lookup_failures = dict(collector.bedrock_client.failures)
         report.elapsed_s = round(time.perf_counter() - t0, 3)
@@ -805,19 +809,28 @@ def _write_tables(
     raise IngestError(message)
 
 
-def _judge_coverage(report: IngestReport, group: GroupRetention | None, now: datetime) -> None:
+def _judge_coverage(
+    report: IngestReport,
+    group: GroupRetention | None,
+    now: datetime,
+    days: Mapping[date, window_coverage.DayRecords],
+) -> None:
     """The report's word on whether the table covers its window: the records' calendar days,
-    the gaps at the window's edges, and what the log group read keeps (see
-    ``window_coverage``)."""
+    the weekdays the traffic runs on, the gaps at the window's edges and inside the records'
+    span, and what the log group read keeps (see ``window_coverage``)."""
     first, last = report.first_record, report.last_record
     if first is not None and last is not None:
         report.record_days = window_coverage.calendar_days(first, last)
-    report.window_gaps = window_coverage.window_gaps(report.start, report.end, first, last, now)
+    weekdays = window_coverage.traffic_weekdays(days)
+    report.traffic_weekdays = [window_coverage.WEEKDAYS[wd] for wd in weekdays]
+    edges = window_coverage.window_gaps(report.start, report.end, first, last, now)
+    inside = window_coverage.inside_gaps(days, weekdays)
+    report.window_gaps = window_coverage.in_time_order(edges, inside)
     warnings = []
-    if report.window_gaps:
-        warnings.append(
-            window_coverage.gap_warning(report.window_gaps, report.record_days, report.end)
-        )
+    if told := [gap for gap in edges if window_coverage.edge_gap_told(gap, weekdays)]:
+        warnings.append(window_coverage.gap_warning(told, report.record_days, report.end))
+    if inside:
+        warnings.append(window_coverage.inside_gap_warning(inside, report.record_days))
     if group is not None:
         report.log_group = group.to_report()
         warnings.extend(window_coverage.log_group_warnings(group, report.start, now))

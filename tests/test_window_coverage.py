@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from botocore.stub import Stubber
@@ -246,6 +247,28 @@ def test_an_edge_gap_is_judged_by_its_hours_on_the_traffics_days_not_by_whole_da
     assert told("2026-11-28T05:00", "2026-11-29T06:00", [])
 
 
+def test_rows_per_day_are_counted_in_utc_with_each_days_first_and_last():
+    from bedrock_finops.ingest_output import rows_per_day
+
+    def ms(text: str) -> int:
+        return int(utc(text).timestamp() * 1000)
+
+    stamps = pa.chunked_array(
+        [[ms("2026-11-02T23:59:59.999"), None, ms("2026-11-02T00:00")],
+         [ms("2026-11-03T00:00"), ms("2026-11-02T12:00:00.5")]],
+        pa.timestamp("ms", tz="UTC"),
+    )  # fmt: skip
+    assert rows_per_day(stamps) == {
+        date(2026, 11, 2): window_coverage.DayRecords(
+            3, utc("2026-11-02T00:00"), utc("2026-11-02T23:59:59.999")
+        ),
+        date(2026, 11, 3): window_coverage.DayRecords(
+            1, utc("2026-11-03T00:00"), utc("2026-11-03T00:00")
+        ),
+    }
+    assert rows_per_day(pa.chunked_array([], pa.timestamp("ms", tz="UTC"))) == {}
+
+
 # ------------------------------------------------------------------ a folder's table
 
 
@@ -320,6 +343,101 @@ def test_the_span_is_of_the_rows_kept_across_row_groups(tmp_path: Path, monkeypa
     assert (report.first_record, report.last_record) == (
         utc("2025-06-02T07:00"), utc("2025-06-04T09:00"),
     )  # fmt: skip
+
+
+def _stamps(tally) -> list[str]:
+    """Two records a day of a tally (:func:`_days`): at its first and last time."""
+    return [f"{t:%Y-%m-%dT%H:%M:%S}Z" for day in tally.values() for t in (day.first, day.last)]
+
+
+def test_a_week_without_records_inside_the_span_is_told_and_logged(tmp_path: Path):
+    """October 2026 in a window of October, the 10th to the 16th without records: one gap,
+    from the 9th at 18:00 to the 17th at 08:00, in the report, its summary and a run's log."""
+    tally = _days("2026-10-01", "2026-10-30", {f"2026-10-{d}" for d in range(10, 17)})
+    logs = _logs(tmp_path / "logs", _stamps(tally))
+    report = ingest_to_folder(logs, tmp_path / "out", "2026-10-01", "2026-10-31", workers=1)
+    assert (report.rows, report.record_days) == (46, 30)
+    assert report.traffic_weekdays == list(window_coverage.WEEKDAYS)
+    assert report.window_gaps == [
+        {"edge": "inside", "from": "2026-10-09T18:00:00+00:00", "to": "2026-10-17T08:00:00+00:00",
+         "days": 7.6},
+    ]  # fmt: skip
+    warning = (
+        "the table has no records from 2026-10-09 18:00 UTC to 2026-10-17 08:00 UTC (7.6 days), "
+        "inside its span. Invocation logging may have been switched off and on again, its "
+        "delivery may have failed for those days, or the source read may be missing them (a "
+        "folder or S3 prefix without those days): per-day and monthly figures over the "
+        "records' span (30 calendar days) count those days as days without traffic"
+    )
+    assert report.window_warnings == [warning]
+    lines = report.summary().splitlines()
+    assert lines[2:4] == [
+        "records span      [2026-10-01 08:00:00+00:00, 2026-10-30 18:00:00+00:00]  "
+        "(30 calendar days)",
+        f"  warning: {warning}",
+    ]
+    said: list[str] = []
+    runner._log_coverage(json.loads(json.dumps(report.to_dict())), said.append)
+    assert said[1:] == [f"warning: {warning}"]
+
+
+def test_weekday_traffic_in_a_window_from_a_saturday_to_a_monday_has_no_warning(
+    tmp_path: Path, monkeypatch
+):
+    """Four weeks of weekday traffic, the window from Saturday 7 November to Monday 7 December:
+    both edges are over a day and listed, but hold no hour of a day the traffic runs on."""
+    monkeypatch.setattr(window_coverage, "utc_now", lambda: utc("2027-01-01T00:00"))
+    logs = _logs(tmp_path / "logs", _stamps(_days(NOV_FIRST, NOV_LAST, weekdays_only=True)))
+    report = ingest_to_folder(logs, tmp_path / "out", "2026-11-07", "2026-12-07", workers=1)
+    assert report.traffic_weekdays == WEEKDAYS_ONLY
+    assert [(g["edge"], g["days"]) for g in report.window_gaps] == [("start", 2.3), ("end", 2.2)]
+    assert report.window_warnings == []
+
+
+def test_weekday_traffic_without_a_wednesday_to_friday_has_one_warning(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(window_coverage, "utc_now", lambda: utc("2027-01-01T00:00"))
+    tally = _days(
+        NOV_FIRST, NOV_LAST, {"2026-11-18", "2026-11-19", "2026-11-20"}, weekdays_only=True
+    )
+    logs = _logs(tmp_path / "logs", _stamps(tally))
+    report = ingest_to_folder(logs, tmp_path / "out", "2026-11-07", "2026-12-07", workers=1)
+    assert report.traffic_weekdays == WEEKDAYS_ONLY
+    assert [(g["edge"], g["days"]) for g in report.window_gaps] == [
+        ("start", 2.3), ("inside", 5.6), ("end", 2.2),
+    ]  # fmt: skip
+    assert len(report.window_warnings) == 1
+    assert report.window_warnings[0].startswith(
+        "the table has no records from 2026-11-17 18:00 UTC to 2026-11-23 08:00 UTC (5.6 days)"
+    )
+
+
+def test_a_duplicate_delivery_dated_in_a_gap_does_not_fill_it(tmp_path: Path):
+    """Ten days at noon, 4 to 6 June without records; a second delivery of the first record's
+    requestId, dated 5 June, is dropped as a duplicate before the days are counted."""
+    stamps = [f"2025-06-{d:02}T12:00:00Z" for d in (1, 2, 3, 7, 8, 9, 10)]
+    lines = [_record(f"r{i}", t) for i, t in enumerate(stamps)]
+    lines.append(_record("r0", "2025-06-05T12:00:00Z"))
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "logs.jsonl").write_text("\n".join(lines) + "\n")
+    report = ingest_to_folder(tmp_path / "logs", tmp_path / "out", workers=1)
+    assert (report.rows, report.duplicates, report.conflicting_duplicate_count) == (7, 1, 1)
+    assert report.traffic_weekdays == list(window_coverage.WEEKDAYS)  # 10 days: too few to judge
+    assert report.window_gaps == [
+        {"edge": "inside", "from": "2025-06-03T12:00:00+00:00", "to": "2025-06-07T12:00:00+00:00",
+         "days": 4.0},
+    ]  # fmt: skip
+
+
+def test_the_embedded_sample_has_no_gap_and_runs_on_every_day(sample_dir: Path, tmp_path: Path):
+    """30 days from 2026-10-01, less traffic at weekends but some on every day: no gap, no
+    warning, as `make run` prints it."""
+    report = ingest_to_folder(sample_dir / "logs", tmp_path, progress=False)
+    assert report.record_days == 30
+    assert report.traffic_weekdays == list(window_coverage.WEEKDAYS)
+    assert (report.window_gaps, report.window_warnings) == ([], [])
+    said: list[str] = []
+    runner._log_coverage(report.to_dict(), said.append)
+    assert not any(line.startswith("warning") for line in said)
 
 
 # ------------------------------------------------------------------ a log group's retention
