@@ -19,13 +19,14 @@ import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bedrock_finops import params as params_mod
+from bedrock_finops import worker_pool
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
 from bedrock_finops.run_checks import absolute_paths
 
@@ -448,7 +449,11 @@ def _execute_all(
     for batch in (regular, summary):
         if not batch:
             continue
-        with ProcessPoolExecutor(max_workers=max(1, min(jobs, len(batch)))) as pool:
+        # the ingest's kind of pool: a stop (Ctrl-C, SIGTERM to this process alone, SIGHUP)
+        # reaches each notebook's worker, which ends its kernel at once, instead of waiting for
+        # the cell that runs; a SIGKILLed run takes the workers along, and they their kernels
+        pool = worker_pool.start(max(1, min(jobs, len(batch))))
+        try:
             futures = {}
             for name, path in batch.items():
                 declared = params_mod.notebook_parameters(path)
@@ -458,16 +463,17 @@ def _execute_all(
                     nb_params["run_dir"] = str(run_dir.resolve())
                 dest = run_dir / f"{name}.ipynb"
                 log(f"[{len(results) + len(futures) + 1}/{total}] {name} started")
-                futures[
-                    pool.submit(
-                        execute_notebook, str(path), str(dest), _jsonable(nb_params), str(run_dir)
-                    )
-                ] = (name, dest)
+                args = (str(path), str(dest), _jsonable(nb_params), str(run_dir))
+                futures[pool.submit(worker_pool.run_task, execute_notebook, *args)] = (name, dest)
             for fut in as_completed(futures):
                 name, dest = futures[fut]
                 status, seconds, error = fut.result()
                 results[name] = NotebookResult(name, status, seconds, str(dest), error=error)
                 log(f"    {name}: {status} in {seconds:.1f} s")
+        except BaseException:
+            worker_pool.stop(pool)
+            raise
+        pool.shutdown(wait=True)
     return dict(sorted(results.items()))
 
 

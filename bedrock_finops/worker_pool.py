@@ -1,4 +1,6 @@
-"""The ingest's worker processes: they stop promptly when asked, and never outlive the ingest.
+"""Worker processes (the ingest's, and ``run``'s notebooks'): they stop promptly when asked,
+and never outlive their parent (below, "the ingest"; for a notebook, its kernel ends with the
+worker: nbclient's cleanup, else the kernel's own watch on its parent).
 
 - Asked to stop (SIGINT, which Ctrl-C sends the whole process group; SIGHUP, which a shell
   whose terminal closed sends it; SIGTERM, which :func:`stop` sends each worker), a worker
