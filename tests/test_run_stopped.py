@@ -149,3 +149,24 @@ def test_a_notebook_leaves_its_workers_stop_handlers_in_place(tmp_path: Path):
     assert nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[1].outputs[0]["data"] == {
         "text/plain": "2"
     }
+
+
+def test_a_killed_run_takes_its_notebook_workers_and_kernels_along(run_folders):
+    """SIGKILL cannot be handled: the workers are killed with the run (as the ingest's are),
+    and each kernel, watching its worker, ends with it. Before, the workers waited for work
+    for ever, holding the caller's output open."""
+    args, out = run_folders
+    proc = subprocess.Popen(
+        args, env=ENV, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    kernel = _kernel_pid(out)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    workers = [int(pid) for pid in children.read_text().split()]
+    proc.kill()
+    proc.wait(timeout=STOP_S)
+    try:
+        _wait_for(lambda: not any(_alive(pid) for pid in [*workers, kernel]), seconds=STOP_S)
+    finally:  # a failing test leaves none running either
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
