@@ -55,7 +55,7 @@ USAGE_SCHEMA = pa.schema(
         # latency_ms, max_tokens and temperature are also null where the record holds a value
         # no Bedrock call logs (a negative latency, max_tokens or temperature, a max_tokens past
         # MAX_TOKENS_PER_CALL or a temperature past 5: parse_scalars.ROW_VALUE_BOUNDS)
-        ("latency_ms", pa.float64()),  # null for streaming records (AWS logs none)
+        ("latency_ms", pa.float64()),  # null for a non-streamed InvokeModel (AWS logs none)
         ("stop_reason", pa.string()),
         ("max_tokens", pa.int64()),  # null when the request set no limit
         ("temperature", pa.float64()),
