@@ -748,7 +748,8 @@ def request_params(body: dict) -> tuple[int | None, float | None]:
 
 
 def service_tier(in_body: dict, out_body: Any) -> str:
-    """The tier the response reports, else the one requested; latency-optimized; default.
+    """The tier the response reports, else the one requested; for the standard tier (named
+    ``default`` or not named), latency-optimized when that was set; else default.
 
     A stream reports its tier in its last event (ConverseStream's ``metadata``). The latency
     setting the response reports also wins over the request's: Bedrock may serve a request
@@ -766,7 +767,9 @@ def service_tier(in_body: dict, out_body: Any) -> str:
         if isinstance(tier, dict):
             tier = tier.get("type")
         if isinstance(tier, str) and tier:
-            return tier
+            if tier != "default":
+                return tier
+            break  # the standard tier, named: its latency setting still says which price
     for src in (out or {}, in_body):
         perf = src.get("performanceConfig")
         if isinstance(perf, dict) and isinstance(perf.get("latency"), str):

@@ -101,6 +101,10 @@ def test_a_tool_call_is_json_streamed_or_not(out, op: str) -> None:
         ),
         ({**ASK, "performanceConfig": {"latency": "optimized"}}, converse_out({"text": "hi"}),
          "latency-optimized"),
+        # the standard tier named: its latency setting still counts
+        ({**ASK, "serviceTier": {"type": "default"}, "performanceConfig": {"latency": "optimized"}},
+         converse_out({"text": "hi"}), "latency-optimized"),
+        ({**ASK, "serviceTier": {"type": "priority"}}, converse_out({"text": "hi"}), "priority"),
     ],
 )  # fmt: skip
 def test_the_response_says_which_tier_served_it(body, out, tier: str) -> None:
