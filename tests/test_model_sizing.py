@@ -12,6 +12,7 @@ from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
 from bedrock_finops.strategies import model_sizing_findings as ms_findings
 from bedrock_finops.strategies import model_sizing_params as ms_params
+from bedrock_finops.strategies import model_sizing_repricing as ms_repricing
 from bedrock_finops.strategies import model_sizing_tables as ms_tables
 from bedrock_finops.task_types import infer_one
 
@@ -264,6 +265,73 @@ def test_spend_by_task_type(usage, cat):
     row = table.loc["classification / routing"]
     assert row["current"] == pytest.approx(router["current_usd"])
     assert row["after change"] == pytest.approx(router["projected_usd"])
+
+
+def _router_in(*regions: str) -> pd.DataFrame:
+    """10 ROUTER calls in each Region, geo profile ``apac`` outside the US; ids kept apart."""
+    groups = [
+        dict(n=10, **ROUTER, region=r, geo="none" if r.startswith("us-") else "apac")
+        for r in regions
+    ]
+    usage = make_usage(groups)
+    usage["request_id"] = pd.array([f"router-{i}" for i in range(len(usage))], dtype="string")
+    return usage
+
+
+def test_a_segment_with_no_priced_request_keeps_its_model_as_not_priced(cat):
+    """Ten Opus 4 classification calls from ap-southeast-2, a Region the sheet has no row
+    for: nothing measures their cost, so no candidate is 'priced' on zero requests at $0.
+    The segment keeps its model, its costs are NaN (unpriced), and there is no action, no
+    effect and nothing for eval-sample to sample."""
+    usage = _router_in("ap-southeast-2")
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    router = _seg(plan, "router")
+    assert router["task_type"] == "classification"  # it would be sized, were it priced
+    assert router["status"] == ms_params.KEEP
+    assert router["candidate"] is None or pd.isna(router["candidate"])
+    assert router["reason"] == (
+        f"not priced: {OPUS} has no price where this segment runs "
+        "(ap-southeast-2: no price for model in region); no saving can be measured"
+    )
+    assert pd.isna(router["current_usd"]) and pd.isna(router["projected_usd"])
+    assert router["savings_usd"] == 0.0 and router["candidates_tried"] == {}
+    assert plan.recommended.empty and ms_tables.recommended_with_ids(plan).empty
+    f = ms_findings.to_findings(plan)
+    assert f.actions == [] and f.scope_usd == 0.0
+    assert ms_findings.to_effects(plan).empty
+    assert plan.data_quality["unpriced_requests"] == 10
+
+
+def test_no_candidate_is_chosen_on_no_requests(usage, cat):
+    """An empty frame prices every candidate at $0 (``all()`` of nothing is True): refused."""
+    params = ms_params.check_settings({})
+    choice = ms_repricing.choose_candidate(usage.iloc[:0], OPUS, "small", cat, params)
+    assert choice["candidate"] is None and choice["tried"] == {}
+
+
+def test_a_partly_priced_segment_is_sized_on_its_priced_requests(cat):
+    """10 calls in us-east-1 (priced) and 10 in ap-southeast-2 (not): the figures are the
+    priced ten's, the other ten are left out (never $0) and the reason says so.
+
+    By hand, per call (500 input + 2 output tokens, us-east-1 in-region rates per 1K):
+    Opus 4: 500 x 0.015 / 1000 + 2 x 0.075 / 1000 = 0.0075 + 0.00015 = 0.00765;
+    Claude 3.5 Haiku: 500 x 0.0008 / 1000 + 2 x 0.004 / 1000 = 0.0004 + 0.000008 = 0.000408.
+    Ten calls: 0.0765 now, 0.00408 on Haiku, 0.07242 saved (94.67%)."""
+    usage = _router_in("us-east-1", "ap-southeast-2")
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    router = _seg(plan, "router")
+    assert router["candidate"] == HAIKU35 and router["status"] == ms_params.PENDING
+    assert router["requests"] == 20 and router["unpriced_requests"] == 10
+    assert router["current_usd"] == pytest.approx(0.0765)
+    assert router["projected_usd"] == pytest.approx(0.00408)
+    assert router["savings_usd"] == pytest.approx(0.07242)
+    assert router["savings_pct"] == pytest.approx(94.6667, abs=1e-4)
+    assert router["reason"].endswith(
+        "; 10 of 20 requests not priced (ap-southeast-2: no price for model in region), "
+        "left out of its figures"
+    )
+    eff = ms_findings.to_effects(plan)
+    assert len(eff) == 10 and eff["savings_usd"].sum() == pytest.approx(0.07242)
 
 
 # ---- the embedded sample -------------------------------------------------------------------

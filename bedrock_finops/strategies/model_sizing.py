@@ -11,7 +11,9 @@ Steps (each returns a table the notebook shows):
 3. Re-price the segment's own tokens on the candidate with the cost engine. Tokens are scaled
    by the tokenizer ratio when the tokenizer family changes; cached prefixes stay cached when
    the candidate supports caching and the prefix meets its minimum, else they are billed as
-   uncached input.
+   uncached input. Only requests with a price count: a partly priced segment is sized on
+   its priced requests (its reason says how many are left out and why), and a segment with
+   none priced keeps its model ("not priced"), its costs NaN: a move is never priced at $0.
 4. The quality gate (``eval_results``): a recommendation is accepted when the candidate
    reaches ``quality_threshold`` (default 90%) of the current model's mean score on a sample
    of the segment's requests, rejected otherwise, and pending evaluation without results
@@ -119,8 +121,9 @@ def plan(
     models = known_models()
     recs: list[dict[str, Any]] = []
     row_frames: list[pd.DataFrame] = []
+    reasons = priced["unpriced_reason"].astype("string")
     for _, seg in segs.iterrows():
-        rec = _recommend_segment(seg, priceable, costs, positions, catalog, p, models)
+        rec = _recommend_segment(seg, priceable, costs, reasons, positions, catalog, p, models)
         frame = rec.pop("_rows", None)
         if frame is not None:
             row_frames.append(frame)
@@ -174,6 +177,7 @@ def _recommend_segment(
     seg: pd.Series,
     usage: pd.DataFrame,
     costs: pd.Series,
+    reasons: pd.Series,
     positions: dict[str, np.ndarray],
     catalog: Any,
     p: dict[str, Any],
@@ -182,7 +186,10 @@ def _recommend_segment(
     """Recommendation for one segment (a ``_rows`` frame of per-request costs when adopted).
 
     ``usage``: the columns pricing reads and ``request_id`` (``pricing.price_columns``);
-    ``positions``: each segment's row positions (``segments.row_positions``).
+    ``costs`` and ``reasons``: each row's ``cost_usd`` and ``unpriced_reason``;
+    ``positions``: each segment's row positions (``segments.row_positions``). Unpriced rows
+    are left out of the figures: a segment with none priced keeps its model, as nothing
+    measures what a move would save.
     """
     rows_at = positions.get(seg["segment"], np.empty(0, dtype=np.intp))
     model = str(seg["model"])
@@ -223,7 +230,14 @@ def _recommend_segment(
         )
         return rec
     rec["tier_gap"] = TIER_RANK[rec["current_tier"]] - TIER_RANK[rec["target_tier"]]
-    priced_at = rows_at[costs.iloc[rows_at].notna().to_numpy()]
+    priced_mask = costs.iloc[rows_at].notna().to_numpy()
+    priced_at, unpriced_at = rows_at[priced_mask], rows_at[~priced_mask]
+    if not len(priced_at):
+        rec["reason"] = (
+            f"not priced: {model} has no price where this segment runs "
+            f"({_unpriced_detail(usage, reasons, unpriced_at)}); no saving can be measured"
+        )
+        return rec
     seg_usage = usage.iloc[priced_at]
     choice = repricing.choose_candidate(seg_usage, model, rec["target_tier"], catalog, p)
     rec["candidates_tried"] = choice["tried"]
@@ -238,7 +252,8 @@ def _recommend_segment(
         candidate=cand,
         cross_provider=bool(choice["cross_provider"]),
         status=PENDING,
-        reason=f"{task} needs the {rec['target_tier']} tier; cheapest priced: {cand}",
+        reason=f"{task} needs the {rec['target_tier']} tier; cheapest priced: {cand}"
+        + _unpriced_note(usage, reasons, unpriced_at, len(rows_at)),
         current_usd=current_usd,
         projected_usd=float(projected.sum()),
         savings_usd=current_usd - float(projected.sum()),
@@ -257,6 +272,30 @@ def _recommend_segment(
         }
     )
     return rec
+
+
+def _unpriced_detail(usage: pd.DataFrame, reasons: pd.Series, at: np.ndarray) -> str:
+    """Where and why rows have no price: 'ap-southeast-2: no price for model in region'."""
+    where = pd.DataFrame(
+        {
+            "region": usage["region"].iloc[at].astype("string").fillna("(no region)"),
+            "reason": reasons.iloc[at].fillna("no price"),
+        }
+    )
+    counts = where.value_counts(sort=True)
+    return "; ".join(f"{region}: {reason}" for region, reason in counts.index)
+
+
+def _unpriced_note(
+    usage: pd.DataFrame, reasons: pd.Series, unpriced_at: np.ndarray, requests: int
+) -> str:
+    """For a partly priced segment: how many requests its figures leave out, and why."""
+    if not len(unpriced_at):
+        return ""
+    return (
+        f"; {len(unpriced_at):,} of {requests:,} requests not priced "
+        f"({_unpriced_detail(usage, reasons, unpriced_at)}), left out of its figures"
+    )
 
 
 def _describe_cache(info: dict[str, Any]) -> str:

@@ -103,8 +103,11 @@ def choose_candidate(
     """Cheapest priced model of ``target_tier``: same provider first, then (optionally) others.
 
     Returns ``{candidate, priced, info, tried}``; ``candidate`` is None when nothing is priced
-    for every request of the segment (``tried`` says why each was ruled out).
+    for every request of the segment (``tried`` says why each was ruled out), and when
+    ``seg_usage`` has no rows: a candidate priced on no request would cost $0.
     """
+    if seg_usage.empty:
+        return {"candidate": None, "priced": None, "info": {}, "tried": {}, "cost": None}
     models = known_models()
     provider = models[current].provider
     own = list(params["candidates"].get(provider, {}).get(target_tier, []))
