@@ -41,7 +41,11 @@ def costed(usage: pd.DataFrame, priced: pd.DataFrame) -> pd.DataFrame:
 
 
 def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
-    """Requests, tokens and cost per group, largest cost first, with each group's share."""
+    """Requests, tokens and cost per group, largest cost first, with each group's share.
+
+    ``cost_usd`` sums the priced requests; ``usd_per_1k_requests`` divides it by them alone
+    (``requests - unpriced_requests``), as an unpriced request's cost is unknown, not $0.
+    Both are NaN for a group with no priced request."""
     grouped = frame.groupby(key, dropna=False, observed=True)
     out = grouped.agg(
         requests=("cost_usd", "size"),
@@ -51,7 +55,10 @@ def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
     )
     total = out["cost_usd"].sum()
     out["share_pct"] = 100.0 * out["cost_usd"] / total if total else 0.0
-    out["usd_per_1k_requests"] = 1000.0 * out["cost_usd"] / out["requests"]
+    priced_requests = out["requests"] - out["unpriced_requests"]
+    out["usd_per_1k_requests"] = (1000.0 * out["cost_usd"] / priced_requests).where(
+        priced_requests > 0
+    )
     return out.sort_values("cost_usd", ascending=False, na_position="last")
 
 

@@ -6,12 +6,21 @@ import json
 
 import pandas as pd
 import pytest
+from usage_builders import make_usage
 
 from bedrock_finops import baseline, models, notebook, reconcile
 from bedrock_finops.billed import billed_totals
 from bedrock_finops.pricing import PriceCatalog
 
 pytestmark = pytest.mark.slow
+
+
+SONNET4 = "anthropic.claude-sonnet-4"
+
+
+@pytest.fixture(scope="module")
+def cat() -> PriceCatalog:
+    return PriceCatalog.load("current")
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +74,33 @@ def test_unknown_model_is_unpriced_not_zero(truth, frame) -> None:
     assert by_app.loc[unknown_app, "unpriced_requests"] == len(
         truth["faults"]["unknown_model"]["request_ids"]
     )
+
+
+def test_usd_per_1k_requests_divides_by_priced_requests_only(cat) -> None:
+    """100 Sonnet 4 calls in us-east-1 (priced) and 100 in eu-central-1 (no sheet row), each
+    1,000 input + 500 output tokens; and 10 calls of an app wholly in eu-central-1.
+
+    By hand, one priced call: 1,000 x 0.003 / 1000 + 500 x 0.015 / 1000 = 0.0105 USD, so the
+    100 priced calls cost 1.05 USD and 1,000 of them 10.50 USD. Dividing by all 200 calls
+    would give 5.25, as if the unpriced ones were free. The all-unpriced app has no figure."""
+    call = dict(model=SONNET4, input_tokens=1000, output_tokens=500)
+    usage = make_usage(
+        [
+            dict(call, app="support", n=100),
+            dict(call, app="support", n=100, region="eu-central-1"),
+            dict(call, app="eval", n=10, region="eu-central-1"),
+        ]
+    )
+    frame = baseline.costed(usage, cat.price(usage))
+    by_app = baseline.spend_by(frame, "app")
+    support = by_app.loc["support"]
+    assert (support["requests"], support["unpriced_requests"]) == (200, 100)
+    assert support["cost_usd"] == pytest.approx(1.05)
+    assert support["usd_per_1k_requests"] == pytest.approx(10.50)
+    assert pd.isna(by_app.loc["eval", "cost_usd"])
+    assert pd.isna(by_app.loc["eval", "usd_per_1k_requests"])
+    by_model = baseline.spend_by(frame, "model")
+    assert by_model.loc[SONNET4, "usd_per_1k_requests"] == pytest.approx(10.50)
 
 
 def test_spend_by_model_sonnet_sums_its_apps(ctx, truth, frame) -> None:
