@@ -72,15 +72,32 @@ def token_mix(frame: pd.DataFrame, key: str = "model") -> pd.DataFrame:
 
 
 def daily_spend(frame: pd.DataFrame, by: str = "app") -> pd.DataFrame:
-    """Cost per day (rows) and group (columns)."""
-    return frame.pivot_table(
-        index="day", columns=by, values="cost_usd", aggfunc="sum", fill_value=0.0
-    )
+    """Cost per day (rows) and group (columns), summed as ``spend_by`` sums it: the priced
+    requests. 0.0 is a day a group made no request; NaN is unknown, never $0: a day whose
+    requests of the group are all unpriced, and every day of a group with no priced request
+    at all (its column stands for an unpriced group, which a chart names, not draws)."""
+    cost = frame.groupby(["day", by], observed=True)["cost_usd"].sum(min_count=1)
+    daily = cost.unstack(by, fill_value=0.0)  # fills the days a group made no request
+    ever_priced = frame.groupby(by, observed=True)["priced"].any()
+    daily.loc[:, ~ever_priced.reindex(daily.columns).to_numpy()] = float("nan")
+    return daily
 
 
 def hourly_profile(frame: pd.DataFrame) -> pd.Series:
-    """Cost per hour of day (UTC), summed over the period."""
-    return frame.groupby("hour")["cost_usd"].sum().reindex(range(24), fill_value=0.0)
+    """Cost per hour of day (UTC), summed over the period as ``daily_spend`` sums a day."""
+    cost = frame.groupby("hour")["cost_usd"].sum(min_count=1)
+    return cost.reindex(range(24), fill_value=0.0)
+
+
+def unpriced_note(frame: pd.DataFrame, by: str = "app") -> str:
+    """One line naming the groups with unpriced requests, which no cost chart can draw:
+    'Unpriced (cost unknown, not in the charts): eval-harness 77 of 77 requests'."""
+    unpriced = (~frame["priced"]).groupby(frame[by], observed=True).agg(["sum", "size"])
+    unpriced = unpriced[unpriced["sum"] > 0].sort_values("sum", ascending=False)
+    if unpriced.empty:
+        return "Every request is priced."
+    groups = ", ".join(f"{g} {n:,} of {total:,} requests" for g, (n, total) in unpriced.iterrows())
+    return f"Unpriced (cost unknown, not in the charts): {groups}"
 
 
 def data_quality(

@@ -74,14 +74,7 @@ def bar(
     data.plot(kind=kind, stacked=stacked, ax=ax, legend=isinstance(data, pd.DataFrame))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     if missing:  # an empty bar would read as $0: name them instead
-        what = "unpriced" if usd else "no value"
-        ax.annotate(
-            f"{what}, not drawn: {', '.join(missing)}",
-            xy=(0, -0.18 if horizontal else -0.35),
-            xycoords="axes fraction",
-            fontsize="small",
-            color="dimgray",
-        )
+        _name_missing(ax, missing, usd, -0.18 if horizontal else -0.35)
     if usd:
         usd_axis(ax, "x" if horizontal else "y")
         if horizontal:
@@ -108,15 +101,37 @@ def line(
     usd: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
-    """Line chart over an index (days, hours)."""
+    """Line chart over an index (days, hours).
+
+    A missing value (an unpriced cost) is a gap in its line, never a point at $0; a column
+    with no value at all is not drawn and is named under the chart."""
     ax = _styled_axes(ax)
-    if data.empty:
+    missing: list[str] = []
+    if isinstance(data, pd.DataFrame):
+        blank = data.isna().all(axis=0)
+        missing = [str(name) for name in data.columns[blank]]
+        data = data.loc[:, ~blank]
+    if data.empty or data.isna().all(axis=None):
         return _nothing_to_show(ax, title, xlabel, ylabel)
     data.plot(ax=ax, legend=isinstance(data, pd.DataFrame))
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if missing:
+        _name_missing(ax, missing, usd, -0.25)
     if usd:
         usd_axis(ax)
     return ax
+
+
+def _name_missing(ax: Axes, missing: list[str], usd: bool, y: float) -> None:
+    """Name, under the chart, the categories it leaves out for having no value."""
+    what = "unpriced" if usd else "no value"
+    ax.annotate(
+        f"{what}, not drawn: {', '.join(missing)}",
+        xy=(0, y),
+        xycoords="axes fraction",
+        fontsize="small",
+        color="dimgray",
+    )
 
 
 def before_after(

@@ -103,6 +103,56 @@ def test_usd_per_1k_requests_divides_by_priced_requests_only(cat) -> None:
     assert by_model.loc[SONNET4, "usd_per_1k_requests"] == pytest.approx(10.50)
 
 
+def _calls_on(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """One Sonnet 4 call (1,000 input + 500 output tokens) per (app, Region, UTC time)."""
+    call = dict(model=SONNET4, input_tokens=1000, output_tokens=500, n=1)
+    usage = pd.concat([make_usage([dict(call, app=a, region=r)]) for a, r, _ in rows])
+    usage["timestamp"] = pd.to_datetime([t for _, _, t in rows], utc=True)
+    usage["request_id"] = pd.array([f"r{i}" for i in range(len(rows))], dtype="string")
+    return usage.reset_index(drop=True)
+
+
+def test_daily_and_hourly_spend_show_unknown_cost_as_nan_not_zero(cat) -> None:
+    """A us-east-1 call is priced at 0.0105 USD (1,000 x 0.003 / 1000 + 500 x 0.015 / 1000);
+    an eu-central-1 call has no price. By hand, per day:
+    support: 10-01 one priced + one unpriced call -> 0.0105 (the priced part, as spend_by);
+    10-02 one unpriced call only -> NaN; 10-03 one priced call -> 0.0105.
+    chat: no call on 10-01 or 10-02 -> 0.0; 10-03 one priced call -> 0.0105.
+    eval: its one call is unpriced -> NaN on every day (an unpriced app, not a $0 one).
+    Per hour: 09:00 two priced calls -> 0.021; 10:00 and 11:00 unpriced calls only -> NaN;
+    12:00 one priced call -> 0.0105; every other hour no call -> 0.0."""
+    usage = _calls_on(
+        [
+            ("support", "us-east-1", "2026-10-01T09:00"),
+            ("support", "eu-central-1", "2026-10-01T10:00"),
+            ("support", "eu-central-1", "2026-10-02T09:00"),
+            ("support", "us-east-1", "2026-10-03T09:00"),
+            ("eval", "eu-central-1", "2026-10-02T11:00"),
+            ("chat", "us-east-1", "2026-10-03T12:00"),
+        ]
+    )
+    frame = baseline.costed(usage, cat.price(usage))
+    daily = baseline.daily_spend(frame, by="app")
+    nan = float("nan")
+    expected = pd.DataFrame(
+        {"chat": [0.0, 0.0, 0.0105], "eval": [nan, nan, nan], "support": [0.0105, nan, 0.0105]},
+        index=pd.to_datetime(["2026-10-01", "2026-10-02", "2026-10-03"], utc=True),
+    )
+    pd.testing.assert_frame_equal(
+        daily, expected, check_names=False, check_index_type=False, check_column_type=False
+    )
+    hourly = baseline.hourly_profile(frame)
+    assert len(hourly) == 24
+    assert hourly[9] == pytest.approx(0.021) and hourly[12] == pytest.approx(0.0105)
+    assert hourly[[10, 11]].isna().all()
+    assert (hourly.drop([9, 10, 11, 12]) == 0.0).all()
+    assert baseline.unpriced_note(frame, "app") == (
+        "Unpriced (cost unknown, not in the charts): support 2 of 4 requests, eval 1 of 1 requests"
+    )
+    priced_only = frame[frame["priced"]]
+    assert baseline.unpriced_note(priced_only, "app") == "Every request is priced."
+
+
 def test_spend_by_model_sonnet_sums_its_apps(ctx, truth, frame) -> None:
     by_model = baseline.spend_by(frame, "model")
     sonnet_apps = [

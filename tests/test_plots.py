@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -59,4 +60,20 @@ def test_an_unpriced_category_is_named_not_drawn_as_zero():
     ax = plots.bar(data, title="t", category_label="model", value_label="USD", horizontal=True)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["anthropic.claude-sonnet-4"]
     assert [t.get_text() for t in ax.texts] == ["unpriced, not drawn: (unknown) ai21.jamba"]
+    plt.close("all")
+
+
+def test_an_unpriced_line_is_named_not_drawn_and_an_unknown_day_is_a_gap():
+    """A column with no value (an app with no priced request) is left out and named; a day
+    whose cost is unknown is a gap in its line, not a point at $0."""
+    nan = float("nan")
+    data = pd.DataFrame(
+        {"support": [1.0, nan, 3.0], "eval": [nan, nan, nan]},
+        index=pd.to_datetime(["2026-10-01", "2026-10-02", "2026-10-03"], utc=True),
+    )
+    ax = plots.line(data, title="t", xlabel="day", ylabel="USD per day")
+    assert [line.get_label() for line in ax.get_lines()] == ["support"]
+    y = np.ma.filled(np.ma.asarray(ax.get_lines()[0].get_ydata(), dtype=float), np.nan)
+    assert (y[0], y[2]) == (1.0, 3.0) and np.isnan(y[1])  # masked or NaN: not drawn
+    assert [t.get_text() for t in ax.texts] == ["unpriced, not drawn: eval"]
     plt.close("all")
