@@ -54,7 +54,8 @@ def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
         cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),  # all unpriced -> NaN, not $0
     )
     total = out["cost_usd"].sum()
-    out["share_pct"] = 100.0 * out["cost_usd"] / total if total else 0.0
+    # with no priced spend at all, a priced group's share is 0 and an unpriced group's NaN
+    out["share_pct"] = 100.0 * out["cost_usd"] / total if total else out["cost_usd"] * 0.0
     priced_requests = out["requests"] - out["unpriced_requests"]
     out["usd_per_1k_requests"] = (1000.0 * out["cost_usd"] / priced_requests).where(
         priced_requests > 0

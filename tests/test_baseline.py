@@ -103,6 +103,15 @@ def test_usd_per_1k_requests_divides_by_priced_requests_only(cat) -> None:
     assert by_model.loc[SONNET4, "usd_per_1k_requests"] == pytest.approx(10.50)
 
 
+def test_share_of_spend_is_unknown_for_an_unpriced_group_when_nothing_is_priced(cat) -> None:
+    """Ten Sonnet 4 calls, all in eu-central-1 (no sheet row): there is no priced spend to
+    take a share of, so the app's share is NaN, not 0%."""
+    usage = make_usage([dict(model=SONNET4, app="eval", n=10, region="eu-central-1")])
+    by_app = baseline.spend_by(baseline.costed(usage, cat.price(usage)), "app")
+    assert by_app.loc["eval", "unpriced_requests"] == 10
+    assert pd.isna(by_app.loc["eval", "share_pct"])
+
+
 def _calls_on(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
     """One Sonnet 4 call (1,000 input + 500 output tokens) per (app, Region, UTC time)."""
     call = dict(model=SONNET4, input_tokens=1000, output_tokens=500, n=1)
