@@ -143,6 +143,11 @@ def before_after(
     value_label: str = "USD over the period",
     ax: Axes | None = None,
 ) -> Axes:
-    """Side-by-side bars of spend before and after a change, per category."""
-    frame = pd.DataFrame({"current": before, "after change": after}).fillna(0.0)
+    """Side-by-side bars of spend before and after a change, per category.
+
+    A category on one side only is $0 on the other; one with no value on either side (an
+    unpriced one) is named, not drawn."""
+    frame = pd.DataFrame({"current": before, "after change": after})
+    one_sided = frame.notna().any(axis=1)
+    frame[one_sided] = frame[one_sided].fillna(0.0)
     return bar(frame, title=title, category_label=category_label, value_label=value_label, ax=ax)

@@ -334,6 +334,20 @@ def test_a_partly_priced_segment_is_sized_on_its_priced_requests(cat):
     assert len(eff) == 10 and eff["savings_usd"].sum() == pytest.approx(0.07242)
 
 
+def test_spend_by_task_type_leaves_an_unpriced_task_type_unknown(cat):
+    """The chart's figures follow the segments': the all-unpriced router segment has no cost
+    now or after (NaN, not $0); the partly priced one has its priced ten calls' (by hand,
+    10 x 0.00765 = 0.0765 on Opus 4 and 10 x 0.000408 = 0.00408 on Claude 3.5 Haiku)."""
+    label = "classification / routing"
+    unpriced = ms.plan(_router_in("ap-southeast-2"), cat, prompts=prompts_frame(TEXTS))
+    row = ms_tables.spend_by_task_type(unpriced).loc[label]
+    assert pd.isna(row["current"]) and pd.isna(row["after change"])
+    partly = ms.plan(_router_in("us-east-1", "ap-southeast-2"), cat, prompts=prompts_frame(TEXTS))
+    row = ms_tables.spend_by_task_type(partly).loc[label]
+    assert row["current"] == pytest.approx(0.0765)
+    assert row["after change"] == pytest.approx(0.00408)
+
+
 # ---- the embedded sample -------------------------------------------------------------------
 
 

@@ -77,3 +77,16 @@ def test_an_unpriced_line_is_named_not_drawn_and_an_unknown_day_is_a_gap():
     assert (y[0], y[2]) == (1.0, 3.0) and np.isnan(y[1])  # masked or NaN: not drawn
     assert [t.get_text() for t in ax.texts] == ["unpriced, not drawn: eval"]
     plt.close("all")
+
+
+def test_before_after_names_an_unpriced_category_and_zeroes_a_one_sided_one():
+    """'eval' has no value on either side (unpriced): named, not drawn as two $0 bars; 'new'
+    is only after the change, so its current bar is $0."""
+    nan = float("nan")
+    before = pd.Series({"chat": 10.0, "eval": nan})
+    after = pd.Series({"chat": 4.0, "eval": nan, "new": 1.0})
+    ax = plots.before_after(before, after, title="t", category_label="app")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["chat", "new"]
+    assert [round(p.get_height(), 6) for p in ax.patches] == [10.0, 0.0, 4.0, 1.0]
+    assert [t.get_text() for t in ax.texts] == ["unpriced, not drawn: eval"]
+    plt.close("all")

@@ -84,12 +84,13 @@ def recommendation_table(sizing: SizingPlan) -> pd.DataFrame:
 
 
 def spend_by_task_type(sizing: SizingPlan) -> pd.DataFrame:
-    """Spend per task type now and after adopting the standing recommendations."""
+    """Spend per task type now and after adopting the standing recommendations: the priced
+    requests' (NaN, not $0, for a task type with no priced request)."""
     s = sizing.segments.copy()
     s["label"] = s["task_type"].map(tt.TASK_LABELS)
-    before = s.groupby("label")["cost_usd"].sum()
+    before = s.groupby("label")["cost_usd"].sum(min_count=1)
     after_seg = np.where(s["status"].isin(ADOPTED), s["projected_usd"], s["cost_usd"])
-    after = pd.Series(after_seg, index=s.index).groupby(s["label"]).sum()
+    after = pd.Series(after_seg, index=s.index).groupby(s["label"]).sum(min_count=1)
     return pd.DataFrame({"current": before, "after change": after}).sort_values(
         "current", ascending=False
     )
