@@ -70,10 +70,11 @@ def records_span(days: Mapping[date, DayRecords]) -> tuple[datetime | None, date
     return days[min(days)].first, days[max(days)].last
 
 
-def _span_days(days: Mapping[date, DayRecords]) -> list[date]:
-    """Every calendar day from the first record's to the last's, with records or not."""
-    first = min(days)
-    return [first + timedelta(days=n) for n in range((max(days) - first).days + 1)]
+def weekday_counts(first: date, days: int) -> list[int]:
+    """How many of each weekday (0 Monday) the ``days`` calendar days from ``first`` hold:
+    counted, not listed, so a span of centuries (a stray timestamp) costs nothing more."""
+    whole, rest = divmod(max(days, 0), len(WEEKDAYS))
+    return [whole + ((wd - first.weekday()) % len(WEEKDAYS) < rest) for wd in range(len(WEEKDAYS))]
 
 
 def traffic_weekdays(days: Mapping[date, DayRecords]) -> list[int]:
@@ -84,42 +85,45 @@ def traffic_weekdays(days: Mapping[date, DayRecords]) -> list[int]:
     any weekday's days (a few calls a week), whose quiet days are ordinary."""
     if not days:
         return []
-    inner = _span_days(days)[1:-1]
-    if len(inner) < 2 * len(WEEKDAYS):
+    first, last = min(days), max(days)
+    inner = (last - first).days - 1
+    if inner < 2 * len(WEEKDAYS):
         return list(range(len(WEEKDAYS)))
-    occurrences = Counter(day.weekday() for day in inner)
-    with_records = Counter(day.weekday() for day in inner if day in days)
-    return [wd for wd in sorted(occurrences) if 2 * with_records[wd] >= occurrences[wd]]
+    occurrences = weekday_counts(first + timedelta(days=1), inner)
+    with_records = Counter(day.weekday() for day in days if first < day < last)
+    return [wd for wd, n in enumerate(occurrences) if 2 * with_records[wd] >= n]
 
 
 def inside_gaps(days: Mapping[date, DayRecords], weekdays: list[int]) -> list[dict[str, Any]]:
     """The stretches inside the span with no records over at least :data:`INSIDE_GAP_DAYS`
     days of ``weekdays`` (other days in them neither end nor lengthen one), as ``{edge:
-    "inside", from, to, days}`` from the last record before to the first after."""
+    "inside", from, to, days}`` from the last record before to the first after. One step per
+    day with records: the quiet days between two are counted, not walked."""
     gaps: list[dict[str, Any]] = []
-    if not days:
-        return gaps
-    before = min(days)  # the last day with records so far
-    quiet = 0  # days of ``weekdays`` without records since then
-    for day in _span_days(days):
-        if day in days:
-            if quiet >= INSIDE_GAP_DAYS:
-                gaps.append(_gap("inside", days[before].last, days[day].first))
-            before, quiet = day, 0
-        elif day.weekday() in weekdays:
-            quiet += 1
+    with_records = sorted(days)
+    for before, after in zip(with_records, with_records[1:], strict=False):
+        between = weekday_counts(before + timedelta(days=1), (after - before).days - 1)
+        if sum(between[wd] for wd in weekdays) >= INSIDE_GAP_DAYS:
+            gaps.append(_gap("inside", days[before].last, days[after].first))
     return gaps
 
 
 def _time_on(weekdays: list[int], since: datetime, until: datetime) -> timedelta:
-    """How much of [since, until) falls on ``weekdays`` (UTC calendar days)."""
+    """How much of [since, until) falls on ``weekdays`` (UTC calendar days): the two part
+    days at its ends, and the whole days between them counted."""
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    if until <= since:
+        return timedelta()
+    first, last = since.date(), until.date()
+    if first == last:
+        return until - since if first.weekday() in weekdays else timedelta()
     total = timedelta()
-    day = since.astimezone(UTC).date()
-    while (midnight := datetime.combine(day, time(), UTC)) < until:
-        if day.weekday() in weekdays:
-            total += min(until, midnight + timedelta(days=1)) - max(since, midnight)
-        day += timedelta(days=1)
-    return total
+    if first.weekday() in weekdays:
+        total += datetime.combine(first + timedelta(days=1), time(), UTC) - since
+    if last.weekday() in weekdays:
+        total += until - datetime.combine(last, time(), UTC)
+    whole = weekday_counts(first + timedelta(days=1), (last - first).days - 1)
+    return total + timedelta(days=sum(whole[wd] for wd in weekdays))
 
 
 def edge_gap_told(gap: dict[str, Any], weekdays: list[int]) -> bool:

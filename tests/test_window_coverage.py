@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -721,4 +722,33 @@ def test_the_run_log_names_archived_objects_and_the_span_of_a_report():
         "warning: 2 archived S3 objects (GLACIER, DEEP_ARCHIVE or an archive access tier): their "
         "records are not in this table, one quarantined line each however many records it "
         "holds; restore them (S3 RestoreObject) and run again",
+    ]
+
+
+# ------------------------------------------------------------------ spans of any length
+
+
+@pytest.mark.parametrize("first", [date(2026, 11, 2), date(2026, 11, 7), date(1, 1, 1)])
+@pytest.mark.parametrize("days", [0, 1, 6, 7, 8, 13, 30, 365])
+def test_weekdays_are_counted_as_listing_the_days_would(first: date, days: int):
+    listed = Counter((first + timedelta(days=n)).weekday() for n in range(days))
+    assert window_coverage.weekday_counts(first, days) == [listed[wd] for wd in range(7)]
+
+
+def test_a_stray_timestamp_centuries_away_is_judged_from_the_days_with_records():
+    """Records in year 1, 2025 and 9999 (each accepted as a row): 3,652,058 days between the
+    first and the last are counted, not listed one by one. Far too sparse for any weekday to
+    count as a traffic day, so no gap inside is told; with every weekday counted, two."""
+    days = {
+        d: window_coverage.DayRecords(
+            1, utc(f"{d.isoformat()}T12:00"), utc(f"{d.isoformat()}T12:00")
+        )
+        for d in (date(1, 1, 1), date(2025, 6, 2), date(9999, 12, 31))
+    }
+    assert window_coverage.traffic_weekdays(days) == []
+    assert window_coverage.inside_gaps(days, []) == []
+    gaps = window_coverage.inside_gaps(days, list(range(7)))
+    assert [(g["from"][:10], g["to"][:10], g["days"]) for g in gaps] == [
+        ("0001-01-01", "2025-06-02", 739403.0),
+        ("2025-06-02", "9999-12-31", 2912655.0),
     ]
