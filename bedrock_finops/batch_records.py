@@ -1,6 +1,6 @@
 """Batch inference records: the per-request model input a batch job reads, one JSONL line each::
 
-    {"recordId": "R0123456789", "modelInput": {...}}
+    {"recordId": "3rc9ZKnWlux", "modelInput": {...}}
 
 ``modelInput`` is the request body: for ``modelInvocationType="InvokeModel"`` the model's own
 InvokeModel body (Anthropic Messages, Llama ``prompt``, Titan ``inputText``, Nova
@@ -132,9 +132,23 @@ def _header_prompt(system: str | None, user: str, header: tuple[str, str], eot: 
     return "".join(parts)
 
 
+# A recordId is 11 letters and digits, the form AWS's batch input pages have given it ("11
+# character alphanumeric string"; the current page says "alphanumeric string"), so a job's
+# input never depends on a longer ID being taken. In base 62 that holds 65 bits of a SHA-256
+# of the request ID: two of a million requests share one with a chance of about 1 in 10^8.
+RECORD_ID_LENGTH = 11
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
 def record_id(request_id: str) -> str:
-    """An 11-character alphanumeric record ID derived from the request ID (stable)."""
-    return "R" + hashlib.sha256(str(request_id).encode()).hexdigest()[:10].upper()
+    """The request's record ID: 11 base-62 digits of a SHA-256 of its request ID (the same
+    every export). ``records.csv`` beside each job's input maps it back to the request ID."""
+    value = int.from_bytes(hashlib.sha256(str(request_id).encode()).digest()[:12], "big")
+    digits = []
+    for _ in range(RECORD_ID_LENGTH):
+        value, digit = divmod(value, len(_BASE62))
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
 
 
 def validate_record(record: dict[str, Any], style: str) -> None:
@@ -299,8 +313,30 @@ class RecordBuilder:
             raise ValueError(f"records built for {self.done:,} of {len(self.rows):,} rows")
         out = self.out
         if len(set(out.record_ids)) != len(out.record_ids):
-            raise ValueError("record IDs collide within the segment: duplicate request_id values?")
+            raise ValueError(_collision(out.record_ids, out.request_ids))
         return out
+
+
+def _collision(record_ids: list[str], request_ids: list[str]) -> str:
+    """Why two records of a job group share a record ID (results come back by record ID, so
+    each is unique in a job's input): one request ID in the table twice, or, about as likely
+    as 1 in 10^8 for a million requests, two request IDs whose hashes agree."""
+    seen: dict[str, str] = {}
+    for rec_id, req_id in zip(record_ids, request_ids, strict=True):
+        if rec_id not in seen:
+            seen[rec_id] = req_id
+            continue
+        other = seen[rec_id]
+        if other == req_id:
+            return (
+                f"request ID {req_id!r} is in the usage table twice, and a batch job takes one "
+                "record per request: check the run's ingest, which keeps one row per request ID"
+            )
+        return (
+            f"request IDs {other!r} and {req_id!r} share the record ID {rec_id!r} (their "
+            "hashes agree): export them from runs over different periods"
+        )
+    return "record IDs collide within the job group"
 
 
 ROWS_PER_SLICE = 4096  # rows turned into Python objects at a time (a month's text is GBs)

@@ -121,6 +121,30 @@ def test_a_segment_on_llama4_exports_llama4_prompts():
     )
 
 
+def test_distinct_request_ids_get_distinct_record_ids():
+    """Two request IDs whose record IDs were equal when one kept 40 bits of their hash: a job
+    group holding both exports, each record traceable to its request in records.csv."""
+    a, b = "8b9800a9-9208-443c-91d7-fcc1e2cad5c4", "0b2f183d-eedb-4925-b704-76aafd2c5cb5"
+    rows = usage_rows(2).assign(request_id=[a, b])
+    recs = br.records_for_segment(rows, PROMPTS)
+    assert recs.record_ids == ["XEhr6N8L76Z", "XJeVgZLsUQN"]
+    assert recs.request_ids == [a, b]
+
+
+def test_a_request_id_twice_is_named_as_a_duplicate():
+    rows = usage_rows(3).assign(request_id=["req-0", "req-1", "req-1"])
+    with pytest.raises(ValueError, match="request ID 'req-1' is in the usage table twice"):
+        br.records_for_segment(rows, PROMPTS)
+
+
+def test_request_ids_whose_hashes_agree_are_not_called_duplicates(monkeypatch):
+    monkeypatch.setattr(br, "record_id", lambda request_id: "Same0000000")
+    with pytest.raises(
+        ValueError, match="request IDs 'req-0' and 'req-1' share the record ID 'Same0000000'"
+    ):
+        br.records_for_segment(usage_rows(2), PROMPTS)
+
+
 def test_missing_template_text_is_counted():
     recs = br.records_for_segment(usage_rows(4), prompts=None)
     assert recs.missing_system_text == 4
@@ -381,8 +405,8 @@ def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
     a = bj.export_segment(held, tmp_path / "held", **kw)
     b = bj.export_segment(spooled, tmp_path / "spooled", **kw)
     assert [j.name for j in a] == [j.name for j in b] and len(a) == 3
-    # the names the export gave before records could be spooled: a job's name is its content
-    assert [j.name for j in b] == ["g-8ca5d01be3ee", "g-2bfc729a489c", "g-07cb2404441c"]
+    # a job's name is its content (its records' IDs too): the same from either way of writing
+    assert [j.name for j in b] == ["g-a3af494fc3c9", "g-738c21b29a24", "g-fb16db0e0510"]
     assert [j.records for j in b] == [10, 10, 3]
     for ja, jb in zip(a, b, strict=True):
         assert [p.read_bytes() for p in ja.files] == [p.read_bytes() for p in jb.files]
