@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -34,6 +35,14 @@ _ROLE_ARN_RE = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
 _S3_BUCKET_RE = re.compile(r"^[a-z0-9][-.a-z0-9]{1,61}[a-z0-9]$")
 _S3_URI_RE = re.compile(r"^s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](/[-!_*'().a-zA-Z0-9]+)*/?$")
 _S3_URI_MAX = 1024
+# a job's tags, as the Tag shape of botocore's bedrock service model takes them: keys of 1-128
+# and values of up to 256 letters, digits, whitespace and ._:/=+@- (\s read as ASCII
+# whitespace, the narrower reading); at most 200 tags
+TAG_PATTERN = r"[a-zA-Z0-9\s._:/=+@-]*"
+TAG_KEY_MAX, TAG_VALUE_MAX, TAGS_MAX = 128, 256, 200
+_TAG_RE = re.compile(TAG_PATTERN, re.ASCII)
+_NOT_TAG_TEXT_RE = re.compile(r"[^a-zA-Z0-9 ._:/=+@-]+")
+_TAG_DIGEST_LENGTH = 10
 GIB = 1024**3
 
 
@@ -208,6 +217,37 @@ def job_name(prefix: str, digest: str) -> str:
     return name
 
 
+def tag_value(text: str) -> str:
+    """``text`` as a tag value Bedrock takes: itself when it fits, else a readable form (accents
+    dropped, each run of other characters an ``_``, cut to fit) and ``@`` and a digest of
+    ``text``, so two texts that read alike stay two values, the same on every export."""
+    if len(text) <= TAG_VALUE_MAX and _TAG_RE.fullmatch(text):
+        return text
+    unaccented = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
+    )
+    readable = _NOT_TAG_TEXT_RE.sub("_", unaccented)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:_TAG_DIGEST_LENGTH]
+    return f"{readable[: TAG_VALUE_MAX - _TAG_DIGEST_LENGTH - 1]}@{digest}"
+
+
+def check_tags(tags: dict[str, str]) -> None:
+    """Raise ValueError unless Bedrock takes these job tags (see :data:`TAG_PATTERN`): it
+    refuses the whole request otherwise, once the inputs are uploaded."""
+    if len(tags) > TAGS_MAX:
+        raise ValueError(f"{len(tags)} tags: a batch job takes at most {TAGS_MAX}")
+    for key, value in tags.items():
+        for part, text, low, high in (
+            ("key", key, 1, TAG_KEY_MAX),
+            ("value", value, 0, TAG_VALUE_MAX),
+        ):
+            if not low <= len(text) <= high or not _TAG_RE.fullmatch(text):
+                raise ValueError(
+                    f"tag {part} {text!r} is not one Bedrock takes: {low}-{high} letters, "
+                    "digits, spaces and ._:/=+@- (batch_jobs.tag_value makes a value fit)"
+                )
+
+
 def check_role_arn(role_arn: str, named: str = "role_arn") -> None:
     """The service role a job runs as: an IAM role ARN. ``named``: how errors name it."""
     if not _ROLE_ARN_RE.match(role_arn or ""):
@@ -300,6 +340,7 @@ def job_request(
         "modelInvocationType": style,
     }
     if tags:
+        check_tags(tags)
         request["tags"] = [{"key": k, "value": v} for k, v in sorted(tags.items())]
     return request
 

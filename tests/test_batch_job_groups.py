@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -85,6 +86,31 @@ def test_mixed_regions_make_one_job_per_region_and_model_id(seed, tmp_path):
         ids = set((d / "records.csv").read_text().splitlines()[1:])
         regions = usage.set_index("request_id").loc[[i.split(",")[1] for i in ids], "region"]
         assert set(regions) == {rec["region"]}
+
+
+def test_job_group_tags_fit_bedrock_for_any_app_name(seed, tmp_path):
+    """An app named with characters a tag value cannot hold, and rows without an app, still
+    give requests create_model_invocation_job takes."""
+    usage = make_usage([NIGHTLY])
+    usage["model_id_raw"] = US_ID
+    usage["app"] = (
+        usage["app"].astype("string").where(usage["timestamp"].dt.hour < 3, "Support Bot (EU)")
+    )
+    usage.loc[usage["timestamp"].dt.hour == 1, "app"] = None
+    bp = bi.plan(usage, seed, force_in=["Support Bot (EU)", "(unknown)"])
+    jobs = bi.export_jobs(bp, usage, None, tmp_path, role_arn=ROLE, s3_prefix="s3://bucket/p")
+    tags = [
+        json.loads((Path(directory) / "request.json").read_text())["tags"]
+        for directory in jobs["directory"]
+    ]
+    assert {tag["key"] for (tag,) in tags} == {"bedrock-finops:job-group"}
+    values = sorted(tag["value"] for (tag,) in tags)
+    assert values == [
+        f"Support Bot _EU_:us-east-1:{US_ID}@93f185a85a",
+        f"_unknown_:us-east-1:{US_ID}@9889c725bb",
+        f"nightly:us-east-1:{US_ID}",
+    ]
+    assert all(re.fullmatch(r"[a-zA-Z0-9\s._:/=+@-]{0,256}", value) for value in values)
 
 
 def test_a_region_too_small_for_a_job_stays_on_demand(seed, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import botocore.session
 import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
@@ -265,6 +266,41 @@ def test_job_request_shape_and_validation():
     with pytest.raises(ValueError, match="s3://"):
         bj.job_request(**{**base, "input_s3_uri": "/tmp/in"})
     assert len(bj.job_name("x" * 100, "0123456789ab")) == 63
+
+
+def test_job_tags_follow_the_bedrock_service_model():
+    """The tag rules the checks use are the Tag shape of botocore's bedrock service model."""
+    model = botocore.session.get_session().get_service_model("bedrock")
+    value, key = model.shape_for("TagValue"), model.shape_for("TagKey")
+    assert value.metadata["pattern"] == key.metadata["pattern"] == bj.TAG_PATTERN
+    assert (value.metadata["max"], key.metadata["max"]) == (bj.TAG_VALUE_MAX, bj.TAG_KEY_MAX)
+    assert model.shape_for("TagList").metadata["max"] == bj.TAGS_MAX
+
+
+def test_tag_values_are_made_to_fit_and_stay_distinct():
+    group = "nightly:us-east-1:anthropic.claude-3-haiku-20240307-v1:0"
+    assert bj.tag_value(group) == group  # fits: unchanged
+    assert bj.tag_value("Support Bot (EU):" + group[8:]) == (
+        "Support Bot _EU_:us-east-1:anthropic.claude-3-haiku-20240307-v1:0@f8792ca04c"
+    )
+    assert bj.tag_value("(unknown):us-east-1:x") == "_unknown_:us-east-1:x@befbd93f23"
+    # read alike, stay two values; each fits Bedrock's pattern and length
+    values = [bj.tag_value(t) for t in ("Café & Co", "Cafe & Co", "Cafe _ Co", "é" * 300)]
+    assert values[:3] == ["Cafe _ Co@7c87f88c52", "Cafe _ Co@dac0a6d58a", "Cafe _ Co"]
+    assert len(values[3]) == 256 and values[3].endswith("@7250b66610")
+    bj.check_tags({f"k{i}": v for i, v in enumerate(values)})
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [{"bedrock-finops:job-group": "Support Bot (EU)"}, {"k": "x" * 257}, {"": "v"}, {"k(": "v"}],
+)
+def test_job_request_refuses_tags_bedrock_refuses(tags):
+    with pytest.raises(ValueError, match="is not one Bedrock takes"):
+        bj.job_request(
+            name="j", role_arn=ROLE, model_id="m", input_s3_uri="s3://bucket/i",
+            output_s3_uri="s3://bucket/o", tags=tags,
+        )  # fmt: skip
 
 
 def test_export_writes_jobs_deterministically(tmp_path):

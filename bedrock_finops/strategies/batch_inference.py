@@ -664,7 +664,7 @@ def export_jobs(
                 s3_prefix=s3_prefix,
                 quotas=quotas,
                 timeout_hours=timeout_hours,
-                tags={"bedrock-finops:job-group": group[:256]},
+                tags={"bedrock-finops:job-group": bj.tag_value(group)},
                 region=region,
             )
             for job in jobs:
