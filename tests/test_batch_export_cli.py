@@ -312,6 +312,25 @@ def test_no_job_at_all_is_one_sentence(tmp_path, capsys):
     assert _files(tmp_path / "jobs") == []
 
 
+def test_an_empty_run_is_one_line_and_writes_nothing(tmp_path, capsys):
+    """A run whose ingest found no invocation in its window: said, not a traceback."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    run = tmp_path / "run"
+    shutil.copytree(default_sample_run(), run)
+    usage = pq.read_table(run / "usage.parquet")
+    pq.write_table(usage.slice(0, 0), run / "usage.parquet")
+    out = tmp_path / "jobs"
+    assert _export(run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 2
+    assert capsys.readouterr().err == (
+        "error: the usage table is empty: no segment to score for batch inference (check the "
+        "run's ingest)\n"
+    )
+    assert _files(out) == []
+
+
 @pytest.fixture(scope="module")
 def filled_run(tmp_path_factory) -> Path:
     """The sample run with the user turns its logs did not carry written in (as an ingest

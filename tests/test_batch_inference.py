@@ -244,6 +244,16 @@ def test_force_in_cannot_move_a_segment_none_of_whose_turns_were_logged(seed):
     assert bp.rows.empty and not any("nan" in note for note in bp.notes)
 
 
+def test_an_empty_usage_table_is_said_to_be_empty(seed):
+    """As model sizing says it: a quiet window is a legal ingest, with nothing to plan."""
+    with pytest.raises(
+        ValueError,
+        match=r"^the usage table is empty: no segment to score for batch inference \(check the "
+        r"run's ingest\)$",
+    ):
+        bi.plan(empty_usage(), seed)
+
+
 def test_settings_are_checked_without_traffic():
     """``check_settings`` holds every rule but the force_in/force_out names (those need the
     run's segments), so a params file is refused before any logs are read."""

@@ -118,6 +118,11 @@ def plan(
     ``user_text``: where the user turns are when ``usage`` was read without them (e.g.
     ``RunContext.user_text_column``); only their presence is counted here.
     """
+    if usage.empty:
+        raise ValueError(
+            "the usage table is empty: no segment to score for batch inference (check the "
+            "run's ingest)"
+        )
     priced = catalog.price(usage) if priced is None else priced
     seg_ids = seg_mod.row_segments(usage)
     summary = seg_mod.summarise(usage, priced["cost_usd"])
