@@ -5,7 +5,10 @@
 ``modelInput`` is the request body: for ``modelInvocationType="InvokeModel"`` the model's own
 InvokeModel body (Anthropic Messages, Llama ``prompt``, Titan ``inputText``, Nova
 ``messages-v1``...); for ``"Converse"`` the Converse request body (``messages``, ``system``,
-``inferenceConfig``; no ``modelId``, which goes in the job request).
+``inferenceConfig``; no ``modelId``, which goes in the job request). Converse traffic gets
+Converse records, InvokeModel traffic InvokeModel ones, except for a model whose InvokeModel
+body is not written here (OpenAI's gpt-oss, DeepSeek, Qwen, Cohere): AWS takes either record
+form in a batch job, and those models take Converse, so theirs are Converse records.
 
 Records are rebuilt from what the usage table keeps: the system prompt (the template text in
 ``prompts.parquet``) and the last user turn (``user_text``). Earlier turns, tool specs and
@@ -43,6 +46,23 @@ _RECORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 def invocation_type(operation: str | None) -> str:
     """``Converse`` for Converse/ConverseStream traffic, ``InvokeModel`` otherwise."""
     return "Converse" if operation and operation.startswith("Converse") else "InvokeModel"
+
+
+def record_style(operation: str | None, provider: str | None, family: str | None) -> str:
+    """The record form (a job's ``modelInvocationType``) for a segment's traffic: the one it
+    was logged with, or ``Converse`` where :func:`invoke_model_input` has no body for its
+    provider."""
+    style = invocation_type(operation)
+    if style == "InvokeModel" and not has_invoke_model_body(provider, family):
+        return "Converse"
+    return style
+
+
+def has_invoke_model_body(provider: str | None, family: str | None) -> bool:
+    """:func:`invoke_model_input` writes this provider's (and family's) InvokeModel body."""
+    return provider in ("anthropic", "meta", "mistral") or (
+        provider == "amazon" and family in ("titan", "nova")
+    )
 
 
 def converse_input(
@@ -108,7 +128,7 @@ def invoke_model_input(
         return {"prompt": f"<s>[INST] {text} [/INST]", "max_tokens": max_tokens} | temp
     raise ValueError(
         f"no InvokeModel body format for provider {provider!r} (family {family!r}); "
-        "export this segment with invocation type Converse instead"
+        "write its records with converse_input (record_style picks it)"
     )
 
 
@@ -273,7 +293,7 @@ class RecordBuilder:
         self.family = _mode(rows["family"]) if "family" in rows.columns else None
         self.model = _mode(rows["model"]) if "model" in rows.columns else None
         self.default_max_tokens = default_max_tokens
-        style = style or invocation_type(_mode(rows["operation"]))
+        style = style or record_style(_mode(rows["operation"]), self.provider, self.family)
         self.out = SegmentRecords(style=style, records=[], request_ids=[], spool=spool)
         if spool is not None:
             spool.write_bytes(b"")  # records are appended by each ``add``

@@ -113,6 +113,34 @@ def test_job_group_tags_fit_bedrock_for_any_app_name(seed, tmp_path):
     assert all(re.fullmatch(r"[a-zA-Z0-9\s._:/=+@-]{0,256}", value) for value in values)
 
 
+def test_a_model_without_an_invoke_model_body_here_moves_as_converse_jobs(tmp_path):
+    """gpt-oss priced through an override and logged through InvokeModel: the plan's saving is
+    what the export writes, as a Converse job."""
+    overrides = tmp_path / "gpt-oss.csv"
+    overrides.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k,batch_input_per_1k,"
+        "batch_output_per_1k,supports_batch,source,as_of\n"
+        "openai.gpt-oss-120b,us-east-1,none,default,0.00015,0.0006,0.000075,0.0003,true,quote,"
+        "2026-11-26\n"
+    )
+    catalog = PriceCatalog.load("seed", overrides=overrides)
+    usage = make_usage([{**NIGHTLY, "operation": "InvokeModel"}])
+    usage[["model", "provider", "family"]] = ["openai.gpt-oss-120b", "openai", "gpt-oss"]
+    usage["model_id_raw"] = "openai.gpt-oss-120b-1:0"
+    bp = bi.plan(usage, catalog)
+    (seg,) = bp.segments.to_dict("records")
+    assert seg["decision"] == batch_params.MOVE
+    # 450 requests of 1,000 in and 200 out tokens, at half the on-demand rates
+    assert seg["net_saving_usd"] == pytest.approx(450 * (1000 * 0.000075 + 200 * 0.0003) / 1000)
+    jobs = bi.export_jobs(bp, usage, None, tmp_path / "j", role_arn=ROLE, s3_prefix="s3://bucket/p")
+    assert jobs[["invocation_type", "records"]].to_dict("records") == [
+        {"invocation_type": "Converse", "records": 450}
+    ]
+    request = json.loads((Path(jobs["directory"].iat[0]) / "request.json").read_text())
+    assert request["modelInvocationType"] == "Converse"
+    assert request["modelId"] == "openai.gpt-oss-120b-1:0"
+
+
 def test_a_region_too_small_for_a_job_stays_on_demand(seed, tmp_path):
     usage = make_usage([NIGHTLY])
     minute = usage["timestamp"].dt.minute

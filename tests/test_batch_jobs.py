@@ -81,8 +81,42 @@ def test_invoke_model_bodies_per_provider():
         "inputText": "U",
         "textGenerationConfig": {"maxTokenCount": 50, "temperature": 0.0},
     }
-    with pytest.raises(ValueError, match="Converse instead"):
+    with pytest.raises(ValueError, match="no InvokeModel body format for provider .cohere."):
         br.invoke_model_input("cohere", "command", None, "U", 50)
+
+
+def test_invoke_model_traffic_without_a_body_form_here_gets_converse_records():
+    """gpt-oss logged through InvokeModel (an OpenAI chat body): AWS takes Converse records in
+    a batch job, and gpt-oss takes Converse, so its records are Converse ones."""
+    rows = usage_rows(2, provider="openai", family="gpt-oss", operation="InvokeModel")
+    recs = br.records_for_segment(rows.assign(model="openai.gpt-oss-120b"), PROMPTS)
+    assert recs.style == "Converse"
+    assert recs.records[1]["modelInput"] == {
+        "messages": [{"role": "user", "content": [{"text": "document 1"}]}],
+        "system": [{"text": "Summarise the document."}],
+        "inferenceConfig": {"maxTokens": 512, "temperature": 0.2},
+    }
+
+
+def test_every_catalog_model_has_a_record_form():
+    """Each model the catalog knows gets records in some form: its own InvokeModel body where
+    one is written here, else Converse (and never an error at export)."""
+    from bedrock_finops.models import known_models
+
+    forms = {}
+    for key, info in known_models().items():
+        style = br.record_style("InvokeModel", info.provider, info.family)
+        if style == "InvokeModel":
+            br.invoke_model_input(info.provider, info.family, "S", "U", 10, model=key)
+        else:
+            with pytest.raises(ValueError, match="no InvokeModel body format"):
+                br.invoke_model_input(info.provider, info.family, "S", "U", 10, model=key)
+        forms.setdefault(style, set()).add(info.provider)
+    assert forms == {
+        "InvokeModel": {"amazon", "anthropic", "meta", "mistral"},
+        "Converse": {"cohere", "deepseek", "openai", "qwen"},
+    }
+    assert br.record_style("ConverseStream", "meta", "llama") == "Converse"
 
 
 def test_the_model_picks_the_body_form_within_a_provider():
