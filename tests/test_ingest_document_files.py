@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from pathlib import Path
 
@@ -19,7 +20,12 @@ import pytest
 from record_rows import FIXTURE_RECORD, fixture_record
 
 from bedrock_finops.ingest import ingest_to_folder
-from bedrock_finops.sources.document_files import as_ndjson, looks_like_documents
+from bedrock_finops.sources import document_files
+from bedrock_finops.sources.document_files import (
+    as_ndjson,
+    json_document_lines,
+    looks_like_documents,
+)
 from bedrock_finops.sources.file_ranges import line_ranges
 from bedrock_finops.sources.log_decoding import Decoded
 
@@ -594,3 +600,170 @@ def test_a_damaged_files_newlines_are_counted_on_not_afresh():
     with pytest.raises(json.JSONDecodeError) as err:
         json.JSONDecoder().raw_decode(_Text(b"[1,\n2,\n x]", "utf-8"), 0)
     assert (err.value.lineno, err.value.colno) == (3, 2)
+
+
+# Files with every 20th record damaged (the 11th, the 31st, ...), of the shapes a walk meets:
+# a record cut short and the next one written after it, a record that lost its closing brace,
+# an array that lost its closing bracket, damage in the last record, and strings holding
+# brackets and quotes (a cut inside one swaps what is string and what is not).
+BRACKETS_IN_TEXT = '[INST] {"a": [1, "}"]} say \\"]\\" then {[ [/INST]'
+
+
+def _damaged(text: str, damage: str) -> str:
+    if damage == "cut":
+        return text[: int(len(text) * 0.6)]
+    if damage == "cut in a string":
+        return text[: text.index("say") + 2]
+    if damage == "cut between fields":
+        return text[: text.index('"output"')]
+    return text[: text.rstrip().rfind("}")]  # its closing brace lost
+
+
+def _damaged_file(records: int, shape: str, damage: str, last: str | None = None) -> bytes:
+    """``records`` records, every 20th damaged by ``damage``; ``last``: the last one too."""
+    texts = []
+    for i in range(1, records + 1):
+        rec = fixture_record(f"r{i}")
+        rec["input"]["inputBodyJson"]["prompt"] = BRACKETS_IN_TEXT
+        text = json.dumps(rec, indent=1 if shape == "pretty" else None)
+        if i % 20 == 11:
+            text = _damaged(text, damage)
+        elif i == records and last is not None:
+            text = _damaged(text, last)
+        texts.append(text)
+    if shape == "pretty":
+        return ("\n".join(texts) + "\n").encode()
+    end = "\n" if shape == "array without its ]" else "]\n"
+    return ("[" + ",\n".join(texts) + end).encode()
+
+
+def _walked_alone(text: str, start: int) -> tuple[int | None, bool]:
+    """Where the value at ``start`` ends, walked from its bracket with nothing remembered:
+    what the walk's remembered ends must agree with."""
+    first = text[start]
+    if first == '"':
+        m = document_files._STRING.match(text, start)
+        return (m.end(), False) if m else (None, True)
+    if first not in "[{":
+        m = document_files._SCALAR_END.search(text, start + 1)
+        return (m.start() if m else len(text)), False
+    closers: list[str] = []
+    pos = start
+    while (m := document_files._BRACKET_OR_QUOTE.search(text, pos)) is not None:
+        at = m.start()
+        char = text[at]
+        if char == '"':
+            s = document_files._STRING.match(text, at)
+            if s is None:
+                return None, True
+            pos = s.end()
+            continue
+        if char in "[{":
+            closers.append("]" if char == "[" else "}")
+        elif closers.pop() != char:
+            return None, False
+        elif not closers:
+            return at + 1, False
+        pos = at + 1
+    return None, True
+
+
+DAMAGED_FILES = {  # the file, its records read, the records its damaged entries name
+    "array, cut mid-record": (_damaged_file(40, "array", "cut"), 38, [11, 31]),
+    "pretty, cut mid-record": (_damaged_file(40, "pretty", "cut"), 38, [11, 31]),
+    "pretty, cut between fields": (_damaged_file(40, "pretty", "cut between fields"), 38, [11, 31]),
+    "array, closing brace lost": (_damaged_file(40, "array", "brace"), 38, [11, 31]),
+    "pretty, closing brace lost": (_damaged_file(40, "pretty", "brace"), 38, [11, 31]),
+    "array, its ] lost": (_damaged_file(40, "array without its ]", "cut"), 38, [11, 31, 40]),
+    "array, the last record cut": (
+        _damaged_file(40, "array", "brace", last="cut"),
+        37,
+        [11, 31, 40],
+    ),
+    "pretty, the last record's brace lost": (
+        _damaged_file(40, "pretty", "cut", last="brace"),
+        37,
+        [11, 31, 40],
+    ),
+    "array, cut in a string of brackets": (
+        _damaged_file(40, "array", "cut in a string"),
+        38,
+        [11, 31],
+    ),
+    "pretty, cut in a string of brackets": (
+        _damaged_file(40, "pretty", "cut in a string"),
+        38,
+        [11, 31],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", DAMAGED_FILES)
+def test_remembered_walks_find_what_a_walk_per_record_finds(name, monkeypatch):
+    """Each damaged record's end is found with what earlier walks found remembered: the same
+    records are read and the same stretches quarantined as when each is walked alone."""
+    data, read, damaged = DAMAGED_FILES[name]
+    out = json_document_lines(data)
+    assert len(out.events) - len(out.damaged) == read
+    places = [int(re.search(r"record (\d+)", r).group(1)) for r in out.damaged.values()]
+    assert places == damaged
+    monkeypatch.setattr(
+        document_files._ValueEnds, "__call__", lambda self, start: _walked_alone(self.text, start)
+    )
+    alone = json_document_lines(data)
+    assert (out.events, out.damaged) == (alone.events, alone.damaged)
+
+
+@pytest.mark.parametrize("far", [None, 1])  # values closing far remembered, or all
+@pytest.mark.parametrize("name", DAMAGED_FILES)
+def test_every_value_ends_where_a_walk_of_its_own_ends(name, far, monkeypatch):
+    """Asked in any order, at every bracket and quote (not only where records start), with
+    values that close far and near remembered alike."""
+    text = document_files._Text(DAMAGED_FILES[name][0], "utf-8", "surrogateescape")
+    starts = [i for i, char in enumerate(text) if char in '[{"']
+    expected = [_walked_alone(text, start) for start in starts]
+    if far is not None:
+        monkeypatch.setattr(document_files, "_FAR", far)
+    for order in (starts, starts[::-1], starts[1::2] + starts[::2]):
+        ends = document_files._ValueEnds(text)
+        ends_at = {start: ends(start) for start in order}
+        assert [ends_at[start] for start in starts] == expected, order[:2]
+
+
+class _CharsLookedAt:
+    """A regular expression that counts the characters its searches and matches look at."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.chars = 0
+
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self._counted(self.pattern.search(text, pos), text, pos)
+
+    def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self._counted(self.pattern.match(text, pos), text, pos)
+
+    def _counted(self, m: re.Match[str] | None, text: str, pos: int) -> re.Match[str] | None:
+        self.chars += (m.end() if m else len(text)) - pos
+        return m
+
+
+@pytest.mark.parametrize(
+    ("shape", "damage"),
+    [("array", "cut"), ("pretty", "cut"), ("array", "brace"), ("pretty", "cut in a string")],
+)
+def test_walking_a_damaged_file_costs_one_pass_over_it(shape, damage, monkeypatch):
+    """Twice the records and damaged records: twice the characters walked, not four times (a
+    record whose brackets never close was walked to the end of the file for each one)."""
+    walked = []
+    for records in (200, 400):
+        data = _damaged_file(records, shape, damage)
+        brackets = _CharsLookedAt(document_files._BRACKET_OR_QUOTE)
+        strings = _CharsLookedAt(document_files._STRING)
+        monkeypatch.setattr(document_files, "_BRACKET_OR_QUOTE", brackets)
+        monkeypatch.setattr(document_files, "_STRING", strings)
+        out = json_document_lines(data)
+        assert len(out.damaged) == records // 20
+        walked.append(brackets.chars + strings.chars)
+        monkeypatch.undo()
+    assert walked[1] <= 2.5 * walked[0], walked

@@ -275,39 +275,92 @@ _CLOSER = {"[": "]", "{": "}"}
 _RECORD_START = re.compile(r'(?:^|[\[\]{},])[ \t\r\n]*(\{)[ \t\r\n]*"', re.M)
 
 
-def _value_end(text: str, start: int) -> tuple[int | None, bool]:
-    """Where the value at ``start`` ends by its brackets and strings alone, whatever is wrong
-    inside it (a bad token, NaN, deep nesting), and whether the text ran out first.
-
-    ``(None, True)``: the text ends inside it; ``(None, False)``: a bracket that does not
-    match (the damage is in the structure itself).
-    """
-    first = text[start]
-    if first == '"':
+def _scalar_end(text: str, start: int) -> tuple[int | None, bool]:
+    """Where a string or a bad token at ``start`` ends, as :meth:`_ValueEnds.__call__` says."""
+    if text[start] == '"':
         m = _STRING.match(text, start)
         return (m.end(), False) if m else (None, True)
-    if first not in _CLOSER:  # a bad token: up to the next white space or structure
-        m = _SCALAR_END.search(text, start + 1)
-        return (m.start() if m else len(text)), False
-    closers: list[str] = []
-    pos = start
-    while (m := _BRACKET_OR_QUOTE.search(text, pos)) is not None:
-        at = m.start()
-        char = text[at]
-        if char == '"':
-            s = _STRING.match(text, at)
-            if s is None:
-                return None, True
-            pos = s.end()
-            continue
-        if char in _CLOSER:
-            closers.append(_CLOSER[char])
-        elif closers.pop() != char:
-            return None, False
-        elif not closers:
-            return at + 1, False
-        pos = at + 1
-    return None, True
+    m = _SCALAR_END.search(text, start + 1)  # a bad token: up to the next white space or structure
+    return (m.start() if m else len(text)), False
+
+
+_RAN_OUT = (None, True)
+_MISMATCH = (None, False)
+# a value that closes this far from its bracket is remembered, to be stepped over: a near one
+# costs less to walk again than to keep for every bracket in the file
+_FAR = 4096
+
+
+class _ValueEnds:
+    """Where the values of one text end by their brackets and strings alone, whatever is wrong
+    inside them (a bad token, NaN, deep nesting), for a walk that asks at one damaged record
+    after another.
+
+    A damaged record whose brackets never close (cut short, its closing brace lost) is walked
+    to the end of the text or to a bracket that does not match. Walked afresh for each damaged
+    record, the text after the first was walked again for every one after it (a 3 MB array
+    with one record in 20 cut took 18 s, quadratic in its size). What a bracket's value does
+    is the same whichever walk meets it, so each walk leaves behind what it found: that every
+    bracket still open where it stopped never closes (the text ran out, or a bracket did not
+    match), and where each value that closed far from its bracket ends. A later walk that
+    meets such a bracket stops there too, or steps over the value: the text is walked about
+    once whatever the damage (twice where a cut inside a string swaps what is string and what
+    is not from there on).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.known: dict[int, tuple[int | None, bool]] = {}  # by a bracket's position
+
+    def __call__(self, start: int) -> tuple[int | None, bool]:
+        """Where the value at ``start`` ends, and whether the text ran out first.
+
+        ``(None, True)``: the text ends inside it; ``(None, False)``: a bracket that does not
+        match (the damage is in the structure itself).
+        """
+        if self.text[start] not in _CLOSER:
+            return _scalar_end(self.text, start)
+        return self.known.get(start) or self._walk(start)
+
+    def _walk(self, start: int) -> tuple[int | None, bool]:
+        """Walk the value at ``start`` bracket by bracket, stepping over values walked before."""
+        text = self.text
+        opened: list[int] = []  # the brackets open, innermost last
+        pos = start
+        while (m := _BRACKET_OR_QUOTE.search(text, pos)) is not None:
+            at = m.start()
+            char = text[at]
+            if char == '"':
+                s = _STRING.match(text, at)
+                if s is None:
+                    return self._never_close(opened, _RAN_OUT)
+                pos = s.end()
+            elif char in _CLOSER:
+                known = self.known.get(at)
+                if known is None:
+                    opened.append(at)
+                    pos = at + 1
+                elif known[0] is None:  # it never closes, so neither do the values around it
+                    return self._never_close([*opened, at], known)
+                else:
+                    pos = known[0]  # step over a value already walked
+            else:
+                opener = opened.pop()
+                if _CLOSER[text[opener]] != char:
+                    return self._never_close([*opened, opener], _MISMATCH)
+                if at - opener >= _FAR:
+                    self.known[opener] = (at + 1, False)
+                if not opened:
+                    return at + 1, False
+                pos = at + 1
+        return self._never_close(opened, _RAN_OUT)
+
+    def _never_close(
+        self, opened: list[int], why: tuple[int | None, bool]
+    ) -> tuple[int | None, bool]:
+        """Remember that the values ``opened`` never close, for ``why``; ``why``."""
+        self.known.update(dict.fromkeys(opened, why))
+        return why
 
 
 def _looks_like_a_record(doc: Any) -> bool:
@@ -333,6 +386,7 @@ class _DocumentWalk:
         self.end = len(text)
         self.cut = cut
         self.not_utf8 = _NOT_UTF8.search(text) is not None
+        self.value_end = _ValueEnds(text)
         self.lines: list[bytes] = []
         self.damaged: dict[int, str] = {}
         self.records = 0  # records (array elements, documents) met so far, damaged ones too
@@ -431,7 +485,7 @@ class _DocumentWalk:
     def _recover(self, start: int, exc: BaseException, array: bool) -> tuple[int, bool]:
         """One damaged stretch from ``start``: the position after it, as ``_record`` gives."""
         problem, detail = self._what_failed(exc, start)
-        end, ran_out = _value_end(self.text, start)
+        end, ran_out = self.value_end(start)
         if end is not None and self._goes_on(end, array):
             self._damage(start, end, problem, detail, array)
             return end, True
