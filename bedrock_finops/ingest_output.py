@@ -3,9 +3,10 @@
 Workers hand over Arrow batches in file order. :class:`Collector` keeps the first delivery of
 each ``requestId`` and counts the rest, fills the model columns (each raw model ID resolved
 once), tallies each distinct system prompt and tool spec, and streams the rows into
-``usage.parquet`` one row group at a time, so memory stays flat in the number of files. At
-the end it writes ``quarantine.parquet`` (source, line, reason, excerpt) and
-``prompts.parquet`` (each distinct prompt component once, with its requests and first use).
+``usage.parquet`` one row group at a time, so memory stays flat in the number of files. The
+quarantine (source, line, reason, excerpt) is streamed into ``quarantine.parquet`` the same
+way (see ``quarantine_file``); at the end it writes ``prompts.parquet`` (each distinct prompt
+component once, with its requests and first use).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bedrock_finops.ingest_worker import ChunkResult, unspill
 from bedrock_finops.interrupts import stops_held
 from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.prompt_texts import PromptTexts
+from bedrock_finops.quarantine_file import QuarantineFile
 from bedrock_finops.schema import USAGE_SCHEMA
 from bedrock_finops.sources.invocation_logs import OUTPUT_FILES
 from bedrock_finops.sources.s3_objects import is_archived_entry
@@ -39,14 +41,6 @@ if TYPE_CHECKING:
     from bedrock_finops.app_checks import AppChecks
     from bedrock_finops.ingest import IngestReport
 
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("source", pa.string()),
-        ("line", pa.int64()),
-        ("reason", pa.string()),
-        ("excerpt", pa.string()),
-    ]
-)
 PROMPTS_SCHEMA = pa.schema(
     [
         ("hash", pa.string()),
@@ -178,7 +172,7 @@ class Collector:
         self.apps = apps
         self.unknown: Counter[str] = Counter()
         self.unlisted_geo: Counter[str] = Counter()
-        self.quarantine: list[tuple[str, int, str, str]] = []
+        self.quarantine = QuarantineFile(self._partial_of("quarantine.parquet"))
         self.prompt_texts = PromptTexts(out_dir / f"{report.table}.prompts.partial")
         self.prompt_requests: Counter[str] = Counter()
         self.prompt_first: dict[str, Any] = {}
@@ -204,7 +198,7 @@ class Collector:
             if f not in self.bodies_unread:
                 self.bodies_unread.add(f)
                 r.large_bodies_unread.append({"file": f, "reason": why})
-        self.quarantine.extend(res.quarantine)
+        self.quarantine.add(res.quarantine)
         for h, v in res.prompts.items():
             self.prompt_texts.add(h, v)
         batches = res.batches if res.batch_path is None else unspill(res.batch_path)
@@ -332,7 +326,7 @@ class Collector:
             if (target := models.mapped_target(raw, self.profile_map)) is not None
         }
         r.unlisted_geo_prefixes = dict(self.unlisted_geo.most_common())
-        r.quarantine_by_reason = dict(Counter(q[2] for q in self.quarantine).most_common())
+        r.quarantine_by_reason = dict(self.quarantine.by_reason.most_common())
         r.archived_objects = sum(
             n for reason, n in r.quarantine_by_reason.items() if is_archived_entry(reason)
         )
@@ -344,13 +338,7 @@ class Collector:
             r.identity_app_map_unmatched_count = len(unmatched)
             r.identity_app_map_unmatched = unmatched[:UNMATCHED_LISTED]
             r.app_key_near_misses = dict(self.apps.near_misses.most_common())
-        cols = list(zip(*self.quarantine, strict=True)) if self.quarantine else [[], [], [], []]
-        pq.write_table(
-            pa.table(
-                dict(zip(QUARANTINE_SCHEMA.names, cols, strict=True)), schema=QUARANTINE_SCHEMA
-            ),
-            self._partial_of("quarantine.parquet"),
-        )
+        self.quarantine.close()
         self._write_prompts(self._partial_of("prompts.parquet"))
 
     def commit(self, out_dir: Path, report_json: str) -> None:
@@ -468,6 +456,7 @@ class Collector:
         with contextlib.suppress(OSError):  # left open when the close failed (a full disk):
             if self.writer.file_handle is not None:  # the removed file would keep its space
                 self.writer.file_handle.close()
+        self.quarantine.discard()
         for path in (self.partial, *map(self._partial_of, OUTPUT_FILES)):
             path.unlink(missing_ok=True)
         self.prompt_texts.discard()
