@@ -208,6 +208,57 @@ def test_a_missing_or_extra_comma_loses_no_record(tmp_path, damaged, what):
     assert (report.lines_read, report.rows, report.quarantined) == (4, 3, 1)
 
 
+@pytest.mark.parametrize(
+    ("damaged", "line", "what"),
+    [
+        (COMPACT.replace("}}, {", "}}}, {", 1), 2, "extra } after record 1, line 1"),
+        (COMPACT.replace("}}, {", "}}, }{", 1), 2, "extra } after record 1, line 1"),
+        (COMPACT.replace("}}, {", "}}}}}, {", 1), 2, "3 extra } after record 1, line 1"),
+        (COMPACT[: COMPACT.rindex("]")] + "}]", 4, "extra } after record 3, line 1"),
+        ("[}" + COMPACT[1:], 1, "extra } after the array's [, line 1"),
+        (
+            PRETTY.replace("\n  },\n  {", "\n  }\n  }\n  },\n  {", 1),  # record 1 ends on line 35
+            2,
+            "2 extra } after record 1, lines 36-37",
+        ),
+        (BACK_TO_BACK.replace("\n}\n{", "\n}\n}\n{", 1), 2, "extra } after record 1, line 35"),
+        (BACK_TO_BACK + "\n}\n", 4, "extra } after record 3, line 103"),
+        ("[]\n}\n" + BACK_TO_BACK, 1, "extra } before record 1, line 2"),
+    ],
+)
+def test_an_extra_closing_brace_loses_no_record(tmp_path, damaged, line, what):
+    """Braces no record opened are one line, as an extra comma is: not a missing comma and a
+    record of their own, which named every record after them one place too far on."""
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": damaged})
+    assert rows == _rows("r1", "r2", "r3")
+    kind = "a file of JSON documents" if damaged.startswith(("{", "[]")) else "a JSON-array file"
+    assert quarantine == [("a.json", line, f"invalid JSON in {kind} ({what})")]
+    assert (report.lines_read, report.rows, report.quarantined) == (4, 3, 1)
+
+
+def test_a_record_after_damage_is_found_again_with_an_extra_brace_after_it(tmp_path):
+    """Record 2 is cut short inside its input; record 3, a brace too many after it, was passed
+    over as where records read again (a brace is not what follows a record) and lost with
+    record 2."""
+    records = [json.dumps(fixture_record(f"r{i}")) for i in (1, 2, 3, 4)]
+    records[1] = records[1][: records[1].index('"inputTokenCount"')]
+    records[2] += "}"
+    text = "[" + ",\n".join(records) + "]"
+    bad = text.index(", ,\n") + 2  # the comma after the cut one
+    report, rows, quarantine = _ingest(tmp_path, {"a.json": text})
+    assert rows == _rows("r1", "r3", "r4")
+    assert quarantine == [
+        (
+            "a.json",
+            2,
+            "invalid JSON in a JSON-array file (record 2, line 2: Expecting property name "
+            f"enclosed in double quotes at line 2 column {_column(text, bad)})",
+        ),
+        ("a.json", 4, "invalid JSON in a JSON-array file (extra } after record 3, line 3)"),
+    ]
+    assert (report.lines_read, report.rows, report.quarantined) == (5, 3, 2)
+
+
 def test_bytes_that_are_not_utf8_cost_their_record_only(tmp_path):
     damaged = PRETTY.encode().replace(b'"requestId": "r2"', b'"requestId": "r\xff2"', 1)
     report, rows, quarantine = _ingest(tmp_path, {"a.json": damaged})

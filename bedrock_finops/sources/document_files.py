@@ -273,6 +273,7 @@ _CLOSER = {"[": "]", "{": "}"}
 # where a record may start again after damage: an object opening with a key, at the start of
 # a line or after a bracket or comma
 _RECORD_START = re.compile(r'(?:^|[\[\]{},])[ \t\r\n]*(\{)[ \t\r\n]*"', re.M)
+_EXTRA_BRACES = re.compile(r"\}(?:[ \t\r\n]*\})*")  # closing braces between records
 
 
 def _scalar_end(text: str, start: int) -> tuple[int | None, bool]:
@@ -282,6 +283,12 @@ def _scalar_end(text: str, start: int) -> tuple[int | None, bool]:
         return (m.end(), False) if m else (None, True)
     m = _SCALAR_END.search(text, start + 1)  # a bad token: up to the next white space or structure
     return (m.start() if m else len(text)), False
+
+
+def _braces_end(text: str, start: int) -> int:
+    """Where the closing braces at ``start`` (white space between them) end."""
+    m = _EXTRA_BRACES.match(text, start)
+    return m.end() if m else start
 
 
 _RAN_OUT = (None, True)
@@ -377,8 +384,9 @@ class _DocumentWalk:
     one by one. A record that does not read is one damaged stretch: up to where its brackets
     close when the text after them goes on as it should, else up to the next point where a
     record reads again (an object with a ``requestId`` or ``schemaType``, or an envelope);
-    the stretch is one line, quarantined with what was wrong and where. A trailing or
-    missing comma and an array the file ends in are one such line each, and lose no record.
+    the stretch is one line, quarantined with what was wrong and where. A trailing, missing
+    or extra comma, closing braces between records and an array the file ends in are one
+    such line each, and lose no record.
     """
 
     def __init__(self, text: str, cut: bool) -> None:
@@ -399,6 +407,8 @@ class _DocumentWalk:
         while pos < self.end:
             if self.text[pos] == "[":
                 pos = self._array(pos)
+            elif self.text[pos] == "}":
+                pos = self._extra_braces(pos, False, self.records == 0)
             else:
                 pos, _ = self._record(pos, False)
             pos = self._white(pos)
@@ -443,6 +453,9 @@ class _DocumentWalk:
                     self._comma(pos, pos + 1, "extra", self.records == first)
                 pos = self._white(pos + 1)
                 continue
+            if char == "}":  # a brace no record opened: no record lost, a separator may follow
+                pos = self._white(self._extra_braces(pos, True, self.records == first))
+                continue
             if separator:  # two records with no comma between: say so, read on
                 self._comma(pos, self.end, "missing")
             pos, separator = self._record(pos, True)
@@ -460,6 +473,20 @@ class _DocumentWalk:
             array=True,
             where=False,
         )
+
+    def _extra_braces(self, start: int, array: bool, opening: bool) -> int:
+        """Closing braces between records (a record's last brace doubled, one left over from
+        an edit): a line of their own, no record lost; the position after them."""
+        end = _braces_end(self.text, start)
+        braces = self.text.count("}", start, end)
+        what = "extra }" if braces == 1 else f"{braces} extra }}"
+        if not opening:
+            place = f"after record {self.records}"
+        else:
+            place = "after the array's [" if array else "before record 1"
+        detail = f"{what} {place}, {self._lines(start, end)}"
+        self._damage(start, end, "invalid JSON", detail, array, where=False)
+        return end
 
     def _record(self, start: int, array: bool) -> tuple[int, bool]:
         """Read the record (or document) at ``start``: the position after it, and whether a
@@ -512,6 +539,8 @@ class _DocumentWalk:
         """
         text = self.text
         pos = self._white(end)
+        if pos < self.end and text[pos] == "}":  # extra braces: what comes after them
+            pos = self._white(_braces_end(text, pos))
         if pos >= self.end or text[pos] in "[{":
             return True
         if not array or text[pos] not in ",]":
@@ -554,10 +583,8 @@ class _DocumentWalk:
         while end > start + 1 and self.text[end - 1] in " \t\r\n,":
             end -= 1  # up to the next record found: not the comma and white space before it
         if where:
-            first, last = self._line_of(start), self._line_of(max(start, end - 1))
-            lines = f"line {first}" if first == last else f"lines {first}-{last}"
             self.records += 1  # a damaged record (not a comma, not the array's end)
-            place = f"record {self.records}, {lines}"
+            place = f"record {self.records}, {self._lines(start, end)}"
             detail = f"{place}: {detail}" if detail else place
         self.damaged[len(self.lines)] = f"{problem} in {shape} ({detail})"
         stretch = self.text[start : min(end, start + EXCERPT_BYTES)]
@@ -586,6 +613,11 @@ class _DocumentWalk:
         else:
             what = f"number {token}{at} reads as infinite"
         return "invalid JSON", f"{what} (NaN and Infinity are not valid JSON)"
+
+    def _lines(self, start: int, end: int) -> str:
+        """The file's lines ``start``..``end`` spans: ``line 3`` or ``lines 3-9``."""
+        first, last = self._line_of(start), self._line_of(max(start, end - 1))
+        return f"line {first}" if first == last else f"lines {first}-{last}"
 
     def _line_of(self, pos: int) -> int:
         """The file's line number at ``pos`` (counted on from the last one asked)."""
