@@ -54,7 +54,14 @@ from bedrock_finops import (
 from bedrock_finops.app_checks import AppChecks
 from bedrock_finops.disk_space import disk_full, no_room
 from bedrock_finops.ingest_output import FOLDER_IN_THE_WAY, Collector, folders_in_the_way
-from bedrock_finops.ingest_worker import ChunkResult, Options, process_chunk, spill_dir
+from bedrock_finops.ingest_worker import (
+    ChunkResult,
+    Options,
+    process_chunk,
+    process_run_chunk,
+    set_run_options,
+    spill_dir,
+)
 from bedrock_finops.name_maps import (
     IDENTITY_APP_EXAMPLE,
     PROFILE_MAP_EXAMPLE,
@@ -608,10 +615,11 @@ def _results(
     pool = None
     finished = False
     try:
-        pool = worker_pool.start(workers)
+        # the options (maps of any size) reach each worker once; a task carries its units
+        pool = worker_pool.start(workers, setup=set_run_options, setup_args=(opts,))
         pending: deque[Future] = deque()
         for part in chunks:
-            pending.append(pool.submit(worker_pool.run_task, process_chunk, part, opts))
+            pending.append(pool.submit(worker_pool.run_task, process_run_chunk, part))
             if len(pending) >= window:
                 yield pending.popleft().result()
             while pending and pending[0].done():  # in order, as soon as they are ready:

@@ -105,6 +105,23 @@ class ChunkResult:
 
 
 _STATE: dict[str, Any] = {}
+# a pool worker's options, set as it starts (``set_run_options``): the same for every task of
+# the run, they are not sent with each (pickled into each task, maps of 10,000 entries each
+# would make every task of 32 files a 2 MB message, 50-80 ms of CPU to send and read)
+_run_options: Options | None = None
+
+
+def set_run_options(opts: Options) -> None:
+    """(A pool worker's ``setup``) the options every task of this run reads."""
+    global _run_options
+    _run_options = opts
+
+
+def process_run_chunk(units: list[Unit]) -> ChunkResult:
+    """:func:`process_chunk` in a pool worker, with the options ``set_run_options`` gave it."""
+    if _run_options is None:
+        raise RuntimeError("a worker started without its run's options (set_run_options)")
+    return process_chunk(units, _run_options)
 
 
 def _worker_state(opts: Options) -> tuple[PromptCache, dict[str, str], dict[str, str]]:

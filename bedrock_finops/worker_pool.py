@@ -18,8 +18,12 @@ worker: nbclient's cleanup, else the kernel's own watch on its parent).
   ingest, which can run no cleanup, leaves none running (they held its captured output
   open, and /dev/shm memory). Not on Windows.
 
-Works with the fork, forkserver and spawn start methods: the initializer and the task wrapper
-are plain module functions, and the parent is named by its pid.
+What every task needs alike (the ingest's options, its app and profile maps among them) can
+be given to :func:`start` as ``setup``: each worker receives it once, as it starts, and the
+tasks carry only their own work.
+
+Works with the fork, forkserver and spawn start methods: the initializer, the setup and the
+task wrapper are plain module functions, and the parent is named by its pid.
 """
 
 from __future__ import annotations
@@ -77,25 +81,37 @@ def _stops_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
-def start(workers: int, mp_context: BaseContext | None = None) -> ProcessPoolExecutor:
+def start(
+    workers: int,
+    mp_context: BaseContext | None = None,
+    setup: Callable[..., None] | None = None,
+    setup_args: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
     """A pool of ``workers`` processes set up as above; run tasks with ``pool.submit(run_task,
-    fn, ...)`` and end it early with :func:`stop`."""
+    fn, ...)`` and end it early with :func:`stop`. ``setup(*setup_args)`` runs in each worker
+    as it starts (a module function: under spawn and forkserver it and its arguments are
+    pickled, once per worker)."""
     return _Pool(
         max_workers=workers,
         mp_context=mp_context,
         initializer=init_worker,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), setup, setup_args),
     )
 
 
-def init_worker(parent: int) -> None:
-    """Each worker's start: stop requests handled as above; killed with ``parent``. The stops
-    are let through only once handled here: one that came before is taken now."""
+def init_worker(
+    parent: int, setup: Callable[..., None] | None = None, setup_args: tuple[Any, ...] = ()
+) -> None:
+    """Each worker's start: stop requests handled as above; killed with ``parent``; then
+    ``setup(*setup_args)``. The stops are let through only once handled here: one that came
+    before is taken now."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop_requested)
     if SIGHUP is not None and signal.getsignal(SIGHUP) != signal.SIG_IGN:  # (ignored: nohup)
         signal.signal(SIGHUP, _stop_requested)
     die_with_parent(parent)
+    if setup is not None:
+        setup(*setup_args)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing
+import pickle
+import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from record_rows import log_record
 
-from bedrock_finops import cli, name_maps, params
+from bedrock_finops import cli, name_maps, params, worker_pool
+from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 
@@ -66,3 +73,88 @@ def test_a_json_map_is_read_as_json():
     it) is a map all the same."""
     text = json.dumps({"etl-runner": "nightly-etl"}, indent="\t")
     assert name_maps.load_map_text(text) == {"etl-runner": "nightly-etl"}
+
+
+# ------------------------------------------------------------------ the maps in the workers
+
+PROFILE = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abcd1234efgh"
+FILLER = 10_000  # entries of each map that name no caller or model of the logs
+
+
+def _logs_with_a_profile(tmp_path: Path) -> Path:
+    """The good fixture's files, and one of a request with a tool spec through an application
+    profile: mapped to Nova, it takes no ``tools`` checkpoint (a rule the workers read from
+    profile_map)."""
+    folder = tmp_path / "logs"
+    shutil.copytree(GOOD, folder)
+    body = {
+        "messages": [{"role": "user", "content": [{"text": "Weather in Paris?"}]}],
+        "toolConfig": {"tools": [{"toolSpec": {"name": "weather", "inputSchema": {"json": {}}}}]},
+    }
+    rec = log_record(body, {"output": {"message": {"content": [{"text": "Sunny."}]}}})
+    rec.update(requestId="req-profile-tools", modelId=PROFILE)
+    (folder / "part-3.json").write_text(json.dumps(rec) + "\n")
+    return folder
+
+
+def _large_maps() -> dict[str, dict[str, str]]:
+    """An identity map and a profile map of ``FILLER`` + 1 entries, one of each matching."""
+    roles = {f"arn:aws:iam::111122223333:role/team{k}/role-{k}": f"app-{k}" for k in range(FILLER)}
+    profiles = {
+        f"{PROFILE.rpartition('/')[0]}/p{k:08d}": "anthropic.claude-3-5-haiku-20241022-v1:0"
+        for k in range(FILLER)
+    }
+    return {
+        "identity_app_map": {"etl-runner": "nightly-etl", **roles},
+        "profile_map": {PROFILE: "amazon.nova-pro-v1:0", **profiles},
+    }
+
+
+def _task_sizes(monkeypatch) -> list[int]:
+    """The pickled size of each task handed to a worker pool from now on (what the pool sends
+    its workers: the function and its arguments)."""
+    sizes: list[int] = []
+    submit = worker_pool._Pool.submit
+
+    def measured(self, fn, /, *args, **kwargs):
+        sizes.append(len(pickle.dumps((fn, args, kwargs))))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(worker_pool._Pool, "submit", measured)
+    return sizes
+
+
+def test_a_task_carries_its_files_not_the_maps(tmp_path, monkeypatch):
+    """The options reach each worker once, as it starts: a task (here one file) is the same
+    size with maps of 10,000 entries as without them, not 2 MB more."""
+    logs = _logs_with_a_profile(tmp_path)
+    sizes = _task_sizes(monkeypatch)
+    ingest_to_folder(logs, tmp_path / "plain", workers=2, progress=False, lookup_profiles=False)
+    plain = list(sizes)
+    sizes.clear()
+    ingest_to_folder(
+        logs, tmp_path / "mapped", workers=2, progress=False, lookup_profiles=False,
+        **_large_maps(),
+    )  # fmt: skip
+    assert len(plain) == 3
+    assert sizes == plain
+    assert max(sizes) < 1_000  # (425 bytes here; 2 MB with the options in each task)
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_the_workers_apply_the_maps_under_each_start_method(tmp_path, monkeypatch, method):
+    """The pool's workers get the maps however they are started: the table is the one a
+    single process makes, the mapped role's app and the mapped profile's model rules in it."""
+    logs = _logs_with_a_profile(tmp_path)
+    maps = _large_maps()
+    serial = read_invocation_logs(logs, workers=1, progress=False, lookup_profiles=False, **maps)
+    context = multiprocessing.get_context(method)
+    monkeypatch.setattr(
+        worker_pool, "start", functools.partial(worker_pool.start, mp_context=context)
+    )
+    pooled = read_invocation_logs(logs, workers=2, progress=False, lookup_profiles=False, **maps)
+    pd.testing.assert_frame_equal(pooled, serial)
+    rows = pooled.set_index("request_id")
+    assert rows.loc["req-llama-1", "app"] == "nightly-etl"
+    assert [e["kind"] for e in rows.loc["req-profile-tools", "prefix_hashes"]] == ["message"]
+    assert rows.loc["req-profile-tools", "model"] == "amazon.nova-pro"

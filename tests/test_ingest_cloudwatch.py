@@ -269,14 +269,16 @@ def test_results_are_handed_on_as_soon_as_the_oldest_is_ready(monkeypatch):
             futures.append(super().submit(fn, *args, **kwargs))
             return futures[-1]
 
-    monkeypatch.setattr(ingest.worker_pool, "start", lambda workers: Pool(max_workers=workers))
+    monkeypatch.setattr(
+        ingest.worker_pool, "start", lambda workers, **setup: Pool(max_workers=workers)
+    )
     page_read = threading.Event()
 
-    def process_chunk(units, opts):
+    def process_run_chunk(units):
         page_read.wait(timeout=30)  # not done before the source moved on
         return ChunkResult(len(units), [], [], 0, 0, 0, {})
 
-    monkeypatch.setattr(ingest, "process_chunk", process_chunk)
+    monkeypatch.setattr(ingest, "process_run_chunk", process_run_chunk)
     pulled = []
 
     def units():
