@@ -23,6 +23,12 @@ from bedrock_finops.parse_request import canonical
 from bedrock_finops.tokens import estimate_tokens
 
 MAX_CACHE_CHARS = 1 << 24  # text held by one worker's caches before they are cleared
+# entries a FeatureCache holds before it is cleared. It keeps no text, only a digest and a
+# small value (~130 bytes an entry with the dicts' slots), so its characters alone would let
+# short distinct texts (a user turn "Q1", an output "A1") grow it to millions of entries,
+# ~280 MB per worker. 2^17 entries are ~17 MB, and the two bounds meet at texts of 128
+# characters on average: longer texts clear it by their characters, as before.
+MAX_CACHE_ENTRIES = MAX_CACHE_CHARS // 128
 
 
 class Block(NamedTuple):
@@ -127,15 +133,21 @@ def joined_prompt_features(system_text: str | None, texts: list[str]) -> tuple[i
 class FeatureCache:
     """Bounded memo of block features and output shapes, keyed by the text or its digest."""
 
-    def __init__(self, max_chars: int = MAX_CACHE_CHARS) -> None:
+    def __init__(
+        self, max_chars: int = MAX_CACHE_CHARS, max_entries: int = MAX_CACHE_ENTRIES
+    ) -> None:
         self.blocks: dict[Hashable, Block] = {}
         self.shapes: dict[Hashable, str] = {}
         self.chars = 0
         self.max_chars = max_chars
+        self.max_entries = max_entries  # of blocks and shapes together
 
     def _room(self, n: int) -> None:
+        """Make room for a text of ``n`` characters (asked on a miss only): the memo starts
+        over once its texts pass ``max_chars`` or it holds ``max_entries``, so memory stays
+        flat however many records pass, long texts or short."""
         self.chars += n
-        if self.chars > self.max_chars:  # memory stays flat however many records pass
+        if self.chars > self.max_chars or len(self.blocks) + len(self.shapes) >= self.max_entries:
             self.blocks.clear()
             self.shapes.clear()
             self.chars = n

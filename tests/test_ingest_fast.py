@@ -25,6 +25,8 @@ from bedrock_finops import (
     parse_scalars,
 )
 from bedrock_finops.parse_features import (
+    MAX_CACHE_CHARS,
+    MAX_CACHE_ENTRIES,
     FeatureCache,
     pretty_json_tokens,
     reference_prompt_features,
@@ -83,6 +85,36 @@ def test_cache_stays_bounded_and_correct():
         text = f"{LINE}\n{LINE}\nrow {i}"
         assert cache.block(text).repeated == 11
         assert cache.chars <= 64 + len(text)
+
+
+def test_the_feature_memo_is_bounded_by_its_entries_too():
+    """It keeps a digest and a small value per text, not the text: distinct short user turns
+    and outputs fill it with entries long before their characters count. Twice its entries'
+    bound of them: it never holds more than the bound (~17 MB)."""
+    cache = FeatureCache()
+    most = 0
+    for i in range(MAX_CACHE_ENTRIES):
+        turn, out = f"Q{i}", f"A{i}"
+        cache.block(turn, parse_body.text_key(turn))
+        cache.shape(out, parse_response.output_shape, parse_body.text_key(out))
+        most = max(most, len(cache.blocks) + len(cache.shapes))
+    assert most == MAX_CACHE_ENTRIES == 131_072
+    assert cache.chars < MAX_CACHE_CHARS // 10  # the characters alone never cleared it
+
+
+def test_features_are_the_same_however_often_the_memo_starts_over():
+    texts = [t for system, turns in PROMPTS for t in [system or "", *turns]]
+    stream = texts + texts[::-1] + texts  # repeats, hits and misses
+    outputs = ["```py\nx = 1;\n```", "Sure.", '{"a": 1}', "- one\n- two"] * 20
+
+    def features(cache: FeatureCache) -> list:
+        return [cache.block(t) for t in stream] + [
+            cache.shape(t, parse_response.output_shape) for t in outputs
+        ]
+
+    small = FeatureCache(max_entries=3)
+    assert features(small) == features(FeatureCache())
+    assert len(small.blocks) + len(small.shapes) <= 3
 
 
 # the original lazy regexes, as the reference for the string-search splitters
