@@ -15,7 +15,12 @@ from typing import Any, NamedTuple
 import xxhash
 
 from bedrock_finops.media_blocks import MediaItem, media_flags, media_tokens
-from bedrock_finops.parse_features import Block, FeatureCache
+from bedrock_finops.parse_features import (
+    MAX_CACHE_CHARS,
+    MAX_CACHE_ENTRIES,
+    Block,
+    FeatureCache,
+)
 from bedrock_finops.parse_request import (
     canonical_request,
     message_cache_settings,
@@ -31,7 +36,11 @@ from bedrock_finops.parse_response import (
 )
 from bedrock_finops.tokens import estimate_tokens
 
-MAX_MEMO_ENTRIES = 1 << 16  # entries a fast-path memo holds before it starts over
+# entries a memo holds before it starts over: the fast path's, and PromptCache's components
+# (~300 bytes an entry besides its text: ~20 MB) and prompt starts (~350 bytes, ~175 more a
+# checkpoint entry: ~45 MB at most, see PromptCache.add_head). Fed a distinct short system
+# prompt, user turn and output per record, a worker's memos peak at ~80 MB together.
+MAX_MEMO_ENTRIES = 1 << 16
 
 
 def short_hash(data: bytes) -> str:
@@ -48,16 +57,26 @@ class PromptCache:
     """Per-worker memo of prompt components and text features: each computed once.
 
     ``seen`` collects, for the prompts table, each distinct system prompt and tool spec's
-    ``hash -> (kind, tokens, text)``. ``features`` holds per-block text features and output
-    shapes. Both memos are bounded, so memory stays flat however many records a worker reads.
+    ``hash -> (kind, tokens, text)`` (emptied after each chunk). ``features`` holds per-block
+    text features and output shapes. Every memo is bounded by its entries, and those of texts
+    by their characters too, so memory stays flat however many records a worker reads, and
+    whatever their texts' lengths.
+
+    ``max_chars`` and ``max_entries`` lower the bounds (tests): the memos then start over
+    sooner, with the same results.
     """
 
-    def __init__(self, max_chars: int | None = None) -> None:
+    def __init__(self, max_chars: int | None = None, max_entries: int | None = None) -> None:
         self.memo: dict[tuple[str, str], tuple[str, int]] = {}
         self.seen: dict[str, tuple[str, int, str]] = {}
-        self.features = FeatureCache() if max_chars is None else FeatureCache(max_chars)
+        self.features = FeatureCache(
+            MAX_CACHE_CHARS if max_chars is None else max_chars,
+            MAX_CACHE_ENTRIES if max_entries is None else max_entries,
+        )
         self.memo_chars = 0
-        self.heads: dict[tuple, Any] = {}  # prompt starts, by _head's key
+        self.max_entries = MAX_MEMO_ENTRIES if max_entries is None else max_entries
+        self.heads: dict[tuple, _Head] = {}  # prompt starts, by _head's key
+        self.head_checkpoints = 0  # the checkpoint entries (``_Head.prefix``) the heads hold
         self.apps: dict[str, str | None] = {}  # fast path: identity ARN -> app
         self.hours: dict[str, int] = {}  # fast path: "YYYY-MM-DDTHH" -> epoch seconds
 
@@ -66,14 +85,28 @@ class PromptCache:
         hit = self.memo.get(key)
         if hit is None:
             self.memo_chars += len(text)
-            if self.memo_chars > self.features.max_chars:
+            if self.memo_chars > self.features.max_chars or len(self.memo) >= self.max_entries:
                 self.memo.clear()
-                self.heads.clear()
+                self._clear_heads()
                 self.memo_chars = len(text)
             hit = (short_hash(text.encode()), estimate_tokens(text))
             self.memo[key] = hit
             self.seen[hit[0]] = (kind, hit[1], text)
         return hit
+
+    def add_head(self, key: tuple, head: _Head) -> None:
+        """Memoise a prompt's start. The heads start over once they hold ``max_entries``
+        starts or twice as many checkpoint entries: a start's are few (tools, system), but a
+        system prompt of many blocks has one for each of its last 20 (~4 KB a start)."""
+        held = self.head_checkpoints + len(head.prefix)
+        if len(self.heads) >= self.max_entries or held > 2 * self.max_entries:
+            self._clear_heads()
+        self.heads[key] = head
+        self.head_checkpoints += len(head.prefix)
+
+    def _clear_heads(self) -> None:
+        self.heads.clear()
+        self.head_checkpoints = 0
 
 
 _ROLE_BYTES = {"user": b"user", "assistant": b"assistant"}
@@ -167,9 +200,7 @@ def _head(
         system_tokens if system_text is not None else None,
         blocks,
     )
-    if len(cache.heads) >= MAX_MEMO_ENTRIES:
-        cache.heads.clear()
-    cache.heads[key] = hit
+    cache.add_head(key, hit)
     return hit
 
 

@@ -117,6 +117,30 @@ def test_features_are_the_same_however_often_the_memo_starts_over():
     assert len(small.blocks) + len(small.shapes) <= 3
 
 
+def test_prompt_starts_and_components_are_bounded_by_their_entries():
+    """Distinct short system prompts of 21 blocks (a prompt start holds a checkpoint entry
+    for each of the last 20) and tool specs: no memo passes its bound, and the values are
+    those of an unbounded cache."""
+    bounded = parse_body.PromptCache(max_entries=64)
+    unbounded = parse_body.PromptCache(max_chars=1 << 40, max_entries=1 << 40)
+    out = {"output": {"message": {"content": [{"text": "ok"}]}}}
+    for i in range(1_000):
+        body = {
+            "system": [{"text": f"Case {i}."}] + [{"text": "Be brief."}] * 20,
+            "toolConfig": {"tools": [{"toolSpec": {"name": f"tool{i % 300}"}}]},
+            "messages": [{"role": "user", "content": [{"text": f"Q{i % 500}"}]}],
+        }
+        model = "anthropic.claude-3-haiku-20240307-v1:0"
+        got = parse_body.body_values(model, body, out, bounded)
+        assert got == parse_body.body_values(model, body, out, unbounded)
+        assert len(got[8]) == 23  # tools, 20 system blocks, system, the message
+        assert len(bounded.memo) <= 64
+        assert len(bounded.heads) <= 64
+        assert bounded.head_checkpoints <= 128
+        assert len(bounded.features.blocks) + len(bounded.features.shapes) <= 64
+    assert len(unbounded.heads) == 1_000
+
+
 # the original lazy regexes, as the reference for the string-search splitters
 LLAMA_RE = re.compile(
     r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\s*(.*?)(?:<\|eot_id\|>|$)", re.S
@@ -312,6 +336,7 @@ def test_rows_do_not_depend_on_cache_state():
     first = rows(warm)
     assert rows(warm) == first
     assert rows(parse_body.PromptCache(max_chars=1)) == first
+    assert rows(parse_body.PromptCache(max_entries=1)) == first
     assert first[0]["repeated_line_tokens"] == 11
     assert first[0]["pretty_json_tokens"] == 5
     assert first[0]["output_shape"] == "code"
