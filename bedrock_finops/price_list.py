@@ -8,7 +8,9 @@ Two service codes carry Bedrock token prices:
   the model is the product's ``servicename`` ("Claude Sonnet 4.5 (Amazon Bedrock Edition)").
 
 Each product's usage type says which sheet column it fills (see ``usage_types``). Products
-that cannot be mapped to a catalog key or a column are listed, never dropped silently.
+that cannot be mapped to a catalog key or a column are listed, never dropped silently; so are
+two products that fill one cell at different prices (a meter the parsing does not tell apart),
+whose cell is left empty rather than settled by picking one.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 
 from bedrock_finops.price_sheets import (
     BUNDLED_SHEETS,
+    KEY_COLUMNS,
     SHEET_COLUMNS,
     normalise_sheet,
     read_bundled_sheet,
@@ -51,7 +54,10 @@ _COLUMN = {  # (token_kind, mode) -> sheet column
     ("input", "batch"): "batch_input_per_1k",
     ("output", "batch"): "batch_output_per_1k",
 }
-_TIER_COLUMN = {  # flex / priority rows carry the same columns on their own tier row
+# Usage-type modes billed on a service tier row of their own (the engine looks the tier up by
+# the usage table's service_tier): the same columns as the default row, at the tier's rates.
+_TIER_OF_MODE = {"flex": "flex", "priority": "priority", "latency_optimized": "latency-optimized"}
+_TIER_COLUMN = {
     "input": "input_per_1k",
     "output": "output_per_1k",
     "cache_read": "cache_read_per_1k",
@@ -126,8 +132,8 @@ def parse_products(products: list[dict], service_code: str, as_of: str) -> tuple
             skip("not a standard token price (image, provisioned, custom model, long context)")
             continue
         mode = ut.mode
-        if mode in ("flex", "priority"):
-            tier, column = mode, _TIER_COLUMN.get(ut.token_kind)
+        if mode in _TIER_OF_MODE:
+            tier, column = _TIER_OF_MODE[mode], _TIER_COLUMN.get(ut.token_kind)
         else:
             tier, column = "default", _COLUMN.get((ut.token_kind, mode))
         if column is None:
@@ -150,19 +156,76 @@ def parse_products(products: list[dict], service_code: str, as_of: str) -> tuple
                 "usd_per_1k": round(usd * 1000, 10),
                 "source": source,
                 "as_of": as_of,
+                "service_code": service_code,
+                "name": name,
+                "usagetype": attrs.get("usagetype", ""),
             }
         )
     return cells, unmapped
 
 
+_CELL_KEYS = [*KEY_COLUMNS, "column"]
+
+
+def _clashing(df: pd.DataFrame) -> pd.Series:
+    """Cells whose (row key, column) another cell fills at another price."""
+    return df.groupby(_CELL_KEYS)["usd_per_1k"].transform("nunique") > 1
+
+
+def _clash_reason(cell: pd.Series, rivals: pd.DataFrame) -> str:
+    others = "; ".join(
+        f"{r.usagetype} at {r.usd_per_1k:g}"
+        for r in rivals.drop(index=cell.name).itertuples(index=False)
+    )
+    return (
+        f"clash: {cell['column']} of {cell['model']} in {cell['region']} (geo {cell['geo']}, "
+        f"tier {cell['service_tier']}) is {cell['usd_per_1k']:g} USD per 1K here and {others}; "
+        "the cell is left empty rather than one price picked"
+    )
+
+
+def split_clashes(cells: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The cells no other product fills at another price, and an unmapped entry for each
+    product of a clash (two meters the usage types do not tell apart, as latency-optimized
+    meters once read as standard ones). Identical prices from two products are no clash."""
+    if not cells:
+        return [], []
+    df = pd.DataFrame(cells)
+    for col in ("service_code", "name", "usagetype"):
+        if col not in df:
+            df[col] = ""
+    clash = _clashing(df)
+    entries = [
+        {
+            "service_code": cell["service_code"],
+            "name": cell["name"],
+            "usagetype": cell["usagetype"],
+            "reason": _clash_reason(cell, rivals),
+        }
+        for _, rivals in df[clash].groupby(_CELL_KEYS)
+        for _, cell in rivals.iterrows()
+    ]
+    return [c for c, bad in zip(cells, clash, strict=True) if not bad], entries
+
+
 def cells_to_sheet(cells: list[dict]) -> pd.DataFrame:
-    """Pivot (key, column, price) cells into sheet rows in the bundled format."""
+    """Pivot (key, column, price) cells into sheet rows in the bundled format.
+
+    Two cells of one (key, column) at different prices are refused (``split_clashes`` lists
+    and takes them out first): which meter is right is not for the pivot to guess.
+    """
     if not cells:
         return normalise_sheet(pd.DataFrame(columns=SHEET_COLUMNS), "Price List API")
     df = pd.DataFrame(cells)
-    keys = ["model", "region", "geo", "service_tier"]
-    wide = df.pivot_table(index=keys, columns="column", values="usd_per_1k", aggfunc="max")
-    meta = df.groupby(keys).agg(
+    clash = _clashing(df)
+    if clash.any():
+        shown = df.loc[clash, [*_CELL_KEYS, "usd_per_1k", "source"]].head(4).to_dict("records")
+        raise ValueError(
+            f"{int(clash.sum())} price cells clash (one cell, different prices), e.g. {shown}; "
+            "take them out with split_clashes(), which lists each one"
+        )
+    wide = df.pivot_table(index=KEY_COLUMNS, columns="column", values="usd_per_1k", aggfunc="first")
+    meta = df.groupby(KEY_COLUMNS).agg(
         source=("source", lambda s: "; ".join(sorted(set(s)))), as_of=("as_of", "max")
     )
     sheet = wide.join(meta).reset_index()
@@ -229,7 +292,9 @@ def update_sheet(
             c, u = parse_products(fetch_products(client, service_code, region), service_code, as_of)
             cells += c
             unmapped += u
+    cells, clashes = split_clashes(cells)
     sheet = cells_to_sheet(cells)
+    unmapped += clashes
     write_sheet(sheet, out)
     cols = ["service_code", "name", "usagetype", "reason"]
     return UpdateResult(sheet, pd.DataFrame(unmapped, columns=cols))

@@ -108,6 +108,6 @@ def _cmd_update(args) -> int:
     )
     print(f"wrote {len(result.rows)} rows to {args.out}")
     if len(result.unmapped):
-        print(f"{len(result.unmapped)} products not mapped to a catalog key:")
+        print(f"{len(result.unmapped)} products not in the sheet (each with why):")
         print(result.unmapped.to_string(index=False))
     return 0

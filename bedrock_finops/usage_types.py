@@ -6,12 +6,14 @@ Two shapes appear in the AWS Price List API, CUR 2.0 and Cost Explorer:
   with an optional ``-cross-region-global`` routing suffix, e.g.
   ``USE1-NovaPro-input-tokens``, ``USE1-NovaPro-cache-read-input-token-count``,
   ``USE1-Nova2.0Lite-input-tokens-flex``, ``USE1-NovaMicro-input-tokens-batch``,
+  ``USE1-NovaPro-input-tokens-latency-optimized``,
   ``USE1-Claude4.6Sonnet-output-tokens-cross-region-global``,
   ``USE1-openai.gpt-oss-120b-mantle-input-tokens-standard``.
 - Marketplace (``AmazonBedrockFoundationModels``: Claude 3.5+ and other third-party models),
   ``{region}-MP:{region}_{dimension}-Units`` in two spellings, CamelCase
   (``InputTokenCount``, ``InputTokenCount_Global``, ``InputTokenCount_Global_Batch``,
-  ``CacheReadInputTokenCount``, ``CacheWrite1hInputTokenCount_Global``) and snake case for
+  ``InputTokenCount_LatencyOptimized``, ``CacheReadInputTokenCount``,
+  ``CacheWrite1hInputTokenCount_Global``) and snake case for
   newer models (``input_tokens_standard``, ``input_tokens_global_standard``,
   ``input_tokens_batch``, ``cache_write_tokens_1h_global_standard``).
 
@@ -75,7 +77,7 @@ REGION_TO_CODE: dict[str, str] = {
 }
 
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "other")
-MODES = ("on_demand", "batch", "flex", "priority", "provisioned")
+MODES = ("on_demand", "batch", "flex", "priority", "latency_optimized", "provisioned")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class UsageType:
     region_code: str | None
     region: str | None
     token_kind: str  # input | output | cache_read | cache_write_5m | cache_write_1h | other
-    mode: str  # on_demand | batch | flex | priority | provisioned
+    mode: str  # on_demand | batch | flex | priority | latency_optimized | provisioned
     geo: str  # none (in-region) | global | geo (a geographic cross-region profile)
     model_fragment: str | None  # AmazonBedrock shape only: "NovaPro", "Claude4.6Sonnet"
     shape: str = "bedrock"  # bedrock | marketplace
@@ -111,12 +113,20 @@ def _split_region(raw: str) -> tuple[str | None, str | None, str]:
     return None, None, raw
 
 
+def _is_latency_optimized(text: str) -> bool:
+    """``-latency-optimized`` (AmazonBedrock) or ``_LatencyOptimized`` (Marketplace): the
+    latency-optimized inference meters, billed at their own, higher rate."""
+    return "latencyoptimized" in re.sub(r"[-_]", "", text)
+
+
 def _mode_of(words: set[str], text: str) -> str:
     if "provisionedthroughput" in text or "reserved" in words or "modelunits" in text:
         return "provisioned"
     for mode in ("batch", "flex", "priority"):
         if mode in words:
             return mode
+    if _is_latency_optimized(text):
+        return "latency_optimized"
     return "on_demand"
 
 

@@ -10,6 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from usage_builders import make_usage
 
+from bedrock_finops import price_list
 from bedrock_finops.models import known_models
 from bedrock_finops.price_list import cells_to_sheet, parse_products, update_sheet, write_sheet
 from bedrock_finops.pricing import PriceCatalog
@@ -174,6 +175,23 @@ from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
             None,
         ),
         ("USE1-MP:USE1_InputImageCount-Units", "us-east-1", "other", "on_demand", "none", None),
+        # latency-optimized inference meters (spellings of real Price List products)
+        (
+            "USE2-MP:USE2_InputTokenCount_LatencyOptimized-Units",
+            "us-east-2",
+            "input",
+            "latency_optimized",
+            "none",
+            None,
+        ),
+        (
+            "USE1-NovaPro-input-tokens-latency-optimized",
+            "us-east-1",
+            "input",
+            "latency_optimized",
+            "none",
+            "NovaPro",
+        ),
     ],
 )
 def test_parse_usage_type(raw, region, kind, mode, geo, fragment):
@@ -566,3 +584,126 @@ def test_update_maps_opus_4_7_products_and_keeps_its_cache_minimum():
     assert regional[["input_per_1k", "output_per_1k"]].tolist() == pytest.approx([0.0055, 0.0275])
     assert glob["min_cache_tokens"] == 4096
     assert "min_cache_tokens from prices_current.csv as of 2026-11-27" in glob["source"]
+
+
+def _haiku_us_east_2(usage_types: dict[str, str]) -> list[dict]:
+    """Claude 3.5 Haiku's Marketplace products in us-east-2, as ``(usagetype, USD per 1M)``."""
+    name = "Claude 3.5 Haiku (Amazon Bedrock Edition)"
+    products = []
+    for i, (usage_type, usd) in enumerate(usage_types.items()):
+        product = json.loads(_marketplace(f"H{i}", name, usage_type, usd))
+        product["product"]["attributes"]["regionCode"] = "us-east-2"
+        products.append(product)
+    return products
+
+
+def test_latency_optimized_meters_fill_their_own_tier_row(tmp_path):
+    """Claude 3.5 Haiku in us-east-2 bills 0.80 / 4.00 per 1M standard and 1.00 / 5.00
+    latency-optimized. The standard row keeps 0.80 / 4.00 (it read 1.00 / 5.00: both meters
+    parsed as on-demand input and output, and the pivot kept the larger); the latency meters
+    fill the ``latency-optimized`` row. A request of 1,000 in + 1,000 out costs
+    1 x 0.0008 + 1 x 0.004 = $0.0048 standard and 1 x 0.001 + 1 x 0.005 = $0.006
+    latency-optimized."""
+    products = _haiku_us_east_2(
+        {
+            "USE2-MP:USE2_InputTokenCount-Units": "0.80",
+            "USE2-MP:USE2_OutputTokenCount-Units": "4.00",
+            "USE2-MP:USE2_InputTokenCount_LatencyOptimized-Units": "1.00",
+            "USE2-MP:USE2_OutputTokenCount_LatencyOptimized-Units": "5.00",
+        }
+    )
+    cells, unmapped = parse_products(products, "AmazonBedrockFoundationModels", "2026-11-27")
+    assert unmapped == []
+    path = tmp_path / "pl.csv"
+    write_sheet(cells_to_sheet(cells), path)
+    cat = PriceCatalog.load(path)
+    haiku = "anthropic.claude-3-5-haiku"
+    standard = cat.rate(haiku, "us-east-2")
+    latency = cat.rate(haiku, "us-east-2", service_tier="latency-optimized")
+    rates = ["input_per_1k", "output_per_1k"]
+    assert standard[rates].tolist() == pytest.approx([0.0008, 0.004])
+    assert latency[rates].tolist() == pytest.approx([0.001, 0.005])
+    assert "InputTokenCount_LatencyOptimized" in latency["source"]
+    assert "LatencyOptimized" not in standard["source"]
+    u = make_usage(
+        [
+            dict(
+                app="std",
+                n=1,
+                model=haiku,
+                region="us-east-2",
+                input_tokens=1000,
+                output_tokens=1000,
+            ),
+            dict(
+                app="fast",
+                n=1,
+                model=haiku,
+                region="us-east-2",
+                geo="us",  # latency-optimized calls go through the us. profile
+                service_tier="latency-optimized",
+                input_tokens=1000,
+                output_tokens=1000,
+            ),
+        ]
+    )
+    assert cat.price(u)["cost_usd"].tolist() == pytest.approx([0.0048, 0.006])
+
+
+def test_two_meters_on_one_cell_at_different_prices_are_listed_not_settled():
+    """Two products that fill the same cell at different prices (a meter the usage types do
+    not tell apart) leave the cell empty and are both listed, each naming the other; the
+    pivot refuses them rather than keep the larger price. Identical prices are no clash."""
+    products = _haiku_us_east_2(
+        {
+            "USE2-MP:USE2_InputTokenCount-Units": "0.80",
+            "USE2-MP:USE2_input_tokens_standard-Units": "0.90",  # the same cell, another price
+            "USE2-MP:USE2_OutputTokenCount-Units": "4.00",
+            "USE2-MP:USE2_output_tokens_standard-Units": "4.00",  # the same price: no clash
+        }
+    )
+    cells, unmapped = parse_products(products, "AmazonBedrockFoundationModels", "2026-11-27")
+    assert unmapped == []
+    with pytest.raises(ValueError, match="2 price cells clash"):
+        cells_to_sheet(cells)
+    kept, clashes = price_list.split_clashes(cells)
+    assert [c["usagetype"] for c in clashes] == [
+        "USE2-MP:USE2_InputTokenCount-Units",
+        "USE2-MP:USE2_input_tokens_standard-Units",
+    ]
+    assert clashes[0]["reason"] == (
+        "clash: input_per_1k of anthropic.claude-3-5-haiku in us-east-2 (geo none, tier "
+        "default) is 0.0008 USD per 1K here and USE2-MP:USE2_input_tokens_standard-Units at "
+        "0.0009; the cell is left empty rather than one price picked"
+    )
+    row = cells_to_sheet(kept).iloc[0]
+    assert pd.isna(row["input_per_1k"]) and row["output_per_1k"] == pytest.approx(0.004)
+
+
+def test_update_lists_a_clash_among_the_products_it_could_not_map(tmp_path):
+    """``prices update`` lists clashing products with the unmapped ones (the command prints
+    them), and its sheet leaves that cell empty: Nova Pro input reads 0.0008 and 0.0009 per
+    1K from two meters, so its input is unpriced, its output 0.0032 stays."""
+    client = boto3.client(
+        "pricing", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(client)
+    nova = [
+        _bedrock("N1", "USE1-NovaPro-input-tokens", "Input tokens", "0.0008"),
+        _bedrock("N2", "USE1-NovaPro-text-input-tokens", "Input tokens", "0.0009"),
+        _bedrock("N3", "USE1-NovaPro-output-tokens", "Output tokens", "0.0032"),
+    ]
+    page = {"FormatVersion": "aws_v1"}
+    stub.add_response("get_products", {**page, "PriceList": nova}, _request("AmazonBedrock"))
+    stub.add_response(
+        "get_products", {**page, "PriceList": []}, _request("AmazonBedrockFoundationModels")
+    )
+    with stub:
+        result = update_sheet(["us-east-1"], tmp_path / "pl.csv", client=client, as_of="2026-11-27")
+    assert sorted(result.unmapped["usagetype"]) == [
+        "USE1-NovaPro-input-tokens",
+        "USE1-NovaPro-text-input-tokens",
+    ]
+    assert result.unmapped["reason"].str.startswith("clash: input_per_1k of amazon.nova-pro").all()
+    row = PriceCatalog.load(tmp_path / "pl.csv").rate("amazon.nova-pro")
+    assert pd.isna(row["input_per_1k"]) and row["output_per_1k"] == pytest.approx(0.0032)
