@@ -11,6 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 PRICE_COLUMNS = [
@@ -155,8 +156,10 @@ def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
             new.loc[known, col].notna(), old[col].values
         )
     for col in ("supports_caching", "supports_batch", "in_region_is_profile_price"):
-        if col not in raw.columns:
-            new.loc[known, col] = old[col].values
+        # normalise_sheet reads an empty flag as false: only a cell the file fills changes it
+        given = raw[col].notna().to_numpy() if col in raw.columns else np.zeros(len(raw), bool)
+        keep = known & ~given
+        new.loc[keep, col] = base.loc[new.index[keep], col].values
     new["source"] = label
     out = pd.concat([base.drop(new.index[known]), new]).reset_index()
     return normalise_sheet(out[SHEET_COLUMNS], label)

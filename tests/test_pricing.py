@@ -308,6 +308,29 @@ def test_override_replaces_a_row_and_adds_one(tmp_path):
     assert cat.rate(SONNET4)["cache_read_per_1k"] == pytest.approx(0.0003)
 
 
+def test_an_empty_flag_cell_in_an_override_keeps_the_sheets_flag(tmp_path):
+    """A file with the in_region_is_profile_price column, its cell empty on a row that only
+    gives a new input price, keeps the sheet's flag (true for Sonnet 4: profiles bill at the
+    in-Region row), as an empty price cell keeps the sheet's price. A us. call of 1,000 in +
+    1,000 out then costs 1 x 0.0027 + 1 x 0.015 = $0.0177; the empty cell once read as false
+    and left the call unpriced ("no price for us cross-region profile"). A filled cell still
+    sets the flag."""
+    path = tmp_path / "negotiated.csv"
+    path.write_text(
+        "model,region,geo,service_tier,input_per_1k,in_region_is_profile_price,supports_batch\n"
+        "anthropic.claude-sonnet-4,us-east-1,none,default,0.0027,,\n"
+        "anthropic.claude-3-7-sonnet,us-east-1,none,default,,false,\n"
+    )
+    cat = PriceCatalog.load("current", overrides=path)
+    assert bool(cat.rate(SONNET4)["in_region_is_profile_price"]) is True
+    assert bool(cat.rate(SONNET4)["supports_batch"]) is True
+    assert bool(cat.rate("anthropic.claude-3-7-sonnet")["in_region_is_profile_price"]) is False
+    u = usage(1, geo="us", input_tokens=1000, output_tokens=1000)
+    priced = cat.price(u)
+    assert priced["cost_usd"].iat[0] == pytest.approx(0.0177)
+    assert pd.isna(priced["unpriced_reason"].iat[0])
+
+
 def test_rate_keyerror_names_the_key_and_what_the_sheet_has(current):
     with pytest.raises(KeyError, match=r"anthropic.claude-opus-4.*ap-south-1.*us-east-1/none"):
         current.rate(OPUS4, region="ap-south-1")
