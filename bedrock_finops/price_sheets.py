@@ -8,11 +8,16 @@ sheet need not repeat it; newer models that price profiles differently carry exp
 
 from __future__ import annotations
 
+import difflib
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from bedrock_finops.models import known_models, resolve, stem
+from bedrock_finops.usage_types import REGION_CODES
 
 PRICE_COLUMNS = [
     "input_per_1k",
@@ -137,15 +142,98 @@ def _source_date_and_keys(out: pd.DataFrame, keys: list[str], what: str, origin:
         )
 
 
+@cache
+def known_regions() -> frozenset[str]:
+    """AWS Regions: those botocore's endpoint data lists (every partition) and those with a
+    billing code in ``usage_types.REGION_CODES``."""
+    import botocore.session
+
+    endpoints = botocore.session.get_session().get_data("endpoints")
+    listed = {region for part in endpoints["partitions"] for region in part["regions"]}
+    return frozenset(listed | set(REGION_CODES.values()))
+
+
+def _nearest(value: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
+    return f" (nearest: {close[0]})" if close else ""
+
+
+def _model_problem(model: str, geo: str) -> tuple[str | None, str | None]:
+    """(catalog key, None) for an override row's model, or (None, why it cannot be one).
+
+    A catalog key stays; a model ID as logged (a base ID with its date and version, an ARN)
+    reads as its catalog key; a profile ID only for a row of its own geo.
+    """
+    if model in known_models():
+        return model, None
+    ref = resolve(model)
+    if ref.key is None:
+        hint = _nearest(stem(model), sorted(known_models()))
+        return None, f"model {model!r} is not in the model catalog{hint}"
+    if ref.geo != "none" and ref.geo != geo:
+        return None, (
+            f"model {model!r} is the {ref.geo} cross-region profile of {ref.key}, but the "
+            f"row's geo is {geo}: give model {ref.key} with geo {ref.geo} (or none for the "
+            "in-Region row)"
+        )
+    return ref.key, None
+
+
+def _region_problem(region: str) -> str | None:
+    if region in known_regions():
+        return None
+    return f"region {region!r} is not an AWS Region{_nearest(region, sorted(known_regions()))}"
+
+
+def catalog_keyed(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """An override file's rows with each model as its catalog key, or an error naming every
+    row whose model or Region no usage row can have (its price would never apply).
+
+    A usage row's ``model`` is a catalog key (``data/models.csv``) and its ``region`` an AWS
+    Region, so a row keyed otherwise (a typo, a Region without its last hyphen) would add a
+    row nothing matches and leave the traffic at the sheet's price without a word.
+    """
+    out = raw.copy()
+    problems = []
+    for i, row in enumerate(raw.itertuples(index=False)):
+        model, region = row.model, row.region
+        geo = "none" if pd.isna(row.geo) else str(row.geo)
+        why = []
+        if pd.isna(model):
+            why.append("the model is empty")
+        else:
+            key, model_why = _model_problem(str(model).strip(), geo)
+            out.iat[i, out.columns.get_loc("model")] = key
+            why += [model_why] if model_why else []
+        if pd.isna(region):
+            why.append("the region is empty")
+        elif region_why := _region_problem(str(region).strip()):
+            why.append(region_why)
+        problems += [f"line {i + 2}: {w}" for w in why]
+    if problems:
+        raise PriceInputError(
+            f"{origin}: rows refused, as their prices would not reach the requests they "
+            f"name: {'; '.join(problems)}. A model is a catalog key (a key of the package's "
+            "data/models.csv, as anthropic.claude-sonnet-4) or a model ID as logged; a model "
+            "the catalog lacks cannot be priced, as its calls read 'unknown model id'"
+        )
+    return out
+
+
 def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     """Replace matching (model, region, geo, tier) rows and add new ones.
 
     For a row that matches the sheet, only the cells the override file fills change: an empty
     cell (or a column the file lacks) keeps the sheet's value. A new row takes the file as is.
+    A model is a catalog key or a model ID as logged (read as its key); a row whose model or
+    Region no request can have is refused (:func:`catalog_keyed`).
     """
     check_overrides_file(path)
-    raw = read_sheet_csv(path)
     label = f"override: {Path(path).name}"
+    raw = read_sheet_csv(path)
+    if {"model", "region"} <= set(raw.columns):
+        geo = raw["geo"] if "geo" in raw.columns else pd.Series(pd.NA, index=raw.index)
+        raw = catalog_keyed(raw.assign(geo=geo), f"price overrides file {path}")
     ovr = normalise_sheet(raw, label)
     base = rows.set_index(KEY_COLUMNS)
     new = ovr.set_index(KEY_COLUMNS)

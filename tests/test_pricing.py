@@ -331,6 +331,60 @@ def test_an_empty_flag_cell_in_an_override_keeps_the_sheets_flag(tmp_path):
     assert pd.isna(priced["unpriced_reason"].iat[0])
 
 
+def test_an_override_keyed_by_a_logged_model_id_prices_its_catalog_key(tmp_path):
+    """A row keyed by the ID a log names (``anthropic.claude-sonnet-4-20250514-v1:0``, or a
+    ``us.`` profile ID on a ``us`` row) prices the catalog key's requests: 1,000 in + 1,000
+    out on Sonnet 4 in-Region at 0.0027 / 0.0135 is 1 x 0.0027 + 1 x 0.0135 = $0.0162, and
+    on the us profile at 0.0025 / 0.0135, $0.016 (they stayed at the list $0.018, the rows
+    added under keys no request has). A catalog model without a bundled price (Nova 2 Lite)
+    still gets one: 1 x 0.0003 + 1 x 0.0025 = $0.0028."""
+    path = tmp_path / "negotiated.csv"
+    path.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k\n"
+        "anthropic.claude-sonnet-4-20250514-v1:0,us-east-1,none,default,0.0027,0.0135\n"
+        "us.anthropic.claude-sonnet-4-20250514-v1:0,us-east-1,us,default,0.0025,0.0135\n"
+        "amazon.nova-2-lite,us-east-1,none,default,0.0003,0.0025\n"
+    )
+    cat = PriceCatalog.load("current", overrides=path)
+    assert not cat.rows["model"].str.contains("2025").any()
+    u = usage(
+        3,
+        model=[SONNET4, SONNET4, "amazon.nova-2-lite"],
+        geo=["none", "us", "none"],
+        input_tokens=1000,
+        output_tokens=1000,
+    )
+    assert cat.price(u)["cost_usd"].tolist() == pytest.approx([0.0162, 0.016, 0.0028])
+
+
+def test_an_override_row_no_request_can_match_is_refused_naming_the_nearest_key(tmp_path, capsys):
+    """A model the catalog lacks (a typo), a Region that is no AWS Region, and a profile ID
+    on a row of another geo are refused, each by its line with the nearest key, rather than
+    added as rows no request matches (the traffic stayed at list price without a word)."""
+    from bedrock_finops.cli import main
+
+    path = tmp_path / "negotiated.csv"
+    path.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k\n"
+        "anthropic.claude-sonnet-4,us-east-1,none,default,0.0027,0.0135\n"
+        "anthropic.claude-sonet-4,us-east-1,none,default,0.0027,0.0135\n"
+        "anthropic.claude-sonnet-4,us-east1,none,default,0.0027,0.0135\n"
+        "us.anthropic.claude-sonnet-4-20250514-v1:0,us-east-1,none,default,0.0025,0.0135\n"
+    )
+    with pytest.raises(PriceInputError) as err:
+        PriceCatalog.load("current", overrides=path)
+    message = str(err.value)
+    assert (
+        "line 3: model 'anthropic.claude-sonet-4' is not in the model catalog (nearest: "
+        "anthropic.claude-sonnet-4); line 4: region 'us-east1' is not an AWS Region (nearest: "
+        "us-east-1); line 5: model 'us.anthropic.claude-sonnet-4-20250514-v1:0' is the us "
+        "cross-region profile of anthropic.claude-sonnet-4, but the row's geo is none"
+    ) in message
+    assert "line 2" not in message
+    assert main(["prices", "show", "--overrides", str(path)]) == 2
+    assert "line 3: model 'anthropic.claude-sonet-4'" in capsys.readouterr().err
+
+
 def test_rate_keyerror_names_the_key_and_what_the_sheet_has(current):
     with pytest.raises(KeyError, match=r"anthropic.claude-opus-4.*ap-south-1.*us-east-1/none"):
         current.rate(OPUS4, region="ap-south-1")
