@@ -233,6 +233,10 @@ _EXTRA_ALIASES: dict[str, str] = {
     "mixtral8x7b": "mistral.mixtral-8x7b-instruct",
     "mistral7b": "mistral.mistral-7b-instruct",
     "nova20lite": "amazon.nova-2-lite",  # usage types write "Nova2.0Lite"
+    # AWS names Claude 2 and 2.1 "Claude 2.0" and "Claude 2.1" (the Price List's model
+    # attribute; usage types "USE1-Claude2.0-input-tokens"); the catalog has one key for both
+    "claude20": "anthropic.claude-v2",
+    "claude21": "anthropic.claude-v2",
 }
 
 
