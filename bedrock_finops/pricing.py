@@ -45,10 +45,17 @@ PROVISIONED_REASON = "Provisioned Throughput: billed per hour, not per token"
 UNKNOWN_MODEL_REASON = "unknown model id"
 # Models whose requests bill at a higher rate once the request's total input (uncached input +
 # cache read + cache write) is above the threshold. The sheets carry the standard rates only,
-# so such a request is unpriced rather than priced at the standard rate. Source:
-# aws-bedrock-facts.md, us-east-1 late 2026 ("Sonnet 4: 3 / 15 (above 200K context 6 / 22.50)"),
-# and the Sonnet 4 rows of prices_current.csv. "Above" is strict: 200,000 tokens bill standard.
-LONG_CONTEXT_THRESHOLD = {"anthropic.claude-sonnet-4": 200_000}
+# so such a request is unpriced rather than priced at the standard rate. Sources:
+# aws-bedrock-facts.md, us-east-1 late 2026 ("Sonnet 4: 3 / 15 (above 200K context 6 / 22.50)");
+# for Sonnet 4.5, AWS's pricing page row "Claude Sonnet 4.5 - Long Context" (6 / 22.50 global,
+# quoted in anomalyco/models.dev#1220, 2026-03) and Anthropic's long-context pricing (2x input,
+# 1.5x output above 200K for Sonnet 4 and 4.5). The 4.6 models and Opus 4.7 bill long prompts
+# at their standard rates; the other Claude models take at most 200K. "Above" is strict:
+# 200,000 tokens bill standard.
+LONG_CONTEXT_THRESHOLD = {
+    "anthropic.claude-sonnet-4": 200_000,
+    "anthropic.claude-sonnet-4-5": 200_000,
+}
 LONG_CONTEXT_REASON = "input over 200K tokens: long-context price not in the sheet"
 
 

@@ -583,7 +583,7 @@ def test_provisioned_tokens_repriced_on_another_model_are_priced(current):
     assert by_series["cost_usd"].iloc[0] == pytest.approx(0.12)
 
 
-# --- long context: Sonnet 4 bills 6 / 22.50 per 1M above 200K input (not in the sheet) --------
+# --- long context: Sonnet 4 and 4.5 bill 6 / 22.50 per 1M above 200K input (not in the sheet) -
 
 LONG = "input over 200K tokens: long-context price not in the sheet"
 
@@ -618,14 +618,31 @@ def test_long_context_counts_cache_read_and_write_tokens(current):
 
 
 def test_long_context_rule_only_for_models_with_the_premium(current):
-    u = usage(2, model=[SONNET45, HAIKU35], geo=["global", "none"], input_tokens=250_000)
-    # The facts give a >200K rate for Sonnet 4 only: 250 x 0.003 (global) and 250 x 0.0008
-    assert current.price(u)["cost_usd"].tolist() == pytest.approx([0.75, 0.2])
+    u = usage(2, model=[OPUS4, HAIKU35], input_tokens=250_000)
+    # No >200K rate for Opus 4 or 3.5 Haiku: 250 x 0.015 and 250 x 0.0008
+    assert current.price(u)["cost_usd"].tolist() == pytest.approx([3.75, 0.2])
     # The rule follows the model the tokens are priced on.
     onto_sonnet4 = current.price(u, model=SONNET4)
     assert onto_sonnet4["unpriced_reason"].tolist() == [LONG, LONG]
     off_sonnet4 = current.price(usage(1, input_tokens=200_001), model=HAIKU35)
     assert off_sonnet4["cost_usd"].iloc[0] == pytest.approx(0.1600008)  # 200.001 x 0.0008
+
+
+@pytest.mark.parametrize("geo", ["global", "none", "us"])
+def test_sonnet45_long_context_is_unpriced_as_sonnet4s(current, geo):
+    """AWS bills a Sonnet 4.5 request above 200K input at its "Long Context" rates (6 / 22.50
+    per 1M global, not in the sheet), as Sonnet 4's: 300,000 in + 1,000 out is unpriced with
+    the reason, on demand and in batch, where it cost 300 x 0.003 + 1 x 0.015 = $0.915 at
+    the standard global rate. 200,000 in + 1,000 out still bills standard: 200 x 0.003 +
+    1 x 0.015 = $0.615 global, 200 x 0.0033 + 1 x 0.0165 = $0.6765 in-Region and on us."""
+    over = usage(1, model=SONNET45, geo=geo, input_tokens=300_000, output_tokens=1_000)
+    for mode in ("on_demand", "batch"):
+        out = current.price(over, mode=mode).iloc[0]
+        assert not out["priced"] and out["unpriced_reason"] == LONG
+        assert math.isnan(out["cost_usd"])
+    at = usage(1, model=SONNET45, geo=geo, input_tokens=200_000, output_tokens=1_000)
+    expected = 0.615 if geo == "global" else 0.6765
+    assert current.price(at)["cost_usd"].iat[0] == pytest.approx(expected)
 
 
 def test_a_negative_1h_count_never_lowers_the_cost(current):
