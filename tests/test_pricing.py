@@ -195,6 +195,31 @@ def test_flex_and_priority_tiers(current):
     assert no_flex["unpriced_reason"].iloc[0] == "no flex tier price for model in region"
 
 
+def test_rows_copying_the_us_east_1_price_say_so_in_their_source(current):
+    """The 80 us-west-2 and eu-west-1 rows of the current sheet repeat the us-east-1 list price
+    (the 78 with a us-east-1 row here repeat its prices: same model and tier, a us or eu row
+    the us one), and each says so: 30 did not (the Opus, Sonnet and Haiku 4.5 rows, and Nova
+    Micro / Lite / Pro's flex and priority rows). Nova Pro eu-west-1 flex is us-east-1's
+    0.0004 / 0.0016 per 1K, for one."""
+    rows = current.rows.copy()
+    rows["geo_kind"] = rows["geo"].replace({"us": "geographic", "eu": "geographic"})
+    keys = ["model", "geo_kind", "service_tier"]
+    prices = [c for c in rows.columns if c.endswith("_per_1k")] + ["min_cache_tokens"]
+    east = rows.loc[rows["region"] == "us-east-1", keys + prices]
+    others = rows[rows["region"] != "us-east-1"]
+    assert len(others) == 80
+    paired = others.merge(east, on=keys, suffixes=("", "_east"))
+    assert len(paired) == 78  # Llama 3.1 405B, Mistral Large 2407: no us-east-1 row here
+    for col in prices:
+        same = paired[col].eq(paired[f"{col}_east"]).fillna(False)
+        both_empty = paired[col].isna() & paired[f"{col}_east"].isna()
+        assert (same | both_empty).all(), col
+    unsaid = others[~others["source"].str.contains("same list price as us-east-1")]
+    assert unsaid[["model", "region", "geo", "service_tier"]].values.tolist() == []
+    flex = current.rate(NOVA_PRO, "eu-west-1", service_tier="flex")
+    assert flex[["input_per_1k", "output_per_1k"]].tolist() == [0.0004, 0.0016]
+
+
 def test_batch_bills_cache_tokens_as_batch_input(current):
     # Sonnet 4 batch 0.0015 in / 0.0075 out: (1000 + 2000 + 1000) x 0.0015 + 1 x 0.0075 = 0.0135
     u = usage(
