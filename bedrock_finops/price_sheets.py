@@ -231,9 +231,8 @@ def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
     check_overrides_file(path)
     label = f"override: {Path(path).name}"
     raw = read_sheet_csv(path)
-    if {"model", "region"} <= set(raw.columns):
-        geo = raw["geo"] if "geo" in raw.columns else pd.Series(pd.NA, index=raw.index)
-        raw = catalog_keyed(raw.assign(geo=geo), f"price overrides file {path}")
+    normalise_sheet(raw, label)  # a file's columns and values are checked first
+    raw = catalog_keyed(raw, f"price overrides file {path}")
     ovr = normalise_sheet(raw, label)
     base = rows.set_index(KEY_COLUMNS)
     new = ovr.set_index(KEY_COLUMNS)
