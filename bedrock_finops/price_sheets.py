@@ -185,6 +185,26 @@ def _region_problem(region: str) -> str | None:
     return f"region {region!r} is not an AWS Region{_nearest(region, sorted(known_regions()))}"
 
 
+def _keyed_row(model, region, geo) -> tuple[str | None, str | None, list[str]]:
+    """An override row's (catalog key, Region, problems): cells stripped, the model as its key."""
+    geo = "none" if pd.isna(geo) else str(geo).strip()
+    problems = []
+    key = None
+    if pd.isna(model):
+        problems.append("the model is empty")
+    else:
+        key, why = _model_problem(str(model).strip(), geo)
+        problems += [why] if why else []
+    if pd.isna(region):
+        problems.append("the region is empty")
+        region = None
+    else:
+        region = str(region).strip()
+        why = _region_problem(region)
+        problems += [why] if why else []
+    return key, region, problems
+
+
 def catalog_keyed(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     """An override file's rows with each model as its catalog key, or an error naming every
     row whose model or Region no usage row can have (its price would never apply).
@@ -196,19 +216,9 @@ def catalog_keyed(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
     out = raw.copy()
     problems = []
     for i, row in enumerate(raw.itertuples(index=False)):
-        model, region = row.model, row.region
-        geo = "none" if pd.isna(row.geo) else str(row.geo)
-        why = []
-        if pd.isna(model):
-            why.append("the model is empty")
-        else:
-            key, model_why = _model_problem(str(model).strip(), geo)
-            out.iat[i, out.columns.get_loc("model")] = key
-            why += [model_why] if model_why else []
-        if pd.isna(region):
-            why.append("the region is empty")
-        elif region_why := _region_problem(str(region).strip()):
-            why.append(region_why)
+        key, region, why = _keyed_row(row.model, row.region, row.geo)
+        out.iat[i, out.columns.get_loc("model")] = key
+        out.iat[i, out.columns.get_loc("region")] = region
         problems += [f"line {i + 2}: {w}" for w in why]
     if problems:
         raise PriceInputError(

@@ -362,13 +362,14 @@ def test_an_override_keyed_by_a_logged_model_id_prices_its_catalog_key(tmp_path)
     out on Sonnet 4 in-Region at 0.0027 / 0.0135 is 1 x 0.0027 + 1 x 0.0135 = $0.0162, and
     on the us profile at 0.0025 / 0.0135, $0.016 (they stayed at the list $0.018, the rows
     added under keys no request has). A catalog model without a bundled price (Nova 2 Lite)
-    still gets one: 1 x 0.0003 + 1 x 0.0025 = $0.0028."""
+    still gets one, its cells read without the spaces around them: 1 x 0.0003 + 1 x 0.0025 =
+    $0.0028."""
     path = tmp_path / "negotiated.csv"
     path.write_text(
         "model,region,geo,service_tier,input_per_1k,output_per_1k\n"
         "anthropic.claude-sonnet-4-20250514-v1:0,us-east-1,none,default,0.0027,0.0135\n"
         "us.anthropic.claude-sonnet-4-20250514-v1:0,us-east-1,us,default,0.0025,0.0135\n"
-        "amazon.nova-2-lite,us-east-1,none,default,0.0003,0.0025\n"
+        " amazon.nova-2-lite , us-east-1 ,none,default,0.0003,0.0025\n"  # spaces are no part
     )
     cat = PriceCatalog.load("current", overrides=path)
     assert not cat.rows["model"].str.contains("2025").any()
