@@ -278,7 +278,7 @@ def _totals(df: pd.DataFrame, bill: BilledTotals, tolerance_pct: float) -> dict[
         "log_usd": log_usd,
         "billed_usd": billed,
         "gap_usd": gap,
-        "gap_pct_of_billed": _pct(gap, billed) if billed else 0.0,
+        "gap_pct_of_billed": _pct(gap, billed),  # -100 when nothing was billed, as on the rows
         "gap_pct_of_logged": _pct(gap, log_usd) if log_usd else float("nan"),
         "tolerance_pct": float(tolerance_pct),
         # billed / logged - 1 over the discount rows: the discount off the sheet's price
@@ -309,7 +309,8 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
     lines = [
         f"Logs price to {usd(t['log_usd'])} against {usd(t['billed_usd'])} of billed Bedrock "
         f"usage (excl. tax) over {t['days']} day(s), {pct(share)} of billed usage; gap "
-        f"{usd(t['gap_usd'])} ({pct(t['gap_pct_of_billed'])} of billed usage).",
+        f"{usd(t['gap_usd'])} ({pct(t['gap_pct_of_billed'])} of billed usage"
+        f"{'' if t['billed_usd'] else ': nothing billed'}).",
     ]
     if t["unpriced_requests"]:
         lines.append(

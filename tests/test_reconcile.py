@@ -371,3 +371,18 @@ def test_a_bill_without_discounts_says_so_not_unpriced():
     line = figures["  private pricing / discount, billed / logged - 1, %"]
     assert format_value(line) == "no discounted rows"
     assert figures["  private pricing / discount, USD"] == 0.0
+
+
+def test_nothing_billed_reads_minus_100_pct_in_totals_as_on_rows():
+    """Logs price to $19.20 + $4.80 = $24.00 on two days and the bill has no Bedrock usage:
+    gap = 0 - 24.00 = -$24.00, each row's gap / billed reads -100 (nothing billed), and so must
+    the total's, not 0.0% (a gap of nothing)."""
+    logs = pd.DataFrame(
+        {"date": [D1, D2], "model": [NOVA, NOVA], "cost_usd": [19.20, 4.80],
+         "requests": [24, 6], "tokens": [24_000_000, 6_000_000]}
+    )  # fmt: skip
+    rec = reconcile(logs, billing_frame())
+    assert rec.rows["gap_pct_of_billed"].tolist() == [-100.0, -100.0]
+    assert rec.totals["gap_usd"] == pytest.approx(-24.00)
+    assert rec.totals["gap_pct_of_billed"] == -100.0
+    assert "gap -$24.00 (-100.0% of billed usage: nothing billed)" in rec.summary
