@@ -17,17 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+# CUR line item types of a discount written as a line of its own (legacy CUR, and CUR 2.0 with
+# "manual discount compatibility"); CUR 2.0 by default nets it into the usage line instead.
+DISCOUNT_LINE_TYPES = frozenset(
+    {"EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "Discount"}
+)
 # CUR line item types (and FOCUS ChargeCategory "Usage") that are the price of usage.
-USAGE_LINE_TYPES = frozenset(
-    {
-        "Usage",
-        "DiscountedUsage",
-        "SavingsPlanCoveredUsage",
-        "EdpDiscount",
-        "PrivateRateDiscount",
-        "BundledDiscount",
-        "Discount",
-    }
+USAGE_LINE_TYPES = (
+    frozenset({"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}) | DISCOUNT_LINE_TYPES
 )
 TAX_LINE_TYPES = frozenset({"Tax"})  # CUR line item type and FOCUS ChargeCategory alike
 

@@ -48,6 +48,7 @@ import pyarrow as pa
 
 from bedrock_finops.amounts import NOISE, clean, pct, usd
 from bedrock_finops.billed import BilledTotals, billed_totals, usage_mask
+from bedrock_finops.sources.cur import separate_discounts
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
@@ -154,15 +155,20 @@ def billed_side(billing: pd.DataFrame) -> pd.DataFrame:
             "billed_tokens": usage["quantity"].astype(float).where(counted, 0.0),
             "uncounted": (token_line & ~counted).astype(int),
             "marketplace_usd": usage["cost_usd"].astype(float).where(usage["marketplace"], 0.0),
-            "discount_usd": usage["cost_usd"]
-            .astype(float)
-            .where(usage["line_type"].astype("object").str.contains("Discount"), 0.0),
+            "discount_usd": _discounts(usage),
         }
     )
     grouped = df.groupby(["date", "model"], as_index=False).sum()
     # Tokens are comparable only when every token line was in tokens.
     grouped["billed_tokens"] = grouped["billed_tokens"].where(grouped["uncounted"] == 0, np.nan)
     return grouped.drop(columns="uncounted")
+
+
+def _discounts(usage: pd.DataFrame) -> pd.Series:
+    """The discount in each line's cost: netted into a usage line, or a discount line's own."""
+    if "discount_usd" in usage:
+        return usage["discount_usd"].astype(float).fillna(0.0)
+    return separate_discounts(usage)  # a billing.parquet written before the column existed
 
 
 def _pct(part: float, whole: float) -> float:

@@ -386,3 +386,49 @@ def test_nothing_billed_reads_minus_100_pct_in_totals_as_on_rows():
     assert rec.totals["gap_usd"] == pytest.approx(-24.00)
     assert rec.totals["gap_pct_of_billed"] == -100.0
     assert "gap -$24.00 (-100.0% of billed usage: nothing billed)" in rec.summary
+
+
+def test_cur2_discount_column_reads_as_private_pricing(tmp_path):
+    """The default CUR 2.0 export bills a 15% private rate on the usage line: unblended $8.00
+    (10M Nova Pro input tokens at list $0.80 / 1M), discount total -$1.20, net $6.80. Against
+    $8.00 logged at list on the same 10M tokens: gap 6.80 - 8.00 = -$1.20, billed / logged - 1
+    = -15%, a discount, not "within tolerance" at $8.00 billed."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ts = pa.timestamp("ms", tz="UTC")
+    day = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    path = tmp_path / "cur2.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "line_item_usage_start_date": pa.array([day], ts),
+                "line_item_product_code": ["AmazonBedrock"],
+                "line_item_usage_type": ["USE1-NovaPro-input-tokens"],
+                "line_item_line_item_type": ["Usage"],
+                "line_item_usage_amount": [10_000.0],
+                "line_item_unblended_cost": [8.00],
+                "line_item_net_unblended_cost": [6.80],
+                "discount": pa.array(
+                    [[("total_discount", -1.20)]], pa.map_(pa.string(), pa.float64())
+                ),
+                "pricing_unit": ["1K tokens"],
+                "product": pa.array(
+                    [[("product_name", "Amazon Bedrock")]], pa.map_(pa.string(), pa.string())
+                ),
+                "product_region_code": ["us-east-1"],
+            }
+        ),
+        path,
+    )
+    logs = pd.DataFrame(
+        {"date": [OCT1], "model": [NOVA], "cost_usd": [8.00], "requests": [100],
+         "tokens": [10_000_000]}
+    )  # fmt: skip
+    rec = reconcile(logs, read_cur(path))
+    row = _row(rec, OCT1, NOVA)
+    assert row["billed_usd"] == pytest.approx(6.80) and row["gap_usd"] == pytest.approx(-1.20)
+    assert row["gap_pct_of_logged"] == pytest.approx(-15.0)
+    assert row["discount_usd"] == pytest.approx(-1.20)
+    assert row["explanation"] == "private pricing / discount"
+    assert rec.totals["discount_usd"] == pytest.approx(-1.20)

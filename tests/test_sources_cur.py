@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from bedrock_finops.billed import billed_totals
 from bedrock_finops.sources.cur import (
     BILLING_COLUMNS,
     BillingFormatError,
@@ -245,3 +247,92 @@ def test_real_cur_marketplace_units_are_million_tokens(tmp_path):
     assert out["quantity"] == 20_000 and out["unit"] == "tokens"
     pt = df.loc["USW2-MP:USW2_ProvisionedThroughput-Units"]
     assert pt["quantity"] == 2 and pt["unit"] == "Units" and pt["token_kind"] == "other"
+
+
+# --- negotiated discounts: netted into the line (CUR 2.0 default) or as lines of their own ------
+
+_DAY = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+
+
+def _cur2_parquet(path: Path, lines: list[dict]) -> Path:
+    """CUR 2.0 parquet lines of Nova Pro input (1K tokens); ``discount`` is a map<string, double>
+    column as Data Exports writes it when "manual discount compatibility" is off."""
+    ts = pa.timestamp("ms", tz="UTC")
+    n = len(lines)
+    columns = {
+        "line_item_usage_start_date": pa.array([_DAY] * n, ts),
+        "line_item_usage_end_date": pa.array([_DAY + dt.timedelta(days=1)] * n, ts),
+        "line_item_product_code": ["AmazonBedrock"] * n,
+        "line_item_usage_type": ["USE1-NovaPro-input-tokens"] * n,
+        "line_item_line_item_type": [x.get("type", "Usage") for x in lines],
+        "line_item_usage_amount": pa.array([x.get("amount", 10_000.0) for x in lines]),
+        "line_item_unblended_cost": pa.array([x["unblended"] for x in lines], pa.float64()),
+        "pricing_unit": ["1K tokens"] * n,
+        "product": pa.array(
+            [[("product_name", "Amazon Bedrock")]] * n, pa.map_(pa.string(), pa.string())
+        ),
+        "product_region_code": ["us-east-1"] * n,
+    }
+    if any("net" in x for x in lines):
+        columns["line_item_net_unblended_cost"] = pa.array([x.get("net") for x in lines])
+    if any("discount" in x for x in lines):
+        columns["discount"] = pa.array(
+            [list(x.get("discount", {}).items()) for x in lines],
+            pa.map_(pa.string(), pa.float64()),
+        )
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def test_cur2_discount_netted_into_the_usage_line_is_billed(tmp_path):
+    """The default CUR 2.0 export keeps a 15% private rate on the usage line: 10,000 x 1K Nova Pro
+    input tokens at list $0.80 / 1M tokens = $8.00 unblended, discount total_discount -$1.20,
+    net unblended $8.00 - $1.20 = $6.80. Billed is the net $6.80, $1.20 of it discount."""
+    path = _cur2_parquet(
+        tmp_path / "cur2.parquet",
+        [{"unblended": 8.00, "net": 6.80, "discount": {"total_discount": -1.20}}],
+    )
+    df = read_cur(path)
+    assert df["cost_usd"].tolist() == pytest.approx([6.80])
+    assert df["discount_usd"].tolist() == pytest.approx([-1.20])
+    assert billed_totals(df).usage_usd == pytest.approx(6.80)
+
+
+def test_cur2_discount_map_alone_or_csv_json_nets_the_cost(tmp_path):
+    """Without a net cost column the discount map still nets it: $8.00 + (-$1.20) = $6.80; a
+    line without a discount stays at its unblended $0.80. A CSV export writes the map as JSON."""
+    path = _cur2_parquet(
+        tmp_path / "cur2.parquet",
+        [
+            {"unblended": 8.00, "discount": {"total_discount": -1.20, "bundled_discount": 0.0}},
+            {"unblended": 0.80, "amount": 1_000.0},
+        ],
+    )
+    assert read_cur(path)["cost_usd"].tolist() == pytest.approx([6.80, 0.80])
+    csv = _cur_csv(
+        tmp_path / "cur2.csv",
+        [
+            {"line_item_unblended_cost": "8.0", "discount": json.dumps({"total_discount": -1.2})},
+            {"line_item_unblended_cost": "0.8", "discount": ""},
+        ],
+    )
+    df = read_cur(csv)
+    assert df["cost_usd"].tolist() == pytest.approx([6.80, 0.80])
+    assert df["discount_usd"].tolist() == pytest.approx([-1.20, 0.0])
+
+
+def test_discount_line_items_are_not_netted_twice(tmp_path):
+    """With "manual discount compatibility" the $1.20 private rate discount is a line of its own
+    (PrivateRateDiscount, -$1.20): billed usage is $8.00 - $1.20 = $6.80, not the usage line's
+    net $6.80 less the discount line again ($5.60)."""
+    path = _cur2_parquet(
+        tmp_path / "cur.parquet",
+        [
+            {"unblended": 8.00, "net": 6.80},
+            {"unblended": -1.20, "net": 0.0, "type": "PrivateRateDiscount", "amount": 0.0},
+        ],
+    )
+    df = read_cur(path)
+    assert df["cost_usd"].tolist() == pytest.approx([8.00, -1.20])
+    assert df["discount_usd"].tolist() == pytest.approx([0.0, -1.20])
+    assert billed_totals(df).usage_usd == pytest.approx(6.80)

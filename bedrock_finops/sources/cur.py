@@ -9,8 +9,9 @@ The billing frame (``BILLING_COLUMNS``): ``date`` (UTC day of usage), ``source``
 cost_explorer), ``service``, ``product_name``, ``usage_type``, ``region``, ``model`` (catalog
 key, null when the line cannot be mapped), ``token_kind`` and ``mode`` (from
 :func:`bedrock_finops.usage_types.parse_usage_type`), ``quantity``, ``unit``, ``cost_usd``,
-``line_type`` (CUR line item type or FOCUS ChargeCategory) and ``marketplace`` (billed under a
-Marketplace product, which a ``Service = Amazon Bedrock`` filter misses).
+``discount_usd`` (the discount within ``cost_usd``), ``line_type`` (CUR line item type or FOCUS
+ChargeCategory) and ``marketplace`` (billed under a Marketplace product, which a
+``Service = Amazon Bedrock`` filter misses).
 
 Quantities are converted to tokens when the pricing unit says how many tokens one unit is
 ("1K tokens", "1M tokens", "tokens"). Marketplace token lines (Claude and other models sold
@@ -19,6 +20,18 @@ are in ``Units`` of one million tokens: AWS prices them (``AmazonBedrockFoundati
 per 1M tokens with pricing unit "Units", so they are converted at 1e6 tokens per unit
 (``MARKETPLACE_TOKENS_PER_UNIT``). Otherwise the raw quantity and unit are kept and ``unit``
 is not "tokens". ``unit_scale={"<unit>": tokens_per_unit}`` overrides both.
+
+``cost_usd`` is what the line is billed, negotiated discounts netted in, and ``discount_usd``
+the discount in it (0 when none). A CUR 2.0 export writes a discount one of two ways
+(https://docs.aws.amazon.com/cur/latest/userguide/table-dictionary-cur2-discount.html): by
+default on the usage line itself, in the ``discount`` map (``total_discount``: "the sum of all
+the discount columns for the corresponding line item") and in ``line_item_net_unblended_cost``,
+while ``line_item_unblended_cost`` stays at the undiscounted price; with "manual discount
+compatibility" as separate line items (``EdpDiscount``, ``PrivateRateDiscount``, ...) and no
+``discount`` column. So a line's cost is its net unblended cost, else its unblended cost plus its
+total discount, else its unblended cost; and when the export has discount line items, those
+carry the discount and every line is read at its unblended cost, so no discount counts twice.
+A FOCUS ``BilledCost`` is already "inclusive of all reduced rates and discounts".
 
 Costs must be in US dollars: an export whose ``line_item_currency_code`` (legacy
 ``lineItem/CurrencyCode``) or FOCUS ``BillingCurrency`` names another currency is refused
@@ -37,6 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bedrock_finops.billed import DISCOUNT_LINE_TYPES
 from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 
 BEDROCK_PRODUCT_CODE = "AmazonBedrock"
@@ -58,10 +72,11 @@ BILLING_COLUMNS = [
     "quantity",
     "unit",
     "cost_usd",
+    "discount_usd",
     "line_type",
     "marketplace",
 ]
-_NON_STRING_COLUMNS = {"date", "quantity", "cost_usd", "marketplace"}
+_NON_STRING_COLUMNS = {"date", "quantity", "cost_usd", "discount_usd", "marketplace"}
 _STRING_COLUMNS = [c for c in BILLING_COLUMNS if c not in _NON_STRING_COLUMNS]
 
 CUR_REQUIRED = [
@@ -79,6 +94,9 @@ CUR_OPTIONAL = [
     "line_item_line_item_type",
     "line_item_resource_id",
     "line_item_currency_code",
+    "line_item_net_unblended_cost",
+    "discount",
+    "discount_total_discount",
 ]
 FOCUS_REQUIRED = ["ChargePeriodStart", "ServiceName", "BilledCost"]
 FOCUS_OPTIONAL = [
@@ -103,8 +121,13 @@ class BillingFormatError(ValueError):
 
 
 def billing_frame(data: pd.DataFrame | dict | None = None) -> pd.DataFrame:
-    """A billing frame with the canonical columns and dtypes (empty when ``data`` is None)."""
+    """A billing frame with the canonical columns and dtypes (empty when ``data`` is None).
+
+    Without a ``discount_usd`` column (frames written before it existed), a discount line's
+    whole cost is its discount and any other line has none."""
     df = pd.DataFrame(data if data is not None else {c: [] for c in BILLING_COLUMNS})
+    if "discount_usd" not in df.columns and {"cost_usd", "line_type"} <= set(df.columns):
+        df["discount_usd"] = separate_discounts(df)
     missing = [c for c in BILLING_COLUMNS if c not in df.columns]
     if missing:
         raise BillingFormatError(f"billing frame lacks columns {missing}")
@@ -112,10 +135,16 @@ def billing_frame(data: pd.DataFrame | dict | None = None) -> pd.DataFrame:
     out["date"] = pd.to_datetime(out["date"]).dt.date.astype(pd.ArrowDtype(pa.date32()))
     for col in _STRING_COLUMNS:
         out[col] = out[col].astype("string[pyarrow]")
-    for col in ("quantity", "cost_usd"):
+    for col in ("quantity", "cost_usd", "discount_usd"):
         out[col] = pd.to_numeric(out[col]).astype("float64")
     out["marketplace"] = out["marketplace"].astype("bool")
     return out.reset_index(drop=True)
+
+
+def separate_discounts(df: pd.DataFrame) -> pd.Series:
+    """The cost of each discount line item (``EdpDiscount``, ...), 0 on every other line."""
+    is_discount = df["line_type"].astype("object").isin(DISCOUNT_LINE_TYPES)
+    return pd.to_numeric(df["cost_usd"]).astype(float).where(is_discount, 0.0)
 
 
 def is_marketplace_product(name: str | None) -> bool:
@@ -213,7 +242,7 @@ def _read_table(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[s
     if path.suffix == ".parquet":
         names = pq.read_schema(path).names
         table = pq.read_table(path, columns=[c for c in names if c in wanted])
-        return _product_name_from_map(table), names
+        return _discount_from_map(_product_name_from_map(table)).to_pandas(), names
     header = pd.read_csv(path, nrows=0).columns
     renamed = {c: _legacy_name(c) for c in header}
     keep = [c for c in header if renamed[c] in wanted]
@@ -221,24 +250,33 @@ def _read_table(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[s
     return df.rename(columns=renamed), list(renamed.values())
 
 
-def _product_name_from_map(table: pa.Table) -> pd.DataFrame:
+def _product_name_from_map(table: pa.Table) -> pa.Table:
     """CUR 2.0 keeps product attributes in a ``product`` map column: pull ``product_name``."""
     if "product" in table.column_names and pa.types.is_map(table.schema.field("product").type):
         name = pc.map_lookup(table.column("product"), "product_name", "first")
         table = table.drop_columns(["product"]).append_column("product_map_name", name)
-    return table.to_pandas()
+    return table
 
 
-def _product_name_from_json(values: pd.Series) -> pd.Series:
-    """The same lookup for CSV exports, where the map column is a JSON object string."""
-    cache: dict[str, str | None] = {}
+def _discount_from_map(table: pa.Table) -> pa.Table:
+    """CUR 2.0 keeps a line's discounts in a ``discount`` map: pull ``total_discount``."""
+    if "discount" in table.column_names and pa.types.is_map(table.schema.field("discount").type):
+        total = pc.map_lookup(table.column("discount"), "total_discount", "first")
+        total = pc.cast(total, pa.float64())
+        table = table.drop_columns(["discount"]).append_column("discount_map_total", total)
+    return table
 
-    def one(text: object) -> str | None:
+
+def _key_from_json(values: pd.Series, key: str) -> pd.Series:
+    """The same lookups for CSV exports, where a map column is a JSON object string."""
+    cache: dict[str, object] = {}
+
+    def one(text: object) -> object:
         if not isinstance(text, str) or not text:
             return None
         if text not in cache:
             try:
-                cache[text] = json.loads(text).get("product_name")
+                cache[text] = json.loads(text).get(key)
             except (ValueError, AttributeError):
                 cache[text] = None
         return cache[text]
@@ -253,8 +291,45 @@ def _cur_product_name(df: pd.DataFrame) -> pd.Series:
     if "product_map_name" in df:
         name = name.where(name.notna(), df["product_map_name"])
     if "product" in df:
-        name = name.where(name.notna(), _product_name_from_json(df["product"]))
+        name = name.where(name.notna(), _key_from_json(df["product"], "product_name"))
     return name
+
+
+def _numbers(raw: pd.DataFrame, column: str) -> pd.Series:
+    """A numeric column, NaN where the export leaves it empty or lacks it."""
+    if column not in raw:
+        return pd.Series(float("nan"), index=raw.index)
+    return pd.to_numeric(raw[column], errors="coerce").astype(float)
+
+
+def _total_discount(raw: pd.DataFrame) -> pd.Series:
+    """Each line's ``total_discount`` (negative), from whichever form the export has it in."""
+    total = _numbers(raw, "discount_total_discount")
+    total = total.fillna(_numbers(raw, "discount_map_total"))
+    if "discount" in raw:  # a CSV export's map column, as JSON
+        total = total.fillna(pd.to_numeric(_key_from_json(raw["discount"], "total_discount")))
+    return total
+
+
+def _cur_costs(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(net cost, unblended cost) of each line: the net unblended cost, else the unblended
+    cost plus the total discount, else the unblended cost."""
+    unblended = _numbers(raw, "line_item_unblended_cost")
+    net = _numbers(raw, "line_item_net_unblended_cost")
+    net = net.fillna(unblended + _total_discount(raw)).fillna(unblended)
+    return net, unblended
+
+
+def _count_discounts_once(df: pd.DataFrame) -> pd.DataFrame:
+    """Net each line's discount into its cost, unless the export writes discounts as line
+    items of their own: then they carry it, and every line keeps its unblended cost."""
+    unblended = df.pop("unblended_usd")
+    if df["line_type"].astype("object").isin(DISCOUNT_LINE_TYPES).any():
+        df["cost_usd"] = unblended
+        df["discount_usd"] = separate_discounts(df)
+    else:
+        df["discount_usd"] = df["cost_usd"] - unblended
+    return df
 
 
 def _check_columns(path: Path, have: Iterable[str], required: list[str], kind: str) -> None:
@@ -319,6 +394,7 @@ def read_cur(
         if raw.empty:
             continue
         _check_currency(raw, path, "line_item_currency_code", "CUR")
+        net, unblended = _cur_costs(raw)
         df = pd.DataFrame(
             {
                 "date": _dates(
@@ -331,7 +407,8 @@ def read_cur(
                 "region": raw.get("product_region_code", pd.Series(None, index=raw.index)),
                 "quantity": pd.to_numeric(raw["line_item_usage_amount"]),
                 "unit": raw.get("pricing_unit", pd.Series(None, index=raw.index)),
-                "cost_usd": pd.to_numeric(raw["line_item_unblended_cost"]),
+                "cost_usd": net,
+                "unblended_usd": unblended,
                 "line_type": raw.get(
                     "line_item_line_item_type", pd.Series("Usage", index=raw.index)
                 ),
@@ -339,6 +416,8 @@ def read_cur(
             }
         )
         frames.append(classify_lines(df.astype({"region": "object", "unit": "object"}), unit_scale))
+    if frames:  # one export: its discounts are either all line items or all netted in
+        frames = [_count_discounts_once(pd.concat(frames, ignore_index=True))]
     return collect_frames(frames, read, other)
 
 
