@@ -6,7 +6,10 @@ must find and explain (recorded in ``sample_cur_truth.json``):
 
 - **unlogged traffic**: on one day, Claude Sonnet 4 usage billed but never logged (e.g. an
   account or region without invocation logging) — extra input and output tokens;
-- **private pricing**: Llama 3.1 70B billed at a negotiated 15% below list, same tokens;
+- **private pricing**: Llama 3.1 70B billed at a negotiated 15% below list, same tokens. As
+  a CUR 2.0 export writes it by default: ``line_item_unblended_cost`` at list, the discount in
+  the ``discount`` map (``total_discount``) and ``line_item_net_unblended_cost`` = list +
+  discount, the billed figure;
 - **Marketplace billing**: Claude models are billed under an opaque Marketplace product code
   ("Claude ... (Amazon Bedrock Edition)"), which a ``Service = Amazon Bedrock`` filter misses.
 
@@ -82,11 +85,10 @@ def write_sample_cur(run_dir: Path, catalog=None) -> Path:
             tokens, cost = int(getattr(row, tok_col)), float(getattr(row, usd_col))
             if tokens == 0:
                 continue
+            line = _line(row.day, row.model, row.region, kind, mp_dim, fp_suffix, tokens, cost)
             if row.model == PRIVATE_DISCOUNT["model"]:
-                cost *= 1 - PRIVATE_DISCOUNT["discount_pct"] / 100
-            lines.append(
-                _line(row.day, row.model, row.region, kind, mp_dim, fp_suffix, tokens, cost)
-            )
+                line["discount"] = -cost * PRIVATE_DISCOUNT["discount_pct"] / 100
+            lines.append(line)
     unlogged_usd = 0.0
     day = pd.Timestamp(UNLOGGED["day"], tz="UTC")
     rate = cat.rate(UNLOGGED["model"], UNLOGGED["region"])
@@ -121,6 +123,8 @@ def write_sample_cur(run_dir: Path, catalog=None) -> Path:
             **PRIVATE_DISCOUNT,
             "list_usd": round(llama_list, 6),
             "billed_usd": round(llama_list * (1 - PRIVATE_DISCOUNT["discount_pct"] / 100), 6),
+            "written_as": "line_item_net_unblended_cost and discount.total_discount on the "
+            "usage lines (line_item_unblended_cost at list)",
         },
         "marketplace_models": sorted(m for m in daily["model"].unique() if _is_marketplace(m)),
         "tax_usd": 12.34,
@@ -178,9 +182,11 @@ def _other_line(day, code, usage_type, name, amount, unit, cost, kind) -> dict:
 
 
 def _table(lines: list[dict]) -> pa.Table:
-    """CUR 2.0 columns and types (``product`` is a map column holding product_name)."""
+    """CUR 2.0 columns and types (``product`` is a map column holding product_name; a
+    line's discount is in the ``discount`` map and netted into its net unblended cost)."""
     ts = pa.timestamp("ms", tz="UTC")
     days = [pd.Timestamp(x["day"]).to_pydatetime() for x in lines]
+    discounts = [x.get("discount", 0.0) for x in lines]
     return pa.table(
         {
             "bill_billing_period_start_date": pa.array([d.replace(day=1) for d in days], ts),
@@ -192,6 +198,13 @@ def _table(lines: list[dict]) -> pa.Table:
             "line_item_resource_id": ["" for _ in lines],
             "line_item_usage_amount": pa.array([float(x["amount"]) for x in lines], pa.float64()),
             "line_item_unblended_cost": pa.array([float(x["cost"]) for x in lines], pa.float64()),
+            "line_item_net_unblended_cost": pa.array(
+                [float(x["cost"]) + d for x, d in zip(lines, discounts, strict=True)], pa.float64()
+            ),
+            "discount": pa.array(
+                [[("total_discount", d)] if d else [] for d in discounts],
+                pa.map_(pa.string(), pa.float64()),
+            ),
             "pricing_unit": [x["unit"] for x in lines],
             "product": pa.array(
                 [

@@ -252,6 +252,29 @@ def test_reconciliation_finds_the_planted_gaps(ctx, frame) -> None:
     assert figures["tolerance, % of billed cost (tokens: % of logged tokens)"] == 2.0
 
 
+def test_sample_cur_writes_its_discount_as_aws_does(ctx) -> None:
+    """The planted 15% private rate sits on Llama 3.1 70B's usage lines as a default CUR 2.0
+    export writes it: line_item_unblended_cost at list, discount.total_discount = -15% of it,
+    line_item_net_unblended_cost = list - 15%. Summed over those lines, unblended is the truth's
+    list_usd and net its billed_usd (list x 0.85); the reader bills the net."""
+    from bedrock_finops.sources.cur import read_cur
+
+    planted = json.loads((ctx.run_dir / "sample_cur_truth.json").read_text())["private_pricing"]
+    raw = pd.read_parquet(ctx.run_dir / "sample_cur.parquet")
+    discount = raw["discount"].map(lambda m: dict(m).get("total_discount", 0.0))
+    off = discount != 0
+    unblended, net = raw["line_item_unblended_cost"], raw["line_item_net_unblended_cost"]
+    assert discount[off].to_numpy() == pytest.approx(-0.15 * unblended[off].to_numpy())
+    assert (net == unblended + discount).all()
+    assert unblended[off].sum() == pytest.approx(planted["list_usd"])
+    assert net[off].sum() == pytest.approx(planted["billed_usd"])
+    billing = read_cur(ctx.run_dir / "sample_cur.parquet")
+    assert set(billing.loc[billing["discount_usd"] != 0, "model"]) == {planted["model"]}
+    llama = billing[billing["model"] == planted["model"]]
+    assert llama["cost_usd"].sum() == pytest.approx(planted["billed_usd"])
+    assert llama["discount_usd"].sum() == pytest.approx(planted["billed_usd"] - planted["list_usd"])
+
+
 def test_reconciliation_carries_unpriced_traffic(ctx, truth, frame) -> None:
     """The unknown model's logged requests reach the reconciliation (cost unknown, not $0)."""
     unknown = truth["faults"]["unknown_model"]
