@@ -44,6 +44,17 @@ def usage_mask(billing: pd.DataFrame) -> pd.Series:
     return line_types(billing).isin(USAGE_LINE_TYPES)
 
 
+def line_days(billing: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each line's first day and the day after its last, as UTC midnights; a frame without
+    ``end_date`` (a ``billing.parquet`` written before it existed) has one-day lines."""
+    first = pd.to_datetime(billing["date"].astype("object"), utc=True)
+    after = first + pd.Timedelta(days=1)
+    if "end_date" in billing:
+        ends = pd.to_datetime(billing["end_date"].astype("object"), utc=True)
+        after = ends.where(ends > first, after)
+    return first, after
+
+
 @dataclass(frozen=True)
 class BilledTotals:
     """Billed Bedrock cost split the one way every report uses."""

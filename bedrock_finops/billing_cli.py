@@ -24,11 +24,14 @@ OUT_HELP = (
 
 
 def billed_by_day_and_model(billing: pd.DataFrame) -> pd.DataFrame:
-    """Billed Bedrock usage (no tax) per (date, model), Marketplace share alongside."""
-    from bedrock_finops.reconcile import billed_side
+    """Billed Bedrock usage (no tax) per (date, model), Marketplace share alongside; a bill
+    with lines longer than a day (a monthly export) also shows where each ends (``end_date``,
+    exclusive)."""
+    from bedrock_finops.reconcile import billed_side, period_days
 
     bill = billed_side(billing)
-    return bill[["date", "model", "billed_usd", "billed_tokens", "marketplace_usd"]]
+    period = ["date", "end_date"] if (period_days(bill) > 1).any() else ["date"]
+    return bill[[*period, "model", "billed_usd", "billed_tokens", "marketplace_usd"]]
 
 
 def report(billing: pd.DataFrame) -> str:

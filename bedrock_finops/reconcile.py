@@ -9,7 +9,11 @@ in ``requests`` and the token totals, and apart in ``unpriced_requests`` and
 an ``unpriced_requests`` column, a row whose ``cost_usd`` is NaN is taken as unpriced.
 ``billing`` is the frame of :mod:`bedrock_finops.sources.cur` (CUR, FOCUS or Cost Explorer).
 
-Each (date, model) gets one or more labels, each decided from quantities and costs:
+Logs and bill are compared at the bill's own granularity: per model and day, or, for billed
+lines longer than a day (a monthly CUR export, ``end_date`` in the billing frame), over the
+line's days, the logs of those days summed (row ``date`` to ``end_date``, exclusive).
+
+Each (period, model) gets one or more labels, each decided from quantities and costs:
 
 - ``within tolerance``: billed and logged cost differ by at most ``tolerance_pct`` percent of
   the billed cost (or by less than half a cent, ``HALF_CENT``).
@@ -40,6 +44,7 @@ comparison and reported in the totals on their own lines (``tax_usd``, ``other_e
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +52,7 @@ import pandas as pd
 import pyarrow as pa
 
 from bedrock_finops.amounts import NOISE, clean, pct, usd
-from bedrock_finops.billed import BilledTotals, billed_totals, usage_mask
+from bedrock_finops.billed import BilledTotals, billed_totals, line_days, usage_mask
 from bedrock_finops.sources.cur import separate_discounts
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -69,6 +74,7 @@ UNMAPPED_LINE = "unmapped billing line"
 
 ROW_COLUMNS = [
     "date",
+    "end_date",
     "model",
     "log_usd",
     "billed_usd",
@@ -89,7 +95,7 @@ ROW_COLUMNS = [
 
 @dataclass
 class Reconciliation:
-    """Per (date, model) rows, totals and a short text summary."""
+    """Per (period, model) rows, totals and a short text summary."""
 
     rows: pd.DataFrame
     totals: dict[str, float] = field(default_factory=dict)
@@ -102,7 +108,8 @@ def _day(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values.astype("object"), utc=True).dt.date
 
 
-def _log_side(log_costs: pd.DataFrame) -> pd.DataFrame:
+def _log_lines(log_costs: pd.DataFrame) -> pd.DataFrame:
+    """The logged side, one row per row of ``log_costs``, checked and normalised."""
     missing = [c for c in LOG_REQUIRED if c not in log_costs.columns]
     if missing:
         raise ValueError(
@@ -133,7 +140,11 @@ def _log_side(log_costs: pd.DataFrame) -> pd.DataFrame:
         df["unpriced_tokens"] = pd.to_numeric(log_costs["unpriced_tokens"]).fillna(0.0)
     else:
         df["unpriced_tokens"] = df["log_tokens"].where(cost.isna(), 0.0)
-    return df.groupby(["date", "model"], as_index=False).agg(
+    return df
+
+
+def _group_logs(lines: pd.DataFrame) -> pd.DataFrame:
+    return lines.groupby(["date", "end_date", "model"], as_index=False).agg(
         log_usd=("log_usd", "sum"),
         requests=("requests", "sum"),
         unpriced_requests=("unpriced_requests", "sum"),
@@ -143,13 +154,21 @@ def _log_side(log_costs: pd.DataFrame) -> pd.DataFrame:
 
 
 def billed_side(billing: pd.DataFrame) -> pd.DataFrame:
-    """Billed Bedrock usage (no tax) per (date, model): cost, tokens, Marketplace, discounts."""
+    """Billed Bedrock usage (no tax) per line period (``date`` to ``end_date``, exclusive: one
+    day on a daily or hourly bill) and model: cost, tokens, Marketplace, discounts."""
+    return _group_bill(_bill_lines(billing))
+
+
+def _bill_lines(billing: pd.DataFrame) -> pd.DataFrame:
+    """The billed side, one row per usage line."""
     usage = billing[usage_mask(billing)]
     token_line = usage["token_kind"].astype("object").isin(TOKEN_KINDS)
     counted = token_line & (usage["unit"].astype("object") == "tokens")
+    first, after = line_days(usage)
     df = pd.DataFrame(
         {
-            "date": _day(usage["date"]),
+            "date": first.dt.date,
+            "end_date": after.dt.date,
             "model": usage["model"].astype("object").fillna(UNMAPPED),
             "billed_usd": usage["cost_usd"].astype(float),
             "billed_tokens": usage["quantity"].astype(float).where(counted, 0.0),
@@ -158,10 +177,71 @@ def billed_side(billing: pd.DataFrame) -> pd.DataFrame:
             "discount_usd": _discounts(usage),
         }
     )
-    grouped = df.groupby(["date", "model"], as_index=False).sum()
+    return df
+
+
+def _group_bill(lines: pd.DataFrame) -> pd.DataFrame:
+    grouped = lines.groupby(["date", "end_date", "model"], as_index=False).sum()
     # Tokens are comparable only when every token line was in tokens.
     grouped["billed_tokens"] = grouped["billed_tokens"].where(grouped["uncounted"] == 0, np.nan)
     return grouped.drop(columns="uncounted")
+
+
+def period_days(frame: pd.DataFrame) -> pd.Series:
+    """How many days each row covers, ``date`` up to ``end_date`` (exclusive)."""
+    pairs = zip(frame["date"], frame["end_date"], strict=True)
+    return pd.Series([(after - first).days for first, after in pairs], frame.index, "int64")
+
+
+def _merged_spans(bill: pd.DataFrame) -> pd.DataFrame:
+    """Per model, the billed lines of more than one day (a monthly export's), merged where they
+    overlap: stretches the bill can only be compared with as a whole."""
+    long = bill[period_days(bill) > 1]
+    spans = []
+    for model, lines in long.sort_values(["model", "date"]).groupby("model", sort=False):
+        start, end = None, None
+        for first, after in zip(lines["date"], lines["end_date"], strict=True):
+            if end is not None and first < end:  # overlaps the span so far
+                end = max(end, after)
+                continue
+            if end is not None:
+                spans.append((model, start, end))
+            start, end = first, after
+        spans.append((model, start, end))
+    return pd.DataFrame(spans, columns=["model", "span_date", "span_end"], dtype="object")
+
+
+def _days_of(spans: pd.DataFrame, first: str, after: str) -> pd.DataFrame:
+    """``spans`` with one row per day of each, that day in ``date``."""
+    days = [
+        [start + dt.timedelta(days=k) for k in range((end - start).days)]
+        for start, end in zip(spans[first], spans[after], strict=True)
+    ]
+    out = spans.assign(date=pd.Series(days, index=spans.index, dtype="object"))
+    return out.explode("date") if len(out) else out
+
+
+def _onto_spans(side: pd.DataFrame, span_days: pd.DataFrame) -> pd.DataFrame:
+    """``side`` with each (date, model) moved onto the span holding it: ``date`` is the span's
+    first day and ``end_date`` the day after its last; a day in no span stays a day of its own."""
+    merged = side.drop(columns="end_date", errors="ignore").merge(
+        span_days, on=["model", "date"], how="left"
+    )
+    spanned = merged["span_date"].notna()
+    merged["end_date"] = merged["span_end"].where(
+        spanned, merged["date"].map(lambda d: d + dt.timedelta(days=1))
+    )
+    merged["date"] = merged["span_date"].where(spanned, merged["date"])
+    return merged.drop(columns=["span_date", "span_end"])
+
+
+def _compared_periods(logs: pd.DataFrame, bill: pd.DataFrame) -> pd.DataFrame:
+    """Logged and billed usage side by side per model and period: a day, or the span of
+    billed lines longer than a day (a monthly export), with the logs of its days summed."""
+    span_days = _days_of(_merged_spans(bill), "span_date", "span_end")
+    logs = _group_logs(_onto_spans(logs, span_days))
+    bill = _group_bill(_onto_spans(bill, span_days))
+    return logs.merge(bill, on=["date", "end_date", "model"], how="outer")
 
 
 def _discounts(usage: pd.DataFrame) -> pd.Series:
@@ -222,7 +302,8 @@ def _primary(row: pd.Series, tol: float) -> str:
 def reconcile(
     log_costs: pd.DataFrame, billing: pd.DataFrame, *, tolerance_pct: float = 2.0
 ) -> Reconciliation:
-    """Compare log-derived cost with billed cost per (date, model) and explain each gap.
+    """Compare log-derived cost with billed cost per (period, model) and explain each gap:
+    a period is a day, or the days of a billed line longer than one (a monthly export).
 
     Every percentage names its base: ``gap_pct_of_billed`` = gap / billed (-100 when nothing
     was billed), the share of the bill the logs do not explain; ``gap_pct_of_logged`` = gap /
@@ -232,9 +313,7 @@ def reconcile(
     private rate reads -15.0, where ``gap_pct_of_billed`` would read -17.6. ``tolerance_pct`` is
     a percentage of the billed cost (and, for tokens, of the logged tokens).
     """
-    logs = _log_side(log_costs)
-    bill = billed_side(billing)
-    df = logs.merge(bill, on=["date", "model"], how="outer")
+    df = _compared_periods(_log_lines(log_costs), _bill_lines(billing))
     for col in (
         "log_usd",
         "requests",
@@ -258,8 +337,9 @@ def reconcile(
     bill_rate = df["billed_usd"] / df["billed_tokens"]
     df["billed_rate_ratio"] = (bill_rate / log_rate).replace([np.inf, -np.inf], np.nan)
     df["explanation"] = [_explain(r, tolerance_pct) for _, r in df.iterrows()]
-    df = df.sort_values(["date", "model"], ignore_index=True)[ROW_COLUMNS]
-    df["date"] = df["date"].astype(pd.ArrowDtype(pa.date32()))
+    df = df.sort_values(["date", "end_date", "model"], ignore_index=True)[ROW_COLUMNS]
+    for col in ("date", "end_date"):
+        df[col] = df[col].astype(pd.ArrowDtype(pa.date32()))
     df["explanation"] = df["explanation"].astype("string[pyarrow]")
     df["model"] = df["model"].astype("string[pyarrow]")
     billed = billed_totals(billing)
@@ -302,10 +382,16 @@ def _totals(df: pd.DataFrame, bill: BilledTotals, tolerance_pct: float) -> dict[
         "tax_usd": bill.tax_usd,
         "other_excluded_usd": bill.other_total_usd,
         "billed_incl_tax_usd": bill.total_usd,
-        "days": int(df["date"].nunique()),
+        "days": _days_covered(df),
         "unpriced_requests": int(df["unpriced_requests"].sum()),
     }
     return totals
+
+
+def _days_covered(rows: pd.DataFrame) -> int:
+    """Distinct days the rows compare (a monthly row counts each of its days)."""
+    periods = rows[["date", "end_date"]].astype("object").drop_duplicates()
+    return int(_days_of(periods, "date", "end_date")["date"].nunique())
 
 
 def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:

@@ -87,3 +87,13 @@ def _column(text: str, name: str) -> list[str]:
     rows = text.split("\n\n")[0].splitlines()
     at = rows[0].split().index(name)
     return [r.split()[at] for r in rows[1:]]
+
+
+def test_screen_table_says_where_a_monthly_line_ends():
+    """A monthly export's line (2026-10-01 to 11-01, $24.00) shows its end_date beside its date;
+    a daily bill's table has no such column (each line is its date's)."""
+    line = {**_line(24.00, "Usage"), "date": dt.date(2026, 10, 1), "end_date": dt.date(2026, 11, 1)}
+    text = report(billing_frame(pd.DataFrame([line])))
+    assert _column(text, "date") == ["2026-10-01"] and _column(text, "end_date") == ["2026-11-01"]
+    assert _column(text, "billed_usd") == ["$24.00"]
+    assert "end_date" not in report(read_cur(CUR))

@@ -432,3 +432,89 @@ def test_cur2_discount_column_reads_as_private_pricing(tmp_path):
     assert row["discount_usd"] == pytest.approx(-1.20)
     assert row["explanation"] == "private pricing / discount"
     assert rec.totals["discount_usd"] == pytest.approx(-1.20)
+
+
+# --- a bill at its own granularity: lines longer than a day ---------------------------------
+
+
+def _monthly_bill(input_kilotokens: float, cost: float) -> pd.DataFrame:
+    """One Nova Pro input line of a MONTHLY CUR 2.0 export: October, 2026-10-01 to 11-01."""
+    line = _line(OCT1, NOVA, "input", input_kilotokens * 1_000, cost)
+    return billing_frame(pd.DataFrame([{**line, "end_date": dt.date(2026, 11, 1)}]))
+
+
+def _daily_nova_logs(days: int) -> pd.DataFrame:
+    """One 1,000,000-token Nova Pro input request a day from 2026-10-01: $0.80 at list."""
+    return pd.DataFrame(
+        {
+            "date": [OCT1 + dt.timedelta(days=k) for k in range(days)],
+            "model": [NOVA] * days,
+            "cost_usd": [0.80] * days,
+            "requests": [1] * days,
+            "tokens": [1_000_000] * days,
+        }
+    )
+
+
+def test_monthly_line_is_compared_with_the_logs_of_its_month():
+    """30 logged days at $0.80 = $24.00 and 30M tokens against one monthly line of 30,000 x 1K
+    tokens, $24.00: one row for October that agrees, not day 1 "unlogged" +$23.20 and 29 days
+    "not in bill" -$0.80 each."""
+    rec = reconcile(_daily_nova_logs(30), _monthly_bill(30_000, 24.00))
+    assert len(rec.rows) == 1
+    row = rec.rows.iloc[0]
+    assert (row["date"], row["end_date"]) == (OCT1, dt.date(2026, 11, 1))
+    assert row["log_usd"] == pytest.approx(24.00) and row["billed_usd"] == pytest.approx(24.00)
+    assert row["log_tokens"] == 30_000_000 and row["billed_tokens"] == 30_000_000
+    assert row["requests"] == 30 and row["explanation"] == "within tolerance"
+    t = rec.totals
+    assert t["unlogged_usd"] == 0 and t["not_billed_usd"] == 0 and t["gap_usd"] == 0
+    assert t["days"] == 31  # the row compares every day of October
+
+
+def test_monthly_line_above_its_logs_is_unlogged_traffic():
+    """20 logged days (20M tokens, $16.00) against a month billed 30M tokens, $24.00: gap
+    $8.00, 50% more tokens billed than logged, so unlogged traffic."""
+    rec = reconcile(_daily_nova_logs(20), _monthly_bill(30_000, 24.00))
+    row = rec.rows.iloc[0]
+    assert len(rec.rows) == 1 and row["gap_usd"] == pytest.approx(8.00)
+    assert row["explanation"] == "unlogged traffic"
+    assert rec.totals["unlogged_usd"] == pytest.approx(8.00)
+
+
+def test_daily_lines_inside_a_monthly_line_join_its_period():
+    """A mixed bill: Nova Pro's monthly line ($24.00, 30M tokens) and a daily Nova Pro output
+    line on 10-05 ($0.80 of 250K tokens) fall in one October row ($24.80, 30.25M tokens); Llama
+    keeps its daily row."""
+    monthly = _monthly_bill(30_000, 24.00)
+    daily = billing_frame(
+        pd.DataFrame(
+            [
+                _line(dt.date(2026, 10, 5), NOVA, "output", 250_000, 0.80),
+                _line(dt.date(2026, 10, 5), LLAMA, "input", 1_000_000, 0.22),
+            ]
+        )
+    )
+    logs = pd.concat(
+        [
+            _daily_nova_logs(30),
+            pd.DataFrame(
+                {
+                    "date": [dt.date(2026, 10, 5)] * 2,
+                    "model": [NOVA, LLAMA],
+                    "cost_usd": [0.80, 0.22],
+                    "requests": [1, 1],
+                    "tokens": [250_000, 1_000_000],
+                }
+            ),  # fmt: skip
+        ]
+    )
+    rec = reconcile(logs, pd.concat([monthly, daily], ignore_index=True))
+    rows = rec.rows.set_index("model")
+    assert (rows.loc[NOVA, "date"], rows.loc[NOVA, "end_date"]) == (OCT1, dt.date(2026, 11, 1))
+    assert rows.loc[NOVA, "billed_usd"] == pytest.approx(24.80)
+    assert rows.loc[NOVA, "log_usd"] == pytest.approx(24.80)
+    assert rows.loc[NOVA, "billed_tokens"] == 30_250_000
+    assert rows.loc[LLAMA, "date"] == dt.date(2026, 10, 5)
+    assert rows.loc[LLAMA, "end_date"] == dt.date(2026, 10, 6)
+    assert set(rec.rows["explanation"]) == {"within tolerance"}

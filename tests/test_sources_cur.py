@@ -336,3 +336,44 @@ def test_discount_line_items_are_not_netted_twice(tmp_path):
     assert df["cost_usd"].tolist() == pytest.approx([8.00, -1.20])
     assert df["discount_usd"].tolist() == pytest.approx([0.0, -1.20])
     assert billed_totals(df).usage_usd == pytest.approx(6.80)
+
+
+# --- each line's period: daily, hourly or monthly exports -------------------------------------
+
+
+def test_cur_line_periods_end_where_the_export_says(tmp_path):
+    """line_item_usage_end_date is exclusive: a monthly line 2026-10-01 to 2026-11-01 covers
+    October (end_date 11-01), an hourly line 23:00 to 00:00 the day it starts (end_date 10-02), a
+    daily line its day; a line without an end date is its start day's."""
+    path = _cur_csv(
+        tmp_path / "cur.csv",
+        [
+            {"line_item_usage_end_date": "2026-11-01T00:00:00Z"},
+            {
+                "line_item_usage_start_date": "2026-10-01T23:00:00Z",
+                "line_item_usage_end_date": "2026-10-02T00:00:00Z",
+            },
+            {
+                "line_item_usage_start_date": "2026-10-05T00:00:00Z",
+                "line_item_usage_end_date": "2026-10-06T00:00:00Z",
+            },
+            {"line_item_usage_start_date": "2026-10-07T00:00:00Z", "line_item_usage_end_date": ""},
+        ],
+    )
+    df = read_cur(path)
+    assert df["date"].tolist() == [dt.date(2026, 10, d) for d in (1, 1, 5, 7)]
+    assert df["end_date"].tolist() == [
+        dt.date(2026, 11, 1),
+        dt.date(2026, 10, 2),
+        dt.date(2026, 10, 6),
+        dt.date(2026, 10, 8),
+    ]
+
+
+def test_focus_charge_period_end_is_read(tmp_path):
+    """ChargePeriodEnd is the exclusive end: the fixture's daily lines of 2026-03-01 end 03-02;
+    a monthly charge period ends on the 1st of the next month."""
+    assert set(read_focus(FOCUS)["end_date"]) == {dt.date(2026, 3, 2)}
+    path = tmp_path / "focus_monthly.csv"
+    pd.read_csv(FOCUS).assign(ChargePeriodEnd="2026-04-01T00:00:00Z").to_csv(path, index=False)
+    assert set(read_focus(path)["end_date"]) == {dt.date(2026, 4, 1)}

@@ -49,7 +49,7 @@ def _request(start: str, end: str) -> dict[str, Any]:
 def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Bedrock groups of one ResultsByTime entry as billing rows (before classification)."""
     out = []
-    day = result["TimePeriod"]["Start"]
+    day, end = result["TimePeriod"]["Start"], result["TimePeriod"].get("End")
     for group in result.get("Groups", []):
         service, usage_type = (list(group.get("Keys", [])) + [None, None])[:2]
         marketplace = is_marketplace_product(service)
@@ -61,6 +61,7 @@ def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         out.append(
             {
                 "date": day,
+                "end_date": end or pd.Timestamp(day) + pd.Timedelta(days=1),
                 "source": "cost_explorer",
                 "service": service,
                 "product_name": service,

@@ -5,7 +5,11 @@ open-weight models) and Marketplace models sold through Bedrock, which carry an 
 code and a product name ending in "(Amazon Bedrock Edition)" (Claude and other third-party
 models). Every other row is counted in ``frame.attrs["rows_other_services"]``, not kept.
 
-The billing frame (``BILLING_COLUMNS``): ``date`` (UTC day of usage), ``source`` (cur | focus |
+The billing frame (``BILLING_COLUMNS``): ``date`` (UTC day the line's usage starts),
+``end_date`` (the day after its last day: ``date`` + 1 for a daily or hourly line, the 1st of
+the next month for a line of a monthly export; CUR ``line_item_usage_end_date``, FOCUS
+``ChargePeriodEnd`` and Cost Explorer's ``End`` are exclusive, and rounded up to a whole day
+here), ``source`` (cur | focus |
 cost_explorer), ``service``, ``product_name``, ``usage_type``, ``region``, ``model`` (catalog
 key, null when the line cannot be mapped), ``token_kind`` and ``mode`` (from
 :func:`bedrock_finops.usage_types.parse_usage_type`), ``quantity``, ``unit``, ``cost_usd``,
@@ -61,6 +65,7 @@ MARKETPLACE_TOKENS_PER_UNIT = 1_000_000.0
 
 BILLING_COLUMNS = [
     "date",
+    "end_date",
     "source",
     "service",
     "product_name",
@@ -76,7 +81,7 @@ BILLING_COLUMNS = [
     "line_type",
     "marketplace",
 ]
-_NON_STRING_COLUMNS = {"date", "quantity", "cost_usd", "discount_usd", "marketplace"}
+_NON_STRING_COLUMNS = {"date", "end_date", "quantity", "cost_usd", "discount_usd", "marketplace"}
 _STRING_COLUMNS = [c for c in BILLING_COLUMNS if c not in _NON_STRING_COLUMNS]
 
 CUR_REQUIRED = [
@@ -87,6 +92,7 @@ CUR_REQUIRED = [
     "line_item_unblended_cost",
 ]
 CUR_OPTIONAL = [
+    "line_item_usage_end_date",
     "product_product_name",
     "product",
     "product_region_code",
@@ -100,6 +106,7 @@ CUR_OPTIONAL = [
 ]
 FOCUS_REQUIRED = ["ChargePeriodStart", "ServiceName", "BilledCost"]
 FOCUS_OPTIONAL = [
+    "ChargePeriodEnd",
     "ChargeDescription",
     "ChargeCategory",
     "ConsumedQuantity",
@@ -123,16 +130,20 @@ class BillingFormatError(ValueError):
 def billing_frame(data: pd.DataFrame | dict | None = None) -> pd.DataFrame:
     """A billing frame with the canonical columns and dtypes (empty when ``data`` is None).
 
-    Without a ``discount_usd`` column (frames written before it existed), a discount line's
+    Columns added since billing frames were first written get what older frames meant:
+    without ``end_date`` each line is one day's; without ``discount_usd`` a discount line's
     whole cost is its discount and any other line has none."""
     df = pd.DataFrame(data if data is not None else {c: [] for c in BILLING_COLUMNS})
+    if "end_date" not in df.columns and "date" in df.columns:
+        df["end_date"] = pd.to_datetime(df["date"]) + pd.Timedelta(days=1)
     if "discount_usd" not in df.columns and {"cost_usd", "line_type"} <= set(df.columns):
         df["discount_usd"] = separate_discounts(df)
     missing = [c for c in BILLING_COLUMNS if c not in df.columns]
     if missing:
         raise BillingFormatError(f"billing frame lacks columns {missing}")
     out = df[BILLING_COLUMNS].copy()
-    out["date"] = pd.to_datetime(out["date"]).dt.date.astype(pd.ArrowDtype(pa.date32()))
+    for col in ("date", "end_date"):
+        out[col] = pd.to_datetime(out[col]).dt.date.astype(pd.ArrowDtype(pa.date32()))
     for col in _STRING_COLUMNS:
         out[col] = out[col].astype("string[pyarrow]")
     for col in ("quantity", "cost_usd", "discount_usd"):
@@ -359,7 +370,7 @@ def _check_currency(raw: pd.DataFrame, path: Path, column: str, kind: str) -> No
         )
 
 
-def _dates(values: pd.Series, path: Path, column: str) -> pd.Series:
+def _timestamps(values: pd.Series, path: Path, column: str) -> pd.Series:
     ts = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
     bad = ts.isna() & values.notna()
     if bad.any() or values.isna().any():
@@ -368,7 +379,19 @@ def _dates(values: pd.Series, path: Path, column: str) -> pd.Series:
             f"{path}: {int((bad | values.isna()).sum())} row(s) with an unreadable {column} "
             f"(e.g. {examples}); expected ISO timestamps"
         )
-    return ts.dt.date
+    return ts
+
+
+def _days(raw: pd.DataFrame, path: Path, start: str, end: str) -> tuple[pd.Series, pd.Series]:
+    """Each line's first UTC day and the day after its last: the exclusive ``end`` timestamp
+    rounded up to a whole day, at least the day after the first; without ``end`` (the export
+    lacks it, or a line leaves it empty) the line is taken as its first day's."""
+    first = _timestamps(raw[start], path, start).dt.floor("D")
+    after = first + pd.Timedelta(days=1)
+    if end in raw:
+        ends = pd.to_datetime(raw[end], utc=True, errors="coerce", format="mixed").dt.ceil("D")
+        after = ends.where(ends > first, after)
+    return first.dt.date, after.dt.date
 
 
 def read_cur(
@@ -395,11 +418,11 @@ def read_cur(
             continue
         _check_currency(raw, path, "line_item_currency_code", "CUR")
         net, unblended = _cur_costs(raw)
+        first, after = _days(raw, path, "line_item_usage_start_date", "line_item_usage_end_date")
         df = pd.DataFrame(
             {
-                "date": _dates(
-                    raw["line_item_usage_start_date"], path, "line_item_usage_start_date"
-                ),
+                "date": first,
+                "end_date": after,
                 "source": "cur",
                 "service": product_name.where(marketplace, BEDROCK_SERVICE_NAME),
                 "product_name": product_name,
@@ -463,9 +486,11 @@ def read_focus(
         none = pd.Series(None, index=raw.index, dtype="object")
         quantity = raw.get("ConsumedQuantity", none)
         unit = raw.get("ConsumedUnit", raw.get("PricingUnit", none))
+        first, after = _days(raw, path, "ChargePeriodStart", "ChargePeriodEnd")
         df = pd.DataFrame(
             {
-                "date": _dates(raw["ChargePeriodStart"], path, "ChargePeriodStart"),
+                "date": first,
+                "end_date": after,
                 "source": "focus",
                 "service": raw["ServiceName"].astype("object"),
                 "product_name": raw["ServiceName"].astype("object"),
