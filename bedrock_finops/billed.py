@@ -8,14 +8,20 @@ excludes tax, which is reported on its own line (``tax_usd``), and credits, refu
 log-derived cost. ``total_usd`` is every Bedrock line item: usage + tax + the others.
 
 A line with no line type is taken as usage (Cost Explorer answers and some exports have none).
+
+A run compares its logs with the bill over the run's window (:func:`in_window`): a line is in it
+when all its days are, ``date`` up to its ``end_date`` (exclusive); the others are reported apart.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+
+Window = tuple[dt.date, dt.date]  # first UTC day, and the day after the last
 
 # CUR line item types of a discount written as a line of its own (legacy CUR, and CUR 2.0 with
 # "manual discount compatibility"); CUR 2.0 by default nets it into the usage line instead.
@@ -53,6 +59,15 @@ def line_days(billing: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
         ends = pd.to_datetime(billing["end_date"].astype("object"), utc=True)
         after = ends.where(ends > first, after)
     return first, after
+
+
+def in_window(billing: pd.DataFrame, window: Window | None) -> pd.Series:
+    """True for the lines whose days all lie in ``window`` (every line when it is None)."""
+    if window is None:
+        return pd.Series(True, index=billing.index)
+    first, after = line_days(billing)
+    lo, hi = (pd.Timestamp(d, tz="UTC") for d in window)
+    return (first >= lo) & (after <= hi)
 
 
 @dataclass(frozen=True)

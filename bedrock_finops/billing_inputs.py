@@ -3,10 +3,13 @@
 Configured in the params file's ``run`` section: ``cur`` (CUR 2.0 file(s) or folder, or
 ``sample`` for the embedded sample's export), ``focus`` (a FOCUS file), ``cost_explorer``
 (true: ask Cost Explorer for the run's period) and ``metrics`` (true: AWS/Bedrock metrics).
-Results go to ``billing.parquet`` (every Bedrock line item, tax included) and ``metrics.parquet``;
-the manifest's ``billed_usd`` is billed Bedrock usage without tax (:mod:`bedrock_finops.billed`),
-with ``tax_usd`` beside it; the baseline notebook reconciles
-log-derived cost against ``billing.parquet`` when it exists.
+Results go to ``billing.parquet`` (every Bedrock line item read, tax included) and
+``metrics.parquet``. The bill is compared with the logs over the run's window
+(:func:`run_window`), as Cost Explorer is asked for it: the manifest's ``billed_usd`` is billed
+Bedrock usage without tax (:mod:`bedrock_finops.billed`) of the lines in the window, with
+``tax_usd`` beside it and, in ``outside_window``, what the export holds outside it (a CUR 2.0
+export holds its whole month); the baseline notebook reconciles log-derived cost against
+``billing.parquet`` over the same window when the file exists.
 
 At most one billing source: a CUR export, a FOCUS export and Cost Explorer all report the
 same spend, so adding two of them would count it twice (and their line items carry no shared
@@ -16,13 +19,14 @@ key to de-duplicate on). ``metrics`` is not billing and combines with any of the
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from bedrock_finops.amounts import usd
-from bedrock_finops.billed import billed_totals
+from bedrock_finops.billed import Window, billed_totals, in_window
 
 BILLING_SOURCES = ("cur", "focus", "cost_explorer")
 
@@ -45,7 +49,7 @@ def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
     check_sources(run)  # before any reading: two sources of the same spend double count
     frames: list[pd.DataFrame] = []
     info: dict[str, Any] = {"sources": []}
-    start, end = _period(run_dir, run)
+    window = run_window(run_dir, run)
     if run.get("cur"):
         from bedrock_finops.sources import cur
 
@@ -67,39 +71,89 @@ def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
     if run.get("cost_explorer"):
         from bedrock_finops.sources import cost_explorer
 
-        frames.append(cost_explorer.read_cost_explorer(start, end, **_client_opts(run)))
+        frames.append(cost_explorer.read_cost_explorer(*_period(window), **_client_opts(run)))
         info["sources"].append("cost_explorer")
     if frames:
         billing = pd.concat(frames, ignore_index=True)
         billing.to_parquet(run_dir / "billing.parquet", index=False)
-        totals = billed_totals(billing)
         info["billing_rows"] = len(billing)
-        info.update(totals.for_manifest())
-        log(
-            f"billing: {len(billing):,} Bedrock line items from {', '.join(info['sources'])}: "
-            f"billed usage {usd(totals.usage_usd)} (excl. tax), tax {usd(totals.tax_usd)}"
-        )
+        info.update(_billed_in_window(billing, window, info["sources"], log))
     if run.get("metrics"):
         from bedrock_finops.sources import cloudwatch_metrics
 
-        metrics = cloudwatch_metrics.read_bedrock_metrics(start, end, **_client_opts(run))
+        metrics = cloudwatch_metrics.read_bedrock_metrics(*_period(window), **_client_opts(run))
         metrics.to_parquet(run_dir / "metrics.parquet", index=False)
         info["metrics_rows"] = len(metrics)
         info["sources"].append("metrics")
     return info
 
 
-def _period(run_dir: Path, run: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
-    """The run's [start, end) from the params, else from the ingested usage."""
-    if run.get("start") and run.get("end"):
-        return (
-            dt.datetime.combine(run["start"], dt.time(), dt.UTC),
-            dt.datetime.combine(run["end"], dt.time(), dt.UTC),
+def _billed_in_window(
+    billing: pd.DataFrame, window: Window | None, sources: list[str], log
+) -> dict[str, Any]:
+    """The manifest's billed figures over the run's window, and what lies outside it."""
+    inside = in_window(billing, window)
+    totals, outside = billed_totals(billing[inside]), billed_totals(billing[~inside])
+    info: dict[str, Any] = totals.for_manifest()
+    info["window"] = [d.isoformat() for d in window] if window else None
+    info["outside_window"] = {
+        "lines": outside.lines,
+        "billed_usd": round(outside.usage_usd, 2),
+        "all_line_items_usd": round(outside.total_usd, 2),
+    }
+    text = (
+        f"billing: {len(billing):,} Bedrock line items from {', '.join(sources)}: "
+        f"billed usage {usd(totals.usage_usd)} (excl. tax), tax {usd(totals.tax_usd)}"
+    )
+    if outside.lines:
+        text += (
+            f" in the run's window [{window[0]}, {window[1]}); {outside.lines:,} line items "
+            f"outside it ({usd(outside.usage_usd)} of billed usage) are left out of the "
+            "comparison"
         )
-    ts = pd.read_parquet(run_dir / "usage.parquet", columns=["timestamp"])["timestamp"]
-    lo = pd.Timestamp(ts.min()).floor("D").to_pydatetime()
-    hi = (pd.Timestamp(ts.max()).floor("D") + pd.Timedelta(days=1)).to_pydatetime()
-    return lo, hi
+    log(text)
+    return info
+
+
+def run_window(run_dir: str | Path, run: dict[str, Any] | None = None) -> Window | None:
+    """The run's whole UTC days, (first, day after the last): ``run.start`` / ``run.end``
+    when set, else the window the ingest was given (its report), else the days of the
+    ingested usage; None when neither bounds it (no usage)."""
+    run_dir = Path(run_dir)
+    report_path = run_dir / "ingest_report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    first = _day((run or {}).get("start") or report.get("start"))
+    after = _day((run or {}).get("end") or report.get("end"), round_up=True)
+    if first is None or after is None:
+        ts = pd.read_parquet(run_dir / "usage.parquet", columns=["timestamp"])["timestamp"]
+        if ts.empty:
+            return None
+        first = first or pd.Timestamp(ts.min()).date()
+        after = after or pd.Timestamp(ts.max()).date() + dt.timedelta(days=1)
+    return first, after
+
+
+def _day(value: Any, round_up: bool = False) -> dt.date | None:
+    """A window bound as a UTC day (a time of day rounds down, or up for an end)."""
+    if value is None or value == "":
+        return None
+    ts = pd.Timestamp(value)
+    ts = ts.tz_convert("UTC") if ts.tzinfo else ts
+    return (ts.ceil("D") if round_up else ts.floor("D")).date()
+
+
+def _period(window: Window | None) -> tuple[dt.datetime, dt.datetime]:
+    """The window as [start, end) UTC datetimes, for the AWS APIs asked for the run's period."""
+    if window is None:
+        raise ValueError(
+            "the run has no window to ask AWS for: no run.start / run.end and no ingested "
+            "usage; set run.start and run.end"
+        )
+    first, after = window
+    return (
+        dt.datetime.combine(first, dt.time(), dt.UTC),
+        dt.datetime.combine(after, dt.time(), dt.UTC),
+    )
 
 
 def _client_opts(run: dict[str, Any]) -> dict[str, Any]:

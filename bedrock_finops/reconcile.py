@@ -52,7 +52,14 @@ import pandas as pd
 import pyarrow as pa
 
 from bedrock_finops.amounts import NOISE, clean, pct, usd
-from bedrock_finops.billed import BilledTotals, billed_totals, line_days, usage_mask
+from bedrock_finops.billed import (
+    BilledTotals,
+    Window,
+    billed_totals,
+    in_window,
+    line_days,
+    usage_mask,
+)
 from bedrock_finops.sources.cur import separate_discounts
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
@@ -101,7 +108,8 @@ class Reconciliation:
     totals: dict[str, float] = field(default_factory=dict)
     summary: str = ""
     tolerance_pct: float = 2.0
-    billed: BilledTotals | None = None  # the bill's usage / tax / other split
+    billed: BilledTotals | None = None  # the bill's usage / tax / other split, in the window
+    window: Window | None = None  # the days compared: first, and the day after the last
 
 
 def _day(values: pd.Series) -> pd.Series:
@@ -235,6 +243,36 @@ def _onto_spans(side: pd.DataFrame, span_days: pd.DataFrame) -> pd.DataFrame:
     return merged.drop(columns=["span_date", "span_end"])
 
 
+def _as_window(window: tuple | None) -> Window | None:
+    if window is None:
+        return None
+    first, after = (pd.Timestamp(d).date() for d in window)
+    return first, after
+
+
+def _logs_in_window(
+    logs: pd.DataFrame, left_out_bill: pd.DataFrame, window: Window | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(logs compared, logs left out): left out are the days outside the window, and a model's
+    days under a billed line left out for reaching beyond the window (a monthly line against a
+    week's window cannot be split, so neither side of it is compared)."""
+    if window is None:
+        return logs, logs.iloc[:0]
+    first, after = window
+    outside = ~logs["date"].map(lambda d: first <= d < after).astype(bool)
+    reaching = left_out_bill[(left_out_bill["date"] < after) & (left_out_bill["end_date"] > first)][
+        ["model", "date", "end_date"]
+    ]
+    clipped = reaching.assign(
+        date=reaching["date"].map(lambda d: max(d, first)),
+        end_date=reaching["end_date"].map(lambda d: min(d, after)),
+    )
+    covered = _days_of(clipped, "date", "end_date")[["model", "date"]].drop_duplicates()
+    under = logs[["model", "date"]].merge(covered, how="left", indicator=True)["_merge"]
+    out = outside | (under == "both").to_numpy()
+    return logs[~out], logs[out]
+
+
 def _compared_periods(logs: pd.DataFrame, bill: pd.DataFrame) -> pd.DataFrame:
     """Logged and billed usage side by side per model and period: a day, or the span of
     billed lines longer than a day (a monthly export), with the logs of its days summed."""
@@ -300,10 +338,19 @@ def _primary(row: pd.Series, tol: float) -> str:
 
 
 def reconcile(
-    log_costs: pd.DataFrame, billing: pd.DataFrame, *, tolerance_pct: float = 2.0
+    log_costs: pd.DataFrame,
+    billing: pd.DataFrame,
+    *,
+    tolerance_pct: float = 2.0,
+    window: tuple[dt.date, dt.date] | None = None,
 ) -> Reconciliation:
     """Compare log-derived cost with billed cost per (period, model) and explain each gap:
     a period is a day, or the days of a billed line longer than one (a monthly export).
+
+    ``window`` (first day, day after the last; the run's) limits the comparison to the days
+    the logs were read for: billed lines outside it, or reaching beyond it, are left out with
+    the logs of the days they cover, and reported apart (``outside_window_*`` totals, a
+    sentence of the summary) rather than read as unlogged traffic. None compares every day.
 
     Every percentage names its base: ``gap_pct_of_billed`` = gap / billed (-100 when nothing
     was billed), the share of the bill the logs do not explain; ``gap_pct_of_logged`` = gap /
@@ -313,7 +360,10 @@ def reconcile(
     private rate reads -15.0, where ``gap_pct_of_billed`` would read -17.6. ``tolerance_pct`` is
     a percentage of the billed cost (and, for tokens, of the logged tokens).
     """
-    df = _compared_periods(_log_lines(log_costs), _bill_lines(billing))
+    window = _as_window(window)
+    inside = in_window(billing, window)
+    logs, logs_out = _logs_in_window(_log_lines(log_costs), _bill_lines(billing[~inside]), window)
+    df = _compared_periods(logs, _bill_lines(billing[inside]))
     for col in (
         "log_usd",
         "requests",
@@ -342,9 +392,22 @@ def reconcile(
         df[col] = df[col].astype(pd.ArrowDtype(pa.date32()))
     df["explanation"] = df["explanation"].astype("string[pyarrow]")
     df["model"] = df["model"].astype("string[pyarrow]")
-    billed = billed_totals(billing)
+    billed = billed_totals(billing[inside])
     totals = _totals(df, billed, tolerance_pct)
-    return Reconciliation(df, totals, _summary(df, totals), tolerance_pct, billed)
+    totals.update(_left_out(billed_totals(billing[~inside]), logs_out))
+    summary = _summary(df, totals, window)
+    return Reconciliation(df, totals, summary, tolerance_pct, billed, window)
+
+
+def _left_out(outside: BilledTotals, logs_out: pd.DataFrame) -> dict[str, float]:
+    """What the window leaves out of the comparison, on either side."""
+    return {
+        "outside_window_usd": outside.usage_usd,
+        "outside_window_incl_tax_usd": outside.total_usd,
+        "outside_window_lines": outside.lines,
+        "outside_window_log_usd": float(logs_out["log_usd"].sum()),
+        "outside_window_requests": int(logs_out["requests"].sum()),
+    }
 
 
 def _gap_with(df: pd.DataFrame, label: str) -> float:
@@ -394,9 +457,12 @@ def _days_covered(rows: pd.DataFrame) -> int:
     return int(_days_of(periods, "date", "end_date")["date"].nunique())
 
 
-def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
+def _summary(df: pd.DataFrame, t: dict[str, float], window: Window | None) -> str:
+    left_out = _left_out_text(t, window)
     if df.empty:
-        return "Nothing to reconcile: no logged cost and no billed Bedrock usage."
+        return " ".join(
+            ["Nothing to reconcile: no logged cost and no billed Bedrock usage.", left_out]
+        ).strip()
     share = t["log_usd"] / t["billed_usd"] * 100 if t["billed_usd"] else float("nan")
     lines = [
         f"Logs price to {usd(t['log_usd'])} against {usd(t['billed_usd'])} of billed Bedrock "
@@ -428,7 +494,28 @@ def _summary(df: pd.DataFrame, t: dict[str, float]) -> str:
             f"{usd(t['other_excluded_usd'])} (all Bedrock line items: "
             f"{usd(t['billed_incl_tax_usd'])})."
         )
-    return " ".join(lines)
+    return " ".join([*lines, left_out]).strip()
+
+
+def _window_text(window: Window | None) -> str:
+    if window is None:
+        return "every day billed or logged"
+    first, after = window
+    return f"{first.isoformat()} to {(after - dt.timedelta(days=1)).isoformat()}"
+
+
+def _left_out_text(t: dict[str, float], window: Window | None) -> str:
+    """The sentence on what lies outside the compared window, empty when nothing does."""
+    if not (t["outside_window_lines"] or t["outside_window_requests"]):
+        return ""
+    return (
+        f"Left out, outside the compared window {_window_text(window)} (or on a billed line "
+        f"reaching beyond it, which cannot be split): {t['outside_window_lines']:,} Bedrock line "
+        f"item(s) with {usd(t['outside_window_usd'])} of billed usage (all of them, tax "
+        f"included: {usd(t['outside_window_incl_tax_usd'])}), and "
+        f"{t['outside_window_requests']:,} logged request(s) priced at "
+        f"{usd(t['outside_window_log_usd'])}."
+    )
 
 
 def _discount_rate(t: dict[str, float]) -> str:
@@ -471,4 +558,7 @@ def key_figures(rec: Reconciliation) -> dict[str, float | int | str]:
         "all Bedrock line items incl. tax, USD": t["billed_incl_tax_usd"],
         "days": t["days"],
         "unpriced logged requests": t["unpriced_requests"],
+        "compared window (UTC days)": _window_text(rec.window),
+        "billed usage outside the window (not compared), USD": t["outside_window_usd"],
+        "logged cost outside the window (not compared), USD": t["outside_window_log_usd"],
     }

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pandas as pd
 import pytest
 from usage_builders import make_usage
 
-from bedrock_finops import baseline, models, notebook, reconcile
+from bedrock_finops import baseline, billing_inputs, models, notebook, reconcile
 from bedrock_finops.billed import billed_totals
 from bedrock_finops.pricing import PriceCatalog
 
@@ -213,8 +214,12 @@ def test_token_mix_and_hourly_profile_add_up(frame) -> None:
 def test_reconciliation_finds_the_planted_gaps(ctx, frame) -> None:
     billing = notebook.read_billing(ctx.run_dir)
     planted = json.loads((ctx.run_dir / "sample_cur_truth.json").read_text())
-    rec = reconcile.reconcile(baseline.log_costs(frame), billing)
+    window = billing_inputs.run_window(ctx.run_dir)  # as the notebook compares
+    rec = reconcile.reconcile(baseline.log_costs(frame), billing, window=window)
     t = rec.totals
+    # the sample's CUR bills its logged days 2026-10-01 to 10-30 only: nothing lies outside
+    assert window == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    assert t["outside_window_lines"] == 0 and t["outside_window_log_usd"] == 0
     assert t["unlogged_usd"] == pytest.approx(planted["unlogged"]["billed_usd"], abs=0.01)
     private = planted["private_pricing"]
     assert t["discount_usd"] == pytest.approx(private["billed_usd"] - private["list_usd"], abs=0.01)

@@ -518,3 +518,79 @@ def test_daily_lines_inside_a_monthly_line_join_its_period():
     assert rows.loc[LLAMA, "date"] == dt.date(2026, 10, 5)
     assert rows.loc[LLAMA, "end_date"] == dt.date(2026, 10, 6)
     assert set(rec.rows["explanation"]) == {"within tolerance"}
+
+
+# --- the run's window: the bill is compared over the days the logs were read for ---------------
+
+OCT10, OCT17 = dt.date(2026, 10, 10), dt.date(2026, 10, 17)
+
+
+def _october_daily_bill() -> pd.DataFrame:
+    """A daily CUR export of the whole of October: Nova Pro, 1M input tokens, $0.80 a day."""
+    days = [OCT1 + dt.timedelta(days=k) for k in range(31)]
+    return billing_frame(pd.DataFrame([_line(d, NOVA, "input", 1_000_000, 0.80) for d in days]))
+
+
+def _week_of_logs() -> pd.DataFrame:
+    """The run's window 2026-10-10 to 10-16: 1M Nova Pro input tokens a day, $0.80."""
+    days = [OCT10 + dt.timedelta(days=k) for k in range(7)]
+    return pd.DataFrame(
+        {"date": days, "model": [NOVA] * 7, "cost_usd": [0.80] * 7, "requests": [1] * 7,
+         "tokens": [1_000_000] * 7}
+    )  # fmt: skip
+
+
+def test_bill_days_outside_the_window_are_left_out_not_unlogged():
+    """7 logged days ($5.60) in a window of 10-10 to 10-17 against a month of bill ($24.80):
+    the 7 days in the window agree (gap $0.00); the other 24 days, 24 x $0.80 = $19.20, are
+    outside the window, reported as left out instead of "unlogged traffic" $19.20."""
+    rec = reconcile(_week_of_logs(), _october_daily_bill(), window=(OCT10, OCT17))
+    assert len(rec.rows) == 7 and set(rec.rows["explanation"]) == {"within tolerance"}
+    t = rec.totals
+    assert t["billed_usd"] == pytest.approx(5.60) and t["gap_usd"] == 0
+    assert t["unlogged_usd"] == 0 and t["days"] == 7
+    assert t["outside_window_usd"] == pytest.approx(19.20)
+    assert t["outside_window_incl_tax_usd"] == pytest.approx(19.20)
+    assert t["outside_window_lines"] == 24
+    assert t["outside_window_log_usd"] == 0 and t["outside_window_requests"] == 0
+    assert (
+        "Left out, outside the compared window 2026-10-10 to 2026-10-16 (or on a billed line "
+        "reaching beyond it, which cannot be split): 24 Bedrock line item(s) with $19.20 of "
+        "billed usage" in rec.summary
+    )
+    from bedrock_finops.reconcile import key_figures
+
+    figures = key_figures(rec)
+    assert figures["compared window (UTC days)"] == "2026-10-10 to 2026-10-16"
+    assert figures["billed usage outside the window (not compared), USD"] == pytest.approx(19.20)
+    # without a window every billed day is compared: the 24 read as unlogged traffic
+    assert reconcile(_week_of_logs(), _october_daily_bill()).totals["unlogged_usd"] == (
+        pytest.approx(19.20)
+    )
+
+
+def test_a_monthly_line_reaching_beyond_the_window_is_left_out_with_its_logs():
+    """A week's window (10-10 to 10-16, $5.60 logged) against one monthly line for October
+    ($24.00): the line cannot be split, so neither it nor the week's logs under it are compared;
+    both are reported as left out, nothing is called unlogged or not billed."""
+    rec = reconcile(_week_of_logs(), _monthly_bill(30_000, 24.00), window=(OCT10, OCT17))
+    assert rec.rows.empty
+    t = rec.totals
+    assert t["unlogged_usd"] == 0 and t["not_billed_usd"] == 0 and t["billed_usd"] == 0
+    assert t["outside_window_usd"] == pytest.approx(24.00) and t["outside_window_lines"] == 1
+    assert t["outside_window_log_usd"] == pytest.approx(5.60)
+    assert t["outside_window_requests"] == 7
+    assert rec.summary.startswith("Nothing to reconcile")
+    assert "7 logged request(s) priced at $5.60" in rec.summary
+
+
+def test_logged_days_outside_the_window_are_left_out():
+    """Logs of 10-09 ($0.80) outside a window starting 10-10 are reported, not compared."""
+    logs = pd.concat([_week_of_logs(), _week_of_logs().assign(date=dt.date(2026, 10, 9)).head(1)])
+    bill = _october_daily_bill()
+    rec = reconcile(logs, bill[bill["date"] >= OCT10], window=(OCT10, OCT17))
+    assert rec.totals["outside_window_log_usd"] == pytest.approx(0.80)
+    assert rec.totals["outside_window_requests"] == 1 and rec.totals["log_usd"] == (
+        pytest.approx(5.60)
+    )
+    assert rec.totals["outside_window_usd"] == pytest.approx(15 * 0.80)  # 10-17 to 10-31
