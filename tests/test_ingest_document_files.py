@@ -654,11 +654,9 @@ def test_a_damaged_files_newlines_are_counted_on_not_afresh():
 
 
 # Files with every 20th record damaged (the 11th, the 31st, ...), of the shapes a walk meets:
-# a record cut short and the next one written after it, a record that lost its closing brace
-# (with as many extra braces after the last record, or none), a stray quote before a key (it
-# swaps what is string and what is not up to the next one), an array that lost its closing
-# bracket, damage in the last record, and strings holding brackets and quotes (a cut inside
-# one swaps what is string and what is not).
+# a record cut short and the next one written after it, a record that lost its closing brace,
+# an array that lost its closing bracket, damage in the last record, and strings holding
+# brackets and quotes (a cut inside one swaps what is string and what is not).
 BRACKETS_IN_TEXT = '[INST] {"a": [1, "}"]} say \\"]\\" then {[ [/INST]'
 
 
@@ -669,47 +667,21 @@ def _damaged(text: str, damage: str) -> str:
         return text[: text.index("say") + 2]
     if damage == "cut between fields":
         return text[: text.index('"output"')]
-    if damage == "stray quote":
-        return text.replace('"region"', '""region"', 1)
-    if damage.startswith("}"):  # extra braces after it
-        return text + damage
     return text[: text.rstrip().rfind("}")]  # its closing brace lost
 
 
-def _damaged_file(
-    records: int,
-    shape: str,
-    damage: str,
-    last: str | None = None,
-    prompt: str | None = BRACKETS_IN_TEXT,
-) -> bytes:
-    """``records`` records, every 20th damaged by ``damage``; ``last``: the last one too.
-
-    ``brace, extra braces at the end``: the closing brace lost, and as many extra braces
-    after the last record (so the first one's brackets close at the end of the file).
-    ``prompt``: each record's (None: the fixture record's own).
-    """
-    damaged = dict.fromkeys(range(11, records + 1, 20), damage.removesuffix(EXTRA_AT_THE_END))
-    if damage.endswith(EXTRA_AT_THE_END):
-        damaged[records] = "}" * len(damaged)
-    elif last is not None:
-        damaged[records] = last
-    return _file_of(records, shape, damaged, prompt)
-
-
-EXTRA_AT_THE_END = ", extra braces at the end"
-
-
-def _file_of(records: int, shape: str, damaged: dict[int, str], prompt: str | None = None) -> bytes:
-    """``records`` records, record ``i`` damaged by ``damaged[i]`` (as ``_damaged`` does): a
-    JSON array (``array``, ``array without its ]``) or pretty-printed back to back."""
+def _damaged_file(records: int, shape: str, damage: str, last: str | None = None) -> bytes:
+    """``records`` records, every 20th damaged by ``damage``; ``last``: the last one too."""
     texts = []
     for i in range(1, records + 1):
         rec = fixture_record(f"r{i}")
-        if prompt is not None:
-            rec["input"]["inputBodyJson"]["prompt"] = prompt
+        rec["input"]["inputBodyJson"]["prompt"] = BRACKETS_IN_TEXT
         text = json.dumps(rec, indent=1 if shape == "pretty" else None)
-        texts.append(_damaged(text, damaged[i]) if i in damaged else text)
+        if i % 20 == 11:
+            text = _damaged(text, damage)
+        elif i == records and last is not None:
+            text = _damaged(text, last)
+        texts.append(text)
     if shape == "pretty":
         return ("\n".join(texts) + "\n").encode()
     end = "\n" if shape == "array without its ]" else "]\n"
@@ -774,34 +746,6 @@ DAMAGED_FILES = {  # the file, its records read, the records its damaged entries
         38,
         [11, 31],
     ),
-    # with the fixture's prompt, each stray quote's brackets close at the end of the next one;
-    # in text with brackets, they meet a bracket that does not match first
-    "array, stray quotes": (
-        _damaged_file(40, "array", "stray quote", prompt=None),
-        38,
-        [11, 31],
-    ),
-    "pretty, stray quotes": (
-        _damaged_file(40, "pretty", "stray quote", prompt=None),
-        38,
-        [11, 31],
-    ),
-    "pretty, stray quotes in text with brackets": (
-        _damaged_file(40, "pretty", "stray quote"),
-        38,
-        [11, 31],
-    ),
-    # the last entry is the 2 extra braces after record 40
-    "array, closing braces lost, extra at the end": (
-        _damaged_file(40, "array", "brace" + EXTRA_AT_THE_END),
-        38,
-        [11, 31, 40],
-    ),
-    "pretty, closing braces lost, extra at the end": (
-        _damaged_file(40, "pretty", "brace" + EXTRA_AT_THE_END),
-        38,
-        [11, 31, 40],
-    ),
 }
 
 
@@ -837,131 +781,6 @@ def test_every_value_ends_where_a_walk_of_its_own_ends(name, far, monkeypatch):
         assert [ends_at[start] for start in starts] == expected, order[:2]
 
 
-def _record_lines(text: str, i: int) -> tuple[int, int]:
-    """The first and last of the file's lines record ``r{i}`` spans, up to the next record
-    (or the end)."""
-    key = text.index(f'"requestId": "r{i}"')
-    start = text.rindex("{", 0, text.rindex('"schemaType"', 0, key))
-    following = text.find('"schemaType"', key)
-    end = len(text) if following < 0 else text.rindex("{", 0, following)
-    return _line(text, start), _line(text, len(text[:end].rstrip().rstrip(",").rstrip()) - 1)
-
-
-def _lines_of_record(text: str, first: int, last: int | None = None) -> str:
-    """``line 3`` or ``lines 3-9``: the lines of records ``r{first}`` to ``r{last}``."""
-    start, end = _record_lines(text, first)[0], _record_lines(text, last or first)[1]
-    return f"line {start}" if start == end else f"lines {start}-{end}"
-
-
-def _ingest_damaged(tmp_path: Path, data: bytes) -> tuple[list[str], list[str], list[int]]:
-    """The request IDs read, each entry's place (``record 11, lines 341-373``, or ``extra }
-    after record 31`` with no lines) and its line among the file's lines."""
-    report, rows, quarantine = _ingest(tmp_path, {"a.json": data})
-    assert report.lines_read == len(rows) + len(quarantine)
-    places = [re.search(r"\(([^:)]*)", reason).group(1) for _, _, reason in quarantine]
-    places = [p.split(", line")[0] if "extra }" in p else p for p in places]
-    return [r[0] for r in rows], places, [line for _, line, _ in quarantine]
-
-
-STRAY_QUOTES = {  # records, the ones with a stray quote, records read
-    "every 2nd, the first to the last": (21, list(range(1, 22, 2)), 10),
-    "every 3rd, the first to the last": (22, [1, 4, 7, 10, 13, 16, 19, 22], 14),
-    "every 7th, the first to the last": (22, [1, 8, 15, 22], 18),
-    "two, 20 apart": (40, [11, 31], 38),
-    "three, 20 apart, the last record's the third": (51, [11, 31, 51], 48),
-}
-
-
-@pytest.mark.parametrize("shape", ["array", "pretty"])
-@pytest.mark.parametrize("name", STRAY_QUOTES)
-def test_stray_quotes_cost_their_own_records_only(tmp_path, name, shape):
-    """A stray quote (``""region"``) swaps what is string and what is not up to the next one,
-    at whose record's end the first record's brackets seemed to close: one entry stood for
-    both records and every record between (of 1,000 records with one in 20 damaged so, 475
-    of the 950 good ones were read). Each is its own entry now, over its own lines."""
-    records, damaged, read = STRAY_QUOTES[name]
-    data = _file_of(records, shape, dict.fromkeys(damaged, "stray quote"))
-    text = data.decode()
-    ids, places, lines = _ingest_damaged(tmp_path, data)
-    assert len(ids) == read
-    assert ids == [f"r{i}" for i in range(1, records + 1) if i not in damaged]
-    assert places == [f"record {i}, {_lines_of_record(text, i)}" for i in damaged]
-    assert lines == damaged  # one line a record
-
-
-@pytest.mark.parametrize("shape", ["array", "pretty"])
-def test_stray_quotes_in_records_back_to_back_are_one_entry(tmp_path, shape):
-    """Nothing reads between them, so no place tells where the first ends: one entry stands
-    for both, and every record after them is read."""
-    data = _file_of(20, shape, {11: "stray quote", 12: "stray quote"})
-    text = data.decode()
-    ids, places, lines = _ingest_damaged(tmp_path, data)
-    assert ids == [f"r{i}" for i in range(1, 21) if i not in (11, 12)]
-    assert (places, lines) == ([f"record 11, {_lines_of_record(text, 11, 12)}"], [11])
-
-
-# records, damage by record ("}": a brace too many after it), records read, the entries and
-# their lines among the file's lines (an entry's line follows the records and entries before it)
-LOST_BRACES = {
-    "lost, a brace too many 20 records on": (
-        40,
-        {11: "brace", 31: "}"},
-        39,
-        ["record 11", "extra } after record 31"],
-        [11, 32],
-    ),
-    "lost in the first record, a brace too many after the last": (
-        40,
-        {1: "brace", 40: "}"},
-        39,
-        ["record 1", "extra } after record 40"],
-        [1, 41],
-    ),
-    "lost in every 20th, as many too many after the last": (
-        40,
-        {11: "brace", 31: "brace", 40: "}}"},
-        38,
-        ["record 11", "record 31", "2 extra } after record 40"],
-        [11, 31, 41],
-    ),
-    "lost, a brace too many after the next record": (
-        40,
-        {11: "brace", 12: "}"},
-        39,
-        ["record 11", "extra } after record 12"],
-        [11, 13],
-    ),
-    "a brace too many, then the last record's lost": (
-        40,
-        {5: "}", 40: "brace"},
-        39,
-        ["extra } after record 5", "record 40"],
-        [6, 41],
-    ),
-}
-
-
-@pytest.mark.parametrize("shape", ["array", "pretty"])
-@pytest.mark.parametrize("name", LOST_BRACES)
-def test_a_lost_closing_brace_costs_its_own_record_only(tmp_path, name, shape):
-    """A record that lost its closing brace seemed to close at a brace too many further on:
-    one entry stood for every record between (of 1,000 records with one in 20 damaged so and
-    the braces too many after the last, 10 were read and 1 entry stood for the other 990).
-    Now the record is one entry over its own lines, and the extra braces another."""
-    records, damage, read, entries, entry_lines = LOST_BRACES[name]
-    data = _file_of(records, shape, damage)
-    text = data.decode()
-    ids, places, lines = _ingest_damaged(tmp_path, data)
-    assert len(ids) == read
-    assert ids == [f"r{i}" for i in range(1, records + 1) if damage.get(i) != "brace"]
-    assert [p.split(", line")[0] for p in places] == entries
-    lost = [i for i in sorted(damage) if damage[i] == "brace"]
-    assert [p for p in places if "extra }" not in p] == [
-        f"record {i}, {_lines_of_record(text, i)}" for i in lost
-    ]
-    assert lines == entry_lines
-
-
 class _CharsLookedAt:
     """A regular expression that counts the characters its searches and matches look at."""
 
@@ -969,51 +788,52 @@ class _CharsLookedAt:
         self.pattern = pattern
         self.chars = 0
 
-    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> re.Match[str] | None:
-        endpos = len(text) if endpos is None else endpos
-        return self._counted(self.pattern.search(text, pos, endpos), text, pos, endpos)
+    def search(self, text: str, pos: int = 0) -> re.Match[str] | None:
+        return self._counted(self.pattern.search(text, pos), text, pos)
 
     def match(self, text: str, pos: int = 0) -> re.Match[str] | None:
-        return self._counted(self.pattern.match(text, pos), text, pos, len(text))
+        return self._counted(self.pattern.match(text, pos), text, pos)
 
-    def _counted(
-        self, m: re.Match[str] | None, text: str, pos: int, endpos: int
-    ) -> re.Match[str] | None:
-        self.chars += (m.end() if m else endpos) - pos
+    def _counted(self, m: re.Match[str] | None, text: str, pos: int) -> re.Match[str] | None:
+        self.chars += (m.end() if m else len(text)) - pos
         return m
 
 
 @pytest.mark.parametrize(
-    ("shape", "damage", "prompt"),
-    [
-        ("array", "cut", BRACKETS_IN_TEXT),
-        ("pretty", "cut", BRACKETS_IN_TEXT),
-        ("array", "brace", BRACKETS_IN_TEXT),
-        ("pretty", "cut in a string", BRACKETS_IN_TEXT),
-        ("array", "stray quote", None),  # the fixture's prompt: see DAMAGED_FILES
-        ("pretty", "stray quote", None),
-        ("array", "brace" + EXTRA_AT_THE_END, BRACKETS_IN_TEXT),
-        ("pretty", "brace" + EXTRA_AT_THE_END, BRACKETS_IN_TEXT),
-    ],
+    ("shape", "damage"),
+    [("array", "cut"), ("pretty", "cut"), ("array", "brace"), ("pretty", "cut in a string")],
 )
-def test_walking_a_damaged_file_costs_one_pass_over_it(shape, damage, prompt, monkeypatch):
+def test_walking_a_damaged_file_costs_one_pass_over_it(shape, damage, monkeypatch):
     """Twice the records and damaged records: twice the characters walked, not four times (a
-    record whose brackets never close was walked to the end of the file for each one), and
-    each damaged record's own entry: looking for where records read again before where its
-    brackets close (a stray quote, extra braces further on) looks as far as the next one."""
+    record whose brackets never close was walked to the end of the file for each one)."""
     walked = []
     for records in (200, 400):
-        data = _damaged_file(records, shape, damage, prompt=prompt)
+        data = _damaged_file(records, shape, damage)
         brackets = _CharsLookedAt(document_files._BRACKET_OR_QUOTE)
         strings = _CharsLookedAt(document_files._STRING)
-        starts = _CharsLookedAt(document_files._RECORD_START)
         monkeypatch.setattr(document_files, "_BRACKET_OR_QUOTE", brackets)
         monkeypatch.setattr(document_files, "_STRING", strings)
-        monkeypatch.setattr(document_files, "_RECORD_START", starts)
         out = json_document_lines(data)
-        extra = damage.endswith(EXTRA_AT_THE_END)  # the extra braces' own entry
-        assert len(out.events) == records + extra
-        assert len(out.damaged) == records // 20 + extra
-        walked.append(brackets.chars + strings.chars + starts.chars)
+        assert len(out.damaged) == records // 20
+        walked.append(brackets.chars + strings.chars)
         monkeypatch.undo()
     assert walked[1] <= 2.5 * walked[0], walked
+
+
+def test_records_nested_in_a_damaged_record_are_not_read_as_records(tmp_path: Path):
+    """A request body may hold whole invocation records (a tool input of an agent that reads
+    these logs). In a damaged record of a JSON array (its output count NaN), they stay part of
+    that one quarantined record: read as records they would be rows, tokens never billed."""
+    inner = [fixture_record(f"inner-{k}") for k in range(2)]
+    records = []
+    for i in range(3):
+        record = fixture_record(f"req-{i}")
+        record["input"]["inputBodyJson"]["lookup"] = {"records": inner}
+        if i == 1:
+            record["output"]["outputTokenCount"] = "@NAN@"
+        records.append(json.dumps(record).replace('"@NAN@"', "NaN"))
+    report, rows, quarantine = _ingest(tmp_path, {"array.json": "[" + ",\n".join(records) + "]\n"})
+    assert (report.lines_read, [r[0] for r in rows]) == (3, ["req-0", "req-2"])
+    assert [(line, reason.split(":")[0]) for _, line, reason in quarantine] == [
+        (2, "invalid JSON in a JSON-array file (record 2, line 2")
+    ]

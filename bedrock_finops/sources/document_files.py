@@ -381,12 +381,12 @@ class _DocumentWalk:
     """A file of JSON documents that does not parse, read a record at a time.
 
     Arrays are walked element by element (``json.JSONDecoder.raw_decode``), other documents
-    one by one. A record that does not read is one damaged stretch: up to the next point where
-    a record reads again (an object with a ``requestId`` or ``schemaType``, or an envelope), or
-    up to where its brackets close if that comes first and the text after them goes on as it
-    should; the stretch is one line, quarantined with what was wrong and where. A trailing,
-    missing or extra comma, closing braces between records and an array the file ends in are
-    one such line each, and lose no record.
+    one by one. A record that does not read is one damaged stretch: up to where its brackets
+    close when the text after them goes on as it should, else up to the next point where a
+    record reads again (an object with a ``requestId`` or ``schemaType``, or an envelope);
+    the stretch is one line, quarantined with what was wrong and where. A trailing, missing
+    or extra comma, closing braces between records and an array the file ends in are one
+    such line each, and lose no record.
     """
 
     def __init__(self, text: str, cut: bool) -> None:
@@ -510,20 +510,13 @@ class _DocumentWalk:
         return end, True
 
     def _recover(self, start: int, exc: BaseException, array: bool) -> tuple[int, bool]:
-        """One damaged stretch from ``start``: the position after it, as ``_record`` gives.
-
-        The stretch ends where its brackets close, when a record (or the array's end) follows
-        them, unless a record reads before that: a stray quote swaps what is string and what
-        is not up to the next one, and a lost closing brace is matched by an extra one further
-        on, so its brackets may close many records on, and each record between would be lost.
-        """
+        """One damaged stretch from ``start``: the position after it, as ``_record`` gives."""
         problem, detail = self._what_failed(exc, start)
         end, ran_out = self.value_end(start)
-        closes = end is not None and self._goes_on(end, array)
-        again = self._find_record(start + 1, array, end if closes else None)
-        if closes and again is None:
+        if end is not None and self._goes_on(end, array):
             self._damage(start, end, problem, detail, array)
             return end, True
+        again = self._find_record(start + 1, array)
         if again is None:  # nothing reads after it: the rest is one stretch
             self.ran_out = True  # so no entry for an array the file ends in, too
             if self.cut and ran_out:
@@ -555,9 +548,8 @@ class _DocumentWalk:
         after = self._white(pos + 1)
         return after >= self.end or text[after] in ("[{]" if text[pos] == "," else "[{")
 
-    def _find_record(self, start: int, array: bool, before: int | None = None) -> int | None:
-        """The next place from ``start`` (before ``before``, if given) where a record reads and
-        the text goes on after it.
+    def _find_record(self, start: int, array: bool) -> int | None:
+        """The next place from ``start`` where a record reads and the text goes on after it.
 
         Only an object that starts a line or follows a bracket or comma, and opens with a key,
         is tried (an object that is a key's value cannot be a record): deep or long runs of
@@ -565,8 +557,7 @@ class _DocumentWalk:
         """
         text = self.text
         pos = start
-        before = self.end if before is None else before
-        while (m := _RECORD_START.search(text, pos, before)) is not None:
+        while (m := _RECORD_START.search(text, pos)) is not None:
             pos = m.start(1)
             try:
                 doc, end = _DECODER.raw_decode(text, pos)
