@@ -80,18 +80,25 @@ def weekday_counts(first: date, days: int) -> list[int]:
 def traffic_weekdays(days: Mapping[date, DayRecords]) -> list[int]:
     """The weekdays (0 Monday) the traffic runs on: those with records on at least half of
     their days in the span, its first and last day left out (a part of a day each, with records
-    by definition). With fewer than two of each weekday left (a span under 16 days), too few to
-    judge: every weekday. None for no rows, and none for traffic too sparse to run on half of
-    any weekday's days (a few calls a week), whose quiet days are ordinary."""
+    by definition), and weeks (Monday to Sunday) without a record left out too: a week of
+    logging switched off says nothing of the traffic's days, and counted it would make a long
+    gap look like sparse traffic, which has no gaps. With fewer than two of each weekday left (a
+    span under 16 days), too few to judge: every weekday. None for no rows, and none for
+    traffic too sparse to run on half of any weekday's days (a few calls a week), whose quiet
+    days are ordinary."""
     if not days:
         return []
     first, last = min(days), max(days)
-    inner = (last - first).days - 1
-    if inner < 2 * len(WEEKDAYS):
+    occurrences = [0] * len(WEEKDAYS)
+    # each week's inner days as offsets from the first day (dates past 9999-12-31 do not exist)
+    for week in {(day - first).days - day.weekday() for day in days}:
+        since, until = max(week, 1), min(week + len(WEEKDAYS), (last - first).days)
+        counts = weekday_counts(first + timedelta(days=since), until - since)
+        occurrences = [n + m for n, m in zip(occurrences, counts, strict=True)]
+    if min(occurrences) < 2:
         return list(range(len(WEEKDAYS)))
-    occurrences = weekday_counts(first + timedelta(days=1), inner)
     with_records = Counter(day.weekday() for day in days if first < day < last)
-    return [wd for wd, n in enumerate(occurrences) if 2 * with_records[wd] >= n]
+    return [wd for wd, n in enumerate(occurrences) if n and 2 * with_records[wd] >= n]
 
 
 def inside_gaps(days: Mapping[date, DayRecords], weekdays: list[int]) -> list[dict[str, Any]]:

@@ -737,18 +737,47 @@ def test_weekdays_are_counted_as_listing_the_days_would(first: date, days: int):
 
 def test_a_stray_timestamp_centuries_away_is_judged_from_the_days_with_records():
     """Records in year 1, 2025 and 9999 (each accepted as a row): 3,652,058 days between the
-    first and the last are counted, not listed one by one. Far too sparse for any weekday to
-    count as a traffic day, so no gap inside is told; with every weekday counted, two."""
+    first and the last are counted, not listed one by one. Judged from their three weeks only,
+    the traffic runs on Mondays (2025-06-02's, the one inner day with a record), and the two
+    stretches between, each over thousands of Mondays, are told."""
     days = {
         d: window_coverage.DayRecords(
             1, utc(f"{d.isoformat()}T12:00"), utc(f"{d.isoformat()}T12:00")
         )
         for d in (date(1, 1, 1), date(2025, 6, 2), date(9999, 12, 31))
     }
-    assert window_coverage.traffic_weekdays(days) == []
-    assert window_coverage.inside_gaps(days, []) == []
-    gaps = window_coverage.inside_gaps(days, list(range(7)))
+    weekdays = window_coverage.traffic_weekdays(days)
+    assert weekdays == [0]
+    gaps = window_coverage.inside_gaps(days, weekdays)
     assert [(g["from"][:10], g["to"][:10], g["days"]) for g in gaps] == [
         ("0001-01-01", "2025-06-02", 739403.0),
         ("2025-06-02", "9999-12-31", 2912655.0),
+    ]
+
+
+def _daily(*spans: tuple[date, int]) -> dict[date, window_coverage.DayRecords]:
+    """Records at 08:00 and 18:00 on each of ``n`` days from each ``(first, n)``."""
+    days = {}
+    for first, n in spans:
+        for k in range(n):
+            d = first + timedelta(days=k)
+            days[d] = window_coverage.DayRecords(
+                2, utc(f"{d.isoformat()}T08:00"), utc(f"{d.isoformat()}T18:00")
+            )
+    return days
+
+
+@pytest.mark.parametrize("outage", [7, 14, 21, 28])
+def test_a_long_outage_is_told_however_long(outage: int):
+    """Daily traffic for a week, logging off for ``outage`` days, then a week again. The
+    weeks without a record are not counted against the weekdays: judged with them, an outage
+    of 14 days made Wednesday and Thursday look like days off, and one of 21 days or more made
+    the traffic look too sparse to have gaps at all (none told)."""
+    after = date(2026, 1, 8) + timedelta(days=outage)
+    days = _daily((date(2026, 1, 1), 7), (after, 7))
+    weekdays = window_coverage.traffic_weekdays(days)
+    assert weekdays == list(range(7))
+    gaps = window_coverage.inside_gaps(days, weekdays)
+    assert [(g["from"], g["to"][:10]) for g in gaps] == [
+        ("2026-01-07T18:00:00+00:00", after.isoformat())
     ]
