@@ -250,27 +250,44 @@ def _as_window(window: tuple | None) -> Window | None:
     return first, after
 
 
-def _logs_in_window(
-    logs: pd.DataFrame, left_out_bill: pd.DataFrame, window: Window | None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(logs compared, logs left out): left out are the days outside the window, and a model's
-    days under a billed line left out for reaching beyond the window (a monthly line against a
-    week's window cannot be split, so neither side of it is compared)."""
-    if window is None:
-        return logs, logs.iloc[:0]
+def _covered_days(lines: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """(model, date) of each day of the window some line of ``lines`` covers."""
     first, after = window
-    outside = ~logs["date"].map(lambda d: first <= d < after).astype(bool)
-    reaching = left_out_bill[(left_out_bill["date"] < after) & (left_out_bill["end_date"] > first)][
+    reaching = lines[(lines["date"] < after) & (lines["end_date"] > first)][
         ["model", "date", "end_date"]
     ]
     clipped = reaching.assign(
         date=reaching["date"].map(lambda d: max(d, first)),
         end_date=reaching["end_date"].map(lambda d: min(d, after)),
     )
-    covered = _days_of(clipped, "date", "end_date")[["model", "date"]].drop_duplicates()
-    under = logs[["model", "date"]].merge(covered, how="left", indicator=True)["_merge"]
-    out = outside | (under == "both").to_numpy()
+    return _days_of(clipped, "date", "end_date")[["model", "date"]].drop_duplicates()
+
+
+def _logs_in_window(
+    logs: pd.DataFrame,
+    compared_bill: pd.DataFrame,
+    left_out_bill: pd.DataFrame,
+    window: Window | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(logs compared, logs left out): left out are the days outside the window, and a model's
+    days under a billed line left out for reaching beyond the window (a monthly line against a
+    week's window cannot be split, so neither side of it is compared), unless a compared line
+    of the model covers the day too (its daily lines inside the window): those logs are
+    compared with them, never both left out and compared."""
+    if window is None:
+        return logs, logs.iloc[:0]
+    first, after = window
+    outside = ~logs["date"].map(lambda d: first <= d < after).astype(bool)
+    under_left_out = _on_days(logs, _covered_days(left_out_bill, window))
+    under_compared = _on_days(logs, _covered_days(compared_bill, window))
+    out = outside | (under_left_out & ~under_compared)
     return logs[~out], logs[out]
+
+
+def _on_days(logs: pd.DataFrame, days: pd.DataFrame) -> pd.Series:
+    """Whether each log row's (model, date) is one of ``days``."""
+    merged = logs[["model", "date"]].merge(days, how="left", indicator=True)["_merge"]
+    return pd.Series((merged == "both").to_numpy(), index=logs.index)
 
 
 def _compared_periods(logs: pd.DataFrame, bill: pd.DataFrame) -> pd.DataFrame:
@@ -349,7 +366,8 @@ def reconcile(
 
     ``window`` (first day, day after the last; the run's) limits the comparison to the days
     the logs were read for: billed lines outside it, or reaching beyond it, are left out with
-    the logs of the days they cover, and reported apart (``outside_window_*`` totals, a
+    the logs of the days they cover (unless a compared line of the model covers them too),
+    and reported apart (``outside_window_*`` totals, a
     sentence of the summary) rather than read as unlogged traffic. None compares every day.
 
     Every percentage names its base: ``gap_pct_of_billed`` = gap / billed (-100 when nothing
@@ -362,8 +380,11 @@ def reconcile(
     """
     window = _as_window(window)
     inside = in_window(billing, window)
-    logs, logs_out = _logs_in_window(_log_lines(log_costs), _bill_lines(billing[~inside]), window)
-    df = _compared_periods(logs, _bill_lines(billing[inside]))
+    compared_bill = _bill_lines(billing[inside])
+    logs, logs_out = _logs_in_window(
+        _log_lines(log_costs), compared_bill, _bill_lines(billing[~inside]), window
+    )
+    df = _compared_periods(logs, compared_bill)
     for col in (
         "log_usd",
         "requests",

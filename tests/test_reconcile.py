@@ -594,3 +594,24 @@ def test_logged_days_outside_the_window_are_left_out():
         pytest.approx(5.60)
     )
     assert rec.totals["outside_window_usd"] == pytest.approx(15 * 0.80)  # 10-17 to 10-31
+
+
+def test_daily_lines_in_the_window_keep_their_logs_beside_a_monthly_line_left_out():
+    """Two exports read together: Nova Pro billed $0.80 a day for every October day and one
+    October-long line of $3.00, against a week's logs (10-10 to 10-16, $0.80 a day). The 7
+    daily lines in the window ($5.60) are compared with the 7 days' logs ($5.60): gap $0.00,
+    not 7 rows of "unlogged traffic" with the same logs also reported left out. Left out are
+    the 24 daily lines outside the window and the monthly line: 24 x $0.80 + $3.00 = $22.20,
+    25 lines, and no logged request."""
+    month = billing_frame(
+        pd.DataFrame([{**_line(OCT1, NOVA, "output", 0, 3.00), "end_date": dt.date(2026, 11, 1)}])
+    )
+    bill = pd.concat([_october_daily_bill(), month], ignore_index=True)
+    rec = reconcile(_week_of_logs(), bill, window=(OCT10, OCT17))
+    assert len(rec.rows) == 7 and set(rec.rows["explanation"]) == {"within tolerance"}
+    assert rec.rows["log_usd"].sum() == pytest.approx(5.60)
+    t = rec.totals
+    assert t["billed_usd"] == pytest.approx(5.60) and t["log_usd"] == pytest.approx(5.60)
+    assert t["gap_usd"] == 0 and t["unlogged_usd"] == 0
+    assert t["outside_window_usd"] == pytest.approx(22.20) and t["outside_window_lines"] == 25
+    assert t["outside_window_log_usd"] == 0 and t["outside_window_requests"] == 0
