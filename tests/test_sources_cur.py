@@ -254,14 +254,15 @@ def test_real_cur_marketplace_units_are_million_tokens(tmp_path):
 _DAY = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
 
-def _cur2_parquet(path: Path, lines: list[dict]) -> Path:
-    """CUR 2.0 parquet lines of Nova Pro input (1K tokens); ``discount`` is a map<string, double>
-    column as Data Exports writes it when "manual discount compatibility" is off."""
+def _cur2_parquet(path: Path, lines: list[dict], day: dt.datetime = _DAY) -> Path:
+    """CUR 2.0 parquet lines of Nova Pro input (1K tokens) on ``day``; ``discount`` is a
+    map<string, double> column as Data Exports writes it when "manual discount compatibility" is
+    off."""
     ts = pa.timestamp("ms", tz="UTC")
     n = len(lines)
     columns = {
-        "line_item_usage_start_date": pa.array([_DAY] * n, ts),
-        "line_item_usage_end_date": pa.array([_DAY + dt.timedelta(days=1)] * n, ts),
+        "line_item_usage_start_date": pa.array([day] * n, ts),
+        "line_item_usage_end_date": pa.array([day + dt.timedelta(days=1)] * n, ts),
         "line_item_product_code": ["AmazonBedrock"] * n,
         "line_item_usage_type": ["USE1-NovaPro-input-tokens"] * n,
         "line_item_line_item_type": [x.get("type", "Usage") for x in lines],
@@ -335,6 +336,49 @@ def test_discount_line_items_are_not_netted_twice(tmp_path):
     df = read_cur(path)
     assert df["cost_usd"].tolist() == pytest.approx([8.00, -1.20])
     assert df["discount_usd"].tolist() == pytest.approx([0.0, -1.20])
+    assert billed_totals(df).usage_usd == pytest.approx(6.80)
+
+
+def test_each_billing_period_is_judged_on_its_own_discount_form(tmp_path):
+    """Two exports read from one folder: September's writes its $1.20 private rate discount as a
+    line of its own (Usage $8.00, PrivateRateDiscount -$1.20), October's nets it into the usage
+    line (unblended $8.00, net $6.80, total_discount -$1.20). September keeps its unblended
+    costs ($8.00 - $1.20 = $6.80 billed); October is still billed at its net $6.80 with a -$1.20
+    discount, as when read alone, not at $8.00 with no discount: $13.60 in all, not $14.80."""
+    _cur2_parquet(
+        tmp_path / "2026-09.parquet",
+        [
+            {"unblended": 8.00, "net": 6.80},
+            {"unblended": -1.20, "net": 0.0, "type": "PrivateRateDiscount", "amount": 0.0},
+        ],
+        day=dt.datetime(2026, 9, 30, tzinfo=dt.UTC),
+    )
+    _cur2_parquet(
+        tmp_path / "2026-10.parquet",
+        [{"unblended": 8.00, "net": 6.80, "discount": {"total_discount": -1.20}}],
+    )
+    df = read_cur(tmp_path).set_index("date")
+    september, october = df.loc[[dt.date(2026, 9, 30)]], df.loc[[dt.date(2026, 10, 1)]]
+    assert september["cost_usd"].tolist() == pytest.approx([8.00, -1.20])
+    assert september["discount_usd"].tolist() == pytest.approx([0.0, -1.20])
+    assert october["cost_usd"].tolist() == pytest.approx([6.80])
+    assert october["discount_usd"].tolist() == pytest.approx([-1.20])
+    assert billed_totals(df).usage_usd == pytest.approx(13.60)
+
+
+def test_a_billing_period_split_across_files_keeps_its_discount_lines_once(tmp_path):
+    """A large export splits one billing period across files: the usage line (unblended $8.00,
+    net $6.80) in one, its PrivateRateDiscount line (-$1.20) in the other. The period has
+    discount line items, so the usage line keeps $8.00: billed $6.80, not $5.60."""
+    folder = tmp_path / "BILLING_PERIOD=2026-10"
+    folder.mkdir()
+    _cur2_parquet(folder / "cur-00001.parquet", [{"unblended": 8.00, "net": 6.80}])
+    _cur2_parquet(
+        folder / "cur-00002.parquet",
+        [{"unblended": -1.20, "net": 0.0, "type": "PrivateRateDiscount", "amount": 0.0}],
+    )
+    df = read_cur(tmp_path)
+    assert df["cost_usd"].tolist() == pytest.approx([8.00, -1.20])
     assert billed_totals(df).usage_usd == pytest.approx(6.80)
 
 

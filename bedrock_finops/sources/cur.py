@@ -33,8 +33,9 @@ the discount columns for the corresponding line item") and in ``line_item_net_un
 while ``line_item_unblended_cost`` stays at the undiscounted price; with "manual discount
 compatibility" as separate line items (``EdpDiscount``, ``PrivateRateDiscount``, ...) and no
 ``discount`` column. So a line's cost is its net unblended cost, else its unblended cost plus its
-total discount, else its unblended cost; and when the export has discount line items, those
-carry the discount and every line is read at its unblended cost, so no discount counts twice.
+total discount, else its unblended cost; and when a billing period of the export (the lines of
+one month in the files of one folder) has discount line items, those carry the discount and
+every line of that period is read at its unblended cost, so no discount counts twice.
 A FOCUS ``BilledCost`` is already "inclusive of all reduced rates and discounts".
 
 Costs must be in US dollars: an export whose ``line_item_currency_code`` (legacy
@@ -332,14 +333,17 @@ def _cur_costs(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def _count_discounts_once(df: pd.DataFrame) -> pd.DataFrame:
-    """Net each line's discount into its cost, unless the export writes discounts as line
-    items of their own: then they carry it, and every line keeps its unblended cost."""
+    """Net each line's discount into its cost, unless its export's billing period (files of one
+    folder, lines of one month) writes discounts as line items of their own: then they carry
+    it, and every line of that period keeps its unblended cost. Each period is judged alone, so
+    a month with discount line items leaves another export's netted month netted; one period's
+    files are judged together, as a large export splits a billing period across several."""
     unblended = df.pop("unblended_usd")
-    if df["line_type"].astype("object").isin(DISCOUNT_LINE_TYPES).any():
-        df["cost_usd"] = unblended
-        df["discount_usd"] = separate_discounts(df)
-    else:
-        df["discount_usd"] = df["cost_usd"] - unblended
+    period = df.pop("folder") + "/" + df["date"].map(lambda d: f"{d:%Y-%m}")
+    is_discount_line = df["line_type"].astype("object").isin(DISCOUNT_LINE_TYPES)
+    separate = is_discount_line.groupby(period).transform("any").astype(bool)
+    df["cost_usd"] = unblended.where(separate, df["cost_usd"])
+    df["discount_usd"] = separate_discounts(df).where(separate, df["cost_usd"] - unblended)
     return df
 
 
@@ -436,10 +440,11 @@ def read_cur(
                     "line_item_line_item_type", pd.Series("Usage", index=raw.index)
                 ),
                 "marketplace": marketplace,
+                "folder": str(path.parent),
             }
         )
         frames.append(classify_lines(df.astype({"region": "object", "unit": "object"}), unit_scale))
-    if frames:  # one export: its discounts are either all line items or all netted in
+    if frames:  # a billing period's discounts are either all line items or all netted in
         frames = [_count_discounts_once(pd.concat(frames, ignore_index=True))]
     return collect_frames(frames, read, other)
 
