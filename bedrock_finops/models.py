@@ -43,7 +43,8 @@ PROVIDERS = frozenset(
     ("ai21", "amazon", "anthropic", "cohere", "deepseek", "luma", "meta", "mistral", "openai",
      "qwen", "stability", "twelvelabs", "writer")
 )  # fmt: skip
-_NEW_GEO_RE = re.compile(r"^(?P<geo>[a-z]{2,6}(?:-[a-z]{2,6})?)\.(?P<rest>.+)$")
+_NEW_GEO = r"[a-z]{2,6}(?:-[a-z]{2,6})?"  # a geo prefix AWS adds later (``uk.``)
+_NEW_GEO_RE = re.compile(rf"^(?P<geo>{_NEW_GEO})\.(?P<rest>.+)$")
 _ARN_RE = re.compile(
     r"^arn:aws[\w-]*:bedrock:(?P<region>[\w-]*):(?P<account>\d*):(?P<kind>[\w-]+)/(?P<res>.+)$"
 )
@@ -161,6 +162,12 @@ def _split_geo(model_id: str) -> tuple[str, str]:
 def is_listed_geo(geo: str) -> bool:
     """Whether ``geo`` is one of the prefixes named in ``GEO_PREFIXES`` (or ``none``)."""
     return geo == "none" or geo in GEO_PREFIXES
+
+
+def is_request_geo(geo: str) -> bool:
+    """Whether a request can have ``geo``: ``none``, a ``GEO_PREFIXES`` prefix, or a prefix
+    AWS adds later as resolve reads one (``uk``)."""
+    return is_listed_geo(geo) or re.fullmatch(_NEW_GEO, geo) is not None
 
 
 def request_model_id(raw: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bedrock_finops.models import known_models, resolve, stem
+from bedrock_finops.models import GEO_PREFIXES, is_request_geo, known_models, resolve, stem
 from bedrock_finops.usage_types import REGION_CODES
 
 PRICE_COLUMNS = [
@@ -43,6 +43,8 @@ BUNDLED_SHEETS = {"current": "prices_current.csv", "seed": "prices_seed.csv"}
 PROVISIONED_KEY_COLUMNS = ["model", "region", "commitment"]
 PROVISIONED_COLUMNS = [*PROVISIONED_KEY_COLUMNS, "hourly_per_model_unit", "source", "as_of"]
 COMMITMENTS = ("none", "1_month", "6_months")
+# the service tiers the engine prices per token (``reserved`` is billed per reserved capacity)
+PER_TOKEN_TIERS = ("default", "flex", "priority", "latency-optimized")
 
 
 class PriceInputError(ValueError):
@@ -185,10 +187,36 @@ def _region_problem(region: str) -> str | None:
     return f"region {region!r} is not an AWS Region{_nearest(region, sorted(known_regions()))}"
 
 
-def _keyed_row(model, region, geo) -> tuple[str | None, str | None, list[str]]:
-    """An override row's (catalog key, Region, problems): cells stripped, the model as its key."""
-    geo = "none" if pd.isna(geo) else str(geo).strip()
-    problems = []
+def _key_cell(value) -> str | None:
+    """A geo or service_tier cell as requests carry it: stripped, lower-case; None if empty."""
+    text = None if pd.isna(value) else str(value).strip().lower()
+    return text or None
+
+
+def _geo_problem(geo: str) -> str | None:
+    if is_request_geo(geo):
+        return None
+    return (
+        f"geo {geo!r} is no geo a request can have; use none (in-Region), "
+        f"{', '.join(GEO_PREFIXES)} or a profile prefix AWS adds later as logged (uk)"
+    )
+
+
+def _tier_problem(tier: str) -> str | None:
+    if tier in PER_TOKEN_TIERS:
+        return None
+    why = " (reserved is billed per reserved capacity, not per token)" if tier == "reserved" else ""
+    return (
+        f"service_tier {tier!r} is not a tier the engine prices per token{why}; use "
+        f"{', '.join(PER_TOKEN_TIERS)} (default is the standard tier)"
+    )
+
+
+def _keyed_row(model, region, geo, tier) -> tuple[str | None, str | None, list[str]]:
+    """An override row's (catalog key, Region, problems): cells stripped, the model as its key,
+    geo and service_tier as requests carry them."""
+    geo = geo or "none"
+    problems = [p for p in (_geo_problem(geo), _tier_problem(tier or "default")) if p]
     key = None
     if pd.isna(model):
         problems.append("the model is empty")
@@ -206,17 +234,20 @@ def _keyed_row(model, region, geo) -> tuple[str | None, str | None, list[str]]:
 
 
 def catalog_keyed(raw: pd.DataFrame, origin: str) -> pd.DataFrame:
-    """An override file's rows with each model as its catalog key, or an error naming every
-    row whose model or Region no usage row can have (its price would never apply).
+    """An override file's rows with each model as its catalog key and geo and service_tier as
+    requests carry them (stripped, lower-case), or an error naming every row whose model,
+    Region, geo or service_tier no usage row can have (its price would never apply).
 
     A usage row's ``model`` is a catalog key (``data/models.csv``) and its ``region`` an AWS
     Region, so a row keyed otherwise (a typo, a Region without its last hyphen) would add a
     row nothing matches and leave the traffic at the sheet's price without a word.
     """
     out = raw.copy()
+    out["geo"] = raw["geo"].map(_key_cell)
+    out["service_tier"] = raw["service_tier"].map(_key_cell)
     problems = []
-    for i, row in enumerate(raw.itertuples(index=False)):
-        key, region, why = _keyed_row(row.model, row.region, row.geo)
+    for i, row in enumerate(out.itertuples(index=False)):
+        key, region, why = _keyed_row(row.model, row.region, row.geo, row.service_tier)
         out.iat[i, out.columns.get_loc("model")] = key
         out.iat[i, out.columns.get_loc("region")] = region
         problems += [f"line {i + 2}: {w}" for w in why]

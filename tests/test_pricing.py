@@ -411,6 +411,53 @@ def test_an_override_row_no_request_can_match_is_refused_naming_the_nearest_key(
     assert "line 3: model 'anthropic.claude-sonet-4'" in capsys.readouterr().err
 
 
+def test_override_geo_and_tier_cells_read_as_requests_carry_them_or_are_refused(tmp_path):
+    """Geo and service_tier cells are read stripped and lower-case, as requests carry them: a
+    " US " row prices a us. call of Sonnet 4, 1,000 in + 1,000 out at 0.0021 / 0.0135,
+    1 x 0.0021 + 1 x 0.0135 = $0.0156 (it stayed at the in-Region list price, 1 x 0.003 +
+    1 x 0.015 = $0.018, the row added under ' US '), and a " Flex" row gives Sonnet 4 a flex
+    price, 1 x 0.0015 + 1 x 0.0075 = $0.009 (its flex calls stayed unpriced, the row added
+    under ' Flex'). A geo or tier no request can have is refused with its line, its value and
+    the values accepted."""
+    path = tmp_path / "negotiated.csv"
+    path.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k\n"
+        f"{SONNET4},us-east-1, US ,Default,0.0021,0.0135\n"
+        f"{SONNET4},us-east-1,none, Flex,0.0015,0.0075\n"
+    )
+    cat = PriceCatalog.load("current", overrides=path)
+    u = usage(
+        2,
+        geo=["us", "none"],
+        service_tier=["default", "flex"],
+        input_tokens=1000,
+        output_tokens=1000,
+    )
+    assert cat.price(u)["cost_usd"].tolist() == pytest.approx([0.0156, 0.009])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "model,region,geo,service_tier,input_per_1k\n"
+        f"{SONNET4},us-east-1,us east,default,0.0021\n"
+        f"{SONNET4},us-east-1,none,standard,0.0021\n"
+        f"{SONNET4},us-east-1,none,reserved,0.0021\n"
+    )
+    with pytest.raises(PriceInputError) as err:
+        PriceCatalog.load("current", overrides=bad)
+    message = str(err.value)
+    assert (
+        "line 2: geo 'us east' is no geo a request can have; use none (in-Region), us-gov, "
+        "global, apac, us, eu, jp, au or a profile prefix AWS adds later as logged (uk)"
+    ) in message
+    assert (
+        "line 3: service_tier 'standard' is not a tier the engine prices per token; use "
+        "default, flex, priority, latency-optimized (default is the standard tier)"
+    ) in message
+    assert (
+        "line 4: service_tier 'reserved' is not a tier the engine prices per token (reserved is "
+        "billed per reserved capacity, not per token)"
+    ) in message
+
+
 def test_rate_keyerror_names_the_key_and_what_the_sheet_has(current):
     with pytest.raises(KeyError, match=r"anthropic.claude-opus-4.*ap-south-1.*us-east-1/none"):
         current.rate(OPUS4, region="ap-south-1")
