@@ -92,7 +92,7 @@ def test_cost_explorer_reads_all_pages_and_keeps_bedrock(aws_client, aws_env):
     first = sent[0]
     assert first["Granularity"] == "DAILY"
     assert first["TimePeriod"] == {"Start": "2026-03-01", "End": "2026-03-03"}
-    assert first["Metrics"] == ["UnblendedCost", "UsageQuantity"]
+    assert first["Metrics"] == ["UnblendedCost", "NetUnblendedCost", "UsageQuantity"]
     assert [g["Key"] for g in first["GroupBy"]] == ["SERVICE", "USAGE_TYPE"]
     assert first["Filter"] == {"Dimensions": {"Key": "RECORD_TYPE", "Values": ["Usage"]}}
 
@@ -119,3 +119,49 @@ def test_cost_explorer_empty_and_bad_range(aws_client):
     assert df.attrs["ce_requests"] == 1
     with pytest.raises(ValueError, match="End is exclusive"):
         read_cost_explorer("2026-03-02", "2026-03-02", client=ce)
+
+
+def test_cost_explorer_bills_at_the_net_unblended_cost(no_aws_credentials):
+    """A 15% private rate on Nova Pro: Cost Explorer answers 10,000 x 1K input tokens at list,
+    UnblendedCost $8.00, and NetUnblendedCost $8.00 - 15% = $6.80. The line is billed $6.80
+    with a discount of $6.80 - $8.00 = -$1.20 (it read $8.00 and 'within tolerance' against
+    $8.00 logged at list); against the logs it is 'private pricing / discount', $6.80 / $8.00 -
+    1 = -15% off list. A group without NetUnblendedCost is billed at its unblended $0.80."""
+    import boto3
+    import pandas as pd
+    from botocore.stub import Stubber
+
+    from bedrock_finops.reconcile import reconcile
+
+    ce = boto3.client("ce", region_name="us-east-1")
+    nova = _group("Amazon Bedrock", "USE1-NovaPro-input-tokens", "8.0", "10000")
+    nova["Metrics"]["NetUnblendedCost"] = {"Amount": "6.8", "Unit": "USD"}
+    no_net = _group("Amazon Bedrock", "USE1-NovaPro-output-tokens", "0.8", "250")
+    answer = {"ResultsByTime": [_day("2026-10-01", "2026-10-02", [nova, no_net])]}
+    with Stubber(ce) as stub:
+        stub.add_response(
+            "get_cost_and_usage",
+            answer,
+            {
+                "TimePeriod": {"Start": "2026-10-01", "End": "2026-10-02"},
+                "Granularity": "DAILY",
+                "Metrics": ["UnblendedCost", "NetUnblendedCost", "UsageQuantity"],
+                "GroupBy": [
+                    {"Type": "DIMENSION", "Key": "SERVICE"},
+                    {"Type": "DIMENSION", "Key": "USAGE_TYPE"},
+                ],
+                "Filter": {"Dimensions": {"Key": "RECORD_TYPE", "Values": ["Usage"]}},
+            },
+        )
+        df = read_cost_explorer("2026-10-01", "2026-10-02", client=ce)
+        stub.assert_no_pending_responses()
+    assert df["cost_usd"].tolist() == pytest.approx([6.80, 0.80])
+    assert df["discount_usd"].tolist() == pytest.approx([-1.20, 0.0])
+    logs = pd.DataFrame(
+        {"date": [dt.date(2026, 10, 1)], "model": ["amazon.nova-pro"], "cost_usd": [8.00],
+         "requests": [1], "tokens": [10_000_000]}
+    )  # fmt: skip
+    row = reconcile(logs, df[df["token_kind"] == "input"]).rows.iloc[0]
+    assert row["billed_usd"] == pytest.approx(6.80)
+    assert row["explanation"] == "private pricing / discount"
+    assert row["gap_pct_of_logged"] == pytest.approx(-15.0)

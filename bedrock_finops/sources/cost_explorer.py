@@ -1,10 +1,13 @@
 """Daily Bedrock cost and usage from Cost Explorer -> the billing frame of :mod:`.cur`.
 
-One ``get_cost_and_usage`` query: DAILY, UnblendedCost + UsageQuantity, grouped by SERVICE and
-USAGE_TYPE, RECORD_TYPE = Usage, all pages. Marketplace models appear under their own SERVICE
-("Claude 3.5 Sonnet (Amazon Bedrock Edition)"), not "Amazon Bedrock", so the service filter is
-applied here, after the call, to keep both. Cost Explorer charges $0.01 per API request: the
-number of requests made is logged and kept in ``frame.attrs["ce_requests"]``.
+One ``get_cost_and_usage`` query: DAILY, UnblendedCost, NetUnblendedCost and UsageQuantity,
+grouped by SERVICE and USAGE_TYPE, RECORD_TYPE = Usage, all pages. A line is billed at its net
+unblended cost, the cost after negotiated discounts (private rates, EDP), which UnblendedCost
+leaves at list price; ``discount_usd`` is net minus unblended, as the CUR reader has it, and a
+group without the net metric is billed at its unblended cost. Marketplace models appear under
+their own SERVICE ("Claude 3.5 Sonnet (Amazon Bedrock Edition)"), not "Amazon Bedrock", so the
+service filter is applied here, after the call, to keep both. Cost Explorer charges $0.01 per
+API request: the number of requests made is logged and kept in ``frame.attrs["ce_requests"]``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from bedrock_finops.sources.cur import (
 log = logging.getLogger(__name__)
 
 USD_PER_REQUEST = 0.01
-METRICS = ["UnblendedCost", "UsageQuantity"]
+METRICS = ["UnblendedCost", "NetUnblendedCost", "UsageQuantity"]
 
 
 def _day(value: dt.date | dt.datetime | str) -> str:
@@ -46,6 +49,10 @@ def _request(start: str, end: str) -> dict[str, Any]:
     }
 
 
+def _amount(metric: dict[str, Any]) -> float:
+    return float(metric.get("Amount", 0) or 0)
+
+
 def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Bedrock groups of one ResultsByTime entry as billing rows (before classification)."""
     out = []
@@ -57,6 +64,7 @@ def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         metrics = group.get("Metrics", {})
         cost = metrics.get("UnblendedCost", {})
+        net = metrics.get("NetUnblendedCost") or cost
         qty = metrics.get("UsageQuantity", {})
         out.append(
             {
@@ -69,10 +77,12 @@ def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "region": None,
                 "quantity": float(qty.get("Amount", 0) or 0),
                 "unit": qty.get("Unit"),
-                "cost_usd": float(cost.get("Amount", 0) or 0),
+                "cost_usd": _amount(net),
+                "discount_usd": _amount(net) - _amount(cost),
                 "line_type": "Usage",
                 "marketplace": marketplace,
                 "_currency": cost.get("Unit", "USD"),
+                "_net_currency": net.get("Unit", "USD"),
             }
         )
     return out
@@ -115,7 +125,7 @@ def read_cost_explorer(
     frames = []
     if rows:
         df = pd.DataFrame(rows)
-        currencies = set(df.pop("_currency"))
+        currencies = set(df.pop("_currency")) | set(df.pop("_net_currency"))
         if currencies - {"USD"}:
             raise ValueError(f"Cost Explorer returned costs in {sorted(currencies)}, not USD")
         frames.append(classify_lines(df.astype({"region": "object", "unit": "object"}), unit_scale))
