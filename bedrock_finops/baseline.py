@@ -212,9 +212,24 @@ def gaps_by_explanation(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def largest_gaps(rows: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The (day, model) pairs with the largest absolute gap."""
+    """The (period, model) rows with the largest absolute gap. A period is a day, or the days
+    of a billed line longer than one (a monthly export): when a row shown spans more than a
+    day, ``end_date`` (the day after its last) follows ``date``, so a month's gap does not
+    read as its first day's."""
+    top = rows.reindex(rows["gap_usd"].abs().sort_values(ascending=False).index).head(n)
     cols = [
         "date", "model", "log_usd", "billed_usd", "gap_usd", "gap_pct_of_billed",
         "gap_pct_of_logged", "explanation",
     ]  # fmt: skip
-    return rows.reindex(rows["gap_usd"].abs().sort_values(ascending=False).index)[cols].head(n)
+    if _spans_days(top):
+        cols.insert(1, "end_date")
+    return top[cols]
+
+
+def _spans_days(rows: pd.DataFrame) -> bool:
+    """Whether any row covers more than one day (``date`` up to ``end_date``, exclusive)."""
+    if "end_date" not in rows or rows.empty:
+        return False
+    first = pd.to_datetime(rows["date"].astype("object"))
+    after = pd.to_datetime(rows["end_date"].astype("object"))
+    return bool(((after - first).dt.days > 1).any())

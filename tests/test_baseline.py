@@ -308,3 +308,37 @@ def test_key_figures_read_as_the_tables_do(frame) -> None:
             notebook.format_value(round(v, 2)) == notebook.display_float(v)
             for v in per_1k[per_1k >= 0.01]
         )
+
+
+def test_largest_gaps_shows_the_period_of_a_row_longer_than_a_day() -> None:
+    """A monthly Nova Pro line for October ($24.00, 30M tokens) against 20 logged days at
+    $0.80 ($16.00): one row, gap $24.00 - $16.00 = $8.00, shown from 2026-10-01 to its
+    end_date 2026-11-01 rather than as the 1st's gap alone. A daily bill's table keeps
+    date alone."""
+    from bedrock_finops.sources.cur import billing_frame
+
+    oct1, nov1 = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
+    line = {
+        "date": oct1, "end_date": nov1, "source": "cur", "service": "Amazon Bedrock",
+        "product_name": None, "usage_type": None, "region": "us-east-1",
+        "model": "amazon.nova-pro", "token_kind": "input", "mode": "on_demand",
+        "quantity": 30_000_000, "unit": "tokens", "cost_usd": 24.00, "line_type": "Usage",
+        "marketplace": False,
+    }  # fmt: skip
+    days = [oct1 + dt.timedelta(days=k) for k in range(20)]
+    logs = pd.DataFrame(
+        {"date": days, "model": ["amazon.nova-pro"] * 20, "cost_usd": [0.80] * 20,
+         "requests": [1] * 20, "tokens": [1_000_000] * 20}
+    )  # fmt: skip
+    monthly = baseline.largest_gaps(
+        reconcile.reconcile(logs, billing_frame(pd.DataFrame([line]))).rows
+    )
+    assert list(monthly.columns[:3]) == ["date", "end_date", "model"]
+    row = monthly.iloc[0]
+    assert (row["date"], row["end_date"]) == (oct1, nov1)
+    assert row["gap_usd"] == pytest.approx(8.00)
+    daily_line = {**line, "end_date": dt.date(2026, 10, 2), "quantity": 1_000_000, "cost_usd": 0.80}
+    daily = baseline.largest_gaps(
+        reconcile.reconcile(logs, billing_frame(pd.DataFrame([daily_line]))).rows
+    )
+    assert "end_date" not in daily.columns
