@@ -452,17 +452,20 @@ def _execute_all(
         # the ingest's kind of pool: a stop (Ctrl-C, SIGTERM to this process alone, SIGHUP)
         # reaches each notebook's worker, which ends its kernel at once, instead of waiting for
         # the cell that runs; a SIGKILLed run takes the workers along, and they their kernels
-        pool = worker_pool.start(max(1, min(jobs, len(batch))))
+        workers = max(1, min(jobs, len(batch)))
+        pool = worker_pool.start(workers)
         try:
             futures = {}
-            for name, path in batch.items():
+            for i, (name, path) in enumerate(batch.items()):
                 declared = params_mod.notebook_parameters(path)
                 # the notebook runs inside the run folder: files named relative to here
                 nb_params = absolute_paths(params.for_notebook(name, declared))
                 if "run_dir" in declared:
                     nb_params["run_dir"] = str(run_dir.resolve())
                 dest = run_dir / f"{name}.ipynb"
-                log(f"[{len(results) + len(futures) + 1}/{total}] {name} started")
+                # a notebook past the pool's size waits for a worker (a stop may end it unrun)
+                state = "started" if i < workers else "queued"
+                log(f"[{len(results) + len(futures) + 1}/{total}] {name} {state}")
                 args = (str(path), str(dest), _jsonable(nb_params), str(run_dir))
                 futures[pool.submit(worker_pool.run_task, execute_notebook, *args)] = (name, dest)
             for fut in as_completed(futures):

@@ -190,6 +190,23 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "latest").exists()
 
 
+def test_notebooks_past_the_jobs_are_logged_as_queued(tmp_path: Path) -> None:
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    for name in ("00_first", "05_second"):
+        make_notebook(nbs / f"{name}.ipynb", PARAMS_CELL, "1 + 1")
+    logs: list[str] = []
+    code, _ = runner.run(
+        None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1, html=False,
+        log=lambda msg: logs.append(str(msg)),
+    )  # fmt: skip
+    assert code == 0
+    assert [line for line in logs if line.startswith("[")] == [
+        "[1/2] 00_first started",
+        "[2/2] 05_second queued",
+    ]
+
+
 def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
     good = ROOT / "tests" / "fixtures" / "logs" / "good"
