@@ -32,9 +32,11 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 Entry = tuple[str, int, str, str]  # source, line, reason, excerpt
 
 
-def entries_batch(entries: list[Entry]) -> pa.RecordBatch:
-    """``entries`` as Arrow columns: a few bytes over their text each, not a Python tuple."""
-    return pa.record_batch(list(zip(*entries, strict=True)), schema=QUARANTINE_SCHEMA)
+def entries_table(entries: list[Entry]) -> pa.Table:
+    """``entries`` as Arrow columns: a few bytes over their text each, not a Python tuple. A
+    table, not a record batch: a column past 2 GiB (tens of millions of entries from one
+    task) comes back from Arrow in chunks, which a record batch cannot hold."""
+    return pa.table(list(zip(*entries, strict=True)), schema=QUARANTINE_SCHEMA)
 
 
 class QuarantineFile:
@@ -44,7 +46,7 @@ class QuarantineFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.by_reason: Counter[str] = Counter()
-        self.pending: list[pa.RecordBatch] = []
+        self.pending: list[pa.Table] = []
         self.pending_rows = 0
         self.pending_bytes = 0
         self._writer: pq.ParquetWriter | None = None  # opened with the first row group
@@ -53,17 +55,17 @@ class QuarantineFile:
         if not entries:
             return
         self.by_reason.update(entry[2] for entry in entries)
-        batch = entries_batch(entries)
-        self.pending.append(batch)
-        self.pending_rows += batch.num_rows
-        self.pending_bytes += batch.nbytes
+        table = entries_table(entries)
+        self.pending.append(table)
+        self.pending_rows += table.num_rows
+        self.pending_bytes += table.nbytes
         if self.pending_rows >= ROW_GROUP_ENTRIES or self.pending_bytes >= ROW_GROUP_BYTES:
             self._write_pending()
 
     def _write_pending(self) -> None:
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, QUARANTINE_SCHEMA)
-        table = pa.Table.from_batches(self.pending, QUARANTINE_SCHEMA)
+        table = pa.concat_tables(self.pending) if self.pending else QUARANTINE_SCHEMA.empty_table()
         self._writer.write_table(table, ROW_GROUP_ENTRIES)
         self.pending, self.pending_rows, self.pending_bytes = [], 0, 0
 
