@@ -88,14 +88,20 @@ def _recorded_stop(out: Path) -> tuple[str, str]:
     return manifest["status"], manifest["error"]
 
 
-def test_sigterm_to_the_run_alone_ends_its_running_notebooks(run_folders):
-    args, out = run_folders
+def _run_in_notebook(args: list[str], out: Path) -> tuple[subprocess.Popen, int, list[int]]:
+    """The run started as a session of its own (a signal reaches its main process only, as
+    from ``kill``) and waited for until its notebook's kernel runs: (run, kernel, workers)."""
     proc = subprocess.Popen(
         args, env=ENV, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     kernel = _kernel_pid(out)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    workers = [int(pid) for pid in children.read_text().split()]
+    return proc, kernel, [int(pid) for pid in children.read_text().split()]
+
+
+def test_sigterm_to_the_run_alone_ends_its_running_notebooks(run_folders):
+    args, out = run_folders
+    proc, kernel, workers = _run_in_notebook(args, out)
     proc.send_signal(signal.SIGTERM)  # the run alone: its workers are not sent it
     stdout, stderr = proc.communicate(timeout=STOP_S)
     assert (proc.returncode, stderr.decode().splitlines()[-1]) == (143, "terminated (SIGTERM)")
@@ -156,12 +162,7 @@ def test_a_killed_run_takes_its_notebook_workers_and_kernels_along(run_folders):
     and each kernel, watching its worker, ends with it. Before, the workers waited for work
     for ever, holding the caller's output open."""
     args, out = run_folders
-    proc = subprocess.Popen(
-        args, env=ENV, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    kernel = _kernel_pid(out)
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
-    workers = [int(pid) for pid in children.read_text().split()]
+    proc, kernel, workers = _run_in_notebook(args, out)
     proc.kill()
     proc.wait(timeout=STOP_S)
     try:
