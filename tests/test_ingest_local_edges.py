@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -318,3 +320,20 @@ def test_a_killed_ingests_scratch_copy_inside_the_source_is_not_read(tmp_path: P
 def test_a_home_folder_of_no_user_is_a_clear_error(tmp_path: Path):
     with pytest.raises(IngestError, match=r"source '~nosuchuser-x/logs'.*full path"):
         ingest_to_folder("~nosuchuser-x/logs", tmp_path, progress=False)
+
+
+def test_a_tree_nested_deeper_than_can_be_walked_is_one_error(tmp_path: Path):
+    """Python 3.11's ``os.walk`` recurses once a level and gives up at the recursion limit
+    (about 1,000 levels, paths of ~2,000 characters, under the system's limit; here the limit
+    is lowered to 300 and the tree is 400 deep, to keep the test quick). The ingest says so in
+    one error naming the folder and the fix, instead of a RecursionError traceback."""
+    root = tmp_path / "deep"
+    subprocess.run(["mkdir", "-p", str(root.joinpath(*["d"] * 400))], check=True)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(300)
+    try:
+        with pytest.raises(IngestError, match=r"deep: folders are nested deeper than can be"):
+            ingest_to_folder(root, tmp_path / "out", workers=1, progress=False)
+    finally:  # shutil.rmtree, which cleans tmp_path up, recurses too
+        sys.setrecursionlimit(limit)
+        subprocess.run(["rm", "-rf", str(root)], check=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -163,7 +164,7 @@ def list_local(
     ``own_output``: the folder this ingest writes to; its files are not read as logs."""
     check_local_root(root)
     listing = Listing()
-    paths = [(_shown(root.name), root)] if root.is_file() else _walk(root, listing, own_output)
+    paths = [(_shown(root.name), root)] if root.is_file() else _walked(root, listing, own_output)
     for rel, path in paths:
         reason = _classify(rel)
         if reason is not None:
@@ -206,6 +207,19 @@ OWN_OUTPUT = "this ingest's own output"
 SCRATCH_PREFIX = ".expanded-"
 SCRATCH_FOLDER = re.compile(r"\.expanded-(?:\d+-)?[0-9a-f]{12}")
 STOPPED_SCRATCH = "a stopped ingest's scratch copy of expanded logs"
+
+
+def _walked(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[str, Path]]:
+    """:func:`_walk`, or one error for a tree nested deeper than Python's ``os.walk`` follows
+    (it recurses, up to about 1,000 levels on Python 3.11), instead of a traceback."""
+    try:
+        return _walk(root, listing, own_output)
+    except RecursionError:
+        raise SourceError(
+            f"{root}: folders are nested deeper than can be walked (about "
+            f"{sys.getrecursionlimit():,} levels); pass the folder that holds the logs, further "
+            "down, as --source"
+        ) from None
 
 
 def _walk(root: Path, listing: Listing, own_output: Path | None) -> list[tuple[str, Path]]:
