@@ -74,6 +74,18 @@ def price_columns(usage: pd.DataFrame, *extra: str) -> pd.DataFrame:
     return usage[[c for c in (*PRICED_USAGE_COLUMNS, *extra) if c in usage.columns]]
 
 
+def prices_as_of(priced: pd.DataFrame) -> str | None:
+    """The date of the price rows that priced ``priced`` (``PriceCatalog.price``'s
+    ``price_as_of``): one date, or "first to last" when they differ; None when no request was
+    priced by a dated row. A sheet's own newest date (:attr:`PriceCatalog.as_of`) can belong to
+    rows no request used, so figures name the dates of the prices behind them."""
+    dates = priced["price_as_of"].dropna() if "price_as_of" in priced.columns else pd.Series()
+    if dates.empty:
+        return None
+    first, last = dates.min().date().isoformat(), dates.max().date().isoformat()
+    return first if first == last else f"{first} to {last}"
+
+
 def check_discount_pct(discount_pct: float, named: str | None = None) -> None:
     """A negotiated discount is a percentage off every price, in [0, 100). ``named``: how an
     error names it and its value (a CLI flag, a run's setting)."""
@@ -144,7 +156,8 @@ class PriceCatalog:
     # ---- inspection ------------------------------------------------------------------------
     @property
     def as_of(self) -> pd.Timestamp | None:
-        """The latest ``as_of`` in the sheet (None when the sheet is undated)."""
+        """The latest ``as_of`` in the sheet (None when the sheet is undated): the sheet's date,
+        not that of the rows a run used (:func:`prices_as_of`)."""
         ts = self.rows["as_of"].max()
         return None if pd.isna(ts) else ts
 

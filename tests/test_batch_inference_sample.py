@@ -71,6 +71,19 @@ def test_savings_match_truth_token_totals(ctx, bp):
     json.dumps(f.to_dict())  # serialisable
 
 
+def test_the_plans_name_the_date_of_the_prices_they_used(ctx, bp):
+    """The current sheet holds rows dated 2026-11-27 (Claude 4.6 and 4.7), which no request of
+    the sample uses; every price the sample's requests take is dated 2026-11-26."""
+    from bedrock_finops.strategies import model_sizing
+
+    sizing = model_sizing.plan(ctx.usage, ctx.catalog, priced=ctx.priced)
+    assert str(ctx.catalog.as_of.date()) == "2026-11-27"
+    assert (bp.catalog_info["price_sheet_as_of"], sizing.catalog_info["price_as_of"]) == (
+        "2026-11-26",
+        "2026-11-26",
+    )
+
+
 def test_force_in_unknown_app_lists_the_apps(ctx):
     with pytest.raises(ValueError, match="force_in names.*support-chat"):
         bi.analyze(ctx.usage, ctx.catalog, force_in=["no-such-app"])

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from bedrock_finops.price_sheets import PriceInputError
-from bedrock_finops.pricing import PriceCatalog, with_cached_prefix
+from bedrock_finops.pricing import PriceCatalog, prices_as_of, with_cached_prefix
 from bedrock_finops.schema import USAGE_COLUMNS, empty_usage
 
 OPUS4, SONNET4, HAIKU35 = (
@@ -584,6 +584,17 @@ def test_price_frame_is_aligned_and_dated(current):
     assert list(out.index) == [7, 3, 5]
     assert (out["price_as_of"] == pd.Timestamp("2026-11-26")).all()
     assert current.price(empty_usage()).empty
+
+
+def test_prices_are_dated_by_the_rows_that_priced_the_usage(current):
+    """The current sheet's newest rows (Opus 4.6, Sonnet 4.6, Opus 4.7) are dated 2026-11-27;
+    Sonnet 4 traffic is priced by a row of 2026-11-26, which is the date its figures show.
+    With both: the range. Nothing priced: none."""
+    assert current.as_of == pd.Timestamp("2026-11-27")
+    assert prices_as_of(current.price(usage(2, input_tokens=10))) == "2026-11-26"
+    both = usage(2, input_tokens=10, model=[SONNET4, "anthropic.claude-sonnet-4-6"], geo="global")
+    assert prices_as_of(current.price(both)) == "2026-11-26 to 2026-11-27"
+    assert prices_as_of(current.price(usage(1, model="unknown:x"))) is None
 
 
 def test_bad_sheet_is_rejected_with_the_fix(tmp_path):

@@ -44,7 +44,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts
 from bedrock_finops.findings import Findings, period_of
-from bedrock_finops.pricing import price_columns
+from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import to_effects, to_findings
 from bedrock_finops.strategies.batch_params import (
@@ -239,7 +239,7 @@ def plan(
         prices_used=_prices_used(catalog, usage.loc[in_scope, ["model", "region", "geo"]]),
         catalog_info={
             "price_sheet": catalog.sheet_name,
-            "price_sheet_as_of": None if catalog.as_of is None else str(catalog.as_of.date()),
+            "price_sheet_as_of": prices_as_of(priced),  # the rows that priced the usage
             "discount_pct": catalog.discount_pct,
             "price_overrides": catalog.overrides,
         },

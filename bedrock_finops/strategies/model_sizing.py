@@ -38,7 +38,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops import task_types as tt
 from bedrock_finops.findings import DAYS_PER_MONTH, Findings, period_of
 from bedrock_finops.models import known_models
-from bedrock_finops.pricing import price_columns
+from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.strategies import model_sizing_repricing as repricing
 from bedrock_finops.strategies.model_sizing_findings import to_effects, to_findings
 from bedrock_finops.strategies.model_sizing_params import (
@@ -165,7 +165,7 @@ def plan(
         total_usd=float(costs.sum()),
         catalog_info={
             "price_sheet": getattr(catalog, "sheet_name", None),
-            "price_as_of": getattr(catalog, "as_of", None),
+            "price_as_of": prices_as_of(priced),  # the rows that priced the usage
             "discount_pct": getattr(catalog, "discount_pct", None),
         },
         prices_used=prices_used,
