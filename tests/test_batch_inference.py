@@ -315,6 +315,19 @@ def test_cache_saving_given_up_is_netted(seed):
     assert f.actions[0].status == "rejected"
 
 
+def test_the_after_change_spend_keeps_a_kept_segment_at_its_cost_today(seed):
+    """nightly moves (450 requests, $2.70 on demand, $1.35 in batch); cached stays on demand
+    ($0.4725 today, $1.45125 in batch): after the change it still costs $0.4725, as in
+    projected_usd, not its batch cost."""
+    cached = dict(NIGHTLY, app="cached", cache_read=2000, input=100, output=10)
+    bp = bi.plan(make_usage([NIGHTLY, cached]), seed)
+    decisions = dict(zip(bp.eligible["app"], bp.eligible["decision"], strict=True))
+    assert decisions == {"nightly": batch_params.MOVE, "cached": batch_params.KEEP_CACHING}
+    after = bi.after_change_by_app(bp)
+    assert after.to_dict() == pytest.approx({"nightly": 1.35, "cached": 0.4725})
+    assert batch_findings.to_findings(bp).projected_usd == pytest.approx(1.8225)
+
+
 def test_min_records_rule(seed):
     small = dict(NIGHTLY, app="tiny", per_hour=10, days=3)  # 30 a day, 90 in all
     medium = dict(NIGHTLY, app="slow", per_hour=20, days=3)  # 60 a day, 180 in all

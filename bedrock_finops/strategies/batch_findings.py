@@ -24,10 +24,7 @@ TITLE = "Batch inference: the batch discount for work that can wait"
 def to_findings(bp: BatchPlan) -> Findings:
     elig = bp.eligible
     scope = float(elig["current_usd_priced"].sum())
-    projected = float(
-        elig.loc[elig["decision"] == MOVE, "batch_usd"].sum()
-        + elig.loc[elig["decision"] != MOVE, "current_usd_priced"].sum()
-    )
+    projected = float(after_change_usd(elig).sum())
     assumptions: dict[str, Any] = {
         **bp.catalog_info,
         "pricing_mode": "the sheet's own batch input/output rates (shown per 1M tokens)",
@@ -62,6 +59,20 @@ def to_findings(bp: BatchPlan) -> Findings:
         notes=bp.notes,
     )
     return _with_jobs(findings, bp)
+
+
+def after_change_usd(segments: pd.DataFrame) -> pd.Series:
+    """Each segment's cost once the plan is carried out: its batch cost if it moves, its
+    cost today if it stays on demand (kept, or not eligible)."""
+    moves = segments["decision"] == MOVE
+    return segments["batch_usd"].where(moves, segments["current_usd_priced"]).fillna(0.0)
+
+
+def after_change_by_app(bp: BatchPlan) -> pd.Series:
+    """The eligible spend per app once the plan is carried out (what ``projected_usd``
+    sums), beside ``bp.eligible.groupby("app")["current_usd_priced"].sum()`` today."""
+    elig = bp.eligible
+    return after_change_usd(elig).groupby(elig["app"]).sum()
 
 
 def _with_jobs(f: Findings, bp: BatchPlan) -> Findings:

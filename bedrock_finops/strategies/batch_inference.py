@@ -46,7 +46,7 @@ from bedrock_finops.column_take import ParquetColumn, text_parts
 from bedrock_finops.findings import Findings, period_of
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
-from bedrock_finops.strategies.batch_findings import to_effects, to_findings
+from bedrock_finops.strategies.batch_findings import after_change_by_app, to_effects, to_findings
 from bedrock_finops.strategies.batch_params import (
     KEEP_CACHING,
     MOVE,
@@ -56,9 +56,11 @@ from bedrock_finops.strategies.batch_params import (
 )
 from bedrock_finops.strategies.batch_signals import evidence_table, segment_signals
 
-# The strategy's public API (to_findings and to_effects are defined in batch_findings).
+# The strategy's public API (to_findings, to_effects and after_change_by_app are defined in
+# batch_findings).
 __all__ = [
     "BatchPlan",
+    "after_change_by_app",
     "analyze",
     "export_jobs",
     "job_group",
