@@ -197,11 +197,22 @@ def _no_jobs_sentence(bp: Any) -> str:
         )
     if bp.moved.empty:
         return (
-            f"no job written: the {len(bp.eligible):,} eligible segments stay on demand, as "
-            "their prompt caching saves more than batch would (see the run's "
-            "02_batch_inference notebook)"
+            f"no job written: the {len(bp.eligible):,} eligible segments stay on demand: "
+            f"{_kept_reasons(bp.eligible)} (see the run's 02_batch_inference notebook)"
         )
     return "no job written: the moved segments' requests fall in no batch job"
+
+
+def _kept_reasons(eligible: pd.DataFrame) -> str:
+    """Why eligible segments stay on demand, with how many stay for each reason."""
+    from bedrock_finops.strategies.batch_params import BATCH_NO_CHEAPER, KEEP_CACHING
+
+    reasons = {
+        KEEP_CACHING: "prompt caching saves more than batch would",
+        BATCH_NO_CHEAPER: "batch is no cheaper at these prices",
+    }
+    counts = eligible["decision"].value_counts()
+    return ", ".join(f"{why} for {counts[d]:,}" for d, why in reasons.items() if d in counts)
 
 
 def _cost_line(bp: Any, catalog: Any) -> str:

@@ -312,6 +312,24 @@ def test_no_job_at_all_is_one_sentence(tmp_path, capsys):
     assert _files(tmp_path / "jobs") == []
 
 
+def test_no_job_when_batch_is_no_cheaper_says_so(tmp_path, capsys):
+    """Batch priced as on demand: the sample's eligible doc-summarizer, which caches nothing,
+    stays on demand because batch is no cheaper, not because caching saves more."""
+    same = tmp_path / "batch-as-on-demand.csv"
+    same.write_text(
+        "model,region,geo,service_tier,batch_input_per_1k,batch_output_per_1k\n"
+        "anthropic.claude-sonnet-4,us-east-1,none,default,0.003,0.015\n"
+    )
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--price-overrides", str(same)]
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        "no job written: the 1 eligible segments stay on demand: batch is no cheaper at these "
+        "prices for 1 (see the run's 02_batch_inference notebook)"
+    ]
+    assert _files(tmp_path / "jobs") == []
+
+
 def test_an_empty_run_is_one_line_and_writes_nothing(tmp_path, capsys):
     """A run whose ingest found no invocation in its window: said, not a traceback."""
     import shutil

@@ -308,7 +308,7 @@ def test_cache_saving_given_up_is_netted(seed):
     assert rec["gross_batch_saving_usd"] == pytest.approx(uncached - batch)
     assert rec["net_saving_usd"] == pytest.approx(current - batch)
     # caching saves more than batch here: eligible but kept on demand, no saving claimed
-    assert current < batch
+    assert current < batch < uncached  # batch alone would save; the cache saving is more
     assert bool(rec["eligible"]) and rec["decision"] == batch_params.KEEP_CACHING
     f = batch_findings.to_findings(bp)
     assert f.savings_usd == pytest.approx(0.0)
@@ -326,6 +326,39 @@ def test_the_after_change_spend_keeps_a_kept_segment_at_its_cost_today(seed):
     after = bi.after_change_by_app(bp)
     assert after.to_dict() == pytest.approx({"nightly": 1.35, "cached": 0.4725})
     assert batch_findings.to_findings(bp).projected_usd == pytest.approx(1.8225)
+
+
+def test_an_eligible_segment_batch_does_not_make_cheaper_is_not_kept_for_caching(tmp_path):
+    """Batch priced as on demand: nightly (no cache, $2.70 either way) and cached ($0.4725
+    today, $2.9025 uncached or in batch) stay on demand because batch is no cheaper, not
+    because caching saves more; the notes, actions and after-change spend say so."""
+    overrides = tmp_path / "batch-as-on-demand.csv"
+    overrides.write_text(
+        "model,region,geo,service_tier,batch_input_per_1k,batch_output_per_1k\n"
+        f"{SONNET},us-east-1,none,default,0.003,0.015\n"
+    )
+    catalog = PriceCatalog.load("seed", overrides=overrides)
+    cached = dict(NIGHTLY, app="cached", cache_read=2000, input=100, output=10)
+    bp = bi.plan(make_usage([NIGHTLY, cached]), catalog)
+    segs = bp.eligible.set_index("app")
+    assert set(segs["decision"]) == {batch_params.BATCH_NO_CHEAPER}
+    assert segs.loc["nightly", "gross_batch_saving_usd"] == pytest.approx(0.0)
+    assert segs.loc["cached", "cache_given_up_usd"] == pytest.approx(2.43)
+    f = batch_findings.to_findings(bp)
+    assert f.notes[2:] == [
+        f"{app} ({segs.loc[app, 'segment']}) is eligible but stays on demand: at these prices "
+        f"its batch cost ${cost} is no less than its on-demand cost without caching ${cost}."
+        for app, cost in [("nightly", "2.70"), ("cached", "2.90")]
+    ]
+    assert {a.scope["app"]: (a.action, a.status) for a in f.actions} == {
+        app: (f"Keep {app} on demand: batch is no cheaper at these prices", "rejected")
+        for app in ("nightly", "cached")
+    }
+    assert f.savings_usd == pytest.approx(0.0)
+    assert bi.after_change_by_app(bp).to_dict() == pytest.approx(
+        {"nightly": 2.70, "cached": 0.4725}
+    )
+    assert f.projected_usd == pytest.approx(3.1725)
 
 
 def test_min_records_rule(seed):

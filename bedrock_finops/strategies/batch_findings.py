@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bedrock_finops.findings import Action, Findings, effects_frame
-from bedrock_finops.strategies.batch_params import MOVE, STRATEGY
+from bedrock_finops.strategies.batch_params import BATCH_NO_CHEAPER, MOVE, STRATEGY
 
 if TYPE_CHECKING:
     from bedrock_finops.strategies.batch_inference import BatchPlan
@@ -155,6 +155,9 @@ def _action(rec: dict[str, Any], p: dict[str, Any]) -> Action:
             f"{rec['model']} as a batch inference job {cadence} instead of on-demand calls"
         )
         status = "recommended"
+    elif rec["decision"] == BATCH_NO_CHEAPER:
+        text = f"Keep {rec['app']} on demand: batch is no cheaper at these prices"
+        status = "rejected"
     else:
         text = f"Keep {rec['app']} on demand with prompt caching: it saves more than batch would"
         status = "rejected"

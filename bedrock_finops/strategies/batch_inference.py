@@ -11,7 +11,8 @@ Steps (each returns a table the notebook shows):
 2. Re-price eligible traffic at batch rates with the cost engine (``mode="batch"``). Batch and
    prompt caching do not combine: for segments that cache today, the cache saving they give up
    (the same tokens priced uncached minus what they cost now) is netted out; a segment whose
-   net saving is not positive is listed but not moved.
+   net saving is not positive is listed but not moved: kept for its caching when batch alone
+   would save, kept as batch no cheaper when it would not.
 3. Export ready batch jobs per job group (``export_jobs``; see ``batch_jobs``).
 
 A batch job runs in one Region with one model ID, so a job group is (app, Region, model ID as
@@ -48,6 +49,7 @@ from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import after_change_by_app, to_effects, to_findings
 from bedrock_finops.strategies.batch_params import (
+    BATCH_NO_CHEAPER,
     KEEP_CACHING,
     MOVE,
     NOT_ELIGIBLE,
@@ -520,11 +522,17 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
         & (segs["min_records_rule"] != "too small for one job")  # nor a job Bedrock refuses
         & (segs["job_groups"] > 0)
     )
-    net = segs["net_saving_usd"].fillna(0.0)
-    segs["decision"] = np.where(
-        segs["eligible"], np.where(net > 0, MOVE, KEEP_CACHING), NOT_ELIGIBLE
-    )
+    segs["decision"] = np.where(segs["eligible"], _move_or_keep(segs), NOT_ELIGIBLE)
     return segs.sort_values(["eligible", "score"], ascending=False).reset_index(drop=True)
+
+
+def _move_or_keep(segs: pd.DataFrame) -> np.ndarray:
+    """Per segment, were it eligible: move when batch saves net of the cache saving given up;
+    else keep caching when batch alone would save (the cache saving outweighs it), or keep
+    because batch is no cheaper than on demand even without caching."""
+    net = segs["net_saving_usd"].fillna(0.0)
+    gross = segs["gross_batch_saving_usd"].fillna(0.0)
+    return np.where(net > 0, MOVE, np.where(gross > 0, KEEP_CACHING, BATCH_NO_CHEAPER))
 
 
 def _prices_used(catalog: Any, usage: pd.DataFrame) -> pd.DataFrame:
@@ -566,6 +574,12 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
             f"{rec['app']} ({rec['segment']}) is eligible but stays on demand: its cache saving "
             f"${rec['cache_given_up_usd']:,.2f} is at least the batch saving "
             f"${rec['gross_batch_saving_usd']:,.2f}."
+        )
+    for rec in segs[segs["decision"] == BATCH_NO_CHEAPER].to_dict("records"):
+        notes.append(
+            f"{rec['app']} ({rec['segment']}) is eligible but stays on demand: at these prices "
+            f"its batch cost ${rec['batch_usd']:,.2f} is no less than its on-demand cost without "
+            f"caching ${rec['uncached_usd']:,.2f}."
         )
     partly = segs["eligible"] & segs["unlogged_user_turns"].between(1, segs["requests"] - 1)
     for rec in segs[partly].to_dict("records"):

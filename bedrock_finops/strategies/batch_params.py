@@ -35,7 +35,11 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "force_out": [],  # apps or segment ids never to move
 }
 
-MOVE, KEEP_CACHING, NOT_ELIGIBLE = "move to batch", "keep on demand (caching saves more)", "-"
+MOVE, NOT_ELIGIBLE = "move to batch", "-"
+# an eligible segment that stays on demand: batch would save before the cache saving it gives
+# up, which outweighs it; or batch is no cheaper than on demand even without caching
+KEEP_CACHING = "keep on demand (caching saves more)"
+BATCH_NO_CHEAPER = "keep on demand (batch no cheaper)"
 
 
 def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
