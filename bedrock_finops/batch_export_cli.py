@@ -197,10 +197,14 @@ def _no_jobs_sentence(bp: Any) -> str:
         )
     if bp.moved.empty:
         return (
-            f"no job written: the {len(bp.eligible):,} eligible segments stay on demand: "
+            f"no job written: {_segments_stay(len(bp.eligible))} on demand: "
             f"{_kept_reasons(bp.eligible)} (see the run's 02_batch_inference notebook)"
         )
     return "no job written: the moved segments' requests fall in no batch job"
+
+
+def _segments_stay(n: int) -> str:
+    return "the eligible segment stays" if n == 1 else f"the {n:,} eligible segments stay"
 
 
 def _kept_reasons(eligible: pd.DataFrame) -> str:
@@ -219,7 +223,7 @@ def _cost_line(bp: Any, catalog: Any) -> str:
     """What the exported requests cost on demand and would cost in batch, with the prices:
     the sheet, the overrides file when one replaces some of its rows, and the discount."""
     rows = bp.rows
-    as_of = catalog.as_of.date() if catalog.as_of is not None else "undated"
+    as_of = bp.catalog_info.get("price_sheet_as_of") or "undated"  # the rows that priced it
     overrides = f" and the overrides in {catalog.overrides}" if catalog.overrides else ""
     return (
         f"the {len(rows):,} requests moved cost ${rows['current_usd'].sum():,.2f} on demand "

@@ -324,7 +324,7 @@ def test_no_job_when_batch_is_no_cheaper_says_so(tmp_path, capsys):
     assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:] == [
-        "no job written: the 1 eligible segments stay on demand: batch is no cheaper at these "
+        "no job written: the eligible segment stays on demand: batch is no cheaper at these "
         "prices for 1 (see the run's 02_batch_inference notebook)"
     ]
     assert _files(tmp_path / "jobs") == []
@@ -425,10 +425,10 @@ def test_apply_submits_a_ready_job_once_and_exits_0(
 
 
 def _sheet_date() -> str:
-    """The bundled 'current' sheet's date (the override leaves the row's date as it was)."""
-    from bedrock_finops.pricing import PriceCatalog
-
-    return str(PriceCatalog.load("current").as_of.date())
+    """The date of the 'current' sheet's rows that price the sample's doc-summarizer (the
+    override leaves the row's date as it was), not the sheet's newest: 2026-11-27, the Claude
+    4.6 and 4.7 rows'."""
+    return "2026-11-26"
 
 
 @pytest.mark.parametrize("given_by", ["the run's manifest", "flags"])
