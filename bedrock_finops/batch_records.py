@@ -405,7 +405,9 @@ def _mode(series: pd.Series) -> str | None:
     return None if s.empty else str(s.astype(str).mode().iat[0])
 
 
-_TEXT_KEYS = {"text", "system", "prompt", "inputText"}
+# the keys whose string values are prompt text in the bodies :func:`invoke_model_input` writes
+# ("content": a Mistral chat message's text, given as a string)
+_TEXT_KEYS = {"text", "system", "prompt", "inputText", "content"}
 
 
 def redacted_record(record: dict[str, Any], show: bool) -> dict[str, Any]:

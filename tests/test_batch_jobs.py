@@ -447,6 +447,19 @@ def test_redacted_record_hides_prompt_text_only():
     assert br.redacted_record(rec, show=True) == rec
 
 
+def test_redacted_record_hides_a_mistral_chat_messages_text():
+    body = br.invoke_model_input(
+        "mistral", "mistral", "Be brief.", "Summarise the report.", 64, None,
+        model="mistral.mistral-large-2407",
+    )  # fmt: skip
+    red = br.redacted_record({"recordId": "r1", "modelInput": body}, show=False)
+    assert red["modelInput"]["messages"] == [
+        {"role": "system", "content": "[redacted: 9 chars]"},
+        {"role": "user", "content": "[redacted: 21 chars]"},
+    ]
+    assert red["modelInput"]["max_tokens"] == 64
+
+
 def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
     """A job group's records written to a spool file (never all in memory) give the same
     lines, the same job names and byte-identical files as records held in a list."""
