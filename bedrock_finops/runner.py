@@ -176,11 +176,7 @@ def scrub_secrets(folder: Path, env: dict[str, str] | None = None) -> int:
     Files are searched a block at a time, as bytes (a batch input file can be 1 GB, and a
     file that is not valid UTF-8 is left byte for byte as it was, but for the credential).
     """
-    env = dict(os.environ if env is None else env)
-    # the longest first: a secret that holds another is replaced whole
-    secrets = sorted(
-        {env[k].encode() for k in SECRET_ENV if len(env.get(k) or "") >= 8}, key=len, reverse=True
-    )
+    secrets = _secret_values(env)
     if not secrets:
         return 0
     changed = 0
@@ -191,6 +187,26 @@ def scrub_secrets(folder: Path, env: dict[str, str] | None = None) -> int:
             _replace_all(path, secrets)
             changed += 1
     return changed
+
+
+def _secret_values(env: dict[str, str] | None = None) -> list[bytes]:
+    """The credential values in the environment, the longest first (a secret that holds
+    another is replaced whole); values under 8 characters are not taken for secrets."""
+    env = dict(os.environ if env is None else env)
+    values = {env[k].encode() for k in SECRET_ENV if len(env.get(k) or "") >= 8}
+    return sorted(values, key=len, reverse=True)
+
+
+def scrubbed(text: str | None, env: dict[str, str] | None = None) -> str | None:
+    """``text`` with any credential value from the environment redacted, as
+    :func:`scrub_secrets` does to the run's files (for what is written after it: a failed
+    notebook's error in the manifest and the run's log)."""
+    if not text:
+        return text
+    data = text.encode()
+    for secret in _secret_values(env):
+        data = data.replace(secret, REDACTED_CREDENTIAL)
+    return data.decode()
 
 
 SCRUBBED_SUFFIXES = (".ipynb", ".html", ".json", ".txt", ".csv", ".md", ".jsonl")
@@ -335,6 +351,8 @@ def run(
     except BaseException as exc:  # the folder says what happened, then the caller reports it
         _record_failure(run_dir, manifest, stage, exc, log)
         raise
+    for res in results.values():  # an error message may quote a credential
+        res.error = scrubbed(res.error)
     manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
     manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
     manifest["timings"]["total_s"] = round(time.perf_counter() - started, 2)

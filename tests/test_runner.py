@@ -190,6 +190,33 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "latest").exists()
 
 
+def test_a_credential_in_a_notebooks_error_is_redacted_in_the_manifest_and_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's files are scrubbed before the manifest takes the notebooks' errors: the
+    error, which may quote a credential, is scrubbed on its own."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(
+        nbs / "00_leak.ipynb",
+        PARAMS_CELL,
+        "import os\n"
+        "raise RuntimeError('could not sign with ' + os.environ['AWS_SECRET_ACCESS_KEY'])",
+    )
+    logs: list[str] = []
+    code, run_dir = runner.run(
+        None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1, html=False,
+        log=lambda msg: logs.append(str(msg)),
+    )  # fmt: skip
+    assert code == 1
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    error = manifest["notebooks"]["00_leak"]["error"]
+    assert error == "RuntimeError: could not sign with [redacted credential]"
+    assert not [line for line in logs if FAKE_SECRET in line]
+    assert any("could not sign with [redacted credential]" in line for line in logs)
+
+
 def test_notebooks_past_the_jobs_are_logged_as_queued(tmp_path: Path) -> None:
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
