@@ -38,6 +38,8 @@ SECRET_ENV = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_SECURITY_TOKEN",
+    "AWS_BEARER_TOKEN_BEDROCK",  # an Amazon Bedrock API key
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",  # ECS and EKS Pod Identity credentials
 )
 VERSIONED = (
     "pandas",

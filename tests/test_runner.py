@@ -333,6 +333,18 @@ def test_scrub_secrets_replaces_values_in_text_files(tmp_path: Path) -> None:
     assert (tmp_path / "a.html").read_text() == "key=[redacted credential]"
 
 
+def test_scrub_secrets_takes_a_bedrock_api_key_and_container_credentials(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text("Bearer bedrock-api-key-0123456789 token ecs-token-abcdefgh")
+    env = {
+        "AWS_BEARER_TOKEN_BEDROCK": "bedrock-api-key-0123456789",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ecs-token-abcdefgh",
+    }
+    assert runner.scrub_secrets(tmp_path, env) == 1
+    assert (tmp_path / "a.html").read_text() == (
+        "Bearer [redacted credential] token [redacted credential]"
+    )
+
+
 def test_scrub_secrets_reads_blocks_and_keeps_other_bytes(tmp_path: Path, monkeypatch) -> None:
     """A credential across a block boundary is found; bytes that are not UTF-8 stay as they
     were; files without a credential are not rewritten."""
