@@ -4,7 +4,9 @@ Configured in the params file's ``run`` section: ``cur`` (CUR 2.0 file(s) or fol
 ``sample`` for the embedded sample's export), ``focus`` (a FOCUS file), ``cost_explorer``
 (true: ask Cost Explorer for the run's period) and ``metrics`` (true: AWS/Bedrock metrics).
 Results go to ``billing.parquet`` (every Bedrock line item read, tax included) and
-``metrics.parquet``. The bill is compared with the logs over the run's window
+``metrics.parquet`` (per model and period: a minute, or five minutes or an hour for a window
+starting more than 15 or 63 days ago, as CloudWatch keeps them; the manifest's
+``metrics_period_s`` says which). The bill is compared with the logs over the run's window
 (:func:`run_window`), as Cost Explorer is asked for it: the manifest's ``billed_usd`` is billed
 Bedrock usage without tax (:mod:`bedrock_finops.billed`) of the lines in the window, with
 ``tax_usd`` beside it and, in ``outside_window``, what the export holds outside it (a CUR 2.0
@@ -44,8 +46,11 @@ def check_sources(run: dict[str, Any]) -> str | None:
     return chosen[0] if chosen else None
 
 
-def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
-    """Read every configured billing source; returns what was read, for the manifest."""
+def collect(
+    run: dict[str, Any], run_dir: Path, log=print, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Read every configured billing source; returns what was read, for the manifest.
+    ``now`` is the clock the metrics' period is chosen by (the current time when None)."""
     check_sources(run)  # before any reading: two sources of the same spend double count
     frames: list[pd.DataFrame] = []
     info: dict[str, Any] = {"sources": []}
@@ -79,13 +84,46 @@ def collect(run: dict[str, Any], run_dir: Path, log=print) -> dict[str, Any]:
         info["billing_rows"] = len(billing)
         info.update(_billed_in_window(billing, window, info["sources"], log))
     if run.get("metrics"):
-        from bedrock_finops.sources import cloudwatch_metrics
-
-        metrics = cloudwatch_metrics.read_bedrock_metrics(*_period(window), **_client_opts(run))
-        metrics.to_parquet(run_dir / "metrics.parquet", index=False)
-        info["metrics_rows"] = len(metrics)
+        info.update(_read_metrics(run, run_dir, window, log, now))
         info["sources"].append("metrics")
     return info
+
+
+def _read_metrics(
+    run: dict[str, Any], run_dir: Path, window: Window | None, log, now: dt.datetime | None
+) -> dict[str, Any]:
+    """CloudWatch metrics over the run's window into ``metrics.parquet`` (its period in the
+    file's metadata); the manifest's figures, and a warning for what CloudWatch no longer
+    keeps."""
+    from bedrock_finops.sources import cloudwatch_metrics
+
+    now = now or dt.datetime.now(dt.UTC)
+    start, end = _period(window)
+    metrics = cloudwatch_metrics.read_bedrock_metrics(start, end, now=now, **_client_opts(run))
+    metrics.to_parquet(run_dir / "metrics.parquet", index=False)
+    period = metrics.attrs["period_s"]
+    info: dict[str, Any] = {"metrics_rows": len(metrics), "metrics_period_s": period}
+    text = (
+        f"metrics: {len(metrics):,} CloudWatch data points over [{start:%Y-%m-%d}, "
+        f"{end:%Y-%m-%d}), "
+        f"one per {_period_name(period)} per model and metric"
+    )
+    if period > 60:
+        text += (
+            f" (the window starts {(now - start).days:,} days ago: CloudWatch keeps one-minute "
+            "points 15 days and five-minute points 63 days)"
+        )
+    log(text)
+    note = cloudwatch_metrics.unkept_note(start, end, now)
+    if note:
+        info["metrics_warning"] = note
+        log(f"warning: metrics: {note}")
+    return info
+
+
+def _period_name(period: int) -> str:
+    """A period as the metrics line names it: 'minute', 'five minutes', 'hour'."""
+    return {60: "minute", 300: "five minutes", 3600: "hour"}.get(period, f"{period} s")
 
 
 def _billed_in_window(

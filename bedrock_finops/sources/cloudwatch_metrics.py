@@ -1,7 +1,14 @@
 """Amazon Bedrock runtime metrics from CloudWatch (namespace ``AWS/Bedrock``, ``ModelId``).
 
-Metrics give a second, log-independent count of invocations and tokens per model and minute,
+Metrics give a second, log-independent count of invocations and tokens per model and period,
 so the baseline can tell whether invocation logging covers all traffic.
+
+The period follows the window's age, as GetMetricData requires (``MetricStat.Period``): for a
+start more than 3 hours ago AWS returns no data points unless the period is a multiple of 60 s
+(start within 15 days), 300 s (15 to 63 days) or 3600 s (beyond 63 days). One-minute points are
+kept 15 days, five-minute points 63 days and hourly points 455 days; nothing older is kept. The
+period read is ``frame.attrs["period_s"]`` (kept in the parquet file's metadata): a row is the
+sum (or, for latency, the average) over that many seconds, not over a minute.
 
 What exists is discovered with ``list_metrics`` first: AWS has published the prompt-cache
 token metrics under two names (``CacheReadInputTokens`` / ``CacheWriteInputTokens`` and
@@ -14,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -49,6 +56,18 @@ METRIC_STATS: dict[str, str] = {
 }
 METRICS_COLUMNS = ["timestamp", "model_id", "metric", "value", "model"]
 
+# (start at most this old, the multiple AWS needs the period to be); older starts need 3600 s
+PERIOD_MULTIPLE_BY_START_AGE: tuple[tuple[timedelta, int], ...] = (
+    (timedelta(hours=3), 1),
+    (timedelta(days=15), 60),
+    (timedelta(days=63), 300),
+)
+OLDEST_START_MULTIPLE = 3600
+KEPT_FOR = timedelta(days=455)  # hourly points, the longest CloudWatch keeps any
+# the request reaches AWS a little after the clock is read: a start this close to a step is
+# read at the coarser period, which AWS always takes (3600 is a multiple of 300, 300 of 60)
+STEP_MARGIN = timedelta(hours=1)
+
 
 @dataclass(frozen=True)
 class _Query:
@@ -70,13 +89,53 @@ def _utc(value: datetime | str | pd.Timestamp) -> datetime:
     return ts.to_pydatetime()
 
 
-def _check_period(period: int) -> None:
-    if period in (1, 5, 10, 30) or (period > 0 and period % 60 == 0):
-        return
-    raise ValueError(
-        f"period={period} is not a CloudWatch period: use 1, 5, 10, 30 or a multiple of 60 "
-        "seconds (60 gives per-minute values)"
+def period_multiple(start: datetime, now: datetime) -> int:
+    """The multiple of seconds AWS needs the period to be for data starting at ``start``."""
+    age = now - start
+    for oldest, multiple in PERIOD_MULTIPLE_BY_START_AGE:
+        if age <= oldest:
+            return multiple
+    return OLDEST_START_MULTIPLE
+
+
+def period_for_start(start: datetime | str, now: datetime | None = None) -> int:
+    """The period a window starting at ``start`` is read at: per minute while CloudWatch
+    keeps one-minute points, else the finest period it returns data for."""
+    now = _utc(now) if now is not None else datetime.now(UTC)
+    return max(60, period_multiple(_utc(start), now + STEP_MARGIN))
+
+
+def unkept_note(start: datetime | str, end: datetime | str, now: datetime | None = None) -> str:
+    """What the window loses to CloudWatch's 455 days of retention ('' when nothing)."""
+    now = _utc(now) if now is not None else datetime.now(UTC)
+    start_utc, end_utc, horizon = _utc(start), _utc(end), now - KEPT_FOR
+    if start_utc >= horizon:
+        return ""
+    age = (now - start_utc).days
+    if end_utc <= horizon:
+        return (
+            f"the window starts {age:,} days ago and ends before {horizon:%Y-%m-%d}: "
+            "CloudWatch keeps metrics 455 days, so there are none to read for it"
+        )
+    return (
+        f"the window starts {age:,} days ago: CloudWatch keeps metrics 455 days, so there "
+        f"are none before {horizon:%Y-%m-%d}"
     )
+
+
+def _check_period(period: int, start: datetime, now: datetime) -> None:
+    if not (period in (1, 5, 10, 30) or (period > 0 and period % 60 == 0)):
+        raise ValueError(
+            f"period={period} is not a CloudWatch period: use 1, 5, 10, 30 or a multiple of 60 "
+            "seconds (60 gives per-minute values)"
+        )
+    multiple = period_multiple(start, now)
+    if period % multiple:
+        raise ValueError(
+            f"period={period} returns no data for a start {(now - start).days:,} days ago: "
+            f"CloudWatch needs a multiple of {multiple} seconds for it; leave period out to "
+            "have it chosen from the start's age"
+        )
 
 
 def discover_metrics(
@@ -151,7 +210,8 @@ def read_bedrock_metrics(
     start: datetime | str,
     end: datetime | str,
     *,
-    period: int = 60,
+    period: int | None = None,
+    now: datetime | None = None,
     model_ids: Iterable[str] | None = None,
     metrics: Iterable[str] | None = None,
     region: str | None = None,
@@ -163,10 +223,15 @@ def read_bedrock_metrics(
     Returns ``timestamp`` (UTC, period start), ``model_id`` (the ``ModelId`` dimension),
     ``metric`` (cache metrics under their ``...Count`` name), ``value`` and ``model`` (catalog
     key, null when unknown). Counts are period sums; ``InvocationLatency`` is the period
-    average in milliseconds. Naive datetimes are taken as UTC.
+    average in milliseconds. Naive datetimes are taken as UTC. ``period`` (seconds) is chosen
+    from the start's age when left out (:func:`period_for_start`; ``now`` is the clock, the
+    current time when left out) and is kept in ``frame.attrs["period_s"]``.
     """
-    _check_period(period)
     start_utc, end_utc = _utc(start), _utc(end)
+    now_utc = _utc(now) if now is not None else datetime.now(UTC)
+    if period is None:
+        period = period_for_start(start_utc, now_utc)
+    _check_period(period, start_utc, now_utc)
     if end_utc <= start_utc:
         raise ValueError(
             f"end ({end_utc.isoformat()}) must be after start ({start_utc.isoformat()})"
@@ -190,8 +255,10 @@ def read_bedrock_metrics(
                         }
                     )
                 )
-    log.info("read %d Bedrock metric series from CloudWatch", len(pairs))
-    return _normalise(frames)
+    log.info("read %d Bedrock metric series from CloudWatch at %d s", len(pairs), period)
+    out = _normalise(frames)
+    out.attrs["period_s"] = period
+    return out
 
 
 def _normalise(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -233,4 +300,5 @@ def metrics_wide(metrics: pd.DataFrame) -> pd.DataFrame:
     wide = wide.reset_index()
     keys = metrics.drop_duplicates("model_id").set_index("model_id")["model"]
     wide.insert(2, "model", wide["model_id"].map(keys).astype("string[pyarrow]"))
+    wide.attrs = dict(metrics.attrs)  # the period the values are over
     return wide
