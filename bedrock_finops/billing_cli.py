@@ -79,7 +79,9 @@ def register(subparsers) -> None:
         "--cost-explorer",
         nargs=2,
         metavar=("START", "END"),
-        help="query Cost Explorer, END exclusive (each request costs $0.01)",
+        help="query Cost Explorer for the UTC days [START, END), ISO-8601 dates (YYYY-MM-DD; "
+        "a time of day rounds START down and END up to a day, an offset is converted to UTC); "
+        "each request costs $0.01",
     )
     p.add_argument("--out", help=OUT_HELP)
     p.set_defaults(func=_billing_command)
@@ -94,6 +96,8 @@ def _billing_command(args: argparse.Namespace) -> int:
         billing = cur.read_focus(args.focus)
     else:
         billing = cost_explorer.read_cost_explorer(*args.cost_explorer)
+        first, after = billing.attrs["ce_period"]
+        print(f"Cost Explorer, UTC days [{first}, {after})")
     print(report(billing))
     if args.out:
         out = Path(args.out)

@@ -159,6 +159,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.price_sheets import PriceInputError
+    from bedrock_finops.sources.cost_explorer import BillingPeriodError
     from bedrock_finops.sources.cur import BillingFormatError
     from bedrock_finops.sources.source_errors import SourceError, credential_setup_errors
 
@@ -177,6 +178,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         ParamsError,
         PriceInputError,
         BillingFormatError,
+        BillingPeriodError,
         SourceError,
     )
     return (*mistakes, *files, *aws, ClientError)

@@ -147,3 +147,69 @@ def test_writing_the_same_table_again_says_it_replaced_it(tmp_path, capsys):
         f"{tmp_path / 'o' / 'usage.parquet'} replaces the table an earlier ingest wrote there"
         in (capsys.readouterr().out)
     )
+
+
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        (
+            ["02/06/2026", "03/06/2026"],
+            "Cost Explorer START '02/06/2026' is not an ISO-8601 date or time; give YYYY-MM-DD "
+            "or a time such as 2025-06-02T06:00Z (UTC when no offset is given)",
+        ),
+        (
+            ["2026-13-01", "2026-12-01"],
+            "Cost Explorer START '2026-13-01' is not an ISO-8601 date or time; give YYYY-MM-DD "
+            "or a time such as 2025-06-02T06:00Z (UTC when no offset is given)",
+        ),
+        (
+            ["2026-11-21", "2026-11-20"],
+            "Cost Explorer START 2026-11-21 is after END 2026-11-20 (the UTC days [2026-11-21, "
+            "2026-11-20)): give START first, e.g. 2026-11-20 2026-11-21",
+        ),
+        (
+            ["2026-11-20", "2026-11-20"],
+            "Cost Explorer START 2026-11-20 and END 2026-11-20 are the same UTC day, 2026-11-20, "
+            "and END is exclusive (Cost Explorer's End is exclusive): give the day after the "
+            "last to read, e.g. 2026-11-20 2026-11-21 for 2026-11-20 alone",
+        ),
+    ],
+)
+def test_billing_cost_explorer_dates_are_one_line(capsys, no_aws_credentials, dates, message):
+    """A bad, reversed or empty period is told before Cost Explorer is called (no credentials
+    are needed to be told), in one line with exit code 2, as `ingest --start/--end` are."""
+    assert cli.main(["billing", "--cost-explorer", *dates]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+
+
+def test_billing_cost_explorer_asks_for_the_utc_days_and_says_which(capsys, monkeypatch):
+    """An offset is converted to UTC: 23:00 at UTC-5 on the 20th is the 21st, and the command
+    asks Cost Explorer for [2026-11-21, 2026-11-22) and prints it (it asked for the 20th)."""
+    import boto3
+    from botocore.stub import Stubber
+
+    ce = boto3.client(
+        "ce", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    monkeypatch.setattr(boto3, "client", lambda *_, **__: ce)
+    with Stubber(ce) as stub:
+        stub.add_response(
+            "get_cost_and_usage",
+            {"ResultsByTime": []},
+            {
+                "TimePeriod": {"Start": "2026-11-21", "End": "2026-11-22"},
+                "Granularity": "DAILY",
+                "Metrics": ["UnblendedCost", "NetUnblendedCost", "UsageQuantity"],
+                "GroupBy": [
+                    {"Type": "DIMENSION", "Key": "SERVICE"},
+                    {"Type": "DIMENSION", "Key": "USAGE_TYPE"},
+                ],
+                "Filter": {"Dimensions": {"Key": "RECORD_TYPE", "Values": ["Usage"]}},
+            },
+        )
+        assert cli.main(["billing", "--cost-explorer", "2026-11-20T23:00-05:00", "2026-11-22"]) == 0
+        stub.assert_no_pending_responses()
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "Cost Explorer, UTC days [2026-11-21, 2026-11-22)\nno Bedrock usage lines"
+    )

@@ -165,3 +165,73 @@ def test_cost_explorer_bills_at_the_net_unblended_cost(no_aws_credentials):
     assert row["billed_usd"] == pytest.approx(6.80)
     assert row["explanation"] == "private pricing / discount"
     assert row["gap_pct_of_logged"] == pytest.approx(-15.0)
+
+
+def _period_asked(start, end) -> dict:
+    """The TimePeriod ``read_cost_explorer(start, end)`` sends, through a stubbed client."""
+    import boto3
+    from botocore.stub import Stubber
+
+    ce = boto3.client(
+        "ce", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    sent: list[dict] = []
+    ce.meta.events.register(
+        "provide-client-params.ce.GetCostAndUsage", lambda params, **_: sent.append(params)
+    )
+    with Stubber(ce) as stub:
+        stub.add_response("get_cost_and_usage", {"ResultsByTime": []})
+        df = read_cost_explorer(start, end, client=ce)
+        stub.assert_no_pending_responses()
+    assert df.attrs["ce_period"] == [sent[0]["TimePeriod"]["Start"], sent[0]["TimePeriod"]["End"]]
+    return sent[0]["TimePeriod"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        ("2026-11-20", "2026-11-22", ("2026-11-20", "2026-11-22")),
+        # 23:00 at UTC-5 is 04:00 on the 21st in UTC (its local date, the 20th, was asked)
+        ("2026-11-20T23:00-05:00", "2026-11-22", ("2026-11-21", "2026-11-22")),
+        # 23:30 at UTC-2 is 01:30 on the 22nd: the end rounds up to the 23rd (was the 21st)
+        ("2026-11-20", "2026-11-21T23:30-02:00", ("2026-11-20", "2026-11-23")),
+        # a time of day: the start rounds down, the end up, to whole UTC days
+        ("2026-11-20T06:00Z", "2026-11-20T12:00", ("2026-11-20", "2026-11-21")),
+        (dt.date(2026, 11, 20), dt.datetime(2026, 11, 21), ("2026-11-20", "2026-11-21")),
+    ],
+)
+def test_the_period_is_whole_utc_days_read_as_the_ingest_reads_them(start, end, days):
+    assert _period_asked(start, end) == {"Start": days[0], "End": days[1]}
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (  # month first or day first: refused, as `ingest --start` refuses it
+            "02/06/2026",
+            "03/06/2026",
+            "Cost Explorer START '02/06/2026' is not an ISO-8601 date or time; give YYYY-MM-DD",
+        ),
+        ("2026-11-20", "2026-13-01", "Cost Explorer END '2026-13-01' is not an ISO-8601 date"),
+        ("", "2026-11-20", "Cost Explorer START '' is not an ISO-8601 date or time"),
+        (
+            "2026-11-21",
+            "2026-11-20",
+            "Cost Explorer START 2026-11-21 is after END 2026-11-20 (the UTC days [2026-11-21, "
+            "2026-11-20)): give START first, e.g. 2026-11-20 2026-11-21",
+        ),
+        (  # 22:00 at UTC-5 is the 21st in UTC: the same day as END
+            "2026-11-20T22:00-05:00",
+            "2026-11-21",
+            "Cost Explorer START 2026-11-20T22:00-05:00 and END 2026-11-21 are the same UTC "
+            "day, 2026-11-21, and END is exclusive (Cost Explorer's End is exclusive): give the "
+            "day after the last to read, e.g. 2026-11-21 2026-11-22 for 2026-11-21 alone",
+        ),
+    ],
+)
+def test_a_bad_or_empty_period_is_refused_before_any_request(start, end, message):
+    from bedrock_finops.sources.cost_explorer import BillingPeriodError
+
+    with pytest.raises(BillingPeriodError) as err:
+        read_cost_explorer(start, end, client=object())  # never called
+    assert message in str(err.value)

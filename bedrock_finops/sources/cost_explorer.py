@@ -8,6 +8,11 @@ group without the net metric is billed at its unblended cost. Marketplace models
 their own SERVICE ("Claude 3.5 Sonnet (Amazon Bedrock Edition)"), not "Amazon Bedrock", so the
 service filter is applied here, after the call, to keep both. Cost Explorer charges $0.01 per
 API request: the number of requests made is logged and kept in ``frame.attrs["ce_requests"]``.
+
+The period is whole UTC days, as the billing window is everywhere, read by the ingest's rules
+for ``--start``/``--end``: ISO-8601 only (``02/06/2026`` could be month or day first), an
+offset converted to UTC, a time of day rounding the start down to its day and the end up to the
+next. A date that is none, or a period holding no day, is a :class:`BillingPeriodError`.
 """
 
 from __future__ import annotations
@@ -32,8 +37,41 @@ USD_PER_REQUEST = 0.01
 METRICS = ["UnblendedCost", "NetUnblendedCost", "UsageQuantity"]
 
 
-def _day(value: dt.date | dt.datetime | str) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%d")
+class BillingPeriodError(ValueError):
+    """The period asked of Cost Explorer is no range of UTC days; the message gives the fix."""
+
+
+def billing_days(start: Any, end: Any) -> tuple[dt.date, dt.date]:
+    """``[start, end)`` as the UTC days Cost Explorer is asked for: (first, day after the last)."""
+    first, after = _utc_day(start, "START"), _utc_day(end, "END", round_up=True)
+    if after < first:
+        raise BillingPeriodError(
+            f"Cost Explorer START {start} is after END {end} (the UTC days [{first}, {after})): "
+            f"give START first, e.g. {after} {first}"
+        )
+    if after == first:
+        raise BillingPeriodError(
+            f"Cost Explorer START {start} and END {end} are the same UTC day, {first}, and END "
+            "is exclusive (Cost Explorer's End is exclusive): give the day after the last to "
+            f"read, e.g. {first} {first + dt.timedelta(days=1)} for {first} alone"
+        )
+    return first, after
+
+
+def _utc_day(value: Any, name: str, round_up: bool = False) -> dt.date:
+    """A bound as a UTC day, read as the ingest reads its window's (a time of day rounds down,
+    or up for an end)."""
+    from bedrock_finops.ingest import IngestError, _as_utc
+
+    try:
+        when = _as_utc(value, name)
+    except IngestError as exc:
+        raise BillingPeriodError(f"Cost Explorer {exc}") from None
+    if when is None:
+        raise BillingPeriodError(f"Cost Explorer needs a {name} day: give YYYY-MM-DD")
+    if round_up and when.time() != dt.time():
+        return when.date() + dt.timedelta(days=1)
+    return when.date()
 
 
 def _request(start: str, end: str) -> dict[str, Any]:
@@ -100,11 +138,11 @@ def read_cost_explorer(
     """Bedrock (first-party and Marketplace) daily cost and usage, ``start`` to ``end`` exclusive.
 
     ``frame.attrs``: ``ce_requests`` (each one billed $0.01), ``rows_read`` (groups returned),
-    ``rows_bedrock``, ``rows_other_services``.
+    ``rows_bedrock``, ``rows_other_services``, ``ce_period`` (the UTC days asked for, first and
+    day after the last, as :func:`billing_days` reads ``start`` and ``end``).
     """
-    s, e = _day(start), _day(end)
-    if e <= s:
-        raise ValueError(f"end {e} must be after start {s} (Cost Explorer's End is exclusive)")
+    first, after = billing_days(start, end)
+    s, e = first.isoformat(), after.isoformat()
     ce = client or boto3.client("ce", region_name=region, endpoint_url=endpoint_url)
     kwargs, rows, groups, requests = _request(s, e), [], 0, 0
     while True:
@@ -131,4 +169,5 @@ def read_cost_explorer(
         frames.append(classify_lines(df.astype({"region": "object", "unit": "object"}), unit_scale))
     out = collect_frames(frames, groups, groups - len(rows))
     out.attrs["ce_requests"] = requests
+    out.attrs["ce_period"] = [s, e]
     return out
