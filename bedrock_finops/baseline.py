@@ -174,16 +174,20 @@ def log_costs(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
-    """Total spend, requests, tokens and the monthly run-rate."""
-    from bedrock_finops.findings import DAYS_PER_MONTH
+    """Total spend, requests, tokens and the monthly run-rate, with the days it divides by
+    and which days they are (``period["description"]``, from ``findings.period_of``)."""
+    from bedrock_finops.findings import DAYS_PER_MONTH, days_text
 
     total = float(frame["cost_usd"].sum())
-    days = int(period.get("days") or 0)
+    days = period.get("days") or 0
+    shown = days_text(days)
     return {
-        "period": f"{str(period.get('start'))[:10]} to {str(period.get('end'))[:10]} ({days} days)",
+        "period": f"{str(period.get('start'))[:10]} to {str(period.get('end'))[:10]} "
+        f"({shown} days)",
+        "period days, counted as": period.get("description", "the records' UTC calendar days"),
         "requests": int(len(frame)),
         "priced spend, USD": round(total, 2),
-        f"monthly run-rate (priced spend x {DAYS_PER_MONTH} / {days} days), USD": (
+        f"monthly run-rate (priced spend x {DAYS_PER_MONTH} / {shown} days), USD": (
             round(total * DAYS_PER_MONTH / days, 2) if days else None
         ),
         "input tokens (uncached)": int(frame["input_tokens"].sum()),

@@ -65,7 +65,7 @@ class Action:
 class Findings:
     strategy: str
     title: str
-    period: dict[str, Any]  # {start, end, days}
+    period: dict[str, Any]  # {start, end, days, rule, description, ...}: see period_of
     scope_usd: float  # spend of the traffic in scope, over the period
     projected_usd: float  # what that traffic would cost after the change
     total_usd: float  # all priced spend in the period (denominator of savings_pct_of_total)
@@ -108,14 +108,99 @@ class Findings:
         return cls(**d)
 
 
-def period_of(usage: pd.DataFrame) -> dict[str, Any]:
-    """``{start, end, days}`` covered by a usage table (days counted as calendar days)."""
+def period_of(
+    usage: pd.DataFrame, window_start: Any = None, window_end: Any = None
+) -> dict[str, Any]:
+    """The period a usage table covers: ``start`` and ``end`` (its first and last record) and
+    ``days``, which its per-day and monthly figures divide by.
+
+    ``days`` is the UTC calendar days the records touch, unless the table was read for a
+    window with both ends (the ingest's ``--start`` and ``--end``) shorter than that: then it
+    is the window's own length in days, fractional if need be. 48 hours of traffic from noon
+    to noon touch 3 calendar days but are 2 days of traffic; counted as 3, every monthly
+    figure would read 2/3 of what the traffic costs. Records that fall short of the window
+    (logs gone, logging started late) touch fewer calendar days than the window is long, and
+    divide by those. ``rule`` says which applied ("window" or "calendar days") and
+    ``description`` says it in words; ``calendar_days``, ``window_start``, ``window_end`` and
+    ``window_days`` give both sides of the choice.
+    """
+    ws, we = _utc_or_none(window_start), _utc_or_none(window_end)
+    window_days = (we - ws).total_seconds() / 86400 if ws is not None and we is not None else None
+    window = {
+        "window_start": ws.isoformat() if ws is not None else None,
+        "window_end": we.isoformat() if we is not None else None,
+        "window_days": _whole_if_whole(window_days) if window_days is not None else None,
+    }
     if usage.empty:
-        return {"start": None, "end": None, "days": 0}
+        return {"start": None, "end": None, "days": 0, "calendar_days": 0, **window,
+                "rule": "calendar days", "description": "no records"}  # fmt: skip
     start = pd.Timestamp(usage["timestamp"].min())
     end = pd.Timestamp(usage["timestamp"].max())
-    days = (end.normalize() - start.normalize()).days + 1
-    return {"start": start.isoformat(), "end": end.isoformat(), "days": int(days)}
+    calendar = int((_utc(end).normalize() - _utc(start).normalize()).days + 1)
+    by_window = window_days is not None and 0 < window_days < calendar
+    period = {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "days": _whole_if_whole(window_days) if by_window else calendar,
+        "calendar_days": calendar,
+        **window,
+        "rule": "window" if by_window else "calendar days",
+    }
+    return {**period, "description": period_description(period)}
+
+
+def period_description(period: dict[str, Any]) -> str:
+    """Which days a period's figures divide by, and why, as the notebooks show it."""
+    calendar = int(period.get("calendar_days") or 0)
+    first, last = str(period["start"])[:10], str(period["end"])[:10]
+    touched = (
+        f"the {calendar:,} UTC calendar day{'s' if calendar != 1 else ''} the records touch "
+        f"({first if first == last else f'{first} to {last}'})"
+    )
+    window_days = period.get("window_days")
+    if window_days is None:
+        return f"{touched}; the table was read without a window with both ends"
+    window = (
+        f"the window [{_shown(period['window_start'])}, {_shown(period['window_end'])}), "
+        f"{days_text(window_days)} days long"
+    )
+    if period.get("rule") == "window":
+        return f"{window}, not {touched}, which would count its part days whole"
+    if calendar == window_days:
+        return f"{touched}, as many as {window}"
+    return f"{touched}, fewer than {window}, which the records do not cover"
+
+
+def days_text(days: float) -> str:
+    """A number of days as the figures show it: ``30``, ``2``, ``1.5``, ``1.96``."""
+    if float(days).is_integer():
+        return f"{int(days):,}"
+    return f"{float(days):,.2f}".rstrip("0").rstrip(".")
+
+
+def monthly_scaling(period: dict[str, Any], what: str = "period savings") -> str:
+    """How ``what`` is scaled to a month: the days divided by, and which days they are."""
+    days = period.get("days") or 0
+    how = period.get("description")
+    return f"{what} x {DAYS_PER_MONTH} / {days_text(days)} days" + (f": {how}" if how else "")
+
+
+def _utc(when: pd.Timestamp) -> pd.Timestamp:
+    return when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+
+
+def _utc_or_none(when: Any) -> pd.Timestamp | None:
+    """A window bound (ISO text, a datetime, None) in UTC; a naive one is UTC."""
+    return None if when is None or when == "" else _utc(pd.Timestamp(when))
+
+
+def _whole_if_whole(days: float) -> float | int:
+    """Whole days as an int (2 days, not 2.0), so a window of whole days reads as one."""
+    return int(days) if float(days).is_integer() else days
+
+
+def _shown(when: Any) -> str:
+    return _utc(pd.Timestamp(when)).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def empty_effects() -> pd.DataFrame:

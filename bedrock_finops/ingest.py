@@ -176,7 +176,8 @@ class IngestReport:
     start: datetime | None = None
     end: datetime | None = None
     # the table's own span: its first and last record (None: no rows) and their calendar days
-    # (UTC), which the notebooks' per-day figures divide by (findings.period_of)
+    # (UTC), which the notebooks' per-day figures divide by unless the window is shorter
+    # (findings.period_of)
     first_record: datetime | None = None
     last_record: datetime | None = None
     record_days: int = 0

@@ -156,8 +156,18 @@ class RunContext:
         return json.loads(path.read_text()) if path.exists() else None
 
     @property
+    def window(self) -> tuple[str | None, str | None]:
+        """The window the table was read for (the ingest's ``--start`` and ``--end``, a run's
+        ``run.start`` and ``run.end``), as ``ingest_report.json`` records it: None for an end
+        not given."""
+        report = self.ingest_report
+        return report.get("start"), report.get("end")
+
+    @property
     def period(self) -> dict[str, Any]:
-        return findings_mod.period_of(self.usage)
+        """The records' period and the days its per-day and monthly figures divide by: the
+        window's length where the records cover it (see ``findings.period_of``)."""
+        return findings_mod.period_of(self.usage, *self.window)
 
     @property
     def total_usd(self) -> float:

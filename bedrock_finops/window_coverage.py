@@ -9,7 +9,8 @@ and the summary warns when the two differ by more than :data:`GAP`.
 
 Days without records inside the span (logging switched off for a week, a delivery that failed)
 understate the notebooks' per-day figures the same way, since those divide by the span's
-calendar days. From the rows kept per UTC day, the weekdays the traffic runs on are judged
+calendar days (or by the window's length, where that is shorter: ``findings.period_of``).
+From the rows kept per UTC day, the weekdays the traffic runs on are judged
 (:func:`traffic_weekdays`), so a weekend over weekday-only traffic is neither a gap inside the
 span nor one at its edges.
 """
@@ -40,7 +41,8 @@ def utc_now() -> datetime:
 
 def calendar_days(first: datetime, last: datetime) -> int:
     """Calendar days (UTC) from the first record's to the last's, both counted: the days the
-    notebooks' per-day figures divide by (``findings.period_of``)."""
+    notebooks' per-day figures divide by, unless the table's window is shorter than them (48
+    hours from noon touch 3 calendar days and divide by 2: ``findings.period_of``)."""
     return (last.astimezone(UTC).date() - first.astimezone(UTC).date()).days + 1
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from usage_builders import make_usage
 
-from bedrock_finops import baseline, billing_inputs, models, notebook, reconcile
+from bedrock_finops import baseline, billing_inputs, models, notebook, reconcile, sample
 from bedrock_finops.billed import billed_totals
+from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.pricing import PriceCatalog
 
 pytestmark = pytest.mark.slow
@@ -342,3 +344,45 @@ def test_largest_gaps_shows_the_period_of_a_row_longer_than_a_day() -> None:
         reconcile.reconcile(logs, billing_frame(pd.DataFrame([daily_line]))).rows
     )
     assert "end_date" not in daily.columns
+
+
+@pytest.fixture(scope="module")
+def six_days(tmp_path_factory) -> Path:
+    """Six days of the sample from 2026-10-01 at 0.3 of its traffic: its logs."""
+    folder = tmp_path_factory.mktemp("six-days")
+    sample.generate(folder, days=6, scale=0.3)
+    return folder / "logs"
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "calendar_days", "run_rate"),
+    [
+        ("2026-10-02", "2026-10-04", 2, 122.65),  # midnight to midnight: both rules agree
+        ("2026-10-02T12:00Z", "2026-10-04T12:00Z", 3, 108.22),  # was 72.15
+        ("2026-10-02T00:00-07:00", "2026-10-04T00:00-07:00", 3, 116.87),  # was 77.91
+    ],
+)
+def test_a_48_hour_window_is_2_days_of_run_rate_whatever_hour_it_starts(
+    six_days, tmp_path, start, end, calendar_days, run_rate
+) -> None:
+    """A window of 48 hours the records fill is 2 days, though from noon (or from midnight in
+    Los Angeles, 07:00 UTC) its records touch 3 UTC calendar days, which read a run-rate of
+    2/3 of the traffic's. The run-rate is the unrounded spend x 30.4375 / 2 ($7.1108 and
+    $7.6792 of spend: $108.22 and $116.87)."""
+    ingest_to_folder(six_days, tmp_path, start, end, progress=False, workers=1)
+    ctx = notebook.open_run(tmp_path, user_text=False)
+    frame = baseline.costed(ctx.usage, ctx.priced)
+    figures = baseline.headline(frame, ctx.period)
+    (rate,) = (v for k, v in figures.items() if k.startswith("monthly run-rate"))
+    assert rate == run_rate
+    assert rate == pytest.approx(float(frame["cost_usd"].sum()) * 30.4375 / 2, abs=0.005)
+    assert figures["monthly run-rate (priced spend x 30.4375 / 2 days), USD"] == rate
+    assert (ctx.period["days"], ctx.period["calendar_days"]) == (2, calendar_days)
+    counted_as = figures["period days, counted as"]
+    if calendar_days == 2:
+        assert counted_as.startswith("the 2 UTC calendar days the records touch (2026-10-02 to ")
+    else:
+        assert counted_as.startswith("the window [2026-10-02 ")
+        assert counted_as.endswith(", 2 days long, not the 3 UTC calendar days the records "
+                                   "touch (2026-10-02 to 2026-10-04), which would count its "
+                                   "part days whole")  # fmt: skip

@@ -86,3 +86,76 @@ def test_1h_writes_are_a_part_of_the_writes():
     alone = pd.DataFrame({"request_id": ["r2"], "cached_write_1h_tokens": [300]})
     with pytest.raises(ValueError, match="for 1 requests, e.g. r2"):
         fx.effects_frame(alone, "prompt_caching")
+
+
+# ------------------------------------------------------------------ the period's days
+
+
+def _stamps(*times: str) -> pd.DataFrame:
+    return pd.DataFrame({"timestamp": pd.to_datetime(list(times), utc=True)})
+
+
+def test_a_window_from_noon_to_noon_is_its_own_length_not_the_calendar_days_it_touches():
+    """48 hours of traffic from noon touch 3 UTC calendar days: divided by 3, every monthly
+    figure read 2/3 of the traffic's. The window's length divides instead."""
+    usage = _stamps("2026-10-02T12:04:53Z", "2026-10-03T06:00:00Z", "2026-10-04T11:53:19Z")
+    period = fx.period_of(usage, "2026-10-02T12:00:00+00:00", "2026-10-04T12:00:00+00:00")
+    assert (period["days"], period["calendar_days"], period["rule"]) == (2, 3, "window")
+    assert (period["window_start"], period["window_end"], period["window_days"]) == (
+        "2026-10-02T12:00:00+00:00", "2026-10-04T12:00:00+00:00", 2,
+    )  # fmt: skip
+    assert period["description"] == (
+        "the window [2026-10-02 12:00 UTC, 2026-10-04 12:00 UTC), 2 days long, not the 3 UTC "
+        "calendar days the records touch (2026-10-02 to 2026-10-04), which would count its "
+        "part days whole"
+    )
+    # a window given in another time zone is the same 48 hours
+    pacific = fx.period_of(
+        _stamps("2026-10-02T07:03:58Z", "2026-10-04T06:59:52Z"),
+        "2026-10-02T00:00-07:00",
+        "2026-10-04T00:00-07:00",
+    )
+    assert (pacific["days"], pacific["calendar_days"], pacific["window_start"]) == (
+        2, 3, "2026-10-02T07:00:00+00:00",
+    )  # fmt: skip
+
+
+def test_a_window_of_part_days_divides_by_its_fraction():
+    period = fx.period_of(
+        _stamps("2026-10-02T12:30Z", "2026-10-03T23:00Z"), "2026-10-02T12:00Z", "2026-10-04"
+    )
+    assert (period["days"], period["calendar_days"], period["rule"]) == (1.5, 2, "window")
+    f = fx.Findings("s", "t", period, scope_usd=10.0, projected_usd=7.0, total_usd=10.0)
+    assert f.savings_monthly_usd == pytest.approx(3.0 * 30.4375 / 1.5)  # 60.875
+    assert fx.monthly_scaling(period).startswith("period savings x 30.4375 / 1.5 days: the window")
+
+
+def test_records_short_of_the_window_divide_by_the_calendar_days_they_touch():
+    """Logs that start 10 days into a 29.5-day window (retention, logging enabled late)
+    touch 19 calendar days: the window's length would understate every per-day figure."""
+    usage = _stamps("2026-10-12T00:10Z", "2026-10-30T23:59Z")
+    period = fx.period_of(usage, "2026-10-01T12:00Z", "2026-10-31T00:00Z")
+    assert (period["days"], period["window_days"], period["rule"]) == (19, 29.5, "calendar days")
+    assert period["description"] == (
+        "the 19 UTC calendar days the records touch (2026-10-12 to 2026-10-30), fewer than the "
+        "window [2026-10-01 12:00 UTC, 2026-10-31 00:00 UTC), 29.5 days long, which the records "
+        "do not cover"
+    )
+
+
+def test_a_midnight_window_and_no_window_keep_the_calendar_days():
+    usage = _stamps("2026-10-01T00:30Z", "2026-10-30T23:10Z")
+    aligned = fx.period_of(usage, "2026-10-01", "2026-10-31")
+    assert (aligned["days"], aligned["rule"]) == (30, "calendar days")
+    assert aligned["description"] == (
+        "the 30 UTC calendar days the records touch (2026-10-01 to 2026-10-30), as many as the "
+        "window [2026-10-01 00:00 UTC, 2026-10-31 00:00 UTC), 30 days long"
+    )
+    for start, end in ((None, None), ("2026-10-01T12:00Z", None), (None, "2026-10-31T12:00Z")):
+        open_ended = fx.period_of(usage, start, end)
+        assert (open_ended["days"], open_ended["rule"]) == (30, "calendar days")
+        assert open_ended["description"] == (
+            "the 30 UTC calendar days the records touch (2026-10-01 to 2026-10-30); the table "
+            "was read without a window with both ends"
+        )
+    assert fx.period_of(usage.iloc[:0], "2026-10-01", "2026-10-31")["days"] == 0
