@@ -27,6 +27,7 @@ from bedrock_finops.batch_jobs import (
     upload_job,
 )
 from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
+from bedrock_finops.findings import days_text
 from bedrock_finops.pricing import check_discount_pct
 
 
@@ -227,7 +228,7 @@ def _cost_line(bp: Any, catalog: Any) -> str:
     overrides = f" and the overrides in {catalog.overrides}" if catalog.overrides else ""
     return (
         f"the {len(rows):,} requests moved cost ${rows['current_usd'].sum():,.2f} on demand "
-        f"over the logged {bp.period.get('days', '?')} days; in batch "
+        f"over the logged {days_text(bp.period.get('days') or 0)} days; in batch "
         f"${rows['batch_usd'].sum():,.2f} (saving ${rows['savings_usd'].sum():,.2f}), priced "
         f"with the sheet {catalog.sheet_name!r}{overrides} (as of {as_of}, discount "
         f"{catalog.discount_pct:g}%)"
@@ -403,6 +404,7 @@ def _cmd_export(args: Any) -> int:
             force_in=s["force_in"],
             force_out=s["force_out"],
             user_text=ctx.user_text_column,
+            period=ctx.period,
         )
     except ValueError as exc:  # the run's settings or a flag: the price sheet, force_in, ...
         raise BatchExportError(str(exc)) from exc

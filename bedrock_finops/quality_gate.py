@@ -374,6 +374,7 @@ def _cmd(args: Any) -> int:
             ctx.catalog,
             prompts=ctx.prompts,
             priced=ctx.priced,
+            period=ctx.period,
             task_overrides=_parse_overrides(args.override),
         )
     except (ValueError, FileNotFoundError, KeyError) as exc:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bedrock_finops.findings import period_of
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.schema import empty_usage
 from bedrock_finops.strategies import batch_findings, batch_params
@@ -468,3 +469,29 @@ def test_export_jobs_from_plan(seed, tmp_path):
     assert (jobs["invocation_type"] == "Converse").all()
     assert not jobs["below_min_records"].any()
     assert jobs["missing_template_text"].sum() == 0
+
+
+def test_traffic_from_noon_to_noon_is_two_steady_days_of_the_window(seed):
+    """The same requests every hour for 48 hours from Monday noon touch three UTC calendar
+    days, half of them on the first and last: counted so, steady traffic reads irregular
+    (day-to-day variation 0.35) and each day holds 2/3 of the requests it does. In the
+    window's own days (24 hours from its start) both are what the traffic is."""
+    noon = {"app": "nightly", "arn": PIPELINE, "hours": list(range(12, 36)), "days": 2,
+            "per_hour": 5}  # fmt: skip
+    usage = make_usage([noon])
+    by_calendar = bi.plan(usage, seed).segments.set_index("app").loc["nightly"]
+    assert by_calendar["regularity_value"] == pytest.approx(np.std([60, 120, 60]) / 80)
+    assert by_calendar["volume_value"] == pytest.approx(80.0)  # 240 requests / 3 days
+    period = period_of(usage, "2026-10-05T12:00Z", "2026-10-07T12:00Z")
+    assert (period["days"], period["rule"]) == (2, "window")
+    bp = bi.plan(usage, seed, period=period)
+    night = bp.segments.set_index("app").loc["nightly"]
+    assert night["regularity_value"] == 0.0 and night["regularity_score"] == 1.0
+    assert night["volume_value"] == 120.0 and night["volume_score"] == 1.0
+    f = batch_findings.to_findings(bp)
+    assert f.period == period
+    assert f.savings_monthly_usd == pytest.approx(f.savings_usd * 30.4375 / 2)
+    assert f.assumptions["monthly_scaling"].startswith(
+        "period savings x 30.4375 / 2 days: the window [2026-10-05 12:00 UTC, 2026-10-07 "
+        "12:00 UTC), 2 days long, not the 3 UTC calendar days"
+    )

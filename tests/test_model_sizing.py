@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from usage_builders import make_usage, prompts_frame
 
+from bedrock_finops.findings import period_of
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
 from bedrock_finops.strategies import model_sizing_findings as ms_findings
@@ -466,3 +467,25 @@ def test_one_tokenizer_needs_no_ratio() -> None:
     with pytest.raises(UnknownTokenizerRatio):
         tokenizer_ratio("qwen", "anthropic")
     assert tokenizer_ratio("qwen", "anthropic", {"qwen": 1.25}) == pytest.approx(0.8)
+
+
+def test_monthly_savings_divide_by_the_window_the_period_gives(usage, cat):
+    """The router's ten requests, hourly from 00:00, read for the window [00:00, 12:00): half
+    a day of traffic, not the one calendar day it touches, so a month is 60.875 of it."""
+    period = period_of(usage, "2026-10-01T00:00Z", "2026-10-01T12:00Z")
+    assert (period["days"], period["calendar_days"], period["rule"]) == (0.5, 1, "window")
+    by_day = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    by_window = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), period=period)
+    router = _seg(by_window, "router")
+    assert router["monthly_savings_usd"] == pytest.approx(router["savings_usd"] * 60.875)
+    assert router["monthly_savings_usd"] == pytest.approx(
+        2 * _seg(by_day, "router")["monthly_savings_usd"]
+    )
+    f = ms_findings.to_findings(by_window)
+    assert f.period == period
+    assert f.savings_monthly_usd == pytest.approx(f.savings_usd * 60.875)
+    assert f.assumptions["monthly_scaling"] == (
+        "period savings x 30.4375 / 0.5 days: the window [2026-10-01 00:00 UTC, 2026-10-01 "
+        "12:00 UTC), 0.5 days long, not the 1 UTC calendar day the records touch "
+        "(2026-10-01), which would count its part days whole"
+    )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from bedrock_finops.findings import Action, Findings, effects_frame
+from bedrock_finops.findings import Action, Findings, effects_frame, monthly_scaling
 from bedrock_finops.strategies.batch_params import BATCH_NO_CHEAPER, MOVE, STRATEGY
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def to_findings(bp: BatchPlan) -> Findings:
         "prices": bp.prices_used.astype(object)
         .where(bp.prices_used.notna(), None)
         .to_dict("records"),
+        "monthly_scaling": monthly_scaling(bp.period),
     }
     actions = [_action(rec, bp.params) for rec in elig.to_dict("records")]
     findings = Findings(

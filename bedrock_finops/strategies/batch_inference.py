@@ -115,12 +115,16 @@ def plan(
     prompts: pd.DataFrame | None = None,
     priced: pd.DataFrame | None = None,
     user_text: pd.Series | ParquetColumn | None = None,
+    period: dict[str, Any] | None = None,
     **params: Any,
 ) -> BatchPlan:
     """Score, decide and price every segment. ``priced`` = ``catalog.price(usage)`` if known.
 
     ``user_text``: where the user turns are when ``usage`` was read without them (e.g.
     ``RunContext.user_text_column``); only their presence is counted here.
+    ``period``: the run's (``RunContext.period``), which knows the window the table was read
+    for: per-day signals and monthly figures then divide by its length where the records
+    cover it. By default the records' UTC calendar days (``period_of(usage)``).
     """
     if usage.empty:
         raise ValueError(
@@ -131,7 +135,7 @@ def plan(
     seg_ids = seg_mod.row_segments(usage)
     summary = seg_mod.summarise(usage, priced["cost_usd"])
     p = validate_params(params, summary)
-    period = period_of(usage)
+    period = period_of(usage) if period is None else period
     signals = segment_signals(usage, seg_ids, period, p)
     segs = summary.merge(signals, on="segment", how="left")
     segs["score"] = sum(segs[f"{s}_score"] * w for s, w in p["weights"].items())

@@ -66,11 +66,21 @@ def caller_kind(arn: str | None, pipeline: list[str], interactive: list[str]) ->
     return "unknown"
 
 
-def _day_index(ts: pd.Series, period: dict[str, Any]) -> np.ndarray:
-    """Calendar day of each timestamp, counted from the period's first day (0, 1, ...)."""
-    start = pd.Timestamp(period["start"]).floor("D")
+def _day_index(ts: pd.Series, period: dict[str, Any]) -> tuple[np.ndarray, int]:
+    """Each timestamp's day of the period (0, 1, ...) and how many days the period has.
+
+    Where the period is the window's length (``period["rule"] == "window"``), a day is 24
+    hours from the window's start: 48 hours from noon are two whole days, not three calendar
+    days of which two are halves, which would read steady traffic as irregular. Otherwise the
+    UTC calendar days from the first record's."""
     stamps = pd.to_datetime(ts.astype("datetime64[ms, UTC]"))
-    return ((stamps.dt.floor("D") - start).dt.days).to_numpy(dtype="int64")
+    if period.get("rule") == "window":
+        since = stamps - pd.Timestamp(period["window_start"])
+        days = math.ceil(float(period["window_days"]))
+        return (since // pd.Timedelta(days=1)).to_numpy(dtype="int64"), days
+    start = pd.Timestamp(period["start"]).floor("D")
+    days = int(period.get("calendar_days") or period.get("days") or 1)
+    return ((stamps.dt.floor("D") - start).dt.days).to_numpy(dtype="int64"), days
 
 
 def busiest_window_share(hours: np.ndarray, width: int) -> tuple[float, int]:
@@ -117,11 +127,12 @@ def segment_signals(
 ) -> pd.DataFrame:
     """Per segment: each signal's value and 0-1 score (``<signal>_value``, ``<signal>_score``)."""
     ts = usage["timestamp"]
+    day, day_bins = _day_index(ts, period)
     frame = pd.DataFrame(
         {
             "segment": seg_ids.astype(str),
             "hour": ts.dt.hour.astype("int64"),
-            "day": _day_index(ts, period),
+            "day": day,
             "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
             "identity": usage["identity_arn"].astype("string").fillna(""),
         },
@@ -136,7 +147,7 @@ def segment_signals(
     frame["business"], frame["weekend"] = business_and_weekend(
         ts, p["business_hours"], p["business_time_zone"]
     )
-    days = max(int(period.get("days") or 1), 1)
+    days = float(period.get("days") or 0) or 1.0  # what per-day figures divide by
     uniform_off = 1 - 5 * business_hours_per_day(p["business_hours"]) / 168
     out = []
     for segment, g in frame.groupby("segment", sort=False):
@@ -144,7 +155,8 @@ def segment_signals(
         window, start = busiest_window_share(g["hour"].to_numpy(), p["window_hours"])
         off = float(1 - g["business"].mean())
         weekend = float(g["weekend"].mean())
-        per_day = np.bincount(g["day"].to_numpy(), minlength=days)[:days].astype("float64")
+        per_day = np.bincount(g["day"].to_numpy(), minlength=day_bins)[:day_bins]
+        per_day = per_day.astype("float64")
         cv = float(per_day.std() / per_day.mean()) if per_day.mean() > 0 else math.inf
         per_window = n / days * p["job_window_days"]
         kinds_share = g["caller_kind"].value_counts(normalize=True).round(3).to_dict()

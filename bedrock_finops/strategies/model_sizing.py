@@ -106,9 +106,14 @@ def plan(
     *,
     prompts: pd.DataFrame | None = None,
     priced: pd.DataFrame | None = None,
+    period: dict[str, Any] | None = None,
     **params: Any,
 ) -> SizingPlan:
-    """Segment, type, recommend and re-price: the whole strategy, computed once."""
+    """Segment, type, recommend and re-price: the whole strategy, computed once.
+
+    ``period``: the run's (``RunContext.period``), which knows the window the table was read
+    for and divides monthly figures by its length where the records cover it; by default the
+    records' UTC calendar days (``period_of(usage)``)."""
     if usage.empty:
         raise ValueError("the usage table is empty: nothing to size (check the run's ingest)")
     priced = catalog.price(usage) if priced is None else priced
@@ -144,7 +149,7 @@ def plan(
         results = quality_gate.read_eval_results(p["eval_results"], usage)
         quality = quality_gate.evaluate(results, threshold=p["quality_threshold"])
         out = _apply_quality(out, quality)
-    period = period_of(usage)
+    period = period_of(usage) if period is None else period
     days = float(period["days"] or 0)
     out["monthly_savings_usd"] = out["savings_usd"] * DAYS_PER_MONTH / days if days else np.nan
     prices_used = repricing.prices_used(usage, out, catalog)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from bedrock_finops import task_types as tt
-from bedrock_finops.findings import DAYS_PER_MONTH, Action, Findings, effects_frame
+from bedrock_finops.findings import Action, Findings, effects_frame, monthly_scaling
 from bedrock_finops.strategies.model_sizing_params import (
     ACCEPTED,
     ADOPTED,
@@ -159,5 +159,5 @@ def assumptions(sizing: SizingPlan) -> dict[str, Any]:
             "otherwise they are billed as uncached input"
         ),
         "eval_results": p["eval_results"] or None,
-        "monthly_scaling": f"period savings x {DAYS_PER_MONTH} / period days",
+        "monthly_scaling": monthly_scaling(sizing.period),
     }
