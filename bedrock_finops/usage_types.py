@@ -8,7 +8,11 @@ Two shapes appear in the AWS Price List API, CUR 2.0 and Cost Explorer:
   ``USE1-Nova2.0Lite-input-tokens-flex``, ``USE1-NovaMicro-input-tokens-batch``,
   ``USE1-NovaPro-input-tokens-latency-optimized``,
   ``USE1-Claude4.6Sonnet-output-tokens-cross-region-global``,
-  ``USE1-openai.gpt-oss-120b-mantle-input-tokens-standard``.
+  ``USE1-openai.gpt-oss-120b-mantle-input-tokens-standard``. The Reserved tier's
+  tokens-per-minute commitments name the model, then the term, before the token marker
+  (``USE1-Claude4.5Sonnet-reserved-1-month-input-tokens-per-minute-cross-region-global``):
+  they bill capacity, not tokens processed, so they parse as ``token_kind="other"``,
+  ``mode="provisioned"``, the model fragment without the term (``Claude4.5Sonnet``).
 - Marketplace (``AmazonBedrockFoundationModels``: Claude 3.5+ and other third-party models),
   ``{region}-MP:{region}_{dimension}-Units`` in two spellings, CamelCase
   (``InputTokenCount``, ``InputTokenCount_Global``, ``InputTokenCount_Global_Batch``,
@@ -163,6 +167,14 @@ def _parse_marketplace(raw: str, code: str | None, region: str | None, dim: str)
     )
 
 
+def _reserved_split(fragment: str) -> tuple[str, bool]:
+    """``Claude4.5Sonnet-reserved-1-month`` -> (``Claude4.5Sonnet``, True): the Reserved tier's
+    usage types (``USE1-Claude4.5Sonnet-reserved-1-month-input-tokens-per-minute-...``) name
+    the model, then the commitment, before the token marker."""
+    model, reserved, _ = fragment.partition("-reserved")
+    return model, bool(reserved)
+
+
 def _parse_bedrock(raw: str, code: str | None, region: str | None, rest: str) -> UsageType:
     m = _BEDROCK_TOKEN.search(rest)
     if not m:
@@ -178,6 +190,7 @@ def _parse_bedrock(raw: str, code: str | None, region: str | None, rest: str) ->
         )
     tok, suffix = m["tok"], m["suffix"].lower()
     words = set(suffix.split("-"))
+    model, reserved = _reserved_split(rest[: m.start()])
     if tok.startswith("cache-read"):
         kind = "cache_read"
     elif tok.startswith("cache-write"):
@@ -186,6 +199,9 @@ def _parse_bedrock(raw: str, code: str | None, region: str | None, rest: str) ->
         kind = "input" if tok.startswith("input") else "output"
     if "custom" in words:  # custom-model inference is billed apart: not a catalog rate
         kind = "other"
+    if reserved or "reserved" in words or "-per-minute" in suffix:
+        kind = "other"  # a tokens-per-minute commitment: capacity, not tokens processed
+        words.add("reserved")
     if "global" in words:
         geo = "global"
     elif "cross" in words:
@@ -199,7 +215,7 @@ def _parse_bedrock(raw: str, code: str | None, region: str | None, rest: str) ->
         kind,
         _mode_of(words, suffix),
         geo,
-        rest[: m.start()] or None,
+        model or None,
         "bedrock",
         long_context="long" in suffix,
     )

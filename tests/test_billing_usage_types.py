@@ -83,3 +83,25 @@ def test_a_claude_2_bill_line_is_claude_2s_and_meets_its_logged_requests(tmp_pat
     assert rows["model"].tolist() == ["anthropic.claude-v2"]
     assert rows["billed_usd"].tolist() == [8.0]
     assert "not in bill" not in rows["explanation"].iat[0]
+
+
+@pytest.mark.parametrize(
+    ("usage_type", "geo"),
+    [
+        (
+            "USE1-Claude4.5Sonnet-reserved-1-month-input-tokens-per-minute-cross-region-global",
+            "global",
+        ),
+        ("USE1-Claude4.5Sonnet-reserved-3-month-output-tokens-per-minute-cross-region-geo", "geo"),
+    ],
+)
+def test_a_reserved_tier_commitment_is_capacity_not_tokens(usage_type, geo):
+    """The Reserved tier bills a tokens-per-minute commitment for a term: provisioned capacity
+    of Claude Sonnet 4.5, never on-demand input or output tokens (it read as input/output
+    tokens at on-demand, of a model "Claude4.5Sonnet-reserved-1-month" that mapped to none)."""
+    parsed = parse_usage_type(usage_type)
+    assert (parsed.token_kind, parsed.mode, parsed.geo) == ("other", "provisioned", geo)
+    assert parsed.model_fragment == "Claude4.5Sonnet"
+    assert model_key_from_product(parsed.model_fragment) == "anthropic.claude-sonnet-4-5"
+    on_demand = parse_usage_type("USE1-Claude4.5Sonnet-input-tokens-cross-region-global")
+    assert (on_demand.token_kind, on_demand.mode) == ("input", "on_demand")  # unchanged
