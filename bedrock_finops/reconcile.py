@@ -168,10 +168,14 @@ def billed_side(billing: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bill_lines(billing: pd.DataFrame) -> pd.DataFrame:
-    """The billed side, one row per usage line."""
+    """The billed side, one row per usage line. A line in tokens of no known kind (no usage
+    type to tell input from output or cache) leaves its row's billed tokens unknown, as a
+    token line in another unit does: counted as 0 it would read as logged tokens not billed."""
     usage = billing[usage_mask(billing)]
-    token_line = usage["token_kind"].astype("object").isin(TOKEN_KINDS)
-    counted = token_line & (usage["unit"].astype("object") == "tokens")
+    kind = usage["token_kind"].astype("object")
+    in_tokens = usage["unit"].astype("object") == "tokens"
+    token_line = kind.isin(TOKEN_KINDS)
+    counted = token_line & in_tokens
     first, after = line_days(usage)
     df = pd.DataFrame(
         {
@@ -180,7 +184,7 @@ def _bill_lines(billing: pd.DataFrame) -> pd.DataFrame:
             "model": usage["model"].astype("object").fillna(UNMAPPED),
             "billed_usd": usage["cost_usd"].astype(float),
             "billed_tokens": usage["quantity"].astype(float).where(counted, 0.0),
-            "uncounted": (token_line & ~counted).astype(int),
+            "uncounted": ((token_line & ~counted) | (kind.isna() & in_tokens)).astype(int),
             "marketplace_usd": usage["cost_usd"].astype(float).where(usage["marketplace"], 0.0),
             "discount_usd": _discounts(usage),
         }

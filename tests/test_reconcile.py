@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 
 from bedrock_finops.reconcile import reconcile
-from bedrock_finops.sources.cur import billing_frame, read_cur
+from bedrock_finops.sources.cur import billing_frame, read_cur, read_focus
 
 D1, D2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
 OCT1 = dt.date(2026, 10, 1)  # the day tests/usage_builders.make_usage logs on
 CUR = Path(__file__).parent / "fixtures" / "billing" / "cur2.parquet"
+FOCUS = CUR.with_name("focus.csv")
+HAIKU = "anthropic.claude-haiku-4-5"
 
 
 def _line(day, model, kind, tokens, cost, *, marketplace=False, line_type="Usage"):
@@ -188,6 +190,25 @@ def test_cost_gap_without_token_counts_is_unexplained():
     rec = reconcile(logs, billing)
     assert rec.rows["explanation"].tolist() == ["unexplained"]
     assert rec.totals["unexplained_usd"] == pytest.approx(0.20)
+
+
+def test_billed_tokens_of_no_known_kind_are_unknown_not_zero(tmp_path):
+    """A FOCUS export without AWS's usage-type column: its Claude Haiku 4.5 line (Marketplace,
+    the model named by the product) bills 200,000 tokens for $1.00, of no known kind (input,
+    output or cache). Those tokens are unknown (NaN), not 0 billed tokens, which read as
+    200,000 "logged tokens not billed"; the $0.25 below the logged $1.25 is unexplained."""
+    path = tmp_path / "focus.csv"
+    pd.read_csv(FOCUS).drop(columns=["x_UsageType"]).to_csv(path, index=False)
+    billing = read_focus(path)
+    haiku = billing[billing["model"] == HAIKU]
+    assert haiku["token_kind"].isna().all() and haiku["unit"].tolist() == ["tokens"]
+    logs = pd.DataFrame(
+        {"date": [D1], "model": [HAIKU], "cost_usd": [1.25], "requests": [5], "tokens": [2e5]}
+    )
+    row = _row(reconcile(logs, billing), D1, HAIKU)
+    assert row["billed_usd"] == pytest.approx(1.00)
+    assert pd.isna(row["billed_tokens"]) and pd.isna(row["billed_rate_ratio"])
+    assert row["explanation"] == "unexplained; Marketplace billing"
 
 
 def test_reconcile_with_cur_fixture():

@@ -123,6 +123,62 @@ def test_focus_csv():
     assert set(df["date"]) == {dt.date(2026, 3, 1)}
 
 
+def _focus_1_2_line(meter: str, quantity: float, unit: str, cost: float, **over) -> dict:
+    """A line of a "FOCUS 1.2 with AWS columns" export: no x_UsageType (AWS moved it to
+    SkuMeter), no x_CostCategories, and 1.2's new columns."""
+    return {
+        "BilledCost": cost,
+        "BillingCurrency": "USD",
+        "ChargeCategory": "Usage",
+        "ChargeClass": "",
+        "ChargeDescription": "x",
+        "ChargePeriodStart": "2025-03-01T00:00:00Z",
+        "ChargePeriodEnd": "2025-03-02T00:00:00Z",
+        "ConsumedQuantity": quantity,
+        "ConsumedUnit": unit,
+        "PricingQuantity": quantity,
+        "PricingUnit": unit,
+        "RegionId": "us-east-1",
+        "ServiceName": "Amazon Bedrock",
+        "ServiceSubcategory": "Generative AI",
+        "SkuId": "ABC",
+        "SkuMeter": meter,
+        "x_Discounts": "",
+        "x_Operation": "InvokeModelInference",
+        "x_ServiceCode": "AmazonBedrock",
+        **over,
+    }
+
+
+def test_focus_1_2_reads_the_usage_type_from_sku_meter(tmp_path):
+    """FOCUS 1.2 with AWS columns has no x_UsageType ("now the SkuMeter column"): Nova Pro's
+    1,000 + 250 units of 1K tokens are 1,250,000 tokens of amazon.nova-pro, and Claude 3
+    Haiku's 2 Marketplace Units are 2,000,000 input tokens; every token kind and model read
+    null, so no billed token was counted."""
+    path = tmp_path / "focus12-00001.csv.gz"
+    haiku = {
+        "ServiceName": "Claude 3 Haiku (Amazon Bedrock Edition)",
+        "x_ServiceCode": "5tg1xd5ci6olxw3rdsk5b2h6",
+        "RegionId": "us-west-2",
+    }
+    lines = [
+        _focus_1_2_line("USE1-NovaPro-input-tokens", 1000, "1K tokens", 0.8),
+        _focus_1_2_line("USE1-NovaPro-output-tokens", 250, "1K tokens", 0.8),
+        _focus_1_2_line("USW2-MP:USW2_InputTokenCount-Units", 2, "Units", 0.5, **haiku),
+    ]
+    pd.DataFrame(lines).to_csv(path, index=False)
+    df = read_focus(path)
+    assert df["usage_type"].tolist() == [line["SkuMeter"] for line in lines]
+    assert df["model"].tolist() == ["amazon.nova-pro"] * 2 + ["anthropic.claude-3-haiku"]
+    assert df["token_kind"].tolist() == ["input", "output", "input"]
+    assert df["quantity"].tolist() == [1_000_000, 250_000, 2_000_000]
+    assert set(df["unit"]) == {"tokens"}
+    assert df.groupby("model")["quantity"].sum().to_dict() == {
+        "amazon.nova-pro": 1_250_000,
+        "anthropic.claude-3-haiku": 2_000_000,
+    }
+
+
 def test_focus_missing_columns(tmp_path):
     path = tmp_path / "f.csv"
     pd.read_csv(FOCUS).drop(columns=["BilledCost"]).to_csv(path, index=False)

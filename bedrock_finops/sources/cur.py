@@ -117,6 +117,7 @@ FOCUS_OPTIONAL = [
     "RegionId",
     "x_ServiceCode",
     "x_UsageType",
+    "SkuMeter",
     "BillingCurrency",
 ]
 
@@ -467,6 +468,15 @@ def _focus_is_bedrock(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return first_party | marketplace, marketplace
 
 
+def _focus_usage_type(raw: pd.DataFrame) -> pd.Series:
+    """Each line's usage type: FOCUS 1.0's ``x_UsageType``, else 1.2's ``SkuMeter``."""
+    usage_type = pd.Series(None, index=raw.index, dtype="object")
+    for column in ("x_UsageType", "SkuMeter"):
+        if column in raw:
+            usage_type = usage_type.where(usage_type.notna(), raw[column].astype("object"))
+    return usage_type
+
+
 def read_focus(
     path_or_paths: str | Path | Sequence[str | Path],
     *,
@@ -474,8 +484,10 @@ def read_focus(
 ) -> pd.DataFrame:
     """Read a FOCUS 1.0/1.2 export (CSV or parquet) -> the Bedrock billing frame.
 
-    The usage type comes from AWS's ``x_UsageType`` column when the export has it; without it
-    token kind and model stay null (FOCUS's own columns do not carry them reliably).
+    The usage type comes from AWS's ``x_UsageType`` column (FOCUS 1.0 with AWS columns) or,
+    in FOCUS 1.2, where AWS dropped it, from ``SkuMeter`` ("x_UsageType ... is now the
+    SkuMeter column"); the other columns read keep their names in 1.2. Without either, token
+    kind and model stay null (FOCUS's own columns do not carry them reliably).
     """
     frames, read, other = [], 0, 0
     for path in export_files(path_or_paths):
@@ -499,7 +511,7 @@ def read_focus(
                 "source": "focus",
                 "service": raw["ServiceName"].astype("object"),
                 "product_name": raw["ServiceName"].astype("object"),
-                "usage_type": raw.get("x_UsageType", none).astype("object"),
+                "usage_type": _focus_usage_type(raw),
                 "region": raw.get("RegionId", none).astype("object"),
                 "quantity": pd.to_numeric(quantity).fillna(0.0),
                 "unit": unit.astype("object"),
