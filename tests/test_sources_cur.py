@@ -477,3 +477,31 @@ def test_focus_charge_period_end_is_read(tmp_path):
     path = tmp_path / "focus_monthly.csv"
     pd.read_csv(FOCUS).assign(ChargePeriodEnd="2026-04-01T00:00:00Z").to_csv(path, index=False)
     assert set(read_focus(path)["end_date"]) == {dt.date(2026, 4, 1)}
+
+
+# --- which files of an export are read ---------------------------------------------------------
+
+
+def _one_day_export(root: Path) -> Path:
+    """A CUR 2.0 export with one file: Nova Pro input, $0.80, of 2026-10-01."""
+    folder = root / "bedrock-cur" / "data" / "BILLING_PERIOD=2026-10"
+    folder.mkdir(parents=True)
+    return _cur_csv(folder / "bedrock-cur-00001.csv", [{}])
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        lambda root, file: [root / "bedrock-cur", root / "bedrock-cur" / "data"],
+        lambda root, file: [file, file],
+        lambda root, file: [root, file],
+        lambda root, file: [file, root / "bedrock-cur" / "data" / ".." / "data" / file.parent.name],
+    ],
+    ids=["export and its data folder", "a file twice", "a folder and its file", "another spelling"],
+)
+def test_a_file_reached_by_two_paths_is_read_once(tmp_path, paths):
+    """`--cur EXPORT EXPORT/data`: one file, $0.80 of billed usage in one line, not $1.60."""
+    file = _one_day_export(tmp_path)
+    df = read_cur(paths(tmp_path, file))
+    assert len(df) == 1 and df.attrs["rows_read"] == 1
+    assert billed_totals(df).usage_usd == pytest.approx(0.80)

@@ -230,7 +230,9 @@ def _legacy_name(col: str) -> str:
 
 
 def export_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The files of a billing export: the paths given, a folder's .parquet/.csv(.gz) files."""
+    """The files of a billing export: the paths given, a folder's .parquet/.csv(.gz) files.
+    Each file is read once, however many of the paths reach it (a folder and a folder in it,
+    a file named twice)."""
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     files: list[Path] = []
     for item in items:
@@ -246,7 +248,18 @@ def export_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
             files.append(p)
         else:
             raise FileNotFoundError(f"billing export not found: {p}")
-    return files
+    return _each_once(files)
+
+
+def _each_once(files: list[Path]) -> list[Path]:
+    """``files`` without a second path to a file already in it (compared resolved)."""
+    seen: set[Path] = set()
+    once = []
+    for f in files:
+        if f.resolve() not in seen:
+            seen.add(f.resolve())
+            once.append(f)
+    return once
 
 
 def _read_table(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
