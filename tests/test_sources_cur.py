@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -505,3 +507,23 @@ def test_a_file_reached_by_two_paths_is_read_once(tmp_path, paths):
     df = read_cur(paths(tmp_path, file))
     assert len(df) == 1 and df.attrs["rows_read"] == 1
     assert billed_totals(df).usage_usd == pytest.approx(0.80)
+
+
+def test_a_legacy_cur_zip_in_a_folder_is_read(tmp_path):
+    """Legacy CUR compresses with ZIP or GZIP (``<name>-1.csv.zip``): February delivered as ZIP,
+    March as GZIP, $0.80 each. The folder bills $1.60 in 2 lines; the ZIP was skipped ($0.80),
+    and a folder of ZIPs alone was "no files" though each reads when named."""
+    report = tmp_path / "myreport"
+    february, march = report / "20260201-20260301", report / "20260301-20260401"
+    february.mkdir(parents=True)
+    march.mkdir()
+    feb_csv = _cur_csv(tmp_path / "feb.csv", [{"line_item_usage_start_date": "2026-02-10"}])
+    with zipfile.ZipFile(february / "myreport-1.csv.zip", "w") as z:
+        z.write(feb_csv, "myreport-1.csv")
+    assert billed_totals(read_cur(report)).usage_usd == pytest.approx(0.80)  # the ZIP alone
+    mar_csv = _cur_csv(tmp_path / "mar.csv", [{"line_item_usage_start_date": "2026-03-10"}])
+    (march / "myreport-1.csv.gz").write_bytes(gzip.compress(mar_csv.read_bytes()))
+    df = read_cur(report)
+    assert df.attrs["rows_read"] == 2
+    assert df["date"].tolist() == [dt.date(2026, 2, 10), dt.date(2026, 3, 10)]
+    assert billed_totals(df).usage_usd == pytest.approx(1.60)

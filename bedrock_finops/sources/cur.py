@@ -229,20 +229,30 @@ def _legacy_name(col: str) -> str:
     return f"{snake(head)}_{snake(tail)}"
 
 
+def is_export_file(path: Path) -> bool:
+    """A file a billing export's data can be in: parquet, CSV, gzip (``.csv.gz``,
+    ``.snappy.parquet`` end so too) or a legacy CUR's ZIP-compressed ``.csv.zip``."""
+    return path.is_file() and (path.suffix in (".parquet", ".csv", ".gz") or _is_csv_zip(path))
+
+
+def _is_csv_zip(path: Path) -> bool:
+    return path.name.lower().endswith(".csv.zip")
+
+
 def export_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The files of a billing export: the paths given, a folder's .parquet/.csv(.gz) files.
-    Each file is read once, however many of the paths reach it (a folder and a folder in it,
-    a file named twice)."""
+    """The files of a billing export: the paths given, a folder's export files
+    (:func:`is_export_file`). Each file is read once, however many of the paths reach it (a
+    folder and a folder in it, a file named twice)."""
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     files: list[Path] = []
     for item in items:
         p = Path(item)
         if p.is_dir():
-            found = sorted(
-                f for f in p.rglob("*") if f.suffix in (".parquet", ".csv", ".gz") and f.is_file()
-            )
+            found = sorted(f for f in p.rglob("*") if is_export_file(f))
             if not found:
-                raise FileNotFoundError(f"no .parquet or .csv(.gz) files under {p}")
+                raise FileNotFoundError(
+                    f"no .parquet, .csv, .csv.gz or .csv.zip billing files under {p}"
+                )
             files.extend(found)
         elif p.exists():
             files.append(p)
