@@ -11,7 +11,9 @@ starting more than 15 or 63 days ago, as CloudWatch keeps them; the manifest's
 Bedrock usage without tax (:mod:`bedrock_finops.billed`) of the lines in the window, with
 ``tax_usd`` beside it and, in ``outside_window``, what the export holds outside it (a CUR 2.0
 export holds its whole month); the baseline notebook reconciles log-derived cost against
-``billing.parquet`` over the same window when the file exists.
+``billing.parquet`` over the same window when the file exists. What a CUR or FOCUS export
+leaves out (:mod:`bedrock_finops.sources.billing_files`) is told in the run's log and listed in
+the manifest's ``files_skipped``.
 
 At most one billing source: a CUR export, a FOCUS export and Cost Explorer all report the
 same spend, so adding two of them would count it twice (and their line items carry no shared
@@ -66,12 +68,12 @@ def collect(
             # read as a real export is: Marketplace "Units" (1M tokens) convert by default
             frames.append(cur.read_cur(path))
         else:
-            frames.append(cur.read_cur(run["cur"]))
+            frames.append(_read_export(cur.read_cur, run["cur"], info, log))
         info["sources"].append("cur")
     if run.get("focus"):
         from bedrock_finops.sources import cur
 
-        frames.append(cur.read_focus(run["focus"]))
+        frames.append(_read_export(cur.read_focus, run["focus"], info, log))
         info["sources"].append("focus")
     if run.get("cost_explorer"):
         from bedrock_finops.sources import cost_explorer
@@ -87,6 +89,15 @@ def collect(
         info.update(_read_metrics(run, run_dir, window, log, now))
         info["sources"].append("metrics")
     return info
+
+
+def _read_export(read, paths: Any, info: dict[str, Any], log) -> pd.DataFrame:
+    """A CUR or FOCUS export read; what it leaves out (a status table, an older delivery of a
+    billing period) is told in the run's log and kept in the manifest (``files_skipped``)."""
+    frame = read(paths, note=lambda message: log(f"billing: {message}"))
+    if frame.attrs.get("files_skipped"):
+        info.setdefault("files_skipped", []).extend(frame.attrs["files_skipped"])
+    return frame
 
 
 def _read_metrics(

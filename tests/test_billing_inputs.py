@@ -91,3 +91,22 @@ def test_run_window_from_params_report_or_usage(tmp_path):
     assert billing_inputs.run_window(tmp_path) == (oct1, oct31)
     run = {"start": dt.date(2026, 10, 3), "end": None}
     assert billing_inputs.run_window(tmp_path, run) == (dt.date(2026, 10, 3), oct31)
+
+
+def test_what_an_export_leaves_out_is_in_the_runs_log_and_manifest(tmp_path):
+    """A legacy CUR's report folder holds its Athena status table beside the data: the table
+    is left out, said so in the run's log and listed in the manifest's files_skipped; the
+    data bills as the fixture does ($9.52 of usage over 2026-03-01 and 03-02)."""
+    report = tmp_path / "cur" / "myreport"
+    (report / "myreport" / "year=2026" / "month=3").mkdir(parents=True)
+    (report / "cost_and_usage_data_status").mkdir()
+    data = report / "myreport" / "year=2026" / "month=3" / "myreport-00001.snappy.parquet"
+    data.write_bytes((FIXTURES / "cur2.parquet").read_bytes())
+    status = report / "cost_and_usage_data_status" / "cost_and_usage_data_status.parquet"
+    pd.DataFrame({"status": ["READY"]}).to_parquet(status)
+    lines: list[str] = []
+    info = billing_inputs.collect({"cur": str(report), **PERIOD}, tmp_path, log=lines.append)
+    assert info["billed_usd"] == 9.52
+    assert [s["file"] for s in info["files_skipped"]] == [str(status)]
+    assert lines[0].startswith(f"billing: left out {status}: a legacy CUR's Athena status table")
+    json.dumps(info)

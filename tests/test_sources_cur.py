@@ -35,7 +35,12 @@ def _json_product(pairs) -> str:
 def test_cur2_parquet_keeps_bedrock_and_marketplace_lines():
     df = read_cur(CUR)
     assert list(df.columns) == BILLING_COLUMNS
-    assert df.attrs == {"rows_read": 8, "rows_bedrock": 7, "rows_other_services": 1}
+    assert df.attrs == {
+        "rows_read": 8,
+        "rows_bedrock": 7,
+        "rows_other_services": 1,
+        "files_skipped": [],
+    }
     assert "AmazonS3" not in set(df["usage_type"].dropna())
     # 0.80 + 0.80 + 6.00 + 1.50 + 0.40 + 0.02 + 0.10 (tax kept, typed as such)
     assert df["cost_usd"].sum() == pytest.approx(9.62)
@@ -87,7 +92,12 @@ def test_cur_directory_of_files(tmp_path):
     pq.write_table(pq.read_table(CUR), tmp_path / "data" / "BILLING_PERIOD=2026-03" / "a.parquet")
     pq.write_table(pq.read_table(CUR), tmp_path / "data" / "BILLING_PERIOD=2026-03" / "b.parquet")
     df = read_cur(tmp_path)
-    assert df.attrs == {"rows_read": 16, "rows_bedrock": 14, "rows_other_services": 2}
+    assert df.attrs == {
+        "rows_read": 16,
+        "rows_bedrock": 14,
+        "rows_other_services": 2,
+        "files_skipped": [],
+    }
 
 
 def test_cur_missing_columns_named(tmp_path):
@@ -113,7 +123,12 @@ def test_cur_bad_dates_named(tmp_path):
 def test_focus_csv():
     df = read_focus(FOCUS)
     assert list(df.columns) == BILLING_COLUMNS
-    assert df.attrs == {"rows_read": 4, "rows_bedrock": 3, "rows_other_services": 1}
+    assert df.attrs == {
+        "rows_read": 4,
+        "rows_bedrock": 3,
+        "rows_other_services": 1,
+        "files_skipped": [],
+    }
     rows = df.set_index("line_type")
     assert rows.loc["Credit", "cost_usd"] == -0.5
     usage = df[df["line_type"] == "Usage"].set_index("model")
@@ -527,3 +542,33 @@ def test_a_legacy_cur_zip_in_a_folder_is_read(tmp_path):
     assert df.attrs["rows_read"] == 2
     assert df["date"].tolist() == [dt.date(2026, 2, 10), dt.date(2026, 3, 10)]
     assert billed_totals(df).usage_usd == pytest.approx(1.60)
+
+
+def _athena_legacy_cur(root: Path) -> Path:
+    """A legacy CUR delivered for Athena: its parquet under ``<name>/year=/month=``, and the
+    status table in ``cost_and_usage_data_status/`` (one ``status`` column, "READY")."""
+    report = root / "cur" / "myreport"
+    data = report / "myreport" / "year=2026" / "month=10"
+    data.mkdir(parents=True)
+    pd.read_csv(_cur_csv(root / "cur.csv", [{}])).to_parquet(data / "myreport-00001.snappy.parquet")
+    (report / "cost_and_usage_data_status").mkdir()
+    status = pa.table({"status": ["READY"]})
+    pq.write_table(
+        status, report / "cost_and_usage_data_status" / "cost_and_usage_data_status.parquet"
+    )
+    return report
+
+
+def test_the_athena_status_table_of_a_legacy_cur_is_skipped_and_said_so(tmp_path):
+    """The report folder bills $0.80; its status table is not billing data. The whole folder
+    failed on it ("lacks column(s) ... Re-export it")."""
+    report = _athena_legacy_cur(tmp_path)
+    told: list[str] = []
+    df = read_cur(report, note=told.append)
+    assert billed_totals(df).usage_usd == pytest.approx(0.80) and df.attrs["rows_read"] == 1
+    status = report / "cost_and_usage_data_status" / "cost_and_usage_data_status.parquet"
+    assert [s["file"] for s in df.attrs["files_skipped"]] == [str(status)]
+    assert "Athena status table" in df.attrs["files_skipped"][0]["reason"]
+    assert told == [f"left out {status}: {df.attrs['files_skipped'][0]['reason']}"]
+    with pytest.raises(FileNotFoundError, match="only cost_and_usage_data_status"):
+        read_cur(status.parent)  # the status table alone is no billing export

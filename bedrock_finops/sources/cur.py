@@ -56,6 +56,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bedrock_finops.billed import DISCOUNT_LINE_TYPES
+from bedrock_finops.sources.billing_files import BillingFormatError as BillingFormatError
+from bedrock_finops.sources.billing_files import (
+    ExportFiles,
+    Note,
+    print_note,
+    select_export_files,
+    tell,
+)
+from bedrock_finops.sources.billing_files import export_files as export_files
 from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
 
 BEDROCK_PRODUCT_CODE = "AmazonBedrock"
@@ -120,10 +129,6 @@ FOCUS_OPTIONAL = [
     "SkuMeter",
     "BillingCurrency",
 ]
-
-
-class BillingFormatError(ValueError):
-    """A billing export lacks what the reader needs."""
 
 
 # --- shared frame ------------------------------------------------------------------------
@@ -227,49 +232,6 @@ def _legacy_name(col: str) -> str:
     head, tail = col.split("/", 1)
     snake = lambda s: re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", s).lower()  # noqa: E731
     return f"{snake(head)}_{snake(tail)}"
-
-
-def is_export_file(path: Path) -> bool:
-    """A file a billing export's data can be in: parquet, CSV, gzip (``.csv.gz``,
-    ``.snappy.parquet`` end so too) or a legacy CUR's ZIP-compressed ``.csv.zip``."""
-    return path.is_file() and (path.suffix in (".parquet", ".csv", ".gz") or _is_csv_zip(path))
-
-
-def _is_csv_zip(path: Path) -> bool:
-    return path.name.lower().endswith(".csv.zip")
-
-
-def export_files(paths: str | Path | Sequence[str | Path]) -> list[Path]:
-    """The files of a billing export: the paths given, a folder's export files
-    (:func:`is_export_file`). Each file is read once, however many of the paths reach it (a
-    folder and a folder in it, a file named twice)."""
-    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    files: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if is_export_file(f))
-            if not found:
-                raise FileNotFoundError(
-                    f"no .parquet, .csv, .csv.gz or .csv.zip billing files under {p}"
-                )
-            files.extend(found)
-        elif p.exists():
-            files.append(p)
-        else:
-            raise FileNotFoundError(f"billing export not found: {p}")
-    return _each_once(files)
-
-
-def _each_once(files: list[Path]) -> list[Path]:
-    """``files`` without a second path to a file already in it (compared resolved)."""
-    seen: set[Path] = set()
-    once = []
-    for f in files:
-        if f.resolve() not in seen:
-            seen.add(f.resolve())
-            once.append(f)
-    return once
 
 
 def _read_table(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -426,13 +388,18 @@ def read_cur(
     path_or_paths: str | Path | Sequence[str | Path],
     *,
     unit_scale: dict[str, float] | None = None,
+    note: Note | None = print_note,
 ) -> pd.DataFrame:
     """Read CUR 2.0 (or legacy CUR) parquet/CSV files or folders -> the Bedrock billing frame.
 
-    ``frame.attrs`` carries ``rows_read``, ``rows_bedrock`` and ``rows_other_services``.
+    ``frame.attrs`` carries ``rows_read``, ``rows_bedrock``, ``rows_other_services`` and
+    ``files_skipped`` (:mod:`bedrock_finops.sources.billing_files`: what was left out, and
+    why), which ``note`` is told in a sentence each (on stderr by default; None: not told).
     """
+    selection = select_export_files(path_or_paths)
+    tell(selection, note)
     frames, read, other = [], 0, 0
-    for path in export_files(path_or_paths):
+    for path in selection.files:
         raw, names = _read_table(path, CUR_REQUIRED + CUR_OPTIONAL)
         _check_columns(path, names, CUR_REQUIRED, "CUR")
         read += len(raw)
@@ -470,13 +437,18 @@ def read_cur(
         frames.append(classify_lines(df.astype({"region": "object", "unit": "object"}), unit_scale))
     if frames:  # a billing period's discounts are either all line items or all netted in
         frames = [_count_discounts_once(pd.concat(frames, ignore_index=True))]
-    return collect_frames(frames, read, other)
+    return _with_skipped(collect_frames(frames, read, other), selection)
 
 
 def collect_frames(frames: list[pd.DataFrame], read: int, other: int) -> pd.DataFrame:
     out = billing_frame(pd.concat(frames, ignore_index=True)) if frames else billing_frame()
     out.attrs.update(rows_read=read, rows_bedrock=len(out), rows_other_services=other)
     return out
+
+
+def _with_skipped(frame: pd.DataFrame, selection: ExportFiles) -> pd.DataFrame:
+    frame.attrs["files_skipped"] = selection.skipped
+    return frame
 
 
 # --- FOCUS 1.0 / 1.2 -----------------------------------------------------------------------
@@ -504,16 +476,20 @@ def read_focus(
     path_or_paths: str | Path | Sequence[str | Path],
     *,
     unit_scale: dict[str, float] | None = None,
+    note: Note | None = print_note,
 ) -> pd.DataFrame:
     """Read a FOCUS 1.0/1.2 export (CSV or parquet) -> the Bedrock billing frame.
 
     The usage type comes from AWS's ``x_UsageType`` column (FOCUS 1.0 with AWS columns) or,
     in FOCUS 1.2, where AWS dropped it, from ``SkuMeter`` ("x_UsageType ... is now the
     SkuMeter column"); the other columns read keep their names in 1.2. Without either, token
-    kind and model stay null (FOCUS's own columns do not carry them reliably).
+    kind and model stay null (FOCUS's own columns do not carry them reliably). ``frame.attrs``
+    and ``note`` are as :func:`read_cur`'s.
     """
+    selection = select_export_files(path_or_paths)
+    tell(selection, note)
     frames, read, other = [], 0, 0
-    for path in export_files(path_or_paths):
+    for path in selection.files:
         raw, names = _read_table(path, FOCUS_REQUIRED + FOCUS_OPTIONAL)
         _check_columns(path, names, FOCUS_REQUIRED, "FOCUS")
         read += len(raw)
@@ -544,4 +520,4 @@ def read_focus(
             }
         )
         frames.append(classify_lines(df, unit_scale))
-    return collect_frames(frames, read, other)
+    return _with_skipped(collect_frames(frames, read, other), selection)
