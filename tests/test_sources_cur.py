@@ -572,3 +572,115 @@ def test_the_athena_status_table_of_a_legacy_cur_is_skipped_and_said_so(tmp_path
     assert told == [f"left out {status}: {df.attrs['files_skipped'][0]['reason']}"]
     with pytest.raises(FileNotFoundError, match="only cost_and_usage_data_status"):
         read_cur(status.parent)  # the status table alone is no billing export
+
+
+# --- several deliveries of one billing period -------------------------------------------------
+
+DAY1 = [{"line_item_usage_start_date": "2026-10-01T00:00:00Z"}]
+DAY1_2 = [*DAY1, {"line_item_usage_start_date": "2026-10-02T00:00:00Z"}]  # the month so far
+
+
+def _gzipped_cur(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(_cur_csv(path.with_suffix(""), rows).read_bytes()))
+    path.with_suffix("").unlink()
+    return path
+
+
+def _legacy_create_new(root: Path, manifest: dict | None) -> Path:
+    """A legacy CUR with "create new report version": one assembly per refresh under the
+    period's folder, each the month so far (refreshed 2 and 3 October), and the period's
+    manifest naming the latest."""
+    period = root / "cur" / "myreport" / "20261001-20261101"
+    _gzipped_cur(period / "1b2c-assembly-1" / "myreport-1.csv.gz", DAY1)
+    _gzipped_cur(period / "7f8e-assembly-2" / "myreport-1.csv.gz", DAY1_2)
+    (period / "1b2c-assembly-1" / "myreport-Manifest.json").write_text("{}")  # its own
+    if manifest is not None:
+        (period / "myreport-Manifest.json").write_text(json.dumps(manifest))
+    return root / "cur" / "myreport"
+
+
+def test_a_legacy_cur_period_delivered_twice_is_read_from_its_latest_delivery(tmp_path):
+    """The latest assembly (the period's manifest: assemblyId, reportKeys) bills $1.60 in 2
+    lines; both were read and summed: $2.40 in 3. The older one is left out and said so."""
+    key = "cur/myreport/20261001-20261101/7f8e-assembly-2/myreport-1.csv.gz"
+    report = _legacy_create_new(tmp_path, {"assemblyId": "7f8e-assembly-2", "reportKeys": [key]})
+    told: list[str] = []
+    df = read_cur(report, note=told.append)
+    assert billed_totals(df).usage_usd == pytest.approx(1.60) and len(df) == 2
+    assert df["date"].tolist() == [dt.date(2026, 10, 1), dt.date(2026, 10, 2)]
+    period = (report / "20261001-20261101").resolve()
+    assert [s["file"] for s in df.attrs["files_skipped"]] == [str(period / "1b2c-assembly-1")]
+    assert (
+        "an older delivery of billing period 20261001-20261101"
+        in (df.attrs["files_skipped"][0]["reason"])
+    )
+    assert told == [
+        f"{period}: read the latest delivery of billing period 20261001-20261101, "
+        "7f8e-assembly-2, as myreport-Manifest.json names it; left out 1 older delivery of "
+        "the period, each holding the period so far: 1b2c-assembly-1"
+    ]
+    # by the assemblyId alone, as well
+    (period / "myreport-Manifest.json").write_text(json.dumps({"assemblyId": "7f8e-assembly-2"}))
+    assert billed_totals(read_cur(report, note=None)).usage_usd == pytest.approx(1.60)
+
+
+def _data_export_create_new(root: Path, manifest: bool) -> Path:
+    """A CUR 2.0 Data Export with overwrite off: every refresh of October kept in its own
+    execution folder, each the month so far; metadata/ holds the period's manifest."""
+    export = root / "bucket" / "prefix" / "bedrock-cur"
+    period = export / "data" / "BILLING_PERIOD=2026-10"
+    for execution, rows in (("20261002T061512Z-4a1c", DAY1), ("20261003T060944Z-9f2e", DAY1_2)):
+        (period / execution).mkdir(parents=True)
+        pd.read_csv(_cur_csv(root / f"{execution}.csv", rows)).to_parquet(
+            period / execution / "bedrock-cur-00001.snappy.parquet"
+        )
+    if manifest:
+        uri = f"s3://bucket/prefix/bedrock-cur/data/{period.name}/20261003T060944Z-9f2e/"
+        metadata = export / "metadata" / period.name
+        metadata.mkdir(parents=True)
+        content = {
+            "executionId": "20261003T060944Z-9f2e",
+            "dataFiles": [f"{uri}bedrock-cur-00001.snappy.parquet"],
+        }
+        (metadata / "bedrock-cur-Manifest.json").write_text(json.dumps(content))
+    return export
+
+
+@pytest.mark.parametrize("given", ["export", "its data folder"])
+def test_a_data_export_period_delivered_twice_is_read_from_its_latest_delivery(tmp_path, given):
+    """The manifest in metadata/BILLING_PERIOD=2026-10/ names the latest execution's files:
+    $1.60 in 2 lines (was $2.40 in 3), whether the export or its data/ folder is given."""
+    export = _data_export_create_new(tmp_path, manifest=True)
+    df = read_cur(export if given == "export" else export / "data", note=None)
+    assert billed_totals(df).usage_usd == pytest.approx(1.60) and len(df) == 2
+    older = export.resolve() / "data" / "BILLING_PERIOD=2026-10" / "20261002T061512Z-4a1c"
+    assert [s["file"] for s in df.attrs["files_skipped"]] == [str(older)]
+
+
+def test_deliveries_of_a_period_without_a_manifest_are_refused_naming_them(tmp_path):
+    """No manifest says which refresh is the latest: the read is refused, naming both
+    deliveries and the fix, never summed ($2.40 for $1.60); one delivery named reads."""
+    export = _data_export_create_new(tmp_path, manifest=False)
+    with pytest.raises(BillingFormatError) as err:
+        read_cur(export)
+    msg = str(err.value)
+    assert "holds 2 deliveries of billing period BILLING_PERIOD=2026-10" in msg
+    assert "(20261002T061512Z-4a1c, 20261003T060944Z-9f2e)" in msg
+    assert "count its spend 2 times" in msg and "no manifest says which is the latest" in msg
+    assert "Point at one delivery folder (the latest)" in msg and "\n" not in msg
+    assert "metadata/BILLING_PERIOD=2026-10/<export>-Manifest.json" in msg
+    latest = export / "data" / "BILLING_PERIOD=2026-10" / "20261003T060944Z-9f2e"
+    assert billed_totals(read_cur(latest)).usage_usd == pytest.approx(1.60)
+    with pytest.raises(BillingFormatError, match="2 deliveries"):
+        read_focus(export)  # FOCUS exports are delivered the same way
+
+
+def test_a_manifest_naming_a_delivery_that_is_not_here_is_refused(tmp_path):
+    """The latest assembly was not downloaded: the older two cannot stand in for it."""
+    key = "cur/myreport/20261001-20261101/9999-assembly-3/myreport-1.csv.gz"
+    report = _legacy_create_new(tmp_path, {"assemblyId": "9999-assembly-3", "reportKeys": [key]})
+    with pytest.raises(
+        BillingFormatError, match="names 9999-assembly-3 as the latest, which is not here"
+    ):
+        read_cur(report)
