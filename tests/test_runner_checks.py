@@ -154,6 +154,22 @@ def test_a_missing_billing_export_is_refused_before_any_work(tmp_path, capsys) -
     assert error == f"{params}: run.cur: billing export not found: {tmp_path / 'cur.parquet'}"
 
 
+def test_an_export_with_two_deliveries_of_a_period_is_refused_before_any_work(
+    tmp_path, capsys
+) -> None:
+    """Two refreshes of one month kept side by side and no manifest naming the latest: summed
+    they would bill the month twice, so the run is refused, naming them, before any work."""
+    period = tmp_path / "bedrock-cur" / "data" / "BILLING_PERIOD=2026-03"
+    for execution in ("20260302T0615Z-4a1c", "20260303T0609Z-9f2e"):
+        (period / execution).mkdir(parents=True)
+        shutil.copy(ROOT / "tests/fixtures/billing/cur2.parquet", period / execution / "x.parquet")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n  cur: {tmp_path / 'bedrock-cur'}\n")
+    error = refused(tmp_path, params, capsys)
+    assert error.startswith(f"{params}: run.cur: {period.resolve()} holds 2 deliveries")
+    assert "(20260302T0615Z-4a1c, 20260303T0609Z-9f2e)" in error
+
+
 def test_an_aws_source_without_credentials_is_refused_before_any_work(
     tmp_path, capsys, no_aws_credentials
 ) -> None:
