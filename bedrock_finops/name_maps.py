@@ -49,6 +49,19 @@ class UniqueKeyLoader(yaml.SafeLoader):
                 lines[key] = line
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date or time YAML reads; an impossible one (``2026-11-31``) as the text it is,
+        so the check of its key refuses it by name, instead of PyYAML's bare ValueError."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+UniqueKeyLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", UniqueKeyLoader.construct_yaml_timestamp
+)
+
 
 def load_yaml(text: str) -> Any:
     """YAML (or JSON) text, refusing a key given twice in any mapping of it."""

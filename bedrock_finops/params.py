@@ -19,6 +19,7 @@ reference, so a new notebook parameter is accepted as soon as the notebook decla
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,8 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
             raise ParamsError(f"{p} is not valid YAML: {yaml_problem(exc)}") from None
         except MapError as exc:  # a key given twice: YAML would keep the last silently
             raise ParamsError(f"{p}: {exc}") from None
+        except ValueError as exc:  # a value an explicit tag cannot make (`!!int ten`)
+            raise ParamsError(f"{p}: a value YAML cannot read: {exc}") from None
         if not isinstance(raw, dict):
             raise ParamsError(f"{p} must hold a mapping of sections (run, common, <notebook>)")
     declared = {name: notebook_parameters(nb) for name, nb in notebooks.items()}
@@ -166,12 +169,7 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
         if not isinstance(value, SAMPLE_KEYS[key]) or isinstance(value, bool):
             raise ParamsError(f"{where}: run.sample.{key} has the wrong type: {value!r}")
         if key == "start" and isinstance(value, str):
-            try:
-                dt.date.fromisoformat(value)
-            except ValueError:
-                raise ParamsError(
-                    f"{where}: run.sample.start must be a date YYYY-MM-DD, got {value!r}"
-                ) from None
+            _parse_day(value, f"{where}: run.sample.start")
     for key in ("start", "end"):
         value = out[key]
         if isinstance(value, dt.datetime):  # YAML reads an unquoted timestamp as a datetime
@@ -182,12 +180,7 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
                 )
             out[key] = value.date()
         elif isinstance(value, str):
-            try:
-                out[key] = dt.date.fromisoformat(value)
-            except ValueError:
-                raise ParamsError(
-                    f"{where}: run.{key} must be a date YYYY-MM-DD, got {value!r}"
-                ) from None
+            out[key] = _parse_day(value, f"{where}: run.{key}")
         if out[key] and not WINDOW_YEARS[0] <= out[key].year <= WINDOW_YEARS[1]:
             raise ParamsError(
                 f"{where}: run.{key} {out[key]} is outside the years {WINDOW_YEARS[0]}-"
@@ -200,6 +193,17 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
             "is [start, end): end is the day after the last day to ingest"
         )
     return out
+
+
+def _parse_day(value: str, key_path: str) -> dt.date:
+    """``value`` as a day, else ``ParamsError`` naming the key and the value; a day that does
+    not exist (``2026-11-31``, which YAML leaves as text) says why."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) is not None
+        why = f" ({exc})" if shaped else ""
+        raise ParamsError(f"{key_path} must be a date YYYY-MM-DD, got {value!r}{why}") from None
 
 
 def _validate_section(

@@ -277,3 +277,26 @@ def test_values_that_need_the_runs_data_wait_for_it(tmp_path, project_notebooks)
     rp = params.load(p, project_notebooks)
     assert rp.notebooks["02_batch_inference"]["business_time_zone"] == "Asia/Tokyo"
     assert rp.notebooks["01_model_sizing"]["task_overrides"] == {"some-app": "classification"}
+
+
+def test_an_impossible_date_is_refused_naming_the_key_and_the_value(tmp_path, notebooks) -> None:
+    """YAML reads an unquoted date itself and raises a bare ValueError for one that does not
+    exist; it is the key's own error instead, with the value and why."""
+    p = write(tmp_path, "run:\n  start: 2026-11-01\n  end: 2026-11-31\n")
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, notebooks)
+    assert str(err.value) == (
+        f"{p}: run.end must be a date YYYY-MM-DD, got '2026-11-31' (day is out of range for month)"
+    )
+    p = write(tmp_path, "run:\n  sample: {start: 2026-13-01}\n")
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, notebooks)
+    assert str(err.value) == (
+        f"{p}: run.sample.start must be a date YYYY-MM-DD, got '2026-13-01' (month must be in "
+        "1..12)"
+    )
+    with pytest.raises(params.ParamsError) as err:
+        params.load(write(tmp_path, "00_a:\n  top_n: !!int ten\n"), notebooks)
+    assert str(err.value) == (
+        f"{p}: a value YAML cannot read: invalid literal for int() with base 10: 'ten'"
+    )

@@ -246,3 +246,13 @@ def test_relative_paths_are_read_from_where_the_run_starts(tmp_path, monkeypatch
     assert manifest["price_sheet"]["overrides"] == str(tmp_path / "mine.csv")
     # recorded as the notebooks read it, so batch-export run elsewhere reads the same file
     assert manifest["params"]["common"]["price_overrides"] == str(tmp_path / "mine.csv")
+
+
+def test_an_impossible_date_is_one_error_line(tmp_path, capsys) -> None:
+    """``end: 2026-11-31`` unquoted: YAML's own date reading failed with a traceback (exit 1)."""
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n  start: 2026-11-01\n  end: 2026-11-31\n")
+    assert refused(tmp_path, params, capsys) == (
+        f"{params}: run.end must be a date YYYY-MM-DD, got '2026-11-31' (day is out of range "
+        "for month)"
+    )
