@@ -155,6 +155,8 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
                 + _did_you_mean(key, list(RUN_KEYS))
             )
         types = RUN_KEYS[key][0]
+        if value is None and type(None) not in types:
+            raise ParamsError(_blank(f"{where}: run.{key}", repr(RUN_KEYS[key][1])))
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             raise ParamsError(
                 f"{where}: run.{key} must be {' or '.join(t.__name__ for t in types)}, "
@@ -166,6 +168,10 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
             raise ParamsError(
                 f"{where}: unknown key run.sample.{key}; valid keys: {', '.join(SAMPLE_KEYS)}"
             )
+        if value is None:
+            from bedrock_finops.notebook import SAMPLE_DEFAULTS
+
+            raise ParamsError(_blank(f"{where}: run.sample.{key}", repr(SAMPLE_DEFAULTS[key])))
         if not isinstance(value, SAMPLE_KEYS[key]) or isinstance(value, bool):
             raise ParamsError(f"{where}: run.sample.{key} has the wrong type: {value!r}")
         if key == "start" and isinstance(value, str):
@@ -221,6 +227,8 @@ def _validate_section(
                 f"{where}: unknown parameter {key!r}; valid parameters: {', '.join(choices)}"
                 + _did_you_mean(key, choices)
             )
+        if value is None and not _takes_none(declared[key]):
+            raise ParamsError(_blank(f"{where}.{key}", declared[key].get("default")))
         type_name = declared[key].get("inferred_type_name", "None")
         types = TYPE_NAMES.get(type_name.replace("Optional[", "").rstrip("]"))
         bad_bool = isinstance(value, bool) and type_name in ("int", "float")
@@ -231,6 +239,21 @@ def _validate_section(
             )
         out[key] = value
     return out
+
+
+def _takes_none(spec: dict[str, Any]) -> bool:
+    """Whether a notebook parameter takes None: declared Optional, or None by default."""
+    type_name = str(spec.get("inferred_type_name", ""))
+    return type_name.startswith("Optional[") or spec.get("default") == "None"
+
+
+def _blank(key_path: str, default: Any) -> str:
+    """A key given no value: papermill would pass None over the default, which no notebook
+    code expects, so the file must give a value or leave the key out."""
+    return (
+        f"{key_path}: no value (YAML reads a key left blank as null); give a value, or remove "
+        f"the key to keep the default ({default})"
+    )
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:

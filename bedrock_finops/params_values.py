@@ -35,7 +35,9 @@ def check_values(
 
 
 def _check_section(where: str, section: str, values: dict[str, Any], check: Check) -> None:
-    values = {k: v for k, v in values.items() if v is not None}  # None: the notebook's default
+    # None: a run key left unset (region); a notebook parameter is given one only where it
+    # takes None, the file being refused otherwise (params._blank)
+    values = {k: v for k, v in values.items() if v is not None}
     problem = _problem(check, values)
     if problem is None:
         return

@@ -300,3 +300,34 @@ def test_an_impossible_date_is_refused_naming_the_key_and_the_value(tmp_path, no
     assert str(err.value) == (
         f"{p}: a value YAML cannot read: invalid literal for int() with base 10: 'ten'"
     )
+
+
+BLANK_FIX = "give a value, or remove the key to keep the default"
+
+
+@pytest.mark.parametrize(
+    ("text", "key_path", "default"),
+    [
+        ("common:\n  price_sheet:\n", "common.price_sheet", '"current"'),
+        ("00_a:\n  top_n:\n", "00_a.top_n", "10"),
+        ("run:\n  app_key:\n", "run.app_key", "'app'"),
+        ("run:\n  sample: {days: }\n", "run.sample.days", "30"),
+    ],
+)
+def test_a_key_left_blank_is_refused(tmp_path, notebooks, text, key_path, default) -> None:
+    """YAML reads ``top_n:`` as null, which papermill would inject over the notebook's
+    default, failing it after the ingest: the file must give a value or leave the key out."""
+    p = write(tmp_path, text)
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, notebooks)
+    assert str(err.value) == (
+        f"{p}: {key_path}: no value (YAML reads a key left blank as null); {BLANK_FIX} ({default})"
+    )
+
+
+def test_a_blank_value_stays_where_none_is_a_value(tmp_path) -> None:
+    """A run key that takes null (region) and a notebook parameter whose default is None keep
+    a key left blank."""
+    nb = make_notebook(tmp_path / "00_a.ipynb", "limit: int = None  # rows, all when None\n")
+    rp = params.load(write(tmp_path, "run:\n  region:\n00_a:\n  limit:\n"), {"00_a": nb})
+    assert (rp.run["region"], rp.notebooks["00_a"]) == (None, {"limit": None})

@@ -256,3 +256,16 @@ def test_an_impossible_date_is_one_error_line(tmp_path, capsys) -> None:
         f"{params}: run.end must be a date YYYY-MM-DD, got '2026-11-31' (day is out of range "
         "for month)"
     )
+
+
+def test_a_key_left_blank_is_refused_before_any_work(tmp_path, capsys) -> None:
+    """``discount_pct:`` with no value: papermill injected None and the notebooks failed after
+    the ingest."""
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"run:\n  source: {GOOD}\ncommon:\n  discount_pct:\n02_batch_inference:\n  timeout_hours:\n"
+    )
+    assert refused(tmp_path, params, capsys) == (
+        f"{params}: common.discount_pct: no value (YAML reads a key left blank as null); give "
+        "a value, or remove the key to keep the default (0.0)"
+    )
