@@ -331,3 +331,49 @@ def test_a_blank_value_stays_where_none_is_a_value(tmp_path) -> None:
     nb = make_notebook(tmp_path / "00_a.ipynb", "limit: int = None  # rows, all when None\n")
     rp = params.load(write(tmp_path, "run:\n  region:\n00_a:\n  limit:\n"), {"00_a": nb})
     assert (rp.run["region"], rp.notebooks["00_a"]) == (None, {"limit": None})
+
+
+PROVIDERS = "['amazon', 'anthropic', 'cohere', 'deepseek', 'meta', 'mistral', 'openai', 'qwen']"
+CANDIDATES = [
+    (
+        "antropic: {small: [anthropic.claude-haiku-4-5]}",
+        "candidates names the provider 'antropic', which the catalog does not know; did you "
+        f"mean 'anthropic'? known providers: {PROVIDERS}",
+    ),
+    (
+        "Anthropic: {small: [anthropic.claude-haiku-4-5]}",
+        "candidates names the provider 'Anthropic', which the catalog does not know; did you "
+        f"mean 'anthropic'? known providers: {PROVIDERS}",
+    ),
+    (
+        "anthropic: {small: anthropic.claude-haiku-4-5}",
+        "candidates['anthropic']['small'] must be a list of model keys, got the string "
+        "'anthropic.claude-haiku-4-5'; write it in brackets: small: [anthropic.claude-haiku-4-5]",
+    ),
+    (
+        "anthropic: {small: }",
+        "candidates['anthropic']['small'] must be a list of model keys, got no value; write "
+        "small: [MODEL_KEY, ...] ([] for none)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("candidates", "problem"), CANDIDATES)
+def test_candidates_name_known_providers_and_lists(
+    tmp_path, project_notebooks, candidates, problem
+) -> None:
+    """A misspelt or capitalised provider was kept and never used (a segment's provider is the
+    catalog's), silently changing the savings; a model given as a string was read as a list of
+    its letters."""
+    p = write(tmp_path, f"01_model_sizing:\n  candidates: {{{candidates}}}\n")
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, project_notebooks)
+    assert str(err.value) == f"{p}: 01_model_sizing.candidates: {problem}"
+
+
+def test_candidates_of_a_provider_outside_the_defaults_are_taken(
+    tmp_path, project_notebooks
+) -> None:
+    p = write(tmp_path, "01_model_sizing:\n  candidates: {deepseek: {large: []}}\n")
+    rp = params.load(p, project_notebooks)
+    assert rp.notebooks["01_model_sizing"]["candidates"] == {"deepseek": {"large": []}}

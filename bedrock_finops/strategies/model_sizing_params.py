@@ -6,6 +6,7 @@ its part that needs no traffic, run before a run reads any logs.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import pandas as pd
@@ -95,17 +96,14 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
             f"and values tiers {list(TIERS)}"
         )
     p["tier_map"] = tier_map
+    models = known_models()
     cands = {prov: dict(tiers) for prov, tiers in DEFAULT_CANDIDATES.items()}
     for prov, tiers in (p["candidates"] or {}).items():
-        if not isinstance(tiers, dict):
-            raise ValueError(f"candidates[{prov!r}] must map tiers {list(TIERS)} to model lists")
+        check_candidate_tiers(prov, tiers, models)
         cands.setdefault(prov, {}).update(tiers)
-    models = known_models()
     for prov, tiers in cands.items():
         for tier, keys in tiers.items():
-            if tier not in TIERS:
-                raise ValueError(f"candidates[{prov!r}] has tier {tier!r}; valid: {list(TIERS)}")
-            wrong = [k for k in keys if k not in models]
+            wrong = [k for k in keys if not isinstance(k, str) or k not in models]
             if wrong:
                 raise ValueError(
                     f"candidates[{prov!r}][{tier!r}] names unknown models {wrong}; "
@@ -136,3 +134,35 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
     tt.check_override_types(p["task_overrides"])
     p["task_overrides"] = dict(p["task_overrides"] or {})
     return p
+
+
+def check_candidate_tiers(provider: Any, tiers: Any, models: dict[str, Any]) -> None:
+    """One provider's entry of ``candidates``: a provider the catalog knows (a misspelt one
+    would be kept and never used, as a segment's provider is the catalog's), mapping tiers to
+    lists of model keys."""
+    providers = sorted({m.provider for m in models.values()})
+    if provider not in providers:
+        close = difflib.get_close_matches(str(provider).lower(), providers, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ValueError(
+            f"candidates names the provider {provider!r}, which the catalog does not know; "
+            f"{hint}known providers: {providers}"
+        )
+    if not isinstance(tiers, dict):
+        raise ValueError(f"candidates[{provider!r}] must map tiers {list(TIERS)} to model lists")
+    for tier, keys in tiers.items():
+        if tier not in TIERS:
+            raise ValueError(f"candidates[{provider!r}] has tier {tier!r}; valid: {list(TIERS)}")
+        if not isinstance(keys, list):
+            raise ValueError(
+                f"candidates[{provider!r}][{tier!r}] must be a list of model keys, "
+                + _list_fix(tier, keys)
+            )
+
+
+def _list_fix(tier: str, value: Any) -> str:
+    """What a tier was given instead of a list, and the list to write."""
+    if isinstance(value, str) and value.strip():
+        return f"got the string {value!r}; write it in brackets: {tier}: [{value.strip()}]"
+    got = "no value" if value is None else f"{type(value).__name__} {value!r}"
+    return f"got {got}; write {tier}: [MODEL_KEY, ...] ([] for none)"
