@@ -83,12 +83,20 @@ class RunParams:
     common: dict[str, Any]
     notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    # notebook -> the parameters its parameters cell declares (papermill.inspect_notebook)
+    declared: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
-    def for_notebook(self, name: str, declared: dict[str, Any]) -> dict[str, Any]:
+    def for_notebook(self, name: str, declared: dict[str, Any] | None = None) -> dict[str, Any]:
         """Parameters to inject into one notebook: the common ones it declares + its section."""
+        if declared is None:
+            declared = self.declared[name]
         out = {k: v for k, v in self.common.items() if k in declared}
         out.update(self.notebooks.get(name, {}))
         return out
+
+    def key_path(self, name: str, key: str) -> str:
+        """Where the file sets a notebook's value: its own section, else ``common``."""
+        return f"{name}.{key}" if key in self.notebooks.get(name, {}) else f"common.{key}"
 
 
 def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
@@ -140,8 +148,9 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
         )
     from bedrock_finops.params_values import check_values
 
-    check_values(where, run, common, sections)
-    return RunParams(Path(path) if path else None, run, common, sections, raw)
+    loaded = RunParams(Path(path) if path else None, run, common, sections, raw, declared)
+    check_values(where, loaded)
+    return loaded
 
 
 def _validate_run(section: Any, where: str) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 The rules are the ones the code that uses a value applies itself (a strategy's
 ``check_settings``, the batch export's checks, the price catalog's discount, the sample's
-size), called here early rather than written twice. A section is checked as a whole; the error
-names the key without which it would pass (``02_batch_inference.business_time_zone``), or both
-keys of a pair in conflict. Rules that need the run's data (names checked against its apps and
-segments) stay with the strategy, in the notebook; the files a params file names are checked
-by :mod:`bedrock_finops.run_checks`.
+size), called here early rather than written twice. Each notebook's values are checked as a
+whole, as it gets them (``common`` merged with its section); the error names the key without
+which they would pass, where the file sets it (``02_batch_inference.business_time_zone``,
+``common.top_n``), or both keys of a pair in conflict. Rules that need the run's data (names
+checked against its apps and segments) stay with the strategy, in the notebook; the files a
+params file names are checked by :mod:`bedrock_finops.run_checks`.
 """
 
 from __future__ import annotations
@@ -14,27 +15,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bedrock_finops.params import ParamsError
+from bedrock_finops.params import ParamsError, RunParams
 
 Check = Callable[[dict[str, Any]], object]
 
 
-def check_values(
-    where: str, run: dict[str, Any], common: dict[str, Any], sections: dict[str, dict[str, Any]]
-) -> None:
+def check_values(where: str, params: RunParams) -> None:
     """Raise ``ParamsError`` naming the file, the key path, the problem and the fix."""
+    run = params.run
     _check_section(where, "run.sample", run.get("sample") or {}, _sample)
     _check_section(where, "run", _pick(run, ("source", "endpoint_url")), _source)
     _check_section(where, "run", _pick(run, ("app_key", *MAP_KEYS)), _attribution)
-    _check_section(where, "common", common, _pricing)
-    for name, values in sections.items():
-        _check_section(where, name, values, _pricing)
+    _check_section(where, "common", params.common, _pricing)  # also where no notebook takes it
+    for name in params.notebooks:
+        values = params.for_notebook(name)  # what the notebook is given, common's included
+        paths = {key: params.key_path(name, key) for key in values}
+        _check_section(where, name, values, _pricing, paths)
         check = SECTION_CHECKS.get(name)
         if check is not None:
-            _check_section(where, name, values, check)
+            _check_section(where, name, values, check, paths)
 
 
-def _check_section(where: str, section: str, values: dict[str, Any], check: Check) -> None:
+def _check_section(
+    where: str,
+    section: str,
+    values: dict[str, Any],
+    check: Check,
+    paths: dict[str, str] | None = None,
+) -> None:
+    """``check(values)``; its error names the key(s) to blame by ``paths`` (key -> where the
+    file sets it), by default ``section.key``."""
     # None: a run key left unset (region); a notebook parameter is given one only where it
     # takes None, the file being refused otherwise (params._blank)
     values = {k: v for k, v in values.items() if v is not None}
@@ -50,7 +60,7 @@ def _check_section(where: str, section: str, values: dict[str, Any], check: Chec
             if alone is not None:
                 keys, problem = [key], alone
                 break
-    path = ", ".join(f"{section}.{k}" for k in keys) or section
+    path = ", ".join((paths or {}).get(k, f"{section}.{k}") for k in keys) or section
     raise ParamsError(f"{where}: {path}: {problem}")
 
 

@@ -26,10 +26,11 @@ def check_inputs(params: RunParams) -> dict[str, Any]:
     where = str(params.path) if params.path else "(defaults)"
     _check_source(where, params.run)
     _check_billing_files(where, params.run)
-    for name, section in params.notebooks.items():
-        if section.get("eval_results"):
-            key_path = f"{name}.eval_results"
-            _refuse_errors(where, key_path, check_eval_results_file, section["eval_results"])
+    for name in params.notebooks:
+        eval_results = params.for_notebook(name).get("eval_results")  # common's too
+        if eval_results:
+            key_path = params.key_path(name, "eval_results")
+            _refuse_errors(where, key_path, check_eval_results_file, eval_results)
     sheet = _check_prices(where, params.common, {})
     for name, section in params.notebooks.items():
         if any(k in section for k in PRICE_KEYS):

@@ -377,3 +377,42 @@ def test_candidates_of_a_provider_outside_the_defaults_are_taken(
     p = write(tmp_path, "01_model_sizing:\n  candidates: {deepseek: {large: []}}\n")
     rp = params.load(p, project_notebooks)
     assert rp.notebooks["01_model_sizing"]["candidates"] == {"deepseek": {"large": []}}
+
+
+COMMON_VALUES = [
+    (
+        "business_time_zone: America/NewYork",
+        "common.business_time_zone",
+        "business_time_zone 'America/NewYork' is not an IANA time zone name; did you mean "
+        "'America/New_York'?",
+    ),
+    ("top_n: 0", "common.top_n", "top_n 0 must be a positive whole number of table rows"),
+    (
+        "timeout_hours: 1",
+        "common.timeout_hours",
+        "timeout_hours 1 is not a job timeout: Bedrock takes 24 to 168 hours",
+    ),
+    (
+        "min_records_per_job: 600\n02_batch_inference:\n  max_records_per_job: 500",
+        "common.min_records_per_job, 02_batch_inference.max_records_per_job",
+        "min_records_per_job 600 is over max_records_per_job 500: a job cannot hold more than "
+        "the maximum; lower the minimum or raise the maximum",
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "key_path", "problem"), COMMON_VALUES)
+def test_values_in_common_are_checked_as_each_notebook_gets_them(
+    tmp_path, project_notebooks, values, key_path, problem
+) -> None:
+    """``common`` passes its values to every notebook that declares them: they are checked by
+    that notebook's rules, merged with its section, and named where the file sets them."""
+    p = write(tmp_path, f"common:\n  {values}\n")
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, project_notebooks)
+    assert str(err.value) == f"{p}: {key_path}: {problem}"
+
+
+def test_a_sections_value_replaces_commons_for_its_notebook(tmp_path, project_notebooks) -> None:
+    p = write(tmp_path, "common:\n  top_n: 0\n00_baseline:\n  top_n: 5\n")
+    assert params.load(p, project_notebooks).for_notebook("00_baseline")["top_n"] == 5

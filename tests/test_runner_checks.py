@@ -269,3 +269,32 @@ def test_a_key_left_blank_is_refused_before_any_work(tmp_path, capsys) -> None:
         f"{params}: common.discount_pct: no value (YAML reads a key left blank as null); give "
         "a value, or remove the key to keep the default (0.0)"
     )
+
+
+@pytest.mark.parametrize(
+    ("common", "key_path", "problem"),
+    [
+        (
+            "business_time_zone: America/NewYork",
+            "common.business_time_zone",
+            "did you mean 'America/New_York'?",
+        ),
+        ("top_n: 0", "common.top_n", "top_n 0 must be a positive whole number of table rows"),
+        (
+            "eval_results: scores.csv",
+            "common.eval_results",
+            "eval_results file scores.csv not found; write one with `bedrock-finops eval-sample",
+        ),
+    ],
+)
+def test_a_bad_value_in_common_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys, common, key_path, problem
+) -> None:
+    """A value ``common`` gives the notebooks passed unchecked: the run made its folder and
+    ingested, then notebook 02 failed on the time zone, and top_n 0 gave empty tables."""
+    monkeypatch.chdir(tmp_path)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\ncommon:\n  {common}\n")
+    error = refused(tmp_path, params, capsys)
+    assert error.startswith(f"{params}: {key_path}: ")
+    assert problem in error
