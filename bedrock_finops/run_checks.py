@@ -18,21 +18,23 @@ PRICE_KEYS = ("price_sheet", "price_overrides", "discount_pct")
 PATH_KEYS = ("price_sheet", "price_overrides", "eval_results")
 
 
-def check_inputs(params: RunParams) -> dict[str, Any]:
-    """Raise ``ParamsError`` for anything a run would fail on later; returns the price sheet
-    the run uses (for the manifest)."""
+def check_inputs(params: RunParams, names: list[str] | None = None) -> dict[str, Any]:
+    """Raise ``ParamsError`` for anything a run of the notebooks ``names`` (default: all)
+    would fail on later; returns the price sheet the run uses (for the manifest)."""
     from bedrock_finops.quality_gate import check_eval_results_file
 
     where = str(params.path) if params.path else "(defaults)"
     _check_source(where, params.run)
     _check_billing_files(where, params.run)
-    for name in params.notebooks:
+    names = list(params.notebooks) if names is None else names
+    for name in names:
         eval_results = params.for_notebook(name).get("eval_results")  # common's too
         if eval_results:
             key_path = params.key_path(name, "eval_results")
             _refuse_errors(where, key_path, check_eval_results_file, eval_results)
     sheet = _check_prices(where, params.common, {})
-    for name, section in params.notebooks.items():
+    for name in names:
+        section = params.notebooks[name]
         if any(k in section for k in PRICE_KEYS):
             _check_prices(where, params.common, section, name)
     return sheet

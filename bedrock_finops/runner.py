@@ -288,14 +288,18 @@ def run(
 ) -> tuple[int, Path]:
     """Run everything; returns (exit code, run folder)."""
     started = time.perf_counter()
-    nb_paths = discover_notebooks(Path(notebooks_dir or DEFAULT_NOTEBOOKS), only)
+    folder = Path(notebooks_dir or DEFAULT_NOTEBOOKS)
+    nb_paths = discover_notebooks(folder, only)
     if not nb_paths:
-        raise FileNotFoundError(f"no notebooks found in {notebooks_dir or DEFAULT_NOTEBOOKS}")
-    params = params_mod.load(params_path, nb_paths)  # refuses bad params before any work
+        raise FileNotFoundError(f"no notebooks found in {folder}")
+    # refuses bad params before any work; the file is read against every notebook in the
+    # folder (with --only, the sections of those not run are still known, and checked)
+    params = params_mod.load(params_path, discover_notebooks(folder))
     from bedrock_finops import billing_inputs, run_checks
 
     billing_inputs.check_sources(params.run)  # two billing sources of one spend: refused too
-    price_sheet = run_checks.check_inputs(params)  # the files it names, credentials, prices
+    # the files it names (those of the notebooks that run), credentials, prices
+    price_sheet = run_checks.check_inputs(params, list(nb_paths))
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
     manifest: dict[str, Any] = {
@@ -477,7 +481,7 @@ def _execute_all(
         try:
             futures = {}
             for i, (name, path) in enumerate(batch.items()):
-                declared = params_mod.notebook_parameters(path)
+                declared = params.declared[name]
                 # the notebook runs inside the run folder: files named relative to here
                 nb_params = absolute_paths(params.for_notebook(name, declared))
                 if "run_dir" in declared:

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from notebook_builders import make_notebook
 
 from bedrock_finops import cli, runner
 from bedrock_finops.ingest import IngestError
@@ -21,10 +22,10 @@ CREDENTIALS_FIX = (
 )
 
 
-def refused(tmp_path: Path, params: Path, capsys) -> str:
+def refused(tmp_path: Path, params: Path, capsys, *args: str) -> str:
     """The one ``error:`` line ``run`` prints, having checked it exits 2 and makes no folder."""
     out = tmp_path / "out"
-    assert cli.main(["run", "--params", str(params), "--out", str(out)]) == 2
+    assert cli.main(["run", "--params", str(params), "--out", str(out), *args]) == 2
     captured = capsys.readouterr()
     assert not out.exists(), "a refused run made a run folder"
     assert "ingesting" not in captured.out
@@ -298,3 +299,28 @@ def test_a_bad_value_in_common_is_refused_before_any_work(
     error = refused(tmp_path, params, capsys)
     assert error.startswith(f"{params}: {key_path}: ")
     assert problem in error
+
+
+def test_only_runs_the_named_notebooks_of_a_file_for_all(tmp_path, capsys) -> None:
+    """``--only`` with a params file that has every notebook's section (params/default.yaml):
+    the file is read against all the notebooks in the folder, the named ones run. The others'
+    sections were refused as unknown."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    cell = 'run_dir: str = ""  # run folder\n'
+    make_notebook(nbs / "00_a.ipynb", cell + "top_n: int = 10  # rows", "print(top_n)")
+    make_notebook(nbs / "01_b.ipynb", cell + "limit: int = 5  # rows", "raise RuntimeError()")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n00_a:\n  top_n: 3\n01_b:\n  limit: 2\n")
+    code, run_dir = runner.run(
+        params, only=["00_a"], out_root=tmp_path / "out", notebooks_dir=nbs, html=False,
+        log=lambda *_: None,
+    )  # fmt: skip
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (code, list(manifest["notebooks"])) == (0, ["00_a"])
+    shutil.rmtree(tmp_path / "out")
+    params.write_text(f"run:\n  source: {GOOD}\n01_b:\n  limt: 2\n")  # a section not run
+    error = refused(tmp_path, params, capsys, "--only", "00_a", "--notebooks", str(nbs))
+    assert error == (
+        f"{params}: 01_b: unknown parameter 'limt'; valid parameters: limit (did you mean 'limit'?)"
+    )
