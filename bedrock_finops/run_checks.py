@@ -1,10 +1,11 @@
 """What a run needs from outside its params file, checked before its folder is made.
 
-The log folder of a local source, the billing exports, the price sheet, overrides and
-evaluation results the params name, and AWS credentials where a source calls AWS: a mistake in
-one is refused up front, naming the params file, the key path and the fix, instead of failing
-after the ingest. Relative paths are read from the working directory; :func:`absolute_paths`
-gives them to the notebooks, which run inside the run folder, as the checks saw them.
+The log folder of a local source, the billing exports, the price sheet, overrides,
+evaluation results and batch jobs folder the params name, and AWS credentials where a source
+calls AWS: a mistake in one is refused up front, naming the params file, the key path and the
+fix, instead of failing after the ingest. Relative paths (``PATH_KEYS``) are read from the
+working directory; :func:`absolute_paths` gives them to the notebooks, which run inside the
+run folder, as the checks saw them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from bedrock_finops.params import ParamsError, RunParams
 
 PRICE_KEYS = ("price_sheet", "price_overrides", "discount_pct")
-PATH_KEYS = ("price_sheet", "price_overrides", "eval_results")
+# the notebook parameters that name a file or folder (their parameters cells)
+PATH_KEYS = ("price_sheet", "price_overrides", "eval_results", "export_dir")
 
 
 def check_inputs(params: RunParams, names: list[str] | None = None) -> dict[str, Any]:
@@ -28,10 +30,13 @@ def check_inputs(params: RunParams, names: list[str] | None = None) -> dict[str,
     _check_billing_files(where, params.run)
     names = list(params.notebooks) if names is None else names
     for name in names:
-        eval_results = params.for_notebook(name).get("eval_results")  # common's too
-        if eval_results:
+        values = params.for_notebook(name)  # common's too
+        if values.get("eval_results"):
             key_path = params.key_path(name, "eval_results")
-            _refuse_errors(where, key_path, check_eval_results_file, eval_results)
+            _refuse_errors(where, key_path, check_eval_results_file, values["eval_results"])
+        if values.get("export_dir"):
+            key_path = params.key_path(name, "export_dir")
+            _refuse_errors(where, key_path, check_export_dir, values["export_dir"])
     sheet = _check_prices(where, params.common, {})
     for name in names:
         section = params.notebooks[name]
@@ -47,9 +52,19 @@ def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
     out = dict(values)
     for key in PATH_KEYS:
         value = out.get(key)
-        if isinstance(value, str) and value and value not in BUNDLED_SHEETS:
+        if key == "price_sheet" and value in BUNDLED_SHEETS:
+            continue
+        if isinstance(value, str) and value:
             out[key] = str(Path(value).absolute())
     return out
+
+
+def check_export_dir(export_dir: str) -> None:
+    """The folder batch jobs are written to (made when missing): not a file, nor under one."""
+    path = Path(export_dir)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ValueError(f"{export_dir}: {existing} is a file; give a folder for the batch jobs")
 
 
 def _check_source(where: str, run: dict[str, Any]) -> None:

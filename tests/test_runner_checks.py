@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from notebook_builders import make_notebook
 
-from bedrock_finops import cli, runner
+from bedrock_finops import cli, run_checks, runner
 from bedrock_finops.ingest import IngestError
 from bedrock_finops.sources.cur import BillingFormatError
 
@@ -323,4 +323,52 @@ def test_only_runs_the_named_notebooks_of_a_file_for_all(tmp_path, capsys) -> No
     error = refused(tmp_path, params, capsys, "--only", "00_a", "--notebooks", str(nbs))
     assert error == (
         f"{params}: 01_b: unknown parameter 'limt'; valid parameters: limit (did you mean 'limit'?)"
+    )
+
+
+def test_every_path_parameter_is_read_from_the_working_directory(tmp_path, monkeypatch) -> None:
+    """The notebooks run inside the run folder: each path they are given is made absolute
+    from where the run starts; a bundled sheet stays a name."""
+    monkeypatch.chdir(tmp_path)
+    values = {"price_sheet": "current", "export_dir": "my_jobs", "eval_results": "s.csv"}
+    assert run_checks.absolute_paths(values) == {
+        "price_sheet": "current",
+        "export_dir": str(tmp_path / "my_jobs"),
+        "eval_results": str(tmp_path / "s.csv"),
+    }
+
+
+def test_a_relative_export_dir_is_beside_the_user_not_in_the_run_folder(
+    tmp_path, monkeypatch
+) -> None:
+    """``export_dir: my_jobs`` wrote the jobs to <run folder>/my_jobs."""
+    monkeypatch.chdir(tmp_path)
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(
+        nbs / "02_b.ipynb",
+        'run_dir: str = ""  # run folder\nexport_dir: str = ""  # jobs folder',
+        "from pathlib import Path\nPath(export_dir).mkdir()\n(Path(export_dir) / 'job').touch()",
+    )
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n02_b:\n  export_dir: my_jobs\n")
+    code, run_dir = runner.run(
+        params, out_root="out", notebooks_dir=nbs, html=False, log=lambda *_: None
+    )
+    assert code == 0
+    assert (tmp_path / "my_jobs" / "job").is_file()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["params"]["02_b"]["export_dir"] == str(tmp_path / "my_jobs")
+
+
+def test_an_export_dir_that_is_a_file_is_refused_before_any_work(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jobs").write_text("not a folder")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n02_batch_inference:\n  export_dir: jobs/may\n")
+    assert refused(tmp_path, params, capsys) == (
+        f"{params}: 02_batch_inference.export_dir: jobs/may: jobs is a file; give a folder for "
+        "the batch jobs"
     )
