@@ -267,6 +267,8 @@ _RUN_SETTINGS = {
     "force_out": "force_out",
     "timeout_hours": "timeout_hours",
 }
+# the notebook's defaults: the settings of a run with no manifest (the sample's folder, an
+# ingest --out folder); a run's manifest records what its notebook ran with
 _NOTEBOOK_DEFAULTS = {
     "price_sheet": "current",
     "price_overrides": "",
@@ -285,26 +287,41 @@ _NOTEBOOK_DEFAULTS = {
 }
 
 
+BATCH_NOTEBOOK = "02_batch_inference"
+
+
 def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The settings a CLI export uses, and where they came from: the run's own (the
-    ``common`` and ``02_batch_inference`` params in its ``manifest.json``), else the
-    notebook's defaults; a flag given on the command line wins over both."""
+    """The settings a CLI export uses, and where they came from: the run's own (what its
+    ``02_batch_inference`` notebook ran with, in its ``manifest.json``), else the notebook's
+    defaults; a flag given on the command line wins over both."""
     settings = dict(_NOTEBOOK_DEFAULTS)
     origin = "the notebook's defaults (no manifest.json in the run)"
     manifest = run_dir / "manifest.json"
     if manifest.is_file():
-        params = json.loads(manifest.read_text()).get("params") or {}
-        for section in ("common", "02_batch_inference"):
-            own = dict(params.get(section) or {})
-            if "business_hours_utc" in own:  # a run made before business_time_zone existed
-                own["business_hours"] = own.pop("business_hours_utc")
-                own["business_time_zone"] = "UTC"
-            settings.update({k: v for k, v in own.items() if k in settings})
+        settings.update(_runs_settings(json.loads(manifest.read_text())))
         origin = f"the run's own ({manifest})"
     for name, flag in _RUN_SETTINGS.items():
         if flag is not None and flags.get(flag) is not None:
             settings[name] = flags[flag]
     return settings, origin
+
+
+def _runs_settings(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The settings the run's batch notebook ran with (``notebook_params``); from a manifest
+    without them (written before they were recorded, or by a run that did not run the
+    notebook), the values its params file set in ``common`` and the notebook's section."""
+    ran = ((manifest.get("notebook_params") or {}).get(BATCH_NOTEBOOK) or {}).get("parameters")
+    if ran is not None:
+        return {k: v for k, v in ran.items() if k in _NOTEBOOK_DEFAULTS}
+    params = manifest.get("params") or {}
+    out: dict[str, Any] = {}
+    for section in ("common", BATCH_NOTEBOOK):
+        own = dict(params.get(section) or {})
+        if "business_hours_utc" in own:  # a run made before business_time_zone existed
+            own["business_hours"] = own.pop("business_hours_utc")
+            own["business_time_zone"] = "UTC"
+        out.update({k: v for k, v in own.items() if k in _NOTEBOOK_DEFAULTS})
+    return out
 
 
 class BatchExportError(ValueError):

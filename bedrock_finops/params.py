@@ -18,6 +18,7 @@ reference, so a new notebook parameter is accepted as soon as the notebook decla
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -104,6 +105,18 @@ def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     import papermill
 
     return papermill.inspect_notebook(str(notebook))
+
+
+def notebook_defaults(declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A notebook's parameters as its parameters cell sets them (``notebook_parameters``); a
+    default that is no Python literal stays its source text."""
+    out = {}
+    for name, spec in declared.items():
+        try:
+            out[name] = ast.literal_eval(str(spec.get("default")))
+        except (ValueError, SyntaxError):
+            out[name] = spec.get("default")
+    return out
 
 
 def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:

@@ -10,6 +10,7 @@ run folder, as the checks saw them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,18 @@ PRICE_KEYS = ("price_sheet", "price_overrides", "discount_pct")
 PATH_KEYS = ("price_sheet", "price_overrides", "eval_results", "export_dir")
 
 
-def check_inputs(params: RunParams, names: list[str] | None = None) -> dict[str, Any]:
+@dataclass
+class PriceSheets:
+    """The prices a run uses, for its manifest: those ``common`` names (every notebook's, but
+    where its section names others) and those each notebook prices with."""
+
+    common: dict[str, Any]
+    notebooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def check_inputs(params: RunParams, names: list[str] | None = None) -> PriceSheets:
     """Raise ``ParamsError`` for anything a run of the notebooks ``names`` (default: all)
-    would fail on later; returns the price sheet the run uses (for the manifest)."""
+    would fail on later; returns the prices the run uses."""
     from bedrock_finops.quality_gate import check_eval_results_file
 
     where = str(params.path) if params.path else "(defaults)"
@@ -37,12 +47,32 @@ def check_inputs(params: RunParams, names: list[str] | None = None) -> dict[str,
         if values.get("export_dir"):
             key_path = params.key_path(name, "export_dir")
             _refuse_errors(where, key_path, check_export_dir, values["export_dir"])
-    sheet = _check_prices(where, params.common, {})
+    return _check_all_prices(where, params, names)
+
+
+def _check_all_prices(where: str, params: RunParams, names: list[str]) -> PriceSheets:
+    """Load the catalog ``common`` names, then each notebook's (its own values, once each)."""
+    common = {k: params.common[k] for k in PRICE_KEYS if k in params.common}
+    loaded = {_price_key(common): _check_prices(where, common, {k: f"common.{k}" for k in common})}
+    sheets = PriceSheets(loaded[_price_key(common)])
     for name in names:
-        section = params.notebooks[name]
-        if any(k in section for k in PRICE_KEYS):
-            _check_prices(where, params.common, section, name)
-    return sheet
+        if not any(k in params.declared[name] for k in PRICE_KEYS):
+            continue  # a notebook that prices nothing
+        values = {k: v for k, v in params.for_notebook(name).items() if k in PRICE_KEYS}
+        if _price_key(values) not in loaded:
+            paths = {k: params.key_path(name, k) for k in values}
+            loaded[_price_key(values)] = _check_prices(where, values, paths)
+        sheets.notebooks[name] = loaded[_price_key(values)]
+    return sheets
+
+
+def _price_key(values: dict[str, Any]) -> tuple[Any, ...]:
+    """The catalog ``values`` load: the sheet, the overrides and the discount."""
+    return (
+        values.get("price_sheet") or "current",
+        values.get("price_overrides") or None,
+        values.get("discount_pct") or 0.0,
+    )
 
 
 def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
@@ -118,18 +148,14 @@ def _check_billing_files(where: str, run: dict[str, Any]) -> None:
             _refuse_errors(where, f"run.{key}", export_files, run[key])
 
 
-def _check_prices(
-    where: str, common: dict[str, Any], section: dict[str, Any], name: str = "common"
-) -> dict[str, Any]:
-    """Load the catalog a notebook would: each key's error names where that key was set."""
+def _check_prices(where: str, values: dict[str, Any], paths: dict[str, str]) -> dict[str, Any]:
+    """Load the catalog a notebook would: each key's error names where that key was set
+    (``paths``; a key not set is the notebook's default, named as ``common``'s)."""
     from bedrock_finops.price_sheets import check_overrides_file, check_sheet
     from bedrock_finops.pricing import PriceCatalog, check_discount_pct
 
-    values = {**{k: common[k] for k in PRICE_KEYS if k in common}, **section}
-    path = {k: f"{name if k in section else 'common'}.{k}" for k in PRICE_KEYS}
-    sheet = values.get("price_sheet") or "current"
-    overrides = values.get("price_overrides") or None
-    discount = values.get("discount_pct") or 0.0
+    path = {k: paths.get(k, f"common.{k}") for k in PRICE_KEYS}
+    sheet, overrides, discount = _price_key(values)
     _refuse_errors(where, path["discount_pct"], check_discount_pct, discount)
     _refuse_errors(where, path["price_sheet"], check_sheet, sheet)
     if overrides is None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops import params as params_mod
-from bedrock_finops import worker_pool
+from bedrock_finops import run_checks, worker_pool
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
 from bedrock_finops.run_checks import absolute_paths
 
@@ -295,11 +295,11 @@ def run(
     # refuses bad params before any work; the file is read against every notebook in the
     # folder (with --only, the sections of those not run are still known, and checked)
     params = params_mod.load(params_path, discover_notebooks(folder))
-    from bedrock_finops import billing_inputs, run_checks
+    from bedrock_finops import billing_inputs
 
     billing_inputs.check_sources(params.run)  # two billing sources of one spend: refused too
     # the files it names (those of the notebooks that run), credentials, prices
-    price_sheet = run_checks.check_inputs(params, list(nb_paths))
+    prices = run_checks.check_inputs(params, list(nb_paths))
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
     manifest: dict[str, Any] = {
@@ -307,13 +307,14 @@ def run(
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "run_dir": str(run_dir),
         "params_file": str(params_path) if params_path else None,
-        # the files named as the notebooks get them (absolute), so batch-export, run from
-        # anywhere, reads the same ones
+        # the file as written, with the files it names as the notebooks get them (absolute)
         "params": _jsonable(
             {k: absolute_paths(v) if isinstance(v, dict) else v for k, v in params.raw.items()}
         ),
         "source": params.run["source"],
-        "price_sheet": price_sheet,
+        "price_sheet": prices.common,
+        # what each notebook runs with, so batch-export, run from anywhere, uses the same
+        "notebook_params": _notebook_params(params, list(nb_paths), run_dir, prices),
         "versions": versions(),
         "git_commit": git_commit(),
         "timings": {},
@@ -481,11 +482,7 @@ def _execute_all(
         try:
             futures = {}
             for i, (name, path) in enumerate(batch.items()):
-                declared = params.declared[name]
-                # the notebook runs inside the run folder: files named relative to here
-                nb_params = absolute_paths(params.for_notebook(name, declared))
-                if "run_dir" in declared:
-                    nb_params["run_dir"] = str(run_dir.resolve())
+                nb_params = injected_params(params, name, run_dir)
                 dest = run_dir / f"{name}.ipynb"
                 # a notebook past the pool's size waits for a worker (a stop may end it unrun)
                 state = "started" if i < workers else "queued"
@@ -502,6 +499,36 @@ def _execute_all(
             raise
         pool.shutdown(wait=True)
     return dict(sorted(results.items()))
+
+
+def injected_params(params: params_mod.RunParams, name: str, run_dir: Path) -> dict[str, Any]:
+    """What papermill gives a notebook: the values ``common`` and its section set, the files
+    they name absolute (the notebook runs inside the run folder: named relative to here), and
+    the run folder."""
+    values = absolute_paths(params.for_notebook(name))
+    if "run_dir" in params.declared[name]:
+        values["run_dir"] = str(run_dir.resolve())
+    return values
+
+
+def _notebook_params(
+    params: params_mod.RunParams,
+    names: list[str],
+    run_dir: Path,
+    prices: run_checks.PriceSheets,
+) -> dict[str, dict[str, Any]]:
+    """Per notebook, the values it runs with (its parameters cell's defaults, with what
+    papermill injects over them) and the prices it uses (none for one that prices nothing)."""
+    return {
+        name: {
+            "parameters": {
+                **params_mod.notebook_defaults(params.declared[name]),
+                **injected_params(params, name, run_dir),
+            },
+            "price_sheet": prices.notebooks.get(name),
+        }
+        for name in names
+    }
 
 
 def _billing_for_run(run: dict[str, Any], run_dir: Path, log) -> dict[str, Any]:

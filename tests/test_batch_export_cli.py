@@ -469,3 +469,45 @@ def test_the_cost_line_without_overrides_names_the_sheet_alone(tmp_path, capsys)
         f"$25.11 (saving $25.11), priced with the sheet 'current' (as of {_sheet_date()}, "
         "discount 0%)\n"
     ) in capsys.readouterr().out
+
+
+def test_the_export_takes_what_the_runs_notebook_ran_with(tmp_path):
+    """A manifest records what notebook 02 ran with (its defaults, with the params file's
+    values over them): the export takes those, not its own copy of the notebook's defaults
+    under the file's values (a notebook whose default moved, a custom notebook folder)."""
+    from bedrock_finops.batch_export_cli import export_settings
+
+    ran = {
+        "run_dir": str(tmp_path),
+        "price_sheet": "seed",
+        "price_overrides": "",
+        "discount_pct": 5.0,
+        "threshold": 0.5,  # the notebook's own default in this run
+        "business_hours": [9, 17],
+        "timeout_hours": 48,
+        "export_dir": "",
+        "role_arn": "arn:aws:iam::123456789012:role/r",
+    }
+    manifest = {
+        "params": {"common": {"discount_pct": 5.0}, "02_batch_inference": {"timeout_hours": 48}},
+        "notebook_params": {"02_batch_inference": {"parameters": ran, "price_sheet": {}}},
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    settings, origin = export_settings(tmp_path, {"discount_pct": None})
+    assert origin == f"the run's own ({tmp_path / 'manifest.json'})"
+    assert settings == {
+        "price_sheet": "seed",
+        "price_overrides": "",
+        "discount_pct": 5.0,
+        "threshold": 0.5,
+        "window_hours": 4,
+        "business_hours": [9, 17],
+        "business_time_zone": "UTC",
+        "job_window_days": 1,
+        "min_records_per_job": 100,
+        "max_records_per_job": 50_000,
+        "max_records_per_file": 50_000,
+        "force_in": [],
+        "force_out": [],
+        "timeout_hours": 48,
+    }

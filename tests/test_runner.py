@@ -102,6 +102,13 @@ def test_run_writes_complete_folder_and_manifest(sample_run) -> None:
     assert manifest["versions"]["pandas"] != "not installed"
     assert manifest["notebooks"]["00_baseline"]["status"] == "ok"
     assert set(manifest["timings"]["notebooks_s"]) == set(manifest["notebooks"])
+    # what each notebook ran with: its defaults under the file's values, and its prices
+    assert set(manifest["notebook_params"]) == set(manifest["notebooks"])
+    batch = manifest["notebook_params"]["02_batch_inference"]
+    assert batch["parameters"]["run_dir"] == str(run_dir.resolve())
+    assert (batch["parameters"]["threshold"], batch["parameters"]["timeout_hours"]) == (0.6, 24)
+    assert batch["price_sheet"] == manifest["price_sheet"]
+    assert manifest["notebook_params"]["90_env_probe"]["price_sheet"] is None
     ingest = manifest["ingest"]
     assert ingest["lines_read"] == ingest["rows"] + ingest["quarantined"] + ingest["duplicates"]
     assert (out / "latest").resolve() == run_dir.resolve()

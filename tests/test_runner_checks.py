@@ -372,3 +372,50 @@ def test_an_export_dir_that_is_a_file_is_refused_before_any_work(
         f"{params}: 02_batch_inference.export_dir: jobs/may: jobs is a file; give a folder for "
         "the batch jobs"
     )
+
+
+def test_the_manifest_records_what_each_notebook_ran_with(tmp_path, monkeypatch) -> None:
+    """Per notebook, its parameters cell's defaults with what papermill injected over them,
+    and the prices it used: a section's discount over common's is its notebook's alone. The
+    manifest had the file as written and common's prices only."""
+    monkeypatch.chdir(tmp_path)
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    cell = (
+        'run_dir: str = ""  # run folder\nprice_sheet: str = "current"  # sheet\n'
+        "discount_pct: float = 0.0  # discount\nthreshold: float = 0.6  # score\n"
+    )
+    make_notebook(nbs / "00_a.ipynb", cell, "print(discount_pct)")
+    make_notebook(nbs / "01_b.ipynb", cell, "print(discount_pct)")
+    make_notebook(nbs / "02_c.ipynb", 'run_dir: str = ""  # run folder\nlimit: int = 5  # rows')
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"run:\n  source: {GOOD}\ncommon:\n  discount_pct: 10\n01_b:\n  discount_pct: 20\n"
+        "  threshold: 0.4\n"
+    )
+    code, run_dir = runner.run(
+        params, out_root="out", notebooks_dir=nbs, html=False, log=lambda *_: None
+    )
+    assert code == 0
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["params"]["01_b"] == {"discount_pct": 20, "threshold": 0.4}  # as written
+    ran = manifest["notebook_params"]
+    assert ran["00_a"]["parameters"] == {
+        "run_dir": str(run_dir.resolve()),
+        "price_sheet": "current",
+        "discount_pct": 10,
+        "threshold": 0.6,
+    }
+    assert ran["01_b"]["parameters"] == {
+        "run_dir": str(run_dir.resolve()),
+        "price_sheet": "current",
+        "discount_pct": 20,
+        "threshold": 0.4,
+    }
+    assert ran["02_c"] == {
+        "parameters": {"run_dir": str(run_dir.resolve()), "limit": 5},
+        "price_sheet": None,  # it prices nothing
+    }
+    assert [ran[n]["price_sheet"]["discount_pct"] for n in ("00_a", "01_b")] == [10, 20]
+    assert ran["01_b"]["price_sheet"]["sheet"] == "current"
+    assert manifest["price_sheet"]["discount_pct"] == 10  # the prices common names
