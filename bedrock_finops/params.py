@@ -10,8 +10,10 @@ Layout of a params file::
     00_baseline:          # one section per notebook, keyed by its file name without .ipynb
       top_n: 10
 
-Unknown keys, wrong types and values the code using them would refuse (checked by
-:mod:`bedrock_finops.params_values`) are errors that name the file, the key and the fix.
+Unknown keys, wrong types, keys left blank (null: papermill would pass None over the
+notebook's default) and values the code using them would refuse (checked by
+:mod:`bedrock_finops.params_values`, on the values each notebook gets, ``common``'s included)
+are errors that name the file, the key and the fix.
 The notebooks' own parameters cells (read with ``papermill.inspect_notebook``) are the
 reference, so a new notebook parameter is accepted as soon as the notebook declares it.
 """
@@ -120,7 +122,8 @@ def notebook_defaults(declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
-    """Read and validate a params file against the notebooks that will run."""
+    """Read and validate a params file against ``notebooks`` (a run passes all those in its
+    folder, whichever it runs, so one file serves ``--only``)."""
     raw: dict[str, Any] = {}
     where = "(defaults)"
     if path is not None:

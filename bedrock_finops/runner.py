@@ -312,7 +312,7 @@ def run(
             {k: absolute_paths(v) if isinstance(v, dict) else v for k, v in params.raw.items()}
         ),
         "source": params.run["source"],
-        "price_sheet": prices.common,
+        "price_sheet": prices.common,  # common's: each notebook's is in notebook_params
         # what each notebook runs with, so batch-export, run from anywhere, uses the same
         "notebook_params": _notebook_params(params, list(nb_paths), run_dir, prices),
         "versions": versions(),
