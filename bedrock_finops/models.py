@@ -97,6 +97,9 @@ class ModelInfo:
     size_class: str  # small | medium | large
     name: str
     base_ids: tuple[str, ...]
+    # the geos of the model's cross-Region (system-defined) inference profiles, where the
+    # catalog records them (``profile_geos`` in models.csv); None where it does not
+    profile_geos: tuple[str, ...] | None = None
 
 
 @cache
@@ -113,8 +116,29 @@ def known_models() -> dict[str, ModelInfo]:
             size_class=row["size_class"],
             name=row["name"],
             base_ids=tuple(row["base_ids"].split("|")),
+            profile_geos=tuple(row["profile_geos"].split("|")) if row["profile_geos"] else None,
         )
     return out
+
+
+def missing_profile(key: str, geo: str) -> str | None:
+    """Why ``key`` has no ``geo`` cross-Region profile to call, by the catalog; None when it
+    has one, or when the catalog does not record its profiles and ``geo`` is a geographic one.
+
+    A price that holds for a model's profiles (``in_region_is_profile_price``) prices only the
+    profiles the model has: Claude 3.5 Haiku has a ``us.`` profile and no ``global.`` one.
+    Global profiles exist for the newest models only, so a model whose profiles are not
+    recorded is not called behind one.
+    """
+    info = known_models().get(key)
+    recorded = info.profile_geos if info is not None else None
+    if recorded is None:
+        if geo != "global":
+            return None
+        return f"no global cross-Region profile recorded for {key} (models.csv profile_geos)"
+    if geo in recorded:
+        return None
+    return f"{key} has no {geo} cross-Region profile (its profiles: {', '.join(recorded)})"
 
 
 def model_info(key: str) -> ModelInfo:

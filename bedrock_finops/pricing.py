@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bedrock_finops.models import ModelRef
+from bedrock_finops.models import ModelRef, missing_profile
 from bedrock_finops.models import resolve as resolve_model_id
 from bedrock_finops.price_sheets import (
     BUNDLED_SHEETS,
@@ -219,7 +219,8 @@ class PriceCatalog:
         if geo != "none":
             base = lookup.get((model, region, "none", tier))
             if base is not None and self.rows.at[base, "in_region_is_profile_price"]:
-                return base, None
+                missing = missing_profile(model, geo)  # a profile the model has: its price
+                return (base, None) if missing is None else (-1, missing)
         in_sheet = self.rows["model"] == model
         if not in_sheet.any():
             return -1, "model not in price sheet"

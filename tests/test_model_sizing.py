@@ -489,3 +489,37 @@ def test_monthly_savings_divide_by_the_window_the_period_gives(usage, cat):
         "12:00 UTC), 0.5 days long, not the 1 UTC calendar day the records touch "
         "(2026-10-01), which would count its part days whole"
     )
+
+
+def test_a_global_segment_moves_only_to_a_model_with_a_global_profile(cat):
+    """Sonnet 4.5 behind global. classifying tickets: 3.5 Haiku has no global profile (its
+    in-Region price once priced one, a 73.33% saving behind an ID that does not exist), so the
+    move is to Haiku 4.5 global: 200 x (1,000 x 0.001 + 2 x 0.005) / 1,000 = $0.202 against
+    200 x (1,000 x 0.003 + 2 x 0.015) / 1,000 = $0.606 today, 66.67% saved."""
+    u = make_usage(
+        [
+            dict(
+                n=200,
+                app="router",
+                model="anthropic.claude-sonnet-4-5",
+                model_id_raw="global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                geo="global",
+                system_hash="h-router",
+                input_tokens=1000,
+                output_tokens=2,
+                output_shape="label",
+                max_tokens=5,
+            )
+        ]
+    )
+    plan = ms.plan(u, cat, prompts=prompts_frame(TEXTS))
+    router = _seg(plan, "router")
+    assert router["candidate"] == HAIKU45
+    assert router["candidates_tried"][HAIKU35] == (
+        "not priced: anthropic.claude-3-5-haiku has no global cross-Region profile "
+        "(its profiles: us)"
+    )
+    assert (router["current_usd"], router["projected_usd"]) == pytest.approx((0.606, 0.202))
+    assert router["savings_pct"] == pytest.approx(66.67, abs=0.005)
+    ids = ms_tables.recommended_with_ids(plan)["candidate_model_id"].tolist()
+    assert ids == ["global.anthropic.claude-haiku-4-5-20251001-v1:0"]

@@ -279,6 +279,37 @@ def test_unknown_model_and_unpriced_region_are_never_zero(current):
     }
 
 
+def test_an_in_region_price_prices_only_the_profiles_the_model_has(current):
+    """An in-Region row that holds for profiles prices the cross-Region profiles models.csv
+    lists for the model, not others: 3.5 Haiku (us only) behind us. at 1 x 0.0008 + 1 x 0.004
+    = $0.0048, behind global. unpriced (that profile does not exist; it was priced at the
+    in-Region $0.0048); Sonnet 4 behind global. at 1 x 0.003 + 1 x 0.015 = $0.018. Llama 3.1
+    8B, whose profiles are not recorded, keeps its us. price (1 x 0.00022 + 1 x 0.00022 =
+    $0.00044) and has no global one."""
+    llama = "meta.llama3-1-8b-instruct"
+    u = usage(
+        5,
+        model=[HAIKU35, HAIKU35, SONNET4, llama, llama],
+        geo=["us", "global", "global", "us", "global"],
+        input_tokens=1000,
+        output_tokens=1000,
+    )
+    out = current.price(u)
+    assert out["cost_usd"].tolist()[:1] + out["cost_usd"].tolist()[2:4] == pytest.approx(
+        [0.0048, 0.018, 0.00044]
+    )
+    assert out["priced"].tolist() == [True, False, True, True, False]
+    assert out["unpriced_reason"].iat[1] == (
+        "anthropic.claude-3-5-haiku has no global cross-Region profile (its profiles: us)"
+    )
+    assert out["unpriced_reason"].iat[4] == (
+        "no global cross-Region profile recorded for meta.llama3-1-8b-instruct "
+        "(models.csv profile_geos)"
+    )
+    with pytest.raises(KeyError, match="has no global cross-Region profile"):
+        current.rate(HAIKU35, geo="global")
+
+
 def test_a_marketplace_endpoint_or_imported_model_is_unpriced_with_why(current):
     """Neither is billed per token: the reason says how it is billed, not that the ID is
     unknown; the same tokens re-priced on a catalog model are priced."""
