@@ -136,14 +136,24 @@ def test_cache_kept_when_prefix_meets_candidate_minimum(usage, cat):
 
 
 def test_cache_billed_as_input_below_candidate_minimum(usage, cat):
-    only_45 = {"anthropic": {"small": [HAIKU45]}}
-    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), candidates=only_45)
-    chat = _seg(plan, "chat")
-    assert chat["candidate"] == HAIKU45  # min 4,096: the 3,000-token prefix is not cacheable
-    assert chat["adapt_info"]["cache_to_input_tokens"] == 4 * 3000
+    """Haiku 4.5 caches prefixes from 4,096 tokens: the chat's 3,000-token prefix bills as
+    input, 4 x (3,100 x 0.0011 + 150 x 0.0055) / 1,000 = $0.0169, more than the $0.0138 it
+    costs on Sonnet 4 today (4 x (100 x 0.003 + 3,000 x 0.0003 + 150 x 0.015) / 1,000): no
+    move."""
+    chat_rows = usage[usage["app"] == "chat"]
+    ratios = ms_params.check_settings({})["tokenizer_ratios"]
+    priced, info = ms_repricing.price_on(chat_rows, SONNET, HAIKU45, cat, ratios)
+    assert info["cache_to_input_tokens"] == 4 * 3000 and info["cache_kept_requests"] == 0
     expected = 4 * _cost(cat.rate(HAIKU45), inp=3100, out=150)
-    assert chat["projected_usd"] == pytest.approx(expected)
-    assert "billed as uncached input" in chat["cache_treatment"]
+    assert priced["cost_usd"].sum() == pytest.approx(expected) == pytest.approx(0.01694)
+    only_45 = {"anthropic": {"small": [HAIKU45]}}
+    plan = ms.plan(
+        usage, cat, prompts=prompts_frame(TEXTS), candidates=only_45, cross_provider=False
+    )
+    chat = _seg(plan, "chat")
+    assert chat["status"] == ms_params.KEEP
+    assert chat["current_usd"] == pytest.approx(4 * _cost(cat.rate(SONNET), 100, 150, 3000))
+    assert chat["candidates_tried"] == {HAIKU45: "$0.0169, not cheaper than today's $0.0138"}
 
 
 def test_cross_provider_scales_tokens_by_tokenizer_ratio(usage, cat):
@@ -306,7 +316,7 @@ def test_a_segment_with_no_priced_request_keeps_its_model_as_not_priced(cat):
 def test_no_candidate_is_chosen_on_no_requests(usage, cat):
     """An empty frame prices every candidate at $0 (``all()`` of nothing is True): refused."""
     params = ms_params.check_settings({})
-    choice = ms_repricing.choose_candidate(usage.iloc[:0], OPUS, "small", cat, params)
+    choice = ms_repricing.choose_candidate(usage.iloc[:0], OPUS, "small", cat, params, 0.0)
     assert choice["candidate"] is None and choice["tried"] == {}
 
 
@@ -523,3 +533,53 @@ def test_a_global_segment_moves_only_to_a_model_with_a_global_profile(cat):
     assert router["savings_pct"] == pytest.approx(66.67, abs=0.005)
     ids = ms_tables.recommended_with_ids(plan)["candidate_model_id"].tolist()
     assert ids == ["global.anthropic.claude-haiku-4-5-20251001-v1:0"]
+
+
+def test_a_move_that_costs_more_than_today_is_no_recommendation(cat):
+    """Sonnet 4 behind us. reading a 1,500-token prefix from the cache on each of 1,000 calls
+    (50 in + 1,500 read + 10 out): $0.75 today, 1,000 x (50 x 0.003 + 1,500 x 0.0003 + 10 x
+    0.015) / 1,000. 3.5 Haiku caches prefixes from 2,048 tokens only, so it would bill the
+    prefix as input: 1,000 x (1,550 x 0.0008 + 10 x 0.004) / 1,000 = $1.28, and Haiku 4.5
+    (from 4,096) $1.76. Neither is cheaper: the segment keeps its model, the reason giving both
+    costs (it was recommended as a 'saving' of -$0.53, and sampled for evaluation)."""
+    u = make_usage(
+        [
+            dict(
+                n=1000,
+                app="faq",
+                model=SONNET,
+                geo="us",
+                model_id_raw="us.anthropic.claude-sonnet-4-20250514-v1:0",
+                system_hash="h-faq",
+                input_tokens=50,
+                cache_read_tokens=1500,
+                output_tokens=10,
+            )
+        ]
+    )
+    prompts = prompts_frame({"h-faq": "You answer questions about our product."})
+    plan = ms.plan(
+        u, cat, prompts=prompts, task_overrides={"faq": "simple_qa"}, cross_provider=False
+    )
+    faq = _seg(plan, "faq")
+    assert faq["status"] == ms_params.KEEP and pd.isna(faq["candidate"])
+    assert (faq["current_usd"], faq["projected_usd"]) == pytest.approx((0.75, 0.75))
+    assert faq["savings_usd"] == 0.0
+    assert faq["reason"] == (
+        "no small-tier model costs less than today: the cheapest, anthropic.claude-3-5-haiku, "
+        "would cost $1.2800 against $0.7500 on this segment's requests; 0 of 1,000 cached "
+        "requests stay cached on the candidate; 1,000 (1,500,000 tokens) billed as uncached "
+        "input (candidate lacks caching or prefix below its minimum)"
+    )
+    assert faq["candidates_tried"] == {
+        HAIKU45: "$1.7600, not cheaper than today's $0.7500",
+        HAIKU35: "$1.2800, not cheaper than today's $0.7500",
+    }
+    f = ms_findings.to_findings(plan)
+    assert (f.scope_usd, f.savings_usd, f.actions) == (0.0, 0.0, [])
+    assert ms_tables.recommended_with_ids(plan).empty  # nothing for eval-sample to sample
+    # With other providers allowed, the cheapest that costs less than today is taken instead.
+    plan = ms.plan(u, cat, prompts=prompts, task_overrides={"faq": "simple_qa"})
+    faq = _seg(plan, "faq")
+    assert faq["candidate"] == "amazon.nova-micro" and bool(faq["cross_provider"])
+    assert faq["projected_usd"] < faq["current_usd"]

@@ -6,8 +6,10 @@ Steps (each returns a table the notebook shows):
    from the evidence in its traffic (``bedrock_finops.task_types``); ``task_overrides`` sets
    any segment's type by hand.
 2. Map the task type to the cheapest adequate tier (``tier_map``); never upgrade. Pick the
-   concrete candidate as the cheapest *priced* model of that tier in the segment's provider
-   (``candidates`` preference lists), available where the segment runs (region, geo, tier).
+   concrete candidate as the model of that tier in the segment's provider (``candidates``
+   preference lists), priced where the segment runs (region, geo, tier), that costs least on
+   the segment's own requests (step 3), and only one that costs less than today: a segment
+   whose candidates all cost as much or more keeps its model, the reason giving both costs.
 3. Re-price the segment's own tokens on the candidate with the cost engine. Tokens are scaled
    by the tokenizer ratio when the tokenizer family changes; cached prefixes stay cached when
    the candidate supports caching and the prefix meets its minimum, else they are billed as
@@ -244,13 +246,15 @@ def _recommend_segment(
         )
         return rec
     seg_usage = usage.iloc[priced_at]
-    choice = repricing.choose_candidate(seg_usage, model, rec["target_tier"], catalog, p)
+    current_usd = float(costs.iloc[priced_at].sum())
+    choice = repricing.choose_candidate(
+        seg_usage, model, rec["target_tier"], catalog, p, current_usd
+    )
     rec["candidates_tried"] = choice["tried"]
     if choice["candidate"] is None:
-        rec["reason"] = f"no {rec['target_tier']}-tier model is priced where this segment runs"
+        rec["reason"] = _no_candidate_reason(rec["target_tier"], choice["cheapest"], current_usd)
         return rec
     cand = choice["candidate"]
-    current_usd = float(costs.iloc[priced_at].sum())
     projected = choice["priced"]["cost_usd"].astype("float64")
     info = choice["info"]
     rec.update(
@@ -277,6 +281,20 @@ def _recommend_segment(
         }
     )
     return rec
+
+
+def _no_candidate_reason(tier: str, cheapest: dict[str, Any] | None, current_usd: float) -> str:
+    """Why a segment keeps its model when its tier has no candidate to move to: none is
+    priced where it runs, or none costs less than today on its own requests (both costs)."""
+    if cheapest is None:
+        return f"no {tier}-tier model is priced where this segment runs"
+    cache = _describe_cache(cheapest["info"])
+    return (
+        f"no {tier}-tier model costs less than today: the cheapest, {cheapest['candidate']}, "
+        f"would cost {repricing.usd(cheapest['cost'], current_usd)} against "
+        f"{repricing.usd(current_usd, cheapest['cost'])} "
+        "on this segment's requests" + ("" if cache == "no cached tokens" else f"; {cache}")
+    )
 
 
 def _unpriced_detail(usage: pd.DataFrame, reasons: pd.Series, at: np.ndarray) -> str:

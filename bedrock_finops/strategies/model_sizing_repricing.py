@@ -2,7 +2,8 @@
 
 The candidate bills the same work differently: its tokenizer may count the text in more or
 fewer tokens, and cached prefixes stay cached only where it supports caching and the prefix
-meets its minimum. ``choose_candidate`` picks the cheapest priced model of the target tier;
+meets its minimum. ``choose_candidate`` picks the model of the target tier that costs least on
+the segment's own requests, and only one that costs less than today;
 ``prices_used`` lists the catalog rates the figures rest on.
 """
 
@@ -99,15 +100,22 @@ def choose_candidate(
     target_tier: str,
     catalog: Any,
     params: dict[str, Any],
+    current_usd: float,
 ) -> dict[str, Any]:
-    """Cheapest priced model of ``target_tier``: same provider first, then (optionally) others.
+    """Cheapest model of ``target_tier`` that costs less than today (``current_usd``) on the
+    segment's own requests: same provider first, then (optionally) others.
 
-    Returns ``{candidate, priced, info, tried}``; ``candidate`` is None when nothing is priced
-    for every request of the segment (``tried`` says why each was ruled out), and when
-    ``seg_usage`` has no rows: a candidate priced on no request would cost $0.
+    Each candidate is compared by its cost on these requests as it would bill them (tokenizer
+    ratio, its cache rules), not by its list price. Returns ``{candidate, priced, info, tried,
+    cost, cheapest}``; ``candidate`` is None when no candidate is priced for every request of
+    the segment and cheaper than today (``tried`` says what each would cost, or why it was
+    ruled out; ``cheapest``, the cheapest priced one that is not cheaper, as ``{candidate,
+    cost, info}``), and when ``seg_usage`` has no rows: a candidate priced on no request would
+    cost $0.
     """
+    none = {"candidate": None, "priced": None, "info": {}, "tried": {}, "cost": None}
     if seg_usage.empty:
-        return {"candidate": None, "priced": None, "info": {}, "tried": {}, "cost": None}
+        return {**none, "cheapest": None}
     models = known_models()
     provider = models[current].provider
     own = list(params["candidates"].get(provider, {}).get(target_tier, []))
@@ -118,6 +126,7 @@ def choose_candidate(
         for k in tiers.get(target_tier, [])
     ]
     tried: dict[str, str] = {}
+    cheapest = None  # the cheapest priced candidate, cheaper than today or not
     for group in (own, others if params["cross_provider"] else []):
         best = None
         for cand in group:
@@ -135,14 +144,26 @@ def choose_candidate(
                 tried[cand] = f"not priced: {reasons.astype(str).iloc[0]}"
                 continue
             cost = float(priced["cost_usd"].sum())
-            tried[cand] = f"${cost:,.2f}"
+            tried[cand] = usd(cost, current_usd)
+            if cheapest is None or cost < cheapest["cost"]:
+                cheapest = {"candidate": cand, "cost": cost, "info": info}
+            if cost >= current_usd:
+                tried[cand] += f", not cheaper than today's {usd(current_usd, cost)}"
+                continue
             if best is None or cost < best["cost"]:
                 best = {"candidate": cand, "priced": priced, "info": info, "cost": cost}
         if best is not None:
             best["tried"] = tried
             best["cross_provider"] = group is others
             return best
-    return {"candidate": None, "priced": None, "info": {}, "tried": tried, "cost": None}
+    return {**none, "tried": tried, "cheapest": cheapest}
+
+
+def usd(amount: float, *compared: float) -> str:
+    """A dollar amount as the reasons show it: to the cent when it and the amounts it is
+    compared with are $1 or more, else to four decimals, so two amounts read alike."""
+    cents = min(abs(a) for a in (amount, *compared)) >= 1
+    return f"${amount:,.2f}" if cents else f"${amount:,.4f}"
 
 
 def prices_used(usage: pd.DataFrame, segs: pd.DataFrame, catalog: Any) -> pd.DataFrame:

@@ -43,9 +43,10 @@ def task_table(sizing: SizingPlan) -> pd.DataFrame:
 
 def candidates_table(sizing: SizingPlan, catalog: Any = None) -> pd.DataFrame:
     """The models a segment may move to, per provider and tier (the ``candidates`` parameter
-    over the defaults): the cheapest priced one of the target tier wins, and a model not
-    listed is never recommended. With ``catalog``: whether its sheet prices the model at all
-    (an unpriced candidate is skipped)."""
+    over the defaults): the one of the target tier that costs least on a segment's own
+    requests, and less than today, is proposed, and a model not listed is never recommended.
+    With ``catalog``: whether its sheet prices the model at all (an unpriced candidate is
+    skipped)."""
     rows = [
         {"provider": provider, "tier": tier, "model": model}
         for provider, tiers in sizing.params["candidates"].items()
