@@ -121,6 +121,17 @@ def known_models() -> dict[str, ModelInfo]:
     return out
 
 
+def model_id_for(key: str, geo: str | None) -> str | None:
+    """The model ID to call ``key`` by behind ``geo``: its newest base ID, with the profile's
+    prefix for a cross-Region profile (``us.anthropic.claude-3-5-haiku-20241022-v1:0``), bare
+    in-Region (``none``). None for a key the catalog lacks."""
+    info = known_models().get(key)
+    if info is None:
+        return None
+    base = info.base_ids[-1]
+    return f"{geo}.{base}" if geo and geo != "none" else base
+
+
 def missing_profile(key: str, geo: str) -> str | None:
     """Why ``key`` has no ``geo`` cross-Region profile to call, by the catalog; None when it
     has one, or when the catalog does not record its profiles and ``geo`` is a geographic one.

@@ -144,7 +144,7 @@ def write_eval_sample(
     """Write one JSONL dataset per recommended segment and ``manifest.json``; return it.
 
     ``recommended`` is ``SizingPlan.recommended`` (or any frame with segment, app, model,
-    candidate, task_type and, optionally, candidate_model_id). ``user_text``: where the user
+    candidate, task_type and, optionally, candidate_model_ids). ``user_text``: where the user
     turns are when ``usage`` was read without them (``RunContext.user_text_column``).
     """
     if per_segment < 1:
@@ -182,7 +182,7 @@ def write_eval_sample(
                 "app": rec["app"],
                 "current_model": rec["model"],
                 "candidate_model": rec["candidate"],
-                "candidate_model_id": rec.get("candidate_model_id"),
+                "candidate_model_ids": rec.get("candidate_model_ids"),
                 "task_type": rec["task_type"],
                 "requests_in_segment": len(seg_usage),
                 "sampled": len(sample),

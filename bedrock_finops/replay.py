@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops.column_take import ParquetColumn, rows_of
+from bedrock_finops.models import model_id_for
 from bedrock_finops.pricing import price_columns
 from bedrock_finops.quality_gate import RESULT_COLUMNS, prompt_parts
 from bedrock_finops.schema import total_input_tokens
@@ -94,6 +95,9 @@ def replay_plan(
 ) -> pd.DataFrame:
     """One row per sampled request: region, both model IDs, and the Converse arguments.
 
+    Each request is replayed from its own Region, on the current model ID it logged and on
+    the candidate behind the same geo profile (``eu.`` for a request made through ``eu.``).
+
     ``user_text``: where the user turns are when ``usage`` was read without them
     (``RunContext.user_text_column``); only the sampled requests' turns are read."""
     texts = template_texts(prompts)
@@ -122,7 +126,8 @@ def replay_plan(
                     "region": row["region"],
                     "output_shape": row["output_shape"],
                     "current_model_id": row["model_id_raw"],
-                    "candidate_model_id": seg["candidate_model_id"],
+                    # behind the request's own geo profile, as it was called
+                    "candidate_model_id": model_id_for(seg["candidate_model"], _geo(row)),
                     "candidate_model": seg["candidate_model"],
                     "system": system,
                     "user": user,
@@ -131,6 +136,11 @@ def replay_plan(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _geo(row: pd.Series) -> str:
+    geo = row.get("geo")
+    return "none" if geo is None or pd.isna(geo) else str(geo)
 
 
 def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict[str, Any]:

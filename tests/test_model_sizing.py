@@ -531,8 +531,8 @@ def test_a_global_segment_moves_only_to_a_model_with_a_global_profile(cat):
     )
     assert (router["current_usd"], router["projected_usd"]) == pytest.approx((0.606, 0.202))
     assert router["savings_pct"] == pytest.approx(66.67, abs=0.005)
-    ids = ms_tables.recommended_with_ids(plan)["candidate_model_id"].tolist()
-    assert ids == ["global.anthropic.claude-haiku-4-5-20251001-v1:0"]
+    ids = ms_tables.recommended_with_ids(plan)["candidate_model_ids"].tolist()
+    assert ids == [{"global": "global.anthropic.claude-haiku-4-5-20251001-v1:0"}]
 
 
 def test_a_move_that_costs_more_than_today_is_no_recommendation(cat):

@@ -123,3 +123,79 @@ def test_failing_eval_keeps_the_current_model(cat, prompts, pending, tmp_path):
     assert router["recommended_model"] == OPUS
     assert router["recommended_model_id"] == OPUS_ID
     assert router["candidate_model"] == HAIKU35  # shown, with the rejected status
+
+
+def _two_geo_usage() -> pd.DataFrame:
+    """One router segment on Sonnet 4.5: 60 calls from us-east-1 behind us., 40 from
+    eu-west-1 behind eu."""
+    common = dict(
+        app="router",
+        model="anthropic.claude-sonnet-4-5",
+        system_hash="h-router",
+        input_tokens=1000,
+        output_tokens=2,
+        output_shape="label",
+        max_tokens=5,
+        user_text="charged twice",
+    )
+    u = make_usage(
+        [
+            dict(common, n=60, geo="us", model_id_raw="us." + SONNET45_ID),
+            dict(
+                common,
+                n=40,
+                geo="eu",
+                region="eu-west-1",
+                inference_region="eu-west-1",
+                model_id_raw="eu." + SONNET45_ID,
+            ),
+        ]
+    )
+    u["request_id"] = [f"r{i}" for i in range(len(u))]
+    return u
+
+
+SONNET45_ID = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+HAIKU45_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def test_a_segment_called_from_two_geos_is_replayed_and_routed_behind_each(cat, prompts, tmp_path):
+    """The EU requests keep the eu. profile: the replay calls eu.anthropic.claude-haiku-4-5
+    from eu-west-1 for each of the 40 (it called the us. profile, the segment's most common,
+    for all 100), and the routing table has one row per Region and geo, each with its own
+    model IDs (one row, us. IDs for the EU traffic too)."""
+    from bedrock_finops import quality_gate, replay
+
+    u = _two_geo_usage()
+    plan = ms.plan(u, cat, prompts=prompts)
+    recs = ms_tables.recommended_with_ids(plan)
+    assert recs["candidate"].tolist() == ["anthropic.claude-haiku-4-5"]
+    assert recs["candidate_model_ids"].tolist() == [
+        {"eu": "eu." + HAIKU45_ID, "us": "us." + HAIKU45_ID}
+    ]
+    manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=100)
+    calls = replay.replay_plan(manifest, u, prompts)
+    by_place = calls.groupby(["region", "current_model_id", "candidate_model_id"]).size()
+    assert by_place.to_dict() == {
+        ("eu-west-1", "eu." + SONNET45_ID, "eu." + HAIKU45_ID): 40,
+        ("us-east-1", "us." + SONNET45_ID, "us." + HAIKU45_ID): 60,
+    }
+    routes = ms_tables.routing_table(plan)
+    assert routes[
+        ["region", "geo", "requests", "recommended_model_id", "candidate_model_id"]
+    ].to_dict("records") == [
+        {
+            "region": "us-east-1",
+            "geo": "us",
+            "requests": 60,
+            "recommended_model_id": "us." + SONNET45_ID,  # pending: the current model
+            "candidate_model_id": "us." + HAIKU45_ID,
+        },
+        {
+            "region": "eu-west-1",
+            "geo": "eu",
+            "requests": 40,
+            "recommended_model_id": "eu." + SONNET45_ID,
+            "candidate_model_id": "eu." + HAIKU45_ID,
+        },
+    ]

@@ -109,7 +109,7 @@ def test_write_eval_sample_dataset_and_manifest(sizing, prompts, tmp_path):
     manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=50, seed=1)
     router = next(e for e in manifest["segments"] if e["app"] == "router")
     assert router["candidate_model"] == "anthropic.claude-3-5-haiku"
-    assert router["candidate_model_id"] == HAIKU35_ID
+    assert router["candidate_model_ids"] == {"none": HAIKU35_ID}
     assert router["sampled"] == 10 and router["written"] == 9
     assert router["skipped"] == {"no user_text in the logs for this request": 1}
     lines = (tmp_path / router["file"]).read_text().splitlines()

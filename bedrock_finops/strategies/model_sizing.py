@@ -93,13 +93,31 @@ def classify_segments(
     row_seg = seg_mod.row_segments(usage)
     temps = usage["temperature"].astype("float64").groupby(row_seg).mean()
     summary["temperature_mean"] = summary["segment"].map(temps).astype("float64")
-    geos = (
-        usage["geo"].astype("string").fillna("none").groupby(row_seg).agg(lambda s: s.mode().iat[0])
-    )
-    summary["geo_mode"] = summary["segment"].map(geos)
+    summary["region_geos"] = summary["segment"].map(_region_geos(usage, row_seg))
     inferred = tt.infer_task_types(summary, prompts)
     inferred = tt.apply_overrides(inferred, task_overrides, summary)
     return summary.merge(inferred.drop(columns=["app"]), on="segment", how="left")
+
+
+def _region_geos(usage: pd.DataFrame, row_seg: pd.Series) -> pd.Series:
+    """Per segment, where its requests are called from: ``[{region, geo, requests}, ...]``,
+    most requests first. Each request keeps its own Region and geo profile: a segment called
+    from eu-west-1 behind ``eu.`` and from us-east-1 behind ``us.`` is replayed and routed
+    behind each one's own."""
+    where = pd.DataFrame(
+        {
+            "segment": row_seg.to_numpy(),
+            "region": usage["region"].astype("string").fillna("(no region)").to_numpy(),
+            "geo": usage["geo"].astype("string").fillna("none").to_numpy(),
+        }
+    )
+    counts = where.value_counts().rename("requests").reset_index()
+    counts = counts.sort_values(
+        ["segment", "requests", "region", "geo"], ascending=[True, False, True, True]
+    )
+    return counts.groupby("segment", sort=False).apply(
+        lambda g: g[["region", "geo", "requests"]].to_dict("records"), include_groups=False
+    )
 
 
 def plan(

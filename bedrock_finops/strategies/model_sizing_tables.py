@@ -1,8 +1,8 @@
 """Model sizing: the tables the notebook shows and the routing table it exports.
 
 Everything here reads a finished :class:`~bedrock_finops.strategies.model_sizing.SizingPlan`;
-``recommended_with_ids`` and ``routing_table`` add the model ID to call (same geo profile as
-today) for the quality gate's replay and for a gateway to load. The routing table sends a
+``recommended_with_ids`` and ``routing_table`` add the model ID to call (behind each request's
+own geo profile) for the quality gate's replay and for a gateway to load. The routing table sends a
 segment to its candidate only once the quality gate has accepted it; a segment pending
 evaluation (or rejected) routes to its current model and shows the candidate alongside.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import task_types as tt
-from bedrock_finops.models import known_models
+from bedrock_finops.models import model_id_for
 from bedrock_finops.strategies.model_sizing import SizingPlan
 from bedrock_finops.strategies.model_sizing_params import ADOPTED, ROUTED, STRATEGY
 
@@ -97,57 +97,62 @@ def spend_by_task_type(sizing: SizingPlan) -> pd.DataFrame:
     )
 
 
+ROUTING_COLUMNS = [
+    "segment", "app", "template", "region", "geo", "requests", "current_model",
+    "recommended_model", "recommended_model_id", "candidate_model", "candidate_model_id",
+    "task_type", "status", "savings_pct",
+]  # fmt: skip
+
+
 def routing_table(sizing: SizingPlan) -> pd.DataFrame:
-    """Segment -> model to call, for a gateway or an application to load.
+    """Segment -> model to call, for a gateway or an application to load: one row per
+    segment and place it is called from (Region and geo profile), as each request keeps its
+    own.
 
-    ``recommended_model`` (and its ``recommended_model_id``) is the model to call: the
-    candidate only where the quality gate accepted it, the current model otherwise (pending
-    evaluation, rejected or keep). ``candidate_model`` shows the proposed model of every
-    segment that has one, whatever its ``status``, so the table still shows the proposal.
+    ``recommended_model`` (and its ``recommended_model_id`` behind that row's geo) is the model
+    to call: the candidate only where the quality gate accepted it, the current model
+    otherwise (pending evaluation, rejected or keep). ``candidate_model`` (and
+    ``candidate_model_id``) shows the proposed model of every segment that has one, whatever
+    its ``status``, so the table still shows the proposal.
     """
-    s = sizing.segments
-    models = known_models()
-    routed = s["status"].isin(ROUTED) & s["candidate"].notna()
-    rec_model = np.where(routed, s["candidate"], s["model"])
-    geos = _segment_geo(s)
-    return pd.DataFrame(
-        {
-            "segment": s["segment"],
-            "app": s["app"],
-            "template": s["template"],
-            "current_model": s["model"],
-            "recommended_model": rec_model,
-            "recommended_model_id": [
-                _model_id(m, geos.get(seg), models)
-                for m, seg in zip(rec_model, s["segment"], strict=True)
-            ],
-            "candidate_model": s["candidate"],
-            "task_type": s["task_type"],
-            "status": s["status"],
-            "savings_pct": s["savings_pct"].round(2),
-        }
-    )
-
-
-def _segment_geo(s: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(s["segment"], s["geo_mode"], strict=True))
-
-
-def _model_id(key: str, geo: str | None, models: dict) -> str | None:
-    """A model ID to call: the newest base ID, behind the same geo profile as today."""
-    info = models.get(key)
-    if info is None:
-        return None
-    base = info.base_ids[-1]
-    return f"{geo}.{base}" if geo and geo != "none" else base
+    rows = []
+    for seg in sizing.segments.itertuples(index=False):
+        has_candidate = isinstance(seg.candidate, str)
+        routed = has_candidate and seg.status in ROUTED
+        recommended = seg.candidate if routed else seg.model
+        for place in seg.region_geos:
+            geo = place["geo"]
+            rows.append(
+                {
+                    "segment": seg.segment,
+                    "app": seg.app,
+                    "template": seg.template,
+                    "region": place["region"],
+                    "geo": geo,
+                    "requests": place["requests"],
+                    "current_model": seg.model,
+                    "recommended_model": recommended,
+                    "recommended_model_id": model_id_for(recommended, geo),
+                    "candidate_model": seg.candidate if has_candidate else None,
+                    "candidate_model_id": model_id_for(seg.candidate, geo)
+                    if has_candidate
+                    else None,
+                    "task_type": seg.task_type,
+                    "status": seg.status,
+                    "savings_pct": round(float(seg.savings_pct), 2),
+                }
+            )
+    return pd.DataFrame(rows, columns=ROUTING_COLUMNS)
 
 
 def recommended_with_ids(sizing: SizingPlan) -> pd.DataFrame:
-    """Recommended segments with the candidate's callable model ID (same geo profile)."""
+    """Recommended segments with ``candidate_model_ids``: the candidate's model ID to call
+    behind each geo profile the segment's requests use (``{"eu": "eu.anthropic...", "us":
+    "us.anthropic..."}``), for the quality gate's replay."""
     rec = sizing.recommended.copy()
-    models = known_models()
-    rec["candidate_model_id"] = [
-        _model_id(c, g, models) for c, g in zip(rec["candidate"], rec["geo_mode"], strict=True)
+    rec["candidate_model_ids"] = [
+        {geo: model_id_for(cand, geo) for geo in sorted({p["geo"] for p in places})}
+        for cand, places in zip(rec["candidate"], rec["region_geos"], strict=True)
     ]
     return rec
 
