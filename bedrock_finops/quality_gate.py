@@ -7,7 +7,11 @@ shape Amazon Bedrock model evaluation jobs read (``prompt``, ``category``, and
 its ``request_id``. Scores come back as a CSV (``request_id, segment, current_score,
 candidate_score``), from an evaluation job or from the live replay in
 :mod:`bedrock_finops.replay`; :func:`evaluate` accepts a segment's recommendation when
-``mean(candidate_score) / mean(current_score) >= threshold``.
+``mean(candidate_score) / mean(current_score) >= threshold``, once at least 80% of the
+requests its sample wrote are scored (``MIN_SCORED_SHARE``): a request the candidate could not
+answer scores 0, a throttled or unreached one is not scored, and below that share the segment
+stays pending evaluation. The results are read beside the sample's ``manifest.json``, which
+gives each segment's sample size.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
 
 RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
 DEFAULT_THRESHOLD = 0.9
+# A segment is decided (accept or reject) once this share of the requests its sample wrote is
+# scored; a candidate error scores 0, a throttled or unreached request is not scored.
+MIN_SCORED_SHARE = 0.8
 HOUR_BLOCKS = 4  # strata by time of day: 00-06, 06-12, 12-18, 18-24 UTC
 LENGTH_BINS = 3  # strata by output length: terciles within the segment
 
@@ -210,8 +217,9 @@ def write_eval_sample(
             "request_ids[N-1]."
         ),
         "results_format": (
-            "CSV with columns request_id, segment, current_score, candidate_score; pass it to "
-            "the model_sizing notebook as eval_results"
+            "CSV with columns request_id, segment, current_score, candidate_score, one row per "
+            "request, written in this folder (the gate reads each segment's sample size from "
+            "this manifest); pass it to the model_sizing notebook as eval_results"
         ),
         "segments": entries,
     }
@@ -258,6 +266,12 @@ def read_eval_results(path: str | Path, usage: pd.DataFrame) -> pd.DataFrame:
                 "give every request a number"
             )
         df[col] = vals.astype("float64")
+    twice = df["request_id"][df["request_id"].duplicated()].unique()
+    if len(twice):
+        raise ValueError(
+            f"eval results {path}: {len(twice)} request_id(s) are scored more than once, e.g. "
+            f"{twice[:3].tolist()}; give each request one row (its scores averaged)"
+        )
     ids = usage["request_id"].astype(str)
     known = set(ids)
     unknown = df.loc[~df["request_id"].isin(known), "request_id"]
@@ -279,28 +293,103 @@ def read_eval_results(path: str | Path, usage: pd.DataFrame) -> pd.DataFrame:
     return df[RESULT_COLUMNS + [c for c in df.columns if c not in RESULT_COLUMNS]]
 
 
-def evaluate(results: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> pd.DataFrame:
-    """Per segment: n, mean scores, ratio = mean(candidate) / mean(current), pass or fail."""
+def sample_written(path: str | Path, results: pd.DataFrame) -> dict[str, int] | None:
+    """Requests written per segment by the eval sample whose ``manifest.json`` is beside the
+    results file ``path`` (eval-sample writes both into its folder); None without one.
+
+    Every scored request must be one the sample wrote for its segment: scores of another
+    sample (an earlier one in the folder) would be counted as this one's."""
+    manifest = Path(path).parent / own_output.RUN_MANIFEST
+    try:
+        doc = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("kind") != EVAL_SAMPLE_KIND:
+        return None
+    sampled = {e["segment"]: set(e["request_ids"]) for e in doc.get("segments", [])}
+    outside = [
+        rid
+        for rid, seg in zip(results["request_id"], results["segment"], strict=True)
+        if rid not in sampled.get(seg, ())
+    ]
+    if outside:
+        raise ValueError(
+            f"eval results {path}: {len(outside)} request(s) were not written by the sample "
+            f"in {manifest}, e.g. {outside[:3]}; score this sample's requests (its manifest "
+            "lists them) or keep each sample's results in its own folder"
+        )
+    return {seg: len(ids) for seg, ids in sampled.items()}
+
+
+def evaluate(
+    results: pd.DataFrame,
+    threshold: float = DEFAULT_THRESHOLD,
+    written: dict[str, int] | None = None,
+) -> pd.DataFrame:
+    """Per segment: n scored of ``written`` sampled, mean scores, ratio = mean(candidate) /
+    mean(current), and whether the segment is decided and passed.
+
+    A segment is decided only once at least ``MIN_SCORED_SHARE`` of the requests its sample
+    wrote (``written``, from the sample's manifest) are scored: then it passes when the ratio
+    reaches ``threshold``. A request the candidate could not answer (a candidate error in the
+    replay) is scored 0; a throttled or unreached request is not scored, and is no evidence
+    either way. Below that share, or without ``written``, the segment stays pending evaluation
+    and its verdict says why. Segments of the sample with no score at all are listed too.
+    """
     g = results.groupby("segment", sort=True)
     out = g.agg(
         n=("request_id", "size"),
         current_mean=("current_score", "mean"),
         candidate_mean=("candidate_score", "mean"),
-    ).reset_index()
+    )
+    errors = results.get("candidate_error", pd.Series(np.nan, index=results.index))
+    out["candidate_errors"] = errors.notna().groupby(results["segment"]).sum()
+    out = out.reindex(sorted(set(out.index) | set(written or {})))
+    out.index.name = "segment"
+    out = out.reset_index()
+    out["n"] = out["n"].fillna(0).astype("int64")
+    out["candidate_errors"] = out["candidate_errors"].fillna(0).astype("int64")
+    out["written"] = out["segment"].map(written or {}).astype("Int64")
+    out["scored_share"] = (out["n"] / out["written"].astype("float64")).astype("float64")
+    out["decided"] = (out["scored_share"] >= MIN_SCORED_SHARE).fillna(False).astype(bool)
     ratio = np.where(out["current_mean"] > 0, out["candidate_mean"] / out["current_mean"], np.nan)
     out["ratio"] = ratio
-    out["passed"] = out["ratio"] >= threshold
+    out["passed"] = out["decided"] & (out["ratio"] >= threshold)
     out["threshold"] = threshold
-    out["verdict"] = [
-        (
-            f"candidate reaches {r:.1%} of current quality on {n} requests "
-            f"({'>=' if p else '<'} {threshold:.0%}): {'accept' if p else 'reject'}"
+    out["verdict"] = [_verdict(row, threshold) for row in out.itertuples()]
+    return out[
+        ["segment", "n", "written", "scored_share", "candidate_errors", "current_mean",
+         "candidate_mean", "ratio", "decided", "passed", "threshold", "verdict"]
+    ]  # fmt: skip
+
+
+def _verdict(row: Any, threshold: float) -> str:
+    """The gate's verdict on one segment, with the rule it applied."""
+    if pd.isna(row.written):
+        return (
+            f"{row.n} requests scored, but the sample's size is unknown (no eval-sample "
+            "manifest.json beside the results): pending evaluation, as a segment is decided "
+            f"only once {MIN_SCORED_SHARE:.0%} of its sampled requests are scored"
         )
-        if not np.isnan(r)
-        else f"current model scored 0 on {n} requests: cannot compare, reject"
-        for r, n, p in zip(out["ratio"], out["n"], out["passed"], strict=True)
-    ]
-    return out
+    scored = f"{row.n} of {row.written} sampled requests"
+    errors = (
+        f", {row.candidate_errors} of them candidate errors scored 0"
+        if row.candidate_errors
+        else ""
+    )
+    if not row.decided:
+        return (
+            f"only {scored} scored{errors}: pending evaluation, as a segment is decided once "
+            f"{MIN_SCORED_SHARE:.0%} of its sample is scored (a throttled or unreached request "
+            "is not scored; replay it again)"
+        )
+    if np.isnan(row.ratio):
+        return f"current model scored 0 on {scored}{errors}: cannot compare, reject"
+    sign, word = (">=", "accept") if row.passed else ("<", "reject")
+    return (
+        f"candidate reaches {row.ratio:.1%} of current quality on {scored}{errors} "
+        f"({sign} {threshold:.0%}): {word}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,9 +4,11 @@ Each sampled request (template text + last user turn, as logged) is sent to the 
 ID the application used and to the candidate. The candidate's answer is scored by its
 agreement with the current model's answer: exact match for label- and JSON-shaped outputs
 (JSON compared parsed), token-overlap F1 for prose and code. ``current_score`` is 1.0: the
-current model's own answer is the reference. Agreement is a proxy for quality; for generative
-tasks an Amazon Bedrock evaluation job (model as judge) on the same dataset gives better
-scores, and its per-request scores can be written to the same CSV.
+current model's own answer is the reference. A request the candidate could not answer once
+the current model had (it refused or failed on it) scores 0; one throttled or not reached is
+not scored (:mod:`bedrock_finops.quality_gate` has the rule). Agreement is a proxy for
+quality; for generative tasks an Amazon Bedrock evaluation job (model as judge) on the same
+dataset gives better scores, and its per-request scores can be written to the same CSV.
 
 Nothing is called unless ``apply=True``: the dry run prints the calls it would make, their
 count and their estimated cost.
@@ -185,60 +187,133 @@ def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict
     return out
 
 
+# Converse errors that say the candidate itself could not answer the request (Bedrock API
+# reference, Converse errors): a request it refuses (ValidationException: input too long,
+# content it does not take), fails on (ModelErrorException) or does not finish in time
+# (ModelTimeoutException) counts against it, scored 0. Any other error (ThrottlingException,
+# ServiceUnavailableException, a call that never reached Bedrock, ...) says nothing of its
+# answers: the request is not scored.
+CANDIDATE_FAILURES = frozenset(
+    {"ValidationException", "ModelErrorException", "ModelTimeoutException"}
+)
+SCORED_ZERO = "candidate error: scored 0"
+NOT_SCORED = "not scored"
+
+
 def replay(
     plan: pd.DataFrame, client_for: Callable[[str], Any]
 ) -> tuple[pd.DataFrame, list[dict[str, Any]], list[dict[str, Any]]]:
     """Call both models for every planned request; return (results, responses, errors).
+
+    The current model is called first: its answer is the reference. A request the candidate
+    could not answer once the current model had (``CANDIDATE_FAILURES``) is a result scored 0,
+    with its ``candidate_error``; a request either call of which failed otherwise (throttled,
+    unreachable) is not scored. Both are listed in the errors with their ``outcome``.
 
     Credentials that cannot be loaded (none, an SSO login missing or expired) or that AWS
     refuses (expired, unknown or mistyped keys) fail every call alike: they are raised, for the
     command to say what to fix, not noted once per request.
     Lost mid-run (an SSO login that expires during a long replay), they raise
     :class:`CredentialsLost`, which holds what was done (and paid for) until then."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from bedrock_finops.sources.source_errors import credential_setup_errors
 
     no_credentials = credential_setup_errors()
-    results, responses, errors = [], [], []
+    results: list[dict[str, Any]] = []
+    responses: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
     for _, r in plan.iterrows():
-        client = client_for(r["region"])
-        out: dict[str, Any] = {}
-        try:
-            for side in ("current", "candidate"):
-                kw = converse_kwargs(
-                    r[f"{side}_model_id"], r["system"], r["user"], r["max_tokens"], r["temperature"]
-                )
-                resp = client.converse(**kw)
-                out[side] = resp
-        except (ClientError, BotoCoreError) as exc:
-            stop = _credentials_failure(exc, no_credentials)
-            if stop is None:  # this request's own failure: noted, and the replay goes on
-                errors.append(
-                    {"request_id": r["request_id"], "segment": r["segment"], "error": str(exc)}
-                )
-                continue
-            if not results and not errors:
-                raise stop from None
-            raise CredentialsLost(_frame(results), responses, errors, stop) from None
-        ref, ans = response_text(out["current"]), response_text(out["candidate"])
-        results.append(
+        answers = _call_both(client_for(r["region"]), r, no_credentials, results, errors, responses)
+        failed = next((side for side in ("current", "candidate") if side not in answers), None)
+        if failed is None:
+            ref, ans = response_text(answers["current"]), response_text(answers["candidate"])
+            results.append(_result(r, answers["current"], answers["candidate"], ref, ans))
+            responses.append({"request_id": r["request_id"], "current": ref, "candidate": ans})
+            continue
+        exc = answers[f"{failed}_error"]
+        outcome = NOT_SCORED
+        if failed == "candidate" and _error_code(exc) in CANDIDATE_FAILURES:
+            outcome = SCORED_ZERO
+            ref = response_text(answers["current"])
+            results.append(_result(r, answers["current"], None, ref, "", error=str(exc)))
+            responses.append({"request_id": r["request_id"], "current": ref, "candidate": None})
+        errors.append(
             {
                 "request_id": r["request_id"],
                 "segment": r["segment"],
-                "current_score": 1.0,
-                "candidate_score": round(agreement(ref, ans, r["output_shape"]), 4),
-                "scorer": f"agreement with current model ({r['output_shape']})",
-                "current_model_id": r["current_model_id"],
-                "candidate_model_id": r["candidate_model_id"],
-                "current_output_tokens": out["current"]["usage"]["outputTokens"],
-                "candidate_output_tokens": out["candidate"]["usage"]["outputTokens"],
-                "current_latency_ms": out["current"]["metrics"]["latencyMs"],
-                "candidate_latency_ms": out["candidate"]["metrics"]["latencyMs"],
+                "model": failed,
+                "error": str(exc),
+                "outcome": outcome,
             }
         )
-        responses.append({"request_id": r["request_id"], "current": ref, "candidate": ans})
     return _frame(results), responses, errors
+
+
+def _call_both(
+    client: Any,
+    r: pd.Series,
+    no_credentials: tuple[type, ...],
+    results: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+    responses: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The current model's response, then the candidate's; at the first call that fails,
+    its error as ``<side>_error`` (the candidate is not called when the current model fails).
+    A credentials failure is raised (see :func:`replay`)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    answers: dict[str, Any] = {}
+    for side in ("current", "candidate"):
+        kw = converse_kwargs(
+            r[f"{side}_model_id"], r["system"], r["user"], r["max_tokens"], r["temperature"]
+        )
+        try:
+            answers[side] = client.converse(**kw)
+        except (ClientError, BotoCoreError) as exc:
+            stop = _credentials_failure(exc, no_credentials)
+            if stop is None:  # this request's own failure: noted, and the replay goes on
+                answers[f"{side}_error"] = exc
+                return answers
+            if not results and not errors:
+                raise stop from None
+            raise CredentialsLost(_frame(results), responses, errors, stop) from None
+    return answers
+
+
+def _error_code(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+
+
+def _result(
+    r: pd.Series,
+    current: dict[str, Any],
+    candidate: dict[str, Any] | None,
+    ref: str,
+    ans: str,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """One scored request: the candidate's agreement with the current model's answer, or 0
+    when the candidate failed on it (``error``)."""
+    score = 0.0 if candidate is None else round(agreement(ref, ans, r["output_shape"]), 4)
+    return {
+        "request_id": r["request_id"],
+        "segment": r["segment"],
+        "current_score": 1.0,
+        "candidate_score": score,
+        "scorer": f"agreement with current model ({r['output_shape']})"
+        if candidate is not None
+        else SCORED_ZERO,
+        "current_model_id": r["current_model_id"],
+        "candidate_model_id": r["candidate_model_id"],
+        "current_output_tokens": current["usage"]["outputTokens"],
+        "candidate_output_tokens": None
+        if candidate is None
+        else candidate["usage"]["outputTokens"],
+        "current_latency_ms": current["metrics"]["latencyMs"],
+        "candidate_latency_ms": None if candidate is None else candidate["metrics"]["latencyMs"],
+        "candidate_error": error,
+    }
 
 
 def _credentials_failure(exc: Exception, no_credentials: tuple[type, ...]) -> Exception | None:
@@ -260,7 +335,7 @@ def _credentials_failure(exc: Exception, no_credentials: tuple[type, ...]) -> Ex
 
 
 def _frame(results: list[dict[str, Any]]) -> pd.DataFrame:
-    cols = RESULT_COLUMNS + ["scorer", "current_model_id", "candidate_model_id"]
+    cols = RESULT_COLUMNS + ["scorer", "current_model_id", "candidate_model_id", "candidate_error"]
     return pd.DataFrame(results) if results else pd.DataFrame(columns=cols)
 
 
@@ -343,7 +418,7 @@ def run_live(
     except CredentialsLost as lost:  # keep what was paid for, then say what to fix
         _write_replay(out_dir, lost.results, lost.responses, lost.errors, echo)
         echo(
-            f"stopped after {len(lost.results) + len(lost.errors)} of {len(plan)} requests: "
+            f"stopped after {_requests_done(lost.results, lost.errors)} of {len(plan)} requests: "
             "the credentials stopped working; run again once they work to score the rest"
         )
         raise lost.cause from None
@@ -363,9 +438,22 @@ def _write_replay(
     with (out_dir / "responses.jsonl").open("w") as fh:
         for r in responses:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    echo(f"wrote {len(results)} scored requests to {out_dir / 'eval_results.csv'}")
+    zero = sum(e["outcome"] == SCORED_ZERO for e in errors)
+    echo(
+        f"wrote {len(results)} scored requests to {out_dir / 'eval_results.csv'}"
+        + (f" ({zero} of them candidate errors, scored 0)" if zero else "")
+    )
     if errors:
         (out_dir / "replay_errors.json").write_text(json.dumps(errors, indent=2) + "\n")
-        echo(f"{len(errors)} request(s) failed; see {out_dir / 'replay_errors.json'}")
+        echo(
+            f"{len(errors)} request(s) failed: {zero} candidate error(s) scored 0, "
+            f"{len(errors) - zero} not scored (throttled or not reached); see "
+            f"{out_dir / 'replay_errors.json'}"
+        )
         return 1
     return 0
+
+
+def _requests_done(results: pd.DataFrame, errors: list[dict[str, Any]]) -> int:
+    """Requests replayed until now: scored, failed, or both (a candidate error scored 0)."""
+    return len(set(results["request_id"]) | {e["request_id"] for e in errors})

@@ -12,6 +12,7 @@ import json
 import pandas as pd
 import pytest
 from test_model_sizing import CHAT, CODER, HAIKU35, OPUS, ROUTER, SONNET, TEXTS
+from test_quality_gate import write_sample_manifest
 from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops.pricing import PriceCatalog
@@ -57,6 +58,7 @@ def _eval_plan(cat, prompts, pending, tmp_path, candidate_score: float) -> ms.Si
             "candidate_score": candidate_score,
         }
     ).to_csv(path, index=False)
+    write_sample_manifest(tmp_path, {seg: [f"router-{i}" for i in range(10)]})
     return ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
 
 

@@ -73,7 +73,16 @@ def _router_id(sizing) -> str:
     return sizing.segments.loc[sizing.segments["app"] == "router", "segment"].iloc[0]
 
 
+def write_sample_manifest(folder, request_ids: dict[str, list[str]]) -> None:
+    """The manifest.json an eval sample writes beside its datasets, reduced to what the gate
+    reads: the requests it wrote per segment."""
+    segments = [{"segment": seg, "request_ids": ids} for seg, ids in request_ids.items()]
+    doc = {"tool": "bedrock-finops", "kind": "eval-sample", "segments": segments}
+    (folder / "manifest.json").write_text(json.dumps(doc))
+
+
 def _write_results(path, sizing, candidate_score: float, ids=None, segment=None) -> None:
+    """Scores of the router's 10 requests (or ``ids``), beside a sample that wrote them."""
     seg = segment or _router_id(sizing)
     ids = ids or [f"router-{i}" for i in range(10)]
     pd.DataFrame(
@@ -84,6 +93,7 @@ def _write_results(path, sizing, candidate_score: float, ids=None, segment=None)
             "candidate_score": candidate_score,
         }
     ).to_csv(path, index=False)
+    write_sample_manifest(path.parent, {seg: ids})
 
 
 # ---- sampling ----------------------------------------------------------------------------------
@@ -159,7 +169,7 @@ def test_evaluate_ratio_of_means():
             "candidate_score": [0.8, 0.82, 0.9, 0.7],
         }
     )
-    out = quality_gate.evaluate(results, threshold=0.9).set_index("segment")
+    out = quality_gate.evaluate(results, 0.9, {"s1": 2, "s2": 2}).set_index("segment")
     assert out.loc["s1", "ratio"] == pytest.approx(0.81 / 0.9)  # 0.9 exactly: passes
     assert bool(out.loc["s1", "passed"])
     assert out.loc["s2", "ratio"] == pytest.approx(0.8)
@@ -366,6 +376,150 @@ def test_a_requests_own_error_is_noted_and_the_replay_goes_on(cat, prompts, sizi
     assert len(quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())) == 2
     errors = json.loads((tmp_path / "replay_errors.json").read_text())
     assert [e["request_id"] for e in errors] == manifest["segments"][0]["request_ids"][:1]
+
+
+def _client_error(code: str, message: str):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Converse")
+
+
+class _Scripted:
+    """A Converse client: the current model answers "billing"; the candidate's n-th call
+    raises ``candidate_errors[n]`` when there is one, else answers "billing"."""
+
+    def __init__(self, candidate_errors: dict[int, Exception]):
+        self.candidate_errors, self.candidate_calls = candidate_errors, 0
+
+    def converse(self, **kw):
+        if kw["modelId"] == HAIKU35_ID:
+            self.candidate_calls += 1
+            if self.candidate_calls in self.candidate_errors:
+                raise self.candidate_errors[self.candidate_calls]
+        return _converse_response("billing")
+
+
+def test_a_candidate_that_fails_most_requests_is_rejected_not_accepted(
+    cat, prompts, sizing, tmp_path
+):
+    """The candidate refuses 9 of the 10 sampled requests (ValidationException) and agrees on
+    the last: each refusal is a result scored 0, so it reaches 1/10 = 10% of the current
+    quality on 10 of 10 requests and is rejected. The refusals were dropped, and the gate
+    accepted it at 100% on the one request left."""
+    manifest = _router_manifest(sizing, prompts, tmp_path, n=10)
+    too_long = _client_error("ValidationException", "Input is too long for requested model.")
+    client = _Scripted({i: too_long for i in range(1, 10)})
+    lines: list[str] = []
+    code = replay.run_live(
+        manifest, _usage(), prompts, cat, tmp_path, apply=True,
+        client_for=lambda region: client, echo=lines.append,
+    )  # fmt: skip
+    assert code == 1
+    results = quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())
+    assert results["candidate_score"].tolist() == [0.0] * 9 + [1.0]
+    assert results["candidate_error"].notna().sum() == 9
+    errors = json.loads((tmp_path / "replay_errors.json").read_text())
+    assert {(e["model"], e["outcome"]) for e in errors} == {
+        ("candidate", "candidate error: scored 0")
+    }
+    assert lines[-2:] == [
+        f"wrote 10 scored requests to {tmp_path / 'eval_results.csv'} (9 of them candidate "
+        "errors, scored 0)",
+        "9 request(s) failed: 9 candidate error(s) scored 0, 0 not scored (throttled or not "
+        f"reached); see {tmp_path / 'replay_errors.json'}",
+    ]
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(tmp_path / "eval_results.csv"))
+    router = plan.segments[plan.segments["app"] == "router"].iloc[0]
+    assert router["status"] == ms_params.REJECTED
+    assert plan.quality.iloc[0]["verdict"] == (
+        "candidate reaches 10.0% of current quality on 10 of 10 sampled requests, 9 of them "
+        "candidate errors scored 0 (< 90%): reject"
+    )
+
+
+def test_throttled_requests_are_not_scored_and_too_few_scores_decide_nothing(
+    cat, prompts, sizing, tmp_path
+):
+    """Of 3 sampled requests the candidate refuses one (scored 0), is throttled on one (not
+    scored: no evidence either way) and agrees on one: 2 of 3 scored is under the 80% a
+    segment needs to be decided, so it stays pending evaluation, saying why."""
+    manifest = _router_manifest(sizing, prompts, tmp_path, n=3)
+    ids = manifest["segments"][0]["request_ids"]
+    client = _Scripted(
+        {
+            1: _client_error("ValidationException", "Input is too long for requested model."),
+            2: _client_error("ThrottlingException", "Too many requests"),
+        }
+    )
+    code = replay.run_live(
+        manifest, _usage(), prompts, cat, tmp_path, apply=True,
+        client_for=lambda region: client, echo=lambda _: None,
+    )  # fmt: skip
+    assert code == 1
+    results = quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())
+    assert results["request_id"].tolist() == [ids[0], ids[2]]
+    assert results["candidate_score"].tolist() == [0.0, 1.0]
+    errors = json.loads((tmp_path / "replay_errors.json").read_text())
+    assert [(e["request_id"], e["outcome"]) for e in errors] == [
+        (ids[0], "candidate error: scored 0"),
+        (ids[1], "not scored"),
+    ]
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(tmp_path / "eval_results.csv"))
+    router = plan.segments[plan.segments["app"] == "router"].iloc[0]
+    assert router["status"] == ms_params.PENDING
+    verdict = (
+        "only 2 of 3 sampled requests scored, 1 of them candidate errors scored 0: pending "
+        "evaluation, as a segment is decided once 80% of its sample is scored (a throttled or "
+        "unreached request is not scored; replay it again)"
+    )
+    assert plan.quality.iloc[0]["verdict"] == verdict
+    assert router["reason"].endswith(f"; quality gate: {verdict}")
+
+
+def test_the_gate_decides_only_on_a_known_and_mostly_scored_sample(cat, prompts, sizing, tmp_path):
+    """Scores without the sample's manifest beside them decide nothing (its size is unknown);
+    a segment of the sample without scores is listed as pending; 8 of 10 scored decide."""
+    results = pd.DataFrame(
+        {
+            "request_id": [f"router-{i}" for i in range(8)],
+            "segment": "s1",
+            "current_score": 1.0,
+            "candidate_score": 1.0,
+        }
+    )
+    unknown = quality_gate.evaluate(results).iloc[0]
+    assert not bool(unknown["decided"]) and not bool(unknown["passed"])
+    assert unknown["verdict"] == (
+        "8 requests scored, but the sample's size is unknown (no eval-sample manifest.json "
+        "beside the results): pending evaluation, as a segment is decided only once 80% of its "
+        "sampled requests are scored"
+    )
+    out = quality_gate.evaluate(results, 0.9, {"s1": 10, "s2": 5}).set_index("segment")
+    assert bool(out.loc["s1", "decided"]) and bool(out.loc["s1", "passed"])
+    assert out.loc["s1", "verdict"] == (
+        "candidate reaches 100.0% of current quality on 8 of 10 sampled requests (>= 90%): accept"
+    )
+    assert (out.loc["s2", "n"], bool(out.loc["s2", "decided"])) == (0, False)
+    assert out.loc["s2", "verdict"].startswith("only 0 of 5 sampled requests scored: pending")
+    # In a plan: scores written where no sample's manifest is keep the segment pending.
+    path = tmp_path / "elsewhere" / "scores.csv"
+    path.parent.mkdir()
+    _write_results(path, sizing, 0.95)
+    (path.parent / "manifest.json").unlink()
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
+    assert plan.segments.set_index("app").loc["router", "status"] == ms_params.PENDING
+
+
+def test_scores_of_requests_the_sample_did_not_write_or_scored_twice_are_refused(sizing, tmp_path):
+    path = tmp_path / "r.csv"
+    _write_results(path, sizing, 0.95)
+    write_sample_manifest(tmp_path, {_router_id(sizing): ["router-0", "router-1"]})
+    results = quality_gate.read_eval_results(path, _usage())
+    with pytest.raises(ValueError, match=r"8 request\(s\) were not written by the sample in"):
+        quality_gate.sample_written(path, results)
+    _write_results(path, sizing, 0.95, ids=["router-0", "router-0"])
+    with pytest.raises(ValueError, match=r"1 request_id\(s\) are scored more than once"):
+        quality_gate.read_eval_results(path, _usage())
 
 
 def test_live_replay_dry_run_calls_nothing(cat, prompts, sizing, tmp_path, runtime_client):

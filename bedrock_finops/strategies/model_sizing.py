@@ -18,8 +18,9 @@ Steps (each returns a table the notebook shows):
    none priced keeps its model ("not priced"), its costs NaN: a move is never priced at $0.
 4. The quality gate (``eval_results``): a recommendation is accepted when the candidate
    reaches ``quality_threshold`` (default 90%) of the current model's mean score on a sample
-   of the segment's requests, rejected otherwise, and pending evaluation without results
-   (its savings are then potential).
+   of the segment's requests, rejected otherwise, and pending evaluation without results or
+   while less than 80% of its sample is scored (its savings are then potential): a request the
+   candidate could not answer scores 0, a throttled or unreached one is not scored.
 
 ``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
 contract; ``analyze`` is ``to_findings(plan(...))``. The defaults, statuses and parameter checks
@@ -167,7 +168,8 @@ def plan(
         from bedrock_finops import quality_gate
 
         results = quality_gate.read_eval_results(p["eval_results"], usage)
-        quality = quality_gate.evaluate(results, threshold=p["quality_threshold"])
+        written = quality_gate.sample_written(p["eval_results"], results)
+        quality = quality_gate.evaluate(results, p["quality_threshold"], written)
         out = _apply_quality(out, quality)
     period = period_of(usage) if period is None else period
     days = float(period["days"] or 0)
@@ -351,14 +353,16 @@ def _describe_cache(info: dict[str, Any]) -> str:
 
 
 def _apply_quality(segs: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
-    """Accept or reject pending recommendations; rejected ones keep their current model."""
+    """Accept or reject pending recommendations the gate decided (the others stay pending,
+    their reason saying why); rejected ones keep their current model."""
     out = segs.copy()
     q = quality.set_index("segment")
     for i, row in out.iterrows():
         if row["status"] != PENDING or row["segment"] not in q.index:
             continue
         g = q.loc[row["segment"]]
-        out.at[i, "status"] = ACCEPTED if bool(g["passed"]) else REJECTED
+        if bool(g["decided"]):
+            out.at[i, "status"] = ACCEPTED if bool(g["passed"]) else REJECTED
         out.at[i, "reason"] = f"{row['reason']}; quality gate: {g['verdict']}"
     rejected = out["status"] == REJECTED
     out.loc[rejected, "potential_savings_usd"] = out.loc[rejected, "savings_usd"]

@@ -14,6 +14,7 @@ import pandas as pd
 
 from bedrock_finops import task_types as tt
 from bedrock_finops.findings import Action, Findings, effects_frame, monthly_scaling
+from bedrock_finops.quality_gate import MIN_SCORED_SHARE
 from bedrock_finops.strategies.model_sizing_params import (
     ACCEPTED,
     ADOPTED,
@@ -145,7 +146,12 @@ def assumptions(sizing: SizingPlan) -> dict[str, Any]:
         **sizing.catalog_info,
         "prices": sizing.prices_used.to_dict(orient="records"),
         "quality_threshold": p["quality_threshold"],
-        "quality_rule": "adopt when mean(candidate score) / mean(current score) >= threshold",
+        "quality_rule": (
+            "adopt when mean(candidate score) / mean(current score) >= threshold, decided once "
+            f"at least {MIN_SCORED_SHARE:.0%} of the segment's sampled requests are scored (a "
+            "request the candidate could not answer scores 0; a throttled or unreached one is "
+            "not scored)"
+        ),
         "tier_map": p["tier_map"],
         "candidates": p["candidates"],
         "cross_provider_fallback": p["cross_provider"],
