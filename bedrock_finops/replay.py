@@ -432,7 +432,10 @@ def _write_replay(
     errors: list[dict[str, Any]],
     echo: Callable[[str], None],
 ) -> int:
-    """Write the replay's scores, answers and failed requests; 1 when any request failed."""
+    """Write the replay's scores, answers and failed requests; 1 when any request failed.
+
+    The folder's files are this replay's: an earlier replay's ``replay_errors.json`` is
+    removed when this one has no failed request, as its scores are replaced too."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results.to_csv(out_dir / "eval_results.csv", index=False)
     with (out_dir / "responses.jsonl").open("w") as fh:
@@ -451,6 +454,7 @@ def _write_replay(
             f"{out_dir / 'replay_errors.json'}"
         )
         return 1
+    (out_dir / "replay_errors.json").unlink(missing_ok=True)
     return 0
 
 

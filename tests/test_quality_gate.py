@@ -522,6 +522,24 @@ def test_scores_of_requests_the_sample_did_not_write_or_scored_twice_are_refused
         quality_gate.read_eval_results(path, _usage())
 
 
+def test_a_clean_replay_removes_the_failures_an_earlier_one_left(cat, prompts, sizing, tmp_path):
+    """A replay throttled on its first request writes replay_errors.json (exit 1); the next
+    replay into the folder succeeds on all 3 and exits 0: the earlier file is removed, so the
+    folder no longer reports a failure its new scores do not have."""
+    manifest = _router_manifest(sizing, prompts, tmp_path)
+    throttled = _Scripted({1: _client_error("ThrottlingException", "Too many requests")})
+    for client, code in ((throttled, 1), (_Scripted({}), 0)):
+        got = replay.run_live(
+            manifest, _usage(), prompts, cat, tmp_path, apply=True,
+            client_for=lambda region, c=client: c, echo=lambda _: None,
+        )  # fmt: skip
+        assert got == code
+        if code:
+            assert len(json.loads((tmp_path / "replay_errors.json").read_text())) == 1
+    assert not (tmp_path / "replay_errors.json").exists()
+    assert len(quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())) == 3
+
+
 def test_live_replay_dry_run_calls_nothing(cat, prompts, sizing, tmp_path, runtime_client):
     manifest = _router_manifest(sizing, prompts, tmp_path)
     lines: list[str] = []
