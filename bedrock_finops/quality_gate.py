@@ -156,6 +156,8 @@ def write_eval_sample(
     """
     if per_segment < 1:
         raise ValueError("per_segment must be at least 1")
+    if seed < 0:
+        raise ValueError("seed must be 0 or more")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     earlier = _earlier_datasets(out_dir)
@@ -428,6 +430,38 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd)
 
 
+def _bad_arguments(args: Any) -> str | None:
+    """What is wrong with the numbers given (checked before any folder is made), or None."""
+    if args.per_segment < 1:
+        return f"--per-segment {args.per_segment} must be a whole number of requests, 1 or more"
+    if args.seed < 0:
+        return f"--seed {args.seed} must be a whole number, 0 or more"
+    if args.max_tokens < 1:
+        return f"--max-tokens {args.max_tokens} must be a whole number of tokens, 1 or more"
+    return None
+
+
+def _out_problem(out: Path, run: Path) -> str | None:
+    """Why ``--out`` cannot take the sample, or None: the run's own folder, or any folder that
+    holds a run's or an ingest's output (its manifest.json would be replaced, or the folder
+    read as an eval sample); an earlier eval sample's folder is fine (it is replaced)."""
+    elsewhere = f"write it to another folder (e.g. --out {run / 'eval'})"
+    if out.resolve() == run.resolve():
+        return (
+            f"--out {out} is the run's own folder: the sample's manifest.json would replace the "
+            f"run's; {elsewhere}"
+        )
+    if not out.is_dir():
+        return None
+    names = [p.name for p in out.iterdir()]
+    found = own_output.earlier_output(out, names)
+    if found is not None and found.reason != own_output.EARLIER_EVAL_SAMPLE:
+        return f"--out {out} holds {found.reason}, which the sample would overwrite; {elsewhere}"
+    if "usage.parquet" in names:
+        return f"--out {out} holds a run's usage table (usage.parquet); {elsewhere}"
+    return None
+
+
 def _parse_overrides(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -442,13 +476,9 @@ def _cmd(args: Any) -> int:
     from bedrock_finops.notebook import open_run
     from bedrock_finops.strategies import model_sizing, model_sizing_tables
 
-    if Path(args.out).resolve() == Path(args.run).resolve():
-        print(
-            f"error: --out {args.out} is the run's own folder: the sample's manifest.json would "
-            "replace the run's; write it to another folder (e.g. --out "
-            f"{Path(args.run) / 'eval'})",
-            file=sys.stderr,
-        )
+    problem = _bad_arguments(args) or _out_problem(Path(args.out), Path(args.run))
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         ctx = open_run(

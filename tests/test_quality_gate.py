@@ -633,6 +633,56 @@ def test_cli_eval_sample_refuses_the_runs_own_folder(prompts, tmp_path, capsys):
     assert sorted(p.name for p in run.iterdir()) == before
 
 
+def _run_folder(prompts, folder):
+    folder.mkdir()
+    pq.write_table(schema.to_arrow(_usage()), folder / "usage.parquet")
+    prompts.to_parquet(folder / "prompts.parquet")
+    return folder
+
+
+def test_cli_eval_sample_refuses_another_runs_folder(prompts, tmp_path, capsys):
+    """--out naming another run's folder (its manifest.json marked as this tool's) replaced
+    that run's manifest with the sample's; an ingest's folder (a usage table) would be read as
+    an eval sample. Both are refused, left as they were; an earlier sample's folder is not."""
+    run = _run_folder(prompts, tmp_path / "run")
+    other = _run_folder(prompts, tmp_path / "other")
+    (other / "manifest.json").write_text('{"tool": "bedrock-finops", "status": "ok"}\n')
+    ingest = _run_folder(prompts, tmp_path / "ingest")
+    for out, held in (
+        (other, "an earlier run's output (bedrock-finops run)"),
+        (ingest, "a run's usage table (usage.parquet)"),
+    ):
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        assert cli.main(["eval-sample", "--run", str(run), "--out", str(out)]) == 2
+        message = capsys.readouterr().err
+        assert message.startswith(f"error: --out {out} holds {held}")
+        assert message.endswith(f"write it to another folder (e.g. --out {run / 'eval'})\n")
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    sample = tmp_path / "eval"
+    assert cli.main(["eval-sample", "--run", str(run), "--out", str(sample)]) == 0
+    assert cli.main(["eval-sample", "--run", str(run), "--out", str(sample)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--per-segment", "0", "--per-segment 0 must be a whole number of requests, 1 or more"),
+        ("--seed", "-1", "--seed -1 must be a whole number, 0 or more"),
+        ("--max-tokens", "0", "--max-tokens 0 must be a whole number of tokens, 1 or more"),
+    ],
+)
+def test_cli_eval_sample_bad_numbers_are_one_error_line(
+    prompts, tmp_path, capsys, flag, value, message
+):
+    """They ended in a traceback (per_segment's ValueError, numpy's seed), the --out folder
+    left behind empty: now one error line, exit 2, and no folder."""
+    run = _run_folder(prompts, tmp_path / "run")
+    out = tmp_path / "eval"
+    assert cli.main(["eval-sample", "--run", str(run), "--out", str(out), flag, value]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not out.exists()
+
+
 def test_a_new_sample_removes_the_datasets_of_the_earlier_one_it_does_not_write(
     sizing, prompts, tmp_path
 ):
