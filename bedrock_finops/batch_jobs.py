@@ -29,7 +29,14 @@ from bedrock_finops.batch_records import SegmentRecords, new_spool
 from bedrock_finops.sources.own_output import BATCH_JOB_KIND, mark
 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
-_JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}$")
+# the patterns of create_model_invocation_job's jobName and clientRequestToken (botocore's
+# bedrock service model): a token takes no '.' or '+', which a job name may hold
+JOB_NAME_PATTERN = r"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}"
+TOKEN_PATTERN = r"[a-zA-Z0-9]{1,256}(-*[a-zA-Z0-9]){0,256}"
+JOB_NAME_MAX, TOKEN_MAX = 63, 256
+_JOB_NAME_RE = re.compile(JOB_NAME_PATTERN)
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+_TOKEN_DIGEST_LENGTH = 12
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
 # the s3Uri pattern create_model_invocation_job accepts: a bucket name, then key parts
 _S3_BUCKET_RE = re.compile(r"^[a-z0-9][-.a-z0-9]{1,61}[a-z0-9]$")
@@ -211,10 +218,21 @@ def _top_up_last(jobs: list[JobPlan], sizes: Sequence[int], quotas: BatchQuotas)
 def job_name(prefix: str, digest: str) -> str:
     """A valid job name (``[a-zA-Z0-9-]``, <= 63 chars) ending in a content digest."""
     clean = re.sub(r"[^a-zA-Z0-9]+", "-", prefix).strip("-") or "batch"
-    name = f"{clean[: 63 - len(digest) - 1]}-{digest}"
-    if not _JOB_NAME_RE.match(name):
+    name = f"{clean[: JOB_NAME_MAX - len(digest) - 1]}-{digest}"
+    if not _JOB_NAME_RE.fullmatch(name):
         raise ValueError(f"cannot build a valid job name from {prefix!r}")
     return name
+
+
+def request_token(name: str) -> str:
+    """The ``clientRequestToken`` for job ``name``: the name itself when the token's pattern
+    takes it (every name ``job_name`` makes), else the name's runs of letters and digits and
+    a digest of the whole name, so that two names never share a token."""
+    if len(name) <= TOKEN_MAX and _TOKEN_RE.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_TOKEN_DIGEST_LENGTH]
+    readable = "-".join(re.findall(r"[a-zA-Z0-9]+", name))
+    return f"{readable[: TOKEN_MAX - len(digest) - 1]}-{digest}" if readable else digest
 
 
 def tag_value(text: str) -> str:
@@ -320,9 +338,16 @@ def job_request(
     client_request_token: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``bedrock.create_model_invocation_job``, validated."""
-    if not _JOB_NAME_RE.match(name) or len(name) > 63:
+    """Keyword arguments for ``bedrock.create_model_invocation_job``, validated. The
+    ``clientRequestToken`` is ``request_token(name)`` unless one is given."""
+    if not _JOB_NAME_RE.fullmatch(name) or len(name) > JOB_NAME_MAX:
         raise ValueError(f"job name {name!r} is not valid: [a-zA-Z0-9-+.], 1-63 characters")
+    token = client_request_token or request_token(name)
+    if not _TOKEN_RE.fullmatch(token) or len(token) > TOKEN_MAX:
+        raise ValueError(
+            f"client request token {token!r} is not valid: letters and digits, runs of them "
+            "joined by -, 1-256 characters"
+        )
     check_role_arn(role_arn)
     for label, uri in (("input", input_s3_uri), ("output", output_s3_uri)):
         check_s3_location(uri, f"the job's {label} location")
@@ -332,7 +357,7 @@ def job_request(
     request: dict[str, Any] = {
         "jobName": name,
         "roleArn": role_arn,
-        "clientRequestToken": client_request_token or name,
+        "clientRequestToken": token,
         "modelId": model_id,
         "inputDataConfig": {"s3InputDataConfig": {"s3Uri": input_s3_uri, "s3InputFormat": "JSONL"}},
         "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": output_s3_uri}},
@@ -455,7 +480,6 @@ def _write_jobs(
                 output_s3_uri=f"{prefix}/{name}/output/",
                 style=records.style,
                 timeout_hours=timeout_hours,
-                client_request_token=name,
                 tags=tags,
             )
             (job_dir / "request.json").write_text(json.dumps(request, indent=2) + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 
 import botocore.session
@@ -309,6 +310,45 @@ def test_job_tags_follow_the_bedrock_service_model():
     assert value.metadata["pattern"] == key.metadata["pattern"] == bj.TAG_PATTERN
     assert (value.metadata["max"], key.metadata["max"]) == (bj.TAG_VALUE_MAX, bj.TAG_KEY_MAX)
     assert model.shape_for("TagList").metadata["max"] == bj.TAGS_MAX
+
+
+def test_job_names_and_tokens_follow_the_bedrock_service_model():
+    """A job name may hold '.' and '+', a clientRequestToken may not: such a name gets a token
+    that fits the token's pattern, its own (two names never share one); a name job_name makes
+    is its own token."""
+    shape = (
+        botocore.session.get_session()
+        .get_service_model("bedrock")
+        .operation_model("CreateModelInvocationJob")
+        .input_shape
+    )
+    name_rule, token_rule = (shape.members[k].metadata for k in ("jobName", "clientRequestToken"))
+    names = ["nightly.v2", "nightly+v2", "nightly-v2", "a" + ".b" * 31]
+    tokens = []
+    for name in names:
+        request = bj.job_request(
+            name=name, role_arn=ROLE, model_id="m", input_s3_uri="s3://bucket/i",
+            output_s3_uri="s3://bucket/o",
+        )  # fmt: skip
+        assert re.fullmatch(name_rule["pattern"], request["jobName"])
+        token = request["clientRequestToken"]
+        assert re.fullmatch(token_rule["pattern"], token) and len(token) <= token_rule["max"]
+        tokens.append(token)
+    assert tokens == [
+        "nightly-v2-f8d1b771a101",
+        "nightly-v2-50ab7e5bc90b",
+        "nightly-v2",
+        "a" + "-b" * 31 + "-bb0bd46cfa6f",
+    ]
+    assert (name_rule["pattern"], name_rule["max"]) == (bj.JOB_NAME_PATTERN, bj.JOB_NAME_MAX)
+    assert (token_rule["pattern"], token_rule["max"]) == (bj.TOKEN_PATTERN, bj.TOKEN_MAX)
+    made = bj.job_name("nightly:us-east-1:model.v2", "0123456789ab")
+    assert bj.request_token(made) == made == "nightly-us-east-1-model-v2-0123456789ab"
+    with pytest.raises(ValueError, match="client request token 'a.b' is not valid"):
+        bj.job_request(
+            name="j", role_arn=ROLE, model_id="m", input_s3_uri="s3://bucket/i",
+            output_s3_uri="s3://bucket/o", client_request_token="a.b",
+        )  # fmt: skip
 
 
 def test_tag_values_are_made_to_fit_and_stay_distinct():
