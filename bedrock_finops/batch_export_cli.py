@@ -68,13 +68,13 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_export)
 
 
-def placeholder_records(job_dir: Path) -> dict[Path, int]:
+def placeholder_records(files: Sequence[Path]) -> dict[Path, int]:
     """Each of a job's input files that still holds records with a placeholder user turn, and
     how many: submitted, the model would answer the placeholder. Read a line at a time (an
     input file can be 1 GB; a record is one line)."""
     needle = PLACEHOLDER_USER_TEXT.encode()
     found: dict[Path, int] = {}
-    for path in sorted((job_dir / "input").glob("*.jsonl")):
+    for path in files:
         with path.open("rb") as fh:
             count = sum(needle in line for line in fh)
         if count:
@@ -99,6 +99,7 @@ class PendingJob:
     records: int
     min_records: int
     below_min_records: bool
+    files: list[Path] = field(default_factory=list)  # the input files the export wrote
     placeholders: dict[Path, int] = field(default_factory=dict)  # input file: records
 
     @property
@@ -122,6 +123,8 @@ def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
     out = []
     for job in jobs.itertuples(index=False):
         directory = Path(job.directory)
+        spec = json.loads((directory / "job.json").read_text())
+        files = [directory / "input" / name for name in spec["inputFiles"]]
         out.append(
             PendingJob(
                 name=job.job_name,
@@ -131,7 +134,8 @@ def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
                 records=int(job.records),
                 min_records=min_records,
                 below_min_records=bool(job.below_min_records),
-                placeholders=placeholder_records(directory),
+                files=files,
+                placeholders=placeholder_records(files),
             )
         )
     return out
@@ -454,11 +458,12 @@ def _cmd_export(args: Any) -> int:
         s3 = boto3.client("s3")
 
         def upload(i: int) -> None:  # only for a job about to be created
-            job = ready[i]
-            files = sorted((job.directory / "input").glob("*.jsonl"))
+            job = ready[i]  # the files this export wrote, as its job.json lists them
             upload_job(
                 s3,
-                ExportedJob(job.name, job.directory, files, 0, 0, False, job.request, job.region),
+                ExportedJob(
+                    job.name, job.directory, job.files, 0, 0, False, job.request, job.region
+                ),
             )
 
     result = submit_jobs(

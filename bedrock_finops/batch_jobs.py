@@ -37,6 +37,9 @@ JOB_NAME_MAX, TOKEN_MAX = 63, 256
 _JOB_NAME_RE = re.compile(JOB_NAME_PATTERN)
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _TOKEN_DIGEST_LENGTH = 12
+# a job's input files, as _write_jobs names them: the only files of a job's input folder (and
+# of its S3 input location) this tool removes when they are not the export's own
+PART_FILE_RE = re.compile(r"part-[0-9]{4,}\.jsonl")
 _ROLE_ARN_RE = re.compile(r"^arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+$")
 # the s3Uri pattern create_model_invocation_job accepts: a bucket name, then key parts
 _S3_BUCKET_RE = re.compile(r"^[a-z0-9][-.a-z0-9]{1,61}[a-z0-9]$")
@@ -462,10 +465,11 @@ def _write_jobs(
             (job_dir / "input").mkdir(parents=True, exist_ok=True)
             paths = []
             for n, file_idx in enumerate(plan.files, start=1):
-                path = job_dir / "input" / f"part-{n:04d}.jsonl"
+                path = job_dir / "input" / part_file_name(n)
                 with path.open("wb") as dst:
                     _copy_range(src, starts[file_idx[0]], starts[file_idx[-1] + 1], dst.write)
                 paths.append(path)
+            remove_stale_parts(job_dir / "input", {path.name for path in paths})
             pd.DataFrame(
                 {
                     "recordId": [record_ids[i] for i in indexes],
@@ -489,6 +493,7 @@ def _write_jobs(
                 "region": region,
                 "modelId": model_id,
                 "records": plan.records,
+                "inputFiles": [path.name for path in paths],  # the files the job reads
             }
             (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
             exported.append(
@@ -504,6 +509,25 @@ def _write_jobs(
                 )
             )
     return exported
+
+
+def part_file_name(n: int) -> str:
+    """The name of a job's ``n``-th input file (from 1)."""
+    return f"part-{n:04d}.jsonl"
+
+
+def remove_stale_parts(input_dir: Path, keep: set[str]) -> list[Path]:
+    """Remove the input files an earlier export of this job left in ``input_dir`` (named as
+    ``part_file_name`` names them, not in ``keep``): the same records split another way, which
+    the job would read twice. Other files are the user's and stay (they are not uploaded)."""
+    stale = sorted(
+        path
+        for path in input_dir.iterdir()
+        if path.is_file() and PART_FILE_RE.fullmatch(path.name) and path.name not in keep
+    )
+    for path in stale:
+        path.unlink()
+    return stale
 
 
 def _copy_range(src: BinaryIO, start: int, end: int, sink: Callable[[bytes], Any]) -> None:

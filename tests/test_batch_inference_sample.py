@@ -253,6 +253,6 @@ def test_placeholder_records_are_counted_per_input_file(tmp_path):
     first, second = job / "input" / "part-0001.jsonl", job / "input" / "part-0002.jsonl"
     first.write_text(record(PLACEHOLDER_USER_TEXT * 2) + record("a question") * 3)
     second.write_text(record(PLACEHOLDER_USER_TEXT) * 2)
-    assert placeholder_records(job) == {first: 1, second: 2}
+    assert placeholder_records([first, second]) == {first: 1, second: 2}
     second.write_text(record("The quarterly report, in full.") * 2)
-    assert placeholder_records(job) == {first: 1}
+    assert placeholder_records([first, second]) == {first: 1}

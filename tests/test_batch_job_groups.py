@@ -81,6 +81,7 @@ def test_mixed_regions_make_one_job_per_region_and_model_id(seed, tmp_path):
             "region": rec["region"],
             "modelId": rec["model_id"],
             "records": rec["records"],
+            "inputFiles": ["part-0001.jsonl"],
         }
         assert request["modelId"] == rec["model_id"] and "region" not in request
         ids = set((d / "records.csv").read_text().splitlines()[1:])

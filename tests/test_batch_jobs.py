@@ -604,3 +604,36 @@ def test_upload_job_streams_a_large_file(aws_client, tmp_path):
     request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] = "s3://no-such-bucket/j/input/"
     with pytest.raises(ClientError, match="NoSuchBucket"):
         bj.upload_job(s3, job)
+
+
+def _exported_job(tmp_path, s3_prefix="s3://batch-in/jobs", **quotas):
+    recs = br.records_for_segment(usage_rows(5), PROMPTS)
+    quotas = {"min_records_per_job": 1, **quotas}
+    (job,) = bj.export_segment(
+        recs, tmp_path, segment="seg", model_id="anthropic.claude-sonnet-4", role_arn=ROLE,
+        s3_prefix=s3_prefix, quotas=bj.BatchQuotas(**quotas),
+    )  # fmt: skip
+    return job
+
+
+def test_an_export_again_writes_its_job_folder_anew(tmp_path):
+    """The same job (same records, model and form: same name) exported with 2 records a file,
+    then 5: its folder keeps only the second export's part file, which job.json lists; a file
+    of the user's there stays (and is no input file of the job's)."""
+    first = _exported_job(tmp_path, max_records_per_file=2)
+    assert [p.name for p in first.files] == [
+        "part-0001.jsonl",
+        "part-0002.jsonl",
+        "part-0003.jsonl",
+    ]
+    mine = first.directory / "input" / "notes.jsonl"
+    mine.write_text("{}\n")
+    again = _exported_job(tmp_path)
+    assert again.name == first.name
+    assert sorted(p.name for p in (again.directory / "input").iterdir()) == [
+        "notes.jsonl",
+        "part-0001.jsonl",
+    ]
+    spec = json.loads((again.directory / "job.json").read_text())
+    assert spec["inputFiles"] == ["part-0001.jsonl"]
+    assert len(br.read_jsonl(again.files[0])) == 5
