@@ -7,6 +7,7 @@ job (a held one with why), and uploads and submits only with ``--apply``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -19,11 +20,16 @@ import pandas as pd
 from bedrock_finops.batch_jobs import (
     BatchQuotas,
     ExportedJob,
+    bedrock_clients,
     check_role_arn,
     check_s3_prefix,
     check_timeout_hours,
+    create_jobs,
+    input_location,
     job_quotas,
-    submit_jobs,
+    look_up_jobs,
+    plan_submissions,
+    request_for_attempt,
     upload_job,
 )
 from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
@@ -38,7 +44,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Score a run's segments for batch inference, write JSONL inputs and "
             "create_model_invocation_job requests for the eligible ones, and optionally upload "
-            "and submit them (dry run unless --apply; jobs that already exist are skipped). "
+            "and submit them (dry run unless --apply; jobs that already exist are skipped, and "
+            "one that ended without processing its records is reported, and submitted anew "
+            "only with --resubmit). "
             "An option not given takes the run's own setting (its manifest.json), else the "
             "02_batch_inference notebook's default (timeout 24 h, 100 to 50,000 records a job)."
         ),
@@ -65,6 +73,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-records", type=int, help="records per job")
     p.add_argument("--max-file-records", type=int, help="records per input file")
     p.add_argument("--apply", action="store_true", help="upload the inputs and create the jobs")
+    p.add_argument(
+        "--resubmit",
+        action="store_true",
+        help=(
+            "submit anew, as <job>-r2 (then -r3, ...), each job whose last submission ended "
+            "without processing its records (Failed, Stopped, Stopping, Expired, "
+            "PartiallyCompleted); without it they are reported and the command exits 1"
+        ),
+    )
     p.set_defaults(func=_cmd_export)
 
 
@@ -141,30 +158,39 @@ def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
     return out
 
 
-def submission_table(pending: Sequence[PendingJob], submitted: pd.DataFrame) -> pd.DataFrame:
-    """One row per exported job: jobName, region, records, action, jobArn. ``submitted`` is
-    ``submit_jobs``'s table for the jobs not held, in the same order; a held job's action
-    says why it is held."""
-    done = iter(submitted.to_dict("records"))
+TABLE_COLUMNS = ["jobName", "region", "records", "status", "action", "jobArn"]
+
+
+def submission_table(
+    pending: Sequence[PendingJob], submitted: Sequence[dict[str, Any]]
+) -> pd.DataFrame:
+    """One row per exported job: jobName (as submitted: a resubmission's own), region,
+    records, status (Bedrock's; "-" where there is no job, "unchecked" where it was not
+    asked), action, jobArn. ``submitted`` holds the rows (``batch_jobs.SUBMISSION_COLUMNS``)
+    of the jobs not held, in the same order, or of those settled so far (the rest then read
+    ``not-created``); a held job's action says why it is held."""
+    done = iter(submitted)
     rows = []
     for job in pending:
+        row = {"jobName": job.name, "region": job.region, "records": job.records}
         if job.held:
-            action, arn = job.held, ""
+            row.update(status="-", action=job.held, jobArn="")
+            rows.append(row)
+            continue
+        settled = next(done, None)
+        if settled is None:
+            row.update(status="-", action="not-created", jobArn="")
+        elif settled["job"] != job.name:
+            raise ValueError(f"submitted {settled['job']!r} where {job.name!r} was expected")
         else:
-            row = next(done)
-            if row["jobName"] != job.name:
-                raise ValueError(f"submitted {row['jobName']!r} where {job.name!r} was expected")
-            action, arn = row["action"], row["jobArn"] or ""
-        rows.append(
-            {
-                "jobName": job.name,
-                "region": job.region,
-                "records": job.records,
-                "action": action,
-                "jobArn": arn,
-            }
-        )
-    return pd.DataFrame(rows, columns=["jobName", "region", "records", "action", "jobArn"])
+            row.update(
+                jobName=settled["jobName"],
+                status=settled["status"],
+                action=settled["action"],
+                jobArn=settled["jobArn"] or "",
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def held_lines(job: PendingJob) -> list[str]:
@@ -224,19 +250,74 @@ def _kept_reasons(eligible: pd.DataFrame) -> str:
     return ", ".join(f"{why} for {counts[d]:,}" for d, why in reasons.items() if d in counts)
 
 
-def _cost_line(bp: Any, catalog: Any) -> str:
-    """What the exported requests cost on demand and would cost in batch, with the prices:
-    the sheet, the overrides file when one replaces some of its rows, and the discount."""
+def _cost_line(bp: Any, catalog: Any, left_out: Sequence[tuple[str, set[str]]] = ()) -> str:
+    """What the requests to submit cost on demand and would cost in batch, with the prices:
+    the sheet, the overrides file when one replaces some of its rows, and the discount.
+    ``left_out``: (which jobs, their request IDs) of the jobs not submitted now (held, submitted
+    before, unfinished): their requests are not counted, and are told apart."""
     rows = bp.rows
+    not_counted = []
+    for which, ids in left_out:
+        mine = rows["request_id"].isin(ids)
+        not_counted.append(
+            f"{_count(int(mine.sum()), 'request')} in {which} "
+            f"(${rows.loc[mine, 'current_usd'].sum():,.2f} on demand, "
+            f"${rows.loc[mine, 'batch_usd'].sum():,.2f} in batch)"
+        )
+        rows = rows[~mine]
     as_of = bp.catalog_info.get("price_sheet_as_of") or "undated"  # the rows that priced it
     overrides = f" and the overrides in {catalog.overrides}" if catalog.overrides else ""
-    return (
-        f"the {len(rows):,} requests moved cost ${rows['current_usd'].sum():,.2f} on demand "
-        f"over the logged {days_text(bp.period.get('days') or 0)} days; in batch "
-        f"${rows['batch_usd'].sum():,.2f} (saving ${rows['savings_usd'].sum():,.2f}), priced "
-        f"with the sheet {catalog.sheet_name!r}{overrides} (as of {as_of}, discount "
+    prices = (
+        f"priced with the sheet {catalog.sheet_name!r}{overrides} (as of {as_of}, discount "
         f"{catalog.discount_pct:g}%)"
     )
+    if not_counted and rows.empty:
+        return f"nothing to submit: {'; '.join(not_counted)}, {prices}"
+    days = days_text(bp.period.get("days") or 0)
+    cost = (
+        f"the {len(rows):,} requests {'to submit' if not_counted else 'moved'} cost "
+        f"${rows['current_usd'].sum():,.2f} on demand over the logged {days} days; in batch "
+        f"${rows['batch_usd'].sum():,.2f} (saving ${rows['savings_usd'].sum():,.2f}), {prices}"
+    )
+    return f"{cost}; not counted: {'; '.join(not_counted)}" if not_counted else cost
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+# the jobs this command does not submit, by their action: how the cost line names them
+_NOT_SUBMITTED = {
+    "exists": ("job submitted before", "jobs submitted before"),
+    "unfinished": ("unfinished job (below)", "unfinished jobs (below)"),
+}
+
+
+def not_submitted(
+    pending: Sequence[PendingJob], plan: Sequence[dict[str, Any]]
+) -> list[tuple[str, set[str]]]:
+    """(which jobs, their request IDs) for the jobs held, submitted before, and unfinished
+    (``plan``: ``plan_submissions``'s rows for the jobs not held, in order)."""
+    ready = [job for job in pending if not job.held]
+    groups: dict[tuple[str, str], list[PendingJob]] = {
+        ("held job", "held jobs"): [job for job in pending if job.held]
+    }
+    for action, names in _NOT_SUBMITTED.items():
+        groups[names] = [
+            job for job, step in zip(ready, plan, strict=True) if step["action"] == action
+        ]
+    out = []
+    for (one, many), jobs in groups.items():
+        if jobs:
+            ids = set().union(*(_request_ids(job) for job in jobs))
+            out.append((f"{len(jobs):,} {one if len(jobs) == 1 else many}", ids))
+    return out
+
+
+def _request_ids(job: PendingJob) -> set[str]:
+    """The request IDs of a job's records (its ``records.csv``)."""
+    table = pd.read_csv(job.directory / "records.csv", usecols=["request_id"], dtype=str)
+    return set(table["request_id"])
 
 
 def _cadence_lines(bp: Any) -> list[str]:
@@ -446,39 +527,47 @@ def _cmd_export(args: Any) -> int:
     print(
         jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
     )
-    print(_cost_line(bp, ctx.catalog))
-    for line in _cadence_lines(bp):
-        print(line)
     pending = pending_jobs(jobs, quotas.min_records_per_job)
     ready = [job for job in pending if not job.held]
-    upload = None
-    if args.apply:
-        import boto3
-
-        s3 = boto3.client("s3")
-
-        def upload(i: int) -> None:  # only for a job about to be created
-            job = ready[i]  # the files this export wrote, as its job.json lists them
-            upload_job(
-                s3,
-                ExportedJob(
-                    job.name, job.directory, job.files, 0, 0, False, job.request, job.region
-                ),
-            )
-
-    result = submit_jobs(
+    lookup = look_up(ready, apply=args.apply)
+    plan = plan_submissions(
         [job.request for job in ready],
-        apply=args.apply,
-        regions=[job.region for job in ready],
-        before_create=upload,
+        [job.region for job in ready],
+        lookup.attempts,
+        resubmit=args.resubmit,
     )
-    print(submission_table(pending, result).to_string(index=False))
+    print(_cost_line(bp, ctx.catalog, not_submitted(pending, plan)))
+    for line in _cadence_lines(bp):
+        print(line)
+    if args.apply:
+        settled = upload_and_create(pending, plan, lookup.clients)
+    else:
+        settled = [{k: v for k, v in step.items() if k != "request"} for step in plan]
+    print(submission_table(pending, settled).to_string(index=False))
     held = [job for job in pending if job.held]
     for job in held:
         for line in held_lines(job):
             print(line)
+    unfinished = []
+    for i, (job, row) in enumerate(zip(ready, settled, strict=True)):
+        if row["action"] in ("would-resubmit", "resubmitted"):
+            print(f"{row['jobName']}: {row['detail']}")
+        elif row["action"] == "unfinished":
+            unfinished.append(row)
+            for line in unfinished_lines(job, row, lookup.attempts[i] if lookup.attempts else []):
+                print(line)
     if not args.apply:
-        note = f"; {len(held)} of {len(pending)} jobs held back (above)" if held else ""
+        for line in s3_preview_lines(ready, plan) if lookup.attempts is not None else []:
+            print(line)
+        if lookup.unchecked:
+            print(
+                f"status unchecked: Bedrock was not asked which of these jobs exist "
+                f"({lookup.unchecked}); --apply asks first, and creates only those that do not"
+            )
+        notes = [f"{len(held)} of {len(pending)} jobs held back (above)"] if held else []
+        if unfinished:
+            notes.append(f"{_count(len(unfinished), 'job')} unfinished (above)")
+        note = "".join(f"; {n}" for n in notes)
         print(f"dry run: nothing uploaded or submitted (add --apply){note}")
         return 0
     if held:
@@ -488,5 +577,197 @@ def _cmd_export(args: Any) -> int:
             "and how to submit them",
             file=sys.stderr,
         )
-        return 1
-    return 0
+    if unfinished:
+        names = ", ".join(f"{row['jobName']}: {row['status']}" for row in unfinished)
+        print(
+            f"{len(unfinished)} of {len(pending)} jobs did not process their records ({names}): "
+            "see above for why and how to resubmit them",
+            file=sys.stderr,
+        )
+    return 1 if held or unfinished else 0
+
+
+@dataclass
+class JobLookup:
+    """The ready jobs' submissions so far, as Bedrock lists them, and its clients."""
+
+    clients: dict[str | None, Any]
+    attempts: list[list[dict[str, Any]]] | None  # None: not looked up (a dry run that could not)
+    unchecked: str = ""  # why not
+
+
+def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
+    """Ask Bedrock (read only: ``ListModelInvocationJobs``) which of the ready jobs exist and
+    how they stand. ``--apply`` must know, and stops on an error; a dry run looks when it can,
+    and says why not when it cannot (no credentials, no permission, no network)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    requests, regions = [job.request for job in ready], [job.region for job in ready]
+    if not ready:
+        return JobLookup({}, [])
+    if apply:
+        clients = bedrock_clients(regions)
+        return JobLookup(clients, look_up_jobs(requests, regions, clients))
+    try:
+        if boto3.session.Session().get_credentials() is None:
+            return JobLookup({}, None, "no AWS credentials")
+        clients = bedrock_clients(regions)
+        return JobLookup(clients, look_up_jobs(requests, regions, clients))
+    except (BotoCoreError, ClientError) as exc:
+        return JobLookup({}, None, _error_said(exc))
+
+
+def _error_said(exc: Exception) -> str:
+    """An AWS error in a few words: its code and message."""
+    error = getattr(exc, "response", {}).get("Error", {})
+    if error:
+        return f"{error.get('Code')}: {error.get('Message')}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def upload_and_create(
+    pending: Sequence[PendingJob], plan: Sequence[dict[str, Any]], clients: dict[str | None, Any]
+) -> list[dict[str, Any]]:
+    """Upload the inputs of each job ``plan`` creates, just before creating it (``upload_job``:
+    its S3 input location then holds exactly its files). When an error or Ctrl-C stops this
+    part way, print what was done (the jobs created, the S3 objects written) and what was not,
+    then let the error go on."""
+    import boto3
+
+    ready = [job for job in pending if not job.held]
+    s3: list[Any] = []  # made for the first upload
+    writes: list[tuple[str, str, str]] = []  # (job name as submitted, uploaded|deleted, URI)
+    log: list[dict[str, Any]] = []
+
+    def upload(i: int, request: dict[str, Any]) -> None:
+        if not s3:
+            s3.append(boto3.client("s3"))
+        job, name = ready[i], request["jobName"]
+        exported = ExportedJob(
+            name, job.directory, job.files, job.records, 0, False, request, job.region
+        )
+        upload_job(s3[0], exported, lambda what, uri: wrote(name, what, uri))
+
+    def wrote(name: str, what: str, uri: str) -> None:
+        writes.append((name, what, uri))
+        if what == "deleted":  # said as it happens: the table comes once every job is done
+            print(f"{name}: deleted {uri}, an input file an earlier upload left (another split)")
+
+    try:
+        return create_jobs(plan, clients, before_create=upload, log=log)
+    except BaseException:
+        with contextlib.suppress(OSError):  # a closed stdout: the error still goes on
+            for line in stopped_lines(pending, plan, log, writes):
+                print(line, flush=True)
+        raise
+
+
+def stopped_lines(
+    pending: Sequence[PendingJob],
+    plan: Sequence[dict[str, Any]],
+    log: Sequence[dict[str, Any]],
+    writes: Sequence[tuple[str, str, str]],
+) -> list[str]:
+    """What ``--apply`` did before it stopped (``log``: the rows settled; ``writes``: the S3
+    objects written) and what it did not."""
+    settled = list(log)
+    if len(log) < len(plan):
+        step = {k: v for k, v in plan[len(log)].items() if k != "request"}
+        settled.append({**step, "action": "stopped-here", "status": "-", "jobArn": None})
+    created = [row for row in log if row["action"] in ("created", "resubmitted")]
+    to_create = [step for step in plan if step["request"] is not None]
+    where = f" at {settled[-1]['jobName']}" if len(log) < len(plan) else ""
+    lines = [
+        submission_table(pending, settled).to_string(index=False),
+        f"stopped{where}: created {len(created):,} of the {len(to_create):,} jobs to create "
+        f"(ARNs above), {len(to_create) - len(created):,} not created",
+    ]
+    made = {row["jobName"] for row in created}
+    for name, what, uri in writes:
+        lines.append(f"  {what} {uri} ({'job created' if name in made else 'job not created'})")
+    lines.append(
+        "once the cause (below) is fixed, run the same command again: a job created is found "
+        "and not created twice; a job's S3 inputs are checked and uploaded again before it is"
+    )
+    return lines
+
+
+_UNFINISHED = {
+    "Failed": ("failed", "fix the cause, then run again with --resubmit"),
+    "Stopping": (
+        "is being stopped: it will not process its remaining records",
+        "to run them after all, run again with --resubmit",
+    ),
+    "Stopped": (
+        "was stopped before it processed all of its records",
+        "to run them after all, run again with --resubmit",
+    ),
+    "Expired": (
+        "expired: it was scheduled but did not start within its timeout",
+        "run again with --resubmit (and a longer --timeout-hours, at most 168, if the queue "
+        "was long)",
+    ),
+}
+
+
+def unfinished_lines(
+    job: PendingJob, row: dict[str, Any], done: Sequence[dict[str, Any]]
+) -> list[str]:
+    """Why a job that did not process its records is not done (its last submission's status,
+    ARN and message), and how to submit it anew (``--resubmit``: its next attempt's name and
+    where its inputs go)."""
+    last = done[-1] if done else {}
+    status = row["status"]
+    detail = f": {row['detail']}" if row["detail"] else ""
+    nxt = request_for_attempt(job.request, len(done) + 1)
+    reads = nxt["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+    if status == "PartiallyCompleted":
+        output = last.get("outputDataConfig", {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
+        why = "ended with only part of its records processed"
+        fix = (
+            f"--resubmit submits all {_count(job.records, 'record')} anew as {nxt['jobName']} "
+            f"(reading {reads}), and those already processed are billed again; to pay only for "
+            f"the rest, submit the records without a result in {output or 'its output'} yourself"
+        )
+    else:
+        why, then = _UNFINISHED.get(status, (f"is {status}", "run again with --resubmit"))
+        fix = f"{then}: it submits the job anew as {nxt['jobName']}, reading {reads}"
+    who = "the job" if row["jobName"] == job.name else f"its resubmission {row['jobName']}"
+    return [f"{job.name}: not done: {who} ({row['jobArn']}) {why}{detail}", f"  {fix}"]
+
+
+def s3_preview_lines(ready: Sequence[PendingJob], plan: Sequence[dict[str, Any]]) -> list[str]:
+    """What ``--apply`` would find in the S3 input location of each job it would create (read
+    only: ``ListObjectsV2``): input files an earlier upload left, which it would delete, or
+    other objects, for which it would not create the job."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    from bedrock_finops.batch_jobs import FOREIGN_FIX, BatchSubmitError
+    from bedrock_finops.sources.source_errors import SourceError
+
+    s3: Any = None
+    lines = []
+    for job, step in zip(ready, plan, strict=True):
+        request = step["request"]
+        if request is None:
+            continue
+        name, uri = request["jobName"], request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+        try:
+            s3 = s3 or boto3.client("s3")
+            where = input_location(s3, uri, [path.name for path in job.files])
+        except (BotoCoreError, BatchSubmitError, SourceError) as exc:
+            lines.append(f"{name}: {uri} not looked at ({exc})")
+            continue
+        if where.foreign:
+            lines.append(
+                f"{name}: --apply would not create it: {where.foreign_text(name)}. {FOREIGN_FIX}"
+            )
+        if where.stale:
+            files = ", ".join(key.rpartition("/")[2] for key in where.stale)
+            lines.append(
+                f"{name}: --apply would delete {_count(len(where.stale), 'input file')} an "
+                f"earlier upload left in {uri} (the same records split another way): {files}"
+            )
+    return lines

@@ -9,7 +9,10 @@ Splitting follows the quotas AWS sets per model and account (look them up in Ser
 service "Amazon Bedrock"; the defaults here are the commonly seen values, not guarantees).
 Submitting is a dry run unless ``apply=True``, and is idempotent: the job name and
 ``clientRequestToken`` are derived from the job's content, and a job whose name already exists
-is not created again.
+is not created again. A job that ended without processing its records (Failed, Stopped,
+Expired, ...) is reported as such, and submitted anew only when asked (``resubmit``), under the
+name of its next attempt (``attempt_name``). Before a job is created, its S3 input location is
+made to hold exactly its input files (``upload_job``).
 """
 
 from __future__ import annotations
@@ -225,6 +228,25 @@ def job_name(prefix: str, digest: str) -> str:
     if not _JOB_NAME_RE.fullmatch(name):
         raise ValueError(f"cannot build a valid job name from {prefix!r}")
     return name
+
+
+def attempt_name(name: str, attempt: int) -> str:
+    """The name job ``name`` is submitted under the ``attempt``-th time: ``name`` itself,
+    then ``<name>-r2``, ``-r3``, ... (a job of the same name cannot be created twice). Where
+    that passes 63 characters, the readable part before the name's last ``-`` is cut and the
+    digest after it kept."""
+    if attempt == 1:
+        return name
+    if attempt < 1:
+        raise ValueError(f"attempt {attempt} is not a submission's number (1, 2, ...)")
+    suffix = f"-r{attempt}"
+    if len(name) + len(suffix) <= JOB_NAME_MAX:
+        return name + suffix
+    head, _, digest = name.rpartition("-")
+    if not head:
+        return name[: JOB_NAME_MAX - len(suffix)] + suffix
+    keep = max(1, JOB_NAME_MAX - len(suffix) - len(digest) - 1)
+    return f"{head[:keep].rstrip('-')}-{digest}"[: JOB_NAME_MAX - len(suffix)] + suffix
 
 
 def request_token(name: str) -> str:
@@ -544,56 +566,42 @@ def _copy_range(src: BinaryIO, start: int, end: int, sink: Callable[[bytes], Any
 
 # --- submission ------------------------------------------------------------------------------
 
-
-def existing_job_arns(client: Any, names: Iterable[str]) -> dict[str, str]:
-    """``{jobName: jobArn}`` for the given names that already exist in the account/region."""
-    found: dict[str, str] = {}
-    for name in dict.fromkeys(names):  # unique, in the order given
-        kwargs: dict[str, Any] = {"nameContains": name, "maxResults": 100}
-        while True:
-            page = client.list_model_invocation_jobs(**kwargs)
-            for job in page.get("invocationJobSummaries", []):
-                if job["jobName"] == name:
-                    found[name] = job["jobArn"]
-            token = page.get("nextToken")
-            if not token or name in found:
-                break
-            kwargs["nextToken"] = token
-    return found
+# ListModelInvocationJobs' statuses (botocore's ModelInvocationJobStatus): a job on its way or
+# done holds its records; one that ended, or is being stopped, before processing all of them
+# does not, and only a new job processes them (``resubmit``). A status AWS adds later is taken
+# as on its way: it is never submitted twice for it.
+GOING_STATUSES = frozenset({"Submitted", "Validating", "Scheduled", "InProgress", "Completed"})
+UNFINISHED_STATUSES = frozenset({"Failed", "Stopping", "Stopped", "Expired", "PartiallyCompleted"})
+# one row per job: the export's job name, the name it is (or would be) submitted under, the
+# Region, what is done, Bedrock's status ("-": no job yet; "unchecked": not looked up), the
+# ARN and a detail (why a job is unfinished, which one a resubmission replaces)
+SUBMISSION_COLUMNS = ["job", "jobName", "region", "action", "status", "jobArn", "detail"]
+_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
-def submit_jobs(
-    requests: Sequence[dict[str, Any]],
-    client: Any = None,
-    *,
-    apply: bool = False,
-    regions: Sequence[str | None] | None = None,
-    before_create: Callable[[int], Any] | None = None,
-) -> pd.DataFrame:
-    """Create the batch jobs; a dry run unless ``apply``. Existing job names are skipped.
+class BatchSubmitError(RuntimeError):
+    """A write to AWS that submitting jobs could not make, or will not: the message names what
+    it was writing, where, and the fix."""
 
-    ``regions`` (aligned with ``requests``, from each job's ``job.json``): without a ``client``,
-    each job is created by a Bedrock client in its own Region (a job runs in one Region).
-    ``before_create(i)`` runs just before request ``i`` is created, not for a job that exists
-    (the CLI uploads a job's inputs there, so a second ``--apply`` uploads nothing again).
-    Returns one row per job: jobName, region, action (would-create | created | exists), jobArn.
-    """
-    columns = ["jobName", "region", "action", "jobArn"]
-    regions = list(regions) if regions is not None else [None] * len(requests)
-    if len(regions) != len(requests):
-        raise ValueError("regions must have one entry per request")
-    rows = []
-    if not apply:
-        for req, region in zip(requests, regions, strict=True):
-            rows.append(
-                {
-                    "jobName": req["jobName"],
-                    "region": region,
-                    "action": "would-create",
-                    "jobArn": None,
-                }
-            )
-        return pd.DataFrame(rows, columns=columns)
+
+def aws_write_error(exc: Any, doing: str, target: str, needs: str) -> Exception:
+    """The error for a ``ClientError`` of a write: ``{doing} {target} failed (code: message)``,
+    with the permission it ``needs`` when access was denied, or what is wrong with credentials
+    AWS refused."""
+    from bedrock_finops.sources.source_errors import credentials_error
+
+    error = getattr(exc, "response", {}).get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    refused = credentials_error(code, message, target, doing)
+    if refused is not None:
+        return refused
+    fix = f"; these credentials need {needs}" if code in _ACCESS_DENIED else ""
+    return BatchSubmitError(f"{doing} {target} failed ({code}: {message}){fix}")
+
+
+def bedrock_clients(regions: Iterable[str | None], client: Any = None) -> dict[str | None, Any]:
+    """A Bedrock client per Region (a job runs in one Region): ``client`` for each when given
+    (it must be in that Region), else one made there."""
     clients: dict[str | None, Any] = {}
     for region in dict.fromkeys(regions):
         if client is not None:
@@ -607,41 +615,349 @@ def submit_jobs(
             clients[region] = (
                 boto3.client("bedrock", region_name=region) if region else boto3.client("bedrock")
             )
-    existing: dict[str | None, dict[str, str]] = {
-        region: existing_job_arns(
-            c, [r["jobName"] for r, rg in zip(requests, regions, strict=True) if rg == region]
-        )
-        for region, c in clients.items()
-    }
-    for i, (req, region) in enumerate(zip(requests, regions, strict=True)):
-        client = clients[region]
-        if req["jobName"] in existing[region]:
-            arn = existing[region][req["jobName"]]
-            rows.append(
-                {"jobName": req["jobName"], "region": region, "action": "exists", "jobArn": arn}
+    return clients
+
+
+def _jobs_named(client: Any, text: str) -> dict[str, dict[str, Any]]:
+    """Every job whose name holds ``text``, by name (should two share one, the one submitted
+    last)."""
+    kwargs: dict[str, Any] = {"nameContains": text, "maxResults": 100}
+    found: dict[str, dict[str, Any]] = {}
+    while True:
+        page = client.list_model_invocation_jobs(**kwargs)
+        for job in page.get("invocationJobSummaries", []):
+            seen = found.get(job["jobName"])
+            if seen is None or str(job.get("submitTime", "")) > str(seen.get("submitTime", "")):
+                found[job["jobName"]] = job
+        token = page.get("nextToken")
+        if not token:
+            return found
+        kwargs["nextToken"] = token
+
+
+def job_attempts(client: Any, name: str) -> list[dict[str, Any]]:
+    """The summaries (``ListModelInvocationJobs``) of job ``name``'s submissions, first to
+    last: ``name``, then each ``attempt_name`` while there is one. One list call covers every
+    attempt whose name holds an earlier search's text."""
+    found: dict[str, dict[str, Any]] = {}
+    searched: list[str] = []
+    attempts: list[dict[str, Any]] = []
+    while True:
+        candidate = attempt_name(name, len(attempts) + 1)
+        if not any(text in candidate for text in searched):
+            found.update(
+                {k: v for k, v in _jobs_named(client, candidate).items() if k not in found}
             )
-            continue
-        if before_create is not None:
-            before_create(i)
-        arn = client.create_model_invocation_job(**req)["jobArn"]
-        rows.append(
-            {"jobName": req["jobName"], "region": region, "action": "created", "jobArn": arn}
+            searched.append(candidate)
+        if candidate not in found:
+            return attempts
+        attempts.append(found[candidate])
+
+
+def look_up_jobs(
+    requests: Sequence[dict[str, Any]],
+    regions: Sequence[str | None],
+    clients: dict[str | None, Any],
+) -> list[list[dict[str, Any]]]:
+    """Each request's submissions so far (``job_attempts``), in its Region; read only."""
+    return [
+        job_attempts(clients[region], req["jobName"])
+        for req, region in zip(requests, regions, strict=True)
+    ]
+
+
+def unfinished_detail(job: dict[str, Any]) -> str:
+    """What the summary of a job that did not process all its records says: how many it
+    processed, when it tells, and its message."""
+    said = []
+    total, processed = job.get("totalRecordCount"), job.get("processedRecordCount")
+    if total is not None and processed is not None:
+        counts = f"{processed:,} of {total:,} records processed"
+        ok, failed = job.get("successRecordCount"), job.get("errorRecordCount")
+        if ok is not None and failed is not None:
+            counts += f" ({ok:,} succeeded, {failed:,} with an error)"
+        said.append(counts)
+    if job.get("message"):
+        said.append(str(job["message"]).strip())
+    return "; ".join(said)
+
+
+def request_for_attempt(request: dict[str, Any], attempt: int) -> dict[str, Any]:
+    """``request`` for its job's ``attempt``-th submission: the attempt's name and token, and
+    S3 locations of its own beside the first's (``<prefix>/<attempt name>/input/`` and
+    ``output/``), so it never reads what an earlier attempt left there."""
+    name, new = request["jobName"], attempt_name(request["jobName"], attempt)
+
+    def moved(uri: str, leaf: str) -> str:
+        tail = f"/{name}/{leaf}/"
+        if not uri.endswith(tail):
+            raise ValueError(f"cannot resubmit {name}: its {leaf} location {uri} is not .../{tail}")
+        return f"{uri[: -len(tail)]}/{new}/{leaf}/"
+
+    out = json.loads(json.dumps(request))  # a deep copy
+    out["jobName"], out["clientRequestToken"] = new, request_token(new)
+    config = out["inputDataConfig"]["s3InputDataConfig"]
+    config["s3Uri"] = moved(config["s3Uri"], "input")
+    config = out["outputDataConfig"]["s3OutputDataConfig"]
+    config["s3Uri"] = moved(config["s3Uri"], "output")
+    return out
+
+
+def plan_submissions(
+    requests: Sequence[dict[str, Any]],
+    regions: Sequence[str | None],
+    attempts: Sequence[list[dict[str, Any]]] | None,
+    *,
+    resubmit: bool = False,
+) -> list[dict[str, Any]]:
+    """What becomes of each request, before anything is created: a row of
+    ``SUBMISSION_COLUMNS`` and ``"request"``, the request to create (None when none is).
+
+    ``attempts``: each request's submissions (``look_up_jobs``), or None when they were not
+    looked up (every job then reads would-create, its status "unchecked"). A job whose last
+    submission is on its way or done ``exists``; one that ended without processing all its
+    records is ``unfinished`` and, with ``resubmit``, submitted anew as its next attempt
+    (``would-resubmit``)."""
+    rows = []
+    for i, (req, region) in enumerate(zip(requests, regions, strict=True)):
+        row: dict[str, Any] = {
+            "job": req["jobName"],
+            "jobName": req["jobName"],
+            "region": region,
+            "action": "would-create",
+            "status": "unchecked" if attempts is None else "-",
+            "jobArn": None,
+            "detail": "",
+            "request": req,
+        }
+        done = attempts[i] if attempts is not None else []
+        if done:
+            last = done[-1]
+            row.update(jobName=last["jobName"], status=last["status"], jobArn=last["jobArn"])
+            row["request"] = None
+            if last["status"] not in UNFINISHED_STATUSES:
+                row["action"] = "exists"
+            elif not resubmit:
+                row.update(action="unfinished", detail=unfinished_detail(last))
+            else:
+                new = request_for_attempt(req, len(done) + 1)
+                row.update(
+                    jobName=new["jobName"],
+                    action="would-resubmit",
+                    status="-",
+                    jobArn=None,
+                    detail=f"resubmits {last['jobName']} ({last['status']}, {last['jobArn']})",
+                    request=new,
+                )
+        rows.append(row)
+    return rows
+
+
+def create_job(client: Any, request: dict[str, Any]) -> str:
+    """Create one job; its ARN. A ``ClientError`` becomes an error naming the job."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.create_model_invocation_job(**request)["jobArn"]
+    except ClientError as exc:
+        raise aws_write_error(
+            exc,
+            "creating",
+            f"batch job {request['jobName']}",
+            "bedrock:CreateModelInvocationJob, and iam:PassRole on the job's role",
+        ) from exc
+
+
+def create_jobs(
+    plan: Sequence[dict[str, Any]],
+    clients: dict[str | None, Any],
+    *,
+    before_create: Callable[[int, dict[str, Any]], Any] | None = None,
+    log: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Create the jobs ``plan`` (``plan_submissions``'s rows) has a request for, in order;
+    ``before_create(i, request)`` runs just before row ``i``'s is created. Each row is
+    appended to ``log`` (returned) once settled, with a created job's ARN, so that a caller
+    still has the rows of the jobs done when a later one raises."""
+    rows = log if log is not None else []
+    for i, step in enumerate(plan):
+        row = {k: v for k, v in step.items() if k != "request"}
+        request = step["request"]
+        if request is not None:
+            if before_create is not None:
+                before_create(i, request)
+            row["jobArn"] = create_job(clients[step["region"]], request)
+            row["action"] = "created" if step["action"] == "would-create" else "resubmitted"
+        rows.append(row)
+    return rows
+
+
+def submit_jobs(
+    requests: Sequence[dict[str, Any]],
+    client: Any = None,
+    *,
+    apply: bool = False,
+    regions: Sequence[str | None] | None = None,
+    before_create: Callable[[int, dict[str, Any]], Any] | None = None,
+    look: bool = False,
+    resubmit: bool = False,
+    log: list[dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Create the batch jobs; a dry run unless ``apply``. A job that exists is not created
+    again (see ``plan_submissions``); ``look``: a dry run looks them up too (read only).
+
+    ``regions`` (aligned with ``requests``, from each job's ``job.json``): without a ``client``,
+    each job is created by a Bedrock client in its own Region (a job runs in one Region).
+    ``before_create(i, request)`` runs just before request ``i`` is created (as ``request``: a
+    resubmission's has its own name and S3 locations), not for a job that exists (the CLI
+    uploads a job's inputs there, so a second ``--apply`` uploads nothing again). ``log``: as
+    in ``create_jobs``. Returns one row per job (``SUBMISSION_COLUMNS``), action one of
+    would-create, would-resubmit, created, resubmitted, exists, unfinished.
+    """
+    regions = list(regions) if regions is not None else [None] * len(requests)
+    if len(regions) != len(requests):
+        raise ValueError("regions must have one entry per request")
+    clients = bedrock_clients(regions, client) if apply or look else {}
+    attempts = look_up_jobs(requests, regions, clients) if clients else None
+    plan = plan_submissions(requests, regions, attempts, resubmit=resubmit)
+    if apply:
+        rows = create_jobs(plan, clients, before_create=before_create, log=log)
+    else:
+        rows = [{k: v for k, v in step.items() if k != "request"} for step in plan]
+    return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+
+
+# --- the S3 input location -------------------------------------------------------------------
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``(bucket, key prefix)`` of ``s3://bucket/prefix/``; the prefix ends with ``/``."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return bucket, prefix.rstrip("/") + "/"
+
+
+def _listed(s3_client: Any, bucket: str, prefix: str) -> dict[str, int]:
+    """Every object under ``prefix``, with its size."""
+    from botocore.exceptions import ClientError
+
+    sizes: dict[str, int] = {}
+    try:
+        for page in s3_client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix
+        ):
+            sizes.update({o["Key"]: int(o["Size"]) for o in page.get("Contents", [])})
+    except ClientError as exc:
+        raise aws_write_error(
+            exc, "listing", f"s3://{bucket}/{prefix}", f"s3:ListBucket on the bucket {bucket}"
+        ) from exc
+    return sizes
+
+
+@dataclass
+class InputLocation:
+    """What a job's S3 input location holds besides the job's own input files."""
+
+    bucket: str
+    prefix: str
+    stale: list[str]  # keys of input files an earlier upload left (another split): removed
+    foreign: list[str]  # keys of any other object: not this tool's to remove
+
+    def foreign_text(self, job: str) -> str:
+        """What the location holds that is not the job's, and why it matters."""
+        n = len(self.foreign)
+        shown = ", ".join(self.foreign[:5]) + (f" and {n - 5:,} more" if n > 5 else "")
+        what = "an object that is" if n == 1 else f"{n:,} objects that are"
+        return (
+            f"s3://{self.bucket}/{self.prefix} holds {what} not job {job}'s input files "
+            f"({shown}), which the job would read too"
         )
-    return pd.DataFrame(rows, columns=columns)
+
+    def foreign_error(self, job: str) -> BatchSubmitError:
+        return BatchSubmitError(f"{self.foreign_text(job)}: job not created. {FOREIGN_FIX}")
 
 
-def upload_job(s3_client: Any, job: ExportedJob) -> list[str]:
-    """Upload a job's input files to the s3 URI its request reads (same key, same bytes).
+FOREIGN_FIX = (
+    "Move or delete them (e.g. `aws s3 rm`), or export to another S3 prefix, and run again"
+)
+
+
+def input_location(s3_client: Any, uri: str, names: Iterable[str]) -> InputLocation:
+    """Look (read only) at what the S3 location ``uri`` holds besides the input files
+    ``names``: part files an earlier upload left (``PART_FILE_RE``: this tool's names, directly
+    under it) and any other object. A "folder" object of 0 bytes at ``uri`` itself is
+    neither."""
+    bucket, prefix = split_s3_uri(uri)
+    keep = {prefix + name for name in names}
+    stale, foreign = [], []
+    for key, size in sorted(_listed(s3_client, bucket, prefix).items()):
+        if key in keep or (key == prefix and size == 0):
+            continue
+        own = PART_FILE_RE.fullmatch(key[len(prefix) :]) is not None
+        (stale if own else foreign).append(key)
+    return InputLocation(bucket, prefix, stale, foreign)
+
+
+def upload_job(
+    s3_client: Any,
+    job: ExportedJob,
+    on_change: Callable[[str, str], Any] | None = None,
+) -> list[str]:
+    """Make the S3 location the job's request reads hold exactly the job's input files (same
+    keys, same bytes), so the job reads each record once: refuse when it holds an object that
+    is not one of this tool's input files (``InputLocation.foreign_error``), remove the input
+    files an earlier upload left there (the same records split another way), upload the
+    files, then check the listing. ``on_change(what, s3 URI)`` after each write ("deleted",
+    "uploaded"). Returns the URIs uploaded.
 
     Each file is streamed from disk in one PUT (an input file is at most 1 GB, a PUT takes
-    5 GB), so AWS errors arrive as the ``ClientError`` they are.
+    5 GB). An AWS error is a :class:`BatchSubmitError` naming the bucket and key.
     """
+    from botocore.exceptions import ClientError
+
     uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
-    bucket, _, key_prefix = uri.removeprefix("s3://").partition("/")
-    keys = []
+    where = input_location(s3_client, uri, [path.name for path in job.files])
+    if where.foreign:
+        raise where.foreign_error(job.request["jobName"])
+    bucket, prefix = where.bucket, where.prefix
+    for key in where.stale:
+        try:
+            s3_client.delete_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise aws_write_error(
+                exc, "deleting", f"s3://{bucket}/{key}", "s3:DeleteObject on that key"
+            ) from exc
+        if on_change is not None:
+            on_change("deleted", f"s3://{bucket}/{key}")
+    uploaded = []
     for path in job.files:
-        key = f"{key_prefix.rstrip('/')}/{path.name}"
-        with path.open("rb") as body:
-            s3_client.put_object(Bucket=bucket, Key=key, Body=body)
-        keys.append(f"s3://{bucket}/{key}")
-    return keys
+        key = prefix + path.name
+        try:
+            with path.open("rb") as body:
+                s3_client.put_object(Bucket=bucket, Key=key, Body=body)
+        except ClientError as exc:
+            raise aws_write_error(
+                exc,
+                "uploading",
+                f"{path} to s3://{bucket}/{key}",
+                "s3:PutObject on that key (and kms:GenerateDataKey when the bucket encrypts "
+                "with a KMS key)",
+            ) from exc
+        uploaded.append(f"s3://{bucket}/{key}")
+        if on_change is not None:
+            on_change("uploaded", uploaded[-1])
+    _check_uploaded(s3_client, job, bucket, prefix)
+    return uploaded
+
+
+def _check_uploaded(s3_client: Any, job: ExportedJob, bucket: str, prefix: str) -> None:
+    """The job's input location holds its files, at their sizes, and nothing else."""
+    expected = {prefix + path.name: path.stat().st_size for path in job.files}
+    listed = _listed(s3_client, bucket, prefix)
+    if listed.get(prefix) == 0:  # a "folder" object
+        del listed[prefix]
+    if listed != expected:
+        raise BatchSubmitError(
+            f"after the upload, s3://{bucket}/{prefix} does not hold exactly job "
+            f"{job.request['jobName']}'s {len(expected):,} input files (another writer?): job "
+            "not created; run again"
+        )

@@ -8,6 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from bedrock_finops import batch_jobs as bj
 from bedrock_finops import cli
 from bedrock_finops.notebook import default_sample_run
 
@@ -154,10 +155,11 @@ def _only_job(out: Path) -> str:
 
 
 def _table_row(out: str, name: str) -> list[str]:
-    """The cells of the table line for job ``name`` (its action holds spaces: split the rest)."""
+    """The cells of the table line for job ``name``: name, region, records, status, then its
+    action and ARN (an action may hold spaces: the rest as one)."""
     (line,) = [line for line in out.splitlines() if line.startswith(name + " ")]
-    name_, region, records, rest = line.split(None, 3)
-    return [name_, region, records, rest.strip()]
+    name_, region, records, status, rest = line.split(None, 4)
+    return [name_, region, records, status, rest.strip()]
 
 
 def _placeholder_lines(job_dir: Path) -> int:
@@ -172,41 +174,102 @@ def _placeholder_lines(job_dir: Path) -> int:
     return n
 
 
-@pytest.fixture
-def fake_credentials(monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+@pytest.fixture(autouse=True)
+def _aws_only_where_given(no_aws_credentials):
+    """No test here reaches AWS: a dry run asks Bedrock which jobs exist when it finds
+    credentials, so there are none unless a test gives them (``fake_aws``)."""
 
 
 class FakeAws:
-    """``boto3.client`` for the CLI: Stubber-backed S3 and Bedrock clients, calls counted."""
+    """``boto3.client`` for the CLI: S3 on the moto server, Bedrock through a Stubber; the
+    clients made are listed in ``made``."""
 
-    def __init__(self) -> None:
+    def __init__(self, s3: object) -> None:
         from botocore.stub import Stubber
 
         session = boto3.session.Session(
             aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
         )
-        self.s3 = session.client("s3")
+        self.s3 = s3
         self.bedrock = session.client("bedrock")
-        self.stubs = {"s3": Stubber(self.s3), "bedrock": Stubber(self.bedrock)}
+        self.stub = Stubber(self.bedrock)
         self.made: list[tuple[str, str | None]] = []
 
     def client(self, service: str, region_name: str | None = None, **_: object):
         self.made.append((service, region_name))
         return {"s3": self.s3, "bedrock": self.bedrock}[service]
 
+    def listed(self, name: str, *jobs: dict) -> None:
+        """Bedrock answers the search for ``name`` with ``jobs``."""
+        kwargs = {"nameContains": name, "maxResults": 100}
+        self.stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": list(jobs)}, kwargs
+        )
+
     def __enter__(self) -> FakeAws:
-        for stub in self.stubs.values():
-            stub.activate()
+        self.stub.activate()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for stub in self.stubs.values():
-            stub.assert_no_pending_responses()
-            stub.deactivate()
+        if exc[0] is None:
+            self.stub.assert_no_pending_responses()
+        self.stub.deactivate()
+
+
+@pytest.fixture
+def _quiet_server_log():
+    """The moto server logs each request (werkzeug's log, on stderr): quieted, as the tests
+    read the command's own stderr."""
+    import logging
+
+    server_log = logging.getLogger("werkzeug")
+    level = server_log.level
+    server_log.setLevel(logging.WARNING)
+    yield
+    server_log.setLevel(level)
+
+
+@pytest.fixture
+def fake_aws(_quiet_server_log, aws_client, monkeypatch):
+    """``fake_aws()``: a new :class:`FakeAws` that ``boto3.client`` returns from now on; S3
+    holds the bucket of ``PREFIX``."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="bucket")
+
+    def make() -> FakeAws:
+        fake = FakeAws(s3)
+        monkeypatch.setattr(boto3, "client", fake.client)
+        return fake
+
+    return make
+
+
+def _s3_objects(fake: FakeAws) -> dict[str, int]:
+    """Every object in the bucket, with its number of lines."""
+    listed = fake.s3.list_objects_v2(Bucket="bucket").get("Contents", [])
+    return {
+        o["Key"]: fake.s3.get_object(Bucket="bucket", Key=o["Key"])["Body"].read().count(b"\n")
+        for o in listed
+    }
+
+
+def _summary(job: str, status: str, arn: str, request: dict, **more: object) -> dict:
+    """A ListModelInvocationJobs summary of job ``job`` made from ``request``."""
+    return {
+        "jobArn": arn,
+        "jobName": job,
+        "modelId": request["modelId"],
+        "roleArn": ROLE,
+        "status": status,
+        "submitTime": "2026-11-27T00:00:00Z",
+        "inputDataConfig": request["inputDataConfig"],
+        "outputDataConfig": request["outputDataConfig"],
+        **more,
+    }
+
+
+def _arn(n: int) -> str:
+    return f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{n:012d}"
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +310,7 @@ def test_dry_run_lists_a_held_job_with_why(placeholder_run, tmp_path, capsys):
         job,
         "us-east-1",
         "2706",
+        "-",
         f"held: {PLACEHOLDERS} records hold a placeholder user turn",
     ]
     assert _placeholder_lines(out / job) == PLACEHOLDERS
@@ -259,22 +323,21 @@ def test_dry_run_lists_a_held_job_with_why(placeholder_run, tmp_path, capsys):
 
 
 def test_apply_with_a_held_job_submits_nothing_and_exits_1(
-    placeholder_run, tmp_path, capsys, monkeypatch, fake_credentials
+    placeholder_run, tmp_path, capsys, fake_aws
 ):
-    fake = FakeAws()
-    monkeypatch.setattr(boto3, "client", fake.client)
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
-    with fake:  # no response queued: any upload or AWS call would fail the stubber
+    with fake_aws() as fake:  # no response queued: any Bedrock call would fail the stubber
         assert _export(placeholder_run, tmp_path / "jobs", *flags) == 1
     captured = capsys.readouterr()
     job = _only_job(tmp_path / "jobs")
-    assert _table_row(captured.out, job)[3] == (
+    assert _table_row(captured.out, job)[4] == (
         f"held: {PLACEHOLDERS} records hold a placeholder user turn"
     )
     assert captured.err == (
         f"1 of 1 jobs not submitted ({job}): see above for why and how to submit them\n"
     )
-    assert fake.made == [("s3", None)]  # a client made, never called; no Bedrock client
+    assert fake.made == []  # no client: nothing to look up or upload
+    assert _s3_objects(fake) == {}
 
 
 def test_jobs_under_the_minimum_are_listed_as_held(tmp_path, capsys):
@@ -291,10 +354,21 @@ def test_jobs_under_the_minimum_are_listed_as_held(tmp_path, capsys):
             _placeholder_lines(job),
         )
     assert rows == {
-        2000: (["2000", "would-create"], 0),
-        706: (["706", "held: 706 records, under the minimum of 1,500 a job"], 0),
+        2000: (["2000", "unchecked", "would-create"], 0),
+        706: (["706", "-", "held: 706 records, under the minimum of 1,500 a job"], 0),
     }
     assert "706 records, under the minimum of 1,500 a job (Bedrock rejects a smaller job)" in text
+    # the cost line prices the 2,000 requests to submit, and tells the held 706 apart
+    assert (
+        "the 2,000 requests to submit cost $37.12 on demand over the logged 30 days; in batch "
+        f"$18.56 (saving $18.56), priced with the sheet 'current' (as of {_sheet_date()}, "
+        "discount 0%); not counted: 706 requests in 1 held job ($13.09 on demand, $6.55 in "
+        "batch)\n"
+    ) in text
+    assert (
+        "status unchecked: Bedrock was not asked which of these jobs exist (no AWS "
+        "credentials); --apply asks first, and creates only those that do not\n"
+    ) in text
     assert text.rstrip().endswith("1 of 2 jobs held back (above)")
 
 
@@ -370,55 +444,283 @@ def filled_run(tmp_path_factory) -> Path:
     return run
 
 
-def test_apply_submits_a_ready_job_once_and_exits_0(
-    filled_run, tmp_path, capsys, monkeypatch, fake_credentials
-):
-    from botocore.stub import ANY
-
+def test_apply_submits_a_ready_job_once_and_exits_0(filled_run, tmp_path, capsys, fake_aws):
     out = tmp_path / "jobs"
     assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
     (job,) = [p.name for p in out.iterdir() if p.is_dir()]
-    assert _table_row(capsys.readouterr().out, job)[3] == "would-create"
+    assert _table_row(capsys.readouterr().out, job)[3:] == ["unchecked", "would-create"]
     request = json.loads((out / job / "request.json").read_text())
-    arn = f"arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/{job[-12:]}"
-    listed = {"nameContains": job, "maxResults": 100}
-    summary = {
-        "jobArn": arn,
-        "jobName": job,
-        "modelId": request["modelId"],
-        "roleArn": ROLE,
-        "status": "Submitted",
-        "submitTime": "2026-11-27T00:00:00Z",
-        "inputDataConfig": request["inputDataConfig"],
-        "outputDataConfig": request["outputDataConfig"],
-    }
-    upload = {"Bucket": "bucket", "Key": f"batch/{job}/input/part-0001.jsonl", "Body": ANY}
+    summary = _summary(job, "Submitted", _arn(1), request)
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
     for exists in (False, True):  # submitted, then run again: found, not created twice
-        fake = FakeAws()
-        monkeypatch.setattr(boto3, "client", fake.client)
-        if not exists:  # a job that exists has its inputs: nothing is uploaded again
-            fake.stubs["s3"].add_response("put_object", {}, upload)
-        found = [summary] if exists else []
-        fake.stubs["bedrock"].add_response(
-            "list_model_invocation_jobs", {"invocationJobSummaries": found}, listed
-        )
-        if not exists:
-            fake.stubs["bedrock"].add_response(
-                "create_model_invocation_job", {"jobArn": arn}, request
-            )
-        with fake:
+        with fake_aws() as fake:
+            if exists:  # a job that exists has its inputs: nothing is uploaded again
+                fake.listed(job, summary)
+                fake.listed(bj.attempt_name(job, 2))  # and it was not resubmitted
+            else:
+                fake.listed(job)
+                fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
             assert _export(filled_run, out, *flags) == 0
         captured = capsys.readouterr()
         row = _table_row(captured.out, job)
         assert row == [
             job,
             "us-east-1",
-            "2711",
-            f"{'exists' if exists else 'created'} {arn}",
-        ]  # turns filled: all 2,711
+            "2711",  # turns filled: all 2,711
+            "Submitted" if exists else "-",
+            f"{'exists' if exists else 'created'} {_arn(1)}",
+        ]
         assert captured.err == ""
-        assert fake.made == [("s3", None), ("bedrock", "us-east-1")]
+        made = [("bedrock", "us-east-1")] + ([] if exists else [("s3", None)])
+        assert fake.made == made
+        assert _s3_objects(fake) == {f"batch/{job}/input/part-0001.jsonl": 2711}
+
+
+def test_apply_uploads_only_the_files_this_export_wrote(filled_run, tmp_path, capsys, fake_aws):
+    """An --apply with 1,000 records a file whose job Bedrock refuses leaves 3 files in the
+    job's folder and its S3 input location; run again with the default 50,000 (the same job,
+    by name), the job reads each of its 2,711 records once: the folder holds its one file
+    (and a file of the user's, not uploaded), and S3 that one file, the two others deleted
+    before the job is created, and said so."""
+    out = tmp_path / "jobs"
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
+    with fake_aws() as fake:
+        fake.listed(_job_name(filled_run, tmp_path))
+        fake.stub.add_client_error(
+            "create_model_invocation_job",
+            "ValidationException",
+            "The provided role cannot be assumed",
+        )
+        assert _export(filled_run, out, *flags, "--max-file-records", "1000") == 2
+    job = _only_job(out)
+    prefix = f"batch/{job}/input/"
+    assert _s3_objects(fake) == {
+        f"{prefix}part-0001.jsonl": 1000,
+        f"{prefix}part-0002.jsonl": 1000,
+        f"{prefix}part-0003.jsonl": 711,
+    }
+    assert capsys.readouterr().err == (
+        f"error: creating batch job {job} failed (ValidationException: The provided role "
+        "cannot be assumed)\n"
+    )
+    request = json.loads((out / job / "request.json").read_text())
+    (out / job / "input" / "notes.jsonl").write_text("{}\n")  # the user's: kept, not uploaded
+    with fake_aws() as fake:
+        fake.listed(job)
+        fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
+        assert _export(filled_run, out, *flags) == 0
+    text = capsys.readouterr().out
+    assert sorted(p.name for p in (out / job / "input").iterdir()) == [
+        "notes.jsonl",
+        "part-0001.jsonl",
+    ]
+    assert _s3_objects(fake) == {f"{prefix}part-0001.jsonl": 2711}
+    for n in (2, 3):
+        assert (
+            f"{job}: deleted s3://bucket/{prefix}part-000{n}.jsonl, an input file an earlier "
+            "upload left (another split)\n"
+        ) in text
+    assert _table_row(text, job)[4] == f"created {_arn(1)}"
+
+
+def _job_name(run: Path, tmp_path: Path) -> str:
+    """The name of the sample's one job (a dry run's, in a folder of its own)."""
+    scratch = tmp_path / "named"
+    assert _export(run, scratch, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    return _only_job(scratch)
+
+
+@pytest.mark.parametrize("status", ["Failed", "Expired"])
+def test_a_job_that_ended_unfinished_is_told_and_resubmitted_on_request(
+    filled_run, tmp_path, capsys, fake_aws, status
+):
+    """A job of the same name that Failed (or Expired) holds no result: --apply says so, with
+    its status, ARN and message, and exits 1; with --resubmit it is submitted anew as
+    <name>-r2, its inputs in a location of its own; run again, that one exists."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
+    request = json.loads((tmp_path / "named" / job / "request.json").read_text())
+    ended = _summary(job, status, _arn(1), request, message="The job could not read its input.")
+    again = bj.attempt_name(job, 2)
+    with fake_aws() as fake:
+        fake.listed(job, ended)
+        fake.listed(again)
+        assert _export(filled_run, out, *flags) == 1
+    captured = capsys.readouterr()
+    assert _table_row(captured.out, job)[3:] == [status, f"unfinished {_arn(1)}"]
+    why = {
+        "Failed": "failed",
+        "Expired": ("expired: it was scheduled but did not start within its timeout"),
+    }[status]
+    fix = {
+        "Failed": "fix the cause, then run again with --resubmit",
+        "Expired": (
+            "run again with --resubmit (and a longer --timeout-hours, at most 168, if the queue "
+            "was long)"
+        ),
+    }[status]
+    assert (
+        f"{job}: not done: the job ({_arn(1)}) {why}: The job could not read its input.\n"
+        f"  {fix}: it submits the job anew as {again}, reading s3://bucket/batch/{again}/input/\n"
+    ) in captured.out
+    assert captured.err == (
+        f"1 of 1 jobs did not process their records ({job}: {status}): see above for why and "
+        "how to resubmit them\n"
+    )
+    assert _s3_objects(fake) == {}  # nothing uploaded, nothing created
+    resubmission = json.loads(json.dumps(request))
+    resubmission["jobName"] = resubmission["clientRequestToken"] = again
+    resubmission["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] = (
+        f"s3://bucket/batch/{again}/input/"
+    )
+    resubmission["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"] = (
+        f"s3://bucket/batch/{again}/output/"
+    )
+    for created in (False, True):
+        with fake_aws() as fake:
+            if created:  # the cut name holds neither search: one list call each
+                fake.listed(job, ended)
+                fake.listed(again, _summary(again, "InProgress", _arn(2), resubmission))
+                fake.listed(bj.attempt_name(job, 3))
+            else:
+                fake.listed(job, ended)
+                fake.listed(again)
+                fake.stub.add_response(
+                    "create_model_invocation_job", {"jobArn": _arn(2)}, resubmission
+                )
+            assert _export(filled_run, out, *flags, "--resubmit") == 0
+        captured = capsys.readouterr()
+        row = _table_row(captured.out, again)
+        assert row[3:] == (
+            ["InProgress", f"exists {_arn(2)}"] if created else ["-", f"resubmitted {_arn(2)}"]
+        )
+        assert (f"{again}: resubmits {job} ({status}, {_arn(1)})\n" in captured.out) != created
+        assert captured.err == ""
+        assert _s3_objects(fake) == {f"batch/{again}/input/part-0001.jsonl": 2711}
+
+
+@pytest.mark.parametrize("stop", ["create refused", "upload refused", "ctrl-c"])
+def test_an_apply_stopped_part_way_says_what_it_did(
+    filled_run, tmp_path, capsys, fake_aws, monkeypatch, stop
+):
+    """Two jobs (2,000 and 711 records); the first is created, then the second's create is
+    refused, its upload is, or Ctrl-C comes: the table names the created job's ARN and the job
+    it stopped at, the S3 objects written are listed, and the error (or the stop) follows."""
+    from test_batch_jobs import _Refused
+
+    out = tmp_path / "jobs"
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-records", "2000"]
+    assert _export(filled_run, out, *flags) == 0
+    capsys.readouterr()
+    jobs = {
+        json.loads((d / "job.json").read_text())["records"]: d.name
+        for d in out.iterdir()
+        if d.is_dir()
+    }
+    first, second = jobs[2000], jobs[711]
+    with fake_aws() as fake:
+        for job in (first, second):
+            fake.listed(job)
+        request = json.loads((out / first / "request.json").read_text())
+        fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
+        if stop == "create refused":
+            fake.stub.add_client_error(
+                "create_model_invocation_job",
+                "ServiceQuotaExceededException",
+                "Too many concurrent jobs",
+            )
+        elif stop == "upload refused":
+            fake.s3.meta.events.register("before-send.s3.PutObject", _Refused(n=2))
+        else:
+            create = fake.bedrock.create_model_invocation_job
+            calls = []
+
+            def interrupted(**kwargs):
+                calls.append(kwargs)
+                if len(calls) == 2:
+                    raise KeyboardInterrupt
+                return create(**kwargs)
+
+            monkeypatch.setattr(fake.bedrock, "create_model_invocation_job", interrupted)
+        code = _export(filled_run, out, *flags, "--apply")
+    captured = capsys.readouterr()
+    key = f"s3://bucket/batch/{second}/input/part-0001.jsonl"
+    assert (code, captured.err) == {
+        "create refused": (
+            2,
+            f"error: creating batch job {second} failed (ServiceQuotaExceededException: Too "
+            "many concurrent jobs)\n",
+        ),
+        "upload refused": (
+            2,
+            f"error: uploading {out / second / 'input' / 'part-0001.jsonl'} to {key} failed "
+            "(AccessDenied: Access Denied); these credentials need s3:PutObject on that key "
+            "(and kms:GenerateDataKey when the bucket encrypts with a KMS key)\n",
+        ),
+        "ctrl-c": (130, "interrupted\n"),
+    }[stop]
+    assert _table_row(captured.out, first)[3:] == ["-", f"created {_arn(1)}"]
+    assert _table_row(captured.out, second)[3:] == ["-", "stopped-here"]
+    lines = captured.out.splitlines()
+    at = lines.index(
+        f"stopped at {second}: created 1 of the 2 jobs to create (ARNs above), 1 not created"
+    )
+    uploads = [f"  uploaded s3://bucket/batch/{first}/input/part-0001.jsonl (job created)"]
+    if stop != "upload refused":
+        uploads.append(f"  uploaded {key} (job not created)")
+    assert lines[at + 1 : at + 1 + len(uploads)] == uploads
+    assert lines[at + 1 + len(uploads)].startswith("once the cause (below) is fixed, run the same")
+    assert len(_s3_objects(fake)) == len(uploads)
+
+
+def test_a_dry_run_looks_up_the_jobs_when_it_can(filled_run, tmp_path, capsys, fake_aws):
+    """With credentials a dry run asks Bedrock (read only) which jobs exist, as --apply does:
+    a job submitted before reads `exists`, with its status, and is not counted as to submit;
+    nothing is written to S3 or created."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    request = json.loads((tmp_path / "named" / job / "request.json").read_text())
+    with fake_aws() as fake:
+        fake.listed(job, _summary(job, "Completed", _arn(1), request))
+        fake.listed(bj.attempt_name(job, 2))
+        assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    text = capsys.readouterr().out
+    assert _table_row(text, job)[3:] == ["Completed", f"exists {_arn(1)}"]
+    assert (
+        "nothing to submit: 2,711 requests in 1 job submitted before ($50.67 on demand, $25.34 "
+        f"in batch), priced with the sheet 'current' (as of {_sheet_date()}, discount 0%)\n"
+    ) in text
+    assert "status unchecked" not in text
+    assert fake.made == [("bedrock", "us-east-1")]
+    assert _s3_objects(fake) == {}
+
+
+def test_a_dry_run_says_what_apply_would_find_in_s3(filled_run, tmp_path, capsys, fake_aws):
+    """A job's S3 input location holding an earlier upload's part file and an object of the
+    user's: the dry run says --apply would delete the one and not create the job for the
+    other (ListObjectsV2 only: nothing is deleted)."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    prefix = f"batch/{job}/input/"
+    with fake_aws() as fake:
+        for name in ("part-0002.jsonl", "README.txt"):
+            fake.s3.put_object(Bucket="bucket", Key=prefix + name, Body=b"x\n")
+        fake.listed(job)
+        assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    text = capsys.readouterr().out
+    assert _table_row(text, job)[3:] == ["-", "would-create"]
+    assert (
+        f"{job}: --apply would not create it: s3://bucket/{prefix} holds an object that is not "
+        f"job {job}'s input files ({prefix}README.txt), which the job would read too. Move or "
+        "delete them (e.g. `aws s3 rm`), or export to another S3 prefix, and run again\n"
+        f"{job}: --apply would delete 1 input file an earlier upload left in "
+        f"s3://bucket/{prefix} (the same records split another way): part-0002.jsonl\n"
+    ) in text
+    assert _s3_objects(fake) == {prefix + "part-0002.jsonl": 1, prefix + "README.txt": 1}
 
 
 # --- the prices the cost line names ------------------------------------------------------------

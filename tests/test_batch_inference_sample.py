@@ -113,9 +113,10 @@ def test_export_on_sample(ctx, bp, tmp_path):
             br.validate_record(rec, "Converse")
 
 
-def test_cli_batch_export_dry_run(tmp_path, capsys, bp):
+def test_cli_batch_export_dry_run(tmp_path, capsys, bp, no_aws_credentials):
     """The CLI exports what the notebook's plan moves, says what it costs and how often to
-    submit each segment's traffic."""
+    submit each segment's traffic (without credentials: it does not ask Bedrock which jobs
+    exist, and says so)."""
     from bedrock_finops.cli import main
 
     code = main(
@@ -130,6 +131,7 @@ def test_cli_batch_export_dry_run(tmp_path, capsys, bp):
     # the 5 requests whose body was over 100 KB (not fetched) stay on demand: the job holds
     # no placeholder and can be submitted
     assert "would-create" in out and "dry run" in out
+    assert "status unchecked: Bedrock was not asked which of these jobs exist" in out
     assert "held:" not in out
     moved = bp.rows
     assert (
@@ -211,7 +213,7 @@ def test_cli_export_reads_a_runs_business_hours_in_utc(tmp_path):
     assert "business_hours_utc" not in settings
 
 
-def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys):
+def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys, no_aws_credentials):
     """With the run's own threshold and business hours (a manifest), the CLI moves exactly
     the requests the notebook's plan moves with them, not those of the defaults."""
     import shutil

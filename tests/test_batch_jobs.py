@@ -410,51 +410,233 @@ def _request(name):
         name=name,
         role_arn=ROLE,
         model_id="anthropic.claude-sonnet-4",
-        input_s3_uri="s3://bucket/i/",
-        output_s3_uri="s3://bucket/o/",
+        input_s3_uri=f"s3://bucket/p/{name}/input/",
+        output_s3_uri=f"s3://bucket/p/{name}/output/",
     )
 
 
 def test_submit_dry_run_makes_no_calls():
     out = bj.submit_jobs([_request("job-a")], client=object(), apply=False)
     assert out.to_dict("records") == [
-        {"jobName": "job-a", "region": None, "action": "would-create", "jobArn": None}
+        {
+            "job": "job-a",
+            "jobName": "job-a",
+            "region": None,
+            "action": "would-create",
+            "status": "unchecked",  # not looked up
+            "jobArn": None,
+            "detail": "",
+        }
     ]
 
 
-def test_submit_is_idempotent_with_stubber():
-    import boto3
+def _listed(name):
+    """The parameters of the ListModelInvocationJobs call that looks for ``name``."""
+    return {"nameContains": name, "maxResults": 100}
 
-    client = boto3.client(
-        "bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    arn_old = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/old123"
-    arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
-    summary = {
-        "jobArn": arn_old,
-        "jobName": "job-a",
+
+def _summary(
+    name, status, arn="arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/old123", **more
+):
+    return {
+        "jobArn": arn,
+        "jobName": name,
         "modelId": "anthropic.claude-sonnet-4",
         "roleArn": ROLE,
-        "status": "InProgress",
+        "status": status,
         "submitTime": datetime(2026, 11, 1, tzinfo=UTC),
-        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://bucket/i/"}},
-        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": "s3://bucket/o/"}},
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": f"s3://bucket/p/{name}/input/"}},
+        "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://bucket/p/{name}/output/"}},
+        **more,
     }
+
+
+def _bedrock():
+    import boto3
+
+    return boto3.client(
+        "bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+
+
+def test_submit_is_idempotent_with_stubber():
+    client = _bedrock()
+    arn_old = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/old123"
+    arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
     a, b = _request("job-a"), _request("job-b")
     with Stubber(client) as stub:
         for name in ("job-a", "job-b"):  # one list call per name, in request order
-            jobs = [summary] if name == "job-a" else [dict(summary, jobName="job-b-old")]
+            jobs = [_summary("job-a" if name == "job-a" else "job-b-old", "InProgress", arn_old)]
             stub.add_response(
-                "list_model_invocation_jobs",
-                {"invocationJobSummaries": jobs},
-                {"nameContains": name, "maxResults": 100},
+                "list_model_invocation_jobs", {"invocationJobSummaries": jobs}, _listed(name)
             )
         stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, b)
         out = bj.submit_jobs([a, b], client=client, apply=True)
         stub.assert_no_pending_responses()
-    assert out.to_dict("records") == [
-        {"jobName": "job-a", "region": None, "action": "exists", "jobArn": arn_old},
-        {"jobName": "job-b", "region": None, "action": "created", "jobArn": arn_new},
+    assert out[["jobName", "action", "status", "jobArn"]].to_dict("records") == [
+        {"jobName": "job-a", "action": "exists", "status": "InProgress", "jobArn": arn_old},
+        {"jobName": "job-b", "action": "created", "status": "-", "jobArn": arn_new},
+    ]
+
+
+def test_job_statuses_are_the_service_models():
+    """Every status ListModelInvocationJobs gives is either on its way or done (a job that
+    exists), or unfinished (its records not all processed): none is left to chance."""
+    model = botocore.session.get_session().get_service_model("bedrock")
+    statuses = set(model.shape_for("ModelInvocationJobStatus").enum)
+    assert statuses == bj.GOING_STATUSES | bj.UNFINISHED_STATUSES
+    assert not bj.GOING_STATUSES & bj.UNFINISHED_STATUSES
+
+
+@pytest.mark.parametrize(
+    "status", ["Failed", "Stopped", "Stopping", "Expired", "PartiallyCompleted"]
+)
+def test_a_job_that_did_not_process_its_records_is_not_taken_for_done(status):
+    """A job of the same name that ended unfinished is reported with its status and why, not
+    as one that exists; nothing is created unless asked to resubmit."""
+    client = _bedrock()
+    counts = {"totalRecordCount": 200, "processedRecordCount": 150}
+    counts |= {"successRecordCount": 149, "errorRecordCount": 1}
+    summary = _summary("job-a", status, message="Not all records were processed.", **counts)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": [summary]}, _listed("job-a")
+        )
+        out = bj.submit_jobs([_request("job-a")], client=client, apply=True)
+        stub.assert_no_pending_responses()  # no create
+    (row,) = out.to_dict("records")
+    assert row == {
+        "job": "job-a",
+        "jobName": "job-a",
+        "region": None,
+        "action": "unfinished",
+        "status": status,
+        "jobArn": summary["jobArn"],
+        "detail": "150 of 200 records processed (149 succeeded, 1 with an error); Not all "
+        "records were processed.",
+    }
+
+
+def test_resubmit_creates_the_next_attempt_in_a_place_of_its_own():
+    """With ``resubmit``, a failed job is submitted anew as ``<name>-r2``, with its own token
+    and S3 locations; its inputs are uploaded there (``before_create`` gets that request). Run
+    again, the resubmission is found (one list call covers both names) and not made twice."""
+    client = _bedrock()
+    failed = _summary("job-a", "Failed", message="The role could not read the input.")
+    arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
+    expected = _request("job-a")
+    expected["jobName"] = expected["clientRequestToken"] = "job-a-r2"
+    expected["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] = "s3://bucket/p/job-a-r2/input/"
+    expected["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"] = "s3://bucket/p/job-a-r2/output/"
+    uploaded = []
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": [failed]}, _listed("job-a")
+        )
+        stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, expected)
+        out = bj.submit_jobs(
+            [_request("job-a")],
+            client=client,
+            apply=True,
+            resubmit=True,
+            before_create=lambda i, request: uploaded.append((i, request)),
+        )
+        stub.assert_no_pending_responses()
+    assert uploaded == [(0, expected)]
+    assert out[["job", "jobName", "action", "jobArn", "detail"]].to_dict("records") == [
+        {
+            "job": "job-a",
+            "jobName": "job-a-r2",
+            "action": "resubmitted",
+            "jobArn": arn_new,
+            "detail": f"resubmits job-a (Failed, {failed['jobArn']})",
+        }
+    ]
+    again = [failed, _summary("job-a-r2", "InProgress", arn_new)]
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": again}, _listed("job-a")
+        )
+        out = bj.submit_jobs([_request("job-a")], client=client, apply=True, resubmit=True)
+        stub.assert_no_pending_responses()
+    assert out[["jobName", "action", "status"]].to_dict("records") == [
+        {"jobName": "job-a-r2", "action": "exists", "status": "InProgress"}
+    ]
+
+
+def test_a_long_names_attempts_keep_its_digest_and_are_each_looked_up():
+    name = bj.job_name("doc-summarizer:us-east-1:us.anthropic.claude-sonnet-4", "aec43901cd65")
+    assert len(name) == 63
+    second = bj.attempt_name(name, 2)
+    assert second == "doc-summarizer-us-east-1-us-anthropic-claude-so-aec43901cd65-r2"
+    hundredth = bj.attempt_name(name, 100)
+    assert hundredth == "doc-summarizer-us-east-1-us-anthropic-claude-aec43901cd65-r100"
+    assert re.fullmatch(bj.JOB_NAME_PATTERN, hundredth) and len(hundredth) <= 63
+    assert bj.attempt_name("job-a", 3) == "job-a-r3"
+    client = _bedrock()
+    with Stubber(client) as stub:  # the cut name holds neither search: one call each
+        stub.add_response(
+            "list_model_invocation_jobs",
+            {"invocationJobSummaries": [_summary(name, "Expired")]},
+            _listed(name),
+        )
+        stub.add_response(
+            "list_model_invocation_jobs",
+            {"invocationJobSummaries": [_summary(second, "Completed")]},
+            _listed(second),
+        )
+        stub.add_response(
+            "list_model_invocation_jobs",
+            {"invocationJobSummaries": []},
+            _listed(bj.attempt_name(name, 3)),
+        )
+        attempts = bj.job_attempts(client, name)
+        stub.assert_no_pending_responses()
+    assert [(job["jobName"], job["status"]) for job in attempts] == [
+        (name, "Expired"),
+        (second, "Completed"),
+    ]
+
+
+def test_of_two_jobs_of_one_name_the_last_submitted_counts():
+    """Should two jobs share a name (one made by hand), the one submitted last says how the
+    job stands, in whichever order Bedrock lists them."""
+    older = _summary("job-a", "Failed")
+    newer = dict(_summary("job-a", "Completed"), submitTime=datetime(2026, 11, 2, tzinfo=UTC))
+    for listed in ([older, newer], [newer, older]):
+        client = _bedrock()
+        with Stubber(client) as stub:
+            stub.add_response(
+                "list_model_invocation_jobs", {"invocationJobSummaries": listed}, _listed("job-a")
+            )
+            attempts = bj.job_attempts(client, "job-a")
+        assert [job["status"] for job in attempts] == ["Completed"]
+
+
+def test_a_failed_create_names_the_job_and_keeps_the_rows_done():
+    """The second of two creates refused: the error names the job, and the log the caller
+    passed still holds the first job's row, with its ARN."""
+    client = _bedrock()
+    arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
+    log: list[dict] = []
+    with Stubber(client) as stub:
+        for name in ("job-a", "job-b"):
+            stub.add_response(
+                "list_model_invocation_jobs", {"invocationJobSummaries": []}, _listed(name)
+            )
+        stub.add_response("create_model_invocation_job", {"jobArn": arn}, _request("job-a"))
+        stub.add_client_error(
+            "create_model_invocation_job",
+            "ServiceQuotaExceededException",
+            "Too many concurrent jobs",
+        )
+        with pytest.raises(bj.BatchSubmitError) as raised:
+            bj.submit_jobs([_request("job-a"), _request("job-b")], client, apply=True, log=log)
+    assert str(raised.value) == (
+        "creating batch job job-b failed (ServiceQuotaExceededException: Too many concurrent jobs)"
+    )
+    assert [(row["jobName"], row["action"], row["jobArn"]) for row in log] == [
+        ("job-a", "created", arn)
     ]
 
 
@@ -602,8 +784,61 @@ def test_upload_job_streams_a_large_file(aws_client, tmp_path):
     got = s3.get_object(Bucket="batch-big", Key="jobs/j/input/part-0001.jsonl")["Body"].read()
     assert got == part.read_bytes()
     request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] = "s3://no-such-bucket/j/input/"
-    with pytest.raises(ClientError, match="NoSuchBucket"):
+    with pytest.raises(bj.BatchSubmitError) as raised:
         bj.upload_job(s3, job)
+    assert str(raised.value) == (
+        "listing s3://no-such-bucket/j/input/ failed (NoSuchBucket: The specified bucket does "
+        "not exist)"
+    )
+    assert isinstance(raised.value.__cause__, ClientError)
+
+
+class _Refused:
+    """A botocore ``before-send`` handler that answers the ``n``-th request it sees with S3's
+    403 AccessDenied, as S3 sends it (botocore parses it as a real answer)."""
+
+    BODY = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+        b"<Message>Access Denied</Message><RequestId>R1</RequestId></Error>"
+    )
+
+    def __init__(self, n: int = 1) -> None:
+        self.n, self.seen = n, 0
+
+    def __call__(self, request, **_):
+        from botocore.awsrequest import AWSResponse
+
+        self.seen += 1
+        if self.seen != self.n:
+            return None
+        body = self.BODY
+
+        class Raw:
+            def stream(self, **_):
+                yield body
+
+        return AWSResponse(request.url, 403, {"Content-Type": "application/xml"}, Raw())
+
+
+def test_upload_job_names_the_key_s3_refused(aws_client, tmp_path):
+    """AccessDenied on PutObject: the error names the bucket and key, and the permission."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="batch-in")
+    part = tmp_path / "part-0001.jsonl"
+    part.write_bytes(b'{"recordId":"R1","modelInput":{}}\n')
+    request = {
+        "jobName": "j",
+        "inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://batch-in/jobs/j/input/"}},
+    }
+    job = bj.ExportedJob("j", tmp_path, [part], 1, part.stat().st_size, False, request)
+    s3.meta.events.register("before-send.s3.PutObject", _Refused())
+    with pytest.raises(bj.BatchSubmitError) as raised:
+        bj.upload_job(s3, job)
+    assert str(raised.value) == (
+        f"uploading {part} to s3://batch-in/jobs/j/input/part-0001.jsonl failed (AccessDenied: "
+        "Access Denied); these credentials need s3:PutObject on that key (and "
+        "kms:GenerateDataKey when the bucket encrypts with a KMS key)"
+    )
 
 
 def _exported_job(tmp_path, s3_prefix="s3://batch-in/jobs", **quotas):
@@ -637,3 +872,49 @@ def test_an_export_again_writes_its_job_folder_anew(tmp_path):
     spec = json.loads((again.directory / "job.json").read_text())
     assert spec["inputFiles"] == ["part-0001.jsonl"]
     assert len(br.read_jsonl(again.files[0])) == 5
+
+
+def test_upload_job_leaves_only_the_jobs_files_in_its_input_location(aws_client, tmp_path):
+    """Part files an earlier upload of the job left (3 files a split ago, now 1) are deleted
+    before the upload, and said as deleted: the job reads each record once."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="batch-in")
+    job = _exported_job(tmp_path)
+    prefix = f"jobs/{job.name}/input/"
+    for n in (1, 2, 3):
+        s3.put_object(Bucket="batch-in", Key=f"{prefix}part-000{n}.jsonl", Body=b"{}\n")
+    changes = []
+    keys = bj.upload_job(s3, job, lambda what, uri: changes.append((what, uri)))
+    assert keys == [f"s3://batch-in/{prefix}part-0001.jsonl"]
+    assert changes == [
+        ("deleted", f"s3://batch-in/{prefix}part-0002.jsonl"),
+        ("deleted", f"s3://batch-in/{prefix}part-0003.jsonl"),
+        ("uploaded", f"s3://batch-in/{prefix}part-0001.jsonl"),
+    ]
+    listed = s3.list_objects_v2(Bucket="batch-in", Prefix=prefix)["Contents"]
+    assert [(o["Key"], o["Size"]) for o in listed] == [
+        (f"{prefix}part-0001.jsonl", job.files[0].stat().st_size)
+    ]
+
+
+def test_upload_job_refuses_an_input_location_holding_other_objects(aws_client, tmp_path):
+    """An object under the job's input location that is not one of this tool's part files
+    (the user's, or nested deeper) is never deleted: the job is not uploaded, and the error
+    names the keys and the fix."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="batch-in")
+    job = _exported_job(tmp_path)
+    prefix = f"jobs/{job.name}/input/"
+    theirs = [f"{prefix}extra/part-0001.jsonl", f"{prefix}notes.jsonl", f"{prefix}part-0002.jsonl"]
+    for key in theirs:
+        s3.put_object(Bucket="batch-in", Key=key, Body=b"{}\n")
+    with pytest.raises(bj.BatchSubmitError) as raised:
+        bj.upload_job(s3, job)
+    assert str(raised.value) == (
+        f"s3://batch-in/{prefix} holds 2 objects that are not job {job.name}'s input files "
+        f"({prefix}extra/part-0001.jsonl, {prefix}notes.jsonl), which the job would read too: "
+        "job not created. Move or delete them (e.g. `aws s3 rm`), or export to another S3 "
+        "prefix, and run again"
+    )
+    listed = s3.list_objects_v2(Bucket="batch-in", Prefix=prefix)["Contents"]
+    assert sorted(o["Key"] for o in listed) == theirs  # nothing deleted, nothing uploaded
