@@ -50,3 +50,45 @@ def test_thin_checked_and_stored_with_outputs(path: Path) -> None:
     assert not any(o.get("output_type") == "error" for c in cells for o in c.get("outputs", [])), (
         "stored outputs hold an error"
     )
+
+
+@pytest.fixture(scope="module")
+def noon_window_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six days of the sample read for the 48 hours from noon UTC on its second day: records
+    fill the window and touch 3 UTC calendar days."""
+    from bedrock_finops import sample
+    from bedrock_finops.ingest import ingest_to_folder
+
+    work = tmp_path_factory.mktemp("noon")
+    sample.generate(work / "sample", days=6, scale=0.3)
+    out = work / "run"
+    ingest_to_folder(
+        work / "sample" / "logs", out, "2026-10-02T12:00Z", "2026-10-04T12:00Z", progress=False
+    )
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebook_divides_by_the_runs_window(path: Path, noon_window_run: Path) -> None:
+    """Every notebook takes the run's period (``ctx.period``): its findings divide by the
+    window's 2 days, not the 3 calendar days the records touch."""
+    import json
+
+    from bedrock_finops.notebook_exec import kernel_kwargs
+
+    out = noon_window_run
+    papermill.execute_notebook(
+        str(path), str(out / path.name), parameters={"run_dir": str(out)}, cwd=str(out),
+        progress_bar=False, log_output=False, **kernel_kwargs(),
+    )  # fmt: skip
+    shown = "".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for cell in code_cells(out / path.name)
+        for o in cell.get("outputs", [])
+    )
+    assert "2 days long, not the 3 UTC calendar days" in shown
+    findings = out / f"{path.stem}.findings.json"
+    if path.stem != "00_baseline":  # the baseline prices what is, and has no findings file
+        period = json.loads(findings.read_text())["period"]
+        assert (period["days"], period["calendar_days"], period["rule"]) == (2, 3, "window")
