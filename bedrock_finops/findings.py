@@ -137,11 +137,13 @@ def period_of(
     start = pd.Timestamp(usage["timestamp"].min())
     end = pd.Timestamp(usage["timestamp"].max())
     calendar = int((_utc(end).normalize() - _utc(start).normalize()).days + 1)
-    by_window = window_days is not None and 0 < window_days < calendar
+    from bedrock_finops.window_coverage import divisor_days  # the ingest's warnings' rule too
+
+    days, by_window = divisor_days(ws, we, calendar)
     period = {
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "days": _whole_if_whole(window_days) if by_window else calendar,
+        "days": days,
         "calendar_days": calendar,
         **window,
         "rule": "window" if by_window else "calendar days",

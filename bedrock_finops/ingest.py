@@ -839,7 +839,9 @@ def _judge_coverage(
     if told := [gap for gap in edges if window_coverage.edge_gap_told(gap, weekdays)]:
         warnings.append(window_coverage.gap_warning(told, report.record_days, report.end))
     if inside:
-        warnings.append(window_coverage.inside_gap_warning(inside, report.record_days))
+        warnings.append(
+            window_coverage.inside_gap_warning(inside, report.record_days, report.start, report.end)
+        )
     if group is not None:
         report.log_group = group.to_report()
         warnings.extend(window_coverage.log_group_warnings(group, report.start, now))

@@ -46,6 +46,17 @@ def calendar_days(first: datetime, last: datetime) -> int:
     return (last.astimezone(UTC).date() - first.astimezone(UTC).date()).days + 1
 
 
+def divisor_days(start: datetime | None, end: datetime | None, calendar: int) -> tuple[float, bool]:
+    """The days per-day figures divide by, and whether the window's length gave them: the
+    window's own length when it has both ends and is shorter than the ``calendar`` days the
+    records touch, else those calendar days (the rule of ``findings.period_of``)."""
+    if start is not None and end is not None:
+        window = (end - start).total_seconds() / 86400
+        if 0 < window < calendar:
+            return (int(window) if window.is_integer() else window), True
+    return calendar, False
+
+
 def shown(when: datetime) -> str:
     """A time as the warnings show it: ``2026-10-28 06:00 UTC``."""
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -212,20 +223,31 @@ def gap_warning(gaps: list[dict[str, Any]], record_days: int, end: datetime | No
     )
 
 
-def inside_gap_warning(gaps: list[dict[str, Any]], record_days: int) -> str:
+def inside_gap_warning(
+    gaps: list[dict[str, Any]],
+    record_days: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> str:
     """The summary's warning for :func:`inside_gaps`: each stretch without records, its
-    likely causes, and what it does to per-day figures over the span."""
+    likely causes, and what it does to per-day figures over the days they divide by (the
+    records' span, or the window ``start`` to ``end`` when shorter: :func:`divisor_days`)."""
     stretches = " and ".join(
         f"from {shown(datetime.fromisoformat(g['from']))} to "
         f"{shown(datetime.fromisoformat(g['to']))} ({g['days']:g} days)"
         for g in gaps
     )
+    days, by_window = divisor_days(start, end, record_days)
+    over = (
+        f"the window ({days:g} days)"
+        if by_window
+        else f"the records' span ({record_days:,} calendar days)"
+    )
     return (
         f"the table has no records {stretches}, inside its span. Invocation logging may have "
         "been switched off and on again, its delivery may have failed for those days, or the "
         "source read may be missing them (a folder or S3 prefix without those days): per-day "
-        f"and monthly figures over the records' span ({record_days:,} calendar days) count "
-        "those days as days without traffic"
+        f"and monthly figures over {over} count those days as days without traffic"
     )
 
 

@@ -781,3 +781,25 @@ def test_a_long_outage_is_told_however_long(outage: int):
     assert [(g["from"], g["to"][:10]) for g in gaps] == [
         ("2026-01-07T18:00:00+00:00", after.isoformat())
     ]
+
+
+def test_an_inside_gap_names_the_days_the_figures_divide_by():
+    """A window of 19 days from noon touches 20 calendar days: the figures divide by the
+    window's 19 (``findings.period_of``), and the warning says so; without a window, by the
+    records' 20 calendar days."""
+    from bedrock_finops import window_coverage
+
+    gap = {"from": "2026-10-07T23:58:00+00:00", "to": "2026-10-13T00:02:00+00:00", "days": 5}
+    start = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    end = datetime(2026, 10, 20, 12, tzinfo=UTC)
+    by_window = window_coverage.inside_gap_warning([gap], 20, start, end)
+    assert by_window.endswith(
+        "per-day and monthly figures over the window (19 days) count those days as days "
+        "without traffic"
+    )
+    assert window_coverage.inside_gap_warning([gap], 20).endswith(
+        "over the records' span (20 calendar days) count those days as days without traffic"
+    )
+    assert window_coverage.divisor_days(start, end, 20) == (19, True)
+    assert window_coverage.divisor_days(start, end, 18) == (18, False)  # logs fell short
+    assert window_coverage.divisor_days(None, end, 20) == (20, False)
