@@ -201,3 +201,55 @@ def test_a_segment_called_from_two_geos_is_replayed_and_routed_behind_each(cat, 
             "candidate_model_id": "eu." + HAIKU45_ID,
         },
     ]
+
+
+SONNET35_V1_ID = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+
+
+def test_a_segment_on_its_current_model_is_routed_to_the_id_it_logged(cat):
+    """A chat segment keeps Claude 3.5 Sonnet, logged as the June version behind eu.: the
+    routing table sent it to eu.anthropic.claude-3-5-sonnet-20241022-v2:0, the catalog's
+    newest version of the model, which answers differently. Each Region and geo names the ID
+    logged there, the most common one (7 of 10 calls in eu-west-1)."""
+    common = dict(
+        app="chat",
+        model="anthropic.claude-3-5-sonnet",
+        system_hash="h",
+        input_tokens=100,
+        output_tokens=150,
+        user_text="How do I add a seat?",
+    )
+    u = make_usage(
+        [
+            dict(common, n=7, geo="eu", region="eu-west-1", model_id_raw="eu." + SONNET35_V1_ID),
+            dict(
+                common,
+                n=3,
+                geo="eu",
+                region="eu-west-1",
+                model_id_raw="eu.anthropic.claude-3-5-sonnet-20241022-v2:0",
+            ),
+            dict(common, n=2, geo="none", region="us-west-2", model_id_raw=SONNET35_V1_ID),
+        ]
+    )
+    u["request_id"] = [f"r{i}" for i in range(len(u))]
+    plan = ms.plan(u, cat, prompts=prompts_frame({"h": "You are a helpful assistant."}))
+    routes = ms_tables.routing_table(plan)
+    assert routes[["region", "geo", "requests", "status", "recommended_model_id"]].to_dict(
+        "records"
+    ) == [
+        {
+            "region": "eu-west-1",
+            "geo": "eu",
+            "requests": 10,
+            "status": ms_params.KEEP,
+            "recommended_model_id": "eu." + SONNET35_V1_ID,
+        },
+        {
+            "region": "us-west-2",
+            "geo": "none",
+            "requests": 2,
+            "status": ms_params.KEEP,
+            "recommended_model_id": SONNET35_V1_ID,
+        },
+    ]

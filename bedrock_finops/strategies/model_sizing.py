@@ -101,23 +101,33 @@ def classify_segments(
 
 
 def _region_geos(usage: pd.DataFrame, row_seg: pd.Series) -> pd.Series:
-    """Per segment, where its requests are called from: ``[{region, geo, requests}, ...]``,
-    most requests first. Each request keeps its own Region and geo profile: a segment called
+    """Per segment, where its requests are called from: ``[{region, geo, requests,
+    model_id}, ...]``, most requests first, ``model_id`` the ID the application logged there
+    (the most common one). Each request keeps its own Region and geo profile: a segment called
     from eu-west-1 behind ``eu.`` and from us-east-1 behind ``us.`` is replayed and routed
-    behind each one's own."""
+    behind each one's own, and a segment that keeps its model is routed to the ID it calls."""
     where = pd.DataFrame(
         {
             "segment": row_seg.to_numpy(),
             "region": usage["region"].astype("string").fillna("(no region)").to_numpy(),
             "geo": usage["geo"].astype("string").fillna("none").to_numpy(),
+            "model_id": usage["model_id_raw"].astype("string").fillna("").to_numpy(),
         }
     )
-    counts = where.value_counts().rename("requests").reset_index()
+    place = ["segment", "region", "geo"]
+    ids = where.value_counts().rename("requests").reset_index()
+    ids = ids.sort_values([*place, "requests", "model_id"], ascending=[True] * 3 + [False, True])
+    counts = (
+        ids.groupby(place, sort=False)
+        .agg(requests=("requests", "sum"), model_id=("model_id", "first"))
+        .reset_index()
+    )
     counts = counts.sort_values(
         ["segment", "requests", "region", "geo"], ascending=[True, False, True, True]
     )
     return counts.groupby("segment", sort=False).apply(
-        lambda g: g[["region", "geo", "requests"]].to_dict("records"), include_groups=False
+        lambda g: g[["region", "geo", "requests", "model_id"]].to_dict("records"),
+        include_groups=False,
     )
 
 

@@ -109,9 +109,11 @@ def routing_table(sizing: SizingPlan) -> pd.DataFrame:
     segment and place it is called from (Region and geo profile), as each request keeps its
     own.
 
-    ``recommended_model`` (and its ``recommended_model_id`` behind that row's geo) is the model
-    to call: the candidate only where the quality gate accepted it, the current model
-    otherwise (pending evaluation, rejected or keep). ``candidate_model`` (and
+    ``recommended_model`` (and its ``recommended_model_id``) is the model to call: the
+    candidate, behind that row's geo, only where the quality gate accepted it; the current
+    model otherwise (pending evaluation, rejected or keep), by the ID the application logged
+    there (the most common one), as a version other than the one it calls would answer
+    differently. ``candidate_model`` (and
     ``candidate_model_id``) shows the proposed model of every segment that has one, whatever
     its ``status``, so the table still shows the proposal.
     """
@@ -132,7 +134,9 @@ def routing_table(sizing: SizingPlan) -> pd.DataFrame:
                     "requests": place["requests"],
                     "current_model": seg.model,
                     "recommended_model": recommended,
-                    "recommended_model_id": model_id_for(recommended, geo),
+                    "recommended_model_id": model_id_for(recommended, geo)
+                    if routed
+                    else place["model_id"] or model_id_for(recommended, geo),
                     "candidate_model": seg.candidate if has_candidate else None,
                     "candidate_model_id": model_id_for(seg.candidate, geo)
                     if has_candidate
