@@ -442,10 +442,15 @@ def _bad_arguments(args: Any) -> str | None:
 
 
 def _out_problem(out: Path, run: Path) -> str | None:
-    """Why ``--out`` cannot take the sample, or None: the run's own folder, or any folder that
-    holds a run's or an ingest's output (its manifest.json would be replaced, or the folder
-    read as an eval sample); an earlier eval sample's folder is fine (it is replaced)."""
+    """Why ``--out`` cannot take the sample, or None: a file (or a path under one), the run's
+    own folder, or any folder that holds a run's or an ingest's output (its manifest.json
+    would be replaced, or the folder read as an eval sample); an earlier eval sample's folder
+    is fine (it is replaced)."""
     elsewhere = f"write it to another folder (e.g. --out {run / 'eval'})"
+    file = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if file is not None:
+        where = "" if file == out else f": {file}"
+        return f"--out {out}{where} is a file, not a folder; {elsewhere}"
     if out.resolve() == run.resolve():
         return (
             f"--out {out} is the run's own folder: the sample's manifest.json would replace the "

@@ -683,6 +683,22 @@ def test_cli_eval_sample_bad_numbers_are_one_error_line(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("under", [False, True], ids=["file", "under-a-file"])
+def test_cli_eval_sample_out_naming_a_file_is_one_error_line(prompts, tmp_path, capsys, under):
+    """--out naming an existing file ended in a FileExistsError traceback."""
+    run = _run_folder(prompts, tmp_path / "run")
+    afile = tmp_path / "afile"
+    afile.write_text("kept\n")
+    out = afile / "sub" if under else afile
+    assert cli.main(["eval-sample", "--run", str(run), "--out", str(out)]) == 2
+    where = f": {afile}" if under else ""
+    assert capsys.readouterr().err == (
+        f"error: --out {out}{where} is a file, not a folder; write it to another folder "
+        f"(e.g. --out {run / 'eval'})\n"
+    )
+    assert afile.read_text() == "kept\n"
+
+
 def test_a_new_sample_removes_the_datasets_of_the_earlier_one_it_does_not_write(
     sizing, prompts, tmp_path
 ):
