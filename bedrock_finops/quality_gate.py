@@ -11,7 +11,8 @@ candidate_score``), from an evaluation job or from the live replay in
 requests its sample wrote are scored (``MIN_SCORED_SHARE``): a request the candidate could not
 answer scores 0, a throttled or unreached one is not scored, and below that share the segment
 stays pending evaluation. The results are read beside the sample's ``manifest.json``, which
-gives each segment's sample size.
+gives each segment's sample size and the candidate it was drawn for: scores taken on another
+candidate than the one the plan proposes decide nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ DEFAULT_THRESHOLD = 0.9
 # A segment is decided (accept or reject) once this share of the requests its sample wrote is
 # scored; a candidate error scores 0, a throttled or unreached request is not scored.
 MIN_SCORED_SHARE = 0.8
+NO_MANIFEST = "no eval-sample manifest.json beside the results"
 HOUR_BLOCKS = 4  # strata by time of day: 00-06, 06-12, 12-18, 18-24 UTC
 LENGTH_BINS = 3  # strata by output length: terciles within the segment
 
@@ -125,14 +128,24 @@ def dataset_prompt(system: str | None, user: str) -> str:
     return f"{system}\n\n{user}" if system else user
 
 
-def _earlier_datasets(out_dir: Path) -> frozenset[str]:
-    """The dataset files an earlier eval sample in ``out_dir`` wrote (by its marked manifest):
-    a new sample there removes those it does not write again, so no segment's old dataset is
-    left for an evaluation (or an ingest) to take for this sample's."""
+def _earlier_sample_files(out_dir: Path) -> frozenset[str]:
+    """The files an earlier eval sample in ``out_dir`` wrote, by its manifest (marked, or an
+    older one with the same ``segments``), its own manifest aside: the datasets it named and
+    its replay's scores, answers and failed requests. A new sample there removes those it does
+    not write again, so no segment's old dataset is left for an evaluation (or an ingest) to
+    take for this sample's, nor the earlier replay's scores read as this sample's (they may be
+    of another candidate, on the same requests)."""
     found = own_output.earlier_output(out_dir, [p.name for p in out_dir.iterdir()])
-    if found is None or found.reason != own_output.EARLIER_EVAL_SAMPLE:
+    if found is not None and found.reason == own_output.EARLIER_EVAL_SAMPLE:
+        return found.files - {own_output.RUN_MANIFEST}
+    if found is not None:
         return frozenset()
-    return found.files - own_output.EVAL_SAMPLE_FILES  # the datasets its manifest named
+    doc, _ = _sample_manifest(out_dir / own_output.RUN_MANIFEST)
+    if doc is None:
+        return frozenset()
+    named = {e.get("file") for e in doc["segments"]}
+    datasets = {f for f in named if isinstance(f, str) and f and "/" not in f}
+    return (own_output.EVAL_SAMPLE_FILES - {own_output.RUN_MANIFEST}) | datasets
 
 
 def write_eval_sample(
@@ -160,7 +173,7 @@ def write_eval_sample(
         raise ValueError("seed must be 0 or more")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    earlier = _earlier_datasets(out_dir)
+    earlier = _earlier_sample_files(out_dir)
     templates = template_texts(prompts)
     texts = usage["user_text"] if user_text is None else user_text
     seg_rows = seg_mod.row_positions(seg_mod.row_segments(usage))
@@ -202,7 +215,7 @@ def write_eval_sample(
                 "request_ids": ids,
             }
         )
-    for stale in earlier - {e["file"] for e in entries}:  # an earlier sample's, now unnamed
+    for stale in earlier - {e["file"] for e in entries}:  # not this sample's: an earlier one's
         (out_dir / stale).unlink(missing_ok=True)
     manifest = {
         **mark(EVAL_SAMPLE_KIND),  # first: an ingest does not read the folder as logs
@@ -295,20 +308,35 @@ def read_eval_results(path: str | Path, usage: pd.DataFrame) -> pd.DataFrame:
     return df[RESULT_COLUMNS + [c for c in df.columns if c not in RESULT_COLUMNS]]
 
 
-def sample_written(path: str | Path, results: pd.DataFrame) -> dict[str, int] | None:
-    """Requests written per segment by the eval sample whose ``manifest.json`` is beside the
-    results file ``path`` (eval-sample writes both into its folder); None without one.
+@dataclass(frozen=True)
+class EvalSample:
+    """What the eval sample beside a results file says of its segments.
+
+    ``written``: the requests it wrote per segment, None when its size is unknown (``unknown``
+    says why); ``drawn``: the requests it drew per segment, ``skipped``: why those it did not
+    write were left out, with their counts; ``candidates``: the candidate each segment's
+    sample was drawn for."""
+
+    written: dict[str, int] | None
+    unknown: str = NO_MANIFEST
+    drawn: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)
+    candidates: dict[str, str] = field(default_factory=dict)
+
+
+def read_sample(path: str | Path, results: pd.DataFrame) -> EvalSample:
+    """The eval sample whose ``manifest.json`` is beside the results file ``path``
+    (eval-sample writes both into its folder): a manifest this version writes, or one an older
+    version wrote (no ``tool``/``kind`` mark, the same ``segments`` and ``request_ids``).
 
     Every scored request must be one the sample wrote for its segment: scores of another
     sample (an earlier one in the folder) would be counted as this one's."""
     manifest = Path(path).parent / own_output.RUN_MANIFEST
-    try:
-        doc = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or doc.get("kind") != EVAL_SAMPLE_KIND:
-        return None
-    sampled = {e["segment"]: set(e["request_ids"]) for e in doc.get("segments", [])}
+    doc, unknown = _sample_manifest(manifest)
+    if doc is None:
+        return EvalSample(None, unknown)
+    entries = doc["segments"]
+    sampled = {e["segment"]: set(e["request_ids"]) for e in entries}
     outside = [
         rid
         for rid, seg in zip(results["request_id"], results["segment"], strict=True)
@@ -320,24 +348,71 @@ def sample_written(path: str | Path, results: pd.DataFrame) -> dict[str, int] | 
             f"in {manifest}, e.g. {outside[:3]}; score this sample's requests (its manifest "
             "lists them) or keep each sample's results in its own folder"
         )
-    return {seg: len(ids) for seg, ids in sampled.items()}
+    return EvalSample(
+        written={seg: len(ids) for seg, ids in sampled.items()},
+        drawn={e["segment"]: e["sampled"] for e in entries if isinstance(e.get("sampled"), int)},
+        skipped={e["segment"]: e["skipped"] for e in entries if isinstance(e.get("skipped"), dict)},
+        candidates={
+            e["segment"]: e["candidate_model"]
+            for e in entries
+            if isinstance(e.get("candidate_model"), str)
+        },
+    )
+
+
+def _sample_manifest(manifest: Path) -> tuple[dict[str, Any] | None, str]:
+    """An eval sample's manifest read, or None and why it cannot serve: missing, unreadable,
+    or not an eval sample's (another kind of this tool's manifest, or no ``segments`` with
+    their ``request_ids``). A manifest without the mark, written before it, serves."""
+    if not manifest.is_file():
+        return None, f"{NO_MANIFEST}, in {manifest.parent}"
+    try:
+        doc = json.loads(manifest.read_text())
+    except (OSError, ValueError) as exc:
+        return None, f"the manifest.json beside the results cannot be read: {exc}"
+    entries = doc.get("segments") if isinstance(doc, dict) else None
+    kind = doc.get("kind", EVAL_SAMPLE_KIND) if isinstance(doc, dict) else None
+    usable = (
+        kind == EVAL_SAMPLE_KIND
+        and isinstance(entries, list)
+        and all(
+            isinstance(e, dict)
+            and isinstance(e.get("segment"), str)
+            and isinstance(e.get("request_ids"), list)
+            for e in entries
+        )
+    )
+    if not usable:
+        return None, (
+            f"the manifest.json beside the results, {manifest}, is not an eval sample's: it "
+            "lists no segments with their request_ids"
+        )
+    return doc, ""
 
 
 def evaluate(
     results: pd.DataFrame,
     threshold: float = DEFAULT_THRESHOLD,
-    written: dict[str, int] | None = None,
+    sample: EvalSample | dict[str, int] | None = None,
+    proposed: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Per segment: n scored of ``written`` sampled, mean scores, ratio = mean(candidate) /
     mean(current), and whether the segment is decided and passed.
 
-    A segment is decided only once at least ``MIN_SCORED_SHARE`` of the requests its sample
-    wrote (``written``, from the sample's manifest) are scored: then it passes when the ratio
-    reaches ``threshold``. A request the candidate could not answer (a candidate error in the
-    replay) is scored 0; a throttled or unreached request is not scored, and is no evidence
-    either way. Below that share, or without ``written``, the segment stays pending evaluation
-    and its verdict says why. Segments of the sample with no score at all are listed too.
+    ``sample``: the eval sample the results score (:func:`read_sample`), or only the requests
+    it wrote per segment. A segment is decided only once at least ``MIN_SCORED_SHARE`` of the
+    requests its sample wrote are scored: then it passes when the ratio reaches ``threshold``.
+    A request the candidate could not answer (a candidate error in the replay) is scored 0; a
+    throttled or unreached request is not scored, and is no evidence either way. Below that
+    share, without the sample's size, or with an empty sample, the segment stays pending
+    evaluation and its verdict says why.
+    ``proposed``: the candidate the plan proposes per segment; scores taken on another
+    (``scored_candidate``: the results' ``candidate_model_id``, else the candidate the sample
+    was drawn for) decide nothing. Segments of the sample with no score at all are listed too.
     """
+    if not isinstance(sample, EvalSample):
+        sample = EvalSample(sample) if sample is not None else EvalSample(None)
+    written = sample.written
     g = results.groupby("segment", sort=True)
     out = g.agg(
         n=("request_id", "size"),
@@ -353,26 +428,62 @@ def evaluate(
     out["candidate_errors"] = out["candidate_errors"].fillna(0).astype("int64")
     out["written"] = out["segment"].map(written or {}).astype("Int64")
     out["scored_share"] = (out["n"] / out["written"].astype("float64")).astype("float64")
+    scored_on = _scored_candidates(results, sample)
+    out["scored_candidate"] = out["segment"].map(scored_on).astype("object")
+    other = [
+        seg in (proposed or {}) and seg in scored_on and scored_on[seg] != proposed[seg]
+        for seg in out["segment"]
+    ]
     out["decided"] = (out["scored_share"] >= MIN_SCORED_SHARE).fillna(False).astype(bool)
+    out["decided"] &= ~np.asarray(other, dtype=bool)
     ratio = np.where(out["current_mean"] > 0, out["candidate_mean"] / out["current_mean"], np.nan)
     out["ratio"] = ratio
     out["passed"] = out["decided"] & (out["ratio"] >= threshold)
     out["threshold"] = threshold
-    out["verdict"] = [_verdict(row, threshold) for row in out.itertuples()]
+    out["verdict"] = [
+        _other_candidate(row, proposed[row.segment]) if moved else _verdict(row, threshold, sample)
+        for row, moved in zip(out.itertuples(), other, strict=True)
+    ]
     return out[
         ["segment", "n", "written", "scored_share", "candidate_errors", "current_mean",
-         "candidate_mean", "ratio", "decided", "passed", "threshold", "verdict"]
+         "candidate_mean", "ratio", "scored_candidate", "decided", "passed", "threshold",
+         "verdict"]
     ]  # fmt: skip
 
 
-def _verdict(row: Any, threshold: float) -> str:
+def _scored_candidates(results: pd.DataFrame, sample: EvalSample) -> dict[str, str]:
+    """The candidate each segment's scores were taken on (its catalog key): the model the
+    results name (the replay writes each request's ``candidate_model_id``), else the one the
+    sample was drawn for. Several are named together (``a, b``)."""
+    from bedrock_finops.models import resolve
+
+    out = dict(sample.candidates)
+    if "candidate_model_id" not in results:
+        return out
+    called = results[["segment", "candidate_model_id"]].dropna().drop_duplicates()
+    for seg, ids in called.groupby("segment", sort=True)["candidate_model_id"]:
+        keys = {resolve(str(mid)).key or str(mid) for mid in ids}
+        out[seg] = ", ".join(sorted(keys))
+    return out
+
+
+def _other_candidate(row: Any, proposed: str) -> str:
+    """The verdict on a segment whose scores were taken on another candidate than the plan's."""
+    on = row.scored_candidate
+    taken = f"scores were taken on {on}" if row.n else f"its sample was drawn for {on}"
+    return f"{taken}; the plan now proposes {proposed}: sample and replay again"
+
+
+def _verdict(row: Any, threshold: float, sample: EvalSample) -> str:
     """The gate's verdict on one segment, with the rule it applied."""
     if pd.isna(row.written):
         return (
-            f"{row.n} requests scored, but the sample's size is unknown (no eval-sample "
-            "manifest.json beside the results): pending evaluation, as a segment is decided "
-            f"only once {MIN_SCORED_SHARE:.0%} of its sampled requests are scored"
+            f"{row.n} requests scored, but the sample's size is unknown ({sample.unknown}): "
+            "pending evaluation, as a segment is decided only once "
+            f"{MIN_SCORED_SHARE:.0%} of its sampled requests are scored"
         )
+    if row.written == 0:
+        return _empty_sample(row.segment, sample)
     scored = f"{row.n} of {row.written} sampled requests"
     errors = (
         f", {row.candidate_errors} of them candidate errors scored 0"
@@ -391,6 +502,22 @@ def _verdict(row: Any, threshold: float) -> str:
     return (
         f"candidate reaches {row.ratio:.1%} of current quality on {scored}{errors} "
         f"({sign} {threshold:.0%}): {word}"
+    )
+
+
+def _empty_sample(segment: str, sample: EvalSample) -> str:
+    """The verdict on a segment whose sample wrote no request: nothing to score or replay."""
+    drawn = sample.drawn.get(segment)
+    skipped = sample.skipped.get(segment) or {}
+    why = "; ".join(f"{count} x {reason}" for reason, count in skipped.items())
+    what = f"none of the {drawn} requests it drew" if drawn else "none of the requests it drew"
+    if why:
+        what += f" ({why})"
+    return (
+        f"its sample is empty: it wrote {what}: pending evaluation, with nothing to score or "
+        "replay. A request is written only with its user turn as text and its template's "
+        "text: ingest logs that keep them (bodies over 100 KB with fetch_large_bodies) and "
+        "sample again"
     )
 
 

@@ -516,7 +516,7 @@ def test_scores_of_requests_the_sample_did_not_write_or_scored_twice_are_refused
     write_sample_manifest(tmp_path, {_router_id(sizing): ["router-0", "router-1"]})
     results = quality_gate.read_eval_results(path, _usage())
     with pytest.raises(ValueError, match=r"8 request\(s\) were not written by the sample in"):
-        quality_gate.sample_written(path, results)
+        quality_gate.read_sample(path, results)
     _write_results(path, sizing, 0.95, ids=["router-0", "router-0"])
     with pytest.raises(ValueError, match=r"1 request_id\(s\) are scored more than once"):
         quality_gate.read_eval_results(path, _usage())
@@ -538,6 +538,132 @@ def test_a_clean_replay_removes_the_failures_an_earlier_one_left(cat, prompts, s
             assert len(json.loads((tmp_path / "replay_errors.json").read_text())) == 1
     assert not (tmp_path / "replay_errors.json").exists()
     assert len(quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())) == 3
+
+
+HAIKU45 = "anthropic.claude-haiku-4-5"
+
+
+def test_scores_of_one_candidate_do_not_accept_another(cat, prompts, sizing, tmp_path):
+    """The sample and its replay scored Claude 3.5 Haiku at 100%; the plan now proposes Haiku
+    4.5 (its candidates narrowed): the scores decide nothing for it, and the segment stays
+    pending with the reason (Haiku 4.5 was accepted on 3.5 Haiku's scores)."""
+    manifest = _router_manifest(sizing, prompts, tmp_path, n=10)
+    replay.run_live(
+        manifest, _usage(), prompts, cat, tmp_path, apply=True,
+        client_for=lambda region: _Scripted({}), echo=lambda _: None,
+    )  # fmt: skip
+    narrowed = {"candidates": {"anthropic": {"small": [HAIKU45]}}}
+    results = str(tmp_path / "eval_results.csv")
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=results, **narrowed)
+    router = plan.segments[plan.segments["app"] == "router"].iloc[0]
+    verdict = (
+        "scores were taken on anthropic.claude-3-5-haiku; the plan now proposes "
+        "anthropic.claude-haiku-4-5: sample and replay again"
+    )
+    assert (router["candidate"], router["status"]) == (HAIKU45, ms_params.PENDING)
+    assert router["reason"].endswith(f"; quality gate: {verdict}")
+    gate = plan.quality.iloc[0]
+    assert (gate["scored_candidate"], bool(gate["decided"]), gate["verdict"]) == (
+        "anthropic.claude-3-5-haiku",
+        False,
+        verdict,
+    )
+    routes = ms_tables.routing_table(plan).set_index("app")
+    assert routes.loc["router", "recommended_model"] == "anthropic.claude-opus-4"
+    # The same plan on its own candidate decides: accepted at 100%.
+    same = ms.plan(_usage(), cat, prompts=prompts, eval_results=results)
+    assert same.segments.set_index("app").loc["router", "status"] == ms_params.ACCEPTED
+
+
+def test_scores_without_model_ids_are_held_to_the_samples_candidate(cat, prompts, sizing, tmp_path):
+    """Scores from an evaluation job name no model: the candidate the sample's manifest says
+    it was drawn for is the one scored."""
+    path = tmp_path / "scores.csv"
+    _write_results(path, sizing, 0.95)
+    doc = json.loads((tmp_path / "manifest.json").read_text())
+    doc["segments"][0]["candidate_model"] = "anthropic.claude-3-5-haiku"
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    narrowed = {"candidates": {"anthropic": {"small": [HAIKU45]}}}
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path), **narrowed)
+    assert plan.quality.iloc[0]["verdict"] == (
+        "scores were taken on anthropic.claude-3-5-haiku; the plan now proposes "
+        "anthropic.claude-haiku-4-5: sample and replay again"
+    )
+    assert plan.segments.set_index("app").loc["router", "status"] == ms_params.PENDING
+
+
+def test_a_new_sample_removes_the_earlier_replays_scores(cat, prompts, sizing, tmp_path):
+    """A sample drawn again into the folder (same seed: the same requests) left the earlier
+    replay's scores beside it, which the gate then read as this sample's: they are removed
+    with its answers and failures, and a file of the user's own stays."""
+    manifest = _router_manifest(sizing, prompts, tmp_path, n=10)
+    throttled = _Scripted({1: _client_error("ThrottlingException", "Too many requests")})
+    replay.run_live(
+        manifest, _usage(), prompts, cat, tmp_path, apply=True,
+        client_for=lambda region: throttled, echo=lambda _: None,
+    )  # fmt: skip
+    (tmp_path / "notes.csv").write_text("mine\n")
+    replay_files = ("eval_results.csv", "responses.jsonl", "replay_errors.json")
+    assert all((tmp_path / name).exists() for name in replay_files)
+    _router_manifest(sizing, prompts, tmp_path, n=10)
+    assert [name for name in replay_files if (tmp_path / name).exists()] == []
+    assert (tmp_path / "notes.csv").exists()
+
+
+def test_a_sample_manifest_of_an_older_version_decides(cat, prompts, sizing, tmp_path):
+    """A manifest written before it carried the tool's mark (no "tool"/"kind", the same
+    segments and request_ids) was read as no manifest: the segment, scored on 10 of 10
+    requests, stayed pending for ever. It decides; a manifest that is not an eval sample's is
+    said to be so, not to be missing."""
+    path = tmp_path / "eval_results.csv"
+    _write_results(path, sizing, 0.95)
+    doc = json.loads((tmp_path / "manifest.json").read_text())
+    older = {k: v for k, v in doc.items() if k not in ("tool", "kind")}
+    (tmp_path / "manifest.json").write_text(json.dumps(older))
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
+    assert plan.segments.set_index("app").loc["router", "status"] == ms_params.ACCEPTED
+    assert plan.quality.iloc[0]["verdict"] == (
+        "candidate reaches 95.0% of current quality on 10 of 10 sampled requests (>= 90%): accept"
+    )
+    (tmp_path / "manifest.json").write_text('{"tool": "bedrock-finops", "status": "ok"}')
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
+    assert plan.quality.iloc[0]["verdict"] == (
+        "10 requests scored, but the sample's size is unknown (the manifest.json beside the "
+        f"results, {tmp_path / 'manifest.json'}, is not an eval sample's: it lists no segments "
+        "with their request_ids): pending evaluation, as a segment is decided only once 80% of "
+        "its sampled requests are scored"
+    )
+    (tmp_path / "manifest.json").unlink()
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(path))
+    assert plan.quality.iloc[0]["verdict"].startswith(
+        "10 requests scored, but the sample's size is unknown (no eval-sample manifest.json "
+        f"beside the results, in {tmp_path}): pending evaluation"
+    )
+
+
+def test_an_empty_sample_says_why_and_not_to_replay(cat, prompts, sizing, tmp_path):
+    """No sampled chat request had its user turn in the logs: its sample wrote none. It was
+    told 'only 0 of 0 sampled requests scored ... replay it again', which cannot help."""
+    u = _usage()
+    u.loc[u["app"] == "chat", "user_text"] = None
+    recs = ms_tables.recommended_with_ids(sizing)
+    quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=10)
+    replay.run_live(
+        json.loads((tmp_path / "manifest.json").read_text()), u, prompts, cat, tmp_path,
+        apply=True, client_for=lambda region: _Scripted({}), echo=lambda _: None,
+    )  # fmt: skip
+    plan = ms.plan(u, cat, prompts=prompts, eval_results=str(tmp_path / "eval_results.csv"))
+    chat = plan.quality.set_index("segment").loc[
+        plan.segments.set_index("app").loc["chat", "segment"]
+    ]
+    assert (int(chat["written"]), bool(chat["decided"])) == (0, False)
+    assert chat["verdict"] == (
+        "its sample is empty: it wrote none of the 4 requests it drew (4 x no user_text in the "
+        "logs for this request): pending evaluation, with nothing to score or replay. A request "
+        "is written only with its user turn as text and its template's text: ingest logs that "
+        "keep them (bodies over 100 KB with fetch_large_bodies) and sample again"
+    )
+    assert plan.segments.set_index("app").loc["chat", "status"] == ms_params.PENDING
 
 
 def test_live_replay_dry_run_calls_nothing(cat, prompts, sizing, tmp_path, runtime_client):

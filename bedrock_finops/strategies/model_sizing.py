@@ -178,8 +178,13 @@ def plan(
         from bedrock_finops import quality_gate
 
         results = quality_gate.read_eval_results(p["eval_results"], usage)
-        written = quality_gate.sample_written(p["eval_results"], results)
-        quality = quality_gate.evaluate(results, p["quality_threshold"], written)
+        sample = quality_gate.read_sample(p["eval_results"], results)
+        proposed = {
+            seg: cand
+            for seg, cand in zip(out["segment"], out["candidate"], strict=True)
+            if isinstance(cand, str)
+        }
+        quality = quality_gate.evaluate(results, p["quality_threshold"], sample, proposed)
         out = _apply_quality(out, quality)
     period = period_of(usage) if period is None else period
     days = float(period["days"] or 0)
@@ -364,7 +369,8 @@ def _describe_cache(info: dict[str, Any]) -> str:
 
 def _apply_quality(segs: pd.DataFrame, quality: pd.DataFrame) -> pd.DataFrame:
     """Accept or reject pending recommendations the gate decided (the others stay pending,
-    their reason saying why); rejected ones keep their current model."""
+    their reason saying why: too few scored, or scores taken on another candidate than the
+    one proposed); rejected ones keep their current model."""
     out = segs.copy()
     q = quality.set_index("segment")
     for i, row in out.iterrows():
