@@ -337,7 +337,7 @@ def _lookup_application_profile(client: Any, arn: str) -> str | None:
         return model_id
     if regions <= _JP_REGIONS or regions <= _AU_REGIONS:
         return f"{'jp' if regions <= _JP_REGIONS else 'au'}.{model_id}"
-    geos = {_region_geo(r) for r in regions}
+    geos = {region_geo(r) for r in regions}
     geo = geos.pop() if len(geos) == 1 else "global"
     return f"{geo}.{model_id}"
 
@@ -406,7 +406,9 @@ _JP_REGIONS = {"ap-northeast-1", "ap-northeast-3"}
 _AU_REGIONS = {"ap-southeast-2", "ap-southeast-4"}
 
 
-def _region_geo(region: str) -> str:
+def region_geo(region: str) -> str:
+    """The geo prefix of ``region``'s area: ``eu`` for eu-west-1, ``apac`` for the ap- and me-
+    Regions (jp. and au. profiles are told apart by the Regions they route to)."""
     if region.startswith("us-gov-"):
         return "us-gov"
     if region.startswith(("ap-", "me-")):  # APAC profiles route to UAE (me-central-1) too

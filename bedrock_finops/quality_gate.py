@@ -40,6 +40,11 @@ DEFAULT_THRESHOLD = 0.9
 # A segment is decided (accept or reject) once this share of the requests its sample wrote is
 # scored; a candidate error scores 0, a throttled or unreached request is not scored.
 MIN_SCORED_SHARE = 0.8
+# A replayed request's outcome when a call failed (``replay_errors.json``): scored 0 (the
+# candidate could not answer it), or not scored (no evidence of the candidate's answers)
+SCORED_ZERO = "candidate error: scored 0"
+NOT_SCORED = "not scored"
+REPLAY_ERRORS = "replay_errors.json"
 NO_MANIFEST = "no eval-sample manifest.json beside the results"
 HOUR_BLOCKS = 4  # strata by time of day: 00-06, 06-12, 12-18, 18-24 UTC
 LENGTH_BINS = 3  # strata by output length: terciles within the segment
@@ -315,13 +320,15 @@ class EvalSample:
     ``written``: the requests it wrote per segment, None when its size is unknown (``unknown``
     says why); ``drawn``: the requests it drew per segment, ``skipped``: why those it did not
     write were left out, with their counts; ``candidates``: the candidate each segment's
-    sample was drawn for."""
+    sample was drawn for; ``not_scored``: per segment, why requests its replay called were not
+    scored, with their counts (the replay's ``replay_errors.json`` beside the results)."""
 
     written: dict[str, int] | None
     unknown: str = NO_MANIFEST
     drawn: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)
     candidates: dict[str, str] = field(default_factory=dict)
+    not_scored: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def read_sample(path: str | Path, results: pd.DataFrame) -> EvalSample:
@@ -357,6 +364,7 @@ def read_sample(path: str | Path, results: pd.DataFrame) -> EvalSample:
             for e in entries
             if isinstance(e.get("candidate_model"), str)
         },
+        not_scored=_not_scored_reasons(manifest.parent),
     )
 
 
@@ -390,6 +398,21 @@ def _sample_manifest(manifest: Path) -> tuple[dict[str, Any] | None, str]:
     return doc, ""
 
 
+def _not_scored_reasons(folder: Path) -> dict[str, dict[str, int]]:
+    """Per segment, why requests the replay in ``folder`` called were not scored, with their
+    counts: the reasons its ``replay_errors.json`` gives (a model ID Bedrock refused)."""
+    try:
+        errors = json.loads((folder / REPLAY_ERRORS).read_text())
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    for e in errors if isinstance(errors, list) else []:
+        if isinstance(e, dict) and e.get("outcome") == NOT_SCORED and e.get("reason"):
+            reasons = out.setdefault(str(e.get("segment")), {})
+            reasons[e["reason"]] = reasons.get(e["reason"], 0) + 1
+    return out
+
+
 def evaluate(
     results: pd.DataFrame,
     threshold: float = DEFAULT_THRESHOLD,
@@ -403,9 +426,9 @@ def evaluate(
     it wrote per segment. A segment is decided only once at least ``MIN_SCORED_SHARE`` of the
     requests its sample wrote are scored: then it passes when the ratio reaches ``threshold``.
     A request the candidate could not answer (a candidate error in the replay) is scored 0; a
-    throttled or unreached request is not scored, and is no evidence either way. Below that
-    share, without the sample's size, or with an empty sample, the segment stays pending
-    evaluation and its verdict says why.
+    throttled or unreached request, or one whose candidate model ID Bedrock refused, is not
+    scored, and is no evidence either way. Below that share, without the sample's size, or
+    with an empty sample, the segment stays pending evaluation and its verdict says why.
     ``proposed``: the candidate the plan proposes per segment; scores taken on another
     (``scored_candidate``: the results' ``candidate_model_id``, else the candidate the sample
     was drawn for) decide nothing. Segments of the sample with no score at all are listed too.
@@ -493,8 +516,8 @@ def _verdict(row: Any, threshold: float, sample: EvalSample) -> str:
     if not row.decided:
         return (
             f"only {scored} scored{errors}: pending evaluation, as a segment is decided once "
-            f"{MIN_SCORED_SHARE:.0%} of its sample is scored (a throttled or unreached request "
-            "is not scored; replay it again)"
+            f"{MIN_SCORED_SHARE:.0%} of its sample is scored"
+            + _why_not_scored(row.written - row.n, sample.not_scored.get(row.segment, {}))
         )
     if np.isnan(row.ratio):
         return f"current model scored 0 on {scored}{errors}: cannot compare, reject"
@@ -503,6 +526,15 @@ def _verdict(row: Any, threshold: float, sample: EvalSample) -> str:
         f"candidate reaches {row.ratio:.1%} of current quality on {scored}{errors} "
         f"({sign} {threshold:.0%}): {word}"
     )
+
+
+def _why_not_scored(unscored: int, reasons: dict[str, int]) -> str:
+    """Why a segment's requests went unscored: the replay's reasons (a model ID Bedrock
+    refused, which replaying as it is cannot change), and for the rest the rule's."""
+    said = "".join(f"; {count} not scored: {reason}" for reason, count in reasons.items())
+    if unscored > sum(reasons.values()):
+        said += " (a throttled or unreached request is not scored; replay it again)"
+    return said
 
 
 def _empty_sample(segment: str, sample: EvalSample) -> str:

@@ -5,8 +5,9 @@ ID the application used and to the candidate. The candidate's answer is scored b
 agreement with the current model's answer: exact match for label- and JSON-shaped outputs
 (JSON compared parsed), token-overlap F1 for prose and code. ``current_score`` is 1.0: the
 current model's own answer is the reference. A request the candidate could not answer once
-the current model had (it refused or failed on it) scores 0; one throttled or not reached is
-not scored (:mod:`bedrock_finops.quality_gate` has the rule). Agreement is a proxy for
+the current model had (it refused or failed on it) scores 0; one throttled or not reached, or
+whose candidate model ID Bedrock would not call (:func:`model_id_refusal`), is not scored
+(:mod:`bedrock_finops.quality_gate` has the rule). Agreement is a proxy for
 quality; for generative tasks an Amazon Bedrock evaluation job (model as judge) on the same
 dataset gives better scores, and its per-request scores can be written to the same CSV.
 
@@ -26,9 +27,15 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops.column_take import ParquetColumn, rows_of
-from bedrock_finops.models import model_id_for
+from bedrock_finops.models import missing_profile, model_id_for, region_geo, resolve
 from bedrock_finops.pricing import price_columns
-from bedrock_finops.quality_gate import RESULT_COLUMNS, prompt_parts
+from bedrock_finops.quality_gate import (
+    NOT_SCORED,
+    REPLAY_ERRORS,
+    RESULT_COLUMNS,
+    SCORED_ZERO,
+    prompt_parts,
+)
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.segments import template_texts
 
@@ -188,16 +195,71 @@ def estimate_cost(plan: pd.DataFrame, usage: pd.DataFrame, catalog: Any) -> dict
 
 
 # Converse errors that say the candidate itself could not answer the request (Bedrock API
-# reference, Converse errors): a request it refuses (ValidationException: input too long,
-# content it does not take), fails on (ModelErrorException) or does not finish in time
-# (ModelTimeoutException) counts against it, scored 0. Any other error (ThrottlingException,
+# reference, Converse errors): a request it refuses (ValidationException: input too long for
+# its context, content it does not take), fails on (ModelErrorException) or does not finish in
+# time (ModelTimeoutException) counts against it, scored 0. Any other error (ThrottlingException,
 # ServiceUnavailableException, a call that never reached Bedrock, ...) says nothing of its
-# answers: the request is not scored.
+# answers: the request is not scored. Nor is one whose candidate model ID Bedrock refused
+# (``MODEL_ID_REFUSED``), a ValidationException too: the call never reached the model.
 CANDIDATE_FAILURES = frozenset(
     {"ValidationException", "ModelErrorException", "ModelTimeoutException"}
 )
-SCORED_ZERO = "candidate error: scored 0"
-NOT_SCORED = "not scored"
+# Bedrock's messages for a model ID it cannot call as asked, not for the request's content
+# (Converse, as AWS returns them; the apostrophe is a typographic one, or a plain one):
+# - ValidationException "Invocation of model ID anthropic.claude-3-5-haiku-20241022-v1:0 with
+#   on-demand throughput isn’t supported. Retry your request with the ID or ARN of an
+#   inference profile that contains this model." and "The provided model doesn't support
+#   on-demand throughput.": the model runs only behind an inference profile;
+# - ValidationException "The provided model identifier is invalid." (a profile or model the
+#   Region does not have) and "This action doesn't support the model that you provided. Try
+#   again with a supported text or chat model.";
+# - AccessDeniedException "You don't have access to the model with the specified model ID."
+#   and ResourceNotFoundException "Model not found." (neither is scored whatever the message).
+ON_DEMAND_REFUSED = re.compile(
+    r"with on-demand throughput isn[’']t supported|doesn[’']t support on-demand throughput", re.I
+)
+MODEL_ID_REFUSED = re.compile(
+    r"model identifier is invalid|doesn[’']t support the model that you provided"
+    r"|access to the model with the specified model ID|model not found",
+    re.I,
+)
+
+
+def model_id_refusal(exc: Exception, model_id: str, candidate: str, region: str) -> str | None:
+    """Why Bedrock refused to call the candidate by ``model_id`` from ``region`` at all (it
+    runs the model only behind an inference profile, does not know the ID there, or the
+    account has no access to it), with the fix; None for an error about the request itself."""
+    message = _error_message(exc)
+    refused = f"Bedrock refused the candidate's model ID {model_id} from {region}"
+    remap = (
+        "; requests logged through an application inference profile are replayed behind its "
+        "geo once profile_map maps the profile to its geo profile's model ID (ingest and "
+        "sample again)"
+    )
+    if ON_DEMAND_REFUSED.search(message):
+        return (
+            f"{refused}: the model runs only behind an inference profile ({_error_code(exc)}: "
+            "on-demand throughput isn't supported); call it behind "
+            f"{_geo_profile(model_id, candidate, region)}{remap}"
+        )
+    if MODEL_ID_REFUSED.search(message):
+        return (
+            f"{refused} ({_error_code(exc)}: {message.strip()}); call it by an ID Bedrock "
+            "takes there: behind a geo profile the model has, in a Region that offers it, "
+            f"with model access granted{remap}"
+        )
+    return None
+
+
+def _geo_profile(model_id: str, candidate: str, region: str) -> str:
+    """The geo profile to call ``candidate`` behind from ``region``, as the catalog knows it."""
+    geo = region_geo(region)
+    if resolve(model_id).geo != "none":
+        return "a geo profile the model has"
+    missing = missing_profile(candidate, geo)
+    if missing is None:
+        return f"a geo profile ({geo}.{model_id})"
+    return f"a geo profile it has ({missing})"
 
 
 def replay(
@@ -208,7 +270,9 @@ def replay(
     The current model is called first: its answer is the reference. A request the candidate
     could not answer once the current model had (``CANDIDATE_FAILURES``) is a result scored 0,
     with its ``candidate_error``; a request either call of which failed otherwise (throttled,
-    unreachable) is not scored. Both are listed in the errors with their ``outcome``.
+    unreachable, or the candidate's model ID refused: :func:`model_id_refusal`) is not scored.
+    All are listed in the errors with their ``outcome``, a refused model ID with its
+    ``reason``.
 
     Credentials that cannot be loaded (none, an SSO login missing or expired) or that AWS
     refuses (expired, unknown or mistyped keys) fail every call alike: they are raised, for the
@@ -230,21 +294,24 @@ def replay(
             responses.append({"request_id": r["request_id"], "current": ref, "candidate": ans})
             continue
         exc = answers[f"{failed}_error"]
-        outcome = NOT_SCORED
-        if failed == "candidate" and _error_code(exc) in CANDIDATE_FAILURES:
-            outcome = SCORED_ZERO
-            ref = response_text(answers["current"])
-            results.append(_result(r, answers["current"], None, ref, "", error=str(exc)))
-            responses.append({"request_id": r["request_id"], "current": ref, "candidate": None})
-        errors.append(
-            {
-                "request_id": r["request_id"],
-                "segment": r["segment"],
-                "model": failed,
-                "error": str(exc),
-                "outcome": outcome,
-            }
-        )
+        outcome, reason = NOT_SCORED, None
+        if failed == "candidate":
+            reason = model_id_refusal(
+                exc, r["candidate_model_id"], r["candidate_model"], r["region"]
+            )
+            if reason is None and _error_code(exc) in CANDIDATE_FAILURES:
+                outcome = SCORED_ZERO
+                ref = response_text(answers["current"])
+                results.append(_result(r, answers["current"], None, ref, "", error=str(exc)))
+                responses.append({"request_id": r["request_id"], "current": ref, "candidate": None})
+        error = {
+            "request_id": r["request_id"],
+            "segment": r["segment"],
+            "model": failed,
+            "error": str(exc),
+            "outcome": outcome,
+        }
+        errors.append(error if reason is None else {**error, "reason": reason})
     return _frame(results), responses, errors
 
 
@@ -283,6 +350,14 @@ def _error_code(exc: Exception) -> str:
     from botocore.exceptions import ClientError
 
     return exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+
+
+def _error_message(exc: Exception) -> str:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Message", ""))
+    return ""
 
 
 def _result(
@@ -447,14 +522,22 @@ def _write_replay(
         + (f" ({zero} of them candidate errors, scored 0)" if zero else "")
     )
     if errors:
-        (out_dir / "replay_errors.json").write_text(json.dumps(errors, indent=2) + "\n")
+        reasons = pd.Series([e["reason"] for e in errors if "reason" in e], dtype="object")
+        refused = (
+            f", {len(reasons)} not scored as Bedrock refused the candidate's model ID"
+            if len(reasons)
+            else ""
+        )
+        (out_dir / REPLAY_ERRORS).write_text(json.dumps(errors, indent=2) + "\n")
         echo(
             f"{len(errors)} request(s) failed: {zero} candidate error(s) scored 0, "
-            f"{len(errors) - zero} not scored (throttled or not reached); see "
-            f"{out_dir / 'replay_errors.json'}"
+            f"{len(errors) - zero - len(reasons)} not scored (throttled or not reached)"
+            f"{refused}; see {out_dir / REPLAY_ERRORS}"
         )
+        for reason, count in reasons.value_counts(sort=True).items():
+            echo(f"  not scored: {count} x {reason}")
         return 1
-    (out_dir / "replay_errors.json").unlink(missing_ok=True)
+    (out_dir / REPLAY_ERRORS).unlink(missing_ok=True)
     return 0
 
 

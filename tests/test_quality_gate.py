@@ -540,6 +540,91 @@ def test_a_clean_replay_removes_the_failures_an_earlier_one_left(cat, prompts, s
     assert len(quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage())) == 3
 
 
+ON_DEMAND = (
+    f"Invocation of model ID {HAIKU35_ID} with on-demand throughput isn’t supported. Retry "
+    "your request with the ID or ARN of an inference profile that contains this model."
+)
+ON_DEMAND_REASON = (
+    f"Bedrock refused the candidate's model ID {HAIKU35_ID} from us-east-1: the model runs "
+    "only behind an inference profile (ValidationException: on-demand throughput isn't "
+    f"supported); call it behind a geo profile (us.{HAIKU35_ID}); requests logged through an "
+    "application inference profile are replayed behind its geo once profile_map maps the "
+    "profile to its geo profile's model ID (ingest and sample again)"
+)
+INVALID_ID_REASON = (
+    f"Bedrock refused the candidate's model ID {HAIKU35_ID} from us-east-1 "
+    "(ValidationException: The provided model identifier is invalid.); call it by an ID "
+    "Bedrock takes there: behind a geo profile the model has, in a Region that offers it, with "
+    "model access granted; requests logged through an application inference profile are "
+    "replayed behind its geo once profile_map maps the profile to its geo profile's model ID "
+    "(ingest and sample again)"
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        (ON_DEMAND, ON_DEMAND_REASON),
+        ("The provided model identifier is invalid.", INVALID_ID_REASON),
+    ],
+    ids=["on-demand-not-supported", "invalid-model-identifier"],
+)
+def test_a_candidate_model_id_bedrock_refuses_is_not_scored(
+    cat, prompts, sizing, tmp_path, message, reason
+):
+    """The router is called in-Region, so the replay calls the candidate by its bare ID, which
+    Bedrock runs only behind an inference profile: every call is refused (ValidationException).
+    That says nothing of the candidate's answers: the 10 requests are not scored (they were
+    scored 0 and the candidate rejected at 0%), and the segment stays pending, its verdict
+    naming the ID and the fix."""
+    manifest = _router_manifest(sizing, prompts, tmp_path, n=10)
+    client = _Scripted({i: _client_error("ValidationException", message) for i in range(1, 11)})
+    lines: list[str] = []
+    code = replay.run_live(
+        manifest, _usage(), prompts, cat, tmp_path, apply=True,
+        client_for=lambda region: client, echo=lines.append,
+    )  # fmt: skip
+    assert code == 1
+    assert quality_gate.read_eval_results(tmp_path / "eval_results.csv", _usage()).empty
+    errors = json.loads((tmp_path / "replay_errors.json").read_text())
+    assert {(e["model"], e["outcome"], e["reason"]) for e in errors} == {
+        ("candidate", "not scored", reason)
+    }
+    assert lines[-2:] == [
+        "10 request(s) failed: 0 candidate error(s) scored 0, 0 not scored (throttled or not "
+        "reached), 10 not scored as Bedrock refused the candidate's model ID; see "
+        f"{tmp_path / 'replay_errors.json'}",
+        f"  not scored: 10 x {reason}",
+    ]
+    plan = ms.plan(_usage(), cat, prompts=prompts, eval_results=str(tmp_path / "eval_results.csv"))
+    router = plan.segments[plan.segments["app"] == "router"].iloc[0]
+    assert router["status"] == ms_params.PENDING
+    assert plan.quality.iloc[0]["verdict"] == (
+        "only 0 of 10 sampled requests scored: pending evaluation, as a segment is decided once "
+        f"80% of its sample is scored; 10 not scored: {reason}"
+    )
+
+
+def test_an_input_too_long_for_the_candidate_is_still_scored_0():
+    """A ValidationException about the request's content is the candidate failing the
+    traffic (scored 0); one about the model ID is not (not scored)."""
+    too_long = _client_error("ValidationException", "Input is too long for requested model.")
+    assert (
+        replay.model_id_refusal(too_long, HAIKU35_ID, "anthropic.claude-3-5-haiku", "us-east-1")
+        is None
+    )
+    no_access = _client_error(
+        "AccessDeniedException", "You don't have access to the model with the specified model ID."
+    )
+    assert replay.model_id_refusal(
+        no_access, HAIKU35_ID, "anthropic.claude-3-5-haiku", "us-east-1"
+    ).startswith(f"Bedrock refused the candidate's model ID {HAIKU35_ID} from us-east-1 (Access")
+    eu = _client_error("ValidationException", ON_DEMAND)
+    assert "call it behind a geo profile it has (anthropic.claude-3-5-haiku has no eu " in (
+        replay.model_id_refusal(eu, HAIKU35_ID, "anthropic.claude-3-5-haiku", "eu-west-1")
+    )
+
+
 HAIKU45 = "anthropic.claude-haiku-4-5"
 
 
