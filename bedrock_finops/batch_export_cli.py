@@ -18,9 +18,11 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops.batch_jobs import (
+    NOT_ENDED_STATUSES,
     BatchQuotas,
     ExportedJob,
     bedrock_clients,
+    billed_again,
     check_role_arn,
     check_s3_prefix,
     check_timeout_hours,
@@ -78,8 +80,9 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help=(
             "submit anew, as <job>-r2 (then -r3, ...), each job whose last submission ended "
-            "without processing its records (Failed, Stopped, Stopping, Expired, "
-            "PartiallyCompleted); without it they are reported and the command exits 1"
+            "without processing its records (Failed, Stopped, Expired, PartiallyCompleted; "
+            "one Stopping once it has stopped); records it processed are billed again. Without "
+            "it they are reported and the command exits 1"
         ),
     )
     p.set_defaults(func=_cmd_export)
@@ -695,10 +698,6 @@ def stopped_lines(
 
 _UNFINISHED = {
     "Failed": ("failed", "fix the cause, then run again with --resubmit"),
-    "Stopping": (
-        "is being stopped: it will not process its remaining records",
-        "to run them after all, run again with --resubmit",
-    ),
     "Stopped": (
         "was stopped before it processed all of its records",
         "to run them after all, run again with --resubmit",
@@ -708,6 +707,10 @@ _UNFINISHED = {
         "run again with --resubmit (and a longer --timeout-hours, at most 168, if the queue "
         "was long)",
     ),
+    "PartiallyCompleted": (
+        "ended with only part of its records processed",
+        "to run the rest, run again with --resubmit",
+    ),
 }
 
 
@@ -715,25 +718,35 @@ def unfinished_lines(
     job: PendingJob, row: dict[str, Any], done: Sequence[dict[str, Any]]
 ) -> list[str]:
     """Why a job that did not process its records is not done (its last submission's status,
-    ARN and message), and how to submit it anew (``--resubmit``: its next attempt's name and
-    where its inputs go)."""
+    ARN and message), and how to submit it anew (``--resubmit``: its next attempt's name, where
+    its inputs go, and the records it bills a second time); for a job being stopped, to wait
+    until it has stopped."""
     last = done[-1] if done else {}
     status = row["status"]
     detail = f": {row['detail']}" if row["detail"] else ""
+    who = "the job" if row["jobName"] == job.name else f"its resubmission {row['jobName']}"
+    if status in NOT_ENDED_STATUSES:
+        why = "is being stopped: it will not process its remaining records"
+        fix = (
+            "wait until its status is Stopped, then run again: --resubmit does not submit a job "
+            "anew while it is being stopped (it is billed for the records it has processed, and "
+            "a new job would bill them again)"
+        )
+        return [f"{job.name}: not done: {who} ({row['jobArn']}) {why}{detail}", f"  {fix}"]
     nxt = request_for_attempt(job.request, len(done) + 1)
     reads = nxt["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
-    if status == "PartiallyCompleted":
+    why, then = _UNFINISHED.get(status, (f"is {status}", "run again with --resubmit"))
+    fix = (
+        f"{then}: it submits all {_count(job.records, 'record')} anew as {nxt['jobName']}, "
+        f"reading {reads}"
+    )
+    again = billed_again(last)
+    if again:
         output = last.get("outputDataConfig", {}).get("s3OutputDataConfig", {}).get("s3Uri", "")
-        why = "ended with only part of its records processed"
-        fix = (
-            f"--resubmit submits all {_count(job.records, 'record')} anew as {nxt['jobName']} "
-            f"(reading {reads}), and those already processed are billed again; to pay only for "
-            f"the rest, submit the records without a result in {output or 'its output'} yourself"
+        fix += (
+            f", and {again}; to pay only for the rest, submit the records without a result in "
+            f"{output or 'its output'} yourself"
         )
-    else:
-        why, then = _UNFINISHED.get(status, (f"is {status}", "run again with --resubmit"))
-        fix = f"{then}: it submits the job anew as {nxt['jobName']}, reading {reads}"
-    who = "the job" if row["jobName"] == job.name else f"its resubmission {row['jobName']}"
     return [f"{job.name}: not done: {who} ({row['jobArn']}) {why}{detail}", f"  {fix}"]
 
 

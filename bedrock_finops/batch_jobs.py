@@ -11,9 +11,9 @@ Submitting is a dry run unless ``apply=True``, and is idempotent: the job name a
 ``clientRequestToken`` are derived from the job's content, and a job whose name already exists
 is not created again. A job that ended without processing its records (Failed, Stopped,
 Expired, ...) is reported as such, and submitted anew only when asked (``resubmit``), under the
-name of its next attempt (``attempt_name``). Before a job is created, its S3 input location is
-made to hold exactly its input files (``upload_job``).
-"""
+name of its next attempt (``attempt_name``); one being stopped, only once it has stopped. Before
+a job is created, its S3 input location is made to hold exactly its input files
+(``upload_job``)."""
 
 from __future__ import annotations
 
@@ -572,6 +572,12 @@ def _copy_range(src: BinaryIO, start: int, end: int, sink: Callable[[bytes], Any
 # as on its way: it is never submitted twice for it.
 GOING_STATUSES = frozenset({"Submitted", "Validating", "Scheduled", "InProgress", "Completed"})
 UNFINISHED_STATUSES = frozenset({"Failed", "Stopping", "Stopped", "Expired", "PartiallyCompleted"})
+# unfinished but not ended: a job being stopped becomes Stopped, and is not submitted anew
+# before (it may still process records, and is billed for those it has)
+NOT_ENDED_STATUSES = frozenset({"Stopping"})
+# AWS bills a job stopped (or being stopped) for the tokens it processed, and one that ended
+# part way for the records it processed: submitted anew, those are billed a second time
+_BILLED_WHEN_STOPPED = frozenset({"Stopping", "Stopped", "PartiallyCompleted"})
 # one row per job: the export's job name, the name it is (or would be) submitted under, the
 # Region, what is done, Bedrock's status ("-": no job yet; "unchecked": not looked up), the
 # ARN and a detail (why a job is unfinished, which one a resubmission replaces)
@@ -682,6 +688,20 @@ def unfinished_detail(job: dict[str, Any]) -> str:
     return "; ".join(said)
 
 
+def billed_again(job: dict[str, Any]) -> str:
+    """What submitting the records of unfinished ``job`` (its summary) anew bills a second
+    time, as a clause ("the 2,000 records it processed are billed again"), or "" when it
+    processed none: a job stopped or ended part way is billed for what it processed, and so is
+    one that failed or expired after processing some."""
+    processed = job.get("processedRecordCount")
+    if processed is None:  # not told: a job stopped or ended part way processed some
+        stopped = job.get("status") in _BILLED_WHEN_STOPPED
+        return "the records it processed are billed again" if stopped else ""
+    if processed == 1:
+        return "the 1 record it processed is billed again"
+    return f"the {processed:,} records it processed are billed again" if processed else ""
+
+
 def request_for_attempt(request: dict[str, Any], attempt: int) -> dict[str, Any]:
     """``request`` for its job's ``attempt``-th submission: the attempt's name and token, and
     S3 locations of its own beside the first's (``<prefix>/<attempt name>/input/`` and
@@ -717,7 +737,8 @@ def plan_submissions(
     looked up (every job then reads would-create, its status "unchecked"). A job whose last
     submission is on its way or done ``exists``; one that ended without processing all its
     records is ``unfinished`` and, with ``resubmit``, submitted anew as its next attempt
-    (``would-resubmit``)."""
+    (``would-resubmit``; the detail says which records are billed again). One being stopped
+    (``NOT_ENDED_STATUSES``) stays ``unfinished`` even with ``resubmit``: it has not ended."""
     rows = []
     for i, (req, region) in enumerate(zip(requests, regions, strict=True)):
         row: dict[str, Any] = {
@@ -737,16 +758,18 @@ def plan_submissions(
             row["request"] = None
             if last["status"] not in UNFINISHED_STATUSES:
                 row["action"] = "exists"
-            elif not resubmit:
+            elif not resubmit or last["status"] in NOT_ENDED_STATUSES:
                 row.update(action="unfinished", detail=unfinished_detail(last))
             else:
                 new = request_for_attempt(req, len(done) + 1)
+                again = billed_again(last)
                 row.update(
                     jobName=new["jobName"],
                     action="would-resubmit",
                     status="-",
                     jobArn=None,
-                    detail=f"resubmits {last['jobName']} ({last['status']}, {last['jobArn']})",
+                    detail=f"resubmits {last['jobName']} ({last['status']}, {last['jobArn']})"
+                    + (f"; {again}" if again else ""),
                     request=new,
                 )
         rows.append(row)

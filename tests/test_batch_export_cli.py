@@ -563,7 +563,8 @@ def test_a_job_that_ended_unfinished_is_told_and_resubmitted_on_request(
     }[status]
     assert (
         f"{job}: not done: the job ({_arn(1)}) {why}: The job could not read its input.\n"
-        f"  {fix}: it submits the job anew as {again}, reading s3://bucket/batch/{again}/input/\n"
+        f"  {fix}: it submits all 2,711 records anew as {again}, reading "
+        f"s3://bucket/batch/{again}/input/\n"  # it processed none: none is billed twice
     ) in captured.out
     assert captured.err == (
         f"1 of 1 jobs did not process their records ({job}: {status}): see above for why and "
@@ -599,6 +600,79 @@ def test_a_job_that_ended_unfinished_is_told_and_resubmitted_on_request(
         assert (f"{again}: resubmits {job} ({status}, {_arn(1)})\n" in captured.out) != created
         assert captured.err == ""
         assert _s3_objects(fake) == {f"batch/{again}/input/part-0001.jsonl": 2711}
+
+
+def test_a_stopped_job_says_resubmitting_bills_its_processed_records_again(
+    filled_run, tmp_path, capsys, fake_aws
+):
+    """AWS bills a stopped job for the tokens it processed: the advice to --resubmit says the
+    2,000 of its 2,711 records it processed are billed again, and how to pay only for the
+    rest; resubmitted, the line naming the job it replaces says so too."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
+    request = json.loads((tmp_path / "named" / job / "request.json").read_text())
+    counts = {"totalRecordCount": 2711, "processedRecordCount": 2000}
+    stopped = _summary(job, "Stopped", _arn(1), request, **counts)
+    again = bj.attempt_name(job, 2)
+    with fake_aws() as fake:
+        fake.listed(job, stopped)
+        fake.listed(again)
+        assert _export(filled_run, out, *flags) == 1
+    text = capsys.readouterr().out
+    assert (
+        f"{job}: not done: the job ({_arn(1)}) was stopped before it processed all of its "
+        "records: 2,000 of 2,711 records processed\n"
+        "  to run them after all, run again with --resubmit: it submits all 2,711 records anew "
+        f"as {again}, reading s3://bucket/batch/{again}/input/, and the 2,000 records it "
+        "processed are billed again; to pay only for the rest, submit the records without a "
+        f"result in s3://bucket/batch/{job}/output/ yourself\n"
+    ) in text
+    resubmission = bj.request_for_attempt(request, 2)
+    with fake_aws() as fake:
+        fake.listed(job, stopped)
+        fake.listed(again)
+        fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(2)}, resubmission)
+        assert _export(filled_run, out, *flags, "--resubmit") == 0
+    text = capsys.readouterr().out
+    assert _table_row(text, again)[3:] == ["-", f"resubmitted {_arn(2)}"]
+    assert (
+        f"{again}: resubmits {job} (Stopped, {_arn(1)}); the 2,000 records it processed are "
+        "billed again\n"
+    ) in text
+
+
+def test_a_job_being_stopped_is_not_resubmitted_until_it_has_stopped(
+    filled_run, tmp_path, capsys, fake_aws
+):
+    """A job Stopping has not ended: --resubmit creates nothing (no create is queued), says to
+    wait until it is Stopped, and exits 1."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    request = json.loads((tmp_path / "named" / job / "request.json").read_text())
+    counts = {"totalRecordCount": 2711, "processedRecordCount": 2000}
+    stopping = _summary(job, "Stopping", _arn(1), request, **counts)
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply", "--resubmit"]
+    with fake_aws() as fake:
+        fake.listed(job, stopping)
+        fake.listed(bj.attempt_name(job, 2))
+        assert _export(filled_run, out, *flags) == 1
+    captured = capsys.readouterr()
+    assert _table_row(captured.out, job)[3:] == ["Stopping", f"unfinished {_arn(1)}"]
+    assert (
+        f"{job}: not done: the job ({_arn(1)}) is being stopped: it will not process its "
+        "remaining records: 2,000 of 2,711 records processed\n"
+        "  wait until its status is Stopped, then run again: --resubmit does not submit a job "
+        "anew while it is being stopped (it is billed for the records it has processed, and a "
+        "new job would bill them again)\n"
+    ) in captured.out
+    assert captured.err == (
+        f"1 of 1 jobs did not process their records ({job}: Stopping): see above for why and "
+        "how to resubmit them\n"
+    )
+    assert _s3_objects(fake) == {}
 
 
 @pytest.mark.parametrize("stop", ["create refused", "upload refused", "ctrl-c"])

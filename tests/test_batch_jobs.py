@@ -564,6 +564,57 @@ def test_resubmit_creates_the_next_attempt_in_a_place_of_its_own():
     ]
 
 
+def test_a_job_being_stopped_is_not_resubmitted():
+    """A job Stopping has not ended (it becomes Stopped): --resubmit leaves it unfinished and
+    creates nothing, rather than a second job billing the records it processed again."""
+    client = _bedrock()
+    counts = {"totalRecordCount": 2706, "processedRecordCount": 2000}
+    summary = _summary("job-a", "Stopping", **counts)
+    with Stubber(client) as stub:  # no create queued: one would fail the stubber
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": [summary]}, _listed("job-a")
+        )
+        out = bj.submit_jobs([_request("job-a")], client=client, apply=True, resubmit=True)
+        stub.assert_no_pending_responses()
+    assert out[["jobName", "action", "status", "detail"]].to_dict("records") == [
+        {
+            "jobName": "job-a",
+            "action": "unfinished",
+            "status": "Stopping",
+            "detail": "2,000 of 2,706 records processed",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "processed", "said"),
+    [
+        ("Stopped", 2000, "the 2,000 records it processed are billed again"),
+        ("Stopped", None, "the records it processed are billed again"),
+        ("Stopped", 0, ""),
+        ("PartiallyCompleted", 1, "the 1 record it processed is billed again"),
+        ("Failed", 150, "the 150 records it processed are billed again"),
+        ("Failed", None, ""),
+        ("Failed", 0, ""),
+        ("Expired", 0, ""),
+    ],
+)
+def test_a_resubmission_says_which_records_are_billed_again(status, processed, said):
+    """AWS bills a stopped job for the tokens it processed (and a partly completed one for its
+    processed records): resubmitted, those are billed again, and the plan's detail says so; a
+    job that failed or expired having processed none bills nothing twice."""
+    counts = {"totalRecordCount": 2706}
+    if processed is not None:
+        counts["processedRecordCount"] = processed
+    last = _summary("job-a", status, **counts)
+    assert bj.billed_again(last) == said
+    (row,) = bj.plan_submissions([_request("job-a")], [None], [[last]], resubmit=True)
+    assert (row["action"], row["jobName"]) == ("would-resubmit", "job-a-r2")
+    assert row["detail"] == f"resubmits job-a ({status}, {last['jobArn']})" + (
+        f"; {said}" if said else ""
+    )
+
+
 def test_a_long_names_attempts_keep_its_digest_and_are_each_looked_up():
     name = bj.job_name("doc-summarizer:us-east-1:us.anthropic.claude-sonnet-4", "aec43901cd65")
     assert len(name) == 63
