@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops.batch_jobs import (
+    MAYBE_CREATED,
     NOT_ENDED_STATUSES,
     BatchQuotas,
     ExportedJob,
@@ -672,28 +673,47 @@ def stopped_lines(
     log: Sequence[dict[str, Any]],
     writes: Sequence[tuple[str, str, str]],
 ) -> list[str]:
-    """What ``--apply`` did before it stopped (``log``: the rows settled; ``writes``: the S3
-    objects written) and what it did not."""
+    """What ``--apply`` did before it stopped (``log``: the rows settled, a create that got
+    no answer as ``MAYBE_CREATED``; ``writes``: the S3 objects written) and what it did not."""
     settled = list(log)
-    if len(log) < len(plan):
+    maybe = [row for row in log if row["action"] == MAYBE_CREATED]
+    if len(log) < len(plan) and not maybe:
         step = {k: v for k, v in plan[len(log)].items() if k != "request"}
         settled.append({**step, "action": "stopped-here", "status": "-", "jobArn": None})
     created = [row for row in log if row["action"] in ("created", "resubmitted")]
     to_create = [step for step in plan if step["request"] is not None]
-    where = f" at {settled[-1]['jobName']}" if len(log) < len(plan) else ""
+    stopped_at = settled and settled[-1]["action"] in ("stopped-here", MAYBE_CREATED)
+    where = f" at {settled[-1]['jobName']}" if stopped_at else ""
+    unsure = f", {len(maybe):,} may have been created" if maybe else ""
     lines = [
         submission_table(pending, settled).to_string(index=False),
         f"stopped{where}: created {len(created):,} of the {len(to_create):,} jobs to create "
-        f"(ARNs above), {len(to_create) - len(created):,} not created",
+        f"(ARNs above){unsure}, {len(to_create) - len(created) - len(maybe):,} not created",
     ]
+    lines += [maybe_created_line(row) for row in maybe]
     made = {row["jobName"] for row in created}
+    unknown = {row["jobName"] for row in maybe}
     for name, what, uri in writes:
-        lines.append(f"  {what} {uri} ({'job created' if name in made else 'job not created'})")
+        job = "job created" if name in made else "job not created"
+        lines.append(f"  {what} {uri} ({'job may have been created' if name in unknown else job})")
     lines.append(
         "once the cause (below) is fixed, run the same command again: a job created is found "
         "and not created twice; a job's S3 inputs are checked and uploaded again before it is"
     )
     return lines
+
+
+def maybe_created_line(row: dict[str, Any]) -> str:
+    """What to know of a job whose create was sent and got no answer: Bedrock may have made
+    it, how to see whether it did, and that a run again does not make it twice."""
+    name = row["jobName"]
+    region = f" --region {row['region']}" if row.get("region") else ""
+    return (
+        f"{name}: may have been created: its create was sent and Bedrock did not answer; see "
+        f"whether it was with `aws bedrock list-model-invocation-jobs --name-contains "
+        f"{name}{region}`. A run again finds it; one not yet listed, Bedrock does not make twice "
+        "(it ignores a create with the clientRequestToken it made the job for)"
+    )
 
 
 _UNFINISHED = {

@@ -791,6 +791,12 @@ def create_job(client: Any, request: dict[str, Any]) -> str:
         ) from exc
 
 
+# the action of a job whose create got no answer (Ctrl-C, a timeout after botocore's retries):
+# Bedrock may have made it; a run again finds it, and Bedrock ignores a create with the
+# clientRequestToken of a job it made
+MAYBE_CREATED = "maybe-created"
+
+
 def create_jobs(
     plan: Sequence[dict[str, Any]],
     clients: dict[str | None, Any],
@@ -801,7 +807,8 @@ def create_jobs(
     """Create the jobs ``plan`` (``plan_submissions``'s rows) has a request for, in order;
     ``before_create(i, request)`` runs just before row ``i``'s is created. Each row is
     appended to ``log`` (returned) once settled, with a created job's ARN, so that a caller
-    still has the rows of the jobs done when a later one raises."""
+    still has the rows of the jobs done when a later one raises; a create stopped before
+    Bedrock answered is logged as ``MAYBE_CREATED`` before the stop goes on."""
     rows = log if log is not None else []
     for i, step in enumerate(plan):
         row = {k: v for k, v in step.items() if k != "request"}
@@ -809,10 +816,25 @@ def create_jobs(
         if request is not None:
             if before_create is not None:
                 before_create(i, request)
-            row["jobArn"] = create_job(clients[step["region"]], request)
+            try:
+                row["jobArn"] = create_job(clients[step["region"]], request)
+            except BaseException as exc:
+                if not _create_answered(exc):
+                    rows.append({**row, "action": MAYBE_CREATED})
+                raise
             row["action"] = "created" if step["action"] == "would-create" else "resubmitted"
         rows.append(row)
     return rows
+
+
+def _create_answered(exc: BaseException) -> bool:
+    """Whether a create that raised ``exc`` is known not to have made the job: Bedrock refused
+    it (a ``ClientError``, raised by ``create_job`` as the error naming the job), or botocore
+    did not send it (parameters it refused). Anything else (Ctrl-C, a read timeout or a
+    dropped connection after the retries) may have come after Bedrock made the job."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    return isinstance(exc, ParamValidationError) or isinstance(exc.__cause__, ClientError)
 
 
 def submit_jobs(

@@ -675,13 +675,32 @@ def test_a_job_being_stopped_is_not_resubmitted_until_it_has_stopped(
     assert _s3_objects(fake) == {}
 
 
-@pytest.mark.parametrize("stop", ["create refused", "upload refused", "ctrl-c"])
+STOPS = ["create refused", "upload refused", "ctrl-c in upload", "ctrl-c in create", "timeout"]
+
+
+class _Interrupt:
+    """A botocore ``before-send`` handler that raises Ctrl-C's ``KeyboardInterrupt`` at the
+    ``n``-th request it sees (before it is sent)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def __call__(self, **_: object) -> None:
+        self.seen += 1
+        if self.seen == self.n:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("stop", STOPS)
 def test_an_apply_stopped_part_way_says_what_it_did(
     filled_run, tmp_path, capsys, fake_aws, monkeypatch, stop
 ):
     """Two jobs (2,000 and 711 records); the first is created, then the second's create is
     refused, its upload is, or Ctrl-C comes: the table names the created job's ARN and the job
-    it stopped at, the S3 objects written are listed, and the error (or the stop) follows."""
+    it stopped at, the S3 objects written are listed, and the error (or the stop) follows. A
+    create sent without an answer (Ctrl-C in it, a read timeout after botocore's retries) may
+    have made the job: it reads maybe-created, with how to look for it, not "not created"."""
+    from botocore.exceptions import ReadTimeoutError
     from test_batch_jobs import _Refused
 
     out = tmp_path / "jobs"
@@ -694,6 +713,7 @@ def test_an_apply_stopped_part_way_says_what_it_did(
         if d.is_dir()
     }
     first, second = jobs[2000], jobs[711]
+    endpoint = "https://bedrock.us-east-1.amazonaws.com/model-invocation-job"
     with fake_aws() as fake:
         for job in (first, second):
             fake.listed(job)
@@ -707,17 +727,21 @@ def test_an_apply_stopped_part_way_says_what_it_did(
             )
         elif stop == "upload refused":
             fake.s3.meta.events.register("before-send.s3.PutObject", _Refused(n=2))
+        elif stop == "ctrl-c in upload":
+            fake.s3.meta.events.register("before-send.s3.PutObject", _Interrupt(n=2))
         else:
             create = fake.bedrock.create_model_invocation_job
             calls = []
 
-            def interrupted(**kwargs):
+            def unanswered(**kwargs):
                 calls.append(kwargs)
-                if len(calls) == 2:
+                if len(calls) == 2:  # sent, and no answer came
+                    if stop == "timeout":
+                        raise ReadTimeoutError(endpoint_url=endpoint)
                     raise KeyboardInterrupt
                 return create(**kwargs)
 
-            monkeypatch.setattr(fake.bedrock, "create_model_invocation_job", interrupted)
+            monkeypatch.setattr(fake.bedrock, "create_model_invocation_job", unanswered)
         code = _export(filled_run, out, *flags, "--apply")
     captured = capsys.readouterr()
     key = f"s3://bucket/batch/{second}/input/part-0001.jsonl"
@@ -733,20 +757,41 @@ def test_an_apply_stopped_part_way_says_what_it_did(
             "(AccessDenied: Access Denied); these credentials need s3:PutObject on that key "
             "(and kms:GenerateDataKey when the bucket encrypts with a KMS key)\n",
         ),
-        "ctrl-c": (130, "interrupted\n"),
+        "ctrl-c in upload": (130, "interrupted\n"),
+        "ctrl-c in create": (130, "interrupted\n"),
+        "timeout": (
+            2,
+            f'error: Read timeout on endpoint URL: "{endpoint}"; the connection kept failing '
+            "after every retry: check the network and run again\n",
+        ),
     }[stop]
+    unanswered = stop in ("ctrl-c in create", "timeout")
     assert _table_row(captured.out, first)[3:] == ["-", f"created {_arn(1)}"]
-    assert _table_row(captured.out, second)[3:] == ["-", "stopped-here"]
+    assert _table_row(captured.out, second)[3:] == [
+        "-",
+        "maybe-created" if unanswered else "stopped-here",
+    ]
     lines = captured.out.splitlines()
     at = lines.index(
-        f"stopped at {second}: created 1 of the 2 jobs to create (ARNs above), 1 not created"
+        f"stopped at {second}: created 1 of the 2 jobs to create (ARNs above), "
+        + ("1 may have been created, 0 not created" if unanswered else "1 not created")
     )
-    uploads = [f"  uploaded s3://bucket/batch/{first}/input/part-0001.jsonl (job created)"]
-    if stop != "upload refused":
-        uploads.append(f"  uploaded {key} (job not created)")
-    assert lines[at + 1 : at + 1 + len(uploads)] == uploads
-    assert lines[at + 1 + len(uploads)].startswith("once the cause (below) is fixed, run the same")
-    assert len(_s3_objects(fake)) == len(uploads)
+    said = [f"  uploaded s3://bucket/batch/{first}/input/part-0001.jsonl (job created)"]
+    if unanswered:
+        said.insert(
+            0,
+            f"{second}: may have been created: its create was sent and Bedrock did not answer; "
+            "see whether it was with `aws bedrock list-model-invocation-jobs --name-contains "
+            f"{second} --region us-east-1`. A run again finds it; one not yet listed, Bedrock "
+            "does not make twice (it ignores a create with the clientRequestToken it made the "
+            "job for)",
+        )
+        said.append(f"  uploaded {key} (job may have been created)")
+    elif stop == "create refused":
+        said.append(f"  uploaded {key} (job not created)")
+    assert lines[at + 1 : at + 1 + len(said)] == said
+    assert lines[at + 1 + len(said)].startswith("once the cause (below) is fixed, run the same")
+    assert len(_s3_objects(fake)) == 2 if unanswered or stop == "create refused" else 1
 
 
 def test_a_dry_run_looks_up_the_jobs_when_it_can(filled_run, tmp_path, capsys, fake_aws):

@@ -691,6 +691,38 @@ def test_a_failed_create_names_the_job_and_keeps_the_rows_done():
     ]
 
 
+@pytest.mark.parametrize("raised", ["read timeout", "ctrl-c", "refused", "not sent"])
+def test_a_create_without_an_answer_is_logged_as_maybe_created(raised):
+    """A create that raised before Bedrock answered (a read timeout after botocore's retries,
+    Ctrl-C) may have made the job: its row is logged as maybe-created before the error goes on.
+    One Bedrock refused, or botocore never sent, made nothing and logs no row."""
+    from botocore.exceptions import ParamValidationError, ReadTimeoutError
+
+    errors = {
+        "read timeout": ReadTimeoutError(endpoint_url="https://bedrock.us-east-1.amazonaws.com"),
+        "ctrl-c": KeyboardInterrupt(),
+        "refused": ClientError(
+            {"Error": {"Code": "ValidationException", "Message": "bad role"}},
+            "CreateModelInvocationJob",
+        ),
+        "not sent": ParamValidationError(report="Invalid length for parameter jobName"),
+    }
+
+    class Bedrock:
+        def create_model_invocation_job(self, **_):
+            raise errors[raised]
+
+    plan = bj.plan_submissions([_request("job-a")], [None], [[]])
+    log: list[dict] = []
+    with pytest.raises(BaseException) as stopped:
+        bj.create_jobs(plan, {None: Bedrock()}, log=log)
+    assert stopped.type is (bj.BatchSubmitError if raised == "refused" else type(errors[raised]))
+    unanswered = raised in ("read timeout", "ctrl-c")
+    assert [(row["jobName"], row["action"], row["jobArn"]) for row in log] == (
+        [("job-a", "maybe-created", None)] if unanswered else []
+    )
+
+
 def test_upload_job_to_moto_s3(aws_client, tmp_path):
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="batch-in")
