@@ -22,12 +22,14 @@ from bedrock_finops.batch_jobs import (
     NOT_ENDED_STATUSES,
     BatchQuotas,
     ExportedJob,
+    InputLocation,
     bedrock_clients,
     billed_again,
     check_role_arn,
     check_s3_prefix,
     check_timeout_hours,
     create_jobs,
+    foreign_objects_error,
     input_location,
     job_quotas,
     look_up_jobs,
@@ -543,25 +545,27 @@ def _cmd_export(args: Any) -> int:
     print(_cost_line(bp, ctx.catalog, not_submitted(pending, plan)))
     for line in _cadence_lines(bp):
         print(line)
+    inputs = InputsSeen({}, {})
     if args.apply:
         settled = upload_and_create(pending, plan, lookup.clients)
     else:
-        settled = [{k: v for k, v in step.items() if k != "request"} for step in plan]
+        inputs = look_at_inputs(ready, plan) if lookup.attempts is not None else inputs
+        settled = refused_rows(plan, inputs.blocked, apply=False)
     print(submission_table(pending, settled).to_string(index=False))
     held = [job for job in pending if job.held]
     for job in held:
         for line in held_lines(job):
             print(line)
     unfinished = []
-    for i, (job, row) in enumerate(zip(ready, settled, strict=True)):
-        if row["action"] in ("would-resubmit", "resubmitted"):
+    for i, (job, step, row) in enumerate(zip(ready, plan, settled, strict=True)):
+        if step["action"] == "would-resubmit":
             print(f"{row['jobName']}: {row['detail']}")
         elif row["action"] == "unfinished":
             unfinished.append(row)
             for line in unfinished_lines(job, row, lookup.attempts[i] if lookup.attempts else []):
                 print(line)
     if not args.apply:
-        for line in s3_preview_lines(ready, plan) if lookup.attempts is not None else []:
+        for line in s3_preview_lines(plan, inputs):
             print(line)
         if lookup.unchecked:
             print(
@@ -571,6 +575,12 @@ def _cmd_export(args: Any) -> int:
         notes = [f"{len(held)} of {len(pending)} jobs held back (above)"] if held else []
         if unfinished:
             notes.append(f"{_count(len(unfinished), 'job')} unfinished (above)")
+        if inputs.blocked:
+            whose = "its" if len(inputs.blocked) == 1 else "their"
+            notes.append(
+                f"{_count(len(inputs.blocked), 'job')} refused for other objects in {whose} S3 "
+                "input location (above): --apply would create none"
+            )
         note = "".join(f"; {n}" for n in notes)
         print(f"dry run: nothing uploaded or submitted (add --apply){note}")
         return 0
@@ -634,19 +644,28 @@ def upload_and_create(
     pending: Sequence[PendingJob], plan: Sequence[dict[str, Any]], clients: dict[str | None, Any]
 ) -> list[dict[str, Any]]:
     """Upload the inputs of each job ``plan`` creates, just before creating it (``upload_job``:
-    its S3 input location then holds exactly its files). When an error or Ctrl-C stops this
-    part way, print what was done (the jobs created, the S3 objects written) and what was not,
-    then let the error go on."""
+    its S3 input location then holds exactly its files). First every such location is looked
+    at: when one holds an object that is not its job's, no job is created (the table says which
+    are refused, the error names each). When an error or Ctrl-C stops this part way, print
+    what was done (the jobs created, the S3 objects written) and what was not, then let the
+    error go on."""
     import boto3
 
     ready = [job for job in pending if not job.held]
-    s3: list[Any] = []  # made for the first upload
+    s3: list[Any] = []  # made for the first look at an input location
+    if any(step["request"] is not None for step in plan):
+        s3.append(boto3.client("s3"))
+        blocked = look_at_inputs(ready, plan, s3[0], strict=True).blocked
+        if blocked:
+            rows = refused_rows(plan, blocked, apply=True)
+            print(submission_table(pending, rows).to_string(index=False), flush=True)
+            raise foreign_objects_error(
+                [(plan[i]["request"]["jobName"], where) for i, where in blocked.items()]
+            )
     writes: list[tuple[str, str, str]] = []  # (job name as submitted, uploaded|deleted, URI)
     log: list[dict[str, Any]] = []
 
     def upload(i: int, request: dict[str, Any]) -> None:
-        if not s3:
-            s3.append(boto3.client("s3"))
         job, name = ready[i], request["jobName"]
         exported = ExportedJob(
             name, job.directory, job.files, job.records, 0, False, request, job.region
@@ -770,32 +789,94 @@ def unfinished_lines(
     return [f"{job.name}: not done: {who} ({row['jobArn']}) {why}{detail}", f"  {fix}"]
 
 
-def s3_preview_lines(ready: Sequence[PendingJob], plan: Sequence[dict[str, Any]]) -> list[str]:
-    """What ``--apply`` would find in the S3 input location of each job it would create (read
-    only: ``ListObjectsV2``): input files an earlier upload left, which it would delete, or
-    other objects, for which it would not create the job."""
+@dataclass
+class InputsSeen:
+    """The S3 input location of each job a plan creates, as looked at (by the plan row's
+    index), and each one that could not be, with why."""
+
+    locations: dict[int, InputLocation]
+    unread: dict[int, str]
+
+    @property
+    def blocked(self) -> dict[int, InputLocation]:
+        """The locations holding an object that is not their job's: --apply creates no job."""
+        return {i: where for i, where in self.locations.items() if where.foreign}
+
+
+def look_at_inputs(
+    ready: Sequence[PendingJob],
+    plan: Sequence[dict[str, Any]],
+    s3: Any = None,
+    *,
+    strict: bool = False,
+) -> InputsSeen:
+    """Look (read only: ``ListObjectsV2``) at the S3 input location of each job ``plan``
+    creates: the input files an earlier upload left there, and any other object. ``strict``
+    (--apply): a location that cannot be listed raises; else it is said in ``unread``."""
     import boto3
     from botocore.exceptions import BotoCoreError
 
-    from bedrock_finops.batch_jobs import FOREIGN_FIX, BatchSubmitError
+    from bedrock_finops.batch_jobs import BatchSubmitError
     from bedrock_finops.sources.source_errors import SourceError
 
-    s3: Any = None
-    lines = []
-    for job, step in zip(ready, plan, strict=True):
+    seen = InputsSeen({}, {})
+    for i, (job, step) in enumerate(zip(ready, plan, strict=True)):
         request = step["request"]
         if request is None:
             continue
-        name, uri = request["jobName"], request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+        uri = request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
         try:
             s3 = s3 or boto3.client("s3")
-            where = input_location(s3, uri, [path.name for path in job.files])
+            seen.locations[i] = input_location(s3, uri, [path.name for path in job.files])
         except (BotoCoreError, BatchSubmitError, SourceError) as exc:
-            lines.append(f"{name}: {uri} not looked at ({exc})")
+            if strict:
+                raise
+            seen.unread[i] = str(exc)
+    return seen
+
+
+def refused_rows(
+    plan: Sequence[dict[str, Any]], blocked: dict[int, InputLocation], *, apply: bool
+) -> list[dict[str, Any]]:
+    """The rows of ``plan`` (without its requests) as --apply leaves them when the S3 input
+    locations ``blocked`` (by row) hold objects not their jobs': it creates no job, so each
+    blocked one reads refused, with why, and each other one to create is not created. A dry
+    run (``apply`` False) says what --apply would do."""
+    rows = []
+    for i, step in enumerate(plan):
+        row = {k: v for k, v in step.items() if k != "request"}
+        if blocked and step["request"] is not None:
+            verb = "create" if step["action"] == "would-create" else "resubmit"
+            if i in blocked:
+                said = _count(len(blocked[i].foreign), "other object")
+                refused = "refused" if apply else "would-refuse"
+                row["action"] = f"{refused}: its S3 input location holds {said}"
+            else:
+                row["action"] = f"not-{verb}d" if apply else f"would-not-{verb}"
+        rows.append(row)
+    return rows
+
+
+def s3_preview_lines(plan: Sequence[dict[str, Any]], inputs: InputsSeen) -> list[str]:
+    """What ``--apply`` would find in the S3 input location of each job it would create
+    (``look_at_inputs``): input files an earlier upload left, which it would delete, or other
+    objects, for which it would create no job."""
+    from bedrock_finops.batch_jobs import FOREIGN_FIX
+
+    lines = []
+    for i, step in enumerate(plan):
+        if i not in inputs.locations and i not in inputs.unread:
+            continue  # nothing to create, or not looked at all
+        request = step["request"]
+        name, uri = request["jobName"], request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+        if i in inputs.unread:
+            lines.append(f"{name}: {uri} not looked at ({inputs.unread[i]})")
             continue
+        where = inputs.locations[i]
         if where.foreign:
             lines.append(
-                f"{name}: --apply would not create it: {where.foreign_text(name)}. {FOREIGN_FIX}"
+                f"{name}: --apply would refuse it, and create no job: {where.foreign_text(name)}. "
+                f"{FOREIGN_FIX}"
             )
         if where.stale:
             files = ", ".join(key.rpartition("/")[2] for key in where.stale)

@@ -926,6 +926,13 @@ FOREIGN_FIX = (
 )
 
 
+def foreign_objects_error(blocked: Sequence[tuple[str, InputLocation]]) -> BatchSubmitError:
+    """The error when the input locations of the jobs ``blocked`` ((job name, location) each)
+    hold objects that are not theirs: it names each, and no job is created."""
+    said = "; ".join(where.foreign_text(name) for name, where in blocked)
+    return BatchSubmitError(f"{said}: no job created. {FOREIGN_FIX}")
+
+
 def input_location(s3_client: Any, uri: str, names: Iterable[str]) -> InputLocation:
     """Look (read only) at what the S3 location ``uri`` holds besides the input files
     ``names``: part files an earlier upload left (``PART_FILE_RE``: this tool's names, directly

@@ -831,15 +831,74 @@ def test_a_dry_run_says_what_apply_would_find_in_s3(filled_run, tmp_path, capsys
         fake.listed(job)
         assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
     text = capsys.readouterr().out
-    assert _table_row(text, job)[3:] == ["-", "would-create"]
+    assert _table_row(text, job)[3:] == [
+        "-",
+        "would-refuse: its S3 input location holds 1 other object",
+    ]
     assert (
-        f"{job}: --apply would not create it: s3://bucket/{prefix} holds an object that is not "
-        f"job {job}'s input files ({prefix}README.txt), which the job would read too. Move or "
-        "delete them (e.g. `aws s3 rm`), or export to another S3 prefix, and run again\n"
+        f"{job}: --apply would refuse it, and create no job: s3://bucket/{prefix} holds an "
+        f"object that is not job {job}'s input files ({prefix}README.txt), which the job would "
+        "read too. Move or delete them (e.g. `aws s3 rm`), or export to another S3 prefix, and "
+        "run again\n"
         f"{job}: --apply would delete 1 input file an earlier upload left in "
         f"s3://bucket/{prefix} (the same records split another way): part-0002.jsonl\n"
     ) in text
     assert _s3_objects(fake) == {prefix + "part-0002.jsonl": 1, prefix + "README.txt": 1}
+
+
+def test_apply_looks_at_every_jobs_s3_input_before_creating_any(
+    filled_run, tmp_path, capsys, fake_aws
+):
+    """Three jobs (1,000, 1,000 and 711 records); the first's and the last's S3 input
+    locations hold an object of the user's. The dry run's table says what --apply does: it
+    refuses those two and so creates none, the second included; --apply then creates no job
+    and uploads nothing (no create is queued), and its error names both locations."""
+    out = tmp_path / "jobs"
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-records", "1000"]
+    assert _export(filled_run, out, *flags) == 0
+    capsys.readouterr()
+    jobs = sorted(
+        (json.loads((d / "job.json").read_text())["records"], d.name)
+        for d in out.iterdir()
+        if d.is_dir()
+    )
+    assert [records for records, _ in jobs] == [711, 1000, 1000]
+    a, b = sorted(name for records, name in jobs if records == 1000)
+    last = jobs[0][1]
+    ours = {f"batch/{job}/input/notes.txt": 1 for job in (a, last)}
+    for run in ("dry run", "--apply"):
+        with fake_aws() as fake:
+            for key in ours:
+                fake.s3.put_object(Bucket="bucket", Key=key, Body=b"mine\n")
+            for job in (a, b, last):
+                fake.listed(job)
+            code = _export(filled_run, out, *flags, *(["--apply"] if run == "--apply" else []))
+        captured = capsys.readouterr()
+        refused = "would-refuse" if run == "dry run" else "refused"
+        assert {job: _table_row(captured.out, job)[3:] for job in (a, b, last)} == {
+            a: ["-", f"{refused}: its S3 input location holds 1 other object"],
+            b: ["-", "would-not-create" if run == "dry run" else "not-created"],
+            last: ["-", f"{refused}: its S3 input location holds 1 other object"],
+        }
+        assert _s3_objects(fake) == ours  # nothing uploaded, nothing deleted
+        if run == "dry run":
+            assert code == 0
+            assert captured.out.rstrip().endswith(
+                "dry run: nothing uploaded or submitted (add --apply); 2 jobs refused for other "
+                "objects in their S3 input location (above): --apply would create none"
+            )
+            continue
+        assert code == 2
+        held = [
+            f"s3://bucket/batch/{job}/input/ holds an object that is not job {job}'s input "
+            f"files (batch/{job}/input/notes.txt), which the job would read too"
+            for job in (a, last)
+        ]
+        assert captured.err == (
+            f"error: {held[0]}; {held[1]}: no job created. Move or delete them (e.g. `aws s3 "
+            "rm`), or export to another S3 prefix, and run again\n"
+        )
+        assert fake.made == [("bedrock", "us-east-1"), ("s3", None)]
 
 
 # --- the prices the cost line names ------------------------------------------------------------
