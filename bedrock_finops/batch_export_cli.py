@@ -549,7 +549,7 @@ def _cmd_export(args: Any) -> int:
     if args.apply:
         settled = upload_and_create(pending, plan, lookup.clients)
     else:
-        inputs = look_at_inputs(ready, plan) if lookup.attempts is not None else inputs
+        inputs = look_at_inputs(ready, plan) if lookup.credentials else inputs
         settled = refused_rows(plan, inputs.blocked, apply=False)
     print(submission_table(pending, settled).to_string(index=False))
     held = [job for job in pending if job.held]
@@ -568,10 +568,7 @@ def _cmd_export(args: Any) -> int:
         for line in s3_preview_lines(plan, inputs):
             print(line)
         if lookup.unchecked:
-            print(
-                f"status unchecked: Bedrock was not asked which of these jobs exist "
-                f"({lookup.unchecked}); --apply asks first, and creates only those that do not"
-            )
+            print(lookup.unchecked)
         notes = [f"{len(held)} of {len(pending)} jobs held back (above)"] if held else []
         if unfinished:
             notes.append(f"{_count(len(unfinished), 'job')} unfinished (above)")
@@ -607,15 +604,20 @@ class JobLookup:
 
     clients: dict[str | None, Any]
     attempts: list[list[dict[str, Any]]] | None  # None: not looked up (a dry run that could not)
-    unchecked: str = ""  # why not
+    unchecked: str = ""  # the line saying why not
+    credentials: bool = True  # False: a dry run without AWS credentials, which asks nothing
 
 
 def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
     """Ask Bedrock (read only: ``ListModelInvocationJobs``) which of the ready jobs exist and
-    how they stand. ``--apply`` must know, and stops on an error; a dry run looks when it can,
-    and says why not when it cannot (no credentials, no permission, no network)."""
+    how they stand. ``--apply`` must know, and stops on an error (one naming the permission
+    when access is denied); a dry run looks when it can, and says why not when it cannot (no
+    credentials; no permission, which --apply needs; no network)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from bedrock_finops.batch_jobs import BatchSubmitError
+    from bedrock_finops.sources.source_errors import SourceError
 
     requests, regions = [job.request for job in ready], [job.region for job in ready]
     if not ready:
@@ -625,14 +627,38 @@ def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
         return JobLookup(clients, look_up_jobs(requests, regions, clients))
     try:
         if boto3.session.Session().get_credentials() is None:
-            return JobLookup({}, None, "no AWS credentials")
+            not_asked = (
+                "status unchecked: Bedrock was not asked which of these jobs exist (no AWS "
+                "credentials); --apply asks first, and creates only those that do not"
+            )
+            return JobLookup({}, None, not_asked, credentials=False)
         clients = bedrock_clients(regions)
         return JobLookup(clients, look_up_jobs(requests, regions, clients))
-    except (BotoCoreError, ClientError) as exc:
-        return JobLookup({}, None, _error_said(exc))
+    except (BotoCoreError, ClientError, BatchSubmitError, SourceError) as exc:
+        return JobLookup({}, None, _lookup_failed_line(exc))
 
 
-def _error_said(exc: Exception) -> str:
+def _lookup_failed_line(exc: Exception) -> str:
+    """What a dry run says when Bedrock was asked which jobs exist and did not say: refused
+    (--apply needs the permission, and fails without it), or the error."""
+    from botocore.exceptions import ClientError
+
+    from bedrock_finops.batch_jobs import ACCESS_DENIED_CODES
+
+    cause = exc.__cause__ if isinstance(exc.__cause__, ClientError) else exc
+    said = _error_said(cause)
+    if getattr(cause, "response", {}).get("Error", {}).get("Code") in ACCESS_DENIED_CODES:
+        return (
+            f"status unchecked: Bedrock refused to say which of these jobs exist ({said}): "
+            "--apply needs bedrock:ListModelInvocationJobs, and fails without it"
+        )
+    return (
+        f"status unchecked: asking Bedrock which of these jobs exist failed ({said}); --apply "
+        "asks first, and stops if that fails"
+    )
+
+
+def _error_said(exc: BaseException) -> str:
     """An AWS error in a few words: its code and message."""
     error = getattr(exc, "response", {}).get("Error", {})
     if error:
@@ -870,7 +896,10 @@ def s3_preview_lines(plan: Sequence[dict[str, Any]], inputs: InputsSeen) -> list
         request = step["request"]
         name, uri = request["jobName"], request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
         if i in inputs.unread:
-            lines.append(f"{name}: {uri} not looked at ({inputs.unread[i]})")
+            lines.append(
+                f"{name}: {uri} not looked at ({inputs.unread[i]}); --apply looks there before "
+                "it creates any job, and stops if it cannot"
+            )
             continue
         where = inputs.locations[i]
         if where.foreign:

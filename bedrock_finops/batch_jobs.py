@@ -582,7 +582,7 @@ _BILLED_WHEN_STOPPED = frozenset({"Stopping", "Stopped", "PartiallyCompleted"})
 # Region, what is done, Bedrock's status ("-": no job yet; "unchecked": not looked up), the
 # ARN and a detail (why a job is unfinished, which one a resubmission replaces)
 SUBMISSION_COLUMNS = ["job", "jobName", "region", "action", "status", "jobArn", "detail"]
-_ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
 
 
 class BatchSubmitError(RuntimeError):
@@ -591,9 +591,9 @@ class BatchSubmitError(RuntimeError):
 
 
 def aws_write_error(exc: Any, doing: str, target: str, needs: str) -> Exception:
-    """The error for a ``ClientError`` of a write: ``{doing} {target} failed (code: message)``,
-    with the permission it ``needs`` when access was denied, or what is wrong with credentials
-    AWS refused."""
+    """The error for a ``ClientError`` of a write, or of a listing submitting jobs looks with
+    first: ``{doing} {target} failed (code: message)``, with the permission it ``needs`` when
+    access was denied, or what is wrong with credentials AWS refused."""
     from bedrock_finops.sources.source_errors import credentials_error
 
     error = getattr(exc, "response", {}).get("Error", {})
@@ -601,7 +601,7 @@ def aws_write_error(exc: Any, doing: str, target: str, needs: str) -> Exception:
     refused = credentials_error(code, message, target, doing)
     if refused is not None:
         return refused
-    fix = f"; these credentials need {needs}" if code in _ACCESS_DENIED else ""
+    fix = f"; these credentials need {needs}" if code in ACCESS_DENIED_CODES else ""
     return BatchSubmitError(f"{doing} {target} failed ({code}: {message}){fix}")
 
 
@@ -626,11 +626,21 @@ def bedrock_clients(regions: Iterable[str | None], client: Any = None) -> dict[s
 
 def _jobs_named(client: Any, text: str) -> dict[str, dict[str, Any]]:
     """Every job whose name holds ``text``, by name (should two share one, the one submitted
-    last)."""
+    last). A ``ClientError`` becomes an error naming the permission when access was denied."""
+    from botocore.exceptions import ClientError
+
     kwargs: dict[str, Any] = {"nameContains": text, "maxResults": 100}
     found: dict[str, dict[str, Any]] = {}
     while True:
-        page = client.list_model_invocation_jobs(**kwargs)
+        try:
+            page = client.list_model_invocation_jobs(**kwargs)
+        except ClientError as exc:
+            raise aws_write_error(
+                exc,
+                "listing",
+                f"the batch jobs whose name holds {text}",
+                "bedrock:ListModelInvocationJobs",
+            ) from exc
         for job in page.get("invocationJobSummaries", []):
             seen = found.get(job["jobName"])
             if seen is None or str(job.get("submitTime", "")) > str(seen.get("submitTime", "")):

@@ -901,6 +901,82 @@ def test_apply_looks_at_every_jobs_s3_input_before_creating_any(
         assert fake.made == [("bedrock", "us-east-1"), ("s3", None)]
 
 
+NOT_AUTHORIZED = (
+    "User: arn:aws:iam::123456789012:user/analyst is not authorized to perform: "
+    "bedrock:ListModelInvocationJobs"
+)
+
+
+@pytest.mark.parametrize("run", ["dry run", "--apply"])
+def test_without_permission_to_list_jobs_the_permission_is_named(
+    filled_run, tmp_path, capsys, fake_aws, run
+):
+    """Bedrock refuses ListModelInvocationJobs: the dry run says it was asked and refused, and
+    that --apply needs the permission and fails without it; it still looks at the job's S3
+    input location (a file of the user's there: would-refuse). --apply stops with one error
+    line naming the permission, before anything is uploaded or created."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    key = f"batch/{job}/input/notes.txt"
+    with fake_aws() as fake:
+        fake.s3.put_object(Bucket="bucket", Key=key, Body=b"mine\n")
+        fake.stub.add_client_error(
+            "list_model_invocation_jobs",
+            service_error_code="AccessDeniedException",
+            service_message=NOT_AUTHORIZED,
+            http_status_code=403,
+            expected_params={"nameContains": job, "maxResults": 100},
+        )
+        flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX]
+        code = _export(filled_run, out, *flags, *(["--apply"] if run == "--apply" else []))
+    captured = capsys.readouterr()
+    assert _s3_objects(fake) == {key: 1}
+    if run == "--apply":
+        assert code == 2
+        assert captured.err == (
+            f"error: listing the batch jobs whose name holds {job} failed "
+            f"(AccessDeniedException: {NOT_AUTHORIZED}); these credentials need "
+            "bedrock:ListModelInvocationJobs\n"
+        )
+        assert fake.made == [("bedrock", "us-east-1")]  # no S3 client: nothing written
+        return
+    assert code == 0
+    assert _table_row(captured.out, job)[3:] == [
+        "unchecked",
+        "would-refuse: its S3 input location holds 1 other object",
+    ]
+    assert (
+        f"status unchecked: Bedrock refused to say which of these jobs exist "
+        f"(AccessDeniedException: {NOT_AUTHORIZED}): --apply needs "
+        "bedrock:ListModelInvocationJobs, and fails without it\n"
+    ) in captured.out
+    assert "Bedrock was not asked" not in captured.out
+    assert f"{job}: --apply would refuse it, and create no job: s3://bucket/" in captured.out
+
+
+def test_a_dry_run_without_permission_to_list_s3_says_apply_needs_it(
+    filled_run, tmp_path, capsys, fake_aws
+):
+    """S3 refuses the listing of the job's input location: the dry run names the permission,
+    and that --apply looks there first and stops without it."""
+    from test_batch_jobs import _Refused
+
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    with fake_aws() as fake:
+        fake.listed(job)
+        fake.s3.meta.events.register("before-send.s3.ListObjectsV2", _Refused())
+        assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    uri = f"s3://bucket/batch/{job}/input/"
+    assert (
+        f"{job}: {uri} not looked at (listing {uri} failed (AccessDenied: Access Denied); these "
+        "credentials need s3:ListBucket on the bucket bucket); --apply looks there before it "
+        "creates any job, and stops if it cannot\n"
+    ) in capsys.readouterr().out
+
+
 # --- the prices the cost line names ------------------------------------------------------------
 
 

@@ -723,6 +723,27 @@ def test_a_create_without_an_answer_is_logged_as_maybe_created(raised):
     )
 
 
+def test_a_refused_job_lookup_names_the_permission():
+    """ListModelInvocationJobs refused: the error names the search and the permission, as a
+    refused create names its own."""
+    client = _bedrock()
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "list_model_invocation_jobs",
+            service_error_code="AccessDeniedException",
+            service_message="User: u is not authorized to perform: bedrock:ListModelInvocationJobs",
+            http_status_code=403,
+            expected_params=_listed("job-a"),
+        )
+        with pytest.raises(bj.BatchSubmitError) as raised:
+            bj.submit_jobs([_request("job-a")], client=client, apply=True)
+    assert str(raised.value) == (
+        "listing the batch jobs whose name holds job-a failed (AccessDeniedException: User: u is "
+        "not authorized to perform: bedrock:ListModelInvocationJobs); these credentials need "
+        "bedrock:ListModelInvocationJobs"
+    )
+
+
 def test_upload_job_to_moto_s3(aws_client, tmp_path):
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="batch-in")
