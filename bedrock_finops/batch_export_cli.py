@@ -727,7 +727,7 @@ def stopped_lines(
         settled.append({**step, "action": "stopped-here", "status": "-", "jobArn": None})
     created = [row for row in log if row["action"] in ("created", "resubmitted")]
     to_create = [step for step in plan if step["request"] is not None]
-    stopped_at = settled and settled[-1]["action"] in ("stopped-here", MAYBE_CREATED)
+    stopped_at = bool(settled) and settled[-1]["action"] in ("stopped-here", MAYBE_CREATED)
     where = f" at {settled[-1]['jobName']}" if stopped_at else ""
     unsure = f", {len(maybe):,} may have been created" if maybe else ""
     lines = [
