@@ -542,14 +542,21 @@ def _cmd_export(args: Any) -> int:
         lookup.attempts,
         resubmit=args.resubmit,
     )
-    print(_cost_line(bp, ctx.catalog, not_submitted(pending, plan)))
+    inputs = InputsSeen({}, {})
+    if not args.apply and lookup.credentials:  # read-only: what --apply would find in S3
+        inputs = look_at_inputs(ready, plan)
+    cost = _cost_line(bp, ctx.catalog, not_submitted(pending, plan))
+    if inputs.blocked:
+        cost += (
+            f"; but --apply would submit none of them while {_count(len(inputs.blocked), 'job')} "
+            "stay refused for other objects in the S3 input location (below)"
+        )
+    print(cost)
     for line in _cadence_lines(bp):
         print(line)
-    inputs = InputsSeen({}, {})
     if args.apply:
         settled = upload_and_create(pending, plan, lookup.clients)
     else:
-        inputs = look_at_inputs(ready, plan) if lookup.credentials else inputs
         settled = refused_rows(plan, inputs.blocked, apply=False)
     print(submission_table(pending, settled).to_string(index=False))
     held = [job for job in pending if job.held]
@@ -590,9 +597,11 @@ def _cmd_export(args: Any) -> int:
         )
     if unfinished:
         names = ", ".join(f"{row['jobName']}: {row['status']}" for row in unfinished)
+        stopping = all(row["status"] == "Stopping" for row in unfinished)
+        what = "when to run again" if stopping else "how to resubmit them"
         print(
             f"{len(unfinished)} of {len(pending)} jobs did not process their records ({names}): "
-            "see above for why and how to resubmit them",
+            f"see above for why and {what}",
             file=sys.stderr,
         )
     return 1 if held or unfinished else 0

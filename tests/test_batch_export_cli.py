@@ -670,7 +670,7 @@ def test_a_job_being_stopped_is_not_resubmitted_until_it_has_stopped(
     ) in captured.out
     assert captured.err == (
         f"1 of 1 jobs did not process their records ({job}: Stopping): see above for why and "
-        "how to resubmit them\n"
+        "when to run again\n"
     )
     assert _s3_objects(fake) == {}
 
@@ -883,6 +883,11 @@ def test_apply_looks_at_every_jobs_s3_input_before_creating_any(
         assert _s3_objects(fake) == ours  # nothing uploaded, nothing deleted
         if run == "dry run":
             assert code == 0
+            cost = next(line for line in captured.out.splitlines() if " on demand " in line)
+            assert cost.endswith(
+                "; but --apply would submit none of them while 2 jobs stay refused for other "
+                "objects in the S3 input location (below)"
+            )
             assert captured.out.rstrip().endswith(
                 "dry run: nothing uploaded or submitted (add --apply); 2 jobs refused for other "
                 "objects in their S3 input location (above): --apply would create none"
