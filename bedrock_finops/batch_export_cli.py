@@ -18,26 +18,28 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops.batch_jobs import (
-    MAYBE_CREATED,
-    NOT_ENDED_STATUSES,
     BatchQuotas,
     ExportedJob,
-    InputLocation,
-    bedrock_clients,
-    billed_again,
     check_role_arn,
     check_s3_prefix,
     check_timeout_hours,
+    job_quotas,
+)
+from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
+from bedrock_finops.batch_submit import (
+    MAYBE_CREATED,
+    NOT_ENDED_STATUSES,
+    InputLocation,
+    bedrock_clients,
+    billed_again,
     create_jobs,
     foreign_objects_error,
     input_location,
-    job_quotas,
     look_up_jobs,
     plan_submissions,
     request_for_attempt,
     upload_job,
 )
-from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
 from bedrock_finops.findings import days_text
 from bedrock_finops.pricing import check_discount_pct
 
@@ -172,7 +174,7 @@ def submission_table(
 ) -> pd.DataFrame:
     """One row per exported job: jobName (as submitted: a resubmission's own), region,
     records, status (Bedrock's; "-" where there is no job, "unchecked" where it was not
-    asked), action, jobArn. ``submitted`` holds the rows (``batch_jobs.SUBMISSION_COLUMNS``)
+    asked), action, jobArn. ``submitted`` holds the rows (``batch_submit.SUBMISSION_COLUMNS``)
     of the jobs not held, in the same order, or of those settled so far (the rest then read
     ``not-created``); a held job's action says why it is held."""
     done = iter(submitted)
@@ -625,7 +627,7 @@ def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from bedrock_finops.batch_jobs import BatchSubmitError
+    from bedrock_finops.batch_submit import BatchSubmitError
     from bedrock_finops.sources.source_errors import SourceError
 
     requests, regions = [job.request for job in ready], [job.region for job in ready]
@@ -652,7 +654,7 @@ def _lookup_failed_line(exc: Exception) -> str:
     (--apply needs the permission, and fails without it), or the error."""
     from botocore.exceptions import ClientError
 
-    from bedrock_finops.batch_jobs import ACCESS_DENIED_CODES
+    from bedrock_finops.batch_submit import ACCESS_DENIED_CODES
 
     cause = exc.__cause__ if isinstance(exc.__cause__, ClientError) else exc
     said = _error_said(cause)
@@ -851,7 +853,7 @@ def look_at_inputs(
     import boto3
     from botocore.exceptions import BotoCoreError
 
-    from bedrock_finops.batch_jobs import BatchSubmitError
+    from bedrock_finops.batch_submit import BatchSubmitError
     from bedrock_finops.sources.source_errors import SourceError
 
     seen = InputsSeen({}, {})
@@ -896,7 +898,7 @@ def s3_preview_lines(plan: Sequence[dict[str, Any]], inputs: InputsSeen) -> list
     """What ``--apply`` would find in the S3 input location of each job it would create
     (``look_at_inputs``): input files an earlier upload left, which it would delete, or other
     objects, for which it would create no job."""
-    from bedrock_finops.batch_jobs import FOREIGN_FIX
+    from bedrock_finops.batch_submit import FOREIGN_FIX
 
     lines = []
     for i, step in enumerate(plan):

@@ -156,7 +156,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     )
 
     from bedrock_finops.batch_export_cli import BatchExportError
-    from bedrock_finops.batch_jobs import BatchSubmitError
+    from bedrock_finops.batch_submit import BatchSubmitError
     from bedrock_finops.ingest import IngestError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.price_sheets import PriceInputError

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from bedrock_finops import batch_jobs as bj
+from bedrock_finops import batch_submit as bs
 from bedrock_finops import cli
 from bedrock_finops.notebook import default_sample_run
 
@@ -629,7 +630,7 @@ def test_a_stopped_job_says_resubmitting_bills_its_processed_records_again(
         "processed are billed again; to pay only for the rest, submit the records without a "
         f"result in s3://bucket/batch/{job}/output/ yourself\n"
     ) in text
-    resubmission = bj.request_for_attempt(request, 2)
+    resubmission = bs.request_for_attempt(request, 2)
     with fake_aws() as fake:
         fake.listed(job, stopped)
         fake.listed(again)

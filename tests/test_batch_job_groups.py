@@ -190,10 +190,10 @@ def test_forced_in_small_region_stays_on_demand(seed, tmp_path):
 
 
 def test_submit_keeps_each_job_in_its_region():
-    from bedrock_finops import batch_jobs as bj
+    from bedrock_finops import batch_submit as bs
 
     reqs = [{"jobName": "a"}, {"jobName": "b"}]
-    out = bj.submit_jobs(reqs, regions=["eu-west-1", "us-east-1"])
+    out = bs.submit_jobs(reqs, regions=["eu-west-1", "us-east-1"])
     assert out[["jobName", "region", "action"]].to_dict("records") == [
         {"jobName": "a", "region": "eu-west-1", "action": "would-create"},
         {"jobName": "b", "region": "us-east-1", "action": "would-create"},
@@ -204,7 +204,7 @@ def test_submit_keeps_each_job_in_its_region():
         "bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
     )
     with pytest.raises(ValueError, match="eu-west-1"):
-        bj.submit_jobs(reqs, client, apply=True, regions=["eu-west-1", "us-east-1"])
+        bs.submit_jobs(reqs, client, apply=True, regions=["eu-west-1", "us-east-1"])
 
 
 def test_groups_built_in_one_pass_over_the_file_equal_held_turns(seed, tmp_path, monkeypatch):

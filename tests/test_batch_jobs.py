@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records as br
+from bedrock_finops import batch_submit as bs
 from bedrock_finops.schema import empty_usage
 
 ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
@@ -416,7 +417,7 @@ def _request(name):
 
 
 def test_submit_dry_run_makes_no_calls():
-    out = bj.submit_jobs([_request("job-a")], client=object(), apply=False)
+    out = bs.submit_jobs([_request("job-a")], client=object(), apply=False)
     assert out.to_dict("records") == [
         {
             "job": "job-a",
@@ -471,7 +472,7 @@ def test_submit_is_idempotent_with_stubber():
                 "list_model_invocation_jobs", {"invocationJobSummaries": jobs}, _listed(name)
             )
         stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, b)
-        out = bj.submit_jobs([a, b], client=client, apply=True)
+        out = bs.submit_jobs([a, b], client=client, apply=True)
         stub.assert_no_pending_responses()
     assert out[["jobName", "action", "status", "jobArn"]].to_dict("records") == [
         {"jobName": "job-a", "action": "exists", "status": "InProgress", "jobArn": arn_old},
@@ -484,8 +485,8 @@ def test_job_statuses_are_the_service_models():
     exists), or unfinished (its records not all processed): none is left to chance."""
     model = botocore.session.get_session().get_service_model("bedrock")
     statuses = set(model.shape_for("ModelInvocationJobStatus").enum)
-    assert statuses == bj.GOING_STATUSES | bj.UNFINISHED_STATUSES
-    assert not bj.GOING_STATUSES & bj.UNFINISHED_STATUSES
+    assert statuses == bs.GOING_STATUSES | bs.UNFINISHED_STATUSES
+    assert not bs.GOING_STATUSES & bs.UNFINISHED_STATUSES
 
 
 @pytest.mark.parametrize(
@@ -502,7 +503,7 @@ def test_a_job_that_did_not_process_its_records_is_not_taken_for_done(status):
         stub.add_response(
             "list_model_invocation_jobs", {"invocationJobSummaries": [summary]}, _listed("job-a")
         )
-        out = bj.submit_jobs([_request("job-a")], client=client, apply=True)
+        out = bs.submit_jobs([_request("job-a")], client=client, apply=True)
         stub.assert_no_pending_responses()  # no create
     (row,) = out.to_dict("records")
     assert row == {
@@ -534,7 +535,7 @@ def test_resubmit_creates_the_next_attempt_in_a_place_of_its_own():
             "list_model_invocation_jobs", {"invocationJobSummaries": [failed]}, _listed("job-a")
         )
         stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, expected)
-        out = bj.submit_jobs(
+        out = bs.submit_jobs(
             [_request("job-a")],
             client=client,
             apply=True,
@@ -557,7 +558,7 @@ def test_resubmit_creates_the_next_attempt_in_a_place_of_its_own():
         stub.add_response(
             "list_model_invocation_jobs", {"invocationJobSummaries": again}, _listed("job-a")
         )
-        out = bj.submit_jobs([_request("job-a")], client=client, apply=True, resubmit=True)
+        out = bs.submit_jobs([_request("job-a")], client=client, apply=True, resubmit=True)
         stub.assert_no_pending_responses()
     assert out[["jobName", "action", "status"]].to_dict("records") == [
         {"jobName": "job-a-r2", "action": "exists", "status": "InProgress"}
@@ -574,7 +575,7 @@ def test_a_job_being_stopped_is_not_resubmitted():
         stub.add_response(
             "list_model_invocation_jobs", {"invocationJobSummaries": [summary]}, _listed("job-a")
         )
-        out = bj.submit_jobs([_request("job-a")], client=client, apply=True, resubmit=True)
+        out = bs.submit_jobs([_request("job-a")], client=client, apply=True, resubmit=True)
         stub.assert_no_pending_responses()
     assert out[["jobName", "action", "status", "detail"]].to_dict("records") == [
         {
@@ -607,8 +608,8 @@ def test_a_resubmission_says_which_records_are_billed_again(status, processed, s
     if processed is not None:
         counts["processedRecordCount"] = processed
     last = _summary("job-a", status, **counts)
-    assert bj.billed_again(last) == said
-    (row,) = bj.plan_submissions([_request("job-a")], [None], [[last]], resubmit=True)
+    assert bs.billed_again(last) == said
+    (row,) = bs.plan_submissions([_request("job-a")], [None], [[last]], resubmit=True)
     assert (row["action"], row["jobName"]) == ("would-resubmit", "job-a-r2")
     assert row["detail"] == f"resubmits job-a ({status}, {last['jobArn']})" + (
         f"; {said}" if said else ""
@@ -641,7 +642,7 @@ def test_a_long_names_attempts_keep_its_digest_and_are_each_looked_up():
             {"invocationJobSummaries": []},
             _listed(bj.attempt_name(name, 3)),
         )
-        attempts = bj.job_attempts(client, name)
+        attempts = bs.job_attempts(client, name)
         stub.assert_no_pending_responses()
     assert [(job["jobName"], job["status"]) for job in attempts] == [
         (name, "Expired"),
@@ -660,7 +661,7 @@ def test_of_two_jobs_of_one_name_the_last_submitted_counts():
             stub.add_response(
                 "list_model_invocation_jobs", {"invocationJobSummaries": listed}, _listed("job-a")
             )
-            attempts = bj.job_attempts(client, "job-a")
+            attempts = bs.job_attempts(client, "job-a")
         assert [job["status"] for job in attempts] == ["Completed"]
 
 
@@ -681,8 +682,8 @@ def test_a_failed_create_names_the_job_and_keeps_the_rows_done():
             "ServiceQuotaExceededException",
             "Too many concurrent jobs",
         )
-        with pytest.raises(bj.BatchSubmitError) as raised:
-            bj.submit_jobs([_request("job-a"), _request("job-b")], client, apply=True, log=log)
+        with pytest.raises(bs.BatchSubmitError) as raised:
+            bs.submit_jobs([_request("job-a"), _request("job-b")], client, apply=True, log=log)
     assert str(raised.value) == (
         "creating batch job job-b failed (ServiceQuotaExceededException: Too many concurrent jobs)"
     )
@@ -712,11 +713,11 @@ def test_a_create_without_an_answer_is_logged_as_maybe_created(raised):
         def create_model_invocation_job(self, **_):
             raise errors[raised]
 
-    plan = bj.plan_submissions([_request("job-a")], [None], [[]])
+    plan = bs.plan_submissions([_request("job-a")], [None], [[]])
     log: list[dict] = []
     with pytest.raises(BaseException) as stopped:
-        bj.create_jobs(plan, {None: Bedrock()}, log=log)
-    assert stopped.type is (bj.BatchSubmitError if raised == "refused" else type(errors[raised]))
+        bs.create_jobs(plan, {None: Bedrock()}, log=log)
+    assert stopped.type is (bs.BatchSubmitError if raised == "refused" else type(errors[raised]))
     unanswered = raised in ("read timeout", "ctrl-c")
     assert [(row["jobName"], row["action"], row["jobArn"]) for row in log] == (
         [("job-a", "maybe-created", None)] if unanswered else []
@@ -735,8 +736,8 @@ def test_a_refused_job_lookup_names_the_permission():
             http_status_code=403,
             expected_params=_listed("job-a"),
         )
-        with pytest.raises(bj.BatchSubmitError) as raised:
-            bj.submit_jobs([_request("job-a")], client=client, apply=True)
+        with pytest.raises(bs.BatchSubmitError) as raised:
+            bs.submit_jobs([_request("job-a")], client=client, apply=True)
     assert str(raised.value) == (
         "listing the batch jobs whose name holds job-a failed (AccessDeniedException: User: u is "
         "not authorized to perform: bedrock:ListModelInvocationJobs); these credentials need "
@@ -757,7 +758,7 @@ def test_upload_job_to_moto_s3(aws_client, tmp_path):
         s3_prefix="s3://batch-in/jobs",
         quotas=bj.BatchQuotas(min_records_per_job=1),
     )
-    keys = bj.upload_job(s3, job)
+    keys = bs.upload_job(s3, job)
     assert keys == [f"s3://batch-in/jobs/{job.name}/input/part-0001.jsonl"]
     body = s3.get_object(Bucket="batch-in", Key=f"jobs/{job.name}/input/part-0001.jsonl")
     assert body["Body"].read() == job.files[0].read_bytes()
@@ -882,14 +883,14 @@ def test_upload_job_streams_a_large_file(aws_client, tmp_path):
     part.write_bytes(line * 9_000)  # ~9.4 MB
     request = {"inputDataConfig": {"s3InputDataConfig": {"s3Uri": "s3://batch-big/jobs/j/input/"}}}
     job = bj.ExportedJob("j", tmp_path, [part], 9_000, part.stat().st_size, False, request)
-    assert bj.upload_job(s3, job) == ["s3://batch-big/jobs/j/input/part-0001.jsonl"]
+    assert bs.upload_job(s3, job) == ["s3://batch-big/jobs/j/input/part-0001.jsonl"]
     head = s3.head_object(Bucket="batch-big", Key="jobs/j/input/part-0001.jsonl")
     assert head["ContentLength"] == part.stat().st_size
     got = s3.get_object(Bucket="batch-big", Key="jobs/j/input/part-0001.jsonl")["Body"].read()
     assert got == part.read_bytes()
     request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] = "s3://no-such-bucket/j/input/"
-    with pytest.raises(bj.BatchSubmitError) as raised:
-        bj.upload_job(s3, job)
+    with pytest.raises(bs.BatchSubmitError) as raised:
+        bs.upload_job(s3, job)
     assert str(raised.value) == (
         "listing s3://no-such-bucket/j/input/ failed (NoSuchBucket: The specified bucket does "
         "not exist)"
@@ -936,8 +937,8 @@ def test_upload_job_names_the_key_s3_refused(aws_client, tmp_path):
     }
     job = bj.ExportedJob("j", tmp_path, [part], 1, part.stat().st_size, False, request)
     s3.meta.events.register("before-send.s3.PutObject", _Refused())
-    with pytest.raises(bj.BatchSubmitError) as raised:
-        bj.upload_job(s3, job)
+    with pytest.raises(bs.BatchSubmitError) as raised:
+        bs.upload_job(s3, job)
     assert str(raised.value) == (
         f"uploading {part} to s3://batch-in/jobs/j/input/part-0001.jsonl failed (AccessDenied: "
         "Access Denied); these credentials need s3:PutObject on that key (and "
@@ -988,7 +989,7 @@ def test_upload_job_leaves_only_the_jobs_files_in_its_input_location(aws_client,
     for n in (1, 2, 3):
         s3.put_object(Bucket="batch-in", Key=f"{prefix}part-000{n}.jsonl", Body=b"{}\n")
     changes = []
-    keys = bj.upload_job(s3, job, lambda what, uri: changes.append((what, uri)))
+    keys = bs.upload_job(s3, job, lambda what, uri: changes.append((what, uri)))
     assert keys == [f"s3://batch-in/{prefix}part-0001.jsonl"]
     assert changes == [
         ("deleted", f"s3://batch-in/{prefix}part-0002.jsonl"),
@@ -1012,8 +1013,8 @@ def test_upload_job_refuses_an_input_location_holding_other_objects(aws_client, 
     theirs = [f"{prefix}extra/part-0001.jsonl", f"{prefix}notes.jsonl", f"{prefix}part-0002.jsonl"]
     for key in theirs:
         s3.put_object(Bucket="batch-in", Key=key, Body=b"{}\n")
-    with pytest.raises(bj.BatchSubmitError) as raised:
-        bj.upload_job(s3, job)
+    with pytest.raises(bs.BatchSubmitError) as raised:
+        bs.upload_job(s3, job)
     assert str(raised.value) == (
         f"s3://batch-in/{prefix} holds 2 objects that are not job {job.name}'s input files "
         f"({prefix}extra/part-0001.jsonl, {prefix}notes.jsonl), which the job would read too: "

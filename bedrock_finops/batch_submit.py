@@ -1,0 +1,479 @@
+"""Submitting exported batch inference jobs to Amazon Bedrock: a dry run unless ``apply``.
+
+Idempotent: a job whose name already exists is not created again (its name and
+``clientRequestToken`` are derived from its content, ``batch_jobs.job_request``). A job that
+ended without processing its records (Failed, Stopped, Expired, ...) is reported as such, and
+submitted anew only when asked (``resubmit``), under the name of its next attempt
+(``batch_jobs.attempt_name``); one being stopped, only once it has stopped. Before a job is
+created, its S3 input location is made to hold exactly its input files (``upload_job``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from bedrock_finops.batch_jobs import PART_FILE_RE, ExportedJob, attempt_name, request_token
+
+# --- submission ------------------------------------------------------------------------------
+
+# ListModelInvocationJobs' statuses (botocore's ModelInvocationJobStatus): a job on its way or
+# done holds its records; one that ended, or is being stopped, before processing all of them
+# does not, and only a new job processes them (``resubmit``). A status AWS adds later is taken
+# as on its way: it is never submitted twice for it.
+GOING_STATUSES = frozenset({"Submitted", "Validating", "Scheduled", "InProgress", "Completed"})
+UNFINISHED_STATUSES = frozenset({"Failed", "Stopping", "Stopped", "Expired", "PartiallyCompleted"})
+# unfinished but not ended: a job being stopped becomes Stopped, and is not submitted anew
+# before (it may still process records, and is billed for those it has)
+NOT_ENDED_STATUSES = frozenset({"Stopping"})
+# AWS bills a job stopped (or being stopped) for the tokens it processed, and one that ended
+# part way for the records it processed: submitted anew, those are billed a second time
+_BILLED_WHEN_STOPPED = frozenset({"Stopping", "Stopped", "PartiallyCompleted"})
+# one row per job: the export's job name, the name it is (or would be) submitted under, the
+# Region, what is done, Bedrock's status ("-": no job yet; "unchecked": not looked up), the
+# ARN and a detail (why a job is unfinished, which one a resubmission replaces)
+SUBMISSION_COLUMNS = ["job", "jobName", "region", "action", "status", "jobArn", "detail"]
+ACCESS_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+class BatchSubmitError(RuntimeError):
+    """A write to AWS that submitting jobs could not make, or will not: the message names what
+    it was writing, where, and the fix."""
+
+
+def aws_write_error(exc: Any, doing: str, target: str, needs: str) -> Exception:
+    """The error for a ``ClientError`` of a write, or of a listing submitting jobs looks with
+    first: ``{doing} {target} failed (code: message)``, with the permission it ``needs`` when
+    access was denied, or what is wrong with credentials AWS refused."""
+    from bedrock_finops.sources.source_errors import credentials_error
+
+    error = getattr(exc, "response", {}).get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    refused = credentials_error(code, message, target, doing)
+    if refused is not None:
+        return refused
+    fix = f"; these credentials need {needs}" if code in ACCESS_DENIED_CODES else ""
+    return BatchSubmitError(f"{doing} {target} failed ({code}: {message}){fix}")
+
+
+def bedrock_clients(regions: Iterable[str | None], client: Any = None) -> dict[str | None, Any]:
+    """A Bedrock client per Region (a job runs in one Region): ``client`` for each when given
+    (it must be in that Region), else one made there."""
+    clients: dict[str | None, Any] = {}
+    for region in dict.fromkeys(regions):
+        if client is not None:
+            where = getattr(getattr(client, "meta", None), "region_name", None)
+            if region and where and where != region:
+                raise ValueError(f"job for {region} given a Bedrock client for {where}")
+            clients[region] = client
+        else:
+            import boto3
+
+            clients[region] = (
+                boto3.client("bedrock", region_name=region) if region else boto3.client("bedrock")
+            )
+    return clients
+
+
+def _jobs_named(client: Any, text: str) -> dict[str, dict[str, Any]]:
+    """Every job whose name holds ``text``, by name (should two share one, the one submitted
+    last). A ``ClientError`` becomes an error naming the permission when access was denied."""
+    from botocore.exceptions import ClientError
+
+    kwargs: dict[str, Any] = {"nameContains": text, "maxResults": 100}
+    found: dict[str, dict[str, Any]] = {}
+    while True:
+        try:
+            page = client.list_model_invocation_jobs(**kwargs)
+        except ClientError as exc:
+            raise aws_write_error(
+                exc,
+                "listing",
+                f"the batch jobs whose name holds {text}",
+                "bedrock:ListModelInvocationJobs",
+            ) from exc
+        for job in page.get("invocationJobSummaries", []):
+            seen = found.get(job["jobName"])
+            if seen is None or str(job.get("submitTime", "")) > str(seen.get("submitTime", "")):
+                found[job["jobName"]] = job
+        token = page.get("nextToken")
+        if not token:
+            return found
+        kwargs["nextToken"] = token
+
+
+def job_attempts(client: Any, name: str) -> list[dict[str, Any]]:
+    """The summaries (``ListModelInvocationJobs``) of job ``name``'s submissions, first to
+    last: ``name``, then each ``attempt_name`` while there is one. One list call covers every
+    attempt whose name holds an earlier search's text."""
+    found: dict[str, dict[str, Any]] = {}
+    searched: list[str] = []
+    attempts: list[dict[str, Any]] = []
+    while True:
+        candidate = attempt_name(name, len(attempts) + 1)
+        if not any(text in candidate for text in searched):
+            found.update(
+                {k: v for k, v in _jobs_named(client, candidate).items() if k not in found}
+            )
+            searched.append(candidate)
+        if candidate not in found:
+            return attempts
+        attempts.append(found[candidate])
+
+
+def look_up_jobs(
+    requests: Sequence[dict[str, Any]],
+    regions: Sequence[str | None],
+    clients: dict[str | None, Any],
+) -> list[list[dict[str, Any]]]:
+    """Each request's submissions so far (``job_attempts``), in its Region; read only."""
+    return [
+        job_attempts(clients[region], req["jobName"])
+        for req, region in zip(requests, regions, strict=True)
+    ]
+
+
+def unfinished_detail(job: dict[str, Any]) -> str:
+    """What the summary of a job that did not process all its records says: how many it
+    processed, when it tells, and its message."""
+    said = []
+    total, processed = job.get("totalRecordCount"), job.get("processedRecordCount")
+    if total is not None and processed is not None:
+        counts = f"{processed:,} of {total:,} records processed"
+        ok, failed = job.get("successRecordCount"), job.get("errorRecordCount")
+        if ok is not None and failed is not None:
+            counts += f" ({ok:,} succeeded, {failed:,} with an error)"
+        said.append(counts)
+    if job.get("message"):
+        said.append(str(job["message"]).strip())
+    return "; ".join(said)
+
+
+def billed_again(job: dict[str, Any]) -> str:
+    """What submitting the records of unfinished ``job`` (its summary) anew bills a second
+    time, as a clause ("the 2,000 records it processed are billed again"), or "" when it
+    processed none: a job stopped or ended part way is billed for what it processed, and so is
+    one that failed or expired after processing some."""
+    processed = job.get("processedRecordCount")
+    if processed is None:  # not told: a job stopped or ended part way processed some
+        stopped = job.get("status") in _BILLED_WHEN_STOPPED
+        return "the records it processed are billed again" if stopped else ""
+    if processed == 1:
+        return "the 1 record it processed is billed again"
+    return f"the {processed:,} records it processed are billed again" if processed else ""
+
+
+def request_for_attempt(request: dict[str, Any], attempt: int) -> dict[str, Any]:
+    """``request`` for its job's ``attempt``-th submission: the attempt's name and token, and
+    S3 locations of its own beside the first's (``<prefix>/<attempt name>/input/`` and
+    ``output/``), so it never reads what an earlier attempt left there."""
+    name, new = request["jobName"], attempt_name(request["jobName"], attempt)
+
+    def moved(uri: str, leaf: str) -> str:
+        tail = f"/{name}/{leaf}/"
+        if not uri.endswith(tail):
+            raise ValueError(f"cannot resubmit {name}: its {leaf} location {uri} is not .../{tail}")
+        return f"{uri[: -len(tail)]}/{new}/{leaf}/"
+
+    out = json.loads(json.dumps(request))  # a deep copy
+    out["jobName"], out["clientRequestToken"] = new, request_token(new)
+    config = out["inputDataConfig"]["s3InputDataConfig"]
+    config["s3Uri"] = moved(config["s3Uri"], "input")
+    config = out["outputDataConfig"]["s3OutputDataConfig"]
+    config["s3Uri"] = moved(config["s3Uri"], "output")
+    return out
+
+
+def plan_submissions(
+    requests: Sequence[dict[str, Any]],
+    regions: Sequence[str | None],
+    attempts: Sequence[list[dict[str, Any]]] | None,
+    *,
+    resubmit: bool = False,
+) -> list[dict[str, Any]]:
+    """What becomes of each request, before anything is created: a row of
+    ``SUBMISSION_COLUMNS`` and ``"request"``, the request to create (None when none is).
+
+    ``attempts``: each request's submissions (``look_up_jobs``), or None when they were not
+    looked up (every job then reads would-create, its status "unchecked"). A job whose last
+    submission is on its way or done ``exists``; one that ended without processing all its
+    records is ``unfinished`` and, with ``resubmit``, submitted anew as its next attempt
+    (``would-resubmit``; the detail says which records are billed again). One being stopped
+    (``NOT_ENDED_STATUSES``) stays ``unfinished`` even with ``resubmit``: it has not ended."""
+    rows = []
+    for i, (req, region) in enumerate(zip(requests, regions, strict=True)):
+        row: dict[str, Any] = {
+            "job": req["jobName"],
+            "jobName": req["jobName"],
+            "region": region,
+            "action": "would-create",
+            "status": "unchecked" if attempts is None else "-",
+            "jobArn": None,
+            "detail": "",
+            "request": req,
+        }
+        done = attempts[i] if attempts is not None else []
+        if done:
+            last = done[-1]
+            row.update(jobName=last["jobName"], status=last["status"], jobArn=last["jobArn"])
+            row["request"] = None
+            if last["status"] not in UNFINISHED_STATUSES:
+                row["action"] = "exists"
+            elif not resubmit or last["status"] in NOT_ENDED_STATUSES:
+                row.update(action="unfinished", detail=unfinished_detail(last))
+            else:
+                new = request_for_attempt(req, len(done) + 1)
+                again = billed_again(last)
+                row.update(
+                    jobName=new["jobName"],
+                    action="would-resubmit",
+                    status="-",
+                    jobArn=None,
+                    detail=f"resubmits {last['jobName']} ({last['status']}, {last['jobArn']})"
+                    + (f"; {again}" if again else ""),
+                    request=new,
+                )
+        rows.append(row)
+    return rows
+
+
+def create_job(client: Any, request: dict[str, Any]) -> str:
+    """Create one job; its ARN. A ``ClientError`` becomes an error naming the job."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return client.create_model_invocation_job(**request)["jobArn"]
+    except ClientError as exc:
+        raise aws_write_error(
+            exc,
+            "creating",
+            f"batch job {request['jobName']}",
+            "bedrock:CreateModelInvocationJob, and iam:PassRole on the job's role",
+        ) from exc
+
+
+# the action of a job whose create got no answer (Ctrl-C, a timeout after botocore's retries):
+# Bedrock may have made it; a run again finds it, and Bedrock ignores a create with the
+# clientRequestToken of a job it made
+MAYBE_CREATED = "maybe-created"
+
+
+def create_jobs(
+    plan: Sequence[dict[str, Any]],
+    clients: dict[str | None, Any],
+    *,
+    before_create: Callable[[int, dict[str, Any]], Any] | None = None,
+    log: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Create the jobs ``plan`` (``plan_submissions``'s rows) has a request for, in order;
+    ``before_create(i, request)`` runs just before row ``i``'s is created. Each row is
+    appended to ``log`` (returned) once settled, with a created job's ARN, so that a caller
+    still has the rows of the jobs done when a later one raises; a create stopped before
+    Bedrock answered is logged as ``MAYBE_CREATED`` before the stop goes on."""
+    rows = log if log is not None else []
+    for i, step in enumerate(plan):
+        row = {k: v for k, v in step.items() if k != "request"}
+        request = step["request"]
+        if request is not None:
+            if before_create is not None:
+                before_create(i, request)
+            try:
+                row["jobArn"] = create_job(clients[step["region"]], request)
+            except BaseException as exc:
+                if not _create_answered(exc):
+                    rows.append({**row, "action": MAYBE_CREATED})
+                raise
+            row["action"] = "created" if step["action"] == "would-create" else "resubmitted"
+        rows.append(row)
+    return rows
+
+
+def _create_answered(exc: BaseException) -> bool:
+    """Whether a create that raised ``exc`` is known not to have made the job: Bedrock refused
+    it (a ``ClientError``, raised by ``create_job`` as the error naming the job), or botocore
+    did not send it (parameters it refused). Anything else (Ctrl-C, a read timeout or a
+    dropped connection after the retries) may have come after Bedrock made the job."""
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    return isinstance(exc, ParamValidationError) or isinstance(exc.__cause__, ClientError)
+
+
+def submit_jobs(
+    requests: Sequence[dict[str, Any]],
+    client: Any = None,
+    *,
+    apply: bool = False,
+    regions: Sequence[str | None] | None = None,
+    before_create: Callable[[int, dict[str, Any]], Any] | None = None,
+    look: bool = False,
+    resubmit: bool = False,
+    log: list[dict[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Create the batch jobs; a dry run unless ``apply``. A job that exists is not created
+    again (see ``plan_submissions``); ``look``: a dry run looks them up too (read only).
+
+    ``regions`` (aligned with ``requests``, from each job's ``job.json``): without a ``client``,
+    each job is created by a Bedrock client in its own Region (a job runs in one Region).
+    ``before_create(i, request)`` runs just before request ``i`` is created (as ``request``: a
+    resubmission's has its own name and S3 locations), not for a job that exists (the CLI
+    uploads a job's inputs there, so a second ``--apply`` uploads nothing again). ``log``: as
+    in ``create_jobs``. Returns one row per job (``SUBMISSION_COLUMNS``), action one of
+    would-create, would-resubmit, created, resubmitted, exists, unfinished.
+    """
+    regions = list(regions) if regions is not None else [None] * len(requests)
+    if len(regions) != len(requests):
+        raise ValueError("regions must have one entry per request")
+    clients = bedrock_clients(regions, client) if apply or look else {}
+    attempts = look_up_jobs(requests, regions, clients) if clients else None
+    plan = plan_submissions(requests, regions, attempts, resubmit=resubmit)
+    if apply:
+        rows = create_jobs(plan, clients, before_create=before_create, log=log)
+    else:
+        rows = [{k: v for k, v in step.items() if k != "request"} for step in plan]
+    return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+
+
+# --- the S3 input location -------------------------------------------------------------------
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``(bucket, key prefix)`` of ``s3://bucket/prefix/``; the prefix ends with ``/``."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return bucket, prefix.rstrip("/") + "/"
+
+
+def _listed(s3_client: Any, bucket: str, prefix: str) -> dict[str, int]:
+    """Every object under ``prefix``, with its size."""
+    from botocore.exceptions import ClientError
+
+    sizes: dict[str, int] = {}
+    try:
+        for page in s3_client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix
+        ):
+            sizes.update({o["Key"]: int(o["Size"]) for o in page.get("Contents", [])})
+    except ClientError as exc:
+        raise aws_write_error(
+            exc, "listing", f"s3://{bucket}/{prefix}", f"s3:ListBucket on the bucket {bucket}"
+        ) from exc
+    return sizes
+
+
+@dataclass
+class InputLocation:
+    """What a job's S3 input location holds besides the job's own input files."""
+
+    bucket: str
+    prefix: str
+    stale: list[str]  # keys of input files an earlier upload left (another split): removed
+    foreign: list[str]  # keys of any other object: not this tool's to remove
+
+    def foreign_text(self, job: str) -> str:
+        """What the location holds that is not the job's, and why it matters."""
+        n = len(self.foreign)
+        shown = ", ".join(self.foreign[:5]) + (f" and {n - 5:,} more" if n > 5 else "")
+        what = "an object that is" if n == 1 else f"{n:,} objects that are"
+        return (
+            f"s3://{self.bucket}/{self.prefix} holds {what} not job {job}'s input files "
+            f"({shown}), which the job would read too"
+        )
+
+    def foreign_error(self, job: str) -> BatchSubmitError:
+        return BatchSubmitError(f"{self.foreign_text(job)}: job not created. {FOREIGN_FIX}")
+
+
+FOREIGN_FIX = (
+    "Move or delete them (e.g. `aws s3 rm`), or export to another S3 prefix, and run again"
+)
+
+
+def foreign_objects_error(blocked: Sequence[tuple[str, InputLocation]]) -> BatchSubmitError:
+    """The error when the input locations of the jobs ``blocked`` ((job name, location) each)
+    hold objects that are not theirs: it names each, and no job is created."""
+    said = "; ".join(where.foreign_text(name) for name, where in blocked)
+    return BatchSubmitError(f"{said}: no job created. {FOREIGN_FIX}")
+
+
+def input_location(s3_client: Any, uri: str, names: Iterable[str]) -> InputLocation:
+    """Look (read only) at what the S3 location ``uri`` holds besides the input files
+    ``names``: part files an earlier upload left (``PART_FILE_RE``: this tool's names, directly
+    under it) and any other object. A "folder" object of 0 bytes at ``uri`` itself is
+    neither."""
+    bucket, prefix = split_s3_uri(uri)
+    keep = {prefix + name for name in names}
+    stale, foreign = [], []
+    for key, size in sorted(_listed(s3_client, bucket, prefix).items()):
+        if key in keep or (key == prefix and size == 0):
+            continue
+        own = PART_FILE_RE.fullmatch(key[len(prefix) :]) is not None
+        (stale if own else foreign).append(key)
+    return InputLocation(bucket, prefix, stale, foreign)
+
+
+def upload_job(
+    s3_client: Any,
+    job: ExportedJob,
+    on_change: Callable[[str, str], Any] | None = None,
+) -> list[str]:
+    """Make the S3 location the job's request reads hold exactly the job's input files (same
+    keys, same bytes), so the job reads each record once: refuse when it holds an object that
+    is not one of this tool's input files (``InputLocation.foreign_error``), remove the input
+    files an earlier upload left there (the same records split another way), upload the
+    files, then check the listing. ``on_change(what, s3 URI)`` after each write ("deleted",
+    "uploaded"). Returns the URIs uploaded.
+
+    Each file is streamed from disk in one PUT (an input file is at most 1 GB, a PUT takes
+    5 GB). An AWS error is a :class:`BatchSubmitError` naming the bucket and key.
+    """
+    from botocore.exceptions import ClientError
+
+    uri = job.request["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
+    where = input_location(s3_client, uri, [path.name for path in job.files])
+    if where.foreign:
+        raise where.foreign_error(job.request["jobName"])
+    bucket, prefix = where.bucket, where.prefix
+    for key in where.stale:
+        try:
+            s3_client.delete_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            raise aws_write_error(
+                exc, "deleting", f"s3://{bucket}/{key}", "s3:DeleteObject on that key"
+            ) from exc
+        if on_change is not None:
+            on_change("deleted", f"s3://{bucket}/{key}")
+    uploaded = []
+    for path in job.files:
+        key = prefix + path.name
+        try:
+            with path.open("rb") as body:
+                s3_client.put_object(Bucket=bucket, Key=key, Body=body)
+        except ClientError as exc:
+            raise aws_write_error(
+                exc,
+                "uploading",
+                f"{path} to s3://{bucket}/{key}",
+                "s3:PutObject on that key (and kms:GenerateDataKey when the bucket encrypts "
+                "with a KMS key)",
+            ) from exc
+        uploaded.append(f"s3://{bucket}/{key}")
+        if on_change is not None:
+            on_change("uploaded", uploaded[-1])
+    _check_uploaded(s3_client, job, bucket, prefix)
+    return uploaded
+
+
+def _check_uploaded(s3_client: Any, job: ExportedJob, bucket: str, prefix: str) -> None:
+    """The job's input location holds its files, at their sizes, and nothing else."""
+    expected = {prefix + path.name: path.stat().st_size for path in job.files}
+    listed = _listed(s3_client, bucket, prefix)
+    if listed.get(prefix) == 0:  # a "folder" object
+        del listed[prefix]
+    if listed != expected:
+        raise BatchSubmitError(
+            f"after the upload, s3://{bucket}/{prefix} does not hold exactly job "
+            f"{job.request['jobName']}'s {len(expected):,} input files (another writer?): job "
+            "not created; run again"
+        )
