@@ -243,7 +243,7 @@ def test_cli_export_plans_as_the_runs_notebook_did(tmp_path, capsys, no_aws_cred
 def test_placeholder_records_are_counted_per_input_file(tmp_path):
     """``placeholder_records`` counts, per input file, the records (lines) that still hold a
     placeholder user turn, once each even when the text is there twice; filled files drop out."""
-    from bedrock_finops.batch_export_cli import placeholder_records
+    from bedrock_finops.batch_export_submit import placeholder_records
     from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
 
     job = tmp_path / "job"
