@@ -395,7 +395,7 @@ def archived_line(n: int) -> str:
 # ---------------------------------------------------------------------------- the pass
 
 
-def _as_utc(value: Any, name: str = "time") -> datetime | None:
+def window_bound_utc(value: Any, name: str = "time") -> datetime | None:
     """A window bound in UTC: a date, a datetime or ISO-8601 text; naive values are UTC.
 
     Only ISO-8601 text is read (``2025-06-02``, ``2025-06-02T06:00``, ``...Z``, ``+02:00``):
@@ -675,7 +675,7 @@ def ingest_to_folder(
     t0 = time.perf_counter()
     _check_table_name(table_name)
     _check_workers(workers)
-    start_dt, end_dt = _as_utc(start, "start"), _as_utc(end, "end")
+    start_dt, end_dt = window_bound_utc(start, "start"), window_bound_utc(end, "end")
     if start_dt and end_dt and start_dt >= end_dt:
         raise IngestError(
             f"start {start_dt} is not before end {end_dt}; the window is [start, end)"

@@ -61,10 +61,10 @@ def billing_days(start: Any, end: Any) -> tuple[dt.date, dt.date]:
 def _utc_day(value: Any, name: str, round_up: bool = False) -> dt.date:
     """A bound as a UTC day, read as the ingest reads its window's (a time of day rounds down,
     or up for an end)."""
-    from bedrock_finops.ingest import IngestError, _as_utc
+    from bedrock_finops.ingest import IngestError, window_bound_utc
 
     try:
-        when = _as_utc(value, name)
+        when = window_bound_utc(value, name)
     except IngestError as exc:
         raise BillingPeriodError(f"Cost Explorer {exc}") from None
     if when is None:
