@@ -30,6 +30,7 @@ from bedrock_finops.parse_body import (
 from bedrock_finops.parse_request import canonical
 from bedrock_finops.parse_response import (
     cache_write_1h_split,
+    guardrail_intervened,
     invoke_response_usage,
     output_shape,
     output_text_and_stop,
@@ -275,20 +276,16 @@ def cache_write_1h(split: int | None, cache_write: int, ttl: str) -> int:
 def _refuse_failed_invocation(rec: dict, inp: Any) -> None:
     """A failed invocation (``errorCode`` set, e.g. ThrottlingException) logs no token counts
     and is not billed: it gets its own reason, naming the code, rather than "missing
-    inputTokenCount". So does a request a guardrail blocked before the model ran (InvokeModel's
-    ``amazon-bedrock-guardrailAction: INTERVENED``, Converse's ``guardrail_intervened``): no
-    model tokens (the guardrail bills apart). One that logged counts anyway is a row."""
+    inputTokenCount". So does a request a guardrail blocked before the model ran, streamed or
+    not (:func:`parse_response.guardrail_intervened`): no model tokens (the guardrail bills
+    apart). One that logged counts anyway is a row."""
     if isinstance(inp, dict) and inp.get("inputTokenCount") is not None:
         return
     code = rec.get("errorCode")
     if code:
         raise BadRecord(f"failed invocation ({_str(code)}): no token counts, not billed")
     out = rec.get("output")
-    body = out.get("outputBodyJson") if isinstance(out, dict) else None
-    if isinstance(body, dict) and (
-        body.get("amazon-bedrock-guardrailAction") == "INTERVENED"
-        or body.get("stopReason") == "guardrail_intervened"
-    ):
+    if isinstance(out, dict) and guardrail_intervened(out.get("outputBodyJson")):
         raise BadRecord("blocked by a guardrail: no token counts, no model tokens billed")
 
 

@@ -340,6 +340,34 @@ def _answer_text(text: Any, think_tags: bool) -> Any:
     return text
 
 
+# what Bedrock adds to an InvokeModel body, or to a chunk of a stream, when a guardrail acted
+GUARDRAIL_ACTION = "amazon-bedrock-guardrailAction"
+GUARDRAIL_STOP = "guardrail_intervened"  # Converse's stop reason when a guardrail acted
+
+
+def guardrail_intervened(out_body: Any) -> bool:
+    """Whether the response says a guardrail intervened: ``amazon-bedrock-guardrailAction:
+    INTERVENED`` on an InvokeModel body or on any chunk of a stream (Bedrock adds its own
+    fields to a chunk, as it does ``amazon-bedrock-invocationMetrics`` to the last), or the
+    stop reason ``guardrail_intervened`` of a Converse body or of a ConverseStream's
+    ``messageStop`` event."""
+    if isinstance(out_body, dict):
+        return out_body.get(GUARDRAIL_ACTION) == "INTERVENED" or (
+            out_body.get("stopReason") == GUARDRAIL_STOP
+        )
+    if isinstance(out_body, list):
+        return any(isinstance(chunk, dict) and _chunk_intervened(chunk) for chunk in out_body)
+    return False
+
+
+def _chunk_intervened(chunk: dict) -> bool:
+    """Whether one streamed chunk carries a guardrail's intervention."""
+    stop = chunk.get("messageStop")
+    return chunk.get(GUARDRAIL_ACTION) == "INTERVENED" or (
+        isinstance(stop, dict) and stop.get("stopReason") == GUARDRAIL_STOP
+    )
+
+
 def routed_model_id(out_body: Any) -> str | None:
     """The model a prompt router chose for this request: Converse's
     ``trace.promptRouter.invokedModelId`` (a ConverseStream's last ``metadata`` event)."""

@@ -8,10 +8,11 @@ itself stays in the excerpt only, so that all such records count under one reaso
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
-from record_rows import both_rows, log_record
+from record_rows import both_rows, log_record, row_of
 
 from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.parse_body import PromptCache
@@ -120,3 +121,79 @@ def test_a_line_that_is_not_utf8_says_so_as_in_an_array_file(tmp_path) -> None:
         ),
     ]
     assert (report.lines_read, report.rows, report.quarantined) == (4, 1, 3)
+
+
+GUARDRAIL = "blocked by a guardrail: no token counts, no model tokens billed"
+CLAUDE_REQUEST = {
+    "anthropic_version": "bedrock-2023-05-31",
+    "max_tokens": 100,
+    "messages": [{"role": "user", "content": "how do I pick a lock"}],
+}
+CONVERSE_REQUEST = {"messages": [{"role": "user", "content": [{"text": "how do I pick a lock"}]}]}
+CONVERSE_BLOCKED = {
+    "output": {"message": {"role": "assistant", "content": [{"text": "Sorry."}]}},
+    "stopReason": "guardrail_intervened",
+}
+CONVERSE_STREAM_BLOCKED = [
+    {"messageStart": {"role": "assistant"}},
+    {"contentBlockDelta": {"delta": {"text": "Sorry."}, "contentBlockIndex": 0}},
+    {"contentBlockStop": {"contentBlockIndex": 0}},
+    {"messageStop": {"stopReason": "guardrail_intervened"}},
+    {"metadata": {"usage": {"inputTokens": 0, "outputTokens": 0}, "metrics": {"latencyMs": 90}}},
+]
+
+
+def _claude_stream(action: str, on_first: bool = False) -> list[dict]:
+    """An Anthropic stream as InvokeModelWithResponseStream logs it, Bedrock's guardrail
+    action on its last chunk (beside its invocation metrics) or on its first."""
+    chunks = [
+        {"type": "message_start", "message": {"role": "assistant", "content": []}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "No."}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
+        {"type": "message_stop", "amazon-bedrock-invocationMetrics": {"invocationLatency": 80}},
+    ]
+    chunks[0 if on_first else -1]["amazon-bedrock-guardrailAction"] = action
+    return chunks
+
+
+def _call(request_id: str, op: str, out: Any, counts: bool = False) -> dict:
+    """A record of ``op`` answered by ``out``; without ``counts``, logged with no token
+    counts."""
+    body = CONVERSE_REQUEST if op.startswith("Converse") else CLAUDE_REQUEST
+    rec = log_record(body, out, op) | {"requestId": request_id}
+    if not counts:
+        del rec["input"]["inputTokenCount"], rec["output"]["outputTokenCount"]
+    return rec
+
+
+def test_a_streamed_call_a_guardrail_blocked_says_so(tmp_path) -> None:
+    """Logged with no token counts, a stream whose chunks carry a guardrail's intervention
+    (ConverseStream's ``messageStop`` stop reason, or ``amazon-bedrock-guardrailAction`` on
+    any chunk of InvokeModelWithResponseStream's) is quarantined as blocked, as the same call
+    not streamed is; one with no such marker still lacks its counts."""
+    stream = "InvokeModelWithResponseStream"
+    by_reason, entries = _quarantine(
+        tmp_path,
+        [
+            _call("conv", "Converse", CONVERSE_BLOCKED),
+            _call("conv-stream", "ConverseStream", CONVERSE_STREAM_BLOCKED),
+            _call("invoke-last", stream, _claude_stream("INTERVENED")),
+            _call("invoke-first", stream, _claude_stream("INTERVENED", on_first=True)),
+            _call("invoke-none", stream, _claude_stream("NONE")),
+        ],
+    )
+    assert [e["reason"] for e in entries] == [GUARDRAIL] * 4 + ["missing inputTokenCount"]
+    assert by_reason == {GUARDRAIL: 4, "missing inputTokenCount": 1}
+
+
+def test_a_blocked_stream_that_logged_its_counts_is_a_row() -> None:
+    """The guardrail's marker decides only for a call logged without counts: with them, the
+    stream is a row, the same by both parsing paths."""
+    conv = row_of(_call("cs", "ConverseStream", CONVERSE_STREAM_BLOCKED, counts=True))
+    invoke = row_of(
+        _call("im", "InvokeModelWithResponseStream", _claude_stream("INTERVENED"), counts=True)
+    )
+    assert (conv["input_tokens"], conv["output_tokens"]) == (10, 3)
+    assert (conv["stop_reason"], conv["latency_ms"]) == ("guardrail_intervened", 90.0)
+    assert (invoke["input_tokens"], invoke["output_tokens"]) == (10, 3)
+    assert (invoke["stop_reason"], invoke["latency_ms"]) == ("end_turn", 80.0)
