@@ -85,6 +85,16 @@ BODIES: list[tuple[str, str, dict, Any]] = [
               "tool_use", performanceConfig={"latency": "optimized"})),
     (CLAUDE, "Converse", {"messages": [{"role": "user", "content": [{"text": "bad words"}]}]},
      converse([{"text": "Blocked."}], "guardrail_intervened")),
+    (CLAUDE, "ConverseStream", {"messages": [{"role": "user", "content": [{"text": "bad"}]}]}, [
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"delta": {"text": "Blocked."}, "contentBlockIndex": 0}},
+        {"messageStop": {"stopReason": "guardrail_intervened"}},
+        {"metadata": {"usage": {"inputTokens": 0, "outputTokens": 0}}}]),
+    (CLAUDE, "IMS", {**ANTHROPIC, "messages": USER}, [  # Bedrock's guardrail action, streamed
+        {"type": "message_start", "message": {"role": "assistant", "content": []}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "No"}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}},
+        {"type": "message_stop", "amazon-bedrock-guardrailAction": "INTERVENED", **METRICS}]),
     (ROUTER, "ConverseStream", {"messages": USER, "system": "Terse."}, [
         {"messageStart": {"role": "assistant"}},
         {"contentBlockDelta": {"delta": {"text": "Hel"}, "contentBlockIndex": 0}},
