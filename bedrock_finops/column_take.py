@@ -5,7 +5,8 @@ pyarrow's ``take`` on a chunked array concatenates every chunk before it selects
 ``user_text``, ~3 GB in a month of a million requests, that is a 3 GB copy per selection,
 even of three rows. :func:`take_positions` takes from each chunk the rows it holds instead:
 the cost follows the rows selected, not the column. :class:`ParquetColumn` serves a
-column that is not in memory at all, from ``usage.parquet``, a row group at a time.
+column that is not in memory at all, from ``usage.parquet``, a row group at a time, and
+:func:`user_turns` gives a strategy the user turns from either.
 """
 
 from __future__ import annotations
@@ -139,3 +140,23 @@ def rows_of(column: pd.Series | ParquetColumn, positions: np.ndarray | list[int]
     if isinstance(column, ParquetColumn):
         return column.take(positions)
     return take_positions(column, positions)
+
+
+def user_turns(
+    usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None
+) -> pd.Series | ParquetColumn:
+    """The user turns: ``usage``'s own column, else ``user_text`` (same rows, same order),
+    for a strategy given a usage table read without them (``RunContext.user_text_column``)."""
+    if user_text is None:
+        if "user_text" not in usage.columns:
+            raise ValueError(
+                "usage has no user_text column: pass user_text=RunContext.user_text_column "
+                "(or read the usage table with its user turns)"
+            )
+        return usage["user_text"]
+    if len(user_text) != len(usage):
+        raise ValueError(
+            f"user_text has {len(user_text):,} rows and usage {len(usage):,}: they must come "
+            "from the same usage.parquet, in file order"
+        )
+    return user_text

@@ -43,7 +43,7 @@ from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
 from bedrock_finops.app_attribution import UNKNOWN_APP
-from bedrock_finops.column_take import ParquetColumn, text_parts
+from bedrock_finops.column_take import ParquetColumn, text_parts, user_turns
 from bedrock_finops.findings import Findings, period_of
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
@@ -258,25 +258,6 @@ def plan(
     )
 
 
-def _user_texts(
-    usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None
-) -> pd.Series | ParquetColumn:
-    """The user turns: ``usage``'s own column, else ``user_text`` (same rows, same order)."""
-    if user_text is None:
-        if "user_text" not in usage.columns:
-            raise ValueError(
-                "usage has no user_text column: pass user_text=RunContext.user_text_column "
-                "(or read the usage table with its user turns)"
-            )
-        return usage["user_text"]
-    if len(user_text) != len(usage):
-        raise ValueError(
-            f"user_text has {len(user_text):,} rows and usage {len(usage):,}: they must come "
-            "from the same usage.parquet, in file order"
-        )
-    return user_text
-
-
 def _rebuildable(segs: pd.DataFrame) -> pd.Series:
     """Per segment: some of its requests' user turns were logged, so they can be rebuilt."""
     return segs["unlogged_user_turns"] < segs["requests"]
@@ -287,7 +268,7 @@ def _unlogged_user_turns(
 ) -> np.ndarray:
     """Per row: the user turn was not logged (a body over 100 KB left unread, or none), so a
     batch record could hold only a placeholder."""
-    return np.asarray(_user_texts(usage, user_text).isna(), dtype=bool)
+    return np.asarray(user_turns(usage, user_text).isna(), dtype=bool)
 
 
 def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
@@ -644,7 +625,7 @@ def export_jobs(
     whose inline images or documents are only placeholders (the job would run without them).
     ``user_text``: as in :func:`plan`.
     """
-    texts = _user_texts(usage, user_text)
+    texts = user_turns(usage, user_text)
     quotas = quotas or bj.BatchQuotas(min_records_per_job=bp.params["min_records_per_job"])
     chosen = bp.moved if segments is None else bp.segments[bp.segments["segment"].isin(segments)]
     seg_ids = seg_mod.row_segments(usage).astype(str)
