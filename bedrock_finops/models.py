@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -100,6 +101,10 @@ class ModelInfo:
     # the geos of the model's cross-Region (system-defined) inference profiles, where the
     # catalog records them (``profile_geos`` in models.csv); None where it does not
     profile_geos: tuple[str, ...] | None = None
+    # what the model takes as input on Bedrock (``input_modalities`` in models.csv: text,
+    # image, document, video) where AWS's documentation establishes it; None where the
+    # catalog does not record it, which :func:`media_not_taken` reads as text only
+    input_modalities: tuple[str, ...] | None = None
 
 
 @cache
@@ -117,8 +122,26 @@ def known_models() -> dict[str, ModelInfo]:
             name=row["name"],
             base_ids=tuple(row["base_ids"].split("|")),
             profile_geos=tuple(row["profile_geos"].split("|")) if row["profile_geos"] else None,
+            input_modalities=_listed(row.get("input_modalities")),
         )
     return out
+
+
+def _listed(cell: str | None) -> tuple[str, ...] | None:
+    """A ``|``-separated models.csv cell as a tuple; None when empty (not recorded)."""
+    return tuple(cell.split("|")) if cell else None
+
+
+def media_not_taken(key: str, kinds: Iterable[str]) -> tuple[str, ...]:
+    """The kinds of media in ``kinds`` (image, document, video, audio) that model ``key`` is
+    not recorded to take as input (models.csv ``input_modalities``), in the order given.
+
+    A model whose modalities the catalog does not record, or a key it lacks, is read as text
+    only: it takes none of them, so a request with an image is never sent to a model that
+    might refuse it."""
+    info = known_models().get(key)
+    taken = info.input_modalities if info is not None else None
+    return tuple(kind for kind in kinds if taken is None or kind not in taken)
 
 
 def model_id_for(key: str, geo: str | None) -> str | None:
