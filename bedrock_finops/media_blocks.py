@@ -37,11 +37,17 @@ import io
 import math
 import re
 import warnings
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
 import xxhash
 
 from bedrock_finops.tokens import estimate_tokens
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bedrock_finops.column_take import ParquetColumn
 
 MEDIA_MARK = "[[media "  # every placeholder starts with this
 MEDIA_KINDS = ("image", "document", "video", "audio")
@@ -240,3 +246,43 @@ def has_inline_media(text: Any) -> bool:
     """Whether a prompt text (e.g. ``user_text``) holds a media placeholder (as written by
     :func:`placeholder`: a user's own "[[media " is not one)."""
     return isinstance(text, str) and MEDIA_MARK in text and PLACEHOLDER_RE.search(text) is not None
+
+
+# What a user turn's text holds for each kind of media it sent: the placeholder of one sent
+# inline (as :data:`PLACEHOLDER_RE` finds them), or the canonical JSON of a block sent by
+# reference, on a line of its own: a Converse or Nova block (``{"video":{"format":"mp4",
+# "source":{"s3Location":{...}}}}``) or an Anthropic one (``{"source":{"type":"url",...},
+# "type":"image"}``). RE2 syntax, for pyarrow.
+_SENT_PATTERNS = {
+    kind: rf"(?m)\[\[media {kind} [^\]\n]* xxh3:[0-9a-f]{{16}}\]\]"
+    rf'|^\{{"{kind}":\{{.*\}}\}}$'
+    + (rf'|^\{{".*,"type":"{kind}"\}}$' if kind in ("image", "document") else "")
+    for kind in MEDIA_KINDS
+}
+
+
+def media_sent_by_row(column: pd.Series | ParquetColumn) -> dict[str, np.ndarray]:
+    """Per kind of media (image, document, video, audio), whether each row's text (the usage
+    table's ``user_text``, in memory or read from ``usage.parquet`` a row group at a time)
+    shows one sent: a placeholder of that kind, or a block of it sent by reference (an S3
+    location, a URL), which the ingest keeps as its JSON. What each request sent in its last
+    user turn.
+
+    Only the rows holding a placeholder's mark or a JSON object are searched for each kind,
+    so a month of plain-text traffic costs two substring scans."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from bedrock_finops.column_take import text_parts
+
+    found = {kind: np.zeros(len(column), dtype=bool) for kind in MEDIA_KINDS}
+    for start, _, values in text_parts(column):
+        marked = pc.or_(pc.match_substring(values, MEDIA_MARK), pc.match_substring(values, '{"'))
+        at = np.flatnonzero(np.asarray(pc.fill_null(marked, False)))
+        if not len(at):
+            continue
+        texts = values.take(pa.array(at))
+        for kind, pattern in _SENT_PATTERNS.items():
+            holds = np.asarray(pc.fill_null(pc.match_substring_regex(texts, pattern), False))
+            found[kind][start + at[holds]] = True
+    return found

@@ -380,3 +380,56 @@ def test_an_image_of_another_format_is_a_row_not_estimated(kind) -> None:
     )
     assert row["user_text"].startswith(f"[[media image png {len(base64.b64decode(data))} bytes ")
     assert last_position(row) == estimate_tokens(row["user_text"])
+
+
+def test_media_sent_by_row_reads_what_each_user_turn_sent(tmp_path) -> None:
+    """The kinds of media a row's user turn shows it sent, from the column in memory or from
+    the file a row group at a time: placeholders (as :func:`has_inline_media` reads them: a
+    user's own "[[media " is none) and blocks sent by reference, kept as their JSON."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bedrock_finops.column_take import ParquetColumn
+
+    image, _ = media_blocks.placeholder("image", "image/png", png_base64(64, 32))
+    s3_video = {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://b/v.mp4"}}}}
+    url_image = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+    question = {"type": "text", "text": "What is it?"}
+    by_reference = row_of(
+        log_record(
+            {"messages": [{"role": "user", "content": [s3_video, {"text": "What happens?"}]}]},
+            {"output": {"message": {"role": "assistant", "content": [{"text": "A goal."}]}}},
+        )
+    )["user_text"]
+    anthropic_url = row_of(
+        log_record(
+            {
+                "anthropic_version": "bedrock-2023-05-31",
+                "max_tokens": 5,
+                "messages": [{"role": "user", "content": [url_image, question]}],
+            },
+            {"type": "message", "content": [{"type": "text", "text": "A cat."}]},
+            op="InvokeModel",
+        )
+    )["user_text"]
+    texts = [
+        f"{image}\nWhich category?",
+        None,
+        'see [[media image of my cat]] and {"type": "image"}',
+        "[[media document pdf 3009 bytes xxh3:0123456789abcdef]] and "
+        "[[media audio wav not base64 12 characters xxh3:fedcba9876543210]]",
+        by_reference,
+        anthropic_url,
+    ]
+    expected = {
+        "image": [True, False, False, False, False, True],
+        "document": [False, False, False, True, False, False],
+        "video": [False, False, False, False, True, False],
+        "audio": [False, False, False, True, False, False],
+    }
+    in_memory = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([texts[:1], texts[1:]])))
+    path = tmp_path / "turns.parquet"
+    pq.write_table(pa.table({"user_text": texts}), path, row_group_size=4)
+    for column in (in_memory, ParquetColumn(path, "user_text")):
+        found = media_blocks.media_sent_by_row(column)
+        assert {kind: flags.tolist() for kind, flags in found.items()} == expected
