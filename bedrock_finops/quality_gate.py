@@ -658,6 +658,7 @@ def _cmd(args: Any) -> int:
             prompts=ctx.prompts,
             priced=ctx.priced,
             period=ctx.period,
+            user_text=ctx.user_text_column,  # the media its requests send
             task_overrides=_parse_overrides(args.override),
         )
     except (ValueError, FileNotFoundError, KeyError) as exc:

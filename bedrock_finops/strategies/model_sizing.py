@@ -10,6 +10,8 @@ Steps (each returns a table the notebook shows):
    preference lists), priced where the segment runs (region, geo, tier), that costs least on
    the segment's own requests (step 3), and only one that costs less than today: a segment
    whose candidates all cost as much or more keeps its model, the reason giving both costs.
+   A segment whose requests send images, documents, video or audio moves only to a candidate
+   that takes every kind it sends (``model_sizing_media``); with none, it keeps its model.
 3. Re-price the segment's own tokens on the candidate with the cost engine. Tokens are scaled
    by the tokenizer ratio when the tokenizer family changes; cached prefixes stay cached when
    the candidate supports caching and the prefix meets its minimum, else they are billed as
@@ -25,8 +27,8 @@ Steps (each returns a table the notebook shows):
 ``plan(...)`` does the work once; ``to_findings`` and ``to_effects`` turn it into the shared
 contract; ``analyze`` is ``to_findings(plan(...))``. The defaults, statuses and parameter checks
 are in ``model_sizing_params``; the re-pricing on a candidate in ``model_sizing_repricing``; the
-findings and effects in ``model_sizing_findings``; the notebook's tables and the routing export
-in ``model_sizing_tables``.
+media rule in ``model_sizing_media``; the findings and effects in ``model_sizing_findings``; the
+notebook's tables and the routing export in ``model_sizing_tables``.
 """
 
 from __future__ import annotations
@@ -39,9 +41,11 @@ import pandas as pd
 
 from bedrock_finops import segments as seg_mod
 from bedrock_finops import task_types as tt
+from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.findings import DAYS_PER_MONTH, Findings, period_of
 from bedrock_finops.models import known_models
 from bedrock_finops.pricing import price_columns, prices_as_of
+from bedrock_finops.strategies import model_sizing_media as media_mod
 from bedrock_finops.strategies import model_sizing_repricing as repricing
 from bedrock_finops.strategies.model_sizing_findings import to_effects, to_findings
 from bedrock_finops.strategies.model_sizing_params import (
@@ -138,13 +142,16 @@ def plan(
     prompts: pd.DataFrame | None = None,
     priced: pd.DataFrame | None = None,
     period: dict[str, Any] | None = None,
+    user_text: pd.Series | ParquetColumn | None = None,
     **params: Any,
 ) -> SizingPlan:
     """Segment, type, recommend and re-price: the whole strategy, computed once.
 
     ``period``: the run's (``RunContext.period``), which knows the window the table was read
     for and divides monthly figures by its length where the records cover it; by default the
-    records' UTC calendar days (``period_of(usage)``)."""
+    records' UTC calendar days (``period_of(usage)``). ``user_text``: the user turns, where
+    ``usage`` was read without them (``RunContext.user_text_column``): the media they show
+    sent decide which candidates a segment can move to (``model_sizing_media``)."""
     if usage.empty:
         raise ValueError("the usage table is empty: nothing to size (check the run's ingest)")
     priced = catalog.price(usage) if priced is None else priced
@@ -152,7 +159,9 @@ def plan(
     summary = seg_mod.summarise(usage, costs)
     p = validate_params(params, summary)
     segs = classify_segments(usage, costs, prompts, p["task_overrides"], summary)
-    positions = seg_mod.row_positions(seg_mod.row_segments(usage))
+    row_seg = seg_mod.row_segments(usage)
+    segs = media_mod.with_segment_media(segs, media_mod.segment_media(usage, user_text, row_seg))
+    positions = seg_mod.row_positions(row_seg)
     priceable = price_columns(usage, "request_id")  # rows re-priced per segment
     models = known_models()
     recs: list[dict[str, Any]] = []
@@ -252,6 +261,7 @@ def _recommend_segment(
         "tokenizer_ratio": 1.0,
         "cache_treatment": "",
         "candidates_tried": {},
+        "media_left_out": [],
         "regions": sorted(set(usage["region"].iloc[rows_at].dropna())),
     }
     if model not in models:
@@ -283,11 +293,12 @@ def _recommend_segment(
     seg_usage = usage.iloc[priced_at]
     current_usd = float(costs.iloc[priced_at].sum())
     choice = repricing.choose_candidate(
-        seg_usage, model, rec["target_tier"], catalog, p, current_usd
+        seg_usage, model, rec["target_tier"], catalog, p, current_usd, seg["media_sent"]
     )
     rec["candidates_tried"] = choice["tried"]
+    rec["media_left_out"] = left_out = choice["left_out"]
     if choice["candidate"] is None:
-        rec["reason"] = _no_candidate_reason(rec["target_tier"], choice["cheapest"], current_usd)
+        rec["reason"] = _no_candidate_reason(seg, rec["target_tier"], choice, current_usd)
         return rec
     cand = choice["candidate"]
     projected = choice["priced"]["cost_usd"].astype("float64")
@@ -297,6 +308,7 @@ def _recommend_segment(
         cross_provider=bool(choice["cross_provider"]),
         status=PENDING,
         reason=f"{task} needs the {rec['target_tier']} tier; cheapest priced: {cand}"
+        + media_mod.media_note(seg, left_out)
         + _unpriced_note(usage, reasons, unpriced_at, len(rows_at)),
         current_usd=current_usd,
         projected_usd=float(projected.sum()),
@@ -318,17 +330,24 @@ def _recommend_segment(
     return rec
 
 
-def _no_candidate_reason(tier: str, cheapest: dict[str, Any] | None, current_usd: float) -> str:
-    """Why a segment keeps its model when its tier has no candidate to move to: none is
-    priced where it runs, or none costs less than today on its own requests (both costs)."""
+def _no_candidate_reason(
+    seg: pd.Series, tier: str, choice: dict[str, Any], current_usd: float
+) -> str:
+    """Why a segment keeps its model when its tier has no candidate to move to: none takes
+    the media its requests send, none of those that do is priced where it runs, or none costs
+    less than today on its own requests (both costs)."""
+    cheapest, left_out = choice["cheapest"], choice["left_out"]
+    if left_out and len(left_out) == len(choice["tried"]):
+        return media_mod.no_capable_candidate(seg, tier, left_out)
+    media = media_mod.media_note(seg, left_out)
     if cheapest is None:
-        return f"no {tier}-tier model is priced where this segment runs"
+        return f"no {tier}-tier model is priced where this segment runs{media}"
     cache = _describe_cache(cheapest["info"])
     return (
         f"no {tier}-tier model costs less than today: the cheapest, {cheapest['candidate']}, "
         f"would cost {repricing.usd(cheapest['cost'], current_usd)} against "
         f"{repricing.usd(current_usd, cheapest['cost'])} "
-        "on this segment's requests" + ("" if cache == "no cached tokens" else f"; {cache}")
+        "on this segment's requests" + ("" if cache == "no cached tokens" else f"; {cache}") + media
     )
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from bedrock_finops import task_types as tt
 from bedrock_finops.findings import Action, Findings, effects_frame, monthly_scaling
 from bedrock_finops.quality_gate import MIN_SCORED_SHARE
+from bedrock_finops.strategies.model_sizing_media import MEDIA_RULE, media_by_segment
 from bedrock_finops.strategies.model_sizing_params import (
     ACCEPTED,
     ADOPTED,
@@ -106,6 +107,8 @@ def _action(row: pd.Series) -> Action:
         "tokenizer_ratio": row["tokenizer_ratio"],
         "cache_treatment": row["cache_treatment"],
         "candidates_tried": row["candidates_tried"],
+        "media_sent": list(row["media_sent"]),
+        "candidates_left_out_for_media": row["media_left_out"],
         "quality_gate": row["reason"].split("quality gate: ")[-1]
         if "quality gate: " in row["reason"]
         else "not evaluated",
@@ -164,6 +167,8 @@ def assumptions(sizing: SizingPlan) -> dict[str, Any]:
             "prefix (cache read + write tokens of the request) meets its min_cache_tokens; "
             "otherwise they are billed as uncached input"
         ),
+        "media_rule": MEDIA_RULE,
+        "media_by_segment": media_by_segment(sizing.segments),
         "eval_results": p["eval_results"] or None,
         "monthly_scaling": monthly_scaling(sizing.period),
     }

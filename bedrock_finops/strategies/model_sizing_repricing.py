@@ -3,8 +3,9 @@
 The candidate bills the same work differently: its tokenizer may count the text in more or
 fewer tokens, and cached prefixes stay cached only where it supports caching and the prefix
 meets its minimum. ``choose_candidate`` picks the model of the target tier that costs least on
-the segment's own requests, and only one that costs less than today;
-``prices_used`` lists the catalog rates the figures rest on.
+the segment's own requests, and only one that costs less than today and takes every kind of
+media the segment's requests send (``model_sizing_media``); ``prices_used`` lists the catalog
+rates the figures rest on.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bedrock_finops.models import known_models
+from bedrock_finops.models import known_models, media_not_taken
+from bedrock_finops.strategies.model_sizing_media import left_out_reason
 from bedrock_finops.tokens import UnknownTokenizerRatio, tokenizer_ratio
 
 
@@ -101,21 +103,24 @@ def choose_candidate(
     catalog: Any,
     params: dict[str, Any],
     current_usd: float,
+    media: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Cheapest model of ``target_tier`` that costs less than today (``current_usd``) on the
-    segment's own requests: same provider first, then (optionally) others.
+    segment's own requests and takes every kind of ``media`` they send: same provider first,
+    then (optionally) others.
 
     Each candidate is compared by its cost on these requests as it would bill them (tokenizer
     ratio, its cache rules), not by its list price. Returns ``{candidate, priced, info, tried,
-    cost, cheapest}``; ``candidate`` is None when no candidate is priced for every request of
-    the segment and cheaper than today (``tried`` says what each would cost, or why it was
-    ruled out; ``cheapest``, the cheapest priced one that is not cheaper, as ``{candidate,
-    cost, info}``), and when ``seg_usage`` has no rows: a candidate priced on no request would
-    cost $0.
+    cost, cheapest, left_out}``; ``candidate`` is None when no candidate takes the media, is
+    priced for every request of the segment and is cheaper than today (``tried`` says what
+    each would cost, or why it was ruled out; ``cheapest``, the cheapest priced one that is
+    not cheaper, as ``{candidate, cost, info}``), and when ``seg_usage`` has no rows: a
+    candidate priced on no request would cost $0. ``left_out``: the candidates ruled out for
+    the media, in the order tried.
     """
     none = {"candidate": None, "priced": None, "info": {}, "tried": {}, "cost": None}
     if seg_usage.empty:
-        return {**none, "cheapest": None}
+        return {**none, "cheapest": None, "left_out": []}
     models = known_models()
     provider = models[current].provider
     own = list(params["candidates"].get(provider, {}).get(target_tier, []))
@@ -126,11 +131,17 @@ def choose_candidate(
         for k in tiers.get(target_tier, [])
     ]
     tried: dict[str, str] = {}
+    left_out: list[str] = []
     cheapest = None  # the cheapest priced candidate, cheaper than today or not
     for group in (own, others if params["cross_provider"] else []):
         best = None
         for cand in group:
             if cand == current:
+                continue
+            missing = media_not_taken(cand, media)
+            if missing:  # it would refuse the requests: never priced, never proposed
+                tried[cand] = left_out_reason(cand, missing)
+                left_out.append(cand)
                 continue
             try:
                 priced, info = price_on(
@@ -155,8 +166,9 @@ def choose_candidate(
         if best is not None:
             best["tried"] = tried
             best["cross_provider"] = group is others
+            best["left_out"] = left_out
             return best
-    return {**none, "tried": tried, "cheapest": cheapest}
+    return {**none, "tried": tried, "cheapest": cheapest, "left_out": left_out}
 
 
 def usd(amount: float, *compared: float) -> str:

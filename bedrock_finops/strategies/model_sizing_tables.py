@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import task_types as tt
-from bedrock_finops.models import model_id_for
+from bedrock_finops.models import known_models, model_id_for
 from bedrock_finops.strategies.model_sizing import SizingPlan
 from bedrock_finops.strategies.model_sizing_params import ADOPTED, ROUTED, STRATEGY
 
@@ -45,18 +45,30 @@ def candidates_table(sizing: SizingPlan, catalog: Any = None) -> pd.DataFrame:
     """The models a segment may move to, per provider and tier (the ``candidates`` parameter
     over the defaults): the one of the target tier that costs least on a segment's own
     requests, and less than today, is proposed, and a model not listed is never recommended.
-    With ``catalog``: whether its sheet prices the model at all (an unpriced candidate is
-    skipped)."""
+    ``input_modalities``: what each takes as input (models.csv), which decides whether it is
+    offered to a segment whose requests send media. With ``catalog``: whether its sheet prices
+    the model at all (an unpriced candidate is skipped)."""
     rows = [
-        {"provider": provider, "tier": tier, "model": model}
+        {
+            "provider": provider,
+            "tier": tier,
+            "model": model,
+            "input_modalities": _modalities(model),
+        }
         for provider, tiers in sizing.params["candidates"].items()
         for tier, models in tiers.items()
         for model in models
     ]
-    out = pd.DataFrame(rows, columns=["provider", "tier", "model"])
+    out = pd.DataFrame(rows, columns=["provider", "tier", "model", "input_modalities"])
     if catalog is not None:
         out["in_price_sheet"] = out["model"].isin(set(catalog.rows["model"]))
     return out
+
+
+def _modalities(model: str) -> str:
+    """A model's input modalities as the catalog records them, or that it reads as text only."""
+    taken = known_models()[model].input_modalities
+    return ", ".join(taken) if taken else "not recorded (read as text only)"
 
 
 def recommendation_table(sizing: SizingPlan) -> pd.DataFrame:
