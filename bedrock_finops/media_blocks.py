@@ -286,3 +286,18 @@ def media_sent_by_row(column: pd.Series | ParquetColumn) -> dict[str, np.ndarray
             holds = np.asarray(pc.fill_null(pc.match_substring_regex(texts, pattern), False))
             found[kind][start + at[holds]] = True
     return found
+
+
+def inline_media_rows(values: Any) -> np.ndarray:
+    """Per value of a text column (a ``pa.Array`` or ``pa.ChunkedArray`` of user turns):
+    whether it holds a media placeholder, as :func:`has_inline_media` says of one (a null is
+    not). Arrow's own search, not a Python loop: a month's user turns are gigabytes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_null(values.type) or len(values) == 0:
+        return np.zeros(len(values), dtype=bool)
+    found = pc.match_substring(values, MEDIA_MARK)  # cheap: most turns hold no media
+    if pc.any(found).as_py():
+        found = pc.and_kleene(found, pc.match_substring_regex(values, PLACEHOLDER_RE.pattern))
+    return np.asarray(pc.fill_null(found, False), dtype=bool)

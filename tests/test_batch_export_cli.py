@@ -341,6 +341,48 @@ def test_apply_with_a_held_job_submits_nothing_and_exits_1(
     assert _s3_objects(fake) == {}
 
 
+MEDIA_TURNS = 5  # user turns that sent an image inline, in media_run
+
+
+@pytest.fixture(scope="module")
+def media_run(tmp_path_factory) -> Path:
+    """The sample run with 5 of doc-summarizer's user turns as the ingest keeps a turn that
+    sent an image inline: its placeholder (no bytes), then the question."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    run = tmp_path_factory.mktemp("media") / "run"
+    shutil.copytree(default_sample_run(), run)
+    table = pq.read_table(run / "usage.parquet")
+    apps = table.column("app").to_pylist()
+    texts = table.column("user_text").to_pylist()
+    chosen = [
+        i for i, (a, t) in enumerate(zip(apps, texts, strict=True)) if a == "doc-summarizer" and t
+    ]
+    photo = "[[media image png 600x400 1588 bytes xxh3:a0e08c603308e508]]"
+    for i in chosen[:MEDIA_TURNS]:
+        texts[i] = f"{photo}\n{texts[i]}"
+    i = table.schema.get_field_index("user_text")
+    table = table.set_column(i, table.schema.field(i), pa.array(texts, table.schema.field(i).type))
+    pq.write_table(table, run / "usage.parquet")
+    return run
+
+
+def test_requests_whose_user_turn_held_an_image_stay_out_of_the_job(media_run, tmp_path, capsys):
+    """A record could send the model only the image's placeholder: as for a turn not logged,
+    those requests stay on demand, and the job of the other 2,701 is not held."""
+    out = tmp_path / "jobs"
+    assert _export(media_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
+    text = capsys.readouterr().out
+    job = _only_job(out)
+    assert _table_row(text, job) == [job, "us-east-1", "2701", "unchecked", "would-create"]
+    assert "the 2,701 requests moved" in text
+    inputs = [p.read_text() for p in (out / job / "input").glob("*.jsonl")]
+    assert sum(t.count("\n") for t in inputs) == 2701 and not any("[[media " in t for t in inputs)
+
+
 def test_jobs_under_the_minimum_are_listed_as_held(tmp_path, capsys):
     """2,706 records, at most 2,000 a job and at least 1,500: the second job (706) cannot be
     topped up from the first without taking it under the minimum, so it is held; the sample's

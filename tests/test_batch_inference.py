@@ -245,6 +245,85 @@ def test_force_in_cannot_move_a_segment_none_of_whose_turns_were_logged(seed):
     assert bp.rows.empty and not any("nan" in note for note in bp.notes)
 
 
+def receipt_turn(n: int) -> str:
+    """A user turn as the ingest keeps one that sent a receipt photo inline: the image's
+    placeholder (no bytes), then the question."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from bedrock_finops.media_blocks import placeholder
+
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 40), (n % 255, 40, 90)).save(buf, "PNG")
+    text, _ = placeholder("image", "image/png", base64.b64encode(buf.getvalue()).decode())
+    return f"{text}\nExtract the fields from this receipt."
+
+
+MEDIA_BLOCKER = (
+    "no request can be rebuilt: every user turn held images or documents sent inline, which "
+    "the usage table keeps only as placeholders, not their bytes (a job would send the model "
+    "the placeholder text)"
+)
+
+
+def test_requests_whose_user_turn_held_inline_media_stay_on_demand(seed, tmp_path):
+    """A user turn that sent an image inline is kept as its placeholder: a batch record would
+    send the model that text, not the image. So, as a turn not logged, such a request stays
+    on demand, out of the jobs and the saving, counted; an app all of whose turns held
+    images is blocked, saying why."""
+    usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "receipts", "template": "sys-receipts"}])
+    usage.loc[usage.index[:30], "user_text"] = [receipt_turn(i) for i in range(30)]  # nightly's
+    receipts = usage["app"] == "receipts"
+    usage.loc[receipts, "user_text"] = [receipt_turn(i) for i in range(int(receipts.sum()))]
+    bp = bi.plan(usage, seed)
+    segs = bp.segments.set_index("app")
+    assert segs.loc["nightly", ["unlogged_user_turns", "media_user_turns"]].tolist() == [0, 30]
+    assert segs.loc["nightly", "decision"] == batch_params.MOVE
+    assert len(bp.rows) == 420 and not bp.rows["request_id"].isin(usage["request_id"][:30]).any()
+    assert bp.rows["savings_usd"].sum() == pytest.approx(420 * 0.003)  # as above, per request
+    assert segs.loc["nightly", "job_group_requests"] == 420
+    assert segs.loc["nightly", "requests_left_on_demand"] == 30
+    assert (
+        "nightly (nightly:claude-sonnet-4:2afa90a8): 30 of its requests stay on "
+        "demand: their user turn held images or documents sent inline, which the usage table "
+        "keeps only as placeholders, so a batch record could not carry them (not counted in "
+        "the saving)."
+    ) in bp.notes
+    assert bp.data_quality["eligible_requests_with_media_placeholders"] == 30
+    assert segs.loc["receipts", "media_user_turns"] == 450
+    assert not segs.loc["receipts", "eligible"] and segs.loc["receipts", "decision"] == "-"
+    assert segs.loc["receipts", "blockers"] == MEDIA_BLOCKER
+    assert segs.loc["receipts", "job_groups"] == 0
+    assert segs.loc["receipts", "requests_left_on_demand"] == 450
+    jobs = bi.export_jobs(
+        bp, usage, None, tmp_path,
+        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://bucket/p",
+    )  # fmt: skip
+    assert jobs[["app", "records", "media_placeholders"]].values.tolist() == [["nightly", 420, 0]]
+    lines = [p.read_text() for p in tmp_path.glob("*/input/*.jsonl")]
+    assert sum(t.count("\n") for t in lines) == 420 and not any("[[media " in t for t in lines)
+
+
+def test_force_in_cannot_move_a_segment_whose_turns_held_only_media_or_were_not_logged(seed):
+    usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "mixed", "template": "sys-mixed"}])
+    usage.loc[usage["app"] == "nightly", "user_text"] = [receipt_turn(i) for i in range(450)]
+    mixed = usage.index[usage["app"] == "mixed"]
+    usage.loc[mixed[:200], "user_text"] = [receipt_turn(i) for i in range(200)]
+    usage.loc[mixed[200:], "user_text"] = None
+    bp = bi.plan(usage, seed, force_in=["nightly", "mixed"])
+    segs = bp.segments.set_index("app")
+    assert not segs["eligible"].any() and bp.rows.empty
+    assert segs.loc["nightly", "blockers"] == MEDIA_BLOCKER
+    assert segs.loc["mixed", "blockers"] == (
+        "no request can be rebuilt: 200 user turns held images or documents sent inline, which "
+        "the usage table keeps only as placeholders, not their bytes (a job would send the "
+        "model the placeholder text), 250 were not logged (bodies over 100 KB are read only "
+        "with fetch_large_bodies)"
+    )
+
+
 def test_an_empty_usage_table_is_said_to_be_empty(seed):
     """As model sizing says it: a quiet window is a legal ingest, with nothing to plan."""
     with pytest.raises(

@@ -315,6 +315,26 @@ def test_only_a_real_placeholder_counts_as_media() -> None:
     assert not media_blocks.has_inline_media(None)
 
 
+def test_a_column_of_user_turns_is_searched_as_one_turn_is() -> None:
+    """``inline_media_rows`` (Arrow's search, over a part of ``user_text`` at a time) says
+    of each turn what ``has_inline_media`` says of it."""
+    import pyarrow as pa
+
+    text, _ = media_blocks.placeholder("document", "pdf", base64.b64encode(b"%PDF").decode())
+    turns = [
+        f"{text}\nSummarise it.",
+        "Our wiki writes [[media image x]] for pictures.",
+        None,
+        "",
+        "[[media audio mp3 not base64 4 characters xxh3:0123456789abcdef]]",
+    ]
+    expected = [True, False, False, False, True]
+    assert [media_blocks.has_inline_media(t) for t in turns] == expected
+    column = pa.chunked_array([pa.array(turns[:2]), pa.array(turns[2:])])
+    assert media_blocks.inline_media_rows(column).tolist() == expected
+    assert media_blocks.inline_media_rows(pa.array([None, None])).tolist() == [False, False]
+
+
 APP_PROFILE = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abcd1234efgh"
 CLAUDE_37 = "anthropic.claude-3-7-sonnet-20250219-v1:0"
 

@@ -45,6 +45,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts, user_turns
 from bedrock_finops.findings import Findings, period_of
+from bedrock_finops.media_blocks import inline_media_rows
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import after_change_by_app, to_effects, to_findings
@@ -91,8 +92,9 @@ class BatchPlan:
     catalog_info: dict[str, Any]
     data_quality: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # per usage row, in order: no job takes it (its user turn was not logged, or the sheet
-    # cannot price it both ways), so the export leaves out exactly what the plan did
+    # per usage row, in order: no job takes it (its user turn was not logged or held inline
+    # images or documents, or the sheet cannot price it both ways), so the export leaves out
+    # exactly what the plan did
     left_out: np.ndarray | None = None
 
     @property
@@ -146,15 +148,12 @@ def plan(
     segs["batch_supported"] = [
         _supports_batch(catalog, price_keys.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
     ]
-    # a request whose user turn was not logged cannot be rebuilt: it stays on demand, out of
-    # every job group (and so of the minimum-records rule and the cadence), counted
-    unlogged = _unlogged_user_turns(usage, user_text)
-    segs["unlogged_user_turns"] = (
-        segs["segment"]
-        .map(pd.Series(unlogged, index=usage.index).groupby(seg_ids.astype(str).to_numpy()).sum())
-        .fillna(0)
-        .astype("int64")
-    )
+    # a request whose user turn was not logged, or held inline images or documents (kept
+    # only as placeholders), cannot be rebuilt: it stays on demand, out of every job group
+    # (and so of the minimum-records rule and the cadence), counted
+    unlogged, media = _user_turns_not_rebuildable(usage, user_text)
+    segs["unlogged_user_turns"] = _per_segment(segs, seg_ids, unlogged)
+    segs["media_user_turns"] = _per_segment(segs, seg_ids, media)
     keys = _job_keys(usage)
     row_groups = _groups_of(keys)
     batch = catalog.price(usage, mode="batch")
@@ -174,7 +173,7 @@ def plan(
     rows["priced_both"] = rows[["current_usd", "uncached_usd", "batch_usd"]].notna().all(axis=1)
     # what no job takes: a turn that cannot be rebuilt, or a request the sheet cannot price
     # both ways (e.g. a Region without batch prices), whose saving could not be counted
-    left_out = unlogged | ~rows["priced_both"].to_numpy()
+    left_out = unlogged | media | ~rows["priced_both"].to_numpy()
     fits = ~left_out
     job_parts = _job_parts(keys[fits], seg_ids[fits], row_groups[fits])
     row_keys = pd.MultiIndex.from_frame(rows[["segment", "job_group"]])
@@ -210,7 +209,7 @@ def plan(
     rows["in_job"] = row_keys.isin(pd.MultiIndex.from_frame(kept)) & fits
     taken = rows["segment"].isin(moved) & rows["in_job"]
     # every request no job takes: its segment stays, its group is too small, its turn was
-    # not logged or the sheet cannot price it both ways
+    # not logged or held media, or the sheet cannot price it both ways
     in_jobs = rows.loc[taken].groupby("segment").size()
     segs["requests_left_on_demand"] = (
         segs["requests"] - segs["segment"].map(in_jobs).fillna(0)
@@ -236,7 +235,8 @@ def plan(
         dq["eligible_requests_without_template_text"] = int(
             (need & ~usage["system_hash"].astype("string").isin(list(texts))).sum()
         )
-        dq["eligible_requests_without_user_text"] = int((in_scope.to_numpy() & unlogged).sum())
+    dq["eligible_requests_without_user_text"] = int((in_scope.to_numpy() & unlogged).sum())
+    dq["eligible_requests_with_media_placeholders"] = int((in_scope.to_numpy() & media).sum())
     return BatchPlan(
         params=p,
         segments=segs,
@@ -259,16 +259,32 @@ def plan(
 
 
 def _rebuildable(segs: pd.DataFrame) -> pd.Series:
-    """Per segment: some of its requests' user turns were logged, so they can be rebuilt."""
-    return segs["unlogged_user_turns"] < segs["requests"]
+    """Per segment: some of its requests' user turns were logged as text a batch record can
+    carry (not missing, no media placeholder), so they can be rebuilt."""
+    return segs["unlogged_user_turns"] + segs["media_user_turns"] < segs["requests"]
 
 
-def _unlogged_user_turns(
+def _user_turns_not_rebuildable(
     usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None
-) -> np.ndarray:
-    """Per row: the user turn was not logged (a body over 100 KB left unread, or none), so a
-    batch record could hold only a placeholder."""
-    return np.asarray(user_turns(usage, user_text).isna(), dtype=bool)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, (the user turn was not logged, it held inline images or documents): either
+    way a batch record could hold only a placeholder. A turn not logged is a body over 100 KB
+    left unread, or none; media sent inline are kept in ``user_text`` as placeholders, never
+    their bytes (``media_blocks``), and a model sent the placeholder would answer its text.
+    One pass over the turns, a part at a time."""
+    texts = user_turns(usage, user_text)
+    unlogged = np.empty(len(usage), dtype=bool)
+    media = np.empty(len(usage), dtype=bool)
+    for lo, hi, part in text_parts(texts):
+        unlogged[lo:hi] = np.asarray(part.is_null(), dtype=bool)
+        media[lo:hi] = inline_media_rows(part)
+    return unlogged, media
+
+
+def _per_segment(segs: pd.DataFrame, seg_ids: pd.Series, flags: np.ndarray) -> pd.Series:
+    """How many of each segment's rows ``flags`` marks, aligned to ``segs``."""
+    counts = pd.Series(flags).groupby(seg_ids.astype(str).to_numpy()).sum()
+    return segs["segment"].map(counts).fillna(0).astype("int64")
 
 
 def _uncached(usage: pd.DataFrame) -> pd.DataFrame:
@@ -492,10 +508,7 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
         if rec["job_groups"] == 0 and rec["batch_supported"] and can_rebuild:
             b.append("none of its requests can be priced both ways, so none can go in a job")
         if not can_rebuild:
-            b.append(
-                "no request's user turn was logged, so none can be rebuilt (bodies over "
-                "100 KB are read only with fetch_large_bodies)"
-            )
+            b.append(_not_rebuildable(rec))
         blockers.append("; ".join(b))
     segs["blockers"] = blockers
     by_score = (segs["score"] >= p["threshold"]) & (segs["blockers"] == "")
@@ -503,12 +516,33 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
         (by_score | (segs["forced"] == "in"))
         & segs["batch_supported"]
         & (segs["forced"] != "out")
-        & _rebuildable(segs)  # force_in cannot send a placeholder to a model
+        & _rebuildable(segs)  # force_in cannot send a placeholder to a model, for text or media
         & (segs["min_records_rule"] != "too small for one job")  # nor a job Bedrock refuses
         & (segs["job_groups"] > 0)
     )
     segs["decision"] = np.where(segs["eligible"], _move_or_keep(segs), NOT_ELIGIBLE)
     return segs.sort_values(["eligible", "score"], ascending=False).reset_index(drop=True)
+
+
+def _not_rebuildable(rec: dict[str, Any]) -> str:
+    """Why none of a segment's requests can be rebuilt: their user turns were not logged,
+    held inline images or documents, or some of each."""
+    unlogged, media = rec["unlogged_user_turns"], rec["media_user_turns"]
+    if not media:
+        return (
+            "no request's user turn was logged, so none can be rebuilt (bodies over 100 KB "
+            "are read only with fetch_large_bodies)"
+        )
+    why_media = (
+        "held images or documents sent inline, which the usage table keeps only as "
+        "placeholders, not their bytes (a job would send the model the placeholder text)"
+    )
+    if not unlogged:
+        return f"no request can be rebuilt: every user turn {why_media}"
+    return (
+        f"no request can be rebuilt: {media:,} user turns {why_media}, {unlogged:,} were not "
+        "logged (bodies over 100 KB are read only with fetch_large_bodies)"
+    )
 
 
 def _move_or_keep(segs: pd.DataFrame) -> np.ndarray:
@@ -573,6 +607,14 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
             "stay on demand: their user turn was not logged, so they cannot be rebuilt (bodies "
             "over 100 KB are read only with fetch_large_bodies; not counted in the saving)."
         )
+    with_media = segs["eligible"] & (segs["media_user_turns"] > 0)  # eligible: not all
+    for rec in segs[with_media].to_dict("records"):
+        notes.append(
+            f"{rec['app']} ({rec['segment']}): {rec['media_user_turns']:,} of its requests stay "
+            "on demand: their user turn held images or documents sent inline, which the usage "
+            "table keeps only as placeholders, so a batch record could not carry them (not "
+            "counted in the saving)."
+        )
     for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
         notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")
     elig = set(segs.loc[segs["eligible"], "segment"])
@@ -620,10 +662,11 @@ def export_jobs(
     segments (or of the ``segments`` given); one row per job. Each job is for one Region and
     one model ID: its ``job.json`` records the Region to submit it in.
 
-    Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept):
-    the table counts placeholders used where the user turn was not logged, and user turns
-    whose inline images or documents are only placeholders (the job would run without them).
-    ``user_text``: as in :func:`plan`.
+    Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept).
+    As the plan does, the export leaves out requests whose user turn was not logged or held
+    inline images or documents (kept only as placeholders); the table still counts records
+    written with either placeholder (``placeholder_user_text``, ``media_placeholders``),
+    which batch-export would hold back. ``user_text``: as in :func:`plan`.
     """
     texts = user_turns(usage, user_text)
     quotas = quotas or bj.BatchQuotas(min_records_per_job=bp.params["min_records_per_job"])
@@ -633,7 +676,8 @@ def export_jobs(
     parts = bp.job_parts
     take = parts[parts["segment"].isin(set(chosen["segment"])) & parts["in_job"]]
     wanted = pd.MultiIndex.from_frame(take[["segment", "job_group"]])
-    # as the plan: what no job takes (a turn not logged, a request not priced both ways)
+    # as the plan: what no job takes (a turn not logged or with media, a request not priced
+    # both ways)
     left_out = bp.left_out
     if left_out is None or len(left_out) != len(usage):
         raise ValueError(
