@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from bedrock_finops.batch_submit import (
     request_for_attempt,
     upload_job,
 )
+from bedrock_finops.media_blocks import MEDIA_KINDS, MEDIA_MARK, PLACEHOLDER_RE
 
 
 def counted(n: int, noun: str) -> str:
@@ -36,18 +38,62 @@ def counted(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
-def placeholder_records(files: Sequence[Path]) -> dict[Path, int]:
-    """Each of a job's input files that still holds records with a placeholder user turn, and
-    how many: submitted, the model would answer the placeholder. Read a line at a time (an
-    input file can be 1 GB; a record is one line)."""
+@dataclass
+class Placeholders:
+    """The records of a job's input files that still hold a placeholder, counted per file:
+    submitted, the model would answer the placeholder's text. ``user_text``: a user turn that
+    was not logged (:data:`PLACEHOLDER_USER_TEXT`); ``media``: images or documents sent
+    inline, which the usage table keeps as placeholders (``[[media image png ...]]``), never
+    their bytes, with the kinds found and one placeholder as it is written."""
+
+    user_text: dict[Path, int] = field(default_factory=dict)
+    media: dict[Path, int] = field(default_factory=dict)
+    media_kinds: set[str] = field(default_factory=set)
+    media_example: str = ""
+
+
+# a media placeholder as a record's JSON line holds it: JSON escapes none of its marks
+_MEDIA_MARK = MEDIA_MARK.encode()
+_MEDIA_RE = re.compile(PLACEHOLDER_RE.pattern.encode())
+
+
+def placeholder_records(files: Sequence[Path]) -> Placeholders:
+    """What placeholders a job's input files still hold (see :class:`Placeholders`), once a
+    record however many it holds. Read a line at a time (an input file can be 1 GB; a record
+    is one line)."""
     needle = PLACEHOLDER_USER_TEXT.encode()
-    found: dict[Path, int] = {}
+    found = Placeholders()
     for path in files:
+        unlogged = media = 0
         with path.open("rb") as fh:
-            count = sum(needle in line for line in fh)
-        if count:
-            found[path] = count
+            for line in fh:
+                unlogged += needle in line
+                media += _media_in(line, found)
+        if unlogged:
+            found.user_text[path] = unlogged
+        if media:
+            found.media[path] = media
     return found
+
+
+def _media_in(line: bytes, found: Placeholders) -> bool:
+    """Whether a record's line holds a media placeholder; its kinds (and the first one seen)
+    are noted in ``found``."""
+    if _MEDIA_MARK not in line:  # most records: no media, no regex
+        return False
+    matches = [m.group(0).decode("utf-8", "replace") for m in _MEDIA_RE.finditer(line)]
+    for text in matches:
+        found.media_kinds.add(text.split(" ")[1])  # "[[media image png ...]]": image
+    if matches and not found.media_example:
+        found.media_example = matches[0]
+    return bool(matches)
+
+
+def media_names(kinds: set[str]) -> str:
+    """``"images"``, ``"images and documents"``: the kinds of media found, named."""
+    plural = {"image": "images", "document": "documents", "video": "videos", "audio": "audio"}
+    names = [plural[k] for k in MEDIA_KINDS if k in kinds] or ["media"]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _records(n: int, verb: tuple[str, str] | None = None) -> str:
@@ -68,7 +114,7 @@ class PendingJob:
     min_records: int
     below_min_records: bool
     files: list[Path] = field(default_factory=list)  # the input files the export wrote
-    placeholders: dict[Path, int] = field(default_factory=dict)  # input file: records
+    placeholders: Placeholders = field(default_factory=Placeholders)  # what its files hold
 
     @property
     def held(self) -> str:
@@ -78,16 +124,21 @@ class PendingJob:
             reasons.append(
                 f"{_records(self.records)}, under the minimum of {self.min_records:,} a job"
             )
-        if self.placeholders:
-            n = sum(self.placeholders.values())
+        if self.placeholders.user_text:
+            n = sum(self.placeholders.user_text.values())
             reasons.append(f"{_records(n, ('holds', 'hold'))} a placeholder user turn")
+        if self.placeholders.media:
+            n = sum(self.placeholders.media.values())
+            names = media_names(self.placeholders.media_kinds)
+            reasons.append(f"{_records(n, ('holds', 'hold'))} a placeholder for inline {names}")
         return f"held: {'; '.join(reasons)}" if reasons else ""
 
 
 def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
     """The exported jobs (``export_jobs``'s table), each with its request and what holds it
-    back: under the minimum records a job (Bedrock would reject it), or a placeholder user
-    turn in its input files (the model would answer the placeholder)."""
+    back: under the minimum records a job (Bedrock would reject it), or a placeholder in its
+    input files, for a user turn not logged or for images or documents sent inline (the
+    model would answer the placeholder)."""
     out = []
     for job in jobs.itertuples(index=False):
         directory = Path(job.directory)
@@ -153,18 +204,35 @@ def held_lines(job: PendingJob) -> list[str]:
             f"{job.min_records:,} a job (Bedrock rejects a smaller job). Export a longer period, "
             "or pass --min-records if your account's quota is lower"
         )
-    if job.placeholders:
-        n = sum(job.placeholders.values())
+    found = job.placeholders
+    if found.user_text:
+        n = sum(found.user_text.values())
         lines.append(
             f"{job.name}: not submitted: {_records(n, ('holds', 'hold'))} the placeholder "
             f"{PLACEHOLDER_USER_TEXT!r} where the user turn was not logged, in:"
         )
-        for path, count in job.placeholders.items():
+        for path, count in found.user_text.items():
             lines.append(f"  {path} ({_records(count)})")
         lines.append(
             "  re-ingest the logs with fetch_large_bodies and export again; or write the turns "
             "into those files in place of the placeholder, upload them and submit the job's "
             "request.json yourself (batch-export writes its files anew on each run)"
+        )
+    if found.media:
+        n = sum(found.media.values())
+        names = media_names(found.media_kinds)
+        lines.append(
+            f"{job.name}: not submitted: {_records(n, ('holds', 'hold'))} a placeholder such "
+            f"as {found.media_example!r} in place of the {names} "
+            f"{('its user turn', 'their user turns')[n != 1]} sent inline (the usage table "
+            "keeps no media bytes; the model would answer the placeholder's text), in:"
+        )
+        for path, count in found.media.items():
+            lines.append(f"  {path} ({_records(count)})")
+        lines.append(
+            "  such requests stay on demand (the batch plan leaves them out of its jobs); or "
+            f"rebuild those records with the {names} themselves, from your own copy of the "
+            "requests, upload them and submit the job's request.json yourself"
         )
     return lines
 

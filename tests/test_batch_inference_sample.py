@@ -255,6 +255,81 @@ def test_placeholder_records_are_counted_per_input_file(tmp_path):
     first, second = job / "input" / "part-0001.jsonl", job / "input" / "part-0002.jsonl"
     first.write_text(record(PLACEHOLDER_USER_TEXT * 2) + record("a question") * 3)
     second.write_text(record(PLACEHOLDER_USER_TEXT) * 2)
-    assert placeholder_records([first, second]) == {first: 1, second: 2}
+    assert placeholder_records([first, second]).user_text == {first: 1, second: 2}
     second.write_text(record("The quarterly report, in full.") * 2)
-    assert placeholder_records([first, second]) == {first: 1}
+    found = placeholder_records([first, second])
+    assert (found.user_text, found.media) == ({first: 1}, {})
+
+
+def test_media_placeholder_records_are_counted_per_input_file(tmp_path):
+    """Records whose text holds an inline image's or document's placeholder are counted per
+    file, once each, with the kinds found and the first placeholder; text that only looks
+    like one ("[[media image x]]") is none."""
+    from bedrock_finops.batch_export_submit import placeholder_records
+
+    image = "[[media image png 600x400 1588 bytes xxh3:a0e08c603308e508]]"
+    document = "[[media document pdf 512 bytes xxh3:0123456789abcdef]]"
+
+    def record(text: str) -> str:
+        return json.dumps({"recordId": "r", "modelInput": {"text": text}}) + "\n"
+
+    first, second = tmp_path / "part-0001.jsonl", tmp_path / "part-0002.jsonl"
+    first.write_text(record(f"{image}\n{image}\nWhich is newer?") + record("a question") * 2)
+    second.write_text(record(f"{document}\nSummarise it.") * 3 + record("[[media image x]]"))
+    found = placeholder_records([first, second])
+    assert (found.user_text, found.media) == ({}, {first: 1, second: 3})
+    assert (found.media_kinds, found.media_example) == ({"image", "document"}, image)
+
+
+def test_a_job_whose_records_lost_their_images_is_held(tmp_path):
+    """Records written from user turns that sent images inline (as an export before the plan
+    left such requests out wrote them) send the model the placeholder text: batch-export holds
+    the job, never uploads or creates it, and says why and where."""
+    import base64
+    import io
+
+    import pandas as pd
+    from PIL import Image
+
+    from bedrock_finops.batch_export_submit import held_lines, pending_jobs
+    from bedrock_finops.media_blocks import placeholder
+    from bedrock_finops.schema import empty_usage
+
+    buf = io.BytesIO()
+    Image.new("RGB", (600, 400), (10, 40, 90)).save(buf, "PNG")
+    photo, _ = placeholder("image", "image/png", base64.b64encode(buf.getvalue()).decode())
+    rows = pd.DataFrame(
+        {
+            "request_id": [f"img-{i}" for i in range(150)],
+            "operation": "InvokeModel",
+            "provider": "anthropic",
+            "family": "claude-sonnet",
+            "model": "anthropic.claude-sonnet-4",
+            "user_text": f"{photo}\nExtract the fields from this receipt.",
+            "max_tokens": 300,
+        }
+    )
+    rows = pd.concat([empty_usage(), rows], ignore_index=True)[empty_usage().columns]
+    records = br.records_for_segment(rows, None)
+    assert (records.media_placeholders, records.missing_user_text) == (150, 0)
+    (job,) = bj.export_segment(
+        records, tmp_path, segment="receipts", model_id="anthropic.claude-sonnet-4",
+        role_arn="arn:aws:iam::123456789012:role/r", s3_prefix="s3://bucket/jobs",
+        region="us-east-1",
+    )  # fmt: skip
+    jobs = pd.DataFrame(
+        [{"job_name": job.name, "directory": str(job.directory), "region": "us-east-1",
+          "records": job.records, "below_min_records": job.below_min_records}]
+    )  # fmt: skip
+    (pending,) = pending_jobs(jobs, 100)
+    assert pending.held == "held: 150 records hold a placeholder for inline images"
+    part = job.directory / "input" / "part-0001.jsonl"
+    assert held_lines(pending) == [
+        f"{job.name}: not submitted: 150 records hold a placeholder such as {photo!r} in place "
+        "of the images their user turns sent inline (the usage table keeps no media bytes; "
+        "the model would answer the placeholder's text), in:",
+        f"  {part} (150 records)",
+        "  such requests stay on demand (the batch plan leaves them out of its jobs); or "
+        "rebuild those records with the images themselves, from your own copy of the "
+        "requests, upload them and submit the job's request.json yourself",
+    ]
