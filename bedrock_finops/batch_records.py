@@ -14,7 +14,10 @@ Records are rebuilt from what the usage table keeps: the system prompt (the temp
 ``prompts.parquet``) and the last user turn (``user_text``). Earlier turns, tool specs and
 images are not kept per request, so a multi-turn or tool-using request is rebuilt only in part;
 ``records_for_segment`` counts what it had to leave out or fill with a placeholder (an inline
-image or document stays in ``user_text`` as its placeholder, see ``media_blocks``).
+image or document stays in ``user_text`` as its placeholder, see ``media_blocks``). A record
+with a placeholder for the user turn or for its media would send the model the placeholder's
+text: the batch strategy leaves such requests out of its jobs, and batch-export holds back a
+job whose records still hold either (``batch_export_submit.placeholder_records``).
 
 ``validate_record`` checks a record against the shape AWS documents; ``read_jsonl`` and
 ``redacted_record`` read an exported input file back and show a record with its prompt text

@@ -282,9 +282,9 @@ def test_media_placeholder_records_are_counted_per_input_file(tmp_path):
 
 
 def test_a_job_whose_records_lost_their_images_is_held(tmp_path):
-    """Records written from user turns that sent images inline (as an export before the plan
-    left such requests out wrote them) send the model the placeholder text: batch-export holds
-    the job, never uploads or creates it, and says why and where."""
+    """Records written from user turns that sent images inline (``records_for_segment``
+    writes them, counted; the plan leaves such requests out) send the model the placeholder
+    text: batch-export holds the job, never uploads or creates it, and says why and where."""
     import base64
     import io
 
