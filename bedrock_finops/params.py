@@ -43,6 +43,12 @@ RUN_KEYS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     ),
     "start": ((str, dt.date, type(None)), None, "first day to ingest (YYYY-MM-DD), inclusive"),
     "end": ((str, dt.date, type(None)), None, "day after the last day to ingest (YYYY-MM-DD)"),
+    "window": (
+        (str, type(None)),
+        None,
+        "days relative to the run's day, instead of start/end: previous_month, month_to_date, "
+        "last_N_days (UTC, today left out)",
+    ),
     "region": ((str, type(None)), None, "AWS region of the S3 bucket or log group"),
     "endpoint_url": ((str, type(None)), None, "custom AWS endpoint (testing)"),
     "app_key": ((str,), "app", "requestMetadata key that names the app"),
@@ -64,6 +70,10 @@ RUN_KEYS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "cost_explorer": ((bool,), False, "read billed cost from Cost Explorer ($0.01 per call)"),
     "metrics": ((bool,), False, "read AWS/Bedrock CloudWatch metrics for the period"),
 }
+RELATIVE_HINT = (
+    "; for days relative to the run's day, give run.window instead (previous_month, "
+    "month_to_date, last_N_days)"
+)
 SAMPLE_KEYS = {"days": int, "scale": (int, float), "seed": int, "start": (str, dt.date)}
 TYPE_NAMES: dict[str, tuple[type, ...]] = {
     "str": (str,),
@@ -211,7 +221,7 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
                 )
             out[key] = value.date()
         elif isinstance(value, str):
-            out[key] = _parse_day(value, f"{where}: run.{key}")
+            out[key] = _parse_day(value, f"{where}: run.{key}", RELATIVE_HINT)
         if out[key] and not WINDOW_YEARS[0] <= out[key].year <= WINDOW_YEARS[1]:
             raise ParamsError(
                 f"{where}: run.{key} {out[key]} is outside the years {WINDOW_YEARS[0]}-"
@@ -223,17 +233,36 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
             f"{where}: run.start {out['start']} is not before run.end {out['end']}; the window "
             "is [start, end): end is the day after the last day to ingest"
         )
+    if out["window"] is not None:
+        _check_relative_window(out, where)
     return out
 
 
-def _parse_day(value: str, key_path: str) -> dt.date:
+def _check_relative_window(run: dict[str, Any], where: str) -> None:
+    """``run.window`` alone (``run.start``/``run.end`` would name other days) and one the
+    run can resolve; it is resolved when the run starts (``relative_window.resolved_run``)."""
+    from bedrock_finops.relative_window import check_window
+
+    fixed = [f"run.{key}" for key in ("start", "end") if run[key] is not None]
+    if fixed:
+        raise ParamsError(
+            f"{where}: run.window and {' and '.join(fixed)} are both set; give run.window for "
+            "days relative to the run's day, or run.start/run.end for fixed days, not both"
+        )
+    try:
+        check_window(run["window"])
+    except ValueError as exc:
+        raise ParamsError(f"{where}: run.window {exc}") from None
+
+
+def _parse_day(value: str, key_path: str, hint: str = "") -> dt.date:
     """``value`` as a day, else ``ParamsError`` naming the key and the value; a day that does
-    not exist (``2026-11-31``, which YAML leaves as text) says why."""
+    not exist (``2026-11-31``, which YAML leaves as text) says why, other text adds ``hint``."""
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         shaped = re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) is not None
-        why = f" ({exc})" if shaped else ""
+        why = f" ({exc})" if shaped else hint
         raise ParamsError(f"{key_path} must be a date YYYY-MM-DD, got {value!r}{why}") from None
 
 

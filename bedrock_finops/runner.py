@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops import params as params_mod
-from bedrock_finops import run_checks, worker_pool
+from bedrock_finops import relative_window, run_checks, worker_pool
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
 from bedrock_finops.run_checks import absolute_paths
 
@@ -285,9 +285,12 @@ def run(
     html: bool = True,
     notebooks_dir: str | Path | None = None,
     log=print,
+    clock: relative_window.Clock = relative_window.utc_now,
 ) -> tuple[int, Path]:
-    """Run everything; returns (exit code, run folder)."""
+    """Run everything; returns (exit code, run folder). ``clock`` is the run's (an aware
+    datetime): a ``run.window`` is resolved against its UTC day, once, here."""
     started = time.perf_counter()
+    started_at = clock()
     folder = Path(notebooks_dir or DEFAULT_NOTEBOOKS)
     nb_paths = discover_notebooks(folder, only)
     if not nb_paths:
@@ -295,6 +298,9 @@ def run(
     # refuses bad params before any work; the file is read against every notebook in the
     # folder (with --only, the sections of those not run are still known, and checked)
     params = params_mod.load(params_path, discover_notebooks(folder))
+    today = relative_window.utc_day(started_at)
+    where = str(params.path) if params.path else "(defaults)"
+    params.run = relative_window.resolved_run(params.run, today, where)  # the days from now on
     from bedrock_finops import billing_inputs
 
     billing_inputs.check_sources(params.run)  # two billing sources of one spend: refused too
@@ -302,9 +308,11 @@ def run(
     prices = run_checks.check_inputs(params, list(nb_paths))
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
+    if params.run.get("window"):
+        log(relative_window.described(params.run))
     manifest: dict[str, Any] = {
         "tool": "bedrock-finops",
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created_at": started_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
         "run_dir": str(run_dir),
         "params_file": str(params_path) if params_path else None,
         # the file as written, with the files it names as the notebooks get them (absolute)
@@ -312,6 +320,7 @@ def run(
             {k: absolute_paths(v) if isinstance(v, dict) else v for k, v in params.raw.items()}
         ),
         "source": params.run["source"],
+        "window": relative_window.manifest_record(params.run, today),  # the days analysed
         "price_sheet": prices.common,  # common's: each notebook's is in notebook_params
         # what each notebook runs with, so batch-export, run from anywhere, uses the same
         "notebook_params": _notebook_params(params, list(nb_paths), run_dir, prices),
@@ -333,7 +342,7 @@ def run(
         _log_ingest(report, manifest["timings"]["ingest_s"], log)
         if not report.get("rows"):
             manifest["status"] = "failed"
-            manifest["error"] = _nothing_to_analyse(report)
+            manifest["error"] = _nothing_to_analyse(report, params.run.get("window"))
             _write_manifest(run_dir, manifest)
             log(f"error: {manifest['error']}")
             return 2, run_dir
@@ -432,8 +441,10 @@ def _record_failure(
         log(f"run failed during {stage}; recorded in {run_dir / 'manifest.json'}")
 
 
-def _nothing_to_analyse(report: dict[str, Any]) -> str:
-    """Why a run with an empty usage table stops before the notebooks, and what to check."""
+def _nothing_to_analyse(report: dict[str, Any], relative: str | None = None) -> str:
+    """Why a run with an empty usage table stops before the notebooks, and what to check
+    (``run.window`` when the days are relative: ``relative`` is its value)."""
+    keys = f"run.window ({relative})" if relative else "run.start and run.end"
     window = f"[{report.get('start') or '-'}, {report.get('end') or '-'})"
     n = report.get("setup_notices", 0)
     notices = (
@@ -452,15 +463,15 @@ def _nothing_to_analyse(report: dict[str, Any]) -> str:
             f"the ingest found no invocations to analyse: {report.get('source')} holds none in "
             f"the window {window}"
             + (f" ({', '.join(counts)})" if counts else "")
-            + "; widen run.start and run.end to a period with traffic"
+            + f"; widen {keys} to a period with traffic"
         )
     reasons = ", ".join(f"{n} {r}" for r, n in (report.get("quarantine_by_reason") or {}).items())
     return (
         f"the ingest found no invocations to analyse: {report.get('lines_read', 0):,} lines read, "
         f"{report.get('quarantined', 0):,} quarantined{f' ({reasons})' if reasons else ''}, "
         + (f"{notices}, " if notices else "")
-        + f"{outside:,} outside the window {window}. Check run.source, "
-        "run.start and run.end; quarantine.parquet in the run folder shows each bad line"
+        + f"{outside:,} outside the window {window}. Check run.source, {keys}; "
+        "quarantine.parquet in the run folder shows each bad line"
     )
 
 

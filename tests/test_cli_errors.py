@@ -213,3 +213,14 @@ def test_billing_cost_explorer_asks_for_the_utc_days_and_says_which(capsys, monk
     assert out.startswith(
         "Cost Explorer, UTC days [2026-11-21, 2026-11-22)\nno Bedrock usage lines"
     )
+
+
+def test_a_window_given_both_ways_is_one_line_naming_both_keys(tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {tmp_path}\n  window: previous_month\n  end: 2026-03-01\n")
+    assert cli.main(["run", "--params", str(params), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {params}: run.window and run.end are both set; give run.window for days "
+        "relative to the run's day, or run.start/run.end for fixed days, not both\n"
+    )
+    assert not (tmp_path / "o").exists()

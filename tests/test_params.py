@@ -302,6 +302,50 @@ def test_an_impossible_date_is_refused_naming_the_key_and_the_value(tmp_path, no
     )
 
 
+def test_a_relative_window_is_read_as_written_and_resolved_by_the_run(tmp_path, notebooks):
+    rp = params.load(write(tmp_path, "run:\n  window: previous_month\n"), notebooks)
+    assert (rp.run["window"], rp.run["start"], rp.run["end"]) == ("previous_month", None, None)
+    rp = params.load(write(tmp_path, "run:\n  window: last_30_days\n"), notebooks)
+    assert rp.run["window"] == "last_30_days"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "window: previous_month\n  start: 2026-10-01",
+            "run.window and run.start are both set; give run.window for days relative to the "
+            "run's day, or run.start/run.end for fixed days, not both",
+        ),
+        (
+            "window: last_7_days\n  start: 2026-10-01\n  end: 2026-11-01",
+            "run.window and run.start and run.end are both set; give run.window for days "
+            "relative to the run's day, or run.start/run.end for fixed days, not both",
+        ),
+        (
+            "window: last_month",
+            "run.window 'last_month' is not a window; give previous_month (the whole previous "
+            "calendar month), month_to_date (the 1st of this month to yesterday) or last_N_days "
+            "(the N whole days before today, e.g. last_7_days, last_30_days); days are UTC and "
+            "today is left out, its logs still arriving (did you mean 'previous_month'?)",
+        ),
+        ("window: last_0_days", "run.window 'last_0_days' holds no day; give last_N_days with N "
+         "of 1 or more"),
+        ("window: 30", "run.window must be str or NoneType, got int 30"),
+        (
+            'start: "-30d"',
+            "run.start must be a date YYYY-MM-DD, got '-30d'; for days relative to the run's "
+            "day, give run.window instead (previous_month, month_to_date, last_N_days)",
+        ),
+    ],
+)  # fmt: skip
+def test_a_window_that_cannot_be_run_names_its_keys(tmp_path, notebooks, text, message) -> None:
+    p = write(tmp_path, f"run:\n  {text}\n")
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, notebooks)
+    assert str(err.value).startswith(f"{p}: {message}")
+
+
 BLANK_FIX = "give a value, or remove the key to keep the default"
 
 

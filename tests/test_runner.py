@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import json
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -322,6 +323,110 @@ def test_a_handful_of_records_runs_every_notebook(tmp_path: Path) -> None:
         "01_model_sizing": "ok",
         "02_batch_inference": "ok",
     }
+
+
+def logs_on_days(folder: Path, days: dict[str, str]) -> Path:
+    """The fixture logs in ``folder``, each file's records moved to its day (name -> day)."""
+    folder.mkdir()
+    for name, day in days.items():
+        text = (ROOT / "tests" / "fixtures" / "logs" / "good" / name).read_text()
+        (folder / name).write_text(text.replace('"timestamp":"2025-06-02T', f'"timestamp":"{day}T'))
+    return folder
+
+
+def test_a_monthly_run_analyses_the_previous_month_everywhere(tmp_path: Path) -> None:
+    """run.window previous_month, run on 2 April 2026 at 06:00 UTC: March's records are read
+    (part-1's 6; part-2's 7, of 1 April, are outside), the CUR is compared over March (its two
+    days of March bill $9.52), the baseline's period and comparison are March's, and the run
+    says so and records the window beside the days it resolved to."""
+    logs = logs_on_days(
+        tmp_path / "logs", {"part-1.json": "2026-03-31", "part-2.json": "2026-04-01"}
+    )
+    params = tmp_path / "params.yaml"
+    cur = ROOT / "tests" / "fixtures" / "billing" / "cur2.parquet"
+    params.write_text(f"run:\n  source: {logs}\n  window: previous_month\n  cur: {cur}\n")
+    lines: list[str] = []
+    code, run_dir = runner.run(
+        params,
+        only=["00_baseline"],
+        out_root=tmp_path / "out",
+        html=False,
+        log=lambda msg: lines.append(str(msg)),
+        clock=lambda: dt.datetime(2026, 4, 2, 6, 0, tzinfo=dt.UTC),
+    )
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert code == 0, manifest.get("error") or manifest["notebooks"]
+    assert lines[1] == (
+        "window: previous_month = 2026-03-01 to 2026-03-31 (31 UTC days; run.start 2026-03-01, "
+        "run.end 2026-04-01)"
+    )
+    assert manifest["window"] == {
+        "window": "previous_month",
+        "start": "2026-03-01",
+        "end": "2026-04-01",
+        "resolved_on": "2026-04-02",
+    }
+    assert manifest["params"]["run"]["window"] == "previous_month"  # the file as written
+    assert manifest["created_at"] == "2026-04-02T06:00:00+00:00"
+    march = ("2026-03-01T00:00:00+00:00", "2026-04-01T00:00:00+00:00")
+    ingest = manifest["ingest"]
+    assert (ingest["start"], ingest["end"]) == march
+    assert (ingest["rows"], ingest["outside_window"]) == (6, 7)
+    assert manifest["billing"]["window"] == ["2026-03-01", "2026-04-01"]
+    assert manifest["billing"]["billed_usd"] == 9.52
+    shown = notebook_text(run_dir / "00_baseline.ipynb")
+    assert (
+        "the 1 UTC calendar day the records touch (2026-03-31), fewer than the window "
+        "[2026-03-01 00:00 UTC, 2026-04-01 00:00 UTC), 31 days long" in shown
+    )
+    assert re.search(r"compared window \(UTC days\) +2026-03-01 to 2026-03-31\n", shown)
+
+
+def notebook_text(path: Path) -> str:
+    """The text a notebook printed, every cell's."""
+    cells = nbformat.read(path, as_version=4).cells
+    return "".join(o.get("text", "") for c in cells for o in c.get("outputs", []))
+
+
+def test_a_relative_window_is_resolved_on_the_utc_day(tmp_path: Path) -> None:
+    """01:00 on 1 July 2025 in UTC+2 is still 30 June in UTC: previous_month is May, which the
+    fixture's records (2 June) are not in; the run stops, naming run.window."""
+    params = tmp_path / "params.yaml"
+    good = ROOT / "tests" / "fixtures" / "logs" / "good"
+    params.write_text(f"run:\n  source: {good}\n  window: previous_month\n")
+    utc_plus_2 = dt.timezone(dt.timedelta(hours=2))
+    code, run_dir = runner.run(
+        params,
+        out_root=tmp_path / "out",
+        log=lambda msg: None,
+        clock=lambda: dt.datetime(2025, 7, 1, 1, 0, tzinfo=utc_plus_2),
+    )
+    assert code == 2
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["window"]["start"] == "2025-05-01" and manifest["window"]["end"] == "2025-06-01"
+    assert manifest["error"] == (
+        f"the ingest found no invocations to analyse: {good} holds none in the window "
+        "[2025-05-01T00:00:00+00:00, 2025-06-01T00:00:00+00:00) (13 records outside it); "
+        "widen run.window (previous_month) to a period with traffic"
+    )
+
+
+def test_month_to_date_on_the_first_is_refused_before_any_work(tmp_path: Path) -> None:
+    params = tmp_path / "params.yaml"
+    good = ROOT / "tests" / "fixtures" / "logs" / "good"
+    params.write_text(f"run:\n  source: {good}\n  window: month_to_date\n")
+    with pytest.raises(ParamsError) as err:
+        runner.run(
+            params,
+            out_root=tmp_path / "out",
+            log=lambda *_: None,
+            clock=lambda: dt.datetime(2026, 3, 1, 6, 0, tzinfo=dt.UTC),
+        )
+    assert str(err.value) == (
+        f"{params}: run.window: month_to_date holds no whole day on 2026-03-01, the 1st of the "
+        "month (today is left out); run it from the 2nd, or use previous_month on the 1st"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 def test_typo_in_params_is_refused_before_any_work(tmp_path: Path) -> None:
