@@ -252,7 +252,7 @@ def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any
     origin = "the notebook's defaults (no manifest.json in the run)"
     manifest = run_dir / "manifest.json"
     if manifest.is_file():
-        settings.update(_runs_settings(json.loads(manifest.read_text())))
+        settings.update(_runs_settings(json.loads(manifest.read_text(encoding="utf-8"))))
         origin = f"the run's own ({manifest})"
     for name, flag in _RUN_SETTINGS.items():
         if flag is not None and flags.get(flag) is not None:

@@ -142,13 +142,13 @@ def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
     out = []
     for job in jobs.itertuples(index=False):
         directory = Path(job.directory)
-        spec = json.loads((directory / "job.json").read_text())
+        spec = json.loads((directory / "job.json").read_text(encoding="utf-8"))
         files = [directory / "input" / name for name in spec["inputFiles"]]
         out.append(
             PendingJob(
                 name=job.job_name,
                 directory=directory,
-                request=json.loads((directory / "request.json").read_text()),
+                request=json.loads((directory / "request.json").read_text(encoding="utf-8")),
                 region=job.region,
                 records=int(job.records),
                 min_records=min_records,

@@ -504,7 +504,9 @@ def _write_jobs(
                 timeout_hours=timeout_hours,
                 tags=tags,
             )
-            (job_dir / "request.json").write_text(json.dumps(request, indent=2) + "\n")
+            (job_dir / "request.json").write_text(
+                json.dumps(request, indent=2) + "\n", encoding="utf-8"
+            )
             spec = {
                 **mark(BATCH_JOB_KIND),  # first: an ingest does not read the folder as logs
                 "jobName": name,
@@ -513,7 +515,7 @@ def _write_jobs(
                 "records": plan.records,
                 "inputFiles": [path.name for path in paths],  # the files the job reads
             }
-            (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n")
+            (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
             exported.append(
                 ExportedJob(
                     name,

@@ -170,7 +170,7 @@ def run_window(run_dir: str | Path, run: dict[str, Any] | None = None) -> Window
     ingested usage; None when neither bounds it (no usage)."""
     run_dir = Path(run_dir)
     report_path = run_dir / "ingest_report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
     first = _day((run or {}).get("start") or report.get("start"))
     after = _day((run or {}).get("end") or report.get("end"), round_up=True)
     if first is None or after is None:

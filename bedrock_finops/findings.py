@@ -240,7 +240,9 @@ def write(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fpath = out_dir / f"{name}.findings.json"
-    fpath.write_text(json.dumps(findings.to_dict(), indent=2, sort_keys=False) + "\n")
+    fpath.write_text(
+        json.dumps(findings.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8"
+    )
     epath = None
     if effects is not None:
         epath = out_dir / f"{name}.effects.parquet"
@@ -250,7 +252,7 @@ def write(
 
 
 def read(path: Path) -> Findings:
-    return Findings.from_dict(json.loads(Path(path).read_text()))
+    return Findings.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def read_effects(path: Path) -> pd.DataFrame:

@@ -1057,7 +1057,7 @@ def _cli(args: Any) -> int:
 def _other_run(folder: Path, table: str) -> str | None:
     """The table of an earlier ingest in ``folder`` other than ``table``, if one is there."""
     try:
-        earlier = json.loads((folder / "ingest_report.json").read_text())
+        earlier = json.loads((folder / "ingest_report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     name = earlier.get("table", "usage.parquet") if isinstance(earlier, dict) else None

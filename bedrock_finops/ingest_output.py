@@ -348,7 +348,7 @@ class Collector:
         files as they were, not a quarantine or report of this run beside the table of that
         one. A folder in the place of one (made since the run began) is told before any is
         renamed: renaming the others first would leave two runs' files side by side."""
-        self._partial_of("ingest_report.json").write_text(report_json)
+        self._partial_of("ingest_report.json").write_text(report_json, encoding="utf-8")
         if blocked := folders_in_the_way(out_dir, self.report.table):
             raise IsADirectoryError(errno.EISDIR, FOLDER_IN_THE_WAY, str(blocked[0]))
         with stops_held():  # a Ctrl-C or SIGTERM between two renames would mix two runs

@@ -110,7 +110,7 @@ class ModelInfo:
 @cache
 def known_models() -> dict[str, ModelInfo]:
     """The model table bundled in ``data/models.csv``, by catalog key."""
-    text = resources.files("bedrock_finops.data").joinpath("models.csv").read_text()
+    text = resources.files("bedrock_finops.data").joinpath("models.csv").read_text(encoding="utf-8")
     out: dict[str, ModelInfo] = {}
     for row in csv.DictReader(text.splitlines()):
         out[row["key"]] = ModelInfo(

@@ -147,13 +147,13 @@ class RunContext:
     @cached_property
     def ingest_report(self) -> dict[str, Any]:
         path = self.run_dir / "ingest_report.json"
-        return json.loads(path.read_text()) if path.exists() else {}
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     @cached_property
     def truth(self) -> dict[str, Any] | None:
         """The sample's planted truths when this run is the embedded sample, else None."""
         path = self.run_dir / "truth.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
     @property
     def window(self) -> tuple[str | None, str | None]:

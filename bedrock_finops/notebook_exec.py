@@ -97,8 +97,20 @@ def export_html(notebook_path: Path) -> Path:
         nb, resources={"metadata": {"name": _title(nb, notebook_path)}}
     )
     dest = notebook_path.with_suffix(".html")
-    dest.write_text(body)
+    write_whole(dest, body)
     return dest
+
+
+def write_whole(dest: Path, text: str) -> None:
+    """``text`` into ``dest`` as UTF-8 (an HTML page declares UTF-8 whatever the locale), whole
+    or not at all: it is written beside ``dest`` and renamed into place, so a failure part way
+    (a full disk) leaves no cut or empty page behind."""
+    partial = dest.with_name(f".{dest.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, dest)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _title(nb: Any, path: Path) -> str:

@@ -83,7 +83,7 @@ def read_sheet_csv(source) -> pd.DataFrame:
 def read_bundled_sheet(name: str) -> pd.DataFrame:
     """A bundled sheet (a ``BUNDLED_SHEETS`` key: ``"current"``, ``"seed"``), normalised."""
     filename = BUNDLED_SHEETS[name]
-    with resources.files("bedrock_finops.data").joinpath(filename).open() as fh:
+    with resources.files("bedrock_finops.data").joinpath(filename).open(encoding="utf-8") as fh:
         return normalise_sheet(read_sheet_csv(fh), filename)
 
 
@@ -295,7 +295,11 @@ def apply_overrides(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
 
 def read_bundled_provisioned() -> pd.DataFrame:
     """The bundled Provisioned Throughput sheet: USD per model unit per hour, by commitment."""
-    with resources.files("bedrock_finops.data").joinpath("provisioned_throughput.csv").open() as fh:
+    with (
+        resources.files("bedrock_finops.data")
+        .joinpath("provisioned_throughput.csv")
+        .open(encoding="utf-8") as fh
+    ):
         return normalise_provisioned(read_sheet_csv(fh), "provisioned_throughput.csv")
 
 

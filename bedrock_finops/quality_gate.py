@@ -202,7 +202,7 @@ def write_eval_sample(
             record = {"prompt": scrub(prompt) if do_scrub else prompt, "category": rec["segment"]}
             lines.append(json.dumps(record, ensure_ascii=False))
             ids.append(str(row["request_id"]))
-        (out_dir / fname).write_text("\n".join(lines) + ("\n" if lines else ""))
+        (out_dir / fname).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
         entries.append(
             {
                 "segment": rec["segment"],
@@ -243,7 +243,7 @@ def write_eval_sample(
         ),
         "segments": entries,
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
 
@@ -375,7 +375,7 @@ def _sample_manifest(manifest: Path) -> tuple[dict[str, Any] | None, str]:
     if not manifest.is_file():
         return None, f"{NO_MANIFEST}, in {manifest.parent}"
     try:
-        doc = json.loads(manifest.read_text())
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         return None, f"the manifest.json beside the results cannot be read: {exc}"
     entries = doc.get("segments") if isinstance(doc, dict) else None
@@ -402,7 +402,7 @@ def _not_scored_reasons(folder: Path) -> dict[str, dict[str, int]]:
     """Per segment, why requests the replay in ``folder`` called were not scored, with their
     counts: the reasons its ``replay_errors.json`` gives (a model ID Bedrock refused)."""
     try:
-        errors = json.loads((folder / REPLAY_ERRORS).read_text())
+        errors = json.loads((folder / REPLAY_ERRORS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     out: dict[str, dict[str, int]] = {}

@@ -513,7 +513,7 @@ def _write_replay(
     removed when this one has no failed request, as its scores are replaced too."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results.to_csv(out_dir / "eval_results.csv", index=False)
-    with (out_dir / "responses.jsonl").open("w") as fh:
+    with (out_dir / "responses.jsonl").open("w", encoding="utf-8") as fh:
         for r in responses:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     zero = sum(e["outcome"] == SCORED_ZERO for e in errors)
@@ -528,7 +528,7 @@ def _write_replay(
             if len(reasons)
             else ""
         )
-        (out_dir / REPLAY_ERRORS).write_text(json.dumps(errors, indent=2) + "\n")
+        (out_dir / REPLAY_ERRORS).write_text(json.dumps(errors, indent=2) + "\n", encoding="utf-8")
         echo(
             f"{len(errors)} request(s) failed: {zero} candidate error(s) scored 0, "
             f"{len(errors) - zero - len(reasons)} not scored (throttled or not reached)"

@@ -127,7 +127,7 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
             for name in (*INGEST_FILES, "truth.json"):
                 if (cached / name).exists():
                     shutil.copy2(cached / name, run_dir / name)
-            report = json.loads((run_dir / "ingest_report.json").read_text())
+            report = json.loads((run_dir / "ingest_report.json").read_text(encoding="utf-8"))
             key = "reused_from_cache" if was_cached else "cached_as"
             report = {**report, "source": "sample (the embedded sample)", key: str(cached)}
             return _named_source(run_dir, report)
@@ -389,7 +389,9 @@ def run(
 def _named_source(run_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
     """``report``, also written as the run's ``ingest_report.json``: a sample's names the
     sample, not the scratch folder it was generated in (gone once the run is done)."""
-    (run_dir / "ingest_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (run_dir / "ingest_report.json").write_text(
+        json.dumps(report, indent=2) + "\n", encoding="utf-8"
+    )
     return report
 
 
@@ -559,7 +561,9 @@ def _point_latest(out_root: Path, run_dir: Path) -> None:
 
 
 def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    (run_dir / "manifest.json").write_text(json.dumps(_jsonable(manifest), indent=2) + "\n")
+    (run_dir / "manifest.json").write_text(
+        json.dumps(_jsonable(manifest), indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def _jsonable(obj: Any) -> Any:

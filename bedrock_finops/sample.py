@@ -78,7 +78,9 @@ def generate(
         for hour in range(24):
             writer.hour(day, hour, _plan_hour(ctx, plan, day, hour, scale))
     result = truth.to_dict(plan)
-    (out / "truth.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    (out / "truth.json").write_text(
+        json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return result
 
 

@@ -130,7 +130,9 @@ def write_sample_cur(run_dir: Path, catalog=None) -> Path:
         "tax_usd": 12.34,
         "other_service_lines": 1,
     }
-    (run_dir / "sample_cur_truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    (run_dir / "sample_cur_truth.json").write_text(
+        json.dumps(truth, indent=2) + "\n", encoding="utf-8"
+    )
     return path
 
 

@@ -10,6 +10,7 @@ import botocore.tokens
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from ascii_locale import run_ascii
 from botocore.stub import Stubber
 from usage_builders import make_usage, prompts_frame
 
@@ -986,3 +987,45 @@ def test_cli_live_replay_without_usable_credentials_is_one_line(
     assert (out / "manifest.json").is_file()
     assert not (out / "eval_results.csv").exists()
     assert not (out / "replay_errors.json").exists()
+
+
+# ---- a locale that is not UTF-8 ----------------------------------------------------------------
+
+ASCII_SAMPLE = """
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bedrock_finops import quality_gate, replay
+
+usage, prompts, recs, answer = pd.read_pickle(sys.argv[1])  # (the command line is ASCII)
+out = Path(sys.argv[2])
+quality_gate.write_eval_sample(usage, prompts, recs, out, per_segment=50, seed=1)
+scores = pd.DataFrame({"request_id": ["router-0"], "current_score": [1.0]})
+replay._write_replay(out, scores, [answer], [], print)
+"""
+
+
+def test_the_datasets_and_answers_are_utf8_in_a_locale_that_is_not(sizing, prompts, tmp_path):
+    """A sampled prompt with an em dash, on a C or Latin-1 locale: the dataset (UTF-8 JSONL,
+    as Bedrock reads it) and the replay's answers are written whole; the dataset was an empty
+    file and the command a UnicodeEncodeError traceback."""
+    u = _usage()
+    router = u["app"] == "router"
+    u.loc[router, "user_text"] = "I was charged twice — write to me at jo@example.com"
+    recs = ms_tables.recommended_with_ids(sizing)
+    answer = {"request_id": "router-0", "candidate": "Facturación — doble cargo"}
+    pd.to_pickle((u, prompts, recs[recs["app"] == "router"], answer), tmp_path / "in.pkl")
+    out = tmp_path / "eval"
+    done = run_ascii("-c", ASCII_SAMPLE, str(tmp_path / "in.pkl"), str(out))
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (entry,) = manifest["segments"]
+    lines = (out / entry["file"]).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == entry["written"] == 10
+    assert json.loads(lines[0])["prompt"] == (
+        ROUTER_TEXT + "\n\nI was charged twice — write to me at [EMAIL]"
+    )
+    answers = (out / "responses.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(a)["candidate"] for a in answers] == ["Facturación — doble cargo"]

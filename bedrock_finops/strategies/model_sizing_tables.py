@@ -187,5 +187,5 @@ def export_routing_table(sizing: SizingPlan, out_dir: str | Path, name: str = "m
         "quality_threshold": sizing.params["quality_threshold"],
         "routes": json.loads(table.to_json(orient="records")),
     }
-    json_path.write_text(json.dumps(doc, indent=2) + "\n")
+    json_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return csv_path, json_path
