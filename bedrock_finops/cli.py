@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _console_takes_any_text()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -79,6 +80,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {message}", file=sys.stderr)
         return 2
+
+
+def _console_takes_any_text() -> None:
+    """stdout and stderr write a character their encoding lacks as an escape (``\\u2022``), as
+    Python's stderr already does, instead of raising: on a terminal that is not UTF-8 (a C or
+    Latin-1 locale) a command that has done its work (an ingest's tables written) must not fail
+    printing its summary, a model ID or an app name. Files are written as UTF-8 regardless."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # a replaced stream may have none
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
 
 
 def _say_stopped(message: str) -> None:

@@ -9,6 +9,7 @@ import boto3
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from ascii_locale import run_ascii
 from botocore.stub import Stubber
 
 from bedrock_finops import cli, ingest, models
@@ -247,3 +248,21 @@ def test_a_marketplace_endpoint_is_unpriced_with_why_even_when_mapped(tmp_path):
     assert lines[at + 1] == f"    {why}"
     table = pq.read_table(tmp_path / "run" / "usage.parquet").to_pylist()
     assert (table[0]["model"], table[0]["model_id_raw"]) == (None, endpoint)
+
+
+def test_the_summary_prints_on_a_terminal_that_is_not_utf8(tmp_path):
+    """An unknown model ID with an accent, on a C locale: the summary shows it escaped and
+    the command succeeds; it wrote its tables and then ended in a UnicodeEncodeError."""
+    rec = json.loads((GOOD / "part-2.json").read_text().splitlines()[0])
+    rec.update(requestId="req-accent-1", modelId="anthropic.claude-nouveau-modèle-v1:0")
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(rec, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "run" / "usage.parquet"
+    argv = ["ingest", "--workers", "1", "--source", str(folder), "--out", str(out)]
+    done = run_ascii("-m", "bedrock_finops.cli", *argv)
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert "  unknown model (unpriced): anthropic.claude-nouveau-mod\\xe8le-v1:0: 1 rows\n" in (
+        done.stdout.decode("ascii")
+    )
+    assert pq.read_table(out).column("model_id_raw").to_pylist() == [rec["modelId"]]
