@@ -354,10 +354,7 @@ def run(
         results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
         for res in results.values():
             if html and Path(res.output).exists():
-                try:
-                    res.html = str(export_html(Path(res.output)))
-                except Exception as exc:  # an HTML failure must not hide the notebook's result
-                    res.error = (res.error or "") + f" (HTML export failed: {exc})"
+                _export_html_copy(res)
             res.findings = sorted(
                 p.name
                 for p in run_dir.glob(f"{res.name}.*")
@@ -378,12 +375,37 @@ def run(
     if not failed:
         _point_latest(Path(out_root), run_dir)
     for r in failed:
-        log(f"FAILED {r.name}: {r.error}\n  error notebook: {r.output}")
+        log(_failure_lines(r))
     log(
         f"{len(results) - len(failed)} of {len(results)} notebooks ok in "
         f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
     )
     return (1 if failed else 0), run_dir
+
+
+HTML_FAILED = "HTML export failed"
+
+
+def _export_html_copy(res: NotebookResult) -> None:
+    """The notebook's HTML copy, without code: the part of a run made to be shared. One that
+    cannot be written fails the notebook (the run exits 1 and ``latest`` stays), though the
+    executed notebook, its findings and effects are all there."""
+    try:
+        res.html = str(export_html(Path(res.output)))
+    except Exception as exc:  # e.g. a full disk: said for this notebook, the others go on
+        problem = f"{HTML_FAILED}: {type(exc).__name__}: {exc}"[:500]
+        res.error = f"{res.error} ({problem})" if res.error else problem
+        res.status = "failed"
+
+
+def _failure_lines(res: NotebookResult) -> str:
+    """What the console says of a failed notebook: why, and where to look."""
+    if res.error and res.error.startswith(HTML_FAILED):  # it ran: its copy is what is missing
+        return (
+            f"FAILED {res.name}: {res.error}\n  the notebook itself ran: {res.output} "
+            "(--no-html runs without the HTML copies)"
+        )
+    return f"FAILED {res.name}: {res.error}\n  error notebook: {res.output}"
 
 
 def _named_source(run_dir: Path, report: dict[str, Any]) -> dict[str, Any]:

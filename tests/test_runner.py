@@ -198,6 +198,52 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "latest").exists()
 
 
+def test_an_html_copy_that_cannot_be_written_fails_its_notebook_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTML copy is what a run shares: one that cannot be written is said on the console
+    for its notebook, the run exits 1 and ``latest`` stays; the executed notebook is kept.
+    It was said only in the manifest, the notebook ok and the run '2 of 2 notebooks ok'."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    for name in ("00_first", "05_second"):
+        make_notebook(nbs / f"{name}.ipynb", PARAMS_CELL, "1 + 1")
+    real_export = runner.export_html
+
+    def export(path: Path) -> Path:
+        if path.stem == "05_second":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path.with_suffix(".html")))
+        return real_export(path)
+
+    monkeypatch.setattr(runner, "export_html", export)
+    logs: list[str] = []
+    code, run_dir = runner.run(
+        None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1,
+        log=lambda msg: logs.append(str(msg)),
+    )  # fmt: skip
+    assert code == 1
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    first, second = manifest["notebooks"]["00_first"], manifest["notebooks"]["05_second"]
+    assert (first["status"], first["html"], first["error"]) == (
+        "ok",
+        str(run_dir / "00_first.html"),
+        None,
+    )
+    assert (second["status"], second["html"]) == ("failed", None)
+    assert second["error"] == (
+        "HTML export failed: OSError: [Errno 28] No space left on device: "
+        f"'{run_dir / '05_second.html'}'"
+    )
+    assert logs[-2] == (
+        f"FAILED 05_second: {second['error']}\n  the notebook itself ran: "
+        f"{run_dir / '05_second.ipynb'} (--no-html runs without the HTML copies)"
+    )
+    assert logs[-1].startswith("1 of 2 notebooks ok in ")
+    assert (run_dir / "05_second.ipynb").exists()
+    assert not (tmp_path / "out" / "latest").exists()
+
+
 def test_a_credential_in_a_notebooks_error_is_redacted_in_the_manifest_and_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
