@@ -40,6 +40,7 @@ from bedrock_finops.batch_jobs import (
 from bedrock_finops.batch_submit import plan_submissions
 from bedrock_finops.findings import days_text
 from bedrock_finops.pricing import check_discount_pct
+from bedrock_finops.user_paths import path_argument
 
 
 def register(subparsers: Any) -> None:
@@ -61,15 +62,18 @@ def register(subparsers: Any) -> None:
         "--run-dir",
         dest="run_dir",
         default="",
+        type=path_argument,
         help="run folder with usage.parquet (empty: sample)",
     )
-    p.add_argument("--out", required=True, help="local folder for the job files")
+    p.add_argument(
+        "--out", required=True, type=path_argument, help="local folder for the job files"
+    )
     p.add_argument("--role-arn", required=True, help="service role Bedrock assumes for the job")
     p.add_argument("--s3-prefix", required=True, help="s3://bucket/prefix the jobs read and write")
     # unset, each of these is the run's own setting (its manifest), so the export is the one
     # its 02_batch_inference notebook showed; else the notebook's default
-    p.add_argument("--price-sheet", help="current, seed or a CSV path")
-    p.add_argument("--price-overrides", help="CSV of your negotiated prices")
+    p.add_argument("--price-sheet", type=path_argument, help="current, seed or a CSV path")
+    p.add_argument("--price-overrides", type=path_argument, help="CSV of your negotiated prices")
     p.add_argument("--discount-pct", type=float, help="flat negotiated discount, percent")
     p.add_argument("--force-in", nargs="*", help="apps or segment ids to include")
     p.add_argument("--force-out", nargs="*", help="apps or segment ids to exclude")

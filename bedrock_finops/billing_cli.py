@@ -15,6 +15,7 @@ import pandas as pd
 
 from bedrock_finops.amounts import usd
 from bedrock_finops.billed import billed_totals
+from bedrock_finops.user_paths import path_argument
 
 OUT_HELP = (
     "also write every Bedrock line item read (usage, discounts, tax, credits, fees; the "
@@ -72,9 +73,19 @@ def register(subparsers) -> None:
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument(
-        "--cur", nargs="+", metavar="PATH", help="CUR 2.0 parquet/CSV files or folders"
+        "--cur",
+        nargs="+",
+        type=path_argument,
+        metavar="PATH",
+        help="CUR 2.0 parquet/CSV files or folders",
     )
-    src.add_argument("--focus", nargs="+", metavar="PATH", help="FOCUS 1.0/1.2 export files")
+    src.add_argument(
+        "--focus",
+        nargs="+",
+        type=path_argument,
+        metavar="PATH",
+        help="FOCUS 1.0/1.2 export files",
+    )
     src.add_argument(
         "--cost-explorer",
         nargs=2,
@@ -83,7 +94,7 @@ def register(subparsers) -> None:
         "a time of day rounds START down and END up to a day, an offset is converted to UTC); "
         "each request costs $0.01",
     )
-    p.add_argument("--out", help=OUT_HELP)
+    p.add_argument("--out", type=path_argument, help=OUT_HELP)
     p.set_defaults(func=_billing_command)
 
 

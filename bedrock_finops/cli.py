@@ -176,6 +176,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.sources.cost_explorer import BillingPeriodError
     from bedrock_finops.sources.cur import BillingFormatError
     from bedrock_finops.sources.source_errors import SourceError, credential_setup_errors
+    from bedrock_finops.user_paths import UserPathError
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
     aws = (
@@ -195,6 +196,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         BillingFormatError,
         BillingPeriodError,
         SourceError,
+        UserPathError,  # a ~ that names no home folder
     )
     return (*mistakes, *files, *aws, ClientError)
 

@@ -85,6 +85,7 @@ from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, WINDOW_YEARS, ceil_ms, to_ms
+from bedrock_finops.user_paths import UserPathError, expand_user, path_argument
 
 # quarantine reasons (and unknown model IDs) the printed summary lists; the report has them all
 SUMMARY_REASONS = 12
@@ -514,9 +515,9 @@ def local_source(source: str, region: str | None = None) -> Path | None:
     if source.startswith(REMOTE_SOURCES):
         return None
     try:
-        return Path(source).expanduser()
-    except RuntimeError as exc:  # ~name of no such user
-        raise IngestError(f"source {source!r}: {exc}; give the folder's full path") from None
+        return Path(expand_user(source))
+    except UserPathError as exc:  # ~name of no such user
+        raise IngestError(f"source {exc}") from None
 
 
 def _plan(
@@ -686,7 +687,7 @@ def ingest_to_folder(
     except SourceError as exc:
         raise IngestError(str(exc)) from None
     endpoint_url = _checked_endpoint_url(endpoint_url)
-    out = Path(out_dir)
+    out = _output_folder(out_dir)
     if blocked := folders_in_the_way(out, table_name):  # told now, not after the whole read
         raise IngestError(f"{blocked[0]} is {FOLDER_IN_THE_WAY}")
     made = made_folders.missing(out)  # removed again if the ingest fails (and they are empty)
@@ -741,6 +742,15 @@ def ingest_to_folder(
             return report
         finally:
             scratch.remove()
+
+
+def _output_folder(out_dir: str | Path) -> Path:
+    """The folder ``out_dir`` names, ``~`` expanded as for the source (pyarrow would expand it
+    when writing a table and Python not when renaming it into place)."""
+    try:
+        return Path(expand_user(str(out_dir)))
+    except UserPathError as exc:
+        raise IngestError(f"output folder {exc}") from None
 
 
 def _make_output_folder(out: Path) -> None:
@@ -960,9 +970,14 @@ def register(subparsers: Any) -> None:
         "and ingest_report.json are written next to it.",
     )
     p.add_argument(
-        "--source", required=True, help="folder, s3://bucket/prefix, or cloudwatch-logs://LOG_GROUP"
+        "--source",
+        required=True,
+        type=path_argument,
+        help="folder, s3://bucket/prefix, or cloudwatch-logs://LOG_GROUP",
     )
-    p.add_argument("--out", required=True, type=Path, help="usage table to write (.parquet)")
+    p.add_argument(
+        "--out", required=True, type=path_argument, help="usage table to write (.parquet)"
+    )
     p.add_argument("--start", help="first day/time to include (UTC, e.g. 2025-06-01)")
     p.add_argument("--end", help="end of the window, exclusive (UTC)")
     p.add_argument(
@@ -981,14 +996,14 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--identity-app-map",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="YAML/JSON mapping of IAM role (name or ARN), IAM user or federated user -> app, "
         "for records without the app key; no wildcards",
     )
     p.add_argument(
         "--profile-map",
-        type=Path,
+        type=path_argument,
         metavar="FILE",
         help="YAML/JSON mapping of application inference profile or provisioned model "
         "ARN (or ID) -> the model ID it routes to",
@@ -1002,7 +1017,7 @@ def register(subparsers: Any) -> None:
 
 
 def _cli(args: Any) -> int:
-    out: Path = args.out
+    out = Path(args.out)
     folder = out.parent
     if out.suffix != ".parquet":
         print(
@@ -1066,12 +1081,12 @@ def _other_run(folder: Path, table: str) -> str | None:
     return None
 
 
-def _mapping_file(path: Path | None, option: str) -> dict[str, str] | None:
+def _mapping_file(path: str | None, option: str) -> dict[str, str] | None:
     """A YAML or JSON file holding one mapping of names to names (a CLI option's value)."""
     if path is None:
         return None
     example = IDENTITY_APP_EXAMPLE if option == "--identity-app-map" else PROFILE_MAP_EXAMPLE
     try:
-        return load_map_file(path, option, example)
+        return load_map_file(Path(path), option, example)
     except MapError as exc:
         raise IngestError(str(exc)) from None

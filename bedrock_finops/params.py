@@ -31,8 +31,12 @@ import yaml
 
 from bedrock_finops.name_maps import MapError, load_yaml, not_utf8, yaml_problem
 from bedrock_finops.sources.time_folders import WINDOW_YEARS
+from bedrock_finops.user_paths import UserPathError, expand_user
 
 RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
+# the keys that name files or folders, a leading ~ expanded as a shell would (user_paths)
+RUN_PATH_KEYS = ("source", "cur", "focus")
+NOTEBOOK_PATH_KEYS = ("price_sheet", "price_overrides", "eval_results", "export_dir")
 
 # The `run` section: key -> (accepted types, default, help)
 RUN_KEYS: dict[str, tuple[tuple[type, ...], Any, str]] = {
@@ -161,17 +165,21 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
                 f"{where}: unknown section {section!r}; valid sections: {', '.join(valid_sections)}"
                 + _did_you_mean(section, valid_sections)
             )
-    run = _validate_run(raw.get("run") or {}, where)
+    run = _expanded_paths(
+        _validate_run(raw.get("run") or {}, where), RUN_PATH_KEYS, f"{where}: run"
+    )
     all_declared: dict[str, dict[str, Any]] = {}
     for params in declared.values():
         for k, v in params.items():
             all_declared.setdefault(k, v)
     common = _validate_section(raw.get("common") or {}, all_declared, f"{where}: common", set())
+    common = _expanded_paths(common, NOTEBOOK_PATH_KEYS, f"{where}: common")
     sections = {}
     for name in notebooks:
-        sections[name] = _validate_section(
+        section = _validate_section(
             raw.get(name) or {}, declared[name], f"{where}: {name}", RUNNER_SET
         )
+        sections[name] = _expanded_paths(section, NOTEBOOK_PATH_KEYS, f"{where}: {name}")
     from bedrock_finops.params_values import check_values
 
     loaded = RunParams(Path(path) if path else None, run, common, sections, raw, declared)
@@ -253,6 +261,22 @@ def _check_relative_window(run: dict[str, Any], where: str) -> None:
         check_window(run["window"])
     except ValueError as exc:
         raise ParamsError(f"{where}: run.window {exc}") from None
+
+
+def _expanded_paths(section: dict[str, Any], keys: tuple[str, ...], where: str) -> dict[str, Any]:
+    """``section`` with a leading ``~`` expanded in the files and folders its ``keys`` name
+    (each of a list too: ``run.cur``); one that cannot be expanded names its key path."""
+    out = dict(section)
+    for key in keys:
+        value = out.get(key)
+        try:
+            if isinstance(value, str):
+                out[key] = expand_user(value)
+            elif isinstance(value, list):
+                out[key] = [expand_user(v) if isinstance(v, str) else v for v in value]
+        except UserPathError as exc:
+            raise ParamsError(f"{where}.{key}: {exc}") from None
+    return out
 
 
 def _parse_day(value: str, key_path: str, hint: str = "") -> dt.date:

@@ -10,6 +10,7 @@ import pandas as pd
 from bedrock_finops import models, price_display
 from bedrock_finops.price_sheets import KEY_COLUMNS
 from bedrock_finops.pricing import PriceCatalog, check_discount_pct
+from bedrock_finops.user_paths import path_argument
 
 
 def register(subparsers) -> None:
@@ -17,17 +18,21 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("prices", help="show or refresh the price sheets")
     sub = p.add_subparsers(dest="prices_command", metavar="ACTION", required=True)
     show = sub.add_parser("show", help="print the prices the engine will use, with sources")
-    show.add_argument("--sheet", default="current", help="current | seed | path to a CSV")
+    show.add_argument(
+        "--sheet", default="current", type=path_argument, help="current | seed | path to a CSV"
+    )
     show.add_argument(
         "--model", help="catalog key, a logged model ID (us.…-v1:0, an ARN) or part of a key"
     )
     show.add_argument("--region")
-    show.add_argument("--overrides")
+    show.add_argument("--overrides", type=path_argument)
     show.add_argument("--discount-pct", type=float, default=0.0)
     show.set_defaults(func=_cmd_show)
     upd = sub.add_parser("update", help="build a sheet from the AWS Price List API")
     upd.add_argument("--region", action="append", dest="regions", help="repeatable")
-    upd.add_argument("--out", default="prices_pricelist.csv", help="CSV to write")
+    upd.add_argument(
+        "--out", default="prices_pricelist.csv", type=path_argument, help="CSV to write"
+    )
     upd.set_defaults(func=_cmd_update)
 
 

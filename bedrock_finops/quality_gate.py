@@ -34,6 +34,7 @@ from bedrock_finops.media_blocks import has_inline_media
 from bedrock_finops.segments import template_texts
 from bedrock_finops.sources import own_output
 from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
+from bedrock_finops.user_paths import path_argument
 
 RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
 DEFAULT_THRESHOLD = 0.9
@@ -568,12 +569,26 @@ def register(subparsers: Any) -> None:
             "eval_results.csv (a dry run that prints calls and estimated cost unless --apply)."
         ),
     )
-    p.add_argument("--run", required=True, help="run folder with usage.parquet, prompts.parquet")
-    p.add_argument("--out", required=True, help="folder to write the datasets into")
+    p.add_argument(
+        "--run",
+        required=True,
+        type=path_argument,
+        help="run folder with usage.parquet, prompts.parquet",
+    )
+    p.add_argument(
+        "--out", required=True, type=path_argument, help="folder to write the datasets into"
+    )
     p.add_argument("--per-segment", type=int, default=50, help="requests per segment (50)")
     p.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
-    p.add_argument("--price-sheet", default="current", help="current, seed or a CSV path")
-    p.add_argument("--price-overrides", default="", help="CSV of negotiated prices")
+    p.add_argument(
+        "--price-sheet",
+        default="current",
+        type=path_argument,
+        help="current, seed or a CSV path",
+    )
+    p.add_argument(
+        "--price-overrides", default="", type=path_argument, help="CSV of negotiated prices"
+    )
     p.add_argument("--discount-pct", type=float, default=0.0, help="flat discount, percent")
     p.add_argument(
         "--override",

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bedrock_finops.params import ParamsError, RunParams
+from bedrock_finops.params import NOTEBOOK_PATH_KEYS, ParamsError, RunParams
+from bedrock_finops.user_paths import expand_user
 
 PRICE_KEYS = ("price_sheet", "price_overrides", "discount_pct")
 # the notebook parameters that name a file or folder (their parameters cells)
-PATH_KEYS = ("price_sheet", "price_overrides", "eval_results", "export_dir")
+PATH_KEYS = NOTEBOOK_PATH_KEYS
 
 
 @dataclass
@@ -76,7 +77,8 @@ def _price_key(values: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with the files they name as absolute paths (a bundled sheet stays a name)."""
+    """``values`` with the files they name as absolute paths (a bundled sheet stays a name),
+    ``~`` expanded as :func:`bedrock_finops.params.load` does (``values`` may be as written)."""
     from bedrock_finops.price_sheets import BUNDLED_SHEETS
 
     out = dict(values)
@@ -85,7 +87,7 @@ def absolute_paths(values: dict[str, Any]) -> dict[str, Any]:
         if key == "price_sheet" and value in BUNDLED_SHEETS:
             continue
         if isinstance(value, str) and value:
-            out[key] = str(Path(value).absolute())
+            out[key] = str(Path(expand_user(value)).absolute())
     return out
 
 

@@ -29,6 +29,7 @@ from bedrock_finops import params as params_mod
 from bedrock_finops import relative_window, run_checks, worker_pool
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
 from bedrock_finops.run_checks import absolute_paths
+from bedrock_finops.user_paths import path_argument
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_NOTEBOOKS = PACKAGE_ROOT.parent / "notebooks"
@@ -639,7 +640,12 @@ def register(subparsers) -> None:
         "usage table into OUT/DATE/ (notebooks, HTML copies, findings, manifest.json), and "
         "point OUT/latest at it.",
     )
-    p.add_argument("--params", default=None, help="params YAML (default: built-in defaults)")
+    p.add_argument(
+        "--params",
+        default=None,
+        type=path_argument,
+        help="params YAML (default: built-in defaults)",
+    )
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks")
     p.add_argument(
         "--date",
@@ -648,9 +654,19 @@ def register(subparsers) -> None:
         help="run date for the folder name (default: today, local time)",
     )
     p.add_argument("--jobs", type=int, default=None, help="notebooks in parallel (default: cores)")
-    p.add_argument("--out", default="outputs", help="root folder for dated runs (default: outputs)")
+    p.add_argument(
+        "--out",
+        default="outputs",
+        type=path_argument,
+        help="root folder for dated runs (default: outputs)",
+    )
     p.add_argument("--no-html", action="store_true", help="skip the HTML copies")
-    p.add_argument("--notebooks", default=None, help="notebook folder (default: the project's)")
+    p.add_argument(
+        "--notebooks",
+        default=None,
+        type=path_argument,
+        help="notebook folder (default: the project's)",
+    )
     p.set_defaults(func=_cli_run)
 
     n = subparsers.add_parser("notebooks", help="maintain the committed notebooks")
@@ -661,7 +677,7 @@ def register(subparsers) -> None:
         "nbval checks; a params file does not apply (use run for that)",
     )
     r.add_argument("--only", nargs="+", metavar="NAME")
-    r.add_argument("--notebooks", default=None)
+    r.add_argument("--notebooks", default=None, type=path_argument)
     r.set_defaults(func=_cli_refresh)
 
 

@@ -58,6 +58,7 @@ from bedrock_finops.sample_workload import BUCKET as BUCKET
 from bedrock_finops.sample_workload import OPUS_4 as OPUS_4
 from bedrock_finops.sample_workload import OPUS_4_ARN as OPUS_4_ARN
 from bedrock_finops.sample_workload import PERMISSION_CHECK_KEY, Ctx, Plan
+from bedrock_finops.user_paths import path_argument
 
 
 def generate(
@@ -117,7 +118,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "sample", help="write the embedded sample workload (synthetic invocation logs)"
     )
-    p.add_argument("--out", required=True, help="output folder (logs/ and truth.json)")
+    p.add_argument(
+        "--out", required=True, type=path_argument, help="output folder (logs/ and truth.json)"
+    )
     p.add_argument("--days", type=int, default=30, help="days of traffic (default 30)")
     p.add_argument("--scale", type=float, default=1.0, help="request volume multiplier")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
