@@ -171,6 +171,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.batch_export_cli import BatchExportError
     from bedrock_finops.batch_submit import BatchSubmitError
     from bedrock_finops.ingest import IngestError
+    from bedrock_finops.notebook import CacheFolderError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.price_sheets import PriceInputError
     from bedrock_finops.sources.cost_explorer import BillingPeriodError
@@ -196,6 +197,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         BillingFormatError,
         BillingPeriodError,
         SourceError,
+        CacheFolderError,  # no folder for the embedded sample's cache: the variables to set
         UserPathError,  # a ~ that names no home folder
     )
     return (*mistakes, *files, *aws, ClientError)

@@ -30,12 +30,30 @@ from bedrock_finops.schema import read_usage
 SAMPLE_DEFAULTS: dict[str, Any] = {"days": 30, "scale": 1.0, "seed": 7, "start": "2026-10-01"}
 
 
+class CacheFolderError(RuntimeError):
+    """No folder to cache the embedded sample in: no variable names one, and there is no home
+    folder to keep it under (a container run as a user id of no account, with HOME unset)."""
+
+
 def cache_root() -> Path:
-    """Where the default sample run is cached (``BEDROCK_FINOPS_CACHE`` overrides)."""
+    """Where the default sample run is cached: ``BEDROCK_FINOPS_CACHE``, else
+    ``$XDG_CACHE_HOME/bedrock-finops``, else ``~/.cache/bedrock-finops``. The home folder is
+    looked for only when neither variable is set (it may be none there is)."""
     env = os.environ.get("BEDROCK_FINOPS_CACHE")
     if env:
         return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "bedrock-finops"
+    xdg = os.environ.get("XDG_CACHE_HOME")  # left empty, it counts as unset (XDG's rule)
+    if xdg:
+        return Path(xdg) / "bedrock-finops"
+    try:
+        home = Path.home()
+    except RuntimeError:  # HOME unset and no entry for this user in the password database
+        raise CacheFolderError(
+            "no folder to cache the embedded sample in: HOME is not set and this user has no "
+            "home folder in the password database; set BEDROCK_FINOPS_CACHE (or "
+            "XDG_CACHE_HOME, or HOME) to a folder this user can write to"
+        ) from None
+    return home / ".cache" / "bedrock-finops"
 
 
 # sources and bundled data that shape a run (C sources: the compiled twins must agree too)

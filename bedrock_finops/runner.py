@@ -111,18 +111,8 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
     source = run["source"]
     options = _ingest_options(run)
     if source == "sample":
-        sample_opts = {
-            **notebook.SAMPLE_DEFAULTS,
-            **{k: str(v) if k == "start" else v for k, v in (run["sample"] or {}).items()},
-        }
-        # the cached sample was ingested with the defaults: any other setting ingests afresh
-        defaults = _ingest_options({k: spec[1] for k, spec in params_mod.RUN_KEYS.items()})
-        if (
-            sample_opts == notebook.SAMPLE_DEFAULTS
-            and run["start"] is None
-            and run["end"] is None
-            and options == defaults
-        ):
+        sample_opts = _sample_options(run)
+        if reads_cached_sample(run):
             was_cached = (notebook.sample_run_path() / "usage.parquet").exists()
             cached = notebook.default_sample_run()  # generated + ingested once, then reused
             for name in (*INGEST_FILES, "truth.json"):
@@ -156,6 +146,29 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
         **({"region": run["region"]} if run.get("region") else {}),
     )
     return report.to_dict()
+
+
+def _sample_options(run: dict[str, Any]) -> dict[str, Any]:
+    """The embedded sample's settings for ``run``: its ``run.sample`` over the defaults."""
+    from bedrock_finops import notebook
+
+    given = {k: str(v) if k == "start" else v for k, v in (run["sample"] or {}).items()}
+    return {**notebook.SAMPLE_DEFAULTS, **given}
+
+
+def reads_cached_sample(run: dict[str, Any]) -> bool:
+    """Whether ``run`` copies the cached sample's tables: the cached sample was ingested with
+    the defaults, so any other sample, window or ingest setting ingests afresh."""
+    from bedrock_finops import notebook
+
+    defaults = _ingest_options({k: spec[1] for k, spec in params_mod.RUN_KEYS.items()})
+    return (
+        run["source"] == "sample"
+        and _sample_options(run) == notebook.SAMPLE_DEFAULTS
+        and run["start"] is None
+        and run["end"] is None
+        and _ingest_options(run) == defaults
+    )
 
 
 def _ingest_options(run: dict[str, Any]) -> dict[str, Any]:
@@ -307,6 +320,10 @@ def run(
     billing_inputs.check_sources(params.run)  # two billing sources of one spend: refused too
     # the files it names (those of the notebooks that run), credentials, prices
     prices = run_checks.check_inputs(params, list(nb_paths))
+    if reads_cached_sample(params.run):  # no folder to cache it in is told before any is made
+        from bedrock_finops import notebook
+
+        notebook.cache_root()
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
     if params.run.get("window"):
