@@ -277,6 +277,8 @@ def media_sent_by_row(column: pd.Series | ParquetColumn) -> dict[str, np.ndarray
 
     found = {kind: np.zeros(len(column), dtype=bool) for kind in MEDIA_KINDS}
     for start, _, values in text_parts(column):
+        if pa.types.is_null(values.type):  # a column of None only: no text, no media
+            continue
         marked = pc.or_(pc.match_substring(values, MEDIA_MARK), pc.match_substring(values, '{"'))
         at = np.flatnonzero(np.asarray(pc.fill_null(marked, False)))
         if not len(at):

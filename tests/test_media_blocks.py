@@ -453,3 +453,20 @@ def test_media_sent_by_row_reads_what_each_user_turn_sent(tmp_path) -> None:
     for column in (in_memory, ParquetColumn(path, "user_text")):
         found = media_blocks.media_sent_by_row(column)
         assert {kind: flags.tolist() for kind, flags in found.items()} == expected
+
+
+def test_media_sent_by_row_reads_a_column_of_none_only(tmp_path) -> None:
+    """A user_text column that holds no text at all (an older or redacted table) is typed
+    null in Arrow, which Arrow's substring search does not take: no row sent media."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bedrock_finops.column_take import ParquetColumn
+
+    path = tmp_path / "turns.parquet"
+    pq.write_table(pa.table({"user_text": pa.nulls(3)}), path)
+    for column in (pd.Series([None, None, None]), ParquetColumn(path, "user_text")):
+        found = media_blocks.media_sent_by_row(column)
+        assert {kind: flags.tolist() for kind, flags in found.items()} == {
+            kind: [False, False, False] for kind in media_blocks.MEDIA_KINDS
+        }

@@ -214,3 +214,16 @@ def test_catalog_modalities_are_known_kinds_and_unrecorded_reads_as_text_only():
     assert media_not_taken("meta.llama3-1-8b-instruct", ("image",)) == ("image",)
     assert media_not_taken("not.a-model", ("video",)) == ("video",)
     assert media_not_taken("amazon.nova-lite", ("image", "video")) == ()
+
+
+def test_a_table_whose_user_turns_are_all_none_is_sized_as_text(cat):
+    """An older or redacted table whose user_text holds no text at all (typed null in Arrow):
+    no request shows media, so the segment moves to the cheapest candidate, as text."""
+    usage = make_usage([_classifier("tickets", SONNET, None)])
+    usage["user_text"] = None
+    tickets = _seg(ms.plan(usage, cat, prompts=prompts_frame(TEXTS)), "tickets")
+    assert (tickets["candidate"], tickets["media_sent"], tickets["media_requests"]) == (
+        HAIKU35,
+        (),
+        0,
+    )
