@@ -11,13 +11,15 @@ body is not written here (OpenAI's gpt-oss, DeepSeek, Qwen, Cohere): AWS takes e
 form in a batch job, and those models take Converse, so theirs are Converse records.
 
 Records are rebuilt from what the usage table keeps: the system prompt (the template text in
-``prompts.parquet``) and the last user turn (``user_text``). Earlier turns, tool specs and
-images are not kept per request, so a multi-turn or tool-using request is rebuilt only in part;
-``records_for_segment`` counts what it had to leave out or fill with a placeholder (an inline
-image or document stays in ``user_text`` as its placeholder, see ``media_blocks``). A record
-with a placeholder for the user turn or for its media would send the model the placeholder's
-text: the batch strategy leaves such requests out of its jobs, and batch-export holds back a
-job whose records still hold either (``batch_export_submit.placeholder_records``).
+``prompts.parquet``) and the last user turn (``user_text``), as text. Earlier turns, tool specs
+and media are not kept per request, so a multi-turn or tool-using request is rebuilt only in
+part; ``records_for_segment`` counts what it had to leave out or fill with a placeholder. A
+user turn that sent images, documents, video or audio holds, in ``user_text``, a placeholder
+for each sent inline and the block's JSON for each sent by reference (an S3 location, a URL;
+see ``media_blocks``): a record carries neither as the media block it stood for, so the model
+would answer its text. The batch strategy leaves such requests, and those whose turn was not
+logged, out of its jobs, and batch-export holds back a job whose records still hold a
+placeholder (``batch_export_submit.placeholder_records``).
 
 ``validate_record`` checks a record against the shape AWS documents; ``read_jsonl`` and
 ``redacted_record`` read an exported input file back and show a record with its prompt text
@@ -38,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops import segments
-from bedrock_finops.media_blocks import has_inline_media
+from bedrock_finops.media_blocks import any_media, media_sent_by_row
 from bedrock_finops.models import known_models
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
@@ -215,7 +217,7 @@ class SegmentRecords:
     records: list[dict[str, Any]]
     request_ids: list[str]
     missing_user_text: int = 0  # rows whose user turn was not logged: placeholder used
-    media_placeholders: int = 0  # rows whose user turn held inline images or documents
+    media_user_turns: int = 0  # rows whose user turn sent media, inline or by reference
     missing_system_text: int = 0  # rows whose template text is not in prompts.parquet
     default_max_tokens_used: int = 0  # rows that set no max_tokens
     record_ids: list[str] = field(default_factory=list)
@@ -313,10 +315,11 @@ class RecordBuilder:
                 part = self.rows.iloc[start:end]
                 if user_text is not None:
                     part = part.assign(user_text=user_text[start - self.done : end - self.done])
-                for row in part.itertuples(index=False):
+                sent_media = any_media(media_sent_by_row(part["user_text"]))
+                for row, media in zip(part.itertuples(index=False), sent_media, strict=True):
                     record = _record(
                         row, out, self.templates, (self.provider, self.family, self.model),
-                        self.default_max_tokens,
+                        self.default_max_tokens, sent_media=bool(media),
                     )  # fmt: skip
                     out.record_ids.append(record["recordId"])
                     out.request_ids.append(str(row.request_id))
@@ -371,10 +374,13 @@ def _record(
     templates: dict[str, str],
     target: tuple[str | None, str | None, str | None],
     default_max_tokens: int,
+    *,
+    sent_media: bool = False,
 ) -> dict[str, Any]:
     """One validated record from one usage row; counts what it approximates in ``out``.
 
-    ``target``: the segment's (provider, family, catalog key), which pick the body format."""
+    ``target``: the segment's (provider, family, catalog key), which pick the body format;
+    ``sent_media``: the row's user turn sent media (``media_blocks.media_sent_by_row``)."""
     system = None
     if pd.notna(row.system_hash):
         system = templates.get(str(row.system_hash))
@@ -384,8 +390,8 @@ def _record(
     if user is None:
         out.missing_user_text += 1
         user = PLACEHOLDER_USER_TEXT
-    elif has_inline_media(user):  # the usage table keeps a placeholder, not the bytes
-        out.media_placeholders += 1
+    elif sent_media:  # a placeholder or a block's JSON, never the media block itself
+        out.media_user_turns += 1
     max_tokens = int(row.max_tokens) if pd.notna(row.max_tokens) else None
     if max_tokens is None:
         out.default_max_tokens_used += 1

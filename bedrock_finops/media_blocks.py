@@ -253,53 +253,65 @@ def has_inline_media(text: Any) -> bool:
 # reference, on a line of its own: a Converse or Nova block (``{"video":{"format":"mp4",
 # "source":{"s3Location":{...}}}}``) or an Anthropic one (``{"source":{"type":"url",...},
 # "type":"image"}``). RE2 syntax, for pyarrow.
-_SENT_PATTERNS = {
-    kind: rf"(?m)\[\[media {kind} [^\]\n]* xxh3:[0-9a-f]{{16}}\]\]"
-    rf'|^\{{"{kind}":\{{.*\}}\}}$'
+_INLINE_PATTERNS = {
+    kind: rf"\[\[media {kind} [^\]\n]* xxh3:[0-9a-f]{{16}}\]\]" for kind in MEDIA_KINDS
+}
+_REFERENCE_PATTERNS = {
+    kind: rf'^\{{"{kind}":\{{.*\}}\}}$'
     + (rf'|^\{{".*,"type":"{kind}"\}}$' if kind in ("image", "document") else "")
     for kind in MEDIA_KINDS
 }
+_INLINE_HINT, _REFERENCE_HINT = MEDIA_MARK, '{"'  # in every text each pattern matches
 
 
-def media_sent_by_row(column: pd.Series | ParquetColumn) -> dict[str, np.ndarray]:
+def media_sent_by_row(
+    column: pd.Series | ParquetColumn, *, inline: bool = True, by_reference: bool = True
+) -> dict[str, np.ndarray]:
     """Per kind of media (image, document, video, audio), whether each row's text (the usage
     table's ``user_text``, in memory or read from ``usage.parquet`` a row group at a time)
-    shows one sent: a placeholder of that kind, or a block of it sent by reference (an S3
-    location, a URL), which the ingest keeps as its JSON. What each request sent in its last
-    user turn.
-
-    Only the rows holding a placeholder's mark or a JSON object are searched for each kind,
-    so a month of plain-text traffic costs two substring scans."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    shows one sent: a placeholder of that kind (``inline``), or a block of it sent by
+    reference (an S3 location, a URL), which the ingest keeps as its JSON (``by_reference``).
+    What each request sent in its last user turn; :func:`media_sent_in` reads one part."""
     from bedrock_finops.column_take import text_parts
 
     found = {kind: np.zeros(len(column), dtype=bool) for kind in MEDIA_KINDS}
-    for start, _, values in text_parts(column):
-        if pa.types.is_null(values.type):  # a column of None only: no text, no media
-            continue
-        marked = pc.or_(pc.match_substring(values, MEDIA_MARK), pc.match_substring(values, '{"'))
-        at = np.flatnonzero(np.asarray(pc.fill_null(marked, False)))
-        if not len(at):
-            continue
-        texts = values.take(pa.array(at))
-        for kind, pattern in _SENT_PATTERNS.items():
-            holds = np.asarray(pc.fill_null(pc.match_substring_regex(texts, pattern), False))
-            found[kind][start + at[holds]] = True
+    for start, stop, values in text_parts(column):
+        for kind, rows in media_sent_in(values, inline=inline, by_reference=by_reference).items():
+            found[kind][start:stop] = rows
     return found
 
 
-def inline_media_rows(values: Any) -> np.ndarray:
-    """Per value of a text column (a ``pa.Array`` or ``pa.ChunkedArray`` of user turns):
-    whether it holds a media placeholder, as :func:`has_inline_media` says of one (a null is
-    not). Arrow's own search, not a Python loop: a month's user turns are gigabytes."""
+def media_sent_in(
+    values: Any, *, inline: bool = True, by_reference: bool = True
+) -> dict[str, np.ndarray]:
+    """:func:`media_sent_by_row` for one part of a text column (a ``pa.Array`` or
+    ``pa.ChunkedArray``): per kind, per value (a null is none). Arrow's own search, not a
+    Python loop: a month's user turns are gigabytes.
+
+    Only the values holding a placeholder's mark or a JSON object are searched for each
+    kind, so a month of plain-text traffic costs two substring scans."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if pa.types.is_null(values.type) or len(values) == 0:
-        return np.zeros(len(values), dtype=bool)
-    found = pc.match_substring(values, MEDIA_MARK)  # cheap: most turns hold no media
-    if pc.any(found).as_py():
-        found = pc.and_kleene(found, pc.match_substring_regex(values, PLACEHOLDER_RE.pattern))
-    return np.asarray(pc.fill_null(found, False), dtype=bool)
+    found = {kind: np.zeros(len(values), dtype=bool) for kind in MEDIA_KINDS}
+    if pa.types.is_null(values.type) or not (inline or by_reference):
+        return found  # a column of None only (an older or redacted table): no text, no media
+    hints = [hint for hint, on in ((_INLINE_HINT, inline), (_REFERENCE_HINT, by_reference)) if on]
+    marked = pc.match_substring(values, hints[0])
+    if len(hints) > 1:
+        marked = pc.or_(marked, pc.match_substring(values, hints[1]))
+    at = np.flatnonzero(np.asarray(pc.fill_null(marked, False)))
+    if not len(at):
+        return found
+    texts = values.take(pa.array(at))
+    for kind in MEDIA_KINDS:
+        patterns = [_INLINE_PATTERNS[kind]] * inline + [_REFERENCE_PATTERNS[kind]] * by_reference
+        holds = pc.match_substring_regex(texts, "(?m)" + "|".join(patterns))
+        found[kind][at[np.asarray(pc.fill_null(holds, False))]] = True
+    return found
+
+
+def any_media(found: dict[str, np.ndarray]) -> np.ndarray:
+    """Per row: whether it sent media of any kind (``found``: :func:`media_sent_by_row`'s or
+    :func:`media_sent_in`'s answer)."""
+    return np.logical_or.reduce(list(found.values()))

@@ -342,12 +342,14 @@ def test_apply_with_a_held_job_submits_nothing_and_exits_1(
 
 
 MEDIA_TURNS = 5  # user turns that sent an image inline, in media_run
+REFERENCE_TURNS = 3  # and user turns that sent one by S3 location
 
 
 @pytest.fixture(scope="module")
 def media_run(tmp_path_factory) -> Path:
     """The sample run with 5 of doc-summarizer's user turns as the ingest keeps a turn that
-    sent an image inline: its placeholder (no bytes), then the question."""
+    sent an image inline (its placeholder, no bytes, then the question) and 3 as it keeps one
+    that sent an image by S3 location (the block's JSON, then the question)."""
     import shutil
 
     import pyarrow as pa
@@ -364,6 +366,9 @@ def media_run(tmp_path_factory) -> Path:
     photo = "[[media image png 600x400 1588 bytes xxh3:a0e08c603308e508]]"
     for i in chosen[:MEDIA_TURNS]:
         texts[i] = f"{photo}\n{texts[i]}"
+    s3_photo = '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/scan.png"}}}}'
+    for i in chosen[MEDIA_TURNS : MEDIA_TURNS + REFERENCE_TURNS]:
+        texts[i] = f"{s3_photo}\n{texts[i]}"
     i = table.schema.get_field_index("user_text")
     table = table.set_column(i, table.schema.field(i), pa.array(texts, table.schema.field(i).type))
     pq.write_table(table, run / "usage.parquet")
@@ -371,16 +376,18 @@ def media_run(tmp_path_factory) -> Path:
 
 
 def test_requests_whose_user_turn_held_an_image_stay_out_of_the_job(media_run, tmp_path, capsys):
-    """A record could send the model only the image's placeholder: as for a turn not logged,
-    those requests stay on demand, and the job of the other 2,701 is not held."""
+    """A record could send the model only the image's placeholder or its block's JSON, as
+    text: as for a turn not logged, those requests stay on demand, and the job of the other
+    2,698 is not held."""
     out = tmp_path / "jobs"
     assert _export(media_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
     text = capsys.readouterr().out
     job = _only_job(out)
-    assert _table_row(text, job) == [job, "us-east-1", "2701", "unchecked", "would-create"]
-    assert "the 2,701 requests moved" in text
+    assert _table_row(text, job) == [job, "us-east-1", "2698", "unchecked", "would-create"]
+    assert "the 2,698 requests moved" in text
     inputs = [p.read_text() for p in (out / job / "input").glob("*.jsonl")]
-    assert sum(t.count("\n") for t in inputs) == 2701 and not any("[[media " in t for t in inputs)
+    assert sum(t.count("\n") for t in inputs) == 2698
+    assert not any("[[media " in t or "s3Location" in t for t in inputs)
 
 
 def test_jobs_under_the_minimum_are_listed_as_held(tmp_path, capsys):

@@ -261,11 +261,12 @@ def receipt_turn(n: int) -> str:
     return f"{text}\nExtract the fields from this receipt."
 
 
-MEDIA_BLOCKER = (
-    "no request can be rebuilt: every user turn held images or documents sent inline, which "
-    "the usage table keeps only as placeholders, not their bytes (a job would send the model "
-    "the placeholder text)"
+WHY_MEDIA = (
+    "sent images, documents, video or audio, which a batch record would carry only as text: "
+    "the placeholder of those sent inline (the usage table keeps no media bytes) or the JSON "
+    "of those sent by reference (an S3 location or URL), which the model would answer instead"
 )
+MEDIA_BLOCKER = f"no request can be rebuilt: every user turn {WHY_MEDIA}"
 
 
 def test_requests_whose_user_turn_held_inline_media_stay_on_demand(seed, tmp_path):
@@ -287,11 +288,9 @@ def test_requests_whose_user_turn_held_inline_media_stay_on_demand(seed, tmp_pat
     assert segs.loc["nightly", "requests_left_on_demand"] == 30
     assert (
         "nightly (nightly:claude-sonnet-4:2afa90a8): 30 of its requests stay on "
-        "demand: their user turn held images or documents sent inline, which the usage table "
-        "keeps only as placeholders, so a batch record could not carry them (not counted in "
-        "the saving)."
+        f"demand: their user turn {WHY_MEDIA} (not counted in the saving)."
     ) in bp.notes
-    assert bp.data_quality["eligible_requests_with_media_placeholders"] == 30
+    assert bp.data_quality["eligible_requests_with_media"] == 30
     assert segs.loc["receipts", "media_user_turns"] == 450
     assert not segs.loc["receipts", "eligible"] and segs.loc["receipts", "decision"] == "-"
     assert segs.loc["receipts", "blockers"] == MEDIA_BLOCKER
@@ -301,9 +300,51 @@ def test_requests_whose_user_turn_held_inline_media_stay_on_demand(seed, tmp_pat
         bp, usage, None, tmp_path,
         role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://bucket/p",
     )  # fmt: skip
-    assert jobs[["app", "records", "media_placeholders"]].values.tolist() == [["nightly", 420, 0]]
+    assert jobs[["app", "records", "media_user_turns"]].values.tolist() == [["nightly", 420, 0]]
     lines = [p.read_text() for p in tmp_path.glob("*/input/*.jsonl")]
     assert sum(t.count("\n") for t in lines) == 420 and not any("[[media " in t for t in lines)
+
+
+# user turns as the ingest keeps those that sent an image by reference: the block's canonical
+# JSON on a line of its own (a Converse S3 location, an Anthropic URL), then the question
+S3_RECEIPT = (
+    '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/r.png"}}}}\n'
+    "Extract the fields from this receipt."
+)
+URL_PHOTO = (
+    '{"source":{"type":"url","url":"https://example.com/p.jpg"},"type":"image"}\n'
+    "What is in this photo?"
+)
+
+
+def test_requests_whose_user_turn_sent_media_by_reference_stay_on_demand(seed, tmp_path):
+    """A block sent by reference is kept as its JSON, and a batch record carries the user
+    turn as text only: the model would answer the JSON, not the image. So such a request
+    stays on demand as one that sent its image inline does, and an app all of whose turns
+    sent images by reference is blocked, saying why."""
+    usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "photos", "template": "sys-photos"}])
+    usage.loc[usage.index[:20], "user_text"] = S3_RECEIPT  # nightly's first 20
+    usage.loc[usage.index[20:30], "user_text"] = URL_PHOTO  # and the next 10
+    usage.loc[usage["app"] == "photos", "user_text"] = S3_RECEIPT
+    bp = bi.plan(usage, seed)
+    segs = bp.segments.set_index("app")
+    assert segs.loc["nightly", ["unlogged_user_turns", "media_user_turns"]].tolist() == [0, 30]
+    assert segs.loc["nightly", "decision"] == batch_params.MOVE
+    assert len(bp.rows) == 420 and not bp.rows["request_id"].isin(usage["request_id"][:30]).any()
+    assert bp.rows["savings_usd"].sum() == pytest.approx(420 * 0.003)  # as above, per request
+    assert segs.loc["nightly", "requests_left_on_demand"] == 30
+    assert bp.data_quality["eligible_requests_with_media"] == 30
+    assert segs.loc["photos", "media_user_turns"] == 450
+    assert not segs.loc["photos", "eligible"] and segs.loc["photos", "blockers"] == MEDIA_BLOCKER
+    assert segs.loc["photos", "requests_left_on_demand"] == 450
+    jobs = bi.export_jobs(
+        bp, usage, None, tmp_path,
+        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://bucket/p",
+    )  # fmt: skip
+    assert jobs[["app", "records", "media_user_turns"]].values.tolist() == [["nightly", 420, 0]]
+    lines = [p.read_text() for p in tmp_path.glob("*/input/*.jsonl")]
+    assert sum(t.count("\n") for t in lines) == 420
+    assert not any("s3Location" in t or "example.com" in t for t in lines)
 
 
 def test_force_in_cannot_move_a_segment_whose_turns_held_only_media_or_were_not_logged(seed):
@@ -317,10 +358,8 @@ def test_force_in_cannot_move_a_segment_whose_turns_held_only_media_or_were_not_
     assert not segs["eligible"].any() and bp.rows.empty
     assert segs.loc["nightly", "blockers"] == MEDIA_BLOCKER
     assert segs.loc["mixed", "blockers"] == (
-        "no request can be rebuilt: 200 user turns held images or documents sent inline, which "
-        "the usage table keeps only as placeholders, not their bytes (a job would send the "
-        "model the placeholder text), 250 were not logged (bodies over 100 KB are read only "
-        "with fetch_large_bodies)"
+        "no request can be rebuilt: 250 user turns were not logged (bodies over 100 KB are "
+        f"read only with fetch_large_bodies), 200 {WHY_MEDIA}"
     )
 
 

@@ -311,7 +311,7 @@ def test_a_job_whose_records_lost_their_images_is_held(tmp_path):
     )
     rows = pd.concat([empty_usage(), rows], ignore_index=True)[empty_usage().columns]
     records = br.records_for_segment(rows, None)
-    assert (records.media_placeholders, records.missing_user_text) == (150, 0)
+    assert (records.media_user_turns, records.missing_user_text) == (150, 0)
     (job,) = bj.export_segment(
         records, tmp_path, segment="receipts", model_id="anthropic.claude-sonnet-4",
         role_arn="arn:aws:iam::123456789012:role/r", s3_prefix="s3://bucket/jobs",

@@ -147,6 +147,21 @@ def test_the_model_picks_the_body_form_within_a_provider():
     assert older == {"prompt": "<s>[INST] S\n\nU [/INST]", "max_tokens": 64}
 
 
+# a user turn that sent an image by S3 location, as the usage table keeps it
+S3_TURN = '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/r.png"}}}}\nWhat is it?'
+
+
+def test_records_count_user_turns_that_sent_media_by_reference():
+    """A turn holding a block's JSON (sent by reference) is written as text, as one holding
+    a placeholder is: both are counted, as turns that sent media."""
+    rows = usage_rows(4).assign(
+        user_text=[S3_TURN, "[[media image png 1 bytes xxh3:0123456789abcdef]]\nHi", "Hi", None]
+    )
+    recs = br.records_for_segment(rows, PROMPTS)
+    assert (recs.media_user_turns, recs.missing_user_text) == (2, 1)
+    assert recs.records[0]["modelInput"]["messages"][0]["content"] == [{"text": S3_TURN}]
+
+
 def test_a_segment_on_llama4_exports_llama4_prompts():
     rows = usage_rows(2).assign(
         operation="InvokeModel", model="meta.llama4-scout-17b-instruct", provider="meta",

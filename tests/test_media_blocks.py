@@ -203,7 +203,7 @@ def test_batch_records_count_user_turns_with_media() -> None:
         }
     )
     recs = batch_records.records_for_segment(rows, None)
-    assert (recs.media_placeholders, recs.missing_user_text) == (1, 0)
+    assert (recs.media_user_turns, recs.missing_user_text) == (1, 0)
 
 
 def test_quality_gate_skips_user_turns_with_media() -> None:
@@ -316,8 +316,8 @@ def test_only_a_real_placeholder_counts_as_media() -> None:
 
 
 def test_a_column_of_user_turns_is_searched_as_one_turn_is() -> None:
-    """``inline_media_rows`` (Arrow's search, over a part of ``user_text`` at a time) says
-    of each turn what ``has_inline_media`` says of it."""
+    """``media_sent_in`` (Arrow's search, over a part of ``user_text`` at a time) says of
+    each turn, for media sent inline, what ``has_inline_media`` says of it."""
     import pyarrow as pa
 
     text, _ = media_blocks.placeholder("document", "pdf", base64.b64encode(b"%PDF").decode())
@@ -331,8 +331,13 @@ def test_a_column_of_user_turns_is_searched_as_one_turn_is() -> None:
     expected = [True, False, False, False, True]
     assert [media_blocks.has_inline_media(t) for t in turns] == expected
     column = pa.chunked_array([pa.array(turns[:2]), pa.array(turns[2:])])
-    assert media_blocks.inline_media_rows(column).tolist() == expected
-    assert media_blocks.inline_media_rows(pa.array([None, None])).tolist() == [False, False]
+
+    def inline(values) -> list[bool]:
+        found = media_blocks.media_sent_in(values, by_reference=False)
+        return media_blocks.any_media(found).tolist()
+
+    assert inline(column) == expected
+    assert inline(pa.array([None, None])) == [False, False]
 
 
 APP_PROFILE = "arn:aws:bedrock:us-east-1:111122223333:application-inference-profile/abcd1234efgh"

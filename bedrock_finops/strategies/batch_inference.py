@@ -45,7 +45,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts, user_turns
 from bedrock_finops.findings import Findings, period_of
-from bedrock_finops.media_blocks import inline_media_rows
+from bedrock_finops.media_blocks import any_media, media_sent_in
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import after_change_by_app, to_effects, to_findings
@@ -92,9 +92,9 @@ class BatchPlan:
     catalog_info: dict[str, Any]
     data_quality: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    # per usage row, in order: no job takes it (its user turn was not logged or held inline
-    # images or documents, or the sheet cannot price it both ways), so the export leaves out
-    # exactly what the plan did
+    # per usage row, in order: no job takes it (its user turn was not logged or sent media,
+    # inline or by reference, or the sheet cannot price it both ways), so the export leaves
+    # out exactly what the plan did
     left_out: np.ndarray | None = None
 
     @property
@@ -148,9 +148,10 @@ def plan(
     segs["batch_supported"] = [
         _supports_batch(catalog, price_keys.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
     ]
-    # a request whose user turn was not logged, or held inline images or documents (kept
-    # only as placeholders), cannot be rebuilt: it stays on demand, out of every job group
-    # (and so of the minimum-records rule and the cadence), counted
+    # a request whose user turn was not logged, or sent images, documents, video or audio
+    # (kept as a placeholder or a block's JSON, which a record would send as text), cannot be
+    # rebuilt: it stays on demand, out of every job group (and so of the minimum-records rule
+    # and the cadence), counted
     unlogged, media = _user_turns_not_rebuildable(usage, user_text)
     segs["unlogged_user_turns"] = _per_segment(segs, seg_ids, unlogged)
     segs["media_user_turns"] = _per_segment(segs, seg_ids, media)
@@ -236,7 +237,7 @@ def plan(
             (need & ~usage["system_hash"].astype("string").isin(list(texts))).sum()
         )
     dq["eligible_requests_without_user_text"] = int((in_scope.to_numpy() & unlogged).sum())
-    dq["eligible_requests_with_media_placeholders"] = int((in_scope.to_numpy() & media).sum())
+    dq["eligible_requests_with_media"] = int((in_scope.to_numpy() & media).sum())
     return BatchPlan(
         params=p,
         segments=segs,
@@ -260,24 +261,25 @@ def plan(
 
 def _rebuildable(segs: pd.DataFrame) -> pd.Series:
     """Per segment: some of its requests' user turns were logged as text a batch record can
-    carry (not missing, no media placeholder), so they can be rebuilt."""
+    carry (not missing, no media), so they can be rebuilt."""
     return segs["unlogged_user_turns"] + segs["media_user_turns"] < segs["requests"]
 
 
 def _user_turns_not_rebuildable(
     usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, (the user turn was not logged, it held inline images or documents): either
-    way a batch record could hold only a placeholder. A turn not logged is a body over 100 KB
-    left unread, or none; media sent inline are kept in ``user_text`` as placeholders, never
-    their bytes (``media_blocks``), and a model sent the placeholder would answer its text.
-    One pass over the turns, a part at a time."""
+    """Per row, (the user turn was not logged, it sent media): either way a batch record
+    could not carry the turn. A turn not logged is a body over 100 KB left unread, or none.
+    Media sent inline are kept in ``user_text`` as placeholders, never their bytes, and media
+    sent by reference (an S3 location, a URL) as their block's JSON (``media_blocks``); a
+    record carries the turn as text only, so the model would answer the placeholder or the
+    JSON. One pass over the turns, a part at a time."""
     texts = user_turns(usage, user_text)
     unlogged = np.empty(len(usage), dtype=bool)
     media = np.empty(len(usage), dtype=bool)
     for lo, hi, part in text_parts(texts):
         unlogged[lo:hi] = np.asarray(part.is_null(), dtype=bool)
-        media[lo:hi] = inline_media_rows(part)
+        media[lo:hi] = any_media(media_sent_in(part))
     return unlogged, media
 
 
@@ -524,24 +526,28 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
     return segs.sort_values(["eligible", "score"], ascending=False).reset_index(drop=True)
 
 
+# why a request whose user turn sent media cannot go in a job (after "their user turn")
+MEDIA_NOT_REBUILT = (
+    "sent images, documents, video or audio, which a batch record would carry only as text: "
+    "the placeholder of those sent inline (the usage table keeps no media bytes) or the JSON "
+    "of those sent by reference (an S3 location or URL), which the model would answer instead"
+)
+
+
 def _not_rebuildable(rec: dict[str, Any]) -> str:
     """Why none of a segment's requests can be rebuilt: their user turns were not logged,
-    held inline images or documents, or some of each."""
+    sent media, or some of each."""
     unlogged, media = rec["unlogged_user_turns"], rec["media_user_turns"]
     if not media:
         return (
             "no request's user turn was logged, so none can be rebuilt (bodies over 100 KB "
             "are read only with fetch_large_bodies)"
         )
-    why_media = (
-        "held images or documents sent inline, which the usage table keeps only as "
-        "placeholders, not their bytes (a job would send the model the placeholder text)"
-    )
     if not unlogged:
-        return f"no request can be rebuilt: every user turn {why_media}"
+        return f"no request can be rebuilt: every user turn {MEDIA_NOT_REBUILT}"
     return (
-        f"no request can be rebuilt: {media:,} user turns {why_media}, {unlogged:,} were not "
-        "logged (bodies over 100 KB are read only with fetch_large_bodies)"
+        f"no request can be rebuilt: {unlogged:,} user turns were not logged (bodies over "
+        f"100 KB are read only with fetch_large_bodies), {media:,} {MEDIA_NOT_REBUILT}"
     )
 
 
@@ -611,9 +617,7 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
     for rec in segs[with_media].to_dict("records"):
         notes.append(
             f"{rec['app']} ({rec['segment']}): {rec['media_user_turns']:,} of its requests stay "
-            "on demand: their user turn held images or documents sent inline, which the usage "
-            "table keeps only as placeholders, so a batch record could not carry them (not "
-            "counted in the saving)."
+            f"on demand: their user turn {MEDIA_NOT_REBUILT} (not counted in the saving)."
         )
     for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
         notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")
@@ -640,7 +644,7 @@ def analyze(
 
 JOB_COLUMNS = [
     "job_group", "app", "segments", "job_name", "region", "model_id", "invocation_type", "records",
-    "files", "bytes", "below_min_records", "placeholder_user_text", "media_placeholders",
+    "files", "bytes", "below_min_records", "placeholder_user_text", "media_user_turns",
     "missing_template_text", "directory",
 ]  # fmt: skip
 
@@ -663,10 +667,11 @@ def export_jobs(
     one model ID: its ``job.json`` records the Region to submit it in.
 
     Prompts are rebuilt from the template text and ``user_text`` (full bodies are not kept).
-    As the plan does, the export leaves out requests whose user turn was not logged or held
-    inline images or documents (kept only as placeholders); the table still counts records
-    written with either placeholder (``placeholder_user_text``, ``media_placeholders``),
-    which batch-export would hold back. ``user_text``: as in :func:`plan`.
+    As the plan does, the export leaves out requests whose user turn was not logged or sent
+    media, inline or by reference (a record carries the turn as text only); the table still
+    counts records written with a placeholder user turn (``placeholder_user_text``) or from
+    a turn that sent media (``media_user_turns``), which batch-export would hold back.
+    ``user_text``: as in :func:`plan`.
     """
     texts = user_turns(usage, user_text)
     quotas = quotas or bj.BatchQuotas(min_records_per_job=bp.params["min_records_per_job"])
@@ -732,7 +737,7 @@ def export_jobs(
                         "bytes": job.bytes,
                         "below_min_records": job.below_min_records,
                         "placeholder_user_text": records.missing_user_text,
-                        "media_placeholders": records.media_placeholders,
+                        "media_user_turns": records.media_user_turns,
                         "missing_template_text": records.missing_system_text,
                         "directory": str(job.directory),
                     }
