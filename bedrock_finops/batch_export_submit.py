@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops.batch_jobs import ExportedJob
-from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT
+from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT, record_user_text
 from bedrock_finops.batch_submit import (
     MAYBE_CREATED,
     NOT_ENDED_STATUSES,
@@ -30,7 +30,13 @@ from bedrock_finops.batch_submit import (
     request_for_attempt,
     upload_job,
 )
-from bedrock_finops.media_blocks import MEDIA_KINDS, MEDIA_MARK, PLACEHOLDER_RE
+from bedrock_finops.media_blocks import (
+    MEDIA_KINDS,
+    MEDIA_MARK,
+    PLACEHOLDER_RE,
+    any_media,
+    media_sent_by_row,
+)
 
 
 def counted(n: int, noun: str) -> str:
@@ -40,40 +46,77 @@ def counted(n: int, noun: str) -> str:
 
 @dataclass
 class Placeholders:
-    """The records of a job's input files that still hold a placeholder, counted per file:
-    submitted, the model would answer the placeholder's text. ``user_text``: a user turn that
-    was not logged (:data:`PLACEHOLDER_USER_TEXT`); ``media``: images or documents sent
-    inline, which the usage table keeps as placeholders (``[[media image png ...]]``), never
-    their bytes, with the kinds found and one placeholder as it is written."""
+    """The records of a job's input files that hold, as text, what stood for something the
+    request sent, counted per file: submitted, the model would answer that text. ``user_text``:
+    a user turn that was not logged (:data:`PLACEHOLDER_USER_TEXT`); ``media``: images or
+    documents sent inline, which the usage table keeps as placeholders (``[[media image png
+    ...]]``), never their bytes, with the kinds found and one placeholder as it is written;
+    ``referenced``: media sent by reference (an S3 location, a URL), which the usage table
+    keeps as the block's JSON, with the kinds found."""
 
     user_text: dict[Path, int] = field(default_factory=dict)
     media: dict[Path, int] = field(default_factory=dict)
     media_kinds: set[str] = field(default_factory=set)
     media_example: str = ""
+    referenced: dict[Path, int] = field(default_factory=dict)
+    referenced_kinds: set[str] = field(default_factory=set)
 
 
 # a media placeholder as a record's JSON line holds it: JSON escapes none of its marks
 _MEDIA_MARK = MEDIA_MARK.encode()
 _MEDIA_RE = re.compile(PLACEHOLDER_RE.pattern.encode())
+# a JSON object inside a record's text, as its line holds it (a block sent by reference is one)
+_JSON_IN_TEXT = b'{\\"'
+TURNS_PER_SEARCH = 4096  # user turns searched for media sent by reference at a time
 
 
 def placeholder_records(files: Sequence[Path]) -> Placeholders:
     """What placeholders a job's input files still hold (see :class:`Placeholders`), once a
     record however many it holds. Read a line at a time (an input file can be 1 GB; a record
-    is one line)."""
+    is one line); the user turn of a record whose text holds a JSON object is read back
+    (``batch_records.record_user_text``) and searched as ``user_text`` is
+    (``media_blocks.media_sent_by_row``), a few thousand at a time."""
     needle = PLACEHOLDER_USER_TEXT.encode()
     found = Placeholders()
     for path in files:
-        unlogged = media = 0
+        unlogged = media = referenced = 0
+        turns: list[str] = []  # user turns holding a JSON object, not searched yet
         with path.open("rb") as fh:
             for line in fh:
                 unlogged += needle in line
                 media += _media_in(line, found)
+                if _JSON_IN_TEXT in line and (turn := _user_turn(line)) is not None:
+                    turns.append(turn)
+                    if len(turns) == TURNS_PER_SEARCH:
+                        referenced += _referenced_in(turns, found)
+                        turns.clear()
+        referenced += _referenced_in(turns, found)
         if unlogged:
             found.user_text[path] = unlogged
         if media:
             found.media[path] = media
+        if referenced:
+            found.referenced[path] = referenced
     return found
+
+
+def _user_turn(line: bytes) -> str | None:
+    """The user turn a record's line sends, as text (None for a line that is no record)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record_user_text(record.get("modelInput")) if isinstance(record, dict) else None
+
+
+def _referenced_in(turns: list[str], found: Placeholders) -> int:
+    """How many of ``turns`` hold a media block sent by reference, as its JSON; the kinds are
+    noted in ``found``."""
+    if not turns:
+        return 0
+    kinds = media_sent_by_row(pd.Series(turns, dtype=object), inline=False)
+    found.referenced_kinds.update(kind for kind, rows in kinds.items() if rows.any())
+    return int(any_media(kinds).sum())
 
 
 def _media_in(line: bytes, found: Placeholders) -> bool:
@@ -131,14 +174,19 @@ class PendingJob:
             n = sum(self.placeholders.media.values())
             names = media_names(self.placeholders.media_kinds)
             reasons.append(f"{_records(n, ('holds', 'hold'))} a placeholder for inline {names}")
+        if self.placeholders.referenced:
+            n = sum(self.placeholders.referenced.values())
+            names = media_names(self.placeholders.referenced_kinds)
+            held = _records(n, ("holds", "hold"))
+            reasons.append(f"{held} the JSON of {names} sent by reference")
         return f"held: {'; '.join(reasons)}" if reasons else ""
 
 
 def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
     """The exported jobs (``export_jobs``'s table), each with its request and what holds it
-    back: under the minimum records a job (Bedrock would reject it), or a placeholder in its
-    input files, for a user turn not logged or for images or documents sent inline (the
-    model would answer the placeholder)."""
+    back: under the minimum records a job (Bedrock would reject it), or, in its input files,
+    a placeholder for a user turn not logged or for images or documents sent inline, or the
+    JSON of media sent by reference (the model would answer that text)."""
     out = []
     for job in jobs.itertuples(index=False):
         directory = Path(job.directory)
@@ -229,12 +277,29 @@ def held_lines(job: PendingJob) -> list[str]:
         )
         for path, count in found.media.items():
             lines.append(f"  {path} ({_records(count)})")
+        lines.append(_rebuild_with_media(names))
+    if found.referenced:
+        n = sum(found.referenced.values())
+        names = media_names(found.referenced_kinds)
         lines.append(
-            "  such requests stay on demand (the batch plan leaves them out of its jobs); or "
-            f"rebuild those records with the {names} themselves, from your own copy of the "
-            "requests, upload them and submit the job's request.json yourself"
+            f"{job.name}: not submitted: {_records(n, ('holds', 'hold'))} as text the JSON of "
+            f"the {names} {('its user turn', 'their user turns')[n != 1]} sent by reference "
+            "(an S3 location or URL), not the media blocks (a record carries the user turn "
+            "as text only; the model would answer the JSON), in:"
         )
+        for path, count in found.referenced.items():
+            lines.append(f"  {path} ({_records(count)})")
+        lines.append(_rebuild_with_media(names))
     return lines
+
+
+def _rebuild_with_media(names: str) -> str:
+    """What to do with records whose user turn's media a record could not carry."""
+    return (
+        "  such requests stay on demand (the batch plan leaves them out of its jobs); or "
+        f"rebuild those records with the {names} themselves, from your own copy of the "
+        "requests, upload them and submit the job's request.json yourself"
+    )
 
 
 @dataclass

@@ -18,8 +18,9 @@ user turn that sent images, documents, video or audio holds, in ``user_text``, a
 for each sent inline and the block's JSON for each sent by reference (an S3 location, a URL;
 see ``media_blocks``): a record carries neither as the media block it stood for, so the model
 would answer its text. The batch strategy leaves such requests, and those whose turn was not
-logged, out of its jobs, and batch-export holds back a job whose records still hold a
-placeholder (``batch_export_submit.placeholder_records``).
+logged, out of its jobs, and batch-export holds back a job whose records still hold either
+(``batch_export_submit.placeholder_records``, which reads a record's turn back with
+:func:`record_user_text`).
 
 ``validate_record`` checks a record against the shape AWS documents; ``read_jsonl`` and
 ``redacted_record`` read an exported input file back and show a record with its prompt text
@@ -155,6 +156,56 @@ def _header_prompt(system: str | None, user: str, header: tuple[str, str], eot: 
     parts.append(f"{start}user{end}\n\n{user}{eot}")
     parts.append(f"{start}assistant{end}\n\n")
     return "".join(parts)
+
+
+def record_user_text(body: Any) -> str | None:
+    """The user turn a record's ``modelInput`` sends, as text: the last user message's text in
+    a messages body (Converse, Anthropic, Nova, Mistral's chat form), the user's part of a
+    Llama or Mistral ``prompt``, Titan's ``inputText`` (template and turn). None when the body
+    holds none of these. The inverse of what :func:`converse_input` and
+    :func:`invoke_model_input` write, so the turn reads as ``user_text`` did."""
+    if not isinstance(body, dict):
+        return None
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        turns = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        return _message_text(turns[-1].get("content")) if turns else None
+    prompt = body.get("prompt")
+    if isinstance(prompt, str):
+        return _prompt_user_text(prompt)
+    text = body.get("inputText")
+    return text if isinstance(text, str) else None
+
+
+def _message_text(content: Any) -> str | None:
+    """A message's text: its string, or its text blocks joined by line breaks."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return None
+    return "\n".join(
+        b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)
+    )
+
+
+# (the user's header, the end of its turn) in the Llama 3 and Llama 4 chat templates
+_LLAMA_USER_TURNS = (
+    ("<|start_header_id|>user<|end_header_id|>\n\n", "<|eot_id|>"),
+    ("<|header_start|>user<|header_end|>\n\n", "<|eot|>"),
+)
+_MISTRAL_INST = ("<s>[INST] ", " [/INST]")
+
+
+def _prompt_user_text(prompt: str) -> str:
+    """The user's part of a Llama chat prompt, the text inside a Mistral ``[INST]`` prompt
+    (template and turn), else the whole prompt."""
+    for header, end in _LLAMA_USER_TURNS:
+        if header in prompt:
+            return prompt.rsplit(header, 1)[1].split(end, 1)[0]
+    start, end = _MISTRAL_INST
+    if prompt.startswith(start) and prompt.endswith(end):
+        return prompt[len(start) : -len(end)]
+    return prompt
 
 
 # A recordId is 11 letters and digits, the form AWS's batch input pages have given it ("11

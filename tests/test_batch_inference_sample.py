@@ -333,3 +333,90 @@ def test_a_job_whose_records_lost_their_images_is_held(tmp_path):
         "rebuild those records with the images themselves, from your own copy of the "
         "requests, upload them and submit the job's request.json yourself",
     ]
+
+
+S3_IMAGE = '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/r.png"}}}}'
+S3_VIDEO = '{"video":{"format":"mp4","source":{"s3Location":{"uri":"s3://b/v.mp4"}}}}'
+URL_IMAGE = '{"source":{"type":"url","url":"https://example.com/p.jpg"},"type":"image"}'
+
+
+def test_records_holding_media_sent_by_reference_are_counted_per_input_file(tmp_path):
+    """Records whose user turn holds a media block's JSON (sent by S3 location or URL) are
+    counted per file, in every body form a record takes (a Llama prompt's turn ends in its
+    end-of-turn token, a Mistral one in [/INST]), with the kinds found; a tool result's JSON
+    or a JSON object inside a sentence is none."""
+    from bedrock_finops.batch_export_submit import placeholder_records
+
+    def line(body: dict) -> str:
+        return br.record_line({"recordId": "r", "modelInput": body}).decode()
+
+    def converse(user: str) -> str:
+        return line(br.converse_input("Describe it.", user, 100))
+
+    tool_result = '{"content":"42","tool_use_id":"t1","type":"tool_result"}\nGo on.'
+    first, second = tmp_path / "part-0001.jsonl", tmp_path / "part-0002.jsonl"
+    first.write_text(
+        converse(f"{S3_IMAGE}\nWhat is it?") * 2
+        + line(br.invoke_model_input("anthropic", "claude", None, f"{URL_IMAGE}\nAnd this?", 9))
+        + converse(tool_result)
+        + converse('Our API answers {"type":"image"} for pictures.')
+        + converse("a question")
+    )
+    second.write_text(
+        line(br.invoke_model_input("meta", "llama", "S", f"What happens?\n{S3_VIDEO}", 9))
+        + line(
+            br.invoke_model_input(
+                "mistral", "mistral", None, S3_IMAGE, 9, model="mistral.mistral-7b-instruct"
+            )
+        )
+    )
+    found = placeholder_records([first, second])
+    assert (found.user_text, found.media) == ({}, {})
+    assert found.referenced == {first: 3, second: 2}
+    assert found.referenced_kinds == {"image", "video"}
+
+
+def test_a_job_whose_records_hold_media_sent_by_reference_is_held(tmp_path):
+    """Records written from user turns that sent an image by S3 location carry the block's
+    JSON as text (a record carries the turn as text only): batch-export holds the job, never
+    uploads or creates it, and says why and where."""
+    import pandas as pd
+
+    from bedrock_finops.batch_export_submit import held_lines, pending_jobs
+    from bedrock_finops.schema import empty_usage
+
+    rows = pd.DataFrame(
+        {
+            "request_id": [f"s3-{i}" for i in range(120)],
+            "operation": "Converse",
+            "provider": "amazon",
+            "family": "nova",
+            "model": "amazon.nova-lite",
+            "user_text": f"{S3_IMAGE}\nExtract the fields from this receipt.",
+            "max_tokens": 300,
+        }
+    )
+    rows = pd.concat([empty_usage(), rows], ignore_index=True)[empty_usage().columns]
+    records = br.records_for_segment(rows, None)
+    assert (records.media_user_turns, records.missing_user_text) == (120, 0)
+    (job,) = bj.export_segment(
+        records, tmp_path, segment="receipts", model_id="amazon.nova-lite-v1:0",
+        role_arn="arn:aws:iam::123456789012:role/r", s3_prefix="s3://bucket/jobs",
+        region="us-east-1",
+    )  # fmt: skip
+    jobs = pd.DataFrame(
+        [{"job_name": job.name, "directory": str(job.directory), "region": "us-east-1",
+          "records": job.records, "below_min_records": job.below_min_records}]
+    )  # fmt: skip
+    (pending,) = pending_jobs(jobs, 100)
+    assert pending.held == "held: 120 records hold the JSON of images sent by reference"
+    part = job.directory / "input" / "part-0001.jsonl"
+    assert held_lines(pending) == [
+        f"{job.name}: not submitted: 120 records hold as text the JSON of the images their "
+        "user turns sent by reference (an S3 location or URL), not the media blocks (a record "
+        "carries the user turn as text only; the model would answer the JSON), in:",
+        f"  {part} (120 records)",
+        "  such requests stay on demand (the batch plan leaves them out of its jobs); or "
+        "rebuild those records with the images themselves, from your own copy of the "
+        "requests, upload them and submit the job's request.json yourself",
+    ]

@@ -151,6 +151,43 @@ def test_the_model_picks_the_body_form_within_a_provider():
 S3_TURN = '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/r.png"}}}}\nWhat is it?'
 
 
+@pytest.mark.parametrize(
+    ("body", "turn"),
+    [
+        (br.converse_input("S", S3_TURN, 10), S3_TURN),
+        (br.invoke_model_input("anthropic", "claude", "S", S3_TURN, 10), S3_TURN),
+        (br.invoke_model_input("amazon", "nova", "S", S3_TURN, 10), S3_TURN),
+        (br.invoke_model_input("amazon", "titan", "S", S3_TURN, 10), f"S\n\n{S3_TURN}"),
+        (br.invoke_model_input("meta", "llama", "S", S3_TURN, 10), S3_TURN),
+        (
+            br.invoke_model_input(
+                "meta", "llama", None, S3_TURN, 10, model="meta.llama4-scout-17b-instruct"
+            ),
+            S3_TURN,
+        ),
+        (
+            br.invoke_model_input(
+                "mistral", "mistral", "S", S3_TURN, 10, model="mistral.pixtral-large-2502"
+            ),
+            S3_TURN,
+        ),
+        (
+            br.invoke_model_input(
+                "mistral", "mistral", None, S3_TURN, 10, model="mistral.mistral-7b-instruct"
+            ),
+            S3_TURN,
+        ),
+        ({"inferenceConfig": {"maxTokens": 10}}, None),
+        ([S3_TURN], None),
+    ],
+)
+def test_a_records_user_turn_reads_back_as_it_was_written(body, turn):
+    """Each body form gives back the user turn it was written from (Titan's and an older
+    Mistral's with the template before it, on lines of their own), so batch-export searches
+    a record's turn as the plan searched ``user_text``."""
+    assert br.record_user_text(body) == turn
+
+
 def test_records_count_user_turns_that_sent_media_by_reference():
     """A turn holding a block's JSON (sent by reference) is written as text, as one holding
     a placeholder is: both are counted, as turns that sent media."""
