@@ -38,14 +38,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from bedrock_finops import segments
+from bedrock_finops.column_take import text_parts
 from bedrock_finops.media_blocks import any_media, media_sent_by_row
 from bedrock_finops.models import known_models
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
 PLACEHOLDER_USER_TEXT = "{{user_text not logged: supply the document or question here}}"
+
+
+def turns_without_text(values: Any) -> np.ndarray:
+    """Per user turn (a ``pa.Array`` or ``pa.ChunkedArray`` of ``user_text``): none, or empty
+    or white space only, so no text a record can send. Bedrock refuses such a text block
+    (Converse: "The text field in the ContentBlock object ... is blank"; Anthropic: "text
+    content blocks must contain non-whitespace text"), so a turn logged so stood for content
+    the table does not keep as text (an empty block, only a cache checkpoint). A record gets
+    :data:`PLACEHOLDER_USER_TEXT` for it, and the batch plan leaves it out as a turn not
+    logged."""
+    if pa.types.is_null(values.type):
+        return np.ones(len(values), dtype=bool)
+    blank = pc.or_(pc.equal(pc.utf8_length(values), 0), pc.utf8_is_space(values))
+    return np.asarray(pc.fill_null(blank, True), dtype=bool)
+
+
 _RECORD_ID_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 
 
@@ -366,11 +386,14 @@ class RecordBuilder:
                 part = self.rows.iloc[start:end]
                 if user_text is not None:
                     part = part.assign(user_text=user_text[start - self.done : end - self.done])
-                sent_media = any_media(media_sent_by_row(part["user_text"]))
-                for row, media in zip(part.itertuples(index=False), sent_media, strict=True):
+                turns = part["user_text"]
+                no_text = np.concatenate([turns_without_text(v) for *_, v in text_parts(turns)])
+                sent_media = any_media(media_sent_by_row(turns))
+                flags = zip(no_text, sent_media, strict=True)
+                for row, (blank, media) in zip(part.itertuples(index=False), flags, strict=True):
                     record = _record(
                         row, out, self.templates, (self.provider, self.family, self.model),
-                        self.default_max_tokens, sent_media=bool(media),
+                        self.default_max_tokens, no_text=bool(blank), sent_media=bool(media),
                     )  # fmt: skip
                     out.record_ids.append(record["recordId"])
                     out.request_ids.append(str(row.request_id))
@@ -426,19 +449,21 @@ def _record(
     target: tuple[str | None, str | None, str | None],
     default_max_tokens: int,
     *,
-    sent_media: bool = False,
+    no_text: bool,
+    sent_media: bool,
 ) -> dict[str, Any]:
     """One validated record from one usage row; counts what it approximates in ``out``.
 
     ``target``: the segment's (provider, family, catalog key), which pick the body format;
-    ``sent_media``: the row's user turn sent media (``media_blocks.media_sent_by_row``)."""
+    ``no_text``: the row's user turn holds no text (:func:`turns_without_text`);
+    ``sent_media``: it sent media (``media_blocks.media_sent_by_row``)."""
     system = None
     if pd.notna(row.system_hash):
         system = templates.get(str(row.system_hash))
         if system is None:
             out.missing_system_text += 1
-    user = row.user_text if pd.notna(row.user_text) and row.user_text else None
-    if user is None:
+    user = str(row.user_text)
+    if no_text:
         out.missing_user_text += 1
         user = PLACEHOLDER_USER_TEXT
     elif sent_media:  # a placeholder or a block's JSON, never the media block itself

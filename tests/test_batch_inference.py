@@ -222,6 +222,27 @@ def test_the_jobs_written_hold_exactly_the_requests_the_plan_moves(seed, tmp_pat
     assert jobs["placeholder_user_text"].sum() == 0
 
 
+def test_requests_whose_user_turn_is_empty_stay_on_demand_as_their_records_say(seed, tmp_path):
+    """Bedrock refuses a text block that is empty or only white space, so such a turn in the
+    table stood for content it does not keep as text: the record gets the placeholder of a
+    turn not logged, and the plan leaves the request on demand as one, so the job written
+    holds none and batch-export does not hold it back (it held the whole job)."""
+    usage = make_usage([NIGHTLY])
+    usage.loc[usage.index[:10], "user_text"] = ""
+    usage.loc[usage.index[10:15], "user_text"] = " \n\t"
+    bp = bi.plan(usage, seed)
+    rec = bp.segments.iloc[0]
+    assert (rec["unlogged_user_turns"], rec["requests_left_on_demand"]) == (15, 15)
+    assert len(bp.rows) == 435 and not bp.rows["request_id"].isin(usage["request_id"][:15]).any()
+    assert bp.rows["savings_usd"].sum() == pytest.approx(435 * 0.003)
+    assert bp.data_quality["eligible_requests_without_user_text"] == 15
+    jobs = bi.export_jobs(
+        bp, usage, None, tmp_path,
+        role_arn="arn:aws:iam::123456789012:role/batch", s3_prefix="s3://bucket/p",
+    )  # fmt: skip
+    assert jobs[["records", "placeholder_user_text"]].values.tolist() == [[435, 0]]
+
+
 def test_the_minimum_records_rule_counts_only_requests_that_can_be_rebuilt(seed):
     """36 requests a day for 3 days (108), 20 without a logged user turn: 88 can go in a
     job, under the minimum of 100, so none moves."""
@@ -358,8 +379,8 @@ def test_force_in_cannot_move_a_segment_whose_turns_held_only_media_or_were_not_
     assert not segs["eligible"].any() and bp.rows.empty
     assert segs.loc["nightly", "blockers"] == MEDIA_BLOCKER
     assert segs.loc["mixed", "blockers"] == (
-        "no request can be rebuilt: 250 user turns were not logged (bodies over 100 KB are "
-        f"read only with fetch_large_bodies), 200 {WHY_MEDIA}"
+        "no request can be rebuilt: 250 user turns were not logged as text (bodies over 100 KB "
+        f"are read only with fetch_large_bodies), 200 {WHY_MEDIA}"
     )
 
 

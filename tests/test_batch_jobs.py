@@ -199,6 +199,16 @@ def test_records_count_user_turns_that_sent_media_by_reference():
     assert recs.records[0]["modelInput"]["messages"][0]["content"] == [{"text": S3_TURN}]
 
 
+def test_a_user_turn_without_text_gets_the_placeholder():
+    """None, "" and white space alone are no text a record can send (Bedrock refuses an empty
+    text block): each gets the placeholder of a turn not logged, counted."""
+    rows = usage_rows(4).assign(user_text=["Hi", "", " \n", None])
+    recs = br.records_for_segment(rows, PROMPTS)
+    texts = [r["modelInput"]["messages"][0]["content"][0]["text"] for r in recs.records]
+    assert texts == ["Hi"] + [br.PLACEHOLDER_USER_TEXT] * 3
+    assert recs.missing_user_text == 3
+
+
 def test_a_segment_on_llama4_exports_llama4_prompts():
     rows = usage_rows(2).assign(
         operation="InvokeModel", model="meta.llama4-scout-17b-instruct", provider="meta",

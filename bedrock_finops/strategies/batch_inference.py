@@ -148,7 +148,7 @@ def plan(
     segs["batch_supported"] = [
         _supports_batch(catalog, price_keys.iloc[seg_rows.get(s, no_rows)]) for s in segs["segment"]
     ]
-    # a request whose user turn was not logged, or sent images, documents, video or audio
+    # a request whose user turn was not logged as text, or sent images, documents, video or audio
     # (kept as a placeholder or a block's JSON, which a record would send as text), cannot be
     # rebuilt: it stays on demand, out of every job group (and so of the minimum-records rule
     # and the cadence), counted
@@ -268,8 +268,11 @@ def _rebuildable(segs: pd.DataFrame) -> pd.Series:
 def _user_turns_not_rebuildable(
     usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, (the user turn was not logged, it sent media): either way a batch record
-    could not carry the turn. A turn not logged is a body over 100 KB left unread, or none.
+    """Per row, (the user turn was not logged as text, it sent media): either way a batch
+    record could not carry the turn. A turn not logged is a body over 100 KB left unread, or
+    none; one logged empty or white space only stood for content not kept as text (Bedrock
+    refuses an empty text block), and a record gets the same placeholder for it
+    (``batch_records.turns_without_text``).
     Media sent inline are kept in ``user_text`` as placeholders, never their bytes, and media
     sent by reference (an S3 location, a URL) as their block's JSON (``media_blocks``); a
     record carries the turn as text only, so the model would answer the placeholder or the
@@ -278,7 +281,7 @@ def _user_turns_not_rebuildable(
     unlogged = np.empty(len(usage), dtype=bool)
     media = np.empty(len(usage), dtype=bool)
     for lo, hi, part in text_parts(texts):
-        unlogged[lo:hi] = np.asarray(part.is_null(), dtype=bool)
+        unlogged[lo:hi] = batch_records.turns_without_text(part)
         media[lo:hi] = any_media(media_sent_in(part))
     return unlogged, media
 
@@ -535,19 +538,19 @@ MEDIA_NOT_REBUILT = (
 
 
 def _not_rebuildable(rec: dict[str, Any]) -> str:
-    """Why none of a segment's requests can be rebuilt: their user turns were not logged,
-    sent media, or some of each."""
+    """Why none of a segment's requests can be rebuilt: their user turns were not logged as
+    text (none, or empty), sent media, or some of each."""
     unlogged, media = rec["unlogged_user_turns"], rec["media_user_turns"]
     if not media:
         return (
-            "no request's user turn was logged, so none can be rebuilt (bodies over 100 KB "
+            "no request's user turn was logged as text, so none can be rebuilt (bodies over 100 KB "
             "are read only with fetch_large_bodies)"
         )
     if not unlogged:
         return f"no request can be rebuilt: every user turn {MEDIA_NOT_REBUILT}"
     return (
-        f"no request can be rebuilt: {unlogged:,} user turns were not logged (bodies over "
-        f"100 KB are read only with fetch_large_bodies), {media:,} {MEDIA_NOT_REBUILT}"
+        f"no request can be rebuilt: {unlogged:,} user turns were not logged as text (bodies "
+        f"over 100 KB are read only with fetch_large_bodies), {media:,} {MEDIA_NOT_REBUILT}"
     )
 
 
@@ -610,8 +613,9 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
     for rec in segs[partly].to_dict("records"):
         notes.append(
             f"{rec['app']} ({rec['segment']}): {rec['unlogged_user_turns']:,} of its requests "
-            "stay on demand: their user turn was not logged, so they cannot be rebuilt (bodies "
-            "over 100 KB are read only with fetch_large_bodies; not counted in the saving)."
+            "stay on demand: their user turn was not logged as text, so they cannot be rebuilt "
+            "(bodies over 100 KB are read only with fetch_large_bodies; not counted in the "
+            "saving)."
         )
     with_media = segs["eligible"] & (segs["media_user_turns"] > 0)  # eligible: not all
     for rec in segs[with_media].to_dict("records"):
