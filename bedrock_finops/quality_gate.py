@@ -4,15 +4,17 @@
 stratified by hour of day and output length, and writes each as a JSONL dataset in the record
 shape Amazon Bedrock model evaluation jobs read (``prompt``, ``category``, and
 ``referenceResponse`` when one is known), plus ``manifest.json`` mapping every line back to
-its ``request_id``. Scores come back as a CSV (``request_id, segment, current_score,
-candidate_score``), from an evaluation job or from the live replay in
-:mod:`bedrock_finops.replay`; :func:`evaluate` accepts a segment's recommendation when
-``mean(candidate_score) / mean(current_score) >= threshold``, once at least 80% of the
-requests its sample wrote are scored (``MIN_SCORED_SHARE``): a request the candidate could not
-answer scores 0, a throttled or unreached one is not scored, and below that share the segment
-stays pending evaluation. The results are read beside the sample's ``manifest.json``, which
-gives each segment's sample size and the candidate it was drawn for: scores taken on another
-candidate than the one the plan proposes decide nothing.
+its ``request_id``. A drawn request whose user turn holds no text (not logged, or logged
+empty) or sent media, inline or by reference, is left out, counted with its reason, by the
+rules batch inference keeps its records to (:func:`user_turn_problems`). Scores come back as
+a CSV (``request_id, segment, current_score, candidate_score``), from an evaluation job or
+from the live replay in :mod:`bedrock_finops.replay`; :func:`evaluate` accepts a segment's
+recommendation when ``mean(candidate_score) / mean(current_score) >= threshold``, once at
+least 80% of the requests its sample wrote are scored (``MIN_SCORED_SHARE``): a request the
+candidate could not answer scores 0, a throttled or unreached one is not scored, and below
+that share the segment stays pending evaluation. The results are read beside the sample's
+``manifest.json``, which gives each segment's sample size and the candidate it was drawn for:
+scores taken on another candidate than the one the plan proposes decide nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import segments as seg_mod
-from bedrock_finops.column_take import ParquetColumn, rows_of
-from bedrock_finops.media_blocks import has_inline_media
+from bedrock_finops.batch_records import turns_without_text
+from bedrock_finops.column_take import ParquetColumn, rows_of, text_parts
+from bedrock_finops.media_blocks import any_media, media_sent_in
 from bedrock_finops.segments import template_texts
 from bedrock_finops.sources import own_output
 from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
@@ -47,6 +50,16 @@ SCORED_ZERO = "candidate error: scored 0"
 NOT_SCORED = "not scored"
 REPLAY_ERRORS = "replay_errors.json"
 NO_MANIFEST = "no eval-sample manifest.json beside the results"
+# Why a sampled request's user turn cannot be sent as its prompt's text (the manifest's
+# ``skipped`` counts them): the rules batch inference applies to its records
+NO_USER_TEXT = "no user_text in the logs for this request"
+BLANK_USER_TEXT = (
+    "the user turn was logged empty or white space only, which Bedrock refuses as a text block"
+)
+MEDIA_USER_TURN = (
+    "the user turn sent images, documents, video or audio, kept only as placeholders or, sent "
+    "by reference, as the block's JSON"
+)
 HOUR_BLOCKS = 4  # strata by time of day: 00-06, 06-12, 12-18, 18-24 UTC
 LENGTH_BINS = 3  # strata by output length: terciles within the segment
 
@@ -113,17 +126,41 @@ def scrub(text: str) -> str:
     return text
 
 
-def prompt_parts(row: pd.Series, texts: dict[str, str]) -> tuple[str | None, str | None, str]:
-    """(system text, user text, reason) for one request; reason is "" when usable."""
+def user_turn_problems(turns: pd.Series | ParquetColumn) -> list[str]:
+    """Per user turn (``user_text`` values): why it cannot be sent as a prompt's text, ""
+    when it can. The rules batch inference keeps its records to, so the two agree: a turn
+    with no text (none, or empty or white space only: ``batch_records.turns_without_text``),
+    or one that sent media, inline or by reference (``media_blocks.media_sent_in``), which a
+    text prompt would replace by a placeholder or the block's JSON. Arrow's search over the
+    whole sample at once, not a regex per request."""
+    problems: list[str] = []
+    for _, _, values in text_parts(turns):
+        unlogged = np.asarray(values.is_null(), dtype=bool)
+        blank = turns_without_text(values)
+        media = any_media(media_sent_in(values))
+        problems.extend(
+            NO_USER_TEXT if none else BLANK_USER_TEXT if empty else MEDIA_USER_TURN if sent else ""
+            for none, empty, sent in zip(unlogged, blank, media, strict=True)
+        )
+    return problems
+
+
+def prompt_parts(
+    row: pd.Series, texts: dict[str, str], turn_problem: str | None = None
+) -> tuple[str | None, str | None, str]:
+    """(system text, user text, reason) for one request; reason is "" when usable.
+
+    ``turn_problem``: the row's :func:`user_turn_problems` answer, read here when not given
+    (pass it for many rows: one search over all their turns is far cheaper)."""
     user = row.get("user_text")
     user = None if user is None or pd.isna(user) else str(user)
+    if turn_problem is None:
+        turn_problem = user_turn_problems(pd.Series([user], dtype=object))[0]
     sh = row.get("system_hash")
     has_template = sh is not None and not pd.isna(sh)
     system = texts.get(str(sh)) if has_template else None
-    if not user:
-        return system, None, "no user_text in the logs for this request"
-    if has_inline_media(user):
-        return system, None, "the user turn held images or documents, kept only as placeholders"
+    if turn_problem:
+        return system, None, turn_problem
     if has_template and system is None:
         return None, user, "template text not kept in prompts.parquet"
     return system, user, ""
@@ -192,10 +229,11 @@ def write_eval_sample(
         sample = stratified_sample(seg_usage, per_segment, seed + i)
         sample["user_text"] = rows_of(texts, sample["_at"].to_numpy()).array
         fname = f"{_safe(rec['segment'])}.jsonl"
+        problems = user_turn_problems(sample["user_text"])
         skipped: dict[str, int] = {}
         lines, ids = [], []
-        for _, row in sample.iterrows():
-            system, user, reason = prompt_parts(row, templates)
+        for (_, row), problem in zip(sample.iterrows(), problems, strict=True):
+            system, user, reason = prompt_parts(row, templates, problem)
             if reason:
                 skipped[reason] = skipped.get(reason, 0) + 1
                 continue

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bedrock_finops.column_take import ParquetColumn, rows_of
+from bedrock_finops.column_take import ParquetColumn, rows_of, user_turns
 from bedrock_finops.models import missing_profile, model_id_for, region_geo, resolve
 from bedrock_finops.pricing import price_columns
 from bedrock_finops.quality_gate import (
@@ -35,6 +35,7 @@ from bedrock_finops.quality_gate import (
     RESULT_COLUMNS,
     SCORED_ZERO,
     prompt_parts,
+    user_turn_problems,
 )
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.segments import template_texts
@@ -106,24 +107,27 @@ def replay_plan(
 
     Each request is replayed from its own Region, on the current model ID it logged and on
     the candidate behind the same geo profile (``eu.`` for a request made through ``eu.``).
+    Its prompt is built as the sample's dataset line is (``quality_gate.prompt_parts``), and
+    a request the sample would leave out (its user turn not logged as text, or sent media:
+    ``quality_gate.user_turn_problems``) is not replayed.
 
     ``user_text``: where the user turns are when ``usage`` was read without them
     (``RunContext.user_text_column``); only the sampled requests' turns are read."""
     texts = template_texts(prompts)
     by_id = usage.set_index(usage["request_id"].astype(str))
-    turns = None
-    if user_text is not None:
-        wanted = [rid for seg in manifest["segments"] for rid in seg["request_ids"]]
-        at = pd.Series(np.arange(len(usage)), index=by_id.index).loc[wanted].to_numpy()
-        turns = dict(zip(wanted, rows_of(user_text, at).tolist(), strict=True))
+    wanted = [rid for seg in manifest["segments"] for rid in seg["request_ids"]]
+    at = pd.Series(np.arange(len(usage)), index=by_id.index).loc[wanted].to_numpy()
+    sampled = rows_of(user_turns(usage, user_text), at)
+    # the sample's rules, on its turns as read now: a manifest an older version wrote may
+    # list a request whose turn it would now leave out (media sent by reference, a blank turn)
+    turn_of = dict(zip(wanted, sampled.tolist(), strict=True))
+    problem_of = dict(zip(wanted, user_turn_problems(sampled), strict=True))
     rows = []
     for seg in manifest["segments"]:
         for rid in seg["request_ids"]:
-            row = by_id.loc[rid]
-            if turns is not None:
-                row = row.copy()
-                row["user_text"] = turns[rid]
-            system, user, reason = prompt_parts(row, texts)
+            row = by_id.loc[rid].copy()
+            row["user_text"] = turn_of[rid]
+            system, user, reason = prompt_parts(row, texts, problem_of[rid])
             if reason:
                 continue
             max_tokens = row["max_tokens"]

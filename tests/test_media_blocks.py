@@ -206,12 +206,22 @@ def test_batch_records_count_user_turns_with_media() -> None:
     assert (recs.media_user_turns, recs.missing_user_text) == (1, 0)
 
 
-def test_quality_gate_skips_user_turns_with_media() -> None:
-    text = "[[media image png 1 bytes xxh3:0123456789abcdef]]"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[[media image png 1 bytes xxh3:0123456789abcdef]]",
+        '{"video":{"format":"mp4","source":{"s3Location":{"uri":"s3://b/v.mp4"}}}}\nWhat?',
+    ],
+)
+def test_quality_gate_skips_user_turns_with_media(text: str) -> None:
+    """Media sent inline (a placeholder) or by reference (the block's JSON) alike."""
     row = pd.Series({"user_text": text, "system_hash": None})
     system, user, reason = quality_gate.prompt_parts(row, {})
     assert (system, user) == (None, None)
-    assert reason == "the user turn held images or documents, kept only as placeholders"
+    assert reason == (
+        "the user turn sent images, documents, video or audio, kept only as placeholders or, "
+        "sent by reference, as the block's JSON"
+    )
 
 
 def test_a_guardrail_image_is_a_placeholder() -> None:

@@ -134,6 +134,106 @@ def test_write_eval_sample_dataset_and_manifest(sizing, prompts, tmp_path):
     assert on_disk["segments"][0]["request_ids"] == manifest["segments"][0]["request_ids"]
 
 
+# the user turns the usage table keeps for media sent by reference: a Converse image by S3
+# location and an Anthropic image by URL, each as the block's canonical JSON, then the question
+S3_IMAGE_TURN = (
+    '{"image":{"format":"png","source":{"s3Location":{"uri":"s3://b/r.png"}}}}\nWhat is it?'
+)
+URL_IMAGE_TURN = (
+    '{"source":{"type":"url","url":"https://example.com/r.png"},"type":"image"}\nWhat is it?'
+)
+INLINE_IMAGE_TURN = "[[media image png 1 bytes xxh3:0123456789abcdef]]\nWhat is it?"
+ROUTER_TURN = "I was charged twice, write to me at jo@example.com"
+JSON_TURN = '{"image":"cat.png","question":"why was I charged twice?"}'  # the user's own JSON
+
+
+def _usage_with_turns_not_sent_as_text() -> pd.DataFrame:
+    """The router's 10 requests: 2 sent an image by reference, 1 inline, 2 were logged blank
+    ("" and white space), 1 not at all; 4 are text, one of them the user's own JSON."""
+    u = _usage()
+    turns = [
+        S3_IMAGE_TURN, URL_IMAGE_TURN, INLINE_IMAGE_TURN, "", " \n\t", None,
+        ROUTER_TURN, ROUTER_TURN, JSON_TURN, ROUTER_TURN,
+    ]  # fmt: skip
+    for i, turn in enumerate(turns):
+        u.loc[u["request_id"] == f"router-{i}", "user_text"] = turn
+    return u
+
+
+SENT_MEDIA = (
+    "the user turn sent images, documents, video or audio, kept only as placeholders or, sent "
+    "by reference, as the block's JSON"
+)
+LOGGED_BLANK = (
+    "the user turn was logged empty or white space only, which Bedrock refuses as a text block"
+)
+NOT_LOGGED = "no user_text in the logs for this request"
+SKIPPED_ROUTER = {SENT_MEDIA: 3, LOGGED_BLANK: 2, NOT_LOGGED: 1}
+
+
+def test_the_sample_leaves_out_turns_not_sent_as_text_as_batch_inference_does(
+    sizing, prompts, tmp_path
+):
+    """A turn that sent an image by reference holds the block's JSON, which a dataset line
+    would send the candidate as text; one logged blank is a text block Bedrock refuses. Both
+    are left out and counted, as media sent inline and a turn not logged are; the rest are
+    written as before, a user's own JSON among them."""
+    u = _usage_with_turns_not_sent_as_text()
+    recs = ms_tables.recommended_with_ids(sizing)
+    recs = recs[recs["app"] == "router"]
+    manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=50)
+    (router,) = manifest["segments"]
+    assert (router["sampled"], router["written"]) == (10, 4)
+    assert router["skipped"] == SKIPPED_ROUTER
+    assert router["request_ids"] == ["router-6", "router-7", "router-8", "router-9"]
+    prompts_written = [
+        json.loads(line)["prompt"] for line in (tmp_path / router["file"]).read_text().splitlines()
+    ]
+    ordinary = ROUTER_TEXT + "\n\nI was charged twice, write to me at [EMAIL]"
+    assert prompts_written == [ordinary, ordinary, f"{ROUTER_TEXT}\n\n{JSON_TURN}", ordinary]
+
+
+def test_the_skip_reasons_are_those_batch_inference_counts():
+    """One detection for both: the turns the sample leaves out are those a batch record
+    could not carry (no text, or media sent inline or by reference)."""
+    from bedrock_finops.strategies import batch_inference as bi
+
+    u = _usage_with_turns_not_sent_as_text()
+    problems = quality_gate.user_turn_problems(u["user_text"])
+    unlogged, media = bi._user_turns_not_rebuildable(u, None)
+    assert [bool(p) for p in problems] == (unlogged | media).tolist()
+    text = [""] * 8  # the router's 4 turns of text and the chat's 4
+    assert problems == [SENT_MEDIA] * 3 + [LOGGED_BLANK] * 2 + [NOT_LOGGED] + text
+
+
+def test_the_replay_leaves_out_what_the_sample_would_and_builds_the_same_prompts(
+    sizing, prompts, tmp_path
+):
+    """A manifest an older version wrote may list requests whose turns sent an image by
+    reference or were logged blank: the replay sends none of them, from the table in memory
+    or from the file, and the others as their dataset lines."""
+    u = _usage_with_turns_not_sent_as_text()
+    seg = _router_id(sizing)
+    older = {
+        "segments": [
+            {
+                "segment": seg,
+                "candidate_model": "anthropic.claude-3-5-haiku",
+                "request_ids": ["router-0", "router-1", "router-3", "router-4", "router-8",
+                                "router-9"],
+            }
+        ]
+    }  # fmt: skip
+    plan = replay.replay_plan(older, u, prompts)
+    assert plan["request_id"].tolist() == ["router-8", "router-9"]
+    assert plan["user"].tolist() == [JSON_TURN, ROUTER_TURN]
+    assert plan["system"].tolist() == [ROUTER_TEXT, ROUTER_TEXT]
+    pq.write_table(schema.to_arrow(u), tmp_path / "usage.parquet")
+    lean = schema.read_usage(tmp_path / "usage.parquet", user_text=False)
+    column = ParquetColumn(tmp_path / "usage.parquet", "user_text")
+    pd.testing.assert_frame_equal(replay.replay_plan(older, lean, prompts, user_text=column), plan)
+
+
 # ---- results read back -------------------------------------------------------------------------
 
 
@@ -828,6 +928,21 @@ def test_cli_eval_sample(prompts, tmp_path, capsys):
     )
     assert code == 2
     assert "neither an app nor a segment" in capsys.readouterr().err
+
+
+def test_cli_eval_sample_says_what_it_skipped_and_why(prompts, tmp_path, capsys):
+    """The requests left out for a turn sent by reference or logged blank are counted in the
+    segment's line with the others, each reason with its count."""
+    run = tmp_path / "run"
+    run.mkdir()
+    pq.write_table(schema.to_arrow(_usage_with_turns_not_sent_as_text()), run / "usage.parquet")
+    prompts.to_parquet(run / "prompts.parquet")
+    assert cli.main(["eval-sample", "--run", str(run), "--out", str(tmp_path / "eval")]) == 0
+    router = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("router")
+    )
+    assert ": 4 of 10 requests -> " in router
+    assert router.endswith(f"; 6 skipped: {SKIPPED_ROUTER})")
 
 
 def test_cli_eval_sample_refuses_the_runs_own_folder(prompts, tmp_path, capsys):
