@@ -135,6 +135,28 @@ def notebook_defaults(declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # a checkout: params/ is beside the package
+DEFAULT_PARAMS = Path("params") / "default.yaml"
+
+
+def missing_file(path: Path) -> str:
+    """Why a params file is not found, and where the file meant may be: a relative path is
+    read from the current directory, which under cron or systemd is not the project's."""
+    if path.is_absolute():
+        message = f"params file {path} does not exist"
+    else:
+        message = (
+            f"params file {path} does not exist in the current directory ({Path.cwd()}), "
+            "which a relative path is read from"
+        )
+    in_project = PROJECT_ROOT / path
+    if not path.is_absolute() and in_project.is_file():
+        return f"{message}; the project's is {in_project}: give its absolute path"
+    if (PROJECT_ROOT / DEFAULT_PARAMS).is_file():
+        return f"{message}; the project's default params file is {PROJECT_ROOT / DEFAULT_PARAMS}"
+    return message
+
+
 def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
     """Read and validate a params file against ``notebooks`` (a run passes all those in its
     folder, whichever it runs, so one file serves ``--only``)."""
@@ -144,7 +166,7 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
         p = Path(path)
         where = str(p)
         if not p.exists():
-            raise ParamsError(f"params file {p} does not exist; try params/default.yaml")
+            raise ParamsError(missing_file(p))
         try:
             raw = load_yaml(p.read_text(encoding="utf-8")) or {}
         except UnicodeDecodeError as exc:

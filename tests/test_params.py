@@ -103,6 +103,28 @@ def test_missing_or_invalid_file(tmp_path, notebooks) -> None:
     )
 
 
+def test_a_relative_params_path_from_another_folder_points_to_the_projects_file(
+    tmp_path, notebooks, monkeypatch
+) -> None:
+    """cron starts in HOME, systemd in /: a relative --params is read from there, and the
+    error said to try the very path it had not found."""
+    monkeypatch.chdir(tmp_path)
+    project_file = Path(__file__).resolve().parents[1] / "params" / "default.yaml"
+    with pytest.raises(params.ParamsError) as missing:
+        params.load(Path("params/default.yaml"), notebooks)
+    assert str(missing.value) == (
+        f"params file params/default.yaml does not exist in the current directory ({tmp_path}),"
+        f" which a relative path is read from; the project's is {project_file}: give its "
+        "absolute path"
+    )
+    with pytest.raises(params.ParamsError) as missing:
+        params.load(tmp_path / "prod.yaml", notebooks)
+    assert str(missing.value) == (
+        f"params file {tmp_path / 'prod.yaml'} does not exist; the project's default params "
+        f"file is {project_file}"
+    )
+
+
 def test_default_params_file_is_valid_for_the_project_notebooks() -> None:
     from bedrock_finops.runner import DEFAULT_NOTEBOOKS, discover_notebooks
 
