@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,15 +34,54 @@ def kernel_manager_class() -> type | None:
         def __init__(self, **kwargs: Any) -> None:
             # one socket path per kernel: the default ("kernel-ipc" in the working folder)
             # would make kernels started side by side share their sockets
-            runtime = Path(jupyter_runtime_dir())
-            ip = str(runtime / f"bedrock-finops-{uuid.uuid4().hex[:12]}")
-            if len(ip) + len("-65535") <= MAX_SOCKET_PATH:  # else stay on TCP
-                runtime.mkdir(parents=True, exist_ok=True)
+            ip = socket_path(Path(jupyter_runtime_dir()))
+            if ip is not None:  # else stay on TCP
                 kwargs.setdefault("transport", "ipc")
                 kwargs.setdefault("ip", ip)
             super().__init__(**kwargs)
 
     return IpcKernelManager
+
+
+def socket_path(runtime: Path) -> str | None:
+    """A new kernel's socket path (its ports are appended): in Jupyter's runtime folder, else in
+    a private folder of this user's in the temp folder, else None (TCP).
+
+    The runtime folder is under the home folder, which a scheduled run may not be able to
+    write (systemd's ``ProtectHome=read-only``, cron's ``HOME=/nonexistent``, a read-only
+    container root): the kernel could not start, and every notebook failed. A folder is passed
+    over too when the socket path in it would be too long for a Unix-domain socket."""
+    name = f"bedrock-finops-{uuid.uuid4().hex[:12]}"
+    for folder in (runtime, private_temp_folder()):
+        if len(str(folder / name)) + len("-65535") > MAX_SOCKET_PATH:
+            continue
+        if _writable_folder(folder) and (folder == runtime or _private(folder)):
+            return str(folder / name)
+    return None
+
+
+def private_temp_folder() -> Path:
+    """This user's folder for kernel sockets in the temp folder (made readable by it alone)."""
+    return Path(tempfile.gettempdir()) / f"bedrock-finops-kernels-{os.geteuid()}"
+
+
+def _writable_folder(folder: Path) -> bool:
+    """Whether ``folder`` is there, made if need be (this user's only), and can be written."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:  # a read-only file system, a home folder that does not exist
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)  # made before, on a file system now read-only
+
+
+def _private(folder: Path) -> bool:
+    """A real folder (not a link) of this user's that no one else can enter: in a shared temp
+    folder, one another user made first under this name is not taken."""
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o077
 
 
 # jupyter_client interrupts (SIGINT) every kernel as it shuts it down. When that lands while

@@ -371,7 +371,7 @@ def run(
         stage = "notebooks"
         results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
         for res in results.values():
-            if html and Path(res.output).exists():
+            if html and res.status == "ok":  # a failed notebook's copy would pass for a result
                 _export_html_copy(res)
             res.findings = sorted(
                 p.name

@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import json
+import os
 import re
 import shutil
 import signal
+import stat
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -631,20 +635,94 @@ def test_sample_cache_key_follows_python_and_c_sources(tmp_path, monkeypatch):
     assert len(set(keys[1:])) == 4  # each source or data edit gives a new cache folder
 
 
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A folder with a short path (a socket path holds ~104 bytes: tmp_path's are long)."""
+    folder = Path(tempfile.mkdtemp(prefix="bf-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.mark.skipif(kernel_manager_class() is None, reason="no Unix-domain sockets here")
-def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypatch, tmp_path):
+def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypatch, short_tmp):
     import jupyter_core.paths
 
-    monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(tmp_path / "r"))
+    monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(short_tmp / "r"))
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmp / "tmp"))
     short = kernel_manager_class()()
-    assert (short.transport, short.ip.startswith(str(tmp_path / "r" / "bedrock-finops-"))) == (
+    assert (short.transport, short.ip.startswith(str(short_tmp / "r" / "bedrock-finops-"))) == (
         "ipc",
         True,
     )
-    deep = tmp_path / ("d" * 120)
+    deep = short_tmp / ("d" * 120)
     monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(deep))
+    private = short_tmp / "tmp" / f"bedrock-finops-kernels-{os.geteuid()}"
+    assert kernel_manager_class()().ip.startswith(f"{private}/bedrock-finops-")
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))  # the temp folder's too long as well
     assert kernel_manager_class()().transport == "tcp"
     assert not deep.exists()
+
+
+@pytest.fixture
+def read_only_home(monkeypatch: pytest.MonkeyPatch, short_tmp: Path) -> Path:
+    """Jupyter's runtime folder under a home folder that cannot be written (as under systemd's
+    ProtectHome=read-only): making it fails as on a read-only file system. The temp folder is
+    the test's own; returns it."""
+    import jupyter_core.paths
+
+    home = short_tmp / "home"
+    (short_tmp / "tmp").mkdir()
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args, **kwargs) -> None:
+        if self.is_relative_to(home):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        real_mkdir(self, *args, **kwargs)
+
+    runtime = home / ".local" / "share" / "jupyter" / "runtime"
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(runtime))
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmp / "tmp"))
+    return short_tmp / "tmp"
+
+
+@pytest.mark.skipif(kernel_manager_class() is None, reason="no Unix-domain sockets here")
+def test_notebooks_run_when_the_home_folder_is_read_only(tmp_path, read_only_home) -> None:
+    """The kernels' sockets go to a private folder in the temp folder: every notebook failed
+    with "[Errno 30] Read-only file system: '.../.local'"."""
+    (tmp_path / "nb").mkdir()
+    ran = _kernel_prints(tmp_path / "nb", "IPKernelApp.instance().connection_file")
+    folder = read_only_home / f"bedrock-finops-kernels-{os.geteuid()}"
+    assert (folder.is_dir(), stat.S_IMODE(folder.stat().st_mode)) == (True, 0o700)
+    assert _kernel_prints(tmp_path / "nb", "IPKernelApp.instance().transport") == "ipc\n"
+    assert ran.startswith(str(read_only_home)) and not (read_only_home.parent / "home").exists()
+
+
+@pytest.mark.skipif(kernel_manager_class() is None, reason="no Unix-domain sockets here")
+def test_a_temp_folder_of_the_same_name_that_others_can_enter_is_not_taken(read_only_home):
+    folder = read_only_home / f"bedrock-finops-kernels-{os.geteuid()}"
+    folder.mkdir(parents=True, mode=0o777)
+    folder.chmod(0o777)
+    assert kernel_manager_class()().transport == "tcp"
+
+
+def test_a_notebook_that_did_not_run_gets_no_html_copy(tmp_path, read_only_home, monkeypatch):
+    """An HTML copy is what a run shares: a failed notebook's would be taken for a result.
+    With the kernel's start failing (no socket folder), the copies of the notebooks that never
+    ran were written all the same."""
+    from bedrock_finops import notebook_exec
+
+    monkeypatch.setattr(notebook_exec, "socket_path", lambda runtime: "/nonexistent/dir/k")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(nbs / "00_first.ipynb", PARAMS_CELL, "1 + 1")
+    code, run_dir = runner.run(
+        None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1, log=lambda *_: None
+    )
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    first = manifest["notebooks"]["00_first"]
+    assert (code, first["status"], first["html"]) == (1, "failed", None)
+    assert (run_dir / "00_first.ipynb").exists() and not (run_dir / "00_first.html").exists()
 
 
 @pytest.mark.parametrize(
