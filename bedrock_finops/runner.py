@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -391,7 +392,7 @@ def run(
     manifest["status"] = "failed" if failed else "ok"
     _write_manifest(run_dir, manifest)
     if not failed:
-        _point_latest(Path(out_root), run_dir)
+        _point_latest(Path(out_root), run_dir, log)
     for r in failed:
         log(_failure_lines(r))
     log(
@@ -591,13 +592,35 @@ def _billing_for_run(run: dict[str, Any], run_dir: Path, log) -> dict[str, Any]:
     return billing_inputs.collect(run, run_dir, log)
 
 
-def _point_latest(out_root: Path, run_dir: Path) -> None:
+def _point_latest(out_root: Path, run_dir: Path, log) -> None:
+    """Point ``out_root/latest`` at ``run_dir``: a link made beside it under a name of its own
+    is renamed over it, so ``latest`` names one run or the other at every moment. A real
+    folder named ``latest`` (outputs copied with ``cp -rL`` or restored from an artifact) is
+    the user's: it is left as it is, and said."""
     link = out_root / "latest"
-    tmp = out_root / f".latest-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(run_dir.name)
-    os.replace(tmp, link)
+    if _a_real_folder(link):
+        log(_latest_left(link, run_dir))
+        return
+    tmp = out_root / f".latest-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    try:
+        tmp.symlink_to(run_dir.name)
+        os.replace(tmp, link)
+    except IsADirectoryError:  # made a folder since it was looked at
+        log(_latest_left(link, run_dir))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _a_real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _latest_left(link: Path, run_dir: Path) -> str:
+    return (
+        f"warning: {link} is a folder, not a link, and is left as it is: it does not name this "
+        f"run ({run_dir.name}); remove or rename it, and the next good run points it"
+    )
 
 
 def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:

@@ -248,6 +248,56 @@ def test_an_html_copy_that_cannot_be_written_fails_its_notebook_and_says_so(
     assert not (tmp_path / "out" / "latest").exists()
 
 
+def test_a_latest_that_is_a_real_folder_is_left_and_the_run_succeeds(tmp_path: Path) -> None:
+    """outputs copied with cp -rL turn the link into a folder: the run is good (exit 0) and
+    says latest was left; it exited 2 on "[Errno 21] Is a directory" and left its temp link."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(nbs / "00_first.ipynb", PARAMS_CELL, "1 + 1")
+    latest = tmp_path / "out" / "latest"
+    latest.mkdir(parents=True)
+    (latest / "kept.txt").write_text("the user's")
+    logs: list[str] = []
+    code, run_dir = runner.run(
+        None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1, html=False,
+        log=lambda msg: logs.append(str(msg)),
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "ok"
+    said = (
+        f"warning: {latest} is a folder, not a link, and is left as it is: it does not name "
+        f"this run ({run_dir.name}); remove or rename it, and the next good run points it"
+    )
+    assert said in logs
+    assert (latest / "kept.txt").read_text() == "the user's" and not latest.is_symlink()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [run_dir.name, "latest"]
+
+
+def test_latest_is_pointed_through_a_link_of_a_name_of_its_own(tmp_path, monkeypatch) -> None:
+    """The temporary link's name holds more than the pid (a pid is reused, in a container
+    always 1), and it is removed whatever happens to the rename."""
+    (run_dir := tmp_path / "2026-11-01").mkdir()
+    made: list[str] = []
+    real_symlink = Path.symlink_to
+
+    def symlink_to(self: Path, target) -> None:
+        made.append(self.name)
+        real_symlink(self, target)
+
+    def replace(src, dst) -> None:
+        raise OSError(errno.EIO, "Input/output error", str(src))
+
+    monkeypatch.setattr(Path, "symlink_to", symlink_to)
+    runner._point_latest(tmp_path, run_dir, log=print)
+    assert (tmp_path / "latest").readlink() == Path("2026-11-01")
+    monkeypatch.setattr(runner.os, "replace", replace)
+    with pytest.raises(OSError, match="Input/output error"):
+        runner._point_latest(tmp_path, run_dir, log=print)
+    assert all(re.fullmatch(rf"\.latest-{os.getpid()}-[0-9a-f]{{12}}", name) for name in made)
+    assert len(set(made)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-01", "latest"]
+
+
 def test_a_credential_in_a_notebooks_error_is_redacted_in_the_manifest_and_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
