@@ -256,12 +256,29 @@ def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any
     origin = "the notebook's defaults (no manifest.json in the run)"
     manifest = run_dir / "manifest.json"
     if manifest.is_file():
-        settings.update(_runs_settings(json.loads(manifest.read_text(encoding="utf-8"))))
+        settings.update(_runs_settings(read_run_manifest(manifest)))
         origin = f"the run's own ({manifest})"
     for name, flag in _RUN_SETTINGS.items():
         if flag is not None and flags.get(flag) is not None:
             settings[name] = flags[flag]
     return settings, origin
+
+
+def read_run_manifest(path: Path) -> dict[str, Any]:
+    """A run's ``manifest.json``; one that is no JSON object (cut short by a full disk, by an
+    earlier version that rewrote it in place) is a :class:`BatchExportError` naming it."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:  # JSON's errors, and text that is not UTF-8
+        doc, problem = None, f"is not valid JSON ({exc})"
+    else:
+        problem = "is not a run's manifest (no JSON object)"
+    if not isinstance(doc, dict):
+        raise BatchExportError(
+            f"{path} {problem}: the run's record is damaged (a full disk as it was written?); "
+            "run again, or move it aside to export with the notebook's defaults and the flags"
+        )
+    return doc
 
 
 def _runs_settings(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -69,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a quota, a read-only file system: the user's to fix
         if exc.errno not in _FILE_SYSTEM_ERRNOS or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror}{where}; {_FILE_SYSTEM_ERRNOS[exc.errno]}", file=sys.stderr)
+        print(f"error: {_file_system_error(exc)}", file=sys.stderr)
         return 2
     except ValueError as exc:  # botocore refuses an endpoint URL only once a client is made
         from bedrock_finops.sources.aws_clients import invalid_endpoint_message
@@ -108,13 +107,27 @@ def _say_stopped(message: str) -> None:
 
 
 # a full disk or quota (``disk_space.FULL_ERRNOS``: EDQUOT is not on every platform), or a
-# read-only file system: the fix for each
+# read-only file system: the fix for each, in the folder written
 _FILE_SYSTEM_ERRNOS = {
-    e: "free space there, or write elsewhere (--out)"
+    e: "free space in {folder}, or write elsewhere (--out)"
     if e == errno.ENOSPC
-    else "the disk quota is used up: free space there, or write elsewhere (--out)"
+    else "the disk quota is used up: free space in {folder}, or write elsewhere (--out)"
     for e in FULL_ERRNOS
-} | {errno.EROFS: "the file system is read-only: write elsewhere (--out)"}
+} | {errno.EROFS: "{folder} is on a read-only file system: write elsewhere (--out)"}
+
+
+def _file_system_error(exc: OSError) -> str:
+    """The line for a full disk, a quota or a read-only file system: the file written and the
+    fix in its folder. A copy's or a rename's error names its source first and the file
+    written second; a failed write may name none (the folder is then not known)."""
+    written = exc.filename2 or exc.filename
+    if written is None:
+        return f"{exc.strerror}; " + _FILE_SYSTEM_ERRNOS[exc.errno].format(
+            folder="the folder written"
+        )
+    written = os.fsdecode(written)
+    fix = _FILE_SYSTEM_ERRNOS[exc.errno].format(folder=os.path.dirname(written) or ".")
+    return f"{exc.strerror} ({written}); {fix}"
 
 
 def _error_line(exc: BaseException) -> str:

@@ -145,11 +145,15 @@ def export_html(notebook_path: Path) -> Path:
 def write_whole(dest: Path, text: str) -> None:
     """``text`` into ``dest`` as UTF-8 (an HTML page declares UTF-8 whatever the locale), whole
     or not at all: it is written beside ``dest`` and renamed into place, so a failure part way
-    (a full disk) leaves no cut or empty page behind."""
+    (a full disk) leaves no cut or empty file behind, and its error names ``dest``."""
     partial = dest.with_name(f".{dest.name}.partial")
     try:
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, dest)
+    except OSError as exc:  # named by ``dest`` (a failed write names no file at all)
+        if exc.filename in (None, str(partial)):
+            raise OSError(exc.errno, exc.strerror, str(dest)) from exc
+        raise
     finally:
         partial.unlink(missing_ok=True)
 

@@ -416,7 +416,7 @@ def _sample_manifest(manifest: Path) -> tuple[dict[str, Any] | None, str]:
     try:
         doc = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return None, f"the manifest.json beside the results cannot be read: {exc}"
+        return None, f"the manifest.json beside the results, {manifest}, cannot be read: {exc}"
     entries = doc.get("segments") if isinstance(doc, dict) else None
     kind = doc.get("kind", EVAL_SAMPLE_KIND) if isinstance(doc, dict) else None
     usable = (

@@ -28,7 +28,7 @@ from typing import Any
 
 from bedrock_finops import params as params_mod
 from bedrock_finops import relative_window, run_checks, worker_pool
-from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs
+from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs, write_whole
 from bedrock_finops.run_checks import absolute_paths
 from bedrock_finops.user_paths import path_argument
 
@@ -349,10 +349,10 @@ def run(
         "notebooks": {},
         "status": "running",
     }
-    _write_manifest(run_dir, manifest)
-
-    stage = "ingest"
+    stage = "manifest"  # a manifest that cannot be written is the run's failure too
     try:
+        _write_manifest(run_dir, manifest)
+        stage = "ingest"
         t0 = time.perf_counter()
         log(f"ingesting {params.run['source']} ...")
         report = ingest_for_run(params.run, run_dir, progress=sys.stderr.isatty())
@@ -362,6 +362,7 @@ def run(
         if not report.get("rows"):
             manifest["status"] = "failed"
             manifest["error"] = _nothing_to_analyse(report, params.run.get("window"))
+            stage = "manifest"
             _write_manifest(run_dir, manifest)
             log(f"error: {manifest['error']}")
             return 2, run_dir
@@ -380,17 +381,12 @@ def run(
                 if p.suffix in (".json", ".parquet", ".csv")
             )
         scrub_secrets(run_dir)
+        stage = "manifest"
+        failed = _record_results(manifest, results, started)
+        _write_manifest(run_dir, manifest)
     except BaseException as exc:  # the folder says what happened, then the caller reports it
         _record_failure(run_dir, manifest, stage, exc, log)
         raise
-    for res in results.values():  # an error message may quote a credential
-        res.error = scrubbed(res.error)
-    manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
-    manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
-    manifest["timings"]["total_s"] = round(time.perf_counter() - started, 2)
-    failed = [r for r in results.values() if r.status != "ok"]
-    manifest["status"] = "failed" if failed else "ok"
-    _write_manifest(run_dir, manifest)
     if not failed:
         _point_latest(Path(out_root), run_dir, log)
     for r in failed:
@@ -400,6 +396,21 @@ def run(
         f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
     )
     return (1 if failed else 0), run_dir
+
+
+def _record_results(
+    manifest: dict[str, Any], results: dict[str, NotebookResult], started: float
+) -> list[NotebookResult]:
+    """The notebooks' results, timings and the run's status in ``manifest``; returns the
+    notebooks that failed."""
+    for res in results.values():  # an error message may quote a credential
+        res.error = scrubbed(res.error)
+    manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
+    manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
+    manifest["timings"]["total_s"] = round(time.perf_counter() - started, 2)
+    failed = [r for r in results.values() if r.status != "ok"]
+    manifest["status"] = "failed" if failed else "ok"
+    return failed
 
 
 HTML_FAILED = "HTML export failed"
@@ -477,11 +488,31 @@ def _record_failure(
     says failed, at which stage and why; ``latest`` still points at the last good run."""
     manifest["status"] = "failed"
     manifest["error"] = f"{stage}: {exc}" if str(exc) else f"{stage}: {type(exc).__name__}"
-    _write_manifest(run_dir, manifest)
-    scrub_secrets(run_dir)  # whatever the stage wrote before it stopped
+    path = run_dir / "manifest.json"
+    try:
+        _write_manifest(run_dir, manifest)
+        said = f"run failed during {stage}; recorded in {path}"
+    except OSError as write_error:  # a full disk: the error the run ends with says where
+        said = f"run failed during {stage}; {_not_recorded(path, write_error)}"
+    with contextlib.suppress(OSError):  # what cannot be rewritten keeps what it held
+        scrub_secrets(run_dir)  # whatever the stage wrote before it stopped
     # a closed terminal (SIGHUP) takes no more lines: the stop, not that, ends the run
     with contextlib.suppress(OSError):
-        log(f"run failed during {stage}; recorded in {run_dir / 'manifest.json'}")
+        log(said)
+
+
+def _not_recorded(path: Path, error: OSError) -> str:
+    """That the run's failure could not be written to its manifest, and what that holds: the
+    last one written whole (each is written beside it and renamed into place)."""
+    why = error.strerror or type(error).__name__
+    try:
+        status = json.loads(path.read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return f"it could not be recorded ({why}): the run folder holds no manifest.json"
+    return (
+        f"it could not be recorded ({why}): {path} holds the manifest last written, "
+        f'which says "status": {json.dumps(status)}'
+    )
 
 
 def _nothing_to_analyse(report: dict[str, Any], relative: str | None = None) -> str:
@@ -624,9 +655,9 @@ def _latest_left(link: Path, run_dir: Path) -> str:
 
 
 def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
-    (run_dir / "manifest.json").write_text(
-        json.dumps(_jsonable(manifest), indent=2) + "\n", encoding="utf-8"
-    )
+    """``manifest.json``, whole or not at all: rewritten in place, a full disk left it empty or
+    cut short, no JSON (see ``write_whole``)."""
+    write_whole(run_dir / "manifest.json", json.dumps(_jsonable(manifest), indent=2) + "\n")
 
 
 def _jsonable(obj: Any) -> Any:

@@ -92,6 +92,23 @@ def test_an_input_mistake_is_one_line_and_writes_nothing(tmp_path, capsys, case)
     assert _files(out) == []
 
 
+def test_a_cut_manifest_is_one_error_line_naming_it(tmp_path, capsys):
+    """A manifest cut short (a full disk as an earlier version rewrote it in place) was a
+    JSONDecodeError traceback."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text('{\n  "tool": "bedrock-finops",\n  "notebook_params": {')
+    out = tmp_path / "jobs"
+    assert _export(run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 2
+    assert capsys.readouterr().err == (
+        f"error: {run / 'manifest.json'} is not valid JSON (Expecting property name enclosed in "
+        "double quotes: line 3 column 23 (char 52)): the run's record is damaged (a full disk "
+        "as it was written?); run again, or move it aside to export with the notebook's "
+        "defaults and the flags\n"
+    )
+    assert not out.exists()
+
+
 def test_a_runs_own_bad_timeout_names_the_manifest_and_the_flag(tmp_path, capsys):
     """A timeout from the run's manifest.json is checked as a flag's is, and named as such."""
     run = tmp_path / "run"

@@ -450,8 +450,8 @@ def test_a_full_disk_or_read_only_file_system_is_one_error_line(tmp_path, capsys
     import errno
 
     for code, fix in [
-        (errno.ENOSPC, "free space there, or write elsewhere (--out)"),
-        (errno.EROFS, "the file system is read-only: write elsewhere (--out)"),
+        (errno.ENOSPC, f"free space in {tmp_path / 'run'}, or write elsewhere (--out)"),
+        (errno.EROFS, f"{tmp_path / 'run'} is on a read-only file system: write elsewhere (--out)"),
     ]:
 
         def full(*args, code=code, **kwargs):

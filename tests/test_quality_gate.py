@@ -611,6 +611,19 @@ def test_the_gate_decides_only_on_a_known_and_mostly_scored_sample(cat, prompts,
     assert plan.segments.set_index("app").loc["router", "status"] == ms_params.PENDING
 
 
+def test_a_cut_sample_manifest_is_named_as_why_the_size_is_unknown(sizing, tmp_path):
+    path = tmp_path / "r.csv"
+    _write_results(path, sizing, 0.95)
+    (tmp_path / "manifest.json").write_text('{"tool": "bedrock-finops", "kind": "eval-sa')
+    results = quality_gate.read_eval_results(path, _usage())
+    sample = quality_gate.read_sample(path, results)
+    assert (sample.written, sample.unknown) == (
+        None,
+        f"the manifest.json beside the results, {tmp_path / 'manifest.json'}, cannot be read: "
+        "Unterminated string starting at: line 1 column 36 (char 35)",
+    )
+
+
 def test_scores_of_requests_the_sample_did_not_write_or_scored_twice_are_refused(sizing, tmp_path):
     path = tmp_path / "r.csv"
     _write_results(path, sizing, 0.95)

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from notebook_builders import make_notebook
 
-from bedrock_finops import runner
+from bedrock_finops import cli, runner
 from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.interrupts import Terminated
 from bedrock_finops.notebook_exec import execute_notebook, kernel_manager_class
@@ -246,6 +246,72 @@ def test_an_html_copy_that_cannot_be_written_fails_its_notebook_and_says_so(
     assert logs[-1].startswith("1 of 2 notebooks ok in ")
     assert (run_dir / "05_second.ipynb").exists()
     assert not (tmp_path / "out" / "latest").exists()
+
+
+def _manifest_writes_fail(monkeypatch: pytest.MonkeyPatch, when) -> None:
+    """A write of manifest.json whose text ``when`` picks fails part way, as on a full disk:
+    a cut file is left where it was written, and the error names no file (as a write's)."""
+    real_write_text = Path.write_text
+
+    def write_text(self: Path, text: str, *args, **kwargs) -> int:
+        if self.name in ("manifest.json", ".manifest.json.partial") and when(text):
+            real_write_text(self, text[:100], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+
+
+def _one_notebook_run(tmp_path: Path) -> list[str]:
+    """The `run` command's arguments for one small notebook over the fixture logs."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(nbs / "00_first.ipynb", PARAMS_CELL, "1 + 1")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {ROOT / 'tests' / 'fixtures' / 'logs' / 'good'}\n")
+    return ["run", "--params", str(params), "--notebooks", str(nbs), "--out",
+            str(tmp_path / "out"), "--no-html"]  # fmt: skip
+
+
+def test_a_manifest_whose_last_write_fails_leaves_the_run_failed(tmp_path, monkeypatch, capsys):
+    """The last write of manifest.json (the notebooks all ok) fails on a full disk: the run
+    exits 2 naming the folder to free, latest stays, and the manifest is JSON that says
+    failed. It was left cut short (invalid JSON), outside the failure's record."""
+    _manifest_writes_fail(monkeypatch, lambda text: json.loads(text)["status"] == "ok")
+    assert cli.main(_one_notebook_run(tmp_path)) == 2
+    (run_dir,) = (tmp_path / "out").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["status"], manifest["error"]) == (
+        "failed",
+        f"manifest: [Errno 28] No space left on device: '{run_dir / 'manifest.json'}'",
+    )
+    assert manifest["notebooks"]["00_first"]["status"] == "ok"
+    out, err = capsys.readouterr()
+    assert err.splitlines()[-1] == (
+        f"error: No space left on device ({run_dir / 'manifest.json'}); free space in "
+        f"{run_dir}, or write elsewhere (--out)"
+    )
+    assert f"run failed during manifest; recorded in {run_dir / 'manifest.json'}" in out + err
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_manifest_that_cannot_be_written_at_all_is_said(tmp_path, monkeypatch, capsys):
+    """No write of the manifest fits: the first fails (the run stops before its ingest) and
+    so does the failure's record; the folder holds no cut manifest.json."""
+    _manifest_writes_fail(monkeypatch, lambda text: True)
+    assert cli.main(_one_notebook_run(tmp_path)) == 2
+    (run_dir,) = (tmp_path / "out").iterdir()
+    assert sorted(p.name for p in run_dir.iterdir()) == []
+    out, err = capsys.readouterr()
+    assert "ingesting" not in out
+    assert (
+        "run failed during manifest; it could not be recorded (No space left on device): the "
+        "run folder holds no manifest.json"
+    ) in out + err
+    assert err.splitlines()[-1] == (
+        f"error: No space left on device ({run_dir / 'manifest.json'}); free space in "
+        f"{run_dir}, or write elsewhere (--out)"
+    )
 
 
 def test_a_latest_that_is_a_real_folder_is_left_and_the_run_succeeds(tmp_path: Path) -> None:
