@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -371,15 +373,12 @@ def run(
         manifest["billing"] = _billing_for_run(params.run, run_dir, log)
         manifest["timings"]["billing_s"] = round(time.perf_counter() - t0, 2)
         stage = "notebooks"
-        results = _execute_all(nb_paths, params, run_dir, jobs or os.cpu_count() or 1, log)
+        record = functools.partial(_record_result, manifest, run_dir)
+        workers = jobs or os.cpu_count() or 1
+        results = _execute_all(nb_paths, params, run_dir, workers, log, on_result=record)
         for res in results.values():
             if html and res.status == "ok":  # a failed notebook's copy would pass for a result
                 _export_html_copy(res)
-            res.findings = sorted(
-                p.name
-                for p in run_dir.glob(f"{res.name}.*")
-                if p.suffix in (".json", ".parquet", ".csv")
-            )
         scrub_secrets(run_dir)
         stage = "manifest"
         failed = _record_results(manifest, results, started)
@@ -398,12 +397,24 @@ def run(
     return (1 if failed else 0), run_dir
 
 
+def _record_result(manifest: dict[str, Any], run_dir: Path, res: NotebookResult) -> None:
+    """A notebook's result, with the files it wrote, in the manifest as soon as it finishes:
+    a run stopped after it (SIGTERM) still says it ran."""
+    res.error = scrubbed(res.error)  # an error message may quote a credential
+    res.findings = sorted(
+        p.name for p in run_dir.glob(f"{res.name}.*") if p.suffix in (".json", ".parquet", ".csv")
+    )
+    manifest["notebooks"][res.name] = res.__dict__  # (its HTML copy is added to it later)
+    manifest["timings"].setdefault("notebooks_s", {})[res.name] = round(res.seconds, 2)
+    _write_manifest(run_dir, manifest)
+
+
 def _record_results(
     manifest: dict[str, Any], results: dict[str, NotebookResult], started: float
 ) -> list[NotebookResult]:
-    """The notebooks' results, timings and the run's status in ``manifest``; returns the
-    notebooks that failed."""
-    for res in results.values():  # an error message may quote a credential
+    """The notebooks' results, in order, timings and the run's status in ``manifest``;
+    returns the notebooks that failed."""
+    for res in results.values():  # an HTML copy's error too
         res.error = scrubbed(res.error)
     manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
     manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
@@ -550,8 +561,15 @@ def _nothing_to_analyse(report: dict[str, Any], relative: str | None = None) -> 
 
 
 def _execute_all(
-    nb_paths: dict[str, Path], params: params_mod.RunParams, run_dir: Path, jobs: int, log
+    nb_paths: dict[str, Path],
+    params: params_mod.RunParams,
+    run_dir: Path,
+    jobs: int,
+    log,
+    on_result: Callable[[NotebookResult], None] = lambda res: None,
 ) -> dict[str, NotebookResult]:
+    """Every notebook run, the summary after the others; ``on_result`` is given each result
+    as it comes in."""
     regular = {n: p for n, p in nb_paths.items() if not n.startswith(SUMMARY_PREFIX)}
     summary = {n: p for n, p in nb_paths.items() if n.startswith(SUMMARY_PREFIX)}
     results: dict[str, NotebookResult] = {}
@@ -578,6 +596,7 @@ def _execute_all(
                 name, dest = futures[fut]
                 status, seconds, error = fut.result()
                 results[name] = NotebookResult(name, status, seconds, str(dest), error=error)
+                on_result(results[name])
                 log(f"    {name}: {status} in {seconds:.1f} s")
         except BaseException:
             worker_pool.stop(pool)

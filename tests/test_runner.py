@@ -314,6 +314,40 @@ def test_a_manifest_that_cannot_be_written_at_all_is_said(tmp_path, monkeypatch,
     )
 
 
+def test_a_run_stopped_after_a_notebook_finished_records_its_result(tmp_path: Path) -> None:
+    """A SIGTERM once the first notebook is done (here as its line is logged): the manifest
+    records that notebook's result and files; it said "notebooks: {}" though they were there."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(
+        nbs / "00_first.ipynb",
+        PARAMS_CELL,
+        "from pathlib import Path\n(Path(run_dir) / '00_first.findings.json').write_text('{}')",
+    )
+    make_notebook(nbs / "05_second.ipynb", PARAMS_CELL, "1 + 1")
+
+    def log(message: str) -> None:
+        if message.strip().startswith("00_first: ok"):
+            raise Terminated(signal.SIGTERM)
+
+    with pytest.raises(Terminated):
+        runner.run(None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1, log=log)
+    (run_dir,) = (tmp_path / "out").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["status"], manifest["error"]) == (
+        "failed",
+        "notebooks: terminated (SIGTERM)",
+    )
+    assert list(manifest["notebooks"]) == ["00_first"]
+    first = manifest["notebooks"]["00_first"]
+    assert (first["status"], first["findings"], first["output"]) == (
+        "ok",
+        ["00_first.findings.json"],
+        str(run_dir / "00_first.ipynb"),
+    )
+    assert list(manifest["timings"]["notebooks_s"]) == ["00_first"]
+
+
 def test_a_latest_that_is_a_real_folder_is_left_and_the_run_succeeds(tmp_path: Path) -> None:
     """outputs copied with cp -rL turn the link into a folder: the run is good (exit 0) and
     says latest was left; it exited 2 on "[Errno 21] Is a directory" and left its temp link."""
