@@ -111,6 +111,14 @@ class IngestError(RuntimeError):
     """The ingest cannot run; the message says what is wrong and how to fix it."""
 
 
+class NoRoomForTables(IngestError):
+    """A full disk or quota in the output folder: ``no_room`` says which, in words."""
+
+    def __init__(self, message: str, no_room: str = "no space left on the disk") -> None:
+        super().__init__(message)
+        self.no_room = no_room
+
+
 @dataclass
 class IngestReport:
     """Data-quality report of one ingest run (written as ``ingest_report.json``)."""
@@ -774,7 +782,7 @@ def _scratch_folder(
         return scratch_folders.make(out, logs.SCRATCH_PREFIX)
     except OSError as exc:
         if disk_full(exc):
-            raise IngestError(_no_room_for_tables(out, table, exc)) from None
+            raise NoRoomForTables(_no_room_for_tables(out, table, exc), no_room(exc)) from None
         raise
 
 
@@ -822,10 +830,10 @@ def _write_tables(
             raise IngestError(str(exc)) from None
         if not disk_full(exc):
             raise
-        message = _no_room_for_tables(out, report.table, exc)
+        no_room_error = NoRoomForTables(_no_room_for_tables(out, report.table, exc), no_room(exc))
     # raised here, the full disk's error is gone with its traceback: the writers it holds
     # would keep the removed partial files open, and their space taken, while it is kept
-    raise IngestError(message)
+    raise no_room_error
 
 
 def _judge_coverage(

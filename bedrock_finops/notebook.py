@@ -7,6 +7,8 @@ it), the embedded sample is generated and ingested once into a cache folder and 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -85,12 +87,78 @@ def default_sample_run() -> Path:
 
     Each version of the code caches its own; using one marks it used, and building a new one
     removes the others left unused for ``STALE_CACHE_DAYS`` (another checkout's may be in use).
+    A cache folder that cannot be written, or has no room, is a :class:`CacheFolderError`
+    saying so and how to cache elsewhere.
     """
     target = sample_run_path()
     if (target / "usage.parquet").exists():
-        os.utime(target)
+        with contextlib.suppress(OSError):  # a cache on a read-only file system still serves
+            os.utime(target)
         return target
     prune_stale_sample_runs(keep=target)
+    from bedrock_finops.ingest import NoRoomForTables
+
+    try:
+        return _build_sample_run(target)
+    except (OSError, NoRoomForTables) as exc:
+        error = _cache_write_error(target.parent, exc)
+        if error is None:
+            raise
+        raise error from None
+
+
+def check_cache_folder() -> None:
+    """Raise :class:`CacheFolderError` now when the cached sample is not built and its folder
+    cannot be made or written (a read-only home folder, as under systemd's
+    ``ProtectHome=read-only``): a run tells it before it makes its own folder."""
+    target = sample_run_path()
+    if (target / "usage.parquet").exists():
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise (_cache_write_error(target.parent, exc) or exc) from None
+    if not os.access(target.parent, os.W_OK | os.X_OK):  # also a read-only file system's
+        raise _unwritable_cache(target.parent, "this user cannot write there")
+
+
+CACHE_ELSEWHERE = "set BEDROCK_FINOPS_CACHE (or XDG_CACHE_HOME) to a folder"
+
+
+def _cache_write_error(root: Path, exc: BaseException) -> CacheFolderError | None:
+    """What a failure to write the cache folder ``root`` says: no room there, or no writing
+    there, and to cache elsewhere (not ``--out``: the run folder is not where it failed);
+    None for another failure."""
+    from bedrock_finops.disk_space import disk_full, no_room
+    from bedrock_finops.ingest import NoRoomForTables
+
+    if isinstance(exc, NoRoomForTables):
+        return _full_cache(root, exc.no_room)
+    if not isinstance(exc, OSError):
+        return None
+    if disk_full(exc):
+        return _full_cache(root, no_room(exc))
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return _unwritable_cache(root, exc.strerror or "it cannot be written")
+    return None
+
+
+def _full_cache(root: Path, why: str) -> CacheFolderError:
+    return CacheFolderError(
+        f"{why} in {root}, where the embedded sample is generated and cached: free space "
+        f"there, or {CACHE_ELSEWHERE} on a disk with room"
+    )
+
+
+def _unwritable_cache(root: Path, why: str) -> CacheFolderError:
+    return CacheFolderError(
+        f"cannot cache the embedded sample in {root} ({why}); {CACHE_ELSEWHERE} this user can "
+        "write to"
+    )
+
+
+def _build_sample_run(target: Path) -> Path:
+    """Generate and ingest the embedded sample into ``target`` (see ``default_sample_run``)."""
     from datetime import date
 
     from bedrock_finops import ingest, sample

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import functools
 import json
 import os
@@ -30,6 +31,7 @@ from typing import Any
 
 from bedrock_finops import params as params_mod
 from bedrock_finops import relative_window, run_checks, worker_pool
+from bedrock_finops.disk_space import FULL_ERRNOS
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs, write_whole
 from bedrock_finops.run_checks import absolute_paths
 from bedrock_finops.user_paths import path_argument
@@ -118,9 +120,7 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
         if reads_cached_sample(run):
             was_cached = (notebook.sample_run_path() / "usage.parquet").exists()
             cached = notebook.default_sample_run()  # generated + ingested once, then reused
-            for name in (*INGEST_FILES, "truth.json"):
-                if (cached / name).exists():
-                    shutil.copy2(cached / name, run_dir / name)
+            copy_whole([cached / name for name in (*INGEST_FILES, "truth.json")], run_dir)
             report = json.loads((run_dir / "ingest_report.json").read_text(encoding="utf-8"))
             key = "reused_from_cache" if was_cached else "cached_as"
             report = {**report, "source": "sample (the embedded sample)", key: str(cached)}
@@ -149,6 +149,35 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
         **({"region": run["region"]} if run.get("region") else {}),
     )
     return report.to_dict()
+
+
+def copy_whole(files: list[Path], folder: Path) -> None:
+    """Copy those of ``files`` that exist into ``folder``, all or none: each is copied beside
+    its name and the copies renamed into place once all are made, so a full disk part way
+    leaves no cut ``usage.parquet`` ("Parquet magic bytes not found"). The error of a copy
+    that fails for want of room or writing names the file it was making, in ``folder``
+    (a copy's names the file it read from first)."""
+    partials = {src: folder / f".{src.name}.partial" for src in files if src.exists()}
+    try:
+        for src, partial in partials.items():
+            _copy_naming_destination(src, partial, folder / src.name)
+        for src, partial in partials.items():
+            os.replace(partial, folder / src.name)
+    finally:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
+
+
+def _copy_naming_destination(src: Path, partial: Path, dest: Path) -> None:
+    try:
+        shutil.copy2(src, partial)
+    except OSError as exc:
+        if exc.errno in WRITE_ERRNOS:
+            raise OSError(exc.errno, exc.strerror, str(dest)) from exc
+        raise
+
+
+WRITE_ERRNOS = FULL_ERRNOS | {errno.EROFS}  # the folder written is to blame, not the source
 
 
 def _sample_options(run: dict[str, Any]) -> dict[str, Any]:
@@ -326,7 +355,7 @@ def run(
     if reads_cached_sample(params.run):  # no folder to cache it in is told before any is made
         from bedrock_finops import notebook
 
-        notebook.cache_root()
+        notebook.check_cache_folder()
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
     if params.run.get("window"):

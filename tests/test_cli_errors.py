@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,35 @@ def test_a_window_given_both_ways_is_one_line_naming_both_keys(tmp_path, capsys)
         "relative to the run's day, or run.start/run.end for fixed days, not both\n"
     )
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (  # a copy's (and a rename's) error names its source first, the file written second
+            OSError(errno.ENOSPC, "No space left on device", "/cache/usage.parquet", None,
+                    "/runs/2026-11-01/usage.parquet"),
+            "error: No space left on device (/runs/2026-11-01/usage.parquet); free space in "
+            "/runs/2026-11-01, or write elsewhere (--out)",
+        ),
+        (
+            OSError(errno.EROFS, "Read-only file system", "runs/2026-11-01"),
+            "error: Read-only file system (runs/2026-11-01); runs is on a read-only file "
+            "system: write elsewhere (--out)",
+        ),
+        (  # a write that names no file
+            OSError(errno.ENOSPC, "No space left on device"),
+            "error: No space left on device; free space in the folder written, or write "
+            "elsewhere (--out)",
+        ),
+    ],
+)  # fmt: skip
+def test_a_full_or_read_only_disk_names_the_folder_written(monkeypatch, capsys, error, line):
+    from bedrock_finops import runner
+
+    def fails(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(runner, "run", fails)
+    assert cli.main(["run"]) == 2
+    assert capsys.readouterr().err == line + "\n"

@@ -729,6 +729,40 @@ def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, mon
     assert json.loads((cache / "ingest_report.json").read_text()) == {"rows": 3}
 
 
+def test_a_full_run_folder_gets_no_cut_copy_of_the_cached_tables(tmp_path, monkeypatch):
+    """The disk under --out fills while the cached sample's tables are copied in: no cut
+    usage.parquet is left under its name ("Parquet magic bytes not found"), and the error
+    names the file being made in the run folder, not the cache's file it was read from."""
+    from bedrock_finops import notebook
+    from bedrock_finops.params import RUN_KEYS
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in ("usage.parquet", "prompts.parquet", "ingest_report.json"):
+        (cache / name).write_text("x" * 1000)
+    monkeypatch.setattr(notebook, "sample_run_path", lambda: cache)
+    monkeypatch.setattr(notebook, "default_sample_run", lambda: cache)
+    real_copyfile = shutil.copyfile
+
+    def copyfile(src, dst, **kwargs):
+        if Path(src).name == "usage.parquet":  # as shutil's sendfile copy fails
+            Path(dst).write_text("x" * 100)
+            error = OSError(errno.ENOSPC, "No space left on device")
+            error.filename, error.filename2 = str(src), str(dst)
+            raise error
+        return real_copyfile(src, dst, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    (run_dir := tmp_path / "run").mkdir()
+    with pytest.raises(OSError) as full:
+        runner.ingest_for_run({k: spec[1] for k, spec in RUN_KEYS.items()}, run_dir)
+    assert (full.value.errno, full.value.filename) == (
+        errno.ENOSPC,
+        str(run_dir / "usage.parquet"),
+    )
+    assert list(run_dir.iterdir()) == []
+
+
 def test_the_sample_is_ingested_with_the_runs_settings(tmp_path, monkeypatch):
     """``fetch_large_bodies``, ``app_key`` and the maps apply to the sample as to any logs:
     a run that sets one ingests the sample afresh with it, not the cached default ingest."""

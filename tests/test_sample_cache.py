@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +75,77 @@ def test_no_folder_for_the_cache_is_one_error_naming_the_variables(tmp_path, mon
         "XDG_CACHE_HOME, or HOME) to a folder this user can write to\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def _read_only_home(monkeypatch, tmp_path: Path) -> Path:
+    """HOME on a read-only file system (systemd's ProtectHome=read-only), no cache variable:
+    making a folder under it fails as there. Returns the cache folder a run would use."""
+    home = tmp_path / "home"
+    home.mkdir()
+    real_mkdir = Path.mkdir
+
+    def mkdir(self: Path, *args, **kwargs) -> None:
+        if self.is_relative_to(home):
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("BEDROCK_FINOPS_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    return home / ".cache" / "bedrock-finops"
+
+
+def test_a_read_only_home_names_the_variables_not_out(tmp_path, monkeypatch, capsys):
+    """The fix is to cache elsewhere: the error said "write elsewhere (--out)", though the run
+    folder was not where it failed. Said before a run folder is made."""
+    cache = _read_only_home(monkeypatch, tmp_path)
+    message = (
+        f"cannot cache the embedded sample in {cache} (Read-only file system); set "
+        "BEDROCK_FINOPS_CACHE (or XDG_CACHE_HOME) to a folder this user can write to"
+    )
+    with pytest.raises(notebook.CacheFolderError) as refused:
+        notebook.default_sample_run()
+    assert str(refused.value) == message
+    assert cli.main(["run", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_full_cache_disk_names_the_cache_folder_and_the_variables(tmp_path, monkeypatch):
+    from bedrock_finops import ingest, sample
+
+    monkeypatch.setenv("BEDROCK_FINOPS_CACHE", str(tmp_path / "cache"))
+
+    def full(folder, **kwargs) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sample, "generate", full)
+    expected = (
+        f"no space left on the disk in {tmp_path / 'cache'}, where the embedded sample is "
+        "generated and cached: free space there, or set BEDROCK_FINOPS_CACHE (or "
+        "XDG_CACHE_HOME) to a folder on a disk with room"
+    )
+    with pytest.raises(notebook.CacheFolderError) as full_disk:
+        notebook.default_sample_run()
+    assert str(full_disk.value) == expected
+
+    def ingest_full(*args, **kwargs) -> None:  # the ingest says it of its own output folder
+        raise ingest.NoRoomForTables("no space left on the disk in ... (--out)")
+
+    monkeypatch.setattr(sample, "generate", lambda folder, **kw: None)
+    monkeypatch.setattr(ingest, "ingest_to_folder", ingest_full)
+    with pytest.raises(notebook.CacheFolderError) as full_disk:
+        notebook.default_sample_run()
+    assert str(full_disk.value) == expected
+    assert list((tmp_path / "cache").iterdir()) == []  # the scratch folder is gone
+
+
+def test_a_cached_sample_on_a_read_only_file_system_still_serves(monkeypatch):
+    path = notebook.default_sample_run()
+
+    def read_only(*args, **kwargs) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(os, "utime", read_only)
+    assert notebook.default_sample_run() == path
