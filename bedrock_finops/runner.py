@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops import params as params_mod
-from bedrock_finops import relative_window, run_checks, worker_pool
+from bedrock_finops import relative_window, run_checks, scratch_folders, worker_pool
 from bedrock_finops.disk_space import FULL_ERRNOS
 from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs, write_whole
 from bedrock_finops.run_checks import absolute_paths
@@ -129,12 +129,14 @@ def ingest_for_run(run: dict[str, Any], run_dir: Path, progress: bool = True) ->
 
         work = run_dir / ".sample"
         opts = dict(sample_opts, start=dt.date.fromisoformat(str(sample_opts["start"])))
-        sample.generate(work, **opts)
-        report = ingest.ingest_to_folder(
-            work / "logs", run_dir, run["start"], run["end"], progress=progress, **options
-        )
-        shutil.copy2(work / "truth.json", run_dir / "truth.json")
-        shutil.rmtree(work)
+        try:
+            sample.generate(work, **opts)
+            report = ingest.ingest_to_folder(
+                work / "logs", run_dir, run["start"], run["end"], progress=progress, **options
+            )
+            shutil.copy2(work / "truth.json", run_dir / "truth.json")
+        finally:  # a run stopped (SIGTERM) or failed keeps no generated logs
+            shutil.rmtree(work, ignore_errors=True)
         return _named_source(
             run_dir, {**report.to_dict(), "source": "sample (generated for this run)"}
         )
@@ -178,6 +180,28 @@ def _copy_naming_destination(src: Path, partial: Path, dest: Path) -> None:
 
 
 WRITE_ERRNOS = FULL_ERRNOS | {errno.EROFS}  # the folder written is to blame, not the source
+
+
+def remove_killed_runs_scratch(out_root: Path) -> list[Path]:
+    """Remove the scratch copies of expanded logs (``.expanded-<pid>-<id>``, as large as the
+    large gzip files' text) that killed runs left in their folders under ``out_root``, once
+    their makers are provably gone (see ``scratch_folders``); returns those removed.
+
+    A SIGKILLed run (the out-of-memory killer, ``timeout -s KILL``) cleans nothing up, and
+    the ingest removes such copies only from its own output folder, which for a run is a new
+    folder each time: they were never removed. Only folders holding a run's manifest are
+    looked in."""
+    from bedrock_finops.sources import invocation_logs as logs
+
+    try:
+        folders = sorted(p for p in out_root.iterdir() if (p / "manifest.json").is_file())
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for folder in folders:
+        if not folder.is_symlink():  # latest: the folder it names is listed itself
+            removed += scratch_folders.remove_stale(folder, logs.SCRATCH_PREFIX)
+    return removed
 
 
 def _sample_options(run: dict[str, Any]) -> dict[str, Any]:
@@ -358,6 +382,8 @@ def run(
         notebook.check_cache_folder()
     run_dir = new_run_folder(Path(out_root), day)
     log(f"run folder: {run_dir}")
+    for stale in remove_killed_runs_scratch(Path(out_root)):
+        log(f"removed {stale}: the scratch copy of logs a killed run left")
     if params.run.get("window"):
         log(relative_window.described(params.run))
     manifest: dict[str, Any] = {

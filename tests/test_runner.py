@@ -729,6 +729,27 @@ def test_sample_run_log_says_whether_the_cache_was_built_or_reused(tmp_path, mon
     assert json.loads((cache / "ingest_report.json").read_text()) == {"rows": 3}
 
 
+def test_a_generated_sample_stopped_during_its_ingest_leaves_no_logs(tmp_path, monkeypatch):
+    """`sample: {days: 3}` is generated into the run folder's .sample: stopped by SIGTERM
+    during the ingest, those logs were left there."""
+    from bedrock_finops import ingest, sample
+    from bedrock_finops.params import RUN_KEYS
+
+    def generate(folder, **opts):
+        (Path(folder) / "logs").mkdir(parents=True)
+        (Path(folder) / "logs" / "a.json").write_text("{}\n")
+
+    def stopped(*args, **kwargs):
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(sample, "generate", generate)
+    monkeypatch.setattr(ingest, "ingest_to_folder", stopped)
+    run = {k: spec[1] for k, spec in RUN_KEYS.items()} | {"sample": {"days": 3}}
+    with pytest.raises(Terminated):
+        runner.ingest_for_run(run, tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_full_run_folder_gets_no_cut_copy_of_the_cached_tables(tmp_path, monkeypatch):
     """The disk under --out fills while the cached sample's tables are copied in: no cut
     usage.parquet is left under its name ("Parquet magic bytes not found"), and the error

@@ -100,3 +100,31 @@ def test_a_killed_runs_scratch_in_a_source_folder_is_skipped_not_read(tmp_path):
     assert listing.skipped == [
         {"file": f"{PREFIX}{os.getppid()}-0123456789ab/", "reason": logs.STOPPED_SCRATCH}
     ]
+
+
+def test_a_run_removes_what_killed_runs_left_in_their_run_folders(tmp_path):
+    """A run never writes into a dated folder twice, so the ingest's own clean-up (of its
+    output folder) never saw a SIGKILLed run's copy: 118 MB stayed for good. The next run
+    under the same --out removes it, and only from run folders, and only a dead maker's."""
+    from notebook_builders import make_notebook
+
+    from bedrock_finops import runner
+
+    out = tmp_path / "out"
+    killed, running, other = out / "2026-11-01", out / "2026-11-02", out / "not-a-run"
+    for folder in (killed, running, other):
+        folder.mkdir(parents=True)
+    for folder in (killed, running):
+        (folder / "manifest.json").write_text('{"tool": "bedrock-finops", "status": "running"}')
+    (out / "latest").symlink_to(killed.name)
+    dead = _left(killed, _dead_pid())
+    live = _left(running, os.getppid())
+    not_a_runs = _left(other, _dead_pid())
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(nbs / "00_first.ipynb", 'run_dir: str = ""', "1 + 1")
+    logs: list[str] = []
+    code, _ = runner.run(None, out_root=out, notebooks_dir=nbs, html=False, log=logs.append)
+    assert code == 0
+    assert (dead.exists(), live.is_dir(), not_a_runs.is_dir()) == (False, True, True)
+    assert f"removed {dead}: the scratch copy of logs a killed run left" in logs
