@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     _console_takes_any_text()
+    _lines_written_as_printed()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -91,6 +92,18 @@ def _console_takes_any_text() -> None:
         if reconfigure is not None:
             with contextlib.suppress(ValueError, OSError):
                 reconfigure(errors="backslashreplace")
+
+
+def _lines_written_as_printed() -> None:
+    """stdout writes each line as it is printed, as stderr does. Into a file or a pipe (cron's
+    ``>> cron.log 2>&1``, a CI log) Python's stdout otherwise holds its lines in an 8 KB
+    buffer: the errors on stderr landed above the progress lines printed before them, and a
+    killed run (SIGKILL, out of memory) lost the lines it had printed."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(line_buffering=True)
 
 
 def _say_stopped(message: str) -> None:

@@ -354,11 +354,17 @@ def run(
     out_root: str | Path = "outputs",
     html: bool = True,
     notebooks_dir: str | Path | None = None,
-    log=print,
+    log: Callable[[str], None] = print,
     clock: relative_window.Clock = relative_window.utc_now,
+    log_error: Callable[[str], None] | None = None,
 ) -> tuple[int, Path]:
     """Run everything; returns (exit code, run folder). ``clock`` is the run's (an aware
-    datetime): a ``run.window`` is resolved against its UTC day, once, here."""
+    datetime): a ``run.window`` is resolved against its UTC day, once, here.
+
+    ``log`` takes the progress and the results (stdout), ``log_error`` the errors, a failed
+    run's lines and a ``latest`` left as it was (by default stderr, where a schedule that
+    mails only errors looks)."""
+    log_error = log_error or print_error
     started = time.perf_counter()
     started_at = clock()
     folder = Path(notebooks_dir or DEFAULT_NOTEBOOKS)
@@ -421,7 +427,7 @@ def run(
             manifest["error"] = _nothing_to_analyse(report, params.run.get("window"))
             stage = "manifest"
             _write_manifest(run_dir, manifest)
-            log(f"error: {manifest['error']}")
+            log_error(f"error: {manifest['error']}")
             return 2, run_dir
         stage = "billing"
         t0 = time.perf_counter()
@@ -439,13 +445,13 @@ def run(
         failed = _record_results(manifest, results, started)
         _write_manifest(run_dir, manifest)
     except BaseException as exc:  # the folder says what happened, then the caller reports it
-        _record_failure(run_dir, manifest, stage, exc, log)
+        _record_failure(run_dir, manifest, stage, exc, log_error)
         raise
     if not failed:
-        _point_latest(Path(out_root), run_dir, log)
+        _point_latest(Path(out_root), run_dir, log_error)
     for r in failed:
-        log(_failure_lines(r))
-    log(
+        log_error(_failure_lines(r))
+    (log_error if failed else log)(
         f"{len(results) - len(failed)} of {len(results)} notebooks ok in "
         f"{manifest['timings']['total_s']} s; manifest: {run_dir / 'manifest.json'}"
     )
@@ -477,6 +483,11 @@ def _record_results(
     failed = [r for r in results.values() if r.status != "ok"]
     manifest["status"] = "failed" if failed else "ok"
     return failed
+
+
+def print_error(message: str) -> None:
+    """A line for stderr: an error, or a failed run's."""
+    print(message, file=sys.stderr)
 
 
 HTML_FAILED = "HTML export failed"

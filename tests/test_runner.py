@@ -177,6 +177,7 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     shutil.copy(ROOT / "notebooks" / "00_baseline.ipynb", nbs / "00_baseline.ipynb")
     failing_notebook(nbs / "05_broken.ipynb")
     logs: list[str] = []
+    errors: list[str] = []
     code, run_dir = runner.run(
         None,
         out_root=tmp_path / "out",
@@ -184,6 +185,7 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
         jobs=2,
         html=False,
         log=lambda msg: logs.append(str(msg)),
+        log_error=errors.append,
     )
     assert code == 1
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -198,7 +200,10 @@ def test_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
         if c.cell_type == "code"
         for o in c.get("outputs", [])
     ), "the error notebook keeps papermill's error output"
-    assert any("05_broken" in line and "error notebook" in line for line in logs)
+    # the failure and the run's summary are errors (stderr), not progress (stdout)
+    assert errors[0].startswith("FAILED 05_broken: ") and "error notebook" in errors[0]
+    assert errors[1].startswith("1 of 2 notebooks ok in ") and len(errors) == 2
+    assert not [line for line in logs if "FAILED" in line or "notebooks ok" in line]
     assert not (tmp_path / "out" / "latest").exists()
 
 
@@ -223,7 +228,7 @@ def test_an_html_copy_that_cannot_be_written_fails_its_notebook_and_says_so(
     logs: list[str] = []
     code, run_dir = runner.run(
         None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1,
-        log=lambda msg: logs.append(str(msg)),
+        log=lambda msg: logs.append(str(msg)), log_error=logs.append,
     )  # fmt: skip
     assert code == 1
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -286,12 +291,12 @@ def test_a_manifest_whose_last_write_fails_leaves_the_run_failed(tmp_path, monke
         f"manifest: [Errno 28] No space left on device: '{run_dir / 'manifest.json'}'",
     )
     assert manifest["notebooks"]["00_first"]["status"] == "ok"
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert err.splitlines()[-1] == (
         f"error: No space left on device ({run_dir / 'manifest.json'}); free space in "
         f"{run_dir}, or write elsewhere (--out)"
     )
-    assert f"run failed during manifest; recorded in {run_dir / 'manifest.json'}" in out + err
+    assert f"run failed during manifest; recorded in {run_dir / 'manifest.json'}" in err
     assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == []
 
 
@@ -307,7 +312,7 @@ def test_a_manifest_that_cannot_be_written_at_all_is_said(tmp_path, monkeypatch,
     assert (
         "run failed during manifest; it could not be recorded (No space left on device): the "
         "run folder holds no manifest.json"
-    ) in out + err
+    ) in err
     assert err.splitlines()[-1] == (
         f"error: No space left on device ({run_dir / 'manifest.json'}); free space in "
         f"{run_dir}, or write elsewhere (--out)"
@@ -360,7 +365,7 @@ def test_a_latest_that_is_a_real_folder_is_left_and_the_run_succeeds(tmp_path: P
     logs: list[str] = []
     code, run_dir = runner.run(
         None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1, html=False,
-        log=lambda msg: logs.append(str(msg)),
+        log=lambda msg: None, log_error=logs.append,
     )  # fmt: skip
     assert code == 0
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "ok"
@@ -415,7 +420,7 @@ def test_a_credential_in_a_notebooks_error_is_redacted_in_the_manifest_and_log(
     logs: list[str] = []
     code, run_dir = runner.run(
         None, out_root=tmp_path / "out", notebooks_dir=nbs, jobs=1, html=False,
-        log=lambda msg: logs.append(str(msg)),
+        log=lambda msg: logs.append(str(msg)), log_error=logs.append,
     )  # fmt: skip
     assert code == 1
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -447,8 +452,9 @@ def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> 
     good = ROOT / "tests" / "fixtures" / "logs" / "good"
     params.write_text(f'run:\n  source: {good}\n  start: "2030-01-01"\n  end: "2030-01-02"\n')
     logs: list[str] = []
+    errors: list[str] = []
     code, run_dir = runner.run(
-        params, out_root=tmp_path / "out", log=lambda msg: logs.append(str(msg))
+        params, out_root=tmp_path / "out", log=logs.append, log_error=errors.append
     )
     assert code == 2
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -458,7 +464,8 @@ def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> 
         "[2030-01-01T00:00:00+00:00, 2030-01-02T00:00:00+00:00) (13 records outside it); "
         "widen run.start and run.end to a period with traffic"
     )
-    assert logs[-1] == f"error: {manifest['error']}"
+    assert errors == [f"error: {manifest['error']}"]  # stderr, which cron mails
+    assert not [line for line in logs if line.startswith("error")]
     assert not list(run_dir.glob("*.ipynb")) and not (tmp_path / "out" / "latest").exists()
 
 
@@ -496,14 +503,14 @@ def test_a_quiet_day_says_the_window_held_no_invocations(tmp_path: Path) -> None
     params.write_text(
         f'run:\n  source: {tmp_path / "us-east-1"}\n  start: "2025-06-03"\n  end: "2025-06-04"\n'
     )
-    logs: list[str] = []
+    errors: list[str] = []
     code, run_dir = runner.run(
-        params, out_root=tmp_path / "out", log=lambda msg: logs.append(str(msg))
+        params, out_root=tmp_path / "out", log=lambda msg: None, log_error=errors.append
     )
     assert code == 2
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["ingest"]["lines_read"] == 0
-    assert logs[-1] == (
+    assert errors[-1] == (
         f"error: the ingest found no invocations to analyse: {tmp_path / 'us-east-1'} holds none "
         "in the window [2025-06-03T00:00:00+00:00, 2025-06-04T00:00:00+00:00); widen run.start "
         "and run.end to a period with traffic"

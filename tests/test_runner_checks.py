@@ -201,7 +201,7 @@ def test_an_ingest_failure_is_recorded_and_latest_kept(tmp_path: Path) -> None:
     params.write_text(f"run:\n  source: {tmp_path / 'empty'}\n")
     logs: list[str] = []
     with pytest.raises(IngestError, match="no invocation log files"):
-        runner.run(params, out_root=out, log=logs.append)
+        runner.run(params, out_root=out, log=lambda msg: None, log_error=logs.append)
     (run_dir,) = [p for p in out.iterdir() if p.name not in ("2026-10-01", "latest")]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "failed"
