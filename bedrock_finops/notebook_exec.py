@@ -60,6 +60,21 @@ def socket_path(runtime: Path) -> str | None:
     return None
 
 
+def writable_ipython_folder() -> None:
+    """Point ``IPYTHONDIR`` (unless set) at a folder in :func:`private_temp_folder` when the
+    home folder's ``.ipython`` cannot be made or written: each kernel, each worker, otherwise
+    warns "IPython parent ... is not a writable location" on stderr (which a schedule mails as
+    an error) and leaves a new temp folder behind. Kernels and workers inherit it."""
+    if os.environ.get("IPYTHONDIR"):
+        return
+    home = os.path.expanduser("~")
+    if home != "~" and _writable_folder(Path(home) / ".ipython"):
+        return
+    private = private_temp_folder()
+    if _writable_folder(private) and _private(private):
+        os.environ["IPYTHONDIR"] = str(private / "ipython")
+
+
 def private_temp_folder() -> Path:
     """This user's folder for kernel sockets in the temp folder (made readable by it alone)."""
     return Path(tempfile.gettempdir()) / f"bedrock-finops-kernels-{os.geteuid()}"

@@ -32,7 +32,13 @@ from typing import Any
 from bedrock_finops import params as params_mod
 from bedrock_finops import relative_window, run_checks, scratch_folders, worker_pool
 from bedrock_finops.disk_space import FULL_ERRNOS
-from bedrock_finops.notebook_exec import execute_notebook, export_html, kernel_kwargs, write_whole
+from bedrock_finops.notebook_exec import (
+    execute_notebook,
+    export_html,
+    kernel_kwargs,
+    writable_ipython_folder,
+    write_whole,
+)
 from bedrock_finops.run_checks import absolute_paths
 from bedrock_finops.user_paths import path_argument
 
@@ -636,6 +642,7 @@ def _execute_all(
 ) -> dict[str, NotebookResult]:
     """Every notebook run, the summary after the others; ``on_result`` is given each result
     as it comes in."""
+    writable_ipython_folder()  # before the workers start: they and their kernels inherit it
     regular = {n: p for n, p in nb_paths.items() if not n.startswith(SUMMARY_PREFIX)}
     summary = {n: p for n, p in nb_paths.items() if n.startswith(SUMMARY_PREFIX)}
     results: dict[str, NotebookResult] = {}
@@ -768,6 +775,7 @@ def refresh_notebooks(
     from bedrock_finops import notebook
 
     notebook.default_sample_run()  # build the cached sample once, before the kernels need it
+    writable_ipython_folder()
     count = 0
     for name, path in discover_notebooks(folder, only).items():
         t0 = time.perf_counter()

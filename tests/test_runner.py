@@ -21,7 +21,11 @@ from notebook_builders import make_notebook
 from bedrock_finops import cli, runner
 from bedrock_finops.ingest import ingest_to_folder
 from bedrock_finops.interrupts import Terminated
-from bedrock_finops.notebook_exec import execute_notebook, kernel_manager_class
+from bedrock_finops.notebook_exec import (
+    execute_notebook,
+    kernel_manager_class,
+    writable_ipython_folder,
+)
 from bedrock_finops.params import ParamsError
 from bedrock_finops.sources.own_output import EARLIER_RUN
 
@@ -895,6 +899,8 @@ def read_only_home(monkeypatch: pytest.MonkeyPatch, short_tmp: Path) -> Path:
     monkeypatch.setattr(Path, "mkdir", mkdir)
     monkeypatch.setattr(jupyter_core.paths, "jupyter_runtime_dir", lambda: str(runtime))
     monkeypatch.setattr(tempfile, "tempdir", str(short_tmp / "tmp"))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("IPYTHONDIR", "")  # (unset: restored as it was once the test is done)
     return short_tmp / "tmp"
 
 
@@ -902,12 +908,26 @@ def read_only_home(monkeypatch: pytest.MonkeyPatch, short_tmp: Path) -> Path:
 def test_notebooks_run_when_the_home_folder_is_read_only(tmp_path, read_only_home) -> None:
     """The kernels' sockets go to a private folder in the temp folder: every notebook failed
     with "[Errno 30] Read-only file system: '.../.local'"."""
+    writable_ipython_folder()  # as a run does (see the test below)
     (tmp_path / "nb").mkdir()
     ran = _kernel_prints(tmp_path / "nb", "IPKernelApp.instance().connection_file")
     folder = read_only_home / f"bedrock-finops-kernels-{os.geteuid()}"
     assert (folder.is_dir(), stat.S_IMODE(folder.stat().st_mode)) == (True, 0o700)
     assert _kernel_prints(tmp_path / "nb", "IPKernelApp.instance().transport") == "ipc\n"
     assert ran.startswith(str(read_only_home)) and not (read_only_home.parent / "home").exists()
+
+
+def test_kernels_get_an_ipython_folder_when_the_home_folder_is_read_only(
+    tmp_path, read_only_home, monkeypatch
+) -> None:
+    """Each kernel warned "IPython parent ... is not a writable location" on stderr, which a
+    schedule mails as an error, and left a new temp folder behind."""
+    writable_ipython_folder()
+    folder = read_only_home / f"bedrock-finops-kernels-{os.geteuid()}" / "ipython"
+    assert os.environ["IPYTHONDIR"] == str(folder)
+    (tmp_path / "nb").mkdir()
+    ipython_dir = "__import__('IPython').paths.get_ipython_dir()"
+    assert _kernel_prints(tmp_path / "nb", ipython_dir) == f"{folder}\n"
 
 
 @pytest.mark.skipif(kernel_manager_class() is None, reason="no Unix-domain sockets here")
