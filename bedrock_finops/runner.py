@@ -715,7 +715,7 @@ def _billing_for_run(run: dict[str, Any], run_dir: Path, log) -> dict[str, Any]:
     return billing_inputs.collect(run, run_dir, log)
 
 
-def _point_latest(out_root: Path, run_dir: Path, log) -> None:
+def _point_latest(out_root: Path, run_dir: Path, log: Callable[[str], None]) -> None:
     """Point ``out_root/latest`` at ``run_dir``: a link made beside it under a name of its own
     is renamed over it, so ``latest`` names one run or the other at every moment. A real
     folder named ``latest`` (outputs copied with ``cp -rL`` or restored from an artifact) is
@@ -731,8 +731,7 @@ def _point_latest(out_root: Path, run_dir: Path, log) -> None:
     except IsADirectoryError:  # made a folder since it was looked at
         log(_latest_left(link, run_dir))
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)  # gone once renamed
 
 
 def _a_real_folder(path: Path) -> bool:
@@ -742,7 +741,7 @@ def _a_real_folder(path: Path) -> bool:
 def _latest_left(link: Path, run_dir: Path) -> str:
     return (
         f"warning: {link} is a folder, not a link, and is left as it is: it does not name this "
-        f"run ({run_dir.name}); remove or rename it, and the next good run points it"
+        f"run ({run_dir.name}); remove or rename it, and the next good run makes it a link"
     )
 
 

@@ -375,7 +375,7 @@ def test_a_latest_that_is_a_real_folder_is_left_and_the_run_succeeds(tmp_path: P
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "ok"
     said = (
         f"warning: {latest} is a folder, not a link, and is left as it is: it does not name "
-        f"this run ({run_dir.name}); remove or rename it, and the next good run points it"
+        f"this run ({run_dir.name}); remove or rename it, and the next good run makes it a link"
     )
     assert said in logs
     assert (latest / "kept.txt").read_text() == "the user's" and not latest.is_symlink()
