@@ -586,3 +586,84 @@ def test_a_move_that_costs_more_than_today_is_no_recommendation(cat):
     faq = _seg(plan, "faq")
     assert faq["candidate"] == "amazon.nova-micro" and bool(faq["cross_provider"])
     assert faq["projected_usd"] < faq["current_usd"]
+
+
+def test_a_prefix_of_exactly_the_candidates_minimum_stays_cached(cat):
+    """Claude 3.5 Haiku caches prefixes from 2,048 tokens: 1,000 Sonnet 4 chat calls reading a
+    2,048-token prefix keep it cached there, 1,000 x (100 x 0.0008 + 2,048 x 0.00008 + 150 x
+    0.004) / 1,000 = 1,000 x (0.08 + 0.16384 + 0.6) / 1,000 = $0.84384; one token shorter, the
+    2,047-token prefix is billed as input, 1,000 x (2,147 x 0.0008 + 150 x 0.004) / 1,000 =
+    1,000 x (1.7176 + 0.6) / 1,000 = $2.3176."""
+    ratios = ms_params.check_settings({})["tokenizer_ratios"]
+    at_min = make_usage([dict(CHAT, n=1000, cache_read_tokens=2048)])
+    priced, info = ms_repricing.price_on(at_min, SONNET, HAIKU35, cat, ratios)
+    assert (info["cache_kept_requests"], info["cache_to_input_requests"]) == (1000, 0)
+    assert info["candidate_caching"]["us-east-1/none/default"]["min_cache_tokens"] == 2048
+    assert priced["cost_usd"].sum() == pytest.approx(0.84384)
+    below = make_usage([dict(CHAT, n=1000, cache_read_tokens=2047)])
+    priced, info = ms_repricing.price_on(below, SONNET, HAIKU35, cat, ratios)
+    assert (info["cache_kept_requests"], info["cache_to_input_tokens"]) == (0, 1000 * 2047)
+    assert priced["cost_usd"].sum() == pytest.approx(2.3176)
+
+
+def test_the_tokenizer_ratio_scales_output_tokens_too(cat):
+    """Ten Opus 4 router calls of 500 input and 400 output tokens on Llama 3.1 8B (0.85 Llama
+    tokens per Anthropic token): 425 input and 340 output tokens a call, 10 x (425 + 340) x
+    0.00022 / 1,000 = $0.001683, against 10 x (500 x 0.015 + 400 x 0.075) / 1,000 = $0.375
+    today (were the output left at 400: 10 x 825 x 0.00022 / 1,000 = $0.001815)."""
+    only_llama = {"anthropic": {"small": []}, "amazon": {"small": []}, "mistral": {"small": []}}
+    usage = make_usage([dict(ROUTER, n=10, output_tokens=400)])
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), candidates=only_llama)
+    router = _seg(plan, "router")
+    assert router["candidate"] == "meta.llama3-1-8b-instruct" and router["tokenizer_ratio"] == 0.85
+    assert router["current_usd"] == pytest.approx(0.375)
+    assert router["projected_usd"] == pytest.approx(0.001683)
+    assert router["savings_usd"] == pytest.approx(0.373317)
+
+
+def test_a_candidate_costing_exactly_todays_cost_is_not_chosen(cat):
+    """A move that saves nothing is no recommendation: 3.5 Haiku bills the ten router calls
+    10 x (500 x 0.0008 + 2 x 0.004) / 1,000 = $0.00408; against today's cost of exactly that it
+    is tried and passed over, against a cent more it is chosen."""
+    router = make_usage([dict(ROUTER, n=10)])
+    params = ms_params.check_settings(
+        {"candidates": {"anthropic": {"small": [HAIKU35]}}, "cross_provider": False}
+    )
+    priced, _ = ms_repricing.price_on(router, OPUS, HAIKU35, cat, params["tokenizer_ratios"])
+    cost = float(priced["cost_usd"].sum())
+    assert cost == pytest.approx(0.00408)
+    same = ms_repricing.choose_candidate(router, OPUS, "small", cat, params, cost)
+    assert same["candidate"] is None
+    assert same["tried"] == {HAIKU35: "$0.0041, not cheaper than today's $0.0041"}
+    assert same["cheapest"]["candidate"] == HAIKU35
+    dearer = ms_repricing.choose_candidate(router, OPUS, "small", cat, params, cost + 0.01)
+    assert dearer["candidate"] == HAIKU35 and dearer["cost"] == cost
+
+
+def test_effects_keep_a_request_that_costs_more_on_the_candidate_as_a_negative_saving(cat):
+    """One FAQ segment on Sonnet 4 moving to 3.5 Haiku: ten calls reading a 1,500-token prefix
+    (50 in + 1,500 read + 10 out) cost 0.15 + 0.45 + 0.15 = $0.00075 each today and 1,550 x
+    0.0008 + 10 x 0.004 = $0.00128 on Haiku (below its 2,048-token cache minimum, the prefix
+    bills as input): -$0.00053 each. Ten others (2,000 in + 100 out) cost 6 + 1.5 = $0.0075
+    today and 1.6 + 0.4 = $0.002 on Haiku: $0.0055 saved each. The segment saves 10 x 0.0055 -
+    10 x 0.00053 = $0.0497, and the effects add up to it only with the losses kept negative."""
+    faq = dict(app="faq", model=SONNET, system_hash="h-faq", output_shape="prose")
+    usage = make_usage(
+        [
+            dict(faq, n=10, input_tokens=50, cache_read_tokens=1500, output_tokens=10),
+            dict(faq, n=10, input_tokens=2000, output_tokens=100),
+        ]
+    )
+    usage["request_id"] = pd.array([f"faq-{i}" for i in range(len(usage))], dtype="string")
+    prompts = prompts_frame({"h-faq": "You answer questions about our product."})
+    plan = ms.plan(
+        usage, cat, prompts=prompts, task_overrides={"faq": "simple_qa"}, cross_provider=False
+    )
+    seg = _seg(plan, "faq")
+    assert seg["candidate"] == HAIKU35 and seg["status"] == ms_params.PENDING
+    assert seg["savings_usd"] == pytest.approx(0.0497)
+    eff = ms_findings.to_effects(plan).set_index("request_id")["savings_usd"]
+    assert len(eff) == 20
+    assert eff[[f"faq-{i}" for i in range(10)]].tolist() == pytest.approx([-0.00053] * 10)
+    assert eff[[f"faq-{i}" for i in range(10, 20)]].tolist() == pytest.approx([0.0055] * 10)
+    assert eff.sum() == pytest.approx(0.0497)
