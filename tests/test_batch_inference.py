@@ -18,6 +18,7 @@ from bedrock_finops.strategies.batch_article_examples import (
 from bedrock_finops.strategies.batch_signals import (
     DEFAULT_INTERACTIVE_PATTERNS,
     DEFAULT_PIPELINE_PATTERNS,
+    DEFAULT_WEIGHTS,
     busiest_window_share,
     business_and_weekend,
     business_hours_per_day,
@@ -121,6 +122,33 @@ def test_signals_and_eligibility(seed):
     assert not bool(chat["eligible"])
     ev = bp.evidence[bp.evidence["app"] == "nightly"].set_index("signal")
     assert ev["contribution"].sum() == pytest.approx(night["score"])
+
+
+def test_weekend_and_off_hours_scores_by_hand(seed):
+    """One request an hour at 01, 02, 03 and 09 UTC from Monday 5 to Monday 12 October 2026:
+    8 days, 32 requests. Weekend: Saturday and Sunday's 8, a share of 8 / 32 = 0.25, scored
+    against the 2 / 7 uniform traffic would show: 0.25 / (2 / 7) = 0.875. Off weekday business
+    hours (08-18 UTC): the weekend's 8 and 3 of each weekday's 4, 8 + 6 x 3 = 26 of 32 =
+    0.8125; uniform traffic is off those hours 1 - 5 x 10 / 168 = 118 / 168 of the time, so
+    the score is (0.8125 - 118 / 168) / (50 / 168) = (136.5 - 118) / 50 = 0.37."""
+    week = dict(NIGHTLY, hours=[1, 2, 3, 9], per_hour=1, days=8)
+    rec = bi.plan(make_usage([week]), seed).segments.iloc[0]
+    assert rec["requests"] == 32
+    assert rec["weekend_value"] == 0.25 and rec["weekend_score"] == pytest.approx(0.875)
+    assert rec["off_hours_value"] == 0.8125 and rec["off_hours_score"] == pytest.approx(0.37)
+
+
+def test_a_score_exactly_at_the_threshold_is_eligible(seed):
+    """Weighing the caller alone, a role named like neither a pipeline nor an interactive app
+    scores 0.5 (unknown): eligible at a threshold of 0.5 ("at or above"), not at 0.51."""
+    ranker = dict(NIGHTLY, arn="arn:aws:sts::123456789012:assumed-role/ranker/x")
+    caller_only = {s: 0.0 for s in DEFAULT_WEIGHTS} | {"caller": 1.0}
+    usage = make_usage([ranker])
+    at = bi.plan(usage, seed, weights=caller_only, threshold=0.5).segments.iloc[0]
+    assert at["caller_score"] == 0.5 and at["score"] == 0.5
+    assert bool(at["eligible"]) and at["decision"] == batch_params.MOVE
+    above = bi.plan(usage, seed, weights=caller_only, threshold=0.51).segments.iloc[0]
+    assert not bool(above["eligible"]) and above["decision"] == "-"
 
 
 def test_business_hours_follow_the_time_zone(seed):
@@ -434,6 +462,22 @@ def test_savings_hand_computed(seed):
     assert effects["savings_usd"].astype(float).sum() == pytest.approx(on_demand - batch)
 
 
+def test_effects_save_todays_cost_less_the_batch_cost_on_requests_that_cache(seed):
+    """nightly reading 200 tokens from the cache on each of its 450 requests (1,000 in + 200
+    read + 200 out, seed Sonnet 4): today 1,000 x 0.003 + 200 x 0.0003 + 200 x 0.015 = $0.00606
+    a request, in batch (the cached tokens billed as batch input) 1,200 x 0.0015 + 200 x
+    0.0075 = $0.0033. It moves; each request saves 0.00606 - 0.0033 = $0.00276, not the $0.0033
+    its cost without caching (1,200 x 0.003 + 200 x 0.015 = $0.0066) would: 450 x 0.00276 =
+    $1.242, as the findings say."""
+    bp = bi.plan(make_usage([dict(NIGHTLY, cache_read=200)]), seed)
+    assert bp.segments["decision"].tolist() == [batch_params.MOVE]
+    effects = batch_findings.to_effects(bp)
+    assert len(effects) == 450
+    assert effects["savings_usd"].astype(float).tolist() == pytest.approx([0.00276] * 450)
+    assert effects["savings_usd"].astype(float).sum() == pytest.approx(1.242)
+    assert batch_findings.to_findings(bp).savings_usd == pytest.approx(1.242)
+
+
 def test_cache_saving_given_up_is_netted(seed):
     # 2,000 cached read tokens a request: on demand they cost 0.0003/1K, in batch 0.0015/1K
     cached = dict(NIGHTLY, app="cached", cache_read=2000, input=100, output=10)
@@ -512,6 +556,27 @@ def test_min_records_rule(seed):
     assert segs.loc["slow", "days_per_job"] == 2  # ceil(100 / 60)
     # force_in overrides the score, not the minimum: Bedrock refuses a job under it
     assert not bool(segs.loc["tiny", "eligible"]) and segs.loc["tiny", "decision"] == "-"
+
+
+def test_a_job_group_of_exactly_the_minimum_records_moves(seed):
+    """Bedrock takes a job of 100 records or more: 25 requests an hour at 01:00 UTC for 4 days
+    make exactly 100, enough for one job (over several windows, 25 a day), so they move and
+    save 100 x (1,000 x (0.003 - 0.0015) + 200 x (0.015 - 0.0075)) / 1,000 = 100 x 0.003 =
+    $0.30 (seed Sonnet 4). 33 an hour for 3 days make 99: too few, and nothing moves."""
+    hundred = dict(NIGHTLY, app="hundred", hours=[1], per_hour=25, days=4)
+    bp = bi.plan(make_usage([hundred]), seed)
+    rec = bp.segments.iloc[0]
+    assert rec["job_group_requests"] == 100
+    assert rec["min_records_rule"] == "accumulate several windows per job"
+    assert bool(rec["eligible"]) and rec["decision"] == batch_params.MOVE
+    assert batch_findings.to_findings(bp).savings_usd == pytest.approx(0.30)
+    short = dict(NIGHTLY, app="short", hours=[1], per_hour=33, days=3)
+    bp = bi.plan(make_usage([short]), seed, force_in=["short"])
+    rec = bp.segments.iloc[0]
+    assert rec["job_group_requests"] == 99
+    assert rec["min_records_rule"] == "too small for one job"
+    assert not bool(rec["eligible"]) and rec["decision"] == "-"
+    assert batch_findings.to_findings(bp).savings_usd == 0.0
 
 
 def test_a_job_group_counts_only_the_segments_that_move_into_it(seed, tmp_path):
