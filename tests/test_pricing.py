@@ -228,6 +228,18 @@ def test_batch_bills_cache_tokens_as_batch_input(current):
     assert current.price(u, mode="batch")["cost_usd"].iloc[0] == pytest.approx(0.0135)
 
 
+def test_batch_prices_a_flex_or_priority_request_at_the_batch_rate(current):
+    """A batch job has no service tier: 1,000 Nova Pro requests logged on the priority or flex
+    tier (1K in + 1K out each) cost 1,000 x (0.0004 + 0.0016) = $2.00 in batch, the default
+    tier's batch rates, whichever tier the rows or the call name."""
+    for tier in ("priority", "flex"):
+        u = usage(1000, model=NOVA_PRO, input_tokens=1000, output_tokens=1000, service_tier=tier)
+        out = current.price(u, mode="batch")
+        assert out["priced"].all() and out["cost_usd"].sum() == pytest.approx(2.00)
+        named = current.price(u, mode="batch", service_tier=tier)
+        assert named["cost_usd"].sum() == pytest.approx(2.00)
+
+
 def test_batch_on_a_model_without_batch_price_is_unpriced(current):
     out = current.price(usage(1, model=TITAN, input_tokens=100), mode="batch").iloc[0]
     assert not out["priced"] and math.isnan(out["cost_usd"])
