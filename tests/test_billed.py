@@ -50,6 +50,22 @@ def test_usage_discounts_tax_and_credits_are_split_once():
     assert list(t.labelled().values()) == pytest.approx([10.50, 0.84, -2.75, 8.59])
 
 
+@pytest.mark.parametrize(
+    "line_type", ["EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "Discount"]
+)
+def test_each_discount_line_type_nets_into_billed_usage(line_type):
+    """A discount written as a line of its own (legacy CUR, or CUR 2.0 with manual discount
+    compatibility) is part of billed usage: $10.00 of usage and a -$1.00 discount line bill
+    10.00 - 1.00 = $9.00 of usage, the line's -$1.00 is its discount, and nothing is a credit
+    or fee."""
+    billing = billing_frame(pd.DataFrame([_line(10.00, "Usage"), _line(-1.00, line_type)]))
+    t = billed_totals(billing)
+    assert t.usage_usd == pytest.approx(9.00) and t.other_usd == {}
+    assert (t.lines, t.usage_lines) == (2, 2)
+    assert t.for_manifest()["billed_usd"] == 9.00
+    assert billing["discount_usd"].tolist() == [0.0, -1.00]
+
+
 def test_manifest_billed_usd_is_usage_without_tax(tmp_path):
     info = billing_inputs.collect({"cur": str(CUR), **PERIOD}, tmp_path, log=lambda *_: None)
     # fixture: 0.80 + 0.80 + 6.00 + 1.50 + 0.40 + 0.02 usage, and a 0.10 tax line
