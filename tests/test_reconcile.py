@@ -248,19 +248,59 @@ def test_log_costs_missing_columns():
         reconcile(pd.DataFrame({"date": [D1], "model": [NOVA], "cost_usd": [1.0]}), billing_frame())
 
 
-def test_causes_add_up_to_the_gap(planted):
-    t = planted.totals
-    causes = (
-        "unlogged_usd",
-        "unpriced_usd",
-        "discount_usd",
-        "above_log_price_usd",
-        "not_billed_usd",
-        "unexplained_usd",
-        "within_tolerance_usd",
+@pytest.fixture
+def under_billed_and_unmapped():
+    """One day with a row of each of the causes ``planted`` lacks. Nova Pro: 2M tokens logged
+    ($1.60), 1M billed ($0.80), "logged tokens not billed" -$0.80. Titan: logged ($0.50), not
+    billed, -$0.50. Llama: billed $0.30 in tokens of no known kind against $0.20 logged, no
+    token count to tell why, "unexplained" $0.10. A $3.00 line of no known model: "unmapped
+    billing line" $3.00. Logged 1.60 + 0.50 + 0.20 = $2.30, billed 0.80 + 0.30 + 3.00 =
+    $4.10: a gap of $1.80."""
+    billing = billing_frame(
+        pd.DataFrame(
+            [
+                _line(D1, NOVA, "input", 1_000_000, 0.80),
+                _line(D1, LLAMA, None, 900_000, 0.30),
+                _line(D1, None, "input", 500_000, 3.00),
+            ]
+        )
     )
-    assert sum(t[c] for c in causes) == pytest.approx(t["gap_usd"])  # -0.678
+    logs = pd.DataFrame(
+        {"date": [D1] * 3, "model": [NOVA, TITAN, LLAMA], "cost_usd": [1.60, 0.50, 0.20],
+         "requests": [10, 5, 3], "tokens": [2_000_000, 400_000, 900_000]}
+    )  # fmt: skip
+    return reconcile(logs, billing)
+
+
+CAUSES = (
+    "unlogged_usd",
+    "unpriced_usd",
+    "discount_usd",
+    "above_log_price_usd",
+    "not_billed_usd",
+    "unexplained_usd",
+    "within_tolerance_usd",
+)
+
+
+def test_causes_add_up_to_the_gap(planted, under_billed_and_unmapped):
+    t = planted.totals
+    assert sum(t[c] for c in CAUSES) == pytest.approx(t["gap_usd"])  # -0.678
     assert t["unpriced_usd"] == 0 and t["unpriced_requests"] == 0
+    rec = under_billed_and_unmapped
+    assert rec.rows.set_index("model")["explanation"].to_dict() == {
+        NOVA: "logged tokens not billed",
+        TITAN: "not in bill",
+        LLAMA: "unexplained",
+        "unmapped": "unmapped billing line",
+    }
+    t = rec.totals
+    assert t["gap_usd"] == pytest.approx(1.80)  # 4.10 billed - 2.30 logged
+    assert t["not_billed_usd"] == pytest.approx(-1.30)  # -0.80 Nova Pro + -0.50 Titan
+    assert t["unexplained_usd"] == pytest.approx(3.10)  # 0.10 Llama + 3.00 unmapped
+    assert sum(t[c] for c in CAUSES if c not in ("not_billed_usd", "unexplained_usd")) == 0
+    assert sum(t[c] for c in CAUSES) == pytest.approx(1.80)
+    assert "logged but not billed -$1.30, unexplained $3.10" in rec.summary
 
 
 # --- logged but unpriced traffic ------------------------------------------------------------
@@ -588,6 +628,28 @@ def test_bill_days_outside_the_window_are_left_out_not_unlogged():
     assert reconcile(_week_of_logs(), _october_daily_bill()).totals["unlogged_usd"] == (
         pytest.approx(19.20)
     )
+
+
+def test_tax_on_a_day_outside_the_window_is_not_billed_usage_left_out():
+    """The October bill with a $1.50 tax line on 10-01, outside the window 10-10 to 10-17:
+    billed usage left out is still the 24 days' 24 x $0.80 = $19.20; with the tax, every line
+    left out is 19.20 + 1.50 = $20.70, over 25 line items."""
+    tax = billing_frame(pd.DataFrame([_line(OCT1, NOVA, "other", 0, 1.50, line_type="Tax")]))
+    bill = pd.concat([_october_daily_bill(), tax], ignore_index=True)
+    rec = reconcile(_week_of_logs(), bill, window=(OCT10, OCT17))
+    t = rec.totals
+    assert t["outside_window_usd"] == pytest.approx(19.20)
+    assert t["outside_window_incl_tax_usd"] == pytest.approx(20.70)
+    assert t["outside_window_lines"] == 25
+    assert t["tax_usd"] == 0 and t["billed_usd"] == pytest.approx(5.60)
+    assert (
+        "25 Bedrock line item(s) with $19.20 of billed usage (all of them, tax included: $20.70)"
+        in rec.summary
+    )
+    from bedrock_finops.reconcile import key_figures
+
+    figures = key_figures(rec)
+    assert figures["billed usage outside the window (not compared), USD"] == pytest.approx(19.20)
 
 
 def test_a_monthly_line_reaching_beyond_the_window_is_left_out_with_its_logs():
