@@ -176,6 +176,43 @@ def test_tolerance_is_a_share_of_the_billed_cost():
     assert "(|gap| <= 12% of billed, or < $0.005) -$0.60" in wide.summary
 
 
+def _nova_day(billed_tokens: int, billed_usd: float, logged_usd: float = 0.80):
+    """One day of Nova Pro: 1M tokens logged at ``logged_usd`` against one billed line."""
+    billing = billing_frame(pd.DataFrame([_line(D1, NOVA, "input", billed_tokens, billed_usd)]))
+    logs = pd.DataFrame(
+        {"date": [D1], "model": [NOVA], "cost_usd": [logged_usd], "requests": [10],
+         "tokens": [1_000_000]}
+    )  # fmt: skip
+    return reconcile(logs, billing, tolerance_pct=2.0)
+
+
+def test_billed_tokens_beyond_the_tolerance_are_unlogged_traffic():
+    """$0.824 billed against $0.80 logged: a $0.024 gap, 0.024 / 0.824 = 2.9% of the bill,
+    outside a 2% tolerance. With 1,030,000 tokens billed for the 1,000,000 logged (3% more)
+    the bill holds traffic the logs lack: unlogged traffic $0.024. With 1,020,000 (2% more,
+    within the tolerance) the same tokens were billed at a higher rate: above log price."""
+    rec = _nova_day(1_030_000, 0.824)
+    assert rec.rows["explanation"].tolist() == ["unlogged traffic"]
+    assert rec.totals["unlogged_usd"] == pytest.approx(0.024)
+    assert rec.totals["above_log_price_usd"] == 0
+    rec = _nova_day(1_020_000, 0.824)
+    assert rec.rows["explanation"].tolist() == ["billed above log price"]
+    assert rec.totals["above_log_price_usd"] == pytest.approx(0.024)
+    assert rec.totals["unlogged_usd"] == 0
+
+
+def test_a_gap_of_exactly_the_tolerance_is_within_it():
+    """$50.00 billed against $49.00 logged for the same tokens: a $1.00 gap, 1 / 50 = exactly
+    2% of the bill, within a 2% tolerance; $48.99 logged ($1.01, 2.02%) is not."""
+    rec = _nova_day(1_000_000, 50.00, logged_usd=49.00)
+    assert rec.rows["gap_pct_of_billed"].tolist() == [2.0]
+    assert rec.rows["explanation"].tolist() == ["within tolerance"]
+    assert rec.totals["within_tolerance_usd"] == pytest.approx(1.00)
+    rec = _nova_day(1_000_000, 50.00, logged_usd=48.99)
+    assert rec.rows["explanation"].tolist() == ["billed above log price"]
+    assert rec.totals["above_log_price_usd"] == pytest.approx(1.01)
+
+
 def test_cost_gap_without_token_counts_is_unexplained():
     billing = billing_frame(pd.DataFrame([_line(D1, NOVA, "input", 1_000_000, 1.00)]))
     logs = pd.DataFrame(
