@@ -203,6 +203,22 @@ def test_data_quality_counts_equal_planted_faults(ctx, truth) -> None:
     assert reasons == {"invalid JSON": len(faults["malformed_lines"]), "truncated gzip": 1}
 
 
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        (930, True),  # 900 rows + 10 quarantined + 20 duplicates: every line read is counted
+        (1000, False),  # 70 lines read and found nowhere
+        (910, False),  # 20 more counted than read
+    ],
+)
+def test_accounted_for_only_when_every_line_read_is_a_row_quarantined_or_duplicate(
+    lines: int, expected: bool
+) -> None:
+    report = {"lines_read": lines, "rows": 900, "quarantined": 10, "duplicates": 20}
+    dq = baseline.data_quality(report, pd.DataFrame({"priced": [True]}), pd.DataFrame())
+    assert dq["accounted for"] is expected
+
+
 def test_token_mix_and_hourly_profile_add_up(frame) -> None:
     mix = baseline.token_mix(frame, "model")
     assert mix.to_numpy().sum() == pytest.approx(frame["cost_usd"].sum())
