@@ -25,8 +25,9 @@ Window = tuple[dt.date, dt.date]  # first UTC day, and the day after the last
 
 # CUR line item types of a discount written as a line of its own (legacy CUR, and CUR 2.0 with
 # "manual discount compatibility"); CUR 2.0 by default nets it into the usage line instead.
+# SppDiscount is the Solution Provider Program's: an account bought through a reseller.
 DISCOUNT_LINE_TYPES = frozenset(
-    {"EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "Discount"}
+    {"EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "SppDiscount", "Discount"}
 )
 # CUR line item types (and FOCUS ChargeCategory "Usage") that are the price of usage.
 USAGE_LINE_TYPES = (

@@ -51,7 +51,8 @@ def test_usage_discounts_tax_and_credits_are_split_once():
 
 
 @pytest.mark.parametrize(
-    "line_type", ["EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "Discount"]
+    "line_type",
+    ["EdpDiscount", "PrivateRateDiscount", "BundledDiscount", "SppDiscount", "Discount"],
 )
 def test_each_discount_line_type_nets_into_billed_usage(line_type):
     """A discount written as a line of its own (legacy CUR, or CUR 2.0 with manual discount
