@@ -277,8 +277,8 @@ def _secret_values(env: dict[str, str] | None = None) -> list[bytes]:
 
 def scrubbed(text: str | None, env: dict[str, str] | None = None) -> str | None:
     """``text`` with any credential value from the environment redacted, as
-    :func:`scrub_secrets` does to the run's files (for what is written after it: a failed
-    notebook's error in the manifest and the run's log)."""
+    :func:`scrub_secrets` does to the run's files (for what is not in the folder when it runs:
+    each write of the manifest, each line the run logs)."""
     if not text:
         return text
     data = text.encode()
@@ -370,7 +370,7 @@ def run(
     ``log`` takes the progress and the results (stdout), ``log_error`` the errors, a failed
     run's lines and a ``latest`` left as it was (by default stderr, where a schedule that
     mails only errors looks)."""
-    log_error = log_error or print_error
+    log, log_error = _scrubbing(log), _scrubbing(log_error or print_error)
     started = time.perf_counter()
     started_at = clock()
     folder = Path(notebooks_dir or DEFAULT_NOTEBOOKS)
@@ -431,6 +431,7 @@ def run(
         if not report.get("rows"):
             manifest["status"] = "failed"
             manifest["error"] = _nothing_to_analyse(report, params.run.get("window"))
+            scrub_secrets(run_dir)  # the ingest's report names the source
             stage = "manifest"
             _write_manifest(run_dir, manifest)
             log_error(f"error: {manifest['error']}")
@@ -467,7 +468,6 @@ def run(
 def _record_result(manifest: dict[str, Any], run_dir: Path, res: NotebookResult) -> None:
     """A notebook's result, with the files it wrote, in the manifest as soon as it finishes:
     a run stopped after it (SIGTERM) still says it ran."""
-    res.error = scrubbed(res.error)  # an error message may quote a credential
     res.findings = sorted(
         p.name for p in run_dir.glob(f"{res.name}.*") if p.suffix in (".json", ".parquet", ".csv")
     )
@@ -481,14 +481,22 @@ def _record_results(
 ) -> list[NotebookResult]:
     """The notebooks' results, in order, timings and the run's status in ``manifest``;
     returns the notebooks that failed."""
-    for res in results.values():  # an HTML copy's error too
-        res.error = scrubbed(res.error)
     manifest["notebooks"] = {n: r.__dict__ for n, r in results.items()}
     manifest["timings"]["notebooks_s"] = {n: round(r.seconds, 2) for n, r in results.items()}
     manifest["timings"]["total_s"] = round(time.perf_counter() - started, 2)
     failed = [r for r in results.values() if r.status != "ok"]
     manifest["status"] = "failed" if failed else "ok"
     return failed
+
+
+def _scrubbing(write: Callable[[str], None]) -> Callable[[str], None]:
+    """``write`` given each line with any credential value redacted: a line may quote one (a
+    source or a folder named after it, a notebook's error)."""
+
+    def write_scrubbed(message: str) -> None:
+        write(scrubbed(message))
+
+    return write_scrubbed
 
 
 def print_error(message: str) -> None:
@@ -747,8 +755,11 @@ def _latest_left(link: Path, run_dir: Path) -> str:
 
 def _write_manifest(run_dir: Path, manifest: dict[str, Any]) -> None:
     """``manifest.json``, whole or not at all: rewritten in place, a full disk left it empty or
-    cut short, no JSON (see ``write_whole``)."""
-    write_whole(run_dir / "manifest.json", json.dumps(_jsonable(manifest), indent=2) + "\n")
+    cut short, no JSON (see ``write_whole``). Each write is scrubbed of credentials itself: the
+    manifest is rewritten from memory after the run folder was scrubbed, and holds the params,
+    the ingest's report and the notebooks' errors, any of which may quote one."""
+    text = json.dumps(_jsonable(manifest), indent=2) + "\n"
+    write_whole(run_dir / "manifest.json", scrubbed(text))
 
 
 def _jsonable(obj: Any) -> Any:

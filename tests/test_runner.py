@@ -410,8 +410,8 @@ def test_latest_is_pointed_through_a_link_of_a_name_of_its_own(tmp_path, monkeyp
 def test_a_credential_in_a_notebooks_error_is_redacted_in_the_manifest_and_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The run's files are scrubbed before the manifest takes the notebooks' errors: the
-    error, which may quote a credential, is scrubbed on its own."""
+    """The run's files are scrubbed before the manifest takes the notebooks' errors: each
+    write of the manifest, and each line logged, is scrubbed itself."""
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_SECRET)
     nbs = tmp_path / "notebooks"
     nbs.mkdir()

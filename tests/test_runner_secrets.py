@@ -1,0 +1,86 @@
+"""A credential value from the environment is in none of a run's files nor in what it prints,
+however the run ends: here one that the logs' folder is named after, so it reaches the params,
+the ingest's report, the manifest and the run's lines. The manifest, rewritten from memory
+after the run folder was scrubbed, kept it, and an empty window's run scrubbed nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from notebook_builders import make_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+GOOD = ROOT / "tests" / "fixtures" / "logs" / "good"
+LEAKED = "LeakedSessionToken0123456789"  # an AWS_SESSION_TOKEN value the logs' folder holds
+REDACTED = "[redacted credential]"
+
+pytestmark = pytest.mark.slow
+
+
+def _run(tmp_path: Path, params: str) -> subprocess.CompletedProcess:
+    """The `run` command, with ``LEAKED`` set as the session token, over a notebook that runs;
+    returns the finished command, its stdout and stderr captured."""
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    make_notebook(nbs / "00_first.ipynb", 'run_dir: str = ""', "1 + 1")
+    (tmp_path / "params.yaml").write_text(params)
+    argv = [sys.executable, "-m", "bedrock_finops.cli", "run", "--params", "params.yaml",
+            "--notebooks", str(nbs), "--out", "out"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "AWS_SESSION_TOKEN": LEAKED}
+    return subprocess.run(
+        argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def _run_folder(tmp_path: Path) -> Path:
+    (run_dir,) = (p for p in (tmp_path / "out").iterdir() if not p.is_symlink())
+    return run_dir
+
+
+def _logs_in_a_folder_named_by_the_credential(tmp_path: Path) -> str:
+    shutil.copytree(GOOD, tmp_path / LEAKED / "logs")
+    return f"./{LEAKED}/logs"
+
+
+def _files_holding(folder: Path, value: str) -> list[str]:
+    """The files below ``folder`` whose bytes hold ``value``, whatever their kind."""
+    return sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*")
+        if p.is_file() and value.encode() in p.read_bytes()
+    )
+
+
+def test_a_good_runs_files_and_lines_hold_no_credential(tmp_path: Path) -> None:
+    source = _logs_in_a_folder_named_by_the_credential(tmp_path)
+    done, run_dir = _run(tmp_path, f"run:\n  source: {source}\n"), _run_folder(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert _files_holding(run_dir, LEAKED) == []
+    assert LEAKED not in done.stdout + done.stderr
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "ok"
+    assert manifest["source"] == manifest["params"]["run"]["source"] == f"./{REDACTED}/logs"
+    assert manifest["ingest"]["source"] == f"{REDACTED}/logs"
+    assert f"ingesting ./{REDACTED}/logs ..." in done.stdout.splitlines()
+
+
+def test_an_empty_windows_files_and_lines_hold_no_credential(tmp_path: Path) -> None:
+    source = _logs_in_a_folder_named_by_the_credential(tmp_path)
+    window = f'run:\n  source: {source}\n  start: "2030-01-01"\n  end: "2030-01-02"\n'
+    done, run_dir = _run(tmp_path, window), _run_folder(tmp_path)
+    assert done.returncode == 2
+    assert _files_holding(run_dir, LEAKED) == []
+    assert LEAKED not in done.stdout + done.stderr
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["error"].startswith(
+        f"the ingest found no invocations to analyse: {REDACTED}/logs holds none in the window"
+    )
+    report = json.loads((run_dir / "ingest_report.json").read_text())
+    assert report["source"] == f"{REDACTED}/logs"
+    assert done.stderr.splitlines()[-1] == f"error: {manifest['error']}"
