@@ -65,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as exc:
         if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        print(f"error: {_error_line(exc)}", file=sys.stderr)
+        _say_error(_error_line(exc))
         return 2
     except OSError as exc:  # a full disk, a quota, a read-only file system: the user's to fix
         if exc.errno not in _FILE_SYSTEM_ERRNOS or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        print(f"error: {_file_system_error(exc)}", file=sys.stderr)
+        _say_error(_file_system_error(exc))
         return 2
     except ValueError as exc:  # botocore refuses an endpoint URL only once a client is made
         from bedrock_finops.sources.aws_clients import invalid_endpoint_message
@@ -78,8 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         message = invalid_endpoint_message(exc)
         if message is None or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        print(f"error: {message}", file=sys.stderr)
+        _say_error(message)
         return 2
+
+
+def _say_error(message: str) -> None:
+    """The ``error:`` line a failed command ends with, on stderr, with any credential value
+    from the environment redacted: the message may quote a path or a source named after one,
+    and a scheduled run's stderr is mailed or kept in a log."""
+    from bedrock_finops.runner import scrubbed
+
+    print(f"error: {scrubbed(message)}", file=sys.stderr)
 
 
 def _console_takes_any_text() -> None:

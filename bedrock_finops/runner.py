@@ -867,7 +867,7 @@ def _cli_run(args) -> int:
             notebooks_dir=args.notebooks,
         )
     except (params_mod.ParamsError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"error: {scrubbed(str(exc))}")
         return 2
     return code
 

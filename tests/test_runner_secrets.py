@@ -84,3 +84,35 @@ def test_an_empty_windows_files_and_lines_hold_no_credential(tmp_path: Path) -> 
     report = json.loads((run_dir / "ingest_report.json").read_text())
     assert report["source"] == f"{REDACTED}/logs"
     assert done.stderr.splitlines()[-1] == f"error: {manifest['error']}"
+
+
+def test_a_run_whose_ingest_fails_holds_no_credential_in_its_record_or_lines(
+    tmp_path: Path,
+) -> None:
+    """A source with no logs fails the ingest after the run folder is made: the manifest's
+    error, the failure's line and the command's last line name the source."""
+    (tmp_path / LEAKED / "empty").mkdir(parents=True)
+    done = _run(tmp_path, f"run:\n  source: ./{LEAKED}/empty\n")
+    run_dir = _run_folder(tmp_path)
+    assert done.returncode == 2
+    assert _files_holding(run_dir, LEAKED) == []
+    assert LEAKED not in done.stdout + done.stderr
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    missing = f"no invocation log files (.json, .jsonl, .ndjson or .gz) under {REDACTED}/empty;"
+    assert manifest["error"].startswith(f"ingest: {missing}")
+    assert done.stderr.splitlines()[-1].startswith(f"error: {missing}")
+
+
+def test_a_source_refused_before_any_work_is_named_without_the_credential(tmp_path: Path) -> None:
+    """A source that does not exist is refused before the run folder is made, in one line."""
+    done = _run(tmp_path, f"run:\n  source: ./{LEAKED}/logs\n")
+    assert done.returncode == 2
+    assert not (tmp_path / "out").exists()
+    assert LEAKED not in done.stdout + done.stderr
+    assert done.stderr == (
+        f"error: params.yaml: run.source: log folder {REDACTED}/logs "
+        f"({tmp_path / REDACTED / 'logs'}) does not exist; pass the folder that holds "
+        "AWSLogs/... (or any folder of .json, .jsonl, .ndjson or .gz log files), "
+        "s3://bucket/prefix, or cloudwatch-logs://LOG_GROUP\n"
+    )
