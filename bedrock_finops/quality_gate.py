@@ -34,6 +34,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.batch_records import turns_without_text
 from bedrock_finops.column_take import ParquetColumn, rows_of, text_parts
 from bedrock_finops.media_blocks import any_media, media_sent_in
+from bedrock_finops.notebook_exec import write_whole
 from bedrock_finops.segments import template_texts
 from bedrock_finops.sources import own_output
 from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
@@ -282,7 +283,8 @@ def write_eval_sample(
         ),
         "segments": entries,
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    # whole or not at all: a full disk left it cut short, and the gate could not read the sample
+    write_whole(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+from pathlib import Path
 
 import boto3
 import botocore.credentials
@@ -132,6 +134,29 @@ def test_write_eval_sample_dataset_and_manifest(sizing, prompts, tmp_path):
     assert "router-3" not in router["request_ids"]
     on_disk = json.loads((tmp_path / "manifest.json").read_text())
     assert on_disk["segments"][0]["request_ids"] == manifest["segments"][0]["request_ids"]
+
+
+def test_an_eval_sample_manifest_that_cannot_be_written_leaves_the_one_before(
+    sizing, prompts, tmp_path, monkeypatch
+):
+    """A full disk part way through the manifest's write: the error names manifest.json and
+    the earlier sample's manifest stays whole; it was left cut short, no JSON."""
+    recs = ms_tables.recommended_with_ids(sizing)
+    earlier = quality_gate.write_eval_sample(_usage(), prompts, recs, tmp_path, per_segment=5)
+    real_write_text = Path.write_text
+
+    def write_text(self: Path, text: str, *args, **kwargs) -> int:
+        if self.name in ("manifest.json", ".manifest.json.partial"):
+            real_write_text(self, text[:100], *args, **kwargs)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write_text(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", write_text)
+    with pytest.raises(OSError) as raised:
+        quality_gate.write_eval_sample(_usage(), prompts, recs, tmp_path, per_segment=5)
+    assert raised.value.filename == str(tmp_path / "manifest.json")
+    assert json.loads((tmp_path / "manifest.json").read_text()) == earlier
+    assert not (tmp_path / ".manifest.json.partial").exists()
 
 
 # the user turns the usage table keeps for media sent by reference: a Converse image by S3
