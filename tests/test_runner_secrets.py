@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from notebook_builders import make_notebook
+
+from bedrock_finops import runner
+from bedrock_finops.interrupts import Terminated
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = ROOT / "tests" / "fixtures" / "logs" / "good"
@@ -116,3 +120,34 @@ def test_a_source_refused_before_any_work_is_named_without_the_credential(tmp_pa
         "AWSLogs/... (or any folder of .json, .jsonl, .ndjson or .gz log files), "
         "s3://bucket/prefix, or cloudwatch-logs://LOG_GROUP\n"
     )
+
+
+def test_a_run_stopped_during_its_notebooks_holds_no_credential_in_its_record_or_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM once the first notebook is done (here as its line is logged)."""
+    monkeypatch.setenv("AWS_SESSION_TOKEN", LEAKED)
+    monkeypatch.chdir(tmp_path)
+    source = _logs_in_a_folder_named_by_the_credential(tmp_path)
+    (tmp_path / "params.yaml").write_text(f"run:\n  source: {source}\n")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    for name in ("00_first", "05_second"):
+        make_notebook(nbs / f"{name}.ipynb", 'run_dir: str = ""', "1 + 1")
+    lines: list[str] = []
+
+    def log(message: str) -> None:
+        lines.append(message)
+        if message.strip().startswith("00_first: ok"):
+            raise Terminated(signal.SIGTERM)
+
+    with pytest.raises(Terminated):
+        runner.run("params.yaml", out_root="out", notebooks_dir=nbs, jobs=1, html=False,
+                   log=log, log_error=lines.append)  # fmt: skip
+    run_dir = _run_folder(tmp_path)
+    assert _files_holding(run_dir, LEAKED) == []
+    assert [line for line in lines if LEAKED in line] == []
+    assert f"ingesting ./{REDACTED}/logs ..." in lines
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["status"], manifest["error"]) == ("failed", "notebooks: terminated (SIGTERM)")
+    assert manifest["source"] == f"./{REDACTED}/logs"
