@@ -281,10 +281,15 @@ def scrubbed(text: str | None, env: dict[str, str] | None = None) -> str | None:
     each write of the manifest, each line the run logs)."""
     if not text:
         return text
-    data = text.encode()
-    for secret in _secret_values(env):
+    secrets = _secret_values(env)
+    if not secrets:
+        return text
+    # a path name that is not UTF-8 reaches Python as lone surrogates ("\udce9"): they pass
+    # through as they came, for the console to print as escapes
+    data = text.encode(errors="surrogatepass")
+    for secret in secrets:
         data = data.replace(secret, REDACTED_CREDENTIAL)
-    return data.decode()
+    return data.decode(errors="surrogatepass")
 
 
 SCRUBBED_SUFFIXES = (".ipynb", ".html", ".json", ".txt", ".csv", ".md", ".jsonl")

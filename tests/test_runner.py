@@ -1019,3 +1019,15 @@ def test_a_closed_terminal_during_the_ingest_is_recorded_and_stops_the_run(tmp_p
     (run_dir,) = (tmp_path / "out").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (manifest["status"], manifest["error"]) == ("failed", "ingest: terminated (SIGHUP)")
+
+
+@pytest.mark.parametrize("env", [{}, {"AWS_SESSION_TOKEN": FAKE_SECRET}])
+def test_scrubbed_keeps_a_path_name_that_is_not_utf8(env: dict[str, str]) -> None:
+    """A folder named with a Latin-1 byte reaches Python as a lone surrogate ("\\udce9"); a
+    log line naming it comes back as it was (the console prints it as an escape), with or
+    without a credential to redact: a strict encode ended the run at its first log line."""
+    name = os.fsdecode(b"/tmp/out-caf\xe9")
+    assert runner.scrubbed(f"run folder: {name}", env) == f"run folder: {name}"
+    line = f"{name} {FAKE_SECRET}"
+    want = f"{name} [redacted credential]" if env else line
+    assert runner.scrubbed(line, env) == want
