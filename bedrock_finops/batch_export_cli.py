@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--price-sheet", type=path_argument, help="current, seed or a CSV path")
     p.add_argument("--price-overrides", type=path_argument, help="CSV of your negotiated prices")
     p.add_argument("--discount-pct", type=float, help="flat negotiated discount, percent")
-    p.add_argument("--force-in", nargs="*", help="apps or segment ids to include")
+    p.add_argument(
+        "--force-in",
+        nargs="*",
+        help="apps or segment ids to include whatever their score (one a blocker keeps out is "
+        "named with its blockers)",
+    )
     p.add_argument("--force-out", nargs="*", help="apps or segment ids to exclude")
     p.add_argument("--timeout-hours", type=int, help="job timeout, 24-168")
     p.add_argument("--min-records", type=int, help="minimum records per job")
@@ -95,20 +101,85 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_export)
 
 
-def _no_jobs_sentence(bp: Any) -> str:
-    """Why an export wrote no job."""
+def _setting_named(flags: dict[str, Any], name: str) -> str:
+    """How a line names the force_in or force_out list: the flag when given, else the run's
+    setting."""
+    return "--" + name.replace("_", "-") if flags.get(name) is not None else f"the run's {name}"
+
+
+def _no_jobs_lines(bp: Any, flags: dict[str, Any]) -> list[str]:
+    """Why an export wrote no job, then a line for each segment force_in names that cannot go
+    in a job."""
     if bp.eligible.empty:
-        return (
-            "no job written: no segment of this run is eligible for batch inference (none "
-            f"scores {bp.params['threshold']:g} or more without a blocker, and none is named "
-            "by --force-in); the run's 02_batch_inference notebook shows each one's score"
+        first = (
+            "no job written: no segment of this run is eligible for batch inference: "
+            f"{_none_eligible(bp, flags)}; the run's 02_batch_inference notebook shows each "
+            "one's score and blockers"
         )
-    if bp.moved.empty:
-        return (
+    elif bp.moved.empty:
+        first = (
             f"no job written: {_segments_stay(len(bp.eligible))} on demand: "
             f"{_kept_reasons(bp.eligible)} (see the run's 02_batch_inference notebook)"
         )
-    return "no job written: the moved segments' requests fall in no batch job"
+    else:
+        first = "no job written: the moved segments' requests fall in no batch job"
+    return [first, *_forced_in_blocked_lines(bp, flags)]
+
+
+def _none_eligible(bp: Any, flags: dict[str, Any]) -> str:
+    """Why no segment is eligible: the segments force_in names cannot go in a job, the others
+    that reach the score are blocked (counted by their commonest blockers) or named by
+    force_out, or none reaches it."""
+    segs, threshold = bp.segments, bp.params["threshold"]
+    force_in = _setting_named(flags, "force_in")
+    forced = int((segs["forced"] == "in").sum())
+    others = segs[segs["forced"] != "in"]
+    reaching = others[others["score"] >= threshold]
+    blocked = reaching[reaching["blockers"] != ""]
+    forced_out = reaching[(reaching["blockers"] == "") & (reaching["forced"] == "out")]
+    parts = []
+    if forced:
+        which = "the segment" if forced == 1 else f"the {forced:,} segments"
+        parts.append(f"{which} {force_in} names cannot go in a job (below)")
+    if not blocked.empty:
+        n = len(blocked)
+        parts.append(
+            f"{n:,} {'other ' if forced else ''}{'scores' if n == 1 else 'score'} "
+            f"{threshold:g} or more but {'is' if n == 1 else 'are'} blocked "
+            f"({_commonest_blockers(bp, blocked)})"
+        )
+    if not forced_out.empty:
+        n = len(forced_out)
+        parts.append(
+            f"{n:,} reaching {threshold:g} without a blocker {'is' if n == 1 else 'are'} named "
+            f"by {_setting_named(flags, 'force_out')}"
+        )
+    if blocked.empty and forced_out.empty and not others.empty:
+        parts.append(f"{'no other' if forced else 'none'} scores {threshold:g} or more")
+    if not forced:
+        parts.append("none is named by --force-in")
+    return "; ".join(parts)
+
+
+def _commonest_blockers(bp: Any, blocked: pd.DataFrame) -> str:
+    """How many of ``blocked`` segments each blocker keeps out, commonest first, in short."""
+    from bedrock_finops.strategies.batch_inference import segment_blockers
+
+    counts: Counter[str] = Counter()
+    for mine in segment_blockers(blocked, bp.params["min_records_per_job"]):
+        counts.update(b.short for b in mine)
+    return ", ".join(f"{n:,} with {short}" for short, n in counts.most_common())
+
+
+def _forced_in_blocked_lines(bp: Any, flags: dict[str, Any]) -> list[str]:
+    """One line per segment force_in names that is not eligible, with its blockers."""
+    segs, force_in = bp.segments, _setting_named(flags, "force_in")
+    stuck = segs[(segs["forced"] == "in") & ~segs["eligible"]]
+    return [
+        f"  {seg.segment} (score {seg.score:.2f}), named by {force_in}, cannot go in a batch "
+        f"job: {seg.blockers}"
+        for seg in stuck.itertuples()
+    ]
 
 
 def _segments_stay(n: int) -> str:
@@ -412,11 +483,13 @@ def _cmd_export(args: Any) -> int:
         user_text=ctx.user_text_column,
     )
     if jobs.empty:
-        print(_no_jobs_sentence(bp))
+        print("\n".join(_no_jobs_lines(bp, vars(args))))
         return 0
     print(
         jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
     )
+    for line in _forced_in_blocked_lines(bp, vars(args)):
+        print(line)
     pending = pending_jobs(jobs, quotas.min_records_per_job)
     ready = [job for job in pending if not job.held]
     lookup = look_up(ready, apply=args.apply)

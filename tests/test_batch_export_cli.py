@@ -446,11 +446,73 @@ def test_no_job_at_all_is_one_sentence(tmp_path, capsys):
     assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[1:] == [
-        "no job written: no segment of this run is eligible for batch inference (none scores "
-        "0.6 or more without a blocker, and none is named by --force-in); the run's "
-        "02_batch_inference notebook shows each one's score"
+        "no job written: no segment of this run is eligible for batch inference: 2 score 0.6 "
+        "or more but are blocked (1 with fewer than 3,000 requests for a job, 1 with no request "
+        "a record can rebuild); none is named by --force-in; the run's 02_batch_inference "
+        "notebook shows each one's score and blockers"
     ]
     assert _files(tmp_path / "jobs") == []
+
+
+# the sample's segments that --force-in names below, and what keeps each out of a job
+SUMMARIZER = "doc-summarizer:claude-sonnet-4:d12f1713"
+SUMMARIZER_UNLOGGED = "doc-summarizer:claude-sonnet-4:889ecd5c"
+UNLOGGED = (
+    "no request's user turn was logged as text, so none can be rebuilt (bodies over 100 KB are "
+    "read only with fetch_large_bodies)"
+)
+FAQ = "faq-helper:titan-text-express:45a21ea0"
+
+
+def test_segments_force_in_names_that_cannot_go_in_a_job_are_named_with_their_blockers(
+    tmp_path, capsys
+):
+    """--force-in doc-summarizer, whose two segments are blocked: it said 'none is named by
+    --force-in', though both were. Each is named with what keeps it out."""
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "3000"]
+    flags += ["--max-records", "5000", "--force-in", "doc-summarizer"]
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "no job written: no segment of this run is eligible for batch inference: the 2 "
+        "segments --force-in names cannot go in a job (below); no other scores 0.6 or more; "
+        "the run's 02_batch_inference notebook shows each one's score and blockers",
+        f"  {SUMMARIZER} (score 0.94), named by --force-in, cannot go in a batch job: fewer "
+        "than 3000 requests in the whole period for its job group, with the segments that "
+        "move into it",
+        f"  {SUMMARIZER_UNLOGGED} (score 0.89), named by --force-in, cannot go in a batch job: "
+        f"{UNLOGGED}",
+    ]
+    assert _files(tmp_path / "jobs") == []
+
+
+def test_no_job_names_the_blocked_force_in_the_blocked_others_and_force_out(tmp_path, capsys):
+    """faq-helper forced in (its model has no batch price), the one doc-summarizer segment
+    that would move forced out, the other blocked: each said, with its count."""
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--force-in", "faq-helper"]
+    flags += ["--force-out", "doc-summarizer"]
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "no job written: no segment of this run is eligible for batch inference: the segment "
+        "--force-in names cannot go in a job (below); 1 other scores 0.6 or more but is "
+        "blocked (1 with no request a record can rebuild); 1 reaching 0.6 without a blocker is "
+        "named by --force-out; the run's 02_batch_inference notebook shows each one's score "
+        "and blockers",
+        f"  {FAQ} (score 0.44), named by --force-in, cannot go in a batch job: model has no "
+        "batch price in the sheet",
+    ]
+
+
+def test_jobs_written_still_name_a_force_in_segment_left_out(tmp_path, capsys):
+    """The jobs of the segment that moves are written; the one --force-in names that cannot
+    go in a job is said so, not left to be missed in the table."""
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--force-in", "faq-helper"]
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert (
+        f"  {FAQ} (score 0.44), named by --force-in, cannot go in a batch job: model has no "
+        "batch price in the sheet"
+    ) in lines
+    assert len(_files(tmp_path / "jobs")) > 0
 
 
 def test_no_job_when_batch_is_no_cheaper_says_so(tmp_path, capsys):

@@ -495,27 +495,50 @@ def _job_rules(
     return segs, parts.reset_index(drop=True)
 
 
-def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
-    """Eligibility (score, blockers, force_in/out) and the move/keep decision."""
-    segs = segs.copy()
-    min_rec = p["min_records_per_job"]
-    blockers = []
+@dataclass(frozen=True)
+class Blocker:
+    """One thing that keeps a segment out of batch jobs whatever its score or force_in:
+    ``text`` says it in full (the plan's ``blockers``), ``short`` names it in a few words,
+    the same for every segment it blocks (to count segments by)."""
+
+    short: str
+    text: str
+
+
+def segment_blockers(segs: pd.DataFrame, min_records_per_job: int) -> list[list[Blocker]]:
+    """Per segment (a row of ``BatchPlan.segments``), what keeps it out of batch jobs."""
+    out = []
     rebuildable = _rebuildable(segs).tolist()
     for rec, can_rebuild in zip(segs.to_dict("records"), rebuildable, strict=True):
         b = []
         if not rec["batch_supported"]:
-            b.append("model has no batch price in the sheet")
+            b.append(Blocker("no batch price", "model has no batch price in the sheet"))
         if rec["min_records_rule"] == "too small for one job":
             b.append(
-                f"fewer than {min_rec} requests in the whole period for its job group, with "
-                "the segments that move into it"
+                Blocker(
+                    f"fewer than {min_records_per_job:,} requests for a job",
+                    f"fewer than {min_records_per_job} requests in the whole period for its "
+                    "job group, with the segments that move into it",
+                )
             )
         if rec["job_groups"] == 0 and rec["batch_supported"] and can_rebuild:
-            b.append("none of its requests can be priced both ways, so none can go in a job")
+            b.append(
+                Blocker(
+                    "no request priced both ways",
+                    "none of its requests can be priced both ways, so none can go in a job",
+                )
+            )
         if not can_rebuild:
-            b.append(_not_rebuildable(rec))
-        blockers.append("; ".join(b))
-    segs["blockers"] = blockers
+            b.append(Blocker("no request a record can rebuild", _not_rebuildable(rec)))
+        out.append(b)
+    return out
+
+
+def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
+    """Eligibility (score, blockers, force_in/out) and the move/keep decision."""
+    segs = segs.copy()
+    min_rec = p["min_records_per_job"]
+    segs["blockers"] = ["; ".join(b.text for b in mine) for mine in segment_blockers(segs, min_rec)]
     by_score = (segs["score"] >= p["threshold"]) & (segs["blockers"] == "")
     segs["eligible"] = (
         (by_score | (segs["forced"] == "in"))
