@@ -4,9 +4,11 @@
 stratified by hour of day and output length, and writes each as a JSONL dataset in the record
 shape Amazon Bedrock model evaluation jobs read (``prompt``, ``category``, and
 ``referenceResponse`` when one is known), plus ``manifest.json`` mapping every line back to
-its ``request_id``. A drawn request whose user turn holds no text (not logged, or logged
-empty) or sent media, inline or by reference, is left out, counted with its reason, by the
-rules batch inference keeps its records to (:func:`user_turn_problems`). Scores come back as
+its ``request_id``. A request whose user turn holds no text (not logged, or logged empty) or
+sent media, inline or by reference, by the rules batch inference keeps its records to
+(:func:`user_turn_problems`), or whose template's text was not kept, cannot be sent: it is left
+out of the draw, so a segment with enough requests that can be sent gives the full sample, and
+those left out are counted per reason over the whole segment. Scores come back as
 a CSV (``request_id, segment, current_score, candidate_score``), from an evaluation job or
 from the live replay in :mod:`bedrock_finops.replay`; :func:`evaluate` accepts a segment's
 recommendation when ``mean(candidate_score) / mean(current_score) >= threshold``, once at
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +64,10 @@ MEDIA_USER_TURN = (
     "the user turn sent images, documents, video or audio, kept only as placeholders or, sent "
     "by reference, as the block's JSON"
 )
+NO_TEMPLATE_TEXT = "template text not kept in prompts.parquet"
+# user turns searched at once, of a column held in memory (a file's are read a row group at a
+# time): the sample's segments may hold most of a month's turns, ~3 GB
+TURN_BLOCK_ROWS = 100_000
 HOUR_BLOCKS = 4  # strata by time of day: 00-06, 06-12, 12-18, 18-24 UTC
 LENGTH_BINS = 3  # strata by output length: terciles within the segment
 
@@ -163,8 +170,37 @@ def prompt_parts(
     if turn_problem:
         return system, None, turn_problem
     if has_template and system is None:
-        return None, user, "template text not kept in prompts.parquet"
+        return None, user, NO_TEMPLATE_TEXT
     return system, user, ""
+
+
+def turn_problems_at(turns: pd.Series | ParquetColumn, positions: np.ndarray) -> np.ndarray:
+    """:func:`user_turn_problems` of the rows at ``positions`` (ascending), searched a part of
+    the column at a time (a row group of the file, or :data:`TURN_BLOCK_ROWS` rows in memory),
+    so the turns of many requests are never all held at once."""
+    if isinstance(turns, ParquetColumn):
+        bounds = turns.starts
+    else:
+        bounds = np.append(np.arange(0, len(turns), TURN_BLOCK_ROWS), len(turns))
+    cuts = np.searchsorted(positions, bounds)
+    problems = np.full(len(positions), "", dtype=object)
+    for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
+        if hi > lo:
+            problems[lo:hi] = user_turn_problems(rows_of(turns, positions[lo:hi]))
+    return problems
+
+
+def send_problems(
+    rows: pd.DataFrame, turn_problems: np.ndarray | list[str], templates: dict[str, str]
+) -> np.ndarray:
+    """Per request of ``rows`` (with ``system_hash``), why its prompt cannot be sent, "" when
+    it can: its user turn's problem (``turn_problems``, from :func:`user_turn_problems`), else
+    its template's text not kept. :func:`prompt_parts`'s rules, for many requests at once."""
+    hashes = rows["system_hash"]
+    no_template = (hashes.notna() & ~hashes.astype("string").isin(list(templates))).to_numpy()
+    problems = np.asarray(turn_problems, dtype=object).copy()
+    problems[(problems == "") & no_template] = NO_TEMPLATE_TEXT
+    return problems
 
 
 def dataset_prompt(system: str | None, user: str) -> str:
@@ -221,23 +257,25 @@ def write_eval_sample(
     templates = template_texts(prompts)
     texts = usage["user_text"] if user_text is None else user_text
     seg_rows = seg_mod.row_positions(seg_mod.row_segments(usage))
-    # sampled on these columns; the user turns (~3 GB in a month) are read for the sample only
+    # sampled on these columns; the user turns (~3 GB in a month) are searched a part at a
+    # time for the requests that cannot be sent, and read whole for the sample only
     narrow = usage[["request_id", "timestamp", "output_tokens", "system_hash"]]
     narrow = narrow.assign(_at=np.arange(len(usage)))
+    turn_problems = _turn_problems_of_segments(texts, seg_rows, recommended["segment"])
     entries = []
     for i, (_, rec) in enumerate(recommended.iterrows()):
         seg_usage = narrow.iloc[seg_rows.get(rec["segment"], [])]
-        sample = stratified_sample(seg_usage, per_segment, seed + i)
+        problems = send_problems(seg_usage, turn_problems[seg_usage["_at"].to_numpy()], templates)
+        # the draw is of the requests that can be sent: those that cannot are counted instead
+        skipped = dict(Counter(problems[problems != ""].tolist()).most_common())
+        usable = seg_usage[problems == ""]
+        sample = stratified_sample(usable, per_segment, seed + i)
         sample["user_text"] = rows_of(texts, sample["_at"].to_numpy()).array
         fname = f"{_safe(rec['segment'])}.jsonl"
-        problems = user_turn_problems(sample["user_text"])
-        skipped: dict[str, int] = {}
         lines, ids = [], []
-        for (_, row), problem in zip(sample.iterrows(), problems, strict=True):
-            system, user, reason = prompt_parts(row, templates, problem)
-            if reason:
-                skipped[reason] = skipped.get(reason, 0) + 1
-                continue
+        for _, row in sample.iterrows():
+            system, user, _ = prompt_parts(row, templates, turn_problem="")
+            assert user is not None  # its turn was searched with the segment's: it holds text
             prompt = dataset_prompt(system, user)
             record = {"prompt": scrub(prompt) if do_scrub else prompt, "category": rec["segment"]}
             lines.append(json.dumps(record, ensure_ascii=False))
@@ -252,6 +290,7 @@ def write_eval_sample(
                 "candidate_model_ids": rec.get("candidate_model_ids"),
                 "task_type": rec["task_type"],
                 "requests_in_segment": len(seg_usage),
+                "usable_requests": len(usable),
                 "sampled": len(sample),
                 "written": len(ids),
                 "skipped": skipped,
@@ -286,6 +325,18 @@ def write_eval_sample(
     # whole or not at all: a full disk left it cut short, and the gate could not read the sample
     write_whole(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _turn_problems_of_segments(
+    turns: pd.Series | ParquetColumn, seg_rows: dict[str, np.ndarray], segments: pd.Series
+) -> np.ndarray:
+    """Per usage row, :func:`user_turn_problems` for the rows of ``segments`` ("" elsewhere):
+    one pass over the column for all of them."""
+    problems = np.full(len(turns), "", dtype=object)
+    mine = [np.asarray(seg_rows.get(seg, []), dtype=np.int64) for seg in segments]
+    at = np.unique(np.concatenate([np.empty(0, dtype=np.int64), *mine]))
+    problems[at] = turn_problems_at(turns, at)
+    return problems
 
 
 def _safe(segment: str) -> str:
@@ -359,8 +410,9 @@ class EvalSample:
     """What the eval sample beside a results file says of its segments.
 
     ``written``: the requests it wrote per segment, None when its size is unknown (``unknown``
-    says why); ``drawn``: the requests it drew per segment, ``skipped``: why those it did not
-    write were left out, with their counts; ``candidates``: the candidate each segment's
+    says why); ``drawn``: the requests it drew per segment, ``skipped``: why the segment's
+    requests that cannot be sent were left out of the draw, with their counts (of those it
+    drew, in a manifest an older version wrote); ``candidates``: the candidate each segment's
     sample was drawn for; ``not_scored``: per segment, why requests its replay called were not
     scored, with their counts (the replay's ``replay_errors.json`` beside the results)."""
 
@@ -583,14 +635,18 @@ def _empty_sample(segment: str, sample: EvalSample) -> str:
     drawn = sample.drawn.get(segment)
     skipped = sample.skipped.get(segment) or {}
     why = "; ".join(f"{count} x {reason}" for reason, count in skipped.items())
-    what = f"none of the {drawn} requests it drew" if drawn else "none of the requests it drew"
+    if drawn:  # a manifest an older version wrote: it drew first, then left requests out
+        what = f"it wrote none of the {drawn} requests it drew"
+    elif skipped:  # the draw is of the requests that can be sent: the segment has none
+        what = f"none of the segment's {sum(skipped.values())} requests can be sent"
+    else:
+        what = "it wrote none of the requests it drew"
     if why:
         what += f" ({why})"
     return (
-        f"its sample is empty: it wrote {what}: pending evaluation, with nothing to score or "
-        "replay. A request is written only with its user turn as text and its template's "
-        "text: ingest logs that keep them (bodies over 100 KB with fetch_large_bodies) and "
-        "sample again"
+        f"its sample is empty: {what}: pending evaluation, with nothing to score or replay. A "
+        "request is written only with its user turn as text and its template's text: ingest "
+        "logs that keep them (bodies over 100 KB with fetch_large_bodies) and sample again"
     )
 
 
@@ -604,7 +660,9 @@ def register(subparsers: Any) -> None:
         help="sample requests of each model-sizing recommendation for a quality evaluation",
         description=(
             "Write, per recommended segment, a stratified sample of requests as a Bedrock "
-            "model evaluation dataset (JSONL) plus manifest.json. With --live, replay them on "
+            "model evaluation dataset (JSONL) plus manifest.json. The sample is drawn from the "
+            "requests that can be sent as text (a user turn logged as text, without media, and "
+            "its template's text); the others are counted by reason. With --live, replay them on "
             "the current and the candidate model through bedrock-runtime Converse and write "
             "eval_results.csv (a dry run that prints calls and estimated cost unless --apply)."
         ),
@@ -618,7 +676,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--out", required=True, type=path_argument, help="folder to write the datasets into"
     )
-    p.add_argument("--per-segment", type=int, default=50, help="requests per segment (50)")
+    p.add_argument(
+        "--per-segment",
+        type=int,
+        default=50,
+        help="requests per segment, drawn from those that can be sent (50)",
+    )
     p.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
     p.add_argument(
         "--price-sheet",
@@ -691,6 +754,22 @@ def _parse_overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _segment_line(entry: dict[str, Any]) -> str:
+    """What the sample wrote of a segment, and how many of its requests could not be sent,
+    each reason with its count (the draw is of the others)."""
+    skipped = sum(entry["skipped"].values())
+    left_out = (
+        f"; drawn from the {entry['usable_requests']:,} that can be sent, {skipped:,} skipped: "
+        f"{entry['skipped']}"
+        if skipped
+        else ""
+    )
+    return (
+        f"{entry['segment']}: {entry['written']} of {entry['requests_in_segment']:,} requests -> "
+        f"{entry['file']} ({entry['current_model']} vs {entry['candidate_model']}{left_out})"
+    )
+
+
 def _cmd(args: Any) -> int:
     from bedrock_finops.notebook import open_run
     from bedrock_finops.strategies import model_sizing, model_sizing_tables
@@ -736,13 +815,7 @@ def _cmd(args: Any) -> int:
         user_text=ctx.user_text_column,
     )
     for e in manifest["segments"]:
-        skipped = sum(e["skipped"].values())
-        print(
-            f"{e['segment']}: {e['written']} of {e['requests_in_segment']:,} requests -> "
-            f"{e['file']} ({e['current_model']} vs {e['candidate_model']}"
-            + (f"; {skipped} skipped: {e['skipped']}" if skipped else "")
-            + ")"
-        )
+        print(_segment_line(e))
     print(f"manifest: {Path(args.out) / 'manifest.json'}")
     if not args.live:
         return 0

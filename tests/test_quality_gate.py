@@ -123,7 +123,8 @@ def test_write_eval_sample_dataset_and_manifest(sizing, prompts, tmp_path):
     router = next(e for e in manifest["segments"] if e["app"] == "router")
     assert router["candidate_model"] == "anthropic.claude-3-5-haiku"
     assert router["candidate_model_ids"] == {"none": HAIKU35_ID}
-    assert router["sampled"] == 10 and router["written"] == 9
+    assert (router["requests_in_segment"], router["usable_requests"]) == (10, 9)
+    assert router["sampled"] == 9 and router["written"] == 9
     assert router["skipped"] == {"no user_text in the logs for this request": 1}
     lines = (tmp_path / router["file"]).read_text().splitlines()
     records = [json.loads(line) for line in lines]
@@ -208,7 +209,7 @@ def test_the_sample_leaves_out_turns_not_sent_as_text_as_batch_inference_does(
     recs = recs[recs["app"] == "router"]
     manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=50)
     (router,) = manifest["segments"]
-    assert (router["sampled"], router["written"]) == (10, 4)
+    assert (router["usable_requests"], router["sampled"], router["written"]) == (4, 4, 4)
     assert router["skipped"] == SKIPPED_ROUTER
     assert router["request_ids"] == ["router-6", "router-7", "router-8", "router-9"]
     prompts_written = [
@@ -216,6 +217,77 @@ def test_the_sample_leaves_out_turns_not_sent_as_text_as_batch_inference_does(
     ]
     ordinary = ROUTER_TEXT + "\n\nI was charged twice, write to me at [EMAIL]"
     assert prompts_written == [ordinary, ordinary, f"{ROUTER_TEXT}\n\n{JSON_TURN}", ordinary]
+
+
+def _router_of_60_with_20_not_sent_as_text() -> pd.DataFrame:
+    """The router's segment with 60 requests: 10 sent an image (inline or by reference), 6
+    were logged blank, 4 not at all; the 40 others are text."""
+    u = make_usage([dict(_usage().iloc[0][["app", "model", "system_hash"]], n=60)])
+    cut = [INLINE_IMAGE_TURN, S3_IMAGE_TURN] * 5 + ["", " \n\t"] * 3 + [None] * 4
+    turns = [cut[i // 3] if i % 3 == 0 and i // 3 < len(cut) else ROUTER_TURN for i in range(60)]
+    u["user_text"] = pd.array(turns, dtype=u["user_text"].dtype)
+    return u
+
+
+def test_the_draw_is_of_requests_that_can_be_sent_and_the_others_are_counted(
+    sizing, prompts, tmp_path
+):
+    """--per-segment 30 of a segment of 60 requests, 20 of which cannot be sent: it drew 30
+    from all 60 and only then left those out, writing 20 of them (the gate then decided on 20).
+    The draw is of the 40 that can be sent, so 30 are written; the 20 left out are counted
+    per reason over the segment, and the same seed draws the same requests."""
+    u = _router_of_60_with_20_not_sent_as_text()
+    recs = ms_tables.recommended_with_ids(sizing)
+    recs = recs[recs["app"] == "router"]
+    manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=30, seed=5)
+    (router,) = manifest["segments"]
+    assert router["segment"] == _router_id(sizing)
+    assert (router["requests_in_segment"], router["usable_requests"]) == (60, 40)
+    assert (router["sampled"], router["written"], len(router["request_ids"])) == (30, 30, 30)
+    assert router["skipped"] == {SENT_MEDIA: 10, LOGGED_BLANK: 6, NOT_LOGGED: 4}
+    turn_of = dict(zip(u["request_id"], u["user_text"], strict=True))
+    assert {turn_of[rid] for rid in router["request_ids"]} == {ROUTER_TURN}
+    assert sum(router["strata"].values()) == 30
+    again = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=30, seed=5)
+    assert again["segments"][0]["request_ids"] == router["request_ids"]
+    # the replay calls every request written, no fewer
+    plan = replay.replay_plan(manifest, u, prompts)
+    assert plan["request_id"].tolist() == router["request_ids"]
+    # fewer that can be sent than asked for: all 40 are written
+    every = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=50)
+    assert (every["segments"][0]["sampled"], every["segments"][0]["written"]) == (40, 40)
+
+
+def test_the_turns_are_searched_a_part_at_a_time_with_the_same_draw(
+    sizing, prompts, tmp_path, monkeypatch
+):
+    """The segment's turns searched from usage.parquet a row group at a time, or in memory in
+    blocks smaller than the table, give the same sample as one search."""
+    u = _router_of_60_with_20_not_sent_as_text()
+    recs = ms_tables.recommended_with_ids(sizing)
+    recs = recs[recs["app"] == "router"]
+    whole = quality_gate.write_eval_sample(u, prompts, recs, tmp_path / "a", per_segment=30)
+    pq.write_table(schema.to_arrow(u), tmp_path / "usage.parquet", row_group_size=7)
+    lean = schema.read_usage(tmp_path / "usage.parquet", user_text=False)
+    column = ParquetColumn(tmp_path / "usage.parquet", "user_text")
+    assert len(column.starts) == 10  # 9 row groups
+    read = quality_gate.write_eval_sample(
+        lean, prompts, recs, tmp_path / "b", per_segment=30, user_text=column
+    )
+    monkeypatch.setattr(quality_gate, "TURN_BLOCK_ROWS", 11)
+    blocks = quality_gate.write_eval_sample(u, prompts, recs, tmp_path / "c", per_segment=30)
+    for other in (read, blocks):
+        (a,), (b,) = whole["segments"], other["segments"]
+        assert (b["request_ids"], b["skipped"]) == (a["request_ids"], a["skipped"])
+
+
+def test_a_request_whose_template_text_was_not_kept_cannot_be_sent():
+    """prompt_parts's rules for many requests at once: the turn's problem first, then a
+    template whose text prompts.parquet does not keep."""
+    rows = pd.DataFrame({"system_hash": pd.array(["h-kept", "h-gone", "h-gone", None])})
+    turns = ["", "", NOT_LOGGED, ""]
+    problems = quality_gate.send_problems(rows, turns, {"h-kept": "text"})
+    assert problems.tolist() == ["", quality_gate.NO_TEMPLATE_TEXT, NOT_LOGGED, ""]
 
 
 def test_the_skip_reasons_are_those_batch_inference_counts():
@@ -882,10 +954,10 @@ def test_an_empty_sample_says_why_and_not_to_replay(cat, prompts, sizing, tmp_pa
     ]
     assert (int(chat["written"]), bool(chat["decided"])) == (0, False)
     assert chat["verdict"] == (
-        "its sample is empty: it wrote none of the 4 requests it drew (4 x no user_text in the "
-        "logs for this request): pending evaluation, with nothing to score or replay. A request "
-        "is written only with its user turn as text and its template's text: ingest logs that "
-        "keep them (bodies over 100 KB with fetch_large_bodies) and sample again"
+        "its sample is empty: none of the segment's 4 requests can be sent (4 x no user_text in "
+        "the logs for this request): pending evaluation, with nothing to score or replay. A "
+        "request is written only with its user turn as text and its template's text: ingest "
+        "logs that keep them (bodies over 100 KB with fetch_large_bodies) and sample again"
     )
     assert plan.segments.set_index("app").loc["chat", "status"] == ms_params.PENDING
 
@@ -980,7 +1052,7 @@ def test_cli_eval_sample_says_what_it_skipped_and_why(prompts, tmp_path, capsys)
         line for line in capsys.readouterr().out.splitlines() if line.startswith("router")
     )
     assert ": 4 of 10 requests -> " in router
-    assert router.endswith(f"; 6 skipped: {SKIPPED_ROUTER})")
+    assert router.endswith(f"; drawn from the 4 that can be sent, 6 skipped: {SKIPPED_ROUTER})")
 
 
 def test_cli_eval_sample_refuses_the_runs_own_folder(prompts, tmp_path, capsys):
