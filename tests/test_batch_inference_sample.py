@@ -288,40 +288,20 @@ def test_a_job_whose_records_lost_their_images_is_held(tmp_path):
     import base64
     import io
 
-    import pandas as pd
     from PIL import Image
 
-    from bedrock_finops.batch_export_submit import held_lines, pending_jobs
+    from bedrock_finops.batch_export_submit import held_lines
     from bedrock_finops.media_blocks import placeholder
-    from bedrock_finops.schema import empty_usage
 
     buf = io.BytesIO()
     Image.new("RGB", (600, 400), (10, 40, 90)).save(buf, "PNG")
     photo, _ = placeholder("image", "image/png", base64.b64encode(buf.getvalue()).decode())
-    rows = pd.DataFrame(
-        {
-            "request_id": [f"img-{i}" for i in range(150)],
-            "operation": "InvokeModel",
-            "provider": "anthropic",
-            "family": "claude-sonnet",
-            "model": "anthropic.claude-sonnet-4",
-            "user_text": f"{photo}\nExtract the fields from this receipt.",
-            "max_tokens": 300,
-        }
-    )
-    rows = pd.concat([empty_usage(), rows], ignore_index=True)[empty_usage().columns]
-    records = br.records_for_segment(rows, None)
-    assert (records.media_user_turns, records.missing_user_text) == (150, 0)
-    (job,) = bj.export_segment(
-        records, tmp_path, segment="receipts", model_id="anthropic.claude-sonnet-4",
-        role_arn="arn:aws:iam::123456789012:role/r", s3_prefix="s3://bucket/jobs",
-        region="us-east-1",
+    turn = f"{photo}\nExtract the fields from this receipt."
+    job, pending = _export_receipts(
+        tmp_path, 150, turn, operation="InvokeModel", provider="anthropic",
+        family="claude-sonnet", model="anthropic.claude-sonnet-4",
+        model_id="anthropic.claude-sonnet-4",
     )  # fmt: skip
-    jobs = pd.DataFrame(
-        [{"job_name": job.name, "directory": str(job.directory), "region": "us-east-1",
-          "records": job.records, "below_min_records": job.below_min_records}]
-    )  # fmt: skip
-    (pending,) = pending_jobs(jobs, 100)
     assert pending.held == "held: 150 records hold a placeholder for inline images"
     part = job.directory / "input" / "part-0001.jsonl"
     assert held_lines(pending) == [
@@ -380,35 +360,13 @@ def test_a_job_whose_records_hold_media_sent_by_reference_is_held(tmp_path):
     """Records written from user turns that sent an image by S3 location carry the block's
     JSON as text (a record carries the turn as text only): batch-export holds the job, never
     uploads or creates it, and says why and where."""
-    import pandas as pd
+    from bedrock_finops.batch_export_submit import held_lines
 
-    from bedrock_finops.batch_export_submit import held_lines, pending_jobs
-    from bedrock_finops.schema import empty_usage
-
-    rows = pd.DataFrame(
-        {
-            "request_id": [f"s3-{i}" for i in range(120)],
-            "operation": "Converse",
-            "provider": "amazon",
-            "family": "nova",
-            "model": "amazon.nova-lite",
-            "user_text": f"{S3_IMAGE}\nExtract the fields from this receipt.",
-            "max_tokens": 300,
-        }
-    )
-    rows = pd.concat([empty_usage(), rows], ignore_index=True)[empty_usage().columns]
-    records = br.records_for_segment(rows, None)
-    assert (records.media_user_turns, records.missing_user_text) == (120, 0)
-    (job,) = bj.export_segment(
-        records, tmp_path, segment="receipts", model_id="amazon.nova-lite-v1:0",
-        role_arn="arn:aws:iam::123456789012:role/r", s3_prefix="s3://bucket/jobs",
-        region="us-east-1",
+    turn = f"{S3_IMAGE}\nExtract the fields from this receipt."
+    job, pending = _export_receipts(
+        tmp_path, 120, turn, operation="Converse", provider="amazon", family="nova",
+        model="amazon.nova-lite", model_id="amazon.nova-lite-v1:0",
     )  # fmt: skip
-    jobs = pd.DataFrame(
-        [{"job_name": job.name, "directory": str(job.directory), "region": "us-east-1",
-          "records": job.records, "below_min_records": job.below_min_records}]
-    )  # fmt: skip
-    (pending,) = pending_jobs(jobs, 100)
     assert pending.held == "held: 120 records hold the JSON of images sent by reference"
     part = job.directory / "input" / "part-0001.jsonl"
     assert held_lines(pending) == [
@@ -420,3 +378,39 @@ def test_a_job_whose_records_hold_media_sent_by_reference_is_held(tmp_path):
         "rebuild those records with the images themselves, from your own copy of the "
         "requests, upload them and submit the job's request.json yourself",
     ]
+
+
+def _export_receipts(tmp_path, n: int, user_text: str, **model: str):
+    """One job of ``n`` requests, each with ``user_text`` as its user turn, exported as
+    batch-export finds it: (the job, its pending entry). ``model``: operation, provider,
+    family and model of the rows, and the job's model_id. Every record's turn is media."""
+    import pandas as pd
+
+    from bedrock_finops.batch_export_submit import pending_jobs
+    from bedrock_finops.schema import empty_usage
+
+    rows = pd.DataFrame(
+        {
+            "request_id": [f"r-{i}" for i in range(n)],
+            "operation": model["operation"],
+            "provider": model["provider"],
+            "family": model["family"],
+            "model": model["model"],
+            "user_text": user_text,
+            "max_tokens": 300,
+        }
+    )
+    rows = pd.concat([empty_usage(), rows], ignore_index=True)[empty_usage().columns]
+    records = br.records_for_segment(rows, None)
+    assert (records.media_user_turns, records.missing_user_text) == (n, 0)
+    (job,) = bj.export_segment(
+        records, tmp_path, segment="receipts", model_id=model["model_id"],
+        role_arn="arn:aws:iam::123456789012:role/r", s3_prefix="s3://bucket/jobs",
+        region="us-east-1",
+    )  # fmt: skip
+    jobs = pd.DataFrame(
+        [{"job_name": job.name, "directory": str(job.directory), "region": "us-east-1",
+          "records": job.records, "below_min_records": job.below_min_records}]
+    )  # fmt: skip
+    (pending,) = pending_jobs(jobs, 100)
+    return job, pending
