@@ -262,6 +262,8 @@ _REFERENCE_PATTERNS = {
     for kind in MEDIA_KINDS
 }
 _INLINE_HINT, _REFERENCE_HINT = MEDIA_MARK, '{"'  # in every text each pattern matches
+# both hints in one regex: one pass over a month's gigabytes of user turns, not two
+_EITHER_HINT = re.escape(MEDIA_MARK).replace("\\ ", " ") + r'|\{"'
 
 
 def media_sent_by_row(
@@ -296,10 +298,10 @@ def media_sent_in(
     found = {kind: np.zeros(len(values), dtype=bool) for kind in MEDIA_KINDS}
     if pa.types.is_null(values.type) or not (inline or by_reference):
         return found  # a column of None only (an older or redacted table): no text, no media
-    hints = [hint for hint, on in ((_INLINE_HINT, inline), (_REFERENCE_HINT, by_reference)) if on]
-    marked = pc.match_substring(values, hints[0])
-    if len(hints) > 1:
-        marked = pc.or_(marked, pc.match_substring(values, hints[1]))
+    if inline and by_reference:
+        marked = pc.match_substring_regex(values, _EITHER_HINT)
+    else:
+        marked = pc.match_substring(values, _INLINE_HINT if inline else _REFERENCE_HINT)
     at = np.flatnonzero(np.asarray(pc.fill_null(marked, False)))
     if not len(at):
         return found
