@@ -42,8 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _console_takes_any_text()
-    _lines_written_as_printed()
+    _configure_console()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -91,28 +90,21 @@ def _say_error(message: str) -> None:
     print(f"error: {scrubbed(message)}", file=sys.stderr)
 
 
-def _console_takes_any_text() -> None:
-    """stdout and stderr write a character their encoding lacks as an escape (``\\u2022``), as
-    Python's stderr already does, instead of raising: on a terminal that is not UTF-8 (a C or
-    Latin-1 locale) a command that has done its work (an ingest's tables written) must not fail
-    printing its summary, a model ID or an app name. Files are written as UTF-8 regardless."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)  # a replaced stream may have none
-        if reconfigure is not None:
-            with contextlib.suppress(ValueError, OSError):
-                reconfigure(errors="backslashreplace")
+def _configure_console() -> None:
+    """stdout and stderr write a character their encoding lacks as an escape (``\\u2022``)
+    and each line as it is printed.
 
-
-def _lines_written_as_printed() -> None:
-    """stdout writes each line as it is printed, as stderr does. Into a file or a pipe (cron's
+    On a terminal that is not UTF-8 (a C or Latin-1 locale) a command that has done its work
+    (an ingest's tables written) must not fail printing its summary, a model ID or an app
+    name; files are written as UTF-8 regardless. Into a file or a pipe (cron's
     ``>> cron.log 2>&1``, a CI log) Python's stdout otherwise holds its lines in an 8 KB
     buffer: the errors on stderr landed above the progress lines printed before them, and a
     killed run (SIGKILL, out of memory) lost the lines it had printed."""
     for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
+        reconfigure = getattr(stream, "reconfigure", None)  # a replaced stream may have none
         if reconfigure is not None:
             with contextlib.suppress(ValueError, OSError):
-                reconfigure(line_buffering=True)
+                reconfigure(errors="backslashreplace", line_buffering=True)
 
 
 def _say_stopped(message: str) -> None:
