@@ -883,9 +883,13 @@ def test_ipc_kernels_fall_back_to_tcp_when_the_socket_path_is_too_long(monkeypat
 def read_only_home(monkeypatch: pytest.MonkeyPatch, short_tmp: Path) -> Path:
     """Jupyter's runtime folder under a home folder that cannot be written (as under systemd's
     ProtectHome=read-only): making it fails as on a read-only file system. The temp folder is
-    the test's own; returns it."""
+    the test's own; returns it. The sample stays cached where it was, as a user of such a home
+    folder caches it (BEDROCK_FINOPS_CACHE): the run's check would otherwise refuse it first."""
     import jupyter_core.paths
 
+    from bedrock_finops import notebook
+
+    monkeypatch.setenv("BEDROCK_FINOPS_CACHE", str(notebook.cache_root()))
     home = short_tmp / "home"
     (short_tmp / "tmp").mkdir()
     real_mkdir = Path.mkdir
