@@ -129,6 +129,13 @@ def media_flags(media: dict[int, list[MediaItem]]) -> tuple[bool, bool]:
     return any(i.kind == "image" for i in items), any(i.citations for i in items)
 
 
+def media_sent(media: dict[int, list[MediaItem]]) -> str:
+    """The usage table's ``media_sent``: the kinds of media in ``media`` (any turn), in
+    ``MEDIA_KINDS`` order, joined by "|"; "" for none."""
+    kinds = {item.kind for turn in media.values() for item in turn}
+    return "|".join(kind for kind in MEDIA_KINDS if kind in kinds)
+
+
 def placeholder(kind: str, fmt: str, data: str) -> tuple[str, MediaItem]:
     """(placeholder text, what it stands for) for one inline media block.
 
@@ -311,6 +318,47 @@ def media_sent_in(
         holds = pc.match_substring_regex(texts, "(?m)" + "|".join(patterns))
         found[kind][at[np.asarray(pc.fill_null(holds, False))]] = True
     return found
+
+
+def media_sent_by_request(
+    usage: pd.DataFrame, user_text: pd.Series | ParquetColumn | None = None
+) -> dict[str, np.ndarray]:
+    """Per kind of media, whether each request of ``usage`` sent it: its ``media_sent``
+    column, which the ingest fills from every turn of the request body (a null, where no body
+    was read, is none). A table without the column (written by an earlier version, or built
+    by hand) has its user turns searched instead (:func:`media_sent_by_row`: the last user
+    turn only); ``user_text``: those turns when ``usage`` was read without them."""
+    if "media_sent" not in usage.columns:
+        from bedrock_finops.column_take import user_turns
+
+        return media_sent_by_row(user_turns(usage, user_text))
+    return media_kinds_in(usage["media_sent"])
+
+
+def requests_with_media(usage: pd.DataFrame) -> np.ndarray | None:
+    """Per request, whether it sent media of any kind (``media_sent``, any turn); None for a
+    table without the column, whose user turns must then be searched
+    (:func:`media_sent_in`)."""
+    if "media_sent" not in usage.columns:
+        return None
+    return any_media(media_kinds_in(usage["media_sent"]))
+
+
+def media_kinds_in(column: pd.Series) -> dict[str, np.ndarray]:
+    """Per kind, whether each value of a ``media_sent`` column names it (null: none)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pa.array(column.array) if hasattr(column, "array") else pa.array(column)
+    if pa.types.is_null(values.type):
+        return {kind: np.zeros(len(values), dtype=bool) for kind in MEDIA_KINDS}
+    return {
+        kind: np.asarray(
+            pc.fill_null(pc.match_substring_regex(values, rf"(^|\|){kind}(\||$)"), False),
+            dtype=bool,
+        )
+        for kind in MEDIA_KINDS
+    }
 
 
 def any_media(found: dict[str, np.ndarray]) -> np.ndarray:

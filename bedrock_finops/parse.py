@@ -398,7 +398,8 @@ def fast_row(
         return None
     (
         tier, ttl, split, latency, stop, max_tokens, temperature, request_hash, prefix,
-        system_hash, tools_hash, system_tokens, user_text, shape, pretty, repeated, usage,
+        system_hash, tools_hash, system_tokens, user_text, media, shape, pretty, repeated,
+        usage,
     ) = body_values(
         model_key(model_raw), in_body, out_body, cache,
         _rules_model(model_raw, out_body, model_key, rules_key),
@@ -454,6 +455,7 @@ def fast_row(
         tools_hash,
         system_tokens,
         user_text,
+        media,
         shape,
         pretty,
         repeated,

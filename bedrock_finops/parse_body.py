@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import xxhash
 
-from bedrock_finops.media_blocks import MediaItem, media_flags, media_tokens
+from bedrock_finops.media_blocks import MediaItem, media_flags, media_sent, media_tokens
 from bedrock_finops.parse_features import (
     MAX_CACHE_CHARS,
     MAX_CACHE_ENTRIES,
@@ -263,6 +263,7 @@ BODY_VALUE_NAMES = (
     "tools_hash",
     "system_tokens",
     "user_text",
+    "media_sent",
     "output_shape",
     "pretty_json_tokens",
     "repeated_line_tokens",
@@ -337,6 +338,7 @@ def body_values(
         head.tools_hash,
         head.system_tokens,
         user_text,
+        media_sent(media) if media else "",
         cache.features.shape(out_text, output_shape, text_key(out_text)),
         pretty,
         repeated,
@@ -366,6 +368,7 @@ NULL_BODY_FIELDS: dict[str, Any] = {
     "tools_hash": None,
     "system_tokens": None,
     "user_text": None,
+    "media_sent": None,
     "output_shape": "unknown",
     "pretty_json_tokens": None,
     "repeated_line_tokens": None,

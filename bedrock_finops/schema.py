@@ -67,6 +67,10 @@ USAGE_SCHEMA = pa.schema(
         # last user turn, for semantic analysis; 64-bit offsets: a month of user turns passes
         # the 2 GB a plain string column holds (3.2 GB at 1M records of the benchmark's mix)
         ("user_text", pa.large_string()),
+        # the kinds of media the request sent anywhere in its prompt (any turn, a tool's
+        # result), inline or by reference, in MEDIA_KINDS order joined by "|" ("image",
+        # "image|document"); "" for none; null where no request body was read
+        ("media_sent", pa.string()),
         ("output_shape", pa.string()),  # label | json | code | prose | empty | unknown
         ("pretty_json_tokens", pa.int64()),  # tokens spent on JSON indentation whitespace
         # tokens of each repeat of a 16+ character line within the prompt: raw, not a saving

@@ -485,3 +485,67 @@ def test_media_sent_by_row_reads_a_column_of_none_only(tmp_path) -> None:
         assert {kind: flags.tolist() for kind, flags in found.items()} == {
             kind: [False, False, False] for kind in media_blocks.MEDIA_KINDS
         }
+
+
+S3_PNG = {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://bucket/k.png"}}}}
+PDF = base64.b64encode(b"%PDF-1.7 x").decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "op", "sent"),
+    [
+        (converse_ask({"text": "Summarise."}), "Converse", ""),
+        (converse_ask(converse_media("image", "png", png_base64(20, 10)), {"text": "Hi"}),
+         "Converse", "image"),
+        (anthropic_ask(
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                            "data": PDF}},
+            anthropic_image(png_base64(20, 10)), QUESTION,
+        ), "InvokeModel", "image|document"),
+        (converse_ask({"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://b/v"}}}}),
+         "Converse", "video"),
+        (converse_ask(S3_PNG, {"text": "And this one?"}), "Converse", "image"),
+        (converse_ask({"toolResult": {"toolUseId": "t1", "content": [
+            converse_media("image", "png", png_base64(20, 10))]}}), "Converse", "image"),
+        (llama_vision(png_base64(20, 10)), "InvokeModel", "image"),
+        # a user who pastes the JSON of an image block sends text, not an image
+        (converse_ask({"text": '{"image":{"format":"png","source":{"s3Location":{}}}}'}),
+         "Converse", ""),
+    ],
+)  # fmt: skip
+def test_media_sent_names_every_kind_the_request_sent(body, op, sent) -> None:
+    assert row_of(log_record(body, None, op))["media_sent"] == sent
+
+
+def test_media_sent_reads_every_turn_not_only_the_last() -> None:
+    """A follow-up question sends the first turn's image again: the request sent an image
+    though its last user turn (``user_text``) is text, which a search of it would miss."""
+    body = {
+        "messages": [
+            {"role": "user", "content": [converse_media("image", "png", png_base64(64, 48))]},
+            {"role": "assistant", "content": [{"text": "A red square."}]},
+            {"role": "user", "content": [{"text": "What colour is it?"}]},
+        ]
+    }
+    row = row_of(log_record(body, None))
+    assert (row["user_text"], row["media_sent"]) == ("What colour is it?", "image")
+    turns = pd.Series([row["user_text"]])
+    assert not media_blocks.any_media(media_blocks.media_sent_by_row(turns))[0]
+
+
+def test_media_sent_is_null_where_no_request_body_was_read() -> None:
+    rec = log_record(None, ANSWER, "InvokeModel")
+    rec["input"] = {"inputBodyS3Path": "s3://b/data/r1.json", "inputTokenCount": 10}
+    row = row_of(rec)
+    assert (row["media_sent"], row["user_text"], row["body_in_s3"]) == (None, None, True)
+
+
+def test_media_kinds_in_reads_whole_names_and_nulls_as_none() -> None:
+    column = pd.Series(["image|document", "", None, "video", "audio|image"], dtype=object)
+    found = media_blocks.media_kinds_in(column)
+    assert {k: v.tolist() for k, v in found.items()} == {
+        "image": [True, False, False, False, True],
+        "document": [True, False, False, False, False],
+        "video": [False, False, False, True, False],
+        "audio": [False, False, False, False, True],
+    }
