@@ -17,10 +17,11 @@ part; ``records_for_segment`` counts what it had to leave out or fill with a pla
 user turn that sent images, documents, video or audio holds, in ``user_text``, a placeholder
 for each sent inline and the block's JSON for each sent by reference (an S3 location, a URL;
 see ``media_blocks``): a record carries neither as the media block it stood for, so the model
-would answer its text. The batch strategy leaves such requests, and those whose turn was not
-logged, out of its jobs, and batch-export holds back a job whose records still hold either
-(``batch_export_submit.placeholder_records``, which reads a record's turn back with
-:func:`record_user_text`).
+would answer its text. The batch strategy leaves every request that sent media (the usage
+table's ``media_sent``: in any turn, so also one whose last user turn is plain text), and
+those whose turn was not logged, out of its jobs, and batch-export holds back a job whose
+records still hold either (``batch_export_submit.placeholder_records``, which reads a
+record's turn back with :func:`record_user_text`).
 
 ``validate_record`` checks a record against the shape AWS documents; ``read_jsonl`` and
 ``redacted_record`` read an exported input file back and show a record with its prompt text
@@ -45,7 +46,7 @@ import pyarrow.compute as pc
 
 from bedrock_finops import segments
 from bedrock_finops.column_take import text_parts
-from bedrock_finops.media_blocks import any_media, media_sent_by_row
+from bedrock_finops.media_blocks import any_media, media_sent_by_request
 from bedrock_finops.models import known_models
 
 ANTHROPIC_VERSION = "bedrock-2023-05-31"
@@ -311,7 +312,7 @@ def record_line(record: dict[str, Any]) -> bytes:
 # The usage columns a record is rebuilt from (``app`` names the job group's owner).
 RECORD_COLUMNS = [
     "request_id", "app", "operation", "model", "provider", "family", "system_hash",
-    "user_text", "max_tokens", "temperature",
+    "user_text", "media_sent", "max_tokens", "temperature",
 ]  # fmt: skip
 
 
@@ -388,7 +389,7 @@ class RecordBuilder:
                     part = part.assign(user_text=user_text[start - self.done : end - self.done])
                 turns = part["user_text"]
                 no_text = np.concatenate([turns_without_text(v) for *_, v in text_parts(turns)])
-                sent_media = any_media(media_sent_by_row(turns))
+                sent_media = any_media(media_sent_by_request(part))
                 flags = zip(no_text, sent_media, strict=True)
                 for row, (blank, media) in zip(part.itertuples(index=False), flags, strict=True):
                     record = _record(
@@ -456,7 +457,7 @@ def _record(
 
     ``target``: the segment's (provider, family, catalog key), which pick the body format;
     ``no_text``: the row's user turn holds no text (:func:`turns_without_text`);
-    ``sent_media``: it sent media (``media_blocks.media_sent_by_row``)."""
+    ``sent_media``: it sent media (``media_blocks.media_sent_by_request``)."""
     system = None
     if pd.notna(row.system_hash):
         system = templates.get(str(row.system_hash))

@@ -36,7 +36,7 @@ import pandas as pd
 from bedrock_finops import segments as seg_mod
 from bedrock_finops.batch_records import turns_without_text
 from bedrock_finops.column_take import ParquetColumn, rows_of, text_parts
-from bedrock_finops.media_blocks import any_media, media_sent_in
+from bedrock_finops.media_blocks import any_media, media_sent_in, requests_with_media
 from bedrock_finops.notebook_exec import write_whole
 from bedrock_finops.segments import template_texts
 from bedrock_finops.sources import own_output
@@ -134,21 +134,25 @@ def scrub(text: str) -> str:
     return text
 
 
-def user_turn_problems(turns: pd.Series | ParquetColumn) -> list[str]:
+def user_turn_problems(
+    turns: pd.Series | ParquetColumn, media: np.ndarray | None = None
+) -> list[str]:
     """Per user turn (``user_text`` values): why it cannot be sent as a prompt's text, ""
     when it can. The rules batch inference keeps its records to, so the two agree: a turn
     with no text (none, or empty or white space only: ``batch_records.turns_without_text``),
     or one that sent media, inline or by reference (``media_blocks.media_sent_in``), which a
-    text prompt would replace by a placeholder or the block's JSON. Arrow's search over the
-    whole sample at once, not a regex per request."""
+    text prompt would replace by a placeholder or the block's JSON. ``media``: per turn,
+    whether its request sent media in any turn (``media_blocks.requests_with_media``, from the
+    usage table's ``media_sent``); when None, the turns themselves are searched. Arrow's
+    search over the whole sample at once, not a regex per request."""
     problems: list[str] = []
-    for _, _, values in text_parts(turns):
+    for lo, hi, values in text_parts(turns):
         unlogged = np.asarray(values.is_null(), dtype=bool)
         blank = turns_without_text(values)
-        media = any_media(media_sent_in(values))
+        sent_media = any_media(media_sent_in(values)) if media is None else media[lo:hi]
         problems.extend(
             NO_USER_TEXT if none else BLANK_USER_TEXT if empty else MEDIA_USER_TURN if sent else ""
-            for none, empty, sent in zip(unlogged, blank, media, strict=True)
+            for none, empty, sent in zip(unlogged, blank, sent_media, strict=True)
         )
     return problems
 
@@ -163,7 +167,9 @@ def prompt_parts(
     user = row.get("user_text")
     user = None if user is None or pd.isna(user) else str(user)
     if turn_problem is None:
-        turn_problem = user_turn_problems(pd.Series([user], dtype=object))[0]
+        kinds = row.get("media_sent", False)  # False: a row without the column
+        sent = None if kinds is False else np.array([isinstance(kinds, str) and kinds != ""])
+        turn_problem = user_turn_problems(pd.Series([user], dtype=object), sent)[0]
     sh = row.get("system_hash")
     has_template = sh is not None and not pd.isna(sh)
     system = texts.get(str(sh)) if has_template else None
@@ -174,10 +180,13 @@ def prompt_parts(
     return system, user, ""
 
 
-def turn_problems_at(turns: pd.Series | ParquetColumn, positions: np.ndarray) -> np.ndarray:
+def turn_problems_at(
+    turns: pd.Series | ParquetColumn, positions: np.ndarray, media: np.ndarray | None = None
+) -> np.ndarray:
     """:func:`user_turn_problems` of the rows at ``positions`` (ascending), searched a part of
     the column at a time (a row group of the file, or :data:`TURN_BLOCK_ROWS` rows in memory),
-    so the turns of many requests are never all held at once."""
+    so the turns of many requests are never all held at once. ``media``: per row of the whole
+    column, as :func:`user_turn_problems` takes it."""
     if isinstance(turns, ParquetColumn):
         bounds = turns.starts
     else:
@@ -186,7 +195,9 @@ def turn_problems_at(turns: pd.Series | ParquetColumn, positions: np.ndarray) ->
     problems = np.full(len(positions), "", dtype=object)
     for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
         if hi > lo:
-            problems[lo:hi] = user_turn_problems(rows_of(turns, positions[lo:hi]))
+            at = positions[lo:hi]
+            sent = None if media is None else media[at]
+            problems[lo:hi] = user_turn_problems(rows_of(turns, at), sent)
     return problems
 
 
@@ -261,7 +272,9 @@ def write_eval_sample(
     # time for the requests that cannot be sent, and read whole for the sample only
     narrow = usage[["request_id", "timestamp", "output_tokens", "system_hash"]]
     narrow = narrow.assign(_at=np.arange(len(usage)))
-    turn_problems = _turn_problems_of_segments(texts, seg_rows, recommended["segment"])
+    turn_problems = _turn_problems_of_segments(
+        texts, seg_rows, recommended["segment"], requests_with_media(usage)
+    )
     entries = []
     for i, (_, rec) in enumerate(recommended.iterrows()):
         seg_usage = narrow.iloc[seg_rows.get(rec["segment"], [])]
@@ -328,14 +341,17 @@ def write_eval_sample(
 
 
 def _turn_problems_of_segments(
-    turns: pd.Series | ParquetColumn, seg_rows: dict[str, np.ndarray], segments: pd.Series
+    turns: pd.Series | ParquetColumn,
+    seg_rows: dict[str, np.ndarray],
+    segments: pd.Series,
+    media: np.ndarray | None,
 ) -> np.ndarray:
     """Per usage row, :func:`user_turn_problems` for the rows of ``segments`` ("" elsewhere):
     one pass over the column for all of them."""
     problems = np.full(len(turns), "", dtype=object)
     mine = [np.asarray(seg_rows.get(seg, []), dtype=np.int64) for seg in segments]
     at = np.unique(np.concatenate([np.empty(0, dtype=np.int64), *mine]))
-    problems[at] = turn_problems_at(turns, at)
+    problems[at] = turn_problems_at(turns, at, media)
     return problems
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops.column_take import ParquetColumn, rows_of, user_turns
+from bedrock_finops.media_blocks import requests_with_media
 from bedrock_finops.models import missing_profile, model_id_for, region_geo, resolve
 from bedrock_finops.pricing import price_columns
 from bedrock_finops.quality_gate import (
@@ -121,7 +122,9 @@ def replay_plan(
     # the sample's rules, on its turns as read now: a manifest an older version wrote may
     # list a request whose turn it would now leave out (media sent by reference, a blank turn)
     turn_of = dict(zip(wanted, sampled.tolist(), strict=True))
-    problem_of = dict(zip(wanted, user_turn_problems(sampled), strict=True))
+    media = requests_with_media(usage)
+    problems = user_turn_problems(sampled, None if media is None else media[at])
+    problem_of = dict(zip(wanted, problems, strict=True))
     rows = []
     for seg in manifest["segments"]:
         for rid in seg["request_ids"]:

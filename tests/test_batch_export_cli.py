@@ -366,7 +366,8 @@ REFERENCE_TURNS = 3  # and user turns that sent one by S3 location
 def media_run(tmp_path_factory) -> Path:
     """The sample run with 5 of doc-summarizer's user turns as the ingest keeps a turn that
     sent an image inline (its placeholder, no bytes, then the question) and 3 as it keeps one
-    that sent an image by S3 location (the block's JSON, then the question)."""
+    that sent an image by S3 location (the block's JSON, then the question), their media_sent
+    "image"."""
     import shutil
 
     import pyarrow as pa
@@ -388,6 +389,11 @@ def media_run(tmp_path_factory) -> Path:
         texts[i] = f"{s3_photo}\n{texts[i]}"
     i = table.schema.get_field_index("user_text")
     table = table.set_column(i, table.schema.field(i), pa.array(texts, table.schema.field(i).type))
+    sent = table.column("media_sent").to_pylist()  # as the ingest records those requests
+    for at in chosen[: MEDIA_TURNS + REFERENCE_TURNS]:
+        sent[at] = "image"
+    i = table.schema.get_field_index("media_sent")
+    table = table.set_column(i, table.schema.field(i), pa.array(sent, pa.string()))
     pq.write_table(table, run / "usage.parquet")
     return run
 

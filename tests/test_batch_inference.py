@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from usage_builders import set_user_turns
 
 from bedrock_finops.findings import period_of
 from bedrock_finops.pricing import PriceCatalog
@@ -68,6 +69,7 @@ def make_usage(specs: list[dict]) -> pd.DataFrame:
                             "output_tokens": spec.get("output", 200),
                             "system_hash": spec.get("template", "sys-" + spec["app"]),
                             "user_text": "text",
+                            "media_sent": "",  # as the ingest records a turn of text
                             "max_tokens": 1024,
                         }
                     )
@@ -215,8 +217,8 @@ def test_requests_without_a_logged_user_turn_stay_on_demand(seed):
     could hold only a placeholder, so they stay on demand, out of the saving, and are counted;
     an app none of whose turns were logged is blocked with the fix."""
     usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "unread", "template": "sys-unread"}])
-    usage.loc[usage.index[:30], "user_text"] = None  # nightly's first 30
-    usage.loc[usage["app"] == "unread", "user_text"] = None
+    set_user_turns(usage, usage.index[:30], None)  # nightly's first 30
+    set_user_turns(usage, usage["app"] == "unread", None)
     bp = bi.plan(usage, seed)
     segs = bp.segments.set_index("app")
     assert segs.loc["nightly", "unlogged_user_turns"] == 30
@@ -240,7 +242,7 @@ def test_requests_without_a_logged_user_turn_stay_on_demand(seed):
 
 def test_the_jobs_written_hold_exactly_the_requests_the_plan_moves(seed, tmp_path):
     usage = make_usage([NIGHTLY])
-    usage.loc[usage.index[:30], "user_text"] = None
+    set_user_turns(usage, usage.index[:30], None)
     bp = bi.plan(usage, seed)
     jobs = bi.export_jobs(
         bp, usage, None, tmp_path,
@@ -256,8 +258,8 @@ def test_requests_whose_user_turn_is_empty_stay_on_demand_as_their_records_say(s
     turn not logged, and the plan leaves the request on demand as one, so the job written
     holds none and batch-export does not hold it back (it held the whole job)."""
     usage = make_usage([NIGHTLY])
-    usage.loc[usage.index[:10], "user_text"] = ""
-    usage.loc[usage.index[10:15], "user_text"] = " \n\t"
+    set_user_turns(usage, usage.index[:10], "")
+    set_user_turns(usage, usage.index[10:15], " \n\t")
     bp = bi.plan(usage, seed)
     rec = bp.segments.iloc[0]
     assert (rec["unlogged_user_turns"], rec["requests_left_on_demand"]) == (15, 15)
@@ -276,7 +278,7 @@ def test_the_minimum_records_rule_counts_only_requests_that_can_be_rebuilt(seed)
     job, under the minimum of 100, so none moves."""
     spec = {**NIGHTLY, "per_hour": 12}
     usage = make_usage([spec])
-    usage.loc[usage.index[:20], "user_text"] = None
+    set_user_turns(usage, usage.index[:20], None)
     rec = bi.plan(usage, seed).segments.iloc[0]
     assert (rec["requests"], rec["unlogged_user_turns"]) == (108, 20)
     assert rec["job_group_requests"] == 88
@@ -324,9 +326,9 @@ def test_requests_whose_user_turn_held_inline_media_stay_on_demand(seed, tmp_pat
     on demand, out of the jobs and the saving, counted; an app all of whose turns held
     images is blocked, saying why."""
     usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "receipts", "template": "sys-receipts"}])
-    usage.loc[usage.index[:30], "user_text"] = [receipt_turn(i) for i in range(30)]  # nightly's
+    set_user_turns(usage, usage.index[:30], [receipt_turn(i) for i in range(30)])  # nightly's
     receipts = usage["app"] == "receipts"
-    usage.loc[receipts, "user_text"] = [receipt_turn(i) for i in range(int(receipts.sum()))]
+    set_user_turns(usage, receipts, [receipt_turn(i) for i in range(int(receipts.sum()))])
     bp = bi.plan(usage, seed)
     segs = bp.segments.set_index("app")
     assert segs.loc["nightly", ["unlogged_user_turns", "media_user_turns"]].tolist() == [0, 30]
@@ -372,9 +374,9 @@ def test_requests_whose_user_turn_sent_media_by_reference_stay_on_demand(seed, t
     stays on demand as one that sent its image inline does, and an app all of whose turns
     sent images by reference is blocked, saying why."""
     usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "photos", "template": "sys-photos"}])
-    usage.loc[usage.index[:20], "user_text"] = S3_RECEIPT  # nightly's first 20
-    usage.loc[usage.index[20:30], "user_text"] = URL_PHOTO  # and the next 10
-    usage.loc[usage["app"] == "photos", "user_text"] = S3_RECEIPT
+    set_user_turns(usage, usage.index[:20], S3_RECEIPT)  # nightly's first 20
+    set_user_turns(usage, usage.index[20:30], URL_PHOTO)  # and the next 10
+    set_user_turns(usage, usage["app"] == "photos", S3_RECEIPT)
     bp = bi.plan(usage, seed)
     segs = bp.segments.set_index("app")
     assert segs.loc["nightly", ["unlogged_user_turns", "media_user_turns"]].tolist() == [0, 30]
@@ -398,10 +400,10 @@ def test_requests_whose_user_turn_sent_media_by_reference_stay_on_demand(seed, t
 
 def test_force_in_cannot_move_a_segment_whose_turns_held_only_media_or_were_not_logged(seed):
     usage = make_usage([NIGHTLY, {**NIGHTLY, "app": "mixed", "template": "sys-mixed"}])
-    usage.loc[usage["app"] == "nightly", "user_text"] = [receipt_turn(i) for i in range(450)]
+    set_user_turns(usage, usage["app"] == "nightly", [receipt_turn(i) for i in range(450)])
     mixed = usage.index[usage["app"] == "mixed"]
-    usage.loc[mixed[:200], "user_text"] = [receipt_turn(i) for i in range(200)]
-    usage.loc[mixed[200:], "user_text"] = None
+    set_user_turns(usage, mixed[:200], [receipt_turn(i) for i in range(200)])
+    set_user_turns(usage, mixed[200:], None)
     bp = bi.plan(usage, seed, force_in=["nightly", "mixed"])
     segs = bp.segments.set_index("app")
     assert not segs["eligible"].any() and bp.rows.empty

@@ -385,6 +385,7 @@ def _export_receipts(tmp_path, n: int, user_text: str, **model: str):
     batch-export finds it: (the job, its pending entry). ``model``: operation, provider,
     family and model of the rows, and the job's model_id. Every record's turn is media."""
     import pandas as pd
+    from usage_builders import media_sent_of
 
     from bedrock_finops.batch_export_submit import pending_jobs
     from bedrock_finops.schema import empty_usage
@@ -397,6 +398,7 @@ def _export_receipts(tmp_path, n: int, user_text: str, **model: str):
             "family": model["family"],
             "model": model["model"],
             "user_text": user_text,
+            "media_sent": media_sent_of(pd.Series([user_text]))[0],
             "max_tokens": 300,
         }
     )

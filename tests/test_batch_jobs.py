@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from usage_builders import media_sent_of
 
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records as br
@@ -191,9 +192,9 @@ def test_a_records_user_turn_reads_back_as_it_was_written(body, turn):
 def test_records_count_user_turns_that_sent_media_by_reference():
     """A turn holding a block's JSON (sent by reference) is written as text, as one holding
     a placeholder is: both are counted, as turns that sent media."""
-    rows = usage_rows(4).assign(
-        user_text=[S3_TURN, "[[media image png 1 bytes xxh3:0123456789abcdef]]\nHi", "Hi", None]
-    )
+    turns = [S3_TURN, "[[media image png 1 bytes xxh3:0123456789abcdef]]\nHi", "Hi", None]
+    rows = usage_rows(4).assign(user_text=turns, media_sent=media_sent_of(pd.Series(turns)))
+    assert rows["media_sent"].tolist()[:3] == ["image", "image", ""]
     recs = br.records_for_segment(rows, PROMPTS)
     assert (recs.media_user_turns, recs.missing_user_text) == (2, 1)
     assert recs.records[0]["modelInput"]["messages"][0]["content"] == [{"text": S3_TURN}]

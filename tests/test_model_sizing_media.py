@@ -191,10 +191,24 @@ def test_only_some_requests_with_media_still_rule_out_text_only_candidates(cat):
     assert "image (1 of 10 requests)" in mixed["reason"]
 
 
-def test_user_turns_read_from_the_file_give_the_same_plan(usage, cat, plan, tmp_path):
+def test_a_table_read_without_its_user_turns_gives_the_same_plan(usage, cat, plan, tmp_path):
+    """The media each request sent is the table's media_sent column: the user turns (~3 GB in
+    a month) need not be read at all."""
     path = tmp_path / "usage.parquet"
     pq.write_table(schema.to_arrow(usage), path, row_group_size=7)
     lean = schema.read_usage(path, user_text=False)
+    again = ms.plan(lean, cat, prompts=prompts_frame(TEXTS))
+    cols = ["segment", "candidate", "media_sent", "media_requests", "savings_usd"]
+    pd.testing.assert_frame_equal(again.segments[cols], plan.segments[cols])
+
+
+def test_a_table_without_media_sent_has_its_user_turns_searched(usage, cat, plan, tmp_path):
+    """A table an earlier version wrote has no media_sent: the last user turns are searched,
+    read from the file a row group at a time, to the same plan."""
+    path = tmp_path / "usage.parquet"
+    pq.write_table(schema.to_arrow(usage).drop_columns(["media_sent"]), path, row_group_size=7)
+    lean = schema.read_usage(path, user_text=False)
+    assert "media_sent" not in lean.columns
     with pytest.raises(ValueError, match="pass user_text=RunContext.user_text_column"):
         ms.plan(lean, cat, prompts=prompts_frame(TEXTS))
     again = ms.plan(
@@ -202,6 +216,20 @@ def test_user_turns_read_from_the_file_give_the_same_plan(usage, cat, plan, tmp_
     )
     cols = ["segment", "candidate", "media_sent", "media_requests", "savings_usd"]
     pd.testing.assert_frame_equal(again.segments[cols], plan.segments[cols])
+
+
+def test_media_in_an_earlier_turn_keeps_a_segment_off_text_only_models(cat):
+    """media_sent is of the whole request: a conversation whose image went in its first turn
+    sends it again with every later turn, though its last user turn is text."""
+    usage = make_usage([_classifier("follow-ups", SONNET, "And the total?")])
+    assert usage["media_sent"].tolist() == [""] * 6
+    usage["media_sent"] = "image"
+    follow = _seg(ms.plan(usage, cat, prompts=prompts_frame(TEXTS)), "follow-ups")
+    assert (follow["candidate"], follow["media_sent"], follow["media_requests"]) == (
+        HAIKU45,
+        ("image",),
+        6,
+    )
 
 
 def test_catalog_modalities_are_known_kinds_and_unrecorded_reads_as_text_only():

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from ascii_locale import run_ascii
 from botocore.stub import Stubber
-from usage_builders import make_usage, prompts_frame
+from usage_builders import make_usage, prompts_frame, set_user_turns
 
 from bedrock_finops import cli, quality_gate, replay, schema
 from bedrock_finops.column_take import ParquetColumn
@@ -117,7 +117,7 @@ def test_stratified_sample_covers_every_stratum():
 
 def test_write_eval_sample_dataset_and_manifest(sizing, prompts, tmp_path):
     u = _usage()
-    u.loc[u["request_id"] == "router-3", "user_text"] = None
+    set_user_turns(u, u["request_id"] == "router-3", None)
     recs = ms_tables.recommended_with_ids(sizing)
     manifest = quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=50, seed=1)
     router = next(e for e in manifest["segments"] if e["app"] == "router")
@@ -182,7 +182,7 @@ def _usage_with_turns_not_sent_as_text() -> pd.DataFrame:
         ROUTER_TURN, ROUTER_TURN, JSON_TURN, ROUTER_TURN,
     ]  # fmt: skip
     for i, turn in enumerate(turns):
-        u.loc[u["request_id"] == f"router-{i}", "user_text"] = turn
+        set_user_turns(u, u["request_id"] == f"router-{i}", turn)
     return u
 
 
@@ -225,7 +225,7 @@ def _router_of_60_with_20_not_sent_as_text() -> pd.DataFrame:
     u = make_usage([dict(_usage().iloc[0][["app", "model", "system_hash"]], n=60)])
     cut = [INLINE_IMAGE_TURN, S3_IMAGE_TURN] * 5 + ["", " \n\t"] * 3 + [None] * 4
     turns = [cut[i // 3] if i % 3 == 0 and i // 3 < len(cut) else ROUTER_TURN for i in range(60)]
-    u["user_text"] = pd.array(turns, dtype=u["user_text"].dtype)
+    set_user_turns(u, u.index, pd.array(turns, dtype=u["user_text"].dtype))
     return u
 
 
@@ -941,7 +941,7 @@ def test_an_empty_sample_says_why_and_not_to_replay(cat, prompts, sizing, tmp_pa
     """No sampled chat request had its user turn in the logs: its sample wrote none. It was
     told 'only 0 of 0 sampled requests scored ... replay it again', which cannot help."""
     u = _usage()
-    u.loc[u["app"] == "chat", "user_text"] = None
+    set_user_turns(u, u["app"] == "chat", None)
     recs = ms_tables.recommended_with_ids(sizing)
     quality_gate.write_eval_sample(u, prompts, recs, tmp_path, per_segment=10)
     replay.run_live(
@@ -1238,7 +1238,7 @@ def test_the_datasets_and_answers_are_utf8_in_a_locale_that_is_not(sizing, promp
     file and the command a UnicodeEncodeError traceback."""
     u = _usage()
     router = u["app"] == "router"
-    u.loc[router, "user_text"] = "I was charged twice — write to me at jo@example.com"
+    set_user_turns(u, router, "I was charged twice — write to me at jo@example.com")
     recs = ms_tables.recommended_with_ids(sizing)
     answer = {"request_id": "router-0", "candidate": "Facturación — doble cargo"}
     pd.to_pickle((u, prompts, recs[recs["app"] == "router"], answer), tmp_path / "in.pkl")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
 from bedrock_finops import schema
+from bedrock_finops.media_blocks import MEDIA_KINDS, media_sent_by_row
 
 DEFAULTS = {
     "account_id": "111122223333",
@@ -50,10 +52,31 @@ def make_usage(groups: list[dict]) -> pd.DataFrame:
             row["model_id_raw"] = g.get("model_id_raw", g["model"])
             rows.append(row)
     frame = pd.DataFrame(rows)
+    if "media_sent" not in frame and "user_text" in frame:
+        frame["media_sent"] = media_sent_of(frame["user_text"])
     for col in schema.USAGE_COLUMNS:
         if col not in frame:
             frame[col] = None
     return schema.from_arrow(schema.to_arrow(frame))
+
+
+def set_user_turns(usage: pd.DataFrame, rows: Any, turns: Any) -> None:
+    """Set the ``user_text`` of ``usage.loc[rows]`` to ``turns``, and its ``media_sent`` as
+    the ingest records it for a request of one turn (:func:`media_sent_of`)."""
+    usage.loc[rows, "user_text"] = turns
+    usage.loc[rows, "media_sent"] = media_sent_of(usage.loc[rows, "user_text"])
+
+
+def media_sent_of(user_text: pd.Series) -> list[str | None]:
+    """``media_sent`` as the ingest records it for a request of one turn, ``user_text``: the
+    kinds its text shows sent (a placeholder, or a block's JSON by reference); None where no
+    turn was logged."""
+    texts = pd.Series(user_text, dtype=object).reset_index(drop=True)
+    found = media_sent_by_row(texts)
+    return [
+        None if pd.isna(text) else "|".join(k for k in MEDIA_KINDS if found[k][i])
+        for i, text in enumerate(texts)
+    ]
 
 
 def prompts_frame(texts: dict[str, str]) -> pd.DataFrame:

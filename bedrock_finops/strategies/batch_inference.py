@@ -45,7 +45,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts, user_turns
 from bedrock_finops.findings import Findings, period_of
-from bedrock_finops.media_blocks import any_media, media_sent_in
+from bedrock_finops.media_blocks import any_media, media_sent_by_request, media_sent_in
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import after_change_by_app, to_effects, to_findings
@@ -276,13 +276,19 @@ def _user_turns_not_rebuildable(
     Media sent inline are kept in ``user_text`` as placeholders, never their bytes, and media
     sent by reference (an S3 location, a URL) as their block's JSON (``media_blocks``); a
     record carries the turn as text only, so the model would answer the placeholder or the
-    JSON. One pass over the turns, a part at a time."""
+    JSON. Which requests sent media is the usage table's ``media_sent`` (any turn of the
+    request); a table without it has its user turns searched in the same pass over them, a
+    part at a time."""
     texts = user_turns(usage, user_text)
+    search = "media_sent" not in usage.columns
     unlogged = np.empty(len(usage), dtype=bool)
     media = np.empty(len(usage), dtype=bool)
+    if not search:
+        media[:] = any_media(media_sent_by_request(usage))
     for lo, hi, part in text_parts(texts):
         unlogged[lo:hi] = batch_records.turns_without_text(part)
-        media[lo:hi] = any_media(media_sent_in(part))
+        if search:
+            media[lo:hi] = any_media(media_sent_in(part))
     return unlogged, media
 
 

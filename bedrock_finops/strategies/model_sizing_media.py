@@ -1,15 +1,14 @@
 """Model sizing: the media a segment's requests send, and the candidates that can take it.
 
-A request can send images, documents, video or audio; the usage table keeps each in
-``user_text`` (the last user turn): one sent inline as a placeholder, one sent by reference
-(an S3 location, a URL) as its block's JSON (``media_blocks.media_sent_by_row``). A model
-that does not take a kind of media as input refuses the request, so a segment whose requests
-send any is moved only to a candidate whose ``input_modalities`` (``data/models.csv``, as AWS
-documents them) take every kind it sends; a model whose modalities the catalog does not
-record is read as text only. A segment with no such candidate keeps its model, and says why.
-
-Only the last user turn is kept per request: media sent in an earlier turn of a conversation
-is not seen here.
+A request can send images, documents, video or audio, in any turn or in a tool's result,
+inline or by reference (an S3 location, a URL). The ingest records the kinds each request
+sent in the usage table's ``media_sent`` (``media_blocks.media_sent_by_request``; a table
+written before that column is searched in ``user_text``, the last user turn, instead). A
+model that does not take a kind of media as input refuses the request, so a segment whose
+requests send any is moved only to a candidate whose ``input_modalities``
+(``data/models.csv``, as AWS documents them) take every kind it sends; a model whose
+modalities the catalog does not record is read as text only. A segment with no such
+candidate keeps its model, and says why.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ from typing import Any
 
 import pandas as pd
 
-from bedrock_finops.column_take import ParquetColumn, user_turns
-from bedrock_finops.media_blocks import MEDIA_KINDS, media_sent_by_row
+from bedrock_finops.column_take import ParquetColumn
+from bedrock_finops.media_blocks import MEDIA_KINDS, media_sent_by_request
 from bedrock_finops.models import known_models
 
 MEDIA_RULE = (
-    "a segment whose requests send images, documents, video or audio (in user_text, the last "
-    "user turn: a placeholder, or the block's JSON when sent by reference) moves only to a "
+    "a segment whose requests send images, documents, video or audio (the usage table's "
+    "media_sent: any turn of the request, inline or by reference) moves only to a "
     "candidate whose input_modalities (models.csv, as AWS's model cards and the Converse API's "
     "supported-models table give them) take every kind it sends; a model whose modalities are "
     "not recorded is read as text only; with no such candidate the segment keeps its model"
@@ -38,8 +37,8 @@ def segment_media(
     ``MEDIA_KINDS`` order) and ``media_requests`` (how many of its requests send any).
 
     ``user_text``: the user turns when ``usage`` was read without them (see
-    ``column_take.user_turns``)."""
-    kinds = pd.DataFrame(media_sent_by_row(user_turns(usage, user_text)), index=row_seg.index)
+    ``column_take.user_turns``), searched only for a table without ``media_sent``."""
+    kinds = pd.DataFrame(media_sent_by_request(usage, user_text), index=row_seg.index)
     kinds["any"] = kinds[list(MEDIA_KINDS)].any(axis=1)
     counts = kinds.groupby(row_seg.to_numpy()).sum()
     counts = counts[counts["any"] > 0]
