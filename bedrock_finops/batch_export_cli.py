@@ -80,7 +80,7 @@ def register(subparsers: Any) -> None:
         "--force-in",
         nargs="*",
         help="apps or segment ids to include whatever their score (one a blocker keeps out is "
-        "named with its blockers)",
+        "named with its blockers, and the command exits 1)",
     )
     p.add_argument("--force-out", nargs="*", help="apps or segment ids to exclude")
     p.add_argument("--timeout-hours", type=int, help="job timeout, 24-168")
@@ -171,15 +171,37 @@ def _commonest_blockers(bp: Any, blocked: pd.DataFrame) -> str:
     return ", ".join(f"{n:,} with {short}" for short, n in counts.most_common())
 
 
+def _forced_in_blocked(bp: Any) -> pd.DataFrame:
+    """The segments force_in names that cannot go in a job (not eligible)."""
+    segs = bp.segments
+    return segs[(segs["forced"] == "in") & ~segs["eligible"]]
+
+
 def _forced_in_blocked_lines(bp: Any, flags: dict[str, Any]) -> list[str]:
     """One line per segment force_in names that is not eligible, with its blockers."""
-    segs, force_in = bp.segments, _setting_named(flags, "force_in")
-    stuck = segs[(segs["forced"] == "in") & ~segs["eligible"]]
+    force_in = _setting_named(flags, "force_in")
     return [
         f"  {seg.segment} (score {seg.score:.2f}), named by {force_in}, cannot go in a batch "
         f"job: {seg.blockers}"
-        for seg in stuck.itertuples()
+        for seg in _forced_in_blocked(bp).itertuples()
     ]
+
+
+def _say_forced_in_left_out(bp: Any, flags: dict[str, Any]) -> bool:
+    """Say on stderr which segments force_in names got no job; True when there are any.
+
+    A segment asked for by name that gets no job is a failure its caller must see (a
+    scheduled export checks the exit code), even when the other segments' jobs are written."""
+    stuck = _forced_in_blocked(bp)
+    if stuck.empty:
+        return False
+    which = "segment" if len(stuck) == 1 else "segments"
+    print(
+        f"{len(stuck):,} {which} named by {_setting_named(flags, 'force_in')} cannot go in a "
+        f"batch job ({', '.join(stuck['segment'])}): see above for why",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _segments_stay(n: int) -> str:
@@ -484,7 +506,7 @@ def _cmd_export(args: Any) -> int:
     )
     if jobs.empty:
         print("\n".join(_no_jobs_lines(bp, vars(args))))
-        return 0
+        return 1 if _say_forced_in_left_out(bp, vars(args)) else 0
     print(
         jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
     )
@@ -544,7 +566,7 @@ def _cmd_export(args: Any) -> int:
             )
         note = "".join(f"; {n}" for n in notes)
         print(f"dry run: nothing uploaded or submitted (add --apply){note}")
-        return 0
+        return 1 if _say_forced_in_left_out(bp, vars(args)) else 0
     if held:
         names = ", ".join(job.name for job in held)
         print(
@@ -561,4 +583,5 @@ def _cmd_export(args: Any) -> int:
             f"see above for why and {what}",
             file=sys.stderr,
         )
-    return 1 if held or unfinished else 0
+    left_out = _say_forced_in_left_out(bp, vars(args))
+    return 1 if held or unfinished or left_out else 0

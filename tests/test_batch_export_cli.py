@@ -468,6 +468,10 @@ UNLOGGED = (
     "read only with fetch_large_bodies)"
 )
 FAQ = "faq-helper:titan-text-express:45a21ea0"
+# what stderr says of the segment --force-in faq-helper names: the command then exits 1
+FAQ_LEFT_OUT = (
+    f"1 segment named by --force-in cannot go in a batch job ({FAQ}): see above for why\n"
+)
 
 
 def test_segments_force_in_names_that_cannot_go_in_a_job_are_named_with_their_blockers(
@@ -477,8 +481,9 @@ def test_segments_force_in_names_that_cannot_go_in_a_job_are_named_with_their_bl
     --force-in', though both were. Each is named with what keeps it out."""
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "3000"]
     flags += ["--max-records", "5000", "--force-in", "doc-summarizer"]
-    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == [
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1:] == [
         "no job written: no segment of this run is eligible for batch inference: the 2 "
         "segments --force-in names cannot go in a job (below); no other scores 0.6 or more; "
         "the run's 02_batch_inference notebook shows each one's score and blockers",
@@ -488,6 +493,10 @@ def test_segments_force_in_names_that_cannot_go_in_a_job_are_named_with_their_bl
         f"  {SUMMARIZER_UNLOGGED} (score 0.89), named by --force-in, cannot go in a batch job: "
         f"{UNLOGGED}",
     ]
+    assert captured.err == (
+        f"2 segments named by --force-in cannot go in a batch job ({SUMMARIZER}, "
+        f"{SUMMARIZER_UNLOGGED}): see above for why\n"
+    )
     assert _files(tmp_path / "jobs") == []
 
 
@@ -496,8 +505,9 @@ def test_no_job_names_the_blocked_force_in_the_blocked_others_and_force_out(tmp_
     that would move forced out, the other blocked: each said, with its count."""
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--force-in", "faq-helper"]
     flags += ["--force-out", "doc-summarizer"]
-    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == [
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[1:] == [
         "no job written: no segment of this run is eligible for batch inference: the segment "
         "--force-in names cannot go in a job (below); 1 other scores 0.6 or more but is "
         "blocked (1 with no request a record can rebuild); 1 reaching 0.6 without a blocker is "
@@ -506,18 +516,21 @@ def test_no_job_names_the_blocked_force_in_the_blocked_others_and_force_out(tmp_
         f"  {FAQ} (score 0.44), named by --force-in, cannot go in a batch job: model has no "
         "batch price in the sheet",
     ]
+    assert captured.err == FAQ_LEFT_OUT
 
 
 def test_jobs_written_still_name_a_force_in_segment_left_out(tmp_path, capsys):
     """The jobs of the segment that moves are written; the one --force-in names that cannot
-    go in a job is said so, not left to be missed in the table."""
+    go in a job is said so, not left to be missed in the table, and the command exits 1: it
+    exited 0, so a scheduled export that asked for the segment and got no job for it passed."""
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--force-in", "faq-helper"]
-    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 0
-    lines = capsys.readouterr().out.splitlines()
+    assert _export(default_sample_run(), tmp_path / "jobs", *flags) == 1
+    captured = capsys.readouterr()
     assert (
         f"  {FAQ} (score 0.44), named by --force-in, cannot go in a batch job: model has no "
         "batch price in the sheet"
-    ) in lines
+    ) in captured.out.splitlines()
+    assert captured.err == FAQ_LEFT_OUT
     assert len(_files(tmp_path / "jobs")) > 0
 
 
@@ -609,6 +622,27 @@ def test_apply_submits_a_ready_job_once_and_exits_0(filled_run, tmp_path, capsys
         made = [("bedrock", "us-east-1")] + ([] if exists else [("s3", None)])
         assert fake.made == made
         assert _s3_objects(fake) == {f"batch/{job}/input/part-0001.jsonl": 2711}
+
+
+def test_apply_submits_the_other_jobs_and_exits_1_for_a_force_in_segment_left_out(
+    filled_run, tmp_path, capsys, fake_aws
+):
+    """--apply --force-in faq-helper (no batch price): doc-summarizer's job is uploaded and
+    created all the same, and the command exits 1, naming the segment on stderr."""
+    out = tmp_path / "jobs"
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--force-in", "faq-helper"]
+    assert _export(filled_run, out, *flags) == 1
+    capsys.readouterr()
+    job = _only_job(out)
+    request = json.loads((out / job / "request.json").read_text())
+    with fake_aws() as fake:
+        fake.listed(job)
+        fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
+        assert _export(filled_run, out, *flags, "--apply") == 1
+    captured = capsys.readouterr()
+    assert _table_row(captured.out, job)[4] == f"created {_arn(1)}"
+    assert captured.err == FAQ_LEFT_OUT
+    assert _s3_objects(fake) == {f"batch/{job}/input/part-0001.jsonl": 2711}
 
 
 def test_apply_uploads_only_the_files_this_export_wrote(filled_run, tmp_path, capsys, fake_aws):
