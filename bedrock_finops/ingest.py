@@ -34,7 +34,7 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -702,7 +702,7 @@ def ingest_to_folder(
     with made_folders.taken_back_on_failure(made):
         _make_output_folder(out)
         watched = sys.stderr.isatty() if progress is None else progress  # as Progress decides
-        note = (lambda msg: print(msg, file=sys.stderr)) if watched else None
+        note = _note_on_stderr if watched else None
         scratch = _scratch_folder(out, table_name, note)  # large gzip files, expanded to be cut
         try:
             plan = _plan(
@@ -1025,56 +1025,59 @@ def register(subparsers: Any) -> None:
 
 
 def _cli(args: Any) -> int:
+    """The ``ingest`` command. Its mistakes are :class:`IngestError`, for the command's one
+    ``error:`` line (``cli``), which is scrubbed of credential values as its other lines are."""
     out = Path(args.out)
     folder = out.parent
     if out.suffix != ".parquet":
-        print(
-            f"error: --out {out} must name a .parquet file, e.g. out/usage.parquet", file=sys.stderr
-        )
-        return 2
+        raise IngestError(f"--out {out} must name a .parquet file, e.g. out/usage.parquet")
     if out.is_dir():  # told before the ingest reads anything, not when it renames the table
-        print(
-            f"error: --out {out} is a folder; name the table's file, e.g. {out / 'usage.parquet'}",
-            file=sys.stderr,
+        raise IngestError(
+            f"--out {out} is a folder; name the table's file, e.g. {out / 'usage.parquet'}"
         )
-        return 2
     other = _other_run(folder, out.name)
     if other:
-        print(
-            f"error: {folder} already holds the ingest that wrote {other}; its "
+        raise IngestError(
+            f"{folder} already holds the ingest that wrote {other}; its "
             "prompts.parquet, quarantine.parquet and ingest_report.json would be replaced. "
-            f"Write to another folder, or to {folder / other} to replace that run.",
-            file=sys.stderr,
+            f"Write to another folder, or to {folder / other} to replace that run."
         )
-        return 2
     replacing = out.exists()
-    try:
-        identity_app_map = _mapping_file(args.identity_app_map, "--identity-app-map")
-        profile_map = _mapping_file(args.profile_map, "--profile-map")
-        report = ingest_to_folder(
-            args.source,
-            folder,
-            args.start,
-            args.end,
-            app_key=args.app_key,
-            identity_app_map=identity_app_map,
-            profile_map=profile_map,
-            workers=args.workers,
-            endpoint_url=args.endpoint_url,
-            region=args.region,
-            fetch_large_bodies=args.fetch_large_bodies,
-            lookup_profiles=not args.no_profile_lookup,
-            table_name=out.name,
-        )
-    except IngestError as exc:
-        if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(report.summary())
+    report = ingest_to_folder(
+        args.source,
+        folder,
+        args.start,
+        args.end,
+        app_key=args.app_key,
+        identity_app_map=_mapping_file(args.identity_app_map, "--identity-app-map"),
+        profile_map=_mapping_file(args.profile_map, "--profile-map"),
+        workers=args.workers,
+        endpoint_url=args.endpoint_url,
+        region=args.region,
+        fetch_large_bodies=args.fetch_large_bodies,
+        lookup_profiles=not args.no_profile_lookup,
+        table_name=out.name,
+    )
+    _say(report.summary())
     if replacing:
-        print(f"{out} replaces the table an earlier ingest wrote there")
+        _say(f"{out} replaces the table an earlier ingest wrote there")
     return 0
+
+
+def _say(line: str, file: TextIO | None = None) -> None:
+    """Print one of the ingest's lines (stdout unless ``file``) with any credential value from
+    the environment redacted, as ``run`` prints its lines: a line may quote the source (a
+    folder or an S3 prefix named after one) or the output folder, and a scheduled ingest's
+    output is mailed or kept in a log."""
+    from bedrock_finops.runner import scrubbed
+
+    print(scrubbed(line), file=file)
+
+
+def _note_on_stderr(line: str) -> None:
+    """What a watched ingest says as it works (a scratch copy removed, a large file expanded,
+    an S3 listing's progress), on stderr and scrubbed."""
+    _say(line, sys.stderr)
 
 
 def _other_run(folder: Path, table: str) -> str | None:

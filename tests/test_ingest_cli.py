@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -14,6 +18,7 @@ from botocore.stub import Stubber
 
 from bedrock_finops import cli, ingest, models
 from bedrock_finops.ingest import ingest_to_folder, read_invocation_logs
+from bedrock_finops.sources.invocation_logs import SCRATCH_PREFIX
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 ACCT = "111122223333"
@@ -266,3 +271,88 @@ def test_the_summary_prints_on_a_terminal_that_is_not_utf8(tmp_path):
         done.stdout.decode("ascii")
     )
     assert pq.read_table(out).column("model_id_raw").to_pylist() == [rec["modelId"]]
+
+
+# --- credential values in what the command prints ------------------------------------------
+
+SECRET = "wJalrFakeSecretKey0123456789"  # an AWS_SECRET_ACCESS_KEY value the paths hold
+REDACTED = "[redacted credential]"
+
+
+def _ingest_captured(capsys, *argv: str) -> tuple[int, str]:
+    """The ingest command's exit code, and its stdout and stderr together."""
+    code = _ingest(*argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_no_line_the_command_prints_holds_a_credential_value(tmp_path, capsys, monkeypatch):
+    """Logs and an output folder named after the secret key in the environment: the summary's
+    source, the line saying an earlier table is replaced and each error line (an --out that is
+    no .parquet, another ingest's folder, a source that does not exist) say it redacted, as
+    `run` does; they printed it."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    source, run = tmp_path / SECRET / "logs", tmp_path / SECRET / "run"
+    shutil.copytree(GOOD, source)
+    shown_run = str(run).replace(SECRET, REDACTED)
+    printed = []
+    for _ in range(2):  # the second replaces the first's table, and says so
+        code, text = _ingest_captured(capsys, "--source", str(source), "--out", f"{run}/u.parquet")
+        assert code == 0, text
+        printed.append(text)
+    assert printed[0].splitlines()[0] == f"source            {source}".replace(SECRET, REDACTED)
+    assert printed[1].splitlines()[-1] == (
+        f"{shown_run}/u.parquet replaces the table an earlier ingest wrote there"
+    )
+    mistakes = {  # (source, --out): how the error line starts
+        (source, f"{run}/u.txt"): f"error: --out {shown_run}/u.txt must name a .parquet file",
+        (source, f"{run}/other.parquet"): (
+            f"error: {shown_run} already holds the ingest that wrote u.parquet"
+        ),
+        (source / "gone", f"{run}/u.parquet"): (
+            f"error: log folder {source / 'gone'} does not exist".replace(SECRET, REDACTED)
+        ),
+    }
+    for (given, out), said in mistakes.items():
+        code, text = _ingest_captured(capsys, "--source", str(given), "--out", out)
+        assert code == 2, text
+        assert text.startswith(said), text
+        printed.append(text)
+    assert [SECRET in text for text in printed] == [False] * len(printed)
+
+
+def test_a_watched_ingests_notes_hold_no_credential_value(tmp_path, capsys, monkeypatch):
+    """On a terminal the ingest says what it does before the summary (here: that it removed the
+    scratch copy a killed ingest left in the output folder, named after the secret): that line
+    is redacted too."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    run = tmp_path / SECRET / "run"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = run / f"{SCRATCH_PREFIX}{dead.pid}-0123456789ab"
+    stale.mkdir(parents=True)
+    code, text = _ingest_captured(capsys, "--source", str(GOOD), "--out", f"{run}/u.parquet")
+    assert code == 0, text
+    shown = str(stale).replace(SECRET, REDACTED)
+    assert f"removed {shown}: the scratch copy of logs a stopped ingest left\n" in text
+    assert SECRET not in text
+
+
+def test_an_s3_source_named_after_a_credential_is_printed_redacted(
+    tmp_path, capsys, monkeypatch, aws_client
+):
+    """An S3 prefix holding the secret key's value: the summary names the source redacted."""
+    # the moto server's request log (werkzeug's, on stderr) is not the command's
+    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", True)
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="logs-bucket")
+    for part in GOOD.iterdir():
+        s3.upload_file(str(part), "logs-bucket", f"{SECRET}/{part.name}")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)  # moto takes any key
+    endpoint = s3.meta.endpoint_url
+    argv = ["--source", f"s3://logs-bucket/{SECRET}", "--out", str(tmp_path / "u.parquet")]
+    code, text = _ingest_captured(capsys, *argv, "--endpoint-url", endpoint)
+    assert code == 0, text
+    assert text.splitlines()[0] == f"source            s3://logs-bucket/{REDACTED}"
+    assert SECRET not in text
