@@ -3,6 +3,8 @@ moves only to a candidate that takes them as input (models.csv ``input_modalitie
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -110,9 +112,9 @@ def test_video_sent_by_s3_location_counts_too(plan, cat):
 
 def test_document_segment_moves_to_a_candidate_that_takes_documents(plan):
     contracts = _seg(plan, "contracts")
-    # Haiku 4.5's model card gives image and text; its document input is not recorded
+    # both Haikus take documents (the Converse table's Document chat column): the cheaper moves
     assert contracts["candidate"] == HAIKU35
-    assert contracts["media_left_out"] == [HAIKU45]
+    assert contracts["media_left_out"] == []
 
 
 def test_segment_no_candidate_takes_the_media_of_keeps_its_model_and_says_why(plan):
@@ -124,8 +126,7 @@ def test_segment_no_candidate_takes_the_media_of_keeps_its_model_and_says_why(pl
     assert left_out == voicemail["media_left_out"]
     assert {HAIKU45, HAIKU35, "amazon.nova-lite", "meta.llama3-1-8b-instruct"} <= set(left_out)
     assert voicemail["candidates_tried"]["meta.llama3-1-8b-instruct"] == (
-        "left out: its input modalities are not recorded in models.csv, so it reads as text "
-        "only (no audio input)"
+        "left out: takes no audio input (models.csv input_modalities: text, document)"
     )
     assert voicemail["reason"] == (
         "no small-tier candidate takes the audio its requests send (6 of 6 requests): "
@@ -176,7 +177,7 @@ def test_candidates_table_shows_what_each_takes(plan):
     table = ms_tables.candidates_table(plan).set_index("model")["input_modalities"]
     assert table["amazon.nova-micro"] == "text"
     assert table["amazon.nova-lite"] == "text, image, document, video"
-    assert table["meta.llama3-1-8b-instruct"] == "not recorded (read as text only)"
+    assert table["meta.llama3-1-8b-instruct"] == "text, document"
 
 
 def test_only_some_requests_with_media_still_rule_out_text_only_candidates(cat):
@@ -238,10 +239,61 @@ def test_catalog_modalities_are_known_kinds_and_unrecorded_reads_as_text_only():
     assert all("text" in m and set(m) <= kinds for m in recorded.values())
     assert recorded["amazon.nova-micro"] == ("text",)
     assert recorded[HAIKU35] == ("text", "document")
-    assert media_not_taken(HAIKU45, ("image", "document")) == ("document",)
-    assert media_not_taken("meta.llama3-1-8b-instruct", ("image",)) == ("image",)
+    assert media_not_taken(HAIKU45, ("image", "document")) == ()
+    assert media_not_taken("meta.llama3-1-8b-instruct", ("image", "document")) == ("image",)
     assert media_not_taken("not.a-model", ("video",)) == ("video",)
     assert media_not_taken("amazon.nova-lite", ("image", "video")) == ()
+
+
+def test_catalog_records_the_input_modalities_aws_and_anthropic_document():
+    """Cells filled from the sources docs/pricing.md lists: the supported foundation models
+    table (input modalities), the Converse table (Vision, Document chat), the Nova 2 user guide
+    and Anthropic's PDF support page."""
+    taken = {k: m.input_modalities for k, m in known_models().items()}
+    assert taken["anthropic.claude-opus-4-5"] == ("text", "image", "document")
+    assert taken["anthropic.claude-opus-4-1"] == ("text", "image", "document")
+    assert taken["anthropic.claude-sonnet-4-6"] == ("text", "image", "document")
+    assert taken[HAIKU45] == ("text", "image", "document")
+    assert taken["meta.llama4-scout-17b-instruct"] == ("text", "image", "document")
+    assert taken["meta.llama3-1-8b-instruct"] == ("text", "document")
+    assert taken["meta.llama3-3-70b-instruct"] == ("text",)
+    assert taken["mistral.pixtral-large-2502"] == ("text", "image", "document")
+    assert taken["mistral.mistral-small-2402"] == ("text",)
+    assert taken["amazon.nova-2-lite"] == ("text", "image", "document", "video")
+    assert taken["cohere.command-r"] == ("text", "document")
+    assert taken["openai.gpt-oss-120b"] == ("text",)
+
+
+def test_llama_segment_sending_pdfs_moves_to_llama_3_1_8b(cat):
+    """Llama 3.1 takes documents in Converse (Document chat): a Meta segment whose requests send
+    PDFs moves to the small tier rather than keeping its model."""
+    usage = make_usage([_classifier("claims-pdf", "meta.llama3-1-70b-instruct", PDF)])
+    claims = _seg(ms.plan(usage, cat, prompts=prompts_frame(TEXTS)), "claims-pdf")
+    assert (claims["candidate"], claims["status"]) == (
+        "meta.llama3-1-8b-instruct",
+        ms_params.PENDING,
+    )
+    assert (claims["media_sent"], claims["media_left_out"]) == (("document",), [])
+    assert claims["projected_usd"] == pytest.approx(_cost(cat, "meta.llama3-1-8b-instruct", 6))
+
+
+def test_a_candidate_whose_modalities_are_not_recorded_reads_as_text_only(cat, monkeypatch):
+    """A catalog row with an empty input_modalities cell: left out of a media segment, saying
+    so, and shown as read as text only."""
+    info = known_models()[HAIKU45]
+    monkeypatch.setitem(known_models(), HAIKU45, dataclasses.replace(info, input_modalities=None))
+    assert media_not_taken(HAIKU45, ("image",)) == ("image",)
+    usage = make_usage([_classifier("claims-photos", SONNET, IMAGE)])
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS))
+    photos = _seg(plan, "claims-photos")
+    assert photos["candidate"] == "amazon.nova-lite"
+    assert {HAIKU45, HAIKU35} <= set(photos["media_left_out"])
+    assert photos["candidates_tried"][HAIKU45] == (
+        "left out: its input modalities are not recorded in models.csv, so it reads as text "
+        "only (no image input)"
+    )
+    table = ms_tables.candidates_table(plan).set_index("model")["input_modalities"]
+    assert table[HAIKU45] == "not recorded (read as text only)"
 
 
 def test_a_table_whose_user_turns_are_all_none_is_sized_as_text(cat):
