@@ -6,6 +6,7 @@ every figure in the baseline notebook is a sum over rows an analyst can filter a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -109,29 +110,39 @@ def data_quality(
     "duplicates unlike the copy kept": duplicates whose content differs from the copy kept
     (``conflicting_duplicates`` in the ingest report); "large bodies unreadable": those
     ``fetch_large_bodies`` could not read; "delivered too late for the window": records
-    dated before the run's window, delivered past the slack of the run before it."""
-    lines = int(ingest_report.get("lines_read", 0))
-    rows = int(ingest_report.get("rows", 0))
-    quarantined = int(ingest_report.get("quarantined", 0))
-    duplicates = int(ingest_report.get("duplicates", 0))
+    dated before the run's window, delivered past the slack of the run before it. A count the
+    report does not hold (an ingest older than the count) is :data:`NOT_RECORDED`, not 0."""
+    report = ingest_report
+    lines = int(report.get("lines_read", 0))
+    rows = int(report.get("rows", 0))
+    quarantined = int(report.get("quarantined", 0))
+    duplicates = int(report.get("duplicates", 0))
     return {
         "lines read": lines,
         "rows in usage table": rows,
         "quarantined lines": quarantined,
         "duplicate deliveries dropped": duplicates,
-        "duplicates unlike the copy kept": int(
-            ingest_report.get(  # a report without the count lists them all
-                "conflicting_duplicate_count",
-                len(ingest_report.get("conflicting_duplicates", [])),
-            )
+        "duplicates unlike the copy kept": (
+            _recorded(report, "conflicting_duplicate_count")
+            if "conflicting_duplicate_count" in report
+            else _recorded(report, "conflicting_duplicates", len)  # an older report's list
         ),
         "accounted for": lines == rows + quarantined + duplicates,
         "unpriced rows": int((~priced["priced"].astype(bool)).sum()),
         "unpriced model ids": int(unpriced["model_id_raw"].nunique()) if len(unpriced) else 0,
-        "large bodies not fetched": int(ingest_report.get("large_bodies_not_fetched", 0)),
-        "large bodies unreadable": len(ingest_report.get("large_bodies_unread", [])),
-        "delivered too late for the window": int(ingest_report.get("delivered_too_late", 0)),
+        "large bodies not fetched": _recorded(report, "large_bodies_not_fetched"),
+        "large bodies unreadable": _recorded(report, "large_bodies_unread", len),
+        "delivered too late for the window": _recorded(report, "delivered_too_late"),
     }
+
+
+NOT_RECORDED = "not recorded: the ingest that wrote this run predates the count (ingest again)"
+
+
+def _recorded(report: dict[str, Any], key: str, count: Callable[[Any], int] = int) -> int | str:
+    """``count`` of the ingest report's ``key``, or :data:`NOT_RECORDED` when the report has
+    no such key: an older ingest did not count it, which is not the same as none."""
+    return count(report[key]) if key in report else NOT_RECORDED
 
 
 def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:

@@ -199,6 +199,22 @@ def test_data_quality_counts_equal_planted_faults(ctx, truth) -> None:
     older.pop("conflicting_duplicate_count", None)
     dq_older = baseline.data_quality(older, ctx.priced, ctx.catalog.unpriced(ctx.usage))
     assert dq_older["duplicates unlike the copy kept"] == 3
+    # a report written before these counts existed: not recorded, which is not none
+    oldest = {
+        k: v
+        for k, v in ctx.ingest_report.items()
+        if k not in {"conflicting_duplicate_count", "conflicting_duplicates", "large_bodies_unread"}
+        and k not in {"delivered_too_late", "large_bodies_not_fetched"}
+    }
+    dq_oldest = baseline.data_quality(oldest, ctx.priced, ctx.catalog.unpriced(ctx.usage))
+    for name in (
+        "duplicates unlike the copy kept",
+        "large bodies not fetched",
+        "large bodies unreadable",
+        "delivered too late for the window",
+    ):
+        assert dq_oldest[name] == baseline.NOT_RECORDED
+    assert dq_oldest["accounted for"] is True
     reasons = baseline.quarantine_reasons(ctx.quarantine)["lines"].to_dict()
     assert reasons == {"invalid JSON": len(faults["malformed_lines"]), "truncated gzip": 1}
 
