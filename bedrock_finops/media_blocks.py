@@ -335,6 +335,19 @@ def media_sent_by_request(
     return media_kinds_in(usage["media_sent"])
 
 
+MEDIA_FROM_COLUMN = "media_sent: what each request sent, in any turn, read by the ingest"
+MEDIA_FROM_LAST_TURN = (
+    "the last user turn only: this usage table predates media_sent, so media a request sent "
+    "in an earlier turn is not seen (ingest the logs again to read every turn)"
+)
+
+
+def media_found_in(usage: pd.DataFrame) -> str:
+    """Where :func:`media_sent_by_request` finds the media of ``usage``'s requests, for the
+    data-quality line beside the figures it changes."""
+    return MEDIA_FROM_COLUMN if "media_sent" in usage.columns else MEDIA_FROM_LAST_TURN
+
+
 def requests_with_media(usage: pd.DataFrame) -> np.ndarray | None:
     """Per request, whether it sent media of any kind (``media_sent``, any turn); None for a
     table without the column, whose user turns must then be searched

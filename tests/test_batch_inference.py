@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from usage_builders import set_user_turns
 
+from bedrock_finops import media_blocks
 from bedrock_finops.findings import period_of
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.schema import empty_usage
@@ -313,11 +314,12 @@ def receipt_turn(n: int) -> str:
 
 
 WHY_MEDIA = (
-    "sent images, documents, video or audio, which a batch record would carry only as text: "
-    "the placeholder of those sent inline (the usage table keeps no media bytes) or the JSON "
-    "of those sent by reference (an S3 location or URL), which the model would answer instead"
+    "sent images, documents, video or audio (media_sent), which a batch record cannot carry: it "
+    "holds only the last user turn, as text, with the placeholder of media sent inline (the "
+    "usage table keeps no media bytes) or the JSON of media sent by reference (an S3 location "
+    "or URL), which the model would answer instead"
 )
-MEDIA_BLOCKER = f"no request can be rebuilt: every user turn {WHY_MEDIA}"
+MEDIA_BLOCKER = f"no request can be rebuilt: every request {WHY_MEDIA}"
 
 
 def test_requests_whose_user_turn_held_inline_media_stay_on_demand(seed, tmp_path):
@@ -339,9 +341,14 @@ def test_requests_whose_user_turn_held_inline_media_stay_on_demand(seed, tmp_pat
     assert segs.loc["nightly", "requests_left_on_demand"] == 30
     assert (
         "nightly (nightly:claude-sonnet-4:2afa90a8): 30 of its requests stay on "
-        f"demand: their user turn {WHY_MEDIA} (not counted in the saving)."
+        f"demand: they {WHY_MEDIA} (not counted in the saving)."
     ) in bp.notes
     assert bp.data_quality["eligible_requests_with_media"] == 30
+    assert bp.data_quality["media_found_in"] == media_blocks.MEDIA_FROM_COLUMN
+    # a table written before media_sent: its last user turns are searched, and it says so
+    older = bi.plan(usage.drop(columns=["media_sent"]), seed)
+    assert older.data_quality["eligible_requests_with_media"] == 30
+    assert older.data_quality["media_found_in"] == media_blocks.MEDIA_FROM_LAST_TURN
     assert segs.loc["receipts", "media_user_turns"] == 450
     assert not segs.loc["receipts", "eligible"] and segs.loc["receipts", "decision"] == "-"
     assert segs.loc["receipts", "blockers"] == MEDIA_BLOCKER

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from usage_builders import make_usage, prompts_frame
 
-from bedrock_finops import schema
+from bedrock_finops import media_blocks, schema
 from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.models import known_models, media_not_taken
 from bedrock_finops.pricing import PriceCatalog
@@ -217,6 +217,8 @@ def test_a_table_without_media_sent_has_its_user_turns_searched(usage, cat, plan
     )
     cols = ["segment", "candidate", "media_sent", "media_requests", "savings_usd"]
     pd.testing.assert_frame_equal(again.segments[cols], plan.segments[cols])
+    assert again.data_quality["media_found_in"] == media_blocks.MEDIA_FROM_LAST_TURN
+    assert plan.data_quality["media_found_in"] == media_blocks.MEDIA_FROM_COLUMN
 
 
 def test_media_in_an_earlier_turn_keeps_a_segment_off_text_only_models(cat):

@@ -45,7 +45,12 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts, user_turns
 from bedrock_finops.findings import Findings, period_of
-from bedrock_finops.media_blocks import any_media, media_sent_by_request, media_sent_in
+from bedrock_finops.media_blocks import (
+    any_media,
+    media_found_in,
+    media_sent_by_request,
+    media_sent_in,
+)
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import after_change_by_app, to_effects, to_findings
@@ -238,6 +243,7 @@ def plan(
         )
     dq["eligible_requests_without_user_text"] = int((in_scope.to_numpy() & unlogged).sum())
     dq["eligible_requests_with_media"] = int((in_scope.to_numpy() & media).sum())
+    dq["media_found_in"] = media_found_in(usage)
     return BatchPlan(
         params=p,
         segments=segs,
@@ -560,9 +566,10 @@ def _decide(segs: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
 
 # why a request whose user turn sent media cannot go in a job (after "their user turn")
 MEDIA_NOT_REBUILT = (
-    "sent images, documents, video or audio, which a batch record would carry only as text: "
-    "the placeholder of those sent inline (the usage table keeps no media bytes) or the JSON "
-    "of those sent by reference (an S3 location or URL), which the model would answer instead"
+    "sent images, documents, video or audio (media_sent), which a batch record cannot carry: it "
+    "holds only the last user turn, as text, with the placeholder of media sent inline (the "
+    "usage table keeps no media bytes) or the JSON of media sent by reference (an S3 location "
+    "or URL), which the model would answer instead"
 )
 
 
@@ -576,7 +583,7 @@ def _not_rebuildable(rec: dict[str, Any]) -> str:
             "are read only with fetch_large_bodies)"
         )
     if not unlogged:
-        return f"no request can be rebuilt: every user turn {MEDIA_NOT_REBUILT}"
+        return f"no request can be rebuilt: every request {MEDIA_NOT_REBUILT}"
     return (
         f"no request can be rebuilt: {unlogged:,} user turns were not logged as text (bodies "
         f"over 100 KB are read only with fetch_large_bodies), {media:,} {MEDIA_NOT_REBUILT}"
@@ -650,7 +657,7 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
     for rec in segs[with_media].to_dict("records"):
         notes.append(
             f"{rec['app']} ({rec['segment']}): {rec['media_user_turns']:,} of its requests stay "
-            f"on demand: their user turn {MEDIA_NOT_REBUILT} (not counted in the saving)."
+            f"on demand: they {MEDIA_NOT_REBUILT} (not counted in the saving)."
         )
     for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
         notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")

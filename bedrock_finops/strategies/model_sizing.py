@@ -43,6 +43,7 @@ from bedrock_finops import segments as seg_mod
 from bedrock_finops import task_types as tt
 from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.findings import DAYS_PER_MONTH, Findings, period_of
+from bedrock_finops.media_blocks import media_found_in
 from bedrock_finops.models import known_models
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.strategies import model_sizing_media as media_mod
@@ -206,6 +207,7 @@ def plan(
         "segments": len(out),
         "segments_unknown_model": int(out["model"].astype(str).str.startswith("unknown:").sum()),
         "segments_without_template_text": int((~out["system_text_available"]).sum()),
+        "media_found_in": media_found_in(usage),
     }
     return SizingPlan(
         params=p,
