@@ -84,10 +84,13 @@ def main(argv: list[str] | None = None) -> int:
 def _say_error(message: str) -> None:
     """The ``error:`` line a failed command ends with, on stderr, with any credential value
     from the environment redacted: the message may quote a path or a source named after one,
-    and a scheduled run's stderr is mailed or kept in a log."""
+    and a scheduled run's stderr is mailed or kept in a log. A file or folder name it quotes
+    is the source's: its control characters are escaped for the terminal (AWS's messages of
+    several lines keep their lines)."""
     from bedrock_finops.runner import scrubbed
+    from bedrock_finops.terminal_text import lines_for_terminal
 
-    print(f"error: {scrubbed(message)}", file=sys.stderr)
+    print(f"error: {lines_for_terminal(scrubbed(message))}", file=sys.stderr)
 
 
 def _configure_console() -> None:

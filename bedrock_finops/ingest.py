@@ -85,6 +85,7 @@ from bedrock_finops.sources.service_folders import OTHER_SERVICE, service_of
 from bedrock_finops.sources.source_errors import SourceError
 from bedrock_finops.sources.source_uri import normalised_source, s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, WINDOW_YEARS, ceil_ms, to_ms
+from bedrock_finops.terminal_text import for_terminal
 from bedrock_finops.user_paths import UserPathError, expand_user, path_argument
 
 # quarantine reasons (and unknown model IDs) the printed summary lists; the report has them all
@@ -354,7 +355,9 @@ class IngestReport:
                 f"  new geo prefix {geo}.: {n:,} rows; priced where the price sheet has geo "
                 f"{geo!r} (or the Region's price holds for profiles), else unpriced with the reason"
             )
-        return "\n".join(lines)
+        # each line escaped whole: model IDs, error codes in reasons, folder and app names
+        # are the logs', and a control character in one would rewrite the terminal
+        return "\n".join(for_terminal(line) for line in lines)
 
     def _span_lines(self) -> list[str]:
         """The records' span beside the window, and the warnings that it may not cover it."""
@@ -1076,8 +1079,9 @@ def _say(line: str, file: TextIO | None = None) -> None:
 
 def _note_on_stderr(line: str) -> None:
     """What a watched ingest says as it works (a scratch copy removed, a large file expanded,
-    an S3 listing's progress), on stderr and scrubbed."""
-    _say(line, sys.stderr)
+    an S3 listing's progress), on stderr, scrubbed, and with the file or folder name it may
+    quote escaped for the terminal."""
+    _say(for_terminal(line), sys.stderr)
 
 
 def _other_run(folder: Path, table: str) -> str | None:
