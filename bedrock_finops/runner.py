@@ -496,10 +496,13 @@ def _record_results(
 
 def _scrubbing(write: Callable[[str], None]) -> Callable[[str], None]:
     """``write`` given each line with any credential value redacted: a line may quote one (a
-    source or a folder named after it, a notebook's error)."""
+    source or a folder named after it, a notebook's error). Control characters are escaped
+    for the terminal, line by line: a quarantine reason or a notebook's error may quote a
+    value from the logs (an error code, a model ID)."""
+    from bedrock_finops.terminal_text import lines_for_terminal
 
     def write_scrubbed(message: str) -> None:
-        write(scrubbed(message))
+        write(lines_for_terminal(scrubbed(message)))
 
     return write_scrubbed
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops import cli, ingest
+from bedrock_finops import cli, ingest, runner
 from bedrock_finops.terminal_text import for_terminal, lines_for_terminal
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
@@ -129,3 +129,31 @@ def test_an_error_line_shows_a_folder_name_escaped(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "only the output of earlier bedrock-finops runs or ingests (run\\x1b[31mRED)" in err
     assert "\x1b" not in err
+
+
+# --- run -----------------------------------------------------------------------------------------
+
+
+def test_the_runs_error_line_shows_a_quarantine_reason_escaped(tmp_path):
+    """A window holding one failed invocation: the run stops, and its error line quoted the
+    error code raw; the manifest keeps the reason as logged."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    failed = _record("e1", errorCode="Throttling\x1b]0;title\x07\r\x1b[2Kfake")
+    del failed["input"]["inputTokenCount"], failed["output"]["outputTokenCount"]
+    (logs / "a.json").write_text(json.dumps(failed) + "\n")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {logs}\n")
+    errors: list[str] = []
+    code, run_dir = runner.run(
+        params, out_root=tmp_path / "out", log=lambda msg: None, log_error=errors.append
+    )
+    assert code == 2
+    assert errors == [
+        "error: the ingest found no invocations to analyse: 1 lines read, 1 quarantined (1 "
+        "failed invocation (Throttling\\x1b]0;title\\x07\\r\\x1b[2Kfake): no token counts, not "
+        "billed), 0 outside the window [-, -). Check run.source, run.start and run.end; "
+        "quarantine.parquet in the run folder shows each bad line"
+    ]
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert "(1 failed invocation (Throttling\x1b]0;title\x07\r\x1b[2Kfake): " in manifest["error"]
