@@ -41,6 +41,7 @@ from bedrock_finops.batch_jobs import (
 from bedrock_finops.batch_submit import plan_submissions
 from bedrock_finops.findings import days_text
 from bedrock_finops.pricing import check_discount_pct
+from bedrock_finops.terminal_text import print_line, print_lines
 from bedrock_finops.user_paths import path_argument
 
 
@@ -196,7 +197,7 @@ def _say_forced_in_left_out(bp: Any, flags: dict[str, Any]) -> bool:
     if stuck.empty:
         return False
     which = "segment" if len(stuck) == 1 else "segments"
-    print(
+    print_line(
         f"{len(stuck):,} {which} named by {_setting_named(flags, 'force_in')} cannot go in a "
         f"batch job ({', '.join(stuck['segment'])}): see above for why",
         file=sys.stderr,
@@ -465,7 +466,7 @@ def _cmd_export(args: Any) -> int:
     if args.apply:
         _check_aws_credentials()
     run_dir = Path(args.run_dir) if args.run_dir else default_sample_run()
-    print(f"settings: {origin}, flags over them")
+    print_line(f"settings: {origin}, flags over them")
     try:
         # the user turns are read from usage.parquet where needed, not held (~3 GB a month)
         ctx = open_run(
@@ -505,13 +506,14 @@ def _cmd_export(args: Any) -> int:
         user_text=ctx.user_text_column,
     )
     if jobs.empty:
-        print("\n".join(_no_jobs_lines(bp, vars(args))))
+        for line in _no_jobs_lines(bp, vars(args)):
+            print_line(line)
         return 1 if _say_forced_in_left_out(bp, vars(args)) else 0
-    print(
+    print_lines(
         jobs[["job_name", "region", "records", "files", "bytes", "below_min_records"]].to_string()
     )
     for line in _forced_in_blocked_lines(bp, vars(args)):
-        print(line)
+        print_line(line)
     pending = pending_jobs(jobs, quotas.min_records_per_job)
     ready = [job for job in pending if not job.held]
     lookup = look_up(ready, apply=args.apply)
@@ -530,31 +532,31 @@ def _cmd_export(args: Any) -> int:
             f"; but --apply would submit none of them while {counted(len(inputs.blocked), 'job')} "
             "stay refused for other objects in the S3 input location (below)"
         )
-    print(cost)
+    print_line(cost)
     for line in _cadence_lines(bp):
-        print(line)
+        print_line(line)
     if args.apply:
         settled = upload_and_create(pending, plan, lookup.clients)
     else:
         settled = refused_rows(plan, inputs.blocked, apply=False)
-    print(submission_table(pending, settled).to_string(index=False))
+    print_lines(submission_table(pending, settled).to_string(index=False))
     held = [job for job in pending if job.held]
     for job in held:
         for line in held_lines(job):
-            print(line)
+            print_line(line)
     unfinished = []
     for i, (job, step, row) in enumerate(zip(ready, plan, settled, strict=True)):
         if step["action"] == "would-resubmit":
-            print(f"{row['jobName']}: {row['detail']}")
+            print_line(f"{row['jobName']}: {row['detail']}")
         elif row["action"] == "unfinished":
             unfinished.append(row)
             for line in unfinished_lines(job, row, lookup.attempts[i] if lookup.attempts else []):
-                print(line)
+                print_line(line)
     if not args.apply:
         for line in s3_preview_lines(plan, inputs):
-            print(line)
+            print_line(line)
         if lookup.unchecked:
-            print(lookup.unchecked)
+            print_line(lookup.unchecked)
         notes = [f"{len(held)} of {len(pending)} jobs held back (above)"] if held else []
         if unfinished:
             notes.append(f"{counted(len(unfinished), 'job')} unfinished (above)")
@@ -565,11 +567,11 @@ def _cmd_export(args: Any) -> int:
                 "input location (above): --apply would create none"
             )
         note = "".join(f"; {n}" for n in notes)
-        print(f"dry run: nothing uploaded or submitted (add --apply){note}")
+        print_line(f"dry run: nothing uploaded or submitted (add --apply){note}")
         return 1 if _say_forced_in_left_out(bp, vars(args)) else 0
     if held:
         names = ", ".join(job.name for job in held)
-        print(
+        print_line(
             f"{len(held)} of {len(pending)} jobs not submitted ({names}): see above for why "
             "and how to submit them",
             file=sys.stderr,
@@ -578,7 +580,7 @@ def _cmd_export(args: Any) -> int:
         names = ", ".join(f"{row['jobName']}: {row['status']}" for row in unfinished)
         stopping = all(row["status"] == "Stopping" for row in unfinished)
         what = "when to run again" if stopping else "how to resubmit them"
-        print(
+        print_line(
             f"{len(unfinished)} of {len(pending)} jobs did not process their records ({names}): "
             f"see above for why and {what}",
             file=sys.stderr,

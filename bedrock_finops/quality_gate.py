@@ -41,6 +41,7 @@ from bedrock_finops.notebook_exec import write_whole
 from bedrock_finops.segments import template_texts
 from bedrock_finops.sources import own_output
 from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
+from bedrock_finops.terminal_text import print_line
 from bedrock_finops.user_paths import path_argument
 
 RESULT_COLUMNS = ["request_id", "segment", "current_score", "candidate_score"]
@@ -792,7 +793,7 @@ def _cmd(args: Any) -> int:
 
     problem = _bad_arguments(args) or _out_problem(Path(args.out), Path(args.run))
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        print_line(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         ctx = open_run(
@@ -812,11 +813,11 @@ def _cmd(args: Any) -> int:
             task_overrides=_parse_overrides(args.override),
         )
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_line(f"error: {exc}", file=sys.stderr)
         return 2
     recs = model_sizing_tables.recommended_with_ids(sizing)
     if recs.empty:
-        print("no model sizing recommendations in this run: nothing to evaluate")
+        print_line("no model sizing recommendations in this run: nothing to evaluate")
         return 0
     manifest = write_eval_sample(
         ctx.usage,
@@ -831,8 +832,8 @@ def _cmd(args: Any) -> int:
         user_text=ctx.user_text_column,
     )
     for e in manifest["segments"]:
-        print(_segment_line(e))
-    print(f"manifest: {Path(args.out) / 'manifest.json'}")
+        print_line(_segment_line(e))
+    print_line(f"manifest: {Path(args.out) / 'manifest.json'}")
     if not args.live:
         return 0
     from bedrock_finops import replay
@@ -846,4 +847,5 @@ def _cmd(args: Any) -> int:
         apply=args.apply,
         max_tokens_default=args.max_tokens,
         user_text=ctx.user_text_column,
+        echo=print_line,  # the segments and model IDs it names are the logs'
     )

@@ -5,12 +5,15 @@ command, while the files written keep it as logged."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops import cli, ingest, runner
+from bedrock_finops.notebook import default_sample_run
 from bedrock_finops.terminal_text import for_terminal, lines_for_terminal
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
@@ -157,3 +160,77 @@ def test_the_runs_error_line_shows_a_quarantine_reason_escaped(tmp_path):
     ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert "(1 failed invocation (Throttling\x1b]0;title\x07\r\x1b[2Kfake): " in manifest["error"]
+
+
+# --- batch-export and eval-sample, on the sample with tampered app names ------------------------
+
+TAMPERED_APPS = {
+    "doc-summarizer": "doc\x1b]0;pwned\x07-summarizer",
+    "faq-helper": "faq\u202e-helper",
+    "support-chat": "support\x1b[2K\rchat",
+    "ticket-router": "ticket\nrouter",
+}
+
+
+@pytest.fixture(scope="module")
+def tampered_run(tmp_path_factory) -> Path:
+    """The embedded sample's run, its apps renamed as in TAMPERED_APPS (no manifest: the
+    commands take their defaults)."""
+    run = tmp_path_factory.mktemp("tampered") / "run"
+    shutil.copytree(default_sample_run(), run)
+    (run / "manifest.json").unlink(missing_ok=True)
+    table = pq.read_table(run / "usage.parquet")
+    i = table.schema.get_field_index("app")
+    field = table.schema.field(i)
+    apps = [TAMPERED_APPS.get(a, a) for a in table.column("app").to_pylist()]
+    pq.write_table(table.set_column(i, field, pa.array(apps, field.type)), run / "usage.parquet")
+    return run
+
+
+def test_batch_export_shows_app_and_segment_names_escaped(tampered_run, tmp_path, capsys):
+    """The cadence lines (app and segment) and the force_in lines (segment) printed the app
+    names raw: the title set, the text after U+202E shown right to left."""
+    argv = ["batch-export", "--run-dir", str(tampered_run), "--out", str(tmp_path / "jobs")]
+    argv += ["--role-arn", "arn:aws:iam::123456789012:role/bedrock-batch"]
+    argv += ["--s3-prefix", "s3://bucket/batch", "--force-in", TAMPERED_APPS["faq-helper"]]
+    assert cli.main(argv) == 1
+    captured = capsys.readouterr()
+    faq = "faq\\u202e-helper:titan-text-express:092b44a5"
+    lines = captured.out.splitlines()
+    assert (
+        f"  {faq} (score 0.44), named by --force-in, cannot go in a batch job: model has no "
+        "batch price in the sheet"
+    ) in lines
+    assert (
+        "  doc\\x1b]0;pwned\\x07-summarizer (doc\\x1b]0;pwned\\x07-summarizer:claude-sonnet-4:"
+        "5aa35d53): every 2 days"
+    ) in lines
+    assert captured.err == (
+        f"1 segment named by --force-in cannot go in a batch job ({faq}): see above for why\n"
+    )
+    assert not any(c in captured.out + captured.err for c in "\x1b\x07\u202e")
+
+
+def test_eval_sample_shows_segment_names_escaped(tampered_run, tmp_path, capsys):
+    """The segment lines and the live replay's dry run printed the app names raw: a CR and an
+    erase-line rewrote the line, a line break split it."""
+    argv = ["eval-sample", "--run", str(tampered_run), "--out", str(tmp_path / "eval"), "--live"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    router = "ticket\\nrouter:claude-opus-4:ba337283"
+    assert (
+        f"{router}: 50 of 7,823 requests -> ticket_router_claude-opus-4_ba337283.jsonl "
+        "(anthropic.claude-opus-4 vs anthropic.claude-3-5-haiku)"
+    ) in lines
+    assert (
+        "support\\x1b[2K\\rchat:claude-sonnet-4:8affe261: 50 of 14,363 requests -> "
+        "support_2K_chat_claude-sonnet-4_8affe261.jsonl (anthropic.claude-sonnet-4 vs "
+        "anthropic.claude-3-5-haiku)"
+    ) in lines
+    assert (
+        f"  {router} [us-east-1]: 38 x converse(us.anthropic.claude-opus-4-20250514-v1:0) and "
+        "converse(us.anthropic.claude-3-5-haiku-20241022-v1:0)"
+    ) in lines
+    assert not any(c in printed for c in "\x1b\r")
+    assert not [line for line in lines if line.startswith("router:")]
