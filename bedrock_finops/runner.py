@@ -40,6 +40,7 @@ from bedrock_finops.notebook_exec import (
     write_whole,
 )
 from bedrock_finops.run_checks import absolute_paths
+from bedrock_finops.terminal_text import for_terminal
 from bedrock_finops.user_paths import path_argument
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -638,7 +639,10 @@ def _nothing_to_analyse(report: dict[str, Any], relative: str | None = None) -> 
             + (f" ({', '.join(counts)})" if counts else "")
             + f"; widen {keys} to a period with traffic"
         )
-    reasons = ", ".join(f"{n} {r}" for r, n in (report.get("quarantine_by_reason") or {}).items())
+    by_reason = (report.get("quarantine_by_reason") or {}).items()
+    # a reason may quote a logged value (an error code): escaped, a line break included, so
+    # the sentence stays one line in the log and the manifest
+    reasons = ", ".join(f"{n} {for_terminal(r)}" for r, n in by_reason)
     return (
         f"the ingest found no invocations to analyse: {report.get('lines_read', 0):,} lines read, "
         f"{report.get('quarantined', 0):,} quarantined{f' ({reasons})' if reasons else ''}, "

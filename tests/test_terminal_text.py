@@ -139,10 +139,11 @@ def test_an_error_line_shows_a_folder_name_escaped(tmp_path, capsys):
 
 def test_the_runs_error_line_shows_a_quarantine_reason_escaped(tmp_path):
     """A window holding one failed invocation: the run stops, and its error line quoted the
-    error code raw; the manifest keeps the reason as logged."""
+    error code raw (a line break in it split the line); the sentence is one line, in the log
+    and in the manifest, with the code escaped."""
     logs = tmp_path / "logs"
     logs.mkdir()
-    failed = _record("e1", errorCode="Throttling\x1b]0;title\x07\r\x1b[2Kfake")
+    failed = _record("e1", errorCode="Throttling\x1b]0;title\x07\r\x1b[2Kfake\nFAKE")
     del failed["input"]["inputTokenCount"], failed["output"]["outputTokenCount"]
     (logs / "a.json").write_text(json.dumps(failed) + "\n")
     params = tmp_path / "params.yaml"
@@ -154,12 +155,15 @@ def test_the_runs_error_line_shows_a_quarantine_reason_escaped(tmp_path):
     assert code == 2
     assert errors == [
         "error: the ingest found no invocations to analyse: 1 lines read, 1 quarantined (1 "
-        "failed invocation (Throttling\\x1b]0;title\\x07\\r\\x1b[2Kfake): no token counts, not "
-        "billed), 0 outside the window [-, -). Check run.source, run.start and run.end; "
+        "failed invocation (Throttling\\x1b]0;title\\x07\\r\\x1b[2Kfake\\nFAKE): no token counts, "
+        "not billed), 0 outside the window [-, -). Check run.source, run.start and run.end; "
         "quarantine.parquet in the run folder shows each bad line"
     ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert "(1 failed invocation (Throttling\x1b]0;title\x07\r\x1b[2Kfake): " in manifest["error"]
+    assert (
+        "(1 failed invocation (Throttling\\x1b]0;title\\x07\\r\\x1b[2Kfake\\nFAKE): "
+        in (manifest["error"])
+    )
 
 
 # --- batch-export and eval-sample, on the sample with tampered app names ------------------------
