@@ -9,12 +9,20 @@ or ``{'app': 'search'}``; and a repeated key would silently keep its last value.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from bedrock_finops.user_yaml import (
+    YamlRefused,
+    as_written,
+    bool_note,
+    load_yaml,
+    value_kind,
+    yaml_problem,
+)
 
 IDENTITY_APP_EXAMPLE = '{"support-bot-role": "support"}'
 PROFILE_MAP_EXAMPLE = (
@@ -27,61 +35,10 @@ class MapError(ValueError):
     """A map that cannot be used: the message names the key, the problem and the fix."""
 
 
-class UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a mapping key given twice (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            lines: dict[Any, int] = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":  # `<<:` merges are not repeats
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                line = key_node.start_mark.line + 1
-                try:
-                    first = lines.get(key)
-                except TypeError:  # an unhashable key: SafeLoader refuses it below
-                    continue
-                if first is not None:
-                    raise MapError(
-                        f"key {key!r} is given twice (lines {first} and {line}); keep one"
-                    )
-                lines[key] = line
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
-        """A date or time YAML reads; an impossible one (``2026-11-31``) as the text it is,
-        so the check of its key refuses it by name, instead of PyYAML's bare ValueError."""
-        try:
-            return super().construct_yaml_timestamp(node)
-        except ValueError:
-            return self.construct_scalar(node)
-
-
-UniqueKeyLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", UniqueKeyLoader.construct_yaml_timestamp
-)
-
-
-def load_yaml(text: str) -> Any:
-    """YAML (or JSON) text, refusing a key given twice in any mapping of it."""
-    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
-
-
 def not_utf8(exc: UnicodeDecodeError) -> str:
     """A text file's decoding error in one line, with the fix."""
     byte = exc.object[exc.start : exc.start + 1].hex()
     return f"is not UTF-8 text (byte 0x{byte} at offset {exc.start}); save it as UTF-8"
-
-
-def yaml_problem(exc: yaml.YAMLError) -> str:
-    """A YAML error in one line: where and what (PyYAML's own text spans several lines, with
-    the offending line quoted and a caret under it)."""
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    context = getattr(exc, "context", None)
-    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return f"{where}{problem}" + (f" ({context})" if context else "")
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -100,7 +57,11 @@ def load_map_text(text: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_unique_pairs)
     except json.JSONDecodeError:
+        pass
+    try:
         return load_yaml(text)
+    except YamlRefused as exc:  # a key given twice, aliases repeating too many values
+        raise MapError(str(exc)) from None
 
 
 def load_map_file(path: Path, what: str, example: str) -> dict[str, str]:
@@ -134,16 +95,16 @@ def check_name_map(data: Any, example: str) -> dict[str, str]:
     for key, value in data.items():
         if not isinstance(key, str):
             raise MapError(
-                f"the key {key!r} is {_kind(key)}, not a name; write it in quotes, as the "
-                f'file spells it ("{_yaml_text(key)}": ... if that is how it reads)'
-                f"{_bool_note(key)}"
+                f"the key {key!r} is {value_kind(key)}, not a name; write it in quotes, as the "
+                f'file spells it ("{as_written(key)}": ... if that is how it reads)'
+                f"{bool_note(key)}"
             )
         if not key.strip():
             raise MapError(f"a key is blank ({key!r}); give the name it maps")
         if not isinstance(value, str):
             raise MapError(
-                f"the value of {key!r} is {_kind(value)}, not a name; "
-                f"{_fix(key, value)}{_bool_note(value)}"
+                f"the value of {key!r} is {value_kind(value)}, not a name; "
+                f"{_fix(key, value)}{bool_note(value)}"
             )
         if not value.strip():
             raise MapError(f"the value of {key!r} is blank; give the name it maps to")
@@ -156,34 +117,6 @@ def check_name_map(data: Any, example: str) -> dict[str, str]:
     return out
 
 
-def _kind(value: Any) -> str:
-    """What YAML made of a value that is not a string, for the error."""
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return f"the boolean {value}"
-    if isinstance(value, (int, float)):
-        return f"the number {value!r}"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f"the date {value}"
-    if isinstance(value, (dict, list)):
-        return f"a {'mapping' if isinstance(value, dict) else 'list'} ({value!r})"
-    return f"a {type(value).__name__} ({value!r})"
-
-
-def _bool_note(value: Any) -> str:
-    if isinstance(value, bool):
-        return " (YAML reads unquoted yes, no, on, off, true and false as booleans)"
-    return ""
-
-
-def _yaml_text(value: Any) -> str:
-    """How a scalar YAML read as another type was most likely written."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
 def _fix(key: str, value: Any) -> str:
     """What to write instead of a value that is not a name."""
     if isinstance(value, dict) and len(value) == 1:
@@ -193,6 +126,6 @@ def _fix(key: str, value: Any) -> str:
     if isinstance(value, (dict, list)) or value is None:
         return f'give one name: "{key}": "NAME"'
     return (
-        f'write it in quotes, as the file spells it ("{key}": "{_yaml_text(value)}" if that '
+        f'write it in quotes, as the file spells it ("{key}": "{as_written(value)}" if that '
         "is how it reads: YAML reads 0700 as 448 and 1.10 as 1.1)"
     )

@@ -13,7 +13,9 @@ Layout of a params file::
 Unknown keys, wrong types, keys left blank (null: papermill would pass None over the
 notebook's default) and values the code using them would refuse (checked by
 :mod:`bedrock_finops.params_values`, on the values each notebook gets, ``common``'s included)
-are errors that name the file, the key and the fix.
+are errors that name the file, the key and the fix. The file is read by
+:mod:`bedrock_finops.user_yaml`, which refuses a key given twice and aliases repeating more
+values than any settings need, before anything reads the values.
 The notebooks' own parameters cells (read with ``papermill.inspect_notebook``) are the
 reference, so a new notebook parameter is accepted as soon as the notebook declares it.
 """
@@ -29,9 +31,10 @@ from typing import Any
 
 import yaml
 
-from bedrock_finops.name_maps import MapError, load_yaml, not_utf8, yaml_problem
+from bedrock_finops.name_maps import not_utf8
 from bedrock_finops.sources.time_folders import WINDOW_YEARS
 from bedrock_finops.user_paths import UserPathError, expand_user
+from bedrock_finops.user_yaml import YamlRefused, load_yaml, yaml_problem
 
 RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
 # the keys that name files or folders, a leading ~ expanded as a shell would (user_paths)
@@ -173,7 +176,7 @@ def load(path: str | Path | None, notebooks: dict[str, Path]) -> RunParams:
             raise ParamsError(f"{p} {not_utf8(exc)}") from None
         except yaml.YAMLError as exc:
             raise ParamsError(f"{p} is not valid YAML: {yaml_problem(exc)}") from None
-        except MapError as exc:  # a key given twice: YAML would keep the last silently
+        except YamlRefused as exc:  # a key given twice, aliases repeating too many values
             raise ParamsError(f"{p}: {exc}") from None
         except ValueError as exc:  # a value an explicit tag cannot make (`!!int ten`)
             raise ParamsError(f"{p}: a value YAML cannot read: {exc}") from None

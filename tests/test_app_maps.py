@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from alias_files import bound_passed, nested_aliases
 from record_rows import log_record
 
 from bedrock_finops import cli, name_maps, params, worker_pool
@@ -50,6 +51,15 @@ def test_a_key_given_twice_in_a_json_profile_map_is_refused(tmp_path, capsys):
     )
     err = _ingest_error(tmp_path, capsys, "--profile-map", str(profiles))
     assert err == f"error: --profile-map {profiles}: key 'support01' is given twice; keep one"
+
+
+def test_a_yaml_map_of_aliases_within_aliases_is_refused_as_it_is_read(tmp_path, capsys):
+    """353 bytes standing for 10**6 names (10**9 in 506): the check of the map quoted the
+    mapping it found in place of a name whole, building every one of them."""
+    apps = tmp_path / "apps.yaml"
+    apps.write_text(nested_aliases(6).replace("02_batch_inference", "etl-runner"))
+    err = _ingest_error(tmp_path, capsys, "--identity-app-map", str(apps))
+    assert err == f"error: --identity-app-map {apps}: {bound_passed(283)}"
 
 
 def test_a_key_given_twice_in_a_params_file_is_refused(tmp_path):

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from alias_files import bound_passed, nested_aliases
 from notebook_builders import make_notebook
 
 from bedrock_finops import params
@@ -482,3 +483,14 @@ def test_values_in_common_are_checked_as_each_notebook_gets_them(
 def test_a_sections_value_replaces_commons_for_its_notebook(tmp_path, project_notebooks) -> None:
     p = write(tmp_path, "common:\n  top_n: 0\n00_baseline:\n  top_n: 5\n")
     assert params.load(p, project_notebooks).for_notebook("00_baseline")["top_n"] == 5
+
+
+def test_nested_aliases_are_refused_before_the_values_are_checked(
+    tmp_path, project_notebooks
+) -> None:
+    """353 bytes of aliases within aliases stand for 10**6 strings (see test_user_yaml): the
+    file is refused as it is read, saying why, before any check or the run walks the values."""
+    p = write(tmp_path, nested_aliases(6))
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, project_notebooks)
+    assert str(err.value) == f"{p}: {bound_passed(283)}"

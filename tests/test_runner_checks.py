@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from alias_files import bound_passed, nested_aliases
 from notebook_builders import make_notebook
 
 from bedrock_finops import cli, run_checks, runner
@@ -247,6 +248,15 @@ def test_relative_paths_are_read_from_where_the_run_starts(tmp_path, monkeypatch
     assert manifest["price_sheet"]["overrides"] == str(tmp_path / "mine.csv")
     # recorded as the notebooks read it, so batch-export run elsewhere reads the same file
     assert manifest["params"]["common"]["price_overrides"] == str(tmp_path / "mine.csv")
+
+
+def test_nested_aliases_are_refused_before_any_work(tmp_path, capsys) -> None:
+    """353 bytes standing for 10**6 strings in force_in: the run made its folder, ingested, and
+    failed in the notebook; with 10**9 (506 bytes) it ran out of memory building its manifest
+    (a MemoryError traceback, the folder left empty)."""
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {GOOD}\n" + nested_aliases(6))
+    assert refused(tmp_path, params, capsys) == f"{params}: {bound_passed(283, line=4)}"
 
 
 def test_an_impossible_date_is_one_error_line(tmp_path, capsys) -> None:
