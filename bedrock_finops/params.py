@@ -34,7 +34,7 @@ import yaml
 from bedrock_finops.name_maps import not_utf8
 from bedrock_finops.sources.time_folders import WINDOW_YEARS
 from bedrock_finops.user_paths import UserPathError, expand_user
-from bedrock_finops.user_yaml import YamlRefused, load_yaml, yaml_problem
+from bedrock_finops.user_yaml import YamlRefused, item_problem, load_yaml, yaml_problem
 
 RUNNER_SET = {"run_dir"}  # notebook parameters the runner injects itself
 # the keys that name files or folders, a leading ~ expanded as a shell would (user_paths)
@@ -231,6 +231,7 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
                 f"got {type(value).__name__} {value!r} ({RUN_KEYS[key][2]})"
             )
         out[key] = value
+    _check_path_list(out["cur"], f"{where}: run.cur")
     for key, value in (out["sample"] or {}).items():
         if key not in SAMPLE_KEYS:
             raise ParamsError(
@@ -269,6 +270,18 @@ def _validate_run(section: Any, where: str) -> dict[str, Any]:
     if out["window"] is not None:
         _check_relative_window(out, where)
     return out
+
+
+def _check_path_list(value: Any, key_path: str) -> None:
+    """Each item of a list of files and folders (``run.cur``) a string: YAML reads ``[a, b]``
+    in it as a list, ``2026`` as a number, which no check of the paths would name."""
+    if not isinstance(value, list):
+        return
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            example = "cur: [exports/2026-10, exports/2026-11]"
+            problem = item_problem("cur", index, item, "a file or folder", example)
+            raise ParamsError(f"{key_path}: {problem}")
 
 
 def _check_relative_window(run: dict[str, Any], where: str) -> None:

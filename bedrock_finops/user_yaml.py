@@ -160,3 +160,19 @@ def as_written(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
+
+
+def item_problem(key: str, index: int, item: Any, what: str, example: str) -> str:
+    """Why item ``index`` of the list ``key``, which is not a string, is refused, and the fix:
+    ``what`` is what each item names (``an app or segment id``), ``example`` a valid list."""
+    problem = f"{key}[{index}] is {value_kind(item)}, not {what}"
+    if item is None:
+        return f"{problem}; remove the empty item (a '-' or ',' with nothing after it): {example}"
+    if isinstance(item, list):
+        return f"{problem}; give each as an item of {key} itself, not a list in it: {example}"
+    if isinstance(item, dict):
+        return f"{problem}; give each as a string, not a mapping: {example}"
+    return (
+        f"{problem}; write it in quotes, as the file spells it ('{as_written(item)}' if that "
+        f"is how it reads){bool_note(item)}"
+    )

@@ -485,6 +485,86 @@ def test_a_sections_value_replaces_commons_for_its_notebook(tmp_path, project_no
     assert params.load(p, project_notebooks).for_notebook("00_baseline")["top_n"] == 5
 
 
+APP_FIX = "force_in: [support, nightly-etl]"
+ITEMS_THAT_ARE_NO_NAMES = [
+    (
+        "02_batch_inference:\n  force_in: [[a, b], {x: 1}, 3]",
+        "02_batch_inference.force_in",
+        "force_in[0] is a list (['a', 'b']), not an app or segment id; give each as an item of "
+        f"force_in itself, not a list in it: {APP_FIX}",
+    ),
+    (
+        "02_batch_inference:\n  force_in: [support, {x: 1}]",
+        "02_batch_inference.force_in",
+        "force_in[1] is a mapping ({'x': 1}), not an app or segment id; give each as a string, "
+        f"not a mapping: {APP_FIX}",
+    ),
+    (
+        "02_batch_inference:\n  force_out:\n    - support\n    -\n",
+        "02_batch_inference.force_out",
+        "force_out[1] is empty, not an app or segment id; remove the empty item (a '-' or ',' "
+        "with nothing after it): force_out: [support, nightly-etl]",
+    ),
+    (
+        "02_batch_inference:\n  force_out: [support, 2024]",
+        "02_batch_inference.force_out",
+        "force_out[1] is the number 2024, not an app or segment id; write it in quotes, as the "
+        "file spells it ('2024' if that is how it reads)",
+    ),
+    (
+        "common:\n  force_in: [yes]",
+        "common.force_in",
+        "force_in[0] is the boolean True, not an app or segment id; write it in quotes, as the "
+        "file spells it ('true' if that is how it reads) (YAML reads unquoted yes, no, on, off, "
+        "true and false as booleans)",
+    ),
+    (
+        "01_model_sizing:\n  candidates: {anthropic: {small: [[anthropic.claude-haiku-4-5]]}}",
+        "01_model_sizing.candidates",
+        "candidates['anthropic']['small'][0] is a list (['anthropic.claude-haiku-4-5']), not a "
+        "model key; give each as an item of candidates['anthropic']['small'] itself, not a list "
+        "in it: small: [MODEL_KEY, ...]",
+    ),
+    (
+        "01_model_sizing:\n  task_overrides: {2024: classification}",
+        "01_model_sizing.task_overrides",
+        "task_overrides key 2024 is the number 2024, not an app or segment id; write it in "
+        "quotes, as the file spells it ('2024': classification)",
+    ),
+    (
+        "01_model_sizing:\n  task_overrides: {support: [classification]}",
+        "01_model_sizing.task_overrides",
+        "task_overrides['support'] is a list (['classification']), not a task type; give one of "
+        f"{TASK_TYPES}: support: classification",
+    ),
+    (
+        "01_model_sizing:\n  tier_map: {classification: {a: 1}}",
+        "01_model_sizing.tier_map",
+        "tier_map['classification'] is a mapping ({'a': 1}), not a tier; give one of ['small', "
+        "'medium', 'large']: classification: small",
+    ),
+    (
+        "run:\n  cur: [cur/2026-10, [cur/2026-11]]",
+        "run.cur",
+        "cur[1] is a list (['cur/2026-11']), not a file or folder; give each as an item of cur "
+        "itself, not a list in it: cur: [exports/2026-10, exports/2026-11]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key_path", "problem"), ITEMS_THAT_ARE_NO_NAMES)
+def test_an_item_that_is_not_a_string_is_named_by_its_position(
+    tmp_path, project_notebooks, text, key_path, problem
+) -> None:
+    """YAML reads ``[a, b]`` inside a list as a list, ``2024`` as a number and ``yes`` as a
+    boolean: no app, segment, model or file is named by one. They passed the file's checks,
+    and the run failed on them in the notebook after the ingest, or never matched."""
+    p = write(tmp_path, f"{text}\n")
+    with pytest.raises(params.ParamsError) as err:
+        params.load(p, project_notebooks)
+    assert str(err.value) == f"{p}: {key_path}: {problem}"
+
+
 def test_nested_aliases_are_refused_before_the_values_are_checked(
     tmp_path, project_notebooks
 ) -> None:

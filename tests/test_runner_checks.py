@@ -250,6 +250,20 @@ def test_relative_paths_are_read_from_where_the_run_starts(tmp_path, monkeypatch
     assert manifest["params"]["common"]["price_overrides"] == str(tmp_path / "mine.csv")
 
 
+def test_a_force_in_item_that_is_not_a_name_is_refused_before_any_work(tmp_path, capsys) -> None:
+    """``force_in: [[a, b], {x: 1}, 3]`` passed the file's checks: the run made its folder,
+    ingested, and the notebook failed on it."""
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"run:\n  source: {GOOD}\n02_batch_inference:\n  force_in: [[a, b], {{x: 1}}, 3]\n"
+    )
+    assert refused(tmp_path, params, capsys) == (
+        f"{params}: 02_batch_inference.force_in: force_in[0] is a list (['a', 'b']), not an app "
+        "or segment id; give each as an item of force_in itself, not a list in it: force_in: "
+        "[support, nightly-etl]"
+    )
+
+
 def test_nested_aliases_are_refused_before_any_work(tmp_path, capsys) -> None:
     """353 bytes standing for 10**6 strings in force_in: the run made its folder, ingested, and
     failed in the notebook; with 10**9 (506 bytes) it ran out of memory building its manifest

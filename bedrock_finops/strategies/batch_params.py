@@ -18,6 +18,7 @@ from bedrock_finops.strategies.batch_signals import (
     DEFAULT_PIPELINE_PATTERNS,
     DEFAULT_WEIGHTS,
 )
+from bedrock_finops.user_yaml import item_problem, value_kind
 
 STRATEGY = "batch_inference"
 
@@ -84,10 +85,29 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
         p[key] = int(p[key])
         if p[key] < 1:
             raise ValueError(f"{key} must be a positive integer, got {p[key]}")
-    for key in ("pipeline_patterns", "interactive_patterns", "force_in", "force_out"):
-        value = p[key]
-        p[key] = [value] if isinstance(value, str) else list(value or [])
+    for key in ("pipeline_patterns", "interactive_patterns"):
+        p[key] = text_list(key, p[key], "a part of a role name", f"{key}: [nightly, etl]")
+    for key in ("force_in", "force_out"):
+        p[key] = text_list(key, p[key], "an app or segment id", f"{key}: [support, nightly-etl]")
     return p
+
+
+def text_list(key: str, value: Any, what: str, example: str) -> list[str]:
+    """``value`` as a list of strings (one string: a list of it), each item ``what``; a
+    mapping, or an item that is not a string (YAML reads ``[a, b]`` in a list as a list,
+    ``2024`` as a number), is refused naming its position, as it could never match a name."""
+    if isinstance(value, str):
+        return [value]
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ValueError(
+            f"{key} must be a list, each item {what}, got {value_kind(value)}; write {example}"
+        )
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValueError(item_problem(key, index, item, what, example))
+    return list(value)
 
 
 def business_hours(hours: Any) -> list[int]:

@@ -15,6 +15,7 @@ from bedrock_finops import task_types as tt
 from bedrock_finops.models import known_models
 from bedrock_finops.strategies import merge_params
 from bedrock_finops.tokens import TOKENIZER_RATIOS
+from bedrock_finops.user_yaml import as_written, bool_note, item_problem, value_kind
 
 STRATEGY = "model_sizing"
 TIERS = ("small", "medium", "large")
@@ -88,6 +89,7 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
     """The part of :func:`validate_params` that needs no traffic (all but the apps and
     segments ``task_overrides`` names), so a params file is checked before a run reads logs."""
     p = merge_params(STRATEGY, DEFAULT_PARAMS, params)
+    check_tier_names(p["tier_map"])
     tier_map = {**DEFAULT_TIER_MAP, **(p["tier_map"] or {})}
     bad = {k: v for k, v in tier_map.items() if k not in tt.TASK_TYPES or v not in TIERS}
     if bad:
@@ -131,6 +133,7 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
     if not 0 < thr <= 1.5:
         raise ValueError(f"quality_threshold {thr} should be a ratio such as 0.9 (90%)")
     p["quality_threshold"] = thr
+    check_override_names(p["task_overrides"])
     tt.check_override_types(p["task_overrides"])
     p["task_overrides"] = dict(p["task_overrides"] or {})
     return p
@@ -157,6 +160,40 @@ def check_candidate_tiers(provider: Any, tiers: Any, models: dict[str, Any]) -> 
             raise ValueError(
                 f"candidates[{provider!r}][{tier!r}] must be a list of model keys, "
                 + _list_fix(tier, keys)
+            )
+        for index, key in enumerate(keys):
+            if not isinstance(key, str):
+                where = f"candidates[{provider!r}][{tier!r}]"
+                example = f"{tier}: [MODEL_KEY, ...]"
+                raise ValueError(item_problem(where, index, key, "a model key", example))
+
+
+def check_tier_names(tier_map: Any) -> None:
+    """Each tier ``tier_map`` gives a string: a list or a mapping there is named as such,
+    with the tiers to choose from (the check of the entries lists the valid task types)."""
+    for task, tier in (tier_map if isinstance(tier_map, dict) else {}).items():
+        if not isinstance(tier, str):
+            raise ValueError(
+                f"tier_map[{task!r}] is {value_kind(tier)}, not a tier; give one of "
+                f"{list(TIERS)}: {task}: {TIERS[0]}"
+            )
+
+
+def check_override_names(overrides: Any) -> None:
+    """Each key of ``task_overrides`` (an app or segment id) and each value (a task type) a
+    string: YAML reads a key ``2024`` as a number, which no app's name would ever equal, so the
+    run would fail on it only after the ingest, in the notebook."""
+    for key, value in (overrides if isinstance(overrides, dict) else {}).items():
+        if not isinstance(key, str):
+            raise ValueError(
+                f"task_overrides key {key!r} is {value_kind(key)}, not an app or segment id; "
+                f"write it in quotes, as the file spells it ('{as_written(key)}': {value})"
+                f"{bool_note(key)}"
+            )
+        if not isinstance(value, str):
+            raise ValueError(
+                f"task_overrides[{key!r}] is {value_kind(value)}, not a task type; give one "
+                f"of {list(tt.TASK_TYPES)}: {key}: {tt.TASK_TYPES[0]}"
             )
 
 
