@@ -8,7 +8,6 @@ job (a held one with why), and uploads and submits only with ``--apply``
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -40,7 +39,7 @@ from bedrock_finops.batch_jobs import (
 )
 from bedrock_finops.batch_submit import plan_submissions
 from bedrock_finops.findings import days_text
-from bedrock_finops.pricing import check_discount_pct
+from bedrock_finops.run_settings import check_prices, notebook_settings, setting_named
 from bedrock_finops.terminal_text import print_line, print_lines
 from bedrock_finops.user_paths import path_argument
 
@@ -345,52 +344,25 @@ BATCH_NOTEBOOK = "02_batch_inference"
 def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The settings a CLI export uses, and where they came from: the run's own (what its
     ``02_batch_inference`` notebook ran with, in its ``manifest.json``), else the notebook's
-    defaults; a flag given on the command line wins over both."""
-    settings = dict(_NOTEBOOK_DEFAULTS)
-    origin = "the notebook's defaults (no manifest.json in the run)"
-    manifest = run_dir / "manifest.json"
-    if manifest.is_file():
-        settings.update(_runs_settings(read_run_manifest(manifest)))
-        origin = f"the run's own ({manifest})"
-    for name, flag in _RUN_SETTINGS.items():
-        if flag is not None and flags.get(flag) is not None:
-            settings[name] = flags[flag]
-    return settings, origin
+    defaults; a flag given on the command line wins over both (``run_settings``)."""
+    s = notebook_settings(
+        run_dir,
+        BATCH_NOTEBOOK,
+        _NOTEBOOK_DEFAULTS,
+        _RUN_SETTINGS,
+        flags,
+        doing="export",
+        older=_hours_in_utc,
+    )
+    return s.values, s.origin
 
 
-def read_run_manifest(path: Path) -> dict[str, Any]:
-    """A run's ``manifest.json``; one that is no JSON object (cut short by a full disk, by an
-    earlier version that rewrote it in place) is a :class:`BatchExportError` naming it."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:  # JSON's errors, and text that is not UTF-8
-        doc, problem = None, f"is not valid JSON ({exc})"
-    else:
-        problem = "is not a run's manifest (no JSON object)"
-    if not isinstance(doc, dict):
-        raise BatchExportError(
-            f"{path} {problem}: the run's record is damaged (a full disk as it was written?); "
-            "run again, or move it aside to export with the notebook's defaults and the flags"
-        )
-    return doc
-
-
-def _runs_settings(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The settings the run's batch notebook ran with (``notebook_params``); from a manifest
-    without them (written before they were recorded, or by a run that did not run the
-    notebook), the values its params file set in ``common`` and the notebook's section."""
-    ran = ((manifest.get("notebook_params") or {}).get(BATCH_NOTEBOOK) or {}).get("parameters")
-    if ran is not None:
-        return {k: v for k, v in ran.items() if k in _NOTEBOOK_DEFAULTS}
-    params = manifest.get("params") or {}
-    out: dict[str, Any] = {}
-    for section in ("common", BATCH_NOTEBOOK):
-        own = dict(params.get(section) or {})
-        if "business_hours_utc" in own:  # a run made before business_time_zone existed
-            own["business_hours"] = own.pop("business_hours_utc")
-            own["business_time_zone"] = "UTC"
-        out.update({k: v for k, v in own.items() if k in _NOTEBOOK_DEFAULTS})
-    return out
+def _hours_in_utc(section: dict[str, Any]) -> dict[str, Any]:
+    """A params file section of a run made before business_time_zone existed, as now."""
+    if "business_hours_utc" in section:
+        section["business_hours"] = section.pop("business_hours_utc")
+        section["business_time_zone"] = "UTC"
+    return section
 
 
 class BatchExportError(ValueError):
@@ -398,15 +370,14 @@ class BatchExportError(ValueError):
     setting) and the fix. Raised before any job file is written."""
 
 
-def _named(name: str, value: Any, flags: dict[str, Any], from_run: bool = True) -> str:
+def _named(
+    name: str, value: Any, flags: dict[str, Any], from_run: bool = True, with_value: bool = True
+) -> str:
     """How an error names a setting: the flag as given, else the run's own setting (or the
     notebook's default, for a run without a manifest)."""
-    flag = "--" + str(_RUN_SETTINGS[name]).replace("_", "-")
-    if flags.get(str(_RUN_SETTINGS[name])) is not None:
-        return f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}"
-    if not from_run:
-        return f"the default {name} {value!r} ({flag} sets it)"
-    return f"the run's {name} {value!r} (its manifest.json; {flag} overrides it)"
+    flag = _RUN_SETTINGS[name]
+    given = flags.get(str(flag)) is not None
+    return setting_named(name, value, flag, given, from_run, with_value)
 
 
 def check_export_inputs(
@@ -426,14 +397,14 @@ def check_export_inputs(
     if existing is not None and not existing.is_dir():
         raise BatchExportError(f"--out {out}: {existing} is a file; give a folder for the jobs")
 
-    def named(key: str) -> str:
-        return _named(key, settings[key], flags, from_run)
+    def named(key: str, with_value: bool = True) -> str:
+        return _named(key, settings[key], flags, from_run, with_value)
 
     try:
         check_role_arn(role_arn, "--role-arn")
         check_s3_prefix(s3_prefix, "--s3-prefix")
         check_timeout_hours(settings["timeout_hours"], named("timeout_hours"))
-        check_discount_pct(float(settings["discount_pct"]), named("discount_pct"))
+        check_prices(settings, named)  # the discount, and a price file moved since the run
         return job_quotas(settings, named)
     except ValueError as exc:
         raise BatchExportError(str(exc)) from None

@@ -204,6 +204,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.notebook import CacheFolderError
     from bedrock_finops.params import ParamsError
     from bedrock_finops.price_sheets import PriceInputError
+    from bedrock_finops.run_settings import RunSettingsError
     from bedrock_finops.sources.cost_explorer import BillingPeriodError
     from bedrock_finops.sources.cur import BillingFormatError
     from bedrock_finops.sources.source_errors import SourceError, credential_setup_errors
@@ -224,6 +225,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         IngestError,
         ParamsError,
         PriceInputError,
+        RunSettingsError,  # a run's setting (or its manifest) a command cannot use: it says which
         BillingFormatError,
         BillingPeriodError,
         SourceError,

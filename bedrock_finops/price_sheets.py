@@ -51,21 +51,24 @@ class PriceInputError(ValueError):
     """A price sheet, override file or discount that cannot be used; the message says the fix."""
 
 
-def check_sheet(sheet: str | Path) -> None:
-    """A sheet is a bundled name (``current``, ``seed``) or a CSV file that exists."""
+def check_sheet(sheet: str | Path, named: str | None = None) -> None:
+    """A sheet is a bundled name (``current``, ``seed``) or a CSV file that exists. ``named``:
+    how an error names it and its value (a CLI flag, a run's setting)."""
     if str(sheet) not in BUNDLED_SHEETS and not Path(sheet).is_file():
         raise FileNotFoundError(
-            f"price sheet {str(sheet)!r} not found: use 'current', 'seed' or a CSV path "
-            "(write one with `bedrock-finops prices update --out FILE`)"
+            f"{named or f'price sheet {str(sheet)!r}'} not found: use 'current', 'seed' or a "
+            "CSV path (write one with `bedrock-finops prices update --out FILE`)"
         )
 
 
-def check_overrides_file(path: str | Path) -> None:
-    """An overrides file must exist: a price the user meant to give is never silently dropped."""
+def check_overrides_file(path: str | Path, named: str | None = None) -> None:
+    """An overrides file must exist: a price the user meant to give is never silently dropped.
+    ``named``: how an error names it and its value (a CLI flag, a run's setting)."""
     if not Path(path).is_file():
         raise FileNotFoundError(
-            f"price overrides file {str(path)!r} not found: give an existing CSV of your "
-            "negotiated prices (the sheet's columns, a subset is fine; see docs/pricing.md)"
+            f"{named or f'price overrides file {str(path)!r}'} not found: give an existing "
+            "CSV of your negotiated prices (the sheet's columns, a subset is fine; see "
+            "docs/pricing.md)"
         )
 
 
