@@ -38,6 +38,12 @@ from bedrock_finops.batch_records import turns_without_text
 from bedrock_finops.column_take import ParquetColumn, rows_of, text_parts
 from bedrock_finops.media_blocks import any_media, media_sent_in, requests_with_media
 from bedrock_finops.notebook_exec import write_whole
+from bedrock_finops.run_settings import (
+    PRICE_SETTINGS,
+    RunSettings,
+    check_prices,
+    notebook_settings,
+)
 from bedrock_finops.segments import template_texts
 from bedrock_finops.sources import own_output
 from bedrock_finops.sources.own_output import EVAL_SAMPLE_KIND, mark
@@ -681,7 +687,10 @@ def register(subparsers: Any) -> None:
             "requests that can be sent as text (a user turn logged as text, without media, and "
             "its template's text); the others are counted by reason. With --live, replay them on "
             "the current and the candidate model through bedrock-runtime Converse and write "
-            "eval_results.csv (a dry run that prints calls and estimated cost unless --apply)."
+            "eval_results.csv (a dry run that prints calls and estimated cost unless --apply). "
+            "It plans with the run's own model-sizing settings (what its 01_model_sizing "
+            "notebook ran with, in its manifest.json: candidates, tier map, task overrides, "
+            "prices, ...), else the notebook's defaults; a flag given overrides one."
         ),
     )
     p.add_argument(
@@ -700,22 +709,18 @@ def register(subparsers: Any) -> None:
         help="requests per segment, drawn from those that can be sent (50)",
     )
     p.add_argument("--seed", type=int, default=7, help="sampling seed (7)")
-    p.add_argument(
-        "--price-sheet",
-        default="current",
-        type=path_argument,
-        help="current, seed or a CSV path",
-    )
-    p.add_argument(
-        "--price-overrides", default="", type=path_argument, help="CSV of negotiated prices"
-    )
-    p.add_argument("--discount-pct", type=float, default=0.0, help="flat discount, percent")
+    # unset, each of these is the run's own setting (its manifest), so the sample is of the
+    # segments and candidates its 01_model_sizing notebook showed; else the notebook's default
+    p.add_argument("--price-sheet", type=path_argument, help="current, seed or a CSV path")
+    p.add_argument("--price-overrides", type=path_argument, help="CSV of negotiated prices")
+    p.add_argument("--discount-pct", type=float, help="flat discount, percent")
     p.add_argument(
         "--override",
         action="append",
         default=[],
         metavar="APP=TASK",
-        help="set a task type by hand (app or segment id), repeatable",
+        help="set a task type by hand (app or segment id), over the run's task_overrides; "
+        "repeatable",
     )
     p.add_argument("--no-scrub", action="store_true", help="keep emails/phones/cards in prompts")
     p.add_argument("--live", action="store_true", help="replay on both models via Converse")
@@ -771,6 +776,51 @@ def _parse_overrides(items: list[str]) -> dict[str, str]:
     return out
 
 
+SIZING_NOTEBOOK = "01_model_sizing"
+# the notebook's parameters eval-sample plans with, and the flag that overrides each
+# (--override adds to task_overrides); not eval_results: the sample is what scores come from
+_SIZING_SETTINGS: dict[str, str | None] = {
+    "price_sheet": "price_sheet",
+    "price_overrides": "price_overrides",
+    "discount_pct": "discount_pct",
+    "task_overrides": None,
+    "tier_map": None,
+    "candidates": None,
+    "tokenizer_ratios": None,
+    "quality_threshold": None,
+    "min_confidence": None,
+    "cross_provider": None,
+}
+# the notebook's defaults: the settings of a run with no manifest (an ingest --out folder)
+_SIZING_DEFAULTS: dict[str, Any] = {
+    "price_sheet": "current",
+    "price_overrides": "",
+    "discount_pct": 0.0,
+    "task_overrides": {},
+    "tier_map": {},
+    "candidates": {},
+    "tokenizer_ratios": {},
+    "quality_threshold": 0.9,
+    "min_confidence": "medium",
+    "cross_provider": True,
+}
+
+
+def sizing_settings(run_dir: Path, args: dict[str, Any]) -> RunSettings:
+    """The model-sizing settings the sample plans with: what the run's ``01_model_sizing``
+    notebook ran with (its ``manifest.json``), else the notebook's defaults, the flags over
+    them (``--override`` over the run's ``task_overrides``), so the sample is drawn for the
+    candidates the notebook proposes, the ones its quality gate compares the scores with.
+    Its price files are checked: an error names the setting and where it came from."""
+    s = notebook_settings(
+        run_dir, SIZING_NOTEBOOK, _SIZING_DEFAULTS, _SIZING_SETTINGS, args, doing="sample"
+    )
+    check_prices(s.values, s.named)
+    given = _parse_overrides(args.get("override") or [])
+    s.values["task_overrides"] = {**(s.values["task_overrides"] or {}), **given}
+    return s
+
+
 def _segment_line(entry: dict[str, Any]) -> str:
     """What the sample wrote of a segment, and how many of its requests could not be sent,
     each reason with its count (the draw is of the others)."""
@@ -796,11 +846,14 @@ def _cmd(args: Any) -> int:
         print_line(f"error: {problem}", file=sys.stderr)
         return 2
     try:
+        settings = sizing_settings(Path(args.run), vars(args))
+        print(f"settings: {settings.origin}, flags over them")
+        s = settings.values
         ctx = open_run(
             args.run,
-            price_sheet=args.price_sheet,
-            price_overrides=args.price_overrides,
-            discount_pct=args.discount_pct,
+            price_sheet=s["price_sheet"],
+            price_overrides=s["price_overrides"],
+            discount_pct=s["discount_pct"],
             user_text=False,  # the sampled requests' turns are read from the file
         )
         sizing = model_sizing.plan(
@@ -810,7 +863,7 @@ def _cmd(args: Any) -> int:
             priced=ctx.priced,
             period=ctx.period,
             user_text=ctx.user_text_column,  # the media its requests send
-            task_overrides=_parse_overrides(args.override),
+            **{k: v for k, v in s.items() if k not in PRICE_SETTINGS},
         )
     except (ValueError, FileNotFoundError, KeyError) as exc:
         print_line(f"error: {exc}", file=sys.stderr)

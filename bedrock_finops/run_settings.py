@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 RUN_MANIFEST = "manifest.json"
+# the settings a command opens the run's prices with (``notebook.open_run``), not its plan's
+PRICE_SETTINGS = ("price_sheet", "price_overrides", "discount_pct")
 
 
 class RunSettingsError(ValueError):

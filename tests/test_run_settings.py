@@ -1,4 +1,4 @@
-"""A run's own settings, as ``batch-export`` reads them from its manifest."""
+"""A run's own settings, as ``eval-sample`` and ``batch-export`` read them from its manifest."""
 
 from __future__ import annotations
 
@@ -7,12 +7,24 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 from usage_builders import make_usage, prompts_frame
 
 from bedrock_finops import cli, params, schema
+from bedrock_finops.pricing import PriceCatalog
+from bedrock_finops.strategies import model_sizing as ms
 
 ROUTER_TEXT = "Classify the ticket. Reply with exactly one label: billing, bug, other."
 CHAT_TEXT = "You are the support assistant. Help customers with questions about billing."
+HAIKU45 = "anthropic.claude-haiku-4-5"
+HAIKU45_ID = "anthropic.claude-haiku-4-5-20251001-v1:0"
+# the run's 01_model_sizing: Haiku 4.5 its only small Anthropic candidate, and only segments
+# typed with high confidence sized (the router; the chat's simple_qa is medium)
+OWN_SIZING = {
+    "candidates": {"anthropic": {"small": [HAIKU45]}},
+    "min_confidence": "high",
+    "quality_threshold": 0.85,
+}
 NOT_FOUND_FIX = (
     "not found: give an existing CSV of your negotiated prices (the sheet's columns, a subset "
     "is fine; see docs/pricing.md)"
@@ -73,6 +85,192 @@ def _notebook(name: str) -> Path:
     from bedrock_finops.runner import DEFAULT_NOTEBOOKS
 
     return DEFAULT_NOTEBOOKS / f"{name}.ipynb"
+
+
+def _sample(run: Path, out: Path, *flags: str) -> int:
+    return cli.main(["eval-sample", "--run", str(run), "--out", str(out), *flags])
+
+
+def _drawn_for(out: Path) -> dict[str, tuple[str, dict]]:
+    """Per app sampled: the candidate its sample was drawn for, and that candidate's IDs."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {
+        e["app"]: (e["candidate_model"], e["candidate_model_ids"]) for e in manifest["segments"]
+    }
+
+
+# ---- eval-sample --------------------------------------------------------------------------------
+
+
+def test_eval_sample_draws_for_the_candidates_the_runs_notebook_proposes(tmp_path, capsys):
+    """It planned with the notebook's defaults: the router was drawn for Claude 3.5 Haiku and
+    the chat sampled too, while the run's notebook proposed Haiku 4.5 for the router alone; so
+    every score was taken on another candidate than the plan's, and the gate never decided."""
+    run = _run(tmp_path / "run", _ran_with("01_model_sizing", **OWN_SIZING))
+    out = tmp_path / "eval"
+    assert _sample(run, out) == 0
+    assert _drawn_for(out) == {"router": (HAIKU45, {"none": HAIKU45_ID})}
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"settings: the run's own ({run / 'manifest.json'}), flags over them"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["threshold"] == 0.85  # the run's quality_threshold
+    # every sampled request scored, on the candidate the replay called: the run's plan decides
+    (router,) = manifest["segments"]
+    pd.DataFrame(
+        {
+            "request_id": router["request_ids"],
+            "segment": router["segment"],
+            "current_score": 1.0,
+            "candidate_score": 0.9,
+            "candidate_model_id": HAIKU45_ID,
+        }
+    ).to_csv(out / "eval_results.csv", index=False)
+    sizing = ms.plan(
+        _usage(),
+        PriceCatalog.load("current"),
+        prompts=_prompts(),
+        eval_results=str(out / "eval_results.csv"),
+        **OWN_SIZING,
+    )
+    assert sizing.quality["verdict"].tolist() == [
+        "candidate reaches 90.0% of current quality on 10 of 10 sampled requests (>= 85%): accept"
+    ]
+
+
+def test_the_live_replay_calls_the_runs_candidate_at_the_runs_prices(tmp_path, capsys):
+    """The replay's dry run: Haiku 4.5 called behind the router's own ID, the cost estimated
+    at the run's 50% discount; --discount-pct replaces the run's."""
+    manifest = _ran_with("01_model_sizing", discount_pct=50.0, **OWN_SIZING)
+    run = _run(tmp_path / "run", manifest)
+    assert _sample(run, tmp_path / "eval", "--live") == 0
+    printed = capsys.readouterr().out
+    assert (
+        "live replay: 10 requests x 2 models = 20 Converse calls, estimated $0.0411 (current "
+        "$0.0382, candidate $0.0028; logged tokens, uncached)\n"
+        "  router:claude-opus-4:28f169cf [us-east-1]: 10 x converse(anthropic.claude-opus-4) "
+        f"and converse({HAIKU45_ID})\n"
+    ) in printed
+    assert _sample(run, tmp_path / "eval", "--live", "--discount-pct", "0") == 0
+    assert "Converse calls, estimated $0.0821 (current $0.0765, candidate $0.0056;" in (
+        capsys.readouterr().out
+    )
+
+
+def test_eval_sample_override_adds_to_the_runs_task_overrides(tmp_path, capsys):
+    """The run typed the chat creative_research by hand (kept: no upgrade to a large model);
+    --override types the router simple_qa over it: the chat stays kept, the router is drawn."""
+    manifest = _ran_with("01_model_sizing", task_overrides={"chat": "creative_research"})
+    run = _run(tmp_path / "run", manifest)
+    out = tmp_path / "eval"
+    assert _sample(run, out, "--override", "router=simple_qa") == 0
+    assert _drawn_for(out) == {
+        "router": (
+            "anthropic.claude-3-5-haiku",
+            {"none": "anthropic.claude-3-5-haiku-20241022-v1:0"},
+        )
+    }
+    segments = json.loads((out / "manifest.json").read_text())["segments"]
+    assert [e["task_type"] for e in segments] == ["simple_qa"]
+
+
+@pytest.mark.parametrize(
+    ("manifest", "origin", "drawn"),
+    [
+        (
+            None,
+            "the notebook's defaults (no manifest.json in the run)",
+            {"router": "anthropic.claude-3-5-haiku", "chat": "anthropic.claude-3-5-haiku"},
+        ),
+        (
+            {"tool": "bedrock-finops", "params": {"common": {"show_prompt_text": False}}},
+            "the notebook's defaults ({manifest} does not record what its 01_model_sizing "
+            "notebook ran with, and its params file sets none of them)",
+            {"router": "anthropic.claude-3-5-haiku", "chat": "anthropic.claude-3-5-haiku"},
+        ),
+        (
+            {"tool": "bedrock-finops", "params": {"01_model_sizing": OWN_SIZING}},
+            "the run's params file over the notebook's defaults ({manifest} does not record "
+            "what its 01_model_sizing notebook ran with)",
+            {"router": HAIKU45},
+        ),
+    ],
+    ids=["no-manifest", "older-manifest", "older-manifest-with-a-params-file"],
+)
+def test_eval_sample_says_where_its_settings_came_from(tmp_path, capsys, manifest, origin, drawn):
+    """A manifest written before it recorded what each notebook ran with gives the params
+    file it keeps (over the notebook's defaults), or, when that sets none, the defaults."""
+    run = _run(tmp_path / "run", manifest)
+    out = tmp_path / "eval"
+    assert _sample(run, out) == 0
+    origin = origin.format(manifest=run / "manifest.json")
+    assert capsys.readouterr().out.splitlines()[0] == f"settings: {origin}, flags over them"
+    assert {app: cand for app, (cand, _) in _drawn_for(out).items()} == drawn
+
+
+def test_eval_sample_names_the_runs_moved_overrides_file_and_the_flag(tmp_path, capsys):
+    """A price overrides file the run was made with, moved since: the error says it is the
+    run's setting and that --price-overrides replaces it; the flag given is named as such."""
+    moved = str(tmp_path / "finops" / "negotiated.csv")
+    run = _run(tmp_path / "run", _ran_with("01_model_sizing", price_overrides=moved))
+    out = tmp_path / "eval"
+    assert _sample(run, out) == 2
+    assert capsys.readouterr().err == (
+        f"error: the run's price_overrides {moved!r} (its manifest.json; --price-overrides "
+        f"overrides it) {NOT_FOUND_FIX}\n"
+    )
+    assert not out.exists()
+    assert _sample(run, out, "--price-overrides", moved + ".old") == 2
+    assert capsys.readouterr().err == f"error: --price-overrides {moved}.old {NOT_FOUND_FIX}\n"
+    negotiated = tmp_path / "negotiated.csv"
+    negotiated.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k\n"
+        "anthropic.claude-opus-4,us-east-1,none,default,0.01,0.05\n"
+    )
+    assert _sample(run, out, "--price-overrides", str(negotiated)) == 0
+
+
+def test_eval_sample_names_the_runs_price_sheet_and_discount(tmp_path, capsys):
+    run = _run(tmp_path / "run", _ran_with("01_model_sizing", price_sheet="old-sheet.csv"))
+    assert _sample(run, tmp_path / "eval") == 2
+    assert capsys.readouterr().err == (
+        "error: the run's price_sheet 'old-sheet.csv' (its manifest.json; --price-sheet "
+        "overrides it) not found: use 'current', 'seed' or a CSV path (write one with "
+        "`bedrock-finops prices update --out FILE`)\n"
+    )
+    run = _run(tmp_path / "run2", _ran_with("01_model_sizing", discount_pct=100.0))
+    assert _sample(run, tmp_path / "eval") == 2
+    assert capsys.readouterr().err == (
+        "error: the run's discount_pct 100.0 (its manifest.json; --discount-pct overrides it) "
+        "is not a percentage in [0, 100): give the negotiated discount off list prices, e.g. "
+        "12 for 12% (0: none)\n"
+    )
+    assert _sample(run, tmp_path / "eval", "--discount-pct", "10") == 0
+
+
+def test_eval_sample_on_a_cut_manifest_is_one_error_line_naming_it(tmp_path, capsys):
+    run = _run(tmp_path / "run")
+    (run / "manifest.json").write_text('{"tool": "bedrock-finops", "notebook_params": {')
+    out = tmp_path / "eval"
+    assert _sample(run, out) == 2
+    assert capsys.readouterr().err == (
+        f"error: {run / 'manifest.json'} is not valid JSON (Expecting property name enclosed in "
+        "double quotes: line 1 column 48 (char 47)): the run's record is damaged (a full disk "
+        "as it was written?); run again, or move it aside to sample with the notebook's "
+        "defaults and the flags\n"
+    )
+    assert not out.exists()
+
+
+def test_eval_sample_defaults_are_the_sizing_notebooks() -> None:
+    """Without a manifest, eval-sample plans with the 01_model_sizing notebook's defaults: its
+    copy of them is the notebook's parameters cell (all but eval_results, which the sample
+    gives, and the run folder and the text shown)."""
+    from bedrock_finops.quality_gate import _SIZING_DEFAULTS, _SIZING_SETTINGS
+
+    defaults = params.notebook_defaults(params.notebook_parameters(_notebook("01_model_sizing")))
+    assert set(defaults) - set(_SIZING_DEFAULTS) == {"run_dir", "show_prompt_text", "eval_results"}
+    assert {k: defaults[k] for k in _SIZING_DEFAULTS} == _SIZING_DEFAULTS
+    assert set(_SIZING_SETTINGS) == set(_SIZING_DEFAULTS)
 
 
 # ---- batch-export -------------------------------------------------------------------------------
