@@ -847,7 +847,7 @@ def _cmd(args: Any) -> int:
         return 2
     try:
         settings = sizing_settings(Path(args.run), vars(args))
-        print(f"settings: {settings.origin}, flags over them")
+        print_line(f"settings: {settings.origin}, flags over them")
         s = settings.values
         ctx = open_run(
             args.run,
