@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -837,3 +840,67 @@ def test_records_nested_in_a_damaged_record_are_not_read_as_records(tmp_path: Pa
     assert [(line, reason.split(":")[0]) for _, line, reason in quarantine] == [
         (2, "invalid JSON in a JSON-array file (record 2, line 2")
     ]
+
+
+# ------------------------------------------------------------------ memory
+
+# reads a JSON array of N copies of one value in a process of its own: its lines' count and
+# first line, and how far reading them raised the process's peak memory (bytes) past the
+# bytes of the file, made as the only large allocation before it. The peak is VmHWM, this
+# process's own: ru_maxrss starts at the RSS of the process that forked it (pytest's)
+_PEAK_GROWTH = """
+import json, sys
+from bedrock_finops.sources.document_files import json_document_lines
+def peak():
+    status = open("/proc/self/status").read()
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024
+value, n = sys.argv[1].encode(), int(sys.argv[2])
+parts = [value] * n
+parts[0], parts[-1] = b"[" + value, value + b"]"
+data = b",".join(parts)
+del parts
+before = peak()
+lines = json_document_lines(data).events
+print(json.dumps([len(lines), lines[0].decode(), peak() - before, len(data)]))
+"""
+linux_only = pytest.mark.skipif(
+    not Path("/proc/self/status").exists(), reason="reads the peak memory in /proc/self/status"
+)
+
+
+def _peak_growth(value: str, n: int) -> tuple[int, str, int, int]:
+    """(lines, the first line, peak memory grown in bytes, the file's bytes)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(document_files.__file__).parents[2]), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_GROWTH, value, str(n)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines, first, grown, size = json.loads(out.stdout)
+    return lines, first, grown, size
+
+
+@linux_only
+def test_an_array_of_small_values_takes_memory_by_their_size():
+    """Each element's line is kept in memory of its own size. orjson.dumps's bytes keep the
+    ~4 KB block they were written in: 100,000 ``1``s (a 0.2 MB file) took 384 MB, and 3
+    million (6 MB) were enough for the out-of-memory killer to end the worker."""
+    lines, first, grown, size = _peak_growth("1", 100_000)
+    assert (lines, first, size) == (100_000, "1", 200_001)
+    assert grown < 40 * 2**20, f"{grown / 2**20:.0f} MB"
+
+
+@linux_only
+def test_an_array_of_records_is_not_held_as_values_all_at_once():
+    """An array's elements are written as lines one at a time: its text and its lines are
+    what it costs (about twice the file). Its values, all read before any was written, were
+    2.1 KB more for each of these 642-byte records (5.3 times the file; 10.7 times when the
+    lines kept orjson's blocks too)."""
+    record = json.dumps(fixture_record("r1"), separators=(",", ":"))
+    lines, first, grown, size = _peak_growth(record, 20_000)
+    assert (lines, json.loads(first), size) == (20_000, fixture_record("r1"), 20_000 * 643 + 1)
+    assert grown < 3 * size, f"{grown / size:.1f} times the file"
