@@ -30,6 +30,7 @@ from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.document_files import is_depth_error
 from bedrock_finops.sources.invocation_logs import Unit
 from bedrock_finops.sources.log_decoding import (
+    _TIMESTAMP_PREFIX,
     gunzip_lines,
     is_setup_notice,
     record_after_timestamp,
@@ -441,16 +442,32 @@ def _unit_rows(
 
 def _invalid_json_reason(line: bytes | memoryview, exc: orjson.JSONDecodeError) -> str:
     """The reason for a line that does not parse: ``invalid JSON``; :data:`NESTED_TOO_DEEP`
-    for valid JSON deeper than orjson reads (1,024 levels); or :data:`NOT_UTF8` when its
-    bytes are not UTF-8 (a file saved as Latin-1 or Windows-1252), which orjson refuses
-    whatever the rest of the line is. Asked of failed lines only."""
-    if is_depth_error(exc):
+    for valid JSON deeper than orjson reads (1,024 levels), on its own or after a CloudWatch
+    Logs export task's timestamp; or :data:`NOT_UTF8` when its bytes are not UTF-8 (a file
+    saved as Latin-1 or Windows-1252), which orjson refuses whatever the rest of the line is.
+    Asked of failed lines only."""
+    if is_depth_error(exc) or _stamped_record_too_deep(line):
         return NESTED_TOO_DEEP
     try:
         bytes(line).decode("utf-8")
     except UnicodeDecodeError:
         return NOT_UTF8
     return "invalid JSON"
+
+
+def _stamped_record_too_deep(line: bytes | memoryview) -> bool:
+    """Whether ``line`` is a CloudWatch Logs export task's (a timestamp, white space, the
+    record) whose record orjson refused for its depth: the line's own error is at the
+    timestamp, which says nothing of the record."""
+    data = bytes(line)
+    stamp = _TIMESTAMP_PREFIX.match(data)
+    if stamp is None:
+        return False
+    try:
+        orjson.loads(data[stamp.end() :])
+    except orjson.JSONDecodeError as exc:
+        return is_depth_error(exc)
+    return False
 
 
 def _entry_source(unit: Unit) -> Callable[[int], str]:

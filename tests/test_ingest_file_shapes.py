@@ -459,6 +459,30 @@ def test_a_timestamp_before_a_broken_record_is_still_invalid_json(tmp_path):
     )
 
 
+def test_a_record_too_deep_after_a_timestamp_is_nested_too_deep_as_on_its_own(tmp_path):
+    """A record nested deeper than orjson reads gets the same reason on an export task's line
+    as on its own: the line's error stops at the timestamp, and said "invalid JSON"."""
+    deep = '{"a":' * 2000 + "1" + "}" * 2000
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.json").write_text(
+        f"{deep}\n2025-06-02T11:04:00.000Z {deep}\n"
+        f"2025-06-02T11:05:00.000Z {json.dumps(RECORDS[0])}\n"
+        f'2025-06-02T11:06:00.000Z {{"requestId": [[[\n'
+    )
+    report = _ingest(tmp_path / "logs", tmp_path)
+    assert (report.lines_read, report.rows, report.quarantine_by_reason) == (
+        4,
+        1,
+        {"nested too deep to read": 2, "invalid JSON": 1},
+    )
+    quarantine = pq.read_table(tmp_path / "out" / "quarantine.parquet").to_pylist()
+    assert [(q["line"], q["reason"]) for q in quarantine] == [
+        (1, "nested too deep to read"),
+        (2, "nested too deep to read"),
+        (4, "invalid JSON"),
+    ]
+
+
 def test_a_record_orjson_cannot_write_back_is_quarantined_alone(tmp_path):
     wide = dict(RECORDS[1], input=dict(RECORDS[1]["input"], inputTokenCount=2**70))
     (tmp_path / "logs").mkdir()
