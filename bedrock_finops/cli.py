@@ -209,6 +209,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from bedrock_finops.sources.cur import BillingFormatError
     from bedrock_finops.sources.source_errors import SourceError, credential_setup_errors
     from bedrock_finops.user_paths import UserPathError
+    from bedrock_finops.worker_pool import WorkerDied
 
     files = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)
     aws = (
@@ -231,6 +232,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         SourceError,
         CacheFolderError,  # no folder for the embedded sample's cache: the variables to set
         UserPathError,  # a ~ that names no home folder
+        WorkerDied,  # killed for memory, most likely: it says so, and what it was reading
     )
     return (*mistakes, *files, *aws, ClientError)
 

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from bedrock_finops import models, scratch_folders
+from bedrock_finops import models, scratch_folders, worker_pool
 from bedrock_finops.parse import fast_row, record_row, row_values
 from bedrock_finops.parse_body import PromptCache
 from bedrock_finops.parse_scalars import BadRecord, fast_timestamp_ms, parse_timestamp_ms
@@ -222,6 +222,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     buffered: list[tuple[int, str, str]] = []  # the same for ``rows``: positions in it
     lines_read = outside = control = too_late = notices = converted = 0
     for unit, fetched in read_ahead(units, client):
+        worker_pool.working_on(_reading(unit))  # named if the worker dies reading it
         n, out, c, late, notice = _unit_rows(
             unit, fetched, opts, client, lookups, cache, rows, quarantine, bodies_unread, buffered
         )
@@ -253,6 +254,18 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
         files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches,
         bodies_unread, too_late, notices, parts, nulled,
     )  # fmt: skip
+
+
+def _reading(unit: Unit) -> str:
+    """What a worker reading ``unit`` is doing, in words: ``reading logs/a.json``, ``reading
+    month.jsonl from line 1,048,577`` (a large file's later range), ``reading 1,000 events of
+    GROUP from event 2,001``."""
+    if unit.kind == "events":
+        group = unit.name.rpartition("#")[0]
+        return f"reading {len(unit.lines):,} events of {group} from event {unit.first_line:,}"
+    if unit.start:
+        return f"reading {unit.name} from line {unit.first_line:,}"
+    return f"reading {unit.name}"
 
 
 def spill(batches: list[pa.RecordBatch], folder: str) -> str:
