@@ -228,6 +228,42 @@ def test_a_big_file_compressed_with_another_tool_is_one_entry(tmp_path, small_li
     ]
 
 
+MAGIC_LINES = {  # a line, and its entry's reason (as anywhere else in a file)
+    "bzip2": (b"BZh91AY&SY not a record", "invalid JSON"),
+    "gzip": (b"\x1f\x8b\x08\x00 not a record", "invalid JSON (bytes that are not UTF-8)"),
+    "zip": (b"PK\x03\x04 not a record", "invalid JSON"),
+}
+
+
+@pytest.mark.parametrize("expanded", [False, True], ids=["plain", "gzip expanded"])
+@pytest.mark.parametrize("magic", MAGIC_LINES)
+def test_a_line_after_a_cut_that_starts_like_a_compressed_file_is_one_line(
+    tmp_path, monkeypatch, magic, expanded
+):
+    """A later range starts with a line like any other: one that starts with another
+    compression's magic bytes is that line's own entry (``invalid JSON``, as anywhere in a
+    file), and every record after it in the range is read (judged by those bytes, the whole
+    range was one entry, its records lost and not counted as lines read)."""
+    records = [json.dumps({**RECORDS[i % len(RECORDS)], "requestId": f"r{i}"}) for i in range(40)]
+    lines = [line.encode() + b"\n" for line in records]
+    at = next(i for i in range(len(lines)) if len(b"".join(lines[: i + 1])) > 20_000) + 1
+    bad, reason = MAGIC_LINES[magic]
+    text = b"".join([*lines[:at], bad + b"\n", *lines[at:]])
+    data = gzip.compress(text, mtime=0) if expanded else text
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_BYTES", len(data) - 1)  # (gzip: expanded)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    (folder / ("month.jsonl.gz" if expanded else "month.jsonl")).write_bytes(data)
+    units = logs.list_local(folder, None, None, expand_dir=tmp_path / "scratch").units
+    assert len(units) == 2 and units[1].start == len(b"".join(lines[:at]))
+    assert Path(units[1].location).read_bytes()[units[1].start :].startswith(bad)
+    report, usage, quarantine = _ingest(folder, tmp_path / "out", workers=2)
+    assert (report.lines_read, report.rows, report.quarantined) == (41, 40, 1)
+    assert list(usage.request_id) == [f"r{i}" for i in range(40)]
+    assert [(q["line"], q["reason"]) for q in quarantine] == [(at + 1, reason)]
+
+
 def test_expanding_a_big_gzip_file_is_announced(tmp_path, small_limits):
     data = gzip.compress(_export(random.Random(6), 200).encode(), mtime=0)
     notes: list[str] = []

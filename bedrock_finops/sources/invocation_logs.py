@@ -582,9 +582,20 @@ def unit_lines(
             return Decoded(error=str(data))
         return as_ndjson(gunzip_lines([data]))
     try:
+        if unit.stop is not None:
+            return _range_lines(unit)
         decoded = gunzip_lines(file_chunks(unit))
-        if unit.start != 0:  # a later range: lines only
-            return decoded
         return as_ndjson(decoded, cut=unit.end_error is not None)
     except OSError as exc:  # removed since it was listed, no permission, a disk error
         return Decoded(error=f"unreadable file ({type(exc).__name__})")
+
+
+def _range_lines(unit: Unit) -> Decoded:
+    """A range of a file ``file_ranges.line_ranges`` cut (it cuts text only: a plain file, or a
+    gzip file's expanded copy). Its bytes are text whatever they start with: a later range
+    starts with a line like any other, whose bytes say nothing of the file's compression
+    (one bad line there is one ``invalid JSON`` entry)."""
+    decoded = gunzip_lines(file_chunks(unit), gz=False)
+    if unit.start != 0:  # a later range: lines only
+        return decoded
+    return as_ndjson(decoded, cut=unit.end_error is not None)
