@@ -21,6 +21,9 @@ import orjson
 from isal import isal_zlib
 
 GZIP_MAGIC = b"\x1f\x8b"
+# the most a gzip stream's decoder gives at once: a few bytes of a crafted stream decode to
+# a thousand times as many, and a member's whole output in one piece would be held at once
+PIECE_BYTES = 16 << 20
 # Other compressions a log file may come in (a tool's choice, a Firehose stream's), told by
 # their magic bytes as gzip is: (how the file starts, the format, the tool that decompresses
 # it). Read as text, their bytes would be an ``invalid JSON`` entry per line break in them; the
@@ -171,15 +174,7 @@ class GzipStream:
                 if not chunk:
                     return
             self._started = True
-            try:
-                out = self._d.decompress(chunk)
-            except isal_zlib.error as exc:
-                detail = str(exc)
-                checksum = "checksum" in detail.lower()
-                raise CorruptGzip(detail, self._member_out, checksum) from None
-            self.produced += len(out)
-            if out:
-                yield out
+            yield from self._decoded(chunk)
             if not self._d.eof:
                 return
             rest = self._d.unused_data  # a member ended: the rest starts the next one
@@ -189,6 +184,23 @@ class GzipStream:
             self._gap = 0
             self._member_out = self.produced
             chunk = rest
+
+    def _decoded(self, chunk: bytes) -> Iterator[bytes]:
+        """What ``chunk`` decodes to, in pieces of at most ``PIECE_BYTES``."""
+        d = self._d
+        while True:
+            try:
+                out = d.decompress(chunk, PIECE_BYTES)
+            except isal_zlib.error as exc:
+                detail = str(exc)
+                checksum = "checksum" in detail.lower()
+                raise CorruptGzip(detail, self._member_out, checksum) from None
+            chunk = d.unconsumed_tail
+            self.produced += len(out)
+            if out:
+                yield out
+            if d.eof or (not chunk and len(out) < PIECE_BYTES):
+                return  # (a full piece may leave output to come with no input left)
 
     @property
     def truncated(self) -> bool:
