@@ -1,16 +1,77 @@
-"""A gzip stream is decoded a bounded piece at a time, whatever it decodes to."""
+"""No more of a file's text is held whole in memory than ``large_text.HELD_TEXT_BYTES``,
+whatever its gzip trailer says: past it, the text goes on to a scratch copy as it is
+decompressed and is read from there a line at a time, with the rows, quarantine entries and
+line numbers of reading it whole. A line over ``LONG_LINE_BYTES`` is not held either. The
+limits are lowered here to a few KB, so the files stay small."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import random
+import tracemalloc
 import zlib
+from pathlib import Path
 
-from bedrock_finops.sources.log_decoding import GzipStream
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from test_gzip_corrupt import BLOCK, HEADER, LINES, _flipped, _member
+
+from bedrock_finops.ingest import ingest_to_folder
+from bedrock_finops.sources import file_ranges, large_text, log_decoding
+from bedrock_finops.sources import invocation_logs as logs
+from bedrock_finops.sources.large_text import TextOnDisk
+from bedrock_finops.sources.log_decoding import LINE_TOO_LONG, GzipStream
+
+GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
+RECORDS = [json.loads(line) for f in sorted(GOOD.glob("*.json")) for line in f.open() if line]
+
+
+def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text over 5,000 bytes goes to a scratch copy; a file is read, its gzip decoded and the
+    copy read 1 KB at a time (instead of 256 MB, 4 MiB, 16 MiB, 16 MiB). No file's trailer
+    or size makes the listing expand it first: the reading alone holds the text."""
+    monkeypatch.setattr(large_text, "HELD_TEXT_BYTES", 5_000)
+    monkeypatch.setattr(logs, "FILE_CHUNK_BYTES", 1_024)
+    monkeypatch.setattr(log_decoding, "PIECE_BYTES", 1_024)
+    monkeypatch.setattr(large_text, "_BLOCK_BYTES", 1_024)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", 1 << 62)
 
 
 def _bomb(size: int) -> bytes:
     """``size`` bytes of ``x`` and no line break, gzipped: ~1,000 times smaller."""
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
     return b"".join([*(z.compress(b"x" * (1 << 20)) for _ in range(size >> 20)), z.flush()])
+
+
+def _export(n: int, seed: int = 3) -> bytes:
+    """``n`` lines of records with their own request IDs, a few not JSON, a few blank."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        if i % 37 == 5:
+            out.append("{not json")
+        elif i % 53 == 7:
+            out.append("")
+        else:
+            out.append(json.dumps({**rng.choice(RECORDS), "requestId": f"r{i}"}))
+    return ("\n".join(out) + "\n").encode()
+
+
+def _ingest(folder: Path, out: Path):
+    report = ingest_to_folder(folder, out, workers=1, progress=False)
+    usage = pd.read_parquet(out / "usage.parquet")
+    quarantine = pq.read_table(out / "quarantine.parquet").to_pylist()
+    return report, usage, quarantine
+
+
+def _folder(tmp_path: Path, name: str, files: dict[str, bytes]) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    for file, data in files.items():
+        (folder / file).write_bytes(data)
+    return folder
 
 
 def test_the_gzip_decoder_gives_a_bomb_in_bounded_pieces():
@@ -20,3 +81,154 @@ def test_the_gzip_decoder_gives_a_bomb_in_bounded_pieces():
     pieces = [len(piece) for piece in GzipStream().feed(data)]
     assert sum(pieces) == 32 << 20
     assert max(pieces) == 16 << 20  # log_decoding.PIECE_BYTES
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["gzip", "gzip in gzip"])
+def test_a_gzip_bomb_is_never_held_whole(tmp_path, monkeypatch, nested):
+    """4 MiB of ``x`` from 4 KB of gzip (or 200 bytes of gzip in gzip), no line break: read
+    with a few KB in memory, its one line given as its first 100 bytes. They cannot start a
+    record, so the line is ``invalid JSON``, as it is read whole."""
+    small_limits(monkeypatch)
+    monkeypatch.setattr(large_text, "LONG_LINE_BYTES", 5_000)
+    monkeypatch.setattr(large_text, "LONG_LINE_HEAD", 100)
+    data = _bomb(4 << 20)
+    if nested:
+        data = gzip.compress(data, mtime=0)
+    path = tmp_path / "logs" / "bomb.json.gz"
+    path.parent.mkdir()
+    path.write_bytes(data)
+    unit = logs.Unit("file", "bomb.json.gz", str(path), scratch=str(tmp_path))
+    tracemalloc.start()
+    try:
+        decoded = logs.unit_lines(unit)
+        lines = [bytes(line) for line in decoded.views()]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded.text is not None and decoded.data == b""
+    assert lines == [b"x" * 100] and decoded.damaged == {}
+    assert peak < 400_000  # (a gzip decoder's state is ~90 KB); held whole: 4 MiB and more
+    report, usage, quarantine = _ingest(path.parent, tmp_path / "out")
+    assert (report.lines_read, report.rows, report.quarantined) == (1, 0, 1)
+    assert [(q["source"], q["line"], q["reason"], q["excerpt"]) for q in quarantine] == [
+        ("bomb.json.gz", 1, "invalid JSON", "x" * 100)
+    ]
+
+
+def _hourly(text: bytes) -> bytes:
+    """``text`` as ``cat`` of two gzip files: all but its last line, then that line."""
+    most, last = text[:-1].rsplit(b"\n", 1)
+    return gzip.compress(most + b"\n", mtime=0) + gzip.compress(last + b"\n", mtime=0)
+
+
+def _cut(data: bytes) -> bytes:
+    """``data`` cut short, as a download that broke off leaves it."""
+    return data[: len(data) * 2 // 3]
+
+
+TEXT = _export(60)
+FIRST, SECOND = _member(LINES[:20]), _member(LINES[20:])
+SHAPES = {
+    "one member": gzip.compress(TEXT, mtime=0),
+    "a small last member": _hourly(TEXT),  # its trailer says 1.3 KB of the file's 60
+    "gzip in gzip": gzip.compress(gzip.compress(TEXT, mtime=0), mtime=0),
+    "cut": _cut(gzip.compress(TEXT, mtime=0)),
+    "cut gzip in gzip": _cut(gzip.compress(gzip.compress(TEXT, mtime=0), mtime=0)),
+    "a damaged member": FIRST + _flipped(SECOND, HEADER + 10 * BLOCK + 1),
+    "a failed check": FIRST + _flipped(SECOND, len(SECOND) - 8),  # its CRC-32
+    "trailing bytes": _member(LINES) + b"\0\0tail",
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_text_past_the_limit_is_read_from_a_scratch_copy_as_it_is_held(
+    tmp_path, monkeypatch, shape
+):
+    """Files of every shape whose text passes the limit only as it is decompressed (no
+    trailer says so): read from a scratch copy, they give what they give held whole, their
+    damage the same entries, and the copy is gone after."""
+    data = SHAPES[shape]
+    whole = _ingest(_folder(tmp_path, "whole", {"h.json.gz": data}), tmp_path / "out-whole")
+    small_limits(monkeypatch)
+    folder = _folder(tmp_path, "copied", {"h.json.gz": data})
+    assert not file_ranges.worth_expanding(folder / "h.json.gz", len(data))  # not by listing
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    unit = logs.Unit("file", "h.json.gz", str(folder / "h.json.gz"), scratch=str(scratch))
+    assert logs.unit_lines(unit).text is not None
+    copied = _ingest(folder, tmp_path / "out")
+    for name in ("files_read", "lines_read", "rows", "quarantined", "duplicates"):
+        assert getattr(copied[0], name) == getattr(whole[0], name)
+    assert copied[0].lines_read == copied[0].rows + copied[0].quarantined + copied[0].duplicates
+    pd.testing.assert_frame_equal(copied[1], whole[1])
+    assert copied[2] == whole[2]
+    assert whole[0].rows > 0 and list(scratch.iterdir()) == []
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "ingest_report.json",
+        "prompts.parquet",
+        "quarantine.parquet",
+        "usage.parquet",
+    ]  # fmt: skip
+
+
+def test_a_line_too_long_to_read_is_one_entry_and_the_lines_after_it_are_read(
+    tmp_path, monkeypatch
+):
+    """Over 5,000 bytes (for 256 MB): a record padded that long may be one, so it is
+    ``line too long to read``; 9,000 bytes of ``x`` cannot, so they are ``invalid JSON``,
+    as read whole. The records after each are read, with their own line numbers."""
+    small_limits(monkeypatch)
+    monkeypatch.setattr(large_text, "LONG_LINE_BYTES", 5_000)
+    records = [json.dumps({**RECORDS[0], "requestId": f"r{i}"}).encode() for i in range(12)]
+    padded = json.dumps({**RECORDS[0], "requestId": "long", "pad": "p" * 9_000}).encode()
+    lines = [*records[:4], padded, *records[4:8], b"x" * 9_000, *records[8:]]
+    text = b"\n".join(lines) + b"\n"
+    folder = _folder(tmp_path, "logs", {"h.json.gz": gzip.compress(text, mtime=0)})
+    report, usage, quarantine = _ingest(folder, tmp_path / "out")
+    assert (report.lines_read, report.rows, report.quarantined) == (14, 12, 2)
+    assert list(usage.request_id) == [f"r{i}" for i in range(12)]
+    assert [(q["line"], q["reason"], q["excerpt"][:12]) for q in quarantine] == [
+        (5, LINE_TOO_LONG, padded[:12].decode()),
+        (10, "invalid JSON", "x" * 12),
+    ]
+
+
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
+def test_a_large_range_of_a_plain_file_is_read_a_line_at_a_time(tmp_path, monkeypatch, line_end):
+    """Ranges over the limit (each of ~20 KB, for a range with a line of ~200 MB in it) are
+    read from the file a block at a time: the table of reading the file whole, a byte-order
+    mark at its start left out as there."""
+    text = b"\xef\xbb\xbf" + _export(600).replace(b"\n", line_end)
+    whole = _ingest(_folder(tmp_path, "whole", {"month.jsonl": text}), tmp_path / "out-whole")
+    small_limits(monkeypatch)
+    monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
+    folder = _folder(tmp_path, "ranged", {"month.jsonl": text})
+    units = logs.list_local(folder, None, None).units
+    assert len(units) > 10 and all(logs.unit_lines(u).text is not None for u in units)
+    ranged = _ingest(folder, tmp_path / "out")
+    assert (ranged[0].lines_read, ranged[0].rows) == (whole[0].lines_read, whole[0].rows)
+    pd.testing.assert_frame_equal(ranged[1], whole[1])
+    assert ranged[2] == whole[2] and [q["line"] for q in whole[2]][:2] == [6, 43]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_lines_read_from_disk_are_the_lines_of_the_whole_text(tmp_path, monkeypatch, seed):
+    """A block at a time (of 1 to 9 bytes here), the lines ``bytes.splitlines`` gives the
+    whole text: ``\\n``, ``\\r\\n`` and a ``\\r`` alone are each a line break, wherever the
+    blocks cut them; a line over the limit is its head, and ``on_long_line`` says where."""
+    rng = random.Random(seed)
+    limit = rng.randint(3, 30)
+    monkeypatch.setattr(large_text, "_BLOCK_BYTES", rng.randint(1, 9))
+    monkeypatch.setattr(large_text, "LONG_LINE_BYTES", limit)
+    monkeypatch.setattr(large_text, "LONG_LINE_HEAD", 2)
+    parts = [rng.choice([b"ab", b"c", b"\n", b"\r\n", b"\r", b"xyz" * rng.randint(0, 5)])]
+    parts += [rng.choice([b"ab", b"c", b"\n", b"\r\n", b"\r", b"q" * 12]) for _ in range(60)]
+    text = b"".join(parts)
+    path = tmp_path / "t"
+    path.write_bytes(b"\xef\xbb\xbf" + text)
+    long_lines: list[tuple[int, bytes]] = []
+    text_on_disk = TextOnDisk(str(path), bom=True)
+    read = [bytes(line) for line in text_on_disk.views(lambda i, h: long_lines.append((i, h)))]
+    whole = text.splitlines()
+    assert read == [line if len(line) <= limit else line[:2] for line in whole]
+    assert long_lines == [(i, line[:2]) for i, line in enumerate(whole) if len(line) > limit]

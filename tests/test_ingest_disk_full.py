@@ -18,7 +18,7 @@ import pytest
 from bedrock_finops import cli, ingest_output
 from bedrock_finops.disk_space import megabytes
 from bedrock_finops.ingest import IngestError, ingest_to_folder
-from bedrock_finops.sources import file_ranges
+from bedrock_finops.sources import file_ranges, large_text
 
 GOOD = Path(__file__).parent / "fixtures" / "logs" / "good"
 TABLES = (
@@ -115,6 +115,31 @@ def test_a_gzip_files_scratch_copy_that_does_not_fit_is_told_with_its_size(
         "table to a disk with room (--out); the copy is removed"
     )
     assert list(small_disk.iterdir()) == []
+
+
+def test_text_copied_as_it_is_decompressed_that_does_not_fit_is_told(
+    small_disk, tmp_path, monkeypatch
+):
+    """A gzip file whose text passes the limit held in memory (1 MB here, for 256 MB) only as
+    it is decompressed goes on to a scratch copy next to the table: with no room for it, the
+    run ends saying so, and nothing of it is left."""
+    monkeypatch.setattr(large_text, "HELD_TEXT_BYTES", 1 << 20)
+    record = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])
+    text = "".join(json.dumps({**record, "requestId": f"r{i}"}) + "\n" for i in range(2500))
+    source = tmp_path / "logs" / "month.jsonl.gz"
+    source.parent.mkdir()
+    source.write_bytes(gzip.compress(text.encode(), mtime=0))
+    assert len(text) > 3_000_000 and not file_ranges.worth_expanding(source, 200_000)
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(source.parent, small_disk, workers=1, progress=False)
+    assert str(err.value) == (
+        f"no space left on the disk in {small_disk}: month.jsonl.gz decompresses to more than "
+        "1 MB of text, which is copied to a scratch file there to be read a line at a time "
+        "rather than held in memory, and the copy needs the file's decompressed size, at "
+        f"least the {megabytes(len(text))} decompressed so far. Free that much there, or "
+        "write the table to a disk with room (--out); the copy is removed"
+    )  # (its text decompressed in one piece: all of it so far)
+    assert list(small_disk.iterdir()) == [] and _open_on(small_disk) == []
 
 
 def test_an_expansion_that_fills_the_disk_leaves_no_half_copy(small_disk, tmp_path):

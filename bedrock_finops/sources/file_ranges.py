@@ -11,12 +11,12 @@ to a plain file in a scratch folder (``expand_gzip``), which is then cut the sam
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from isal import isal_zlib
 
 from bedrock_finops.disk_space import disk_full
 from bedrock_finops.sources.document_files import looks_like_documents
+from bedrock_finops.sources.large_text import HELD_TEXT_BYTES, last_line_end
 from bedrock_finops.sources.log_decoding import (
     GZIP_MAGIC,
     MAGIC_BYTES,
@@ -31,8 +31,10 @@ RANGE_BYTES = 64 << 20  # bytes of a range; files up to this size are read whole
 _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
 GZIP_EXPAND_BYTES = 128 << 20  # a gzip file larger than this is expanded before it is read
 # ... as is one whose trailer says it decompresses to more than this (held whole in memory,
-# it would take ~2x that in a worker); only files over GZIP_TRAILER_MIN_BYTES are asked
-GZIP_EXPAND_PLAIN_BYTES = 256 << 20
+# it would take ~2x that in a worker; one that passes it unannounced goes on to a scratch
+# copy in the worker, as it is decompressed, and is read there without the ranges); only
+# files over GZIP_TRAILER_MIN_BYTES are asked
+GZIP_EXPAND_PLAIN_BYTES = HELD_TEXT_BYTES
 GZIP_TRAILER_MIN_BYTES = 2 << 20  # below: no log file decompresses to GZIP_EXPAND_PLAIN_BYTES
 # JSON logs compress about 8x or more: what a file whose trailer tells nothing is judged by
 LOG_COMPRESSION = 8
@@ -127,7 +129,8 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
     when there are bytes after the last
     member that are not gzip, or the text is UTF-16/UTF-32 (its line breaks are more than a
     ``0A`` byte, and such a file is never cut into ranges), or it is no text but gzip or
-    another compression again: it is then read whole, and its error quarantined as usual.
+    another compression again: it is then read as one file (``gunzip_lines``, which copies
+    its text to scratch once it passes ``HELD_TEXT_BYTES``), its error quarantined as usual.
     """
     into.mkdir(parents=True, exist_ok=True)
     plain = into / f"{len(list(into.iterdir()))}.jsonl"
@@ -154,7 +157,7 @@ def expand_gzip(path: Path, into: Path) -> tuple[Path, str | None] | None:
                 dst.truncate(max(last_newline, 0))
     except CorruptGzip as exc:  # the members before the damaged one, to their last line
         with open(plain, "r+b") as dst:
-            dst.truncate(max(_last_line_end(dst, exc.checked) - 1, 0))
+            dst.truncate(max(last_line_end(dst, exc.checked) - 1, 0))
         return plain, corrupt_reason(exc)
     except isal_zlib.error:
         plain.unlink(missing_ok=True)
@@ -188,26 +191,14 @@ def trailer_size(path: Path) -> int | None:
 
 
 def _read_whole(head: bytes) -> bool:
-    """Whether a gzip file whose text starts with ``head`` is read whole, not expanded and cut:
-    UTF-16 or UTF-32 text, or compressed again (``gunzip_lines`` reads or names what it holds)."""
+    """Whether a gzip file whose text starts with ``head`` is read as one file, not expanded
+    and cut: UTF-16 or UTF-32 text, or compressed again (``gunzip_lines`` reads or names what
+    it holds, streamed)."""
     return bool(
         wide_encoding(head)
         or head.startswith(GZIP_MAGIC)
         or other_compression(head, inside_gzip=True)
     )
-
-
-def _last_line_end(fh: Any, size: int) -> int:
-    """The offset just past the last ``\\n`` in the first ``size`` bytes of ``fh`` (0: none)."""
-    end = size
-    while end > 0:
-        start = max(0, end - _SCAN_BYTES)
-        fh.seek(start)
-        block = fh.read(end - start)
-        if (i := block.rfind(b"\n")) >= 0:
-            return start + i + 1
-        end = start
-    return 0
 
 
 def lone_cr(data: bytes) -> bool:

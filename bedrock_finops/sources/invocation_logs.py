@@ -13,6 +13,7 @@ import os
 import re
 import stat
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_finops.disk_space import disk_full, megabytes, no_room
-from bedrock_finops.sources import file_ranges, log_sniff
+from bedrock_finops.sources import file_ranges, large_text, log_sniff
 from bedrock_finops.sources.aws_clients import s3_client
-from bedrock_finops.sources.document_files import as_ndjson, event_line
+from bedrock_finops.sources.document_files import as_ndjson, event_line, looks_like_documents
+from bedrock_finops.sources.large_text import ScratchCopyError, TextOnDisk
 from bedrock_finops.sources.log_decoding import Decoded, gunzip_lines
 from bedrock_finops.sources.own_output import (
     EARLIER_OUTPUT,
@@ -98,6 +100,9 @@ class Unit:
     # CloudWatch Logs: each event's (log stream, timestamp in ms), for its quarantine entry;
     # ``first_line`` is then the number of the unit's first event among the events read
     event_refs: tuple[tuple[str, int], ...] = ()
+    # a local file's: where text too large to hold in memory is copied as it is decompressed
+    # (the ingest's scratch folder; None: the system's temporary folder, see ``large_text``)
+    scratch: str | None = None
 
 
 @dataclass
@@ -325,8 +330,10 @@ def _file_units(
         if expanded is not None:
             path, end_error = expanded
     ranges = file_ranges.line_ranges(path) or [(0, None, 1)]
+    scratch = None if expand_dir is None else str(expand_dir)
     units = [
-        Unit("file", rel, str(path), start=a, stop=b, first_line=line) for a, b, line in ranges
+        Unit("file", rel, str(path), start=a, stop=b, first_line=line, scratch=scratch)
+        for a, b, line in ranges
     ]
     if end_error:
         units[-1] = replace(units[-1], end_error=end_error)
@@ -547,12 +554,16 @@ def _note_archived(
 # ---------------------------------------------------------------------------- units
 
 
+FILE_CHUNK_BYTES = 4 << 20
+
+
 def file_chunks(unit: Unit) -> Iterator[bytes]:
     """A local file's bytes (its ``start``..``stop`` range), in 4 MiB chunks."""
+    size = FILE_CHUNK_BYTES
     with open(unit.location, "rb") as fh:
         left = None if unit.stop is None else unit.stop - unit.start
         fh.seek(unit.start)
-        while chunk := fh.read(1 << 22 if left is None else min(1 << 22, left)):
+        while chunk := fh.read(size if left is None else min(size, left)):
             yield chunk
             if left is not None:
                 left -= len(chunk)
@@ -573,19 +584,28 @@ def unit_lines(
 
     ``fetched``: an S3 unit's ``s3_unit_bytes``, when they were read ahead (``read_ahead``).
     A file or S3 object that cannot be read in full is one quarantine entry (``Decoded.error``).
+    No more than ``large_text.HELD_TEXT_BYTES`` of its text is held whole; a scratch copy
+    that finds no room ends the run (``SourceError``), as expanding a large file does.
     """
     if unit.kind == "events":
         return Decoded(events=[event_line(line) for line in unit.lines])
-    if unit.kind == "s3":
-        data = s3_unit_bytes(unit, client) if fetched is None else fetched
-        if isinstance(data, UnreadableObject):
-            return Decoded(error=str(data))
-        return as_ndjson(gunzip_lines([data]))
+    try:
+        if unit.kind == "s3":
+            data = s3_unit_bytes(unit, client) if fetched is None else fetched
+            if isinstance(data, UnreadableObject):
+                return Decoded(error=str(data))
+            return _records(gunzip_lines([data], scratch=unit.scratch), cut=False)
+        return _file_lines(unit)
+    except ScratchCopyError as exc:
+        raise SourceError(_no_room_for_text(unit.name, exc)) from None
+
+
+def _file_lines(unit: Unit) -> Decoded:
     try:
         if unit.stop is not None:
             return _range_lines(unit)
-        decoded = gunzip_lines(file_chunks(unit))
-        return as_ndjson(decoded, cut=unit.end_error is not None)
+        decoded = gunzip_lines(file_chunks(unit), scratch=unit.scratch)
+        return _records(decoded, cut=unit.end_error is not None)
     except OSError as exc:  # removed since it was listed, no permission, a disk error
         return Decoded(error=f"unreadable file ({type(exc).__name__})")
 
@@ -594,8 +614,45 @@ def _range_lines(unit: Unit) -> Decoded:
     """A range of a file ``file_ranges.line_ranges`` cut (it cuts text only: a plain file, or a
     gzip file's expanded copy). Its bytes are text whatever they start with: a later range
     starts with a line like any other, whose bytes say nothing of the file's compression
-    (one bad line there is one ``invalid JSON`` entry)."""
-    decoded = gunzip_lines(file_chunks(unit), gz=False)
+    (one bad line there is one ``invalid JSON`` entry). A range over ``HELD_TEXT_BYTES``
+    (a line in it about that long) is read from the file a line at a time."""
+    assert unit.stop is not None
+    if unit.stop - unit.start > large_text.HELD_TEXT_BYTES:
+        # opened now, so that a file gone since it was listed is its entry, as below; the
+        # text closes it once it is let go
+        file = open(unit.location, "rb")  # noqa: SIM115
+        text = TextOnDisk(file, unit.start, unit.stop, bom=unit.start == 0, owned=True)
+        decoded = Decoded(text=text)
+    else:
+        decoded = gunzip_lines(file_chunks(unit), gz=False)
     if unit.start != 0:  # a later range: lines only
         return decoded
-    return as_ndjson(decoded, cut=unit.end_error is not None)
+    return _records(decoded, cut=unit.end_error is not None)
+
+
+def _records(decoded: Decoded, cut: bool) -> Decoded:
+    """``as_ndjson``; text on disk (``Decoded.text``) is read from there a line at a time,
+    unless it holds JSON documents, which are read whole as they always are."""
+    if decoded.text is not None:
+        if not looks_like_documents(decoded.text.head()):
+            return decoded
+        decoded = decoded.held()
+    return as_ndjson(decoded, cut=cut)
+
+
+def _no_room_for_text(name: str, exc: ScratchCopyError) -> str:
+    """The run's error when the scratch copy of a file's text could not be written."""
+    error = exc.error
+    problem = no_room(error) if disk_full(error) else f"cannot write ({error.strerror or error})"
+    if exc.folder is None:
+        where, fix = tempfile.gettempdir(), "or set TMPDIR to a folder with room"
+    else:
+        where, fix = str(Path(exc.folder).parent), "or write the table to a disk with room (--out)"
+    held = f"{large_text.HELD_TEXT_BYTES >> 20:,} MB"  # (MiB, as the limit is told everywhere)
+    return (
+        f"{problem} in {where}: {name} decompresses to more than {held} of text, which is "
+        "copied to a scratch file there to be read a line at a time rather than held in "
+        "memory, and the copy needs the file's decompressed size, at least the "
+        f"{megabytes(exc.needed)} decompressed so far. Free that much there, {fix}; the copy "
+        "is removed"
+    )

@@ -2,7 +2,8 @@
 
 AWS writes gzipped NDJSON; :func:`gunzip_lines` decompresses (telling gzip by its magic
 bytes, and other compressions, one quarantine entry a file, by theirs) and keeps what a
-truncated stream held and what of a corrupt one can be trusted (``GzipStream``);
+truncated stream held and what of a corrupt one can be trusted (``GzipStream``), text past
+``large_text.HELD_TEXT_BYTES`` in a scratch copy rather than in memory;
 ``document_files.as_ndjson`` turns files in other JSON shapes (arrays, pretty-printed
 records, CloudWatch Logs envelopes) into one line per record.
 :func:`record_after_timestamp` reads a line that a CloudWatch Logs export task prefixed with
@@ -14,11 +15,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 from isal import isal_zlib
+
+from bedrock_finops.sources.large_text import TextOnDisk, TextSink, line_views
 
 GZIP_MAGIC = b"\x1f\x8b"
 # the most a gzip stream's decoder gives at once: a few bytes of a crafted stream decode to
@@ -50,6 +53,8 @@ _STAMP_PREFIX = re.compile(_EXPORT_STAMP)
 # The one plain-text event Bedrock writes to a CloudWatch Logs group when invocation logging
 # to it is set up: no record, as the S3 delivery's permission-check object is none
 SETUP_NOTICE = b"Permissions are correctly set for Amazon Bedrock logs."
+# the quarantine reason of a line over ``large_text.LONG_LINE_BYTES`` that may be a record
+LINE_TOO_LONG = "line too long to read (over 256 MB)"
 
 
 @dataclass
@@ -63,52 +68,48 @@ class Decoded:
     events: list[bytes] | None = None  # one line per CloudWatch Logs event, as delivered
     control_messages: int = 0  # CloudWatch Logs CONTROL_MESSAGE envelopes left out (no records)
     # a document file's damaged stretches: their index in ``events`` -> quarantine reason (the
-    # line is the stretch's start, for the excerpt)
+    # line is the stretch's start, for the excerpt); for ``text``, a line too long to read,
+    # added as ``views`` comes to it
     damaged: dict[int, str] | None = None
+    # text too large to hold whole (``large_text``), in place of ``data``: read from disk a
+    # block at a time by ``views``
+    text: TextOnDisk | None = None
+
+    def __post_init__(self) -> None:
+        if self.text is not None and self.damaged is None:
+            self.damaged = {}
 
     @property
     def lines(self) -> list[bytes]:
         """The lines, as ``bytes.splitlines`` cuts them (each event is one line)."""
-        return self.events if self.events is not None else self.data.splitlines()
+        if self.events is not None:
+            return self.events
+        if self.text is not None:
+            return [bytes(line) for line in self.views()]
+        return self.data.splitlines()
 
     def views(self) -> Iterable[bytes | memoryview]:
-        """``lines`` again, as zero-copy slices of ``data`` where that gives the same lines.
-
-        ``splitlines`` copies every line into a new bytes object: ~4 us of a ~10 KB record,
-        a third of what decompressing it costs. ``orjson.loads`` reads a memoryview as well.
-        Where a ``\\r`` occurs outside a ``\\r\\n``, ``splitlines`` also cuts there, so it keeps
-        that case; Windows line ends are cut at ``\\r\\n`` (``_crlf_views``).
-        """
+        """``lines`` again, as zero-copy slices of ``data`` where that gives the same lines
+        (``large_text.line_views``). Of ``text``, a line too long to read is given as its
+        start, and is in ``damaged`` when it may be a record (``_judge_long_line``)."""
         if self.events is not None:
             return self.lines
-        if b"\r" in self.data:
-            return self.lines if _has_lone_cr(self.data) else _crlf_views(self.data)
-        return _newline_views(self.data)
+        if self.text is not None:
+            return self.text.views(self._judge_long_line)
+        return line_views(self.data)
 
+    def _judge_long_line(self, index: int, head: bytes) -> None:
+        """A line too long to read, of which ``head`` is given: one that cannot be a record
+        whatever follows is left to be read as the bytes it starts with (``invalid JSON``, as
+        all of it would read); one that may be is :data:`LINE_TOO_LONG`."""
+        if self.damaged is not None and may_read_as_record(head):
+            self.damaged[index] = LINE_TOO_LONG
 
-def _has_lone_cr(data: bytes) -> bool:
-    return data.count(b"\r") != data.count(b"\r\n")
-
-
-def _newline_views(data: bytes) -> Iterator[memoryview]:
-    """The ``\\n``-separated lines of ``data`` (no ``\\r`` in it) as memoryview slices."""
-    view = memoryview(data)
-    find = data.find
-    pos = 0
-    end = find(b"\n")
-    while end >= 0:
-        yield view[pos:end]
-        pos = end + 1
-        end = find(b"\n", pos)
-    if pos < len(data):
-        yield view[pos:]
-
-
-def _crlf_views(data: bytes) -> Iterator[memoryview]:
-    """``_newline_views`` of data whose every ``\\r`` is a ``\\r\\n``'s, without the ``\\r``:
-    the lines ``splitlines`` gives (a line may end in ``\\n`` alone: both are line ends)."""
-    for line in _newline_views(data):
-        yield line[:-1] if line[-1:] == b"\r" else line
+    def held(self) -> Decoded:
+        """This, with ``text`` read whole into ``data`` (for shapes that are read whole)."""
+        if self.text is None:
+            return self
+        return replace(self, data=self.text.read(), text=None, damaged=None)
 
 
 class CorruptGzip(isal_zlib.error):
@@ -240,7 +241,9 @@ def other_compression(head: bytes, inside_gzip: bool = False) -> str | None:
     return None
 
 
-def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None, inner: bool = False) -> Decoded:
+def gunzip_lines(
+    chunks: Iterable[bytes], gz: bool | None = None, inner: bool = False, scratch: str | None = None
+) -> Decoded:
     """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
 
     ``gz=None`` tells gzip by its magic bytes, so a gzipped file without the suffix and a
@@ -255,6 +258,10 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None, inner: bool = 
     read. Gzip that holds gzip (a Firehose stream that compresses with GZIP what a CloudWatch
     Logs subscription already gzipped) is decompressed once more (``inner``: that second
     time); gzip holding another compression is one ``error`` naming it.
+
+    Whatever the gzip trailer says, text past ``large_text.HELD_TEXT_BYTES`` goes on to a
+    scratch copy in the folder ``scratch`` (None: the system's temporary folder), read a
+    line at a time (``Decoded.text``); writing it fails as ``large_text.ScratchCopyError``.
     """
     chunks = iter(chunks)
     head = b""
@@ -269,37 +276,58 @@ def gunzip_lines(chunks: Iterable[bytes], gz: bool | None = None, inner: bool = 
         chunks = itertools.chain([head], chunks)
     if not gz:
         return Decoded(b"".join(chunks))
-    out: list[bytes] = []
     stream = GzipStream()
+    sink = TextSink(scratch)
     corrupt = None
     try:
         for chunk in chunks:
             for piece in stream.feed(chunk):
-                out.append(piece)
+                sink.add(piece)
     except CorruptGzip as exc:
         corrupt = exc
-    data = b"".join(out)
-    if not inner and (nested := _nested(data, corrupt)) is not None:
+    except BaseException:  # a read error, an interrupt: no scratch copy kept open
+        sink.close()
+        raise
+    try:
+        nested = None if inner else _nested(sink, corrupt, scratch)
+    except BaseException:
+        sink.close()
+        raise
+    if nested is not None:
+        sink.close()
         return _with_outer_damage(nested, stream, corrupt)
     if corrupt is not None:
-        data = _complete_lines(data[: corrupt.checked])
-        return Decoded(data, error=corrupt_reason(corrupt))
+        return _kept(sink, corrupt.checked, error=corrupt_reason(corrupt))
     if stream.truncated:
-        return Decoded(_complete_lines(data), truncated=True)
+        return _kept(sink, sink.size, truncated=True)
     if stream.trailing_garbage:
         n = stream.trailing_garbage
-        return Decoded(data, error=trailing_garbage_reason(n), trailing_bytes=n)
-    return Decoded(data)
+        return _kept(sink, None, error=trailing_garbage_reason(n), trailing_bytes=n)
+    return _kept(sink, None)
 
 
-def _nested(data: bytes, corrupt: CorruptGzip | None) -> Decoded | None:
-    """What gzip-decompressed ``data`` holds when it is compressed again: gzip (decompressed
-    too) or another compression (one error); None for text."""
-    if corrupt is not None:
-        data = data[: corrupt.checked]
-    if data.startswith(GZIP_MAGIC):
-        return gunzip_lines([data], gz=True, inner=True)
-    other = other_compression(data[:MAGIC_BYTES], inside_gzip=True)
+def _kept(sink: TextSink, complete_before: int | None, **found: Any) -> Decoded:
+    """The text ``sink`` holds: with ``complete_before``, the complete lines of its first
+    that many bytes (``_complete_lines``), else all of it. Text on disk stays there, unless
+    it is UTF-16 or UTF-32 (read whole: its line breaks are more than a ``0A`` byte)."""
+    if sink.on_disk and wide_encoding(sink.head(4)) is None:
+        if complete_before is not None:
+            sink.cut_to_complete_lines(complete_before)
+        return Decoded(text=sink.text(), **found)
+    data = sink.held(complete_before)
+    sink.close()
+    return Decoded(data if complete_before is None else _complete_lines(data), **found)
+
+
+def _nested(sink: TextSink, corrupt: CorruptGzip | None, scratch: str | None) -> Decoded | None:
+    """What gzip-decompressed text (``sink``'s) holds when it is compressed again: gzip
+    (decompressed too, streamed as the outer stream was) or another compression (one error);
+    None for text."""
+    usable = sink.size if corrupt is None else corrupt.checked
+    head = sink.head(min(MAGIC_BYTES, usable))
+    if head.startswith(GZIP_MAGIC):
+        return gunzip_lines(sink.chunks(usable), gz=True, inner=True, scratch=scratch)
+    other = other_compression(head, inside_gzip=True)
     return None if other is None else Decoded(error=other)
 
 
@@ -307,15 +335,16 @@ def _with_outer_damage(nested: Decoded, stream: GzipStream, corrupt: CorruptGzip
     """``nested`` (see :func:`_nested`) with the outer stream's own damage: its lines, and one
     entry for the outer cut, corruption or trailing bytes (their cut leaves the inner stream
     cut too). Another compression inside stays its one entry, the file unread either way."""
-    if nested.error is not None and not nested.data:
+    if nested.error is not None and not nested.data and nested.text is None:
         return nested
+    lines = {"data": nested.data, "text": nested.text}
     if corrupt is not None:
-        return Decoded(nested.data, error=corrupt_reason(corrupt))
+        return Decoded(**lines, error=corrupt_reason(corrupt))
     if stream.truncated:
-        return Decoded(nested.data, truncated=True)
+        return Decoded(**lines, truncated=True)
     if stream.trailing_garbage:
         n = stream.trailing_garbage
-        return Decoded(nested.data, error=trailing_garbage_reason(n), trailing_bytes=n)
+        return Decoded(**lines, error=trailing_garbage_reason(n), trailing_bytes=n)
     return nested
 
 
@@ -435,3 +464,23 @@ def record_with_lone_surrogates(line: bytes | memoryview) -> Any | None:
     except orjson.JSONDecodeError:
         return None
     return rec if isinstance(rec, dict) else None
+
+
+def may_read_as_record(head: bytes) -> bool:
+    """Whether a line that starts with ``head`` and goes on past it may still read as a
+    record, as a worker reads lines (JSON, after an export task's timestamp, or with lone
+    surrogates replaced): it may unless reading ``head`` fails before its end, where the rest
+    of the line cannot help. ``head`` ends at a character's end."""
+    if not head.strip():
+        return True
+    if (prefix := _TIMESTAMP_PREFIX.match(head)) is not None:
+        head = head[prefix.end() :]
+    for text in (head, _SURROGATE_ESCAPE.sub(_keep_or_replace, head)):
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError as exc:  # its position counts characters, not bytes
+            if exc.pos >= len(text.decode("utf-8", "replace")):
+                return True  # it ran out of text: more may complete it
+        else:
+            return True  # a whole value: only white space may follow it
+    return False
