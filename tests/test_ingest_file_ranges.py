@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -278,7 +279,6 @@ def test_a_small_gzip_that_decompresses_big_is_expanded_too(tmp_path, monkeypatc
     data = gzip.compress(plain, mtime=0)
     whole = _ingest(_gz_folder(tmp_path, "whole", data), tmp_path / "out-whole", workers=1)
     monkeypatch.setattr(file_ranges, "RANGE_BYTES", 20_000)
-    monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 1_000)
     monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", len(plain) - 1)
     folder = _gz_folder(tmp_path, "ranged", data)
     assert len(data) < file_ranges.GZIP_EXPAND_BYTES  # not big by its own size
@@ -292,6 +292,22 @@ def test_a_small_gzip_that_decompresses_big_is_expanded_too(tmp_path, monkeypatc
     assert len(logs.list_local(folder, None, None, expand_dir=tmp_path / "e2").units) == 1
 
 
+def test_a_few_kb_whose_trailer_says_much_text_are_expanded(tmp_path, monkeypatch):
+    """However small the file: 4 KB whose trailer says 4 MiB of text (past 1 MiB here, for
+    256 MB) are expanded to the scratch folder before they are read, not read whole; the one
+    line of ``x`` they hold is one entry, as read whole."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    data = z.compress(b"x" * (4 << 20)) + z.flush()
+    folder = _gz_folder(tmp_path, "logs", data)
+    monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", 1 << 20)
+    assert len(data) < 5_000 and file_ranges.worth_expanding(folder / "month.jsonl.gz", len(data))
+    units = logs.list_local(folder, None, None, expand_dir=tmp_path / "x").units
+    assert [Path(u.location).parent for u in units] == [tmp_path / "x"]
+    report, _, quarantine = _ingest(folder, tmp_path / "out", workers=1)
+    assert (report.lines_read, report.rows, report.quarantined) == (1, 0, 1)
+    assert [(q["line"], q["reason"]) for q in quarantine] == [(1, "invalid JSON")]
+
+
 def test_a_multi_member_gzip_is_judged_by_its_size(tmp_path, monkeypatch):
     """The trailer gives only the last member's size: one that says less than the file is
     not the whole (``cat`` of hourly files), so the file's size at the usual compression
@@ -301,7 +317,6 @@ def test_a_multi_member_gzip_is_judged_by_its_size(tmp_path, monkeypatch):
     path.write_bytes(gzip.compress(big, mtime=0) + gzip.compress(small, mtime=0))
     size = path.stat().st_size
     assert len(small) < size  # the trailer says less than the file holds
-    monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 10)
     monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", size * file_ranges.LOG_COMPRESSION)
     assert not file_ranges.worth_expanding(path, size)
     monkeypatch.setattr(
@@ -400,7 +415,6 @@ def test_an_s3_gzip_object_that_may_hold_much_text_is_downloaded_and_cut(
     s3.create_bucket(Bucket="exports")
     s3.put_object(Bucket="exports", Key=f"bedrock/{name}", Body=body)
     monkeypatch.setattr(file_ranges, "RANGE_BYTES", 2 * len(body))  # over the object's size
-    monkeypatch.setattr(file_ranges, "GZIP_TRAILER_MIN_BYTES", 10)
     monkeypatch.setattr(
         file_ranges, "GZIP_EXPAND_PLAIN_BYTES", (len(body) - 1) * file_ranges.LOG_COMPRESSION
     )

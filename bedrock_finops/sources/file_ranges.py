@@ -10,6 +10,7 @@ to a plain file in a scratch folder (``expand_gzip``), which is then cut the sam
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from isal import isal_zlib
@@ -32,10 +33,8 @@ _SCAN_BYTES = 16 << 20  # block size of the scan for line breaks
 GZIP_EXPAND_BYTES = 128 << 20  # a gzip file larger than this is expanded before it is read
 # ... as is one whose trailer says it decompresses to more than this (held whole in memory,
 # it would take ~2x that in a worker; one that passes it unannounced goes on to a scratch
-# copy in the worker, as it is decompressed, and is read there without the ranges); only
-# files over GZIP_TRAILER_MIN_BYTES are asked
+# copy in the worker, as it is decompressed, and is read there without the ranges)
 GZIP_EXPAND_PLAIN_BYTES = HELD_TEXT_BYTES
-GZIP_TRAILER_MIN_BYTES = 2 << 20  # below: no log file decompresses to GZIP_EXPAND_PLAIN_BYTES
 # JSON logs compress about 8x or more: what a file whose trailer tells nothing is judged by
 LOG_COMPRESSION = 8
 
@@ -86,9 +85,11 @@ def worth_expanding(path: Path, size: int) -> bool:
     """Whether ``path`` is a gzip file to expand and cut rather than read whole in memory.
 
     Either it is over ``GZIP_EXPAND_BYTES``, or its trailer says it decompresses to more than
-    ``GZIP_EXPAND_PLAIN_BYTES``. The trailer's ISIZE is the last member's size modulo 4 GiB:
-    exact for a file gzipped in one go (``gzip month.jsonl``), less than the whole for a file
-    of several members or over 4 GiB, so it never makes a whole file look bigger than it is.
+    ``GZIP_EXPAND_PLAIN_BYTES``, whatever its size (a 1 MB file may say 1 GiB; reading the
+    magic and trailer with ``os.pread`` costs ~10 us a file). The trailer's ISIZE is the last
+    member's size modulo 4 GiB: exact for a file gzipped in one go (``gzip month.jsonl``),
+    less than the whole for a file of several members or over 4 GiB, so it never makes a
+    whole file look bigger than it is.
     A cut file ends in no trailer at all; if its last bytes read as a large size, expanding it
     costs a pass but changes nothing read (``expand_gzip`` keeps its complete lines).
 
@@ -96,19 +97,20 @@ def worth_expanding(path: Path, size: int) -> bool:
     (which ``GzipStream`` skips) or a cut file's, so the file is also judged by its size, at
     ``LOG_COMPRESSION`` times, whichever says more (``cat`` of a month's hourly files into
     one made a 120 MB file that was read whole, 1.2 GB of text held in one process). A file
-    that compresses less than that costs an extra pass, not memory.
+    that compresses less than that costs an extra pass, not memory. Whatever a file's trailer
+    says, its text never is held whole past that size (``log_decoding.gunzip_lines``).
     """
-    if size <= GZIP_TRAILER_MIN_BYTES and size <= GZIP_EXPAND_BYTES:
-        return False
-    with open(path, "rb") as fh:
-        if fh.read(len(GZIP_MAGIC)) != GZIP_MAGIC:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if os.pread(fd, len(GZIP_MAGIC), 0) != GZIP_MAGIC:
             return False
         if size > GZIP_EXPAND_BYTES:
             return True
-        fh.seek(size - 4)
-        plain = int.from_bytes(fh.read(4), "little")
-        # the trailer may be a last member's only (several members): the size judges too
-        return max(plain, size * LOG_COMPRESSION) > GZIP_EXPAND_PLAIN_BYTES
+        plain = int.from_bytes(os.pread(fd, 4, max(size - 4, 0)), "little")
+    finally:
+        os.close(fd)
+    # the trailer may be a last member's only (several members): the size judges too
+    return max(plain, size * LOG_COMPRESSION) > GZIP_EXPAND_PLAIN_BYTES
 
 
 def gzip_local_bytes() -> int:
