@@ -158,6 +158,7 @@ class PendingJob:
     below_min_records: bool
     files: list[Path] = field(default_factory=list)  # the input files the export wrote
     placeholders: Placeholders = field(default_factory=Placeholders)  # what its files hold
+    earlier_names: list[str] = field(default_factory=list)  # as earlier versions named it
 
     @property
     def held(self) -> str:
@@ -203,12 +204,16 @@ def pending_jobs(jobs: pd.DataFrame, min_records: int) -> list[PendingJob]:
                 below_min_records=bool(job.below_min_records),
                 files=files,
                 placeholders=placeholder_records(files),
+                earlier_names=list(spec.get("earlierNames", [])),
             )
         )
     return out
 
 
 TABLE_COLUMNS = ["jobName", "region", "records", "status", "action", "jobArn"]
+# after the action of a job found under a name an earlier version gave it (its jobName, or
+# the name its resubmission is named after)
+EARLIER_NAME = " (under an earlier version's name)"
 
 
 def submission_table(
@@ -218,7 +223,8 @@ def submission_table(
     records, status (Bedrock's; "-" where there is no job, "unchecked" where it was not
     asked), action, jobArn. ``submitted`` holds the rows (``batch_submit.SUBMISSION_COLUMNS``)
     of the jobs not held, in the same order, or of those settled so far (the rest then read
-    ``not-created``); a held job's action says why it is held."""
+    ``not-created``); a held job's action says why it is held, and that of a job found under
+    a name an earlier version gave it says so (:data:`EARLIER_NAME`)."""
     done = iter(submitted)
     rows = []
     for job in pending:
@@ -233,10 +239,11 @@ def submission_table(
         elif settled["job"] != job.name:
             raise ValueError(f"submitted {settled['job']!r} where {job.name!r} was expected")
         else:
+            earlier = settled.get("found") not in (None, job.name)
             row.update(
                 jobName=settled["jobName"],
                 status=settled["status"],
-                action=settled["action"],
+                action=settled["action"] + (EARLIER_NAME if earlier else ""),
                 jobArn=settled["jobArn"] or "",
             )
         rows.append(row)
@@ -313,10 +320,11 @@ class JobLookup:
 
 
 def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
-    """Ask Bedrock (read only: ``ListModelInvocationJobs``) which of the ready jobs exist and
-    how they stand. ``--apply`` must know, and stops on an error (one naming the permission
-    when access is denied); a dry run looks when it can, and says why not when it cannot (no
-    credentials; no permission, which --apply needs; no network)."""
+    """Ask Bedrock (read only: ``ListModelInvocationJobs``) which of the ready jobs exist, under
+    their names or those earlier versions gave them, and how they stand. ``--apply`` must
+    know, and stops on an error (one naming the permission when access is denied); a dry run
+    looks when it can, and says why not when it cannot (no credentials; no permission, which
+    --apply needs; no network)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -324,11 +332,12 @@ def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
     from bedrock_finops.sources.source_errors import SourceError
 
     requests, regions = [job.request for job in ready], [job.region for job in ready]
+    earlier = [job.earlier_names for job in ready]
     if not ready:
         return JobLookup({}, [])
     if apply:
         clients = bedrock_clients(regions)
-        return JobLookup(clients, look_up_jobs(requests, regions, clients))
+        return JobLookup(clients, look_up_jobs(requests, regions, clients, earlier))
     try:
         if boto3.session.Session().get_credentials() is None:
             not_asked = (
@@ -337,7 +346,7 @@ def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
             )
             return JobLookup({}, None, not_asked, credentials=False)
         clients = bedrock_clients(regions)
-        return JobLookup(clients, look_up_jobs(requests, regions, clients))
+        return JobLookup(clients, look_up_jobs(requests, regions, clients, earlier))
     except (BotoCoreError, ClientError, BatchSubmitError, SourceError) as exc:
         return JobLookup({}, None, _lookup_failed_line(exc))
 
@@ -491,9 +500,15 @@ def unfinished_lines(
     its inputs go, and the records it bills a second time); for a job being stopped, to wait
     until it has stopped."""
     last = done[-1] if done else {}
+    found = done[0]["jobName"] if done else job.name  # the name of its first submission
     status = row["status"]
     detail = f": {row['detail']}" if row["detail"] else ""
-    who = "the job" if row["jobName"] == job.name else f"its resubmission {row['jobName']}"
+    if row["jobName"] != found:
+        who = f"its resubmission {row['jobName']}"
+    elif found != job.name:
+        who = f"the job, under the name an earlier version gave it, {found}"
+    else:
+        who = "the job"
     if status in NOT_ENDED_STATUSES:
         why = "is being stopped: it will not process its remaining records"
         fix = (
@@ -502,7 +517,7 @@ def unfinished_lines(
             "a new job would bill them again)"
         )
         return [f"{job.name}: not done: {who} ({row['jobArn']}) {why}{detail}", f"  {fix}"]
-    nxt = request_for_attempt(job.request, len(done) + 1)
+    nxt = request_for_attempt(job.request, len(done) + 1, found)
     reads = nxt["inputDataConfig"]["s3InputDataConfig"]["s3Uri"]
     why, then = _UNFINISHED.get(status, (f"is {status}", "run again with --resubmit"))
     fix = (

@@ -24,7 +24,12 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 
-from bedrock_finops.batch_records import SegmentRecords, new_spool
+from bedrock_finops.batch_records import (
+    SegmentRecords,
+    earlier_record_id,
+    line_with_record_id,
+    new_spool,
+)
 from bedrock_finops.sources.own_output import BATCH_JOB_KIND, mark
 
 MIN_TIMEOUT_HOURS, MAX_TIMEOUT_HOURS = 24, 168
@@ -36,6 +41,7 @@ JOB_NAME_MAX, TOKEN_MAX = 63, 256
 _JOB_NAME_RE = re.compile(JOB_NAME_PATTERN)
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _TOKEN_DIGEST_LENGTH = 12
+_NAME_DIGEST_LENGTH = 12  # hex digits of the digest a job's name ends in
 # a job's input files, as _write_jobs names them: the only files of a job's input folder (and
 # of its S3 input location) this tool removes when they are not the export's own
 PART_FILE_RE = re.compile(r"part-[0-9]{4,}\.jsonl")
@@ -404,6 +410,7 @@ class ExportedJob:
     below_min_records: bool
     request: dict[str, Any]
     region: str | None = None  # the Region to submit the job in (a job runs in one Region)
+    earlier_names: list[str] = field(default_factory=list)  # as earlier versions named it
 
 
 def export_segment(
@@ -421,7 +428,8 @@ def export_segment(
 ) -> list[ExportedJob]:
     """Write one segment's jobs: ``<out>/<job>/input/part-NNNN.jsonl``, ``request.json``,
     ``records.csv`` and ``job.json`` (this tool's mark, the Region to submit in, the model ID,
-    the record count).
+    the record count, the input files, and ``earlierNames``: the names earlier versions gave
+    the same job, under which ``batch_submit`` finds it too).
 
     ``request.json`` holds exactly the ``create_model_invocation_job`` arguments; the Region is
     not one of them (it is the client's), so it is in ``job.json``: create the client there.
@@ -475,10 +483,12 @@ def _write_jobs(
     with spool.open("rb") as src:
         for plan in plans:
             indexes = [i for f in plan.files for i in f]
-            sha = hashlib.sha256()  # over the job's lines, read a block at a time
-            _copy_range(src, starts[indexes[0]], starts[indexes[-1] + 1], sha.update)
-            sha.update(f"|{model_id}|{records.style}".encode())
-            name = job_name(segment, sha.hexdigest()[:12])
+            lines = range(indexes[0], indexes[-1] + 1)
+            digest, *earlier = line_digests(src, starts, lines, records, model_id)
+            name = job_name(segment, digest)
+            earlier_names = [
+                n for n in dict.fromkeys(job_name(segment, d) for d in earlier) if n != name
+            ]
             job_dir = out_dir / name
             (job_dir / "input").mkdir(parents=True, exist_ok=True)
             paths = []
@@ -514,6 +524,8 @@ def _write_jobs(
                 "modelId": model_id,
                 "records": plan.records,
                 "inputFiles": [path.name for path in paths],  # the files the job reads
+                # a job found in Bedrock under one of these is this job (batch_submit)
+                "earlierNames": earlier_names,
             }
             (job_dir / "job.json").write_text(json.dumps(spec, indent=2) + "\n", encoding="utf-8")
             exported.append(
@@ -526,9 +538,29 @@ def _write_jobs(
                     plan.below_min_records,
                     request,
                     region,
+                    earlier_names,
                 )
             )
     return exported
+
+
+def line_digests(
+    src: BinaryIO, starts: Sequence[int], lines: range, records: SegmentRecords, model_id: str
+) -> list[str]:
+    """Digests of a job's JSONL ``lines`` (of the spool ``src``, line ``i`` at ``starts[i]``):
+    a SHA-256 of the lines and ``|model ID|record form``, over the lines as written (recordIds
+    of 11 letters and digits), then over them with the recordIds of 10 hex digits earlier
+    versions gave (``batch_records.earlier_record_id``), which named the job after that."""
+    as_written, hex_ids = hashlib.sha256(), hashlib.sha256()
+    src.seek(starts[lines.start])
+    for i in lines:
+        line = src.read(starts[i + 1] - starts[i])
+        as_written.update(line)
+        hex_ids.update(line_with_record_id(line, earlier_record_id(records.request_ids[i])))
+    tail = f"|{model_id}|{records.style}".encode()
+    for sha in (as_written, hex_ids):
+        sha.update(tail)
+    return [sha.hexdigest()[:_NAME_DIGEST_LENGTH] for sha in (as_written, hex_ids)]
 
 
 def part_file_name(n: int) -> str:

@@ -248,6 +248,25 @@ def record_id(request_id: str) -> str:
     return "".join(reversed(digits))
 
 
+def earlier_record_id(request_id: str) -> str:
+    """The record ID versions before :func:`record_id`'s base 62 gave the request: ``R`` and
+    10 upper-case hex digits of a SHA-256 of its request ID. A job's name was a digest of its
+    lines, so those versions named a job after these IDs (``batch_jobs.line_digests``)."""
+    return "R" + hashlib.sha256(str(request_id).encode()).hexdigest()[:10].upper()
+
+
+_RECORD_LINE_START = b'{"recordId":"'
+
+
+def line_with_record_id(line: bytes, new_id: str) -> bytes:
+    """A record's JSONL line (as :func:`record_line` writes it) with ``new_id`` for its
+    recordId, every other byte as it was."""
+    end = line.find(b'"', len(_RECORD_LINE_START))
+    if not line.startswith(_RECORD_LINE_START) or end < 0:
+        raise ValueError(f"not a batch record's line: {line[:40]!r}")
+    return _RECORD_LINE_START + new_id.encode() + line[end:]
+
+
 def validate_record(record: dict[str, Any], style: str) -> None:
     """Raise ValueError unless ``record`` has the shape AWS documents for ``style``."""
     if set(record) != {"recordId", "modelInput"}:

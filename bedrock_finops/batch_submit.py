@@ -1,7 +1,8 @@
 """Submitting exported batch inference jobs to Amazon Bedrock: a dry run unless ``apply``.
 
 Idempotent: a job whose name already exists is not created again (its name and
-``clientRequestToken`` are derived from its content, ``batch_jobs.job_request``). A job that
+``clientRequestToken`` are derived from its content, ``batch_jobs.job_request``), nor one that
+exists under a name an earlier version gave the same job (``found_attempts``). A job that
 ended without processing its records (Failed, Stopped, Expired, ...) is reported as such, and
 submitted anew only when asked (``resubmit``), under the name of its next attempt
 (``batch_jobs.attempt_name``); one being stopped, only once it has stopped. Before a job is
@@ -124,15 +125,35 @@ def job_attempts(client: Any, name: str) -> list[dict[str, Any]]:
         attempts.append(found[candidate])
 
 
+def found_attempts(
+    client: Any, name: str, earlier_names: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """The submissions (``job_attempts``) of job ``name``, or of the same job under a name an
+    earlier version gave it (``earlier_names``, from its ``job.json``): those of the first
+    name whose last submission is on its way or done, else of the one submitted last. The
+    names are looked up in turn, none after one on its way or done."""
+    found = []
+    for candidate in dict.fromkeys([name, *earlier_names]):
+        attempts = job_attempts(client, candidate)
+        if attempts and attempts[-1]["status"] not in UNFINISHED_STATUSES:
+            return attempts
+        if attempts:
+            found.append(attempts)
+    return max(found, key=lambda attempts: str(attempts[-1].get("submitTime", "")), default=[])
+
+
 def look_up_jobs(
     requests: Sequence[dict[str, Any]],
     regions: Sequence[str | None],
     clients: dict[str | None, Any],
+    earlier_names: Sequence[Sequence[str]] | None = None,
 ) -> list[list[dict[str, Any]]]:
-    """Each request's submissions so far (``job_attempts``), in its Region; read only."""
+    """Each request's submissions so far (``found_attempts``: under its name or one of its
+    ``earlier_names``), in its Region; read only."""
+    earlier = earlier_names if earlier_names is not None else [()] * len(requests)
     return [
-        job_attempts(clients[region], req["jobName"])
-        for req, region in zip(requests, regions, strict=True)
+        found_attempts(clients[region], req["jobName"], names)
+        for req, region, names in zip(requests, regions, earlier, strict=True)
     ]
 
 
@@ -166,11 +187,16 @@ def billed_again(job: dict[str, Any]) -> str:
     return f"the {processed:,} records it processed are billed again" if processed else ""
 
 
-def request_for_attempt(request: dict[str, Any], attempt: int) -> dict[str, Any]:
+def request_for_attempt(
+    request: dict[str, Any], attempt: int, found: str | None = None
+) -> dict[str, Any]:
     """``request`` for its job's ``attempt``-th submission: the attempt's name and token, and
     S3 locations of its own beside the first's (``<prefix>/<attempt name>/input/`` and
-    ``output/``), so it never reads what an earlier attempt left there."""
-    name, new = request["jobName"], attempt_name(request["jobName"], attempt)
+    ``output/``), so it never reads what an earlier attempt left there. ``found``: the name
+    the job's first submission has, when an earlier version named it otherwise; the attempts
+    are named after it."""
+    name = request["jobName"]
+    new = attempt_name(found or name, attempt)
 
     def moved(uri: str, leaf: str) -> str:
         tail = f"/{name}/{leaf}/"
@@ -195,14 +221,17 @@ def plan_submissions(
     resubmit: bool = False,
 ) -> list[dict[str, Any]]:
     """What becomes of each request, before anything is created: a row of
-    ``SUBMISSION_COLUMNS`` and ``"request"``, the request to create (None when none is).
+    ``SUBMISSION_COLUMNS``, ``"found"`` (the name the job was found under, its first
+    submission's: the request's own or one an earlier version gave it; None when there is
+    none) and ``"request"``, the request to create (None when none is).
 
     ``attempts``: each request's submissions (``look_up_jobs``), or None when they were not
     looked up (every job then reads would-create, its status "unchecked"). A job whose last
     submission is on its way or done ``exists``; one that ended without processing all its
     records is ``unfinished`` and, with ``resubmit``, submitted anew as its next attempt
-    (``would-resubmit``; the detail says which records are billed again). One being stopped
-    (``NOT_ENDED_STATUSES``) stays ``unfinished`` even with ``resubmit``: it has not ended."""
+    (``would-resubmit``; the detail says which records are billed again), named after its
+    first. One being stopped (``NOT_ENDED_STATUSES``) stays ``unfinished`` even with
+    ``resubmit``: it has not ended."""
     rows = []
     for i, (req, region) in enumerate(zip(requests, regions, strict=True)):
         row: dict[str, Any] = {
@@ -213,19 +242,20 @@ def plan_submissions(
             "status": "unchecked" if attempts is None else "-",
             "jobArn": None,
             "detail": "",
+            "found": None,
             "request": req,
         }
         done = attempts[i] if attempts is not None else []
         if done:
             last = done[-1]
             row.update(jobName=last["jobName"], status=last["status"], jobArn=last["jobArn"])
-            row["request"] = None
+            row.update(found=done[0]["jobName"], request=None)
             if last["status"] not in UNFINISHED_STATUSES:
                 row["action"] = "exists"
             elif not resubmit or last["status"] in NOT_ENDED_STATUSES:
                 row.update(action="unfinished", detail=unfinished_detail(last))
             else:
-                new = request_for_attempt(req, len(done) + 1)
+                new = request_for_attempt(req, len(done) + 1, row["found"])
                 again = billed_again(last)
                 row.update(
                     jobName=new["jobName"],
@@ -311,9 +341,12 @@ def submit_jobs(
     look: bool = False,
     resubmit: bool = False,
     log: list[dict[str, Any]] | None = None,
+    earlier_names: Sequence[Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Create the batch jobs; a dry run unless ``apply``. A job that exists is not created
-    again (see ``plan_submissions``); ``look``: a dry run looks them up too (read only).
+    again (see ``plan_submissions``), nor one under a name an earlier version gave it
+    (``earlier_names``, aligned with ``requests``: each job's ``job.json`` lists them);
+    ``look``: a dry run looks them up too (read only).
 
     ``regions`` (aligned with ``requests``, from each job's ``job.json``): without a ``client``,
     each job is created by a Bedrock client in its own Region (a job runs in one Region).
@@ -327,7 +360,7 @@ def submit_jobs(
     if len(regions) != len(requests):
         raise ValueError("regions must have one entry per request")
     clients = bedrock_clients(regions, client) if apply or look else {}
-    attempts = look_up_jobs(requests, regions, clients) if clients else None
+    attempts = look_up_jobs(requests, regions, clients, earlier_names) if clients else None
     plan = plan_submissions(requests, regions, attempts, resubmit=resubmit)
     if apply:
         rows = create_jobs(plan, clients, before_create=before_create, log=log)

@@ -224,6 +224,18 @@ class FakeAws:
             "list_model_invocation_jobs", {"invocationJobSummaries": list(jobs)}, kwargs
         )
 
+    def not_found(self, job_dir: Path) -> None:
+        """Bedrock holds the exported job ``job_dir`` under none of its names: its own, and
+        those earlier versions gave it."""
+        self.listed(job_dir.name)
+        self.unlisted_earlier(job_dir)
+
+    def unlisted_earlier(self, job_dir: Path) -> None:
+        """Bedrock answers the searches for the names earlier versions gave the exported job
+        ``job_dir`` (its job.json's earlierNames) with none."""
+        for name in _earlier_names(job_dir):
+            self.listed(name)
+
     def __enter__(self) -> FakeAws:
         self.stub.activate()
         return self
@@ -260,6 +272,11 @@ def fake_aws(_quiet_server_log, aws_client, monkeypatch):
         return fake
 
     return make
+
+
+def _earlier_names(job_dir: Path) -> list[str]:
+    """The names earlier versions gave the exported job ``job_dir``, as its job.json lists them."""
+    return json.loads((job_dir / "job.json").read_text())["earlierNames"]
 
 
 def _s3_objects(fake: FakeAws) -> dict[str, int]:
@@ -606,7 +623,7 @@ def test_apply_submits_a_ready_job_once_and_exits_0(filled_run, tmp_path, capsys
                 fake.listed(job, summary)
                 fake.listed(bj.attempt_name(job, 2))  # and it was not resubmitted
             else:
-                fake.listed(job)
+                fake.not_found(out / job)
                 fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
             assert _export(filled_run, out, *flags) == 0
         captured = capsys.readouterr()
@@ -636,7 +653,7 @@ def test_apply_submits_the_other_jobs_and_exits_1_for_a_force_in_segment_left_ou
     job = _only_job(out)
     request = json.loads((out / job / "request.json").read_text())
     with fake_aws() as fake:
-        fake.listed(job)
+        fake.not_found(out / job)
         fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
         assert _export(filled_run, out, *flags, "--apply") == 1
     captured = capsys.readouterr()
@@ -654,7 +671,7 @@ def test_apply_uploads_only_the_files_this_export_wrote(filled_run, tmp_path, ca
     out = tmp_path / "jobs"
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
     with fake_aws() as fake:
-        fake.listed(_job_name(filled_run, tmp_path))
+        fake.not_found(tmp_path / "named" / _job_name(filled_run, tmp_path))
         fake.stub.add_client_error(
             "create_model_invocation_job",
             "ValidationException",
@@ -675,7 +692,7 @@ def test_apply_uploads_only_the_files_this_export_wrote(filled_run, tmp_path, ca
     request = json.loads((out / job / "request.json").read_text())
     (out / job / "input" / "notes.jsonl").write_text("{}\n")  # the user's: kept, not uploaded
     with fake_aws() as fake:
-        fake.listed(job)
+        fake.not_found(out / job)
         fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
         assert _export(filled_run, out, *flags) == 0
     text = capsys.readouterr().out
@@ -716,6 +733,7 @@ def test_a_job_that_ended_unfinished_is_told_and_resubmitted_on_request(
     with fake_aws() as fake:
         fake.listed(job, ended)
         fake.listed(again)
+        fake.unlisted_earlier(tmp_path / "named" / job)
         assert _export(filled_run, out, *flags) == 1
     captured = capsys.readouterr()
     assert _table_row(captured.out, job)[3:] == [status, f"unfinished {_arn(1)}"]
@@ -757,6 +775,7 @@ def test_a_job_that_ended_unfinished_is_told_and_resubmitted_on_request(
             else:
                 fake.listed(job, ended)
                 fake.listed(again)
+                fake.unlisted_earlier(tmp_path / "named" / job)
                 fake.stub.add_response(
                     "create_model_invocation_job", {"jobArn": _arn(2)}, resubmission
                 )
@@ -788,6 +807,7 @@ def test_a_stopped_job_says_resubmitting_bills_its_processed_records_again(
     with fake_aws() as fake:
         fake.listed(job, stopped)
         fake.listed(again)
+        fake.unlisted_earlier(tmp_path / "named" / job)
         assert _export(filled_run, out, *flags) == 1
     text = capsys.readouterr().out
     assert (
@@ -802,6 +822,7 @@ def test_a_stopped_job_says_resubmitting_bills_its_processed_records_again(
     with fake_aws() as fake:
         fake.listed(job, stopped)
         fake.listed(again)
+        fake.unlisted_earlier(tmp_path / "named" / job)
         fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(2)}, resubmission)
         assert _export(filled_run, out, *flags, "--resubmit") == 0
     text = capsys.readouterr().out
@@ -827,6 +848,7 @@ def test_a_job_being_stopped_is_not_resubmitted_until_it_has_stopped(
     with fake_aws() as fake:
         fake.listed(job, stopping)
         fake.listed(bj.attempt_name(job, 2))
+        fake.unlisted_earlier(tmp_path / "named" / job)
         assert _export(filled_run, out, *flags) == 1
     captured = capsys.readouterr()
     assert _table_row(captured.out, job)[3:] == ["Stopping", f"unfinished {_arn(1)}"]
@@ -842,6 +864,102 @@ def test_a_job_being_stopped_is_not_resubmitted_until_it_has_stopped(
         "when to run again\n"
     )
     assert _s3_objects(fake) == {}
+
+
+def test_a_job_submitted_under_an_earlier_versions_name_is_found_not_created_again(
+    filled_run, tmp_path, capsys, fake_aws
+):
+    """Bedrock holds the job, Completed, under the name an earlier version gave the same
+    requests (job.json's earlierNames): --apply finds it there, the table names it so and
+    says so, and nothing is uploaded or created (no create is queued); exit 0."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    request = json.loads((tmp_path / "named" / job / "request.json").read_text())
+    earlier = _earlier_names(tmp_path / "named" / job)[-1]
+    assert earlier != job
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
+    with fake_aws() as fake:
+        fake.listed(job)
+        for name in _earlier_names(tmp_path / "named" / job):
+            if name == earlier:
+                fake.listed(name, _summary(name, "Completed", _arn(1), request))
+                fake.listed(bj.attempt_name(name, 2))
+            else:
+                fake.listed(name)
+        assert _export(filled_run, out, *flags) == 0
+    captured = capsys.readouterr()
+    assert _table_row(captured.out, earlier) == [
+        earlier,
+        "us-east-1",
+        "2711",
+        "Completed",
+        f"exists (under an earlier version's name) {_arn(1)}",
+    ]
+    assert "nothing to submit: 2,711 requests in 1 job submitted before" in captured.out
+    assert captured.err == ""
+    assert fake.made == [("bedrock", "us-east-1")]  # no S3 client: nothing uploaded
+    assert _s3_objects(fake) == {}
+
+
+def test_a_job_failed_under_an_earlier_versions_name_is_resubmitted_after_it(
+    filled_run, tmp_path, capsys, fake_aws
+):
+    """The job failed under the name an earlier version gave it: --apply says so, naming it,
+    and --resubmit submits it anew as that name's -r2, uploading its inputs to a location of
+    its own (the failed job's is left as it is)."""
+    out = tmp_path / "jobs"
+    job = _job_name(filled_run, tmp_path)
+    capsys.readouterr()
+    request = json.loads((tmp_path / "named" / job / "request.json").read_text())
+    names = _earlier_names(tmp_path / "named" / job)
+    earlier = names[-1]
+    again = bj.attempt_name(earlier, 2)
+    failed = _summary(earlier, "Failed", _arn(1), request, message="The role was refused.")
+    failed_input = f"batch/{earlier}/input/part-0001.jsonl"
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
+    resubmission = bs.request_for_attempt(request, 2, earlier)
+    assert resubmission["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] == (
+        f"s3://bucket/batch/{again}/input/"
+    )
+    for resubmit in (False, True):
+        with fake_aws() as fake:
+            fake.s3.put_object(Bucket="bucket", Key=failed_input, Body=b"an earlier upload\n")
+            fake.listed(job)
+            for name in names:
+                fake.listed(name, *([failed] if name == earlier else []))
+                if name == earlier:  # the cut name holds no earlier search
+                    fake.listed(again)
+            if resubmit:
+                fake.stub.add_response(
+                    "create_model_invocation_job", {"jobArn": _arn(2)}, resubmission
+                )
+            code = _export(filled_run, out, *flags, *(["--resubmit"] if resubmit else []))
+        captured = capsys.readouterr()
+        if not resubmit:
+            assert code == 1
+            assert _table_row(captured.out, earlier)[3:] == [
+                "Failed",
+                f"unfinished (under an earlier version's name) {_arn(1)}",
+            ]
+            assert (
+                f"{job}: not done: the job, under the name an earlier version gave it, "
+                f"{earlier} ({_arn(1)}) failed: The role was refused.\n"
+                "  fix the cause, then run again with --resubmit: it submits all 2,711 records "
+                f"anew as {again}, reading s3://bucket/batch/{again}/input/\n"
+            ) in captured.out
+            assert _s3_objects(fake) == {failed_input: 1}
+            continue
+        assert code == 0
+        assert _table_row(captured.out, again)[3:] == [
+            "-",
+            f"resubmitted (under an earlier version's name) {_arn(2)}",
+        ]
+        assert f"{again}: resubmits {earlier} (Failed, {_arn(1)})\n" in captured.out
+        assert _s3_objects(fake) == {
+            failed_input: 1,  # the failed job's input, as it was
+            f"batch/{again}/input/part-0001.jsonl": 2711,
+        }
 
 
 STOPS = ["create refused", "upload refused", "ctrl-c in upload", "ctrl-c in create", "timeout"]
@@ -885,7 +1003,7 @@ def test_an_apply_stopped_part_way_says_what_it_did(
     endpoint = "https://bedrock.us-east-1.amazonaws.com/model-invocation-job"
     with fake_aws() as fake:
         for job in (first, second):
-            fake.listed(job)
+            fake.not_found(out / job)
         request = json.loads((out / first / "request.json").read_text())
         fake.stub.add_response("create_model_invocation_job", {"jobArn": _arn(1)}, request)
         if stop == "create refused":
@@ -997,7 +1115,7 @@ def test_a_dry_run_says_what_apply_would_find_in_s3(filled_run, tmp_path, capsys
     with fake_aws() as fake:
         for name in ("part-0002.jsonl", "README.txt"):
             fake.s3.put_object(Bucket="bucket", Key=prefix + name, Body=b"x\n")
-        fake.listed(job)
+        fake.not_found(tmp_path / "named" / job)
         assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
     text = capsys.readouterr().out
     assert _table_row(text, job)[3:] == [
@@ -1040,7 +1158,7 @@ def test_apply_looks_at_every_jobs_s3_input_before_creating_any(
             for key in ours:
                 fake.s3.put_object(Bucket="bucket", Key=key, Body=b"mine\n")
             for job in (a, b, last):
-                fake.listed(job)
+                fake.not_found(out / job)
             code = _export(filled_run, out, *flags, *(["--apply"] if run == "--apply" else []))
         captured = capsys.readouterr()
         refused = "would-refuse" if run == "dry run" else "refused"
@@ -1140,7 +1258,7 @@ def test_a_dry_run_without_permission_to_list_s3_says_apply_needs_it(
     job = _job_name(filled_run, tmp_path)
     capsys.readouterr()
     with fake_aws() as fake:
-        fake.listed(job)
+        fake.not_found(tmp_path / "named" / job)
         fake.s3.meta.events.register("before-send.s3.ListObjectsV2", _Refused())
         assert _export(filled_run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 0
     uri = f"s3://bucket/batch/{job}/input/"

@@ -74,6 +74,9 @@ def test_mixed_regions_make_one_job_per_region_and_model_id(seed, tmp_path):
         d = tmp_path / rec["job_name"]
         spec = json.loads((d / "job.json").read_text())
         request = json.loads((d / "request.json").read_text())
+        earlier = spec.pop("earlierNames")  # the same group, another digest
+        group = rec["job_name"].rpartition("-")[0]
+        assert earlier and all(name.rpartition("-")[0] == group for name in earlier)
         assert spec == {
             "tool": "bedrock-finops",
             "kind": "batch-job",

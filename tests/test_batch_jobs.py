@@ -728,6 +728,153 @@ def test_of_two_jobs_of_one_name_the_last_submitted_counts():
         assert [job["status"] for job in attempts] == ["Completed"]
 
 
+# --- a job named by an earlier version ------------------------------------------------------
+
+# the name the versions whose record IDs were R and 10 hex digits (before base 62; 4025ae4)
+# gave the job of _logged_rows(3) (the same requests, model ID and record form)
+NAMED_WITH_HEX_IDS = "doc-summarizer-bf60401de3a3"
+
+
+def _logged_rows(n):
+    """``n`` requests whose user turns were all logged, each setting max_tokens."""
+    return usage_rows(n).assign(user_text=[f"document {i}" for i in range(n)], max_tokens=512)
+
+
+def _export_one(tmp_path, rows):
+    """The one job ``rows`` are exported as, segment doc-summarizer, under s3://bucket/p."""
+    (job,) = bj.export_segment(
+        br.records_for_segment(rows, PROMPTS),
+        tmp_path,
+        segment="doc-summarizer",
+        model_id="anthropic.claude-sonnet-4",
+        role_arn=ROLE,
+        s3_prefix="s3://bucket/p",
+    )
+    return job
+
+
+def _listed_earlier(stub, job, held, *jobs):
+    """``stub`` answers the searches for the names earlier versions gave ``job`` (job.json's
+    earlierNames) with none, but the search for ``held`` with ``jobs``."""
+    for name in json.loads((job.directory / "job.json").read_text())["earlierNames"]:
+        found = jobs if name == held else ()
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": list(found)}, _listed(name)
+        )
+        if name == held:
+            return
+
+
+def test_a_job_submitted_under_the_name_an_earlier_version_gave_it_is_not_created_again(
+    tmp_path,
+):
+    """Versions whose record IDs were R and 10 hex digits named the same requests' job after
+    the lines holding those IDs: job.json lists that name, and the job Bedrock holds under it
+    is this job, found and not created again (no create is queued)."""
+    job = _export_one(tmp_path, _logged_rows(3))
+    spec = json.loads((job.directory / "job.json").read_text())
+    assert spec["earlierNames"][-1] == NAMED_WITH_HEX_IDS
+    assert job.earlier_names == spec["earlierNames"]
+    assert job.name != NAMED_WITH_HEX_IDS
+    done = _summary(NAMED_WITH_HEX_IDS, "Completed")
+    client = _bedrock()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": []}, _listed(job.name)
+        )
+        _listed_earlier(stub, job, NAMED_WITH_HEX_IDS, done)
+        out = bs.submit_jobs(
+            [job.request], client, apply=True, earlier_names=[spec["earlierNames"]]
+        )
+        stub.assert_no_pending_responses()
+    assert out.to_dict("records") == [
+        {
+            "job": job.name,
+            "jobName": NAMED_WITH_HEX_IDS,
+            "region": None,
+            "action": "exists",
+            "status": "Completed",
+            "jobArn": done["jobArn"],
+            "detail": "",
+        }
+    ]
+
+
+def test_a_job_failed_under_an_earlier_name_is_resubmitted_as_that_names_next_attempt(
+    tmp_path,
+):
+    """A job that failed under the name an earlier version gave it is resubmitted as that
+    name's next attempt (``-r2``), its inputs in a location of its own under the export's
+    prefix, not the failed job's; run again, that attempt is found."""
+    job = _export_one(tmp_path, _logged_rows(3))
+    failed = _summary(NAMED_WITH_HEX_IDS, "Failed")
+    again = f"{NAMED_WITH_HEX_IDS}-r2"
+    expected = json.loads(json.dumps(job.request))
+    expected["jobName"] = expected["clientRequestToken"] = again
+    expected["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] = f"s3://bucket/p/{again}/input/"
+    expected["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"] = f"s3://bucket/p/{again}/output/"
+    arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
+    uploaded = []
+    for listed in ([failed], [failed, _summary(again, "InProgress", arn_new)]):
+        client = _bedrock()
+        with Stubber(client) as stub:
+            stub.add_response(
+                "list_model_invocation_jobs", {"invocationJobSummaries": []}, _listed(job.name)
+            )
+            _listed_earlier(stub, job, NAMED_WITH_HEX_IDS, *listed)
+            if len(listed) == 1:
+                stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, expected)
+            out = bs.submit_jobs(
+                [job.request],
+                client,
+                apply=True,
+                resubmit=True,
+                before_create=lambda i, request: uploaded.append(request),
+                earlier_names=[job.earlier_names],
+            )
+            stub.assert_no_pending_responses()
+        (row,) = out.to_dict("records")
+        if len(listed) == 1:
+            assert (row["jobName"], row["action"], row["jobArn"]) == (again, "resubmitted", arn_new)
+            assert row["detail"] == f"resubmits {NAMED_WITH_HEX_IDS} (Failed, {failed['jobArn']})"
+        else:
+            assert (row["jobName"], row["action"], row["status"]) == (again, "exists", "InProgress")
+    assert uploaded == [expected]
+
+
+def test_a_job_done_under_an_earlier_name_is_not_resubmitted_for_a_failed_one_of_its_own():
+    """Bedrock holds the job twice, Failed under its own name and Completed under the name an
+    earlier version gave it: its records were processed, so it exists and --resubmit creates
+    nothing; of two unfinished ones, the one submitted last counts."""
+    failed = _summary("job-a", "Failed")
+    done = _summary("job-old", "Completed", "arn:aws:bedrock:us-east-1:1:model-invocation-job/d")
+    client = _bedrock()
+    with Stubber(client) as stub:  # no create queued: one would fail the stubber
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": [failed]}, _listed("job-a")
+        )
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": [done]}, _listed("job-old")
+        )
+        attempts = bs.found_attempts(client, "job-a", ["job-old"])
+        stub.assert_no_pending_responses()
+    assert attempts == [done]
+    expired = dict(_summary("job-old", "Expired"), submitTime=datetime(2026, 11, 2, tzinfo=UTC))
+    client = _bedrock()
+    with Stubber(client) as stub:
+        for name, summary in (("job-a", failed), ("job-old", expired)):
+            stub.add_response(
+                "list_model_invocation_jobs", {"invocationJobSummaries": [summary]}, _listed(name)
+            )
+        assert bs.found_attempts(client, "job-a", ["job-old"]) == [expired]
+        stub.assert_no_pending_responses()
+    (row,) = bs.plan_submissions([_request("job-a")], [None], [[expired]], resubmit=True)
+    assert (row["jobName"], row["found"]) == ("job-old-r2", "job-old")
+    assert row["request"]["inputDataConfig"]["s3InputDataConfig"]["s3Uri"] == (
+        "s3://bucket/p/job-old-r2/input/"
+    )
+
+
 def test_a_failed_create_names_the_job_and_keeps_the_rows_done():
     """The second of two creates refused: the error names the job, and the log the caller
     passed still holds the first job's row, with its ARN."""
