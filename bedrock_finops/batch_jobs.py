@@ -8,8 +8,9 @@ rebuilt from the usage table and ``prompts.parquet``) are built in ``batch_recor
 
 Splitting follows the quotas AWS sets per model and account (look them up in Service Quotas,
 service "Amazon Bedrock"; the defaults here are the commonly seen values, not guarantees).
-The job name and ``clientRequestToken`` are derived from the job's content, so submitting
-is idempotent (``batch_submit``)."""
+The job name and ``clientRequestToken`` are derived from the job's work (its records' request
+IDs and bodies, model ID and record form: ``work_digest``), so submitting is idempotent
+(``batch_submit``); ``job.json`` lists the names earlier versions gave the same job."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 
 from bedrock_finops.batch_records import (
+    RECORD_DIGEST_SIZE,
     SegmentRecords,
     earlier_record_id,
     line_with_record_id,
@@ -479,13 +481,15 @@ def _write_jobs(
     for size in sizes:
         starts.append(starts[-1] + size)
     prefix = s3_prefix.rstrip("/")
+    digests = records.record_digests()
     exported = []
     with spool.open("rb") as src:
         for plan in plans:
             indexes = [i for f in plan.files for i in f]
             lines = range(indexes[0], indexes[-1] + 1)
-            digest, *earlier = line_digests(src, starts, lines, records, model_id)
-            name = job_name(segment, digest)
+            work = digests[lines.start * RECORD_DIGEST_SIZE : lines.stop * RECORD_DIGEST_SIZE]
+            name = job_name(segment, work_digest(model_id, records.style, work))
+            earlier = line_digests(src, starts, lines, records, model_id)
             earlier_names = [
                 n for n in dict.fromkeys(job_name(segment, d) for d in earlier) if n != name
             ]
@@ -544,13 +548,24 @@ def _write_jobs(
     return exported
 
 
+def work_digest(model_id: str, style: str, record_digests: bytes) -> str:
+    """The digest a job's name ends in: a SHA-256 of what identifies its work, its model ID
+    and record form and each record's ``batch_records.record_digest`` (request ID and
+    ``modelInput``), in order. Not of the records' recordIds, which a version may spell
+    otherwise, nor of how they are split into files: the same work keeps its name."""
+    sha = hashlib.sha256(json.dumps([model_id, style]).encode() + b"\n")
+    sha.update(record_digests)
+    return sha.hexdigest()[:_NAME_DIGEST_LENGTH]
+
+
 def line_digests(
     src: BinaryIO, starts: Sequence[int], lines: range, records: SegmentRecords, model_id: str
 ) -> list[str]:
-    """Digests of a job's JSONL ``lines`` (of the spool ``src``, line ``i`` at ``starts[i]``):
-    a SHA-256 of the lines and ``|model ID|record form``, over the lines as written (recordIds
-    of 11 letters and digits), then over them with the recordIds of 10 hex digits earlier
-    versions gave (``batch_records.earlier_record_id``), which named the job after that."""
+    """The digests earlier versions ended a job's name in: a SHA-256 of its JSONL ``lines``
+    (of the spool ``src``, line ``i`` at ``starts[i]``) and ``|model ID|record form``, over
+    the lines as written (recordIds of 11 letters and digits), then over them with the
+    recordIds of 10 hex digits the versions before gave (``batch_records.earlier_record_id``).
+    """
     as_written, hex_ids = hashlib.sha256(), hashlib.sha256()
     src.seek(starts[lines.start])
     for i in lines:

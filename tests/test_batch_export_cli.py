@@ -866,27 +866,31 @@ def test_a_job_being_stopped_is_not_resubmitted_until_it_has_stopped(
     assert _s3_objects(fake) == {}
 
 
+# which of the names earlier versions gave a job: record IDs of 11 base-62 digits, of 10 hex
+EARLIER = {"base 62 IDs": 0, "hex IDs": 1}
+
+
+@pytest.mark.parametrize("which", EARLIER)
 def test_a_job_submitted_under_an_earlier_versions_name_is_found_not_created_again(
-    filled_run, tmp_path, capsys, fake_aws
+    filled_run, tmp_path, capsys, fake_aws, which
 ):
-    """Bedrock holds the job, Completed, under the name an earlier version gave the same
+    """Bedrock holds the job, Completed, under a name an earlier version gave the same
     requests (job.json's earlierNames): --apply finds it there, the table names it so and
     says so, and nothing is uploaded or created (no create is queued); exit 0."""
     out = tmp_path / "jobs"
     job = _job_name(filled_run, tmp_path)
     capsys.readouterr()
     request = json.loads((tmp_path / "named" / job / "request.json").read_text())
-    earlier = _earlier_names(tmp_path / "named" / job)[-1]
-    assert earlier != job
+    names = _earlier_names(tmp_path / "named" / job)
+    assert len(names) == 2 and job not in names
+    earlier = names[EARLIER[which]]
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--apply"]
     with fake_aws() as fake:
         fake.listed(job)
-        for name in _earlier_names(tmp_path / "named" / job):
-            if name == earlier:
-                fake.listed(name, _summary(name, "Completed", _arn(1), request))
-                fake.listed(bj.attempt_name(name, 2))
-            else:
-                fake.listed(name)
+        for name in names[: names.index(earlier)]:
+            fake.listed(name)
+        fake.listed(earlier, _summary(earlier, "Completed", _arn(1), request))
+        fake.listed(bj.attempt_name(earlier, 2))  # found, Completed: no other name is asked
         assert _export(filled_run, out, *flags) == 0
     captured = capsys.readouterr()
     assert _table_row(captured.out, earlier) == [
@@ -902,10 +906,11 @@ def test_a_job_submitted_under_an_earlier_versions_name_is_found_not_created_aga
     assert _s3_objects(fake) == {}
 
 
+@pytest.mark.parametrize("which", EARLIER)
 def test_a_job_failed_under_an_earlier_versions_name_is_resubmitted_after_it(
-    filled_run, tmp_path, capsys, fake_aws
+    filled_run, tmp_path, capsys, fake_aws, which
 ):
-    """The job failed under the name an earlier version gave it: --apply says so, naming it,
+    """The job failed under a name an earlier version gave it: --apply says so, naming it,
     and --resubmit submits it anew as that name's -r2, uploading its inputs to a location of
     its own (the failed job's is left as it is)."""
     out = tmp_path / "jobs"
@@ -913,7 +918,7 @@ def test_a_job_failed_under_an_earlier_versions_name_is_resubmitted_after_it(
     capsys.readouterr()
     request = json.loads((tmp_path / "named" / job / "request.json").read_text())
     names = _earlier_names(tmp_path / "named" / job)
-    earlier = names[-1]
+    earlier = names[EARLIER[which]]
     again = bj.attempt_name(earlier, 2)
     failed = _summary(earlier, "Failed", _arn(1), request, message="The role was refused.")
     failed_input = f"batch/{earlier}/input/part-0001.jsonl"

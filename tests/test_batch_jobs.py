@@ -730,9 +730,14 @@ def test_of_two_jobs_of_one_name_the_last_submitted_counts():
 
 # --- a job named by an earlier version ------------------------------------------------------
 
-# the name the versions whose record IDs were R and 10 hex digits (before base 62; 4025ae4)
-# gave the job of _logged_rows(3) (the same requests, model ID and record form)
+# the name of the job of _logged_rows(3): a digest of its requests' IDs and bodies, its model
+# ID and record form
+NAME = "doc-summarizer-4027eadeec58"
+# the names earlier versions gave that job (the same requests, model ID and record form): a
+# digest of its lines, whose record IDs were R and 10 hex digits (before base 62; 4025ae4),
+# then 11 base-62 digits (dc26fd6)
 NAMED_WITH_HEX_IDS = "doc-summarizer-bf60401de3a3"
+NAMED_WITH_BASE62_IDS = "doc-summarizer-7089e5befa43"
 
 
 def _logged_rows(n):
@@ -765,32 +770,76 @@ def _listed_earlier(stub, job, held, *jobs):
             return
 
 
+def test_a_jobs_name_does_not_change_with_how_record_ids_are_spelled(tmp_path, monkeypatch):
+    """A job's name is a digest of its requests' IDs and bodies, model ID and record form:
+    the same requests with record IDs spelled otherwise (as R and 10 hex digits) keep it,
+    though every line differs; another body, or another request, is another job."""
+    job = _export_one(tmp_path / "base62", _logged_rows(3))
+    assert job.name == NAME
+    monkeypatch.setattr(br, "record_id", br.earlier_record_id)
+    hex_ids = _export_one(tmp_path / "hex", _logged_rows(3))
+    assert hex_ids.name == NAME
+    lines = [(j.directory / "input" / "part-0001.jsonl").read_text() for j in (job, hex_ids)]
+    assert lines[0] != lines[1] and '"recordId":"RBFE74A1B98"' in lines[1]
+    monkeypatch.undo()
+    other_body = _logged_rows(3).assign(max_tokens=256)
+    other_request = _logged_rows(3).assign(request_id=["req-0", "req-1", "req-9"])
+    for rows in (other_body, other_request):
+        assert _export_one(tmp_path / "other", rows).name != NAME
+
+
+def test_records_not_built_here_are_named_by_their_work_too(tmp_path):
+    """Records given as they are, held or spooled (not built by RecordBuilder), give their
+    job the name the built ones do; a body's keys in another order are the same work."""
+    built = br.records_for_segment(_logged_rows(3), PROMPTS)
+    reordered = [
+        {"recordId": r["recordId"], "modelInput": dict(reversed(r["modelInput"].items()))}
+        for r in built.records
+    ]
+    held = br.SegmentRecords("Converse", reordered, built.request_ids)
+    spool = tmp_path / "spool.jsonl"
+    spool.write_bytes(b"".join(br.record_line(r) for r in reordered))
+    spooled = br.SegmentRecords(
+        "Converse",
+        [],
+        built.request_ids,
+        record_ids=built.record_ids,
+        spool=spool,
+        sizes=[len(line) for line in held.lines()],
+    )
+    kw = dict(model_id="anthropic.claude-sonnet-4", role_arn=ROLE, s3_prefix="s3://bucket/p")
+    for n, records in enumerate((held, spooled)):
+        (job,) = bj.export_segment(records, tmp_path / str(n), segment="doc-summarizer", **kw)
+        assert job.name == NAME
+
+
+@pytest.mark.parametrize("held", [NAMED_WITH_BASE62_IDS, NAMED_WITH_HEX_IDS])
 def test_a_job_submitted_under_the_name_an_earlier_version_gave_it_is_not_created_again(
-    tmp_path,
+    tmp_path, held
 ):
-    """Versions whose record IDs were R and 10 hex digits named the same requests' job after
-    the lines holding those IDs: job.json lists that name, and the job Bedrock holds under it
-    is this job, found and not created again (no create is queued)."""
+    """Earlier versions named the same requests' job after its lines, record IDs included
+    (R and 10 hex digits, then 11 base-62 digits): job.json lists those names, and the job
+    Bedrock holds under one of them is this job, found and not created again (no create is
+    queued)."""
     job = _export_one(tmp_path, _logged_rows(3))
     spec = json.loads((job.directory / "job.json").read_text())
-    assert spec["earlierNames"][-1] == NAMED_WITH_HEX_IDS
+    assert spec["earlierNames"] == [NAMED_WITH_BASE62_IDS, NAMED_WITH_HEX_IDS]
     assert job.earlier_names == spec["earlierNames"]
-    assert job.name != NAMED_WITH_HEX_IDS
-    done = _summary(NAMED_WITH_HEX_IDS, "Completed")
+    done = _summary(held, "Completed")
     client = _bedrock()
     with Stubber(client) as stub:
         stub.add_response(
             "list_model_invocation_jobs", {"invocationJobSummaries": []}, _listed(job.name)
         )
-        _listed_earlier(stub, job, NAMED_WITH_HEX_IDS, done)
+        _listed_earlier(stub, job, held, done)
         out = bs.submit_jobs(
             [job.request], client, apply=True, earlier_names=[spec["earlierNames"]]
         )
         stub.assert_no_pending_responses()
     assert out.to_dict("records") == [
         {
-            "job": job.name,
-            "jobName": NAMED_WITH_HEX_IDS,
+            "job": NAME,
+            "jobName": held,
             "region": None,
             "action": "exists",
             "status": "Completed",
@@ -1025,8 +1074,14 @@ def test_spooled_records_write_the_same_jobs_as_held_ones(tmp_path):
     a = bj.export_segment(held, tmp_path / "held", **kw)
     b = bj.export_segment(spooled, tmp_path / "spooled", **kw)
     assert [j.name for j in a] == [j.name for j in b] and len(a) == 3
-    # a job's name is its content (its records' IDs too): the same from either way of writing
-    assert [j.name for j in b] == ["g-a3af494fc3c9", "g-738c21b29a24", "g-fb16db0e0510"]
+    # a job's name is its work (its requests' IDs and bodies, model ID and record form): the
+    # same from either way of writing; the names of its lines, record IDs included, come after
+    assert [j.name for j in b] == ["g-c33c6cc9c5e5", "g-1d9ffd6aff94", "g-9f39e6be6e7d"]
+    assert [j.earlier_names[0] for j in b] == [
+        "g-a3af494fc3c9",
+        "g-738c21b29a24",
+        "g-fb16db0e0510",
+    ]
     assert [j.records for j in b] == [10, 10, 3]
     for ja, jb in zip(a, b, strict=True):
         assert [p.read_bytes() for p in ja.files] == [p.read_bytes() for p in jb.files]
