@@ -136,14 +136,16 @@ def _task_sizes(monkeypatch) -> list[int]:
 
 def test_a_task_carries_its_files_not_the_maps(tmp_path, monkeypatch):
     """The options reach each worker once, as it starts: a task (here one file) is the same
-    size with maps of 10,000 entries as without them, not 2 MB more."""
+    size with maps of 10,000 entries as without them, not 2 MB more. (A task names the
+    ingest's scratch folder, inside the output folder: the two folders' names are of one
+    length.)"""
     logs = _logs_with_a_profile(tmp_path)
     sizes = _task_sizes(monkeypatch)
-    ingest_to_folder(logs, tmp_path / "plain", workers=2, progress=False, lookup_profiles=False)
+    ingest_to_folder(logs, tmp_path / "run-1", workers=2, progress=False, lookup_profiles=False)
     plain = list(sizes)
     sizes.clear()
     ingest_to_folder(
-        logs, tmp_path / "mapped", workers=2, progress=False, lookup_profiles=False,
+        logs, tmp_path / "run-2", workers=2, progress=False, lookup_profiles=False,
         **_large_maps(),
     )  # fmt: skip
     assert len(plain) == 3
