@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from ascii_locale import run_ascii
 from botocore.stub import Stubber
-from usage_builders import make_usage, prompts_frame, set_user_turns
+from usage_builders import make_usage, prompts_frame, router_and_chat_usage, set_user_turns
 
 from bedrock_finops import cli, quality_gate, replay, schema
 from bedrock_finops.column_take import ParquetColumn
@@ -30,31 +30,7 @@ HAIKU35_ID = "anthropic.claude-3-5-haiku-20241022-v1:0"
 
 
 def _usage() -> pd.DataFrame:
-    u = make_usage(
-        [
-            dict(
-                n=10,
-                app="router",
-                model="anthropic.claude-opus-4",
-                system_hash="h-router",
-                input_tokens=500,
-                output_tokens=2,
-                output_shape="label",
-                max_tokens=5,
-                user_text="I was charged twice, write to me at jo@example.com",
-            ),
-            dict(
-                n=4,
-                app="chat",
-                model="anthropic.claude-sonnet-4",
-                system_hash="h-chat",
-                input_tokens=100,
-                output_tokens=150,
-                user_text="How do I add a seat?",
-            ),
-        ]
-    )
-    return u
+    return router_and_chat_usage()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from usage_builders import make_usage, prompts_frame
+from usage_builders import prompts_frame, router_and_chat_usage
 
 from bedrock_finops import cli, params, schema
 from bedrock_finops.pricing import PriceCatalog
@@ -34,30 +34,7 @@ PREFIX = "s3://bucket/batch"
 
 
 def _usage() -> pd.DataFrame:
-    return make_usage(
-        [
-            dict(
-                n=10,
-                app="router",
-                model="anthropic.claude-opus-4",
-                system_hash="h-router",
-                input_tokens=500,
-                output_tokens=2,
-                output_shape="label",
-                max_tokens=5,
-                user_text="I was charged twice, write to me at jo@example.com",
-            ),
-            dict(
-                n=4,
-                app="chat",
-                model="anthropic.claude-sonnet-4",
-                system_hash="h-chat",
-                input_tokens=100,
-                output_tokens=150,
-                user_text="How do I add a seat?",
-            ),
-        ]
-    )
+    return router_and_chat_usage()
 
 
 def _prompts() -> pd.DataFrame:

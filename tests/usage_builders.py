@@ -60,6 +60,35 @@ def make_usage(groups: list[dict]) -> pd.DataFrame:
     return schema.from_arrow(schema.to_arrow(frame))
 
 
+def router_and_chat_usage() -> pd.DataFrame:
+    """Two apps the quality-gate tests sample: a label router on Claude Opus 4 (10 requests)
+    and a chat on Claude Sonnet 4 (4 requests)."""
+    return make_usage(
+        [
+            dict(
+                n=10,
+                app="router",
+                model="anthropic.claude-opus-4",
+                system_hash="h-router",
+                input_tokens=500,
+                output_tokens=2,
+                output_shape="label",
+                max_tokens=5,
+                user_text="I was charged twice, write to me at jo@example.com",
+            ),
+            dict(
+                n=4,
+                app="chat",
+                model="anthropic.claude-sonnet-4",
+                system_hash="h-chat",
+                input_tokens=100,
+                output_tokens=150,
+                user_text="How do I add a seat?",
+            ),
+        ]
+    )
+
+
 def set_user_turns(usage: pd.DataFrame, rows: Any, turns: Any) -> None:
     """Set the ``user_text`` of ``usage.loc[rows]`` to ``turns``, and its ``media_sent`` as
     the ingest records it for a request of one turn (:func:`media_sent_of`)."""
