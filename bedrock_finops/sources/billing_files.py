@@ -21,6 +21,10 @@ read at any depth, each file once however many of the paths reach it. Left out, 
   a manifest naming one of them, the read is refused (:class:`BillingFormatError`), naming the
   deliveries and the fix: point at one delivery. A delivery is the folder right below the
   period's folder (or the period's folder itself, for files right in it).
+
+Two exports that bill the same account's same billing period (two Data Exports of one account,
+a legacy CUR report and a CUR 2.0 export of one month, a payer's consolidated export and a member
+account's own) are refused: :mod:`bedrock_finops.sources.export_overlap`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bedrock_finops.sources.export_overlap import refuse_overlapping_exports
 
 Note = Callable[[str], None]
 
@@ -99,6 +105,7 @@ def select_export_files(paths: str | Path | Sequence[str | Path]) -> ExportFiles
         else:
             selection.files.append(path)
     _keep_latest_deliveries(selection)
+    refuse_overlapping_exports(selection.files)  # two exports of one period and account
     return selection
 
 
