@@ -156,6 +156,25 @@ def test_loose_files_of_two_exports_are_told_apart_by_their_names(tmp_path):
     )
 
 
+def test_hand_split_files_of_one_export_are_refused_with_how_to_join_them(tmp_path):
+    """oct-a.csv and oct-b.csv, one month split by hand, are two files as far as their names
+    say: refused as two exports of A's October, and the line says how to give them as one."""
+    _cur_csv(tmp_path / "oct-a.csv", [_line(ACCOUNT_A)])
+    _cur_csv(tmp_path / "oct-b.csv", [_line(ACCOUNT_A, **HALF)])
+    message = _refusal(tmp_path)
+    assert message.startswith(
+        f"file {tmp_path.resolve() / 'oct-a.csv'} and file {tmp_path.resolve() / 'oct-b.csv'} "
+        f"both bill account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10"
+    )
+    assert message.endswith(
+        "If the files are parts of one export, split by hand, join them into one file or put "
+        "them in one folder named as AWS names parts (<name>-1.csv, <name>-2.csv)."
+    )
+    (tmp_path / "oct-a.csv").rename(tmp_path / "oct-1.csv")
+    (tmp_path / "oct-b.csv").rename(tmp_path / "oct-2.csv")
+    assert _billed(tmp_path) == pytest.approx(1.20)
+
+
 def test_exports_that_do_not_say_their_accounts_are_refused_for_one_period(tmp_path):
     """An export of October without line_item_usage_account_id may hold any account's spend:
     beside another of October it is refused, naming it and the column, whether the other names

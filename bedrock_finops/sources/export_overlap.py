@@ -242,6 +242,7 @@ def _overlap_problem(
             "exports of the same spend, which reading both would count twice. Point at one of "
             "them (an organization's consolidated export already holds its member accounts' "
             "lines); exports of different accounts or billing periods are read together."
+            + _parts_hint(first, second)
         )
     whose = "both" if len(silent) == 2 else str(silent[0])
     return (
@@ -249,7 +250,17 @@ def _overlap_problem(
         f"say which account they are of (no {' or '.join(ACCOUNT_COLUMNS)} column), so they may "
         "be two exports of the same spend, which reading both would count twice. Point at one "
         "of them, or export them with that column: exports of different accounts are read "
-        "together."
+        "together." + _parts_hint(first, second)
+    )
+
+
+def _parts_hint(first: Export, second: Export) -> str:
+    """For a file outside AWS's layouts: how to say that files are parts of one export."""
+    if "file" not in (first.kind, second.kind):
+        return ""
+    return (
+        " If the files are parts of one export, split by hand, join them into one file or put "
+        "them in one folder named as AWS names parts (<name>-1.csv, <name>-2.csv)."
     )
 
 
