@@ -259,15 +259,29 @@ def has_inline_media(text: Any) -> bool:
 # inline (as :data:`PLACEHOLDER_RE` finds them), or the canonical JSON of a block sent by
 # reference, on a line of its own: a Converse or Nova block (``{"video":{"format":"mp4",
 # "source":{"s3Location":{...}}}}``) or an Anthropic one (``{"source":{"type":"url",...},
-# "type":"image"}``). RE2 syntax, for pyarrow.
+# "type":"image"}``), also inside the tool result that returned it (a line of its own too:
+# ``{"toolResult":{"content":[{"image":{...}}],...}}``, ``{"content":[{"source":{...},
+# "type":"image"}],...,"type":"tool_result"}``). RE2 syntax, for pyarrow.
 _INLINE_PATTERNS = {
     kind: rf"\[\[media {kind} [^\]\n]* xxh3:[0-9a-f]{{16}}\]\]" for kind in MEDIA_KINDS
 }
-_REFERENCE_PATTERNS = {
-    kind: rf'^\{{"{kind}":\{{.*\}}\}}$'
-    + (rf'|^\{{".*,"type":"{kind}"\}}$' if kind in ("image", "document") else "")
-    for kind in MEDIA_KINDS
-}
+
+
+def _reference_pattern(kind: str) -> str:
+    """The lines of a user turn that are a ``kind`` block sent by reference, or a tool result
+    holding one. In canonical JSON a quote is escaped inside a string, so ``{"image":{`` or
+    ``,"type":"image"}`` is the JSON's own structure, not text a tool returned; a tool's
+    ``json`` result that nests such an object in a list is read as one too."""
+    patterns = [
+        rf'^\{{"{kind}":\{{.*\}}\}}$',  # Converse, Nova
+        rf'^\{{"toolResult":\{{.*[\[,]\{{"{kind}":\{{.*\}}\}}$',  # ... in a tool result
+    ]
+    if kind in ("image", "document"):  # Anthropic: the block, or a tool_result holding one
+        patterns.append(rf'^\{{".*,"type":"{kind}"\}}(.*,"type":"tool_result"\}})?$')
+    return "|".join(patterns)
+
+
+_REFERENCE_PATTERNS = {kind: _reference_pattern(kind) for kind in MEDIA_KINDS}
 _INLINE_HINT, _REFERENCE_HINT = MEDIA_MARK, '{"'  # in every text each pattern matches
 # both hints in one regex: one pass over a month's gigabytes of user turns, not two
 _EITHER_HINT = re.escape(MEDIA_MARK).replace("\\ ", " ") + r'|\{"'

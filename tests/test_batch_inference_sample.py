@@ -356,6 +356,27 @@ def test_records_holding_media_sent_by_reference_are_counted_per_input_file(tmp_
     assert found.referenced_kinds == {"image", "video"}
 
 
+def test_records_holding_a_tool_result_with_media_sent_by_reference_are_counted(tmp_path):
+    """A record whose user turn is a tool's result that returned an image by S3 location (or
+    an Anthropic document by URL) holds that block's JSON inside the tool result's: it is
+    counted, with its kind, as one whose turn is the block itself is."""
+    from bedrock_finops.batch_export_submit import placeholder_records
+
+    def line(user: str) -> str:
+        record = {"recordId": "r", "modelInput": br.converse_input("Read it.", user, 100)}
+        return br.record_line(record).decode()
+
+    converse = '{"toolResult":{"content":[' + S3_IMAGE + '],"toolUseId":"t1"}}'
+    anthropic = (
+        '{"content":[{"source":{"type":"url","url":"https://example.com/a.pdf"},'
+        '"type":"document"}],"tool_use_id":"t1","type":"tool_result"}'
+    )
+    path = tmp_path / "part-0001.jsonl"
+    path.write_text(line(converse) + line(f"{anthropic}\nSummarise it.") + line("a question"))
+    found = placeholder_records([path])
+    assert (found.referenced, found.referenced_kinds) == ({path: 2}, {"image", "document"})
+
+
 def test_a_job_whose_records_hold_media_sent_by_reference_is_held(tmp_path):
     """Records written from user turns that sent an image by S3 location carry the block's
     JSON as text (a record carries the turn as text only): batch-export holds the job, never

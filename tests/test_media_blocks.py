@@ -470,6 +470,67 @@ def test_media_sent_by_row_reads_what_each_user_turn_sent(tmp_path) -> None:
         assert {kind: flags.tolist() for kind, flags in found.items()} == expected
 
 
+def converse_tool_result(*blocks: dict) -> dict:
+    """A Converse request whose last user turn is a tool's result holding ``blocks``."""
+    return {
+        "messages": [
+            {"role": "user", "content": [{"text": "Fetch the scan."}]},
+            {"role": "assistant", "content": [
+                {"toolUse": {"toolUseId": "t1", "name": "fetch", "input": {}}}]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": "t1",
+                                                         "content": list(blocks)}}]},
+        ]
+    }  # fmt: skip
+
+
+def anthropic_tool_result(*blocks: dict) -> dict:
+    """An Anthropic request whose last user turn is a ``tool_result`` holding ``blocks``."""
+    return {
+        **anthropic_ask(QUESTION),
+        "messages": [
+            {"role": "user", "content": [QUESTION]},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "t1", "name": "fetch", "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "t1", "content": list(blocks)}]},
+        ],
+    }  # fmt: skip
+
+
+S3_VIDEO = {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://b/v.mp4"}}}}
+S3_PDF = {"document": {"format": "pdf", "name": "s", "source": {"s3Location": {"uri": "s3://b/s"}}}}
+URL_IMAGE = {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}
+FILE_PDF = {"type": "document", "source": {"type": "file", "file_id": "file_011CNha8iCJc"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "sent"),
+    [
+        (converse_tool_result({"image": {"format": "png", "source": {
+            "s3Location": {"uri": "s3://b/k.png"}}}}), "image"),
+        (converse_tool_result({"text": "Two files:"}, S3_PDF, S3_VIDEO), "document|video"),
+        (converse_tool_result({"document": {"format": "txt", "name": "n", "source": {
+            "text": "Refunds within 30 days."}}}), "document"),
+        (anthropic_tool_result(URL_IMAGE), "image"),
+        (anthropic_tool_result({"type": "text", "text": "The scan:"}, FILE_PDF), "document"),
+        # text and JSON a tool returns are neither, even when they spell a media block
+        (converse_tool_result({"text": '{"image":{"format":"png","source":{}}}'}), ""),
+        (converse_tool_result({"json": {"image": {"format": "png", "source": {}}}}), ""),
+        (anthropic_tool_result({"type": "text", "text": '{"type":"image"}'}), ""),
+    ],
+)  # fmt: skip
+def test_media_sent_by_reference_in_a_tool_result_is_found_in_the_user_turn(body, sent) -> None:
+    """A tool result is its user turn's line of JSON, and a block it returned by reference
+    (an S3 location, a URL, a file, a text source) stays in it as the block's JSON: the
+    search of user turns (tables that predate ``media_sent``, batch records) finds what the
+    ingest read from the body's blocks, where it missed every one of them."""
+    op = "InvokeModel" if "anthropic_version" in body else "Converse"
+    row = row_of(log_record(body, None, op))
+    assert row["media_sent"] == sent
+    found = media_blocks.media_sent_by_row(pd.Series([row["user_text"]], dtype=object))
+    assert "|".join(kind for kind, rows in found.items() if rows[0]) == sent
+
+
 def test_media_sent_by_row_reads_a_column_of_none_only(tmp_path) -> None:
     """A user_text column that holds no text at all (an older or redacted table) is typed
     null in Arrow, which Arrow's substring search does not take: no row sent media."""
