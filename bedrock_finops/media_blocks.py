@@ -111,10 +111,13 @@ def cites(block: dict) -> bool:
 
 
 def referenced_media(block: dict) -> MediaItem | None:
-    """A media block that is not inline (an image by S3 location, a document with a text or
+    """A media block that is not inline (an image by S3 location or by a URL, a Mistral or
+    OpenAI-style ``image_url`` whose URL is not base64 data, a document with a text or
     content source; its JSON is its text): its kind and whether it enables citations, no
     tokens of its own. None for any other block (a tool call, a tool result)."""
     kind = block.get("type")
+    if kind == "image_url":
+        return MediaItem("image", None, None)
     if kind != "image" and kind != "document":
         kind = next((k for k in MEDIA_KINDS if type(block.get(k)) is dict), None)
         if kind is None:
@@ -259,7 +262,8 @@ def has_inline_media(text: Any) -> bool:
 # inline (as :data:`PLACEHOLDER_RE` finds them), or the canonical JSON of a block sent by
 # reference, on a line of its own: a Converse or Nova block (``{"video":{"format":"mp4",
 # "source":{"s3Location":{...}}}}``) or an Anthropic one (``{"source":{"type":"url",...},
-# "type":"image"}``), also inside the tool result that returned it (a line of its own too:
+# "type":"image"}``) or a Mistral one (``{"image_url":{"url":"https://..."},"type":
+# "image_url"}``), also inside the tool result that returned it (a line of its own too:
 # ``{"toolResult":{"content":[{"image":{...}}],...}}``, ``{"content":[{"source":{...},
 # "type":"image"}],...,"type":"tool_result"}``). RE2 syntax, for pyarrow.
 _INLINE_PATTERNS = {
@@ -278,6 +282,8 @@ def _reference_pattern(kind: str) -> str:
     ]
     if kind in ("image", "document"):  # Anthropic: the block, or a tool_result holding one
         patterns.append(rf'^\{{".*,"type":"{kind}"\}}(.*,"type":"tool_result"\}})?$')
+    if kind == "image":  # Mistral, OpenAI chat: an image_url that is not a data: URL
+        patterns.append(r'^\{"image_url":.*,"type":"image_url"\}$')
     return "|".join(patterns)
 
 

@@ -318,6 +318,76 @@ def test_a_data_url_without_base64_is_not_media() -> None:
     assert media_blocks.inline_media({"type": "image_url", "image_url": "data:,hello"}) is None
 
 
+PIXTRAL = "mistral.pixtral-large-2502-v1:0"
+
+
+def mistral_chat(*turns: dict) -> dict:
+    return {"messages": list(turns), "max_tokens": 50}
+
+
+def image_url(url: str) -> dict:
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("https://example.com/receipt.png", "image"),
+        ("data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%2F%3E",
+         "image"),  # a data: URL not in base64: no bytes to read, still an image
+        (DATA_URL, "image"),  # inline, as before
+    ],
+)  # fmt: skip
+def test_an_image_url_that_is_no_base64_data_is_an_image_sent_by_reference(url, sent) -> None:
+    """Mistral chat's (and the OpenAI chat form's) ``image_url`` by a URL carries no bytes:
+    it stays as its JSON, an image sent by reference, as an Anthropic image by URL does. It
+    was read as a text block of JSON, so the request sent no media: model sizing could move
+    it to a text-only model, and batch inference put it in a job."""
+    ask = {"role": "user", "content": [image_url(url), {"type": "text", "text": "Total?"}]}
+    rec = log_record(mistral_chat(ask), None, "InvokeModel")
+    rec["modelId"] = PIXTRAL
+    row = row_of(rec)
+    assert row["media_sent"] == sent
+    found = media_blocks.media_sent_by_row(pd.Series([row["user_text"]], dtype=object))
+    assert [kind for kind, rows in found.items() if rows[0]] == [sent]
+    if url.startswith("https:"):  # by reference: its JSON, not estimated
+        assert row["user_text"] == (
+            '{"image_url":{"url":"https://example.com/receipt.png"},"type":"image_url"}\nTotal?'
+        )
+        assert last_position(row) == 21  # its 81 characters / 4, rounded up
+
+
+def test_an_image_url_a_tool_returned_marks_the_prompt_as_holding_an_image() -> None:
+    """An image a Mistral tool message returned by URL is an image anywhere in the prompt:
+    the entries of the messages before it chain the image flag (Anthropic's cached messages
+    are not reused once an image is added), so they differ from those of the same exchange
+    whose tool returned text; the tools and system entries do not change, and the image adds
+    no tokens of its own (by reference: not estimated)."""
+
+    def body(result: dict) -> dict:
+        return mistral_chat(
+            {"role": "system", "content": "Read receipts."},
+            {"role": "user", "content": "Fetch receipt 7."},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "c1", "function": {"name": "fetch", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": [result]},
+        )  # fmt: skip
+
+    rows = []
+    for result in (image_url("https://example.com/r7.png"), {"type": "text", "text": "r7"}):
+        rec = log_record(body(result), None, "InvokeModel")
+        rec["modelId"] = PIXTRAL
+        rows.append(row_of(rec))
+    image, text = rows
+    assert (image["media_sent"], text["media_sent"]) == ("image", "")
+    assert image["prefix_hashes"][0] == text["prefix_hashes"][0]  # the system prompt
+    assert image["prefix_hashes"][1][1] != text["prefix_hashes"][1][1]  # the first turn
+    assert image["prefix_hashes"][1][2] == text["prefix_hashes"][1][2]
+    # the tool's turn: '{"image_url":{"url":"https://example.com/r7.png"},"type":"image_url"}',
+    # 69 characters, 18 tokens, and none for the image
+    assert image["prefix_hashes"][3][2] - image["prefix_hashes"][2][2] == 18
+
+
 def test_only_a_real_placeholder_counts_as_media() -> None:
     text, _ = media_blocks.placeholder("image", "png", png_base64(4, 4))
     assert media_blocks.has_inline_media(f"Look:\n{text}\nWhat is it?")
