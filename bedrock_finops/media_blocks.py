@@ -216,8 +216,32 @@ def image_tokens(width: int, height: int) -> int:
 
 def without_inline_media(content: list, media: list[MediaItem] | None) -> list:
     """``content`` (the blocks inside a tool result) with each inline media block replaced
-    by its placeholder text; what each stands for (and what a media block by reference is,
-    for the chain's image and citation flags) is appended to ``media`` when given."""
+    by its placeholder text, also inside a document of a content source
+    (:func:`document_content_media`); what each stands for (and what a media block by
+    reference is, for the chain's image and citation flags) is appended to ``media`` when
+    given."""
+    out = _placeholders_for_inline_media(content, media)
+    for i, b in enumerate(out):
+        if type(b) is dict and b.get("type") == "document":
+            out[i] = document_content_media(b, media)
+    return out
+
+
+def document_content_media(block: dict, media: list[MediaItem] | None) -> dict:
+    """``block``, an Anthropic document whose source is ``content`` (text and image blocks),
+    with the images in it read as a turn's are: one sent inline as its placeholder, one by
+    reference as its JSON, each appended to ``media`` when given. Any other block as it is.
+    A document's images are not searched for documents in turn (Anthropic takes none)."""
+    source = block.get("source")
+    if type(source) is not dict or source.get("type") != "content":
+        return block
+    inner = source.get("content")
+    if type(inner) is not list:
+        return block
+    return {**block, "source": {**source, "content": _placeholders_for_inline_media(inner, media)}}
+
+
+def _placeholders_for_inline_media(content: list, media: list[MediaItem] | None) -> list:
     out: list[Any] = []
     for b in content:
         found = inline_media(b) if isinstance(b, dict) else None
@@ -281,7 +305,8 @@ def _reference_pattern(kind: str) -> str:
         rf'^\{{"toolResult":\{{.*[\[,]\{{"{kind}":\{{.*\}}\}}$',  # ... in a tool result
     ]
     if kind in ("image", "document"):  # Anthropic: the block, or a tool_result holding one
-        patterns.append(rf'^\{{".*,"type":"{kind}"\}}(.*,"type":"tool_result"\}})?$')
+        # (or a document holding an image)
+        patterns.append(rf'^\{{".*,"type":"{kind}"\}}(.*,"type":"(?:tool_result|document)"\}})?$')
     if kind == "image":  # Mistral, OpenAI chat: an image_url that is not a data: URL
         patterns.append(r'^\{"image_url":.*,"type":"image_url"\}$')
     return "|".join(patterns)

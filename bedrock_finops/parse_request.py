@@ -16,6 +16,7 @@ import orjson
 from bedrock_finops.media_blocks import (
     MediaItem,
     cites,
+    document_content_media,
     image_list_placeholders,
     inline_media,
     placeholder,
@@ -296,6 +297,8 @@ def _block_text(block: Any, ttl: list[str], media: list[MediaItem] | None = None
     clean = {k: v for k, v in block.items() if k != "cache_control"}
     if media is not None and (item := referenced_media(clean)) is not None:
         media.append(item)
+    if clean.get("type") == "document":  # Anthropic: the images a content source holds
+        clean = document_content_media(clean, media)
     if _is_tool_result_text(clean):  # the same text as its one-block form
         clean = _tool_result_form(clean)
     if clean.get("type") == "tool_result" and isinstance(clean.get("content"), list):

@@ -388,6 +388,33 @@ def test_an_image_url_a_tool_returned_marks_the_prompt_as_holding_an_image() -> 
     assert image["prefix_hashes"][3][2] - image["prefix_hashes"][2][2] == 18
 
 
+def content_document(*blocks: dict) -> dict:
+    """An Anthropic document of a ``content`` source (text and image blocks), citable."""
+    return {
+        "type": "document",
+        "source": {"type": "content", "content": [{"type": "text", "text": "Page 1"}, *blocks]},
+        "citations": {"enabled": True},
+    }
+
+
+@pytest.mark.parametrize("place", ["turn", "tool_result"])
+def test_an_image_inside_a_document_of_a_content_source_is_an_image(place) -> None:
+    """Anthropic's content source holds text and image blocks: an image there is read as one
+    in the turn is, a placeholder (1000x750: 1,000 tokens for Claude 3 Haiku) in place of its
+    base64, in a turn or in a tool result. Its base64 was the turn's text (a 45 KB image
+    ~15,000 tokens), and the request sent a document only."""
+    data = png_base64(1000, 750)
+    doc = content_document(anthropic_image(data))
+    body = anthropic_ask(doc, QUESTION) if place == "turn" else anthropic_tool_result(doc)
+    row = row_of(log_record(body, ANSWER, "InvokeModel"))
+    assert row["media_sent"] == "image|document"
+    shown, _ = media_blocks.placeholder("image", "image/png", data)
+    assert shown.startswith("[[media image png 1000x750 ")
+    assert data not in row["user_text"] and shown in row["user_text"]
+    before = 0 if place == "turn" else row["prefix_hashes"][-2][2]  # the assistant's turn
+    assert last_position(row) - before == estimate_tokens(row["user_text"]) + 1000
+
+
 def test_only_a_real_placeholder_counts_as_media() -> None:
     text, _ = media_blocks.placeholder("image", "png", png_base64(4, 4))
     assert media_blocks.has_inline_media(f"Look:\n{text}\nWhat is it?")
@@ -583,17 +610,21 @@ FILE_PDF = {"type": "document", "source": {"type": "file", "file_id": "file_011C
             "text": "Refunds within 30 days."}}}), "document"),
         (anthropic_tool_result(URL_IMAGE), "image"),
         (anthropic_tool_result({"type": "text", "text": "The scan:"}, FILE_PDF), "document"),
+        # an image by URL inside a document of a content source, in a turn or a tool result
+        (anthropic_ask(content_document(URL_IMAGE), QUESTION), "image|document"),
+        (anthropic_tool_result(content_document(URL_IMAGE)), "image|document"),
         # text and JSON a tool returns are neither, even when they spell a media block
         (converse_tool_result({"text": '{"image":{"format":"png","source":{}}}'}), ""),
         (converse_tool_result({"json": {"image": {"format": "png", "source": {}}}}), ""),
         (anthropic_tool_result({"type": "text", "text": '{"type":"image"}'}), ""),
     ],
 )  # fmt: skip
-def test_media_sent_by_reference_in_a_tool_result_is_found_in_the_user_turn(body, sent) -> None:
+def test_media_sent_by_reference_inside_a_block_is_found_in_the_user_turn(body, sent) -> None:
     """A tool result is its user turn's line of JSON, and a block it returned by reference
-    (an S3 location, a URL, a file, a text source) stays in it as the block's JSON: the
-    search of user turns (tables that predate ``media_sent``, batch records) finds what the
-    ingest read from the body's blocks, where it missed every one of them."""
+    (an S3 location, a URL, a file, a text source) stays in it as the block's JSON, as an
+    image by URL stays in the document that holds it: the search of user turns (tables that
+    predate ``media_sent``, batch records) finds what the ingest read from the body's
+    blocks, where it missed every one of them."""
     op = "InvokeModel" if "anthropic_version" in body else "Converse"
     row = row_of(log_record(body, None, op))
     assert row["media_sent"] == sent
