@@ -375,6 +375,10 @@ def _tools_list(body: dict) -> list | None:
     return tools
 
 
+# the key of ``prompt_parts``'s media for the system prompt's, before every turn's index
+SYSTEM_MEDIA = -1
+
+
 def prompt_parts(
     body: dict,
     ttl: list[str],
@@ -389,7 +393,9 @@ def prompt_parts(
 
     Appends the TTL of every cache marker met to ``ttl``. When ``media`` is given, it gets
     ``turn index -> [MediaItem]``: the images and documents of that turn, those sent inline
-    held in its text only as placeholders (:mod:`media_blocks`). When ``system_blocks`` is given
+    held in its text only as placeholders (:mod:`media_blocks`); :data:`SYSTEM_MEDIA` for
+    those of the system prompt (an image in a Converse ``guardContent`` block), which add no
+    tokens to its position (not estimated). When ``system_blocks`` is given
     and the system prompt has several text blocks, it gets their texts (the system text is
     them joined by newlines): each block boundary is a place a cache checkpoint can go.
     When ``marks`` is given, it gets ``turn index -> [(length of the text, inline media
@@ -411,13 +417,16 @@ def prompt_parts(
         tools_text = canonical(clean).decode() if clean else None
     system = body.get("system")
     system_text = None
+    held: list[MediaItem] | None = [] if media is not None else None
     if isinstance(system, list) and len(system) > 1 and system_blocks is not None:
-        texts = [t for t in (_block_text(b, ttl) for b in system) if t]  # "": no block
+        texts = [t for t in (_block_text(b, ttl, held) for b in system) if t]  # "": no block
         system_text = "\n".join(texts)
         if len(texts) > 1:
             system_blocks.extend(texts)
     elif system is not None:
-        system_text = content_text(system, ttl)
+        system_text = content_text(system, ttl, held)
+    if held and media is not None:
+        media[SYSTEM_MEDIA] = held
     messages = body.get("messages")
     turns: list[tuple[str, str]] = []
     if isinstance(messages, list):

@@ -231,6 +231,21 @@ def test_a_guardrail_image_is_a_placeholder() -> None:
     assert last_position(row) == estimate_tokens(row["user_text"]) + 410
 
 
+@pytest.mark.parametrize("blocks", [1, 2])
+def test_a_guardrail_image_in_the_system_prompt_is_media_sent(blocks) -> None:
+    """Converse takes an image in a system prompt's ``guardContent``: the request sent an
+    image (it named none), the system text holds its placeholder, and its position counts
+    that text only: an image there is not estimated (640x480 would be 410 tokens in a turn)."""
+    guarded = {"guardContent": converse_media("image", "png", png_base64(640, 480))}
+    system = [{"text": "Refuse unsafe images."}, guarded][2 - blocks :]
+    body = {**converse_ask({"text": "Is this safe?"}), "system": system}
+    row = row_of(log_record(body, None))
+    assert row["media_sent"] == "image"
+    entries = {kind: tokens for kind, _, tokens in row["prefix_hashes"]}
+    # the placeholder, 60 characters, after "Refuse unsafe images.\n" (22) when there
+    assert row["system_tokens"] == entries["system"] == {1: 15, 2: 21}[blocks]
+
+
 def llama_vision(*images: str) -> dict:
     prompt = (
         "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n<|image|>What is it?"
