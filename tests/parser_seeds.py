@@ -174,6 +174,38 @@ BODIES: list[tuple[str, str, dict, Any]] = [
      {"choices": [{"message": {"content": '<reasoning>ok</reasoning>{"w": 1}'}}]}),
     (PROFILE, "IM", {"prompt": "Sky?", "max_tokens": 9},  # cut at </think> by its map target
      {"choices": [{"text": "hm</think>Blue"}], "amazon-bedrock-guardrailAction": "NONE"}),
+    # media by reference in tool results, a document's images, a system prompt's image
+    (CLAUDE, "Converse", {
+        "system": [{"text": "Read scans."},
+                   {"guardContent": {"image": {"format": "png", "source": {"bytes": PNG}}}}],
+        "messages": [
+            {"role": "user", "content": [{"text": "Fetch them."}]},
+            {"role": "assistant", "content": [{"toolUse": {"toolUseId": "t", "name": "w",
+                                                           "input": {}}}]},
+            {"role": "user", "content": [{"toolResult": {"toolUseId": "t", "content": [
+                {"image": {"format": "png", "source": {"s3Location": {"uri": "s3://b/k"}}}},
+                {"document": {"format": "pdf", "name": "d", "citations": {"enabled": True},
+                              "source": {"s3Location": {"uri": "s3://b/d"}}}},
+                {"video": {"format": "mp4", "source": {"s3Location": {"uri": "s3://b/v"}}}},
+                {"json": {"image": {"format": "png"}}}]}}]}]},
+     converse([{"text": "Two scans."}])),
+    (CLAUDE, "IM", {**ANTHROPIC, "messages": [
+        {"role": "user", "content": [{"type": "document", "source": {"type": "content",
+            "content": [{"type": "text", "text": "p1"}, {"type": "image", "source": {
+                "type": "base64", "media_type": "image/png", "data": PNG}}]}}]},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "w",
+                                           "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+                                      "cache_control": {"type": "ephemeral"}, "content": [
+            {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+            {"type": "document", "source": {"type": "file", "file_id": "file_01"}}]}]}]},
+     {"content": [{"type": "text", "text": "A."}], "stop_reason": "end_turn"}),
+    ("mistral.pixtral-large-2502-v1:0", "IM", {"messages": [
+        {"role": "user", "content": [{"type": "image_url",
+                                      "image_url": {"url": "https://example.com/r.png"}}]},
+        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "w"}}]},
+        {"role": "tool", "content": [{"type": "image_url", "image_url": "https://e.com/s.png"}]}]},
+     {"choices": [{"message": {"content": "A receipt."}, "stop_reason": "stop"}]}),
     # no output tokens: embeddings, rerank, images (no outputTokenCount, see body_records)
     ("amazon.titan-embed-text-v2:0", "IM", {"inputText": "embed me", "dimensions": 256},
      {"embedding": [0.1, 0.2], "inputTextTokenCount": 3}),
