@@ -4,6 +4,8 @@ The screen shows billed Bedrock usage per day and model (:mod:`bedrock_finops.bi
 and discount lines, no tax) with its total, then tax, credits and fees on lines of their own,
 and the total of every Bedrock line item. ``--out`` writes every Bedrock line item read (usage,
 discounts, tax, credits, fees; ``line_type`` says which), so that file sums to the last total.
+A value the export holds (a line type, a file or folder name in a note) is printed with its
+control characters escaped (:mod:`bedrock_finops.terminal_text`); the ``--out`` file keeps it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 
 from bedrock_finops.amounts import usd
 from bedrock_finops.billed import billed_totals
+from bedrock_finops.terminal_text import cells_for_terminal, for_terminal, print_line
 from bedrock_finops.user_paths import path_argument
 
 OUT_HELP = (
@@ -36,7 +39,8 @@ def billed_by_day_and_model(billing: pd.DataFrame) -> pd.DataFrame:
 
 
 def report(billing: pd.DataFrame) -> str:
-    """What the command prints: the per day/model table, then the labelled totals."""
+    """What the command prints: the per day/model table, then the labelled totals, the
+    export's values in them escaped for the terminal."""
     table = billed_by_day_and_model(billing)
     totals = billed_totals(billing)
     out = []
@@ -48,15 +52,15 @@ def report(billing: pd.DataFrame) -> str:
                 lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}"
             ),
         )
-        out.append(shown.to_string(index=False))
+        out.append(cells_for_terminal(shown).to_string(index=False))
     else:
         out.append("no Bedrock usage lines")
     width = max(len(k) for k in totals.labelled())
     out.append("")
     for label, value in totals.labelled().items():
         out.append(f"{label:<{width}}  {usd(value):>12}")
-    for kind, value in totals.other_usd.items():
-        out.append(f"{'  of which ' + kind:<{width}}  {usd(value):>12}")
+    for kind, value in totals.other_usd.items():  # the export's line type, as it spells it
+        out.append(f"{'  of which ' + for_terminal(kind):<{width}}  {usd(value):>12}")
     other = billing.attrs.get("rows_other_services", 0)
     out.append(
         f"\n{totals.lines} Bedrock line item(s), {totals.usage_lines} of them usage; "
@@ -108,7 +112,7 @@ def _billing_command(args: argparse.Namespace) -> int:
     else:
         billing = cost_explorer.read_cost_explorer(*args.cost_explorer)
         first, after = billing.attrs["ce_period"]
-        print(f"Cost Explorer, UTC days [{first}, {after})")
+        print_line(f"Cost Explorer, UTC days [{first}, {after})")
     print(report(billing))
     if args.out:
         out = Path(args.out)
@@ -117,5 +121,5 @@ def _billing_command(args: argparse.Namespace) -> int:
         else:
             billing.to_csv(out, index=False)
         total = billed_totals(billing).total_usd
-        print(f"{len(billing)} Bedrock line item(s) summing to {usd(total)} written to {out}")
+        print_line(f"{len(billing)} Bedrock line item(s) summing to {usd(total)} written to {out}")
     return 0

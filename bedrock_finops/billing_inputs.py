@@ -94,7 +94,10 @@ def collect(
 def _read_export(read, paths: Any, info: dict[str, Any], log) -> pd.DataFrame:
     """A CUR or FOCUS export read; what it leaves out (a status table, an older delivery of a
     billing period) is told in the run's log and kept in the manifest (``files_skipped``)."""
-    frame = read(paths, note=lambda message: log(f"billing: {message}"))
+    from bedrock_finops.terminal_text import for_terminal
+
+    # a note names the export's files and folders: escaped whole, a line break in a name too
+    frame = read(paths, note=lambda message: log(f"billing: {for_terminal(message)}"))
     if frame.attrs.get("files_skipped"):
         info.setdefault("files_skipped", []).extend(frame.attrs["files_skipped"])
     return frame

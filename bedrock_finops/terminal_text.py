@@ -13,7 +13,10 @@ what reaches a terminal is escaped.
 from __future__ import annotations
 
 import re
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # C0 controls (ESC, CR, LF, TAB, BEL, ...), DEL, C1 controls (CSI U+009B, NEL U+0085, ...),
 # and the bidi embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069)
@@ -40,6 +43,23 @@ def lines_for_terminal(text: str) -> str:
     kept. A line break inside a value cannot be told from the text's own here: where the
     lines are built from logged values, escape each line as it is built."""
     return "\n".join(for_terminal(line) for line in text.split("\n"))
+
+
+def cells_for_terminal(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each text cell shown as :func:`for_terminal` shows it, for a table a
+    command prints (``to_string``): escaped before the columns are laid out, they stay aligned,
+    and a line break in a cell cannot start a row of its own."""
+    from pandas.api.types import is_string_dtype
+
+    out = table.copy()
+    for column in out.columns:
+        if is_string_dtype(out[column].dtype):
+            out[column] = out[column].map(_cell_for_terminal)
+    return out
+
+
+def _cell_for_terminal(value: Any) -> Any:
+    return for_terminal(value) if isinstance(value, str) else value
 
 
 def print_line(line: str, file: TextIO | None = None) -> None:

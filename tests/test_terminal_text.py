@@ -8,11 +8,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops import cli, ingest, runner
+from bedrock_finops import billing_inputs, cli, ingest, runner
 from bedrock_finops.notebook import default_sample_run
 from bedrock_finops.terminal_text import for_terminal, lines_for_terminal
 
@@ -238,3 +239,79 @@ def test_eval_sample_shows_segment_names_escaped(tampered_run, tmp_path, capsys)
     ) in lines
     assert not any(c in printed for c in "\x1b\r")
     assert not [line for line in lines if line.startswith("router:")]
+
+
+# --- billing: values read from a CUR export ------------------------------------------------------
+
+CREDIT = "Credit\x1b]0;pwned\x07"  # a line type that sets the window title
+# a line type that prints a total of its own under the real one
+FAKE_TOTAL = "Fee\n  all Bedrock line items (usage + tax + credits/fees)  $0.00"
+RED_REPORT = "my\x1b[31mreport"
+
+
+def _tampered_cur(root: Path) -> Path:
+    """A legacy CUR report folder named in red: $0.80 of Nova Pro usage, a -$0.50 credit and a
+    $0.10 fee whose line types carry terminal control, and the Athena status table (left out,
+    with a note naming its path)."""
+    report = root / RED_REPORT
+    (report / "data").mkdir(parents=True)
+    usage = {
+        "line_item_usage_start_date": "2026-10-01T00:00:00Z",
+        "line_item_product_code": "AmazonBedrock",
+        "line_item_usage_type": "APN1-NovaPro-input-tokens",
+        "line_item_usage_amount": "1000",
+        "line_item_unblended_cost": "0.8",
+        "pricing_unit": "1K tokens",
+        "line_item_line_item_type": "Usage",
+        "product": json.dumps({"product_name": "Amazon Bedrock"}),
+        "product_region_code": "ap-northeast-1",
+    }
+    credit = {**usage, "line_item_unblended_cost": "-0.5", "line_item_line_item_type": CREDIT}
+    fee = {**usage, "line_item_unblended_cost": "0.1", "line_item_line_item_type": FAKE_TOTAL}
+    pd.DataFrame([usage, credit, fee]).to_csv(report / "data" / "part-1.csv", index=False)
+    (report / "cost_and_usage_data_status").mkdir()
+    status = pa.table({"status": ["READY"]})
+    pq.write_table(
+        status, report / "cost_and_usage_data_status" / "cost_and_usage_data_status.parquet"
+    )
+    return report
+
+
+def test_billing_shows_an_exports_line_types_and_folder_names_escaped(tmp_path, capsys):
+    """The credit's line type set the window title, the fee's printed a total line of its own,
+    and the note on the status table turned the terminal red; the --out file keeps them."""
+    report = _tampered_cur(tmp_path)
+    out = tmp_path / "lines.csv"
+    assert cli.main(["billing", "--cur", str(report), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line for line in lines if "of which" in line] == [
+        "  of which Credit\\x1b]0;pwned\\x07" + " " * 55 + "-$0.50",
+        "  of which Fee\\n  all Bedrock line items (usage + tax + credits/fees)  $0.00"
+        + " " * 13
+        + "$0.10",
+    ]
+    assert [line for line in lines if line.startswith("all Bedrock")] == [
+        "all Bedrock line items (usage + tax + credits/fees)" + " " * 38 + "$0.40"
+    ]
+    status = "cost_and_usage_data_status/cost_and_usage_data_status.parquet"
+    assert captured.err == (
+        f"billing: left out {tmp_path}/my\\x1b[31mreport/{status}: a legacy CUR's Athena status "
+        "table (one status column: whether a refresh is under way), not billing lines\n"
+    )
+    assert not any(c in captured.out + captured.err for c in "\x1b\x07")
+    assert sorted(pd.read_csv(out)["line_type"]) == sorted(["Usage", CREDIT, FAKE_TOTAL])
+
+
+def test_the_runs_billing_note_is_one_line_whatever_the_folder_name(tmp_path):
+    """The run's log escapes each line, but kept a line break in a folder name: the note on
+    the status table split in two, its second half a line of its own."""
+    report = _tampered_cur(tmp_path / "cur\nbilling: forged")
+    lines: list[str] = []
+    run = {"cur": str(report), "start": "2026-10-01", "end": "2026-10-02"}
+    billing_inputs.collect(run, tmp_path, log=lines.append)
+    assert lines[0].startswith(
+        f"billing: left out {tmp_path}/cur\\nbilling: forged/my\\x1b[31mreport/"
+        "cost_and_usage_data_status/"
+    )
+    assert "\n" not in lines[0] and "\x1b" not in lines[0]

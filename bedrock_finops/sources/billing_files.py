@@ -69,8 +69,11 @@ class ExportFiles:
 
 
 def print_note(message: str) -> None:
-    """Tell the user on stderr (stdout carries the figures)."""
-    print(f"billing: {message}", file=sys.stderr)
+    """Tell the user on stderr (stdout carries the figures), the file and folder names in the
+    note escaped for the terminal."""
+    from bedrock_finops.terminal_text import print_line
+
+    print_line(f"billing: {message}", file=sys.stderr)
 
 
 def tell(selection: ExportFiles, note: Note | None) -> None:
