@@ -1,4 +1,9 @@
-"""The ``bedrock-finops prices show|update`` command: print the prices in use, refresh a sheet."""
+"""The ``bedrock-finops prices show|update`` command: print the prices in use, refresh a sheet.
+
+A sheet's or an override file's cells (a model key, a Region, a source), the file's name and
+the products the Price List API lists are printed with their control characters escaped
+(:mod:`bedrock_finops.terminal_text`): a tampered CSV cannot rewrite the terminal.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import pandas as pd
 from bedrock_finops import models, price_display
 from bedrock_finops.price_sheets import KEY_COLUMNS
 from bedrock_finops.pricing import PriceCatalog, check_discount_pct
+from bedrock_finops.terminal_text import cells_for_terminal, print_line
 from bedrock_finops.user_paths import path_argument
 
 
@@ -43,7 +49,7 @@ def _cmd_show(args) -> int:
     if rows.empty:
         ref = models.resolve(args.model)
         if ref.key is not None:  # a model the catalog lists, without prices in this sheet
-            print(
+            print_line(
                 f"error: --model {args.model!r} is {models.model_info(ref.key).name} "
                 f"({ref.key}), which sheet {cat.sheet_name!r} does not price: its calls stay "
                 "unpriced. Build a sheet with its prices with `bedrock-finops prices update`, "
@@ -52,7 +58,7 @@ def _cmd_show(args) -> int:
             )
             return 2
         keys = ", ".join(sorted(cat.rows["model"].unique()))
-        print(
+        print_line(
             f"error: --model {args.model!r}: sheet {cat.sheet_name!r} has no such model (a "
             f"catalog key, a logged model ID or part of a key); its models: {keys}",
             file=sys.stderr,
@@ -61,7 +67,7 @@ def _cmd_show(args) -> int:
     if args.region and not (rows["region"] == args.region).any():
         regions = ", ".join(sorted(rows["region"].unique()))
         what = f"for --model {args.model!r} " if args.model else ""
-        print(
+        print_line(
             f"error: --region {args.region!r}: sheet {cat.sheet_name!r} has no prices "
             f"{what}there; its regions: {regions}",
             file=sys.stderr,
@@ -70,15 +76,16 @@ def _cmd_show(args) -> int:
     if args.region:
         rows = rows[rows["region"] == args.region]
     if how:
-        print(how)
+        print_line(how)
     rates = [c for c in rows.columns if c.endswith("_per_1k")]
     flags = ["in_region_is_profile_price", "as_of"]
     shown = price_display.per_1m(rows[[*KEY_COLUMNS, *rates, *flags]])
     with pd.option_context("display.width", 250, "display.max_rows", 500):
-        print(shown.to_string(index=False))
+        print(cells_for_terminal(shown).to_string(index=False))
     as_of = cat.as_of.date() if cat.as_of is not None else "undated"
-    print(
-        f"\nUSD per 1M tokens. sheet: {cat.sheet_name}  as_of: {as_of}  "
+    print()
+    print_line(  # the sheet's file name
+        f"USD per 1M tokens. sheet: {cat.sheet_name}  as_of: {as_of}  "
         f"discount: {cat.discount_pct}% (applied above)"
     )
     print(
@@ -86,7 +93,7 @@ def _cmd_show(args) -> int:
         "the in-region (geo none) row"
     )
     for src in rows["source"].unique():
-        print(f"source: {src}")
+        print_line(f"source: {src}")
     return 0
 
 
@@ -111,8 +118,8 @@ def _cmd_update(args) -> int:
     result = update_sheet(
         regions=args.regions or ["us-east-1", "us-west-2", "eu-west-1"], out=args.out
     )
-    print(f"wrote {len(result.rows)} rows to {args.out}")
+    print_line(f"wrote {len(result.rows)} rows to {args.out}")
     if len(result.unmapped):
         print(f"{len(result.unmapped)} products not in the sheet (each with why):")
-        print(result.unmapped.to_string(index=False))
+        print(cells_for_terminal(result.unmapped).to_string(index=False))
     return 0

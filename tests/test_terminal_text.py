@@ -315,3 +315,72 @@ def test_the_runs_billing_note_is_one_line_whatever_the_folder_name(tmp_path):
         "cost_and_usage_data_status/"
     )
     assert "\n" not in lines[0] and "\x1b" not in lines[0]
+
+
+# --- prices: values read from a price sheet ------------------------------------------------------
+
+
+def _tampered_sheet(path: Path) -> Path:
+    """A price sheet whose model cell moves the cursor up, whose Region reverses what follows
+    it (U+202E), and whose sources set the window title or print a source line of their own."""
+    path.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k,source,as_of\n"
+        'acme.model\x1b[1A,us-east-1,none,default,0.001,0.002,"quote\x1b]0;pwned\x07",2026-10-01\n'
+        'acme.other,eu-west-1\u202e,none,default,0.001,0.002,"a\nsource: forged",2026-10-01\n'
+    )
+    return path
+
+
+def test_prices_show_shows_a_sheets_cells_escaped(tmp_path, capsys):
+    sheet = _tampered_sheet(tmp_path / "sheet.csv")
+    assert cli.main(["prices", "show", "--sheet", str(sheet)]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    # escaped before the columns are laid out: the model column is as wide as the escape
+    assert lines[0].startswith("            model          region  geo service_tier input_usd")
+    assert lines[1].startswith("acme.model\\x1b[1A       us-east-1 none      default       ")
+    assert lines[2].startswith("       acme.other eu-west-1\\u202e none      default       ")
+    assert [line for line in lines if line.startswith("source")] == [
+        "source: quote\\x1b]0;pwned\\x07",
+        "source: a\\nsource: forged",
+    ]
+    assert not any(c in printed for c in "\x1b\x07\u202e")
+
+
+def test_prices_show_errors_list_a_sheets_models_and_regions_escaped(tmp_path, capsys):
+    sheet = _tampered_sheet(tmp_path / "sheet.csv")
+    assert cli.main(["prices", "show", "--sheet", str(sheet), "--model", "zzz"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --model 'zzz': sheet 'sheet.csv' has no such model (a catalog key, a logged "
+        "model ID or part of a key); its models: acme.model\\x1b[1A, acme.other\n"
+    )
+    argv = ["prices", "show", "--sheet", str(sheet), "--model", "acme", "--region", "x"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == (
+        "error: --region 'x': sheet 'sheet.csv' has no prices for --model 'acme' there; its "
+        "regions: eu-west-1\\u202e, us-east-1\n"
+    )
+
+
+def test_prices_update_lists_the_products_it_left_out_escaped(tmp_path, capsys, monkeypatch):
+    """The Price List API's product names and usage types, in the table of products left out."""
+    from bedrock_finops import price_list
+
+    unmapped = pd.DataFrame(
+        {
+            "service_code": ["AmazonBedrock"],
+            "name": ["Nova\x1b[2J Pro"],
+            "usagetype": ["USE1-NovaPro\r-input-tokens"],
+            "reason": ["no model in the catalog"],
+        }
+    )
+    result = price_list.UpdateResult(pd.DataFrame({"model": ["amazon.nova-pro"]}), unmapped)
+    monkeypatch.setattr(price_list, "update_sheet", lambda **_: result)
+    out = tmp_path / "p\x1b[31m.csv"
+    assert cli.main(["prices", "update", "--region", "us-east-1", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"wrote 1 rows to {tmp_path}/p\\x1b[31m.csv",
+        "1 products not in the sheet (each with why):",
+        " service_code            name                   usagetype                  reason",
+        "AmazonBedrock Nova\\x1b[2J Pro USE1-NovaPro\\r-input-tokens no model in the catalog",
+    ]
