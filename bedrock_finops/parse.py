@@ -225,12 +225,13 @@ def unknown_operation(operation: Any) -> str:
     """The reason for a record of another operation, naming it (``unknown operation
     'InvokeAgent'``): which API wrote the records tells where they came from, and the field
     sits past the quarantine excerpt. An API name is short; a longer string is cut, and a
-    value that is not a string is not shown."""
+    value that is not a string is not shown. The name is kept as logged, as a failed
+    invocation's error code is: what prints a reason escapes it for the terminal."""
     if not isinstance(operation, str):
         return "unknown operation"
     if len(operation) > OPERATION_SHOWN:
-        return f"unknown operation {operation[:OPERATION_SHOWN]!r}..."
-    return f"unknown operation {operation!r}"
+        return f"unknown operation '{operation[:OPERATION_SHOWN]}'..."
+    return f"unknown operation '{operation}'"
 
 
 def _body_fields(

@@ -117,6 +117,29 @@ def test_the_ingest_summary_shows_logged_values_escaped(tmp_path, capsys):
     assert set(pq.read_table(out).column("model_id_raw").to_pylist()) >= {REWRITE, FAKE_LINE}
 
 
+def test_an_unknown_operation_is_kept_as_logged_and_shown_escaped(tmp_path, capsys):
+    """The reason naming an unknown operation was stored escaped (its repr: backslashes doubled,
+    a quote changing the quotes), while a failed invocation's kept its error code as logged;
+    both keep the logged value now, and the summary escapes it."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    records = [_record("o1", operation=TITLE), _record("o2", operation="it's\\here")]
+    (logs / "a.json").write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "run" / "usage.parquet"
+    argv = ["ingest", "--workers", "1", "--source", str(logs), "--out", str(out)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("  quarantine: unknown")] == [
+        "  quarantine: unknown operation 'Throttling\\x1b]0;window title set by a log\\x07': 1",
+        "  quarantine: unknown operation 'it's\\here': 1",
+    ]
+    reasons = [f"unknown operation '{TITLE}'", "unknown operation 'it's\\here'"]
+    report = json.loads((out.parent / "ingest_report.json").read_text())
+    assert report["quarantine_by_reason"] == dict.fromkeys(reasons, 1)
+    stored = pq.read_table(out.parent / "quarantine.parquet").column("reason").to_pylist()
+    assert stored == reasons
+
+
 def test_a_watched_ingests_note_shows_a_file_name_escaped(capsys):
     ingest._note_on_stderr("decompressing a\x1b[2Jb.json.gz (3 MB gzipped) ...")
     assert capsys.readouterr().err == "decompressing a\\x1b[2Jb.json.gz (3 MB gzipped) ...\n"
