@@ -41,6 +41,7 @@ from bedrock_finops.notebook_exec import write_whole
 from bedrock_finops.run_settings import (
     PRICE_SETTINGS,
     RunSettings,
+    RunSettingsError,
     check_prices,
     notebook_settings,
 )
@@ -804,6 +805,8 @@ _SIZING_DEFAULTS: dict[str, Any] = {
     "min_confidence": "medium",
     "cross_provider": True,
 }
+# the settings the plan checks (``model_sizing_params.validate_params``)
+_PLAN_SETTINGS = tuple(name for name in _SIZING_SETTINGS if name not in PRICE_SETTINGS)
 
 
 def sizing_settings(run_dir: Path, args: dict[str, Any]) -> RunSettings:
@@ -811,14 +814,77 @@ def sizing_settings(run_dir: Path, args: dict[str, Any]) -> RunSettings:
     notebook ran with (its ``manifest.json``), else the notebook's defaults, the flags over
     them (``--override`` over the run's ``task_overrides``), so the sample is drawn for the
     candidates the notebook proposes, the ones its quality gate compares the scores with.
-    Its price files are checked: an error names the setting and where it came from."""
+    Its price files and the plan's settings are checked before the run is read: an error
+    names the setting and where it came from."""
     s = notebook_settings(
         run_dir, SIZING_NOTEBOOK, _SIZING_DEFAULTS, _SIZING_SETTINGS, args, doing="sample"
     )
     check_prices(s.values, s.named)
     given = _parse_overrides(args.get("override") or [])
+    check_plan_settings(s, given)
     s.values["task_overrides"] = {**(s.values["task_overrides"] or {}), **given}
     return s
+
+
+def check_plan_settings(settings: RunSettings, given: dict[str, str]) -> None:
+    """The plan's checks that need no traffic (candidates, tier map, task types, ...), made on
+    each setting as where it came from gave it: the run's (or the default), and each
+    ``--override`` (``given``) apart. The plan names only the setting (``candidates['anthropic']
+    ['small'] names unknown models [...]``); the error begins with where its value came from
+    (:meth:`RunSettings.origin_of`, ``--override chat=qa (command line)``). Raises
+    :class:`RunSettingsError`."""
+    from bedrock_finops.strategies.model_sizing_params import check_settings
+
+    alone = [
+        (settings.origin_of(name), {name: settings.values[name]})
+        for name in _PLAN_SETTINGS
+        if name != "task_overrides"
+    ]
+    overrides = [
+        (origin, {"task_overrides": o}) for origin, o in _overrides_by_origin(settings, given)
+    ]
+    for origin, params in alone + overrides:
+        try:
+            check_settings(params)
+        except ValueError as exc:
+            raise RunSettingsError(f"{origin}: {exc}") from None
+
+
+def check_override_targets(
+    settings: RunSettings, given: dict[str, str], usage: pd.DataFrame
+) -> None:
+    """Each app or segment id ``task_overrides`` names is one of the run's, as the plan checks
+    (``task_types.check_overrides``); an error begins with where the entry came from: the
+    run's setting or the ``--override`` given (``given``). Raises :class:`RunSettingsError`."""
+    from bedrock_finops.task_types import check_overrides
+
+    segments = _segment_names(usage)
+    for origin, overrides in _overrides_by_origin(settings, given):
+        try:
+            check_overrides(overrides, segments)
+        except ValueError as exc:
+            raise RunSettingsError(f"{origin}: {exc}") from None
+
+
+def _overrides_by_origin(settings: RunSettings, given: dict[str, str]) -> list[tuple[str, Any]]:
+    """``task_overrides`` split by where each entry came from: the run's (or the default's),
+    less those an ``--override`` replaces, then each ``--override`` alone."""
+    run = settings.values["task_overrides"]
+    if isinstance(run, dict):
+        run = {key: task for key, task in run.items() if key not in given}
+    flags = [
+        (f"--override {key}={task} (command line)", {key: task}) for key, task in given.items()
+    ]
+    return [(settings.origin_of("task_overrides"), run), *flags]
+
+
+def _segment_names(usage: pd.DataFrame) -> pd.DataFrame:
+    """Each segment's ``app`` and ``segment`` id, as the plan names them
+    (``segments.summarise``), from the distinct segment keys alone."""
+    keys = seg_mod.segment_keys(usage).drop_duplicates()
+    apps, templates, models = (keys[k].tolist() for k in ("app", "template", "model"))
+    ids = [seg_mod.segment_id(*key) for key in zip(apps, templates, models, strict=True)]
+    return pd.DataFrame({"app": apps, "segment": ids})
 
 
 def _segment_line(entry: dict[str, Any]) -> str:
@@ -856,6 +922,7 @@ def _cmd(args: Any) -> int:
             discount_pct=s["discount_pct"],
             user_text=False,  # the sampled requests' turns are read from the file
         )
+        check_override_targets(settings, _parse_overrides(args.override), ctx.usage)
         sizing = model_sizing.plan(
             ctx.usage,
             ctx.catalog,

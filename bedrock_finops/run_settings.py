@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,15 @@ class RunSettings:
 
     ``origin``: where those no flag gave came from; ``from_run``: they are the run's own (its
     manifest's), not the notebook's defaults; ``flags``: the flag (argparse ``dest``) that
-    sets each setting, None for one no flag sets; ``given``: the settings a flag gave."""
+    sets each setting, None for one no flag sets; ``given``: the settings a flag gave;
+    ``origins``: where each setting no flag gave came from (:meth:`origin_of`)."""
 
     values: dict[str, Any]
     origin: str
     from_run: bool
     flags: Mapping[str, str | None]
     given: frozenset[str]
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def named(self, name: str, with_value: bool = True) -> str:
         """How an error names the setting ``name`` (see :func:`setting_named`)."""
@@ -47,6 +49,16 @@ class RunSettings:
         return setting_named(
             name, value, self.flags.get(name), name in self.given, self.from_run, with_value
         )
+
+    def origin_of(self, name: str) -> str:
+        """Where the setting ``name`` came from, for an error about a value in it (a model it
+        names, an app): the flag given on the command line (``--discount-pct 10 (command
+        line)``); the run's setting, with the params file's key that set it when it did (``the
+        run's candidates (its manifest.json; 01_model_sizing.candidates in params/acme.yaml)``);
+        or the notebook's default."""
+        if name in self.given:
+            return f"{self.named(name)} (command line)"
+        return self.origins.get(name, f"the notebook's default {name}")
 
 
 def notebook_settings(
@@ -65,17 +77,20 @@ def notebook_settings(
     (``args``: the parsed command line, ``flags``: each setting's flag) wins over all.
     ``doing``: the command's work, as the error on a damaged manifest names it."""
     values = dict(defaults)
+    origins: dict[str, str] = {}
     manifest = run_dir / RUN_MANIFEST
     origin, from_run = f"the notebook's defaults (no {RUN_MANIFEST} in the run)", False
     if manifest.is_file():
         doc = read_run_manifest(manifest, doing)
         ran = _ran_with(doc, notebook)
-        filed = _params_file_settings(doc, notebook, older)
+        filed, where = _params_file_settings(doc, notebook, older)
         if ran is not None:
             values.update({k: v for k, v in ran.items() if k in defaults})
+            origins = {k: _run_origin(k, where.get(k)) for k in ran if k in defaults}
             origin, from_run = f"the run's own ({manifest})", True
         elif any(k in defaults for k in filed):
             values.update({k: v for k, v in filed.items() if k in defaults})
+            origins = {k: _run_origin(k, where[k]) for k in filed if k in defaults}
             origin, from_run = (
                 f"the run's params file over the notebook's defaults ({manifest} does not "
                 f"record what its {notebook} notebook ran with)",
@@ -91,7 +106,12 @@ def notebook_settings(
     )
     for name in given:
         values[name] = args[str(flags[name])]
-    return RunSettings(values, origin, from_run, flags, given)
+    return RunSettings(values, origin, from_run, flags, given, origins)
+
+
+def _run_origin(name: str, filed: str | None) -> str:
+    """How an error names the run's setting ``name``, with where its params file set it."""
+    return f"the run's {name} (its {RUN_MANIFEST}{f'; {filed}' if filed else ''})"
 
 
 def read_run_manifest(path: Path, doing: str) -> dict[str, Any]:
@@ -121,14 +141,21 @@ def _params_file_settings(
     manifest: dict[str, Any],
     notebook: str,
     older: Callable[[dict[str, Any]], dict[str, Any]] | None,
-) -> dict[str, Any]:
-    """The values the run's params file set in ``common`` and the notebook's section."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The values the run's params file set in ``common`` and the notebook's section, and
+    where it set each (``01_model_sizing.candidates in params/acme.yaml``: the section over
+    ``common``, in the file the manifest names)."""
     params = manifest.get("params") or {}
+    path = manifest.get("params_file")
+    in_file = f" in {path}" if path else " in the run's params file"
     out: dict[str, Any] = {}
+    where: dict[str, str] = {}
     for section in ("common", notebook):
         own = dict(params.get(section) or {})
-        out.update(older(own) if older else own)
-    return out
+        own = older(own) if older else own
+        out.update(own)
+        where.update({key: f"{section}.{key}{in_file}" for key in own})
+    return out, where
 
 
 def setting_named(

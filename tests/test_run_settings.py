@@ -238,6 +238,99 @@ def test_eval_sample_on_a_cut_manifest_is_one_error_line_naming_it(tmp_path, cap
     assert not out.exists()
 
 
+SIZING = "01_model_sizing"
+UNKNOWN_HAIKU = {"anthropic": {"small": ["anthropic.claude-haiku-9"]}}
+UNKNOWN_MODELS = (
+    "candidates['anthropic']['small'] names unknown models ['anthropic.claude-haiku-9']"
+)
+NOT_AN_APP = (
+    "which is neither an app nor a segment in this run. Valid apps: ['chat', 'router']. Valid "
+    "segment ids: ['chat:claude-sonnet-4:a09c8e0e', 'router:claude-opus-4:28f169cf']."
+)
+FILED = f"{SIZING}.candidates in params/acme.yaml"
+
+
+def _filed(manifest: dict, **section) -> dict:
+    """``manifest`` of a run whose params file, params/acme.yaml, set ``section`` in its
+    01_model_sizing section."""
+    return {**manifest, "params_file": "params/acme.yaml", "params": {SIZING: section}}
+
+
+def _unknown_candidate(how: str) -> dict:
+    """A run's manifest naming an unknown candidate: what the notebook ran with, set by the
+    params file; the params file alone (a manifest written before notebook_params); or what the
+    notebook ran with alone."""
+    if how == "older-manifest":
+        return _filed({"tool": "bedrock-finops"}, candidates=UNKNOWN_HAIKU)
+    ran = _ran_with(SIZING, candidates=UNKNOWN_HAIKU)
+    return _filed(ran, candidates=UNKNOWN_HAIKU) if how == "params-file" else ran
+
+
+@pytest.mark.parametrize(
+    ("how", "origin"),
+    [
+        ("params-file", f"the run's candidates (its manifest.json; {FILED})"),
+        ("older-manifest", f"the run's candidates (its manifest.json; {FILED})"),
+        ("manifest-alone", "the run's candidates (its manifest.json)"),
+    ],
+)
+def test_eval_sample_names_where_a_candidate_it_rejects_came_from(tmp_path, capsys, how, origin):
+    """A candidate the catalog does not know: the error named only the setting, not that it
+    was the run's (what its notebook ran with, or its params file, in its manifest.json) nor
+    the params file's key that set it. It is said before the run is read."""
+    from bedrock_finops.models import known_models
+
+    run = _run(tmp_path / "run", _unknown_candidate(how))
+    out = tmp_path / "eval"
+    assert _sample(run, out) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {origin}: {UNKNOWN_MODELS}; known: {sorted(known_models())}\n"
+    assert captured.out == ""  # not even the settings line: nothing was read
+    assert not out.exists()
+
+
+def test_eval_sample_names_where_a_task_override_it_rejects_came_from(tmp_path, capsys):
+    """An app no segment has, and a task type that is none: set by the run's params file, or
+    by --override on the command line; the error said neither."""
+    manifest = _ran_with(SIZING, task_overrides={"chatbot": "simple_qa"})
+    run = _run(tmp_path / "run", _filed(manifest, task_overrides={"chatbot": "simple_qa"}))
+    out = tmp_path / "eval"
+    assert _sample(run, out) == 2
+    assert capsys.readouterr().err == (
+        f"error: the run's task_overrides (its manifest.json; {SIZING}.task_overrides in "
+        f"params/acme.yaml): task_overrides names ['chatbot'], {NOT_AN_APP}\n"
+    )
+    run = _run(tmp_path / "run2", _ran_with(SIZING))
+    assert _sample(run, out, "--override", "router=simple_qa", "--override", "routr=simple_qa") == 2
+    assert capsys.readouterr().err == (
+        f"error: --override routr=simple_qa (command line): task_overrides names ['routr'], "
+        f"{NOT_AN_APP}\n"
+    )
+    assert _sample(run, out, "--override", "router=simple-qa") == 2
+    assert capsys.readouterr().err == (
+        "error: --override router=simple-qa (command line): task_overrides sets unknown task "
+        "types {'router': 'simple-qa'}; valid task types: ['classification', 'extraction', "
+        "'summarisation', 'simple_qa', 'reasoning_coding', 'creative_research']\n"
+    )
+    assert not out.exists()
+
+
+def test_an_override_replaces_the_runs_entry_it_would_reject(tmp_path, capsys):
+    """The run typed the router with a task type that is none; --override router=... replaces
+    that entry, so the run's is not checked, and the router is drawn as simple_qa."""
+    run = _run(tmp_path / "run", _ran_with(SIZING, task_overrides={"router": "simple-qa"}))
+    assert _sample(run, tmp_path / "eval") == 2
+    assert capsys.readouterr().err.startswith(
+        "error: the run's task_overrides (its manifest.json): task_overrides sets unknown task "
+        "types {'router': 'simple-qa'};"
+    )
+    out = tmp_path / "eval"
+    assert _sample(run, out, "--override", "router=simple_qa") == 0
+    segments = json.loads((out / "manifest.json").read_text())["segments"]
+    typed = [(e["app"], e["task_type"]) for e in segments]
+    assert typed == [("router", "simple_qa"), ("chat", "simple_qa")]  # the chat's inferred
+
+
 def test_eval_sample_defaults_are_the_sizing_notebooks() -> None:
     """Without a manifest, eval-sample plans with the 01_model_sizing notebook's defaults: its
     copy of them is the notebook's parameters cell (all but eval_results, which the sample
