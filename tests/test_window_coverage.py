@@ -678,6 +678,11 @@ def test_other_unreadable_objects_are_not_archived_ones():
         "unreadable S3 object (NoSuchKey: deleted after it was listed, e.g. by a lifecycle rule)"
     )
     assert not is_archived_entry("unreadable S3 object (InternalError: HTTP 500)")
+    # a failed invocation whose logged errorCode reads like one
+    assert not is_archived_entry(
+        "failed invocation (x (InvalidObjectState: archived in GLACIER): no token counts, not "
+        "billed"
+    )
 
 
 # ------------------------------------------------------------------ the run

@@ -60,8 +60,10 @@ _REQUESTER_PAYS_NOTE = (
 
 
 def is_archived_entry(reason: str) -> bool:
-    """Whether a quarantine reason is an S3 object's, unread because it is archived."""
-    return f"({ARCHIVED}:" in reason
+    """Whether a quarantine reason is an S3 object's, unread because it is archived: the
+    reason as :func:`_object_error` words it, from its start (a logged ``errorCode`` can hold
+    any text, and a failed invocation's reason quotes it)."""
+    return reason.startswith(f"unreadable S3 object ({ARCHIVED}: archived in ")
 
 
 def _error_code(exc: Exception) -> tuple[str, str]:
