@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -204,3 +205,34 @@ def test_nothing_is_left_when_the_output_folder_cannot_hold_the_scratch_folder(
         ingest_to_folder(GOOD, out, workers=1, progress=False)
     assert str(err.value) == f"no space left on the disk in {out}, {TABLES}"
     assert not out.exists()
+
+
+@pytest.mark.aws
+def test_an_s3_objects_text_is_copied_beside_the_table_too(
+    small_disk, tmp_path, monkeypatch, aws_client
+):
+    """An S3 object read whole (too small to be downloaded first) whose text passes the limit
+    held in memory (1 MB here, for 256 MB) is copied to the scratch folder next to the table,
+    as a local file's is, not to the system's temporary folder: with no room there, the run
+    ends naming the output folder, and nothing of it is left. (TMPDIR has room here.)"""
+    monkeypatch.setattr(large_text, "HELD_TEXT_BYTES", 1 << 20)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    record = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])
+    text = "".join(json.dumps({**record, "requestId": f"r{i}"}) + "\n" for i in range(2500))
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="bedrock-logs-scratch")
+    key = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/month.jsonl.gz"
+    s3.put_object(Bucket="bedrock-logs-scratch", Key=key, Body=gzip.compress(text.encode()))
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(
+            "s3://bedrock-logs-scratch/", small_disk, workers=1, progress=False, s3_client=s3
+        )
+    assert str(err.value).startswith(
+        f"no space left on the disk in {small_disk}: AWSLogs/1/BedrockModelInvocationLogs/"
+        "us-east-1/2025/06/02/11/month.jsonl.gz decompresses to more than 1 MB of text, which "
+        "is copied to a scratch file there"
+    )
+    assert list(small_disk.iterdir()) == [] and _open_on(small_disk) == []
+    assert list(tmpdir.iterdir()) == []

@@ -501,12 +501,19 @@ def localise_large_objects(
     and quarantine entries read as they would from S3; ``scratch`` goes with the run. An
     object that cannot be downloaded stays an S3 unit: reading it says why, in the quarantine.
     Access and credential errors end the run, as they do when reading.
+
+    The objects read from S3 whole copy their text to ``scratch`` too, once it passes
+    ``large_text.HELD_TEXT_BYTES`` as it is decompressed (a few KB of gzip may hold
+    gigabytes), as a local file's does, on the disk the run was given room on: not to the
+    system's temporary folder, which may be small, or a tmpfs that holds it in memory.
     """
     # gzip is told by content, not name, and the content is known only once local: any
     # object that would be downloaded if it were gzip is (a plain one costs a pass to disk)
     limit = min(file_ranges.gzip_local_bytes(), file_ranges.RANGE_BYTES)
     units: list[Unit] = []
     for n, unit in enumerate(listing.units):
+        if unit.kind == "s3":
+            unit = replace(unit, scratch=str(scratch))
         if unit.kind != "s3" or (unit.size or 0) <= limit:
             units.append(unit)
             continue
