@@ -29,6 +29,7 @@ from bedrock_finops.row_batch import to_batch
 from bedrock_finops.sources import invocation_logs as logs
 from bedrock_finops.sources.document_files import is_depth_error
 from bedrock_finops.sources.invocation_logs import Unit
+from bedrock_finops.sources.large_text import TextTooLarge
 from bedrock_finops.sources.log_decoding import (
     _TIMESTAMP_PREFIX,
     gunzip_lines,
@@ -37,7 +38,7 @@ from bedrock_finops.sources.log_decoding import (
     record_with_lone_surrogates,
 )
 from bedrock_finops.sources.read_ahead import Fetched, read_ahead
-from bedrock_finops.sources.s3_objects import read_s3_bytes
+from bedrock_finops.sources.s3_objects import ObjectTooLarge, read_s3_bytes
 from bedrock_finops.sources.source_errors import SourceError, UnreadableObject
 from bedrock_finops.sources.source_uri import s3_bucket_and_prefix
 from bedrock_finops.sources.time_folders import DELIVERY_SLACK, key_span
@@ -576,6 +577,16 @@ class BodyUnread(Exception):
 
 
 NOT_IN_LOCAL_COPY = "not in the local copy (no file under the source at the end of its key)"
+# The most of a large body read, as stored and once decompressed. A body is held whole to be
+# parsed, and its values take several times its size; the largest request Bedrock takes is
+# 20 MB (Anthropic Claude's payload limit), so a body past this is no logged call's: a gzip
+# body of a few MB that decompressed to 1 GiB took a worker to 3.5 GB.
+LARGE_BODY_BYTES = 64 << 20
+
+
+def body_too_large() -> str:
+    """The reason a body over ``LARGE_BODY_BYTES`` is unread."""
+    return f"too large to read (over {LARGE_BODY_BYTES >> 20:,} MB)"
 
 
 def _local_body(key: str, root: Path) -> Path:
@@ -599,20 +610,33 @@ def _local_body(key: str, root: Path) -> Path:
     raise BodyUnread(NOT_IN_LOCAL_COPY)
 
 
+def _local_bytes(path: Path, most: int) -> bytes:
+    """The bytes of the file at ``path``; :class:`ObjectTooLarge` past ``most`` of them."""
+    with path.open("rb") as fh:
+        data = fh.read(most + 1)
+    if len(data) > most:
+        raise ObjectTooLarge(most)
+    return data
+
+
 def _read_body(s3_path: str, opts: Options, client: Any | None) -> Any:
-    """The JSON body a record's ``*BodyS3Path`` points to; raises :class:`BodyUnread`."""
+    """The JSON body a record's ``*BodyS3Path`` points to; raises :class:`BodyUnread`, also
+    for a body over ``LARGE_BODY_BYTES``, as stored or once decompressed (read no further)."""
+    most = LARGE_BODY_BYTES
     try:
         if opts.local_root is not None:  # the key's ends are looked for: the bucket is no matter
             key = s3_path[len("s3://") :].partition("/")[2]
-            data = _local_body(key, Path(opts.local_root)).read_bytes()
+            data = _local_bytes(_local_body(key, Path(opts.local_root)), most)
         else:
             bucket, key = s3_bucket_and_prefix(s3_path)
-            data = read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client)
+            data = read_s3_bytes(bucket, key, opts.endpoint_url, opts.region, client, most=most)
+        decoded = gunzip_lines([data], most=most)
     except OSError as exc:
         raise BodyUnread(f"unreadable file ({exc.strerror or exc})") from None
     except (SourceError, UnreadableObject) as exc:  # access, credentials, a broken download
         raise BodyUnread(str(exc)) from None
-    decoded = gunzip_lines([data])
+    except (ObjectTooLarge, TextTooLarge):
+        raise BodyUnread(body_too_large()) from None
     if decoded.truncated or (decoded.error and not decoded.trailing_bytes):
         raise BodyUnread(decoded.error or "truncated gzip")  # (bytes after it: whole, read)
     try:

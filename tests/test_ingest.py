@@ -376,6 +376,37 @@ def test_a_large_body_with_bytes_after_its_gzip_data_is_read(tmp_path):
     ]
 
 
+def test_a_large_body_past_the_limit_is_left_unread_and_says_so(tmp_path, monkeypatch):
+    """A body over the most read (1 MB here, for 64 MB) is not read whole: the request body
+    of 2 MB of JSON once decompressed (a few KB of gzip) is let go as it passes it, the
+    response body of 1.5 MB as stored is not opened past it. Each row stays, unfetched, and
+    the report says why; every line is counted as before."""
+    monkeypatch.setattr(ingest_worker, "LARGE_BODY_BYTES", 1 << 20)
+    logs = tmp_path / "logs"
+    shutil.copytree(GOOD, logs)
+    data = logs / "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data"
+    data.mkdir(parents=True)
+    turns = [{"role": "user", "content": "x" * 1000}] * 2000
+    body = json.dumps({"messages": turns, "max_tokens": 64}).encode()
+    (data / "req-large-1_input.json.gz").write_bytes(gzip.compress(body))
+    (data / "req-large-1_output.json.gz").write_bytes(os.urandom(3 << 19))  # 1.5 MB
+    assert len(body) > 2_000_000 and (data / "req-large-1_input.json.gz").stat().st_size < 50_000
+    df = read_invocation_logs(logs, workers=1, progress=False, fetch_large_bodies=True)
+    report = df.attrs["ingest"]
+    counts = ("lines_read", "rows", "quarantined", "duplicates")
+    assert [report[name] for name in counts] == [13, 12, 0, 1]  # as without the bodies
+    row = df.set_index("request_id").loc["req-large-1"]
+    assert row["body_in_s3"] and pd.isna(row["max_tokens"]) and pd.isna(row["stop_reason"])
+    where = (
+        "s3://logs-bucket/AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/"
+        "11/data/req-large-1"
+    )
+    assert report["large_bodies_unread"] == [
+        {"file": f"{where}_input.json.gz", "reason": "too large to read (over 1 MB)"},
+        {"file": f"{where}_output.json.gz", "reason": "too large to read (over 1 MB)"},
+    ]
+
+
 def test_output_files(tmp_path):
     report = ingest_to_folder(GOOD, tmp_path, workers=1, progress=False)
     usage = pq.read_table(tmp_path / "usage.parquet")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,32 @@ def test_a_big_object_whose_download_breaks(s3, tmp_path, monkeypatch, cuts):
         assert report.quarantine_by_reason == {reason: 1}
         assert report.rows == len(LINES)
         assert client.gets == 2 * s3_objects.S3_READ_ATTEMPTS + 1
+
+
+def test_a_large_body_past_the_limit_is_not_downloaded(s3, monkeypatch):
+    """A body object over the most read (1 MB here, for 64 MB) is told by its size as its
+    GET answers, and its bytes are not read; one under it that decompresses past it is let
+    go as it does. The rows stay, unfetched, and the report says why."""
+    from bedrock_finops import ingest_worker
+
+    monkeypatch.setattr(ingest_worker, "LARGE_BODY_BYTES", 1 << 20)
+    body_key = (
+        "AWSLogs/111122223333/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/data/"
+        "req-large-1_input.json.gz"
+    )
+    s3.create_bucket(Bucket="logs-bucket")
+    turns = [{"role": "user", "content": "x" * 1000}] * 2000
+    body = json.dumps({"messages": turns, "max_tokens": 64}).encode()
+    s3.put_object(Bucket="logs-bucket", Key=body_key, Body=gzip.compress(body))
+    output_key = body_key.replace("_input", "_output")
+    s3.put_object(Bucket="logs-bucket", Key=output_key, Body=os.urandom(3 << 19))
+    with pytest.raises(s3_objects.ObjectTooLarge):
+        next(s3_objects.read_s3_object("logs-bucket", output_key, None, None, s3, most=1 << 20))
+    df = read_invocation_logs(
+        f"s3://{BUCKET}", s3_client=s3, workers=1, progress=False, fetch_large_bodies=True
+    )
+    assert df.set_index("request_id").loc["req-large-1", "body_in_s3"]
+    assert df.attrs["ingest"]["large_bodies_unread"] == [
+        {"file": f"s3://logs-bucket/{key}", "reason": "too large to read (over 1 MB)"}
+        for key in (body_key, output_key)
+    ]

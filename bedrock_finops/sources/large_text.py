@@ -76,13 +76,23 @@ class ScratchCopyError(Exception):
         self.error, self.folder, self.needed = error, folder, needed
 
 
+class TextTooLarge(Exception):
+    """Text past the most a :class:`TextSink` was asked to take (``most`` bytes)."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"over {most:,} bytes")
+        self.most = most
+
+
 class TextSink:
     """Decompressed text as it comes: held in memory up to ``HELD_TEXT_BYTES``, then all of
     it on in a scratch file in ``folder`` (None: the system's temporary folder). The file
-    has no name, so nothing of it is left behind, however the process ends."""
+    has no name, so nothing of it is left behind, however the process ends. ``most``: text
+    past that many bytes is not taken (:class:`TextTooLarge`; what was taken is let go)."""
 
-    def __init__(self, folder: str | None) -> None:
+    def __init__(self, folder: str | None, most: int | None = None) -> None:
         self.folder = folder
+        self.most = most
         self.size = 0
         self._pieces: list[bytes] = []
         self._file: BinaryIO | None = None
@@ -93,6 +103,9 @@ class TextSink:
 
     def add(self, piece: bytes) -> None:
         self.size += len(piece)
+        if self.most is not None and self.size > self.most:
+            self.close()
+            raise TextTooLarge(self.most)
         if self._file is not None:
             self._write(self._file, piece)
             return

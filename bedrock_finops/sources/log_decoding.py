@@ -242,7 +242,11 @@ def other_compression(head: bytes, inside_gzip: bool = False) -> str | None:
 
 
 def gunzip_lines(
-    chunks: Iterable[bytes], gz: bool | None = None, inner: bool = False, scratch: str | None = None
+    chunks: Iterable[bytes],
+    gz: bool | None = None,
+    inner: bool = False,
+    scratch: str | None = None,
+    most: int | None = None,
 ) -> Decoded:
     """Decompress (multi-member gzip, streamed); ``Decoded.lines``/``views`` give the lines.
 
@@ -262,6 +266,8 @@ def gunzip_lines(
     Whatever the gzip trailer says, text past ``large_text.HELD_TEXT_BYTES`` goes on to a
     scratch copy in the folder ``scratch`` (None: the system's temporary folder), read a
     line at a time (``Decoded.text``); writing it fails as ``large_text.ScratchCopyError``.
+    ``most``: gzip that decompresses to more bytes than that (inside gzip too) is not read
+    on past them (``large_text.TextTooLarge``).
     """
     chunks = iter(chunks)
     head = b""
@@ -277,7 +283,7 @@ def gunzip_lines(
     if not gz:
         return Decoded(b"".join(chunks))
     stream = GzipStream()
-    sink = TextSink(scratch)
+    sink = TextSink(scratch, most)
     corrupt = None
     try:
         for chunk in chunks:
@@ -289,7 +295,7 @@ def gunzip_lines(
         sink.close()
         raise
     try:
-        nested = None if inner else _nested(sink, corrupt, scratch)
+        nested = None if inner else _nested(sink, corrupt, scratch, most)
     except BaseException:
         sink.close()
         raise
@@ -319,14 +325,16 @@ def _kept(sink: TextSink, complete_before: int | None, **found: Any) -> Decoded:
     return Decoded(data if complete_before is None else _complete_lines(data), **found)
 
 
-def _nested(sink: TextSink, corrupt: CorruptGzip | None, scratch: str | None) -> Decoded | None:
+def _nested(
+    sink: TextSink, corrupt: CorruptGzip | None, scratch: str | None, most: int | None
+) -> Decoded | None:
     """What gzip-decompressed text (``sink``'s) holds when it is compressed again: gzip
     (decompressed too, streamed as the outer stream was) or another compression (one error);
     None for text."""
     usable = sink.size if corrupt is None else corrupt.checked
     head = sink.head(min(MAGIC_BYTES, usable))
     if head.startswith(GZIP_MAGIC):
-        return gunzip_lines(sink.chunks(usable), gz=True, inner=True, scratch=scratch)
+        return gunzip_lines(sink.chunks(usable), gz=True, inner=True, scratch=scratch, most=most)
     other = other_compression(head, inside_gzip=True)
     return None if other is None else Decoded(error=other)
 

@@ -188,23 +188,40 @@ def _object_error(exc: Exception, bucket: str, key: str) -> SourceError | Unread
     return UnreadableObject(f"unreadable S3 object ({code or type(exc).__name__}: {why})")
 
 
+class ObjectTooLarge(Exception):
+    """An object larger than the most its reader takes (``most`` bytes): not read."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"over {most:,} bytes")
+        self.most = most
+
+
 def read_s3_object(
-    bucket: str, key: str, endpoint_url: str | None, region: str | None, client: Any | None = None
+    bucket: str,
+    key: str,
+    endpoint_url: str | None,
+    region: str | None,
+    client: Any | None = None,
+    most: int | None = None,
 ) -> Iterator[bytes]:
     """Stream an object's bytes in 1 MiB chunks (one client per process and endpoint).
 
     Raises :class:`SourceError` when the run cannot read the bucket (access, credentials),
     :class:`UnreadableObject` when this object cannot be read (deleted, archived, an error
-    that outlasted the retries).
+    that outlasted the retries), :class:`ObjectTooLarge` when it is over ``most`` bytes.
     """
     from botocore.exceptions import ClientError
 
     if client is None:
         client = process_s3_client(endpoint_url, region)
     try:
-        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+        response = client.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         raise _object_error(exc, bucket, key) from None
+    body = response["Body"]
+    if most is not None and response.get("ContentLength", 0) > most:
+        body.close()
+        raise ObjectTooLarge(most)
     yield from body.iter_chunks(1 << 20)
 
 
@@ -215,16 +232,32 @@ def read_s3_bytes(
     region: str | None,
     client: Any | None = None,
     attempts: int = S3_READ_ATTEMPTS,
+    most: int | None = None,
 ) -> bytes:
     """An object's bytes, read again from the start when the connection drops part-way.
 
     boto3 retries a failed request, but not a body stream cut during the read (a reset
     connection, a read timeout); one such cut must not end an ingest of thousands of objects.
     Access errors raise :class:`SourceError` at once; :class:`UnreadableObject` when the
-    object cannot be read (``read_s3_object``) or after ``attempts`` cut reads.
+    object cannot be read (``read_s3_object``) or after ``attempts`` cut reads;
+    :class:`ObjectTooLarge` when it is over ``most`` bytes (by its size, or as it is read).
     """
     parts: list[bytes] = []
-    _read_retrying(bucket, key, endpoint_url, region, client, attempts, parts.clear, parts.append)
+    read = 0
+
+    def restart() -> None:
+        nonlocal read
+        parts.clear()
+        read = 0
+
+    def add(chunk: bytes) -> None:
+        nonlocal read
+        read += len(chunk)
+        if most is not None and read > most:
+            raise ObjectTooLarge(most)
+        parts.append(chunk)
+
+    _read_retrying(bucket, key, endpoint_url, region, client, attempts, restart, add, most)
     return b"".join(parts)
 
 
@@ -259,6 +292,7 @@ def _read_retrying(
     attempts: int,
     restart: Callable[[], Any],
     write: Callable[[bytes], Any],
+    most: int | None = None,
 ) -> None:
     """Feed the object's chunks to ``write``; on a cut stream, ``restart`` and read again."""
     from botocore.exceptions import BotoCoreError
@@ -266,7 +300,7 @@ def _read_retrying(
     for attempt in range(1, attempts + 1):
         restart()
         try:
-            for chunk in read_s3_object(bucket, key, endpoint_url, region, client):
+            for chunk in read_s3_object(bucket, key, endpoint_url, region, client, most):
                 write(chunk)
             return
         except BotoCoreError as exc:
