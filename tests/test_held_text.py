@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import tracemalloc
 import zlib
@@ -232,3 +233,203 @@ def test_lines_read_from_disk_are_the_lines_of_the_whole_text(tmp_path, monkeypa
     whole = text.splitlines()
     assert read == [line if len(line) <= limit else line[:2] for line in whole]
     assert long_lines == [(i, line[:2]) for i, line in enumerate(whole) if len(line) > limit]
+
+
+def _records_json(n: int, **dumps) -> list[str]:
+    return [
+        json.dumps({**RECORDS[i % len(RECORDS)], "requestId": f"r{i}"}, **dumps) for i in range(n)
+    ]
+
+
+def _envelope(records: list[str], kind: str = "DATA_MESSAGE") -> str:
+    events = [{"id": str(i), "timestamp": 0, "message": r} for i, r in enumerate(records)]
+    return json.dumps({"messageType": kind, "logGroup": "g", "logEvents": events})
+
+
+ARRAY = "[\n" + ",\n".join(_records_json(30, indent=2)) + "\n]\n"
+DOCUMENTS = {
+    "a pretty-printed array": ARRAY,
+    "an array on one line": "[" + ",".join(_records_json(30)) + "]",
+    "arrays one a line (jq -c)": "[]\n"
+    + "\n".join("[" + ",".join(_records_json(30)[i : i + 10]) + "]" for i in (0, 10, 20)),
+    "pretty-printed records back to back": "\n".join(_records_json(30, indent=4)),
+    "Firehose envelopes": _envelope(_records_json(30)[:15])
+    + _envelope([], "CONTROL_MESSAGE")
+    + _envelope(_records_json(30)[15:]),
+    "an aws logs filter-log-events output": json.dumps(
+        {"events": [{"message": r} for r in _records_json(30)], "searchedLogStreams": []}
+    ),
+    # damaged: read whole after all, by the walk that keeps every record that reads
+    "a trailing comma": ARRAY.replace("\n]\n", ",\n]\n"),
+    "a bad token": ARRAY.replace('"requestId": "r7"', '"requestId": "r7", "x": tru', 1),
+    "NaN": ARRAY.replace('"requestId": "r9"', '"requestId": "r9", "x": NaN', 1),
+    "a cut record": ARRAY[: len(ARRAY) * 2 // 3],
+    "bytes that are not UTF-8": ARRAY.replace("r12", "r\udce912", 1),
+    "a second byte-order mark": "\ufeff" + ARRAY,
+    # not documents, but not cut into ranges either: an old Mac line end
+    "records with a \\r line end": "\r".join(_records_json(30)),
+}
+WIDE = {
+    "UTF-16": ("utf-16", "".join(line + "\n" for line in _records_json(30))),
+    "UTF-16-BE": ("utf-16-be", "".join(line + "\r\n" for line in _records_json(30))),
+    "UTF-32": ("utf-32", "".join(line + "\n" for line in _records_json(30))),
+    "UTF-16 with a character of two units": (
+        "utf-16",
+        "\n".join(_records_json(30)).replace('"r3"', '"r3\U0001f600"'),
+    ),
+    "a UTF-16 array": ("utf-16", ARRAY),
+}
+
+
+def _encoded(text: str, codec: str = "utf-8") -> bytes:
+    data = text.encode(codec, "surrogateescape" if codec == "utf-8" else "strict")
+    return (b"\xfe\xff" if codec == "utf-16-be" else b"") + data
+
+
+def _read_as_held_and_on_disk(tmp_path, monkeypatch, data: bytes):
+    """A plain file and a gzip file of ``data``, ingested with the limits as they are (held
+    whole) and lowered to a few KB (read from disk): both, as ``_ingest`` gives them."""
+    files = {"plain.json": data, "packed.json.gz": gzip.compress(data, mtime=0)}
+    whole = _ingest(_folder(tmp_path, "whole", files), tmp_path / "out-whole")
+    small_limits(monkeypatch)
+    on_disk = _ingest(_folder(tmp_path, "on-disk", files), tmp_path / "out")
+    return whole, on_disk
+
+
+def _same(whole, on_disk) -> None:
+    for name in ("files_read", "lines_read", "rows", "quarantined", "duplicates"):
+        assert getattr(on_disk[0], name) == getattr(whole[0], name), name
+    report = on_disk[0]
+    assert report.lines_read == report.rows + report.quarantined + report.duplicates
+    assert report.control_messages == whole[0].control_messages
+    pd.testing.assert_frame_equal(on_disk[1], whole[1])
+    assert on_disk[2] == whole[2]
+
+
+@pytest.mark.parametrize("shape", DOCUMENTS)
+def test_json_documents_past_the_limit_are_read_as_held(tmp_path, monkeypatch, shape):
+    """A file of JSON documents whose text passes the limit (5,000 bytes here, for 256 MB),
+    plain or gzip, gives the rows and entries of reading it whole: read a document (an
+    array's element) at a time when it parses, and whole, by the walk, when it does not."""
+    data = _encoded(DOCUMENTS[shape])
+    assert len(data) > 20_000
+    whole, on_disk = _read_as_held_and_on_disk(tmp_path, monkeypatch, data)
+    _same(whole, on_disk)
+    assert whole[0].rows > 0 and whole[0].lines_read >= 30
+
+
+@pytest.mark.parametrize("shape", WIDE)
+def test_wide_text_past_the_limit_is_read_as_held(tmp_path, monkeypatch, shape):
+    """UTF-16 or UTF-32 text past the limit (5,000 bytes here), plain or gzip, is decoded to
+    a UTF-8 copy a block at a time, and gives the rows and entries of decoding it whole."""
+    codec, text = WIDE[shape]
+    whole, on_disk = _read_as_held_and_on_disk(tmp_path, monkeypatch, _encoded(text, codec))
+    _same(whole, on_disk)
+    assert (whole[0].rows, whole[0].quarantined) == (30, 0)
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-32"])
+@pytest.mark.parametrize("damage", ["cut", "not the text its mark says"])
+def test_damaged_wide_text_past_the_limit_gives_the_entries_it_gives_held(
+    tmp_path, monkeypatch, codec, damage
+):
+    """A gzip stream of UTF-16 or UTF-32 text cut off keeps its whole lines (the cut one is
+    the truncated-gzip entry); a file whose bytes are not the text its mark says is its one
+    entry. As decoded whole."""
+    data = _encoded("".join(line + "\n" for line in _records_json(30)), codec)
+    if damage == "cut":
+        packed = _cut(gzip.compress(data, mtime=0))
+        files = {"cut.json.gz": packed}
+    else:
+        files = {"odd.json": data + b"\x00", "odd.json.gz": gzip.compress(data + b"\x00")}
+    whole = _ingest(_folder(tmp_path, "whole", files), tmp_path / "out-whole")
+    small_limits(monkeypatch)
+    on_disk = _ingest(_folder(tmp_path, "on-disk", files), tmp_path / "out")
+    _same(whole, on_disk)
+    reasons = whole[0].quarantine_by_reason
+    if damage == "cut":
+        assert 5 < whole[0].rows < 30 and reasons == {"truncated gzip": 1}
+    else:
+        name = codec.upper()
+        reason = f"not UTF-8 ({name} text that does not decode as {name}): re-save it as UTF-8"
+        assert (whole[0].rows, reasons) == (0, {reason: 2})
+
+
+def _open_files() -> list[str]:
+    """What this process's open files are (a removed one's name ends in ``(deleted)``)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            found.append(os.readlink(fd))
+        except OSError:  # the one that listed the folder, closed since
+            continue
+    return found
+
+
+def _request_ids_in_order(lines) -> int:
+    """How many ``lines`` there are, each the record ``r0``, ``r1``, ... in turn."""
+    n = 0
+    for n, line in enumerate(lines, 1):
+        assert json.loads(bytes(line))["requestId"] == f"r{n - 1}"
+    return n
+
+
+def test_a_large_json_array_is_never_held_whole(tmp_path, monkeypatch):
+    """2.4 MB of an array of records (2,000 of them) past a limit of 5,000 bytes: read from
+    the file a block at a time, and its lines kept on disk past 5,000 bytes of them. The
+    lines are the array's records, read back from there."""
+    small_limits(monkeypatch)
+    text = "[\n" + ",\n".join(_records_json(2_000, indent=1)) + "\n]\n"
+    path = tmp_path / "array.json"
+    path.write_text(text)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    unit = logs.Unit("file", "array.json", str(path), scratch=str(scratch))
+    tracemalloc.start()
+    try:
+        decoded = logs.unit_lines(unit)
+        copies = [link for link in _open_files() if link.startswith(str(scratch))]
+        ids = _request_ids_in_order(decoded.views())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 100_000, peak  # held whole: the text, its str and its lines, over 6 MB
+    assert ids == 2_000 and len(text) > 2_000_000
+    assert len(decoded.events) == 2_000  # (a large_text.LinesOnDisk)
+    assert len(copies) == 1 and list(scratch.iterdir()) == []  # the lines' copy has no name
+
+
+def test_a_large_utf16_file_is_never_held_whole(tmp_path, monkeypatch):
+    """4 MB of UTF-16 records past a limit of 5,000 bytes: decoded to a UTF-8 copy a block at
+    a time, and read from it a line at a time."""
+    small_limits(monkeypatch)
+    data = "".join(line + "\n" for line in _records_json(2_000)).encode("utf-16")
+    path = tmp_path / "wide.json"
+    path.write_bytes(data)
+    unit = logs.Unit("file", "wide.json", str(path), scratch=str(tmp_path))
+    tracemalloc.start()
+    try:
+        decoded = logs.unit_lines(unit)
+        ids = _request_ids_in_order(decoded.views())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded.text is not None and ids == 2_000
+    assert len(data) > 3_900_000 and peak < 100_000, peak  # decoded whole: over 10 MB
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lines_kept_on_disk_are_read_back_as_they_were_given(tmp_path, monkeypatch, seed):
+    """Any bytes a line (empty, with line breaks, longer than a block), past the limit in a
+    scratch file each after its length, and read back whole, in order, as often as asked."""
+    rng = random.Random(seed)
+    monkeypatch.setattr(large_text, "HELD_TEXT_BYTES", rng.randint(0, 40))
+    monkeypatch.setattr(large_text, "_BLOCK_BYTES", rng.randint(1, 20))
+    lines = [rng.randbytes(rng.choice([0, 1, 3, 8, 40])) for _ in range(rng.randint(0, 60))]
+    lines.append(b"a\nb\r\n" * 9)
+    sink = large_text.LineSink(str(tmp_path))
+    for line in lines:
+        sink.add(line)
+    kept = sink.lines()
+    assert isinstance(kept, large_text.LinesOnDisk) and len(kept) == len(lines)
+    assert list(kept) == lines and list(kept) == lines

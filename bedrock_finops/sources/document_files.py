@@ -9,16 +9,19 @@ with where and why (``Decoded.damaged``).
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
 
-from bedrock_finops.sources.log_decoding import Decoded, wide_encoding
+from bedrock_finops.sources import large_text
+from bedrock_finops.sources.large_text import UTF8_BOM, LineSink
+from bedrock_finops.sources.log_decoding import Decoded, not_wide_text, wide_encoding
 
-UTF8_BOM = b"\xef\xbb\xbf"
 # how a file that is JSON documents rather than NDJSON starts: an array, a pretty-printed
 # object, or a CloudWatch Logs envelope (``aws logs filter-log-events`` output; subscription
 # payloads as Firehose delivers them)
@@ -55,7 +58,7 @@ def as_ndjson(decoded: Decoded, cut: bool = False) -> Decoded:
         try:
             data = decoded.data = data.decode(codec).encode()
         except UnicodeError:  # odd length, a lone surrogate: not the text its mark says
-            reason = f"not UTF-8 ({name} text that does not decode as {name}): re-save it as UTF-8"
+            reason = not_wide_text(name)
             return Decoded(error=decoded.error or reason, truncated=decoded.truncated)
     if not looks_like_documents(data):
         return decoded
@@ -63,6 +66,145 @@ def as_ndjson(decoded: Decoded, cut: bool = False) -> Decoded:
     out = json_document_lines(data, cut)
     out.truncated, out.error = decoded.truncated, decoded.error
     return out
+
+
+def documents_on_disk(decoded: Decoded, cut: bool, folder: str | None) -> Decoded:
+    """:func:`as_ndjson` of a file of JSON documents whose text is on disk
+    (``decoded.text``: over ``large_text.HELD_TEXT_BYTES``), without holding it whole.
+
+    It is read a document at a time (an array's element at a time), from the text decoded a
+    block at a time, its records' lines kept as they are made, in memory up to
+    ``HELD_TEXT_BYTES`` of them and past that in a scratch copy in ``folder``
+    (:class:`large_text.LineSink`): the lines a file that parses gives (``_parsed_lines``).
+    Held whole, a 300 MB array took a worker to 0.9 GB. A file that does not read so (its
+    damage, or a document longer than ``large_text.LONG_LINE_BYTES``: an envelope of a
+    whole export) is read whole after all, as a smaller one is, by the walk that keeps
+    every record that reads.
+    """
+    assert decoded.text is not None
+    lines = LineSink(folder)
+    try:
+        control = _streamed_documents(_Window(decoded.text.blocks()), lines.add)
+    except _NotStreamed:
+        control = None  # (read whole below, once the text read so far is let go)
+    except BaseException:
+        lines.close()
+        raise
+    if control is None:
+        lines.close()
+        return as_ndjson(decoded.held(), cut)
+    out = Decoded(events=lines.lines(), control_messages=control)
+    out.truncated, out.error = decoded.truncated, decoded.error
+    return out
+
+
+class _NotStreamed(Exception):
+    """A file of documents that does not read a document at a time (:func:`_parsed_lines`
+    would give None, or a document is too long to hold): it is read whole."""
+
+
+class _Window:
+    """The text of a file of documents from the value being read on, decoded (strict UTF-8)
+    from ``blocks`` as reading needs more; ``pos``: where reading is, in ``text``."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self._blocks = blocks
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text = ""
+        self.pos = 0
+        self._ended = False
+
+    def _read_on(self) -> bool:
+        """Let go of the text before ``pos`` and decode on, at least as much again as is
+        left (a long value is tried a few times, not once a block); False at the text's end.
+        Raises :class:`_NotStreamed` for bytes that are not UTF-8, or for a value that runs
+        past ``large_text.LONG_LINE_BYTES``."""
+        if self._ended:
+            return False
+        left = self.text[self.pos :]
+        if len(left) > large_text.LONG_LINE_BYTES:
+            raise _NotStreamed
+        pieces, got = [left], 0
+        try:
+            while got <= len(left):
+                block = next(self._blocks, None)
+                if block is None:
+                    pieces.append(self._decoder.decode(b"", final=True))
+                    self._ended = True
+                    break
+                pieces.append(self._decoder.decode(block))
+                got += len(pieces[-1])
+        except UnicodeDecodeError:
+            raise _NotStreamed from None
+        self.text, self.pos = "".join(pieces), 0
+        return True
+
+    def next_char(self) -> str:
+        """The character at ``pos`` once white space is skipped (``pos`` moved to it); ""
+        at the end of the text."""
+        while True:
+            self.pos = _skip_white(self.text, self.pos)
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self._read_on():
+                return ""
+
+    def value(self) -> Any:
+        """The JSON value at ``pos`` (``pos`` moved past it), as ``_DECODER.raw_decode``
+        reads it from the whole text: read on while the text held may end inside it (or a
+        number at its end may go on). :class:`_NotStreamed` where it does not read."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except (_NonFinite, RecursionError):  # as with the whole text: no more to read
+                raise _NotStreamed from None
+            except ValueError:
+                if self._read_on():
+                    continue
+                raise _NotStreamed from None
+            if end == len(self.text) and self._read_on():
+                continue
+            self.pos = end
+            return value
+
+
+def _streamed_documents(window: _Window, add: Callable[[bytes], None]) -> int:
+    """``add`` each line of the documents in ``window``, as :func:`_parsed_lines` makes
+    them; the control messages among them. :class:`_NotStreamed` where it gives None."""
+    control = 0
+    while (char := window.next_char()) != "":
+        if char == "[":
+            _streamed_array(window, add)
+            continue
+        lines: list[bytes] = []
+        added = _add_document(window.value(), lines)
+        if added is None:
+            raise _NotStreamed
+        for line in lines:
+            add(line)
+        control += added
+    return control
+
+
+def _streamed_array(window: _Window, add: Callable[[bytes], None]) -> None:
+    """``add`` the line of each element of the array at ``window.pos``, as
+    :func:`_array_lines` does; ``window.pos`` moved past it."""
+    window.pos += 1
+    if window.next_char() == "]":
+        window.pos += 1
+        return
+    while True:
+        line = _line(window.value())
+        if line is None:
+            raise _NotStreamed
+        add(line)
+        char = window.next_char()
+        window.pos += 1
+        if char == "]":
+            return
+        if char != ",":
+            raise _NotStreamed
+        window.next_char()
 
 
 def event_line(message: str) -> bytes:

@@ -23,9 +23,22 @@ from typing import Any
 from bedrock_finops.disk_space import disk_full, megabytes, no_room
 from bedrock_finops.sources import file_ranges, large_text, log_sniff
 from bedrock_finops.sources.aws_clients import s3_client
-from bedrock_finops.sources.document_files import as_ndjson, event_line, looks_like_documents
+from bedrock_finops.sources.document_files import (
+    as_ndjson,
+    documents_on_disk,
+    event_line,
+    looks_like_documents,
+)
 from bedrock_finops.sources.large_text import ScratchCopyError, TextOnDisk
-from bedrock_finops.sources.log_decoding import Decoded, gunzip_lines
+from bedrock_finops.sources.log_decoding import (
+    GZIP_MAGIC,
+    MAGIC_BYTES,
+    Decoded,
+    gunzip_lines,
+    other_compression,
+    utf8_from_wide,
+    wide_encoding,
+)
 from bedrock_finops.sources.own_output import (
     EARLIER_OUTPUT,
     EARLIER_REASONS,
@@ -601,7 +614,7 @@ def unit_lines(
             data = s3_unit_bytes(unit, client) if fetched is None else fetched
             if isinstance(data, UnreadableObject):
                 return Decoded(error=str(data))
-            return _records(gunzip_lines([data], scratch=unit.scratch), cut=False)
+            return _records(gunzip_lines([data], scratch=unit.scratch), False, unit.scratch)
         return _file_lines(unit)
     except ScratchCopyError as exc:
         raise SourceError(_no_room_for_text(unit.name, exc)) from None
@@ -611,10 +624,34 @@ def _file_lines(unit: Unit) -> Decoded:
     try:
         if unit.stop is not None:
             return _range_lines(unit)
-        decoded = gunzip_lines(file_chunks(unit), scratch=unit.scratch)
-        return _records(decoded, cut=unit.end_error is not None)
+        decoded = _large_plain_file(unit)
+        if decoded is None:
+            decoded = gunzip_lines(file_chunks(unit), scratch=unit.scratch)
+        return _records(decoded, unit.end_error is not None, unit.scratch)
     except OSError as exc:  # removed since it was listed, no permission, a disk error
         return Decoded(error=f"unreadable file ({type(exc).__name__})")
+
+
+def _large_plain_file(unit: Unit) -> Decoded | None:
+    """A whole plain file over ``large_text.HELD_TEXT_BYTES`` (one not cut into ranges: JSON
+    documents, UTF-16 or UTF-32 text, a ``\\r`` line end), read from itself a block at a
+    time rather than held (its UTF-16 or UTF-32 text from a UTF-8 copy); None for any other
+    file (gzip, compressed by another tool, small), which ``gunzip_lines`` reads."""
+    if os.stat(unit.location).st_size <= large_text.HELD_TEXT_BYTES:
+        return None  # (one stat: most files are small)
+    file = open(unit.location, "rb")  # noqa: SIM115 (the text closes it once it is let go)
+    try:
+        head = os.pread(file.fileno(), MAGIC_BYTES, 0)
+    except BaseException:
+        file.close()
+        raise
+    if head.startswith(GZIP_MAGIC) or other_compression(head) is not None:
+        file.close()
+        return None
+    if (wide := wide_encoding(head)) is None:
+        return Decoded(text=TextOnDisk(file, bom=True, owned=True))
+    with file:
+        return utf8_from_wide(TextOnDisk(file).blocks(), wide, unit.scratch)
 
 
 def _range_lines(unit: Unit) -> Decoded:
@@ -634,16 +671,17 @@ def _range_lines(unit: Unit) -> Decoded:
         decoded = gunzip_lines(file_chunks(unit), gz=False)
     if unit.start != 0:  # a later range: lines only
         return decoded
-    return _records(decoded, cut=unit.end_error is not None)
+    return _records(decoded, unit.end_error is not None, unit.scratch)
 
 
-def _records(decoded: Decoded, cut: bool) -> Decoded:
+def _records(decoded: Decoded, cut: bool, scratch: str | None) -> Decoded:
     """``as_ndjson``; text on disk (``Decoded.text``) is read from there a line at a time,
-    unless it holds JSON documents, which are read whole as they always are."""
+    and JSON documents there a document at a time (``documents_on_disk``, its lines kept in
+    ``scratch`` past ``large_text.HELD_TEXT_BYTES`` of them)."""
     if decoded.text is not None:
         if not looks_like_documents(decoded.text.head()):
             return decoded
-        decoded = decoded.held()
+        return documents_on_disk(decoded, cut, scratch)
     return as_ndjson(decoded, cut=cut)
 
 

@@ -7,7 +7,8 @@ small last member after large ones, gzip inside gzip, a few KB crafted to decomp
 thousandfold) goes on to a scratch copy as it is decompressed, once it passes that size
 (:class:`TextSink`). Such a copy, like a range of a file that large, is read a block at a
 time (:class:`TextOnDisk`), and a line longer than ``LONG_LINE_BYTES`` is never held: its
-start is handed on, for its quarantine entry, and the rest is skipped.
+start is handed on, for its quarantine entry, and the rest is skipped. The lines a file of
+JSON documents that large is made into are kept the same way (:class:`LineSink`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ HELD_TEXT_BYTES = 256 << 20  # the most of a file's text held whole in memory
 LONG_LINE_BYTES = 256 << 20  # a longer line is not read (no log record comes near it)
 LONG_LINE_HEAD = 1 << 20  # what is given of such a line: its excerpt, and what judges it
 _BLOCK_BYTES = 16 << 20  # of text read from disk at a time
-_UTF8_BOM = b"\xef\xbb\xbf"
+UTF8_BOM = b"\xef\xbb\xbf"  # a byte-order mark at the start of UTF-8 text: no text
 _LINE_BREAK = re.compile(rb"\r\n?|\n")  # where ``bytes.splitlines`` cuts bytes
 
 
@@ -76,6 +77,15 @@ class ScratchCopyError(Exception):
         self.error, self.folder, self.needed = error, folder, needed
 
 
+def _scratch_file(folder: str | None, needed: int) -> BinaryIO:
+    """A new scratch file in ``folder``, with no name: removed once it is closed, however the
+    process ends. :class:`ScratchCopyError` when it cannot be made."""
+    try:
+        return tempfile.TemporaryFile(dir=folder)
+    except OSError as exc:
+        raise ScratchCopyError(exc, folder, needed) from None
+
+
 class TextTooLarge(Exception):
     """Text past the most a :class:`TextSink` was asked to take (``most`` bytes)."""
 
@@ -117,10 +127,7 @@ class TextSink:
                 self._write(self._file, held)
 
     def _scratch_file(self) -> BinaryIO:
-        try:
-            return tempfile.TemporaryFile(dir=self.folder)
-        except OSError as exc:
-            raise ScratchCopyError(exc, self.folder, self.size) from None
+        return _scratch_file(self.folder, self.size)
 
     def _write(self, file: BinaryIO, piece: bytes) -> None:
         try:
@@ -215,14 +222,15 @@ class TextOnDisk:
         finally:
             os.close(fd)
 
-    def blocks(self, size: int = _BLOCK_BYTES) -> Iterator[bytes]:
-        """The text's bytes, ``size`` at a time (``pread``: reading never moves the file's
-        position, so blocks may be asked for again)."""
+    def blocks(self, size: int | None = None) -> Iterator[bytes]:
+        """The text's bytes, ``size`` (None: ``_BLOCK_BYTES``) at a time (``pread``: reading
+        never moves the file's position, so blocks may be asked for again)."""
+        size = _BLOCK_BYTES if size is None else size
         with self._descriptor() as fd:
             pos = self.start
             stop = os.fstat(fd).st_size if self.stop is None else self.stop
-            if self.bom and os.pread(fd, len(_UTF8_BOM), pos) == _UTF8_BOM:
-                pos += len(_UTF8_BOM)
+            if self.bom and os.pread(fd, len(UTF8_BOM), pos) == UTF8_BOM:
+                pos += len(UTF8_BOM)
             while pos < stop:
                 block = os.pread(fd, min(size, stop - pos), pos)
                 if not block:
@@ -282,6 +290,95 @@ class TextOnDisk:
                 given += 1
         if begun:
             yield from line_views(b"".join(begun))
+
+
+class LineSink:
+    """Lines as they are made (a file of JSON documents' records, each as its line), held in
+    a list up to ``HELD_TEXT_BYTES`` of them, then all on in a scratch file in ``folder``
+    (None: the system's temporary folder), each after its length: a line is any bytes (an
+    event's message may hold line breaks, or be empty). The file has no name, as a
+    :class:`TextSink`'s; writing it fails as :class:`ScratchCopyError`."""
+
+    def __init__(self, folder: str | None) -> None:
+        self.folder = folder
+        self.size = 0
+        self.count = 0
+        self._held: list[bytes] = []
+        self._file: BinaryIO | None = None
+
+    def add(self, line: bytes) -> None:
+        self.size += len(line)
+        self.count += 1
+        if self._file is not None:
+            self._write(line)
+            return
+        self._held.append(line)
+        if self.size > HELD_TEXT_BYTES:
+            self._file = _scratch_file(self.folder, self.size)
+            held, self._held = self._held, []
+            for kept in held:
+                self._write(kept)
+
+    def _write(self, line: bytes) -> None:
+        assert self._file is not None
+        try:
+            self._file.write(len(line).to_bytes(_LENGTH_BYTES, "little"))
+            self._file.write(line)
+        except OSError as exc:
+            self.close()
+            raise ScratchCopyError(exc, self.folder, self.size) from None
+
+    def lines(self) -> list[bytes] | LinesOnDisk:
+        """The lines: the list held, or the scratch file's (the sink holds nothing after)."""
+        if self._file is None:
+            held, self._held = self._held, []
+            return held
+        file, self._file = self._file, None
+        return LinesOnDisk(file, self.count)
+
+    def close(self) -> None:
+        """Let go of the lines (the scratch file, if any, is removed as it closes)."""
+        self._held = []
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
+
+_LENGTH_BYTES = 8  # before each line a :class:`LineSink` writes to disk: its length
+
+
+class LinesOnDisk:
+    """The lines a :class:`LineSink` wrote to its scratch file, read back a block at a time
+    each time they are iterated (the file is closed, and so removed, once this is let go)."""
+
+    def __init__(self, file: BinaryIO, count: int) -> None:
+        self._file = file
+        self._count = count
+        weakref.finalize(self, file.close)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._file.flush()
+        fd = self._file.fileno()
+        block, at, pos = b"", 0, 0  # bytes read, where in them the next line is, the file's
+
+        def read_on(need: int) -> None:
+            nonlocal block, at, pos
+            more = os.pread(fd, max(_BLOCK_BYTES, need), pos)
+            block, at, pos = block[at:] + more, 0, pos + len(more)
+
+        for _ in range(self._count):
+            if len(block) - at < _LENGTH_BYTES:
+                read_on(_LENGTH_BYTES)
+            size = int.from_bytes(block[at : at + _LENGTH_BYTES], "little")
+            at += _LENGTH_BYTES
+            if len(block) - at < size:  # the line runs past what was read: read on to its end
+                read_on(size - (len(block) - at))
+            yield block[at : at + size]
+            at += size
 
 
 def _settled(blocks: Iterable[bytes]) -> Iterator[bytes]:
