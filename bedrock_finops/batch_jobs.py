@@ -253,6 +253,17 @@ def attempt_name(name: str, attempt: int) -> str:
     return f"{head[:keep].rstrip('-')}-{digest}"[: JOB_NAME_MAX - len(suffix)] + suffix
 
 
+def name_stem(name: str) -> str:
+    """The start the names of job ``name``'s group share: the group before the digest a name
+    ends in (the same for every digest, an earlier version's included), cut where
+    ``attempt_name`` cuts it for a 99th attempt, so it starts every attempt's name too."""
+    head, _, digest = name.rpartition("-")
+    if not head:
+        return name
+    keep = max(1, JOB_NAME_MAX - len("-r99") - len(digest) - 1)
+    return head[:keep].rstrip("-") or head[:keep]
+
+
 def request_token(name: str) -> str:
     """The ``clientRequestToken`` for job ``name``: the name itself when the token's pattern
     takes it (every name ``job_name`` makes), else the name's runs of letters and digits and

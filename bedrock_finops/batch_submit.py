@@ -79,7 +79,7 @@ def bedrock_clients(regions: Iterable[str | None], client: Any = None) -> dict[s
     return clients
 
 
-def _jobs_named(client: Any, text: str) -> dict[str, dict[str, Any]]:
+def jobs_named(client: Any, text: str) -> dict[str, dict[str, Any]]:
     """Every job whose name holds ``text``, by name (should two share one, the one submitted
     last). A ``ClientError`` becomes an error naming the permission when access was denied."""
     from botocore.exceptions import ClientError
@@ -116,9 +116,7 @@ def job_attempts(client: Any, name: str) -> list[dict[str, Any]]:
     while True:
         candidate = attempt_name(name, len(attempts) + 1)
         if not any(text in candidate for text in searched):
-            found.update(
-                {k: v for k, v in _jobs_named(client, candidate).items() if k not in found}
-            )
+            found.update({k: v for k, v in jobs_named(client, candidate).items() if k not in found})
             searched.append(candidate)
         if candidate not in found:
             return attempts

@@ -713,6 +713,64 @@ def test_a_long_names_attempts_keep_its_digest_and_are_each_looked_up():
     ]
 
 
+def test_a_groups_name_stem_starts_every_name_of_its_jobs():
+    """The stem batch-export looks up a group's other jobs by: every digest's name and every
+    attempt's (cut or not) starts with it; another group's does not."""
+    from bedrock_finops.batch_overlap import is_own_folder
+
+    group = "doc-summarizer:us-east-1:us.anthropic.claude-sonnet-4"
+    name = bj.job_name(group, "aec43901cd65")
+    stem = bj.name_stem(name)
+    assert stem == "doc-summarizer-us-east-1-us-anthropic-claude-s"
+    assert bj.name_stem(bj.job_name(group, "0123456789ab")) == stem
+    assert all(bj.attempt_name(name, n).startswith(stem) for n in range(1, 100))
+    assert not bj.job_name(
+        "doc-summarizer:eu-west-1:eu.anthropic.claude", "aec43901cd65"
+    ).startswith(stem)
+    assert bj.name_stem("job-a-aec43901cd65") == "job-a"
+    # a folder of an export's own job: its name, or one of its attempts'
+    assert is_own_folder([name], name) and is_own_folder([name], bj.attempt_name(name, 100))
+    assert not is_own_folder([name], bj.job_name(group, "0123456789ab"))
+    assert not is_own_folder(["job-a-aec43901cd65"], "job-a-aec43901cd65-r1")
+
+
+def test_a_refusals_fix_names_the_split_the_jobs_submitted_before_were_exported_with():
+    """The fix for requests jobs submitted before hold: their export's --max-records (and its
+    --min-records where it differed from this export's); for the same split, a run whose
+    requests none holds; for a split not recorded, both."""
+    from bedrock_finops.batch_overlap import Holder, Overlaps, SubmittedJob
+
+    def fix(*jobs: SubmittedJob) -> str:
+        found = Overlaps(split=(2, 1), records={0: 4})
+        found.held[0] = [Holder(job, 1) for job in jobs]
+        return found.fix([0]).partition(",")[0].partition(":")[0]
+
+    done = frozenset({"r1"})
+    assert fix(SubmittedJob("a", "Completed", done, 3, 1)) == "export them with --max-records 3"
+    assert fix(SubmittedJob("a", "Completed", done, 3, 5)) == (
+        "export them with --max-records 3 --min-records 5"
+    )
+    assert fix(SubmittedJob("a", "Completed", done, 2, 1)) == (
+        "those jobs were exported with this split"
+    )
+    generic = (
+        "export them with the --max-records (and --min-records) the export that submitted those "
+        "jobs used"
+    )
+    assert fix(SubmittedJob("a", "Completed", done, from_out=True)) == generic
+    # two exports, two splits: no one value to name
+    two = fix(
+        SubmittedJob("a", "Completed", done, 3, 1), SubmittedJob("b", "Completed", done, 4, 1)
+    )
+    assert two == generic
+    found = Overlaps(split=(2, 1), records={0: 1})
+    found.held[0] = [Holder(SubmittedJob("a", "InProgress", done, 3, 1), 1)]
+    assert found.held_text(0) == (
+        "1 of its 1 request is held by a (InProgress, exported with --max-records 3)"
+    )
+    assert found.action(0, apply=False) == "would-refuse: 1 of its 1 request held by another job"
+
+
 def test_of_two_jobs_of_one_name_the_last_submitted_counts():
     """Should two jobs share a name (one made by hand), the one submitted last says how the
     job stands, in whichever order Bedrock lists them."""
