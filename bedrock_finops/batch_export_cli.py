@@ -37,6 +37,7 @@ from bedrock_finops.batch_jobs import (
     check_timeout_hours,
     job_quotas,
 )
+from bedrock_finops.batch_overlap import Overlaps, find_overlaps, job_request_ids
 from bedrock_finops.batch_submit import plan_submissions
 from bedrock_finops.findings import days_text
 from bedrock_finops.run_settings import check_prices, notebook_settings, setting_named
@@ -282,8 +283,7 @@ def not_submitted(
 
 def _request_ids(job: PendingJob) -> set[str]:
     """The request IDs of a job's records (its ``records.csv``)."""
-    table = pd.read_csv(job.directory / "records.csv", usecols=["request_id"], dtype=str)
-    return set(table["request_id"])
+    return set(job_request_ids(job.directory))
 
 
 def _cadence_lines(bp: Any) -> list[str]:
@@ -410,6 +410,35 @@ def check_export_inputs(
         raise BatchExportError(str(exc)) from None
 
 
+def _s3_client(plan: Sequence[dict[str, Any]], lookup: Any, apply: bool) -> Any:
+    """The S3 client for the jobs to create (None when there is none, or a dry run has no
+    credentials): one, for their input locations, the request lists and the uploads."""
+    import boto3
+
+    if not any(step["request"] is not None for step in plan):
+        return None
+    return boto3.client("s3") if apply or lookup.credentials else None
+
+
+def _refused_clause(inputs: InputsSeen, overlaps: Overlaps) -> str:
+    """What the cost line adds when a dry run finds jobs --apply would refuse: it would submit
+    none."""
+    why = []
+    if inputs.blocked:
+        why.append(
+            f"{counted(len(inputs.blocked), 'job')} stay refused for other objects in the S3 "
+            "input location"
+        )
+    if overlaps.held:
+        why.append(
+            f"{counted(len(overlaps.held), 'job')} stay refused for requests jobs submitted "
+            "before hold"
+        )
+    if not why:
+        return ""
+    return f"; but --apply would submit none of them while {' and '.join(why)} (below)"
+
+
 def _check_aws_credentials() -> None:
     """``--apply`` uploads and submits: without credentials, say so before writing the jobs."""
     import boto3
@@ -494,22 +523,37 @@ def _cmd_export(args: Any) -> int:
         lookup.attempts,
         resubmit=args.resubmit,
     )
+    s3 = _s3_client(plan, lookup, args.apply)
     inputs = InputsSeen({}, {})
-    if not args.apply and lookup.credentials:  # read-only: what --apply would find in S3
-        inputs = look_at_inputs(ready, plan)
-    cost = _cost_line(bp, ctx.catalog, not_submitted(pending, plan))
-    if inputs.blocked:
-        cost += (
-            f"; but --apply would submit none of them while {counted(len(inputs.blocked), 'job')} "
-            "stay refused for other objects in the S3 input location (below)"
+    if not args.apply and s3 is not None:  # read-only: what --apply would find in S3
+        inputs = look_at_inputs(ready, plan, s3)
+    overlaps = Overlaps()
+    if s3 is not None and lookup.attempts is not None:  # which requests jobs already hold
+        overlaps = find_overlaps(
+            ready,
+            plan,
+            lookup.clients,
+            s3,
+            out_dir=Path(args.out),
+            split=(quotas.max_records_per_job, quotas.min_records_per_job),
+            strict=args.apply,
         )
+    cost = _cost_line(bp, ctx.catalog, not_submitted(pending, plan))
+    cost += _refused_clause(inputs, overlaps)
     print_line(cost)
     for line in _cadence_lines(bp):
         print_line(line)
     if args.apply:
-        settled = upload_and_create(pending, plan, lookup.clients)
+        # what each job's request list says of the split, for a later export to split so
+        split = {
+            "maxRecordsPerJob": quotas.max_records_per_job,
+            "minRecordsPerJob": quotas.min_records_per_job,
+        }
+        settled = upload_and_create(
+            pending, plan, lookup.clients, s3_client=s3, overlaps=overlaps, split=split
+        )
     else:
-        settled = refused_rows(plan, inputs.blocked, apply=False)
+        settled = refused_rows(plan, inputs.blocked, apply=False, overlaps=overlaps)
     print_lines(submission_table(pending, settled).to_string(index=False))
     held = [job for job in pending if job.held]
     for job in held:
@@ -523,8 +567,12 @@ def _cmd_export(args: Any) -> int:
             unfinished.append(row)
             for line in unfinished_lines(job, row, lookup.attempts[i] if lookup.attempts else []):
                 print_line(line)
+    for line in overlaps.unseen_lines(apply=args.apply):
+        print_line(line)
     if not args.apply:
         for line in s3_preview_lines(plan, inputs):
+            print_line(line)
+        for line in overlaps.refused_lines(plan, apply=False) + overlaps.unread_lines(plan):
             print_line(line)
         if lookup.unchecked:
             print_line(lookup.unchecked)
@@ -536,6 +584,11 @@ def _cmd_export(args: Any) -> int:
             notes.append(
                 f"{counted(len(inputs.blocked), 'job')} refused for other objects in {whose} S3 "
                 "input location (above): --apply would create none"
+            )
+        if overlaps.held:
+            notes.append(
+                f"{counted(len(overlaps.held), 'job')} refused for requests jobs submitted "
+                "before hold (above): --apply would create none"
             )
         note = "".join(f"; {n}" for n in notes)
         print_line(f"dry run: nothing uploaded or submitted (add --apply){note}")

@@ -1,7 +1,7 @@
 """What ``batch-export`` does with the jobs it exported: which are held back and why, looking
-the others up in Bedrock, looking at their S3 input locations, uploading and creating them
-with ``--apply`` (``batch_submit``), and what it says of each, on a dry run or a stop part
-way."""
+the others up in Bedrock, looking at their S3 input locations, refusing those whose requests
+jobs submitted before hold (``batch_overlap``), uploading and creating them with ``--apply``
+(``batch_submit``), and what it says of each, on a dry run or a stop part way."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops.batch_jobs import ExportedJob
+from bedrock_finops.batch_overlap import Overlaps, job_request_ids, put_request_list
 from bedrock_finops.batch_records import PLACEHOLDER_USER_TEXT, record_user_text
 from bedrock_finops.batch_submit import (
+    FOREIGN_FIX,
     MAYBE_CREATED,
     NOT_ENDED_STATUSES,
+    BatchSubmitError,
     InputLocation,
     bedrock_clients,
     billed_again,
@@ -328,7 +331,6 @@ def look_up(ready: Sequence[PendingJob], *, apply: bool) -> JobLookup:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from bedrock_finops.batch_submit import BatchSubmitError
     from bedrock_finops.sources.source_errors import SourceError
 
     requests, regions = [job.request for job in ready], [job.region for job in ready]
@@ -380,32 +382,45 @@ def _error_said(exc: BaseException) -> str:
 
 
 def upload_and_create(
-    pending: Sequence[PendingJob], plan: Sequence[dict[str, Any]], clients: dict[str | None, Any]
+    pending: Sequence[PendingJob],
+    plan: Sequence[dict[str, Any]],
+    clients: dict[str | None, Any],
+    *,
+    s3_client: Any = None,
+    overlaps: Overlaps | None = None,
+    split: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Upload the inputs of each job ``plan`` creates, just before creating it (``upload_job``:
-    its S3 input location then holds exactly its files). First every such location is looked
-    at: when one holds an object that is not its job's, no job is created (the table says which
-    are refused, the error names each). When an error or Ctrl-C stops this part way, print
-    what was done (the jobs created, the S3 objects written) and what was not, then let the
-    error go on."""
+    """Upload the request list (``batch_overlap.put_request_list``, with the export's
+    ``split``) and the inputs of each job ``plan`` creates, just before creating it
+    (``upload_job``: its S3 input location then holds exactly its files). First every such
+    location is looked at: when one holds an object that is not its job's, or a job's requests
+    are held by a job submitted before (``overlaps``), no job is created (the table says which
+    are refused, the lines and the error why). When an error or Ctrl-C stops this part way,
+    print what was done (the jobs created, the S3 objects written) and what was not, then let
+    the error go on. ``s3_client``: the S3 client to use (else one is made)."""
     import boto3
 
     ready = [job for job in pending if not job.held]
-    s3: list[Any] = []  # made for the first look at an input location
+    overlaps = overlaps or Overlaps()
+    s3: list[Any] = [s3_client] if s3_client is not None else []
     if any(step["request"] is not None for step in plan):
-        s3.append(boto3.client("s3"))
+        if not s3:  # made for the first look at an input location
+            s3.append(boto3.client("s3"))
         blocked = look_at_inputs(ready, plan, s3[0], strict=True).blocked
-        if blocked:
-            rows = refused_rows(plan, blocked, apply=True)
+        if blocked or overlaps.held:
+            rows = refused_rows(plan, blocked, apply=True, overlaps=overlaps)
             print(submission_table(pending, rows).to_string(index=False), flush=True)
-            raise foreign_objects_error(
-                [(plan[i]["request"]["jobName"], where) for i, where in blocked.items()]
-            )
+            for line in overlaps.refused_lines(plan, apply=True):
+                print(line, flush=True)
+            raise refusal_error(plan, blocked, overlaps)
     writes: list[tuple[str, str, str]] = []  # (job name as submitted, uploaded|deleted, URI)
     log: list[dict[str, Any]] = []
 
     def upload(i: int, request: dict[str, Any]) -> None:
         job, name = ready[i], request["jobName"]
+        # first: a job created without its request list could not be checked against
+        listed = put_request_list(s3[0], request, job_request_ids(job.directory), split or {})
+        wrote(name, "uploaded", listed)
         exported = ExportedJob(
             name, job.directory, job.files, job.records, 0, False, request, job.region
         )
@@ -561,7 +576,6 @@ def look_at_inputs(
     import boto3
     from botocore.exceptions import BotoCoreError
 
-    from bedrock_finops.batch_submit import BatchSubmitError
     from bedrock_finops.sources.source_errors import SourceError
 
     seen = InputsSeen({}, {})
@@ -581,33 +595,65 @@ def look_at_inputs(
 
 
 def refused_rows(
-    plan: Sequence[dict[str, Any]], blocked: dict[int, InputLocation], *, apply: bool
+    plan: Sequence[dict[str, Any]],
+    blocked: dict[int, InputLocation],
+    *,
+    apply: bool,
+    overlaps: Overlaps | None = None,
 ) -> list[dict[str, Any]]:
     """The rows of ``plan`` (without its requests) as --apply leaves them when the S3 input
-    locations ``blocked`` (by row) hold objects not their jobs': it creates no job, so each
-    blocked one reads refused, with why, and each other one to create is not created. A dry
-    run (``apply`` False) says what --apply would do."""
+    locations ``blocked`` (by row) hold objects not their jobs', or jobs submitted before hold
+    some of a job's requests (``overlaps``): it creates no job, so each such one reads refused,
+    with why, and each other one to create is not created. A dry run (``apply`` False) says
+    what --apply would do."""
+    held = overlaps.held if overlaps is not None else {}
     rows = []
     for i, step in enumerate(plan):
         row = {k: v for k, v in step.items() if k != "request"}
-        if blocked and step["request"] is not None:
+        if (blocked or held) and step["request"] is not None:
             verb = "create" if step["action"] == "would-create" else "resubmit"
+            refused = "refused" if apply else "would-refuse"
             if i in blocked:
                 said = counted(len(blocked[i].foreign), "other object")
-                refused = "refused" if apply else "would-refuse"
                 row["action"] = f"{refused}: its S3 input location holds {said}"
+            elif i in held:
+                row["action"] = overlaps.action(i, apply=apply)
             else:
                 row["action"] = f"not-{verb}d" if apply else f"would-not-{verb}"
         rows.append(row)
     return rows
 
 
+def refusal_error(
+    plan: Sequence[dict[str, Any]], blocked: dict[int, InputLocation], overlaps: Overlaps
+) -> Exception:
+    """The error when --apply creates no job: the input locations holding objects not their
+    jobs' (each named), and the jobs whose requests jobs submitted before hold (the lines
+    above name them), with the fix."""
+    if blocked and not overlaps.held:
+        return foreign_objects_error(
+            [(plan[i]["request"]["jobName"], where) for i, where in blocked.items()]
+        )
+    said = []
+    if blocked:
+        said.append(
+            "; ".join(
+                where.foreign_text(plan[i]["request"]["jobName"]) for i, where in blocked.items()
+            )
+            + f" ({FOREIGN_FIX[0].lower()}{FOREIGN_FIX[1:]})"
+        )
+    n = len(overlaps.held)
+    said.append(
+        f"{counted(n, 'job')} refused: {'its' if n == 1 else 'their'} requests are held in part "
+        f"or whole by jobs submitted before (above): {overlaps.fix(sorted(overlaps.held))}"
+    )
+    return BatchSubmitError(f"no job created: {'; '.join(said)}")
+
+
 def s3_preview_lines(plan: Sequence[dict[str, Any]], inputs: InputsSeen) -> list[str]:
     """What ``--apply`` would find in the S3 input location of each job it would create
     (``look_at_inputs``): input files an earlier upload left, which it would delete, or other
     objects, for which it would create no job."""
-    from bedrock_finops.batch_submit import FOREIGN_FIX
-
     lines = []
     for i, step in enumerate(plan):
         if i not in inputs.locations and i not in inputs.unread:

@@ -638,7 +638,10 @@ def test_apply_submits_a_ready_job_once_and_exits_0(filled_run, tmp_path, capsys
         assert captured.err == ""
         made = [("bedrock", "us-east-1")] + ([] if exists else [("s3", None)])
         assert fake.made == made
-        assert _s3_objects(fake) == {f"batch/{job}/input/part-0001.jsonl": 2711}
+        assert _s3_objects(fake) == {
+            f"batch/{job}/requests.json": 1,  # its request IDs, written first
+            f"batch/{job}/input/part-0001.jsonl": 2711,
+        }
 
 
 def test_apply_submits_the_other_jobs_and_exits_1_for_a_force_in_segment_left_out(
@@ -659,7 +662,10 @@ def test_apply_submits_the_other_jobs_and_exits_1_for_a_force_in_segment_left_ou
     captured = capsys.readouterr()
     assert _table_row(captured.out, job)[4] == f"created {_arn(1)}"
     assert captured.err == FAQ_LEFT_OUT
-    assert _s3_objects(fake) == {f"batch/{job}/input/part-0001.jsonl": 2711}
+    assert _s3_objects(fake) == {
+        f"batch/{job}/requests.json": 1,
+        f"batch/{job}/input/part-0001.jsonl": 2711,
+    }
 
 
 def test_apply_uploads_only_the_files_this_export_wrote(filled_run, tmp_path, capsys, fake_aws):
@@ -681,6 +687,7 @@ def test_apply_uploads_only_the_files_this_export_wrote(filled_run, tmp_path, ca
     job = _only_job(out)
     prefix = f"batch/{job}/input/"
     assert _s3_objects(fake) == {
+        f"batch/{job}/requests.json": 1,
         f"{prefix}part-0001.jsonl": 1000,
         f"{prefix}part-0002.jsonl": 1000,
         f"{prefix}part-0003.jsonl": 711,
@@ -700,7 +707,10 @@ def test_apply_uploads_only_the_files_this_export_wrote(filled_run, tmp_path, ca
         "notes.jsonl",
         "part-0001.jsonl",
     ]
-    assert _s3_objects(fake) == {f"{prefix}part-0001.jsonl": 2711}
+    assert _s3_objects(fake) == {
+        f"batch/{job}/requests.json": 1,
+        f"{prefix}part-0001.jsonl": 2711,
+    }
     for n in (2, 3):
         assert (
             f"{job}: deleted s3://bucket/{prefix}part-000{n}.jsonl, an input file an earlier "
@@ -787,7 +797,10 @@ def test_a_job_that_ended_unfinished_is_told_and_resubmitted_on_request(
         )
         assert (f"{again}: resubmits {job} ({status}, {_arn(1)})\n" in captured.out) != created
         assert captured.err == ""
-        assert _s3_objects(fake) == {f"batch/{again}/input/part-0001.jsonl": 2711}
+        assert _s3_objects(fake) == {
+            f"batch/{again}/requests.json": 1,
+            f"batch/{again}/input/part-0001.jsonl": 2711,
+        }
 
 
 def test_a_stopped_job_says_resubmitting_bills_its_processed_records_again(
@@ -963,6 +976,7 @@ def test_a_job_failed_under_an_earlier_versions_name_is_resubmitted_after_it(
         assert f"{again}: resubmits {earlier} (Failed, {_arn(1)})\n" in captured.out
         assert _s3_objects(fake) == {
             failed_input: 1,  # the failed job's input, as it was
+            f"batch/{again}/requests.json": 1,
             f"batch/{again}/input/part-0001.jsonl": 2711,
         }
 
@@ -1018,9 +1032,9 @@ def test_an_apply_stopped_part_way_says_what_it_did(
                 "Too many concurrent jobs",
             )
         elif stop == "upload refused":
-            fake.s3.meta.events.register("before-send.s3.PutObject", _Refused(n=2))
+            fake.s3.meta.events.register("before-send.s3.PutObject", _Refused(n=4))
         elif stop == "ctrl-c in upload":
-            fake.s3.meta.events.register("before-send.s3.PutObject", _Interrupt(n=2))
+            fake.s3.meta.events.register("before-send.s3.PutObject", _Interrupt(n=4))
         else:
             create = fake.bedrock.create_model_invocation_job
             calls = []
@@ -1068,7 +1082,11 @@ def test_an_apply_stopped_part_way_says_what_it_did(
         f"stopped at {second}: created 1 of the 2 jobs to create (ARNs above), "
         + ("1 may have been created, 0 not created" if unanswered else "1 not created")
     )
-    said = [f"  uploaded s3://bucket/batch/{first}/input/part-0001.jsonl (job created)"]
+    said = [
+        f"  uploaded s3://bucket/batch/{first}/requests.json (job created)",
+        f"  uploaded s3://bucket/batch/{first}/input/part-0001.jsonl (job created)",
+    ]
+    listed = f"s3://bucket/batch/{second}/requests.json"
     if unanswered:
         said.insert(
             0,
@@ -1078,12 +1096,17 @@ def test_an_apply_stopped_part_way_says_what_it_did(
             "does not make twice (it ignores a create with the clientRequestToken it made the "
             "job for)",
         )
-        said.append(f"  uploaded {key} (job may have been created)")
+        said += [
+            f"  uploaded {listed} (job may have been created)",
+            f"  uploaded {key} (job may have been created)",
+        ]
     elif stop == "create refused":
-        said.append(f"  uploaded {key} (job not created)")
+        said += [f"  uploaded {listed} (job not created)", f"  uploaded {key} (job not created)"]
+    else:  # its input's upload stopped: its request list was written first
+        said.append(f"  uploaded {listed} (job not created)")
     assert lines[at + 1 : at + 1 + len(said)] == said
     assert lines[at + 1 + len(said)].startswith("once the cause (below) is fixed, run the same")
-    assert len(_s3_objects(fake)) == 2 if unanswered or stop == "create refused" else 1
+    assert len(_s3_objects(fake)) == (4 if unanswered or stop == "create refused" else 3)
 
 
 def test_a_dry_run_looks_up_the_jobs_when_it_can(filled_run, tmp_path, capsys, fake_aws):
@@ -1364,3 +1387,316 @@ def test_the_export_takes_what_the_runs_notebook_ran_with(tmp_path):
         "force_out": [],
         "timeout_hours": 48,
     }
+
+
+# --- requests a job submitted before holds: the same requests split otherwise ---------------
+
+# doc-summarizer's requests, in the order the export writes them: the first 6 are exported
+# first, the next 4 are a set of the same group no job holds
+FIRST, LATER = (0, 6), (6, 10)
+
+
+def _doc_run(base: Path, rows: tuple[int, int]) -> Path:
+    """The sample run cut to doc-summarizer's requests ``rows`` (by time), their user turns
+    written in: one job group (doc-summarizer, us-east-1, its model ID)."""
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    run = base / f"run-{rows[0]}-{rows[1]}"
+    shutil.copytree(default_sample_run(), run)
+    table = pq.read_table(run / "usage.parquet")
+    table = table.filter(pc.equal(table.column("app"), "doc-summarizer")).sort_by("timestamp")
+    table = table.slice(rows[0], rows[1] - rows[0])
+    i = table.schema.get_field_index("user_text")
+    texts = [t or "The quarterly report, in full." for t in table.column("user_text").to_pylist()]
+    field = table.schema.field(i)
+    table = table.set_column(i, field, pa.array(texts, field.type))
+    pq.write_table(table, run / "usage.parquet")
+    return run
+
+
+@pytest.fixture(scope="module")
+def doc_runs(tmp_path_factory) -> dict[tuple[int, int], Path]:
+    base = tmp_path_factory.mktemp("resplit")
+    return {rows: _doc_run(base, rows) for rows in (FIRST, LATER)}
+
+
+def _split_flags(max_records: int) -> list[str]:
+    """An export of at least 1 and at most ``max_records`` records a job."""
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "1"]
+    return [*flags, "--max-records", str(max_records)]
+
+
+def _jobs(run: Path, out: Path, max_records: int, capsys) -> list[str]:
+    """The jobs an export of ``run`` writes (a dry run without credentials), in the order of
+    their requests in the run."""
+    import pyarrow.parquet as pq
+
+    assert _export(run, out, *_split_flags(max_records)) == 0
+    capsys.readouterr()
+    ids = pq.read_table(run / "usage.parquet")["request_id"].to_pylist()
+    place = {rid: i for i, rid in enumerate(ids)}
+    first = {d.name: place.get(_requests(out, d.name)[0]) for d in out.iterdir() if d.is_dir()}
+    return sorted((name for name, at in first.items() if at is not None), key=first.get)
+
+
+def _requests(out: Path, job: str) -> list[str]:
+    return [line.split(",")[1] for line in (out / job / "records.csv").read_text().splitlines()[1:]]
+
+
+def _request(out: Path, job: str) -> dict:
+    return json.loads((out / job / "request.json").read_text())
+
+
+def _apply_first(run: Path, out: Path, fake_aws, capsys) -> list[str]:
+    """--apply the run's 6 requests with 3 a job: two jobs created (no other job of their
+    group under the prefix: nothing more is asked of Bedrock); their names."""
+    names = _jobs(run, out, 3, capsys)
+    with fake_aws() as fake:
+        for job in names:
+            fake.not_found(out / job)
+        for n, job in enumerate(names, start=1):
+            fake.stub.add_response(
+                "create_model_invocation_job", {"jobArn": _arn(n)}, _request(out, job)
+            )
+        assert _export(run, out, *_split_flags(3), "--apply") == 0
+    text = capsys.readouterr().out
+    assert [_table_row(text, job)[3:] for job in names] == [
+        ["-", f"created {_arn(n)}"] for n in (1, 2)
+    ]
+    return names
+
+
+def test_the_request_list_is_written_beside_each_jobs_input(doc_runs, tmp_path, capsys, fake_aws):
+    """Each job created gets <prefix>/<job>/requests.json first: its request IDs, in its
+    records' order, and the records a job its export allowed."""
+    out = tmp_path / "jobs"
+    a, b = _apply_first(doc_runs[FIRST], out, fake_aws, capsys)
+    with fake_aws() as fake:
+        objects = _s3_objects(fake)
+        body = fake.s3.get_object(Bucket="bucket", Key=f"batch/{a}/requests.json")["Body"]
+        listed = json.loads(body.read())
+    assert objects == {
+        f"batch/{a}/requests.json": 1,
+        f"batch/{a}/input/part-0001.jsonl": 3,
+        f"batch/{b}/requests.json": 1,
+        f"batch/{b}/input/part-0001.jsonl": 3,
+    }
+    assert listed == {
+        "tool": "bedrock-finops",
+        "kind": "batch-job-requests",
+        "jobName": a,
+        "modelId": _request(out, a)["modelId"],
+        "maxRecordsPerJob": 3,
+        "minRecordsPerJob": 1,
+        "requestIds": _requests(out, a),
+    }
+    assert len(listed["requestIds"]) == 3
+
+
+def _listed_group(fake, a: str, b: str, out_a: Path) -> None:
+    """Bedrock answers the search for the group's stem with job a Completed, b InProgress."""
+    fake.listed(
+        bj.name_stem(a),
+        _summary(a, "Completed", _arn(1), _request(out_a, a)),
+        _summary(b, "InProgress", _arn(2), _request(out_a, b)),
+    )
+
+
+@pytest.mark.parametrize("run", ["dry run", "--apply"])
+def test_the_same_requests_split_otherwise_are_refused_not_billed_twice(
+    doc_runs, tmp_path, capsys, fake_aws, run
+):
+    """6 requests applied with --max-records 3 (jobs a and b), then exported with
+    --max-records 2: three jobs of other names, each holding requests a or b holds. The dry
+    run says --apply would refuse all three, naming how many of each one's requests which job
+    holds, and to export with --max-records 3; --apply creates none (no create is queued),
+    uploads nothing, and exits 2 naming the fix."""
+    out = tmp_path / "jobs"
+    a, b = _apply_first(doc_runs[FIRST], out, fake_aws, capsys)
+    first = {job: set(_requests(out, job)) for job in (a, b)}
+    again = tmp_path / "again"
+    x, y, z = _jobs(doc_runs[FIRST], again, 2, capsys)
+    assert not {x, y, z} & {a, b}  # other names: the name lookup alone would create them
+    assert [len(_requests(again, job)) for job in (x, y, z)] == [2, 2, 2]
+    # x holds 2 of a's requests, y one of a's and one of b's, z 2 of b's
+    assert [
+        [len(set(_requests(again, job)) & first[held]) for held in (a, b)] for job in (x, y, z)
+    ] == [[2, 0], [1, 1], [0, 2]]
+    with fake_aws() as fake:
+        objects = _s3_objects(fake)
+        for job in (x, y, z):
+            fake.not_found(again / job)
+        _listed_group(fake, a, b, out)
+        code = _export(
+            doc_runs[FIRST], again, *_split_flags(2), *(["--apply"] if run == "--apply" else [])
+        )
+    captured = capsys.readouterr()
+    refused = "would-refuse" if run == "dry run" else "refused"
+    assert {job: _table_row(captured.out, job)[3:] for job in (x, y, z)} == {
+        x: ["-", f"{refused}: 2 of its 2 requests held by another job"],
+        y: ["-", f"{refused}: 2 of its 2 requests held by 2 other jobs"],
+        z: ["-", f"{refused}: 2 of its 2 requests held by another job"],
+    }
+    lead = "--apply would refuse it, and create no job" if run == "dry run" else "refused"
+    fix = (
+        "export them with --max-records 3, as the export that submitted those jobs did: the "
+        "same requests split the same way are the same jobs, found as submitted; to run them "
+        "again knowingly, export to another --s3-prefix"
+    )
+    held_a = f"{a} (Completed, exported with --max-records 3)"
+    held_b = f"{b} (InProgress, exported with --max-records 3)"
+    assert (
+        f"{x}: {lead}: 2 of its 2 requests are held by {held_a}\n"
+        f"{y}: {lead}: 1 of its 2 requests is held by {held_a}; 1 by {held_b}\n"
+        f"{z}: {lead}: 2 of its 2 requests are held by {held_b}\n"
+        f"  {fix}\n"
+    ) in captured.out
+    assert _s3_objects(fake) == objects  # nothing uploaded
+    if run == "dry run":
+        assert code == 0
+        cost = next(line for line in captured.out.splitlines() if " on demand " in line)
+        assert cost.endswith(
+            "; but --apply would submit none of them while 3 jobs stay refused for requests "
+            "jobs submitted before hold (below)"
+        )
+        assert captured.out.rstrip().endswith(
+            "dry run: nothing uploaded or submitted (add --apply); 3 jobs refused for requests "
+            "jobs submitted before hold (above): --apply would create none"
+        )
+        return
+    assert code == 2
+    assert captured.err == (
+        "error: no job created: 3 jobs refused: their requests are held in part or whole by "
+        f"jobs submitted before (above): {fix}\n"
+    )
+    assert fake.made == [("bedrock", "us-east-1"), ("s3", None)]
+
+
+def test_a_job_that_ended_unfinished_holds_none_of_the_requests(
+    doc_runs, tmp_path, capsys, fake_aws
+):
+    """Job b Failed (its records not processed: resubmitting it is --resubmit's case): split
+    with --max-records 2, only the requests a holds count. z, whose 2 requests only b held, is
+    refused by no one; the dry run says --apply would not create it while x and y are
+    refused."""
+    out = tmp_path / "jobs"
+    a, b = _apply_first(doc_runs[FIRST], out, fake_aws, capsys)
+    again = tmp_path / "again"
+    x, y, z = _jobs(doc_runs[FIRST], again, 2, capsys)
+    with fake_aws() as fake:
+        for job in (x, y, z):
+            fake.not_found(again / job)
+        fake.listed(
+            bj.name_stem(a),
+            _summary(a, "Completed", _arn(1), _request(out, a)),
+            _summary(b, "Failed", _arn(2), _request(out, b), message="The role was refused."),
+        )
+        assert _export(doc_runs[FIRST], again, *_split_flags(2)) == 0
+    text = capsys.readouterr().out
+    assert {job: _table_row(text, job)[3:] for job in (x, y, z)} == {
+        x: ["-", "would-refuse: 2 of its 2 requests held by another job"],
+        y: ["-", "would-refuse: 1 of its 2 requests held by another job"],
+        z: ["-", "would-not-create"],
+    }
+    assert (
+        f"{y}: --apply would refuse it, and create no job: 1 of its 2 requests is held by {a} "
+        "(Completed, exported with --max-records 3)\n"
+    ) in text
+    assert b not in text
+
+
+def test_a_new_set_of_requests_of_the_same_group_is_created(doc_runs, tmp_path, capsys, fake_aws):
+    """After jobs a and b hold the first 6 requests, the next 4 of the same group (3 a job:
+    jobs c and d) are created: Bedrock lists a and b, their request lists are read, and none
+    of c's or d's requests is in them."""
+    out = tmp_path / "jobs"
+    a, b = _apply_first(doc_runs[FIRST], out, fake_aws, capsys)
+    c, d = _jobs(doc_runs[LATER], tmp_path / "later-names", 3, capsys)
+    with fake_aws() as fake:
+        for job in (c, d):
+            fake.not_found(tmp_path / "later-names" / job)
+        _listed_group(fake, a, b, out)
+        for n, job in enumerate((c, d), start=3):
+            fake.stub.add_response(
+                "create_model_invocation_job",
+                {"jobArn": _arn(n)},
+                _request(tmp_path / "later-names", job),
+            )
+        assert _export(doc_runs[LATER], out, *_split_flags(3), "--apply") == 0
+    captured = capsys.readouterr()
+    assert [_table_row(captured.out, job)[3:] for job in (c, d)] == [
+        ["-", f"created {_arn(3)}"],
+        ["-", f"created {_arn(4)}"],
+    ]
+    assert captured.err == ""
+    objects = _s3_objects(fake)
+    assert {key: n for key, n in objects.items() if c in key or d in key} == {
+        f"batch/{c}/requests.json": 1,
+        f"batch/{c}/input/part-0001.jsonl": 3,
+        f"batch/{d}/requests.json": 1,
+        f"batch/{d}/input/part-0001.jsonl": 1,
+    }
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["records.csv kept", "records.csv gone"])
+def test_a_job_an_earlier_version_submitted_is_checked_from_the_export_folder(
+    doc_runs, tmp_path, capsys, fake_aws, kept
+):
+    """Jobs a and b as an earlier version left them: no request list in S3. Exported again
+    with --max-records 2 into the --out that holds their folders, their records.csv stands
+    in: the three jobs are refused. Into another --out, what they hold is not known: the jobs
+    are created, and a line names each of a and b as not checked."""
+    out = tmp_path / "jobs"
+    a, b = _apply_first(doc_runs[FIRST], out, fake_aws, capsys)
+    with fake_aws() as fake:
+        for job in (a, b):
+            fake.s3.delete_object(Bucket="bucket", Key=f"batch/{job}/requests.json")
+    again = out if kept else tmp_path / "elsewhere"
+    x, y, z = _jobs(doc_runs[FIRST], tmp_path / "names", 2, capsys)
+    with fake_aws() as fake:
+        for job in (x, y, z):
+            fake.not_found(tmp_path / "names" / job)
+        _listed_group(fake, a, b, out)
+        if not kept:
+            for n, job in enumerate((x, y, z), start=3):
+                fake.stub.add_response(
+                    "create_model_invocation_job",
+                    {"jobArn": _arn(n)},
+                    _request(tmp_path / "names", job),
+                )
+        code = _export(doc_runs[FIRST], again, *_split_flags(2), "--apply")
+    captured = capsys.readouterr()
+    if kept:
+        assert code == 2
+        assert _table_row(captured.out, y)[3:] == [
+            "-",
+            "refused: 2 of its 2 requests held by 2 other jobs",
+        ]
+        assert (
+            f"{y}: refused: 1 of its 2 requests is held by {a} (Completed, submitted by an "
+            f"earlier version); 1 by {b} (InProgress, submitted by an earlier version)\n"
+            f"{z}: refused: 2 of its 2 requests are held by {b} (InProgress, submitted by an "
+            "earlier version)\n"
+            "  export them with the --max-records (and --min-records) the export that submitted "
+            "those jobs used, so that the same jobs come out and are found as submitted, or "
+            "export a run whose requests no job submitted before holds; to run them again "
+            "knowingly, export to another --s3-prefix\n"
+        ) in captured.out
+        assert "holds no requests.json" not in captured.out  # their records.csv stood in
+        return
+    assert code == 0
+    assert [_table_row(captured.out, job)[4] for job in (x, y, z)] == [
+        f"created {_arn(n)}" for n in (3, 4, 5)
+    ]
+    for job, status in ((a, "Completed"), (b, "InProgress")):
+        assert (
+            f"{job} ({status}): its folder holds no requests.json (an earlier version "
+            f"submitted it, or the list was removed), and {again / job / 'records.csv'} is not "
+            "there to stand in: the jobs created were not checked against it (a request it "
+            "holds is billed again; the --max-records its export used finds that export's jobs "
+            "as submitted)\n"
+        ) in captured.out
