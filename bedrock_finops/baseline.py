@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from bedrock_finops import top_groups
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.segments import principals
 
@@ -52,16 +53,44 @@ def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
         requests=("cost_usd", "size"),
         unpriced_requests=("priced", lambda s: int((~s).sum())),
         **{c: (c, "sum") for c in TOKEN_PARTS},
-        cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),  # all unpriced -> NaN, not $0
+        cost_usd=("cost_usd", _priced_sum),
     )
-    total = out["cost_usd"].sum()
+    _add_ratios(out, out["cost_usd"].sum())
+    # ties in name order, as daily_spend ranks them: a table and a chart keep the same top_n
+    return out.sort_values("cost_usd", ascending=False, na_position="last", kind="stable")
+
+
+def _priced_sum(cost: pd.Series) -> float:
+    """The priced requests' cost: NaN, not $0, when none is priced."""
+    return cost.sum(min_count=1)
+
+
+def _add_ratios(out: pd.DataFrame, total: float) -> None:
+    """``share_pct`` of ``total`` and ``usd_per_1k_requests`` from a spend table's sums."""
     # with no priced spend at all, a priced group's share is 0 and an unpriced group's NaN
     out["share_pct"] = 100.0 * out["cost_usd"] / total if total else out["cost_usd"] * 0.0
     priced_requests = out["requests"] - out["unpriced_requests"]
     out["usd_per_1k_requests"] = (1000.0 * out["cost_usd"] / priced_requests).where(
         priced_requests > 0
     )
-    return out.sort_values("cost_usd", ascending=False, na_position="last")
+
+
+def top_rows(table: pd.DataFrame, n: int, noun: str) -> pd.DataFrame:
+    """The first ``n`` rows of a :func:`spend_by` table (largest spend first) and one
+    ``other (K apps)`` row for the ``K`` others, so the rows add up to the whole table:
+    requests, unpriced requests, tokens and priced cost are the others' sums (its cost NaN
+    only when none of them is priced), its share and cost per 1K priced requests are
+    computed on those sums. Unchanged with ``n`` rows or fewer."""
+    if len(table) <= n:
+        return table
+    rest = table.iloc[n:]
+    sums = ["requests", "unpriced_requests", *TOKEN_PARTS]
+    other = pd.DataFrame(
+        {**{c: [rest[c].sum()] for c in sums}, "cost_usd": [rest["cost_usd"].sum(min_count=1)]},
+        index=pd.Index([top_groups.other_label(len(rest), noun)], name=table.index.name),
+    )
+    _add_ratios(other, table["cost_usd"].sum())
+    return pd.concat([table.iloc[:n], other.astype(table.dtypes)])
 
 
 def token_mix(frame: pd.DataFrame, key: str = "model") -> pd.DataFrame:
@@ -73,15 +102,30 @@ def token_mix(frame: pd.DataFrame, key: str = "model") -> pd.DataFrame:
     return out.loc[out.sum(axis=1).sort_values(ascending=False).index]
 
 
-def daily_spend(frame: pd.DataFrame, by: str = "app") -> pd.DataFrame:
+def daily_spend(frame: pd.DataFrame, by: str = "app", top_n: int | None = None) -> pd.DataFrame:
     """Cost per day (rows) and group (columns), summed as ``spend_by`` sums it: the priced
     requests. 0.0 is a day a group made no request; NaN is unknown, never $0: a day whose
     requests of the group are all unpriced, and every day of a group with no priced request
-    at all (its column stands for an unpriced group, which a chart names, not draws)."""
+    at all (its column stands for an unpriced group, which a chart names, not draws).
+
+    With ``top_n`` and more groups than that: the ``top_n`` groups of largest priced spend
+    (ranked as ``spend_by`` ranks them), largest first, then one ``other (K apps)`` column
+    summed from the others' requests as a group's is, so the columns add up to the day's
+    spend and a day whose other requests are all unpriced is NaN, not $0."""
+    ranking, other = None, None
+    if top_n is not None:
+        spend = frame.groupby(by, observed=True)["cost_usd"].agg(_priced_sum)
+        ranking = list(top_groups.ranked(spend))  # as spend_by orders its rows
+        if len(ranking) > top_n:
+            other = top_groups.other_label(len(ranking) - top_n, by)
+            groups = frame[by].astype("object").where(frame[by].isin(ranking[:top_n]), other)
+            frame = frame.assign(**{by: groups.astype(frame[by].dtype)})
     cost = frame.groupby(["day", by], observed=True)["cost_usd"].sum(min_count=1)
     daily = cost.unstack(by, fill_value=0.0)  # fills the days a group made no request
     ever_priced = frame.groupby(by, observed=True)["priced"].any()
     daily.loc[:, ~ever_priced.reindex(daily.columns).to_numpy()] = float("nan")
+    if ranking is not None:  # largest first, the other column last
+        daily = daily[[c for c in ranking if c in daily.columns] + ([other] if other else [])]
     return daily
 
 
@@ -91,14 +135,21 @@ def hourly_profile(frame: pd.DataFrame) -> pd.Series:
     return cost.reindex(range(24), fill_value=0.0)
 
 
-def unpriced_note(frame: pd.DataFrame, by: str = "app") -> str:
+def unpriced_note(frame: pd.DataFrame, by: str = "app", most: int | None = None) -> str:
     """One line naming the groups with unpriced requests, which no cost chart can draw:
-    'Unpriced (cost unknown, not in the charts): eval-harness 77 of 77 requests'."""
+    'Unpriced (cost unknown, not in the charts): eval-harness 77 of 77 requests'. With
+    ``most``, the ``most`` groups of most unpriced requests, then how many more groups and
+    requests ('and 140 more apps, 1,400 unpriced requests')."""
     unpriced = (~frame["priced"]).groupby(frame[by], observed=True).agg(["sum", "size"])
-    unpriced = unpriced[unpriced["sum"] > 0].sort_values("sum", ascending=False)
+    unpriced = unpriced[unpriced["sum"] > 0].sort_values("sum", ascending=False, kind="stable")
     if unpriced.empty:
         return "Every request is priced."
-    groups = ", ".join(f"{g} {n:,} of {total:,} requests" for g, (n, total) in unpriced.iterrows())
+    shown = unpriced if most is None else unpriced.iloc[:most]
+    groups = ", ".join(f"{g} {n:,} of {total:,} requests" for g, (n, total) in shown.iterrows())
+    rest = unpriced.iloc[len(shown) :]
+    if len(rest):
+        more = top_groups.plural(by) if len(rest) > 1 else by
+        groups += f" and {len(rest):,} more {more}, {int(rest['sum'].sum()):,} unpriced requests"
     return f"Unpriced (cost unknown, not in the charts): {groups}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from importlib import resources
 
 import matplotlib.pyplot as plt
@@ -9,7 +10,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
+from bedrock_finops import top_groups
+
 STYLE = resources.files("bedrock_finops.data").joinpath("bedrock_finops.mplstyle")
+MISSING_NAMED = 5  # unpriced categories a note under a chart names before "and M more"
+NOTE_WIDTH = 90  # characters per line of a note under a chart
+OTHER_COLOR = "dimgray"  # the bar or line summing the groups past the top
 
 
 def use_style() -> None:
@@ -57,14 +63,32 @@ def bar(
     usd: bool = True,
     horizontal: bool = False,
     stacked: bool = False,
+    top_n: int | None = None,
+    noun: str = "category",
+    rank_by: pd.Series | None = None,
+    sum_rest: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
     """Bar chart of a Series (one bar each) or DataFrame (grouped or stacked bars).
 
     Labels name the categories (the index) and the values, so they land on the right axes
-    whichever way the bars run (``horizontal`` puts the categories on the y axis)."""
+    whichever way the bars run (``horizontal`` puts the categories on the y axis).
+
+    With ``top_n``, only the ``top_n`` largest categories (by ``rank_by``, their spend, when
+    given; else by the value, a row's total) are drawn, in their own order: the others are
+    summed as one grey ``other (K <noun>s)`` bar when their values add up (``sum_rest``), or
+    left out and counted when they do not (a score); a note under the chart says so."""
     ax = _styled_axes(ax)
     xlabel, ylabel = (value_label, category_label) if horizontal else (category_label, value_label)
+    notes = []
+    if top_n is not None:
+        by = "spend" if usd or rank_by is not None else "value"
+        notes.append(top_groups.cut_note(len(data), top_n, noun, summed=sum_rest, by=by))
+        data = (
+            top_groups.sum_rest(data, top_n, noun, rank_by)
+            if sum_rest
+            else top_groups.leave_out(data, top_n, rank_by)
+        )
     blank = data.isna() if isinstance(data, pd.Series) else data.isna().all(axis=1)
     missing = [str(name) for name in data.index[blank]]
     data = data[~blank]
@@ -72,9 +96,10 @@ def bar(
         return _nothing_to_show(ax, title, xlabel, ylabel)
     kind = "barh" if horizontal else "bar"
     data.plot(kind=kind, stacked=stacked, ax=ax, legend=isinstance(data, pd.DataFrame))
+    _grey_other_bars(ax, data)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    if missing:  # an empty bar would read as $0: name them instead
-        _name_missing(ax, missing, usd, -0.18 if horizontal else -0.35)
+    # what the cut left out, and the categories not drawn (an empty bar would read as $0)
+    _notes_under(ax, [*notes, _missing_note(missing, usd)])
     if usd:
         usd_axis(ax, "x" if horizontal else "y")
         if horizontal:
@@ -92,6 +117,21 @@ def bar(
     return ax
 
 
+def _grey_other_bars(ax: Axes, data: pd.Series | pd.DataFrame) -> None:
+    """The ``other (K apps)`` bar grey (a Series), or hatched (a frame's, one per column), so
+    the sum of many categories does not read as one of them."""
+    others = [i for i, name in enumerate(data.index) if top_groups.is_other(name)]
+    if not others:
+        return
+    if isinstance(data, pd.Series):
+        for i in others:
+            ax.containers[-1].patches[i].set_color(OTHER_COLOR)
+        return
+    for container in ax.containers[-len(data.columns) :]:
+        for i in others:
+            container.patches[i].set_hatch("///")
+
+
 def line(
     data: pd.Series | pd.DataFrame,
     *,
@@ -104,7 +144,9 @@ def line(
     """Line chart over an index (days, hours).
 
     A missing value (an unpriced cost) is a gap in its line, never a point at $0; a column
-    with no value at all is not drawn and is named under the chart."""
+    with no value at all is not drawn and is named under the chart. A column named
+    ``other (K apps)`` (``baseline.daily_spend``'s ``top_n``) is drawn grey and dashed, and a
+    note under the chart says the lines before it are the largest, it the sum of the rest."""
     ax = _styled_axes(ax)
     missing: list[str] = []
     if isinstance(data, pd.DataFrame):
@@ -113,22 +155,53 @@ def line(
         data = data.loc[:, ~blank]
     if data.empty or data.isna().all(axis=None):
         return _nothing_to_show(ax, title, xlabel, ylabel)
-    data.plot(ax=ax, legend=isinstance(data, pd.DataFrame))
+    data.plot(ax=ax, legend=False)
+    cut = ""
+    if isinstance(data, pd.DataFrame):
+        cut = _grey_other_line(ax, data, "spend" if usd else "total")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside: not over the lines
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    if missing:
-        _name_missing(ax, missing, usd, -0.25)
+    _notes_under(ax, [cut, _missing_note(missing, usd)])
     if usd:
         usd_axis(ax)
     return ax
 
 
-def _name_missing(ax: Axes, missing: list[str], usd: bool, y: float) -> None:
-    """Name, under the chart, the categories it leaves out for having no value."""
+def _grey_other_line(ax: Axes, data: pd.DataFrame, largest: str) -> str:
+    """The ``other (K apps)`` line grey and dashed (the colours cycle past ten lines), and
+    the note saying what it is; "" without one."""
+    others = [str(c) for c in data.columns if top_groups.is_other(c)]
+    for drawn, name in zip(ax.get_lines()[-len(data.columns) :], data.columns, strict=True):
+        if top_groups.is_other(name):
+            drawn.set(color=OTHER_COLOR, linestyle="--")
+    if not others:
+        return ""
+    return f"the {len(data.columns) - 1:,} lines of largest {largest}; {others[0]} sums the rest"
+
+
+def _missing_note(missing: list[str], usd: bool) -> str:
+    """The categories a chart leaves out for having no value, a few by name: an empty bar
+    or a line at 0 would read as $0 (``unpriced, not drawn: a, b, c, d, e and 145 more``)."""
+    if not missing:
+        return ""
     what = "unpriced" if usd else "no value"
+    return f"{what}, not drawn: {top_groups.named(missing, MISSING_NAMED)}"
+
+
+def _notes_under(ax: Axes, notes: list[str]) -> None:
+    """The notes (what a chart leaves out), one a line and wrapped, under the x axis label
+    (wherever long or slanted tick labels put it): a long line would widen the saved image
+    to hold it."""
+    lines = [textwrap.fill(note, NOTE_WIDTH) for note in notes if note]
+    if not lines:
+        return
     ax.annotate(
-        f"{what}, not drawn: {', '.join(missing)}",
-        xy=(0, y),
-        xycoords="axes fraction",
+        "\n".join(lines),
+        xy=(0, 0),
+        xycoords=("axes fraction", ax.xaxis.label),  # x: the axes' left; y: the label's foot
+        xytext=(0, -6),
+        textcoords="offset points",
+        va="top",
         fontsize="small",
         color="dimgray",
     )
@@ -141,13 +214,25 @@ def before_after(
     title: str,
     category_label: str,
     value_label: str = "USD over the period",
+    top_n: int | None = None,
+    noun: str = "category",
     ax: Axes | None = None,
 ) -> Axes:
     """Side-by-side bars of spend before and after a change, per category.
 
     A category on one side only is $0 on the other; one with no value on either side (an
-    unpriced one) is named, not drawn."""
+    unpriced one) is named, not drawn. With ``top_n``: the ``top_n`` categories of largest
+    spend before the change, and one ``other (K <noun>s)`` pair summing the rest."""
     frame = pd.DataFrame({"current": before, "after change": after})
     one_sided = frame.notna().any(axis=1)
     frame[one_sided] = frame[one_sided].fillna(0.0)
-    return bar(frame, title=title, category_label=category_label, value_label=value_label, ax=ax)
+    return bar(
+        frame,
+        title=title,
+        category_label=category_label,
+        value_label=value_label,
+        top_n=top_n,
+        noun=noun,
+        rank_by=frame["current"] if top_n is not None else None,
+        ax=ax,
+    )

@@ -1,6 +1,10 @@
-"""Chart helpers: a chart with no data says so instead of failing the notebook."""
+"""Chart helpers: a chart with no data says so instead of failing the notebook; a chart cut to
+its top_n categories says what it left out and still adds up."""
 
 from __future__ import annotations
+
+import io
+import struct
 
 import matplotlib
 
@@ -89,4 +93,101 @@ def test_before_after_names_an_unpriced_category_and_zeroes_a_one_sided_one():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["chat", "new"]
     assert [round(p.get_height(), 6) for p in ax.patches] == [10.0, 0.0, 4.0, 1.0]
     assert [t.get_text() for t in ax.texts] == ["unpriced, not drawn: eval"]
+    plt.close("all")
+
+
+TWENTY_FIVE = pd.Series({f"app-{k:02d}": float(k) for k in range(1, 26)})  # app-k spends $k
+
+
+def test_a_bar_chart_cut_to_top_n_sums_the_others_as_one_grey_bar():
+    """25 apps, app-k at $k, top_n 10: app-16 to app-25 (in the data's order), then 'other
+    (15 apps)' at $1 + $2 + ... + $15 = $120, grey, and a note saying so."""
+    ax = plots.bar(
+        TWENTY_FIVE, title="t", category_label="app", value_label="USD", top_n=10, noun="app"
+    )
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == [*(f"app-{k:02d}" for k in range(16, 26)), "other (15 apps)"]
+    heights = [round(p.get_height(), 6) for p in ax.patches]
+    assert heights == [*map(float, range(16, 26)), 120.0] and sum(heights) == 325.0
+    assert ax.patches[-1].get_facecolor() == matplotlib.colors.to_rgba(plots.OTHER_COLOR)
+    assert [t.get_text() for t in ax.texts] == [
+        "top 10 of 25 apps by spend; other (15 apps) sums the rest"
+    ]
+    plt.close("all")
+
+
+def test_a_score_chart_cut_to_top_n_leaves_the_others_out_and_counts_them():
+    """Scores do not add up: the 10 apps of largest spend (app-25 to app-16), none summed."""
+    scores = pd.Series({f"app-{k:02d}": k / 100 for k in range(1, 26)})
+    ax = plots.bar(
+        scores,
+        title="t",
+        category_label="app",
+        value_label="score",
+        usd=False,
+        horizontal=True,
+        top_n=10,
+        noun="app",
+        rank_by=TWENTY_FIVE,
+        sum_rest=False,
+    )
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"app-{k:02d}" for k in range(16, 26)]
+    assert [t.get_text() for t in ax.texts] == ["top 10 of 25 apps by spend; 15 not shown"]
+    plt.close("all")
+
+
+def test_before_after_cut_to_top_n_sums_both_sides_of_the_others():
+    """Ranked by the spend before: app-25 to app-16; the other pair is $120 now and $60 after
+    (every app halves)."""
+    ax = plots.before_after(TWENTY_FIVE, TWENTY_FIVE / 2, title="t", category_label="app", top_n=10)
+    assert [t.get_text() for t in ax.get_xticklabels()][-1] == "other (15 categories)"
+    now, after = ax.containers
+    assert (now.patches[-1].get_height(), after.patches[-1].get_height()) == (120.0, 60.0)
+    assert now.patches[-1].get_hatch() == "///"
+    plt.close("all")
+
+
+def test_the_daily_line_chart_draws_the_top_apps_and_one_grey_dashed_other_line():
+    """baseline.daily_spend's cut: 10 lines and 'other (15 apps)', 11 in the legend, the other
+    line dashed in a colour of its own (the style cycles ten)."""
+    days = pd.to_datetime(["2026-10-01", "2026-10-02"], utc=True)
+    data = pd.DataFrame({f"app-{k:02d}": [float(k), 1.0] for k in range(25, 15, -1)}, index=days)
+    data["other (15 apps)"] = [120.0, float("nan")]
+    ax = plots.line(data, title="t", xlabel="day", ylabel="USD per day")
+    drawn = ax.get_lines()
+    assert len(drawn) == 11 and len(ax.get_legend().get_texts()) == 11
+    assert ax.get_legend().get_texts()[-1].get_text() == "other (15 apps)"
+    assert (drawn[-1].get_color(), drawn[-1].get_linestyle()) == (plots.OTHER_COLOR, "--")
+    assert len({line.get_color() for line in drawn}) == 11
+    y = np.ma.filled(np.ma.asarray(drawn[-1].get_ydata(), dtype=float), np.nan)
+    assert y[0] == 120.0 and np.isnan(y[1])
+    assert [t.get_text() for t in ax.texts] == [
+        "the 10 lines of largest spend; other (15 apps) sums the rest"
+    ]
+    plt.close("all")
+
+
+def test_many_unpriced_categories_are_named_five_then_counted_and_keep_the_image_narrow():
+    """300 apps, every other one unpriced: the note named all 150 on one line, and the saved
+    image (bbox tight, as the notebooks save it) was 11,500 px wide."""
+    values = pd.Series(
+        {f"app-{k:05d}": (float("nan") if k % 2 else 1.0) for k in range(300)}, dtype=float
+    )
+    ax = plots.bar(values, title="t", category_label="app", value_label="USD", horizontal=True)
+    assert [t.get_text() for t in ax.texts] == [
+        "unpriced, not drawn: app-00001, app-00003, app-00005, app-00007, app-00009 and 145 more"
+    ]
+    png = io.BytesIO()
+    ax.figure.savefig(png, format="png", bbox_inches="tight")
+    width, _height = struct.unpack(">II", png.getvalue()[16:24])
+    assert width < 1000
+    plt.close("all")
+
+
+def test_a_long_note_is_wrapped():
+    long_names = pd.Series({"a" * 60: float("nan"), "b" * 60: float("nan"), "c": 1.0})
+    ax = plots.bar(long_names, title="t", category_label="app", value_label="USD")
+    (note,) = ax.texts
+    assert all(len(line) <= plots.NOTE_WIDTH for line in note.get_text().split("\n"))
+    assert note.get_text().replace("\n", " ") == f"unpriced, not drawn: {'a' * 60}, {'b' * 60}"
     plt.close("all")
