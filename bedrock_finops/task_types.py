@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bedrock_finops.segments import template_texts
+from bedrock_finops.segments import template_texts, unknown_names, unknown_names_error
 
 CLASSIFICATION = "classification"
 EXTRACTION = "extraction"
@@ -24,6 +24,9 @@ SIMPLE_QA = "simple_qa"
 REASONING_CODING = "reasoning_coding"
 CREATIVE_RESEARCH = "creative_research"
 UNKNOWN = "unknown"
+# where a run's apps and segment ids are listed, named by the error on a task_overrides key
+# that is neither
+SEGMENTS_LISTED_IN = "01_model_sizing's task table (its app and segment columns)"
 
 TASK_TYPES: tuple[str, ...] = (
     CLASSIFICATION,
@@ -245,13 +248,10 @@ def check_overrides(overrides: dict[str, str] | None, segments: pd.DataFrame) ->
     check_override_types(overrides)
     if not overrides:
         return
-    apps = sorted(set(segments["app"].astype(str)))
-    seg_ids = sorted(set(segments["segment"].astype(str)))
-    unknown_keys = [k for k in overrides if k not in apps and k not in seg_ids]
+    unknown_keys = unknown_names(overrides, segments)
     if unknown_keys:
         raise ValueError(
-            f"task_overrides names {unknown_keys}, which is neither an app nor a segment in this "
-            f"run. Valid apps: {apps}. Valid segment ids: {seg_ids}."
+            unknown_names_error("task_overrides", unknown_keys, segments, SEGMENTS_LISTED_IN)
         )
 
 

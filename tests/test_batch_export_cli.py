@@ -145,7 +145,7 @@ def test_an_unknown_force_in_app_is_one_line_and_writes_nothing(tmp_path, capsys
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--force-in", "no-such-app"]
     assert _export(default_sample_run(), out, *flags) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: force_in names ['no-such-app'], which are neither apps nor")
+    assert err.startswith("error: force_in names ['no-such-app'], which is neither an app nor")
     assert "'doc-summarizer'" in err and err.count("\n") == 1
     assert _files(out) == []
 

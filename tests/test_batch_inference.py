@@ -444,7 +444,7 @@ def test_settings_are_checked_without_traffic():
         batch_params.check_settings({"threshold": 6})
     settings = batch_params.check_settings({"force_in": "nightly", "window_hours": 6})
     assert (settings["force_in"], settings["window_hours"]) == (["nightly"], 6)
-    with pytest.raises(ValueError, match=r"force_in names \['nobody'\], which are neither"):
+    with pytest.raises(ValueError, match=r"force_in names \['nobody'\], which is neither an"):
         batch_params.validate_params(
             {"force_in": ["nobody"]},
             bi.plan(make_usage([NIGHTLY]), PriceCatalog.load("seed")).segments,
@@ -629,10 +629,21 @@ def test_force_in_out_and_unknown_names(seed):
     bp = bi.plan(usage, seed, force_in=["chat"], force_out=["nightly"])
     segs = bp.segments.set_index("app")
     assert bool(segs.loc["chat", "eligible"]) and not bool(segs.loc["nightly", "eligible"])
-    with pytest.raises(
-        ValueError, match=r"force_in names \['doc-sumarizer'\].*Apps: \['chat', 'nightly'\]"
-    ):
+    with pytest.raises(ValueError) as err:
         bi.analyze(usage, seed, force_in=["doc-sumarizer"])
+    assert str(err.value) == (
+        "force_in names ['doc-sumarizer'], which is neither an app nor a segment id in this "
+        "run. The run has 2 apps ('chat', 'nightly') and 2 segments, listed in "
+        "02_batch_inference's segments table (its app and segment columns)"
+    )
+    with pytest.raises(ValueError) as err:
+        bi.analyze(usage, seed, force_out=["chta", "nighty", "x", "y", "z", "w"])
+    assert str(err.value) == (
+        "force_out names ['chta', 'nighty', 'x', 'y', 'z'] and 1 more, which are neither apps "
+        "nor segment ids in this run; did you mean 'chat' for 'chta'; 'nightly' for 'nighty'? "
+        "The run has 2 apps ('chat', 'nightly') and 2 segments, listed in "
+        "02_batch_inference's segments table (its app and segment columns)"
+    )
     with pytest.raises(ValueError, match="both force_in and force_out"):
         bi.analyze(usage, seed, force_in=["chat"], force_out=["chat"])
     with pytest.raises(ValueError, match="unknown batch_inference parameters"):

@@ -85,8 +85,16 @@ def test_the_plans_name_the_date_of_the_prices_they_used(ctx, bp):
 
 
 def test_force_in_unknown_app_lists_the_apps(ctx):
-    with pytest.raises(ValueError, match="force_in names.*support-chat"):
-        bi.analyze(ctx.usage, ctx.catalog, force_in=["no-such-app"])
+    """A sample of 9 apps: the error names them all, and the one the typo is near."""
+    with pytest.raises(ValueError) as err:
+        bi.analyze(ctx.usage, ctx.catalog, force_in=["suport-chat"])
+    assert str(err.value) == (
+        "force_in names ['suport-chat'], which is neither an app nor a segment id in this run; "
+        "did you mean 'support-chat' for 'suport-chat'? The run has 9 apps ('code-assistant', "
+        "'doc-summarizer', 'entity-extractor', 'eval-harness', 'faq-helper', "
+        "'marketing-writer', 'report-bot', 'support-chat', 'ticket-router') and 10 segments, "
+        "listed in 02_batch_inference's segments table (its app and segment columns)"
+    )
 
 
 def test_export_on_sample(ctx, bp, tmp_path):

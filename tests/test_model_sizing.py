@@ -189,8 +189,13 @@ def test_task_overrides(usage, cat):
 
 
 def test_task_overrides_unknown_app_lists_valid_ones(usage, cat):
-    with pytest.raises(ValueError, match=r"task_overrides names \['billing-bot'\].*chat.*coder"):
+    with pytest.raises(ValueError) as err:
         ms.plan(usage, cat, task_overrides={"billing-bot": "classification"})
+    assert str(err.value) == (
+        "task_overrides names ['billing-bot'], which is neither an app nor a segment id in this "
+        "run. The run has 3 apps ('chat', 'coder', 'router') and 3 segments, listed in "
+        "01_model_sizing's task table (its app and segment columns)"
+    )
     with pytest.raises(ValueError, match="unknown task types"):
         ms.plan(usage, cat, task_overrides={"router": "poetry"})
     with pytest.raises(ValueError, match="unknown model_sizing parameters"):

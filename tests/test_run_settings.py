@@ -243,10 +243,20 @@ UNKNOWN_HAIKU = {"anthropic": {"small": ["anthropic.claude-haiku-9"]}}
 UNKNOWN_MODELS = (
     "candidates['anthropic']['small'] names unknown models ['anthropic.claude-haiku-9']"
 )
-NOT_AN_APP = (
-    "which is neither an app nor a segment in this run. Valid apps: ['chat', 'router']. Valid "
-    "segment ids: ['chat:claude-sonnet-4:a09c8e0e', 'router:claude-opus-4:28f169cf']."
+RUN_HAS = (
+    "The run has 2 apps ('chat', 'router') and 2 segments, listed in 01_model_sizing's task "
+    "table (its app and segment columns)"
 )
+
+
+def _not_an_app(name: str, close: str) -> str:
+    """The error on a task override naming ``name``, which the run's app ``close`` is near."""
+    return (
+        f"task_overrides names [{name!r}], which is neither an app nor a segment id in this "
+        f"run; did you mean {close!r} for {name!r}? {RUN_HAS}"
+    )
+
+
 FILED = f"{SIZING}.candidates in params/acme.yaml"
 
 
@@ -298,13 +308,12 @@ def test_eval_sample_names_where_a_task_override_it_rejects_came_from(tmp_path, 
     assert _sample(run, out) == 2
     assert capsys.readouterr().err == (
         f"error: the run's task_overrides (its manifest.json; {SIZING}.task_overrides in "
-        f"params/acme.yaml): task_overrides names ['chatbot'], {NOT_AN_APP}\n"
+        f"params/acme.yaml): {_not_an_app('chatbot', 'chat')}\n"
     )
     run = _run(tmp_path / "run2", _ran_with(SIZING))
     assert _sample(run, out, "--override", "router=simple_qa", "--override", "routr=simple_qa") == 2
     assert capsys.readouterr().err == (
-        f"error: --override routr=simple_qa (command line): task_overrides names ['routr'], "
-        f"{NOT_AN_APP}\n"
+        f"error: --override routr=simple_qa (command line): {_not_an_app('routr', 'router')}\n"
     )
     assert _sample(run, out, "--override", "router=simple-qa") == 2
     assert capsys.readouterr().err == (

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 from usage_builders import make_usage
 
+from bedrock_finops import task_types
 from bedrock_finops.schema import total_input_tokens
-from bedrock_finops.segments import row_segments, segment_id, summarise
+from bedrock_finops.segments import (
+    row_segments,
+    segment_id,
+    summarise,
+    unknown_names,
+    unknown_names_error,
+)
+from bedrock_finops.strategies import batch_params
 
 
 def test_row_labels_spell_out_missing_keys() -> None:
@@ -68,3 +78,45 @@ def test_total_input_is_the_three_counts_and_a_missing_one_is_zero() -> None:
         }
     )
     assert total_input_tokens(frame).tolist() == [101.0, 7.0, 37.0]
+
+
+def _one_segment_per_app(apps: int) -> pd.DataFrame:
+    """A run's segments table reduced to what a name check reads: ``apps`` apps named
+    app-00000, app-00001, ..., one segment each."""
+    names = [f"app-{i:05d}" for i in range(apps)]
+    return pd.DataFrame(
+        {"app": names, "segment": [f"{a}:claude-opus-4:{i:08x}" for i, a in enumerate(names)]}
+    )
+
+
+def test_a_name_no_app_has_among_a_thousand_is_one_short_line() -> None:
+    """A 1,000-app run: the error listed every app and segment id (49 KB); now the name, the
+    three closest (ties in name order: 'app-0001' is one digit short of each) and counts."""
+    error = unknown_names_error("force_in", ["app-0001"], _one_segment_per_app(1000), "the table")
+    assert error == (
+        "force_in names ['app-0001'], which is neither an app nor a segment id in this run; "
+        "did you mean 'app-00001', 'app-00010' or 'app-00011' for 'app-0001'? The run has "
+        "1,000 apps and 1,000 segments, listed in the table"
+    )
+
+
+def test_many_unknown_names_are_named_five_at_most() -> None:
+    """Seven names, none near an app of the run: five named, two counted, no guess."""
+    error = unknown_names_error("force_out", list("abcdefg"), _one_segment_per_app(20), "T")
+    assert error == (
+        "force_out names ['a', 'b', 'c', 'd', 'e'] and 2 more, which are neither apps nor "
+        "segment ids in this run. The run has 20 apps and 20 segments, listed in T"
+    )
+
+
+def test_names_are_looked_up_in_sets_not_lists() -> None:
+    """force_out and task_overrides naming all 20,000 segment ids of a run of 20,000: checked
+    against lists, each name was a scan of both (about 12 s here for force_out); in sets, a
+    fraction of a second. The bound leaves room for a busy machine."""
+    segments = _one_segment_per_app(20_000)
+    every_id = segments["segment"].tolist()
+    started = time.perf_counter()
+    assert unknown_names([*every_id, "nobody"], segments) == ["nobody"]
+    batch_params.validate_params({"force_out": every_id}, segments)
+    task_types.check_overrides(dict.fromkeys(every_id, "classification"), segments)
+    assert time.perf_counter() - started < 3.0

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import pandas as pd
 
 from bedrock_finops.batch_jobs import whole_number
+from bedrock_finops.segments import unknown_names, unknown_names_error
 from bedrock_finops.strategies import merge_params
 from bedrock_finops.strategies.batch_signals import (
     DEFAULT_INTERACTIVE_PATTERNS,
@@ -36,6 +37,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "force_out": [],  # apps or segment ids never to move
 }
 
+# where a run's apps and segment ids are listed, named by the error on a force_in or force_out
+# name that is neither
+SEGMENTS_LISTED_IN = "02_batch_inference's segments table (its app and segment columns)"
 MOVE, NOT_ELIGIBLE = "move to batch", "-"
 # an eligible segment that stays on demand: batch would save before the cache saving it gives
 # up, which outweighs it; or batch is no cheaper than on demand even without caching
@@ -46,15 +50,10 @@ BATCH_NO_CHEAPER = "keep on demand (batch no cheaper)"
 def validate_params(params: dict[str, Any], segments: pd.DataFrame) -> dict[str, Any]:
     """Merge params over the defaults and check them; errors name the key and valid choices."""
     p = check_settings(params)
-    apps = sorted(segments["app"].astype(str).unique())
-    ids = sorted(segments["segment"].astype(str).unique())
     for key in ("force_in", "force_out"):
-        wrong = [x for x in p[key] if x not in apps and x not in ids]
+        wrong = unknown_names(p[key], segments)
         if wrong:
-            raise ValueError(
-                f"{key} names {wrong}, which are neither apps nor segment ids in this run. "
-                f"Apps: {apps}. Segment ids: {ids}"
-            )
+            raise ValueError(unknown_names_error(key, wrong, segments, SEGMENTS_LISTED_IN))
     both = named_segments(segments, p["force_in"]) & named_segments(segments, p["force_out"])
     if both:
         raise ValueError(f"segments {sorted(both)} are in both force_in and force_out")
