@@ -253,3 +253,34 @@ def test_a_segment_on_its_current_model_is_routed_to_the_id_it_logged(cat):
             "recommended_model_id": SONNET35_V1_ID,
         },
     ]
+
+
+def test_savings_key_figures_have_a_line_per_segment_of_an_app(cat, prompts, tmp_path):
+    """The router app calls Opus 4 with two label prompts: two segments, both proposed for
+    Haiku 3.5. The quality gate accepts the first (candidate scores 1.0 of 1.0) and rejects
+    the second (0.2 of 1.0): both are key figures, the accepted 94.7% saving (by hand: 500
+    input + 2 output tokens at $15/$75 per 1M on Opus 4 is $0.00765, at $0.8/$4 on Haiku
+    3.5 $0.000408: 1 - 0.000408 / 0.00765 = 94.67%) beside the rejected one at 0.0%."""
+    second = dict(ROUTER, system_hash="h-router-2")
+    usage = make_usage([dict(n=10, **ROUTER), dict(n=10, **second)])
+    usage["request_id"] = pd.array([f"router-{i}" for i in range(20)], dtype="string")
+    texts = {**TEXTS, "h-router-2": TEXTS["h-router"].replace("ticket", "e-mail")}
+    pending = ms.plan(usage, cat, prompts=prompts_frame(texts))
+    seg = pending.segments.set_index("template")["segment"]
+    ids = {seg["h-router"]: usage["request_id"][:10], seg["h-router-2"]: usage["request_id"][10:]}
+    pd.DataFrame(
+        {
+            "request_id": [*ids[seg["h-router"]], *ids[seg["h-router-2"]]],
+            "segment": [seg["h-router"]] * 10 + [seg["h-router-2"]] * 10,
+            "current_score": 1.0,
+            "candidate_score": [1.0] * 10 + [0.2] * 10,
+        }
+    ).to_csv(tmp_path / "eval.csv", index=False)
+    write_sample_manifest(tmp_path, {s: list(r) for s, r in ids.items()})
+    plan = ms.plan(
+        usage, cat, prompts=prompts_frame(texts), eval_results=str(tmp_path / "eval.csv")
+    )
+    assert ms_tables.savings_by_segment(plan) == {
+        f"{seg['h-router']} -> {HAIKU35}": "94.7% saved, accepted",
+        f"{seg['h-router-2']} -> {HAIKU35}": "0.0% saved, rejected",
+    }
