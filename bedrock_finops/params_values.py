@@ -136,6 +136,7 @@ def _batch_inference(values: dict[str, Any]) -> None:
     from bedrock_finops.strategies import batch_params
 
     batch_params.check_settings(_pick(values, batch_params.DEFAULT_PARAMS))
+    _top_n(values)
     if "role_arn" in values:
         batch_jobs.check_role_arn(values["role_arn"])
     if "s3_prefix" in values:
@@ -145,11 +146,16 @@ def _batch_inference(values: dict[str, Any]) -> None:
     batch_jobs.job_quotas(values)
 
 
-def _baseline(values: dict[str, Any]) -> None:
-    """The top-N tables' length and the reconciliation's tolerance."""
+def _top_n(values: dict[str, Any]) -> None:
+    """The rows of the top-N tables, and the apps the per-app charts draw."""
     top_n = values.get("top_n", 10)
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ValueError(f"top_n {top_n!r} must be a positive whole number of table rows")
+
+
+def _baseline(values: dict[str, Any]) -> None:
+    """The top-N tables' length and the reconciliation's tolerance."""
+    _top_n(values)
     tolerance = values.get("reconcile_tolerance_pct", 2.0)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
         raise ValueError(

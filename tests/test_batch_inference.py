@@ -719,3 +719,24 @@ def test_traffic_from_noon_to_noon_is_two_steady_days_of_the_window(seed):
         "period savings x 30.4375 / 2 days: the window [2026-10-05 12:00 UTC, 2026-10-07 "
         "12:00 UTC), 2 days long, not the 3 UTC calendar days"
     )
+
+
+def test_the_per_app_figures_name_the_apps_of_largest_spend(seed):
+    """Twelve nightly apps, nightly-01 to nightly-12, nightly-k making 50 x k calls a night
+    hour, and the chat app: the nightly ones are eligible, the chat one is not. The key
+    figure named every eligible app on one line; past top_n, it names the top_n of largest
+    eligible spend, largest first, and counts the rest. The score chart ranks apps by
+    spend_by_app (a score does not add up): nightly-12 spends 12 times what nightly-01 does."""
+    nightly = [
+        dict(NIGHTLY, app=f"nightly-{k:02d}", per_hour=50 * k, template="sys-nightly")
+        for k in range(1, 13)
+    ]
+    bp = bi.plan(make_usage([*nightly, CHAT]), seed)
+    assert bi.eligible_apps(bp, 3) == (
+        "nightly-12, nightly-11, nightly-10 and 9 more apps (largest eligible spend first)"
+    )
+    assert bi.eligible_apps(bp, 12) == ", ".join(f"nightly-{k:02d}" for k in range(1, 13))
+    spend = bi.spend_by_app(bp)
+    assert spend["nightly-12"] == pytest.approx(12 * spend["nightly-01"])
+    assert set(bi.score_by_app(bp).index) == {"chat", *(a["app"] for a in nightly)}
+    assert bi.score_by_app(bp).iloc[0] == bi.score_by_app(bp)["chat"]  # lowest first

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bedrock_finops import top_groups
 from bedrock_finops.findings import Action, Findings, effects_frame, monthly_scaling
 from bedrock_finops.strategies.batch_params import BATCH_NO_CHEAPER, MOVE, STRATEGY
 
@@ -74,6 +75,27 @@ def after_change_by_app(bp: BatchPlan) -> pd.Series:
     sums), beside ``bp.eligible.groupby("app")["current_usd_priced"].sum()`` today."""
     elig = bp.eligible
     return after_change_usd(elig).groupby(elig["app"]).sum()
+
+
+def score_by_app(bp: BatchPlan) -> pd.Series:
+    """Each app's highest eligibility score (its best segment), lowest first."""
+    return bp.segments.groupby("app")["score"].max().sort_values()
+
+
+def spend_by_app(bp: BatchPlan) -> pd.Series:
+    """Each app's priced spend today (all its segments; NaN when none is priced): the order
+    the per-app charts keep their ``top_n`` apps in."""
+    return bp.segments.groupby("app")["cost_usd"].sum(min_count=1)
+
+
+def eligible_apps(bp: BatchPlan, most: int) -> str:
+    """The eligible apps, in alphabetical order; past ``most`` of them, the ``most`` of
+    largest eligible spend, largest first, then how many more (one line, not every app)."""
+    spend = bp.eligible.groupby("app")["current_usd_priced"].sum()
+    if len(spend) <= most:
+        return ", ".join(sorted(spend.index)) or "none"
+    names = [str(a) for a in top_groups.ranked(spend)]
+    return f"{top_groups.named(names, most, 'app')} (largest eligible spend first)"
 
 
 def _with_jobs(f: Findings, bp: BatchPlan) -> Findings:

@@ -53,7 +53,14 @@ from bedrock_finops.media_blocks import (
 )
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
-from bedrock_finops.strategies.batch_findings import after_change_by_app, to_effects, to_findings
+from bedrock_finops.strategies.batch_findings import (
+    after_change_by_app,
+    eligible_apps,
+    score_by_app,
+    spend_by_app,
+    to_effects,
+    to_findings,
+)
 from bedrock_finops.strategies.batch_params import (
     BATCH_NO_CHEAPER,
     KEEP_CACHING,
@@ -64,17 +71,20 @@ from bedrock_finops.strategies.batch_params import (
 )
 from bedrock_finops.strategies.batch_signals import evidence_table, segment_signals
 
-# The strategy's public API (to_findings, to_effects and after_change_by_app are defined in
-# batch_findings).
+# The strategy's public API (to_findings, to_effects and the per-app figures, after_change_by_app
+# to spend_by_app, are defined in batch_findings).
 __all__ = [
     "BatchPlan",
     "after_change_by_app",
     "analyze",
+    "eligible_apps",
     "export_jobs",
     "job_group",
     "job_groups_of",
     "plan",
     "prices_per_million",
+    "score_by_app",
+    "spend_by_app",
     "to_effects",
     "to_findings",
 ]
