@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pandas as pd
 from usage_builders import make_usage
 
@@ -109,14 +107,13 @@ def test_many_unknown_names_are_named_five_at_most() -> None:
     )
 
 
-def test_names_are_looked_up_in_sets_not_lists() -> None:
-    """force_out and task_overrides naming all 20,000 segment ids of a run of 20,000: checked
-    against lists, each name was a scan of both (about 12 s here for force_out); in sets, a
-    fraction of a second. The bound leaves room for a busy machine."""
-    segments = _one_segment_per_app(20_000)
+def test_every_segment_id_named_passes_and_one_unknown_name_is_found() -> None:
+    """force_out and task_overrides naming all 2,000 segment ids of a run (a params file
+    listing them all) pass, and the one name the run lacks is the one found. How the cost grows
+    with the names (once a scan of every app and id per name) is measured by
+    benchmarks/name_checks.py, not here."""
+    segments = _one_segment_per_app(2_000)
     every_id = segments["segment"].tolist()
-    started = time.perf_counter()
     assert unknown_names([*every_id, "nobody"], segments) == ["nobody"]
     batch_params.validate_params({"force_out": every_id}, segments)
     task_types.check_overrides(dict.fromkeys(every_id, "classification"), segments)
-    assert time.perf_counter() - started < 3.0
