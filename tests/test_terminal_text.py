@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from test_sources_cur import _cur_csv
 
 from bedrock_finops import billing_inputs, cli, ingest, runner
 from bedrock_finops.notebook import default_sample_run
@@ -278,20 +279,9 @@ def _tampered_cur(root: Path) -> Path:
     with a note naming its path)."""
     report = root / RED_REPORT
     (report / "data").mkdir(parents=True)
-    usage = {
-        "line_item_usage_start_date": "2026-10-01T00:00:00Z",
-        "line_item_product_code": "AmazonBedrock",
-        "line_item_usage_type": "APN1-NovaPro-input-tokens",
-        "line_item_usage_amount": "1000",
-        "line_item_unblended_cost": "0.8",
-        "pricing_unit": "1K tokens",
-        "line_item_line_item_type": "Usage",
-        "product": json.dumps({"product_name": "Amazon Bedrock"}),
-        "product_region_code": "ap-northeast-1",
-    }
-    credit = {**usage, "line_item_unblended_cost": "-0.5", "line_item_line_item_type": CREDIT}
-    fee = {**usage, "line_item_unblended_cost": "0.1", "line_item_line_item_type": FAKE_TOTAL}
-    pd.DataFrame([usage, credit, fee]).to_csv(report / "data" / "part-1.csv", index=False)
+    credit = {"line_item_unblended_cost": "-0.5", "line_item_line_item_type": CREDIT}
+    fee = {"line_item_unblended_cost": "0.1", "line_item_line_item_type": FAKE_TOTAL}
+    _cur_csv(report / "data" / "part-1.csv", [{}, credit, fee])  # the first: $0.80 of usage
     (report / "cost_and_usage_data_status").mkdir()
     status = pa.table({"status": ["READY"]})
     pq.write_table(
