@@ -20,57 +20,39 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
-Last run (2 cores), ``python benchmarks/ingest.py --records 1000000 --repeat 3``, with the
-three C extensions built (the breakdown from ``--breakdown 1500`` in an earlier run). Five
-such medians of 3 over the last two rounds gave 5.03x, 4.89x, 5.07x, 5.6x and 5.2x the naive
-way (3.93x, 4.02x, 3.83x, 3.90x and 3.83x the floor): the ingest's own rate stays at
-38,700-39,700 rows/s (41.4-43.8 us in a worker); the naive way's rate moves between runs
-(7,000-7,900 rows/s), and with it how far past 5x the ingest lands:
+A run on 2 cores, 2026-11-28, ``python benchmarks/ingest.py --records 1000000 --repeat 3``,
+with the three C extensions built:
 
     data: 7,859 files, 1,161 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    150,079, 151,482, 152,987
-      ingest   39,732, 38,748, 39,562
-      naive    7,775, 7,211, 7,553
+      floor    102,163, 102,364, 100,987
+      ingest   22,936, 23,201, 22,093
+      naive    5,673, 5,174, 4,668
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       6.6    151,482    1.00x    20.1x      119MB
-    ingest    1,004,377      25.4     39,562    3.83x     5.2x      690MB
-    naive        49,507     133.2      7,553   20.06x     1.0x      187MB  (every 20th file)
-    ingest CPU per record: workers 41.4 us, parent 7.7 us
-    ingest takes 3.83x the floor's time per record (target <= 1.5x), is 5.2x faster than naive
-      (target >= 5x), peak RSS 690 MB (target < 4,096 MB)
-    bound: floor CPU 13.2 us per record + writing the usage table 3.4 us (262,144 of the
-      ingest's rows, best of 3) = 16.7 us, 1.26x the floor; 1.5x leaves 3.2 us per record for
-      reading the fields, hashes, features, Arrow columns and the hand-over
-    one worker, per record (first 1500 files, CPU time, best of 3):
-      read + gunzip + line views                   5.3 us
-      orjson.loads                                 6.4 us
-      request hash (sorted JSON + XXH3)            3.7 us
-      message chain hashes (XXH3)                  1.1 us
-      prompt text from bodies                      3.6 us
-      text features (cold cache)                   6.2 us  (*)
-      output text + stop                           2.0 us
-      output shape                                 1.2 us
-      whole row (all of the above but loads)      24.2 us
-      Arrow batch from rows                        2.3 us
+    floor     1,006,364       9.9    102,163    1.00x    19.7x      120MB
+    ingest    1,004,377      43.8     22,936    4.45x     4.4x      696MB
+    naive        49,507     194.5      5,174   19.75x     1.0x      185MB  (every 20th file ...)
+    ingest CPU per record: workers 75.0 us, parent 10.3 us
+    bound: floor CPU 19.7 us per record + writing the usage table 5.4 us = 25.1 us, 1.27x
+      the floor
 
-(*) The breakdown keys the feature memo by digest, as workers do. Keyed by the text it
-measured less, but only because Python caches a string's hash on the object and this
-breakdown reuses the same strings in its three passes; workers parse fresh strings for every
-record.
+and from ``--breakdown 600`` the same day, one worker per record: read + gunzip + line views
+7.9 us, orjson.loads 9.3 us, request hash 3.4 us, chain hashes 1.1 us, prompt text 3.7 us,
+text features 8.0 us, output text 1.9 us, output shape 1.5 us, whole row (all but loads)
+45.9 us, Arrow batch 2.6 us. (The breakdown keys the feature memo by digest, as workers do.)
 
-The floor costs ~13.3-13.7 us of CPU per record. The ingest costs ~40-43 us in a worker plus
-~6.5-8 us in the parent, so ~47-50 us on 2 cores. The "bound" line is the least any ingest that
-writes this table can cost: the floor plus the Parquet write of the ingest's own rows (timed
-with the writer the ingest uses). It is ~1.25-1.28x the floor, so 1.5x leaves ~3 us per record for
-everything else, and building the Arrow columns from parsed values alone takes 2.3 us of
-that. Within 1.5x is out of reach for any ingest that parses records into Python objects;
-it would take the whole record read in compiled code (a C JSON parser walked in C, with the
-hashes, features and every body format there too).
-Met, near the edge: 5x the naive way (4.89x-5.6x in the last five medians of 3; 5.4x-6.1x in
-earlier ones, against naive runs measured slower).
-Not met: 1.5x of the floor.
+The machine's speed moves between runs and days (the floor has measured 77,000-150,000
+rows/s on it), and both ratios move with the floor's and the naive way's own rates. The
+"bound" line is the least any ingest that writes this table can cost: the floor plus the
+Parquet write of the ingest's own rows (timed with the writer the ingest uses), ~1.25x the
+floor, so 1.5x leaves ~4 us per record for reading every field, the hashes, the features and
+the Arrow columns. Within 1.5x is out of reach for any ingest that parses records into Python
+objects; it would take the whole record read in compiled code (a C JSON parser walked in C,
+with the hashes, features and every body format there too).
+Met: peak RSS under 4 GB.
+Not met: 1.5x of the floor (3.3x-4.5x in the last five medians of 3); 5x the naive way (3.7x-5.0x
+in the same five).
 See benchmarks/README.md.
 """
 
