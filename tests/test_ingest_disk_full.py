@@ -51,6 +51,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
             pytest.fail(f"{disk} could not be unmounted: {done.stderr.decode().strip()}")
 
 
+def _month_of_records(count: int) -> str:
+    """``count`` copies of the first good record, each its own requestId, as NDJSON text."""
+    record = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])
+    return "".join(json.dumps({**record, "requestId": f"r{i}"}) + "\n" for i in range(count))
+
+
 def _open_on(disk: Path) -> list[str]:
     """The files on ``disk`` this process holds open (a removed one keeps its space)."""
     fds = Path("/proc/self/fd")
@@ -99,8 +105,7 @@ def test_a_gzip_files_scratch_copy_that_does_not_fit_is_told_with_its_size(
     """The copy needs the decompressed size: said, not read whole as "unreadable now" with
     the half copy filling the disk until the end."""
     monkeypatch.setattr(file_ranges, "GZIP_EXPAND_PLAIN_BYTES", 1 << 20)
-    record = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])
-    text = "".join(json.dumps({**record, "requestId": f"r{i}"}) + "\n" for i in range(4000))
+    text = _month_of_records(4_000)
     source = tmp_path / "logs" / "month.jsonl.gz"
     source.parent.mkdir()
     source.write_bytes(gzip.compress(text.encode(), mtime=0))
@@ -124,8 +129,7 @@ def test_text_copied_as_it_is_decompressed_that_does_not_fit_is_told(
     it is decompressed goes on to a scratch copy next to the table: with no room for it, the
     run ends saying so, and nothing of it is left."""
     monkeypatch.setattr(large_text, "HELD_TEXT_BYTES", 1 << 20)
-    record = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])
-    text = "".join(json.dumps({**record, "requestId": f"r{i}"}) + "\n" for i in range(2500))
+    text = _month_of_records(2_500)
     source = tmp_path / "logs" / "month.jsonl.gz"
     source.parent.mkdir()
     source.write_bytes(gzip.compress(text.encode(), mtime=0))
@@ -219,8 +223,7 @@ def test_an_s3_objects_text_is_copied_beside_the_table_too(
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
-    record = json.loads((GOOD / "part-1.json").read_text().splitlines()[0])
-    text = "".join(json.dumps({**record, "requestId": f"r{i}"}) + "\n" for i in range(2500))
+    text = _month_of_records(2_500)
     s3 = aws_client("s3")
     s3.create_bucket(Bucket="bedrock-logs-scratch")
     key = "AWSLogs/1/BedrockModelInvocationLogs/us-east-1/2025/06/02/11/month.jsonl.gz"
