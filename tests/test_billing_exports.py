@@ -8,12 +8,15 @@ a legacy CUR report's ``<report>/yyyymmdd-yyyymmdd/``), each line Nova Pro input
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from test_runner_checks import GOOD, refused
-from test_sources_cur import FOCUS, _cur_csv, _gzipped_cur
+from test_sources_cur import FOCUS, _cur_csv, _gzipped_cur, _json_product
 
 from bedrock_finops import cli
 from bedrock_finops.billed import billed_totals
@@ -26,6 +29,31 @@ HALF = {"line_item_usage_amount": "500", "line_item_unblended_cost": "0.4"}  # $
 SEPTEMBER = {
     "bill_billing_period_start_date": "2026-09-01T00:00:00Z",
     "line_item_usage_start_date": "2026-09-10T00:00:00Z",
+}
+
+
+# a member account's own spend on other services: never read, whichever export holds it
+EC2 = {
+    "line_item_product_code": "AmazonEC2",
+    "line_item_usage_type": "APN1-BoxUsage:t3.micro",
+    "line_item_usage_amount": "100",
+    "line_item_unblended_cost": "5.0",
+    "pricing_unit": "Hrs",
+    "product": _json_product({"product_name": "Amazon Elastic Compute Cloud"}),
+}
+# Claude sold through Bedrock: an opaque Marketplace product code, told by its product name
+CLAUDE = {
+    "line_item_product_code": "8wx2pzbnq7g4l1cs0ezdhp3ky",
+    "line_item_usage_type": "USW2-MP:USW2_InputTokenCount-Units",
+    "line_item_usage_amount": "2",
+    "line_item_unblended_cost": "6.0",
+    "pricing_unit": "Units",
+    "product": _json_product({"product_name": "Claude Sonnet 4.5 (Amazon Bedrock Edition)"}),
+}
+TAX = {
+    "line_item_line_item_type": "Tax",
+    "line_item_usage_amount": "0",
+    "line_item_unblended_cost": "0.1",
 }
 
 
@@ -50,6 +78,18 @@ def _data_export(
         pd.read_csv(path).to_parquet(path.with_suffix(".snappy.parquet"))
         path.unlink()
     return root / name
+
+
+def _with_product_map(export: Path) -> Path:
+    """``export``'s CSV written as CUR 2.0 parquet is, its product attributes a map column."""
+    (path,) = export.rglob("*.csv")
+    table = pd.read_csv(path, dtype=str)
+    product = [sorted(json.loads(text).items()) for text in table.pop("product")]
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = arrow.append_column("product", pa.array(product, pa.map_(pa.string(), pa.string())))
+    pq.write_table(arrow, path.with_suffix(".snappy.parquet"))
+    path.unlink()
+    return export
 
 
 LEGACY_NAMES = {
@@ -213,6 +253,99 @@ def test_two_focus_exports_of_one_account_and_month_are_refused(tmp_path):
         tmp_path, read_focus
     )
     assert _billed(tmp_path / "focus-a", read_focus) == pytest.approx(1.80)
+
+
+def test_a_member_export_and_the_consolidated_one_holding_its_bedrock_lines_are_refused(
+    tmp_path,
+):
+    """Member A's own export holds its EC2 line and a Claude (Marketplace) line, the payer's
+    holds A's same Claude line ($6.00, product code opaque, told by its product name) and a
+    Bedrock tax line of B's: A's Claude line is in both, refused, naming A; B's only in one.
+    The same with a Bedrock tax line of A's in both (tax is summed in every line item's total)."""
+    _with_product_map(
+        _data_export(
+            tmp_path / "mp", "org-cur", [_line(ACCOUNT_A, **CLAUDE), _line(ACCOUNT_B, **TAX)]
+        )
+    )
+    _data_export(
+        tmp_path / "mp", "member-a-cur", [_line(ACCOUNT_A, **EC2), _line(ACCOUNT_A, **CLAUDE)]
+    )
+    message = _refusal(tmp_path / "mp")
+    assert f"both bill account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10" in message
+    assert ACCOUNT_B not in message
+    _data_export(tmp_path / "tax", "org-cur", [_line(ACCOUNT_A), _line(ACCOUNT_A, **TAX)])
+    _data_export(
+        tmp_path / "tax", "member-a-cur", [_line(ACCOUNT_A, **EC2), _line(ACCOUNT_A, **TAX)]
+    )
+    assert f"both bill account {ACCOUNT_A} (payer {PAYER})" in _refusal(tmp_path / "tax")
+
+
+# --- one export holding an account's Bedrock lines, another its other lines: read together ------
+
+
+def test_a_member_export_of_other_services_beside_the_consolidated_one_is_read(tmp_path):
+    """Member A's own export holds only its EC2 line ($5.00); the payer's consolidated export
+    holds A's EC2 line again, A's Nova Pro line ($0.80), B's ($0.40) and the payer's own
+    Claude line ($6.00, a Marketplace product). Only Bedrock lines are read, and A's are in
+    the payer's export alone: read together, billed usage is the consolidated export's Bedrock
+    lines, $7.20, each once, and a note says the member's export holds no Bedrock lines of A."""
+    org = _data_export(
+        tmp_path,
+        "org-cur",
+        [
+            _line(ACCOUNT_A, **EC2),
+            _line(ACCOUNT_A),
+            _line(ACCOUNT_B, **HALF),
+            _line(PAYER, **CLAUDE),
+        ],
+    )
+    member = _data_export(tmp_path, "member-a-cur", [_line(ACCOUNT_A, **EC2)])
+    notes: list[str] = []
+    both = read_cur(tmp_path, note=notes.append)
+    assert billed_totals(both).usage_usd == pytest.approx(7.20) == _billed(org)
+    assert len(both) == 3 and both.attrs["rows_other_services"] == 2
+    assert notes == [
+        f"Data Export {member.resolve()} and Data Export {org.resolve()} both hold lines of "
+        f"account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10, but Data Export "
+        f"{member.resolve()} holds no Bedrock lines of it: no Bedrock line is in both, so both "
+        "are read (other services' lines are not)."
+    ]
+
+
+def test_a_member_with_no_bedrock_usage_in_the_month_is_read_from_both_exports(tmp_path):
+    """A used no Bedrock in October: its EC2 line is in its own export and the payer's, which
+    also holds B's Nova Pro line ($0.80). Nothing of A's is summed: $0.80, and the note says
+    neither export holds Bedrock lines of A. Both exports as CUR 2.0 parquet, product map and
+    all: the map is what tells a Marketplace line there."""
+    org = _with_product_map(
+        _data_export(tmp_path, "org-cur", [_line(ACCOUNT_A, **EC2), _line(ACCOUNT_B)])
+    )
+    member = _with_product_map(_data_export(tmp_path, "member-a-cur", [_line(ACCOUNT_A, **EC2)]))
+    notes: list[str] = []
+    assert billed_totals(read_cur(tmp_path, note=notes.append)).usage_usd == pytest.approx(0.80)
+    assert notes == [
+        f"Data Export {member.resolve()} and Data Export {org.resolve()} both hold lines of "
+        f"account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10, but neither holds "
+        "Bedrock lines of it: no Bedrock line is in both, so both are read (other services' "
+        "lines are not)."
+    ]
+
+
+def test_a_member_focus_export_of_other_services_beside_the_consolidated_one_is_read(tmp_path):
+    """FOCUS alike: A's own export holds its S3 line, the payer's A's Bedrock lines ($0.80 +
+    $1.00 of usage, a -$0.50 credit) and the same S3 line: $1.80 of usage, $1.30 in all."""
+    focus = pd.read_csv(FOCUS).assign(
+        BillingPeriodStart="2026-03-01T00:00:00Z", BillingAccountId=PAYER, SubAccountId=ACCOUNT_A
+    )
+    s3 = focus[focus["ServiceName"] == "Amazon Simple Storage Service"]
+    for name, lines in (("org-focus", focus), ("member-a-focus", s3)):
+        folder = tmp_path / name / "data" / "BILLING_PERIOD=2026-03"
+        folder.mkdir(parents=True)
+        lines.to_csv(folder / f"{name}-00001.csv", index=False)
+    notes: list[str] = []
+    totals = billed_totals(read_focus(tmp_path, note=notes.append))
+    assert totals.usage_usd == pytest.approx(1.80) and totals.total_usd == pytest.approx(1.30)
+    assert len(notes) == 1 and "member-a-focus holds no Bedrock lines of it" in notes[0]
 
 
 # --- different accounts or periods: read together, as before ------------------------------------

@@ -24,7 +24,9 @@ read at any depth, each file once however many of the paths reach it. Left out, 
 
 Two exports that bill the same account's same billing period (two Data Exports of one account,
 a legacy CUR report and a CUR 2.0 export of one month, a payer's consolidated export and a member
-account's own) are refused: :mod:`bedrock_finops.sources.export_overlap`.
+account's own) are refused when both hold Bedrock lines of it; when one of them holds only other
+services' lines of it (which are not read), both are read and a note says so:
+:mod:`bedrock_finops.sources.export_overlap`.
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ def select_export_files(paths: str | Path | Sequence[str | Path]) -> ExportFiles
         else:
             selection.files.append(path)
     _keep_latest_deliveries(selection)
-    refuse_overlapping_exports(selection.files)  # two exports of one period and account
+    # two exports of one period and account's Bedrock lines: refused; of its other lines: told
+    selection.notes.extend(refuse_overlapping_exports(selection.files))
     return selection
 
 

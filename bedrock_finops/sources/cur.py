@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -72,6 +72,7 @@ BEDROCK_SERVICE_NAME = "Amazon Bedrock"
 MARKETPLACE_SUFFIX = "(amazon bedrock edition)"
 # AmazonBedrockFoundationModels (Marketplace) prices are per 1M tokens, pricing unit "Units".
 MARKETPLACE_TOKENS_PER_UNIT = 1_000_000.0
+BATCH_ROWS = 1_000_000  # lines a check reads at a time (read_batches)
 
 BILLING_COLUMNS = [
     "date",
@@ -248,6 +249,31 @@ def _read_table(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[s
     return df.rename(columns=renamed), list(renamed.values())
 
 
+def read_batches(
+    path: Path, wanted: Iterable[str], rows: int = BATCH_ROWS
+) -> Iterator[pd.DataFrame]:
+    """The wanted columns of a file, ``rows`` lines at a time, named and pulled out of their
+    maps as :func:`_read_table` does: a check that keeps a few values of each batch holds one
+    batch, not the whole file."""
+    wanted = set(wanted)
+    if path.suffix == ".parquet":
+        parquet = pq.ParquetFile(path)
+        columns = [c for c in parquet.schema_arrow.names if c in wanted]
+        for batch in parquet.iter_batches(batch_size=rows, columns=columns):
+            table = pa.Table.from_batches([batch])
+            yield _discount_from_map(_product_name_from_map(table)).to_pandas()
+        return
+    header = pd.read_csv(path, nrows=0).columns
+    renamed = {c: _legacy_name(c) for c in header}
+    keep = [c for c in header if renamed[c] in wanted]
+    chunks = pd.read_csv(
+        path, usecols=keep, dtype=str, keep_default_na=False, na_values=[""], chunksize=rows
+    )
+    with chunks:
+        for chunk in chunks:
+            yield chunk.rename(columns=renamed)
+
+
 def _product_name_from_map(table: pa.Table) -> pa.Table:
     """CUR 2.0 keeps product attributes in a ``product`` map column: pull ``product_name``."""
     if "product" in table.column_names and pa.types.is_map(table.schema.field("product").type):
@@ -333,6 +359,27 @@ def _count_discounts_once(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _cur_is_bedrock(raw: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(Bedrock line, Marketplace line, product name) of each CUR line: product code
+    ``AmazonBedrock``, or a Marketplace product "... (Amazon Bedrock Edition)"."""
+    product_name = _cur_product_name(raw)
+    code = raw["line_item_product_code"].astype("object")
+    marketplace = product_name.map(is_marketplace_product).astype(bool)
+    return (code == BEDROCK_PRODUCT_CODE) | marketplace, marketplace, product_name
+
+
+def is_bedrock_line(raw: pd.DataFrame) -> pd.Series:
+    """True for the lines :func:`read_cur` (CUR columns) or :func:`read_focus` (FOCUS columns)
+    keeps, of every line type (usage, discounts, tax, credits, refunds, fees); the others are
+    other services', counted and dropped. A file with neither a product code nor a service
+    column, which both readers refuse, has every line taken as Bedrock's."""
+    if "line_item_product_code" in raw:
+        return _cur_is_bedrock(raw)[0]
+    if "ServiceName" in raw:
+        return _focus_is_bedrock(raw)[0]
+    return pd.Series(True, index=raw.index)
+
+
 def _check_columns(path: Path, have: Iterable[str], required: list[str], kind: str) -> None:
     have = set(have)
     missing = [c for c in required if c not in have]
@@ -403,10 +450,7 @@ def read_cur(
         raw, names = _read_table(path, CUR_REQUIRED + CUR_OPTIONAL)
         _check_columns(path, names, CUR_REQUIRED, "CUR")
         read += len(raw)
-        product_name = _cur_product_name(raw)
-        code = raw["line_item_product_code"].astype("object")
-        marketplace = product_name.map(is_marketplace_product).astype(bool)
-        keep = (code == BEDROCK_PRODUCT_CODE) | marketplace
+        keep, marketplace, product_name = _cur_is_bedrock(raw)
         other += int((~keep).sum())
         raw, product_name, marketplace = raw[keep], product_name[keep], marketplace[keep]
         if raw.empty:

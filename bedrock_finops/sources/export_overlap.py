@@ -20,8 +20,13 @@ A line's spend is its usage account's, billed to its payer, in its billing perio
 ``line_item_usage_account_id``, ``bill_payer_account_id`` and ``bill_billing_period_start_date``
 (legacy ``lineItem/UsageAccountId``, ``bill/PayerAccountId``, ``bill/BillingPeriodStartDate``),
 FOCUS ``SubAccountId``, ``BillingAccountId`` and ``BillingPeriodStart``. Two exports hold the
-same spend when they have lines of one billing period of the same usage account under the same
-payer. The usage account, not the payer alone: two member accounts' own exports share their
+same spend when they both have Bedrock lines (the lines the readers keep,
+:func:`bedrock_finops.sources.cur.is_bedrock_line`: every line type, tax and credits too,
+Marketplace models included) of one billing period of the same usage account under the same
+payer. Other services' lines are never read, so two exports that share an account's period only
+in them (a member's own export holding its EC2 lines, the payer's holding its Bedrock lines; or a
+month the account used no Bedrock) are read together, each Bedrock line once, and a note says
+so. The usage account, not the payer alone: two member accounts' own exports share their
 payer and none of their lines, and are read together, while a payer's consolidated export holds
 every member account's lines, so beside a member's own export it shares that member's. The
 payer too: an account that moves to another organization in the month is billed to each payer
@@ -30,7 +35,8 @@ differ: lines without a usage account (or a payer) may be any account's (any pay
 
 The billing period is the path's (``BILLING_PERIOD=YYYY-MM``, the legacy date range, or
 ``year=``/``month=``), else the line's ``bill_billing_period_start_date`` (``BillingPeriodStart``),
-else the month its usage starts. Lines are read only when two exports may share a period.
+else the month its usage starts. Lines are read only when two exports may share a period, a
+batch at a time (``cur.read_batches``), the columns above and those that tell a Bedrock line.
 """
 
 from __future__ import annotations
@@ -48,7 +54,17 @@ PERIOD_COLUMNS = ("bill_billing_period_start_date", "BillingPeriodStart")
 USAGE_START_COLUMNS = ("line_item_usage_start_date", "ChargePeriodStart")
 PAYER_COLUMNS = ("bill_payer_account_id", "BillingAccountId")
 ACCOUNT_COLUMNS = ("line_item_usage_account_id", "SubAccountId")
-WANTED = (*PERIOD_COLUMNS, *USAGE_START_COLUMNS, *PAYER_COLUMNS, *ACCOUNT_COLUMNS)
+SPEND_COLUMNS = (*PERIOD_COLUMNS, *USAGE_START_COLUMNS, *PAYER_COLUMNS, *ACCOUNT_COLUMNS)
+# the columns that tell a Bedrock line (cur.is_bedrock_line): CUR's product code and name (legacy
+# CUR's product/ProductName, CUR 2.0's product map), FOCUS's service
+PRODUCT_COLUMNS = (
+    "line_item_product_code",
+    "product_product_name",
+    "product",
+    "ServiceName",
+    "x_ServiceCode",
+)
+WANTED = (*SPEND_COLUMNS, *PRODUCT_COLUMNS)
 
 DATA_EXPORT_PERIOD = re.compile(r"^BILLING_PERIOD=(\d{4})-(\d{2})$", re.IGNORECASE)
 LEGACY_PERIOD = re.compile(r"^(\d{4})(\d{2})\d{2}-\d{8}$")
@@ -58,6 +74,8 @@ PART_NAME = re.compile(r"^(.+)-\d+(?:\.snappy)?\.(?:parquet|csv|csv\.gz|csv\.zip
 SHOWN = 3  # accounts named in a refusal
 
 Account = tuple[str | None, str | None]  # (usage account, payer); None: the export does not say
+# billing period -> the accounts with lines in it -> whether any of them is a Bedrock line
+Held = dict[str, dict[Account, bool]]
 
 
 @dataclass(frozen=True)
@@ -71,22 +89,42 @@ class Export:
         return f"{self.kind} {self.where}"
 
 
-def refuse_overlapping_exports(files: Iterable[Path]) -> None:
-    """Raise ``BillingFormatError`` when two exports among ``files`` hold lines of one billing
-    period of the same account, naming both, the period, the accounts and the fix."""
+def refuse_overlapping_exports(files: Iterable[Path]) -> list[str]:
+    """Raise ``BillingFormatError`` when two exports among ``files`` hold Bedrock lines of one
+    billing period of the same account, naming both, the period, the accounts and the fix.
+
+    Returns a note for each two exports read together though both hold lines of one account's
+    period: only one of them, or neither, holds Bedrock lines of it, so no line read is in both.
+    """
     placed = {path: _placed(path) for path in files}
     if len({export for export, _ in placed.values()}) < 2:
-        return
+        return []
     held = _held_spend(placed)
     exports = sorted(held, key=str)
+    notes = []
     for i, first in enumerate(exports):
         for second in exports[i + 1 :]:
-            shared = _shared_spend(held[first], held[second])
+            bedrock = {e: _bedrock_spend(held[e]) for e in (first, second)}
+            shared = _shared_spend(bedrock[first], bedrock[second])
             if shared:
                 from bedrock_finops.sources.billing_files import BillingFormatError
 
-                silent = [e for e in (first, second) if _says_no_account(held[e], shared)]
+                silent = [e for e in (first, second) if _says_no_account(bedrock[e], shared)]
                 raise BillingFormatError(_overlap_problem(first, second, shared, silent))
+            if note := _other_lines_note(first, second, held):
+                notes.append(note)
+    return notes
+
+
+def _bedrock_spend(held: Held) -> dict[str, set[Account]]:
+    """The accounts with Bedrock lines, by billing period."""
+    spend = {p: {a for a, bedrock in found.items() if bedrock} for p, found in held.items()}
+    return {p: found for p, found in spend.items() if found}
+
+
+def _all_spend(held: Held) -> dict[str, set[Account]]:
+    """The accounts with lines of any service, by billing period."""
+    return {p: set(found) for p, found in held.items()}
 
 
 def _placed(path: Path) -> tuple[Export, str | None]:
@@ -107,47 +145,70 @@ def _placed(path: Path) -> tuple[Export, str | None]:
     return Export("file", resolved), None
 
 
-def _held_spend(
-    placed: dict[Path, tuple[Export, str | None]],
-) -> dict[Export, dict[str, set[Account]]]:
-    """Each export's accounts by billing period, read from the files of the periods another
-    export may share (a file outside AWS's layouts says its periods only in its lines)."""
+def _held_spend(placed: dict[Path, tuple[Export, str | None]]) -> dict[Export, Held]:
+    """Each export's accounts by billing period, and whether it holds Bedrock lines of each,
+    read from the files of the periods another export may share (a file outside AWS's layouts
+    says its periods only in its lines)."""
     exports_of: dict[str, set[Export]] = {}
     for export, period in placed.values():
         if period is not None:
             exports_of.setdefault(period, set()).add(export)
     unplaced = any(period is None for _, period in placed.values())
-    held: dict[Export, dict[str, set[Account]]] = {}
+    held: dict[Export, Held] = {}
     for path, (export, period) in placed.items():
         if period is None or unplaced or len(exports_of[period]) > 1:
-            for line_period, accounts in _file_spend(path, period).items():
-                held.setdefault(export, {}).setdefault(line_period, set()).update(accounts)
+            _add_spend(held.setdefault(export, {}), _file_spend(path, period))
     return held
 
 
-def _file_spend(path: Path, period: str | None) -> dict[str, set[Account]]:
-    """A file's (usage account, payer) pairs by billing period: ``period`` when its path says,
-    else each line's own. A file whose lines say no account still holds spend, of accounts
-    unknown (its dates, which every export has, say it has lines)."""
-    from bedrock_finops.sources.cur import _read_table
+def _add_spend(held: Held, more: Held) -> None:
+    """``more`` into ``held``: an account holds Bedrock lines when any of its lines is one."""
+    for period, accounts in more.items():
+        found = held.setdefault(period, {})
+        for account, bedrock in accounts.items():
+            found[account] = found.get(account, False) or bedrock
 
-    raw, _ = _read_table(path, WANTED)
-    if raw.empty:
-        return {}
+
+def _file_spend(path: Path, period: str | None) -> Held:
+    """A file's (usage account, payer) pairs by billing period (``period`` when its path says,
+    else each line's own), and whether each has Bedrock lines; read a batch of lines at a time.
+    A file whose lines say no account still holds spend, of accounts unknown (its dates, which
+    every export has, say it has lines)."""
+    from bedrock_finops.sources.cur import read_batches
+
+    spend: Held = {}
+    for raw in read_batches(path, WANTED):
+        _add_spend(spend, _batch_spend(raw, period))
+    return spend
+
+
+def _batch_spend(raw: pd.DataFrame, period: str | None) -> Held:
+    """:func:`_file_spend` of one batch of a file's lines."""
+    from bedrock_finops.sources.cur import is_bedrock_line
+
     account, payer = _first_of(raw, ACCOUNT_COLUMNS), _first_of(raw, PAYER_COLUMNS)
     dates = [] if period else _date_columns(raw)
     keys = [c for c in (account, payer, *dates) if c]
-    if not keys:
-        return {period: {(None, None)}} if period else {}
-    lines = raw[keys].drop_duplicates()  # on the raw values: a few per file, read as they are
+    if not keys and not period:
+        return {}
+    products = [c for c in raw if c not in SPEND_COLUMNS]  # a few values, a map's pulled out
+    # on the raw values: a few per file, read as they are, then told Bedrock's or not
+    lines = raw[keys + products].drop_duplicates() if keys or products else raw.iloc[:1, :0]
+    bedrock = is_bedrock_line(lines)
     periods = pd.Series(period, index=lines.index) if period else _line_periods(lines)
     none = pd.Series(None, index=lines.index, dtype="object")
-    spend: dict[str, set[Account]] = {}
-    for line_period, line_account, line_payer in zip(
-        periods, lines[account] if account else none, lines[payer] if payer else none, strict=True
+    spend: Held = {}
+    for line_period, line_account, line_payer, is_bedrock in zip(
+        periods,
+        lines[account] if account else none,
+        lines[payer] if payer else none,
+        bedrock,
+        strict=True,
     ):
         if line_period is not None:
-            spend.setdefault(line_period, set()).add((_id(line_account), _id(line_payer)))
+            found = spend.setdefault(line_period, {})
+            key = (_id(line_account), _id(line_payer))
+            found[key] = found.get(key, False) or bool(is_bedrock)
     return spend
 
 
@@ -226,6 +287,55 @@ def _common(first: Account, second: Account) -> Account:
 def _says_no_account(spend: dict[str, set[Account]], shared: dict[str, set[Account]]) -> bool:
     """True when an export has lines of no known usage account in a period it shares."""
     return any(account is None for period in shared for account, _ in spend[period])
+
+
+def _other_lines_note(first: Export, second: Export, held: dict[Export, Held]) -> str | None:
+    """When two exports read together both hold lines of one account's billing period (none
+    Bedrock lines in both): which of them holds no Bedrock lines of it, so nothing is summed
+    twice; None when they share no account's period."""
+    shared = _shared_spend(_all_spend(held[first]), _all_spend(held[second]))
+    if not shared:
+        return None
+    every = {(p, a) for p, found in shared.items() for a in found}
+    lacking = {
+        e: {(p, a) for p, a in every if not _holds_bedrock(held[e], p, a)} for e in (first, second)
+    }
+    accounts = {a for _, a in every}
+    if lacking[first] == lacking[second] == every:
+        without = f"neither holds Bedrock lines of {_it(accounts)}"
+    else:
+        without = " and ".join(
+            f"{e} holds no Bedrock lines of "
+            + (_it(accounts) if gone == every else _whose({a for _, a in gone}))
+            for e, gone in lacking.items()
+            if gone
+        )
+    return (
+        f"{first} and {second} both hold lines of {_whose(accounts)} for {_periods(shared)}, "
+        f"but {without or 'not Bedrock lines of one account in both'}: no Bedrock line is in "
+        "both, so both are read (other services' lines are not)."
+    )
+
+
+def _holds_bedrock(held: Held, period: str, account: Account) -> bool:
+    """True when ``held`` has a Bedrock line ``account``'s (a missing usage account or payer
+    matches any) in ``period``."""
+    return any(
+        bedrock and _meet(account[0], other[0]) and _meet(account[1], other[1])
+        for other, bedrock in held.get(period, {}).items()
+    )
+
+
+def _whose(accounts: set[Account]) -> str:
+    """'account A (payer P)', 'accounts A, B', and 'accounts not named' when lines do not say
+    theirs."""
+    named = sorted((a for a in accounts if a[0] is not None), key=str)
+    unnamed = "accounts not named (no usage account column)" if len(named) < len(accounts) else ""
+    return " and ".join(filter(None, (_accounts(named) if named else "", unnamed)))
+
+
+def _it(accounts: set[Account]) -> str:
+    return "it" if len(accounts) == 1 else "them"
 
 
 def _overlap_problem(
