@@ -314,9 +314,10 @@ def test_a_member_export_of_other_services_beside_the_consolidated_one_is_read(t
 
 def test_a_member_with_no_bedrock_usage_in_the_month_is_read_from_both_exports(tmp_path):
     """A used no Bedrock in October: its EC2 line is in its own export and the payer's, which
-    also holds B's Nova Pro line ($0.80). Nothing of A's is summed: $0.80, and the note says
-    neither export holds Bedrock lines of A. Both exports as CUR 2.0 parquet, product map and
-    all: the map is what tells a Marketplace line there."""
+    also holds B's Nova Pro line ($0.80). Nothing of A's is summed: $0.80. Both exports are
+    CUR 2.0 parquet, product map and all (the map is what tells a Marketplace line there): the
+    smaller, A's, has its map read and holds no Bedrock line of A, which settles it; the
+    payer's map is not read for this, so the note speaks of A's export alone."""
     org = _with_product_map(
         _data_export(tmp_path, "org-cur", [_line(ACCOUNT_A, **EC2), _line(ACCOUNT_B)])
     )
@@ -325,9 +326,9 @@ def test_a_member_with_no_bedrock_usage_in_the_month_is_read_from_both_exports(t
     assert billed_totals(read_cur(tmp_path, note=notes.append)).usage_usd == pytest.approx(0.80)
     assert notes == [
         f"Data Export {member.resolve()} and Data Export {org.resolve()} both hold lines of "
-        f"account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10, but neither holds "
-        "Bedrock lines of it: no Bedrock line is in both, so both are read (other services' "
-        "lines are not)."
+        f"account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10, but Data Export "
+        f"{member.resolve()} holds no Bedrock lines of it: no Bedrock line is in both, so both "
+        "are read (other services' lines are not)."
     ]
 
 
@@ -346,6 +347,16 @@ def test_a_member_focus_export_of_other_services_beside_the_consolidated_one_is_
     totals = billed_totals(read_focus(tmp_path, note=notes.append))
     assert totals.usage_usd == pytest.approx(1.80) and totals.total_usd == pytest.approx(1.30)
     assert len(notes) == 1 and "member-a-focus holds no Bedrock lines of it" in notes[0]
+    # a month A used no Bedrock: the payer's export holds its S3 line alone too
+    s3.to_csv(next((tmp_path / "org-focus").rglob("*.csv")), index=False)
+    notes.clear()
+    assert read_focus(tmp_path, note=notes.append).empty
+    assert notes == [
+        f"Data Export {(tmp_path / 'member-a-focus').resolve()} and Data Export "
+        f"{(tmp_path / 'org-focus').resolve()} both hold lines of account {ACCOUNT_A} (payer "
+        f"{PAYER}) for billing period 2026-03, but neither holds Bedrock lines of it: no "
+        "Bedrock line is in both, so both are read (other services' lines are not)."
+    ]
 
 
 # --- different accounts or periods: read together, as before ------------------------------------

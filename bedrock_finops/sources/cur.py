@@ -166,8 +166,10 @@ def separate_discounts(df: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(df["cost_usd"]).astype(float).where(is_discount, 0.0)
 
 
-def is_marketplace_product(name: str | None) -> bool:
-    return bool(name) and str(name).strip().lower().endswith(MARKETPLACE_SUFFIX)
+def is_marketplace_product(name: object) -> bool:
+    """A Marketplace product sold through Bedrock: "... (Amazon Bedrock Edition)" (a name
+    missing, None or NA, is not)."""
+    return isinstance(name, str) and name.strip().lower().endswith(MARKETPLACE_SUFFIX)
 
 
 def token_scale(unit: str | None, overrides: dict[str, float] | None = None) -> float | None:
@@ -263,15 +265,26 @@ def read_batches(
             table = pa.Table.from_batches([batch])
             yield _discount_from_map(_product_name_from_map(table)).to_pandas()
         return
-    header = pd.read_csv(path, nrows=0).columns
-    renamed = {c: _legacy_name(c) for c in header}
-    keep = [c for c in header if renamed[c] in wanted]
+    renamed = _csv_names(path)
+    keep = [c for c in renamed if renamed[c] in wanted]
     chunks = pd.read_csv(
         path, usecols=keep, dtype=str, keep_default_na=False, na_values=[""], chunksize=rows
     )
     with chunks:
         for chunk in chunks:
             yield chunk.rename(columns=renamed)
+
+
+def column_names(path: Path) -> list[str]:
+    """The columns a file has, legacy CUR's named as CUR 2.0's; its header alone is read."""
+    if path.suffix == ".parquet":
+        return pq.read_schema(path).names
+    return list(_csv_names(path).values())
+
+
+def _csv_names(path: Path) -> dict[str, str]:
+    """A CSV file's columns, each to its name as read (legacy CUR's renamed)."""
+    return {c: _legacy_name(c) for c in pd.read_csv(path, nrows=0).columns}
 
 
 def _product_name_from_map(table: pa.Table) -> pa.Table:

@@ -36,7 +36,9 @@ differ: lines without a usage account (or a payer) may be any account's (any pay
 The billing period is the path's (``BILLING_PERIOD=YYYY-MM``, the legacy date range, or
 ``year=``/``month=``), else the line's ``bill_billing_period_start_date`` (``BillingPeriodStart``),
 else the month its usage starts. Lines are read only when two exports may share a period, a
-batch at a time (``cur.read_batches``), the columns above and those that tell a Bedrock line.
+batch at a time (``cur.read_batches``), the columns above and those that tell a Bedrock line;
+CUR 2.0's ``product`` map, costly to read and the only place a Marketplace line's product name
+is, only where the answer turns on it (:func:`_settle_where_it_tells`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -65,6 +67,8 @@ PRODUCT_COLUMNS = (
     "x_ServiceCode",
 )
 WANTED = (*SPEND_COLUMNS, *PRODUCT_COLUMNS)
+PRODUCT_MAP = "product"  # CUR 2.0's: the only place a Marketplace line's product name is
+WANTED_FLAT = tuple(c for c in WANTED if c != PRODUCT_MAP)  # all but the (costly) product map
 
 DATA_EXPORT_PERIOD = re.compile(r"^BILLING_PERIOD=(\d{4})-(\d{2})$", re.IGNORECASE)
 LEGACY_PERIOD = re.compile(r"^(\d{4})(\d{2})\d{2}-\d{8}$")
@@ -76,6 +80,22 @@ SHOWN = 3  # accounts named in a refusal
 Account = tuple[str | None, str | None]  # (usage account, payer); None: the export does not say
 # billing period -> the accounts with lines in it -> whether any of them is a Bedrock line
 Held = dict[str, dict[Account, bool]]
+
+
+@dataclass
+class Holding:
+    """What an export's files read hold; ``unsure``: its files (and their path's billing period)
+    read without their product map, whose Marketplace lines are not yet told Bedrock's."""
+
+    held: Held = field(default_factory=dict)
+    unsure: dict[Path, str | None] = field(default_factory=dict)
+    size: int = 0  # bytes of its files read
+
+    def settle(self) -> None:
+        """Read the unsure files' product maps: their Marketplace Bedrock lines too."""
+        for path, period in self.unsure.items():
+            _add_spend(self.held, _file_spend(path, period, WANTED))
+        self.unsure = {}
 
 
 @dataclass(frozen=True)
@@ -99,11 +119,13 @@ def refuse_overlapping_exports(files: Iterable[Path]) -> list[str]:
     placed = {path: _placed(path) for path in files}
     if len({export for export, _ in placed.values()}) < 2:
         return []
-    held = _held_spend(placed)
-    exports = sorted(held, key=str)
+    holdings = _held_spend(placed)
+    exports = sorted(holdings, key=str)
     notes = []
     for i, first in enumerate(exports):
         for second in exports[i + 1 :]:
+            _settle_where_it_tells(holdings[first], holdings[second])
+            held = {e: holdings[e].held for e in (first, second)}
             bedrock = {e: _bedrock_spend(held[e]) for e in (first, second)}
             shared = _shared_spend(bedrock[first], bedrock[second])
             if shared:
@@ -111,9 +133,25 @@ def refuse_overlapping_exports(files: Iterable[Path]) -> list[str]:
 
                 silent = [e for e in (first, second) if _says_no_account(bedrock[e], shared)]
                 raise BillingFormatError(_overlap_problem(first, second, shared, silent))
-            if note := _other_lines_note(first, second, held):
+            if note := _other_lines_note(first, second, holdings):
                 notes.append(note)
     return notes
+
+
+def _settle_where_it_tells(first: Holding, second: Holding) -> None:
+    """Read the product maps of two exports sharing an account's period where the answer turns
+    on them: an export's, the smaller first, when it shows no Bedrock line of an account the
+    other may hold Bedrock lines of. A member's own export of EC2 lines is read again, small;
+    the payer's export, whose member's lines are Bedrock by their product code, is not."""
+    shared = _shared_spend(_all_spend(first.held), _all_spend(second.held))
+    every = [(p, a) for p, found in shared.items() for a in found]
+    for this, other in sorted([(first, second), (second, first)], key=lambda pair: pair[0].size):
+        if this.unsure and any(
+            not _holds_bedrock(this.held, p, a)
+            and (other.unsure or _holds_bedrock(other.held, p, a))
+            for p, a in every
+        ):
+            this.settle()
 
 
 def _bedrock_spend(held: Held) -> dict[str, set[Account]]:
@@ -145,20 +183,26 @@ def _placed(path: Path) -> tuple[Export, str | None]:
     return Export("file", resolved), None
 
 
-def _held_spend(placed: dict[Path, tuple[Export, str | None]]) -> dict[Export, Held]:
+def _held_spend(placed: dict[Path, tuple[Export, str | None]]) -> dict[Export, Holding]:
     """Each export's accounts by billing period, and whether it holds Bedrock lines of each,
     read from the files of the periods another export may share (a file outside AWS's layouts
-    says its periods only in its lines)."""
+    says its periods only in its lines); a product map is left for :meth:`Holding.settle`."""
+    from bedrock_finops.sources.cur import column_names
+
     exports_of: dict[str, set[Export]] = {}
     for export, period in placed.values():
         if period is not None:
             exports_of.setdefault(period, set()).add(export)
     unplaced = any(period is None for _, period in placed.values())
-    held: dict[Export, Held] = {}
+    holdings: dict[Export, Holding] = {}
     for path, (export, period) in placed.items():
         if period is None or unplaced or len(exports_of[period]) > 1:
-            _add_spend(held.setdefault(export, {}), _file_spend(path, period))
-    return held
+            holding = holdings.setdefault(export, Holding())
+            _add_spend(holding.held, _file_spend(path, period, WANTED_FLAT))
+            holding.size += path.stat().st_size
+            if PRODUCT_MAP in column_names(path):
+                holding.unsure[path] = period
+    return holdings
 
 
 def _add_spend(held: Held, more: Held) -> None:
@@ -169,15 +213,16 @@ def _add_spend(held: Held, more: Held) -> None:
             found[account] = found.get(account, False) or bedrock
 
 
-def _file_spend(path: Path, period: str | None) -> Held:
+def _file_spend(path: Path, period: str | None, wanted: tuple[str, ...]) -> Held:
     """A file's (usage account, payer) pairs by billing period (``period`` when its path says,
-    else each line's own), and whether each has Bedrock lines; read a batch of lines at a time.
+    else each line's own), and whether each has Bedrock lines (as far as the ``wanted`` columns
+    tell: without CUR 2.0's product map, not a Marketplace line); read a batch at a time.
     A file whose lines say no account still holds spend, of accounts unknown (its dates, which
     every export has, say it has lines)."""
     from bedrock_finops.sources.cur import read_batches
 
     spend: Held = {}
-    for raw in read_batches(path, WANTED):
+    for raw in read_batches(path, wanted):
         _add_spend(spend, _batch_spend(raw, period))
     return spend
 
@@ -289,17 +334,22 @@ def _says_no_account(spend: dict[str, set[Account]], shared: dict[str, set[Accou
     return any(account is None for period in shared for account, _ in spend[period])
 
 
-def _other_lines_note(first: Export, second: Export, held: dict[Export, Held]) -> str | None:
+def _other_lines_note(first: Export, second: Export, holdings: dict[Export, Holding]) -> str | None:
     """When two exports read together both hold lines of one account's billing period (none
-    Bedrock lines in both): which of them holds no Bedrock lines of it, so nothing is summed
-    twice; None when they share no account's period."""
+    Bedrock lines in both): which of them holds no Bedrock lines of it (said of an export whose
+    product maps were read), so nothing is summed twice; None when they share no account's
+    period."""
+    held = {e: holdings[e].held for e in (first, second)}
     shared = _shared_spend(_all_spend(held[first]), _all_spend(held[second]))
     if not shared:
         return None
     every = {(p, a) for p, found in shared.items() for a in found}
     lacking = {
-        e: {(p, a) for p, a in every if not _holds_bedrock(held[e], p, a)} for e in (first, second)
+        e: {(p, a) for p, a in every if not _holds_bedrock(held[e], p, a)}
+        for e in (first, second)
+        if not holdings[e].unsure
     }
+    lacking.update({e: set() for e in (first, second) if holdings[e].unsure})
     accounts = {a for _, a in every}
     if lacking[first] == lacking[second] == every:
         without = f"neither holds Bedrock lines of {_it(accounts)}"
