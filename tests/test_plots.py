@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+from itertools import combinations
 
 import matplotlib
 
@@ -14,8 +15,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from usage_builders import make_usage  # noqa: E402
 
-from bedrock_finops import plots  # noqa: E402
+from bedrock_finops import baseline, plots  # noqa: E402
+from bedrock_finops.pricing import PriceCatalog  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -190,4 +193,51 @@ def test_a_long_note_is_wrapped():
     (note,) = ax.texts
     assert all(len(line) <= plots.NOTE_WIDTH for line in note.get_text().split("\n"))
     assert note.get_text().replace("\n", " ") == f"unpriced, not drawn: {'a' * 60}, {'b' * 60}"
+    plt.close("all")
+
+
+def _overlapping_tick_labels(ax) -> list[tuple[str, str]]:
+    """The pairs of x tick labels whose boxes overlap once the figure is drawn (Agg)."""
+    ax.figure.canvas.draw()
+    renderer = ax.figure.canvas.get_renderer()
+    labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in labels]
+    return [(a, b) for (a, box_a), (b, box_b) in combinations(boxes, 2) if box_a.overlaps(box_b)]
+
+
+def test_the_daily_chart_of_a_month_has_short_date_labels_that_do_not_overlap():
+    """Four apps calling once an hour for 30 days (2026-10-01 to 10-30), drawn as 00_baseline
+    draws baseline.daily_spend (its index of days Arrow-backed, the legend beside the lines):
+    a tick every four days, the full dates ran into each other ('2026-10-01' to
+    '2026-10-29'); each label now says what changes, the month once at the axis' end."""
+    apps = ("support-chat", "marketing-writer", "code-assistant", "doc-summarizer")
+    usage = make_usage(
+        [dict(app=app, model="anthropic.claude-sonnet-4", n=720, output_tokens=500) for app in apps]
+    )
+    frame = baseline.costed(usage, PriceCatalog.load("current").price(usage))
+    daily = baseline.daily_spend(frame, by="app")
+    assert len(daily) == 30 and isinstance(daily.index.dtype, pd.ArrowDtype)
+    ax = plots.line(daily, title="t", xlabel="day (UTC)", ylabel="USD per day")
+    assert _overlapping_tick_labels(ax) == []
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["Oct", "05", "09", "13", "17", "21", "25", "29"]
+    assert {(t.get_rotation(), t.get_horizontalalignment()) for t in ax.get_xticklabels()} == {
+        (0.0, "center")
+    }
+    assert ax.xaxis.get_offset_text().get_text() == "2026-Oct"
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("days", "first_labels"),
+    [(7, ["Oct", "02", "03"]), (90, ["Oct", "Nov", "Dec"]), (400, ["Nov", "2027", "Mar"])],
+)
+def test_daily_charts_of_a_week_to_a_year_have_date_labels_that_do_not_overlap(days, first_labels):
+    """A regular DatetimeIndex, which pandas would draw on an axis of its own (periods), gets
+    the same labels: a day, a month or two months apart as the period grows."""
+    index = pd.date_range("2026-10-01", periods=days, freq="D", tz="UTC", name="day")
+    data = pd.DataFrame({"chat": np.arange(days, dtype=float), "batch": 1.0}, index=index)
+    ax = plots.line(data, title="t", xlabel="day (UTC)", ylabel="USD per day")
+    assert _overlapping_tick_labels(ax) == []
+    assert [t.get_text() for t in ax.get_xticklabels()][:3] == first_labels
     plt.close("all")
