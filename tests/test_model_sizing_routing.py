@@ -281,6 +281,74 @@ def test_savings_key_figures_have_a_line_per_segment_of_an_app(cat, prompts, tmp
         usage, cat, prompts=prompts_frame(texts), eval_results=str(tmp_path / "eval.csv")
     )
     assert ms_tables.savings_by_segment(plan) == {
-        f"{seg['h-router']} -> {HAIKU35}": "94.7% saved, accepted",
-        f"{seg['h-router-2']} -> {HAIKU35}": "0.0% saved, rejected",
+        f"{seg['h-router']} -> {HAIKU35}": "$0.07 saved (94.7%), accepted",  # 10 x $0.007242
+        f"{seg['h-router-2']} -> {HAIKU35}": "$0.00 saved (0.0%), rejected",
+    }
+    assert ms_tables.savings_by_segment(plan, top_n=2) == ms_tables.savings_by_segment(plan)
+
+
+ROUTER_SAVING = 0.00765 - 0.000408  # one router call on Opus 4 less on Haiku 3.5 (see above)
+
+
+@pytest.fixture(scope="module")
+def many_routers(cat, prompts, tmp_path_factory) -> ms.SizingPlan:
+    """25 label routers on Opus 4, router-01 to router-25, router-k making k calls: 25
+    segments proposed for Haiku 3.5. The quality gate rejects router-25 (0.2 of 1.0), the
+    largest, and accepts router-24 (1.0 of 1.0); the 23 others are pending."""
+    usage = make_usage([dict(ROUTER, app=f"router-{k:02d}", n=k) for k in range(1, 26)])
+    segment = ms.plan(usage, cat, prompts=prompts).segments.set_index("app")["segment"]
+    scored = {"router-25": 0.2, "router-24": 1.0}
+    ids = {segment[app]: [f"{app}-{i}" for i in range(int(app[-2:]))] for app in scored}
+    folder = tmp_path_factory.mktemp("eval")
+    pd.DataFrame(
+        [
+            {"request_id": rid, "segment": segment[app], "current_score": 1.0,
+             "candidate_score": score}
+            for app, score in scored.items()
+            for rid in ids[segment[app]]
+        ]
+    ).to_csv(folder / "eval.csv", index=False)  # fmt: skip
+    write_sample_manifest(folder, ids)
+    return ms.plan(usage, cat, prompts=prompts, eval_results=str(folder / "eval.csv"))
+
+
+def _segment_of(plan: ms.SizingPlan, app: str) -> str:
+    return plan.segments.set_index("app").loc[app, "segment"]
+
+
+def test_the_savings_key_figures_show_the_top_n_segments_and_sum_the_others(many_routers):
+    """top_n 10 of the 25 routers by the saving counted: router-24 (accepted, 24 calls:
+    $0.17) down to router-15 (pending, 15 calls: $0.11); router-25, rejected, counts $0 and
+    is among the others. The other line sums router-01 to router-14 (1 + ... + 14 = 105
+    calls, $0.76) and router-25's $0, and says which statuses it holds: with the ten lines,
+    the 300 calls the run counts, $2.17, the saving over the period."""
+    figures = ms_tables.savings_by_segment(many_routers, top_n=10)
+    assert list(figures)[0] == "segments shown"
+    assert figures["segments shown"] == (
+        "top 10 of 25 segments by saving; other (15 segments) sums the rest"
+    )
+    kept = [f"{_segment_of(many_routers, f'router-{k}')} -> {HAIKU35}" for k in range(24, 14, -1)]
+    assert list(figures)[1:] == [*kept, "other (15 segments)"]
+    assert figures[kept[0]] == "$0.17 saved (94.7%), accepted"  # 24 x $0.007242 = $0.1738
+    assert figures[kept[-1]] == "$0.11 saved (94.7%), pending evaluation"  # 15 calls: $0.1086
+    assert figures["other (15 segments)"] == "$0.76 saved; 14 pending evaluation, 1 rejected"
+    total = ms_findings.to_findings(many_routers).savings_usd
+    assert total == pytest.approx(300 * ROUTER_SAVING)
+    segments = many_routers.segments.set_index("segment")
+    kept_usd = segments.loc[[key.split(" -> ")[0] for key in kept], "savings_usd"].sum()
+    assert kept_usd == pytest.approx(sum(range(15, 25)) * ROUTER_SAVING)  # 195 calls, $1.41
+    assert total - kept_usd == pytest.approx(105 * ROUTER_SAVING)  # the other line's $0.76
+
+
+def test_an_accepted_saving_is_not_cut_for_a_rejected_segment_of_larger_potential(
+    many_routers,
+):
+    """top_n 1: the line kept is router-24's accepted saving, not router-25's, which would
+    have saved more (25 calls) but was rejected."""
+    figures = ms_tables.savings_by_segment(many_routers, top_n=1)
+    assert figures == {
+        "segments shown": "top 1 of 25 segments by saving; other (24 segments) sums the rest",
+        f"{_segment_of(many_routers, 'router-24')} -> {HAIKU35}": "$0.17 saved (94.7%), accepted",
+        # the 276 calls of router-01 to router-23, $1.9988, and router-25's $0
+        "other (24 segments)": "$2.00 saved; 23 pending evaluation, 1 rejected",
     }

@@ -261,6 +261,11 @@ BAD_VALUES = [
         "top_n -1 must be a positive whole number of table rows",
     ),
     (
+        "01_model_sizing:\n  top_n: 0\n",
+        "01_model_sizing.top_n",
+        "top_n 0 must be a positive whole number of table rows",
+    ),
+    (
         "00_baseline:\n  reconcile_tolerance_pct: -1.0\n",
         "00_baseline.reconcile_tolerance_pct",
         "reconcile_tolerance_pct -1.0 must be a percentage of billed cost, 0 or more (e.g. 2)",
@@ -486,14 +491,16 @@ def test_values_in_common_are_checked_as_each_notebook_gets_them(
 
 
 def test_a_sections_value_replaces_commons_for_its_notebook(tmp_path, project_notebooks) -> None:
-    """common's top_n 0 would be refused; each notebook that declares top_n (00 and 02) has
-    its own in its section, so common's is never used."""
+    """common's top_n 0 would be refused; each notebook that declares top_n (00, 01 and 02)
+    has its own in its section, so common's is never used."""
     p = write(
         tmp_path,
-        "common:\n  top_n: 0\n00_baseline:\n  top_n: 5\n02_batch_inference:\n  top_n: 7\n",
+        "common:\n  top_n: 0\n00_baseline:\n  top_n: 5\n01_model_sizing:\n  top_n: 6\n"
+        "02_batch_inference:\n  top_n: 7\n",
     )
     loaded = params.load(p, project_notebooks)
     assert loaded.for_notebook("00_baseline")["top_n"] == 5
+    assert loaded.for_notebook("01_model_sizing")["top_n"] == 6
     assert loaded.for_notebook("02_batch_inference")["top_n"] == 7
 
 

@@ -343,11 +343,13 @@ def test_an_override_replaces_the_runs_entry_it_would_reject(tmp_path, capsys):
 def test_eval_sample_defaults_are_the_sizing_notebooks() -> None:
     """Without a manifest, eval-sample plans with the 01_model_sizing notebook's defaults: its
     copy of them is the notebook's parameters cell (all but eval_results, which the sample
-    gives, and the run folder and the text shown)."""
+    gives, the run folder, and what the notebook shows: the text, the segments its key
+    figures name)."""
     from bedrock_finops.quality_gate import _SIZING_DEFAULTS, _SIZING_SETTINGS
 
     defaults = params.notebook_defaults(params.notebook_parameters(_notebook("01_model_sizing")))
-    assert set(defaults) - set(_SIZING_DEFAULTS) == {"run_dir", "show_prompt_text", "eval_results"}
+    shown = {"show_prompt_text", "top_n"}
+    assert set(defaults) - set(_SIZING_DEFAULTS) == {"run_dir", "eval_results", *shown}
     assert {k: defaults[k] for k in _SIZING_DEFAULTS} == _SIZING_DEFAULTS
     assert set(_SIZING_SETTINGS) == set(_SIZING_DEFAULTS)
 

@@ -17,9 +17,17 @@ import numpy as np
 import pandas as pd
 
 from bedrock_finops import task_types as tt
+from bedrock_finops import top_groups
 from bedrock_finops.models import known_models, model_id_for
 from bedrock_finops.strategies.model_sizing import SizingPlan
-from bedrock_finops.strategies.model_sizing_params import ADOPTED, ROUTED, STRATEGY
+from bedrock_finops.strategies.model_sizing_params import (
+    ACCEPTED,
+    ADOPTED,
+    PENDING,
+    REJECTED,
+    ROUTED,
+    STRATEGY,
+)
 
 
 def task_table(sizing: SizingPlan) -> pd.DataFrame:
@@ -96,18 +104,49 @@ def recommendation_table(sizing: SizingPlan) -> pd.DataFrame:
     return s[cols].sort_values("savings_usd", ascending=False).reset_index(drop=True)
 
 
-def savings_by_segment(sizing: SizingPlan) -> dict[str, str]:
-    """One key figure per recommended segment, in the recommendation table's order, keyed by
-    its segment id and candidate, as ``router:claude-opus-4:16205302 ->
-    anthropic.claude-3-5-haiku``: ``94.7% saved, accepted``. Keyed by app and models, two
-    templates of one app moving to one model were one line, the last one's: a rejected one
-    hid an accepted one."""
-    table = recommendation_table(sizing)
-    recommended = table[table["candidate"].notna()]
-    return {
-        f"{r.segment} -> {r.candidate}": f"{r.savings_pct:.1f}% saved, {r.status}"
-        for r in recommended.itertuples()
-    }
+def savings_by_segment(sizing: SizingPlan, top_n: int | None = None) -> dict[str, str]:
+    """One key figure per recommended segment, keyed by its segment id and candidate, as
+    ``router:claude-opus-4:16205302 -> anthropic.claude-3-5-haiku``: ``$45.91 saved (94.7%),
+    accepted``; largest saving first (the one counted: a rejected segment's is $0), ties in
+    segment id order. Keyed by app and models, two templates of one app moving to one model
+    were one line, the last one's: a rejected one hid an accepted one.
+
+    With ``top_n`` and more segments than that: the ``top_n`` of largest saving, then one
+    ``other (K segments)`` line summing the others' savings and counting their statuses, so
+    the lines add up to the saving over the period, and before them a line saying what the
+    cut left out (a thousand apps' templates made thousands of lines)."""
+    recommended = _by_saving(recommendation_table(sizing))
+    savings = recommended["savings_usd"]
+    n = len(savings) if top_n is None else top_n
+    figures: dict[str, str] = {}
+    note = top_groups.cut_note(len(savings), n, "segment", summed=True, by="saving")
+    if note:
+        figures["segments shown"] = note
+    cut = top_groups.sum_rest(savings, n, "segment")
+    for segment, saved in cut.items():
+        if top_groups.is_other(segment):
+            rest = recommended.loc[~recommended.index.isin(cut.index), "status"]
+            figures[segment] = f"${saved:,.2f} saved; {_status_counts(rest)}"
+            continue
+        row = recommended.loc[segment]
+        figures[f"{segment} -> {row['candidate']}"] = (
+            f"${saved:,.2f} saved ({row['savings_pct']:.1f}%), {row['status']}"
+        )
+    return figures
+
+
+def _by_saving(table: pd.DataFrame) -> pd.DataFrame:
+    """The segments with a candidate, by segment id, largest counted saving first and ties in
+    segment id order, so the top_n kept do not depend on the sort's algorithm."""
+    recommended = table[table["candidate"].notna()].set_index("segment").sort_index()
+    return recommended.sort_values("savings_usd", ascending=False, kind="stable")
+
+
+def _status_counts(statuses: pd.Series) -> str:
+    """``3 accepted, 985 pending evaluation, 2 rejected``: the statuses in a fixed order."""
+    counts = statuses.value_counts()
+    order = (ACCEPTED, PENDING, REJECTED)
+    return ", ".join(f"{counts[s]:,} {s}" for s in order if counts.get(s, 0))
 
 
 def spend_by_task_type(sizing: SizingPlan) -> pd.DataFrame:
