@@ -37,7 +37,13 @@ from bedrock_finops.batch_jobs import (
     check_timeout_hours,
     job_quotas,
 )
-from bedrock_finops.batch_overlap import Overlaps, find_overlaps, job_request_ids
+from bedrock_finops.batch_overlap import (
+    KEPT_BACK,
+    Overlaps,
+    exported_job_requests,
+    guard_plan,
+    job_request_ids,
+)
 from bedrock_finops.batch_submit import plan_submissions
 from bedrock_finops.findings import days_text
 from bedrock_finops.run_settings import check_prices, notebook_settings, setting_named
@@ -95,8 +101,9 @@ def register(subparsers: Any) -> None:
         help=(
             "submit anew, as <job>-r2 (then -r3, ...), each job whose last submission ended "
             "without processing its records (Failed, Stopped, Expired, PartiallyCompleted; "
-            "one Stopping once it has stopped); records it processed are billed again. Without "
-            "it they are reported and the command exits 1"
+            "one Stopping once it has stopped), and creates a job holding requests such a job "
+            "of its group processed; those records are billed again. Without it they are "
+            "reported and the command exits 1"
         ),
     )
     p.set_defaults(func=_cmd_export)
@@ -258,13 +265,19 @@ _NOT_SUBMITTED = {
     "exists": ("job submitted before", "jobs submitted before"),
     "unfinished": ("unfinished job (below)", "unfinished jobs (below)"),
 }
+# the jobs not created for requests unfinished jobs processed (batch_overlap.settle_unfinished)
+_KEPT_BACK = (
+    "job kept back for requests of unfinished jobs (below)",
+    "jobs kept back for requests of unfinished jobs (below)",
+)
 
 
 def not_submitted(
     pending: Sequence[PendingJob], plan: Sequence[dict[str, Any]]
 ) -> list[tuple[str, set[str]]]:
-    """(which jobs, their request IDs) for the jobs held, submitted before, and unfinished
-    (``plan``: ``plan_submissions``'s rows for the jobs not held, in order)."""
+    """(which jobs, their request IDs) for the jobs held, submitted before, unfinished, and
+    kept back for requests of unfinished jobs (``plan``: ``plan_submissions``'s rows for the
+    jobs not held, in order, as ``batch_overlap.settle_unfinished`` settled them)."""
     ready = [job for job in pending if not job.held]
     groups: dict[tuple[str, str], list[PendingJob]] = {
         ("held job", "held jobs"): [job for job in pending if job.held]
@@ -273,6 +286,7 @@ def not_submitted(
         groups[names] = [
             job for job, step in zip(ready, plan, strict=True) if step["action"] == action
         ]
+    groups[_KEPT_BACK] = [job for job, step in zip(ready, plan, strict=True) if step.get(KEPT_BACK)]
     out = []
     for (one, many), jobs in groups.items():
         if jobs:
@@ -524,20 +538,21 @@ def _cmd_export(args: Any) -> int:
         resubmit=args.resubmit,
     )
     s3 = _s3_client(plan, lookup, args.apply)
-    inputs = InputsSeen({}, {})
-    if not args.apply and s3 is not None:  # read-only: what --apply would find in S3
-        inputs = look_at_inputs(ready, plan, s3)
     overlaps = Overlaps()
     if s3 is not None and lookup.attempts is not None:  # which requests jobs already hold
-        overlaps = find_overlaps(
-            ready,
+        plan, overlaps = guard_plan(
+            [exported_job_requests(job) for job in ready],
             plan,
             lookup.clients,
             s3,
+            resubmit=args.resubmit,
+            apply=args.apply,
             out_dir=Path(args.out),
             split=(quotas.max_records_per_job, quotas.min_records_per_job),
-            strict=args.apply,
         )
+    inputs = InputsSeen({}, {})
+    if not args.apply and s3 is not None:  # read-only: what --apply would find in S3
+        inputs = look_at_inputs(ready, plan, s3)  # the jobs to create
     cost = _cost_line(bp, ctx.catalog, not_submitted(pending, plan))
     cost += _refused_clause(inputs, overlaps)
     print_line(cost)
@@ -561,12 +576,15 @@ def _cmd_export(args: Any) -> int:
             print_line(line)
     unfinished = []
     for i, (job, step, row) in enumerate(zip(ready, plan, settled, strict=True)):
-        if step["action"] == "would-resubmit":
+        if step["request"] is not None and step["detail"]:  # a resubmission, or billing again
             print_line(f"{row['jobName']}: {row['detail']}")
         elif row["action"] == "unfinished":
             unfinished.append(row)
             for line in unfinished_lines(job, row, lookup.attempts[i] if lookup.attempts else []):
                 print_line(line)
+    kept = [step["job"] for step in plan if step.get(KEPT_BACK)]
+    for line in overlaps.kept_back_lines(plan, apply=args.apply):
+        print_line(line)
     for line in overlaps.unseen_lines(apply=args.apply):
         print_line(line)
     if not args.apply:
@@ -590,6 +608,11 @@ def _cmd_export(args: Any) -> int:
                 f"{counted(len(overlaps.held), 'job')} refused for requests jobs submitted "
                 "before hold (above): --apply would create none"
             )
+        if kept:
+            notes.append(
+                f"{counted(len(kept), 'job')} kept back for requests of unfinished jobs "
+                f"(above): --apply would not create {'it' if len(kept) == 1 else 'them'}"
+            )
         note = "".join(f"; {n}" for n in notes)
         print_line(f"dry run: nothing uploaded or submitted (add --apply){note}")
         return 1 if _say_forced_in_left_out(bp, vars(args)) else 0
@@ -609,5 +632,12 @@ def _cmd_export(args: Any) -> int:
             f"see above for why and {what}",
             file=sys.stderr,
         )
+    if kept:
+        print_line(
+            f"{len(kept)} of {len(pending)} jobs not created ({', '.join(kept)}): their requests "
+            "were in jobs that ended unfinished, having processed some: see above for why and "
+            "how to create them",
+            file=sys.stderr,
+        )
     left_out = _say_forced_in_left_out(bp, vars(args))
-    return 1 if held or unfinished or left_out else 0
+    return 1 if held or unfinished or kept or left_out else 0

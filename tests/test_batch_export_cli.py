@@ -1392,8 +1392,8 @@ def test_the_export_takes_what_the_runs_notebook_ran_with(tmp_path):
 # --- requests a job submitted before holds: the same requests split otherwise ---------------
 
 # doc-summarizer's requests, in the order the export writes them: the first 6 are exported
-# first, the next 4 are a set of the same group no job holds
-FIRST, LATER = (0, 6), (6, 10)
+# first, the next 4 are a set of the same group no job holds; the first 3 make one job
+FIRST, LATER, THREE = (0, 6), (6, 10), (0, 3)
 
 
 def _doc_run(base: Path, rows: tuple[int, int]) -> Path:
@@ -1421,7 +1421,7 @@ def _doc_run(base: Path, rows: tuple[int, int]) -> Path:
 @pytest.fixture(scope="module")
 def doc_runs(tmp_path_factory) -> dict[tuple[int, int], Path]:
     base = tmp_path_factory.mktemp("resplit")
-    return {rows: _doc_run(base, rows) for rows in (FIRST, LATER)}
+    return {rows: _doc_run(base, rows) for rows in (FIRST, LATER, THREE)}
 
 
 def _split_flags(max_records: int) -> list[str]:
@@ -1452,8 +1452,9 @@ def _request(out: Path, job: str) -> dict:
 
 
 def _apply_first(run: Path, out: Path, fake_aws, capsys) -> list[str]:
-    """--apply the run's 6 requests with 3 a job: two jobs created (no other job of their
-    group under the prefix: nothing more is asked of Bedrock); their names."""
+    """--apply the run's requests (6: two jobs; 3: one) with 3 a job, each job created (no
+    other job of their group under the prefix: nothing more is asked of Bedrock); their
+    names."""
     names = _jobs(run, out, 3, capsys)
     with fake_aws() as fake:
         for job in names:
@@ -1465,7 +1466,7 @@ def _apply_first(run: Path, out: Path, fake_aws, capsys) -> list[str]:
         assert _export(run, out, *_split_flags(3), "--apply") == 0
     text = capsys.readouterr().out
     assert [_table_row(text, job)[3:] for job in names] == [
-        ["-", f"created {_arn(n)}"] for n in (1, 2)
+        ["-", f"created {_arn(n)}"] for n in range(1, len(names) + 1)
     ]
     return names
 
@@ -1607,6 +1608,94 @@ def test_a_job_that_ended_unfinished_holds_none_of_the_requests(
         "(Completed, exported with --max-records 3)\n"
     ) in text
     assert b not in text
+
+
+RUNS = ["dry run", "--apply", "--apply --resubmit"]
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_requests_an_unfinished_job_processed_are_billed_again_only_with_resubmit(
+    doc_runs, tmp_path, capsys, fake_aws, run
+):
+    """Job a (3 requests) ended PartiallyCompleted, 2 of its 3 records processed and billed.
+    Exported again with --max-records 2, x and y (other names) hold its 3 requests: --apply
+    creates neither (each would bill again what a processed), says why and that --resubmit
+    creates them, and exits 1; the dry run says --apply would not create them. With
+    --resubmit both are created, and the line of each names a and says its processed records
+    are billed again, as resubmitting a itself would."""
+    out = tmp_path / "jobs"
+    (a,) = _apply_first(doc_runs[THREE], out, fake_aws, capsys)
+    again = tmp_path / "again"
+    x, y = _jobs(doc_runs[THREE], again, 2, capsys)
+    assert [len(_requests(again, job)) for job in (x, y)] == [2, 1]
+    counts = {"totalRecordCount": 3, "processedRecordCount": 2}
+    partial = _summary(a, "PartiallyCompleted", _arn(1), _request(out, a), **counts)
+    apply, resubmit = run != "dry run", run.endswith("--resubmit")
+    flags = run.split() if apply else []
+    with fake_aws() as fake:
+        objects = _s3_objects(fake)
+        for job in (x, y):
+            fake.not_found(again / job)
+        fake.listed(bj.name_stem(a), partial)
+        if resubmit:
+            for n, job in enumerate((x, y), start=2):
+                fake.stub.add_response(
+                    "create_model_invocation_job", {"jobArn": _arn(n)}, _request(again, job)
+                )
+        code = _export(doc_runs[THREE], again, *_split_flags(2), *flags)
+    captured = capsys.readouterr()
+    held_by = f"{a} (PartiallyCompleted, {_arn(1)}, exported with --max-records 3), which "
+    held_by += "processed 2 of its 3 records"
+    if resubmit:
+        assert code == 0
+        assert [_table_row(captured.out, job)[3:] for job in (x, y)] == [
+            ["-", f"created {_arn(2)}"],
+            ["-", f"created {_arn(3)}"],
+        ]
+        assert (
+            f"{x}: 2 of its 2 requests were in {held_by}: those it processed are billed again\n"
+            f"{y}: 1 of its 1 request was in {held_by}: those it processed are billed again\n"
+        ) in captured.out
+        assert captured.err == ""
+        assert _s3_objects(fake) == {
+            **objects,
+            f"batch/{x}/requests.json": 1,
+            f"batch/{x}/input/part-0001.jsonl": 2,
+            f"batch/{y}/requests.json": 1,
+            f"batch/{y}/input/part-0001.jsonl": 1,
+        }
+        return
+    not_created = "not-created" if apply else "would-not-create"
+    assert [_table_row(captured.out, job)[3:] for job in (x, y)] == [
+        ["-", f"{not_created}: 2 of its 2 requests in an unfinished job"],
+        ["-", f"{not_created}: 1 of its 1 request in an unfinished job"],
+    ]
+    lead = "not created" if apply else "--apply would not create it"
+    assert (
+        f"{x}: {lead}: 2 of its 2 requests were in {held_by}: created, it would bill again those "
+        "that job processed\n"
+        f"{y}: {lead}: 1 of its 1 request was in {held_by}: created, it would bill again those "
+        "that job processed\n"
+        "  to run them after all, run again with --resubmit: it creates the job, and the "
+        f"requests {a} processed are billed again; to pay only for the rest, submit those "
+        f"without a result in s3://bucket/batch/{a}/output/ yourself\n"
+    ) in captured.out
+    assert (
+        "nothing to submit: 3 requests in 2 jobs kept back for requests of unfinished jobs (below)"
+    ) in captured.out
+    assert _s3_objects(fake) == objects  # nothing uploaded
+    if not apply:
+        assert code == 0
+        assert captured.out.rstrip().endswith(
+            "dry run: nothing uploaded or submitted (add --apply); 2 jobs kept back for "
+            "requests of unfinished jobs (above): --apply would not create them"
+        )
+        return
+    assert code == 1
+    assert captured.err == (
+        f"2 of 2 jobs not created ({x}, {y}): their requests were in jobs that ended "
+        "unfinished, having processed some: see above for why and how to create them\n"
+    )
 
 
 def test_a_new_set_of_requests_of_the_same_group_is_created(doc_runs, tmp_path, capsys, fake_aws):
