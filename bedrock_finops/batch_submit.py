@@ -6,18 +6,27 @@ exists under a name an earlier version gave the same job (``found_attempts``). A
 ended without processing its records (Failed, Stopped, Expired, ...) is reported as such, and
 submitted anew only when asked (``resubmit``), under the name of its next attempt
 (``batch_jobs.attempt_name``); one being stopped, only once it has stopped. Before a job is
-created, its S3 input location is made to hold exactly its input files (``upload_job``)."""
+created, its S3 input location is made to hold exactly its input files (``upload_job``), and
+``submit_jobs`` checks that no job of its group submitted before holds its requests
+(``batch_overlap.guard_plan``, as ``batch-export`` does) and writes its request list."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from bedrock_finops.batch_jobs import PART_FILE_RE, ExportedJob, attempt_name, request_token
+from bedrock_finops.batch_jobs import (
+    PART_FILE_RE,
+    BatchQuotas,
+    ExportedJob,
+    attempt_name,
+    request_token,
+)
 
 # --- submission ------------------------------------------------------------------------------
 
@@ -340,19 +349,40 @@ def submit_jobs(
     resubmit: bool = False,
     log: list[dict[str, Any]] | None = None,
     earlier_names: Sequence[Sequence[str]] | None = None,
+    request_ids: Sequence[Sequence[str]] | None = None,
+    s3_client: Any = None,
+    quotas: BatchQuotas | None = None,
+    out_dir: Path | None = None,
 ) -> pd.DataFrame:
     """Create the batch jobs; a dry run unless ``apply``. A job that exists is not created
     again (see ``plan_submissions``), nor one under a name an earlier version gave it
     (``earlier_names``, aligned with ``requests``: each job's ``job.json`` lists them);
     ``look``: a dry run looks them up too (read only).
 
+    No request is billed twice: with ``apply``, before any job is created, the check
+    ``batch-export --apply`` runs is run (``batch_overlap.guard_plan``, through ``s3_client``,
+    else one made): ``request_ids`` (aligned with ``requests``: each job's request IDs, its
+    ``records.csv``, ``batch_overlap.job_request_ids``) are looked for in the jobs of each
+    job's group under its S3 prefix. When a job on its way or done holds any, no job is
+    created (a :class:`BatchSubmitError` names them and the fix); a job holding requests an
+    unfinished job processed is not created (action ``not-created``, its detail says why)
+    unless ``resubmit`` (then its detail says which job's records are billed again). Each
+    job's request list is written before it is created (``quotas``: the export's, which the
+    list records), so a later export split otherwise is checked against it. Without
+    ``request_ids`` a job to create could be neither checked nor listed: ``apply`` refuses
+    (:class:`BatchSubmitError`) rather than create it. A job of the group without a request
+    list (one an earlier version submitted) is checked against its ``records.csv`` in
+    ``out_dir`` (its export's folder); where there is none, nothing is created, as its
+    requests are not known. A dry run does not look at S3.
+
     ``regions`` (aligned with ``requests``, from each job's ``job.json``): without a ``client``,
     each job is created by a Bedrock client in its own Region (a job runs in one Region).
     ``before_create(i, request)`` runs just before request ``i`` is created (as ``request``: a
-    resubmission's has its own name and S3 locations), not for a job that exists (the CLI
-    uploads a job's inputs there, so a second ``--apply`` uploads nothing again). ``log``: as
-    in ``create_jobs``. Returns one row per job (``SUBMISSION_COLUMNS``), action one of
-    would-create, would-resubmit, created, resubmitted, exists, unfinished.
+    resubmission's has its own name and S3 locations), after its request list is written, not
+    for a job that exists (upload its inputs there, ``upload_job``, so a second ``apply``
+    uploads nothing again). ``log``: as in ``create_jobs``. Returns one row per job
+    (``SUBMISSION_COLUMNS``), action one of would-create, would-resubmit, created,
+    resubmitted, exists, unfinished, not-created.
     """
     regions = list(regions) if regions is not None else [None] * len(requests)
     if len(regions) != len(requests):
@@ -361,10 +391,117 @@ def submit_jobs(
     attempts = look_up_jobs(requests, regions, clients, earlier_names) if clients else None
     plan = plan_submissions(requests, regions, attempts, resubmit=resubmit)
     if apply:
-        rows = create_jobs(plan, clients, before_create=before_create, log=log)
+        checked = _CheckedSubmission(requests, request_ids, earlier_names, quotas, out_dir)
+        plan = checked.guard(plan, clients, s3_client, resubmit=resubmit)
+        before = checked.listed_first(before_create)
+        rows = create_jobs(plan, clients, before_create=before, log=log)
     else:
         rows = [{k: v for k, v in step.items() if k != "request"} for step in plan]
     return pd.DataFrame(rows, columns=SUBMISSION_COLUMNS)
+
+
+@dataclass
+class _CheckedSubmission:
+    """``submit_jobs``' check against billing a request twice: the one ``batch-export``
+    runs (``batch_overlap.guard_plan``), then each job's request list written before its
+    create (``batch_overlap.put_request_list``)."""
+
+    requests: Sequence[dict[str, Any]]
+    request_ids: Sequence[Sequence[str]] | None
+    earlier_names: Sequence[Sequence[str]] | None
+    quotas: BatchQuotas | None
+    out_dir: Path | None
+    s3: Any = None
+    jobs: list[Any] | None = None
+
+    def guard(
+        self,
+        plan: list[dict[str, Any]],
+        clients: dict[str | None, Any],
+        s3_client: Any,
+        *,
+        resubmit: bool,
+    ) -> list[dict[str, Any]]:
+        """``plan`` as checked: raises when a job to create cannot be checked, or when jobs on
+        their way or done hold its requests; jobs holding requests unfinished jobs processed
+        are settled (``batch_overlap.settle_unfinished``)."""
+        from bedrock_finops import batch_overlap as bo
+
+        to_create = [step["request"]["jobName"] for step in plan if step["request"] is not None]
+        if not to_create:
+            return plan
+        if self.request_ids is None:
+            raise BatchSubmitError(_UNCHECKED.format(jobs=", ".join(to_create)))
+        if len(self.request_ids) != len(self.requests):
+            raise ValueError("request_ids must have one entry per request")
+        earlier = self.earlier_names or [()] * len(self.requests)
+        self.jobs = [
+            bo.JobRequests(request["jobName"], list(names), list(ids))
+            for request, names, ids in zip(self.requests, earlier, self.request_ids, strict=True)
+        ]
+        if s3_client is None:
+            import boto3
+
+            s3_client = boto3.client("s3")
+        self.s3 = s3_client
+        split = self._split()
+        plan, overlaps = bo.guard_plan(
+            self.jobs,
+            plan,
+            clients,
+            s3_client,
+            resubmit=resubmit,
+            apply=True,
+            out_dir=self.out_dir,
+            split=(split["maxRecordsPerJob"], split["minRecordsPerJob"]) if split else None,
+        )
+        if overlaps.held:
+            raise overlaps.error(plan)
+        if overlaps.unseen:
+            said = ", ".join(f"{job.name} ({job.status})" for job in overlaps.unseen)
+            where = f"in {self.out_dir}" if self.out_dir is not None else "(no out_dir given)"
+            raise BatchSubmitError(
+                f"no job created: which requests {said} of the same group holds is not known: "
+                f"its folder holds no {bo.REQUEST_LIST} (an earlier version submitted it) and "
+                f"no records.csv of it is {where} to stand in. {_UNSEEN_FIX}"
+            )
+        return plan
+
+    def _split(self) -> dict[str, int]:
+        """What each request list records of the export's split (nothing when not given)."""
+        if self.quotas is None:
+            return {}
+        return {
+            "maxRecordsPerJob": self.quotas.max_records_per_job,
+            "minRecordsPerJob": self.quotas.min_records_per_job,
+        }
+
+    def listed_first(
+        self, then: Callable[[int, dict[str, Any]], Any] | None
+    ) -> Callable[[int, dict[str, Any]], Any]:
+        """A ``before_create`` writing request ``i``'s request list, then running ``then``."""
+        from bedrock_finops.batch_overlap import put_request_list
+
+        def before_create(i: int, request: dict[str, Any]) -> None:
+            if self.jobs is not None:
+                put_request_list(self.s3, request, self.jobs[i].request_ids, self._split())
+            if then is not None:
+                then(i, request)
+
+        return before_create
+
+
+_UNCHECKED = (
+    "no job created: submitting {jobs} needs each job's request IDs (request_ids=, aligned "
+    "with the requests: its records.csv, batch_overlap.job_request_ids): without them no job "
+    "of its group submitted before can be checked for its requests, which would be billed "
+    "twice, nor its request list written for a later export to check against"
+)
+_UNSEEN_FIX = (
+    "Pass out_dir=, the folder the export that submitted it wrote (it holds <job>/records.csv), "
+    "or create the jobs with `bedrock-finops batch-export --apply`, which names what it did not "
+    "check"
+)
 
 
 # --- the S3 input location -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from usage_builders import media_sent_of
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records as br
 from bedrock_finops import batch_submit as bs
+from bedrock_finops.batch_overlap import job_request_ids
 from bedrock_finops.schema import empty_usage
 
 ROLE = "arn:aws:iam::123456789012:role/bedrock-batch"
@@ -523,8 +524,22 @@ def _bedrock():
     )
 
 
-def test_submit_is_idempotent_with_stubber():
+def _checked(aws_client, *request_ids: list[str]) -> dict:
+    """What ``submit_jobs`` needs to check the jobs it creates: each request's request IDs
+    and an S3 client (moto's; the bucket of the requests' prefix holds nothing yet)."""
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="bucket")
+    return {"request_ids": list(request_ids), "s3_client": s3}
+
+
+def _request_list(s3, name: str) -> dict:
+    """The request list ``submit_jobs`` wrote for job ``name``."""
+    return json.loads(s3.get_object(Bucket="bucket", Key=f"p/{name}/requests.json")["Body"].read())
+
+
+def test_submit_is_idempotent_with_stubber(aws_client):
     client = _bedrock()
+    checked = _checked(aws_client, ["r-a"], ["r-b"])
     arn_old = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/old123"
     arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
     a, b = _request("job-a"), _request("job-b")
@@ -535,7 +550,7 @@ def test_submit_is_idempotent_with_stubber():
                 "list_model_invocation_jobs", {"invocationJobSummaries": jobs}, _listed(name)
             )
         stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, b)
-        out = bs.submit_jobs([a, b], client=client, apply=True)
+        out = bs.submit_jobs([a, b], client=client, apply=True, **checked)
         stub.assert_no_pending_responses()
     assert out[["jobName", "action", "status", "jobArn"]].to_dict("records") == [
         {"jobName": "job-a", "action": "exists", "status": "InProgress", "jobArn": arn_old},
@@ -581,7 +596,7 @@ def test_a_job_that_did_not_process_its_records_is_not_taken_for_done(status):
     }
 
 
-def test_resubmit_creates_the_next_attempt_in_a_place_of_its_own():
+def test_resubmit_creates_the_next_attempt_in_a_place_of_its_own(aws_client):
     """With ``resubmit``, a failed job is submitted anew as ``<name>-r2``, with its own token
     and S3 locations; its inputs are uploaded there (``before_create`` gets that request). Run
     again, the resubmission is found (one list call covers both names) and not made twice."""
@@ -604,6 +619,7 @@ def test_resubmit_creates_the_next_attempt_in_a_place_of_its_own():
             apply=True,
             resubmit=True,
             before_create=lambda i, request: uploaded.append((i, request)),
+            **_checked(aws_client, ["r-1"]),
         )
         stub.assert_no_pending_responses()
     assert uploaded == [(0, expected)]
@@ -677,6 +693,31 @@ def test_a_resubmission_says_which_records_are_billed_again(status, processed, s
     assert row["detail"] == f"resubmits job-a ({status}, {last['jobArn']})" + (
         f"; {said}" if said else ""
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "processed", "billed"),
+    [
+        ("Stopping", 0, True),  # not ended: it may process more
+        ("Stopped", None, True),
+        ("Stopped", 0, False),
+        ("PartiallyCompleted", None, True),
+        ("PartiallyCompleted", 2, True),
+        ("Failed", None, False),
+        ("Failed", 150, True),
+        ("Expired", None, False),  # AWS: it did not start before its timeout
+    ],
+)
+def test_an_unfinished_job_holds_requests_when_it_was_billed_for_some(status, processed, billed):
+    """The requests of an unfinished job of another name count as held (a job holding any
+    bills them again) when it processed, and was billed for, some of its records: the same
+    rule as for resubmitting it (billed_again)."""
+    from bedrock_finops.batch_overlap import billed_when_unfinished
+
+    counts = {"totalRecordCount": 3}
+    if processed is not None:
+        counts["processedRecordCount"] = processed
+    assert billed_when_unfinished(_summary("job-a", status, **counts)) is billed
 
 
 def test_a_long_names_attempts_keep_its_digest_and_are_each_looked_up():
@@ -908,7 +949,7 @@ def test_a_job_submitted_under_the_name_an_earlier_version_gave_it_is_not_create
 
 
 def test_a_job_failed_under_an_earlier_name_is_resubmitted_as_that_names_next_attempt(
-    tmp_path,
+    tmp_path, aws_client
 ):
     """A job that failed under the name an earlier version gave it is resubmitted as that
     name's next attempt (``-r2``), its inputs in a location of its own under the export's
@@ -922,6 +963,7 @@ def test_a_job_failed_under_an_earlier_name_is_resubmitted_as_that_names_next_at
     expected["outputDataConfig"]["s3OutputDataConfig"]["s3Uri"] = f"s3://bucket/p/{again}/output/"
     arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
     uploaded = []
+    checked = _checked(aws_client, job_request_ids(job.directory))
     for listed in ([failed], [failed, _summary(again, "InProgress", arn_new)]):
         client = _bedrock()
         with Stubber(client) as stub:
@@ -938,6 +980,7 @@ def test_a_job_failed_under_an_earlier_name_is_resubmitted_as_that_names_next_at
                 resubmit=True,
                 before_create=lambda i, request: uploaded.append(request),
                 earlier_names=[job.earlier_names],
+                **checked,
             )
             stub.assert_no_pending_responses()
         (row,) = out.to_dict("records")
@@ -982,7 +1025,7 @@ def test_a_job_done_under_an_earlier_name_is_not_resubmitted_for_a_failed_one_of
     )
 
 
-def test_a_failed_create_names_the_job_and_keeps_the_rows_done():
+def test_a_failed_create_names_the_job_and_keeps_the_rows_done(aws_client):
     """The second of two creates refused: the error names the job, and the log the caller
     passed still holds the first job's row, with its ARN."""
     client = _bedrock()
@@ -1000,7 +1043,13 @@ def test_a_failed_create_names_the_job_and_keeps_the_rows_done():
             "Too many concurrent jobs",
         )
         with pytest.raises(bs.BatchSubmitError) as raised:
-            bs.submit_jobs([_request("job-a"), _request("job-b")], client, apply=True, log=log)
+            bs.submit_jobs(
+                [_request("job-a"), _request("job-b")],
+                client,
+                apply=True,
+                log=log,
+                **_checked(aws_client, ["r-a"], ["r-b"]),
+            )
     assert str(raised.value) == (
         "creating batch job job-b failed (ServiceQuotaExceededException: Too many concurrent jobs)"
     )
@@ -1039,6 +1088,134 @@ def test_a_create_without_an_answer_is_logged_as_maybe_created(raised):
     assert [(row["jobName"], row["action"], row["jobArn"]) for row in log] == (
         [("job-a", "maybe-created", None)] if unanswered else []
     )
+
+
+def test_submit_jobs_refuses_to_create_a_job_it_cannot_check():
+    """Without each job's request IDs, submit_jobs could neither find a job of the group that
+    holds some of its requests (billed twice) nor write the job's request list for a later
+    export to check: it creates nothing (no create is queued) and says what to pass. A job
+    that exists needs no check."""
+    client = _bedrock()
+    with Stubber(client) as stub:
+        for name in ("job-a", "job-b"):
+            jobs = [_summary(name, "Completed")] if name == "job-a" else []
+            stub.add_response(
+                "list_model_invocation_jobs", {"invocationJobSummaries": jobs}, _listed(name)
+            )
+        with pytest.raises(bs.BatchSubmitError) as raised:
+            bs.submit_jobs([_request("job-a"), _request("job-b")], client=client, apply=True)
+        stub.assert_no_pending_responses()
+    assert str(raised.value) == (
+        "no job created: submitting job-b needs each job's request IDs (request_ids=, aligned "
+        "with the requests: its records.csv, batch_overlap.job_request_ids): without them no job "
+        "of its group submitted before can be checked for its requests, which would be billed "
+        "twice, nor its request list written for a later export to check against"
+    )
+
+
+# two jobs of one group (stem "grp"): A submitted before with 3 a job, B exported with 2
+A_JOB, B_JOB = "grp-aaaaaaaaaaaa", "grp-bbbbbbbbbbbb"
+
+
+@pytest.mark.parametrize(
+    ("status", "resubmit"),
+    [("Completed", False), ("PartiallyCompleted", False), ("PartiallyCompleted", True)],
+)
+def test_submit_jobs_checks_requests_jobs_submitted_before_hold(aws_client, status, resubmit):
+    """submit_jobs runs batch-export's check: job A of the group, under the same prefix, holds
+    B's 2 requests. A Completed: no job is created, and the error names A and its split. A
+    PartiallyCompleted (2 of its 3 records processed, and billed): B is not created unless
+    ``resubmit``; then it is, its detail names A, and its request list is written first."""
+    checked = _checked(aws_client, ["r1", "r2"])
+    s3 = checked["s3_client"]
+    listed = {"tool": "bedrock-finops", "kind": "batch-job-requests", "jobName": A_JOB}
+    listed |= {"maxRecordsPerJob": 3, "minRecordsPerJob": 1, "requestIds": ["r1", "r2", "r3"]}
+    s3.put_object(Bucket="bucket", Key=f"p/{A_JOB}/requests.json", Body=json.dumps(listed))
+    counts = {"totalRecordCount": 3, "processedRecordCount": 2}
+    a = _summary(A_JOB, status, **(counts if status != "Completed" else {}))
+    arn_new = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
+    quotas = bj.BatchQuotas(min_records_per_job=1, max_records_per_file=2, max_records_per_job=2)
+    client = _bedrock()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": []}, _listed(B_JOB)
+        )
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": [a]}, _listed("grp")
+        )
+        if resubmit:
+            stub.add_response("create_model_invocation_job", {"jobArn": arn_new}, _request(B_JOB))
+        try:
+            out = bs.submit_jobs(
+                [_request(B_JOB)], client, apply=True, resubmit=resubmit, quotas=quotas, **checked
+            )
+        except bs.BatchSubmitError as exc:
+            out = exc
+        stub.assert_no_pending_responses()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="bucket").get("Contents", [])]
+    if status == "Completed":
+        assert str(out) == (
+            f"no job created: {B_JOB}: refused: 2 of its 2 requests are held by {A_JOB} "
+            "(Completed, exported with --max-records 3); export them with --max-records 3, as "
+            "the export that submitted those jobs did: the same requests split the same way "
+            "are the same jobs, found as submitted; to run them again knowingly, export to "
+            "another --s3-prefix"
+        )
+        assert keys == [f"p/{A_JOB}/requests.json"]  # B's list not written
+        return
+    held = (
+        f"2 of its 2 requests were in {A_JOB} (PartiallyCompleted, {a['jobArn']}, exported "
+        "with --max-records 3), which processed 2 of its 3 records"
+    )
+    (row,) = out.to_dict("records")
+    if not resubmit:
+        assert (row["jobName"], row["action"], row["jobArn"], row["detail"]) == (
+            B_JOB,
+            "not-created: 2 of its 2 requests in an unfinished job",
+            None,
+            held,
+        )
+        assert keys == [f"p/{A_JOB}/requests.json"]
+        return
+    assert (row["action"], row["jobArn"], row["detail"]) == (
+        "created",
+        arn_new,
+        f"{held}: those it processed are billed again",
+    )
+    assert _request_list(s3, B_JOB) == {
+        "tool": "bedrock-finops",
+        "kind": "batch-job-requests",
+        "jobName": B_JOB,
+        "modelId": "anthropic.claude-sonnet-4",
+        "maxRecordsPerJob": 2,
+        "minRecordsPerJob": 1,
+        "requestIds": ["r1", "r2"],
+    }
+
+
+def test_submit_jobs_writes_each_jobs_request_list_before_creating_it(aws_client):
+    """The request list is in S3 when the job is created (a job without one could not be
+    checked against), and before the caller's before_create runs."""
+    checked = _checked(aws_client, ["r-a"])
+    s3 = checked["s3_client"]
+    seen = []
+    client = _bedrock()
+    arn = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/new456"
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_model_invocation_jobs", {"invocationJobSummaries": []}, _listed("job-a")
+        )
+        stub.add_response("create_model_invocation_job", {"jobArn": arn}, _request("job-a"))
+        bs.submit_jobs(
+            [_request("job-a")],
+            client,
+            apply=True,
+            before_create=lambda i, request: seen.append(_request_list(s3, "job-a")),
+            **checked,
+        )
+        stub.assert_no_pending_responses()
+    assert [listed["requestIds"] for listed in seen] == [["r-a"]]
+    assert "maxRecordsPerJob" not in seen[0]  # no quotas given: the split is not recorded
 
 
 def test_a_refused_job_lookup_names_the_permission():
