@@ -538,6 +538,9 @@ def _cmd_export(args: Any) -> int:
         resubmit=args.resubmit,
     )
     s3 = _s3_client(plan, lookup, args.apply)
+    inputs = InputsSeen({}, {})
+    if not args.apply and s3 is not None:  # read-only: what --apply would find in S3
+        inputs = look_at_inputs(ready, plan, s3)
     overlaps = Overlaps()
     if s3 is not None and lookup.attempts is not None:  # which requests jobs already hold
         plan, overlaps = guard_plan(
@@ -550,9 +553,7 @@ def _cmd_export(args: Any) -> int:
             out_dir=Path(args.out),
             split=(quotas.max_records_per_job, quotas.min_records_per_job),
         )
-    inputs = InputsSeen({}, {})
-    if not args.apply and s3 is not None:  # read-only: what --apply would find in S3
-        inputs = look_at_inputs(ready, plan, s3)  # the jobs to create
+        inputs = inputs.of_jobs_to_create(plan)  # not those kept back for unfinished jobs
     cost = _cost_line(bp, ctx.catalog, not_submitted(pending, plan))
     cost += _refused_clause(inputs, overlaps)
     print_line(cost)

@@ -562,6 +562,14 @@ class InputsSeen:
         """The locations holding an object that is not their job's: --apply creates no job."""
         return {i: where for i, where in self.locations.items() if where.foreign}
 
+    def of_jobs_to_create(self, plan: Sequence[dict[str, Any]]) -> InputsSeen:
+        """Those of the rows of ``plan`` that still have a job to create (a job kept back
+        since they were looked at is not)."""
+        return InputsSeen(
+            {i: where for i, where in self.locations.items() if plan[i]["request"] is not None},
+            {i: why for i, why in self.unread.items() if plan[i]["request"] is not None},
+        )
+
 
 def look_at_inputs(
     ready: Sequence[PendingJob],
