@@ -146,6 +146,55 @@ def test_text_copied_as_it_is_decompressed_that_does_not_fit_is_told(
     assert list(small_disk.iterdir()) == [] and _open_on(small_disk) == []
 
 
+def test_utf16_text_decoded_to_a_scratch_copy_that_does_not_fit_is_told_as_decoded(
+    small_disk, tmp_path, monkeypatch
+):
+    """A plain UTF-16 file is not decompressed: its text is decoded to a UTF-8 copy past the
+    limit held in memory (1 MB here, for 256 MB), so the error says that and the size of that
+    copy, not a decompressed size the file does not have."""
+    monkeypatch.setattr(large_text, "HELD_TEXT_BYTES", 1 << 20)
+    text = _month_of_records(2_500)
+    source = tmp_path / "logs" / "month.json"
+    source.parent.mkdir()
+    source.write_bytes(text.encode("utf-16"))
+    assert len(text) > 3_000_000  # its UTF-8 copy is more than the 2 MB disk holds
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(source.parent, small_disk, workers=1, progress=False)
+    assert str(err.value) == (
+        f"no space left on the disk in {small_disk}: month.json is UTF-16 text of more than "
+        "1 MB once decoded, which is decoded to a UTF-8 copy in a scratch file there to be "
+        "read a line at a time rather than held in memory (its line breaks are more than one "
+        "byte), and the copy needs the text's size in UTF-8, at least the "
+        f"{megabytes(len(text) + 3)} decoded so far. Free that much there, or write the table "
+        "to a disk with room (--out); the copy is removed"
+    )  # (its text decoded in one piece, after UTF-8's byte-order mark: all of it so far)
+    assert list(small_disk.iterdir()) == [] and _open_on(small_disk) == []
+
+
+def test_json_documents_kept_in_a_scratch_copy_that_does_not_fit_are_told_as_records(
+    small_disk, tmp_path, monkeypatch
+):
+    """A plain JSON array past the limit held in memory (1 MB here, for 256 MB) is read from
+    itself, and its records' lines, past that limit, are kept in a scratch file: nothing in it
+    is decompressed, so the error says what the copy holds."""
+    monkeypatch.setattr(large_text, "HELD_TEXT_BYTES", 1 << 20)
+    records = _month_of_records(2_500).splitlines()
+    source = tmp_path / "logs" / "month.json"
+    source.parent.mkdir()
+    source.write_text("[" + ",\n".join(records) + "]\n")
+    assert source.stat().st_size > 3_000_000
+    with pytest.raises(IngestError) as err:
+        ingest_to_folder(source.parent, small_disk, workers=1, progress=False)
+    assert str(err.value) == (
+        f"no space left on the disk in {small_disk}: month.json is a file of JSON documents "
+        "of more than 1 MB, whose records are kept in a scratch file there, a line each, to be "
+        "read one at a time rather than held in memory, and the copy needs about the size of "
+        "its text, at least the 2 MB of records made so far. Free that much there, or write "
+        "the table to a disk with room (--out); the copy is removed"
+    )
+    assert list(small_disk.iterdir()) == [] and _open_on(small_disk) == []
+
+
 def test_an_expansion_that_fills_the_disk_leaves_no_half_copy(small_disk, tmp_path):
     text = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * 200) for i in range(20_000))
     source = tmp_path / "big.jsonl.gz"

@@ -693,11 +693,34 @@ def _no_room_for_text(name: str, exc: ScratchCopyError) -> str:
         where, fix = tempfile.gettempdir(), "or set TMPDIR to a folder with room"
     else:
         where, fix = str(Path(exc.folder).parent), "or write the table to a disk with room (--out)"
-    held = f"{large_text.HELD_TEXT_BYTES >> 20:,} MB"  # (MiB, as the limit is told everywhere)
     return (
-        f"{problem} in {where}: {name} decompresses to more than {held} of text, which is "
-        "copied to a scratch file there to be read a line at a time rather than held in "
-        "memory, and the copy needs the file's decompressed size, at least the "
-        f"{megabytes(exc.needed)} decompressed so far. Free that much there, {fix}; the copy "
-        "is removed"
+        f"{problem} in {where}: {_why_copied(name, exc)}. Free that much there, {fix}; the "
+        "copy is removed"
+    )
+
+
+def _why_copied(name: str, exc: ScratchCopyError) -> str:
+    """What a file's scratch copy holds, why it is made, and the room it needs, by what it
+    was given: a gzip file's decompressed text, UTF-16 or UTF-32 text decoded to UTF-8, or the
+    records of a file of JSON documents, a line each (none of these two is decompressed)."""
+    held = f"{large_text.HELD_TEXT_BYTES >> 20:,} MB"  # (MiB, as the limit is told everywhere)
+    so_far = megabytes(exc.needed)
+    if exc.holds == large_text.DECOMPRESSED:
+        return (
+            f"{name} decompresses to more than {held} of text, which is copied to a scratch "
+            "file there to be read a line at a time rather than held in memory, and the copy "
+            f"needs the file's decompressed size, at least the {so_far} decompressed so far"
+        )
+    if exc.holds == large_text.RECORDS:
+        return (
+            f"{name} is a file of JSON documents of more than {held}, whose records are kept "
+            "in a scratch file there, a line each, to be read one at a time rather than held "
+            "in memory, and the copy needs about the size of its text, at least the "
+            f"{so_far} of records made so far"
+        )
+    return (
+        f"{name} is {exc.holds} text of more than {held} once decoded, which is decoded to a "
+        "UTF-8 copy in a scratch file there to be read a line at a time rather than held in "
+        "memory (its line breaks are more than one byte), and the copy needs the text's size "
+        f"in UTF-8, at least the {so_far} decoded so far"
     )

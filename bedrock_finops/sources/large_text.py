@@ -67,23 +67,34 @@ def _crlf_views(data: bytes) -> Iterator[memoryview]:
         yield line[:-1] if line[-1:] == b"\r" else line
 
 
+# what a scratch copy holds (``ScratchCopyError.holds``), as its error says why it is made:
+# a gzip file's decompressed text, or the records of a file of JSON documents, a line each;
+# text decoded from UTF-16 or UTF-32 to UTF-8 is held as that encoding's name
+DECOMPRESSED = "decompressed"
+RECORDS = "records"
+
+
 class ScratchCopyError(Exception):
     """Writing a scratch copy of text failed (``error``: a full disk, most likely) in
     ``folder`` (None: the system's temporary folder); the copy needs at least ``needed``
-    bytes, the text decompressed so far. The partial copy is gone: it had no name."""
+    bytes, what it was given so far; ``holds``: what it holds (``DECOMPRESSED``, ``RECORDS``,
+    or ``UTF-16``/``UTF-32`` for text decoded from it). The partial copy is gone: it had no
+    name."""
 
-    def __init__(self, error: OSError, folder: str | None, needed: int) -> None:
+    def __init__(
+        self, error: OSError, folder: str | None, needed: int, holds: str = DECOMPRESSED
+    ) -> None:
         super().__init__(str(error))
-        self.error, self.folder, self.needed = error, folder, needed
+        self.error, self.folder, self.needed, self.holds = error, folder, needed, holds
 
 
-def _scratch_file(folder: str | None, needed: int) -> BinaryIO:
+def _scratch_file(folder: str | None, needed: int, holds: str) -> BinaryIO:
     """A new scratch file in ``folder``, with no name: removed once it is closed, however the
     process ends. :class:`ScratchCopyError` when it cannot be made."""
     try:
         return tempfile.TemporaryFile(dir=folder)
     except OSError as exc:
-        raise ScratchCopyError(exc, folder, needed) from None
+        raise ScratchCopyError(exc, folder, needed, holds) from None
 
 
 class TextTooLarge(Exception):
@@ -98,11 +109,16 @@ class TextSink:
     """Decompressed text as it comes: held in memory up to ``HELD_TEXT_BYTES``, then all of
     it on in a scratch file in ``folder`` (None: the system's temporary folder). The file
     has no name, so nothing of it is left behind, however the process ends. ``most``: text
-    past that many bytes is not taken (:class:`TextTooLarge`; what was taken is let go)."""
+    past that many bytes is not taken (:class:`TextTooLarge`; what was taken is let go).
+    ``holds``: what the text is, as a :class:`ScratchCopyError` says (``DECOMPRESSED``, or
+    the encoding UTF-8 text was decoded from)."""
 
-    def __init__(self, folder: str | None, most: int | None = None) -> None:
+    def __init__(
+        self, folder: str | None, most: int | None = None, holds: str = DECOMPRESSED
+    ) -> None:
         self.folder = folder
         self.most = most
+        self.holds = holds
         self.size = 0
         self._pieces: list[bytes] = []
         self._file: BinaryIO | None = None
@@ -127,14 +143,14 @@ class TextSink:
                 self._write(self._file, held)
 
     def _scratch_file(self) -> BinaryIO:
-        return _scratch_file(self.folder, self.size)
+        return _scratch_file(self.folder, self.size, self.holds)
 
     def _write(self, file: BinaryIO, piece: bytes) -> None:
         try:
             file.write(piece)
         except OSError as exc:
             self.close()
-            raise ScratchCopyError(exc, self.folder, self.size) from None
+            raise ScratchCopyError(exc, self.folder, self.size, self.holds) from None
 
     def head(self, n: int) -> bytes:
         """The first ``n`` bytes of the text (fewer if it is shorter)."""
@@ -314,7 +330,7 @@ class LineSink:
             return
         self._held.append(line)
         if self.size > HELD_TEXT_BYTES:
-            self._file = _scratch_file(self.folder, self.size)
+            self._file = _scratch_file(self.folder, self.size, RECORDS)
             held, self._held = self._held, []
             for kept in held:
                 self._write(kept)
@@ -326,7 +342,7 @@ class LineSink:
             self._file.write(line)
         except OSError as exc:
             self.close()
-            raise ScratchCopyError(exc, self.folder, self.size) from None
+            raise ScratchCopyError(exc, self.folder, self.size, RECORDS) from None
 
     def lines(self) -> list[bytes] | LinesOnDisk:
         """The lines: the list held, or the scratch file's (the sink holds nothing after)."""

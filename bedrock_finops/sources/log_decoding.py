@@ -364,7 +364,7 @@ def utf8_from_wide(
     """
     codec, name = wide
     decoder = codecs.getincrementaldecoder(codec)()
-    sink = TextSink(folder)
+    sink = TextSink(folder, holds=name)
     try:
         sink.add(UTF8_BOM)
         for block in blocks:
