@@ -64,12 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as exc:
         if os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        _say_error(_error_line(exc))
+        _say_error(_error_line(exc), exc)
         return 2
     except OSError as exc:  # a full disk, a quota, a read-only file system: the user's to fix
         if exc.errno not in _FILE_SYSTEM_ERRNOS or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        _say_error(_file_system_error(exc))
+        _say_error(_file_system_error(exc), exc)
         return 2
     except ValueError as exc:  # botocore refuses an endpoint URL only once a client is made
         from bedrock_finops.sources.aws_clients import invalid_endpoint_message
@@ -77,20 +77,49 @@ def main(argv: list[str] | None = None) -> int:
         message = invalid_endpoint_message(exc)
         if message is None or os.environ.get("BEDROCK_FINOPS_TRACEBACK"):
             raise
-        _say_error(message)
+        _say_error(message, exc)
         return 2
 
 
-def _say_error(message: str) -> None:
+def _say_error(message: str, exc: BaseException | None = None) -> None:
     """The ``error:`` line a failed command ends with, on stderr, with any credential value
     from the environment redacted: the message may quote a path or a source named after one,
-    and a scheduled run's stderr is mailed or kept in a log. A file or folder name it quotes
-    is the source's: its control characters are escaped for the terminal (AWS's messages of
-    several lines keep their lines)."""
-    from bedrock_finops.runner import scrubbed
-    from bedrock_finops.terminal_text import lines_for_terminal
+    and a scheduled run's stderr is mailed or kept in a log.
 
-    print(f"error: {lines_for_terminal(scrubbed(message))}", file=sys.stderr)
+    The values a message quotes (a path, an S3 key, a source, a log group) are the user's or
+    the source's, so its control characters are escaped for the terminal, line breaks too: a
+    file named ``a\nerror: ...`` would print a line of its own. Only the text of AWS's own
+    errors (botocore's: ``exc``, or an error it was raised from, quoted in the message) keeps
+    its lines, as ParamValidationError's list of problems."""
+    from bedrock_finops.runner import scrubbed
+    from bedrock_finops.terminal_text import for_terminal, lines_for_terminal
+
+    text = scrubbed(message) or ""
+    shown = for_terminal(text)
+    for said in _aws_texts(exc):
+        said = scrubbed(said) or ""
+        if "\n" in said and said in text:
+            shown = shown.replace(for_terminal(said), lines_for_terminal(said))
+    print(f"error: {shown}", file=sys.stderr)
+
+
+def _aws_texts(exc: BaseException | None) -> list[str]:
+    """The text of each botocore error among ``exc`` and the errors it was raised from or
+    while handling (an error of the tool's own quoting AWS's): its message, and a
+    ClientError's own Message as AWS sent it."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    texts: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, BotoCoreError | ClientError):
+            texts.append(str(exc))
+        if isinstance(exc, ClientError):
+            said = str(exc.response.get("Error", {}).get("Message") or "")
+            texts += [said, said.strip()]
+        exc = exc.__cause__ or exc.__context__
+    return texts
 
 
 def _configure_console() -> None:

@@ -257,3 +257,73 @@ def test_a_full_or_read_only_disk_names_the_folder_written(monkeypatch, capsys, 
     monkeypatch.setattr(runner, "run", fails)
     assert cli.main(["run"]) == 2
     assert capsys.readouterr().err == line + "\n"
+
+
+# a folder or file name that would forge a line of its own on stderr, in red after clearing
+# the screen, as a scheduled run's mailed log would show it
+FORGED = "logs\nerror: \x1b[2J\x1b[31mforged"
+FORGED_SHOWN = "logs\\nerror: \\x1b[2J\\x1b[31mforged"
+NO_LOGS_FIX = (
+    "; point the source at the folder or prefix that holds AWSLogs/<account>/"
+    "BedrockModelInvocationLogs (check model invocation logging is enabled and delivering there)"
+)
+
+
+def test_a_folder_named_with_a_line_break_and_escapes_is_one_error_line(tmp_path, capsys):
+    """The folder's name is quoted in the error: its line break started a line of its own
+    (a forged `error:` line) and its ESC sequences cleared the screen."""
+    folder = tmp_path / FORGED
+    folder.mkdir()
+    out = str(tmp_path / "out" / "usage.parquet")
+    assert cli.main(["ingest", "--source", str(folder), "--out", out]) == 2
+    shown = f"{tmp_path}/{FORGED_SHOWN}"
+    assert capsys.readouterr().err == (
+        f"error: no invocation log files (.json, .jsonl, .ndjson or .gz) under {shown}"
+        f"{NO_LOGS_FIX}\n"
+    )
+    missing = tmp_path / "gone" / FORGED
+    assert cli.main(["ingest", "--source", str(missing), "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err
+    assert err.startswith(f"error: log folder {tmp_path}/gone/{FORGED_SHOWN} does not exist;")
+
+
+def test_a_file_named_with_a_line_break_in_the_source_is_escaped_in_the_error(tmp_path, capsys):
+    """A file found in the source, not given by the user: a tar archive's name."""
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a\nok: 0 errors.tar").write_bytes(b"")
+    out = str(tmp_path / "out" / "usage.parquet")
+    assert cli.main(["ingest", "--source", str(tmp_path / "logs"), "--out", out]) == 2
+    assert capsys.readouterr().err == (
+        f"error: no invocation log files under {tmp_path / 'logs'}, only tar archives "
+        "(a\\nok: 0 errors.tar): unpack them (tar -xf) and point the source at the folder "
+        "they give\n"
+    )
+
+
+def test_awss_own_message_of_several_lines_keeps_its_lines(capsys):
+    """botocore's text keeps its line breaks, raised as it is or quoted in an error of the
+    tool's own (a credential_process's output); a value around it is escaped."""
+    from botocore.exceptions import CredentialRetrievalError, ParamValidationError
+
+    from bedrock_finops.sources.source_errors import credential_setup_error
+
+    invalid = ParamValidationError(report='Invalid bucket name "": too short\nInvalid key')
+    cli._say_error(cli._error_line(invalid), invalid)
+    assert capsys.readouterr().err == (
+        'error: Parameter validation failed:\nInvalid bucket name "": too short\nInvalid key\n'
+    )
+    failed = CredentialRetrievalError(provider="custom-process", error_msg="line 1\nline 2")
+    try:
+        raise failed
+    except CredentialRetrievalError as exc:
+        try:
+            raise credential_setup_error(exc, "s3://b/x\n\x1by") from None
+        except Exception as wrapped:
+            cli._say_error(str(wrapped), wrapped)
+    assert capsys.readouterr().err == (
+        "error: reading s3://b/x\\n\\x1by failed: no usable AWS credentials: the profile's "
+        "credential_process failed (CredentialRetrievalError: Error when retrieving credentials "
+        "from custom-process: line 1\nline 2). Fix: run that command yourself (`aws configure "
+        "get credential_process` shows it) to see why, fix it, and run again\n"
+    )
