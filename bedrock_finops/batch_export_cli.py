@@ -46,7 +46,12 @@ from bedrock_finops.batch_overlap import (
 )
 from bedrock_finops.batch_submit import plan_submissions
 from bedrock_finops.findings import days_text
-from bedrock_finops.run_settings import check_prices, notebook_settings, setting_named
+from bedrock_finops.run_settings import (
+    RunSettings,
+    check_prices,
+    notebook_settings,
+    setting_named,
+)
 from bedrock_finops.terminal_text import print_line, print_lines
 from bedrock_finops.user_paths import path_argument
 
@@ -359,7 +364,13 @@ def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any
     """The settings a CLI export uses, and where they came from: the run's own (what its
     ``02_batch_inference`` notebook ran with, in its ``manifest.json``), else the notebook's
     defaults; a flag given on the command line wins over both (``run_settings``)."""
-    s = notebook_settings(
+    s = _export_run_settings(run_dir, flags)
+    return s.values, s.origin
+
+
+def _export_run_settings(run_dir: Path, flags: dict[str, Any]) -> RunSettings:
+    """:func:`export_settings`, with how an error names each (where it came from)."""
+    return notebook_settings(
         run_dir,
         BATCH_NOTEBOOK,
         _NOTEBOOK_DEFAULTS,
@@ -368,7 +379,6 @@ def export_settings(run_dir: Path, flags: dict[str, Any]) -> tuple[dict[str, Any
         doing="export",
         older=_hours_in_utc,
     )
-    return s.values, s.origin
 
 
 def _hours_in_utc(section: dict[str, Any]) -> dict[str, Any]:
@@ -418,7 +428,6 @@ def check_export_inputs(
         check_role_arn(role_arn, "--role-arn")
         check_s3_prefix(s3_prefix, "--s3-prefix")
         check_timeout_hours(settings["timeout_hours"], named("timeout_hours"))
-        check_prices(settings, named)  # the discount, and a price file moved since the run
         return job_quotas(settings, named)
     except ValueError as exc:
         raise BatchExportError(str(exc)) from None
@@ -468,7 +477,8 @@ def _cmd_export(args: Any) -> int:
 
     # the settings and flags are checked before the run is read (or the sample built)
     run_dir = Path(args.run_dir or sample_run_path())
-    s, origin = export_settings(run_dir, vars(args))
+    settings = _export_run_settings(run_dir, vars(args))
+    s, origin = settings.values, settings.origin
     quotas = check_export_inputs(
         from_run=(run_dir / "manifest.json").is_file(),
         out=Path(args.out),
@@ -477,6 +487,9 @@ def _cmd_export(args: Any) -> int:
         settings=s,
         flags=vars(args),
     )
+    # the discount, and a price file moved since the run, named where each came from (the
+    # run's params file's key, the command line)
+    check_prices(s, settings.named)
     if args.apply:
         _check_aws_credentials()
     run_dir = Path(args.run_dir) if args.run_dir else default_sample_run()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from bedrock_finops import models, price_display
 from bedrock_finops.price_sheets import KEY_COLUMNS
-from bedrock_finops.pricing import PriceCatalog, check_discount_pct
+from bedrock_finops.run_settings import check_prices, command_line_settings
 from bedrock_finops.terminal_text import cells_for_terminal, print_line
 from bedrock_finops.user_paths import path_argument
 
@@ -24,15 +24,13 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("prices", help="show or refresh the price sheets")
     sub = p.add_subparsers(dest="prices_command", metavar="ACTION", required=True)
     show = sub.add_parser("show", help="print the prices the engine will use, with sources")
-    show.add_argument(
-        "--sheet", default="current", type=path_argument, help="current | seed | path to a CSV"
-    )
+    show.add_argument("--sheet", type=path_argument, help="current (default) | seed | a CSV")
     show.add_argument(
         "--model", help="catalog key, a logged model ID (us.…-v1:0, an ARN) or part of a key"
     )
     show.add_argument("--region")
     show.add_argument("--overrides", type=path_argument)
-    show.add_argument("--discount-pct", type=float, default=0.0)
+    show.add_argument("--discount-pct", type=float, help="flat negotiated discount, percent")
     show.set_defaults(func=_cmd_show)
     upd = sub.add_parser("update", help="build a sheet from the AWS Price List API")
     upd.add_argument("--region", action="append", dest="regions", help="repeatable")
@@ -42,9 +40,19 @@ def register(subparsers) -> None:
     upd.set_defaults(func=_cmd_update)
 
 
+# the prices `prices show` loads, each with its flag (argparse dest) and its default
+_SHOW_FLAGS = {
+    "price_sheet": "sheet",
+    "price_overrides": "overrides",
+    "discount_pct": "discount_pct",
+}
+_SHOW_DEFAULTS = {"price_sheet": "current", "price_overrides": "", "discount_pct": 0.0}
+
+
 def _cmd_show(args) -> int:
-    check_discount_pct(args.discount_pct, f"--discount-pct {args.discount_pct:g}")
-    cat = PriceCatalog.load(args.sheet, overrides=args.overrides, discount_pct=args.discount_pct)
+    # an error names the flag at fault, as the other commands name theirs (run_settings)
+    settings = command_line_settings(_SHOW_DEFAULTS, _SHOW_FLAGS, vars(args))
+    cat = check_prices(settings.values, settings.named)
     rows, how = select_models(cat.rows, args.model)
     if rows.empty:
         ref = models.resolve(args.model)

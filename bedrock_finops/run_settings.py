@@ -15,7 +15,10 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bedrock_finops.pricing import PriceCatalog
 
 RUN_MANIFEST = "manifest.json"
 # the settings a command opens the run's prices with (``notebook.open_run``), not its plan's
@@ -34,7 +37,9 @@ class RunSettings:
     ``origin``: where those no flag gave came from; ``from_run``: they are the run's own (its
     manifest's), not the notebook's defaults; ``flags``: the flag (argparse ``dest``) that
     sets each setting, None for one no flag sets; ``given``: the settings a flag gave;
-    ``origins``: where each setting no flag gave came from (:meth:`origin_of`)."""
+    ``origins``: where each setting no flag gave came from (:meth:`origin_of`); ``filed``:
+    the params file's key that set each of the run's settings it set (``common.discount_pct
+    in params/acme.yaml``)."""
 
     values: dict[str, Any]
     origin: str
@@ -42,13 +47,24 @@ class RunSettings:
     flags: Mapping[str, str | None]
     given: frozenset[str]
     origins: Mapping[str, str] = field(default_factory=dict)
+    filed: Mapping[str, str] = field(default_factory=dict)
 
     def named(self, name: str, with_value: bool = True) -> str:
-        """How an error names the setting ``name`` (see :func:`setting_named`)."""
+        """How an error names the setting ``name`` (see :func:`setting_named`), and where it
+        came from: a flag given, the command line (``--discount-pct 150 (command line)``); the
+        run's, with its params file's key when that set it."""
         value = self.values[name] if with_value else None
-        return setting_named(
-            name, value, self.flags.get(name), name in self.given, self.from_run, with_value
+        given = name in self.given
+        said = setting_named(
+            name,
+            value,
+            self.flags.get(name),
+            given,
+            self.from_run,
+            with_value,
+            self.filed.get(name),
         )
+        return f"{said} (command line)" if given else said
 
     def origin_of(self, name: str) -> str:
         """Where the setting ``name`` came from, for an error about a value in it (a model it
@@ -57,7 +73,7 @@ class RunSettings:
         run's candidates (its manifest.json; 01_model_sizing.candidates in params/acme.yaml)``);
         or the notebook's default."""
         if name in self.given:
-            return f"{self.named(name)} (command line)"
+            return self.named(name)
         return self.origins.get(name, f"the notebook's default {name}")
 
 
@@ -78,6 +94,7 @@ def notebook_settings(
     ``doing``: the command's work, as the error on a damaged manifest names it."""
     values = dict(defaults)
     origins: dict[str, str] = {}
+    filed_at: dict[str, str] = {}
     manifest = run_dir / RUN_MANIFEST
     origin, from_run = f"the notebook's defaults (no {RUN_MANIFEST} in the run)", False
     if manifest.is_file():
@@ -87,10 +104,12 @@ def notebook_settings(
         if ran is not None:
             values.update({k: v for k, v in ran.items() if k in defaults})
             origins = {k: _run_origin(k, where.get(k)) for k in ran if k in defaults}
+            filed_at = {k: where[k] for k in ran if k in defaults and k in where}
             origin, from_run = f"the run's own ({manifest})", True
         elif any(k in defaults for k in filed):
             values.update({k: v for k, v in filed.items() if k in defaults})
             origins = {k: _run_origin(k, where[k]) for k in filed if k in defaults}
+            filed_at = {k: where[k] for k in filed if k in defaults}
             origin, from_run = (
                 f"the run's params file over the notebook's defaults ({manifest} does not "
                 f"record what its {notebook} notebook ran with)",
@@ -101,12 +120,28 @@ def notebook_settings(
                 f"the notebook's defaults ({manifest} does not record what its {notebook} "
                 "notebook ran with, and its params file sets none of them)"
             )
-    given = frozenset(
-        name for name, flag in flags.items() if flag is not None and args.get(flag) is not None
-    )
+    given = _flags_given(flags, args)
     for name in given:
         values[name] = args[str(flags[name])]
-    return RunSettings(values, origin, from_run, flags, given, origins)
+    return RunSettings(values, origin, from_run, flags, given, origins, filed_at)
+
+
+def command_line_settings(
+    defaults: Mapping[str, Any], flags: Mapping[str, str | None], args: Mapping[str, Any]
+) -> RunSettings:
+    """The settings of a command that takes them from its flags alone (``prices show``), over
+    ``defaults``: an error names each as the flag given, on the command line, as
+    :func:`notebook_settings`' do."""
+    given = _flags_given(flags, args)
+    values = {**defaults, **{name: args[str(flags[name])] for name in given}}
+    return RunSettings(values, "the command line", False, flags, given)
+
+
+def _flags_given(flags: Mapping[str, str | None], args: Mapping[str, Any]) -> frozenset[str]:
+    """The settings a flag was given for (``args``: the parsed command line)."""
+    return frozenset(
+        name for name, flag in flags.items() if flag is not None and args.get(flag) is not None
+    )
 
 
 def _run_origin(name: str, filed: str | None) -> str:
@@ -165,30 +200,34 @@ def setting_named(
     given: bool,
     from_run: bool,
     with_value: bool = True,
+    filed: str | None = None,
 ) -> str:
     """How an error names a setting: the flag as given, else the run's own setting (or the
     notebook's default, for a run without a manifest) and the flag that replaces it.
     ``with_value=False``: without its value, for an error that names the value itself (a
-    file's problem, naming the file)."""
+    file's problem, naming the file). ``filed``: the run's params file's key that set it
+    (``common.discount_pct in params/acme.yaml``)."""
     option = "--" + str(flag).replace("_", "-")
     if given:
         if not with_value:
             return option
         return f"{option} {value:g}" if isinstance(value, float) else f"{option} {value}"
     shown = f" {value!r}" if with_value else ""
+    manifest = f"its {RUN_MANIFEST}{f'; {filed}' if filed else ''}"
     if flag is None:
-        return f"the run's {name}{shown} (its {RUN_MANIFEST})" if from_run else name + shown
+        return f"the run's {name}{shown} ({manifest})" if from_run else name + shown
     if not from_run:
         return f"the default {name}{shown} ({option} sets it)"
-    return f"the run's {name}{shown} (its {RUN_MANIFEST}; {option} overrides it)"
+    return f"the run's {name}{shown} ({manifest}; {option} overrides it)"
 
 
-def check_prices(values: Mapping[str, Any], named: Callable[..., str]) -> None:
+def check_prices(values: Mapping[str, Any], named: Callable[..., str]) -> PriceCatalog:
     """Load the price catalog of ``values`` (``price_sheet``, ``price_overrides``,
     ``discount_pct``) as the command will, the sheet alone first, so an error names the
     setting at fault as ``named(key)`` does (``named(key, False)``: without its value, for a
-    file's own problem, which names the file): a run's overrides file moved since is the run's
-    setting, which the flag replaces. Raises :class:`RunSettingsError`."""
+    file's own problem, which names the file; :meth:`RunSettings.named`: where it came from):
+    a run's overrides file moved since is the run's setting, which the flag replaces. Returns
+    the catalog; raises :class:`RunSettingsError`."""
     from bedrock_finops.price_sheets import check_overrides_file, check_sheet
     from bedrock_finops.pricing import check_discount_pct
 
@@ -200,17 +239,19 @@ def check_prices(values: Mapping[str, Any], named: Callable[..., str]) -> None:
             check_overrides_file(overrides, named("price_overrides"))
     except (OSError, ValueError) as exc:
         raise RunSettingsError(str(exc)) from None
-    _load_named(named("price_sheet", False), sheet, None)
-    if overrides is not None:
-        _load_named(named("price_overrides", False), sheet, overrides)
+    discount = float(values["discount_pct"])
+    if overrides is None:
+        return _load_named(named("price_sheet", False), sheet, None, discount)
+    _load_named(named("price_sheet", False), sheet, None, discount)
+    return _load_named(named("price_overrides", False), sheet, overrides, discount)
 
 
-def _load_named(name: str, sheet: str, overrides: str | None) -> None:
+def _load_named(name: str, sheet: str, overrides: str | None, discount: float) -> PriceCatalog:
     """Load the catalog; an error in a file (its columns, values or rows) begins with
     ``name``, the setting that gave it."""
     from bedrock_finops.pricing import PriceCatalog
 
     try:
-        PriceCatalog.load(sheet, overrides)
+        return PriceCatalog.load(sheet, overrides, discount)
     except (OSError, ValueError) as exc:
         raise RunSettingsError(f"{name}: {exc}") from None

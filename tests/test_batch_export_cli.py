@@ -64,8 +64,8 @@ INPUT_MISTAKES = {
     ),
     "discount over 100%": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--discount-pct", "150"],
-        "error: --discount-pct 150 is not a percentage in [0, 100): give the negotiated "
-        "discount off list prices, e.g. 12 for 12% (0: none)",
+        "error: --discount-pct 150 (command line) is not a percentage in [0, 100): give the "
+        "negotiated discount off list prices, e.g. 12 for 12% (0: none)",
     ),
     "a maximum under the default minimum, in a run without a manifest": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-records", "80"],

@@ -24,11 +24,12 @@ def _cases(tmp_path: Path) -> list[tuple[list[str], str]]:
         (["sample", "--out", str(tmp_path / "s"), "--start", "2026-1-1"], "give YYYY-MM-DD"),
         (
             ["prices", "show", "--discount-pct", "150"],
-            "--discount-pct 150 is not a percentage in [0, 100): give the negotiated discount",
+            "--discount-pct 150 (command line) is not a percentage in [0, 100): give the "
+            "negotiated discount",
         ),
         (
             ["prices", "show", "--overrides", str(tmp_path / "mine.csv")],
-            f"price overrides file '{tmp_path / 'mine.csv'}' not found: give an existing CSV",
+            f"--overrides {tmp_path / 'mine.csv'} (command line) not found: give an existing CSV",
         ),
         (["prices", "show", "--sheet", str(a_file)], f"price sheet {a_file} is empty"),
     ]

@@ -197,7 +197,9 @@ def test_eval_sample_names_the_runs_moved_overrides_file_and_the_flag(tmp_path, 
     )
     assert not out.exists()
     assert _sample(run, out, "--price-overrides", moved + ".old") == 2
-    assert capsys.readouterr().err == f"error: --price-overrides {moved}.old {NOT_FOUND_FIX}\n"
+    assert capsys.readouterr().err == (
+        f"error: --price-overrides {moved}.old (command line) {NOT_FOUND_FIX}\n"
+    )
     negotiated = tmp_path / "negotiated.csv"
     negotiated.write_text(
         "model,region,geo,service_tier,input_per_1k,output_per_1k\n"
@@ -375,7 +377,9 @@ def test_batch_export_names_the_runs_moved_overrides_file_and_the_flag(tmp_path,
     )
     assert not out.exists()
     assert _export(run, out, "--price-overrides", moved + ".old") == 2
-    assert capsys.readouterr().err == f"error: --price-overrides {moved}.old {NOT_FOUND_FIX}\n"
+    assert capsys.readouterr().err == (
+        f"error: --price-overrides {moved}.old (command line) {NOT_FOUND_FIX}\n"
+    )
 
 
 def test_batch_export_names_the_setting_whose_file_is_refused(tmp_path, capsys):
@@ -392,4 +396,107 @@ def test_batch_export_names_the_setting_whose_file_is_refused(tmp_path, capsys):
         "output_per_1k, cache_write_5m_per_1k, cache_write_1h_per_1k, cache_read_per_1k, "
         "batch_input_per_1k, batch_output_per_1k, min_cache_tokens, supports_caching, "
         "supports_batch, in_region_is_profile_price, source, as_of (see docs/pricing.md)\n"
+    )
+
+
+# ---- price settings: where each came from ------------------------------------------------------
+
+NOT_A_PERCENTAGE = (
+    "is not a percentage in [0, 100): give the negotiated discount off list prices, e.g. 12 for "
+    "12% (0: none)"
+)
+SHEET_NOT_FOUND = (
+    "not found: use 'current', 'seed' or a CSV path (write one with `bedrock-finops prices "
+    "update --out FILE`)"
+)
+
+
+def _priced_by_params_file(notebook: str, section: str, **prices) -> dict:
+    """The manifest of a run whose params file, params/acme.yaml, set ``prices`` in its
+    ``section`` (common, or the notebook's own), and whose ``notebook`` ran with them."""
+    return {
+        **_ran_with(notebook, **prices),
+        "params_file": "params/acme.yaml",
+        "params": {section: prices},
+    }
+
+
+def test_eval_sample_names_the_params_file_key_that_set_a_price_setting(tmp_path, capsys):
+    """A discount of 150 or a sheet that is none, set by the run's params file: the error
+    named the run's setting but not the key of the file that set it, as it names a candidate's;
+    a flag given is said to be the command line's."""
+    manifest = _priced_by_params_file(SIZING, "common", discount_pct=150.0)
+    run = _run(tmp_path / "run", manifest)
+    assert _sample(run, tmp_path / "eval") == 2
+    assert capsys.readouterr().err == (
+        "error: the run's discount_pct 150.0 (its manifest.json; common.discount_pct in "
+        f"params/acme.yaml; --discount-pct overrides it) {NOT_A_PERCENTAGE}\n"
+    )
+    assert _sample(run, tmp_path / "eval", "--discount-pct", "150") == 2
+    assert capsys.readouterr().err == (
+        f"error: --discount-pct 150 (command line) {NOT_A_PERCENTAGE}\n"
+    )
+    manifest = _priced_by_params_file(SIZING, SIZING, price_sheet="nope")
+    run = _run(tmp_path / "run2", manifest)
+    assert _sample(run, tmp_path / "eval") == 2
+    assert capsys.readouterr().err == (
+        "error: the run's price_sheet 'nope' (its manifest.json; 01_model_sizing.price_sheet in "
+        f"params/acme.yaml; --price-sheet overrides it) {SHEET_NOT_FOUND}\n"
+    )
+    assert not (tmp_path / "eval").exists()
+
+
+BAD_ROWS = (
+    "rows refused, as their prices would not reach the requests they name: line 2: model "
+    "'anthropic.claude-nope' is not in the model catalog"
+)
+
+
+def test_batch_export_names_the_params_file_key_that_set_bad_overrides(tmp_path, capsys):
+    """An overrides file of rows no request can have, set in the run's params file's common
+    section: the error names that key, as eval-sample's do."""
+    overrides = tmp_path / "negotiated.csv"
+    overrides.write_text(
+        "model,region,geo,service_tier,input_per_1k\n"
+        "anthropic.claude-nope,us-east-1,none,default,0.01\n"
+    )
+    manifest = _priced_by_params_file(
+        "02_batch_inference", "common", price_overrides=str(overrides)
+    )
+    run = _run(tmp_path / "run", manifest)
+    assert _export(run, tmp_path / "jobs") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: the run's price_overrides (its manifest.json; common.price_overrides in "
+        "params/acme.yaml; --price-overrides overrides it): price overrides file "
+        f"{overrides}: {BAD_ROWS}"
+    )
+    assert _export(run, tmp_path / "jobs", "--discount-pct", "150") == 2
+    assert capsys.readouterr().err == (
+        f"error: --discount-pct 150 (command line) {NOT_A_PERCENTAGE}\n"
+    )
+    assert not (tmp_path / "jobs").exists()
+
+
+def test_prices_show_names_the_flag_of_a_price_setting_it_refuses(tmp_path, capsys):
+    """`prices show` said `price sheet 'nope' not found` and `price overrides file ... not
+    found`, not the flag that gave them, as the other commands name theirs."""
+    assert cli.main(["prices", "show", "--sheet", "nope"]) == 2
+    assert capsys.readouterr().err == f"error: --sheet nope (command line) {SHEET_NOT_FOUND}\n"
+    missing = tmp_path / "mine.csv"
+    assert cli.main(["prices", "show", "--overrides", str(missing)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --overrides {missing} (command line) {NOT_FOUND_FIX}\n"
+    )
+    missing.write_text(
+        "model,region,geo,service_tier,input_per_1k\n"
+        "anthropic.claude-nope,us-east-1,none,default,0.01\n"
+    )
+    assert cli.main(["prices", "show", "--overrides", str(missing)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: --overrides (command line): price overrides file {missing}: {BAD_ROWS}"
+    )
+    assert cli.main(["prices", "show", "--discount-pct", "150"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --discount-pct 150 (command line) {NOT_A_PERCENTAGE}\n"
     )
