@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pricing.py
 	$(BIN)/python benchmarks/ingest_shapes.py
 	$(BIN)/python benchmarks/name_checks.py
+	$(BIN)/python benchmarks/sizing_segments.py
 
 clean-venv:
 	rm -rf $(VENV)

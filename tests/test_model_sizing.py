@@ -159,6 +159,55 @@ def test_cache_billed_as_input_below_candidate_minimum(usage, cat):
     assert chat["candidates_tried"] == {HAIKU45: "$0.0169, not cheaper than today's $0.0138"}
 
 
+def _repricing_calls(catalog: PriceCatalog, monkeypatch) -> list[tuple[str, int]]:
+    """The (candidate, rows) of each call re-pricing usage on a candidate, from now on."""
+    calls: list[tuple[str, int]] = []
+    price = catalog.price
+
+    def counted(usage: pd.DataFrame, **kwargs):
+        if kwargs.get("model") is not None:
+            calls.append((kwargs["model"], len(usage)))
+        return price(usage, **kwargs)
+
+    monkeypatch.setattr(catalog, "price", counted)
+    return calls
+
+
+def test_each_candidate_is_priced_once_for_the_segments_that_try_it(cat, monkeypatch):
+    """Three routers on Opus 4 (1, 2 and 3 calls) and three chats on Sonnet 4 (1, 2, 3) may
+    move to Haiku 4.5 alone of Anthropic's: it is priced once on the routers' six requests
+    and once on the chats' six (per current model, whose tokenizer it scales from), not once
+    a segment: 2,000 segments took 50 s in the fixed cost of pricing a few rows at a time.
+    It is cheaper for the routers; for the chats (their 3,000-token cached prefix bills as
+    input on it) it is not, so the other providers' five small models are priced once each,
+    on the chats' requests only. Each segment's figures are those of pricing it alone."""
+    usage = make_usage(
+        [dict(ROUTER, app=f"router-{k}", n=k) for k in (1, 2, 3)]
+        + [dict(CHAT, app=f"chat-{k}", n=k) for k in (1, 2, 3)]
+    )
+    calls = _repricing_calls(cat, monkeypatch)
+    only_45 = {"anthropic": {"small": [HAIKU45]}}
+    plan = ms.plan(usage, cat, prompts=prompts_frame(TEXTS), candidates=only_45)
+    others = [
+        "meta.llama3-1-8b-instruct",
+        "amazon.nova-micro",
+        "amazon.nova-lite",
+        "amazon.titan-text-express",
+        "mistral.mistral-small-2402",
+    ]
+    assert calls == [(HAIKU45, 6), (HAIKU45, 6), *((model, 6) for model in others)]
+    assert _seg(plan, "router-2")["candidate"] == HAIKU45
+    chat = _seg(plan, "chat-2")
+    assert chat["candidate"] == "amazon.nova-micro" and chat["cross_provider"]
+    assert list(chat["candidates_tried"]) == [HAIKU45, *others]
+    monkeypatch.undo()
+    ratios = ms_params.check_settings({})["tokenizer_ratios"]
+    for app, model, cand in (("router-2", OPUS, HAIKU45), ("chat-2", SONNET, "amazon.nova-micro")):
+        alone, info = ms_repricing.price_on(usage[usage["app"] == app], model, cand, cat, ratios)
+        assert _seg(plan, app)["projected_usd"] == float(alone["cost_usd"].sum())
+        assert _seg(plan, app)["adapt_info"] == info
+
+
 def test_cross_provider_scales_tokens_by_tokenizer_ratio(usage, cat):
     only_llama = {
         "anthropic": {"small": []},
