@@ -125,7 +125,7 @@ def _attribution(values: dict[str, Any]) -> None:
 
 
 def _model_sizing(values: dict[str, Any]) -> None:
-    """The strategy's settings, and the segments its savings key figures name."""
+    """The strategy's settings, and the segments its key figures name."""
     from bedrock_finops.strategies import model_sizing_params
 
     model_sizing_params.check_settings(_pick(values, model_sizing_params.DEFAULT_PARAMS))
@@ -149,8 +149,8 @@ def _batch_inference(values: dict[str, Any]) -> None:
 
 
 def _top_n(values: dict[str, Any]) -> None:
-    """The rows of the top-N tables, the apps the per-app charts draw, the segments the
-    savings key figures name."""
+    """The rows of the top-N tables, the apps the per-app charts draw, the segments 01's
+    key figures name (task types, savings, quality-gate verdicts)."""
     top_n = values.get("top_n", 10)
     if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
         raise ValueError(f"top_n {top_n!r} must be a positive whole number of table rows")

@@ -94,15 +94,18 @@ def leave_out(
     return values[values.index.isin(ranked(values, rank_by)[:n])]
 
 
-def cut_note(total: int, n: int, noun: str, *, summed: bool, by: str = "spend") -> str:
+def cut_note(
+    total: int, n: int, noun: str, *, summed: bool, by: str = "spend", other: str = "sums"
+) -> str:
     """What a table or chart of the top ``n`` of ``total`` groups leaves out, or "" when it
     shows them all: ``top 10 of 1,000 apps by spend; other (990 apps) sums the rest`` or,
-    for values that do not add up, ``...; 990 not shown``."""
+    for values that do not add up, ``...; 990 not shown``. ``other``: what the other line
+    does with the rest (``counts``, for lines of a label each)."""
     if total <= n:
         return ""
     head = f"top {n:,} of {counted(total, noun)} by {by}"
     if summed:
-        return f"{head}; {other_label(total - n, noun)} sums the rest"
+        return f"{head}; {other_label(total - n, noun)} {other} the rest"
     return f"{head}; {total - n:,} not shown"
 
 

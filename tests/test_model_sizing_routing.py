@@ -352,3 +352,81 @@ def test_an_accepted_saving_is_not_cut_for_a_rejected_segment_of_larger_potentia
         # the 276 calls of router-01 to router-23, $1.9988, and router-25's $0
         "other (24 segments)": "$2.00 saved; 23 pending evaluation, 1 rejected",
     }
+
+
+@pytest.fixture(scope="module")
+def routers_and_chats(cat, prompts, tmp_path_factory) -> ms.SizingPlan:
+    """router-1 to router-6 on Opus 4 (classification, high confidence; router-k makes k
+    calls of $0.00765) and chat-1 to chat-6 on Sonnet 4 (simple_qa, medium; $0.00345 a call),
+    all 12 proposed for Haiku 3.5 and every request sampled and scored: router-6 and router-1
+    are rejected (0.2 of 1.0), router-4 is pending (1 of its 4 requests scored), the nine
+    others accepted."""
+    apps = [dict(ROUTER, app=f"router-{k}", n=k) for k in range(1, 7)]
+    apps += [dict(CHAT, app=f"chat-{k}", n=k) for k in range(1, 7)]
+    usage = make_usage(apps)
+    segment = ms.plan(usage, cat, prompts=prompts).segments.set_index("app")["segment"]
+    ids = {segment[app]: [f"{app}-{i}" for i in range(int(app[-1]))] for app in segment.index}
+    scores = {"router-6": 0.2, "router-1": 0.2}
+    scored = {segment["router-4"]: 1}  # of its 4 requests
+    folder = tmp_path_factory.mktemp("eval-12")
+    pd.DataFrame(
+        [
+            {"request_id": rid, "segment": segment[app], "current_score": 1.0,
+             "candidate_score": scores.get(app, 1.0)}
+            for app in segment.index
+            for rid in ids[segment[app]][: scored.get(segment[app])]
+        ]
+    ).to_csv(folder / "eval.csv", index=False)  # fmt: skip
+    write_sample_manifest(folder, ids)
+    return ms.plan(usage, cat, prompts=prompts, eval_results=str(folder / "eval.csv"))
+
+
+def test_the_task_type_key_figures_show_the_top_n_segments_by_spend(routers_and_chats):
+    """top_n 3 by priced spend: router-6, router-5 and router-4 ($0.0459, $0.0383, $0.0306;
+    router-3's $0.0230 is next, above chat-6's $0.0207), in segment id order, after the line
+    saying what was cut; the other line counts the nine others by task type and confidence
+    (the six chats, router-1 to router-3): 9 + 3 lines, the run's 12 segments."""
+    plan = routers_and_chats
+    figures = ms_tables.task_types_by_segment(plan, top_n=3)
+    kept = [_segment_of(plan, f"router-{k}") for k in (4, 5, 6)]
+    assert sorted(kept) == kept  # the ids sort as the apps do
+    assert figures == {
+        "segments shown": "top 3 of 12 segments by spend; other (9 segments) counts the rest",
+        **dict.fromkeys(kept, "classification, high confidence"),
+        "other (9 segments)": "6 simple_qa, medium confidence; 3 classification, high confidence",
+    }
+    everyone = ms_tables.task_types_by_segment(plan, top_n=12)
+    assert everyone == ms_tables.task_types_by_segment(plan)  # all 12: no cut, no other line
+    assert list(everyone) == sorted(plan.segments["segment"])
+    assert everyone[_segment_of(plan, "chat-1")] == "simple_qa, medium confidence"
+
+
+def test_the_verdicts_show_the_top_n_segments_by_the_saving_they_decide(routers_and_chats):
+    """top_n 3 by the saving proposed: router-6 (rejected: its $0.0435 is what the verdict
+    turned down, though the savings count it $0), router-5 ($0.0362, accepted) and router-4
+    ($0.0290, pending); the other line counts the nine others' outcomes: router-1 rejected,
+    the six chats, router-2 and router-3 accepted: with the three, the 12 segments scored."""
+    plan = routers_and_chats
+    figures = ms_tables.verdicts_by_segment(plan, top_n=3)
+    router = {k: _segment_of(plan, f"router-{k}") for k in (4, 5, 6)}
+    assert figures == {
+        "segments shown": (
+            "top 3 of 12 segments by saving proposed; other (9 segments) counts the rest"
+        ),
+        router[4]: (
+            "only 1 of 4 sampled requests scored: pending evaluation, as a segment is decided "
+            "once 80% of its sample is scored (a throttled or unreached request is not scored; "
+            "replay it again)"
+        ),
+        router[5]: (
+            "candidate reaches 100.0% of current quality on 5 of 5 sampled requests (>= 90%): "
+            "accept"
+        ),
+        router[6]: (
+            "candidate reaches 20.0% of current quality on 6 of 6 sampled requests (< 90%): reject"
+        ),
+        "other (9 segments)": "8 accepted, 1 rejected",
+    }
+    everyone = ms_tables.verdicts_by_segment(plan)
+    assert list(everyone) == sorted(plan.quality["segment"]) and len(everyone) == 12
+    assert everyone == dict(zip(plan.quality["segment"], plan.quality["verdict"], strict=True))

@@ -10,6 +10,7 @@ evaluation (or rejected) routes to its current model and shows the candidate alo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,83 @@ def _modalities(model: str) -> str:
     """A model's input modalities as the catalog records them, or that it reads as text only."""
     taken = known_models()[model].input_modalities
     return ", ".join(taken) if taken else "not recorded (read as text only)"
+
+
+def task_types_by_segment(sizing: SizingPlan, top_n: int | None = None) -> dict[str, str]:
+    """One key figure per segment, in segment id order: ``router:claude-opus-4:16205302``:
+    ``classification, high confidence``.
+
+    With ``top_n`` and more segments than that: the ``top_n`` of largest priced spend, where a
+    task typed wrong would cost most (an unpriced one last; ties in segment id order), then
+    one ``other (K segments)`` line counting the others by task type and confidence, so the
+    counts add up to the run's segments, and before them a line saying what the cut left out
+    (a thousand apps' templates made thousands of lines). The task table lists every one."""
+    s = sizing.segments.set_index("segment").sort_index()
+    labels = s["task_type"].astype(str) + ", " + s["confidence"].astype(str) + " confidence"
+    return _cut_lines(
+        labels, top_n, s["cost_usd"], "spend", lambda rest: _label_counts(labels[rest])
+    )
+
+
+def verdicts_by_segment(sizing: SizingPlan, top_n: int | None = None) -> dict[str, str]:
+    """The quality gate's verdict on each scored segment, in segment id order.
+
+    With ``top_n`` and more segments than that: the ``top_n`` whose verdict decides the
+    largest saving, the one its candidate would bring (a rejected segment's too: that is what
+    the verdict turned down; one the plan no longer proposes a candidate for last; ties in
+    segment id order), then one ``other (K segments)`` line counting the others' outcomes, so
+    the counts add up to the segments scored, and before them a line saying what the cut left
+    out. The recommendation table's reason gives the verdict on each segment proposed."""
+    quality = sizing.quality.set_index("segment").sort_index()
+    decided, passed = quality["decided"].astype(bool), quality["passed"].astype(bool)
+    outcome = pd.Series(
+        np.where(~decided, PENDING, np.where(passed, ACCEPTED, REJECTED)), index=quality.index
+    )
+    return _cut_lines(
+        quality["verdict"],
+        top_n,
+        _saving_proposed(sizing.segments),
+        "saving proposed",
+        lambda rest: _status_counts(outcome[rest]),
+    )
+
+
+def _saving_proposed(segments: pd.DataFrame) -> pd.Series:
+    """Per segment id, the saving its candidate would bring, before the quality gate: a
+    rejected segment's potential saving, which its counted saving ($0) is not."""
+    s = segments.set_index("segment")
+    potential = s.get("potential_savings_usd", pd.Series(np.nan, index=s.index))
+    return s["savings_usd"].where(s["status"] != REJECTED, potential).astype("float64")
+
+
+def _cut_lines(
+    lines: pd.Series,
+    top_n: int | None,
+    rank_by: pd.Series,
+    by: str,
+    count_rest: Callable[[pd.Index], str],
+) -> dict[str, str]:
+    """``lines`` (one text a segment, by segment id) cut to the ``top_n`` of largest
+    ``rank_by``, in their own order, after a line saying what was left out, then one ``other
+    (K segments)`` line: ``count_rest`` of the other segment ids."""
+    n = len(lines) if top_n is None else top_n
+    figures: dict[str, str] = {}
+    note = top_groups.cut_note(len(lines), n, "segment", summed=True, by=by, other="counts")
+    if note:
+        figures["segments shown"] = note
+    kept = top_groups.leave_out(lines, n, rank_by=rank_by)
+    figures.update(kept.to_dict())
+    rest = lines[~lines.index.isin(kept.index)]
+    if len(rest):
+        figures[top_groups.other_label(len(rest), "segment")] = count_rest(rest.index)
+    return figures
+
+
+def _label_counts(labels: pd.Series) -> str:
+    """``6 simple_qa, medium confidence; 3 classification, high confidence``: how many of
+    each label, most first, ties in label order."""
+    counts = labels.value_counts().sort_index().sort_values(ascending=False, kind="stable")
+    return "; ".join(f"{count:,} {label}" for label, count in counts.items())
 
 
 def recommendation_table(sizing: SizingPlan) -> pd.DataFrame:
