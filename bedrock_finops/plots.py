@@ -17,6 +17,8 @@ STYLE = resources.files("bedrock_finops.data").joinpath("bedrock_finops.mplstyle
 MISSING_NAMED = 5  # unpriced categories a note under a chart names before "and M more"
 NOTE_WIDTH = 90  # characters per line of a note under a chart
 OTHER_COLOR = "dimgray"  # the bar or line summing the groups past the top
+FEW_DAYS = 3  # a chart over at most this many days ticks and labels each day, in full
+FEW_POINTS = 3  # lines of at most this many points mark them (one point draws no line)
 
 
 def use_style() -> None:
@@ -148,7 +150,8 @@ def line(
     with no value at all is not drawn and is named under the chart. A column named
     ``other (K apps)`` (``baseline.daily_spend``'s ``top_n``) is drawn grey and dashed, and a
     note under the chart says the lines before it are the largest, it the sum of the rest.
-    Days (a datetime index, Arrow-backed or not) are labelled as :func:`_date_axis` says."""
+    Days (a datetime index, Arrow-backed or not) are labelled as :func:`_date_axis` says.
+    A line of a few points marks each (a line through one point draws nothing)."""
     ax = _styled_axes(ax)
     missing: list[str] = []
     if isinstance(data, pd.DataFrame):
@@ -162,9 +165,10 @@ def line(
         data = data.set_axis(pd.DatetimeIndex(data.index))
     # x_compat: matplotlib's dates, not pandas' own axis of periods (taken for an index
     # whose days follow at a regular step), so the date locator below applies to either
-    data.plot(ax=ax, legend=False, x_compat=dates)
+    marker = "o" if len(data) <= FEW_POINTS else None
+    data.plot(ax=ax, legend=False, x_compat=dates, marker=marker)
     if dates:
-        _date_axis(ax)
+        _date_axis(ax, pd.DatetimeIndex(data.index))
     cut = ""
     if isinstance(data, pd.DataFrame):
         cut = _grey_other_line(ax, data, "spend" if usd else "total")
@@ -176,17 +180,32 @@ def line(
     return ax
 
 
-def _date_axis(ax: Axes) -> None:
+def _date_axis(ax: Axes, days: pd.DatetimeIndex) -> None:
     """Short date labels that do not overlap: a tick every few days (weeks, months as the
     period grows), labelled by what changes (``Oct``, ``05``, ``09``), the year and month once
     at the axis' end (``2026-Oct``), level under their ticks (pandas slants a date axis'
     labels, which short ones do not need). Full dates at matplotlib's own step ran into each
-    other on a month of days: 00_baseline's daily chart had 82 px wide labels 79 px apart."""
-    locator = mdates.AutoDateLocator(minticks=3)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    other on a month of days: 00_baseline's daily chart had 82 px wide labels 79 px apart.
+    A few days (:data:`FEW_DAYS`) are :func:`_each_day`'s."""
+    if (days.max() - days.min()).days < FEW_DAYS:
+        _each_day(ax, days)
+    else:
+        locator = mdates.AutoDateLocator(minticks=3)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     for label in ax.get_xticklabels():
         label.set(rotation=0, horizontalalignment="center")
+
+
+def _each_day(ax: Axes, days: pd.DatetimeIndex) -> None:
+    """A tick on each day, labelled in full (``2026-10-01``), the axis half a day wider each
+    side: matplotlib's own choice for a day or two is years (it widens a single point's limits
+    by two years each way: 2024 to 2028) or hours (``03:00``, ``06:00`` between two days)."""
+    first, last = days.min().normalize(), days.max().normalize()
+    ax.xaxis.set_major_locator(mdates.DayLocator(tz=days.tz))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d", tz=days.tz))
+    half_day = pd.Timedelta(hours=12)
+    ax.set_xlim(mdates.date2num(first - half_day), mdates.date2num(last + half_day))
 
 
 def _grey_other_line(ax: Axes, data: pd.DataFrame, largest: str) -> str:

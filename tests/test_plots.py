@@ -241,3 +241,53 @@ def test_daily_charts_of_a_week_to_a_year_have_date_labels_that_do_not_overlap(d
     assert _overlapping_tick_labels(ax) == []
     assert [t.get_text() for t in ax.get_xticklabels()][:3] == first_labels
     plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("days", "labels"),
+    [
+        (1, ["2026-10-01"]),
+        (2, ["2026-10-01", "2026-10-02"]),
+        (3, ["2026-10-01", "2026-10-02", "2026-10-03"]),
+    ],
+)
+def test_a_daily_chart_of_a_few_days_shows_just_its_days(days, labels):
+    """A day or two of logs, a first user's try: one day's axis ran from 2024 to 2028 (matplotlib
+    widens the limits of a single point by two years each way) and its lines, one point each,
+    drew nothing; two or three days got hourly ticks (03:00, 06:00, ...). Each day is now a
+    tick labelled in full, the axis half a day wider each side, and each value a marker."""
+    index = pd.date_range("2026-10-01", periods=days, freq="D", tz="UTC", name="day")
+    data = pd.DataFrame({"chat": np.arange(days, dtype=float) + 1, "batch": 1.0}, index=index)
+    ax = plots.line(data, title="t", xlabel="day (UTC)", ylabel="USD per day")
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == labels
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    first, last = (matplotlib.dates.num2date(x) for x in ax.get_xlim())
+    assert (first.isoformat(), last.isoformat()) == (
+        "2026-09-30T12:00:00+00:00",
+        (index[-1] + pd.Timedelta(hours=12)).isoformat(),
+    )
+    assert {line.get_marker() for line in ax.get_lines()} == {"o"}
+    assert _overlapping_tick_labels(ax) == []
+    plt.close("all")
+
+
+def test_the_daily_chart_of_one_day_of_a_run_shows_that_day():
+    """00_baseline's chart as a one-day run draws it: baseline.daily_spend's Arrow-backed index
+    of one day, one line per app."""
+    usage = make_usage(
+        [
+            dict(app=app, model="anthropic.claude-sonnet-4", n=24, output_tokens=500)
+            for app in ("support-chat", "doc-summarizer")
+        ]
+    )
+    frame = baseline.costed(usage, PriceCatalog.load("current").price(usage))
+    daily = baseline.daily_spend(frame, by="app")
+    assert len(daily) == 1
+    ax = plots.line(daily, title="t", xlabel="day (UTC)", ylabel="USD per day")
+    ax.figure.canvas.draw()
+    day = daily.index[0].strftime("%Y-%m-%d")
+    assert [t.get_text() for t in ax.get_xticklabels()] == [day]
+    assert [len(line.get_xdata()) for line in ax.get_lines()] == [1, 1]
+    assert {line.get_marker() for line in ax.get_lines()} == {"o"}
+    plt.close("all")
