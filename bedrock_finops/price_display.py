@@ -83,10 +83,13 @@ def rates_used(usage: pd.DataFrame, priced: pd.DataFrame, catalog: Any) -> pd.Da
             {f"{k}{PER_1M}": price_text(_per_1m(rate.get(f"{k}{PER_1K}"))) for k in RATE_KINDS}
             | {"sheet_geo": rate["geo"], "source": rate["source"], "as_of": rate["as_of"]}
         )
-    rates = pd.DataFrame(rows, index=spend.index)
-    cols = [*KEY, "sheet_geo", *rates.columns.drop(["sheet_geo", "source", "as_of"])]
+    rate_cols = [f"{k}{PER_1M}" for k in RATE_KINDS]
+    # columns named, not taken from the rows: a run with no priced request has none
+    rates = pd.DataFrame(
+        rows, index=spend.index, columns=[*rate_cols, "sheet_geo", "source", "as_of"]
+    )
     out = pd.concat([spend, rates], axis=1)
-    out = out[[*cols, "requests", *TOKENS, "cost_usd", "source", "as_of"]]
+    out = out[[*KEY, "sheet_geo", *rate_cols, "requests", *TOKENS, "cost_usd", "source", "as_of"]]
     return out.sort_values("cost_usd", ascending=False, ignore_index=True)
 
 

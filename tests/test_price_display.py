@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from usage_builders import make_usage
 
 from bedrock_finops import notebook, price_display
 from bedrock_finops.pricing import PriceCatalog
@@ -138,3 +139,22 @@ def test_rates_used_show_the_1h_writes_that_reproduce_the_spend():
     five, hour = float(row["cache_write_5m_usd_per_1m"]), float(row["cache_write_1h_usd_per_1m"])
     assert (five, hour) == (3.75, 6.0)
     assert row["cost_usd"] == pytest.approx((600 * five + 1400 * hour) / 1e6)
+
+
+def test_rates_used_of_a_run_with_no_priced_request_is_an_empty_table():
+    """A first try on models the sheet lacks (embeddings, a new model): no rate priced the run,
+    so the table has no row, and the columns a priced run's has; it raised a KeyError,
+    failing 00_baseline before its data-quality report could say what is unpriced."""
+    usage = make_usage(
+        [dict(app="rag", model=None, model_id_raw="amazon.titan-embed-text-v2:0", n=3)]
+    )
+    catalog = PriceCatalog.load("current")
+    table = price_display.rates_used(usage, catalog.price(usage), catalog)
+    assert table.empty
+    assert list(table.columns) == [
+        "model", "region", "geo", "service_tier", "sheet_geo",
+        "input_usd_per_1m", "output_usd_per_1m", "cache_read_usd_per_1m",
+        "cache_write_5m_usd_per_1m", "cache_write_1h_usd_per_1m", "requests",
+        "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+        "cache_write_1h_tokens", "cost_usd", "source", "as_of",
+    ]  # fmt: skip
