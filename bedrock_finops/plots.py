@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import textwrap
 from importlib import resources
+from typing import Any
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import Formatter
 
 from bedrock_finops import top_groups
 
@@ -26,10 +27,37 @@ def use_style() -> None:
     plt.style.use(str(STYLE))
 
 
+MOST_DECIMALS = 8  # a dollar axis' ticks get at most this many decimals to tell them apart
+
+
+class UsdFormatter(Formatter):
+    """Dollars ($1.2k, $3.4M, $0.50), each axis' ticks labelled apart (:func:`usd_tick_labels`)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return _usd_short(x)
+
+    def format_ticks(self, values: Any) -> list[str]:
+        return usd_tick_labels(list(values))
+
+
 def usd_axis(ax: Axes, axis: str = "y") -> None:
     """Format an axis in dollars ($1.2k, $3.4M)."""
-    fmt = FuncFormatter(lambda v, _pos: _usd_short(v))
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(UsdFormatter())
+
+
+def usd_tick_labels(values: list[float]) -> list[str]:
+    """Short dollar labels ($1.2k, $12, $0.50) for an axis' ticks, or, where two would read
+    alike, every tick with the decimals that tell them apart: a run of one request spends
+    $0.00023, and every tick of its axis read "$0.00" ("$0.00005", "$0.00010", ... now);
+    ticks half a dollar apart above $10 read "$10", "$10", "$11"."""
+    short = [_usd_short(v) for v in values]
+    if len(set(short)) == len(short):
+        return short
+    for decimals in range(2, MOST_DECIMALS + 1):
+        labels = [f"${v + 0.0:,.{decimals}f}" for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return short
 
 
 def _usd_short(v: float) -> str:

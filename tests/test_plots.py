@@ -291,3 +291,32 @@ def test_the_daily_chart_of_one_day_of_a_run_shows_that_day():
     assert [len(line.get_xdata()) for line in ax.get_lines()] == [1, 1]
     assert {line.get_marker() for line in ax.get_lines()} == {"o"}
     plt.close("all")
+
+
+def test_a_dollar_axis_of_a_few_cents_labels_its_ticks_apart():
+    """One request on Llama 3.1 70B ($0.00023): every tick of the spend axis read '$0.00'.
+    Ticks that cents would label alike get the decimals that tell them apart."""
+    ax = plots.bar(
+        pd.Series({"entity-extractor": 0.00023}),
+        title="t",
+        category_label="app",
+        value_label="USD over the period",
+        horizontal=True,
+    )
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["$0.00000", "$0.00005", "$0.00010", "$0.00015", "$0.00020", "$0.00025"]
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("values", "labels"),
+    [
+        ([0.0, 0.5, 1.0, 1.5], ["$0.00", "$0.50", "$1.00", "$1.50"]),  # cents tell them apart
+        ([10.0, 10.5, 11.0], ["$10.00", "$10.50", "$11.00"]),  # "$10", "$10", "$11" before
+        ([0.0, 2000.0, 4000.0], ["$0.00", "$2.0k", "$4.0k"]),
+        ([1000.0, 1000.1, 1000.2], ["$1,000.00", "$1,000.10", "$1,000.20"]),
+    ],
+)
+def test_dollar_tick_labels_are_short_and_distinct(values, labels):
+    assert plots.usd_tick_labels(values) == labels
