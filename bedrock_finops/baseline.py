@@ -130,7 +130,11 @@ def daily_spend(frame: pd.DataFrame, by: str = "app", top_n: int | None = None) 
 
 
 def hourly_profile(frame: pd.DataFrame) -> pd.Series:
-    """Cost per hour of day (UTC), summed over the period as ``daily_spend`` sums a day."""
+    """Cost per hour of day (UTC), summed over the period as ``daily_spend`` sums a day: NaN
+    for an hour whose requests are all unpriced, and for every hour when no request is priced
+    (as every day of a group with none priced), not $0 for the hours without requests."""
+    if not frame["priced"].any():
+        return pd.Series(float("nan"), index=pd.RangeIndex(24, name="hour"), name="cost_usd")
     cost = frame.groupby("hour")["cost_usd"].sum(min_count=1)
     return cost.reindex(range(24), fill_value=0.0)
 
@@ -237,19 +241,19 @@ def log_costs(frame: pd.DataFrame) -> pd.DataFrame:
 
 def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
     """Total spend, requests, tokens and the monthly run-rate, with the days it divides by
-    and which days they are (``period["description"]``, from ``findings.period_of``)."""
+    and which days they are (``period["description"]``, from ``findings.period_of``). The
+    spend and run-rate are NaN (unpriced), not $0, when no request is priced."""
     from bedrock_finops.findings import DAYS_PER_MONTH, days_text
 
-    total = float(frame["cost_usd"].sum())
+    total = float(_priced_sum(frame["cost_usd"]))
     days = period.get("days") or 0
-    shown = days_text(days)
+    shown = f"{days_text(days)} day{'' if days == 1 else 's'}"
     return {
-        "period": f"{str(period.get('start'))[:10]} to {str(period.get('end'))[:10]} "
-        f"({shown} days)",
+        "period": f"{str(period.get('start'))[:10]} to {str(period.get('end'))[:10]} ({shown})",
         "period days, counted as": period.get("description", "the records' UTC calendar days"),
         "requests": int(len(frame)),
         "priced spend, USD": round(total, 2),
-        f"monthly run-rate (priced spend x {DAYS_PER_MONTH} / {shown} days), USD": (
+        f"monthly run-rate (priced spend x {DAYS_PER_MONTH} / {shown}), USD": (
             round(total * DAYS_PER_MONTH / days, 2) if days else None
         ),
         "input tokens (uncached)": int(frame["input_tokens"].sum()),

@@ -418,3 +418,35 @@ def test_a_48_hour_window_is_2_days_of_run_rate_whatever_hour_it_starts(
         assert counted_as.endswith(", 2 days long, not the 3 UTC calendar days the records "
                                    "touch (2026-10-02 to 2026-10-04), which would count its "
                                    "part days whole")  # fmt: skip
+
+
+def _one_day_in(region: str, cat) -> tuple[pd.DataFrame, dict]:
+    """Three Sonnet 4 calls on 2026-10-01 (09:00, 10:00, 12:00 UTC) in ``region``, costed,
+    and their period."""
+    from bedrock_finops.findings import period_of
+
+    usage = _calls_on([("eval", region, f"2026-10-01T{h}:00") for h in ("09", "10", "12")])
+    return baseline.costed(usage, cat.price(usage)), period_of(usage)
+
+
+def test_a_run_with_nothing_priced_has_no_priced_spend_to_show(cat) -> None:
+    """Only calls the sheet cannot price (Sonnet 4 in eu-central-1: no row): the spend and
+    run-rate are unknown, not $0.00 a month, and every hour of the day is unknown, so the hour
+    chart says there is nothing to show: it drew $0 bars for the hours without calls and took
+    hours 09, 10 and 12 off its axis."""
+    frame, period = _one_day_in("eu-central-1", cat)
+    figures = baseline.headline(frame, period)
+    assert pd.isna(figures["priced spend, USD"])
+    assert pd.isna(figures["monthly run-rate (priced spend x 30.4375 / 1 day), USD"])
+    assert figures["requests"] == 3
+    hourly = baseline.hourly_profile(frame)
+    assert len(hourly) == 24 and hourly.isna().all()
+
+
+def test_the_headline_of_one_day_says_day(cat) -> None:
+    """Three calls at 0.0105 USD on one day: $0.03 a day, $0.96 a month (0.0315 x 30.4375)."""
+    frame, period = _one_day_in("us-east-1", cat)
+    figures = baseline.headline(frame, period)
+    assert figures["period"] == "2026-10-01 to 2026-10-01 (1 day)"
+    assert figures["priced spend, USD"] == 0.03
+    assert figures["monthly run-rate (priced spend x 30.4375 / 1 day), USD"] == 0.96
