@@ -78,10 +78,12 @@ def _styled_axes(ax: Axes | None) -> Axes:
 NOTHING_TO_SHOW = "nothing to show for this run"
 
 
-def _nothing_to_show(ax: Axes, title: str, xlabel: str, ylabel: str) -> Axes:
-    """An empty chart that says so (a run without, say, batch-eligible traffic), not an error."""
+def _nothing_to_show(ax: Axes, title: str, xlabel: str, ylabel: str, left_out: str = "") -> Axes:
+    """An empty chart that says so (a run without, say, batch-eligible traffic), not an error;
+    ``left_out`` names what had no value (every model unpriced), under the axes."""
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xticks=[], yticks=[])
     ax.text(0.5, 0.5, NOTHING_TO_SHOW, transform=ax.transAxes, ha="center", va="center")
+    _notes_under(ax, [left_out])
     return ax
 
 
@@ -124,7 +126,7 @@ def bar(
     missing = [str(name) for name in data.index[blank]]
     data = data[~blank]
     if data.empty:
-        return _nothing_to_show(ax, title, xlabel, ylabel)
+        return _nothing_to_show(ax, title, xlabel, ylabel, _missing_note(missing, usd))
     kind = "barh" if horizontal else "bar"
     data.plot(kind=kind, stacked=stacked, ax=ax, legend=isinstance(data, pd.DataFrame))
     _grey_other_bars(ax, data)
@@ -187,7 +189,7 @@ def line(
         missing = [str(name) for name in data.columns[blank]]
         data = data.loc[:, ~blank]
     if data.empty or data.isna().all(axis=None):
-        return _nothing_to_show(ax, title, xlabel, ylabel)
+        return _nothing_to_show(ax, title, xlabel, ylabel, _missing_note(missing, usd))
     dates = pd.api.types.is_datetime64_any_dtype(data.index)
     if dates:
         data = data.set_axis(pd.DatetimeIndex(data.index))

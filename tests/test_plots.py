@@ -320,3 +320,30 @@ def test_a_dollar_axis_of_a_few_cents_labels_its_ticks_apart():
 )
 def test_dollar_tick_labels_are_short_and_distinct(values, labels):
     assert plots.usd_tick_labels(values) == labels
+
+
+def test_a_chart_of_only_unpriced_categories_says_so_under_its_empty_axes():
+    """Every model unpriced (a first try on models the sheet lacks): the chart has nothing to
+    draw, and names what it left out, as a chart with some priced categories does; it said
+    only that there was nothing to show, as for a run without traffic."""
+    nan = float("nan")
+    ax = plots.bar(
+        pd.Series({"(unknown) acme.mystery-large": nan, "(unknown) acme.mystery-small": nan}),
+        title="t",
+        category_label="model",
+        value_label="USD",
+        horizontal=True,
+    )
+    assert [t.get_text() for t in ax.texts] == [
+        plots.NOTHING_TO_SHOW,
+        "unpriced, not drawn: (unknown) acme.mystery-large, (unknown) acme.mystery-small",
+    ]
+    data = pd.DataFrame(
+        {"support": [nan], "eval": [nan]}, index=pd.to_datetime(["2026-10-01"], utc=True)
+    )
+    ax = plots.line(data, title="t", xlabel="day", ylabel="USD per day")
+    assert [t.get_text() for t in ax.texts] == [
+        plots.NOTHING_TO_SHOW,
+        "unpriced, not drawn: support, eval",
+    ]
+    plt.close("all")
