@@ -86,7 +86,9 @@ class Findings:
 
     @property
     def savings_pct_of_total(self) -> float:
-        return 100.0 * self.savings_usd / self.total_usd if self.total_usd else 0.0
+        """The saving as a percentage of all priced spend; NaN (null in JSON) with no priced
+        spend (only models the sheet lacks): no percentage of $0, which read as 0%."""
+        return 100.0 * self.savings_usd / self.total_usd if self.total_usd else float("nan")
 
     def ranked_actions(self) -> list[Action]:
         return sorted(self.actions, key=lambda a: a.savings_usd, reverse=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -159,3 +161,13 @@ def test_a_midnight_window_and_no_window_keep_the_calendar_days():
             "was read without a window with both ends"
         )
     assert fx.period_of(usage.iloc[:0], "2026-10-01", "2026-10-31")["days"] == 0
+
+
+def test_a_saving_has_no_percentage_of_a_run_with_no_priced_spend():
+    """Nothing priced (only models the sheet lacks): a saving is no percentage of $0, which
+    read 'savings, % of priced logged spend 0.00'; it is NaN ('unpriced'), null in JSON."""
+    f = _findings()
+    f.total_usd, f.scope_usd, f.projected_usd, f.actions = 0.0, 0.0, 0.0, []
+    assert f.savings_usd == 0.0
+    assert math.isnan(f.savings_pct_of_total)
+    assert f.to_dict()["savings_pct_of_total"] is None

@@ -721,3 +721,14 @@ def test_effects_keep_a_request_that_costs_more_on_the_candidate_as_a_negative_s
     assert eff[[f"faq-{i}" for i in range(10)]].tolist() == pytest.approx([-0.00053] * 10)
     assert eff[[f"faq-{i}" for i in range(10, 20)]].tolist() == pytest.approx([0.0055] * 10)
     assert eff.sum() == pytest.approx(0.0497)
+
+
+def test_a_run_with_nothing_priced_sizes_nothing_with_low_confidence():
+    """Only a model the catalog lacks: no segment can be sized or priced, so the plan has no
+    saving, and says its confidence is low (nothing could be measured), not high."""
+    usage = make_usage(
+        [dict(app="rag", model=None, model_id_raw="acme.mystery-v1:0", n=5, input_tokens=100)]
+    )
+    findings = ms.to_findings(ms.plan(usage, PriceCatalog.load("current")))
+    assert (findings.savings_usd, findings.total_usd) == (0.0, 0.0)
+    assert findings.confidence == "low"

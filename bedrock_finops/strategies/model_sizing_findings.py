@@ -53,7 +53,9 @@ def to_findings(sizing: SizingPlan) -> Findings:
     adopted = scope[scope["status"].isin(ADOPTED)]
     pending = int((scope["status"] == PENDING).sum())
     actions = [_action(row) for _, row in scope.iterrows()]
-    if scope.empty:
+    if not sizing.total_usd:
+        confidence = "low"  # nothing priced (models the sheet lacks): nothing was measured
+    elif scope.empty:
         confidence = "high"
     elif pending:
         confidence = "low" if pending == len(scope) else "medium"
