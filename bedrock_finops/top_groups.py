@@ -112,7 +112,11 @@ def cut_note(
 def share_note(cost: pd.Series, n: int, noun: str) -> str:
     """How much of the spend the first ``n`` rows of a table hold, largest first: ``top 10
     of 1,000 segments by spend: $15.00 of $651.90 priced spend (2.3%); the other 990 hold
-    the rest``, or ``all 9 segments shown: $519.10 priced spend``."""
+    the rest``, or ``all 9 segments shown: $519.10 priced spend``; with none priced, says so
+    rather than "$0.00 priced spend"."""
+    if not cost.notna().any():
+        rows = "all " if len(cost) <= n else f"{n:,} of "
+        return f"{rows}{counted(len(cost), noun)} shown: no priced spend (every request unpriced)"
     shown, total = float(cost.iloc[:n].sum()), float(cost.sum())
     if len(cost) <= n:
         return f"all {counted(len(cost), noun)} shown: ${total:,.2f} priced spend"

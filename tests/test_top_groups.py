@@ -159,3 +159,14 @@ def test_the_share_note_says_what_the_top_rows_hold() -> None:
     assert top_groups.share_note(cost[:9], 10, "segment") == (
         "all 9 segments shown: $13.50 priced spend"
     )
+
+
+def test_the_share_note_of_segments_none_of_them_priced_says_so() -> None:
+    """Every segment unpriced (models the sheet lacks): no '$0.00 priced spend'."""
+    nan = float("nan")
+    assert top_groups.share_note(pd.Series([nan] * 5), 10, "segment") == (
+        "all 5 segments shown: no priced spend (every request unpriced)"
+    )
+    assert top_groups.share_note(pd.Series([nan] * 12), 10, "segment") == (
+        "10 of 12 segments shown: no priced spend (every request unpriced)"
+    )
