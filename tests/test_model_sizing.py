@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 import pytest
-from usage_builders import make_usage, prompts_frame
+from usage_builders import make_usage, prompts_frame, router_and_chat_usage
 
 from bedrock_finops.findings import period_of
 from bedrock_finops.pricing import PriceCatalog
@@ -732,3 +732,24 @@ def test_a_run_with_nothing_priced_sizes_nothing_with_low_confidence():
     findings = ms.to_findings(ms.plan(usage, PriceCatalog.load("current")))
     assert (findings.savings_usd, findings.total_usd) == (0.0, 0.0)
     assert findings.confidence == "low"
+
+
+def test_the_quality_gate_note_says_when_there_is_nothing_to_evaluate():
+    """Without evaluation results, 01_model_sizing said every recommendation was pending and
+    to run eval-sample, on a run with no recommendation at all (one request, a model the
+    catalog lacks), where eval-sample finds nothing to evaluate."""
+    unpriced = make_usage(
+        [dict(app="rag", model=None, model_id_raw="acme.mystery-v1:0", n=5, input_tokens=100)]
+    )
+    plan = ms.plan(unpriced, PriceCatalog.load("current"))
+    assert plan.recommended.empty and plan.quality is None
+    assert ms_tables.quality_gate_note(plan) == (
+        "No recommendation to evaluate: no segment has a candidate model (the recommendation "
+        "table gives each segment's reason)."
+    )
+    plan = ms.plan(router_and_chat_usage(), PriceCatalog.load("current"))
+    assert not plan.recommended.empty and plan.quality is None
+    assert ms_tables.quality_gate_note(plan) == (
+        "No evaluation results: every recommendation is pending evaluation.\n"
+        "Run: bedrock-finops eval-sample --run RUN_DIR --out DIR [--live --apply]"
+    )

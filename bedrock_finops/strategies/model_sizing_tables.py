@@ -96,6 +96,21 @@ def task_types_by_segment(sizing: SizingPlan, top_n: int | None = None) -> dict[
     )
 
 
+def quality_gate_note(sizing: SizingPlan) -> str:
+    """What a plan without evaluation results says of its quality gate: its recommendations
+    wait for one (and how to run it), or there is none to evaluate (a small run, models the
+    catalog lacks), where eval-sample would find nothing to sample."""
+    if sizing.recommended.empty:
+        return (
+            "No recommendation to evaluate: no segment has a candidate model (the "
+            "recommendation table gives each segment's reason)."
+        )
+    return (
+        "No evaluation results: every recommendation is pending evaluation.\n"
+        "Run: bedrock-finops eval-sample --run RUN_DIR --out DIR [--live --apply]"
+    )
+
+
 def verdicts_by_segment(sizing: SizingPlan, top_n: int | None = None) -> dict[str, str]:
     """The quality gate's verdict on each scored segment, in segment id order.
 
