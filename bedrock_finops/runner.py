@@ -495,15 +495,24 @@ def _record_results(
     return failed
 
 
-def _scrubbing(write: Callable[[str], None]) -> Callable[[str], None]:
-    """``write`` given each line with any credential value redacted: a line may quote one (a
-    source or a folder named after it, a notebook's error). Control characters are escaped
-    for the terminal, line by line: a quarantine reason or a notebook's error may quote a
-    value from the logs (an error code, a model ID)."""
-    from bedrock_finops.terminal_text import lines_for_terminal
+# a message of several lines the run writes (a failed notebook's): its lines, each one line
+RunLines = tuple[str, ...]
 
-    def write_scrubbed(message: str) -> None:
-        write(lines_for_terminal(scrubbed(message)))
+
+def _scrubbing(write: Callable[[str], None]) -> Callable[[str | RunLines], None]:
+    """``write`` given each message the run logs with any credential value redacted: a line
+    may quote one (a source or a folder named after it, a notebook's error), and a scheduled
+    run's log is mailed or kept.
+
+    The values a line quotes (a source, a params file, a folder, a notebook's name or error, an
+    S3 key, a log group, a quarantine reason) are the user's or the logs', so its control
+    characters are escaped for the terminal, line breaks too: a folder named ``a\\nok: ...``
+    printed a line of its own, and an ESC sequence moved the cursor. A message of several lines
+    is given as its lines (:data:`RunLines`), each escaped, and written as one message."""
+
+    def write_scrubbed(message: str | RunLines) -> None:
+        lines = (message,) if isinstance(message, str) else message
+        write("\n".join(for_terminal(scrubbed(line)) for line in lines))
 
     return write_scrubbed
 
@@ -528,14 +537,14 @@ def _export_html_copy(res: NotebookResult) -> None:
         res.status = "failed"
 
 
-def _failure_lines(res: NotebookResult) -> str:
+def _failure_lines(res: NotebookResult) -> RunLines:
     """What the console says of a failed notebook: why, and where to look."""
     if res.error and res.error.startswith(HTML_FAILED):  # it ran: its copy is what is missing
         return (
-            f"FAILED {res.name}: {res.error}\n  the notebook itself ran: {res.output} "
-            "(--no-html runs without the HTML copies)"
+            f"FAILED {res.name}: {res.error}",
+            f"  the notebook itself ran: {res.output} (--no-html runs without the HTML copies)",
         )
-    return f"FAILED {res.name}: {res.error}\n  error notebook: {res.output}"
+    return (f"FAILED {res.name}: {res.error}", f"  error notebook: {res.output}")
 
 
 def _named_source(run_dir: Path, report: dict[str, Any]) -> dict[str, Any]:
@@ -868,19 +877,17 @@ def register(subparsers) -> None:
 
 
 def _cli_run(args) -> int:
-    try:
-        code, _ = run(
-            args.params,
-            only=args.only,
-            day=args.date,
-            jobs=args.jobs,
-            out_root=args.out,
-            html=not args.no_html,
-            notebooks_dir=args.notebooks,
-        )
-    except (params_mod.ParamsError, FileNotFoundError) as exc:
-        print_error(f"error: {scrubbed(str(exc))}")
-        return 2
+    """The run's exit code; an error in its params or a file it names ends the command as any
+    command's does (``cli``'s ``error:`` line, the names it quotes escaped, exit 2)."""
+    code, _ = run(
+        args.params,
+        only=args.only,
+        day=args.date,
+        jobs=args.jobs,
+        out_root=args.out,
+        html=not args.no_html,
+        notebooks_dir=args.notebooks,
+    )
     return code
 
 

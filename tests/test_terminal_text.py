@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from notebook_builders import make_notebook
 from test_sources_cur import _cur_csv
 
 from bedrock_finops import billing_inputs, cli, ingest, runner
@@ -188,6 +189,72 @@ def test_the_runs_error_line_shows_a_quarantine_reason_escaped(tmp_path):
     assert (
         "(1 failed invocation (Throttling\\x1b]0;title\\x07\\r\\x1b[2Kfake\\nFAKE): "
         in (manifest["error"])
+    )
+
+
+FORGED = "\nok: all notebooks ok\x1b[2K"  # a name that prints a line of its own and erases one
+
+
+def test_the_runs_lines_show_the_names_they_quote_on_one_line(tmp_path):
+    """A source folder, an output folder and a notebook named with a line break and ESC: each
+    printed a line of its own (a forged 'ok' line in a scheduled run's log) and erased one. The
+    names are escaped whole; a failed notebook's two lines are the run's own."""
+    logs = tmp_path / f"logs{FORGED}"
+    shutil.copytree(GOOD, logs)
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {json.dumps(str(logs))}\n")
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    name = f"00_broken{FORGED}"
+    make_notebook(nbs / f"{name}.ipynb", 'run_dir: str = ""', "raise RuntimeError('planted')")
+    lines: list[str] = []
+    code, run_dir = runner.run(
+        params, out_root=tmp_path / f"out{FORGED}", notebooks_dir=nbs, jobs=1, html=False,
+        log=lines.append, log_error=lines.append,
+    )  # fmt: skip
+    assert code == 1
+    shown = r"\nok: all notebooks ok\x1b[2K"
+    out = f"{tmp_path}/out{shown}"
+    assert lines[:2] == [
+        f"run folder: {out}/{run_dir.name}",
+        f"ingesting {tmp_path}/logs{shown} ...",
+    ]
+    assert f"[1/1] 00_broken{shown} started" in lines
+    assert lines[-2:][0] == (
+        f"FAILED 00_broken{shown}: RuntimeError: planted\n"
+        f"  error notebook: {out}/{run_dir.name}/00_broken{shown}.ipynb"
+    )
+    assert lines[-1].endswith(f" s; manifest: {out}/{run_dir.name}/manifest.json")
+    assert not [line for line in lines[:-2] if "\n" in line]
+    assert not [line for line in lines if "\x1b" in line]
+
+
+def test_a_failed_runs_line_shows_its_folder_on_one_line(tmp_path):
+    """'run failed during ingest; recorded in ...' split where the output folder's name held a
+    line break."""
+    (tmp_path / "empty").mkdir()
+    params = tmp_path / "params.yaml"
+    params.write_text(f"run:\n  source: {tmp_path / 'empty'}\n")
+    errors: list[str] = []
+    with pytest.raises(ingest.IngestError):
+        runner.run(
+            params, out_root=tmp_path / f"out{FORGED}", log=lambda _: None,
+            log_error=errors.append,
+        )  # fmt: skip
+    (run_dir,) = (tmp_path / f"out{FORGED}").iterdir()
+    assert errors == [
+        rf"run failed during ingest; recorded in {tmp_path}/out\nok: all notebooks ok\x1b[2K/"
+        f"{run_dir.name}/manifest.json"
+    ]
+
+
+def test_the_runs_error_line_shows_a_folder_name_on_one_line(tmp_path, capsys):
+    """The error a run stops with before it starts (a notebook folder that does not exist)
+    printed the name raw."""
+    assert cli.main(["run", "--notebooks", str(tmp_path / f"nbs{FORGED}")]) == 2
+    assert capsys.readouterr().err == (
+        rf"error: notebook folder {tmp_path}/nbs\nok: all notebooks ok\x1b[2K does not exist; "
+        "pass --notebooks DIR\n"
     )
 
 
