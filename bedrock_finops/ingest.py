@@ -1061,7 +1061,8 @@ def _cli(args: Any) -> int:
         lookup_profiles=not args.no_profile_lookup,
         table_name=out.name,
     )
-    _say(report.summary())
+    for line in report.summary().split("\n"):  # each line escaped as it was built
+        _say(line)
     if replacing:
         _say(f"{out} replaces the table an earlier ingest wrote there")
     return 0
@@ -1071,17 +1072,18 @@ def _say(line: str, file: TextIO | None = None) -> None:
     """Print one of the ingest's lines (stdout unless ``file``) with any credential value from
     the environment redacted, as ``run`` prints its lines: a line may quote the source (a
     folder or an S3 prefix named after one) or the output folder, and a scheduled ingest's
-    output is mailed or kept in a log."""
+    output is mailed or kept in a log. The line is escaped whole for the terminal, a line
+    break too: a folder named ``a\\nok ...`` printed a line of its own."""
     from bedrock_finops.runner import scrubbed
 
-    print(scrubbed(line), file=file)
+    print(for_terminal(scrubbed(line)), file=file)
 
 
 def _note_on_stderr(line: str) -> None:
     """What a watched ingest says as it works (a scratch copy removed, a large file expanded,
     an S3 listing's progress), on stderr, scrubbed, and with the file or folder name it may
     quote escaped for the terminal."""
-    _say(for_terminal(line), sys.stderr)
+    _say(line, sys.stderr)
 
 
 def _other_run(folder: Path, table: str) -> str | None:

@@ -27,6 +27,7 @@ REWRITE = "x\x1b[s\x1b[13A\r\x1b[2K  quarantined     0\x1b[u"
 TITLE = "Throttling\x1b]0;window title set by a log\x07"
 RED_FOLDER = "run\x1b[31mRED"
 FAKE_LINE = "y\n  rows            999"  # a model ID that prints a summary line of its own
+FORGED = "\nok: all notebooks ok\x1b[2K"  # a name that prints a line of its own and erases one
 
 
 @pytest.mark.parametrize(
@@ -142,6 +143,22 @@ def test_an_unknown_operation_is_kept_as_logged_and_shown_escaped(tmp_path, caps
     assert stored == reasons
 
 
+def test_the_ingests_replacing_line_shows_its_folder_on_one_line(tmp_path, capsys):
+    """An ingest over an earlier one says so, naming the table: an --out folder named with a
+    line break printed a line of its own."""
+    out = tmp_path / f"run{FORGED}" / "usage.parquet"
+    argv = ["ingest", "--workers", "1", "--source", str(GOOD), "--out", str(out)]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == (
+        rf"{tmp_path}/run\nok: all notebooks ok\x1b[2K/usage.parquet replaces the table an "
+        "earlier ingest wrote there"
+    )
+    assert not [line for line in lines if "\x1b" in line or line.startswith("ok:")]
+
+
 def test_a_watched_ingests_note_shows_a_file_name_escaped(capsys):
     ingest._note_on_stderr("decompressing a\x1b[2Jb.json.gz (3 MB gzipped) ...")
     assert capsys.readouterr().err == "decompressing a\\x1b[2Jb.json.gz (3 MB gzipped) ...\n"
@@ -190,9 +207,6 @@ def test_the_runs_error_line_shows_a_quarantine_reason_escaped(tmp_path):
         "(1 failed invocation (Throttling\\x1b]0;title\\x07\\r\\x1b[2Kfake\\nFAKE): "
         in (manifest["error"])
     )
-
-
-FORGED = "\nok: all notebooks ok\x1b[2K"  # a name that prints a line of its own and erases one
 
 
 def test_the_runs_lines_show_the_names_they_quote_on_one_line(tmp_path):
