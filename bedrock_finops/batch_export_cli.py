@@ -48,9 +48,9 @@ from bedrock_finops.batch_submit import plan_submissions
 from bedrock_finops.findings import days_text
 from bedrock_finops.run_settings import (
     RunSettings,
+    RunSettingsError,
     check_prices,
     notebook_settings,
-    setting_named,
 )
 from bedrock_finops.terminal_text import print_line, print_lines
 from bedrock_finops.user_paths import path_argument
@@ -336,7 +336,23 @@ _RUN_SETTINGS = {
     "force_in": "force_in",
     "force_out": "force_out",
     "timeout_hours": "timeout_hours",
+    # the flags a job is written with (the notebook's parameters too): always given
+    "export_dir": "out",
+    "role_arn": "role_arn",
+    "s3_prefix": "s3_prefix",
 }
+# the settings the plan checks alone before the run is read (batch_params.check_settings;
+# min_records_per_job with the other record limits, by job_quotas)
+_PLAN_SETTINGS = (
+    "threshold",
+    "window_hours",
+    "business_hours",
+    "business_time_zone",
+    "job_window_days",
+    "force_in",
+    "force_out",
+)
+_FORCED = ("force_in", "force_out")
 # the notebook's defaults: the settings of a run with no manifest (the sample's folder, an
 # ingest --out folder); a run's manifest records what its notebook ran with
 _NOTEBOOK_DEFAULTS = {
@@ -354,6 +370,9 @@ _NOTEBOOK_DEFAULTS = {
     "force_in": [],
     "force_out": [],
     "timeout_hours": 24,
+    "export_dir": "",
+    "role_arn": "arn:aws:iam::123456789012:role/bedrock-batch-inference",
+    "s3_prefix": "s3://my-bedrock-batch-bucket/jobs",
 }
 
 
@@ -394,43 +413,54 @@ class BatchExportError(ValueError):
     setting) and the fix. Raised before any job file is written."""
 
 
-def _named(
-    name: str, value: Any, flags: dict[str, Any], from_run: bool = True, with_value: bool = True
-) -> str:
-    """How an error names a setting: the flag as given, else the run's own setting (or the
-    notebook's default, for a run without a manifest)."""
-    flag = _RUN_SETTINGS[name]
-    given = flags.get(str(flag)) is not None
-    return setting_named(name, value, flag, given, from_run, with_value)
-
-
-def check_export_inputs(
-    *,
-    out: Path,
-    role_arn: str,
-    s3_prefix: str,
-    settings: dict[str, Any],
-    flags: dict[str, Any],
-    from_run: bool = True,
-) -> BatchQuotas:
+def check_export_inputs(settings: RunSettings) -> BatchQuotas:
     """Check what ``batch-export`` was given before it reads the run or writes a job file
-    (the job request checks the same, but only once the inputs are written); returns the
-    per-job quotas. ``from_run``: the settings not given as flags are the run's own (its
-    manifest), not the defaults. Raises :class:`BatchExportError`."""
+    (the job request checks the same, but only once the inputs are written), and the plan's
+    settings that need no traffic; returns the per-job quotas. An error names each setting
+    where it came from (:meth:`RunSettings.named`): a flag, on the command line, or the run's
+    (its manifest, the params file's key) or the default, with the flag that replaces it.
+    Raises :class:`BatchExportError` or :class:`RunSettingsError`."""
+    values, named = settings.values, settings.named
+    out = Path(values["export_dir"])
     existing = next((p for p in (out, *out.parents) if p.exists()), None)
     if existing is not None and not existing.is_dir():
-        raise BatchExportError(f"--out {out}: {existing} is a file; give a folder for the jobs")
-
-    def named(key: str, with_value: bool = True) -> str:
-        return _named(key, settings[key], flags, from_run, with_value)
-
+        raise BatchExportError(
+            f"{named('export_dir')}: {existing} is a file; give a folder for the jobs"
+        )
     try:
-        check_role_arn(role_arn, "--role-arn")
-        check_s3_prefix(s3_prefix, "--s3-prefix")
-        check_timeout_hours(settings["timeout_hours"], named("timeout_hours"))
-        return job_quotas(settings, named)
+        check_role_arn(values["role_arn"], named("role_arn"))
+        check_s3_prefix(values["s3_prefix"], named("s3_prefix", False), named("s3_prefix"))
+        check_timeout_hours(values["timeout_hours"], named("timeout_hours"))
+        quotas = job_quotas(values, named)
     except ValueError as exc:
         raise BatchExportError(str(exc)) from None
+    from bedrock_finops.strategies.batch_params import check_settings
+
+    settings.check_alone(_PLAN_SETTINGS, check_settings)
+    return quotas
+
+
+def check_forced_names(settings: RunSettings, usage: pd.DataFrame) -> None:
+    """Each app or segment id ``force_in`` and ``force_out`` name is one of the run's, and no
+    segment is named by both, as the plan checks (``batch_params.validate_params``); an error
+    begins with where each list came from. Raises :class:`RunSettingsError`."""
+    from bedrock_finops.quality_gate import segment_names
+    from bedrock_finops.strategies.batch_params import validate_params
+
+    values = settings.values
+    if not (values["force_in"] or values["force_out"]):
+        return
+    segments = segment_names(usage)
+
+    def check(params: dict[str, Any]) -> None:
+        validate_params(params, segments)
+
+    settings.check_alone(_FORCED, check)
+    try:
+        check({name: values[name] for name in _FORCED})
+    except ValueError as exc:
+        origins = " and ".join(settings.origin_of(name) for name in _FORCED)
+        raise RunSettingsError(f"{origins}: {exc}") from None
 
 
 def _s3_client(plan: Sequence[dict[str, Any]], lookup: Any, apply: bool) -> Any:
@@ -479,14 +509,7 @@ def _cmd_export(args: Any) -> int:
     run_dir = Path(args.run_dir or sample_run_path())
     settings = _export_run_settings(run_dir, vars(args))
     s, origin = settings.values, settings.origin
-    quotas = check_export_inputs(
-        from_run=(run_dir / "manifest.json").is_file(),
-        out=Path(args.out),
-        role_arn=args.role_arn,
-        s3_prefix=args.s3_prefix,
-        settings=s,
-        flags=vars(args),
-    )
+    quotas = check_export_inputs(settings)
     # the discount, and a price file moved since the run, named where each came from (the
     # run's params file's key, the command line)
     check_prices(s, settings.named)
@@ -503,6 +526,7 @@ def _cmd_export(args: Any) -> int:
             discount_pct=s["discount_pct"],
             user_text=False,
         )
+        check_forced_names(settings, ctx.usage)
         bp = bi.plan(
             ctx.usage,
             ctx.catalog,

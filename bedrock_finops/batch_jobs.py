@@ -306,18 +306,21 @@ def check_tags(tags: dict[str, str]) -> None:
                 )
 
 
-def check_role_arn(role_arn: str, named: str = "role_arn") -> None:
-    """The service role a job runs as: an IAM role ARN. ``named``: how errors name it."""
+def check_role_arn(role_arn: str, named: str | None = None) -> None:
+    """The service role a job runs as: an IAM role ARN. ``named``: how errors name it, with
+    its value (``role_arn 'x'``, ``--role-arn x (command line)``)."""
     if not _ROLE_ARN_RE.match(role_arn or ""):
         raise ValueError(
-            f"{named} {role_arn!r} is not an IAM role ARN: give the service role Bedrock "
-            "assumes to read the inputs and write the outputs, arn:aws:iam::<account>:role/<name>"
+            f"{named or f'role_arn {role_arn!r}'} is not an IAM role ARN: give the service role "
+            "Bedrock assumes to read the inputs and write the outputs, "
+            "arn:aws:iam::<account>:role/<name>"
         )
 
 
-def check_s3_location(uri: str, named: str = "S3 location") -> None:
+def check_s3_location(uri: str, name: str = "S3 location", named: str | None = None) -> None:
     """An S3 location a batch job accepts: the pattern and length of
-    ``create_model_invocation_job``'s ``s3Uri``."""
+    ``create_model_invocation_job``'s ``s3Uri``. Errors name it as ``named``, with its value
+    (by default ``name`` and the value), or as ``name`` alone for its length."""
     uri = str(uri)
     if not _S3_URI_RE.match(uri):
         bucket = uri.removeprefix("s3://").partition("/")[0]
@@ -328,19 +331,21 @@ def check_s3_location(uri: str, named: str = "S3 location") -> None:
         else:
             hint = "; Bedrock takes only letters, digits and -!_*'(). between the /s of the key"
         raise ValueError(
-            f"{named} {uri!r} is not an s3:// location: give s3://<bucket>/<prefix>{hint}"
+            f"{named or f'{name} {uri!r}'} is not an s3:// location: give "
+            f"s3://<bucket>/<prefix>{hint}"
         )
     if len(uri) > _S3_URI_MAX:
-        raise ValueError(f"{named} is {len(uri):,} characters: Bedrock takes {_S3_URI_MAX:,}")
+        raise ValueError(f"{name} is {len(uri):,} characters: Bedrock takes {_S3_URI_MAX:,}")
 
 
-def check_s3_prefix(prefix: str, named: str = "s3_prefix") -> None:
-    """Where the job folders go: an S3 location with room for ``<job name>/output/``."""
-    check_s3_location(prefix, named)
+def check_s3_prefix(prefix: str, name: str = "s3_prefix", named: str | None = None) -> None:
+    """Where the job folders go: an S3 location with room for ``<job name>/output/``
+    (``name`` and ``named`` as :func:`check_s3_location`'s)."""
+    check_s3_location(prefix, name, named)
     # each job reads <prefix>/<job name, up to 63>/input/ and writes .../output/
     if len(prefix.rstrip("/")) + 1 + 63 + len("/output/") > _S3_URI_MAX:
         raise ValueError(
-            f"{named} is {len(prefix):,} characters: a job's S3 location would pass "
+            f"{name} is {len(prefix):,} characters: a job's S3 location would pass "
             f"Bedrock's {_S3_URI_MAX:,}; give a shorter prefix"
         )
 

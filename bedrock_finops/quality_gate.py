@@ -835,17 +835,12 @@ def check_plan_settings(settings: RunSettings, given: dict[str, str]) -> None:
     :class:`RunSettingsError`."""
     from bedrock_finops.strategies.model_sizing_params import check_settings
 
-    alone = [
-        (settings.origin_of(name), {name: settings.values[name]})
-        for name in _PLAN_SETTINGS
-        if name != "task_overrides"
-    ]
-    overrides = [
-        (origin, {"task_overrides": o}) for origin, o in _overrides_by_origin(settings, given)
-    ]
-    for origin, params in alone + overrides:
+    settings.check_alone(
+        [name for name in _PLAN_SETTINGS if name != "task_overrides"], check_settings
+    )
+    for origin, overrides in _overrides_by_origin(settings, given):
         try:
-            check_settings(params)
+            check_settings({"task_overrides": overrides})
         except ValueError as exc:
             raise RunSettingsError(f"{origin}: {exc}") from None
 
@@ -858,7 +853,7 @@ def check_override_targets(
     run's setting or the ``--override`` given (``given``). Raises :class:`RunSettingsError`."""
     from bedrock_finops.task_types import check_overrides
 
-    segments = _segment_names(usage)
+    segments = segment_names(usage)
     for origin, overrides in _overrides_by_origin(settings, given):
         try:
             check_overrides(overrides, segments)
@@ -878,7 +873,7 @@ def _overrides_by_origin(settings: RunSettings, given: dict[str, str]) -> list[t
     return [(settings.origin_of("task_overrides"), run), *flags]
 
 
-def _segment_names(usage: pd.DataFrame) -> pd.DataFrame:
+def segment_names(usage: pd.DataFrame) -> pd.DataFrame:
     """Each segment's ``app`` and ``segment`` id, as the plan names them
     (``segments.summarise``), from the distinct segment keys alone."""
     keys = seg_mod.segment_keys(usage).drop_duplicates()

@@ -12,7 +12,7 @@ a setting as the flag given, or as the run's (or the default) with the flag that
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +75,17 @@ class RunSettings:
         if name in self.given:
             return self.named(name)
         return self.origins.get(name, f"the notebook's default {name}")
+
+    def check_alone(self, names: Iterable[str], check: Callable[[dict[str, Any]], object]) -> None:
+        """Run ``check`` on each setting of ``names`` alone (``{name: value}``): a plan's check
+        names only the setting (``threshold 1.5 must be in [0, 1]``), not whether a flag or the
+        run gave it, so the error begins with where its value came from (:meth:`origin_of`).
+        Raises :class:`RunSettingsError`."""
+        for name in names:
+            try:
+                check({name: self.values[name]})
+            except ValueError as exc:
+                raise RunSettingsError(f"{self.origin_of(name)}: {exc}") from None
 
 
 def notebook_settings(

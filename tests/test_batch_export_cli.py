@@ -29,38 +29,41 @@ def _files(folder: Path) -> list[Path]:
 INPUT_MISTAKES = {
     "role arn": (
         ["--role-arn", "notanarn", "--s3-prefix", PREFIX],
-        "error: --role-arn 'notanarn' is not an IAM role ARN: give the service role Bedrock "
-        "assumes to read the inputs and write the outputs, arn:aws:iam::<account>:role/<name>",
+        "error: --role-arn notanarn (command line) is not an IAM role ARN: give the service "
+        "role Bedrock assumes to read the inputs and write the outputs, "
+        "arn:aws:iam::<account>:role/<name>",
     ),
     "s3 prefix without s3://": (
         ["--role-arn", ROLE, "--s3-prefix", "my-bucket/p"],
-        "error: --s3-prefix 'my-bucket/p' is not an s3:// location: give s3://<bucket>/<prefix> "
-        "(did you mean s3://my-bucket/p?)",
+        "error: --s3-prefix my-bucket/p (command line) is not an s3:// location: give "
+        "s3://<bucket>/<prefix> (did you mean s3://my-bucket/p?)",
     ),
     "s3 prefix without a bucket name": (
         ["--role-arn", ROLE, "--s3-prefix", "s3:///p"],
-        "error: --s3-prefix 's3:///p' is not an s3:// location: give s3://<bucket>/<prefix>; "
-        "'' is not a bucket name (3-63 lowercase letters, digits, . and -)",
+        "error: --s3-prefix s3:///p (command line) is not an s3:// location: give "
+        "s3://<bucket>/<prefix>; '' is not a bucket name (3-63 lowercase letters, digits, . "
+        "and -)",
     ),
     "s3 prefix with a space": (
         ["--role-arn", ROLE, "--s3-prefix", "s3://bucket/my jobs"],
-        "error: --s3-prefix 's3://bucket/my jobs' is not an s3:// location: give "
+        "error: --s3-prefix s3://bucket/my jobs (command line) is not an s3:// location: give "
         "s3://<bucket>/<prefix>; Bedrock takes only "
         "letters, digits and -!_*'(). between the /s of the key",
     ),
     "s3 prefix too long": (
         ["--role-arn", ROLE, "--s3-prefix", "s3://bucket/" + "p" * 1000],
-        "error: --s3-prefix is 1,012 characters: a job's S3 location would pass Bedrock's "
-        "1,024; give a shorter prefix",
+        "error: --s3-prefix (command line) is 1,012 characters: a job's S3 location would "
+        "pass Bedrock's 1,024; give a shorter prefix",
     ),
     "timeout over 168 hours": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--timeout-hours", "500"],
-        "error: --timeout-hours 500 is not a job timeout: Bedrock takes 24 to 168 hours",
+        "error: --timeout-hours 500 (command line) is not a job timeout: Bedrock takes 24 to "
+        "168 hours",
     ),
     "min records over max records": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--min-records", "200", "--max-records", "50"],
-        "error: --min-records 200 is over --max-records 50: a job cannot hold more than the "
-        "maximum; lower the minimum or raise the maximum",
+        "error: --min-records 200 (command line) is over --max-records 50 (command line): a "
+        "job cannot hold more than the maximum; lower the minimum or raise the maximum",
     ),
     "discount over 100%": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--discount-pct", "150"],
@@ -70,13 +73,13 @@ INPUT_MISTAKES = {
     "a maximum under the default minimum, in a run without a manifest": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-records", "80"],
         "error: the default min_records_per_job 100 (--min-records sets it) is over "
-        "--max-records 80: a job cannot hold more than the maximum; lower the minimum or raise "
-        "the maximum",
+        "--max-records 80 (command line): a job cannot hold more than the maximum; lower the "
+        "minimum or raise the maximum",
     ),
     "zero records a file": (
         ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--max-file-records", "0"],
-        "error: --max-file-records 0 must be a positive whole number of records (Service "
-        "Quotas: 'Records per input file per batch inference job')",
+        "error: --max-file-records 0 (command line) must be a positive whole number of records "
+        "(Service Quotas: 'Records per input file per batch inference job')",
     ),
 }
 
@@ -118,8 +121,9 @@ def test_a_runs_own_bad_timeout_names_the_manifest_and_the_flag(tmp_path, capsys
     out = tmp_path / "jobs"
     assert _export(run, out, "--role-arn", ROLE, "--s3-prefix", PREFIX) == 2
     assert capsys.readouterr().err == (
-        "error: the run's timeout_hours 200 (its manifest.json; --timeout-hours overrides it) "
-        "is not a job timeout: Bedrock takes 24 to 168 hours\n"
+        "error: the run's timeout_hours 200 (its manifest.json; 02_batch_inference.timeout_hours "
+        "in the run's params file; --timeout-hours overrides it) is not a job timeout: Bedrock "
+        "takes 24 to 168 hours\n"
     )
     assert _files(out) == []
     # the flag wins over the run's setting: the export gets past the check (to the missing
@@ -135,8 +139,41 @@ def test_out_under_a_file_is_named(tmp_path, capsys):
     code = _export(default_sample_run(), a_file / "jobs", "--role-arn", ROLE, "--s3-prefix", PREFIX)
     assert code == 2
     assert capsys.readouterr().err == (
-        f"error: --out {a_file / 'jobs'}: {a_file} is a file; give a folder for the jobs\n"
+        f"error: --out {a_file / 'jobs'} (command line): {a_file} is a file; give a folder "
+        "for the jobs\n"
     )
+
+
+def test_a_runs_own_plan_setting_names_where_its_params_file_set_it(tmp_path, capsys):
+    """A run's business_time_zone its params file set, checked before the run is read: the
+    error named the setting alone (and came only once the run's tables were read), so it could
+    not be told from a flag's."""
+    run = tmp_path / "run"
+    run.mkdir()
+    params = {"02_batch_inference": {"business_time_zone": "EST"}}
+    manifest = {"params_file": "params/acme.yaml", "params": params}
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    assert _export(run, tmp_path / "jobs", "--role-arn", ROLE, "--s3-prefix", PREFIX) == 2
+    assert capsys.readouterr().err == (
+        "error: the run's business_time_zone (its manifest.json; "
+        "02_batch_inference.business_time_zone in params/acme.yaml): business_time_zone 'EST' "
+        "keeps one offset all year (no daylight saving): for a US working day use "
+        "America/New_York; for a fixed offset, an Etc/GMT name (Etc/GMT+5 is UTC-5)\n"
+    )
+
+
+def test_a_segment_in_both_force_lists_names_where_each_came_from(tmp_path, capsys):
+    out = tmp_path / "jobs"
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX]
+    flags += ["--force-in", "faq-helper", "--force-out", "faq-helper"]
+    assert _export(default_sample_run(), out, *flags) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: --force-in ['faq-helper'] (command line) and --force-out ['faq-helper'] "
+        "(command line): segments ['faq-helper:"
+    )
+    assert err.endswith("'] are in both force_in and force_out\n")
+    assert _files(out) == []
 
 
 def test_an_unknown_force_in_app_is_one_line_and_writes_nothing(tmp_path, capsys):
@@ -145,7 +182,10 @@ def test_an_unknown_force_in_app_is_one_line_and_writes_nothing(tmp_path, capsys
     flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--force-in", "no-such-app"]
     assert _export(default_sample_run(), out, *flags) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: force_in names ['no-such-app'], which is neither an app nor")
+    assert err.startswith(
+        "error: --force-in ['no-such-app'] (command line): force_in names ['no-such-app'], "
+        "which is neither an app nor"
+    )
     assert "'doc-summarizer'" in err and err.count("\n") == 1
     assert _files(out) == []
 
@@ -1386,6 +1426,10 @@ def test_the_export_takes_what_the_runs_notebook_ran_with(tmp_path):
         "force_in": [],
         "force_out": [],
         "timeout_hours": 48,
+        # what the jobs are written with: the run's, which the flags always replace (required)
+        "export_dir": "",
+        "role_arn": "arn:aws:iam::123456789012:role/r",
+        "s3_prefix": "s3://my-bedrock-batch-bucket/jobs",
     }
 
 
