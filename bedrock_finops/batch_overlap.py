@@ -29,6 +29,7 @@ import pandas as pd
 from bedrock_finops.batch_jobs import attempt_name, name_stem
 from bedrock_finops.batch_submit import (
     NOT_ENDED_STATUSES,
+    OVERLAPS_CHECKED,
     UNFINISHED_STATUSES,
     BatchSubmitError,
     aws_write_error,
@@ -610,8 +611,18 @@ def guard_plan(
     raises), and the plan with the jobs holding requests unfinished jobs processed settled
     (``settle_unfinished``). The jobs of ``Overlaps.held`` rows must not be created, nor any
     other (the caller refuses them); ``put_request_list`` writes each job's list before its
-    create."""
+    create. With ``apply``, each row of a job to create that no such job holds requests of is
+    marked :data:`~bedrock_finops.batch_submit.OVERLAPS_CHECKED`, which ``create_jobs``
+    requires."""
     overlaps = find_overlaps(
         jobs, plan, clients, s3_client, out_dir=out_dir, split=split, strict=apply
     )
-    return settle_unfinished(plan, overlaps, resubmit=resubmit, apply=apply), overlaps
+    settled = settle_unfinished(plan, overlaps, resubmit=resubmit, apply=apply)
+    if apply:
+        settled = [
+            {**step, OVERLAPS_CHECKED: True}
+            if step["request"] is not None and i not in overlaps.held
+            else step
+            for i, step in enumerate(settled)
+        ]
+    return settled, overlaps

@@ -8,7 +8,12 @@ submitted anew only when asked (``resubmit``), under the name of its next attemp
 (``batch_jobs.attempt_name``); one being stopped, only once it has stopped. Before a job is
 created, its S3 input location is made to hold exactly its input files (``upload_job``), and
 ``submit_jobs`` checks that no job of its group submitted before holds its requests
-(``batch_overlap.guard_plan``, as ``batch-export`` does) and writes its request list."""
+(``batch_overlap.guard_plan``, as ``batch-export`` does) and writes its request list.
+
+``plan_submissions`` and ``create_jobs``, the steps ``submit_jobs`` and ``batch-export``
+build on, stay public, but no job is created unchecked through them: ``plan_submissions``
+only plans, and ``create_jobs`` refuses a plan ``guard_plan`` did not check (a row without
+:data:`OVERLAPS_CHECKED`), as ``submit_jobs`` refuses a job it cannot check."""
 
 from __future__ import annotations
 
@@ -238,7 +243,9 @@ def plan_submissions(
     records is ``unfinished`` and, with ``resubmit``, submitted anew as its next attempt
     (``would-resubmit``; the detail says which records are billed again), named after its
     first. One being stopped (``NOT_ENDED_STATUSES``) stays ``unfinished`` even with
-    ``resubmit``: it has not ended."""
+    ``resubmit``: it has not ended. It creates nothing, and its rows are not checked for
+    requests jobs submitted before hold: ``create_jobs`` creates them only once
+    ``batch_overlap.guard_plan`` has (:data:`OVERLAPS_CHECKED`)."""
     rows = []
     for i, (req, region) in enumerate(zip(requests, regions, strict=True)):
         row: dict[str, Any] = {
@@ -292,6 +299,9 @@ def create_job(client: Any, request: dict[str, Any]) -> str:
         ) from exc
 
 
+# the mark batch_overlap.guard_plan (apply=True) gives a plan's row of a job to create none of
+# whose requests a job submitted before holds: create_jobs creates no job without it
+OVERLAPS_CHECKED = "overlaps_checked"
 # the action of a job whose create got no answer (Ctrl-C, a timeout after botocore's retries):
 # Bedrock may have made it; a run again finds it, and Bedrock ignores a create with the
 # clientRequestToken of a job it made
@@ -309,7 +319,15 @@ def create_jobs(
     ``before_create(i, request)`` runs just before row ``i``'s is created. Each row is
     appended to ``log`` (returned) once settled, with a created job's ARN, so that a caller
     still has the rows of the jobs done when a later one raises; a create stopped before
-    Bedrock answered is logged as ``MAYBE_CREATED`` before the stop goes on."""
+    Bedrock answered is logged as ``MAYBE_CREATED`` before the stop goes on.
+
+    Only a plan checked against billing a request twice is created: each row with a request
+    must carry :data:`OVERLAPS_CHECKED`, the mark ``batch_overlap.guard_plan`` (``apply=True``)
+    gives a job none of whose requests a job submitted before holds. ``plan_submissions``'
+    rows as they are would create jobs whose requests a job of their group already holds (an
+    export split by another ``--max-records``), billed again: when any row lacks the mark, no
+    job is created (:class:`BatchSubmitError`). ``submit_jobs`` runs the check itself."""
+    _refuse_unchecked(plan)
     rows = log if log is not None else []
     for i, step in enumerate(plan):
         row = {k: v for k, v in step.items() if k != "request"}
@@ -326,6 +344,25 @@ def create_jobs(
             row["action"] = "created" if step["action"] == "would-create" else "resubmitted"
         rows.append(row)
     return rows
+
+
+def _refuse_unchecked(plan: Sequence[dict[str, Any]]) -> None:
+    """Raise, before any job is created, when a job ``plan`` creates was not checked for
+    requests jobs submitted before hold (no :data:`OVERLAPS_CHECKED`)."""
+    unchecked = [
+        step["request"]["jobName"]
+        for step in plan
+        if step["request"] is not None and not step.get(OVERLAPS_CHECKED)
+    ]
+    if unchecked:
+        one = len(unchecked) == 1
+        raise BatchSubmitError(
+            f"no job created: {', '.join(unchecked)} {'was' if one else 'were'} not checked "
+            "against the jobs submitted before, which may hold "
+            f"{'its' if one else 'their'} requests (billed twice): create jobs with "
+            "submit_jobs (request_ids=), or check the plan with batch_overlap.guard_plan "
+            "(apply=True) first"
+        )
 
 
 def _create_answered(exc: BaseException) -> bool:

@@ -1079,7 +1079,10 @@ def test_a_create_without_an_answer_is_logged_as_maybe_created(raised):
         def create_model_invocation_job(self, **_):
             raise errors[raised]
 
-    plan = bs.plan_submissions([_request("job-a")], [None], [[]])
+    plan = [
+        {**step, bs.OVERLAPS_CHECKED: True}  # as batch_overlap.guard_plan marks a job to create
+        for step in bs.plan_submissions([_request("job-a")], [None], [[]])
+    ]
     log: list[dict] = []
     with pytest.raises(BaseException) as stopped:
         bs.create_jobs(plan, {None: Bedrock()}, log=log)
@@ -1088,6 +1091,36 @@ def test_a_create_without_an_answer_is_logged_as_maybe_created(raised):
     assert [(row["jobName"], row["action"], row["jobArn"]) for row in log] == (
         [("job-a", "maybe-created", None)] if unanswered else []
     )
+
+
+def test_create_jobs_refuses_a_plan_not_checked_for_requests_other_jobs_hold():
+    """create_jobs, given plan_submissions' rows as they are, created each job without the
+    check submit_jobs and batch-export --apply run (batch_overlap.guard_plan): requests a job
+    submitted before holds were billed twice. It creates none, and says what to call."""
+
+    class Bedrock:
+        created: list[str] = []
+
+        def create_model_invocation_job(self, **request):
+            self.created.append(request["jobName"])
+            return {"jobArn": f"arn:aws:bedrock:us-east-1:123456789012:job/{request['jobName']}"}
+
+    bedrock = Bedrock()
+    plan = bs.plan_submissions([_request("job-a"), _request("job-b")], [None, None], [[], []])
+    log: list[dict] = []
+    with pytest.raises(bs.BatchSubmitError) as refused:
+        bs.create_jobs(plan, {None: bedrock}, log=log)
+    assert str(refused.value) == (
+        "no job created: job-a, job-b were not checked against the jobs submitted before, "
+        "which may hold their requests (billed twice): create jobs with submit_jobs "
+        "(request_ids=), or check the plan with batch_overlap.guard_plan (apply=True) first"
+    )
+    assert bedrock.created == [] and log == []
+    # one checked row does not let the other through
+    plan[0] = {**plan[0], bs.OVERLAPS_CHECKED: True}
+    with pytest.raises(bs.BatchSubmitError, match="^no job created: job-b was not checked"):
+        bs.create_jobs(plan, {None: bedrock})
+    assert bedrock.created == []
 
 
 def test_submit_jobs_refuses_to_create_a_job_it_cannot_check():
