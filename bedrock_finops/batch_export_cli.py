@@ -336,7 +336,8 @@ _RUN_SETTINGS = {
     "force_in": "force_in",
     "force_out": "force_out",
     "timeout_hours": "timeout_hours",
-    # the flags a job is written with (the notebook's parameters too): always given
+    # where and how the jobs are written: required flags, never the run's (its notebook's
+    # parameters of these names are not in _NOTEBOOK_DEFAULTS, so are not taken from it)
     "export_dir": "out",
     "role_arn": "role_arn",
     "s3_prefix": "s3_prefix",
@@ -370,9 +371,6 @@ _NOTEBOOK_DEFAULTS = {
     "force_in": [],
     "force_out": [],
     "timeout_hours": 24,
-    "export_dir": "",
-    "role_arn": "arn:aws:iam::123456789012:role/bedrock-batch-inference",
-    "s3_prefix": "s3://my-bedrock-batch-bucket/jobs",
 }
 
 

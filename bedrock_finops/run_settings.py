@@ -101,7 +101,9 @@ def notebook_settings(
     """The settings of ``defaults``' keys a command uses on the run in ``run_dir``: what its
     ``notebook`` ran with (its ``manifest.json``), else what its params file set (``older``
     renames a section's keys an earlier version wrote), else ``defaults``; a flag given
-    (``args``: the parsed command line, ``flags``: each setting's flag) wins over all.
+    (``args``: the parsed command line, ``flags``: each setting's flag) wins over all; a
+    setting ``flags`` names and ``defaults`` does not is the command line's alone, never the
+    run's (``batch-export``'s ``--role-arn``).
     ``doing``: the command's work, as the error on a damaged manifest names it."""
     values = dict(defaults)
     origins: dict[str, str] = {}

@@ -1426,10 +1426,6 @@ def test_the_export_takes_what_the_runs_notebook_ran_with(tmp_path):
         "force_in": [],
         "force_out": [],
         "timeout_hours": 48,
-        # what the jobs are written with: the run's, which the flags always replace (required)
-        "export_dir": "",
-        "role_arn": "arn:aws:iam::123456789012:role/r",
-        "s3_prefix": "s3://my-bedrock-batch-bucket/jobs",
     }
 
 
