@@ -28,6 +28,7 @@ def use_style() -> None:
 
 
 MOST_DECIMALS = 8  # a dollar axis' ticks get at most this many decimals to tell them apart
+SLANT_AFTER_CHARS = 4  # a vertical bar chart slants its category labels when one is longer
 
 
 class UsdFormatter(Formatter):
@@ -46,18 +47,33 @@ def usd_axis(ax: Axes, axis: str = "y") -> None:
 
 
 def usd_tick_labels(values: list[float]) -> list[str]:
-    """Short dollar labels ($1.2k, $12, $0.50) for an axis' ticks, or, where two would read
-    alike, every tick with the decimals that tell them apart: a run of one request spends
-    $0.00023, and every tick of its axis read "$0.00" ("$0.00005", "$0.00010", ... now);
-    ticks half a dollar apart above $10 read "$10", "$10", "$11"."""
-    short = [_usd_short(v) for v in values]
-    if len(set(short)) == len(short):
-        return short
-    for decimals in range(2, MOST_DECIMALS + 1):
-        labels = [f"${v + 0.0:,.{decimals}f}" for v in values]
-        if len(set(labels)) == len(labels):
-            return labels
-    return short
+    """Dollar labels for an axis' ticks, all with one precision: the fewest decimals that give
+    every tick exactly and tell each apart ("$0", "$5", "$10"; "$0", "$0.50", "$1.00"; "$2k",
+    "$4k"; "$0.25M"), as a reader compares the ticks with each other. A single label chose its
+    own before, so one axis read "$0.00", "$5.00", "$10", and a run of one request ($0.00023)
+    had every tick at "$0.00". Zero is "$0"; money below $1k takes 0 or at least 2 decimals."""
+    top = max((abs(v) for v in values), default=0.0)
+    for scale, suffix, choices in _usd_scales(top):
+        for decimals in choices:
+            scaled = [v / scale for v in values]
+            if not all(abs(x - round(x, decimals)) <= 1e-9 * max(1.0, abs(x)) for x in scaled):
+                continue
+            labels = [_usd_label(x, decimals, suffix) for x in scaled]
+            if len(set(labels)) == len(labels):
+                return labels
+    return [_usd_short(v) for v in values]
+
+
+def _usd_scales(top: float) -> list[tuple[float, str, tuple[int, ...]]]:
+    """The (divisor, suffix, decimals to try) an axis reaching ``top`` may be labelled in,
+    the shortest first; plain dollars always, their decimals up to ``MOST_DECIMALS``."""
+    scales = [(1e6, "M", (0, 1, 2))] if top >= 1e6 else []
+    scales += [(1e3, "k", (0, 1, 2))] if top >= 1e3 else []
+    return [*scales, (1.0, "", (0, *range(2, MOST_DECIMALS + 1)))]
+
+
+def _usd_label(x: float, decimals: int, suffix: str) -> str:
+    return "$0" if x == 0 else f"${x + 0.0:,.{decimals}f}{suffix}"
 
 
 def _usd_short(v: float) -> str:
@@ -144,9 +160,10 @@ def bar(
         ax.grid(axis="x", alpha=0.3)
         ax.grid(axis="y", visible=False)
     else:
-        ax.tick_params(axis="x", labelrotation=30)
+        slant = max((len(str(name)) for name in data.index), default=0) > SLANT_AFTER_CHARS
+        ax.tick_params(axis="x", labelrotation=30 if slant else 0)  # slanted, long names clear
         for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
+            label.set_horizontalalignment("right" if slant else "center")
     return ax
 
 

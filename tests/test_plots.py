@@ -305,21 +305,50 @@ def test_a_dollar_axis_of_a_few_cents_labels_its_ticks_apart():
     )
     ax.figure.canvas.draw()
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["$0.00000", "$0.00005", "$0.00010", "$0.00015", "$0.00020", "$0.00025"]
+    assert labels == ["$0", "$0.00005", "$0.00010", "$0.00015", "$0.00020", "$0.00025"]
     plt.close("all")
 
 
 @pytest.mark.parametrize(
     ("values", "labels"),
     [
-        ([0.0, 0.5, 1.0, 1.5], ["$0.00", "$0.50", "$1.00", "$1.50"]),  # cents tell them apart
+        ([0.0, 0.5, 1.0, 1.5], ["$0", "$0.50", "$1.00", "$1.50"]),  # cents tell them apart
         ([10.0, 10.5, 11.0], ["$10.00", "$10.50", "$11.00"]),  # "$10", "$10", "$11" before
-        ([0.0, 2000.0, 4000.0], ["$0.00", "$2.0k", "$4.0k"]),
+        ([0.0, 5.0, 10.0, 15.0], ["$0", "$5", "$10", "$15"]),  # "$0.00", "$5.00", "$10" before
+        ([0.0, 2.0, 4.0, 6.0, 8.0], ["$0", "$2", "$4", "$6", "$8"]),  # "$2.00" ... before
+        ([0.1, 0.2, 0.30000000000000004], ["$0.10", "$0.20", "$0.30"]),  # a tick's float noise
+        ([0.0, 2000.0, 4000.0], ["$0", "$2k", "$4k"]),
+        ([0.0, 500.0, 1000.0, 1500.0], ["$0", "$0.5k", "$1.0k", "$1.5k"]),
+        ([0.0, 250e3, 500e3, 1e6, 1.25e6], ["$0", "$0.25M", "$0.50M", "$1.00M", "$1.25M"]),
         ([1000.0, 1000.1, 1000.2], ["$1,000.00", "$1,000.10", "$1,000.20"]),
     ],
 )
 def test_dollar_tick_labels_are_short_and_distinct(values, labels):
+    """One precision per axis: the fewest decimals that give every tick exactly."""
     assert plots.usd_tick_labels(values) == labels
+
+
+@pytest.mark.parametrize(
+    ("categories", "rotation", "align"),
+    [
+        ([str(h) for h in range(24)], 0.0, "center"),
+        (["support-chat", "code-assistant"], 30.0, "right"),
+    ],
+)
+def test_a_bar_chart_slants_only_long_category_labels(categories, rotation, align):
+    """The hours of a day (0-23) stand level under their bars; they were slanted as app names
+    are, which need it not to run into each other."""
+    ax = plots.bar(
+        pd.Series(1.0, index=categories),
+        title="t",
+        category_label="hour of day (UTC)",
+        value_label="USD over the period",
+    )
+    ax.figure.canvas.draw()
+    assert {(t.get_rotation(), t.get_horizontalalignment()) for t in ax.get_xticklabels()} == {
+        (rotation, align)
+    }
+    plt.close("all")
 
 
 def test_a_chart_of_only_unpriced_categories_says_so_under_its_empty_axes():
