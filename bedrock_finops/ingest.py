@@ -160,6 +160,13 @@ class IngestReport:
     # of outside_window: dated before the window, in an hour folder past the slack of a run
     # ending at its start (delivered over DELIVERY_SLACK late): that run did not read them
     delivered_too_late: int = 0
+    # of outside_window: dated before the window and after it, and the earliest and latest of
+    # them (None: none dated outside); lines of another window's files that cannot be dated
+    # are on neither side
+    before_window: int = 0
+    after_window: int = 0
+    earliest_outside: datetime | None = None
+    latest_outside: datetime | None = None
     # CloudWatch Logs subscription health checks (CONTROL_MESSAGE): no records, not lines read
     control_messages: int = 0
     # Bedrock's CloudWatch Logs set-up event ("Permissions are correctly set for Amazon Bedrock
@@ -211,6 +218,8 @@ class IngestReport:
         d["end"] = self.end.isoformat() if self.end else None
         d["first_record"] = self.first_record.isoformat() if self.first_record else None
         d["last_record"] = self.last_record.isoformat() if self.last_record else None
+        for key in ("earliest_outside", "latest_outside"):
+            d[key] = d[key].isoformat() if d[key] else None
         return d
 
     def _nothing_read(self) -> str:
@@ -220,6 +229,17 @@ class IngestReport:
         what = "events" if self.source.startswith("cloudwatch-logs://") else "records"
         where = "in the window" if self.start or self.end else "in the source"
         return f"  (no {what} {where}: the table is empty)"
+
+    def _sides(self) -> str:
+        """The records outside the window by side, and their span: ' (5 before it, 4 after
+        it; 2025-06-02 08:17 to 2025-06-02 11:06 UTC)'."""
+        if self.earliest_outside is None or self.latest_outside is None:
+            return ""
+        span = " to ".join(
+            t.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+            for t in (self.earliest_outside, self.latest_outside)
+        )
+        return f" ({self.before_window:,} before it, {self.after_window:,} after it; {span} UTC)"
 
     def _skipped_lines(self) -> list[str]:
         """One line per reason files were skipped, commonest first; other AWS services'
@@ -273,6 +293,7 @@ class IngestReport:
                 else ""
             ),
             f"outside window    {self.outside_window:,}"
+            + self._sides()
             + (
                 f" ({self.delivered_too_late:,} dated before the window but delivered over "
                 f"{DELIVERY_SLACK.total_seconds() / 3600:g} h late, to folders a run ending "

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bedrock_finops import models
-from bedrock_finops.ingest_worker import ChunkResult, unspill
+from bedrock_finops.ingest_worker import ChunkResult, OutsideSides, unspill
 from bedrock_finops.interrupts import stops_held
 from bedrock_finops.parse import MODEL_COLUMNS
 from bedrock_finops.prompt_texts import PromptTexts
@@ -184,6 +184,7 @@ class Collector:
         self.nulled: Counter[tuple[str, str]] = Counter()  # (column, why): kept rows' values
         # the rows kept per UTC calendar day, with each day's first and last (window_coverage)
         self.days: dict[date, DayRecords] = {}
+        self.sides = OutsideSides()  # the chunks' records outside the window, by side
 
     def add(self, res: ChunkResult) -> None:
         r = self.report
@@ -191,6 +192,7 @@ class Collector:
         r.lines_read += res.lines_read
         r.outside_window += res.outside_window
         r.delivered_too_late += res.too_late
+        self._count_sides(res.sides)
         r.control_messages += res.control_messages
         r.setup_notices += res.setup_notices
         r.quarantined += len(res.quarantine)
@@ -308,6 +310,15 @@ class Collector:
                 prev = self.prompt_first.get(h)
                 if prev is None or first < prev:
                     self.prompt_first[h] = first
+
+    def _count_sides(self, chunk: OutsideSides) -> None:
+        """The chunk's records outside the window into the report's sides and span."""
+        self.sides.merge(chunk)
+        r, sides = self.report, self.sides
+        r.before_window, r.after_window = sides.before, sides.after
+        if sides.earliest_ms is not None and sides.latest_ms is not None:
+            r.earliest_outside = datetime.fromtimestamp(sides.earliest_ms / 1000, UTC)
+            r.latest_outside = datetime.fromtimestamp(sides.latest_ms / 1000, UTC)
 
     def close(self) -> None:
         """The last row group, the checks at the end and the companion files, all under their

@@ -57,6 +57,9 @@ NOT_UTF8 = "invalid JSON (bytes that are not UTF-8)"
 # whole chunk's rows at once (measured), as the text is still in the CPU's cache
 CONVERT_ROWS = 1024
 SLACK_MS = int(DELIVERY_SLACK.total_seconds() * 1000)
+# the start values of a unit's earliest and latest record outside the window (epoch ms): any
+# timestamp is below the one and above the other
+_NO_EARLIEST, _NO_LATEST = 2**63, -(2**63)
 _PACKAGE = __name__.partition(".")[0]
 
 
@@ -80,6 +83,33 @@ class Options:
 
 
 @dataclass
+class OutsideSides:
+    """Of the records outside the window, the ones dated before it and after it, and the
+    earliest and latest timestamp among them (epoch ms; None: none dated outside). Lines that
+    cannot be dated, in files of another window, are outside on neither side."""
+
+    before: int = 0
+    after: int = 0
+    earliest_ms: int | None = None
+    latest_ms: int | None = None
+
+    def add(self, before: int, after: int, earliest_ms: int, latest_ms: int) -> None:
+        """Count a unit's (or a chunk's) records outside the window in."""
+        if not (before or after):
+            return
+        self.before += before
+        self.after += after
+        if self.earliest_ms is None or earliest_ms < self.earliest_ms:
+            self.earliest_ms = earliest_ms
+        if self.latest_ms is None or latest_ms > self.latest_ms:
+            self.latest_ms = latest_ms
+
+    def merge(self, other: OutsideSides) -> None:
+        if other.earliest_ms is not None and other.latest_ms is not None:
+            self.add(other.before, other.after, other.earliest_ms, other.latest_ms)
+
+
+@dataclass
 class ChunkResult:
     """What a worker hands back for a chunk of units (files, objects, batches of events)."""
 
@@ -96,6 +126,7 @@ class ChunkResult:
     # body_in_s3 = true
     bodies_unread: list[tuple[str, str]] = field(default_factory=list)
     too_late: int = 0  # of outside_window: see ``_past_previous_slack``
+    sides: OutsideSides = field(default_factory=OutsideSides)
     # Bedrock's CloudWatch Logs set-up notice (``log_decoding.SETUP_NOTICE``), left out: no
     # record, so no line read
     setup_notices: int = 0
@@ -222,11 +253,13 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     nulled: list[tuple[int, str, str]] = []  # ChunkResult.values_nulled
     buffered: list[tuple[int, str, str]] = []  # the same for ``rows``: positions in it
     lines_read = outside = control = too_late = notices = converted = 0
+    sides = OutsideSides()
     for unit, fetched in read_ahead(units, client):
         worker_pool.working_on(_reading(unit))  # named if the worker dies reading it
         n, out, c, late, notice = _unit_rows(
-            unit, fetched, opts, client, lookups, cache, rows, quarantine, bodies_unread, buffered
-        )
+            unit, fetched, opts, client, lookups, cache, rows, quarantine, bodies_unread, buffered,
+            sides,
+        )  # fmt: skip
         lines_read += n
         outside += out
         control += c
@@ -253,7 +286,7 @@ def _process_chunk(units: list[Unit], opts: Options, client: Any | None) -> Chun
     parts = len(units) - event_batches
     return ChunkResult(
         files, batches, quarantine, lines_read, outside, control, prompts, path, event_batches,
-        bodies_unread, too_late, notices, parts, nulled,
+        bodies_unread, too_late, sides, notices, parts, nulled,
     )  # fmt: skip
 
 
@@ -327,9 +360,11 @@ def _unit_rows(
     quarantine: list[tuple[str, int, str, str]],
     bodies_unread: list[tuple[str, str]],
     nulled: list[tuple[int, str, str]],
+    sides: OutsideSides,
 ) -> tuple[int, int, int, int, int]:
     """Append one unit's rows and quarantine entries, and to ``nulled`` the values
-    ``record_row`` nulled in them: (the row's position in ``rows``, the column, why).
+    ``record_row`` nulled in them: (the row's position in ``rows``, the column, why); count
+    its records dated outside the window in ``sides``.
 
     Returns (lines read, records outside the window, control messages left out, records
     before the window delivered past the slack of the run that ends where this one starts,
@@ -337,6 +372,10 @@ def _unit_rows(
     """
     decoded = logs.unit_lines(unit, client, fetched)
     lines_read = outside = too_late = notices = 0
+    # dated outside the window: before it, after it, the earliest and latest (epoch ms), kept
+    # in locals with a comparison each (no list, no datetime per record)
+    before = after = 0
+    earliest_ms, latest_ms = _NO_EARLIEST, _NO_LATEST
     past_slack = _past_previous_slack(unit, opts)
     window = opts.start_ms is not None or opts.end_ms is not None
     name = unit.name
@@ -411,8 +450,15 @@ def _unit_rows(
                 ):
                     lines_read -= 1
                     outside += 1
-                    if past_slack and ts < start_ms:
-                        too_late += 1
+                    if start_ms is not None and ts < start_ms:
+                        before += 1
+                        too_late += past_slack
+                    else:
+                        after += 1
+                    if ts < earliest_ms:
+                        earliest_ms = ts
+                    if ts > latest_ms:
+                        latest_ms = ts
                     continue
         if fetch:
             _fetch_bodies(rec, opts, client, bodies_unread)
@@ -451,6 +497,7 @@ def _unit_rows(
         else:
             outside += 1
     control = decoded.control_messages if counts_notices else 0  # placed in the window as a notice
+    sides.add(before, after, earliest_ms, latest_ms)
     return lines_read, outside, control, too_late, notices
 
 

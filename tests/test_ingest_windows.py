@@ -425,3 +425,33 @@ def test_numpy_datetime64_bounds_are_read_as_utc(tmp_path: Path):
     )
     assert list(df["request_id"]) == ["at-001"]
     assert df.attrs["ingest"]["start"] == "2025-06-02T06:00:00.001000+00:00"
+
+
+def test_records_outside_the_window_are_counted_by_side_with_their_span(tmp_path: Path):
+    """The good fixture's 13 records, read for [10:19, 11:03) on 2 June 2025: 5 are before the
+    window (the earliest 08:17 UTC, logged as 10:17+02:00) and 4 after it (the latest 11:06);
+    the report counts each side and keeps the earliest and latest of them."""
+    good = Path(__file__).parent / "fixtures" / "logs" / "good"
+    report = ingest_to_folder(
+        good, tmp_path / "out", "2025-06-02T10:19:00Z", "2025-06-02T11:03:00Z",
+        workers=2, progress=False,
+    )  # fmt: skip
+    d = report.to_dict()
+    assert (d["rows"], d["outside_window"]) == (4, 9)
+    assert (d["before_window"], d["after_window"]) == (5, 4)
+    assert (d["earliest_outside"], d["latest_outside"]) == (
+        "2025-06-02T08:17:00+00:00",
+        "2025-06-02T11:06:00+00:00",
+    )
+    assert (
+        "outside window    9 (5 before it, 4 after it; 2025-06-02 08:17 to 2025-06-02 11:06 UTC)"
+        in (report.summary())
+    )
+
+
+def test_a_run_without_a_window_counts_no_side() -> None:
+    """Without --start and --end nothing is outside: no side counted, no span."""
+    good = Path(__file__).parent / "fixtures" / "logs" / "good"
+    d = read_invocation_logs(good, workers=1, progress=False).attrs["ingest"]
+    assert (d["outside_window"], d["before_window"], d["after_window"]) == (0, 0, 0)
+    assert (d["earliest_outside"], d["latest_outside"]) == (None, None)
