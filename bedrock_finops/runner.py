@@ -32,6 +32,7 @@ from typing import Any
 from bedrock_finops import params as params_mod
 from bedrock_finops import relative_window, run_checks, scratch_folders, worker_pool
 from bedrock_finops.disk_space import FULL_ERRNOS
+from bedrock_finops.empty_usage import nothing_to_analyse
 from bedrock_finops.notebook_exec import (
     execute_notebook,
     export_html,
@@ -436,7 +437,7 @@ def run(
         _log_ingest(report, manifest["timings"]["ingest_s"], log)
         if not report.get("rows"):
             manifest["status"] = "failed"
-            manifest["error"] = _nothing_to_analyse(report, params.run.get("window"))
+            manifest["error"] = nothing_to_analyse(report, params.run.get("window"))
             scrub_secrets(run_dir)  # the ingest's report names the source
             stage = "manifest"
             _write_manifest(run_dir, manifest)
@@ -621,43 +622,6 @@ def _not_recorded(path: Path, error: OSError) -> str:
     return (
         f"it could not be recorded ({why}): {path} holds the manifest last written, "
         f'which says "status": {json.dumps(status)}'
-    )
-
-
-def _nothing_to_analyse(report: dict[str, Any], relative: str | None = None) -> str:
-    """Why a run with an empty usage table stops before the notebooks, and what to check
-    (``run.window`` when the days are relative: ``relative`` is its value)."""
-    keys = f"run.window ({relative})" if relative else "run.start and run.end"
-    window = f"[{report.get('start') or '-'}, {report.get('end') or '-'})"
-    n = report.get("setup_notices", 0)
-    notices = (
-        f"{n:,} set-up notice{'s' if n != 1 else ''} left out (Bedrock's \"Permissions are "
-        'correctly set" event, no record)'
-        if n
-        else ""
-    )
-    outside = report.get("outside_window") or 0
-    if not report.get("lines_read") and (report.get("start") or report.get("end")):
-        # a quiet window of a source that holds logs (the ingest refuses one that holds none)
-        counts = [notices] if notices else []
-        if outside:
-            counts.append(f"{outside:,} record{'s' if outside != 1 else ''} outside it")
-        return (
-            f"the ingest found no invocations to analyse: {report.get('source')} holds none in "
-            f"the window {window}"
-            + (f" ({', '.join(counts)})" if counts else "")
-            + f"; widen {keys} to a period with traffic"
-        )
-    by_reason = (report.get("quarantine_by_reason") or {}).items()
-    # a reason may quote a logged value (an error code): escaped, a line break included, so
-    # the sentence stays one line in the log and the manifest
-    reasons = ", ".join(f"{n} {for_terminal(r)}" for r, n in by_reason)
-    return (
-        f"the ingest found no invocations to analyse: {report.get('lines_read', 0):,} lines read, "
-        f"{report.get('quarantined', 0):,} quarantined{f' ({reasons})' if reasons else ''}, "
-        + (f"{notices}, " if notices else "")
-        + f"{outside:,} outside the window {window}. Check run.source, {keys}; "
-        "quarantine.parquet in the run folder shows each bad line"
     )
 
 

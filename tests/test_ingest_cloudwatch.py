@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bedrock_finops import cli, ingest, runner
+from bedrock_finops import cli, empty_usage, ingest
 from bedrock_finops.ingest import IngestError, ingest_to_folder
 from bedrock_finops.ingest_worker import ChunkResult, Options
 from bedrock_finops.sources import cloudwatch_logs
@@ -391,12 +391,13 @@ def test_the_set_up_notice_in_a_log_group_is_left_out_and_counted(aws_client, tm
     assert (only.lines_read, only.rows, only.quarantined, only.setup_notices) == (0, 0, 0, 1)
     assert only.outside_window == 1  # the record, read in the hour of slack
     assert "lines read        0  (no events in the window: the table is empty)" in only.summary()
-    message = runner._nothing_to_analyse(only.to_dict())
+    message = empty_usage.nothing_to_analyse(only.to_dict())
     assert message == (
         f"the ingest found no invocations to analyse: cloudwatch-logs://{group} holds none in "
         f"the window [{t0.isoformat()}, {t1.isoformat()}) (1 set-up notice left out "
-        '(Bedrock\'s "Permissions are correctly set" event, no record), 1 record outside it); '
-        "widen run.start and run.end to a period with traffic"
+        '(Bedrock\'s "Permissions are correctly set" event, no record)): the 1 record is after '
+        f"it ({invoked.date()} to {invoked.date()}); set run.end to "
+        f"{invoked.date() + timedelta(days=1)} or later"
     )
     before = read("before", t0 - timedelta(hours=1), t0)
     assert (before.lines_read, before.setup_notices, before.outside_window) == (0, 0, 0)

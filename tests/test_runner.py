@@ -465,12 +465,70 @@ def test_a_window_without_traffic_stops_before_the_notebooks(tmp_path: Path) -> 
     assert manifest["status"] == "failed" and manifest["notebooks"] == {}
     assert manifest["error"] == (
         f"the ingest found no invocations to analyse: {good} holds none in the window "
-        "[2030-01-01T00:00:00+00:00, 2030-01-02T00:00:00+00:00) (13 records outside it); "
-        "widen run.start and run.end to a period with traffic"
+        "[2030-01-01T00:00:00+00:00, 2030-01-02T00:00:00+00:00): all 13 records are before it "
+        "(2025-06-02 to 2025-06-02); set run.start to 2025-06-02 or earlier"
     )
     assert errors == [f"error: {manifest['error']}"]  # stderr, which cron mails
     assert not [line for line in logs if line.startswith("error")]
     assert not list(run_dir.glob("*.ipynb")) and not (tmp_path / "out" / "latest").exists()
+
+
+def _stopped_run_error(tmp_path: Path, run_lines: str) -> str:
+    """The error of a run of ``run_lines`` (its params' ``run:`` keys) that stops before its
+    notebooks."""
+    params = tmp_path / "params.yaml"
+    params.write_text("run:\n" + run_lines)
+    code, run_dir = runner.run(params, out_root=tmp_path / "out", log=lambda msg: None)
+    assert code == 2
+    return json.loads((run_dir / "manifest.json").read_text())["error"]
+
+
+def test_a_source_of_bad_lines_alone_points_at_the_quarantine_not_a_window(
+    tmp_path: Path,
+) -> None:
+    """Every line invalid JSON and no window set: the error names the quarantine's reasons and
+    where to read them, and no window (there is none) nor run.start and run.end."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.jsonl").write_text("".join(f'{{"requestId": "x{i}", oops\n' for i in range(3)))
+    assert _stopped_run_error(tmp_path, f"  source: {logs}\n") == (
+        "the ingest found no invocations to analyse: 3 lines read, 3 quarantined "
+        "(3 invalid JSON). Check that run.source holds Bedrock invocation logs: "
+        "quarantine.parquet in the run folder shows each quarantined line and why"
+    )
+
+
+def test_a_window_after_every_record_says_to_move_run_end(tmp_path: Path) -> None:
+    """The fixture's records (2 June 2025) are all after a window of May: run.end must pass
+    their last day, which it leaves out."""
+    good = ROOT / "tests" / "fixtures" / "logs" / "good"
+    error = _stopped_run_error(
+        tmp_path, f'  source: {good}\n  start: "2025-05-01"\n  end: "2025-05-08"\n'
+    )
+    assert error == (
+        f"the ingest found no invocations to analyse: {good} holds none in the window "
+        "[2025-05-01T00:00:00+00:00, 2025-05-08T00:00:00+00:00): all 13 records are after it "
+        "(2025-06-02 to 2025-06-02); set run.end to 2025-06-03 or later"
+    )
+
+
+def test_a_window_between_records_names_both_sides(tmp_path: Path) -> None:
+    """A record on 2 June and one on 10 June, the window 5 June: one each side."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    first = (ROOT / "tests" / "fixtures" / "logs" / "good" / "part-2.json").read_text()
+    record = json.loads(first.splitlines()[0])
+    later = {**record, "requestId": "later", "timestamp": "2025-06-10T09:00:00Z"}
+    (logs / "a.jsonl").write_text(json.dumps(record) + "\n" + json.dumps(later) + "\n")
+    error = _stopped_run_error(
+        tmp_path, f'  source: {logs}\n  start: "2025-06-05"\n  end: "2025-06-06"\n'
+    )
+    assert error == (
+        f"the ingest found no invocations to analyse: {logs} holds none in the window "
+        "[2025-06-05T00:00:00+00:00, 2025-06-06T00:00:00+00:00): 2 records outside it: 1 before "
+        "it, 1 after it (2025-06-02 to 2025-06-10); set run.start to 2025-06-02 or earlier and "
+        "run.end to 2025-06-11 or later"
+    )
 
 
 def test_a_group_holding_only_the_set_up_notice_stops_without_a_quarantined_line(
@@ -488,10 +546,10 @@ def test_a_group_holding_only_the_set_up_notice_stops_without_a_quarantined_line
     code, run_dir = runner.run(params, out_root=tmp_path / "out", log=lambda msg: None)
     assert code == 2
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["error"].startswith(
+    assert manifest["error"] == (
         "the ingest found no invocations to analyse: 0 lines read, 0 quarantined, 1 set-up "
-        'notice left out (Bedrock\'s "Permissions are correctly set" event, no record), '
-        "0 outside the window [-, -)"
+        'notice left out (Bedrock\'s "Permissions are correctly set" event, no record). '
+        "Check that run.source holds Bedrock invocation logs: it held no invocation record"
     )
 
 
@@ -617,8 +675,8 @@ def test_a_relative_window_is_resolved_on_the_utc_day(tmp_path: Path) -> None:
     assert manifest["window"]["start"] == "2025-05-01" and manifest["window"]["end"] == "2025-06-01"
     assert manifest["error"] == (
         f"the ingest found no invocations to analyse: {good} holds none in the window "
-        "[2025-05-01T00:00:00+00:00, 2025-06-01T00:00:00+00:00) (13 records outside it); "
-        "widen run.window (previous_month) to a period with traffic"
+        "[2025-05-01T00:00:00+00:00, 2025-06-01T00:00:00+00:00): all 13 records are after it "
+        "(2025-06-02 to 2025-06-02); widen run.window (previous_month) to a period with traffic"
     )
 
 
