@@ -13,6 +13,7 @@ import pandas as pd
 
 from bedrock_finops import top_groups
 from bedrock_finops.app_attribution import UNKNOWN_APP
+from bedrock_finops.findings import priced_total
 from bedrock_finops.segments import principals
 
 COST_PARTS = ["input_usd", "cache_read_usd", "cache_write_usd", "output_usd"]
@@ -53,16 +54,11 @@ def spend_by(frame: pd.DataFrame, key: str | list[str]) -> pd.DataFrame:
         requests=("cost_usd", "size"),
         unpriced_requests=("priced", lambda s: int((~s).sum())),
         **{c: (c, "sum") for c in TOKEN_PARTS},
-        cost_usd=("cost_usd", _priced_sum),
+        cost_usd=("cost_usd", priced_total),
     )
     _add_ratios(out, out["cost_usd"].sum())
     # ties in name order, as daily_spend ranks them: a table and a chart keep the same top_n
     return out.sort_values("cost_usd", ascending=False, na_position="last", kind="stable")
-
-
-def _priced_sum(cost: pd.Series) -> float:
-    """The priced requests' cost: NaN, not $0, when none is priced."""
-    return cost.sum(min_count=1)
 
 
 def _add_ratios(out: pd.DataFrame, total: float) -> None:
@@ -114,7 +110,7 @@ def daily_spend(frame: pd.DataFrame, by: str = "app", top_n: int | None = None) 
     spend and a day whose other requests are all unpriced is NaN, not $0."""
     ranking, other = None, None
     if top_n is not None:
-        spend = frame.groupby(by, observed=True)["cost_usd"].agg(_priced_sum)
+        spend = frame.groupby(by, observed=True)["cost_usd"].agg(priced_total)
         ranking = list(top_groups.ranked(spend))  # as spend_by orders its rows
         if len(ranking) > top_n:
             other = top_groups.other_label(len(ranking) - top_n, by)
@@ -245,7 +241,7 @@ def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
     spend and run-rate are NaN (unpriced), not $0, when no request is priced."""
     from bedrock_finops.findings import DAYS_PER_MONTH, days_text
 
-    total = float(_priced_sum(frame["cost_usd"]))
+    total = priced_total(frame["cost_usd"])
     days = period.get("days") or 0
     shown = f"{days_text(days)} day{'' if days == 1 else 's'}"
     return {

@@ -20,6 +20,13 @@ import pyarrow.parquet as pq
 
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12: how period savings are scaled to a month
 
+
+def priced_total(cost: pd.Series) -> float:
+    """The priced requests' cost (an unpriced request's is NaN): NaN, which the key figures
+    read 'unpriced', not $0, when none is priced; $0 when the priced ones cost nothing."""
+    return float(cost.sum(min_count=1))
+
+
 # Per-request effects. A strategy fills the columns it changes and leaves the rest null.
 EFFECTS_SCHEMA = pa.schema(
     [
@@ -68,7 +75,9 @@ class Findings:
     period: dict[str, Any]  # {start, end, days, rule, description, ...}: see period_of
     scope_usd: float  # spend of the traffic in scope, over the period
     projected_usd: float  # what that traffic would cost after the change
-    total_usd: float  # all priced spend in the period (denominator of savings_pct_of_total)
+    # all priced spend in the period (denominator of savings_pct_of_total): NaN (null in
+    # JSON) with no request priced, see priced_total
+    total_usd: float
     confidence: str = "medium"
     assumptions: dict[str, Any] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
@@ -107,6 +116,8 @@ class Findings:
         for derived in ("savings_usd", "savings_monthly_usd", "savings_pct_of_total"):
             d.pop(derived, None)
         d["actions"] = [Action(**a) for a in d.get("actions", [])]
+        if d.get("total_usd") is None:  # written as null: no request priced
+            d["total_usd"] = float("nan")
         return cls(**d)
 
 

@@ -9,6 +9,7 @@ from usage_builders import set_user_turns
 
 from bedrock_finops import media_blocks
 from bedrock_finops.findings import period_of
+from bedrock_finops.notebook import format_value
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.schema import empty_usage
 from bedrock_finops.strategies import batch_findings, batch_params
@@ -740,3 +741,13 @@ def test_the_per_app_figures_name_the_apps_of_largest_spend(seed):
     assert spend["nightly-12"] == pytest.approx(12 * spend["nightly-01"])
     assert set(bi.score_by_app(bp).index) == {"chat", *(a["app"] for a in nightly)}
     assert bi.score_by_app(bp).iloc[0] == bi.score_by_app(bp)["chat"]  # lowest first
+
+
+def test_a_run_with_nothing_priced_has_unpriced_spend_not_zero(seed):
+    """Only a model the price sheet lacks: all priced spend is unknown (NaN), which the key
+    figures read 'unpriced' as 00_baseline's headline does, not '0.00'."""
+    bp = bi.plan(make_usage([{**NIGHTLY, "model": "acme.mystery-v1"}]), seed)
+    assert bp.data_quality["unpriced_requests"] == 450
+    findings = batch_findings.to_findings(bp)
+    assert format_value(round(findings.total_usd, 2)) == "unpriced"
+    assert findings.to_dict()["total_usd"] is None

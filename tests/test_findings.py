@@ -171,3 +171,14 @@ def test_a_saving_has_no_percentage_of_a_run_with_no_priced_spend():
     assert f.savings_usd == 0.0
     assert math.isnan(f.savings_pct_of_total)
     assert f.to_dict()["savings_pct_of_total"] is None
+
+
+def test_priced_spend_is_unpriced_with_no_priced_request_and_zero_with_free_ones():
+    """The priced requests' cost: NaN when none is priced (an unpriced cost is NaN), $0 when
+    the priced ones cost nothing; a findings file keeps NaN as null and reads it back as NaN."""
+    assert math.isnan(fx.priced_total(pd.Series([float("nan")] * 3)))
+    assert fx.priced_total(pd.Series([0.0, float("nan")])) == 0.0
+    f = _findings()
+    f.total_usd = fx.priced_total(pd.Series([float("nan")]))
+    back = fx.Findings.from_dict(f.to_dict())
+    assert math.isnan(back.total_usd) and math.isnan(back.savings_pct_of_total)

@@ -9,6 +9,7 @@ import pytest
 from usage_builders import make_usage, prompts_frame, router_and_chat_usage
 
 from bedrock_finops.findings import period_of
+from bedrock_finops.notebook import format_value
 from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.strategies import model_sizing as ms
 from bedrock_finops.strategies import model_sizing_findings as ms_findings
@@ -730,8 +731,19 @@ def test_a_run_with_nothing_priced_sizes_nothing_with_low_confidence():
         [dict(app="rag", model=None, model_id_raw="acme.mystery-v1:0", n=5, input_tokens=100)]
     )
     findings = ms.to_findings(ms.plan(usage, PriceCatalog.load("current")))
-    assert (findings.savings_usd, findings.total_usd) == (0.0, 0.0)
+    assert findings.savings_usd == 0.0
     assert findings.confidence == "low"
+
+
+def test_a_run_with_nothing_priced_has_unpriced_spend_not_zero():
+    """Only a model the catalog lacks: all priced spend is unknown (NaN), which the key figures
+    read 'unpriced' as 00_baseline's headline does, not '0.00'; null in findings.json."""
+    usage = make_usage(
+        [dict(app="rag", model=None, model_id_raw="acme.mystery-v1:0", n=5, input_tokens=100)]
+    )
+    findings = ms.to_findings(ms.plan(usage, PriceCatalog.load("current")))
+    assert format_value(round(findings.total_usd, 2)) == "unpriced"
+    assert findings.to_dict()["total_usd"] is None
 
 
 def test_the_quality_gate_note_says_when_there_is_nothing_to_evaluate():

@@ -44,7 +44,7 @@ from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts, user_turns
-from bedrock_finops.findings import Findings, period_of
+from bedrock_finops.findings import Findings, period_of, priced_total
 from bedrock_finops.media_blocks import (
     any_media,
     media_found_in,
@@ -260,7 +260,7 @@ def plan(
         evidence=evidence_table(segs, p["weights"]),
         rows=moved_rows,
         period=period,
-        total_usd=float(priced["cost_usd"].sum()),
+        total_usd=priced_total(priced["cost_usd"]),
         prices_used=_prices_used(catalog, usage.loc[in_scope, ["model", "region", "geo"]]),
         catalog_info={
             "price_sheet": catalog.sheet_name,

@@ -42,7 +42,7 @@ import pandas as pd
 from bedrock_finops import segments as seg_mod
 from bedrock_finops import task_types as tt
 from bedrock_finops.column_take import ParquetColumn
-from bedrock_finops.findings import DAYS_PER_MONTH, Findings, period_of
+from bedrock_finops.findings import DAYS_PER_MONTH, Findings, period_of, priced_total
 from bedrock_finops.media_blocks import media_found_in
 from bedrock_finops.models import known_models
 from bedrock_finops.pricing import price_columns, prices_as_of
@@ -205,7 +205,7 @@ def plan(
         rows=rows,
         quality=quality,
         period=period,
-        total_usd=float(costs.sum()),
+        total_usd=priced_total(costs),
         catalog_info={
             "price_sheet": getattr(catalog, "sheet_name", None),
             "price_as_of": prices_as_of(priced),  # the rows that priced the usage

@@ -53,8 +53,8 @@ def to_findings(sizing: SizingPlan) -> Findings:
     adopted = scope[scope["status"].isin(ADOPTED)]
     pending = int((scope["status"] == PENDING).sum())
     actions = [_action(row) for _, row in scope.iterrows()]
-    if not sizing.total_usd:
-        confidence = "low"  # nothing priced (models the sheet lacks): nothing was measured
+    if not sizing.total_usd > 0:
+        confidence = "low"  # nothing priced (NaN: models the sheet lacks): nothing was measured
     elif scope.empty:
         confidence = "high"
     elif pending:
