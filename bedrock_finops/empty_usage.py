@@ -52,9 +52,10 @@ def _nothing_kept(report: dict[str, Any], relative: str | None, windowed: bool) 
     ]
     if notices := _notices(report):
         counts.append(notices)
+    said = f"{LEAD}: {', '.join(counts)}"
     outside = report.get("outside_window") or 0
     if windowed and outside:
-        counts.append(f"{_where_outside(report)} (the window {_window(report)})")
+        said += f"; outside the window {_window(report)}: {_where_outside(report)}"
     fixes = [
         "check that run.source holds Bedrock invocation logs: "
         + (
@@ -66,7 +67,7 @@ def _nothing_kept(report: dict[str, Any], relative: str | None, windowed: bool) 
     if windowed and outside:
         fixes.append(_reach_them(report, relative))
     fix = "; ".join(fixes)
-    return f"{LEAD}: {', '.join(counts)}. {fix[0].upper()}{fix[1:]}"
+    return f"{said}. {fix[0].upper()}{fix[1:]}"
 
 
 def _where_outside(report: dict[str, Any]) -> str:
