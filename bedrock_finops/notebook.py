@@ -257,8 +257,9 @@ class RunContext:
 
     @property
     def total_usd(self) -> float:
-        """All priced spend in the period (unpriced rows are counted separately, never $0)."""
-        return float(self.priced["cost_usd"].sum())
+        """All priced spend in the period (unpriced rows are counted separately, never $0):
+        NaN when no request is priced, as the key figures read it ('unpriced')."""
+        return findings_mod.priced_total(self.priced["cost_usd"])
 
     def save(self, result: findings_mod.Findings, effects: pd.DataFrame | None, name: str) -> Path:
         """Write ``<name>.findings.json`` (+ effects) into the run folder; returns the JSON path."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -158,3 +159,15 @@ def test_rates_used_of_a_run_with_no_priced_request_is_an_empty_table():
         "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
         "cache_write_1h_tokens", "cost_usd", "source", "as_of",
     ]  # fmt: skip
+
+
+def test_a_run_with_no_request_priced_has_no_priced_spend_not_zero():
+    """Only models the sheet lacks (an embedding model): the run's priced spend is unknown
+    (NaN, read 'unpriced'), not $0.00; a run whose priced requests cost nothing is $0."""
+    catalog = PriceCatalog.load("current")
+    ctx = notebook.RunContext(run_dir=Path("unused"), catalog=catalog)
+    ctx.usage = make_usage([dict(app="a", model="amazon.titan-embed-text-v2", n=3)])
+    assert math.isnan(ctx.total_usd)
+    free = notebook.RunContext(run_dir=Path("unused"), catalog=catalog)
+    free.usage = make_usage([dict(app="a", model="anthropic.claude-3-5-haiku", n=3)])
+    assert free.total_usd == 0.0  # priced, no tokens
