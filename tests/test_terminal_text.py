@@ -199,8 +199,8 @@ def test_the_runs_error_line_shows_a_quarantine_reason_escaped(tmp_path):
     assert errors == [
         "error: the ingest found no invocations to analyse: 1 lines read, 1 quarantined (1 "
         "failed invocation (Throttling\\x1b]0;title\\x07\\r\\x1b[2Kfake\\nFAKE): no token counts, "
-        "not billed), 0 outside the window [-, -). Check run.source, run.start and run.end; "
-        "quarantine.parquet in the run folder shows each bad line"
+        "not billed). Check that run.source holds Bedrock invocation logs: quarantine.parquet "
+        "in the run folder shows each quarantined line and why"
     ]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert (
