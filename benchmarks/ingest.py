@@ -20,24 +20,25 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
-A run on 2 cores, 2026-11-28, ``python benchmarks/ingest.py --records 1000000 --repeat 3``,
-with the three C extensions built:
+A run on 2 cores, 2026-11-28 (a later round), ``python benchmarks/ingest.py --records 1000000
+--repeat 3``, with the three C extensions built:
 
     data: 7,859 files, 1,161 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    102,163, 102,364, 100,987
-      ingest   22,936, 23,201, 22,093
-      naive    5,673, 5,174, 4,668
+      floor    77,864, 89,514, 89,300
+      ingest   17,051, 22,306, 21,843
+      naive    4,993, 5,383, 4,839
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364       9.9    102,163    1.00x    19.7x      120MB
-    ingest    1,004,377      43.8     22,936    4.45x     4.4x      696MB
-    naive        49,507     194.5      5,174   19.75x     1.0x      185MB  (every 20th file ...)
-    ingest CPU per record: workers 75.0 us, parent 10.3 us
-    bound: floor CPU 19.7 us per record + writing the usage table 5.4 us = 25.1 us, 1.27x
+    floor     1,006,364      11.3     89,300    1.00x    17.9x      120MB
+    ingest    1,004,377      46.0     21,843    4.09x     4.4x      721MB
+    naive        49,507     201.5      4,993   17.88x     1.0x      185MB  (every 20th file ...)
+    ingest CPU per record: workers 79.6 us, parent 10.4 us
+    bound: floor CPU 22.5 us per record + writing the usage table 7.6 us = 30.1 us, 1.34x
       the floor
 
-and from ``--breakdown 600`` the same day, one worker per record: read + gunzip + line views
+(the round before: floor 102,163, ingest 22,936, naive 5,174 rows/s: 4.45x, 4.4x, 696 MB),
+and from ``--breakdown 600`` in the round before, one worker per record: read + gunzip + line views
 7.9 us, orjson.loads 9.3 us, request hash 3.4 us, chain hashes 1.1 us, prompt text 3.7 us,
 text features 8.0 us, output text 1.9 us, output shape 1.5 us, whole row (all but loads)
 45.9 us, Arrow batch 2.6 us. (The breakdown keys the feature memo by digest, as workers do.)
@@ -51,7 +52,7 @@ the Arrow columns. Within 1.5x is out of reach for any ingest that parses record
 objects; it would take the whole record read in compiled code (a C JSON parser walked in C,
 with the hashes, features and every body format there too).
 Met: peak RSS under 4 GB.
-Not met: 1.5x of the floor (3.3x-4.5x in the last five medians of 3); 5x the naive way (3.7x-5.0x
+Not met: 1.5x of the floor (3.8x-4.5x in the last five medians of 3); 5x the naive way (3.9x-5.0x
 in the same five).
 See benchmarks/README.md.
 """
