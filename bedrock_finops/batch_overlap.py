@@ -204,11 +204,7 @@ class Overlaps:
 
     def held_text(self, i: int) -> str:
         """``2 of its 2 requests are held by A (Completed, ...); 1 by B (...)``."""
-        first, *rest = self.held[i]
-        verb = "is" if first.held == 1 else "are"
-        said = [f"{first.held:,} of its {self._requests(i)} {verb} held by {first.job.said}"]
-        said += [f"{h.held:,} by {h.job.said}" for h in rest]
-        return "; ".join(said)
+        return self._shares(i, [(h.held, h.job.said) for h in self.held[i]], "held by", "by")
 
     def action(self, i: int, *, apply: bool) -> str:
         """The table's action for refused row ``i``, in short."""
@@ -273,10 +269,19 @@ class Overlaps:
     def unfinished_text(self, i: int) -> str:
         """``2 of its 2 requests were in A (PartiallyCompleted, ARN, ...), which processed 2 of
         its 3 records; 1 in B (...)``: the unfinished jobs holding row ``i``'s requests."""
-        first, *rest = self.unfinished[i]
-        verb = "was" if first.held == 1 else "were"
-        said = [f"{first.held:,} of its {self._requests(i)} {verb} in {first.job.ended}"]
-        said += [f"{h.held:,} in {h.job.ended}" for h in rest]
+        holders = [(h.held, h.job.ended) for h in self.unfinished[i]]
+        return self._shares(i, holders, "in", "in", past=True)
+
+    def _shares(
+        self, i: int, holders: list[tuple[int, str]], first_how: str, how: str, past: bool = False
+    ) -> str:
+        """Row ``i``'s requests each job of ``holders`` (count, the job said) holds, the first
+        in a sentence of its own (``2 of its 2 requests are held by A``), the rest after it
+        (``1 by B``)."""
+        (count, job), *rest = holders
+        verb = ("was", "were") if past else ("is", "are")
+        said = [f"{count:,} of its {self._requests(i)} {verb[count != 1]} {first_how} {job}"]
+        said += [f"{n:,} {how} {other}" for n, other in rest]
         return "; ".join(said)
 
     def unfinished_action(self, i: int, *, apply: bool) -> str:
