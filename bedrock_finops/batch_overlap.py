@@ -203,8 +203,10 @@ class Overlaps:
     out_dir: Path | None = None
 
     def held_text(self, i: int) -> str:
-        """``2 of its 2 requests are held by A (Completed, ...); 1 by B (...)``."""
-        return self._shares(i, [(h.held, h.job.said) for h in self.held[i]], "held by", "by")
+        """``2 of its 2 requests are held by A (Completed, ...); 1 by B (...)``, then those
+        unfinished jobs hold (:meth:`unfinished_text`), which the refusal also stands for."""
+        held = self._shares(i, [(h.held, h.job.said) for h in self.held[i]], "held by", "by")
+        return f"{held}; {self.unfinished_text(i)}" if i in self.unfinished else held
 
     def action(self, i: int, *, apply: bool) -> str:
         """The table's action for refused row ``i``, in short."""

@@ -1650,6 +1650,40 @@ def test_a_job_that_ended_unfinished_holds_none_of_the_requests(
     assert b not in text
 
 
+def test_a_refused_job_names_the_unfinished_job_holding_its_other_requests(
+    doc_runs, tmp_path, capsys, fake_aws
+):
+    """Job a Completed, job b PartiallyCompleted (2 of its 3 records processed, billed):
+    split with --max-records 2, y holds one request of each. Its refusal names both: a holds
+    one, and b, unfinished, processed records of the other, so they were billed too."""
+    out = tmp_path / "jobs"
+    a, b = _apply_first(doc_runs[FIRST], out, fake_aws, capsys)
+    again = tmp_path / "again"
+    x, y, z = _jobs(doc_runs[FIRST], again, 2, capsys)
+    counts = {"totalRecordCount": 3, "processedRecordCount": 2}
+    with fake_aws() as fake:
+        for job in (x, y, z):
+            fake.not_found(again / job)
+        fake.listed(
+            bj.name_stem(a),
+            _summary(a, "Completed", _arn(1), _request(out, a)),
+            _summary(b, "PartiallyCompleted", _arn(2), _request(out, b), **counts),
+        )
+        assert _export(doc_runs[FIRST], again, *_split_flags(2)) == 0
+    text = capsys.readouterr().out
+    assert {job: _table_row(text, job)[3:] for job in (x, y, z)} == {
+        x: ["-", "would-refuse: 2 of its 2 requests held by another job"],
+        y: ["-", "would-refuse: 1 of its 2 requests held by another job"],
+        z: ["-", "would-not-create: 2 of its 2 requests in an unfinished job"],
+    }
+    assert (
+        f"{y}: --apply would refuse it, and create no job: 1 of its 2 requests is held by {a} "
+        f"(Completed, exported with --max-records 3); 1 of its 2 requests was in {b} "
+        f"(PartiallyCompleted, {_arn(2)}, exported with --max-records 3), which processed 2 of "
+        "its 3 records\n"
+    ) in text
+
+
 RUNS = ["dry run", "--apply", "--apply --resubmit"]
 
 
