@@ -266,7 +266,7 @@ def _rules_model(model_raw: str, out_body: Any, model_key: Any, rules_key: Any) 
     return model_key(raw) if rules_key is None else rules_key(raw)
 
 
-def cache_write_1h(split: int | None, cache_write: int, ttl: str) -> int:
+def cache_write_1h(split: int | None, cache_write: int, ttl: str | None) -> int:
     """The row's 1-hour cache writes: the response's split (never more than the writes), else
     all of them when a marker asked for 1h, else none."""
     if split is not None:
