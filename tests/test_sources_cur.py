@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bedrock_finops.billed import billed_totals
+from bedrock_finops.sources import cur
 from bedrock_finops.sources.cur import (
     BILLING_COLUMNS,
     BillingFormatError,
@@ -684,3 +685,185 @@ def test_a_manifest_naming_a_delivery_that_is_not_here_is_refused(tmp_path):
         BillingFormatError, match="names 9999-assembly-3 as the latest, which is not here"
     ):
         read_cur(report)
+
+
+# --- a file read a batch at a time --------------------------------------------------------------
+
+LINES = 2_500  # read 1,000 at a time: batches of lines 0-999, 1000-1999 and 2000-2499
+CLAUDE = "Claude Sonnet 4.5 (Amazon Bedrock Edition)"
+# line -> Bedrock line kind; every other line is EC2's
+EVERY_BATCH = {0: "nova", 999: "claude", 1000: "nova", 1999: "nova", 2000: "claude", 2499: "nova"}
+MIDDLE_BATCH_WITHOUT = {5: "nova", 999: "claude", 2000: "nova", 2499: "claude"}
+
+
+def _batch_line(i: int, kind: str | None) -> dict:
+    """Line ``i`` of a payer's export, of ``kind`` (None: EC2): Nova Pro input of i + 1 units of
+    1K tokens at $0.001 a unit, or Claude (Marketplace) input of 0.5 Units for $1.50, on day
+    i // 1000 + 1 of October 2026."""
+    day = dt.datetime(2026, 10, 1 + i // 1000, tzinfo=dt.UTC)
+    line = {
+        "start": day,
+        "code": "AmazonEC2",
+        "usage_type": "USE1-BoxUsage:m5.large",
+        "amount": 1.0,
+        "cost": 0.096,
+        "unit": "Hrs",
+        "product_name": "Amazon Elastic Compute Cloud",
+    }
+    if kind == "nova":
+        line.update(
+            code="AmazonBedrock",
+            usage_type="USE1-NovaPro-input-tokens",
+            amount=float(i + 1),
+            cost=(i + 1) / 1000,
+            unit="1K tokens",
+            product_name="Amazon Bedrock",
+        )
+    elif kind == "claude":
+        line.update(
+            code="c9lkq2v0y3b8m4xz1n7pw5tsd",
+            usage_type="USE1-MP:USE1_InputTokenCount-Units",
+            amount=0.5,
+            cost=1.5,
+            unit="Units",
+            product_name=CLAUDE,
+        )
+    return line
+
+
+def _payer_lines(bedrock: dict[int, str]) -> list[dict]:
+    return [_batch_line(i, bedrock.get(i)) for i in range(LINES)]
+
+
+def _payer_cur(lines: list[dict]) -> dict[str, list]:
+    """The lines as CUR 2.0 columns; ``product`` a map, as a Data Export writes it."""
+    return {
+        "line_item_usage_start_date": [x["start"] for x in lines],
+        "line_item_usage_end_date": [x["start"] + dt.timedelta(days=1) for x in lines],
+        "line_item_product_code": [x["code"] for x in lines],
+        "line_item_usage_type": [x["usage_type"] for x in lines],
+        "line_item_line_item_type": ["Usage"] * len(lines),
+        "line_item_usage_amount": [x["amount"] for x in lines],
+        "line_item_unblended_cost": [x["cost"] for x in lines],
+        "line_item_currency_code": ["USD"] * len(lines),
+        "pricing_unit": [x["unit"] for x in lines],
+        "product": [[("product_name", x["product_name"])] for x in lines],
+        "product_region_code": ["us-east-1"] * len(lines),
+    }
+
+
+def _payer_cur_parquet(path: Path, bedrock: dict[int, str]) -> Path:
+    columns = _payer_cur(_payer_lines(bedrock))
+    ts = pa.timestamp("ms", tz="UTC")
+    for name in ("line_item_usage_start_date", "line_item_usage_end_date"):
+        columns[name] = pa.array(columns[name], ts)
+    columns["product"] = pa.array(columns["product"], pa.map_(pa.string(), pa.string()))
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def _payer_cur_csv(path: Path, bedrock: dict[int, str]) -> Path:
+    """As a CSV export writes it: the product map a JSON object, timestamps ISO text."""
+    table = pd.DataFrame(_payer_cur(_payer_lines(bedrock)))
+    table["product"] = [_json_product(p) for p in table["product"]]
+    for name in ("line_item_usage_start_date", "line_item_usage_end_date"):
+        table[name] = table[name].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    table.to_csv(path, index=False)
+    return path
+
+
+def _payer_focus_csv(path: Path, bedrock: dict[int, str]) -> Path:
+    lines = _payer_lines(bedrock)
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    pd.DataFrame(
+        {
+            "ChargePeriodStart": [x["start"].strftime(iso) for x in lines],
+            "ChargePeriodEnd": [(x["start"] + dt.timedelta(days=1)).strftime(iso) for x in lines],
+            "ServiceName": [x["product_name"] for x in lines],
+            "x_ServiceCode": [x["code"] for x in lines],
+            "x_UsageType": [x["usage_type"] for x in lines],
+            "ChargeCategory": ["Usage"] * len(lines),
+            "ConsumedQuantity": [x["amount"] for x in lines],
+            "ConsumedUnit": [x["unit"] for x in lines],
+            "BilledCost": [x["cost"] for x in lines],
+            "BillingCurrency": ["USD"] * len(lines),
+            "RegionId": ["us-east-1"] * len(lines),
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+PAYER_EXPORTS = {
+    "CUR parquet": (_payer_cur_parquet, "payer-cur-00001.snappy.parquet", read_cur),
+    "CUR CSV": (_payer_cur_csv, "payer-cur-00001.csv", read_cur),
+    "FOCUS CSV": (_payer_focus_csv, "payer-focus-00001.csv", read_focus),
+}
+
+
+@pytest.mark.parametrize("export", PAYER_EXPORTS.values(), ids=PAYER_EXPORTS.keys())
+@pytest.mark.parametrize(
+    "bedrock", [EVERY_BATCH, MIDDLE_BATCH_WITHOUT], ids=["every batch", "a batch without"]
+)
+def test_a_payers_export_is_read_a_batch_at_a_time_into_the_same_frame(
+    tmp_path, monkeypatch, export, bedrock
+):
+    """2,500 lines, a few of them Bedrock's (Nova Pro, Claude through Marketplace), the others
+    EC2's, read 1,000 lines at a time: the file is read in batches of 1,000, 1,000 and 500
+    lines, and the frame is the one a single batch of the whole file gives, its Bedrock lines
+    in the file's order (Nova Pro's units of 1K tokens, Claude's Units of 1M)."""
+    write, name, read = export
+    path = write(tmp_path / name, bedrock)
+    whole = read(path)
+    batches: list[int] = []
+    read_batches = cur.read_batches
+
+    def counted(*args, **kwargs):
+        for batch in read_batches(*args, **kwargs):
+            batches.append(len(batch))
+            yield batch
+
+    monkeypatch.setattr(cur, "BATCH_ROWS", 1_000)
+    monkeypatch.setattr(cur, "read_batches", counted)
+    df = read(path)
+    assert batches == [1_000, 1_000, 500]
+    assert df.attrs == {
+        "rows_read": 2_500,
+        "rows_bedrock": len(bedrock),
+        "rows_other_services": 2_500 - len(bedrock),
+        "files_skipped": [],
+    }
+    nova = {i: (i + 1) * 1_000.0 for i, kind in bedrock.items() if kind == "nova"}
+    expected_tokens = [nova.get(i, 500_000.0) for i in sorted(bedrock)]
+    assert df["quantity"].tolist() == expected_tokens and set(df["unit"]) == {"tokens"}
+    assert df["model"].tolist() == [
+        "amazon.nova-pro" if bedrock[i] == "nova" else "anthropic.claude-sonnet-4-5"
+        for i in sorted(bedrock)
+    ]
+    assert df["date"].tolist() == [dt.date(2026, 10, 1 + i // 1000) for i in sorted(bedrock)]
+    assert df["marketplace"].tolist() == [bedrock[i] == "claude" for i in sorted(bedrock)]
+    expected_cost = sum((i + 1) / 1000 for i in nova) + 1.5 * (len(bedrock) - len(nova))
+    assert df["cost_usd"].sum() == pytest.approx(expected_cost)
+    pd.testing.assert_frame_equal(df, whole)
+    assert df.attrs == whole.attrs
+
+
+def test_checks_on_bedrock_lines_see_every_batchs_lines(tmp_path, monkeypatch):
+    """Read 1,000 lines at a time, a currency or an unreadable date on Bedrock lines of the first
+    and the last batch is refused naming both, as read whole; on EC2 lines it is not read."""
+    monkeypatch.setattr(cur, "BATCH_ROWS", 1_000)
+    table = pd.read_csv(_payer_cur_csv(tmp_path / "cur.csv", MIDDLE_BATCH_WITHOUT))
+    table.loc[[5, 2499], "line_item_currency_code"] = ["EUR", "JPY"]
+    table.loc[[1, 1500], "line_item_currency_code"] = "GBP"  # EC2's
+    table.to_csv(tmp_path / "currency.csv", index=False)
+    with pytest.raises(BillingFormatError, match=r"Bedrock costs in \['EUR', 'JPY'\]"):
+        read_cur(tmp_path / "currency.csv")
+    table = pd.read_csv(tmp_path / "cur.csv")
+    table.loc[[999, 2000], "line_item_usage_start_date"] = ["yesterday", "soon"]
+    table.loc[1500, "line_item_usage_start_date"] = "never"  # EC2's
+    table.to_csv(tmp_path / "dates.csv", index=False)
+    with pytest.raises(
+        BillingFormatError,
+        match=r"2 row\(s\) with an unreadable line_item_usage_start_date \(e\.g\. \['yesterday', "
+        r"'soon'\]\)",
+    ):
+        read_cur(tmp_path / "dates.csv")

@@ -3,7 +3,10 @@
 Only Bedrock rows are kept: ``line_item_product_code == 'AmazonBedrock'`` (first-party and
 open-weight models) and Marketplace models sold through Bedrock, which carry an opaque product
 code and a product name ending in "(Amazon Bedrock Edition)" (Claude and other third-party
-models). Every other row is counted in ``frame.attrs["rows_other_services"]``, not kept.
+models). Every other row is counted in ``frame.attrs["rows_other_services"]``, not kept. A file
+is read ``BATCH_ROWS`` lines at a time and each batch cut to its Bedrock lines, so a payer's
+export of every service's lines, a few percent of them Bedrock's, is held as those lines and
+one batch, never whole.
 
 The billing frame (``BILLING_COLUMNS``): ``date`` (UTC day the line's usage starts),
 ``end_date`` (the day after its last day: ``date`` + 1 for a daily or hourly line, the 1st of
@@ -72,7 +75,7 @@ BEDROCK_SERVICE_NAME = "Amazon Bedrock"
 MARKETPLACE_SUFFIX = "(amazon bedrock edition)"
 # AmazonBedrockFoundationModels (Marketplace) prices are per 1M tokens, pricing unit "Units".
 MARKETPLACE_TOKENS_PER_UNIT = 1_000_000.0
-BATCH_ROWS = 1_000_000  # lines a check reads at a time (read_batches)
+BATCH_ROWS = 1_000_000  # lines read at a time (read_batches: the readers and the checks)
 
 BILLING_COLUMNS = [
     "date",
@@ -237,27 +240,14 @@ def _legacy_name(col: str) -> str:
     return f"{snake(head)}_{snake(tail)}"
 
 
-def _read_table(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
-    """Read only the wanted columns; also return every column name the file has."""
-    wanted = set(wanted)
-    if path.suffix == ".parquet":
-        names = pq.read_schema(path).names
-        table = pq.read_table(path, columns=[c for c in names if c in wanted])
-        return _discount_from_map(_product_name_from_map(table)).to_pandas(), names
-    header = pd.read_csv(path, nrows=0).columns
-    renamed = {c: _legacy_name(c) for c in header}
-    keep = [c for c in header if renamed[c] in wanted]
-    df = pd.read_csv(path, usecols=keep, dtype=str, keep_default_na=False, na_values=[""])
-    return df.rename(columns=renamed), list(renamed.values())
-
-
 def read_batches(
-    path: Path, wanted: Iterable[str], rows: int = BATCH_ROWS
+    path: Path, wanted: Iterable[str], rows: int | None = None
 ) -> Iterator[pd.DataFrame]:
-    """The wanted columns of a file, ``rows`` lines at a time, named and pulled out of their
-    maps as :func:`_read_table` does: a check that keeps a few values of each batch holds one
-    batch, not the whole file."""
-    wanted = set(wanted)
+    """The wanted columns of a file, ``rows`` lines at a time (``BATCH_ROWS`` by default), legacy
+    CUR's named as CUR 2.0's and CUR 2.0's ``product_name`` and ``total_discount`` pulled out of
+    their maps: a reader or a check that keeps a few lines of each batch holds one batch, not the
+    whole file."""
+    wanted, rows = set(wanted), rows or BATCH_ROWS
     if path.suffix == ".parquet":
         parquet = pq.ParquetFile(path)
         columns = [c for c in parquet.schema_arrow.names if c in wanted]
@@ -273,6 +263,23 @@ def read_batches(
     with chunks:
         for chunk in chunks:
             yield chunk.rename(columns=renamed)
+
+
+def _bedrock_lines(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, int, int]:
+    """A file's Bedrock lines (:func:`is_bedrock_line`), in the file's order, with the number of
+    lines it has and of other services' lines. Read a batch at a time: a payer's export holds
+    every service's lines, a few percent of them Bedrock's, so what is held is those and one
+    batch, not the file."""
+    kept: list[pd.DataFrame] = []
+    read = other = 0
+    for batch in read_batches(path, wanted):
+        keep = is_bedrock_line(batch)
+        read += len(batch)
+        other += int((~keep).sum())
+        if keep.any():
+            kept.append(batch[keep])
+    lines = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
+    return lines, read, other
 
 
 def column_names(path: Path) -> list[str]:
@@ -460,14 +467,12 @@ def read_cur(
     tell(selection, note)
     frames, read, other = [], 0, 0
     for path in selection.files:
-        raw, names = _read_table(path, CUR_REQUIRED + CUR_OPTIONAL)
-        _check_columns(path, names, CUR_REQUIRED, "CUR")
-        read += len(raw)
-        keep, marketplace, product_name = _cur_is_bedrock(raw)
-        other += int((~keep).sum())
-        raw, product_name, marketplace = raw[keep], product_name[keep], marketplace[keep]
+        _check_columns(path, column_names(path), CUR_REQUIRED, "CUR")
+        raw, file_read, file_other = _bedrock_lines(path, CUR_REQUIRED + CUR_OPTIONAL)
+        read, other = read + file_read, other + file_other
         if raw.empty:
             continue
+        _, marketplace, product_name = _cur_is_bedrock(raw)
         _check_currency(raw, path, "line_item_currency_code", "CUR")
         net, unblended = _cur_costs(raw)
         first, after = _days(raw, path, "line_item_usage_start_date", "line_item_usage_end_date")
@@ -547,14 +552,12 @@ def read_focus(
     tell(selection, note)
     frames, read, other = [], 0, 0
     for path in selection.files:
-        raw, names = _read_table(path, FOCUS_REQUIRED + FOCUS_OPTIONAL)
-        _check_columns(path, names, FOCUS_REQUIRED, "FOCUS")
-        read += len(raw)
-        keep, marketplace = _focus_is_bedrock(raw)
-        other += int((~keep).sum())
-        raw, marketplace = raw[keep], marketplace[keep]
+        _check_columns(path, column_names(path), FOCUS_REQUIRED, "FOCUS")
+        raw, file_read, file_other = _bedrock_lines(path, FOCUS_REQUIRED + FOCUS_OPTIONAL)
+        read, other = read + file_read, other + file_other
         if raw.empty:
             continue
+        _, marketplace = _focus_is_bedrock(raw)
         _check_currency(raw, path, "BillingCurrency", "FOCUS")
         none = pd.Series(None, index=raw.index, dtype="object")
         quantity = raw.get("ConsumedQuantity", none)
