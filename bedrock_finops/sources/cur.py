@@ -75,7 +75,10 @@ BEDROCK_SERVICE_NAME = "Amazon Bedrock"
 MARKETPLACE_SUFFIX = "(amazon bedrock edition)"
 # AmazonBedrockFoundationModels (Marketplace) prices are per 1M tokens, pricing unit "Units".
 MARKETPLACE_TOKENS_PER_UNIT = 1_000_000.0
-BATCH_ROWS = 1_000_000  # lines read at a time (read_batches: the readers and the checks)
+# lines read at a time (read_batches: the readers and the overlap check); a CUR batch of the
+# columns read_cur wants is ~220 bytes a line in pandas, so ~22 MB, and the per-batch cost is
+# a few ms
+BATCH_ROWS = 100_000
 
 BILLING_COLUMNS = [
     "date",
