@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/s3_listing.py
 	$(BIN)/python benchmarks/s3_ingest.py
 	$(BIN)/python benchmarks/s3_big_object.py
+	$(BIN)/python benchmarks/cur_read.py
 	$(BIN)/python benchmarks/pricing.py
 	$(BIN)/python benchmarks/ingest_shapes.py
 	$(BIN)/python benchmarks/name_checks.py
