@@ -13,7 +13,9 @@ Bedrock usage without tax (:mod:`bedrock_finops.billed`) of the lines in the win
 export holds its whole month); the baseline notebook reconciles log-derived cost against
 ``billing.parquet`` over the same window when the file exists. What a CUR or FOCUS export
 leaves out (:mod:`bedrock_finops.sources.billing_files`) is told in the run's log and listed in
-the manifest's ``files_skipped``.
+the manifest's ``files_skipped``; every note told of the export (a file left out, two exports
+read together as only one of them holds an account's Bedrock lines) is kept in the manifest's
+``notes`` too, so the run's record says it once the log is gone.
 
 At most one billing source: a CUR export, a FOCUS export and Cost Explorer all report the
 same spend, so adding two of them would count it twice (and their line items carry no shared
@@ -55,7 +57,7 @@ def collect(
     ``now`` is the clock the metrics' period is chosen by (the current time when None)."""
     check_sources(run)  # before any reading: two sources of the same spend double count
     frames: list[pd.DataFrame] = []
-    info: dict[str, Any] = {"sources": []}
+    info: dict[str, Any] = {"sources": [], "notes": []}
     window = run_window(run_dir, run)
     if run.get("cur"):
         from bedrock_finops.sources import cur
@@ -93,11 +95,16 @@ def collect(
 
 def _read_export(read, paths: Any, info: dict[str, Any], log) -> pd.DataFrame:
     """A CUR or FOCUS export read; what it leaves out (a status table, an older delivery of a
-    billing period) is told in the run's log and kept in the manifest (``files_skipped``)."""
+    billing period) and what it says of exports read together are told in the run's log and
+    kept in the manifest (``files_skipped``, ``notes``)."""
     from bedrock_finops.terminal_text import for_terminal
 
-    # a note names the export's files and folders: escaped whole, a line break in a name too
-    frame = read(paths, note=lambda message: log(f"billing: {for_terminal(message)}"))
+    def note(message: str) -> None:
+        info["notes"].append(message)
+        # it names the export's files and folders: escaped whole, a line break in a name too
+        log(f"billing: {for_terminal(message)}")
+
+    frame = read(paths, note=note)
     if frame.attrs.get("files_skipped"):
         info.setdefault("files_skipped", []).extend(frame.attrs["files_skipped"])
     return frame

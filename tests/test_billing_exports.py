@@ -18,7 +18,7 @@ import pytest
 from test_runner_checks import GOOD, refused
 from test_sources_cur import FOCUS, _cur_csv, _gzipped_cur, _json_product
 
-from bedrock_finops import cli
+from bedrock_finops import cli, runner
 from bedrock_finops.billed import billed_totals
 from bedrock_finops.sources.cur import BillingFormatError, read_cur, read_focus
 
@@ -423,3 +423,29 @@ def test_a_run_reading_two_exports_of_one_spend_is_refused_before_any_work(tmp_p
         f"{params}: run.cur: Data Export {finance.resolve()} and Data Export {team.resolve()} "
         f"both bill account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10"
     )
+
+
+# --- the run's manifest keeps the notes it logs --------------------------------------------------
+
+
+def test_a_runs_manifest_keeps_the_note_on_exports_read_together(tmp_path):
+    """The member's own export of EC2 lines read beside the payer's, which holds A's Nova Pro
+    line ($0.80): the run logs the note saying so and keeps it, as told, in its manifest's
+    billing record, where an analyst reading the run later finds it; a run of the payer's export
+    alone has no note to keep (an empty list)."""
+    exports = tmp_path / "exports"
+    org = _data_export(exports, "org-cur", [_line(ACCOUNT_A, **EC2), _line(ACCOUNT_A)])
+    member = _data_export(exports, "member-a-cur", [_line(ACCOUNT_A, **EC2)])
+    run = {"cur": str(exports), "start": "2026-10-01", "end": "2026-11-01"}
+    logged: list[str] = []
+    billing = runner._billing_for_run(run, tmp_path, logged.append)
+    note = (
+        f"Data Export {member.resolve()} and Data Export {org.resolve()} both hold lines of "
+        f"account {ACCOUNT_A} (payer {PAYER}) for billing period 2026-10, but Data Export "
+        f"{member.resolve()} holds no Bedrock lines of it: no Bedrock line is in both, so both "
+        "are read (other services' lines are not)."
+    )
+    assert json.loads(json.dumps(billing))["notes"] == [note]  # as the manifest writes it
+    assert logged[0] == f"billing: {note}" and billing["billed_usd"] == 0.80
+    alone = runner._billing_for_run({**run, "cur": str(org)}, tmp_path, logged.append)
+    assert alone["notes"] == [] and alone["billed_usd"] == 0.80
