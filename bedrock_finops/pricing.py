@@ -245,7 +245,9 @@ class PriceCatalog:
         ``model`` re-prices the same tokens on another catalog key (or a Series of keys aligned
         to usage); ``service_tier`` forces a tier. ``mode="batch"`` uses batch rates; batch and
         prompt caching do not combine, so cache read and write tokens are billed as batch input.
-        Rows without a price get NaN costs, ``priced=False`` and an ``unpriced_reason``. Two
+        Rows without a price get NaN costs, ``priced=False`` and an ``unpriced_reason``. An
+        output rate is needed only by a request with output tokens: a sheet row without one (an
+        embedding model's, which writes no tokens) prices its calls by their input. Two
         rules apply before the sheet: a call logged against a ``provisioned-model/...`` ARN is
         unpriced on its own model (Provisioned Throughput bills per model-unit hour; re-pricing
         its tokens on another model with ``model=`` is priced), and a request whose total input
@@ -290,16 +292,22 @@ class PriceCatalog:
             [LONG_CONTEXT_THRESHOLD.get(k[0], np.inf) for k in uniques], dtype="float64"
         )
         reason = _flag(reason, total_in > threshold[codes], LONG_CONTEXT_REASON)
+        # An output rate is needed only where output tokens are billed: an embedding model's
+        # row has none (its calls write no tokens), and a request with output tokens on a row
+        # without an output rate is unpriced, never $0.
+        has_output = tok["output_tokens"] > 0
         if mode == "batch":
             in_rate = col("batch_input_per_1k")
             out_rate = col("batch_output_per_1k")
             read_rate = write_rate = in_rate  # no caching in batch: cached tokens bill as input
-            reason = _flag(reason, np.isnan(in_rate) | np.isnan(out_rate), "no batch price")
+            missing = np.isnan(in_rate) | (has_output & np.isnan(out_rate))
+            reason = _flag(reason, missing, "no batch price")
         else:
             in_rate = col("input_per_1k")
             out_rate = col("output_per_1k")
             read_rate = col("cache_read_per_1k")
-            reason = _flag(reason, np.isnan(in_rate) | np.isnan(out_rate), "no on-demand price")
+            missing = np.isnan(in_rate) | (has_output & np.isnan(out_rate))
+            reason = _flag(reason, missing, "no on-demand price")
             reason = _flag(
                 reason, (tok["cache_read_tokens"] > 0) & np.isnan(read_rate), "no cache read price"
             )

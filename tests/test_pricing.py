@@ -784,3 +784,27 @@ def test_a_negative_1h_count_never_lowers_the_cost(current):
         cache_ttl="1h",
     )
     assert current.price(odd)["cache_write_usd"].iloc[0] == pytest.approx(1 * 0.00375)
+
+
+def test_a_row_without_an_output_rate_prices_calls_that_write_no_tokens(tmp_path):
+    """A sheet row with input rates and no output rate (an embedding model's: its calls are
+    billed by their input tokens alone) prices a request with no output tokens by its input:
+    1,000,000 tokens at 0.0003 per 1K = $0.30 on demand, at 0.00015 = $0.15 in batch. A
+    request with output tokens on that row has no price for them: it stays unpriced, never
+    $0 for its output."""
+    path = tmp_path / "input_only.csv"
+    path.write_text(
+        "model,region,geo,service_tier,input_per_1k,output_per_1k,batch_input_per_1k,"
+        "batch_output_per_1k,source,as_of\n"
+        "amazon.nova-2-lite,us-east-1,none,default,0.0003,,0.00015,,test sheet,2026-11-28\n"
+    )
+    cat = PriceCatalog.load(path)
+    u = usage(2, model="amazon.nova-2-lite", input_tokens=1_000_000, output_tokens=[0, 10])
+    for mode, cost, reason in (
+        ("on_demand", 0.30, "no on-demand price"),
+        ("batch", 0.15, "no batch price"),
+    ):
+        out = cat.price(u, mode=mode)
+        assert out["priced"].tolist() == [True, False]
+        assert out["cost_usd"].iat[0] == pytest.approx(cost) and math.isnan(out["cost_usd"].iat[1])
+        assert out["output_usd"].iat[0] == 0.0 and out["unpriced_reason"].iat[1] == reason
