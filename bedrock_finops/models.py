@@ -17,8 +17,10 @@ Forms handled (all seen in invocation logs):
   (a SageMaker endpoint, billed per instance hour, not per token): unknown, mapped or not
 
 The catalog key is the ID stem without date and version (``anthropic.claude-sonnet-4``),
-or with its version where two versions are two models (:func:`key_candidates`), listed in
-``data/models.csv``. An unknown ID resolves with ``key=None`` and ``known=False``;
+or with its version where two versions are two models (:func:`key_candidates`): the embedding
+models are keyed so (``amazon.titan-embed-text-v1`` and ``-v2``, ``cohere.embed-english-v3``,
+``cohere.embed-v4``), so a version the catalog lacks is never priced as another. They are
+listed in ``data/models.csv``. An unknown ID resolves with ``key=None`` and ``known=False``;
 it stays in the usage table, flagged, and is never priced.
 """
 
@@ -33,6 +35,7 @@ from importlib import resources
 from typing import Any
 
 GEO_PREFIXES = ("us-gov", "global", "apac", "us", "eu", "jp", "au")
+EMBEDDING = "embedding"  # the output modality of an embedding model (models.csv)
 _GEO_RE = re.compile(
     r"^(?P<geo>" + "|".join(re.escape(g) for g in GEO_PREFIXES) + r")\.(?P<rest>.+)$"
 )
@@ -105,6 +108,15 @@ class ModelInfo:
     # image, document, video) where AWS's documentation establishes it; None where the
     # catalog does not record it, which :func:`media_not_taken` reads as text only
     input_modalities: tuple[str, ...] | None = None
+    # what the model returns (``output_modalities`` in models.csv, as Bedrock's model cards
+    # give it): ``text`` for the text-generation models, ``embedding`` for the embedding
+    # models, whose calls write no tokens and are billed by their input alone
+    output_modalities: tuple[str, ...] | None = None
+
+    @property
+    def is_embedding(self) -> bool:
+        """Whether the model returns embeddings rather than text (:func:`is_embedding_model`)."""
+        return self.output_modalities is not None and EMBEDDING in self.output_modalities
 
 
 @cache
@@ -123,6 +135,7 @@ def known_models() -> dict[str, ModelInfo]:
             base_ids=tuple(row["base_ids"].split("|")),
             profile_geos=tuple(row["profile_geos"].split("|")) if row["profile_geos"] else None,
             input_modalities=_listed(row.get("input_modalities")),
+            output_modalities=_listed(row.get("output_modalities")),
         )
     return out
 
@@ -130,6 +143,14 @@ def known_models() -> dict[str, ModelInfo]:
 def _listed(cell: str | None) -> tuple[str, ...] | None:
     """A ``|``-separated models.csv cell as a tuple; None when empty (not recorded)."""
     return tuple(cell.split("|")) if cell else None
+
+
+def is_embedding_model(key: str | None) -> bool:
+    """Whether catalog model ``key`` is an embedding model (models.csv ``output_modalities``):
+    its traffic is no text generation, so model sizing never moves it to a text model nor
+    text traffic to it. False for a key the catalog lacks."""
+    info = known_models().get(key) if key else None
+    return info is not None and info.is_embedding
 
 
 def media_not_taken(key: str, kinds: Iterable[str]) -> tuple[str, ...]:

@@ -24,13 +24,14 @@ from bedrock_finops.usage_types import model_key_from_product, parse_usage_type
         # versions the catalog does not list stay unmapped, never fall back to another one
         ("Claude 3.5 Sonnet v3 (Amazon Bedrock Edition)", None),
         ("Claude 3.5 Haiku v2 (Amazon Bedrock Edition)", None),
-        ("Titan Text Embeddings V2", None),
+        ("Titan Text Embeddings V3", None),
         ("Jamba 1.5 Large (Amazon Bedrock Edition)", None),
         # unchanged neighbours
         ("Claude 3.7 Sonnet (Amazon Bedrock Edition)", "anthropic.claude-3-7-sonnet"),
         ("Claude 3 Haiku (Amazon Bedrock Edition)", "anthropic.claude-3-haiku"),
         ("Claude Sonnet 4 (Amazon Bedrock Edition)", "anthropic.claude-sonnet-4"),
         ("Titan Text G1 - Express", "amazon.titan-text-express"),
+        ("Titan Text Embeddings V2", "amazon.titan-embed-text-v2"),  # listed: its own version
         # AWS's names for Claude 2 and 2.1 (one catalog key, anthropic.claude-v2)
         ("Claude 2.0", "anthropic.claude-v2"),
         ("Claude 2.1", "anthropic.claude-v2"),

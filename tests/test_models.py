@@ -565,3 +565,47 @@ def test_the_rules_model_follows_the_map_and_the_hash_model_does_not():
     assert models.rules_model_id(APP_ARN, None) == APP_ARN  # unmapped (a lookup is not seen)
     bare = "eu.amazon.nova-pro-v1:0"
     assert models.rules_model_id(bare, mapping) == models.request_model_id(bare)
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "geo"),
+    [
+        ("amazon.titan-embed-text-v2:0", "amazon.titan-embed-text-v2", "none"),
+        ("amazon.titan-embed-text-v1", "amazon.titan-embed-text-v1", "none"),
+        ("amazon.titan-embed-text-v1:2:8k", "amazon.titan-embed-text-v1", "none"),
+        ("cohere.embed-english-v3", "cohere.embed-english-v3", "none"),
+        ("cohere.embed-english-v3:0:512", "cohere.embed-english-v3", "none"),  # a PT size
+        ("cohere.embed-multilingual-v3:0:512", "cohere.embed-multilingual-v3", "none"),
+        ("cohere.embed-v4:0", "cohere.embed-v4", "none"),
+        ("us.cohere.embed-v4:0", "cohere.embed-v4", "us"),
+        ("global.cohere.embed-v4:0", "cohere.embed-v4", "global"),
+        (
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0",
+            "amazon.titan-embed-text-v2",
+            "none",
+        ),
+    ],
+)
+def test_embedding_model_ids_resolve_to_their_own_keys(raw, key, geo):
+    """The text embedding models' IDs (AWS's model cards; ``:512`` is a Provisioned Throughput
+    embedding size) resolve to keys that carry their version, each an embedding model."""
+    ref = models.resolve(raw)
+    assert (ref.key, ref.geo, ref.known) == (key, geo, True)
+    assert models.is_embedding_model(ref.key)
+    assert models.known_models()[key].output_modalities == ("embedding",)
+
+
+def test_embedding_versions_the_catalog_lacks_stay_unknown():
+    """A later version of an embedding model is another model at another price: it stays
+    unknown rather than take the listed version's key (the stem alone names no model)."""
+    for raw in ("cohere.embed-english-v4:0", "amazon.titan-embed-text-v3:0", "cohere.embed"):
+        assert models.resolve(raw).known is False, raw
+
+
+def test_only_embedding_models_are_embedding_models():
+    """Every other catalog model returns text; a key the catalog lacks is no embedding model."""
+    text = [k for k, info in models.known_models().items() if not info.is_embedding]
+    assert "anthropic.claude-sonnet-4" in text and "amazon.titan-text-express" in text
+    assert all(models.known_models()[k].output_modalities == ("text",) for k in text)
+    assert not models.is_embedding_model("anthropic.claude-sonnet-4")
+    assert not models.is_embedding_model(None) and not models.is_embedding_model("acme.embed")
