@@ -1342,8 +1342,8 @@ def test_a_dry_run_without_permission_to_list_s3_says_apply_needs_it(
 
 def _sheet_date() -> str:
     """The date of the 'current' sheet's rows that price the sample's doc-summarizer (the
-    override leaves the row's date as it was), not the sheet's newest: 2026-11-27, the Claude
-    4.6 and 4.7 rows'."""
+    override leaves the row's date as it was), not the sheet's newest: 2026-11-28, the
+    embedding models' rows'."""
     return "2026-11-26"
 
 

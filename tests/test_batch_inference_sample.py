@@ -72,12 +72,13 @@ def test_savings_match_truth_token_totals(ctx, bp):
 
 
 def test_the_plans_name_the_date_of_the_prices_they_used(ctx, bp):
-    """The current sheet holds rows dated 2026-11-27 (Claude 4.6 and 4.7), which no request of
-    the sample uses; every price the sample's requests take is dated 2026-11-26."""
+    """The current sheet holds rows dated 2026-11-27 (Claude 4.6 and 4.7) and 2026-11-28 (the
+    embedding models), which no request of the sample uses; every price the sample's requests
+    take is dated 2026-11-26."""
     from bedrock_finops.strategies import model_sizing
 
     sizing = model_sizing.plan(ctx.usage, ctx.catalog, priced=ctx.priced)
-    assert str(ctx.catalog.as_of.date()) == "2026-11-27"
+    assert str(ctx.catalog.as_of.date()) == "2026-11-28"
     assert (bp.catalog_info["price_sheet_as_of"], sizing.catalog_info["price_as_of"]) == (
         "2026-11-26",
         "2026-11-26",

@@ -143,11 +143,12 @@ def test_rates_used_show_the_1h_writes_that_reproduce_the_spend():
 
 
 def test_rates_used_of_a_run_with_no_priced_request_is_an_empty_table():
-    """A first try on models the sheet lacks (embeddings, a new model): no rate priced the run,
-    so the table has no row, and the columns a priced run's has; it raised a KeyError,
-    failing 00_baseline before its data-quality report could say what is unpriced."""
+    """A first try on models the sheet lacks (Titan Multimodal Embeddings, which the catalog
+    does not list; a new model): no rate priced the run, so the table has no row, and the
+    columns a priced run's has; it raised a KeyError, failing 00_baseline before its
+    data-quality report could say what is unpriced."""
     usage = make_usage(
-        [dict(app="rag", model=None, model_id_raw="amazon.titan-embed-text-v2:0", n=3)]
+        [dict(app="rag", model=None, model_id_raw="amazon.titan-embed-image-v1", n=3)]
     )
     catalog = PriceCatalog.load("current")
     table = price_display.rates_used(usage, catalog.price(usage), catalog)
@@ -162,11 +163,12 @@ def test_rates_used_of_a_run_with_no_priced_request_is_an_empty_table():
 
 
 def test_a_run_with_no_request_priced_has_no_priced_spend_not_zero():
-    """Only models the sheet lacks (an embedding model): the run's priced spend is unknown
-    (NaN, read 'unpriced'), not $0.00; a run whose priced requests cost nothing is $0."""
+    """Only models the sheet lacks (Qwen3 32B, a catalog model without a bundled price): the
+    run's priced spend is unknown (NaN, read 'unpriced'), not $0.00; a run whose priced
+    requests cost nothing is $0."""
     catalog = PriceCatalog.load("current")
     ctx = notebook.RunContext(run_dir=Path("unused"), catalog=catalog)
-    ctx.usage = make_usage([dict(app="a", model="amazon.titan-embed-text-v2", n=3)])
+    ctx.usage = make_usage([dict(app="a", model="qwen.qwen3-32b", n=3)])
     assert math.isnan(ctx.total_usd)
     free = notebook.RunContext(run_dir=Path("unused"), catalog=catalog)
     free.usage = make_usage([dict(app="a", model="anthropic.claude-3-5-haiku", n=3)])

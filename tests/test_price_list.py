@@ -496,7 +496,7 @@ def test_update_carries_min_cache_tokens_from_the_bundled_sheet(stubbed_pricing,
     # The Price List API has no cache minimum: the bundled current sheet's value is kept.
     nova = cat.rate("amazon.nova-pro")
     assert nova["min_cache_tokens"] == 1024
-    assert "min_cache_tokens from prices_current.csv as of 2026-11-27" in nova["source"]
+    assert "min_cache_tokens from prices_current.csv as of 2026-11-28" in nova["source"]
     for geo in ("global", "none"):
         assert cat.rate("anthropic.claude-sonnet-4-5", geo=geo)["min_cache_tokens"] == 1024
 
@@ -555,7 +555,7 @@ def test_updated_caching_model_without_a_known_minimum_says_so():
     )
     row = cells_to_sheet(cells).iloc[0]
     assert row["model"] == "anthropic.claude-3-5-sonnet" and pd.isna(row["min_cache_tokens"])
-    assert "min_cache_tokens unknown (not in prices_current.csv as of 2026-11-27)" in row["source"]
+    assert "min_cache_tokens unknown (not in prices_current.csv as of 2026-11-28)" in row["source"]
 
 
 def test_update_maps_opus_4_7_products_and_keeps_its_cache_minimum():
@@ -583,7 +583,7 @@ def test_update_maps_opus_4_7_products_and_keeps_its_cache_minimum():
     assert glob[columns].tolist() == pytest.approx([0.005, 0.025, 0.01, 0.0005])
     assert regional[["input_per_1k", "output_per_1k"]].tolist() == pytest.approx([0.0055, 0.0275])
     assert glob["min_cache_tokens"] == 4096
-    assert "min_cache_tokens from prices_current.csv as of 2026-11-27" in glob["source"]
+    assert "min_cache_tokens from prices_current.csv as of 2026-11-28" in glob["source"]
 
 
 def _haiku_us_east_2(usage_types: dict[str, str]) -> list[dict]:

@@ -196,8 +196,8 @@ def test_flex_and_priority_tiers(current):
 
 
 def test_rows_copying_the_us_east_1_price_say_so_in_their_source(current):
-    """The 80 us-west-2 and eu-west-1 rows of the current sheet repeat the us-east-1 list price
-    (the 78 with a us-east-1 row here repeat its prices: same model and tier, a us or eu row
+    """The 85 us-west-2 and eu-west-1 rows of the current sheet repeat the us-east-1 list price
+    (the 83 with a us-east-1 row here repeat its prices: same model and tier, a us or eu row
     the us one), and each says so: 30 did not (the Opus, Sonnet and Haiku 4.5 rows, and Nova
     Micro / Lite / Pro's flex and priority rows). Nova Pro eu-west-1 flex is us-east-1's
     0.0004 / 0.0016 per 1K, for one."""
@@ -207,9 +207,9 @@ def test_rows_copying_the_us_east_1_price_say_so_in_their_source(current):
     prices = [c for c in rows.columns if c.endswith("_per_1k")] + ["min_cache_tokens"]
     east = rows.loc[rows["region"] == "us-east-1", keys + prices]
     others = rows[rows["region"] != "us-east-1"]
-    assert len(others) == 80
+    assert len(others) == 85
     paired = others.merge(east, on=keys, suffixes=("", "_east"))
-    assert len(paired) == 78  # Llama 3.1 405B, Mistral Large 2407: no us-east-1 row here
+    assert len(paired) == 83  # Llama 3.1 405B, Mistral Large 2407: no us-east-1 row here
     for col in prices:
         same = paired[col].eq(paired[f"{col}_east"]).fillna(False)
         both_empty = paired[col].isna() & paired[f"{col}_east"].isna()
@@ -630,10 +630,10 @@ def test_price_frame_is_aligned_and_dated(current):
 
 
 def test_prices_are_dated_by_the_rows_that_priced_the_usage(current):
-    """The current sheet's newest rows (Opus 4.6, Sonnet 4.6, Opus 4.7) are dated 2026-11-27;
-    Sonnet 4 traffic is priced by a row of 2026-11-26, which is the date its figures show.
-    With both: the range. Nothing priced: none."""
-    assert current.as_of == pd.Timestamp("2026-11-27")
+    """The current sheet's newest rows (the embedding models') are dated 2026-11-28; Sonnet 4
+    traffic is priced by a row of 2026-11-26, which is the date its figures show. With Sonnet
+    4.6 (rows of 2026-11-27): the range. Nothing priced: none."""
+    assert current.as_of == pd.Timestamp("2026-11-28")
     assert prices_as_of(current.price(usage(2, input_tokens=10))) == "2026-11-26"
     both = usage(2, input_tokens=10, model=[SONNET4, "anthropic.claude-sonnet-4-6"], geo="global")
     assert prices_as_of(current.price(both)) == "2026-11-26 to 2026-11-27"

@@ -107,7 +107,7 @@ def test_run_writes_complete_folder_and_manifest(sample_run) -> None:
     assert manifest["status"] == "ok"
     assert manifest["source"] == "sample"
     assert manifest["price_sheet"]["sheet"] == "current"
-    assert manifest["price_sheet"]["as_of"] == "2026-11-27"  # the sheet's latest date, as a day
+    assert manifest["price_sheet"]["as_of"] == "2026-11-28"  # the sheet's latest date, as a day
     assert manifest["versions"]["pandas"] != "not installed"
     assert manifest["notebooks"]["00_baseline"]["status"] == "ok"
     assert set(manifest["timings"]["notebooks_s"]) == set(manifest["notebooks"])
