@@ -3,9 +3,11 @@
 Two service codes carry Bedrock token prices:
 
 - ``AmazonBedrock``: first-party and open-weight models, priced per 1K tokens; the model is
-  the product's ``model`` attribute (or the usage-type fragment, e.g. ``NovaPro``).
+  the product's ``model`` attribute, or the usage-type fragment where it has none (``NovaPro``;
+  Titan's embedding products, ``USE1-TitanEmbeddingV2-Text-input-tokens``, have none).
 - ``AmazonBedrockFoundationModels``: Claude and other Marketplace models, priced per 1M units;
-  the model is the product's ``servicename`` ("Claude Sonnet 4.5 (Amazon Bedrock Edition)").
+  the model is the product's ``servicename`` ("Claude Sonnet 4.5 (Amazon Bedrock Edition)",
+  "Cohere Embed 3 Model - English (Amazon Bedrock Edition)").
 
 Each product's usage type says which sheet column it fills (see ``usage_types``). Products
 that cannot be mapped to a catalog key or a column are listed, never dropped silently; so are

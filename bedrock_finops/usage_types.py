@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from bedrock_finops.models import known_models, resolve, stem
+from bedrock_finops.models import ModelInfo, known_models, resolve, stem
 
 # AWS billing region codes (the usage-type prefix). Not derivable from the region name
 # (ap-south-1 bills as APS3). "EU" is the legacy code for eu-west-1.
@@ -253,6 +253,15 @@ _EXTRA_ALIASES: dict[str, str] = {
     # attribute; usage types "USE1-Claude2.0-input-tokens"); the catalog has one key for both
     "claude20": "anthropic.claude-v2",
     "claude21": "anthropic.claude-v2",
+    # Titan Text Embeddings V2's products have no "model" attribute; their usage types name it
+    # "TitanEmbeddingV2-Text" (USE1-TitanEmbeddingV2-Text-input-tokens), G1's
+    # "TitanEmbeddingsG1-Text", which its catalog name gives
+    "titanembeddingv2text": "amazon.titan-embed-text-v2",
+    # the Marketplace names of Cohere Embed ("Cohere Embed 3 Model - English (Amazon Bedrock
+    # Edition)", "Cohere Embed Model 3 - Multilingual (...)", "Cohere Embed 4 Model (...)")
+    "embed3modelenglish": "cohere.embed-english-v3",
+    "embedmodel3multilingual": "cohere.embed-multilingual-v3",
+    "embed4model": "cohere.embed-v4",
 }
 
 
@@ -293,7 +302,7 @@ def _alias_index() -> dict[str, str]:
         names = {
             key.split(".", 1)[1],
             info.name,
-            *(stem(b).split(".", 1)[1] for b in info.base_ids),
+            *(stem(b).split(".", 1)[1] for b in _stem_named(info)),
             # only versions the catalog lists for this model (so "Titan ... V2" stays unmapped
             # unless the catalog has it, never falls back to V1)
             *(_versioned_name(b) for b in info.base_ids),
@@ -309,6 +318,14 @@ def _alias_index() -> dict[str, str]:
         if key in known_models():
             index.setdefault(alias, key)
     return index
+
+
+def _stem_named(info: ModelInfo) -> tuple[str, ...]:
+    """The base IDs whose stem (the ID without date and version) names ``info``'s model: none
+    for an embedding model, whose key keeps its version (``cohere.embed-v4``, as a later
+    version is another model at another price), so ``Embed`` or ``Titan Embed Text`` with no
+    version is no name of it."""
+    return () if info.is_embedding else info.base_ids
 
 
 def model_key_from_product(name: str) -> str | None:

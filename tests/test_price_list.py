@@ -256,6 +256,20 @@ def test_parse_usage_type_region_code_and_shape():
         ("Cohere Command R+", "cohere.command-r-plus"),
         ("OpenAI gpt-oss-120b", "openai.gpt-oss-120b"),
         ("Nova2.0Lite", "amazon.nova-2-lite"),  # as usage types write it
+        # embedding models: Titan's usage-type fragments, Cohere Embed's Marketplace names
+        ("TitanEmbeddingV2-Text", "amazon.titan-embed-text-v2"),
+        ("TitanEmbeddingsG1-Text", "amazon.titan-embed-text-v1"),
+        ("Titan Text Embeddings V2", "amazon.titan-embed-text-v2"),
+        ("Cohere Embed 3 Model - English (Amazon Bedrock Edition)", "cohere.embed-english-v3"),
+        (
+            "Cohere Embed Model 3 - Multilingual (Amazon Bedrock Edition)",
+            "cohere.embed-multilingual-v3",
+        ),
+        ("Cohere Embed 4 Model (Amazon Bedrock Edition)", "cohere.embed-v4"),
+        # a name without its version names no embedding model (their keys keep the version)
+        ("Cohere Embed (Amazon Bedrock Edition)", None),
+        ("Embed", None),
+        ("Cohere Embed 5 Model (Amazon Bedrock Edition)", None),
         ("Claude Sonnet 9 (Amazon Bedrock Edition)", None),  # not in models.csv: never guessed
         ("", None),
     ],
@@ -707,3 +721,92 @@ def test_update_lists_a_clash_among_the_products_it_could_not_map(tmp_path):
     assert result.unmapped["reason"].str.startswith("clash: input_per_1k of amazon.nova-pro").all()
     row = PriceCatalog.load(tmp_path / "pl.csv").rate("amazon.nova-pro")
     assert pd.isna(row["input_per_1k"]) and row["output_per_1k"] == pytest.approx(0.0032)
+
+
+def _titan_embedding(sku: str, usagetype: str, usd: str) -> dict:
+    """A Titan Text Embeddings product: no ``model`` attribute (the usage type names the model;
+    ``titanModel`` is the Price List's own label), 1K tokens, input only."""
+    attrs = {
+        "servicecode": "AmazonBedrock",
+        "servicename": "Amazon Bedrock",
+        "regionCode": "us-east-1",
+        "location": "US East (N. Virginia)",
+        "locationType": "AWS Region",
+        "usagetype": usagetype,
+        "operation": "Usage",
+        "titanModel": "TitanEmbeddingsV2-Text-input",
+        "inferenceType": "Input tokens",
+        "feature": "Batch Inference" if "batch" in usagetype else "On-demand Inference",
+        "provider": "Amazon",
+    }
+    return json.loads(_product(sku, attrs, "1K tokens", usd))
+
+
+def test_update_prices_the_embedding_models_from_their_products(tmp_path):
+    """Titan's embedding products (no ``model`` attribute) are named by their usage types, the
+    Cohere Embed ones by their Marketplace names; only input meters exist. The sheet they make
+    prices a million input tokens at 1,000 x the rate per 1K: Titan V2 0.00002 -> $0.02 (batch
+    0.00001 -> $0.01), Titan G1 0.0001 -> $0.10; per 1M units, Cohere Embed English and
+    Multilingual v3 $0.10, Embed v4 $0.12 in-Region and global. Nothing is left unmapped."""
+    titan = [
+        _titan_embedding("T1", "USE1-TitanEmbeddingV2-Text-input-tokens", "0.0000200000"),
+        _titan_embedding("T2", "USE1-TitanEmbeddingV2-Text-input-tokens-batch", "0.0000100000"),
+        _titan_embedding("T3", "USE1-TitanEmbeddingsG1-Text-input-tokens", "0.0001000000"),
+    ]
+    cohere = [
+        json.loads(_marketplace(f"C{i}", name, usage_type, usd))
+        for i, (name, usage_type, usd) in enumerate(
+            [
+                (
+                    "Cohere Embed 3 Model - English (Amazon Bedrock Edition)",
+                    "USE1-MP:USE1_InputTokenCount-Units",
+                    "0.10",
+                ),
+                (
+                    "Cohere Embed Model 3 - Multilingual (Amazon Bedrock Edition)",
+                    "USE1-MP:USE1_InputTokenCount-Units",
+                    "0.10",
+                ),
+                (
+                    "Cohere Embed 4 Model (Amazon Bedrock Edition)",
+                    "USE1-MP:USE1_InputTokenCount-Units",
+                    "0.12",
+                ),
+                (
+                    "Cohere Embed 4 Model (Amazon Bedrock Edition)",
+                    "USE1-MP:USE1_InputTokenCount_Global-Units",
+                    "0.12",
+                ),
+            ]
+        )
+    ]
+    cells, unmapped = parse_products(titan, "AmazonBedrock", "2026-11-28")
+    mp_cells, mp_unmapped = parse_products(cohere, "AmazonBedrockFoundationModels", "2026-11-28")
+    assert unmapped == [] and mp_unmapped == []
+    path = tmp_path / "pl.csv"
+    write_sheet(cells_to_sheet(cells + mp_cells), path)
+    cat = PriceCatalog.load(path)
+    v2 = cat.rate("amazon.titan-embed-text-v2")
+    assert (v2["input_per_1k"], v2["batch_input_per_1k"]) == (0.00002, 0.00001)
+    assert pd.isna(v2["output_per_1k"]) and pd.isna(v2["batch_output_per_1k"])
+    assert "USE1-TitanEmbeddingV2-Text-input-tokens" in v2["source"]
+    keys = [
+        "amazon.titan-embed-text-v2",
+        "amazon.titan-embed-text-v1",
+        "cohere.embed-english-v3",
+        "cohere.embed-multilingual-v3",
+        "cohere.embed-v4",
+        "cohere.embed-v4",
+    ]
+    geos = ["none"] * 5 + ["global"]
+    u = make_usage(
+        [
+            dict(app=f"rag-{i}", n=1, model=key, geo=geo, input_tokens=1_000_000)
+            for i, (key, geo) in enumerate(zip(keys, geos, strict=True))
+        ]
+    )
+    on_demand = cat.price(u)
+    assert on_demand["priced"].all()
+    assert on_demand["cost_usd"].tolist() == pytest.approx([0.02, 0.10, 0.10, 0.10, 0.12, 0.12])
+    batch = cat.price(u.iloc[:1], mode="batch")
+    assert batch["cost_usd"].tolist() == pytest.approx([0.01])
