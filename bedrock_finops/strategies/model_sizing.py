@@ -11,7 +11,9 @@ Steps (each returns a table the notebook shows):
    the segment's own requests (step 3), and only one that costs less than today: a segment
    whose candidates all cost as much or more keeps its model, the reason giving both costs.
    A segment whose requests send images, documents, video or audio moves only to a candidate
-   that takes every kind it sends (``model_sizing_media``); with none, it keeps its model.
+   that takes every kind it sends (``model_sizing_media``); with none, it keeps its model. A
+   segment on an embedding model keeps it: the candidates are text models, and an embedding
+   model is never one (``models.csv`` ``output_modalities``).
 3. Re-price the segment's own tokens on the candidate with the cost engine. Tokens are scaled
    by the tokenizer ratio when the tokenizer family changes; cached prefixes stay cached when
    the candidate supports caching and the prefix meets its minimum, else they are billed as
@@ -57,6 +59,12 @@ from bedrock_finops.strategies.model_sizing_params import (
     REJECTED,
     TIER_RANK,
     validate_params,
+)
+
+# Why a segment on an embedding model keeps it: no text model returns its embeddings, and the
+# candidates are text models (``check_settings`` refuses an embedding model among them).
+EMBEDDING_REASON = (
+    "an embedding model: model sizing moves text-generation traffic between text models only"
 )
 
 # The strategy's public API (to_findings and to_effects are defined in model_sizing_findings).
@@ -313,6 +321,9 @@ def _start_segment(
     }
     if model not in models:
         rec["reason"] = "model not in the catalog: cannot size or price it"
+        return rec, seg, None
+    if models[model].is_embedding:
+        rec["reason"] = EMBEDDING_REASON
         return rec, seg, None
     if task == tt.UNKNOWN:
         rec["reason"] = "no task evidence; set task_overrides for this app or segment"

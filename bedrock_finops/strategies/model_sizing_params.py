@@ -111,6 +111,7 @@ def check_settings(params: dict[str, Any]) -> dict[str, Any]:
                     f"candidates[{prov!r}][{tier!r}] names unknown models {wrong}; "
                     f"known: {sorted(models)}"
                 )
+            check_text_models(prov, tier, keys, models)
     p["candidates"] = cands
     ratios = {**TOKENIZER_RATIOS, **(p["tokenizer_ratios"] or {})}
     tokenizers = sorted({*TOKENIZER_RATIOS, *(m.tokenizer for m in models.values())})
@@ -166,6 +167,18 @@ def check_candidate_tiers(provider: Any, tiers: Any, models: dict[str, Any]) -> 
                 where = f"candidates[{provider!r}][{tier!r}]"
                 example = f"{tier}: [MODEL_KEY, ...]"
                 raise ValueError(item_problem(where, index, key, "a model key", example))
+
+
+def check_text_models(provider: str, tier: str, keys: list[str], models: dict[str, Any]) -> None:
+    """A candidate is a text model: an embedding model (models.csv ``output_modalities``)
+    returns vectors, not the text a segment's callers read, though it would price its input
+    below any text model's."""
+    embedding = [k for k in keys if models[k].is_embedding]
+    if embedding:
+        raise ValueError(
+            f"candidates[{provider!r}][{tier!r}] names embedding models {embedding}: they "
+            "return embeddings, not text, so no segment can move to one; list text models"
+        )
 
 
 def check_tier_names(tier_map: Any) -> None:
