@@ -751,3 +751,33 @@ def test_a_run_with_nothing_priced_has_unpriced_spend_not_zero(seed):
     findings = batch_findings.to_findings(bp)
     assert format_value(round(findings.total_usd, 2)) == "unpriced"
     assert findings.to_dict()["total_usd"] is None
+
+
+def test_an_embedding_segment_is_kept_out_of_batch_jobs(tmp_path):
+    """A nightly RAG indexer on Titan Text Embeddings V2 scores as batch work, and with an
+    override its tokens are priced both ways (batch input 0.00001 per 1K, output 0), yet its
+    records cannot be written (a text model's body or Converse, which an embedding model does
+    not take): it is blocked as an embedding model, never moved, force_in or not. Without the
+    override the reason is the same, not a missing batch price."""
+    overrides = tmp_path / "embedding-batch.csv"
+    overrides.write_text(
+        "model,region,geo,service_tier,batch_output_per_1k\n"
+        "amazon.titan-embed-text-v2,us-east-1,none,default,0\n"
+    )
+    indexer = dict(NIGHTLY, app="indexer", model="amazon.titan-embed-text-v2", output=0)
+    usage = make_usage([indexer, NIGHTLY])
+    for catalog in (
+        PriceCatalog.load("current", overrides=overrides),
+        PriceCatalog.load("current"),
+    ):
+        bp = bi.plan(usage, catalog, force_in=["indexer"])
+        segs = bp.segments.set_index("app")
+        assert not segs.at["indexer", "batch_supported"] and not segs.at["indexer", "eligible"]
+        assert segs.at["indexer", "blockers"] == (
+            "an embedding model: batch records are written for text-generation models only "
+            "(their InvokeModel body or Converse), which an embedding model does not take"
+        )
+        assert segs.at["nightly", "decision"] == batch_params.MOVE
+        assert not bp.rows["request_id"].str.startswith("indexer").any()
+        note = f"force_in {segs.at['indexer', 'segment']} ignored: its model is an embedding model."
+        assert note in bp.notes

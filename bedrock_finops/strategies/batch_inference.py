@@ -8,6 +8,8 @@ Steps (each returns a table the notebook shows):
    regularity), volume per job window against the minimum records per job, and whether the
    model has batch prices. Each signal has a value, a 0-1 score and a weight; the weighted mean
    is compared with ``threshold``. ``force_in`` / ``force_out`` (apps or segment ids) override.
+   A segment on an embedding model is blocked whatever its score: records are written in a
+   text model's forms only.
 2. Re-price eligible traffic at batch rates with the cost engine (``mode="batch"``). Batch and
    prompt caching do not combine: for segments that cache today, the cache saving they give up
    (the same tokens priced uncached minus what they cost now) is netted out; a segment whose
@@ -51,6 +53,7 @@ from bedrock_finops.media_blocks import (
     media_sent_by_request,
     media_sent_in,
 )
+from bedrock_finops.models import is_embedding_model
 from bedrock_finops.pricing import price_columns, prices_as_of
 from bedrock_finops.schema import total_input_tokens
 from bedrock_finops.strategies.batch_findings import (
@@ -346,7 +349,8 @@ def _segment_costs(parts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _supports_batch(catalog: Any, keys: pd.DataFrame) -> bool:
-    """The sheet offers batch for the segment's (model, region, geo): flag and batch prices.
+    """The sheet offers batch for the segment's (model, region, geo): flag and batch prices,
+    and its records can be written: not for an embedding model's (:data:`EMBEDDING_NOT_BATCHED`).
 
     ``keys``: the segment's rows' model, region and geo, as strings.
     """
@@ -354,6 +358,8 @@ def _supports_batch(catalog: Any, keys: pd.DataFrame) -> bool:
     if key.empty or pd.isna(key.iat[0, 0]):
         return False
     model, region, geo = (key.iat[0, i] for i in range(3))
+    if is_embedding_model(model):  # its records are not written (EMBEDDING_NOT_BATCHED)
+        return False
     try:
         rate = catalog.rate(model, region=region, geo=geo if pd.notna(geo) else "none")
     except KeyError:
@@ -527,13 +533,24 @@ class Blocker:
     text: str
 
 
+# Why an embedding model's segment is kept out of batch jobs whatever its batch price: a record
+# is the text model's request rebuilt (its InvokeModel body, or Converse), which an embedding
+# model takes neither of
+EMBEDDING_NOT_BATCHED = (
+    "an embedding model: batch records are written for text-generation models only (their "
+    "InvokeModel body or Converse), which an embedding model does not take"
+)
+
+
 def segment_blockers(segs: pd.DataFrame, min_records_per_job: int) -> list[list[Blocker]]:
     """Per segment (a row of ``BatchPlan.segments``), what keeps it out of batch jobs."""
     out = []
     rebuildable = _rebuildable(segs).tolist()
     for rec, can_rebuild in zip(segs.to_dict("records"), rebuildable, strict=True):
         b = []
-        if not rec["batch_supported"]:
+        if is_embedding_model(rec["model"]):
+            b.append(Blocker("embedding model", EMBEDDING_NOT_BATCHED))
+        elif not rec["batch_supported"]:
             b.append(Blocker("no batch price", "model has no batch price in the sheet"))
         if rec["min_records_rule"] == "too small for one job":
             b.append(
@@ -670,7 +687,8 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
             f"on demand: they {MEDIA_NOT_REBUILT} (not counted in the saving)."
         )
     for rec in segs[(segs["forced"] == "in") & ~segs["batch_supported"]].to_dict("records"):
-        notes.append(f"force_in {rec['segment']} ignored: its model has no batch price.")
+        why = "is an embedding model" if is_embedding_model(rec["model"]) else "has no batch price"
+        notes.append(f"force_in {rec['segment']} ignored: its model {why}.")
     elig = set(segs.loc[segs["eligible"], "segment"])
     for part in parts[~parts["in_job"] & parts["segment"].isin(elig)].to_dict("records"):
         notes.append(
