@@ -52,6 +52,28 @@ def test_thin_checked_and_stored_with_outputs(path: Path) -> None:
     )
 
 
+PRICED_SPEND = re.compile(r'"([^"]*priced[^"]*spend[^"]*)"')  # a key figure's label
+ALL_PRICED = "all priced spend over the period (that base), USD"  # of savings as a % of spend
+
+
+@pytest.mark.parametrize(
+    ("name", "labels"),
+    [
+        ("01_model_sizing", {"all priced spend, USD", "savings, % of all priced spend"}),
+        ("02_batch_inference", {"all priced spend, USD", "saving, % of all priced spend"}),
+    ],
+)
+def test_the_base_of_the_savings_is_all_priced_spend_in_each_notebook(name, labels) -> None:
+    """One name for one figure (findings.total_usd): 02 said "total priced spend" where 01
+    said "all priced spend", and both "priced logged spend" beside the savings."""
+    path = next(p for p in NOTEBOOKS if p.stem == name)
+    checked = [c.source for c in code_cells(path) if c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert {label for src in checked for label in PRICED_SPEND.findall(src)} == {
+        *labels,
+        ALL_PRICED,
+    }
+
+
 @pytest.fixture(scope="module")
 def noon_window_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Six days of the sample read for the 48 hours from noon UTC on its second day: records
