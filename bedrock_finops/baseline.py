@@ -238,7 +238,9 @@ def log_costs(frame: pd.DataFrame) -> pd.DataFrame:
 def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
     """Total spend, requests, tokens and the monthly run-rate, with the days it divides by
     and which days they are (``period["description"]``, from ``findings.period_of``). The
-    spend and run-rate are NaN (unpriced), not $0, when no request is priced."""
+    spend and run-rate are NaN (unpriced), not $0, when no request is priced; they are not
+    rounded here (to the cent, a run of one request's $0.00023 was $0.00): the key figures
+    show them (``notebook.format_value``)."""
     from bedrock_finops.findings import DAYS_PER_MONTH, days_text
 
     total = priced_total(frame["cost_usd"])
@@ -248,9 +250,9 @@ def headline(frame: pd.DataFrame, period: dict[str, Any]) -> dict[str, Any]:
         "period": f"{str(period.get('start'))[:10]} to {str(period.get('end'))[:10]} ({shown})",
         "period days, counted as": period.get("description", "the records' UTC calendar days"),
         "requests": int(len(frame)),
-        "priced spend, USD": round(total, 2),
+        "priced spend, USD": total,
         f"monthly run-rate (priced spend x {DAYS_PER_MONTH} / {shown}), USD": (
-            round(total * DAYS_PER_MONTH / days, 2) if days else None
+            total * DAYS_PER_MONTH / days if days else None
         ),
         "input tokens (uncached)": int(frame["input_tokens"].sum()),
         "cache read tokens": int(frame["cache_read_tokens"].sum()),

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from bedrock_finops.amounts import usd
 from bedrock_finops.batch_export_submit import (
     InputsSeen,
     PendingJob,
@@ -244,8 +245,8 @@ def _cost_line(bp: Any, catalog: Any, left_out: Sequence[tuple[str, set[str]]] =
         mine = rows["request_id"].isin(ids)
         not_counted.append(
             f"{counted(int(mine.sum()), 'request')} in {which} "
-            f"(${rows.loc[mine, 'current_usd'].sum():,.2f} on demand, "
-            f"${rows.loc[mine, 'batch_usd'].sum():,.2f} in batch)"
+            f"({usd(rows.loc[mine, 'current_usd'].sum())} on demand, "
+            f"{usd(rows.loc[mine, 'batch_usd'].sum())} in batch)"
         )
         rows = rows[~mine]
     as_of = bp.catalog_info.get("price_sheet_as_of") or "undated"  # the rows that priced it
@@ -259,8 +260,8 @@ def _cost_line(bp: Any, catalog: Any, left_out: Sequence[tuple[str, set[str]]] =
     days = days_text(bp.period.get("days") or 0)
     cost = (
         f"the {len(rows):,} requests {'to submit' if not_counted else 'moved'} cost "
-        f"${rows['current_usd'].sum():,.2f} on demand over the logged {days} days; in batch "
-        f"${rows['batch_usd'].sum():,.2f} (saving ${rows['savings_usd'].sum():,.2f}), {prices}"
+        f"{usd(rows['current_usd'].sum())} on demand over the logged {days} days; in batch "
+        f"{usd(rows['batch_usd'].sum())} (saving {usd(rows['savings_usd'].sum())}), {prices}"
     )
     return f"{cost}; not counted: {'; '.join(not_counted)}" if not_counted else cost
 

@@ -11,7 +11,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from bedrock_finops import findings as findings_mod
-from bedrock_finops.amounts import clean
+from bedrock_finops.amounts import figure
 from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.schema import read_usage
 
@@ -306,8 +305,9 @@ def key_figures(figures: dict[str, Any]) -> None:
 
 def format_value(value: Any) -> str:
     """Plain text for a key figure: floats (dollars, percentages, shares) to two decimals,
-    thousands separated, float noise shown as 0.00 (never "-0.00"); NaN (an unpriced cost)
-    reads "unpriced", never 0."""
+    thousands separated, one under 0.01 that is not zero to two significant digits (a run of
+    one request's $0.00023 reads 0.00023, not 0.00), float noise 0.00 (never "-0.00"); NaN
+    (an unpriced cost) reads "unpriced", never 0."""
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, float) and value != value:
@@ -315,8 +315,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        value = clean(value)
-        return f"{value + 0.0 if round(value, 2) != 0 else 0.0:,.2f}"
+        return figure(value)
     return str(value)
 
 
@@ -365,13 +364,7 @@ def read_billing(run_dir: str | Path) -> pd.DataFrame | None:
 
 
 def display_float(value: float) -> str:
-    """How notebooks show floats in tables: to the cent (two decimals), float noise as 0.00;
-    a non-zero figure under 0.01 keeps two significant digits (0.0074), so no cost that is not
-    zero reads as 0.00. Prices are shown as text per 1M tokens (``price_display``)."""
-    if value != value:
-        return "NaN"
-    value = clean(value)
-    if value == 0 or abs(value) >= 0.01:
-        return f"{value:,.2f}"
-    decimals = min(1 - math.floor(math.log10(abs(value))), 10)
-    return f"{value:.{decimals}f}"
+    """How notebooks show floats in tables: as key figures show them (``amounts.figure``): to
+    the cent, a figure under a cent that is not zero to two significant digits (0.0074), float
+    noise as 0.00. Prices are shown as text per 1M tokens (``price_display``)."""
+    return "NaN" if value != value else figure(value)

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter
 
-from bedrock_finops import top_groups
+from bedrock_finops import amounts, top_groups
 
 STYLE = resources.files("bedrock_finops.data").joinpath("bedrock_finops.mplstyle")
 MISSING_NAMED = 5  # unpriced categories a note under a chart names before "and M more"
@@ -77,10 +77,11 @@ def _usd_label(x: float, decimals: int, suffix: str) -> str:
 
 
 def _usd_short(v: float) -> str:
+    """One label on its own: ``$1.2M``, ``$3.4k``, ``$25``, ``$0.50``, ``$0.00023``."""
     for div, suffix in ((1e6, "M"), (1e3, "k")):
         if abs(v) >= div:
             return f"${v / div:,.1f}{suffix}"
-    return f"${v:,.0f}" if abs(v) >= 10 else f"${v:,.2f}"
+    return f"${v:,.0f}" if abs(v) >= 10 else amounts.usd(v)
 
 
 def _styled_axes(ax: Axes | None) -> Axes:

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bedrock_finops.amounts import usd
 from bedrock_finops.column_take import ParquetColumn, rows_of, user_turns
 from bedrock_finops.media_blocks import requests_with_media
 from bedrock_finops.models import missing_profile, model_id_for, region_geo, resolve
@@ -459,16 +460,17 @@ def run_live(
     if not unpriced:
         total = est["current_usd"] + est["candidate_usd"]
         echo(
-            f"{calls}, estimated ${total:,.4f} (current ${est['current_usd']:,.4f}, "
-            f"candidate ${est['candidate_usd']:,.4f}; logged tokens, uncached)"
+            f"{calls}, estimated {usd(total, 4)} (current {usd(est['current_usd'], 4)}, "
+            f"candidate {usd(est['candidate_usd'], 4)}; logged tokens, uncached)"
         )
     else:
         priced = est["current_priced_usd"] + est["candidate_priced_usd"]
         echo(
             f"{calls}, estimated cost UNKNOWN: {unpriced} of {2 * len(plan)} calls have no "
             f"price (current {est['current_unpriced']}, candidate {est['candidate_unpriced']}); "
-            f"the {2 * len(plan) - unpriced} priced calls come to ${priced:,.4f} (current "
-            f"${est['current_priced_usd']:,.4f}, candidate ${est['candidate_priced_usd']:,.4f}; "
+            f"the {2 * len(plan) - unpriced} priced calls come to {usd(priced, 4)} (current "
+            f"{usd(est['current_priced_usd'], 4)}, candidate "
+            f"{usd(est['candidate_priced_usd'], 4)}; "
             "logged tokens, uncached), a lower bound, not the total"
         )
         for reason, count in est["unpriced_reasons"].items():

@@ -13,6 +13,8 @@ import re
 
 import pandas as pd
 
+from bedrock_finops.amounts import usd
+
 OTHER = "other"
 _OTHER_LABEL = re.compile(r"other \(\d[\d,]* [^()]+\)")
 _IRREGULAR = {"identity": "identities", "category": "categories", "day": "days"}
@@ -119,9 +121,9 @@ def share_note(cost: pd.Series, n: int, noun: str) -> str:
         return f"{rows}{counted(len(cost), noun)} shown: no priced spend (every request unpriced)"
     shown, total = float(cost.iloc[:n].sum()), float(cost.sum())
     if len(cost) <= n:
-        return f"all {counted(len(cost), noun)} shown: ${total:,.2f} priced spend"
+        return f"all {counted(len(cost), noun)} shown: {usd(total)} priced spend"
     pct = f" ({100 * shown / total:.1f}%)" if total else ""
     return (
-        f"top {n:,} of {counted(len(cost), noun)} by spend: ${shown:,.2f} of ${total:,.2f} "
+        f"top {n:,} of {counted(len(cost), noun)} by spend: {usd(shown)} of {usd(total)} "
         f"priced spend{pct}; the other {len(cost) - n:,} hold the rest"
     )

@@ -1,4 +1,5 @@
-"""Figures for people: dollars to the cent everywhere, float noise shown as zero."""
+"""Figures for people: dollars to the cent everywhere, float noise shown as zero, and an
+amount under a cent that is not zero to two significant digits, never as zero."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from usage_builders import make_usage
 
-from bedrock_finops import baseline, notebook
+from bedrock_finops import amounts, baseline, notebook, segments, top_groups
 from bedrock_finops.amounts import clean, pct, usd
+from bedrock_finops.findings import period_of
+from bedrock_finops.pricing import PriceCatalog
 from bedrock_finops.reconcile import reconcile
 from bedrock_finops.sources.cur import billing_frame
 
+LLAMA_70B = "meta.llama3-1-70b-instruct"
 NOISE_CASES = [-5.496e-15, -1.626e-19, 1e-12, -0.0]
 
 
@@ -25,7 +30,7 @@ def test_noise_reads_as_zero(noise):
 
 
 def test_dollars_and_percentages():
-    assert usd(-0.5301) == "-$0.53" and usd(1234.5) == "$1,234.50" and usd(-0.004) == "$0.00"
+    assert usd(-0.5301) == "-$0.53" and usd(1234.5) == "$1,234.50" and usd(0.0) == "$0.00"
     assert usd(float("nan")) == "unpriced"
     assert pct(-15.0) == "-15.0%" and pct(25.6944, 2) == "25.69%"
 
@@ -37,8 +42,10 @@ def test_dollars_and_percentages():
         (123.4449, "123.44"),
         (106.2309, "106.23"),
         (1_234_567.891, "1,234,567.89"),
-        (0.007371, "0.01"),
-        (-0.001, "0.00"),
+        (0.007371, "0.0074"),  # was "0.01"
+        (-0.001, "-0.0010"),  # was "0.00"
+        (0.00023, "0.00023"),  # was "0.00": a run of one request on Llama 3.1 70B
+        (0.0, "0.00"),
         (45_959, "45,959"),
         (float("nan"), "unpriced"),
         (True, "True"),
@@ -62,6 +69,54 @@ def test_key_figure_text(value, text):
 )
 def test_table_float_text(value, text):
     assert notebook.display_float(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.00023, "$0.00023"),  # was "$0.00"
+        (0.000234, "$0.00023"),  # two significant digits
+        (-0.004, "-$0.0040"),  # was "$0.00"
+        (0.0074, "$0.0074"),
+        (0.009999, "$0.01"),  # rounds to a cent: cents
+        (0.01, "$0.01"),
+        (0.5, "$0.50"),
+        (1234.5, "$1,234.50"),
+        (0.0, "$0.00"),
+        (5e-9, "$0.0000000050"),  # the smallest amount that is not float noise
+    ],
+)
+def test_an_amount_under_a_cent_is_never_shown_as_zero(value, text):
+    assert usd(value) == text
+    assert amounts.figure(value) == text.replace("$", "")
+
+
+def test_more_decimals_asked_for_still_show_an_amount_under_them():
+    """The replay's and model sizing's reasons show four decimals: $0.00023 kept its 3."""
+    assert usd(0.5, at_least=4) == "$0.5000" and usd(0.0123, at_least=4) == "$0.0123"
+    assert usd(0.00023, at_least=4) == "$0.00023" and usd(0.0, at_least=4) == "$0.0000"
+
+
+def test_a_run_of_one_request_shows_what_it_cost(capsys):
+    """One request on Llama 3.1 70B in us-east-1 (183 tokens in, 64 out, at $0.72 per 1M
+    each): $0.00017784. The headline, the spend by model and app and the drivers' note read
+    $0.00 (the headline rounded to the cent before the key figures showed it), the run-rate
+    $0.01 ($0.0054 a month)."""
+    usage = make_usage(
+        [dict(n=1, app="entity-extractor", model=LLAMA_70B, input_tokens=183, output_tokens=64)]
+    )
+    frame = baseline.costed(usage, PriceCatalog.load("current").price(usage))
+    assert frame["cost_usd"].sum() == pytest.approx(247 * 0.72 / 1e6)
+    notebook.key_figures(baseline.headline(frame, period_of(usage)))
+    notebook.key_figures(baseline.spend_by(frame, "model")["cost_usd"].to_dict())
+    shown = capsys.readouterr().out.splitlines()
+    assert "priced spend, USD                                       0.00018" in shown
+    assert "monthly run-rate (priced spend x 30.4375 / 1 day), USD  0.0054" in shown
+    assert shown[-1] == f"{LLAMA_70B}  0.00018"
+    drivers = segments.summarise(usage, frame["cost_usd"])
+    assert top_groups.share_note(drivers["cost_usd"], 10, "segment") == (
+        "all 1 segment shown: $0.00018 priced spend"
+    )
 
 
 def test_key_figures_print_cents(capsys):

@@ -406,8 +406,8 @@ def test_a_48_hour_window_is_2_days_of_run_rate_whatever_hour_it_starts(
     frame = baseline.costed(ctx.usage, ctx.priced)
     figures = baseline.headline(frame, ctx.period)
     (rate,) = (v for k, v in figures.items() if k.startswith("monthly run-rate"))
-    assert rate == run_rate
-    assert rate == pytest.approx(float(frame["cost_usd"].sum()) * 30.4375 / 2, abs=0.005)
+    assert notebook.format_value(rate) == f"{run_rate:.2f}"
+    assert rate == pytest.approx(float(frame["cost_usd"].sum()) * 30.4375 / 2, rel=1e-12)
     assert figures["monthly run-rate (priced spend x 30.4375 / 2 days), USD"] == rate
     assert (ctx.period["days"], ctx.period["calendar_days"]) == (2, calendar_days)
     counted_as = figures["period days, counted as"]
@@ -444,9 +444,12 @@ def test_a_run_with_nothing_priced_has_no_priced_spend_to_show(cat) -> None:
 
 
 def test_the_headline_of_one_day_says_day(cat) -> None:
-    """Three calls at 0.0105 USD on one day: $0.03 a day, $0.96 a month (0.0315 x 30.4375)."""
+    """Three calls at 0.0105 USD on one day: $0.03 a day, $0.96 a month (0.0315 x 30.4375),
+    the figures unrounded (the key figures show them to the cent)."""
     frame, period = _one_day_in("us-east-1", cat)
     figures = baseline.headline(frame, period)
     assert figures["period"] == "2026-10-01 to 2026-10-01 (1 day)"
-    assert figures["priced spend, USD"] == 0.03
-    assert figures["monthly run-rate (priced spend x 30.4375 / 1 day), USD"] == 0.96
+    spend = figures["priced spend, USD"]
+    rate = figures["monthly run-rate (priced spend x 30.4375 / 1 day), USD"]
+    assert spend == pytest.approx(0.0315) and rate == pytest.approx(0.0315 * 30.4375)
+    assert (notebook.format_value(spend), notebook.format_value(rate)) == ("0.03", "0.96")

@@ -1387,6 +1387,18 @@ def test_the_cost_line_without_overrides_names_the_sheet_alone(tmp_path, capsys)
     ) in capsys.readouterr().out
 
 
+def test_the_cost_line_shows_amounts_under_a_cent(tmp_path, capsys):
+    """A discount of 99.999% leaves the sample's $50.21 on demand and $25.11 in batch at
+    $0.00050 and $0.00025: the line read "$0.00 on demand ...; in batch $0.00 (saving $0.00)"."""
+    flags = ["--role-arn", ROLE, "--s3-prefix", PREFIX, "--discount-pct", "99.999"]
+    assert _export(default_sample_run(), tmp_path, *flags) == 0
+    assert (
+        "the 2,706 requests moved cost $0.00050 on demand over the logged 30 days; in batch "
+        f"$0.00025 (saving $0.00025), priced with the sheet 'current' (as of {_sheet_date()}, "
+        "discount 99.999%)\n"
+    ) in capsys.readouterr().out
+
+
 def test_the_export_takes_what_the_runs_notebook_ran_with(tmp_path):
     """A manifest records what notebook 02 ran with (its defaults, with the params file's
     values over them): the export takes those, not its own copy of the notebook's defaults

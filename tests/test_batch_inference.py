@@ -509,6 +509,20 @@ def test_cache_saving_given_up_is_netted(seed):
     assert f.actions[0].status == "rejected"
 
 
+def test_the_note_on_a_segment_kept_for_caching_shows_amounts_under_a_cent(seed):
+    """450 requests of 1 input, 2 cached and no output tokens (seed Sonnet 4): the cache saves
+    450 x 2 x (0.003 - 0.0003) / 1,000 = $0.00243, batch would save 450 x 3 x 0.0015 / 1,000 =
+    $0.002025 on the uncached cost. The note read "$0.00 is at least the batch saving $0.00"."""
+    cached = dict(NIGHTLY, app="cached", cache_read=2, input=1, output=0)
+    bp = bi.plan(make_usage([cached]), seed)
+    rec = bp.segments.iloc[0]
+    assert rec["decision"] == batch_params.KEEP_CACHING
+    assert batch_findings.to_findings(bp).notes[2:] == [
+        f"cached ({rec['segment']}) is eligible but stays on demand: its cache saving $0.0024 "
+        "is at least the batch saving $0.0020."
+    ]
+
+
 def test_the_after_change_spend_keeps_a_kept_segment_at_its_cost_today(seed):
     """nightly moves (450 requests, $2.70 on demand, $1.35 in batch); cached stays on demand
     ($0.4725 today, $1.45125 in batch): after the change it still costs $0.4725, as in

@@ -290,6 +290,26 @@ def test_savings_key_figures_have_a_line_per_segment_of_an_app(cat, prompts, tmp
 ROUTER_SAVING = 0.00765 - 0.000408  # one router call on Opus 4 less on Haiku 3.5 (see above)
 
 
+def test_one_routers_call_shows_its_saving_under_a_cent(cat, prompts):
+    """One router call: $0.00765 on Opus 4, $0.000408 on Haiku 3.5 (500 x 0.8 + 2 x 4 per 1M)
+    and $0.000561 on Haiku 4.5 (500 x 1.1 + 2 x 5.5). The key figure read "$0.01 saved" and the
+    candidates tried "$0.0004" and "$0.0006"; the action's evidence kept 4 decimals ($0.0077
+    today, $0.0072 saved)."""
+    plan = ms.plan(make_usage([dict(n=1, **ROUTER)]), cat, prompts=prompts)
+    (segment,) = plan.segments["segment"]
+    assert ms_tables.savings_by_segment(plan) == {
+        f"{segment} -> {HAIKU35}": "$0.0072 saved (94.7%), pending evaluation"
+    }
+    assert plan.segments["candidates_tried"].iloc[0] == {
+        "anthropic.claude-haiku-4-5": "$0.00056",
+        HAIKU35: "$0.00041",
+    }
+    (action,) = ms.to_findings(plan).actions
+    assert action.evidence["current_usd"] == pytest.approx(0.00765, rel=1e-12)
+    assert action.evidence["candidate_usd"] == pytest.approx(0.000408, rel=1e-12)
+    assert action.evidence["potential_savings_usd"] == pytest.approx(ROUTER_SAVING, rel=1e-12)
+
+
 @pytest.fixture(scope="module")
 def many_routers(cat, prompts, tmp_path_factory) -> ms.SizingPlan:
     """25 label routers on Opus 4, router-01 to router-25, router-k making k calls: 25

@@ -114,3 +114,58 @@ def test_each_notebook_divides_by_the_runs_window(path: Path, noon_window_run: P
     if path.stem != "00_baseline":  # the baseline prices what is, and has no findings file
         period = json.loads(findings.read_text())["period"]
         assert (period["days"], period["calendar_days"], period["rule"]) == (2, 3, "window")
+
+
+@pytest.fixture(scope="module")
+def one_request_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder of one request on Llama 3.1 70B in us-east-1 (183 tokens in, 64 out, at
+    $0.72 per 1M each): $0.00017784 of spend."""
+    import pyarrow.parquet as pq
+    from usage_builders import make_usage
+
+    from bedrock_finops import schema
+
+    usage = make_usage(
+        [
+            dict(
+                n=1,
+                app="entity-extractor",
+                model="meta.llama3-1-70b-instruct",
+                input_tokens=183,
+                output_tokens=64,
+            )
+        ]
+    )
+    out = tmp_path_factory.mktemp("one-request")
+    pq.write_table(schema.to_arrow(usage), out / "usage.parquet")
+    return out
+
+
+SPEND_OF_ONE_REQUEST = {
+    "00_baseline": ["priced spend, USD", "meta.llama3-1-70b-instruct", "entity-extractor"],
+    "01_model_sizing": ["all priced spend, USD", ALL_PRICED],
+    "02_batch_inference": ["all priced spend, USD", ALL_PRICED],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebook_shows_the_spend_of_one_request(path: Path, one_request_run: Path) -> None:
+    """One request's $0.00018 of spend is not zero: its key figures read 0.00 (the notebooks
+    rounded them to the cent before printing)."""
+    from bedrock_finops.notebook_exec import kernel_kwargs
+
+    out = one_request_run
+    papermill.execute_notebook(
+        str(path), str(out / path.name), parameters={"run_dir": str(out)}, cwd=str(out),
+        progress_bar=False, log_output=False, **kernel_kwargs(),
+    )  # fmt: skip
+    printed = [
+        re.split(r"\s{2,}", line)  # a key figure's label, then its value
+        for cell in code_cells(out / path.name)
+        if cell.source.startswith("# NBVAL_CHECK_OUTPUT")
+        for o in cell.get("outputs", [])
+        for line in str(o.get("text", "")).splitlines()
+    ]
+    for label in SPEND_OF_ONE_REQUEST[path.stem]:
+        assert [figure[1:] for figure in printed if figure[0] == label] == [["0.00018"]], label

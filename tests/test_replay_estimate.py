@@ -138,3 +138,16 @@ def test_estimate_prices_the_cached_input_as_plain_input(cat):
     assert est["current_usd"] == pytest.approx(0.45)
     assert est["candidate_usd"] == pytest.approx(0.12)
     assert (est["current_unpriced"], est["candidate_unpriced"]) == (0, 0)
+
+
+def test_a_dry_run_of_a_few_tokens_shows_their_cost_not_zero(monkeypatch, cat):
+    """One request of 10 input and 1 output tokens: $0.000045 on Sonnet 4 (10 x 3 + 15 per 1M),
+    $0.000012 on Haiku 3.5 (10 x 0.8 + 4): to four decimals they read "$0.0000"."""
+    u = make_usage([dict(app="a", model=SONNET4, n=1, input_tokens=10, output_tokens=1)])
+    monkeypatch.setattr(replay, "replay_plan", lambda *a, **k: _plan(u))
+    lines: list[str] = []
+    replay.run_live({"segments": []}, u, None, cat, Path("/nonexistent"), echo=lines.append)
+    assert lines[0] == (
+        "live replay: 1 requests x 2 models = 2 Converse calls, estimated $0.000057 (current "
+        "$0.000045, candidate $0.000012; logged tokens, uncached)"
+    )

@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 import pandas as pd
 
+from bedrock_finops.amounts import usd
 from bedrock_finops.sources.cur import (
     BEDROCK_SERVICE_NAME,
     classify_lines,
@@ -156,9 +157,9 @@ def read_cost_explorer(
             break
         kwargs["NextPageToken"] = token
     log.info(
-        "Cost Explorer: %d get_cost_and_usage request(s), $%.2f of API charges",
+        "Cost Explorer: %d get_cost_and_usage request(s), %s of API charges",
         requests,
-        requests * USD_PER_REQUEST,
+        usd(requests * USD_PER_REQUEST),
     )
     frames = []
     if rows:

@@ -44,6 +44,7 @@ import pyarrow as pa
 from bedrock_finops import batch_jobs as bj
 from bedrock_finops import batch_records
 from bedrock_finops import segments as seg_mod
+from bedrock_finops.amounts import usd
 from bedrock_finops.app_attribution import UNKNOWN_APP
 from bedrock_finops.column_take import ParquetColumn, text_parts, user_turns
 from bedrock_finops.findings import Findings, period_of, priced_total
@@ -663,14 +664,14 @@ def _notes(segs: pd.DataFrame, parts: pd.DataFrame) -> list[str]:
     for rec in keep.to_dict("records"):
         notes.append(
             f"{rec['app']} ({rec['segment']}) is eligible but stays on demand: its cache saving "
-            f"${rec['cache_given_up_usd']:,.2f} is at least the batch saving "
-            f"${rec['gross_batch_saving_usd']:,.2f}."
+            f"{usd(rec['cache_given_up_usd'])} is at least the batch saving "
+            f"{usd(rec['gross_batch_saving_usd'])}."
         )
     for rec in segs[segs["decision"] == BATCH_NO_CHEAPER].to_dict("records"):
         notes.append(
             f"{rec['app']} ({rec['segment']}) is eligible but stays on demand: at these prices "
-            f"its batch cost ${rec['batch_usd']:,.2f} is no less than its on-demand cost without "
-            f"caching ${rec['uncached_usd']:,.2f}."
+            f"its batch cost {usd(rec['batch_usd'])} is no less than its on-demand cost without "
+            f"caching {usd(rec['uncached_usd'])}."
         )
     partly = segs["eligible"] & segs["unlogged_user_turns"].between(1, segs["requests"] - 1)
     for rec in segs[partly].to_dict("records"):

@@ -100,11 +100,12 @@ def _action(row: pd.Series) -> Action:
         "confidence": row["confidence"],
         "signals": row["evidence"],
         "requests": int(row["requests"]),
-        "current_usd": round(float(row["current_usd"]), 4),
-        "candidate_usd": round(float(row["projected_usd"]), 4),
+        # dollars unrounded: to 4 decimals a segment of a few small requests read $0.0000
+        "current_usd": float(row["current_usd"]),
+        "candidate_usd": float(row["projected_usd"]),
         "savings_pct": round(float(row["savings_pct"]), 2),
-        "potential_savings_usd": round(
-            float(row.get("potential_savings_usd", row["savings_usd"]) or row["savings_usd"]), 4
+        "potential_savings_usd": float(
+            row.get("potential_savings_usd", row["savings_usd"]) or row["savings_usd"]
         ),
         "tokenizer_ratio": row["tokenizer_ratio"],
         "cache_treatment": row["cache_treatment"],

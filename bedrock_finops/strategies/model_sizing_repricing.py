@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bedrock_finops import amounts
 from bedrock_finops.models import known_models, media_not_taken
 from bedrock_finops.strategies.model_sizing_media import left_out_reason
 from bedrock_finops.tokens import UnknownTokenizerRatio, tokenizer_ratio
@@ -361,9 +362,10 @@ def choose_for_segments(
 
 def usd(amount: float, *compared: float) -> str:
     """A dollar amount as the reasons show it: to the cent when it and the amounts it is
-    compared with are $1 or more, else to four decimals, so two amounts read alike."""
+    compared with are $1 or more, else to four decimals, so two amounts read alike; one under
+    $0.0001 to two significant digits (``amounts.usd``), never $0.0000."""
     cents = min(abs(a) for a in (amount, *compared)) >= 1
-    return f"${amount:,.2f}" if cents else f"${amount:,.4f}"
+    return amounts.usd(amount, at_least=2 if cents else 4)
 
 
 def prices_used(usage: pd.DataFrame, segs: pd.DataFrame, catalog: Any) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from bedrock_finops import task_types as tt
 from bedrock_finops import top_groups
+from bedrock_finops.amounts import usd
 from bedrock_finops.models import known_models, model_id_for
 from bedrock_finops.strategies.model_sizing import SizingPlan
 from bedrock_finops.strategies.model_sizing_params import (
@@ -219,11 +220,11 @@ def savings_by_segment(sizing: SizingPlan, top_n: int | None = None) -> dict[str
     for segment, saved in cut.items():
         if top_groups.is_other(segment):
             rest = recommended.loc[~recommended.index.isin(cut.index), "status"]
-            figures[segment] = f"${saved:,.2f} saved; {_status_counts(rest)}"
+            figures[segment] = f"{usd(saved)} saved; {_status_counts(rest)}"
             continue
         row = recommended.loc[segment]
         figures[f"{segment} -> {row['candidate']}"] = (
-            f"${saved:,.2f} saved ({row['savings_pct']:.1f}%), {row['status']}"
+            f"{usd(saved)} saved ({row['savings_pct']:.1f}%), {row['status']}"
         )
     return figures
 
