@@ -8,6 +8,7 @@ from typing import Any
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import Formatter
@@ -73,15 +74,17 @@ def _usd_scales(top: float) -> list[tuple[float, str, tuple[int, ...]]]:
 
 
 def _usd_label(x: float, decimals: int, suffix: str) -> str:
-    return "$0" if x == 0 else f"${x + 0.0:,.{decimals}f}{suffix}"
+    """``$5``, ``-$5`` (the sign before the dollar, as ``amounts.usd`` writes it), ``$0``."""
+    return "$0" if x == 0 else f"{'-' if x < 0 else ''}${abs(x):,.{decimals}f}{suffix}"
 
 
 def _usd_short(v: float) -> str:
-    """One label on its own: ``$1.2M``, ``$3.4k``, ``$25``, ``$0.50``, ``$0.00023``."""
+    """One label on its own: ``$1.2M``, ``$3.4k``, ``-$25``, ``$0.50``, ``$0.00023``."""
+    sign = "-" if v < 0 else ""
     for div, suffix in ((1e6, "M"), (1e3, "k")):
         if abs(v) >= div:
-            return f"${v / div:,.1f}{suffix}"
-    return f"${v:,.0f}" if abs(v) >= 10 else amounts.usd(v)
+            return f"{sign}${abs(v) / div:,.1f}{suffix}"
+    return f"{sign}${abs(v):,.0f}" if abs(v) >= 10 else amounts.usd(v)
 
 
 def _styled_axes(ax: Axes | None) -> Axes:
@@ -152,10 +155,7 @@ def bar(
     _notes_under(ax, [*notes, _missing_note(missing, usd)])
     if usd:
         usd_axis(ax, "x" if horizontal else "y")
-        if horizontal:
-            ax.set_xlim(left=0)
-        else:
-            ax.set_ylim(bottom=0)
+        dollars_from_zero(ax, data, "x" if horizontal else "y")
     if horizontal:
         ax.invert_yaxis()
         ax.grid(axis="x", alpha=0.3)
@@ -225,7 +225,17 @@ def line(
     _notes_under(ax, [cut, _missing_note(missing, usd)])
     if usd:
         usd_axis(ax)
+        dollars_from_zero(ax, data)
     return ax
+
+
+def dollars_from_zero(ax: Axes, data: pd.Series | pd.DataFrame, axis: str = "y") -> None:
+    """A dollar axis from $0, so a small day-to-day wobble does not read as a big swing (an
+    axis fitted to the values made $10 to $12 a day fill the chart). Values below $0 (a saving
+    that is negative) keep the axis' own lower end below them, and $0 stays on the axis."""
+    low, high = ax.get_xlim() if axis == "x" else ax.get_ylim()
+    lowest = float(np.nanmin(data.to_numpy(dtype="float64", na_value=np.nan)))
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(0.0 if lowest >= 0 else low, max(high, 0.0))
 
 
 def _date_axis(ax: Axes, days: pd.DatetimeIndex) -> None:

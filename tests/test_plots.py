@@ -376,3 +376,94 @@ def test_a_chart_of_only_unpriced_categories_says_so_under_its_empty_axes():
         "unpriced, not drawn: support, eval",
     ]
     plt.close("all")
+
+
+WOBBLE = pd.DataFrame(
+    {"support-chat": [10.0, 12.0, 11.0, 10.5]},
+    index=pd.date_range("2026-10-01", periods=4, freq="D", tz="UTC", name="day"),
+)
+
+
+def test_a_daily_dollar_line_starts_at_zero():
+    """$10 to $12 a day: fitted to the values, the axis ran from $9.90 to $12.10, and a $2
+    wobble filled the chart as if the spend had swung from nothing to all of it."""
+    ax = plots.line(WOBBLE, title="t", xlabel="day (UTC)", ylabel="USD per day")
+    bottom, top = ax.get_ylim()
+    assert bottom == 0 and top >= 12.0
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "$0"
+    plt.close("all")
+
+
+def test_the_daily_chart_of_the_baseline_starts_at_zero():
+    """00_baseline's chart, drawn from baseline.daily_spend (an Arrow-backed table): each app
+    spends $0.18 a day (24 calls of 500 output tokens on Sonnet 4), and the axis ran from
+    $0.17."""
+    usage = make_usage(
+        [
+            dict(app=app, model="anthropic.claude-sonnet-4", n=96, output_tokens=500)
+            for app in ("support-chat", "doc-summarizer")
+        ]
+    )
+    frame = baseline.costed(usage, PriceCatalog.load("current").price(usage))
+    ax = plots.line(
+        baseline.daily_spend(frame, by="app"), title="t", xlabel="day (UTC)", ylabel="USD per day"
+    )
+    assert ax.get_ylim()[0] == 0
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda data: plots.bar(data, title="t", category_label="app", value_label="USD"),
+        lambda data: plots.before_after(data, data / 2, title="t", category_label="app"),
+        lambda data: plots.bar(
+            data.to_frame("x").assign(y=data),
+            title="t",
+            category_label="a",
+            value_label="USD",
+            stacked=True,
+        ),
+    ],
+    ids=["bar", "before_after", "stacked"],
+)
+def test_dollar_bars_start_at_zero(draw):
+    ax = draw(pd.Series({"a": 10.0, "b": 12.0}))
+    assert ax.get_ylim()[0] == 0
+    plt.close("all")
+
+
+def test_horizontal_dollar_bars_start_at_zero():
+    data = pd.Series({"a": 10.0, "b": 12.0})
+    ax = plots.bar(data, title="t", category_label="app", value_label="USD", horizontal=True)
+    assert ax.get_xlim()[0] == 0
+    plt.close("all")
+
+
+def test_a_dollar_axis_shows_values_below_zero():
+    """A saving that is negative (a move that costs more): the axis goes below $0 to show it,
+    and keeps $0 on it. A bar chart's axis was cut at $0, which hid the bar."""
+    savings = pd.Series({"a": -3.0, "b": 5.0})
+    ax = plots.bar(savings, title="t", category_label="app", value_label="USD")
+    bottom, top = ax.get_ylim()
+    assert bottom < -3.0 and top > 5.0
+    ax = plots.bar(savings, title="t", category_label="app", value_label="USD", horizontal=True)
+    left, right = ax.get_xlim()
+    assert left < -3.0 and right > 5.0
+    losses = pd.Series([-3.0, -2.0, -5.0, -1.0])
+    ax = plots.line(losses, title="t", xlabel="day", ylabel="USD per day")
+    bottom, top = ax.get_ylim()
+    assert bottom < -5.0 and top == 0
+    plt.close("all")
+
+
+def test_dollar_labels_below_zero_put_the_sign_before_the_dollar():
+    """As amounts.usd writes them: '-$5', not '$-5'."""
+    assert plots.usd_tick_labels([-10.0, -5.0, 0.0, 5.0]) == ["-$10", "-$5", "$0", "$5"]
+    formatter = plots.UsdFormatter()
+    assert (formatter(-25.0), formatter(-2500.0), formatter(0.00023)) == (
+        "-$25",
+        "-$2.5k",
+        "$0.00023",  # was "$0.00"
+    )
