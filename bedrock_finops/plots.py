@@ -226,7 +226,17 @@ def line(
     if usd:
         usd_axis(ax)
         dollars_from_zero(ax, data)
+        _lines_over_the_axis(ax)
     return ax
+
+
+def _lines_over_the_axis(ax: Axes) -> None:
+    """Lines drawn over the axis lines, whole: on an axis from $0, an app spending a cent a
+    day runs along its foot, where the axis line hid it (and the axes cut it in half). The
+    limits hold every value, so no line reaches past them."""
+    above = max(spine.get_zorder() for spine in ax.spines.values()) + 0.5
+    for drawn in ax.get_lines():
+        drawn.set(zorder=above, clip_on=False)
 
 
 def dollars_from_zero(ax: Axes, data: pd.Series | pd.DataFrame, axis: str = "y") -> None:

@@ -395,6 +395,20 @@ def test_a_daily_dollar_line_starts_at_zero():
     plt.close("all")
 
 
+def test_a_dollar_line_of_about_zero_is_drawn_over_the_axis():
+    """An app spending $0.0074 a day beside one spending $10 to $12 (as 00_baseline's
+    faq-helper) runs along the foot of an axis from $0: it was drawn under the axis line, and
+    cut in half by the axes, so it did not show."""
+    data = WOBBLE.assign(**{"faq-helper": 0.0074})
+    ax = plots.line(data, title="t", xlabel="day (UTC)", ylabel="USD per day")
+    axis_line = ax.spines["bottom"].get_zorder()
+    assert [(line.get_zorder() > axis_line, line.get_clip_on()) for line in ax.get_lines()] == [
+        (True, False),
+        (True, False),
+    ]
+    plt.close("all")
+
+
 def test_the_daily_chart_of_the_baseline_starts_at_zero():
     """00_baseline's chart, drawn from baseline.daily_spend (an Arrow-backed table): each app
     spends $0.18 a day (24 calls of 500 output tokens on Sonnet 4), and the axis ran from
