@@ -12,7 +12,8 @@ process:
 - whole (before): ``pq.read_table`` of the columns ``read_cur`` wants, the maps pulled out and
   the table made one pandas frame, as ``cur._read_table`` did, then cut to its Bedrock lines;
 - batches: ``cur.read_cur`` as it is, ``cur.BATCH_ROWS`` lines at a time (``--batch-rows``
-  overrides it), each batch cut to its Bedrock lines.
+  overrides it), each batch cut in Arrow to the lines that could be Bedrock's
+  (``cur.could_be_bedrock_line``), then in pandas to its Bedrock lines.
 
 Both go through the rest of ``read_cur`` and must give the same billing frame. Prints seconds,
 the RSS after imports and the peak RSS (``getrusage``) of each.
@@ -175,7 +176,7 @@ def child_generate(lines: str, bedrock_share: str) -> dict:
 
 
 def _whole_file_batches(path: Path, wanted, rows=None):
-    """The file as one batch, read as ``cur._read_table`` read it before."""
+    """The file as one batch of all its lines, read as ``cur._read_table`` read it before."""
     import pyarrow.parquet as pq
 
     from bedrock_finops.sources import cur
@@ -183,7 +184,8 @@ def _whole_file_batches(path: Path, wanted, rows=None):
     wanted = set(wanted)
     names = pq.read_schema(path).names
     table = pq.read_table(path, columns=[c for c in names if c in wanted])
-    yield cur._discount_from_map(cur._product_name_from_map(table)).to_pandas()
+    frame = cur._discount_from_map(cur._product_name_from_map(table)).to_pandas()
+    yield len(frame), frame
 
 
 def child_read(mode: str, lines: str, batch_rows: str) -> dict:
@@ -191,7 +193,7 @@ def child_read(mode: str, lines: str, batch_rows: str) -> dict:
     from bedrock_finops.sources import cur
 
     if mode == "whole":
-        cur.read_batches = _whole_file_batches
+        cur.read_candidate_batches = _whole_file_batches
     elif int(batch_rows):
         cur.BATCH_ROWS = int(batch_rows)
     start_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

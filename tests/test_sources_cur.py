@@ -772,13 +772,12 @@ def _payer_cur_csv(path: Path, bedrock: dict[int, str]) -> Path:
     return path
 
 
-def _payer_focus_csv(path: Path, bedrock: dict[int, str]) -> Path:
+def _payer_focus(bedrock: dict[int, str]) -> pd.DataFrame:
     lines = _payer_lines(bedrock)
-    iso = "%Y-%m-%dT%H:%M:%SZ"
-    pd.DataFrame(
+    return pd.DataFrame(
         {
-            "ChargePeriodStart": [x["start"].strftime(iso) for x in lines],
-            "ChargePeriodEnd": [(x["start"] + dt.timedelta(days=1)).strftime(iso) for x in lines],
+            "ChargePeriodStart": [x["start"] for x in lines],
+            "ChargePeriodEnd": [x["start"] + dt.timedelta(days=1) for x in lines],
             "ServiceName": [x["product_name"] for x in lines],
             "x_ServiceCode": [x["code"] for x in lines],
             "x_UsageType": [x["usage_type"] for x in lines],
@@ -789,7 +788,19 @@ def _payer_focus_csv(path: Path, bedrock: dict[int, str]) -> Path:
             "BillingCurrency": ["USD"] * len(lines),
             "RegionId": ["us-east-1"] * len(lines),
         }
-    ).to_csv(path, index=False)
+    )
+
+
+def _payer_focus_csv(path: Path, bedrock: dict[int, str]) -> Path:
+    table = _payer_focus(bedrock)
+    for name in ("ChargePeriodStart", "ChargePeriodEnd"):
+        table[name] = table[name].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    table.to_csv(path, index=False)
+    return path
+
+
+def _payer_focus_parquet(path: Path, bedrock: dict[int, str]) -> Path:
+    _payer_focus(bedrock).to_parquet(path, index=False)
     return path
 
 
@@ -797,6 +808,7 @@ PAYER_EXPORTS = {
     "CUR parquet": (_payer_cur_parquet, "payer-cur-00001.snappy.parquet", read_cur),
     "CUR CSV": (_payer_cur_csv, "payer-cur-00001.csv", read_cur),
     "FOCUS CSV": (_payer_focus_csv, "payer-focus-00001.csv", read_focus),
+    "FOCUS parquet": (_payer_focus_parquet, "payer-focus-00001.parquet", read_focus),
 }
 
 
@@ -810,22 +822,27 @@ def test_a_payers_export_is_read_a_batch_at_a_time_into_the_same_frame(
     """2,500 lines, a few of them Bedrock's (Nova Pro, Claude through Marketplace), the others
     EC2's, read 1,000 lines at a time: the file is read in batches of 1,000, 1,000 and 500
     lines, and the frame is the one a single batch of the whole file gives, its Bedrock lines
-    in the file's order (Nova Pro's units of 1K tokens, Claude's Units of 1M)."""
+    in the file's order (Nova Pro's units of 1K tokens, Claude's Units of 1M). Of a Parquet
+    batch only the Bedrock lines are made pandas (no EC2 line names Bedrock); a CSV batch is
+    parsed whole."""
     write, name, read = export
     path = write(tmp_path / name, bedrock)
     whole = read(path)
-    batches: list[int] = []
-    read_batches = cur.read_batches
+    batches: list[tuple[int, int]] = []  # (lines read, lines made pandas)
+    read_candidate_batches = cur.read_candidate_batches
 
     def counted(*args, **kwargs):
-        for batch in read_batches(*args, **kwargs):
-            batches.append(len(batch))
-            yield batch
+        for lines, batch in read_candidate_batches(*args, **kwargs):
+            batches.append((lines, len(batch)))
+            yield lines, batch
 
     monkeypatch.setattr(cur, "BATCH_ROWS", 1_000)
-    monkeypatch.setattr(cur, "read_batches", counted)
+    monkeypatch.setattr(cur, "read_candidate_batches", counted)
     df = read(path)
-    assert batches == [1_000, 1_000, 500]
+    assert [lines for lines, _ in batches] == [1_000, 1_000, 500]
+    bedrock_per_batch = [sum(1 for i in bedrock if i // 1_000 == b) for b in range(3)]
+    parsed = bedrock_per_batch if name.endswith(".parquet") else [1_000, 1_000, 500]
+    assert [held for _, held in batches] == parsed
     assert df.attrs == {
         "rows_read": 2_500,
         "rows_bedrock": len(bedrock),
@@ -867,3 +884,144 @@ def test_checks_on_bedrock_lines_see_every_batchs_lines(tmp_path, monkeypatch):
         r"'soon'\]\)",
     ):
         read_cur(tmp_path / "dates.csv")
+
+
+# --- the Arrow pre-filter: a superset of is_bedrock_line -----------------------------------------
+
+MAP_ONLY = "Claude Sonnet 4.5 (Amazon Bedrock Edition)"
+# (id, product code, product_product_name, the product map's product_name, line type), and
+# whether is_bedrock_line keeps the line
+TRICKY_CUR = [
+    ("map only", "c9lkq2v0y3b8m4xz1n7pw5tsd", None, MAP_ONLY, "Usage", True),
+    ("odd case", "c9lkq2v0y3b8m4xz1n7pw5tsd", "  claude 3 haiku (AMAZON BEDROCK EDITION) ", None,
+     "Usage", True),
+    ("kelvin sign", "c9lkq2v0y3b8m4xz1n7pw5tsd", "Claude 3 Opus (Amazon Bedroc\u212a Edition)",
+     None, "Usage", True),
+    ("null code", None, "Claude 3 Haiku (Amazon Bedrock Edition)", None, "Usage", True),
+    ("code, no name", "AmazonBedrock", None, None, "Usage", True),
+    ("tax", "AmazonBedrock", "Amazon Bedrock", "Amazon Bedrock", "Tax", True),
+    ("credit", "AmazonBedrock", None, None, "Credit", True),
+    ("marketplace tax", "c9lkq2v0y3b8m4xz1n7pw5tsd", None, MAP_ONLY, "Tax", True),
+    ("ec2", "AmazonEC2", "Amazon Elastic Compute Cloud", "Amazon Elastic Compute Cloud", "Usage",
+     False),
+    ("ec2, no name", "AmazonEC2", None, None, "Usage", False),
+    ("names bedrock", "e4k1ad0rnq0m7b7d3x8w2j5vz", "Bedrock Analytics Suite", None, "Usage",
+     False),
+]  # fmt: skip
+
+
+def _tricky_cur_parquet(path: Path) -> Path:
+    """The tricky lines as a CUR 2.0 Data Export writes them, the product map beside the
+    (legacy) product name column, each line's id in its resource ID."""
+    n = len(TRICKY_CUR)
+    pq.write_table(
+        pa.table(
+            {
+                "line_item_usage_start_date": pa.array([_DAY] * n, pa.timestamp("ms", tz="UTC")),
+                "line_item_product_code": [x[1] for x in TRICKY_CUR],
+                "line_item_usage_type": ["USE1-MP:USE1_InputTokenCount-Units"] * n,
+                "line_item_line_item_type": [x[4] for x in TRICKY_CUR],
+                "line_item_resource_id": [x[0] for x in TRICKY_CUR],
+                "line_item_usage_amount": [1.0] * n,
+                "line_item_unblended_cost": [1.0] * n,
+                "product_product_name": pa.array([x[2] for x in TRICKY_CUR], pa.string()),
+                "product": pa.array(
+                    [[("product_name", x[3])] if x[3] else [] for x in TRICKY_CUR],
+                    pa.map_(pa.string(), pa.string()),
+                ),
+            }
+        ),
+        path,
+    )
+    return path
+
+
+def _candidates_and_bedrock(path: Path, wanted: list[str]) -> tuple[list[str], list[str], int]:
+    """The ids of the lines the Arrow pre-filter keeps, of those :func:`is_bedrock_line` keeps
+    of the whole file, and the number of lines read."""
+    (lines, candidates), *rest = cur.read_candidate_batches(path, wanted)
+    (whole,) = cur.read_batches(path, wanted)
+    assert not rest and lines == len(whole)
+    ids = "line_item_resource_id" if "line_item_resource_id" in whole else "ChargeDescription"
+    bedrock = whole[cur.is_bedrock_line(whole)]
+    return list(candidates[ids]), list(bedrock[ids]), lines
+
+
+def test_the_arrow_pre_filter_keeps_every_tricky_bedrock_line(tmp_path):
+    """Bedrock lines whose name is in the product map alone, in odd case and spaces (a Kelvin
+    sign for its K, which Python lowers to k), under no product code, under the code with no
+    name, and tax and credit lines are all kept by the pre-filter; EC2's are not, named or not,
+    and a product that names Bedrock without being sold through it is, then is_bedrock_line
+    drops it and it is counted with the other services' lines."""
+    path = _tricky_cur_parquet(tmp_path / "tricky.parquet")
+    candidates, bedrock, lines = _candidates_and_bedrock(path, cur.CUR_REQUIRED + cur.CUR_OPTIONAL)
+    assert bedrock == [x[0] for x in TRICKY_CUR if x[5]]
+    assert set(bedrock) <= set(candidates)
+    assert candidates == [x[0] for x in TRICKY_CUR if x[0] not in {"ec2", "ec2, no name"}]
+    assert lines == len(TRICKY_CUR)
+    df = read_cur(path, note=None)
+    assert df.attrs == {
+        "rows_read": 11,
+        "rows_bedrock": 8,
+        "rows_other_services": 3,
+        "files_skipped": [],
+    }
+    assert df["line_type"].tolist() == [x[4] for x in TRICKY_CUR if x[5]]
+
+
+def test_the_arrow_pre_filter_reads_a_json_product_column_as_text(tmp_path):
+    """A Parquet export whose product column is JSON text: a name with "Bedrock" in it, or
+    written with a \\u escape (which JSON readers decode), could be Bedrock's; EC2's is not."""
+    escaped = '{"product_name": "Claude 3 Haiku (Amazon \\u0042edrock Edition)"}'
+    products = {
+        "escaped": escaped,
+        "plain": _json_product([("product_name", MAP_ONLY)]),
+        "ec2": _json_product([("product_name", "Amazon Elastic Compute Cloud")]),
+        "empty": None,
+    }
+    path = tmp_path / "json.parquet"
+    n = len(products)
+    pd.DataFrame(
+        {
+            "line_item_usage_start_date": ["2026-03-01T00:00:00Z"] * n,
+            "line_item_product_code": ["c9lkq2v0y3b8m4xz1n7pw5tsd"] * n,
+            "line_item_usage_type": ["USE1-MP:USE1_InputTokenCount-Units"] * n,
+            "line_item_resource_id": list(products),
+            "line_item_usage_amount": [1.0] * n,
+            "line_item_unblended_cost": [1.0] * n,
+            "product": list(products.values()),
+        }
+    ).to_parquet(path, index=False)
+    candidates, bedrock, _ = _candidates_and_bedrock(path, cur.CUR_REQUIRED + cur.CUR_OPTIONAL)
+    assert bedrock == ["escaped", "plain"] and candidates == ["escaped", "plain"]
+    assert read_cur(path, note=None).attrs["rows_other_services"] == 2
+
+
+def test_the_arrow_pre_filter_keeps_every_tricky_focus_bedrock_line(tmp_path):
+    """FOCUS: the service name in odd case, the service code with no name, a Marketplace name
+    under no code, a Bedrock credit; not EC2's, nor a line with neither."""
+    lines = {  # ChargeDescription (the line's id) -> (ServiceName, x_ServiceCode, category)
+        "odd case": ("  claude 3 haiku (AMAZON BEDROCK EDITION) ", None, "Usage"),
+        "code, no name": (None, "AmazonBedrock", "Usage"),
+        "first party": ("Amazon Bedrock", "AmazonBedrock", "Usage"),
+        "credit": ("Amazon Bedrock", "AmazonBedrock", "Credit"),
+        "ec2": ("Amazon Elastic Compute Cloud", "AmazonEC2", "Usage"),
+        "neither": (None, None, "Usage"),
+    }
+    path = tmp_path / "focus.parquet"
+    n = len(lines)
+    pd.DataFrame(
+        {
+            "ChargePeriodStart": ["2026-03-01T00:00:00Z"] * n,
+            "ChargeDescription": list(lines),
+            "ServiceName": [x[0] for x in lines.values()],
+            "x_ServiceCode": [x[1] for x in lines.values()],
+            "ChargeCategory": [x[2] for x in lines.values()],
+            "BilledCost": [1.0] * n,
+        }
+    ).to_parquet(path, index=False)
+    candidates, bedrock, _ = _candidates_and_bedrock(path, cur.FOCUS_REQUIRED + cur.FOCUS_OPTIONAL)
+    expected = ["odd case", "code, no name", "first party", "credit"]
+    assert bedrock == expected and candidates == expected
+    df = read_focus(path, note=None)
+    assert (df.attrs["rows_bedrock"], df.attrs["rows_other_services"]) == (4, 2)

@@ -6,7 +6,10 @@ code and a product name ending in "(Amazon Bedrock Edition)" (Claude and other t
 models). Every other row is counted in ``frame.attrs["rows_other_services"]``, not kept. A file
 is read ``BATCH_ROWS`` lines at a time and each batch cut to its Bedrock lines, so a payer's
 export of every service's lines, a few percent of them Bedrock's, is held as those lines and
-one batch, never whole.
+one batch, never whole. A Parquet batch is cut in Arrow first, before pandas, to the lines that
+could be Bedrock's (:func:`could_be_bedrock_line`, a superset of :func:`is_bedrock_line`: a
+product code ``AmazonBedrock`` or a name with "bedrock" in it), so other services' lines are
+never made pandas; :func:`is_bedrock_line` then decides among those.
 
 The billing frame (``BILLING_COLUMNS``): ``date`` (UTC day the line's usage starts),
 ``end_date`` (the day after its last day: ``date`` + 1 for a daily or hourly line, the 1st of
@@ -50,7 +53,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -75,9 +78,8 @@ BEDROCK_SERVICE_NAME = "Amazon Bedrock"
 MARKETPLACE_SUFFIX = "(amazon bedrock edition)"
 # AmazonBedrockFoundationModels (Marketplace) prices are per 1M tokens, pricing unit "Units".
 MARKETPLACE_TOKENS_PER_UNIT = 1_000_000.0
-# lines read at a time (read_batches: the readers and the overlap check); a CUR batch of the
-# columns read_cur wants is ~220 bytes a line in pandas, so ~22 MB, and the per-batch cost is
-# a few ms
+# lines read at a time (the readers and the overlap check); a CUR batch of the columns read_cur
+# wants is ~220 bytes a line in pandas, so ~22 MB, and the per-batch cost is a few ms
 BATCH_ROWS = 100_000
 
 BILLING_COLUMNS = [
@@ -252,11 +254,8 @@ def read_batches(
     whole file."""
     wanted, rows = set(wanted), rows or BATCH_ROWS
     if path.suffix == ".parquet":
-        parquet = pq.ParquetFile(path)
-        columns = [c for c in parquet.schema_arrow.names if c in wanted]
-        for batch in parquet.iter_batches(batch_size=rows, columns=columns):
-            table = pa.Table.from_batches([batch])
-            yield _discount_from_map(_product_name_from_map(table)).to_pandas()
+        for table in _parquet_batches(path, wanted, rows):
+            yield _discount_from_map(table).to_pandas()
         return
     renamed = _csv_names(path)
     keep = [c for c in renamed if renamed[c] in wanted]
@@ -268,17 +267,43 @@ def read_batches(
             yield chunk.rename(columns=renamed)
 
 
+def _parquet_batches(path: Path, wanted: Iterable[str], rows: int | None) -> Iterator[pa.Table]:
+    """A Parquet file's wanted columns, ``rows`` lines at a time, as Arrow tables with
+    ``product_name`` pulled out of CUR 2.0's product map."""
+    wanted, parquet = set(wanted), pq.ParquetFile(path)
+    columns = [c for c in parquet.schema_arrow.names if c in wanted]
+    for batch in parquet.iter_batches(batch_size=rows or BATCH_ROWS, columns=columns):
+        yield _product_name_from_map(pa.Table.from_batches([batch]))
+
+
+def read_candidate_batches(
+    path: Path, wanted: Iterable[str], rows: int | None = None
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """Each batch of :func:`read_batches` as its number of lines and those of its lines that
+    could be Bedrock's. A Parquet batch is cut to them (:func:`could_be_bedrock_line`) in Arrow,
+    before it is made a pandas frame: most of a payer's lines are other services', and making
+    them pandas and testing each one's product name in Python, only to drop them, was much of
+    the reading. A CSV batch, text pandas parses anyway, comes whole."""
+    if path.suffix != ".parquet":
+        for batch in read_batches(path, wanted, rows):
+            yield len(batch), batch
+        return
+    for table in _parquet_batches(path, wanted, rows):
+        candidates = table.filter(could_be_bedrock_line(table))
+        yield len(table), _discount_from_map(candidates).to_pandas()
+
+
 def _bedrock_lines(path: Path, wanted: Iterable[str]) -> tuple[pd.DataFrame, int, int]:
     """A file's Bedrock lines (:func:`is_bedrock_line`), in the file's order, with the number of
-    lines it has and of other services' lines. Read a batch at a time: a payer's export holds
-    every service's lines, a few percent of them Bedrock's, so what is held is those and one
-    batch, not the file."""
+    lines it has and of other services' lines (those a Parquet batch dropped before pandas
+    among them). Read a batch at a time: a payer's export holds every service's lines, a few
+    percent of them Bedrock's, so what is held is those and one batch, not the file."""
     kept: list[pd.DataFrame] = []
     read = other = 0
-    for batch in read_batches(path, wanted):
+    for count, batch in read_candidate_batches(path, wanted):
         keep = is_bedrock_line(batch)
-        read += len(batch)
-        other += int((~keep).sum())
+        read += count
+        other += count - int(keep.sum())
         if keep.any():
             kept.append(batch[keep])
     lines = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame()
@@ -395,12 +420,72 @@ def is_bedrock_line(raw: pd.DataFrame) -> pd.Series:
     """True for the lines :func:`read_cur` (CUR columns) or :func:`read_focus` (FOCUS columns)
     keeps, of every line type (usage, discounts, tax, credits, refunds, fees); the others are
     other services', counted and dropped. A file with neither a product code nor a service
-    column, which both readers refuse, has every line taken as Bedrock's."""
+    column, which both readers refuse, has every line taken as Bedrock's. A Parquet file's
+    batches are first cut in Arrow to the lines :func:`could_be_bedrock_line` keeps, a superset
+    of these, so this decides on those alone."""
     if "line_item_product_code" in raw:
         return _cur_is_bedrock(raw)[0]
     if "ServiceName" in raw:
         return _focus_is_bedrock(raw)[0]
     return pd.Series(True, index=raw.index)
+
+
+# could_be_bedrock_line's columns: codes that are Bedrock's when equal to BEDROCK_PRODUCT_CODE, and
+# names that are Bedrock's only with "bedrock" in them (a JSON product column: in its text)
+_BEDROCK_CODE_COLUMNS = ("line_item_product_code", "x_ServiceCode")
+_BEDROCK_NAME_COLUMNS = ("product_product_name", "product_map_name", "product", "ServiceName")
+
+
+def could_be_bedrock_line(table: pa.Table) -> pa.ChunkedArray:
+    """A superset of :func:`is_bedrock_line` told in Arrow, before a batch is made pandas
+    (:func:`read_candidate_batches`): True for every line it keeps and a few more, which it
+    then drops. A line could be Bedrock's when a code column (CUR ``line_item_product_code``,
+    FOCUS ``x_ServiceCode``) is ``AmazonBedrock`` or a name column (CUR
+    ``product_product_name``, the product map's ``product_name``, a JSON ``product`` column's
+    text; FOCUS ``ServiceName``) has "bedrock" in it, in any case: the names
+    :func:`is_bedrock_line` takes are "Amazon Bedrock" and "... (Amazon Bedrock Edition)".
+
+    So that it stays a superset, a JSON text with a ``\\u`` escape (which could spell the
+    name) could be too, a column of another type than text keeps every line, and so does a
+    table with neither a product code nor a service column, all of whose lines
+    :func:`is_bedrock_line` takes."""
+    names = set(table.column_names)
+    could = pa.chunked_array([pa.repeat(False, table.num_rows)])
+    if not names & {"line_item_product_code", "ServiceName"}:
+        return pc.invert(could)
+    for name in (c for c in _BEDROCK_CODE_COLUMNS if c in names):
+        could = pc.or_(could, _text_test(table.column(name), _is_bedrock_code))
+    for name in (c for c in _BEDROCK_NAME_COLUMNS if c in names):
+        test = _json_could_name_bedrock if name == "product" else _names_bedrock
+        could = pc.or_(could, _text_test(table.column(name), test))
+    return could
+
+
+def _is_bedrock_code(codes: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.equal(codes, BEDROCK_PRODUCT_CODE)
+
+
+def _names_bedrock(names: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.match_substring(names, "bedrock", ignore_case=True)
+
+
+def _json_could_name_bedrock(texts: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.or_(_names_bedrock(texts), pc.match_substring(texts, "\\u"))
+
+
+def _text_test(
+    column: pa.ChunkedArray, test: Callable[[pa.ChunkedArray], pa.ChunkedArray]
+) -> pa.ChunkedArray:
+    """``test`` on a text column (a dictionary's values decoded), False where a value is null;
+    a column of nulls alone says no line is Bedrock's, and one of another type any line may be."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_null(kind):
+        return pa.chunked_array([pa.repeat(False, len(column))])
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return pa.chunked_array([pa.repeat(True, len(column))])
+    return pc.fill_null(test(column), False)
 
 
 def _check_columns(path: Path, have: Iterable[str], required: list[str], kind: str) -> None:
