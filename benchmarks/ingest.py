@@ -20,28 +20,29 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
 Peak RSS is the largest single process's (parent or one worker), from ``getrusage``.
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
-A run on 2 cores, 2026-11-28 (a later round), ``python benchmarks/ingest.py --records 1000000
+A run on 2 cores, 2026-11-28 (latest), ``python benchmarks/ingest.py --records 1000000
 --repeat 3``, with the three C extensions built:
 
     data: 7,859 files, 1,161 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    77,864, 89,514, 89,300
-      ingest   17,051, 22,306, 21,843
-      naive    4,993, 5,383, 4,839
+      floor    53,790, 66,342, 73,797
+      ingest   16,786, 16,344, 15,709
+      naive    3,767, 3,339, 4,078
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364      11.3     89,300    1.00x    17.9x      120MB
-    ingest    1,004,377      46.0     21,843    4.09x     4.4x      721MB
-    naive        49,507     201.5      4,993   17.88x     1.0x      185MB  (every 20th file ...)
-    ingest CPU per record: workers 79.6 us, parent 10.4 us
-    bound: floor CPU 22.5 us per record + writing the usage table 7.6 us = 30.1 us, 1.34x
+    floor     1,006,364      15.2     66,342    1.00x    17.6x      120MB
+    ingest    1,004,377      61.5     16,344    4.06x     4.3x      693MB
+    naive        49,507     267.2      3,767   17.61x     1.0x      183MB  (every 20th file ...)
+    ingest CPU per record: workers 106.0 us, parent 14.2 us
+    bound: floor CPU 30.3 us per record + writing the usage table 6.0 us = 36.3 us, 1.20x
       the floor
 
-(the round before: floor 102,163, ingest 22,936, naive 5,174 rows/s: 4.45x, 4.4x, 696 MB),
-and from ``--breakdown 600`` in the round before, one worker per record: read + gunzip + line views
-7.9 us, orjson.loads 9.3 us, request hash 3.4 us, chain hashes 1.1 us, prompt text 3.7 us,
-text features 8.0 us, output text 1.9 us, output shape 1.5 us, whole row (all but loads)
-45.9 us, Arrow batch 2.6 us. (The breakdown keys the feature memo by digest, as workers do.)
+(the round before, on the machine at a faster moment: floor 89,300, ingest 21,843, naive 4,993
+rows/s: 4.09x, 4.4x, 721 MB), and from ``--breakdown 300`` this round, one worker per record:
+read + gunzip + line views 9.4 us, orjson.loads 11.2 us, request hash 3.7 us, chain hashes
+1.2 us, prompt text 3.7 us, text features 8.7 us, output text 2.2 us, output shape 1.6 us,
+whole row (all but loads) 43.5 us, Arrow batch 3.0 us. (The breakdown keys the feature memo
+by digest, as workers do.)
 
 The machine's speed moves between runs and days (the floor has measured 77,000-150,000
 rows/s on it), and both ratios move with the floor's and the naive way's own rates. The
