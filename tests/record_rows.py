@@ -36,6 +36,31 @@ def log_record(body: Any, out: Any, op: str = "Converse") -> dict:
     }
 
 
+def invoke_record(
+    request_id: str, model_id: str, in_body: Any, out_body: Any, tokens: int = 11, **out: Any
+) -> dict:
+    """An InvokeModel record as Bedrock logs it (the rag-indexer role's, 2025-06-02) with
+    ``tokens`` input tokens; ``out`` adds fields to its output (e.g. ``outputTokenCount``):
+    none by default, as an embedding, image or rerank call logs none."""
+    return {
+        "schemaType": "ModelInvocationLog",
+        "schemaVersion": "1.0",
+        "timestamp": "2025-06-02T11:01:00Z",
+        "accountId": "123456789012",
+        "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/rag-indexer/session"},
+        "region": "us-east-1",
+        "requestId": request_id,
+        "operation": "InvokeModel",
+        "modelId": model_id,
+        "input": {
+            "inputContentType": "application/json",
+            "inputBodyJson": in_body,
+            "inputTokenCount": tokens,
+        },
+        "output": {"outputContentType": "application/json", "outputBodyJson": out_body, **out},
+    }
+
+
 def _copy(rec: Any) -> Any:
     """``rec`` as a worker reads it, afresh from its JSON (a record nested deeper than orjson
     writes is written by ``canonical``, which sorts its keys)."""

@@ -7,45 +7,26 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from record_rows import invoke_record
 
 from bedrock_finops.ingest import ingest_to_folder
 
 TITAN_TEXT = "Reset a password from Settings > Security."
 
 
-def _record(request_id: str, model_id: str, in_body: dict, out_body: dict, **out) -> dict:
-    return {
-        "schemaType": "ModelInvocationLog",
-        "schemaVersion": "1.0",
-        "timestamp": "2025-06-02T11:01:00Z",
-        "accountId": "123456789012",
-        "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/rag-indexer/session"},
-        "region": "us-east-1",
-        "requestId": request_id,
-        "operation": "InvokeModel",
-        "modelId": model_id,
-        "input": {
-            "inputContentType": "application/json",
-            "inputBodyJson": in_body,
-            "inputTokenCount": 11,
-        },
-        "output": {"outputContentType": "application/json", "outputBodyJson": out_body, **out},
-    }
-
-
-TITAN = _record(
+TITAN = invoke_record(
     "e1",
     "amazon.titan-embed-text-v2:0",
     {"inputText": TITAN_TEXT, "dimensions": 4, "normalize": True},
     {"embedding": [0.1, -0.2, 0.3, 0.05], "inputTextTokenCount": 11},
 )
-COHERE_BEHIND_PROFILE = _record(  # the ARN does not name the model: the body tells
+COHERE_BEHIND_PROFILE = invoke_record(  # the ARN does not name the model: the body tells
     "e2",
     "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3",
     {"texts": ["first chunk", "second chunk"], "input_type": "search_document"},
     {"embeddings": [[0.1, 0.2], [0.3, 0.4]], "id": "x", "response_type": "embeddings_floats"},
 )
-CHAT_WITHOUT_COUNT = _record(  # a text model's record without the count stays a fault
+CHAT_WITHOUT_COUNT = invoke_record(  # a text model's record without the count stays a fault
     "c1",
     "anthropic.claude-3-haiku-20240307-v1:0",
     {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "messages": []},
@@ -74,19 +55,19 @@ def test_embedding_records_are_rows_with_no_output_tokens(tmp_path):
 
 PROFILE = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/a1b2c3"
 NO_TOKEN_CALLS = [
-    _record(  # Nova Canvas: billed per image
+    invoke_record(  # Nova Canvas: billed per image
         "img",
         "amazon.nova-canvas-v1:0",
         {"taskType": "TEXT_IMAGE", "textToImageParams": {"text": "a red fox in snow"}},
         {"images": ["iVBORw0KGgo=", "iVBORw0KGgo="]},
     ),
-    _record(  # Cohere Rerank through InvokeModel: billed per query
+    invoke_record(  # Cohere Rerank through InvokeModel: billed per query
         "rerank",
         "cohere.rerank-v3-5:0",
         {"query": "capital of the US?", "documents": ["Carson City.", "Washington, D.C."]},
         {"id": "x", "results": [{"index": 1, "relevance_score": 0.98}]},
     ),
-    _record(  # Stability behind a profile: the response's images tell
+    invoke_record(  # Stability behind a profile: the response's images tell
         "sd",
         PROFILE,
         {"prompt": "a lighthouse at sunset"},
@@ -123,7 +104,7 @@ def test_image_and_rerank_records_are_rows_with_no_output_tokens(tmp_path):
 
 def test_embedding_behind_a_profile_with_its_response_under_data(tmp_path):
     """The profile hides the model and the response is not fetched: the request tells."""
-    rec = _record(
+    rec = invoke_record(
         "e3",
         PROFILE,
         {"texts": ["a", "b"], "input_type": "search_document"},
@@ -138,7 +119,7 @@ def test_embedding_behind_a_profile_with_its_response_under_data(tmp_path):
 
 
 def test_jurassic_and_claude_text_completion_records(tmp_path):
-    j2 = _record(
+    j2 = invoke_record(
         "j2",
         "ai21.j2-ultra-v1",
         {"prompt": "Summarise: budget approved.", "maxTokens": 200, "temperature": 0.5},
@@ -150,7 +131,7 @@ def test_jurassic_and_claude_text_completion_records(tmp_path):
         },
         outputTokenCount=200,
     )
-    claude_v2 = _record(
+    claude_v2 = invoke_record(
         "cv2",
         "anthropic.claude-v2:1",
         {
@@ -198,7 +179,7 @@ def test_jurassic_and_claude_text_completion_records(tmp_path):
 def test_a_text_models_record_without_the_count_stays_quarantined(
     tmp_path, model_id, in_body, out_body
 ):
-    report, _ = _ingest(tmp_path, [_record("t", model_id, in_body, out_body)])
+    report, _ = _ingest(tmp_path, [invoke_record("t", model_id, in_body, out_body)])
     assert (report.rows, report.quarantine_by_reason) == (0, {"missing outputTokenCount": 1})
 
 

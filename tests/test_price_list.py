@@ -327,7 +327,9 @@ def _product(sku: str, attrs: dict, unit: str, usd: str) -> str:
     )
 
 
-def _bedrock(sku, usagetype, inference_type, usd, model="Nova Pro"):
+def _bedrock(sku, usagetype, inference_type, usd, model="Nova Pro", **more):
+    """An AmazonBedrock product per 1K tokens; ``model=None``: without a ``model`` attribute
+    (``more``: other attributes)."""
     attrs = {
         "servicecode": "AmazonBedrock",
         "servicename": "Amazon Bedrock",
@@ -336,10 +338,11 @@ def _bedrock(sku, usagetype, inference_type, usd, model="Nova Pro"):
         "locationType": "AWS Region",
         "usagetype": usagetype,
         "operation": "Usage",
-        "model": model,
+        **({"model": model} if model is not None else {}),
         "provider": "Amazon",
         "inferenceType": inference_type,
         "feature": "Batch Inference" if "batch" in usagetype else "On-demand Inference",
+        **more,
     }
     return _product(sku, attrs, "1K tokens", usd)
 
@@ -726,20 +729,8 @@ def test_update_lists_a_clash_among_the_products_it_could_not_map(tmp_path):
 def _titan_embedding(sku: str, usagetype: str, usd: str) -> dict:
     """A Titan Text Embeddings product: no ``model`` attribute (the usage type names the model;
     ``titanModel`` is the Price List's own label), 1K tokens, input only."""
-    attrs = {
-        "servicecode": "AmazonBedrock",
-        "servicename": "Amazon Bedrock",
-        "regionCode": "us-east-1",
-        "location": "US East (N. Virginia)",
-        "locationType": "AWS Region",
-        "usagetype": usagetype,
-        "operation": "Usage",
-        "titanModel": "TitanEmbeddingsV2-Text-input",
-        "inferenceType": "Input tokens",
-        "feature": "Batch Inference" if "batch" in usagetype else "On-demand Inference",
-        "provider": "Amazon",
-    }
-    return json.loads(_product(sku, attrs, "1K tokens", usd))
+    label = "TitanEmbeddingsV2-Text-input"
+    return json.loads(_bedrock(sku, usagetype, "Input tokens", usd, None, titanModel=label))
 
 
 def test_update_prices_the_embedding_models_from_their_products(tmp_path):

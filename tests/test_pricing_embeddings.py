@@ -8,6 +8,7 @@ import json
 import math
 
 import pytest
+from record_rows import invoke_record
 from usage_builders import make_usage
 
 from bedrock_finops.ingest import read_invocation_logs
@@ -127,44 +128,24 @@ def test_output_tokens_on_an_embedding_model_are_never_billed_at_zero(current):
     assert out["unpriced_reason"] == "no on-demand price"
 
 
-def _record(request_id: str, model_id: str, tokens: int, in_body: dict, out_body: dict) -> dict:
-    return {
-        "schemaType": "ModelInvocationLog",
-        "schemaVersion": "1.0",
-        "timestamp": "2026-11-02T09:00:00Z",
-        "accountId": "123456789012",
-        "identity": {"arn": "arn:aws:sts::123456789012:assumed-role/rag-indexer/s"},
-        "region": "us-east-1",
-        "requestId": request_id,
-        "operation": "InvokeModel",
-        "modelId": model_id,
-        "input": {
-            "inputContentType": "application/json",
-            "inputBodyJson": in_body,
-            "inputTokenCount": tokens,
-        },
-        "output": {"outputContentType": "application/json", "outputBodyJson": out_body},
-    }
-
-
 def test_logged_embedding_calls_are_priced_from_ingest_to_cost(tmp_path, current):
     """Two RAG indexing calls as Bedrock logs them (no outputTokenCount): 250,000 tokens on
     Titan V2, 1,000 x 0.00002 x 250 = $0.005, and 40,000 on Cohere Embed English v3 behind
     its ``:512`` size, 0.0001 x 40 = $0.004: $0.009 of spend the baseline now counts."""
     records = [
-        _record(
+        invoke_record(
             "t1",
             "amazon.titan-embed-text-v2:0",
-            250_000,
             {"inputText": "a chunk of the handbook", "dimensions": 512},
             {"embedding": [0.1, 0.2], "inputTextTokenCount": 250_000},
+            tokens=250_000,
         ),
-        _record(
+        invoke_record(
             "c1",
             "cohere.embed-english-v3:0:512",
-            40_000,
             {"texts": ["a chunk", "another chunk"], "input_type": "search_document"},
             {"embeddings": [[0.1], [0.2]], "id": "x", "response_type": "embeddings_floats"},
+            tokens=40_000,
         ),
     ]
     (tmp_path / "logs").mkdir()
