@@ -37,6 +37,14 @@ def figure(value: float, at_least: int = 2) -> str:
     return f"{value:,.{decimals(value, at_least)}f}"
 
 
+def rounded(value: float) -> float:
+    """``value`` as a number rounded as :func:`figure` shows it: to the cent, a figure under a
+    cent to two significant digits (0.0074, not 0.0), float noise 0.0. For JSON a program reads
+    (the run manifest), where a bill of $0.0074 rounded to the cent would read as free."""
+    value = clean(value)
+    return value if value != value else round(value, decimals(value)) + 0.0
+
+
 def usd(value: float, at_least: int = 2) -> str:
     """``$1,234.56``, ``-$0.53``, ``$0.00023`` (a figure under a cent, see :func:`figure`);
     float noise ``$0.00``; NaN (an unpriced cost) ``unpriced``."""

@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from bedrock_finops.amounts import rounded
+
 Window = tuple[dt.date, dt.date]  # first UTC day, and the day after the last
 
 # CUR line item types of a discount written as a line of its own (legacy CUR, and CUR 2.0 with
@@ -99,13 +101,15 @@ class BilledTotals:
         }
 
     def for_manifest(self) -> dict[str, Any]:
-        """JSON-ready, rounded to the cent; ``billed_usd`` is billed Bedrock usage, no tax."""
+        """JSON-ready, rounded as the figures are shown (``amounts.rounded``: to the cent, a
+        sub-cent amount to two significant digits); ``billed_usd`` is billed Bedrock usage,
+        no tax."""
         return {
-            "billed_usd": round(self.usage_usd, 2),
+            "billed_usd": rounded(self.usage_usd),
             "billed_usd_is": USAGE_LABEL,
-            "tax_usd": round(self.tax_usd, 2),
-            "credits_refunds_fees_usd": {k: round(v, 2) for k, v in self.other_usd.items()},
-            "all_line_items_usd": round(self.total_usd, 2),
+            "tax_usd": rounded(self.tax_usd),
+            "credits_refunds_fees_usd": {k: rounded(v) for k, v in self.other_usd.items()},
+            "all_line_items_usd": rounded(self.total_usd),
             "usage_lines": self.usage_lines,
         }
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from bedrock_finops.amounts import usd
+from bedrock_finops.amounts import rounded, usd
 from bedrock_finops.billed import Window, billed_totals, in_window
 
 BILLING_SOURCES = ("cur", "focus", "cost_explorer")
@@ -157,8 +157,8 @@ def _billed_in_window(
     info["window"] = [d.isoformat() for d in window] if window else None
     info["outside_window"] = {
         "lines": outside.lines,
-        "billed_usd": round(outside.usage_usd, 2),
-        "all_line_items_usd": round(outside.total_usd, 2),
+        "billed_usd": rounded(outside.usage_usd),
+        "all_line_items_usd": rounded(outside.total_usd),
     }
     text = (
         f"billing: {len(billing):,} Bedrock line items from {', '.join(sources)}: "

@@ -91,6 +91,24 @@ def test_an_amount_under_a_cent_is_never_shown_as_zero(value, text):
     assert amounts.figure(value) == text.replace("$", "")
 
 
+@pytest.mark.parametrize(
+    "value, number",
+    [
+        (698.5700000000001, 698.57),  # float noise off, cents kept
+        (0.0074123, 0.0074),  # under a cent: two significant digits, not 0.0
+        (0.00023456, 0.00023),
+        (-0.0074123, -0.0074),
+        (0.009999, 0.01),
+        (-5.496e-15, 0.0),  # noise is 0.0, never -0.0
+    ],
+)
+def test_rounded_numbers_keep_what_the_figures_show(value, number):
+    """``amounts.rounded`` is the number ``figure`` prints: a program reading the manifest sees
+    a $0.0074 bill as 0.0074, where rounding to the cent made it 0.0."""
+    assert amounts.rounded(value) == number
+    assert amounts.figure(amounts.rounded(value)) == amounts.figure(value)
+
+
 def test_more_decimals_asked_for_still_show_an_amount_under_them():
     """The replay's and model sizing's reasons show four decimals: $0.00023 kept its 3."""
     assert usd(0.5, at_least=4) == "$0.5000" and usd(0.0123, at_least=4) == "$0.0123"

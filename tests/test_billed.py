@@ -67,6 +67,18 @@ def test_each_discount_line_type_nets_into_billed_usage(line_type):
     assert billing["discount_usd"].tolist() == [0.0, -1.00]
 
 
+def test_a_bill_under_a_cent_is_not_zero_in_the_manifest():
+    """One request's bill, $0.0074 of usage and $0.0006 of tax, kept to two significant
+    digits: rounded to the cent the manifest said 0.0, as if nothing was billed."""
+    billing = billing_frame(pd.DataFrame([_line(0.0074123, "Usage"), _line(0.00061, "Tax")]))
+    info = billed_totals(billing).for_manifest()
+    assert (info["billed_usd"], info["tax_usd"], info["all_line_items_usd"]) == (
+        0.0074,
+        0.00061,
+        0.008,
+    )
+
+
 def test_manifest_billed_usd_is_usage_without_tax(tmp_path):
     info = billing_inputs.collect({"cur": str(CUR), **PERIOD}, tmp_path, log=lambda *_: None)
     # fixture: 0.80 + 0.80 + 6.00 + 1.50 + 0.40 + 0.02 usage, and a 0.10 tax line
