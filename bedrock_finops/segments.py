@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pandas.arrays import ArrowExtensionArray
 
 from bedrock_finops.app_attribution import UNKNOWN_APP, principal_arn
 from bedrock_finops.schema import total_input_tokens
@@ -151,9 +153,68 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
 
     ``costs`` is the per-row ``cost_usd`` from ``PriceCatalog.price`` (aligned to usage);
     unpriced rows count as NaN and make the segment's ``unpriced_requests`` non-zero.
+
+    Each column is computed for all segments at once (:class:`_SegmentRows`): a Python
+    function per segment and column was about half of model sizing's time at 2,000 segments.
+    The figures are the same to the last bit as ``np.percentile`` and ``Series.sum`` give.
     """
+    frame = _segment_rows(usage, costs)
+    if frame.empty:
+        return _empty_summary()
+    grouped = frame.groupby(SEGMENT_KEYS, sort=False, dropna=False)
+    builtin = grouped.agg(
+        requests=("input_tokens", "size"),
+        input_tokens=("input_tokens", "sum"),
+        cache_read_tokens=("cache_read_tokens", "sum"),
+        cache_write_tokens=("cache_write_tokens", "sum"),
+        output_tokens=("output_tokens", "sum"),
+        output_tokens_p50=("output_tokens", "median"),
+        streaming_share=("streaming", "mean"),
+        max_tokens_stop_share=("hit_max_tokens", "mean"),
+        weekend_share=("weekend", "mean"),
+    ).reset_index()
+    rows = _SegmentRows(grouped.ngroup().to_numpy(), builtin["requests"].to_numpy())
+    cost = frame["cost_usd"].to_numpy()
+    out = pd.DataFrame(
+        {
+            **{name: builtin[name] for name in [*SEGMENT_KEYS, *VOLUME_COLUMNS]},
+            "output_tokens_p95": rows.percentile(frame["output_tokens"].to_numpy(), 95),
+            "streaming_share": builtin["streaming_share"],
+            "max_tokens_stop_share": builtin["max_tokens_stop_share"],
+            "cost_usd": rows.priced_sum(cost),
+            "unpriced_requests": rows.count(np.isnan(cost)),
+            "active_hours": pd.Series(rows.distinct(frame["hour"]), dtype=object),
+            "weekend_share": builtin["weekend_share"],
+            "operation": rows.mode(frame["operation"]),
+            "identity_arns": ArrowExtensionArray(
+                pa.array(rows.distinct(frame["identity_arn"]), from_pandas=True)
+            ),
+        }
+    )
+    for shape, share in rows.shares(frame["output_shape"]).items():
+        out[f"shape_{shape}"] = share
+    out["segment"] = [segment_id(*k) for k in _key_tuples(out)]
+    out["input_tokens_mean"] = total_input_tokens(out) / out["requests"]
+    out["output_tokens_mean"] = out["output_tokens"] / out["requests"]
+    return out.sort_values("cost_usd", ascending=False, na_position="last").reset_index(drop=True)
+
+
+# summarise's columns before its per-segment figures: volumes and the median output
+VOLUME_COLUMNS = [
+    "requests",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "output_tokens_p50",
+]
+
+
+def _segment_rows(usage: pd.DataFrame, costs: pd.Series | None) -> pd.DataFrame:
+    """The usage columns :func:`summarise` aggregates, one row per usage row, with its
+    segment keys."""
     keys = segment_keys(usage)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             **{k: keys[k] for k in SEGMENT_KEYS},
             "input_tokens": usage["input_tokens"].astype("int64"),
@@ -163,7 +224,7 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
             "streaming": usage["streaming"].astype("boolean").fillna(False).astype(bool),
             "hit_max_tokens": hit_output_limit(usage["stop_reason"]),
             "hour": usage["timestamp"].dt.hour.astype("int64"),
-            "weekday": usage["timestamp"].dt.day_of_week.astype("int64"),
+            "weekend": usage["timestamp"].dt.day_of_week.astype("int64") >= 5,
             "output_shape": usage["output_shape"].astype("string").fillna("unknown"),
             "operation": usage["operation"].astype("string"),
             "identity_arn": principals(usage["identity_arn"]),
@@ -171,34 +232,123 @@ def summarise(usage: pd.DataFrame, costs: pd.Series | None = None) -> pd.DataFra
         },
         index=usage.index,
     )
-    grouped = frame.groupby(SEGMENT_KEYS, sort=False, dropna=False)
-    out = grouped.agg(
-        requests=("input_tokens", "size"),
-        input_tokens=("input_tokens", "sum"),
-        cache_read_tokens=("cache_read_tokens", "sum"),
-        cache_write_tokens=("cache_write_tokens", "sum"),
-        output_tokens=("output_tokens", "sum"),
-        output_tokens_p50=("output_tokens", "median"),
-        output_tokens_p95=("output_tokens", lambda s: float(np.percentile(s, 95))),
-        streaming_share=("streaming", "mean"),
-        max_tokens_stop_share=("hit_max_tokens", "mean"),
-        cost_usd=("cost_usd", lambda s: float(s.sum(min_count=1)) if s.notna().any() else np.nan),
-        unpriced_requests=("cost_usd", lambda s: int(s.isna().sum())),
-        active_hours=("hour", lambda s: sorted(set(s.tolist()))),
-        weekend_share=("weekday", lambda s: float((s >= 5).mean())),
-        operation=("operation", lambda s: s.mode().iat[0] if len(s) else None),
-        identity_arns=("identity_arn", lambda s: sorted(set(s.dropna().tolist()))),
-    ).reset_index()
-    shapes = pd.crosstab([frame[k] for k in SEGMENT_KEYS], frame["output_shape"], normalize="index")
-    shapes.columns = [f"shape_{c}" for c in shapes.columns]
-    out = out.merge(shapes.reset_index(), on=SEGMENT_KEYS, how="left")
-    out["segment"] = [
-        segment_id(a, t, m)
-        for a, t, m in zip(out["app"], out["template"], out["model"], strict=True)
-    ]
-    out["input_tokens_mean"] = total_input_tokens(out) / out["requests"]
-    out["output_tokens_mean"] = out["output_tokens"] / out["requests"]
-    return out.sort_values("cost_usd", ascending=False, na_position="last").reset_index(drop=True)
+
+
+# The columns of a usage table without rows, in the dtypes the first, one-function-per-segment
+# summarise gave them (an aggregation of no rows kept the dtype of the column it read).
+_EMPTY_SUMMARY_DTYPES = {
+    **dict.fromkeys(SEGMENT_KEYS, "string"),
+    **dict.fromkeys(VOLUME_COLUMNS[:-1], "int64"),
+    "output_tokens_p50": "float64",
+    "output_tokens_p95": "int64",
+    "streaming_share": "float64",
+    "max_tokens_stop_share": "float64",
+    "cost_usd": "float64",
+    "unpriced_requests": "float64",
+    "active_hours": "int64",
+    "weekend_share": "int64",
+    "operation": "string",
+    "identity_arns": "string",
+    "segment": "float64",
+    "input_tokens_mean": "float64",
+    "output_tokens_mean": "float64",
+}
+
+
+def _empty_summary() -> pd.DataFrame:
+    """:func:`summarise` of a usage table without rows: its columns, no rows."""
+    return pd.DataFrame(
+        {name: pd.Series([], dtype=dtype) for name, dtype in _EMPTY_SUMMARY_DTYPES.items()}
+    )
+
+
+class _SegmentRows:
+    """Per-segment figures for all segments at once, from each row's segment number
+    (``codes``: 0, 1, ... in order of first appearance, as the groupby numbers them) and each
+    segment's row count (``sizes``)."""
+
+    def __init__(self, codes: np.ndarray, sizes: np.ndarray) -> None:
+        self.codes = codes
+        self.sizes = sizes
+        self.ends = np.cumsum(sizes)
+        self.starts = self.ends - sizes
+
+    def count(self, flags: np.ndarray) -> np.ndarray:
+        """How many rows of each segment are flagged."""
+        return np.bincount(self.codes[flags], minlength=len(self.sizes)).astype(np.int64)
+
+    def priced_sum(self, cost: np.ndarray) -> np.ndarray:
+        """Each segment's cost, its unpriced (NaN) rows left out; NaN when none is priced.
+
+        Summed a segment at a time by ``ndarray.sum``, as ``Series.sum`` adds them (numpy
+        adds in blocks, so one running sum over all rows would differ in the last digits)."""
+        by_segment = np.argsort(self.codes, kind="stable")  # row order kept within one
+        filled = np.nan_to_num(cost[by_segment], nan=0.0)
+        sums = np.array(
+            [
+                filled[a:b].sum()
+                for a, b in zip(self.starts.tolist(), self.ends.tolist(), strict=True)
+            ],
+            dtype="float64",
+        )
+        return np.where(self.count(~np.isnan(cost)) > 0, sums, np.nan)
+
+    def percentile(self, values: np.ndarray, q: float) -> np.ndarray:
+        """Each segment's ``np.percentile(values, q)`` (linear interpolation), in numpy's own
+        steps (``_quantile``, ``_lerp``) so each figure is the same to the last bit."""
+        ordered = values[np.lexsort((values, self.codes))]
+        last = self.sizes - 1
+        position = last * np.true_divide(q, 100)
+        below = np.floor(position)
+        at_end = position >= last
+        lower = np.where(at_end, last, below.astype(np.intp))
+        upper = np.where(at_end, last, lower + 1)
+        weight = position - np.where(at_end, -1.0, below)  # numpy's gamma (1 at the end)
+        low, high = ordered[self.starts + lower], ordered[self.starts + upper]
+        step = high - low
+        return np.where(weight >= 0.5, high - step * (1 - weight), low + step * weight)
+
+    def distinct(self, values: pd.Series) -> list[list]:
+        """Each segment's distinct non-null values in ascending order (what ``sorted(set())``
+        of its values gives), from one sort of the (segment, value) pairs."""
+        pairs, width, ascending = self._value_pairs(values)
+        pairs = np.unique(pairs)
+        listed = ascending.take(pairs % width).tolist()
+        bounds = np.searchsorted(pairs // width, np.arange(len(self.sizes) + 1)).tolist()
+        return [listed[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def mode(self, values: pd.Series) -> pd.api.extensions.ExtensionArray:
+        """Each segment's most frequent non-null value, the smallest on a tie (what
+        ``Series.mode().iat[0]`` gives); NA for a segment with none."""
+        pairs, width, ascending = self._value_pairs(values)
+        pairs, counts = np.unique(pairs, return_counts=True)  # by segment, then value
+        segment = pairs // width
+        best = np.lexsort((-counts, segment))  # stable: equal counts stay smallest value first
+        first = best[np.flatnonzero(np.diff(segment[best], prepend=-1))]  # each segment's best
+        chosen = np.full(len(self.sizes), -1, dtype=np.intp)
+        chosen[segment[first]] = pairs[first] % width
+        return ascending.array.take(chosen, allow_fill=True)
+
+    def shares(self, values: pd.Series) -> dict[Any, np.ndarray]:
+        """``{value: each segment's share of rows with it}``, values in ascending order (what
+        ``pd.crosstab(segment, values, normalize="index")`` gives)."""
+        pairs, width, ascending = self._value_pairs(values)
+        counts = np.bincount(pairs, minlength=len(self.sizes) * width)
+        by_segment = counts.reshape(len(self.sizes), width)
+        return {value: by_segment[:, i] / self.sizes for i, value in enumerate(ascending.tolist())}
+
+    def _value_pairs(self, values: pd.Series) -> tuple[np.ndarray, int, pd.Index]:
+        """(segment, value) of each non-null value as one number, ``segment * width + rank``
+        (the value's rank among the distinct values), so sorting the numbers sorts by segment,
+        then value; with ``width`` and the distinct values in ascending order."""
+        present = values.notna().to_numpy()
+        row_codes, uniques = pd.factorize(values[present])
+        listed = uniques.tolist()
+        ascending = sorted(range(len(listed)), key=listed.__getitem__)  # Python's order
+        rank = np.empty(len(ascending), dtype=np.int64)
+        rank[ascending] = np.arange(len(ascending))
+        width = max(len(listed), 1)
+        return self.codes[present] * width + rank[row_codes], width, uniques.take(ascending)
 
 
 def row_segments(usage: pd.DataFrame) -> pd.Series:

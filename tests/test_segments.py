@@ -321,3 +321,18 @@ def test_one_segments_evidence_by_hand() -> None:
         "arn:aws:sts::111122223333:assumed-role/support",
     ]
     assert (row["cost_usd"], row["unpriced_requests"]) == (1.75, 2)
+
+
+def test_a_segment_with_no_operation_logged_has_none() -> None:
+    """A segment none of whose rows names an operation (a hand-made table: the ingest
+    quarantines a record without one) reads NA; the others keep theirs. The mode of no
+    values was an IndexError for the whole table."""
+    usage = make_usage(
+        [
+            dict(app="a", model="m", n=2, operation=None),
+            dict(app="b", model="m", n=3, operation="Converse"),
+        ]
+    )
+    seg = summarise(usage).set_index("app")
+    assert pd.isna(seg.at["a", "operation"]) and seg.at["b", "operation"] == "Converse"
+    assert seg["operation"].dtype == "string"
