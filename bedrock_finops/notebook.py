@@ -15,6 +15,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -27,6 +28,7 @@ from bedrock_finops import findings as findings_mod
 from bedrock_finops.amounts import figure
 from bedrock_finops.column_take import ParquetColumn
 from bedrock_finops.schema import read_usage
+from bedrock_finops.segments import NO_TEMPLATE
 
 SAMPLE_DEFAULTS: dict[str, Any] = {"days": 30, "scale": 1.0, "seed": 7, "start": "2026-10-01"}
 
@@ -355,6 +357,24 @@ def redact(text: str | None, show: bool) -> str | None:
     if show or text is None:
         return text
     return f"[redacted: {len(text):,} chars]"
+
+
+NO_SYSTEM_PROMPT = "(no system prompt)"
+TEXT_NOT_KEPT = "(text not in prompts.parquet)"
+
+
+def template_prompts(templates: Iterable[str], texts: dict[str, str], show: bool) -> list[str]:
+    """Each prompt template's system prompt as a table shows it (redacted unless ``show``):
+    the template of requests without one says so, and a template whose text the run's
+    ``prompts.parquet`` lacks says that, where both read as an empty ``NaN`` before."""
+    return [_template_prompt(t, texts, show) for t in templates]
+
+
+def _template_prompt(template: str, texts: dict[str, str], show: bool) -> str:
+    if template == NO_TEMPLATE:
+        return NO_SYSTEM_PROMPT
+    text = texts.get(template)
+    return TEXT_NOT_KEPT if text is None else str(redact(text, show))
 
 
 def read_billing(run_dir: str | Path) -> pd.DataFrame | None:

@@ -48,12 +48,15 @@ def hit_output_limit(stop_reason: pd.Series) -> pd.Series:
     return lowered.isin(OUTPUT_LIMIT_STOPS).fillna(False).astype(bool)
 
 
+NO_TEMPLATE = "none"  # the template of requests without a system prompt
+
+
 def segment_keys(usage: pd.DataFrame) -> pd.DataFrame:
     """The three segment key columns for each usage row (nulls spelled out)."""
     return pd.DataFrame(
         {
             "app": usage["app"].astype("string").fillna(UNKNOWN_APP),
-            "template": usage["system_hash"].astype("string").fillna("none"),
+            "template": usage["system_hash"].astype("string").fillna(NO_TEMPLATE),
             "model": usage["model"]
             .astype("string")
             .fillna("unknown:" + usage["model_id_raw"].astype("string"))
