@@ -26,19 +26,20 @@ A run on 2 cores, 2026-11-28 (latest), ``python benchmarks/ingest.py --records 1
     data: 7,859 files, 1,161 MB gzipped, workers 2
     C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    53,790, 66,342, 73,797
-      ingest   16,786, 16,344, 15,709
-      naive    3,767, 3,339, 4,078
+      floor    77,131, 80,300, 83,683
+      ingest   18,785, 18,556, 18,631
+      naive    4,604, 4,753, 4,534
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364      15.2     66,342    1.00x    17.6x      120MB
-    ingest    1,004,377      61.5     16,344    4.06x     4.3x      693MB
-    naive        49,507     267.2      3,767   17.61x     1.0x      183MB  (every 20th file ...)
-    ingest CPU per record: workers 106.0 us, parent 14.2 us
-    bound: floor CPU 30.3 us per record + writing the usage table 6.0 us = 36.3 us, 1.20x
+    floor     1,006,364      12.5     80,300    1.00x    17.4x      120MB
+    ingest    1,004,377      53.9     18,631    4.31x     4.0x      702MB
+    naive        49,507     218.6      4,604   17.44x     1.0x      187MB  (every 20th file ...)
+    ingest CPU per record: workers 92.9 us, parent 12.4 us
+    bound: floor CPU 25.0 us per record + writing the usage table 6.7 us = 31.7 us, 1.27x
       the floor
 
-(the round before, on the machine at a faster moment: floor 89,300, ingest 21,843, naive 4,993
-rows/s: 4.09x, 4.4x, 721 MB), and from ``--breakdown 300`` this round, one worker per record:
+(the round before: floor 66,342, ingest 16,344, naive 3,767 rows/s: 4.06x, 4.3x, 693 MB; the one
+before it, floor 89,300, ingest 21,843, naive 4,993: 4.09x, 4.4x, 721 MB), and from
+``--breakdown 300`` the round before, one worker per record:
 read + gunzip + line views 9.4 us, orjson.loads 11.2 us, request hash 3.7 us, chain hashes
 1.2 us, prompt text 3.7 us, text features 8.7 us, output text 2.2 us, output shape 1.6 us,
 whole row (all but loads) 43.5 us, Arrow batch 3.0 us. (The breakdown keys the feature memo
@@ -53,8 +54,8 @@ the Arrow columns. Within 1.5x is out of reach for any ingest that parses record
 objects; it would take the whole record read in compiled code (a C JSON parser walked in C,
 with the hashes, features and every body format there too).
 Met: peak RSS under 4 GB.
-Not met: 1.5x of the floor (3.8x-4.5x in the last five medians of 3); 5x the naive way (3.9x-5.0x
-in the same five).
+Not met: 1.5x of the floor (3.8x-4.5x in the last seven medians of 3); 5x the naive way (3.9x-5.0x
+in the same seven).
 See benchmarks/README.md.
 """
 
