@@ -188,3 +188,17 @@ def total_input_tokens(usage: pd.DataFrame) -> pd.Series:
     count is 0. ``usage`` may be any frame with the three columns (a segment summary)."""
     uncached, read, write = (usage[c].fillna(0) for c in INPUT_TOKEN_COLUMNS)
     return uncached + read + write
+
+
+def utc_datetimes(timestamps: pd.Series) -> pd.Series:
+    """The ``timestamp`` column as ``datetime64[ms, UTC]`` (for pandas' time zone and calendar
+    tools), index kept.
+
+    The usage table's column is Arrow-backed, and pandas' own ``astype`` of an Arrow timestamp
+    column goes value by value (~4 us a value: 4 s for a month of a million requests); Arrow
+    converts it whole in under a millisecond for the sample's 46K."""
+    if isinstance(timestamps.dtype, pd.ArrowDtype):
+        converted = pa.array(timestamps.array).to_pandas()
+        converted.index, converted.name = timestamps.index, timestamps.name
+        timestamps = converted
+    return pd.to_datetime(timestamps, utc=True).astype("datetime64[ms, UTC]")

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bedrock_finops.schema import utc_datetimes
+
 # Signal weights (normalised to sum 1). Caller identity and streaming say most about whether
 # a human waits for the answer; a concentrated, off-hours arrival pattern says a scheduler
 # sends the work; weekend share, regularity and volume only say whether a job cadence fits.
@@ -73,7 +75,7 @@ def _day_index(ts: pd.Series, period: dict[str, Any]) -> tuple[np.ndarray, int]:
     hours from the window's start: 48 hours from noon are two whole days, not three calendar
     days of which two are halves, which would read steady traffic as irregular. Otherwise the
     UTC calendar days from the first record's."""
-    stamps = pd.to_datetime(ts.astype("datetime64[ms, UTC]"))
+    stamps = utc_datetimes(ts)
     if period.get("rule") == "window":
         since = stamps - pd.Timestamp(period["window_start"])
         days = math.ceil(float(period["window_days"]))
@@ -101,7 +103,7 @@ def business_and_weekend(
     """Per timestamp: in weekday business hours, and on a weekend, both by the local clock of
     ``time_zone`` (daylight saving followed). Hours ``[start, end)``; a start after the end
     wraps midnight, and each hour counts on its own local weekday."""
-    local = pd.to_datetime(ts.astype("datetime64[ms, UTC]")).dt.tz_convert(time_zone)
+    local = utc_datetimes(ts).dt.tz_convert(time_zone)
     hour = local.dt.hour.to_numpy(dtype="int64")
     weekday = local.dt.day_of_week.to_numpy(dtype="int64")
     start, end = hours
