@@ -359,6 +359,25 @@ def _median_run(results: list[dict]) -> dict:
     return sorted(results, key=lambda r: r["rate"])[(len(results) - 1) // 2]
 
 
+def round_ratios(runs: dict[str, list[dict]]) -> list[tuple[float, float]]:
+    """Each round's (floor/ingest, ingest/naive), from its three runs back to back.
+
+    The machine's speed can move by a factor of two between minutes; within a round the
+    three modes mostly see the same speed, so these ratios move less than the medians' do."""
+    return [
+        (f["rate"] / i["rate"], i["rate"] / n["rate"])
+        for f, i, n in zip(runs["floor"], runs["ingest"], runs["naive"], strict=True)
+    ]
+
+
+def _print_round_ratios(runs: dict[str, list[dict]]) -> None:
+    ratios = round_ratios(runs)
+    print(
+        "ratios within each round (floor/x, x/naive): "
+        + ", ".join(f"{floor:.2f}x {naive:.1f}x" for floor, naive in ratios)
+    )
+
+
 def _print_bound(floor: dict, write: dict, gunzip: dict) -> None:
     """The least any ingest of this table can cost: the floor plus writing the table."""
     f, w, g = floor["cpu_us"], write["cpu_us"], gunzip["cpu_us"]
@@ -433,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"median of {args.repeat} runs per mode; rows/s of every run:")
         for mode, results in runs.items():
             print(f"  {mode:<8} " + ", ".join(f"{r['rate']:,.0f}" for r in results))
+        _print_round_ratios(runs)
     floor_rate = rows[0][1]["rate"]
     naive_rate = rows[2][1]["rate"]
     full = rows[0][1]["records"]
