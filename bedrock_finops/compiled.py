@@ -3,7 +3,8 @@
 ``setup.py`` compiles the modules of :data:`MODULES` (the per-record work of the ingest) into
 ``bedrock_finops/_compiled/`` when Cython and a C compiler are there, and records each
 source's SHA-256 beside them in ``sources.json``. They are the same code as the ``.py``
-files, run as C: a worker's CPU per record drops by about a seventh (``benchmarks/README.md``).
+files, run as C: a worker's CPU per record drops by a quarter to a third
+(``benchmarks/README.md``).
 
 The compiled files are not next to the sources on purpose: an extension module there would
 be imported in place of its ``.py``, so an edited source would silently not run until the
@@ -24,7 +25,6 @@ import json
 import os
 import sys
 from importlib.abc import MetaPathFinder
-from importlib.machinery import ModuleSpec
 from pathlib import Path
 
 PACKAGE = __name__.rpartition(".")[0]
@@ -74,9 +74,7 @@ class _CompiledFinder(MetaPathFinder):
     def __init__(self, compiled: dict[str, Path]) -> None:
         self.compiled = {f"{PACKAGE}.{m}": path for m, path in compiled.items()}
 
-    def find_spec(
-        self, fullname: str, path: object = None, target: object = None
-    ) -> ModuleSpec | None:
+    def find_spec(self, fullname: str, path: object = None, target: object = None):
         built = self.compiled.get(fullname)
         if built is None:
             return None

@@ -28,26 +28,22 @@ A run on 2 cores, 2026-11-28 (latest), ``python benchmarks/ingest.py --records 1
     data: 7,859 files, 1,161 MB gzipped, workers 2
     compiled parts: line scan yes, row batch yes, timestamps yes, parse modules yes
     median of 3 runs per mode; rows/s of every run:
-      floor    74,607, 74,229, 89,323
-      ingest   23,456, 22,403, 26,411
-      source   20,075, 20,832, 22,272
-      naive    4,325, 5,143, 4,703
-    ingest ratios within each round (floor/x, x/naive): 3.18x 5.4x, 3.31x 4.4x, 3.38x 5.6x
-    source ratios within each round (floor/x, x/naive): 3.72x 4.6x, 3.56x 4.1x, 4.01x 4.7x
+      floor    73,508, 75,327, 78,107
+      ingest   21,956, 21,838, 23,429
+      naive    3,420, 4,154, 3,587
+    ratios within each round (floor/x, x/naive): 3.35x 6.4x, 3.45x 5.3x, 3.33x 6.5x
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364      13.5     74,607    1.00x    15.9x      121MB
-    ingest    1,004,377      42.8     23,456    3.18x     5.0x      714MB
-    source    1,004,377      48.2     20,832    3.58x     4.4x      715MB
-    naive        49,507     214.0      4,703   15.87x     1.0x      175MB  (every 20th file ...)
-    ingest CPU per record: workers 71.1 us, parent 12.3 us
-    source CPU per record: workers 82.7 us, parent 11.5 us
-    bound: floor CPU 26.8 us per record + writing the usage table 5.4 us = 32.2 us, 1.20x
+    floor     1,006,364      13.4     75,327    1.00x    21.0x      121MB
+    ingest    1,004,377      45.7     21,956    3.43x     6.1x      726MB
+    naive        49,507     280.6      3,587   21.00x     1.0x      188MB  (every 20th file ...)
+    ingest CPU per record: workers 75.9 us, parent 12.6 us
+    bound: floor CPU 26.7 us per record + writing the usage table 5.5 us = 32.2 us, 1.20x
       the floor
 
-(ingest/naive is 4.99x before rounding). The same round, compiled, without the source mode:
-3.43x and 6.1x (rounds 5.3x-6.5x, the naive way slow); from source at the round's start:
-3.82x and 4.9x; in the round before, 4.31x and 4.0x. From ``--breakdown 300`` in an earlier
-round, one worker per record, before compiling:
+The same day, before the parse modules were compiled: floor 85,521, ingest 22,365, naive
+4,579 rows/s, 3.82x and 4.9x (rounds 4.44x 4.3x, 3.82x 5.2x, 3.76x 4.0x), 720 MB; and in the
+round before, 4.31x and 4.0x. From ``--breakdown 300`` in an earlier round, one worker per
+record, before compiling:
 read + gunzip + line views 9.4 us, orjson.loads 11.2 us, request hash 3.7 us, chain hashes
 1.2 us, prompt text 3.7 us, text features 8.7 us, output text 2.2 us, output shape 1.6 us,
 whole row (all but loads) 43.5 us, Arrow batch 3.0 us. (The breakdown keys the feature memo
@@ -61,10 +57,9 @@ floor, so 1.5x leaves ~4 us per record for reading every field, the hashes, the 
 the Arrow columns. Within 1.5x is out of reach for any ingest that parses records into Python
 objects; it would take the whole record read in compiled code (a C JSON parser walked in C,
 with the hashes, features and every body format there too).
-Met: peak RSS under 4 GB.
-On the line: 5x the naive way (compiled: 4.99x and 6.1x in two runs, 5 of 6 rounds at 5.3x or
-more; from source 4.4x in the same rounds, 3.9x-5.0x over the seven medians before).
-Not met: 1.5x of the floor (3.18x compiled, 3.58x from source in the same rounds).
+Met: peak RSS under 4 GB; 5x the naive way (6.1x, every round 5.3x-6.5x, with the parse
+modules compiled; 3.9x-5.0x over the seven medians before them).
+Not met: 1.5x of the floor (3.43x compiled; 3.8x-4.5x in the seven medians before).
 See benchmarks/README.md.
 """
 
