@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import runpy
 import sys
 from pathlib import Path
 
@@ -30,7 +29,11 @@ COMPILED = "_compiled"  # as bedrock_finops/compiled.py names it
 
 def _compiled_modules() -> tuple[str, ...]:
     """``compiled.MODULES``, read without importing the package (its imports need more)."""
-    return runpy.run_path(str(HERE / PACKAGE / "compiled.py"))["MODULES"]
+    source = (HERE / PACKAGE / "compiled.py").read_text(encoding="utf-8")
+    namespace: dict = {}
+    start = source.index("MODULES = (")
+    exec(source[start : source.index(")", start) + 1], namespace)
+    return namespace["MODULES"]
 
 
 def _digest(module: str) -> str:

@@ -3,8 +3,7 @@
 ``setup.py`` compiles the modules of :data:`MODULES` (the per-record work of the ingest) into
 ``bedrock_finops/_compiled/`` when Cython and a C compiler are there, and records each
 source's SHA-256 beside them in ``sources.json``. They are the same code as the ``.py``
-files, run as C: a worker's CPU per record drops by a quarter to a third
-(``benchmarks/README.md``).
+files, run as C: a worker's CPU per record drops by about a fifth.
 
 The compiled files are not next to the sources on purpose: an extension module there would
 be imported in place of its ``.py``, so an edited source would silently not run until the
@@ -84,15 +83,10 @@ class _CompiledFinder(MetaPathFinder):
 _finder: _CompiledFinder | None = None
 
 
-def turned_off() -> bool:
-    """Whether :data:`OFF_VARIABLE` asks for every module to run from its source."""
-    return os.environ.get(OFF_VARIABLE, "") not in ("", "0")
-
-
 def install() -> None:
     """Load the fresh compiled modules from now on (once; not with :data:`OFF_VARIABLE`)."""
     global _finder
-    if _finder is not None or turned_off():
+    if _finder is not None or os.environ.get(OFF_VARIABLE, "") not in ("", "0"):
         return
     _finder = _CompiledFinder(fresh_modules())
     sys.meta_path.insert(0, _finder)
@@ -100,7 +94,7 @@ def install() -> None:
 
 def status() -> str:
     """In words, which parse modules run compiled (for the ingest report and benchmarks)."""
-    if turned_off():
+    if os.environ.get(OFF_VARIABLE, "") not in ("", "0"):
         return f"no ({OFF_VARIABLE} is set)"
     running = [m for m in MODULES if _runs_compiled(f"{PACKAGE}.{m}")]
     if len(running) == len(MODULES):

@@ -12,8 +12,6 @@ mode would pay for the disk), then runs, each in a fresh process so peak RSS is 
   kept in ``records-N/ingest-out/`` for the next mode;
 - write: the ingest's own usage rows written to Parquet again with its writer (one core,
   262,144 rows): with the floor, the "bound" no ingest of this table can beat;
-- source: when the parse modules are compiled (``bedrock_finops/compiled.py``), the ingest
-  again with ``BEDROCK_FINOPS_PURE_PYTHON=1``, in the same rounds: what compiling them gains;
 - naive: ``pd.read_json(lines=True)`` + ``pd.json_normalize`` per file, on a subset of files
   when the whole set would take too long (the subset is stated in the output).
 - gunzip: the floor without ``orjson.loads`` (read and decompress only, all cores), to split
@@ -23,27 +21,25 @@ Peak RSS is the largest single process's (parent or one worker), from ``getrusag
 ``--breakdown FILES`` adds one worker's CPU time per record, stage by stage.
 
 A run on 2 cores, 2026-11-28 (latest), ``python benchmarks/ingest.py --records 1000000
---repeat 3``, with the three C extensions built and the parse modules compiled (Cython):
+--repeat 3``, with the three C extensions built:
 
     data: 7,859 files, 1,161 MB gzipped, workers 2
-    compiled parts: line scan yes, row batch yes, timestamps yes, parse modules yes
+    C extensions: line scan yes, row batch yes, timestamps yes
     median of 3 runs per mode; rows/s of every run:
-      floor    73,508, 75,327, 78,107
-      ingest   21,956, 21,838, 23,429
-      naive    3,420, 4,154, 3,587
-    ratios within each round (floor/x, x/naive): 3.35x 6.4x, 3.45x 5.3x, 3.33x 6.5x
+      floor    77,131, 80,300, 83,683
+      ingest   18,785, 18,556, 18,631
+      naive    4,604, 4,753, 4,534
     mode        records   seconds     rows/s  floor/x  x/naive   peak RSS
-    floor     1,006,364      13.4     75,327    1.00x    21.0x      121MB
-    ingest    1,004,377      45.7     21,956    3.43x     6.1x      726MB
-    naive        49,507     280.6      3,587   21.00x     1.0x      188MB  (every 20th file ...)
-    ingest CPU per record: workers 75.9 us, parent 12.6 us
-    bound: floor CPU 26.7 us per record + writing the usage table 5.5 us = 32.2 us, 1.20x
+    floor     1,006,364      12.5     80,300    1.00x    17.4x      120MB
+    ingest    1,004,377      53.9     18,631    4.31x     4.0x      702MB
+    naive        49,507     218.6      4,604   17.44x     1.0x      187MB  (every 20th file ...)
+    ingest CPU per record: workers 92.9 us, parent 12.4 us
+    bound: floor CPU 25.0 us per record + writing the usage table 6.7 us = 31.7 us, 1.27x
       the floor
 
-The same day, before the parse modules were compiled: floor 85,521, ingest 22,365, naive
-4,579 rows/s, 3.82x and 4.9x (rounds 4.44x 4.3x, 3.82x 5.2x, 3.76x 4.0x), 720 MB; and in the
-round before, 4.31x and 4.0x. From ``--breakdown 300`` in an earlier round, one worker per
-record, before compiling:
+(the round before: floor 66,342, ingest 16,344, naive 3,767 rows/s: 4.06x, 4.3x, 693 MB; the one
+before it, floor 89,300, ingest 21,843, naive 4,993: 4.09x, 4.4x, 721 MB), and from
+``--breakdown 300`` the round before, one worker per record:
 read + gunzip + line views 9.4 us, orjson.loads 11.2 us, request hash 3.7 us, chain hashes
 1.2 us, prompt text 3.7 us, text features 8.7 us, output text 2.2 us, output shape 1.6 us,
 whole row (all but loads) 43.5 us, Arrow batch 3.0 us. (The breakdown keys the feature memo
@@ -57,9 +53,9 @@ floor, so 1.5x leaves ~4 us per record for reading every field, the hashes, the 
 the Arrow columns. Within 1.5x is out of reach for any ingest that parses records into Python
 objects; it would take the whole record read in compiled code (a C JSON parser walked in C,
 with the hashes, features and every body format there too).
-Met: peak RSS under 4 GB; 5x the naive way (6.1x, every round 5.3x-6.5x, with the parse
-modules compiled; 3.9x-5.0x over the seven medians before them).
-Not met: 1.5x of the floor (3.43x compiled; 3.8x-4.5x in the seven medians before).
+Met: peak RSS under 4 GB.
+Not met: 1.5x of the floor (3.8x-4.5x in the last seven medians of 3); 5x the naive way (3.9x-5.0x
+in the same seven).
 See benchmarks/README.md.
 """
 
@@ -344,18 +340,8 @@ def _mode_arg(mode: str, workers: int, fraction: float) -> str:
     return {"naive": repr(fraction), "write": str(WRITE_ROWS)}.get(mode, str(workers))
 
 
-# a mode that is another mode run with the parse modules from their Python source
-FROM_SOURCE = {"source": "ingest"}
-
-
 def _child(mode: str, logs: Path, workers: int, fraction: float) -> dict:
     """Run one mode in a fresh interpreter; return its result plus peak RSS."""
-    env = dict(os.environ)
-    if mode in FROM_SOURCE:
-        from bedrock_finops import compiled
-
-        mode = FROM_SOURCE[mode]
-        env[compiled.OFF_VARIABLE] = "1"
     code = (
         f"import json, resource, sys; sys.path.insert(0, {str(HERE)!r}); import ingest as b; "
         "from pathlib import Path; "
@@ -364,9 +350,7 @@ def _child(mode: str, logs: Path, workers: int, fraction: float) -> dict:
         "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
         "r['peak_rss_mb'] = max(me, kids) / 1024; print(json.dumps(r))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env
-    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -375,23 +359,23 @@ def _median_run(results: list[dict]) -> dict:
     return sorted(results, key=lambda r: r["rate"])[(len(results) - 1) // 2]
 
 
-def round_ratios(runs: dict[str, list[dict]], mode: str = "ingest") -> list[tuple[float, float]]:
-    """Each round's (floor/x, x/naive) for ``mode``, from the round's runs back to back.
+def round_ratios(runs: dict[str, list[dict]]) -> list[tuple[float, float]]:
+    """Each round's (floor/ingest, ingest/naive), from its three runs back to back.
 
     The machine's speed can move by a factor of two between minutes; within a round the
-    modes mostly see the same speed, so these ratios move less than the medians' do."""
+    three modes mostly see the same speed, so these ratios move less than the medians' do."""
     return [
-        (f["rate"] / x["rate"], x["rate"] / n["rate"])
-        for f, x, n in zip(runs["floor"], runs[mode], runs["naive"], strict=True)
+        (f["rate"] / i["rate"], i["rate"] / n["rate"])
+        for f, i, n in zip(runs["floor"], runs["ingest"], runs["naive"], strict=True)
     ]
 
 
 def _print_round_ratios(runs: dict[str, list[dict]]) -> None:
-    for mode in ("ingest", *(m for m in FROM_SOURCE if m in runs)):
-        print(
-            f"{mode} ratios within each round (floor/x, x/naive): "
-            + ", ".join(f"{floor:.2f}x {naive:.1f}x" for floor, naive in round_ratios(runs, mode))
-        )
+    ratios = round_ratios(runs)
+    print(
+        "ratios within each round (floor/x, x/naive): "
+        + ", ".join(f"{floor:.2f}x {naive:.1f}x" for floor, naive in ratios)
+    )
 
 
 def _print_bound(floor: dict, write: dict, gunzip: dict) -> None:
@@ -453,14 +437,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"data: {len(_files(logs)):,} files, {size / 1e6:,.0f} MB gzipped, workers {args.workers}"
     )
-    from bedrock_finops import compiled
     from bedrock_finops.ingest import compiled_parts
 
     print(f"compiled parts: {compiled_parts()}")
     _warm_page_cache(_files(logs))
     runs: dict[str, list[dict]] = {"floor": [], "ingest": [], "naive": []}
-    if compiled.status() == "yes":  # the same ingest beside it, its parse modules not compiled
-        runs = {"floor": [], "ingest": [], "source": [], "naive": []}
     for _ in range(args.repeat):  # rounds interleave the modes, so drift hits all three alike
         for mode, results in runs.items():
             r = _child(mode, logs, args.workers, args.naive_fraction)
@@ -473,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {mode:<8} " + ", ".join(f"{r['rate']:,.0f}" for r in results))
         _print_round_ratios(runs)
     floor_rate = rows[0][1]["rate"]
-    naive_rate = rows[-1][1]["rate"]
+    naive_rate = rows[2][1]["rate"]
     full = rows[0][1]["records"]
     print(
         f"{'mode':<8} {'records':>10} {'seconds':>9} {'rows/s':>10} {'floor/x':>8} "
@@ -488,14 +469,10 @@ def main(argv: list[str] | None = None) -> int:
             + (f"  ({r['subset']}; seconds for all {full:,})" if "subset" in r else "")
         )
     ing = rows[1][1]
-    for mode, r in rows:
-        if mode in ("ingest", *FROM_SOURCE):
-            print(
-                f"{mode} CPU per record: workers {r['cpu_us_workers']:.1f} us, "
-                f"parent {r['cpu_us_parent']:.1f} us"
-            )
-    if "source" in runs:
-        print("source: the ingest with its parse modules run from their Python source")
+    print(
+        f"ingest CPU per record: workers {ing['cpu_us_workers']:.1f} us, "
+        f"parent {ing['cpu_us_parent']:.1f} us"
+    )
     print(
         f"ingest takes {floor_rate / ing['rate']:.2f}x the floor's time per record "
         "(target <= 1.5x), "
