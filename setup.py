@@ -29,7 +29,7 @@ COMPILED = "_compiled"  # as bedrock_finops/compiled.py names it
 
 def _compiled_modules() -> tuple[str, ...]:
     """``compiled.MODULES``, read without importing the package (its imports need more)."""
-    source = (HERE / PACKAGE / "compiled.py").read_text(encoding="utf-8")
+    source = (HERE / PACKAGE / "compiled.py").read_text()
     namespace: dict = {}
     start = source.index("MODULES = (")
     exec(source[start : source.index(")", start) + 1], namespace)
@@ -105,9 +105,7 @@ class BuildExt(build_ext):
             self._record(HERE / PACKAGE / COMPILED)
 
     def _record(self, folder: Path) -> None:
-        (folder / "sources.json").write_text(
-            json.dumps(self._built, indent=1, sort_keys=True), encoding="utf-8"
-        )
+        (folder / "sources.json").write_text(json.dumps(self._built, indent=1, sort_keys=True))
 
 
 cython_extensions, BuildExt.digests = _cython_extensions()

@@ -53,7 +53,7 @@ def extension_path(compiled_dir: Path, module: str) -> Path:
 def fresh_modules(package_dir: Path = PACKAGE_DIR, compiled_dir: Path = COMPILED_DIR) -> dict:
     """``{module: compiled file}`` of the compiled modules that match their source today."""
     try:
-        recorded = json.loads((compiled_dir / SOURCES_FILE).read_text(encoding="utf-8"))
+        recorded = json.loads((compiled_dir / SOURCES_FILE).read_text())
     except (OSError, ValueError):
         return {}
     fresh = {}
