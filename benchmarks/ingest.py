@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from bedrock_finops.ingest import compiled_parts
 
-    print(f"compiled parts: {compiled_parts()}")
+    print(f"C extensions: {compiled_parts()}")
     _warm_page_cache(_files(logs))
     runs: dict[str, list[dict]] = {"floor": [], "ingest": [], "naive": []}
     for _ in range(args.repeat):  # rounds interleave the modes, so drift hits all three alike
