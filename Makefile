@@ -7,9 +7,10 @@ PARAMS ?= params/default.yaml
 
 .PHONY: run test lint notebooks bench clean-venv
 
-# (Re)install when the venv is missing, or pyproject.toml, setup.py or a C source changed
-# since the last install (the install compiles bedrock_finops/*.c when it can).
-$(STAMP): pyproject.toml setup.py $(wildcard bedrock_finops/*.c)
+# (Re)install when the venv is missing, or pyproject.toml, setup.py, a C source or a parse
+# module changed since the last install (the install compiles bedrock_finops/*.c, and the
+# parse modules with Cython, when it can: see bedrock_finops/compiled.py).
+$(STAMP): pyproject.toml setup.py $(wildcard bedrock_finops/*.c) $(wildcard bedrock_finops/parse*.py)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

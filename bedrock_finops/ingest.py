@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 
 from bedrock_finops import (
     app_attribution,
+    compiled,
     line_scan,
     made_folders,
     models,
@@ -97,15 +98,17 @@ TASKS_IN_FLIGHT_PER_WORKER = 6
 
 
 def compiled_parts() -> str:
-    """Which optional C extensions this install has (the rest runs their Python twins)."""
+    """Which optional C extensions this install has (the rest runs their Python twins), and
+    whether the parse modules run compiled (``compiled.py``)."""
     parts = {
         "line scan": line_scan.COMPILED,
         "row batch": row_batch.COMPILED,
         "timestamps": parse_scalars.COMPILED,
     }
-    if not any(parts.values()):
+    if not any(parts.values()) and compiled.status() != "yes":
         return "none (no C compiler at install: same results, slower)"
-    return ", ".join(f"{name} {'yes' if built else 'no'}" for name, built in parts.items())
+    extensions = ", ".join(f"{name} {'yes' if built else 'no'}" for name, built in parts.items())
+    return f"{extensions}, parse modules {compiled.status()}"
 
 
 class IngestError(RuntimeError):

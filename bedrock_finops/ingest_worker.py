@@ -177,7 +177,9 @@ def malformed_reason(exc: Exception) -> str:
         code = tb.tb_frame.f_code
         module = tb.tb_frame.f_globals.get("__name__", "")
         if module.startswith(_PACKAGE + "."):
-            where = f"{module.removeprefix(_PACKAGE + '.')}.{code.co_name}"
+            # a compiled module's frames name their function in full (module.function)
+            function = code.co_name.rpartition(".")[2]
+            where = f"{module.removeprefix(_PACKAGE + '.')}.{function}"
         tb = tb.tb_next
     name = type(exc).__name__
     return f"malformed record ({name} in {where})" if where else f"malformed record ({name})"

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     from bedrock_finops.ingest_worker import Options, process_chunk
     from bedrock_finops.sources import invocation_logs as logs
 
-    print(f"C extensions: {compiled_parts()}")
+    print(f"compiled parts: {compiled_parts()}")
     print(
         f"{'turns':>6} {'KB/line':>8} {'floor us':>9} {'ingest us':>10} {'x floor':>8} "
         f"{'us/turn':>8}"

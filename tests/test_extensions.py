@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import shutil
-import sysconfig
-from pathlib import Path
 
 import pytest
+from build_tools import can_build_extensions
 
 from bedrock_finops import line_scan, parse_scalars, row_batch
 
@@ -30,7 +28,5 @@ COMPILED = {
 @pytest.mark.parametrize(("module", "compiled"), COMPILED.items())
 def test_built_where_a_compiler_is(module, compiled):
     assert compiled is _importable(module)
-    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    headers = Path(sysconfig.get_paths()["include"], "Python.h")
-    if shutil.which(compiler) and headers.exists():  # the install had what it needs
+    if can_build_extensions():  # the install had what it needs
         assert compiled, f"{module} was not built: run pip install -e . and read its log"

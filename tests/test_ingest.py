@@ -15,7 +15,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bedrock_finops import cli, ingest, ingest_worker, line_scan, parse_scalars, row_batch
+from bedrock_finops import (
+    cli,
+    compiled,
+    ingest,
+    ingest_worker,
+    line_scan,
+    parse_scalars,
+    row_batch,
+)
 from bedrock_finops.ingest import IngestError, ingest_to_folder, read_invocation_logs
 from bedrock_finops.schema import USAGE_SCHEMA
 from bedrock_finops.sources.log_decoding import Decoded
@@ -473,6 +481,8 @@ def test_cli(tmp_path, capsys):
     assert "duplicates" in printed
     if line_scan.COMPILED and row_batch.COMPILED and parse_scalars.COMPILED:
         assert "compiled parts    line scan yes, row batch yes, timestamps yes" in printed
+    if compiled.status() == "yes":
+        assert "timestamps yes, parse modules yes\n" in printed
 
 
 def test_a_full_disk_or_read_only_file_system_is_one_error_line(tmp_path, capsys, monkeypatch):

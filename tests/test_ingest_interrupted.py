@@ -210,8 +210,14 @@ def test_a_stop_while_the_files_are_renamed_leaves_one_runs_files(tmp_path, monk
             os.kill(os.getpid(), sig)
 
     monkeypatch.setattr(ingest_output.os, "replace", replace)
-    with interrupts.terminating_raises(), pytest.raises(KeyboardInterrupt):
-        ingest_to_folder(GOOD, out, workers=1, progress=False)
+    # Ctrl-C as Python takes it by default: a shell starts a background job with SIGINT
+    # ignored, and an ignored SIGINT stays ignored (nothing to raise)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with interrupts.terminating_raises(), pytest.raises(KeyboardInterrupt):
+            ingest_to_folder(GOOD, out, workers=1, progress=False)
+    finally:
+        signal.signal(signal.SIGINT, before)
     report = json.loads((out / "ingest_report.json").read_text())
     assert report["rows"] == pq.read_metadata(out / "usage.parquet").num_rows == 12
     assert sorted(p.name for p in out.iterdir()) == [
