@@ -109,7 +109,8 @@ def status() -> str:
         return "yes"
     if not (COMPILED_DIR / SOURCES_FILE).exists():
         return "no (not built: Cython or a C compiler was missing at install)"
-    stale = [m for m in MODULES if m not in fresh_modules()]
+    fresh = fresh_modules()  # hashes every source: once
+    stale = [m for m in MODULES if m not in fresh]
     if stale:
         return f"no for {', '.join(stale)} (changed since the build: pip install -e . again)"
     return f"{len(running)} of {len(MODULES)}"
